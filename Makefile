@@ -1,0 +1,46 @@
+# The front door. `make demo` and `make test` do all their own set-up on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+SCALE  ?= quick
+export SPARK_LOCAL_IP ?= 127.0.0.1
+export PYTHONUNBUFFERED = 1
+
+.PHONY: install demo test test-fast lint bench docs clean browser-deps
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[spark,postgres,test,bench]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/segmentum demo --dir demo
+
+# Chromium for the browser tests comes from Debian's packages (no browser downloads).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	    || echo "warning: could not install chromium; browser tests will be skipped"; }
+
+test: install browser-deps
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow and not spark and not browser"
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy src
+
+bench: install
+	$(PY) -m bench.run --scale $(SCALE)
+
+docs: install
+	$(PY) -m segmentum.cli.reference > docs/cli.md
+
+clean:
+	rm -rf $(VENV) demo build dist spark-warehouse .pytest_cache

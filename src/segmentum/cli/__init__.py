@@ -1,0 +1,1 @@
+"""The `segmentum` command line. Interfaces only wire: every command calls the library."""

@@ -1,0 +1,118 @@
+"""Shared CLI plumbing: options every command takes, output in table/json/csv, the workspace."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from segmentum.workspace import Workspace
+
+# Standard output holds only data; progress, warnings and notes go to standard error.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace", "-w", help="Workspace folder (else $SEGMENTUM_WORKSPACE, else the nearest segmentum.yml upward)",
+        show_default=False,
+    ),
+]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format")]
+
+
+def open_workspace(path: Path | None, *, read_only: bool = False) -> Workspace:
+    return Workspace(path, read_only=read_only)
+
+
+def jsonable(value: Any) -> Any:
+    """Convert values (Decimal, datetime, numpy, pandas NA) into JSON-friendly ones."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return None if value != value else value  # NaN -> null
+    if isinstance(value, Decimal):
+        return float(value) if value == value.to_integral_value() or abs(value) < 10**15 else str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalar
+        return jsonable(value.item())
+    try:
+        import pandas as pd
+
+        if value is pd.NaT or (not isinstance(value, (list, dict)) and pd.isna(value)):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.isoformat()
+    except (ImportError, TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    value = jsonable(value)
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def emit(rows: Any, fmt: OutputFormat, *, title: str | None = None, columns: list[str] | None = None) -> None:
+    """Print rows (a list of dicts, a pandas DataFrame, or one dict for json) in the chosen format."""
+    if hasattr(rows, "to_dict") and hasattr(rows, "columns"):
+        columns = columns or [str(c) for c in rows.columns]
+        rows = rows.to_dict(orient="records")
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(jsonable(rows), ensure_ascii=False, indent=2) + "\n")
+        return
+    if isinstance(rows, dict):
+        rows = [{"key": k, "value": v} for k, v in rows.items()]
+    rows = list(rows)
+    columns = columns or (list(rows[0].keys()) if rows else [])
+    if fmt is OutputFormat.csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if jsonable(row.get(c)) is None else jsonable(row.get(c)) for c in columns])
+        sys.stdout.write(buf.getvalue())
+        return
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    out.print(table)
+
+
+def note(message: str) -> None:
+    err.print(message, highlight=False)
+
+
+def warn(message: str) -> None:
+    err.print(f"[yellow]Warning:[/yellow] {message}", highlight=False)

@@ -1,0 +1,74 @@
+"""The `segmentum` application: only registers commands (one module per command) and the error boundary."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from segmentum.errors import SegmentumError
+
+app = typer.Typer(
+    name="segmentum",
+    help="Customer segmentation engine: load data, define segments, run, analyse and act.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors", envvar="SEGMENTUM_DEBUG"),
+) -> None:
+    if debug:
+        os.environ["SEGMENTUM_DEBUG"] = "1"
+
+
+def _register() -> None:
+    # One line per command module; each module holds one command (or one command group).
+    from segmentum.cli import init
+
+    app.command("init")(init.init_command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: `Error: ...` and exit 1 for expected errors; a traceback only with --debug."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or os.environ.get("SEGMENTUM_DEBUG") == "1"
+    try:
+        app(args=args, prog_name="segmentum", standalone_mode=False)
+    except SegmentumError as exc:
+        if debug:
+            raise
+        print(f"Error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("Error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("Error: aborted", file=sys.stderr)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the one boundary for unexpected errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if debug:
+            raise
+        print(f"Error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

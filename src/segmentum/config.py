@@ -1,0 +1,151 @@
+"""The workspace configuration file `segmentum.yml`, as a strict pydantic model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from segmentum.errors import ConfigError
+from segmentum.spec.yamlio import Located, format_validation_error, load_yaml
+
+CONFIG_FILE = "segmentum.yml"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class WebhookSettings(Strict):
+    allow: list[str] = Field(default_factory=list, description="URL prefixes webhooks may be sent to")
+    timeout: float = 10.0
+    max_attempts: int = 8
+    rate_per_second: float | None = None
+
+
+class EmailSettings(Strict):
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    starttls: bool = True
+    username: str | None = None
+    password_env: str | None = None
+    sender: str = Field("segmentum@localhost", alias="from")
+    dry_run: bool = False
+    outbox_dir: str = "outbox"
+    rate_per_second: float | None = None
+
+
+class ServeSettings(Strict):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    micro_batch_seconds: float = 1.0
+    schedule: str | None = None
+
+
+class WorkspaceConfig(Strict):
+    """Everything `segmentum.yml` may contain. Unknown keys are errors (with a did-you-mean)."""
+
+    name: str = "workspace"
+    store: str = "segmentum.duckdb"
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    warehouse: str | None = Field(None, description="Folder of Parquet exports for the Spark engine")
+    timezone: str = "UTC"
+    currency: str = "USD"
+    definitions: list[str] = Field(default_factory=lambda: ["definitions/*.yml"])
+    builtins: list[str] = Field(default_factory=list)
+    builtin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude=True)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'Europe/Kyiv' or 'UTC'") from exc
+        return value
+
+
+def builtin_names() -> list[str]:
+    """Names of the built-in segmentations shipped in the package (their YAML files)."""
+    folder = Path(__file__).parent / "builtins"
+    return sorted(p.stem for p in folder.glob("*.yml"))
+
+
+def parse_config(located: Located) -> WorkspaceConfig:
+    """Validate loaded YAML. Top-level keys named after a built-in hold that built-in's settings."""
+    data = dict(located.data or {})
+    if not isinstance(located.data, dict):
+        raise ConfigError(f"{located.path}:1:1: expected a mapping of settings, found {type(located.data).__name__}")
+    known_builtins = set(builtin_names())
+    settings = {}
+    for key in list(data):
+        if key in known_builtins:
+            value = data.pop(key)
+            if value is not None and not isinstance(value, dict):
+                raise ConfigError(f"{located.where((key,))}: settings of built-in '{key}' must be a mapping, found {value!r}")
+            settings[key] = value or {}
+    try:
+        config = WorkspaceConfig.model_validate(data)
+    except ValidationError as exc:
+        extra = sorted(set(WorkspaceConfig.model_fields) - {"builtin_settings"} | known_builtins | {"from"})
+        raise ConfigError(
+            format_validation_error(exc, located, model=WorkspaceConfig, allowed={(): extra})
+        ) from None
+    unknown = [b for b in config.builtins if b not in known_builtins]
+    if unknown:
+        from segmentum.errors import did_you_mean
+
+        index = config.builtins.index(unknown[0])
+        raise ConfigError(
+            f"{located.where(('builtins', index))}: unknown built-in '{unknown[0]}'"
+            f"{did_you_mean(unknown[0], known_builtins)} (available: {', '.join(sorted(known_builtins))})"
+        )
+    config.builtin_settings = settings
+    return config
+
+
+def load_config(path: Path) -> WorkspaceConfig:
+    return parse_config(load_yaml(path, display_path=path.name))
+
+
+CONFIG_TEMPLATE = """\
+# segmentum workspace. Every key is optional; the values shown are the defaults unless noted.
+name: {name}
+
+# The store: one DuckDB file next to this one (canonical tables, snapshots, outbox, tasks).
+store: segmentum.duckdb
+# engine: spark               # run definitions on Apache Spark (local) instead of DuckDB
+# warehouse: warehouse/       # where Parquet exports for Spark are written
+
+# Timestamps are stored as wall-clock time in this zone; input with an offset is converted to it.
+timezone: {timezone}
+currency: {currency}
+
+# Definition files (traits, segments, segmentations, triggers), relative to this folder.
+definitions: ["definitions/*.yml"]
+
+# Built-in segmentations to include: `segmentum builtins` lists them, `segmentum builtins show NAME` prints one.
+builtins: []
+# Each built-in can be configured here without copying it, for example:
+# rfm: {{bins: 5}}
+# abc: {{window: 365d}}
+
+# webhooks:
+#   allow: ["https://crm.example.com/"]   # webhook URLs must start with one of these
+# email:
+#   smtp_host: smtp.example.com
+#   smtp_port: 587
+#   username: segmentum
+#   password_env: SMTP_PASSWORD          # the password is read from this environment variable
+#   from: shop@example.com
+#   dry_run: true                        # write emails to outbox/ instead of sending
+"""
+
+
+def render_config_template(name: str, timezone: str = "UTC", currency: str = "USD") -> str:
+    return CONFIG_TEMPLATE.format(name=name, timezone=timezone, currency=currency)

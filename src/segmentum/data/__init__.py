@@ -1,0 +1,1 @@
+"""Data: the canonical schema, readers, ingest with quarantine, the demo generator."""

@@ -1,0 +1,109 @@
+"""The canonical tables of a workspace (DESIGN.md section 4): keys, required columns, types.
+
+Types are DuckDB SQL types. Money and quantities are exact DECIMAL(38, 6); timestamps are naive
+wall-clock time in the workspace time zone; keys are text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MONEY = "DECIMAL(38, 6)"
+TEXT = "VARCHAR"
+TIMESTAMP = "TIMESTAMP"
+BIGINT = "BIGINT"
+DOUBLE = "DOUBLE"
+BOOLEAN = "BOOLEAN"
+DATE = "DATE"
+JSON = "JSON"
+TEXT_LIST = "VARCHAR[]"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    key: tuple[str, ...]
+    required: tuple[str, ...]
+    time_column: str | None
+    # known columns and their types; columns not listed are kept as attributes with an inferred type
+    columns: dict[str, str] = field(default_factory=dict)
+
+    def type_of(self, column: str) -> str | None:
+        return self.columns.get(column)
+
+
+CUSTOMERS = TableSpec(
+    "customers",
+    key=("customer_id",),
+    required=("customer_id",),
+    time_column=None,
+    columns={
+        "customer_id": TEXT, "name": TEXT, "email": TEXT, "phone": TEXT, "created_at": TIMESTAMP,
+        "birth_date": DATE, "gender": TEXT, "marital_status": TEXT, "education": TEXT, "income": MONEY,
+        "language": TEXT, "country": TEXT, "region": TEXT, "city": TEXT, "postal_code": TEXT, "timezone": TEXT,
+        "device": TEXT, "first_source": TEXT, "account_owner": TEXT, "email_opt_in": BOOLEAN, "company": TEXT,
+        "industry": TEXT, "employees": BIGINT, "annual_revenue": MONEY, "lifecycle_stage": TEXT,
+        "job_title": TEXT, "plan": TEXT, "renewal_at": TIMESTAMP, "interests": TEXT_LIST,
+    },
+)
+ORDERS = TableSpec(
+    "orders",
+    key=("order_id",),
+    required=("order_id", "customer_id", "ordered_at", "amount"),
+    time_column="ordered_at",
+    columns={
+        "order_id": TEXT, "customer_id": TEXT, "ordered_at": TIMESTAMP, "amount": MONEY, "status": TEXT,
+        "channel": TEXT, "currency": TEXT, "discount": MONEY,
+    },
+)
+ORDER_ITEMS = TableSpec(
+    "order_items",
+    key=("order_id", "line"),
+    required=("order_id", "customer_id", "ordered_at", "product_id", "quantity", "unit_price"),
+    time_column="ordered_at",
+    columns={
+        "order_id": TEXT, "line": BIGINT, "customer_id": TEXT, "ordered_at": TIMESTAMP, "product_id": TEXT,
+        "quantity": MONEY, "unit_price": MONEY, "category": TEXT, "product_name": TEXT,
+    },
+)
+EVENTS = TableSpec(
+    "events",
+    key=("event_id",),
+    required=("customer_id", "event", "occurred_at"),
+    time_column="occurred_at",
+    columns={"event_id": TEXT, "customer_id": TEXT, "event": TEXT, "occurred_at": TIMESTAMP, "properties": JSON},
+)
+RESPONSES = TableSpec(
+    "responses",
+    key=("customer_id", "question", "answered_at"),
+    required=("customer_id", "question", "answer", "answered_at"),
+    time_column="answered_at",
+    columns={"customer_id": TEXT, "question": TEXT, "answer": TEXT, "answered_at": TIMESTAMP, "survey": TEXT},
+)
+TICKETS = TableSpec(
+    "tickets",
+    key=("ticket_id",),
+    required=("ticket_id", "customer_id", "opened_at"),
+    time_column="opened_at",
+    columns={
+        "ticket_id": TEXT, "customer_id": TEXT, "opened_at": TIMESTAMP, "first_response_at": TIMESTAMP,
+        "resolved_at": TIMESTAMP, "csat": DOUBLE, "channel": TEXT, "topic": TEXT,
+    },
+)
+SUBSCRIPTIONS = TableSpec(
+    "subscriptions",
+    key=("subscription_id",),
+    required=("subscription_id", "customer_id", "started_at"),
+    time_column="started_at",
+    columns={
+        "subscription_id": TEXT, "customer_id": TEXT, "started_at": TIMESTAMP, "plan": TEXT, "mrr": MONEY,
+        "renews_at": TIMESTAMP, "cancelled_at": TIMESTAMP, "cancel_reason": TEXT,
+    },
+)
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t for t in (CUSTOMERS, ORDERS, ORDER_ITEMS, EVENTS, RESPONSES, TICKETS, SUBSCRIPTIONS)
+}
+FACT_TABLES = tuple(name for name in TABLES if name != "customers")
+MONEY_COLUMNS = frozenset({"amount", "unit_price", "mrr", "annual_revenue", "income", "discount", "quantity"})
+QUALIFYING_ORDER_SQL = "amount >= 0 AND (status IS NULL OR lower(status) NOT IN ('cancelled', 'returned'))"

@@ -1,0 +1,125 @@
+"""The workspace store: one DuckDB file holding canonical tables (schema `main`) and segmentum's own
+tables (schema `segmentum`: ingest log, quarantine, runs, snapshots, outbox, tasks, keys, ...).
+
+DuckDB lets one process write a file; a `Store` holds that process's single connection and hands
+out cursors to threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from segmentum.errors import StoreError
+
+META = "segmentum"
+
+# Core bookkeeping tables. Other modules create their own tables with `Store.ensure(ddl)`.
+CORE_DDL = [
+    f"CREATE SCHEMA IF NOT EXISTS {META}",
+    f"CREATE SEQUENCE IF NOT EXISTS {META}.ingest_seq START 1",
+    f"""CREATE TABLE IF NOT EXISTS {META}.ingests (
+        ingest_id BIGINT PRIMARY KEY, table_name VARCHAR NOT NULL, source VARCHAR NOT NULL, mode VARCHAR NOT NULL,
+        rows_read BIGINT NOT NULL, rows_stored BIGINT NOT NULL, rows_quarantined BIGINT NOT NULL,
+        options JSON, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP)""",
+    f"""CREATE TABLE IF NOT EXISTS {META}.quarantine (
+        ingest_id BIGINT NOT NULL, table_name VARCHAR NOT NULL, source VARCHAR NOT NULL, line BIGINT,
+        column_name VARCHAR, reason VARCHAR NOT NULL, raw VARCHAR, quarantined_at TIMESTAMP NOT NULL)""",
+    f"""CREATE TABLE IF NOT EXISTS {META}.audit_log (
+        at TIMESTAMP NOT NULL, action VARCHAR NOT NULL, subject VARCHAR, details JSON)""",
+]
+
+
+class Store:
+    """A workspace's DuckDB file. Open lazily; one connection per process, cursors per thread."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.RLock()
+        self._ensured: set[str] = set()
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            with self._lock:
+                if self._con is None:
+                    self._con = self._open()
+        return self._con
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(str(self.path), read_only=self.read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreError(
+                    f"the store {self.path} is in use by another process ({exc}); if `segmentum serve` runs for "
+                    "this workspace, use its API or stop it first"
+                ) from exc
+            raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
+        if not self.read_only:
+            for ddl in CORE_DDL:
+                con.execute(ddl)
+        return con
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
+        return self.con.cursor()
+
+    def ensure(self, *ddl: str) -> None:
+        """Run idempotent DDL (`CREATE ... IF NOT EXISTS`) once per process."""
+        for statement in ddl:
+            if statement not in self._ensured:
+                self.con.execute(statement)
+                self._ensured.add(statement)
+
+    @contextmanager
+    def transaction(self, con: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """BEGIN ... COMMIT on a cursor; ROLLBACK on any error so the store stays consistent."""
+        cur = con or self.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        else:
+            cur.execute("COMMIT")
+
+    def table_exists(self, name: str, schema: str = "main") -> bool:
+        row = self.cursor().execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        ).fetchone()
+        return bool(row and row[0])
+
+    def columns(self, name: str, schema: str = "main") -> dict[str, str]:
+        """Column name -> DuckDB type of a table, in table order (empty when the table is absent)."""
+        rows = self.cursor().execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [schema, name],
+        ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.cursor().execute(sql, params or []).fetchall()
+
+    def ibis(self) -> Any:
+        """An Ibis DuckDB backend over this store's connection."""
+        import ibis
+
+        return ibis.duckdb.from_connection(self.con)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
