@@ -59,6 +59,11 @@ class WorkspaceConfig(Strict):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
+    # definitions may also live in segmentum.yml itself; spec/loader.py validates them
+    traits: dict[str, Any] = Field(default_factory=dict)
+    segments: dict[str, Any] = Field(default_factory=dict)
+    segmentations: dict[str, Any] = Field(default_factory=dict)
+    triggers: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -70,10 +75,7 @@ class WorkspaceConfig(Strict):
         return value
 
 
-def builtin_names() -> list[str]:
-    """Names of the built-in segmentations shipped in the package (their YAML files)."""
-    folder = Path(__file__).parent / "builtins"
-    return sorted(p.stem for p in folder.glob("*.yml"))
+from segmentum.spec.builtins import builtin_names  # noqa: E402  (names of the shipped built-in YAML files)
 
 
 def parse_config(located: Located) -> WorkspaceConfig:
@@ -130,7 +132,7 @@ currency: {currency}
 definitions: ["definitions/*.yml"]
 
 # Built-in segmentations to include: `segmentum builtins` lists them, `segmentum builtins show NAME` prints one.
-builtins: []
+builtins: [rfm, abc, lifecycle]
 # Each built-in can be configured here without copying it, for example:
 # rfm: {{bins: 5}}
 # abc: {{window: 365d}}

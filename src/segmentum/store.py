@@ -18,6 +18,9 @@ import duckdb
 from segmentum.errors import StoreError
 
 META = "segmentum"
+CATALOG = "store"
+_SHARED: dict[tuple[str, bool], list[Any]] = {}
+_SHARED_LOCK = threading.Lock()
 
 # Core bookkeeping tables. Other modules create their own tables with `Store.ensure(ddl)`.
 CORE_DDL = [
@@ -31,7 +34,7 @@ CORE_DDL = [
         ingest_id BIGINT NOT NULL, table_name VARCHAR NOT NULL, source VARCHAR NOT NULL, line BIGINT,
         column_name VARCHAR, reason VARCHAR NOT NULL, raw VARCHAR, quarantined_at TIMESTAMP NOT NULL)""",
     f"""CREATE TABLE IF NOT EXISTS {META}.audit_log (
-        at TIMESTAMP NOT NULL, action VARCHAR NOT NULL, subject VARCHAR, details JSON)""",
+        logged_at TIMESTAMP NOT NULL, action VARCHAR NOT NULL, subject VARCHAR, details JSON)""",
 ]
 
 
@@ -54,9 +57,27 @@ class Store:
         return self._con
 
     def _open(self) -> duckdb.DuckDBPyConnection:
+        # One database per file per process: Store objects on the same file share it (DuckDB refuses to
+        # attach a file twice), each holding its own connection (cursor) to it.
+        key = (str(self.path.resolve()), self.read_only)
+        with _SHARED_LOCK:
+            shared = _SHARED.get(key)
+            if shared is not None:
+                shared[1] += 1
+                return shared[0].cursor()
+            root = self._connect()
+            _SHARED[key] = [root, 1]
+            return root.cursor()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            con = duckdb.connect(str(self.path), read_only=self.read_only)
+            # Attached under a fixed alias: a file named segmentum.duckdb would otherwise give a catalog
+            # called `segmentum` that clashes with our schema of that name.
+            con = duckdb.connect()
+            mode = " (READ_ONLY)" if self.read_only else ""
+            con.execute(f"ATTACH '{_sql_string(str(self.path))}' AS {CATALOG}{mode}")
+            con.execute(f"USE {CATALOG}")
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise StoreError(
@@ -123,3 +144,15 @@ class Store:
             if self._con is not None:
                 self._con.close()
                 self._con = None
+                key = (str(self.path.resolve()), self.read_only)
+                with _SHARED_LOCK:
+                    shared = _SHARED.get(key)
+                    if shared is not None:
+                        shared[1] -= 1
+                        if shared[1] <= 0:
+                            shared[0].close()  # releases the file for other processes
+                            del _SHARED[key]
+
+
+def _sql_string(text: str) -> str:
+    return text.replace("'", "''")

@@ -17,6 +17,8 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "lower": (1, 1),
     "upper": (1, 1),
     "abs": (1, 1),
+    "ceil": (1, 1),  # extension: smallest integer >= x
+    "floor": (1, 1),  # extension: largest integer <= x
     "round": (1, 2),
     "least": (1, None),
     "greatest": (1, None),

@@ -28,6 +28,7 @@ class Located:
     path: str
     positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     key_positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    text: str = ""  # the source, for columns inside expressions
 
     def where(self, loc: Loc, *, key: bool = False) -> str:
         """`file:line:col` of the deepest known prefix of `loc` (the file alone when unknown).
@@ -94,7 +95,8 @@ def load_yaml(path: str | Path, *, display_path: str | None = None, text: str | 
     positions: dict[Loc, tuple[int, int]] = {}
     keys: dict[Loc, tuple[int, int]] = {}
     data = _plain(node, (), positions, keys)
-    return Located(data=data if data is not None else {}, path=shown, positions=positions, key_positions=keys)
+    return Located(data=data if data is not None else {}, path=shown, positions=positions, key_positions=keys,
+                   text=text)
 
 
 def format_validation_error(
@@ -103,11 +105,13 @@ def format_validation_error(
     """Turn a pydantic error into lines `file:line:col: message` with a did-you-mean for unknown keys."""
     lines = []
     for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        full_loc = tuple(err["loc"])
+        # drop the union-member tags pydantic inserts (they are not keys in the file)
+        loc = tuple(p for p in full_loc if not (isinstance(p, str) and (p.startswith("function-") or p[:1].isupper())))
         where = located.where(loc, key=err["type"] == "extra_forbidden")
         if err["type"] == "extra_forbidden":
             key = loc[-1]
-            candidates = _field_names_for(model, loc, allowed)
+            candidates = _field_names_for(model, full_loc, allowed)
             hint = did_you_mean(str(key), candidates)
             allowed_txt = f" (allowed: {', '.join(sorted(candidates))})" if candidates and not hint else ""
             lines.append(f"{where}: unknown key '{key}'{hint}{allowed_txt}")
@@ -116,7 +120,8 @@ def format_validation_error(
         else:
             found = err.get("input")
             found_txt = f" (found {found!r})" if found is not None and not isinstance(found, (dict, list)) else ""
-            lines.append(f"{where}: {err['msg']}{found_txt}")
+            message = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"{where}: {message}{found_txt}")
     return "\n".join(lines)
 
 
@@ -153,9 +158,19 @@ def _step(annotation: Any, part: Any) -> Any:
         return _unwrap(args[1])
     if origin in (list, tuple) and args:
         return _unwrap(args[0])
-    for arg in args:  # a union: a loc names the member pydantic tried by its tag or class name
-        if isinstance(arg, type) and part == arg.__name__:
-            return arg
+    # a union: a loc names the member pydantic tried by its tag or class name
+    return _find_class(annotation, part)
+
+
+def _find_class(annotation: Any, name: Any) -> Any:
+    import typing
+
+    if isinstance(annotation, type) and annotation.__name__ == name:
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _find_class(arg, name)
+        if found is not None:
+            return found
     return None
 
 

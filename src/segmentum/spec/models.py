@@ -1,0 +1,340 @@
+"""Definitions as strict pydantic models (STYLE.md: a new kind is a new class; unknown keys are errors).
+
+A definitions file holds `traits`, `segments`, `segmentations` and `triggers`. Expressions stay text
+here; `spec/loader.py` parses them (with file:line:col positions) and resolves names.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+
+AGGREGATES = ("count", "count_distinct", "sum", "avg", "min", "max", "mode", "first", "last")
+SOURCE_TABLES = ("orders", "order_items", "events", "responses", "tickets", "subscriptions")
+CHANNELS = ("visit", "call", "email", "ads", "sms", "push", "none")
+DURATION_RE = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_duration(text: str) -> tuple[int, str]:
+    """`90d` -> (90, 'd'). Units: d (days), w (weeks), m (calendar months), y (calendar years)."""
+    match = DURATION_RE.match(str(text))
+    if not match:
+        raise ValueError(f"invalid duration {text!r}; write a whole number and a unit: 30d, 2w, 6m, 1y")
+    return int(match.group(1)), match.group(2)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+Duration = Annotated[str, Field(description="a whole number and a unit: 30d, 2w, 6m, 1y")]
+
+
+def _check_duration(value: str | None) -> str | None:
+    if value is not None:
+        parse_duration(value)
+    return value
+
+
+class AggregateTrait(Strict):
+    """An aggregate over one of the customer's tables: `{sum: orders.amount, within: 365d}`."""
+
+    count: str | None = None
+    count_distinct: str | None = None
+    sum: str | None = None
+    avg: str | None = None
+    min: str | None = None
+    max: str | None = None
+    mode: str | None = None
+    first: str | None = None
+    last: str | None = None
+    where: str | None = None
+    within: Duration | None = None
+    between: tuple[Duration, Duration] | None = None
+    all_orders: bool = False
+    description: str | None = None
+
+    @field_validator("within")
+    @classmethod
+    def _within(cls, value: str | None) -> str | None:
+        return _check_duration(value)
+
+    @field_validator("between")
+    @classmethod
+    def _between(cls, value: tuple[str, str] | None) -> tuple[str, str] | None:
+        if value is not None:
+            for part in value:
+                parse_duration(part)
+        return value
+
+    @model_validator(mode="after")
+    def _one_function(self) -> AggregateTrait:
+        given = [f for f in AGGREGATES if getattr(self, f) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"an aggregate trait takes exactly one of {', '.join(AGGREGATES)}; found {', '.join(given) or 'none'}"
+            )
+        if self.within is not None and self.between is not None:
+            raise ValueError("use either 'within' or 'between', not both")
+        target = getattr(self, given[0])
+        table, _, column = str(target).partition(".")
+        if table not in SOURCE_TABLES:
+            raise ValueError(f"unknown table {table!r} in {given[0]}: {target}; tables: {', '.join(SOURCE_TABLES)}")
+        if given[0] != "count" and not column:
+            raise ValueError(f"'{given[0]}' needs a column: {given[0]}: {table}.<column>")
+        if self.all_orders and table not in ("orders", "order_items"):
+            raise ValueError("'all_orders' applies only to orders and order_items")
+        return self
+
+    @property
+    def function(self) -> str:
+        return next(f for f in AGGREGATES if getattr(self, f) is not None)
+
+    @property
+    def table(self) -> str:
+        return str(getattr(self, self.function)).partition(".")[0]
+
+    @property
+    def column(self) -> str | None:
+        return str(getattr(self, self.function)).partition(".")[2] or None
+
+
+class ExprTrait(Strict):
+    """A trait derived from other traits and attributes: `{expr: "days_between(last_order_at, as_of)"}`."""
+
+    expr: str
+    description: str | None = None
+
+
+class ScoreTrait(Strict):
+    """A 1..bins score of another trait: tie-aware quantiles of the customers' own distribution, or fixed cuts.
+
+    Quantiles: `score = 1 + #{k in 1..bins-1 : bins * (rank - 1) >= k * n}` with rank the lowest rank of the
+    value among the n non-null values (DESIGN.md section 6). Fixed: `1 + #{cuts below the value}`;
+    `descending` reverses both (recent = high for recency).
+    """
+
+    score: str
+    where: str | None = Field(None, description="rank only the customers for whom this holds; others get null")
+    bins: int = Field(5, ge=2, le=100)
+    cuts: list[Decimal] | None = None
+    descending: bool = False
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _cuts_ascending(self) -> ScoreTrait:
+        if self.cuts is not None:
+            if any(b <= a for a, b in zip(self.cuts, self.cuts[1:], strict=False)):
+                raise ValueError(f"cuts must be strictly ascending, found {[str(c) for c in self.cuts]}")
+            if len(self.cuts) != self.bins - 1:
+                object.__setattr__(self, "bins", len(self.cuts) + 1)
+        return self
+
+
+class CumulativeTrait(Strict):
+    """Sum of a trait over the customers ranked ahead (value descending, then customer_id); 0 for the first."""
+
+    cumulative: str
+    where: str | None = Field(None, description="only the customers for whom this holds take part; others get null")
+    order: Literal["desc", "asc"] = "desc"
+    description: str | None = None
+
+
+class TotalTrait(Strict):
+    """Sum of a trait over every customer of the run."""
+
+    total: str
+    description: str | None = None
+
+
+def _trait_kind(value: Any) -> str:
+    if isinstance(value, BaseModel):
+        return type(value).__name__
+    if not isinstance(value, dict):
+        return "invalid"
+    for key, kind in (("expr", "ExprTrait"), ("score", "ScoreTrait"), ("cumulative", "CumulativeTrait"),
+                      ("total", "TotalTrait")):
+        if key in value:
+            return kind
+    return "AggregateTrait"
+
+
+Trait = Annotated[
+    Annotated[AggregateTrait, Tag("AggregateTrait")]
+    | Annotated[ExprTrait, Tag("ExprTrait")]
+    | Annotated[ScoreTrait, Tag("ScoreTrait")]
+    | Annotated[CumulativeTrait, Tag("CumulativeTrait")]
+    | Annotated[TotalTrait, Tag("TotalTrait")],
+    Discriminator(_trait_kind),
+]
+
+
+class Segment(Strict):
+    """A standalone segment: every customer for whom `where` holds. A customer may be in several."""
+
+    where: str
+    description: str | None = None
+    offer: str | None = None
+    channel: str | None = None
+    action: str | None = Field(None, description="recommended action, in words")
+
+
+class Rule(Strict):
+    """One segment of a segmentation: first match wins."""
+
+    name: str
+    where: str
+    description: str | None = None
+    offer: str | None = None
+    channel: str | None = None
+    action: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_RE.match(value):
+            raise ValueError(f"invalid segment name {value!r}: use letters, digits and underscores")
+        return value
+
+
+class ElseSegment(Strict):
+    name: str = "other"
+    description: str | None = None
+    offer: str | None = None
+    channel: str | None = None
+    action: str | None = None
+
+
+class Segmentation(Strict):
+    """A partition: ordered rules (first match wins) and `else` for everyone else."""
+
+    segments: list[Rule] = Field(min_length=1)
+    else_: str | ElseSegment = Field("other", alias="else")
+    description: str | None = None
+
+    @property
+    def else_segment(self) -> ElseSegment:
+        return self.else_ if isinstance(self.else_, ElseSegment) else ElseSegment(name=self.else_)
+
+    @property
+    def segment_names(self) -> list[str]:
+        return [r.name for r in self.segments] + [self.else_segment.name]
+
+    @model_validator(mode="after")
+    def _unique(self) -> Segmentation:
+        seen: set[str] = set()
+        for name in self.segment_names:
+            if name in seen:
+                raise ValueError(f"segment {name!r} appears twice in the segmentation")
+            seen.add(name)
+        return self
+
+
+class TaskAction(Strict):
+    title: str
+    description: str | None = None
+    assignee: str | None = None
+    due: Duration | None = None
+
+
+class WebhookAction(Strict):
+    url: str
+    secret_env: str | None = None
+    timeout: float | None = None
+
+
+class EmailAction(Strict):
+    template: str
+    subject: str
+    to: str | None = Field(None, description="template for the address; default: the customer's email")
+
+
+class ExportAction(Strict):
+    path: str
+    format: Literal["csv", "parquet"] | None = None
+    hash_emails: bool = False
+    segment: str | None = Field(None, description="segment to export; default: the trigger's target segment")
+
+
+class Action(Strict):
+    """Exactly one of `task`, `webhook`, `email`, `export`."""
+
+    task: TaskAction | None = None
+    webhook: WebhookAction | None = None
+    email: EmailAction | None = None
+    export: ExportAction | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Action:
+        given = [k for k in ("task", "webhook", "email", "export") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"an action takes exactly one of task, webhook, email, export; found {given or 'none'}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("task", "webhook", "email", "export") if getattr(self, k) is not None)
+
+    @property
+    def settings(self) -> BaseModel:
+        return getattr(self, self.kind)
+
+
+class Trigger(Strict):
+    """What to do when customers enter, exit or move between segments, or when a trait changes.
+
+    - `on: enter` / `on: exit` with `segment: NAME` (`segmentation.segment`, or `segmentation.*` for any)
+    - `on: move` with `from` and/or `to` (`segmentation.segment`)
+    - `on: metric` with `trait` and `above` / `below` (crossing a threshold) or `change` (relative change
+      against the previous run, e.g. -0.3 = dropped by 30 % or more)
+    """
+
+    on: Literal["enter", "exit", "move", "metric"]
+    segment: str | None = None
+    from_: str | None = Field(None, alias="from")
+    to: str | None = None
+    trait: str | None = None
+    above: Decimal | None = None
+    below: Decimal | None = None
+    change: float | None = None
+    on_first_run: Literal["fire", "skip"] = "skip"
+    description: str | None = None
+    do: list[Action] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Trigger:
+        if self.on in ("enter", "exit") and not self.segment:
+            raise ValueError(f"a trigger 'on: {self.on}' needs 'segment: NAME'")
+        if self.on == "move" and not (self.from_ or self.to):
+            raise ValueError("a trigger 'on: move' needs 'from' and/or 'to' (segmentation.segment)")
+        if self.on == "metric":
+            if not self.trait:
+                raise ValueError("a trigger 'on: metric' needs 'trait: NAME'")
+            if self.above is None and self.below is None and self.change is None:
+                raise ValueError("a trigger 'on: metric' needs 'above', 'below' or 'change'")
+        return self
+
+
+class DefinitionFile(Strict):
+    """The contents of one definitions file."""
+
+    traits: dict[str, Trait] = Field(default_factory=dict)
+    segments: dict[str, Segment] = Field(default_factory=dict)
+    segmentations: dict[str, Segmentation] = Field(default_factory=dict)
+    triggers: dict[str, Trigger] = Field(default_factory=dict)
+    description: str | None = None
+
+    @field_validator("traits", "segments", "segmentations", "triggers")
+    @classmethod
+    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not NAME_RE.match(str(name)):
+                raise ValueError(f"invalid name {name!r}: use letters, digits and underscores, not starting with a digit")
+        return value
+
+
+AnyTrait = AggregateTrait | ExprTrait | ScoreTrait | CumulativeTrait | TotalTrait
