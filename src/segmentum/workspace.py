@@ -76,6 +76,12 @@ class Workspace:
         """A path inside the workspace."""
         return self.root / relative
 
+    def definitions(self, *, overrides: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        """The validated definitions (built-ins, segmentum.yml, definitions/*.yml); see spec/loader.py."""
+        from segmentum.spec.loader import load_definitions
+
+        return load_definitions(self, overrides=overrides)
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()

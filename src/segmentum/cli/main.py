@@ -29,9 +29,10 @@ def _root(
 
 def _register() -> None:
     # One line per command module; each module holds one command (or one command group).
-    from segmentum.cli import init
+    from segmentum.cli import init, validate
 
     app.command("init")(init.init_command)
+    app.command("validate")(validate.validate_command)
 
 
 _register()

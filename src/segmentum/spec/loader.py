@@ -31,9 +31,9 @@ from segmentum.spec.models import (
     ElseSegment,
     ExprTrait,
     Rule,
+    ScoreTrait,
     Segment,
     Segmentation,
-    ScoreTrait,
     TotalTrait,
     Trigger,
 )
