@@ -29,10 +29,15 @@ def _root(
 
 def _register() -> None:
     # One line per command module; each module holds one command (or one command group).
-    from segmentum.cli import init, validate
+    from segmentum.cli import compare, crosstab, init, migration, pareto, profile, validate
 
     app.command("init")(init.init_command)
     app.command("validate")(validate.validate_command)
+    app.command("profile")(profile.profile_command)
+    app.command("compare")(compare.compare_command)
+    app.command("crosstab")(crosstab.crosstab_command)
+    app.command("pareto")(pareto.pareto_command)
+    app.command("migration")(migration.migration_command)
 
 
 _register()

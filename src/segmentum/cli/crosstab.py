@@ -1,0 +1,21 @@
+"""`segmentum crosstab ROWS COLUMNS`: customers and revenue by two segmentations or attributes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from segmentum.analysis import crosstab
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace
+
+
+def crosstab_command(
+    rows: Annotated[str, typer.Argument(help="A segmentation (rfm) or a customer attribute (industry)")],
+    columns: Annotated[str, typer.Argument(help="A segmentation or a customer attribute")],
+    run: Annotated[int | None, typer.Option("--run", help="Run id (default: the latest complete run)")] = None,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Cross-tab of two dimensions with customer counts, revenue and share (e.g. company size x industry)."""
+    emit(crosstab(open_workspace(workspace), rows, columns, run_id=run), fmt, title=f"{rows} x {columns}")

@@ -1,0 +1,36 @@
+"""`segmentum profile NAME`: who is in a segment, what they are worth, what sets them apart."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from segmentum.analysis import profile
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace, out
+
+
+def profile_command(
+    name: Annotated[str, typer.Argument(help="Segment: a standalone name or segmentation.segment")],
+    run: Annotated[int | None, typer.Option("--run", help="Run id (default: the latest complete run)")] = None,
+    top: Annotated[int, typer.Option(help="How many categories, products and features to show")] = 10,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Size, value, behaviour, attribute distributions and distinguishing features (lift vs everyone)."""
+    result = profile(open_workspace(workspace), name, run_id=run, top=top)
+    if fmt is OutputFormat.json:
+        emit({k: (v.to_dict(orient="records") if isinstance(v, pd.DataFrame) else v) for k, v in result.items()}, fmt)
+        return
+    scalars = {k: v for k, v in result.items() if not isinstance(v, pd.DataFrame)}
+    if fmt is OutputFormat.csv:
+        emit([scalars], fmt)
+        return
+    emit([{"metric": k, "value": v} for k, v in scalars.items()], fmt, title=f"Segment {name}")
+    for key, title in (("distinguishing", "Distinguishing features (p < 0.05, by |log lift|)"),
+                       ("top_categories", "Top categories"), ("top_products", "Top products")):
+        frame = result[key]
+        if not frame.empty:
+            out.print()
+            emit(frame, fmt, title=title)
