@@ -64,10 +64,10 @@ class Store:
             shared = _SHARED.get(key)
             if shared is not None:
                 shared[1] += 1
-                return shared[0].cursor()
+                return _use_store(shared[0].cursor())
             root = self._connect()
             _SHARED[key] = [root, 1]
-            return root.cursor()
+            return _use_store(root.cursor())
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,7 +92,8 @@ class Store:
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
-        return self.con.cursor()
+        # a cursor starts in DuckDB's in-memory catalog, not the attached store
+        return _use_store(self.con.cursor())
 
     def ensure(self, *ddl: str) -> None:
         """Run idempotent DDL (`CREATE ... IF NOT EXISTS`) once per process."""
@@ -152,6 +153,11 @@ class Store:
                         if shared[1] <= 0:
                             shared[0].close()  # releases the file for other processes
                             del _SHARED[key]
+
+
+def _use_store(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    con.execute(f"USE {CATALOG}")
+    return con
 
 
 def _sql_string(text: str) -> str:
