@@ -29,7 +29,7 @@ def _root(
 
 def _register() -> None:
     # One line per command module; each module holds one command (or one command group).
-    from segmentum.cli import compare, crosstab, init, migration, pareto, profile, validate
+    from segmentum.cli import compare, crosstab, init, migration, pareto, profile, report, validate
 
     app.command("init")(init.init_command)
     app.command("validate")(validate.validate_command)
@@ -38,6 +38,11 @@ def _register() -> None:
     app.command("crosstab")(crosstab.crosstab_command)
     app.command("pareto")(pareto.pareto_command)
     app.command("migration")(migration.migration_command)
+    app.command("report")(report.report_command)
+    from segmentum.cli import keys, serve
+
+    app.add_typer(keys.app, name="keys")
+    app.command("serve")(serve.serve_command)
 
 
 _register()

@@ -1,0 +1,25 @@
+"""What routes depend on: the runtime, the workspace, and JSON that any value converts to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from segmentum.api.runtime import Runtime
+from segmentum.cli.common import jsonable
+from segmentum.workspace import Workspace
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def get_workspace(request: Request) -> Workspace:
+    return request.app.state.runtime.ws
+
+
+def json_response(data: Any, status_code: int = 200) -> JSONResponse:
+    """Decimals, timestamps, numpy and pandas values as JSON (timestamps are workspace wall-clock time)."""
+    return JSONResponse(jsonable(data), status_code=status_code)

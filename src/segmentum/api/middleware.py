@@ -1,0 +1,132 @@
+"""Checks made before routing: the API key and its scope, and the size of the request body.
+
+Both are plain ASGI middleware so that unknown paths answer 401 without a key, like every other path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from segmentum.api.errors import error_response
+from segmentum.api.keys import scope_allows
+
+PUBLIC = {("GET", "/v1/health"), ("HEAD", "/v1/health")}
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+
+
+def required_scope(method: str, path: str) -> str | None:
+    """The scope a request needs: none for health, admin for keys, read for reads, write for the rest."""
+    if (method, path.rstrip("/") or "/") in PUBLIC:
+        return None
+    if path == "/v1/keys" or path.startswith("/v1/keys/"):
+        return "admin"
+    return "read" if method in READ_METHODS else "write"
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            text = value.decode("latin-1").strip()
+            kind, _, token = text.partition(" ")
+            if kind.lower() == "bearer" and token.strip():
+                return token.strip()
+            return None
+    return None
+
+
+class AuthMiddleware:
+    """401 without a valid key, 403 when its scope is too narrow; the key record goes to `scope['state']`."""
+
+    def __init__(self, app: ASGIApp, runtime: Any) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        needed = required_scope(scope["method"], scope["path"])
+        if needed is None:
+            await self.app(scope, receive, send)
+            return
+        challenge = {"WWW-Authenticate": 'Bearer realm="segmentum"'}
+        token = _bearer(scope)
+        if token is None:
+            response = error_response(
+                401, "this endpoint needs an API key: send 'Authorization: Bearer KEY' "
+                     "(create one with `segmentum keys create --scope read`)", headers=challenge)
+            await response(scope, receive, send)
+            return
+        key = self.runtime.authenticate(token)
+        if key is None:
+            response = error_response(
+                401, "the API key is not valid (unknown, mistyped or revoked); `segmentum keys list` shows the keys",
+                headers=challenge)
+            await response(scope, receive, send)
+            return
+        if not scope_allows(key.scope, needed):
+            response = error_response(
+                403, f"{scope['method']} {scope['path']} needs a key with scope '{needed}'; "
+                     f"key {key.prefix} has scope '{key.scope}' (read < write < admin)",
+                details={"needed": needed, "granted": key.scope})
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["api_key"] = key
+        await self.app(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """413 for a body over `max_bytes`: by Content-Length when sent, else by counting what arrives."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _reject(self) -> Any:
+        return error_response(
+            413, f"the request body is larger than the limit of {self.max_bytes:,} bytes; send events in smaller "
+                 "batches", details={"limit_bytes": self.max_bytes})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    length = -1
+                if length > self.max_bytes:
+                    await self._reject()(scope, receive, send)
+                    return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._reject()(scope, receive, send)

@@ -1,0 +1,57 @@
+"""Definitions: what is defined, validation of unsaved text, and preview of its effect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from segmentum.api import library
+from segmentum.api.deps import get_workspace, json_response
+from segmentum.api.errors import ERROR_RESPONSES
+from segmentum.api.models import DefinitionsIn
+from segmentum.errors import SegmentumError
+from segmentum.workspace import Workspace
+
+router = APIRouter(prefix="/definitions", tags=["definitions"], responses=ERROR_RESPONSES)
+
+
+def summarize(defs: Any) -> dict[str, Any]:
+    return {
+        "traits": [{"name": t.name, "kind": t.kind, "location": t.location, "builtin": t.builtin,
+                    "population": t.population} for t in defs.traits.values()],
+        "segments": [{"name": s.name, "where": s.where_text, "description": s.description,
+                      "location": s.location, "builtin": s.builtin} for s in defs.segments.values()],
+        "segmentations": [{"name": g.name, "description": g.description, "location": g.location,
+                           "builtin": g.builtin,
+                           "segments": [{"name": s.name, "where": s.where_text, "description": s.description}
+                                        for s in g.segments]} for g in defs.segmentations.values()],
+        "triggers": [{"name": t.name, "location": t.location} for t in defs.triggers.values()],
+        "builtins": list(defs.builtins), "skipped": dict(defs.skipped), "files": list(defs.files),
+        "hashes": dict(defs.hashes),
+    }
+
+
+@router.get("", summary="The workspace's definitions (built-ins included)")
+def get_definitions(ws: Workspace = Depends(get_workspace)) -> JSONResponse:
+    return json_response(summarize(library.load_definitions(ws)))
+
+
+@router.post("/validate", summary="Validate definitions, with unsaved files in place of those on disk")
+def validate(body: DefinitionsIn, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
+    try:
+        defs = library.load_definitions(ws, body.files or None)
+    except SegmentumError as exc:
+        # An invalid definition is an answer, not a failed request.
+        return json_response({"valid": False, "error": str(exc), "type": type(exc).__name__})
+    return json_response({"valid": True, **summarize(defs)})
+
+
+@router.post("/preview", summary="Who would enter and leave with the unsaved definitions (nothing is stored)",
+             responses={501: {"description": "preview is not available in this build"}})
+def preview(body: DefinitionsIn, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
+    result = library.require("preview")(ws, overrides=body.files or None)
+    if hasattr(result, "to_dict") and not hasattr(result, "columns"):
+        result = result.to_dict()
+    return json_response(result)

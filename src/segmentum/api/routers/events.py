@@ -1,0 +1,29 @@
+"""POST /v1/events: append events and queue the customers they touch for real-time evaluation."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from segmentum.api.deps import get_runtime, json_response
+from segmentum.api.errors import ERROR_RESPONSES, ApiError
+from segmentum.api.models import EventsAccepted, EventsIn
+from segmentum.api.realtime import EventRow
+from segmentum.api.runtime import Runtime
+
+router = APIRouter(prefix="/events", tags=["events"], responses=ERROR_RESPONSES)
+
+
+@router.post("", status_code=202, response_model=EventsAccepted,
+             summary="Append events (stored before the answer); their customers are re-evaluated within seconds")
+def post_events(body: EventsIn, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    rows = [EventRow(str(e.customer_id), e.event, e.occurred_at, e.properties) for e in body.events]
+    try:
+        result = runtime.events.append(rows)
+    except OverflowError as exc:
+        raise ApiError(422, f"an occurred_at cannot be converted to the workspace time zone ({exc})") from exc
+    if runtime.realtime:
+        runtime.micro.enqueue(result.customer_ids)
+    return json_response({"accepted": result.accepted, "customers": result.customers,
+                          "new_customers": result.new_customers, "queued_for_realtime": runtime.realtime},
+                         status_code=202)

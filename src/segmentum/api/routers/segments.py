@@ -1,0 +1,56 @@
+"""Segments: sizes, history, members (paged, filtered, CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, Response
+
+from segmentum.api import queries
+from segmentum.api.deps import get_workspace, json_response
+from segmentum.api.errors import ERROR_RESPONSES
+from segmentum.cli.common import jsonable
+from segmentum.workspace import Workspace
+
+router = APIRouter(prefix="/segments", tags=["segments"], responses=ERROR_RESPONSES)
+
+
+@router.get("", summary="Every segment and segmentation with sizes in the newest complete batch run")
+def list_segments(ws: Workspace = Depends(get_workspace)) -> JSONResponse:
+    return json_response(queries.segments_overview(ws))
+
+
+@router.get("/{name}", summary="One segment: size now and across complete batch runs")
+def get_segment(name: str, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
+    return json_response(queries.segment_detail(ws, name))
+
+
+@router.get("/{name}/members", summary="Members of a segment with their traits (paged; filters; CSV)")
+def get_members(
+    name: str,
+    run: int | None = Query(None, ge=1, le=2**62, description="a complete run id; default the newest batch run"),
+    filter: list[str] = Query(default_factory=list, description="COLUMN OP VALUE on a trait or attribute, "
+                              "OP one of = != > >= < <=; repeat for AND (e.g. revenue_365d>=1000)"),
+    limit: int | None = Query(None, ge=1, le=100_000, description="page size (JSON default 100; CSV: all)"),
+    offset: int = Query(0, ge=0, le=2**62),
+    format: Literal["json", "csv"] = Query("json"),
+    ws: Workspace = Depends(get_workspace),
+) -> Response:
+    if limit is None and format == "json":
+        limit = 100
+    page = queries.members(ws, name, run_id=run, filters=filter, limit=limit, offset=offset)
+    df = page.pop("members")
+    if format == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(list(df.columns))
+        for row in df.itertuples(index=False):
+            writer.writerow(["" if jsonable(v) is None else jsonable(v) for v in row])
+        filename = f"{name}.csv".replace('"', "")
+        return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    page["members"] = queries.records(df)
+    return json_response(page)

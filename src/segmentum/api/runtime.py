@@ -1,0 +1,169 @@
+"""What a running API holds: the workspace, its keys, the event writer, the micro-batcher, batch runs and
+the schedule. Routes reach it as `request.app.state.runtime`.
+
+Locks: `run_lock` lets one run write snapshots at a time (a batch run or a micro-batch); the event
+writer has its own lock, so posting events never waits for a long batch run. Readers use a cursor per
+request and see only complete runs (DuckDB's snapshot isolation).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from segmentum.api import library
+from segmentum.api.errors import ApiError
+from segmentum.api.keys import ApiKey, KeyStore
+from segmentum.api.realtime import EventWriter, MicroBatcher, now_wall_clock
+from segmentum.api.schedule import Schedule, parse_schedule
+from segmentum.errors import SegmentumError
+from segmentum.workspace import Workspace
+
+log = logging.getLogger("segmentum.api")
+
+
+@dataclass
+class BatchJob:
+    job_id: int
+    as_of: Any
+    only: list[str] | None
+    trigger: str  # 'api' | 'schedule'
+    started_at: datetime
+    status: str = "running"  # running | complete | failed
+    finished_at: datetime | None = None
+    result: Any = None
+    message: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id, "as_of": self.as_of, "only": self.only, "trigger": self.trigger,
+            "status": self.status, "started_at": self.started_at, "finished_at": self.finished_at,
+            "run_id": self.result if isinstance(self.result, int) else getattr(self.result, "run_id", None),
+            "message": self.message,
+        }
+
+
+class Runtime:
+    """State shared by the routes of one app."""
+
+    def __init__(self, ws: Workspace, *, realtime: bool = True, schedule: str | Schedule | None = None,
+                 internal_token: str | None = None, micro_batch_seconds: float | None = None) -> None:
+        self.ws = ws
+        self.zone = ZoneInfo(ws.config.timezone)
+        self.keys = KeyStore(ws.store)
+        self.internal_token = internal_token
+        self._key_cache: dict[str, ApiKey] = {}
+        self._key_lock = threading.Lock()
+        self.events = EventWriter(ws.store, self.zone)
+        self.run_lock = threading.Lock()
+        interval = micro_batch_seconds if micro_batch_seconds is not None else ws.config.serve.micro_batch_seconds
+        self.micro = MicroBatcher(self._evaluate, self.zone, interval=interval, run_lock=self.run_lock)
+        self.realtime = realtime
+        text = schedule if schedule is not None else ws.config.serve.schedule
+        self.schedule = parse_schedule(text) if isinstance(text, str) else text
+        self.jobs: list[BatchJob] = []
+        self._jobs_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._scheduler: threading.Thread | None = None
+        self.next_scheduled: datetime | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        if self.realtime:
+            self.micro.start()
+        if self.schedule is not None and self._scheduler is None:
+            self._scheduler = threading.Thread(target=self._schedule_loop, name="segmentum-schedule", daemon=True)
+            self._scheduler.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.micro.stop()
+        if self._scheduler is not None:
+            self._scheduler.join(5)
+        for job in list(self.jobs):
+            if job.status == "running":
+                log.info("batch job %s still running at shutdown", job.job_id)
+
+    # ------------------------------------------------------------------ auth
+    def authenticate(self, token: str) -> ApiKey | None:
+        """The key record for a bearer token (cached; the cache is cleared when a key is revoked here)."""
+        if self.internal_token and hmac.compare_digest(token, self.internal_token):
+            return ApiKey("internal", "segmentum serve (local CLI)", "admin", datetime.now())
+        cached = self._key_cache.get(token)
+        if cached is not None:
+            return cached
+        record = self.keys.verify(token)
+        if record is not None:
+            with self._key_lock:
+                self._key_cache[token] = record
+        return record
+
+    def revoke(self, prefix: str) -> ApiKey:
+        record = self.keys.revoke(prefix)
+        with self._key_lock:
+            self._key_cache = {t: k for t, k in self._key_cache.items() if k.prefix != record.prefix}
+        return record
+
+    # ------------------------------------------------------------------ runs
+    def _evaluate(self, customers: list[str], as_of: datetime) -> Any:
+        return library.run_realtime(self.ws, customers, as_of=as_of)
+
+    def running_job(self) -> BatchJob | None:
+        with self._jobs_lock:
+            return next((j for j in self.jobs if j.status == "running"), None)
+
+    def start_batch(self, as_of: Any, only: list[str] | None = None, *, trigger: str = "api") -> BatchJob:
+        """Start a batch run on a background thread; 409 when one is running already."""
+        library.require("run")
+        with self._jobs_lock:
+            if any(j.status == "running" for j in self.jobs):
+                current = next(j for j in self.jobs if j.status == "running")
+                raise ApiError(409, f"a batch run is in progress already (job {current.job_id}); "
+                                    "wait for it (GET /v1/runs) and try again", details=current.as_dict())
+            job = BatchJob(len(self.jobs) + 1, as_of, only, trigger, now_wall_clock(self.zone))
+            self.jobs.append(job)
+            del self.jobs[:-50]  # keep the recent ones only
+        threading.Thread(target=self._run_job, args=(job,), name=f"segmentum-run-{job.job_id}", daemon=True).start()
+        return job
+
+    def _run_job(self, job: BatchJob) -> None:
+        try:
+            with self.run_lock:
+                job.result = library.run_batch(self.ws, as_of=job.as_of, only=job.only)
+            job.status = "complete"
+        except (SegmentumError, ApiError) as exc:
+            job.status, job.message = "failed", str(exc)
+            log.warning("batch run (job %s) failed: %s", job.job_id, exc)
+        except Exception as exc:  # noqa: BLE001 - report any engine failure on the job, keep serving
+            job.status, job.message = "failed", f"{type(exc).__name__}: {exc}"
+            log.exception("batch run (job %s) failed", job.job_id)
+        finally:
+            job.finished_at = now_wall_clock(self.zone)
+
+    def _schedule_loop(self) -> None:
+        assert self.schedule is not None
+        while not self._stop.is_set():
+            self.next_scheduled = self.schedule.next_after(now_wall_clock(self.zone))
+            while not self._stop.is_set() and now_wall_clock(self.zone) < self.next_scheduled:
+                remaining = (self.next_scheduled - now_wall_clock(self.zone)).total_seconds()
+                self._stop.wait(min(max(remaining, 0.01), 1.0))
+            if self._stop.is_set():
+                return
+            try:
+                self.start_batch(None, trigger="schedule")
+            except ApiError as exc:
+                log.warning("scheduled batch run skipped: %s", exc.message)
+
+    def status(self) -> dict[str, Any]:
+        job = self.running_job()
+        return {
+            "realtime": self.micro.status() if self.realtime else None,
+            "schedule": self.schedule.text if self.schedule else None,
+            "next_scheduled_run": self.next_scheduled,
+            "batch_in_progress": job.as_dict() if job else None,
+        }
