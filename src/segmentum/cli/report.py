@@ -1,0 +1,22 @@
+"""`segmentum report`: one self-contained HTML file with charts, readable offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from segmentum.cli.common import WorkspaceOpt, note, open_workspace
+from segmentum.report import write_report
+
+
+def report_command(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="HTML file (default: report.html in the workspace)")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Language: en, uk or ru")] = "en",
+    run: Annotated[int | None, typer.Option("--run", help="Run id (default: the latest complete run)")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Write the HTML report: overview, RFM grid, Pareto curve, migration Sankey, CLV, segment profiles."""
+    path = write_report(open_workspace(workspace), output, lang=lang, run_id=run)
+    note(f"Report written to {path}")
