@@ -1,0 +1,69 @@
+"""Tasks for managers, created by the `task` sink: list, assign, complete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from segmentum.actions.clock import now
+from segmentum.errors import ActionError, NotFoundError
+from segmentum.store import META, Store
+from segmentum.workspace import Workspace
+
+STATUSES = ("open", "done")
+TASKS_DDL = (
+    f"CREATE SEQUENCE IF NOT EXISTS {META}.task_seq START 1",
+    f"""CREATE TABLE IF NOT EXISTS {META}.tasks (
+        id BIGINT PRIMARY KEY, title VARCHAR NOT NULL, description VARCHAR, assignee VARCHAR, due_at TIMESTAMP,
+        status VARCHAR NOT NULL, customer_id VARCHAR, trigger VARCHAR, reason JSON, created_at TIMESTAMP NOT NULL,
+        completed_at TIMESTAMP, outbox_key VARCHAR UNIQUE)""",
+)
+COLUMNS = ["id", "title", "description", "assignee", "due_at", "status", "customer_id", "trigger", "reason",
+           "created_at", "completed_at"]
+
+
+def ensure_tasks(store: Store) -> None:
+    store.ensure(*TASKS_DDL)
+
+
+def list_tasks(ws: Workspace, *, assignee: str | None = None, status: str | None = "open",
+               customer_id: str | None = None) -> list[dict[str, Any]]:
+    """Tasks, oldest due first; `status=None` lists every status."""
+    if status is not None and status not in STATUSES:
+        raise ActionError(f"unknown task status {status!r}; use one of {', '.join(STATUSES)}")
+    ensure_tasks(ws.store)
+    where, params = [], []
+    for column, value in (("assignee", assignee), ("status", status), ("customer_id", customer_id)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    sql = (f"SELECT {', '.join(COLUMNS)} FROM {META}.tasks {'WHERE ' + ' AND '.join(where) if where else ''} "
+           "ORDER BY due_at NULLS LAST, id")
+    cur = ws.store.cursor()
+    return [dict(zip(COLUMNS, row, strict=True)) for row in cur.execute(sql, params).fetchall()]
+
+
+def get_task(ws: Workspace, task_id: int) -> dict[str, Any]:
+    ensure_tasks(ws.store)
+    row = ws.store.cursor().execute(f"SELECT {', '.join(COLUMNS)} FROM {META}.tasks WHERE id = ?",
+                                    [task_id]).fetchone()
+    if row is None:
+        raise NotFoundError(f"task {task_id} does not exist; `segmentum tasks --status all` lists every task")
+    return dict(zip(COLUMNS, row, strict=True))
+
+
+def assign_task(ws: Workspace, task_id: int, user: str) -> dict[str, Any]:
+    """Give a task to `user`."""
+    get_task(ws, task_id)
+    if not user.strip():
+        raise ActionError(f"cannot assign task {task_id} to an empty name; give a user name")
+    ws.store.cursor().execute(f"UPDATE {META}.tasks SET assignee = ? WHERE id = ?", [user.strip(), task_id])
+    return get_task(ws, task_id)
+
+
+def complete_task(ws: Workspace, task_id: int) -> dict[str, Any]:
+    """Mark a task done (completing a done task keeps its first completion time)."""
+    task = get_task(ws, task_id)
+    if task["status"] != "done":
+        ws.store.cursor().execute(f"UPDATE {META}.tasks SET status = 'done', completed_at = ? WHERE id = ?",
+                                  [now(ws), task_id])
+    return get_task(ws, task_id)

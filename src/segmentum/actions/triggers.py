@@ -1,0 +1,332 @@
+"""Triggers: match a run's events to the workspace's trigger definitions and enqueue their actions.
+
+`process_run(ws, run_id)` computes the run's events, renders every action of every matching trigger for
+every customer (sandboxed Jinja2 with `customer`, `segment`, `event`, `run` and `trigger`) and enqueues the
+results in the outbox in one transaction; `deliver` (outbox.py) sends them. Processing a run again enqueues
+nothing new.
+
+Names in triggers: `big_spenders` (a standalone segment), `rfm.champions` (a segment of a segmentation),
+`rfm.*` or `rfm` (any segment of the segmentation).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from segmentum.actions.events import (
+    Event,
+    MetricChanged,
+    RunEvents,
+    SegmentEntered,
+    SegmentExited,
+    SegmentMoved,
+    event_dict,
+    metric_events,
+    segment_events,
+)
+from segmentum.actions.outbox import Entry, enqueue
+from segmentum.actions.sinks import sink_class
+from segmentum.actions.templates import Templates
+from segmentum.errors import ActionError, DefinitionError
+from segmentum.store import META
+
+if TYPE_CHECKING:
+    from segmentum.spec.loader import Definitions, SegmentDef, TriggerDef
+    from segmentum.workspace import Workspace
+
+
+@dataclass
+class ProcessReport:
+    """What `process_run` did."""
+
+    run_id: int
+    events: int = 0  # segment events of the run (all definitions)
+    fired: dict[str, int] = field(default_factory=dict)  # trigger -> customers it fired for
+    baseline: list[str] = field(default_factory=list)  # triggers whose definition had no previous state
+    enqueued: int = 0  # new outbox rows (0 when the run was processed before)
+    render_errors: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "events": self.events, "fired": self.fired, "baseline": self.baseline,
+                "enqueued": self.enqueued, "render_errors": self.render_errors}
+
+
+# ------------------------------------------------------------------------------------------------ matching
+
+
+def name_matches(pattern: str, segment: str, segmentation: str | None) -> bool:
+    """Does a trigger's segment name match a full segment name?"""
+    if pattern.endswith(".*"):
+        return segmentation is not None and segmentation == pattern[:-2]
+    if segmentation is not None and pattern == segmentation:
+        return True
+    return pattern == segment
+
+
+def owner_of(pattern: str, defs: Definitions) -> str:
+    """The definition (segmentation or standalone segment) a trigger's name refers to."""
+    if pattern.endswith(".*"):
+        return pattern[:-2]
+    if pattern in defs.segments or pattern in defs.segmentations:
+        return pattern
+    return pattern.partition(".")[0]
+
+
+def matches(trigger: TriggerDef, event: Event) -> bool:
+    spec = trigger.spec
+    if spec.on == "enter" and isinstance(event, SegmentEntered):
+        return name_matches(spec.segment or "", event.segment, event.segmentation)
+    if spec.on == "exit" and isinstance(event, SegmentExited):
+        return name_matches(spec.segment or "", event.segment, event.segmentation)
+    if spec.on == "move" and isinstance(event, SegmentMoved):
+        return ((spec.from_ is None or name_matches(spec.from_, event.from_segment, event.segmentation))
+                and (spec.to is None or name_matches(spec.to, event.to_segment, event.segmentation)))
+    return False
+
+
+def export_segment(trigger: TriggerDef, defs: Definitions) -> str | None:
+    """The segment an export action writes by default: the trigger's target."""
+    spec = trigger.spec
+    target = spec.to if spec.on == "move" else spec.segment
+    if target is None:
+        return None
+    if target in defs.segmentations:
+        return f"{target}.*"
+    return target
+
+
+# ---------------------------------------------------------------------------------------------- validation
+
+
+def validate_triggers(ws: Workspace, defs: Definitions) -> None:
+    """Check every trigger action (webhook allowlist, templates, export targets) before anything runs."""
+    templates = Templates(ws.root)
+    for name, trigger in defs.triggers.items():
+        spec = trigger.spec
+        where = f"{trigger.location}: trigger '{name}'"
+        if spec.on == "move":
+            owners = {owner_of(p, defs) for p in (spec.from_, spec.to) if p is not None}
+            if len(owners) > 1 or any(o not in defs.segmentations for o in owners):
+                raise DefinitionError(f"{where}: 'on: move' needs 'from' and 'to' in one segmentation "
+                                      f"(found {', '.join(sorted(owners))}); standalone segments are entered and "
+                                      "exited, not moved between")
+        for index, action in enumerate(spec.do):
+            sink = sink_class(action.kind)(ws)
+            settings = action.settings.model_dump()
+            if action.kind == "export":
+                settings["segment"] = settings.get("segment") or export_segment(trigger, defs)
+                if settings["segment"] is None:
+                    raise ActionError(f"{where} do[{index}].export: name the segment to export (segment: NAME)")
+                if not settings["segment"].endswith(".*"):
+                    defs.segment(settings["segment"])
+            sink.validate(settings, f"{where} do[{index}].{action.kind}", templates)
+
+
+# ------------------------------------------------------------------------------------------------- context
+
+
+def plain(value: Any) -> Any:
+    """Values for templates and JSON payloads: exact decimals as numbers, dates as they are."""
+    if value is None or isinstance(value, (str, bool, int, float, datetime, date)):
+        return value
+    if isinstance(value, Decimal):
+        return float(value) if abs(value) < 10**15 else str(value)
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def _rows_by_customer(cur: Any, sql: str, params: list[Any]) -> dict[str, dict[str, Any]]:
+    result = cur.execute(sql, params)
+    names = [d[0] for d in result.description]
+    out: dict[str, dict[str, Any]] = {}
+    for row in result.fetchall():
+        record = {n: plain(v) for n, v in zip(names, row, strict=True)}
+        out[str(record["customer_id"])] = record
+    return out
+
+
+def customer_context(ws: Workspace, run_id: int, customer_ids: list[str]) -> tuple[
+        dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, list[str]]]:
+    """(attributes + model outputs + traits, traits alone, current segment names) of the given customers."""
+    store = ws.store
+    cur = store.cursor()
+    if not customer_ids:
+        return {}, {}, {}
+    import pandas as pd
+
+    cur.register("_segmentum_ids", pd.DataFrame({"customer_id": sorted(set(customer_ids))}))
+    try:
+        attrs: dict[str, dict[str, Any]] = defaultdict(dict)
+        if store.table_exists("customers"):
+            for cid, rec in _rows_by_customer(cur, "SELECT c.* FROM main.customers c JOIN _segmentum_ids USING "
+                                              "(customer_id)", []).items():
+                attrs[cid].update(rec)
+        models = [r[0] for r in cur.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_name LIKE 'model\\_%' "
+            "ESCAPE '\\' ORDER BY table_name", [META]).fetchall()]
+        for table in models:
+            for cid, rec in _rows_by_customer(cur, f'SELECT m.* FROM {META}."{table}" m JOIN _segmentum_ids USING '
+                                              "(customer_id)", []).items():
+                for key, value in rec.items():
+                    attrs[cid].setdefault(key, value)
+        traits: dict[str, dict[str, Any]] = {}
+        if store.table_exists(f"traits_{int(run_id)}", schema=META):
+            traits = _rows_by_customer(cur, f"SELECT t.* FROM {META}.traits_{int(run_id)} t JOIN _segmentum_ids "
+                                       "USING (customer_id)", [])
+            for cid, rec in traits.items():
+                attrs[cid].update({k: v for k, v in rec.items() if k not in attrs[cid] or k == "customer_id"})
+                rec.pop("customer_id", None)
+        segments: dict[str, list[str]] = defaultdict(list)
+        for cid, name in cur.execute(
+            f"SELECT m.customer_id, m.name FROM {META}.memberships m JOIN _segmentum_ids USING (customer_id) "
+            "WHERE m.run_id = ? ORDER BY m.customer_id, m.name", [run_id]).fetchall():
+            segments[str(cid)].append(name)
+    finally:
+        cur.unregister("_segmentum_ids")
+    for cid in customer_ids:
+        attrs[cid].setdefault("customer_id", cid)
+    return dict(attrs), traits, dict(segments)
+
+
+def segment_info(defs: Definitions, name: str | None) -> dict[str, Any] | None:
+    if not name:
+        return None
+    try:
+        seg: SegmentDef = defs.segment(name)
+    except Exception:  # noqa: BLE001 - a segment of an older definition: name only
+        seg_name, _, rest = name.partition(".")
+        return {"name": name, "segment": rest or seg_name, "segmentation": seg_name if rest else None}
+    return {"name": seg.name, "segment": seg.segment, "segmentation": seg.segmentation,
+            "description": seg.description, "offer": seg.offer, "channel": seg.channel, "action": seg.action}
+
+
+def _event_segment(event: Event) -> str | None:
+    if isinstance(event, SegmentMoved):
+        return event.to_segment
+    if isinstance(event, (SegmentEntered, SegmentExited)):
+        return event.segment
+    return None
+
+
+# ------------------------------------------------------------------------------------------------- process
+
+
+def trigger_events(ws: Workspace, trigger: TriggerDef, run_events: RunEvents, defs: Definitions,
+                   report: ProcessReport) -> list[Event]:
+    """The events a trigger fires on in this run (one per customer at most)."""
+    spec = trigger.spec
+    run_id = run_events.run.run_id
+    first = spec.on_first_run == "fire"
+    if spec.on == "metric":
+        base, events = metric_events(ws.store, run_id, spec.trait or "", above=spec.above, below=spec.below,
+                                     change=spec.change, first_run=first)
+        if base.baseline:
+            report.baseline.append(trigger.name)
+        return list(events)
+    patterns = [p for p in (spec.segment, spec.from_, spec.to) if p is not None]
+    owners = {owner_of(p, defs) for p in patterns}
+    baseline = any(run_events.baselines.get(o) is None or run_events.baselines[o].baseline for o in owners)
+    if baseline:
+        report.baseline.append(trigger.name)
+        if not first or spec.on != "enter":
+            return []  # nothing moved or left: there is no previous state
+        pool: list[Event] = list(run_events.first_run_events)
+    else:
+        pool = list(run_events.events)
+    seen: set[str] = set()
+    out = []
+    for event in pool:
+        if matches(trigger, event) and event.customer_id not in seen:
+            seen.add(event.customer_id)
+            out.append(event)
+    return out
+
+
+def process_run(ws: Workspace, run_id: int, *, definitions: Definitions | None = None) -> ProcessReport:
+    """Enqueue the actions of every trigger that fires in run `run_id` (idempotent).
+
+    Raises ActionError or DefinitionError when a trigger is invalid (nothing is enqueued then).
+    """
+    defs = definitions if definitions is not None else ws.definitions()
+    report = ProcessReport(run_id=int(run_id))
+    if not defs.triggers:
+        return report
+    validate_triggers(ws, defs)
+    store = ws.store
+    run_events = segment_events(store, run_id, segmentations=set(defs.segmentations),
+                                standalone=set(defs.segments))
+    report.events = len(run_events.events)
+    fired: dict[str, list[Event]] = {}
+    for name, trigger in defs.triggers.items():
+        events = trigger_events(ws, trigger, run_events, defs, report)
+        fired[name] = events
+        report.fired[name] = len(events)
+    customers = sorted({e.customer_id for events in fired.values() for e in events})
+    attrs, traits, segments = customer_context(ws, run_id, customers)
+    run = {"run_id": run_events.run.run_id, "as_of": plain(run_events.run.as_of), "kind": run_events.run.kind}
+    templates = Templates(ws.root)
+    entries: list[Entry] = []
+    sinks = {}
+    for name, trigger in defs.triggers.items():
+        actions = list(enumerate(trigger.spec.do))
+        for _, action in actions:
+            if action.kind not in sinks:
+                sinks[action.kind] = sink_class(action.kind)(ws)
+        trigger_info = {"name": name, "description": trigger.spec.description, "on": trigger.spec.on}
+        for event in fired[name]:
+            cid = event.customer_id
+            data = event_dict(event)
+            context = {
+                "customer": attrs.get(cid, {"customer_id": cid}), "traits": traits.get(cid, {}),
+                "segment": segment_info(defs, _event_segment(event)), "segments": segments.get(cid, []),
+                "event": data, "run": {**run, "previous_run": event.from_run}, "trigger": trigger_info,
+            }
+            if isinstance(event, SegmentMoved):
+                context["from_segment"] = segment_info(defs, event.from_segment)
+            if isinstance(event, MetricChanged):
+                context["segment"] = None
+            for index, action in actions:
+                sink = sinks[action.kind]
+                if not sink.per_customer:
+                    continue
+                entries.append(_render(sink, action, index, name, cid, run_id, context, templates, report))
+        if run_events.run.kind != "realtime":
+            for index, action in actions:
+                sink = sinks[action.kind]
+                if sink.per_customer:
+                    continue
+                settings_segment = getattr(action.settings, "segment", None) or export_segment(trigger, defs)
+                context = {"run": run, "trigger": trigger_info, "segment": segment_info(defs, settings_segment)
+                           if settings_segment and not settings_segment.endswith(".*") else
+                           {"name": settings_segment, "segmentation": (settings_segment or "")[:-2]}}
+                entries.append(_render(sink, action, index, name, None, run_id, context, templates, report,
+                                       extra={"segment": settings_segment}))
+    report.enqueued = enqueue(ws, entries)
+    for sink in sinks.values():
+        sink.close()
+    return report
+
+
+def _render(sink: Any, action: Any, index: int, trigger: str, customer_id: str | None, run_id: int,
+            context: dict[str, Any], templates: Templates, report: ProcessReport,
+            extra: dict[str, Any] | None = None) -> Entry:
+    settings = action.settings.model_dump() | (extra or {})
+    payload = {k: v for k, v in context.items() if k != "customer"} | {"customer": context.get("customer")}
+    payload["trigger"] = trigger
+    try:
+        payload["action"] = sink.render(settings, context, templates)
+    except ActionError as exc:
+        report.render_errors += 1
+        payload["render_error"] = str(exc)
+        return Entry(trigger, action.kind, customer_id, run_id, index, payload, status="failed",
+                     last_error=f"render: {exc}")
+    return Entry(trigger, action.kind, customer_id, run_id, index, payload)
