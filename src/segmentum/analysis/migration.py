@@ -14,17 +14,19 @@ if TYPE_CHECKING:
 
 
 def _batch_runs(ws: Workspace) -> list[tuple[int, Any]]:
+    """Complete batch runs in time order (a backfill adds runs with an earlier as_of after later ones)."""
     return ws.store.cursor().execute(
-        "SELECT run_id, as_of FROM segmentum.runs WHERE status = 'complete' AND kind = 'batch' ORDER BY run_id"
+        "SELECT run_id, as_of FROM segmentum.runs WHERE status = 'complete' AND kind = 'batch' "
+        "ORDER BY as_of, run_id"
     ).fetchall()
 
 
 def default_runs(ws: Workspace, from_run: int | None, to_run: int | None) -> tuple[int, int]:
-    """`to` defaults to the latest complete batch run, `from` to the one before it."""
+    """`to` defaults to the latest complete batch run, `from` to the run before it in time."""
     runs = [r[0] for r in _batch_runs(ws)]
     to_id = resolve_run(ws, to_run)[0]
     if from_run is None:
-        earlier = [r for r in runs if r < to_id]
+        earlier = runs[: runs.index(to_id)] if to_id in runs else []
         if not earlier:
             raise NotFoundError(f"run {to_id} has no earlier complete run to compare with; run again later or "
                                 "build history with `segmentum backfill`")
@@ -82,7 +84,7 @@ def segment_history(ws: Workspace, segmentation: str | None = None) -> pd.DataFr
         SELECT r.run_id, r.as_of, m.name, m.segmentation, m.segment, count(*) AS customers
         FROM segmentum.runs r JOIN segmentum.memberships m USING (run_id)
         WHERE r.status = 'complete' AND r.kind = 'batch' {where}
-        GROUP BY ALL ORDER BY r.run_id, m.name
+        GROUP BY ALL ORDER BY r.as_of, r.run_id, m.name
     """, {"s": segmentation} if segmentation else {})
 
 
@@ -91,8 +93,9 @@ def time_in_segment(ws: Workspace, segmentation: str, *, run_id: int | None = No
     and days since the first of those runs' as_of), as mean and median."""
     run_id, _ = resolve_run(ws, run_id)
     return frame(ws, """
-        WITH r AS (SELECT run_id, as_of, row_number() OVER (ORDER BY run_id) AS k FROM segmentum.runs
-                   WHERE status = 'complete' AND kind = 'batch' AND run_id <= $run_id),
+        WITH r AS (SELECT run_id, as_of, row_number() OVER (ORDER BY as_of, run_id) AS k FROM segmentum.runs
+                   WHERE status = 'complete' AND kind = 'batch'
+                     AND as_of <= (SELECT as_of FROM segmentum.runs WHERE run_id = $run_id)),
         m AS (SELECT m.customer_id, m.segment, r.k, r.as_of FROM segmentum.memberships m JOIN r USING (run_id)
               WHERE m.segmentation = $s),
         cur AS (SELECT customer_id, segment, k, as_of FROM m WHERE k = (SELECT max(k) FROM r)),

@@ -1,0 +1,77 @@
+"""Backfill: runs at past points in time, so history and migration exist from the first day of data.
+
+Each point is a day; its run sees the data up to the end of that day (DESIGN.md section 5), nothing later.
+Backfilled runs are history: they fire no triggers. Customer attributes are their current values unless an
+attribute history was loaded (a known limit, noted on each run).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from segmentum.errors import SegmentumError
+
+if TYPE_CHECKING:
+    from segmentum.workspace import Workspace
+
+_EVERY_RE = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
+
+
+class BackfillError(SegmentumError, ValueError):
+    """Backfill arguments that cannot be used."""
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def backfill_dates(start: date, end: date, every: str) -> list[date]:
+    """The points of a backfill: `Nd`/`Nw` step from `start`; `Nm` month ends and `Ny` year ends after `start`;
+    `end` itself always closes the series."""
+    match = _EVERY_RE.match(every)
+    if not match:
+        raise BackfillError(f"--every {every!r}: write a number and a unit: 1d, 1w, 1m (month ends), 1y (year ends)")
+    if end < start:
+        raise BackfillError(f"--to {end} is before --from {start}")
+    n, unit = int(match.group(1)), match.group(2)
+    if n < 1:
+        raise BackfillError("--every needs a step of at least 1")
+    points: list[date] = []
+    if unit in "dw":
+        step = timedelta(days=n * (7 if unit == "w" else 1))
+        day = start
+        while day <= end:
+            points.append(day)
+            day += step
+    elif unit == "m":
+        year, month = start.year, start.month
+        while (point := _month_end(year, month)) <= end:
+            points.append(point)
+            month += n
+            year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    else:
+        year = start.year
+        while (point := date(year, 12, 31)) <= end:
+            points.append(point)
+            year += n
+    if not points or points[-1] != end:
+        points.append(end)
+    return points
+
+
+def backfill(ws: Workspace, start: date, end: date, every: str = "1m", *, engine: str = "duckdb",
+             only: list[str] | None = None, on_run: Callable[[date, Any], None] | None = None) -> list[Any]:
+    """Run every point of the series in time order; returns the run results."""
+    from segmentum.run import run
+
+    results = []
+    for point in backfill_dates(start, end, every):
+        result = run(ws, as_of=point.isoformat(), engine=engine, only=only)
+        results.append(result)
+        if on_run is not None:
+            on_run(point, result)
+    return results
