@@ -1,0 +1,109 @@
+"""Read endpoints over snapshots written by the store contract: segments, members, customers, runs, tasks."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from conftest import seed_snapshot
+
+
+def test_segments_lists_sizes_of_the_newest_complete_batch_run(live) -> None:
+    seed_snapshot(live.ws)
+    with live.client("read") as client:
+        body = client.get("/v1/segments").json()
+    assert body["run"]["run_id"] == 2
+    standalone = {s["name"]: s for s in body["segments"]}
+    assert standalone["big_spenders"]["customers"] == 1
+    tiers = {g["name"]: g for g in body["segmentations"]}["value_tier"]
+    sizes = {s["name"]: s["customers"] for s in tiers["segments"]}
+    assert sizes == {"value_tier.vip": 1, "value_tier.low": 1, "value_tier.regular": 1}
+    assert tiers["customers"] == 3
+
+
+def test_segment_detail_has_the_history_of_sizes(live) -> None:
+    seed_snapshot(live.ws)
+    with live.client("read") as client:
+        body = client.get("/v1/segments/value_tier.low").json()
+        missing = client.get("/v1/segments/value_tier.lo")
+    assert body["customers"] == 1 and body["run_id"] == 2
+    assert [(h["run_id"], h["customers"]) for h in body["history"]] == [(1, 2), (2, 1)]
+    assert missing.status_code == 404
+    assert "did you mean 'value_tier.low'" in missing.json()["error"]["message"]
+
+
+def test_members_are_paged_filtered_and_downloadable_as_csv(live) -> None:
+    seed_snapshot(live.ws)
+    with live.client("read") as client:
+        page = client.get("/v1/segments/value_tier.low/members", params={"run": 1}).json()
+        assert page["total"] == 2 and [m["customer_id"] for m in page["members"]] == ["c2", "c3"]
+        assert page["members"][0]["revenue_365d"] == 20
+        second = client.get("/v1/segments/value_tier.low/members", params={"run": 1, "limit": 1, "offset": 1})
+        assert [m["customer_id"] for m in second.json()["members"]] == ["c3"]
+        filtered = client.get("/v1/segments/value_tier.low/members",
+                              params={"run": 1, "filter": ["revenue_365d>=100", "country=UA"]}).json()
+        assert [m["customer_id"] for m in filtered["members"]] == ["c3"] and filtered["total"] == 1
+        response = client.get("/v1/segments/value_tier.low/members", params={"run": 1, "format": "csv"})
+        assert response.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        assert [r["customer_id"] for r in rows] == ["c2", "c3"]
+        bad = client.get("/v1/segments/value_tier.low/members", params={"filter": "revenu_365d>1"})
+        assert bad.status_code == 422 and "did you mean 'revenue_365d'" in bad.json()["error"]["message"]
+        bad_value = client.get("/v1/segments/value_tier.low/members", params={"filter": "revenue_365d>abc"})
+        assert bad_value.status_code == 422
+        failed_run = client.get("/v1/segments/value_tier.low/members", params={"run": 4})
+        assert failed_run.status_code == 404
+
+
+def test_empty_segment_as_csv_is_the_header_only(live) -> None:
+    seed_snapshot(live.ws)
+    with live.client("read") as client:
+        response = client.get("/v1/segments/big_spenders/members",
+                              params={"format": "csv", "filter": "revenue_365d>100000"})
+    assert response.text.splitlines() == ["customer_id,revenue_365d,orders_total"]
+
+
+def test_customer_segments_come_from_the_newest_complete_run_that_holds_them(live) -> None:
+    seed_snapshot(live.ws)
+    with live.client("read") as client:
+        c2 = client.get("/v1/customers/c2").json()
+        c1 = client.get("/v1/customers/c1").json()
+        missing = client.get("/v1/customers/nobody")
+    # c2 was re-evaluated in real time (run 3) after batch run 2; the failed run 4 is never read
+    assert c2["segments"] == ["value_tier.regular"]
+    assert c2["run"]["run_id"] == 3 and c2["run"]["kind"] == "realtime"
+    assert c2["traits"]["revenue_365d"] == 600
+    assert c2["attributes"]["name"] == "Bob"
+    assert [h["run_id"] for h in c2["history"]] == [1, 2, 3]
+    assert c1["segments"] == ["big_spenders", "value_tier.vip"]
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_runs_are_listed_newest_first(live) -> None:
+    seed_snapshot(live.ws)
+    with live.client("read") as client:
+        body = client.get("/v1/runs").json()
+        one = client.get("/v1/runs/2").json()
+        batch = client.get("/v1/runs", params={"kind": "batch", "limit": 1}).json()
+        assert client.get("/v1/runs/99").status_code == 404
+    assert [r["run_id"] for r in body["runs"]] == [4, 3, 2, 1]
+    assert one["as_of"].startswith("2024-02-29")
+    assert batch["total"] == 3 and [r["run_id"] for r in batch["runs"]] == [4]
+
+
+def test_tasks_are_empty_until_the_actions_make_some(live) -> None:
+    with live.client("read") as client:
+        assert client.get("/v1/tasks").json()["tasks"] == []
+    live.ws.store.cursor().execute("CREATE TABLE IF NOT EXISTS segmentum.tasks (task_id VARCHAR, customer_id VARCHAR, "
+                                   "title VARCHAR, status VARCHAR, created_at TIMESTAMP)")
+    live.ws.store.cursor().execute("INSERT INTO segmentum.tasks VALUES ('t1', 'c1', 'Call Ann', 'open', now()), "
+                                   "('t2', 'c2', 'Call Bob', 'done', now())")
+    with live.client("read") as client:
+        body = client.get("/v1/tasks", params={"status": "open"}).json()
+    assert body["total"] == 1 and body["tasks"][0]["title"] == "Call Ann"
+
+
+def test_status_reports_the_realtime_loop(live) -> None:
+    with live.client("read") as client:
+        body = client.get("/v1/status").json()
+    assert body["realtime"]["interval_s"] == 0.2

@@ -1,0 +1,74 @@
+"""`segmentum keys` and `segmentum serve` as a user runs them (real processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from segmentum.api.server import free_port, running_server, server_file
+
+
+def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "segmentum.cli.main", *args], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"})
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_keys_create_prints_the_key_alone_on_the_last_line(workspace) -> None:
+    root = str(workspace.root)
+    workspace.close()
+    created = cli("keys", "create", "--scope", "write", "--name", "crm", "-w", root)
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("sgm_") and " " not in key
+    listed = json.loads(cli("keys", "list", "--format", "json", "-w", root).stdout)
+    assert [(k["name"], k["scope"], k["active"]) for k in listed] == [("crm", "write", True)]
+    assert key not in json.dumps(listed)
+    cli("keys", "revoke", listed[0]["prefix"], "-w", root)
+    assert json.loads(cli("keys", "list", "--format", "json", "-w", root).stdout)[0]["active"] is False
+    bad = cli("keys", "create", "--scope", "root", "-w", root, check=False)
+    assert bad.returncode == 1 and bad.stderr.startswith("Error: unknown scope 'root'")
+
+
+@pytest.mark.slow
+def test_serve_owns_the_store_and_the_cli_manages_keys_through_it(workspace) -> None:
+    root = str(workspace.root)
+    workspace.close()
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "segmentum.cli.main", "serve", "--port", str(port), "-w", root],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
+        record = json.loads(server_file(workspace).read_text())
+        assert record["port"] == port and record["pid"] == proc.pid
+        assert oct(server_file(workspace).stat().st_mode & 0o777) == "0o600"
+        # the store is locked by the server: the CLI goes through its API
+        key = cli("keys", "create", "--scope", "read", "-w", root).stdout.strip().splitlines()[-1]
+        response = httpx.get(f"http://127.0.0.1:{port}/v1/segments", headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == 200
+        listed = json.loads(cli("keys", "list", "--format", "json", "-w", root).stdout)
+        assert [k["scope"] for k in listed] == ["read"]
+        second = cli("serve", "--port", str(free_port()), "-w", root, check=False)
+        assert second.returncode == 1 and "already runs" in second.stderr
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+    assert not server_file(workspace).exists()
+    assert running_server(workspace) is None
