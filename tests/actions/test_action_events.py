@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from actions_helpers import RUN1, RUN2, make_workspace, write_run
+
 from segmentum.actions.events import (
     MetricChanged,
     SegmentEntered,
@@ -13,8 +15,6 @@ from segmentum.actions.events import (
     metric_events,
     segment_events,
 )
-
-from actions_helpers import RUN1, RUN2, make_workspace, write_run
 
 
 def _kinds(events: list) -> set[tuple]:

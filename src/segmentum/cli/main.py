@@ -39,6 +39,9 @@ def _register() -> None:
     app.command("pareto")(pareto.pareto_command)
     app.command("migration")(migration.migration_command)
     app.command("report")(report.report_command)
+    from segmentum.cli import cluster
+
+    app.command("cluster")(cluster.cluster_command)
     from segmentum.cli import keys, serve
 
     app.add_typer(keys.app, name="keys")
