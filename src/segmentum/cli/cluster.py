@@ -1,0 +1,96 @@
+"""`segmentum cluster NAME`: fit a clustering and save it as a segmentation, or re-assign customers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace, warn
+from segmentum.errors import ModelError
+from segmentum.models.cluster_store import ClusteringResult, assign_clustering, fit_clustering
+
+
+def _parse_k(text: str) -> int | str:
+    if text == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise ModelError(f"--k must be 'auto' or a whole number >= 2; got {text!r}")
+    return value
+
+
+def cluster_command(
+    name: Annotated[str, typer.Argument(help="Clustering name: the segmentation, `cluster_NAME` column and file")],
+    features: Annotated[str | None, typer.Option(
+        "--features", help="Comma-separated features: traits of the run, customer attributes, or the summary "
+        "(recency_days, frequency, monetary, avg_order_value, tenure_days, events_total, events_90d)")] = None,
+    k: Annotated[str, typer.Option("--k", help="Number of clusters, or 'auto' (best silhouette in --k-min..--k-max)")]
+    = "auto",
+    k_min: Annotated[int, typer.Option("--k-min", help="Smallest k tried by --k auto")] = 2,
+    k_max: Annotated[int, typer.Option("--k-max", help="Largest k tried by --k auto")] = 10,
+    run: Annotated[int | None, typer.Option("--run", help="Take traits from this run (default: newest complete)")]
+    = None,
+    assign: Annotated[bool, typer.Option("--assign", help="Re-assign current customers with the saved model")]
+    = False,
+    from_survey: Annotated[bool, typer.Option(
+        "--from-survey", help="Needs-based: cluster on survey answers and stated interests")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 0,
+    sample_size: Annotated[int, typer.Option("--sample-size", help="Rows used to choose k")] = 50_000,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Cluster customers (k-means on mixed attributes) and save the result as segmentation NAME."""
+    ws = open_workspace(workspace)
+    try:
+        if assign:
+            result = assign_clustering(ws, name, run_id=run)
+        else:
+            feats = [f.strip() for f in features.split(",") if f.strip()] if features else None
+            note(f"Fitting clustering '{name}'...")
+            result = fit_clustering(ws, name, features=feats, k=_parse_k(k), k_range=(k_min, k_max), run_id=run,
+                                    from_survey=from_survey, random_state=seed, sample_size=sample_size)
+        _print(result, fmt, assign)
+    finally:
+        ws.close()
+
+
+def _print(result: ClusteringResult, fmt: OutputFormat, assign: bool) -> None:
+    data = result.to_dict()
+    if fmt is OutputFormat.json:
+        emit(data, fmt)
+        return
+    model = result.model
+    src = result.source
+    where = {"run": f"traits of run {src.run_id}", "summary": "a summary of orders/events",
+             "survey": "survey answers and interests"}[src.kind]
+    if assign:
+        note(f"Re-assigned {result.assigned:,} customers of '{result.name}' with the saved model ({where}).")
+        emit([{"cluster": cid, "segment": model.segments_[cid], "name": model.names_[cid],
+               "customers": result.counts.get(cid, 0)} for cid in model.cluster_ids_], fmt, title="Assignments")
+        note(f"Saved to {result.model_table}.")
+        return
+    note(f"Fitted on {result.assigned:,} customers from {where}"
+         + (f" as of {src.as_of}" if src.as_of else "") + f"; features: {', '.join(model.features_)}.")
+    emit(model.k_scores_, fmt, title="Evidence per k (silhouette: higher is better; bic: lower is better)")
+    rows = []
+    for p in model.profiles_:
+        row = {"cluster": p["id"], "name": p["name"], "size": p["size"], "share": p["share"]}
+        for f, stats in p["numeric"].items():
+            row[f"{f} (median)"] = stats["median"]
+        for f, top in p["categorical"].items():
+            row[f"{f} (top)"] = f"{top[0]['value']} {top[0]['share']:.0%}" if top else ""
+        rows.append(row)
+    emit(rows, fmt, title=f"Clusters of '{result.name}' (k = {model.k_})")
+    stability = model.stability_
+    if stability == stability:  # not NaN
+        note(f"Stability (mean adjusted Rand index over bootstrap resamples): {stability:.2f}")
+        if stability < 0.6:
+            warn("the clusters are not stable: the data may have no clear groups at this k")
+    if result.refit_matched:
+        note("Cluster ids were matched to the previous fit of this clustering.")
+    note(f"Saved the model to segmentum.clusterings, the assignments to {result.model_table} "
+         f"(column {result.column}), and segmentation '{result.name}' to {result.definitions_file}.")

@@ -1,0 +1,238 @@
+"""Clusterings saved as segmentations: fit on the store's per-customer data, save the model, the assignments
+(`segmentum.model_cluster_<name>`, an attribute usable in definitions) and a definitions file
+`definitions/cluster_<name>.yml` whose segmentation `<name>` has one segment per cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from segmentum.errors import ModelError, NotFoundError, did_you_mean
+from segmentum.models.cluster import CustomerClusterer
+from segmentum.models.features import FrameSource, customer_frame, needs_features
+
+CLUSTERINGS_DDL = (
+    "CREATE TABLE IF NOT EXISTS segmentum.clusterings ("
+    "name VARCHAR NOT NULL, fitted_at TIMESTAMP NOT NULL, params JSON NOT NULL)"
+)
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+
+
+@dataclass
+class ClusteringResult:
+    """What a fit or an assignment did, for the interfaces to print."""
+
+    name: str
+    model: CustomerClusterer
+    source: FrameSource
+    assigned: int
+    counts: dict[str, int]
+    model_table: str
+    column: str
+    definitions_file: str | None = None
+    refit_matched: bool = False
+    fitted_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        m = self.model
+        return {
+            "name": self.name,
+            "k": m.k_,
+            "features": m.features_,
+            "source": {"kind": self.source.kind, "run_id": self.source.run_id,
+                       "as_of": self.source.as_of.isoformat() if self.source.as_of else None},
+            "fitted_at": self.fitted_at.isoformat() if self.fitted_at else None,
+            "k_scores": m.k_scores_.to_dict(orient="records"),
+            "stability": m.stability_,
+            "clusters": [{**p, "assigned": self.counts.get(p["id"], 0)} for p in m.profiles_],
+            "assigned": self.assigned,
+            "model_table": self.model_table,
+            "column": self.column,
+            "definitions_file": self.definitions_file,
+            "ids_matched_to_previous_fit": self.refit_matched,
+        }
+
+
+def check_name(name: str) -> str:
+    """A clustering name becomes a segmentation name, a table name and a column name."""
+    if not _NAME_RE.match(name or ""):
+        raise ModelError(
+            f"invalid clustering name {name!r}: use lowercase letters, digits and underscores, starting with a "
+            "letter (at most 41 characters), e.g. 'behaviour' or 'needs'"
+        )
+    from segmentum.spec.builtins import builtin_names
+
+    if name in builtin_names():
+        raise ModelError(f"clustering name {name!r} is taken by a built-in segmentation; choose another name")
+    return name
+
+
+def _now(ws: Any) -> datetime:
+    return datetime.now(ZoneInfo(ws.config.timezone)).replace(tzinfo=None, microsecond=0)
+
+
+def load_model(ws: Any, name: str) -> tuple[CustomerClusterer, dict[str, Any]] | None:
+    """The newest saved model of a clustering and its saved parameters, or None."""
+    store = ws.store
+    if not store.table_exists("clusterings", schema="segmentum"):
+        return None
+    row = store.cursor().execute(
+        "SELECT params FROM segmentum.clusterings WHERE name = ? ORDER BY fitted_at DESC LIMIT 1", [name]
+    ).fetchone()
+    if not row:
+        return None
+    params = json.loads(row[0])
+    return CustomerClusterer.from_dict(params["model"]), params
+
+
+def saved_names(ws: Any) -> list[str]:
+    store = ws.store
+    if not store.table_exists("clusterings", schema="segmentum"):
+        return []
+    return [r[0] for r in store.query("SELECT DISTINCT name FROM segmentum.clusterings ORDER BY name")]
+
+
+def _frame(ws: Any, features: list[str] | None, run_id: int | None, from_survey: bool
+           ) -> tuple[pd.DataFrame, FrameSource]:
+    if from_survey:
+        frame = needs_features(ws.store)
+        if features:
+            unknown = [f for f in features if f not in frame.columns]
+            if unknown:
+                raise NotFoundError(f"unknown needs feature '{unknown[0]}'{did_you_mean(unknown[0], frame.columns)}; "
+                                    f"available: {', '.join(c for c in frame.columns if c != 'customer_id')}")
+            frame = frame[["customer_id", *features]]
+        return frame, FrameSource("survey", None, None)
+    return customer_frame(ws.store, features, run_id=run_id)
+
+
+def fit_clustering(
+    ws: Any,
+    name: str,
+    *,
+    features: list[str] | None = None,
+    k: int | str = "auto",
+    k_range: tuple[int, int] = (2, 10),
+    run_id: int | None = None,
+    from_survey: bool = False,
+    random_state: int = 0,
+    sample_size: int = 50_000,
+    write_definitions: bool = True,
+) -> ClusteringResult:
+    """Fit a clustering on the store's customers and save it (model, assignments, definitions file).
+
+    A refit of an existing clustering with the same features keeps the ids of the clusters that match the
+    previous ones (Hungarian assignment on the centers), so segments, triggers and migration stay meaningful.
+    """
+    check_name(name)
+    frame, source = _frame(ws, features, run_id, from_survey)
+    if frame.empty:
+        raise ModelError("no customers to cluster: the store holds none with the requested features")
+    previous = load_model(ws, name)
+    model = CustomerClusterer(k=k, k_range=k_range, random_state=random_state, sample_size=sample_size)
+    model.fit(frame, previous=previous[0] if previous else None)
+    matched = bool(previous and previous[0].features_ == model.features_)
+    fitted_at = _now(ws)
+    params = {
+        "model": model.to_dict(),
+        "source": {"kind": source.kind, "run_id": source.run_id,
+                   "as_of": source.as_of.isoformat() if source.as_of else None},
+        "from_survey": from_survey,
+        "features": model.features_,
+    }
+    counts = _save(ws, name, frame["customer_id"], model.labels_, params, fitted_at)
+    path = write_definitions_file(ws, name, model, fitted_at) if write_definitions else None
+    return ClusteringResult(name, model, source, int(len(frame)), counts, f"segmentum.model_cluster_{name}",
+                            f"cluster_{name}", path, matched, fitted_at)
+
+
+def assign_clustering(ws: Any, name: str, *, run_id: int | None = None) -> ClusteringResult:
+    """Re-assign the current customers with the saved model, without refitting."""
+    check_name(name)
+    loaded = load_model(ws, name)
+    if loaded is None:
+        known = saved_names(ws)
+        raise NotFoundError(
+            f"no saved clustering '{name}'{did_you_mean(name, known)}; saved: {', '.join(known) or 'none'}; "
+            f"fit one first with `segmentum cluster {name} --features ...`"
+        )
+    model, params = loaded
+    frame, source = _frame(ws, model.features_, run_id, bool(params.get("from_survey")))
+    labels = model.predict(frame)
+    counts = _save(ws, name, frame["customer_id"], labels, None, None)
+    return ClusteringResult(name, model, source, int(len(frame)), counts, f"segmentum.model_cluster_{name}",
+                            f"cluster_{name}", None, False, None)
+
+
+def _save(ws: Any, name: str, ids: pd.Series, labels: Any, params: dict[str, Any] | None,
+          fitted_at: datetime | None) -> dict[str, int]:
+    store = ws.store
+    store.ensure(CLUSTERINGS_DDL)
+    assign = pd.DataFrame({"customer_id": ids.astype(str).to_numpy(), "cluster": pd.Series(labels, dtype="object")
+                           .astype(str).to_numpy()})
+    column = f"cluster_{name}"
+    with store.transaction() as cur:
+        cur.register("_segmentum_assignments", assign)
+        try:
+            cur.execute(
+                f'CREATE OR REPLACE TABLE segmentum."model_cluster_{name}" AS SELECT customer_id::VARCHAR AS '
+                f'customer_id, cluster::VARCHAR AS "{column}" FROM _segmentum_assignments ORDER BY customer_id'
+            )
+        finally:
+            cur.unregister("_segmentum_assignments")
+        if params is not None:
+            cur.execute("INSERT INTO segmentum.clusterings VALUES (?, ?, ?)",
+                        [name, fitted_at, json.dumps(params, allow_nan=False)])
+    return {str(k): int(v) for k, v in assign["cluster"].value_counts().sort_index().items()}
+
+
+def definitions_text(name: str, model: CustomerClusterer, fitted_at: datetime | None = None) -> str:
+    """A definitions file with segmentation `name`: one segment per cluster, `cluster_<name> = '<id>'`."""
+    column = f"cluster_{name}"
+    when = f" on {fitted_at.isoformat(sep=' ')}" if fitted_at else ""
+    about = f"k-means clustering on {', '.join(model.features_)} (k = {model.k_})"
+    lines = [
+        f"# Generated by `segmentum cluster {name}`{when}. A refit rewrites this file; cluster ids stay stable",
+        "# across refits (matched to the previous centers), segment names follow the generated cluster names.",
+        f"# Re-assign customers without refitting: segmentum cluster {name} --assign",
+        "segmentations:",
+        f"  {name}:",
+        f"    description: {json.dumps(about, ensure_ascii=False)}",
+        "    segments:",
+    ]
+    by_id = {p["id"]: p for p in model.profiles_}
+    for cid in model.cluster_ids_:
+        prof = by_id.get(cid, {})
+        share = f", {prof['share']:.1%} of customers at fit" if "share" in prof else ""
+        desc = f"cluster {cid}: {model.names_[cid]}{share}"
+        lines += [
+            f"      - name: {model.segments_[cid]}",
+            f"        where: {json.dumps(f'{column} = {_sql_str(cid)}')}",
+            f"        description: {json.dumps(desc, ensure_ascii=False)}",
+        ]
+    lines += ["    else:", "      name: unassigned",
+              "      description: \"customers without a cluster (new since the last fit or --assign, or without the "
+              "features)\"", ""]
+    return "\n".join(lines)
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def write_definitions_file(ws: Any, name: str, model: CustomerClusterer, fitted_at: datetime | None = None) -> str:
+    """Write `definitions/cluster_<name>.yml`; returns its path relative to the workspace."""
+    relative = f"definitions/cluster_{name}.yml"
+    path = ws.path(relative)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = definitions_text(name, model, fitted_at)
+    path.write_text(text, encoding="utf-8")
+    return relative
