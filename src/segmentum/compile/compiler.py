@@ -1,0 +1,613 @@
+"""Definitions -> ONE Ibis expression per run.
+
+Shape of the expression (the same on every engine):
+
+1. the run's customers: `customers` rows with `created_at` null or at/before as_of, left-joined with every
+   `segmentum.model_*` table (their columns are attributes);
+2. left-joined with per-customer aggregates: each source table is read and grouped ONCE per
+   (table, all_orders), every aggregate of that group computed in that pass with conditional aggregation
+   (`sum(x) FILTER (WHERE window AND where)`); `mode`, `first`, `last` need a ranking and get one small pass each;
+3. derived traits level by level (a level's traits only read lower levels), population traits (score,
+   cumulative, total, percent_rank, ntile) as window functions with customer_id as the tie-breaker;
+4. segment booleans and segmentation labels (first match wins), also level by level for `in_segment`.
+
+Calls of population functions inside conditions are hoisted into hidden `__pop_<hash>` columns that are
+stored with the traits, so the real-time path (a subset of customers) takes them from the last batch run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from segmentum.compile.expressions import (
+    ExprCompiler,
+    UnsupportedExpressionError,
+    days_between,
+    literal,
+    ntile,
+    percent_rank,
+)
+from segmentum.compile.windows import bounds
+from segmentum.data.schema import TABLES
+from segmentum.errors import DefinitionError
+from segmentum.spec import ast
+from segmentum.spec.loader import Definitions, SegmentDef, TraitDef
+from segmentum.spec.models import AggregateTrait, CumulativeTrait, ExprTrait, ScoreTrait, TotalTrait
+
+HIDDEN_PREFIX = "__"
+SEGMENT_PREFIX = "__seg__"
+SEGMENTATION_PREFIX = "__sgm__"
+# Rows of these functions need a ranking of their own, not a plain grouped aggregate.
+RANKED = ("mode", "first", "last")
+STATUS_EXCLUDED = ("cancelled", "returned")
+
+PropertyReader = Callable[[ir.Table, str], ir.Value]
+
+
+def pop_column(node: ast.Node) -> str:
+    """Stable hidden column name of a population call (same text -> same column in every run)."""
+    return f"{HIDDEN_PREFIX}pop_{hashlib.sha1(ast.to_text(node).encode()).hexdigest()[:12]}"
+
+
+def segment_column(name: str) -> str:
+    return f"{SEGMENT_PREFIX}{name}"
+
+
+def segmentation_column(name: str) -> str:
+    return f"{SEGMENTATION_PREFIX}{name}"
+
+
+def default_property_reader(table: ir.Table, key: str) -> ir.Value:
+    """events.properties JSON -> the value of `key` as text (DuckDB: JSON column)."""
+    column = table["properties"]
+    if not column.type().is_json():
+        column = column.cast("json")
+    return _json_text(column, key)
+
+
+@ibis.udf.scalar.builtin(name="json_extract_string")
+def _duckdb_json_extract_string(value: dt.JSON, path: str) -> str:  # type: ignore[empty-body]
+    ...
+
+
+def _json_text(column: ir.Value, key: str) -> ir.Value:
+    return _duckdb_json_extract_string(column, f"$.{key}")
+
+
+@dataclass
+class CompiledRun:
+    """The run's expression and what its columns mean."""
+
+    expr: ir.Table
+    traits: list[str]
+    hidden: list[str]  # hoisted population columns, stored with the traits
+    segments: dict[str, str]  # standalone segment -> boolean column
+    segmentations: dict[str, str]  # segmentation -> label column
+    as_of: datetime
+    population_from: str | None = None
+
+    @property
+    def trait_columns(self) -> list[str]:
+        return ["customer_id", *self.traits, *self.hidden]
+
+
+@dataclass
+class _Group:
+    table: str
+    all_orders: bool
+    traits: list[TraitDef] = field(default_factory=list)
+
+
+class _TableScope:
+    """Names inside an aggregate's `where`: the table's columns (and derived ones), properties, as_of."""
+
+    def __init__(self, table: ir.Table, as_of: datetime, read_property: PropertyReader, where: str) -> None:
+        self.table = table
+        self.as_of = as_of
+        self.read_property = read_property
+        self.where = where
+
+    def name(self, node: ast.Name) -> ir.Value:
+        if node.name not in self.table.columns:
+            raise DefinitionError(f"{self.where}: the data has no column '{node.name}' "
+                                  f"(columns: {', '.join(self.table.columns)})")
+        return self.table[node.name]
+
+    def prop(self, node: ast.Property) -> ir.Value:
+        if "properties" not in self.table.columns:
+            raise DefinitionError(f"{self.where}: the table has no 'properties' column for properties.{node.key}")
+        return self.read_property(self.table, node.key)
+
+    def population(self, node: ast.Call) -> ir.Value:
+        raise UnsupportedExpressionError(f"{self.where}: {node.name}() cannot be used in a table's 'where'")
+
+    def segment(self, name: str, node: ast.Call) -> ir.BooleanValue:
+        raise UnsupportedExpressionError(f"{self.where}: in_segment() cannot be used in a table's 'where'")
+
+
+class _CustomerScope:
+    """Names at customer level: traits, attributes, hoisted population columns, segments already computed."""
+
+    def __init__(self, compiler: RunCompiler, table: ir.Table, where: str) -> None:
+        self.compiler = compiler
+        self.table = table
+        self.as_of = compiler.as_of
+        self.where = where
+
+    def name(self, node: ast.Name) -> ir.Value:
+        if node.name not in self.table.columns:
+            raise DefinitionError(f"{self.where}: '{node.name}' is neither a trait nor an attribute in the data")
+        return self.table[node.name]
+
+    def prop(self, node: ast.Property) -> ir.Value:
+        raise UnsupportedExpressionError(f"{self.where}: properties.{node.key} can only be used in a trait over events")
+
+    def population(self, node: ast.Call) -> ir.Value:
+        column = pop_column(node)
+        if column not in self.table.columns:
+            raise UnsupportedExpressionError(f"{self.where}: {ast.to_text(node)} was not prepared (compiler bug)")
+        return self.table[column]
+
+    def segment(self, name: str, node: ast.Call) -> ir.BooleanValue:
+        if name in self.compiler.defs.segments:
+            column = segment_column(name)
+            if column in self.table.columns:
+                return self.table[column]
+        else:
+            owner, _, seg = name.partition(".")
+            column = segmentation_column(owner)
+            if column in self.table.columns:
+                return (self.table[column] == seg).fill_null(False)
+        raise UnsupportedExpressionError(f"{self.where}: in_segment('{name}') is not computed before this segment")
+
+
+class RunCompiler:
+    """Compiles `Definitions` into one Ibis table expression for a point in time.
+
+    Parameters
+    ----------
+    defs:
+        The validated definitions (already narrowed with `Definitions.select` for `--only`).
+    tables:
+        Canonical tables present (`customers`, `orders`, ...) and `model_*` tables, as Ibis tables of one backend.
+    as_of:
+        The run's point in time (naive, workspace time zone).
+    customer_ids:
+        Evaluate only these customers (the real-time path).
+    population:
+        With `customer_ids`: a table (customer_id plus columns) holding population-dependent values from the
+        last batch run, used instead of computing them over the subset.
+    read_property:
+        How the engine reads a key of events.properties as text.
+    """
+
+    def __init__(self, defs: Definitions, tables: dict[str, ir.Table], as_of: datetime, *,
+                 customer_ids: list[str] | None = None, population: ir.Table | None = None,
+                 read_property: PropertyReader | None = None) -> None:
+        self.defs = defs
+        self.tables = tables
+        self.as_of = as_of
+        self.customer_ids = customer_ids
+        self.population_table = population
+        self.read_property = read_property or default_property_reader
+
+    # ------------------------------------------------------------------------------------------ entry
+    def compile(self) -> CompiledRun:
+        t = self._customers()
+        t = self._join_aggregates(t)
+        hidden: list[str] = []
+        if self.customer_ids is not None and self.population_table is not None:
+            t = self._join_population(t)
+        t, hidden_traits = self._derived_traits(t)
+        hidden += hidden_traits
+        t, segments, segmentations, hidden_segs = self._segments(t)
+        hidden += [h for h in hidden_segs if h not in hidden]
+        traits = list(self.defs.traits)
+        columns = ["customer_id", *traits, *hidden, *segments.values(), *segmentations.values()]
+        return CompiledRun(t.select(*columns), traits, hidden, segments, segmentations, self.as_of)
+
+    # ------------------------------------------------------------------------------------------ customers
+    def _customers(self) -> ir.Table:
+        needed = self._attribute_names()
+        if "customers" in self.tables:
+            c = self.tables["customers"]
+            if "created_at" in c.columns:
+                as_of = ibis.literal(self.as_of, type=dt.Timestamp())
+                c = c.filter(c.created_at.isnull() | (c.created_at <= as_of))
+            keep = ["customer_id", *[n for n in c.columns if n in needed and n != "customer_id"]]
+            c = c.select(*keep)
+        else:
+            ids = [self.tables[n].select("customer_id") for n in TABLES if n in self.tables and n != "customers"]
+            if not ids:
+                raise DefinitionError("the workspace has no data: load customers, orders, order_items or events "
+                                      "with `segmentum ingest` first")
+            c = ibis.union(*ids, distinct=True)
+        c = c.select(c.customer_id.cast("string").name("customer_id"), *[c[n] for n in c.columns
+                                                                          if n != "customer_id"])
+        for name, model in sorted(self.tables.items()):
+            if not name.startswith("model_"):
+                continue
+            cols = [n for n in model.columns if n in needed and n not in c.columns]
+            if cols:
+                c = c.left_join(model.select("customer_id", *cols), "customer_id").select(*c.columns, *cols)
+        if self.customer_ids is not None:
+            c = c.filter(c.customer_id.isin([str(i) for i in self.customer_ids]))
+        return c
+
+    def _attribute_names(self) -> set[str]:
+        names: set[str] = set()
+        for trait in self.defs.traits.values():
+            if trait.expr is not None:
+                names |= ast.names(trait.expr)
+            if trait.kind != "aggregate" and trait.where is not None:
+                names |= ast.names(trait.where)
+            for key in ("score", "cumulative", "total"):
+                target = getattr(trait.spec, key, None)
+                if isinstance(target, str):
+                    names.add(target)
+        for seg in self._all_segments():
+            if seg.where is not None:
+                names |= ast.names(seg.where)
+        return names - set(self.defs.traits)
+
+    def _all_segments(self) -> list[SegmentDef]:
+        out = list(self.defs.segments.values())
+        for segmentation in self.defs.segmentations.values():
+            out += segmentation.segments
+        return out
+
+    # ------------------------------------------------------------------------------------------ aggregates
+    def _groups(self) -> list[_Group]:
+        groups: dict[tuple[str, bool], _Group] = {}
+        for trait in self.defs.traits.values():
+            if isinstance(trait.spec, AggregateTrait):
+                spec = trait.spec
+                key = (spec.table, spec.all_orders and spec.table in ("orders", "order_items"))
+                groups.setdefault(key, _Group(*key)).traits.append(trait)
+        return list(groups.values())
+
+    def _source(self, group: _Group) -> ir.Table:
+        name = group.table
+        t = self.tables[name]
+        time_column = TABLES[name].time_column
+        assert time_column is not None
+        as_of = ibis.literal(self.as_of, type=dt.Timestamp())
+        t = t.filter(t[time_column] <= as_of)
+        if self.customer_ids is not None:
+            t = t.filter(t.customer_id.isin([str(i) for i in self.customer_ids]))
+        if not group.all_orders:
+            if name == "orders":
+                t = t.filter(self._qualifying(t))
+            elif name == "order_items" and "orders" in self.tables:
+                orders = self.tables["orders"]
+                t = t.filter(t.order_id.isin(orders.filter(self._qualifying(orders)).order_id))
+        if name == "orders" and self._uses_days_since_previous(group):
+            w = ibis.window(group_by=t.customer_id, order_by=[t.ordered_at, t.order_id])
+            t = t.mutate(days_since_previous=days_between(t.ordered_at.lag().over(w), t.ordered_at))
+        lows = [bounds(tr.spec, self.as_of)[0] for tr in group.traits]  # type: ignore[arg-type]
+        if lows and all(low is not None for low in lows):
+            # every trait of the group has a window: read only the widest one
+            t = t.filter(t[time_column] > ibis.literal(min(lows), type=dt.Timestamp()))  # type: ignore[type-var]
+        return t
+
+    @staticmethod
+    def _qualifying(t: ir.Table) -> ir.BooleanValue:
+        cond = t.amount >= 0
+        if "status" in t.columns:
+            cond &= t.status.isnull() | ~t.status.lower().isin(list(STATUS_EXCLUDED))
+        return cond
+
+    @staticmethod
+    def _uses_days_since_previous(group: _Group) -> bool:
+        for trait in group.traits:
+            if trait.spec.column == "days_since_previous":  # type: ignore[union-attr]
+                return True
+            if trait.where is not None and "days_since_previous" in ast.names(trait.where):
+                return True
+        return False
+
+    def _condition(self, trait: TraitDef, t: ir.Table) -> ir.BooleanValue | None:
+        spec: AggregateTrait = trait.spec  # type: ignore[assignment]
+        time_column = TABLES[spec.table].time_column
+        low, high = bounds(spec, self.as_of)
+        parts: list[ir.BooleanValue] = []
+        if low is not None:
+            parts.append(t[time_column] > ibis.literal(low, type=dt.Timestamp()))
+        if high != self.as_of:
+            parts.append(t[time_column] <= ibis.literal(high, type=dt.Timestamp()))
+        if trait.where is not None:
+            scope = _TableScope(t, self.as_of, self.read_property, trait.location)
+            parts.append(ExprCompiler(scope).condition(trait.where))
+        if not parts:
+            return None
+        cond = parts[0]
+        for part in parts[1:]:
+            cond &= part
+        return cond
+
+    def _column(self, trait: TraitDef, t: ir.Table) -> ir.Value:
+        column = trait.spec.column  # type: ignore[union-attr]
+        if column not in t.columns:
+            raise DefinitionError(f"{trait.location}: the data has no column {trait.spec.table}.{column}")  # type: ignore[union-attr]
+        return t[column]
+
+    def _aggregate(self, trait: TraitDef, t: ir.Table) -> ir.Value:
+        spec: AggregateTrait = trait.spec  # type: ignore[assignment]
+        fn = spec.function
+        where = self._condition(trait, t)
+        if fn == "count" and spec.column is None:
+            return t.count(where=where)
+        col = self._column(trait, t)
+        if fn == "count":
+            return col.count(where=where)
+        if fn == "count_distinct":
+            return col.nunique(where=where)
+        if fn == "sum":
+            return col.sum(where=where)
+        if fn == "avg":
+            return col.cast("float64").mean(where=where)
+        if fn == "min":
+            return col.min(where=where)
+        if fn == "max":
+            return col.max(where=where)
+        raise UnsupportedExpressionError(f"{trait.location}: aggregate '{fn}' has no compilation rule")
+
+    def _ranked(self, trait: TraitDef, t: ir.Table) -> ir.Table:
+        """mode / first / last of one trait: customer_id and the value, one row per customer."""
+        spec: AggregateTrait = trait.spec  # type: ignore[assignment]
+        where = self._condition(trait, t)
+        col = self._column(trait, t)
+        rows = t.filter(col.notnull()) if where is None else t.filter(col.notnull() & where)
+        if spec.function == "mode":
+            counts = rows.group_by(customer_id=rows.customer_id, value=rows[spec.column]).aggregate(n=rows.count())
+            w = ibis.window(group_by=counts.customer_id, order_by=[counts.n.desc(), counts.value])
+            best = counts.mutate(rn=ibis.row_number().over(w))
+            return best.filter(best.rn == 0).select("customer_id", best.value.name(trait.name))
+        table = TABLES[spec.table]
+        keys = [k for k in table.key if k in rows.columns and k != "customer_id"] or [
+            k for k in table.key if k in rows.columns]
+        order = [rows[table.time_column], *[rows[k] for k in keys]]
+        if spec.function == "last":
+            order = [o.desc() for o in order]
+        w = ibis.window(group_by=rows.customer_id, order_by=order)
+        ranked = rows.mutate(rn=ibis.row_number().over(w))
+        return ranked.filter(ranked.rn == 0).select("customer_id", ranked[spec.column].name(trait.name))
+
+    def _join_aggregates(self, c: ir.Table) -> ir.Table:
+        counts: list[str] = []
+        for group in self._groups():
+            if group.table not in self.tables:
+                # a table that is absent: its aggregates are over no rows
+                for trait in group.traits:
+                    fn = trait.spec.function  # type: ignore[union-attr]
+                    c = c.mutate(**{trait.name: ibis.literal(0, type="int64") if fn in ("count", "count_distinct")
+                                    else ibis.null()})
+                continue
+            t = self._source(group)
+            plain = [tr for tr in group.traits if tr.spec.function not in RANKED]  # type: ignore[union-attr]
+            if plain:
+                metrics = {tr.name: self._aggregate(tr, t) for tr in plain}
+                agg = t.group_by("customer_id").aggregate(**metrics)
+                c = c.left_join(agg, "customer_id").select(*c.columns, *metrics)
+                counts += [tr.name for tr in plain if tr.spec.function in ("count", "count_distinct")]  # type: ignore[union-attr]
+            for trait in group.traits:
+                if trait.spec.function in RANKED:  # type: ignore[union-attr]
+                    ranked = self._ranked(trait, t)
+                    c = c.left_join(ranked, "customer_id").select(*c.columns, trait.name)
+        if counts:
+            c = c.mutate(**{n: c[n].fill_null(0) for n in counts})
+        return c
+
+    # ------------------------------------------------------------------------------------------ derived
+    def _population_names(self) -> set[str]:
+        """Trait columns and hidden columns whose value depends on the whole population."""
+        names = {n for n, t in self.defs.traits.items() if t.population}
+        for seg in self._all_segments():
+            if seg.where is not None:
+                names |= {pop_column(n) for n in _population_calls(seg.where)}
+        return names
+
+    def _join_population(self, t: ir.Table) -> ir.Table:
+        pop = self.population_table
+        assert pop is not None
+        wanted = [n for n in sorted(self._population_names()) if n in pop.columns]
+        if not wanted:
+            return t
+        return t.left_join(pop.select("customer_id", *wanted), "customer_id").select(*t.columns, *wanted)
+
+    def _levels(self) -> list[list[TraitDef]]:
+        level: dict[str, int] = {}
+        for name, trait in self.defs.traits.items():  # dependency order
+            if trait.kind == "aggregate":
+                level[name] = 0
+            else:
+                level[name] = 1 + max((level[d] for d in trait.deps if d in level), default=0)
+        depth = max(level.values(), default=0)
+        return [[t for n, t in self.defs.traits.items() if level[n] == i and t.kind != "aggregate"]
+                for i in range(1, depth + 1)]
+
+    def _derived_traits(self, t: ir.Table) -> tuple[ir.Table, list[str]]:
+        hidden: list[str] = []
+        from_population = self.customer_ids is not None and self.population_table is not None
+        for traits in self._levels():
+            todo = [tr for tr in traits if not (from_population and tr.population)]
+            missing = [tr for tr in traits if from_population and tr.population and tr.name not in t.columns]
+            if missing:
+                t = t.mutate(**{tr.name: ibis.null() for tr in missing})
+            if not todo:
+                continue
+            calls = [c for tr in todo if tr.expr is not None for c in _population_calls(tr.expr)]
+            t, new = self._hoist(t, calls, where="traits")
+            hidden += new
+            values = {tr.name: self._trait_value(tr, t) for tr in todo}
+            t = t.mutate(**values)
+        # hidden columns of traits are internal: they are not stored (the traits themselves are)
+        return t, []
+
+    def _hoist(self, t: ir.Table, calls: list[ast.Call], *, where: str) -> tuple[ir.Table, list[str]]:
+        """Compute population calls (innermost first) as hidden columns of `t`."""
+        new: list[str] = []
+        for call in calls:
+            column = pop_column(call)
+            if column in t.columns or column in new:
+                continue
+            inner = [c for c in _population_calls(call) if c is not call]
+            if inner:
+                t, more = self._hoist(t, inner, where=where)
+                new += more
+            compiler = ExprCompiler(_CustomerScope(self, t, where))
+            x = compiler.value(call.args[0])
+            if call.name == "percent_rank":
+                value = percent_rank(x)
+            else:
+                value = ntile(x, int(call.args[1].value), t.customer_id)  # type: ignore[attr-defined]
+            t = t.mutate(**{column: value})
+            new.append(column)
+        return t, new
+
+    def _trait_value(self, trait: TraitDef, t: ir.Table) -> ir.Value:
+        spec = trait.spec
+        compiler = ExprCompiler(_CustomerScope(self, t, trait.location))
+        try:
+            if isinstance(spec, ExprTrait):
+                return compiler.value(trait.expr)  # type: ignore[arg-type]
+            take_part = compiler.condition(trait.where) if trait.where is not None else None
+            if isinstance(spec, ScoreTrait):
+                return _score(t[spec.score], spec, take_part, t.customer_id)
+            if isinstance(spec, CumulativeTrait):
+                return _cumulative(t[spec.cumulative], spec.order, take_part, t.customer_id)
+            if isinstance(spec, TotalTrait):
+                return t[spec.total].sum().over(ibis.window())
+        except ibis.common.exceptions.IbisError as exc:  # type: ignore[attr-defined]
+            raise DefinitionError(f"{trait.location}: cannot compile trait '{trait.name}': {exc}") from exc
+        raise UnsupportedExpressionError(f"{trait.location}: trait kind {trait.kind} has no compilation rule")
+
+    # ------------------------------------------------------------------------------------------ segments
+    def _segment_levels(self) -> list[list[str]]:
+        owners: dict[str, list[SegmentDef]] = {n: [s] for n, s in self.defs.segments.items()}
+        owners |= {n: s.rules for n, s in self.defs.segmentations.items()}
+        deps: dict[str, set[str]] = {}
+        for owner, segs in owners.items():
+            refs: set[str] = set()
+            for seg in segs:
+                if seg.where is not None:
+                    for ref in ast.segment_refs(seg.where):
+                        refs.add(ref if ref in self.defs.segments else ref.partition(".")[0])
+            deps[owner] = refs & set(owners)
+        level: dict[str, int] = {}
+        pending = dict(deps)
+        while pending:
+            ready = [o for o, d in pending.items() if all(x in level for x in d)]
+            if not ready:
+                raise DefinitionError(f"circular in_segment references among {', '.join(sorted(pending))}")
+            for o in ready:
+                level[o] = 1 + max((level[d] for d in pending[o]), default=0)
+                del pending[o]
+        depth = max(level.values(), default=0)
+        return [[o for o in owners if level[o] == i] for i in range(1, depth + 1)]
+
+    def _segments(self, t: ir.Table) -> tuple[ir.Table, dict[str, str], dict[str, str], list[str]]:
+        segments: dict[str, str] = {}
+        segmentations: dict[str, str] = {}
+        hidden: list[str] = []
+        from_population = self.customer_ids is not None and self.population_table is not None
+        for owners in self._segment_levels():
+            calls: list[ast.Call] = []
+            for owner in owners:
+                segs = [self.defs.segments[owner]] if owner in self.defs.segments else \
+                    self.defs.segmentations[owner].rules
+                calls += [c for s in segs if s.where is not None for c in _population_calls(s.where)]
+            if from_population:
+                missing = [pop_column(c) for c in calls if pop_column(c) not in t.columns]
+                if missing:
+                    t = t.mutate(**{m: ibis.null("float64") for m in dict.fromkeys(missing)})
+                hidden += [pop_column(c) for c in calls if pop_column(c) not in hidden]
+            else:
+                t, new = self._hoist(t, calls, where="segments")
+                hidden += [pop_column(c) for c in calls if pop_column(c) not in hidden]
+                del new
+            values: dict[str, ir.Value] = {}
+            for owner in owners:
+                if owner in self.defs.segments:
+                    seg = self.defs.segments[owner]
+                    column = segment_column(owner)
+                    values[column] = self._where(seg, t)
+                    segments[owner] = column
+                else:
+                    segmentation = self.defs.segmentations[owner]
+                    column = segmentation_column(owner)
+                    branches = [(self._where(rule, t), ibis.literal(rule.segment)) for rule in segmentation.rules]
+                    values[column] = ibis.cases(*branches, else_=ibis.literal(segmentation.else_segment.segment))
+                    segmentations[owner] = column
+            t = t.mutate(**values)
+        return t, segments, segmentations, hidden
+
+    def _where(self, seg: SegmentDef, t: ir.Table) -> ir.BooleanValue:
+        try:
+            return ExprCompiler(_CustomerScope(self, t, seg.location)).condition(seg.where)  # type: ignore[arg-type]
+        except ibis.common.exceptions.IbisError as exc:  # type: ignore[attr-defined]
+            raise DefinitionError(f"{seg.location}: cannot compile the condition of '{seg.name}': {exc}") from exc
+
+
+def _population_calls(node: ast.Node) -> list[ast.Call]:
+    """Population function calls in an expression, innermost first."""
+    out: list[ast.Call] = []
+
+    def visit(n: ast.Node) -> None:
+        for child in ast.children(n):
+            visit(child)
+        if isinstance(n, ast.Call) and n.name in ast.POPULATION_FUNCTIONS:
+            out.append(n)
+
+    visit(node)
+    return out
+
+
+def _score(x: ir.Value, spec: ScoreTrait, take_part: ir.BooleanValue | None, tie: ir.Value) -> ir.Value:
+    """Tie-aware quantile score (DESIGN.md section 6) or fixed cuts; null stays null."""
+    if take_part is not None:
+        x = take_part.ifelse(x, ibis.null(x.type()))
+    bins = int(spec.bins)
+    if spec.cuts is not None:
+        above = None
+        for cut in spec.cuts:
+            term = (x > literal(cut)).ifelse(1, 0).cast("int64")
+            above = term if above is None else above + term
+        above = above if above is not None else ibis.literal(0, type="int64")
+        value = (bins - above) if spec.descending else (1 + above)
+        return x.isnull().ifelse(ibis.null("int64"), value.cast("int64"))
+    key = x.desc() if spec.descending else x
+    rank0 = ibis.rank().over(group_by=x.isnull(), order_by=key)  # ibis: 0-based min rank = rank - 1
+    n = x.count().over(ibis.window())
+    n = (n == 0).ifelse(ibis.null("int64"), n)  # no division by zero on ANSI engines
+    # 1 + min(bins - 1, floor(bins * (rank - 1) / n)), in integers (exact)
+    scaled = bins * rank0.cast("int64")
+    steps = ((scaled - scaled % n) / n).cast("int64")
+    value = 1 + ibis.least(ibis.literal(bins - 1, type="int64"), steps)
+    return x.isnull().ifelse(ibis.null("int64"), value.cast("int64"))
+
+
+def _cumulative(x: ir.Value, order: str, take_part: ir.BooleanValue | None, tie: ir.Value) -> ir.Value:
+    """Sum over the customers strictly ahead (value desc/asc, then customer_id); nulls count as 0."""
+    value = x.fill_null(0) if not x.type().is_decimal() else x.fill_null(ibis.literal(0).cast(x.type()))
+    key = value.desc() if order == "desc" else value
+    if take_part is None:
+        w = ibis.window(order_by=[key, tie], rows=(None, -1))
+        return value.sum().over(w).fill_null(0).cast(value.type())
+    group = ~take_part
+    w = ibis.window(group_by=group, order_by=[key, tie], rows=(None, -1))
+    ahead = value.sum().over(w).fill_null(0).cast(value.type())
+    return take_part.ifelse(ahead, ibis.null(value.type()))
+
+
+def compile_run(defs: Definitions, tables: dict[str, ir.Table], as_of: datetime, **options: Any) -> CompiledRun:
+    """Shortcut for `RunCompiler(...).compile()`."""
+    return RunCompiler(defs, tables, as_of, **options).compile()

@@ -1,0 +1,275 @@
+"""Expression AST -> Ibis expressions: one `visit_*` rule per node type, one `fn_*` rule per function.
+
+Semantics (DESIGN.md section 5, the same on every engine):
+- logic is two-valued: a comparison, `in`, `between` or `like` with a null operand is false; `and`/`or`/`not`
+  see only true/false; a null boolean is false (`condition()` applies `coalesce(..., false)`);
+- `/` is true division in double precision and `x / 0` is null; `+ - *` keep exact DECIMAL where both sides are;
+- `percent_rank` / `ntile` depend on every customer of the run: the compiler computes them as hidden
+  columns before the expression that uses them (`Scope.population`), so the real-time path can take them
+  from the last batch run.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from segmentum.errors import DefinitionError
+from segmentum.spec import ast
+
+
+class UnsupportedExpressionError(DefinitionError):
+    """An expression node or function the compiler has no rule for, or one used where it is not allowed."""
+
+
+class Scope(Protocol):
+    """What names mean where an expression is compiled."""
+
+    as_of: datetime
+
+    def name(self, node: ast.Name) -> ir.Value: ...
+
+    def prop(self, node: ast.Property) -> ir.Value: ...
+
+    def population(self, node: ast.Call) -> ir.Value: ...
+
+    def segment(self, name: str, node: ast.Call) -> ir.BooleanValue: ...
+
+
+def as_of_literal(as_of: datetime) -> ir.TimestampValue:
+    return ibis.literal(as_of, type=dt.Timestamp())
+
+
+def true_division(left: ir.Value, right: ir.Value) -> ir.Value:
+    """`left / right` as a double; null when `right` is 0 (never an engine error)."""
+    denominator = right.cast("float64")
+    return left.cast("float64") / (denominator == 0).ifelse(ibis.null("float64"), denominator)
+
+
+def to_date(value: ir.Value) -> ir.DateValue:
+    kind = value.type()
+    if kind.is_date():
+        return value
+    if kind.is_timestamp():
+        return value.date()
+    return value.cast("timestamp").date()
+
+
+def days_between(a: ir.Value, b: ir.Value) -> ir.IntegerValue:
+    """Calendar days from date(a) to date(b)."""
+    return to_date(b).delta(to_date(a), unit="day").cast("int64")
+
+
+def literal(value: Any) -> ir.Value:
+    if value is None:
+        return ibis.null()
+    if isinstance(value, bool):
+        return ibis.literal(value, type="boolean")
+    if isinstance(value, int):
+        return ibis.literal(value, type="int64")
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        scale = max(0, -exponent) if isinstance(exponent, int) else 0
+        return ibis.literal(value, type=dt.Decimal(38, min(scale, 18)))
+    if isinstance(value, float):
+        return ibis.literal(value, type="float64")
+    return ibis.literal(str(value), type="string")
+
+
+def _align(left: ir.Value, right: ir.Value) -> tuple[ir.Value, ir.Value]:
+    """Make operands comparable: text against a number is read as a number (e.g. JSON properties)."""
+    lt, rt = left.type(), right.type()
+    if lt.is_string() and rt.is_numeric():
+        left = left.try_cast("float64") if not rt.is_decimal() else left.try_cast(rt)
+    elif rt.is_string() and lt.is_numeric():
+        right = right.try_cast("float64") if not lt.is_decimal() else right.try_cast(lt)
+    elif lt.is_string() and (rt.is_timestamp() or rt.is_date()):
+        left = left.try_cast(rt)
+    elif rt.is_string() and (lt.is_timestamp() or lt.is_date()):
+        right = right.try_cast(lt)
+    return left, right
+
+
+def _never_null(node: ast.Node) -> bool:
+    """Predicates already compiled to true/false (no second coalesce needed)."""
+    if isinstance(node, ast.Binary):
+        return node.op in ast.COMPARISON or node.op in ast.LOGICAL
+    if isinstance(node, ast.Unary):
+        return node.op == "not"
+    return isinstance(node, (ast.InList, ast.Between, ast.IsNull, ast.Like))
+
+
+def _false_if_null(value: ir.BooleanValue) -> ir.BooleanValue:
+    return value.fill_null(False)
+
+
+class ExprCompiler:
+    """Compiles one expression tree against a `Scope`."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    # -- entry points
+    def value(self, node: ast.Node) -> ir.Value:
+        method = getattr(self, f"visit_{type(node).__name__}", None)
+        if method is None:
+            raise UnsupportedExpressionError(
+                f"expression node {type(node).__name__} at offset {node.pos} has no compilation rule"
+            )
+        return method(node)
+
+    def condition(self, node: ast.Node) -> ir.BooleanValue:
+        """A boolean that is never null (two-valued logic)."""
+        value = self.value(node)
+        if not value.type().is_boolean():
+            if value.type().is_null():
+                return ibis.literal(False)
+            raise UnsupportedExpressionError(
+                f"'{ast.to_text(node)}' is used as a condition but is {value.type()}, not true/false; "
+                "compare it, e.g. 'x > 0'"
+            )
+        return value if _never_null(node) else _false_if_null(value)
+
+    # -- nodes
+    def visit_Literal(self, node: ast.Literal) -> ir.Value:
+        return literal(node.value)
+
+    def visit_Name(self, node: ast.Name) -> ir.Value:
+        if node.name == "as_of":
+            return as_of_literal(self.scope.as_of)
+        return self.scope.name(node)
+
+    def visit_Property(self, node: ast.Property) -> ir.Value:
+        return self.scope.prop(node)
+
+    def visit_Unary(self, node: ast.Unary) -> ir.Value:
+        if node.op == "not":
+            return ~self.condition(node.operand)
+        if node.op == "-":
+            return -self.value(node.operand)
+        raise UnsupportedExpressionError(f"unary operator {node.op!r} has no compilation rule")
+
+    def visit_Binary(self, node: ast.Binary) -> ir.Value:
+        if node.op in ast.LOGICAL:
+            left, right = self.condition(node.left), self.condition(node.right)
+            return (left & right) if node.op == "and" else (left | right)
+        left, right = self.value(node.left), self.value(node.right)
+        if node.op in ast.COMPARISON:
+            left, right = _align(left, right)
+            ops = {"=": left.__eq__, "!=": left.__ne__, "<": left.__lt__, "<=": left.__le__,
+                   ">": left.__gt__, ">=": left.__ge__}
+            return _false_if_null(ops[node.op](right))
+        if node.op == "/":
+            return true_division(left, right)
+        if node.op == "+":
+            return left + right
+        if node.op == "-":
+            return left - right
+        if node.op == "*":
+            return left * right
+        raise UnsupportedExpressionError(f"binary operator {node.op!r} has no compilation rule")
+
+    def visit_InList(self, node: ast.InList) -> ir.BooleanValue:
+        operand = self.value(node.operand)
+        items = []
+        for item in node.items:
+            _, aligned = _align(operand, self.value(item))
+            items.append(aligned)
+        result = operand.isin(items)
+        return _false_if_null(~result if node.negated else result)
+
+    def visit_Between(self, node: ast.Between) -> ir.BooleanValue:
+        operand = self.value(node.operand)
+        _, low = _align(operand, self.value(node.low))
+        _, high = _align(operand, self.value(node.high))
+        result = (operand >= low) & (operand <= high)
+        return _false_if_null(~result if node.negated else result)
+
+    def visit_IsNull(self, node: ast.IsNull) -> ir.BooleanValue:
+        operand = self.value(node.operand)
+        return operand.notnull() if node.negated else operand.isnull()
+
+    def visit_Like(self, node: ast.Like) -> ir.BooleanValue:
+        operand = self.value(node.operand)
+        if not operand.type().is_string():
+            operand = operand.cast("string")
+        result = operand.like(self.value(node.pattern))
+        return _false_if_null(~result if node.negated else result)
+
+    def visit_Call(self, node: ast.Call) -> ir.Value:
+        if node.name in ast.POPULATION_FUNCTIONS:
+            return self.scope.population(node)
+        if node.name == "in_segment":
+            return self.scope.segment(str(node.args[0].value), node)  # type: ignore[attr-defined]
+        method = getattr(self, f"fn_{node.name}", None)
+        if method is None:
+            raise UnsupportedExpressionError(f"function {node.name}() has no compilation rule")
+        return method(node, [self.value(a) for a in node.args])
+
+    # -- functions
+    def fn_days_between(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
+        return days_between(args[0], args[1])
+
+    def fn_coalesce(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
+        return ibis.coalesce(*args) if len(args) > 1 else args[0]
+
+    def fn_lower(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
+        return args[0].lower()
+
+    def fn_upper(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
+        return args[0].upper()
+
+    def fn_abs(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
+        return args[0].abs()
+
+    def fn_ceil(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
+        return args[0].ceil()
+
+    def fn_floor(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
+        return args[0].floor()
+
+    def fn_round(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
+        # DuckDB and Spark both round half away from zero (on DECIMAL exactly).
+        digits = node.args[1].value if len(node.args) > 1 else 0  # type: ignore[attr-defined]
+        return args[0].round(int(digits))
+
+    def fn_least(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
+        return ibis.least(*args) if len(args) > 1 else args[0]
+
+    def fn_greatest(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
+        return ibis.greatest(*args) if len(args) > 1 else args[0]
+
+
+# ---------------------------------------------------------------------------------------------- population
+
+
+def percent_rank(x: ir.Value) -> ir.Value:
+    """(rank - 1) / (n - 1) over the non-null values, ties share the lowest rank; 0 when n = 1."""
+    rank0 = ibis.rank().over(group_by=x.isnull(), order_by=x)  # ibis ranks are 0-based
+    n = x.count().over(ibis.window())
+    denominator = (n <= 1).ifelse(ibis.null("float64"), (n - 1).cast("float64"))
+    value = (n <= 1).ifelse(ibis.literal(0.0), rank0.cast("float64") / denominator)
+    return x.isnull().ifelse(ibis.null("float64"), value)
+
+
+def ntile(x: ir.Value, buckets: int, tie: ir.Value) -> ir.Value:
+    """1-based buckets ordered by x then `tie`; the first (n mod k) buckets get one extra; null for null x.
+
+    Computed from row_number and count (not the engines' NTILE) so it is identical everywhere.
+    """
+    i = ibis.row_number().over(group_by=x.isnull(), order_by=[x, tie])  # 0-based
+    n = x.count().over(ibis.window())
+    k = ibis.literal(int(buckets), type="int64")
+    q = (n - n % k) / k  # n // k, exact integer
+    q = q.cast("int64")
+    r = n % k
+    big = r * (q + 1)
+    first = (i / (q + 1)).floor().cast("int64") + 1
+    rest = r + ((i - big) / (q == 0).ifelse(ibis.null("int64"), q)).floor().cast("int64") + 1
+    value = (i < big).ifelse(first, rest)
+    return x.isnull().ifelse(ibis.null("int64"), value)

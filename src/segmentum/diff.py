@@ -1,0 +1,141 @@
+"""Transitions between snapshots: who entered, exited or moved between segments.
+
+A run is compared, per segment or segmentation, with the customer's previous state under the SAME
+definition: the newest earlier complete batch run that included the definition (it must have the same
+definition hash, else this run is a new baseline with no transitions), or a later real-time run of the
+same hash that re-evaluated the customer. So a transition already reported by a real-time run is not
+reported again by the next batch run, and an edit never produces transitions for the whole base.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from segmentum.snapshot import RunInfo, ensure_tables, get_run, traits_table
+from segmentum.store import META, Store
+
+COLUMNS = ["customer_id", "name", "segmentation", "from_segment", "to_segment", "kind", "from_run"]
+RUN_CUSTOMERS_DDL = f"CREATE TABLE IF NOT EXISTS {META}.run_customers (run_id BIGINT, customer_id VARCHAR)"
+
+
+def _hash_sql(name: str) -> str:
+    return "json_extract_string(definition_hashes, '$.\"" + name.replace('"', "").replace("'", "") + "\"')"
+
+
+def previous_batch_run(store: Store, run_id: int, name: str) -> RunInfo | None:
+    """The newest complete batch run before `run_id` that included `name` (whatever its hash)."""
+    ensure_tables(store)
+    rows = store.query(
+        f"SELECT run_id FROM {META}.runs WHERE status = 'complete' AND kind = 'batch' AND run_id < ? "
+        f"AND {_hash_sql(name)} IS NOT NULL ORDER BY run_id DESC LIMIT 1",
+        [int(run_id)],
+    )
+    return get_run(store, rows[0][0]) if rows else None
+
+
+def previous_comparable_run(store: Store, run_id: int, name: str) -> RunInfo | None:
+    """The previous complete batch run of `name` when its definition is unchanged; None = baseline."""
+    current = get_run(store, run_id)
+    previous = previous_batch_run(store, run_id, name)
+    if previous is None or name not in current.definition_hashes:
+        return None
+    if previous.definition_hashes.get(name) != current.definition_hashes[name]:
+        return None
+    return previous
+
+
+def baselines(store: Store, run_id: int) -> list[str]:
+    """Definitions for which `run_id` sets a new baseline (first run, or first after an edit)."""
+    current = get_run(store, run_id)
+    return [n for n in current.definition_hashes if previous_comparable_run(store, run_id, n) is None]
+
+
+def current_kinds(store: Store, info: RunInfo) -> dict[str, str | None]:
+    """name -> the name itself for segmentations, None for standalone segments, of the definitions a run holds.
+
+    A segmentation holds every customer of the run, so its name appears in `memberships.segmentation`.
+    """
+    found = {r[0] for r in store.query(
+        f"SELECT DISTINCT segmentation FROM {META}.memberships WHERE run_id = ? AND segmentation IS NOT NULL",
+        [info.run_id])}
+    return {n: (n if n in found else None) for n in info.definition_hashes}
+
+
+def diff(store: Store, run_id: int, names: list[str] | None = None) -> pd.DataFrame:
+    """Transitions of `run_id` for every segment and segmentation it holds (or `names`).
+
+    Returns customer_id, name (the segmentation or standalone segment), segmentation (null for standalone
+    segments), from_segment, to_segment, kind ('entered' | 'exited' | 'moved'), from_run. Definitions
+    without a comparable earlier run are listed in `df.attrs['baselines']` and have no rows.
+    """
+    store.ensure(RUN_CUSTOMERS_DDL)
+    current = get_run(store, run_id)
+    frames: list[pd.DataFrame] = []
+    base: list[str] = []
+    kinds = current_kinds(store, current)
+    for name in names or list(current.definition_hashes):
+        previous = previous_comparable_run(store, run_id, name)
+        if previous is None:
+            base.append(name)
+            continue
+        frames.append(_diff_one(store, current, previous, name, kinds.get(name)))
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        {c: pd.Series(dtype="object" if c != "from_run" else "int64") for c in COLUMNS})
+    df.attrs["baselines"] = base
+    return df
+
+
+def _diff_one(store: Store, current: RunInfo, previous: RunInfo, name: str, segmentation: str | None) -> pd.DataFrame:
+    if segmentation is not None:
+        member = "m.segmentation = $name"
+    else:
+        member = "m.segmentation IS NULL AND m.segment = $name"
+    if current.kind == "batch":
+        cur_customers = f"SELECT customer_id FROM {META}.{traits_table(current.run_id)}"
+    else:
+        cur_customers = f"SELECT customer_id FROM {META}.run_customers WHERE run_id = $cur"
+    sql = f"""
+    WITH rt AS (
+        SELECT run_id FROM {META}.runs WHERE status = 'complete' AND kind = 'realtime'
+        AND run_id > $prev AND run_id < $cur AND {_hash_sql(name)} = $hash),
+    last_rt AS (
+        SELECT customer_id, max(run_id) AS run_id FROM {META}.run_customers
+        WHERE run_id IN (SELECT run_id FROM rt) GROUP BY customer_id),
+    prev_c AS (
+        SELECT u.customer_id, coalesce(l.run_id, $prev) AS run_id FROM (
+            SELECT customer_id FROM {META}.{traits_table(previous.run_id)}
+            UNION SELECT customer_id FROM last_rt) u
+        LEFT JOIN last_rt l USING (customer_id)),
+    prev AS (
+        SELECT pc.customer_id, pc.run_id, m.segment FROM prev_c pc
+        LEFT JOIN {META}.memberships m ON m.run_id = pc.run_id AND m.customer_id = pc.customer_id AND {member}),
+    cur_c AS ({cur_customers}),
+    cur AS (
+        SELECT cc.customer_id, m.segment FROM cur_c cc
+        LEFT JOIN {META}.memberships m ON m.run_id = $cur AND m.customer_id = cc.customer_id AND {member}),
+    joined AS (
+        SELECT coalesce(c.customer_id, p.customer_id) AS customer_id, p.segment AS from_segment,
+               c.segment AS to_segment, coalesce(p.run_id, $prev) AS from_run,
+               c.customer_id IS NOT NULL AS in_cur
+        FROM cur c {"FULL OUTER" if current.kind == "batch" else "LEFT"} JOIN prev p USING (customer_id))
+    SELECT customer_id, $name AS name, {"$name" if segmentation is not None else "NULL"}::VARCHAR AS segmentation,
+           from_segment, to_segment,
+           CASE WHEN from_segment IS NULL THEN 'entered' WHEN to_segment IS NULL THEN 'exited'
+                ELSE 'moved' END AS kind,
+           from_run
+    FROM joined
+    WHERE (from_segment IS DISTINCT FROM to_segment)
+    ORDER BY customer_id
+    """
+    return store.cursor().execute(sql, {"name": name, "cur": current.run_id, "prev": previous.run_id,
+                                        "hash": current.definition_hashes[name]}).df()
+
+
+def summary(transitions: pd.DataFrame) -> pd.DataFrame:
+    """Counts of transitions by name, from_segment, to_segment and kind."""
+    if transitions.empty:
+        return pd.DataFrame(columns=["name", "from_segment", "to_segment", "kind", "customers"])
+    grouped = transitions.groupby(["name", "kind", "from_segment", "to_segment"], dropna=False).size()
+    out = grouped.reset_index(name="customers")
+    return out[["name", "from_segment", "to_segment", "kind", "customers"]].sort_values(
+        ["name", "customers"], ascending=[True, False], ignore_index=True)

@@ -1,0 +1,34 @@
+"""What the run needs from an engine: the tables as Ibis tables, and the result as a DuckDB relation."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import ibis.expr.types as ir
+
+from segmentum.data.schema import TABLES
+from segmentum.store import META, Store
+
+
+class Engine(Protocol):
+    name: str
+
+    def tables(self) -> dict[str, ir.Table]:
+        """Canonical tables present and `model_*` tables, as Ibis tables of this engine."""
+
+    def result_sql(self, expr: ir.Table, cur: Any) -> str:
+        """A DuckDB SQL query (on cursor `cur` of the store) that yields the result rows of `expr`."""
+
+    def to_sql(self, expr: ir.Table, dialect: str | None = None) -> str:
+        """The SQL of `expr` in this engine's (or another) dialect."""
+
+    def close(self) -> None: ...
+
+
+def present_tables(store: Store) -> tuple[list[str], list[str]]:
+    """(canonical tables present in schema main, model tables present in schema segmentum)."""
+    canonical = [name for name in TABLES if store.table_exists(name)]
+    models = [r[0] for r in store.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
+        "AND table_name LIKE 'model\\_%' ESCAPE '\\' ORDER BY table_name", [META])]
+    return canonical, models

@@ -1,0 +1,369 @@
+"""A run: definitions evaluated at a point in time, written as an immutable snapshot.
+
+Transaction discipline (DESIGN.md principle 3): the `runs` row is inserted with status 'running' and
+committed; the traits table, the memberships and status 'complete' are then written in ONE transaction.
+Any error rolls that back and marks the run 'failed'. A process killed mid-run leaves a 'running' row and
+nothing else visible (readers only look at complete runs); the next run marks it failed and drops any
+orphan traits table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from segmentum import diff as diff_mod
+from segmentum import snapshot
+from segmentum.compile.compiler import CompiledRun, RunCompiler
+from segmentum.data.schema import TABLES
+from segmentum.errors import RunError, SegmentumError
+from segmentum.spec.loader import Definitions
+from segmentum.store import META, Store
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from segmentum.workspace import Workspace
+
+END_OF_DAY = time(23, 59, 59, 999999)
+STALE_DATA_DAYS = 30
+_ACTIVE: set[tuple[str, int]] = set()  # (store path, run_id) of runs in progress in this process
+_ACTIVE_LOCK = threading.Lock()
+
+
+# ------------------------------------------------------------------------------------------------ as_of
+
+
+def newest_timestamp(store: Store) -> datetime | None:
+    """The newest timestamp in the data (time columns of the canonical tables)."""
+    parts = []
+    for name, spec in TABLES.items():
+        if spec.time_column and store.table_exists(name) and spec.time_column in store.columns(name):
+            parts.append(f"SELECT max({spec.time_column}) AS ts FROM main.{name}")
+    if not parts:
+        return None
+    row = store.query(f"SELECT max(ts) FROM ({' UNION ALL '.join(parts)})")
+    return row[0][0] if row and row[0][0] is not None else None
+
+
+def resolve_as_of(value: str | datetime | date | None, ws: Workspace) -> tuple[datetime, list[str]]:
+    """The run's as_of (naive, workspace time zone) and warnings.
+
+    `'2011-12-09'` -> 2011-12-09 23:59:59.999999; `'latest'` -> end of the day of the newest timestamp in the
+    data; None -> now (with a warning when the data ends more than 30 days earlier).
+    """
+    tz = ZoneInfo(ws.config.timezone)
+    warnings: list[str] = []
+    if value is None:
+        now = datetime.now(tz).replace(tzinfo=None)
+        newest = newest_timestamp(ws.store)
+        if newest is not None and now - newest > timedelta(days=STALE_DATA_DAYS):
+            warnings.append(
+                f"the data ends on {newest:%Y-%m-%d}, {(now - newest).days} days before now, so recent-activity "
+                "segments will be nearly empty; use --as-of latest (or a date) to run at the end of the data"
+            )
+        return now, warnings
+    if isinstance(value, datetime):
+        return _naive(value, tz), warnings
+    if isinstance(value, date):
+        return datetime.combine(value, END_OF_DAY), warnings
+    text = str(value).strip()
+    if text.lower() == "latest":
+        newest = newest_timestamp(ws.store)
+        if newest is None:
+            raise RunError("--as-of latest: the workspace has no timestamped data yet; load data with "
+                           "`segmentum ingest` or give a date such as --as-of 2024-12-31")
+        return datetime.combine(newest.date(), END_OF_DAY), warnings
+    if text.lower() == "now":
+        return datetime.now(tz).replace(tzinfo=None), warnings
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return datetime.combine(date.fromisoformat(text), END_OF_DAY), warnings
+        except ValueError as exc:
+            raise RunError(f"--as-of {text!r}: {exc}; write a date as YYYY-MM-DD") from None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise RunError(f"--as-of {text!r} is not a date or timestamp; use YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS', "
+                       "an ISO timestamp with an offset, or 'latest'") from None
+    return _naive(parsed, tz), warnings
+
+
+def _naive(value: datetime, tz: ZoneInfo) -> datetime:
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(tz).replace(tzinfo=None)
+
+
+# ------------------------------------------------------------------------------------------------ result
+
+
+@dataclass
+class RunResult:
+    """What a run produced. `preview=True` runs hold their rows in `frame` and store nothing."""
+
+    run_id: int | None
+    as_of: datetime
+    status: str
+    engine: str
+    kind: str
+    sizes: pd.DataFrame
+    transitions: pd.DataFrame
+    baselines: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    store: Store | None = None
+    frame: pd.DataFrame | None = None
+    compiled: CompiledRun | None = None
+    seconds: float = 0.0
+    customers: int | None = None
+
+    def traits(self, customer_ids: list[str] | None = None) -> pd.DataFrame:
+        if self.frame is not None:
+            cols = self.compiled.trait_columns if self.compiled else list(self.frame.columns)
+            df = self.frame[cols]
+            return df if customer_ids is None else df[df.customer_id.isin([str(c) for c in customer_ids])]
+        assert self.store is not None and self.run_id is not None
+        return snapshot.traits(self.store, self.run_id, customer_ids)
+
+    def memberships(self, name: str | None = None) -> pd.DataFrame:
+        if self.frame is not None and self.compiled is not None:
+            df = memberships_frame(self.frame, self.compiled)
+            return df if name is None else df[df.name == name].reset_index(drop=True)
+        assert self.store is not None and self.run_id is not None
+        return snapshot.memberships(self.store, self.run_id, name)
+
+    def to_arrow(self) -> pa.Table:
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(self.traits(), preserve_index=False)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "as_of": self.as_of, "status": self.status, "engine": self.engine,
+            "kind": self.kind, "seconds": round(self.seconds, 3), "baselines": self.baselines,
+            "warnings": self.warnings,
+            "sizes": self.sizes.to_dict(orient="records"),
+            "transitions": diff_mod.summary(self.transitions).to_dict(orient="records"),
+        }
+
+
+def memberships_frame(frame: pd.DataFrame, compiled: CompiledRun) -> pd.DataFrame:
+    """Memberships (customer_id, segmentation, segment, name) from result rows held in pandas."""
+    parts = []
+    for name, column in compiled.segments.items():
+        ids = frame.loc[frame[column].fillna(False).astype(bool), "customer_id"]
+        parts.append(pd.DataFrame({"customer_id": ids, "segmentation": None, "segment": name, "name": name}))
+    for name, column in compiled.segmentations.items():
+        labels = frame[column].astype(str)
+        parts.append(pd.DataFrame({"customer_id": frame["customer_id"], "segmentation": name,
+                                   "segment": labels, "name": name + "." + labels}))
+    if not parts:
+        return pd.DataFrame(columns=["customer_id", "segmentation", "segment", "name"])
+    return pd.concat(parts, ignore_index=True).sort_values(["name", "customer_id"], ignore_index=True)
+
+
+# ------------------------------------------------------------------------------------------------ running
+
+
+def recover(store: Store) -> list[int]:
+    """Mark runs left 'running' by a killed process as failed and drop their orphan traits tables."""
+    snapshot.ensure_tables(store)
+    key = str(store.path.resolve())
+    with _ACTIVE_LOCK:
+        active = {rid for path, rid in _ACTIVE if path == key}
+    stale = [r[0] for r in store.query(f"SELECT run_id FROM {META}.runs WHERE status = 'running'")
+             if r[0] not in active]
+    for run_id in stale:
+        cur = store.cursor()
+        cur.execute(f"DROP TABLE IF EXISTS {META}.{snapshot.traits_table(run_id)}")
+        cur.execute(f"DELETE FROM {META}.memberships WHERE run_id = ?", [run_id])
+        cur.execute(f"UPDATE {META}.runs SET status = 'failed', finished_at = ?, message = coalesce(message, "
+                    "'interrupted: the process running it stopped before it completed') WHERE run_id = ?",
+                    [datetime.now(), run_id])
+    return stale
+
+
+def _engine(ws: Workspace, name: str) -> Any:
+    if name == "duckdb":
+        from segmentum.engine.duckdb import DuckDBEngine
+
+        return DuckDBEngine(ws.store)
+    if name == "spark":
+        from segmentum.engine.spark import SparkEngine
+
+        return SparkEngine(ws)
+    raise RunError(f"unknown engine {name!r}; use 'duckdb' (default) or 'spark'")
+
+
+def definitions_hash(hashes: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def compile_for(ws: Workspace, defs: Definitions, engine: Any, as_of: datetime, *,
+                customers: list[str] | None = None) -> CompiledRun:
+    """Compile the definitions against an engine's tables (real-time: with the last batch run's values)."""
+    tables = engine.tables()
+    population = None
+    if customers is not None:
+        last = snapshot.latest_run(ws.store, kind="batch")
+        if last is not None and ws.store.table_exists(snapshot.traits_table(last.run_id), schema=META):
+            population = _population_table(ws, engine, last.run_id)
+    return RunCompiler(defs, tables, as_of, customer_ids=customers, population=population,
+                       read_property=getattr(engine, "read_property", None)).compile()
+
+
+def _population_table(ws: Workspace, engine: Any, run_id: int) -> Any:
+    if getattr(engine, "name", "") == "duckdb":
+        return engine.backend.table(snapshot.traits_table(run_id), database=META)
+    return engine.snapshot_table(snapshot.traits_table(run_id))
+
+
+def run(
+    ws: Workspace,
+    *,
+    as_of: str | datetime | date | None = None,
+    engine: str | None = None,
+    only: list[str] | None = None,
+    customers: list[str] | None = None,
+    kind: str | None = None,
+    preview: bool = False,
+    definitions: Definitions | None = None,
+) -> RunResult:
+    """Evaluate the definitions at `as_of` and store a snapshot (unless `preview`).
+
+    Parameters
+    ----------
+    as_of:
+        None (now), 'latest' (end of the day of the newest data), a date 'YYYY-MM-DD' (end of that day), a
+        timestamp string, or a datetime.
+    engine:
+        'duckdb' (default: the workspace's `engine` setting) or 'spark'.
+    only:
+        Names of segments, segmentations or built-ins to run (with what they depend on).
+    customers:
+        Re-evaluate only these customers (kind 'realtime'); population values come from the last batch run.
+    preview:
+        Compute and return the rows without storing anything.
+    """
+    import time as _time
+
+    started = _time.perf_counter()
+    store = ws.store
+    engine_name = engine or ws.config.engine
+    kind = kind or ("realtime" if customers is not None else "batch")
+    defs = (definitions if definitions is not None else ws.definitions()).select(only)
+    resolved, warnings = resolve_as_of(as_of, ws)
+    for name, why in defs.skipped.items():
+        warnings.append(f"built-in '{name}' skipped: {why}")
+    eng = _engine(ws, engine_name)
+    try:
+        if preview:
+            compiled = compile_for(ws, defs, eng, resolved, customers=customers)
+            frame = eng.execute_arrow(compiled.expr).to_pandas()
+            mem = memberships_frame(frame, compiled)
+            sizes = _sizes_from_frame(mem, len(frame))
+            return RunResult(None, resolved, "preview", engine_name, kind, sizes, pd.DataFrame(), [], warnings,
+                             store, frame, compiled, _time.perf_counter() - started)
+        recover(store)
+        run_id = _start(store, resolved, engine_name, kind, defs)
+        key = (str(store.path.resolve()), run_id)
+        with _ACTIVE_LOCK:
+            _ACTIVE.add(key)
+        try:
+            compiled = compile_for(ws, defs, eng, resolved, customers=customers)
+            count = _write(store, eng, compiled, run_id, kind)
+        except BaseException as exc:
+            _fail(store, run_id, exc)
+            if isinstance(exc, SegmentumError):
+                raise
+            if isinstance(exc, Exception):
+                raise RunError(f"run {run_id} failed: {type(exc).__name__}: {exc}") from exc
+            raise
+        finally:
+            with _ACTIVE_LOCK:
+                _ACTIVE.discard(key)
+    finally:
+        eng.close()
+    transitions = diff_mod.diff(store, run_id)
+    sizes = snapshot.segment_sizes(store, run_id)
+    return RunResult(run_id, resolved, "complete", engine_name, kind, sizes, transitions,
+                     list(transitions.attrs.get("baselines", [])), warnings, store, None, compiled,
+                     _time.perf_counter() - started, customers=count)
+
+
+def _start(store: Store, as_of: datetime, engine: str, kind: str, defs: Definitions) -> int:
+    hashes = {n: defs.hashes[n] for n in defs.definition_names() if n in defs.hashes}
+    cur = store.cursor()
+    run_id = int(cur.execute(f"SELECT nextval('{META}.run_seq')").fetchone()[0])
+    cur.execute(
+        f"INSERT INTO {META}.runs (run_id, as_of, started_at, status, engine, kind, definitions_hash, "
+        "definition_hashes) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+        [run_id, as_of, datetime.now(), engine, kind, definitions_hash(hashes), json.dumps(hashes)],
+    )
+    return run_id
+
+
+def _fail(store: Store, run_id: int, exc: BaseException) -> None:
+    try:
+        cur = store.cursor()
+        cur.execute(f"DROP TABLE IF EXISTS {META}.{snapshot.traits_table(run_id)}")
+        cur.execute(f"UPDATE {META}.runs SET status = 'failed', finished_at = ?, message = ? WHERE run_id = ?",
+                    [datetime.now(), f"{type(exc).__name__}: {exc}"[:2000], run_id])
+    except Exception:  # noqa: BLE001 - the store itself may be gone; the next run recovers
+        pass
+
+
+def _write(store: Store, engine: Any, compiled: CompiledRun, run_id: int, kind: str) -> int:
+    """Traits, memberships and status 'complete' in one transaction."""
+    store.ensure(diff_mod.RUN_CUSTOMERS_DDL)
+    result = f"__run_result_{run_id}"
+    traits = f"{META}.{snapshot.traits_table(run_id)}"
+    cur = store.cursor()
+    with store.transaction(cur):
+        source = engine.result_sql(compiled.expr, cur)
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {result} AS {source}")
+        cols = ", ".join(_q(c) for c in compiled.trait_columns)
+        cur.execute(f"CREATE TABLE {traits} AS SELECT {cols} FROM {result}")
+        selects = []
+        for name, column in compiled.segments.items():
+            selects.append(f"SELECT {run_id}, customer_id, NULL, {_lit(name)}, {_lit(name)} FROM {result} "
+                           f"WHERE {_q(column)}")
+        for name, column in compiled.segmentations.items():
+            selects.append(f"SELECT {run_id}, customer_id, {_lit(name)}, {_q(column)}, "
+                           f"{_lit(name + '.')} || {_q(column)} FROM {result}")
+        if selects:
+            cur.execute(f"INSERT INTO {META}.memberships (run_id, customer_id, segmentation, segment, name) "
+                        + " UNION ALL ".join(selects))
+        if kind != "batch":
+            cur.execute(f"INSERT INTO {META}.run_customers SELECT {run_id}, customer_id FROM {result}")
+        count = int(cur.execute(f"SELECT count(*) FROM {result}").fetchone()[0])
+        cur.execute(f"DROP TABLE {result}")
+        cur.execute(f"UPDATE {META}.runs SET status = 'complete', finished_at = ?, customers = ? WHERE run_id = ?",
+                    [datetime.now(), count, run_id])
+    return count
+
+
+def _sizes_from_frame(mem: pd.DataFrame, total: int) -> pd.DataFrame:
+    if mem.empty:
+        return pd.DataFrame(columns=["name", "segmentation", "segment", "customers", "share"])
+    grouped = mem.groupby(["name"], dropna=False).agg(
+        segmentation=("segmentation", "first"), segment=("segment", "first"), customers=("customer_id", "size"))
+    out = grouped.reset_index()
+    out["share"] = out["customers"] / total if total else None
+    return out
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
