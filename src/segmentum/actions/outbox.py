@@ -91,10 +91,11 @@ def enqueue(ws: Workspace, entries: list[Entry]) -> int:
         cur.register("_segmentum_outbox_new", frame)
         try:
             # an action whose template failed to render is replaced once it renders (after a fix)
-            cur.execute(
+            replaced = cur.execute(
                 f"""DELETE FROM {META}.outbox WHERE status = 'failed' AND json_exists(payload, '$.render_error')
                     AND idempotency_key IN (SELECT idempotency_key FROM _segmentum_outbox_new WHERE status = 'pending')"""
-            )
+            ).fetchone()[0]
+            before -= int(replaced or 0)
             # keys already present (a re-run, or a resumed process) are skipped, keeping the first payload
             cur.execute(
                 f"""INSERT INTO {META}.outbox (id, idempotency_key, trigger, action_type, customer_id, run_id, payload,
