@@ -82,6 +82,12 @@ class Workspace:
 
         return load_definitions(self, overrides=overrides)
 
+    def run(self, **options):  # type: ignore[no-untyped-def]
+        """Compute a snapshot (see `segmentum.run.run` for the options: as_of, engine, only, customers, preview)."""
+        from segmentum.run import run
+
+        return run(self, **options)
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
