@@ -42,6 +42,9 @@ def _register() -> None:
     from segmentum.cli import cluster
 
     app.command("cluster")(cluster.cluster_command)
+    from segmentum.cli import clv
+
+    app.command("clv")(clv.clv_command)
     from segmentum.cli import keys, serve
 
     app.add_typer(keys.app, name="keys")

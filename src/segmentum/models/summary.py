@@ -1,0 +1,213 @@
+"""The per-customer purchase summary that buy-till-you-die models fit (frequency, recency, T, monetary value).
+
+Computed in SQL inside DuckDB from `main.orders`, so a million customers never pass through pandas row by row;
+only the summary (one row per customer) comes back. Semantics follow Fader, Hardie & Lee (2005) and the
+lifetimes `summary_data_from_transaction_data` convention:
+
+- a purchase is a qualifying order (DESIGN.md: `amount >= 0`, status not cancelled or returned); zero-value
+  purchases count;
+- all purchases of a customer on one calendar day are one purchase whose value is their sum;
+- the calibration period ends at the END of `calibration_end` (inclusive); customers whose first purchase is
+  later are left out;
+- `frequency` = number of repeat purchase days, `recency` = last minus first purchase day, `T` = calibration end
+  date minus first purchase day, both in time units; `monetary_value` = mean value of the repeat purchase days
+  (0 when there is none);
+- with `holdout_end`: `frequency_holdout` = purchase days in (calibration_end, holdout_end], `monetary_holdout`
+  = their mean value (0 when none), `duration_holdout` = holdout length in time units.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from segmentum.data.schema import QUALIFYING_ORDER_SQL
+from segmentum.errors import ModelError
+
+# Days in one time unit. A month is the mean Gregorian month (365.25 / 12 = 30.4375 days) so that durations in
+# months are exact multiples of days and do not depend on which months the period crosses.
+TIME_UNITS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
+
+SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
+
+
+def unit_days(time_unit: str) -> float:
+    """Days in one `time_unit` ('day', 'week' or 'month')."""
+    try:
+        return TIME_UNITS[time_unit]
+    except KeyError:
+        raise ModelError(
+            f"time unit {time_unit!r} is not supported; allowed: {', '.join(TIME_UNITS)} "
+            "(a month is 365.25/12 days)"
+        ) from None
+
+
+def as_date(value: date | datetime | str, what: str) -> date:
+    """A calendar day from a date, a datetime (its day) or an ISO text `YYYY-MM-DD`."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return date.fromisoformat(text[:10]) if len(text) >= 10 else date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise ModelError(f"{what} {value!r} is not a date; give it as YYYY-MM-DD, e.g. 1997-09-30")
+
+
+def _cursor(store_or_con: Any) -> Any:
+    """A DuckDB cursor from a Workspace, a Store or a DuckDB connection."""
+    if hasattr(store_or_con, "store") and hasattr(store_or_con.store, "cursor"):
+        return store_or_con.store.cursor()
+    if hasattr(store_or_con, "ensure") and hasattr(store_or_con, "cursor"):
+        return store_or_con.cursor()
+    if hasattr(store_or_con, "execute"):
+        return store_or_con.cursor() if hasattr(store_or_con, "cursor") else store_or_con
+    raise ModelError(
+        f"cannot read orders from {type(store_or_con).__name__}; pass a Workspace, its Store or a DuckDB connection"
+    )
+
+
+def _table_exists(con: Any, schema: str, name: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, name]
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def purchase_summary(
+    store_or_con: Any,
+    *,
+    calibration_end: date | datetime | str,
+    holdout_end: date | datetime | str | None = None,
+    time_unit: str = "week",
+) -> pd.DataFrame:
+    """Per-customer frequency / recency / T / monetary value from `main.orders`, computed in DuckDB.
+
+    Parameters
+    ----------
+    store_or_con:
+        A Workspace, its Store, or a DuckDB connection whose `main.orders` follows the canonical schema.
+    calibration_end:
+        Last day of the calibration period (inclusive, to the end of the day).
+    holdout_end:
+        Last day of the holdout period (inclusive); adds `frequency_holdout`, `monetary_holdout`,
+        `duration_holdout`.
+    time_unit:
+        'day', 'week' (7 days) or 'month' (365.25/12 days) for recency, T and duration_holdout.
+
+    Returns
+    -------
+    pandas.DataFrame indexed by `customer_id` (sorted), with float columns; `attrs` records the time unit and
+    the period ends.
+    """
+    days = unit_days(time_unit)
+    cal = as_date(calibration_end, "calibration end")
+    hold = as_date(holdout_end, "holdout end") if holdout_end is not None else None
+    if hold is not None and hold <= cal:
+        raise ModelError(
+            f"holdout end {hold} is not after calibration end {cal}; the holdout period is "
+            f"(calibration end, holdout end], so give a later holdout end"
+        )
+    con = _cursor(store_or_con)
+    if not _table_exists(con, "main", "orders"):
+        raise ModelError(
+            "the workspace has no orders table; CLV needs purchases: load them with "
+            "`segmentum ingest orders FILE` (or order_items)"
+        )
+    last_day = hold or cal
+    holdout_sql = ""
+    if hold is not None:
+        holdout_sql = """,
+            count(*) FILTER (WHERE p.d > $cal)::DOUBLE AS frequency_holdout,
+            coalesce(avg(p.v) FILTER (WHERE p.d > $cal), 0)::DOUBLE AS monetary_holdout,
+            (date_diff('day', $cal, $hold) / $days)::DOUBLE AS duration_holdout"""
+    # Day boundaries are compared on timestamps (< next midnight) so an index on ordered_at stays usable and
+    # the last day is included to its very end.
+    sql = f"""
+        WITH p AS (
+            SELECT customer_id, CAST(ordered_at AS DATE) AS d, sum(amount)::DOUBLE AS v
+            FROM main.orders
+            WHERE {QUALIFYING_ORDER_SQL} AND customer_id IS NOT NULL AND ordered_at IS NOT NULL
+              AND ordered_at < CAST($last_day AS TIMESTAMP) + INTERVAL 1 DAY
+            GROUP BY 1, 2
+        ), f AS (
+            SELECT customer_id, min(d) AS first_day FROM p WHERE d <= $cal GROUP BY 1
+        )
+        SELECT f.customer_id,
+            (count(*) FILTER (WHERE p.d <= $cal) - 1)::DOUBLE AS frequency,
+            (date_diff('day', f.first_day, max(p.d) FILTER (WHERE p.d <= $cal)) / $days)::DOUBLE AS recency,
+            (date_diff('day', f.first_day, $cal) / $days)::DOUBLE AS "T",
+            coalesce(avg(p.v) FILTER (WHERE p.d <= $cal AND p.d > f.first_day), 0)::DOUBLE AS monetary_value
+            {holdout_sql}
+        FROM f JOIN p USING (customer_id)
+        GROUP BY f.customer_id, f.first_day
+        ORDER BY f.customer_id
+    """
+    params: dict[str, Any] = {"cal": cal, "last_day": last_day, "days": days}
+    if hold is not None:
+        params["hold"] = hold
+    frame = con.execute(sql, params).df()
+    frame["customer_id"] = frame["customer_id"].astype(object)
+    frame = frame.set_index("customer_id")
+    frame.attrs.update(
+        {"time_unit": time_unit, "calibration_end": cal.isoformat(),
+         "holdout_end": hold.isoformat() if hold else None}
+    )
+    return frame
+
+
+def check_summary(summary: pd.DataFrame, *, monetary: bool = False) -> None:
+    """Raise ModelError, in domain words, when a summary cannot come from real purchase histories."""
+    if not isinstance(summary, pd.DataFrame):
+        raise ModelError(
+            f"a purchase summary must be a pandas DataFrame, got {type(summary).__name__}; "
+            "build one with segmentum.models.summary.purchase_summary(...)"
+        )
+    needed = ["frequency", "monetary_value"] if monetary else ["frequency", "recency", "T"]
+    missing = [c for c in needed if c not in summary.columns]
+    if missing:
+        raise ModelError(
+            f"the purchase summary lacks column(s) {', '.join(missing)}; it has {', '.join(map(str, summary.columns))}. "
+            "Hint: purchase_summary(...) builds frequency, recency, T and monetary_value"
+        )
+    if len(summary) == 0:
+        raise ModelError(
+            "the purchase summary has no customers: no qualifying purchase on or before the calibration end; "
+            "choose a later calibration end or load orders"
+        )
+    problems: list[str] = []
+
+    def count(mask: Any, text: str) -> None:
+        n = int(np.count_nonzero(mask))
+        if n:
+            problems.append(f"{text} for {n:,} customer{'s' if n != 1 else ''}")
+
+    x = summary["frequency"].to_numpy(dtype=float)
+    count(~np.isfinite(x), "frequency is missing or not finite")
+    count(x < 0, "frequency is negative")
+    count(np.isfinite(x) & (x != np.round(x)), "frequency is not a whole number of repeat purchases")
+    if monetary:
+        m = summary["monetary_value"].to_numpy(dtype=float)
+        count(~np.isfinite(m), "monetary value is missing or not finite")
+        count(m < 0, "monetary value is negative")
+    else:
+        t_x = summary["recency"].to_numpy(dtype=float)
+        big_t = summary["T"].to_numpy(dtype=float)
+        count(~np.isfinite(t_x), "recency is missing or not finite")
+        count(~np.isfinite(big_t), "T is missing or not finite")
+        count(t_x < 0, "recency is negative")
+        count(t_x > big_t, "recency is larger than T")
+        count((x == 0) & (t_x != 0), "recency is not 0 although there is no repeat purchase")
+        count((x > 0) & (t_x == 0), "recency is 0 although there are repeat purchases on later days")
+    if problems:
+        raise ModelError(
+            "the purchase summary is inconsistent: " + "; ".join(problems)
+            + ". Hint: recency and T are measured from each customer's first purchase; build the summary with "
+            "purchase_summary(...)"
+        )
