@@ -79,7 +79,8 @@ class ExportSink(Sink):
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.tmp")
-            rel = con.execute(sql, params).fetch_arrow_table()
+            result = con.execute(sql, params)
+            rel = result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.fetch_arrow_table()
             if fmt == "csv":
                 import pyarrow.csv as pacsv
 
