@@ -164,18 +164,21 @@ def history(store: Store, customer_id: str) -> pd.DataFrame:
 
 
 def traits(store: Store, run_id: int, customer_ids: list[str] | None = None) -> pd.DataFrame:
-    """The traits of a run (customer_id plus one column per trait), optionally for some customers."""
+    """The traits of a run (customer_id plus one column per trait), optionally for some customers.
+
+    Money stays exact (Decimal values). Columns starting with `__` hold population values of conditions
+    (kept for the real-time path).
+    """
     table = traits_table(run_id)
     if not store.table_exists(table, schema=META):
         raise NotFoundError(f"run {run_id} has no traits table; `segmentum runs` lists the runs")
     sql = f"SELECT * FROM {META}.{table}"
     params: list[Any] = []
     if customer_ids is not None:
-        if not customer_ids:
-            return store.cursor().execute(sql + " WHERE false").df()
-        sql += " WHERE customer_id IN (SELECT unnest(?))"
+        sql += " WHERE customer_id IN (SELECT unnest(?::VARCHAR[]))"
         params.append([str(c) for c in customer_ids])
-    return store.cursor().execute(sql + " ORDER BY customer_id", params).df()
+    # through Arrow: DECIMAL money stays exact (Decimal objects), not float
+    return store.cursor().execute(sql + " ORDER BY customer_id", params).to_arrow_table().to_pandas()
 
 
 def segment_sizes(store: Store, run_id: int) -> pd.DataFrame:
