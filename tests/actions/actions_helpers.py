@@ -95,8 +95,11 @@ def write_run(ws: Workspace, run_id: int, state: dict[str, dict[str, Any]], *, k
                 [run_id, datetime(2024, 1, run_id), datetime(2024, 1, run_id), datetime(2024, 1, run_id),
                  status, kind, json.dumps(hashes), len(state)])
     con.execute(f"CREATE TABLE {META}.traits_{run_id} (customer_id VARCHAR, revenue DECIMAL(38, 6))")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {META}.run_customers (run_id BIGINT, customer_id VARCHAR)")
     for cid, s in state.items():
         con.execute(f"INSERT INTO {META}.traits_{run_id} VALUES (?, ?)", [cid, s.get("revenue")])
+        if kind != "batch":
+            con.execute(f"INSERT INTO {META}.run_customers VALUES (?, ?)", [run_id, cid])
         if "tier" in s:
             con.execute(f"INSERT INTO {META}.memberships VALUES (?, ?, 'tier', ?, ?)",
                         [run_id, cid, s["tier"], f"tier.{s['tier']}"])

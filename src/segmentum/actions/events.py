@@ -192,61 +192,46 @@ def segment_events(store: Store, run_id: int, *, segmentations: set[str] | None 
                    standalone: set[str] | None = None) -> RunEvents:
     """Entered / exited / moved events of run `run_id` for every definition the run holds.
 
-    `segmentations` and `standalone` name the definitions that are partitions and standalone segments;
-    when omitted they are read from the run's memberships.
+    The transitions come from `segmentum.diff.diff` (the same ones `segmentum run` prints). A move
+    between two segments of a segmentation gives three events: exited the old segment, entered the new
+    one, and moved. `segmentations` / `standalone` are accepted for callers that know the definitions;
+    the run's own memberships decide otherwise.
     """
+    from segmentum import diff as diff_mod
+
     run = load_run(store, run_id)
-    previous = _previous_runs(store, run_id)
-    cur = store.cursor()
-    if segmentations is None or standalone is None:
-        rows = cur.execute(
-            f"SELECT DISTINCT segmentation, name FROM {META}.memberships WHERE run_id = ?", [run_id]
-        ).fetchall()
-        segmentations = segmentations or set()
-        standalone = standalone or set()
-        for seg, name in rows:
-            (segmentations.add(seg) if seg is not None else standalone.add(name))
-    names = sorted((set(run.hashes) & (segmentations | standalone)) or (segmentations | standalone))
+    frame = diff_mod.diff(store, run_id)
+    base_names = set(frame.attrs.get("baselines", []))
+    baselines = {name: Baseline(name, None, [], baseline=name in base_names) for name in run.hashes}
     events: list[Event] = []
+    for row in frame.itertuples(index=False):
+        seg = row.segmentation if isinstance(row.segmentation, str) else None
+        old = _full(row.from_segment, seg)
+        new = _full(row.to_segment, seg)
+        from_run = None if row.from_run is None or row.from_run != row.from_run else int(row.from_run)
+        customer = str(row.customer_id)
+        if old is not None:
+            events.append(SegmentExited(customer, old, seg, run_id, from_run))
+        if new is not None:
+            events.append(SegmentEntered(customer, new, seg, run_id, from_run))
+        if seg is not None and old is not None and new is not None:
+            events.append(SegmentMoved(customer, seg, old, new, run_id, from_run))
     first: list[Event] = []
-    baselines: dict[str, Baseline] = {}
-    for name in names:
-        partition = name in segmentations
-        base = baseline_for(name, run, previous)
-        baselines[name] = base
-        member = "segmentation = ?" if partition else "segmentation IS NULL AND name = ?"
-        m_member = "m.segmentation = ?" if partition else "m.segmentation IS NULL AND m.name = ?"
-        if base.baseline:
+    if base_names:
+        cur = store.cursor()
+        for name in sorted(base_names):
             rows = cur.execute(
-                f"SELECT customer_id, name FROM {META}.memberships WHERE run_id = ? AND {member} "
-                "ORDER BY customer_id", [run_id, name]).fetchall()
-            first += [SegmentEntered(c, s, name if partition else None, run_id, None) for c, s in rows]
-            continue
-        source = _source_run_sql(store, base, run_id)
-        rows = cur.execute(
-            f"""
-            WITH src AS ({source}),
-            now AS (SELECT customer_id, name FROM {META}.memberships WHERE run_id = ? AND {member}),
-            before AS (
-                SELECT m.customer_id, m.name, m.run_id FROM {META}.memberships m
-                JOIN src ON m.customer_id = src.customer_id AND m.run_id = src.from_run WHERE {m_member}
-            )
-            SELECT src.customer_id, src.from_run, b.name, n.name
-            FROM src LEFT JOIN before b USING (customer_id) LEFT JOIN now n USING (customer_id)
-            WHERE b.name IS DISTINCT FROM n.name
-            ORDER BY src.customer_id
-            """,
-            [run_id, name, name],
-        ).fetchall()
-        for customer, from_run, old, new in rows:
-            seg = name if partition else None
-            if old is not None:
-                events.append(SegmentExited(customer, old, seg, run_id, from_run))
-            if new is not None:
-                events.append(SegmentEntered(customer, new, seg, run_id, from_run))
-            if partition and old is not None and new is not None:
-                events.append(SegmentMoved(customer, name, old, new, run_id, from_run))
+                f"SELECT customer_id, segmentation, name FROM {META}.memberships WHERE run_id = ? "
+                "AND (segmentation = ? OR (segmentation IS NULL AND name = ?)) ORDER BY customer_id",
+                [run_id, name, name]).fetchall()
+            first += [SegmentEntered(c, n, s, run_id, None) for c, s, n in rows]
     return RunEvents(run, events, baselines, first)
+
+
+def _full(segment: object, segmentation: str | None) -> str | None:
+    if not isinstance(segment, str):
+        return None
+    return f"{segmentation}.{segment}" if segmentation is not None else segment
 
 
 def metric_values(store: Store, run_id: int, trait: str) -> tuple[Baseline, list[tuple[str, Any, Any, int | None]]]:
