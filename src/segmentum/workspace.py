@@ -86,7 +86,12 @@ class Workspace:
         """Compute a snapshot (see `segmentum.run.run` for the options: as_of, engine, only, customers, preview)."""
         from segmentum.run import run
 
-        return run(self, **options)
+        result = run(self, **options)
+        if not options.get("preview"):
+            from segmentum.actions.triggers import act_on_run
+
+            act_on_run(self, result)  # triggers fire from the outbox; problems become the run's warnings
+        return result
 
     def close(self) -> None:
         if self._store is not None:

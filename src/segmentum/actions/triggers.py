@@ -330,3 +330,33 @@ def _render(sink: Any, action: Any, index: int, trigger: str, customer_id: str |
         return Entry(trigger, action.kind, customer_id, run_id, index, payload, status="failed",
                      last_error=f"render: {exc}")
     return Entry(trigger, action.kind, customer_id, run_id, index, payload)
+
+
+def act_on_run(ws: Workspace, result: Any, *, deliver_now: bool = True) -> dict[str, Any] | None:
+    """After a stored run: enqueue its triggers' actions and deliver what is due.
+
+    Problems become warnings of the run (the snapshot is stored either way); the outcome is also set as
+    `result.actions`.
+    """
+    from segmentum.actions.outbox import deliver
+    from segmentum.errors import SegmentumError
+
+    if getattr(result, "run_id", None) is None or getattr(result, "status", "complete") != "complete":
+        return None
+    try:
+        report = process_run(ws, int(result.run_id))
+    except SegmentumError as exc:
+        result.warnings.append(f"triggers not processed: {exc}")
+        return None
+    outcome = report.as_dict()
+    if report.render_errors:
+        result.warnings.append(f"{report.render_errors} trigger action(s) could not be rendered; "
+                               "`segmentum outbox --status failed` shows why")
+    if deliver_now and report.enqueued:
+        delivery = deliver(ws)
+        outcome["delivery"] = delivery.as_dict()
+        if delivery.retrying or delivery.failed:
+            result.warnings.append(f"{delivery.retrying} action(s) will be retried and {delivery.failed} failed; "
+                                   "`segmentum outbox` shows them")
+    result.actions = outcome
+    return outcome
