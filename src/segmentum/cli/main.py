@@ -33,6 +33,11 @@ def _register() -> None:
 
     app.command("init")(init.init_command)
     app.command("validate")(validate.validate_command)
+    from segmentum.cli import builtins as builtins_cli
+    from segmentum.cli import coverage as coverage_cli
+
+    app.add_typer(builtins_cli.app, name="builtins")
+    app.command("coverage")(coverage_cli.coverage_command)
     app.command("profile")(profile.profile_command)
     app.command("compare")(compare.compare_command)
     app.command("crosstab")(crosstab.crosstab_command)
