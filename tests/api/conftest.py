@@ -78,6 +78,7 @@ def seed_snapshot(ws: Workspace) -> None:
         (3, datetime(2024, 3, 1, 10), "realtime", {"c2": ("regular", False)}),
     ]
     for run_id, as_of, kind, members in runs:
+        assert con.execute(f"SELECT nextval('{META}.run_seq')").fetchone()[0] == run_id
         con.execute(f"INSERT INTO {META}.runs VALUES (?, ?, ?, ?, 'complete', 'duckdb', ?, 'all', ?, ?, NULL)",
                     [run_id, as_of, as_of, as_of, kind, hashes, len(members)])
         con.execute(f"CREATE TABLE {META}.traits_{run_id} (customer_id VARCHAR, revenue_365d DECIMAL(38, 6), "
@@ -91,6 +92,7 @@ def seed_snapshot(ws: Workspace) -> None:
                 con.execute(f"INSERT INTO {META}.memberships VALUES (?, ?, NULL, 'big_spenders', 'big_spenders')",
                             [run_id, cid])
     # a failed run must never be read
+    con.execute(f"SELECT nextval('{META}.run_seq')")
     con.execute(f"INSERT INTO {META}.runs VALUES (4, '2024-03-31', NULL, NULL, 'failed', 'duckdb', 'batch', "
                 "'all', NULL, NULL, 'killed')")
     con.execute(f"INSERT INTO {META}.memberships VALUES (4, 'c1', 'value_tier', 'low', 'value_tier.low')")

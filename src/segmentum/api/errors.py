@@ -67,7 +67,10 @@ class ApiError(Exception):
 
 def error_response(status: int, message: str, *, code: str | None = None, details: Any = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": {"code": code or STATUS_CODES.get(status, "error"), "message": message, "details": details}}
+    from segmentum.cli.common import jsonable
+
+    body = {"error": {"code": code or STATUS_CODES.get(status, "error"), "message": message,
+                      "details": jsonable(details)}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 

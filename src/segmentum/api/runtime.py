@@ -44,6 +44,8 @@ class BatchJob:
             "job_id": self.job_id, "as_of": self.as_of, "only": self.only, "trigger": self.trigger,
             "status": self.status, "started_at": self.started_at, "finished_at": self.finished_at,
             "run_id": self.result if isinstance(self.result, int) else getattr(self.result, "run_id", None),
+            "customers": getattr(self.result, "customers", None),
+            "warnings": list(getattr(self.result, "warnings", None) or []),
             "message": self.message,
         }
 

@@ -1,0 +1,33 @@
+"""Property-based requests from the OpenAPI document (schemathesis): malformed input never gets a 5xx."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import seed_snapshot
+from segmentum.api import library
+
+
+@pytest.mark.slow
+def test_no_5xx_for_generated_requests(live, tmp_path: Path) -> None:
+    seed_snapshot(live.ws)
+    schemathesis = Path(sys.executable).parent / "schemathesis"
+    # 501 (a library piece this build lacks) is a documented answer, not a crash: leave those out
+    missing = [path for feature, path in (("preview", "/v1/definitions/preview"),
+                                          ("explain", "/v1/customers/{customer_id}/explain/{name}"))
+               if library.find(feature) is None]
+    excluded = [arg for path in missing for arg in ("--exclude-path", path)]
+    result = subprocess.run(
+        [str(schemathesis), "run", f"{live.url}/v1/openapi.json",
+         "-H", f"Authorization: Bearer {live.keys['admin']}",
+         "--checks", "not_a_server_error", "--max-examples", os.environ.get("SEGMENTUM_FUZZ_EXAMPLES", "40"),
+         "--seed", "20240501", "--mode", "all", "--request-timeout", "30", "--no-color",
+         "--suppress-health-check", "all", *excluded],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
