@@ -38,6 +38,9 @@ def cluster_command(
     = False,
     from_survey: Annotated[bool, typer.Option(
         "--from-survey", help="Needs-based: cluster on survey answers and stated interests")] = False,
+    survey: Annotated[list[str] | None, typer.Option(
+        "--survey", help="With --from-survey: only this survey's answers (repeatable; default: 'needs' if present)")]
+    = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 0,
     sample_size: Annotated[int, typer.Option("--sample-size", help="Rows used to choose k")] = 50_000,
     workspace: WorkspaceOpt = None,
@@ -52,7 +55,7 @@ def cluster_command(
             feats = [f.strip() for f in features.split(",") if f.strip()] if features else None
             note(f"Fitting clustering '{name}'...")
             result = fit_clustering(ws, name, features=feats, k=_parse_k(k), k_range=(k_min, k_max), run_id=run,
-                                    from_survey=from_survey, random_state=seed, sample_size=sample_size)
+                                    from_survey=from_survey, surveys=survey or None, random_state=seed, sample_size=sample_size)
         _print(result, fmt, assign)
     finally:
         ws.close()

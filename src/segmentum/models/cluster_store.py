@@ -100,10 +100,10 @@ def saved_names(ws: Any) -> list[str]:
     return [r[0] for r in store.query("SELECT DISTINCT name FROM segmentum.clusterings ORDER BY name")]
 
 
-def _frame(ws: Any, features: list[str] | None, run_id: int | None, from_survey: bool
-           ) -> tuple[pd.DataFrame, FrameSource]:
+def _frame(ws: Any, features: list[str] | None, run_id: int | None, from_survey: bool,
+           surveys: list[str] | None = None) -> tuple[pd.DataFrame, FrameSource]:
     if from_survey:
-        frame = needs_features(ws.store)
+        frame = needs_features(ws.store, surveys=surveys)
         if features:
             unknown = [f for f in features if f not in frame.columns]
             if unknown:
@@ -123,6 +123,7 @@ def fit_clustering(
     k_range: tuple[int, int] = (2, 10),
     run_id: int | None = None,
     from_survey: bool = False,
+    surveys: list[str] | None = None,
     random_state: int = 0,
     sample_size: int = 50_000,
     write_definitions: bool = True,
@@ -133,7 +134,7 @@ def fit_clustering(
     previous ones (Hungarian assignment on the centers), so segments, triggers and migration stay meaningful.
     """
     check_name(name)
-    frame, source = _frame(ws, features, run_id, from_survey)
+    frame, source = _frame(ws, features, run_id, from_survey, surveys)
     if frame.empty:
         raise ModelError("no customers to cluster: the store holds none with the requested features")
     previous = load_model(ws, name)
@@ -146,6 +147,7 @@ def fit_clustering(
         "source": {"kind": source.kind, "run_id": source.run_id,
                    "as_of": source.as_of.isoformat() if source.as_of else None},
         "from_survey": from_survey,
+        "surveys": surveys,
         "features": model.features_,
     }
     counts = _save(ws, name, frame["customer_id"], model.labels_, params, fitted_at)
@@ -165,7 +167,7 @@ def assign_clustering(ws: Any, name: str, *, run_id: int | None = None) -> Clust
             f"fit one first with `segmentum cluster {name} --features ...`"
         )
     model, params = loaded
-    frame, source = _frame(ws, model.features_, run_id, bool(params.get("from_survey")))
+    frame, source = _frame(ws, model.features_, run_id, bool(params.get("from_survey")), params.get("surveys"))
     labels = model.predict(frame)
     counts = _save(ws, name, frame["customer_id"], labels, None, None)
     return ClusteringResult(name, model, source, int(len(frame)), counts, f"segmentum.model_cluster_{name}",

@@ -418,11 +418,17 @@ def slug(text: str, *, max_len: int = 40) -> str:
     return s[:max_len].rstrip("_")
 
 
-def needs_features(store: Any, *, max_interests: int = 20) -> pd.DataFrame:
+EXPERIENCE_QUESTIONS = ("nps", "csat")
+
+
+def needs_features(store: Any, *, surveys: list[str] | None = None, max_interests: int = 20) -> pd.DataFrame:
     """Needs-based features: one row per customer who answered a survey question or stated interests.
 
     - `main.responses`: the latest answer per customer and question becomes a column named after the
       question (slugified); a question whose every answer is a number becomes numeric, otherwise categorical.
+      Answers come from `surveys` when given; else from the survey named `needs` when there is one; else
+      from every question except the experience scores `nps` and `csat` (they measure satisfaction, not needs,
+      and have their own built-ins).
     - `main.customers.interests` (a list): the `max_interests` most common interests become 0/1 columns
       `interest_<name>` (`interest_<name>_stated` when a survey question already has that name).
     """
@@ -430,12 +436,28 @@ def needs_features(store: Any, *, max_interests: int = 20) -> pd.DataFrame:
     columns: dict[str, str] = {}
     parts: list[str] = []
     if store.table_exists("responses"):
+        has_survey = "survey" in store.columns("responses")
+        if surveys is None and has_survey and cur.execute(
+                "SELECT count(*) FROM main.responses WHERE survey = 'needs'").fetchone()[0]:
+            surveys = ["needs"]
+        if surveys is not None:
+            if not has_survey:
+                raise ModelError("main.responses has no 'survey' column, so answers cannot be chosen by survey; "
+                                 "leave out the survey filter")
+            scope = f"survey IN ({', '.join(_literal(x) for x in surveys)})"
+        else:
+            scope = f"lower(question) NOT IN ({', '.join(_literal(x) for x in EXPERIENCE_QUESTIONS)})"
         questions = [r[0] for r in cur.execute(
-            "SELECT question, count(*) FROM main.responses WHERE question IS NOT NULL "
+            f"SELECT question, count(*) FROM main.responses WHERE question IS NOT NULL AND {scope} "
             "GROUP BY question ORDER BY count(*) DESC, question").fetchall()]
+        if surveys is not None and not questions:
+            known = [r[0] for r in cur.execute("SELECT DISTINCT survey FROM main.responses WHERE survey IS NOT NULL "
+                                               "ORDER BY 1").fetchall()]
+            raise NotFoundError(f"no answers in survey {', '.join(surveys)}{did_you_mean(surveys[0], known)}; "
+                                f"surveys: {', '.join(known) or 'none'}")
         numeric = {r[0]: bool(r[1]) for r in cur.execute(
             "SELECT question, bool_and(TRY_CAST(answer AS DOUBLE) IS NOT NULL) FROM main.responses "
-            "WHERE answer IS NOT NULL GROUP BY question").fetchall()}
+            f"WHERE answer IS NOT NULL AND {scope} GROUP BY question").fetchall()}
         for i, q in enumerate(questions):
             name = slug(q)
             while name in columns.values():
@@ -444,7 +466,7 @@ def needs_features(store: Any, *, max_interests: int = 20) -> pd.DataFrame:
             value = "TRY_CAST(answer AS DOUBLE)" if numeric.get(q) else "answer"
             parts.append(f"max({value}) FILTER (WHERE question = {_literal(q)}) AS {_quote(name)}")
         answers = ("SELECT customer_id, question, arg_max(answer, answered_at) AS answer FROM main.responses "
-                   "WHERE answer IS NOT NULL GROUP BY customer_id, question")
+                   f"WHERE answer IS NOT NULL AND {scope} GROUP BY customer_id, question")
     interest_cols: dict[str, str] = {}
     has_interests = "interests" in store.columns("customers")
     if has_interests:
@@ -473,7 +495,7 @@ def needs_features(store: Any, *, max_interests: int = 20) -> pd.DataFrame:
         selects += flags
         joins.append("LEFT JOIN main.customers c USING (customer_id)")
         bases.append("SELECT customer_id FROM main.customers WHERE len(interests) > 0")
-    ctes.insert(0, f"ids AS ({' UNION '.join(bases)})")
+    ctes.append(f"ids AS ({' UNION '.join(bases)})")
     sql = (f"WITH {', '.join(ctes)} SELECT ids.customer_id, {', '.join(selects)} FROM ids {' '.join(joins)} "
            "ORDER BY ids.customer_id")
     frame = cur.execute(sql).df()
