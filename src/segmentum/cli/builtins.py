@@ -1,0 +1,75 @@
+"""`segmentum builtins [show NAME]`: the built-in segmentations, what they need, and their YAML."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace
+from segmentum.errors import WorkspaceNotFoundError
+from segmentum.spec.builtins import builtin_names, load_builtin, render_builtin_yaml
+
+app = typer.Typer(help="The built-in segmentations: list them, or show one as YAML.", no_args_is_help=False,
+                  invoke_without_command=True)
+
+
+def _needs(requires: dict[str, list[str]]) -> str:
+    parts = []
+    for table, columns in requires.items():
+        shown = [c for c in columns if c != "customer_id"]
+        parts.append(f"{table}({', '.join(shown)})" if table == "customers" else table)
+    return ", ".join(parts)
+
+
+def builtin_rows(workspace: object | None) -> list[dict[str, object]]:
+    """One row per built-in: name, title, needs, enabled and whether the workspace has its data."""
+    ws = None
+    try:
+        ws = open_workspace(workspace)  # type: ignore[arg-type]
+    except WorkspaceNotFoundError:
+        if workspace is not None:
+            raise
+    report = None
+    if ws is not None:
+        from segmentum.coverage import coverage
+
+        report = {b.builtin: b for b in coverage(ws).builtins}
+    rows: list[dict[str, object]] = []
+    for name in builtin_names():
+        builtin = load_builtin(name, ws.config.builtin_settings.get(name) if ws else None)
+        row: dict[str, object] = {"name": name, "title": builtin.title, "needs": _needs(builtin.requires)}
+        if ws is not None and report is not None:
+            row["enabled"] = "yes" if name in ws.config.builtins else "no"
+            row["has_data"] = "yes" if report[name].can_run else "no"
+            row["why_not"] = report[name].reason
+        rows.append(row)
+    if ws is not None:
+        ws.close()
+    return rows
+
+
+@app.callback()
+def builtins_command(ctx: typer.Context, workspace: WorkspaceOpt = None,
+                     fmt: FormatOpt = OutputFormat.table) -> None:
+    """List the built-in segmentations: name, title, what each needs and whether this workspace has the data."""
+    if ctx.invoked_subcommand is not None:
+        return
+    rows = builtin_rows(workspace)
+    columns = list(rows[0]) if rows else None
+    emit(rows, fmt, title="Built-in segmentations", columns=columns)
+
+
+@app.command("show")
+def show_command(name: Annotated[str, typer.Argument(help="Built-in to show, e.g. rfm")],
+                 workspace: WorkspaceOpt = None) -> None:
+    """Print a built-in's definitions as YAML, with this workspace's settings applied (copy it to definitions/)."""
+    overrides = None
+    try:
+        ws = open_workspace(workspace)
+        overrides = ws.config.builtin_settings.get(name)
+        ws.close()
+    except WorkspaceNotFoundError:
+        if workspace is not None:
+            raise
+    typer.echo(render_builtin_yaml(name, overrides), nl=False)

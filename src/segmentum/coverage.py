@@ -1,0 +1,325 @@
+"""Data coverage: which attributes are filled for how many customers, which built-ins can run, and which
+data to collect next (DESIGN.md section 2, "when data is scarce").
+
+Works on any store, even one holding only `orders`: the customers are then the ids seen in the tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from segmentum.data.schema import CUSTOMERS, TABLES
+from segmentum.spec.builtins import builtin_names, load_builtin
+from segmentum.store import CATALOG, META
+
+# What to ask or collect for each attribute: the start of a sentence that ends "to unlock ...".
+QUESTIONS: dict[str, str] = {
+    "name": "record the customer's name",
+    "email": "ask for an email address (at checkout or sign-up)",
+    "phone": "ask for a phone number",
+    "created_at": "record when each customer signed up",
+    "birth_date": "ask customers for their birth date (a birthday offer is a good reason)",
+    "gender": "ask customers for their gender (optional field in the profile)",
+    "marital_status": "ask for marital status in a profile survey",
+    "education": "ask for education in a profile survey",
+    "income": "ask for an income range in a profile survey",
+    "language": "record the customer's preferred language",
+    "country": "record the delivery or billing country",
+    "region": "record the delivery region",
+    "city": "record the delivery city",
+    "postal_code": "record the postal code",
+    "timezone": "record the customer's time zone (from the browser or the address)",
+    "device": "record the device type at sign-up or login",
+    "first_source": "ask 'how did you hear about us?' or store the UTM source of the first visit",
+    "account_owner": "assign an account owner in the CRM",
+    "email_opt_in": "record email consent",
+    "company": "record the company name of business customers",
+    "industry": "ask business customers for their industry",
+    "employees": "ask business customers for their number of employees",
+    "annual_revenue": "ask business customers for their annual revenue (or enrich from a company database)",
+    "lifecycle_stage": "export the lifecycle stage (lead, onboarding, customer, churned) from the CRM",
+    "job_title": "record the contact's job title",
+    "plan": "export the customer's plan",
+    "renewal_at": "export the contract renewal date from the CRM",
+    "interests": "ask customers about their interests in a short survey",
+    "clv_12m": "fit the CLV model (`segmentum clv --calibration-end DATE`)",
+    "p_alive": "fit the CLV model (`segmentum clv --calibration-end DATE`)",
+}
+TABLE_HINTS: dict[str, str] = {
+    "customers": "load the customer list (`segmentum ingest customers FILE`)",
+    "orders": "load orders (`segmentum ingest orders FILE`)",
+    "order_items": "load order lines with product categories (`segmentum ingest order_items FILE`)",
+    "events": "load behaviour events: web/app activity, email and contact events (`segmentum ingest events FILE`)",
+    "responses": "run an NPS/CSAT survey and load the answers (`segmentum ingest responses FILE`)",
+    "tickets": "load support tickets (`segmentum ingest tickets FILE`)",
+    "subscriptions": "load subscriptions/contracts (`segmentum ingest subscriptions FILE`)",
+}
+SPARSE_SHARE = 0.5  # attributes a runnable built-in uses, filled for fewer customers than this, are suggested
+
+
+@dataclass
+class AttributeCoverage:
+    """How many customers have a value for one attribute (customers column or model column)."""
+
+    attribute: str
+    present: bool  # the column exists
+    customers: int  # customers with a non-null value
+    share: float
+    source: str = "customers"
+
+
+@dataclass
+class TableCoverage:
+    table: str
+    present: bool
+    rows: int
+    customers: int  # customers with at least one row
+    share: float
+
+
+@dataclass
+class BuiltinCoverage:
+    builtin: str
+    title: str
+    can_run: bool
+    missing: list[str]  # 'orders' (a table) or 'customers.birth_date' (a column)
+    reason: str  # why it cannot run ('' when it can)
+    customers: int  # customers whose inputs are all present
+    share: float
+    requires: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Suggestion:
+    """Something to collect next, with the question to ask and what it would unlock."""
+
+    item: str  # 'customers.birth_date', 'orders', 'order_items.category'
+    kind: str  # 'missing' (absent: built-ins cannot run) or 'sparse' (present but filled for few customers)
+    builtins: list[str]  # built-ins that need it
+    unlocks: int  # built-ins that could run once it is there (it is their only missing input)
+    customers_missing: int
+    question: str
+
+
+@dataclass
+class CoverageReport:
+    customers: int
+    customers_source: str  # 'customers' or 'ids seen in orders, events'
+    attributes: list[AttributeCoverage]
+    tables: list[TableCoverage]
+    builtins: list[BuiltinCoverage]
+    suggestions: list[Suggestion]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def cannot_run(self) -> list[BuiltinCoverage]:
+        return [b for b in self.builtins if not b.can_run]
+
+
+def _q(table: str, schema: str = "main") -> str:
+    return f'{CATALOG}.{schema}."{table}"'
+
+
+def _ident(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+class _Store:
+    """What coverage needs to know about the store: tables, columns, model attribute columns."""
+
+    def __init__(self, ws: Any) -> None:
+        self.store = ws.store
+        self.con = ws.store.cursor()
+        self.tables = {name: self.store.columns(name) for name in TABLES if self.store.table_exists(name)}
+        self.model_columns: dict[str, str] = {}  # attribute -> model table
+        models = self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
+            "AND table_name LIKE 'model\\_%' ESCAPE '\\' ORDER BY table_name", [CATALOG, META]
+        ).fetchall()
+        for (table,) in models:
+            for column in self.store.columns(table, schema=META):
+                if column != "customer_id":
+                    self.model_columns.setdefault(column, table)
+
+    def scalar(self, sql: str) -> int:
+        row = self.con.execute(sql).fetchone()
+        return int(row[0] or 0) if row else 0
+
+
+def _customer_base(db: _Store) -> tuple[str, str]:
+    """SQL of the customer ids to measure against, and where they come from."""
+    if "customers" in db.tables:
+        return f"SELECT DISTINCT customer_id FROM {_q('customers')} WHERE customer_id IS NOT NULL", "customers"
+    facts = [t for t in TABLES if t != "customers" and t in db.tables]
+    if not facts:
+        return "SELECT NULL::VARCHAR AS customer_id WHERE false", "no data"
+    union = " UNION ".join(f"SELECT customer_id FROM {_q(t)} WHERE customer_id IS NOT NULL" for t in facts)
+    return f"SELECT DISTINCT customer_id FROM ({union})", "ids seen in " + ", ".join(facts)
+
+
+def _has_value(db: _Store, attribute: str) -> str | None:
+    """SQL condition on `b.customer_id` that the customer has a value for `attribute` (None: impossible)."""
+    customers = db.tables.get("customers", {})
+    if attribute in customers:
+        return (f"EXISTS (SELECT 1 FROM {_q('customers')} c WHERE c.customer_id = b.customer_id "
+                f"AND c.{_ident(attribute)} IS NOT NULL)")
+    if attribute in db.model_columns:
+        table = db.model_columns[attribute]
+        return (f"EXISTS (SELECT 1 FROM {_q(table, META)} m WHERE m.customer_id = b.customer_id "
+                f"AND m.{_ident(attribute)} IS NOT NULL)")
+    return None
+
+
+def _has_rows(db: _Store, table: str, columns: list[str]) -> str | None:
+    """SQL condition that the customer has a row in `table` with the given optional columns filled."""
+    if table not in db.tables:
+        return None
+    spec = TABLES[table]
+    checks = "".join(f" AND t.{_ident(c)} IS NOT NULL" for c in columns
+                     if c in db.tables[table] and c not in spec.required)
+    return f"EXISTS (SELECT 1 FROM {_q(table)} t WHERE t.customer_id = b.customer_id{checks})"
+
+
+def _missing(db: _Store, requires: dict[str, list[str]]) -> list[str]:
+    """Absent tables and columns, as the loader sees them (model columns count as customer attributes)."""
+    missing: list[str] = []
+    for table, columns in requires.items():
+        if table == "customers":
+            present = db.tables.get("customers", {})
+            if "customers" not in db.tables:
+                missing.append("customers")
+            missing += [f"customers.{c}" for c in columns
+                        if c not in present and c not in db.model_columns and c != "customer_id"]
+            continue
+        if table not in db.tables:
+            missing.append(table)
+            continue
+        missing += [f"{table}.{c}" for c in columns if c not in db.tables[table]]
+    return missing
+
+
+def _reason(missing: list[str]) -> str:
+    tables = [m for m in missing if "." not in m]
+    columns = [m for m in missing if "." in m]
+    parts = [f"table '{t}' is absent" for t in tables]
+    if columns:
+        parts.append("missing column(s) " + ", ".join(columns))
+    return "; ".join(parts)
+
+
+def _question(item: str, builtins: list[str]) -> str:
+    table, _, column = item.partition(".")
+    what = ", ".join(builtins)
+    if not column:
+        return f"{TABLE_HINTS.get(table, f'load the {table} table')} to unlock {what}"
+    if table == "customers":
+        ask = QUESTIONS.get(column, f"collect the customer attribute {column}")
+        return f"{ask} to unlock {what}"
+    return f"include the column {column} in the {table} data to unlock {what}"
+
+
+def coverage(ws: Any, builtins: list[str] | None = None) -> CoverageReport:
+    """Measure the workspace's data coverage.
+
+    Parameters
+    ----------
+    ws:
+        The workspace.
+    builtins:
+        Built-ins to assess; default every shipped built-in.
+    """
+    db = _Store(ws)
+    base_sql, base_source = _customer_base(db)
+    con = db.con
+    con.execute(f"CREATE OR REPLACE TEMP TABLE coverage_base AS {base_sql}")
+    try:
+        total = db.scalar("SELECT count(*) FROM coverage_base")
+
+        def count_where(condition: str | None) -> int:
+            if condition is None:
+                return 0
+            return db.scalar(f"SELECT count(*) FROM coverage_base b WHERE {condition}")
+
+        def share(n: int) -> float:
+            return round(n / total, 4) if total else 0.0
+
+        attributes: list[AttributeCoverage] = []
+        present_customer_columns = [c for c in db.tables.get("customers", {}) if c != "customer_id"]
+        names = [c for c in CUSTOMERS.columns if c != "customer_id"]
+        names += [c for c in present_customer_columns if c not in names]
+        for name in names:
+            n = count_where(_has_value(db, name))
+            attributes.append(AttributeCoverage(name, name in db.tables.get("customers", {}), n, share(n)))
+        for name, table in db.model_columns.items():
+            if name in names:
+                continue
+            n = count_where(_has_value(db, name))
+            attributes.append(AttributeCoverage(name, True, n, share(n), source=f"{META}.{table}"))
+
+        tables: list[TableCoverage] = []
+        for name in TABLES:
+            if name == "customers":
+                continue
+            if name in db.tables:
+                rows = db.scalar(f"SELECT count(*) FROM {_q(name)}")
+                n = count_where(_has_rows(db, name, []))
+                tables.append(TableCoverage(name, True, rows, n, share(n)))
+            else:
+                tables.append(TableCoverage(name, False, 0, 0, 0.0))
+
+        results: list[BuiltinCoverage] = []
+        for name in builtins or builtin_names():
+            builtin = load_builtin(name)
+            missing = _missing(db, builtin.requires)
+            n = 0
+            if not missing:
+                conditions = []
+                for table, columns in builtin.requires.items():
+                    if table == "customers":
+                        conditions += [_has_value(db, c) for c in columns if c != "customer_id"]
+                    else:
+                        conditions.append(_has_rows(db, table, columns))
+                n = count_where(" AND ".join(c for c in conditions if c) or "true")
+            results.append(BuiltinCoverage(name, builtin.title, not missing, missing, _reason(missing), n, share(n),
+                                           builtin.requires))
+        suggestions = _suggestions(results, attributes, total)
+    finally:
+        con.execute("DROP TABLE IF EXISTS coverage_base")
+    return CoverageReport(total, base_source, attributes, tables, results, suggestions)
+
+
+def _suggestions(results: list[BuiltinCoverage], attributes: list[AttributeCoverage], total: int) -> list[Suggestion]:
+    needed: dict[str, list[str]] = {}
+    unlocks: dict[str, int] = {}
+    for result in results:
+        for item in result.missing:
+            needed.setdefault(item, []).append(result.builtin)
+        if len(result.missing) == 1:
+            unlocks[result.missing[0]] = unlocks.get(result.missing[0], 0) + 1
+        elif result.missing and all(m.startswith("customers") for m in result.missing):
+            # several customer attributes: all of them together unlock it; count it for each
+            for item in result.missing:
+                unlocks[item] = unlocks.get(item, 0)
+    by_attribute = {a.attribute: a for a in attributes}
+    out = [
+        Suggestion(item, "missing", sorted(builtins), unlocks.get(item, 0), total, _question(item, sorted(builtins)))
+        for item, builtins in needed.items()
+    ]
+    # attributes a runnable built-in uses but that few customers have
+    sparse: dict[str, list[str]] = {}
+    for result in results:
+        if not result.can_run:
+            continue
+        for column in result.requires.get("customers", []):
+            attribute = by_attribute.get(column)
+            if attribute is not None and attribute.share < SPARSE_SHARE:
+                sparse.setdefault(column, []).append(result.builtin)
+    for column, builtins in sparse.items():
+        attribute = by_attribute[column]
+        item = f"customers.{column}"
+        out.append(Suggestion(item, "sparse", sorted(builtins), 0, total - attribute.customers,
+                              _question(item, sorted(builtins)).replace(" to unlock ", " to complete ")))
+    out.sort(key=lambda s: (s.kind != "missing", -s.unlocks, -len(s.builtins), -s.customers_missing, s.item))
+    return out
