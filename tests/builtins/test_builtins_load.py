@@ -132,6 +132,6 @@ def test_every_builtin_has_a_section_in_the_user_docs(name: str) -> None:
     text = DOCS.read_text(encoding="utf-8")
     assert re.search(rf"^## .*`{name}`", text, re.M), f"docs/builtins.md lacks a section for `{name}`"
     builtin = load_builtin(name)
-    section = text.split(f"`{name}`", 1)[1].split("\n## ", 1)[0]
+    section = text.split(f"\n## `{name}`", 1)[1].split("\n## ", 1)[0]
     for setting in builtin.settings:
         assert f"`{setting}`" in section, f"docs/builtins.md: `{name}` does not document setting `{setting}`"
