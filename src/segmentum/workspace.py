@@ -93,6 +93,18 @@ class Workspace:
             act_on_run(self, result)  # triggers fire from the outbox; problems become the run's warnings
         return result
 
+    def ingest(self, table: str, source, **options):  # type: ignore[no-untyped-def]
+        """Load a table from a file or database URL; see segmentum.data.ingest.ingest for the options."""
+        from segmentum.data.ingest import ingest
+
+        return ingest(self, table, source, **options)
+
+    def ingest_frame(self, table: str, data, **options):  # type: ignore[no-untyped-def]
+        """Load a table from a pandas DataFrame or Arrow table; see segmentum.data.ingest.ingest_frame."""
+        from segmentum.data.ingest import ingest_frame
+
+        return ingest_frame(self, table, data, **options)
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()

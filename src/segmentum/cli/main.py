@@ -54,6 +54,11 @@ def _register() -> None:
 
     app.add_typer(keys.app, name="keys")
     app.command("serve")(serve.serve_command)
+    from segmentum.cli import ingest as ingest_cli
+    from segmentum.cli import quarantine as quarantine_cli
+
+    app.command("ingest")(ingest_cli.ingest_command)
+    app.command("quarantine")(quarantine_cli.quarantine_command)
 
 
 _register()

@@ -1,0 +1,70 @@
+"""`segmentum ingest TABLE PATH`: load a table; rows that cannot be stored go to the quarantine."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, note, open_workspace, warn
+from segmentum.data.ingest import StrictIngestError, ingest
+
+
+class Mode(StrEnum):
+    append = "append"
+    upsert = "upsert"
+    replace = "replace"
+
+
+def ingest_command(
+    table: Annotated[str, typer.Argument(help="Canonical table: customers, orders, order_items, events, responses, "
+                                              "tickets, subscriptions")],
+    path: Annotated[str, typer.Argument(help="A CSV/TSV, Excel .xlsx, Parquet or JSON lines file, or a database URL "
+                                             "such as sqlite:///shop.db?table=orders")],
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", "-m", help="Source=target column mapping (repeatable), e.g. --map 'Клиент=customer_id'")] = None,
+    mode: Annotated[Mode, typer.Option(help="append: stored keys are kept and repeats quarantined; upsert: the "
+                                            "last row per key wins; replace: the table is replaced")] = Mode.append,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding (detected: utf-8, utf-8-sig, utf-16, cp1251)")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="Field delimiter (detected), e.g. ';' or tab")] = None,
+    decimal: Annotated[str | None, typer.Option(help="Decimal mark: '.' or ',' (detected)")] = None,
+    thousands: Annotated[str | None, typer.Option(help="Thousands separator: space, ',', '.', \"'\" or none (detected)")] = None,
+    date_format: Annotated[str | None, typer.Option(
+        "--date-format", help="Date format, e.g. dd.mm.yyyy, mm/dd/yyyy, 'yyyy-mm-dd hh:mm', %d/%m/%Y (detected)")] = None,
+    strict: Annotated[bool, typer.Option(help="Exit with an error when any row is quarantined")] = False,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Load a table from a file or a database; bad rows go to the quarantine (see `segmentum quarantine`)."""
+    from segmentum.data.aliases import parse_mapping
+
+    mapping = parse_mapping(map_)
+    with open_workspace(workspace) as ws:
+        try:
+            report = ingest(
+                ws, table, path, mode=mode.value, mapping=mapping, encoding=encoding, delimiter=delimiter,
+                decimal=decimal, thousands=thousands, date_format=date_format, strict=strict,
+                progress=err.is_terminal,
+            )
+            failure = None
+        except StrictIngestError as exc:
+            report, failure = exc.report, exc
+    for line in report.notes:
+        note(f"[dim]{line}[/dim]")
+    for line in report.warnings:
+        warn(line)
+    if report.derived:
+        note(f"derived: {', '.join(report.derived)}")
+    if fmt is OutputFormat.json:
+        emit(report.to_dict(), fmt)
+        note(report.summary())
+    else:
+        typer.echo(report.summary())
+    if report.rows_quarantined:
+        note(f"see the quarantined rows with: segmentum quarantine --table {table}")
+    if failure is not None:
+        raise failure
+    if report.rows_stored == 0:
+        err.print("Error: nothing could be stored", highlight=False)
+        raise typer.Exit(1)

@@ -1,0 +1,902 @@
+"""Ingest that loses nothing: every row read is stored or quarantined with its line, column and reason.
+
+A source is staged into DuckDB (see readers.py); mapping, typing and validation then run as one vectorised
+SQL statement over the staged rows; rows that fail go to `segmentum.quarantine` in bulk. The write, the
+quarantine, the ingest log and the derived tables (`orders` from `order_items`, `customers` from every table)
+are one transaction: a crash leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from segmentum.data import detect
+from segmentum.data.aliases import resolve_columns
+from segmentum.data.readers import REJ, STG, Staged, lit, q, stage
+from segmentum.data.schema import (
+    BIGINT,
+    BOOLEAN,
+    CUSTOMERS,
+    DOUBLE,
+    FACT_TABLES,
+    MONEY,
+    TABLES,
+    TEXT,
+    TEXT_LIST,
+    TIMESTAMP,
+)
+from segmentum.errors import IngestError, did_you_mean
+from segmentum.store import META, Store
+
+MODES = ("append", "upsert", "replace")
+TYPED = "__typed"
+SPACES = "".join(detect.SPACE_CHARS)
+_INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+              "UBIGINT", "UHUGEINT"}
+_FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
+_TS_TYPES = {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATETIME"}
+DERIVED_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {META}.derived (table_name VARCHAR PRIMARY KEY, derived_from VARCHAR, "
+    "derived_at TIMESTAMP)"
+)
+AUTO_CUSTOMERS_DDL = f"CREATE TABLE IF NOT EXISTS {META}.auto_customers (customer_id VARCHAR)"
+# the order in which tables lend their attributes to customers created from them
+CUSTOMER_SOURCES = ("orders", "order_items", "subscriptions", "tickets", "events", "responses")
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did. `rows_read == rows_stored + rows_quarantined` always."""
+
+    table: str
+    source: str
+    mode: str = "append"
+    rows_read: int = 0
+    rows_stored: int = 0
+    rows_quarantined: int = 0
+    warnings: list[str] = field(default_factory=list)
+    derived: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+    ingest_id: int | None = None
+
+    def summary(self) -> str:
+        """The line the CLI prints: `N rows read, M stored, K quarantined`."""
+        return f"{self.rows_read:,} rows read, {self.rows_stored:,} stored, {self.rows_quarantined:,} quarantined"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ingest_id": self.ingest_id, "table": self.table, "source": self.source, "mode": self.mode,
+            "rows_read": self.rows_read, "rows_stored": self.rows_stored,
+            "rows_quarantined": self.rows_quarantined, "warnings": list(self.warnings),
+            "derived": list(self.derived), "notes": list(self.notes), "columns": dict(self.columns),
+        }
+
+
+class StrictIngestError(IngestError):
+    """`strict=True` and some rows were quarantined. The good rows are stored; `report` says what happened."""
+
+    def __init__(self, message: str, report: IngestReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass
+class _Column:
+    """One stored column: where it comes from and how it is typed."""
+
+    name: str
+    type: str
+    source: str | None  # source column name; None when generated
+    key: bool = False
+    required: bool = False
+    value_sql: str = ""
+    error_sql: str = ""
+    fix_sql: str | None = None  # numbers needing half-even rounding in Python
+    pre: dict[str, str] = field(default_factory=dict)  # helper expressions computed once per row
+
+
+@dataclass
+class _Options:
+    mode: str
+    mapping: dict[str, str] | None
+    encoding: str | None
+    delimiter: str | None
+    decimal: str | None
+    thousands: str | None
+    date_format: str | None
+    timezone: str
+
+
+def ingest(
+    target: Any,
+    table: str,
+    source: str | Path,
+    *,
+    mode: str = "append",
+    mapping: dict[str, str] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    date_format: str | None = None,
+    strict: bool = False,
+    progress: bool = False,
+) -> IngestReport:
+    """Load `source` into the canonical `table` of a workspace (or a bare Store, whose time zone is UTC).
+
+    Parameters
+    ----------
+    target:
+        A `Workspace` or a `Store`.
+    table:
+        A canonical table: customers, orders, order_items, events, responses, tickets, subscriptions.
+    source:
+        A file (CSV/TSV with any delimiter, Excel .xlsx, Parquet, JSON lines) or a database URL:
+        `duckdb:///path/file.duckdb?table=NAME`, `sqlite:///path/file.db?table=NAME`,
+        `postgresql://user:password@host/db?table=schema.NAME`.
+    mode:
+        `append` (a row whose key is already stored, or seen earlier in the source, is quarantined),
+        `upsert` (by key, the last row wins) or `replace` (the table is replaced).
+    mapping:
+        Source column -> canonical column, beating the built-in aliases.
+    encoding, delimiter, decimal, thousands, date_format:
+        Override what is detected (see docs/ingest.md).
+    strict:
+        Raise `StrictIngestError` (after storing the good rows) when any row was quarantined.
+    progress:
+        Show a progress bar on standard error while reading text files.
+    """
+    store, tz = _store_and_timezone(target)
+    if table not in TABLES:
+        raise IngestError(
+            f"unknown table {table!r}{did_you_mean(table, TABLES)}; the canonical tables are: {', '.join(TABLES)}"
+        )
+    if mode not in MODES:
+        raise IngestError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
+    opts = _Options(
+        mode=mode, mapping=mapping, encoding=encoding, delimiter=delimiter,
+        decimal=detect.parse_decimal_option(decimal), thousands=detect.parse_thousands_option(thousands),
+        date_format=date_format, timezone=tz,
+    )
+    cur = store.cursor()
+    store.ensure(DERIVED_DDL, AUTO_CUSTOMERS_DDL)
+    started = _now()
+    try:
+        staged = stage(cur, source, encoding=encoding, delimiter=delimiter, progress=progress)
+        report = _ingest_staged(store, cur, table, staged, opts, started, source_options=_options_json(opts))
+    finally:
+        for name in (STG, REJ, TYPED, "__fix"):
+            cur.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        cur.close()
+    if strict and report.rows_quarantined:
+        raise StrictIngestError(
+            f"{report.summary()}; --strict is set and {report.rows_quarantined:,} rows of {report.source} were "
+            "quarantined (the other rows are stored); see them with `segmentum quarantine`",
+            report,
+        )
+    return report
+
+
+def ingest_frame(
+    target: Any, table: str, data: Any, *, source_name: str = "<dataframe>", mode: str = "append",
+    mapping: dict[str, str] | None = None,
+) -> IngestReport:
+    """Load an in-memory pandas DataFrame or Arrow table; its typed columns keep their types.
+    Line numbers are 1-based row positions."""
+    import pyarrow as pa
+
+    store, tz = _store_and_timezone(target)
+    if table not in TABLES:
+        raise IngestError(f"unknown table {table!r}{did_you_mean(table, TABLES)}; the canonical tables are: "
+                          f"{', '.join(TABLES)}")
+    if mode not in MODES:
+        raise IngestError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
+    if isinstance(data, pa.Table):
+        arrow = data
+    elif isinstance(data, pa.RecordBatch):
+        arrow = pa.Table.from_batches([data])
+    else:
+        arrow = pa.Table.from_pandas(data, preserve_index=False)
+    from segmentum.data.readers import unique_names
+
+    columns = unique_names(arrow.column_names)
+    arrow = arrow.rename_columns([f"c{i}" for i in range(len(columns))])
+    cur = store.cursor()
+    store.ensure(DERIVED_DDL, AUTO_CUSTOMERS_DDL)
+    opts = _Options(mode, mapping, None, None, None, None, None, tz)
+    started = _now()
+    try:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {REJ} (line BIGINT, column_name VARCHAR, reason VARCHAR, raw VARCHAR)")
+        cur.register("__frame", arrow)
+        try:
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE {STG} AS SELECT row_number() OVER () AS __line, * FROM __frame")
+        finally:
+            cur.unregister("__frame")
+        desc = cur.execute(f"DESCRIBE {STG}").fetchall()
+        types = {columns[i]: r[1] for i, r in enumerate(desc[1:])}
+        staged = Staged(source_name, "frame", columns, types)
+        staged.rows = arrow.num_rows
+        return _ingest_staged(store, cur, table, staged, opts, started, source_options={"frame": True})
+    finally:
+        for name in (STG, REJ, TYPED, "__fix"):
+            cur.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        cur.close()
+
+
+def _store_and_timezone(target: Any) -> tuple[Store, str]:
+    if isinstance(target, Store):
+        return target, "UTC"
+    store = getattr(target, "store", None)
+    if not isinstance(store, Store):
+        raise IngestError(f"ingest needs a Workspace or a Store, got {type(target).__name__}")
+    return store, target.config.timezone
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _options_json(opts: _Options) -> dict[str, Any]:
+    return {k: v for k, v in vars(opts).items() if v is not None and k != "timezone"}
+
+
+# ---------------------------------------------------------------------------------------------- the pipeline
+
+
+def _ingest_staged(
+    store: Store, cur: duckdb.DuckDBPyConnection, table: str, staged: Staged, opts: _Options,
+    started: dt.datetime, *, source_options: dict[str, Any],
+) -> IngestReport:
+    spec = TABLES[table]
+    report = IngestReport(table=table, source=staged.source_name, mode=opts.mode, notes=staged.notes)
+    mapping = resolve_columns(table, staged.columns, opts.mapping)
+    report.columns = dict(mapping)
+    targets = {t: s for s, t in mapping.items()}
+    generated = {"event_id"} if table == "events" else set()
+    if table == "order_items":
+        generated.add("line")
+    missing = [c for c in spec.required if c not in targets and c not in generated]
+    if missing:
+        hint = ", ".join(f"--map '<column>={m}'" for m in missing)
+        raise IngestError(
+            f"{staged.source_name}: table {table} needs the column(s) {', '.join(missing)} but the source has "
+            f"none that maps to them (columns found: {', '.join(repr(c) for c in staged.columns) or 'none'}); "
+            f"name them with {hint}"
+        )
+    existing = {} if opts.mode == "replace" else _table_columns(cur, table)
+    derived_before = _is_derived(cur, table)
+    if derived_before:
+        existing = {}  # an explicit load of a derived table replaces what was derived
+    number_format = _number_format(cur, staged, spec, targets, existing, opts)
+    columns = _plan_columns(cur, table, staged, targets, existing, opts, number_format)
+    _build_typed(cur, table, staged, columns, opts, report)
+    ingest_id = cur.execute(f"SELECT nextval('{META}.ingest_seq')").fetchone()[0]
+    report.ingest_id = ingest_id
+    if table == "events":
+        # stable and unique per row: the ingest and the row's line
+        cur.execute(
+            f"UPDATE {TYPED} SET event_id = {lit(str(ingest_id))} || '-' || __line::VARCHAR "
+            "WHERE event_id IS NULL AND __reason IS NULL"
+        )
+    key = [c.name for c in columns if c.key]
+    auto_ids = table == "customers" and opts.mode == "append" and bool(existing)
+    _mark_duplicates(cur, table, key, opts.mode, existing, auto_ids)
+    counts = cur.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE __reason IS NULL) FROM {TYPED}"
+    ).fetchone()
+    rejected = cur.execute(f"SELECT count(*) FROM {REJ}").fetchone()[0]
+    report.rows_read = counts[0] + rejected
+    report.rows_stored = counts[1]
+    report.rows_quarantined = counts[0] - counts[1] + rejected
+
+    with store.transaction(cur):
+        if derived_before:
+            cur.execute(f"DROP TABLE IF EXISTS main.{q(table)}")
+            cur.execute(f"DELETE FROM {META}.derived WHERE table_name = ?", [table])
+            report.warnings.append(f"{table} derived earlier from another table were replaced by this load")
+        _write_table(cur, table, columns, key, opts.mode, existing, auto_ids)
+        _write_quarantine(cur, ingest_id, table, staged)
+        if table == "order_items" and _derive_orders(cur):
+            report.derived.append("orders")
+        if table in FACT_TABLES or table == "customers":
+            if table == "customers" and opts.mode == "replace":
+                cur.execute(f"DELETE FROM {META}.auto_customers")
+            created = _derive_customers(cur)
+            if created:
+                report.derived.append("customers")
+        cur.execute(
+            f"INSERT INTO {META}.ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [ingest_id, table, staged.source_name, opts.mode, report.rows_read, report.rows_stored,
+             report.rows_quarantined, json.dumps(source_options, ensure_ascii=False), started, _now()],
+        )
+    return report
+
+
+def _is_derived(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
+    row = cur.execute(f"SELECT count(*) FROM {META}.derived WHERE table_name = ?", [table]).fetchone()
+    return bool(row and row[0])
+
+
+# ---------------------------------------------------------------------------------------------- numbers
+
+
+def _number_format(
+    cur: duckdb.DuckDBPyConnection, staged: Staged, spec: Any, targets: dict[str, str], existing: dict[str, str],
+    opts: _Options,
+) -> detect.NumberFormat:
+    if not staged.numbers_as_text:
+        return detect.NumberFormat(decimal=opts.decimal or ".", thousands=opts.thousands or "")
+    numeric = []
+    for target, source in targets.items():
+        ttype = existing.get(target) or spec.type_of(target)
+        if ttype is None or _base(ttype) in {"DECIMAL", DOUBLE, BIGINT} | _INT_TYPES | _FLOAT_TYPES:
+            numeric.append(staged.staging_column(source))
+    votes = (0, 0)
+    if numeric and opts.decimal is None:
+        # The vote depends only on the shape of a value (digits as 9), so count shapes, not values.
+        union = " UNION ALL ".join(
+            f"SELECT regexp_replace(trim({c}), '[0-9]', '9', 'g') AS s FROM {STG} "
+            f"WHERE regexp_full_match(trim({c}), '[+-]?[0-9][0-9{SPACES}'',.]*')"
+            for c in numeric
+        )
+        shapes = cur.execute(f"SELECT s, count(*) FROM ({union}) GROUP BY s").fetchall()
+        votes = detect.vote_decimal(shapes)
+    fmt = detect.decide_number_format(votes, delimiter=staged.delimiter, decimal=opts.decimal,
+                                      thousands=opts.thousands)
+    if numeric:
+        staged.notes.append(f"numbers: {fmt.describe()}")
+    return fmt
+
+
+def _base(type_name: str) -> str:
+    return type_name.split("(")[0].strip().upper()
+
+
+def _clean_number_sql(v: str, fmt: detect.NumberFormat) -> tuple[str, str]:
+    """(validity condition, cleaned text with '.' decimals) for a text number."""
+    no_space = f"regexp_replace(regexp_replace({v}, '[{SPACES}]', '', 'g'), '[$€£₴₽¥]', '', 'g')"
+    t, d = fmt.thousands, fmt.decimal
+    if t:
+        te, de = re.escape(t), re.escape(d)
+        grouping = f"[+-]?[0-9]{{1,3}}({te}[0-9]{{3}})+({de}[0-9]*)?"
+        valid = f"(position({lit(t)} IN {no_space}) = 0 OR regexp_full_match({no_space}, {lit(grouping)}))"
+        cleaned = f"replace({no_space}, {lit(t)}, '')"
+    else:
+        valid = "true"
+        cleaned = no_space
+    if d != ".":
+        cleaned = f"replace({cleaned}, {lit(d)}, '.')"
+    return valid, cleaned
+
+
+PLAIN6 = r"[+-]?([0-9]+\.?[0-9]{0,6}|\.[0-9]{1,6})"
+GENERAL = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+
+
+# ---------------------------------------------------------------------------------------------- planning
+
+
+def _plan_columns(
+    cur: duckdb.DuckDBPyConnection, table: str, staged: Staged, targets: dict[str, str], existing: dict[str, str],
+    opts: _Options, fmt: detect.NumberFormat,
+) -> list[_Column]:
+    spec = TABLES[table]
+    names = [c for c in spec.columns if c in targets or c in existing or c in spec.key or c in spec.required]
+    if table == "events" and "event_id" not in names:
+        names.insert(0, "event_id")
+    names += [t for t in targets if t not in names]
+    names += [c for c in existing if c not in names]
+    columns: list[_Column] = []
+    for name in names:
+        source = targets.get(name)
+        ttype = existing.get(name) or spec.type_of(name)
+        stype = staged.types.get(source, "VARCHAR") if source else None
+        if ttype is None and source is not None:
+            ttype = _infer_extra(cur, staged.staging_column(source), stype, staged, fmt)
+        col = _Column(name, ttype or TEXT, source, key=name in spec.key, required=name in spec.required)
+        x = staged.staging_column(source) if source else None
+        _type_column(cur, col, x, stype, staged, opts, fmt, len(columns))
+        if table == "order_items" and name == "line" and source is None:
+            # no line column: the row's position within its order, in source order
+            order_id = next(c for c in columns if c.name == "order_id")
+            col.value_sql = f"row_number() OVER (PARTITION BY {order_id.value_sql} ORDER BY __line)"
+        columns.append(col)
+    return columns
+
+
+def _infer_extra(
+    cur: duckdb.DuckDBPyConnection, x: str, stype: str | None, staged: Staged, fmt: detect.NumberFormat
+) -> str:
+    """The type of a column outside the canonical ones: typed sources keep theirs; text gets the narrowest type
+    that reads every value (integer, number, ISO timestamp, boolean), else text."""
+    if stype and stype != "VARCHAR":
+        return stype
+    v = f"nullif(trim({x}), '')"
+    # Most extra columns are plain text: one cheap look for a value that is no number, date or boolean.
+    texty = cur.execute(
+        f"SELECT 1 FROM {STG} WHERE {v} IS NOT NULL AND NOT regexp_matches({v}, '^[+-.0-9]') "
+        f"AND lower({v}) NOT IN ('true', 'false') LIMIT 1"
+    ).fetchall()
+    if texty:
+        return TEXT
+    valid, cleaned = _clean_number_sql(v, fmt)
+    row = cur.execute(
+        f"""SELECT count({v}),
+            count(*) FILTER (WHERE regexp_full_match({v}, '[+-]?(0|[1-9][0-9]{{0,17}})')),
+            count(*) FILTER (WHERE {valid} AND regexp_full_match({cleaned}, {lit(GENERAL)})
+                             AND NOT regexp_full_match({v}, '0[0-9]+')),
+            count(*) FILTER (WHERE regexp_full_match({v}, {lit(detect.ISO.regex)}) AND TRY_CAST({v} AS TIMESTAMP) IS NOT NULL),
+            count(*) FILTER (WHERE lower({v}) IN ('true', 'false'))
+            FROM {STG}"""
+    ).fetchone()
+    n, ints, nums, isos, bools = row
+    if n == 0:
+        return TEXT
+    if ints == n:
+        return BIGINT
+    if nums == n:
+        return DOUBLE
+    if isos == n:
+        return TIMESTAMP
+    if bools == n:
+        return BOOLEAN
+    return TEXT
+
+
+def _type_column(
+    cur: duckdb.DuckDBPyConnection, col: _Column, x: str | None, stype: str | None, staged: Staged,
+    opts: _Options, fmt: detect.NumberFormat, idx: int,
+) -> None:
+    """Fill value_sql / error_sql of a column: the typed value and, when it cannot be stored, why."""
+    base = _base(col.type)
+    if x is None:
+        col.value_sql = f"NULL::{col.type}"
+        col.error_sql = "NULL"
+        if col.required or (col.key and col.name not in ("event_id", "line")):
+            col.error_sql = f"'missing required column {col.name}'"
+        return
+    sb = _base(stype or "VARCHAR")
+    text = x if sb == "VARCHAR" else f"CAST({x} AS VARCHAR)"
+    if sb in _FLOAT_TYPES:
+        text = f"CASE WHEN isnan({x}) THEN NULL ELSE CAST({x} AS VARCHAR) END"  # pandas writes NaN for missing
+    col.pre[f"__v{idx}"] = f"nullif(trim({text}, ' \t\r\n{SPACES}'), '')"
+    v = f"__v{idx}"
+    raw = f"quote_raw({v})"
+    missing = "'missing key'" if col.key else "'missing required value'"
+    must = col.required or (col.key and col.name != "event_id")  # event ids are generated where missing
+    fail = f"CASE WHEN {v} IS NULL THEN {missing if must else 'NULL'} "
+    if base in ("VARCHAR", "TEXT") and col.type != TEXT_LIST:
+        if col.key or col.name.endswith("_id"):
+            # 17850.0 from a spreadsheet (17850,0 where the decimal mark is a comma) is the id 17850
+            mark = fmt.decimal if sb == "VARCHAR" else "."
+            value = (f"CASE WHEN contains({v}, {lit(mark)}) THEN regexp_replace({v}, "
+                     f"{lit('^([+-]?[0-9]+)' + re.escape(mark) + '0+$')}, '\\1') ELSE {v} END")
+        else:
+            value = f"CASE WHEN {v} IS NULL THEN NULL ELSE {text} END"
+        col.value_sql = value
+        col.error_sql = fail + "END"
+    elif base == "DECIMAL":
+        if sb in _INT_TYPES or (sb == "DECIMAL" and _decimal_scale(stype) <= 6):
+            col.value_sql = f"TRY_CAST({x} AS {col.type})"
+            col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN 'number out of range: ' || {raw} END"
+            return
+        if sb in _FLOAT_TYPES:
+            # doubles with at most 6 decimals convert exactly; the others are rounded half-even below
+            col.value_sql = f"CASE WHEN round({x}, 6) = {x} THEN TRY_CAST({x} AS {col.type}) END"
+            col.fix_sql = f"CASE WHEN round({x}, 6) <> {x} THEN {v} END"
+            col.error_sql = (fail + f"WHEN isinf({x}) THEN 'cannot read ' || {raw} || ' as a number' "
+                             f"WHEN round({x}, 6) = {x} AND {col.value_sql} IS NULL THEN 'number out of range: ' || {raw} END")
+            return
+        nf = fmt if sb == "VARCHAR" else detect.NumberFormat(".", "")
+        valid, cleaned = _pre_number(col, idx, v, nf)
+        col.value_sql = (
+            f"CASE WHEN {valid} AND regexp_full_match({cleaned}, {lit(PLAIN6)}) "
+            f"THEN TRY_CAST({cleaned} AS {col.type}) END"
+        )
+        col.fix_sql = (
+            f"CASE WHEN {valid} AND regexp_full_match({cleaned}, {lit(GENERAL)}) "
+            f"AND NOT regexp_full_match({cleaned}, {lit(PLAIN6)}) THEN {cleaned} END"
+        )
+        col.error_sql = (
+            fail + f"WHEN NOT ({valid} AND regexp_full_match({cleaned}, {lit(GENERAL)})) "
+            f"THEN 'cannot read ' || {raw} || ' as a number ({fmt.describe() if sb == 'VARCHAR' else 'decimal dot'})' "
+            f"WHEN regexp_full_match({cleaned}, {lit(PLAIN6)}) AND TRY_CAST({cleaned} AS {col.type}) IS NULL "
+            f"THEN 'number out of range: ' || {raw} END"
+        )
+    elif base in _FLOAT_TYPES or base in _INT_TYPES:
+        if sb in _INT_TYPES | _FLOAT_TYPES or sb == "DECIMAL":
+            col.value_sql = f"TRY_CAST({x} AS {col.type})"
+        else:
+            nf = fmt if sb == "VARCHAR" else detect.NumberFormat(".", "")
+            valid, cleaned = _pre_number(col, idx, v, nf)
+            pattern = GENERAL if base in _FLOAT_TYPES else r"[+-]?[0-9]+(\.0*)?"
+            cast = f"TRY_CAST({cleaned} AS DOUBLE)" if base not in _FLOAT_TYPES else f"TRY_CAST({cleaned} AS {col.type})"
+            if base in _INT_TYPES:
+                cast = f"TRY_CAST(TRY_CAST({cleaned} AS DECIMAL(38, 6)) AS {col.type})"
+            col.value_sql = f"CASE WHEN {valid} AND regexp_full_match({cleaned}, {lit(pattern)}) THEN {cast} END"
+        kind = "a whole number" if base in _INT_TYPES else "a number"
+        col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as {kind}' END"
+    elif base in ("TIMESTAMP", "DATE") or base in _TS_TYPES:
+        if sb in _TS_TYPES or sb == "DATE":
+            ts = f"CAST({x} AS TIMESTAMP)"
+            hint = ""
+        elif sb in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"):
+            ts = f"timezone({lit(opts.timezone)}, {x})"
+            hint = ""
+        else:
+            family = _date_family(cur, col, col.pre[v], staged, opts)
+            ts = _parse_timestamp_sql(v, family, opts.timezone)
+            hint = f" (expected {family.user_hint}; pass --date-format to read another format)"
+        col.value_sql = ts if base != "DATE" else f"CAST({ts} AS DATE)"
+        col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as a date{hint}' END"
+    elif base == "BOOLEAN":
+        if sb == "BOOLEAN":
+            col.value_sql = x
+        else:
+            col.value_sql = (
+                f"CASE WHEN lower({v}) IN ('true', 't', 'yes', 'y', '1', 'да', 'так', 'x') THEN true "
+                f"WHEN lower({v}) IN ('false', 'f', 'no', 'n', '0', 'нет', 'ні') THEN false END"
+            )
+        col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as true/false' END"
+    elif base == "JSON":
+        if sb == "VARCHAR":
+            col.value_sql = f"CASE WHEN json_valid({v}) THEN CAST({v} AS JSON) END"
+        else:
+            col.value_sql = f"CAST(to_json({x}) AS JSON)"
+        col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN 'not valid JSON: ' || {raw} END"
+    elif col.type == TEXT_LIST or col.type.endswith("[]"):
+        if sb == "VARCHAR":
+            col.value_sql = (
+                f"CASE WHEN {v} IS NULL THEN NULL WHEN json_valid({v}) AND json_type({v}) = 'ARRAY' "
+                f"THEN TRY_CAST(from_json({v}, '[\"VARCHAR\"]') AS VARCHAR[]) "
+                f"ELSE regexp_split_to_array({v}, '\\s*[,;|]\\s*') END"
+            )
+        else:
+            col.value_sql = f"TRY_CAST({x} AS VARCHAR[])"
+        col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as a list' END"
+    else:
+        # an extra column already stored with some other type, or a typed source column kept as it is
+        col.value_sql = x if sb == base else f"TRY_CAST({x} AS {col.type})"
+        col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as {col.type}' END"
+
+
+def _pre_number(col: _Column, idx: int, v: str, fmt: detect.NumberFormat) -> tuple[str, str]:
+    valid, cleaned = _clean_number_sql(v, fmt)
+    col.pre[f"__ok{idx}"] = valid
+    col.pre[f"__n{idx}"] = cleaned
+    return f"__ok{idx}", f"__n{idx}"
+
+
+def _decimal_scale(type_name: str | None) -> int:
+    match = re.search(r"\(\s*\d+\s*,\s*(\d+)\s*\)", type_name or "")
+    return int(match.group(1)) if match else 0
+
+
+# ---------------------------------------------------------------------------------------------- dates
+
+
+def _date_family(
+    cur: duckdb.DuckDBPyConnection, col: _Column, v: str, staged: Staged, opts: _Options
+) -> detect.DateFamily:
+    """The way the column writes dates, decided from every distinct value; ambiguity stops the ingest."""
+    if opts.date_format:
+        family = detect.parse_date_format(opts.date_format)
+        staged.notes.append(f"dates in {col.source!r}: {family.user_hint} (from --date-format)")
+        return family
+    families = detect.DATE_FAMILIES
+    checks = ", ".join(
+        f"count(*) FILTER (WHERE {_family_match_sql('v', f, opts.timezone)} IS NOT NULL)" for f in families
+    )
+    row = cur.execute(
+        f"WITH d AS (SELECT DISTINCT {v} AS v FROM {STG} WHERE {v} IS NOT NULL) SELECT count(*), {checks} FROM d"
+    ).fetchone()
+    total, hits = row[0], dict(zip([f.name for f in families], row[1:], strict=True))
+    if total == 0:
+        return detect.ISO
+    best = max(hits.values())
+    if best == 0:
+        staged.notes.append(f"dates in {col.source!r}: no known date format reads them")
+        return detect.ISO
+    winners = [f for f in families if hits[f.name] == best]
+    names = {f.name for f in winners}
+    for pair in detect.AMBIGUOUS_PAIRS:
+        if pair <= names:
+            first, second = sorted(pair, key=lambda n: 0 if n.startswith("d") else 1)
+            fam = {f.name: f for f in families}
+            examples = [
+                r[0] for r in cur.execute(
+                    f"SELECT DISTINCT {v} AS v FROM {STG} WHERE {v} IS NOT NULL ORDER BY v LIMIT 3"
+                ).fetchall()
+            ]
+            sep = "." if any("." in e for e in examples) else ("-" if any("-" in e for e in examples) else "/")
+            hint_d = fam[first].user_hint.replace(".", sep)
+            hint_m = fam[second].user_hint.replace("/", sep)
+            raise IngestError(
+                f"{staged.source_name}: column {col.source!r} ({col.name}) has dates such as "
+                f"{', '.join(repr(e) for e in examples)} in which every day is 12 or less, so they read both as "
+                f"day/month and as month/day; say which with --date-format {hint_d} or --date-format {hint_m}"
+            )
+    family = winners[0]
+    staged.notes.append(f"dates in {col.source!r}: {family.user_hint}"
+                        + (f" ({total - best:,} distinct values unreadable)" if best < total else ""))
+    return family
+
+
+def _family_match_sql(v: str, family: detect.DateFamily, tz: str) -> str:
+    """A TIMESTAMP when `v` is written in the family's way, else NULL."""
+    if family.iso:
+        offset = r"[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+        return (
+            f"CASE WHEN NOT regexp_full_match({v}, {lit(family.regex.strip('^$'))}) THEN NULL "
+            f"WHEN regexp_matches({v}, {lit(offset)}) THEN timezone({lit(tz)}, TRY_CAST({v} AS TIMESTAMPTZ)) "
+            f"ELSE TRY_CAST({v} AS TIMESTAMP) END"
+        )
+    formats = "[" + ", ".join(lit(f) for f in family.formats) + "]"
+    return (
+        f"CASE WHEN regexp_full_match({v}, {lit(family.regex.strip('^$'))}) "
+        f"THEN try_strptime({v}, {formats})::TIMESTAMP END"
+    )
+
+
+def _parse_timestamp_sql(v: str, family: detect.DateFamily, tz: str) -> str:
+    return _family_match_sql(v, family, tz)
+
+
+# ---------------------------------------------------------------------------------------------- typing
+
+
+def _build_typed(
+    cur: duckdb.DuckDBPyConnection, table: str, staged: Staged, columns: list[_Column], opts: _Options,
+    report: IngestReport,
+) -> None:
+    cur.execute(
+        "CREATE OR REPLACE TEMP MACRO quote_raw(s) AS "
+        "'''' || CASE WHEN length(s) > 200 THEN left(s, 200) || '...' ELSE s END || ''''"
+    )
+    selects = ["__line"]
+    pre = [f"{sql} AS {name}" for col in columns for name, sql in col.pre.items()]
+    inner = f"(SELECT *{''.join(', ' + p for p in pre)} FROM {STG})"
+    for i, col in enumerate(columns):
+        selects.append(f"{col.value_sql} AS {q(col.name)}")
+        selects.append(f"CAST(({col.error_sql}) AS VARCHAR) AS __e{i}")
+        if col.fix_sql:
+            selects.append(f"{col.fix_sql} AS __f{i}")
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {TYPED} AS SELECT {', '.join(selects)} FROM {inner} ORDER BY __line")
+    for i, col in enumerate(columns):
+        if col.fix_sql:
+            _round_half_even(cur, i, col, report)
+    reasons = [f"__e{i}" for i in range(len(columns))]
+    names = [f"CASE WHEN __e{i} IS NOT NULL THEN {lit(c.source or c.name)} END" for i, c in enumerate(columns)]
+    cur.execute(f"ALTER TABLE {TYPED} ADD COLUMN __reason VARCHAR")
+    cur.execute(f"ALTER TABLE {TYPED} ADD COLUMN __column VARCHAR")
+    if reasons:
+        cur.execute(
+            f"UPDATE {TYPED} SET __reason = coalesce({', '.join(reasons)}), __column = coalesce({', '.join(names)})"
+        )
+
+
+def _round_half_even(cur: duckdb.DuckDBPyConnection, i: int, col: _Column, report: IngestReport) -> None:
+    rows = cur.execute(f"SELECT __line, __f{i} FROM {TYPED} WHERE __f{i} IS NOT NULL AND __e{i} IS NULL").fetchall()
+    if not rows:
+        return
+    fixed: list[tuple[int, str | None, str | None]] = []
+    example = None
+    quantum = Decimal("0.000001")
+    for line, text in rows:
+        try:
+            value = Decimal(text).quantize(quantum, rounding=ROUND_HALF_EVEN)
+            if value.adjusted() >= 32:
+                raise InvalidOperation
+            fixed.append((line, format(value, "f"), None))
+            if example is None:
+                example = f"line {line}: {text} -> {format(value, 'f')}"
+        except (InvalidOperation, ValueError):
+            fixed.append((line, None, f"number out of range: '{text[:200]}'"))
+    cur.execute("CREATE OR REPLACE TEMP TABLE __fix (l BIGINT, v VARCHAR, e VARCHAR)")
+    cur.executemany("INSERT INTO __fix VALUES (?, ?, ?)", fixed)
+    cur.execute(
+        f"UPDATE {TYPED} SET {q(col.name)} = CAST(__fix.v AS {col.type}), __e{i} = __fix.e FROM __fix "
+        f"WHERE {TYPED}.__line = __fix.l"
+    )
+    rounded = sum(1 for f in fixed if f[1] is not None)
+    if rounded:
+        report.warnings.append(
+            f"{rounded:,} value(s) of {col.source!r} ({col.name}) had more than 6 decimals and were rounded "
+            f"half-even to 6 ({example})"
+        )
+
+
+def _mark_duplicates(
+    cur: duckdb.DuckDBPyConnection, table: str, key: list[str], mode: str, existing: dict[str, str], auto_ids: bool
+) -> None:
+    if not key:
+        return
+    keys = ", ".join(q(k) for k in key)
+    if mode in ("append", "replace"):
+        cur.execute(
+            f"UPDATE {TYPED} SET __reason = 'duplicate key: line ' || d.first_line || ' of this source has the "
+            f"same ' || {lit(', '.join(key))}, __column = {lit(key[0])} FROM (SELECT __line AS l, "
+            f"min(__line) OVER (PARTITION BY {keys}) AS first_line FROM {TYPED} WHERE __reason IS NULL) d "
+            f"WHERE {TYPED}.__line = d.l AND d.first_line < d.l"
+        )
+    if mode == "append" and existing and all(k in existing for k in key):
+        on = " AND ".join(f"t.{q(k)} = {TYPED}.{q(k)}" for k in key)
+        skip_auto = (
+            f" AND t.customer_id NOT IN (SELECT customer_id FROM {META}.auto_customers)" if auto_ids else ""
+        )
+        cur.execute(
+            f"UPDATE {TYPED} SET __reason = 'duplicate key: ' || {lit(', '.join(key))} || ' is already stored "
+            f"(use --mode upsert to update stored rows)', __column = {lit(key[0])} "
+            f"WHERE __reason IS NULL AND EXISTS (SELECT 1 FROM main.{q(table)} t WHERE {on}{skip_auto})"
+        )
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+
+def _write_table(
+    cur: duckdb.DuckDBPyConnection, table: str, columns: list[_Column], key: list[str], mode: str,
+    existing: dict[str, str], auto_ids: bool,
+) -> None:
+    t = f"main.{q(table)}"
+    if mode == "replace" or not existing:
+        defs = ", ".join(f"{q(c.name)} {c.type}" for c in columns)
+        cur.execute(f"CREATE OR REPLACE TABLE {t} ({defs})")
+    else:
+        for c in columns:
+            if c.name not in existing:
+                cur.execute(f"ALTER TABLE {t} ADD COLUMN {q(c.name)} {c.type}")
+    names = ", ".join(q(c.name) for c in columns)
+    if mode == "upsert" and key:
+        keys = ", ".join(q(k) for k in key)
+        on = " AND ".join(f"{t}.{q(k)} = n.{q(k)}" for k in key)
+        cur.execute(f"DELETE FROM {t} USING (SELECT DISTINCT {keys} FROM {TYPED} WHERE __reason IS NULL) n WHERE {on}")
+        cur.execute(
+            f"INSERT INTO {t} ({names}) SELECT {names} FROM {TYPED} WHERE __reason IS NULL "
+            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __line DESC) = 1"
+        )
+    else:
+        if auto_ids:
+            # customers created automatically from other tables give way to the real rows
+            cur.execute(
+                f"DELETE FROM {t} WHERE customer_id IN (SELECT customer_id FROM {META}.auto_customers) "
+                f"AND customer_id IN (SELECT customer_id FROM {TYPED} WHERE __reason IS NULL)"
+            )
+        cur.execute(f"INSERT INTO {t} ({names}) SELECT {names} FROM {TYPED} WHERE __reason IS NULL")
+    if table == "customers":
+        cur.execute(
+            f"DELETE FROM {META}.auto_customers WHERE customer_id IN "
+            f"(SELECT customer_id FROM {TYPED} WHERE __reason IS NULL)"
+        )
+
+
+def _write_quarantine(cur: duckdb.DuckDBPyConnection, ingest_id: int, table: str, staged: Staged) -> None:
+    fields = ", ".join(f"{lit(name)}, s.c{i}" for i, name in enumerate(staged.columns))
+    raw = f"CAST(json_object({fields}) AS VARCHAR)" if staged.columns else "NULL"
+    now = _now()
+    cur.execute(
+        f"INSERT INTO {META}.quarantine SELECT ?, ?, ?, t.__line, t.__column, t.__reason, {raw}, ? "
+        f"FROM {TYPED} t JOIN {STG} s ON s.__line = t.__line WHERE t.__reason IS NOT NULL ORDER BY t.__line",
+        [ingest_id, table, staged.source_name, now],
+    )
+    cur.execute(
+        f"INSERT INTO {META}.quarantine SELECT ?, ?, ?, line, column_name, reason, raw, ? FROM {REJ} ORDER BY line",
+        [ingest_id, table, staged.source_name, now],
+    )
+
+
+def _table_columns(cur: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    rows = cur.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ? ORDER BY column_index",
+        [table],
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _derive_orders(cur: duckdb.DuckDBPyConnection) -> bool:
+    """Orders from order lines, when orders are absent or were derived before."""
+    if _table_columns(cur, "orders") and not _is_derived(cur, "orders"):
+        return False
+    cur.execute(
+        f"""CREATE OR REPLACE TABLE main.orders AS
+        SELECT order_id, arg_min(customer_id, (ordered_at, line)) AS customer_id, min(ordered_at) AS ordered_at,
+               CAST(sum(round(quantity * unit_price, 6)) AS {MONEY}) AS amount, CAST(NULL AS VARCHAR) AS status
+        FROM main.order_items GROUP BY order_id ORDER BY min(ordered_at), order_id"""
+    )
+    cur.execute(f"DELETE FROM {META}.derived WHERE table_name = 'orders'")
+    cur.execute(f"INSERT INTO {META}.derived VALUES ('orders', 'order_items', ?)", [_now()])
+    return True
+
+
+def _customer_attrs(cur: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    cols = _table_columns(cur, table)
+    if "customer_id" not in cols:
+        return []
+    return [c for c in cols if c in CUSTOMERS.columns and c != "customer_id" and c not in TABLES[table].columns]
+
+
+def _derive_customers(cur: duckdb.DuckDBPyConnection) -> bool:
+    """Create the customers seen in other tables but not in `customers` (id plus the customer attributes those
+    tables carry, most recent non-null value). Returns whether any was created."""
+    created = False
+    customers = _table_columns(cur, "customers")
+    # tables that carry more customer attributes (country, city, ...) create customers first
+    for table in sorted(CUSTOMER_SOURCES, key=lambda t: -len(_customer_attrs(cur, t))):
+        cols = _table_columns(cur, table)
+        if "customer_id" not in cols:
+            continue
+        spec = TABLES[table]
+        attrs = [c for c in cols if c in CUSTOMERS.columns and c != "customer_id" and c not in spec.columns]
+        if not customers:
+            defs = ", ".join([f"customer_id {TEXT}"] + [f"{q(a)} {cols[a]}" for a in attrs])
+            cur.execute(f"CREATE TABLE main.customers ({defs})")
+            customers = _table_columns(cur, "customers")
+        for a in attrs:
+            if a not in customers:
+                cur.execute(f"ALTER TABLE main.customers ADD COLUMN {q(a)} {cols[a]}")
+                customers[a] = cols[a]
+        time_col = spec.time_column
+        picks = ", ".join(
+            f"arg_max({q(a)}, {q(time_col)}) FILTER (WHERE {q(a)} IS NOT NULL) AS {q(a)}"
+            if time_col in cols else f"max({q(a)}) AS {q(a)}"
+            for a in attrs
+        )
+        select = "customer_id" + (", " + picks if picks else "")
+        names = ", ".join(["customer_id", *(q(a) for a in attrs)])
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE __newcust AS SELECT {select} FROM main.{q(table)} f "
+            f"WHERE customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM main.customers c "
+            f"WHERE c.customer_id = f.customer_id) GROUP BY customer_id ORDER BY customer_id"
+        )
+        n = cur.execute("SELECT count(*) FROM __newcust").fetchone()[0]
+        if n:
+            cur.execute(f"INSERT INTO main.customers ({names}) SELECT {names} FROM __newcust")
+            cur.execute(f"INSERT INTO {META}.auto_customers SELECT customer_id FROM __newcust")
+            created = True
+        cur.execute("DROP TABLE IF EXISTS temp.__newcust")
+    if not customers:
+        cur.execute(f"CREATE TABLE IF NOT EXISTS main.customers (customer_id {TEXT})")
+    return created
+
+
+
+
+def quarantined_rows(
+    target: Any, *, table: str | None = None, ingest_id: int | None = None, limit: int | None = 100
+) -> list[dict[str, Any]]:
+    """Rows that could not be stored, newest ingest first, then by line: source file, line, column, reason."""
+    store, _ = _store_and_timezone(target)
+    where, params = [], []
+    if table is not None:
+        if table not in TABLES:
+            raise IngestError(f"unknown table {table!r}{did_you_mean(table, TABLES)}; the canonical tables are: "
+                              f"{', '.join(TABLES)}")
+        where.append("table_name = ?")
+        params.append(table)
+    if ingest_id is not None:
+        where.append("ingest_id = ?")
+        params.append(ingest_id)
+    sql = (
+        f"SELECT ingest_id, table_name AS \"table\", source, line, column_name AS \"column\", reason, raw, "
+        f"quarantined_at FROM {META}.quarantine"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY ingest_id DESC, line"
+        + (f" LIMIT {int(limit)}" if limit is not None else "")
+    )
+    cur = store.cursor()
+    try:
+        result = cur.execute(sql, params)
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    finally:
+        cur.close()
