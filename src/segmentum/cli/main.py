@@ -54,6 +54,10 @@ def _register() -> None:
 
     app.add_typer(keys.app, name="keys")
     app.command("serve")(serve.serve_command)
+    from segmentum.cli import outbox, tasks
+
+    app.add_typer(tasks.app, name="tasks")
+    app.command("outbox")(outbox.outbox_command)
     from segmentum.cli import ingest as ingest_cli
     from segmentum.cli import quarantine as quarantine_cli
 

@@ -1,0 +1,54 @@
+"""`segmentum outbox [--status S] [--retry ID ...|--all] [--deliver [--force]]`: actions waiting, delivered
+or failed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace, warn
+from segmentum.errors import ActionError
+
+COLUMNS = ["id", "status", "action_type", "trigger", "customer_id", "run_id", "attempts", "next_attempt_at",
+           "last_error", "created_at", "delivered_at", "idempotency_key"]
+
+
+def outbox_command(
+    status: Annotated[str | None, typer.Option("--status", "-s",
+                                               help="pending, delivered, failed or skipped")] = None,
+    retry_ids: Annotated[list[str] | None, typer.Option(
+        "--retry", help="Put this failed item back (an id, repeatable; `all` for every failed item)")] = None,
+    retry_all: Annotated[bool, typer.Option("--all", help="Put every failed item back")] = False,
+    deliver_now: Annotated[bool, typer.Option("--deliver", help="Send the pending items that are due")] = False,
+    force: Annotated[bool, typer.Option("--force", help="With --deliver: also items waiting for their retry time")] = False,
+    run_id: Annotated[int | None, typer.Option("--run", help="Only items of this run")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Show at most this many rows (newest first)")] = 100,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Trigger actions (tasks, webhooks, emails, exports): retry failed ones, deliver, and list them."""
+    from segmentum.actions.outbox import counts, deliver, list_outbox, retry
+
+    ws = open_workspace(workspace)
+    ids = []
+    for value in retry_ids or []:
+        if value.strip().lower() == "all":
+            retry_all = True
+        elif value.strip().isdigit():
+            ids.append(int(value))
+        else:
+            raise ActionError(f"--retry {value!r}: give an outbox item id (a number) or 'all'")
+    if ids or retry_all:
+        count = retry(ws, ids or None, all_failed=retry_all)
+        note(f"{count} item(s) put back to pending")
+    if deliver_now:
+        report = deliver(ws, due_only=not force)
+        note(f"delivered {report.delivered}, skipped {report.skipped}, retrying later {report.retrying}, "
+             f"failed {report.failed}")
+        for error in report.errors[:5]:
+            warn(error)
+    rows = list_outbox(ws, status=status, run_id=run_id, limit=limit)
+    emit(rows, fmt, title="Outbox", columns=COLUMNS)
+    if fmt is OutputFormat.table:
+        note(", ".join(f"{n} {s}" for s, n in counts(ws).items()))
