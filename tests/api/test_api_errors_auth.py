@@ -137,3 +137,13 @@ def test_a_revoked_key_answers_401_at_once(live) -> None:
         listed = {k["prefix"]: k for k in admin.get("/v1/keys").json()["keys"]}
         assert listed[created.json()["prefix"]]["revoked_at"] is not None
         assert "key" not in listed[created.json()["prefix"]]
+
+
+def test_a_browser_may_read_with_the_key_in_a_cookie_but_not_write(live) -> None:
+    cookies = {"segmentum_key": live.keys["admin"]}
+    with httpx.Client(base_url=live.url, cookies=cookies) as browser:
+        assert browser.get("/v1/segments").status_code == 200
+        response = browser.post("/v1/events", json={"events": []})
+        assert_error_shape(response, 401, "unauthorized")
+    with httpx.Client(base_url=live.url, cookies={"segmentum_key": "sgm_x_y"}) as browser:
+        assert_error_shape(browser.get("/v1/segments"), 401, "unauthorized")

@@ -26,7 +26,13 @@ def required_scope(method: str, path: str) -> str | None:
     return "read" if method in READ_METHODS else "write"
 
 
+COOKIE = "segmentum_key"
+
+
 def _bearer(scope: Scope) -> str | None:
+    """The key from `Authorization: Bearer KEY`; for reads also from the `segmentum_key` cookie, so a
+    browser (the dashboard) can send it. Writes need the header: a cookie alone would allow CSRF."""
+    cookie_header = None
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
             text = value.decode("latin-1").strip()
@@ -34,6 +40,16 @@ def _bearer(scope: Scope) -> str | None:
             if kind.lower() == "bearer" and token.strip():
                 return token.strip()
             return None
+        if name == b"cookie":
+            cookie_header = value.decode("latin-1")
+    if cookie_header and scope["method"] in READ_METHODS:
+        from http.cookies import CookieError, SimpleCookie
+
+        try:
+            morsel = SimpleCookie(cookie_header).get(COOKIE)
+        except CookieError:
+            return None
+        return morsel.value if morsel is not None and morsel.value else None
     return None
 
 
