@@ -130,6 +130,10 @@ class WebhookSink(Sink):
             raise DeliveryError(f"POST {url}: {type(exc).__name__}: {exc}") from None
         if response.is_success:
             return Delivered(note=f"HTTP {response.status_code}")
+        if response.is_redirect:
+            raise DeliveryError(f"POST {url}: HTTP {response.status_code} redirect to "
+                                f"{response.headers.get('Location')!r}; webhooks do not follow redirects: point the "
+                                "URL at the final address (and allow it)", retry=False)
         retry_after = _retry_after(response.headers.get("Retry-After"))
         message = f"POST {url}: HTTP {response.status_code} {response.text[:200]!r}"
         if response.status_code in RETRYABLE_STATUS or response.status_code >= 500:
