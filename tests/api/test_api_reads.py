@@ -6,6 +6,7 @@ import csv
 import io
 
 from conftest import seed_snapshot
+from segmentum.api import library
 
 
 def test_segments_lists_sizes_of_the_newest_complete_batch_run(live) -> None:
@@ -107,3 +108,16 @@ def test_status_reports_the_realtime_loop(live) -> None:
     with live.client("read") as client:
         body = client.get("/v1/status").json()
     assert body["realtime"]["interval_s"] == 0.2
+
+
+def test_profile_of_a_segment(live) -> None:
+    seed_snapshot(live.ws)
+    with live.client("read") as client:
+        response = client.get("/v1/segments/value_tier.low/profile", params={"run": 1})
+        missing = client.get("/v1/segments/nope/profile")
+    assert missing.status_code == 404
+    if library.find("profile") is None:
+        assert response.status_code == 501
+    else:
+        assert response.status_code == 200, response.text
+        assert response.json()["size"] == 2

@@ -73,6 +73,7 @@ class Runtime:
         self._stop = threading.Event()
         self._scheduler: threading.Thread | None = None
         self.next_scheduled: datetime | None = None
+        self._job_threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -87,9 +88,9 @@ class Runtime:
         self.micro.stop()
         if self._scheduler is not None:
             self._scheduler.join(5)
-        for job in list(self.jobs):
-            if job.status == "running":
-                log.info("batch job %s still running at shutdown", job.job_id)
+        # a batch run in progress finishes (or fails) before the store closes, never half-written
+        for thread in list(self._job_threads):
+            thread.join(600)
 
     # ------------------------------------------------------------------ auth
     def authenticate(self, token: str) -> ApiKey | None:
@@ -130,7 +131,9 @@ class Runtime:
             job = BatchJob(len(self.jobs) + 1, as_of, only, trigger, now_wall_clock(self.zone))
             self.jobs.append(job)
             del self.jobs[:-50]  # keep the recent ones only
-        threading.Thread(target=self._run_job, args=(job,), name=f"segmentum-run-{job.job_id}", daemon=True).start()
+        thread = threading.Thread(target=self._run_job, args=(job,), name=f"segmentum-run-{job.job_id}", daemon=True)
+        self._job_threads = [t for t in self._job_threads if t.is_alive()] + [thread]
+        thread.start()
         return job
 
     def _run_job(self, job: BatchJob) -> None:

@@ -9,7 +9,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
-from segmentum.api import queries
+from segmentum.api import library, queries
 from segmentum.api.deps import get_workspace, json_response
 from segmentum.api.errors import ERROR_RESPONSES
 from segmentum.cli.common import jsonable
@@ -54,3 +54,15 @@ def get_members(
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
     page["members"] = queries.records(df)
     return json_response(page)
+
+
+@router.get("/{name}/profile", summary="Size, value, attribute distributions and distinguishing features",
+            responses={501: {"description": "profiles are not available in this build"}})
+def get_profile(
+    name: str,
+    run: int | None = Query(None, ge=1, le=2**62, description="a complete run id; default the newest batch run"),
+    top: int = Query(10, ge=1, le=100, description="values listed per attribute"),
+    ws: Workspace = Depends(get_workspace),
+) -> JSONResponse:
+    queries.check_segment(ws, name)
+    return json_response(library.require("profile")(ws, name, run_id=run, top=top))

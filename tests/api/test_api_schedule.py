@@ -1,0 +1,50 @@
+"""Scheduled batch runs while serving: `15m`, `2h`, `daily 02:00`."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+from segmentum.api import library
+from segmentum.api.runtime import Runtime
+from segmentum.api.schedule import parse_schedule
+from segmentum.errors import ConfigError
+
+
+def test_intervals_and_daily_times() -> None:
+    now = datetime(2024, 5, 1, 10, 30)
+    assert parse_schedule("15m").next_after(now) == now + timedelta(minutes=15)
+    assert parse_schedule("2h").next_after(now) == now + timedelta(hours=2)
+    assert parse_schedule("daily 02:00").next_after(now) == datetime(2024, 5, 2, 2, 0)
+    assert parse_schedule("daily 23:15").next_after(now) == datetime(2024, 5, 1, 23, 15)
+    assert parse_schedule("DAILY 10:30").next_after(now) == datetime(2024, 5, 2, 10, 30)
+
+
+@pytest.mark.parametrize("text", ["hourly", "0m", "daily 25:00", "every 5 minutes", "15"])
+def test_unknown_schedules_say_what_is_allowed(text: str) -> None:
+    with pytest.raises(ConfigError, match="schedule"):
+        parse_schedule(text)
+
+
+def test_a_schedule_starts_batch_runs(workspace) -> None:
+    if library.find("run") is None:
+        pytest.skip("the run engine (segmentum.run.run) is not in this build")
+    con = workspace.store.cursor()
+    con.execute("CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
+                "amount DECIMAL(38, 6), status VARCHAR)")
+    con.execute("INSERT INTO main.orders VALUES ('o1', 'c1', '2024-01-05', 10, NULL)")
+    runtime = Runtime(workspace, realtime=False, schedule="1s")
+    runtime.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any(j.status == "complete" for j in runtime.jobs):
+            assert time.monotonic() < deadline, [j.as_dict() for j in runtime.jobs]
+            time.sleep(0.1)
+    finally:
+        runtime.stop()
+    job = next(j for j in runtime.jobs if j.status == "complete")
+    assert job.trigger == "schedule" and job.as_dict()["run_id"] is not None
+    rows = workspace.store.query("SELECT kind, status FROM segmentum.runs WHERE run_id = ?", [job.as_dict()["run_id"]])
+    assert rows == [("batch", "complete")]
