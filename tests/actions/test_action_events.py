@@ -125,3 +125,17 @@ def test_events_are_typed_dataclasses() -> None:
     assert (e.type, x.type) == ("enter", "exit")
     m = SegmentMoved("c1", "tier", "tier.vip", "tier.low", 2, 1)
     assert m.segment == "tier.low"
+
+
+def test_metric_previous_value_comes_from_a_later_realtime_run(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    write_run(ws, 1, RUN1)
+    write_run(ws, 2, {"c2": RUN2["c2"]}, kind="realtime")  # c2: 5500 -> 900 seen in real time
+    _, rt = metric_events(ws.store, 2, "revenue", below=Decimal(1000))
+    assert [(e.customer_id, e.from_run) for e in rt] == [("c2", 1)]
+    write_run(ws, 3, RUN2)
+    _, batch = metric_events(ws.store, 3, "revenue", below=Decimal(1000))
+    assert batch == []  # c2 crossed already (run 2); nobody else went below 1000
+    _, drops = metric_events(ws.store, 3, "revenue", change=-0.5)
+    assert [(e.customer_id, e.from_run) for e in drops] == [("c1", 1)]
+    ws.close()

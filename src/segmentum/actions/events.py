@@ -168,26 +168,6 @@ def traits_table(run_id: int) -> str:
     return f"{META}.traits_{int(run_id)}"
 
 
-def evaluated_sql(store: Store, run_id: int) -> str:
-    """SQL selecting the customer ids a run evaluated (its traits table; else its memberships)."""
-    if store.table_exists(f"traits_{int(run_id)}", schema=META):
-        return f"SELECT customer_id FROM {traits_table(run_id)}"
-    return f"SELECT DISTINCT customer_id FROM {META}.memberships WHERE run_id = {int(run_id)}"
-
-
-def _source_run_sql(store: Store, base: Baseline, run_id: int) -> str:
-    """SQL (customer_id, from_run): each evaluated customer's previous run for a definition."""
-    current = evaluated_sql(store, run_id)
-    batch = "NULL::BIGINT" if base.batch_run is None else str(int(base.batch_run))
-    if not base.realtime_runs:
-        return f"SELECT customer_id, {batch} AS from_run FROM ({current})"
-    parts = " UNION ALL ".join(
-        f"SELECT customer_id, {int(r)}::BIGINT AS run_id FROM ({evaluated_sql(store, r)})" for r in base.realtime_runs
-    )
-    return (f"SELECT c.customer_id, coalesce(l.run_id, {batch}) AS from_run FROM ({current}) c LEFT JOIN "
-            f"(SELECT customer_id, max(run_id) AS run_id FROM ({parts}) GROUP BY customer_id) l USING (customer_id)")
-
-
 def segment_events(store: Store, run_id: int, *, segmentations: set[str] | None = None,
                    standalone: set[str] | None = None) -> RunEvents:
     """Entered / exited / moved events of run `run_id` for every definition the run holds.
@@ -235,36 +215,51 @@ def _full(segment: object, segmentation: str | None) -> str | None:
 
 
 def metric_values(store: Store, run_id: int, trait: str) -> tuple[Baseline, list[tuple[str, Any, Any, int | None]]]:
-    """(customer_id, previous value, current value, previous run) for each customer the run evaluated."""
+    """(customer_id, previous value, current value, previous run) for each customer the run evaluated.
+
+    The previous value comes from the newest earlier complete batch run whose traits table has the trait,
+    or from a later real-time run that re-evaluated the customer.
+    """
     run = load_run(store, run_id)
-    previous = _previous_runs(store, run_id)
-
-    def holds(r: RunInfo) -> bool:
-        return trait in store.columns(f"traits_{r.run_id}", schema=META)
-
-    base = baseline_for(trait, run, previous, has=holds)
+    cur = store.cursor()
+    having = {int(r[0].removeprefix("traits_")) for r in cur.execute(
+        "SELECT table_name FROM information_schema.columns WHERE table_schema = ? AND column_name = ? "
+        "AND table_name LIKE 'traits\\_%' ESCAPE '\\'", [META, trait]).fetchall()
+        if r[0].removeprefix("traits_").isdigit()}
+    base = baseline_for(trait, run, _previous_runs(store, run_id), has=lambda r: r.run_id in having)
     column = _ident(trait)
-    if trait not in store.columns(f"traits_{run_id}", schema=META):
+    if run_id not in having:
         return base, []
     if base.batch_run is None:
-        rows = store.cursor().execute(
-            f"SELECT customer_id, NULL, {column}, NULL FROM {traits_table(run_id)} ORDER BY customer_id"
-        ).fetchall()
-        return base, [(r[0], None, r[2], None) for r in rows]
-    source = _source_run_sql(store, base, run_id)
-    prev_runs = [base.batch_run, *base.realtime_runs]
+        rows = cur.execute(f"SELECT customer_id, {column} FROM {traits_table(run_id)} ORDER BY customer_id").fetchall()
+        return base, [(r[0], None, r[1], None) for r in rows]
+    latest: dict[str, int] = {}
+    if base.realtime_runs and store.table_exists("run_customers", schema=META):
+        ids = ", ".join(str(int(r)) for r in base.realtime_runs)
+        latest = {str(c): int(r) for c, r in cur.execute(
+            f"SELECT customer_id, max(run_id) FROM {META}.run_customers WHERE run_id IN ({ids}) AND customer_id IN "
+            f"(SELECT customer_id FROM {traits_table(run_id)}) GROUP BY customer_id").fetchall()}
+    runs = sorted({base.batch_run, *latest.values()})
     union = " UNION ALL ".join(
-        f"SELECT {int(r)}::BIGINT AS run_id, customer_id, {column} AS value FROM {traits_table(r)}" for r in prev_runs
-    )
-    rows = store.cursor().execute(
-        f"""
-        WITH src AS ({source}), prev AS ({union})
-        SELECT src.customer_id, p.value, t.{column}, src.from_run
-        FROM src JOIN {traits_table(run_id)} t USING (customer_id)
-        LEFT JOIN prev p ON p.customer_id = src.customer_id AND p.run_id = src.from_run
-        ORDER BY src.customer_id
-        """
-    ).fetchall()
+        f"SELECT {int(r)}::BIGINT AS run_id, customer_id, {column} AS value FROM {traits_table(r)}" for r in runs)
+    import pandas as pd
+
+    cur.register("_segmentum_latest", pd.DataFrame({"customer_id": list(latest), "run_id": list(latest.values())},
+                                                   dtype="object"))
+    try:
+        rows = cur.execute(
+            f"""
+            WITH src AS (
+                SELECT t.customer_id, coalesce(l.run_id::BIGINT, {int(base.batch_run)}) AS from_run, t.{column} AS value
+                FROM {traits_table(run_id)} t LEFT JOIN _segmentum_latest l ON l.customer_id = t.customer_id),
+            prev AS ({union})
+            SELECT src.customer_id, p.value, src.value, src.from_run
+            FROM src LEFT JOIN prev p ON p.customer_id = src.customer_id AND p.run_id = src.from_run
+            ORDER BY src.customer_id
+            """
+        ).fetchall()
+    finally:
+        cur.unregister("_segmentum_latest")
     return base, [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
