@@ -32,22 +32,22 @@ TABLE_NAMES = ("customers", "orders", "order_items", "events", "responses", "tic
 # orders per 30 days, minimum orders, extra lines per order (Poisson mean), price power (higher = cheaper items),
 # share of discounted orders. B2C personas first, then B2B.
 B2C_PERSONAS: dict[str, dict] = {
-    "loyal": dict(share=0.10, created=(1095, 400), win=(0, 14), rate=1.4, min=6, lines=1.2, power=1.0, disc=0.15),
-    "bargain_hunter": dict(share=0.10, created=(1095, 200), win=(0, 40), rate=1.1, min=4, lines=0.8, power=3.0,
+    "loyal": dict(share=0.10, created=(1095, 400), win=(0, 14), rate=1.0, min=6, lines=1.2, power=1.7, disc=0.15),
+    "bargain_hunter": dict(share=0.10, created=(1095, 200), win=(0, 40), rate=0.9, min=4, lines=0.8, power=4.0,
                            disc=0.85),
     "big_spender": dict(share=0.05, created=(1095, 200), win=(0, 90), rate=0.15, min=2, lines=0.6, power=0.25,
                         disc=0.10),
-    "new": dict(share=0.06, created=(30, 1), win=(0, 0), rate=0.0, min=1, lines=0.9, power=1.2, disc=0.15),
-    "lapsing": dict(share=0.10, created=(1095, 420), win=(121, 300), rate=0.6, min=2, lines=0.9, power=1.2,
+    "new": dict(share=0.06, created=(30, 1), win=(0, 0), rate=0.0, min=1, lines=0.9, power=1.8, disc=0.15),
+    "lapsing": dict(share=0.10, created=(1095, 420), win=(121, 300), rate=0.6, min=2, lines=0.9, power=1.8,
                     disc=0.15),
-    "churned": dict(share=0.12, created=(1095, 580), win=(370, 700), rate=0.35, min=1, lines=0.7, power=1.4,
+    "churned": dict(share=0.12, created=(1095, 580), win=(370, 700), rate=0.35, min=1, lines=0.7, power=2.0,
                     disc=0.15),
-    "one_time": dict(share=0.14, created=(1095, 45), win=(35, 35), rate=0.0, min=1, lines=0.7, power=1.4, disc=0.2),
+    "one_time": dict(share=0.14, created=(1095, 45), win=(35, 35), rate=0.0, min=1, lines=0.7, power=2.0, disc=0.2),
     "browser": dict(share=0.08, created=(1095, 30), win=(0, 0), rate=0.0, min=0, lines=0.8, power=1.2, disc=0.0),
     "prospect": dict(share=0.10, created=(1095, 1), win=(0, 0), rate=0.0, min=0, lines=0.0, power=1.0, disc=0.0),
-    "declining": dict(share=0.075, created=(1095, 300), win=(90, 90), rate=1.3, min=4, lines=1.1, power=0.9,
+    "declining": dict(share=0.075, created=(1095, 300), win=(90, 90), rate=1.1, min=4, lines=1.1, power=1.4,
                       disc=0.15),
-    "growing": dict(share=0.075, created=(1095, 200), win=(90, 90), rate=0.25, min=1, lines=0.8, power=1.3,
+    "growing": dict(share=0.075, created=(1095, 200), win=(90, 90), rate=0.25, min=1, lines=0.8, power=2.0,
                     disc=0.15),
 }
 B2B_PERSONAS: dict[str, dict] = {
@@ -477,7 +477,7 @@ class _Chunk:
         a = self.act_a
         available = (end - a) / DAY
         gap = win_lo + rng.random(self.n) * (np.minimum(win_hi, available - 5) - win_lo)
-        b = np.maximum(a + DAY, end - (gap * DAY).astype(np.int64))
+        b = np.minimum(np.maximum(a + DAY, end - (gap * DAY).astype(np.int64)), end)
         is_new, one_time = p == _P["new"], p == _P["one_time"]
         declining, growing = p == _P["declining"], p == _P["growing"]
         days = (b - a) / DAY
@@ -581,7 +581,7 @@ class _Chunk:
         channel = rng.choice(np.array(["web", "mobile_app", "marketplace", "phone"], object), n_orders,
                              p=[.5, .35, .1, .05])
         channel[o_kind == 2] = "invoice"
-        self.o_status = status
+        self.o_status, self.o_channel = status, channel
 
         order_id = _join(_ids("O", self.no[o_c], 8), "-", pc.utf8_lpad(pc.cast(pa.array(o_rank + 1), pa.string()), 3, "0"))
         self.order_id = order_id
@@ -694,7 +694,7 @@ class _Chunk:
                           pa.array(np.full(int(answered.sum()), question, object), pa.string()),
                           pa.array(values[answered], pa.string()), "needs"))
         c = np.concatenate([x[0] for x in parts])
-        t = np.concatenate([x[1] for x in parts])
+        t = np.minimum(np.concatenate([x[1] for x in parts]), self.end_s)
         q = pa.concat_arrays([x[2] for x in parts])
         a = pa.concat_arrays([x[3] for x in parts])
         survey = pa.array(np.concatenate([np.full(len(x[0]), x[4], object) for x in parts]), pa.string())
@@ -719,21 +719,24 @@ class _Chunk:
             ev_props.append(props)
 
         # shopping sessions behind each web order: page views, cart adds, checkout
-        shop = np.flatnonzero(self.o_kind < 2)
+        # only web and app orders leave a tracked session (phone and marketplace orders do not)
+        shop = np.flatnonzero((self.o_kind < 2) & np.isin(self.o_channel, ["web", "mobile_app"]))
         oc, ot = self.o_c[shop], self.o_t[shop]
         checkout = ot - rng.integers(60, 1200, len(shop))
         cart_id = pc.replace_substring_regex(self.order_id.take(pa.array(shop)), "^O", "K")
         value = _decimal_text(self.o_amount[shop])
         add(oc, checkout, "checkout", _join('{"cart_id":"', cart_id, '","value":', value, "}"))
-        item_rows = np.flatnonzero(self.o_kind[self.li] < 2)
+        tracked = np.zeros(len(self.o_c), dtype=bool)
+        tracked[shop] = True
+        item_rows = np.flatnonzero(tracked[self.li])
         order_pos = np.searchsorted(shop, self.li[item_rows])
         prod = self.l_prod[item_rows]
         add(oc[order_pos], checkout[order_pos] - rng.integers(60, 3600, len(item_rows)), "cart_add",
             self._cart_props(cart_id.take(pa.array(order_pos)), prod, self.l_value[item_rows]))
-        views = rng.integers(1, 4, len(shop))
+        views = 1 + (rng.random(len(shop)) < 0.3)
         vi = _expand(views)
         add(oc[vi], checkout[vi] - rng.integers(3600, 3 * 3600, len(vi)), "page_view", self._page_props(len(vi)))
-        login = rng.random(len(shop)) < 0.4
+        login = rng.random(len(shop)) < 0.3
         add(oc[login], checkout[login] - 3 * 3600 - 30, "login", pa.nulls(int(login.sum()), pa.string()))
 
         # abandoned carts: browsers (recently, many of them this week) and some buyers
@@ -865,7 +868,7 @@ class _Chunk:
         pp = self.persona[acc]
         weeks = np.maximum(hi - lo, DAY) / (7 * DAY)
         per_week = np.select([pp == _P["key_account"], pp == _P["growing_account"], pp == _P["churning_account"]],
-                             [2.5, 1.4, 1.2], 2.0)
+                             [1.5, 0.9, 0.8], 1.5)
         n_features = np.select([pp == _P["key_account"], pp == _P["growing_account"], pp == _P["churning_account"]],
                                [8, 5, 3], 2)
         count = rng.poisson(per_week * weeks)
