@@ -58,6 +58,9 @@ def _register() -> None:
 
     app.add_typer(tasks.app, name="tasks")
     app.command("outbox")(outbox.outbox_command)
+    from segmentum.cli import demo
+
+    app.command("demo")(demo.demo_command)
     from segmentum.cli import ingest as ingest_cli
     from segmentum.cli import quarantine as quarantine_cli
 
