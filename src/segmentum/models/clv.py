@@ -32,7 +32,10 @@ LOG_BOUND = 9 * math.log(10)
 _AT_BOUND = 1e-3
 # A boundary submodel is preferred when its total log-likelihood is within this of the best interior fit: the
 # optimiser only creeps towards a boundary optimum, so an "interior" fit there is a hair short of the limit.
-_SAME_LL = 1e-6  # how close (in log units) to a bound counts as "at the boundary"
+_SAME_LL = 1e-6
+# A fit whose (rescaled) parameters all lie within 1e-4 .. 1e4 and that converged is interior: the boundary
+# submodels are fitted only otherwise.
+_NEAR_EDGE = 4 * math.log(10)  # how close (in log units) to a bound counts as "at the boundary"
 
 # Mean days per month: lifetimes discounts monthly with 4.345 weeks or 30 days per month; we use the exact
 # 365.25/12 days for every time unit, so the three units give the same CLV for the same data.
@@ -205,12 +208,18 @@ class BGNBD:
         mean_x = float(np.average(x, weights=w))
         starts = [np.zeros(4), np.log([0.5, 1.0, 0.5, 2.0]), np.log([max(mean_x, 0.1), 2.0, 0.1, 5.0])]
         best, fits = _multistart(nll, starts)
-        # The no-dropout limit (a -> 0: the NBD model) is approached only asymptotically by the optimiser, where
-        # the likelihood is flat; fit it directly with a at its lower bound and keep it when it is as good.
-        limit = _fit_with_fixed(nll, best.log_params, {2: -LOG_BOUND})
-        if limit is not None and limit.neg_ll <= best.neg_ll + _SAME_LL / float(w.sum()):
-            best = limit
+        # Boundary optima are approached only asymptotically by the optimiser, which stalls on the flat ridge
+        # somewhere short of them. Fit the two limits directly and keep one when it is as good: a -> 0 (nobody
+        # drops out: the NBD model) and b -> inf with a / b free (the same dropout probability for everyone).
+        near_edge = not best.converged or bool(np.any(np.abs(best.log_params) > _NEAR_EDGE))
+        for fixed in ({2: -LOG_BOUND}, {3: LOG_BOUND}) if near_edge else ():
+            limit = _fit_with_fixed(nll, best.log_params, fixed)
+            if limit is None:
+                continue
             fits.append(limit)
+            as_good = limit.neg_ll <= best.neg_ll + _SAME_LL / float(w.sum())
+            if limit.neg_ll < best.neg_ll or (as_good and not _boundary(best.log_params, self._names)):
+                best = limit
         r, alpha_s, a, b = np.exp(best.log_params)
         self.params_ = {"r": float(r), "alpha": float(alpha_s / scale), "a": float(a), "b": float(b)}
         self.boundary_ = _boundary(best.log_params, self._names)
