@@ -9,6 +9,7 @@ import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, note, open_workspace, warn
 from segmentum.data.ingest import StrictIngestError, ingest
+from segmentum.errors import IngestError
 
 
 class Mode(StrEnum):
@@ -66,5 +67,4 @@ def ingest_command(
     if failure is not None:
         raise failure
     if report.rows_stored == 0:
-        err.print("Error: nothing could be stored", highlight=False)
-        raise typer.Exit(1)
+        raise IngestError(f"nothing from {report.source} could be stored")

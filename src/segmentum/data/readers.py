@@ -224,6 +224,10 @@ class _CountingReader(io.RawIOBase):
         self.count += n or 0
         return n
 
+    def close(self) -> None:
+        self.fh.close()
+        super().close()
+
 
 def _stage_csv(
     cur: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | None, delimiter: str | None, progress: bool
