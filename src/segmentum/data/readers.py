@@ -566,6 +566,10 @@ def parse_db_url(url: str) -> tuple[str, str, str]:
     table = tables[0].strip()
     if scheme in ("duckdb", "sqlite"):
         location = unquote(parts.netloc + parts.path)
+        if location.startswith("//"):  # sqlite:////abs/path (SQLAlchemy's spelling)
+            location = "/" + location.lstrip("/")
+        if location.startswith("/") and not Path(location).exists() and Path(location[1:]).is_file():
+            location = location[1:]  # sqlite:///relative/path
         if not location:
             raise IngestError(f"the database URL {url!r} names no file; use {scheme}:///absolute/path?table=NAME")
         if not Path(location).is_file():
@@ -582,7 +586,10 @@ def _stage_url(cur: duckdb.DuckDBPyConnection, url: str) -> Staged:
     if scheme == "duckdb":
         return _stage_duckdb(cur, url, location, table)
     if scheme == "sqlite":
-        con = sqlite3.connect(f"file:{location}?mode=ro", uri=True)
+        try:
+            con = sqlite3.connect(Path(location).resolve().as_uri() + "?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            raise IngestError(f"{display_source(url)}: cannot open the SQLite file ({exc})") from None
         ident = ".".join(_sqlite_quote(p) for p in table.split("."))
         try:
             dbcur = con.execute(f"SELECT * FROM {ident}")  # noqa: S608 - identifier quoted
