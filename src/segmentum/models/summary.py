@@ -124,37 +124,45 @@ def purchase_summary(
     holdout_sql = ""
     if hold is not None:
         holdout_sql = """,
-            count(*) FILTER (WHERE p.d > $cal)::DOUBLE AS frequency_holdout,
-            coalesce(avg(p.v) FILTER (WHERE p.d > $cal), 0)::DOUBLE AS monetary_holdout,
+            count(*) FILTER (WHERE d > $cal)::DOUBLE AS frequency_holdout,
+            coalesce(avg(v) FILTER (WHERE d > $cal), 0)::DOUBLE AS monetary_holdout,
             (date_diff('day', $cal, $hold) / $days)::DOUBLE AS duration_holdout"""
-    # Day boundaries are compared on timestamps (< next midnight) so an index on ordered_at stays usable and
-    # the last day is included to its very end.
+    # One pass over purchase days per customer, no self-join: the first day's value is taken out of the
+    # calibration sum with arg_min, in exact DECIMAL. Day boundaries are compared on timestamps (< next
+    # midnight) so the last day is included to its very end.
     sql = f"""
         WITH p AS (
-            SELECT customer_id, CAST(ordered_at AS DATE) AS d, sum(amount)::DOUBLE AS v
+            SELECT customer_id, CAST(ordered_at AS DATE) AS d, sum(amount) AS v
             FROM main.orders
             WHERE {QUALIFYING_ORDER_SQL} AND customer_id IS NOT NULL AND ordered_at IS NOT NULL
               AND ordered_at < CAST($last_day AS TIMESTAMP) + INTERVAL 1 DAY
             GROUP BY 1, 2
-        ), f AS (
-            SELECT customer_id, min(d) AS first_day FROM p WHERE d <= $cal GROUP BY 1
+        ), c AS (
+            SELECT customer_id,
+                min(d) FILTER (WHERE d <= $cal) AS first_day,
+                max(d) FILTER (WHERE d <= $cal) AS last_day,
+                count(*) FILTER (WHERE d <= $cal) - 1 AS repeats,
+                sum(v) FILTER (WHERE d <= $cal) - arg_min(v, d) FILTER (WHERE d <= $cal) AS repeat_value
+                {holdout_sql}
+            FROM p
+            GROUP BY customer_id
         )
-        SELECT f.customer_id,
-            (count(*) FILTER (WHERE p.d <= $cal) - 1)::DOUBLE AS frequency,
-            (date_diff('day', f.first_day, max(p.d) FILTER (WHERE p.d <= $cal)) / $days)::DOUBLE AS recency,
-            (date_diff('day', f.first_day, $cal) / $days)::DOUBLE AS "T",
-            coalesce(avg(p.v) FILTER (WHERE p.d <= $cal AND p.d > f.first_day), 0)::DOUBLE AS monetary_value
-            {holdout_sql}
-        FROM f JOIN p USING (customer_id)
-        GROUP BY f.customer_id, f.first_day
-        ORDER BY f.customer_id
+        SELECT * EXCLUDE (first_day, last_day, repeats, repeat_value),
+            repeats::DOUBLE AS frequency,
+            (date_diff('day', first_day, last_day) / $days)::DOUBLE AS recency,
+            (date_diff('day', first_day, $cal) / $days)::DOUBLE AS "T",
+            CASE WHEN repeats > 0 THEN (repeat_value / repeats)::DOUBLE ELSE 0 END AS monetary_value
+        FROM c
+        WHERE first_day IS NOT NULL
+        ORDER BY customer_id
     """
     params: dict[str, Any] = {"cal": cal, "last_day": last_day, "days": days}
     if hold is not None:
         params["hold"] = hold
     frame = con.execute(sql, params).df()
     frame["customer_id"] = frame["customer_id"].astype(object)
-    frame = frame.set_index("customer_id")
+    columns = [*SUMMARY_COLUMNS, *(["frequency_holdout", "monetary_holdout", "duration_holdout"] if hold else [])]
+    frame = frame.set_index("customer_id")[columns]
     frame.attrs.update(
         {"time_unit": time_unit, "calibration_end": cal.isoformat(),
          "holdout_end": hold.isoformat() if hold else None}
