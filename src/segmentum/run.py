@@ -367,3 +367,34 @@ def _q(name: str) -> str:
 
 def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def compiled_sql(ws: Workspace, name: str | None = None, *, dialect: str = "duckdb",
+                 as_of: str | datetime | date | None = "latest") -> str:
+    """The SQL a run of `name` (segment, segmentation, built-in or trait; None = everything) executes."""
+    from segmentum.engine.duckdb import DuckDBEngine
+    from segmentum.spec.loader import trait_closure
+
+    defs = ws.definitions()
+    if name is not None:
+        if name in defs.traits and name not in defs.segments and name not in defs.segmentations:
+            keep = trait_closure(defs.traits, {name})
+            defs = Definitions(traits={n: t for n, t in defs.traits.items() if n in keep},
+                               attributes=defs.attributes, tables=defs.tables, hashes=defs.hashes)
+        else:
+            owner = name if (name in defs.segments or name in defs.segmentations or name in defs.builtins) \
+                else name.partition(".")[0]
+            if owner in defs.segmentations and name != owner:
+                defs.segment(name)  # a NotFoundError with a did-you-mean for a wrong segment name
+            defs = defs.select([owner])
+    if as_of == "latest" and newest_timestamp(ws.store) is None:
+        as_of = None
+    resolved, _ = resolve_as_of(as_of, ws)
+    engine = DuckDBEngine(ws.store)
+    read_property = None
+    if dialect in ("pyspark", "spark"):
+        from segmentum.engine.spark import SparkEngine
+
+        read_property = SparkEngine.read_property
+    compiled = RunCompiler(defs, engine.tables(), resolved, read_property=read_property).compile()
+    return engine.to_sql(compiled.expr, dialect="pyspark" if dialect == "spark" else dialect)

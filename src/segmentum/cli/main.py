@@ -66,6 +66,23 @@ def _register() -> None:
 
     app.command("ingest")(ingest_cli.ingest_command)
     app.command("quarantine")(quarantine_cli.quarantine_command)
+    from segmentum.cli import customer as customer_cli
+    from segmentum.cli import explain as explain_cli
+    from segmentum.cli import members as members_cli
+    from segmentum.cli import preview as preview_cli
+    from segmentum.cli import run as run_cli
+    from segmentum.cli import runs as runs_cli
+    from segmentum.cli import segments as segments_cli
+    from segmentum.cli import sql as sql_cli
+
+    app.command("run")(run_cli.run_command)
+    app.command("runs")(runs_cli.runs_command)
+    app.command("segments")(segments_cli.segments_command)
+    app.command("members")(members_cli.members_command)
+    app.command("customer")(customer_cli.customer_command)
+    app.command("sql")(sql_cli.sql_command)
+    app.command("explain")(explain_cli.explain_command)
+    app.command("preview")(preview_cli.preview_command)
 
 
 _register()

@@ -92,7 +92,7 @@ class CompiledRun:
     segments: dict[str, str]  # standalone segment -> boolean column
     segmentations: dict[str, str]  # segmentation -> label column
     as_of: datetime
-    population_from: str | None = None
+    full: ir.Table | None = None  # every column before the final projection (explain evaluates on it)
 
     @property
     def trait_columns(self) -> list[str]:
@@ -212,7 +212,14 @@ class RunCompiler:
         hidden += [h for h in hidden_segs if h not in hidden]
         traits = list(self.defs.traits)
         columns = ["customer_id", *traits, *hidden, *segments.values(), *segmentations.values()]
-        return CompiledRun(t.select(*columns), traits, hidden, segments, segmentations, self.as_of)
+        return CompiledRun(t.select(*columns), traits, hidden, segments, segmentations, self.as_of, full=t)
+
+    def condition_on(self, t: ir.Table, node: ast.Node, where: str = "explain") -> ir.BooleanValue:
+        """A condition compiled against the full run table (hoisted population columns must exist)."""
+        return ExprCompiler(_CustomerScope(self, t, where)).condition(node)
+
+    def value_on(self, t: ir.Table, node: ast.Node, where: str = "explain") -> ir.Value:
+        return ExprCompiler(_CustomerScope(self, t, where)).value(node)
 
     # ------------------------------------------------------------------------------------------ customers
     def _customers(self) -> ir.Table:

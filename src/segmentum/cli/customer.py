@@ -1,0 +1,33 @@
+"""`segmentum customer ID`: attributes, traits, memberships and history of one customer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace
+
+
+def customer_command(
+    customer_id: Annotated[str, typer.Argument(help="The customer's id")],
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Everything segmentum knows about one customer: attributes, traits, segments now, and history."""
+    from segmentum.api.queries import customer  # the one library function that assembles a customer view
+
+    ws = open_workspace(workspace)
+    data = customer(ws, customer_id)
+    if fmt is OutputFormat.json:
+        emit(data, fmt)
+        return
+    for section in ("attributes", "traits", "models"):
+        values = data.get(section) or {}
+        if values:
+            emit(values, fmt, title=section.capitalize())
+    segments = data.get("segments") or []
+    emit([{"segment": s} for s in segments], fmt, title="Segments now")
+    history = data.get("history") or []
+    if history:
+        emit(history, fmt, title="History")

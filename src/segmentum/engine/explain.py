@@ -1,0 +1,135 @@
+"""Why a customer is or is not in a segment: every condition of the segment (and of the segmentation rules
+before it, which take precedence) evaluated for that customer, with the values it read.
+
+The run is compiled for every customer (so population values such as percent_rank are exact) at the as_of
+of the newest complete batch run (else the end of the data), and each sub-condition of the expression tree
+becomes its own column, read for the one customer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import ibis
+
+from segmentum import snapshot
+from segmentum.compile.compiler import RunCompiler
+from segmentum.errors import NotFoundError, RunError
+from segmentum.spec import ast
+from segmentum.spec.loader import SegmentDef
+
+if TYPE_CHECKING:
+    from segmentum.workspace import Workspace
+
+
+@dataclass
+class Check:
+    segment: str  # the segment whose rule this is
+    condition: str
+    held: bool
+    depth: int  # 0 = the whole rule, 1.. = its parts
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"segment": self.segment, "condition": self.condition, "held": self.held, "depth": self.depth,
+                "values": self.values}
+
+
+@dataclass
+class Explanation:
+    customer_id: str
+    name: str
+    as_of: datetime
+    member: bool
+    actual: str | None  # the segment the customer is in (segmentations), else None
+    checks: list[Check]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"customer_id": self.customer_id, "name": self.name, "as_of": self.as_of, "member": self.member,
+                "actual_segment": self.actual, "checks": [c.to_dict() for c in self.checks]}
+
+
+def _parts(node: ast.Node, depth: int = 0) -> list[tuple[ast.Node, int]]:
+    """The condition and its boolean sub-conditions (and / or / not), outermost first."""
+    out = [(node, depth)]
+    if isinstance(node, ast.Binary) and node.op in ast.LOGICAL:
+        out += _parts(node.left, depth + 1) + _parts(node.right, depth + 1)
+    elif isinstance(node, ast.Unary) and node.op == "not":
+        out += _parts(node.operand, depth + 1)
+    return out
+
+
+def explain(ws: Workspace, customer_id: str, name: str, *, as_of: Any = None) -> Explanation:
+    """Evaluate each condition of segment `name` (standalone or `segmentation.segment`) for one customer."""
+    from segmentum.run import _engine, resolve_as_of
+
+    defs = ws.definitions()
+    owner = name if name in defs.segments or name in defs.segmentations else name.partition(".")[0]
+    if owner in defs.segmentations and name == owner:
+        rules: list[SegmentDef] = defs.segmentations[owner].segments
+        target = None
+    else:
+        target = defs.segment(name)
+        if target.segmentation is None:
+            rules = [target]
+        else:
+            segs = defs.segmentations[target.segmentation].segments
+            rules = segs[: segs.index(target) + 1]
+    selected = defs.select([owner])
+    if as_of is None:
+        last = snapshot.latest_run(ws.store, kind="batch")
+        resolved = last.as_of if last is not None else resolve_as_of("latest", ws)[0]
+    else:
+        resolved = resolve_as_of(as_of, ws)[0]
+    engine = _engine(ws, "duckdb")
+    compiler = RunCompiler(selected, engine.tables(), resolved)
+    compiled = compiler.compile()
+    t = compiled.full
+    assert t is not None
+    columns: dict[str, Any] = {}
+    plan: list[tuple[str, str, int, str, list[str]]] = []
+    for rule in rules:
+        if rule.where is None:
+            continue
+        for i, (node, depth) in enumerate(_parts(rule.where)):
+            col = f"__explain_{len(plan)}"
+            columns[col] = compiler.condition_on(t, node)
+            used = sorted(n for n in ast.names(node) if n != "as_of" and n in t.columns)
+            pops = [c for c in ast.walk(node) if isinstance(c, ast.Call) and c.name in ast.POPULATION_FUNCTIONS]
+            for call in pops:
+                key = ast.to_text(call)
+                if key not in columns:
+                    columns[key] = compiler.value_on(t, call)
+                used.append(key)
+            plan.append((rule.segment, ast.to_text(node) if i else (rule.where_text or ""), depth, col, used))
+    label_col = compiled.segmentations.get(owner)
+    seg_col = compiled.segments.get(owner)
+    value_cols = sorted({u for *_, used in plan for u in used if u in t.columns})
+    extra = {k: v for k, v in columns.items() if not k.startswith("__explain_")}
+    projection = t.mutate(**{k: v for k, v in columns.items() if k.startswith("__explain_")}, **{
+        f"__v_{i}": v for i, v in enumerate(extra.values())})
+    wanted = ["customer_id", *value_cols, *[k for k in columns if k.startswith("__explain_")],
+              *[f"__v_{i}" for i in range(len(extra))], *([label_col] if label_col else []),
+              *([seg_col] if seg_col else [])]
+    row_t = projection.filter(projection.customer_id == ibis.literal(str(customer_id))).select(*wanted)
+    rows = engine.execute_arrow(row_t).to_pylist()
+    if not rows:
+        raise NotFoundError(f"customer '{customer_id}' is not a customer of the run at {resolved:%Y-%m-%d %H:%M:%S} "
+                            "(unknown id, or created after as_of)")
+    row = rows[0]
+    extra_values = {k: row[f"__v_{i}"] for i, k in enumerate(extra)}
+    checks = []
+    for segment, text, depth, col, used in plan:
+        values = {u: (row[u] if u in row else extra_values.get(u)) for u in used}
+        checks.append(Check(segment, text, bool(row[col]), depth, values))
+    if label_col:
+        actual = row[label_col]
+        member = actual == (target.segment if target is not None else actual)
+    elif seg_col:
+        actual = None
+        member = bool(row[seg_col])
+    else:  # pragma: no cover - the loader guarantees one or the other
+        raise RunError(f"'{name}' is neither a segment nor a segmentation")
+    return Explanation(str(customer_id), name, resolved, member, actual, checks)

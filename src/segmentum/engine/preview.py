@@ -1,0 +1,98 @@
+"""Preview edited definitions: who would enter and who would leave, computed without storing anything.
+
+A definition is "changed" when its hash differs from the one recorded by the newest complete batch run
+(or when that run did not have it). The preview evaluates only the changed definitions at that run's
+as_of, so the difference is due to the edit alone, and compares with the run's memberships.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from segmentum import snapshot
+
+if TYPE_CHECKING:
+    from segmentum.workspace import Workspace
+
+SAMPLE = 20
+
+
+@dataclass
+class SegmentChange:
+    name: str
+    before: int
+    after: int
+    entered: list[str]
+    left: list[str]
+
+    def to_dict(self, sample: int | None = SAMPLE) -> dict[str, Any]:
+        return {"name": self.name, "before": self.before, "after": self.after, "entered_count": len(self.entered),
+                "left_count": len(self.left), "entered": self.entered[:sample] if sample else self.entered,
+                "left": self.left[:sample] if sample else self.left}
+
+
+@dataclass
+class Preview:
+    as_of: datetime | None
+    base_run: int | None
+    changed: dict[str, str]  # definition -> 'new' | 'edited'
+    segments: list[SegmentChange] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"as_of": self.as_of, "base_run": self.base_run, "changed": self.changed,
+                "segments": [s.to_dict() for s in self.segments]}
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{k: v for k, v in s.to_dict().items() if k not in ("entered", "left")}
+                             for s in self.segments],
+                            columns=["name", "before", "after", "entered_count", "left_count"])
+
+
+def preview(ws: Workspace, *, overrides: dict[str, str] | None = None, as_of: Any = None,
+            names: list[str] | None = None) -> Preview:
+    """Definitions whose hash differs from the last batch run's, and who would enter or leave each segment.
+
+    Parameters
+    ----------
+    overrides:
+        Unsaved file texts (workspace-relative path -> YAML) to preview instead of the files on disk.
+    names:
+        Preview these definitions even when unchanged.
+    """
+    from segmentum.run import run
+
+    defs = ws.definitions(overrides=overrides)
+    last = snapshot.latest_run(ws.store, kind="batch")
+    old_hashes = last.definition_hashes if last is not None else {}
+    changed: dict[str, str] = {}
+    for name in defs.definition_names():
+        if name not in old_hashes:
+            changed[name] = "new"
+        elif old_hashes[name] != defs.hashes.get(name):
+            changed[name] = "edited"
+    for name in names or []:
+        changed.setdefault(name, "requested")
+    result = Preview(last.as_of if last else None, last.run_id if last else None, changed)
+    if not changed:
+        return result
+    point = as_of if as_of is not None else (last.as_of if last is not None else "latest")
+    outcome = run(ws, as_of=point, only=list(changed), preview=True, definitions=defs)
+    after = outcome.memberships()
+    before = (snapshot.memberships(ws.store, last.run_id) if last is not None
+              else pd.DataFrame(columns=["customer_id", "segmentation", "segment", "name"]))
+    for name in changed:
+        if name in defs.segmentations:
+            seg_names = [s.name for s in defs.segmentations[name].segments]
+            seg_names += sorted(set(before[before.segmentation == name].name) - set(seg_names))
+        else:
+            seg_names = [name]
+        for seg in seg_names:
+            old = set(before[before.name == seg].customer_id) if changed[name] != "new" else set()
+            new = set(after[after.name == seg].customer_id)
+            result.segments.append(SegmentChange(seg, len(old), len(new), sorted(new - old), sorted(old - new)))
+    result.as_of = outcome.as_of
+    return result
