@@ -155,3 +155,13 @@ def test_move_between_segmentations_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DefinitionError, match="one segmentation"):
         process_run(ws, 1)
     ws.close()
+
+
+def test_a_task_is_never_created_twice_even_if_its_status_update_was_lost(two_runs: Workspace) -> None:
+    process_run(two_runs, 2)
+    deliver(two_runs)
+    # as if the process died after writing the tasks but before recording them delivered
+    two_runs.store.cursor().execute("UPDATE segmentum.outbox SET status = 'pending' WHERE action_type = 'task'")
+    report = deliver(two_runs)
+    assert report.delivered == 2
+    assert len(list_tasks(two_runs, status=None)) == 2

@@ -203,17 +203,72 @@ def deliver(ws: Workspace, *, ids: list[int] | None = None, due_only: bool = Tru
         report = DeliveryReport()
         sinks: dict[str, Sink] = {}
         limits: dict[str, _RateLimit] = {}
+        items = [OutboxItem(int(r[0]), r[1], r[2], r[3], r[4], int(r[5]),
+                            json.loads(r[6]) if isinstance(r[6], str) else r[6], int(r[7])) for r in rows]
         try:
-            for row in rows:
+            position = 0
+            while position < len(items):
                 if stop is not None and stop.is_set():
                     break
-                item = OutboxItem(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]),
-                                  json.loads(row[6]) if isinstance(row[6], str) else row[6], int(row[7]))
+                item = items[position]
+                batch = _store_batch(ws, items, position, sinks)
+                if batch and _deliver_batch(ws, cur, batch, sinks[item.action_type], report):
+                    position += len(batch)
+                    continue
                 _deliver_one(ws, cur, item, sinks, limits, report, backoff_base)
+                position += 1
         finally:
             for sink in sinks.values():
                 sink.close()
         return report
+
+
+STORE_BATCH = 1000
+
+
+def _store_batch(ws: Workspace, items: list[OutboxItem], start: int, sinks: dict[str, Sink]) -> list[OutboxItem]:
+    """Consecutive items of a sink that writes only to the store (tasks): delivered in one transaction."""
+    kind = items[start].action_type
+    if kind not in sinks:
+        try:
+            sinks[kind] = sink_class(kind)(ws)
+        except ActionError:
+            return []
+    if not sinks[kind].transactional:
+        return []
+    end = start
+    while end < len(items) and end - start < STORE_BATCH and items[end].action_type == kind \
+            and "action" in items[end].payload:
+        end += 1
+    return items[start:end] if end - start > 1 else []
+
+
+def _deliver_batch(ws: Workspace, cur: Any, batch: list[OutboxItem], sink: Sink, report: DeliveryReport) -> bool:
+    """All or nothing; False (rolled back) sends the caller item by item, to find the one that fails."""
+    try:
+        with ws.store.transaction(cur):
+            clock = ws_now(ws)
+            results = sink.deliver_many(batch, cur)
+            frame = pd.DataFrame({
+                "id": [i.id for i in batch],
+                "status": ["skipped" if r.status == "skipped" else "delivered" for r in results],
+                "note": pd.Series([r.note if r.status == "skipped" else None for r in results], dtype="object"),
+            })
+            cur.register("_segmentum_delivered", frame)
+            try:
+                cur.execute(f"""UPDATE {META}.outbox o SET status = d.status, attempts = o.attempts + 1,
+                                delivered_at = ?, next_attempt_at = NULL, last_error = d.note::VARCHAR
+                                FROM _segmentum_delivered d WHERE o.id = d.id""", [clock])
+            finally:
+                cur.unregister("_segmentum_delivered")
+    except Exception:  # noqa: BLE001 - retried one by one, which records the failing item
+        return False
+    for result in results:
+        if result.status == "skipped":
+            report.skipped += 1
+        else:
+            report.delivered += 1
+    return True
 
 
 def _deliver_one(ws: Workspace, cur: Any, item: OutboxItem, sinks: dict[str, Sink], limits: dict[str, _RateLimit],
@@ -222,6 +277,7 @@ def _deliver_one(ws: Workspace, cur: Any, item: OutboxItem, sinks: dict[str, Sin
     try:
         if item.action_type not in sinks:
             sinks[item.action_type] = sink_class(item.action_type)(ws)
+        if item.action_type not in limits:
             limits[item.action_type] = _RateLimit(sinks[item.action_type].rate_per_second)
         sink = sinks[item.action_type]
         if "action" not in item.payload:

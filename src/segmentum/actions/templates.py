@@ -53,6 +53,7 @@ class Templates:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._compiled: dict[str, jinja2.Template] = {}
         self.env = ImmutableSandboxedEnvironment(
             loader=WorkspaceLoader(self.root), autoescape=False, finalize=_finalize,
             undefined=_Undefined, keep_trailing_newline=True,
@@ -70,9 +71,12 @@ class Templates:
             raise ActionError(f"{where}: invalid template {text!r}: {exc.message} (line {exc.lineno})") from None
 
     def render(self, text: str, context: dict[str, Any], where: str = "template") -> str:
-        """Render an inline template string."""
+        """Render an inline template string (compiled once per Templates object)."""
         try:
-            return self.env.from_string(text).render(context)
+            compiled = self._compiled.get(text)
+            if compiled is None:
+                compiled = self._compiled[text] = self.env.from_string(text)
+            return compiled.render(context)
         except SecurityError as exc:
             raise ActionError(f"{where}: template {text!r} was blocked by the sandbox: {exc}") from None
         except jinja2.TemplateNotFound as exc:

@@ -75,6 +75,10 @@ class Sink:
     def deliver(self, item: OutboxItem, con: duckdb.DuckDBPyConnection) -> Delivered:
         raise NotImplementedError
 
+    def deliver_many(self, items: list[OutboxItem], con: duckdb.DuckDBPyConnection) -> list[Delivered]:
+        """Deliver several items (transactional sinks get them in one transaction); override to batch."""
+        return [self.deliver(item, con) for item in items]
+
     def close(self) -> None:
         """Release connections held across items."""
 

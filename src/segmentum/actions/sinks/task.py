@@ -23,6 +23,10 @@ class TaskSink(Sink):
     name = "task"
     transactional = True
 
+    def __init__(self, ws: Any) -> None:
+        super().__init__(ws)
+        self._due: dict[str, str] = {}  # one due date per processed run
+
     def validate(self, settings: dict[str, Any], where: str, templates: Templates) -> None:
         for key in ("title", "description", "assignee"):
             if settings.get(key):
@@ -39,20 +43,43 @@ class TaskSink(Sink):
         out["title"] = (out["title"] or "").strip() or "Follow up"
         out["assignee"] = (out["assignee"] or "").strip() or None
         due = settings.get("due")
-        out["due_at"] = add_duration(now(self.ws), due).isoformat(sep=" ") if due else None
+        if due and due not in self._due:
+            self._due[due] = add_duration(now(self.ws), due).isoformat(sep=" ")
+        out["due_at"] = self._due[due] if due else None
         return out
 
     def deliver(self, item: OutboxItem, con: duckdb.DuckDBPyConnection) -> Delivered:
+        return self.deliver_many([item], con)[0]
+
+    def deliver_many(self, items: list[OutboxItem], con: duckdb.DuckDBPyConnection) -> list[Delivered]:
+        import pandas as pd
+
         ensure_tasks(self.ws.store)
-        action = item.payload["action"]
-        reason = {k: item.payload.get(k) for k in ("event", "segment", "traits", "run")}
-        con.execute(
-            f"""INSERT INTO {META}.tasks (id, title, description, assignee, due_at, status, customer_id, trigger,
-                reason, created_at, outbox_key)
-                SELECT nextval('{META}.task_seq'), ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?
-                WHERE NOT EXISTS (SELECT 1 FROM {META}.tasks WHERE outbox_key = ?)""",
-            [action["title"], action.get("description"), action.get("assignee"), action.get("due_at"),
-             item.customer_id, item.trigger, json.dumps(reason, default=str), now(self.ws),
-             item.idempotency_key, item.idempotency_key],
-        )
-        return Delivered()
+        actions = [item.payload["action"] for item in items]
+        frame = pd.DataFrame({
+            "title": [a["title"] for a in actions],
+            "description": [a.get("description") for a in actions],
+            "assignee": [a.get("assignee") for a in actions],
+            "due_at": [a.get("due_at") for a in actions],
+            "customer_id": [i.customer_id for i in items],
+            "trigger": [i.trigger for i in items],
+            "reason": [json.dumps({k: i.payload.get(k) for k in ("event", "segment", "traits", "run")}, default=str)
+                       for i in items],
+            "outbox_key": [i.idempotency_key for i in items],
+        }, dtype="object")
+        con.register("_segmentum_new_tasks", frame)
+        try:
+            # the outbox key makes a task exactly once even if a status update was lost
+            con.execute(
+                f"""INSERT INTO {META}.tasks (id, title, description, assignee, due_at, status, customer_id, trigger,
+                    reason, created_at, outbox_key)
+                    SELECT nextval('{META}.task_seq'), n.title::VARCHAR, n.description::VARCHAR, n.assignee::VARCHAR,
+                        n.due_at::TIMESTAMP, 'open', n.customer_id::VARCHAR, n.trigger::VARCHAR, n.reason::JSON, ?,
+                        n.outbox_key::VARCHAR
+                    FROM _segmentum_new_tasks n
+                    WHERE NOT EXISTS (SELECT 1 FROM {META}.tasks t WHERE t.outbox_key = n.outbox_key)""",
+                [now(self.ws)],
+            )
+        finally:
+            con.unregister("_segmentum_new_tasks")
+        return [Delivered() for _ in items]
