@@ -14,6 +14,7 @@ from segmentum.data.schema import QUALIFYING_ORDER_SQL
 from segmentum.errors import NotFoundError, did_you_mean
 
 if TYPE_CHECKING:
+    from segmentum.spec.loader import Definitions
     from segmentum.workspace import Workspace
 
 SIGNIFICANCE = 0.05
@@ -28,8 +29,12 @@ def _base_sql() -> str:
     return "SELECT DISTINCT customer_id FROM segmentum.memberships WHERE run_id = $run_id"
 
 
-def profile(ws: Workspace, name: str, *, run_id: int | None = None, top: int = 10) -> dict[str, Any]:
-    """Everything about one segment (`segment` or `segmentation.segment`) in a complete run."""
+def profile(ws: Workspace, name: str, *, run_id: int | None = None, top: int = 10,
+            definitions: Definitions | None = None) -> dict[str, Any]:
+    """Everything about one segment (`segment` or `segmentation.segment`) in a complete run.
+
+    `definitions` (already loaded) saves reloading them when profiling many segments.
+    """
     run_id, as_of = resolve_run(ws, run_id)
     check_segment(ws, run_id, name)
     params = {"run_id": run_id, "name": name, "as_of": as_of}
@@ -62,7 +67,7 @@ def profile(ws: Workspace, name: str, *, run_id: int | None = None, top: int = 1
         "avg_orders": _num(summary["avg_orders"]),
         "avg_recency_days": _num(summary["avg_recency_days"]),
     }
-    result.update(_definition_info(ws, name))
+    result.update(_definition_info(ws, name, definitions))
     result["top_categories"] = _top_items(ws, params, "category", top)
     result["top_products"] = _top_items(ws, params, "product_id", top)
     result["attributes"] = _categorical_lift(ws, params)
@@ -76,11 +81,11 @@ def _num(value: Any) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
-def _definition_info(ws: Workspace, name: str) -> dict[str, Any]:
+def _definition_info(ws: Workspace, name: str, definitions: Definitions | None) -> dict[str, Any]:
     """Description, offer, channel and recommended action from the definitions (built-in docs as fallback)."""
     info: dict[str, Any] = {"description": None, "offer": None, "channel": None, "action": None}
     try:
-        seg = ws.definitions().segment(name)
+        seg = (definitions or ws.definitions()).segment(name)
     except Exception:  # noqa: BLE001 - definitions may have changed since the run; the profile still stands
         return info
     info.update(description=seg.description, offer=seg.offer, channel=seg.channel, action=seg.action)
@@ -118,17 +123,15 @@ def _top_items(ws: Workspace, params: dict[str, Any], column: str, top: int) -> 
 
 
 def _categorical_columns(ws: Workspace) -> list[str]:
-    columns = ws.store.columns("customers")
-    out = []
-    for column, kind in columns.items():
-        if column == "customer_id" or not (kind == "VARCHAR" or kind == "BOOLEAN"):
-            continue
-        distinct = ws.store.cursor().execute(
-            f'SELECT approx_count_distinct("{column}") FROM main.customers'
-        ).fetchone()[0]
-        if 0 < distinct <= MAX_CATEGORY_VALUES:
-            out.append(column)
-    return out
+    """Text and boolean customer attributes with few distinct values (one query for all of them)."""
+    candidates = [c for c, kind in ws.store.columns("customers").items()
+                  if c != "customer_id" and kind in ("VARCHAR", "BOOLEAN")]
+    if not candidates:
+        return []
+    counts = ws.store.cursor().execute(
+        "SELECT " + ", ".join(f'approx_count_distinct("{c}")' for c in candidates) + " FROM main.customers"
+    ).fetchone()
+    return [c for c, n in zip(candidates, counts, strict=True) if 0 < n <= MAX_CATEGORY_VALUES]
 
 
 def _categorical_lift(ws: Workspace, params: dict[str, Any]) -> pd.DataFrame:
@@ -185,25 +188,29 @@ def _numeric_lift(ws: Workspace, params: dict[str, Any], run_id: int) -> pd.Data
     for table, kind, cols in sources:
         if not cols:
             continue
-        aggs = ", ".join(
-            f"avg(\"{c}\") FILTER (WHERE seg) AS \"m1_{c}\", stddev_samp(\"{c}\") FILTER (WHERE seg) AS \"s1_{c}\", "
-            f"count(\"{c}\") FILTER (WHERE seg) AS \"n1_{c}\", avg(\"{c}\") AS \"m0_{c}\", "
-            f"stddev_samp(\"{c}\") FILTER (WHERE NOT seg) AS \"s2_{c}\", count(\"{c}\") FILTER (WHERE NOT seg) AS \"n2_{c}\", "
-            f"avg(\"{c}\") FILTER (WHERE NOT seg) AS \"m2_{c}\""
-            for c in cols
-        )
-        stats_row = frame(ws, f"""
+        # one narrow pass: unpivot to (customer, feature, value) and aggregate per feature and side
+        doubles = ", ".join(f'"{c}"::DOUBLE AS "{c}"' for c in cols)
+        names = ", ".join(f'"{c}"' for c in cols)
+        stats_frame = frame(ws, f"""
             WITH base AS ({_base_sql()}), members AS ({_members_sql()}),
-            t AS (SELECT x.*, x.customer_id IN (SELECT customer_id FROM members) AS seg
-                  FROM {table} x WHERE x.customer_id IN (SELECT customer_id FROM base))
-            SELECT {aggs} FROM t
-        """, params).iloc[0]
+            x AS (SELECT customer_id, {doubles} FROM {table}),
+            long AS (UNPIVOT x ON {names} INTO NAME feature VALUE v),
+            t AS (SELECT long.*, m.customer_id IS NOT NULL AS seg
+                  FROM long JOIN base b USING (customer_id) LEFT JOIN members m USING (customer_id))
+            SELECT feature, avg(v) FILTER (WHERE seg) AS m1, stddev_samp(v) FILTER (WHERE seg) AS s1,
+                   count(v) FILTER (WHERE seg) AS n1, avg(v) AS m0, avg(v) FILTER (WHERE NOT seg) AS m2,
+                   stddev_samp(v) FILTER (WHERE NOT seg) AS s2, count(v) FILTER (WHERE NOT seg) AS n2
+            FROM t GROUP BY feature
+        """, params).set_index("feature")
         for c in cols:
-            m1, m0 = _num(stats_row[f"m1_{c}"]), _num(stats_row[f"m0_{c}"])
-            n1, n2 = int(stats_row[f"n1_{c}"] or 0), int(stats_row[f"n2_{c}"] or 0)
-            s1, s2, m2 = _num(stats_row[f"s1_{c}"]), _num(stats_row[f"s2_{c}"]), _num(stats_row[f"m2_{c}"])
+            if c not in stats_frame.index:
+                continue
+            r = stats_frame.loc[c]
+            m1, m0, m2 = _num(r["m1"]), _num(r["m0"]), _num(r["m2"])
+            s1, s2 = _num(r["s1"]), _num(r["s2"])
+            n1, n2 = int(r["n1"] or 0), int(r["n2"] or 0)
             p_value = None
-            if n1 > 1 and n2 > 1 and s1 is not None and s2 is not None and m2 is not None and (s1 > 0 or s2 > 0):
+            if n1 > 1 and n2 > 1 and None not in (m1, s1, m2, s2) and (s1 > 0 or s2 > 0):  # type: ignore[operator]
                 p_value = float(stats.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=False).pvalue)
             rows.append({"feature": c, "kind": kind, "segment_mean": m1, "base_mean": m0,
                          "lift": (m1 / m0) if m1 is not None and m0 else None, "p_value": p_value})

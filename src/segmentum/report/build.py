@@ -91,10 +91,11 @@ def _migration_section(ws: Workspace, run_id: int, segmentations: list[str], t: 
 
 def _profiles(ws: Workspace, run_id: int, sizes: Any, segmentations: list[str], t: Translator) -> list[dict[str, Any]]:
     out = []
+    definitions = ws.definitions()
     standalone = [n for n, s in zip(sizes["name"], sizes["segmentation"], strict=True) if s is None or s != s]
     names = [n for n, s in zip(sizes["name"], sizes["segmentation"], strict=True) if s in segmentations] + standalone
     for name in names:
-        p = profile(ws, name, run_id=run_id, top=5)
+        p = profile(ws, name, run_id=run_id, top=5, definitions=definitions)
         features = [{"feature": r.feature, "lift": f"{r.lift:.2f}"} for r in p["distinguishing"].itertuples()]
         out.append({
             "name": name, "description": p["description"], "action": p["action"], "channel": p["channel"],

@@ -9,6 +9,7 @@ value (any type); inside longer text it is rendered as text (Jinja2, undefined n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +55,18 @@ def _render(value: Any, context: dict[str, Any], where: str) -> Any:
     return value
 
 
+@lru_cache(maxsize=64)
+def _parse_builtin(path: Path) -> Located:
+    """Parse a shipped built-in once per process (rendering never mutates the parsed data)."""
+    return load_yaml(path, display_path=f"builtin:{path.name}")
+
+
 def load_builtin(name: str, overrides: dict[str, Any] | None = None, *, config_path: str = "segmentum.yml") -> Builtin:
     """Load a built-in with its settings (defaults updated by `overrides` from segmentum.yml)."""
     path = BUILTINS_DIR / f"{name}.yml"
     if not path.is_file():
         raise ConfigError(f"unknown built-in '{name}'{did_you_mean(name, builtin_names())}")
-    located = load_yaml(path, display_path=f"builtin:{name}.yml")
+    located = _parse_builtin(path)
     raw = located.data
     settings = dict(raw.get("settings") or {})
     for key, value in (overrides or {}).items():
