@@ -30,6 +30,7 @@ import ibis.expr.types as ir
 from segmentum.compile.expressions import (
     ExprCompiler,
     UnsupportedExpressionError,
+    align,
     days_between,
     literal,
     ntile,
@@ -586,7 +587,8 @@ def _score(x: ir.Value, spec: ScoreTrait, take_part: ir.BooleanValue | None, tie
     if spec.cuts is not None:
         above = None
         for cut in spec.cuts:
-            term = (x > literal(cut)).ifelse(1, 0).cast("int64")
+            value, bound = align(x, literal(cut))
+            term = (value > bound).ifelse(1, 0).cast("int64")
             above = term if above is None else above + term
         above = above if above is not None else ibis.literal(0, type="int64")
         value = (bins - above) if spec.descending else (1 + above)

@@ -81,9 +81,14 @@ def literal(value: Any) -> ir.Value:
     return ibis.literal(str(value), type="string")
 
 
-def _align(left: ir.Value, right: ir.Value) -> tuple[ir.Value, ir.Value]:
+def align(left: ir.Value, right: ir.Value) -> tuple[ir.Value, ir.Value]:
     """Make operands comparable: text against a number is read as a number (e.g. JSON properties)."""
     lt, rt = left.type(), right.type()
+    if lt.is_decimal() and rt.is_decimal() and lt != rt:
+        # one common DECIMAL type: Spark compares DECIMAL(38, 6) with DECIMAL(38, 0) at scale 0 (100.001 > 100
+        # is false there), DuckDB exactly
+        common = dt.Decimal(38, max(lt.scale or 0, rt.scale or 0))
+        return left.cast(common), right.cast(common)
     if lt.is_string() and rt.is_numeric():
         left = left.try_cast("float64") if not rt.is_decimal() else left.try_cast(rt)
     elif rt.is_string() and lt.is_numeric():
@@ -160,7 +165,7 @@ class ExprCompiler:
             return (left & right) if node.op == "and" else (left | right)
         left, right = self.value(node.left), self.value(node.right)
         if node.op in ast.COMPARISON:
-            left, right = _align(left, right)
+            left, right = align(left, right)
             ops = {"=": left.__eq__, "!=": left.__ne__, "<": left.__lt__, "<=": left.__le__,
                    ">": left.__gt__, ">=": left.__ge__}
             return _false_if_null(ops[node.op](right))
@@ -176,18 +181,20 @@ class ExprCompiler:
 
     def visit_InList(self, node: ast.InList) -> ir.BooleanValue:
         operand = self.value(node.operand)
-        items = []
-        for item in node.items:
-            _, aligned = _align(operand, self.value(item))
-            items.append(aligned)
-        result = operand.isin(items)
+        pairs = [align(operand, self.value(item)) for item in node.items]
+        if all(op.type() == operand.type() for op, _ in pairs):
+            result = operand.isin([item for _, item in pairs])
+        else:  # differing DECIMAL scales: compare each pair at its common type
+            result = pairs[0][0] == pairs[0][1]
+            for op, item in pairs[1:]:
+                result |= op == item
         return _false_if_null(~result if node.negated else result)
 
     def visit_Between(self, node: ast.Between) -> ir.BooleanValue:
         operand = self.value(node.operand)
-        _, low = _align(operand, self.value(node.low))
-        _, high = _align(operand, self.value(node.high))
-        result = (operand >= low) & (operand <= high)
+        low_op, low = align(operand, self.value(node.low))
+        high_op, high = align(operand, self.value(node.high))
+        result = (low_op >= low) & (high_op <= high)
         return _false_if_null(~result if node.negated else result)
 
     def visit_IsNull(self, node: ast.IsNull) -> ir.BooleanValue:
