@@ -83,6 +83,7 @@ class EmailSink(Sink):
         super().__init__(ws)
         self._smtp: smtplib.SMTP | None = None
         self._consent_cache: dict[str, str | None] = {}
+        self._schema: tuple[bool, bool] | None = None
 
     @property
     def settings(self) -> Any:
@@ -125,12 +126,15 @@ class EmailSink(Sink):
         if customer_id in self._consent_cache:
             return self._consent_cache[customer_id]
         store = self.ws.store
+        if self._schema is None:  # asked once per delivery pass
+            self._schema = ("email_opt_in" in store.columns("customers"), store.table_exists("events"))
+        has_opt_in, has_events = self._schema
         reason = None
-        if "email_opt_in" in store.columns("customers"):
+        if has_opt_in:
             row = con.execute("SELECT email_opt_in FROM main.customers WHERE customer_id = ?", [customer_id]).fetchone()
             if row is not None and row[0] is not None and not bool(row[0]):
                 reason = "skipped: the customer's email_opt_in is false"
-        if reason is None and store.table_exists("events"):
+        if reason is None and has_events:
             row = con.execute("SELECT max(occurred_at) FROM main.events WHERE customer_id = ? "
                               "AND event = 'email_unsubscribe'", [customer_id]).fetchone()
             if row is not None and row[0] is not None:
