@@ -166,3 +166,24 @@ def test_attribute_segmentations_match_the_attributes(demo) -> None:
     ua = frame[frame["country"] == "UA"]
     assert (ua["market"] != "abroad").all() and (ua["climate"] == "climate_continental").all()
     assert isinstance(as_of, date)
+
+
+def test_coverage_on_the_full_demo(demo) -> None:
+    from segmentum.coverage import coverage
+
+    ws, _, frame, _ = demo
+    report = coverage(ws)
+    assert report.customers == len(frame) and report.customers_source == "customers"
+    builtins = {b.builtin: b for b in report.builtins}
+    assert {name for name, b in builtins.items() if not b.can_run} == {"value_clv"}
+    assert builtins["value_clv"].missing == ["customers.clv_12m", "customers.p_alive"]
+    with_orders = ws.store.cursor().execute(f"SELECT count(DISTINCT customer_id) FROM {CATALOG}.main.orders").fetchone()
+    assert builtins["rfm"].customers == with_orders[0]  # any order row counts as data, cancelled ones too
+    assert builtins["rfm"].customers >= int(frame["rfm"].ne("no_purchase").sum())
+    firmographic = builtins["firmographic"]
+    assert 0 < firmographic.share < 0.5  # only the B2B accounts have company data
+    attributes = {a.attribute: a for a in report.attributes}
+    assert attributes["birth_date"].customers == int(frame["birth_date"].notna().sum())
+    assert attributes["persona"].present  # extra customer columns are listed too
+    clv = next(s for s in report.suggestions if s.item == "customers.clv_12m")
+    assert clv.unlocks == 0 and "segmentum clv" in clv.question
