@@ -73,3 +73,20 @@ def test_webhook_rate_limit_spaces_the_sends(tmp_path: Path, receiver: Receiver)
     assert report.delivered == 2
     assert time.monotonic() - started >= 0.19  # 5 per second: the second send waits 0.2 s
     ws.close()
+
+
+def test_delivery_worker_sends_in_the_background(tmp_path: Path, receiver: Receiver) -> None:
+    from segmentum.actions.outbox import DeliveryWorker
+
+    ws = make_workspace(tmp_path / "ws", port=receiver.port, extra_config="email:\n  dry_run: true\n")
+    write_run(ws, 1, RUN1)
+    write_run(ws, 2, RUN2)
+    process_run(ws, 2)
+    worker = DeliveryWorker(ws, interval=0.05).start()
+    deadline = time.monotonic() + 20
+    while len(receiver.requests) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker.stop()
+    assert sorted(receiver.keys()) == ["slipping:c1:2:1", "slipping:c2:2:1"]
+    assert worker.last_error is None
+    ws.close()

@@ -398,3 +398,40 @@ def deliver_until_done(ws: Workspace, *, timeout: float = 60.0, backoff_base: fl
             return total
         wait = (row[1] - ws_now(ws)).total_seconds() if row[1] is not None else 0.0
         time.sleep(min(max(wait, 0.05), max(0.0, deadline - time.monotonic())))
+
+
+class DeliveryWorker:
+    """Delivers due outbox rows every `interval` seconds in a background thread (for `segmentum serve`).
+
+    Runs enqueue their actions with `act_on_run(ws, result, deliver_now=False)`; this worker sends them, so a
+    slow receiver never holds up a micro-batch.
+    """
+
+    def __init__(self, ws: Workspace, *, interval: float = 1.0) -> None:
+        self.ws = ws
+        self.interval = interval
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.last: DeliveryReport | None = None
+        self.last_error: str | None = None
+
+    def start(self) -> DeliveryWorker:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._loop, name="segmentum-outbox", daemon=True)
+            self.thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self.last = deliver(self.ws, stop=self.stop_event)
+                self.last_error = None
+            except Exception as exc:  # noqa: BLE001 - keep delivering; the error is shown by status
+                self.last_error = f"{type(exc).__name__}: {exc}"
+            self.stop_event.wait(self.interval)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
+            self.thread = None
