@@ -165,3 +165,16 @@ def test_a_task_is_never_created_twice_even_if_its_status_update_was_lost(two_ru
     report = deliver(two_runs)
     assert report.delivered == 2
     assert len(list_tasks(two_runs, status=None)) == 2
+
+
+def test_only_complete_runs_fire(tmp_path: Path) -> None:
+    from segmentum.errors import NotFoundError
+
+    ws = make_workspace(tmp_path / "ws")
+    write_run(ws, 1, RUN1)
+    write_run(ws, 2, RUN2, status="failed")
+    with pytest.raises(NotFoundError, match="run 2 is failed"):
+        process_run(ws, 2)
+    with pytest.raises(NotFoundError, match="run 9 does not exist"):
+        process_run(ws, 9)
+    ws.close()

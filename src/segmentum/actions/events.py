@@ -127,6 +127,9 @@ def load_run(store: Store, run_id: int) -> RunInfo:
     ).fetchone()
     if row is None:
         raise NotFoundError(f"run {run_id} does not exist; `segmentum runs` lists the runs")
+    if row[4] != "complete":
+        raise NotFoundError(f"run {run_id} is {row[4]}, not complete: only complete runs fire triggers; "
+                            "`segmentum runs` lists the runs")
     return RunInfo(int(row[0]), row[1] or "batch", row[2], _hashes(row[3]))
 
 
