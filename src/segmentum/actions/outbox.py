@@ -87,14 +87,14 @@ def enqueue(ws: Workspace, entries: list[Entry]) -> int:
     })
     cur = store.cursor()
     with store.transaction(cur):
-        before = cur.execute(f"SELECT count(*) FROM {META}.outbox").fetchone()[0]
+        before = _one(cur, f"SELECT count(*) FROM {META}.outbox")[0]
         cur.register("_segmentum_outbox_new", frame)
         try:
             # an action whose template failed to render is replaced once it renders (after a fix)
-            replaced = cur.execute(
-                f"""DELETE FROM {META}.outbox WHERE status = 'failed' AND json_exists(payload, '$.render_error')
+            replaced = _one(
+                cur, f"""DELETE FROM {META}.outbox WHERE status = 'failed' AND json_exists(payload, '$.render_error')
                     AND idempotency_key IN (SELECT idempotency_key FROM _segmentum_outbox_new WHERE status = 'pending')"""
-            ).fetchone()[0]
+            )[0]
             before -= int(replaced or 0)
             # keys already present (a re-run, or a resumed process) are skipped, keeping the first payload
             cur.execute(
@@ -109,8 +109,15 @@ def enqueue(ws: Workspace, entries: list[Entry]) -> int:
             )
         finally:
             cur.unregister("_segmentum_outbox_new")
-        after = cur.execute(f"SELECT count(*) FROM {META}.outbox").fetchone()[0]
+        after = _one(cur, f"SELECT count(*) FROM {META}.outbox")[0]
     return int(after - before)
+
+
+def _one(cur: Any, sql: str, params: list[Any] | None = None) -> tuple[Any, ...]:
+    """The single row of an aggregate query."""
+    row = cur.execute(sql, params or []).fetchone()
+    assert row is not None  # aggregates always return a row
+    return tuple(row)
 
 
 def _json_default(value: Any) -> Any:
@@ -344,8 +351,8 @@ def retry(ws: Workspace, ids: list[int] | None = None, *, all_failed: bool = Fal
     else:
         cond, params = "status = 'failed'", []
     with store.transaction(cur):
-        count = cur.execute(f"SELECT count(*) FROM {META}.outbox WHERE {cond} AND status IN ('failed', 'pending')",
-                            params).fetchone()[0]
+        count = _one(cur, f"SELECT count(*) FROM {META}.outbox WHERE {cond} AND status IN ('failed', 'pending')",
+                     params)[0]
         cur.execute(f"UPDATE {META}.outbox SET status = 'pending', attempts = 0, next_attempt_at = ? "
                     f"WHERE {cond} AND status IN ('failed', 'pending')", [ws_now(ws), *params])
     return int(count)
@@ -391,8 +398,7 @@ def deliver_until_done(ws: Workspace, *, timeout: float = 60.0, backoff_base: fl
         total.skipped += report.skipped
         total.failed += report.failed
         total.errors += report.errors
-        row = ws.store.cursor().execute(
-            f"SELECT count(*), min(next_attempt_at) FROM {META}.outbox WHERE status = 'pending'").fetchone()
+        row = _one(ws.store.cursor(), f"SELECT count(*), min(next_attempt_at) FROM {META}.outbox WHERE status = 'pending'")
         total.retrying = int(row[0])
         if not row[0] or time.monotonic() >= deadline:
             return total

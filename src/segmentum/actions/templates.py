@@ -23,7 +23,7 @@ class WorkspaceLoader(jinja2.FileSystemLoader):
         super().__init__(str(root))
         self.root = root.resolve()
 
-    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Any]:
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
         source, filename, uptodate = super().get_source(environment, template)
         if filename is None or not Path(filename).resolve().is_relative_to(self.root):
             raise jinja2.TemplateNotFound(template)
