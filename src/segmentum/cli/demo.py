@@ -17,10 +17,11 @@ def demo_command(
     directory: Annotated[Path, typer.Option("--dir", "-d", help="Folder for the new workspace (must not hold one)")] = Path(
         "segmentum-demo"
     ),
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Write the HTML report")] = True,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Make a demo workspace (B2C shop and B2B accounts), ingest, run every built-in, write the report."""
-    summary = create_demo_workspace(directory, customers, seed, progress=note)
+    summary = create_demo_workspace(directory, customers, seed, report=report, progress=note)
     for message in summary.notes:
         warn(message)
     if fmt is OutputFormat.json:

@@ -532,7 +532,8 @@ class _Chunk:
         ti = s["start"][si] + (k * 30.44 * DAY).astype(np.int64)
         frac = (ti - self.act_a[s["cust"][si]]) / max(end - self.start_s, 1)
         seats = np.maximum(1, np.rint(s["seats0"][si] * (1 + s["trend"][si] * frac))).astype(np.int64)
-        keep = ti <= np.minimum(s["end_use"][si], end)
+        # a subscription may predate the data; its invoices are kept from the data's start on
+        keep = (ti <= np.minimum(s["end_use"][si], end)) & (ti >= self.start_s)
         si, ti, seats = si[keep], ti[keep], seats[keep]
 
         # all orders, by customer and time
@@ -774,7 +775,8 @@ class _Chunk:
 
         c = np.concatenate(ev_c)
         t = np.concatenate(ev_t)
-        t = np.maximum(t, self.created[c])  # nothing happens before the customer exists
+        # nothing happens before the customer exists or before the data begin
+        t = np.maximum(np.maximum(t, self.created[c]), self.start_s)
         order = np.lexsort((t, c))
         c, t = c[order], t[order]
         take = pa.array(order)
@@ -856,14 +858,14 @@ class _Chunk:
 
     def _usage_events(self, add: Callable[..., None]) -> None:
         """B2B product usage: logins and feature_used, rising for growing and falling for churning accounts."""
-        rng, s, end = self.rng, self.subs, self.end_s
+        rng, s = self.rng, self.subs
         if not len(s["cust"]):
             return
         # one usage stream per account: from its first subscription's start to its last one's end
         last = np.r_[s["cust"][1:] != s["cust"][:-1], True]
         firsts = np.r_[True, s["cust"][1:] != s["cust"][:-1]]
         acc = s["cust"][last]
-        lo = s["start"][firsts]
+        lo = np.maximum(s["start"][firsts], self.start_s)
         hi = s["end_use"][last]
         pp = self.persona[acc]
         weeks = np.maximum(hi - lo, DAY) / (7 * DAY)

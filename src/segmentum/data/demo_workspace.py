@@ -17,6 +17,7 @@ from typing import Any
 
 from segmentum.config import CONFIG_FILE
 from segmentum.data.demo import DEFAULT_END, TABLE_NAMES, DemoError, write_demo_parquet
+from segmentum.errors import SegmentumError
 from segmentum.spec.builtins import builtin_names
 from segmentum.workspace import Workspace
 
@@ -161,6 +162,24 @@ def _ingest_function(ws: Workspace) -> Callable[[str, Path], Any] | None:
     return lambda table, path: module.ingest(ws, table, path)
 
 
+def _fit_clv(ws: Workspace, end: date, summary: DemoSummary, say: Callable[[str], None]) -> None:
+    """Fit CLV on the whole history so the `value_clv` built-in has its model columns (when available)."""
+    try:
+        module = importlib.import_module("segmentum.models.clv")
+    except ImportError:
+        module = None
+    if module is None or not hasattr(module, "fit_clv") or not hasattr(module, "write_model_clv"):
+        summary.notes.append("CLV models are not available in this installation: value_clv is skipped")
+        return
+    say("Fitting CLV (BG/NBD + Gamma-Gamma) on the whole history")
+    try:
+        result = module.fit_clv(ws, calibration_end=end)
+        module.write_model_clv(ws, result)
+    except SegmentumError as exc:
+        # an optional enrichment: the demo goes on without it
+        summary.notes.append(f"CLV could not be fitted on the demo data ({exc}); value_clv is skipped")
+
+
 def _report_function() -> Callable[..., Any] | None:
     try:
         module = importlib.import_module("segmentum.report")
@@ -221,6 +240,7 @@ def create_demo_workspace(
 
         if not run:
             return summary
+        _fit_clv(ws, end, summary, say)
         if not hasattr(ws, "run"):
             summary.notes.append("runs are not available in this installation yet: segments were not computed")
             return summary
