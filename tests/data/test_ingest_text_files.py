@@ -7,21 +7,45 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from segmentum.data.ingest import ingest, quarantined_rows
-from segmentum.errors import IngestError
+from segmentum.errors import IngestError, SegmentumError
 from segmentum.workspace import Workspace
 
 SUMMARY = re.compile(r"^([\d,]+) rows read, ([\d,]+) stored, ([\d,]+) quarantined$", re.M)
 
 
-def segmentum(*args: str) -> subprocess.CompletedProcess[str]:
+def segmentum_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real console entry point, error boundary included (slow: a fresh interpreter)."""
     return subprocess.run([sys.executable, "-m", "segmentum.cli.main", *args], capture_output=True, text=True,
                           timeout=120)
+
+
+@dataclass
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def segmentum(*args: str) -> Outcome:
+    """The CLI in this process (typer's CliRunner); errors end as exit code 1 as at the console."""
+    from typer.testing import CliRunner
+
+    from segmentum.cli.main import app
+
+    result = CliRunner().invoke(app, list(args))
+    stderr = result.stderr
+    if isinstance(result.exception, SegmentumError):
+        stderr += f"Error: {result.exception}\n"
+    elif result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Outcome(result.exit_code, result.stdout, stderr)
 
 
 def summary_numbers(text: str) -> tuple[int, int, int]:
@@ -94,12 +118,13 @@ def test_ambiguous_dates_stop_and_ask_for_date_format(tmp_path: Path) -> None:
     assert [r[0] for r in got] == [dt.datetime(2024, 1, 2), dt.datetime(2024, 3, 4, 10), dt.datetime(2023, 12, 11)]
 
 
+@pytest.mark.slow
 def test_cli_ambiguous_dates_is_one_error_line(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     Workspace.init(ws).close()
     path = tmp_path / "orders.csv"
     path.write_text("order_id,customer_id,ordered_at,amount\n1,a,01/02/2024,5\n", encoding="utf-8")
-    result = segmentum("ingest", "orders", str(path), "--workspace", str(ws))
+    result = segmentum_process("ingest", "orders", str(path), "--workspace", str(ws))
     assert result.returncode == 1
     assert result.stderr.startswith("Error: ") and "--date-format" in result.stderr
     assert "Traceback" not in result.stderr
