@@ -290,23 +290,34 @@ def coverage(ws: Any, builtins: list[str] | None = None) -> CoverageReport:
     return CoverageReport(total, base_source, attributes, tables, results, suggestions)
 
 
+def _action_key(item: str) -> str:
+    """Items that one action provides share a key (the same question to ask)."""
+    table, _, column = item.partition(".")
+    if table == "customers" and column in QUESTIONS and "segmentum clv" in QUESTIONS[column]:
+        return QUESTIONS[column]
+    return item
+
+
 def _suggestions(results: list[BuiltinCoverage], attributes: list[AttributeCoverage], total: int) -> list[Suggestion]:
-    needed: dict[str, list[str]] = {}
-    unlocks: dict[str, int] = {}
+    # items collected by one action (clv_12m and p_alive both come from fitting the CLV model) are one suggestion
+    groups: dict[str, list[str]] = {}
     for result in results:
         for item in result.missing:
-            needed.setdefault(item, []).append(result.builtin)
-        if len(result.missing) == 1:
-            unlocks[result.missing[0]] = unlocks.get(result.missing[0], 0) + 1
-        elif result.missing and all(m.startswith("customers") for m in result.missing):
-            # several customer attributes: all of them together unlock it; count it for each
-            for item in result.missing:
-                unlocks[item] = unlocks.get(item, 0)
+            key = _action_key(item)
+            if item not in groups.setdefault(key, []):
+                groups[key].append(item)
     by_attribute = {a.attribute: a for a in attributes}
-    out = [
-        Suggestion(item, "missing", sorted(builtins), unlocks.get(item, 0), total, _question(item, sorted(builtins)))
-        for item, builtins in needed.items()
-    ]
+    out: list[Suggestion] = []
+    for items in groups.values():
+        needed_by = sorted({r.builtin for r in results if set(items) & set(r.missing)})
+        # a built-in is unlocked when this is all it lacks
+        unlocks = sum(1 for r in results if r.missing and set(r.missing) <= set(items))
+        question = _question(items[0], needed_by)
+        still = sorted({m for r in results if set(items) & set(r.missing) for m in r.missing} - set(items))
+        if still:
+            shown = ", ".join(still[:6]) + (", ..." if len(still) > 6 else "")
+            question += f" (together with {shown})"
+        out.append(Suggestion(", ".join(items), "missing", needed_by, unlocks, total, question))
     # attributes a runnable built-in uses but that few customers have
     sparse: dict[str, list[str]] = {}
     for result in results:

@@ -185,5 +185,6 @@ def test_coverage_on_the_full_demo(demo) -> None:
     attributes = {a.attribute: a for a in report.attributes}
     assert attributes["birth_date"].customers == int(frame["birth_date"].notna().sum())
     assert attributes["persona"].present  # extra customer columns are listed too
-    clv = next(s for s in report.suggestions if s.item == "customers.clv_12m")
-    assert clv.unlocks == 0 and "segmentum clv" in clv.question
+    clv = next(s for s in report.suggestions if s.item == "customers.clv_12m, customers.p_alive")
+    assert clv.unlocks == 1 and "segmentum clv" in clv.question
+    assert report.suggestions[0] is clv  # the only missing input: first to collect

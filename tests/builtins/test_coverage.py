@@ -62,7 +62,7 @@ def test_suggestions_rank_what_unlocks_most_and_say_what_to_ask(orders_only) -> 
     birth = next(s for s in suggestions if s.item == "customers.birth_date")
     assert birth.kind == "missing" and birth.builtins == ["demographic"]
     assert birth.question.startswith("ask customers for their birth date")
-    assert "to unlock demographic" in birth.question
+    assert "to unlock demographic (together with customers, customers.gender, customers.income)" in birth.question
     unlocks = [s.unlocks for s in suggestions if s.kind == "missing"]
     assert unlocks == sorted(unlocks, reverse=True)
 
@@ -94,6 +94,14 @@ def test_sparse_attributes_of_runnable_builtins_are_suggested(make_workspace) ->
     suggestion = next(s for s in coverage(ws).suggestions if s.item == "customers.first_source")
     assert suggestion.kind == "sparse" and suggestion.customers_missing == 2
     assert "how did you hear about us" in suggestion.question and "to complete source" in suggestion.question
+
+
+def test_one_action_that_provides_several_attributes_is_one_suggestion(make_workspace) -> None:
+    ws = make_workspace(tables=["customers", "orders"])
+    clv = next(s for s in coverage(ws).suggestions if "clv_12m" in s.item)
+    assert clv.item == "customers.clv_12m, customers.p_alive"
+    assert clv.unlocks == 1 and clv.builtins == ["value_clv"]
+    assert clv.question == "fit the CLV model (`segmentum clv --calibration-end DATE`) to unlock value_clv"
 
 
 def test_model_columns_count_as_attributes(make_workspace) -> None:
