@@ -62,3 +62,16 @@ def test_export_runs_once_per_run_even_on_a_baseline(tmp_path: Path) -> None:
     with open(ws.root / "exports" / "big_1.csv", newline="") as fh:
         assert [r["customer_id"] for r in csv.DictReader(fh)] == ["c1", "c2"]
     ws.close()
+
+
+def test_a_run_without_the_segment_exports_nothing(tmp_path: Path) -> None:
+    from actions_helpers import DEFINITIONS
+
+    ws = make_workspace(tmp_path / "ws", definitions=DEFINITIONS + EXPORTS)
+    write_run(ws, 1, RUN1)
+    defs = ws.definitions()
+    write_run(ws, 2, RUN2, hashes={"tier": defs.hashes["tier"]})  # as with `segmentum run --only tier`
+    process_run(ws, 2)
+    keys = sorted(r["idempotency_key"] for r in list_outbox(ws) if r["action_type"] == "export")
+    assert keys == ["campaign:*:2:1"]  # tier.* is in the run, big_spenders is not
+    ws.close()

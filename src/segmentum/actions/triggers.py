@@ -305,6 +305,9 @@ def process_run(ws: Workspace, run_id: int, *, definitions: Definitions | None =
                 if sink.per_customer:
                     continue
                 settings_segment = getattr(action.settings, "segment", None) or export_segment(trigger, defs)
+                if settings_segment and run_events.run.hashes \
+                        and owner_of(settings_segment, defs) not in run_events.run.hashes:
+                    continue  # a run of other definitions (--only) must not overwrite the list with nothing
                 context = {"run": run, "trigger": trigger_info, "segment": segment_info(defs, settings_segment)
                            if settings_segment and not settings_segment.endswith(".*") else
                            {"name": settings_segment, "segmentation": (settings_segment or "")[:-2]}}
