@@ -64,6 +64,6 @@ def get_run(run_id: int, ws: Workspace = Depends(get_workspace)) -> JSONResponse
              responses={409: {"description": "a batch run is in progress already"},
                         501: {"description": "the run engine is not available in this build"}})
 def start_run(body: RunIn | None = None, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    body = body or RunIn()
+    body = body or RunIn(as_of=None, only=None)
     job = runtime.start_batch(parse_as_of(body.as_of, runtime), body.only)
     return json_response(job.as_dict(), status_code=202)
