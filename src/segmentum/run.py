@@ -300,15 +300,28 @@ def run(
 
 
 def _start(store: Store, as_of: datetime, engine: str, kind: str, defs: Definitions) -> int:
+    """Insert the 'running' row and commit; returns the new run id."""
+    import duckdb
+
     hashes = {n: defs.hashes[n] for n in defs.definition_names() if n in defs.hashes}
-    cur = store.cursor()
-    run_id = int(cur.execute(f"SELECT nextval('{META}.run_seq')").fetchone()[0])
-    cur.execute(
-        f"INSERT INTO {META}.runs (run_id, as_of, started_at, status, engine, kind, definitions_hash, "
-        "definition_hashes) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
-        [run_id, as_of, datetime.now(), engine, kind, definitions_hash(hashes), json.dumps(hashes)],
-    )
-    return run_id
+    for attempt in range(5):
+        cur = store.cursor()
+        try:
+            with store.transaction(cur):
+                # the sequence may lag after a crash (it is not always replayed from the WAL): never reuse an id
+                run_id = int(cur.execute(
+                    f"SELECT greatest(nextval('{META}.run_seq'), coalesce((SELECT max(run_id) FROM {META}.runs), 0) + 1)"
+                ).fetchone()[0])
+                cur.execute(
+                    f"INSERT INTO {META}.runs (run_id, as_of, started_at, status, engine, kind, definitions_hash, "
+                    "definition_hashes) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+                    [run_id, as_of, datetime.now(), engine, kind, definitions_hash(hashes), json.dumps(hashes)],
+                )
+            return run_id
+        except (duckdb.ConstraintException, duckdb.TransactionException):
+            if attempt == 4:
+                raise
+    raise RunError("could not allocate a run id")  # pragma: no cover
 
 
 def _fail(store: Store, run_id: int, exc: BaseException) -> None:
