@@ -105,6 +105,15 @@ class Workspace:
 
         return ingest_frame(self, table, data, **options)
 
+    def server(self):  # type: ignore[no-untyped-def]
+        """The `segmentum serve` process that owns this workspace's store now, or None (see api/server.py).
+
+        While one runs, talk to it with `segmentum.api.server.ServerClient(ws.server())` instead of
+        opening the store."""
+        from segmentum.api.server import running_server
+
+        return running_server(self)
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()

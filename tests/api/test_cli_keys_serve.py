@@ -58,6 +58,7 @@ def test_serve_owns_the_store_and_the_cli_manages_keys_through_it(workspace) -> 
             time.sleep(0.2)
         record = json.loads(server_file(workspace).read_text())
         assert record["port"] == port and record["pid"] == proc.pid
+        assert workspace.server().url == f"http://127.0.0.1:{port}"
         assert oct(server_file(workspace).stat().st_mode & 0o777) == "0o600"
         # the store is locked by the server: the CLI goes through its API
         key = cli("keys", "create", "--scope", "read", "-w", root).stdout.strip().splitlines()[-1]
@@ -71,4 +72,4 @@ def test_serve_owns_the_store_and_the_cli_manages_keys_through_it(workspace) -> 
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
     assert not server_file(workspace).exists()
-    assert running_server(workspace) is None
+    assert running_server(workspace) is None and workspace.server() is None
