@@ -23,6 +23,7 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return result
 
 
+@pytest.mark.slow  # five CLI processes
 def test_keys_create_prints_the_key_alone_on_the_last_line(workspace) -> None:
     root = str(workspace.root)
     workspace.close()
