@@ -95,3 +95,15 @@ def test_micro_batcher_survives_a_failing_engine() -> None:
         time.sleep(0.02)
     batcher.stop()
     assert batcher.pending == 0
+
+
+def test_events_table_loaded_without_properties_gets_the_column(live) -> None:
+    live.ws.store.cursor().execute("CREATE TABLE main.events (customer_id VARCHAR, event VARCHAR, "
+                                   "occurred_at TIMESTAMP)")
+    live.ws.store.cursor().execute("INSERT INTO main.events VALUES ('old', 'login', '2024-01-01')")
+    with live.client("write") as client:
+        response = client.post("/v1/events", json={"events": [
+            {"customer_id": "c1", "event": "cart_add", "occurred_at": "2024-05-01T10:00:00", "properties": {"a": 1}}]})
+    assert response.status_code == 202
+    rows = live.ws.store.query("SELECT customer_id, event_id IS NULL, properties->>'$.a' FROM main.events ORDER BY 1")
+    assert rows == [("c1", False, "1"), ("old", True, None)]

@@ -83,6 +83,12 @@ class EventWriter:
         if self._ready:
             return
         self.store.ensure(EVENTS_DDL, CUSTOMERS_DDL)
+        # events loaded from a file may lack the optional columns the API writes: add them (null for old rows)
+        present = self.store.columns("events")
+        con = self.store.cursor()
+        for column, sql_type in (("event_id", "VARCHAR"), ("properties", "JSON")):
+            if column not in present:
+                con.execute(f"ALTER TABLE main.events ADD COLUMN {column} {sql_type}")
         self._ready = True
 
     def append(self, events: Iterable[EventRow]) -> AppendResult:
