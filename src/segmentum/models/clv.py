@@ -94,7 +94,14 @@ def _multistart(objective: Any, starts: list[np.ndarray]) -> tuple[_Fit, list[_F
     ends at a finite point; it is run from the first start and from the best unconstrained point pulled back
     into the box, and the best likelihood of all wins.
     """
-    fits = [_minimize(objective, start, False, i) for i, start in enumerate(starts)]
+    fits: list[_Fit] = []
+    for i, start in enumerate(starts):
+        fits.append(_minimize(objective, start, False, i))
+        done = [f for f in fits if f.converged and math.isfinite(f.neg_ll)]
+        # two starts that converged to the same optimum make further starts redundant
+        if len(done) >= 2 and abs(done[-1].neg_ll - done[-2].neg_ll) <= 1e-10 * max(1.0, abs(done[-1].neg_ll)) \
+                and np.allclose(done[-1].log_params, done[-2].log_params, atol=1e-4):
+            break
     fits.append(_minimize(objective, starts[0], True, 0))
     finite = [f for f in fits if math.isfinite(f.neg_ll)]
     if finite or any(np.all(np.isfinite(f.log_params)) for f in fits):
@@ -415,7 +422,7 @@ class GammaGamma:
         x, m = x_all[keep], m_all[keep]
         nll = _GammaGammaLikelihood(x, m, penalizer)
         mean_m = float(m.mean())
-        starts = [np.zeros(3), np.log([1.0, 2.0, mean_m]), np.log([5.0, 5.0, max(mean_m, 1e-6)]), np.log([0.5, 1.5, 1.0])]
+        starts = [np.log([1.0, 2.0, mean_m]), np.zeros(3), np.log([5.0, 5.0, max(mean_m, 1e-6)])]
         best, _ = _multistart(nll, starts)
         p, q, gamma = np.exp(best.log_params)
         self.params_ = {"p": float(p), "q": float(q), "gamma": float(gamma)}
