@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from segmentum.data import demo_catalog as cat
 from segmentum.errors import SegmentumError
 
-CHUNK = 20_000
+CHUNK = 10_000
 DEFAULT_END = date(2026, 10, 31)
 DAY = 86_400
 TABLE_NAMES = ("customers", "orders", "order_items", "events", "responses", "tickets", "subscriptions")
