@@ -30,8 +30,9 @@ def load_cdnow_sample(ws: Workspace, data_dir: Path) -> None:
     """)
 
 
-def simulate_bgnbd(n: int, r: float, alpha: float, a: float | None, b: float | None, seed: int,
-                   max_weeks: int = 52) -> pd.DataFrame:
+def simulate_bgnbd(
+    n: int, r: float, alpha: float, a: float | None, b: float | None, seed: int, max_weeks: int = 52
+) -> pd.DataFrame:
     """Purchase histories from the BG/NBD story (FHL 2005). a=None: nobody ever drops out (the NBD limit).
 
     Poisson purchases with rate lambda ~ Gamma(r, alpha) while alive; after each repeat purchase the customer
@@ -48,8 +49,10 @@ def simulate_bgnbd(n: int, r: float, alpha: float, a: float | None, b: float | N
         x = np.minimum(arrivals, rng.geometric(p))  # dies after the K-th repeat purchase
     # the x-th of `arrivals` uniform arrival times on (0, T] is Beta(x, arrivals - x + 1) distributed
     t_x = np.where(x > 0, big_t * rng.beta(np.maximum(x, 1), np.maximum(arrivals - x + 1, 1)), 0.0)
-    return pd.DataFrame({"frequency": x.astype(float), "recency": t_x, "T": big_t},
-                        index=pd.Index([f"c{i}" for i in range(n)], name="customer_id"))
+    return pd.DataFrame(
+        {"frequency": x.astype(float), "recency": t_x, "T": big_t},
+        index=pd.Index([f"c{i}" for i in range(n)], name="customer_id"),
+    )
 
 
 def simulate_gamma_gamma(frequency: np.ndarray, p: float, q: float, gamma: float, seed: int) -> np.ndarray:

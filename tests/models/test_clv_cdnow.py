@@ -27,21 +27,33 @@ def cdnow_ws(workspace: Workspace, shared_data: Path) -> Workspace:
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SEGMENTUM_WORKSPACE": ""}
-    return subprocess.run([sys.executable, "-m", "segmentum.cli.main", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "segmentum.cli.main", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
 
 
 @pytest.mark.slow
 def test_cli_json_prints_the_published_cdnow_parameters(cdnow_ws: Workspace) -> None:
     root = cdnow_ws.root
     cdnow_ws.close()  # the CLI runs in another process and needs the store file
-    proc = _cli("clv", "--calibration-end", "1997-09-30", "--format", "json", "--workspace", str(root), cwd=root)
+    proc = _cli(
+        "clv", "--calibration-end", "1997-09-30", "--format", "json", "--workspace", str(root), cwd=root
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)  # stdout holds only the JSON
     assert data["customers"] == 2357
     bg = data["bgnbd"]
     assert (round(bg["r"], 3), round(bg["alpha"], 3), round(bg["a"], 3), round(bg["b"], 3)) == (
-        0.243, 4.414, 0.793, 2.426)
+        0.243,
+        4.414,
+        0.793,
+        2.426,
+    )
     assert round(bg["log_likelihood"], 2) == -9582.43
     gg = data["gamma_gamma"]
     assert gg["p"] == pytest.approx(6.25, abs=0.01)
@@ -50,9 +62,14 @@ def test_cli_json_prints_the_published_cdnow_parameters(cdnow_ws: Workspace) -> 
     assert data["boundary"] == {"bgnbd": {}, "gamma_gamma": {}}
     assert data["stored"] == {"table": "segmentum.model_clv", "rows": 2357}
     with Workspace(root) as ws:
-        rows = ws.store.cursor().execute(
-            "SELECT count(*), count(DISTINCT customer_id), min(p_alive), max(p_alive), sum(clv_12m), "
-            "min(calibration_end) FROM segmentum.model_clv").fetchone()
+        rows = (
+            ws.store.cursor()
+            .execute(
+                "SELECT count(*), count(DISTINCT customer_id), min(p_alive), max(p_alive), sum(clv_12m), "
+                "min(calibration_end) FROM segmentum.model_clv"
+            )
+            .fetchone()
+        )
     assert rows[0] == rows[1] == 2357
     assert 0 < rows[2] <= rows[3] <= 1
     assert rows[4] == pytest.approx(data["totals"]["clv_12m"])
@@ -64,8 +81,20 @@ def test_cli_with_holdout_reports_validation_and_writes_a_chart(cdnow_ws: Worksp
     root = cdnow_ws.root
     cdnow_ws.close()
     chart = tmp_path / "validation.html"
-    proc = _cli("clv", "--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30", "--format", "json",
-                "--chart", str(chart), "--workspace", str(root), cwd=root)
+    proc = _cli(
+        "clv",
+        "--calibration-end",
+        "1997-09-30",
+        "--holdout-end",
+        "1998-06-30",
+        "--format",
+        "json",
+        "--chart",
+        str(chart),
+        "--workspace",
+        str(root),
+        cwd=root,
+    )
     assert proc.returncode == 0, proc.stderr
     v = json.loads(proc.stdout)["validation"]
     assert v["duration"] == 39.0
@@ -87,7 +116,9 @@ def test_cli_table_output_and_a_bad_date_is_one_error_line(cdnow_ws: Workspace) 
     bad = _cli("clv", "--calibration-end", "30.09.1997", "--workspace", str(root), cwd=root)
     assert bad.returncode == 1
     assert bad.stderr.startswith("Error: calibration end '30.09.1997' is not a date")
-    unit = _cli("clv", "--calibration-end", "1997-09-30", "--time-unit", "year", "--workspace", str(root), cwd=root)
+    unit = _cli(
+        "clv", "--calibration-end", "1997-09-30", "--time-unit", "year", "--workspace", str(root), cwd=root
+    )
     assert unit.returncode == 1 and "time unit 'year' is not supported" in unit.stderr
 
 
@@ -102,11 +133,19 @@ def test_fit_agrees_with_lifetimes_on_the_same_summary(cdnow_ws: Workspace) -> N
     f, rec, t = summary["frequency"], summary["recency"], summary["T"]
     np.testing.assert_allclose(
         ours.conditional_expected_number_of_purchases(39, f, rec, t),
-        theirs.conditional_expected_number_of_purchases_up_to_time(39, f, rec, t), rtol=1e-4)
-    np.testing.assert_allclose(ours.conditional_probability_alive(f, rec, t),
-                               theirs.conditional_probability_alive(f, rec, t), rtol=1e-4)
-    np.testing.assert_allclose(ours.expected_number_of_purchases([1, 10, 39]),
-                               theirs.expected_number_of_purchases_up_to_time(np.array([1.0, 10.0, 39.0])), rtol=1e-4)
+        theirs.conditional_expected_number_of_purchases_up_to_time(39, f, rec, t),
+        rtol=1e-4,
+    )
+    np.testing.assert_allclose(
+        ours.conditional_probability_alive(f, rec, t),
+        theirs.conditional_probability_alive(f, rec, t),
+        rtol=1e-4,
+    )
+    np.testing.assert_allclose(
+        ours.expected_number_of_purchases([1, 10, 39]),
+        theirs.expected_number_of_purchases_up_to_time(np.array([1.0, 10.0, 39.0])),
+        rtol=1e-4,
+    )
 
     repeat = summary[summary["frequency"] > 0]
     gg = GammaGamma().fit(summary)
@@ -116,7 +155,9 @@ def test_fit_agrees_with_lifetimes_on_the_same_summary(cdnow_ws: Workspace) -> N
     assert gg.params_["gamma"] == pytest.approx(gg_theirs.params_["v"], rel=1e-4)
     np.testing.assert_allclose(
         gg.conditional_expected_average_value(summary["frequency"], summary["monetary_value"]),
-        gg_theirs.conditional_expected_average_profit(summary["frequency"], summary["monetary_value"]), rtol=1e-4)
+        gg_theirs.conditional_expected_average_profit(summary["frequency"], summary["monetary_value"]),
+        rtol=1e-4,
+    )
 
     # CLV: monthly discounting as lifetimes; with a monthly summary both use exactly one step per month
     monthly = purchase_summary(cdnow_ws, calibration_end="1997-09-30", time_unit="month")
@@ -124,8 +165,15 @@ def test_fit_agrees_with_lifetimes_on_the_same_summary(cdnow_ws: Workspace) -> N
     bg_m_theirs = lifetimes.BetaGeoFitter().fit(monthly["frequency"], monthly["recency"], monthly["T"])
     clv = gg.customer_lifetime_value(bg_m, monthly, horizon=12, discount_rate=0.01)
     clv_theirs = gg_theirs.customer_lifetime_value(
-        bg_m_theirs, monthly["frequency"], monthly["recency"], monthly["T"], monthly["monetary_value"],
-        time=12, discount_rate=0.01, freq="M")
+        bg_m_theirs,
+        monthly["frequency"],
+        monthly["recency"],
+        monthly["T"],
+        monthly["monetary_value"],
+        time=12,
+        discount_rate=0.01,
+        freq="M",
+    )
     np.testing.assert_allclose(clv.to_numpy(), clv_theirs.to_numpy(), rtol=1e-3)
 
 

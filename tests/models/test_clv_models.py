@@ -20,12 +20,20 @@ _BOX = [(-12.0, 12.0)] * 4
 def _independent_bgnbd_ll(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray) -> float:
     """FHL (2005) eq. 6 written out directly, independent of segmentum's implementation."""
     r, alpha, a, b = np.exp(log_params)
-    base = (gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-            + gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x))
+    base = (
+        gammaln(r + x)
+        - gammaln(r)
+        + r * np.log(alpha)
+        + gammaln(a + b)
+        + gammaln(b + x)
+        - gammaln(b)
+        - gammaln(a + b + x)
+    )
     stay = -(r + x) * np.log(alpha + big_t)
     with np.errstate(divide="ignore"):
-        drop = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x),
-                        -np.inf)
+        drop = np.where(
+            x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x), -np.inf
+        )
     return float(np.sum(base + np.logaddexp(stay, drop)))
 
 
@@ -49,16 +57,21 @@ def test_gamma_gamma_recovers_simulated_parameters() -> None:
     truth = {"p": 6.0, "q": 4.0, "gamma": 15.0}
     rng = np.random.default_rng(11)
     frequency = rng.integers(0, 12, 30_000).astype(float)
-    summary = pd.DataFrame({"frequency": frequency,
-                            "monetary_value": simulate_gamma_gamma(frequency, **truth, seed=12)})
+    summary = pd.DataFrame(
+        {"frequency": frequency, "monetary_value": simulate_gamma_gamma(frequency, **truth, seed=12)}
+    )
     model = GammaGamma().fit(summary)
     assert model.n_customers_ == int(np.count_nonzero(frequency > 0))
-    assert model.excluded_ == {"no_repeat_purchase": int(np.count_nonzero(frequency == 0)), "zero_monetary_value": 0}
+    assert model.excluded_ == {
+        "no_repeat_purchase": int(np.count_nonzero(frequency == 0)),
+        "zero_monetary_value": 0,
+    }
     for name, value in truth.items():
         assert model.params_[name] == pytest.approx(value, rel=0.15), name
     # population mean spend p * gamma / (q - 1) for a customer without repeat purchases
     assert model.conditional_expected_average_value(0, 0)[()] == pytest.approx(
-        model.params_["p"] * model.params_["gamma"] / (model.params_["q"] - 1))
+        model.params_["p"] * model.params_["gamma"] / (model.params_["q"] - 1)
+    )
 
 
 @pytest.mark.slow
@@ -74,23 +87,33 @@ def test_boundary_optimum_without_dropout_beats_an_independent_multistart_fit() 
     assert model.params_["a"] < 1e-8
     independent = -np.inf
     for start in ([0, 0, 0, 0], [-1, 1, -2, 1], [0.5, 2, 1, 2], [-0.5, 1.5, -5, 3], [0, 0, -10, 0]):
-        res = minimize(lambda z: -_independent_bgnbd_ll(z, x, t_x, big_t), np.array(start, dtype=float),
-                       method="Nelder-Mead", bounds=_BOX,
-                       options={"maxiter": 6000, "maxfev": 6000, "xatol": 1e-8, "fatol": 1e-10})
+        res = minimize(
+            lambda z: -_independent_bgnbd_ll(z, x, t_x, big_t),
+            np.array(start, dtype=float),
+            method="Nelder-Mead",
+            bounds=_BOX,
+            options={"maxiter": 6000, "maxfev": 6000, "xatol": 1e-8, "fatol": 1e-10},
+        )
         independent = max(independent, -res.fun)
     assert model.log_likelihood_ >= independent - 1e-6
+
     # and it equals the NBD's maximum (the a -> 0 limit), fitted here in closed form over (r, alpha)
     def nbd(z: np.ndarray) -> float:
         r, alpha = np.exp(z)
-        return -float(np.sum(gammaln(r + x) - gammaln(r) + r * np.log(alpha) - (r + x) * np.log(alpha + big_t)))
+        return -float(
+            np.sum(gammaln(r + x) - gammaln(r) + r * np.log(alpha) - (r + x) * np.log(alpha + big_t))
+        )
 
     nbd_best = -minimize(nbd, np.zeros(2), method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-10}).fun
     assert model.log_likelihood_ == pytest.approx(nbd_best, abs=1e-3)
     assert model.params_["r"] == pytest.approx(0.9, rel=0.15)
     # predictions in the limit are the NBD's: (r + x) / (alpha + T) purchases per week, and everyone is alive
     r, alpha = model.params_["r"], model.params_["alpha"]
-    np.testing.assert_allclose(model.conditional_expected_number_of_purchases(10, x[:50], t_x[:50], big_t[:50]),
-                               (r + x[:50]) * 10 / (alpha + big_t[:50]), rtol=1e-5)
+    np.testing.assert_allclose(
+        model.conditional_expected_number_of_purchases(10, x[:50], t_x[:50], big_t[:50]),
+        (r + x[:50]) * 10 / (alpha + big_t[:50]),
+        rtol=1e-5,
+    )
     np.testing.assert_allclose(model.conditional_probability_alive(x, t_x, big_t), 1.0, atol=1e-6)
 
 
@@ -103,8 +126,13 @@ def test_customers_active_to_the_end_put_a_on_its_lower_bound() -> None:
     assert model.boundary_ == {"a": "lower"}
     x, t_x, big_t = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
     for start in ([0, 0, 0, 0], [-1, 1, -2, 1], [0, 0, 3, 3]):
-        res = minimize(lambda z: -_independent_bgnbd_ll(z, x, t_x, big_t), np.array(start, dtype=float),
-                       method="Nelder-Mead", bounds=_BOX, options={"maxiter": 6000, "maxfev": 6000})
+        res = minimize(
+            lambda z: -_independent_bgnbd_ll(z, x, t_x, big_t),
+            np.array(start, dtype=float),
+            method="Nelder-Mead",
+            bounds=_BOX,
+            options={"maxiter": 6000, "maxfev": 6000},
+        )
         assert model.log_likelihood_ >= -res.fun - 1e-6
 
 
@@ -151,8 +179,9 @@ def test_clv_is_discounted_value_of_expected_purchases() -> None:
     bg, gg = BGNBD().fit(summary), GammaGamma().fit(summary)
     undiscounted = gg.customer_lifetime_value(bg, summary, horizon=12, discount_rate=0.0, time_unit="week")
     per_month = (365.25 / 12) / 7
-    expected = bg.conditional_expected_number_of_purchases(12 * per_month, summary["frequency"],
-                                                           summary["recency"], summary["T"])
+    expected = bg.conditional_expected_number_of_purchases(
+        12 * per_month, summary["frequency"], summary["recency"], summary["T"]
+    )
     value = gg.conditional_expected_average_value(summary["frequency"], summary["monetary_value"])
     np.testing.assert_allclose(undiscounted.to_numpy(), expected * value, rtol=1e-9)
     discounted = gg.customer_lifetime_value(bg, summary, horizon=12, discount_rate=0.01, time_unit="week")
@@ -165,10 +194,17 @@ def test_clv_is_discounted_value_of_expected_purchases() -> None:
     np.testing.assert_allclose(table["clv_12m"].to_numpy(), discounted.to_numpy(), rtol=1e-9)
     np.testing.assert_allclose(
         table["p_alive"].to_numpy(),
-        bg.conditional_probability_alive(summary["frequency"], summary["recency"], summary["T"]), rtol=1e-12)
+        bg.conditional_probability_alive(summary["frequency"], summary["recency"], summary["T"]),
+        rtol=1e-12,
+    )
 
 
 def test_parse_horizon() -> None:
-    assert (parse_horizon("12m"), parse_horizon("1y"), parse_horizon(6), parse_horizon("24")) == (12, 12, 6, 24)
+    assert (parse_horizon("12m"), parse_horizon("1y"), parse_horizon(6), parse_horizon("24")) == (
+        12,
+        12,
+        6,
+        24,
+    )
     with pytest.raises(ModelError, match="CLV horizon '3w' is not valid"):
         parse_horizon("3w")

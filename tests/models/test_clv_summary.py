@@ -14,19 +14,25 @@ from segmentum.workspace import Workspace
 ORDERS = [
     # order_id, customer_id, ordered_at, amount, status
     ("1", "A", "2024-01-01 09:00", "10.00", None),
-    ("2", "A", "2024-01-01 18:30", "5.50", "completed"),   # same day: one purchase of 15.50
-    ("3", "A", "2024-01-08 12:00", "0", None),             # zero-value purchase counts
+    ("2", "A", "2024-01-01 18:30", "5.50", "completed"),  # same day: one purchase of 15.50
+    ("3", "A", "2024-01-08 12:00", "0", None),  # zero-value purchase counts
     ("4", "A", "2024-01-15 10:00", "99.00", "cancelled"),  # not a purchase
-    ("5", "A", "2024-01-16 10:00", "-20.00", None),        # refund: not a purchase
-    ("6", "A", "2024-01-22 10:00", "30.00", "Returned"),   # not a purchase (status compared case-insensitively)
+    ("5", "A", "2024-01-16 10:00", "-20.00", None),  # refund: not a purchase
+    (
+        "6",
+        "A",
+        "2024-01-22 10:00",
+        "30.00",
+        "Returned",
+    ),  # not a purchase (status compared case-insensitively)
     ("7", "A", "2024-01-29 23:59:59.999", "12.00", None),  # last moment of the calibration end: inside
-    ("8", "A", "2024-01-30 00:00", "7.00", None),          # holdout
-    ("9", "A", "2024-01-30 15:00", "3.00", None),          # holdout, same day as 8
-    ("10", "A", "2024-02-12 08:00", "20.00", None),        # holdout
-    ("11", "A", "2024-03-01 08:00", "20.00", None),        # after the holdout end: ignored
-    ("12", "B", "2024-01-15 08:00", "40.00", None),        # single purchase
-    ("13", "C", "2024-01-30 08:00", "40.00", None),        # first purchase after calibration: excluded
-    ("14", "D", "2024-01-10 08:00", "25.00", "cancelled"), # only a cancelled order: no purchase
+    ("8", "A", "2024-01-30 00:00", "7.00", None),  # holdout
+    ("9", "A", "2024-01-30 15:00", "3.00", None),  # holdout, same day as 8
+    ("10", "A", "2024-02-12 08:00", "20.00", None),  # holdout
+    ("11", "A", "2024-03-01 08:00", "20.00", None),  # after the holdout end: ignored
+    ("12", "B", "2024-01-15 08:00", "40.00", None),  # single purchase
+    ("13", "C", "2024-01-30 08:00", "40.00", None),  # first purchase after calibration: excluded
+    ("14", "D", "2024-01-10 08:00", "25.00", "cancelled"),  # only a cancelled order: no purchase
 ]
 
 
@@ -35,8 +41,9 @@ def shop(workspace: Workspace) -> Workspace:
     con = workspace.store.cursor()
     con.execute("""CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP,
                    amount DECIMAL(38, 6), status VARCHAR)""")
-    con.executemany("INSERT INTO main.orders VALUES (?, ?, CAST(? AS TIMESTAMP), CAST(? AS DECIMAL(38, 6)), ?)",
-                    ORDERS)
+    con.executemany(
+        "INSERT INTO main.orders VALUES (?, ?, CAST(? AS TIMESTAMP), CAST(? AS DECIMAL(38, 6)), ?)", ORDERS
+    )
     return workspace
 
 
@@ -61,8 +68,9 @@ def test_day_and_month_units(shop: Workspace) -> None:
 
 
 def test_holdout_columns(shop: Workspace) -> None:
-    s = purchase_summary(shop, calibration_end=datetime(2024, 1, 29, 8, 0), holdout_end="2024-02-29",
-                         time_unit="day")
+    s = purchase_summary(
+        shop, calibration_end=datetime(2024, 1, 29, 8, 0), holdout_end="2024-02-29", time_unit="day"
+    )
     a, b = s.loc["A"], s.loc["B"]
     assert a["frequency"] == 2  # a datetime means its whole day
     # holdout purchase days: Jan 30 (7 + 3) and Feb 12 (20); Mar 1 is after the holdout end

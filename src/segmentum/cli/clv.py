@@ -13,7 +13,8 @@ from segmentum.models.summary import TIME_UNITS
 
 def clv_command(
     calibration_end: Annotated[
-        str, typer.Option("--calibration-end", help="Last day of the calibration period (YYYY-MM-DD, inclusive)")
+        str,
+        typer.Option("--calibration-end", help="Last day of the calibration period (YYYY-MM-DD, inclusive)"),
     ],
     holdout_end: Annotated[
         str | None,
@@ -22,7 +23,9 @@ def clv_command(
     time_unit: Annotated[
         str, typer.Option("--time-unit", help=f"Unit of recency, T and alpha: {' | '.join(TIME_UNITS)}")
     ] = "week",
-    horizon: Annotated[str, typer.Option("--horizon", help="CLV horizon in months or years: 12m, 24m, 1y")] = "12m",
+    horizon: Annotated[
+        str, typer.Option("--horizon", help="CLV horizon in months or years: 12m, 24m, 1y")
+    ] = "12m",
     discount_rate: Annotated[
         float, typer.Option("--discount-rate", help="Monthly discount rate of the CLV (0.01 = 1 % a month)")
     ] = 0.01,
@@ -43,8 +46,13 @@ def clv_command(
 
     with open_workspace(workspace) as ws:
         result = fit_clv(
-            ws, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit, horizon=horizon,
-            discount_rate=discount_rate, penalizer=penalizer,
+            ws,
+            calibration_end=calibration_end,
+            holdout_end=holdout_end,
+            time_unit=time_unit,
+            horizon=horizon,
+            discount_rate=discount_rate,
+            penalizer=penalizer,
         )
         written = None if no_store else write_model_clv(ws, result)
     data = result.to_dict()
@@ -52,13 +60,18 @@ def clv_command(
         for name, side in result.to_dict()["boundary"][model].items():
             warn(
                 f"{model}: the best fit has {name} at its {side} bound"
-                + (" (no sign of customers dropping out: the model reduces to the NBD)"
-                   if (model, name, side) == ("bgnbd", "a", "lower") else "")
+                + (
+                    " (no sign of customers dropping out: the model reduces to the NBD)"
+                    if (model, name, side) == ("bgnbd", "a", "lower")
+                    else ""
+                )
             )
     excluded = result.gamma_gamma.excluded_
     if excluded.get("zero_monetary_value"):
-        note(f"{excluded['zero_monetary_value']:,} customers with only zero-value repeat purchases were left out "
-             "of the Gamma-Gamma fit")
+        note(
+            f"{excluded['zero_monetary_value']:,} customers with only zero-value repeat purchases were left out "
+            "of the Gamma-Gamma fit"
+        )
     if chart is not None and result.validation is not None:
         validation_figure(result.validation).write_html(str(chart), include_plotlyjs=True)
         note(f"Validation chart written to {chart}")
@@ -75,9 +88,12 @@ def clv_command(
     bg, gg = data["bgnbd"], data["gamma_gamma"]
     emit(
         [
-            {"model": "BG/NBD", "parameter": k, "value": bg[k]} for k in ("r", "alpha", "a", "b", "log_likelihood")
-        ] + [
-            {"model": "Gamma-Gamma", "parameter": k, "value": gg[k]} for k in ("p", "q", "gamma", "log_likelihood")
+            {"model": "BG/NBD", "parameter": k, "value": bg[k]}
+            for k in ("r", "alpha", "a", "b", "log_likelihood")
+        ]
+        + [
+            {"model": "Gamma-Gamma", "parameter": k, "value": gg[k]}
+            for k in ("p", "q", "gamma", "log_likelihood")
         ],
         fmt,
         title=f"CLV models: {data['customers']:,} customers, calibration to {data['calibration_end']} "
@@ -90,7 +106,9 @@ def clv_command(
         note(f"Holdout purchases: actual {v['actual_total']:,.0f}, predicted {v['predicted_total']:,.1f}")
     totals = data["totals"]
     clv_key = f"clv_{result.horizon}m"
-    note(f"Expected purchases in the next 90 days: {totals['expected_purchases_90d']:,.1f}; "
-         f"{result.horizon}-month CLV: total {totals[clv_key]:,.2f}, mean {totals['mean_' + clv_key]:,.2f}")
+    note(
+        f"Expected purchases in the next 90 days: {totals['expected_purchases_90d']:,.1f}; "
+        f"{result.horizon}-month CLV: total {totals[clv_key]:,.2f}, mean {totals['mean_' + clv_key]:,.2f}"
+    )
     if written is not None:
         note(f"{written:,} customers written to segmentum.model_clv")

@@ -48,7 +48,12 @@ def _dot(u: np.ndarray, v: np.ndarray) -> float:
 
 
 def _check_penalizer(value: Any, owner: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise ModelError(f"the 'penalizer' of {owner} must be a number >= 0, got {value!r}")
     return float(value)
 
@@ -76,13 +81,21 @@ def _minimize(objective: Any, start: np.ndarray, bounded: bool, index: int) -> _
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
-            res = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
-                           options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9})
+            res = minimize(
+                objective,
+                start,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
+            )
         except (ValueError, FloatingPointError, OverflowError) as exc:
             return _Fit(np.asarray(start, dtype=float), math.inf, bounded, index, False, str(exc))
     value = float(res.fun)
     if not np.all(np.isfinite(res.x)) or not math.isfinite(value) or np.any(np.abs(res.x) > 700):
-        return _Fit(np.asarray(res.x, dtype=float), math.inf, bounded, index, False, f"diverged: {res.message}")
+        return _Fit(
+            np.asarray(res.x, dtype=float), math.inf, bounded, index, False, f"diverged: {res.message}"
+        )
     return _Fit(np.asarray(res.x, dtype=float), value, bounded, index, bool(res.success), str(res.message))
 
 
@@ -99,8 +112,11 @@ def _multistart(objective: Any, starts: list[np.ndarray]) -> tuple[_Fit, list[_F
         fits.append(_minimize(objective, start, False, i))
         done = [f for f in fits if f.converged and math.isfinite(f.neg_ll)]
         # two starts that converged to the same optimum make further starts redundant
-        if len(done) >= 2 and abs(done[-1].neg_ll - done[-2].neg_ll) <= 1e-10 * max(1.0, abs(done[-1].neg_ll)) \
-                and np.allclose(done[-1].log_params, done[-2].log_params, atol=1e-4):
+        if (
+            len(done) >= 2
+            and abs(done[-1].neg_ll - done[-2].neg_ll) <= 1e-10 * max(1.0, abs(done[-1].neg_ll))
+            and np.allclose(done[-1].log_params, done[-2].log_params, atol=1e-4)
+        ):
             break
     fits.append(_minimize(objective, starts[0], True, 0))
     finite = [f for f in fits if math.isfinite(f.neg_ll)]
@@ -135,8 +151,14 @@ def _fit_with_fixed(objective: Any, start: np.ndarray, fixed: dict[int, float]) 
             break
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            res = minimize(sub, z0, jac=True, method="L-BFGS-B", bounds=[(-LOG_BOUND, LOG_BOUND)] * len(free),
-                           options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9})
+            res = minimize(
+                sub,
+                z0,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(-LOG_BOUND, LOG_BOUND)] * len(free),
+                options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
+            )
         if not math.isfinite(float(res.fun)):
             continue
         full = np.array(start, dtype=float)
@@ -239,8 +261,15 @@ class BGNBD:
             if math.isfinite(f.neg_ll):
                 fr, fa, fa_, fb = np.exp(f.log_params)
                 ll = float(np.sum(w * bgnbd_log_likelihood(x, t_x, big_t, fr, fa / scale, fa_, fb)))
-            self.fits_.append({"start": f.start, "bounded": f.bounded, "log_likelihood": ll,
-                               "converged": f.converged, "message": f.message})
+            self.fits_.append(
+                {
+                    "start": f.start,
+                    "bounded": f.bounded,
+                    "log_likelihood": ll,
+                    "converged": f.converged,
+                    "message": f.message,
+                }
+            )
         return self
 
     def _total_ll(self, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray, w: np.ndarray) -> float:
@@ -256,7 +285,9 @@ class BGNBD:
         return p["r"], p["alpha"], p["a"], p["b"]
 
     # -- predictions -------------------------------------------------------------------------------------
-    def conditional_expected_number_of_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:
+    def conditional_expected_number_of_purchases(
+        self, t: Any, frequency: Any, recency: Any, T: Any
+    ) -> np.ndarray:
         """Expected purchases in the next `t` time units of customers with history (frequency, recency, T)."""
         r, alpha, a, b = self._params()
         t = _as_array(t, "t")
@@ -272,7 +303,9 @@ class BGNBD:
             ln_hyp = np.where(np.isfinite(ln_hyp), ln_hyp, alt)
             first = (a + b + x - 1) / (a - 1)
             second = -np.expm1(ln_hyp + (r + x) * np.log((alpha + big_t) / (alpha + t + big_t)))
-            denom = 1 + (x > 0) * (a / np.maximum(b + x - 1, 1e-300)) * ((alpha + big_t) / (alpha + t_x)) ** (r + x)
+            denom = 1 + (x > 0) * (a / np.maximum(b + x - 1, 1e-300)) * ((alpha + big_t) / (alpha + t_x)) ** (
+                r + x
+            )
             out = first * second / denom
             # a -> 0 is the NBD limit (nobody drops out): (r + x) / (alpha + T) purchases per time unit
             nbd = (r + x) * t / (alpha + big_t)
@@ -284,7 +317,9 @@ class BGNBD:
         r, alpha, a, b = self._params()
         x, t_x, big_t = _as_array(frequency, "frequency"), _as_array(recency, "recency"), _as_array(T, "T")
         with np.errstate(divide="ignore"):
-            log_div = (r + x) * np.log((alpha + big_t) / (alpha + t_x)) + np.log(a / (b + np.maximum(x, 1) - 1))
+            log_div = (r + x) * np.log((alpha + big_t) / (alpha + t_x)) + np.log(
+                a / (b + np.maximum(x, 1) - 1)
+            )
         return np.where(x == 0, 1.0, expit(-log_div))
 
     def expected_number_of_purchases(self, t: Any) -> np.ndarray:
@@ -306,14 +341,20 @@ class BGNBD:
         return f"BGNBD(penalizer={self.penalizer!r})"
 
 
-def bgnbd_log_likelihood(x: Any, t_x: Any, big_t: Any, r: float, alpha: float, a: float, b: float) -> np.ndarray:
+def bgnbd_log_likelihood(
+    x: Any, t_x: Any, big_t: Any, r: float, alpha: float, a: float, b: float
+) -> np.ndarray:
     """Per-customer BG/NBD log-likelihood (Fader, Hardie & Lee 2005, eq. 6), stable on the log scale."""
     x, t_x, big_t = (np.asarray(v, dtype=float) for v in (x, t_x, big_t))
     with np.errstate(divide="ignore", invalid="ignore"):
         a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
         a2 = betaln(a, b + x) - betaln(a, b)
         a3 = -(r + x) * np.log(alpha + big_t)
-        a4 = np.where(x > 0, np.log(a) - np.log(np.where(x > 0, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x), -np.inf)
+        a4 = np.where(
+            x > 0,
+            np.log(a) - np.log(np.where(x > 0, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x),
+            -np.inf,
+        )
         return a1 + a2 + logsumexp(np.stack([a3, a4]), axis=0)
 
 
@@ -324,7 +365,9 @@ class _BGNBDLikelihood:
     values and gathered; per customer row only a few multiplications and one log1p/exp remain.
     """
 
-    def __init__(self, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray, w: np.ndarray, penalizer: float) -> None:
+    def __init__(
+        self, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray, w: np.ndarray, penalizer: float
+    ) -> None:
         self.w = w
         self.w_sum = float(w.sum())
         self.penalizer = penalizer
@@ -465,10 +508,21 @@ class GammaGamma:
         discounted by (1 + discount_rate) ** month. `time_unit` is the summary's unit (default: the one
         recorded by purchase_summary, else 'week'); a month is 365.25/12 days.
         """
-        if isinstance(horizon, bool) or not isinstance(horizon, (int, float)) or horizon <= 0 or horizon != int(horizon):
+        if (
+            isinstance(horizon, bool)
+            or not isinstance(horizon, (int, float))
+            or horizon <= 0
+            or horizon != int(horizon)
+        ):
             raise ModelError(f"the CLV horizon must be a whole number of months >= 1, got {horizon!r}")
-        if not isinstance(discount_rate, (int, float)) or not math.isfinite(discount_rate) or discount_rate <= -1:
-            raise ModelError(f"the monthly discount rate must be a number > -1 (e.g. 0.01), got {discount_rate!r}")
+        if (
+            not isinstance(discount_rate, (int, float))
+            or not math.isfinite(discount_rate)
+            or discount_rate <= -1
+        ):
+            raise ModelError(
+                f"the monthly discount rate must be a number > -1 (e.g. 0.01), got {discount_rate!r}"
+            )
         unit = time_unit or summary.attrs.get("time_unit") or "week"
         per_month = DAYS_PER_MONTH / unit_days(unit)
         check_summary(summary)
@@ -495,8 +549,15 @@ def gamma_gamma_log_likelihood(x: Any, m: Any, p: float, q: float, gamma: float)
     """Per-customer Gamma-Gamma log-likelihood of the mean repeat value m over x purchases."""
     x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
     px = p * x
-    return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(gamma)
-            + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(gamma + m * x))
+    return (
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(gamma)
+        + (px - 1) * np.log(m)
+        + px * np.log(x)
+        - (px + q) * np.log(gamma + m * x)
+    )
 
 
 class _GammaGammaLikelihood:
@@ -551,7 +612,9 @@ def parse_horizon(value: int | str) -> int:
     except ValueError:
         n = -1
     if n < 1:
-        raise ModelError(f"CLV horizon {value!r} is not valid; give whole months or years such as 12m, 24m or 1y")
+        raise ModelError(
+            f"CLV horizon {value!r} is not valid; give whole months or years such as 12m, 24m or 1y"
+        )
     return n * 12 if unit == "y" else n
 
 
@@ -562,7 +625,9 @@ class ClvResult:
     summary: pd.DataFrame
     bgnbd: BGNBD
     gamma_gamma: GammaGamma
-    customers: pd.DataFrame  # indexed by customer_id: p_alive, expected_purchases_90d, expected_average_value, clv_*
+    customers: (
+        pd.DataFrame
+    )  # indexed by customer_id: p_alive, expected_purchases_90d, expected_average_value, clv_*
     calibration_end: date
     holdout_end: date | None
     time_unit: str
@@ -598,8 +663,12 @@ class ClvResult:
             out["validation"] = {
                 "duration": float(self.summary["duration_holdout"].iloc[0]),
                 "groups": [
-                    {"frequency": str(r.frequency), "customers": int(r.customers), "actual": float(r.actual),
-                     "predicted": float(r.predicted)}
+                    {
+                        "frequency": str(r.frequency),
+                        "customers": int(r.customers),
+                        "actual": float(r.actual),
+                        "predicted": float(r.predicted),
+                    }
                     for r in v.itertuples()
                 ],
                 "actual_total": float(self.summary["frequency_holdout"].sum()),
@@ -634,33 +703,49 @@ def fit_clv(
     import time
 
     months = parse_horizon(horizon)
-    if isinstance(discount_rate, bool) or not isinstance(discount_rate, (int, float)) or not (
-        math.isfinite(discount_rate) and discount_rate > -1
+    if (
+        isinstance(discount_rate, bool)
+        or not isinstance(discount_rate, (int, float))
+        or not (math.isfinite(discount_rate) and discount_rate > -1)
     ):
-        raise ModelError(f"the monthly discount rate must be a number > -1 (e.g. 0.01), got {discount_rate!r}")
+        raise ModelError(
+            f"the monthly discount rate must be a number > -1 (e.g. 0.01), got {discount_rate!r}"
+        )
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    summary = purchase_summary(source, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit)
+    summary = purchase_summary(
+        source, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit
+    )
     timings["summary_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     bgnbd = BGNBD(penalizer=penalizer).fit(summary)
     gamma_gamma = GammaGamma(penalizer=penalizer).fit(summary)
     timings["fit_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    customers = predict_customers(bgnbd, gamma_gamma, summary, horizon=months, discount_rate=discount_rate,
-                                  time_unit=time_unit)
+    customers = predict_customers(
+        bgnbd, gamma_gamma, summary, horizon=months, discount_rate=discount_rate, time_unit=time_unit
+    )
     validation = None
     if "frequency_holdout" in summary.columns:
         customers["predicted_holdout"] = _by_history(
-            summary, lambda x, t_x, big_t: bgnbd.conditional_expected_number_of_purchases(
-                float(summary["duration_holdout"].iloc[0]), x, t_x, big_t))
+            summary,
+            lambda x, t_x, big_t: bgnbd.conditional_expected_number_of_purchases(
+                float(summary["duration_holdout"].iloc[0]), x, t_x, big_t
+            ),
+        )
         validation = validation_table(summary, customers["predicted_holdout"])
     timings["predict_s"] = time.perf_counter() - t0
     return ClvResult(
-        summary=summary, bgnbd=bgnbd, gamma_gamma=gamma_gamma, customers=customers,
+        summary=summary,
+        bgnbd=bgnbd,
+        gamma_gamma=gamma_gamma,
+        customers=customers,
         calibration_end=as_date(calibration_end, "calibration end"),
         holdout_end=as_date(holdout_end, "holdout end") if holdout_end is not None else None,
-        time_unit=time_unit, horizon=months, discount_rate=float(discount_rate), validation=validation,
+        time_unit=time_unit,
+        horizon=months,
+        discount_rate=float(discount_rate),
+        validation=validation,
         timings=timings,
     )
 
@@ -672,8 +757,13 @@ def _by_history(summary: pd.DataFrame, func: Any) -> np.ndarray:
 
 
 def predict_customers(
-    bgnbd: BGNBD, gamma_gamma: GammaGamma, summary: pd.DataFrame, *, horizon: int = 12,
-    discount_rate: float = 0.01, time_unit: str | None = None,
+    bgnbd: BGNBD,
+    gamma_gamma: GammaGamma,
+    summary: pd.DataFrame,
+    *,
+    horizon: int = 12,
+    discount_rate: float = 0.01,
+    time_unit: str | None = None,
 ) -> pd.DataFrame:
     """Per customer: p_alive, expected purchases in the next 90 days, expected spend per purchase, CLV."""
     unit = time_unit or summary.attrs.get("time_unit") or "week"
@@ -681,12 +771,15 @@ def predict_customers(
     out = pd.DataFrame(index=summary.index)
     out["p_alive"] = _by_history(summary, bgnbd.conditional_probability_alive)
     out["expected_purchases_90d"] = _by_history(
-        summary, lambda x, t_x, big_t: bgnbd.conditional_expected_number_of_purchases(t90, x, t_x, big_t))
+        summary, lambda x, t_x, big_t: bgnbd.conditional_expected_number_of_purchases(t90, x, t_x, big_t)
+    )
     out["expected_average_value"] = gamma_gamma.conditional_expected_average_value(
-        summary["frequency"].to_numpy(dtype=float), summary["monetary_value"].to_numpy(dtype=float))
+        summary["frequency"].to_numpy(dtype=float), summary["monetary_value"].to_numpy(dtype=float)
+    )
     for months in sorted({12, horizon}):
-        out[f"clv_{months}m"] = _clv_by_history(bgnbd, out["expected_average_value"].to_numpy(), summary,
-                                                months, discount_rate, unit)
+        out[f"clv_{months}m"] = _clv_by_history(
+            bgnbd, out["expected_average_value"].to_numpy(), summary, months, discount_rate, unit
+        )
     return out
 
 
@@ -712,10 +805,18 @@ def validation_table(summary: pd.DataFrame, predicted: Any, top: int = VALIDATIO
     """Mean actual vs predicted holdout purchases per calibration frequency (0..top-1, then `top+`)."""
     x = summary["frequency"].to_numpy(dtype=float)
     group = np.minimum(x, top).astype(int)
-    frame = pd.DataFrame({"group": group, "actual": summary["frequency_holdout"].to_numpy(dtype=float),
-                          "predicted": np.asarray(predicted, dtype=float)})
-    agg = frame.groupby("group").agg(customers=("actual", "size"), actual=("actual", "mean"),
-                                     predicted=("predicted", "mean")).reset_index()
+    frame = pd.DataFrame(
+        {
+            "group": group,
+            "actual": summary["frequency_holdout"].to_numpy(dtype=float),
+            "predicted": np.asarray(predicted, dtype=float),
+        }
+    )
+    agg = (
+        frame.groupby("group")
+        .agg(customers=("actual", "size"), actual=("actual", "mean"), predicted=("predicted", "mean"))
+        .reset_index()
+    )
     agg["frequency"] = [f"{g}+" if g == top else str(g) for g in agg["group"]]
     return agg[["frequency", "customers", "actual", "predicted"]]
 
@@ -729,8 +830,15 @@ def validation_figure(validation_df: pd.DataFrame) -> Any:
         frame = pd.DataFrame(frame["groups"])
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=frame["frequency"], y=frame["actual"], mode="lines+markers", name="actual"))
-    fig.add_trace(go.Scatter(x=frame["frequency"], y=frame["predicted"], mode="lines+markers", name="predicted (BG/NBD)",
-                             line={"dash": "dash"}))
+    fig.add_trace(
+        go.Scatter(
+            x=frame["frequency"],
+            y=frame["predicted"],
+            mode="lines+markers",
+            name="predicted (BG/NBD)",
+            line={"dash": "dash"},
+        )
+    )
     fig.update_layout(
         title="Purchases in the holdout period: actual vs predicted",
         xaxis_title="purchases in the calibration period (repeat purchases)",
@@ -748,7 +856,9 @@ def write_model_clv(store: Any, result: ClvResult, *, fitted_at: datetime | None
         store = store.store
     fitted_at = fitted_at or datetime.now()
     store.ensure("CREATE SCHEMA IF NOT EXISTS segmentum", MODEL_DDL)
-    frame = result.customers[["p_alive", "expected_purchases_90d", "expected_average_value", "clv_12m"]].copy()
+    frame = result.customers[
+        ["p_alive", "expected_purchases_90d", "expected_average_value", "clv_12m"]
+    ].copy()
     frame.insert(0, "customer_id", result.customers.index.astype(str))
     frame = frame.reset_index(drop=True)
     with store.transaction() as cur:

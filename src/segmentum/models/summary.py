@@ -75,7 +75,8 @@ def _cursor(store_or_con: Any) -> Any:
 
 def _table_exists(con: Any, schema: str, name: str) -> bool:
     row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, name]
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, name],
     ).fetchone()
     return bool(row and row[0])
 
@@ -161,11 +162,17 @@ def purchase_summary(
         params["hold"] = hold
     frame = con.execute(sql, params).df()
     frame["customer_id"] = frame["customer_id"].astype(object)
-    columns = [*SUMMARY_COLUMNS, *(["frequency_holdout", "monetary_holdout", "duration_holdout"] if hold else [])]
+    columns = [
+        *SUMMARY_COLUMNS,
+        *(["frequency_holdout", "monetary_holdout", "duration_holdout"] if hold else []),
+    ]
     frame = frame.set_index("customer_id")[columns]
     frame.attrs.update(
-        {"time_unit": time_unit, "calibration_end": cal.isoformat(),
-         "holdout_end": hold.isoformat() if hold else None}
+        {
+            "time_unit": time_unit,
+            "calibration_end": cal.isoformat(),
+            "holdout_end": hold.isoformat() if hold else None,
+        }
     )
     return frame
 
@@ -215,7 +222,8 @@ def check_summary(summary: pd.DataFrame, *, monetary: bool = False) -> None:
         count((x > 0) & (t_x == 0), "recency is 0 although there are repeat purchases on later days")
     if problems:
         raise ModelError(
-            "the purchase summary is inconsistent: " + "; ".join(problems)
+            "the purchase summary is inconsistent: "
+            + "; ".join(problems)
             + ". Hint: recency and T are measured from each customer's first purchase; build the summary with "
             "purchase_summary(...)"
         )
