@@ -236,3 +236,11 @@ def test_customers_carry_the_attributes_of_the_design(tables: dict[str, pa.Table
 def test_a_bad_number_of_customers_is_refused(customers: object) -> None:
     with pytest.raises(DemoError, match="customers must be a whole number"):
         generate_demo(customers)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("customers", [1, 3])
+def test_tiny_demos_keep_the_schema_of_big_ones(customers: int, tables: dict[str, pa.Table]) -> None:
+    for seed in range(4):
+        small = generate_demo(customers, seed=seed)
+        for name, table in small.items():
+            assert table.schema == tables[name].schema, (name, seed)
