@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from clv_helpers import load_cdnow_sample
 
-from segmentum.models.clv import BGNBD, GammaGamma, fit_clv, validation_figure
+from segmentum.models.clv import BGNBD, GammaGamma, fit_clv, validation_figure, write_model_clv
 from segmentum.models.summary import purchase_summary
 from segmentum.workspace import Workspace
 
@@ -194,3 +194,23 @@ def test_validation_figure_shows_actual_and_predicted(cdnow_ws: Workspace) -> No
     # the JSON "validation" object draws the same chart
     again = validation_figure(result.to_dict()["validation"])
     assert list(again.data[1].y) == pytest.approx(list(fig.data[1].y))
+
+
+def test_model_clv_is_replaced_by_each_fit(cdnow_ws: Workspace) -> None:
+    first = fit_clv(cdnow_ws, calibration_end="1997-06-30", time_unit="day")
+    assert write_model_clv(cdnow_ws, first) == len(first.summary)
+    second = fit_clv(cdnow_ws, calibration_end="1997-09-30", horizon="2y")
+    assert write_model_clv(cdnow_ws, second) == 2357
+    cur = cdnow_ws.store.cursor()
+    rows = cur.execute(
+        "SELECT count(*), count(DISTINCT calibration_end), max(calibration_end) FROM segmentum.model_clv"
+    ).fetchone()
+    assert (rows[0], rows[1], str(rows[2])) == (2357, 1, "1997-09-30")
+    assert "clv_24m" in second.customers.columns and "clv_12m" in second.customers.columns
+    assert (second.customers["clv_24m"] >= second.customers["clv_12m"]).all()
+    stored = cur.execute(
+        "SELECT customer_id, p_alive, clv_12m FROM segmentum.model_clv ORDER BY customer_id LIMIT 3"
+    ).fetchall()
+    for customer_id, p_alive, clv_12m in stored:
+        assert p_alive == pytest.approx(second.customers.loc[customer_id, "p_alive"])
+        assert clv_12m == pytest.approx(second.customers.loc[customer_id, "clv_12m"])
