@@ -115,10 +115,6 @@ def _ts(seconds: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
     return arr.cast(pa.timestamp("us"))
 
 
-def _json_str(key: str, values: pa.Array) -> list[pa.Array | str]:
-    return [f'"{key}":"', values, '"']
-
-
 # ------------------------------------------------------------------------------------------------------ helpers
 
 
@@ -800,7 +796,7 @@ class _Chunk:
         """Monthly campaigns (first Tuesday, 10:00) to opted-in customers until they unsubscribe."""
         rng, p, n, end = self.rng, self.persona, self.n, self.end_s
         campaigns, labels = [], []
-        month = np.datetime64(datetime.utcfromtimestamp(self.start_s).date(), "M")
+        month = np.datetime64(self.start_s, "s").astype("datetime64[M]")
         while True:
             first = month.astype("datetime64[D]")
             tuesday = first + ((1 - (first.astype(np.int64) + 3) % 7) % 7)  # 1970-01-01 was a Thursday
