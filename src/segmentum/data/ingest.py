@@ -102,6 +102,7 @@ class _Column:
     error_sql: str = ""
     fix_sql: str | None = None  # numbers needing half-even rounding in Python
     pre: dict[str, str] = field(default_factory=dict)  # helper expressions computed once per row
+    join: tuple[str, str, str] | None = None  # (lookup table, alias, staged expression it is keyed by)
 
 
 @dataclass
@@ -363,7 +364,7 @@ def _base(type_name: str) -> str:
 
 def _clean_number_sql(v: str, fmt: detect.NumberFormat) -> tuple[str, str]:
     """(validity condition, cleaned text with '.' decimals) for a text number."""
-    no_space = f"regexp_replace(regexp_replace({v}, '[{SPACES}]', '', 'g'), '[$€£₴₽¥]', '', 'g')"
+    no_space = f"translate({v}, '{SPACES}$€£₴₽¥', '')"  # drops spaces between digit groups and currency signs
     t, d = fmt.thousands, fmt.decimal
     if t:
         te, de = re.escape(t), re.escape(d)
@@ -533,8 +534,20 @@ def _type_column(
             ts = f"timezone({lit(opts.timezone)}, {x})"
             hint = ""
         else:
-            family = _date_family(cur, col, col.pre[v], staged, opts)
-            ts = _parse_timestamp_sql(v, family, opts.timezone)
+            # Dates repeat: parse each distinct value once into a lookup table, then join it.
+            cur.execute(
+                f"CREATE OR REPLACE TEMP TABLE __dv{idx} AS SELECT DISTINCT {col.pre[v]} AS v FROM {STG} "
+                f"WHERE {col.pre[v]} IS NOT NULL"
+            )
+            family = _date_family(cur, col, f"__dv{idx}", staged, opts)
+            cur.execute(
+                f"CREATE OR REPLACE TEMP TABLE __dm{idx} AS SELECT v, "
+                f"{_parse_timestamp_sql('v', family, opts.timezone)} AS ts FROM __dv{idx}"
+            )
+            cur.execute(f"DROP TABLE __dv{idx}")
+            col.join = (f"__dm{idx}", f"__j{idx}", col.pre[v])
+            col.pre[f"__ts{idx}"] = f"__j{idx}.ts"
+            ts = f"__ts{idx}"
             hint = f" (expected {family.user_hint}; pass --date-format to read another format)"
         col.value_sql = ts if base != "DATE" else f"CAST({ts} AS DATE)"
         col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as a date{hint}' END"
@@ -585,9 +598,10 @@ def _decimal_scale(type_name: str | None) -> int:
 
 
 def _date_family(
-    cur: duckdb.DuckDBPyConnection, col: _Column, v: str, staged: Staged, opts: _Options
+    cur: duckdb.DuckDBPyConnection, col: _Column, values: str, staged: Staged, opts: _Options
 ) -> detect.DateFamily:
-    """The way the column writes dates, decided from every distinct value; ambiguity stops the ingest."""
+    """The way the column writes dates, decided from every distinct value (the table `values` holds them in
+    its column `v`); ambiguity stops the ingest."""
     if opts.date_format:
         family = detect.parse_date_format(opts.date_format)
         staged.notes.append(f"dates in {col.source!r}: {family.user_hint} (from --date-format)")
@@ -597,7 +611,7 @@ def _date_family(
         f"count(*) FILTER (WHERE {_family_match_sql('v', f, opts.timezone)} IS NOT NULL)" for f in families
     )
     row = cur.execute(
-        f"WITH d AS (SELECT DISTINCT {v} AS v FROM {STG} WHERE {v} IS NOT NULL) SELECT count(*), {checks} FROM d"
+        f"SELECT count(*), {checks} FROM {values}"
     ).fetchone()
     total, hits = row[0], dict(zip([f.name for f in families], row[1:], strict=True))
     if total == 0:
@@ -614,7 +628,7 @@ def _date_family(
             fam = {f.name: f for f in families}
             examples = [
                 r[0] for r in cur.execute(
-                    f"SELECT DISTINCT {v} AS v FROM {STG} WHERE {v} IS NOT NULL ORDER BY v LIMIT 3"
+                    f"SELECT v FROM {values} ORDER BY v LIMIT 3"
                 ).fetchall()
             ]
             sep = "." if any("." in e for e in examples) else ("-" if any("-" in e for e in examples) else "/")
@@ -664,13 +678,19 @@ def _build_typed(
     )
     selects = ["__line"]
     pre = [f"{sql} AS {name}" for col in columns for name, sql in col.pre.items()]
-    inner = f"(SELECT *{''.join(', ' + p for p in pre)} FROM {STG})"
+    joins = "".join(
+        f" LEFT JOIN {c.join[0]} {c.join[1]} ON {c.join[1]}.v = {c.join[2]}" for c in columns if c.join
+    )
+    inner = f"(SELECT s.*{''.join(', ' + p for p in pre)} FROM {STG} s{joins})"
     for i, col in enumerate(columns):
         selects.append(f"{col.value_sql} AS {q(col.name)}")
         selects.append(f"CAST(({col.error_sql}) AS VARCHAR) AS __e{i}")
         if col.fix_sql:
             selects.append(f"{col.fix_sql} AS __f{i}")
     cur.execute(f"CREATE OR REPLACE TEMP TABLE {TYPED} AS SELECT {', '.join(selects)} FROM {inner} ORDER BY __line")
+    for c in columns:
+        if c.join:
+            cur.execute(f"DROP TABLE IF EXISTS temp.{c.join[0]}")
     for i, col in enumerate(columns):
         if col.fix_sql:
             _round_half_even(cur, i, col, report)
