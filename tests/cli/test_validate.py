@@ -34,3 +34,15 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     (tmp_path / "shop" / "definitions" / "x.yml").write_text("segments:\n  s: {where: 'nope > 1'}\n")
     result = segmentum("--debug", "validate", "--workspace", str(tmp_path / "shop"))
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_validate_checks_trigger_actions(tmp_path: Path) -> None:
+    segmentum("init", str(tmp_path / "shop"))
+    (tmp_path / "shop" / "definitions" / "t.yml").write_text(
+        "segments:\n  s: {where: '1 = 1'}\n"
+        "triggers:\n  t:\n    on: enter\n    segment: s\n"
+        "    do: [{webhook: {url: 'https://evil.example.com/x'}}]\n"
+    )
+    result = segmentum("validate", "--workspace", str(tmp_path / "shop"))
+    assert result.returncode == 1
+    assert "evil.example.com" in result.stderr and "allow" in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from segmentum.actions import validate_triggers
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace, warn
 from segmentum.spec.loader import load_definitions
 
@@ -10,6 +11,7 @@ def validate_command(workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputForm
     """Check every definition (built-ins, segmentum.yml, definitions/*.yml) without running anything."""
     ws = open_workspace(workspace)
     defs = load_definitions(ws)
+    validate_triggers(ws, defs)  # webhook allowlist, templates, export targets
     summary = {
         "valid": True,
         "files": defs.files,
