@@ -188,3 +188,25 @@ def test_coverage_on_the_full_demo(demo) -> None:
     clv = next(s for s in report.suggestions if s.item == "customers.clv_12m, customers.p_alive")
     assert clv.unlocks == 1 and "segmentum clv" in clv.question
     assert report.suggestions[0] is clv  # the only missing input: first to collect
+
+
+@pytest.mark.spark
+def test_spark_gives_the_same_traits_and_memberships(demo, monkeypatch) -> None:
+    from segmentum import snapshot
+
+    pytest.importorskip("pyspark")
+    monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
+    ws, result, _, members = demo
+    spark = ws.run(as_of="latest", engine="spark")
+    assert spark.status == "complete"
+    keys = ["customer_id", "segmentation", "name"]
+
+    def norm(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[keys].fillna("").sort_values(keys).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(norm(members), norm(snapshot.memberships(ws.store, spark.run_id)))
+    duck = snapshot.traits(ws.store, result.run_id).sort_values("customer_id").reset_index(drop=True)
+    other = snapshot.traits(ws.store, spark.run_id).sort_values("customer_id").reset_index(drop=True)
+    assert list(duck.columns) == list(other.columns)
+    for column in duck.columns:
+        assert duck[column].astype(str).equals(other[column].astype(str)), column
