@@ -194,3 +194,11 @@ def test_unreadable_sources_are_clear_errors(workspace: Workspace, tmp_path: Pat
         ingest(workspace, "customers", write(tmp_path / "bad.parquet", "not parquet"))
     with pytest.raises(IngestError, match="--map"):
         ingest(workspace, "customers", write(tmp_path / "c.csv", "a,b\n1,2\n"), mapping={"nope": "customer_id"})
+
+
+def test_replacing_customers_keeps_every_customer_seen_elsewhere(workspace: Workspace, tmp_path: Path) -> None:
+    ingest(workspace, "orders", write(tmp_path / "o.csv", "order_id,customer_id,ordered_at,amount\n1,a,2024-01-01,5\n"
+                                                          "2,b,2024-01-02,6\n"))
+    report = ingest(workspace, "customers", write(tmp_path / "c.csv", "customer_id,name\nb,Bob\nz,Zoe\n"), mode="replace")
+    assert report.derived == ["customers"]
+    assert rows(workspace, "SELECT customer_id, name FROM customers ORDER BY 1") == [("a", None), ("b", "Bob"), ("z", "Zoe")]

@@ -308,12 +308,15 @@ def _ingest_staged(
         _write_quarantine(cur, ingest_id, table, staged)
         if table == "order_items" and _derive_orders(cur):
             report.derived.append("orders")
-        if table in FACT_TABLES or table == "customers":
-            if table == "customers" and opts.mode == "replace":
-                cur.execute(f"DELETE FROM {META}.auto_customers")
-            created = _derive_customers(cur)
-            if created:
-                report.derived.append("customers")
+        # Only ids of the tables just written can be new; a replaced customer table needs them all again.
+        sources: tuple[str, ...] = ()
+        if table in FACT_TABLES:
+            sources = (table, "orders") if "orders" in report.derived else (table,)
+        elif opts.mode == "replace" or not existing:
+            cur.execute(f"DELETE FROM {META}.auto_customers")
+            sources = CUSTOMER_SOURCES
+        if _derive_customers(cur, sources):
+            report.derived.append("customers")
         cur.execute(
             f"INSERT INTO {META}.ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [ingest_id, table, staged.source_name, opts.mode, report.rows_read, report.rows_stored,
@@ -845,13 +848,13 @@ def _customer_attrs(cur: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [c for c in cols if c in CUSTOMERS.columns and c != "customer_id" and c not in TABLES[table].columns]
 
 
-def _derive_customers(cur: duckdb.DuckDBPyConnection) -> bool:
+def _derive_customers(cur: duckdb.DuckDBPyConnection, sources: tuple[str, ...] = CUSTOMER_SOURCES) -> bool:
     """Create the customers seen in other tables but not in `customers` (id plus the customer attributes those
     tables carry, most recent non-null value). Returns whether any was created."""
     created = False
     customers = _table_columns(cur, "customers")
     # tables that carry more customer attributes (country, city, ...) create customers first
-    for table in sorted(CUSTOMER_SOURCES, key=lambda t: -len(_customer_attrs(cur, t))):
+    for table in sorted(sources, key=lambda t: -len(_customer_attrs(cur, t))):
         cols = _table_columns(cur, table)
         if "customer_id" not in cols:
             continue
