@@ -103,3 +103,10 @@ def test_check_summary_counts_impossible_histories() -> None:
         check_summary(pd.DataFrame({"frequency": [1]}))
     with pytest.raises(ModelError, match="no customers"):
         check_summary(pd.DataFrame({"frequency": [], "recency": [], "T": []}))
+
+
+def test_latest_calibration_end_is_the_newest_qualifying_order_day(shop: Workspace) -> None:
+    s = purchase_summary(shop, calibration_end="latest", time_unit="day")
+    assert s.attrs["calibration_end"] == "2024-03-01"
+    assert set(s.index) == {"A", "B", "C"}
+    assert s.loc["A", "T"] == 60  # Jan 1 .. Mar 1 2024

@@ -14,7 +14,10 @@ from segmentum.models.summary import TIME_UNITS
 def clv_command(
     calibration_end: Annotated[
         str,
-        typer.Option("--calibration-end", help="Last day of the calibration period (YYYY-MM-DD, inclusive)"),
+        typer.Option(
+            "--calibration-end",
+            help="Last day of the calibration period (YYYY-MM-DD, inclusive; 'latest': the newest order's day)",
+        ),
     ],
     holdout_end: Annotated[
         str | None,

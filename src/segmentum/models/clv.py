@@ -740,7 +740,7 @@ def fit_clv(
         bgnbd=bgnbd,
         gamma_gamma=gamma_gamma,
         customers=customers,
-        calibration_end=as_date(calibration_end, "calibration end"),
+        calibration_end=date.fromisoformat(summary.attrs["calibration_end"]),
         holdout_end=as_date(holdout_end, "holdout end") if holdout_end is not None else None,
         time_unit=time_unit,
         horizon=months,

@@ -60,6 +60,20 @@ def as_date(value: date | datetime | str, what: str) -> date:
     raise ModelError(f"{what} {value!r} is not a date; give it as YYYY-MM-DD, e.g. 1997-09-30")
 
 
+def _is_latest(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower() == "latest"
+
+
+def _latest_day(con: Any) -> date:
+    """`latest` (as `--as-of latest`): the day of the newest qualifying order."""
+    row = con.execute(f"SELECT max(ordered_at) FROM main.orders WHERE {QUALIFYING_ORDER_SQL}").fetchone()
+    if not row or row[0] is None:
+        raise ModelError(
+            "calibration end 'latest' needs at least one qualifying order; the orders table has none"
+        )
+    return row[0].date()
+
+
 def _cursor(store_or_con: Any) -> Any:
     """A DuckDB cursor from a Workspace, a Store or a DuckDB connection."""
     if hasattr(store_or_con, "store") and hasattr(store_or_con.store, "cursor"):
@@ -95,7 +109,8 @@ def purchase_summary(
     store_or_con:
         A Workspace, its Store, or a DuckDB connection whose `main.orders` follows the canonical schema.
     calibration_end:
-        Last day of the calibration period (inclusive, to the end of the day).
+        Last day of the calibration period (inclusive, to the end of the day); `"latest"`: the day of the newest
+        qualifying order (predictions as of now, no holdout).
     holdout_end:
         Last day of the holdout period (inclusive); adds `frequency_holdout`, `monetary_holdout`,
         `duration_holdout`.
@@ -108,18 +123,18 @@ def purchase_summary(
     the period ends.
     """
     days = unit_days(time_unit)
-    cal = as_date(calibration_end, "calibration end")
-    hold = as_date(holdout_end, "holdout end") if holdout_end is not None else None
-    if hold is not None and hold <= cal:
-        raise ModelError(
-            f"holdout end {hold} is not after calibration end {cal}; the holdout period is "
-            f"(calibration end, holdout end], so give a later holdout end"
-        )
     con = _cursor(store_or_con)
     if not _table_exists(con, "main", "orders"):
         raise ModelError(
             "the workspace has no orders table; CLV needs purchases: load them with "
             "`segmentum ingest orders FILE` (or order_items)"
+        )
+    cal = _latest_day(con) if _is_latest(calibration_end) else as_date(calibration_end, "calibration end")
+    hold = as_date(holdout_end, "holdout end") if holdout_end is not None else None
+    if hold is not None and hold <= cal:
+        raise ModelError(
+            f"holdout end {hold} is not after calibration end {cal}; the holdout period is "
+            f"(calibration end, holdout end], so give a later holdout end"
         )
     last_day = hold or cal
     holdout_sql = ""
