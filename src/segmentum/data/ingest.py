@@ -559,7 +559,7 @@ def _type_column(
             col.value_sql = x
         else:
             col.value_sql = (
-                f"CASE WHEN lower({v}) IN ('true', 't', 'yes', 'y', '1', 'да', 'так', 'x') THEN true "
+                f"CASE WHEN lower({v}) IN ('true', 't', 'yes', 'y', '1', 'да', 'так') THEN true "
                 f"WHEN lower({v}) IN ('false', 'f', 'no', 'n', '0', 'нет', 'ні') THEN false END"
             )
         col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as true/false' END"
