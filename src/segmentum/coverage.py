@@ -200,7 +200,8 @@ def _missing(db: _Store, requires: dict[str, list[str]]) -> list[str]:
     return missing
 
 
-def _reason(missing: list[str]) -> str:
+def describe_missing(missing: list[str]) -> str:
+    """`table 'events' is absent; missing column(s) customers.birth_date`."""
     tables = [m for m in missing if "." not in m]
     columns = [m for m in missing if "." in m]
     parts = [f"table '{t}' is absent" for t in tables]
@@ -218,6 +219,12 @@ def _question(item: str, builtins: list[str]) -> str:
         ask = QUESTIONS.get(column, f"collect the customer attribute {column}")
         return f"{ask} to unlock {what}"
     return f"include the column {column} in the {table} data to unlock {what}"
+
+
+def requirements(ws: Any, builtins: list[str] | None = None) -> dict[str, list[str]]:
+    """Built-in -> what it lacks in this workspace (empty when it can run); no counting, so it is fast."""
+    db = _Store(ws)
+    return {name: _missing(db, load_builtin(name).requires) for name in builtins or builtin_names()}
 
 
 def coverage(ws: Any, builtins: list[str] | None = None) -> CoverageReport:
@@ -249,8 +256,18 @@ def coverage(ws: Any, builtins: list[str] | None = None) -> CoverageReport:
         present_customer_columns = [c for c in db.tables.get("customers", {}) if c != "customer_id"]
         names = [c for c in CUSTOMERS.columns if c != "customer_id"]
         names += [c for c in present_customer_columns if c not in names]
+        # one scan of customers for all its columns (customer_id is its key, so count(col) counts customers)
+        filled: dict[str, int] = {}
+        if present_customer_columns:
+            row = con.execute(
+                "SELECT " + ", ".join(f"count(DISTINCT CASE WHEN {_ident(c)} IS NOT NULL THEN customer_id END)"
+                                      for c in present_customer_columns)
+                + f" FROM {_q('customers')} WHERE customer_id IS NOT NULL"
+            ).fetchone()
+            filled = dict(zip(present_customer_columns, row or (), strict=False))
         for name in names:
-            n = count_where(_has_value(db, name))
+            n = int(filled.get(name) or 0) if name in filled or name not in db.model_columns else \
+                count_where(_has_value(db, name))
             attributes.append(AttributeCoverage(name, name in db.tables.get("customers", {}), n, share(n)))
         for name, table in db.model_columns.items():
             if name in names:
@@ -282,7 +299,7 @@ def coverage(ws: Any, builtins: list[str] | None = None) -> CoverageReport:
                     else:
                         conditions.append(_has_rows(db, table, columns))
                 n = count_where(" AND ".join(c for c in conditions if c) or "true")
-            results.append(BuiltinCoverage(name, builtin.title, not missing, missing, _reason(missing), n, share(n),
+            results.append(BuiltinCoverage(name, builtin.title, not missing, missing, describe_missing(missing), n, share(n),
                                            builtin.requires))
         suggestions = _suggestions(results, attributes, total)
     finally:

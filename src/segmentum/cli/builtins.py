@@ -30,19 +30,19 @@ def builtin_rows(workspace: object | None) -> list[dict[str, object]]:
     except WorkspaceNotFoundError:
         if workspace is not None:
             raise
-    report = None
+    missing = None
     if ws is not None:
-        from segmentum.coverage import coverage
+        from segmentum.coverage import describe_missing, requirements
 
-        report = {b.builtin: b for b in coverage(ws).builtins}
+        missing = requirements(ws)
     rows: list[dict[str, object]] = []
     for name in builtin_names():
         builtin = load_builtin(name, ws.config.builtin_settings.get(name) if ws else None)
         row: dict[str, object] = {"name": name, "title": builtin.title, "needs": _needs(builtin.requires)}
-        if ws is not None and report is not None:
+        if ws is not None and missing is not None:
             row["enabled"] = "yes" if name in ws.config.builtins else "no"
-            row["has_data"] = "yes" if report[name].can_run else "no"
-            row["why_not"] = report[name].reason
+            row["has_data"] = "no" if missing[name] else "yes"
+            row["why_not"] = describe_missing(missing[name])
         rows.append(row)
     if ws is not None:
         ws.close()
