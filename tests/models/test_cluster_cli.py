@@ -118,6 +118,7 @@ def test_assign_places_new_customers_with_the_saved_model(tmp_path: Path) -> Non
         assert ws.store.query("SELECT count(*) FROM segmentum.clusterings")[0][0] == 1  # no refit
 
 
+@pytest.mark.slow
 def test_assign_without_a_saved_model_is_one_error_line(shop: Path) -> None:
     result = segmentum("cluster", "nothing_here", "--assign", "-w", str(shop))
     assert result.returncode == 1
@@ -125,6 +126,7 @@ def test_assign_without_a_saved_model_is_one_error_line(shop: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_unknown_feature_suggests_the_closest_name(shop: Path) -> None:
     result = segmentum("cluster", "x", "--features", "monetry,frequency", "-w", str(shop))
     assert result.returncode == 1
@@ -152,3 +154,16 @@ def test_clustering_on_the_traits_of_a_run(tmp_path: Path) -> None:
         assert any("high spenders" in n for n in result.model.names_.values())
         text = (root / "definitions" / "cluster_value_groups.yml").read_text()
         assert "segmentations:\n  value_groups:" in text and "cluster_value_groups = '1'" in text
+
+
+def test_a_name_taken_by_another_definition_is_refused_before_fitting(tmp_path: Path) -> None:
+    from segmentum.models.cluster_store import fit_clustering
+
+    root = make_shop(tmp_path / "shop")
+    (root / "definitions" / "shop.yml").write_text(
+        "traits:\n  revenue: {sum: orders.amount}\nsegments:\n  taken: {where: 'revenue > 100'}\n")
+    with Workspace(root) as ws:
+        with pytest.raises(ModelError, match="clashes with the segment 'taken' defined at definitions/shop.yml"):
+            fit_clustering(ws, "taken", features=["monetary"])
+        assert not ws.store.table_exists("model_cluster_taken", schema="segmentum")
+    assert not (root / "definitions" / "cluster_taken.yml").exists()

@@ -161,3 +161,15 @@ def test_encoder_maps_rare_and_unseen_categories_to_other():
     assert enc.categorical_[0].categories == ["Kyiv", "Lviv"]
     unseen = enc.transform(pd.DataFrame({"x": [0.0], "city": ["Kharkiv"]}))
     assert unseen[0, -1] > 0 and unseen[0, 1] == 0 and unseen[0, 2] == 0
+
+
+def test_names_read_like_a_marketer_would_say_them():
+    from segmentum.models.naming import CategoryEffect, NumericEffect, cluster_name, segment_slugs
+
+    name = cluster_name([NumericEffect("frequency", 1.2), NumericEffect("monetary", 2.0)],
+                        [CategoryEffect("device", "mobile", 0.8, 1.9), CategoryEffect("region", "Kyiv", 0.7, 2.0)])
+    assert name == "frequent high spenders, mostly mobile, Kyiv region"
+    assert cluster_name([NumericEffect("interest_books", 1.0)], []) == "customers into books"
+    assert cluster_name([NumericEffect("tenure_days", 0.1)], []) == "typical customers"
+    assert segment_slugs(["frequent high spenders, mostly Kyiv region"], ["1"]) == [
+        "frequent_high_spenders_mostly_kyiv_region"]

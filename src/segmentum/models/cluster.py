@@ -18,6 +18,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, pairwise_distances_argmin, silhouette_score
 from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
 
 from segmentum.errors import ModelError, NotFittedError
 from segmentum.models.features import MixedEncoder, _as_float, _as_labels, split_types
@@ -115,25 +116,11 @@ class CustomerClusterer:
         sample = np.sort(rng.choice(n, size=min(n, self.sample_size), replace=False))
         Zs = Z[sample]
         ks = [int(self.k)] if self.k != "auto" else list(range(self.k_range[0], min(self.k_range[1], len(Zs) - 1) + 1))
-        rows, fits = [], {}
-        for k in ks:
-            km = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state).fit(Zs)
-            fits[k] = km
-            row: dict[str, Any] = {"k": k, "inertia": float(km.inertia_) / len(Zs)}
-            if len(set(km.labels_)) > 1:
-                row["silhouette"] = float(silhouette_score(
-                    Zs, km.labels_, sample_size=min(self.silhouette_sample, len(Zs)), random_state=self.random_state))
-            else:
-                row["silhouette"] = float("nan")
-            if self.bic:
-                small = Zs[: min(len(Zs), 10_000)]
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    gm = GaussianMixture(k, covariance_type="diag", random_state=self.random_state, reg_covar=1e-3,
-                                         means_init=km.cluster_centers_).fit(small)
-                row["bic"] = float(gm.bic(small))
-            rows.append(row)
-        scores = pd.DataFrame(rows)
+        distinct = len(np.unique(Zs[: min(len(Zs), 20_000)], axis=0))
+        # Sample-sized fits run on one thread: OpenMP's spin-waiting makes them many times slower on a
+        # shared, busy machine and they gain little from more threads. The full-data fit uses every core.
+        with threadpool_limits(1):
+            scores, fits = self._evidence(Zs, ks, distinct)
         best = _choose_k(scores) if self.k == "auto" else int(self.k)
         scores["chosen"] = scores["k"] == best
         self.k_scores_ = scores
@@ -153,9 +140,35 @@ class CustomerClusterer:
         remap[order] = np.arange(best)
         internal = remap[labels]
         self.labels_ = np.asarray(self.cluster_ids_, dtype=object)[internal]
-        self.stability_, self.stability_scores_ = self._stability(Zs, rng)
+        with threadpool_limits(1):
+            self.stability_, self.stability_scores_ = self._stability(Zs, rng)
         self._profile(frame, Z, internal)
         return self
+
+    def _evidence(self, Zs: np.ndarray, ks: list[int], distinct: int) -> tuple[pd.DataFrame, dict[int, KMeans]]:
+        """Per k: k-means on the sample, its inertia, silhouette and (optionally) a Gaussian mixture's BIC."""
+        rows, fits = [], {}
+        for k in ks:
+            with warnings.catch_warnings():
+                # fewer distinct points than k is reported below as a missing silhouette, not as a warning
+                warnings.simplefilter("ignore")
+                km = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state).fit(Zs)
+            fits[k] = km
+            row: dict[str, Any] = {"k": k, "inertia": float(km.inertia_) / len(Zs)}
+            if 1 < len(set(km.labels_)) == k and (k <= distinct or len(Zs) > 20_000):
+                row["silhouette"] = float(silhouette_score(
+                    Zs, km.labels_, sample_size=min(self.silhouette_sample, len(Zs)), random_state=self.random_state))
+            else:
+                row["silhouette"] = float("nan")
+            if self.bic:
+                small = Zs[: min(len(Zs), 10_000)]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    gm = GaussianMixture(k, covariance_type="diag", random_state=self.random_state, reg_covar=1e-3,
+                                         means_init=km.cluster_centers_).fit(small)
+                row["bic"] = float(gm.bic(small))
+            rows.append(row)
+        return pd.DataFrame(rows), fits
 
     def _assign_ids(
         self, frame: pd.DataFrame, Z: np.ndarray, centers: np.ndarray, labels: np.ndarray,

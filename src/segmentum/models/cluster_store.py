@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from segmentum.errors import ModelError, NotFoundError, did_you_mean
+from segmentum.errors import ModelError, NotFoundError, SegmentumError, did_you_mean
 from segmentum.models.cluster import CustomerClusterer
 from segmentum.models.features import FrameSource, customer_frame, needs_features
 
@@ -73,6 +73,25 @@ def check_name(name: str) -> str:
     if name in builtin_names():
         raise ModelError(f"clustering name {name!r} is taken by a built-in segmentation; choose another name")
     return name
+
+
+def check_free(ws: Any, name: str) -> None:
+    """The segmentation `name` and the attribute `cluster_<name>` must not clash with other definitions
+    (built-ins included); the clustering's own generated file is left out of the check."""
+    try:
+        defs = ws.definitions(overrides={f"definitions/cluster_{name}.yml": ""})
+    except SegmentumError:
+        return  # other definitions are broken; `segmentum validate` reports that, clustering can go on
+    for label, names in (("trait", defs.traits), ("segment", defs.segments), ("segmentation", defs.segmentations)):
+        for taken in (name, f"cluster_{name}"):
+            if taken in names:
+                where = getattr(names[taken], "location", None) or getattr(names[taken], "builtin", None)
+                raise ModelError(
+                    f"clustering name {name!r} clashes with the {label} '{taken}'"
+                    + (f" defined at {where}" if where else "")
+                    + f"; names of traits, segments and segmentations share one namespace; choose another "
+                    f"name, e.g. '{name}_clusters'"
+                )
 
 
 def _now(ws: Any) -> datetime:
@@ -134,6 +153,7 @@ def fit_clustering(
     previous ones (Hungarian assignment on the centers), so segments, triggers and migration stay meaningful.
     """
     check_name(name)
+    check_free(ws, name)
     frame, source = _frame(ws, features, run_id, from_survey, surveys)
     if frame.empty:
         raise ModelError("no customers to cluster: the store holds none with the requested features")

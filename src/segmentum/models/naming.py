@@ -1,6 +1,7 @@
 """Descriptive names for clusters from what distinguishes them from everyone else.
 
-A name is built from at most `max_terms` terms: numeric features whose cluster mean lies at least
+A name is built from at most `max_terms` numeric terms (one fewer when a category stands out) and two
+categorical ones: numeric features whose cluster mean lies at least
 `min_effect` standard deviations (of the encoded feature, over everyone) from the overall mean, strongest
 first, and categorical values held by at least half of the cluster with a lift of at least 1.25.
 Known behavioural features get words a marketer would use ("frequent high spenders", "recent");
@@ -53,6 +54,10 @@ def _describe_numeric(feature: str, effect: float) -> tuple[str, str]:
     for pattern, up, down, kind in _VOCAB:
         if re.match(pattern, feature):
             return (up if high else down), kind
+    interest = re.match(r"^interest_(\w+?)(_stated)?$", feature)
+    if interest:  # survey ratings and stated-interest flags
+        topic = interest.group(1).replace("_", " ")
+        return (f"into {topic}" if high else f"not into {topic}"), "clause"
     words = feature.replace("_", " ")
     return f"{'high' if high else 'low'} {words}", "clause"
 
@@ -78,9 +83,9 @@ def cluster_name(
         (c for c in categorical if c.share >= MIN_SHARE and c.lift >= MIN_LIFT and c.value not in (OTHER, MISSING)),
         key=lambda c: -(c.lift * c.share),
     )
-    # interleave so the strongest numeric and categorical signals both get a say
-    picked_num = num[: max(max_terms - min(len(cat), 1), 0)] if cat else num[:max_terms]
-    picked_cat = cat[: max_terms - len(picked_num)]
+    # the strongest numeric signals (2 when a category also stands out) and up to 2 categories
+    picked_num = num[: max_terms - 1] if cat else num[:max_terms]
+    picked_cat = cat[:2]
     adjs, nouns, clauses = [], [], []
     for n in picked_num:
         word, kind = _describe_numeric(n.feature, n.effect)
@@ -88,12 +93,15 @@ def cluster_name(
     head = " ".join(adjs + nouns[:1]) if (adjs or nouns) else ""
     if head and not nouns:
         head += " customers"
-    parts = ([head] if head else []) + nouns[1:] + clauses + [_describe_category(c.feature, c.value)
-                                                             for c in picked_cat]
+    cats = [_describe_category(c.feature, c.value) for c in picked_cat]
+    cats = cats[:1] + [c.removeprefix("mostly ") for c in cats[1:]]  # "mostly mobile, Kyiv region"
+    parts = ([head] if head else []) + nouns[1:] + clauses + cats
     if not parts:
         return "typical customers"
     if not head:
-        parts[0] = "customers with " + parts[0] if not parts[0].startswith("mostly") else "customers, " + parts[0]
+        first = parts[0]
+        parts[0] = ("customers, " if first.startswith("mostly") else "customers " if first.startswith(("into", "not into"))
+                    else "customers with ") + first
     return ", ".join(parts)
 
 
@@ -109,7 +117,10 @@ def segment_slugs(names: Sequence[str], ids: Sequence[str], *, max_len: int = 48
     """Segment names for a definitions file: slugified names, unique, valid identifiers."""
     out: list[str] = []
     for name, cid in zip(names, ids, strict=True):
-        base = slug(re.sub(r"\(cluster \w+\)", "", name), max_len=max_len)
+        base = slug(re.sub(r"\(cluster \w+\)", "", name), max_len=200)
+        if len(base) > max_len:  # cut at a word boundary
+            cut = base[: max_len + 1].rfind("_")
+            base = base[: cut if cut > 8 else max_len]
         candidate = base
         if candidate in out:
             candidate = f"{base}_{cid}"
