@@ -75,6 +75,7 @@ def test_profiles_give_size_share_medians_and_category_lift(fitted):
     prof = next(p for p in model.profiles_ if p["id"] == big)
     assert prof["numeric"]["monetary"]["median"] > 5 * prof["numeric"]["monetary"]["overall_median"]
     assert prof["numeric"]["monetary"]["effect"] > 1
+    assert prof["numeric"]["monetary"]["lift"] > 3
     top = prof["categorical"]["device"][0]
     assert top["value"] == "desktop" and top["share"] > 0.8 and top["lift"] > 1.5
 

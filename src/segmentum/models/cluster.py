@@ -241,11 +241,15 @@ class CustomerClusterer:
                 vals = overall[f][mask]
                 effect = float((Z[mask, j].mean() - z_mean[j]) / z_std[j]) if z_std[j] > 0 and mask.any() else 0.0
                 has = bool(np.isfinite(vals).any())
+                mean, everyone_mean = (_nan_none(np.nanmean(vals)) if has else None), _nan_none(np.nanmean(overall[f]))
                 prof["numeric"][f] = {
-                    "mean": _nan_none(np.nanmean(vals)) if has else None,
+                    "mean": mean,
                     "median": _nan_none(np.nanmedian(vals)) if has else None,
-                    "overall_mean": _nan_none(np.nanmean(overall[f])),
+                    "overall_mean": everyone_mean,
                     "overall_median": _nan_none(np.nanmedian(overall[f])),
+                    # lift of the mean vs everyone (for non-negative amounts and counts); effect is in SDs
+                    "lift": (mean / everyone_mean if mean is not None and everyone_mean and everyone_mean > 0
+                             and np.nanmin(overall[f]) >= 0 else None),
                     "effect": round(effect, 4),
                 }
                 num_effects.append(NumericEffect(f, effect))
