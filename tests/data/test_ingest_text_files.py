@@ -293,3 +293,15 @@ def test_missing_required_column_names_the_columns_found(tmp_path: Path) -> None
         ingest(ws, "orders", path)
     message = str(info.value)
     assert "order_id" in message and "'who'" in message and "--map" in message
+
+
+def test_detections_can_be_overridden(tmp_path: Path) -> None:
+    path = tmp_path / "odd.txt"
+    # koi8-r bytes and a colon delimiter: neither is what detection would pick
+    path.write_bytes("customer_id:name\n1:Пётр\n".encode("koi8-r"))
+    with Workspace.init(tmp_path / "ws") as ws:
+        report = ingest(ws, "customers", path, encoding="koi8-r", delimiter=":")
+        assert report.rows_stored == 1
+        assert ws.store.cursor().execute("SELECT name FROM customers").fetchone()[0] == "Пётр"
+        with pytest.raises(IngestError, match="unknown encoding"):
+            ingest(ws, "customers", path, encoding="klingon")
