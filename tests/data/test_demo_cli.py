@@ -92,3 +92,15 @@ def test_demo_refuses_a_folder_that_already_holds_a_workspace(tmp_path: Path) ->
     result = runner.invoke(app, ["demo", "--customers", "50", "--dir", str(tmp_path / "taken")])
     assert result.exit_code != 0
     assert "already holds a workspace" in str(result.exception) + result.output
+
+
+def test_demo_writes_the_report_when_the_installation_has_one(tmp_path: Path) -> None:
+    report = pytest.importorskip("segmentum.report", reason="the report module is not in this checkout")
+    if not hasattr(report, "write_report"):
+        pytest.skip("segmentum.report has no write_report yet")
+    folder = tmp_path / "r"
+    result = runner.invoke(app, ["demo", "--customers", "150", "--dir", str(folder)])
+    assert result.exit_code == 0, result.output
+    html = folder / "report.html"
+    assert html.is_file() and html.stat().st_size > 10_000
+    assert f"Report:    {html}" in result.output
