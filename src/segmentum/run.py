@@ -124,10 +124,12 @@ class RunResult:
     compiled: CompiledRun | None = None
     seconds: float = 0.0
     customers: int | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
 
     def traits(self, customer_ids: list[str] | None = None) -> pd.DataFrame:
         if self.frame is not None:
-            cols = self.compiled.trait_columns if self.compiled else list(self.frame.columns)
+            cols = [c for c in (self.compiled.trait_columns if self.compiled else list(self.frame.columns))
+                    if not c.startswith("__")]
             df = self.frame[cols]
             return df if customer_ids is None else df[df.customer_id.isin([str(c) for c in customer_ids])]
         assert self.store is not None and self.run_id is not None
@@ -256,6 +258,7 @@ def run(
     import time as _time
 
     started = _time.perf_counter()
+    timings: dict[str, float] = {}
     store = ws.store
     engine_name = engine or ws.config.engine
     kind = kind or ("realtime" if customers is not None else "batch")
@@ -278,8 +281,10 @@ def run(
         with _ACTIVE_LOCK:
             _ACTIVE.add(key)
         try:
+            mark = _time.perf_counter()
             compiled = compile_for(ws, defs, eng, resolved, customers=customers)
-            count = _write(store, eng, compiled, run_id, kind)
+            timings["compile"] = round(_time.perf_counter() - mark, 4)
+            count = _write(store, eng, compiled, run_id, kind, timings)
         except BaseException as exc:
             _fail(store, run_id, exc)
             if isinstance(exc, SegmentumError):
@@ -292,11 +297,15 @@ def run(
                 _ACTIVE.discard(key)
     finally:
         eng.close()
+    mark = _time.perf_counter()
     transitions = diff_mod.diff(store, run_id)
+    timings["diff"] = round(_time.perf_counter() - mark, 4)
+    mark = _time.perf_counter()
     sizes = snapshot.segment_sizes(store, run_id)
+    timings["sizes"] = round(_time.perf_counter() - mark, 4)
     return RunResult(run_id, resolved, "complete", engine_name, kind, sizes, transitions,
                      list(transitions.attrs.get("baselines", [])), warnings, store, None, compiled,
-                     _time.perf_counter() - started, customers=count)
+                     _time.perf_counter() - started, customers=count, timings=timings)
 
 
 def _start(store: Store, as_of: datetime, engine: str, kind: str, defs: Definitions) -> int:
@@ -334,33 +343,46 @@ def _fail(store: Store, run_id: int, exc: BaseException) -> None:
         pass
 
 
-def _write(store: Store, engine: Any, compiled: CompiledRun, run_id: int, kind: str) -> int:
+def _write(store: Store, engine: Any, compiled: CompiledRun, run_id: int, kind: str,
+           timings: dict[str, float] | None = None) -> int:
     """Traits, memberships and status 'complete' in one transaction."""
+    import time as _time
+
+    timings = timings if timings is not None else {}
+    mark = _time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        now = _time.perf_counter()
+        timings[name] = round(now - mark, 4)
+        mark = now
+
     store.ensure(diff_mod.RUN_CUSTOMERS_DDL)
-    result = f"__run_result_{run_id}"
     traits = f"{META}.{snapshot.traits_table(run_id)}"
     cur = store.cursor()
     with store.transaction(cur):
         source = engine.result_sql(compiled.expr, cur)
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE {result} AS {source}")
-        cols = ", ".join(_q(c) for c in compiled.trait_columns)
-        cur.execute(f"CREATE TABLE {traits} AS SELECT {cols} FROM {result}")
+        # one materialisation: the traits table also keeps the segment columns (hidden, prefixed `__`),
+        # and the memberships are read from it
+        cur.execute(f"CREATE TABLE {traits} AS {source}")
+        lap("evaluate")
         selects = []
         for name, column in compiled.segments.items():
-            selects.append(f"SELECT {run_id}, customer_id, NULL, {_lit(name)}, {_lit(name)} FROM {result} "
+            selects.append(f"SELECT {run_id}, customer_id, NULL, {_lit(name)}, {_lit(name)} FROM {traits} "
                            f"WHERE {_q(column)}")
         for name, column in compiled.segmentations.items():
             selects.append(f"SELECT {run_id}, customer_id, {_lit(name)}, {_q(column)}, "
-                           f"{_lit(name + '.')} || {_q(column)} FROM {result}")
+                           f"{_lit(name + '.')} || {_q(column)} FROM {traits}")
         if selects:
             cur.execute(f"INSERT INTO {META}.memberships (run_id, customer_id, segmentation, segment, name) "
                         + " UNION ALL ".join(selects))
+        lap("write_memberships")
         if kind != "batch":
-            cur.execute(f"INSERT INTO {META}.run_customers SELECT {run_id}, customer_id FROM {result}")
-        count = int(cur.execute(f"SELECT count(*) FROM {result}").fetchone()[0])
-        cur.execute(f"DROP TABLE {result}")
+            cur.execute(f"INSERT INTO {META}.run_customers SELECT {run_id}, customer_id FROM {traits}")
+        count = int(cur.execute(f"SELECT count(*) FROM {traits}").fetchone()[0])
         cur.execute(f"UPDATE {META}.runs SET status = 'complete', finished_at = ?, customers = ? WHERE run_id = ?",
                     [datetime.now(), count, run_id])
+    lap("commit")
     return count
 
 

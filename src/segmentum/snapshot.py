@@ -5,7 +5,9 @@ Contract (other modules rely on it):
 - `segmentum.runs`: one row per run; readers only look at runs with status 'complete'.
 - `segmentum.memberships(run_id, customer_id, segmentation, segment, name)`: in every run each customer is
   in exactly one segment of each segmentation (segmentation NULL for standalone segments).
-- `segmentum.traits_<run_id>`: one wide table per run, `customer_id` plus one column per trait.
+- `segmentum.traits_<run_id>`: one wide table per run, `customer_id` plus one column per trait, plus hidden
+  columns whose names start with `__` (segment booleans `__seg__NAME`, segmentation labels `__sgm__NAME`,
+  population values of conditions `__pop_HASH`); `traits()` leaves them out unless asked.
 
 A realtime run (kind 'realtime') holds only the customers it re-evaluated; a customer's current state is
 their row in the newest complete run that contains them.
@@ -163,16 +165,18 @@ def history(store: Store, customer_id: str) -> pd.DataFrame:
     ).df()
 
 
-def traits(store: Store, run_id: int, customer_ids: list[str] | None = None) -> pd.DataFrame:
+def traits(store: Store, run_id: int, customer_ids: list[str] | None = None, *, hidden: bool = False) -> pd.DataFrame:
     """The traits of a run (customer_id plus one column per trait), optionally for some customers.
 
-    Money stays exact (Decimal values). Columns starting with `__` hold population values of conditions
-    (kept for the real-time path).
+    Money stays exact (Decimal values). The table also holds hidden columns starting with `__` (segment
+    booleans and labels, population values of conditions for the real-time path); `hidden=True` returns them.
     """
     table = traits_table(run_id)
     if not store.table_exists(table, schema=META):
         raise NotFoundError(f"run {run_id} has no traits table; `segmentum runs` lists the runs")
-    sql = f"SELECT * FROM {META}.{table}"
+    columns = [c for c in store.columns(table, schema=META) if hidden or not c.startswith("__")]
+    select = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+    sql = f"SELECT {select} FROM {META}.{table}"
     params: list[Any] = []
     if customer_ids is not None:
         sql += " WHERE customer_id IN (SELECT unnest(?::VARCHAR[]))"
