@@ -143,8 +143,12 @@ def product_catalog() -> dict[str, np.ndarray]:
     Also returns, per category, the start offset and count of its products (`cat_start`, `cat_count`), so
     a generator can pick "a cheap/expensive product of category c" by position.
     """
-    ids, names, cats, prices = [], [], [], []
-    cat_start, cat_count = [], []
+    ids: list[str] = []
+    names: list[str] = []
+    cats: list[str] = []
+    prices: list[int] = []
+    cat_start: list[int] = []
+    cat_count: list[int] = []
     for c, category in enumerate(CATEGORIES):
         rows = []
         for noun, base in PRODUCT_NOUNS[category]:
