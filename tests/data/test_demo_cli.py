@@ -23,7 +23,9 @@ pytestmark = pytest.mark.slow  # ingest and a full run of every built-in take te
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     folder = tmp_path_factory.mktemp("demo") / "shop"
-    result = runner.invoke(app, ["demo", "--customers", "500", "--seed", "9", "--dir", str(folder), "--no-report"])
+    result = runner.invoke(
+        app, ["demo", "--customers", "500", "--seed", "9", "--dir", str(folder), "--no-report"]
+    )
     return folder, result
 
 
@@ -33,8 +35,14 @@ def test_demo_creates_a_workspace_and_prints_where_things_are(demo_run: tuple[Pa
     assert (folder / "segmentum.yml").is_file()
     assert (folder / "segmentum.duckdb").is_file()
     assert (folder / "definitions" / "shop.yml").is_file()
-    for text in (f"Workspace: {folder.resolve()}", "Store:", "segmentum segments", "segmentum serve", "customers",
-                 "order_items"):
+    for text in (
+        f"Workspace: {folder.resolve()}",
+        "Store:",
+        "segmentum segments",
+        "segmentum serve",
+        "customers",
+        "order_items",
+    ):
         assert text in result.output
 
 
@@ -69,17 +77,20 @@ def test_demo_personas_land_in_the_segments_they_imply(demo_run: tuple[Path, obj
     with Workspace(folder) as ws:
         if not ws.store.table_exists("memberships", "segmentum"):
             pytest.skip("runs are not available in this checkout")
-        rows = dict(ws.store.query("""
+        rows = dict(
+            ws.store.query("""
             SELECT c.persona, avg((m.segment = 'prospect')::INT) FROM main.customers c
             JOIN segmentum.memberships m ON m.customer_id = c.customer_id AND m.segmentation = 'lifecycle'
-            GROUP BY 1"""))
+            GROUP BY 1""")
+        )
     assert rows["prospect"] == 1 and rows["browser"] == 1
     assert rows["loyal"] == 0
 
 
 def test_demo_json_output_is_only_json(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--customers", "120", "--dir", str(tmp_path / "j"), "--no-report",
-                                 "--format", "json"])
+    result = runner.invoke(
+        app, ["demo", "--customers", "120", "--dir", str(tmp_path / "j"), "--no-report", "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["rows"]["customers"] == 120

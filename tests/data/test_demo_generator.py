@@ -69,57 +69,108 @@ def test_chunks_keep_keys_unique_and_references_intact(monkeypatch: pytest.Monke
         c.register(name, table)
     assert one(c, "SELECT count(DISTINCT customer_id) FROM customers") == 1000
     assert one(c, "SELECT count(*) - count(DISTINCT order_id) FROM orders") == 0
-    assert one(c, "SELECT count(*) FROM orders WHERE customer_id NOT IN (SELECT customer_id FROM customers)") == 0
+    assert (
+        one(c, "SELECT count(*) FROM orders WHERE customer_id NOT IN (SELECT customer_id FROM customers)")
+        == 0
+    )
 
 
 def test_keys_are_unique(con: duckdb.DuckDBPyConnection) -> None:
-    for table, key in [("customers", "customer_id"), ("orders", "order_id"), ("order_items", "order_id, line"),
-                       ("events", "event_id"), ("tickets", "ticket_id"), ("subscriptions", "subscription_id"),
-                       ("responses", "customer_id, question, answered_at")]:
+    for table, key in [
+        ("customers", "customer_id"),
+        ("orders", "order_id"),
+        ("order_items", "order_id, line"),
+        ("events", "event_id"),
+        ("tickets", "ticket_id"),
+        ("subscriptions", "subscription_id"),
+        ("responses", "customer_id, question, answered_at"),
+    ]:
         dupes = one(con, f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY ALL HAVING count(*) > 1)")
         assert dupes == 0, table
 
 
 def test_every_fact_belongs_to_a_known_customer(con: duckdb.DuckDBPyConnection) -> None:
     for table in ("orders", "order_items", "events", "responses", "tickets", "subscriptions"):
-        orphans = one(con, f"SELECT count(*) FROM {table} WHERE customer_id NOT IN (SELECT customer_id FROM customers)")
+        orphans = one(
+            con, f"SELECT count(*) FROM {table} WHERE customer_id NOT IN (SELECT customer_id FROM customers)"
+        )
         assert orphans == 0, table
 
 
 def test_order_amount_is_the_sum_of_its_items(con: duckdb.DuckDBPyConnection) -> None:
-    mismatched = one(con, """
+    mismatched = one(
+        con,
+        """
         SELECT count(*) FROM orders o JOIN (
             SELECT order_id, sum(quantity * unit_price) AS total, any_value(customer_id) AS cid,
                    min(ordered_at) AS t, max(ordered_at) AS t2 FROM order_items GROUP BY order_id) i USING (order_id)
-        WHERE o.amount <> i.total OR o.customer_id <> i.cid OR o.ordered_at <> i.t OR i.t <> i.t2""")
+        WHERE o.amount <> i.total OR o.customer_id <> i.cid OR o.ordered_at <> i.t OR i.t <> i.t2""",
+    )
     assert mismatched == 0
-    assert one(con, "SELECT count(*) FROM orders WHERE order_id NOT IN (SELECT order_id FROM order_items)") == 0
+    assert (
+        one(con, "SELECT count(*) FROM orders WHERE order_id NOT IN (SELECT order_id FROM order_items)") == 0
+    )
     # exact cents, never float noise
     assert one(con, "SELECT min(amount) FROM orders") > Decimal("0")
 
 
 def test_data_span_two_years_ending_on_the_fixed_end(con: duckdb.DuckDBPyConnection) -> None:
-    for table, column in [("orders", "ordered_at"), ("events", "occurred_at"), ("responses", "answered_at"),
-                          ("tickets", "opened_at"), ("subscriptions", "started_at")]:
+    for table, column in [
+        ("orders", "ordered_at"),
+        ("events", "occurred_at"),
+        ("responses", "answered_at"),
+        ("tickets", "opened_at"),
+        ("subscriptions", "started_at"),
+    ]:
         assert one(con, f"SELECT max({column}) FROM {table}") <= END, table
         if table != "subscriptions":  # an account's subscription may predate the data
             assert one(con, f"SELECT min({column}) FROM {table}") >= datetime(2024, 11, 1), table
     assert one(con, "SELECT max(ordered_at) FROM orders").date() >= date(2026, 10, 30)
-    late = one(con, "SELECT count(*) FROM orders o JOIN customers c USING (customer_id) WHERE o.ordered_at < c.created_at")
+    late = one(
+        con,
+        "SELECT count(*) FROM orders o JOIN customers c USING (customer_id) WHERE o.ordered_at < c.created_at",
+    )
     assert late == 0
 
 
 def test_events_use_the_design_names_and_valid_json(con: duckdb.DuckDBPyConnection) -> None:
     names = {r[0] for r in con.execute("SELECT DISTINCT event FROM events").fetchall()}
-    assert {"page_view", "login", "cart_add", "cart_remove", "checkout", "email_sent", "email_open", "email_click",
-            "email_unsubscribe", "support_contact", "sales_contact", "feature_used"} <= names
-    assert one(con, "SELECT count(*) FROM events WHERE properties IS NOT NULL AND NOT json_valid(properties)") == 0
-    outcomes = {r[0] for r in con.execute(
-        "SELECT DISTINCT properties->>'outcome' FROM events WHERE event IN ('support_contact', 'sales_contact')"
-    ).fetchall()}
+    assert {
+        "page_view",
+        "login",
+        "cart_add",
+        "cart_remove",
+        "checkout",
+        "email_sent",
+        "email_open",
+        "email_click",
+        "email_unsubscribe",
+        "support_contact",
+        "sales_contact",
+        "feature_used",
+    } <= names
+    assert (
+        one(con, "SELECT count(*) FROM events WHERE properties IS NOT NULL AND NOT json_valid(properties)")
+        == 0
+    )
+    outcomes = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT properties->>'outcome' FROM events WHERE event IN ('support_contact', 'sales_contact')"
+        ).fetchall()
+    }
     assert outcomes == {"resolved", "unresolved", "positive", "negative"}
-    assert one(con, "SELECT count(*) FROM events WHERE event = 'feature_used' AND (properties->>'feature') IS NULL") == 0
-    assert one(con, "SELECT count(*) FROM events WHERE event = 'cart_add' AND (properties->>'cart_id') IS NULL") == 0
+    assert (
+        one(
+            con,
+            "SELECT count(*) FROM events WHERE event = 'feature_used' AND (properties->>'feature') IS NULL",
+        )
+        == 0
+    )
+    assert (
+        one(con, "SELECT count(*) FROM events WHERE event = 'cart_add' AND (properties->>'cart_id') IS NULL")
+        == 0
+    )
 
 
 def persona_orders(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
@@ -133,7 +184,9 @@ def persona_orders(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
 def test_personas_of_the_shop_behave_as_intended(con: duckdb.DuckDBPyConnection) -> None:
     stats = persona_orders(con)
     per_customer = {p: s[1] / s[0] for p, s in stats.items()}
-    assert per_customer["prospect"] == 0 and per_customer["browser"] == 0 and per_customer["lead_account"] == 0
+    assert (
+        per_customer["prospect"] == 0 and per_customer["browser"] == 0 and per_customer["lead_account"] == 0
+    )
     assert per_customer["one_time"] == 1
     assert per_customer["loyal"] > 10 * per_customer["one_time"]
     assert per_customer["bargain_hunter"] > per_customer["big_spender"]
@@ -152,23 +205,35 @@ def test_lapsing_customers_were_active_before(con: duckdb.DuckDBPyConnection) ->
 
 
 def test_browsers_abandon_carts_and_prospects_do_not_shop(con: duckdb.DuckDBPyConnection) -> None:
-    browsers_with_carts = one(con, """
+    browsers_with_carts = one(
+        con,
+        """
         SELECT avg(((SELECT count(*) FROM events e WHERE e.customer_id = c.customer_id AND e.event = 'cart_add') > 0)::INT)
-        FROM customers c WHERE persona = 'browser'""")
+        FROM customers c WHERE persona = 'browser'""",
+    )
     assert browsers_with_carts == 1
-    recent = one(con, """
+    recent = one(
+        con,
+        """
         SELECT avg(((SELECT count(*) FROM events e WHERE e.customer_id = c.customer_id AND e.event = 'cart_add'
                     AND e.occurred_at > TIMESTAMP '2026-10-24 23:59:59') > 0)::INT)
-        FROM customers c WHERE persona = 'browser'""")
+        FROM customers c WHERE persona = 'browser'""",
+    )
     assert recent > 0.4
-    prospect_carts = one(con, """
+    prospect_carts = one(
+        con,
+        """
         SELECT count(*) FROM events e JOIN customers c USING (customer_id)
-        WHERE c.persona = 'prospect' AND e.event IN ('cart_add', 'checkout')""")
+        WHERE c.persona = 'prospect' AND e.event IN ('cart_add', 'checkout')""",
+    )
     assert prospect_carts == 0
 
 
-def test_declining_and_growing_customers_change_against_their_previous_period(con: duckdb.DuckDBPyConnection) -> None:
-    rows = dict(con.execute("""
+def test_declining_and_growing_customers_change_against_their_previous_period(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    rows = dict(
+        con.execute("""
         WITH w AS (
             SELECT c.persona, c.customer_id,
                 count(o.order_id) FILTER (WHERE o.ordered_at > TIMESTAMP '2026-08-02 23:59:59') AS last_90,
@@ -177,7 +242,8 @@ def test_declining_and_growing_customers_change_against_their_previous_period(co
             FROM customers c LEFT JOIN orders o USING (customer_id)
             WHERE c.persona IN ('declining', 'growing') GROUP BY 1, 2)
         SELECT persona, avg(CASE WHEN persona = 'declining' THEN (prev_90 >= 2 AND last_90 <= prev_90 / 2)::INT
-                                 ELSE (last_90 > prev_90)::INT END) FROM w GROUP BY 1""").fetchall())
+                                 ELSE (last_90 > prev_90)::INT END) FROM w GROUP BY 1""").fetchall()
+    )
     assert rows["declining"] > 0.7
     assert rows["growing"] > 0.7
 
@@ -185,41 +251,80 @@ def test_declining_and_growing_customers_change_against_their_previous_period(co
 def test_b2b_accounts_have_firmographics_subscriptions_and_usage(con: duckdb.DuckDBPyConnection) -> None:
     share = one(con, "SELECT avg((customer_type = 'b2b')::INT) FROM customers")
     assert 0.07 < share < 0.13
-    assert one(con, "SELECT count(*) FROM customers WHERE customer_type = 'b2b' AND (company IS NULL OR industry IS NULL "
-                    "OR employees IS NULL OR account_owner IS NULL OR lifecycle_stage IS NULL)") == 0
-    assert one(con, "SELECT count(*) FROM subscriptions s JOIN customers c USING (customer_id) "
-                    "WHERE c.persona = 'lead_account' OR c.customer_type = 'b2c'") == 0
-    onboarding_start = one(con, "SELECT min(s.started_at) FROM subscriptions s JOIN customers c USING (customer_id) "
-                                "WHERE c.persona = 'onboarding_account'")
+    assert (
+        one(
+            con,
+            "SELECT count(*) FROM customers WHERE customer_type = 'b2b' AND (company IS NULL OR industry IS NULL "
+            "OR employees IS NULL OR account_owner IS NULL OR lifecycle_stage IS NULL)",
+        )
+        == 0
+    )
+    assert (
+        one(
+            con,
+            "SELECT count(*) FROM subscriptions s JOIN customers c USING (customer_id) "
+            "WHERE c.persona = 'lead_account' OR c.customer_type = 'b2c'",
+        )
+        == 0
+    )
+    onboarding_start = one(
+        con,
+        "SELECT min(s.started_at) FROM subscriptions s JOIN customers c USING (customer_id) "
+        "WHERE c.persona = 'onboarding_account'",
+    )
     assert (END - onboarding_start).days <= 61
-    usage = dict(con.execute("""
+    usage = dict(
+        con.execute("""
         SELECT c.persona, count(e.event_id) / count(DISTINCT c.customer_id)
         FROM customers c LEFT JOIN events e ON e.customer_id = c.customer_id AND e.event = 'feature_used'
              AND e.occurred_at > TIMESTAMP '2026-08-02 23:59:59'
-        WHERE c.persona IN ('key_account', 'churning_account') GROUP BY 1""").fetchall())
+        WHERE c.persona IN ('key_account', 'churning_account') GROUP BY 1""").fetchall()
+    )
     assert usage["key_account"] > 2 * usage["churning_account"]
-    cancelled = one(con, "SELECT avg((cancelled_at IS NOT NULL AND cancel_reason <> 'upgrade')::INT) "
-                         "FROM subscriptions s JOIN customers c USING (customer_id) WHERE c.persona = 'churning_account'")
+    cancelled = one(
+        con,
+        "SELECT avg((cancelled_at IS NOT NULL AND cancel_reason <> 'upgrade')::INT) "
+        "FROM subscriptions s JOIN customers c USING (customer_id) WHERE c.persona = 'churning_account'",
+    )
     assert cancelled > 0.4
 
 
 def test_surveys_answer_in_their_scales(con: duckdb.DuckDBPyConnection) -> None:
-    nps = dict(con.execute("""
+    nps = dict(
+        con.execute("""
         SELECT c.persona, avg(answer::INT) FROM responses r JOIN customers c USING (customer_id)
-        WHERE question = 'nps' GROUP BY 1""").fetchall())
+        WHERE question = 'nps' GROUP BY 1""").fetchall()
+    )
     assert nps["key_account"] > 8.5 and nps["churning_account"] < 6.5 and nps["loyal"] > nps["churned"]
-    assert one(con, "SELECT count(*) FROM responses WHERE question = 'nps' AND answer::INT NOT BETWEEN 0 AND 10") == 0
-    assert one(con, "SELECT count(*) FROM responses WHERE question = 'csat' AND answer::INT NOT BETWEEN 1 AND 5") == 0
-    priorities = {r[0] for r in con.execute("SELECT DISTINCT answer FROM responses WHERE question = 'priority'").fetchall()}
+    assert (
+        one(con, "SELECT count(*) FROM responses WHERE question = 'nps' AND answer::INT NOT BETWEEN 0 AND 10")
+        == 0
+    )
+    assert (
+        one(con, "SELECT count(*) FROM responses WHERE question = 'csat' AND answer::INT NOT BETWEEN 1 AND 5")
+        == 0
+    )
+    priorities = {
+        r[0]
+        for r in con.execute("SELECT DISTINCT answer FROM responses WHERE question = 'priority'").fetchall()
+    }
     assert priorities == {"price", "quality", "speed", "service"}
-    price_share = dict(con.execute("""
+    price_share = dict(
+        con.execute("""
         SELECT c.persona, avg((answer = 'price')::INT) FROM responses r JOIN customers c USING (customer_id)
-        WHERE question = 'priority' GROUP BY 1""").fetchall())
+        WHERE question = 'priority' GROUP BY 1""").fetchall()
+    )
     assert price_share["bargain_hunter"] > 2 * price_share["big_spender"]
 
 
 def test_tickets_are_answered_after_they_are_opened(con: duckdb.DuckDBPyConnection) -> None:
-    assert one(con, "SELECT count(*) FROM tickets WHERE first_response_at < opened_at OR resolved_at < first_response_at") == 0
+    assert (
+        one(
+            con,
+            "SELECT count(*) FROM tickets WHERE first_response_at < opened_at OR resolved_at < first_response_at",
+        )
+        == 0
+    )
     assert one(con, "SELECT count(*) FROM tickets WHERE csat NOT BETWEEN 1 AND 5") == 0
 
 

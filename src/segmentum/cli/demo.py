@@ -12,11 +12,13 @@ from segmentum.data.demo_workspace import create_demo_workspace
 
 
 def demo_command(
-    customers: Annotated[int, typer.Option("--customers", "-n", min=1, help="Number of customers (about 10% B2B)")] = 5000,
+    customers: Annotated[
+        int, typer.Option("--customers", "-n", min=1, help="Number of customers (about 10% B2B)")
+    ] = 5000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data")] = 42,
-    directory: Annotated[Path, typer.Option("--dir", "-d", help="Folder for the new workspace (must not hold one)")] = Path(
-        "segmentum-demo"
-    ),
+    directory: Annotated[
+        Path, typer.Option("--dir", "-d", help="Folder for the new workspace (must not hold one)")
+    ] = Path("segmentum-demo"),
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the HTML report")] = True,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -27,8 +29,14 @@ def demo_command(
     if fmt is OutputFormat.json:
         emit(summary.to_dict(), fmt)
         return
-    emit([{"table": t, "rows": n, "quarantined": summary.quarantined.get(t, 0)} for t, n in summary.rows.items()],
-         fmt, title="Tables")
+    emit(
+        [
+            {"table": t, "rows": n, "quarantined": summary.quarantined.get(t, 0)}
+            for t, n in summary.rows.items()
+        ],
+        fmt,
+        title="Tables",
+    )
     if summary.sizes:
         emit(summary.sizes, fmt, title=f"Segments (run {summary.run_id}, as of {summary.as_of})")
     if fmt is OutputFormat.csv:

@@ -92,16 +92,28 @@ class DemoSummary:
     @property
     def next_commands(self) -> list[str]:
         ws = f"--workspace {self.root}"
-        return [f"segmentum segments {ws}", f"segmentum members rfm.champions {ws}",
-                f"segmentum run --as-of latest {ws}", f"segmentum serve {ws}"]
+        return [
+            f"segmentum segments {ws}",
+            f"segmentum members rfm.champions {ws}",
+            f"segmentum run --as-of latest {ws}",
+            f"segmentum serve {ws}",
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "workspace": str(self.root), "store": str(self.store), "data": str(self.data_folder),
-            "customers": self.customers, "seed": self.seed, "rows": dict(self.rows),
-            "quarantined": dict(self.quarantined), "run_id": self.run_id, "as_of": self.as_of,
-            "segments": list(self.sizes), "report": str(self.report) if self.report else None,
-            "notes": list(self.notes), "next": self.next_commands,
+            "workspace": str(self.root),
+            "store": str(self.store),
+            "data": str(self.data_folder),
+            "customers": self.customers,
+            "seed": self.seed,
+            "rows": dict(self.rows),
+            "quarantined": dict(self.quarantined),
+            "run_id": self.run_id,
+            "as_of": self.as_of,
+            "segments": list(self.sizes),
+            "report": str(self.report) if self.report else None,
+            "notes": list(self.notes),
+            "next": self.next_commands,
         }
 
 
@@ -222,15 +234,22 @@ def create_demo_workspace(
     (root / "definitions" / "shop.yml").write_text(shop_yml, encoding="utf-8")
     ws = Workspace(root)
     try:
-        summary = DemoSummary(root=root, store=ws.root / ws.config.store, data_folder=root / "data",
-                              customers=customers, seed=seed)
+        summary = DemoSummary(
+            root=root,
+            store=ws.root / ws.config.store,
+            data_folder=root / "data",
+            customers=customers,
+            seed=seed,
+        )
         say(f"Generating {customers:,} customers (seed {seed}) into {summary.data_folder}")
         paths = write_demo_parquet(summary.data_folder, customers, seed, end=end)
 
         ingest = _ingest_function(ws)
         if ingest is None:
-            summary.notes.append("ingest is not available in this installation: the Parquet files are in "
-                                 f"{summary.data_folder}; load them later with `segmentum ingest TABLE FILE`")
+            summary.notes.append(
+                "ingest is not available in this installation: the Parquet files are in "
+                f"{summary.data_folder}; load them later with `segmentum ingest TABLE FILE`"
+            )
             return summary
         for table in INGEST_ORDER:
             say(f"Ingesting {table}")
@@ -242,7 +261,9 @@ def create_demo_workspace(
             return summary
         _fit_clv(ws, end, summary, say)
         if not hasattr(ws, "run"):
-            summary.notes.append("runs are not available in this installation yet: segments were not computed")
+            summary.notes.append(
+                "runs are not available in this installation yet: segments were not computed"
+            )
             return summary
         say("Running every built-in and definitions/shop.yml as of the newest data")
         result = ws.run(as_of="latest")
