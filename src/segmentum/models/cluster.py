@@ -113,7 +113,8 @@ class CustomerClusterer:
         Z = self.encoder_.fit_transform(frame)
         n = len(Z)
         rng = np.random.default_rng(self.random_state)
-        sample = np.sort(rng.choice(n, size=min(n, self.sample_size), replace=False))
+        # random order, so that any prefix of the sample (for BIC, stability) is a random subset too
+        sample = rng.choice(n, size=min(n, self.sample_size), replace=False)
         Zs = Z[sample]
         ks = [int(self.k)] if self.k != "auto" else list(range(self.k_range[0], min(self.k_range[1], len(Zs) - 1) + 1))
         distinct = len(np.unique(Zs[: min(len(Zs), 20_000)], axis=0))
@@ -127,7 +128,8 @@ class CustomerClusterer:
         self.k_ = best
         seed = fits[best]
         if len(sample) == n:
-            centers, labels = seed.cluster_centers_, seed.labels_
+            centers, labels = seed.cluster_centers_, np.empty(n, dtype=np.int64)
+            labels[sample] = seed.labels_  # the sample holds every row, in random order
         else:
             final = KMeans(n_clusters=best, init=seed.cluster_centers_, n_init=1,
                            random_state=self.random_state).fit(Z)
