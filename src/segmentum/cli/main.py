@@ -29,7 +29,7 @@ def _root(
 
 def _register() -> None:
     # One line per command module; each module holds one command (or one command group).
-    from segmentum.cli import compare, crosstab, init, migration, pareto, profile, report, validate
+    from segmentum.cli import backfill, compare, crosstab, forget, init, migration, pareto, profile, report, validate
 
     app.command("init")(init.init_command)
     app.command("validate")(validate.validate_command)
@@ -44,6 +44,8 @@ def _register() -> None:
     app.command("pareto")(pareto.pareto_command)
     app.command("migration")(migration.migration_command)
     app.command("report")(report.report_command)
+    app.command("backfill")(backfill.backfill_command)
+    app.command("forget")(forget.forget_command)
     from segmentum.cli import cluster
 
     app.command("cluster")(cluster.cluster_command)
