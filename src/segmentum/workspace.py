@@ -114,6 +114,15 @@ class Workspace:
 
         return running_server(self)
 
+    def cluster(self, name: str, *, assign: bool = False, **options):  # type: ignore[no-untyped-def]
+        """Fit clustering `name` and save it as a segmentation, or re-assign customers with the saved model
+        (`assign=True`); see segmentum.models.cluster_store.fit_clustering for the options."""
+        from segmentum.models.cluster_store import assign_clustering, fit_clustering
+
+        if assign:
+            return assign_clustering(self, name, **options)
+        return fit_clustering(self, name, **options)
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()

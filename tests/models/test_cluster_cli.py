@@ -148,10 +148,11 @@ def test_clustering_on_the_traits_of_a_run(tmp_path: Path) -> None:
                     "count(*) AS orders_total FROM main.orders GROUP BY customer_id")
         with pytest.raises(ModelError, match="taken by a built-in segmentation"):
             fit_clustering(ws, "rfm", features=["revenue_365d"])
-        result = fit_clustering(ws, "value_groups", features=["revenue_365d", "orders_total", "device"], k=3)
+        result = ws.cluster("value_groups", features=["revenue_365d", "orders_total", "device"], k=3)
         assert result.source.kind == "run" and result.source.run_id == 1
         assert sorted(result.counts.values()) == [150, 150, 150]
         assert any("high spenders" in n for n in result.model.names_.values())
+        assert ws.cluster("value_groups", assign=True).counts == result.counts
         text = (root / "definitions" / "cluster_value_groups.yml").read_text()
         assert "segmentations:\n  value_groups:" in text and "cluster_value_groups = '1'" in text
 
