@@ -52,6 +52,9 @@ def _register() -> None:
     from segmentum.cli import clv
 
     app.command("clv")(clv.clv_command)
+    from segmentum.cli import replenishment as replenishment_cli
+
+    app.command("replenishment")(replenishment_cli.replenishment_command)
     from segmentum.cli import keys, serve
 
     app.add_typer(keys.app, name="keys")
