@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -174,3 +175,18 @@ def test_names_read_like_a_marketer_would_say_them():
     assert cluster_name([NumericEffect("tenure_days", 0.1)], []) == "typical customers"
     assert segment_slugs(["frequent high spenders, mostly Kyiv region"], ["1"]) == [
         "frequent_high_spenders_mostly_kyiv_region"]
+
+
+def test_booleans_are_categorical_and_nullable_integers_numeric():
+    from segmentum.models.features import split_types
+
+    frame = pd.DataFrame({
+        "opt_in": pd.Series([True, None, False] * 10, dtype=object),
+        "flag": pd.Series([True, False, True] * 10, dtype="boolean"),
+        "employees": pd.Series([5, None, 50] * 10, dtype="Int64"),
+        "income": [Decimal("10.5"), Decimal("20"), None] * 10,
+    })
+    numeric, categorical = split_types(frame, None, None)
+    assert numeric == ["employees", "income"] and categorical == ["opt_in", "flag"]
+    Z = MixedEncoder().fit_transform(frame)
+    assert Z.shape[0] == 30 and np.isfinite(Z).all()

@@ -224,8 +224,9 @@ def _is_numeric(series: pd.Series) -> bool:
         return True
     if series.dtype == object:  # DECIMAL columns arrive as Decimal objects
         sample = series.dropna().head(50)
-        return len(sample) > 0 and all(isinstance(v, (int, float, np.number)) or type(v).__name__ == "Decimal"
-                                       for v in sample)
+        return len(sample) > 0 and all(
+            (isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)))
+            or type(v).__name__ == "Decimal" for v in sample)
     return False
 
 
