@@ -93,6 +93,10 @@ def _print(result: ClusteringResult, fmt: OutputFormat, assign: bool) -> None:
         note(f"Stability (mean adjusted Rand index over bootstrap resamples): {stability:.2f}")
         if stability < 0.6:
             warn("the clusters are not stable: the data may have no clear groups at this k")
+    tried = model.k_scores_["k"].tolist()
+    if len(tried) > 1 and model.k_ == min(tried):
+        note(f"k = {model.k_} is the smallest k tried: the silhouette favours a few well-separated groups; for "
+             "finer groups pick a k from the evidence above with --k N.")
     if result.refit_matched:
         note("Cluster ids were matched to the previous fit of this clustering.")
     note(f"Saved the model to segmentum.clusterings, the assignments to {result.model_table} "
