@@ -30,6 +30,8 @@ class DuckDBEngine:
         return self.to_sql(expr)
 
     def to_sql(self, expr: ir.Table, dialect: str | None = None) -> str:
+        if dialect == "pyspark":
+            _ = ibis.pyspark  # loading the backend registers the pyspark compiler's options
         return str(ibis.to_sql(expr, dialect=dialect or "duckdb"))
 
     def execute_arrow(self, expr: ir.Table) -> Any:
