@@ -69,8 +69,9 @@ def backfill(ws: Workspace, start: date, end: date, every: str = "1m", *, engine
     from segmentum.run import run
 
     results = []
+    definitions = ws.definitions()  # validated once for the whole series
     for point in backfill_dates(start, end, every):
-        result = run(ws, as_of=point.isoformat(), engine=engine, only=only)
+        result = run(ws, as_of=point.isoformat(), engine=engine, only=only, definitions=definitions)
         results.append(result)
         if on_run is not None:
             on_run(point, result)
