@@ -301,7 +301,10 @@ def run(
     transitions = diff_mod.diff(store, run_id)
     timings["diff"] = round(_time.perf_counter() - mark, 4)
     mark = _time.perf_counter()
-    sizes = snapshot.segment_sizes(store, run_id)
+    # a real-time run holds a few customers: its sizes are plain counts (no revenue scan per micro-batch)
+    sizes = snapshot.segment_sizes(store, run_id) if kind == "batch" else store.cursor().execute(
+        f"SELECT name, any_value(segmentation) AS segmentation, any_value(segment) AS segment, count(*) AS customers "
+        f"FROM {META}.memberships WHERE run_id = ? GROUP BY name ORDER BY name", [run_id]).df()
     timings["sizes"] = round(_time.perf_counter() - mark, 4)
     return RunResult(run_id, resolved, "complete", engine_name, kind, sizes, transitions,
                      list(transitions.attrs.get("baselines", [])), warnings, store, None, compiled,
