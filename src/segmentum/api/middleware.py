@@ -18,8 +18,12 @@ DEFAULT_MAX_BODY = 10 * 1024 * 1024
 
 
 def required_scope(method: str, path: str) -> str | None:
-    """The scope a request needs: none for health, admin for keys, read for reads, write for the rest."""
+    """The scope a request needs: none for health, admin for keys, read for reads, write for the rest.
+
+    Paths outside /v1 belong to the dashboard, which checks its own sign-in session."""
     if (method, path.rstrip("/") or "/") in PUBLIC:
+        return None
+    if path != "/v1" and not path.startswith("/v1/"):
         return None
     if path == "/v1/keys" or path.startswith("/v1/keys/"):
         return "admin"

@@ -58,6 +58,9 @@ def _register() -> None:
     from segmentum.cli import keys, serve
 
     app.add_typer(keys.app, name="keys")
+    from segmentum.cli import users as users_cli
+
+    app.add_typer(users_cli.app, name="users")
     app.command("serve")(serve.serve_command)
     from segmentum.cli import outbox, tasks
 

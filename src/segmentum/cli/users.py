@@ -1,0 +1,46 @@
+"""`segmentum users add|list|remove`: who may sign in to the dashboard (passwords stored as scrypt hashes)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
+
+app = typer.Typer(help="Dashboard users (sign-in with a user name and password).", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="User name (letters, digits, '_', '.', '@', '-')")],
+    password: Annotated[str | None, typer.Option(
+        "--password", help="The password (asked for, hidden, when not given; at least 8 characters)")] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Set a new password for an existing user")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Create a dashboard user (or give one a new password with --replace)."""
+    from segmentum.web.auth import add_user
+
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    ws = open_workspace(workspace)
+    add_user(ws.store, name, password, replace=replace)
+    note(f"{'Updated' if replace else 'Added'} dashboard user {name!r}; sign in at /login of `segmentum serve`.")
+
+
+@app.command("list")
+def list_users(workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.table) -> None:
+    """Dashboard users and when they were created (never the password hashes)."""
+    from segmentum.web.auth import list_users as users
+
+    emit(users(open_workspace(workspace).store), fmt, title="Dashboard users", columns=["name", "created_at"])
+
+
+@app.command("remove")
+def remove(name: Annotated[str, typer.Argument(help="User name")], workspace: WorkspaceOpt = None) -> None:
+    """Remove a dashboard user (their open sessions end when they expire, within 12 hours)."""
+    from segmentum.web.auth import remove_user
+
+    remove_user(open_workspace(workspace).store, name)
+    note(f"Removed dashboard user {name!r}.")

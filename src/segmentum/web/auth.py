@@ -1,0 +1,141 @@
+"""Dashboard sign-in: users with scrypt-hashed passwords, and sessions in an HMAC-signed cookie.
+
+Users live in `segmentum.users`; the cookie signing secret is made once per workspace and kept in
+`segmentum.web_secrets`, so sessions survive a restart of `segmentum serve` and never leave the store.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from segmentum.errors import ConfigError, NotFoundError, SegmentumError
+from segmentum.store import META, Store
+
+USERS_DDL = (
+    f"""CREATE TABLE IF NOT EXISTS {META}.users (
+        name VARCHAR PRIMARY KEY, password_hash VARCHAR NOT NULL, salt VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL)""",
+    f"CREATE TABLE IF NOT EXISTS {META}.web_secrets (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+)
+SESSION_COOKIE = "segmentum_session"
+SESSION_SECONDS = 12 * 3600
+MIN_PASSWORD = 8
+_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+# scrypt with n=2**14, r=8 (16 MiB, ~50 ms): the cost OWASP lists as the floor for interactive sign-in
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+
+class UserError(SegmentumError, ValueError):
+    """A dashboard user cannot be created as asked."""
+
+
+def ensure_users(store: Store) -> None:
+    store.ensure(*USERS_DDL)
+
+
+def _hash(password: str, salt: bytes) -> str:
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, **_SCRYPT).hex()
+
+
+def add_user(store: Store, name: str, password: str, *, replace: bool = False) -> None:
+    """Create a dashboard user (or, with `replace`, set a new password for an existing one)."""
+    ensure_users(store)
+    if not _NAME.match(name):
+        raise UserError(f"user name {name!r} is not allowed; use 1-64 letters, digits, '_', '.', '@' or '-'")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password for {name!r} has {len(password)} characters; use at least {MIN_PASSWORD}")
+    cur = store.cursor()
+    exists = cur.execute(f"SELECT count(*) FROM {META}.users WHERE name = ?", [name]).fetchone()[0]
+    if exists and not replace:
+        raise UserError(f"user {name!r} exists already; pass --replace to set a new password")
+    salt = secrets.token_bytes(16)
+    if exists:
+        cur.execute(f"UPDATE {META}.users SET password_hash = ?, salt = ? WHERE name = ?",
+                    [_hash(password, salt), salt.hex(), name])
+    else:
+        cur.execute(f"INSERT INTO {META}.users VALUES (?, ?, ?, ?)",
+                    [name, _hash(password, salt), salt.hex(), datetime.now()])
+
+
+def remove_user(store: Store, name: str) -> None:
+    ensure_users(store)
+    cur = store.cursor()
+    if not cur.execute(f"SELECT count(*) FROM {META}.users WHERE name = ?", [name]).fetchone()[0]:
+        raise NotFoundError(f"no dashboard user {name!r}; `segmentum users list` shows them")
+    cur.execute(f"DELETE FROM {META}.users WHERE name = ?", [name])
+
+
+def list_users(store: Store) -> list[dict[str, Any]]:
+    ensure_users(store)
+    rows = store.cursor().execute(f"SELECT name, created_at FROM {META}.users ORDER BY name").fetchall()
+    return [{"name": r[0], "created_at": r[1]} for r in rows]
+
+
+def check_password(store: Store, name: str, password: str) -> bool:
+    """True when the user exists and the password matches (compared in constant time)."""
+    ensure_users(store)
+    row = store.cursor().execute(f"SELECT password_hash, salt FROM {META}.users WHERE name = ?",
+                                 [name]).fetchone()
+    if row is None:
+        _hash(password, b"0" * 16)  # same work for unknown users: no timing hint of who exists
+        return False
+    return hmac.compare_digest(row[0], _hash(password, bytes.fromhex(row[1])))
+
+
+def secret(store: Store) -> bytes:
+    """The workspace's cookie-signing secret (created on first use)."""
+    ensure_users(store)
+    cur = store.cursor()
+    row = cur.execute(f"SELECT value FROM {META}.web_secrets WHERE name = 'session'").fetchone()
+    if row is None:
+        cur.execute(f"INSERT INTO {META}.web_secrets VALUES ('session', ?) ON CONFLICT DO NOTHING",
+                    [secrets.token_hex(32)])
+        row = cur.execute(f"SELECT value FROM {META}.web_secrets WHERE name = 'session'").fetchone()
+    return bytes.fromhex(row[0])
+
+
+@dataclass(frozen=True)
+class Session:
+    user: str
+    expires: int
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def sign_session(key: bytes, user: str, *, now: float | None = None) -> str:
+    payload = _b64(json.dumps({"u": user, "e": int((now or time.time()) + SESSION_SECONDS)}).encode("utf-8"))
+    mac = hmac.new(key, payload.encode("ascii"), hashlib.sha256).hexdigest()
+    return f"{payload}.{mac}"
+
+
+def read_session(key: bytes, cookie: str | None, *, now: float | None = None) -> Session | None:
+    """The session in a cookie value, or None when it is missing, forged or expired."""
+    if not cookie or "." not in cookie:
+        return None
+    payload, _, mac = cookie.rpartition(".")
+    expected = hmac.new(key, payload.encode("ascii", "replace"), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(mac, expected):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        session = Session(str(data["u"]), int(data["e"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return session if session.expires > (now or time.time()) else None
+
+
+def check_user_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ConfigError(f"user name {name!r} is not allowed; use 1-64 letters, digits, '_', '.', '@' or '-'")
+    return name

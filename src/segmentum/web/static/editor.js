@@ -1,0 +1,67 @@
+// Live check of the definitions being edited: debounced POST to /editor/check, result shown beside the text.
+(function () {
+  const area = document.getElementById("definition-text");
+  const out = document.getElementById("preview");
+  if (!area || !out) return;
+  const file = area.dataset.file;
+  const words = JSON.parse(document.getElementById("editor-words").textContent);
+  let timer = null;
+  let sequence = 0;
+
+  function esc(text) {
+    const div = document.createElement("div");
+    div.textContent = text == null ? "" : String(text);
+    return div.innerHTML;
+  }
+
+  function render(result) {
+    if (!result.valid) {
+      const where = result.line ? `<p id="error-location">${esc(words.line)} ${result.line}:${result.col}</p>` : "";
+      out.innerHTML = `<div class="error" id="definition-error">${esc(result.error)}</div>${where}`;
+      out.dataset.state = "invalid";
+      return;
+    }
+    let html = `<div class="ok" id="definition-valid">${esc(words.valid)}</div>`;
+    if (result.preview_error) {
+      html += `<p class="note">${esc(result.preview_error)}</p>`;
+    } else if (!result.segments.length) {
+      html += `<p class="note">${esc(words.unchanged)}</p>`;
+    } else {
+      html += `<p class="note">${esc(words.against)} ${esc(result.base_run ?? "—")}</p><table id="preview-table"><tr>` +
+        `<th>${esc(words.segment)}</th><th class="num">${esc(words.before)}</th><th class="num">${esc(words.after)}</th>` +
+        `<th class="num">${esc(words.enter)}</th><th class="num">${esc(words.leave)}</th></tr>`;
+      for (const s of result.segments) {
+        html += `<tr class="preview-row" data-name="${esc(s.name)}"><td>${esc(s.name)}</td><td class="num">${s.before}</td>` +
+          `<td class="num segment-size">${s.after}</td><td class="num">+${s.entered_count}</td><td class="num">−${s.left_count}</td></tr>`;
+        const samples = [];
+        if (s.entered.length) samples.push(`${esc(words.enter)}: ${s.entered.map(esc).join(", ")}`);
+        if (s.left.length) samples.push(`${esc(words.leave)}: ${s.left.map(esc).join(", ")}`);
+        if (samples.length) html += `<tr><td colspan="5" class="note">${samples.join("<br>")}</td></tr>`;
+      }
+      html += "</table>";
+    }
+    out.innerHTML = html;
+    out.dataset.state = "valid";
+  }
+
+  async function check() {
+    const mine = ++sequence;
+    out.dataset.state = "checking";
+    try {
+      const response = await fetch("/editor/check", {
+        method: "POST", headers: {"Content-Type": "application/json"}, credentials: "same-origin",
+        body: JSON.stringify({file: file, text: area.value}),
+      });
+      const result = await response.json();
+      if (mine === sequence) render(result);  // an older answer must not overwrite a newer one
+    } catch (err) {
+      if (mine === sequence) { out.textContent = String(err); out.dataset.state = "failed"; }
+    }
+  }
+
+  area.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(check, 500);
+  });
+  check();
+})();
