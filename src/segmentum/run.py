@@ -218,6 +218,10 @@ def compile_for(ws: Workspace, defs: Definitions, engine: Any, as_of: datetime, 
         last = snapshot.latest_run(ws.store, kind="batch")
         if last is not None and ws.store.table_exists(snapshot.traits_table(last.run_id), schema=META):
             population = _population_table(ws, engine, last.run_id)
+        else:  # no batch run yet: population values are unknown (null), never computed over the few customers
+            import ibis
+
+            population = ibis.memtable({"customer_id": []}, schema={"customer_id": "string"})
     return RunCompiler(defs, tables, as_of, customer_ids=customers, population=population,
                        read_property=getattr(engine, "read_property", None)).compile()
 

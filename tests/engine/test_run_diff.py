@@ -145,3 +145,12 @@ def test_preview_stores_nothing(ws):
     assert result.run_id is None
     assert set(result.memberships("tier.gold").customer_id) == {"a"}
     assert snapshot.list_runs(ws.store) == []
+
+
+def test_realtime_run_without_any_batch_run_leaves_population_values_null(ws):
+    rt = run(ws, as_of="2024-01-31", customers=["a", "c"])
+    traits = rt.traits().set_index("customer_id")
+    assert traits.loc["a", "spent"] == 600
+    assert traits["rank"].isna().all()
+    assert set(rt.memberships("tier.gold").customer_id) == {"a"}
+    assert rt.memberships("top").empty
