@@ -35,7 +35,7 @@ class DuckDBEngine:
         return str(ibis.to_sql(expr, dialect=dialect or "duckdb"))
 
     def execute_arrow(self, expr: ir.Table) -> Any:
-        return self.store.cursor().execute(self.to_sql(expr)).fetch_arrow_table()
+        return self.store.cursor().execute(self.to_sql(expr)).to_arrow_table()
 
     def close(self) -> None:
         pass
