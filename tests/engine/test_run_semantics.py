@@ -450,3 +450,17 @@ segmentations:
     assert _members(r, "value_tier.vip") == {"a"}
     assert _members(r, "value_tier.regular") == {"b"}
     assert _members(r, "value_tier.low") == {"c", "d"}
+
+
+def test_aggregates_over_an_absent_table_are_empty_and_typed(make_ws):
+    ws = make_ws("""
+traits:
+  tickets_n: {count: tickets}
+  csat: {avg: tickets.csat}
+  last_ticket: {max: tickets.opened_at}
+segments:
+  unhappy: {where: "csat < 3 or last_ticket > as_of or tickets_n > 0"}
+""", {"customers": CUSTOMERS})
+    r = run(ws, as_of="2024-12-31")
+    assert _rows(r)["a"] == {"customer_id": "a", "tickets_n": 0, "csat": None, "last_ticket": None}
+    assert _members(r, "unhappy") == set()

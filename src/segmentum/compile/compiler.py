@@ -395,9 +395,7 @@ class RunCompiler:
             if group.table not in self.tables:
                 # a table that is absent: its aggregates are over no rows
                 for trait in group.traits:
-                    fn = trait.spec.function  # type: ignore[union-attr]
-                    c = c.mutate(**{trait.name: ibis.literal(0, type="int64") if fn in ("count", "count_distinct")
-                                    else ibis.null()})
+                    c = c.mutate(**{trait.name: _empty_aggregate(trait.spec)})  # type: ignore[arg-type]
                 continue
             t = self._source(group)
             plain = [tr for tr in group.traits if tr.spec.function not in RANKED]  # type: ignore[union-attr]
@@ -563,6 +561,21 @@ class RunCompiler:
             return ExprCompiler(_CustomerScope(self, t, seg.location)).condition(seg.where)  # type: ignore[arg-type]
         except ibis.common.exceptions.IbisError as exc:  # type: ignore[attr-defined]
             raise DefinitionError(f"{seg.location}: cannot compile the condition of '{seg.name}': {exc}") from exc
+
+
+_SQL_TO_IBIS = {"VARCHAR": "string", "TIMESTAMP": "timestamp", "DECIMAL(38, 6)": "decimal(38, 6)",
+                "BIGINT": "int64", "DOUBLE": "float64", "BOOLEAN": "boolean", "DATE": "date", "JSON": "string"}
+
+
+def _empty_aggregate(spec: AggregateTrait) -> ir.Value:
+    """The value of an aggregate over a table that is absent: 0 for counts, else a typed null."""
+    fn = spec.function
+    if fn in ("count", "count_distinct"):
+        return ibis.literal(0, type="int64")
+    if fn == "avg":
+        return ibis.null("float64")
+    kind = TABLES[spec.table].type_of(spec.column or "") or "VARCHAR"
+    return ibis.null(_SQL_TO_IBIS.get(kind, "string"))
 
 
 def _population_calls(node: ast.Node) -> list[ast.Call]:
