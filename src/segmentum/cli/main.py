@@ -55,6 +55,9 @@ def _register() -> None:
     from segmentum.cli import replenishment as replenishment_cli
 
     app.command("replenishment")(replenishment_cli.replenishment_command)
+    from segmentum.cli import churn as churn_cli
+
+    app.add_typer(churn_cli.app, name="churn")
     from segmentum.cli import keys, serve
 
     app.add_typer(keys.app, name="keys")

@@ -1,0 +1,249 @@
+"""Churn: rates per period and segment against a pandas computation on hand-made shops and subscriptions,
+trend direction, Kaplan-Meier against a hand computation, reasons, and the risk model on the demo personas."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from segmentum import snapshot
+from segmentum.errors import ModelError, NotFittedError, NotFoundError
+from segmentum.models.churn import (
+    ChurnRiskModel,
+    churn_rates,
+    churn_reasons,
+    churn_trend,
+    kaplan_meier,
+    lifetimes,
+    survival_curves,
+)
+from segmentum.workspace import Workspace
+
+AS_OF = datetime(2024, 4, 30, 23, 59, 59, 999999)
+ORDERS = [  # customer, timestamp, amount, status
+    ("a", "2023-12-20 10:00", 10, None), ("a", "2024-01-15 10:00", 10, None), ("a", "2024-02-20 10:00", 10, None),
+    ("a", "2024-04-10 10:00", 10, None),
+    ("b", "2023-12-05 10:00", 10, None), ("b", "2024-01-10 10:00", 10, "cancelled"),  # b churns in January
+    ("c", "2023-12-31 23:59", 10, None), ("c", "2024-01-25 10:00", 0, None),  # zero value counts
+    ("c", "2024-03-01 00:00", -5, None),  # refund: not activity
+    ("d", "2024-01-31 12:00", 10, None), ("d", "2024-03-20 12:00", 10, "Returned"),
+    ("e", "2024-03-15 10:00", 10, None), ("e", "2024-04-01 00:00", 10, None),  # an order at midnight
+    ("f", "2024-05-02 10:00", 10, None),  # after as_of
+]
+
+
+def make_shop(ws: Workspace, orders=ORDERS) -> Workspace:
+    con = ws.store.cursor()
+    con.execute("CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
+                "amount DECIMAL(38, 6), status VARCHAR)")
+    con.executemany("INSERT INTO main.orders VALUES (?, ?, ?, ?, ?)",
+                    [(f"o{i}", c, ts, amount, status) for i, (c, ts, amount, status) in enumerate(orders)])
+    con.execute("CREATE TABLE main.customers (customer_id VARCHAR)")
+    con.executemany("INSERT INTO main.customers VALUES (?)", [[c] for c in sorted({o[0] for o in orders})])
+    return ws
+
+
+def reference_rates(active, starts: list[datetime]) -> pd.DataFrame:
+    """Churn per month from an `active(customer, t)` predicate, customer by customer."""
+    customers = sorted({o[0] for o in ORDERS} | {"s1", "s2", "s3", "s4", "s5"})
+    rows = []
+    for s, e in zip(starts, starts[1:], strict=False):
+        at_start = [c for c in customers if active(c, s)]
+        churned = [c for c in at_start if not active(c, e)]
+        rows.append((s.date(), len(at_start), len(churned)))
+    return pd.DataFrame(rows, columns=["period_start", "active_start", "churned"])
+
+
+def order_active(inactivity: int):
+    def active(customer: str, t: datetime) -> bool:
+        return any(c == customer and amount >= 0 and (status or "").lower() not in ("cancelled", "returned")
+                   and t - timedelta(days=inactivity) <= datetime.fromisoformat(ts) < t
+                   for c, ts, amount, status in ORDERS)
+    return active
+
+
+MONTHS = [datetime(2023, 12, 1), datetime(2024, 1, 1), datetime(2024, 2, 1), datetime(2024, 3, 1),
+          datetime(2024, 4, 1), datetime(2024, 5, 1)]
+
+
+@pytest.mark.parametrize("inactivity", [30, 45])
+def test_shop_churn_per_month_matches_a_direct_computation(workspace: Workspace, inactivity: int) -> None:
+    ws = make_shop(workspace)
+    got = churn_rates(ws, as_of=AS_OF, inactivity_days=inactivity)
+    want = reference_rates(order_active(inactivity), MONTHS)
+    assert got["period_start"].tolist() == want["period_start"].tolist()
+    assert got["active_start"].tolist() == want["active_start"].tolist()
+    assert got["churned"].tolist() == want["churned"].tolist()
+    rate = want["churned"] / want["active_start"].replace(0, np.nan)
+    assert got["churn_rate"].tolist() == pytest.approx(rate.tolist(), nan_ok=True)
+    assert got.attrs["basis"] == "orders"
+
+
+def test_only_complete_periods_are_reported(workspace: Workspace) -> None:
+    ws = make_shop(workspace)
+    got = churn_rates(ws, as_of=datetime(2024, 4, 15, 12, 0), inactivity_days=30)
+    assert got["period_start"].max() == date(2024, 3, 1)
+    assert len(churn_rates(ws, as_of=AS_OF, inactivity_days=30, periods=2)) == 2
+
+
+SUBS = [  # subscription id, customer, started, cancelled, reason
+    ("S1", "s1", "2023-11-01", None, None),
+    ("S2", "s2", "2023-11-01", "2024-02-10", "price"),  # churns in February
+    ("S3", "s3", "2023-11-01", "2024-01-20", "upgrade"),  # upgraded: a new subscription at once
+    ("S4", "s3", "2024-01-20", "2024-03-05", "poor_support"),  # then churns in March
+    ("S5", "s4", "2024-02-15", "2024-02-25", None),  # starts and leaves within February: in no count
+    ("S6", "s5", "2023-12-01", "2024-04-30 12:00", "price"),  # churns in April
+]
+
+
+def make_subscriptions(ws: Workspace) -> Workspace:
+    make_shop(ws)
+    con = ws.store.cursor()
+    con.execute("CREATE TABLE main.subscriptions (subscription_id VARCHAR, customer_id VARCHAR, "
+                "started_at TIMESTAMP, cancelled_at TIMESTAMP, cancel_reason VARCHAR)")
+    con.executemany("INSERT INTO main.subscriptions VALUES (?, ?, ?, ?, ?)", SUBS)
+    con.execute("CREATE TABLE main.responses (customer_id VARCHAR, question VARCHAR, answer VARCHAR, "
+                "answered_at TIMESTAMP)")
+    con.executemany("INSERT INTO main.responses VALUES (?, ?, ?, ?)", [
+        ("s2", "churn_reason", "too expensive", "2024-02-11"), ("s3", "Why", "slow support", "2024-03-01"),
+        ("s3", "why", "support never answered", "2024-03-06"),  # the latest answer counts
+        ("a", "why", "  ", "2024-03-06"), ("a", "nps", "9", "2024-03-06")])
+    return ws
+
+
+def sub_active(customer: str, t: datetime) -> bool:
+    return any(c == customer and datetime.fromisoformat(start) < t
+               and (end is None or datetime.fromisoformat(end) >= t) for _, c, start, end, _ in SUBS)
+
+
+def test_auto_basis_judges_subscribers_by_subscriptions_and_the_rest_by_orders(workspace: Workspace) -> None:
+    ws = make_subscriptions(workspace)
+    subscribers = {s[1] for s in SUBS}
+    shop = order_active(30)
+
+    def active(customer: str, t: datetime) -> bool:
+        known = any(c == customer and datetime.fromisoformat(start) < t for _, c, start, _, _ in SUBS)
+        return sub_active(customer, t) if known else (customer not in subscribers or not known) and shop(customer, t)
+
+    got = churn_rates(ws, as_of=AS_OF, inactivity_days=30)
+    want = reference_rates(active, [datetime(2023, 11, 1), *MONTHS])
+    assert got.attrs["basis"] == "auto"
+    assert got[["active_start", "churned"]].to_numpy().tolist() == \
+        want[["active_start", "churned"]].to_numpy().tolist()
+    only = churn_rates(ws, as_of=AS_OF, basis="subscriptions")
+    want = reference_rates(sub_active, [datetime(2023, 11, 1), *MONTHS])
+    assert only["churned"].tolist() == want["churned"].tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def test_churn_reasons_skip_upgrades_and_take_the_latest_survey_answer(workspace: Workspace) -> None:
+    ws = make_subscriptions(workspace)
+    got = churn_reasons(ws, as_of=AS_OF)
+    rows = {(r.source, r.reason): r.customers for r in got.itertuples()}
+    assert rows == {("subscriptions", "price"): 2, ("subscriptions", "poor_support"): 1,
+                    ("subscriptions", "(not given)"): 1,
+                    ("survey", "too expensive"): 1, ("survey", "support never answered"): 1}
+    assert got[got["source"] == "subscriptions"]["share"].sum() == pytest.approx(1.0)
+    # as of mid-February only s2 has left
+    early = churn_reasons(ws, as_of=datetime(2024, 2, 14))
+    assert set(early["reason"]) == {"price", "too expensive"}
+
+
+def test_churn_per_segment_uses_the_run_at_each_period_start(workspace: Workspace) -> None:
+    ws = make_shop(workspace)
+    snapshot.ensure_tables(ws.store)
+    con = ws.store.cursor()
+    segments = {1: {"a": "x", "b": "x", "c": "y", "d": "y", "e": "y"},
+                2: {"a": "y", "b": "y", "c": "x", "d": "x", "e": "x"}}
+    for run_id, as_of in ((1, "2024-01-31 23:59:59"), (2, "2024-04-30 23:59:59")):
+        con.execute("INSERT INTO segmentum.runs (run_id, as_of, status, kind, customers) "
+                    "VALUES (?, ?, 'complete', 'batch', 5)", [run_id, as_of])
+        for customer, segment in segments[run_id].items():
+            con.execute("INSERT INTO segmentum.memberships VALUES (?, ?, 'grp', ?, ?)",
+                        [run_id, customer, segment, f"grp.{segment}"])
+    got = churn_rates(ws, as_of=AS_OF, inactivity_days=30, segmentation="grp")
+    active = order_active(30)
+    for row in got[got["segment"].notna()].itertuples():
+        start = datetime.combine(row.period_start, datetime.min.time())
+        run = 1 if start >= datetime(2024, 2, 1) else 2  # before the first run: the latest (reference) run
+        assert row.segment_run_id == run
+        members = [c for c, s in segments[run].items() if s == row.segment and active(c, start)]
+        end = datetime.combine(row.period_end, datetime.min.time())
+        assert (row.active_start, row.churned) == (len(members), sum(not active(c, end) for c in members))
+    overall = got[got["segment"].isna()].set_index("period_start")
+    per = got[got["segment"].notna()].groupby("period_start")[["active_start", "churned"]].sum()
+    assert (overall.loc[per.index, ["active_start", "churned"]] == per).all().all()
+    with pytest.raises(NotFoundError, match="did you mean 'grp'"):
+        churn_rates(ws, as_of=AS_OF, segmentation="gpr")
+
+
+def test_trend_direction_follows_the_slope() -> None:
+    months = [date(2024, m, 1) for m in range(1, 7)]
+    rising = pd.DataFrame({"period_start": months, "segment": "r", "churn_rate": [.05, .06, .08, .09, .11, .12]})
+    falling = rising.assign(segment="f", churn_rate=[.2, .18, .15, .13, .1, .08])
+    noisy = rising.assign(segment="n", churn_rate=[.1, .12, .09, .11, .1, .105])
+    trend = churn_trend(pd.concat([rising, falling, noisy])).set_index("segment")
+    assert trend.loc["r", "direction"] == "rising" and trend.loc["f", "direction"] == "falling"
+    assert trend.loc["n", "direction"] == "flat"
+    slope = np.polyfit(np.arange(6), rising["churn_rate"], 1)[0]
+    assert trend.loc["r", "slope_per_period"] == pytest.approx(slope)
+    assert trend.loc["r", "change"] == pytest.approx(slope * 5)
+
+
+def test_kaplan_meier_matches_a_hand_computation() -> None:
+    # durations 3, 5+, 5, 8, 8, 10+: S(3) = 5/6, S(5) = 5/6 * 3/4, S(8) = S(5) * 0/2 ... with censoring
+    durations = [3, 5, 5, 8, 8, 10]
+    events = [1, 0, 1, 1, 0, 0]
+    km = kaplan_meier(durations, events).set_index("days")
+    assert km["at_risk"].tolist() == [6, 5, 3, 1]
+    assert km["events"].tolist() == [1, 1, 1, 0]
+    s3 = 5 / 6
+    s5 = s3 * (1 - 1 / 5)
+    s8 = s5 * (1 - 1 / 3)
+    assert km["survival"].tolist() == pytest.approx([s3, s5, s8, s8])
+
+
+def test_lifetimes_and_survival_curves_per_customer(workspace: Workspace) -> None:
+    ws = make_shop(workspace)
+    life = lifetimes(ws, as_of=AS_OF, inactivity_days=30).set_index("customer_id")
+    # a: active (last order Apr 10) -> censored at as_of; b: churned at its only order Dec 5 (0 days)
+    assert bool(life.loc["a", "churned"]) is False and life.loc["a", "days"] == (date(2024, 4, 30) - date(2023, 12, 20)).days
+    assert bool(life.loc["b", "churned"]) is True and life.loc["b", "days"] == 0
+    assert bool(life.loc["c", "churned"]) is True and life.loc["c", "days"] == 25
+    curves = survival_curves(ws, as_of=AS_OF, inactivity_days=30)
+    want = kaplan_meier(life["days"], life["churned"])
+    assert curves["survival"].tolist() == pytest.approx(want["survival"].tolist())
+
+
+def test_risk_model_misuse(workspace: Workspace) -> None:
+    with pytest.raises(NotFittedError):
+        ChurnRiskModel().to_dict()
+    ws = make_shop(workspace)
+    with pytest.raises(ModelError, match="both churned and retained"):
+        ChurnRiskModel(horizon_days=30, inactivity_days=30).fit(ws, AS_OF)
+    with pytest.raises(ModelError, match="period 'year'"):
+        churn_rates(ws, as_of=AS_OF, period="year")
+
+
+@pytest.mark.slow
+def test_demo_churning_accounts_get_high_churn_risk(tmp_path) -> None:
+    demo_workspace = pytest.importorskip("segmentum.data.demo_workspace")
+    root = tmp_path / "demo"
+    demo_workspace.create_demo_workspace(root, customers=2000, seed=5, run=False, report=False)
+    with Workspace(root) as ws:
+        model = ChurnRiskModel().fit(ws, "latest")
+        frame = ws.store.cursor().execute(
+            "SELECT c.persona, m.churn_risk, m.churn_active FROM main.customers c "
+            "JOIN segmentum.model_churn m USING (customer_id)").df()
+        rates = churn_rates(ws, as_of="latest")
+        reasons = churn_reasons(ws, as_of="latest")
+    assert len(frame) == 2000 and frame["churn_risk"].between(0, 1).all()
+    assert model.train_auc_ > 0.7
+    risk = frame.groupby("persona")["churn_risk"].mean()
+    assert risk["churning_account"] > 2 * max(risk["key_account"], risk["growing_account"])
+    assert risk["churned"] > risk["loyal"] + 0.2 and risk["lapsing"] > risk["loyal"]
+    assert (rates["churn_rate"].dropna().between(0, 1)).all() and rates["active_start"].iloc[-1] > 0
+    # the demo's cancellations carry reasons; upgrades are not churn
+    assert "upgrade" not in set(reasons["reason"]) and len(reasons) > 0
