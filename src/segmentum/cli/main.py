@@ -58,6 +58,11 @@ def _register() -> None:
     from segmentum.cli import churn as churn_cli
 
     app.add_typer(churn_cli.app, name="churn")
+    from segmentum.cli import behaviour as behaviour_cli
+    from segmentum.cli import experience as experience_cli
+
+    app.command("behaviour")(behaviour_cli.behaviour_command)
+    app.command("experience")(experience_cli.experience_command)
     from segmentum.cli import keys, serve
 
     app.add_typer(keys.app, name="keys")
