@@ -367,8 +367,9 @@ def _write(store: Store, engine: Any, compiled: CompiledRun, run_id: int, kind: 
     store.ensure(diff_mod.RUN_CUSTOMERS_DDL)
     traits = f"{META}.{snapshot.traits_table(run_id)}"
     cur = store.cursor()
+    # Spark computes here, before the transaction opens (DuckDB only yields its SQL)
+    source = engine.result_sql(compiled.expr, cur)
     with store.transaction(cur):
-        source = engine.result_sql(compiled.expr, cur)
         # one materialisation: the traits table also keeps the segment columns (hidden, prefixed `__`),
         # and the memberships are read from it
         cur.execute(f"CREATE TABLE {traits} AS {source}")
