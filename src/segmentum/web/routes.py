@@ -136,7 +136,8 @@ def static(name: str) -> Response:
 
 @router.get("/login")
 def login_page(request: Request) -> Response:
-    return _render(request, "login.html", error=None, next=request.query_params.get("next", "/"))
+    no_users = not auth.list_users(_ws(request).store)
+    return _render(request, "login.html", error=None, next=request.query_params.get("next", "/"), no_users=no_users)
 
 
 @router.post("/login")
@@ -159,7 +160,7 @@ async def login(request: Request) -> Response:
         who = name if ok else None
     if who is None:
         t = Translator(_lang(request))
-        return _render(request, "login.html", status_code=401, next=target,
+        return _render(request, "login.html", status_code=401, next=target, no_users=False,
                        error=t("Wrong user name, password or API key."))
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(auth.SESSION_COOKIE, auth.sign_session(_key(request), who), max_age=auth.SESSION_SECONDS,

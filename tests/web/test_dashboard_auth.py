@@ -1,0 +1,100 @@
+"""Dashboard sign-in without a browser: password hashing, signed sessions, and which paths need what."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from segmentum.api.middleware import required_scope
+from segmentum.web import auth
+from segmentum.workspace import Workspace
+
+
+def test_passwords_are_salted_scrypt_hashes_and_checked(workspace: Workspace) -> None:
+    auth.add_user(workspace.store, "olha", "long enough secret")
+    auth.add_user(workspace.store, "ivan", "long enough secret")
+    rows = workspace.store.cursor().execute("SELECT name, password_hash, salt FROM segmentum.users").fetchall()
+    hashes = {r[0]: r[1] for r in rows}
+    assert hashes["olha"] != hashes["ivan"]  # same password, different salt
+    assert all("long enough" not in r[1] for r in rows)
+    assert auth.check_password(workspace.store, "olha", "long enough secret")
+    assert not auth.check_password(workspace.store, "olha", "long enough secreT")
+    assert not auth.check_password(workspace.store, "nobody", "long enough secret")
+
+
+def test_users_are_refused_with_a_reason(workspace: Workspace) -> None:
+    with pytest.raises(auth.UserError, match="at least 8"):
+        auth.add_user(workspace.store, "olha", "short")
+    with pytest.raises(auth.UserError, match="not allowed"):
+        auth.add_user(workspace.store, "o l h a", "long enough secret")
+    auth.add_user(workspace.store, "olha", "long enough secret")
+    with pytest.raises(auth.UserError, match="--replace"):
+        auth.add_user(workspace.store, "olha", "another password")
+    auth.add_user(workspace.store, "olha", "another password", replace=True)
+    assert auth.check_password(workspace.store, "olha", "another password")
+
+
+def test_session_cookie_is_signed_and_expires(workspace: Workspace) -> None:
+    key = auth.secret(workspace.store)
+    assert auth.secret(workspace.store) == key  # kept in the store: sessions survive a restart
+    cookie = auth.sign_session(key, "olha")
+    assert auth.read_session(key, cookie).user == "olha"
+    payload, _, mac = cookie.rpartition(".")
+    forged = auth.sign_session(b"another key", "admin")
+    assert auth.read_session(key, forged) is None
+    assert auth.read_session(key, payload[:-2] + "xx." + mac) is None
+    assert auth.read_session(key, cookie, now=time.time() + auth.SESSION_SECONDS + 1) is None
+    assert auth.read_session(key, "garbage") is None
+
+
+def test_api_key_check_leaves_paths_outside_v1_to_the_dashboard() -> None:
+    assert required_scope("GET", "/") is None
+    assert required_scope("POST", "/editor/save") is None
+    assert required_scope("GET", "/v1/segments") == "read"
+    assert required_scope("GET", "/v1") == "read"
+    assert required_scope("GET", "/v1x") is None
+
+
+@pytest.mark.slow
+def test_every_page_redirects_to_sign_in_and_v1_still_needs_a_key(dashboard) -> None:
+    with httpx.Client(base_url=dashboard.url, timeout=30) as anon:
+        for path in ("/", "/segments/value_tier.vip", "/segments/value_tier.vip/members.csv", "/migration",
+                     "/customers", "/customers/c001", "/tasks", "/editor"):
+            response = anon.get(path)
+            assert response.status_code == 303 and response.headers["location"].startswith("/login"), path
+        assert anon.post("/editor/save", data={"file": "x.yml", "text": "segments: {}"}).status_code == 303
+        assert anon.post("/editor/check", json={"file": "x.yml", "text": ""}).status_code == 401
+        assert not (dashboard.ws.root / "definitions" / "x.yml").exists()
+        assert anon.get("/login").status_code == 200
+        assert anon.get("/static/style.css").status_code == 200
+        assert "Plotly" in anon.get("/static/plotly.js").text[:2000]
+        assert anon.get("/v1/segments").status_code == 401
+
+
+@pytest.mark.slow
+def test_signed_in_csv_export_holds_the_members(dashboard) -> None:
+    with httpx.Client(base_url=dashboard.url, timeout=60) as client:
+        assert client.post("/login", data={"user": "anna", "password": "correct horse battery"}).status_code == 303
+        response = client.get("/segments/value_tier.vip/members.csv")
+        assert response.headers["content-type"].startswith("text/csv")
+        lines = response.text.strip().splitlines()
+        expected = dashboard.ws.store.cursor().execute(
+            "SELECT count(*) FROM segmentum.memberships WHERE name = 'value_tier.vip' AND run_id = 2").fetchone()[0]
+        assert lines[0].startswith("customer_id,") and len(lines) - 1 == expected
+        # a file name that would leave definitions/ is refused
+        assert client.post("/editor/save", data={"file": "../segmentum.yml", "text": "x"}).status_code == 400
+
+
+def test_users_cli_adds_a_user_that_can_sign_in(workspace: Workspace) -> None:
+    root = workspace.root
+    workspace.close()  # the CLI process opens the store itself
+    result = subprocess.run([sys.executable, "-m", "segmentum.cli.main", "users", "add", "olha", "--password",
+                             "long enough secret", "--workspace", str(root)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    with Workspace(root) as ws:
+        assert auth.check_password(ws.store, "olha", "long enough secret")
