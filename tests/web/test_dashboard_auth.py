@@ -98,3 +98,18 @@ def test_users_cli_adds_a_user_that_can_sign_in(workspace: Workspace) -> None:
     assert result.returncode == 0, result.stderr
     with Workspace(root) as ws:
         assert auth.check_password(ws.store, "olha", "long enough secret")
+
+
+def test_sessions_end_when_the_user_is_removed_or_the_key_revoked(workspace: Workspace) -> None:
+    from segmentum.api.keys import KeyStore
+
+    auth.add_user(workspace.store, "olha", "long enough secret")
+    assert auth.still_allowed(workspace.store, "olha")
+    auth.remove_user(workspace.store, "olha")
+    assert not auth.still_allowed(workspace.store, "olha")
+    keys = KeyStore(workspace.store)
+    _, record = keys.create("read", "dashboard")
+    assert auth.still_allowed(workspace.store, f"key:{record.prefix}")
+    keys.revoke(record.prefix)
+    assert not auth.still_allowed(workspace.store, f"key:{record.prefix}")
+    assert not auth.still_allowed(workspace.store, "key:internal")  # only while a server holds that token

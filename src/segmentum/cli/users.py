@@ -39,7 +39,7 @@ def list_users(workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.tab
 
 @app.command("remove")
 def remove(name: Annotated[str, typer.Argument(help="User name")], workspace: WorkspaceOpt = None) -> None:
-    """Remove a dashboard user (their open sessions end when they expire, within 12 hours)."""
+    """Remove a dashboard user (their open sessions end at once)."""
     from segmentum.web.auth import remove_user
 
     remove_user(open_workspace(workspace).store, name)

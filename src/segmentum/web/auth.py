@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from segmentum.errors import ConfigError, NotFoundError, SegmentumError
+from segmentum.errors import NotFoundError, SegmentumError
 from segmentum.store import META, Store
 
 USERS_DDL = (
@@ -135,7 +135,15 @@ def read_session(key: bytes, cookie: str | None, *, now: float | None = None) ->
     return session if session.expires > (now or time.time()) else None
 
 
-def check_user_name(name: str) -> str:
-    if not _NAME.match(name):
-        raise ConfigError(f"user name {name!r} is not allowed; use 1-64 letters, digits, '_', '.', '@' or '-'")
-    return name
+def still_allowed(store: Store, who: str, *, internal_key: bool = False) -> bool:
+    """Whether a session's user still exists, or its API key (`key:<prefix>`) is still unrevoked."""
+    if who.startswith("key:"):
+        prefix = who[4:]
+        if prefix == "internal":  # the server's own token lives only as long as the server
+            return internal_key
+        if not store.table_exists("api_keys", schema=META):
+            return False
+        row = store.cursor().execute(f"SELECT revoked_at FROM {META}.api_keys WHERE prefix = ?", [prefix]).fetchone()
+        return row is not None and row[0] is None
+    ensure_users(store)
+    return store.cursor().execute(f"SELECT count(*) FROM {META}.users WHERE name = ?", [who]).fetchone()[0] > 0

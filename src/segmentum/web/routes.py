@@ -10,13 +10,18 @@ from __future__ import annotations
 import csv
 import io
 import math
+import numbers
 import re
+from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 
 import jinja2
+import numpy as np
+import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -61,8 +66,13 @@ def _key(request: Request) -> bytes:
 
 
 def _user(request: Request) -> str | None:
+    """The signed-in user, while the session is valid and the user (or API key) still exists unrevoked."""
     session = auth.read_session(_key(request), request.cookies.get(auth.SESSION_COOKIE))
-    return session.user if session else None
+    if session is None:
+        return None
+    runtime = getattr(request.app.state, "runtime", None)
+    internal = runtime is not None and runtime.internal_token is not None
+    return session.user if auth.still_allowed(_ws(request).store, session.user, internal_key=internal) else None
 
 
 def _with_lang(request: Request, response: Response) -> Response:
@@ -494,20 +504,17 @@ def _fmt_value(t: Translator, value: Any) -> str:
 
 
 def _cell(t: Translator, value: Any) -> str:
-    from datetime import date, datetime
-    from decimal import Decimal
-
-    value = _nan(value)
-    if value is None or value is getattr(__import__("pandas"), "NaT", None):
+    """One value for a table cell, formatted for the language (numpy and Decimal numbers included)."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return "—"
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         return t("Yes") if value else t("No")
     if isinstance(value, datetime):
         return t.date(value) + (value.strftime(" %H:%M") if (value.hour, value.minute) != (0, 0) else "")
     if isinstance(value, date):
         return t.date(value)
-    if isinstance(value, int):
-        return t.number(value)
-    if isinstance(value, (float, Decimal)):
+    if isinstance(value, numbers.Integral):
+        return t.number(int(value))
+    if isinstance(value, (numbers.Real, Decimal)):
         return t.number(value, 0 if float(value).is_integer() else 2)
     return str(value)
