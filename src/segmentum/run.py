@@ -370,8 +370,8 @@ def _write(store: Store, engine: Any, compiled: CompiledRun, run_id: int, kind: 
     # Spark computes here, before the transaction opens (DuckDB only yields its SQL)
     source = engine.result_sql(compiled.expr, cur)
     with store.transaction(cur):
-        # one materialisation: the traits table also keeps the segment columns (hidden, prefixed `__`),
-        # and the memberships are read from it
+        # one materialisation: the traits table is created with the segment columns, the memberships are
+        # read from it, then the segment columns are dropped
         cur.execute(f"CREATE TABLE {traits} AS {source}")
         lap("evaluate")
         selects = []
@@ -385,6 +385,9 @@ def _write(store: Store, engine: Any, compiled: CompiledRun, run_id: int, kind: 
             cur.execute(f"INSERT INTO {META}.memberships (run_id, customer_id, segmentation, segment, name) "
                         + " UNION ALL ".join(selects))
         lap("write_memberships")
+        for column in [*compiled.segments.values(), *compiled.segmentations.values()]:
+            # the segment columns were only needed for the memberships (dropping is free before the commit)
+            cur.execute(f"ALTER TABLE {traits} DROP COLUMN {_q(column)}")
         if kind != "batch":
             cur.execute(f"INSERT INTO {META}.run_customers SELECT {run_id}, customer_id FROM {traits}")
         count = int(cur.execute(f"SELECT count(*) FROM {traits}").fetchone()[0])

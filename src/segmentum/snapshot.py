@@ -6,8 +6,8 @@ Contract (other modules rely on it):
 - `segmentum.memberships(run_id, customer_id, segmentation, segment, name)`: in every run each customer is
   in exactly one segment of each segmentation (segmentation NULL for standalone segments).
 - `segmentum.traits_<run_id>`: one wide table per run, `customer_id` plus one column per trait, plus hidden
-  columns whose names start with `__` (segment booleans `__seg__NAME`, segmentation labels `__sgm__NAME`,
-  population values of conditions `__pop_HASH`); `traits()` leaves them out unless asked.
+  columns whose names start with `__` (`__pop_HASH`: population values such as percent_rank used inside
+  segment conditions, kept for the real-time path); `traits()` leaves them out unless asked.
 
 A realtime run (kind 'realtime') holds only the customers it re-evaluated; a customer's current state is
 their row in the newest complete run that contains them.
@@ -168,8 +168,8 @@ def history(store: Store, customer_id: str) -> pd.DataFrame:
 def traits(store: Store, run_id: int, customer_ids: list[str] | None = None, *, hidden: bool = False) -> pd.DataFrame:
     """The traits of a run (customer_id plus one column per trait), optionally for some customers.
 
-    Money stays exact (Decimal values). The table also holds hidden columns starting with `__` (segment
-    booleans and labels, population values of conditions for the real-time path); `hidden=True` returns them.
+    Money stays exact (Decimal values). The table also holds hidden columns starting with `__` (population
+    values of conditions, for the real-time path); `hidden=True` returns them.
     """
     table = traits_table(run_id)
     if not store.table_exists(table, schema=META):
