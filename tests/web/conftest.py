@@ -46,21 +46,29 @@ def build_workspace(root: Path) -> Workspace:
     rng = random.Random(7)
     ws = Workspace.init(root, name="web-test")
     (ws.root / "definitions" / "shop.yml").write_text(SHOP_YML, encoding="utf-8")
-    customers = pd.DataFrame({
-        "customer_id": [f"c{i:03d}" for i in range(60)],
-        "name": [f"Customer {i}" for i in range(60)],
-        "country": [("UA", "PL", "DE")[i % 3] for i in range(60)],
-        "created_at": [datetime(2023, 1, 1) + timedelta(days=i) for i in range(60)],
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:03d}" for i in range(60)],
+            "name": [f"Customer {i}" for i in range(60)],
+            "country": [("UA", "PL", "DE")[i % 3] for i in range(60)],
+            "created_at": [datetime(2023, 1, 1) + timedelta(days=i) for i in range(60)],
+        }
+    )
     orders = []
     for i in range(60):
         # the first third buy a lot, the rest little; later customers start buying in the second half
         for k in range(rng.randint(1, 8)):
             day = datetime(2024, 1, 1) + timedelta(days=rng.randint(0 if i < 40 else 190, 360))
             amount = rng.randint(200, 900) if i < 20 else rng.randint(10, 150)
-            orders.append({"order_id": f"o{i:03d}_{k}", "customer_id": f"c{i:03d}", "ordered_at": day,
-                           "amount": float(amount),
-                           "status": "cancelled" if k == 5 else "completed"})
+            orders.append(
+                {
+                    "order_id": f"o{i:03d}_{k}",
+                    "customer_id": f"c{i:03d}",
+                    "ordered_at": day,
+                    "amount": float(amount),
+                    "status": "cancelled" if k == 5 else "completed",
+                }
+            )
     ws.ingest_frame("customers", customers)
     ws.ingest_frame("orders", pd.DataFrame(orders))
     for as_of in AS_OF:
@@ -69,7 +77,8 @@ def build_workspace(root: Path) -> Workspace:
     ws.store.cursor().execute(
         "INSERT INTO segmentum.tasks (id, title, description, assignee, due_at, status, customer_id, created_at) "
         "VALUES (nextval('segmentum.task_seq'), 'Call c001 about renewal', 'VIP slipping', 'anna', "
-        "'2025-01-10', 'open', 'c001', now()::TIMESTAMP)")
+        "'2025-01-10', 'open', 'c001', now()::TIMESTAMP)"
+    )
     auth.add_user(ws.store, USER, PASSWORD)
     return ws
 
@@ -83,7 +92,9 @@ class Dashboard:
 
 def start(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

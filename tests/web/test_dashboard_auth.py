@@ -17,7 +17,9 @@ from segmentum.workspace import Workspace
 def test_passwords_are_salted_scrypt_hashes_and_checked(workspace: Workspace) -> None:
     auth.add_user(workspace.store, "olha", "long enough secret")
     auth.add_user(workspace.store, "ivan", "long enough secret")
-    rows = workspace.store.cursor().execute("SELECT name, password_hash, salt FROM segmentum.users").fetchall()
+    rows = (
+        workspace.store.cursor().execute("SELECT name, password_hash, salt FROM segmentum.users").fetchall()
+    )
     hashes = {r[0]: r[1] for r in rows}
     assert hashes["olha"] != hashes["ivan"]  # same password, different salt
     assert all("long enough" not in r[1] for r in rows)
@@ -62,8 +64,16 @@ def test_api_key_check_leaves_paths_outside_v1_to_the_dashboard() -> None:
 @pytest.mark.slow
 def test_every_page_redirects_to_sign_in_and_v1_still_needs_a_key(dashboard) -> None:
     with httpx.Client(base_url=dashboard.url, timeout=30) as anon:
-        for path in ("/", "/segments/value_tier.vip", "/segments/value_tier.vip/members.csv", "/migration",
-                     "/customers", "/customers/c001", "/tasks", "/editor"):
+        for path in (
+            "/",
+            "/segments/value_tier.vip",
+            "/segments/value_tier.vip/members.csv",
+            "/migration",
+            "/customers",
+            "/customers/c001",
+            "/tasks",
+            "/editor",
+        ):
             response = anon.get(path)
             assert response.status_code == 303 and response.headers["location"].startswith("/login"), path
         assert anon.post("/editor/save", data={"file": "x.yml", "text": "segments: {}"}).status_code == 303
@@ -78,12 +88,20 @@ def test_every_page_redirects_to_sign_in_and_v1_still_needs_a_key(dashboard) -> 
 @pytest.mark.slow
 def test_signed_in_csv_export_holds_the_members(dashboard) -> None:
     with httpx.Client(base_url=dashboard.url, timeout=60) as client:
-        assert client.post("/login", data={"user": "anna", "password": "correct horse battery"}).status_code == 303
+        assert (
+            client.post("/login", data={"user": "anna", "password": "correct horse battery"}).status_code
+            == 303
+        )
         response = client.get("/segments/value_tier.vip/members.csv")
         assert response.headers["content-type"].startswith("text/csv")
         lines = response.text.strip().splitlines()
-        expected = dashboard.ws.store.cursor().execute(
-            "SELECT count(*) FROM segmentum.memberships WHERE name = 'value_tier.vip' AND run_id = 2").fetchone()[0]
+        expected = (
+            dashboard.ws.store.cursor()
+            .execute(
+                "SELECT count(*) FROM segmentum.memberships WHERE name = 'value_tier.vip' AND run_id = 2"
+            )
+            .fetchone()[0]
+        )
         assert lines[0].startswith("customer_id,") and len(lines) - 1 == expected
         # a file name that would leave definitions/ is refused
         assert client.post("/editor/save", data={"file": "../segmentum.yml", "text": "x"}).status_code == 400
@@ -92,9 +110,23 @@ def test_signed_in_csv_export_holds_the_members(dashboard) -> None:
 def test_users_cli_adds_a_user_that_can_sign_in(workspace: Workspace) -> None:
     root = workspace.root
     workspace.close()  # the CLI process opens the store itself
-    result = subprocess.run([sys.executable, "-m", "segmentum.cli.main", "users", "add", "olha", "--password",
-                             "long enough secret", "--workspace", str(root)], capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "segmentum.cli.main",
+            "users",
+            "add",
+            "olha",
+            "--password",
+            "long enough secret",
+            "--workspace",
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     with Workspace(root) as ws:
         assert auth.check_password(ws.store, "olha", "long enough secret")

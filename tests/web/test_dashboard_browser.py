@@ -17,20 +17,28 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from segmentum.report import write_report
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              # engine/duckdb.py still calls duckdb's deprecated fetch_arrow_table (not ours to change)
-              pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    # engine/duckdb.py still calls duckdb's deprecated fetch_arrow_table (not ours to change)
+    pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning"),
+]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 if CHROMIUM is None or not Path(CHROMEDRIVER).exists():
-    pytest.skip("headless Chromium is not installed (apt-get install chromium chromium-driver, or `make browser-deps`)",
-                allow_module_level=True)
+    pytest.skip(
+        "headless Chromium is not installed (apt-get install chromium chromium-driver, or `make browser-deps`)",
+        allow_module_level=True,
+    )
 
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
-TITLES = {"en": ("Overview", "Tasks", "Definition editor"), "uk": ("Огляд", "Завдання", "Редактор визначень"),
-          "ru": ("Обзор", "Задачи", "Редактор определений")}
+TITLES = {
+    "en": ("Overview", "Tasks", "Definition editor"),
+    "uk": ("Огляд", "Завдання", "Редактор визначень"),
+    "ru": ("Обзор", "Задачи", "Редактор определений"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +46,18 @@ def browser() -> Iterator[webdriver.Chrome]:
     profile = tempfile.mkdtemp(prefix="segmentum-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", f"--user-data-dir={profile}", "--window-size=1400,1000"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
@@ -90,13 +107,19 @@ def test_wrong_password_is_refused_and_pages_stay_closed(browser: webdriver.Chro
 
 
 @pytest.mark.parametrize("lang", ["en", "uk", "ru"])
-def test_every_page_renders_with_its_charts_in_each_language(browser: webdriver.Chrome, dashboard, lang: str) -> None:
+def test_every_page_renders_with_its_charts_in_each_language(
+    browser: webdriver.Chrome, dashboard, lang: str
+) -> None:
     sign_in(browser, dashboard.url)
     overview, tasks, editor = TITLES[lang]
     pages = {
-        "overview": ("/", 1), "segment": ("/segments/value_tier.vip", 1), "standalone": ("/segments/big_spenders", 1),
-        "migration": ("/migration?segmentation=value_tier", 1), "customer": ("/customers/c001?explain=value_tier.vip", 0),
-        "tasks": ("/tasks", 0), "editor": ("/editor?file=shop.yml", 0),
+        "overview": ("/", 1),
+        "segment": ("/segments/value_tier.vip", 1),
+        "standalone": ("/segments/big_spenders", 1),
+        "migration": ("/migration?segmentation=value_tier", 1),
+        "customer": ("/customers/c001?explain=value_tier.vip", 0),
+        "tasks": ("/tasks", 0),
+        "editor": ("/editor?file=shop.yml", 0),
     }
     for name, (path, charts) in pages.items():
         browser.get(f"{dashboard.url}{path}{'&' if '?' in path else '?'}lang={lang}")
@@ -115,7 +138,9 @@ def test_every_page_renders_with_its_charts_in_each_language(browser: webdriver.
 def test_numbers_and_dates_follow_the_language(browser: webdriver.Chrome, dashboard) -> None:
     sign_in(browser, dashboard.url)
     browser.get(f"{dashboard.url}/?lang=uk")
-    text = browser.execute_script("return document.querySelector('main').textContent")  # keeps no-break spaces
+    text = browser.execute_script(
+        "return document.querySelector('main').textContent"
+    )  # keeps no-break spaces
     assert "31.12.2024" in text and "\u00a0%" in text
     browser.get(f"{dashboard.url}/?lang=en")
     text = browser.execute_script("return document.querySelector('main').textContent")
@@ -149,15 +174,18 @@ def test_editor_previews_as_you_type_and_saves(browser: webdriver.Chrome, dashbo
     edited = original.replace("revenue_365d >= 1000", "revenue_365d >= 500")
     area.send_keys(Keys.CONTROL, "a")
     area.send_keys(Keys.DELETE)
-    browser.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'));",
-                           area, edited)
+    browser.execute_script(
+        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'));", area, edited
+    )
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#preview-table .preview-row"))
     row = browser.find_element(By.CSS_SELECTOR, ".preview-row[data-name='big_spenders']")
     cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
     before, after = int(cells[1]), int(cells[2])
     assert after > before and cells[3] == f"+{after - before}"
     browser.save_screenshot(str(ARTIFACTS / "editor-valid.png"))
-    assert (dashboard.ws.root / "definitions" / "shop.yml").read_text(encoding="utf-8") == original  # not saved yet
+    assert (dashboard.ws.root / "definitions" / "shop.yml").read_text(
+        encoding="utf-8"
+    ) == original  # not saved yet
     browser.find_element(By.ID, "save").click()
     wait(browser, lambda d: d.find_elements(By.ID, "saved"))
     saved = (dashboard.ws.root / "definitions" / "shop.yml").read_text(encoding="utf-8")
@@ -188,8 +216,10 @@ def test_an_api_key_signs_in_too(browser: webdriver.Chrome, dashboard) -> None:
 def test_offline_report_draws_every_chart_with_networking_off(browser: webdriver.Chrome, dashboard) -> None:
     target = write_report(dashboard.ws, ARTIFACTS / "report.html")
     browser.execute_cdp_cmd("Network.enable", {})
-    browser.execute_cdp_cmd("Network.emulateNetworkConditions", {
-        "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    browser.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     try:
         browser.get(target.as_uri())
         assert charts_drawn(browser) >= 3
@@ -197,5 +227,7 @@ def test_offline_report_draws_every_chart_with_networking_off(browser: webdriver
             assert browser.find_elements(By.CSS_SELECTOR, f"#{chart} .main-svg"), chart
         browser.save_screenshot(str(ARTIFACTS / "report.png"))
     finally:
-        browser.execute_cdp_cmd("Network.emulateNetworkConditions", {
-            "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+        browser.execute_cdp_cmd(
+            "Network.emulateNetworkConditions",
+            {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+        )

@@ -14,9 +14,15 @@ app = typer.Typer(help="Dashboard users (sign-in with a user name and password).
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="User name (letters, digits, '_', '.', '@', '-')")],
-    password: Annotated[str | None, typer.Option(
-        "--password", help="The password (asked for, hidden, when not given; at least 8 characters)")] = None,
-    replace: Annotated[bool, typer.Option("--replace", help="Set a new password for an existing user")] = False,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password", help="The password (asked for, hidden, when not given; at least 8 characters)"
+        ),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Set a new password for an existing user")
+    ] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Create a dashboard user (or give one a new password with --replace)."""
@@ -26,7 +32,9 @@ def add(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     ws = open_workspace(workspace)
     add_user(ws.store, name, password, replace=replace)
-    note(f"{'Updated' if replace else 'Added'} dashboard user {name!r}; sign in at /login of `segmentum serve`.")
+    note(
+        f"{'Updated' if replace else 'Added'} dashboard user {name!r}; sign in at /login of `segmentum serve`."
+    )
 
 
 @app.command("list")

@@ -42,6 +42,10 @@ def ensure_users(store: Store) -> None:
     store.ensure(*USERS_DDL)
 
 
+def _has_user(store: Store, name: str) -> bool:
+    return store.cursor().execute(f"SELECT 1 FROM {META}.users WHERE name = ?", [name]).fetchone() is not None
+
+
 def _hash(password: str, salt: bytes) -> str:
     return hashlib.scrypt(password.encode("utf-8"), salt=salt, **_SCRYPT).hex()
 
@@ -52,24 +56,30 @@ def add_user(store: Store, name: str, password: str, *, replace: bool = False) -
     if not _NAME.match(name):
         raise UserError(f"user name {name!r} is not allowed; use 1-64 letters, digits, '_', '.', '@' or '-'")
     if len(password) < MIN_PASSWORD:
-        raise UserError(f"the password for {name!r} has {len(password)} characters; use at least {MIN_PASSWORD}")
+        raise UserError(
+            f"the password for {name!r} has {len(password)} characters; use at least {MIN_PASSWORD}"
+        )
     cur = store.cursor()
-    exists = cur.execute(f"SELECT count(*) FROM {META}.users WHERE name = ?", [name]).fetchone()[0]
+    exists = _has_user(store, name)
     if exists and not replace:
         raise UserError(f"user {name!r} exists already; pass --replace to set a new password")
     salt = secrets.token_bytes(16)
     if exists:
-        cur.execute(f"UPDATE {META}.users SET password_hash = ?, salt = ? WHERE name = ?",
-                    [_hash(password, salt), salt.hex(), name])
+        cur.execute(
+            f"UPDATE {META}.users SET password_hash = ?, salt = ? WHERE name = ?",
+            [_hash(password, salt), salt.hex(), name],
+        )
     else:
-        cur.execute(f"INSERT INTO {META}.users VALUES (?, ?, ?, ?)",
-                    [name, _hash(password, salt), salt.hex(), datetime.now()])
+        cur.execute(
+            f"INSERT INTO {META}.users VALUES (?, ?, ?, ?)",
+            [name, _hash(password, salt), salt.hex(), datetime.now()],
+        )
 
 
 def remove_user(store: Store, name: str) -> None:
     ensure_users(store)
     cur = store.cursor()
-    if not cur.execute(f"SELECT count(*) FROM {META}.users WHERE name = ?", [name]).fetchone()[0]:
+    if not _has_user(store, name):
         raise NotFoundError(f"no dashboard user {name!r}; `segmentum users list` shows them")
     cur.execute(f"DELETE FROM {META}.users WHERE name = ?", [name])
 
@@ -83,8 +93,11 @@ def list_users(store: Store) -> list[dict[str, Any]]:
 def check_password(store: Store, name: str, password: str) -> bool:
     """True when the user exists and the password matches (compared in constant time)."""
     ensure_users(store)
-    row = store.cursor().execute(f"SELECT password_hash, salt FROM {META}.users WHERE name = ?",
-                                 [name]).fetchone()
+    row = (
+        store.cursor()
+        .execute(f"SELECT password_hash, salt FROM {META}.users WHERE name = ?", [name])
+        .fetchone()
+    )
     if row is None:
         _hash(password, b"0" * 16)  # same work for unknown users: no timing hint of who exists
         return False
@@ -97,9 +110,12 @@ def secret(store: Store) -> bytes:
     cur = store.cursor()
     row = cur.execute(f"SELECT value FROM {META}.web_secrets WHERE name = 'session'").fetchone()
     if row is None:
-        cur.execute(f"INSERT INTO {META}.web_secrets VALUES ('session', ?) ON CONFLICT DO NOTHING",
-                    [secrets.token_hex(32)])
+        cur.execute(
+            f"INSERT INTO {META}.web_secrets VALUES ('session', ?) ON CONFLICT DO NOTHING",
+            [secrets.token_hex(32)],
+        )
         row = cur.execute(f"SELECT value FROM {META}.web_secrets WHERE name = 'session'").fetchone()
+    assert row is not None  # inserted just above
     return bytes.fromhex(row[0])
 
 
@@ -143,7 +159,11 @@ def still_allowed(store: Store, who: str, *, internal_key: bool = False) -> bool
             return internal_key
         if not store.table_exists("api_keys", schema=META):
             return False
-        row = store.cursor().execute(f"SELECT revoked_at FROM {META}.api_keys WHERE prefix = ?", [prefix]).fetchone()
+        row = (
+            store.cursor()
+            .execute(f"SELECT revoked_at FROM {META}.api_keys WHERE prefix = ?", [prefix])
+            .fetchone()
+        )
         return row is not None and row[0] is None
     ensure_users(store)
-    return store.cursor().execute(f"SELECT count(*) FROM {META}.users WHERE name = ?", [who]).fetchone()[0] > 0
+    return _has_user(store, who)

@@ -72,7 +72,9 @@ def _user(request: Request) -> str | None:
         return None
     runtime = getattr(request.app.state, "runtime", None)
     internal = runtime is not None and runtime.internal_token is not None
-    return session.user if auth.still_allowed(_ws(request).store, session.user, internal_key=internal) else None
+    return (
+        session.user if auth.still_allowed(_ws(request).store, session.user, internal_key=internal) else None
+    )
 
 
 def _with_lang(request: Request, response: Response) -> Response:
@@ -92,8 +94,15 @@ def _render(request: Request, template: str, status_code: int = 200, **context: 
     lang = _lang(request)
     t = Translator(lang)
     html = _ENV.get_template(template).render(
-        t=t, lang=lang, languages=LANGUAGES, user=context.pop("user", None), request=request,
-        lang_url=lambda code: _lang_url(request, code), nav=context.pop("nav", ""), **context)
+        t=t,
+        lang=lang,
+        languages=LANGUAGES,
+        user=context.pop("user", None),
+        request=request,
+        lang_url=lambda code: _lang_url(request, code),
+        nav=context.pop("nav", ""),
+        **context,
+    )
     return _with_lang(request, HTMLResponse(html, status_code=status_code))
 
 
@@ -131,8 +140,9 @@ def _nan(value: Any) -> Any:
 # ------------------------------------------------------------------ static and sign-in
 @router.get("/static/plotly.js")
 def plotly_js() -> Response:
-    return Response(_plotly_js(), media_type="application/javascript",
-                    headers={"Cache-Control": "public, max-age=86400"})
+    return Response(
+        _plotly_js(), media_type="application/javascript", headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 @router.get("/static/{name}")
@@ -147,7 +157,9 @@ def static(name: str) -> Response:
 @router.get("/login")
 def login_page(request: Request) -> Response:
     no_users = not auth.list_users(_ws(request).store)
-    return _render(request, "login.html", error=None, next=request.query_params.get("next", "/"), no_users=no_users)
+    return _render(
+        request, "login.html", error=None, next=request.query_params.get("next", "/"), no_users=no_users
+    )
 
 
 @router.post("/login")
@@ -170,11 +182,22 @@ async def login(request: Request) -> Response:
         who = name if ok else None
     if who is None:
         t = Translator(_lang(request))
-        return _render(request, "login.html", status_code=401, next=target, no_users=False,
-                       error=t("Wrong user name, password or API key."))
+        return _render(
+            request,
+            "login.html",
+            status_code=401,
+            next=target,
+            no_users=False,
+            error=t("Wrong user name, password or API key."),
+        )
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(auth.SESSION_COOKIE, auth.sign_session(_key(request), who), max_age=auth.SESSION_SECONDS,
-                        httponly=True, samesite="lax")
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        auth.sign_session(_key(request), who),
+        max_age=auth.SESSION_SECONDS,
+        httponly=True,
+        samesite="lax",
+    )
     return response
 
 
@@ -195,23 +218,38 @@ def overview(request: Request) -> Response:
     t = Translator(_lang(request))
     info = snapshot.latest_run(ws.store, kind="batch")
     if info is None:
-        return _render(request, "overview.html", user=user, nav="overview", run=None, groups=[], chart=None,
-                       runs=[])
+        return _render(
+            request, "overview.html", user=user, nav="overview", run=None, groups=[], chart=None, runs=[]
+        )
     sizes = snapshot.segment_sizes(ws.store, info.run_id)
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in sizes.itertuples():
         segmentation = row.segmentation if isinstance(row.segmentation, str) else t("Standalone segments")
-        groups.setdefault(segmentation, []).append({
-            "name": row.name, "segment": row.segment, "customers": t.number(row.customers),
-            "share": t.percent(row.share), "revenue_share": t.percent(row.revenue_share),
-            "bar": max(0.0, min(100.0, float(row.share) * 100))})
+        groups.setdefault(segmentation, []).append(
+            {
+                "name": row.name,
+                "segment": row.segment,
+                "customers": t.number(row.customers),
+                "share": t.percent(row.share),
+                "revenue_share": t.percent(row.revenue_share),
+                "bar": max(0.0, min(100.0, float(row.share) * 100)),
+            }
+        )
     standalone = t("Standalone segments")
     if standalone in groups:  # after the segmentations
         groups[standalone] = groups.pop(standalone)
     chart = _figure(charts.overview_treemap(sizes, t), "chart-overview")
     runs = snapshot.list_runs(ws.store)[:10]
-    return _render(request, "overview.html", user=user, nav="overview", run=info, groups=list(groups.items()),
-                   chart=chart, runs=runs)
+    return _render(
+        request,
+        "overview.html",
+        user=user,
+        nav="overview",
+        run=info,
+        groups=list(groups.items()),
+        chart=chart,
+        runs=runs,
+    )
 
 
 @router.get("/segments/{name}")
@@ -227,36 +265,66 @@ def segment_page(request: Request, name: str, q: str = "", page: int = 1) -> Res
     try:
         p = profile(ws, name, top=8)
         table = members(ws, name)
-    except NotFoundError as exc:
+    except SegmentumError as exc:
         return _error_page(request, user, str(exc))
     if q:
         needle = q.strip().lower()
-        mask = table.astype(str).apply(lambda col: col.str.lower().str.contains(needle, regex=False)).any(axis=1)
+        mask = (
+            table.astype(str).apply(lambda col: col.str.lower().str.contains(needle, regex=False)).any(axis=1)
+        )
         table = table[mask]
     pages = max(1, math.ceil(len(table) / PAGE_SIZE))
     page = min(max(1, page), pages)
-    shown = table.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    shown = table.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     segmentation = name.partition(".")[0] if "." in name else None
     history = segment_history(ws, segmentation)
     history = history[history["name"] == name]
-    size_chart = _figure(charts.size_over_time(history, t, t("Size over time")), "chart-size") \
-        if not history.empty else None
-    metrics = [(t("Customers"), t.number(p["size"])), (t("Share"), t.percent(p["share"])),
-               (t("Revenue"), t.number(p["revenue"], 2)), (t("Revenue share"), t.percent(p["revenue_share"])),
-               (t("Average order value"), t.number(_nan(p["avg_order_value"]), 2)),
-               (t("Orders per customer"), t.number(_nan(p["avg_orders"]), 1)),
-               (t("Days since last order"), t.number(_nan(p["avg_recency_days"])))]
-    features = [{"feature": r.feature, "segment": _fmt_value(t, r.segment), "base": _fmt_value(t, r.base),
-                 "lift": t.number(r.lift, 2)} for r in p["distinguishing"].itertuples()]
+    size_chart = (
+        _figure(charts.size_over_time(history, t, t("Size over time")), "chart-size")
+        if not history.empty
+        else None
+    )
+    metrics = [
+        (t("Customers"), t.number(p["size"])),
+        (t("Share"), t.percent(p["share"])),
+        (t("Revenue"), t.number(p["revenue"], 2)),
+        (t("Revenue share"), t.percent(p["revenue_share"])),
+        (t("Average order value"), t.number(_nan(p["avg_order_value"]), 2)),
+        (t("Orders per customer"), t.number(_nan(p["avg_orders"]), 1)),
+        (t("Days since last order"), t.number(_nan(p["avg_recency_days"]))),
+    ]
+    features = [
+        {
+            "feature": r.feature,
+            "segment": _fmt_value(t, r.segment),
+            "base": _fmt_value(t, r.base),
+            "lift": t.number(r.lift, 2),
+        }
+        for r in p["distinguishing"].itertuples()
+    ]
     columns = list(shown.columns)
     rows = [[_cell(t, v) for v in row] for row in shown.itertuples(index=False)]
     query = {"q": q} if q else {}
-    return _render(request, "segment.html", user=user, nav="segments", name=name, p=p, metrics=metrics,
-                   features=features, size_chart=size_chart, columns=columns, rows=rows, q=q, page=page,
-                   pages=pages, total=t.number(len(table)),
-                   prev_url=f"?{urlencode({**query, 'page': page - 1})}" if page > 1 else None,
-                   next_url=f"?{urlencode({**query, 'page': page + 1})}" if page < pages else None,
-                   csv_url=f"/segments/{quote(name)}/members.csv" + (f"?{urlencode(query)}" if q else ""))
+    return _render(
+        request,
+        "segment.html",
+        user=user,
+        nav="segments",
+        name=name,
+        p=p,
+        metrics=metrics,
+        features=features,
+        size_chart=size_chart,
+        columns=columns,
+        rows=rows,
+        q=q,
+        page=page,
+        pages=pages,
+        total=t.number(len(table)),
+        prev_url=f"?{urlencode({**query, 'page': page - 1})}" if page > 1 else None,
+        next_url=f"?{urlencode({**query, 'page': page + 1})}" if page < pages else None,
+        csv_url=f"/segments/{quote(name)}/members.csv" + (f"?{urlencode(query)}" if q else ""),
+    )
 
 
 @router.get("/segments/{name}/members.csv")
@@ -272,17 +340,23 @@ def members_csv(request: Request, name: str, q: str = "") -> Response:
         return PlainTextResponse(str(exc), status_code=404)
     if q:
         needle = q.strip().lower()
-        table = table[table.astype(str).apply(lambda c: c.str.lower().str.contains(needle, regex=False)).any(axis=1)]
+        table = table[
+            table.astype(str).apply(lambda c: c.str.lower().str.contains(needle, regex=False)).any(axis=1)
+        ]
     buffer = io.StringIO()
     table.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'})
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'},
+    )
 
 
 @router.get("/migration")
-def migration_page(request: Request, segmentation: str = "", from_run: int | None = None,
-                   to_run: int | None = None) -> Response:
+def migration_page(
+    request: Request, segmentation: str = "", from_run: int | None = None, to_run: int | None = None
+) -> Response:
     user = _user(request)
     if user is None:
         return _sign_in_redirect(request)
@@ -291,9 +365,15 @@ def migration_page(request: Request, segmentation: str = "", from_run: int | Non
     ws = _ws(request)
     t = Translator(_lang(request))
     runs = [r for r in snapshot.list_runs(ws.store) if r.status == "complete" and r.kind == "batch"]
-    known = [r[0] for r in ws.store.cursor().execute(
-        "SELECT DISTINCT segmentation FROM segmentum.memberships WHERE segmentation IS NOT NULL "
-        "ORDER BY segmentation").fetchall()]
+    known = [
+        r[0]
+        for r in ws.store.cursor()
+        .execute(
+            "SELECT DISTINCT segmentation FROM segmentum.memberships WHERE segmentation IS NOT NULL "
+            "ORDER BY segmentation"
+        )
+        .fetchall()
+    ]
     if not segmentation and known:
         segmentation = "rfm" if "rfm" in known else known[0]
     chart = None
@@ -303,18 +383,32 @@ def migration_page(request: Request, segmentation: str = "", from_run: int | Non
     if segmentation:
         try:
             result = migration(ws, segmentation, from_run=from_run, to_run=to_run)
-        except NotFoundError as exc:
+        except SegmentumError as exc:
             message = str(exc)
     else:
         message = t("No data yet")
     if result is not None:
         chart = _figure(charts.sankey_chart(result, t), "chart-migration")
-        flows = [{"from": r.from_segment, "to": r.to_segment, "customers": t.number(r.customers)}
-                 for r in result["flows"].itertuples() if r.from_segment != r.to_segment]
+        flows = [
+            {"from": r.from_segment, "to": r.to_segment, "customers": t.number(r.customers)}
+            for r in result["flows"].itertuples()
+            if r.from_segment != r.to_segment
+        ]
         from_run, to_run = result["from_run"], result["to_run"]
-    return _render(request, "migration.html", user=user, nav="migration", segmentations=known,
-                   segmentation=segmentation, runs=runs, from_run=from_run, to_run=to_run, chart=chart,
-                   flows=flows, message=message)
+    return _render(
+        request,
+        "migration.html",
+        user=user,
+        nav="migration",
+        segmentations=known,
+        segmentation=segmentation,
+        runs=runs,
+        from_run=from_run,
+        to_run=to_run,
+        chart=chart,
+        flows=flows,
+        message=message,
+    )
 
 
 @router.get("/customers")
@@ -326,15 +420,24 @@ def customer_search(request: Request, q: str = "") -> Response:
     found: list[str] = []
     if q.strip() and ws.store.table_exists("customers"):
         needle = q.strip()
-        exact = ws.store.cursor().execute("SELECT customer_id FROM main.customers WHERE customer_id = ?",
-                                          [needle]).fetchone()
+        exact = (
+            ws.store.cursor()
+            .execute("SELECT customer_id FROM main.customers WHERE customer_id = ?", [needle])
+            .fetchone()
+        )
         if exact is not None:
             return RedirectResponse(f"/customers/{quote(needle, safe='')}", status_code=303)
         text_columns = [c for c, kind in ws.store.columns("customers").items() if kind == "VARCHAR"]
         where = " OR ".join(f'"{c}" ILIKE ?' for c in text_columns)
-        found = [r[0] for r in ws.store.cursor().execute(
-            f"SELECT customer_id FROM main.customers WHERE {where} ORDER BY customer_id LIMIT 50",
-            [f"%{needle}%"] * len(text_columns)).fetchall()]
+        found = [
+            r[0]
+            for r in ws.store.cursor()
+            .execute(
+                f"SELECT customer_id FROM main.customers WHERE {where} ORDER BY customer_id LIMIT 50",
+                [f"%{needle}%"] * len(text_columns),
+            )
+            .fetchall()
+        ]
     return _render(request, "customers.html", user=user, nav="customers", q=q, found=found)
 
 
@@ -359,13 +462,22 @@ def customer_page(request: Request, customer_id: str, explain: str = "") -> Resp
     if not current.empty:
         frame = snapshot.traits(ws.store, int(current["run_id"].iloc[0]), [customer_id])
         if not frame.empty:
-            traits = {c: _cell(t, v) for c, v in frame.iloc[0].items()
-                      if c != "customer_id" and not str(c).startswith("__")}
+            traits = {
+                c: _cell(t, v)
+                for c, v in frame.iloc[0].items()
+                if c != "customer_id" and not str(c).startswith("__")
+            }
     timeline = []
     for run_id, group in history.groupby("run_id", sort=True):
         first = group.iloc[0]
-        timeline.append({"run_id": int(run_id), "as_of": t.date(first["as_of"]), "kind": first["kind"],
-                         "names": list(group["name"])})
+        timeline.append(
+            {
+                "run_id": int(run_id),
+                "as_of": t.date(first["as_of"]),
+                "kind": first["kind"],
+                "names": list(group["name"]),
+            }
+        )
     explanation = None
     explain_error = None
     if explain:
@@ -375,12 +487,27 @@ def customer_page(request: Request, customer_id: str, explain: str = "") -> Resp
             explanation = explain_fn(ws, customer_id, explain)
         except SegmentumError as exc:
             explain_error = str(exc)
-    choices = sorted(set(current["name"]) | {n.partition(".")[0] for n in current["name"] if "." in n}) \
-        if not current.empty else []
-    return _render(request, "customer.html", user=user, nav="customers", customer_id=customer_id,
-                   attributes=attributes, traits=traits, current=list(current["name"]) if not current.empty else [],
-                   timeline=timeline, explain=explain, explanation=explanation, explain_error=explain_error,
-                   choices=choices, fmt=lambda v: _cell(t, v))
+    choices = (
+        sorted(set(current["name"]) | {n.partition(".")[0] for n in current["name"] if "." in n})
+        if not current.empty
+        else []
+    )
+    return _render(
+        request,
+        "customer.html",
+        user=user,
+        nav="customers",
+        customer_id=customer_id,
+        attributes=attributes,
+        traits=traits,
+        current=list(current["name"]) if not current.empty else [],
+        timeline=timeline,
+        explain=explain,
+        explanation=explanation,
+        explain_error=explain_error,
+        choices=choices,
+        fmt=lambda v: _cell(t, v),
+    )
 
 
 @router.get("/tasks")
@@ -415,7 +542,9 @@ def complete(request: Request, task_id: int) -> Response:
 # ------------------------------------------------------------------ definition editor
 def _definition_files(ws: Any) -> list[str]:
     folder = ws.root / "definitions"
-    return sorted(p.name for p in folder.glob("*.y*ml") if _FILE_NAME.match(p.name)) if folder.is_dir() else []
+    return (
+        sorted(p.name for p in folder.glob("*.y*ml") if _FILE_NAME.match(p.name)) if folder.is_dir() else []
+    )
 
 
 @router.get("/editor")
@@ -428,12 +557,25 @@ def editor(request: Request, file: str = "", saved: str = "") -> Response:
     if not file:
         file = files[0] if files else "segments.yml"
     if not _FILE_NAME.match(file):
-        return _error_page(request, user, f"file name {file!r} is not allowed: use letters, digits, '_' or '-' "
-                                          "ending in .yml", 400)
+        return _error_page(
+            request,
+            user,
+            f"file name {file!r} is not allowed: use letters, digits, '_' or '-' ending in .yml",
+            400,
+        )
     path = ws.root / "definitions" / file
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    return _render(request, "editor.html", user=user, nav="editor", files=files, file=file, text=text,
-                   saved=bool(saved), error=None)
+    return _render(
+        request,
+        "editor.html",
+        user=user,
+        nav="editor",
+        files=files,
+        file=file,
+        text=text,
+        saved=bool(saved),
+        error=None,
+    )
 
 
 def check_definitions(ws: Any, file: str, text: str) -> dict[str, Any]:
@@ -446,8 +588,12 @@ def check_definitions(ws: Any, file: str, text: str) -> dict[str, Any]:
     except DefinitionError as exc:
         message = str(exc)
         where = _LOCATION.search(message.splitlines()[0] if message else "")
-        return {"valid": False, "error": message, "line": int(where.group(1)) if where else None,
-                "col": int(where.group(2)) if where else None}
+        return {
+            "valid": False,
+            "error": message,
+            "line": int(where.group(1)) if where else None,
+            "col": int(where.group(2)) if where else None,
+        }
     try:
         result = preview(ws, overrides=overrides)
     except SegmentumError as exc:
@@ -464,8 +610,14 @@ async def editor_check(request: Request) -> Response:
     body = await request.json()
     file = str(body.get("file") or "")
     if not _FILE_NAME.match(file):
-        return JSONResponse({"valid": False, "error": f"file name {file!r} is not allowed; use letters, digits, "
-                                                      "'_' or '-' ending in .yml", "line": None, "col": None})
+        return JSONResponse(
+            {
+                "valid": False,
+                "error": f"file name {file!r} is not allowed; use letters, digits, '_' or '-' ending in .yml",
+                "line": None,
+                "col": None,
+            }
+        )
     result = await run_in_threadpool(check_definitions, _ws(request), file, str(body.get("text") or ""))
     return JSONResponse(result)
 
@@ -480,13 +632,27 @@ async def editor_save(request: Request) -> Response:
     text = str(form.get("text") or "").replace("\r\n", "\n")
     ws = _ws(request)
     if not _FILE_NAME.match(file):
-        return _error_page(request, user, f"file name {file!r} is not allowed; use letters, digits, '_' or '-' "
-                                          "ending in .yml", 400)
+        return _error_page(
+            request,
+            user,
+            f"file name {file!r} is not allowed; use letters, digits, '_' or '-' ending in .yml",
+            400,
+        )
     try:
         await run_in_threadpool(ws.definitions, overrides={f"definitions/{file}": text})
     except DefinitionError as exc:
-        return _render(request, "editor.html", status_code=422, user=user, nav="editor",
-                       files=_definition_files(ws), file=file, text=text, saved=False, error=str(exc))
+        return _render(
+            request,
+            "editor.html",
+            status_code=422,
+            user=user,
+            nav="editor",
+            files=_definition_files(ws),
+            file=file,
+            text=text,
+            saved=False,
+            error=str(exc),
+        )
     path = ws.root / "definitions" / file
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
