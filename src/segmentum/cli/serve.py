@@ -27,6 +27,7 @@ def serve_command(
     h = host or ws.config.serve.host
     p = ws.config.serve.port if port is None else port
     note(f"segmentum API for {ws.config.name!r} on http://{h}:{p}/v1 (OpenAPI: /v1/openapi.json); Ctrl+C stops it")
+    note(f"Dashboard on http://{h}:{p}/ (sign in with a user from `segmentum users add NAME` or an API key)")
     if h not in ("127.0.0.1", "localhost", "::1"):
         note("Listening beyond loopback: every request but /v1/health needs an API key (`segmentum keys create`)")
     serve(ws, host=h, port=p, schedule=schedule)
