@@ -3,6 +3,9 @@ behaviour_change built-in run by the engine, and the demo's declining and growin
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -172,3 +175,15 @@ def test_demo_declining_and_growing_personas(tmp_path) -> None:
     assert share.loc["declining", "declining"] > 0.8
     assert share.loc["growing", "growing"] > 0.8
     assert share.loc["key_account", "stable"] > 0.9
+
+
+@pytest.mark.slow
+def test_cli_lists_customers_of_a_status(shop: Workspace) -> None:
+    shop.close()  # the CLI process opens the store itself
+    done = subprocess.run([sys.executable, "-m", "segmentum.cli.main", "behaviour", "-w", str(shop.root),
+                           "--as-of", "2024-12-31", "--status", "declining", "-f", "json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert sorted(r["customer_id"] for r in rows) == ["d", "s"]
+    assert all(r["reason"] for r in rows)

@@ -3,6 +3,9 @@ pandas computations on hand-made answers and tickets; and the demo's personas.""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import date, datetime
 
 import numpy as np
@@ -148,3 +151,22 @@ def test_demo_experience_follows_the_personas(tmp_path) -> None:
     fr = data["first_response"].set_index("segment", drop=False)
     assert fr.iloc[0]["tickets"] > 0 and 0 < fr.iloc[0]["median_hours"] < fr.iloc[0]["p90_hours"]
     assert len(data["churn"]) > 0 and len(data["csat"]) > 0
+
+
+@pytest.mark.slow
+def test_cli_prints_every_metric_as_json(survey: Workspace) -> None:
+    survey.close()  # the CLI process opens the store itself
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "segmentum.cli.main", "experience", "-w", str(survey.root),
+                               "--as-of", "2024-03-31", *args], capture_output=True, text=True, timeout=120)
+
+    done = cli("-s", "grp", "-f", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert set(data) == {"nps", "csat", "first_response", "churn"}
+    overall = [r for r in data["first_response"] if r["segment"] is None]
+    assert overall[0]["tickets"] == 6 and overall[0]["responded"] == 4
+    assert cli("--metric", "first_response", "-f", "csv").stdout.startswith("segment,tickets,responded")
+    bad = cli("--metric", "speed")
+    assert bad.returncode == 1 and "allowed: nps, csat, first_response, churn" in bad.stderr

@@ -3,6 +3,9 @@ trend direction, Kaplan-Meier against a hand computation, reasons, and the risk 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -221,7 +224,7 @@ def test_risk_model_misuse(workspace: Workspace) -> None:
     with pytest.raises(NotFittedError):
         ChurnRiskModel().to_dict()
     ws = make_shop(workspace)
-    with pytest.raises(ModelError, match="both churned and retained"):
+    with pytest.raises(ModelError, match="both churned and retained ones"):
         ChurnRiskModel(horizon_days=30, inactivity_days=30).fit(ws, AS_OF)
     with pytest.raises(ModelError, match="period 'year'"):
         churn_rates(ws, as_of=AS_OF, period="year")
@@ -247,3 +250,25 @@ def test_demo_churning_accounts_get_high_churn_risk(tmp_path) -> None:
     assert (rates["churn_rate"].dropna().between(0, 1)).all() and rates["active_start"].iloc[-1] > 0
     # the demo's cancellations carry reasons; upgrades are not churn
     assert "upgrade" not in set(reasons["reason"]) and len(reasons) > 0
+
+
+def segmentum_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "segmentum.cli.main", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.slow
+def test_cli_churn_report_and_fit_errors(workspace: Workspace) -> None:
+    ws = make_subscriptions(workspace)
+    ws.close()  # the CLI process opens the store itself
+    root = str(ws.root)
+    done = segmentum_cli("churn", "-w", root, "--as-of", "2024-04-30", "--inactivity-days", "30", "-f", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert set(report) == {"basis", "period", "as_of", "rates", "trend", "survival", "reasons"}
+    assert report["basis"] == "auto" and len(report["rates"]) == 6
+    assert report["trend"][0]["direction"] in {"rising", "falling", "flat"}
+    csv = segmentum_cli("churn", "-w", root, "--as-of", "2024-04-30", "--basis", "subscriptions", "-f", "csv")
+    assert csv.stdout.splitlines()[0] == "period_start,period_end,segment,active_start,churned,churn_rate"
+    fit = segmentum_cli("churn", "fit", "-w", root, "--as-of", "2024-04-30")
+    assert fit.returncode == 1 and fit.stderr.startswith("Error: cannot learn churn")

@@ -3,6 +3,9 @@ the per-customer model table as attributes in definitions, and the planted demo 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -176,3 +179,27 @@ def test_demo_consumable_buyers_get_due_dates(tmp_path) -> None:
     assert share["loyal"] < share["declining"] - 0.15
     assert (frame["replen_interval_days"] > 0).all()
     assert set(model.summary()["status"]) == {"overdue", "due", "not_due"}
+
+
+def segmentum_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "segmentum.cli.main", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.slow
+def test_cli_prints_totals_and_customers_and_stores_the_model(shop: Workspace) -> None:
+    shop.close()  # the CLI process opens the store itself
+    root = str(shop.root)
+    done = segmentum_cli("replenishment", "-w", root, "--as-of", "2024-06-30", "-f", "json")
+    assert done.returncode == 0, done.stderr
+    totals = {r["status"]: r["customers"] for r in json.loads(done.stdout)}
+    want = reference({"coffee", "pet_food", "contact_lenses"}, AS_OF)
+    urgent = want.sort_values(["customer_id", "until", "category"]).groupby("customer_id").head(1)
+    assert totals == {s: int((urgent["status"] == s).sum()) for s in ("overdue", "due", "not_due")}
+    done = segmentum_cli("replenishment", "-w", root, "--as-of", "2024-06-30", "--customers", "-f", "json",
+                         "--category", "all")
+    rows = json.loads(done.stdout)
+    assert [r["customer_id"] for r in rows] == ["a", "b", "c", "d", "f"]
+    assert "customers with a predicted next purchase" in done.stderr
+    bad = segmentum_cli("replenishment", "-w", root, "--tolerance", "-1")
+    assert bad.returncode == 1 and bad.stderr.startswith("Error: tolerance")

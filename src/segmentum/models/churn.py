@@ -65,6 +65,11 @@ def _basis(store: Any, basis: str) -> str:
     return basis
 
 
+def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Only the $parameters the SQL text uses (DuckDB rejects extra ones)."""
+    return {k: v for k, v in params.items() if f"${k}" in sql}
+
+
 def active_sql(basis: str) -> str:
     """SQL of (customer_id, b): customers active at each boundary `b` of a CTE `bounds(b)`; needs $inactivity."""
     orders = f"""SELECT DISTINCT o.customer_id, bounds.b FROM main.orders o
@@ -167,7 +172,7 @@ def churn_rates(ws: Any, *, as_of: Any = "latest", period: str = "month", segmen
     cur.register("_churn_periods", pairs)
     try:
         params = {"inactivity": int(inactivity_days), "segmentation": segmentation}
-        frame = cur.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
+        frame = cur.execute(sql, _used(sql, params)).df()
     finally:
         cur.unregister("_churn_periods")
     # the overall rows have a null segment; segments never do (coalesce above)
@@ -270,9 +275,9 @@ def lifetimes(ws: Any, *, as_of: Any = "latest", inactivity_days: int = 90, basi
             FROM main.orders WHERE ordered_at <= $as_of AND {QUALIFYING_ORDER_SQL} AND customer_id IS NOT NULL
             {skip} GROUP BY customer_id""")
     sql = " UNION ALL ".join(parts)
-    frame = store.cursor().execute(
-        f"SELECT customer_id, source, churned, date_diff('day', start_at, end_at) AS days FROM ({sql}) "
-        "ORDER BY customer_id", {"as_of": as_of, "inactivity": int(inactivity_days)}).df()
+    sql = f"SELECT customer_id, source, churned, date_diff('day', start_at, end_at) AS days FROM ({sql}) " \
+        "ORDER BY customer_id"
+    frame = store.cursor().execute(sql, _used(sql, {"as_of": as_of, "inactivity": int(inactivity_days)})).df()
     frame.attrs.update({"as_of": as_of, "basis": basis})
     return frame
 
@@ -466,10 +471,10 @@ class ChurnRiskModel:
         self.as_of_ = resolve_as_of(ws, as_of)
         self.cutoff_ = self.as_of_ - timedelta(days=self.horizon_days)
         cur = store.cursor()
-        act = cur.execute(
-            f"WITH bounds AS (SELECT unnest([CAST($cutoff AS TIMESTAMP), CAST($as_of AS TIMESTAMP)]) AS b), "
-            f"act AS ({active_sql(basis)}) SELECT customer_id, b = $as_of AS now FROM act",
-            {"cutoff": self.cutoff_, "as_of": self.as_of_, "inactivity": int(self.inactivity_days)}).df()
+        sql = (f"WITH bounds AS (SELECT unnest([CAST($cutoff AS TIMESTAMP), CAST($as_of AS TIMESTAMP)]) AS b), "
+               f"act AS ({active_sql(basis)}) SELECT customer_id, b = $as_of AS now FROM act")
+        act = cur.execute(sql, _used(sql, {"cutoff": self.cutoff_, "as_of": self.as_of_,
+                                           "inactivity": int(self.inactivity_days)})).df()
         act["customer_id"] = act["customer_id"].astype(str)
         active_now = set(act.loc[act["now"], "customer_id"])
         labels = pd.DataFrame({"customer_id": sorted(set(act.loc[~act["now"], "customer_id"]))})
@@ -480,8 +485,9 @@ class ChurnRiskModel:
         if len(y) < 10 or y.min() == y.max():
             raise ModelError(
                 f"cannot learn churn: {len(y)} customers were active on {self.cutoff_:%Y-%m-%d} and "
-                f"{int(y.sum()) if len(y) else 0} of them churned by {self.as_of_:%Y-%m-%d}; both churned and "
-                "retained customers are needed. Hint: a longer history, a later as_of or another --horizon")
+                f"{int(y.sum()) if len(y) else 0} of them churned by {self.as_of_:%Y-%m-%d}; at least 10 customers, "
+                "both churned and retained ones, are needed. Hint: a longer history, a later as_of or another "
+                "--horizon-days")
         self.pipeline_ = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=2000))
         self.pipeline_.fit(_design(train), y)
         self.train_size_, self.train_churn_rate_ = len(y), float(y.mean())
