@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from segmentum.errors import ModelError
-from segmentum.models.churn import _segment_runs, churn_rates
+from segmentum.models.churn import churn_rates, segment_runs
 from segmentum.models.replenishment import resolve_as_of, store_of
 
 
@@ -54,7 +54,7 @@ def _per_period(ws: Any, sql: str, params: dict[str, Any], bounds: list[Any], se
     """Run `sql` (rows customer_id, period_start, ...) grouped overall and per segment of the period's run."""
     store = store_of(ws)
     if segmentation is not None:
-        runs = _segment_runs(ws, segmentation, [*bounds, None], run_id)
+        runs = segment_runs(ws, segmentation, bounds, run_id)
     else:
         runs = pd.DataFrame({"period_start": bounds, "segment_run_id": [None] * len(bounds)})
     cur = store.cursor()
@@ -147,7 +147,7 @@ def first_response(ws: Any, *, as_of: Any = "latest", segmentation: str | None =
         from segmentum.analysis.base import resolve_run
 
         ref, _ = resolve_run(ws, run_id)
-        _segment_runs(ws, segmentation, [], ref)  # checks that the segmentation exists
+        segment_runs(ws, segmentation, [], ref)  # checks that the segmentation exists
         join = ("LEFT JOIN segmentum.memberships m ON m.run_id = $run AND m.customer_id = t.customer_id "
                 "AND m.segmentation = $segmentation")
         seg, sets = "coalesce(m.segment, '(not in run)')", "(), (segment)"

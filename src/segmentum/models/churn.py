@@ -109,7 +109,7 @@ def _boundaries(store: Any, period: str, as_of: datetime, periods: int | None) -
     return bounds
 
 
-def _segment_runs(ws: Any, segmentation: str, bounds: list[datetime], run_id: int | None) -> pd.DataFrame:
+def segment_runs(ws: Any, segmentation: str, starts: list[datetime], run_id: int | None) -> pd.DataFrame:
     """For each period start: the run whose segments it uses (newest complete batch run at or before it)."""
     from segmentum.analysis.base import resolve_run, segmentations
 
@@ -123,10 +123,10 @@ def _segment_runs(ws: Any, segmentation: str, bounds: list[datetime], run_id: in
         "(SELECT DISTINCT run_id FROM segmentum.memberships WHERE segmentation = ?) ORDER BY as_of, run_id",
         [segmentation]).fetchall()
     chosen = []
-    for start in bounds[:-1]:
+    for start in starts:
         before = [r for r in runs if r[1] <= start]
         chosen.append(before[-1][0] if before else ref)
-    return pd.DataFrame({"period_start": bounds[:-1], "segment_run_id": chosen})
+    return pd.DataFrame({"period_start": starts, "segment_run_id": chosen})
 
 
 def churn_rates(ws: Any, *, as_of: Any = "latest", period: str = "month", segmentation: str | None = None,
@@ -149,7 +149,7 @@ def churn_rates(ws: Any, *, as_of: Any = "latest", period: str = "month", segmen
     seg_join, seg_col = "", "CAST(NULL AS VARCHAR) AS segment, NULL::BIGINT AS segment_run_id"
     sets = "(period_start, period_end, segment)"  # segment is null throughout
     if segmentation is not None:
-        pairs = pairs.merge(_segment_runs(ws, segmentation, bounds, run_id), on="period_start")
+        pairs = pairs.merge(segment_runs(ws, segmentation, bounds[:-1], run_id), on="period_start")
         seg_join = ("LEFT JOIN segmentum.memberships m ON m.run_id = p.segment_run_id "
                     "AND m.customer_id = a.customer_id AND m.segmentation = $segmentation")
         seg_col = "coalesce(m.segment, '(not in run)') AS segment, p.segment_run_id"
@@ -291,7 +291,7 @@ def survival_curves(ws: Any, *, as_of: Any = "latest", segmentation: str | None 
         from segmentum.analysis.base import resolve_run
 
         ref, _ = resolve_run(ws, run_id)
-        _segment_runs(ws, segmentation, [], ref)  # checks the segmentation exists
+        segment_runs(ws, segmentation, [], ref)  # checks the segmentation exists
         seg = ws.store.cursor().execute(
             "SELECT customer_id, segment FROM segmentum.memberships WHERE run_id = ? AND segmentation = ?",
             [ref, segmentation]).df()
