@@ -168,7 +168,11 @@ def test_editor_previews_as_you_type_and_saves(browser: webdriver.Chrome, dashbo
     area.send_keys('segments:\n  broken:\n    where: "revenue_365d >= "\n')
     wait(browser, lambda d: preview.get_attribute("data-state") == "invalid")
     assert "3:29" in browser.find_element(By.ID, "definition-error").text
-    assert browser.find_element(By.ID, "error-location").text.endswith("3:29")
+    location = browser.find_element(By.ID, "error-location")
+    assert location.text.endswith("3:29")
+    location.click()  # puts the caret where the error is
+    caret = browser.execute_script("return arguments[0].selectionStart", area)
+    assert caret == len("segments:\n  broken:\n") + 28
     browser.save_screenshot(str(ARTIFACTS / "editor-invalid.png"))
     # a valid edit: the segment's size after the edit and who would enter
     edited = original.replace("revenue_365d >= 1000", "revenue_365d >= 500")

@@ -14,11 +14,27 @@
     return div.innerHTML;
   }
 
+  // Put the caret at line:col (both 1-based) of the text.
+  function goTo(line, col) {
+    const lines = area.value.split("\n");
+    let offset = 0;
+    for (let i = 0; i < Math.min(line - 1, lines.length); i++) offset += lines[i].length + 1;
+    offset += Math.max(0, col - 1);
+    area.focus();
+    area.setSelectionRange(offset, offset);
+  }
+
   function render(result) {
     if (!result.valid) {
-      const where = result.line ? `<p id="error-location">${esc(words.line)} ${result.line}:${result.col}</p>` : "";
+      const where = result.line ?
+        `<p><a href="#" id="error-location">${esc(words.line)} ${result.line}:${result.col}</a></p>` : "";
       out.innerHTML = `<div class="error" id="definition-error">${esc(result.error)}</div>${where}`;
       out.dataset.state = "invalid";
+      const link = document.getElementById("error-location");
+      if (link) link.addEventListener("click", function (event) {
+        event.preventDefault();
+        goTo(result.line, result.col);
+      });
       return;
     }
     let html = `<div class="ok" id="definition-valid">${esc(words.valid)}</div>`;
