@@ -238,10 +238,19 @@ def test_demo_churning_accounts_get_high_churn_risk(tmp_path) -> None:
     with Workspace(root) as ws:
         model = ChurnRiskModel().fit(ws, "latest")
         frame = ws.store.cursor().execute(
-            "SELECT c.persona, m.churn_risk, m.churn_active FROM main.customers c "
+            "SELECT c.customer_id, c.persona, m.churn_risk, m.churn_active FROM main.customers c "
             "JOIN segmentum.model_churn m USING (customer_id)").df()
         rates = churn_rates(ws, as_of="latest")
         reasons = churn_reasons(ws, as_of="latest")
+        # churn_risk is an attribute in definitions
+        (root / "definitions" / "risk.yml").write_text(
+            "segments:\n  high_churn_risk: {where: \"churn_active and churn_risk >= 0.5\"}\n", encoding="utf-8")
+        run = ws.run(as_of="latest", only=["high_churn_risk"])
+        members = set(ws.store.cursor().execute(
+            "SELECT customer_id FROM segmentum.memberships WHERE run_id = ? AND name = 'high_churn_risk'",
+            [run.run_id]).df()["customer_id"])
+    expected = set(frame.loc[frame["churn_active"] & (frame["churn_risk"] >= 0.5), "customer_id"])
+    assert members == expected and len(members) > 0
     assert len(frame) == 2000 and frame["churn_risk"].between(0, 1).all()
     assert model.train_auc_ > 0.7
     risk = frame.groupby("persona")["churn_risk"].mean()
