@@ -459,10 +459,7 @@ class ChurnRiskModel:
         self.C = C
 
     def fit(self, ws: Any, as_of: Any = "latest", *, write: bool = True) -> ChurnRiskModel:
-        from sklearn.linear_model import LogisticRegression
         from sklearn.metrics import roc_auc_score
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
 
         if not (isinstance(self.horizon_days, int) and self.horizon_days > 0):
             raise ModelError(f"horizon_days must be a whole number of days > 0, got {self.horizon_days!r}")
@@ -470,26 +467,21 @@ class ChurnRiskModel:
         basis = _basis(store, self.basis)
         self.as_of_ = resolve_as_of(ws, as_of)
         self.cutoff_ = self.as_of_ - timedelta(days=self.horizon_days)
-        cur = store.cursor()
-        sql = (f"WITH bounds AS (SELECT unnest([CAST($cutoff AS TIMESTAMP), CAST($as_of AS TIMESTAMP)]) AS b), "
-               f"act AS ({active_sql(basis)}) SELECT customer_id, b = $as_of AS now FROM act")
-        act = cur.execute(sql, _used(sql, {"cutoff": self.cutoff_, "as_of": self.as_of_,
-                                           "inactivity": int(self.inactivity_days)})).df()
-        act["customer_id"] = act["customer_id"].astype(str)
-        active_now = set(act.loc[act["now"], "customer_id"])
-        labels = pd.DataFrame({"customer_id": sorted(set(act.loc[~act["now"], "customer_id"]))})
-        labels["churned"] = ~labels["customer_id"].isin(active_now)
-        past = churn_features(ws, self.cutoff_)
-        train = past.join(labels.set_index("customer_id"), how="inner")
-        y = train.pop("churned").astype(int).to_numpy()
+        train, y, active_now = self._training_set(ws, store, basis, self.cutoff_, self.as_of_)
         if len(y) < 10 or y.min() == y.max():
             raise ModelError(
                 f"cannot learn churn: {len(y)} customers were active on {self.cutoff_:%Y-%m-%d} and "
                 f"{int(y.sum()) if len(y) else 0} of them churned by {self.as_of_:%Y-%m-%d}; at least 10 customers, "
                 "both churned and retained ones, are needed. Hint: a longer history, a later as_of or another "
                 "--horizon-days")
-        self.pipeline_ = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=2000))
-        self.pipeline_.fit(_design(train), y)
+        self.pipeline_ = self._pipeline().fit(_design(train), y)
+        # out of time: a model trained one horizon earlier predicts the churn of the last horizon
+        self.validation_auc_: float | None = None
+        earlier, y_earlier, _ = self._training_set(ws, store, basis, self.cutoff_ - timedelta(days=self.horizon_days),
+                                                   self.cutoff_)
+        if len(y_earlier) >= 10 and y_earlier.min() != y_earlier.max():
+            check = self._pipeline().fit(_design(earlier), y_earlier)
+            self.validation_auc_ = float(roc_auc_score(y, check.predict_proba(_design(train))[:, 1]))
         self.train_size_, self.train_churn_rate_ = len(y), float(y.mean())
         self.train_auc_ = float(roc_auc_score(y, self.pipeline_.predict_proba(_design(train))[:, 1]))
         coef = self.pipeline_[-1].coef_[0]
@@ -500,6 +492,28 @@ class ChurnRiskModel:
         if write:
             self.write(store)
         return self
+
+    def _pipeline(self) -> Any:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=2000))
+
+    def _training_set(self, ws: Any, store: Any, basis: str, start: datetime,
+                      end: datetime) -> tuple[pd.DataFrame, np.ndarray, set[str]]:
+        """Features at `start` of the customers active then, whether they churned by `end`, who is active at end."""
+        sql = (f"WITH bounds AS (SELECT unnest([CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP)]) AS b), "
+               f"act AS ({active_sql(basis)}) SELECT customer_id, b = $end AS at_end FROM act")
+        act = store.cursor().execute(sql, _used(sql, {"start": start, "end": end,
+                                                      "inactivity": int(self.inactivity_days)})).df()
+        act["customer_id"] = act["customer_id"].astype(str)
+        active_end = set(act.loc[act["at_end"], "customer_id"])
+        labels = pd.DataFrame({"customer_id": sorted(set(act.loc[~act["at_end"], "customer_id"]))})
+        labels["churned"] = ~labels["customer_id"].isin(active_end)
+        frame = churn_features(ws, start).join(labels.set_index("customer_id"), how="inner")
+        y = frame.pop("churned").astype(int).to_numpy()
+        return frame, y, active_end
 
     def predict(self, ws: Any, at: Any) -> pd.Series:
         """churn_risk of every customer from their features at `at`."""
@@ -532,7 +546,7 @@ class ChurnRiskModel:
             raise NotFittedError("this ChurnRiskModel is not fitted yet; call .fit(workspace, as_of) first")
         return {"as_of": self.as_of_, "trained_on": self.cutoff_, "horizon_days": self.horizon_days,
                 "customers_trained": self.train_size_, "churn_rate_trained": self.train_churn_rate_,
-                "train_auc": self.train_auc_, "customers_scored": len(self.risk_),
+                "train_auc": self.train_auc_, "validation_auc": self.validation_auc_, "customers_scored": len(self.risk_),
                 "mean_churn_risk": float(self.risk_.mean()),
                 "coefficients": {k: float(v) for k, v in self.coefficients_.items()}}
 
