@@ -170,3 +170,10 @@ def test_cli_prints_every_metric_as_json(survey: Workspace) -> None:
     assert cli("--metric", "first_response", "-f", "csv").stdout.startswith("segment,tickets,responded")
     bad = cli("--metric", "speed")
     assert bad.returncode == 1 and "allowed: nps, csat, first_response, churn" in bad.stderr
+
+
+def test_an_unknown_period_is_refused_before_any_sql(survey: Workspace) -> None:
+    from segmentum.errors import ModelError
+
+    with pytest.raises(ModelError, match="allowed: week, month, quarter"):
+        nps_over_time(survey, as_of=AS_OF, period="month') --")

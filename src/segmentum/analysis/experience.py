@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from segmentum.errors import ModelError
-from segmentum.models.churn import churn_rates, segment_runs
+from segmentum.models.churn import PERIODS, churn_rates, segment_runs
 from segmentum.models.replenishment import resolve_as_of, store_of
 
 
@@ -37,6 +37,8 @@ def _valid(scores: list[Any]) -> list[str]:
 
 
 def _months(store: Any, table: str, column: str, as_of: Any, period: str, periods: int | None) -> list[Any]:
+    if period not in PERIODS:  # also keeps the text out of the SQL unless it is a known unit
+        raise ModelError(f"period {period!r} is not known; allowed: {', '.join(PERIODS)}")
     row = store.cursor().execute(f"SELECT min({column}) FROM main.{table} WHERE {column} <= ?", [as_of]).fetchone()
     if not row or row[0] is None:
         return []
@@ -166,8 +168,8 @@ def first_response(ws: Any, *, as_of: Any = "latest", segmentation: str | None =
 def experience(ws: Any, segmentation: str | None = None, *, as_of: Any = "latest", run_id: int | None = None,
                period: str = "month", periods: int | None = 24) -> dict[str, pd.DataFrame]:
     """NPS, CSAT, first response and churn rate, overall and per segment of `segmentation`."""
-    if period not in ("week", "month", "quarter"):
-        raise ModelError(f"period {period!r} is not known; allowed: week, month, quarter")
+    if period not in PERIODS:
+        raise ModelError(f"period {period!r} is not known; allowed: {', '.join(PERIODS)}")
     out = {
         "nps": nps_over_time(ws, as_of=as_of, segmentation=segmentation, run_id=run_id, period=period,
                              periods=periods),
