@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from api_support import seed_snapshot
 
-from conftest import seed_snapshot
 from segmentum.api import library
 
 

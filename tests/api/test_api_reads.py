@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from conftest import seed_snapshot
+from api_support import seed_snapshot
+
 from segmentum.api import library
 
 

@@ -38,7 +38,8 @@ def realtime_ws(workspace):
 
 
 def test_posted_event_moves_the_customer_within_two_seconds(realtime_ws, request) -> None:
-    from conftest import start_server
+    from api_support import start_server
+
     from segmentum.api.keys import KeyStore
     from segmentum.api.main import create_app
 

@@ -48,16 +48,45 @@ def require(feature: str) -> Callable[..., Any]:
 
 
 def run_batch(ws: Any, *, as_of: datetime | str | None, only: list[str] | None = None) -> Any:
-    """A batch run of every customer (the engine decides the run id and writes the snapshot)."""
+    """A batch run of every customer; its triggers' actions go to the outbox (the delivery worker sends them)."""
     kwargs: dict[str, Any] = {"as_of": as_of}
     if only:
         kwargs["only"] = only
-    return require("run")(ws, **kwargs)
+    result = require("run")(ws, **kwargs)
+    _act(ws, result)
+    _DEFINITIONS.pop(str(ws.root), None)  # a batch run is where edited definitions are picked up
+    return result
 
 
 def run_realtime(ws: Any, customers: list[str], *, as_of: datetime) -> Any:
-    """Re-evaluate only `customers` (population-dependent values come from the last batch run)."""
-    return require("run")(ws, customers=customers, kind="realtime", as_of=as_of)
+    """Re-evaluate only `customers` (population-dependent values come from the last batch run).
+
+    The validated definitions are reused between micro-batches while the files are unchanged: loading and
+    validating them is most of a small micro-batch's cost.
+    """
+    result = require("run")(ws, customers=customers, kind="realtime", as_of=as_of, definitions=_definitions(ws))
+    _act(ws, result)
+    return result
+
+
+_DEFINITIONS: dict[str, tuple[tuple[Any, ...], Any]] = {}
+
+
+def _definitions(ws: Any) -> Any:
+    files = [ws.root / "segmentum.yml", *sorted(p for pattern in ws.config.definitions for p in ws.root.glob(pattern))]
+    fingerprint = tuple((str(p), p.stat().st_mtime_ns) for p in files if p.is_file())
+    cached = _DEFINITIONS.get(str(ws.root))
+    if cached is None or cached[0] != fingerprint:
+        cached = (fingerprint, require("load_definitions")(ws, overrides=None))
+        _DEFINITIONS[str(ws.root)] = cached
+    return cached[1]
+
+
+def _act(ws: Any, result: Any) -> None:
+    """Enqueue the run's trigger actions; delivery happens on the server's delivery worker."""
+    from segmentum.actions.triggers import act_on_run
+
+    act_on_run(ws, result, deliver_now=False)
 
 
 def load_definitions(ws: Any, overrides: dict[str, str] | None = None) -> Any:

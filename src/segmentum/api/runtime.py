@@ -77,6 +77,9 @@ class Runtime:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
+        from segmentum.actions.outbox import DeliveryWorker
+
+        self._delivery = DeliveryWorker(self.ws).start()  # sends what runs put in the outbox
         if self.realtime:
             self.micro.start()
         if self.schedule is not None and self._scheduler is None:
@@ -86,6 +89,9 @@ class Runtime:
     def stop(self) -> None:
         self._stop.set()
         self.micro.stop()
+        delivery = getattr(self, "_delivery", None)
+        if delivery is not None:
+            delivery.stop()
         if self._scheduler is not None:
             self._scheduler.join(5)
         # a batch run in progress finishes (or fails) before the store closes, never half-written
