@@ -219,7 +219,15 @@ def overview(request: Request) -> Response:
     info = snapshot.latest_run(ws.store, kind="batch")
     if info is None:
         return _render(
-            request, "overview.html", user=user, nav="overview", run=None, groups=[], chart=None, runs=[]
+            request,
+            "overview.html",
+            user=user,
+            nav="overview",
+            run=None,
+            groups=[],
+            chart=None,
+            extra=[],
+            runs=[],
         )
     sizes = snapshot.segment_sizes(ws.store, info.run_id)
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -239,6 +247,13 @@ def overview(request: Request) -> Response:
     if standalone in groups:  # after the segmentations
         groups[standalone] = groups.pop(standalone)
     chart = _figure(charts.overview_treemap(sizes, t), "chart-overview")
+    extra = [_figure(charts.rfm_heatmap(ws, info.run_id, t), "chart-rfm")]
+    try:
+        from segmentum.analysis import pareto
+
+        extra.append(_figure(charts.pareto_chart(pareto(ws, run_id=info.run_id), t), "chart-pareto"))
+    except SegmentumError:  # no orders: no curve
+        pass
     runs = snapshot.list_runs(ws.store)[:10]
     return _render(
         request,
@@ -248,6 +263,7 @@ def overview(request: Request) -> Response:
         run=info,
         groups=list(groups.items()),
         chart=chart,
+        extra=[c for c in extra if c],
         runs=runs,
     )
 
