@@ -82,12 +82,16 @@ class Workspace:
 
         return load_definitions(self, overrides=overrides)
 
-    def run(self, **options):  # type: ignore[no-untyped-def]
-        """Compute a snapshot (see `segmentum.run.run` for the options: as_of, engine, only, customers, preview)."""
+    def run(self, *, triggers: bool = True, **options):  # type: ignore[no-untyped-def]
+        """Compute a snapshot (see `segmentum.run.run` for the options: as_of, engine, only, customers, preview).
+
+        After a stored run its triggers' actions are enqueued and what is due is delivered (`triggers=False`
+        skips that; the transitions stay in the snapshot history either way).
+        """
         from segmentum.run import run
 
         result = run(self, **options)
-        if not options.get("preview"):
+        if triggers and not options.get("preview"):
             from segmentum.actions.triggers import act_on_run
 
             act_on_run(self, result)  # triggers fire from the outbox; problems become the run's warnings

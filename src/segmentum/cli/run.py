@@ -24,18 +24,14 @@ def run_command(
     """Evaluate the definitions at a point in time and store the snapshot (traits and memberships)."""
     ws = open_workspace(workspace)
     with err.status("Running definitions"):
-        result = ws.run(as_of=as_of, engine=engine, only=only, preview=preview)
+        result = ws.run(as_of=as_of, engine=engine, only=only, preview=preview, triggers=not no_triggers)
     for message in result.warnings:
         warn(message)
-    actions = None
-    if not preview and not no_triggers and result.run_id is not None:
-        from segmentum.actions import process_run
-
-        actions = process_run(ws, result.run_id)
+    actions = getattr(result, "actions", None)  # set by the trigger processing of Workspace.run
     if fmt is OutputFormat.json:
         data = result.summary()
         if actions is not None:
-            data["actions_enqueued"] = getattr(actions, "enqueued", None)
+            data["actions_enqueued"] = actions.get("enqueued")
         emit(data, fmt)
         return
     title = ("Preview" if preview else f"Run {result.run_id}") + f" at {result.as_of:%Y-%m-%d %H:%M:%S}" \
@@ -52,5 +48,5 @@ def run_command(
         note(f"New baseline (first run, or first after an edit; no transitions): {', '.join(result.baselines)}")
     elif trans.empty:
         note("No transitions since the previous run.")
-    if actions is not None and getattr(actions, "enqueued", 0):
-        note(f"{actions.enqueued} trigger action(s) enqueued; `segmentum outbox` shows them.")
+    if actions and actions.get("enqueued"):
+        note(f"{actions['enqueued']} trigger action(s) enqueued; `segmentum outbox` shows them.")
