@@ -412,15 +412,21 @@ def migration_page(
     ws = _ws(request)
     t = Translator(_lang(request))
     runs = [r for r in snapshot.list_runs(ws.store) if r.status == "complete" and r.kind == "batch"]
-    known = [
-        r[0]
-        for r in ws.store.cursor()
-        .execute(
-            "SELECT DISTINCT segmentation FROM segmentum.memberships WHERE segmentation IS NOT NULL "
-            "ORDER BY segmentation"
-        )
-        .fetchall()
-    ]
+    # the newest run's segmentations only: scanning every run's memberships would be slow on big stores
+    known = (
+        [
+            r[0]
+            for r in ws.store.cursor()
+            .execute(
+                "SELECT DISTINCT segmentation FROM segmentum.memberships WHERE run_id = ? "
+                "AND segmentation IS NOT NULL ORDER BY segmentation",
+                [runs[0].run_id],
+            )
+            .fetchall()
+        ]
+        if runs
+        else []
+    )
     if not segmentation and known:
         segmentation = "rfm" if "rfm" in known else known[0]
     chart = None
@@ -438,7 +444,7 @@ def migration_page(
         chart = _figure(charts.sankey_chart(result, t), "chart-migration")
         flows = [
             {"from": r.from_segment, "to": r.to_segment, "customers": t.number(r.customers)}
-            for r in result["flows"].itertuples()
+            for r in result["flows"].sort_values("customers", ascending=False).itertuples()
             if r.from_segment != r.to_segment
         ]
         from_run, to_run = result["from_run"], result["to_run"]
