@@ -1,0 +1,271 @@
+"""Benchmark harness: `python -m bench.run --scale quick|large [--impl segmentum,sql,pandas,spark]`.
+
+Each implementation runs in its own subprocess (`--worker IMPL`) so that its wall time and peak memory (RSS of
+the process tree, sampled every 50 ms, Spark's JVM included) are its own. Outputs are compared row for row with
+the hand-written SQL before any figure is reported; a mismatch fails the benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psutil
+
+from bench.data import AS_OF, prepare
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+PROFILES = {  # customers per size
+    "tiny": [2_000],
+    "quick": [100_000, 300_000],
+    "quick1m": [100_000, 300_000, 1_000_000],
+    "large": [1_000_000, 10_000_000],
+}
+IMPLS = ["sql", "segmentum", "pandas", "spark"]
+
+
+# ----------------------------------------------------------------------------------------------- workers
+
+def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
+    """Run one implementation once; write its outputs to `out` (not timed) and return its figures."""
+    from segmentum.workspace import Workspace
+
+    ws = Workspace(root / "ws")
+    figures: dict[str, Any] = {}
+    try:
+        if impl in ("segmentum", "spark"):
+            from segmentum import snapshot
+            from segmentum.run import run
+
+            mark = time.perf_counter()
+            result = run(ws, as_of=AS_OF, engine="duckdb" if impl == "segmentum" else "spark")
+            figures["seconds"] = time.perf_counter() - mark
+            figures["phases"] = result.timings
+            traits = snapshot.traits(ws.store, result.run_id)
+            mem = snapshot.memberships(ws.store, result.run_id)
+        elif impl == "sql":
+            from bench import sql
+
+            mark = time.perf_counter()
+            sql.run(ws.store.con, AS_OF)
+            figures["seconds"] = time.perf_counter() - mark
+            traits, mem = sql.outputs(ws.store.con)
+        elif impl == "pandas":
+            from bench import pandas_impl
+
+            mark = time.perf_counter()
+            data = pandas_impl.load(ws.store.con)
+            figures["load_seconds"] = time.perf_counter() - mark
+            mark2 = time.perf_counter()
+            traits, mem = pandas_impl.compute(data, AS_OF)
+            figures["compute_seconds"] = time.perf_counter() - mark2
+            figures["seconds"] = time.perf_counter() - mark
+        else:
+            raise SystemExit(f"unknown implementation {impl!r}; choose from {', '.join(IMPLS)}")
+    finally:
+        ws.close()
+    out.mkdir(parents=True, exist_ok=True)
+    traits = traits[[c for c in traits.columns if not c.startswith("__")]]
+    traits.to_parquet(out / "traits.parquet")
+    mem[["customer_id", "segmentation", "segment", "name"]].to_parquet(out / "memberships.parquet")
+    figures["customers"] = len(traits)
+    figures["memberships"] = len(mem)
+    return figures
+
+
+def _spawn(impl: str, root: Path, out: Path, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run a worker subprocess; its figures plus the peak RSS of its process tree."""
+    env = dict(os.environ, **(extra_env or {}))
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    report = out.with_suffix(".json")
+    cmd = [sys.executable, "-m", "bench.run", "--worker", impl, "--root", str(root), "--out", str(out),
+           "--report", str(report)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        try:
+            parent = psutil.Process(proc.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not done.is_set():
+            total = 0
+            try:
+                for p in [parent, *parent.children(recursive=True)]:
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        total += p.memory_info().rss
+            except psutil.NoSuchProcess:
+                break
+            peak = max(peak, total)
+            done.wait(0.05)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    mark = time.perf_counter()
+    rc = proc.wait()
+    wall = time.perf_counter() - mark
+    done.set()
+    thread.join()
+    if rc != 0:
+        raise RuntimeError(f"worker {impl} failed with exit code {rc}")
+    figures = json.loads(report.read_text())
+    figures["process_seconds"] = wall
+    figures["peak_rss_mb"] = peak / 2**20
+    return figures
+
+
+# ----------------------------------------------------------------------------------------------- compare
+
+def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values("customer_id").reset_index(drop=True)
+
+
+def compare(reference: Path, other: Path) -> list[str]:
+    """Differences between two outputs (traits column by column, memberships as sets); [] when identical."""
+    problems: list[str] = []
+    a = _normalise(pd.read_parquet(reference / "traits.parquet"))
+    b = _normalise(pd.read_parquet(other / "traits.parquet"))
+    if set(a.columns) != set(b.columns):
+        problems.append(f"trait columns differ: only in reference {sorted(set(a.columns) - set(b.columns))}, "
+                        f"only in other {sorted(set(b.columns) - set(a.columns))}")
+    if len(a) != len(b) or not a.customer_id.equals(b.customer_id):
+        return [*problems, f"customers differ: {len(a)} vs {len(b)}"]
+    for column in sorted(set(a.columns) & set(b.columns) - {"customer_id"}):
+        x, y = a[column], b[column]
+        if pd.api.types.is_datetime64_any_dtype(x) or pd.api.types.is_datetime64_any_dtype(y):
+            x, y = pd.to_datetime(x), pd.to_datetime(y)
+            same = (x == y) | (x.isna() & y.isna())
+        elif x.dtype == object and x.dropna().map(type).eq(str).all() or pd.api.types.is_string_dtype(x):
+            same = (x.astype(object) == y.astype(object)) | (x.isna() & y.isna())
+        else:
+            xf = pd.to_numeric(x.astype(object), errors="coerce").astype("float64").to_numpy()
+            yf = pd.to_numeric(y.astype(object), errors="coerce").astype("float64").to_numpy()
+            same = pd.Series(np.isclose(xf, yf, rtol=1e-9, atol=1e-9, equal_nan=True))
+        if not same.all():
+            bad = int((~same).sum())
+            i = int(np.flatnonzero(~same.to_numpy())[0])
+            problems.append(f"trait {column}: {bad} rows differ, e.g. {a.customer_id[i]}: {x[i]!r} vs {y[i]!r}")
+    ma = pd.read_parquet(reference / "memberships.parquet")
+    mb = pd.read_parquet(other / "memberships.parquet")
+    sa = set(zip(ma.customer_id, ma.name, strict=True))
+    sb = set(zip(mb.customer_id, mb.name, strict=True))
+    if sa != sb or len(ma) != len(mb):
+        problems.append(f"memberships differ: {len(sa - sb)} only in reference (e.g. {sorted(sa - sb)[:3]}), "
+                        f"{len(sb - sa)} only in other (e.g. {sorted(sb - sa)[:3]}); rows {len(ma)} vs {len(mb)}")
+    return problems
+
+
+# ----------------------------------------------------------------------------------------------- harness
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        model = next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), "")
+    except OSError:
+        pass
+    return {"cpu": model or platform.processor(), "cores": os.cpu_count(),
+            "ram_gb": round(psutil.virtual_memory().total / 2**30, 1), "python": platform.python_version()}
+
+
+def bench_size(customers: int, impls: list[str], repeats: int, data_dir: Path,
+               spark_repeats: int = 1) -> dict[str, Any]:
+    root = data_dir / f"c{customers}"
+    print(f"== {customers:,} customers: preparing data in {root}", flush=True)
+    prep = prepare(root, customers)
+    from segmentum.workspace import Workspace
+
+    ws = Workspace(root / "ws")
+    try:
+        rows = {t: ws.store.con.execute(f"SELECT count(*) FROM main.{t}").fetchone()[0]
+                for t in ("customers", "orders", "order_items", "events")}
+    finally:
+        ws.close()
+    print(f"   rows {rows} (prepare {prep})", flush=True)
+    runs: dict[str, list[dict[str, Any]]] = {i: [] for i in impls}
+    for rep in range(repeats):
+        for impl in impls:  # interleaved so that background load hits every implementation alike
+            if impl == "spark" and rep >= spark_repeats:
+                continue
+            out = root / "out" / f"{impl}_{rep}"
+            figures = _spawn(impl, root, out)
+            runs[impl].append(figures)
+            print(f"   {impl:10s} rep {rep}: {figures['seconds']:.2f} s, peak {figures['peak_rss_mb']:.0f} MB",
+                  flush=True)
+    reference = "sql" if "sql" in impls else impls[0]
+    checks = {}
+    for impl in impls:
+        if impl != reference:
+            problems = compare(root / "out" / f"{reference}_0", root / "out" / f"{impl}_0")
+            checks[impl] = problems or "identical"
+            print(f"   {impl} vs {reference}: {problems if problems else 'identical'}", flush=True)
+    best = {impl: min(r["seconds"] for r in rs) for impl, rs in runs.items()}
+    # ratios within each round (same background load) are steadier than ratios of bests on a shared machine
+    rounds = {impl: [rs[i]["seconds"] / runs[reference][i]["seconds"] for i in range(min(len(rs), len(runs[reference])))]
+              for impl, rs in runs.items()} if reference in runs else {}
+    summary = {
+        impl: {"seconds": round(best[impl], 3),
+               "ratio_to_sql": round(best[impl] / best[reference], 2) if reference in best else None,
+               "peak_rss_mb": round(max(r["peak_rss_mb"] for r in rs), 1),
+               "all_seconds": [round(r["seconds"], 3) for r in rs],
+               "median_round_ratio": round(float(np.median(rounds[impl])), 2) if rounds.get(impl) else None,
+               **({"compute_seconds": round(min(r["compute_seconds"] for r in rs), 3),
+                   "load_seconds": round(min(r["load_seconds"] for r in rs), 3)} if impl == "pandas" else {}),
+               **({"phases": rs[int(np.argmin([r["seconds"] for r in rs]))].get("phases")}
+                  if impl in ("segmentum", "spark") else {})}
+        for impl, rs in runs.items()
+    }
+    return {"customers": customers, "rows": rows, "check": checks, "impls": summary}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", default="quick", help=f"one of {', '.join(PROFILES)} or a customer count")
+    parser.add_argument("--impl", default=",".join(IMPLS), help="comma-separated implementations")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--spark-repeats", type=int, default=1, help="Spark takes minutes: fewer repeats")
+    parser.add_argument("--data-dir", default=str(HERE / "data"))
+    parser.add_argument("--worker")
+    parser.add_argument("--root")
+    parser.add_argument("--out")
+    parser.add_argument("--report")
+    args = parser.parse_args(argv)
+    if args.worker:
+        figures = _worker(args.worker, Path(args.root), Path(args.out))
+        Path(args.report).write_text(json.dumps(figures, default=str))
+        return 0
+    sizes = PROFILES.get(args.scale) or [int(args.scale)]
+    impls = [i.strip() for i in args.impl.split(",") if i.strip()]
+    results = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
+               "command": " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])]),
+               "scale": args.scale, "sizes": []}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out_file = RESULTS / f"batch_{args.scale}.json"
+    failed = False
+    for customers in sizes:
+        entry = bench_size(customers, impls, args.repeats, Path(args.data_dir), args.spark_repeats)
+        results["sizes"].append(entry)
+        failed |= any(v != "identical" for v in entry["check"].values())
+        out_file.write_text(json.dumps(results, indent=2, default=str))
+    print(json.dumps(results, indent=2, default=str))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
