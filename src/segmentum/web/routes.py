@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 import numbers
 import re
@@ -32,6 +33,7 @@ from segmentum.i18n import LANGUAGES, Translator
 from segmentum.report import charts
 from segmentum.web import auth
 
+log = logging.getLogger("segmentum.web")
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -252,8 +254,8 @@ def overview(request: Request) -> Response:
         from segmentum.analysis import pareto
 
         extra.append(_figure(charts.pareto_chart(pareto(ws, run_id=info.run_id), t), "chart-pareto"))
-    except SegmentumError:  # no orders: no curve
-        pass
+    except Exception:  # noqa: BLE001 - an extra chart that cannot be drawn must not take the overview down
+        log.warning("the overview's Pareto curve failed", exc_info=True)
     runs = snapshot.list_runs(ws.store)[:10]
     return _render(
         request,
