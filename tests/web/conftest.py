@@ -105,6 +105,12 @@ def start(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
     return server, thread, f"http://127.0.0.1:{port}"
 
 
+@pytest.fixture(scope="session")
+def start_server() -> Any:
+    """`start(app)` -> (server, thread, url): a real uvicorn on a free port of 127.0.0.1."""
+    return start
+
+
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     ws = build_workspace(tmp_path_factory.mktemp("web") / "ws")
