@@ -561,8 +561,18 @@ def customer_page(request: Request, customer_id: str, explain: str = "") -> Resp
         explanation=explanation,
         explain_error=explain_error,
         choices=choices,
+        tasks=_customer_tasks(ws, customer_id, t),
         fmt=lambda v: _cell(t, v),
     )
+
+
+def _customer_tasks(ws: Any, customer_id: str, t: Translator) -> list[dict[str, Any]]:
+    from segmentum.actions.tasks import list_tasks
+
+    tasks = list_tasks(ws, customer_id=customer_id, status=None)
+    for task in tasks:
+        task["due"] = t.date(task["due_at"])
+    return tasks
 
 
 @router.get("/tasks")
