@@ -20,8 +20,6 @@ from segmentum.report import write_report
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    # engine/duckdb.py still calls duckdb's deprecated fetch_arrow_table (not ours to change)
-    pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning"),
 ]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -20,7 +20,6 @@ SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"  # 
 pytestmark = [
     pytest.mark.realdata,
     pytest.mark.slow,
-    pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning"),
 ]
 
 
