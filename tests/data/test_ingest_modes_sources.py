@@ -202,3 +202,14 @@ def test_replacing_customers_keeps_every_customer_seen_elsewhere(workspace: Work
     report = ingest(workspace, "customers", write(tmp_path / "c.csv", "customer_id,name\nb,Bob\nz,Zoe\n"), mode="replace")
     assert report.derived == ["customers"]
     assert rows(workspace, "SELECT customer_id, name FROM customers ORDER BY 1") == [("a", None), ("b", "Bob"), ("z", "Zoe")]
+
+
+def test_orders_always_have_a_status_column(tmp_path: Path) -> None:
+    """Input without `status` still gives the stored table the column (null = completed)."""
+    ws = Workspace.init(tmp_path / "ws")
+    source = tmp_path / "orders.csv"
+    source.write_text("order_id,customer_id,ordered_at,amount\no1,c1,2024-01-01,10\n")
+    ws.ingest("orders", source)
+    assert ws.store.columns("orders")["status"] == "VARCHAR"
+    assert ws.store.query("SELECT status FROM main.orders") == [(None,)]
+    ws.close()

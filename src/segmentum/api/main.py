@@ -67,10 +67,12 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    pages: list[Any] = []
     for router in extra_routers:
         app.include_router(router)
+        pages += list(router.routes)
     # Added last = runs first: the body limit, then the key check, both before routing.
-    app.add_middleware(AuthMiddleware, runtime=runtime)
+    app.add_middleware(AuthMiddleware, runtime=runtime, pages=pages)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from segmentum.api.errors import error_response
@@ -18,16 +19,20 @@ DEFAULT_MAX_BODY = 10 * 1024 * 1024
 
 
 def required_scope(method: str, path: str) -> str | None:
-    """The scope a request needs: none for health, admin for keys, read for reads, write for the rest.
-
-    Paths outside /v1 belong to the dashboard, which checks its own sign-in session."""
+    """The scope a request needs: none for health, admin for keys, read for reads, write for the rest."""
     if (method, path.rstrip("/") or "/") in PUBLIC:
-        return None
-    if path != "/v1" and not path.startswith("/v1/"):
         return None
     if path == "/v1/keys" or path.startswith("/v1/keys/"):
         return "admin"
     return "read" if method in READ_METHODS else "write"
+
+
+def is_page(scope: Scope, pages: list[Any]) -> bool:
+    """A dashboard page outside /v1: it checks its own sign-in session (unknown paths still need a key)."""
+    path = scope["path"]
+    if path == "/v1" or path.startswith("/v1/"):
+        return False
+    return any(route.matches(scope)[0] != Match.NONE for route in pages)
 
 
 COOKIE = "segmentum_key"
@@ -60,15 +65,16 @@ def _bearer(scope: Scope) -> str | None:
 class AuthMiddleware:
     """401 without a valid key, 403 when its scope is too narrow; the key record goes to `scope['state']`."""
 
-    def __init__(self, app: ASGIApp, runtime: Any) -> None:
+    def __init__(self, app: ASGIApp, runtime: Any, pages: list[Any] | None = None) -> None:
         self.app = app
         self.runtime = runtime
+        self.pages = pages or []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        needed = required_scope(scope["method"], scope["path"])
+        needed = None if is_page(scope, self.pages) else required_scope(scope["method"], scope["path"])
         if needed is None:
             await self.app(scope, receive, send)
             return

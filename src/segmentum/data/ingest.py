@@ -800,6 +800,10 @@ def _write_table(
             f"DELETE FROM {META}.auto_customers WHERE customer_id IN "
             f"(SELECT customer_id FROM {TYPED} WHERE __reason IS NULL)"
         )
+    if table == "orders":
+        # `status` is optional in the input but always present in the store (null counts as completed), so
+        # everything that selects qualifying orders can name it
+        cur.execute(f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS status {TEXT}")
 
 
 def _write_quarantine(cur: duckdb.DuckDBPyConnection, ingest_id: int, table: str, staged: Staged) -> None:
