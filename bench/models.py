@@ -34,7 +34,8 @@ def simulate_summary(n: int, seed: int = 0) -> pd.DataFrame:
     death_after = rng.geometric(p)  # dies right after this repeat purchase
     x = np.minimum(arrivals, death_after)
     # the x-th of `arrivals` uniform arrival times on (0, T]
-    t_x = np.where(x > 0, big_t * rng.beta(np.maximum(x, 1), np.maximum(arrivals - x + 1, 1)), 0.0).round(1)
+    t_x = big_t * rng.beta(np.maximum(x, 1), np.maximum(arrivals - x + 1, 1))
+    t_x = np.where(x > 0, np.maximum(t_x.round(1), 0.1), 0.0)  # a repeat purchase comes after day 0
     nu = rng.gamma(TRUE_GG["q"], 1 / TRUE_GG["gamma"], n)
     total = rng.gamma(np.maximum(x, 1) * TRUE_GG["p"], 1 / nu)
     monetary = np.where(x > 0, total / np.maximum(x, 1), 0.0).round(2)
@@ -46,27 +47,31 @@ def _rel(a: dict[str, float], b: dict[str, float]) -> float:
     return max(abs(a[k] - b[k]) / max(abs(b[k]), 1e-12) for k in b)
 
 
-def fit_segmentum(summary: pd.DataFrame) -> tuple[dict[str, float], dict[str, float], float]:
+def fit_segmentum(summary: pd.DataFrame, spend: bool = True) -> tuple[dict[str, float], dict[str, float], float]:
+    """BG/NBD (and Gamma-Gamma when `spend`) by segmentum: parameters and seconds."""
     from segmentum.models.clv import BGNBD, GammaGamma
 
     mark = time.perf_counter()
     bg = BGNBD().fit(summary)
-    gg = GammaGamma().fit(summary)
-    return bg.params_, gg.params_, time.perf_counter() - mark
+    gg = GammaGamma().fit(summary).params_ if spend else {}
+    return bg.params_, gg, time.perf_counter() - mark
 
 
-def fit_lifetimes(summary: pd.DataFrame) -> tuple[dict[str, float], dict[str, float], float]:
+def fit_lifetimes(summary: pd.DataFrame, spend: bool = True) -> tuple[dict[str, float], dict[str, float], float]:
+    """The same fits by the `lifetimes` package (BetaGeoFitter, GammaGammaFitter, no penalizer)."""
     from lifetimes import BetaGeoFitter, GammaGammaFitter
 
     mark = time.perf_counter()
+    ggp: dict[str, float] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bg = BetaGeoFitter(penalizer_coef=0.0).fit(summary.frequency, summary.recency, summary["T"])
-        repeat = summary[(summary.frequency > 0) & (summary.monetary_value > 0)]
-        gg = GammaGammaFitter(penalizer_coef=0.0).fit(repeat.frequency, repeat.monetary_value)
+        if spend:
+            repeat = summary[(summary.frequency > 0) & (summary.monetary_value > 0)]
+            gg = GammaGammaFitter(penalizer_coef=0.0).fit(repeat.frequency, repeat.monetary_value)
+            ggp = {"p": float(gg.params_["p"]), "q": float(gg.params_["q"]), "gamma": float(gg.params_["v"])}
     seconds = time.perf_counter() - mark
     bgp = {k: float(bg.params_[k]) for k in ("r", "alpha", "a", "b")}
-    ggp = {"p": float(gg.params_["p"]), "q": float(gg.params_["q"]), "gamma": float(gg.params_["v"])}
     return bgp, ggp, seconds
 
 
@@ -74,8 +79,8 @@ def clv(sizes: list[int], lifetimes_max: int) -> dict[str, Any]:
     from lifetimes.datasets import load_cdnow_summary
 
     cdnow = load_cdnow_summary()
-    seg_bg, _, seg_s = fit_segmentum(cdnow.assign(monetary_value=1.0))
-    lt_bg, _, lt_s = fit_lifetimes(cdnow.assign(monetary_value=1.0))
+    seg_bg, _, seg_s = fit_segmentum(cdnow, spend=False)
+    lt_bg, _, lt_s = fit_lifetimes(cdnow, spend=False)
     out: dict[str, Any] = {"cdnow": {
         "customers": len(cdnow), "segmentum": seg_bg, "lifetimes": lt_bg, "published": CDNOW_PUBLISHED,
         "segmentum_vs_published_max_abs": max(abs(round(seg_bg[k], 3) - v) for k, v in CDNOW_PUBLISHED.items()),
