@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 CDNOW_PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
-TRUE_BG = {"r": 0.5, "alpha": 8.0, "a": 0.6, "b": 3.0}   # weeks
+TRUE_BG = {"r": 0.5, "alpha": 8.0, "a": 0.6, "b": 3.0}  # weeks
 TRUE_GG = {"p": 6.0, "q": 4.0, "gamma": 15.0}
 
 
@@ -39,15 +39,23 @@ def simulate_summary(n: int, seed: int = 0) -> pd.DataFrame:
     nu = rng.gamma(TRUE_GG["q"], 1 / TRUE_GG["gamma"], n)
     total = rng.gamma(np.maximum(x, 1) * TRUE_GG["p"], 1 / nu)
     monetary = np.where(x > 0, total / np.maximum(x, 1), 0.0).round(2)
-    return pd.DataFrame({"frequency": x.astype(float), "recency": np.minimum(t_x, big_t), "T": big_t,
-                         "monetary_value": monetary})
+    return pd.DataFrame(
+        {
+            "frequency": x.astype(float),
+            "recency": np.minimum(t_x, big_t),
+            "T": big_t,
+            "monetary_value": monetary,
+        }
+    )
 
 
 def _rel(a: dict[str, float], b: dict[str, float]) -> float:
     return max(abs(a[k] - b[k]) / max(abs(b[k]), 1e-12) for k in b)
 
 
-def fit_segmentum(summary: pd.DataFrame, spend: bool = True) -> tuple[dict[str, float], dict[str, float], float]:
+def fit_segmentum(
+    summary: pd.DataFrame, spend: bool = True
+) -> tuple[dict[str, float], dict[str, float], float]:
     """BG/NBD (and Gamma-Gamma when `spend`) by segmentum: parameters and seconds."""
     from segmentum.models.clv import BGNBD, GammaGamma
 
@@ -57,7 +65,9 @@ def fit_segmentum(summary: pd.DataFrame, spend: bool = True) -> tuple[dict[str, 
     return bg.params_, gg, time.perf_counter() - mark
 
 
-def fit_lifetimes(summary: pd.DataFrame, spend: bool = True) -> tuple[dict[str, float], dict[str, float], float]:
+def fit_lifetimes(
+    summary: pd.DataFrame, spend: bool = True
+) -> tuple[dict[str, float], dict[str, float], float]:
     """The same fits by the `lifetimes` package (BetaGeoFitter, GammaGammaFitter, no penalizer)."""
     from lifetimes import BetaGeoFitter, GammaGammaFitter
 
@@ -81,21 +91,42 @@ def clv(sizes: list[int], lifetimes_max: int) -> dict[str, Any]:
     cdnow = load_cdnow_summary()
     seg_bg, _, seg_s = fit_segmentum(cdnow, spend=False)
     lt_bg, _, lt_s = fit_lifetimes(cdnow, spend=False)
-    out: dict[str, Any] = {"cdnow": {
-        "customers": len(cdnow), "segmentum": seg_bg, "lifetimes": lt_bg, "published": CDNOW_PUBLISHED,
-        "segmentum_vs_published_max_abs": max(abs(round(seg_bg[k], 3) - v) for k, v in CDNOW_PUBLISHED.items()),
-        "segmentum_vs_lifetimes_max_rel": _rel(seg_bg, lt_bg), "segmentum_s": seg_s, "lifetimes_s": lt_s}}
+    out: dict[str, Any] = {
+        "cdnow": {
+            "customers": len(cdnow),
+            "segmentum": seg_bg,
+            "lifetimes": lt_bg,
+            "published": CDNOW_PUBLISHED,
+            "segmentum_vs_published_max_abs": max(
+                abs(round(seg_bg[k], 3) - v) for k, v in CDNOW_PUBLISHED.items()
+            ),
+            "segmentum_vs_lifetimes_max_rel": _rel(seg_bg, lt_bg),
+            "segmentum_s": seg_s,
+            "lifetimes_s": lt_s,
+        }
+    }
     out["sizes"] = []
     for n in sizes:
         summary = simulate_summary(n)
         bg, gg, s = fit_segmentum(summary)
-        row: dict[str, Any] = {"customers": n, "segmentum_s": round(s, 2), "segmentum_bg": bg, "segmentum_gg": gg,
-                               "true_bg": TRUE_BG, "true_gg": TRUE_GG}
+        row: dict[str, Any] = {
+            "customers": n,
+            "segmentum_s": round(s, 2),
+            "segmentum_bg": bg,
+            "segmentum_gg": gg,
+            "true_bg": TRUE_BG,
+            "true_gg": TRUE_GG,
+        }
         if n <= lifetimes_max:
             lbg, lgg, ls = fit_lifetimes(summary)
-            row |= {"lifetimes_s": round(ls, 2), "lifetimes_bg": lbg, "lifetimes_gg": lgg,
-                    "ratio_lifetimes_to_segmentum": round(ls / s, 2),
-                    "bg_max_rel_diff": _rel(bg, lbg), "gg_max_rel_diff": _rel(gg, lgg)}
+            row |= {
+                "lifetimes_s": round(ls, 2),
+                "lifetimes_bg": lbg,
+                "lifetimes_gg": lgg,
+                "ratio_lifetimes_to_segmentum": round(ls / s, 2),
+                "bg_max_rel_diff": _rel(bg, lbg),
+                "gg_max_rel_diff": _rel(gg, lgg),
+            }
         print(f"CLV {n:,}: {row}", flush=True)
         out["sizes"].append(row)
     return out
@@ -104,17 +135,22 @@ def clv(sizes: list[int], lifetimes_max: int) -> dict[str, Any]:
 def mixed_frame(n: int, seed: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
     rng = np.random.default_rng(seed)
     g = rng.integers(0, 5, n)
-    df = pd.DataFrame({
-        "recency_days": rng.gamma(5, np.array([10, 40, 120, 300, 20])[g] / 5),
-        "frequency": rng.poisson(np.array([12, 4, 2, 1, 25])[g]) + 1,
-        "monetary": rng.lognormal(np.log(np.array([800, 200, 80, 40, 5000])[g]), 0.4),
-        "avg_order_value": rng.lognormal(np.log(np.array([60, 50, 40, 40, 200])[g]), 0.3),
-        "events_90d": rng.poisson(np.array([30, 10, 2, 0.5, 60])[g]),
-        "device": np.array(["mobile", "desktop", "tablet", "desktop", "mobile"])[g],
-        "country": rng.choice(["UA", "PL", "DE", "US", "GB", "FR", "IT", "ES", "CZ", "SK"], n),
-        "first_source": np.where(rng.random(n) < 0.7, np.array(["search", "social", "email", "referral", "direct"])[g],
-                                 rng.choice(["search", "social", "email", "referral", "direct"], n)),
-    })
+    df = pd.DataFrame(
+        {
+            "recency_days": rng.gamma(5, np.array([10, 40, 120, 300, 20])[g] / 5),
+            "frequency": rng.poisson(np.array([12, 4, 2, 1, 25])[g]) + 1,
+            "monetary": rng.lognormal(np.log(np.array([800, 200, 80, 40, 5000])[g]), 0.4),
+            "avg_order_value": rng.lognormal(np.log(np.array([60, 50, 40, 40, 200])[g]), 0.3),
+            "events_90d": rng.poisson(np.array([30, 10, 2, 0.5, 60])[g]),
+            "device": np.array(["mobile", "desktop", "tablet", "desktop", "mobile"])[g],
+            "country": rng.choice(["UA", "PL", "DE", "US", "GB", "FR", "IT", "ES", "CZ", "SK"], n),
+            "first_source": np.where(
+                rng.random(n) < 0.7,
+                np.array(["search", "social", "email", "referral", "direct"])[g],
+                rng.choice(["search", "social", "email", "referral", "direct"], n),
+            ),
+        }
+    )
     return df, g
 
 
@@ -136,8 +172,12 @@ def cluster(sizes: list[int], kmodes_max: int, k: int = 5) -> list[dict[str, Any
         row["segmentum_ari"] = round(adjusted_rand_score(truth, labels), 3)
         mark = time.perf_counter()
         numeric = df.select_dtypes("number")
-        matrix = np.hstack([StandardScaler().fit_transform(np.log1p(numeric)),
-                            pd.get_dummies(df.select_dtypes(exclude="number")).to_numpy(float) * 0.5])
+        matrix = np.hstack(
+            [
+                StandardScaler().fit_transform(np.log1p(numeric)),
+                pd.get_dummies(df.select_dtypes(exclude="number")).to_numpy(float) * 0.5,
+            ]
+        )
         km = KMeans(n_clusters=k, n_init=1, random_state=0).fit(matrix)
         row["sklearn_kmeans_s"] = round(time.perf_counter() - mark, 2)
         row["sklearn_kmeans_ari"] = round(adjusted_rand_score(truth, km.labels_), 3)

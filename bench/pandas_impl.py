@@ -19,10 +19,14 @@ def load(con: Any) -> dict[str, pd.DataFrame]:
     """The columns the definitions read, from the store."""
     return {
         "customers": con.execute("SELECT customer_id, country, created_at FROM main.customers").df(),
-        "orders": con.execute("SELECT order_id, customer_id, ordered_at, amount::DOUBLE AS amount, status, channel "
-                              "FROM main.orders").df(),
-        "order_items": con.execute("SELECT order_id, customer_id, ordered_at, quantity::DOUBLE AS quantity, "
-                                   "category FROM main.order_items").df(),
+        "orders": con.execute(
+            "SELECT order_id, customer_id, ordered_at, amount::DOUBLE AS amount, status, channel "
+            "FROM main.orders"
+        ).df(),
+        "order_items": con.execute(
+            "SELECT order_id, customer_id, ordered_at, quantity::DOUBLE AS quantity, "
+            "category FROM main.order_items"
+        ).df(),
         "events": con.execute("SELECT customer_id, event, occurred_at FROM main.events").df(),
     }
 
@@ -49,9 +53,15 @@ def compute(data: dict[str, pd.DataFrame], as_of: str) -> tuple[pd.DataFrame, pd
     day = oq.ordered_at.dt.normalize()
     oq = oq.assign(gap=(day - day.groupby(oq.customer_id).shift()).dt.days)
     by = oq.groupby("customer_id")
-    t = by.agg(rfm_last_order_at=("ordered_at", "max"), lc_first_order_at=("ordered_at", "min"),
-               rfm_frequency=("order_id", "size"), rfm_gross=("amount", "sum"),
-               b_avg_order=("amount", "mean"), b_max_order=("amount", "max"), b_channels=("channel", "nunique"))
+    t = by.agg(
+        rfm_last_order_at=("ordered_at", "max"),
+        lc_first_order_at=("ordered_at", "min"),
+        rfm_frequency=("order_id", "size"),
+        rfm_gross=("amount", "sum"),
+        b_avg_order=("amount", "mean"),
+        b_max_order=("amount", "max"),
+        b_channels=("channel", "nunique"),
+    )
     o365 = oq[oq.ordered_at > d365]
     o90 = oq[oq.ordered_at > d90]
     t["rfm_gross"] = t.rfm_gross.round(6)
@@ -61,7 +71,9 @@ def compute(data: dict[str, pd.DataFrame], as_of: str) -> tuple[pd.DataFrame, pd
     t["b_revenue_90d"] = o90.groupby("customer_id").amount.sum().round(6)
     counts = {
         "b_orders_90d": o90.groupby("customer_id").size(),
-        "b_orders_prev_90d": oq[(oq.ordered_at > d180) & (oq.ordered_at <= d90)].groupby("customer_id").size(),
+        "b_orders_prev_90d": oq[(oq.ordered_at > d180) & (oq.ordered_at <= d90)]
+        .groupby("customer_id")
+        .size(),
         "b_cancelled": o[o.status == "cancelled"].groupby("customer_id").size(),
         "b_web_orders_365d": o365[o365.channel == "web"].groupby("customer_id").size(),
     }
@@ -70,8 +82,12 @@ def compute(data: dict[str, pd.DataFrame], as_of: str) -> tuple[pd.DataFrame, pd
     it = items[(items.ordered_at <= at) & items.order_id.isin(orders.order_id[qualifying])]
     t365 = it[it.ordered_at > d365].groupby("customer_id").quantity.sum().round(6)
     per_cat = it.groupby(["customer_id", "category"]).size().rename("n").reset_index()
-    top = (per_cat.sort_values(["customer_id", "n", "category"], ascending=[True, False, True])
-           .drop_duplicates("customer_id").set_index("customer_id").category)
+    top = (
+        per_cat.sort_values(["customer_id", "n", "category"], ascending=[True, False, True])
+        .drop_duplicates("customer_id")
+        .set_index("customer_id")
+        .category
+    )
     counts["b_categories"] = per_cat.groupby("customer_id").size()
 
     events = data["events"]
@@ -99,7 +115,11 @@ def compute(data: dict[str, pd.DataFrame], as_of: str) -> tuple[pd.DataFrame, pd
     f["rfm_score"] = f.rfm_r * 100 + f.rfm_f * 10 + f.rfm_m
     f["abc_revenue"] = f.rfm_gross
     revenue = f.rfm_gross.fillna(0)
-    order = pd.DataFrame({"r": revenue, "c": f.customer_id}).sort_values(["r", "c"], ascending=[False, True]).index
+    order = (
+        pd.DataFrame({"r": revenue, "c": f.customer_id})
+        .sort_values(["r", "c"], ascending=[False, True])
+        .index
+    )
     f["abc_revenue_before"] = revenue[order].cumsum().shift(fill_value=0).reindex(f.index)
     f["abc_revenue_total"] = f.rfm_gross.sum(min_count=1)
     f["lc_last_order_at"] = f.rfm_last_order_at
@@ -114,18 +134,50 @@ def compute(data: dict[str, pd.DataFrame], as_of: str) -> tuple[pd.DataFrame, pd
 
     r5, f5 = f.rfm_r5, f.rfm_f5
     rfm = np.select(
-        [f.rfm_frequency == 0, (r5 == 5) & (f5 >= 4), r5.between(3, 4) & (f5 >= 4), (r5 >= 4) & f5.between(2, 3),
-         (r5 == 5) & (f5 == 1), (r5 == 4) & (f5 == 1), (r5 == 3) & (f5 == 3), (r5 == 3) & (f5 <= 2),
-         (r5 <= 2) & (f5 == 5), (r5 <= 2) & f5.between(3, 4)],
-        ["no_purchase", "champions", "loyal_customers", "potential_loyalists", "new_customers", "promising",
-         "need_attention", "about_to_sleep", "cant_lose", "at_risk"], "hibernating")
+        [
+            f.rfm_frequency == 0,
+            (r5 == 5) & (f5 >= 4),
+            r5.between(3, 4) & (f5 >= 4),
+            (r5 >= 4) & f5.between(2, 3),
+            (r5 == 5) & (f5 == 1),
+            (r5 == 4) & (f5 == 1),
+            (r5 == 3) & (f5 == 3),
+            (r5 == 3) & (f5 <= 2),
+            (r5 <= 2) & (f5 == 5),
+            (r5 <= 2) & f5.between(3, 4),
+        ],
+        [
+            "no_purchase",
+            "champions",
+            "loyal_customers",
+            "potential_loyalists",
+            "new_customers",
+            "promising",
+            "need_attention",
+            "about_to_sleep",
+            "cant_lose",
+            "at_risk",
+        ],
+        "hibernating",
+    )
     before, total = f.abc_revenue_before, f.abc_revenue_total
-    abc = np.select([f.abc_revenue.isna() | (f.abc_revenue <= 0), 100 * before < 80 * total,
-                     100 * before < 95 * total], ["none", "A", "B"], "C")
+    abc = np.select(
+        [f.abc_revenue.isna() | (f.abc_revenue <= 0), 100 * before < 80 * total, 100 * before < 95 * total],
+        ["none", "A", "B"],
+        "C",
+    )
     lc = np.select(
-        [f.lc_last_order_at.isna(), f.lc_days_since_first <= 30, f.lc_recent_gap > 180,
-         f.lc_days_since_last <= 90, f.lc_days_since_last <= 180, f.lc_days_since_last <= 365],
-        ["prospect", "new", "reactivated", "active", "at_risk", "lapsed"], "churned")
+        [
+            f.lc_last_order_at.isna(),
+            f.lc_days_since_first <= 30,
+            f.lc_recent_gap > 180,
+            f.lc_days_since_last <= 90,
+            f.lc_days_since_last <= 180,
+            f.lc_days_since_last <= 365,
+        ],
+        ["prospect", "new", "reactivated", "active", "at_risk", "lapsed"],
+        "churned",
+    )
     standalone = {
         "b_big_spenders": f.b_revenue_365d >= 20000,
         "b_top_20_percent": f.b_spend_rank >= 0.8,
@@ -138,10 +190,14 @@ def compute(data: dict[str, pd.DataFrame], as_of: str) -> tuple[pd.DataFrame, pd
         "b_dormant": (f.b_days_since_order > 180) | f.b_last_order_at.isna(),
         "b_local_high_basket": f.country.isin(["UA", "PL"]) & (f.b_avg_order >= 3000),
     }
-    parts = [pd.DataFrame({"customer_id": f.customer_id, "segmentation": name, "segment": seg})
-             for name, seg in (("rfm", rfm), ("abc", abc), ("lifecycle", lc))]
-    parts += [pd.DataFrame({"customer_id": f.customer_id[mask], "segmentation": None, "segment": name})
-              for name, mask in standalone.items()]
+    parts = [
+        pd.DataFrame({"customer_id": f.customer_id, "segmentation": name, "segment": seg})
+        for name, seg in (("rfm", rfm), ("abc", abc), ("lifecycle", lc))
+    ]
+    parts += [
+        pd.DataFrame({"customer_id": f.customer_id[mask], "segmentation": None, "segment": name})
+        for name, mask in standalone.items()
+    ]
     mem = pd.concat(parts, ignore_index=True)
     mem["name"] = np.where(mem.segmentation.isna(), mem.segment, mem.segmentation + "." + mem.segment)
     return f.drop(columns=["country"]), mem

@@ -33,8 +33,13 @@ from segmentum.workspace import Workspace
 PROBE_SEGMENT = "b_cart_abandoners"  # cart_adds_30d > 0 and orders_90d = 0: a new customer's first cart_add
 
 
-def measure(source_ws: Path, seconds: float = 30.0, clients: int = 4, batch_size: int = 250,
-            max_events: int = 1_000_000) -> dict[str, Any]:
+def measure(
+    source_ws: Path,
+    seconds: float = 30.0,
+    clients: int = 4,
+    batch_size: int = 250,
+    max_events: int = 1_000_000,
+) -> dict[str, Any]:
     """Copy the workspace, serve it, load it; return the figures."""
     tmp = Path(tempfile.mkdtemp(prefix="bench_rt_"))
     root = tmp / "ws"
@@ -47,8 +52,12 @@ def measure(source_ws: Path, seconds: float = 30.0, clients: int = 4, batch_size
     if not batch_runs:
         raise SystemExit(f"{source_ws} has no complete run; run the batch benchmark first")
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "segmentum.cli.main", "serve", "--port", str(port), "-w", str(root)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "segmentum.cli.main", "serve", "--port", str(port), "-w", str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {key}"}
     posted = [0] * clients
@@ -74,9 +83,15 @@ def measure(source_ws: Path, seconds: float = 30.0, clients: int = 4, batch_size
                 end = time.monotonic() + seconds
                 while time.monotonic() < end and posted[n] < per_client:
                     now = datetime.now(UTC).isoformat()
-                    events = [{"customer_id": rng.choice(customers), "occurred_at": now,
-                               "event": rng.choice(("page_view", "page_view", "cart_add", "login")),
-                               "properties": {"page": "/bench"}} for _ in range(batch_size)]
+                    events = [
+                        {
+                            "customer_id": rng.choice(customers),
+                            "occurred_at": now,
+                            "event": rng.choice(("page_view", "page_view", "cart_add", "login")),
+                            "properties": {"page": "/bench"},
+                        }
+                        for _ in range(batch_size)
+                    ]
                     t0 = time.monotonic()
                     response = client.post("/v1/events", json={"events": events})
                     request_seconds.append(time.monotonic() - t0)
@@ -93,7 +108,11 @@ def measure(source_ws: Path, seconds: float = 30.0, clients: int = 4, batch_size
                 n = 0
                 while time.monotonic() < end:
                     cid = f"bench-probe-{n}"
-                    event = {"customer_id": cid, "event": "cart_add", "occurred_at": datetime.now(UTC).isoformat()}
+                    event = {
+                        "customer_id": cid,
+                        "event": "cart_add",
+                        "occurred_at": datetime.now(UTC).isoformat(),
+                    }
                     t0 = time.monotonic()
                     if client.post("/v1/events", json={"events": [event]}).status_code != 202:
                         errors.append("probe post failed")
@@ -125,20 +144,30 @@ def measure(source_ws: Path, seconds: float = 30.0, clients: int = 4, batch_size
     total = sum(posted) + probes[0]
     with Workspace(root) as ws:
         stored = ws.store.query("SELECT count(*) FROM main.events")[0][0] - events_before
-        rt = ws.store.query("SELECT count(*), avg(customers), avg(epoch(finished_at) - epoch(started_at)) "
-                            "FROM segmentum.runs WHERE kind = 'realtime' AND status = 'complete'")[0]
+        rt = ws.store.query(
+            "SELECT count(*), avg(customers), avg(epoch(finished_at) - epoch(started_at)) "
+            "FROM segmentum.runs WHERE kind = 'realtime' AND status = 'complete'"
+        )[0]
     shutil.rmtree(tmp, ignore_errors=True)
     lat = np.array(latencies) if latencies else np.array([np.nan])
     return {
-        "customers": len(customers), "clients": clients, "batch_size": batch_size, "seconds": round(elapsed, 2),
-        "events_posted": total, "events_stored": int(stored), "events_per_second": round(total / elapsed, 1),
+        "customers": len(customers),
+        "clients": clients,
+        "batch_size": batch_size,
+        "seconds": round(elapsed, 2),
+        "events_posted": total,
+        "events_stored": int(stored),
+        "events_per_second": round(total / elapsed, 1),
         "request_p50_s": round(float(np.percentile(request_seconds, 50)), 3) if request_seconds else None,
-        "probes": probes[0], "probes_seen": len(latencies),
+        "probes": probes[0],
+        "probes_seen": len(latencies),
         "latency_p50_s": round(float(np.percentile(lat, 50)), 3),
         "latency_p99_s": round(float(np.percentile(lat, 99)), 3),
         "latency_max_s": round(float(lat.max()), 3),
-        "realtime_runs": int(rt[0]), "realtime_customers_avg": round(float(rt[1] or 0), 1),
-        "realtime_run_seconds_avg": round(float(rt[2] or 0), 3), "errors": errors[:3],
+        "realtime_runs": int(rt[0]),
+        "realtime_customers_avg": round(float(rt[1] or 0), 1),
+        "realtime_run_seconds_avg": round(float(rt[2] or 0), 3),
+        "errors": errors[:3],
     }
 
 

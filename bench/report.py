@@ -7,8 +7,12 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ORDER = ["sql", "segmentum", "pandas", "spark"]
-LABELS = {"sql": "hand-written DuckDB SQL", "segmentum": "segmentum (DuckDB)", "pandas": "pandas",
-          "spark": "segmentum (Spark, local)"}
+LABELS = {
+    "sql": "hand-written DuckDB SQL",
+    "segmentum": "segmentum (DuckDB)",
+    "pandas": "pandas",
+    "spark": "segmentum (Spark, local)",
+}
 
 
 def load() -> dict[int, dict]:
@@ -22,9 +26,11 @@ def load() -> dict[int, dict]:
 
 
 def table(sizes: dict[int, dict]) -> str:
-    lines = ["| customers | orders | events | implementation | wall s (best) | × hand SQL (best) | "
-             "× hand SQL (median of rounds) | peak RSS MB | outputs |",
-             "|---:|---:|---:|---|---:|---:|---:|---:|---|"]
+    lines = [
+        "| customers | orders | events | implementation | wall s (best) | × hand SQL (best) | "
+        "× hand SQL (median of rounds) | peak RSS MB | outputs |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---|",
+    ]
     for n, entry in sizes.items():
         for impl in ORDER:
             figures = entry["impls"].get(impl)
@@ -35,9 +41,11 @@ def table(sizes: dict[int, dict]) -> str:
             seconds = f"{figures['seconds']:.2f}"
             if impl == "pandas":
                 seconds += f" ({figures['compute_seconds']:.2f} compute)"
-            lines.append(f"| {n:,} | {entry['rows']['orders']:,} | {entry['rows']['events']:,} | {LABELS[impl]} | "
-                         f"{seconds} | {figures['ratio_to_sql']:.2f} | {_fmt(figures.get('median_round_ratio'))} | "
-                         f"{figures['peak_rss_mb']:.0f} | {check} |")
+            lines.append(
+                f"| {n:,} | {entry['rows']['orders']:,} | {entry['rows']['events']:,} | {LABELS[impl]} | "
+                f"{seconds} | {figures['ratio_to_sql']:.2f} | {_fmt(figures.get('median_round_ratio'))} | "
+                f"{figures['peak_rss_mb']:.0f} | {check} |"
+            )
     return "\n".join(lines)
 
 

@@ -40,6 +40,7 @@ IMPLS = ["sql", "segmentum", "pandas", "spark"]
 
 # ----------------------------------------------------------------------------------------------- workers
 
+
 def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
     """Run one implementation once; write its outputs to `out` (not timed) and return its figures."""
     from segmentum.workspace import Workspace
@@ -92,8 +93,19 @@ def _spawn(impl: str, root: Path, out: Path, extra_env: dict[str, str] | None = 
     env = dict(os.environ, **(extra_env or {}))
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     report = out.with_suffix(".json")
-    cmd = [sys.executable, "-m", "bench.run", "--worker", impl, "--root", str(root), "--out", str(out),
-           "--report", str(report)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.run",
+        "--worker",
+        impl,
+        "--root",
+        str(root),
+        "--out",
+        str(out),
+        "--report",
+        str(report),
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     peak = 0
     done = threading.Event()
@@ -132,6 +144,7 @@ def _spawn(impl: str, root: Path, out: Path, extra_env: dict[str, str] | None = 
 
 # ----------------------------------------------------------------------------------------------- compare
 
+
 def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values("customer_id").reset_index(drop=True)
 
@@ -142,8 +155,10 @@ def compare(reference: Path, other: Path) -> list[str]:
     a = _normalise(pd.read_parquet(reference / "traits.parquet"))
     b = _normalise(pd.read_parquet(other / "traits.parquet"))
     if set(a.columns) != set(b.columns):
-        problems.append(f"trait columns differ: only in reference {sorted(set(a.columns) - set(b.columns))}, "
-                        f"only in other {sorted(set(b.columns) - set(a.columns))}")
+        problems.append(
+            f"trait columns differ: only in reference {sorted(set(a.columns) - set(b.columns))}, "
+            f"only in other {sorted(set(b.columns) - set(a.columns))}"
+        )
     if len(a) != len(b) or not a.customer_id.equals(b.customer_id):
         return [*problems, f"customers differ: {len(a)} vs {len(b)}"]
     for column in sorted(set(a.columns) & set(b.columns) - {"customer_id"}):
@@ -160,32 +175,44 @@ def compare(reference: Path, other: Path) -> list[str]:
         if not same.all():
             bad = int((~same).sum())
             i = int(np.flatnonzero(~same.to_numpy())[0])
-            problems.append(f"trait {column}: {bad} rows differ, e.g. {a.customer_id[i]}: {x[i]!r} vs {y[i]!r}")
+            problems.append(
+                f"trait {column}: {bad} rows differ, e.g. {a.customer_id[i]}: {x[i]!r} vs {y[i]!r}"
+            )
     ma = pd.read_parquet(reference / "memberships.parquet")
     mb = pd.read_parquet(other / "memberships.parquet")
     sa = set(zip(ma.customer_id, ma.name, strict=True))
     sb = set(zip(mb.customer_id, mb.name, strict=True))
     if sa != sb or len(ma) != len(mb):
-        problems.append(f"memberships differ: {len(sa - sb)} only in reference (e.g. {sorted(sa - sb)[:3]}), "
-                        f"{len(sb - sa)} only in other (e.g. {sorted(sb - sa)[:3]}); rows {len(ma)} vs {len(mb)}")
+        problems.append(
+            f"memberships differ: {len(sa - sb)} only in reference (e.g. {sorted(sa - sb)[:3]}), "
+            f"{len(sb - sa)} only in other (e.g. {sorted(sb - sa)[:3]}); rows {len(ma)} vs {len(mb)}"
+        )
     return problems
 
 
 # ----------------------------------------------------------------------------------------------- harness
 
+
 def machine() -> dict[str, Any]:
     model = ""
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        model = next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), "")
+        model = next(
+            (line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), ""
+        )
     except OSError:
         pass
-    return {"cpu": model or platform.processor(), "cores": os.cpu_count(),
-            "ram_gb": round(psutil.virtual_memory().total / 2**30, 1), "python": platform.python_version()}
+    return {
+        "cpu": model or platform.processor(),
+        "cores": os.cpu_count(),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+    }
 
 
-def bench_size(customers: int, impls: list[str], repeats: int, data_dir: Path,
-               spark_repeats: int = 1) -> dict[str, Any]:
+def bench_size(
+    customers: int, impls: list[str], repeats: int, data_dir: Path, spark_repeats: int = 1
+) -> dict[str, Any]:
     root = data_dir / f"c{customers}"
     print(f"== {customers:,} customers: preparing data in {root}", flush=True)
     prep = prepare(root, customers)
@@ -193,8 +220,10 @@ def bench_size(customers: int, impls: list[str], repeats: int, data_dir: Path,
 
     ws = Workspace(root / "ws")
     try:
-        rows = {t: ws.store.con.execute(f"SELECT count(*) FROM main.{t}").fetchone()[0]
-                for t in ("customers", "orders", "order_items", "events")}
+        rows = {
+            t: ws.store.con.execute(f"SELECT count(*) FROM main.{t}").fetchone()[0]
+            for t in ("customers", "orders", "order_items", "events")
+        }
     finally:
         ws.close()
     print(f"   rows {rows} (prepare {prep})", flush=True)
@@ -206,8 +235,10 @@ def bench_size(customers: int, impls: list[str], repeats: int, data_dir: Path,
             out = root / "out" / f"{impl}_{rep}"
             figures = _spawn(impl, root, out)
             runs[impl].append(figures)
-            print(f"   {impl:10s} rep {rep}: {figures['seconds']:.2f} s, peak {figures['peak_rss_mb']:.0f} MB",
-                  flush=True)
+            print(
+                f"   {impl:10s} rep {rep}: {figures['seconds']:.2f} s, peak {figures['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
     reference = "sql" if "sql" in impls else impls[0]
     checks = {}
     for impl in impls:
@@ -217,18 +248,38 @@ def bench_size(customers: int, impls: list[str], repeats: int, data_dir: Path,
             print(f"   {impl} vs {reference}: {problems if problems else 'identical'}", flush=True)
     best = {impl: min(r["seconds"] for r in rs) for impl, rs in runs.items()}
     # ratios within each round (same background load) are steadier than ratios of bests on a shared machine
-    rounds = {impl: [rs[i]["seconds"] / runs[reference][i]["seconds"] for i in range(min(len(rs), len(runs[reference])))]
-              for impl, rs in runs.items()} if reference in runs else {}
+    rounds = (
+        {
+            impl: [
+                rs[i]["seconds"] / runs[reference][i]["seconds"]
+                for i in range(min(len(rs), len(runs[reference])))
+            ]
+            for impl, rs in runs.items()
+        }
+        if reference in runs
+        else {}
+    )
     summary = {
-        impl: {"seconds": round(best[impl], 3),
-               "ratio_to_sql": round(best[impl] / best[reference], 2) if reference in best else None,
-               "peak_rss_mb": round(max(r["peak_rss_mb"] for r in rs), 1),
-               "all_seconds": [round(r["seconds"], 3) for r in rs],
-               "median_round_ratio": round(float(np.median(rounds[impl])), 2) if rounds.get(impl) else None,
-               **({"compute_seconds": round(min(r["compute_seconds"] for r in rs), 3),
-                   "load_seconds": round(min(r["load_seconds"] for r in rs), 3)} if impl == "pandas" else {}),
-               **({"phases": rs[int(np.argmin([r["seconds"] for r in rs]))].get("phases")}
-                  if impl in ("segmentum", "spark") else {})}
+        impl: {
+            "seconds": round(best[impl], 3),
+            "ratio_to_sql": round(best[impl] / best[reference], 2) if reference in best else None,
+            "peak_rss_mb": round(max(r["peak_rss_mb"] for r in rs), 1),
+            "all_seconds": [round(r["seconds"], 3) for r in rs],
+            "median_round_ratio": round(float(np.median(rounds[impl])), 2) if rounds.get(impl) else None,
+            **(
+                {
+                    "compute_seconds": round(min(r["compute_seconds"] for r in rs), 3),
+                    "load_seconds": round(min(r["load_seconds"] for r in rs), 3),
+                }
+                if impl == "pandas"
+                else {}
+            ),
+            **(
+                {"phases": rs[int(np.argmin([r["seconds"] for r in rs]))].get("phases")}
+                if impl in ("segmentum", "spark")
+                else {}
+            ),
+        }
         for impl, rs in runs.items()
     }
     return {"customers": customers, "rows": rows, "check": checks, "impls": summary}
@@ -253,9 +304,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sizes = PROFILES.get(args.scale) or [int(args.scale)]
     impls = [i.strip() for i in args.impl.split(",") if i.strip()]
-    results = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
-               "command": " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])]),
-               "scale": args.scale, "sizes": []}
+    results = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "command": " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])]),
+        "scale": args.scale,
+        "sizes": [],
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     out_file = RESULTS / f"batch_{args.scale}.json"
     failed = False

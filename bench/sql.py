@@ -173,6 +173,8 @@ def run(con: Any, as_of: str) -> None:
 def outputs(con: Any) -> tuple[Any, Any]:
     """(traits, memberships) as pandas frames, in segmentum's column names."""
     traits = con.execute("SELECT * EXCLUDE (country) FROM segmentum.bench_sql_traits").df()
-    mem = con.execute("SELECT customer_id, segmentation, segment, "
-                      "coalesce(segmentation || '.', '') || segment AS name FROM segmentum.bench_sql_memberships").df()
+    mem = con.execute(
+        "SELECT customer_id, segmentation, segment, "
+        "coalesce(segmentation || '.', '') || segment AS name FROM segmentum.bench_sql_memberships"
+    ).df()
     return traits, mem

@@ -43,7 +43,10 @@ def test_outputs_cover_every_customer_and_every_segmentation(small: dict) -> Non
     partitions = mem[mem.segmentation.notna()]
     # each customer exactly once in each of rfm, abc, lifecycle
     assert partitions.groupby("segmentation").customer_id.nunique().to_dict() == {
-        "abc": 2_000, "lifecycle": 2_000, "rfm": 2_000}
+        "abc": 2_000,
+        "lifecycle": 2_000,
+        "rfm": 2_000,
+    }
     assert len(partitions) == 3 * 2_000
     standalone = set(mem.loc[mem.segmentation.isna(), "name"])
     assert len(standalone) == 10 and all(name.startswith("b_") for name in standalone)
