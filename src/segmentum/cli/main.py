@@ -28,77 +28,69 @@ def _root(
 
 
 def _register() -> None:
-    # One line per command module; each module holds one command (or one command group).
-    from segmentum.cli import backfill, compare, crosstab, forget, init, migration, pareto, profile, report, validate
+    """One module per command (or command group), listed in the order of the user's journey."""
+    from segmentum.cli import (
+        backfill,
+        behaviour,
+        builtins,
+        churn,
+        cluster,
+        clv,
+        compare,
+        coverage,
+        crosstab,
+        customer,
+        demo,
+        experience,
+        explain,
+        forget,
+        ingest,
+        init,
+        keys,
+        members,
+        migration,
+        outbox,
+        pareto,
+        preview,
+        profile,
+        quarantine,
+        replenishment,
+        report,
+        run,
+        runs,
+        segments,
+        serve,
+        sql,
+        tasks,
+        users,
+        validate,
+    )
 
-    app.command("init")(init.init_command)
-    app.command("validate")(validate.validate_command)
-    from segmentum.cli import builtins as builtins_cli
-    from segmentum.cli import coverage as coverage_cli
-
-    app.add_typer(builtins_cli.app, name="builtins")
-    app.command("coverage")(coverage_cli.coverage_command)
-    app.command("profile")(profile.profile_command)
-    app.command("compare")(compare.compare_command)
-    app.command("crosstab")(crosstab.crosstab_command)
-    app.command("pareto")(pareto.pareto_command)
-    app.command("migration")(migration.migration_command)
-    app.command("report")(report.report_command)
-    app.command("backfill")(backfill.backfill_command)
-    app.command("forget")(forget.forget_command)
-    from segmentum.cli import cluster
-
-    app.command("cluster")(cluster.cluster_command)
-    from segmentum.cli import clv
-
-    app.command("clv")(clv.clv_command)
-    from segmentum.cli import replenishment as replenishment_cli
-
-    app.command("replenishment")(replenishment_cli.replenishment_command)
-    from segmentum.cli import churn as churn_cli
-
-    app.add_typer(churn_cli.app, name="churn")
-    from segmentum.cli import behaviour as behaviour_cli
-    from segmentum.cli import experience as experience_cli
-
-    app.command("behaviour")(behaviour_cli.behaviour_command)
-    app.command("experience")(experience_cli.experience_command)
-    from segmentum.cli import keys, serve
-
-    app.add_typer(keys.app, name="keys")
-    from segmentum.cli import users as users_cli
-
-    app.add_typer(users_cli.app, name="users")
-    app.command("serve")(serve.serve_command)
-    from segmentum.cli import outbox, tasks
-
-    app.add_typer(tasks.app, name="tasks")
-    app.command("outbox")(outbox.outbox_command)
-    from segmentum.cli import demo
-
-    app.command("demo")(demo.demo_command)
-    from segmentum.cli import ingest as ingest_cli
-    from segmentum.cli import quarantine as quarantine_cli
-
-    app.command("ingest")(ingest_cli.ingest_command)
-    app.command("quarantine")(quarantine_cli.quarantine_command)
-    from segmentum.cli import customer as customer_cli
-    from segmentum.cli import explain as explain_cli
-    from segmentum.cli import members as members_cli
-    from segmentum.cli import preview as preview_cli
-    from segmentum.cli import run as run_cli
-    from segmentum.cli import runs as runs_cli
-    from segmentum.cli import segments as segments_cli
-    from segmentum.cli import sql as sql_cli
-
-    app.command("run")(run_cli.run_command)
-    app.command("runs")(runs_cli.runs_command)
-    app.command("segments")(segments_cli.segments_command)
-    app.command("members")(members_cli.members_command)
-    app.command("customer")(customer_cli.customer_command)
-    app.command("sql")(sql_cli.sql_command)
-    app.command("explain")(explain_cli.explain_command)
-    app.command("preview")(preview_cli.preview_command)
+    commands = {
+        # set up and load
+        "demo": demo.demo_command, "init": init.init_command, "ingest": ingest.ingest_command,
+        "quarantine": quarantine.quarantine_command, "coverage": coverage.coverage_command,
+        # define and run
+        "validate": validate.validate_command, "preview": preview.preview_command, "run": run.run_command,
+        "runs": runs.runs_command, "backfill": backfill.backfill_command, "sql": sql.sql_command,
+        # look at the results
+        "segments": segments.segments_command, "members": members.members_command,
+        "customer": customer.customer_command, "explain": explain.explain_command,
+        "profile": profile.profile_command, "compare": compare.compare_command,
+        "crosstab": crosstab.crosstab_command, "pareto": pareto.pareto_command,
+        "migration": migration.migration_command, "behaviour": behaviour.behaviour_command,
+        "experience": experience.experience_command, "report": report.report_command,
+        # models
+        "clv": clv.clv_command, "cluster": cluster.cluster_command,
+        "replenishment": replenishment.replenishment_command,
+        # act and serve
+        "outbox": outbox.outbox_command, "serve": serve.serve_command, "forget": forget.forget_command,
+    }
+    for name, command in commands.items():
+        app.command(name)(command)
+    for name, group in {"builtins": builtins.app, "churn": churn.app, "tasks": tasks.app, "keys": keys.app,
+                        "users": users.app}.items():
+        app.add_typer(group, name=name)
 
 
 _register()
