@@ -200,6 +200,12 @@ class RunCompiler:
         self.population_table = population
         self.read_property = read_property or default_property_reader
 
+    def _touched(self) -> ir.Value:
+        """The real-time run's customer ids as ONE array literal unnested in a subquery: a literal `IN` list of
+        N ids costs Ibis N expression nodes to build (about 0.8 ms each), this costs one."""
+        assert self.customer_ids is not None
+        return ibis.literal([str(i) for i in self.customer_ids], type="array<string>").unnest()
+
     # ------------------------------------------------------------------------------------------ entry
     def compile(self) -> CompiledRun:
         t = self._customers()
@@ -247,7 +253,7 @@ class RunCompiler:
             if cols:
                 c = c.left_join(model.select("customer_id", *cols), "customer_id").select(*c.columns, *cols)
         if self.customer_ids is not None:
-            c = c.filter(c.customer_id.isin([str(i) for i in self.customer_ids]))
+            c = c.filter(c.customer_id.isin(self._touched()))
         return c
 
     def _attribute_names(self) -> set[str]:
@@ -290,7 +296,7 @@ class RunCompiler:
         as_of = ibis.literal(self.as_of, type=dt.Timestamp())
         t = t.filter(t[time_column] <= as_of)
         if self.customer_ids is not None:
-            t = t.filter(t.customer_id.isin([str(i) for i in self.customer_ids]))
+            t = t.filter(t.customer_id.isin(self._touched()))
         if not group.all_orders:
             if name == "orders":
                 t = t.filter(self._qualifying(t))
