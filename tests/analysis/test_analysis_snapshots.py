@@ -68,3 +68,16 @@ def test_history_and_time_in_segment(ws: Workspace) -> None:
     assert stay.loc["vip", "customers"] == 2
     assert stay.loc["vip", "mean_runs"] == pytest.approx(1.5)  # c1 two runs, c2 one
     assert isinstance(history, pd.DataFrame)
+
+
+def test_profile_nps_and_csat_use_the_nps_builtin_definitions(ws: Workspace) -> None:
+    ws.store.con.execute("CREATE TABLE responses (customer_id VARCHAR, question VARCHAR, answer VARCHAR, "
+                         "answered_at TIMESTAMP)")
+    ws.store.con.executemany("INSERT INTO responses VALUES (?, ?, ?, ?)", [
+        ("c1", "nps", "3", "2024-01-01"), ("c1", "nps", "10", "2024-02-01"),  # latest answer counts
+        ("c2", "nps", "6.0", "2024-02-01"), ("c2", "csat", "4", "2024-02-01"),
+        ("c1", "nps", "0", "2024-03-15"),  # after the run's as_of: invisible
+    ])
+    p = profile(ws, "value_tier.vip")
+    assert p["nps"] == 0.0  # one promoter (10), one detractor (6.0)
+    assert p["csat"] == 4.0

@@ -24,7 +24,8 @@ from segmentum.models.churn import PERIODS, churn_rates, segment_runs
 from segmentum.models.replenishment import resolve_as_of, store_of
 
 
-def _nps_settings(ws: Any) -> dict[str, Any]:
+def nps_settings(ws: Any) -> dict[str, Any]:
+    """The nps built-in's settings (questions and score lists) with the workspace's overrides."""
     from segmentum.spec.builtins import load_builtin
 
     config = getattr(ws, "config", None)
@@ -32,7 +33,8 @@ def _nps_settings(ws: Any) -> dict[str, Any]:
     return load_builtin("nps", overrides).settings
 
 
-def _valid(scores: list[Any]) -> list[str]:
+def answer_texts(scores: list[Any]) -> list[str]:
+    """Scores as the answer texts that mean them (`9` and `9.0`: answers are stored as text)."""
     return [text for v in scores for text in (str(v), f"{v}.0")]
 
 
@@ -86,7 +88,7 @@ def nps_over_time(ws: Any, *, as_of: Any = "latest", segmentation: str | None = 
     cols = ["period_start", "segment", "answered", "promoters", "passives", "detractors", "nps"]
     if not store.table_exists("responses"):
         return pd.DataFrame(columns=cols)
-    s = _nps_settings(ws)
+    s = nps_settings(ws)
     as_of = resolve_as_of(ws, as_of)
     bounds = _months(store, "responses", "answered_at", as_of, period, periods)
     if not bounds:
@@ -96,8 +98,8 @@ def nps_over_time(ws: Any, *, as_of: Any = "latest", segmentation: str | None = 
         FROM main.responses WHERE answered_at <= $as_of AND answered_at >= $first AND question = $question
         GROUP BY ALL"""
     params = {"as_of": as_of, "first": bounds[0], "question": str(s["nps_question"]),
-              "promoters": _valid(s["promoter_scores"]), "passives": _valid(s["passive_scores"]),
-              "detractors": _valid(s["detractor_scores"]),
+              "promoters": answer_texts(s["promoter_scores"]), "passives": answer_texts(s["passive_scores"]),
+              "detractors": answer_texts(s["detractor_scores"]),
               "_aggregates": """
         count(*) FILTER (WHERE list_contains($promoters, answer) OR list_contains($passives, answer)
                          OR list_contains($detractors, answer)) AS answered,
@@ -117,12 +119,12 @@ def csat_over_time(ws: Any, *, as_of: Any = "latest", segmentation: str | None =
     cols = ["period_start", "segment", "answered", "csat", "satisfied_share"]
     if not store.table_exists("responses"):
         return pd.DataFrame(columns=cols)
-    s = _nps_settings(ws)
+    s = nps_settings(ws)
     as_of = resolve_as_of(ws, as_of)
     bounds = _months(store, "responses", "answered_at", as_of, period, periods)
     if not bounds:
         return pd.DataFrame(columns=cols)
-    valid = _valid(s["satisfied_scores"]) + _valid(s["neutral_scores"]) + _valid(s["dissatisfied_scores"])
+    valid = answer_texts(s["satisfied_scores"]) + answer_texts(s["neutral_scores"]) + answer_texts(s["dissatisfied_scores"])
     sql = f"""SELECT customer_id, date_trunc('{period}', answered_at) AS period_start,
             CAST(arg_max(answer, answered_at) AS DOUBLE) AS score, list_contains($satisfied,
             arg_max(answer, answered_at)) AS satisfied
@@ -130,7 +132,7 @@ def csat_over_time(ws: Any, *, as_of: Any = "latest", segmentation: str | None =
           AND list_contains($valid, answer)
         GROUP BY ALL"""
     params = {"as_of": as_of, "first": bounds[0], "question": str(s["csat_question"]), "valid": valid,
-              "satisfied": _valid(s["satisfied_scores"]),
+              "satisfied": answer_texts(s["satisfied_scores"]),
               "_aggregates": "count(*) AS answered, avg(score) AS csat, avg(satisfied::INTEGER) AS satisfied_share"}
     return _per_period(ws, sql, params, bounds, segmentation, run_id, period)[cols]
 

@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from segmentum.analysis.base import check_segment, customer_values_sql, execute, frame, resolve_run
+from segmentum.analysis.experience import answer_texts, nps_settings
 from segmentum.data.schema import QUALIFYING_ORDER_SQL
 from segmentum.errors import NotFoundError, did_you_mean
 
@@ -246,18 +247,22 @@ def _experience(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     """NPS and CSAT of the segment (latest answer per customer up to as_of) and its churn rate."""
     out: dict[str, Any] = {"nps": None, "csat": None, "churn_rate": None}
     if ws.store.table_exists("responses"):
+        # the same questions and score lists as the nps built-in and the experience metrics
+        settings = nps_settings(ws)
+        scores = {k: answer_texts(settings[f"{k}_scores"]) for k in ("promoter", "passive", "detractor")}
         row = execute(ws, f"""
             WITH members AS ({_members_sql()}),
             latest AS (
                 SELECT customer_id, question, arg_max(answer, answered_at) AS answer FROM main.responses
-                WHERE answered_at <= $as_of AND lower(question) IN ('nps', 'csat')
-                  AND customer_id IN (SELECT customer_id FROM members) GROUP BY ALL)
-            SELECT count(*) FILTER (WHERE question = 'nps'),
-                   count(*) FILTER (WHERE question = 'nps' AND TRY_CAST(answer AS DOUBLE) >= 9),
-                   count(*) FILTER (WHERE question = 'nps' AND TRY_CAST(answer AS DOUBLE) <= 6),
-                   avg(TRY_CAST(answer AS DOUBLE)) FILTER (WHERE lower(question) = 'csat')
-            FROM latest
-        """, params).fetchone()
+                WHERE answered_at <= $as_of AND question IN ($nps_question, $csat_question)
+                  AND customer_id IN (SELECT customer_id FROM members) GROUP BY ALL),
+            nps AS (SELECT answer FROM latest WHERE question = $nps_question)
+            SELECT (SELECT count(*) FILTER (WHERE list_contains($promoter || $passive || $detractor, answer)) FROM nps),
+                   (SELECT count(*) FILTER (WHERE list_contains($promoter, answer)) FROM nps),
+                   (SELECT count(*) FILTER (WHERE list_contains($detractor, answer)) FROM nps),
+                   (SELECT avg(TRY_CAST(answer AS DOUBLE)) FROM latest WHERE question = $csat_question)
+        """, {**params, **scores, "nps_question": str(settings["nps_question"]),
+              "csat_question": str(settings["csat_question"])}).fetchone()
         if row and row[0]:
             out["nps"] = 100.0 * (row[1] - row[2]) / row[0]
         out["csat"] = _num(row[3]) if row else None
