@@ -73,7 +73,9 @@ _DEFINITIONS: dict[str, tuple[tuple[Any, ...], Any]] = {}
 
 
 def _definitions(ws: Any) -> Any:
-    files = [ws.root / "segmentum.yml", *sorted(p for pattern in ws.config.definitions for p in ws.root.glob(pattern))]
+    from segmentum.spec.loader import definition_files
+
+    files = [ws.root / "segmentum.yml", *definition_files(ws)]
     fingerprint = tuple((str(p), p.stat().st_mtime_ns) for p in files if p.is_file())
     cached = _DEFINITIONS.get(str(ws.root))
     if cached is None or cached[0] != fingerprint:

@@ -230,6 +230,11 @@ def load_definitions(
     return DefinitionBuilder(tables, attributes).build(ws, overrides or {})
 
 
+def definition_files(ws: Workspace) -> list[Path]:
+    """The workspace's definition files on disk (the `definitions` globs of segmentum.yml), sorted."""
+    return sorted({p for pattern in ws.config.definitions for p in ws.root.glob(pattern) if p.is_file()})
+
+
 def _data_columns(ws: Workspace) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     store = ws.store
     tables = {name: store.columns(name) for name in TABLES if store.table_exists(name)}
@@ -276,9 +281,7 @@ class DefinitionBuilder:
 
     @staticmethod
     def _definition_files(ws: Workspace, overrides: dict[str, str]) -> list[Path]:
-        found: set[Path] = set()
-        for pattern in ws.config.definitions:
-            found |= {p for p in ws.root.glob(pattern) if p.is_file()}
+        found = set(definition_files(ws))
         found |= {ws.root / rel for rel in overrides if rel != "segmentum.yml"}
         return sorted(found)
 
