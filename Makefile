@@ -31,10 +31,12 @@ test: install browser-deps
 test-fast: install
 	$(PY) -m pytest -q -m "not slow and not spark and not browser"
 
+# ruff (lint and format), mypy, and the import-linter contract that keeps the layers of DESIGN.md section 3
 lint: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy src
+	$(VENV)/bin/lint-imports
 
 bench: install
 	$(PY) -m bench.run --scale $(SCALE)

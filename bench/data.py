@@ -6,7 +6,7 @@ import shutil
 import time
 from pathlib import Path
 
-from segmentum.data.demo import write_demo_parquet
+from segmentum.demo.generator import write_demo_parquet
 from segmentum.workspace import Workspace
 
 HERE = Path(__file__).resolve().parent

@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 import numpy as np
 
-from segmentum.api.keys import KeyStore
-from segmentum.api.server import free_port
+from segmentum.service.keys import KeyStore
+from segmentum.service.ownership import free_port
 from segmentum.workspace import Workspace
 
 PROBE_SEGMENT = "b_cart_abandoners"  # cart_adds_30d > 0 and orders_90d = 0: a new customer's first cart_add

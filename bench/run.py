@@ -49,8 +49,8 @@ def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     try:
         if impl in ("segmentum", "spark"):
-            from segmentum import snapshot
-            from segmentum.run import run
+            from segmentum.runs.execute import run
+            from segmentum.store import snapshots as snapshot
 
             mark = time.perf_counter()
             result = run(ws, as_of=AS_OF, engine="duckdb" if impl == "segmentum" else "spark")

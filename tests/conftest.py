@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from segmentum import snapshot
+from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from segmentum.backfill import BackfillError, backfill_dates
+from segmentum.runs.backfill import BackfillError, backfill_dates
 
 
 def test_month_ends_and_the_last_day() -> None:

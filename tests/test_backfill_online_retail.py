@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from segmentum import snapshot
 from segmentum.analysis import migration, segment_history
-from segmentum.backfill import backfill
+from segmentum.runs.backfill import backfill
+from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]

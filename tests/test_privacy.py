@@ -8,7 +8,7 @@ import json
 import pytest
 
 from segmentum.errors import NotFoundError
-from segmentum.privacy import forget
+from segmentum.store.erase import forget
 from segmentum.workspace import Workspace
 
 

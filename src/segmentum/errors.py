@@ -52,6 +52,14 @@ class NotFittedError(ModelError, AttributeError):
     """A model was used before `fit`."""
 
 
+class BusyError(SegmentumError, RuntimeError):
+    """The work asked for conflicts with work in progress (a batch run already running); try again later."""
+
+    def __init__(self, message: str, *, details: object = None) -> None:
+        super().__init__(message)
+        self.details = details
+
+
 class ActionError(SegmentumError, RuntimeError):
     """A trigger action could not be configured or delivered."""
 

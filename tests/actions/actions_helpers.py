@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from segmentum.actions.sinks.webhook import signature
-from segmentum.snapshot import ensure_tables
 from segmentum.store import META
+from segmentum.store.snapshots import ensure_tables
 from segmentum.workspace import Workspace
 
 SECRET = "s3cr3t-for-tests"

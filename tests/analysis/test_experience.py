@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentum import snapshot
 from segmentum.analysis.experience import experience, first_response, nps_over_time
+from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
 
 AS_OF = datetime(2024, 3, 31, 23, 59, 59, 999999)
@@ -138,7 +138,7 @@ def test_experience_holds_every_metric_including_churn(survey: Workspace) -> Non
 
 @pytest.mark.slow
 def test_demo_experience_follows_the_personas(tmp_path) -> None:
-    demo_workspace = pytest.importorskip("segmentum.data.demo_workspace")
+    demo_workspace = pytest.importorskip("segmentum.demo.workspace")
     root = tmp_path / "demo"
     demo_workspace.create_demo_workspace(root, customers=2000, seed=5, run=False, report=False)
     with Workspace(root) as ws:

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import uvicorn
 
-from segmentum import snapshot
-from segmentum.api.server import free_port
+from segmentum.service.ownership import free_port
 from segmentum.store import META
+from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
 
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from api_support import LiveServer, start_server  # noqa: F401  (re-exported for the tests)
 
-from segmentum.api.keys import KeyStore
 from segmentum.api.main import create_app
+from segmentum.service.keys import KeyStore
 from segmentum.workspace import Workspace
 
 

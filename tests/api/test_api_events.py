@@ -6,7 +6,7 @@ import threading
 import time
 from zoneinfo import ZoneInfo
 
-from segmentum.api.realtime import MicroBatcher, normalize_id
+from segmentum.runs.realtime import MicroBatcher, normalize_id
 
 
 def test_posted_events_are_stored_and_unknown_customers_created(live) -> None:

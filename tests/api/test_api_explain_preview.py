@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from segmentum.api import library
-
 DEFS = """\
 traits:
   cart_adds_7d: {count: events, where: "event = 'cart_add'", within: 7d}
@@ -17,8 +15,6 @@ segments:
 
 @pytest.fixture
 def engine_live(live):
-    if library.find("run") is None or library.find("explain") is None or library.find("preview") is None:
-        pytest.skip("the engine's run, explain and preview are not all in this build")
     (live.ws.root / "definitions" / "rt.yml").write_text(DEFS, encoding="utf-8")
     con = live.ws.store.cursor()
     con.execute("CREATE TABLE main.customers (customer_id VARCHAR)")
@@ -27,7 +23,7 @@ def engine_live(live):
                 "occurred_at TIMESTAMP, properties JSON)")
     con.execute("INSERT INTO main.events VALUES ('e1', 'a', 'cart_add', now()::TIMESTAMP - INTERVAL 1 DAY, NULL), "
                 "('e2', 'b', 'page_view', now()::TIMESTAMP - INTERVAL 1 DAY, NULL)")
-    library.run_batch(live.ws, as_of=None)
+    live.ws.run(as_of=None, deliver=False)
     return live
 
 

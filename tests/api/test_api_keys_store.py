@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from segmentum.api.keys import ApiKeyError, KeyStore, normalize_prefix, scope_allows
 from segmentum.errors import NotFoundError
+from segmentum.service.keys import ApiKeyError, KeyStore, normalize_prefix, scope_allows
 
 
 def test_a_created_key_verifies_and_only_its_hash_is_stored(workspace) -> None:

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from segmentum.api.keys import KeyStore
-from segmentum.api.server import free_port
+from segmentum.service.keys import KeyStore
+from segmentum.service.ownership import free_port
 from segmentum.workspace import Workspace
 
 DEFS = """\

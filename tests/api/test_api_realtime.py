@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from segmentum.api import library
-
 DEFS = """\
 traits:
   cart_adds_7d: {count: events, where: "event = 'cart_add'", within: 7d}
@@ -25,8 +23,6 @@ segmentations:
 
 @pytest.fixture
 def realtime_ws(workspace):
-    if library.find("run") is None:
-        pytest.skip("the run engine (segmentum.run.run) is not in this build")
     (workspace.root / "definitions" / "rt.yml").write_text(DEFS, encoding="utf-8")
     con = workspace.store.cursor()
     con.execute("CREATE TABLE main.customers (customer_id VARCHAR)")
@@ -40,8 +36,8 @@ def realtime_ws(workspace):
 def test_posted_event_moves_the_customer_within_two_seconds(realtime_ws, request) -> None:
     from api_support import start_server
 
-    from segmentum.api.keys import KeyStore
     from segmentum.api.main import create_app
+    from segmentum.service.keys import KeyStore
 
     key = KeyStore(realtime_ws.store).create("write")[0]
     app = create_app(realtime_ws)  # default micro-batch interval: 1 s

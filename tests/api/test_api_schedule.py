@@ -7,10 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from segmentum.api import library
-from segmentum.api.runtime import Runtime
-from segmentum.api.schedule import parse_schedule
 from segmentum.errors import ConfigError
+from segmentum.service.runtime import Runtime
+from segmentum.service.schedule import parse_schedule
 
 
 def test_intervals_and_daily_times() -> None:
@@ -29,8 +28,6 @@ def test_unknown_schedules_say_what_is_allowed(text: str) -> None:
 
 
 def test_a_schedule_starts_batch_runs(workspace) -> None:
-    if library.find("run") is None:
-        pytest.skip("the run engine (segmentum.run.run) is not in this build")
     con = workspace.store.cursor()
     con.execute("CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
                 "amount DECIMAL(38, 6), status VARCHAR)")

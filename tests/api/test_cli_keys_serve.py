@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from segmentum.api.server import free_port, running_server, server_file
+from segmentum.service.ownership import free_port, running_server, server_file
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -57,10 +57,10 @@ def test_serve_owns_the_store_and_the_cli_manages_keys_through_it(workspace) -> 
             assert proc.poll() is None, proc.stderr.read()
             assert time.monotonic() < deadline, "serve did not start"
             time.sleep(0.2)
-        record = json.loads(server_file(workspace).read_text())
+        record = json.loads(server_file(workspace.root).read_text())
         assert record["port"] == port and record["pid"] == proc.pid
         assert workspace.server().url == f"http://127.0.0.1:{port}"
-        assert oct(server_file(workspace).stat().st_mode & 0o777) == "0o600"
+        assert oct(server_file(workspace.root).stat().st_mode & 0o777) == "0o600"
         # the store is locked by the server: the CLI goes through its API
         key = cli("keys", "create", "--scope", "read", "-w", root).stdout.strip().splitlines()[-1]
         response = httpx.get(f"http://127.0.0.1:{port}/v1/segments", headers={"Authorization": f"Bearer {key}"})
@@ -72,5 +72,5 @@ def test_serve_owns_the_store_and_the_cli_manages_keys_through_it(workspace) -> 
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
-    assert not server_file(workspace).exists()
-    assert running_server(workspace) is None and workspace.server() is None
+    assert not server_file(workspace.root).exists()
+    assert running_server(workspace.root) is None and workspace.server() is None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from segmentum.data.schema import TABLES
+from segmentum.schema import TABLES
 from segmentum.store import CATALOG
 from segmentum.workspace import Workspace
 

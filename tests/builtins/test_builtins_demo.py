@@ -1,7 +1,7 @@
 """End to end on the demo business: every built-in runs, and the planted personas land in the expected segments.
 
 One demo workspace per module (generated, ingested, run once at `as_of=latest`); memberships are read with
-`segmentum.snapshot`. Persona checks are shares (the demo is random); where a segment follows from data
+`segmentum.store.snapshots`. Persona checks are shares (the demo is random); where a segment follows from data
 directly (NPS on the latest answer, first source, age band), every customer is checked against a reference
 computed here from the raw tables.
 """
@@ -21,8 +21,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    demo_workspace = pytest.importorskip("segmentum.data.demo_workspace")
-    from segmentum import snapshot
+    demo_workspace = pytest.importorskip("segmentum.demo.workspace")
+    from segmentum.store import snapshots as snapshot
     from segmentum.workspace import Workspace
 
     root = tmp_path_factory.mktemp("demo") / "ws"
@@ -169,7 +169,7 @@ def test_attribute_segmentations_match_the_attributes(demo) -> None:
 
 
 def test_coverage_on_the_full_demo(demo) -> None:
-    from segmentum.coverage import coverage
+    from segmentum.analysis.coverage import coverage
 
     ws, _, frame, _ = demo
     report = coverage(ws)
@@ -192,7 +192,7 @@ def test_coverage_on_the_full_demo(demo) -> None:
 
 @pytest.mark.spark
 def test_spark_gives_the_same_traits_and_memberships(demo, monkeypatch) -> None:
-    from segmentum import snapshot
+    from segmentum.store import snapshots as snapshot
 
     pytest.importorskip("pyspark")
     monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")

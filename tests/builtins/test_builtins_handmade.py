@@ -11,7 +11,7 @@ AS_OF = "2026-06-30"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from segmentum import snapshot
+    from segmentum.store import snapshots as snapshot
     from segmentum.workspace import Workspace
 
     root = tmp_path_factory.mktemp("hand") / "ws"

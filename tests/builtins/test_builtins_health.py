@@ -9,7 +9,7 @@ from segmentum.store import CATALOG
 
 @pytest.fixture(scope="module")
 def health(tmp_path_factory):
-    from segmentum import snapshot
+    from segmentum.store import snapshots as snapshot
     from segmentum.workspace import Workspace
 
     root = tmp_path_factory.mktemp("health") / "ws"

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from segmentum.data.schema import TABLES
+from segmentum.schema import TABLES
 from segmentum.spec.builtins import builtin_names, load_builtin, render_builtin_yaml
-from segmentum.spec.loader import load_definitions
 from segmentum.spec.models import CHANNELS
 from segmentum.store import CATALOG
 
@@ -30,7 +29,7 @@ def test_every_expected_builtin_is_shipped() -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_builtin_loads_and_validates_alone(full_workspace, configure, name: str) -> None:
     ws = configure(full_workspace, [name])
-    defs = load_definitions(ws)
+    defs = ws.definitions()
     assert defs.builtins == [name]
     assert defs.skipped == {}
     owned = [s for s in defs.segmentations.values() if s.builtin == name]
@@ -44,7 +43,7 @@ def test_builtin_loads_and_validates_alone(full_workspace, configure, name: str)
 
 def test_all_builtins_load_together_without_name_clashes(full_workspace, configure) -> None:
     ws = configure(full_workspace, NAMES)
-    defs = load_definitions(ws)
+    defs = ws.definitions()
     assert sorted(defs.builtins) == sorted(NAMES)
     assert len(defs.segmentations) >= len(NAMES)
 
@@ -52,7 +51,7 @@ def test_all_builtins_load_together_without_name_clashes(full_workspace, configu
 @pytest.mark.parametrize("name", NAMES)
 def test_builtin_is_skipped_with_reason_on_an_empty_store(make_workspace, name: str) -> None:
     ws = make_workspace(tables=[], names=[name])
-    defs = load_definitions(ws)
+    defs = ws.definitions()
     assert defs.builtins == []
     assert re.search(r"table '\w+' is absent", defs.skipped[name])
 
@@ -65,21 +64,21 @@ def test_builtin_requires_exactly_what_it_uses(make_workspace, name: str) -> Non
     builtin = load_builtin(name)
     for table, columns in builtin.requires.items():
         con.execute(f"ALTER TABLE {CATALOG}.main.{table} RENAME TO {table}_hidden")
-        assert f"table '{table}' is absent" in load_definitions(ws).skipped[name]
+        assert f"table '{table}' is absent" in ws.definitions().skipped[name]
         con.execute(f"ALTER TABLE {CATALOG}.main.{table}_hidden RENAME TO {table}")
         for column in columns:
             if column in TABLES[table].required or column not in TABLES[table].columns:
                 continue  # required columns are always present; model columns come from model tables
             con.execute(f'ALTER TABLE {CATALOG}.main.{table} RENAME COLUMN "{column}" TO "{column}_hidden"')
-            reason = load_definitions(ws).skipped.get(name, "")
+            reason = ws.definitions().skipped.get(name, "")
             assert f"{table} lacks column(s) {column}" in reason
             con.execute(f'ALTER TABLE {CATALOG}.main.{table} RENAME COLUMN "{column}_hidden" TO "{column}"')
-    assert load_definitions(ws).builtins == [name]
+    assert ws.definitions().builtins == [name]
 
 
 def test_value_clv_needs_the_clv_model(make_workspace) -> None:
     ws = make_workspace(names=["value", "value_clv"], model_clv=False)
-    defs = load_definitions(ws)
+    defs = ws.definitions()
     assert defs.builtins == ["value"]
     assert "clv_12m" in defs.skipped["value_clv"]
 
@@ -97,7 +96,7 @@ def test_settings_change_the_rendered_definitions(full_workspace, configure) -> 
         "nps": {"promoter_scores": [10], "passive_scores": [8, 9]},
         "health": {"key_features": ["reports", "exports"], "usage_weight": 50},
     })
-    defs = load_definitions(ws)
+    defs = ws.definitions()
     names = [s.segment for s in defs.segmentations["age_band"].segments]
     assert names == ["age_unknown", "age_under_18", "age_18_29", "age_30_39", "age_40_49", "age_50_59", "age_60_plus"]
     promoters = defs.segment("nps.promoters").where_text
@@ -112,13 +111,13 @@ def test_unknown_setting_is_an_error(full_workspace, configure) -> None:
 
     ws = configure(full_workspace, ["value"], settings={"value": {"windw": "90d"}})
     with pytest.raises(ConfigError, match="no setting 'windw'; did you mean 'window'"):
-        load_definitions(ws)
+        ws.definitions()
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_segment_has_a_documented_action_and_channel(full_workspace, configure, name: str) -> None:
     ws = configure(full_workspace, [name])
-    defs = load_definitions(ws)
+    defs = ws.definitions()
     docs = load_builtin(name).docs
     segments = [s for sg in defs.segmentations.values() for s in sg.segments] + list(defs.segments.values())
     for segment in segments:

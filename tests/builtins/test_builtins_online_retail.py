@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from segmentum import snapshot
+from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]

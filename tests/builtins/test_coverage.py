@@ -7,8 +7,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from segmentum.analysis.coverage import coverage
 from segmentum.cli.main import app
-from segmentum.coverage import coverage
 from segmentum.spec.builtins import builtin_names
 from segmentum.store import CATALOG
 

@@ -11,8 +11,8 @@ import pytest
 
 from segmentum.compile.compiler import compile_run
 from segmentum.compile.expressions import UnsupportedExpressionError
-from segmentum.data.schema import TABLES
 from segmentum.engine.spark import SparkEngine
+from segmentum.schema import TABLES
 from segmentum.spec.loader import DefinitionBuilder
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

@@ -9,12 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 from segmentum.cli.main import app
-from segmentum.data.demo import generate_demo
+from segmentum.demo.generator import generate_demo
 from segmentum.workspace import Workspace
 
-ingest = pytest.importorskip("segmentum.data.ingest", reason="the ingest module is not in this checkout yet")
+ingest = pytest.importorskip("segmentum.ingest.load", reason="the ingest module is not in this checkout yet")
 if not hasattr(ingest, "ingest"):
-    pytest.skip("segmentum.data.ingest has no ingest() yet", allow_module_level=True)
+    pytest.skip("segmentum.ingest.load has no ingest() yet", allow_module_level=True)
 
 runner = CliRunner()
 pytestmark = pytest.mark.slow  # ingest and a full run of every built-in take tens of seconds

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from segmentum.data import demo
-from segmentum.data.demo import DemoError, generate_demo, write_demo_parquet
-from segmentum.data.schema import TABLES
+from segmentum.demo import generator as demo
+from segmentum.demo.generator import DemoError, generate_demo, write_demo_parquet
+from segmentum.schema import TABLES
 
 END = datetime(2026, 10, 31, 23, 59, 59)
 

@@ -13,8 +13,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from segmentum.data.ingest import ingest, ingest_frame, quarantined_rows
 from segmentum.errors import IngestError
+from segmentum.ingest.load import ingest, ingest_frame, quarantined_rows
 from segmentum.workspace import Workspace
 
 

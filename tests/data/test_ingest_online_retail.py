@@ -8,7 +8,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from segmentum.data.ingest import ingest
+from segmentum.ingest.load import ingest
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segmentum.data.ingest import ingest
 from segmentum.errors import IngestError
+from segmentum.ingest.load import ingest
 from segmentum.workspace import Workspace
 
 HEADERS = ["order_id", "customer_id", "ordered_at", "amount", "Статус", "note"]

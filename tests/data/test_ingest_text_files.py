@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from segmentum.data.ingest import ingest, quarantined_rows
 from segmentum.errors import IngestError, SegmentumError
+from segmentum.ingest.load import ingest, quarantined_rows
 from segmentum.workspace import Workspace
 
 SUMMARY = re.compile(r"^([\d,]+) rows read, ([\d,]+) stored, ([\d,]+) quarantined$", re.M)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from segmentum.data.schema import TABLES
+from segmentum.schema import TABLES
 from segmentum.workspace import Workspace
 
 

@@ -7,10 +7,11 @@ from datetime import datetime
 import pytest
 from engine_helpers import load_rows, write_definitions
 
-from segmentum import diff, snapshot
 from segmentum.errors import RunError
-from segmentum.run import resolve_as_of, run
+from segmentum.runs import diff
+from segmentum.runs.execute import resolve_as_of, run
 from segmentum.store import META
+from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
 
 DEFS = """

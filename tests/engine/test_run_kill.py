@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from segmentum import snapshot
-from segmentum.run import run
+from segmentum.runs.execute import run
 from segmentum.store import META
+from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
 
 pytestmark = pytest.mark.slow
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 CHILD = textwrap.dedent("""
     import sys
     from segmentum.workspace import Workspace
-    from segmentum.run import run
+    from segmentum.runs.execute import run
     ws = Workspace(sys.argv[1])
     print("ready", flush=True)
     while True:

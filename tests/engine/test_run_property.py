@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from segmentum.compile.windows import minus
-from segmentum.run import run
+from segmentum.runs.execute import run
 from segmentum.workspace import Workspace
 
 AS_OF = datetime(2024, 6, 30, 23, 59, 59, 999999)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from segmentum.run import run
+from segmentum.runs.execute import run
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 

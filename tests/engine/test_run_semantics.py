@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from segmentum.run import run
+from segmentum.runs.execute import run
 
 D = datetime
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from segmentum.run import run
+from segmentum.runs.execute import run
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentum import snapshot
 from segmentum.errors import ModelError, NotFittedError, NotFoundError
 from segmentum.models.churn import (
     ChurnRiskModel,
@@ -23,6 +22,7 @@ from segmentum.models.churn import (
     lifetimes,
     survival_curves,
 )
+from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
 
 AS_OF = datetime(2024, 4, 30, 23, 59, 59, 999999)
@@ -232,7 +232,7 @@ def test_risk_model_misuse(workspace: Workspace) -> None:
 
 @pytest.mark.slow
 def test_demo_churning_accounts_get_high_churn_risk(tmp_path) -> None:
-    demo_workspace = pytest.importorskip("segmentum.data.demo_workspace")
+    demo_workspace = pytest.importorskip("segmentum.demo.workspace")
     root = tmp_path / "demo"
     demo_workspace.create_demo_workspace(root, customers=2000, seed=5, run=False, report=False)
     with Workspace(root) as ws:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from segmentum.errors import ModelError
-from segmentum.snapshot import ensure_tables
+from segmentum.store.snapshots import ensure_tables
 from segmentum.workspace import Workspace
 
 N = 450  # customers: three planted groups of 150

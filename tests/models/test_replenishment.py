@@ -162,7 +162,7 @@ def test_misuse_is_reported_in_domain_words(workspace: Workspace) -> None:
 
 @pytest.mark.slow
 def test_demo_consumable_buyers_get_due_dates(tmp_path) -> None:
-    demo_workspace = pytest.importorskip("segmentum.data.demo_workspace")
+    demo_workspace = pytest.importorskip("segmentum.demo.workspace")
     root = tmp_path / "demo"
     demo_workspace.create_demo_workspace(root, customers=2000, seed=5, run=False, report=False)
     with Workspace(root) as ws:

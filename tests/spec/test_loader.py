@@ -9,7 +9,6 @@ import pytest
 
 from segmentum.errors import ConfigError, DefinitionError
 from segmentum.spec import ast
-from segmentum.spec.loader import load_definitions
 from segmentum.workspace import Workspace
 
 ORDERS_DDL = (
@@ -45,7 +44,7 @@ def test_design_examples_load_with_builtins(ws: Workspace) -> None:
               - {name: vip, where: "revenue_365d >= 5000"}
             else: low
         """)
-    defs = load_definitions(ws)
+    defs = ws.definitions()
     assert defs.builtins == ["rfm", "abc", "lifecycle"]
     assert [s.name for s in defs.segmentations["value_tier"].segments] == ["value_tier.vip", "value_tier.low"]
     # dependency order: a derived trait comes after what it reads
@@ -63,58 +62,58 @@ def test_unknown_trait_points_at_line_and_column_with_suggestion(ws: Workspace) 
             where: "revenu_365d >= 1000"
         """)
     with pytest.raises(DefinitionError) as exc:
-        load_definitions(ws)
+        ws.definitions()
     assert str(exc.value) == "definitions/shop.yml:5:13: unknown trait 'revenu_365d'; did you mean 'revenue_365d'?"
 
 
 def test_unknown_key_in_trait_is_an_error_with_suggestion(ws: Workspace) -> None:
     write(ws, "traits:\n  r: {sum: orders.amount, withn: 30d}\n")
     with pytest.raises(DefinitionError, match=r"shop.yml:2:27: unknown key 'withn'; did you mean 'within'\?"):
-        load_definitions(ws)
+        ws.definitions()
 
 
 def test_syntax_error_points_into_the_expression(ws: Workspace) -> None:
     write(ws, "segments:\n  s: {where: \"country = 'UA' and\"}\n")
     with pytest.raises(DefinitionError, match=r"shop.yml:2:33: expected a value"):
-        load_definitions(ws)
+        ws.definitions()
 
 
 def test_unknown_column_of_table(ws: Workspace) -> None:
     write(ws, "traits:\n  r: {sum: orders.amout}\n")
     with pytest.raises(DefinitionError, match=r"unknown column 'amout' of orders; did you mean 'amount'\?"):
-        load_definitions(ws)
+        ws.definitions()
 
 
 def test_cycles_are_rejected(ws: Workspace) -> None:
     write(ws, "traits:\n  a: {expr: 'b + 1'}\n  b: {expr: 'a + 1'}\n")
     with pytest.raises(DefinitionError, match="circular trait definitions"):
-        load_definitions(ws)
+        ws.definitions()
 
 
 def test_trait_may_not_take_an_attribute_name(ws: Workspace) -> None:
     write(ws, "traits:\n  country: {count: orders}\n")
     with pytest.raises(DefinitionError, match="has the name of a customer attribute"):
-        load_definitions(ws)
+        ws.definitions()
 
 
 def test_in_segment_must_name_a_known_segment(ws: Workspace) -> None:
     write(ws, "segments:\n  s: {where: \"in_segment('rfm.champion')\"}\n")
     with pytest.raises(DefinitionError, match=r"unknown segment 'rfm.champion'; did you mean 'rfm.champions'\?"):
-        load_definitions(ws)
+        ws.definitions()
 
 
 def test_function_arity_and_ntile_argument(ws: Workspace) -> None:
     write(ws, "traits:\n  r: {count: orders}\nsegments:\n  s: {where: 'ntile(r, 0) = 1'}\n")
     with pytest.raises(DefinitionError, match="ntile"):
-        load_definitions(ws)
+        ws.definitions()
     write(ws, "traits:\n  r: {count: orders}\nsegments:\n  s: {where: 'lower() = 1'}\n")
     with pytest.raises(DefinitionError, match=r"lower\(\) takes 1 argument"):
-        load_definitions(ws)
+        ws.definitions()
 
 
 def test_builtin_is_skipped_when_its_table_is_absent(tmp_path: Path) -> None:
     ws = Workspace.init(tmp_path / "empty")
-    defs = load_definitions(ws)
+    defs = ws.definitions()
     assert defs.builtins == []
     assert defs.skipped["rfm"] == "table 'orders' is absent"
     ws.close()
@@ -123,19 +122,19 @@ def test_builtin_is_skipped_when_its_table_is_absent(tmp_path: Path) -> None:
 def test_builtin_settings_apply_and_unknown_setting_is_an_error(ws: Workspace) -> None:
     config = ws.root / "segmentum.yml"
     config.write_text(config.read_text() + "\nrfm: {bins: 3}\n")
-    defs = load_definitions(Workspace(ws.root))
+    defs = Workspace(ws.root).definitions()
     assert defs.traits["rfm_f"].spec.bins == 3
     assert ast.to_text(defs.traits["rfm_f5"].expr) == "ceil(((5 * rfm_f) / 3))"
     config.write_text(config.read_text() + "abc: {windw: 365d}\n")
     with pytest.raises(ConfigError, match=r"built-in 'abc' has no setting 'windw'; did you mean 'window'\?"):
-        load_definitions(Workspace(ws.root))
+        Workspace(ws.root).definitions()
 
 
 def test_hash_changes_when_a_dependency_changes(ws: Workspace) -> None:
     write(ws, "traits:\n  r: {sum: orders.amount, within: 30d}\nsegments:\n  s: {where: 'r > 1'}\n")
-    first = load_definitions(ws).hashes
+    first = ws.definitions().hashes
     write(ws, "traits:\n  r: {sum: orders.amount, within: 60d}\nsegments:\n  s: {where: 'r > 1'}\n")
-    second = load_definitions(ws).hashes
+    second = ws.definitions().hashes
     assert first["s"] != second["s"]
     assert first["rfm"] == second["rfm"]
 
@@ -149,7 +148,7 @@ def test_select_keeps_dependencies(ws: Workspace) -> None:
         segments:
           s: {where: "d > 1 and in_segment('abc.A')"}
         """)
-    picked = load_definitions(ws).select(["s"])
+    picked = ws.definitions().select(["s"])
     assert set(picked.segments) == {"s"} and set(picked.segmentations) == {"abc"}
     assert {"r", "d", "abc_revenue", "abc_revenue_before"} <= set(picked.traits)
     assert "unused" not in picked.traits
@@ -165,4 +164,4 @@ def test_trigger_targets_are_checked(ws: Workspace) -> None:
             do: [{task: {title: x}}]
         """)
     with pytest.raises(DefinitionError, match=r"unknown segment 'rfm.at_rsk'; did you mean 'rfm.at_risk'\?"):
-        load_definitions(ws)
+        ws.definitions()

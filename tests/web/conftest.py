@@ -16,10 +16,11 @@ import pytest
 import uvicorn
 
 from segmentum.actions.tasks import ensure_tasks
-from segmentum.api.keys import KeyStore
 from segmentum.api.main import create_app
-from segmentum.api.server import free_port, web_routers
-from segmentum.web import auth
+from segmentum.api.server import web_routers
+from segmentum.service import users as auth
+from segmentum.service.keys import KeyStore
+from segmentum.service.ownership import free_port
 from segmentum.workspace import Workspace
 
 USER, PASSWORD = "anna", "correct horse battery"

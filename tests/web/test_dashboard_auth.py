@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from segmentum.api.middleware import required_scope
-from segmentum.web import auth
+from segmentum.service import users as auth
 from segmentum.workspace import Workspace
 
 
@@ -140,7 +140,7 @@ def test_users_cli_adds_a_user_that_can_sign_in(workspace: Workspace) -> None:
 
 
 def test_sessions_end_when_the_user_is_removed_or_the_key_revoked(workspace: Workspace) -> None:
-    from segmentum.api.keys import KeyStore
+    from segmentum.service.keys import KeyStore
 
     auth.add_user(workspace.store, "olha", "long enough secret")
     assert auth.still_allowed(workspace.store, "olha")

@@ -13,7 +13,7 @@ import pytest
 
 from segmentum.api.main import create_app
 from segmentum.api.server import web_routers
-from segmentum.web import auth
+from segmentum.service import users as auth
 from segmentum.workspace import Workspace
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"  # as in tests/conftest.py

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from segmentum.sql import ident
 from segmentum.store import META, Store
 
 
@@ -175,12 +176,12 @@ def segment_events(store: Store, run_id: int, *, segmentations: set[str] | None 
                    standalone: set[str] | None = None) -> RunEvents:
     """Entered / exited / moved events of run `run_id` for every definition the run holds.
 
-    The transitions come from `segmentum.diff.diff` (the same ones `segmentum run` prints). A move
+    The transitions come from `segmentum.runs.diff.diff` (the same ones `segmentum run` prints). A move
     between two segments of a segmentation gives three events: exited the old segment, entered the new
     one, and moved. `segmentations` / `standalone` are accepted for callers that know the definitions;
     the run's own memberships decide otherwise.
     """
-    from segmentum import diff as diff_mod
+    from segmentum.runs import diff as diff_mod
 
     run = load_run(store, run_id)
     frame = diff_mod.diff(store, run_id)
@@ -230,7 +231,7 @@ def metric_values(store: Store, run_id: int, trait: str) -> tuple[Baseline, list
         "AND table_name LIKE 'traits\\_%' ESCAPE '\\'", [META, trait]).fetchall()
         if r[0].removeprefix("traits_").isdigit()}
     base = baseline_for(trait, run, _previous_runs(store, run_id), has=lambda r: r.run_id in having)
-    column = _ident(trait)
+    column = ident(trait)
     if run_id not in having:
         return base, []
     if base.batch_run is None:
@@ -316,5 +317,3 @@ def metric_events(store: Store, run_id: int, trait: str, *, above: Decimal | Non
     return base, out
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

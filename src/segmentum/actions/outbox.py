@@ -19,11 +19,11 @@ from typing import Any
 
 import pandas as pd
 
-from segmentum.actions.clock import now as ws_now
 from segmentum.actions.sinks import Delivered, DeliveryError, OutboxItem, Sink, sink_class
+from segmentum.clock import now as ws_now
+from segmentum.context import Context
 from segmentum.errors import ActionError, NotFoundError
 from segmentum.store import META, Store
-from segmentum.workspace import Workspace
 
 STATUSES = ("pending", "delivered", "failed", "skipped")
 OUTBOX_DDL = (
@@ -68,13 +68,13 @@ class Entry:
         return idempotency_key(self.trigger, self.customer_id, self.run_id, self.action_index)
 
 
-def enqueue(ws: Workspace, entries: list[Entry]) -> int:
+def enqueue(ws: Context, entries: list[Entry]) -> int:
     """Insert entries in one transaction, ignoring keys already present. Returns how many were new."""
     store = ws.store
     ensure_outbox(store)
     if not entries:
         return 0
-    created = ws_now(ws)
+    created = ws_now(ws.config.timezone)
     frame = pd.DataFrame({
         "idempotency_key": [e.key for e in entries],
         "trigger": [e.trigger for e in entries],
@@ -169,13 +169,13 @@ def backoff_seconds(attempts: int, *, base: float = BACKOFF_BASE_S, cap: float =
     return delay * (0.5 + (rng or random).random())
 
 
-def max_attempts_for(ws: Workspace, action_type: str) -> int:
+def max_attempts_for(ws: Context, action_type: str) -> int:
     if action_type == "webhook":
         return max(1, ws.config.webhooks.max_attempts)
     return DEFAULT_MAX_ATTEMPTS
 
 
-def deliver(ws: Workspace, *, ids: list[int] | None = None, due_only: bool = True, limit: int | None = None,
+def deliver(ws: Context, *, ids: list[int] | None = None, due_only: bool = True, limit: int | None = None,
             now: datetime | None = None, backoff_base: float = BACKOFF_BASE_S,
             stop: threading.Event | None = None) -> DeliveryReport:
     """Send pending outbox rows (those due unless `due_only=False`), oldest first.
@@ -193,7 +193,7 @@ def deliver(ws: Workspace, *, ids: list[int] | None = None, due_only: bool = Tru
     ensure_outbox(store)
     with _DELIVER_LOCK:
         cur = store.cursor()
-        clock = now or ws_now(ws)
+        clock = now or ws_now(ws.config.timezone)
         where = ["status = 'pending'"]
         params: list[Any] = []
         if due_only:
@@ -233,7 +233,7 @@ def deliver(ws: Workspace, *, ids: list[int] | None = None, due_only: bool = Tru
 STORE_BATCH = 1000
 
 
-def _store_batch(ws: Workspace, items: list[OutboxItem], start: int, sinks: dict[str, Sink]) -> list[OutboxItem]:
+def _store_batch(ws: Context, items: list[OutboxItem], start: int, sinks: dict[str, Sink]) -> list[OutboxItem]:
     """Consecutive items of a sink that writes only to the store (tasks): delivered in one transaction."""
     kind = items[start].action_type
     if kind not in sinks:
@@ -250,11 +250,11 @@ def _store_batch(ws: Workspace, items: list[OutboxItem], start: int, sinks: dict
     return items[start:end] if end - start > 1 else []
 
 
-def _deliver_batch(ws: Workspace, cur: Any, batch: list[OutboxItem], sink: Sink, report: DeliveryReport) -> bool:
+def _deliver_batch(ws: Context, cur: Any, batch: list[OutboxItem], sink: Sink, report: DeliveryReport) -> bool:
     """All or nothing; False (rolled back) sends the caller item by item, to find the one that fails."""
     try:
         with ws.store.transaction(cur):
-            clock = ws_now(ws)
+            clock = ws_now(ws.config.timezone)
             results = sink.deliver_many(batch, cur)
             frame = pd.DataFrame({
                 "id": [i.id for i in batch],
@@ -278,7 +278,7 @@ def _deliver_batch(ws: Workspace, cur: Any, batch: list[OutboxItem], sink: Sink,
     return True
 
 
-def _deliver_one(ws: Workspace, cur: Any, item: OutboxItem, sinks: dict[str, Sink], limits: dict[str, _RateLimit],
+def _deliver_one(ws: Context, cur: Any, item: OutboxItem, sinks: dict[str, Sink], limits: dict[str, _RateLimit],
                  report: DeliveryReport, backoff_base: float) -> None:
     store = ws.store
     try:
@@ -293,15 +293,15 @@ def _deliver_one(ws: Workspace, cur: Any, item: OutboxItem, sinks: dict[str, Sin
         if sink.transactional:
             with store.transaction(cur):
                 result = sink.deliver(item, cur)
-                _mark(cur, item, result, ws_now(ws))
+                _mark(cur, item, result, ws_now(ws.config.timezone))
         else:
             result = sink.deliver(item, cur)
-            _mark(cur, item, result, ws_now(ws))
+            _mark(cur, item, result, ws_now(ws.config.timezone))
     except Exception as exc:  # noqa: BLE001 - one bad item must not stop the others
         # DeliveryError says whether to retry; an ActionError (bad config) or a bug in a sink does not retry
         retry = getattr(exc, "retry", False)
         attempts = item.attempts + 1
-        clock = ws_now(ws)
+        clock = ws_now(ws.config.timezone)
         if retry and attempts < max_attempts_for(ws, item.action_type):
             delay = backoff_seconds(attempts, base=backoff_base)
             retry_after = getattr(exc, "retry_after", None)
@@ -329,7 +329,7 @@ def _mark(cur: Any, item: OutboxItem, result: Delivered, clock: datetime) -> Non
                 [status, clock, result.note if status == "skipped" else None, item.id])
 
 
-def retry(ws: Workspace, ids: list[int] | None = None, *, all_failed: bool = False) -> int:
+def retry(ws: Context, ids: list[int] | None = None, *, all_failed: bool = False) -> int:
     """Put failed rows (these ids, or every failed row) back to pending, due now, with a fresh attempt budget."""
     store = ws.store
     ensure_outbox(store)
@@ -354,11 +354,11 @@ def retry(ws: Workspace, ids: list[int] | None = None, *, all_failed: bool = Fal
         count = _one(cur, f"SELECT count(*) FROM {META}.outbox WHERE {cond} AND status IN ('failed', 'pending')",
                      params)[0]
         cur.execute(f"UPDATE {META}.outbox SET status = 'pending', attempts = 0, next_attempt_at = ? "
-                    f"WHERE {cond} AND status IN ('failed', 'pending')", [ws_now(ws), *params])
+                    f"WHERE {cond} AND status IN ('failed', 'pending')", [ws_now(ws.config.timezone), *params])
     return int(count)
 
 
-def list_outbox(ws: Workspace, *, status: str | None = None, trigger: str | None = None,
+def list_outbox(ws: Context, *, status: str | None = None, trigger: str | None = None,
                 run_id: int | None = None, limit: int | None = None, payload: bool = False) -> list[dict[str, Any]]:
     """Outbox rows, newest first."""
     if status is not None and status not in STATUSES:
@@ -382,13 +382,13 @@ def list_outbox(ws: Workspace, *, status: str | None = None, trigger: str | None
     return out
 
 
-def counts(ws: Workspace) -> dict[str, int]:
+def counts(ws: Context) -> dict[str, int]:
     ensure_outbox(ws.store)
     rows = ws.store.cursor().execute(f"SELECT status, count(*) FROM {META}.outbox GROUP BY status").fetchall()
     return {s: 0 for s in STATUSES} | {r[0]: int(r[1]) for r in rows}
 
 
-def deliver_until_done(ws: Workspace, *, timeout: float = 60.0, backoff_base: float = BACKOFF_BASE_S) -> DeliveryReport:
+def deliver_until_done(ws: Context, *, timeout: float = 60.0, backoff_base: float = BACKOFF_BASE_S) -> DeliveryReport:
     """Deliver repeatedly, waiting for scheduled retries, until nothing is pending or `timeout` passes."""
     total = DeliveryReport()
     deadline = time.monotonic() + timeout
@@ -402,7 +402,7 @@ def deliver_until_done(ws: Workspace, *, timeout: float = 60.0, backoff_base: fl
         total.retrying = int(row[0])
         if not row[0] or time.monotonic() >= deadline:
             return total
-        wait = (row[1] - ws_now(ws)).total_seconds() if row[1] is not None else 0.0
+        wait = (row[1] - ws_now(ws.config.timezone)).total_seconds() if row[1] is not None else 0.0
         time.sleep(min(max(wait, 0.05), max(0.0, deadline - time.monotonic())))
 
 
@@ -413,7 +413,7 @@ class DeliveryWorker:
     slow receiver never holds up a micro-batch.
     """
 
-    def __init__(self, ws: Workspace, *, interval: float = 1.0) -> None:
+    def __init__(self, ws: Context, *, interval: float = 1.0) -> None:
         self.ws = ws
         self.interval = interval
         self.stop_event = threading.Event()

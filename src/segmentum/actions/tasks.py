@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from segmentum.actions.clock import now
+from segmentum.clock import now
+from segmentum.context import Context
 from segmentum.errors import ActionError, NotFoundError
 from segmentum.store import META, Store
-from segmentum.workspace import Workspace
 
 STATUSES = ("open", "done")
 TASKS_DDL = (
@@ -25,7 +25,7 @@ def ensure_tasks(store: Store) -> None:
     store.ensure(*TASKS_DDL)
 
 
-def list_tasks(ws: Workspace, *, assignee: str | None = None, status: str | None = "open",
+def list_tasks(ws: Context, *, assignee: str | None = None, status: str | None = "open",
                customer_id: str | None = None) -> list[dict[str, Any]]:
     """Tasks, oldest due first; `status=None` lists every status."""
     if status is not None and status not in STATUSES:
@@ -42,7 +42,7 @@ def list_tasks(ws: Workspace, *, assignee: str | None = None, status: str | None
     return [dict(zip(COLUMNS, row, strict=True)) for row in cur.execute(sql, params).fetchall()]
 
 
-def get_task(ws: Workspace, task_id: int) -> dict[str, Any]:
+def get_task(ws: Context, task_id: int) -> dict[str, Any]:
     ensure_tasks(ws.store)
     row = ws.store.cursor().execute(f"SELECT {', '.join(COLUMNS)} FROM {META}.tasks WHERE id = ?",
                                     [task_id]).fetchone()
@@ -51,7 +51,7 @@ def get_task(ws: Workspace, task_id: int) -> dict[str, Any]:
     return dict(zip(COLUMNS, row, strict=True))
 
 
-def assign_task(ws: Workspace, task_id: int, user: str) -> dict[str, Any]:
+def assign_task(ws: Context, task_id: int, user: str) -> dict[str, Any]:
     """Give a task to `user`."""
     get_task(ws, task_id)
     if not user.strip():
@@ -60,10 +60,10 @@ def assign_task(ws: Workspace, task_id: int, user: str) -> dict[str, Any]:
     return get_task(ws, task_id)
 
 
-def complete_task(ws: Workspace, task_id: int) -> dict[str, Any]:
+def complete_task(ws: Context, task_id: int) -> dict[str, Any]:
     """Mark a task done (completing a done task keeps its first completion time)."""
     task = get_task(ws, task_id)
     if task["status"] != "done":
         ws.store.cursor().execute(f"UPDATE {META}.tasks SET status = 'done', completed_at = ? WHERE id = ?",
-                                  [now(ws), task_id])
+                                  [now(ws.config.timezone), task_id])
     return get_task(ws, task_id)

@@ -35,8 +35,8 @@ from segmentum.errors import ActionError, DefinitionError
 from segmentum.store import META
 
 if TYPE_CHECKING:
+    from segmentum.context import Context
     from segmentum.spec.loader import Definitions, SegmentDef, TriggerDef
-    from segmentum.workspace import Workspace
 
 
 @dataclass
@@ -102,7 +102,7 @@ def export_segment(trigger: TriggerDef, defs: Definitions) -> str | None:
 # ---------------------------------------------------------------------------------------------- validation
 
 
-def validate_triggers(ws: Workspace, defs: Definitions) -> None:
+def validate_triggers(ws: Context, defs: Definitions) -> None:
     """Check every trigger action (webhook allowlist, templates, export targets) before anything runs."""
     templates = Templates(ws.root)
     for name, trigger in defs.triggers.items():
@@ -154,7 +154,7 @@ def _rows_by_customer(cur: Any, sql: str, params: list[Any]) -> dict[str, dict[s
     return out
 
 
-def customer_context(ws: Workspace, run_id: int, customer_ids: list[str]) -> tuple[
+def customer_context(ws: Context, run_id: int, customer_ids: list[str]) -> tuple[
         dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, list[str]]]:
     """(attributes + model outputs + traits, traits alone, current segment names) of the given customers."""
     store = ws.store
@@ -220,7 +220,7 @@ def _event_segment(event: Event) -> str | None:
 # ------------------------------------------------------------------------------------------------- process
 
 
-def trigger_events(ws: Workspace, trigger: TriggerDef, run_events: RunEvents, defs: Definitions,
+def trigger_events(ws: Context, trigger: TriggerDef, run_events: RunEvents, defs: Definitions,
                    report: ProcessReport) -> list[Event]:
     """The events a trigger fires on in this run (one per customer at most)."""
     spec = trigger.spec
@@ -251,7 +251,7 @@ def trigger_events(ws: Workspace, trigger: TriggerDef, run_events: RunEvents, de
     return out
 
 
-def process_run(ws: Workspace, run_id: int, *, definitions: Definitions | None = None) -> ProcessReport:
+def process_run(ws: Context, run_id: int, *, definitions: Definitions | None = None) -> ProcessReport:
     """Enqueue the actions of every trigger that fires in run `run_id` (idempotent).
 
     Raises ActionError or DefinitionError when a trigger is invalid (nothing is enqueued then).
@@ -335,11 +335,11 @@ def _render(sink: Any, action: Any, index: int, trigger: str, customer_id: str |
     return Entry(trigger, action.kind, customer_id, run_id, index, payload)
 
 
-def act_on_run(ws: Workspace, result: Any, *, deliver_now: bool = True) -> dict[str, Any] | None:
+def act_on_run(ws: Context, result: Any, *, deliver_now: bool = True) -> dict[str, Any] | None:
     """After a stored run: enqueue its triggers' actions and deliver what is due.
 
-    Problems become warnings of the run (the snapshot is stored either way); the outcome is also set as
-    `result.actions`.
+    Problems become warnings of the run (the snapshot is stored either way). Returns what was done (the
+    facade keeps it as `result.actions`).
     """
     from segmentum.actions.outbox import deliver
     from segmentum.errors import SegmentumError
@@ -361,5 +361,4 @@ def act_on_run(ws: Workspace, result: Any, *, deliver_now: bool = True) -> dict[
         if delivery.retrying or delivery.failed:
             result.warnings.append(f"{delivery.retrying} action(s) will be retried and {delivery.failed} failed; "
                                    "`segmentum outbox` shows them")
-    result.actions = outcome
     return outcome

@@ -7,28 +7,28 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from segmentum import snapshot
-from segmentum.data.schema import QUALIFYING_ORDER_SQL
 from segmentum.errors import NotFoundError, did_you_mean
+from segmentum.schema import QUALIFYING_ORDER_SQL
+from segmentum.store import snapshots as snapshot
 
 if TYPE_CHECKING:
-    from segmentum.workspace import Workspace
+    from segmentum.context import Context
 
 
-def resolve_run(ws: Workspace, run_id: int | None = None) -> tuple[int, Any]:
+def resolve_run(ws: Context, run_id: int | None = None) -> tuple[int, Any]:
     """(run_id, as_of) of the given complete run, or of the latest complete batch run."""
     info = snapshot.resolve_run(ws.store, run_id)
     return info.run_id, info.as_of
 
 
-def segment_names(ws: Workspace, run_id: int) -> list[str]:
+def segment_names(ws: Context, run_id: int) -> list[str]:
     rows = ws.store.cursor().execute(
         "SELECT DISTINCT name FROM segmentum.memberships WHERE run_id = ? ORDER BY name", [run_id]
     ).fetchall()
     return [r[0] for r in rows]
 
 
-def segmentations(ws: Workspace, run_id: int) -> list[str]:
+def segmentations(ws: Context, run_id: int) -> list[str]:
     rows = ws.store.cursor().execute(
         "SELECT DISTINCT segmentation FROM segmentum.memberships WHERE run_id = ? AND segmentation IS NOT NULL "
         "ORDER BY 1", [run_id]
@@ -36,7 +36,7 @@ def segmentations(ws: Workspace, run_id: int) -> list[str]:
     return [r[0] for r in rows]
 
 
-def check_segment(ws: Workspace, run_id: int, name: str) -> None:
+def check_segment(ws: Context, run_id: int, name: str) -> None:
     names = segment_names(ws, run_id)
     if name not in names:
         # a segment may exist in the definitions and simply be empty in this run
@@ -48,7 +48,7 @@ def check_segment(ws: Workspace, run_id: int, name: str) -> None:
         raise NotFoundError(f"unknown segment '{name}' in run {run_id}{did_you_mean(name, names)}")
 
 
-def customer_values_sql(ws: Workspace) -> str:
+def customer_values_sql(ws: Context) -> str:
     """SQL of (customer_id, revenue, orders, first_order_at, last_order_at) over qualifying orders up to ?as_of."""
     if not ws.store.table_exists("orders"):
         return ("SELECT NULL::VARCHAR AS customer_id, NULL::DECIMAL(38,6) AS revenue, 0::BIGINT AS orders, "
@@ -65,11 +65,11 @@ def run_customers_sql() -> str:
     return "SELECT DISTINCT customer_id FROM segmentum.memberships WHERE run_id = $run_id"
 
 
-def execute(ws: Workspace, sql: str, params: dict[str, Any]) -> Any:
+def execute(ws: Context, sql: str, params: dict[str, Any]) -> Any:
     """Run SQL with named `$parameters`; only those the text uses are passed (DuckDB rejects extras)."""
     used = set(re.findall(r"\$([A-Za-z_]\w*)", sql))
     return ws.store.cursor().execute(sql, {k: v for k, v in params.items() if k in used})
 
 
-def frame(ws: Workspace, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+def frame(ws: Context, sql: str, params: dict[str, Any]) -> pd.DataFrame:
     return execute(ws, sql, params).df()

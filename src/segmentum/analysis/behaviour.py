@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from segmentum.data.schema import QUALIFYING_ORDER_SQL
 from segmentum.errors import ModelError
 from segmentum.models.replenishment import resolve_as_of, store_of
+from segmentum.schema import QUALIFYING_ORDER_SQL
 
 COLUMNS = ["customer_id", "orders_recent", "orders_previous", "orders_baseline", "frequency_change",
            "avg_recent", "avg_previous", "size_change", "top_category_recent", "top_category_previous",

@@ -10,10 +10,10 @@ from segmentum.analysis.base import customer_values_sql, frame, resolve_run
 from segmentum.errors import NotFoundError, did_you_mean
 
 if TYPE_CHECKING:
-    from segmentum.workspace import Workspace
+    from segmentum.context import Context
 
 
-def _batch_runs(ws: Workspace) -> list[tuple[int, Any]]:
+def _batch_runs(ws: Context) -> list[tuple[int, Any]]:
     """Complete batch runs in time order (a backfill adds runs with an earlier as_of after later ones)."""
     return ws.store.cursor().execute(
         "SELECT run_id, as_of FROM segmentum.runs WHERE status = 'complete' AND kind = 'batch' "
@@ -21,7 +21,7 @@ def _batch_runs(ws: Workspace) -> list[tuple[int, Any]]:
     ).fetchall()
 
 
-def default_runs(ws: Workspace, from_run: int | None, to_run: int | None) -> tuple[int, int]:
+def default_runs(ws: Context, from_run: int | None, to_run: int | None) -> tuple[int, int]:
     """`to` defaults to the latest complete batch run, `from` to the run before it in time."""
     runs = [r[0] for r in _batch_runs(ws)]
     to_id = resolve_run(ws, to_run)[0]
@@ -35,7 +35,7 @@ def default_runs(ws: Workspace, from_run: int | None, to_run: int | None) -> tup
     return from_run, to_id
 
 
-def migration(ws: Workspace, segmentation: str, *, from_run: int | None = None, to_run: int | None = None,
+def migration(ws: Context, segmentation: str, *, from_run: int | None = None, to_run: int | None = None,
               who: tuple[str, str] | None = None) -> dict[str, Any]:
     """Transition matrix of a segmentation between two complete runs.
 
@@ -77,7 +77,7 @@ def migration(ws: Workspace, segmentation: str, *, from_run: int | None = None, 
     return result
 
 
-def segment_history(ws: Workspace, segmentation: str | None = None) -> pd.DataFrame:
+def segment_history(ws: Context, segmentation: str | None = None) -> pd.DataFrame:
     """Segment sizes across every complete batch run (for `size over time` charts)."""
     where = "AND m.segmentation = $s" if segmentation else ""
     return frame(ws, f"""
@@ -88,7 +88,7 @@ def segment_history(ws: Workspace, segmentation: str | None = None) -> pd.DataFr
     """, {"s": segmentation} if segmentation else {})
 
 
-def time_in_segment(ws: Workspace, segmentation: str, *, run_id: int | None = None) -> pd.DataFrame:
+def time_in_segment(ws: Context, segmentation: str, *, run_id: int | None = None) -> pd.DataFrame:
     """Per segment of the run: how long its customers have been in it (consecutive batch runs up to this one,
     and days since the first of those runs' as_of), as mean and median."""
     run_id, _ = resolve_run(ws, run_id)

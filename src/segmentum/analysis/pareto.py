@@ -9,10 +9,10 @@ import pandas as pd
 from segmentum.analysis.base import customer_values_sql, frame, resolve_run
 
 if TYPE_CHECKING:
-    from segmentum.workspace import Workspace
+    from segmentum.context import Context
 
 
-def pareto(ws: Workspace, *, run_id: int | None = None, points: int = 100) -> dict[str, Any]:
+def pareto(ws: Context, *, run_id: int | None = None, points: int = 100) -> dict[str, Any]:
     """Curve points (customer_share, revenue_share) ordered by revenue descending then customer_id, and where the
     ABC classes of the run end on it (`cuts`: class -> customer share and revenue share at its last customer)."""
     run_id, as_of = resolve_run(ws, run_id)

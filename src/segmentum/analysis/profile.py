@@ -11,12 +11,12 @@ from scipy import stats
 
 from segmentum.analysis.base import check_segment, customer_values_sql, execute, frame, resolve_run
 from segmentum.analysis.experience import answer_texts, nps_settings
-from segmentum.data.schema import QUALIFYING_ORDER_SQL
 from segmentum.errors import NotFoundError, did_you_mean
+from segmentum.schema import QUALIFYING_ORDER_SQL
 
 if TYPE_CHECKING:
+    from segmentum.context import Context
     from segmentum.spec.loader import Definitions
-    from segmentum.workspace import Workspace
 
 SIGNIFICANCE = 0.05
 MAX_CATEGORY_VALUES = 50  # text attributes with more distinct values (names, emails) are not profiled
@@ -30,7 +30,7 @@ def _base_sql() -> str:
     return "SELECT DISTINCT customer_id FROM segmentum.memberships WHERE run_id = $run_id"
 
 
-def profile(ws: Workspace, name: str, *, run_id: int | None = None, top: int = 10,
+def profile(ws: Context, name: str, *, run_id: int | None = None, top: int = 10,
             definitions: Definitions | None = None) -> dict[str, Any]:
     """Everything about one segment (`segment` or `segmentation.segment`) in a complete run.
 
@@ -82,7 +82,7 @@ def _num(value: Any) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
-def _definition_info(ws: Workspace, name: str, definitions: Definitions | None) -> dict[str, Any]:
+def _definition_info(ws: Context, name: str, definitions: Definitions | None) -> dict[str, Any]:
     """Description, offer, channel and recommended action from the definitions (built-in docs as fallback)."""
     info: dict[str, Any] = {"description": None, "offer": None, "channel": None, "action": None}
     try:
@@ -100,7 +100,7 @@ def _definition_info(ws: Workspace, name: str, definitions: Definitions | None) 
     return info
 
 
-def _top_items(ws: Workspace, params: dict[str, Any], column: str, top: int) -> pd.DataFrame:
+def _top_items(ws: Context, params: dict[str, Any], column: str, top: int) -> pd.DataFrame:
     columns = ws.store.columns("order_items")
     if column not in columns or not ws.store.table_exists("orders"):
         return pd.DataFrame(columns=[column, "customers", "revenue", "segment_share", "base_share", "lift"])
@@ -123,7 +123,7 @@ def _top_items(ws: Workspace, params: dict[str, Any], column: str, top: int) -> 
     """, params)
 
 
-def _categorical_columns(ws: Workspace) -> list[str]:
+def _categorical_columns(ws: Context) -> list[str]:
     """Text and boolean customer attributes with few distinct values (one query for all of them)."""
     candidates = [c for c, kind in ws.store.columns("customers").items()
                   if c != "customer_id" and kind in ("VARCHAR", "BOOLEAN")]
@@ -135,7 +135,7 @@ def _categorical_columns(ws: Workspace) -> list[str]:
     return [c for c, n in zip(candidates, counts, strict=True) if 0 < n <= MAX_CATEGORY_VALUES]
 
 
-def _categorical_lift(ws: Workspace, params: dict[str, Any]) -> pd.DataFrame:
+def _categorical_lift(ws: Context, params: dict[str, Any]) -> pd.DataFrame:
     """Per attribute value: share in the segment vs in everyone, lift and a two-proportion z-test p-value."""
     columns = _categorical_columns(ws) if ws.store.table_exists("customers") else []
     if not columns:
@@ -174,7 +174,7 @@ def _categorical_lift(ws: Workspace, params: dict[str, Any]) -> pd.DataFrame:
         ["attribute", "segment_share"], ascending=[True, False]).reset_index(drop=True)
 
 
-def _numeric_lift(ws: Workspace, params: dict[str, Any], run_id: int) -> pd.DataFrame:
+def _numeric_lift(ws: Context, params: dict[str, Any], run_id: int) -> pd.DataFrame:
     """Per numeric trait and attribute: mean in the segment vs everyone, lift, Welch t-test p-value."""
     sources: list[tuple[str, str, list[str]]] = []
     traits_table = f"traits_{run_id}"
@@ -243,7 +243,7 @@ def _distinguishing(attributes: pd.DataFrame, numeric: pd.DataFrame, top: int) -
         .reset_index(drop=True)
 
 
-def _experience(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+def _experience(ws: Context, params: dict[str, Any]) -> dict[str, Any]:
     """NPS and CSAT of the segment (latest answer per customer up to as_of) and its churn rate."""
     out: dict[str, Any] = {"nps": None, "csat": None, "churn_rate": None}
     if ws.store.table_exists("responses"):
@@ -287,7 +287,7 @@ def _experience(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def compare(ws: Workspace, names: list[str], *, run_id: int | None = None) -> pd.DataFrame:
+def compare(ws: Context, names: list[str], *, run_id: int | None = None) -> pd.DataFrame:
     """Two or more segments side by side: size, share, revenue share, order value, frequency, recency, NPS."""
     if len(names) < 2:
         raise NotFoundError("compare needs at least two segments")
@@ -299,7 +299,7 @@ def compare(ws: Workspace, names: list[str], *, run_id: int | None = None) -> pd
     return pd.DataFrame(rows)
 
 
-def crosstab(ws: Workspace, rows: str, columns: str, *, run_id: int | None = None) -> pd.DataFrame:
+def crosstab(ws: Context, rows: str, columns: str, *, run_id: int | None = None) -> pd.DataFrame:
     """Customers and revenue by two dimensions, each a segmentation (`rfm`) or a customer attribute (`industry`).
 
     Returns a long table (row value, column value, customers, revenue, share of customers).
@@ -318,7 +318,7 @@ def crosstab(ws: Workspace, rows: str, columns: str, *, run_id: int | None = Non
     """, params)
 
 
-def _dimension_sql(ws: Workspace, run_id: int, dimension: str) -> str:
+def _dimension_sql(ws: Context, run_id: int, dimension: str) -> str:
     from segmentum.analysis.base import segmentations
 
     if dimension in segmentations(ws, run_id):

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from segmentum.api.runtime import Runtime
-from segmentum.cli.common import jsonable
+from segmentum.jsonable import jsonable
+from segmentum.service.runtime import Runtime
 from segmentum.workspace import Workspace
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from segmentum.errors import (
+    BusyError,
     ConfigError,
     DefinitionError,
     IngestError,
@@ -67,7 +68,7 @@ class ApiError(Exception):
 
 def error_response(status: int, message: str, *, code: str | None = None, details: Any = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
-    from segmentum.cli.common import jsonable
+    from segmentum.jsonable import jsonable
 
     body = {"error": {"code": code or STATUS_CODES.get(status, "error"), "message": message,
                       "details": jsonable(details)}}
@@ -76,6 +77,8 @@ def error_response(status: int, message: str, *, code: str | None = None, detail
 
 def status_of(exc: SegmentumError) -> int:
     """The HTTP status a library error maps to."""
+    if isinstance(exc, BusyError):
+        return 409
     if isinstance(exc, NotFoundError):
         return 404
     if isinstance(exc, (DefinitionError, ConfigError, IngestError)):
@@ -108,7 +111,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SegmentumError)
     async def _library_error(request: Request, exc: SegmentumError) -> JSONResponse:
         status = status_of(exc)
-        return error_response(status, str(exc), code=STATUS_CODES.get(status), details={"type": type(exc).__name__})
+        details = getattr(exc, "details", None) if isinstance(exc, BusyError) else {"type": type(exc).__name__}
+        return error_response(status, str(exc), code=STATUS_CODES.get(status), details=details)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

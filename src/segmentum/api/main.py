@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from segmentum.api.errors import install_error_handlers
 from segmentum.api.middleware import DEFAULT_MAX_BODY, AuthMiddleware, BodyLimitMiddleware
 from segmentum.api.routers import customers, definitions, events, health, keys, runs, segments, tasks
-from segmentum.api.runtime import Runtime
+from segmentum.service.runtime import Runtime
 from segmentum.workspace import Workspace
 
 API_PREFIX = "/v1"

@@ -11,7 +11,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from segmentum.api.errors import error_response
-from segmentum.api.keys import scope_allows
+from segmentum.service.keys import scope_allows
 
 PUBLIC = {("GET", "/v1/health"), ("HEAD", "/v1/health")}
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}

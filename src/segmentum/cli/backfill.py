@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 
-from segmentum.backfill import backfill, backfill_dates
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, open_workspace
+from segmentum.runs.backfill import backfill, backfill_dates
 
 
 def _day(text: str) -> date:

@@ -32,7 +32,7 @@ def builtin_rows(workspace: object | None) -> list[dict[str, object]]:
             raise
     missing = None
     if ws is not None:
-        from segmentum.coverage import describe_missing, requirements
+        from segmentum.analysis.coverage import describe_missing, requirements
 
         missing = requirements(ws)
     rows: list[dict[str, object]] = []

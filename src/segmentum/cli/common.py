@@ -6,8 +6,6 @@ import csv
 import io
 import json
 import sys
-from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from segmentum.jsonable import jsonable
 from segmentum.workspace import Workspace
 
 # Standard output holds only data; progress, warnings and notes go to standard error.
@@ -41,34 +40,6 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output 
 
 def open_workspace(path: Path | None, *, read_only: bool = False) -> Workspace:
     return Workspace(path, read_only=read_only)
-
-
-def jsonable(value: Any) -> Any:
-    """Convert values (Decimal, datetime, numpy, pandas NA) into JSON-friendly ones."""
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        return None if value != value else value  # NaN -> null
-    if isinstance(value, Decimal):
-        return float(value) if value == value.to_integral_value() or abs(value) < 10**15 else str(value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalar
-        return jsonable(value.item())
-    try:
-        import pandas as pd
-
-        if value is pd.NaT or (not isinstance(value, (list, dict)) and pd.isna(value)):
-            return None
-        if isinstance(value, pd.Timestamp):
-            return value.isoformat()
-    except (ImportError, TypeError, ValueError):
-        pass
-    return str(value)
 
 
 def _cell(value: Any) -> str:

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from segmentum.analysis.coverage import coverage
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
-from segmentum.coverage import coverage
 
 
 class Section(StrEnum):

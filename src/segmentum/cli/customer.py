@@ -15,7 +15,7 @@ def customer_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Everything segmentum knows about one customer: attributes, traits, segments now, and history."""
-    from segmentum.api.queries import customer  # the one library function that assembles a customer view
+    from segmentum.views.queries import customer  # the one library function that assembles a customer view
 
     ws = open_workspace(workspace)
     data = customer(ws, customer_id)

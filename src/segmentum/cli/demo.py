@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, emit, note, out, warn
-from segmentum.data.demo_workspace import create_demo_workspace
+from segmentum.demo.workspace import create_demo_workspace
 
 
 def demo_command(
@@ -23,7 +23,9 @@ def demo_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Make a demo workspace (B2C shop and B2B accounts), ingest, run every built-in, write the report."""
-    summary = create_demo_workspace(directory, customers, seed, report=report, progress=note)
+    from segmentum.report import write_report
+
+    summary = create_demo_workspace(directory, customers, seed, report=report, progress=note, write_report=write_report)
     for message in summary.notes:
         warn(message)
     if fmt is OutputFormat.json:

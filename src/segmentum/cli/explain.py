@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
-from segmentum.engine.explain import explain
+from segmentum.runs.explain import explain
 
 
 def explain_command(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace, warn
-from segmentum.privacy import forget
+from segmentum.store.erase import forget
 
 
 def forget_command(

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, note, open_workspace, warn
-from segmentum.data.ingest import StrictIngestError, ingest
 from segmentum.errors import IngestError
+from segmentum.ingest.load import StrictIngestError, ingest
 
 
 class Mode(StrEnum):
@@ -38,7 +38,7 @@ def ingest_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Load a table from a file or a database; bad rows go to the quarantine (see `segmentum quarantine`)."""
-    from segmentum.data.aliases import parse_mapping
+    from segmentum.ingest.aliases import parse_mapping
 
     mapping = parse_mapping(map_)
     with open_workspace(workspace) as ws:

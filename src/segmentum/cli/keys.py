@@ -14,11 +14,11 @@ app = typer.Typer(help="API keys for the HTTP API (scopes: read < write < admin)
 
 def _local_or_server(workspace: Any) -> tuple[Any, Any]:
     """(workspace, server client or None): while the server owns the store, keys are managed through it."""
-    from segmentum.api.server import ServerClient, running_server
+    from segmentum.service.ownership import ServerClient, running_server
     from segmentum.workspace import Workspace
 
     ws: Workspace = open_workspace(workspace)
-    record = running_server(ws)
+    record = running_server(ws.root)
     return ws, (ServerClient(record) if record is not None else None)
 
 
@@ -29,7 +29,7 @@ def create(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Create a key. It is printed once, alone on the last line; only its hash is stored."""
-    from segmentum.api.keys import KeyStore, check_scope
+    from segmentum.service.keys import KeyStore, check_scope
 
     check_scope(scope)
     ws, client = _local_or_server(workspace)
@@ -46,7 +46,7 @@ def create(
 @app.command("list")
 def list_keys(workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.table) -> None:
     """Keys with their prefix, name, scope, creation and revocation (never the key itself)."""
-    from segmentum.api.keys import KeyStore
+    from segmentum.service.keys import KeyStore
 
     ws, client = _local_or_server(workspace)
     if client is not None:
@@ -62,7 +62,7 @@ def revoke(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Revoke a key: requests with it answer 401 from now on."""
-    from segmentum.api.keys import KeyStore, normalize_prefix
+    from segmentum.service.keys import KeyStore, normalize_prefix
 
     ws, client = _local_or_server(workspace)
     if client is not None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
-from segmentum.engine.members import export, members
+from segmentum.views.members import export, members
 
 
 def members_command(

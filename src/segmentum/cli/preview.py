@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
-from segmentum.engine.preview import preview
+from segmentum.runs.preview import preview
 
 
 def preview_command(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
-from segmentum.data.ingest import quarantined_rows
+from segmentum.ingest.load import quarantined_rows
 
 
 def quarantine_command(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, note, open_workspace, warn
-from segmentum.diff import summary
+from segmentum.runs.diff import summary
 
 
 def run_command(
@@ -27,7 +27,7 @@ def run_command(
         result = ws.run(as_of=as_of, engine=engine, only=only, preview=preview, triggers=not no_triggers)
     for message in result.warnings:
         warn(message)
-    actions = getattr(result, "actions", None)  # set by the trigger processing of Workspace.run
+    actions = result.actions
     if fmt is OutputFormat.json:
         data = result.summary()
         if actions is not None:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace
-from segmentum.snapshot import list_runs
+from segmentum.store.snapshots import list_runs
 
 
 def runs_command(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace
-from segmentum.snapshot import resolve_run, segment_sizes
+from segmentum.store.snapshots import resolve_run, segment_sizes
 
 
 def segments_command(

@@ -18,8 +18,8 @@ def serve_command(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Serve the HTTP API under /v1 (docs at /v1/docs) with real-time membership from posted events."""
-    from segmentum.api.schedule import parse_schedule
     from segmentum.api.server import serve
+    from segmentum.service.schedule import parse_schedule
 
     ws = open_workspace(workspace)
     if schedule:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import WorkspaceOpt, open_workspace
-from segmentum.run import compiled_sql
+from segmentum.runs.execute import compiled_sql
 
 
 class Dialect(StrEnum):

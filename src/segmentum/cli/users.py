@@ -26,7 +26,7 @@ def add(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Create a dashboard user (or give one a new password with --replace)."""
-    from segmentum.web.auth import add_user
+    from segmentum.service.users import add_user
 
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -40,7 +40,7 @@ def add(
 @app.command("list")
 def list_users(workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.table) -> None:
     """Dashboard users and when they were created (never the password hashes)."""
-    from segmentum.web.auth import list_users as users
+    from segmentum.service.users import list_users as users
 
     emit(users(open_workspace(workspace).store), fmt, title="Dashboard users", columns=["name", "created_at"])
 
@@ -48,7 +48,7 @@ def list_users(workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.tab
 @app.command("remove")
 def remove(name: Annotated[str, typer.Argument(help="User name")], workspace: WorkspaceOpt = None) -> None:
     """Remove a dashboard user (their open sessions end at once)."""
-    from segmentum.web.auth import remove_user
+    from segmentum.service.users import remove_user
 
     remove_user(open_workspace(workspace).store, name)
     note(f"Removed dashboard user {name!r}.")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from segmentum.actions import validate_triggers
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace, warn
-from segmentum.spec.loader import load_definitions
 
 
 def validate_command(workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.table) -> None:
     """Check every definition (built-ins, segmentum.yml, definitions/*.yml) without running anything."""
     ws = open_workspace(workspace)
-    defs = load_definitions(ws)
+    defs = ws.definitions()
     validate_triggers(ws, defs)  # webhook allowlist, templates, export targets
     summary = {
         "valid": True,

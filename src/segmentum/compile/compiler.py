@@ -37,8 +37,8 @@ from segmentum.compile.expressions import (
     percent_rank,
 )
 from segmentum.compile.windows import bounds
-from segmentum.data.schema import TABLES
 from segmentum.errors import DefinitionError
+from segmentum.schema import TABLES
 from segmentum.spec import ast
 from segmentum.spec.loader import Definitions, SegmentDef, TraitDef
 from segmentum.spec.models import AggregateTrait, CumulativeTrait, ExprTrait, ScoreTrait, TotalTrait

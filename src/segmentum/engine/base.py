@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 import ibis.expr.types as ir
 
-from segmentum.data.schema import TABLES
+from segmentum.schema import TABLES
 from segmentum.store import META, Store
 
 

@@ -23,12 +23,13 @@ import ibis.expr.types as ir
 
 from segmentum.engine.base import present_tables
 from segmentum.errors import RunError
+from segmentum.sql import literal
 from segmentum.store import META
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from segmentum.workspace import Workspace
+    from segmentum.context import Context
 
 _SESSION: Any = None
 _SESSION_LOCK = threading.Lock()
@@ -90,7 +91,7 @@ class SparkEngine:
 
     name = "spark"
 
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Context) -> None:
         self.ws = ws
         self.store = ws.store
         self.session = spark_session()
@@ -110,7 +111,7 @@ class SparkEngine:
             f'CAST("{c}" AS VARCHAR) AS "{c}"' if kind.upper() == "JSON" else f'"{c}"' for c, kind in columns.items())
         path = self.folder / f"{schema}__{name}.parquet"
         self.store.cursor().execute(
-            f"COPY (SELECT {select} FROM {schema}.{name}) TO '{_sql_string(str(path))}' (FORMAT parquet)")
+            f"COPY (SELECT {select} FROM {schema}.{name}) TO {literal(str(path))} (FORMAT parquet)")
         view = f"segmentum_{schema}_{name}"
         table = self.backend.read_parquet(str(path), table_name=view)
         self._registered.append(view)
@@ -173,9 +174,6 @@ def _naive_timestamps(table: pa.Table) -> pa.Table:
         arrays.append(column)
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
-
-def _sql_string(text: str) -> str:
-    return text.replace("'", "''")
 
 
 __all__ = ["SparkEngine", "spark_session", "dt"]

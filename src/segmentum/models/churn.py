@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from segmentum.data.schema import QUALIFYING_ORDER_SQL
 from segmentum.errors import ModelError, NotFittedError, NotFoundError, did_you_mean
 from segmentum.models.replenishment import resolve_as_of, store_of
+from segmentum.schema import QUALIFYING_ORDER_SQL
 
 PERIODS = {"week": 7, "month": 31, "quarter": 92}
 BASES = ("auto", "subscriptions", "orders")

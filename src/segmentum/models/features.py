@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from segmentum.data.schema import QUALIFYING_ORDER_SQL
 from segmentum.errors import ModelError, NotFittedError, NotFoundError, did_you_mean
+from segmentum.schema import QUALIFYING_ORDER_SQL
+from segmentum.sql import ident, literal
 
 # Normal data has IQR = 1.349 sigma: dividing by it gives numeric columns a robust unit standard deviation.
 _IQR_TO_SIGMA = 1.349
@@ -298,10 +299,6 @@ def _data_as_of(store: Any) -> datetime | None:
     return row[0] if row else None
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def available_features(store: Any, run_id: int | None = None) -> dict[str, str]:
     """Feature name -> source ('attribute', 'trait', 'summary') that `customer_frame` can provide."""
     out: dict[str, str] = {}
@@ -395,13 +392,13 @@ def customer_frame(
     for f in features:
         src = avail[f]
         if src == "summary":
-            select.append(f"{summary_sql[f]} AS {_quote(f)}")
+            select.append(f"{summary_sql[f]} AS {ident(f)}")
         else:
             alias = "c" if src == "attribute" else "t"
             kind = (store.columns("customers") if src == "attribute"
                     else store.columns(f"traits_{rid}", schema="segmentum")).get(f, "")
             cast = "::DOUBLE" if kind.upper().startswith("DECIMAL") else ""
-            select.append(f"{alias}.{_quote(f)}{cast} AS {_quote(f)}")
+            select.append(f"{alias}.{ident(f)}{cast} AS {ident(f)}")
     sql = (f"WITH {', '.join(ctes)} SELECT base.customer_id, {', '.join(select)} FROM base "
            f"{' '.join(joins)} ORDER BY base.customer_id")
     frame = store.cursor().execute(sql).df()
@@ -445,9 +442,9 @@ def needs_features(store: Any, *, surveys: list[str] | None = None, max_interest
             if not has_survey:
                 raise ModelError("main.responses has no 'survey' column, so answers cannot be chosen by survey; "
                                  "leave out the survey filter")
-            scope = f"survey IN ({', '.join(_literal(x) for x in surveys)})"
+            scope = f"survey IN ({', '.join(literal(x) for x in surveys)})"
         else:
-            scope = f"lower(question) NOT IN ({', '.join(_literal(x) for x in EXPERIENCE_QUESTIONS)})"
+            scope = f"lower(question) NOT IN ({', '.join(literal(x) for x in EXPERIENCE_QUESTIONS)})"
         questions = [r[0] for r in cur.execute(
             f"SELECT question, count(*) FROM main.responses WHERE question IS NOT NULL AND {scope} "
             "GROUP BY question ORDER BY count(*) DESC, question").fetchall()]
@@ -465,7 +462,7 @@ def needs_features(store: Any, *, surveys: list[str] | None = None, max_interest
                 name = f"{name}_{i}"
             columns[q] = name
             value = "TRY_CAST(answer AS DOUBLE)" if numeric.get(q) else "answer"
-            parts.append(f"max({value}) FILTER (WHERE question = {_literal(q)}) AS {_quote(name)}")
+            parts.append(f"max({value}) FILTER (WHERE question = {literal(q)}) AS {ident(name)}")
         answers = ("SELECT customer_id, question, arg_max(answer, answered_at) AS answer FROM main.responses "
                    f"WHERE answer IS NOT NULL AND {scope} GROUP BY customer_id, question")
     interest_cols: dict[str, str] = {}
@@ -487,11 +484,11 @@ def needs_features(store: Any, *, surveys: list[str] | None = None, max_interest
     if parts:
         ctes.append(f"a AS ({answers})")
         ctes.append(f"r AS (SELECT customer_id, {', '.join(parts)} FROM a GROUP BY customer_id)")
-        selects += [f"r.{_quote(n)}" for n in columns.values()]
+        selects += [f"r.{ident(n)}" for n in columns.values()]
         joins.append("LEFT JOIN r USING (customer_id)")
         bases.append("SELECT customer_id FROM r")
     if interest_cols:
-        flags = [f"CASE WHEN list_contains(c.interests, {_literal(v)}) THEN 1 ELSE 0 END AS {_quote(n)}"
+        flags = [f"CASE WHEN list_contains(c.interests, {literal(v)}) THEN 1 ELSE 0 END AS {ident(n)}"
                  for v, n in interest_cols.items()]
         selects += flags
         joins.append("LEFT JOIN main.customers c USING (customer_id)")
@@ -505,5 +502,3 @@ def needs_features(store: Any, *, surveys: list[str] | None = None, max_interest
     return frame
 
 
-def _literal(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"

@@ -21,13 +21,13 @@ Results: `segmentum.replenishment_categories` (one row per customer and category
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 
-from segmentum.data.schema import QUALIFYING_ORDER_SQL
 from segmentum.errors import ModelError, NotFittedError
+from segmentum.schema import QUALIFYING_ORDER_SQL
 
 STATUSES = ("overdue", "due", "not_due")
 
@@ -41,7 +41,6 @@ DETAIL_DDL = """CREATE TABLE IF NOT EXISTS segmentum.replenishment_categories (
     own_interval_days DOUBLE, interval_days DOUBLE, interval_source VARCHAR, first_at DATE, last_at DATE,
     next_at DATE, days_until_due INTEGER, status VARCHAR, as_of TIMESTAMP)"""
 
-END_OF_DAY = time(23, 59, 59, 999999)
 
 
 # ------------------------------------------------------------------------------------------------ shared helpers
@@ -60,30 +59,18 @@ def store_of(ws_or_store: Any) -> Any:
 
 
 def resolve_as_of(ws_or_store: Any, as_of: str | date | datetime | None) -> datetime:
-    """as_of as a naive timestamp, with the run's rules (a day means its end; 'latest'; None = now)."""
-    if hasattr(ws_or_store, "config") and hasattr(ws_or_store, "store"):
-        from segmentum.run import resolve_as_of as run_as_of
+    """as_of as a naive timestamp, by the run's rule (`segmentum.clock.resolve_as_of`)."""
+    from segmentum.clock import resolve_as_of as clock_as_of
+    from segmentum.errors import RunError
+    from segmentum.store.catalog import newest_timestamp
 
-        return run_as_of(as_of, ws_or_store)[0]
-    if isinstance(as_of, datetime):
-        return as_of.replace(tzinfo=None)
-    if isinstance(as_of, date):
-        return datetime.combine(as_of, END_OF_DAY)
-    if as_of is None:
-        return datetime.now()
-    text = str(as_of).strip()
-    if text.lower() == "latest":
-        from segmentum.run import newest_timestamp
-
-        newest = newest_timestamp(ws_or_store)
-        if newest is None:
-            raise ModelError("as_of 'latest' needs timestamped data; the store has none")
-        return datetime.combine(newest.date(), END_OF_DAY)
+    config = getattr(ws_or_store, "config", None)
+    store = store_of(ws_or_store)
     try:
-        return datetime.combine(date.fromisoformat(text), END_OF_DAY) if len(text) == 10 else \
-            datetime.fromisoformat(text).replace(tzinfo=None)
-    except ValueError:
-        raise ModelError(f"as_of {text!r} is not a date; use YYYY-MM-DD, an ISO timestamp or 'latest'") from None
+        return clock_as_of(as_of, timezone=config.timezone if config is not None else "UTC",
+                           newest=lambda: newest_timestamp(store))[0]
+    except RunError as exc:
+        raise ModelError(str(exc)) from None
 
 
 def default_consumables(ws_or_store: Any) -> list[str]:

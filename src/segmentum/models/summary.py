@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from segmentum.data.schema import QUALIFYING_ORDER_SQL
 from segmentum.errors import ModelError
+from segmentum.schema import QUALIFYING_ORDER_SQL
 
 # Days in one time unit. A month is the mean Gregorian month (365.25 / 12 = 30.4375 days) so that durations in
 # months are exact multiples of days and do not depend on which months the period crosses.

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from plotly.offline import get_plotlyjs
 
-from segmentum import snapshot
 from segmentum.analysis import migration, pareto, profile
 from segmentum.errors import NotFoundError
 from segmentum.i18n import LANGUAGES, Translator
 from segmentum.report import charts
+from segmentum.store import snapshots as snapshot
 
 if TYPE_CHECKING:
-    from segmentum.workspace import Workspace
+    from segmentum.context import Context
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("segmentum.report", "templates"),
@@ -26,7 +26,7 @@ _ENV = jinja2.Environment(
 PROFILED_SEGMENTATIONS = 6  # segment profiles for the first few segmentations keep the file readable
 
 
-def build_report(ws: Workspace, *, lang: str = "en", run_id: int | None = None) -> str:
+def build_report(ws: Context, *, lang: str = "en", run_id: int | None = None) -> str:
     """The report as one HTML string (no external resources: it opens offline)."""
     t = Translator(lang)
     info = snapshot.resolve_run(ws.store, run_id)
@@ -61,7 +61,7 @@ def build_report(ws: Workspace, *, lang: str = "en", run_id: int | None = None) 
     )
 
 
-def write_report(ws: Workspace, path: str | Path | None = None, *, lang: str = "en", run_id: int | None = None) -> Path:
+def write_report(ws: Context, path: str | Path | None = None, *, lang: str = "en", run_id: int | None = None) -> Path:
     """Write the report (default: report.html in the workspace, report.<lang>.html for other languages)."""
     target = Path(path) if path else ws.root / ("report.html" if lang == "en" else f"report.{lang}.html")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +74,7 @@ def _sizes_table(sizes: Any, t: Translator) -> list[dict[str, str]]:
              t("Revenue share"): t.percent(row.revenue_share)} for row in sizes.itertuples()]
 
 
-def _migration_section(ws: Workspace, run_id: int, segmentations: list[str], t: Translator) -> dict[str, Any]:
+def _migration_section(ws: Context, run_id: int, segmentations: list[str], t: Translator) -> dict[str, Any]:
     section: dict[str, Any] = {"id": "migration", "title": t("Migration"), "chart": None, "note": None}
     target = "rfm" if "rfm" in segmentations else (segmentations[0] if segmentations else None)
     if target is None:
@@ -89,7 +89,7 @@ def _migration_section(ws: Workspace, run_id: int, segmentations: list[str], t: 
     return section
 
 
-def _profiles(ws: Workspace, run_id: int, sizes: Any, segmentations: list[str], t: Translator) -> list[dict[str, Any]]:
+def _profiles(ws: Context, run_id: int, sizes: Any, segmentations: list[str], t: Translator) -> list[dict[str, Any]]:
     out = []
     definitions = ws.definitions()
     standalone = [n for n, s in zip(sizes["name"], sizes["segmentation"], strict=True) if s is None or s != s]

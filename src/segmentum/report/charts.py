@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from segmentum.i18n import Translator
 
 if TYPE_CHECKING:
-    from segmentum.workspace import Workspace
+    from segmentum.context import Context
 
 PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#ea580c",
            "#475569", "#0d9488", "#9333ea"]
@@ -44,7 +44,7 @@ def overview_treemap(sizes: pd.DataFrame, t: Translator) -> go.Figure:
     return _layout(fig, t("Segments"), 520)
 
 
-def rfm_heatmap(ws: Workspace, run_id: int, t: Translator) -> go.Figure | None:
+def rfm_heatmap(ws: Context, run_id: int, t: Translator) -> go.Figure | None:
     """Customers per (R, F) cell of the RFM grid, as a heatmap labelled with the segment names."""
     table = f"traits_{run_id}"
     columns = ws.store.columns(table, schema="segmentum")
@@ -96,7 +96,7 @@ def sankey_chart(result: dict[str, Any], t: Translator) -> go.Figure:
     return _layout(fig, title, 520)
 
 
-def clv_histogram(ws: Workspace, t: Translator) -> go.Figure | None:
+def clv_histogram(ws: Context, t: Translator) -> go.Figure | None:
     if not ws.store.table_exists("model_clv", schema="segmentum") or \
             "clv_12m" not in ws.store.columns("model_clv", schema="segmentum"):
         return None

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
-from segmentum.data.schema import TABLES
 from segmentum.errors import DefinitionError, did_you_mean
+from segmentum.schema import TABLES
 from segmentum.spec import ast
 from segmentum.spec.builtins import DEFINITION_KEYS, load_builtin
 from segmentum.spec.expr import ExpressionSyntaxError, parse_expression
@@ -40,7 +40,14 @@ from segmentum.spec.models import (
 from segmentum.spec.yamlio import Located, format_validation_error, load_yaml
 
 if TYPE_CHECKING:
-    from segmentum.workspace import Workspace
+    from segmentum.config import WorkspaceConfig
+
+
+class DefinitionSource(Protocol):
+    """Where definitions come from: a workspace folder and its config (a `Context` is one)."""
+
+    root: Path
+    config: WorkspaceConfig
 
 AS_OF = "as_of"
 # Columns an aggregate's `where` may use besides the table's own: derived per-row values.
@@ -211,42 +218,34 @@ def trait_closure(traits: dict[str, TraitDef], names: set[str]) -> set[str]:
 
 
 def load_definitions(
-    ws: Workspace,
+    source: DefinitionSource,
     *,
     overrides: dict[str, str] | None = None,
-    store_columns: bool = True,
+    columns: DataColumns | None = None,
 ) -> Definitions:
-    """Load and validate the workspace's definitions.
+    """Load and validate the definitions of a workspace folder.
 
     Parameters
     ----------
     overrides:
         file path (relative to the workspace) -> text, used instead of the file on disk (the editor and
         `preview` validate unsaved text this way); a path that does not exist yet is added.
-    store_columns:
-        read the customer attributes and table columns from the store (else from the canonical schema).
+    columns:
+        the tables and customer attributes present in the store (`segmentum.store.catalog.data_columns`);
+        None validates against no data (every built-in that needs a table is skipped). The language never
+        reads the store itself: `Context.definitions()` passes what the store holds.
     """
-    tables, attributes = _data_columns(ws) if store_columns else ({}, {})
-    return DefinitionBuilder(tables, attributes).build(ws, overrides or {})
+    tables, attributes = columns if columns is not None else ({}, {})
+    return DefinitionBuilder(tables, attributes).build(source, overrides or {})
 
 
-def definition_files(ws: Workspace) -> list[Path]:
+# table -> column -> type, and customer attribute -> type, as the store holds them
+DataColumns = tuple[dict[str, dict[str, str]], dict[str, str]]
+
+
+def definition_files(source: DefinitionSource) -> list[Path]:
     """The workspace's definition files on disk (the `definitions` globs of segmentum.yml), sorted."""
-    return sorted({p for pattern in ws.config.definitions for p in ws.root.glob(pattern) if p.is_file()})
-
-
-def _data_columns(ws: Workspace) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
-    store = ws.store
-    tables = {name: store.columns(name) for name in TABLES if store.table_exists(name)}
-    attributes = dict(tables.get("customers", {}))
-    for (table,) in store.query(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'segmentum' "
-        "AND table_name LIKE 'model\\_%' ESCAPE '\\' ORDER BY table_name"
-    ):
-        for column, kind in store.columns(table, schema="segmentum").items():
-            if column != "customer_id":
-                attributes.setdefault(column, kind)
-    return tables, attributes
+    return sorted({p for pattern in source.config.definitions for p in source.root.glob(pattern) if p.is_file()})
 
 
 class DefinitionBuilder:
@@ -258,7 +257,7 @@ class DefinitionBuilder:
         self.located: dict[str, Located] = {}
 
     # -- files
-    def build(self, ws: Workspace, overrides: dict[str, str]) -> Definitions:
+    def build(self, ws: DefinitionSource, overrides: dict[str, str]) -> Definitions:
         config = ws.config
         for name in config.builtins:
             builtin = load_builtin(name, config.builtin_settings.get(name))
@@ -280,7 +279,7 @@ class DefinitionBuilder:
         return self.finish()
 
     @staticmethod
-    def _definition_files(ws: Workspace, overrides: dict[str, str]) -> list[Path]:
+    def _definition_files(ws: DefinitionSource, overrides: dict[str, str]) -> list[Path]:
         found = set(definition_files(ws))
         found |= {ws.root / rel for rel in overrides if rel != "segmentum.yml"}
         return sorted(found)

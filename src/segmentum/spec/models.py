@@ -12,19 +12,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
+from segmentum.clock import DURATION_RE, parse_duration  # noqa: F401 - re-exported
+
 AGGREGATES = ("count", "count_distinct", "sum", "avg", "min", "max", "mode", "first", "last")
 SOURCE_TABLES = ("orders", "order_items", "events", "responses", "tickets", "subscriptions")
 CHANNELS = ("visit", "call", "email", "ads", "sms", "push", "none")
-DURATION_RE = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def parse_duration(text: str) -> tuple[int, str]:
-    """`90d` -> (90, 'd'). Units: d (days), w (weeks), m (calendar months), y (calendar years)."""
-    match = DURATION_RE.match(str(text))
-    if not match:
-        raise ValueError(f"invalid duration {text!r}; write a whole number and a unit: 30d, 2w, 6m, 1y")
-    return int(match.group(1)), match.group(2)
 
 
 class Strict(BaseModel):

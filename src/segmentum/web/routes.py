@@ -27,11 +27,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from segmentum import snapshot
 from segmentum.errors import DefinitionError, NotFoundError, SegmentumError
 from segmentum.i18n import LANGUAGES, Translator
 from segmentum.report import charts
-from segmentum.web import auth
+from segmentum.service import users as auth
+from segmentum.store import snapshots as snapshot
 
 log = logging.getLogger("segmentum.web")
 router = APIRouter(include_in_schema=False)
@@ -536,7 +536,7 @@ def customer_page(request: Request, customer_id: str, explain: str = "") -> Resp
     explanation = None
     explain_error = None
     if explain:
-        from segmentum.engine.explain import explain as explain_fn
+        from segmentum.runs.explain import explain as explain_fn
 
         try:
             explanation = explain_fn(ws, customer_id, explain)
@@ -645,7 +645,7 @@ def editor(request: Request, file: str = "", saved: str = "") -> Response:
 
 def check_definitions(ws: Any, file: str, text: str) -> dict[str, Any]:
     """Validate an unsaved definitions file and preview its effect against the last run (nothing stored)."""
-    from segmentum.engine.preview import preview
+    from segmentum.runs.preview import preview
 
     overrides = {f"definitions/{file}": text}
     try:

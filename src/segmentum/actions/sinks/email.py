@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from segmentum.actions.sinks import Delivered, DeliveryError, OutboxItem, Sink
+from segmentum.actions.sinks.base import Delivered, DeliveryError, OutboxItem, Sink
 from segmentum.errors import ActionError
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from segmentum.actions.sinks import Delivered, DeliveryError, OutboxItem, Sink
+from segmentum.actions.sinks.base import Delivered, DeliveryError, OutboxItem, Sink
 from segmentum.errors import ActionError
 from segmentum.store import META
 

@@ -7,9 +7,9 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from segmentum.actions.clock import add_duration, now
-from segmentum.actions.sinks import Delivered, OutboxItem, Sink
+from segmentum.actions.sinks.base import Delivered, OutboxItem, Sink
 from segmentum.actions.tasks import ensure_tasks
+from segmentum.clock import add_duration, now
 from segmentum.errors import ActionError
 from segmentum.store import META
 
@@ -44,7 +44,7 @@ class TaskSink(Sink):
         out["assignee"] = (out["assignee"] or "").strip() or None
         due = settings.get("due")
         if due and due not in self._due:
-            self._due[due] = add_duration(now(self.ws), due).isoformat(sep=" ")
+            self._due[due] = add_duration(now(self.ws.config.timezone), due).isoformat(sep=" ")
         out["due_at"] = self._due[due] if due else None
         return out
 
@@ -78,7 +78,7 @@ class TaskSink(Sink):
                         n.outbox_key::VARCHAR
                     FROM _segmentum_new_tasks n
                     WHERE NOT EXISTS (SELECT 1 FROM {META}.tasks t WHERE t.outbox_key = n.outbox_key)""",
-                [now(self.ws)],
+                [now(self.ws.config.timezone)],
             )
         finally:
             con.unregister("_segmentum_new_tasks")

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from segmentum.actions.sinks import Delivered, DeliveryError, OutboxItem, Sink
+from segmentum.actions.sinks.base import Delivered, DeliveryError, OutboxItem, Sink
 from segmentum.errors import ActionError
 
 if TYPE_CHECKING:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from segmentum.api import library, queries
 from segmentum.api.deps import get_workspace, json_response
 from segmentum.api.errors import ERROR_RESPONSES
+from segmentum.runs.explain import explain as explain_customer
+from segmentum.views import queries
 from segmentum.workspace import Workspace
 
 router = APIRouter(prefix="/customers", tags=["customers"], responses=ERROR_RESPONSES)
@@ -18,11 +19,10 @@ def get_customer(customer_id: str, ws: Workspace = Depends(get_workspace)) -> JS
     return json_response(queries.customer(ws, customer_id))
 
 
-@router.get("/{customer_id}/explain/{name}", summary="Why the customer is or is not in the segment",
-            responses={501: {"description": "explain is not available in this build"}})
+@router.get("/{customer_id}/explain/{name}", summary="Why the customer is or is not in the segment")
 def explain(customer_id: str, name: str, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
     queries.check_segment(ws, name)
-    result = library.require("explain")(ws, customer_id, name)
+    result = explain_customer(ws, customer_id, name)
     if hasattr(result, "to_dict") and not hasattr(result, "columns"):
         result = result.to_dict()
     return json_response(result)

@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from segmentum.api import library
 from segmentum.api.deps import get_workspace, json_response
 from segmentum.api.errors import ERROR_RESPONSES
 from segmentum.api.models import DefinitionsIn
 from segmentum.errors import SegmentumError
+from segmentum.runs.preview import preview as preview_definitions
 from segmentum.workspace import Workspace
 
 router = APIRouter(prefix="/definitions", tags=["definitions"], responses=ERROR_RESPONSES)
@@ -35,23 +35,22 @@ def summarize(defs: Any) -> dict[str, Any]:
 
 @router.get("", summary="The workspace's definitions (built-ins included)")
 def get_definitions(ws: Workspace = Depends(get_workspace)) -> JSONResponse:
-    return json_response(summarize(library.load_definitions(ws)))
+    return json_response(summarize(ws.definitions()))
 
 
 @router.post("/validate", summary="Validate definitions, with unsaved files in place of those on disk")
 def validate(body: DefinitionsIn, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
     try:
-        defs = library.load_definitions(ws, body.files or None)
+        defs = ws.definitions(overrides=body.files or None)
     except SegmentumError as exc:
         # An invalid definition is an answer, not a failed request.
         return json_response({"valid": False, "error": str(exc), "type": type(exc).__name__})
     return json_response({"valid": True, **summarize(defs)})
 
 
-@router.post("/preview", summary="Who would enter and leave with the unsaved definitions (nothing is stored)",
-             responses={501: {"description": "preview is not available in this build"}})
+@router.post("/preview", summary="Who would enter and leave with the unsaved definitions (nothing is stored)")
 def preview(body: DefinitionsIn, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
-    result = library.require("preview")(ws, overrides=body.files or None)
+    result = preview_definitions(ws, overrides=body.files or None)
     if hasattr(result, "to_dict") and not hasattr(result, "columns"):
         result = result.to_dict()
     return json_response(result)

@@ -8,8 +8,8 @@ from fastapi.responses import JSONResponse
 from segmentum.api.deps import get_runtime, json_response
 from segmentum.api.errors import ERROR_RESPONSES, ApiError
 from segmentum.api.models import EventsAccepted, EventsIn
-from segmentum.api.realtime import EventRow
-from segmentum.api.runtime import Runtime
+from segmentum.runs.realtime import EventRow
+from segmentum.service.runtime import Runtime
 
 router = APIRouter(prefix="/events", tags=["events"], responses=ERROR_RESPONSES)
 

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from segmentum.api.deps import get_runtime, json_response
 from segmentum.api.errors import ERROR_RESPONSES
-from segmentum.api.runtime import Runtime
+from segmentum.service.runtime import Runtime
 
 router = APIRouter(tags=["health"])
 

@@ -8,12 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
-from segmentum import snapshot
 from segmentum.api.deps import get_runtime, get_workspace, json_response
 from segmentum.api.errors import ERROR_RESPONSES, ApiError
 from segmentum.api.models import RunIn
-from segmentum.api.realtime import to_wall_clock
-from segmentum.api.runtime import Runtime
+from segmentum.runs.realtime import to_wall_clock
+from segmentum.service.runtime import Runtime
+from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=ERROR_RESPONSES)

@@ -9,10 +9,11 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
-from segmentum.api import library, queries
+from segmentum.analysis.profile import profile
 from segmentum.api.deps import get_workspace, json_response
 from segmentum.api.errors import ERROR_RESPONSES
-from segmentum.cli.common import jsonable
+from segmentum.jsonable import jsonable
+from segmentum.views import queries
 from segmentum.workspace import Workspace
 
 router = APIRouter(prefix="/segments", tags=["segments"], responses=ERROR_RESPONSES)
@@ -56,8 +57,7 @@ def get_members(
     return json_response(page)
 
 
-@router.get("/{name}/profile", summary="Size, value, attribute distributions and distinguishing features",
-            responses={501: {"description": "profiles are not available in this build"}})
+@router.get("/{name}/profile", summary="Size, value, attribute distributions and distinguishing features")
 def get_profile(
     name: str,
     run: int | None = Query(None, ge=1, le=2**62, description="a complete run id; default the newest batch run"),
@@ -65,4 +65,4 @@ def get_profile(
     ws: Workspace = Depends(get_workspace),
 ) -> JSONResponse:
     queries.check_segment(ws, name)
-    return json_response(library.require("profile")(ws, name, run_id=run, top=top))
+    return json_response(profile(ws, name, run_id=run, top=top))

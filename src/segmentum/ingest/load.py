@@ -18,10 +18,11 @@ from typing import Any
 
 import duckdb
 
-from segmentum.data import detect
-from segmentum.data.aliases import resolve_columns
-from segmentum.data.readers import REJ, STG, Staged, lit, q, stage
-from segmentum.data.schema import (
+from segmentum.errors import IngestError, did_you_mean
+from segmentum.ingest import detect
+from segmentum.ingest.aliases import resolve_columns
+from segmentum.ingest.readers import REJ, STG, Staged, lit, q, stage
+from segmentum.schema import (
     BIGINT,
     BOOLEAN,
     CUSTOMERS,
@@ -33,7 +34,6 @@ from segmentum.data.schema import (
     TEXT_LIST,
     TIMESTAMP,
 )
-from segmentum.errors import IngestError, did_you_mean
 from segmentum.store import META, Store
 
 MODES = ("append", "upsert", "replace")
@@ -207,7 +207,7 @@ def ingest_frame(
         arrow = pa.Table.from_batches([data])
     else:
         arrow = pa.Table.from_pandas(data, preserve_index=False)
-    from segmentum.data.readers import unique_names
+    from segmentum.ingest.readers import unique_names
 
     columns = unique_names(arrow.column_names)
     arrow = arrow.rename_columns([f"c{i}" for i in range(len(columns))])

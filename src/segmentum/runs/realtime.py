@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -25,7 +25,11 @@ import pyarrow as pa
 from segmentum.errors import SegmentumError
 from segmentum.store import Store
 
-log = logging.getLogger("segmentum.api.realtime")
+if TYPE_CHECKING:
+    from segmentum.context import Context
+    from segmentum.spec.loader import Definitions
+
+log = logging.getLogger("segmentum.runs.realtime")
 
 _NUMERIC_ID = re.compile(r"^(-?\d+)\.0*$")
 
@@ -34,6 +38,36 @@ EVENTS_DDL = (
     "occurred_at TIMESTAMP, properties JSON)"
 )
 CUSTOMERS_DDL = "CREATE TABLE IF NOT EXISTS main.customers (customer_id VARCHAR)"
+
+
+class DefinitionsCache:
+    """The validated definitions of a workspace, loaded again only when a definition file changes.
+
+    Loading and validating definitions is most of a small micro-batch's cost; a batch run calls `forget`
+    so that edited definitions are picked up there.
+    """
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._cached: tuple[tuple[Any, ...], Definitions] | None = None
+        self._lock = threading.Lock()
+
+    def _files_state(self) -> tuple[Any, ...]:
+        from segmentum.spec.loader import definition_files
+
+        files = [self.ctx.root / "segmentum.yml", *definition_files(self.ctx)]
+        return tuple((str(p), p.stat().st_mtime_ns) for p in files if p.is_file())
+
+    def current(self) -> Definitions:
+        state = self._files_state()
+        with self._lock:
+            if self._cached is None or self._cached[0] != state:
+                self._cached = (state, self.ctx.definitions())
+            return self._cached[1]
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cached = None
 
 
 def normalize_id(value: str) -> str:

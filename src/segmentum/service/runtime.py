@@ -16,12 +16,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from segmentum.api import library
-from segmentum.api.errors import ApiError
-from segmentum.api.keys import ApiKey, KeyStore
-from segmentum.api.realtime import EventWriter, MicroBatcher, now_wall_clock
-from segmentum.api.schedule import Schedule, parse_schedule
-from segmentum.errors import SegmentumError
+from segmentum.errors import BusyError, SegmentumError
+from segmentum.runs.realtime import DefinitionsCache, EventWriter, MicroBatcher, now_wall_clock
+from segmentum.service.keys import ApiKey, KeyStore
+from segmentum.service.schedule import Schedule, parse_schedule
 from segmentum.workspace import Workspace
 
 log = logging.getLogger("segmentum.api")
@@ -64,6 +62,7 @@ class Runtime:
         self.events = EventWriter(ws.store, self.zone)
         self.run_lock = threading.Lock()
         interval = micro_batch_seconds if micro_batch_seconds is not None else ws.config.serve.micro_batch_seconds
+        self.definitions = DefinitionsCache(ws)
         self.micro = MicroBatcher(self._evaluate, self.zone, interval=interval, run_lock=self.run_lock)
         self.realtime = realtime
         text = schedule if schedule is not None else ws.config.serve.schedule
@@ -120,19 +119,21 @@ class Runtime:
 
     # ------------------------------------------------------------------ runs
     def _evaluate(self, customers: list[str], as_of: datetime) -> Any:
-        return library.run_realtime(self.ws, customers, as_of=as_of)
+        # realtime runs reuse the validated definitions while the files are unchanged
+        result = self.ws.run(customers=customers, kind="realtime", as_of=as_of,
+                             definitions=self.definitions.current(), deliver=False)
+        return result
 
     def running_job(self) -> BatchJob | None:
         with self._jobs_lock:
             return next((j for j in self.jobs if j.status == "running"), None)
 
     def start_batch(self, as_of: Any, only: list[str] | None = None, *, trigger: str = "api") -> BatchJob:
-        """Start a batch run on a background thread; 409 when one is running already."""
-        library.require("run")
+        """Start a batch run on a background thread; BusyError (409) when one is running already."""
         with self._jobs_lock:
             if any(j.status == "running" for j in self.jobs):
                 current = next(j for j in self.jobs if j.status == "running")
-                raise ApiError(409, f"a batch run is in progress already (job {current.job_id}); "
+                raise BusyError(f"a batch run is in progress already (job {current.job_id}); "
                                     "wait for it (GET /v1/runs) and try again", details=current.as_dict())
             job = BatchJob(len(self.jobs) + 1, as_of, only, trigger, now_wall_clock(self.zone))
             self.jobs.append(job)
@@ -145,9 +146,10 @@ class Runtime:
     def _run_job(self, job: BatchJob) -> None:
         try:
             with self.run_lock:
-                job.result = library.run_batch(self.ws, as_of=job.as_of, only=job.only)
+                job.result = self.ws.run(as_of=job.as_of, only=job.only or None, deliver=False)
+                self.definitions.forget()  # a batch run is where edited definitions are picked up
             job.status = "complete"
-        except (SegmentumError, ApiError) as exc:
+        except SegmentumError as exc:
             job.status, job.message = "failed", str(exc)
             log.warning("batch run (job %s) failed: %s", job.job_id, exc)
         except Exception as exc:  # noqa: BLE001 - report any engine failure on the job, keep serving
@@ -167,8 +169,8 @@ class Runtime:
                 return
             try:
                 self.start_batch(None, trigger="schedule")
-            except ApiError as exc:
-                log.warning("scheduled batch run skipped: %s", exc.message)
+            except BusyError as exc:
+                log.warning("scheduled batch run skipped: %s", exc)
 
     def status(self) -> dict[str, Any]:
         job = self.running_job()

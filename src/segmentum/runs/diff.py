@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from segmentum.snapshot import RunInfo, ensure_tables, get_run, traits_table
 from segmentum.store import META, Store
+from segmentum.store.snapshots import RunInfo, ensure_tables, get_run, traits_table
 
 COLUMNS = ["customer_id", "name", "segmentation", "from_segment", "to_segment", "kind", "from_run"]
 RUN_CUSTOMERS_DDL = f"CREATE TABLE IF NOT EXISTS {META}.run_customers (run_id BIGINT, customer_id VARCHAR)"

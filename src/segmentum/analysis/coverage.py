@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from segmentum.data.schema import CUSTOMERS, TABLES
+from segmentum.schema import CUSTOMERS, TABLES
 from segmentum.spec.builtins import builtin_names, load_builtin
+from segmentum.sql import ident
 from segmentum.store import CATALOG, META
 
 # What to ask or collect for each attribute: the start of a sentence that ends "to unlock ...".
@@ -122,10 +123,6 @@ def _q(table: str, schema: str = "main") -> str:
     return f'{CATALOG}.{schema}."{table}"'
 
 
-def _ident(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
-
-
 class _Store:
     """What coverage needs to know about the store: tables, columns, model attribute columns."""
 
@@ -164,11 +161,11 @@ def _has_value(db: _Store, attribute: str) -> str | None:
     customers = db.tables.get("customers", {})
     if attribute in customers:
         return (f"EXISTS (SELECT 1 FROM {_q('customers')} c WHERE c.customer_id = b.customer_id "
-                f"AND c.{_ident(attribute)} IS NOT NULL)")
+                f"AND c.{ident(attribute)} IS NOT NULL)")
     if attribute in db.model_columns:
         table = db.model_columns[attribute]
         return (f"EXISTS (SELECT 1 FROM {_q(table, META)} m WHERE m.customer_id = b.customer_id "
-                f"AND m.{_ident(attribute)} IS NOT NULL)")
+                f"AND m.{ident(attribute)} IS NOT NULL)")
     return None
 
 
@@ -177,7 +174,7 @@ def _has_rows(db: _Store, table: str, columns: list[str]) -> str | None:
     if table not in db.tables:
         return None
     spec = TABLES[table]
-    checks = "".join(f" AND t.{_ident(c)} IS NOT NULL" for c in columns
+    checks = "".join(f" AND t.{ident(c)} IS NOT NULL" for c in columns
                      if c in db.tables[table] and c not in spec.required)
     return f"EXISTS (SELECT 1 FROM {_q(table)} t WHERE t.customer_id = b.customer_id{checks})"
 
@@ -260,7 +257,7 @@ def coverage(ws: Any, builtins: list[str] | None = None) -> CoverageReport:
         filled: dict[str, int] = {}
         if present_customer_columns:
             row = con.execute(
-                "SELECT " + ", ".join(f"count(DISTINCT CASE WHEN {_ident(c)} IS NOT NULL THEN customer_id END)"
+                "SELECT " + ", ".join(f"count(DISTINCT CASE WHEN {ident(c)} IS NOT NULL THEN customer_id END)"
                                       for c in present_customer_columns)
                 + f" FROM {_q('customers')} WHERE customer_id IS NOT NULL"
             ).fetchone()

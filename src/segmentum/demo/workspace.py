@@ -8,18 +8,20 @@ report) becomes a note in the summary instead of a failure; errors of capabiliti
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from segmentum.actions.triggers import act_on_run
 from segmentum.config import CONFIG_FILE
-from segmentum.data.demo import DEFAULT_END, TABLE_NAMES, DemoError, write_demo_parquet
+from segmentum.context import Context, create_workspace
+from segmentum.demo.generator import DEFAULT_END, TABLE_NAMES, DemoError, write_demo_parquet
 from segmentum.errors import SegmentumError
+from segmentum.ingest.load import ingest
+from segmentum.runs.execute import run as run_definitions
 from segmentum.spec.builtins import builtin_names
-from segmentum.workspace import Workspace
 
 DEMO_NAME = "demo-shop"
 DEMO_TIMEZONE = "Europe/Kyiv"
@@ -162,42 +164,16 @@ def shop_definitions(taken: set[str]) -> tuple[str, dict[str, str]]:
     return text, renames
 
 
-def _ingest_function(ws: Workspace) -> Callable[[str, Path], Any] | None:
-    if hasattr(ws, "ingest"):
-        return lambda table, path: ws.ingest(table, path)
-    try:
-        module = importlib.import_module("segmentum.data.ingest")
-    except ImportError:
-        return None
-    if not hasattr(module, "ingest"):
-        return None
-    return lambda table, path: module.ingest(ws, table, path)
+def _fit_clv(ctx: Context, end: date, summary: DemoSummary, say: Callable[[str], None]) -> None:
+    """Fit CLV on the whole history so the `value_clv` built-in has its model columns."""
+    from segmentum.models.clv import fit_clv, write_model_clv
 
-
-def _fit_clv(ws: Workspace, end: date, summary: DemoSummary, say: Callable[[str], None]) -> None:
-    """Fit CLV on the whole history so the `value_clv` built-in has its model columns (when available)."""
-    try:
-        module = importlib.import_module("segmentum.models.clv")
-    except ImportError:
-        module = None
-    if module is None or not hasattr(module, "fit_clv") or not hasattr(module, "write_model_clv"):
-        summary.notes.append("CLV models are not available in this installation: value_clv is skipped")
-        return
     say("Fitting CLV (BG/NBD + Gamma-Gamma) on the whole history")
     try:
-        result = module.fit_clv(ws, calibration_end=end)
-        module.write_model_clv(ws, result)
+        write_model_clv(ctx, fit_clv(ctx, calibration_end=end))
     except SegmentumError as exc:
         # an optional enrichment: the demo goes on without it
         summary.notes.append(f"CLV could not be fitted on the demo data ({exc}); value_clv is skipped")
-
-
-def _report_function() -> Callable[..., Any] | None:
-    try:
-        module = importlib.import_module("segmentum.report")
-    except ImportError:
-        return None
-    return getattr(module, "write_report", None)
 
 
 def create_demo_workspace(
@@ -209,6 +185,7 @@ def create_demo_workspace(
     run: bool = True,
     report: bool = True,
     progress: Callable[[str], None] | None = None,
+    write_report: Callable[[Context], Path] | None = None,
 ) -> DemoSummary:
     """Build a demo workspace in `folder` (created; it must not hold a workspace yet).
 
@@ -217,7 +194,8 @@ def create_demo_workspace(
     customers, seed:
         Size and seed of the demo business (see `generate_demo`).
     run, report:
-        Run the definitions as of the newest data, and write the HTML report, when this installation can.
+        Run the definitions as of the newest data (triggers included), and write the HTML report with
+        `write_report` (the report lives above this layer, so the caller passes it).
     progress:
         Called with a short line before each step.
     """
@@ -227,12 +205,12 @@ def create_demo_workspace(
         raise DemoError(
             f"{root} already holds a workspace ({CONFIG_FILE}); choose another --dir or remove that folder first"
         )
-    Workspace.init(root, name=DEMO_NAME, timezone=DEMO_TIMEZONE, currency=DEMO_CURRENCY).close()
+    create_workspace(root, name=DEMO_NAME, timezone=DEMO_TIMEZONE, currency=DEMO_CURRENCY)
     _set_builtins(root, builtin_names())
     (root / "definitions").mkdir(exist_ok=True)
     shop_yml, _ = shop_definitions(_builtin_defined_names())
     (root / "definitions" / "shop.yml").write_text(shop_yml, encoding="utf-8")
-    ws = Workspace(root)
+    ws = Context(root)
     try:
         summary = DemoSummary(
             root=root,
@@ -244,43 +222,27 @@ def create_demo_workspace(
         say(f"Generating {customers:,} customers (seed {seed}) into {summary.data_folder}")
         paths = write_demo_parquet(summary.data_folder, customers, seed, end=end)
 
-        ingest = _ingest_function(ws)
-        if ingest is None:
-            summary.notes.append(
-                "ingest is not available in this installation: the Parquet files are in "
-                f"{summary.data_folder}; load them later with `segmentum ingest TABLE FILE`"
-            )
-            return summary
         for table in INGEST_ORDER:
             say(f"Ingesting {table}")
-            result = ingest(table, paths[table])
-            summary.rows[table] = int(getattr(result, "rows_stored", 0))
-            summary.quarantined[table] = int(getattr(result, "rows_quarantined", 0))
+            loaded = ingest(ws, table, paths[table])
+            summary.rows[table] = int(loaded.rows_stored)
+            summary.quarantined[table] = int(loaded.rows_quarantined)
 
         if not run:
             return summary
         _fit_clv(ws, end, summary, say)
-        if not hasattr(ws, "run"):
-            summary.notes.append(
-                "runs are not available in this installation yet: segments were not computed"
-            )
-            return summary
         say("Running every built-in and definitions/shop.yml as of the newest data")
-        result = ws.run(as_of="latest")
-        summary.run_id = getattr(result, "run_id", None)
-        summary.as_of = getattr(result, "as_of", None)
-        sizes = getattr(result, "sizes", None)
+        result = run_definitions(ws, as_of="latest")
+        act_on_run(ws, result)
+        summary.run_id = result.run_id
+        summary.as_of = result.as_of
+        sizes = result.sizes
         if sizes is not None and len(sizes):
             keep = [c for c in ("name", "customers", "share", "revenue_share") if c in sizes.columns]
             summary.sizes = sizes[keep].to_dict(orient="records")
-        for warning in getattr(result, "warnings", None) or []:
-            summary.notes.append(str(warning))
+        summary.notes.extend(str(warning) for warning in result.warnings)
 
-        if not report:
-            return summary
-        write_report = _report_function()
-        if write_report is None:
-            summary.notes.append("the HTML report is not available in this installation yet")
+        if not report or write_report is None:
             return summary
         say("Writing the HTML report")
         summary.report = Path(write_report(ws))

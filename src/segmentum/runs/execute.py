@@ -11,30 +11,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from segmentum import diff as diff_mod
-from segmentum import snapshot
 from segmentum.compile.compiler import CompiledRun, RunCompiler
-from segmentum.data.schema import TABLES
 from segmentum.errors import RunError, SegmentumError
+from segmentum.runs import diff as diff_mod
 from segmentum.spec.loader import Definitions
+from segmentum.sql import ident, literal
 from segmentum.store import META, Store
+from segmentum.store import snapshots as snapshot
+from segmentum.store.catalog import newest_timestamp
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from segmentum.workspace import Workspace
+    from segmentum.context import Context
 
-END_OF_DAY = time(23, 59, 59, 999999)
-STALE_DATA_DAYS = 30
 _ACTIVE: set[tuple[str, int]] = set()  # (store path, run_id) of runs in progress in this process
 _ACTIVE_LOCK = threading.Lock()
 
@@ -42,65 +39,9 @@ _ACTIVE_LOCK = threading.Lock()
 # ------------------------------------------------------------------------------------------------ as_of
 
 
-def newest_timestamp(store: Store) -> datetime | None:
-    """The newest timestamp in the data (time columns of the canonical tables)."""
-    parts = []
-    for name, spec in TABLES.items():
-        if spec.time_column and store.table_exists(name) and spec.time_column in store.columns(name):
-            parts.append(f"SELECT max({spec.time_column}) AS ts FROM main.{name}")
-    if not parts:
-        return None
-    row = store.query(f"SELECT max(ts) FROM ({' UNION ALL '.join(parts)})")
-    return row[0][0] if row and row[0][0] is not None else None
-
-
-def resolve_as_of(value: str | datetime | date | None, ws: Workspace) -> tuple[datetime, list[str]]:
-    """The run's as_of (naive, workspace time zone) and warnings.
-
-    `'2011-12-09'` -> 2011-12-09 23:59:59.999999; `'latest'` -> end of the day of the newest timestamp in the
-    data; None -> now (with a warning when the data ends more than 30 days earlier).
-    """
-    tz = ZoneInfo(ws.config.timezone)
-    warnings: list[str] = []
-    if value is None:
-        now = datetime.now(tz).replace(tzinfo=None)
-        newest = newest_timestamp(ws.store)
-        if newest is not None and now - newest > timedelta(days=STALE_DATA_DAYS):
-            warnings.append(
-                f"the data ends on {newest:%Y-%m-%d}, {(now - newest).days} days before now, so recent-activity "
-                "segments will be nearly empty; use --as-of latest (or a date) to run at the end of the data"
-            )
-        return now, warnings
-    if isinstance(value, datetime):
-        return _naive(value, tz), warnings
-    if isinstance(value, date):
-        return datetime.combine(value, END_OF_DAY), warnings
-    text = str(value).strip()
-    if text.lower() == "latest":
-        newest = newest_timestamp(ws.store)
-        if newest is None:
-            raise RunError("--as-of latest: the workspace has no timestamped data yet; load data with "
-                           "`segmentum ingest` or give a date such as --as-of 2024-12-31")
-        return datetime.combine(newest.date(), END_OF_DAY), warnings
-    if text.lower() == "now":
-        return datetime.now(tz).replace(tzinfo=None), warnings
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        try:
-            return datetime.combine(date.fromisoformat(text), END_OF_DAY), warnings
-        except ValueError as exc:
-            raise RunError(f"--as-of {text!r}: {exc}; write a date as YYYY-MM-DD") from None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise RunError(f"--as-of {text!r} is not a date or timestamp; use YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS', "
-                       "an ISO timestamp with an offset, or 'latest'") from None
-    return _naive(parsed, tz), warnings
-
-
-def _naive(value: datetime, tz: ZoneInfo) -> datetime:
-    if value.tzinfo is None:
-        return value
-    return value.astimezone(tz).replace(tzinfo=None)
+def resolve_as_of(value: str | datetime | date | None, ws: Context) -> tuple[datetime, list[str]]:
+    """The run's as_of and warnings: `segmentum.clock.resolve_as_of` with this workspace's data."""
+    return ws.resolve_as_of(value)
 
 
 # ------------------------------------------------------------------------------------------------ result
@@ -125,6 +66,9 @@ class RunResult:
     seconds: float = 0.0
     customers: int | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    # what the run's triggers did (enqueued, fired, baselines, delivery), set by `Workspace.run`; None when
+    # triggers were not processed
+    actions: dict[str, Any] | None = None
 
     def traits(self, customer_ids: list[str] | None = None) -> pd.DataFrame:
         if self.frame is not None:
@@ -193,7 +137,7 @@ def recover(store: Store) -> list[int]:
     return stale
 
 
-def _engine(ws: Workspace, name: str) -> Any:
+def engine_for(ws: Context, name: str) -> Any:
     if name == "duckdb":
         from segmentum.engine.duckdb import DuckDBEngine
 
@@ -209,7 +153,7 @@ def definitions_hash(hashes: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def compile_for(ws: Workspace, defs: Definitions, engine: Any, as_of: datetime, *,
+def compile_for(ws: Context, defs: Definitions, engine: Any, as_of: datetime, *,
                 customers: list[str] | None = None) -> CompiledRun:
     """Compile the definitions against an engine's tables (real-time: with the last batch run's values)."""
     tables = engine.tables()
@@ -226,14 +170,14 @@ def compile_for(ws: Workspace, defs: Definitions, engine: Any, as_of: datetime, 
                        read_property=getattr(engine, "read_property", None)).compile()
 
 
-def _population_table(ws: Workspace, engine: Any, run_id: int) -> Any:
+def _population_table(ws: Context, engine: Any, run_id: int) -> Any:
     if getattr(engine, "name", "") == "duckdb":
         return engine.backend.table(snapshot.traits_table(run_id), database=META)
     return engine.snapshot_table(snapshot.traits_table(run_id))
 
 
 def run(
-    ws: Workspace,
+    ws: Context,
     *,
     as_of: str | datetime | date | None = None,
     engine: str | None = None,
@@ -270,7 +214,7 @@ def run(
     resolved, warnings = resolve_as_of(as_of, ws)
     for name, why in defs.skipped.items():
         warnings.append(f"built-in '{name}' skipped: {why}")
-    eng = _engine(ws, engine_name)
+    eng = engine_for(ws, engine_name)
     try:
         if preview:
             compiled = compile_for(ws, defs, eng, resolved, customers=customers)
@@ -376,18 +320,18 @@ def _write(store: Store, engine: Any, compiled: CompiledRun, run_id: int, kind: 
         lap("evaluate")
         selects = []
         for name, column in compiled.segments.items():
-            selects.append(f"SELECT {run_id}, customer_id, NULL, {_lit(name)}, {_lit(name)} FROM {traits} "
-                           f"WHERE {_q(column)}")
+            selects.append(f"SELECT {run_id}, customer_id, NULL, {literal(name)}, {literal(name)} FROM {traits} "
+                           f"WHERE {ident(column)}")
         for name, column in compiled.segmentations.items():
-            selects.append(f"SELECT {run_id}, customer_id, {_lit(name)}, {_q(column)}, "
-                           f"{_lit(name + '.')} || {_q(column)} FROM {traits}")
+            selects.append(f"SELECT {run_id}, customer_id, {literal(name)}, {ident(column)}, "
+                           f"{literal(name + '.')} || {ident(column)} FROM {traits}")
         if selects:
             cur.execute(f"INSERT INTO {META}.memberships (run_id, customer_id, segmentation, segment, name) "
                         + " UNION ALL ".join(selects))
         lap("write_memberships")
         for column in [*compiled.segments.values(), *compiled.segmentations.values()]:
             # the segment columns were only needed for the memberships (dropping is free before the commit)
-            cur.execute(f"ALTER TABLE {traits} DROP COLUMN {_q(column)}")
+            cur.execute(f"ALTER TABLE {traits} DROP COLUMN {ident(column)}")
         if kind != "batch":
             cur.execute(f"INSERT INTO {META}.run_customers SELECT {run_id}, customer_id FROM {traits}")
         count = int(cur.execute(f"SELECT count(*) FROM {traits}").fetchone()[0])
@@ -407,15 +351,7 @@ def _sizes_from_frame(mem: pd.DataFrame, total: int) -> pd.DataFrame:
     return out
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def compiled_sql(ws: Workspace, name: str | None = None, *, dialect: str = "duckdb",
+def compiled_sql(ws: Context, name: str | None = None, *, dialect: str = "duckdb",
                  as_of: str | datetime | date | None = "latest") -> str:
     """The SQL a run of `name` (segment, segmentation, built-in or trait; None = everything) executes."""
     from segmentum.engine.duckdb import DuckDBEngine

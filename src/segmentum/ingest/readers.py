@@ -27,8 +27,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import duckdb
 import pyarrow as pa
 
-from segmentum.data.detect import SNIFF_BYTES, detect_delimiter, detect_encoding, normalize_encoding
 from segmentum.errors import IngestError
+from segmentum.ingest.detect import SNIFF_BYTES, detect_delimiter, detect_encoding, normalize_encoding
 
 BATCH_ROWS = 50_000
 STG = "__stg"

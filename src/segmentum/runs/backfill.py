@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from segmentum.errors import SegmentumError
 
 if TYPE_CHECKING:
-    from segmentum.workspace import Workspace
+    from segmentum.context import Context
 
 _EVERY_RE = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
 
@@ -63,10 +63,10 @@ def backfill_dates(start: date, end: date, every: str) -> list[date]:
     return points
 
 
-def backfill(ws: Workspace, start: date, end: date, every: str = "1m", *, engine: str = "duckdb",
+def backfill(ws: Context, start: date, end: date, every: str = "1m", *, engine: str = "duckdb",
              only: list[str] | None = None, on_run: Callable[[date, Any], None] | None = None) -> list[Any]:
     """Run every point of the series in time order; returns the run results."""
-    from segmentum.run import run
+    from segmentum.runs.execute import run
 
     results = []
     definitions = ws.definitions()  # validated once for the whole series

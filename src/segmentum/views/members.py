@@ -7,17 +7,17 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from segmentum import snapshot
 from segmentum.errors import NotFoundError, did_you_mean
 from segmentum.store import META
+from segmentum.store import snapshots as snapshot
 
 if TYPE_CHECKING:
-    from segmentum.workspace import Workspace
+    from segmentum.context import Context
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
-def members(ws: Workspace, name: str, *, run_id: int | None = None, attributes: bool = True) -> pd.DataFrame:
+def members(ws: Context, name: str, *, run_id: int | None = None, attributes: bool = True) -> pd.DataFrame:
     """Members of `name` (standalone segment or `segmentation.segment`) in a run (default: newest complete batch).
 
     Always has a `customer_id` column first; with `attributes`, the customers' attributes follow.

@@ -1,4 +1,4 @@
-"""Reads the API answers with, on top of `segmentum.snapshot` (the store contract of runs, memberships and
+"""Reads the API answers with, on top of `segmentum.store.snapshots` (the store contract of runs, memberships and
 traits). Only complete runs are read, so a run or micro-batch writing at the same time is never seen half
 done.
 """
@@ -13,10 +13,10 @@ from typing import Any
 
 import pandas as pd
 
-from segmentum import snapshot
+from segmentum.context import Context
 from segmentum.errors import NotFoundError, SegmentumError, did_you_mean
 from segmentum.store import META, Store
-from segmentum.workspace import Workspace
+from segmentum.store import snapshots as snapshot
 
 MODEL_PREFIX = "model_"
 _FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|!=|=|>|<)\s*(.*?)\s*$", re.DOTALL)
@@ -30,7 +30,7 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return df.astype(object).where(df.notna(), None).to_dict(orient="records")
 
 
-def definition_catalog(ws: Workspace) -> dict[str, dict[str, Any]]:
+def definition_catalog(ws: Context) -> dict[str, dict[str, Any]]:
     """Segment name -> {segmentation, segment, description} from the definitions; empty when they fail to
     load (the API still answers from the snapshots, which are what was computed)."""
     try:
@@ -47,7 +47,7 @@ def definition_catalog(ws: Workspace) -> dict[str, dict[str, Any]]:
     return out
 
 
-def segments_overview(ws: Workspace) -> dict[str, Any]:
+def segments_overview(ws: Context) -> dict[str, Any]:
     """Every segment and segmentation with its size in the newest complete batch run."""
     store = ws.store
     run = snapshot.latest_run(store, kind="batch")
@@ -83,19 +83,19 @@ def segments_overview(ws: Workspace) -> dict[str, Any]:
     return {"run": run.to_dict() if run else None, "segments": standalone, "segmentations": segmentations}
 
 
-def _known_segment_names(ws: Workspace) -> list[str]:
+def _known_segment_names(ws: Context) -> list[str]:
     rows = ws.store.query(f"SELECT DISTINCT name FROM {META}.memberships")
     return list(dict.fromkeys([*definition_catalog(ws), *(r[0] for r in rows)]))
 
 
-def check_segment(ws: Workspace, name: str) -> None:
+def check_segment(ws: Context, name: str) -> None:
     snapshot.ensure_tables(ws.store)
     known = _known_segment_names(ws)
     if name not in known:
         raise NotFoundError(f"unknown segment '{name}'{did_you_mean(name, known)}; GET /v1/segments lists them")
 
 
-def segment_detail(ws: Workspace, name: str) -> dict[str, Any]:
+def segment_detail(ws: Context, name: str) -> dict[str, Any]:
     """Size in the newest complete batch run, and the history of sizes across complete batch runs."""
     check_segment(ws, name)
     store = ws.store
@@ -141,7 +141,7 @@ def parse_filter(text: str) -> Filter:
     return Filter(*match.groups())
 
 
-def members(ws: Workspace, name: str, *, run_id: int | None = None, filters: list[str] | None = None,
+def members(ws: Context, name: str, *, run_id: int | None = None, filters: list[str] | None = None,
             limit: int | None = 100, offset: int = 0) -> dict[str, Any]:
     """Members of a segment in a complete run (default: the newest batch run) with their traits, paged and
     filtered by traits or customer attributes."""
@@ -203,7 +203,7 @@ def _model_tables(store: Store) -> list[str]:
     return [r[0] for r in rows]
 
 
-def customer(ws: Workspace, customer_id: str, *, history_runs: int = 100) -> dict[str, Any]:
+def customer(ws: Context, customer_id: str, *, history_runs: int = 100) -> dict[str, Any]:
     """Attributes, traits (of the customer's current run), model outputs, current segments and history."""
     store = ws.store
     con = store.cursor()
@@ -247,7 +247,7 @@ def customer(ws: Workspace, customer_id: str, *, history_runs: int = 100) -> dic
     }
 
 
-def tasks(ws: Workspace, *, status: str | None, customer_id: str | None, limit: int, offset: int) -> dict[str, Any]:
+def tasks(ws: Context, *, status: str | None, customer_id: str | None, limit: int, offset: int) -> dict[str, Any]:
     """Rows of the actions' task table when it exists (empty otherwise)."""
     store = ws.store
     if not store.table_exists("tasks", schema=META):

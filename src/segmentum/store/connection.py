@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from segmentum.errors import StoreError
+from segmentum.sql import literal
 
 META = "segmentum"
 CATALOG = "store"
@@ -76,7 +77,7 @@ class Store:
             # called `segmentum` that clashes with our schema of that name.
             con = duckdb.connect()
             mode = " (READ_ONLY)" if self.read_only else ""
-            con.execute(f"ATTACH '{_sql_string(str(self.path))}' AS {CATALOG}{mode}")
+            con.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}{mode}")
             con.execute(f"USE {CATALOG}")
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
@@ -159,6 +160,3 @@ def _use_store(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     con.execute(f"USE {CATALOG}")
     return con
 
-
-def _sql_string(text: str) -> str:
-    return text.replace("'", "''")

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from segmentum import snapshot
+from segmentum.store import snapshots as snapshot
 
 if TYPE_CHECKING:
-    from segmentum.workspace import Workspace
+    from segmentum.context import Context
 
 SAMPLE = 20
 
@@ -52,7 +52,7 @@ class Preview:
                             columns=["name", "before", "after", "entered_count", "left_count"])
 
 
-def preview(ws: Workspace, *, overrides: dict[str, str] | None = None, as_of: Any = None,
+def preview(ws: Context, *, overrides: dict[str, str] | None = None, as_of: Any = None,
             names: list[str] | None = None) -> Preview:
     """Definitions whose hash differs from the last batch run's, and who would enter or leave each segment.
 
@@ -63,7 +63,7 @@ def preview(ws: Workspace, *, overrides: dict[str, str] | None = None, as_of: An
     names:
         Preview these definitions even when unchanged.
     """
-    from segmentum.run import run
+    from segmentum.runs.execute import run
 
     defs = ws.definitions(overrides=overrides)
     last = snapshot.latest_run(ws.store, kind="batch")

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 
-from segmentum import snapshot
 from segmentum.compile.compiler import RunCompiler
 from segmentum.errors import NotFoundError, RunError
 from segmentum.spec import ast
 from segmentum.spec.loader import SegmentDef
+from segmentum.store import snapshots as snapshot
 
 if TYPE_CHECKING:
-    from segmentum.workspace import Workspace
+    from segmentum.context import Context
 
 
 @dataclass
@@ -61,9 +61,9 @@ def _parts(node: ast.Node, depth: int = 0) -> list[tuple[ast.Node, int]]:
     return out
 
 
-def explain(ws: Workspace, customer_id: str, name: str, *, as_of: Any = None) -> Explanation:
+def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> Explanation:
     """Evaluate each condition of segment `name` (standalone or `segmentation.segment`) for one customer."""
-    from segmentum.run import _engine, resolve_as_of
+    from segmentum.runs.execute import engine_for, resolve_as_of
 
     defs = ws.definitions()
     owner = name if name in defs.segments or name in defs.segmentations else name.partition(".")[0]
@@ -83,7 +83,7 @@ def explain(ws: Workspace, customer_id: str, name: str, *, as_of: Any = None) ->
         resolved = last.as_of if last is not None else resolve_as_of("latest", ws)[0]
     else:
         resolved = resolve_as_of(as_of, ws)[0]
-    engine = _engine(ws, "duckdb")
+    engine = engine_for(ws, "duckdb")
     compiler = RunCompiler(selected, engine.tables(), resolved)
     compiled = compiler.compile()
     t = compiled.full

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from segmentum.data import demo_catalog as cat
+from segmentum.demo import catalog as cat
 from segmentum.errors import SegmentumError
 
 CHUNK = 10_000

@@ -16,10 +16,10 @@ from segmentum.errors import NotFoundError
 from segmentum.store import META
 
 if TYPE_CHECKING:
-    from segmentum.workspace import Workspace
+    from segmentum.context import Context
 
 
-def _tables_with_customer_id(ws: Workspace) -> list[tuple[str, str]]:
+def _tables_with_customer_id(ws: Context) -> list[tuple[str, str]]:
     rows = ws.store.cursor().execute(
         "SELECT DISTINCT c.table_schema, c.table_name FROM information_schema.columns c "
         "JOIN information_schema.tables t USING (table_catalog, table_schema, table_name) "
@@ -29,7 +29,7 @@ def _tables_with_customer_id(ws: Workspace) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows]
 
 
-def forget(ws: Workspace, customer_id: str) -> dict[str, Any]:
+def forget(ws: Context, customer_id: str) -> dict[str, Any]:
     """Erase `customer_id` everywhere; returns rows deleted per table. NotFoundError if nothing matched."""
     customer_id = str(customer_id)
     deleted: dict[str, int] = {}

@@ -197,7 +197,7 @@ def segment_sizes(store: Store, run_id: int) -> pd.DataFrame:
     has_orders = store.table_exists("orders") and {"amount", "ordered_at", "customer_id"} <= set(
         store.columns("orders"))
     if has_orders:
-        from segmentum.data.schema import QUALIFYING_ORDER_SQL
+        from segmentum.schema import QUALIFYING_ORDER_SQL
 
         status = "status" in store.columns("orders")
         qualifying = QUALIFYING_ORDER_SQL if status else "amount >= 0"

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from segmentum.data.schema import TABLES
 from segmentum.errors import IngestError, did_you_mean
+from segmentum.schema import TABLES
 
 # canonical column -> aliases (any spelling: they are normalized before use). Canonical names match themselves.
 COMMON_ALIASES: dict[str, list[str]] = {

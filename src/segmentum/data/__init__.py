@@ -1,1 +1,0 @@
-"""Data: the canonical schema, readers, ingest with quarantine, the demo generator."""

@@ -1,0 +1,1 @@
+"""Ingest (layer 3): read files and databases into the canonical tables, quarantining what cannot be stored."""
