@@ -20,9 +20,15 @@ def test_monthly_backfill_last_point_equals_a_direct_run(tmp_path: Path, shared_
     ws = Workspace.init(tmp_path / "retail", name="retail")
     ws.ingest("order_items", shared_data / "online_retail_ii_2009_2010.parquet")
     results = backfill(ws, date(2010, 6, 15), date(2010, 12, 9), "1m")
-    assert [r.as_of.date() for r in results] == [date(2010, 6, 30), date(2010, 7, 31), date(2010, 8, 31),
-                                                 date(2010, 9, 30), date(2010, 10, 31), date(2010, 11, 30),
-                                                 date(2010, 12, 9)]
+    assert [r.as_of.date() for r in results] == [
+        date(2010, 6, 30),
+        date(2010, 7, 31),
+        date(2010, 8, 31),
+        date(2010, 9, 30),
+        date(2010, 10, 31),
+        date(2010, 11, 30),
+        date(2010, 12, 9),
+    ]
     # no future data: a month-end run never sees an order after its as_of
     first = results[0].traits()
     assert pd.to_datetime(first["rfm_last_order_at"]).max() <= pd.Timestamp("2010-06-30 23:59:59.999999")
@@ -33,8 +39,11 @@ def test_monthly_backfill_last_point_equals_a_direct_run(tmp_path: Path, shared_
     history = segment_history(ws, "rfm")
     assert history["run_id"].nunique() == 8
     sizes = history.groupby("run_id")["customers"].sum()
-    assert sizes.is_monotonic_increasing  # customers accumulate over time (no created_at: all who bought so far)
+    assert (
+        sizes.is_monotonic_increasing
+    )  # customers accumulate over time (no created_at: all who bought so far)
     moved = migration(ws, "rfm", from_run=results[-2].run_id, to_run=results[-1].run_id)
-    assert moved["matrix"].to_numpy().sum() == len(snapshot.memberships(ws.store, results[-1].run_id)
-                                                     .query("segmentation == 'rfm'"))
+    assert moved["matrix"].to_numpy().sum() == len(
+        snapshot.memberships(ws.store, results[-1].run_id).query("segmentation == 'rfm'")
+    )
     ws.close()

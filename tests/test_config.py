@@ -17,7 +17,9 @@ def test_init_writes_a_valid_commented_config(tmp_path: Path) -> None:
 
 def test_unknown_key_names_file_line_and_closest_key(tmp_path: Path) -> None:
     (tmp_path / "segmentum.yml").write_text("name: x\ntimezon: UTC\n")
-    with pytest.raises(ConfigError, match=r"segmentum.yml:2:1: unknown key 'timezon'; did you mean 'timezone'\?"):
+    with pytest.raises(
+        ConfigError, match=r"segmentum.yml:2:1: unknown key 'timezon'; did you mean 'timezone'\?"
+    ):
         Workspace(tmp_path)
 
 

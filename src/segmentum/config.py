@@ -71,7 +71,9 @@ class WorkspaceConfig(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'Europe/Kyiv' or 'UTC'") from exc
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as 'Europe/Kyiv' or 'UTC'"
+            ) from exc
         return value
 
 
@@ -82,14 +84,18 @@ def parse_config(located: Located) -> WorkspaceConfig:
     """Validate loaded YAML. Top-level keys named after a built-in hold that built-in's settings."""
     data = dict(located.data or {})
     if not isinstance(located.data, dict):
-        raise ConfigError(f"{located.path}:1:1: expected a mapping of settings, found {type(located.data).__name__}")
+        raise ConfigError(
+            f"{located.path}:1:1: expected a mapping of settings, found {type(located.data).__name__}"
+        )
     known_builtins = set(builtin_names())
     settings = {}
     for key in list(data):
         if key in known_builtins:
             value = data.pop(key)
             if value is not None and not isinstance(value, dict):
-                raise ConfigError(f"{located.where((key,))}: settings of built-in '{key}' must be a mapping, found {value!r}")
+                raise ConfigError(
+                    f"{located.where((key,))}: settings of built-in '{key}' must be a mapping, found {value!r}"
+                )
             settings[key] = value or {}
     try:
         config = WorkspaceConfig.model_validate(data)

@@ -48,7 +48,9 @@ def find_workspace(start: str | Path | None = None) -> Path:
     )
 
 
-def create_workspace(path: str | Path, *, name: str | None = None, timezone: str = "UTC", currency: str = "USD") -> Path:
+def create_workspace(
+    path: str | Path, *, name: str | None = None, timezone: str = "UTC", currency: str = "USD"
+) -> Path:
     """Create a workspace folder with a commented `segmentum.yml` and an empty `definitions/`; returns its root."""
     root = Path(path).expanduser().resolve()
     config_path = root / CONFIG_FILE
@@ -100,7 +102,9 @@ class Context:
         from segmentum.clock import resolve_as_of
         from segmentum.store.catalog import newest_timestamp
 
-        return resolve_as_of(value, timezone=self.config.timezone, newest=lambda: newest_timestamp(self.store))
+        return resolve_as_of(
+            value, timezone=self.config.timezone, newest=lambda: newest_timestamp(self.store)
+        )
 
     def close(self) -> None:
         if self._store is not None:

@@ -29,7 +29,9 @@ class Workspace(Context):
     """
 
     @classmethod
-    def init(cls, path: str | Path, *, name: str | None = None, timezone: str = "UTC", currency: str = "USD") -> Workspace:
+    def init(
+        cls, path: str | Path, *, name: str | None = None, timezone: str = "UTC", currency: str = "USD"
+    ) -> Workspace:
         """Create a workspace folder with a commented `segmentum.yml` and an empty `definitions/`."""
         return cls(create_workspace(path, name=name, timezone=timezone, currency=currency))
 

@@ -64,7 +64,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def make_workspace(root: Path, *, port: int = 9, definitions: str = DEFINITIONS, extra_config: str = "") -> Workspace:
+def make_workspace(
+    root: Path, *, port: int = 9, definitions: str = DEFINITIONS, extra_config: str = ""
+) -> Workspace:
     ws = Workspace.init(root, name="actions-test")
     config = (root / "segmentum.yml").read_text()
     config = config.replace("builtins: [rfm, abc, lifecycle]", "builtins: []")
@@ -74,26 +76,46 @@ def make_workspace(root: Path, *, port: int = 9, definitions: str = DEFINITIONS,
     (root / "templates").mkdir(exist_ok=True)
     (root / "templates" / "welcome.html").write_text(
         "<html><body><h1>Hello {{ customer.name }}</h1><p>Your offer: {{ segment.offer }}</p>"
-        "<p>Revenue {{ customer.revenue }}</p></body></html>")
+        "<p>Revenue {{ customer.revenue }}</p></body></html>"
+    )
     ws = Workspace(root)
     con = ws.store.cursor()
-    con.execute("CREATE TABLE main.customers (customer_id VARCHAR PRIMARY KEY, name VARCHAR, email VARCHAR, "
-                "email_opt_in BOOLEAN, account_owner VARCHAR)")
+    con.execute(
+        "CREATE TABLE main.customers (customer_id VARCHAR PRIMARY KEY, name VARCHAR, email VARCHAR, "
+        "email_opt_in BOOLEAN, account_owner VARCHAR)"
+    )
     con.executemany("INSERT INTO main.customers VALUES (?, ?, ?, ?, ?)", CUSTOMERS)
     ensure_tables(ws.store)
     return ws
 
 
-def write_run(ws: Workspace, run_id: int, state: dict[str, dict[str, Any]], *, kind: str = "batch",
-              hashes: dict[str, str] | None = None, status: str = "complete") -> None:
+def write_run(
+    ws: Workspace,
+    run_id: int,
+    state: dict[str, dict[str, Any]],
+    *,
+    kind: str = "batch",
+    hashes: dict[str, str] | None = None,
+    status: str = "complete",
+) -> None:
     """A snapshot: state = {customer_id: {"tier": "vip", "big_spenders": True, "revenue": 6000}}."""
     defs = ws.definitions()
     if hashes is None:
         hashes = {n: defs.hashes[n] for n in ("big_spenders", "tier")}
     con = ws.store.cursor()
-    con.execute(f"INSERT INTO {META}.runs VALUES (?, ?, ?, ?, ?, 'duckdb', ?, 'h', ?, ?, NULL)",
-                [run_id, datetime(2024, 1, run_id), datetime(2024, 1, run_id), datetime(2024, 1, run_id),
-                 status, kind, json.dumps(hashes), len(state)])
+    con.execute(
+        f"INSERT INTO {META}.runs VALUES (?, ?, ?, ?, ?, 'duckdb', ?, 'h', ?, ?, NULL)",
+        [
+            run_id,
+            datetime(2024, 1, run_id),
+            datetime(2024, 1, run_id),
+            datetime(2024, 1, run_id),
+            status,
+            kind,
+            json.dumps(hashes),
+            len(state),
+        ],
+    )
     con.execute(f"CREATE TABLE {META}.traits_{run_id} (customer_id VARCHAR, revenue DECIMAL(38, 6))")
     con.execute(f"CREATE TABLE IF NOT EXISTS {META}.run_customers (run_id BIGINT, customer_id VARCHAR)")
     for cid, s in state.items():
@@ -101,11 +123,15 @@ def write_run(ws: Workspace, run_id: int, state: dict[str, dict[str, Any]], *, k
         if kind != "batch":
             con.execute(f"INSERT INTO {META}.run_customers VALUES (?, ?)", [run_id, cid])
         if "tier" in s:
-            con.execute(f"INSERT INTO {META}.memberships VALUES (?, ?, 'tier', ?, ?)",
-                        [run_id, cid, s["tier"], f"tier.{s['tier']}"])
+            con.execute(
+                f"INSERT INTO {META}.memberships VALUES (?, ?, 'tier', ?, ?)",
+                [run_id, cid, s["tier"], f"tier.{s['tier']}"],
+            )
         if s.get("big_spenders"):
-            con.execute(f"INSERT INTO {META}.memberships VALUES (?, ?, NULL, 'big_spenders', 'big_spenders')",
-                        [run_id, cid])
+            con.execute(
+                f"INSERT INTO {META}.memberships VALUES (?, ?, NULL, 'big_spenders', 'big_spenders')",
+                [run_id, cid],
+            )
 
 
 RUN1 = {
@@ -117,12 +143,12 @@ RUN1 = {
     "c6": {"tier": "regular", "revenue": 700},
 }
 RUN2 = {
-    "c1": {"tier": "regular", "big_spenders": True, "revenue": 2000},   # vip -> regular: slipping
-    "c2": {"tier": "regular", "revenue": 900},                          # vip -> regular, leaves big_spenders
-    "c3": {"tier": "vip", "big_spenders": True, "revenue": 7000},       # enters big_spenders (opted out)
-    "c4": {"tier": "regular", "big_spenders": True, "revenue": 1200},   # enters big_spenders
-    "c5": {"tier": "low", "big_spenders": True, "revenue": 1000},       # enters big_spenders (no email)
-    "c6": {"tier": "regular", "revenue": 700},                          # unchanged
+    "c1": {"tier": "regular", "big_spenders": True, "revenue": 2000},  # vip -> regular: slipping
+    "c2": {"tier": "regular", "revenue": 900},  # vip -> regular, leaves big_spenders
+    "c3": {"tier": "vip", "big_spenders": True, "revenue": 7000},  # enters big_spenders (opted out)
+    "c4": {"tier": "regular", "big_spenders": True, "revenue": 1200},  # enters big_spenders
+    "c5": {"tier": "low", "big_spenders": True, "revenue": 1000},  # enters big_spenders (no email)
+    "c6": {"tier": "regular", "revenue": 700},  # unchanged
 }
 
 
@@ -161,10 +187,15 @@ class Receiver:
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 with receiver.lock:
-                    receiver.requests.append({
-                        "path": self.path, "headers": dict(self.headers), "body": json.loads(body),
-                        "signature_ok": self.headers.get("X-Segmentum-Signature") == signature(body, receiver.secret),
-                    })
+                    receiver.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "body": json.loads(body),
+                            "signature_ok": self.headers.get("X-Segmentum-Signature")
+                            == signature(body, receiver.secret),
+                        }
+                    )
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()

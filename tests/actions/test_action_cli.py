@@ -16,8 +16,13 @@ from segmentum.actions import process_run
 
 def segmentum(*args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, SEG_TEST_SECRET=SECRET)
-    return subprocess.run([sys.executable, "-m", "segmentum.cli.main", *args], capture_output=True, text=True,
-                          timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "segmentum.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 @pytest.mark.slow
@@ -36,7 +41,9 @@ def test_outbox_and_tasks_commands(tmp_path: Path, receiver: Receiver) -> None:
     receiver.status = 400
     sent = segmentum("outbox", "-w", root, "--deliver", "--format", "json")
     assert sent.returncode == 0, sent.stderr
-    assert "delivered 3, skipped 2, retrying later 0, failed 2" in sent.stderr  # both webhooks refused by the receiver
+    assert (
+        "delivered 3, skipped 2, retrying later 0, failed 2" in sent.stderr
+    )  # both webhooks refused by the receiver
     rows = json.loads(sent.stdout)
     failed = sorted(r["id"] for r in rows if r["status"] == "failed")
     assert len(failed) == 2

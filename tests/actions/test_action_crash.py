@@ -36,18 +36,32 @@ N = 30
 
 
 @pytest.mark.slow
-def test_killed_delivery_loses_nothing_and_repeats_use_the_same_key(tmp_path: Path, receiver: Receiver) -> None:
+def test_killed_delivery_loses_nothing_and_repeats_use_the_same_key(
+    tmp_path: Path, receiver: Receiver
+) -> None:
     ws = make_workspace(tmp_path / "ws", port=receiver.port, definitions=WEBHOOK_ONLY)
     ids = [f"k{i:02d}" for i in range(N)]
-    write_run(ws, 1, {c: {"tier": "vip", "revenue": 6000} for c in ids}, hashes={"tier": ws.definitions().hashes["tier"]})
-    write_run(ws, 2, {c: {"tier": "low", "revenue": 10} for c in ids}, hashes={"tier": ws.definitions().hashes["tier"]})
+    write_run(
+        ws,
+        1,
+        {c: {"tier": "vip", "revenue": 6000} for c in ids},
+        hashes={"tier": ws.definitions().hashes["tier"]},
+    )
+    write_run(
+        ws,
+        2,
+        {c: {"tier": "low", "revenue": 10} for c in ids},
+        hashes={"tier": ws.definitions().hashes["tier"]},
+    )
     assert process_run(ws, 2).enqueued == N
     root = ws.root
     ws.close()  # the delivering process must own the store file
 
     receiver.delay = 0.1
-    code = "import sys; from segmentum.workspace import Workspace; from segmentum.actions import deliver; " \
-           "deliver(Workspace(sys.argv[1]))"
+    code = (
+        "import sys; from segmentum.workspace import Workspace; from segmentum.actions import deliver; "
+        "deliver(Workspace(sys.argv[1]))"
+    )
     env = dict(os.environ, SEG_TEST_SECRET=SECRET)
     proc = subprocess.Popen([sys.executable, "-c", code, str(root)], env=env)
     deadline = time.monotonic() + 60

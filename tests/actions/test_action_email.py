@@ -14,8 +14,10 @@ from segmentum.workspace import Workspace
 
 
 def _email_ws(tmp_path: Path, smtp: Mailbox | None, *, dry_run: bool = False) -> Workspace:
-    extra = (f"email:\n  smtp_host: 127.0.0.1\n  smtp_port: {smtp.port if smtp else 1}\n  starttls: false\n"
-             f"  from: shop@example.com\n  dry_run: {'true' if dry_run else 'false'}\n")
+    extra = (
+        f"email:\n  smtp_host: 127.0.0.1\n  smtp_port: {smtp.port if smtp else 1}\n  starttls: false\n"
+        f"  from: shop@example.com\n  dry_run: {'true' if dry_run else 'false'}\n"
+    )
     ws = make_workspace(tmp_path / "ws", extra_config=extra)
     write_run(ws, 1, RUN1)
     write_run(ws, 2, RUN2)
@@ -53,7 +55,8 @@ def test_unsubscribed_customers_are_not_emailed(tmp_path: Path, smtp_server: Mai
     ws = _email_ws(tmp_path, smtp_server)
     ws.store.cursor().execute(
         "CREATE TABLE main.events AS SELECT 'c4' AS customer_id, 'email_unsubscribe' AS event, "
-        "TIMESTAMP '2024-01-01 10:00:00' AS occurred_at")
+        "TIMESTAMP '2024-01-01 10:00:00' AS occurred_at"
+    )
     process_run(ws, 2)
     report = deliver(ws, ids=[r["id"] for r in _emails(ws)])
     assert report.delivered == 0 and report.skipped == 3
@@ -94,9 +97,13 @@ def test_template_sandbox_blocks_internals_and_files_outside(tmp_path: Path, smt
     (ws.root / "templates" / "welcome.html").write_text("{% include '../../secret.txt' %}")
     (ws.root / "templates" / "link.html").symlink_to(secret)
     templates = Templates(ws.root)
-    for text in ("{% include '../../secret.txt' %}", f"{{% include '{secret}' %}}",
-                 "{% include 'templates/link.html' %}", "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-                 "{{ cycler.__init__.__globals__.os }}"):
+    for text in (
+        "{% include '../../secret.txt' %}",
+        f"{{% include '{secret}' %}}",
+        "{% include 'templates/link.html' %}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ cycler.__init__.__globals__.os }}",
+    ):
         with pytest.raises(ActionError):
             templates.render(text, {"customer": {}})
     # a fixed template replaces the failed items when the run is processed again

@@ -33,13 +33,22 @@ def test_diff_of_two_runs_gives_enter_exit_and_move(tmp_path: Path) -> None:
     write_run(ws, 2, RUN2)
     run = segment_events(ws.store, 2)
     assert _kinds(run.events) == {
-        ("exit", "c1", "tier.vip"), ("enter", "c1", "tier.regular"), ("move", "c1", "tier.vip", "tier.regular"),
-        ("exit", "c2", "tier.vip"), ("enter", "c2", "tier.regular"), ("move", "c2", "tier.vip", "tier.regular"),
+        ("exit", "c1", "tier.vip"),
+        ("enter", "c1", "tier.regular"),
+        ("move", "c1", "tier.vip", "tier.regular"),
+        ("exit", "c2", "tier.vip"),
+        ("enter", "c2", "tier.regular"),
+        ("move", "c2", "tier.vip", "tier.regular"),
         ("exit", "c2", "big_spenders"),
-        ("exit", "c3", "tier.regular"), ("enter", "c3", "tier.vip"), ("move", "c3", "tier.regular", "tier.vip"),
+        ("exit", "c3", "tier.regular"),
+        ("enter", "c3", "tier.vip"),
+        ("move", "c3", "tier.regular", "tier.vip"),
         ("enter", "c3", "big_spenders"),
-        ("exit", "c4", "tier.low"), ("enter", "c4", "tier.regular"), ("move", "c4", "tier.low", "tier.regular"),
-        ("enter", "c4", "big_spenders"), ("enter", "c5", "big_spenders"),
+        ("exit", "c4", "tier.low"),
+        ("enter", "c4", "tier.regular"),
+        ("move", "c4", "tier.low", "tier.regular"),
+        ("enter", "c4", "big_spenders"),
+        ("enter", "c5", "big_spenders"),
     }
     assert all(e.from_run == 1 and e.run_id == 2 for e in run.events)
     assert not any(b.baseline for b in run.baselines.values())
@@ -54,7 +63,9 @@ def test_first_run_is_a_baseline_without_events(tmp_path: Path) -> None:
     assert all(b.baseline for b in run.baselines.values())
     # what on_first_run: fire would see: every member enters
     assert {(e.customer_id, e.segment) for e in run.first_run_events if e.segmentation is None} == {
-        ("c1", "big_spenders"), ("c2", "big_spenders")}
+        ("c1", "big_spenders"),
+        ("c2", "big_spenders"),
+    }
     ws.close()
 
 
@@ -88,8 +99,11 @@ def test_realtime_run_is_the_previous_state_of_the_customers_it_holds(tmp_path: 
     # real time: only c1 was re-evaluated and moved
     write_run(ws, 2, {"c1": RUN2["c1"]}, kind="realtime")
     rt = segment_events(ws.store, 2)
-    assert _kinds(rt.events) == {("exit", "c1", "tier.vip"), ("enter", "c1", "tier.regular"),
-                                 ("move", "c1", "tier.vip", "tier.regular")}
+    assert _kinds(rt.events) == {
+        ("exit", "c1", "tier.vip"),
+        ("enter", "c1", "tier.regular"),
+        ("move", "c1", "tier.vip", "tier.regular"),
+    }
     # the next batch run must not report c1's move again, but reports everyone else's
     write_run(ws, 3, RUN2)
     batch = segment_events(ws.store, 3)

@@ -46,8 +46,13 @@ def test_export_writes_members_with_hashed_emails(tmp_path: Path) -> None:
     assert rows[3]["email_sha256"] == ""  # c5 has no address
     table = pq.read_table(ws.root / "exports" / "tier.parquet").to_pylist()
     assert [(r["customer_id"], r["segment"]) for r in table] == [
-        ("c1", "tier.regular"), ("c2", "tier.regular"), ("c3", "tier.vip"), ("c4", "tier.regular"),
-        ("c5", "tier.low"), ("c6", "tier.regular")]
+        ("c1", "tier.regular"),
+        ("c2", "tier.regular"),
+        ("c3", "tier.vip"),
+        ("c4", "tier.regular"),
+        ("c5", "tier.low"),
+        ("c6", "tier.regular"),
+    ]
     assert table[0]["email"] == "Ann@Example.com "
     ws.close()
 

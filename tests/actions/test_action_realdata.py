@@ -29,7 +29,9 @@ triggers:
 @pytest.mark.slow
 def test_rfm_triggers_on_online_retail(tmp_path: Path, shared_data: Path) -> None:
     ws = Workspace.init(tmp_path / "retail", name="retail")
-    config = (ws.root / "segmentum.yml").read_text().replace("builtins: [rfm, abc, lifecycle]", "builtins: [rfm]")
+    config = (
+        (ws.root / "segmentum.yml").read_text().replace("builtins: [rfm, abc, lifecycle]", "builtins: [rfm]")
+    )
     (ws.root / "segmentum.yml").write_text(config)
     (ws.root / "definitions" / "triggers.yml").write_text(TRIGGERS)
     ws = Workspace(ws.root)
@@ -49,7 +51,9 @@ def test_rfm_triggers_on_online_retail(tmp_path: Path, shared_data: Path) -> Non
     assert first.actions["enqueued"] == 1  # the export; the moves of a first run are a baseline
     second = ws.run(as_of="2010-09-30")
     moved = second.transitions
-    expected = set(moved[(moved.from_segment == "loyal_customers") & (moved.to_segment == "at_risk")].customer_id)
+    expected = set(
+        moved[(moved.from_segment == "loyal_customers") & (moved.to_segment == "at_risk")].customer_id
+    )
     assert len(expected) > 10
     tasks = list_tasks(ws)
     assert {t["customer_id"] for t in tasks} == expected

@@ -59,7 +59,11 @@ def test_backoff_grows_exponentially_with_jitter() -> None:
 
 def test_webhook_rate_limit_spaces_the_sends(tmp_path: Path, receiver: Receiver) -> None:
     ws = make_workspace(tmp_path / "ws", port=receiver.port)
-    text = (ws.root / "segmentum.yml").read_text().replace("  max_attempts: 3\n", "  max_attempts: 3\n  rate_per_second: 5\n")
+    text = (
+        (ws.root / "segmentum.yml")
+        .read_text()
+        .replace("  max_attempts: 3\n", "  max_attempts: 3\n  rate_per_second: 5\n")
+    )
     (ws.root / "segmentum.yml").write_text(text)
     ws.close()
     from segmentum.workspace import Workspace

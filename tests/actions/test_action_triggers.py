@@ -21,8 +21,15 @@ def test_process_run_enqueues_each_action_of_each_transition(two_runs: Workspace
     assert report.enqueued == 2 * 2 + 3
     rows = list_outbox(two_runs, payload=True)
     keys = sorted(r["idempotency_key"] for r in rows)
-    assert keys == ["slipping:c1:2:0", "slipping:c1:2:1", "slipping:c2:2:0", "slipping:c2:2:1",
-                    "welcome_big:c3:2:0", "welcome_big:c4:2:0", "welcome_big:c5:2:0"]
+    assert keys == [
+        "slipping:c1:2:0",
+        "slipping:c1:2:1",
+        "slipping:c2:2:0",
+        "slipping:c2:2:1",
+        "welcome_big:c3:2:0",
+        "welcome_big:c4:2:0",
+        "welcome_big:c5:2:0",
+    ]
     task = next(r for r in rows if r["idempotency_key"] == "slipping:c1:2:0")
     assert task["payload"]["action"]["title"] == "Call Ann: dropped to regular"
     assert task["payload"]["action"]["assignee"] == "olga"
@@ -52,7 +59,8 @@ def test_first_run_fires_nothing_unless_asked(tmp_path: Path, receiver: Receiver
     ws2 = make_workspace(tmp_path / "ws2", port=receiver.port)
     text = (ws2.root / "definitions" / "shop.yml").read_text()
     (ws2.root / "definitions" / "shop.yml").write_text(
-        text.replace("    segment: big_spenders\n", "    segment: big_spenders\n    on_first_run: fire\n"))
+        text.replace("    segment: big_spenders\n", "    segment: big_spenders\n    on_first_run: fire\n")
+    )
     write_run(ws2, 1, RUN1)
     report = process_run(ws2, 1)
     assert report.fired == {"slipping": 0, "welcome_big": 2}  # c1 and c2 are big spenders in the first run
@@ -86,8 +94,9 @@ def test_tasks_are_created_once_with_the_reason(two_runs: Workspace) -> None:
     assert (tasks[0]["due_at"] - tasks[0]["created_at"]).days in (2, 3)
 
 
-def test_receiver_down_keeps_items_pending_and_delivers_them_once_back(two_runs: Workspace,
-                                                                       receiver: Receiver) -> None:
+def test_receiver_down_keeps_items_pending_and_delivers_them_once_back(
+    two_runs: Workspace, receiver: Receiver
+) -> None:
     receiver.stop()
     process_run(two_runs, 2)
     webhooks = [r["id"] for r in list_outbox(two_runs) if r["action_type"] == "webhook"]
@@ -134,14 +143,16 @@ def test_webhook_url_outside_the_allowlist_is_refused(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path / "ws", port=8123)
     text = (ws.root / "definitions" / "shop.yml").read_text()
     (ws.root / "definitions" / "shop.yml").write_text(
-        text.replace("http://127.0.0.1:8123/hooks/segmentum", "http://127.0.0.1:8123.evil.example/hooks/x"))
+        text.replace("http://127.0.0.1:8123/hooks/segmentum", "http://127.0.0.1:8123.evil.example/hooks/x")
+    )
     write_run(ws, 1, RUN1)
     write_run(ws, 2, RUN2)
     with pytest.raises(ActionError, match="not allowed .*webhooks.allow"):
         process_run(ws, 2)
     assert list_outbox(ws) == []  # nothing enqueued
     (ws.root / "definitions" / "shop.yml").write_text(
-        text.replace("http://127.0.0.1:8123/hooks/segmentum", "http://{{ customer.name }}.example/hooks/"))
+        text.replace("http://127.0.0.1:8123/hooks/segmentum", "http://{{ customer.name }}.example/hooks/")
+    )
     with pytest.raises(ActionError, match="only the path"):
         process_run(ws, 2)
     ws.close()
@@ -161,7 +172,9 @@ def test_a_task_is_never_created_twice_even_if_its_status_update_was_lost(two_ru
     process_run(two_runs, 2)
     deliver(two_runs)
     # as if the process died after writing the tasks but before recording them delivered
-    two_runs.store.cursor().execute("UPDATE segmentum.outbox SET status = 'pending' WHERE action_type = 'task'")
+    two_runs.store.cursor().execute(
+        "UPDATE segmentum.outbox SET status = 'pending' WHERE action_type = 'task'"
+    )
     report = deliver(two_runs)
     assert report.delivered == 2
     assert len(list_tasks(two_runs, status=None)) == 2

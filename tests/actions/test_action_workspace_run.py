@@ -30,8 +30,10 @@ triggers:
 def test_run_fires_triggers_once_per_transition(tmp_path: Path, receiver: Receiver) -> None:
     ws = make_workspace(tmp_path / "ws", port=receiver.port, definitions=DEFS)
     con = ws.store.cursor()
-    con.execute("CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
-                "amount DECIMAL(38, 6), status VARCHAR)")
+    con.execute(
+        "CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
+        "amount DECIMAL(38, 6), status VARCHAR)"
+    )
     con.execute("""INSERT INTO main.orders VALUES
         ('o1', 'c1', '2024-01-10', 1500, NULL), ('o2', 'c2', '2024-01-12', 2000, NULL),
         ('o3', 'c2', '2024-02-20', 1200, NULL), ('o4', 'c3', '2024-01-05', 10, NULL)""")
@@ -43,7 +45,9 @@ def test_run_fires_triggers_once_per_transition(tmp_path: Path, receiver: Receiv
     assert [r["headers"]["Idempotency-Key"] for r in receiver.requests] == [f"slipping:c1:{second.run_id}:1"]
     assert receiver.requests[0]["signature_ok"]
     tasks = list_tasks(ws)
-    assert [(t["customer_id"], t["title"]) for t in tasks] == [("c1", "Call Ann (Personal call no longer applies)")]
+    assert [(t["customer_id"], t["title"]) for t in tasks] == [
+        ("c1", "Call Ann (Personal call no longer applies)")
+    ]
     third = ws.run(as_of="2024-02-29")  # same state again: no transition, nothing new
     assert third.actions["fired"] == {"slipping": 0}
     assert len(list_outbox(ws)) == 2 and len(receiver.requests) == 1

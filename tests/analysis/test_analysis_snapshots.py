@@ -14,6 +14,7 @@ from segmentum.workspace import Workspace
 def ws(handmade_snapshot: Workspace) -> Workspace:
     return handmade_snapshot
 
+
 def test_profile_figures_match_a_direct_computation(ws: Workspace) -> None:
     p = profile(ws, "value_tier.vip")
     assert p["run_id"] == 2 and p["size"] == 2 and p["share"] == 0.5
@@ -46,7 +47,11 @@ def test_pareto_curve_and_abc_cuts(ws: Workspace) -> None:
     result = pareto(ws)
     curve = result["curve"]
     assert curve.iloc[0].tolist() == [0.0, 0.0] and curve.iloc[-1].tolist() == [1.0, 1.0]
-    assert result["cuts"]["A"] == {"customer_share": 0.25, "revenue_share": pytest.approx(400 / 480), "customers": 1}
+    assert result["cuts"]["A"] == {
+        "customer_share": 0.25,
+        "revenue_share": pytest.approx(400 / 480),
+        "customers": 1,
+    }
     assert curve["revenue_share"].is_monotonic_increasing
 
 
@@ -71,13 +76,20 @@ def test_history_and_time_in_segment(ws: Workspace) -> None:
 
 
 def test_profile_nps_and_csat_use_the_nps_builtin_definitions(ws: Workspace) -> None:
-    ws.store.con.execute("CREATE TABLE responses (customer_id VARCHAR, question VARCHAR, answer VARCHAR, "
-                         "answered_at TIMESTAMP)")
-    ws.store.con.executemany("INSERT INTO responses VALUES (?, ?, ?, ?)", [
-        ("c1", "nps", "3", "2024-01-01"), ("c1", "nps", "10", "2024-02-01"),  # latest answer counts
-        ("c2", "nps", "6.0", "2024-02-01"), ("c2", "csat", "4", "2024-02-01"),
-        ("c1", "nps", "0", "2024-03-15"),  # after the run's as_of: invisible
-    ])
+    ws.store.con.execute(
+        "CREATE TABLE responses (customer_id VARCHAR, question VARCHAR, answer VARCHAR, "
+        "answered_at TIMESTAMP)"
+    )
+    ws.store.con.executemany(
+        "INSERT INTO responses VALUES (?, ?, ?, ?)",
+        [
+            ("c1", "nps", "3", "2024-01-01"),
+            ("c1", "nps", "10", "2024-02-01"),  # latest answer counts
+            ("c2", "nps", "6.0", "2024-02-01"),
+            ("c2", "csat", "4", "2024-02-01"),
+            ("c1", "nps", "0", "2024-03-15"),  # after the run's as_of: invisible
+        ],
+    )
     p = profile(ws, "value_tier.vip")
     assert p["nps"] == 0.0  # one promoter (10), one detractor (6.0)
     assert p["csat"] == 4.0

@@ -59,25 +59,34 @@ ORDERS = _orders()
 @pytest.fixture
 def shop(workspace: Workspace) -> Workspace:
     con = workspace.store.cursor()
-    con.execute("CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
-                "amount DECIMAL(38, 6), status VARCHAR)")
-    con.execute("CREATE TABLE main.order_items (order_id VARCHAR, line BIGINT, customer_id VARCHAR, "
-                "ordered_at TIMESTAMP, product_id VARCHAR, quantity DECIMAL(38, 6), unit_price DECIMAL(38, 6), "
-                "category VARCHAR)")
+    con.execute(
+        "CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
+        "amount DECIMAL(38, 6), status VARCHAR)"
+    )
+    con.execute(
+        "CREATE TABLE main.order_items (order_id VARCHAR, line BIGINT, customer_id VARCHAR, "
+        "ordered_at TIMESTAMP, product_id VARCHAR, quantity DECIMAL(38, 6), unit_price DECIMAL(38, 6), "
+        "category VARCHAR)"
+    )
     con.execute("CREATE TABLE main.customers (customer_id VARCHAR)")
     for i, (customer, ts, amount, status, cats) in enumerate(ORDERS):
         con.execute("INSERT INTO main.orders VALUES (?, ?, ?, ?, ?)", [f"o{i}", customer, ts, amount, status])
         for line, (category, value) in enumerate(cats.items(), 1):
-            con.execute("INSERT INTO main.order_items VALUES (?, ?, ?, ?, 'p', 1, ?, ?)",
-                        [f"o{i}", line, customer, ts, value, category])
+            con.execute(
+                "INSERT INTO main.order_items VALUES (?, ?, ?, ?, 'p', 1, ?, ?)",
+                [f"o{i}", line, customer, ts, value, category],
+            )
     con.executemany("INSERT INTO main.customers VALUES (?)", [[c] for c in sorted({o[0] for o in ORDERS})])
     return workspace
 
 
 def reference(period_days: int, baseline_days: int) -> pd.DataFrame:
     mid, start = AS_OF - timedelta(days=period_days), AS_OF - timedelta(days=baseline_days)
-    rows = [(c, ts, float(a), cats, ts > mid) for c, ts, a, st, cats in ORDERS
-            if a >= 0 and st is None and start < ts <= AS_OF]
+    rows = [
+        (c, ts, float(a), cats, ts > mid)
+        for c, ts, a, st, cats in ORDERS
+        if a >= 0 and st is None and start < ts <= AS_OF
+    ]
     out = []
     for customer in sorted({r[0] for r in rows}):
         mine = [r for r in rows if r[0] == customer]
@@ -95,9 +104,16 @@ def reference(period_days: int, baseline_days: int) -> pd.DataFrame:
         tvd = None if mr is None or mp is None else 0.5 * mr.sub(mp, fill_value=0).abs().sum()
         avg_r = np.mean([r[2] for r in rec]) if rec else np.nan
         avg_p = np.mean([r[2] for r in prev]) if prev else np.nan
-        out.append({"customer_id": customer, "orders_recent": len(rec), "orders_previous": len(prev),
-                    "frequency_change": len(rec) / base - 1 if base else np.nan,
-                    "size_change": avg_r / avg_p - 1, "mix_change": np.nan if tvd is None else tvd})
+        out.append(
+            {
+                "customer_id": customer,
+                "orders_recent": len(rec),
+                "orders_previous": len(prev),
+                "frequency_change": len(rec) / base - 1 if base else np.nan,
+                "size_change": avg_r / avg_p - 1,
+                "mix_change": np.nan if tvd is None else tvd,
+            }
+        )
     frame = pd.DataFrame(out)
 
     def status(r):
@@ -141,16 +157,26 @@ def test_statuses_agree_with_the_behaviour_change_builtin(shop: Workspace) -> No
     (shop.root / "segmentum.yml").write_text("name: test\nbuiltins: [behaviour_change]\n", encoding="utf-8")
     with Workspace(shop.root) as ws:
         result = ws.run(as_of=AS_OF)
-        members = ws.store.cursor().execute(
-            "SELECT customer_id, segmentation, segment FROM segmentum.memberships WHERE run_id = ?",
-            [result.run_id]).df()
+        members = (
+            ws.store.cursor()
+            .execute(
+                "SELECT customer_id, segmentation, segment FROM segmentum.memberships WHERE run_id = ?",
+                [result.run_id],
+            )
+            .df()
+        )
         ours = behaviour_changes(ws, AS_OF, "90d", baseline="360d").set_index("customer_id")
     builtin = members[members["segmentation"] == "behaviour_change"].set_index("customer_id")["segment"]
-    expected = ours["status"].reindex(builtin.index).fillna("not_comparable")  # no orders at all: not comparable
+    expected = (
+        ours["status"].reindex(builtin.index).fillna("not_comparable")
+    )  # no orders at all: not comparable
     assert builtin.sort_index().to_dict() == expected.sort_index().to_dict()
     shift = set(members[members["segment"] == "category_shift"]["customer_id"])
-    differs = ours["top_category_recent"].notna() & ours["top_category_previous"].notna() & (
-        ours["top_category_recent"] != ours["top_category_previous"])
+    differs = (
+        ours["top_category_recent"].notna()
+        & ours["top_category_previous"].notna()
+        & (ours["top_category_recent"] != ours["top_category_previous"])
+    )
     assert shift == set(ours.index[differs])
 
 
@@ -180,9 +206,25 @@ def test_demo_declining_and_growing_personas(tmp_path) -> None:
 @pytest.mark.slow
 def test_cli_lists_customers_of_a_status(shop: Workspace) -> None:
     shop.close()  # the CLI process opens the store itself
-    done = subprocess.run([sys.executable, "-m", "segmentum.cli.main", "behaviour", "-w", str(shop.root),
-                           "--as-of", "2024-12-31", "--status", "declining", "-f", "json"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "segmentum.cli.main",
+            "behaviour",
+            "-w",
+            str(shop.root),
+            "--as-of",
+            "2024-12-31",
+            "--status",
+            "declining",
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     assert sorted(r["customer_id"] for r in rows) == ["d", "s"]

@@ -18,45 +18,73 @@ from segmentum.workspace import Workspace
 
 AS_OF = datetime(2024, 3, 31, 23, 59, 59, 999999)
 RESPONSES = [  # customer, question, answer, answered_at
-    ("a", "nps", "10", "2024-01-05"), ("a", "nps", "3", "2024-01-20"),  # the latest in January: detractor
-    ("b", "nps", "9.0", "2024-01-10"), ("c", "nps", "7", "2024-01-11"), ("d", "nps", "n/a", "2024-01-12"),
-    ("a", "nps", "9", "2024-02-03"), ("b", "nps", "6", "2024-02-04"), ("e", "nps", "8", "2024-02-28 23:00"),
-    ("c", "nps", "10", "2024-03-15"), ("d", "nps", "0", "2024-03-16"),
+    ("a", "nps", "10", "2024-01-05"),
+    ("a", "nps", "3", "2024-01-20"),  # the latest in January: detractor
+    ("b", "nps", "9.0", "2024-01-10"),
+    ("c", "nps", "7", "2024-01-11"),
+    ("d", "nps", "n/a", "2024-01-12"),
+    ("a", "nps", "9", "2024-02-03"),
+    ("b", "nps", "6", "2024-02-04"),
+    ("e", "nps", "8", "2024-02-28 23:00"),
+    ("c", "nps", "10", "2024-03-15"),
+    ("d", "nps", "0", "2024-03-16"),
     ("e", "nps", "10", "2024-04-02"),  # after as_of
-    ("a", "csat", "5", "2024-01-06"), ("b", "csat", "2", "2024-01-07"), ("b", "csat", "4", "2024-01-08"),
-    ("c", "csat", "3.0", "2024-02-08"), ("d", "csat", "great", "2024-02-09"), ("e", "csat", "1", "2024-03-01"),
+    ("a", "csat", "5", "2024-01-06"),
+    ("b", "csat", "2", "2024-01-07"),
+    ("b", "csat", "4", "2024-01-08"),
+    ("c", "csat", "3.0", "2024-02-08"),
+    ("d", "csat", "great", "2024-02-09"),
+    ("e", "csat", "1", "2024-03-01"),
     ("a", "why", "price", "2024-02-01"),
 ]
 TICKETS = [  # ticket, customer, opened, first response
-    ("t1", "a", "2024-01-01 10:00", "2024-01-01 12:00"), ("t2", "a", "2024-01-02 10:00", "2024-01-03 10:00"),
-    ("t3", "b", "2024-02-01 08:00", "2024-02-01 08:30"), ("t4", "c", "2024-02-01 08:00", None),
-    ("t5", "d", "2024-03-10 09:00", "2024-03-10 15:00"), ("t6", "e", "2024-03-31 20:00", "2024-04-01 02:00"),
+    ("t1", "a", "2024-01-01 10:00", "2024-01-01 12:00"),
+    ("t2", "a", "2024-01-02 10:00", "2024-01-03 10:00"),
+    ("t3", "b", "2024-02-01 08:00", "2024-02-01 08:30"),
+    ("t4", "c", "2024-02-01 08:00", None),
+    ("t5", "d", "2024-03-10 09:00", "2024-03-10 15:00"),
+    ("t6", "e", "2024-03-31 20:00", "2024-04-01 02:00"),
     ("t7", "e", "2024-04-05 09:00", "2024-04-05 10:00"),  # after as_of
 ]
-SEGMENTS = {1: {"a": "x", "b": "x", "c": "y", "d": "y", "e": "y"},
-            2: {"a": "y", "b": "y", "c": "x", "d": "x", "e": "x"}}
+SEGMENTS = {
+    1: {"a": "x", "b": "x", "c": "y", "d": "y", "e": "y"},
+    2: {"a": "y", "b": "y", "c": "x", "d": "x", "e": "x"},
+}
 
 
 @pytest.fixture
 def survey(workspace: Workspace) -> Workspace:
     con = workspace.store.cursor()
-    con.execute("CREATE TABLE main.responses (customer_id VARCHAR, question VARCHAR, answer VARCHAR, "
-                "answered_at TIMESTAMP)")
+    con.execute(
+        "CREATE TABLE main.responses (customer_id VARCHAR, question VARCHAR, answer VARCHAR, "
+        "answered_at TIMESTAMP)"
+    )
     con.executemany("INSERT INTO main.responses VALUES (?, ?, ?, ?)", RESPONSES)
-    con.execute("CREATE TABLE main.tickets (ticket_id VARCHAR, customer_id VARCHAR, opened_at TIMESTAMP, "
-                "first_response_at TIMESTAMP)")
+    con.execute(
+        "CREATE TABLE main.tickets (ticket_id VARCHAR, customer_id VARCHAR, opened_at TIMESTAMP, "
+        "first_response_at TIMESTAMP)"
+    )
     con.executemany("INSERT INTO main.tickets VALUES (?, ?, ?, ?)", TICKETS)
-    con.execute("CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
-                "amount DECIMAL(38, 6), status VARCHAR)")
-    con.executemany("INSERT INTO main.orders VALUES (?, ?, ?, 10, NULL)",
-                    [("o1", "a", "2024-01-10"), ("o2", "b", "2024-01-12"), ("o3", "a", "2024-03-01")])
+    con.execute(
+        "CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
+        "amount DECIMAL(38, 6), status VARCHAR)"
+    )
+    con.executemany(
+        "INSERT INTO main.orders VALUES (?, ?, ?, 10, NULL)",
+        [("o1", "a", "2024-01-10"), ("o2", "b", "2024-01-12"), ("o3", "a", "2024-03-01")],
+    )
     snapshot.ensure_tables(workspace.store)
     for run_id, as_of in ((1, "2024-01-31 23:59:59"), (2, "2024-03-31 23:59:59")):
-        con.execute("INSERT INTO segmentum.runs (run_id, as_of, status, kind, customers) "
-                    "VALUES (?, ?, 'complete', 'batch', 5)", [run_id, as_of])
+        con.execute(
+            "INSERT INTO segmentum.runs (run_id, as_of, status, kind, customers) "
+            "VALUES (?, ?, 'complete', 'batch', 5)",
+            [run_id, as_of],
+        )
         for customer, segment in SEGMENTS[run_id].items():
-            con.execute("INSERT INTO segmentum.memberships VALUES (?, ?, 'grp', ?, ?)",
-                        [run_id, customer, segment, f"grp.{segment}"])
+            con.execute(
+                "INSERT INTO segmentum.memberships VALUES (?, ?, 'grp', ?, ?)",
+                [run_id, customer, segment, f"grp.{segment}"],
+            )
     return workspace
 
 
@@ -77,13 +105,17 @@ def test_nps_per_month_and_segment_match_a_direct_computation(survey: Workspace)
     valid = {str(v) for v in range(11)} | {f"{v}.0" for v in range(11)}
     latest = latest_per_month("nps", lambda a: a in valid)
     latest["score"] = latest["answer"].astype(float)
-    latest["segment"] = [segment_of(c, p) for c, p in zip(latest["customer_id"], latest["period_start"],
-                                                          strict=True)]
+    latest["segment"] = [
+        segment_of(c, p) for c, p in zip(latest["customer_id"], latest["period_start"], strict=True)
+    ]
     got = nps_over_time(survey, as_of=AS_OF, segmentation="grp")
-    for keys, group in [((p, None), g) for p, g in latest.groupby("period_start")] + \
-            [((p, s), g) for (p, s), g in latest.groupby(["period_start", "segment"])]:
-        row = got[(got["period_start"] == keys[0]) & (got["segment"].isna() if keys[1] is None
-                                                      else got["segment"] == keys[1])]
+    for keys, group in [((p, None), g) for p, g in latest.groupby("period_start")] + [
+        ((p, s), g) for (p, s), g in latest.groupby(["period_start", "segment"])
+    ]:
+        row = got[
+            (got["period_start"] == keys[0])
+            & (got["segment"].isna() if keys[1] is None else got["segment"] == keys[1])
+        ]
         assert len(row) == 1, keys
         promoters, detractors = (group["score"] >= 9).sum(), (group["score"] <= 6).sum()
         assert row["answered"].item() == len(group)
@@ -98,11 +130,16 @@ def test_csat_per_month_matches_a_direct_computation(survey: Workspace) -> None:
     valid = {str(v) for v in range(1, 6)} | {f"{v}.0" for v in range(1, 6)}
     r = pd.DataFrame(RESPONSES, columns=["customer_id", "question", "answer", "answered_at"])
     r = r[(r["question"] == "csat") & r["answer"].isin(valid)].copy()
-    r["period_start"] = pd.to_datetime(r["answered_at"], format="ISO8601").dt.to_period("M").dt.start_time.dt.date
+    r["period_start"] = (
+        pd.to_datetime(r["answered_at"], format="ISO8601").dt.to_period("M").dt.start_time.dt.date
+    )
     latest = r.sort_values("answered_at").groupby(["customer_id", "period_start"]).tail(1)
     latest["score"] = latest["answer"].astype(float)
-    want = latest.groupby("period_start").agg(answered=("score", "size"), csat=("score", "mean"),
-                                              satisfied_share=("score", lambda s: (s >= 4).mean()))
+    want = latest.groupby("period_start").agg(
+        answered=("score", "size"),
+        csat=("score", "mean"),
+        satisfied_share=("score", lambda s: (s >= 4).mean()),
+    )
     got = experience(survey, as_of=AS_OF)["csat"].set_index("period_start")
     assert got.index.tolist() == want.index.tolist()
     assert got["answered"].tolist() == want["answered"].tolist()
@@ -114,8 +151,15 @@ def test_first_response_hours_per_segment(survey: Workspace) -> None:
     t = pd.DataFrame(TICKETS, columns=["ticket_id", "customer_id", "opened_at", "first_response_at"])
     t = t[pd.to_datetime(t["opened_at"], format="ISO8601") <= AS_OF]
     responded = pd.to_datetime(t["first_response_at"], format="ISO8601") <= AS_OF
-    t["hours"] = np.where(responded, (pd.to_datetime(t["first_response_at"], format="ISO8601") - pd.to_datetime(t["opened_at"], format="ISO8601"))
-                          .dt.total_seconds() / 3600, np.nan)
+    t["hours"] = np.where(
+        responded,
+        (
+            pd.to_datetime(t["first_response_at"], format="ISO8601")
+            - pd.to_datetime(t["opened_at"], format="ISO8601")
+        ).dt.total_seconds()
+        / 3600,
+        np.nan,
+    )
     t["segment"] = t["customer_id"].map(SEGMENTS[2])  # first response uses the reference (latest) run
     got = first_response(survey, as_of=AS_OF, segmentation="grp")
     for segment, group in [(None, t), *t.groupby("segment")]:
@@ -158,8 +202,22 @@ def test_cli_prints_every_metric_as_json(survey: Workspace) -> None:
     survey.close()  # the CLI process opens the store itself
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "segmentum.cli.main", "experience", "-w", str(survey.root),
-                               "--as-of", "2024-03-31", *args], capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "segmentum.cli.main",
+                "experience",
+                "-w",
+                str(survey.root),
+                "--as-of",
+                "2024-03-31",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     done = cli("-s", "grp", "-f", "json")
     assert done.returncode == 0, done.stderr

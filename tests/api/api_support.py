@@ -31,8 +31,9 @@ class LiveServer:
 
 def start_server(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -48,34 +49,62 @@ def seed_snapshot(ws: Workspace) -> None:
     store = ws.store
     snapshot.ensure_tables(store)
     con = store.cursor()
-    con.execute("CREATE TABLE IF NOT EXISTS main.customers (customer_id VARCHAR, name VARCHAR, country VARCHAR)")
-    con.execute("INSERT INTO main.customers VALUES ('c1', 'Ann', 'UA'), ('c2', 'Bob', 'PL'), ('c3', 'Cid', 'UA')")
-    con.execute("CREATE TABLE IF NOT EXISTS main.orders (order_id VARCHAR, customer_id VARCHAR, "
-                "ordered_at TIMESTAMP, amount DECIMAL(38, 6), status VARCHAR)")
-    con.execute("INSERT INTO main.orders VALUES ('o1', 'c1', '2024-01-05', 1500, NULL), "
-                "('o2', 'c2', '2024-01-06', 20, NULL), ('o3', 'c3', '2024-02-01', 300, NULL)")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS main.customers (customer_id VARCHAR, name VARCHAR, country VARCHAR)"
+    )
+    con.execute(
+        "INSERT INTO main.customers VALUES ('c1', 'Ann', 'UA'), ('c2', 'Bob', 'PL'), ('c3', 'Cid', 'UA')"
+    )
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS main.orders (order_id VARCHAR, customer_id VARCHAR, "
+        "ordered_at TIMESTAMP, amount DECIMAL(38, 6), status VARCHAR)"
+    )
+    con.execute(
+        "INSERT INTO main.orders VALUES ('o1', 'c1', '2024-01-05', 1500, NULL), "
+        "('o2', 'c2', '2024-01-06', 20, NULL), ('o3', 'c3', '2024-02-01', 300, NULL)"
+    )
     hashes = '{"value_tier": "h1", "big_spenders": "h2"}'
     runs = [
-        (1, datetime(2024, 1, 31), "batch", {"c1": ("vip", True), "c2": ("low", False), "c3": ("low", False)}),
-        (2, datetime(2024, 2, 29), "batch", {"c1": ("vip", True), "c2": ("low", False), "c3": ("regular", False)}),
+        (
+            1,
+            datetime(2024, 1, 31),
+            "batch",
+            {"c1": ("vip", True), "c2": ("low", False), "c3": ("low", False)},
+        ),
+        (
+            2,
+            datetime(2024, 2, 29),
+            "batch",
+            {"c1": ("vip", True), "c2": ("low", False), "c3": ("regular", False)},
+        ),
         (3, datetime(2024, 3, 1, 10), "realtime", {"c2": ("regular", False)}),
     ]
     for run_id, as_of, kind, members in runs:
         assert con.execute(f"SELECT nextval('{META}.run_seq')").fetchone()[0] == run_id
-        con.execute(f"INSERT INTO {META}.runs VALUES (?, ?, ?, ?, 'complete', 'duckdb', ?, 'all', ?, ?, NULL)",
-                    [run_id, as_of, as_of, as_of, kind, hashes, len(members)])
-        con.execute(f"CREATE TABLE {META}.traits_{run_id} (customer_id VARCHAR, revenue_365d DECIMAL(38, 6), "
-                    "orders_total BIGINT)")
+        con.execute(
+            f"INSERT INTO {META}.runs VALUES (?, ?, ?, ?, 'complete', 'duckdb', ?, 'all', ?, ?, NULL)",
+            [run_id, as_of, as_of, as_of, kind, hashes, len(members)],
+        )
+        con.execute(
+            f"CREATE TABLE {META}.traits_{run_id} (customer_id VARCHAR, revenue_365d DECIMAL(38, 6), "
+            "orders_total BIGINT)"
+        )
         for cid, (tier, big) in members.items():
             revenue = {"c1": 1500, "c2": 20 if run_id < 3 else 600, "c3": 300}[cid]
             con.execute(f"INSERT INTO {META}.traits_{run_id} VALUES (?, ?, 1)", [cid, revenue])
-            con.execute(f"INSERT INTO {META}.memberships VALUES (?, ?, 'value_tier', ?, ?)",
-                        [run_id, cid, tier, f"value_tier.{tier}"])
+            con.execute(
+                f"INSERT INTO {META}.memberships VALUES (?, ?, 'value_tier', ?, ?)",
+                [run_id, cid, tier, f"value_tier.{tier}"],
+            )
             if big:
-                con.execute(f"INSERT INTO {META}.memberships VALUES (?, ?, NULL, 'big_spenders', 'big_spenders')",
-                            [run_id, cid])
+                con.execute(
+                    f"INSERT INTO {META}.memberships VALUES (?, ?, NULL, 'big_spenders', 'big_spenders')",
+                    [run_id, cid],
+                )
     # a failed run must never be read
     con.execute(f"SELECT nextval('{META}.run_seq')")
-    con.execute(f"INSERT INTO {META}.runs VALUES (4, '2024-03-31', NULL, NULL, 'failed', 'duckdb', 'batch', "
-                "'all', NULL, NULL, 'killed')")
+    con.execute(
+        f"INSERT INTO {META}.runs VALUES (4, '2024-03-31', NULL, NULL, 'failed', 'duckdb', 'batch', "
+        "'all', NULL, NULL, 'killed')"
+    )
     con.execute(f"INSERT INTO {META}.memberships VALUES (4, 'c1', 'value_tier', 'low', 'value_tier.low')")

@@ -13,8 +13,10 @@ segments:
 
 
 def _orders(ws) -> None:
-    ws.store.cursor().execute("CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, "
-                              "ordered_at TIMESTAMP, amount DECIMAL(38, 6), status VARCHAR)")
+    ws.store.cursor().execute(
+        "CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, "
+        "ordered_at TIMESTAMP, amount DECIMAL(38, 6), status VARCHAR)"
+    )
 
 
 def test_definitions_lists_segments_and_traits(live) -> None:
@@ -35,7 +37,10 @@ def test_validate_reports_errors_of_unsaved_text_with_their_place(live) -> None:
         good = client.post("/v1/definitions/validate", json={"files": {"definitions/shop.yml": SHOP}})
         outside = client.post("/v1/definitions/validate", json={"files": {"../x.yml": SHOP}})
     assert bad.status_code == 200 and bad.json()["valid"] is False
-    assert "definitions/shop.yml:6" in bad.json()["error"] and "did you mean 'revenue_365d'" in bad.json()["error"]
+    assert (
+        "definitions/shop.yml:6" in bad.json()["error"]
+        and "did you mean 'revenue_365d'" in bad.json()["error"]
+    )
     assert good.json()["valid"] is True and [s["name"] for s in good.json()["segments"]] == ["big_spenders"]
     assert outside.status_code == 422
     assert not (live.ws.root / "definitions" / "shop.yml").exists()  # nothing was saved

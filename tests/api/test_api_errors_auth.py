@@ -84,11 +84,20 @@ def test_too_narrow_scope_answers_403_before_routing(live) -> None:
     assert checked >= 6  # events, runs, definitions (validate, preview), keys (list, create, revoke)
 
 
-@pytest.mark.parametrize(("method", "path", "scope"), [
-    ("GET", "/v1/segments", "read"), ("POST", "/v1/events", "write"), ("POST", "/v1/runs", "write"),
-    ("POST", "/v1/definitions/validate", "write"), ("GET", "/v1/keys", "admin"), ("DELETE", "/v1/keys/x", "admin"),
-    ("GET", "/v1/health", None), ("GET", "/nowhere", "read"), ("PUT", "/v1/segments", "write"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "scope"),
+    [
+        ("GET", "/v1/segments", "read"),
+        ("POST", "/v1/events", "write"),
+        ("POST", "/v1/runs", "write"),
+        ("POST", "/v1/definitions/validate", "write"),
+        ("GET", "/v1/keys", "admin"),
+        ("DELETE", "/v1/keys/x", "admin"),
+        ("GET", "/v1/health", None),
+        ("GET", "/nowhere", "read"),
+        ("PUT", "/v1/segments", "write"),
+    ],
+)
 def test_required_scopes(method: str, path: str, scope: str | None) -> None:
     assert required_scope(method, path) == scope
 
@@ -109,11 +118,15 @@ def test_wrong_method_is_405_in_the_shape(live) -> None:
 
 def test_validation_errors_are_422_in_the_shape(live) -> None:
     with live.client("write") as client:
-        error = assert_error_shape(client.post("/v1/events", json={"events": [{"customer_id": "c1"}]}),
-                                   422, "invalid_request")
+        error = assert_error_shape(
+            client.post("/v1/events", json={"events": [{"customer_id": "c1"}]}), 422, "invalid_request"
+        )
         assert {tuple(d["loc"]) for d in error["details"]} >= {("body", "events", "0", "event")}
-        assert_error_shape(client.post("/v1/events", content=b"{not json", headers={"content-type": "application/json"}),
-                           422, "invalid_request")
+        assert_error_shape(
+            client.post("/v1/events", content=b"{not json", headers={"content-type": "application/json"}),
+            422,
+            "invalid_request",
+        )
         assert_error_shape(client.post("/v1/events", json={"events": [], "extra": 1}), 422, "invalid_request")
         assert_error_shape(client.get("/v1/runs", params={"limit": "many"}), 422, "invalid_request")
 
@@ -121,8 +134,11 @@ def test_validation_errors_are_422_in_the_shape(live) -> None:
 def test_body_over_the_limit_is_413(live) -> None:
     big = b'{"events": [' + b" " * (10 * 1024 * 1024 + 10) + b"]}"
     with live.client("write") as client:
-        assert_error_shape(client.post("/v1/events", content=big, headers={"content-type": "application/json"}),
-                           413, "payload_too_large")
+        assert_error_shape(
+            client.post("/v1/events", content=big, headers={"content-type": "application/json"}),
+            413,
+            "payload_too_large",
+        )
 
 
 def test_a_revoked_key_answers_401_at_once(live) -> None:

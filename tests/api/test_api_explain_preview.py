@@ -19,10 +19,14 @@ def engine_live(live):
     con = live.ws.store.cursor()
     con.execute("CREATE TABLE main.customers (customer_id VARCHAR)")
     con.execute("INSERT INTO main.customers VALUES ('a'), ('b')")
-    con.execute("CREATE TABLE main.events (event_id VARCHAR, customer_id VARCHAR, event VARCHAR, "
-                "occurred_at TIMESTAMP, properties JSON)")
-    con.execute("INSERT INTO main.events VALUES ('e1', 'a', 'cart_add', now()::TIMESTAMP - INTERVAL 1 DAY, NULL), "
-                "('e2', 'b', 'page_view', now()::TIMESTAMP - INTERVAL 1 DAY, NULL)")
+    con.execute(
+        "CREATE TABLE main.events (event_id VARCHAR, customer_id VARCHAR, event VARCHAR, "
+        "occurred_at TIMESTAMP, properties JSON)"
+    )
+    con.execute(
+        "INSERT INTO main.events VALUES ('e1', 'a', 'cart_add', now()::TIMESTAMP - INTERVAL 1 DAY, NULL), "
+        "('e2', 'b', 'page_view', now()::TIMESTAMP - INTERVAL 1 DAY, NULL)"
+    )
     live.ws.run(as_of=None, deliver=False)
     return live
 

@@ -19,11 +19,29 @@ def test_no_5xx_for_generated_requests(live, tmp_path: Path) -> None:
     seed_snapshot(live.ws)
     schemathesis = Path(sys.executable).parent / "schemathesis"
     result = subprocess.run(
-        [str(schemathesis), "run", f"{live.url}/v1/openapi.json",
-         "-H", f"Authorization: Bearer {live.keys['admin']}",
-         "--checks", "not_a_server_error", "--max-examples", os.environ.get("SEGMENTUM_FUZZ_EXAMPLES", "40"),
-         "--seed", "20240501", "--mode", "all", "--request-timeout", "30", "--no-color",
-         "--suppress-health-check", "all"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        [
+            str(schemathesis),
+            "run",
+            f"{live.url}/v1/openapi.json",
+            "-H",
+            f"Authorization: Bearer {live.keys['admin']}",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            os.environ.get("SEGMENTUM_FUZZ_EXAMPLES", "40"),
+            "--seed",
+            "20240501",
+            "--mode",
+            "all",
+            "--request-timeout",
+            "30",
+            "--no-color",
+            "--suppress-health-check",
+            "all",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]

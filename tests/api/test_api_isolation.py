@@ -21,10 +21,12 @@ def test_reads_answer_from_the_previous_run_while_a_batch_run_writes(live) -> No
     ws = live.ws
     (ws.root / "definitions" / "iso.yml").write_text(DEFS, encoding="utf-8")
     con = ws.store.cursor()
-    con.execute("CREATE TABLE main.events AS SELECT 'e' || i AS event_id, 'c' || (i % 200000) AS customer_id, "
-                "CASE WHEN i % 7 = 0 THEN 'cart_add' ELSE 'page_view' END AS event, "
-                "now()::TIMESTAMP - to_seconds(i % 2000000) AS occurred_at, NULL::JSON AS properties "
-                "FROM range(2000000) t(i)")
+    con.execute(
+        "CREATE TABLE main.events AS SELECT 'e' || i AS event_id, 'c' || (i % 200000) AS customer_id, "
+        "CASE WHEN i % 7 = 0 THEN 'cart_add' ELSE 'page_view' END AS event, "
+        "now()::TIMESTAMP - to_seconds(i % 2000000) AS occurred_at, NULL::JSON AS properties "
+        "FROM range(2000000) t(i)"
+    )
     con.execute("CREATE TABLE main.customers AS SELECT DISTINCT customer_id FROM main.events")
     with live.client("write") as client:
         assert client.post("/v1/runs", json={}).status_code == 202

@@ -32,14 +32,20 @@ def test_concurrent_event_batches_are_all_stored(workspace: Workspace) -> None:
     clients, batch_size = 4, 250
     (workspace.root / "definitions" / "load.yml").write_text(DEFS, encoding="utf-8")
     con = workspace.store.cursor()
-    con.execute("CREATE TABLE main.events (event_id VARCHAR, customer_id VARCHAR, event VARCHAR, "
-                "occurred_at TIMESTAMP, properties JSON)")
+    con.execute(
+        "CREATE TABLE main.events (event_id VARCHAR, customer_id VARCHAR, event VARCHAR, "
+        "occurred_at TIMESTAMP, properties JSON)"
+    )
     key = KeyStore(workspace.store).create("write")[0]
     root = workspace.root
     workspace.close()
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "segmentum.cli.main", "serve", "--port", str(port), "-w", str(root)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "segmentum.cli.main", "serve", "--port", str(port), "-w", str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     posted = [0] * clients
     errors: list[str] = []
@@ -60,8 +66,15 @@ def test_concurrent_event_batches_are_all_stored(workspace: Workspace) -> None:
                 end = time.monotonic() + seconds
                 while time.monotonic() < end:
                     now = datetime.now(UTC).isoformat()
-                    events = [{"customer_id": f"w{n}-{(i + j) % 500}", "event": "cart_add", "occurred_at": now,
-                               "properties": {"seq": i + j}} for j in range(batch_size)]
+                    events = [
+                        {
+                            "customer_id": f"w{n}-{(i + j) % 500}",
+                            "event": "cart_add",
+                            "occurred_at": now,
+                            "properties": {"seq": i + j},
+                        }
+                        for j in range(batch_size)
+                    ]
                     response = client.post("/v1/events", json={"events": events})
                     if response.status_code != 202 or response.json()["accepted"] != batch_size:
                         errors.append(f"{response.status_code}: {response.text[:200]}")
@@ -79,7 +92,11 @@ def test_concurrent_event_batches_are_all_stored(workspace: Workspace) -> None:
                 n = 0
                 while time.monotonic() < end:
                     cid = f"probe-{n}"
-                    event = {"customer_id": cid, "event": "cart_add", "occurred_at": datetime.now(UTC).isoformat()}
+                    event = {
+                        "customer_id": cid,
+                        "event": "cart_add",
+                        "occurred_at": datetime.now(UTC).isoformat(),
+                    }
                     assert client.post("/v1/events", json={"events": [event]}).status_code == 202
                     probe_posts[0] += 1
                     t0 = time.monotonic()
@@ -109,12 +126,15 @@ def test_concurrent_event_batches_are_all_stored(workspace: Workspace) -> None:
     probes = sorted(latencies)
     with Workspace(root) as ws:
         stored = ws.store.query("SELECT count(*), count(DISTINCT event_id) FROM main.events")[0]
-        realtime_runs = ws.store.query("SELECT count(*) FROM segmentum.runs WHERE kind = 'realtime' "
-                                       "AND status = 'complete'")[0][0]
+        realtime_runs = ws.store.query(
+            "SELECT count(*) FROM segmentum.runs WHERE kind = 'realtime' AND status = 'complete'"
+        )[0][0]
     rate = total / elapsed
-    print(f"\n{total} events in {elapsed:.1f} s = {rate:,.0f} events/s by {clients} clients; "
-          f"{realtime_runs} real-time runs; realtime status {status['realtime']}; membership visible after "
-          f"{', '.join(f'{x:.2f}' for x in probes)} s")
+    print(
+        f"\n{total} events in {elapsed:.1f} s = {rate:,.0f} events/s by {clients} clients; "
+        f"{realtime_runs} real-time runs; realtime status {status['realtime']}; membership visible after "
+        f"{', '.join(f'{x:.2f}' for x in probes)} s"
+    )
     assert probes and probes[-1] < 15
     assert stored == (total, total)
     assert rate >= 1000

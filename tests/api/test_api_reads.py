@@ -40,8 +40,10 @@ def test_members_are_paged_filtered_and_downloadable_as_csv(live) -> None:
         assert page["members"][0]["revenue_365d"] == 20
         second = client.get("/v1/segments/value_tier.low/members", params={"run": 1, "limit": 1, "offset": 1})
         assert [m["customer_id"] for m in second.json()["members"]] == ["c3"]
-        filtered = client.get("/v1/segments/value_tier.low/members",
-                              params={"run": 1, "filter": ["revenue_365d>=100", "country=UA"]}).json()
+        filtered = client.get(
+            "/v1/segments/value_tier.low/members",
+            params={"run": 1, "filter": ["revenue_365d>=100", "country=UA"]},
+        ).json()
         assert [m["customer_id"] for m in filtered["members"]] == ["c3"] and filtered["total"] == 1
         response = client.get("/v1/segments/value_tier.low/members", params={"run": 1, "format": "csv"})
         assert response.headers["content-type"].startswith("text/csv")
@@ -58,8 +60,9 @@ def test_members_are_paged_filtered_and_downloadable_as_csv(live) -> None:
 def test_empty_segment_as_csv_is_the_header_only(live) -> None:
     seed_snapshot(live.ws)
     with live.client("read") as client:
-        response = client.get("/v1/segments/big_spenders/members",
-                              params={"format": "csv", "filter": "revenue_365d>100000"})
+        response = client.get(
+            "/v1/segments/big_spenders/members", params={"format": "csv", "filter": "revenue_365d>100000"}
+        )
     assert response.text.splitlines() == ["customer_id,revenue_365d,orders_total"]
 
 
@@ -94,10 +97,14 @@ def test_runs_are_listed_newest_first(live) -> None:
 def test_tasks_are_empty_until_the_actions_make_some(live) -> None:
     with live.client("read") as client:
         assert client.get("/v1/tasks").json()["tasks"] == []
-    live.ws.store.cursor().execute("CREATE TABLE IF NOT EXISTS segmentum.tasks (task_id VARCHAR, customer_id VARCHAR, "
-                                   "title VARCHAR, status VARCHAR, created_at TIMESTAMP)")
-    live.ws.store.cursor().execute("INSERT INTO segmentum.tasks VALUES ('t1', 'c1', 'Call Ann', 'open', now()), "
-                                   "('t2', 'c2', 'Call Bob', 'done', now())")
+    live.ws.store.cursor().execute(
+        "CREATE TABLE IF NOT EXISTS segmentum.tasks (task_id VARCHAR, customer_id VARCHAR, "
+        "title VARCHAR, status VARCHAR, created_at TIMESTAMP)"
+    )
+    live.ws.store.cursor().execute(
+        "INSERT INTO segmentum.tasks VALUES ('t1', 'c1', 'Call Ann', 'open', now()), "
+        "('t2', 'c2', 'Call Bob', 'done', now())"
+    )
     with live.client("read") as client:
         body = client.get("/v1/tasks", params={"status": "open"}).json()
     assert body["total"] == 1 and body["tasks"][0]["title"] == "Call Ann"

@@ -27,9 +27,13 @@ def realtime_ws(workspace):
     con = workspace.store.cursor()
     con.execute("CREATE TABLE main.customers (customer_id VARCHAR)")
     con.execute("INSERT INTO main.customers VALUES ('old1'), ('old2')")
-    con.execute("CREATE TABLE main.events (event_id VARCHAR, customer_id VARCHAR, event VARCHAR, "
-                "occurred_at TIMESTAMP, properties JSON)")
-    con.execute("INSERT INTO main.events VALUES ('e1', 'old1', 'cart_add', now()::TIMESTAMP - INTERVAL 1 DAY, NULL)")
+    con.execute(
+        "CREATE TABLE main.events (event_id VARCHAR, customer_id VARCHAR, event VARCHAR, "
+        "occurred_at TIMESTAMP, properties JSON)"
+    )
+    con.execute(
+        "INSERT INTO main.events VALUES ('e1', 'old1', 'cart_add', now()::TIMESTAMP - INTERVAL 1 DAY, NULL)"
+    )
     return workspace
 
 
@@ -57,20 +61,38 @@ def test_posted_event_moves_the_customer_within_two_seconds(realtime_ws, request
         assert client.get("/v1/customers/old2").json()["segments"] == ["engagement.idle"]
 
         now = datetime.now(UTC)
-        posted = client.post("/v1/events", json={"events": [
-            {"customer_id": "old2", "event": "cart_add", "occurred_at": (now - timedelta(seconds=1)).isoformat()},
-            {"customer_id": "new1", "event": "cart_add", "occurred_at": (now - timedelta(seconds=1)).isoformat()},
-        ]})
+        posted = client.post(
+            "/v1/events",
+            json={
+                "events": [
+                    {
+                        "customer_id": "old2",
+                        "event": "cart_add",
+                        "occurred_at": (now - timedelta(seconds=1)).isoformat(),
+                    },
+                    {
+                        "customer_id": "new1",
+                        "event": "cart_add",
+                        "occurred_at": (now - timedelta(seconds=1)).isoformat(),
+                    },
+                ]
+            },
+        )
         assert posted.status_code == 202 and posted.json()["new_customers"] == 1
         t0 = time.monotonic()
         seen: dict[str, list[str]] = {}
         while time.monotonic() - t0 < 30:
-            seen = {cid: client.get(f"/v1/customers/{cid}").json().get("segments", []) for cid in ("old2", "new1")}
+            seen = {
+                cid: client.get(f"/v1/customers/{cid}").json().get("segments", []) for cid in ("old2", "new1")
+            }
             if all("cart_active" in s for s in seen.values()):
                 break
             time.sleep(0.05)
         latency = time.monotonic() - t0
-        assert seen == {"old2": ["cart_active", "engagement.carting"], "new1": ["cart_active", "engagement.carting"]}
+        assert seen == {
+            "old2": ["cart_active", "engagement.carting"],
+            "new1": ["cart_active", "engagement.carting"],
+        }
         customer = client.get("/v1/customers/new1").json()
         assert customer["run"]["kind"] == "realtime" and customer["traits"]["cart_adds_7d"] == 1
         print(f"membership visible {latency:.3f} s after the 202; status {client.get('/v1/status').json()}")

@@ -29,8 +29,10 @@ def test_unknown_schedules_say_what_is_allowed(text: str) -> None:
 
 def test_a_schedule_starts_batch_runs(workspace) -> None:
     con = workspace.store.cursor()
-    con.execute("CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
-                "amount DECIMAL(38, 6), status VARCHAR)")
+    con.execute(
+        "CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
+        "amount DECIMAL(38, 6), status VARCHAR)"
+    )
     con.execute("INSERT INTO main.orders VALUES ('o1', 'c1', '2024-01-05', 10, NULL)")
     runtime = Runtime(workspace, realtime=False, schedule="1s")
     runtime.start()
@@ -43,5 +45,7 @@ def test_a_schedule_starts_batch_runs(workspace) -> None:
         runtime.stop()
     job = next(j for j in runtime.jobs if j.status == "complete")
     assert job.trigger == "schedule" and job.as_dict()["run_id"] is not None
-    rows = workspace.store.query("SELECT kind, status FROM segmentum.runs WHERE run_id = ?", [job.as_dict()["run_id"]])
+    rows = workspace.store.query(
+        "SELECT kind, status FROM segmentum.runs WHERE run_id = ?", [job.as_dict()["run_id"]]
+    )
     assert rows == [("batch", "complete")]

@@ -16,8 +16,13 @@ from segmentum.service.ownership import free_port, running_server, server_file
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "segmentum.cli.main", *args], capture_output=True, text=True,
-                            timeout=120, env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"})
+    result = subprocess.run(
+        [sys.executable, "-m", "segmentum.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+    )
     if check:
         assert result.returncode == 0, result.stderr
     return result
@@ -44,8 +49,12 @@ def test_serve_owns_the_store_and_the_cli_manages_keys_through_it(workspace) -> 
     root = str(workspace.root)
     workspace.close()
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "segmentum.cli.main", "serve", "--port", str(port), "-w", root],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "segmentum.cli.main", "serve", "--port", str(port), "-w", root],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -63,7 +72,9 @@ def test_serve_owns_the_store_and_the_cli_manages_keys_through_it(workspace) -> 
         assert oct(server_file(workspace.root).stat().st_mode & 0o777) == "0o600"
         # the store is locked by the server: the CLI goes through its API
         key = cli("keys", "create", "--scope", "read", "-w", root).stdout.strip().splitlines()[-1]
-        response = httpx.get(f"http://127.0.0.1:{port}/v1/segments", headers={"Authorization": f"Bearer {key}"})
+        response = httpx.get(
+            f"http://127.0.0.1:{port}/v1/segments", headers={"Authorization": f"Bearer {key}"}
+        )
         assert response.status_code == 200
         listed = json.loads(cli("keys", "list", "--format", "json", "-w", root).stdout)
         assert [k["scope"] for k in listed] == ["read"]

@@ -12,7 +12,9 @@ from segmentum.store import CATALOG
 from segmentum.workspace import Workspace
 
 
-def create_tables(ws: Workspace, tables: Iterable[str], *, drop_columns: dict[str, list[str]] | None = None) -> None:
+def create_tables(
+    ws: Workspace, tables: Iterable[str], *, drop_columns: dict[str, list[str]] | None = None
+) -> None:
     """Create empty canonical tables (all known columns, minus `drop_columns`) in the workspace store."""
     con = ws.store.cursor()
     for name in tables:
@@ -51,9 +53,13 @@ def full_workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 def make_workspace(tmp_path: Path) -> Callable[..., Workspace]:
     opened: list[Workspace] = []
 
-    def make(tables: Iterable[str] = tuple(TABLES), names: list[str] | None = None,
-             settings: dict[str, dict] | None = None, drop_columns: dict[str, list[str]] | None = None,
-             model_clv: bool = False) -> Workspace:
+    def make(
+        tables: Iterable[str] = tuple(TABLES),
+        names: list[str] | None = None,
+        settings: dict[str, dict] | None = None,
+        drop_columns: dict[str, list[str]] | None = None,
+        model_clv: bool = False,
+    ) -> Workspace:
         ws = Workspace.init(tmp_path / f"ws{len(opened)}", name="test")
         create_tables(ws, tables, drop_columns=drop_columns)
         if model_clv:

@@ -33,8 +33,9 @@ def demo(tmp_path_factory):
     result = ws.run(as_of="latest")
     members = snapshot.memberships(ws.store, result.run_id)
     customers = ws.store.cursor().execute(f"SELECT * FROM {CATALOG}.main.customers").df()
-    wide = members[members["segmentation"].notna()].pivot(index="customer_id", columns="segmentation",
-                                                           values="segment")
+    wide = members[members["segmentation"].notna()].pivot(
+        index="customer_id", columns="segmentation", values="segment"
+    )
     frame = customers.set_index("customer_id").join(wide, how="left")
     yield ws, result, frame, members
     ws.close()
@@ -55,7 +56,9 @@ def test_every_builtin_runs_on_the_demo(demo) -> None:
     # a partition: every customer in exactly one segment of each segmentation
     counts = members[members["segmentation"].notna()].groupby(["segmentation", "customer_id"]).size()
     assert counts.max() == 1
-    per_segmentation = members[members["segmentation"].notna()].groupby("segmentation")["customer_id"].nunique()
+    per_segmentation = (
+        members[members["segmentation"].notna()].groupby("segmentation")["customer_id"].nunique()
+    )
     assert (per_segmentation == len(frame)).all()
 
 
@@ -93,19 +96,27 @@ def test_renewal_onboarding_and_prospects(demo) -> None:
 
 def test_nps_follows_the_latest_answer_of_every_customer(demo) -> None:
     ws, _, frame, _ = demo
-    latest = ws.store.cursor().execute(
-        f"SELECT customer_id, arg_max(answer, answered_at) AS answer FROM {CATALOG}.main.responses "
-        "WHERE question = 'nps' GROUP BY customer_id"
-    ).df().set_index("customer_id")["answer"]
+    latest = (
+        ws.store.cursor()
+        .execute(
+            f"SELECT customer_id, arg_max(answer, answered_at) AS answer FROM {CATALOG}.main.responses "
+            "WHERE question = 'nps' GROUP BY customer_id"
+        )
+        .df()
+        .set_index("customer_id")["answer"]
+    )
     score = pd.to_numeric(latest, errors="coerce")
     expected = pd.Series("no_answer", index=frame.index)
     expected[score.reindex(frame.index) >= 0] = "detractors"
     expected[score.reindex(frame.index) >= 7] = "passives"
     expected[score.reindex(frame.index) >= 9] = "promoters"
     assert (frame["nps"] == expected).all()
-    assert share(frame, "churning_account", "nps", {"detractors"}) > share(frame, "churning_account", "nps",
-                                                                           {"promoters"})
-    assert share(frame, "key_account", "nps", {"promoters"}) > share(frame, "key_account", "nps", {"detractors"})
+    assert share(frame, "churning_account", "nps", {"detractors"}) > share(
+        frame, "churning_account", "nps", {"promoters"}
+    )
+    assert share(frame, "key_account", "nps", {"promoters"}) > share(
+        frame, "key_account", "nps", {"detractors"}
+    )
 
 
 def test_cart_abandoners(demo) -> None:
@@ -177,7 +188,9 @@ def test_coverage_on_the_full_demo(demo) -> None:
     builtins = {b.builtin: b for b in report.builtins}
     assert {name for name, b in builtins.items() if not b.can_run} == {"value_clv"}
     assert builtins["value_clv"].missing == ["customers.clv_12m", "customers.p_alive"]
-    with_orders = ws.store.cursor().execute(f"SELECT count(DISTINCT customer_id) FROM {CATALOG}.main.orders").fetchone()
+    with_orders = (
+        ws.store.cursor().execute(f"SELECT count(DISTINCT customer_id) FROM {CATALOG}.main.orders").fetchone()
+    )
     assert builtins["rfm"].customers == with_orders[0]  # any order row counts as data, cancelled ones too
     assert builtins["rfm"].customers >= int(frame["rfm"].ne("no_purchase").sum())
     firmographic = builtins["firmographic"]

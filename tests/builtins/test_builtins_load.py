@@ -15,9 +15,28 @@ from segmentum.store import CATALOG
 
 NAMES = builtin_names()
 EXPECTED = {
-    "value", "value_clv", "health", "renewal", "nps", "engagement", "cart", "replenishment", "behaviour_change",
-    "loyalty", "retail", "lifestyle", "interaction", "source", "demographic", "geographic", "technographic",
-    "firmographic", "psychographic", "rfm", "abc", "lifecycle",
+    "value",
+    "value_clv",
+    "health",
+    "renewal",
+    "nps",
+    "engagement",
+    "cart",
+    "replenishment",
+    "behaviour_change",
+    "loyalty",
+    "retail",
+    "lifestyle",
+    "interaction",
+    "source",
+    "demographic",
+    "geographic",
+    "technographic",
+    "firmographic",
+    "psychographic",
+    "rfm",
+    "abc",
+    "lifecycle",
 }
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "builtins.md"
 
@@ -91,14 +110,26 @@ def test_builtin_renders_as_yaml(name: str) -> None:
 
 
 def test_settings_change_the_rendered_definitions(full_workspace, configure) -> None:
-    ws = configure(full_workspace, ["demographic", "nps", "health"], settings={
-        "demographic": {"age_bounds": [18, 30, 40, 50, 60]},
-        "nps": {"promoter_scores": [10], "passive_scores": [8, 9]},
-        "health": {"key_features": ["reports", "exports"], "usage_weight": 50},
-    })
+    ws = configure(
+        full_workspace,
+        ["demographic", "nps", "health"],
+        settings={
+            "demographic": {"age_bounds": [18, 30, 40, 50, 60]},
+            "nps": {"promoter_scores": [10], "passive_scores": [8, 9]},
+            "health": {"key_features": ["reports", "exports"], "usage_weight": 50},
+        },
+    )
     defs = ws.definitions()
     names = [s.segment for s in defs.segmentations["age_band"].segments]
-    assert names == ["age_unknown", "age_under_18", "age_18_29", "age_30_39", "age_40_49", "age_50_59", "age_60_plus"]
+    assert names == [
+        "age_unknown",
+        "age_under_18",
+        "age_18_29",
+        "age_30_39",
+        "age_40_49",
+        "age_50_59",
+        "age_60_plus",
+    ]
     promoters = defs.segment("nps.promoters").where_text
     assert promoters == "nps_last in ('10', '10.0')"
     assert "'8', '8.0', '9', '9.0'" in defs.segment("nps.passives").where_text

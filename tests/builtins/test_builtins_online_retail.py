@@ -45,14 +45,25 @@ def retail(tmp_path: Path, shared_data: Path) -> tuple[Workspace, int, datetime]
 
 
 def expected_segments(ws: Workspace, as_of: datetime) -> pd.DataFrame:
-    orders = ws.store.cursor().execute("SELECT order_id, customer_id, ordered_at, amount, status FROM main.orders").df()
+    orders = (
+        ws.store.cursor()
+        .execute("SELECT order_id, customer_id, ordered_at, amount, status FROM main.orders")
+        .df()
+    )
     customers = ws.store.cursor().execute("SELECT customer_id FROM main.customers").df()
     orders["amount"] = orders["amount"].map(Decimal)
-    qualifying = orders[(orders["amount"] >= 0) & ~orders["status"].fillna("").str.lower().isin(["cancelled", "returned"])
-                        & (orders["ordered_at"] <= as_of)]
+    qualifying = orders[
+        (orders["amount"] >= 0)
+        & ~orders["status"].fillna("").str.lower().isin(["cancelled", "returned"])
+        & (orders["ordered_at"] <= as_of)
+    ]
     day = as_of.date()
-    per = qualifying.groupby("customer_id").agg(first=("ordered_at", "min"), last=("ordered_at", "max"),
-                                                 frequency=("order_id", "count"), monetary=("amount", "sum"))
+    per = qualifying.groupby("customer_id").agg(
+        first=("ordered_at", "min"),
+        last=("ordered_at", "max"),
+        frequency=("order_id", "count"),
+        monetary=("amount", "sum"),
+    )
     per["recency"] = per["last"].map(lambda t: (day - t.date()).days)
     r = quintile_scores(-per["recency"])
     f = quintile_scores(per["frequency"])
@@ -60,7 +71,9 @@ def expected_segments(ws: Workspace, as_of: datetime) -> pd.DataFrame:
     # ABC: revenue descending, then customer_id; `before` = revenue of the customers ahead
     revenue = customers.set_index("customer_id").join(per["monetary"]).fillna({"monetary": Decimal(0)})
     revenue["monetary"] = revenue["monetary"].map(lambda v: v if isinstance(v, Decimal) else Decimal(0))
-    ranked = revenue.reset_index().sort_values(["monetary", "customer_id"], ascending=[False, True], kind="mergesort")
+    ranked = revenue.reset_index().sort_values(
+        ["monetary", "customer_id"], ascending=[False, True], kind="mergesort"
+    )
     total = sum(ranked["monetary"], Decimal(0))
     before, classes = Decimal(0), {}
     for cid, amount in zip(ranked["customer_id"], ranked["monetary"], strict=True):
@@ -76,7 +89,8 @@ def expected_segments(ws: Workspace, as_of: datetime) -> pd.DataFrame:
     # lifecycle: first match of the ordered rules
     q = qualifying.sort_values(["customer_id", "ordered_at", "order_id"])
     q["gap"] = q.groupby("customer_id")["ordered_at"].transform(
-        lambda s: s.map(lambda t: t.date()).diff().map(lambda d: d.days if pd.notna(d) else None))
+        lambda s: s.map(lambda t: t.date()).diff().map(lambda d: d.days if pd.notna(d) else None)
+    )
     recent = q[q["ordered_at"] > as_of - timedelta(days=90)]
     reactivated = set(recent[recent["gap"].astype(float) > 180]["customer_id"])
     stages = {}
@@ -86,9 +100,19 @@ def expected_segments(ws: Workspace, as_of: datetime) -> pd.DataFrame:
             continue
         first_days = (day - per.at[cid, "first"].date()).days
         last_days = per.at[cid, "recency"]
-        stages[cid] = ("new" if first_days <= 30 else "reactivated" if cid in reactivated else
-                       "active" if last_days <= 90 else "at_risk" if last_days <= 180 else
-                       "lapsed" if last_days <= 365 else "churned")
+        stages[cid] = (
+            "new"
+            if first_days <= 30
+            else "reactivated"
+            if cid in reactivated
+            else "active"
+            if last_days <= 90
+            else "at_risk"
+            if last_days <= 180
+            else "lapsed"
+            if last_days <= 365
+            else "churned"
+        )
     out = customers.copy()
     out["rfm"] = out["customer_id"].map(per["rfm"]).fillna("no_purchase")
     out["abc"] = out["customer_id"].map(classes)
@@ -100,13 +124,18 @@ def test_every_customer_lands_in_the_same_rfm_abc_and_lifecycle_segment(retail) 
     ws, run_id, as_of = retail
     expected = expected_segments(ws, as_of)
     got = snapshot.memberships(ws.store, run_id)
-    got = got[got["segmentation"].isin(["rfm", "abc", "lifecycle"])].pivot(
-        index="customer_id", columns="segmentation", values="segment").sort_index()
+    got = (
+        got[got["segmentation"].isin(["rfm", "abc", "lifecycle"])]
+        .pivot(index="customer_id", columns="segmentation", values="segment")
+        .sort_index()
+    )
     assert len(got) == len(expected) == 4383  # every customer of the run, none lost
     for segmentation in ("rfm", "abc", "lifecycle"):
-        differ = (got[segmentation] != expected[segmentation])
-        assert not differ.any(), (segmentation, pd.concat([got[segmentation], expected[segmentation]], axis=1)
-                                  [differ].head(10))
+        differ = got[segmentation] != expected[segmentation]
+        assert not differ.any(), (
+            segmentation,
+            pd.concat([got[segmentation], expected[segmentation]], axis=1)[differ].head(10),
+        )
     # sanity: the classic shapes hold on real data
     assert (expected["abc"] == "A").mean() < 0.35
     assert set(expected["lifecycle"]) >= {"new", "active", "at_risk", "lapsed", "prospect"}

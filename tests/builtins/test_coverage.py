@@ -62,7 +62,10 @@ def test_suggestions_rank_what_unlocks_most_and_say_what_to_ask(orders_only) -> 
     birth = next(s for s in suggestions if s.item == "customers.birth_date")
     assert birth.kind == "missing" and birth.builtins == ["demographic"]
     assert birth.question.startswith("ask customers for their birth date")
-    assert "to unlock demographic (together with customers, customers.gender, customers.income)" in birth.question
+    assert (
+        "to unlock demographic (together with customers, customers.gender, customers.income)"
+        in birth.question
+    )
     unlocks = [s.unlocks for s in suggestions if s.kind == "missing"]
     assert unlocks == sorted(unlocks, reverse=True)
 
@@ -70,11 +73,15 @@ def test_suggestions_rank_what_unlocks_most_and_say_what_to_ask(orders_only) -> 
 def test_attribute_shares_count_non_null_values(make_workspace) -> None:
     ws = make_workspace(tables=["customers", "orders"])
     con = ws.store.cursor()
-    con.execute(f"INSERT INTO {CATALOG}.main.customers (customer_id, birth_date, gender, income, country) VALUES "
-                "('a', DATE '1980-01-01', 'f', 1000, 'UA'), ('b', NULL, 'm', NULL, 'PL'), "
-                "('c', NULL, NULL, NULL, NULL), ('d', DATE '1990-05-05', 'f', 2000, 'UA')")
-    con.execute(f"INSERT INTO {CATALOG}.main.orders (order_id, customer_id, ordered_at, amount) VALUES "
-                "('1', 'a', TIMESTAMP '2024-01-01', 10), ('2', 'b', TIMESTAMP '2024-01-02', 20)")
+    con.execute(
+        f"INSERT INTO {CATALOG}.main.customers (customer_id, birth_date, gender, income, country) VALUES "
+        "('a', DATE '1980-01-01', 'f', 1000, 'UA'), ('b', NULL, 'm', NULL, 'PL'), "
+        "('c', NULL, NULL, NULL, NULL), ('d', DATE '1990-05-05', 'f', 2000, 'UA')"
+    )
+    con.execute(
+        f"INSERT INTO {CATALOG}.main.orders (order_id, customer_id, ordered_at, amount) VALUES "
+        "('1', 'a', TIMESTAMP '2024-01-01', 10), ('2', 'b', TIMESTAMP '2024-01-02', 20)"
+    )
     report = coverage(ws)
     attributes = {a.attribute: a for a in report.attributes}
     assert report.customers == 4 and report.customers_source == "customers"
@@ -89,8 +96,10 @@ def test_attribute_shares_count_non_null_values(make_workspace) -> None:
 def test_sparse_attributes_of_runnable_builtins_are_suggested(make_workspace) -> None:
     ws = make_workspace(tables=["customers"])
     con = ws.store.cursor()
-    con.execute(f"INSERT INTO {CATALOG}.main.customers (customer_id, first_source) VALUES "
-                "('a', 'search'), ('b', NULL), ('c', NULL)")
+    con.execute(
+        f"INSERT INTO {CATALOG}.main.customers (customer_id, first_source) VALUES "
+        "('a', 'search'), ('b', NULL), ('c', NULL)"
+    )
     suggestion = next(s for s in coverage(ws).suggestions if s.item == "customers.first_source")
     assert suggestion.kind == "sparse" and suggestion.customers_missing == 2
     assert "how did you hear about us" in suggestion.question and "to complete source" in suggestion.question
@@ -108,7 +117,9 @@ def test_model_columns_count_as_attributes(make_workspace) -> None:
     ws = make_workspace(tables=["customers", "orders"], model_clv=True)
     con = ws.store.cursor()
     con.execute(f"INSERT INTO {CATALOG}.main.customers (customer_id) VALUES ('a'), ('b')")
-    con.execute(f"INSERT INTO {CATALOG}.segmentum.model_clv (customer_id, p_alive, clv_12m) VALUES ('a', 0.5, 100)")
+    con.execute(
+        f"INSERT INTO {CATALOG}.segmentum.model_clv (customer_id, p_alive, clv_12m) VALUES ('a', 0.5, 100)"
+    )
     report = coverage(ws)
     value_clv = next(b for b in report.builtins if b.builtin == "value_clv")
     assert value_clv.can_run and value_clv.customers == 1
@@ -126,12 +137,20 @@ def test_cli_coverage_json_holds_only_json(orders_only) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["customers"] == 7
-    assert {b["builtin"] for b in data["builtins"] if b["can_run"]} == {"rfm", "abc", "lifecycle", "value", "loyalty"}
+    assert {b["builtin"] for b in data["builtins"] if b["can_run"]} == {
+        "rfm",
+        "abc",
+        "lifecycle",
+        "value",
+        "loyalty",
+    }
     assert data["suggestions"][0]["item"] == "events"
 
 
 def test_cli_coverage_csv_section(orders_only) -> None:
-    result = CliRunner().invoke(app, ["coverage", "-w", str(orders_only.root), "-f", "csv", "-s", "suggestions"])
+    result = CliRunner().invoke(
+        app, ["coverage", "-w", str(orders_only.root), "-f", "csv", "-s", "suggestions"]
+    )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "collect,kind,unlocks,needed_by,customers_missing,question"

@@ -19,13 +19,16 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
 AS_OF = datetime(2024, 6, 30, 23, 59, 59, 999999)
 CASES = {
     "windowed_sum": "traits:\n  revenue_365d: {sum: orders.amount, within: 365d}\n",
-    "segment_with_rank": ("traits:\n  revenue: {sum: orders.amount}\n"
-                          "segments:\n  top: {where: \"percent_rank(revenue) >= 0.8 and revenue / 2 > 10\"}\n"),
+    "segment_with_rank": (
+        "traits:\n  revenue: {sum: orders.amount}\n"
+        'segments:\n  top: {where: "percent_rank(revenue) >= 0.8 and revenue / 2 > 10"}\n'
+    ),
     "segmentation_mode_events": (
         "traits:\n  cat: {mode: order_items.category, within: 90d}\n"
         "  adds: {count: events, where: \"event = 'cart_add' and properties.value > 5\", between: [14d, 7d]}\n"
         "segmentations:\n  s:\n    segments:\n      - {name: a, where: \"cat = 'x'\"}\n"
-        "      - {name: b, where: \"adds > 0\"}\n    else: c\n"),
+        '      - {name: b, where: "adds > 0"}\n    else: c\n'
+    ),
 }
 
 
@@ -45,9 +48,17 @@ def _tables() -> dict[str, ibis.Table]:
 
 
 def _ibis_type(kind: str) -> str:
-    return {"VARCHAR": "string", "TIMESTAMP": "timestamp", "DECIMAL(38, 6)": "decimal(38, 6)", "BIGINT": "int64",
-            "DOUBLE": "float64", "BOOLEAN": "boolean", "DATE": "date", "JSON": "json",
-            "VARCHAR[]": "array<string>"}[kind]
+    return {
+        "VARCHAR": "string",
+        "TIMESTAMP": "timestamp",
+        "DECIMAL(38, 6)": "decimal(38, 6)",
+        "BIGINT": "int64",
+        "DOUBLE": "float64",
+        "BOOLEAN": "boolean",
+        "DATE": "date",
+        "JSON": "json",
+        "VARCHAR[]": "array<string>",
+    }[kind]
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "pyspark"])
@@ -68,8 +79,10 @@ def test_compiled_sql_matches_the_snapshot(case, dialect):
 
 
 def test_one_grouped_pass_per_table():
-    text = ("traits:\n  a: {sum: orders.amount, within: 30d}\n  b: {count: orders, where: \"amount > 5\"}\n"
-            "  c: {max: orders.ordered_at}\n  d: {count: events}\n")
+    text = (
+        'traits:\n  a: {sum: orders.amount, within: 30d}\n  b: {count: orders, where: "amount > 5"}\n'
+        "  c: {max: orders.ordered_at}\n  d: {count: events}\n"
+    )
     sql = str(ibis.to_sql(compile_run(_definitions(text), _tables(), AS_OF).expr, dialect="duckdb"))
     assert sql.count('FROM "orders"') == 1 and sql.count('FROM "events"') == 1
     assert sql.upper().count("GROUP BY") == 2

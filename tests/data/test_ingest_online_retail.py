@@ -20,8 +20,14 @@ def test_online_retail_loads_with_every_line_accounted_for(workspace, shared_dat
     elapsed = time.perf_counter() - started
 
     assert report.columns == {
-        "Invoice": "order_id", "StockCode": "product_id", "Description": "product_name", "Quantity": "quantity",
-        "InvoiceDate": "ordered_at", "Price": "unit_price", "Customer ID": "customer_id", "Country": "country",
+        "Invoice": "order_id",
+        "StockCode": "product_id",
+        "Description": "product_name",
+        "Quantity": "quantity",
+        "InvoiceDate": "ordered_at",
+        "Price": "unit_price",
+        "Customer ID": "customer_id",
+        "Country": "country",
     }
     assert report.rows_read == 525_461
     assert report.rows_read == report.rows_stored + report.rows_quarantined
@@ -29,7 +35,7 @@ def test_online_retail_loads_with_every_line_accounted_for(workspace, shared_dat
     cur = workspace.store.cursor()
     raw = duckdb.connect()
     raw_lines = f"read_parquet('{path}')"
-    anonymous = raw.execute(f"SELECT count(*) FROM {raw_lines} WHERE \"Customer ID\" IS NULL").fetchone()[0]
+    anonymous = raw.execute(f'SELECT count(*) FROM {raw_lines} WHERE "Customer ID" IS NULL').fetchone()[0]
     assert report.rows_quarantined == anonymous  # only the lines without Customer ID
     assert cur.execute("SELECT count(*) FROM order_items").fetchone()[0] == report.rows_stored
     reasons = cur.execute(
@@ -37,10 +43,12 @@ def test_online_retail_loads_with_every_line_accounted_for(workspace, shared_dat
     ).fetchall()
     assert reasons == [("Customer ID", "missing required value", anonymous)]
     # quarantine lines point at the rows of the file (1-based row numbers of the Parquet file)
-    line, raw_json = cur.execute("SELECT line, raw FROM segmentum.quarantine ORDER BY line LIMIT 1").fetchone()
+    line, raw_json = cur.execute(
+        "SELECT line, raw FROM segmentum.quarantine ORDER BY line LIMIT 1"
+    ).fetchone()
     first_anonymous = raw.execute(
         f"SELECT file_row_number + 1, \"Invoice\" FROM read_parquet('{path}', file_row_number = true) "
-        "WHERE \"Customer ID\" IS NULL ORDER BY 1 LIMIT 1"
+        'WHERE "Customer ID" IS NULL ORDER BY 1 LIMIT 1'
     ).fetchone()
     assert line == first_anonymous[0] and first_anonymous[1] in raw_json
 
@@ -71,10 +79,16 @@ def test_order_lines_get_their_position_within_the_order(workspace, shared_data)
     rows = cur.execute(
         "SELECT line, product_id FROM order_items WHERE order_id = '489434' ORDER BY line"
     ).fetchall()
-    raw = duckdb.connect().execute(
-        f"SELECT \"StockCode\" FROM read_parquet('{shared_data / 'online_retail_ii_2009_2010.parquet'}', "
-        "file_row_number = true) WHERE \"Invoice\" = '489434' ORDER BY file_row_number"
-    ).fetchall()
+    raw = (
+        duckdb.connect()
+        .execute(
+            f"SELECT \"StockCode\" FROM read_parquet('{shared_data / 'online_retail_ii_2009_2010.parquet'}', "
+            "file_row_number = true) WHERE \"Invoice\" = '489434' ORDER BY file_row_number"
+        )
+        .fetchall()
+    )
     assert rows == [(i, code) for i, (code,) in enumerate(raw, start=1)]
-    dupes = cur.execute("SELECT count(*) FROM (SELECT order_id, line FROM order_items GROUP BY ALL HAVING count(*) > 1)")
+    dupes = cur.execute(
+        "SELECT count(*) FROM (SELECT order_id, line FROM order_items GROUP BY ALL HAVING count(*) > 1)"
+    )
     assert dupes.fetchone()[0] == 0

@@ -22,8 +22,9 @@ SUMMARY = re.compile(r"^([\d,]+) rows read, ([\d,]+) stored, ([\d,]+) quarantine
 
 def segmentum_process(*args: str) -> subprocess.CompletedProcess[str]:
     """The real console entry point, error boundary included (slow: a fresh interpreter)."""
-    return subprocess.run([sys.executable, "-m", "segmentum.cli.main", *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "segmentum.cli.main", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 @dataclass
@@ -70,19 +71,39 @@ def test_windows_1251_semicolon_file_loads_with_only_map(tmp_path: Path) -> None
     Workspace.init(ws, timezone="Europe/Kyiv").close()
     path = tmp_path / "export.csv"
     path.write_bytes(CP1251_EXPORT.encode("cp1251"))
-    result = segmentum("ingest", "orders", str(path), "--map", "Дата=ordered_at", "--map", "Сума=amount",
-                       "--workspace", str(ws))
+    result = segmentum(
+        "ingest",
+        "orders",
+        str(path),
+        "--map",
+        "Дата=ordered_at",
+        "--map",
+        "Сума=amount",
+        "--workspace",
+        str(ws),
+    )
     assert result.returncode == 0, result.stderr
     assert summary_numbers(result.stdout) == (6, 4, 2)
     with Workspace(ws) as w:
-        rows = w.store.cursor().execute(
-            "SELECT order_id, customer_id, ordered_at, amount, status, city FROM orders ORDER BY order_id"
-        ).fetchall()
+        rows = (
+            w.store.cursor()
+            .execute(
+                "SELECT order_id, customer_id, ordered_at, amount, status, city FROM orders ORDER BY order_id"
+            )
+            .fetchall()
+        )
         quarantine = quarantined_rows(w)
     assert rows == [
         ("A-1", "17850", dt.datetime(2024, 2, 1, 10, 15), Decimal("1234.5"), "виконано", "Київ"),
         ("A-2", "17850", dt.datetime(2024, 3, 15), Decimal("999000.5"), None, "Львів"),
-        ("A-3", "Іван Петренко", dt.datetime(2023, 12, 31, 23, 59, 59), Decimal("12.5"), "скасовано", "Одеса"),
+        (
+            "A-3",
+            "Іван Петренко",
+            dt.datetime(2023, 12, 31, 23, 59, 59),
+            Decimal("12.5"),
+            "скасовано",
+            "Одеса",
+        ),
         ("A-6", "Олена", dt.datetime(2024, 1, 2), Decimal("1000.25"), None, "Харків"),
     ]
     assert [(q["line"], q["column"]) for q in quarantine] == [(5, "Клієнт"), (6, "Дата")]
@@ -103,8 +124,11 @@ def test_customers_are_created_from_orders_with_their_latest_city(tmp_path: Path
 
 def test_ambiguous_dates_stop_and_ask_for_date_format(tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
-    path.write_text("order_id,customer_id,ordered_at,amount\n1,a,01/02/2024,5\n2,b,03/04/2024 10:00,6\n"
-                    "3,c,12/11/2023,7\n", encoding="utf-8")
+    path.write_text(
+        "order_id,customer_id,ordered_at,amount\n1,a,01/02/2024,5\n2,b,03/04/2024 10:00,6\n"
+        "3,c,12/11/2023,7\n",
+        encoding="utf-8",
+    )
     with Workspace.init(tmp_path / "ws") as ws:
         with pytest.raises(IngestError) as info:
             ingest(ws, "orders", path)
@@ -115,7 +139,11 @@ def test_ambiguous_dates_stop_and_ask_for_date_format(tmp_path: Path) -> None:
         report = ingest(ws, "orders", path, date_format="mm/dd/yyyy")
         assert report.rows_stored == 3
         got = ws.store.cursor().execute("SELECT ordered_at FROM orders ORDER BY order_id").fetchall()
-    assert [r[0] for r in got] == [dt.datetime(2024, 1, 2), dt.datetime(2024, 3, 4, 10), dt.datetime(2023, 12, 11)]
+    assert [r[0] for r in got] == [
+        dt.datetime(2024, 1, 2),
+        dt.datetime(2024, 3, 4, 10),
+        dt.datetime(2023, 12, 11),
+    ]
 
 
 @pytest.mark.slow
@@ -132,8 +160,10 @@ def test_cli_ambiguous_dates_is_one_error_line(tmp_path: Path) -> None:
 
 def test_one_unambiguous_value_decides_the_whole_column(tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
-    path.write_text("order_id,customer_id,ordered_at,amount\n1,a,01/02/2024,5\n2,b,3/25/2024 7:05 PM,6\n",
-                    encoding="utf-8")
+    path.write_text(
+        "order_id,customer_id,ordered_at,amount\n1,a,01/02/2024,5\n2,b,3/25/2024 7:05 PM,6\n",
+        encoding="utf-8",
+    )
     with Workspace.init(tmp_path / "ws") as ws:
         report = ingest(ws, "orders", path)
         got = ws.store.cursor().execute("SELECT ordered_at FROM orders ORDER BY order_id").fetchall()
@@ -171,17 +201,28 @@ def test_offsets_are_converted_to_the_workspace_time_zone(tmp_path: Path) -> Non
     )
     with Workspace.init(tmp_path / "ws", timezone="Europe/Kyiv") as ws:
         report = ingest(ws, "events", path)
-        got = ws.store.cursor().execute("SELECT event_id, occurred_at FROM events ORDER BY event_id").fetchall()
+        got = (
+            ws.store.cursor().execute("SELECT event_id, occurred_at FROM events ORDER BY event_id").fetchall()
+        )
     assert report.rows_stored == 3
     # summer: UTC+3; winter: UTC+2; no offset: already wall-clock time in the workspace zone
-    assert [r[1] for r in got] == [dt.datetime(2024, 7, 1, 12), dt.datetime(2024, 1, 15, 13), dt.datetime(2024, 7, 1, 9)]
+    assert [r[1] for r in got] == [
+        dt.datetime(2024, 7, 1, 12),
+        dt.datetime(2024, 1, 15, 13),
+        dt.datetime(2024, 7, 1, 9),
+    ]
     assert [r[0] for r in got] == [f"{report.ingest_id}-2", f"{report.ingest_id}-3", f"{report.ingest_id}-4"]
 
 
 @pytest.mark.parametrize(
     ("encoding", "bom"),
-    [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"),
-     ("cp1251", b"")],
+    [
+        ("utf-8", b""),
+        ("utf-8", b"\xef\xbb\xbf"),
+        ("utf-16-le", b"\xff\xfe"),
+        ("utf-16-be", b"\xfe\xff"),
+        ("cp1251", b""),
+    ],
 )
 def test_encodings_are_detected(tmp_path: Path, encoding: str, bom: bytes) -> None:
     text = "customer_id\tname\tcity\r\n1\tМарія Іваненко\tЖитомир\r\n2\tJosé Müller\t\r\n"
@@ -191,7 +232,9 @@ def test_encodings_are_detected(tmp_path: Path, encoding: str, bom: bytes) -> No
     path.write_bytes(bom + text.encode(encoding))
     with Workspace.init(tmp_path / "ws") as ws:
         report = ingest(ws, "customers", path)
-        rows = ws.store.cursor().execute("SELECT customer_id, name, city FROM customers ORDER BY 1").fetchall()
+        rows = (
+            ws.store.cursor().execute("SELECT customer_id, name, city FROM customers ORDER BY 1").fetchall()
+        )
     assert report.rows_stored == 2, report.notes
     assert rows[0] == ("1", "Марія Іваненко", "Житомир")
     assert rows[1][1] in ("José Müller", "Жозе")
@@ -207,7 +250,9 @@ def test_encodings_are_detected(tmp_path: Path, encoding: str, bom: bytes) -> No
         ("1.234|2.000", {}, ["1234", "2000"]),  # ';'-separated and undecided: the European convention
     ],
 )
-def test_decimal_marks_and_thousands_separators(tmp_path: Path, text: str, options: dict, expected: list[str]) -> None:
+def test_decimal_marks_and_thousands_separators(
+    tmp_path: Path, text: str, options: dict, expected: list[str]
+) -> None:
     path = tmp_path / "orders.txt"
     lines = [f"{i};c;2024-01-01;{v}" for i, v in enumerate(text.split("|"))]
     path.write_text("order_id;customer_id;ordered_at;amount\n" + "\n".join(lines) + "\n", encoding="utf-8")
@@ -229,7 +274,9 @@ def test_more_than_six_decimals_are_rounded_half_even_with_a_warning(tmp_path: P
     )
     with Workspace.init(tmp_path / "ws") as ws:
         report = ingest(ws, "order_items", path)
-        got = ws.store.cursor().execute("SELECT unit_price FROM order_items ORDER BY order_id, line").fetchall()
+        got = (
+            ws.store.cursor().execute("SELECT unit_price FROM order_items ORDER BY order_id, line").fetchall()
+        )
         orders = ws.store.cursor().execute("SELECT order_id, amount FROM orders ORDER BY 1").fetchall()
     assert report.rows_quarantined == 0
     assert [r[0] for r in got] == [Decimal("0.000012"), Decimal("0.000014"), Decimal("0"), Decimal("0.001")]
@@ -276,7 +323,9 @@ def test_cli_exits_non_zero_when_nothing_is_stored_or_strict(tmp_path: Path) -> 
 
 def test_ragged_rows_and_multiline_fields_keep_the_line_of_the_file(tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
-    path.write_text('customer_id,name,note\n1,a,"two\nlines"\n2,b\n3,c,x,y\n4,d,\n\n5,e,z,\n', encoding="utf-8")
+    path.write_text(
+        'customer_id,name,note\n1,a,"two\nlines"\n2,b\n3,c,x,y\n4,d,\n\n5,e,z,\n', encoding="utf-8"
+    )
     with Workspace.init(tmp_path / "ws") as ws:
         report = ingest(ws, "customers", path)
         stored = ws.store.cursor().execute("SELECT customer_id, note FROM customers ORDER BY 1").fetchall()

@@ -16,8 +16,12 @@ from segmentum.workspace import Workspace
 def make_ws(tmp_path: Path) -> Callable[..., Workspace]:
     opened: list[Workspace] = []
 
-    def make(definitions: str = "", tables: dict[str, list[dict[str, Any]]] | None = None,
-             builtins: list[str] | None = None, name: str = "ws") -> Workspace:
+    def make(
+        definitions: str = "",
+        tables: dict[str, list[dict[str, Any]]] | None = None,
+        builtins: list[str] | None = None,
+        name: str = "ws",
+    ) -> Workspace:
         ws = Workspace.init(tmp_path / name, name="test")
         write_definitions(ws, definitions, builtins)
         ws = Workspace(ws.root)

@@ -8,8 +8,13 @@ from segmentum.schema import TABLES
 from segmentum.workspace import Workspace
 
 
-def load_rows(ws: Workspace, table: str, rows: list[dict[str, Any]], types: dict[str, str] | None = None,
-              columns: list[str] | None = None) -> None:
+def load_rows(
+    ws: Workspace,
+    table: str,
+    rows: list[dict[str, Any]],
+    types: dict[str, str] | None = None,
+    columns: list[str] | None = None,
+) -> None:
     """Create a canonical table with the schema types of its known columns and insert rows."""
     spec = TABLES[table]
     columns = list(columns or [])
@@ -26,8 +31,10 @@ def load_rows(ws: Workspace, table: str, rows: list[dict[str, Any]], types: dict
     con.execute(f"CREATE OR REPLACE TABLE main.{table} ({decl})")
     if rows:
         placeholders = ", ".join("?" for _ in columns)
-        con.executemany(f"INSERT INTO main.{table} VALUES ({placeholders})",
-                        [[row.get(c) for c in columns] for row in rows])
+        con.executemany(
+            f"INSERT INTO main.{table} VALUES ({placeholders})",
+            [[row.get(c) for c in columns] for row in rows],
+        )
 
 
 def write_definitions(ws: Workspace, text: str, builtins: list[str] | None = None) -> None:
@@ -36,7 +43,6 @@ def write_definitions(ws: Workspace, text: str, builtins: list[str] | None = Non
     lines = [ln for ln in config.read_text().splitlines() if not ln.startswith("builtins:")]
     lines.append(f"builtins: [{', '.join(builtins or [])}]")
     config.write_text("\n".join(lines) + "\n")
-    ws.config = type(ws.config).model_validate({**ws.config.model_dump(exclude={"builtin_settings"}),
-                                                "builtins": builtins or []})
-
-
+    ws.config = type(ws.config).model_validate(
+        {**ws.config.model_dump(exclude={"builtin_settings"}), "builtins": builtins or []}
+    )

@@ -31,10 +31,14 @@ segmentations:
 
 @pytest.fixture
 def ws(make_ws):
-    orders = [{"order_id": f"o{i}", "customer_id": c, "ordered_at": datetime(2024, 1, i + 1), "amount": a}
-              for i, (c, a) in enumerate([("a", 600), ("b", 150), ("c", 50)])]
-    return make_ws(DEFS, {"customers": [{"customer_id": c, "email": f"{c}@example.com"} for c in "abcd"],
-                          "orders": orders})
+    orders = [
+        {"order_id": f"o{i}", "customer_id": c, "ordered_at": datetime(2024, 1, i + 1), "amount": a}
+        for i, (c, a) in enumerate([("a", 600), ("b", 150), ("c", 50)])
+    ]
+    return make_ws(
+        DEFS,
+        {"customers": [{"customer_id": c, "email": f"{c}@example.com"} for c in "abcd"], "orders": orders},
+    )
 
 
 def cli(ws, *args: str) -> tuple[int, str, str]:
@@ -95,8 +99,11 @@ def test_members_of_an_unknown_segment_is_an_error_with_a_hint(ws):
 
 
 def test_sql_in_three_dialects(ws):
-    for dialect, marker in (("duckdb", '"main"."orders"'), ("pyspark", "`main`.`orders`"),
-                            ("postgres", '"main"."orders"')):
+    for dialect, marker in (
+        ("duckdb", '"main"."orders"'),
+        ("pyspark", "`main`.`orders`"),
+        ("postgres", '"main"."orders"'),
+    ):
         code, out, err = cli(ws, "sql", "tier.gold", "--dialect", dialect)
         assert code == 0, err
         assert marker in out and "SUM(" in out.upper() and "gold" in out

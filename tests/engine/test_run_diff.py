@@ -31,21 +31,40 @@ segmentations:
 
 
 def _order(i: int, customer: str, amount: int, day: int = 1) -> dict:
-    return {"order_id": f"o{i}", "customer_id": customer, "ordered_at": datetime(2024, 1, day), "amount": amount}
+    return {
+        "order_id": f"o{i}",
+        "customer_id": customer,
+        "ordered_at": datetime(2024, 1, day),
+        "amount": amount,
+    }
 
 
 @pytest.fixture
 def ws(make_ws) -> Workspace:
-    return make_ws(DEFS, {"customers": [{"customer_id": c} for c in "abcd"],
-                          "orders": [_order(1, "a", 600), _order(2, "b", 150), _order(3, "c", 50)]})
+    return make_ws(
+        DEFS,
+        {
+            "customers": [{"customer_id": c} for c in "abcd"],
+            "orders": [_order(1, "a", 600), _order(2, "b", 150), _order(3, "c", 50)],
+        },
+    )
 
 
 def test_first_run_is_a_baseline_then_transitions_are_reported(ws):
     first = run(ws, as_of="2024-01-31")
     assert set(first.baselines) == {"big", "top", "tier"}
     assert first.transitions.empty
-    load_rows(ws, "orders", [_order(1, "a", 600), _order(2, "b", 150), _order(3, "c", 50), _order(4, "c", 500, 2),
-                             _order(5, "d", 100, 3)])
+    load_rows(
+        ws,
+        "orders",
+        [
+            _order(1, "a", 600),
+            _order(2, "b", 150),
+            _order(3, "c", 50),
+            _order(4, "c", 500, 2),
+            _order(5, "d", 100, 3),
+        ],
+    )
     second = run(ws, as_of="2024-01-31")
     assert second.baselines == []
     t = second.transitions
@@ -80,7 +99,9 @@ def test_exits_are_reported(ws):
 def test_realtime_run_takes_population_values_from_the_last_batch_run(ws):
     batch = run(ws, as_of="2024-01-31")
     pr_before = batch.traits().set_index("customer_id")["rank"].to_dict()
-    load_rows(ws, "orders", [_order(1, "a", 600), _order(2, "b", 150), _order(3, "c", 50), _order(4, "c", 500, 2)])
+    load_rows(
+        ws, "orders", [_order(1, "a", 600), _order(2, "b", 150), _order(3, "c", 50), _order(4, "c", 500, 2)]
+    )
     rt = run(ws, as_of="2024-01-31", customers=["c"])
     assert rt.kind == "realtime"
     traits = rt.traits()
@@ -98,7 +119,9 @@ def test_realtime_run_takes_population_values_from_the_last_batch_run(ws):
     again = run(ws, as_of="2024-01-31")
     t = again.transitions
     assert set(zip(t.customer_id, t.name, t.kind, t.from_run, strict=True)) == {
-        ("c", "top", "entered", rt.run_id), ("b", "top", "exited", batch.run_id)}
+        ("c", "top", "entered", rt.run_id),
+        ("b", "top", "exited", batch.run_id),
+    }
 
 
 def test_a_failed_run_is_marked_failed_and_leaves_nothing(ws):
@@ -127,7 +150,9 @@ def test_as_of_parsing(ws):
     assert resolve_as_of("2011-12-09", ws)[0] == datetime(2011, 12, 9, 23, 59, 59, 999999)
     assert resolve_as_of("latest", ws)[0] == datetime(2024, 1, 1, 23, 59, 59, 999999)
     assert resolve_as_of("2024-01-05 10:30:00", ws)[0] == datetime(2024, 1, 5, 10, 30)
-    assert resolve_as_of("2024-01-05T10:30:00+02:00", ws)[0] == datetime(2024, 1, 5, 8, 30)  # workspace in UTC
+    assert resolve_as_of("2024-01-05T10:30:00+02:00", ws)[0] == datetime(
+        2024, 1, 5, 8, 30
+    )  # workspace in UTC
     now, warnings = resolve_as_of(None, ws)
     assert abs((datetime.utcnow() - now).total_seconds()) < 60
     assert warnings and "--as-of latest" in warnings[0]

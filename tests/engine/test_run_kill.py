@@ -38,34 +38,51 @@ def _check_consistent(ws: Workspace) -> None:
             assert exists, f"complete run {info.run_id} lacks its traits table"
             n = store.query(f"SELECT count(*) FROM {META}.{snapshot.traits_table(info.run_id)}")[0][0]
             assert n == info.customers
-            per = store.query(f"SELECT segmentation, count(*), count(DISTINCT customer_id) FROM {META}.memberships "
-                              "WHERE run_id = ? AND segmentation IS NOT NULL GROUP BY 1", [info.run_id])
+            per = store.query(
+                f"SELECT segmentation, count(*), count(DISTINCT customer_id) FROM {META}.memberships "
+                "WHERE run_id = ? AND segmentation IS NOT NULL GROUP BY 1",
+                [info.run_id],
+            )
             for _segmentation, rows, distinct in per:
                 assert rows == distinct == info.customers
         else:
             assert info.status == "failed", info
             assert not exists, f"{info.status} run {info.run_id} left a traits table"
-            assert store.query(f"SELECT count(*) FROM {META}.memberships WHERE run_id = ?", [info.run_id])[0][0] == 0
+            assert (
+                store.query(f"SELECT count(*) FROM {META}.memberships WHERE run_id = ?", [info.run_id])[0][0]
+                == 0
+            )
 
 
 def test_sigkill_at_random_moments_never_leaves_a_partial_snapshot(make_ws):
     rng = random.Random(5)
     start = datetime(2023, 1, 1)
-    orders = [{"order_id": f"o{i}", "customer_id": f"c{i % 300}", "ordered_at": start + timedelta(hours=7 * i),
-               "amount": (i % 17) * 3} for i in range(3000)]
-    ws = make_ws("""
+    orders = [
+        {
+            "order_id": f"o{i}",
+            "customer_id": f"c{i % 300}",
+            "ordered_at": start + timedelta(hours=7 * i),
+            "amount": (i % 17) * 3,
+        }
+        for i in range(3000)
+    ]
+    ws = make_ws(
+        """
 traits:
   revenue: {sum: orders.amount, within: 180d}
 segments:
   big: {where: "revenue >= 100"}
-""", {"customers": [{"customer_id": f"c{i}"} for i in range(300)], "orders": orders},
-        builtins=["rfm", "abc", "lifecycle"])
+""",
+        {"customers": [{"customer_id": f"c{i}"} for i in range(300)], "orders": orders},
+        builtins=["rfm", "abc", "lifecycle"],
+    )
     run(ws, as_of="2024-06-30")
     root = str(ws.root)
     ws.close()
     for attempt in range(8):
-        child = subprocess.Popen([sys.executable, "-c", CHILD, root], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, root], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready"
         time.sleep(rng.uniform(0.05, 3.0))

@@ -28,42 +28,62 @@ STATUSES = [None, "completed", "cancelled", "returned"]
 CHANNELS = [None, "web", "app"]
 
 order_rows = st.lists(
-    st.fixed_dictionaries({
-        "customer_id": st.sampled_from(CUSTOMERS[:5]),
-        "day": st.integers(0, 450),
-        "hour": st.sampled_from([0, 12, 23]),
-        "amount": st.sampled_from(AMOUNTS),
-        "status": st.sampled_from(STATUSES),
-        "channel": st.sampled_from(CHANNELS),
-    }),
-    min_size=0, max_size=25,
+    st.fixed_dictionaries(
+        {
+            "customer_id": st.sampled_from(CUSTOMERS[:5]),
+            "day": st.integers(0, 450),
+            "hour": st.sampled_from([0, 12, 23]),
+            "amount": st.sampled_from(AMOUNTS),
+            "status": st.sampled_from(STATUSES),
+            "channel": st.sampled_from(CHANNELS),
+        }
+    ),
+    min_size=0,
+    max_size=25,
 )
 event_rows = st.lists(
-    st.fixed_dictionaries({
-        "customer_id": st.sampled_from(CUSTOMERS),
-        "day": st.integers(0, 450),
-        "event": st.sampled_from(["cart_add", "page_view"]),
-    }),
+    st.fixed_dictionaries(
+        {
+            "customer_id": st.sampled_from(CUSTOMERS),
+            "day": st.integers(0, 450),
+            "event": st.sampled_from(["cart_add", "page_view"]),
+        }
+    ),
     max_size=12,
 )
 WHERES = {
-    "orders": [None, "amount > 5", "channel = 'web'", "channel is null", "not (amount > 5)",
-               "channel in ('web', 'app') and amount >= 0"],
+    "orders": [
+        None,
+        "amount > 5",
+        "channel = 'web'",
+        "channel is null",
+        "not (amount > 5)",
+        "channel in ('web', 'app') and amount >= 0",
+    ],
     "events": [None, "event = 'cart_add'", "event != 'cart_add'"],
 }
 COLUMNS = {"orders": ["amount", "channel", "ordered_at"], "events": ["event", "occurred_at"]}
-WINDOWS = [None, ("within", "30d"), ("within", "90d"), ("within", "1m"), ("between", ("180d", "90d")),
-           ("within", "1y")]
+WINDOWS = [
+    None,
+    ("within", "30d"),
+    ("within", "90d"),
+    ("within", "1m"),
+    ("between", ("180d", "90d")),
+    ("within", "1y"),
+]
 
-aggregate = st.fixed_dictionaries({
-    "fn": st.sampled_from(["count", "count_col", "count_distinct", "sum", "avg", "min", "max", "mode", "first",
-                           "last"]),
-    "table": st.sampled_from(["orders", "events"]),
-    "col": st.integers(0, 2),
-    "where": st.integers(0, 5),
-    "window": st.sampled_from(WINDOWS),
-    "all_orders": st.booleans(),
-})
+aggregate = st.fixed_dictionaries(
+    {
+        "fn": st.sampled_from(
+            ["count", "count_col", "count_distinct", "sum", "avg", "min", "max", "mode", "first", "last"]
+        ),
+        "table": st.sampled_from(["orders", "events"]),
+        "col": st.integers(0, 2),
+        "where": st.integers(0, 5),
+        "window": st.sampled_from(WINDOWS),
+        "all_orders": st.booleans(),
+    }
+)
 
 
 def _trait_yaml(name: str, a: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -90,8 +110,14 @@ def _trait_yaml(name: str, a: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     all_orders = a["all_orders"] and table == "orders"
     if all_orders:
         parts.append("all_orders: true")
-    spec = {"fn": key, "table": table, "col": None if target == table else col, "where": where,
-            "window": a["window"], "all_orders": all_orders}
+    spec = {
+        "fn": key,
+        "table": table,
+        "col": None if target == table else col,
+        "where": where,
+        "window": a["window"],
+        "all_orders": all_orders,
+    }
     return f"  {name}: {{{', '.join(parts)}}}", spec
 
 
@@ -99,7 +125,9 @@ def _trait_yaml(name: str, a: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _qualifies(row: dict[str, Any]) -> bool:
-    return row["amount"] >= 0 and (row["status"] is None or row["status"].lower() not in ("cancelled", "returned"))
+    return row["amount"] >= 0 and (
+        row["status"] is None or row["status"].lower() not in ("cancelled", "returned")
+    )
 
 
 def _where(expr: str | None, row: dict[str, Any]) -> bool:
@@ -172,19 +200,41 @@ def _same(a: Any, b: Any) -> bool:
 
 
 @pytest.mark.slow
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck),
-          phases=[Phase.explicit, Phase.reuse, Phase.generate])
-@given(orders=order_rows, events=event_rows, aggregates=st.lists(aggregate, min_size=1, max_size=6),
-       thresholds=st.lists(st.sampled_from([0, 1, 2, 5, 50]), min_size=6, max_size=6))
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+@given(
+    orders=order_rows,
+    events=event_rows,
+    aggregates=st.lists(aggregate, min_size=1, max_size=6),
+    thresholds=st.lists(st.sampled_from([0, 1, 2, 5, 50]), min_size=6, max_size=6),
+)
 def test_random_definitions_match_the_reference_evaluator(orders, events, aggregates, thresholds):
     folder = Path(tempfile.mkdtemp(prefix="segmentum-prop-"))
     try:
-        order_data = [{"order_id": f"o{i:02d}", "customer_id": o["customer_id"],
-                       "ordered_at": START + timedelta(days=o["day"], hours=o["hour"]), "amount": o["amount"],
-                       "status": o["status"], "channel": o["channel"]} for i, o in enumerate(orders)]
-        event_data = [{"event_id": f"e{i:02d}", "customer_id": e["customer_id"],
-                       "occurred_at": START + timedelta(days=e["day"]), "event": e["event"]}
-                      for i, e in enumerate(events)]
+        order_data = [
+            {
+                "order_id": f"o{i:02d}",
+                "customer_id": o["customer_id"],
+                "ordered_at": START + timedelta(days=o["day"], hours=o["hour"]),
+                "amount": o["amount"],
+                "status": o["status"],
+                "channel": o["channel"],
+            }
+            for i, o in enumerate(orders)
+        ]
+        event_data = [
+            {
+                "event_id": f"e{i:02d}",
+                "customer_id": e["customer_id"],
+                "occurred_at": START + timedelta(days=e["day"]),
+                "event": e["event"],
+            }
+            for i, e in enumerate(events)
+        ]
         lines, specs = [], {}
         for i, a in enumerate(aggregates):
             line, spec = _trait_yaml(f"t{i}", a)
@@ -196,14 +246,23 @@ def test_random_definitions_match_the_reference_evaluator(orders, events, aggreg
             k = thresholds[i]
             segments.append(f'  s{i}: {{where: "{name} > {k} or not ({name} <= {k + 1})"}}')
             segments.append(f'  n{i}: {{where: "not ({name} >= {k}) and {name} is not null"}}')
-        text = "traits:\n" + "\n".join(lines) + "\n" + ("segments:\n" + "\n".join(segments) + "\n" if segments else "")
+        text = (
+            "traits:\n"
+            + "\n".join(lines)
+            + "\n"
+            + ("segments:\n" + "\n".join(segments) + "\n" if segments else "")
+        )
         ws = Workspace.init(folder / "ws")
         write_definitions(ws, text)
         ws = Workspace(ws.root)
         try:
             load_rows(ws, "customers", [{"customer_id": c} for c in CUSTOMERS])
-            load_rows(ws, "orders", order_data, columns=["order_id", "customer_id", "ordered_at", "amount",
-                                                          "status", "channel"])
+            load_rows(
+                ws,
+                "orders",
+                order_data,
+                columns=["order_id", "customer_id", "ordered_at", "amount", "status", "channel"],
+            )
             load_rows(ws, "events", event_data, columns=["event_id", "customer_id", "occurred_at", "event"])
             result = run(ws, as_of=AS_OF)
             got = {r["customer_id"]: r for r in result.traits().to_dict(orient="records")}
@@ -212,13 +271,27 @@ def test_random_definitions_match_the_reference_evaluator(orders, events, aggreg
                 rows = order_data if spec["table"] == "orders" else event_data
                 for customer in CUSTOMERS:
                     expected = _reference(spec, rows, customer)
-                    assert _same(got[customer][name], expected), (name, spec, customer, got[customer][name], expected)
+                    assert _same(got[customer][name], expected), (
+                        name,
+                        spec,
+                        customer,
+                        got[customer][name],
+                        expected,
+                    )
             for i, name in enumerate(numeric[:3]):
                 k = thresholds[i]
-                values = {c: _reference(specs[name], order_data if specs[name]["table"] == "orders" else event_data, c)
-                          for c in CUSTOMERS}
+                values = {
+                    c: _reference(
+                        specs[name], order_data if specs[name]["table"] == "orders" else event_data, c
+                    )
+                    for c in CUSTOMERS
+                }
                 # two-valued logic: a comparison with null is false, so `not (null <= k)` is true
-                exp_s = {c for c, v in values.items() if (v is not None and v > k) or not (v is not None and v <= k + 1)}
+                exp_s = {
+                    c
+                    for c, v in values.items()
+                    if (v is not None and v > k) or not (v is not None and v <= k + 1)
+                }
                 exp_n = {c for c, v in values.items() if not (v is not None and v >= k) and v is not None}
                 assert set(members[members.name == f"s{i}"].customer_id) == exp_s
                 assert set(members[members.name == f"n{i}"].customer_id) == exp_n

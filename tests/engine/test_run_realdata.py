@@ -38,13 +38,16 @@ def _load_online_retail(ws, path) -> None:
 
 @pytest.mark.spark
 def test_online_retail_builtins_identical_on_duckdb_and_spark(make_ws, shared_data):
-    ws = make_ws("""
+    ws = make_ws(
+        """
 traits:
   revenue_90d: {sum: orders.amount, within: 90d}
   top_product: {mode: order_items.product_id, within: 365d}
 segments:
   top_decile: {where: "percent_rank(revenue_90d) >= 0.9"}
-""", builtins=["rfm", "abc", "lifecycle"])
+""",
+        builtins=["rfm", "abc", "lifecycle"],
+    )
     _load_online_retail(ws, shared_data / "online_retail_ii_2009_2010.parquet")
     duck = run(ws, as_of="latest", engine="duckdb")
     spark = run(ws, as_of="latest", engine="spark")
@@ -54,7 +57,8 @@ segments:
     assert a.equals(b)
     ta, tb = duck.traits(), spark.traits()
     assert ta[["customer_id", "rfm_r", "rfm_f", "rfm_m", "abc_revenue_before", "top_product"]].equals(
-        tb[["customer_id", "rfm_r", "rfm_f", "rfm_m", "abc_revenue_before", "top_product"]])
+        tb[["customer_id", "rfm_r", "rfm_f", "rfm_m", "abc_revenue_before", "top_product"]]
+    )
     sizes = duck.sizes.set_index("name")["customers"]
     # every customer in exactly one segment of each segmentation
     for segmentation in ("rfm", "abc", "lifecycle"):

@@ -18,8 +18,9 @@ def _rows(result: Any) -> dict[str, dict[str, Any]]:
     df = result.traits()
     out = {}
     for record in df.to_dict(orient="records"):
-        out[record["customer_id"]] = {k: (None if (not isinstance(v, str) and pd.isna(v)) else v)
-                                      for k, v in record.items()}
+        out[record["customer_id"]] = {
+            k: (None if (not isinstance(v, str) and pd.isna(v)) else v) for k, v in record.items()
+        }
     return out
 
 
@@ -33,18 +34,31 @@ CUSTOMERS = [{"customer_id": c} for c in ("a", "b", "c", "d")]
 def test_windows_cover_as_of_minus_n_days_exclusive_to_as_of_inclusive(make_ws):
     as_of = "2024-03-31"  # 2024-03-31 23:59:59.999999
     orders = [
-        {"order_id": "1", "customer_id": "a", "ordered_at": D(2024, 1, 1, 23, 59, 59), "amount": 1},  # out of 90d
-        {"order_id": "2", "customer_id": "a", "ordered_at": D(2024, 1, 2, 0, 0, 0), "amount": 2},  # 90d starts here
+        {
+            "order_id": "1",
+            "customer_id": "a",
+            "ordered_at": D(2024, 1, 1, 23, 59, 59),
+            "amount": 1,
+        },  # out of 90d
+        {
+            "order_id": "2",
+            "customer_id": "a",
+            "ordered_at": D(2024, 1, 2, 0, 0, 0),
+            "amount": 2,
+        },  # 90d starts here
         {"order_id": "3", "customer_id": "a", "ordered_at": D(2024, 3, 31, 23, 59, 59), "amount": 4},
         {"order_id": "4", "customer_id": "a", "ordered_at": D(2024, 4, 1), "amount": 8},  # after as_of
     ]
-    ws = make_ws("""
+    ws = make_ws(
+        """
 traits:
   n90: {count: orders, within: 90d}
   s90: {sum: orders.amount, within: 90d}
   all_time: {count: orders}
   prev: {count: orders, between: [180d, 89d]}
-""", {"customers": CUSTOMERS, "orders": orders})
+""",
+        {"customers": CUSTOMERS, "orders": orders},
+    )
     rows = _rows(run(ws, as_of=as_of))
     assert rows["a"]["n90"] == 2
     assert rows["a"]["s90"] == Decimal("6")
@@ -58,8 +72,10 @@ def test_month_windows_clamp_to_the_end_of_the_month(make_ws):
         {"order_id": "1", "customer_id": "a", "ordered_at": D(2024, 2, 29, 23, 59, 59), "amount": 1},
         {"order_id": "2", "customer_id": "a", "ordered_at": D(2024, 3, 1), "amount": 1},
     ]
-    ws = make_ws("traits:\n  m1: {count: orders, within: 1m}\n  y1: {count: orders, within: 1y}\n",
-                 {"customers": CUSTOMERS, "orders": orders})
+    ws = make_ws(
+        "traits:\n  m1: {count: orders, within: 1m}\n  y1: {count: orders, within: 1y}\n",
+        {"customers": CUSTOMERS, "orders": orders},
+    )
     # as_of 2024-03-31 23:59:59.999999 - 1 month = 2024-02-29 23:59:59.999999 (clamped)
     rows = _rows(run(ws, as_of="2024-03-31"))
     assert rows["a"]["m1"] == 1
@@ -69,18 +85,51 @@ def test_month_windows_clamp_to_the_end_of_the_month(make_ws):
 def test_only_qualifying_orders_count_unless_all_orders(make_ws):
     orders = [
         {"order_id": "1", "customer_id": "a", "ordered_at": D(2024, 1, 1), "amount": 10, "status": None},
-        {"order_id": "2", "customer_id": "a", "ordered_at": D(2024, 1, 2), "amount": 0, "status": "completed"},
-        {"order_id": "3", "customer_id": "a", "ordered_at": D(2024, 1, 3), "amount": 20, "status": "Cancelled"},
-        {"order_id": "4", "customer_id": "a", "ordered_at": D(2024, 1, 4), "amount": 30, "status": "returned"},
+        {
+            "order_id": "2",
+            "customer_id": "a",
+            "ordered_at": D(2024, 1, 2),
+            "amount": 0,
+            "status": "completed",
+        },
+        {
+            "order_id": "3",
+            "customer_id": "a",
+            "ordered_at": D(2024, 1, 3),
+            "amount": 20,
+            "status": "Cancelled",
+        },
+        {
+            "order_id": "4",
+            "customer_id": "a",
+            "ordered_at": D(2024, 1, 4),
+            "amount": 30,
+            "status": "returned",
+        },
         {"order_id": "5", "customer_id": "a", "ordered_at": D(2024, 1, 5), "amount": -5, "status": None},
     ]
     items = [
-        {"order_id": "1", "line": 1, "customer_id": "a", "ordered_at": D(2024, 1, 1), "product_id": "p",
-         "quantity": 1, "unit_price": 10},
-        {"order_id": "3", "line": 1, "customer_id": "a", "ordered_at": D(2024, 1, 3), "product_id": "q",
-         "quantity": 2, "unit_price": 10},
+        {
+            "order_id": "1",
+            "line": 1,
+            "customer_id": "a",
+            "ordered_at": D(2024, 1, 1),
+            "product_id": "p",
+            "quantity": 1,
+            "unit_price": 10,
+        },
+        {
+            "order_id": "3",
+            "line": 1,
+            "customer_id": "a",
+            "ordered_at": D(2024, 1, 3),
+            "product_id": "q",
+            "quantity": 2,
+            "unit_price": 10,
+        },
     ]
-    ws = make_ws("""
+    ws = make_ws(
+        """
 traits:
   n: {count: orders}
   s: {sum: orders.amount}
@@ -88,7 +137,9 @@ traits:
   s_all: {sum: orders.amount, all_orders: true}
   items: {count: order_items}
   items_all: {count: order_items, all_orders: true}
-""", {"customers": CUSTOMERS, "orders": orders, "order_items": items})
+""",
+        {"customers": CUSTOMERS, "orders": orders, "order_items": items},
+    )
     row = _rows(run(ws, as_of="2024-12-31"))["a"]
     assert (row["n"], row["s"]) == (2, Decimal("10"))
     assert (row["n_all"], row["s_all"]) == (5, Decimal("55"))
@@ -96,7 +147,8 @@ traits:
 
 
 def test_aggregates_over_no_rows_are_null_except_counts(make_ws):
-    ws = make_ws("""
+    ws = make_ws(
+        """
 traits:
   n: {count: orders}
   nd: {count_distinct: orders.channel}
@@ -105,11 +157,31 @@ traits:
   mx: {max: orders.ordered_at}
   md: {mode: orders.channel}
   f: {first: orders.channel}
-""", {"customers": CUSTOMERS, "orders": [
-        {"order_id": "1", "customer_id": "a", "ordered_at": D(2024, 1, 1), "amount": 3, "channel": "web"}]})
+""",
+        {
+            "customers": CUSTOMERS,
+            "orders": [
+                {
+                    "order_id": "1",
+                    "customer_id": "a",
+                    "ordered_at": D(2024, 1, 1),
+                    "amount": 3,
+                    "channel": "web",
+                }
+            ],
+        },
+    )
     rows = _rows(run(ws, as_of="2024-12-31"))
-    assert rows["b"] == {"customer_id": "b", "n": 0, "nd": 0, "s": None, "a": None, "mx": None, "md": None,
-                         "f": None}
+    assert rows["b"] == {
+        "customer_id": "b",
+        "n": 0,
+        "nd": 0,
+        "s": None,
+        "a": None,
+        "mx": None,
+        "md": None,
+        "f": None,
+    }
     assert rows["a"]["a"] == pytest.approx(3.0) and isinstance(rows["a"]["a"], float)
 
 
@@ -123,12 +195,15 @@ def test_mode_ties_go_to_the_smallest_value_and_first_last_ties_to_the_key(make_
         {"order_id": "o5", "customer_id": "b", "ordered_at": t, "amount": 1, "channel": "z"},
         {"order_id": "o6", "customer_id": "b", "ordered_at": t, "amount": 1, "channel": "a"},
     ]
-    ws = make_ws("""
+    ws = make_ws(
+        """
 traits:
   md: {mode: orders.channel}
   f: {first: orders.channel}
   l: {last: orders.channel}
-""", {"customers": CUSTOMERS, "orders": orders})
+""",
+        {"customers": CUSTOMERS, "orders": orders},
+    )
     rows = _rows(run(ws, as_of="2024-12-31"))
     assert rows["a"]["md"] == "app"  # web 1, app 1: tie -> smallest
     assert rows["b"]["md"] == "z"  # most frequent wins over smaller
@@ -140,16 +215,25 @@ traits:
 def test_days_since_previous_is_over_qualifying_orders_before_the_window(make_ws):
     orders = [
         {"order_id": "1", "customer_id": "a", "ordered_at": D(2023, 1, 1, 23), "amount": 1},
-        {"order_id": "2", "customer_id": "a", "ordered_at": D(2023, 6, 1), "amount": 1, "status": "cancelled"},
+        {
+            "order_id": "2",
+            "customer_id": "a",
+            "ordered_at": D(2023, 6, 1),
+            "amount": 1,
+            "status": "cancelled",
+        },
         {"order_id": "3", "customer_id": "a", "ordered_at": D(2024, 1, 2, 1), "amount": 1},
         {"order_id": "4", "customer_id": "a", "ordered_at": D(2024, 1, 5), "amount": 1},
     ]
-    ws = make_ws("""
+    ws = make_ws(
+        """
 traits:
   gap: {max: orders.days_since_previous, within: 30d}
   firsts: {count: orders, where: "days_since_previous is null"}
   long_gaps: {count: orders, where: "days_since_previous > 300", within: 30d}
-""", {"customers": CUSTOMERS, "orders": orders})
+""",
+        {"customers": CUSTOMERS, "orders": orders},
+    )
     row = _rows(run(ws, as_of="2024-01-10"))["a"]
     assert row["gap"] == 366  # 2023-01-01 -> 2024-01-02, calendar days; the cancelled order is not seen
     assert row["firsts"] == 1
@@ -157,15 +241,20 @@ traits:
 
 
 def test_true_division_and_division_by_zero(make_ws):
-    ws = make_ws("""
+    ws = make_ws(
+        """
 traits:
   n: {count: orders}
   half: {expr: "n / 2"}
   by_zero: {expr: "n / 0"}
 segments:
   zero_div: {where: "n / 0 > 0 or n / 0 <= 0"}
-""", {"customers": CUSTOMERS, "orders": [
-        {"order_id": "1", "customer_id": "a", "ordered_at": D(2024, 1, 1), "amount": 1}]})
+""",
+        {
+            "customers": CUSTOMERS,
+            "orders": [{"order_id": "1", "customer_id": "a", "ordered_at": D(2024, 1, 1), "amount": 1}],
+        },
+    )
     result = run(ws, as_of="2024-12-31")
     rows = _rows(result)
     assert rows["a"]["half"] == 0.5
@@ -174,10 +263,13 @@ segments:
 
 
 def test_two_valued_logic_null_comparisons_are_false_and_not_makes_them_true(make_ws):
-    customers = [{"customer_id": "a", "income": 10, "email_opt_in": None},
-                 {"customer_id": "b", "income": None, "email_opt_in": True},
-                 {"customer_id": "c", "income": 6, "email_opt_in": False}]
-    ws = make_ws("""
+    customers = [
+        {"customer_id": "a", "income": 10, "email_opt_in": None},
+        {"customer_id": "b", "income": None, "email_opt_in": True},
+        {"customer_id": "c", "income": 6, "email_opt_in": False},
+    ]
+    ws = make_ws(
+        """
 segments:
   rich: {where: "income > 5"}
   not_rich: {where: "not (income > 5)"}
@@ -187,7 +279,9 @@ segments:
   opted: {where: "email_opt_in"}
   not_opted: {where: "not email_opt_in"}
   unknown_income: {where: "income is null"}
-""", {"customers": customers})
+""",
+        {"customers": customers},
+    )
     r = run(ws, as_of="2024-12-31")
     assert _members(r, "rich") == {"a", "c"}
     assert _members(r, "not_rich") == {"b"}
@@ -200,15 +294,20 @@ segments:
 
 
 def test_decimal_arithmetic_stays_exact(make_ws):
-    orders = [{"order_id": "1", "customer_id": "a", "ordered_at": D(2024, 1, 1), "amount": Decimal("0.1")},
-              {"order_id": "2", "customer_id": "a", "ordered_at": D(2024, 1, 1), "amount": Decimal("0.2")}]
-    ws = make_ws("""
+    orders = [
+        {"order_id": "1", "customer_id": "a", "ordered_at": D(2024, 1, 1), "amount": Decimal("0.1")},
+        {"order_id": "2", "customer_id": "a", "ordered_at": D(2024, 1, 1), "amount": Decimal("0.2")},
+    ]
+    ws = make_ws(
+        """
 traits:
   s: {sum: orders.amount}
 segments:
   exact: {where: "s = 0.3"}
   scaled: {where: "100 * s < 30.000001 and 100 * s >= 30"}
-""", {"customers": CUSTOMERS, "orders": orders})
+""",
+        {"customers": CUSTOMERS, "orders": orders},
+    )
     r = run(ws, as_of="2024-12-31")
     assert _rows(r)["a"]["s"] == Decimal("0.3")
     assert _members(r, "exact") == {"a"}
@@ -216,10 +315,13 @@ segments:
 
 
 def test_percent_rank_ties_share_the_lowest_rank_and_nulls_are_left_out(make_ws):
-    customers = [{"customer_id": c, "income": v} for c, v in
-                 [("a", 10), ("b", 20), ("c", 20), ("d", 30), ("e", None)]]
-    ws = make_ws('traits:\n  pr: {expr: "percent_rank(income)"}\n  nt: {expr: "ntile(income, 3)"}\n',
-                 {"customers": customers})
+    customers = [
+        {"customer_id": c, "income": v} for c, v in [("a", 10), ("b", 20), ("c", 20), ("d", 30), ("e", None)]
+    ]
+    ws = make_ws(
+        'traits:\n  pr: {expr: "percent_rank(income)"}\n  nt: {expr: "ntile(income, 3)"}\n',
+        {"customers": customers},
+    )
     rows = _rows(run(ws, as_of="2024-12-31"))
     assert [rows[c]["pr"] for c in "abcd"] == [0.0, 1 / 3, 1 / 3, 1.0]
     assert rows["e"]["pr"] is None
@@ -229,8 +331,10 @@ def test_percent_rank_ties_share_the_lowest_rank_and_nulls_are_left_out(make_ws)
 
 
 def test_percent_rank_of_a_single_value_is_zero(make_ws):
-    ws = make_ws('segments:\n  top: {where: "percent_rank(income) >= 0"}\n',
-                 {"customers": [{"customer_id": "a", "income": 5}, {"customer_id": "b", "income": None}]})
+    ws = make_ws(
+        'segments:\n  top: {where: "percent_rank(income) >= 0"}\n',
+        {"customers": [{"customer_id": "a", "income": 5}, {"customer_id": "b", "income": None}]},
+    )
     assert _members(run(ws, as_of="2024-12-31"), "top") == {"a"}
 
 
@@ -251,10 +355,12 @@ def test_ntile_gives_the_first_n_mod_k_buckets_one_extra(make_ws, n, k):
 
 
 def test_created_at_filters_the_runs_customers(make_ws):
-    customers = [{"customer_id": "a", "created_at": D(2024, 1, 1)},
-                 {"customer_id": "b", "created_at": D(2025, 1, 1)},
-                 {"customer_id": "c", "created_at": None}]
-    ws = make_ws("segments:\n  everyone: {where: \"true\"}\n", {"customers": customers})
+    customers = [
+        {"customer_id": "a", "created_at": D(2024, 1, 1)},
+        {"customer_id": "b", "created_at": D(2025, 1, 1)},
+        {"customer_id": "c", "created_at": None},
+    ]
+    ws = make_ws('segments:\n  everyone: {where: "true"}\n', {"customers": customers})
     r = run(ws, as_of="2024-12-31")
     assert set(r.traits().customer_id) == {"a", "c"}
     assert _members(r, "everyone") == {"a", "c"}
@@ -262,23 +368,31 @@ def test_created_at_filters_the_runs_customers(make_ws):
 
 def test_segmentation_first_match_wins_and_everyone_is_in_exactly_one(make_ws):
     customers = [{"customer_id": c, "income": v} for c, v in [("a", 6000), ("b", 600), ("c", 6), ("d", None)]]
-    ws = make_ws("""
+    ws = make_ws(
+        """
 segmentations:
   tier:
     segments:
       - {name: vip, where: "income >= 5000"}
       - {name: regular, where: "income >= 500"}
     else: low
-""", {"customers": customers})
+""",
+        {"customers": customers},
+    )
     r = run(ws, as_of="2024-12-31")
     m = r.memberships()
     assert dict(zip(m.customer_id, m.name, strict=True)) == {
-        "a": "tier.vip", "b": "tier.regular", "c": "tier.low", "d": "tier.low"}
+        "a": "tier.vip",
+        "b": "tier.regular",
+        "c": "tier.low",
+        "d": "tier.low",
+    }
 
 
 def test_in_segment_refers_to_standalone_segments_and_segmentation_segments(make_ws):
     customers = [{"customer_id": c, "income": v} for c, v in [("a", 6000), ("b", 600), ("c", 6)]]
-    ws = make_ws("""
+    ws = make_ws(
+        """
 segments:
   rich: {where: "income >= 500"}
   rich_not_vip: {where: "in_segment('rich') and not in_segment('tier.vip')"}
@@ -286,15 +400,20 @@ segmentations:
   tier:
     segments:
       - {name: vip, where: "income >= 5000"}
-""", {"customers": customers})
+""",
+        {"customers": customers},
+    )
     r = run(ws, as_of="2024-12-31")
     assert _members(r, "rich_not_vip") == {"b"}
     assert _members(r, "tier.other") == {"b", "c"}
 
 
 def test_functions(make_ws):
-    customers = [{"customer_id": "a", "income": Decimal("-2.5"), "country": "Ua", "created_at": D(2024, 1, 1, 23)}]
-    ws = make_ws("""
+    customers = [
+        {"customer_id": "a", "income": Decimal("-2.5"), "country": "Ua", "created_at": D(2024, 1, 1, 23)}
+    ]
+    ws = make_ws(
+        """
 traits:
   r0: {expr: "round(income)"}
   r1: {expr: "round(2.25, 1)"}
@@ -309,7 +428,9 @@ traits:
   db: {expr: "days_between(created_at, as_of)"}
 segments:
   liked: {where: "country like 'U%' and country not like '%x'"}
-""", {"customers": customers})
+""",
+        {"customers": customers},
+    )
     r = run(ws, as_of="2024-01-03")
     row = _rows(r)["a"]
     assert row["r0"] == -3  # half away from zero
@@ -325,17 +446,36 @@ segments:
 
 def test_event_properties_are_read_as_text_and_compare_with_numbers(make_ws):
     events = [
-        {"event_id": "1", "customer_id": "a", "event": "cart_add", "occurred_at": D(2024, 1, 1),
-         "properties": '{"value": 25, "product_id": "p1"}'},
-        {"event_id": "2", "customer_id": "a", "event": "cart_add", "occurred_at": D(2024, 1, 2),
-         "properties": '{"value": 5, "product_id": "p2"}'},
-        {"event_id": "3", "customer_id": "b", "event": "page_view", "occurred_at": D(2024, 1, 2), "properties": None},
+        {
+            "event_id": "1",
+            "customer_id": "a",
+            "event": "cart_add",
+            "occurred_at": D(2024, 1, 1),
+            "properties": '{"value": 25, "product_id": "p1"}',
+        },
+        {
+            "event_id": "2",
+            "customer_id": "a",
+            "event": "cart_add",
+            "occurred_at": D(2024, 1, 2),
+            "properties": '{"value": 5, "product_id": "p2"}',
+        },
+        {
+            "event_id": "3",
+            "customer_id": "b",
+            "event": "page_view",
+            "occurred_at": D(2024, 1, 2),
+            "properties": None,
+        },
     ]
-    ws = make_ws("""
+    ws = make_ws(
+        """
 traits:
   big_adds: {count: events, where: "event = 'cart_add' and properties.value > 10"}
   p1_adds: {count: events, where: "properties.product_id = 'p1'"}
-""", {"customers": CUSTOMERS, "events": events})
+""",
+        {"customers": CUSTOMERS, "events": events},
+    )
     rows = _rows(run(ws, as_of="2024-12-31"))
     assert (rows["a"]["big_adds"], rows["a"]["p1_adds"]) == (1, 1)
     assert (rows["b"]["big_adds"], rows["b"]["p1_adds"]) == (0, 0)
@@ -353,19 +493,30 @@ def _p_k_score(values: list[Any], value: Any, bins: int) -> int:
     return score
 
 
-@pytest.mark.parametrize("values", [
-    [1, 2, 3, 4, 5], [1, 1, 1, 1, 1], [1, 1, 2, 2, 3, 9, 9, 9], list(range(13)), [5, 3], [7],
-    [0, 0, 0, 1, 100, 100, 2, 3, 3, 3, 3],
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1, 2, 3, 4, 5],
+        [1, 1, 1, 1, 1],
+        [1, 1, 2, 2, 3, 9, 9, 9],
+        list(range(13)),
+        [5, 3],
+        [7],
+        [0, 0, 0, 1, 100, 100, 2, 3, 3, 3, 3],
+    ],
+)
 @pytest.mark.parametrize("bins", [2, 3, 5])
 def test_quantile_score_equals_the_design_definition_of_p_k(make_ws, values, bins):
     customers = [{"customer_id": f"c{i:02d}", "income": v} for i, v in enumerate(values)]
     customers.append({"customer_id": "zz", "income": None})
-    ws = make_ws(f"""
+    ws = make_ws(
+        f"""
 traits:
   s: {{score: income, bins: {bins}}}
   sd: {{score: income, bins: {bins}, descending: true}}
-""", {"customers": customers})
+""",
+        {"customers": customers},
+    )
     rows = _rows(run(ws, as_of="2024-12-31"))
     for c in customers[:-1]:
         assert rows[c["customer_id"]]["s"] == _p_k_score(values, c["income"], bins)
@@ -375,12 +526,15 @@ traits:
 
 def test_score_with_cuts_and_where(make_ws):
     customers = [{"customer_id": c, "income": v} for c, v in [("a", 0), ("b", 100), ("c", 101), ("d", 1000)]]
-    ws = make_ws("""
+    ws = make_ws(
+        """
 traits:
   s: {score: income, cuts: [100, 500]}
   sd: {score: income, cuts: [100, 500], descending: true}
   sw: {score: income, bins: 2, where: "income > 0"}
-""", {"customers": customers})
+""",
+        {"customers": customers},
+    )
     rows = _rows(run(ws, as_of="2024-12-31"))
     assert [rows[c]["s"] for c in "abcd"] == [1, 1, 2, 3]
     assert [rows[c]["sd"] for c in "abcd"] == [3, 3, 2, 1]
@@ -388,14 +542,19 @@ traits:
 
 
 def test_cumulative_and_total_are_exact_and_ordered_by_value_then_customer_id(make_ws):
-    customers = [{"customer_id": c, "income": v} for c, v in
-                 [("a", Decimal("10.5")), ("b", Decimal("30")), ("c", Decimal("10.5")), ("d", None)]]
-    ws = make_ws("""
+    customers = [
+        {"customer_id": c, "income": v}
+        for c, v in [("a", Decimal("10.5")), ("b", Decimal("30")), ("c", Decimal("10.5")), ("d", None)]
+    ]
+    ws = make_ws(
+        """
 traits:
   before: {cumulative: income}
   before_asc: {cumulative: income, order: asc}
   total: {total: income}
-""", {"customers": customers})
+""",
+        {"customers": customers},
+    )
     rows = _rows(run(ws, as_of="2024-12-31"))
     assert [rows[c]["before"] for c in "bacd"] == [0, Decimal("30"), Decimal("40.5"), Decimal("51")]
     assert [rows[c]["before_asc"] for c in "dacb"] == [0, 0, Decimal("10.5"), Decimal("21")]
@@ -410,11 +569,24 @@ def test_design_section_5_example(make_ws):
         {"order_id": "4", "customer_id": "c", "ordered_at": D(2023, 12, 1), "amount": 100},
         {"order_id": "5", "customer_id": "c", "ordered_at": D(2023, 11, 1), "amount": 100},
     ]
-    items = [{"order_id": "1", "line": 1, "customer_id": "a", "ordered_at": D(2024, 3, 1), "product_id": "p",
-              "quantity": 1, "unit_price": 6000, "category": "tv"}]
-    events = [{"event_id": "e", "customer_id": "d", "event": "cart_add", "occurred_at": D(2024, 3, 30)},
-              {"event_id": "f", "customer_id": "b", "event": "cart_add", "occurred_at": D(2024, 1, 30)}]
-    ws = make_ws("""
+    items = [
+        {
+            "order_id": "1",
+            "line": 1,
+            "customer_id": "a",
+            "ordered_at": D(2024, 3, 1),
+            "product_id": "p",
+            "quantity": 1,
+            "unit_price": 6000,
+            "category": "tv",
+        }
+    ]
+    events = [
+        {"event_id": "e", "customer_id": "d", "event": "cart_add", "occurred_at": D(2024, 3, 30)},
+        {"event_id": "f", "customer_id": "b", "event": "cart_add", "occurred_at": D(2024, 1, 30)},
+    ]
+    ws = make_ws(
+        """
 traits:
   revenue_365d:        {sum: orders.amount, within: 365d}
   orders_total:        {count: orders}
@@ -437,7 +609,9 @@ segmentations:
       - {name: vip, where: "revenue_365d >= 5000"}
       - {name: regular, where: "revenue_365d >= 500"}
     else: low
-""", {"customers": CUSTOMERS, "orders": orders, "order_items": items, "events": events})
+""",
+        {"customers": CUSTOMERS, "orders": orders, "order_items": items, "events": events},
+    )
     r = run(ws, as_of="2024-03-31")
     rows = _rows(r)
     assert rows["a"]["days_since_order"] == 30
@@ -453,14 +627,17 @@ segmentations:
 
 
 def test_aggregates_over_an_absent_table_are_empty_and_typed(make_ws):
-    ws = make_ws("""
+    ws = make_ws(
+        """
 traits:
   tickets_n: {count: tickets}
   csat: {avg: tickets.csat}
   last_ticket: {max: tickets.opened_at}
 segments:
   unhappy: {where: "csat < 3 or last_ticket > as_of or tickets_n > 0"}
-""", {"customers": CUSTOMERS})
+""",
+        {"customers": CUSTOMERS},
+    )
     r = run(ws, as_of="2024-12-31")
     assert _rows(r)["a"] == {"customer_id": "a", "tickets_n": 0, "csat": None, "last_ticket": None}
     assert _members(r, "unhappy") == set()

@@ -65,28 +65,58 @@ segmentations:
 def _data(seed: int = 7, customers: int = 60) -> dict[str, list[dict]]:
     rng = random.Random(seed)
     start = datetime(2023, 1, 1)
-    cust = [{"customer_id": f"c{i:03d}", "country": rng.choice(["UA", "PL", "DE", None]),
-             "income": rng.choice([None, 5, 10, 15, 20, 25]),
-             "created_at": rng.choice([None, start, datetime(2025, 1, 1)])} for i in range(customers)]
+    cust = [
+        {
+            "customer_id": f"c{i:03d}",
+            "country": rng.choice(["UA", "PL", "DE", None]),
+            "income": rng.choice([None, 5, 10, 15, 20, 25]),
+            "created_at": rng.choice([None, start, datetime(2025, 1, 1)]),
+        }
+        for i in range(customers)
+    ]
     orders, items, events = [], [], []
     for i in range(customers * 5):
         c = rng.choice(cust)["customer_id"]
         ts = start + timedelta(days=rng.randint(0, 560), hours=rng.choice([0, 9, 23]))
-        amount = rng.choice([Decimal("-20"), Decimal("0"), Decimal("9.99"), Decimal("100.001"), Decimal("2500.5")])
+        amount = rng.choice(
+            [Decimal("-20"), Decimal("0"), Decimal("9.99"), Decimal("100.001"), Decimal("2500.5")]
+        )
         order_id = f"o{i:05d}"
-        orders.append({"order_id": order_id, "customer_id": c, "ordered_at": ts, "amount": amount,
-                       "status": rng.choice([None, "completed", "cancelled", "returned"]),
-                       "channel": rng.choice([None, "web", "app", "store"])})
+        orders.append(
+            {
+                "order_id": order_id,
+                "customer_id": c,
+                "ordered_at": ts,
+                "amount": amount,
+                "status": rng.choice([None, "completed", "cancelled", "returned"]),
+                "channel": rng.choice([None, "web", "app", "store"]),
+            }
+        )
         for line in range(rng.randint(0, 2)):
-            items.append({"order_id": order_id, "line": line + 1, "customer_id": c, "ordered_at": ts,
-                          "product_id": f"p{rng.randint(1, 5)}", "quantity": rng.choice([1, 2, 3]),
-                          "unit_price": rng.choice([Decimal("1.5"), Decimal("10"), Decimal("0.001")]),
-                          "category": rng.choice(["a", "b", "c", None])})
+            items.append(
+                {
+                    "order_id": order_id,
+                    "line": line + 1,
+                    "customer_id": c,
+                    "ordered_at": ts,
+                    "product_id": f"p{rng.randint(1, 5)}",
+                    "quantity": rng.choice([1, 2, 3]),
+                    "unit_price": rng.choice([Decimal("1.5"), Decimal("10"), Decimal("0.001")]),
+                    "category": rng.choice(["a", "b", "c", None]),
+                }
+            )
     for i in range(customers * 4):
         c = rng.choice(cust)["customer_id"]
         ts = start + timedelta(days=rng.randint(500, 560), minutes=rng.randint(0, 2000))
-        events.append({"event_id": f"e{i:05d}", "customer_id": c, "event": rng.choice(["cart_add", "page_view"]),
-                       "occurred_at": ts, "properties": f'{{"value": {rng.choice([5, 25, 50])}}}'})
+        events.append(
+            {
+                "event_id": f"e{i:05d}",
+                "customer_id": c,
+                "event": rng.choice(["cart_add", "page_view"]),
+                "occurred_at": ts,
+                "properties": f'{{"value": {rng.choice([5, 25, 50])}}}',
+            }
+        )
     return {"customers": cust, "orders": orders, "order_items": items, "events": events}
 
 

@@ -27,23 +27,33 @@ from segmentum.workspace import Workspace
 
 AS_OF = datetime(2024, 4, 30, 23, 59, 59, 999999)
 ORDERS = [  # customer, timestamp, amount, status
-    ("a", "2023-12-20 10:00", 10, None), ("a", "2024-01-15 10:00", 10, None), ("a", "2024-02-20 10:00", 10, None),
+    ("a", "2023-12-20 10:00", 10, None),
+    ("a", "2024-01-15 10:00", 10, None),
+    ("a", "2024-02-20 10:00", 10, None),
     ("a", "2024-04-10 10:00", 10, None),
-    ("b", "2023-12-05 10:00", 10, None), ("b", "2024-01-10 10:00", 10, "cancelled"),  # b churns in January
-    ("c", "2023-12-31 23:59", 10, None), ("c", "2024-01-25 10:00", 0, None),  # zero value counts
+    ("b", "2023-12-05 10:00", 10, None),
+    ("b", "2024-01-10 10:00", 10, "cancelled"),  # b churns in January
+    ("c", "2023-12-31 23:59", 10, None),
+    ("c", "2024-01-25 10:00", 0, None),  # zero value counts
     ("c", "2024-03-01 00:00", -5, None),  # refund: not activity
-    ("d", "2024-01-31 12:00", 10, None), ("d", "2024-03-20 12:00", 10, "Returned"),
-    ("e", "2024-03-15 10:00", 10, None), ("e", "2024-04-01 00:00", 10, None),  # an order at midnight
+    ("d", "2024-01-31 12:00", 10, None),
+    ("d", "2024-03-20 12:00", 10, "Returned"),
+    ("e", "2024-03-15 10:00", 10, None),
+    ("e", "2024-04-01 00:00", 10, None),  # an order at midnight
     ("f", "2024-05-02 10:00", 10, None),  # after as_of
 ]
 
 
 def make_shop(ws: Workspace, orders=ORDERS) -> Workspace:
     con = ws.store.cursor()
-    con.execute("CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
-                "amount DECIMAL(38, 6), status VARCHAR)")
-    con.executemany("INSERT INTO main.orders VALUES (?, ?, ?, ?, ?)",
-                    [(f"o{i}", c, ts, amount, status) for i, (c, ts, amount, status) in enumerate(orders)])
+    con.execute(
+        "CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
+        "amount DECIMAL(38, 6), status VARCHAR)"
+    )
+    con.executemany(
+        "INSERT INTO main.orders VALUES (?, ?, ?, ?, ?)",
+        [(f"o{i}", c, ts, amount, status) for i, (c, ts, amount, status) in enumerate(orders)],
+    )
     con.execute("CREATE TABLE main.customers (customer_id VARCHAR)")
     con.executemany("INSERT INTO main.customers VALUES (?)", [[c] for c in sorted({o[0] for o in orders})])
     return ws
@@ -62,14 +72,25 @@ def reference_rates(active, starts: list[datetime]) -> pd.DataFrame:
 
 def order_active(inactivity: int):
     def active(customer: str, t: datetime) -> bool:
-        return any(c == customer and amount >= 0 and (status or "").lower() not in ("cancelled", "returned")
-                   and t - timedelta(days=inactivity) <= datetime.fromisoformat(ts) < t
-                   for c, ts, amount, status in ORDERS)
+        return any(
+            c == customer
+            and amount >= 0
+            and (status or "").lower() not in ("cancelled", "returned")
+            and t - timedelta(days=inactivity) <= datetime.fromisoformat(ts) < t
+            for c, ts, amount, status in ORDERS
+        )
+
     return active
 
 
-MONTHS = [datetime(2023, 12, 1), datetime(2024, 1, 1), datetime(2024, 2, 1), datetime(2024, 3, 1),
-          datetime(2024, 4, 1), datetime(2024, 5, 1)]
+MONTHS = [
+    datetime(2023, 12, 1),
+    datetime(2024, 1, 1),
+    datetime(2024, 2, 1),
+    datetime(2024, 3, 1),
+    datetime(2024, 4, 1),
+    datetime(2024, 5, 1),
+]
 
 
 @pytest.mark.parametrize("inactivity", [30, 45])
@@ -105,21 +126,35 @@ SUBS = [  # subscription id, customer, started, cancelled, reason
 def make_subscriptions(ws: Workspace) -> Workspace:
     make_shop(ws)
     con = ws.store.cursor()
-    con.execute("CREATE TABLE main.subscriptions (subscription_id VARCHAR, customer_id VARCHAR, "
-                "started_at TIMESTAMP, cancelled_at TIMESTAMP, cancel_reason VARCHAR)")
+    con.execute(
+        "CREATE TABLE main.subscriptions (subscription_id VARCHAR, customer_id VARCHAR, "
+        "started_at TIMESTAMP, cancelled_at TIMESTAMP, cancel_reason VARCHAR)"
+    )
     con.executemany("INSERT INTO main.subscriptions VALUES (?, ?, ?, ?, ?)", SUBS)
-    con.execute("CREATE TABLE main.responses (customer_id VARCHAR, question VARCHAR, answer VARCHAR, "
-                "answered_at TIMESTAMP)")
-    con.executemany("INSERT INTO main.responses VALUES (?, ?, ?, ?)", [
-        ("s2", "churn_reason", "too expensive", "2024-02-11"), ("s3", "Why", "slow support", "2024-03-01"),
-        ("s3", "why", "support never answered", "2024-03-06"),  # the latest answer counts
-        ("a", "why", "  ", "2024-03-06"), ("a", "nps", "9", "2024-03-06")])
+    con.execute(
+        "CREATE TABLE main.responses (customer_id VARCHAR, question VARCHAR, answer VARCHAR, "
+        "answered_at TIMESTAMP)"
+    )
+    con.executemany(
+        "INSERT INTO main.responses VALUES (?, ?, ?, ?)",
+        [
+            ("s2", "churn_reason", "too expensive", "2024-02-11"),
+            ("s3", "Why", "slow support", "2024-03-01"),
+            ("s3", "why", "support never answered", "2024-03-06"),  # the latest answer counts
+            ("a", "why", "  ", "2024-03-06"),
+            ("a", "nps", "9", "2024-03-06"),
+        ],
+    )
     return ws
 
 
 def sub_active(customer: str, t: datetime) -> bool:
-    return any(c == customer and datetime.fromisoformat(start) < t
-               and (end is None or datetime.fromisoformat(end) >= t) for _, c, start, end, _ in SUBS)
+    return any(
+        c == customer
+        and datetime.fromisoformat(start) < t
+        and (end is None or datetime.fromisoformat(end) >= t)
+        for _, c, start, end, _ in SUBS
+    )
 
 
 def test_auto_basis_judges_subscribers_by_subscriptions_and_the_rest_by_orders(workspace: Workspace) -> None:
@@ -129,13 +164,19 @@ def test_auto_basis_judges_subscribers_by_subscriptions_and_the_rest_by_orders(w
 
     def active(customer: str, t: datetime) -> bool:
         known = any(c == customer and datetime.fromisoformat(start) < t for _, c, start, _, _ in SUBS)
-        return sub_active(customer, t) if known else (customer not in subscribers or not known) and shop(customer, t)
+        return (
+            sub_active(customer, t)
+            if known
+            else (customer not in subscribers or not known) and shop(customer, t)
+        )
 
     got = churn_rates(ws, as_of=AS_OF, inactivity_days=30)
     want = reference_rates(active, [datetime(2023, 11, 1), *MONTHS])
     assert got.attrs["basis"] == "auto"
-    assert got[["active_start", "churned"]].to_numpy().tolist() == \
-        want[["active_start", "churned"]].to_numpy().tolist()
+    assert (
+        got[["active_start", "churned"]].to_numpy().tolist()
+        == want[["active_start", "churned"]].to_numpy().tolist()
+    )
     only = churn_rates(ws, as_of=AS_OF, basis="subscriptions")
     want = reference_rates(sub_active, [datetime(2023, 11, 1), *MONTHS])
     assert only["churned"].tolist() == want["churned"].tolist() == [0, 0, 0, 1, 1, 1]
@@ -145,9 +186,13 @@ def test_churn_reasons_skip_upgrades_and_take_the_latest_survey_answer(workspace
     ws = make_subscriptions(workspace)
     got = churn_reasons(ws, as_of=AS_OF)
     rows = {(r.source, r.reason): r.customers for r in got.itertuples()}
-    assert rows == {("subscriptions", "price"): 2, ("subscriptions", "poor_support"): 1,
-                    ("subscriptions", "(not given)"): 1,
-                    ("survey", "too expensive"): 1, ("survey", "support never answered"): 1}
+    assert rows == {
+        ("subscriptions", "price"): 2,
+        ("subscriptions", "poor_support"): 1,
+        ("subscriptions", "(not given)"): 1,
+        ("survey", "too expensive"): 1,
+        ("survey", "support never answered"): 1,
+    }
     assert got[got["source"] == "subscriptions"]["share"].sum() == pytest.approx(1.0)
     # as of mid-February only s2 has left
     early = churn_reasons(ws, as_of=datetime(2024, 2, 14))
@@ -158,14 +203,21 @@ def test_churn_per_segment_uses_the_run_at_each_period_start(workspace: Workspac
     ws = make_shop(workspace)
     snapshot.ensure_tables(ws.store)
     con = ws.store.cursor()
-    segments = {1: {"a": "x", "b": "x", "c": "y", "d": "y", "e": "y"},
-                2: {"a": "y", "b": "y", "c": "x", "d": "x", "e": "x"}}
+    segments = {
+        1: {"a": "x", "b": "x", "c": "y", "d": "y", "e": "y"},
+        2: {"a": "y", "b": "y", "c": "x", "d": "x", "e": "x"},
+    }
     for run_id, as_of in ((1, "2024-01-31 23:59:59"), (2, "2024-04-30 23:59:59")):
-        con.execute("INSERT INTO segmentum.runs (run_id, as_of, status, kind, customers) "
-                    "VALUES (?, ?, 'complete', 'batch', 5)", [run_id, as_of])
+        con.execute(
+            "INSERT INTO segmentum.runs (run_id, as_of, status, kind, customers) "
+            "VALUES (?, ?, 'complete', 'batch', 5)",
+            [run_id, as_of],
+        )
         for customer, segment in segments[run_id].items():
-            con.execute("INSERT INTO segmentum.memberships VALUES (?, ?, 'grp', ?, ?)",
-                        [run_id, customer, segment, f"grp.{segment}"])
+            con.execute(
+                "INSERT INTO segmentum.memberships VALUES (?, ?, 'grp', ?, ?)",
+                [run_id, customer, segment, f"grp.{segment}"],
+            )
     got = churn_rates(ws, as_of=AS_OF, inactivity_days=30, segmentation="grp")
     active = order_active(30)
     for row in got[got["segment"].notna()].itertuples():
@@ -184,9 +236,11 @@ def test_churn_per_segment_uses_the_run_at_each_period_start(workspace: Workspac
 
 def test_trend_direction_follows_the_slope() -> None:
     months = [date(2024, m, 1) for m in range(1, 7)]
-    rising = pd.DataFrame({"period_start": months, "segment": "r", "churn_rate": [.05, .06, .08, .09, .11, .12]})
-    falling = rising.assign(segment="f", churn_rate=[.2, .18, .15, .13, .1, .08])
-    noisy = rising.assign(segment="n", churn_rate=[.1, .12, .09, .11, .1, .105])
+    rising = pd.DataFrame(
+        {"period_start": months, "segment": "r", "churn_rate": [0.05, 0.06, 0.08, 0.09, 0.11, 0.12]}
+    )
+    falling = rising.assign(segment="f", churn_rate=[0.2, 0.18, 0.15, 0.13, 0.1, 0.08])
+    noisy = rising.assign(segment="n", churn_rate=[0.1, 0.12, 0.09, 0.11, 0.1, 0.105])
     trend = churn_trend(pd.concat([rising, falling, noisy])).set_index("segment")
     assert trend.loc["r", "direction"] == "rising" and trend.loc["f", "direction"] == "falling"
     assert trend.loc["n", "direction"] == "flat"
@@ -212,7 +266,10 @@ def test_lifetimes_and_survival_curves_per_customer(workspace: Workspace) -> Non
     ws = make_shop(workspace)
     life = lifetimes(ws, as_of=AS_OF, inactivity_days=30).set_index("customer_id")
     # a: active (last order Apr 10) -> censored at as_of; b: churned at its only order Dec 5 (0 days)
-    assert bool(life.loc["a", "churned"]) is False and life.loc["a", "days"] == (date(2024, 4, 30) - date(2023, 12, 20)).days
+    assert (
+        bool(life.loc["a", "churned"]) is False
+        and life.loc["a", "days"] == (date(2024, 4, 30) - date(2023, 12, 20)).days
+    )
     assert bool(life.loc["b", "churned"]) is True and life.loc["b", "days"] == 0
     assert bool(life.loc["c", "churned"]) is True and life.loc["c", "days"] == 25
     curves = survival_curves(ws, as_of=AS_OF, inactivity_days=30)
@@ -237,18 +294,29 @@ def test_demo_churning_accounts_get_high_churn_risk(tmp_path) -> None:
     demo_workspace.create_demo_workspace(root, customers=2000, seed=5, run=False, report=False)
     with Workspace(root) as ws:
         model = ChurnRiskModel().fit(ws, "latest")
-        frame = ws.store.cursor().execute(
-            "SELECT c.customer_id, c.persona, m.churn_risk, m.churn_active FROM main.customers c "
-            "JOIN segmentum.model_churn m USING (customer_id)").df()
+        frame = (
+            ws.store.cursor()
+            .execute(
+                "SELECT c.customer_id, c.persona, m.churn_risk, m.churn_active FROM main.customers c "
+                "JOIN segmentum.model_churn m USING (customer_id)"
+            )
+            .df()
+        )
         rates = churn_rates(ws, as_of="latest")
         reasons = churn_reasons(ws, as_of="latest")
         # churn_risk is an attribute in definitions
         (root / "definitions" / "risk.yml").write_text(
-            "segments:\n  high_churn_risk: {where: \"churn_active and churn_risk >= 0.5\"}\n", encoding="utf-8")
+            'segments:\n  high_churn_risk: {where: "churn_active and churn_risk >= 0.5"}\n', encoding="utf-8"
+        )
         run = ws.run(as_of="latest", only=["high_churn_risk"])
-        members = set(ws.store.cursor().execute(
-            "SELECT customer_id FROM segmentum.memberships WHERE run_id = ? AND name = 'high_churn_risk'",
-            [run.run_id]).df()["customer_id"])
+        members = set(
+            ws.store.cursor()
+            .execute(
+                "SELECT customer_id FROM segmentum.memberships WHERE run_id = ? AND name = 'high_churn_risk'",
+                [run.run_id],
+            )
+            .df()["customer_id"]
+        )
     expected = set(frame.loc[frame["churn_active"] & (frame["churn_risk"] >= 0.5), "customer_id"])
     assert members == expected and len(members) > 0
     assert len(frame) == 2000 and frame["churn_risk"].between(0, 1).all()
@@ -263,8 +331,9 @@ def test_demo_churning_accounts_get_high_churn_risk(tmp_path) -> None:
 
 
 def segmentum_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "segmentum.cli.main", *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "segmentum.cli.main", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.slow
@@ -272,7 +341,9 @@ def test_cli_churn_report_and_fit_errors(workspace: Workspace) -> None:
     ws = make_subscriptions(workspace)
     ws.close()  # the CLI process opens the store itself
     root = str(ws.root)
-    done = segmentum_cli("churn", "-w", root, "--as-of", "2024-04-30", "--inactivity-days", "30", "-f", "json")
+    done = segmentum_cli(
+        "churn", "-w", root, "--as-of", "2024-04-30", "--inactivity-days", "30", "-f", "json"
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert set(report) == {"basis", "period", "as_of", "rates", "trend", "survival", "reasons"}

@@ -17,8 +17,9 @@ N = 450  # customers: three planted groups of 150
 
 
 def segmentum(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "segmentum.cli.main", *args], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "segmentum.cli.main", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def make_shop(root: Path) -> Path:
@@ -53,18 +54,30 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def assignments(root: Path, name: str) -> dict[str, str]:
     with Workspace(root) as ws:
-        return dict(ws.store.query(f'SELECT customer_id, "cluster_{name}" FROM segmentum."model_cluster_{name}"'))
+        return dict(
+            ws.store.query(f'SELECT customer_id, "cluster_{name}" FROM segmentum."model_cluster_{name}"')
+        )
 
 
 @pytest.mark.slow
 def test_cluster_fits_saves_the_model_assignments_and_a_valid_segmentation(shop: Path) -> None:
-    result = segmentum("cluster", "behaviour", "--features", "recency_days,frequency,monetary,device",
-                       "-w", str(shop), "--format", "json")
+    result = segmentum(
+        "cluster",
+        "behaviour",
+        "--features",
+        "recency_days,frequency,monetary,device",
+        "-w",
+        str(shop),
+        "--format",
+        "json",
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["k"] == 3
     assert [r["k"] for r in data["k_scores"]] == list(range(2, 11))
-    assert data["source"]["kind"] == "summary" and data["source"]["as_of"] == "2024-06-28T23:59:59.999999"  # newest order: 06-28
+    assert (
+        data["source"]["kind"] == "summary" and data["source"]["as_of"] == "2024-06-28T23:59:59.999999"
+    )  # newest order: 06-28
     assert data["definitions_file"] == "definitions/cluster_behaviour.yml"
     assert data["stability"] > 0.9
     assert sorted(c["size"] for c in data["clusters"]) == [150, 150, 150]
@@ -89,8 +102,18 @@ def test_cluster_fits_saves_the_model_assignments_and_a_valid_segmentation(shop:
     assert segmentum("validate", "-w", str(shop)).returncode == 0
 
     # a refit keeps every customer's id and the old model stays in the history
-    again = segmentum("cluster", "behaviour", "--features", "recency_days,frequency,monetary,device",
-                      "--seed", "9", "-w", str(shop), "--format", "json")
+    again = segmentum(
+        "cluster",
+        "behaviour",
+        "--features",
+        "recency_days,frequency,monetary,device",
+        "--seed",
+        "9",
+        "-w",
+        str(shop),
+        "--format",
+        "json",
+    )
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["ids_matched_to_previous_fit"] is True
     assert assignments(shop, "behaviour") == got
@@ -101,14 +124,27 @@ def test_cluster_fits_saves_the_model_assignments_and_a_valid_segmentation(shop:
 @pytest.mark.slow
 def test_assign_places_new_customers_with_the_saved_model(tmp_path: Path) -> None:
     root = make_shop(tmp_path / "shop")
-    assert segmentum("cluster", "behaviour", "--features", "recency_days,frequency,monetary,device", "--k", "3",
-                     "-w", str(root)).returncode == 0
+    assert (
+        segmentum(
+            "cluster",
+            "behaviour",
+            "--features",
+            "recency_days,frequency,monetary,device",
+            "--k",
+            "3",
+            "-w",
+            str(root),
+        ).returncode
+        == 0
+    )
     before = assignments(root, "behaviour")
     with Workspace(root) as ws:
         con = ws.store.cursor()
         con.execute("INSERT INTO main.customers VALUES ('new1', 'mobile', 'Kyiv')")
-        con.execute("INSERT INTO main.orders SELECT 'n' || j::VARCHAR, 'new1', TIMESTAMP '2024-06-29 10:00:00' "
-                    "- to_days(3 * j), 450, NULL FROM range(10) s(j)")
+        con.execute(
+            "INSERT INTO main.orders SELECT 'n' || j::VARCHAR, 'new1', TIMESTAMP '2024-06-29 10:00:00' "
+            "- to_days(3 * j), 450, NULL FROM range(10) s(j)"
+        )
     result = segmentum("cluster", "behaviour", "--assign", "-w", str(root), "--format", "json")
     assert result.returncode == 0, result.stderr
     after = assignments(root, "behaviour")
@@ -141,11 +177,15 @@ def test_clustering_on_the_traits_of_a_run(tmp_path: Path) -> None:
     with Workspace(root) as ws:
         ensure_tables(ws.store)
         con = ws.store.cursor()
-        con.execute("INSERT INTO segmentum.runs (run_id, as_of, status, kind) VALUES "
-                    "(1, TIMESTAMP '2024-06-30 23:59:59', 'complete', 'batch'), "
-                    "(2, TIMESTAMP '2024-07-30 23:59:59', 'failed', 'batch')")
-        con.execute("CREATE TABLE segmentum.traits_1 AS SELECT customer_id, sum(amount) AS revenue_365d, "
-                    "count(*) AS orders_total FROM main.orders GROUP BY customer_id")
+        con.execute(
+            "INSERT INTO segmentum.runs (run_id, as_of, status, kind) VALUES "
+            "(1, TIMESTAMP '2024-06-30 23:59:59', 'complete', 'batch'), "
+            "(2, TIMESTAMP '2024-07-30 23:59:59', 'failed', 'batch')"
+        )
+        con.execute(
+            "CREATE TABLE segmentum.traits_1 AS SELECT customer_id, sum(amount) AS revenue_365d, "
+            "count(*) AS orders_total FROM main.orders GROUP BY customer_id"
+        )
         with pytest.raises(ModelError, match="taken by a built-in segmentation"):
             fit_clustering(ws, "rfm", features=["revenue_365d"])
         result = ws.cluster("value_groups", features=["revenue_365d", "orders_total", "device"], k=3)
@@ -162,9 +202,12 @@ def test_a_name_taken_by_another_definition_is_refused_before_fitting(tmp_path: 
 
     root = make_shop(tmp_path / "shop")
     (root / "definitions" / "shop.yml").write_text(
-        "traits:\n  revenue: {sum: orders.amount}\nsegments:\n  taken: {where: 'revenue > 100'}\n")
+        "traits:\n  revenue: {sum: orders.amount}\nsegments:\n  taken: {where: 'revenue > 100'}\n"
+    )
     with Workspace(root) as ws:
-        with pytest.raises(ModelError, match="clashes with the segment 'taken' defined at definitions/shop.yml"):
+        with pytest.raises(
+            ModelError, match="clashes with the segment 'taken' defined at definitions/shop.yml"
+        ):
             fit_clustering(ws, "taken", features=["monetary"])
         assert not ws.store.table_exists("model_cluster_taken", schema="segmentum")
     assert not (root / "definitions" / "cluster_taken.yml").exists()

@@ -21,13 +21,15 @@ def planted(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     truth = rng.integers(0, 4, n)
     devices = np.array(["desktop", "mobile", "tablet", "desktop"])
     device = np.where(rng.random(n) < 0.9, devices[truth], rng.choice(["desktop", "mobile", "tablet"], n))
-    frame = pd.DataFrame({
-        "customer_id": [f"c{i:05d}" for i in range(n)],
-        "recency_days": rng.gamma(20, np.array([250, 15, 40, 10])[truth] / 20),
-        "frequency": rng.poisson(np.array([1, 6, 2, 20])[truth]) + 1,
-        "monetary": rng.lognormal(np.log(np.array([40, 300, 60, 4000])[truth]), 0.25),
-        "device": device,
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:05d}" for i in range(n)],
+            "recency_days": rng.gamma(20, np.array([250, 15, 40, 10])[truth] / 20),
+            "frequency": rng.poisson(np.array([1, 6, 2, 20])[truth]) + 1,
+            "monetary": rng.lognormal(np.log(np.array([40, 300, 60, 4000])[truth]), 0.25),
+            "device": device,
+        }
+    )
     return frame, truth
 
 
@@ -151,14 +153,16 @@ def test_encoder_logs_skewed_money_and_weights_a_categorical_like_half_a_numeric
     logged = {c.name: c.log for c in enc.numeric_}
     assert logged["monetary"] and logged["frequency"]
     Z = enc.transform(frame)
-    block = Z[:, len(enc.numeric_):]
+    block = Z[:, len(enc.numeric_) :]
     assert abs(block.var(axis=0).sum() - 0.5) < 1e-9
     assert np.abs(Z[:, : len(enc.numeric_)]).max() <= 5.0
 
 
 def test_encoder_maps_rare_and_unseen_categories_to_other():
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"x": rng.normal(size=1000), "city": ["Kyiv"] * 600 + ["Lviv"] * 395 + ["Odesa"] * 5})
+    frame = pd.DataFrame(
+        {"x": rng.normal(size=1000), "city": ["Kyiv"] * 600 + ["Lviv"] * 395 + ["Odesa"] * 5}
+    )
     enc = MixedEncoder(min_share=0.01).fit(frame)
     assert enc.categorical_[0].categories == ["Kyiv", "Lviv"]
     unseen = enc.transform(pd.DataFrame({"x": [0.0], "city": ["Kharkiv"]}))
@@ -168,24 +172,29 @@ def test_encoder_maps_rare_and_unseen_categories_to_other():
 def test_names_read_like_a_marketer_would_say_them():
     from segmentum.models.naming import CategoryEffect, NumericEffect, cluster_name, segment_slugs
 
-    name = cluster_name([NumericEffect("frequency", 1.2), NumericEffect("monetary", 2.0)],
-                        [CategoryEffect("device", "mobile", 0.8, 1.9), CategoryEffect("region", "Kyiv", 0.7, 2.0)])
+    name = cluster_name(
+        [NumericEffect("frequency", 1.2), NumericEffect("monetary", 2.0)],
+        [CategoryEffect("device", "mobile", 0.8, 1.9), CategoryEffect("region", "Kyiv", 0.7, 2.0)],
+    )
     assert name == "frequent high spenders, mostly mobile, Kyiv region"
     assert cluster_name([NumericEffect("interest_books", 1.0)], []) == "customers into books"
     assert cluster_name([NumericEffect("tenure_days", 0.1)], []) == "typical customers"
     assert segment_slugs(["frequent high spenders, mostly Kyiv region"], ["1"]) == [
-        "frequent_high_spenders_mostly_kyiv_region"]
+        "frequent_high_spenders_mostly_kyiv_region"
+    ]
 
 
 def test_booleans_are_categorical_and_nullable_integers_numeric():
     from segmentum.models.features import split_types
 
-    frame = pd.DataFrame({
-        "opt_in": pd.Series([True, None, False] * 10, dtype=object),
-        "flag": pd.Series([True, False, True] * 10, dtype="boolean"),
-        "employees": pd.Series([5, None, 50] * 10, dtype="Int64"),
-        "income": [Decimal("10.5"), Decimal("20"), None] * 10,
-    })
+    frame = pd.DataFrame(
+        {
+            "opt_in": pd.Series([True, None, False] * 10, dtype=object),
+            "flag": pd.Series([True, False, True] * 10, dtype="boolean"),
+            "employees": pd.Series([5, None, 50] * 10, dtype="Int64"),
+            "income": [Decimal("10.5"), Decimal("20"), None] * 10,
+        }
+    )
     numeric, categorical = split_types(frame, None, None)
     assert numeric == ["employees", "income"] and categorical == ["opt_in", "flag"]
     Z = MixedEncoder().fit_transform(frame)

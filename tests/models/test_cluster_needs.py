@@ -20,8 +20,10 @@ def small_survey(ws: Workspace) -> None:
     con.execute("CREATE TABLE main.customers (customer_id VARCHAR, interests VARCHAR[])")
     con.execute("""INSERT INTO main.customers VALUES ('a', ['home', 'books']), ('b', ['books']), ('c', []),
                    ('d', NULL), ('e', ['fashion'])""")
-    con.execute("CREATE TABLE main.responses (customer_id VARCHAR, question VARCHAR, answer VARCHAR, "
-                "answered_at TIMESTAMP, survey VARCHAR)")
+    con.execute(
+        "CREATE TABLE main.responses (customer_id VARCHAR, question VARCHAR, answer VARCHAR, "
+        "answered_at TIMESTAMP, survey VARCHAR)"
+    )
     con.execute("""INSERT INTO main.responses VALUES
         ('a', 'priority', 'price', '2024-01-01 10:00', 'needs'),
         ('a', 'priority', 'quality', '2024-03-01 10:00', 'needs'),   -- the later answer wins
@@ -56,7 +58,9 @@ def test_stated_interests_become_flags_next_to_survey_columns(workspace: Workspa
 
 def test_without_a_needs_survey_everything_but_nps_and_csat_is_used(workspace: Workspace) -> None:
     small_survey(workspace)
-    with pytest.raises(NotFoundError, match=r"no answers in survey nds; did you mean 'needs'\?; surveys: needs, nps"):
+    with pytest.raises(
+        NotFoundError, match=r"no answers in survey nds; did you mean 'needs'\?; surveys: needs, nps"
+    ):
         needs_features(workspace.store, surveys=["nds"])
     assert list(needs_features(workspace.store, surveys=["nps"]).columns)[:2] == ["customer_id", "nps"]
     workspace.store.cursor().execute("UPDATE main.responses SET survey = NULL")
@@ -88,14 +92,34 @@ def test_cluster_needs_from_survey_end_to_end(tmp_path: Path) -> None:
                TIMESTAMP '2024-05-01 10:00:00' AS answered_at, 'needs' AS survey
         FROM range(300) t(i), (VALUES ('priority'), ('shopping_style'), ('interest_books'), ('interest_travel')) v(q)""")
     ws.close()
-    result = subprocess.run([sys.executable, "-m", "segmentum.cli.main", "cluster", "needs", "--from-survey",
-                             "-w", str(tmp_path / "shop"), "--format", "json"], capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "segmentum.cli.main",
+            "cluster",
+            "needs",
+            "--from-survey",
+            "-w",
+            str(tmp_path / "shop"),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["k"] == 2 and data["source"]["kind"] == "survey"
-    assert set(data["features"]) == {"priority", "shopping_style", "interest_books", "interest_travel",
-                                     "interest_books_stated", "interest_fashion"}
+    assert set(data["features"]) == {
+        "priority",
+        "shopping_style",
+        "interest_books",
+        "interest_travel",
+        "interest_books_stated",
+        "interest_fashion",
+    }
     names = sorted(c["name"] for c in data["clusters"])
     assert any("mostly quality" in n for n in names) and any("mostly price" in n for n in names)
     with Workspace(tmp_path / "shop") as ws:

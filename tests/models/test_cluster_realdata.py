@@ -23,12 +23,16 @@ def test_behavioural_clusters_of_a_real_shop(tmp_path: Path, shared_data: Path) 
                round(sum(Quantity * Price), 6)::DECIMAL(38, 6) AS amount,
                CASE WHEN Invoice LIKE 'C%' THEN 'cancelled' END AS status
         FROM read_parquet('{source}') WHERE "Customer ID" IS NOT NULL GROUP BY Invoice, "Customer ID" """)
-    con.execute("""
+    con.execute(
+        """
         CREATE TABLE main.customers AS
         SELECT CAST(CAST("Customer ID" AS BIGINT) AS VARCHAR) AS customer_id, mode(Country) AS country
         FROM read_parquet(?) WHERE "Customer ID" IS NOT NULL GROUP BY 1""",
-                [str(shared_data / "online_retail_ii_2009_2010.parquet")])
-    result = fit_clustering(ws, "behaviour", features=["recency_days", "frequency", "monetary", "country"], k=4)
+        [str(shared_data / "online_retail_ii_2009_2010.parquet")],
+    )
+    result = fit_clustering(
+        ws, "behaviour", features=["recency_days", "frequency", "monetary", "country"], k=4
+    )
     model = result.model
     assert result.assigned == 4383  # every customer of the data set
     assert result.source.kind == "summary" and str(result.source.as_of).startswith("2010-12-09 23:59:59")

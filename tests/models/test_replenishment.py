@@ -45,40 +45,65 @@ ORDERS = [
 @pytest.fixture
 def shop(workspace: Workspace) -> Workspace:
     con = workspace.store.cursor()
-    con.execute("CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
-                "amount DECIMAL(38, 6), status VARCHAR)")
-    con.execute("CREATE TABLE main.order_items (order_id VARCHAR, line BIGINT, customer_id VARCHAR, "
-                "ordered_at TIMESTAMP, product_id VARCHAR, quantity DECIMAL(38, 6), unit_price DECIMAL(38, 6), "
-                "category VARCHAR)")
+    con.execute(
+        "CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
+        "amount DECIMAL(38, 6), status VARCHAR)"
+    )
+    con.execute(
+        "CREATE TABLE main.order_items (order_id VARCHAR, line BIGINT, customer_id VARCHAR, "
+        "ordered_at TIMESTAMP, product_id VARCHAR, quantity DECIMAL(38, 6), unit_price DECIMAL(38, 6), "
+        "category VARCHAR)"
+    )
     con.execute("CREATE TABLE main.customers (customer_id VARCHAR)")
     for order_id, customer, ts, amount, status, categories in ORDERS:
-        con.execute("INSERT INTO main.orders VALUES (?, ?, ?, ?, ?)", [order_id, customer, ts, amount, status])
+        con.execute(
+            "INSERT INTO main.orders VALUES (?, ?, ?, ?, ?)", [order_id, customer, ts, amount, status]
+        )
         for line, category in enumerate(categories, 1):
-            con.execute("INSERT INTO main.order_items VALUES (?, ?, ?, ?, 'p', 1, 10, ?)",
-                        [order_id, line, customer, ts, category])
+            con.execute(
+                "INSERT INTO main.order_items VALUES (?, ?, ?, ?, 'p', 1, 10, ?)",
+                [order_id, line, customer, ts, category],
+            )
     con.executemany("INSERT INTO main.customers VALUES (?)", [[c] for c in "abcdef"])
     return workspace
 
 
-def reference(categories: set[str] | None, as_of: datetime, min_gaps: int = 2, tol: float = 0.2) -> pd.DataFrame:
+def reference(
+    categories: set[str] | None, as_of: datetime, min_gaps: int = 2, tol: float = 0.2
+) -> pd.DataFrame:
     """The same figures computed row by row in pandas."""
-    rows = [(c, pd.Timestamp(ts).normalize(), cat.lower()) for _, c, ts, amount, status, cats in ORDERS
-            if amount >= 0 and status not in ("cancelled", "returned") and pd.Timestamp(ts) <= as_of
-            for cat in cats if categories is None or cat.lower() in categories]
+    rows = [
+        (c, pd.Timestamp(ts).normalize(), cat.lower())
+        for _, c, ts, amount, status, cats in ORDERS
+        if amount >= 0 and status not in ("cancelled", "returned") and pd.Timestamp(ts) <= as_of
+        for cat in cats
+        if categories is None or cat.lower() in categories
+    ]
     days = pd.DataFrame(rows, columns=["customer_id", "d", "category"]).drop_duplicates()
     out = []
     for (customer, category), g in days.groupby(["customer_id", "category"]):
         gaps = g["d"].sort_values().diff().dropna().dt.days
-        out.append({"customer_id": customer, "category": category, "gaps": len(gaps),
-                    "own": gaps.median() if len(gaps) else None, "last_at": g["d"].max()})
+        out.append(
+            {
+                "customer_id": customer,
+                "category": category,
+                "gaps": len(gaps),
+                "own": gaps.median() if len(gaps) else None,
+                "last_at": g["d"].max(),
+            }
+        )
     per = pd.DataFrame(out)
     typical = per[per["gaps"] >= min_gaps].groupby("category")["own"].median()
     per = per[per["gaps"] >= 1].copy()
-    per["interval"] = [r.own if r.gaps >= min_gaps else typical.get(r.category, r.own) for r in per.itertuples()]
+    per["interval"] = [
+        r.own if r.gaps >= min_gaps else typical.get(r.category, r.own) for r in per.itertuples()
+    ]
     per["next_at"] = [r.last_at + timedelta(days=int(round(r.interval))) for r in per.itertuples()]
     per["until"] = (per["next_at"] - pd.Timestamp(as_of.date())).dt.days
-    per["status"] = ["overdue" if u < -tol * i else "due" if u <= tol * i else "not_due"
-                     for u, i in zip(per["until"], per["interval"], strict=True)]
+    per["status"] = [
+        "overdue" if u < -tol * i else "due" if u <= tol * i else "not_due"
+        for u, i in zip(per["until"], per["interval"], strict=True)
+    ]
     return per.sort_values(["customer_id", "category"]).reset_index(drop=True)
 
 
@@ -87,8 +112,9 @@ def test_intervals_next_dates_and_status_match_a_pandas_computation(shop: Worksp
     model = ReplenishmentModel().fit(shop, as_of)
     got = model.detail_
     want = reference({"coffee", "pet_food", "contact_lenses"}, as_of)
-    assert list(zip(got["customer_id"], got["category"], strict=True)) == \
-        list(zip(want["customer_id"], want["category"], strict=True))
+    assert list(zip(got["customer_id"], got["category"], strict=True)) == list(
+        zip(want["customer_id"], want["category"], strict=True)
+    )
     assert got["interval_days"].tolist() == pytest.approx(want["interval"].tolist())
     assert list(pd.to_datetime(got["next_at"])) == list(want["next_at"])
     assert got["days_until_due"].tolist() == want["until"].tolist()
@@ -101,39 +127,59 @@ def test_the_usual_interval_is_the_median_gap_with_fallbacks(shop: Workspace) ->
     # refund do not count
     assert d.loc[("a", "coffee"), ["gaps", "interval_days", "interval_source"]].tolist() == [3, 30.0, "own"]
     # b has one gap (20 days): the category's usual interval (median of a's 30 and ... only a) is used
-    assert d.loc[("b", "coffee"), ["gaps", "own_interval_days", "interval_days", "interval_source"]].tolist() == \
-        [1, 20.0, 30.0, "category"]
+    assert d.loc[
+        ("b", "coffee"), ["gaps", "own_interval_days", "interval_days", "interval_source"]
+    ].tolist() == [1, 20.0, 30.0, "category"]
     # c: pet food gaps 31, 29, 45 -> median 31; lenses: one gap and nobody else has an interval -> the gap itself
     assert d.loc[("c", "pet_food"), "interval_days"] == 31.0
-    assert d.loc[("c", "contact_lenses"), ["interval_days", "interval_source"]].tolist() == [66.0, "single_gap"]
+    assert d.loc[("c", "contact_lenses"), ["interval_days", "interval_source"]].tolist() == [
+        66.0,
+        "single_gap",
+    ]
     assert ("e", "coffee") not in d.index  # a single purchase predicts nothing
     assert ("d", "books") not in d.index  # not a consumable category
 
 
 def test_the_model_table_holds_the_most_urgent_category_per_customer(shop: Workspace) -> None:
     ReplenishmentModel().fit(shop, AS_OF)
-    rows = shop.store.cursor().execute(
-        "SELECT customer_id, replen_category, replen_days_until_due, replen_status, replen_due_categories "
-        "FROM segmentum.model_replenishment ORDER BY customer_id").fetchall()
+    rows = (
+        shop.store.cursor()
+        .execute(
+            "SELECT customer_id, replen_category, replen_days_until_due, replen_status, replen_due_categories "
+            "FROM segmentum.model_replenishment ORDER BY customer_id"
+        )
+        .fetchall()
+    )
     detail = reference({"coffee", "pet_food", "contact_lenses"}, AS_OF)
     urgent = detail.sort_values(["customer_id", "until", "category"]).groupby("customer_id").head(1)
     due = detail[detail["status"].isin(["due", "overdue"])].groupby("customer_id").size()
-    assert rows == [(r.customer_id, r.category, r.until, r.status, int(due.get(r.customer_id, 0)))
-                    for r in urgent.itertuples()]
+    assert rows == [
+        (r.customer_id, r.category, r.until, r.status, int(due.get(r.customer_id, 0)))
+        for r in urgent.itertuples()
+    ]
     # a second fit replaces the tables instead of adding to them
     ReplenishmentModel(categories="all").fit(shop, AS_OF)
-    count = shop.store.cursor().execute("SELECT count(*), count(DISTINCT customer_id) "
-                                        "FROM segmentum.model_replenishment").fetchone()
+    count = (
+        shop.store.cursor()
+        .execute("SELECT count(*), count(DISTINCT customer_id) FROM segmentum.model_replenishment")
+        .fetchone()
+    )
     assert count[0] == count[1] == 5  # a, b, c, d (books now count) and f
 
 
 def test_tolerance_sets_the_width_of_the_due_window(shop: Workspace) -> None:
     # a's next coffee day: Apr 10 + 30 = May 10; 14 days late on May 24
     as_of = datetime(2024, 5, 24, 12, 0)
-    narrow = ReplenishmentModel(tolerance=0.2).fit(shop, as_of, write=False).detail_.set_index(
-        ["customer_id", "category"])
-    wide = ReplenishmentModel(tolerance=0.5).fit(shop, as_of, write=False).detail_.set_index(
-        ["customer_id", "category"])
+    narrow = (
+        ReplenishmentModel(tolerance=0.2)
+        .fit(shop, as_of, write=False)
+        .detail_.set_index(["customer_id", "category"])
+    )
+    wide = (
+        ReplenishmentModel(tolerance=0.5)
+        .fit(shop, as_of, write=False)
+        .detail_.set_index(["customer_id", "category"])
+    )
     assert narrow.loc[("a", "coffee"), "days_until_due"] == -14
     assert narrow.loc[("a", "coffee"), "status"] == "overdue"  # 14 > 0.2 x 30
     assert wide.loc[("a", "coffee"), "status"] == "due"  # 14 <= 0.5 x 30
@@ -142,11 +188,18 @@ def test_tolerance_sets_the_width_of_the_due_window(shop: Workspace) -> None:
 def test_model_columns_are_attributes_in_definitions(shop: Workspace) -> None:
     ReplenishmentModel().fit(shop, AS_OF)
     (shop.root / "definitions" / "r.yml").write_text(
-        "segments:\n  reorder_reminder: {where: \"replen_status in ('due', 'overdue')\"}\n", encoding="utf-8")
+        "segments:\n  reorder_reminder: {where: \"replen_status in ('due', 'overdue')\"}\n", encoding="utf-8"
+    )
     result = shop.run(as_of=AS_OF)
-    members = shop.store.cursor().execute(
-        "SELECT customer_id FROM segmentum.memberships WHERE run_id = ? AND name = 'reorder_reminder' "
-        "ORDER BY 1", [result.run_id]).fetchall()
+    members = (
+        shop.store.cursor()
+        .execute(
+            "SELECT customer_id FROM segmentum.memberships WHERE run_id = ? AND name = 'reorder_reminder' "
+            "ORDER BY 1",
+            [result.run_id],
+        )
+        .fetchall()
+    )
     want = reference({"coffee", "pet_food", "contact_lenses"}, AS_OF)
     assert [r[0] for r in members] == sorted(set(want[want["status"] != "not_due"]["customer_id"]))
 
@@ -167,9 +220,14 @@ def test_demo_consumable_buyers_get_due_dates(tmp_path) -> None:
     demo_workspace.create_demo_workspace(root, customers=2000, seed=5, run=False, report=False)
     with Workspace(root) as ws:
         model = ReplenishmentModel().fit(ws, "latest")
-        frame = ws.store.cursor().execute(
-            "SELECT c.persona, m.replen_status, m.replen_interval_days FROM main.customers c "
-            "JOIN segmentum.model_replenishment m USING (customer_id)").df()
+        frame = (
+            ws.store.cursor()
+            .execute(
+                "SELECT c.persona, m.replen_status, m.replen_interval_days FROM main.customers c "
+                "JOIN segmentum.model_replenishment m USING (customer_id)"
+            )
+            .df()
+        )
     share = frame.groupby("persona")["replen_status"].apply(lambda s: (s == "overdue").mean())
     # lapsed and churned buyers stopped long ago: all overdue; declining ones stopped 90 days before the end;
     # loyal and bargain-hunting buyers keep re-buying, so many are not yet due or just due
@@ -182,8 +240,9 @@ def test_demo_consumable_buyers_get_due_dates(tmp_path) -> None:
 
 
 def segmentum_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "segmentum.cli.main", *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "segmentum.cli.main", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.slow
@@ -196,8 +255,9 @@ def test_cli_prints_totals_and_customers_and_stores_the_model(shop: Workspace) -
     want = reference({"coffee", "pet_food", "contact_lenses"}, AS_OF)
     urgent = want.sort_values(["customer_id", "until", "category"]).groupby("customer_id").head(1)
     assert totals == {s: int((urgent["status"] == s).sum()) for s in ("overdue", "due", "not_due")}
-    done = segmentum_cli("replenishment", "-w", root, "--as-of", "2024-06-30", "--customers", "-f", "json",
-                         "--category", "all")
+    done = segmentum_cli(
+        "replenishment", "-w", root, "--as-of", "2024-06-30", "--customers", "-f", "json", "--category", "all"
+    )
     rows = json.loads(done.stdout)
     assert [r["customer_id"] for r in rows] == ["a", "b", "c", "d", "f"]
     assert "customers with a predicted next purchase" in done.stderr

@@ -12,9 +12,13 @@ from segmentum.report import build_report, write_report
 from segmentum.workspace import Workspace
 
 
-@pytest.mark.parametrize(("lang", "title"), [("en", "Segmentation report"), ("uk", "Звіт про сегментацію"),
-                                              ("ru", "Отчёт о сегментации")])
-def test_report_in_each_language_is_self_contained(handmade_snapshot: Workspace, lang: str, title: str) -> None:
+@pytest.mark.parametrize(
+    ("lang", "title"),
+    [("en", "Segmentation report"), ("uk", "Звіт про сегментацію"), ("ru", "Отчёт о сегментации")],
+)
+def test_report_in_each_language_is_self_contained(
+    handmade_snapshot: Workspace, lang: str, title: str
+) -> None:
     html = build_report(handmade_snapshot, lang=lang)
     assert f"<title>{title}" in html
     assert "Plotly" in html and len(html) > 1_000_000  # plotly.js inlined
@@ -32,8 +36,23 @@ def test_numbers_are_formatted_for_the_locale(handmade_snapshot: Workspace) -> N
 def test_cli_writes_the_file(handmade_snapshot: Workspace) -> None:
     target = handmade_snapshot.root / "out" / "r.html"
     handmade_snapshot.close()  # the CLI process opens the store itself
-    result = subprocess.run([sys.executable, "-m", "segmentum.cli.main", "report", "-o", str(target), "--lang", "ru",
-                             "--workspace", str(handmade_snapshot.root)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "segmentum.cli.main",
+            "report",
+            "-o",
+            str(target),
+            "--lang",
+            "ru",
+            "--workspace",
+            str(handmade_snapshot.root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 

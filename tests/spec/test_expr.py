@@ -42,8 +42,14 @@ def test_properties_key() -> None:
 
 @pytest.mark.parametrize(
     ("text", "pos", "message"),
-    [("a >", 3, "expected a value"), ("a = \"x\"", 4, "single quotes"), ("(a", 2, "expected ')'"),
-     ("a ? b", 2, "unexpected character"), ("orders.amount > 1", 0, "only 'properties.KEY'"), ("", 0, "empty")],
+    [
+        ("a >", 3, "expected a value"),
+        ('a = "x"', 4, "single quotes"),
+        ("(a", 2, "expected ')'"),
+        ("a ? b", 2, "unexpected character"),
+        ("orders.amount > 1", 0, "only 'properties.KEY'"),
+        ("", 0, "empty"),
+    ],
 )
 def test_errors_carry_the_offset(text: str, pos: int, message: str) -> None:
     with pytest.raises(ExpressionSyntaxError) as exc:
@@ -59,12 +65,15 @@ def test_any_text_parses_or_raises_a_syntax_error(text: str) -> None:
         assert 0 <= exc.pos <= len(text)
 
 
-@given(st.recursive(
-    st.sampled_from(["a", "b", "1", "2.5", "'s'", "null"]),
-    lambda inner: st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "=", "<", "and", "or"]), inner).map(
-        lambda t: f"({t[0]} {t[1]} {t[2]})"),
-    max_leaves=8,
-))
+@given(
+    st.recursive(
+        st.sampled_from(["a", "b", "1", "2.5", "'s'", "null"]),
+        lambda inner: st.tuples(
+            inner, st.sampled_from(["+", "-", "*", "/", "=", "<", "and", "or"]), inner
+        ).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        max_leaves=8,
+    )
+)
 def test_rendering_round_trips(text: str) -> None:
     node = parse_expression(text)
     assert ast.to_text(parse_expression(ast.to_text(node))) == ast.to_text(node)

@@ -21,7 +21,9 @@ ORDERS_DDL = (
 def ws(tmp_path: Path) -> Workspace:
     ws = Workspace.init(tmp_path / "ws", name="t")
     ws.store.con.execute(ORDERS_DDL)
-    ws.store.con.execute("CREATE TABLE customers (customer_id VARCHAR, country VARCHAR, account_owner VARCHAR)")
+    ws.store.con.execute(
+        "CREATE TABLE customers (customer_id VARCHAR, country VARCHAR, account_owner VARCHAR)"
+    )
     yield ws
     ws.close()
 
@@ -31,7 +33,9 @@ def write(ws: Workspace, text: str, name: str = "shop.yml") -> None:
 
 
 def test_design_examples_load_with_builtins(ws: Workspace) -> None:
-    write(ws, """\
+    write(
+        ws,
+        """\
         traits:
           revenue_365d: {sum: orders.amount, within: 365d}
           last_order_at: {max: orders.ordered_at}
@@ -43,7 +47,8 @@ def test_design_examples_load_with_builtins(ws: Workspace) -> None:
             segments:
               - {name: vip, where: "revenue_365d >= 5000"}
             else: low
-        """)
+        """,
+    )
     defs = ws.definitions()
     assert defs.builtins == ["rfm", "abc", "lifecycle"]
     assert [s.name for s in defs.segmentations["value_tier"].segments] == ["value_tier.vip", "value_tier.low"]
@@ -54,16 +59,22 @@ def test_design_examples_load_with_builtins(ws: Workspace) -> None:
 
 
 def test_unknown_trait_points_at_line_and_column_with_suggestion(ws: Workspace) -> None:
-    write(ws, """\
+    write(
+        ws,
+        """\
         traits:
           revenue_365d: {sum: orders.amount, within: 365d}
         segments:
           big:
             where: "revenu_365d >= 1000"
-        """)
+        """,
+    )
     with pytest.raises(DefinitionError) as exc:
         ws.definitions()
-    assert str(exc.value) == "definitions/shop.yml:5:13: unknown trait 'revenu_365d'; did you mean 'revenue_365d'?"
+    assert (
+        str(exc.value)
+        == "definitions/shop.yml:5:13: unknown trait 'revenu_365d'; did you mean 'revenue_365d'?"
+    )
 
 
 def test_unknown_key_in_trait_is_an_error_with_suggestion(ws: Workspace) -> None:
@@ -98,7 +109,9 @@ def test_trait_may_not_take_an_attribute_name(ws: Workspace) -> None:
 
 def test_in_segment_must_name_a_known_segment(ws: Workspace) -> None:
     write(ws, "segments:\n  s: {where: \"in_segment('rfm.champion')\"}\n")
-    with pytest.raises(DefinitionError, match=r"unknown segment 'rfm.champion'; did you mean 'rfm.champions'\?"):
+    with pytest.raises(
+        DefinitionError, match=r"unknown segment 'rfm.champion'; did you mean 'rfm.champions'\?"
+    ):
         ws.definitions()
 
 
@@ -140,14 +153,17 @@ def test_hash_changes_when_a_dependency_changes(ws: Workspace) -> None:
 
 
 def test_select_keeps_dependencies(ws: Workspace) -> None:
-    write(ws, """\
+    write(
+        ws,
+        """\
         traits:
           r: {sum: orders.amount}
           d: {expr: 'r * 2'}
           unused: {count: orders}
         segments:
           s: {where: "d > 1 and in_segment('abc.A')"}
-        """)
+        """,
+    )
     picked = ws.definitions().select(["s"])
     assert set(picked.segments) == {"s"} and set(picked.segmentations) == {"abc"}
     assert {"r", "d", "abc_revenue", "abc_revenue_before"} <= set(picked.traits)
@@ -155,13 +171,16 @@ def test_select_keeps_dependencies(ws: Workspace) -> None:
 
 
 def test_trigger_targets_are_checked(ws: Workspace) -> None:
-    write(ws, """\
+    write(
+        ws,
+        """\
         triggers:
           t:
             on: move
             from: rfm.loyal_customers
             to: rfm.at_rsk
             do: [{task: {title: x}}]
-        """)
+        """,
+    )
     with pytest.raises(DefinitionError, match=r"unknown segment 'rfm.at_rsk'; did you mean 'rfm.at_risk'\?"):
         ws.definitions()

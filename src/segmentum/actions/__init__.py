@@ -1,8 +1,8 @@
 """Acting on segments: typed events from run diffs, triggers, the persisted outbox and its sinks.
 
-    from segmentum.actions import process_run, deliver
-    report = process_run(ws, run_id)   # enqueue (idempotent)
-    deliver(ws)                        # send what is due
+from segmentum.actions import process_run, deliver
+report = process_run(ws, run_id)   # enqueue (idempotent)
+deliver(ws)                        # send what is due
 """
 
 from __future__ import annotations
@@ -14,7 +14,23 @@ from segmentum.actions.tasks import assign_task, complete_task, list_tasks
 from segmentum.actions.triggers import ProcessReport, process_run, validate_triggers
 
 __all__ = [
-    "Delivered", "DeliveryError", "MetricChanged", "OutboxItem", "ProcessReport", "SegmentEntered",
-    "SegmentExited", "SegmentMoved", "Sink", "assign_task", "complete_task", "deliver", "deliver_until_done",
-    "list_outbox", "list_tasks", "process_run", "register_sink", "retry", "validate_triggers",
+    "Delivered",
+    "DeliveryError",
+    "MetricChanged",
+    "OutboxItem",
+    "ProcessReport",
+    "SegmentEntered",
+    "SegmentExited",
+    "SegmentMoved",
+    "Sink",
+    "assign_task",
+    "complete_task",
+    "deliver",
+    "deliver_until_done",
+    "list_outbox",
+    "list_tasks",
+    "process_run",
+    "register_sink",
+    "retry",
+    "validate_triggers",
 ]

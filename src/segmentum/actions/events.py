@@ -123,14 +123,21 @@ class RunEvents:
 def load_run(store: Store, run_id: int) -> RunInfo:
     from segmentum.errors import NotFoundError
 
-    row = store.cursor().execute(
-        f"SELECT run_id, kind, as_of, definition_hashes, status FROM {META}.runs WHERE run_id = ?", [run_id]
-    ).fetchone()
+    row = (
+        store.cursor()
+        .execute(
+            f"SELECT run_id, kind, as_of, definition_hashes, status FROM {META}.runs WHERE run_id = ?",
+            [run_id],
+        )
+        .fetchone()
+    )
     if row is None:
         raise NotFoundError(f"run {run_id} does not exist; `segmentum runs` lists the runs")
     if row[4] != "complete":
-        raise NotFoundError(f"run {run_id} is {row[4]}, not complete: only complete runs fire triggers; "
-                            "`segmentum runs` lists the runs")
+        raise NotFoundError(
+            f"run {run_id} is {row[4]}, not complete: only complete runs fire triggers; "
+            "`segmentum runs` lists the runs"
+        )
     return RunInfo(int(row[0]), row[1] or "batch", row[2], _hashes(row[3]))
 
 
@@ -143,10 +150,15 @@ def _hashes(value: Any) -> dict[str, str]:
 
 
 def _previous_runs(store: Store, run_id: int) -> list[RunInfo]:
-    rows = store.cursor().execute(
-        f"SELECT run_id, kind, as_of, definition_hashes FROM {META}.runs "
-        "WHERE status = 'complete' AND run_id < ? ORDER BY run_id DESC", [run_id]
-    ).fetchall()
+    rows = (
+        store.cursor()
+        .execute(
+            f"SELECT run_id, kind, as_of, definition_hashes FROM {META}.runs "
+            "WHERE status = 'complete' AND run_id < ? ORDER BY run_id DESC",
+            [run_id],
+        )
+        .fetchall()
+    )
     return [RunInfo(int(r[0]), r[1] or "batch", r[2], _hashes(r[3])) for r in rows]
 
 
@@ -172,8 +184,9 @@ def traits_table(run_id: int) -> str:
     return f"{META}.traits_{int(run_id)}"
 
 
-def segment_events(store: Store, run_id: int, *, segmentations: set[str] | None = None,
-                   standalone: set[str] | None = None) -> RunEvents:
+def segment_events(
+    store: Store, run_id: int, *, segmentations: set[str] | None = None, standalone: set[str] | None = None
+) -> RunEvents:
     """Entered / exited / moved events of run `run_id` for every definition the run holds.
 
     The transitions come from `segmentum.runs.diff.diff` (the same ones `segmentum run` prints). A move
@@ -207,7 +220,8 @@ def segment_events(store: Store, run_id: int, *, segmentations: set[str] | None 
             rows = cur.execute(
                 f"SELECT customer_id, segmentation, name FROM {META}.memberships WHERE run_id = ? "
                 "AND (segmentation = ? OR (segmentation IS NULL AND name = ?)) ORDER BY customer_id",
-                [run_id, name, name]).fetchall()
+                [run_id, name, name],
+            ).fetchall()
             first += [SegmentEntered(c, n, s, run_id, None) for c, s, n in rows]
     return RunEvents(run, events, baselines, first)
 
@@ -218,7 +232,9 @@ def _full(segment: object, segmentation: str | None) -> str | None:
     return f"{segmentation}.{segment}" if segmentation is not None else segment
 
 
-def metric_values(store: Store, run_id: int, trait: str) -> tuple[Baseline, list[tuple[str, Any, Any, int | None]]]:
+def metric_values(
+    store: Store, run_id: int, trait: str
+) -> tuple[Baseline, list[tuple[str, Any, Any, int | None]]]:
     """(customer_id, previous value, current value, previous run) for each customer the run evaluated.
 
     The previous value comes from the newest earlier complete batch run whose traits table has the trait,
@@ -226,30 +242,45 @@ def metric_values(store: Store, run_id: int, trait: str) -> tuple[Baseline, list
     """
     run = load_run(store, run_id)
     cur = store.cursor()
-    having = {int(r[0].removeprefix("traits_")) for r in cur.execute(
-        "SELECT table_name FROM information_schema.columns WHERE table_schema = ? AND column_name = ? "
-        "AND table_name LIKE 'traits\\_%' ESCAPE '\\'", [META, trait]).fetchall()
-        if r[0].removeprefix("traits_").isdigit()}
+    having = {
+        int(r[0].removeprefix("traits_"))
+        for r in cur.execute(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = ? AND column_name = ? "
+            "AND table_name LIKE 'traits\\_%' ESCAPE '\\'",
+            [META, trait],
+        ).fetchall()
+        if r[0].removeprefix("traits_").isdigit()
+    }
     base = baseline_for(trait, run, _previous_runs(store, run_id), has=lambda r: r.run_id in having)
     column = ident(trait)
     if run_id not in having:
         return base, []
     if base.batch_run is None:
-        rows = cur.execute(f"SELECT customer_id, {column} FROM {traits_table(run_id)} ORDER BY customer_id").fetchall()
+        rows = cur.execute(
+            f"SELECT customer_id, {column} FROM {traits_table(run_id)} ORDER BY customer_id"
+        ).fetchall()
         return base, [(r[0], None, r[1], None) for r in rows]
     latest: dict[str, int] = {}
     if base.realtime_runs and store.table_exists("run_customers", schema=META):
         ids = ", ".join(str(int(r)) for r in base.realtime_runs)
-        latest = {str(c): int(r) for c, r in cur.execute(
-            f"SELECT customer_id, max(run_id) FROM {META}.run_customers WHERE run_id IN ({ids}) AND customer_id IN "
-            f"(SELECT customer_id FROM {traits_table(run_id)}) GROUP BY customer_id").fetchall()}
+        latest = {
+            str(c): int(r)
+            for c, r in cur.execute(
+                f"SELECT customer_id, max(run_id) FROM {META}.run_customers WHERE run_id IN ({ids}) AND customer_id IN "
+                f"(SELECT customer_id FROM {traits_table(run_id)}) GROUP BY customer_id"
+            ).fetchall()
+        }
     runs = sorted({base.batch_run, *latest.values()})
     union = " UNION ALL ".join(
-        f"SELECT {int(r)}::BIGINT AS run_id, customer_id, {column} AS value FROM {traits_table(r)}" for r in runs)
+        f"SELECT {int(r)}::BIGINT AS run_id, customer_id, {column} AS value FROM {traits_table(r)}"
+        for r in runs
+    )
     import pandas as pd
 
-    cur.register("_segmentum_latest", pd.DataFrame({"customer_id": list(latest), "run_id": list(latest.values())},
-                                                   dtype="object"))
+    cur.register(
+        "_segmentum_latest",
+        pd.DataFrame({"customer_id": list(latest), "run_id": list(latest.values())}, dtype="object"),
+    )
     try:
         rows = cur.execute(
             f"""
@@ -267,9 +298,16 @@ def metric_values(store: Store, run_id: int, trait: str) -> tuple[Baseline, list
     return base, [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-def metric_events(store: Store, run_id: int, trait: str, *, above: Decimal | None = None,
-                  below: Decimal | None = None, change: float | None = None,
-                  first_run: bool = False) -> tuple[Baseline, list[MetricChanged]]:
+def metric_events(
+    store: Store,
+    run_id: int,
+    trait: str,
+    *,
+    above: Decimal | None = None,
+    below: Decimal | None = None,
+    change: float | None = None,
+    first_run: bool = False,
+) -> tuple[Baseline, list[MetricChanged]]:
     """Customers whose `trait` crossed `above` / `below` or changed by `change` (relative) in this run.
 
     Crossing: `above: X` fires when the previous value was at most X and the new one is above it; `below: X`
@@ -315,5 +353,3 @@ def metric_events(store: Store, run_id: int, trait: str, *, above: Decimal | Non
                 reasons.append(f"changed by {rel:+.1%}")
         out.append(MetricChanged(customer, trait, old, new, run_id, from_run, "; ".join(reasons)))
     return base, out
-
-

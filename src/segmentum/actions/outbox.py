@@ -34,8 +34,20 @@ OUTBOX_DDL = (
         status VARCHAR NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TIMESTAMP,
         last_error VARCHAR, created_at TIMESTAMP NOT NULL, delivered_at TIMESTAMP)""",
 )
-COLUMNS = ["id", "idempotency_key", "trigger", "action_type", "customer_id", "run_id", "status", "attempts",
-           "next_attempt_at", "last_error", "created_at", "delivered_at"]
+COLUMNS = [
+    "id",
+    "idempotency_key",
+    "trigger",
+    "action_type",
+    "customer_id",
+    "run_id",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "created_at",
+    "delivered_at",
+]
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 3600.0
 DEFAULT_MAX_ATTEMPTS = 8
@@ -75,16 +87,18 @@ def enqueue(ws: Context, entries: list[Entry]) -> int:
     if not entries:
         return 0
     created = ws_now(ws.config.timezone)
-    frame = pd.DataFrame({
-        "idempotency_key": [e.key for e in entries],
-        "trigger": [e.trigger for e in entries],
-        "action_type": [e.action_type for e in entries],
-        "customer_id": pd.Series([e.customer_id for e in entries], dtype="object"),
-        "run_id": [int(e.run_id) for e in entries],
-        "payload": [json.dumps(e.payload, ensure_ascii=False, default=_json_default) for e in entries],
-        "status": [e.status for e in entries],
-        "last_error": pd.Series([e.last_error for e in entries], dtype="object"),
-    })
+    frame = pd.DataFrame(
+        {
+            "idempotency_key": [e.key for e in entries],
+            "trigger": [e.trigger for e in entries],
+            "action_type": [e.action_type for e in entries],
+            "customer_id": pd.Series([e.customer_id for e in entries], dtype="object"),
+            "run_id": [int(e.run_id) for e in entries],
+            "payload": [json.dumps(e.payload, ensure_ascii=False, default=_json_default) for e in entries],
+            "status": [e.status for e in entries],
+            "last_error": pd.Series([e.last_error for e in entries], dtype="object"),
+        }
+    )
     cur = store.cursor()
     with store.transaction(cur):
         before = _one(cur, f"SELECT count(*) FROM {META}.outbox")[0]
@@ -92,8 +106,9 @@ def enqueue(ws: Context, entries: list[Entry]) -> int:
         try:
             # an action whose template failed to render is replaced once it renders (after a fix)
             replaced = _one(
-                cur, f"""DELETE FROM {META}.outbox WHERE status = 'failed' AND json_exists(payload, '$.render_error')
-                    AND idempotency_key IN (SELECT idempotency_key FROM _segmentum_outbox_new WHERE status = 'pending')"""
+                cur,
+                f"""DELETE FROM {META}.outbox WHERE status = 'failed' AND json_exists(payload, '$.render_error')
+                    AND idempotency_key IN (SELECT idempotency_key FROM _segmentum_outbox_new WHERE status = 'pending')""",
             )[0]
             before -= int(replaced or 0)
             # keys already present (a re-run, or a resumed process) are skipped, keeping the first payload
@@ -143,8 +158,13 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"delivered": self.delivered, "skipped": self.skipped, "failed": self.failed,
-                "retrying": self.retrying, "errors": self.errors[:20]}
+        return {
+            "delivered": self.delivered,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "retrying": self.retrying,
+            "errors": self.errors[:20],
+        }
 
 
 class _RateLimit:
@@ -162,8 +182,13 @@ class _RateLimit:
             self.next = max(self.next, time.monotonic()) + self.interval
 
 
-def backoff_seconds(attempts: int, *, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S,
-                    rng: random.Random | None = None) -> float:
+def backoff_seconds(
+    attempts: int,
+    *,
+    base: float = BACKOFF_BASE_S,
+    cap: float = BACKOFF_CAP_S,
+    rng: random.Random | None = None,
+) -> float:
     """Delay before attempt `attempts + 1`: exponential with ±50 % jitter, at most `cap`."""
     delay = min(cap, base * 2 ** max(0, attempts - 1))
     return delay * (0.5 + (rng or random).random())
@@ -175,9 +200,16 @@ def max_attempts_for(ws: Context, action_type: str) -> int:
     return DEFAULT_MAX_ATTEMPTS
 
 
-def deliver(ws: Context, *, ids: list[int] | None = None, due_only: bool = True, limit: int | None = None,
-            now: datetime | None = None, backoff_base: float = BACKOFF_BASE_S,
-            stop: threading.Event | None = None) -> DeliveryReport:
+def deliver(
+    ws: Context,
+    *,
+    ids: list[int] | None = None,
+    due_only: bool = True,
+    limit: int | None = None,
+    now: datetime | None = None,
+    backoff_base: float = BACKOFF_BASE_S,
+    stop: threading.Event | None = None,
+) -> DeliveryReport:
     """Send pending outbox rows (those due unless `due_only=False`), oldest first.
 
     Parameters
@@ -202,16 +234,29 @@ def deliver(ws: Context, *, ids: list[int] | None = None, due_only: bool = True,
         if ids:
             where.append(f"id IN ({', '.join('?' for _ in ids)})")
             params += [int(i) for i in ids]
-        sql = (f"SELECT id, idempotency_key, trigger, action_type, customer_id, run_id, payload, attempts "
-               f"FROM {META}.outbox WHERE {' AND '.join(where)} ORDER BY id")
+        sql = (
+            f"SELECT id, idempotency_key, trigger, action_type, customer_id, run_id, payload, attempts "
+            f"FROM {META}.outbox WHERE {' AND '.join(where)} ORDER BY id"
+        )
         if limit:
             sql += f" LIMIT {int(limit)}"
         rows = cur.execute(sql, params).fetchall()
         report = DeliveryReport()
         sinks: dict[str, Sink] = {}
         limits: dict[str, _RateLimit] = {}
-        items = [OutboxItem(int(r[0]), r[1], r[2], r[3], r[4], int(r[5]),
-                            json.loads(r[6]) if isinstance(r[6], str) else r[6], int(r[7])) for r in rows]
+        items = [
+            OutboxItem(
+                int(r[0]),
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                int(r[5]),
+                json.loads(r[6]) if isinstance(r[6], str) else r[6],
+                int(r[7]),
+            )
+            for r in rows
+        ]
         try:
             position = 0
             while position < len(items):
@@ -233,7 +278,9 @@ def deliver(ws: Context, *, ids: list[int] | None = None, due_only: bool = True,
 STORE_BATCH = 1000
 
 
-def _store_batch(ws: Context, items: list[OutboxItem], start: int, sinks: dict[str, Sink]) -> list[OutboxItem]:
+def _store_batch(
+    ws: Context, items: list[OutboxItem], start: int, sinks: dict[str, Sink]
+) -> list[OutboxItem]:
     """Consecutive items of a sink that writes only to the store (tasks): delivered in one transaction."""
     kind = items[start].action_type
     if kind not in sinks:
@@ -244,28 +291,41 @@ def _store_batch(ws: Context, items: list[OutboxItem], start: int, sinks: dict[s
     if not sinks[kind].transactional:
         return []
     end = start
-    while end < len(items) and end - start < STORE_BATCH and items[end].action_type == kind \
-            and "action" in items[end].payload:
+    while (
+        end < len(items)
+        and end - start < STORE_BATCH
+        and items[end].action_type == kind
+        and "action" in items[end].payload
+    ):
         end += 1
     return items[start:end] if end - start > 1 else []
 
 
-def _deliver_batch(ws: Context, cur: Any, batch: list[OutboxItem], sink: Sink, report: DeliveryReport) -> bool:
+def _deliver_batch(
+    ws: Context, cur: Any, batch: list[OutboxItem], sink: Sink, report: DeliveryReport
+) -> bool:
     """All or nothing; False (rolled back) sends the caller item by item, to find the one that fails."""
     try:
         with ws.store.transaction(cur):
             clock = ws_now(ws.config.timezone)
             results = sink.deliver_many(batch, cur)
-            frame = pd.DataFrame({
-                "id": [i.id for i in batch],
-                "status": ["skipped" if r.status == "skipped" else "delivered" for r in results],
-                "note": pd.Series([r.note if r.status == "skipped" else None for r in results], dtype="object"),
-            })
+            frame = pd.DataFrame(
+                {
+                    "id": [i.id for i in batch],
+                    "status": ["skipped" if r.status == "skipped" else "delivered" for r in results],
+                    "note": pd.Series(
+                        [r.note if r.status == "skipped" else None for r in results], dtype="object"
+                    ),
+                }
+            )
             cur.register("_segmentum_delivered", frame)
             try:
-                cur.execute(f"""UPDATE {META}.outbox o SET status = d.status, attempts = o.attempts + 1,
+                cur.execute(
+                    f"""UPDATE {META}.outbox o SET status = d.status, attempts = o.attempts + 1,
                                 delivered_at = ?, next_attempt_at = NULL, last_error = d.note::VARCHAR
-                                FROM _segmentum_delivered d WHERE o.id = d.id""", [clock])
+                                FROM _segmentum_delivered d WHERE o.id = d.id""",
+                    [clock],
+                )
             finally:
                 cur.unregister("_segmentum_delivered")
     except Exception:  # noqa: BLE001 - retried one by one, which records the failing item
@@ -278,8 +338,15 @@ def _deliver_batch(ws: Context, cur: Any, batch: list[OutboxItem], sink: Sink, r
     return True
 
 
-def _deliver_one(ws: Context, cur: Any, item: OutboxItem, sinks: dict[str, Sink], limits: dict[str, _RateLimit],
-                 report: DeliveryReport, backoff_base: float) -> None:
+def _deliver_one(
+    ws: Context,
+    cur: Any,
+    item: OutboxItem,
+    sinks: dict[str, Sink],
+    limits: dict[str, _RateLimit],
+    report: DeliveryReport,
+    backoff_base: float,
+) -> None:
     store = ws.store
     try:
         if item.action_type not in sinks:
@@ -288,7 +355,9 @@ def _deliver_one(ws: Context, cur: Any, item: OutboxItem, sinks: dict[str, Sink]
             limits[item.action_type] = _RateLimit(sinks[item.action_type].rate_per_second)
         sink = sinks[item.action_type]
         if "action" not in item.payload:
-            raise DeliveryError(f"the action was never rendered: {item.payload.get('render_error')}", retry=False)
+            raise DeliveryError(
+                f"the action was never rendered: {item.payload.get('render_error')}", retry=False
+            )
         limits[item.action_type].wait()
         if sink.transactional:
             with store.transaction(cur):
@@ -307,14 +376,21 @@ def _deliver_one(ws: Context, cur: Any, item: OutboxItem, sinks: dict[str, Sink]
             retry_after = getattr(exc, "retry_after", None)
             if retry_after is not None:
                 delay = max(delay, min(retry_after, BACKOFF_CAP_S))
-            cur.execute(f"UPDATE {META}.outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
-                        [attempts, clock + timedelta(seconds=delay), str(exc), item.id])
+            cur.execute(
+                f"UPDATE {META}.outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                [attempts, clock + timedelta(seconds=delay), str(exc), item.id],
+            )
             report.retrying += 1
         else:
-            cur.execute(f"UPDATE {META}.outbox SET status = 'failed', attempts = ?, next_attempt_at = NULL, "
-                        "last_error = ? WHERE id = ?", [attempts, str(exc), item.id])
+            cur.execute(
+                f"UPDATE {META}.outbox SET status = 'failed', attempts = ?, next_attempt_at = NULL, "
+                "last_error = ? WHERE id = ?",
+                [attempts, str(exc), item.id],
+            )
             report.failed += 1
-        report.errors.append(f"#{item.id} {item.action_type}: {exc if isinstance(exc, ActionError) else repr(exc)}")
+        report.errors.append(
+            f"#{item.id} {item.action_type}: {exc if isinstance(exc, ActionError) else repr(exc)}"
+        )
         return
     if result.status == "skipped":
         report.skipped += 1
@@ -324,9 +400,11 @@ def _deliver_one(ws: Context, cur: Any, item: OutboxItem, sinks: dict[str, Sink]
 
 def _mark(cur: Any, item: OutboxItem, result: Delivered, clock: datetime) -> None:
     status = "skipped" if result.status == "skipped" else "delivered"
-    cur.execute(f"UPDATE {META}.outbox SET status = ?, attempts = attempts + 1, delivered_at = ?, "
-                "next_attempt_at = NULL, last_error = ? WHERE id = ?",
-                [status, clock, result.note if status == "skipped" else None, item.id])
+    cur.execute(
+        f"UPDATE {META}.outbox SET status = ?, attempts = attempts + 1, delivered_at = ?, "
+        "next_attempt_at = NULL, last_error = ? WHERE id = ?",
+        [status, clock, result.note if status == "skipped" else None, item.id],
+    )
 
 
 def retry(ws: Context, ids: list[int] | None = None, *, all_failed: bool = False) -> int:
@@ -337,29 +415,50 @@ def retry(ws: Context, ids: list[int] | None = None, *, all_failed: bool = False
         raise ActionError("name the outbox items to retry (IDs) or ask for all failed ones (--all)")
     cur = store.cursor()
     if ids:
-        found = {r[0]: r[1] for r in cur.execute(
-            f"SELECT id, status FROM {META}.outbox WHERE id IN ({', '.join('?' for _ in ids)})", ids).fetchall()}
+        found = {
+            r[0]: r[1]
+            for r in cur.execute(
+                f"SELECT id, status FROM {META}.outbox WHERE id IN ({', '.join('?' for _ in ids)})", ids
+            ).fetchall()
+        }
         missing = [i for i in ids if i not in found]
         if missing:
-            raise NotFoundError(f"no outbox item with id {missing[0]}; `segmentum outbox --status failed` lists "
-                                "the failed ones")
+            raise NotFoundError(
+                f"no outbox item with id {missing[0]}; `segmentum outbox --status failed` lists "
+                "the failed ones"
+            )
         bad = [i for i in ids if found[i] not in ("failed", "pending")]
         if bad:
-            raise ActionError(f"outbox item {bad[0]} is {found[bad[0]]}, not failed; only failed or pending items "
-                              "can be retried (a delivered item is never sent twice)")
+            raise ActionError(
+                f"outbox item {bad[0]} is {found[bad[0]]}, not failed; only failed or pending items "
+                "can be retried (a delivered item is never sent twice)"
+            )
         cond, params = f"id IN ({', '.join('?' for _ in ids)})", list(ids)
     else:
         cond, params = "status = 'failed'", []
     with store.transaction(cur):
-        count = _one(cur, f"SELECT count(*) FROM {META}.outbox WHERE {cond} AND status IN ('failed', 'pending')",
-                     params)[0]
-        cur.execute(f"UPDATE {META}.outbox SET status = 'pending', attempts = 0, next_attempt_at = ? "
-                    f"WHERE {cond} AND status IN ('failed', 'pending')", [ws_now(ws.config.timezone), *params])
+        count = _one(
+            cur,
+            f"SELECT count(*) FROM {META}.outbox WHERE {cond} AND status IN ('failed', 'pending')",
+            params,
+        )[0]
+        cur.execute(
+            f"UPDATE {META}.outbox SET status = 'pending', attempts = 0, next_attempt_at = ? "
+            f"WHERE {cond} AND status IN ('failed', 'pending')",
+            [ws_now(ws.config.timezone), *params],
+        )
     return int(count)
 
 
-def list_outbox(ws: Context, *, status: str | None = None, trigger: str | None = None,
-                run_id: int | None = None, limit: int | None = None, payload: bool = False) -> list[dict[str, Any]]:
+def list_outbox(
+    ws: Context,
+    *,
+    status: str | None = None,
+    trigger: str | None = None,
+    run_id: int | None = None,
+    limit: int | None = None,
+    payload: bool = False,
+) -> list[dict[str, Any]]:
     """Outbox rows, newest first."""
     if status is not None and status not in STATUSES:
         raise ActionError(f"unknown outbox status {status!r}; use one of {', '.join(STATUSES)}")
@@ -370,8 +469,10 @@ def list_outbox(ws: Context, *, status: str | None = None, trigger: str | None =
             where.append(f"{column} = ?")
             params.append(value)
     columns = COLUMNS + (["payload"] if payload else [])
-    sql = (f"SELECT {', '.join(columns)} FROM {META}.outbox {'WHERE ' + ' AND '.join(where) if where else ''} "
-           "ORDER BY id DESC")
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {META}.outbox {'WHERE ' + ' AND '.join(where) if where else ''} "
+        "ORDER BY id DESC"
+    )
     if limit:
         sql += f" LIMIT {int(limit)}"
     rows = ws.store.cursor().execute(sql, params).fetchall()
@@ -388,7 +489,9 @@ def counts(ws: Context) -> dict[str, int]:
     return {s: 0 for s in STATUSES} | {r[0]: int(r[1]) for r in rows}
 
 
-def deliver_until_done(ws: Context, *, timeout: float = 60.0, backoff_base: float = BACKOFF_BASE_S) -> DeliveryReport:
+def deliver_until_done(
+    ws: Context, *, timeout: float = 60.0, backoff_base: float = BACKOFF_BASE_S
+) -> DeliveryReport:
     """Deliver repeatedly, waiting for scheduled retries, until nothing is pending or `timeout` passes."""
     total = DeliveryReport()
     deadline = time.monotonic() + timeout
@@ -398,7 +501,10 @@ def deliver_until_done(ws: Context, *, timeout: float = 60.0, backoff_base: floa
         total.skipped += report.skipped
         total.failed += report.failed
         total.errors += report.errors
-        row = _one(ws.store.cursor(), f"SELECT count(*), min(next_attempt_at) FROM {META}.outbox WHERE status = 'pending'")
+        row = _one(
+            ws.store.cursor(),
+            f"SELECT count(*), min(next_attempt_at) FROM {META}.outbox WHERE status = 'pending'",
+        )
         total.retrying = int(row[0])
         if not row[0] or time.monotonic() >= deadline:
             return total

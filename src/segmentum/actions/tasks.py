@@ -17,16 +17,28 @@ TASKS_DDL = (
         status VARCHAR NOT NULL, customer_id VARCHAR, trigger VARCHAR, reason JSON, created_at TIMESTAMP NOT NULL,
         completed_at TIMESTAMP, outbox_key VARCHAR UNIQUE)""",
 )
-COLUMNS = ["id", "title", "description", "assignee", "due_at", "status", "customer_id", "trigger", "reason",
-           "created_at", "completed_at"]
+COLUMNS = [
+    "id",
+    "title",
+    "description",
+    "assignee",
+    "due_at",
+    "status",
+    "customer_id",
+    "trigger",
+    "reason",
+    "created_at",
+    "completed_at",
+]
 
 
 def ensure_tasks(store: Store) -> None:
     store.ensure(*TASKS_DDL)
 
 
-def list_tasks(ws: Context, *, assignee: str | None = None, status: str | None = "open",
-               customer_id: str | None = None) -> list[dict[str, Any]]:
+def list_tasks(
+    ws: Context, *, assignee: str | None = None, status: str | None = "open", customer_id: str | None = None
+) -> list[dict[str, Any]]:
     """Tasks, oldest due first; `status=None` lists every status."""
     if status is not None and status not in STATUSES:
         raise ActionError(f"unknown task status {status!r}; use one of {', '.join(STATUSES)}")
@@ -36,16 +48,21 @@ def list_tasks(ws: Context, *, assignee: str | None = None, status: str | None =
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
-    sql = (f"SELECT {', '.join(COLUMNS)} FROM {META}.tasks {'WHERE ' + ' AND '.join(where) if where else ''} "
-           "ORDER BY due_at NULLS LAST, id")
+    sql = (
+        f"SELECT {', '.join(COLUMNS)} FROM {META}.tasks {'WHERE ' + ' AND '.join(where) if where else ''} "
+        "ORDER BY due_at NULLS LAST, id"
+    )
     cur = ws.store.cursor()
     return [dict(zip(COLUMNS, row, strict=True)) for row in cur.execute(sql, params).fetchall()]
 
 
 def get_task(ws: Context, task_id: int) -> dict[str, Any]:
     ensure_tasks(ws.store)
-    row = ws.store.cursor().execute(f"SELECT {', '.join(COLUMNS)} FROM {META}.tasks WHERE id = ?",
-                                    [task_id]).fetchone()
+    row = (
+        ws.store.cursor()
+        .execute(f"SELECT {', '.join(COLUMNS)} FROM {META}.tasks WHERE id = ?", [task_id])
+        .fetchone()
+    )
     if row is None:
         raise NotFoundError(f"task {task_id} does not exist; `segmentum tasks --status all` lists every task")
     return dict(zip(COLUMNS, row, strict=True))
@@ -64,6 +81,8 @@ def complete_task(ws: Context, task_id: int) -> dict[str, Any]:
     """Mark a task done (completing a done task keeps its first completion time)."""
     task = get_task(ws, task_id)
     if task["status"] != "done":
-        ws.store.cursor().execute(f"UPDATE {META}.tasks SET status = 'done', completed_at = ? WHERE id = ?",
-                                  [now(ws.config.timezone), task_id])
+        ws.store.cursor().execute(
+            f"UPDATE {META}.tasks SET status = 'done', completed_at = ? WHERE id = ?",
+            [now(ws.config.timezone), task_id],
+        )
     return get_task(ws, task_id)

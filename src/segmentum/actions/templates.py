@@ -55,11 +55,16 @@ class Templates:
         self.root = Path(root)
         self._compiled: dict[str, jinja2.Template] = {}
         self.env = ImmutableSandboxedEnvironment(
-            loader=WorkspaceLoader(self.root), autoescape=False, finalize=_finalize,
-            undefined=_Undefined, keep_trailing_newline=True,
+            loader=WorkspaceLoader(self.root),
+            autoescape=False,
+            finalize=_finalize,
+            undefined=_Undefined,
+            keep_trailing_newline=True,
         )
         self.html_env = ImmutableSandboxedEnvironment(
-            loader=WorkspaceLoader(self.root), autoescape=True, finalize=_finalize,
+            loader=WorkspaceLoader(self.root),
+            autoescape=True,
+            finalize=_finalize,
             undefined=_Undefined,
         )
 
@@ -68,7 +73,9 @@ class Templates:
         try:
             self.env.parse(text)
         except jinja2.TemplateSyntaxError as exc:
-            raise ActionError(f"{where}: invalid template {text!r}: {exc.message} (line {exc.lineno})") from None
+            raise ActionError(
+                f"{where}: invalid template {text!r}: {exc.message} (line {exc.lineno})"
+            ) from None
 
     def render(self, text: str, context: dict[str, Any], where: str = "template") -> str:
         """Render an inline template string (compiled once per Templates object)."""
@@ -80,8 +87,10 @@ class Templates:
         except SecurityError as exc:
             raise ActionError(f"{where}: template {text!r} was blocked by the sandbox: {exc}") from None
         except jinja2.TemplateNotFound as exc:
-            raise ActionError(f"{where}: template {text!r} includes '{exc.name}', which is not a file inside "
-                              f"the workspace {self.root}") from None
+            raise ActionError(
+                f"{where}: template {text!r} includes '{exc.name}', which is not a file inside "
+                f"the workspace {self.root}"
+            ) from None
         except jinja2.TemplateError as exc:
             raise ActionError(f"{where}: template {text!r} failed: {exc}") from None
 
@@ -95,8 +104,10 @@ class Templates:
         except SecurityError as exc:
             raise ActionError(f"template {path}: blocked by the sandbox: {exc}") from None
         except jinja2.TemplateNotFound as exc:
-            raise ActionError(f"template {path}: '{exc.name}' is not a file inside the workspace {self.root}; "
-                              "email templates live in the workspace, e.g. templates/winback.html") from None
+            raise ActionError(
+                f"template {path}: '{exc.name}' is not a file inside the workspace {self.root}; "
+                "email templates live in the workspace, e.g. templates/winback.html"
+            ) from None
         except jinja2.TemplateSyntaxError as exc:
             raise ActionError(f"template {exc.filename or path}:{exc.lineno}: {exc.message}") from None
         except jinja2.TemplateError as exc:

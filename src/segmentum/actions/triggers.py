@@ -51,8 +51,14 @@ class ProcessReport:
     render_errors: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "events": self.events, "fired": self.fired, "baseline": self.baseline,
-                "enqueued": self.enqueued, "render_errors": self.render_errors}
+        return {
+            "run_id": self.run_id,
+            "events": self.events,
+            "fired": self.fired,
+            "baseline": self.baseline,
+            "enqueued": self.enqueued,
+            "render_errors": self.render_errors,
+        }
 
 
 # ------------------------------------------------------------------------------------------------ matching
@@ -83,8 +89,9 @@ def matches(trigger: TriggerDef, event: Event) -> bool:
     if spec.on == "exit" and isinstance(event, SegmentExited):
         return name_matches(spec.segment or "", event.segment, event.segmentation)
     if spec.on == "move" and isinstance(event, SegmentMoved):
-        return ((spec.from_ is None or name_matches(spec.from_, event.from_segment, event.segmentation))
-                and (spec.to is None or name_matches(spec.to, event.to_segment, event.segmentation)))
+        return (spec.from_ is None or name_matches(spec.from_, event.from_segment, event.segmentation)) and (
+            spec.to is None or name_matches(spec.to, event.to_segment, event.segmentation)
+        )
     return False
 
 
@@ -111,16 +118,20 @@ def validate_triggers(ws: Context, defs: Definitions) -> None:
         if spec.on == "move":
             owners = {owner_of(p, defs) for p in (spec.from_, spec.to) if p is not None}
             if len(owners) > 1 or any(o not in defs.segmentations for o in owners):
-                raise DefinitionError(f"{where}: 'on: move' needs 'from' and 'to' in one segmentation "
-                                      f"(found {', '.join(sorted(owners))}); standalone segments are entered and "
-                                      "exited, not moved between")
+                raise DefinitionError(
+                    f"{where}: 'on: move' needs 'from' and 'to' in one segmentation "
+                    f"(found {', '.join(sorted(owners))}); standalone segments are entered and "
+                    "exited, not moved between"
+                )
         for index, action in enumerate(spec.do):
             sink = sink_class(action.kind)(ws)
             settings = action.settings.model_dump()
             if action.kind == "export":
                 settings["segment"] = settings.get("segment") or export_segment(trigger, defs)
                 if settings["segment"] is None:
-                    raise ActionError(f"{where} do[{index}].export: name the segment to export (segment: NAME)")
+                    raise ActionError(
+                        f"{where} do[{index}].export: name the segment to export (segment: NAME)"
+                    )
                 if not settings["segment"].endswith(".*"):
                     defs.segment(settings["segment"])
             sink.validate(settings, f"{where} do[{index}].{action.kind}", templates)
@@ -154,8 +165,9 @@ def _rows_by_customer(cur: Any, sql: str, params: list[Any]) -> dict[str, dict[s
     return out
 
 
-def customer_context(ws: Context, run_id: int, customer_ids: list[str]) -> tuple[
-        dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, list[str]]]:
+def customer_context(
+    ws: Context, run_id: int, customer_ids: list[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, list[str]]]:
     """(attributes + model outputs + traits, traits alone, current segment names) of the given customers."""
     store = ws.store
     cur = store.cursor()
@@ -167,28 +179,40 @@ def customer_context(ws: Context, run_id: int, customer_ids: list[str]) -> tuple
     try:
         attrs: dict[str, dict[str, Any]] = defaultdict(dict)
         if store.table_exists("customers"):
-            for cid, rec in _rows_by_customer(cur, "SELECT c.* FROM main.customers c JOIN _segmentum_ids USING "
-                                              "(customer_id)", []).items():
+            for cid, rec in _rows_by_customer(
+                cur, "SELECT c.* FROM main.customers c JOIN _segmentum_ids USING (customer_id)", []
+            ).items():
                 attrs[cid].update(rec)
-        models = [r[0] for r in cur.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_name LIKE 'model\\_%' "
-            "ESCAPE '\\' ORDER BY table_name", [META]).fetchall()]
+        models = [
+            r[0]
+            for r in cur.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_name LIKE 'model\\_%' "
+                "ESCAPE '\\' ORDER BY table_name",
+                [META],
+            ).fetchall()
+        ]
         for table in models:
-            for cid, rec in _rows_by_customer(cur, f'SELECT m.* FROM {META}."{table}" m JOIN _segmentum_ids USING '
-                                              "(customer_id)", []).items():
+            for cid, rec in _rows_by_customer(
+                cur, f'SELECT m.* FROM {META}."{table}" m JOIN _segmentum_ids USING (customer_id)', []
+            ).items():
                 for key, value in rec.items():
                     attrs[cid].setdefault(key, value)
         traits: dict[str, dict[str, Any]] = {}
         if store.table_exists(f"traits_{int(run_id)}", schema=META):
-            traits = _rows_by_customer(cur, f"SELECT t.* FROM {META}.traits_{int(run_id)} t JOIN _segmentum_ids "
-                                       "USING (customer_id)", [])
+            traits = _rows_by_customer(
+                cur,
+                f"SELECT t.* FROM {META}.traits_{int(run_id)} t JOIN _segmentum_ids USING (customer_id)",
+                [],
+            )
             for cid, rec in traits.items():
                 attrs[cid].update({k: v for k, v in rec.items() if k not in attrs[cid] or k == "customer_id"})
                 rec.pop("customer_id", None)
         segments: dict[str, list[str]] = defaultdict(list)
         for cid, name in cur.execute(
             f"SELECT m.customer_id, m.name FROM {META}.memberships m JOIN _segmentum_ids USING (customer_id) "
-            "WHERE m.run_id = ? ORDER BY m.customer_id, m.name", [run_id]).fetchall():
+            "WHERE m.run_id = ? ORDER BY m.customer_id, m.name",
+            [run_id],
+        ).fetchall():
             segments[str(cid)].append(name)
     finally:
         cur.unregister("_segmentum_ids")
@@ -205,8 +229,15 @@ def segment_info(defs: Definitions, name: str | None) -> dict[str, Any] | None:
     except Exception:  # noqa: BLE001 - a segment of an older definition: name only
         seg_name, _, rest = name.partition(".")
         return {"name": name, "segment": rest or seg_name, "segmentation": seg_name if rest else None}
-    return {"name": seg.name, "segment": seg.segment, "segmentation": seg.segmentation,
-            "description": seg.description, "offer": seg.offer, "channel": seg.channel, "action": seg.action}
+    return {
+        "name": seg.name,
+        "segment": seg.segment,
+        "segmentation": seg.segmentation,
+        "description": seg.description,
+        "offer": seg.offer,
+        "channel": seg.channel,
+        "action": seg.action,
+    }
 
 
 def _event_segment(event: Event) -> str | None:
@@ -220,15 +251,23 @@ def _event_segment(event: Event) -> str | None:
 # ------------------------------------------------------------------------------------------------- process
 
 
-def trigger_events(ws: Context, trigger: TriggerDef, run_events: RunEvents, defs: Definitions,
-                   report: ProcessReport) -> list[Event]:
+def trigger_events(
+    ws: Context, trigger: TriggerDef, run_events: RunEvents, defs: Definitions, report: ProcessReport
+) -> list[Event]:
     """The events a trigger fires on in this run (one per customer at most)."""
     spec = trigger.spec
     run_id = run_events.run.run_id
     first = spec.on_first_run == "fire"
     if spec.on == "metric":
-        base, events = metric_events(ws.store, run_id, spec.trait or "", above=spec.above, below=spec.below,
-                                     change=spec.change, first_run=first)
+        base, events = metric_events(
+            ws.store,
+            run_id,
+            spec.trait or "",
+            above=spec.above,
+            below=spec.below,
+            change=spec.change,
+            first_run=first,
+        )
         if base.baseline:
             report.baseline.append(trigger.name)
         return list(events)
@@ -262,8 +301,9 @@ def process_run(ws: Context, run_id: int, *, definitions: Definitions | None = N
         return report
     validate_triggers(ws, defs)
     store = ws.store
-    run_events = segment_events(store, run_id, segmentations=set(defs.segmentations),
-                                standalone=set(defs.segments))
+    run_events = segment_events(
+        store, run_id, segmentations=set(defs.segmentations), standalone=set(defs.segments)
+    )
     report.events = len(run_events.events)
     fired: dict[str, list[Event]] = {}
     for name, trigger in defs.triggers.items():
@@ -286,9 +326,13 @@ def process_run(ws: Context, run_id: int, *, definitions: Definitions | None = N
             cid = event.customer_id
             data = event_dict(event)
             context = {
-                "customer": attrs.get(cid, {"customer_id": cid}), "traits": traits.get(cid, {}),
-                "segment": segment_info(defs, _event_segment(event)), "segments": segments.get(cid, []),
-                "event": data, "run": {**run, "previous_run": event.from_run}, "trigger": trigger_info,
+                "customer": attrs.get(cid, {"customer_id": cid}),
+                "traits": traits.get(cid, {}),
+                "segment": segment_info(defs, _event_segment(event)),
+                "segments": segments.get(cid, []),
+                "event": data,
+                "run": {**run, "previous_run": event.from_run},
+                "trigger": trigger_info,
             }
             if isinstance(event, SegmentMoved):
                 context["from_segment"] = segment_info(defs, event.from_segment)
@@ -305,23 +349,51 @@ def process_run(ws: Context, run_id: int, *, definitions: Definitions | None = N
                 if sink.per_customer:
                     continue
                 settings_segment = getattr(action.settings, "segment", None) or export_segment(trigger, defs)
-                if settings_segment and run_events.run.hashes \
-                        and owner_of(settings_segment, defs) not in run_events.run.hashes:
+                if (
+                    settings_segment
+                    and run_events.run.hashes
+                    and owner_of(settings_segment, defs) not in run_events.run.hashes
+                ):
                     continue  # a run of other definitions (--only) must not overwrite the list with nothing
-                context = {"run": run, "trigger": trigger_info, "segment": segment_info(defs, settings_segment)
-                           if settings_segment and not settings_segment.endswith(".*") else
-                           {"name": settings_segment, "segmentation": (settings_segment or "")[:-2]}}
-                entries.append(_render(sink, action, index, name, None, run_id, context, templates, report,
-                                       extra={"segment": settings_segment}))
+                context = {
+                    "run": run,
+                    "trigger": trigger_info,
+                    "segment": segment_info(defs, settings_segment)
+                    if settings_segment and not settings_segment.endswith(".*")
+                    else {"name": settings_segment, "segmentation": (settings_segment or "")[:-2]},
+                }
+                entries.append(
+                    _render(
+                        sink,
+                        action,
+                        index,
+                        name,
+                        None,
+                        run_id,
+                        context,
+                        templates,
+                        report,
+                        extra={"segment": settings_segment},
+                    )
+                )
     report.enqueued = enqueue(ws, entries)
     for sink in sinks.values():
         sink.close()
     return report
 
 
-def _render(sink: Any, action: Any, index: int, trigger: str, customer_id: str | None, run_id: int,
-            context: dict[str, Any], templates: Templates, report: ProcessReport,
-            extra: dict[str, Any] | None = None) -> Entry:
+def _render(
+    sink: Any,
+    action: Any,
+    index: int,
+    trigger: str,
+    customer_id: str | None,
+    run_id: int,
+    context: dict[str, Any],
+    templates: Templates,
+    report: ProcessReport,
+    extra: dict[str, Any] | None = None,
+) -> Entry:
     settings = action.settings.model_dump() | (extra or {})
     payload = {k: v for k, v in context.items() if k != "customer"} | {"customer": context.get("customer")}
     payload["trigger"] = trigger
@@ -330,8 +402,16 @@ def _render(sink: Any, action: Any, index: int, trigger: str, customer_id: str |
     except ActionError as exc:
         report.render_errors += 1
         payload["render_error"] = str(exc)
-        return Entry(trigger, action.kind, customer_id, run_id, index, payload, status="failed",
-                     last_error=f"render: {exc}")
+        return Entry(
+            trigger,
+            action.kind,
+            customer_id,
+            run_id,
+            index,
+            payload,
+            status="failed",
+            last_error=f"render: {exc}",
+        )
     return Entry(trigger, action.kind, customer_id, run_id, index, payload)
 
 
@@ -353,12 +433,16 @@ def act_on_run(ws: Context, result: Any, *, deliver_now: bool = True) -> dict[st
         return None
     outcome = report.as_dict()
     if report.render_errors:
-        result.warnings.append(f"{report.render_errors} trigger action(s) could not be rendered; "
-                               "`segmentum outbox --status failed` shows why")
+        result.warnings.append(
+            f"{report.render_errors} trigger action(s) could not be rendered; "
+            "`segmentum outbox --status failed` shows why"
+        )
     if deliver_now and report.enqueued:
         delivery = deliver(ws)
         outcome["delivery"] = delivery.as_dict()
         if delivery.retrying or delivery.failed:
-            result.warnings.append(f"{delivery.retrying} action(s) will be retried and {delivery.failed} failed; "
-                                   "`segmentum outbox` shows them")
+            result.warnings.append(
+                f"{delivery.retrying} action(s) will be retried and {delivery.failed} failed; "
+                "`segmentum outbox` shows them"
+            )
     return outcome

@@ -22,17 +22,24 @@ def resolve_run(ws: Context, run_id: int | None = None) -> tuple[int, Any]:
 
 
 def segment_names(ws: Context, run_id: int) -> list[str]:
-    rows = ws.store.cursor().execute(
-        "SELECT DISTINCT name FROM segmentum.memberships WHERE run_id = ? ORDER BY name", [run_id]
-    ).fetchall()
+    rows = (
+        ws.store.cursor()
+        .execute("SELECT DISTINCT name FROM segmentum.memberships WHERE run_id = ? ORDER BY name", [run_id])
+        .fetchall()
+    )
     return [r[0] for r in rows]
 
 
 def segmentations(ws: Context, run_id: int) -> list[str]:
-    rows = ws.store.cursor().execute(
-        "SELECT DISTINCT segmentation FROM segmentum.memberships WHERE run_id = ? AND segmentation IS NOT NULL "
-        "ORDER BY 1", [run_id]
-    ).fetchall()
+    rows = (
+        ws.store.cursor()
+        .execute(
+            "SELECT DISTINCT segmentation FROM segmentum.memberships WHERE run_id = ? AND segmentation IS NOT NULL "
+            "ORDER BY 1",
+            [run_id],
+        )
+        .fetchall()
+    )
     return [r[0] for r in rows]
 
 
@@ -51,8 +58,10 @@ def check_segment(ws: Context, run_id: int, name: str) -> None:
 def customer_values_sql(ws: Context) -> str:
     """SQL of (customer_id, revenue, orders, first_order_at, last_order_at) over qualifying orders up to ?as_of."""
     if not ws.store.table_exists("orders"):
-        return ("SELECT NULL::VARCHAR AS customer_id, NULL::DECIMAL(38,6) AS revenue, 0::BIGINT AS orders, "
-                "NULL::TIMESTAMP AS first_order_at, NULL::TIMESTAMP AS last_order_at WHERE false")
+        return (
+            "SELECT NULL::VARCHAR AS customer_id, NULL::DECIMAL(38,6) AS revenue, 0::BIGINT AS orders, "
+            "NULL::TIMESTAMP AS first_order_at, NULL::TIMESTAMP AS last_order_at WHERE false"
+        )
     return (
         "SELECT customer_id, sum(amount) AS revenue, count(*) AS orders, min(ordered_at) AS first_order_at, "
         f"max(ordered_at) AS last_order_at FROM main.orders WHERE ordered_at <= $as_of AND {QUALIFYING_ORDER_SQL} "

@@ -29,9 +29,22 @@ from segmentum.errors import ModelError
 from segmentum.models.replenishment import resolve_as_of, store_of
 from segmentum.schema import QUALIFYING_ORDER_SQL
 
-COLUMNS = ["customer_id", "orders_recent", "orders_previous", "orders_baseline", "frequency_change",
-           "avg_recent", "avg_previous", "size_change", "top_category_recent", "top_category_previous",
-           "mix_change", "category_shift", "status", "reason"]
+COLUMNS = [
+    "customer_id",
+    "orders_recent",
+    "orders_previous",
+    "orders_baseline",
+    "frequency_change",
+    "avg_recent",
+    "avg_previous",
+    "size_change",
+    "top_category_recent",
+    "top_category_previous",
+    "mix_change",
+    "category_shift",
+    "status",
+    "reason",
+]
 
 
 def _shift(as_of: datetime, text: str, what: str) -> datetime:
@@ -53,10 +66,19 @@ def _settings(ws: Any) -> dict[str, Any]:
     return load_builtin("behaviour_change", overrides).settings
 
 
-def behaviour_changes(ws: Any, as_of: Any = "latest", period: str = "90d", *, baseline: str | None = None,
-                      min_previous_orders: int | None = None, frequency_drop: float | None = None,
-                      frequency_rise: float | None = None, size_drop: float | None = None,
-                      size_rise: float | None = None, mix_shift: float = 0.5) -> pd.DataFrame:
+def behaviour_changes(
+    ws: Any,
+    as_of: Any = "latest",
+    period: str = "90d",
+    *,
+    baseline: str | None = None,
+    min_previous_orders: int | None = None,
+    frequency_drop: float | None = None,
+    frequency_rise: float | None = None,
+    size_drop: float | None = None,
+    size_rise: float | None = None,
+    mix_shift: float = 0.5,
+) -> pd.DataFrame:
     """One row per customer with a qualifying order in the last or the previous period (see the module doc).
 
     Thresholds left as None take the `behaviour_change` built-in's settings (as configured in segmentum.yml).
@@ -79,8 +101,10 @@ def behaviour_changes(ws: Any, as_of: Any = "latest", period: str = "90d", *, ba
     params = {"start": start, "mid": mid, "end": end}
     has_items = store.table_exists("order_items") and "category" in store.columns("order_items")
     mix_sql = "SELECT NULL::VARCHAR AS customer_id, NULL::DOUBLE AS mix_change WHERE false"
-    top_sql = ("SELECT NULL::VARCHAR AS customer_id, NULL::VARCHAR AS top_category_recent, "
-               "NULL::VARCHAR AS top_category_previous WHERE false")
+    top_sql = (
+        "SELECT NULL::VARCHAR AS customer_id, NULL::VARCHAR AS top_category_recent, "
+        "NULL::VARCHAR AS top_category_previous WHERE false"
+    )
     if has_items:
         items = f"""SELECT i.customer_id, i.category, round(i.quantity * i.unit_price, 6)::DOUBLE AS v,
                 i.ordered_at > $mid AS recent
@@ -120,10 +144,12 @@ def behaviour_changes(ws: Any, as_of: Any = "latest", period: str = "90d", *, ba
     frame["customer_id"] = frame["customer_id"].astype(str)
     frame["orders_baseline"] = frame["orders_previous"] * scale
     with np.errstate(divide="ignore", invalid="ignore"):
-        frame["frequency_change"] = np.where(frame["orders_baseline"] > 0,
-                                             frame["orders_recent"] / frame["orders_baseline"] - 1, np.nan)
-        frame["size_change"] = np.where(frame["avg_previous"] > 0,
-                                        frame["avg_recent"] / frame["avg_previous"] - 1, np.nan)
+        frame["frequency_change"] = np.where(
+            frame["orders_baseline"] > 0, frame["orders_recent"] / frame["orders_baseline"] - 1, np.nan
+        )
+        frame["size_change"] = np.where(
+            frame["avg_previous"] > 0, frame["avg_recent"] / frame["avg_previous"] - 1, np.nan
+        )
     frame["category_shift"] = (frame["mix_change"] >= mix_shift).fillna(False).astype(bool)
     statuses, reasons = [], []
     for r in frame.itertuples():
@@ -139,8 +165,9 @@ def _pct(x: float) -> str:
     return f"{x:+.0%}"
 
 
-def _rule(r: Any, min_prev: int, f_drop: float, f_rise: float, s_drop: float,
-          s_rise: float) -> tuple[str, str]:
+def _rule(
+    r: Any, min_prev: int, f_drop: float, f_rise: float, s_drop: float, s_rise: float
+) -> tuple[str, str]:
     """The status and, in words, the rule that decided it (same order as the built-in's segments)."""
     if r.orders_previous < min_prev:
         return "not_comparable", f"{r.orders_previous} orders in the previous period (< {min_prev} needed)"
@@ -160,6 +187,8 @@ def _rule(r: Any, min_prev: int, f_drop: float, f_rise: float, s_drop: float,
         up.append(f"average order value {_pct(s)} (>= +{s_rise:.0%})")
     if up:
         return "growing", "; ".join(up)
-    parts = [f"orders per period {_pct(f)}" if f_ok else "no orders to compare",
-             f"average order value {_pct(s)}" if s_ok else "no order value to compare"]
+    parts = [
+        f"orders per period {_pct(f)}" if f_ok else "no orders to compare",
+        f"average order value {_pct(s)}" if s_ok else "no order value to compare",
+    ]
     return "stable", "within the thresholds: " + ", ".join(parts)

@@ -133,7 +133,8 @@ class _Store:
         self.model_columns: dict[str, str] = {}  # attribute -> model table
         models = self.con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
-            "AND table_name LIKE 'model\\_%' ESCAPE '\\' ORDER BY table_name", [CATALOG, META]
+            "AND table_name LIKE 'model\\_%' ESCAPE '\\' ORDER BY table_name",
+            [CATALOG, META],
         ).fetchall()
         for (table,) in models:
             for column in self.store.columns(table, schema=META):
@@ -148,7 +149,10 @@ class _Store:
 def _customer_base(db: _Store) -> tuple[str, str]:
     """SQL of the customer ids to measure against, and where they come from."""
     if "customers" in db.tables:
-        return f"SELECT DISTINCT customer_id FROM {_q('customers')} WHERE customer_id IS NOT NULL", "customers"
+        return (
+            f"SELECT DISTINCT customer_id FROM {_q('customers')} WHERE customer_id IS NOT NULL",
+            "customers",
+        )
     facts = [t for t in TABLES if t != "customers" and t in db.tables]
     if not facts:
         return "SELECT NULL::VARCHAR AS customer_id WHERE false", "no data"
@@ -160,12 +164,16 @@ def _has_value(db: _Store, attribute: str) -> str | None:
     """SQL condition on `b.customer_id` that the customer has a value for `attribute` (None: impossible)."""
     customers = db.tables.get("customers", {})
     if attribute in customers:
-        return (f"EXISTS (SELECT 1 FROM {_q('customers')} c WHERE c.customer_id = b.customer_id "
-                f"AND c.{ident(attribute)} IS NOT NULL)")
+        return (
+            f"EXISTS (SELECT 1 FROM {_q('customers')} c WHERE c.customer_id = b.customer_id "
+            f"AND c.{ident(attribute)} IS NOT NULL)"
+        )
     if attribute in db.model_columns:
         table = db.model_columns[attribute]
-        return (f"EXISTS (SELECT 1 FROM {_q(table, META)} m WHERE m.customer_id = b.customer_id "
-                f"AND m.{ident(attribute)} IS NOT NULL)")
+        return (
+            f"EXISTS (SELECT 1 FROM {_q(table, META)} m WHERE m.customer_id = b.customer_id "
+            f"AND m.{ident(attribute)} IS NOT NULL)"
+        )
     return None
 
 
@@ -174,8 +182,9 @@ def _has_rows(db: _Store, table: str, columns: list[str]) -> str | None:
     if table not in db.tables:
         return None
     spec = TABLES[table]
-    checks = "".join(f" AND t.{ident(c)} IS NOT NULL" for c in columns
-                     if c in db.tables[table] and c not in spec.required)
+    checks = "".join(
+        f" AND t.{ident(c)} IS NOT NULL" for c in columns if c in db.tables[table] and c not in spec.required
+    )
     return f"EXISTS (SELECT 1 FROM {_q(table)} t WHERE t.customer_id = b.customer_id{checks})"
 
 
@@ -187,8 +196,11 @@ def _missing(db: _Store, requires: dict[str, list[str]]) -> list[str]:
             present = db.tables.get("customers", {})
             if "customers" not in db.tables:
                 missing.append("customers")
-            missing += [f"customers.{c}" for c in columns
-                        if c not in present and c not in db.model_columns and c != "customer_id"]
+            missing += [
+                f"customers.{c}"
+                for c in columns
+                if c not in present and c not in db.model_columns and c != "customer_id"
+            ]
             continue
         if table not in db.tables:
             missing.append(table)
@@ -257,14 +269,20 @@ def coverage(ws: Any, builtins: list[str] | None = None) -> CoverageReport:
         filled: dict[str, int] = {}
         if present_customer_columns:
             row = con.execute(
-                "SELECT " + ", ".join(f"count(DISTINCT CASE WHEN {ident(c)} IS NOT NULL THEN customer_id END)"
-                                      for c in present_customer_columns)
+                "SELECT "
+                + ", ".join(
+                    f"count(DISTINCT CASE WHEN {ident(c)} IS NOT NULL THEN customer_id END)"
+                    for c in present_customer_columns
+                )
                 + f" FROM {_q('customers')} WHERE customer_id IS NOT NULL"
             ).fetchone()
             filled = dict(zip(present_customer_columns, row or (), strict=False))
         for name in names:
-            n = int(filled.get(name) or 0) if name in filled or name not in db.model_columns else \
-                count_where(_has_value(db, name))
+            n = (
+                int(filled.get(name) or 0)
+                if name in filled or name not in db.model_columns
+                else count_where(_has_value(db, name))
+            )
             attributes.append(AttributeCoverage(name, name in db.tables.get("customers", {}), n, share(n)))
         for name, table in db.model_columns.items():
             if name in names:
@@ -296,8 +314,18 @@ def coverage(ws: Any, builtins: list[str] | None = None) -> CoverageReport:
                     else:
                         conditions.append(_has_rows(db, table, columns))
                 n = count_where(" AND ".join(c for c in conditions if c) or "true")
-            results.append(BuiltinCoverage(name, builtin.title, not missing, missing, describe_missing(missing), n, share(n),
-                                           builtin.requires))
+            results.append(
+                BuiltinCoverage(
+                    name,
+                    builtin.title,
+                    not missing,
+                    missing,
+                    describe_missing(missing),
+                    n,
+                    share(n),
+                    builtin.requires,
+                )
+            )
         suggestions = _suggestions(results, attributes, total)
     finally:
         con.execute("DROP TABLE IF EXISTS coverage_base")
@@ -312,7 +340,9 @@ def _action_key(item: str) -> str:
     return item
 
 
-def _suggestions(results: list[BuiltinCoverage], attributes: list[AttributeCoverage], total: int) -> list[Suggestion]:
+def _suggestions(
+    results: list[BuiltinCoverage], attributes: list[AttributeCoverage], total: int
+) -> list[Suggestion]:
     # items collected by one action (clv_12m and p_alive both come from fitting the CLV model) are one suggestion
     groups: dict[str, list[str]] = {}
     for result in results:
@@ -344,7 +374,15 @@ def _suggestions(results: list[BuiltinCoverage], attributes: list[AttributeCover
     for column, builtins in sparse.items():
         attribute = by_attribute[column]
         item = f"customers.{column}"
-        out.append(Suggestion(item, "sparse", sorted(builtins), 0, total - attribute.customers,
-                              _question(item, sorted(builtins)).replace(" to unlock ", " to complete ")))
+        out.append(
+            Suggestion(
+                item,
+                "sparse",
+                sorted(builtins),
+                0,
+                total - attribute.customers,
+                _question(item, sorted(builtins)).replace(" to unlock ", " to complete "),
+            )
+        )
     out.sort(key=lambda s: (s.kind != "missing", -s.unlocks, -len(s.builtins), -s.customers_missing, s.item))
     return out

@@ -41,20 +41,36 @@ def answer_texts(scores: list[Any]) -> list[str]:
 def _months(store: Any, table: str, column: str, as_of: Any, period: str, periods: int | None) -> list[Any]:
     if period not in PERIODS:  # also keeps the text out of the SQL unless it is a known unit
         raise ModelError(f"period {period!r} is not known; allowed: {', '.join(PERIODS)}")
-    row = store.cursor().execute(f"SELECT min({column}) FROM main.{table} WHERE {column} <= ?", [as_of]).fetchone()
+    row = (
+        store.cursor()
+        .execute(f"SELECT min({column}) FROM main.{table} WHERE {column} <= ?", [as_of])
+        .fetchone()
+    )
     if not row or row[0] is None:
         return []
-    rows = store.cursor().execute(
-        f"SELECT CAST(range AS TIMESTAMP) FROM range(date_trunc('{period}', CAST(? AS TIMESTAMP)), "
-        f"date_trunc('{period}', CAST(? AS TIMESTAMP)) + INTERVAL 1 {period}, INTERVAL 1 {period})",
-        [row[0], as_of]).fetchall()
+    rows = (
+        store.cursor()
+        .execute(
+            f"SELECT CAST(range AS TIMESTAMP) FROM range(date_trunc('{period}', CAST(? AS TIMESTAMP)), "
+            f"date_trunc('{period}', CAST(? AS TIMESTAMP)) + INTERVAL 1 {period}, INTERVAL 1 {period})",
+            [row[0], as_of],
+        )
+        .fetchall()
+    )
     bounds = [r[0] for r in rows]
     bounds = bounds[-periods:] if periods else bounds
     return bounds
 
 
-def _per_period(ws: Any, sql: str, params: dict[str, Any], bounds: list[Any], segmentation: str | None,
-                run_id: int | None, period: str) -> pd.DataFrame:
+def _per_period(
+    ws: Any,
+    sql: str,
+    params: dict[str, Any],
+    bounds: list[Any],
+    segmentation: str | None,
+    run_id: int | None,
+    period: str,
+) -> pd.DataFrame:
     """Run `sql` (rows customer_id, period_start, ...) grouped overall and per segment of the period's run."""
     store = store_of(ws)
     if segmentation is not None:
@@ -64,13 +80,21 @@ def _per_period(ws: Any, sql: str, params: dict[str, Any], bounds: list[Any], se
     cur = store.cursor()
     cur.register("_experience_periods", runs)
     try:
-        seg = ("coalesce(m.segment, '(not in run)')" if segmentation is not None else "CAST(NULL AS VARCHAR)")
-        join = ("LEFT JOIN segmentum.memberships m ON m.run_id = p.segment_run_id AND m.customer_id = x.customer_id "
-                "AND m.segmentation = $segmentation" if segmentation is not None else "")
-        sets = "(period_start), (period_start, segment)" if segmentation is not None else "(period_start, segment)"
+        seg = "coalesce(m.segment, '(not in run)')" if segmentation is not None else "CAST(NULL AS VARCHAR)"
+        join = (
+            "LEFT JOIN segmentum.memberships m ON m.run_id = p.segment_run_id AND m.customer_id = x.customer_id "
+            "AND m.segmentation = $segmentation"
+            if segmentation is not None
+            else ""
+        )
+        sets = (
+            "(period_start), (period_start, segment)"
+            if segmentation is not None
+            else "(period_start, segment)"
+        )
         full = f"""WITH x AS ({sql}),
             y AS (SELECT x.*, {seg} AS segment FROM x JOIN _experience_periods p USING (period_start) {join})
-            SELECT period_start, segment, {params.pop('_aggregates')}
+            SELECT period_start, segment, {params.pop("_aggregates")}
             FROM y GROUP BY GROUPING SETS ({sets}) ORDER BY segment NULLS FIRST, period_start"""
         if segmentation is not None:
             params["segmentation"] = segmentation
@@ -81,8 +105,15 @@ def _per_period(ws: Any, sql: str, params: dict[str, Any], bounds: list[Any], se
     return frame
 
 
-def nps_over_time(ws: Any, *, as_of: Any = "latest", segmentation: str | None = None, run_id: int | None = None,
-                  period: str = "month", periods: int | None = 24) -> pd.DataFrame:
+def nps_over_time(
+    ws: Any,
+    *,
+    as_of: Any = "latest",
+    segmentation: str | None = None,
+    run_id: int | None = None,
+    period: str = "month",
+    periods: int | None = 24,
+) -> pd.DataFrame:
     """NPS per period, overall (segment null) and per segment: answered, promoters, passives, detractors, nps."""
     store = store_of(ws)
     cols = ["period_start", "segment", "answered", "promoters", "passives", "detractors", "nps"]
@@ -97,23 +128,35 @@ def nps_over_time(ws: Any, *, as_of: Any = "latest", segmentation: str | None = 
             arg_max(answer, answered_at) AS answer
         FROM main.responses WHERE answered_at <= $as_of AND answered_at >= $first AND question = $question
         GROUP BY ALL"""
-    params = {"as_of": as_of, "first": bounds[0], "question": str(s["nps_question"]),
-              "promoters": answer_texts(s["promoter_scores"]), "passives": answer_texts(s["passive_scores"]),
-              "detractors": answer_texts(s["detractor_scores"]),
-              "_aggregates": """
+    params = {
+        "as_of": as_of,
+        "first": bounds[0],
+        "question": str(s["nps_question"]),
+        "promoters": answer_texts(s["promoter_scores"]),
+        "passives": answer_texts(s["passive_scores"]),
+        "detractors": answer_texts(s["detractor_scores"]),
+        "_aggregates": """
         count(*) FILTER (WHERE list_contains($promoters, answer) OR list_contains($passives, answer)
                          OR list_contains($detractors, answer)) AS answered,
         count(*) FILTER (WHERE list_contains($promoters, answer)) AS promoters,
         count(*) FILTER (WHERE list_contains($passives, answer)) AS passives,
-        count(*) FILTER (WHERE list_contains($detractors, answer)) AS detractors"""}
+        count(*) FILTER (WHERE list_contains($detractors, answer)) AS detractors""",
+    }
     frame = _per_period(ws, sql, params, bounds, segmentation, run_id, period)
     frame = frame[frame["answered"] > 0].reset_index(drop=True)
     frame["nps"] = 100.0 * (frame["promoters"] - frame["detractors"]) / frame["answered"]
     return frame[cols]
 
 
-def csat_over_time(ws: Any, *, as_of: Any = "latest", segmentation: str | None = None, run_id: int | None = None,
-                   period: str = "month", periods: int | None = 24) -> pd.DataFrame:
+def csat_over_time(
+    ws: Any,
+    *,
+    as_of: Any = "latest",
+    segmentation: str | None = None,
+    run_id: int | None = None,
+    period: str = "month",
+    periods: int | None = 24,
+) -> pd.DataFrame:
     """CSAT per period, overall and per segment: answered, mean score, share satisfied."""
     store = store_of(ws)
     cols = ["period_start", "segment", "answered", "csat", "satisfied_share"]
@@ -124,21 +167,31 @@ def csat_over_time(ws: Any, *, as_of: Any = "latest", segmentation: str | None =
     bounds = _months(store, "responses", "answered_at", as_of, period, periods)
     if not bounds:
         return pd.DataFrame(columns=cols)
-    valid = answer_texts(s["satisfied_scores"]) + answer_texts(s["neutral_scores"]) + answer_texts(s["dissatisfied_scores"])
+    valid = (
+        answer_texts(s["satisfied_scores"])
+        + answer_texts(s["neutral_scores"])
+        + answer_texts(s["dissatisfied_scores"])
+    )
     sql = f"""SELECT customer_id, date_trunc('{period}', answered_at) AS period_start,
             CAST(arg_max(answer, answered_at) AS DOUBLE) AS score, list_contains($satisfied,
             arg_max(answer, answered_at)) AS satisfied
         FROM main.responses WHERE answered_at <= $as_of AND answered_at >= $first AND question = $question
           AND list_contains($valid, answer)
         GROUP BY ALL"""
-    params = {"as_of": as_of, "first": bounds[0], "question": str(s["csat_question"]), "valid": valid,
-              "satisfied": answer_texts(s["satisfied_scores"]),
-              "_aggregates": "count(*) AS answered, avg(score) AS csat, avg(satisfied::INTEGER) AS satisfied_share"}
+    params = {
+        "as_of": as_of,
+        "first": bounds[0],
+        "question": str(s["csat_question"]),
+        "valid": valid,
+        "satisfied": answer_texts(s["satisfied_scores"]),
+        "_aggregates": "count(*) AS answered, avg(score) AS csat, avg(satisfied::INTEGER) AS satisfied_share",
+    }
     return _per_period(ws, sql, params, bounds, segmentation, run_id, period)[cols]
 
 
-def first_response(ws: Any, *, as_of: Any = "latest", segmentation: str | None = None,
-                   run_id: int | None = None) -> pd.DataFrame:
+def first_response(
+    ws: Any, *, as_of: Any = "latest", segmentation: str | None = None, run_id: int | None = None
+) -> pd.DataFrame:
     """First response time in hours per segment (overall first): tickets, responded share, median, p90."""
     store = store_of(ws)
     cols = ["segment", "tickets", "responded", "responded_share", "median_hours", "p90_hours"]
@@ -152,8 +205,10 @@ def first_response(ws: Any, *, as_of: Any = "latest", segmentation: str | None =
 
         ref, _ = resolve_run(ws, run_id)
         segment_runs(ws, segmentation, [], ref)  # checks that the segmentation exists
-        join = ("LEFT JOIN segmentum.memberships m ON m.run_id = $run AND m.customer_id = t.customer_id "
-                "AND m.segmentation = $segmentation")
+        join = (
+            "LEFT JOIN segmentum.memberships m ON m.run_id = $run AND m.customer_id = t.customer_id "
+            "AND m.segmentation = $segmentation"
+        )
         seg, sets = "coalesce(m.segment, '(not in run)')", "(), (segment)"
         params.update(run=ref, segmentation=segmentation)
     sql = f"""WITH x AS (
@@ -167,23 +222,34 @@ def first_response(ws: Any, *, as_of: Any = "latest", segmentation: str | None =
     return store.cursor().execute(sql, params).df()[cols]
 
 
-def experience(ws: Any, segmentation: str | None = None, *, as_of: Any = "latest", run_id: int | None = None,
-               period: str = "month", periods: int | None = 24) -> dict[str, pd.DataFrame]:
+def experience(
+    ws: Any,
+    segmentation: str | None = None,
+    *,
+    as_of: Any = "latest",
+    run_id: int | None = None,
+    period: str = "month",
+    periods: int | None = 24,
+) -> dict[str, pd.DataFrame]:
     """NPS, CSAT, first response and churn rate, overall and per segment of `segmentation`."""
     if period not in PERIODS:
         raise ModelError(f"period {period!r} is not known; allowed: {', '.join(PERIODS)}")
     out = {
-        "nps": nps_over_time(ws, as_of=as_of, segmentation=segmentation, run_id=run_id, period=period,
-                             periods=periods),
-        "csat": csat_over_time(ws, as_of=as_of, segmentation=segmentation, run_id=run_id, period=period,
-                               periods=periods),
+        "nps": nps_over_time(
+            ws, as_of=as_of, segmentation=segmentation, run_id=run_id, period=period, periods=periods
+        ),
+        "csat": csat_over_time(
+            ws, as_of=as_of, segmentation=segmentation, run_id=run_id, period=period, periods=periods
+        ),
         "first_response": first_response(ws, as_of=as_of, segmentation=segmentation, run_id=run_id),
     }
     store = store_of(ws)
     if store.table_exists("orders") or store.table_exists("subscriptions"):
-        out["churn"] = churn_rates(ws, as_of=as_of, period=period, segmentation=segmentation, run_id=run_id,
-                                   periods=periods)
+        out["churn"] = churn_rates(
+            ws, as_of=as_of, period=period, segmentation=segmentation, run_id=run_id, periods=periods
+        )
     else:
-        out["churn"] = pd.DataFrame(columns=["period_start", "period_end", "segment", "active_start", "churned",
-                                             "churn_rate"])
+        out["churn"] = pd.DataFrame(
+            columns=["period_start", "period_end", "segment", "active_start", "churned", "churn_rate"]
+        )
     return out

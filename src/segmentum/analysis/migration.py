@@ -15,10 +15,14 @@ if TYPE_CHECKING:
 
 def _batch_runs(ws: Context) -> list[tuple[int, Any]]:
     """Complete batch runs in time order (a backfill adds runs with an earlier as_of after later ones)."""
-    return ws.store.cursor().execute(
-        "SELECT run_id, as_of FROM segmentum.runs WHERE status = 'complete' AND kind = 'batch' "
-        "ORDER BY as_of, run_id"
-    ).fetchall()
+    return (
+        ws.store.cursor()
+        .execute(
+            "SELECT run_id, as_of FROM segmentum.runs WHERE status = 'complete' AND kind = 'batch' "
+            "ORDER BY as_of, run_id"
+        )
+        .fetchall()
+    )
 
 
 def default_runs(ws: Context, from_run: int | None, to_run: int | None) -> tuple[int, int]:
@@ -28,27 +32,43 @@ def default_runs(ws: Context, from_run: int | None, to_run: int | None) -> tuple
     if from_run is None:
         earlier = runs[: runs.index(to_id)] if to_id in runs else []
         if not earlier:
-            raise NotFoundError(f"run {to_id} has no earlier complete run to compare with; run again later or "
-                                "build history with `segmentum backfill`")
+            raise NotFoundError(
+                f"run {to_id} has no earlier complete run to compare with; run again later or "
+                "build history with `segmentum backfill`"
+            )
         from_run = earlier[-1]
     resolve_run(ws, from_run)
     return from_run, to_id
 
 
-def migration(ws: Context, segmentation: str, *, from_run: int | None = None, to_run: int | None = None,
-              who: tuple[str, str] | None = None) -> dict[str, Any]:
+def migration(
+    ws: Context,
+    segmentation: str,
+    *,
+    from_run: int | None = None,
+    to_run: int | None = None,
+    who: tuple[str, str] | None = None,
+) -> dict[str, Any]:
     """Transition matrix of a segmentation between two complete runs.
 
     Customers present in only one run appear as `(new)` / `(gone)`. `who=(from_segment, to_segment)` adds the
     customers behind that cell. Counts add up to each run's segment sizes.
     """
     from_id, to_id = default_runs(ws, from_run, to_run)
-    known = [r[0] for r in ws.store.cursor().execute(
-        "SELECT DISTINCT segmentation FROM segmentum.memberships WHERE run_id IN (?, ?) AND segmentation IS NOT NULL",
-        [from_id, to_id]).fetchall()]
+    known = [
+        r[0]
+        for r in ws.store.cursor()
+        .execute(
+            "SELECT DISTINCT segmentation FROM segmentum.memberships WHERE run_id IN (?, ?) AND segmentation IS NOT NULL",
+            [from_id, to_id],
+        )
+        .fetchall()
+    ]
     if segmentation not in known:
-        raise NotFoundError(f"unknown segmentation '{segmentation}' in runs {from_id} and {to_id}"
-                            f"{did_you_mean(segmentation, known)}")
+        raise NotFoundError(
+            f"unknown segmentation '{segmentation}' in runs {from_id} and {to_id}"
+            f"{did_you_mean(segmentation, known)}"
+        )
     to_as_of = resolve_run(ws, to_id)[1]
     params = {"a": from_id, "b": to_id, "s": segmentation, "as_of": to_as_of}
     pairs_sql = """
@@ -58,41 +78,63 @@ def migration(ws: Context, segmentation: str, *, from_run: int | None = None, to
                coalesce(b.segment, '(gone)') AS to_segment
         FROM a FULL OUTER JOIN b USING (customer_id)
     """
-    flows = frame(ws, f"""
+    flows = frame(
+        ws,
+        f"""
         WITH p AS ({pairs_sql}), v AS ({customer_values_sql(ws)})
         SELECT from_segment, to_segment, count(*) AS customers, sum(coalesce(v.revenue, 0))::DOUBLE AS revenue
         FROM p LEFT JOIN v USING (customer_id) GROUP BY ALL ORDER BY 1, 2
-    """, params)
-    matrix = flows.pivot_table(index="from_segment", columns="to_segment", values="customers", aggfunc="sum",
-                               fill_value=0)
-    revenue = flows.pivot_table(index="from_segment", columns="to_segment", values="revenue", aggfunc="sum",
-                                fill_value=0.0)
-    result: dict[str, Any] = {"segmentation": segmentation, "from_run": from_id, "to_run": to_id,
-                              "flows": flows, "matrix": matrix, "revenue_matrix": revenue}
+    """,
+        params,
+    )
+    matrix = flows.pivot_table(
+        index="from_segment", columns="to_segment", values="customers", aggfunc="sum", fill_value=0
+    )
+    revenue = flows.pivot_table(
+        index="from_segment", columns="to_segment", values="revenue", aggfunc="sum", fill_value=0.0
+    )
+    result: dict[str, Any] = {
+        "segmentation": segmentation,
+        "from_run": from_id,
+        "to_run": to_id,
+        "flows": flows,
+        "matrix": matrix,
+        "revenue_matrix": revenue,
+    }
     if who is not None:
-        result["customers"] = frame(ws, f"""
+        result["customers"] = frame(
+            ws,
+            f"""
             WITH p AS ({pairs_sql}) SELECT customer_id FROM p
             WHERE from_segment = $f AND to_segment = $t ORDER BY customer_id
-        """, {**params, "f": who[0], "t": who[1]})
+        """,
+            {**params, "f": who[0], "t": who[1]},
+        )
     return result
 
 
 def segment_history(ws: Context, segmentation: str | None = None) -> pd.DataFrame:
     """Segment sizes across every complete batch run (for `size over time` charts)."""
     where = "AND m.segmentation = $s" if segmentation else ""
-    return frame(ws, f"""
+    return frame(
+        ws,
+        f"""
         SELECT r.run_id, r.as_of, m.name, m.segmentation, m.segment, count(*) AS customers
         FROM segmentum.runs r JOIN segmentum.memberships m USING (run_id)
         WHERE r.status = 'complete' AND r.kind = 'batch' {where}
         GROUP BY ALL ORDER BY r.as_of, r.run_id, m.name
-    """, {"s": segmentation} if segmentation else {})
+    """,
+        {"s": segmentation} if segmentation else {},
+    )
 
 
 def time_in_segment(ws: Context, segmentation: str, *, run_id: int | None = None) -> pd.DataFrame:
     """Per segment of the run: how long its customers have been in it (consecutive batch runs up to this one,
     and days since the first of those runs' as_of), as mean and median."""
     run_id, _ = resolve_run(ws, run_id)
-    return frame(ws, """
+    return frame(
+        ws,
+        """
         WITH r AS (SELECT run_id, as_of, row_number() OVER (ORDER BY as_of, run_id) AS k FROM segmentum.runs
                    WHERE status = 'complete' AND kind = 'batch'
                      AND as_of <= (SELECT as_of FROM segmentum.runs WHERE run_id = $run_id)),
@@ -110,4 +152,6 @@ def time_in_segment(ws: Context, segmentation: str, *, run_id: int | None = None
         SELECT segment, count(*) AS customers, avg(runs) AS mean_runs, median(runs) AS median_runs,
                avg(date_diff('day', since::DATE, as_of::DATE)) AS mean_days
         FROM entered GROUP BY segment ORDER BY segment
-    """, {"run_id": run_id, "s": segmentation})
+    """,
+        {"run_id": run_id, "s": segmentation},
+    )

@@ -17,7 +17,9 @@ def pareto(ws: Context, *, run_id: int | None = None, points: int = 100) -> dict
     ABC classes of the run end on it (`cuts`: class -> customer share and revenue share at its last customer)."""
     run_id, as_of = resolve_run(ws, run_id)
     params = {"run_id": run_id, "as_of": as_of}
-    ranked = frame(ws, f"""
+    ranked = frame(
+        ws,
+        f"""
         WITH base AS (SELECT DISTINCT customer_id FROM segmentum.memberships WHERE run_id = $run_id),
         v AS ({customer_values_sql(ws)}),
         r AS (SELECT b.customer_id, coalesce(v.revenue, 0) AS revenue,
@@ -30,20 +32,34 @@ def pareto(ws: Context, *, run_id: int | None = None, points: int = 100) -> dict
                CASE WHEN c.total = 0 THEN 0 ELSE (c.cumulative / c.total)::DOUBLE END AS revenue_share,
                abc.segment AS abc
         FROM c LEFT JOIN abc USING (customer_id) ORDER BY c.position
-    """, params)
+    """,
+        params,
+    )
     if ranked.empty:
-        return {"run_id": run_id, "curve": pd.DataFrame(columns=["customer_share", "revenue_share"]), "cuts": {},
-                "top_20_percent_revenue_share": None}
+        return {
+            "run_id": run_id,
+            "curve": pd.DataFrame(columns=["customer_share", "revenue_share"]),
+            "cuts": {},
+            "top_20_percent_revenue_share": None,
+        }
     n = len(ranked)
     step = max(1, n // points)
     picks = sorted(set(range(step - 1, n, step)) | {n - 1})
-    curve = pd.concat([pd.DataFrame({"customer_share": [0.0], "revenue_share": [0.0]}),
-                       ranked.iloc[picks][["customer_share", "revenue_share"]]], ignore_index=True)
+    curve = pd.concat(
+        [
+            pd.DataFrame({"customer_share": [0.0], "revenue_share": [0.0]}),
+            ranked.iloc[picks][["customer_share", "revenue_share"]],
+        ],
+        ignore_index=True,
+    )
     cuts = {}
     if ranked["abc"].notna().any():
         for cls, group in ranked.dropna(subset=["abc"]).groupby("abc"):
             last = group.iloc[-1]
-            cuts[str(cls)] = {"customer_share": float(last["customer_share"]),
-                              "revenue_share": float(last["revenue_share"]), "customers": int(len(group))}
+            cuts[str(cls)] = {
+                "customer_share": float(last["customer_share"]),
+                "revenue_share": float(last["revenue_share"]),
+                "customers": int(len(group)),
+            }
     top20 = ranked.iloc[max(0, int(round(0.2 * n)) - 1)]["revenue_share"]
     return {"run_id": run_id, "curve": curve, "cuts": cuts, "top_20_percent_revenue_share": float(top20)}

@@ -30,8 +30,14 @@ def _base_sql() -> str:
     return "SELECT DISTINCT customer_id FROM segmentum.memberships WHERE run_id = $run_id"
 
 
-def profile(ws: Context, name: str, *, run_id: int | None = None, top: int = 10,
-            definitions: Definitions | None = None) -> dict[str, Any]:
+def profile(
+    ws: Context,
+    name: str,
+    *,
+    run_id: int | None = None,
+    top: int = 10,
+    definitions: Definitions | None = None,
+) -> dict[str, Any]:
     """Everything about one segment (`segment` or `segmentation.segment`) in a complete run.
 
     `definitions` (already loaded) saves reloading them when profiling many segments.
@@ -40,7 +46,9 @@ def profile(ws: Context, name: str, *, run_id: int | None = None, top: int = 10,
     check_segment(ws, run_id, name)
     params = {"run_id": run_id, "name": name, "as_of": as_of}
     values = customer_values_sql(ws)
-    summary = frame(ws, f"""
+    summary = frame(
+        ws,
+        f"""
         WITH base AS ({_base_sql()}), members AS ({_members_sql()}), v AS ({values}),
         seg AS (
             SELECT count(*) AS customers, sum(coalesce(v.revenue, 0)) AS revenue, sum(coalesce(v.orders, 0)) AS orders,
@@ -50,7 +58,9 @@ def profile(ws: Context, name: str, *, run_id: int | None = None, top: int = 10,
         tot AS (SELECT count(*) AS customers, sum(coalesce(v.revenue, 0)) AS revenue
                 FROM base b LEFT JOIN v USING (customer_id))
         SELECT seg.*, tot.customers AS base_customers, tot.revenue AS base_revenue FROM seg, tot
-    """, params).iloc[0]
+    """,
+        params,
+    ).iloc[0]
     size = int(summary["customers"])
     base = int(summary["base_customers"])
     revenue = float(summary["revenue"] or 0)
@@ -104,7 +114,9 @@ def _top_items(ws: Context, params: dict[str, Any], column: str, top: int) -> pd
     columns = ws.store.columns("order_items")
     if column not in columns or not ws.store.table_exists("orders"):
         return pd.DataFrame(columns=[column, "customers", "revenue", "segment_share", "base_share", "lift"])
-    return frame(ws, f"""
+    return frame(
+        ws,
+        f"""
         WITH members AS ({_members_sql()}), base AS ({_base_sql()}),
         q AS (SELECT order_id FROM main.orders WHERE ordered_at <= $as_of AND {QUALIFYING_ORDER_SQL}),
         items AS (SELECT i.customer_id, i.{column} AS value, round(i.quantity * i.unit_price, 6) AS line_value
@@ -120,18 +132,29 @@ def _top_items(ws: Context, params: dict[str, Any], column: str, top: int) -> pd
                (seg.customers / nullif(n_seg, 0)) / nullif(everyone.customers / nullif(n_base, 0), 0) AS lift
         FROM seg JOIN everyone USING (value), sizes
         ORDER BY seg.revenue DESC NULLS LAST, seg.value LIMIT {int(top)}
-    """, params)
+    """,
+        params,
+    )
 
 
 def _categorical_columns(ws: Context) -> list[str]:
     """Text and boolean customer attributes with few distinct values (one query for all of them)."""
-    candidates = [c for c, kind in ws.store.columns("customers").items()
-                  if c != "customer_id" and kind in ("VARCHAR", "BOOLEAN")]
+    candidates = [
+        c
+        for c, kind in ws.store.columns("customers").items()
+        if c != "customer_id" and kind in ("VARCHAR", "BOOLEAN")
+    ]
     if not candidates:
         return []
-    counts = ws.store.cursor().execute(
-        "SELECT " + ", ".join(f'approx_count_distinct("{c}")' for c in candidates) + " FROM main.customers"
-    ).fetchone()
+    counts = (
+        ws.store.cursor()
+        .execute(
+            "SELECT "
+            + ", ".join(f'approx_count_distinct("{c}")' for c in candidates)
+            + " FROM main.customers"
+        )
+        .fetchone()
+    )
     return [c for c, n in zip(candidates, counts, strict=True) if 0 < n <= MAX_CATEGORY_VALUES]
 
 
@@ -142,9 +165,12 @@ def _categorical_lift(ws: Context, params: dict[str, Any]) -> pd.DataFrame:
         return pd.DataFrame(columns=["attribute", "value", "segment_share", "base_share", "lift", "p_value"])
     unions = " UNION ALL ".join(
         f"SELECT '{c}' AS attribute, \"{c}\"::VARCHAR AS value, customer_id FROM main.customers "
-        f"WHERE \"{c}\" IS NOT NULL" for c in columns
+        f'WHERE "{c}" IS NOT NULL'
+        for c in columns
     )
-    df = frame(ws, f"""
+    df = frame(
+        ws,
+        f"""
         WITH members AS ({_members_sql()}), base AS ({_base_sql()}), a AS ({unions}),
         seg AS (SELECT attribute, value, count(*) AS k FROM a WHERE customer_id IN (SELECT customer_id FROM members)
                 GROUP BY ALL),
@@ -153,7 +179,9 @@ def _categorical_lift(ws: Context, params: dict[str, Any]) -> pd.DataFrame:
         SELECT everyone.attribute, everyone.value, coalesce(seg.k, 0) AS segment_count, everyone.k AS base_count,
                (SELECT count(*) FROM members) AS n_seg, (SELECT count(*) FROM base) AS n_base
         FROM everyone LEFT JOIN seg USING (attribute, value)
-    """, params)
+    """,
+        params,
+    )
     if df.empty:
         return pd.DataFrame(columns=["attribute", "value", "segment_share", "base_share", "lift", "p_value"])
     n1 = df["n_seg"].astype(float)
@@ -170,8 +198,11 @@ def _categorical_lift(ws: Context, params: dict[str, Any]) -> pd.DataFrame:
     se = np.sqrt(pooled * (1 - pooled) * (1 / n1.clip(lower=1) + 1 / rest_n))
     z = (p1 - p_rest) / se.replace(0, np.nan)
     df["p_value"] = 2 * stats.norm.sf(np.abs(z))
-    return df[["attribute", "value", "segment_share", "base_share", "lift", "p_value"]].sort_values(
-        ["attribute", "segment_share"], ascending=[True, False]).reset_index(drop=True)
+    return (
+        df[["attribute", "value", "segment_share", "base_share", "lift", "p_value"]]
+        .sort_values(["attribute", "segment_share"], ascending=[True, False])
+        .reset_index(drop=True)
+    )
 
 
 def _numeric_lift(ws: Context, params: dict[str, Any], run_id: int) -> pd.DataFrame:
@@ -179,8 +210,11 @@ def _numeric_lift(ws: Context, params: dict[str, Any], run_id: int) -> pd.DataFr
     sources: list[tuple[str, str, list[str]]] = []
     traits_table = f"traits_{run_id}"
     if ws.store.table_exists(traits_table, schema="segmentum"):
-        cols = [c for c, t in ws.store.columns(traits_table, schema="segmentum").items()
-                if c != "customer_id" and _is_numeric(t) and not c.startswith("__")]
+        cols = [
+            c
+            for c, t in ws.store.columns(traits_table, schema="segmentum").items()
+            if c != "customer_id" and _is_numeric(t) and not c.startswith("__")
+        ]
         sources.append((f"segmentum.{traits_table}", "trait", cols))
     if ws.store.table_exists("customers"):
         cols = [c for c, t in ws.store.columns("customers").items() if c != "customer_id" and _is_numeric(t)]
@@ -192,7 +226,9 @@ def _numeric_lift(ws: Context, params: dict[str, Any], run_id: int) -> pd.DataFr
         # one narrow pass: unpivot to (customer, feature, value) and aggregate per feature and side
         doubles = ", ".join(f'"{c}"::DOUBLE AS "{c}"' for c in cols)
         names = ", ".join(f'"{c}"' for c in cols)
-        stats_frame = frame(ws, f"""
+        stats_frame = frame(
+            ws,
+            f"""
             WITH base AS ({_base_sql()}), members AS ({_members_sql()}),
             x AS (SELECT customer_id, {doubles} FROM {table}),
             long AS (UNPIVOT x ON {names} INTO NAME feature VALUE v),
@@ -202,7 +238,9 @@ def _numeric_lift(ws: Context, params: dict[str, Any], run_id: int) -> pd.DataFr
                    count(v) FILTER (WHERE seg) AS n1, avg(v) AS m0, avg(v) FILTER (WHERE NOT seg) AS m2,
                    stddev_samp(v) FILTER (WHERE NOT seg) AS s2, count(v) FILTER (WHERE NOT seg) AS n2
             FROM t GROUP BY feature
-        """, params).set_index("feature")
+        """,
+            params,
+        ).set_index("feature")
         for c in cols:
             if c not in stats_frame.index:
                 continue
@@ -213,34 +251,86 @@ def _numeric_lift(ws: Context, params: dict[str, Any], run_id: int) -> pd.DataFr
             p_value = None
             if n1 > 1 and n2 > 1 and None not in (m1, s1, m2, s2) and (s1 > 0 or s2 > 0):  # type: ignore[operator]
                 p_value = float(stats.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=False).pvalue)
-            rows.append({"feature": c, "kind": kind, "segment_mean": m1, "base_mean": m0,
-                         "lift": (m1 / m0) if m1 is not None and m0 else None, "p_value": p_value})
+            rows.append(
+                {
+                    "feature": c,
+                    "kind": kind,
+                    "segment_mean": m1,
+                    "base_mean": m0,
+                    "lift": (m1 / m0) if m1 is not None and m0 else None,
+                    "p_value": p_value,
+                }
+            )
     return pd.DataFrame(rows, columns=["feature", "kind", "segment_mean", "base_mean", "lift", "p_value"])
 
 
 def _is_numeric(kind: str) -> bool:
     kind = kind.upper()
-    return any(kind.startswith(t) for t in ("DECIMAL", "DOUBLE", "FLOAT", "BIGINT", "INTEGER", "HUGEINT", "SMALLINT",
-                                            "REAL", "TINYINT", "UBIGINT", "UINTEGER"))
+    return any(
+        kind.startswith(t)
+        for t in (
+            "DECIMAL",
+            "DOUBLE",
+            "FLOAT",
+            "BIGINT",
+            "INTEGER",
+            "HUGEINT",
+            "SMALLINT",
+            "REAL",
+            "TINYINT",
+            "UBIGINT",
+            "UINTEGER",
+        )
+    )
 
 
 def _distinguishing(attributes: pd.DataFrame, numeric: pd.DataFrame, top: int) -> pd.DataFrame:
     """The features that set the segment apart: significant, ranked by how far the lift is from 1."""
     rows = []
     for r in attributes.itertuples():
-        if r.p_value is not None and not pd.isna(r.p_value) and r.p_value < SIGNIFICANCE and r.lift and r.lift > 0:
-            rows.append({"feature": f"{r.attribute} = {r.value}", "segment": r.segment_share, "base": r.base_share,
-                         "lift": r.lift, "p_value": r.p_value})
+        if (
+            r.p_value is not None
+            and not pd.isna(r.p_value)
+            and r.p_value < SIGNIFICANCE
+            and r.lift
+            and r.lift > 0
+        ):
+            rows.append(
+                {
+                    "feature": f"{r.attribute} = {r.value}",
+                    "segment": r.segment_share,
+                    "base": r.base_share,
+                    "lift": r.lift,
+                    "p_value": r.p_value,
+                }
+            )
     for r in numeric.itertuples():
-        if r.p_value is not None and not pd.isna(r.p_value) and r.p_value < SIGNIFICANCE and r.lift and r.lift > 0:
-            rows.append({"feature": f"{r.feature} (mean)", "segment": r.segment_mean, "base": r.base_mean,
-                         "lift": r.lift, "p_value": r.p_value})
+        if (
+            r.p_value is not None
+            and not pd.isna(r.p_value)
+            and r.p_value < SIGNIFICANCE
+            and r.lift
+            and r.lift > 0
+        ):
+            rows.append(
+                {
+                    "feature": f"{r.feature} (mean)",
+                    "segment": r.segment_mean,
+                    "base": r.base_mean,
+                    "lift": r.lift,
+                    "p_value": r.p_value,
+                }
+            )
     df = pd.DataFrame(rows, columns=["feature", "segment", "base", "lift", "p_value"])
     if df.empty:
         return df
     df["strength"] = np.abs(np.log(df["lift"].astype(float)))
-    return df.sort_values(["strength", "feature"], ascending=[False, True]).head(top).drop(columns="strength") \
+    return (
+        df.sort_values(["strength", "feature"], ascending=[False, True])
+        .head(top)
+        .drop(columns="strength")
         .reset_index(drop=True)
+    )
 
 
 def _experience(ws: Context, params: dict[str, Any]) -> dict[str, Any]:
@@ -250,7 +340,9 @@ def _experience(ws: Context, params: dict[str, Any]) -> dict[str, Any]:
         # the same questions and score lists as the nps built-in and the experience metrics
         settings = nps_settings(ws)
         scores = {k: answer_texts(settings[f"{k}_scores"]) for k in ("promoter", "passive", "detractor")}
-        row = execute(ws, f"""
+        row = execute(
+            ws,
+            f"""
             WITH members AS ({_members_sql()}),
             latest AS (
                 SELECT customer_id, question, arg_max(answer, answered_at) AS answer FROM main.responses
@@ -261,27 +353,41 @@ def _experience(ws: Context, params: dict[str, Any]) -> dict[str, Any]:
                    (SELECT count(*) FILTER (WHERE list_contains($promoter, answer)) FROM nps),
                    (SELECT count(*) FILTER (WHERE list_contains($detractor, answer)) FROM nps),
                    (SELECT avg(TRY_CAST(answer AS DOUBLE)) FROM latest WHERE question = $csat_question)
-        """, {**params, **scores, "nps_question": str(settings["nps_question"]),
-              "csat_question": str(settings["csat_question"])}).fetchone()
+        """,
+            {
+                **params,
+                **scores,
+                "nps_question": str(settings["nps_question"]),
+                "csat_question": str(settings["csat_question"]),
+            },
+        ).fetchone()
         if row and row[0]:
             out["nps"] = 100.0 * (row[1] - row[2]) / row[0]
         out["csat"] = _num(row[3]) if row else None
     if out["csat"] is None and "csat" in ws.store.columns("tickets"):
-        row = execute(ws, f"""
+        row = execute(
+            ws,
+            f"""
             WITH members AS ({_members_sql()})
             SELECT avg(csat) FROM main.tickets WHERE opened_at <= $as_of
-              AND customer_id IN (SELECT customer_id FROM members)""", params).fetchone()
+              AND customer_id IN (SELECT customer_id FROM members)""",
+            params,
+        ).fetchone()
         out["csat"] = _num(row[0]) if row else None
     if {"cancelled_at", "started_at"} <= set(ws.store.columns("subscriptions")):
         # churn: share of the segment's customers subscribed a year before as_of who cancelled within that year
-        row = execute(ws, f"""
+        row = execute(
+            ws,
+            f"""
             WITH members AS ({_members_sql()}),
             s AS (SELECT customer_id, bool_or(cancelled_at > $as_of - INTERVAL 365 DAY AND cancelled_at <= $as_of)
                          AS churned
                   FROM main.subscriptions WHERE started_at <= $as_of - INTERVAL 365 DAY
                     AND (cancelled_at IS NULL OR cancelled_at > $as_of - INTERVAL 365 DAY)
                     AND customer_id IN (SELECT customer_id FROM members) GROUP BY customer_id)
-            SELECT count(*), count(*) FILTER (WHERE churned) FROM s""", params).fetchone()
+            SELECT count(*), count(*) FILTER (WHERE churned) FROM s""",
+            params,
+        ).fetchone()
         if row and row[0]:
             out["churn_rate"] = row[1] / row[0]
     return out
@@ -294,8 +400,24 @@ def compare(ws: Context, names: list[str], *, run_id: int | None = None) -> pd.D
     rows = []
     for name in names:
         p = profile(ws, name, run_id=run_id, top=3)
-        rows.append({k: p[k] for k in ("name", "size", "share", "revenue", "revenue_share", "avg_order_value",
-                                       "avg_orders", "avg_recency_days", "nps", "csat", "churn_rate")})
+        rows.append(
+            {
+                k: p[k]
+                for k in (
+                    "name",
+                    "size",
+                    "share",
+                    "revenue",
+                    "revenue_share",
+                    "avg_order_value",
+                    "avg_orders",
+                    "avg_recency_days",
+                    "nps",
+                    "csat",
+                    "churn_rate",
+                )
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -307,7 +429,9 @@ def crosstab(ws: Context, rows: str, columns: str, *, run_id: int | None = None)
     run_id, as_of = resolve_run(ws, run_id)
     params = {"run_id": run_id, "as_of": as_of}
     dims = [_dimension_sql(ws, run_id, d) for d in (rows, columns)]
-    return frame(ws, f"""
+    return frame(
+        ws,
+        f"""
         WITH base AS ({_base_sql()}), v AS ({customer_values_sql(ws)}),
         r AS ({dims[0]}), c AS ({dims[1]})
         SELECT coalesce(r.value, '(none)') AS "{rows}", coalesce(c.value, '(none)') AS "{columns}",
@@ -315,17 +439,23 @@ def crosstab(ws: Context, rows: str, columns: str, *, run_id: int | None = None)
                count(*) / (SELECT count(*) FROM base) AS share
         FROM base b LEFT JOIN r USING (customer_id) LEFT JOIN c USING (customer_id) LEFT JOIN v USING (customer_id)
         GROUP BY ALL ORDER BY 1, 2
-    """, params)
+    """,
+        params,
+    )
 
 
 def _dimension_sql(ws: Context, run_id: int, dimension: str) -> str:
     from segmentum.analysis.base import segmentations
 
     if dimension in segmentations(ws, run_id):
-        return (f"SELECT customer_id, segment AS value FROM segmentum.memberships "
-                f"WHERE run_id = $run_id AND segmentation = '{dimension}'")
+        return (
+            f"SELECT customer_id, segment AS value FROM segmentum.memberships "
+            f"WHERE run_id = $run_id AND segmentation = '{dimension}'"
+        )
     columns = ws.store.columns("customers")
     if dimension in columns:
         return f'SELECT customer_id, "{dimension}"::VARCHAR AS value FROM main.customers'
-    raise NotFoundError(f"'{dimension}' is neither a segmentation of run {run_id} nor a customer attribute"
-                        f"{did_you_mean(dimension, [*segmentations(ws, run_id), *columns])}")
+    raise NotFoundError(
+        f"'{dimension}' is neither a segmentation of run {run_id} nor a customer attribute"
+        f"{did_you_mean(dimension, [*segmentations(ws, run_id), *columns])}"
+    )

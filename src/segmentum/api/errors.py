@@ -29,9 +29,19 @@ from segmentum.errors import (
 log = logging.getLogger("segmentum.api")
 
 STATUS_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    406: "not_acceptable", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
-    422: "invalid_request", 429: "too_many_requests", 500: "internal_error", 501: "not_implemented",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
+    500: "internal_error",
+    501: "not_implemented",
     503: "unavailable",
 }
 
@@ -66,12 +76,23 @@ class ApiError(Exception):
         self.details = details
 
 
-def error_response(status: int, message: str, *, code: str | None = None, details: Any = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     from segmentum.jsonable import jsonable
 
-    body = {"error": {"code": code or STATUS_CODES.get(status, "error"), "message": message,
-                      "details": jsonable(details)}}
+    body = {
+        "error": {
+            "code": code or STATUS_CODES.get(status, "error"),
+            "message": message,
+            "details": jsonable(details),
+        }
+    }
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -93,11 +114,13 @@ def status_of(exc: SegmentumError) -> int:
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
-        out.append({
-            "loc": [str(part) for part in err.get("loc", ())],
-            "message": str(err.get("msg", "")),
-            "type": str(err.get("type", "")),
-        })
+        out.append(
+            {
+                "loc": [str(part) for part in err.get("loc", ())],
+                "message": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
+        )
     return out
 
 
@@ -111,7 +134,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SegmentumError)
     async def _library_error(request: Request, exc: SegmentumError) -> JSONResponse:
         status = status_of(exc)
-        details = getattr(exc, "details", None) if isinstance(exc, BusyError) else {"type": type(exc).__name__}
+        details = (
+            getattr(exc, "details", None) if isinstance(exc, BusyError) else {"type": type(exc).__name__}
+        )
         return error_response(status, str(exc), code=STATUS_CODES.get(status), details=details)
 
     @app.exception_handler(RequestValidationError)

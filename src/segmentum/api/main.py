@@ -16,8 +16,16 @@ from segmentum.service.runtime import Runtime
 from segmentum.workspace import Workspace
 
 API_PREFIX = "/v1"
-ROUTERS = (health.router, segments.router, customers.router, runs.router, definitions.router, tasks.router,
-           events.router, keys.router)
+ROUTERS = (
+    health.router,
+    segments.router,
+    customers.router,
+    runs.router,
+    definitions.router,
+    tasks.router,
+    events.router,
+    keys.router,
+)
 
 
 def create_app(
@@ -43,8 +51,13 @@ def create_app(
     internal_token:
         an extra admin token, held only in memory and in `.segmentum/server.json`, for the local CLI.
     """
-    runtime = Runtime(ws, realtime=realtime, schedule=schedule, internal_token=internal_token,
-                      micro_batch_seconds=micro_batch_seconds)
+    runtime = Runtime(
+        ws,
+        realtime=realtime,
+        schedule=schedule,
+        internal_token=internal_token,
+        micro_batch_seconds=micro_batch_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,10 +70,14 @@ def create_app(
     from segmentum import __version__
 
     app = FastAPI(
-        title="segmentum", version=__version__, lifespan=lifespan,
+        title="segmentum",
+        version=__version__,
+        lifespan=lifespan,
         description="Customer segments, customers, runs and real-time events of one segmentum workspace. "
-                    "Every endpoint but /v1/health needs `Authorization: Bearer KEY`.",
-        openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None,
+        "Every endpoint but /v1/health needs `Authorization: Bearer KEY`.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.runtime = runtime
@@ -84,7 +101,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     schema.setdefault("components", {}).setdefault("securitySchemes", {})["apiKey"] = {
-        "type": "http", "scheme": "bearer", "description": "an API key from `segmentum keys create`"}
+        "type": "http",
+        "scheme": "bearer",
+        "description": "an API key from `segmentum keys create`",
+    }
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
             if not isinstance(operation, dict):

@@ -82,22 +82,29 @@ class AuthMiddleware:
         token = _bearer(scope)
         if token is None:
             response = error_response(
-                401, "this endpoint needs an API key: send 'Authorization: Bearer KEY' "
-                     "(create one with `segmentum keys create --scope read`)", headers=challenge)
+                401,
+                "this endpoint needs an API key: send 'Authorization: Bearer KEY' "
+                "(create one with `segmentum keys create --scope read`)",
+                headers=challenge,
+            )
             await response(scope, receive, send)
             return
         key = self.runtime.authenticate(token)
         if key is None:
             response = error_response(
-                401, "the API key is not valid (unknown, mistyped or revoked); `segmentum keys list` shows the keys",
-                headers=challenge)
+                401,
+                "the API key is not valid (unknown, mistyped or revoked); `segmentum keys list` shows the keys",
+                headers=challenge,
+            )
             await response(scope, receive, send)
             return
         if not scope_allows(key.scope, needed):
             response = error_response(
-                403, f"{scope['method']} {scope['path']} needs a key with scope '{needed}'; "
-                     f"key {key.prefix} has scope '{key.scope}' (read < write < admin)",
-                details={"needed": needed, "granted": key.scope})
+                403,
+                f"{scope['method']} {scope['path']} needs a key with scope '{needed}'; "
+                f"key {key.prefix} has scope '{key.scope}' (read < write < admin)",
+                details={"needed": needed, "granted": key.scope},
+            )
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})["api_key"] = key
@@ -117,8 +124,11 @@ class BodyLimitMiddleware:
 
     def _reject(self) -> Any:
         return error_response(
-            413, f"the request body is larger than the limit of {self.max_bytes:,} bytes; send events in smaller "
-                 "batches", details={"limit_bytes": self.max_bytes})
+            413,
+            f"the request body is larger than the limit of {self.max_bytes:,} bytes; send events in smaller "
+            "batches",
+            details={"limit_bytes": self.max_bytes},
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -31,7 +31,9 @@ class EventIn(Strict):
 
     customer_id: str | int = Field(description="the customer's id (text; numbers are taken as text)")
     event: str = Field(min_length=1, max_length=200, description="event name, e.g. cart_add")
-    occurred_at: datetime = Field(description="ISO timestamp; without an offset it is workspace wall-clock time")
+    occurred_at: datetime = Field(
+        description="ISO timestamp; without an offset it is workspace wall-clock time"
+    )
     properties: dict[str, Any] | None = Field(None, description="free JSON object, read as properties.key")
 
     @field_validator("customer_id")
@@ -57,8 +59,10 @@ class EventIn(Strict):
         try:
             json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
         except (ValueError, UnicodeEncodeError) as exc:
-            raise ValueError(f"properties cannot be stored as JSON ({exc}); NaN, Infinity and lone surrogates "
-                             "are not allowed") from exc
+            raise ValueError(
+                f"properties cannot be stored as JSON ({exc}); NaN, Infinity and lone surrogates "
+                "are not allowed"
+            ) from exc
         return value
 
 
@@ -75,8 +79,10 @@ class EventsAccepted(BaseModel):
 
 class RunIn(Strict):
     as_of: str | None = Field(
-        None, description="timestamp, date (its end: 23:59:59.999999) or 'latest'; absent means now",
-        examples=["2011-12-09", "2024-05-01T10:00:00", "latest"])
+        None,
+        description="timestamp, date (its end: 23:59:59.999999) or 'latest'; absent means now",
+        examples=["2011-12-09", "2024-05-01T10:00:00", "latest"],
+    )
     only: list[str] | None = Field(None, description="segments, segmentations or built-ins to run")
 
     @field_validator("only")
@@ -96,7 +102,12 @@ class DefinitionsIn(Strict):
             _clean_text(path, "file path")
             _clean_text(text, f"text of {path}")
             pure = PurePosixPath(path)
-            if pure.is_absolute() or ".." in pure.parts or "\\" in path or pure.suffix not in (".yml", ".yaml"):
+            if (
+                pure.is_absolute()
+                or ".." in pure.parts
+                or "\\" in path
+                or pure.suffix not in (".yml", ".yaml")
+            ):
                 raise ValueError(
                     f"file path {path!r} must be a relative .yml/.yaml path inside the workspace, "
                     "e.g. definitions/shop.yml or segmentum.yml"

@@ -20,8 +20,15 @@ def web_routers() -> list[Any]:
     return [router]
 
 
-def serve(ws: Workspace, *, host: str | None = None, port: int | None = None, schedule: str | None = None,
-          extra_routers: Iterable[Any] | None = None, log_level: str = "info") -> None:
+def serve(
+    ws: Workspace,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    schedule: str | None = None,
+    extra_routers: Iterable[Any] | None = None,
+    log_level: str = "info",
+) -> None:
     """Run the API (and the dashboard, when installed) until interrupted; own the store meanwhile."""
     import uvicorn
 
@@ -29,14 +36,20 @@ def serve(ws: Workspace, *, host: str | None = None, port: int | None = None, sc
 
     other = running_server(ws.root)
     if other is not None and other.pid != os.getpid():
-        raise StoreError(f"segmentum serve already runs for this workspace at {other.url} (pid {other.pid}); "
-                         "stop it first or use its API")
+        raise StoreError(
+            f"segmentum serve already runs for this workspace at {other.url} (pid {other.pid}); "
+            "stop it first or use its API"
+        )
     host = host or ws.config.serve.host
     port = ws.config.serve.port if port is None else port
     ws.store.con  # noqa: B018 - open (and lock) the store now, so a busy store fails before listening
     token = "sgm_internal_" + secrets.token_urlsafe(32)
-    app = create_app(ws, extra_routers=web_routers() if extra_routers is None else extra_routers,
-                     schedule=schedule, internal_token=token)
+    app = create_app(
+        ws,
+        extra_routers=web_routers() if extra_routers is None else extra_routers,
+        schedule=schedule,
+        internal_token=token,
+    )
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False)
     server = uvicorn.Server(config)
     write_record(ws.root, host, port, token)

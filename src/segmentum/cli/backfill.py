@@ -24,7 +24,9 @@ def backfill_command(
     end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD), always included")],
     every: Annotated[str, typer.Option(help="Step: 1m = month ends, 1w, 7d, 1y = year ends")] = "1m",
     engine: Annotated[str, typer.Option(help="duckdb or spark")] = "duckdb",
-    only: Annotated[list[str] | None, typer.Option("--only", help="Only these segments/segmentations/built-ins")] = None,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Only these segments/segmentations/built-ins")
+    ] = None,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -36,7 +38,13 @@ def backfill_command(
         task = progress.add_task("Backfilling", total=len(points))
 
         def done(point: date, result: Any) -> None:
-            rows.append({"as_of": point.isoformat(), "run_id": result.run_id, "customers": getattr(result, "customers", None)})
+            rows.append(
+                {
+                    "as_of": point.isoformat(),
+                    "run_id": result.run_id,
+                    "customers": getattr(result, "customers", None),
+                }
+            )
             progress.advance(task)
 
         backfill(ws, _day(start), _day(end), every, engine=engine, only=only, on_run=done)

@@ -11,12 +11,26 @@ from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, no
 
 def behaviour_command(
     period: Annotated[str, typer.Option("--period", help="The last period: 90d, 12w, 3m, 1y")] = "90d",
-    baseline: Annotated[str | None, typer.Option("--baseline", help="Compare with this much history before the "
-                                                 "period (scaled), e.g. 360d; default the previous period")] = None,
-    status: Annotated[str | None, typer.Option("--status", help="Only customers with this status: growing, "
-                                               "declining, stable, not_comparable")] = None,
-    customers: Annotated[bool, typer.Option("--customers", help="One row per customer instead of totals")] = False,
-    as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD, a timestamp, 'latest' or 'now'")] = "latest",
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="Compare with this much history before the "
+            "period (scaled), e.g. 360d; default the previous period",
+        ),
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status", help="Only customers with this status: growing, declining, stable, not_comparable"
+        ),
+    ] = None,
+    customers: Annotated[
+        bool, typer.Option("--customers", help="One row per customer instead of totals")
+    ] = False,
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="YYYY-MM-DD, a timestamp, 'latest' or 'now'")
+    ] = "latest",
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -26,13 +40,18 @@ def behaviour_command(
 
     with open_workspace(workspace) as ws:
         frame = behaviour_changes(ws, as_of, period, baseline=baseline)
-    note(f"last period ({frame.attrs['period_start']:%Y-%m-%d}, {frame.attrs['as_of']:%Y-%m-%d}] against "
-         f"({frame.attrs['previous_start']:%Y-%m-%d}, {frame.attrs['period_start']:%Y-%m-%d}]")
+    note(
+        f"last period ({frame.attrs['period_start']:%Y-%m-%d}, {frame.attrs['as_of']:%Y-%m-%d}] against "
+        f"({frame.attrs['previous_start']:%Y-%m-%d}, {frame.attrs['period_start']:%Y-%m-%d}]"
+    )
     if status is not None:
         frame = frame[frame["status"] == status]
     if customers or status is not None:
         emit(frame, fmt, title="Behaviour change per customer")
         return
-    summary = frame.groupby("status").agg(customers=("customer_id", "size"),
-                                          category_shift=("category_shift", "sum")).reset_index()
+    summary = (
+        frame.groupby("status")
+        .agg(customers=("customer_id", "size"), category_shift=("category_shift", "sum"))
+        .reset_index()
+    )
     emit(summary, fmt, title="Behaviour change")

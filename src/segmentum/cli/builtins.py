@@ -10,8 +10,11 @@ from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, op
 from segmentum.errors import WorkspaceNotFoundError
 from segmentum.spec.builtins import builtin_names, load_builtin, render_builtin_yaml
 
-app = typer.Typer(help="The built-in segmentations: list them, or show one as YAML.", no_args_is_help=False,
-                  invoke_without_command=True)
+app = typer.Typer(
+    help="The built-in segmentations: list them, or show one as YAML.",
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
 
 
 def _needs(requires: dict[str, list[str]]) -> str:
@@ -50,8 +53,9 @@ def builtin_rows(workspace: object | None) -> list[dict[str, object]]:
 
 
 @app.callback()
-def builtins_command(ctx: typer.Context, workspace: WorkspaceOpt = None,
-                     fmt: FormatOpt = OutputFormat.table) -> None:
+def builtins_command(
+    ctx: typer.Context, workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.table
+) -> None:
     """List the built-in segmentations: name, title, what each needs and whether this workspace has the data."""
     if ctx.invoked_subcommand is not None:
         return
@@ -61,8 +65,9 @@ def builtins_command(ctx: typer.Context, workspace: WorkspaceOpt = None,
 
 
 @app.command("show")
-def show_command(name: Annotated[str, typer.Argument(help="Built-in to show, e.g. rfm")],
-                 workspace: WorkspaceOpt = None) -> None:
+def show_command(
+    name: Annotated[str, typer.Argument(help="Built-in to show, e.g. rfm")], workspace: WorkspaceOpt = None
+) -> None:
     """Print a built-in's definitions as YAML, with this workspace's settings applied (copy it to definitions/)."""
     overrides = None
     try:

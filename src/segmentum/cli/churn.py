@@ -9,28 +9,45 @@ import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
 
-app = typer.Typer(help="Churn rate per period and segment, its trend, survival, reasons; `fit` the risk model.",
-                  invoke_without_command=True, no_args_is_help=False)
+app = typer.Typer(
+    help="Churn rate per period and segment, its trend, survival, reasons; `fit` the risk model.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
 
-AsOfOpt = Annotated[str, typer.Option("--as-of", help="Point in time: YYYY-MM-DD, a timestamp, 'latest', 'now'")]
+AsOfOpt = Annotated[
+    str, typer.Option("--as-of", help="Point in time: YYYY-MM-DD, a timestamp, 'latest', 'now'")
+]
 InactivityOpt = Annotated[
-    int, typer.Option("--inactivity-days", help="A buyer without subscription is inactive after this many days "
-                                                "without a qualifying order")]
+    int,
+    typer.Option(
+        "--inactivity-days",
+        help="A buyer without subscription is inactive after this many days without a qualifying order",
+    ),
+]
 BasisOpt = Annotated[str, typer.Option("--basis", help="auto | subscriptions | orders")]
 
 
 @app.callback()
 def churn_command(
     ctx: typer.Context,
-    segmentation: Annotated[str | None, typer.Option("--segmentation", "-s", help="Also per segment of this "
-                                                     "segmentation (e.g. rfm)")] = None,
+    segmentation: Annotated[
+        str | None,
+        typer.Option("--segmentation", "-s", help="Also per segment of this segmentation (e.g. rfm)"),
+    ] = None,
     period: Annotated[str, typer.Option("--period", help="week | month | quarter")] = "month",
     periods: Annotated[int, typer.Option("--periods", help="The last N complete periods")] = 24,
     as_of: AsOfOpt = "latest",
     inactivity_days: InactivityOpt = 90,
     basis: BasisOpt = "auto",
-    run: Annotated[int | None, typer.Option("--run", help="Run whose segments are used for periods before the "
-                                            "first backfilled run (default: the latest)")] = None,
+    run: Annotated[
+        int | None,
+        typer.Option(
+            "--run",
+            help="Run whose segments are used for periods before the "
+            "first backfilled run (default: the latest)",
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -41,11 +58,21 @@ def churn_command(
     from segmentum.models.churn import churn_report
 
     with open_workspace(workspace) as ws:
-        report = churn_report(ws, as_of=as_of, period=period, segmentation=segmentation, run_id=run,
-                              inactivity_days=inactivity_days, basis=basis, periods=periods)
+        report = churn_report(
+            ws,
+            as_of=as_of,
+            period=period,
+            segmentation=segmentation,
+            run_id=run,
+            inactivity_days=inactivity_days,
+            basis=basis,
+            periods=periods,
+        )
     note(f"churn basis: {report['basis']}, per {period}, as of {report['as_of']:%Y-%m-%d}")
     if fmt is OutputFormat.json:
-        emit({k: (v.to_dict(orient="records") if hasattr(v, "to_dict") else v) for k, v in report.items()}, fmt)
+        emit(
+            {k: (v.to_dict(orient="records") if hasattr(v, "to_dict") else v) for k, v in report.items()}, fmt
+        )
         return
     if fmt is OutputFormat.csv:
         emit(report["rates"], fmt)
@@ -70,13 +97,18 @@ def churn_fit_command(
     from segmentum.models.churn import ChurnRiskModel
 
     with open_workspace(workspace) as ws:
-        model = ChurnRiskModel(horizon_days=horizon_days, inactivity_days=inactivity_days, basis=basis).fit(ws, as_of)
+        model = ChurnRiskModel(horizon_days=horizon_days, inactivity_days=inactivity_days, basis=basis).fit(
+            ws, as_of
+        )
     data = model.to_dict()
     note(f"{data['customers_scored']:,} customers scored in segmentum.model_churn (churn_risk, churn_active)")
     if fmt is OutputFormat.table:
         coefficients = data.pop("coefficients")
         emit(data, fmt, title="Churn-risk model")
-        emit([{"feature": k, "coefficient": v} for k, v in coefficients.items()], fmt, title="Coefficients "
-             "(standardised; positive = more risk)")
+        emit(
+            [{"feature": k, "coefficient": v} for k, v in coefficients.items()],
+            fmt,
+            title="Coefficients (standardised; positive = more risk)",
+        )
     else:
         emit(data, fmt)

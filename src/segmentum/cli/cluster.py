@@ -24,23 +24,39 @@ def _parse_k(text: str) -> int | str:
 
 
 def cluster_command(
-    name: Annotated[str, typer.Argument(help="Clustering name: the segmentation, `cluster_NAME` column and file")],
-    features: Annotated[str | None, typer.Option(
-        "--features", help="Comma-separated features: traits of the run, customer attributes, or the summary "
-        "(recency_days, frequency, monetary, avg_order_value, tenure_days, events_total, events_90d)")] = None,
-    k: Annotated[str, typer.Option("--k", help="Number of clusters, or 'auto' (best silhouette in --k-min..--k-max)")]
-    = "auto",
+    name: Annotated[
+        str, typer.Argument(help="Clustering name: the segmentation, `cluster_NAME` column and file")
+    ],
+    features: Annotated[
+        str | None,
+        typer.Option(
+            "--features",
+            help="Comma-separated features: traits of the run, customer attributes, or the summary "
+            "(recency_days, frequency, monetary, avg_order_value, tenure_days, events_total, events_90d)",
+        ),
+    ] = None,
+    k: Annotated[
+        str, typer.Option("--k", help="Number of clusters, or 'auto' (best silhouette in --k-min..--k-max)")
+    ] = "auto",
     k_min: Annotated[int, typer.Option("--k-min", help="Smallest k tried by --k auto")] = 2,
     k_max: Annotated[int, typer.Option("--k-max", help="Largest k tried by --k auto")] = 10,
-    run: Annotated[int | None, typer.Option("--run", help="Take traits from this run (default: newest complete)")]
-    = None,
-    assign: Annotated[bool, typer.Option("--assign", help="Re-assign current customers with the saved model")]
-    = False,
-    from_survey: Annotated[bool, typer.Option(
-        "--from-survey", help="Needs-based: cluster on survey answers and stated interests")] = False,
-    survey: Annotated[list[str] | None, typer.Option(
-        "--survey", help="With --from-survey: only this survey's answers (repeatable; default: 'needs' if present)")]
-    = None,
+    run: Annotated[
+        int | None, typer.Option("--run", help="Take traits from this run (default: newest complete)")
+    ] = None,
+    assign: Annotated[
+        bool, typer.Option("--assign", help="Re-assign current customers with the saved model")
+    ] = False,
+    from_survey: Annotated[
+        bool,
+        typer.Option("--from-survey", help="Needs-based: cluster on survey answers and stated interests"),
+    ] = False,
+    survey: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--survey",
+            help="With --from-survey: only this survey's answers (repeatable; default: 'needs' if present)",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 0,
     sample_size: Annotated[int, typer.Option("--sample-size", help="Rows used to choose k")] = 50_000,
     workspace: WorkspaceOpt = None,
@@ -54,8 +70,18 @@ def cluster_command(
         else:
             feats = [f.strip() for f in features.split(",") if f.strip()] if features else None
             note(f"Fitting clustering '{name}'...")
-            result = fit_clustering(ws, name, features=feats, k=_parse_k(k), k_range=(k_min, k_max), run_id=run,
-                                    from_survey=from_survey, surveys=survey or None, random_state=seed, sample_size=sample_size)
+            result = fit_clustering(
+                ws,
+                name,
+                features=feats,
+                k=_parse_k(k),
+                k_range=(k_min, k_max),
+                run_id=run,
+                from_survey=from_survey,
+                surveys=survey or None,
+                random_state=seed,
+                sample_size=sample_size,
+            )
         _print(result, fmt, assign)
     finally:
         ws.close()
@@ -68,16 +94,33 @@ def _print(result: ClusteringResult, fmt: OutputFormat, assign: bool) -> None:
         return
     model = result.model
     src = result.source
-    where = {"run": f"traits of run {src.run_id}", "summary": "a summary of orders/events",
-             "survey": "survey answers and interests"}[src.kind]
+    where = {
+        "run": f"traits of run {src.run_id}",
+        "summary": "a summary of orders/events",
+        "survey": "survey answers and interests",
+    }[src.kind]
     if assign:
         note(f"Re-assigned {result.assigned:,} customers of '{result.name}' with the saved model ({where}).")
-        emit([{"cluster": cid, "segment": model.segments_[cid], "name": model.names_[cid],
-               "customers": result.counts.get(cid, 0)} for cid in model.cluster_ids_], fmt, title="Assignments")
+        emit(
+            [
+                {
+                    "cluster": cid,
+                    "segment": model.segments_[cid],
+                    "name": model.names_[cid],
+                    "customers": result.counts.get(cid, 0),
+                }
+                for cid in model.cluster_ids_
+            ],
+            fmt,
+            title="Assignments",
+        )
         note(f"Saved to {result.model_table}.")
         return
-    note(f"Fitted on {result.assigned:,} customers from {where}"
-         + (f" as of {src.as_of}" if src.as_of else "") + f"; features: {', '.join(model.features_)}.")
+    note(
+        f"Fitted on {result.assigned:,} customers from {where}"
+        + (f" as of {src.as_of}" if src.as_of else "")
+        + f"; features: {', '.join(model.features_)}."
+    )
     emit(model.k_scores_, fmt, title="Evidence per k (silhouette: higher is better; bic: lower is better)")
     rows = []
     for p in model.profiles_:
@@ -95,9 +138,13 @@ def _print(result: ClusteringResult, fmt: OutputFormat, assign: bool) -> None:
             warn("the clusters are not stable: the data may have no clear groups at this k")
     tried = model.k_scores_["k"].tolist()
     if len(tried) > 1 and model.k_ == min(tried):
-        note(f"k = {model.k_} is the smallest k tried: the silhouette favours a few well-separated groups; for "
-             "finer groups pick a k from the evidence above with --k N.")
+        note(
+            f"k = {model.k_} is the smallest k tried: the silhouette favours a few well-separated groups; for "
+            "finer groups pick a k from the evidence above with --k N."
+        )
     if result.refit_matched:
         note("Cluster ids were matched to the previous fit of this clustering.")
-    note(f"Saved the model to segmentum.clusterings, the assignments to {result.model_table} "
-         f"(column {result.column}), and segmentation '{result.name}' to {result.definitions_file}.")
+    note(
+        f"Saved the model to segmentum.clusterings, the assignments to {result.model_table} "
+        f"(column {result.column}), and segmentation '{result.name}' to {result.definitions_file}."
+    )

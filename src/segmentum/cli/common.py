@@ -31,7 +31,9 @@ class OutputFormat(StrEnum):
 WorkspaceOpt = Annotated[
     Path | None,
     typer.Option(
-        "--workspace", "-w", help="Workspace folder (else $SEGMENTUM_WORKSPACE, else the nearest segmentum.yml upward)",
+        "--workspace",
+        "-w",
+        help="Workspace folder (else $SEGMENTUM_WORKSPACE, else the nearest segmentum.yml upward)",
         show_default=False,
     ),
 ]

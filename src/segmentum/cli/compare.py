@@ -12,7 +12,9 @@ from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, op
 
 def compare_command(
     names: Annotated[list[str], typer.Argument(help="Two or more segments")],
-    run: Annotated[int | None, typer.Option("--run", help="Run id (default: the latest complete run)")] = None,
+    run: Annotated[
+        int | None, typer.Option("--run", help="Run id (default: the latest complete run)")
+    ] = None,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:

@@ -22,8 +22,9 @@ class Section(StrEnum):
 SectionOpt = Annotated[Section, typer.Option("--section", "-s", help="Part of the report to print")]
 
 
-def coverage_command(workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.table,
-                     section: SectionOpt = Section.all) -> None:
+def coverage_command(
+    workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.table, section: SectionOpt = Section.all
+) -> None:
     """Data coverage: how many customers have each attribute, which built-ins can run and for how many
     customers, and which data to collect next (with the question to ask)."""
     ws = open_workspace(workspace)
@@ -40,19 +41,63 @@ def coverage_command(workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputForm
         note(f"{report.customers:,} customers ({report.customers_source})")
     for part in wanted:
         if part is Section.attributes:
-            rows = [{"attribute": a.attribute, "present": "yes" if a.present else "no", "customers": a.customers,
-                     "share": f"{a.share:.1%}", "source": a.source} for a in report.attributes]
-            emit(rows, fmt, title="Attributes", columns=["attribute", "present", "customers", "share", "source"])
+            rows = [
+                {
+                    "attribute": a.attribute,
+                    "present": "yes" if a.present else "no",
+                    "customers": a.customers,
+                    "share": f"{a.share:.1%}",
+                    "source": a.source,
+                }
+                for a in report.attributes
+            ]
+            emit(
+                rows,
+                fmt,
+                title="Attributes",
+                columns=["attribute", "present", "customers", "share", "source"],
+            )
         elif part is Section.tables:
-            rows = [{"table": t.table, "present": "yes" if t.present else "no", "rows": t.rows,
-                     "customers": t.customers, "share": f"{t.share:.1%}"} for t in report.tables]
+            rows = [
+                {
+                    "table": t.table,
+                    "present": "yes" if t.present else "no",
+                    "rows": t.rows,
+                    "customers": t.customers,
+                    "share": f"{t.share:.1%}",
+                }
+                for t in report.tables
+            ]
             emit(rows, fmt, title="Tables", columns=["table", "present", "rows", "customers", "share"])
         elif part is Section.builtins:
-            rows = [{"builtin": b.builtin, "can_run": "yes" if b.can_run else "no", "customers": b.customers,
-                     "share": f"{b.share:.1%}", "why_not": b.reason} for b in report.builtins]
-            emit(rows, fmt, title="Built-ins", columns=["builtin", "can_run", "customers", "share", "why_not"])
+            rows = [
+                {
+                    "builtin": b.builtin,
+                    "can_run": "yes" if b.can_run else "no",
+                    "customers": b.customers,
+                    "share": f"{b.share:.1%}",
+                    "why_not": b.reason,
+                }
+                for b in report.builtins
+            ]
+            emit(
+                rows, fmt, title="Built-ins", columns=["builtin", "can_run", "customers", "share", "why_not"]
+            )
         elif part is Section.suggestions:
-            rows = [{"collect": s.item, "kind": s.kind, "unlocks": s.unlocks, "needed_by": ", ".join(s.builtins),
-                     "customers_missing": s.customers_missing, "question": s.question} for s in report.suggestions]
-            emit(rows, fmt, title="What to collect next",
-                 columns=["collect", "kind", "unlocks", "needed_by", "customers_missing", "question"])
+            rows = [
+                {
+                    "collect": s.item,
+                    "kind": s.kind,
+                    "unlocks": s.unlocks,
+                    "needed_by": ", ".join(s.builtins),
+                    "customers_missing": s.customers_missing,
+                    "question": s.question,
+                }
+                for s in report.suggestions
+            ]
+            emit(
+                rows,
+                fmt,
+                title="What to collect next",
+                columns=["collect", "kind", "unlocks", "needed_by", "customers_missing", "question"],
+            )

@@ -13,7 +13,9 @@ from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, op
 def crosstab_command(
     rows: Annotated[str, typer.Argument(help="A segmentation (rfm) or a customer attribute (industry)")],
     columns: Annotated[str, typer.Argument(help="A segmentation or a customer attribute")],
-    run: Annotated[int | None, typer.Option("--run", help="Run id (default: the latest complete run)")] = None,
+    run: Annotated[
+        int | None, typer.Option("--run", help="Run id (default: the latest complete run)")
+    ] = None,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:

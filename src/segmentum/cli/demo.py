@@ -25,7 +25,9 @@ def demo_command(
     """Make a demo workspace (B2C shop and B2B accounts), ingest, run every built-in, write the report."""
     from segmentum.report import write_report
 
-    summary = create_demo_workspace(directory, customers, seed, report=report, progress=note, write_report=write_report)
+    summary = create_demo_workspace(
+        directory, customers, seed, report=report, progress=note, write_report=write_report
+    )
     for message in summary.notes:
         warn(message)
     if fmt is OutputFormat.json:

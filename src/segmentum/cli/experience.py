@@ -12,14 +12,23 @@ METRICS = ("nps", "csat", "first_response", "churn")
 
 
 def experience_command(
-    segmentation: Annotated[str | None, typer.Option("--segmentation", "-s", help="Also per segment of this "
-                                                     "segmentation")] = None,
-    metric: Annotated[str | None, typer.Option("--metric", help=f"Only one of: {', '.join(METRICS)} "
-                                               "(--format csv prints one; default nps)")] = None,
+    segmentation: Annotated[
+        str | None, typer.Option("--segmentation", "-s", help="Also per segment of this segmentation")
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            "--metric", help=f"Only one of: {', '.join(METRICS)} (--format csv prints one; default nps)"
+        ),
+    ] = None,
     period: Annotated[str, typer.Option("--period", help="week | month | quarter")] = "month",
     periods: Annotated[int, typer.Option("--periods", help="The last N periods")] = 24,
-    as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD, a timestamp, 'latest' or 'now'")] = "latest",
-    run: Annotated[int | None, typer.Option("--run", help="Reference run for segments (default: latest)")] = None,
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="YYYY-MM-DD, a timestamp, 'latest' or 'now'")
+    ] = "latest",
+    run: Annotated[
+        int | None, typer.Option("--run", help="Reference run for segments (default: latest)")
+    ] = None,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -37,7 +46,11 @@ def experience_command(
     elif fmt is OutputFormat.json:
         emit({k: data[k].to_dict(orient="records") for k in chosen}, fmt)
     else:
-        titles = {"nps": "NPS per period", "csat": "CSAT per period", "first_response": "First response (hours)",
-                  "churn": "Churn rate per period"}
+        titles = {
+            "nps": "NPS per period",
+            "csat": "CSAT per period",
+            "first_response": "First response (hours)",
+            "churn": "Churn rate per period",
+        }
         for key in chosen:
             emit(data[key], fmt, title=titles[key])

@@ -12,8 +12,12 @@ from segmentum.runs.explain import explain
 
 def explain_command(
     customer_id: Annotated[str, typer.Argument(help="The customer's id")],
-    name: Annotated[str, typer.Argument(help="A standalone segment, segmentation.segment, or a segmentation")],
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Default: the as_of of the newest batch run")] = None,
+    name: Annotated[
+        str, typer.Argument(help="A standalone segment, segmentation.segment, or a segmentation")
+    ],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Default: the as_of of the newest batch run")
+    ] = None,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -23,9 +27,20 @@ def explain_command(
     if fmt is OutputFormat.json:
         emit(result.to_dict(), fmt)
         return
-    rows = [{"segment": c.segment, "condition": "  " * c.depth + c.condition, "held": "yes" if c.held else "no",
-             "values": ", ".join(f"{k}={v}" for k, v in c.values.items())} for c in result.checks]
-    emit(rows, fmt, title=f"{customer_id} / {name} at {result.as_of:%Y-%m-%d %H:%M:%S}",
-         columns=["segment", "condition", "held", "values"])
+    rows = [
+        {
+            "segment": c.segment,
+            "condition": "  " * c.depth + c.condition,
+            "held": "yes" if c.held else "no",
+            "values": ", ".join(f"{k}={v}" for k, v in c.values.items()),
+        }
+        for c in result.checks
+    ]
+    emit(
+        rows,
+        fmt,
+        title=f"{customer_id} / {name} at {result.as_of:%Y-%m-%d %H:%M:%S}",
+        columns=["segment", "condition", "held", "values"],
+    )
     where = f" (in {name.partition('.')[0]}.{result.actual})" if result.actual else ""
     note(f"{customer_id} is {'' if result.member else 'not '}in {name}{where}.")

@@ -18,14 +18,22 @@ def forget_command(
 ) -> None:
     """Erase a customer from every table, snapshot, task and outbox row; the audit log records it (hashed id)."""
     if not yes:
-        typer.confirm(f"Erase customer {customer_id} from every table and snapshot? This cannot be undone",
-                      abort=True, err=True)
+        typer.confirm(
+            f"Erase customer {customer_id} from every table and snapshot? This cannot be undone",
+            abort=True,
+            err=True,
+        )
     result = forget(open_workspace(workspace), customer_id)
     if fmt is OutputFormat.json:
         emit(result, fmt)
         return
-    emit([{"table": t, "rows_deleted": n} for t, n in result["rows_deleted"].items()], fmt,
-         title=f"Customer {customer_id} erased")
+    emit(
+        [{"table": t, "rows_deleted": n} for t, n in result["rows_deleted"].items()],
+        fmt,
+        title=f"Customer {customer_id} erased",
+    )
     note(f"{result['total']} rows deleted; the erasure is recorded in the audit log.")
     for folder in result["files_not_changed"]:
-        warn(f"files already written under {folder}/ were not changed; remove the customer there by hand if needed")
+        warn(
+            f"files already written under {folder}/ were not changed; remove the customer there by hand if needed"
+        )

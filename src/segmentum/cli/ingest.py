@@ -19,20 +19,47 @@ class Mode(StrEnum):
 
 
 def ingest_command(
-    table: Annotated[str, typer.Argument(help="Canonical table: customers, orders, order_items, events, responses, "
-                                              "tickets, subscriptions")],
-    path: Annotated[str, typer.Argument(help="A CSV/TSV, Excel .xlsx, Parquet or JSON lines file, or a database URL "
-                                             "such as sqlite:///shop.db?table=orders")],
-    map_: Annotated[list[str] | None, typer.Option(
-        "--map", "-m", help="Source=target column mapping (repeatable), e.g. --map 'Клиент=customer_id'")] = None,
-    mode: Annotated[Mode, typer.Option(help="append: stored keys are kept and repeats quarantined; upsert: the "
-                                            "last row per key wins; replace: the table is replaced")] = Mode.append,
-    encoding: Annotated[str | None, typer.Option(help="Text encoding (detected: utf-8, utf-8-sig, utf-16, cp1251)")] = None,
+    table: Annotated[
+        str,
+        typer.Argument(
+            help="Canonical table: customers, orders, order_items, events, responses, tickets, subscriptions"
+        ),
+    ],
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="A CSV/TSV, Excel .xlsx, Parquet or JSON lines file, or a database URL "
+            "such as sqlite:///shop.db?table=orders"
+        ),
+    ],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", "-m", help="Source=target column mapping (repeatable), e.g. --map 'Клиент=customer_id'"
+        ),
+    ] = None,
+    mode: Annotated[
+        Mode,
+        typer.Option(
+            help="append: stored keys are kept and repeats quarantined; upsert: the "
+            "last row per key wins; replace: the table is replaced"
+        ),
+    ] = Mode.append,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding (detected: utf-8, utf-8-sig, utf-16, cp1251)")
+    ] = None,
     delimiter: Annotated[str | None, typer.Option(help="Field delimiter (detected), e.g. ';' or tab")] = None,
     decimal: Annotated[str | None, typer.Option(help="Decimal mark: '.' or ',' (detected)")] = None,
-    thousands: Annotated[str | None, typer.Option(help="Thousands separator: space, ',', '.', \"'\" or none (detected)")] = None,
-    date_format: Annotated[str | None, typer.Option(
-        "--date-format", help="Date format, e.g. dd.mm.yyyy, mm/dd/yyyy, 'yyyy-mm-dd hh:mm', %d/%m/%Y (detected)")] = None,
+    thousands: Annotated[
+        str | None, typer.Option(help="Thousands separator: space, ',', '.', \"'\" or none (detected)")
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            help="Date format, e.g. dd.mm.yyyy, mm/dd/yyyy, 'yyyy-mm-dd hh:mm', %d/%m/%Y (detected)",
+        ),
+    ] = None,
     strict: Annotated[bool, typer.Option(help="Exit with an error when any row is quarantined")] = False,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
@@ -44,8 +71,17 @@ def ingest_command(
     with open_workspace(workspace) as ws:
         try:
             report = ingest(
-                ws, table, path, mode=mode.value, mapping=mapping, encoding=encoding, delimiter=delimiter,
-                decimal=decimal, thousands=thousands, date_format=date_format, strict=strict,
+                ws,
+                table,
+                path,
+                mode=mode.value,
+                mapping=mapping,
+                encoding=encoding,
+                delimiter=delimiter,
+                decimal=decimal,
+                thousands=thousands,
+                date_format=date_format,
+                strict=strict,
                 progress=err.is_terminal,
             )
             failure = None

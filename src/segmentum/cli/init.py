@@ -12,7 +12,9 @@ from segmentum.workspace import Workspace
 
 
 def init_command(
-    directory: Annotated[Path, typer.Argument(help="Folder for the new workspace (created if needed)")] = Path("."),
+    directory: Annotated[
+        Path, typer.Argument(help="Folder for the new workspace (created if needed)")
+    ] = Path("."),
     name: Annotated[str | None, typer.Option(help="Workspace name (default: the folder's name)")] = None,
     timezone: Annotated[str, typer.Option(help="IANA time zone of the data, e.g. Europe/Kyiv")] = "UTC",
     currency: Annotated[str, typer.Option(help="Currency code used in reports")] = "USD",

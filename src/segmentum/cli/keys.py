@@ -53,12 +53,16 @@ def list_keys(workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.tabl
         rows = client.request("GET", "/v1/keys")["keys"]
     else:
         rows = [k.as_dict() for k in KeyStore(ws.store).list()]
-    emit(rows, fmt, title="API keys", columns=["prefix", "name", "scope", "created_at", "revoked_at", "active"])
+    emit(
+        rows, fmt, title="API keys", columns=["prefix", "name", "scope", "created_at", "revoked_at", "active"]
+    )
 
 
 @app.command("revoke")
 def revoke(
-    prefix: Annotated[str, typer.Argument(help="The key's prefix as `segmentum keys list` shows it (sgm_xxxxxxxx)")],
+    prefix: Annotated[
+        str, typer.Argument(help="The key's prefix as `segmentum keys list` shows it (sgm_xxxxxxxx)")
+    ],
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Revoke a key: requests with it answer 401 from now on."""

@@ -68,28 +68,49 @@ def _register() -> None:
 
     commands = {
         # set up and load
-        "demo": demo.demo_command, "init": init.init_command, "ingest": ingest.ingest_command,
-        "quarantine": quarantine.quarantine_command, "coverage": coverage.coverage_command,
+        "demo": demo.demo_command,
+        "init": init.init_command,
+        "ingest": ingest.ingest_command,
+        "quarantine": quarantine.quarantine_command,
+        "coverage": coverage.coverage_command,
         # define and run
-        "validate": validate.validate_command, "preview": preview.preview_command, "run": run.run_command,
-        "runs": runs.runs_command, "backfill": backfill.backfill_command, "sql": sql.sql_command,
+        "validate": validate.validate_command,
+        "preview": preview.preview_command,
+        "run": run.run_command,
+        "runs": runs.runs_command,
+        "backfill": backfill.backfill_command,
+        "sql": sql.sql_command,
         # look at the results
-        "segments": segments.segments_command, "members": members.members_command,
-        "customer": customer.customer_command, "explain": explain.explain_command,
-        "profile": profile.profile_command, "compare": compare.compare_command,
-        "crosstab": crosstab.crosstab_command, "pareto": pareto.pareto_command,
-        "migration": migration.migration_command, "behaviour": behaviour.behaviour_command,
-        "experience": experience.experience_command, "report": report.report_command,
+        "segments": segments.segments_command,
+        "members": members.members_command,
+        "customer": customer.customer_command,
+        "explain": explain.explain_command,
+        "profile": profile.profile_command,
+        "compare": compare.compare_command,
+        "crosstab": crosstab.crosstab_command,
+        "pareto": pareto.pareto_command,
+        "migration": migration.migration_command,
+        "behaviour": behaviour.behaviour_command,
+        "experience": experience.experience_command,
+        "report": report.report_command,
         # models
-        "clv": clv.clv_command, "cluster": cluster.cluster_command,
+        "clv": clv.clv_command,
+        "cluster": cluster.cluster_command,
         "replenishment": replenishment.replenishment_command,
         # act and serve
-        "outbox": outbox.outbox_command, "serve": serve.serve_command, "forget": forget.forget_command,
+        "outbox": outbox.outbox_command,
+        "serve": serve.serve_command,
+        "forget": forget.forget_command,
     }
     for name, command in commands.items():
         app.command(name)(command)
-    for name, group in {"builtins": builtins.app, "churn": churn.app, "tasks": tasks.app, "keys": keys.app,
-                        "users": users.app}.items():
+    for name, group in {
+        "builtins": builtins.app,
+        "churn": churn.app,
+        "tasks": tasks.app,
+        "keys": keys.app,
+        "users": users.app,
+    }.items():
         app.add_typer(group, name=name)
 
 

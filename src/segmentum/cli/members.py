@@ -13,9 +13,15 @@ from segmentum.views.members import export, members
 
 def members_command(
     name: Annotated[str, typer.Argument(help="A standalone segment or segmentation.segment")],
-    run: Annotated[int | None, typer.Option("--run", help="Run id (default: the newest complete batch run)")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE (.csv, .parquet, .json, "
-                                                                       ".jsonl) instead of printing")] = None,
+    run: Annotated[
+        int | None, typer.Option("--run", help="Run id (default: the newest complete batch run)")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write to FILE (.csv, .parquet, .json, .jsonl) instead of printing"
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:

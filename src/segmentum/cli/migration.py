@@ -12,17 +12,24 @@ from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, op
 
 def migration_command(
     segmentation: Annotated[str, typer.Argument(help="A segmentation, e.g. rfm")],
-    from_run: Annotated[int | None, typer.Option("--from", help="Earlier run (default: the one before --to)")] = None,
-    to_run: Annotated[int | None, typer.Option("--to", help="Later run (default: the latest complete run)")] = None,
-    who: Annotated[str | None, typer.Option(help="List the customers of one cell: FROM_SEGMENT:TO_SEGMENT")] = None,
-    revenue: Annotated[bool, typer.Option("--revenue", help="Show the matrix in revenue instead of customers")] = False,
+    from_run: Annotated[
+        int | None, typer.Option("--from", help="Earlier run (default: the one before --to)")
+    ] = None,
+    to_run: Annotated[
+        int | None, typer.Option("--to", help="Later run (default: the latest complete run)")
+    ] = None,
+    who: Annotated[
+        str | None, typer.Option(help="List the customers of one cell: FROM_SEGMENT:TO_SEGMENT")
+    ] = None,
+    revenue: Annotated[
+        bool, typer.Option("--revenue", help="Show the matrix in revenue instead of customers")
+    ] = False,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Transition matrix between two runs (counts or revenue); --who lists the customers behind a cell."""
     cell = tuple(who.split(":", 1)) if who else None
-    result = migration(open_workspace(workspace), segmentation, from_run=from_run, to_run=to_run,
-                       who=cell)  # type: ignore[arg-type]
+    result = migration(open_workspace(workspace), segmentation, from_run=from_run, to_run=to_run, who=cell)  # type: ignore[arg-type]
     if cell is not None:
         emit(result["customers"], fmt, title=f"{cell[0]} -> {cell[1]}")
         return
@@ -30,5 +37,9 @@ def migration_command(
         emit(result["flows"], fmt)
         return
     matrix = result["revenue_matrix" if revenue else "matrix"].reset_index()
-    emit(matrix, fmt, title=f"{segmentation}: run {result['from_run']} (rows) -> run {result['to_run']} (columns)")
+    emit(
+        matrix,
+        fmt,
+        title=f"{segmentation}: run {result['from_run']} (rows) -> run {result['to_run']} (columns)",
+    )
     out.print()

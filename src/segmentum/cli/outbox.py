@@ -10,20 +10,43 @@ import typer
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace, warn
 from segmentum.errors import ActionError
 
-COLUMNS = ["id", "status", "action_type", "trigger", "customer_id", "run_id", "attempts", "next_attempt_at",
-           "last_error", "created_at", "delivered_at", "idempotency_key"]
+COLUMNS = [
+    "id",
+    "status",
+    "action_type",
+    "trigger",
+    "customer_id",
+    "run_id",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "created_at",
+    "delivered_at",
+    "idempotency_key",
+]
 
 
 def outbox_command(
-    status: Annotated[str | None, typer.Option("--status", "-s",
-                                               help="pending, delivered, failed or skipped")] = None,
-    retry_ids: Annotated[list[str] | None, typer.Option(
-        "--retry", help="Put this failed item back (an id, repeatable; `all` for every failed item)")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", "-s", help="pending, delivered, failed or skipped")
+    ] = None,
+    retry_ids: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--retry", help="Put this failed item back (an id, repeatable; `all` for every failed item)"
+        ),
+    ] = None,
     retry_all: Annotated[bool, typer.Option("--all", help="Put every failed item back")] = False,
-    deliver_now: Annotated[bool, typer.Option("--deliver", help="Send the pending items that are due")] = False,
-    force: Annotated[bool, typer.Option("--force", help="With --deliver: also items waiting for their retry time")] = False,
+    deliver_now: Annotated[
+        bool, typer.Option("--deliver", help="Send the pending items that are due")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --deliver: also items waiting for their retry time")
+    ] = False,
     run_id: Annotated[int | None, typer.Option("--run", help="Only items of this run")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="Show at most this many rows (newest first)")] = 100,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", help="Show at most this many rows (newest first)")
+    ] = 100,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -44,8 +67,10 @@ def outbox_command(
         note(f"{count} item(s) put back to pending")
     if deliver_now:
         report = deliver(ws, due_only=not force)
-        note(f"delivered {report.delivered}, skipped {report.skipped}, retrying later {report.retrying}, "
-             f"failed {report.failed}")
+        note(
+            f"delivered {report.delivered}, skipped {report.skipped}, retrying later {report.retrying}, "
+            f"failed {report.failed}"
+        )
         for error in report.errors[:5]:
             warn(error)
     rows = list_outbox(ws, status=status, run_id=run_id, limit=limit)

@@ -11,7 +11,9 @@ from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, no
 
 
 def pareto_command(
-    run: Annotated[int | None, typer.Option("--run", help="Run id (default: the latest complete run)")] = None,
+    run: Annotated[
+        int | None, typer.Option("--run", help="Run id (default: the latest complete run)")
+    ] = None,
     points: Annotated[int, typer.Option(help="Points on the curve")] = 20,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
@@ -27,4 +29,6 @@ def pareto_command(
         if share is not None:
             note(f"The top 20 % of customers bring {share:.1%} of revenue.")
         for cls, cut in sorted(result["cuts"].items()):
-            note(f"{cls}: ends at {cut['customer_share']:.1%} of customers, {cut['revenue_share']:.1%} of revenue")
+            note(
+                f"{cls}: ends at {cut['customer_share']:.1%} of customers, {cut['revenue_share']:.1%} of revenue"
+            )

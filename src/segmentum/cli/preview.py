@@ -28,5 +28,7 @@ def preview_command(
     emit(result.frame(), fmt, title=f"Preview against run {result.base_run}")
     for seg in result.segments:
         if seg.entered or seg.left:
-            note(f"{seg.name}: enter {', '.join(seg.entered[:10])}{' ...' if len(seg.entered) > 10 else ''}"
-                 f" | leave {', '.join(seg.left[:10])}{' ...' if len(seg.left) > 10 else ''}")
+            note(
+                f"{seg.name}: enter {', '.join(seg.entered[:10])}{' ...' if len(seg.entered) > 10 else ''}"
+                f" | leave {', '.join(seg.left[:10])}{' ...' if len(seg.left) > 10 else ''}"
+            )

@@ -13,7 +13,9 @@ from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, op
 
 def profile_command(
     name: Annotated[str, typer.Argument(help="Segment: a standalone name or segmentation.segment")],
-    run: Annotated[int | None, typer.Option("--run", help="Run id (default: the latest complete run)")] = None,
+    run: Annotated[
+        int | None, typer.Option("--run", help="Run id (default: the latest complete run)")
+    ] = None,
     top: Annotated[int, typer.Option(help="How many categories, products and features to show")] = 10,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
@@ -21,15 +23,24 @@ def profile_command(
     """Size, value, behaviour, attribute distributions and distinguishing features (lift vs everyone)."""
     result = profile(open_workspace(workspace), name, run_id=run, top=top)
     if fmt is OutputFormat.json:
-        emit({k: (v.to_dict(orient="records") if isinstance(v, pd.DataFrame) else v) for k, v in result.items()}, fmt)
+        emit(
+            {
+                k: (v.to_dict(orient="records") if isinstance(v, pd.DataFrame) else v)
+                for k, v in result.items()
+            },
+            fmt,
+        )
         return
     scalars = {k: v for k, v in result.items() if not isinstance(v, pd.DataFrame)}
     if fmt is OutputFormat.csv:
         emit([scalars], fmt)
         return
     emit([{"metric": k, "value": v} for k, v in scalars.items()], fmt, title=f"Segment {name}")
-    for key, title in (("distinguishing", "Distinguishing features (p < 0.05, by |log lift|)"),
-                       ("top_categories", "Top categories"), ("top_products", "Top products")):
+    for key, title in (
+        ("distinguishing", "Distinguishing features (p < 0.05, by |log lift|)"),
+        ("top_categories", "Top categories"),
+        ("top_products", "Top products"),
+    ):
         frame = result[key]
         if not frame.empty:
             out.print()

@@ -12,7 +12,9 @@ from segmentum.ingest.load import quarantined_rows
 
 def quarantine_command(
     table: Annotated[str | None, typer.Option(help="Only rows meant for this table")] = None,
-    ingest_id: Annotated[int | None, typer.Option("--ingest", help="Only rows of this ingest (its id)")] = None,
+    ingest_id: Annotated[
+        int | None, typer.Option("--ingest", help="Only rows of this ingest (its id)")
+    ] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows (0: all)")] = 100,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,

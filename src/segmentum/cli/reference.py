@@ -16,8 +16,9 @@ from segmentum.cli.main import app
 def _help_text(path: list[str]) -> str:
     # The same text a user sees with --help, at a fixed width and without colours.
     runner = CliRunner()
-    result = runner.invoke(app, [*path[1:], "--help"], env={"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"},
-                           color=False)
+    result = runner.invoke(
+        app, [*path[1:], "--help"], env={"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}, color=False
+    )
     return "\n".join(line.rstrip() for line in result.output.strip().splitlines())
 
 

@@ -10,18 +10,26 @@ from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, no
 
 
 def replenishment_command(
-    as_of: Annotated[str, typer.Option("--as-of", help="Point in time: YYYY-MM-DD, a timestamp, 'latest', 'now'")]
-    = "latest",
-    tolerance: Annotated[float, typer.Option("--tolerance", help="Due window as a share of the interval (0.2 = +-20 %)")]
-    = 0.2,
-    min_gaps: Annotated[int, typer.Option("--min-gaps", help="Gaps between purchase days for an own interval")] = 2,
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="Point in time: YYYY-MM-DD, a timestamp, 'latest', 'now'")
+    ] = "latest",
+    tolerance: Annotated[
+        float, typer.Option("--tolerance", help="Due window as a share of the interval (0.2 = +-20 %)")
+    ] = 0.2,
+    min_gaps: Annotated[
+        int, typer.Option("--min-gaps", help="Gaps between purchase days for an own interval")
+    ] = 2,
     category: Annotated[
         list[str] | None,
-        typer.Option("--category", help="A re-bought category (repeat the option); default: the replenishment "
-                                        "built-in's consumables; 'all' for every category"),
+        typer.Option(
+            "--category",
+            help="A re-bought category (repeat the option); default: the replenishment "
+            "built-in's consumables; 'all' for every category",
+        ),
     ] = None,
-    customers: Annotated[bool, typer.Option("--customers", help="Print one row per customer instead of totals")]
-    = False,
+    customers: Annotated[
+        bool, typer.Option("--customers", help="Print one row per customer instead of totals")
+    ] = False,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -33,9 +41,13 @@ def replenishment_command(
     if category:
         categories = "all" if [c.lower() for c in category] == ["all"] else list(category)
     with open_workspace(workspace) as ws:
-        model = ReplenishmentModel(min_gaps=min_gaps, tolerance=tolerance, categories=categories).fit(ws, as_of)
-    note(f"as of {model.as_of_:%Y-%m-%d %H:%M}: {len(model.customers_):,} customers with a predicted next purchase "
-         "(segmentum.model_replenishment)")
+        model = ReplenishmentModel(min_gaps=min_gaps, tolerance=tolerance, categories=categories).fit(
+            ws, as_of
+        )
+    note(
+        f"as of {model.as_of_:%Y-%m-%d %H:%M}: {len(model.customers_):,} customers with a predicted next purchase "
+        "(segmentum.model_replenishment)"
+    )
     if customers:
         emit(model.customers_.drop(columns=["replen_as_of"]), fmt, title="Replenishment per customer")
     else:

@@ -12,9 +12,13 @@ from segmentum.report import write_report
 
 
 def report_command(
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="HTML file (default: report.html in the workspace)")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="HTML file (default: report.html in the workspace)")
+    ] = None,
     lang: Annotated[str, typer.Option("--lang", help="Language: en, uk or ru")] = "en",
-    run: Annotated[int | None, typer.Option("--run", help="Run id (default: the latest complete run)")] = None,
+    run: Annotated[
+        int | None, typer.Option("--run", help="Run id (default: the latest complete run)")
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Write the HTML report: overview, RFM grid, Pareto curve, migration Sankey, CLV, segment profiles."""

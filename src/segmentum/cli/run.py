@@ -11,13 +11,22 @@ from segmentum.runs.diff import summary
 
 
 def run_command(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (end of that day), a timestamp, or "
-                                                              "'latest' (end of the data); default: now")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="YYYY-MM-DD (end of that day), a timestamp, or 'latest' (end of the data); default: now",
+        ),
+    ] = None,
     engine: Annotated[str | None, typer.Option(help="duckdb (default) or spark")] = None,
-    only: Annotated[list[str] | None, typer.Option("--only", help="Only these segments/segmentations/built-ins "
-                                                                  "(repeat the option)")] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Only these segments/segmentations/built-ins (repeat the option)"),
+    ] = None,
     preview: Annotated[bool, typer.Option("--preview", help="Compute and print, store nothing")] = False,
-    no_triggers: Annotated[bool, typer.Option("--no-triggers", help="Do not enqueue trigger actions")] = False,
+    no_triggers: Annotated[
+        bool, typer.Option("--no-triggers", help="Do not enqueue trigger actions")
+    ] = False,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -34,10 +43,14 @@ def run_command(
             data["actions_enqueued"] = actions.get("enqueued")
         emit(data, fmt)
         return
-    title = ("Preview" if preview else f"Run {result.run_id}") + f" at {result.as_of:%Y-%m-%d %H:%M:%S}" \
-        f" ({result.engine}, {result.seconds:.1f} s)"
-    columns = ["name", "customers", "share", "revenue_share"] if "revenue_share" in result.sizes.columns \
+    title = (
+        "Preview" if preview else f"Run {result.run_id}"
+    ) + f" at {result.as_of:%Y-%m-%d %H:%M:%S} ({result.engine}, {result.seconds:.1f} s)"
+    columns = (
+        ["name", "customers", "share", "revenue_share"]
+        if "revenue_share" in result.sizes.columns
         else ["name", "customers", "share"]
+    )
     emit(result.sizes, fmt, title=title, columns=columns)
     if preview:
         return
@@ -45,7 +58,9 @@ def run_command(
     if not trans.empty:
         emit(trans, fmt, title="Transitions since the previous run")
     if result.baselines:
-        note(f"New baseline (first run, or first after an edit; no transitions): {', '.join(result.baselines)}")
+        note(
+            f"New baseline (first run, or first after an edit; no transitions): {', '.join(result.baselines)}"
+        )
     elif trans.empty:
         note("No transitions since the previous run.")
     if actions and actions.get("enqueued"):

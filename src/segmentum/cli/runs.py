@@ -23,5 +23,19 @@ def runs_command(
             for key in ("as_of", "started_at"):
                 row[key] = f"{row[key]:%Y-%m-%d %H:%M:%S}" if row[key] is not None else None
             row["duration_s"] = round(row["duration_s"], 2) if row["duration_s"] is not None else None
-    emit(rows, fmt, title="Runs", columns=["run_id", "as_of", "status", "kind", "engine", "customers",
-                                           "duration_s", "started_at", "message"])
+    emit(
+        rows,
+        fmt,
+        title="Runs",
+        columns=[
+            "run_id",
+            "as_of",
+            "status",
+            "kind",
+            "engine",
+            "customers",
+            "duration_s",
+            "started_at",
+            "message",
+        ],
+    )

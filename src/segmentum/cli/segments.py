@@ -11,7 +11,9 @@ from segmentum.store.snapshots import resolve_run, segment_sizes
 
 
 def segments_command(
-    run: Annotated[int | None, typer.Option("--run", help="Run id (default: the newest complete batch run)")] = None,
+    run: Annotated[
+        int | None, typer.Option("--run", help="Run id (default: the newest complete batch run)")
+    ] = None,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -19,5 +21,9 @@ def segments_command(
     ws = open_workspace(workspace)
     info = resolve_run(ws.store, run)
     sizes = segment_sizes(ws.store, info.run_id)
-    emit(sizes, fmt, title=f"Segments of run {info.run_id} (as_of {info.as_of:%Y-%m-%d %H:%M:%S})",
-         columns=["name", "customers", "share", "revenue", "revenue_share"])
+    emit(
+        sizes,
+        fmt,
+        title=f"Segments of run {info.run_id} (as_of {info.as_of:%Y-%m-%d %H:%M:%S})",
+        columns=["name", "customers", "share", "revenue", "revenue_share"],
+    )

@@ -19,8 +19,12 @@ class Dialect(StrEnum):
 
 
 def sql_command(
-    name: Annotated[str | None, typer.Argument(help="Segment, segmentation, built-in or trait (default: all)")] = None,
-    dialect: Annotated[Dialect, typer.Option(help="SQL dialect: duckdb, pyspark (Spark SQL) or postgres")] = Dialect.duckdb,
+    name: Annotated[
+        str | None, typer.Argument(help="Segment, segmentation, built-in or trait (default: all)")
+    ] = None,
+    dialect: Annotated[
+        Dialect, typer.Option(help="SQL dialect: duckdb, pyspark (Spark SQL) or postgres")
+    ] = Dialect.duckdb,
     as_of: Annotated[str, typer.Option("--as-of", help="Point in time compiled into the SQL")] = "latest",
     workspace: WorkspaceOpt = None,
 ) -> None:

@@ -9,7 +9,17 @@ import typer
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
 
 app = typer.Typer(help="Tasks for managers, created by trigger actions: list, assign, complete.")
-COLUMNS = ["id", "status", "due_at", "assignee", "customer_id", "title", "trigger", "created_at", "completed_at"]
+COLUMNS = [
+    "id",
+    "status",
+    "due_at",
+    "assignee",
+    "customer_id",
+    "title",
+    "trigger",
+    "created_at",
+    "completed_at",
+]
 
 
 @app.callback(invoke_without_command=True)
@@ -28,7 +38,12 @@ def tasks_command(
 
     ws = open_workspace(workspace)
     rows = list_tasks(ws, assignee=assignee, status=None if status == "all" else status, customer_id=customer)
-    emit(rows, fmt, title="Tasks", columns=COLUMNS + (["description", "reason"] if fmt is not OutputFormat.table else []))
+    emit(
+        rows,
+        fmt,
+        title="Tasks",
+        columns=COLUMNS + (["description", "reason"] if fmt is not OutputFormat.table else []),
+    )
     if fmt is OutputFormat.table:
         note(f"{len(rows)} task(s)")
 

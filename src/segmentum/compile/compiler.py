@@ -118,13 +118,17 @@ class _TableScope:
 
     def name(self, node: ast.Name) -> ir.Value:
         if node.name not in self.table.columns:
-            raise DefinitionError(f"{self.where}: the data has no column '{node.name}' "
-                                  f"(columns: {', '.join(self.table.columns)})")
+            raise DefinitionError(
+                f"{self.where}: the data has no column '{node.name}' "
+                f"(columns: {', '.join(self.table.columns)})"
+            )
         return self.table[node.name]
 
     def prop(self, node: ast.Property) -> ir.Value:
         if "properties" not in self.table.columns:
-            raise DefinitionError(f"{self.where}: the table has no 'properties' column for properties.{node.key}")
+            raise DefinitionError(
+                f"{self.where}: the table has no 'properties' column for properties.{node.key}"
+            )
         return self.read_property(self.table, node.key)
 
     def population(self, node: ast.Call) -> ir.Value:
@@ -145,16 +149,22 @@ class _CustomerScope:
 
     def name(self, node: ast.Name) -> ir.Value:
         if node.name not in self.table.columns:
-            raise DefinitionError(f"{self.where}: '{node.name}' is neither a trait nor an attribute in the data")
+            raise DefinitionError(
+                f"{self.where}: '{node.name}' is neither a trait nor an attribute in the data"
+            )
         return self.table[node.name]
 
     def prop(self, node: ast.Property) -> ir.Value:
-        raise UnsupportedExpressionError(f"{self.where}: properties.{node.key} can only be used in a trait over events")
+        raise UnsupportedExpressionError(
+            f"{self.where}: properties.{node.key} can only be used in a trait over events"
+        )
 
     def population(self, node: ast.Call) -> ir.Value:
         column = pop_column(node)
         if column not in self.table.columns:
-            raise UnsupportedExpressionError(f"{self.where}: {ast.to_text(node)} was not prepared (compiler bug)")
+            raise UnsupportedExpressionError(
+                f"{self.where}: {ast.to_text(node)} was not prepared (compiler bug)"
+            )
         return self.table[column]
 
     def segment(self, name: str, node: ast.Call) -> ir.BooleanValue:
@@ -167,7 +177,9 @@ class _CustomerScope:
             column = segmentation_column(owner)
             if column in self.table.columns:
                 return (self.table[column] == seg).fill_null(False)
-        raise UnsupportedExpressionError(f"{self.where}: in_segment('{name}') is not computed before this segment")
+        raise UnsupportedExpressionError(
+            f"{self.where}: in_segment('{name}') is not computed before this segment"
+        )
 
 
 class RunCompiler:
@@ -190,9 +202,16 @@ class RunCompiler:
         How the engine reads a key of events.properties as text.
     """
 
-    def __init__(self, defs: Definitions, tables: dict[str, ir.Table], as_of: datetime, *,
-                 customer_ids: list[str] | None = None, population: ir.Table | None = None,
-                 read_property: PropertyReader | None = None) -> None:
+    def __init__(
+        self,
+        defs: Definitions,
+        tables: dict[str, ir.Table],
+        as_of: datetime,
+        *,
+        customer_ids: list[str] | None = None,
+        population: ir.Table | None = None,
+        read_property: PropertyReader | None = None,
+    ) -> None:
         self.defs = defs
         self.tables = tables
         self.as_of = as_of
@@ -239,13 +258,18 @@ class RunCompiler:
             keep = ["customer_id", *[n for n in c.columns if n in needed and n != "customer_id"]]
             c = c.select(*keep)
         else:
-            ids = [self.tables[n].select("customer_id") for n in TABLES if n in self.tables and n != "customers"]
+            ids = [
+                self.tables[n].select("customer_id") for n in TABLES if n in self.tables and n != "customers"
+            ]
             if not ids:
-                raise DefinitionError("the workspace has no data: load customers, orders, order_items or events "
-                                      "with `segmentum ingest` first")
+                raise DefinitionError(
+                    "the workspace has no data: load customers, orders, order_items or events "
+                    "with `segmentum ingest` first"
+                )
             c = ibis.union(*ids, distinct=True)
-        c = c.select(c.customer_id.cast("string").name("customer_id"), *[c[n] for n in c.columns
-                                                                          if n != "customer_id"])
+        c = c.select(
+            c.customer_id.cast("string").name("customer_id"), *[c[n] for n in c.columns if n != "customer_id"]
+        )
         for name, model in sorted(self.tables.items()):
             if not name.startswith("model_"):
                 continue
@@ -381,13 +405,16 @@ class RunCompiler:
         col = self._column(trait, t)
         rows = t.filter(col.notnull()) if where is None else t.filter(col.notnull() & where)
         if spec.function == "mode":
-            counts = rows.group_by(customer_id=rows.customer_id, value=rows[spec.column]).aggregate(n=rows.count())
+            counts = rows.group_by(customer_id=rows.customer_id, value=rows[spec.column]).aggregate(
+                n=rows.count()
+            )
             w = ibis.window(group_by=counts.customer_id, order_by=[counts.n.desc(), counts.value])
             best = counts.mutate(rn=ibis.row_number().over(w))
             return best.filter(best.rn == 0).select("customer_id", best.value.name(trait.name))
         table = TABLES[spec.table]
         keys = [k for k in table.key if k in rows.columns and k != "customer_id"] or [
-            k for k in table.key if k in rows.columns]
+            k for k in table.key if k in rows.columns
+        ]
         order = [rows[table.time_column], *[rows[k] for k in keys]]
         if spec.function == "last":
             order = [o.desc() for o in order]
@@ -443,8 +470,10 @@ class RunCompiler:
             else:
                 level[name] = 1 + max((level[d] for d in trait.deps if d in level), default=0)
         depth = max(level.values(), default=0)
-        return [[t for n, t in self.defs.traits.items() if level[n] == i and t.kind != "aggregate"]
-                for i in range(1, depth + 1)]
+        return [
+            [t for n, t in self.defs.traits.items() if level[n] == i and t.kind != "aggregate"]
+            for i in range(1, depth + 1)
+        ]
 
     def _derived_traits(self, t: ir.Table) -> tuple[ir.Table, list[str]]:
         hidden: list[str] = []
@@ -534,8 +563,11 @@ class RunCompiler:
         for owners in self._segment_levels():
             calls: list[ast.Call] = []
             for owner in owners:
-                segs = [self.defs.segments[owner]] if owner in self.defs.segments else \
-                    self.defs.segmentations[owner].rules
+                segs = (
+                    [self.defs.segments[owner]]
+                    if owner in self.defs.segments
+                    else self.defs.segmentations[owner].rules
+                )
                 calls += [c for s in segs if s.where is not None for c in _population_calls(s.where)]
             if from_population:
                 missing = [pop_column(c) for c in calls if pop_column(c) not in t.columns]
@@ -556,8 +588,12 @@ class RunCompiler:
                 else:
                     segmentation = self.defs.segmentations[owner]
                     column = segmentation_column(owner)
-                    branches = [(self._where(rule, t), ibis.literal(rule.segment)) for rule in segmentation.rules]
-                    values[column] = ibis.cases(*branches, else_=ibis.literal(segmentation.else_segment.segment))
+                    branches = [
+                        (self._where(rule, t), ibis.literal(rule.segment)) for rule in segmentation.rules
+                    ]
+                    values[column] = ibis.cases(
+                        *branches, else_=ibis.literal(segmentation.else_segment.segment)
+                    )
                     segmentations[owner] = column
             t = t.mutate(**values)
         return t, segments, segmentations, hidden
@@ -566,11 +602,21 @@ class RunCompiler:
         try:
             return ExprCompiler(_CustomerScope(self, t, seg.location)).condition(seg.where)  # type: ignore[arg-type]
         except ibis.common.exceptions.IbisError as exc:  # type: ignore[attr-defined]
-            raise DefinitionError(f"{seg.location}: cannot compile the condition of '{seg.name}': {exc}") from exc
+            raise DefinitionError(
+                f"{seg.location}: cannot compile the condition of '{seg.name}': {exc}"
+            ) from exc
 
 
-_SQL_TO_IBIS = {"VARCHAR": "string", "TIMESTAMP": "timestamp", "DECIMAL(38, 6)": "decimal(38, 6)",
-                "BIGINT": "int64", "DOUBLE": "float64", "BOOLEAN": "boolean", "DATE": "date", "JSON": "string"}
+_SQL_TO_IBIS = {
+    "VARCHAR": "string",
+    "TIMESTAMP": "timestamp",
+    "DECIMAL(38, 6)": "decimal(38, 6)",
+    "BIGINT": "int64",
+    "DOUBLE": "float64",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "JSON": "string",
+}
 
 
 def _empty_aggregate(spec: AggregateTrait) -> ir.Value:
@@ -636,6 +682,8 @@ def _cumulative(x: ir.Value, order: str, take_part: ir.BooleanValue | None, tie:
     return take_part.ifelse(ahead, ibis.null(value.type()))
 
 
-def compile_run(defs: Definitions, tables: dict[str, ir.Table], as_of: datetime, **options: Any) -> CompiledRun:
+def compile_run(
+    defs: Definitions, tables: dict[str, ir.Table], as_of: datetime, **options: Any
+) -> CompiledRun:
     """Shortcut for `RunCompiler(...).compile()`."""
     return RunCompiler(defs, tables, as_of, **options).compile()

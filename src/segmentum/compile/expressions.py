@@ -166,8 +166,14 @@ class ExprCompiler:
         left, right = self.value(node.left), self.value(node.right)
         if node.op in ast.COMPARISON:
             left, right = align(left, right)
-            ops = {"=": left.__eq__, "!=": left.__ne__, "<": left.__lt__, "<=": left.__le__,
-                   ">": left.__gt__, ">=": left.__ge__}
+            ops = {
+                "=": left.__eq__,
+                "!=": left.__ne__,
+                "<": left.__lt__,
+                "<=": left.__le__,
+                ">": left.__gt__,
+                ">=": left.__ge__,
+            }
             return _false_if_null(ops[node.op](right))
         if node.op == "/":
             return true_division(left, right)

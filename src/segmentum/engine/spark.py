@@ -50,7 +50,8 @@ def spark_session() -> Any:
             raise RunError("the Spark engine needs pyspark: pip install 'segmentum[spark]'") from exc
         _SESSION_DIR = tempfile.mkdtemp(prefix="segmentum-spark-")
         builder = (
-            SparkSession.builder.master("local[2]").appName("segmentum")
+            SparkSession.builder.master("local[2]")
+            .appName("segmentum")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.ansi.enabled", "true")
             .config("spark.sql.warehouse.dir", os.path.join(_SESSION_DIR, "warehouse"))
@@ -65,7 +66,9 @@ def spark_session() -> Any:
         try:
             _SESSION = builder.getOrCreate()
         except Exception as exc:  # noqa: BLE001 - Java missing, port issues, ...
-            raise RunError(f"cannot start a local Spark session: {exc}; the Spark engine needs Java 17") from exc
+            raise RunError(
+                f"cannot start a local Spark session: {exc}; the Spark engine needs Java 17"
+            ) from exc
         _SESSION.sparkContext.setLogLevel("ERROR")
         atexit.register(_stop)
         return _SESSION
@@ -108,10 +111,13 @@ class SparkEngine:
     def _export(self, schema: str, name: str) -> ir.Table:
         columns = self.store.columns(name, schema=schema)
         select = ", ".join(
-            f'CAST("{c}" AS VARCHAR) AS "{c}"' if kind.upper() == "JSON" else f'"{c}"' for c, kind in columns.items())
+            f'CAST("{c}" AS VARCHAR) AS "{c}"' if kind.upper() == "JSON" else f'"{c}"'
+            for c, kind in columns.items()
+        )
         path = self.folder / f"{schema}__{name}.parquet"
         self.store.cursor().execute(
-            f"COPY (SELECT {select} FROM {schema}.{name}) TO {literal(str(path))} (FORMAT parquet)")
+            f"COPY (SELECT {select} FROM {schema}.{name}) TO {literal(str(path))} (FORMAT parquet)"
+        )
         view = f"segmentum_{schema}_{name}"
         table = self.backend.read_parquet(str(path), table_name=view)
         self._registered.append(view)
@@ -173,7 +179,6 @@ def _naive_timestamps(table: pa.Table) -> pa.Table:
             column = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us"))
         arrays.append(column)
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
-
 
 
 __all__ = ["SparkEngine", "spark_session", "dt"]

@@ -18,11 +18,27 @@ from segmentum.errors import IngestError
 SNIFF_BYTES = 1 << 20
 
 ENCODING_ALIASES = {
-    "utf8": "utf-8", "utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "utf8-sig": "utf-8-sig",
-    "utf16": "utf-16", "utf-16": "utf-16", "utf-16le": "utf-16-le", "utf-16-le": "utf-16-le",
-    "utf-16be": "utf-16-be", "utf-16-be": "utf-16-be", "cp1251": "cp1251", "windows-1251": "cp1251",
-    "win1251": "cp1251", "cp1252": "cp1252", "windows-1252": "cp1252", "latin1": "latin-1",
-    "latin-1": "latin-1", "iso-8859-1": "latin-1", "koi8-r": "koi8-r", "koi8-u": "koi8-u", "cp866": "cp866",
+    "utf8": "utf-8",
+    "utf-8": "utf-8",
+    "utf-8-sig": "utf-8-sig",
+    "utf8-sig": "utf-8-sig",
+    "utf16": "utf-16",
+    "utf-16": "utf-16",
+    "utf-16le": "utf-16-le",
+    "utf-16-le": "utf-16-le",
+    "utf-16be": "utf-16-be",
+    "utf-16-be": "utf-16-be",
+    "cp1251": "cp1251",
+    "windows-1251": "cp1251",
+    "win1251": "cp1251",
+    "cp1252": "cp1252",
+    "windows-1252": "cp1252",
+    "latin1": "latin-1",
+    "latin-1": "latin-1",
+    "iso-8859-1": "latin-1",
+    "koi8-r": "koi8-r",
+    "koi8-u": "koi8-u",
+    "cp866": "cp866",
 }
 
 
@@ -148,7 +164,9 @@ class NumberFormat:
     thousands: str = ""  # besides the space-like characters, which are always allowed between digit groups
 
     def describe(self) -> str:
-        t = {"": "none", ",": "comma", ".": "dot", "'": "apostrophe"}.get(self.thousands, repr(self.thousands))
+        t = {"": "none", ",": "comma", ".": "dot", "'": "apostrophe"}.get(
+            self.thousands, repr(self.thousands)
+        )
         return f"decimal {'comma' if self.decimal == ',' else 'dot'}, thousands separator {t} or spaces"
 
 
@@ -201,7 +219,7 @@ def vote_decimal(values: list[tuple[str, int]]) -> tuple[int, int]:
             else:
                 comma += n
             continue
-        after = v[v.find(mark) + 1:]
+        after = v[v.find(mark) + 1 :]
         digits = len(after) - len(after.lstrip("0123456789"))
         before = v[: v.find(mark)].lstrip("+-")
         if digits != 3 or before in {"", "0"}:
@@ -228,13 +246,24 @@ def decide_number_format(
     if thousands is None:
         thousands = "." if decimal == "," else ","
     if thousands == decimal:
-        raise IngestError(f"the decimal mark and the thousands separator are both {decimal!r}; pass different ones")
+        raise IngestError(
+            f"the decimal mark and the thousands separator are both {decimal!r}; pass different ones"
+        )
     return NumberFormat(decimal=decimal, thousands=thousands)
 
 
 # ---------------------------------------------------------------------------------------------- dates
 
-TIME_VARIANTS = ["", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", " %I:%M %p", " %I:%M:%S %p", "T%H:%M", "T%H:%M:%S"]
+TIME_VARIANTS = [
+    "",
+    " %H:%M",
+    " %H:%M:%S",
+    " %H:%M:%S.%f",
+    " %I:%M %p",
+    " %I:%M:%S %p",
+    "T%H:%M",
+    "T%H:%M:%S",
+]
 _TIME_RE = r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s?[AaPp][Mm])?)?"
 
 
@@ -281,8 +310,16 @@ DATE_FAMILIES: list[DateFamily] = [
 AMBIGUOUS_PAIRS = {frozenset({"dmy", "mdy"}), frozenset({"dmy2", "mdy2"})}
 
 _TOKENS = [
-    ("yyyy", "%Y"), ("yy", "%y"), ("dd", "%d"), ("hh", "%H"), ("HH", "%H"), ("ss", "%S"), ("SS", "%S"),
-    ("d", "%d"), ("h", "%H"), ("H", "%H"),
+    ("yyyy", "%Y"),
+    ("yy", "%y"),
+    ("dd", "%d"),
+    ("hh", "%H"),
+    ("HH", "%H"),
+    ("ss", "%S"),
+    ("SS", "%S"),
+    ("d", "%d"),
+    ("h", "%H"),
+    ("H", "%H"),
 ]
 
 

@@ -39,8 +39,18 @@ from segmentum.store import META, Store
 MODES = ("append", "upsert", "replace")
 TYPED = "__typed"
 SPACES = "".join(detect.SPACE_CHARS)
-_INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-              "UBIGINT", "UHUGEINT"}
+_INT_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+}
 _FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
 _TS_TYPES = {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATETIME"}
 DERIVED_DDL = (
@@ -74,10 +84,17 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "ingest_id": self.ingest_id, "table": self.table, "source": self.source, "mode": self.mode,
-            "rows_read": self.rows_read, "rows_stored": self.rows_stored,
-            "rows_quarantined": self.rows_quarantined, "warnings": list(self.warnings),
-            "derived": list(self.derived), "notes": list(self.notes), "columns": dict(self.columns),
+            "ingest_id": self.ingest_id,
+            "table": self.table,
+            "source": self.source,
+            "mode": self.mode,
+            "rows_read": self.rows_read,
+            "rows_stored": self.rows_stored,
+            "rows_quarantined": self.rows_quarantined,
+            "warnings": list(self.warnings),
+            "derived": list(self.derived),
+            "notes": list(self.notes),
+            "columns": dict(self.columns),
         }
 
 
@@ -164,9 +181,14 @@ def ingest(
     if mode not in MODES:
         raise IngestError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
     opts = _Options(
-        mode=mode, mapping=mapping, encoding=encoding, delimiter=delimiter,
-        decimal=detect.parse_decimal_option(decimal), thousands=detect.parse_thousands_option(thousands),
-        date_format=date_format, timezone=tz,
+        mode=mode,
+        mapping=mapping,
+        encoding=encoding,
+        delimiter=delimiter,
+        decimal=detect.parse_decimal_option(decimal),
+        thousands=detect.parse_thousands_option(thousands),
+        date_format=date_format,
+        timezone=tz,
     )
     cur = store.cursor()
     store.ensure(DERIVED_DDL, AUTO_CUSTOMERS_DDL)
@@ -188,7 +210,12 @@ def ingest(
 
 
 def ingest_frame(
-    target: Any, table: str, data: Any, *, source_name: str = "<dataframe>", mode: str = "append",
+    target: Any,
+    table: str,
+    data: Any,
+    *,
+    source_name: str = "<dataframe>",
+    mode: str = "append",
     mapping: dict[str, str] | None = None,
 ) -> IngestReport:
     """Load an in-memory pandas DataFrame or Arrow table; its typed columns keep their types.
@@ -197,8 +224,10 @@ def ingest_frame(
 
     store, tz = _store_and_timezone(target)
     if table not in TABLES:
-        raise IngestError(f"unknown table {table!r}{did_you_mean(table, TABLES)}; the canonical tables are: "
-                          f"{', '.join(TABLES)}")
+        raise IngestError(
+            f"unknown table {table!r}{did_you_mean(table, TABLES)}; the canonical tables are: "
+            f"{', '.join(TABLES)}"
+        )
     if mode not in MODES:
         raise IngestError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
     if isinstance(data, pa.Table):
@@ -216,10 +245,14 @@ def ingest_frame(
     opts = _Options(mode, mapping, None, None, None, None, None, tz)
     started = _now()
     try:
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE {REJ} (line BIGINT, column_name VARCHAR, reason VARCHAR, raw VARCHAR)")
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE {REJ} (line BIGINT, column_name VARCHAR, reason VARCHAR, raw VARCHAR)"
+        )
         cur.register("__frame", arrow)
         try:
-            cur.execute(f"CREATE OR REPLACE TEMP TABLE {STG} AS SELECT row_number() OVER () AS __line, * FROM __frame")
+            cur.execute(
+                f"CREATE OR REPLACE TEMP TABLE {STG} AS SELECT row_number() OVER () AS __line, * FROM __frame"
+            )
         finally:
             cur.unregister("__frame")
         desc = cur.execute(f"DESCRIBE {STG}").fetchall()
@@ -254,8 +287,14 @@ def _options_json(opts: _Options) -> dict[str, Any]:
 
 
 def _ingest_staged(
-    store: Store, cur: duckdb.DuckDBPyConnection, table: str, staged: Staged, opts: _Options,
-    started: dt.datetime, *, source_options: dict[str, Any],
+    store: Store,
+    cur: duckdb.DuckDBPyConnection,
+    table: str,
+    staged: Staged,
+    opts: _Options,
+    started: dt.datetime,
+    *,
+    source_options: dict[str, Any],
 ) -> IngestReport:
     spec = TABLES[table]
     report = IngestReport(table=table, source=staged.source_name, mode=opts.mode, notes=staged.notes)
@@ -291,9 +330,7 @@ def _ingest_staged(
     key = [c.name for c in columns if c.key]
     auto_ids = table == "customers" and opts.mode == "append" and bool(existing)
     _mark_duplicates(cur, table, key, opts.mode, existing, auto_ids)
-    counts = cur.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE __reason IS NULL) FROM {TYPED}"
-    ).fetchone()
+    counts = cur.execute(f"SELECT count(*), count(*) FILTER (WHERE __reason IS NULL) FROM {TYPED}").fetchone()
     rejected = cur.execute(f"SELECT count(*) FROM {REJ}").fetchone()[0]
     report.rows_read = counts[0] + rejected
     report.rows_stored = counts[1]
@@ -319,8 +356,18 @@ def _ingest_staged(
             report.derived.append("customers")
         cur.execute(
             f"INSERT INTO {META}.ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [ingest_id, table, staged.source_name, opts.mode, report.rows_read, report.rows_stored,
-             report.rows_quarantined, json.dumps(source_options, ensure_ascii=False), started, _now()],
+            [
+                ingest_id,
+                table,
+                staged.source_name,
+                opts.mode,
+                report.rows_read,
+                report.rows_stored,
+                report.rows_quarantined,
+                json.dumps(source_options, ensure_ascii=False),
+                started,
+                _now(),
+            ],
         )
     return report
 
@@ -334,7 +381,11 @@ def _is_derived(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 
 def _number_format(
-    cur: duckdb.DuckDBPyConnection, staged: Staged, spec: Any, targets: dict[str, str], existing: dict[str, str],
+    cur: duckdb.DuckDBPyConnection,
+    staged: Staged,
+    spec: Any,
+    targets: dict[str, str],
+    existing: dict[str, str],
     opts: _Options,
 ) -> detect.NumberFormat:
     if not staged.numbers_as_text:
@@ -354,8 +405,9 @@ def _number_format(
         )
         shapes = cur.execute(f"SELECT s, count(*) FROM ({union}) GROUP BY s").fetchall()
         votes = detect.vote_decimal(shapes)
-    fmt = detect.decide_number_format(votes, delimiter=staged.delimiter, decimal=opts.decimal,
-                                      thousands=opts.thousands)
+    fmt = detect.decide_number_format(
+        votes, delimiter=staged.delimiter, decimal=opts.decimal, thousands=opts.thousands
+    )
     if numeric:
         staged.notes.append(f"numbers: {fmt.describe()}")
     return fmt
@@ -390,8 +442,13 @@ GENERAL = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 
 
 def _plan_columns(
-    cur: duckdb.DuckDBPyConnection, table: str, staged: Staged, targets: dict[str, str], existing: dict[str, str],
-    opts: _Options, fmt: detect.NumberFormat,
+    cur: duckdb.DuckDBPyConnection,
+    table: str,
+    staged: Staged,
+    targets: dict[str, str],
+    existing: dict[str, str],
+    opts: _Options,
+    fmt: detect.NumberFormat,
 ) -> list[_Column]:
     spec = TABLES[table]
     names = [c for c in spec.columns if c in targets or c in existing or c in spec.key or c in spec.required]
@@ -457,8 +514,14 @@ def _infer_extra(
 
 
 def _type_column(
-    cur: duckdb.DuckDBPyConnection, col: _Column, x: str | None, stype: str | None, staged: Staged,
-    opts: _Options, fmt: detect.NumberFormat, idx: int,
+    cur: duckdb.DuckDBPyConnection,
+    col: _Column,
+    x: str | None,
+    stype: str | None,
+    staged: Staged,
+    opts: _Options,
+    fmt: detect.NumberFormat,
+    idx: int,
 ) -> None:
     """Fill value_sql / error_sql of a column: the typed value and, when it cannot be stored, why."""
     base = _base(col.type)
@@ -471,7 +534,9 @@ def _type_column(
     sb = _base(stype or "VARCHAR")
     text = x if sb == "VARCHAR" else f"CAST({x} AS VARCHAR)"
     if sb in _FLOAT_TYPES:
-        text = f"CASE WHEN isnan({x}) THEN NULL ELSE CAST({x} AS VARCHAR) END"  # pandas writes NaN for missing
+        text = (
+            f"CASE WHEN isnan({x}) THEN NULL ELSE CAST({x} AS VARCHAR) END"  # pandas writes NaN for missing
+        )
     col.pre[f"__v{idx}"] = f"nullif(trim({text}, ' \t\r\n{SPACES}'), '')"
     v = f"__v{idx}"
     raw = f"quote_raw({v})"
@@ -482,8 +547,10 @@ def _type_column(
         if col.key or col.name.endswith("_id"):
             # 17850.0 from a spreadsheet (17850,0 where the decimal mark is a comma) is the id 17850
             mark = fmt.decimal if sb == "VARCHAR" else "."
-            value = (f"CASE WHEN contains({v}, {lit(mark)}) THEN regexp_replace({v}, "
-                     f"{lit('^([+-]?[0-9]+)' + re.escape(mark) + '0+$')}, '\\1') ELSE {v} END")
+            value = (
+                f"CASE WHEN contains({v}, {lit(mark)}) THEN regexp_replace({v}, "
+                f"{lit('^([+-]?[0-9]+)' + re.escape(mark) + '0+$')}, '\\1') ELSE {v} END"
+            )
         else:
             value = f"CASE WHEN {v} IS NULL THEN NULL ELSE {text} END"
         col.value_sql = value
@@ -497,8 +564,10 @@ def _type_column(
             # doubles with at most 6 decimals convert exactly; the others are rounded half-even below
             col.value_sql = f"CASE WHEN round({x}, 6) = {x} THEN TRY_CAST({x} AS {col.type}) END"
             col.fix_sql = f"CASE WHEN round({x}, 6) <> {x} THEN {v} END"
-            col.error_sql = (fail + f"WHEN isinf({x}) THEN 'cannot read ' || {raw} || ' as a number' "
-                             f"WHEN round({x}, 6) = {x} AND {col.value_sql} IS NULL THEN 'number out of range: ' || {raw} END")
+            col.error_sql = (
+                fail + f"WHEN isinf({x}) THEN 'cannot read ' || {raw} || ' as a number' "
+                f"WHEN round({x}, 6) = {x} AND {col.value_sql} IS NULL THEN 'number out of range: ' || {raw} END"
+            )
             return
         nf = fmt if sb == "VARCHAR" else detect.NumberFormat(".", "")
         valid, cleaned = _pre_number(col, idx, v, nf)
@@ -523,12 +592,20 @@ def _type_column(
             nf = fmt if sb == "VARCHAR" else detect.NumberFormat(".", "")
             valid, cleaned = _pre_number(col, idx, v, nf)
             pattern = GENERAL if base in _FLOAT_TYPES else r"[+-]?[0-9]+(\.0*)?"
-            cast = f"TRY_CAST({cleaned} AS DOUBLE)" if base not in _FLOAT_TYPES else f"TRY_CAST({cleaned} AS {col.type})"
+            cast = (
+                f"TRY_CAST({cleaned} AS DOUBLE)"
+                if base not in _FLOAT_TYPES
+                else f"TRY_CAST({cleaned} AS {col.type})"
+            )
             if base in _INT_TYPES:
                 cast = f"TRY_CAST(TRY_CAST({cleaned} AS DECIMAL(38, 6)) AS {col.type})"
-            col.value_sql = f"CASE WHEN {valid} AND regexp_full_match({cleaned}, {lit(pattern)}) THEN {cast} END"
+            col.value_sql = (
+                f"CASE WHEN {valid} AND regexp_full_match({cleaned}, {lit(pattern)}) THEN {cast} END"
+            )
         kind = "a whole number" if base in _INT_TYPES else "a number"
-        col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as {kind}' END"
+        col.error_sql = (
+            fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as {kind}' END"
+        )
     elif base in ("TIMESTAMP", "DATE") or base in _TS_TYPES:
         if sb in _TS_TYPES or sb == "DATE":
             ts = f"CAST({x} AS TIMESTAMP)"
@@ -553,7 +630,9 @@ def _type_column(
             ts = f"__ts{idx}"
             hint = f" (expected {family.user_hint}; pass --date-format to read another format)"
         col.value_sql = ts if base != "DATE" else f"CAST({ts} AS DATE)"
-        col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as a date{hint}' END"
+        col.error_sql = (
+            fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as a date{hint}' END"
+        )
     elif base == "BOOLEAN":
         if sb == "BOOLEAN":
             col.value_sql = x
@@ -562,7 +641,9 @@ def _type_column(
                 f"CASE WHEN lower({v}) IN ('true', 't', 'yes', 'y', '1', 'да', 'так') THEN true "
                 f"WHEN lower({v}) IN ('false', 'f', 'no', 'n', '0', 'нет', 'ні') THEN false END"
             )
-        col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as true/false' END"
+        col.error_sql = (
+            fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as true/false' END"
+        )
     elif base == "JSON":
         if sb == "VARCHAR":
             col.value_sql = f"CASE WHEN json_valid({v}) THEN CAST({v} AS JSON) END"
@@ -578,11 +659,15 @@ def _type_column(
             )
         else:
             col.value_sql = f"TRY_CAST({x} AS VARCHAR[])"
-        col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as a list' END"
+        col.error_sql = (
+            fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as a list' END"
+        )
     else:
         # an extra column already stored with some other type, or a typed source column kept as it is
         col.value_sql = x if sb == base else f"TRY_CAST({x} AS {col.type})"
-        col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as {col.type}' END"
+        col.error_sql = (
+            fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as {col.type}' END"
+        )
 
 
 def _pre_number(col: _Column, idx: int, v: str, fmt: detect.NumberFormat) -> tuple[str, str]:
@@ -613,9 +698,7 @@ def _date_family(
     checks = ", ".join(
         f"count(*) FILTER (WHERE {_family_match_sql('v', f, opts.timezone)} IS NOT NULL)" for f in families
     )
-    row = cur.execute(
-        f"SELECT count(*), {checks} FROM {values}"
-    ).fetchone()
+    row = cur.execute(f"SELECT count(*), {checks} FROM {values}").fetchone()
     total, hits = row[0], dict(zip([f.name for f in families], row[1:], strict=True))
     if total == 0:
         return detect.ISO
@@ -629,12 +712,10 @@ def _date_family(
         if pair <= names:
             first, second = sorted(pair, key=lambda n: 0 if n.startswith("d") else 1)
             fam = {f.name: f for f in families}
-            examples = [
-                r[0] for r in cur.execute(
-                    f"SELECT v FROM {values} ORDER BY v LIMIT 3"
-                ).fetchall()
-            ]
-            sep = "." if any("." in e for e in examples) else ("-" if any("-" in e for e in examples) else "/")
+            examples = [r[0] for r in cur.execute(f"SELECT v FROM {values} ORDER BY v LIMIT 3").fetchall()]
+            sep = (
+                "." if any("." in e for e in examples) else ("-" if any("-" in e for e in examples) else "/")
+            )
             hint_d = fam[first].user_hint.replace(".", sep)
             hint_m = fam[second].user_hint.replace("/", sep)
             raise IngestError(
@@ -643,8 +724,10 @@ def _date_family(
                 f"day/month and as month/day; say which with --date-format {hint_d} or --date-format {hint_m}"
             )
     family = winners[0]
-    staged.notes.append(f"dates in {col.source!r}: {family.user_hint}"
-                        + (f" ({total - best:,} distinct values unreadable)" if best < total else ""))
+    staged.notes.append(
+        f"dates in {col.source!r}: {family.user_hint}"
+        + (f" ({total - best:,} distinct values unreadable)" if best < total else "")
+    )
     return family
 
 
@@ -672,7 +755,11 @@ def _parse_timestamp_sql(v: str, family: detect.DateFamily, tz: str) -> str:
 
 
 def _build_typed(
-    cur: duckdb.DuckDBPyConnection, table: str, staged: Staged, columns: list[_Column], opts: _Options,
+    cur: duckdb.DuckDBPyConnection,
+    table: str,
+    staged: Staged,
+    columns: list[_Column],
+    opts: _Options,
     report: IngestReport,
 ) -> None:
     cur.execute(
@@ -690,7 +777,9 @@ def _build_typed(
         selects.append(f"CAST(({col.error_sql}) AS VARCHAR) AS __e{i}")
         if col.fix_sql:
             selects.append(f"{col.fix_sql} AS __f{i}")
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {TYPED} AS SELECT {', '.join(selects)} FROM {inner} ORDER BY __line")
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE {TYPED} AS SELECT {', '.join(selects)} FROM {inner} ORDER BY __line"
+    )
     for c in columns:
         if c.join:
             cur.execute(f"DROP TABLE IF EXISTS temp.{c.join[0]}")
@@ -698,7 +787,9 @@ def _build_typed(
         if col.fix_sql:
             _round_half_even(cur, i, col, report)
     reasons = [f"__e{i}" for i in range(len(columns))]
-    names = [f"CASE WHEN __e{i} IS NOT NULL THEN {lit(c.source or c.name)} END" for i, c in enumerate(columns)]
+    names = [
+        f"CASE WHEN __e{i} IS NOT NULL THEN {lit(c.source or c.name)} END" for i, c in enumerate(columns)
+    ]
     cur.execute(f"ALTER TABLE {TYPED} ADD COLUMN __reason VARCHAR")
     cur.execute(f"ALTER TABLE {TYPED} ADD COLUMN __column VARCHAR")
     if reasons:
@@ -708,7 +799,9 @@ def _build_typed(
 
 
 def _round_half_even(cur: duckdb.DuckDBPyConnection, i: int, col: _Column, report: IngestReport) -> None:
-    rows = cur.execute(f"SELECT __line, __f{i} FROM {TYPED} WHERE __f{i} IS NOT NULL AND __e{i} IS NULL").fetchall()
+    rows = cur.execute(
+        f"SELECT __line, __f{i} FROM {TYPED} WHERE __f{i} IS NOT NULL AND __e{i} IS NULL"
+    ).fetchall()
     if not rows:
         return
     fixed: list[tuple[int, str | None, str | None]] = []
@@ -739,7 +832,12 @@ def _round_half_even(cur: duckdb.DuckDBPyConnection, i: int, col: _Column, repor
 
 
 def _mark_duplicates(
-    cur: duckdb.DuckDBPyConnection, table: str, key: list[str], mode: str, existing: dict[str, str], auto_ids: bool
+    cur: duckdb.DuckDBPyConnection,
+    table: str,
+    key: list[str],
+    mode: str,
+    existing: dict[str, str],
+    auto_ids: bool,
 ) -> None:
     if not key:
         return
@@ -767,8 +865,13 @@ def _mark_duplicates(
 
 
 def _write_table(
-    cur: duckdb.DuckDBPyConnection, table: str, columns: list[_Column], key: list[str], mode: str,
-    existing: dict[str, str], auto_ids: bool,
+    cur: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: list[_Column],
+    key: list[str],
+    mode: str,
+    existing: dict[str, str],
+    auto_ids: bool,
 ) -> None:
     t = f"main.{q(table)}"
     if mode == "replace" or not existing:
@@ -782,7 +885,9 @@ def _write_table(
     if mode == "upsert" and key:
         keys = ", ".join(q(k) for k in key)
         on = " AND ".join(f"{t}.{q(k)} = n.{q(k)}" for k in key)
-        cur.execute(f"DELETE FROM {t} USING (SELECT DISTINCT {keys} FROM {TYPED} WHERE __reason IS NULL) n WHERE {on}")
+        cur.execute(
+            f"DELETE FROM {t} USING (SELECT DISTINCT {keys} FROM {TYPED} WHERE __reason IS NULL) n WHERE {on}"
+        )
         cur.execute(
             f"INSERT INTO {t} ({names}) SELECT {names} FROM {TYPED} WHERE __reason IS NULL "
             f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __line DESC) = 1"
@@ -849,7 +954,9 @@ def _customer_attrs(cur: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     cols = _table_columns(cur, table)
     if "customer_id" not in cols:
         return []
-    return [c for c in cols if c in CUSTOMERS.columns and c != "customer_id" and c not in TABLES[table].columns]
+    return [
+        c for c in cols if c in CUSTOMERS.columns and c != "customer_id" and c not in TABLES[table].columns
+    ]
 
 
 def _derive_customers(cur: duckdb.DuckDBPyConnection, sources: tuple[str, ...] = CUSTOMER_SOURCES) -> bool:
@@ -875,7 +982,8 @@ def _derive_customers(cur: duckdb.DuckDBPyConnection, sources: tuple[str, ...] =
         time_col = spec.time_column
         picks = ", ".join(
             f"arg_max({q(a)}, {q(time_col)}) FILTER (WHERE {q(a)} IS NOT NULL) AS {q(a)}"
-            if time_col in cols else f"max({q(a)}) AS {q(a)}"
+            if time_col in cols
+            else f"max({q(a)}) AS {q(a)}"
             for a in attrs
         )
         select = "customer_id" + (", " + picks if picks else "")
@@ -896,8 +1004,6 @@ def _derive_customers(cur: duckdb.DuckDBPyConnection, sources: tuple[str, ...] =
     return created
 
 
-
-
 def quarantined_rows(
     target: Any, *, table: str | None = None, ingest_id: int | None = None, limit: int | None = 100
 ) -> list[dict[str, Any]]:
@@ -906,15 +1012,17 @@ def quarantined_rows(
     where, params = [], []
     if table is not None:
         if table not in TABLES:
-            raise IngestError(f"unknown table {table!r}{did_you_mean(table, TABLES)}; the canonical tables are: "
-                              f"{', '.join(TABLES)}")
+            raise IngestError(
+                f"unknown table {table!r}{did_you_mean(table, TABLES)}; the canonical tables are: "
+                f"{', '.join(TABLES)}"
+            )
         where.append("table_name = ?")
         params.append(table)
     if ingest_id is not None:
         where.append("ingest_id = ?")
         params.append(ingest_id)
     sql = (
-        f"SELECT ingest_id, table_name AS \"table\", source, line, column_name AS \"column\", reason, raw, "
+        f'SELECT ingest_id, table_name AS "table", source, line, column_name AS "column", reason, raw, '
         f"quarantined_at FROM {META}.quarantine"
         + (" WHERE " + " AND ".join(where) if where else "")
         + " ORDER BY ingest_id DESC, line"

@@ -93,14 +93,18 @@ def stage(
     progress: bool = False,
 ) -> Staged:
     """Read `source` into the staging tables `__stg` and `__rej` of the cursor's connection."""
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {REJ} (line BIGINT, column_name VARCHAR, reason VARCHAR, raw VARCHAR)")
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE {REJ} (line BIGINT, column_name VARCHAR, reason VARCHAR, raw VARCHAR)"
+    )
     text = str(source)
     if is_url(text):
         return _stage_url(cur, text)
     path = Path(text).expanduser()
     if not path.exists():
-        raise IngestError(f"no such file: {path}; give a path to a CSV, TSV, Excel, Parquet or JSON lines file, "
-                          "or a database URL such as sqlite:///shop.db?table=orders")
+        raise IngestError(
+            f"no such file: {path}; give a path to a CSV, TSV, Excel, Parquet or JSON lines file, "
+            "or a database URL such as sqlite:///shop.db?table=orders"
+        )
     if path.is_dir():
         raise IngestError(f"{path} is a folder; give a file (CSV, TSV, Excel .xlsx, Parquet, JSON lines)")
     kind = _kind_of(path)
@@ -238,9 +242,13 @@ def _stage_csv(
     enc = normalize_encoding(encoding) if encoding else detect_encoding(head)
     head_text = head.decode(enc, errors="replace")
     if delimiter is not None:
-        delim = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(delimiter.lower(), delimiter)
+        delim = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(
+            delimiter.lower(), delimiter
+        )
         if len(delim) != 1:
-            raise IngestError(f"--delimiter {delimiter!r} must be one character (or tab, comma, semicolon, pipe)")
+            raise IngestError(
+                f"--delimiter {delimiter!r} must be one character (or tab, comma, semicolon, pipe)"
+            )
     else:
         delim = detect_delimiter(head_text, suffix=path.suffix.lower())
     staged = Staged(display_source(path), "csv", [], {}, encoding=enc, delimiter=delim)
@@ -280,15 +288,20 @@ def _stage_csv(
                         record = record[:n]  # trailing delimiters
                     else:
                         reject(
-                            start, None,
+                            start,
+                            None,
                             f"expected {n} fields as in the header, found {len(record)}"
                             " (a missing or extra delimiter, or an unclosed quote)",
                             delim.join(record)[:10_000],
                         )
                         continue
                 if "\x00" in "".join(record):
-                    reject(start, None, "contains a NUL character (binary data)",
-                           delim.join(record).replace("\x00", "\\0")[:10_000])
+                    reject(
+                        start,
+                        None,
+                        "contains a NUL character (binary data)",
+                        delim.join(record).replace("\x00", "\\0")[:10_000],
+                    )
                     continue
                 add(start, record)
         except UnicodeDecodeError as exc:
@@ -297,8 +310,10 @@ def _stage_csv(
                 "pass the file's encoding with --encoding (e.g. --encoding cp1251 or --encoding utf-16)"
             ) from None
         except csv.Error as exc:
-            raise IngestError(f"{path}:{previous_end + 1}: cannot read the line as CSV ({exc}); "
-                              "check the quoting or pass --delimiter") from None
+            raise IngestError(
+                f"{path}:{previous_end + 1}: cannot read the line as CSV ({exc}); "
+                "check the quoting or pass --delimiter"
+            ) from None
         batcher.flush()
         staged.rows, staged.rejected = batcher.rows, batcher.rejected
     finally:
@@ -320,8 +335,12 @@ def _progress_bar(enabled: bool, label: str, total: int) -> tuple[Any, Any] | No
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
     bar = Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        console=Console(stderr=True), transient=True,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
     )
     bar.start()
     return bar, bar.add_task(label, total=total)
@@ -336,7 +355,9 @@ def _stage_parquet(cur: duckdb.DuckDBPyConnection, path: Path) -> Staged:
     except duckdb.Error as exc:
         raise IngestError(f"{path}: cannot read as Parquet ({exc})") from None
     columns = unique_names(r[0] for r in desc)
-    staged = Staged(display_source(path), "parquet", columns, {c: r[1] for c, r in zip(columns, desc, strict=True)})
+    staged = Staged(
+        display_source(path), "parquet", columns, {c: r[1] for c, r in zip(columns, desc, strict=True)}
+    )
     select = ", ".join(f"{q(r[0])} AS c{i}" for i, r in enumerate(desc))
     try:
         cur.execute(
@@ -379,7 +400,9 @@ def text_value(value: Any) -> str | None:
     return str(value)
 
 
-def _stage_rows(staged: Staged, cur: duckdb.DuckDBPyConnection, rows: Iterator[tuple[int, list[Any]]]) -> Staged:
+def _stage_rows(
+    staged: Staged, cur: duckdb.DuckDBPyConnection, rows: Iterator[tuple[int, list[Any]]]
+) -> Staged:
     """Stage (line, values) rows of a typed reader whose header is already known."""
     n = len(staged.columns)
     batcher = _Batcher(cur, n)
@@ -388,13 +411,21 @@ def _stage_rows(staged: Staged, cur: duckdb.DuckDBPyConnection, rows: Iterator[t
         if len(values) > n and all(v is None or v == "" for v in values[n:]):
             values = values[:n]
         if len(values) != n:
-            batcher.reject(line, None, f"expected {n} values as in the header, found {len(values)}",
-                           json.dumps([text_value(v) for v in values], ensure_ascii=False))
+            batcher.reject(
+                line,
+                None,
+                f"expected {n} values as in the header, found {len(values)}",
+                json.dumps([text_value(v) for v in values], ensure_ascii=False),
+            )
             continue
         texts = [text_value(v) for v in values]
         if any(t is not None and "\x00" in t for t in texts):
-            batcher.reject(line, None, "contains a NUL character (binary data)",
-                           json.dumps(texts, ensure_ascii=False).replace("\\u0000", "\\0"))
+            batcher.reject(
+                line,
+                None,
+                "contains a NUL character (binary data)",
+                json.dumps(texts, ensure_ascii=False).replace("\\u0000", "\\0"),
+            )
             continue
         batcher.add(line, texts)
     batcher.flush()
@@ -412,7 +443,9 @@ def _stage_excel(cur: duckdb.DuckDBPyConnection, path: Path) -> Staged:
         book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for files that are not workbooks
         handle.close()
-        raise IngestError(f"{path}: cannot read as an Excel .xlsx workbook ({type(exc).__name__}: {exc})") from None
+        raise IngestError(
+            f"{path}: cannot read as an Excel .xlsx workbook ({type(exc).__name__}: {exc})"
+        ) from None
     try:
         sheet = book.active if book.active is not None else book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
@@ -458,7 +491,9 @@ def _stage_jsonl(cur: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | 
         try:
             data = json.loads(path.read_text(encoding=enc))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise IngestError(f"{path}: not valid JSON ({exc}); expected JSON lines or an array of objects") from None
+            raise IngestError(
+                f"{path}: not valid JSON ({exc}); expected JSON lines or an array of objects"
+            ) from None
         records: Iterable[tuple[int, Any, str]] = (
             (i, rec, json.dumps(rec, ensure_ascii=False)) for i, rec in enumerate(data, start=1)
         )
@@ -493,7 +528,7 @@ def _stage_jsonl(cur: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | 
             rejects.append((line, None, f"not valid JSON ({record.reason})", raw[:10_000]))
             continue
         if not isinstance(record, dict):
-            rejects.append((line, None, "not a JSON object (expected {\"column\": value, ...})", raw[:10_000]))
+            rejects.append((line, None, 'not a JSON object (expected {"column": value, ...})', raw[:10_000]))
             continue
         if any(isinstance(v, str) and "\x00" in v for v in record.values()):
             rejects.append((line, None, "contains a NUL character (binary data)", raw[:10_000]))
@@ -567,8 +602,10 @@ def parse_db_url(url: str) -> tuple[str, str, str]:
     params = parse_qs(parts.query)
     tables = params.get("table")
     if not tables or not tables[0].strip():
-        raise IngestError(f"the database URL {display_source(url)!r} names no table; add ?table=NAME "
-                          "(e.g. sqlite:///shop.db?table=orders)")
+        raise IngestError(
+            f"the database URL {display_source(url)!r} names no table; add ?table=NAME "
+            "(e.g. sqlite:///shop.db?table=orders)"
+        )
     table = tables[0].strip()
     if scheme in ("duckdb", "sqlite"):
         location = unquote(parts.netloc + parts.path)
@@ -577,10 +614,14 @@ def parse_db_url(url: str) -> tuple[str, str, str]:
         if location.startswith("/") and not Path(location).exists() and Path(location[1:]).is_file():
             location = location[1:]  # sqlite:///relative/path
         if not location:
-            raise IngestError(f"the database URL {url!r} names no file; use {scheme}:///absolute/path?table=NAME")
+            raise IngestError(
+                f"the database URL {url!r} names no file; use {scheme}:///absolute/path?table=NAME"
+            )
         if not Path(location).is_file():
-            raise IngestError(f"no such database file {location!r} (from {url!r}); use three slashes and an "
-                              f"absolute path: {scheme}:///path/to/file?table=NAME")
+            raise IngestError(
+                f"no such database file {location!r} (from {url!r}); use three slashes and an "
+                f"absolute path: {scheme}:///path/to/file?table=NAME"
+            )
     else:
         scheme = "postgresql"
         location = url.split("?", 1)[0]
@@ -606,7 +647,9 @@ def _stage_url(cur: duckdb.DuckDBPyConnection, url: str) -> Staged:
     try:
         import psycopg
     except ImportError:
-        raise IngestError("reading from PostgreSQL needs psycopg: pip install 'segmentum[postgres]'") from None
+        raise IngestError(
+            "reading from PostgreSQL needs psycopg: pip install 'segmentum[postgres]'"
+        ) from None
     try:
         con = psycopg.connect(location)
         dbcur = con.cursor()
@@ -633,9 +676,13 @@ def _stage_duckdb(cur: duckdb.DuckDBPyConnection, url: str, location: str, table
         except duckdb.Error as exc:
             raise IngestError(f"{display_source(url)}: cannot read table {table!r} ({exc})") from None
         columns = unique_names(r[0] for r in desc)
-        staged = Staged(display_source(url), "duckdb", columns, {c: r[1] for c, r in zip(columns, desc, strict=True)})
+        staged = Staged(
+            display_source(url), "duckdb", columns, {c: r[1] for c, r in zip(columns, desc, strict=True)}
+        )
         select = ", ".join(f"{q(r[0])} AS c{i}" for i, r in enumerate(desc))
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE {STG} AS SELECT row_number() OVER () AS __line, {select} FROM {ident}")
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE {STG} AS SELECT row_number() OVER () AS __line, {select} FROM {ident}"
+        )
         staged.rows = cur.execute(f"SELECT count(*) FROM {STG}").fetchone()[0]
         return staged
     finally:

@@ -37,8 +37,19 @@ CHURN_QUESTIONS = ("churn_reason", "cancel_reason", "why", "why_leave", "why_can
 MODEL_DDL = """CREATE TABLE IF NOT EXISTS segmentum.model_churn (
     customer_id VARCHAR NOT NULL, churn_risk DOUBLE, churn_active BOOLEAN, churn_fitted_at TIMESTAMP,
     churn_as_of TIMESTAMP)"""
-FEATURES = ("recency_days", "has_orders", "frequency", "monetary", "orders_90d", "tenure_days", "tickets_90d",
-            "nps", "nps_missing", "subscribed", "events_90d")
+FEATURES = (
+    "recency_days",
+    "has_orders",
+    "frequency",
+    "monetary",
+    "orders_90d",
+    "tenure_days",
+    "tickets_90d",
+    "nps",
+    "nps_missing",
+    "subscribed",
+    "events_90d",
+)
 
 
 # ------------------------------------------------------------------------------------------------ activity
@@ -50,8 +61,10 @@ def _basis(store: Any, basis: str) -> str:
     has_subs = store.table_exists("subscriptions")
     has_orders = store.table_exists("orders")
     if basis == "subscriptions" and not has_subs:
-        raise ModelError("churn basis 'subscriptions' needs a subscriptions table; load it with "
-                         "`segmentum ingest subscriptions FILE` or use --basis orders")
+        raise ModelError(
+            "churn basis 'subscriptions' needs a subscriptions table; load it with "
+            "`segmentum ingest subscriptions FILE` or use --basis orders"
+        )
     if basis == "orders" and not has_orders:
         raise ModelError("churn basis 'orders' needs an orders table; load orders or order_items first")
     if basis == "auto":
@@ -99,13 +112,19 @@ def _boundaries(store: Any, period: str, as_of: datetime, periods: int | None) -
     if not row or row[0] is None or row[0] > as_of:
         return []
     # a period is complete when it ends by as_of (as_of at 23:59:59.999999 completes its day)
-    rows = store.cursor().execute(
-        f"SELECT CAST(range AS TIMESTAMP) FROM range(date_trunc('{period}', CAST(? AS TIMESTAMP)), "
-        f"date_trunc('{period}', CAST(? AS TIMESTAMP) + INTERVAL 1 MICROSECOND) + INTERVAL 1 {period}, "
-        f"INTERVAL 1 {period})", [row[0], as_of]).fetchall()
+    rows = (
+        store.cursor()
+        .execute(
+            f"SELECT CAST(range AS TIMESTAMP) FROM range(date_trunc('{period}', CAST(? AS TIMESTAMP)), "
+            f"date_trunc('{period}', CAST(? AS TIMESTAMP) + INTERVAL 1 MICROSECOND) + INTERVAL 1 {period}, "
+            f"INTERVAL 1 {period})",
+            [row[0], as_of],
+        )
+        .fetchall()
+    )
     bounds = [r[0] for r in rows]
     if periods is not None and len(bounds) > periods + 1:
-        bounds = bounds[-(periods + 1):]
+        bounds = bounds[-(periods + 1) :]
     return bounds
 
 
@@ -116,12 +135,19 @@ def segment_runs(ws: Any, segmentation: str, starts: list[datetime], run_id: int
     ref, _ = resolve_run(ws, run_id)
     names = segmentations(ws, ref)
     if segmentation not in names:
-        raise NotFoundError(f"segmentation '{segmentation}' is not in run {ref}{did_you_mean(segmentation, names)}"
-                            f" (segmentations there: {', '.join(names) or 'none'})")
-    runs = ws.store.cursor().execute(
-        "SELECT run_id, as_of FROM segmentum.runs WHERE status = 'complete' AND kind = 'batch' AND run_id IN "
-        "(SELECT DISTINCT run_id FROM segmentum.memberships WHERE segmentation = ?) ORDER BY as_of, run_id",
-        [segmentation]).fetchall()
+        raise NotFoundError(
+            f"segmentation '{segmentation}' is not in run {ref}{did_you_mean(segmentation, names)}"
+            f" (segmentations there: {', '.join(names) or 'none'})"
+        )
+    runs = (
+        ws.store.cursor()
+        .execute(
+            "SELECT run_id, as_of FROM segmentum.runs WHERE status = 'complete' AND kind = 'batch' AND run_id IN "
+            "(SELECT DISTINCT run_id FROM segmentum.memberships WHERE segmentation = ?) ORDER BY as_of, run_id",
+            [segmentation],
+        )
+        .fetchall()
+    )
     chosen = []
     for start in starts:
         before = [r for r in runs if r[1] <= start]
@@ -129,9 +155,17 @@ def segment_runs(ws: Any, segmentation: str, starts: list[datetime], run_id: int
     return pd.DataFrame({"period_start": starts, "segment_run_id": chosen})
 
 
-def churn_rates(ws: Any, *, as_of: Any = "latest", period: str = "month", segmentation: str | None = None,
-                run_id: int | None = None, inactivity_days: int = 90, basis: str = "auto",
-                periods: int | None = 24) -> pd.DataFrame:
+def churn_rates(
+    ws: Any,
+    *,
+    as_of: Any = "latest",
+    period: str = "month",
+    segmentation: str | None = None,
+    run_id: int | None = None,
+    inactivity_days: int = 90,
+    basis: str = "auto",
+    periods: int | None = 24,
+) -> pd.DataFrame:
     """Churn rate per period, overall (segment null) and per segment of `segmentation`.
 
     Columns: period_start, period_end, segment, active_start, churned, churn_rate (and segment_run_id with a
@@ -150,8 +184,10 @@ def churn_rates(ws: Any, *, as_of: Any = "latest", period: str = "month", segmen
     sets = "(period_start, period_end, segment)"  # segment is null throughout
     if segmentation is not None:
         pairs = pairs.merge(segment_runs(ws, segmentation, bounds[:-1], run_id), on="period_start")
-        seg_join = ("LEFT JOIN segmentum.memberships m ON m.run_id = p.segment_run_id "
-                    "AND m.customer_id = a.customer_id AND m.segmentation = $segmentation")
+        seg_join = (
+            "LEFT JOIN segmentum.memberships m ON m.run_id = p.segment_run_id "
+            "AND m.customer_id = a.customer_id AND m.segmentation = $segmentation"
+        )
         seg_col = "coalesce(m.segment, '(not in run)') AS segment, p.segment_run_id"
         sets = "(period_start, period_end), (period_start, period_end, segment)"
     else:
@@ -179,17 +215,24 @@ def churn_rates(ws: Any, *, as_of: Any = "latest", period: str = "month", segmen
     frame.loc[frame["segment"].isna(), "segment_run_id"] = None
     # periods where nobody was active still appear overall, with a rate of null
     base = pairs[["period_start", "period_end"]].assign(segment=None)
-    overall = base.merge(frame[frame["segment"].isna()].drop(columns="segment"), how="left",
-                         on=["period_start", "period_end"])
+    overall = base.merge(
+        frame[frame["segment"].isna()].drop(columns="segment"), how="left", on=["period_start", "period_end"]
+    )
     overall["active_start"] = overall["active_start"].fillna(0).astype("int64")
     overall["churned"] = overall["churned"].fillna(0).astype("int64")
     out = pd.concat([overall, frame[frame["segment"].notna()]], ignore_index=True)
     out["active_start"] = out["active_start"].astype("int64")
     out["churned"] = out["churned"].astype("int64")
-    out["churn_rate"] = np.where(out["active_start"] > 0, out["churned"] / out["active_start"].where(
-        out["active_start"] > 0, 1), np.nan)
-    out = out.sort_values(["segment", "period_start"], na_position="first", key=lambda s: s.astype(str)
-                          if s.name == "segment" else s).reset_index(drop=True)
+    out["churn_rate"] = np.where(
+        out["active_start"] > 0,
+        out["churned"] / out["active_start"].where(out["active_start"] > 0, 1),
+        np.nan,
+    )
+    out = out.sort_values(
+        ["segment", "period_start"],
+        na_position="first",
+        key=lambda s: s.astype(str) if s.name == "segment" else s,
+    ).reset_index(drop=True)
     for col in ("period_start", "period_end"):  # boundaries are midnights: show them as days
         out[col] = pd.to_datetime(out[col]).dt.date
     keep = columns + (["segment_run_id"] if segmentation is not None else [])
@@ -219,13 +262,31 @@ def churn_trend(rates: pd.DataFrame) -> pd.DataFrame:
         direction = "flat"
         if n >= 3 and p_value == p_value and p_value < 0.1 and slope != 0:
             direction = "rising" if slope > 0 else "falling"
-        rows.append({"segment": None if segment == "\0" else segment, "periods": n,
-                     "mean_rate": float(g["churn_rate"].mean()) if n else None,
-                     "last_rate": float(g["churn_rate"].iloc[-1]) if n else None,
-                     "slope_per_period": slope, "change": slope * (n - 1) if n >= 2 else None,
-                     "p_value": p_value, "direction": direction})
-    return pd.DataFrame(rows, columns=["segment", "periods", "mean_rate", "last_rate", "slope_per_period",
-                                       "change", "p_value", "direction"])
+        rows.append(
+            {
+                "segment": None if segment == "\0" else segment,
+                "periods": n,
+                "mean_rate": float(g["churn_rate"].mean()) if n else None,
+                "last_rate": float(g["churn_rate"].iloc[-1]) if n else None,
+                "slope_per_period": slope,
+                "change": slope * (n - 1) if n >= 2 else None,
+                "p_value": p_value,
+                "direction": direction,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "segment",
+            "periods",
+            "mean_rate",
+            "last_rate",
+            "slope_per_period",
+            "change",
+            "p_value",
+            "direction",
+        ],
+    )
 
 
 # ------------------------------------------------------------------------------------------------ survival
@@ -240,15 +301,27 @@ def kaplan_meier(durations: Any, events: Any) -> pd.DataFrame:
     times = np.unique(t)
     order = np.sort(t)
     at_risk = len(t) - np.searchsorted(order, times, side="left")
-    died = np.array([np.count_nonzero(e & (t == x)) for x in times]) if len(times) < 2000 else \
-        pd.Series(e).groupby(t).sum().reindex(times).to_numpy()
+    died = (
+        np.array([np.count_nonzero(e & (t == x)) for x in times])
+        if len(times) < 2000
+        else pd.Series(e).groupby(t).sum().reindex(times).to_numpy()
+    )
     total = pd.Series(np.ones(len(t))).groupby(t).sum().reindex(times).to_numpy().astype(int)
     survival = np.cumprod(1.0 - died / at_risk)
-    return pd.DataFrame({"days": times, "at_risk": at_risk, "events": died.astype(int),
-                         "censored": total - died.astype(int), "survival": survival})
+    return pd.DataFrame(
+        {
+            "days": times,
+            "at_risk": at_risk,
+            "events": died.astype(int),
+            "censored": total - died.astype(int),
+            "survival": survival,
+        }
+    )
 
 
-def lifetimes(ws: Any, *, as_of: Any = "latest", inactivity_days: int = 90, basis: str = "auto") -> pd.DataFrame:
+def lifetimes(
+    ws: Any, *, as_of: Any = "latest", inactivity_days: int = 90, basis: str = "auto"
+) -> pd.DataFrame:
     """Per customer: lifetime in days and whether it ended in churn (observed) or is still going (censored).
 
     Subscribers: from their first subscription start to the last cancellation when no subscription is active at
@@ -266,8 +339,12 @@ def lifetimes(ws: Any, *, as_of: Any = "latest", inactivity_days: int = 90, basi
                      THEN max(cancelled_at) ELSE $as_of END AS end_at
             FROM main.subscriptions WHERE started_at <= $as_of AND customer_id IS NOT NULL GROUP BY customer_id""")
     if basis in ("auto", "orders"):
-        skip = ("AND customer_id NOT IN (SELECT customer_id FROM main.subscriptions WHERE started_at <= $as_of "
-                "AND customer_id IS NOT NULL)" if basis == "auto" else "")
+        skip = (
+            "AND customer_id NOT IN (SELECT customer_id FROM main.subscriptions WHERE started_at <= $as_of "
+            "AND customer_id IS NOT NULL)"
+            if basis == "auto"
+            else ""
+        )
         parts.append(f"""SELECT customer_id, 'orders' AS source, min(ordered_at) AS start_at,
                 max(ordered_at) < $as_of - to_days(CAST($inactivity AS INTEGER)) AS churned,
                 CASE WHEN max(ordered_at) < $as_of - to_days(CAST($inactivity AS INTEGER))
@@ -275,15 +352,24 @@ def lifetimes(ws: Any, *, as_of: Any = "latest", inactivity_days: int = 90, basi
             FROM main.orders WHERE ordered_at <= $as_of AND {QUALIFYING_ORDER_SQL} AND customer_id IS NOT NULL
             {skip} GROUP BY customer_id""")
     sql = " UNION ALL ".join(parts)
-    sql = f"SELECT customer_id, source, churned, date_diff('day', start_at, end_at) AS days FROM ({sql}) " \
+    sql = (
+        f"SELECT customer_id, source, churned, date_diff('day', start_at, end_at) AS days FROM ({sql}) "
         "ORDER BY customer_id"
+    )
     frame = store.cursor().execute(sql, _used(sql, {"as_of": as_of, "inactivity": int(inactivity_days)})).df()
     frame.attrs.update({"as_of": as_of, "basis": basis})
     return frame
 
 
-def survival_curves(ws: Any, *, as_of: Any = "latest", segmentation: str | None = None, run_id: int | None = None,
-                    inactivity_days: int = 90, basis: str = "auto") -> pd.DataFrame:
+def survival_curves(
+    ws: Any,
+    *,
+    as_of: Any = "latest",
+    segmentation: str | None = None,
+    run_id: int | None = None,
+    inactivity_days: int = 90,
+    basis: str = "auto",
+) -> pd.DataFrame:
     """Kaplan-Meier curves overall (segment null) and per segment (the customer's segment in the reference run)."""
     life = lifetimes(ws, as_of=as_of, inactivity_days=inactivity_days, basis=basis)
     groups: list[tuple[Any, pd.DataFrame]] = [(None, life)]
@@ -292,9 +378,14 @@ def survival_curves(ws: Any, *, as_of: Any = "latest", segmentation: str | None 
 
         ref, _ = resolve_run(ws, run_id)
         segment_runs(ws, segmentation, [], ref)  # checks the segmentation exists
-        seg = ws.store.cursor().execute(
-            "SELECT customer_id, segment FROM segmentum.memberships WHERE run_id = ? AND segmentation = ?",
-            [ref, segmentation]).df()
+        seg = (
+            ws.store.cursor()
+            .execute(
+                "SELECT customer_id, segment FROM segmentum.memberships WHERE run_id = ? AND segmentation = ?",
+                [ref, segmentation],
+            )
+            .df()
+        )
         joined = life.merge(seg, on="customer_id", how="left")
         joined["segment"] = joined["segment"].fillna("(not in run)")
         groups += list(joined.groupby("segment", sort=True))
@@ -313,17 +404,24 @@ def median_lifetime(curves: pd.DataFrame) -> pd.DataFrame:
     for segment, g in curves.groupby(curves["segment"].fillna("\0"), sort=True):
         below = g[g["survival"] <= 0.5]
         year = g[g["days"] <= 365]
-        rows.append({"segment": None if segment == "\0" else segment, "customers": int(g["at_risk"].iloc[0]),
-                     "churned": int(g["events"].sum()),
-                     "median_lifetime_days": float(below["days"].iloc[0]) if len(below) else None,
-                     "survival_1y": float(year["survival"].iloc[-1]) if len(year) else 1.0})
+        rows.append(
+            {
+                "segment": None if segment == "\0" else segment,
+                "customers": int(g["at_risk"].iloc[0]),
+                "churned": int(g["events"].sum()),
+                "median_lifetime_days": float(below["days"].iloc[0]) if len(below) else None,
+                "survival_1y": float(year["survival"].iloc[-1]) if len(year) else 1.0,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------------------------------------ reasons
 
 
-def churn_reasons(ws: Any, *, as_of: Any = "latest", questions: tuple[str, ...] = CHURN_QUESTIONS) -> pd.DataFrame:
+def churn_reasons(
+    ws: Any, *, as_of: Any = "latest", questions: tuple[str, ...] = CHURN_QUESTIONS
+) -> pd.DataFrame:
     """Why customers left: `cancel_reason` of cancellations that left the customer with no active subscription
     (an upgrade to a new subscription is not churn), and the latest answer per customer to a churn question
     (compared case-insensitively). Columns: source, reason, customers, share (within the source)."""
@@ -344,7 +442,7 @@ def churn_reasons(ws: Any, *, as_of: Any = "latest", questions: tuple[str, ...] 
             GROUP BY customer_id""")
     if not parts:
         return pd.DataFrame(columns=["source", "reason", "customers", "share"])
-    sql = f"""SELECT source, reason, count(DISTINCT customer_id) AS customers FROM ({' UNION ALL '.join(parts)})
+    sql = f"""SELECT source, reason, count(DISTINCT customer_id) AS customers FROM ({" UNION ALL ".join(parts)})
               GROUP BY source, reason ORDER BY source, customers DESC, reason"""
     params: dict[str, Any] = {"as_of": as_of}
     if "$questions" in sql:
@@ -361,22 +459,31 @@ def churn_features(ws: Any, at: datetime) -> pd.DataFrame:
     """Per-customer features at instant `at`, computed in SQL: recency, frequency, monetary, orders in the last
     90 days, tenure, support tickets in the last 90 days, latest NPS answer, subscribed now, events in 90 days."""
     store = store_of(ws)
-    has = {t: store.table_exists(t) for t in ("customers", "orders", "tickets", "responses", "subscriptions",
-                                              "events")}
+    has = {
+        t: store.table_exists(t)
+        for t in ("customers", "orders", "tickets", "responses", "subscriptions", "events")
+    }
     ids = []
     if has["customers"]:
         created = "created_at" in store.columns("customers")
-        ids.append("SELECT customer_id, " + ("created_at" if created else "NULL::TIMESTAMP") +
-                   " AS seen_at FROM main.customers" + (" WHERE created_at IS NULL OR created_at <= $at"
-                                                        if created else ""))
+        ids.append(
+            "SELECT customer_id, "
+            + ("created_at" if created else "NULL::TIMESTAMP")
+            + " AS seen_at FROM main.customers"
+            + (" WHERE created_at IS NULL OR created_at <= $at" if created else "")
+        )
     if has["orders"]:
         ids.append("SELECT customer_id, min(ordered_at) FROM main.orders WHERE ordered_at <= $at GROUP BY 1")
     if has["subscriptions"]:
-        ids.append("SELECT customer_id, min(started_at) FROM main.subscriptions WHERE started_at <= $at GROUP BY 1")
+        ids.append(
+            "SELECT customer_id, min(started_at) FROM main.subscriptions WHERE started_at <= $at GROUP BY 1"
+        )
     if not ids:
         raise ModelError("churn risk needs customers, orders or subscriptions; load data first")
-    ctes = [f"ids AS (SELECT customer_id, min(seen_at) AS seen_at FROM ({' UNION ALL '.join(ids)}) "
-            "WHERE customer_id IS NOT NULL GROUP BY customer_id)"]
+    ctes = [
+        f"ids AS (SELECT customer_id, min(seen_at) AS seen_at FROM ({' UNION ALL '.join(ids)}) "
+        "WHERE customer_id IS NOT NULL GROUP BY customer_id)"
+    ]
     cols = ["ids.customer_id"]
     joins = []
     if has["orders"]:
@@ -385,11 +492,21 @@ def churn_features(ws: Any, at: datetime) -> pd.DataFrame:
             count(*) FILTER (WHERE ordered_at > $at - INTERVAL 90 DAY) AS orders_90d
             FROM main.orders WHERE ordered_at <= $at AND {QUALIFYING_ORDER_SQL} GROUP BY customer_id)""")
         joins.append("LEFT JOIN o USING (customer_id)")
-        cols += ["least(coalesce(date_diff('day', o.last_at, $at), 3650), 3650) AS recency_days",
-                 "CAST(o.last_at IS NOT NULL AS INTEGER) AS has_orders", "coalesce(o.frequency, 0) AS frequency",
-                 "coalesce(o.monetary, 0) AS monetary", "coalesce(o.orders_90d, 0) AS orders_90d"]
+        cols += [
+            "least(coalesce(date_diff('day', o.last_at, $at), 3650), 3650) AS recency_days",
+            "CAST(o.last_at IS NOT NULL AS INTEGER) AS has_orders",
+            "coalesce(o.frequency, 0) AS frequency",
+            "coalesce(o.monetary, 0) AS monetary",
+            "coalesce(o.orders_90d, 0) AS orders_90d",
+        ]
     else:
-        cols += ["3650 AS recency_days", "0 AS has_orders", "0 AS frequency", "0.0 AS monetary", "0 AS orders_90d"]
+        cols += [
+            "3650 AS recency_days",
+            "0 AS has_orders",
+            "0 AS frequency",
+            "0.0 AS monetary",
+            "0 AS orders_90d",
+        ]
     first = "coalesce(ids.seen_at, " + ("o.first_at" if has["orders"] else "NULL") + ")"
     cols.append(f"coalesce(date_diff('day', {first}, $at), 0) AS tenure_days")
     if has["tickets"]:
@@ -420,7 +537,9 @@ def churn_features(ws: Any, at: datetime) -> pd.DataFrame:
         cols.append("coalesce(e.events_90d, 0) AS events_90d")
     else:
         cols.append("0 AS events_90d")
-    sql = f"WITH {', '.join(ctes)} SELECT {', '.join(cols)} FROM ids {' '.join(joins)} ORDER BY ids.customer_id"
+    sql = (
+        f"WITH {', '.join(ctes)} SELECT {', '.join(cols)} FROM ids {' '.join(joins)} ORDER BY ids.customer_id"
+    )
     frame = store.cursor().execute(sql, {"at": at}).df()
     frame["customer_id"] = frame["customer_id"].astype(str)
     return frame.set_index("customer_id")[list(FEATURES)].astype(float)
@@ -429,7 +548,15 @@ def churn_features(ws: Any, at: datetime) -> pd.DataFrame:
 def _design(x: pd.DataFrame) -> np.ndarray:
     # counts and money are heavy-tailed: log1p keeps a few big accounts from dominating the fit
     x = x.copy()
-    for col in ("recency_days", "frequency", "monetary", "orders_90d", "tenure_days", "tickets_90d", "events_90d"):
+    for col in (
+        "recency_days",
+        "frequency",
+        "monetary",
+        "orders_90d",
+        "tenure_days",
+        "tickets_90d",
+        "events_90d",
+    ):
         x[col] = np.log1p(x[col].clip(lower=0))
     return x.to_numpy(float)
 
@@ -451,8 +578,9 @@ class ChurnRiskModel:
         'auto', 'subscriptions' or 'orders' (see the module docstring).
     """
 
-    def __init__(self, *, horizon_days: int = 90, inactivity_days: int = 90, basis: str = "auto",
-                 C: float = 1.0) -> None:  # noqa: N803 - scikit-learn's name
+    def __init__(
+        self, *, horizon_days: int = 90, inactivity_days: int = 90, basis: str = "auto", C: float = 1.0
+    ) -> None:  # noqa: N803 - scikit-learn's name
         self.horizon_days = horizon_days
         self.inactivity_days = inactivity_days
         self.basis = basis
@@ -473,12 +601,14 @@ class ChurnRiskModel:
                 f"cannot learn churn: {len(y)} customers were active on {self.cutoff_:%Y-%m-%d} and "
                 f"{int(y.sum()) if len(y) else 0} of them churned by {self.as_of_:%Y-%m-%d}; at least 10 customers, "
                 "both churned and retained ones, are needed. Hint: a longer history, a later as_of or another "
-                "--horizon-days")
+                "--horizon-days"
+            )
         self.pipeline_ = self._pipeline().fit(_design(train), y)
         # out of time: a model trained one horizon earlier predicts the churn of the last horizon
         self.validation_auc_: float | None = None
-        earlier, y_earlier, _ = self._training_set(ws, store, basis, self.cutoff_ - timedelta(days=self.horizon_days),
-                                                   self.cutoff_)
+        earlier, y_earlier, _ = self._training_set(
+            ws, store, basis, self.cutoff_ - timedelta(days=self.horizon_days), self.cutoff_
+        )
         if len(y_earlier) >= 10 and y_earlier.min() != y_earlier.max():
             check = self._pipeline().fit(_design(earlier), y_earlier)
             self.validation_auc_ = float(roc_auc_score(y, check.predict_proba(_design(train))[:, 1]))
@@ -487,7 +617,9 @@ class ChurnRiskModel:
         coef = self.pipeline_[-1].coef_[0]
         self.coefficients_ = pd.Series(coef, index=list(FEATURES)).sort_values(key=np.abs, ascending=False)
         now = churn_features(ws, self.as_of_)
-        self.risk_ = pd.Series(self.pipeline_.predict_proba(_design(now))[:, 1], index=now.index, name="churn_risk")
+        self.risk_ = pd.Series(
+            self.pipeline_.predict_proba(_design(now))[:, 1], index=now.index, name="churn_risk"
+        )
         self.active_ = pd.Series(now.index.isin(list(active_now)), index=now.index, name="churn_active")
         if write:
             self.write(store)
@@ -500,13 +632,19 @@ class ChurnRiskModel:
 
         return make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=2000))
 
-    def _training_set(self, ws: Any, store: Any, basis: str, start: datetime,
-                      end: datetime) -> tuple[pd.DataFrame, np.ndarray, set[str]]:
+    def _training_set(
+        self, ws: Any, store: Any, basis: str, start: datetime, end: datetime
+    ) -> tuple[pd.DataFrame, np.ndarray, set[str]]:
         """Features at `start` of the customers active then, whether they churned by `end`, who is active at end."""
-        sql = (f"WITH bounds AS (SELECT unnest([CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP)]) AS b), "
-               f"act AS ({active_sql(basis)}) SELECT customer_id, b = $end AS at_end FROM act")
-        act = store.cursor().execute(sql, _used(sql, {"start": start, "end": end,
-                                                      "inactivity": int(self.inactivity_days)})).df()
+        sql = (
+            f"WITH bounds AS (SELECT unnest([CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP)]) AS b), "
+            f"act AS ({active_sql(basis)}) SELECT customer_id, b = $end AS at_end FROM act"
+        )
+        act = (
+            store.cursor()
+            .execute(sql, _used(sql, {"start": start, "end": end, "inactivity": int(self.inactivity_days)}))
+            .df()
+        )
         act["customer_id"] = act["customer_id"].astype(str)
         active_end = set(act.loc[act["at_end"], "customer_id"])
         labels = pd.DataFrame({"customer_id": sorted(set(act.loc[~act["at_end"], "customer_id"]))})
@@ -528,15 +666,22 @@ class ChurnRiskModel:
             raise NotFittedError("this ChurnRiskModel is not fitted yet; call .fit(workspace, as_of) first")
         store = store_of(store)
         store.ensure("CREATE SCHEMA IF NOT EXISTS segmentum", MODEL_DDL)
-        frame = pd.DataFrame({"customer_id": self.risk_.index.astype(str), "churn_risk": self.risk_.to_numpy(),
-                              "churn_active": self.active_.to_numpy()})
+        frame = pd.DataFrame(
+            {
+                "customer_id": self.risk_.index.astype(str),
+                "churn_risk": self.risk_.to_numpy(),
+                "churn_active": self.active_.to_numpy(),
+            }
+        )
         with store.transaction() as cur:
             cur.register("_churn_rows", frame)
             try:
                 cur.execute("DELETE FROM segmentum.model_churn")
-                cur.execute("INSERT INTO segmentum.model_churn SELECT customer_id, churn_risk, churn_active, ?, ? "
-                            "FROM _churn_rows",
-                            [datetime.now().replace(microsecond=0), self.as_of_])
+                cur.execute(
+                    "INSERT INTO segmentum.model_churn SELECT customer_id, churn_risk, churn_active, ?, ? "
+                    "FROM _churn_rows",
+                    [datetime.now().replace(microsecond=0), self.as_of_],
+                )
             finally:
                 cur.unregister("_churn_rows")
         return len(frame)
@@ -544,22 +689,56 @@ class ChurnRiskModel:
     def to_dict(self) -> dict[str, Any]:
         if not hasattr(self, "pipeline_"):
             raise NotFittedError("this ChurnRiskModel is not fitted yet; call .fit(workspace, as_of) first")
-        return {"as_of": self.as_of_, "trained_on": self.cutoff_, "horizon_days": self.horizon_days,
-                "customers_trained": self.train_size_, "churn_rate_trained": self.train_churn_rate_,
-                "train_auc": self.train_auc_, "validation_auc": self.validation_auc_, "customers_scored": len(self.risk_),
-                "mean_churn_risk": float(self.risk_.mean()),
-                "coefficients": {k: float(v) for k, v in self.coefficients_.items()}}
+        return {
+            "as_of": self.as_of_,
+            "trained_on": self.cutoff_,
+            "horizon_days": self.horizon_days,
+            "customers_trained": self.train_size_,
+            "churn_rate_trained": self.train_churn_rate_,
+            "train_auc": self.train_auc_,
+            "validation_auc": self.validation_auc_,
+            "customers_scored": len(self.risk_),
+            "mean_churn_risk": float(self.risk_.mean()),
+            "coefficients": {k: float(v) for k, v in self.coefficients_.items()},
+        }
 
 
-def churn_report(ws: Any, *, as_of: Any = "latest", period: str = "month", segmentation: str | None = None,
-                 run_id: int | None = None, inactivity_days: int = 90, basis: str = "auto",
-                 periods: int | None = 24) -> dict[str, Any]:
+def churn_report(
+    ws: Any,
+    *,
+    as_of: Any = "latest",
+    period: str = "month",
+    segmentation: str | None = None,
+    run_id: int | None = None,
+    inactivity_days: int = 90,
+    basis: str = "auto",
+    periods: int | None = 24,
+) -> dict[str, Any]:
     """Everything `segmentum churn` shows: rates, their trend, survival summary and reasons."""
-    rates = churn_rates(ws, as_of=as_of, period=period, segmentation=segmentation, run_id=run_id,
-                        inactivity_days=inactivity_days, basis=basis, periods=periods)
-    curves = survival_curves(ws, as_of=as_of, segmentation=segmentation, run_id=run_id,
-                             inactivity_days=inactivity_days, basis=basis)
-    return {"basis": rates.attrs.get("basis"), "period": period, "as_of": resolve_as_of(ws, as_of),
-            "rates": rates, "trend": churn_trend(rates), "survival": median_lifetime(curves),
-            "reasons": churn_reasons(ws, as_of=as_of)}
-
+    rates = churn_rates(
+        ws,
+        as_of=as_of,
+        period=period,
+        segmentation=segmentation,
+        run_id=run_id,
+        inactivity_days=inactivity_days,
+        basis=basis,
+        periods=periods,
+    )
+    curves = survival_curves(
+        ws,
+        as_of=as_of,
+        segmentation=segmentation,
+        run_id=run_id,
+        inactivity_days=inactivity_days,
+        basis=basis,
+    )
+    return {
+        "basis": rates.attrs.get("basis"),
+        "period": period,
+        "as_of": resolve_as_of(ws, as_of),
+        "rates": rates,
+        "trend": churn_trend(rates),
+        "survival": median_lifetime(curves),
+        "reasons": churn_reasons(ws, as_of=as_of),
+    }

@@ -89,34 +89,50 @@ class CustomerClusterer:
     # ------------------------------------------------------------------------------------------- fitting
 
     def _check_params(self, n: int) -> None:
-        if self.k != "auto" and not (isinstance(self.k, (int, np.integer)) and not isinstance(self.k, bool)
-                                     and self.k >= 2):
-            raise ModelError(f"the 'k' parameter of CustomerClusterer must be 'auto' or an int >= 2; got {self.k!r}")
+        if self.k != "auto" and not (
+            isinstance(self.k, (int, np.integer)) and not isinstance(self.k, bool) and self.k >= 2
+        ):
+            raise ModelError(
+                f"the 'k' parameter of CustomerClusterer must be 'auto' or an int >= 2; got {self.k!r}"
+            )
         lo, hi = self.k_range
         if not (isinstance(lo, int) and isinstance(hi, int) and 2 <= lo <= hi):
-            raise ModelError(f"the 'k_range' parameter must be (min, max) with 2 <= min <= max; got {self.k_range!r}")
+            raise ModelError(
+                f"the 'k_range' parameter must be (min, max) with 2 <= min <= max; got {self.k_range!r}"
+            )
         need = (self.k if self.k != "auto" else lo) + 1  # type: ignore[operator]
         if n < need:
             raise ModelError(f"{n} customers are too few to form {need - 1} clusters; need at least {need}")
         if self.sample_size < 100:
             raise ModelError(f"the 'sample_size' parameter must be >= 100; got {self.sample_size}")
 
-    def fit(self, X: pd.DataFrame, y: Any = None, *, previous: CustomerClusterer | None = None) -> CustomerClusterer:
+    def fit(
+        self, X: pd.DataFrame, y: Any = None, *, previous: CustomerClusterer | None = None
+    ) -> CustomerClusterer:
         """Fit on a per-customer frame. With `previous` (the model fitted before), clusters that match a
         previous cluster (Hungarian assignment on the centers) keep its id."""
         frame = _features_only(X)
         self._check_params(len(frame))
         numeric, categorical = split_types(frame, self.numeric, self.categorical)
         self.features_ = numeric + categorical
-        self.encoder_ = MixedEncoder(numeric, categorical, log=self.log, max_categories=self.max_categories,
-                                     categorical_weight=self.categorical_weight)
+        self.encoder_ = MixedEncoder(
+            numeric,
+            categorical,
+            log=self.log,
+            max_categories=self.max_categories,
+            categorical_weight=self.categorical_weight,
+        )
         Z = self.encoder_.fit_transform(frame)
         n = len(Z)
         rng = np.random.default_rng(self.random_state)
         # random order, so that any prefix of the sample (for BIC, stability) is a random subset too
         sample = rng.choice(n, size=min(n, self.sample_size), replace=False)
         Zs = Z[sample]
-        ks = [int(self.k)] if self.k != "auto" else list(range(self.k_range[0], min(self.k_range[1], len(Zs) - 1) + 1))
+        ks = (
+            [int(self.k)]
+            if self.k != "auto"
+            else list(range(self.k_range[0], min(self.k_range[1], len(Zs) - 1) + 1))
+        )
         distinct = len(np.unique(Zs[: min(len(Zs), 20_000)], axis=0))
         # Sample-sized fits run on one thread: OpenMP's spin-waiting makes them many times slower on a
         # shared, busy machine and they gain little from more threads. The full-data fit uses every core.
@@ -131,8 +147,9 @@ class CustomerClusterer:
             centers, labels = seed.cluster_centers_, np.empty(n, dtype=np.int64)
             labels[sample] = seed.labels_  # the sample holds every row, in random order
         else:
-            final = KMeans(n_clusters=best, init=seed.cluster_centers_, n_init=1,
-                           random_state=self.random_state).fit(Z)
+            final = KMeans(
+                n_clusters=best, init=seed.cluster_centers_, n_init=1, random_state=self.random_state
+            ).fit(Z)
             centers, labels = final.cluster_centers_, final.labels_
         ids = self._assign_ids(frame, Z, centers, labels, previous)
         order = sorted(range(best), key=lambda i: _id_key(ids[i]))
@@ -147,7 +164,9 @@ class CustomerClusterer:
         self._profile(frame, Z, internal)
         return self
 
-    def _evidence(self, Zs: np.ndarray, ks: list[int], distinct: int) -> tuple[pd.DataFrame, dict[int, KMeans]]:
+    def _evidence(
+        self, Zs: np.ndarray, ks: list[int], distinct: int
+    ) -> tuple[pd.DataFrame, dict[int, KMeans]]:
         """Per k: k-means on the sample, its inertia, silhouette and (optionally) a Gaussian mixture's BIC."""
         rows, fits = [], {}
         for k in ks:
@@ -158,22 +177,37 @@ class CustomerClusterer:
             fits[k] = km
             row: dict[str, Any] = {"k": k, "inertia": float(km.inertia_) / len(Zs)}
             if 1 < len(set(km.labels_)) == k and (k <= distinct or len(Zs) > 20_000):
-                row["silhouette"] = float(silhouette_score(
-                    Zs, km.labels_, sample_size=min(self.silhouette_sample, len(Zs)), random_state=self.random_state))
+                row["silhouette"] = float(
+                    silhouette_score(
+                        Zs,
+                        km.labels_,
+                        sample_size=min(self.silhouette_sample, len(Zs)),
+                        random_state=self.random_state,
+                    )
+                )
             else:
                 row["silhouette"] = float("nan")
             if self.bic:
                 small = Zs[: min(len(Zs), 10_000)]
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    gm = GaussianMixture(k, covariance_type="diag", random_state=self.random_state, reg_covar=1e-3,
-                                         means_init=km.cluster_centers_).fit(small)
+                    gm = GaussianMixture(
+                        k,
+                        covariance_type="diag",
+                        random_state=self.random_state,
+                        reg_covar=1e-3,
+                        means_init=km.cluster_centers_,
+                    ).fit(small)
                 row["bic"] = float(gm.bic(small))
             rows.append(row)
         return pd.DataFrame(rows), fits
 
     def _assign_ids(
-        self, frame: pd.DataFrame, Z: np.ndarray, centers: np.ndarray, labels: np.ndarray,
+        self,
+        frame: pd.DataFrame,
+        Z: np.ndarray,
+        centers: np.ndarray,
+        labels: np.ndarray,
         previous: CustomerClusterer | None,
     ) -> list[str]:
         k = len(centers)
@@ -232,26 +266,44 @@ class CustomerClusterer:
         for c in self.encoder_.categorical_:
             cat = pd.Categorical(_as_labels(frame[c.name]))
             levels = [str(v) for v in cat.categories]
-            cross = np.bincount(internal * len(levels) + cat.codes, minlength=k * len(levels)).reshape(k, len(levels))
+            cross = np.bincount(internal * len(levels) + cat.codes, minlength=k * len(levels)).reshape(
+                k, len(levels)
+            )
             cats[c.name] = (levels, cross, cross.sum(axis=0) / n)
         for i, cid in enumerate(self.cluster_ids_):
             mask = internal == i
-            prof: dict[str, Any] = {"id": cid, "size": int(sizes[i]), "share": float(sizes[i] / n),
-                                    "numeric": {}, "categorical": {}}
+            prof: dict[str, Any] = {
+                "id": cid,
+                "size": int(sizes[i]),
+                "share": float(sizes[i] / n),
+                "numeric": {},
+                "categorical": {},
+            }
             num_effects, cat_effects = [], []
             for j, f in enumerate(numeric):
                 vals = overall[f][mask]
-                effect = float((Z[mask, j].mean() - z_mean[j]) / z_std[j]) if z_std[j] > 0 and mask.any() else 0.0
+                effect = (
+                    float((Z[mask, j].mean() - z_mean[j]) / z_std[j]) if z_std[j] > 0 and mask.any() else 0.0
+                )
                 has = bool(np.isfinite(vals).any())
-                mean, everyone_mean = (_nan_none(np.nanmean(vals)) if has else None), _nan_none(np.nanmean(overall[f]))
+                mean, everyone_mean = (
+                    (_nan_none(np.nanmean(vals)) if has else None),
+                    _nan_none(np.nanmean(overall[f])),
+                )
                 prof["numeric"][f] = {
                     "mean": mean,
                     "median": _nan_none(np.nanmedian(vals)) if has else None,
                     "overall_mean": everyone_mean,
                     "overall_median": _nan_none(np.nanmedian(overall[f])),
                     # lift of the mean vs everyone (for non-negative amounts and counts); effect is in SDs
-                    "lift": (mean / everyone_mean if mean is not None and everyone_mean and everyone_mean > 0
-                             and np.nanmin(overall[f]) >= 0 else None),
+                    "lift": (
+                        mean / everyone_mean
+                        if mean is not None
+                        and everyone_mean
+                        and everyone_mean > 0
+                        and np.nanmin(overall[f]) >= 0
+                        else None
+                    ),
                     "effect": round(effect, 4),
                 }
                 num_effects.append(NumericEffect(f, effect))
@@ -262,8 +314,14 @@ class CustomerClusterer:
                     if inside[idx] <= 0:
                         break
                     lift = float(inside[idx] / everyone[idx])
-                    top.append({"value": levels[idx], "share": float(inside[idx]),
-                                "overall_share": float(everyone[idx]), "lift": lift})
+                    top.append(
+                        {
+                            "value": levels[idx],
+                            "share": float(inside[idx]),
+                            "overall_share": float(everyone[idx]),
+                            "lift": lift,
+                        }
+                    )
                     cat_effects.append(CategoryEffect(f, levels[idx], float(inside[idx]), lift))
                 prof["categorical"][f] = top
             profiles.append(prof)
@@ -280,8 +338,10 @@ class CustomerClusterer:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "cluster_centers_"):
-            raise NotFittedError("this CustomerClusterer is not fitted yet; call fit(frame) first, or load a saved "
-                                 "clustering (`segmentum cluster NAME` fits and saves one)")
+            raise NotFittedError(
+                "this CustomerClusterer is not fitted yet; call fit(frame) first, or load a saved "
+                "clustering (`segmentum cluster NAME` fits and saves one)"
+            )
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """The cluster id (a string) of each row of a per-customer frame with the fitted features."""
@@ -298,24 +358,32 @@ class CustomerClusterer:
     def to_dict(self) -> dict[str, Any]:
         """Everything needed to assign customers later and to explain the model, as JSON-able data."""
         self._check_fitted()
-        return _clean({
-            "version": MODEL_VERSION,
-            "params": {"k": self.k, "k_range": list(self.k_range), "random_state": self.random_state,
-                       "sample_size": self.sample_size, "n_bootstrap": self.n_bootstrap, "log": self.log,
-                       "max_categories": self.max_categories,
-                       "categorical_weight": self.categorical_weight},
-            "features": self.features_,
-            "encoder": self.encoder_.to_dict(),
-            "k_": self.k_,
-            "cluster_ids": self.cluster_ids_,
-            "centers": self.cluster_centers_.tolist(),
-            "names": self.names_,
-            "segments": self.segments_,
-            "k_scores": self.k_scores_.to_dict(orient="records"),
-            "stability": self.stability_,
-            "stability_scores": self.stability_scores_,
-            "profiles": self.profiles_,
-        })
+        return _clean(
+            {
+                "version": MODEL_VERSION,
+                "params": {
+                    "k": self.k,
+                    "k_range": list(self.k_range),
+                    "random_state": self.random_state,
+                    "sample_size": self.sample_size,
+                    "n_bootstrap": self.n_bootstrap,
+                    "log": self.log,
+                    "max_categories": self.max_categories,
+                    "categorical_weight": self.categorical_weight,
+                },
+                "features": self.features_,
+                "encoder": self.encoder_.to_dict(),
+                "k_": self.k_,
+                "cluster_ids": self.cluster_ids_,
+                "centers": self.cluster_centers_.tolist(),
+                "names": self.names_,
+                "segments": self.segments_,
+                "k_scores": self.k_scores_.to_dict(orient="records"),
+                "stability": self.stability_,
+                "stability_scores": self.stability_scores_,
+                "profiles": self.profiles_,
+            }
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CustomerClusterer:
@@ -345,7 +413,9 @@ def _choose_k(scores: pd.DataFrame, tolerance: float = 0.01) -> int:
 
 def _features_only(X: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(X, pd.DataFrame):
-        raise ModelError(f"CustomerClusterer takes a pandas DataFrame of per-customer features; got {type(X).__name__}")
+        raise ModelError(
+            f"CustomerClusterer takes a pandas DataFrame of per-customer features; got {type(X).__name__}"
+        )
     return X.drop(columns=["customer_id"], errors="ignore").reset_index(drop=True)
 
 

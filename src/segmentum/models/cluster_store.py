@@ -47,8 +47,11 @@ class ClusteringResult:
             "name": self.name,
             "k": m.k_,
             "features": m.features_,
-            "source": {"kind": self.source.kind, "run_id": self.source.run_id,
-                       "as_of": self.source.as_of.isoformat() if self.source.as_of else None},
+            "source": {
+                "kind": self.source.kind,
+                "run_id": self.source.run_id,
+                "as_of": self.source.as_of.isoformat() if self.source.as_of else None,
+            },
             "fitted_at": self.fitted_at.isoformat() if self.fitted_at else None,
             "k_scores": m.k_scores_.to_dict(orient="records"),
             "stability": m.stability_,
@@ -82,7 +85,11 @@ def check_free(ws: Any, name: str) -> None:
         defs = ws.definitions(overrides={f"definitions/cluster_{name}.yml": ""})
     except SegmentumError:
         return  # other definitions are broken; `segmentum validate` reports that, clustering can go on
-    for label, names in (("trait", defs.traits), ("segment", defs.segments), ("segmentation", defs.segmentations)):
+    for label, names in (
+        ("trait", defs.traits),
+        ("segment", defs.segments),
+        ("segmentation", defs.segmentations),
+    ):
         for taken in (name, f"cluster_{name}"):
             if taken in names:
                 where = getattr(names[taken], "location", None) or getattr(names[taken], "builtin", None)
@@ -103,9 +110,13 @@ def load_model(ws: Any, name: str) -> tuple[CustomerClusterer, dict[str, Any]] |
     store = ws.store
     if not store.table_exists("clusterings", schema="segmentum"):
         return None
-    row = store.cursor().execute(
-        "SELECT params FROM segmentum.clusterings WHERE name = ? ORDER BY fitted_at DESC LIMIT 1", [name]
-    ).fetchone()
+    row = (
+        store.cursor()
+        .execute(
+            "SELECT params FROM segmentum.clusterings WHERE name = ? ORDER BY fitted_at DESC LIMIT 1", [name]
+        )
+        .fetchone()
+    )
     if not row:
         return None
     params = json.loads(row[0])
@@ -119,15 +130,22 @@ def saved_names(ws: Any) -> list[str]:
     return [r[0] for r in store.query("SELECT DISTINCT name FROM segmentum.clusterings ORDER BY name")]
 
 
-def _frame(ws: Any, features: list[str] | None, run_id: int | None, from_survey: bool,
-           surveys: list[str] | None = None) -> tuple[pd.DataFrame, FrameSource]:
+def _frame(
+    ws: Any,
+    features: list[str] | None,
+    run_id: int | None,
+    from_survey: bool,
+    surveys: list[str] | None = None,
+) -> tuple[pd.DataFrame, FrameSource]:
     if from_survey:
         frame = needs_features(ws.store, surveys=surveys)
         if features:
             unknown = [f for f in features if f not in frame.columns]
             if unknown:
-                raise NotFoundError(f"unknown needs feature '{unknown[0]}'{did_you_mean(unknown[0], frame.columns)}; "
-                                    f"available: {', '.join(c for c in frame.columns if c != 'customer_id')}")
+                raise NotFoundError(
+                    f"unknown needs feature '{unknown[0]}'{did_you_mean(unknown[0], frame.columns)}; "
+                    f"available: {', '.join(c for c in frame.columns if c != 'customer_id')}"
+                )
             frame = frame[["customer_id", *features]]
         return frame, FrameSource("survey", None, None)
     return customer_frame(ws.store, features, run_id=run_id)
@@ -164,16 +182,29 @@ def fit_clustering(
     fitted_at = _now(ws)
     params = {
         "model": model.to_dict(),
-        "source": {"kind": source.kind, "run_id": source.run_id,
-                   "as_of": source.as_of.isoformat() if source.as_of else None},
+        "source": {
+            "kind": source.kind,
+            "run_id": source.run_id,
+            "as_of": source.as_of.isoformat() if source.as_of else None,
+        },
         "from_survey": from_survey,
         "surveys": surveys,
         "features": model.features_,
     }
     counts = _save(ws, name, frame["customer_id"], model.labels_, params, fitted_at)
     path = write_definitions_file(ws, name, model, fitted_at) if write_definitions else None
-    return ClusteringResult(name, model, source, int(len(frame)), counts, f"segmentum.model_cluster_{name}",
-                            f"cluster_{name}", path, matched, fitted_at)
+    return ClusteringResult(
+        name,
+        model,
+        source,
+        int(len(frame)),
+        counts,
+        f"segmentum.model_cluster_{name}",
+        f"cluster_{name}",
+        path,
+        matched,
+        fitted_at,
+    )
 
 
 def assign_clustering(ws: Any, name: str, *, run_id: int | None = None) -> ClusteringResult:
@@ -187,19 +218,36 @@ def assign_clustering(ws: Any, name: str, *, run_id: int | None = None) -> Clust
             f"fit one first with `segmentum cluster {name} --features ...`"
         )
     model, params = loaded
-    frame, source = _frame(ws, model.features_, run_id, bool(params.get("from_survey")), params.get("surveys"))
+    frame, source = _frame(
+        ws, model.features_, run_id, bool(params.get("from_survey")), params.get("surveys")
+    )
     labels = model.predict(frame)
     counts = _save(ws, name, frame["customer_id"], labels, None, None)
-    return ClusteringResult(name, model, source, int(len(frame)), counts, f"segmentum.model_cluster_{name}",
-                            f"cluster_{name}", None, False, None)
+    return ClusteringResult(
+        name,
+        model,
+        source,
+        int(len(frame)),
+        counts,
+        f"segmentum.model_cluster_{name}",
+        f"cluster_{name}",
+        None,
+        False,
+        None,
+    )
 
 
-def _save(ws: Any, name: str, ids: pd.Series, labels: Any, params: dict[str, Any] | None,
-          fitted_at: datetime | None) -> dict[str, int]:
+def _save(
+    ws: Any, name: str, ids: pd.Series, labels: Any, params: dict[str, Any] | None, fitted_at: datetime | None
+) -> dict[str, int]:
     store = ws.store
     store.ensure(CLUSTERINGS_DDL)
-    assign = pd.DataFrame({"customer_id": ids.astype(str).to_numpy(), "cluster": pd.Series(labels, dtype="object")
-                           .astype(str).to_numpy()})
+    assign = pd.DataFrame(
+        {
+            "customer_id": ids.astype(str).to_numpy(),
+            "cluster": pd.Series(labels, dtype="object").astype(str).to_numpy(),
+        }
+    )
     column = f"cluster_{name}"
     with store.transaction() as cur:
         cur.register("_segmentum_assignments", assign)
@@ -211,8 +259,10 @@ def _save(ws: Any, name: str, ids: pd.Series, labels: Any, params: dict[str, Any
         finally:
             cur.unregister("_segmentum_assignments")
         if params is not None:
-            cur.execute("INSERT INTO segmentum.clusterings VALUES (?, ?, ?)",
-                        [name, fitted_at, json.dumps(params, allow_nan=False)])
+            cur.execute(
+                "INSERT INTO segmentum.clusterings VALUES (?, ?, ?)",
+                [name, fitted_at, json.dumps(params, allow_nan=False)],
+            )
     return {str(k): int(v) for k, v in assign["cluster"].value_counts().sort_index().items()}
 
 
@@ -240,9 +290,13 @@ def definitions_text(name: str, model: CustomerClusterer, fitted_at: datetime | 
             f"        where: {json.dumps(f'{column} = {_sql_str(cid)}')}",
             f"        description: {json.dumps(desc, ensure_ascii=False)}",
         ]
-    lines += ["    else:", "      name: unassigned",
-              "      description: \"customers without a cluster (new since the last fit or --assign, or without the "
-              "features)\"", ""]
+    lines += [
+        "    else:",
+        "      name: unassigned",
+        '      description: "customers without a cluster (new since the last fit or --assign, or without the '
+        'features)"',
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -250,7 +304,9 @@ def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def write_definitions_file(ws: Any, name: str, model: CustomerClusterer, fitted_at: datetime | None = None) -> str:
+def write_definitions_file(
+    ws: Any, name: str, model: CustomerClusterer, fitted_at: datetime | None = None
+) -> str:
     """Write `definitions/cluster_<name>.yml`; returns its path relative to the workspace."""
     relative = f"definitions/cluster_{name}.yml"
     path = ws.path(relative)

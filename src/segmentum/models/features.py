@@ -27,10 +27,29 @@ OTHER = "(other)"
 MISSING = "(missing)"
 
 SUMMARY_FEATURES = (
-    "recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "events_total", "events_90d",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "avg_order_value",
+    "tenure_days",
+    "events_total",
+    "events_90d",
 )
-_NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                  "UBIGINT", "FLOAT", "DOUBLE", "REAL", "DECIMAL")
+_NUMERIC_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "FLOAT",
+    "DOUBLE",
+    "REAL",
+    "DECIMAL",
+)
 
 
 # ----------------------------------------------------------------------------------------------- encoder
@@ -111,8 +130,10 @@ class MixedEncoder:
             values = np.where(np.isnan(values), fill, values)
             log = (name in self.log) if isinstance(self.log, list) else _skewed(values)
             if log and values.min() < 0:
-                raise ModelError(f"feature '{name}' has negative values and cannot be log-transformed; "
-                                 "leave it out of `log`")
+                raise ModelError(
+                    f"feature '{name}' has negative values and cannot be log-transformed; "
+                    "leave it out of `log`"
+                )
             if log:
                 values = np.log1p(values)
             q1, center, q3 = np.percentile(values, [25, 50, 75])
@@ -126,8 +147,9 @@ class MixedEncoder:
         for name in categorical:
             labels = _as_labels(frame[name])
             counts = labels.value_counts()
-            kept = [str(v) for v, c in counts.items()
-                    if c >= self.min_share * len(labels) and v not in (OTHER,)][: self.max_categories]
+            kept = [
+                str(v) for v, c in counts.items() if c >= self.min_share * len(labels) and v not in (OTHER,)
+            ][: self.max_categories]
             column = CategoricalColumn(name, kept, 0.0)
             onehot = self._onehot(labels, column, weight=1.0)
             shares = onehot.mean(axis=0)
@@ -187,9 +209,13 @@ class MixedEncoder:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MixedEncoder:
-        enc = cls([c["name"] for c in data["numeric"]], [c["name"] for c in data["categorical"]],
-                  max_categories=data.get("max_categories", 8), min_share=data.get("min_share", 0.01),
-                  categorical_weight=data.get("categorical_weight", 0.5))
+        enc = cls(
+            [c["name"] for c in data["numeric"]],
+            [c["name"] for c in data["categorical"]],
+            max_categories=data.get("max_categories", 8),
+            min_share=data.get("min_share", 0.01),
+            categorical_weight=data.get("categorical_weight", 0.5),
+        )
         enc.numeric_ = [NumericColumn(**c) for c in data["numeric"]]
         enc.categorical_ = [CategoricalColumn(**c) for c in data["categorical"]]
         enc.feature_names_ = [c.name for c in enc.numeric_] + [
@@ -210,11 +236,15 @@ def split_types(
     numeric, categorical = list(numeric or []), list(categorical or [])
     missing = [c for c in [*numeric, *categorical] if c not in frame.columns]
     if missing:
-        raise ModelError(f"feature(s) {', '.join(missing)} not in the data; columns: "
-                         f"{', '.join(str(c) for c in frame.columns)}")
+        raise ModelError(
+            f"feature(s) {', '.join(missing)} not in the data; columns: "
+            f"{', '.join(str(c) for c in frame.columns)}"
+        )
     for name in numeric:
         if not _is_numeric(frame[name]):
-            raise ModelError(f"feature '{name}' is not numeric (dtype {frame[name].dtype}); pass it as categorical")
+            raise ModelError(
+                f"feature '{name}' is not numeric (dtype {frame[name].dtype}); pass it as categorical"
+            )
     return numeric, categorical
 
 
@@ -227,7 +257,9 @@ def _is_numeric(series: pd.Series) -> bool:
         sample = series.dropna().head(50)
         return len(sample) > 0 and all(
             (isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)))
-            or type(v).__name__ == "Decimal" for v in sample)
+            or type(v).__name__ == "Decimal"
+            for v in sample
+        )
     return False
 
 
@@ -266,21 +298,30 @@ def latest_run(store: Any) -> tuple[int, datetime] | None:
     """The newest complete batch run (id, as_of), or None."""
     if not store.table_exists("runs", schema="segmentum"):
         return None
-    row = store.cursor().execute(
-        "SELECT run_id, as_of FROM segmentum.runs WHERE status = 'complete' AND coalesce(kind, 'batch') = 'batch' "
-        "ORDER BY run_id DESC LIMIT 1"
-    ).fetchone()
+    row = (
+        store.cursor()
+        .execute(
+            "SELECT run_id, as_of FROM segmentum.runs WHERE status = 'complete' AND coalesce(kind, 'batch') = 'batch' "
+            "ORDER BY run_id DESC LIMIT 1"
+        )
+        .fetchone()
+    )
     return (int(row[0]), row[1]) if row else None
 
 
 def _run(store: Any, run_id: int) -> tuple[int, datetime]:
     if store.table_exists("runs", schema="segmentum"):
-        row = store.cursor().execute(
-            "SELECT run_id, as_of, status FROM segmentum.runs WHERE run_id = ?", [run_id]).fetchone()
+        row = (
+            store.cursor()
+            .execute("SELECT run_id, as_of, status FROM segmentum.runs WHERE run_id = ?", [run_id])
+            .fetchone()
+        )
         if row and row[2] == "complete" and store.table_exists(f"traits_{run_id}", schema="segmentum"):
             return int(row[0]), row[1]
         if row:
-            raise NotFoundError(f"run {run_id} is {row[2]}, not complete; pick a complete run (`segmentum runs`)")
+            raise NotFoundError(
+                f"run {run_id} is {row[2]}, not complete; pick a complete run (`segmentum runs`)"
+            )
     raise NotFoundError(f"no run {run_id} in the store; see `segmentum runs` for the runs there are")
 
 
@@ -293,9 +334,13 @@ def _data_as_of(store: Any) -> datetime | None:
         parts.append("SELECT max(occurred_at) AS t FROM main.events")
     if not parts:
         return None
-    row = store.cursor().execute(
-        f"SELECT date_trunc('day', max(t)) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND FROM ({' UNION ALL '.join(parts)})"
-    ).fetchone()
+    row = (
+        store.cursor()
+        .execute(
+            f"SELECT date_trunc('day', max(t)) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND FROM ({' UNION ALL '.join(parts)})"
+        )
+        .fetchone()
+    )
     return row[0] if row else None
 
 
@@ -330,34 +375,46 @@ def customer_frame(
     `as_of`), else every id seen in orders and events.
     """
     run = _run(store, run_id) if run_id is not None else (latest_run(store) if use_run else None)
-    rid, as_of = (run if run else (None, _data_as_of(store)))
+    rid, as_of = run if run else (None, _data_as_of(store))
     avail = available_features(store, rid)
     if not features:
-        features = [f for f in ("recency_days", "frequency", "monetary", "avg_order_value", "events_90d")
-                    if avail.get(f) == "summary"]
+        features = [
+            f
+            for f in ("recency_days", "frequency", "monetary", "avg_order_value", "events_90d")
+            if avail.get(f) == "summary"
+        ]
         if not features:
-            raise ModelError("no default features: the store has neither orders nor events; pass --features "
-                             f"with some of: {', '.join(avail) or '(no customer attributes either)'}")
+            raise ModelError(
+                "no default features: the store has neither orders nor events; pass --features "
+                f"with some of: {', '.join(avail) or '(no customer attributes either)'}"
+            )
     unknown = [f for f in features if f not in avail]
     if unknown:
         raise NotFoundError(
             f"unknown feature '{unknown[0]}'{did_you_mean(unknown[0], avail)}; available: {', '.join(sorted(avail))}"
         )
-    bad = [f for f in features if avail[f] == "attribute"
-           and store.columns("customers")[f].upper().endswith(("[]", "TIMESTAMP", "DATE", "JSON"))]
+    bad = [
+        f
+        for f in features
+        if avail[f] == "attribute"
+        and store.columns("customers")[f].upper().endswith(("[]", "TIMESTAMP", "DATE", "JSON"))
+    ]
     if bad:
         kind = store.columns("customers")[bad[0]]
-        raise ModelError(f"attribute '{bad[0]}' has type {kind}, which cannot be a clustering feature; use a "
-                         "trait such as days_between(...) for dates, or `segmentum cluster NAME --from-survey` "
-                         "for interests")
+        raise ModelError(
+            f"attribute '{bad[0]}' has type {kind}, which cannot be a clustering feature; use a "
+            "trait such as days_between(...) for dates, or `segmentum cluster NAME --from-survey` "
+            "for interests"
+        )
     ts = "TIMESTAMP '" + str(as_of) + "'" if as_of is not None else "now()::TIMESTAMP"
     ctes, joins, select = [], [], []
     if rid is not None:
         base = f"SELECT customer_id FROM segmentum.traits_{rid}"
     elif store.table_exists("customers"):
         created = "created_at" in store.columns("customers")
-        base = "SELECT customer_id FROM main.customers" + (f" WHERE created_at IS NULL OR created_at <= {ts}"
-                                                            if created else "")
+        base = "SELECT customer_id FROM main.customers" + (
+            f" WHERE created_at IS NULL OR created_at <= {ts}" if created else ""
+        )
     else:
         ids = [f"SELECT customer_id FROM main.{t}" for t in ("orders", "events") if store.table_exists(t)]
         base = " UNION ".join(ids)
@@ -395,12 +452,17 @@ def customer_frame(
             select.append(f"{summary_sql[f]} AS {ident(f)}")
         else:
             alias = "c" if src == "attribute" else "t"
-            kind = (store.columns("customers") if src == "attribute"
-                    else store.columns(f"traits_{rid}", schema="segmentum")).get(f, "")
+            kind = (
+                store.columns("customers")
+                if src == "attribute"
+                else store.columns(f"traits_{rid}", schema="segmentum")
+            ).get(f, "")
             cast = "::DOUBLE" if kind.upper().startswith("DECIMAL") else ""
             select.append(f"{alias}.{ident(f)}{cast} AS {ident(f)}")
-    sql = (f"WITH {', '.join(ctes)} SELECT base.customer_id, {', '.join(select)} FROM base "
-           f"{' '.join(joins)} ORDER BY base.customer_id")
+    sql = (
+        f"WITH {', '.join(ctes)} SELECT base.customer_id, {', '.join(select)} FROM base "
+        f"{' '.join(joins)} ORDER BY base.customer_id"
+    )
     frame = store.cursor().execute(sql).df()
     return frame, FrameSource("run" if rid is not None else "summary", rid, as_of)
 
@@ -435,27 +497,46 @@ def needs_features(store: Any, *, surveys: list[str] | None = None, max_interest
     parts: list[str] = []
     if store.table_exists("responses"):
         has_survey = "survey" in store.columns("responses")
-        if surveys is None and has_survey and cur.execute(
-                "SELECT count(*) FROM main.responses WHERE survey = 'needs'").fetchone()[0]:
+        if (
+            surveys is None
+            and has_survey
+            and cur.execute("SELECT count(*) FROM main.responses WHERE survey = 'needs'").fetchone()[0]
+        ):
             surveys = ["needs"]
         if surveys is not None:
             if not has_survey:
-                raise ModelError("main.responses has no 'survey' column, so answers cannot be chosen by survey; "
-                                 "leave out the survey filter")
+                raise ModelError(
+                    "main.responses has no 'survey' column, so answers cannot be chosen by survey; "
+                    "leave out the survey filter"
+                )
             scope = f"survey IN ({', '.join(literal(x) for x in surveys)})"
         else:
             scope = f"lower(question) NOT IN ({', '.join(literal(x) for x in EXPERIENCE_QUESTIONS)})"
-        questions = [r[0] for r in cur.execute(
-            f"SELECT question, count(*) FROM main.responses WHERE question IS NOT NULL AND {scope} "
-            "GROUP BY question ORDER BY count(*) DESC, question").fetchall()]
+        questions = [
+            r[0]
+            for r in cur.execute(
+                f"SELECT question, count(*) FROM main.responses WHERE question IS NOT NULL AND {scope} "
+                "GROUP BY question ORDER BY count(*) DESC, question"
+            ).fetchall()
+        ]
         if surveys is not None and not questions:
-            known = [r[0] for r in cur.execute("SELECT DISTINCT survey FROM main.responses WHERE survey IS NOT NULL "
-                                               "ORDER BY 1").fetchall()]
-            raise NotFoundError(f"no answers in survey {', '.join(surveys)}{did_you_mean(surveys[0], known)}; "
-                                f"surveys: {', '.join(known) or 'none'}")
-        numeric = {r[0]: bool(r[1]) for r in cur.execute(
-            "SELECT question, bool_and(TRY_CAST(answer AS DOUBLE) IS NOT NULL) FROM main.responses "
-            f"WHERE answer IS NOT NULL AND {scope} GROUP BY question").fetchall()}
+            known = [
+                r[0]
+                for r in cur.execute(
+                    "SELECT DISTINCT survey FROM main.responses WHERE survey IS NOT NULL ORDER BY 1"
+                ).fetchall()
+            ]
+            raise NotFoundError(
+                f"no answers in survey {', '.join(surveys)}{did_you_mean(surveys[0], known)}; "
+                f"surveys: {', '.join(known) or 'none'}"
+            )
+        numeric = {
+            r[0]: bool(r[1])
+            for r in cur.execute(
+                "SELECT question, bool_and(TRY_CAST(answer AS DOUBLE) IS NOT NULL) FROM main.responses "
+                f"WHERE answer IS NOT NULL AND {scope} GROUP BY question"
+            ).fetchall()
+        }
         for i, q in enumerate(questions):
             name = slug(q)
             while name in columns.values():
@@ -463,23 +544,32 @@ def needs_features(store: Any, *, surveys: list[str] | None = None, max_interest
             columns[q] = name
             value = "TRY_CAST(answer AS DOUBLE)" if numeric.get(q) else "answer"
             parts.append(f"max({value}) FILTER (WHERE question = {literal(q)}) AS {ident(name)}")
-        answers = ("SELECT customer_id, question, arg_max(answer, answered_at) AS answer FROM main.responses "
-                   f"WHERE answer IS NOT NULL AND {scope} GROUP BY customer_id, question")
+        answers = (
+            "SELECT customer_id, question, arg_max(answer, answered_at) AS answer FROM main.responses "
+            f"WHERE answer IS NOT NULL AND {scope} GROUP BY customer_id, question"
+        )
     interest_cols: dict[str, str] = {}
     has_interests = "interests" in store.columns("customers")
     if has_interests:
-        top = [r[0] for r in cur.execute(
-            "SELECT i, count(*) FROM (SELECT unnest(interests) AS i FROM main.customers) WHERE i IS NOT NULL "
-            "GROUP BY i ORDER BY count(*) DESC, i LIMIT ?", [max_interests]).fetchall()]
+        top = [
+            r[0]
+            for r in cur.execute(
+                "SELECT i, count(*) FROM (SELECT unnest(interests) AS i FROM main.customers) WHERE i IS NOT NULL "
+                "GROUP BY i ORDER BY count(*) DESC, i LIMIT ?",
+                [max_interests],
+            ).fetchall()
+        ]
         for value in top:
             name = "interest_" + slug(value, max_len=30)
             if name in columns.values() or name in interest_cols.values():
                 name += "_stated"
             interest_cols[value] = name
     if not parts and not interest_cols:
-        raise ModelError("no needs data: the store has no survey answers (main.responses) and no stated "
-                         "interests (main.customers.interests); ingest survey answers first, e.g. "
-                         "`segmentum ingest responses answers.csv`")
+        raise ModelError(
+            "no needs data: the store has no survey answers (main.responses) and no stated "
+            "interests (main.customers.interests); ingest survey answers first, e.g. "
+            "`segmentum ingest responses answers.csv`"
+        )
     ctes, selects, joins, bases = [], [], [], []
     if parts:
         ctes.append(f"a AS ({answers})")
@@ -488,17 +578,19 @@ def needs_features(store: Any, *, surveys: list[str] | None = None, max_interest
         joins.append("LEFT JOIN r USING (customer_id)")
         bases.append("SELECT customer_id FROM r")
     if interest_cols:
-        flags = [f"CASE WHEN list_contains(c.interests, {literal(v)}) THEN 1 ELSE 0 END AS {ident(n)}"
-                 for v, n in interest_cols.items()]
+        flags = [
+            f"CASE WHEN list_contains(c.interests, {literal(v)}) THEN 1 ELSE 0 END AS {ident(n)}"
+            for v, n in interest_cols.items()
+        ]
         selects += flags
         joins.append("LEFT JOIN main.customers c USING (customer_id)")
         bases.append("SELECT customer_id FROM main.customers WHERE len(interests) > 0")
     ctes.append(f"ids AS ({' UNION '.join(bases)})")
-    sql = (f"WITH {', '.join(ctes)} SELECT ids.customer_id, {', '.join(selects)} FROM ids {' '.join(joins)} "
-           "ORDER BY ids.customer_id")
+    sql = (
+        f"WITH {', '.join(ctes)} SELECT ids.customer_id, {', '.join(selects)} FROM ids {' '.join(joins)} "
+        "ORDER BY ids.customer_id"
+    )
     frame = cur.execute(sql).df()
     for name in interest_cols.values():
         frame[name] = frame[name].astype("int64")
     return frame
-
-

@@ -19,12 +19,26 @@ from segmentum.models.features import MISSING, OTHER, slug
 # feature-name pattern -> (word when high, word when low, part of speech)
 _VOCAB: list[tuple[str, str, str, str]] = [
     (r"^(recency|recency_days|days_since_(last_)?order|days_since_purchase)$", "lapsed", "recent", "adj"),
-    (r"^(frequency|orders|orders_total|order_count|n_orders|orders_\d+[dwmy])$", "frequent", "infrequent", "adj"),
-    (r"^(monetary|revenue|revenue_\w+|spend|spend_\w+|total_spend|sales|clv|clv_\w+)$",
-     "high spenders", "low spenders", "noun"),
+    (
+        r"^(frequency|orders|orders_total|order_count|n_orders|orders_\d+[dwmy])$",
+        "frequent",
+        "infrequent",
+        "adj",
+    ),
+    (
+        r"^(monetary|revenue|revenue_\w+|spend|spend_\w+|total_spend|sales|clv|clv_\w+)$",
+        "high spenders",
+        "low spenders",
+        "noun",
+    ),
     (r"^(avg_order_value|aov|average_order_value|basket_size)$", "big-basket", "small-basket", "adj"),
     (r"^(tenure|tenure_days|days_since_first_order|customer_age_days)$", "long-standing", "new", "adj"),
-    (r"^(events|events_total|events_\d+[dwmy]|sessions\w*|logins\w*|page_views\w*)$", "active", "quiet", "adj"),
+    (
+        r"^(events|events_total|events_\d+[dwmy]|sessions\w*|logins\w*|page_views\w*)$",
+        "active",
+        "quiet",
+        "adj",
+    ),
     (r"^(income|annual_revenue)$", "affluent", "budget", "adj"),
     (r"^(employees|company_size)$", "large-company", "small-company", "adj"),
     (r"^(age)$", "older", "younger", "adj"),
@@ -64,7 +78,14 @@ def _describe_numeric(feature: str, effect: float) -> tuple[str, str]:
 
 def _describe_category(feature: str, value: str) -> str:
     plain = re.fullmatch(r"[A-Za-zА-Яа-яІіЇїЄєҐґ][\w' .&/-]*", value) is not None and value.lower() not in (
-        "yes", "no", "true", "false", "none", "other", "unknown")
+        "yes",
+        "no",
+        "true",
+        "false",
+        "none",
+        "other",
+        "unknown",
+    )
     if feature in ("region",) and plain:
         return f"mostly {value} region"
     return f"mostly {value}" if plain else f"mostly {feature.replace('_', ' ')} {value}"
@@ -80,7 +101,11 @@ def cluster_name(
     """A descriptive name, e.g. 'frequent high spenders, mostly mobile, Kyiv region'."""
     num = sorted((n for n in numeric if abs(n.effect) >= min_effect), key=lambda n: -abs(n.effect))
     cat = sorted(
-        (c for c in categorical if c.share >= MIN_SHARE and c.lift >= MIN_LIFT and c.value not in (OTHER, MISSING)),
+        (
+            c
+            for c in categorical
+            if c.share >= MIN_SHARE and c.lift >= MIN_LIFT and c.value not in (OTHER, MISSING)
+        ),
         key=lambda c: -(c.lift * c.share),
     )
     # the strongest numeric signals (2 when a category also stands out) and up to 2 categories
@@ -100,8 +125,13 @@ def cluster_name(
         return "typical customers"
     if not head:
         first = parts[0]
-        parts[0] = ("customers, " if first.startswith("mostly") else "customers " if first.startswith(("into", "not into"))
-                    else "customers with ") + first
+        parts[0] = (
+            "customers, "
+            if first.startswith("mostly")
+            else "customers "
+            if first.startswith(("into", "not into"))
+            else "customers with "
+        ) + first
     return ", ".join(parts)
 
 

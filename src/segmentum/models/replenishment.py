@@ -42,7 +42,6 @@ DETAIL_DDL = """CREATE TABLE IF NOT EXISTS segmentum.replenishment_categories (
     next_at DATE, days_until_due INTEGER, status VARCHAR, as_of TIMESTAMP)"""
 
 
-
 # ------------------------------------------------------------------------------------------------ shared helpers
 
 
@@ -67,8 +66,11 @@ def resolve_as_of(ws_or_store: Any, as_of: str | date | datetime | None) -> date
     config = getattr(ws_or_store, "config", None)
     store = store_of(ws_or_store)
     try:
-        return clock_as_of(as_of, timezone=config.timezone if config is not None else "UTC",
-                           newest=lambda: newest_timestamp(store))[0]
+        return clock_as_of(
+            as_of,
+            timezone=config.timezone if config is not None else "UTC",
+            newest=lambda: newest_timestamp(store),
+        )[0]
     except RunError as exc:
         raise ModelError(str(exc)) from None
 
@@ -90,7 +92,8 @@ def default_consumables(ws_or_store: Any) -> list[str]:
 def _detail_sql(has_orders: bool) -> str:
     qualifying = (
         f"SEMI JOIN (SELECT order_id FROM main.orders WHERE {QUALIFYING_ORDER_SQL}) q USING (order_id)"
-        if has_orders else ""
+        if has_orders
+        else ""
     )
     return f"""
     WITH days AS (
@@ -156,8 +159,9 @@ class ReplenishmentModel:
         `consumables` setting of the replenishment built-in; `"all"`: every category.
     """
 
-    def __init__(self, *, min_gaps: int = 2, tolerance: float = 0.2,
-                 categories: list[str] | str | None = None) -> None:
+    def __init__(
+        self, *, min_gaps: int = 2, tolerance: float = 0.2, categories: list[str] | str | None = None
+    ) -> None:
         self.min_gaps = min_gaps
         self.tolerance = tolerance
         self.categories = categories
@@ -166,13 +170,18 @@ class ReplenishmentModel:
         if not isinstance(self.min_gaps, int) or self.min_gaps < 1:
             raise ModelError(f"min_gaps must be a whole number >= 1, got {self.min_gaps!r}; the default is 2")
         if not (isinstance(self.tolerance, (int, float)) and 0 <= self.tolerance < 10):
-            raise ModelError(f"tolerance must be a share of the interval in [0, 10), got {self.tolerance!r}; "
-                             "the default 0.2 means +-20 %")
+            raise ModelError(
+                f"tolerance must be a share of the interval in [0, 10), got {self.tolerance!r}; "
+                "the default 0.2 means +-20 %"
+            )
         if isinstance(self.categories, str) and self.categories != "all":
-            raise ModelError(f"categories must be a list of category names, None or 'all', got {self.categories!r}")
+            raise ModelError(
+                f"categories must be a list of category names, None or 'all', got {self.categories!r}"
+            )
 
-    def fit(self, ws_or_store: Any, as_of: str | date | datetime | None = "latest", *,
-            write: bool = True) -> ReplenishmentModel:
+    def fit(
+        self, ws_or_store: Any, as_of: str | date | datetime | None = "latest", *, write: bool = True
+    ) -> ReplenishmentModel:
         """Compute the predictions at `as_of`; with `write`, replace the two result tables in the store."""
         self._check()
         store = store_of(ws_or_store)
@@ -185,8 +194,13 @@ class ReplenishmentModel:
         every = self.categories == "all"
         cats = [] if every else [c.lower() for c in (self.categories or default_consumables(ws_or_store))]
         self.categories_used_ = None if every else cats
-        params = {"as_of": self.as_of_, "min_gaps": self.min_gaps, "tolerance": float(self.tolerance),
-                  "all_categories": every, "categories": cats}
+        params = {
+            "as_of": self.as_of_,
+            "min_gaps": self.min_gaps,
+            "tolerance": float(self.tolerance),
+            "all_categories": every,
+            "categories": cats,
+        }
         sql = _detail_sql(store.table_exists("orders"))
         store.ensure("CREATE SCHEMA IF NOT EXISTS segmentum", MODEL_DDL, DETAIL_DDL)
         if write:
@@ -196,8 +210,9 @@ class ReplenishmentModel:
                 cur.execute("DELETE FROM segmentum.model_replenishment")
                 cur.execute(f"INSERT INTO segmentum.model_replenishment {CUSTOMER_SQL}")
             cur = store.cursor()
-            detail = cur.execute("SELECT * FROM segmentum.replenishment_categories "
-                                 "ORDER BY customer_id, category").df()
+            detail = cur.execute(
+                "SELECT * FROM segmentum.replenishment_categories ORDER BY customer_id, category"
+            ).df()
             customers = cur.execute("SELECT * FROM segmentum.model_replenishment ORDER BY customer_id").df()
         else:
             cur = store.cursor()
@@ -206,7 +221,8 @@ class ReplenishmentModel:
             try:
                 customers = cur.execute(
                     CUSTOMER_SQL.replace("segmentum.replenishment_categories", "_replenishment_detail")
-                    + " ORDER BY customer_id").df()
+                    + " ORDER BY customer_id"
+                ).df()
             finally:
                 cur.unregister("_replenishment_detail")
         self.detail_ = detail
@@ -215,7 +231,9 @@ class ReplenishmentModel:
 
     def _fitted(self) -> None:
         if not hasattr(self, "customers_"):
-            raise NotFittedError("this ReplenishmentModel is not fitted yet; call .fit(workspace, as_of) first")
+            raise NotFittedError(
+                "this ReplenishmentModel is not fitted yet; call .fit(workspace, as_of) first"
+            )
 
     def summary(self) -> pd.DataFrame:
         """Customers and categories per status (overdue, due, not_due)."""
@@ -224,12 +242,19 @@ class ReplenishmentModel:
         rows = []
         for status in STATUSES:
             part = d[d["status"] == status]
-            rows.append({"status": status, "customers": int((self.customers_["replen_status"] == status).sum()),
-                         "customer_categories": len(part),
-                         "median_interval_days": float(part["interval_days"].median()) if len(part) else None})
+            rows.append(
+                {
+                    "status": status,
+                    "customers": int((self.customers_["replen_status"] == status).sum()),
+                    "customer_categories": len(part),
+                    "median_interval_days": float(part["interval_days"].median()) if len(part) else None,
+                }
+            )
         return pd.DataFrame(rows)
 
 
-def replenishment(ws: Any, as_of: str | date | datetime | None = "latest", **params: Any) -> ReplenishmentModel:
+def replenishment(
+    ws: Any, as_of: str | date | datetime | None = "latest", **params: Any
+) -> ReplenishmentModel:
     """Fit a ReplenishmentModel on the workspace and store its results (see the class for the parameters)."""
     return ReplenishmentModel(**params).fit(ws, as_of)

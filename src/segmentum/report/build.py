@@ -32,36 +32,66 @@ def build_report(ws: Context, *, lang: str = "en", run_id: int | None = None) ->
     info = snapshot.resolve_run(ws.store, run_id)
     sizes = snapshot.segment_sizes(ws.store, info.run_id)
     sections: list[dict[str, Any]] = []
-    sections.append({"id": "overview", "title": t("Overview"),
-                     "chart": charts.to_div(charts.overview_treemap(sizes, t), "chart-overview"),
-                     "table": _sizes_table(sizes, t)})
+    sections.append(
+        {
+            "id": "overview",
+            "title": t("Overview"),
+            "chart": charts.to_div(charts.overview_treemap(sizes, t), "chart-overview"),
+            "table": _sizes_table(sizes, t),
+        }
+    )
     rfm = charts.rfm_heatmap(ws, info.run_id, t)
     if rfm is not None:
         sections.append({"id": "rfm", "title": t("RFM grid"), "chart": charts.to_div(rfm, "chart-rfm")})
     curve = pareto(ws, run_id=info.run_id)
     note = None
     if curve["top_20_percent_revenue_share"] is not None:
-        note = t("Top {share} of customers bring {revenue} of revenue.", share=t.percent(0.2, 0),
-                 revenue=t.percent(curve["top_20_percent_revenue_share"]))
-    sections.append({"id": "pareto", "title": t("Pareto curve"),
-                     "chart": charts.to_div(charts.pareto_chart(curve, t), "chart-pareto"), "note": note})
+        note = t(
+            "Top {share} of customers bring {revenue} of revenue.",
+            share=t.percent(0.2, 0),
+            revenue=t.percent(curve["top_20_percent_revenue_share"]),
+        )
+    sections.append(
+        {
+            "id": "pareto",
+            "title": t("Pareto curve"),
+            "chart": charts.to_div(charts.pareto_chart(curve, t), "chart-pareto"),
+            "note": note,
+        }
+    )
     segmentations = list(dict.fromkeys(s for s in sizes["segmentation"].dropna()))
     moved = _migration_section(ws, info.run_id, segmentations, t)
     sections.append(moved)
     clv = charts.clv_histogram(ws, t)
-    sections.append({"id": "clv", "title": t("Customer lifetime value"),
-                     "chart": charts.to_div(clv, "chart-clv") if clv is not None else None,
-                     "note": None if clv is not None else t("Fit the CLV model with `segmentum clv` to see this chart.")})
+    sections.append(
+        {
+            "id": "clv",
+            "title": t("Customer lifetime value"),
+            "chart": charts.to_div(clv, "chart-clv") if clv is not None else None,
+            "note": None
+            if clv is not None
+            else t("Fit the CLV model with `segmentum clv` to see this chart."),
+        }
+    )
     profiles = _profiles(ws, info.run_id, sizes, segmentations[:PROFILED_SEGMENTATIONS], t)
     template = _ENV.get_template("report.html")
     return template.render(
-        t=t, lang=lang, languages=LANGUAGES, workspace=ws.config.name, run=info, sections=sections,
-        profiles=profiles, generated=datetime.now().strftime("%Y-%m-%d %H:%M"), plotly_js=get_plotlyjs(),
+        t=t,
+        lang=lang,
+        languages=LANGUAGES,
+        workspace=ws.config.name,
+        run=info,
+        sections=sections,
+        profiles=profiles,
+        generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
+        plotly_js=get_plotlyjs(),
         currency=ws.config.currency,
     )
 
 
-def write_report(ws: Context, path: str | Path | None = None, *, lang: str = "en", run_id: int | None = None) -> Path:
+def write_report(
+    ws: Context, path: str | Path | None = None, *, lang: str = "en", run_id: int | None = None
+) -> Path:
     """Write the report (default: report.html in the workspace, report.<lang>.html for other languages)."""
     target = Path(path) if path else ws.root / ("report.html" if lang == "en" else f"report.{lang}.html")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -70,8 +100,15 @@ def write_report(ws: Context, path: str | Path | None = None, *, lang: str = "en
 
 
 def _sizes_table(sizes: Any, t: Translator) -> list[dict[str, str]]:
-    return [{t("Segment"): row.name, t("Customers"): t.number(row.customers), t("Share"): t.percent(row.share),
-             t("Revenue share"): t.percent(row.revenue_share)} for row in sizes.itertuples()]
+    return [
+        {
+            t("Segment"): row.name,
+            t("Customers"): t.number(row.customers),
+            t("Share"): t.percent(row.share),
+            t("Revenue share"): t.percent(row.revenue_share),
+        }
+        for row in sizes.itertuples()
+    ]
 
 
 def _migration_section(ws: Context, run_id: int, segmentations: list[str], t: Translator) -> dict[str, Any]:
@@ -89,21 +126,34 @@ def _migration_section(ws: Context, run_id: int, segmentations: list[str], t: Tr
     return section
 
 
-def _profiles(ws: Context, run_id: int, sizes: Any, segmentations: list[str], t: Translator) -> list[dict[str, Any]]:
+def _profiles(
+    ws: Context, run_id: int, sizes: Any, segmentations: list[str], t: Translator
+) -> list[dict[str, Any]]:
     out = []
     definitions = ws.definitions()
     standalone = [n for n, s in zip(sizes["name"], sizes["segmentation"], strict=True) if s is None or s != s]
-    names = [n for n, s in zip(sizes["name"], sizes["segmentation"], strict=True) if s in segmentations] + standalone
+    names = [
+        n for n, s in zip(sizes["name"], sizes["segmentation"], strict=True) if s in segmentations
+    ] + standalone
     for name in names:
         p = profile(ws, name, run_id=run_id, top=5, definitions=definitions)
         features = [{"feature": r.feature, "lift": f"{r.lift:.2f}"} for r in p["distinguishing"].itertuples()]
-        out.append({
-            "name": name, "description": p["description"], "action": p["action"], "channel": p["channel"],
-            "offer": p["offer"], "features": features,
-            "metrics": [(t("Customers"), t.number(p["size"])), (t("Share"), t.percent(p["share"])),
-                        (t("Revenue share"), t.percent(p["revenue_share"])),
-                        (t("Average order value"), t.number(p["avg_order_value"], 2)),
-                        (t("Orders per customer"), t.number(p["avg_orders"], 1)),
-                        (t("Days since last order"), t.number(p["avg_recency_days"]))],
-        })
+        out.append(
+            {
+                "name": name,
+                "description": p["description"],
+                "action": p["action"],
+                "channel": p["channel"],
+                "offer": p["offer"],
+                "features": features,
+                "metrics": [
+                    (t("Customers"), t.number(p["size"])),
+                    (t("Share"), t.percent(p["share"])),
+                    (t("Revenue share"), t.percent(p["revenue_share"])),
+                    (t("Average order value"), t.number(p["avg_order_value"], 2)),
+                    (t("Orders per customer"), t.number(p["avg_orders"], 1)),
+                    (t("Days since last order"), t.number(p["avg_recency_days"])),
+                ],
+            }
+        )
     return out

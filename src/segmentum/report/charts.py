@@ -12,13 +12,30 @@ from segmentum.i18n import Translator
 if TYPE_CHECKING:
     from segmentum.context import Context
 
-PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#ea580c",
-           "#475569", "#0d9488", "#9333ea"]
+PALETTE = [
+    "#2563eb",
+    "#16a34a",
+    "#f59e0b",
+    "#dc2626",
+    "#7c3aed",
+    "#0891b2",
+    "#db2777",
+    "#65a30d",
+    "#ea580c",
+    "#475569",
+    "#0d9488",
+    "#9333ea",
+]
 
 
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin={"l": 40, "r": 20, "t": 50, "b": 40},
-                      template="plotly_white", font={"family": "system-ui, sans-serif"})
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin={"l": 40, "r": 20, "t": 50, "b": 40},
+        template="plotly_white",
+        font={"family": "system-ui, sans-serif"},
+    )
     return fig
 
 
@@ -39,8 +56,17 @@ def overview_treemap(sizes: pd.DataFrame, t: Translator) -> go.Figure:
             parents.append(f"root:{segmentation}")
             values.append(int(row.customers))
             text.append(f"{t('Revenue share')}: {t.percent(row.revenue_share)}")
-    fig = go.Figure(go.Treemap(ids=ids, labels=labels, parents=parents, values=values, text=text,
-                               branchvalues="total", textinfo="label+value+text"))
+    fig = go.Figure(
+        go.Treemap(
+            ids=ids,
+            labels=labels,
+            parents=parents,
+            values=values,
+            text=text,
+            branchvalues="total",
+            textinfo="label+value+text",
+        )
+    )
     return _layout(fig, t("Segments"), 520)
 
 
@@ -50,15 +76,28 @@ def rfm_heatmap(ws: Context, run_id: int, t: Translator) -> go.Figure | None:
     columns = ws.store.columns(table, schema="segmentum")
     if not {"rfm_r5", "rfm_f5"} <= set(columns):
         return None
-    df = ws.store.cursor().execute(
-        f"SELECT rfm_r5 AS r, rfm_f5 AS f, count(*) AS n FROM segmentum.{table} WHERE rfm_r5 IS NOT NULL "
-        "GROUP BY ALL").df()
+    df = (
+        ws.store.cursor()
+        .execute(
+            f"SELECT rfm_r5 AS r, rfm_f5 AS f, count(*) AS n FROM segmentum.{table} WHERE rfm_r5 IS NOT NULL "
+            "GROUP BY ALL"
+        )
+        .df()
+    )
     grid = [[0] * 5 for _ in range(5)]
     for row in df.itertuples():
         grid[int(row.r) - 1][int(row.f) - 1] = int(row.n)
-    fig = go.Figure(go.Heatmap(z=grid, x=[1, 2, 3, 4, 5], y=[1, 2, 3, 4, 5], colorscale="Blues",
-                               text=[[str(v) for v in r] for r in grid], texttemplate="%{text}",
-                               hovertemplate="R=%{y} F=%{x}: %{z}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid,
+            x=[1, 2, 3, 4, 5],
+            y=[1, 2, 3, 4, 5],
+            colorscale="Blues",
+            text=[[str(v) for v in r] for r in grid],
+            texttemplate="%{text}",
+            hovertemplate="R=%{y} F=%{x}: %{z}<extra></extra>",
+        )
+    )
     fig.update_xaxes(title=t("Frequency score"), dtick=1)
     fig.update_yaxes(title=t("Recency score"), dtick=1)
     return _layout(fig, t("RFM grid"))
@@ -66,14 +105,32 @@ def rfm_heatmap(ws: Context, run_id: int, t: Translator) -> go.Figure | None:
 
 def pareto_chart(result: dict[str, Any], t: Translator) -> go.Figure:
     curve = result["curve"]
-    fig = go.Figure(go.Scatter(x=curve["customer_share"], y=curve["revenue_share"], mode="lines",
-                               line={"color": PALETTE[0], "width": 3}, name=t("Pareto curve")))
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#94a3b8"},
-                             showlegend=False))
+    fig = go.Figure(
+        go.Scatter(
+            x=curve["customer_share"],
+            y=curve["revenue_share"],
+            mode="lines",
+            line={"color": PALETTE[0], "width": 3},
+            name=t("Pareto curve"),
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#94a3b8"}, showlegend=False
+        )
+    )
     for i, (cls, cut) in enumerate(sorted(result["cuts"].items())):
-        fig.add_trace(go.Scatter(x=[cut["customer_share"]], y=[cut["revenue_share"]], mode="markers+text",
-                                 text=[cls], textposition="bottom right", marker={"size": 11, "color": PALETTE[i + 1]},
-                                 name=cls))
+        fig.add_trace(
+            go.Scatter(
+                x=[cut["customer_share"]],
+                y=[cut["revenue_share"]],
+                mode="markers+text",
+                text=[cls],
+                textposition="bottom right",
+                marker={"size": 11, "color": PALETTE[i + 1]},
+                name=cls,
+            )
+        )
     fig.update_xaxes(title=t("Share of customers"), tickformat=".0%")
     fig.update_yaxes(title=t("Share of revenue"), tickformat=".0%")
     return _layout(fig, t("Pareto curve"))
@@ -86,22 +143,34 @@ def sankey_chart(result: dict[str, Any], t: Translator) -> go.Figure:
     labels = [*left, *right]
     index_left = {s: i for i, s in enumerate(left)}
     index_right = {s: len(left) + i for i, s in enumerate(right)}
-    fig = go.Figure(go.Sankey(
-        node={"label": labels, "pad": 14, "color": [PALETTE[i % len(PALETTE)] for i in range(len(labels))]},
-        link={"source": [index_left[s] for s in flows["from_segment"]],
-              "target": [index_right[s] for s in flows["to_segment"]],
-              "value": [int(v) for v in flows["customers"]]},
-    ))
+    fig = go.Figure(
+        go.Sankey(
+            node={
+                "label": labels,
+                "pad": 14,
+                "color": [PALETTE[i % len(PALETTE)] for i in range(len(labels))],
+            },
+            link={
+                "source": [index_left[s] for s in flows["from_segment"]],
+                "target": [index_right[s] for s in flows["to_segment"]],
+                "value": [int(v) for v in flows["customers"]],
+            },
+        )
+    )
     title = f"{t('Migration')}: {result['segmentation']}, {t('from run {a} to run {b}', a=result['from_run'], b=result['to_run'])}"
     return _layout(fig, title, 520)
 
 
 def clv_histogram(ws: Context, t: Translator) -> go.Figure | None:
-    if not ws.store.table_exists("model_clv", schema="segmentum") or \
-            "clv_12m" not in ws.store.columns("model_clv", schema="segmentum"):
+    if not ws.store.table_exists("model_clv", schema="segmentum") or "clv_12m" not in ws.store.columns(
+        "model_clv", schema="segmentum"
+    ):
         return None
-    values = ws.store.cursor().execute(
-        "SELECT clv_12m::DOUBLE AS v FROM segmentum.model_clv WHERE clv_12m IS NOT NULL").df()
+    values = (
+        ws.store.cursor()
+        .execute("SELECT clv_12m::DOUBLE AS v FROM segmentum.model_clv WHERE clv_12m IS NOT NULL")
+        .df()
+    )
     if values.empty:
         return None
     cap = values["v"].quantile(0.99)
@@ -114,8 +183,15 @@ def clv_histogram(ws: Context, t: Translator) -> go.Figure | None:
 def size_over_time(history: pd.DataFrame, t: Translator, title: str | None = None) -> go.Figure:
     fig = go.Figure()
     for i, (name, group) in enumerate(history.groupby("name", sort=True)):
-        fig.add_trace(go.Scatter(x=group["as_of"], y=group["customers"], mode="lines+markers", name=str(name),
-                                 line={"color": PALETTE[i % len(PALETTE)]}))
+        fig.add_trace(
+            go.Scatter(
+                x=group["as_of"],
+                y=group["customers"],
+                mode="lines+markers",
+                name=str(name),
+                line={"color": PALETTE[i % len(PALETTE)]},
+            )
+        )
     fig.update_yaxes(title=t("Customers"))
     return _layout(fig, title or t("Size over time"))
 

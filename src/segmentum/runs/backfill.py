@@ -34,7 +34,9 @@ def backfill_dates(start: date, end: date, every: str) -> list[date]:
     `end` itself always closes the series."""
     match = _EVERY_RE.match(every)
     if not match:
-        raise BackfillError(f"--every {every!r}: write a number and a unit: 1d, 1w, 1m (month ends), 1y (year ends)")
+        raise BackfillError(
+            f"--every {every!r}: write a number and a unit: 1d, 1w, 1m (month ends), 1y (year ends)"
+        )
     if end < start:
         raise BackfillError(f"--to {end} is before --from {start}")
     n, unit = int(match.group(1)), match.group(2)
@@ -63,8 +65,16 @@ def backfill_dates(start: date, end: date, every: str) -> list[date]:
     return points
 
 
-def backfill(ws: Context, start: date, end: date, every: str = "1m", *, engine: str = "duckdb",
-             only: list[str] | None = None, on_run: Callable[[date, Any], None] | None = None) -> list[Any]:
+def backfill(
+    ws: Context,
+    start: date,
+    end: date,
+    every: str = "1m",
+    *,
+    engine: str = "duckdb",
+    only: list[str] | None = None,
+    on_run: Callable[[date, Any], None] | None = None,
+) -> list[Any]:
     """Run every point of the series in time order; returns the run results."""
     from segmentum.runs.execute import run
 

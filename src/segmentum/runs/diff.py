@@ -55,9 +55,13 @@ def current_kinds(store: Store, info: RunInfo) -> dict[str, str | None]:
 
     A segmentation holds every customer of the run, so its name appears in `memberships.segmentation`.
     """
-    found = {r[0] for r in store.query(
-        f"SELECT DISTINCT segmentation FROM {META}.memberships WHERE run_id = ? AND segmentation IS NOT NULL",
-        [info.run_id])}
+    found = {
+        r[0]
+        for r in store.query(
+            f"SELECT DISTINCT segmentation FROM {META}.memberships WHERE run_id = ? AND segmentation IS NOT NULL",
+            [info.run_id],
+        )
+    }
     return {n: (n if n in found else None) for n in info.definition_hashes}
 
 
@@ -79,13 +83,18 @@ def diff(store: Store, run_id: int, names: list[str] | None = None) -> pd.DataFr
             base.append(name)
             continue
         frames.append(_diff_one(store, current, previous, name, kinds.get(name)))
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        {c: pd.Series(dtype="object" if c != "from_run" else "int64") for c in COLUMNS})
+    df = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame({c: pd.Series(dtype="object" if c != "from_run" else "int64") for c in COLUMNS})
+    )
     df.attrs["baselines"] = base
     return df
 
 
-def _diff_one(store: Store, current: RunInfo, previous: RunInfo, name: str, segmentation: str | None) -> pd.DataFrame:
+def _diff_one(
+    store: Store, current: RunInfo, previous: RunInfo, name: str, segmentation: str | None
+) -> pd.DataFrame:
     if segmentation is not None:
         member = "m.segmentation = $name"
     else:
@@ -127,8 +136,19 @@ def _diff_one(store: Store, current: RunInfo, previous: RunInfo, name: str, segm
     WHERE (from_segment IS DISTINCT FROM to_segment)
     ORDER BY customer_id
     """
-    return store.cursor().execute(sql, {"name": name, "cur": current.run_id, "prev": previous.run_id,
-                                        "hash": current.definition_hashes[name]}).df()
+    return (
+        store.cursor()
+        .execute(
+            sql,
+            {
+                "name": name,
+                "cur": current.run_id,
+                "prev": previous.run_id,
+                "hash": current.definition_hashes[name],
+            },
+        )
+        .df()
+    )
 
 
 def summary(transitions: pd.DataFrame) -> pd.DataFrame:
@@ -138,4 +158,5 @@ def summary(transitions: pd.DataFrame) -> pd.DataFrame:
     grouped = transitions.groupby(["name", "kind", "from_segment", "to_segment"], dropna=False).size()
     out = grouped.reset_index(name="customers")
     return out[["name", "from_segment", "to_segment", "kind", "customers"]].sort_values(
-        ["name", "customers"], ascending=[True, False], ignore_index=True)
+        ["name", "customers"], ascending=[True, False], ignore_index=True
+    )

@@ -72,8 +72,11 @@ class RunResult:
 
     def traits(self, customer_ids: list[str] | None = None) -> pd.DataFrame:
         if self.frame is not None:
-            cols = [c for c in (self.compiled.trait_columns if self.compiled else list(self.frame.columns))
-                    if not c.startswith("__")]
+            cols = [
+                c
+                for c in (self.compiled.trait_columns if self.compiled else list(self.frame.columns))
+                if not c.startswith("__")
+            ]
             df = self.frame[cols]
             return df if customer_ids is None else df[df.customer_id.isin([str(c) for c in customer_ids])]
         assert self.store is not None and self.run_id is not None
@@ -93,8 +96,13 @@ class RunResult:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "run_id": self.run_id, "as_of": self.as_of, "status": self.status, "engine": self.engine,
-            "kind": self.kind, "seconds": round(self.seconds, 3), "baselines": self.baselines,
+            "run_id": self.run_id,
+            "as_of": self.as_of,
+            "status": self.status,
+            "engine": self.engine,
+            "kind": self.kind,
+            "seconds": round(self.seconds, 3),
+            "baselines": self.baselines,
             "warnings": self.warnings,
             "sizes": self.sizes.to_dict(orient="records"),
             "transitions": diff_mod.summary(self.transitions).to_dict(orient="records"),
@@ -109,8 +117,16 @@ def memberships_frame(frame: pd.DataFrame, compiled: CompiledRun) -> pd.DataFram
         parts.append(pd.DataFrame({"customer_id": ids, "segmentation": None, "segment": name, "name": name}))
     for name, column in compiled.segmentations.items():
         labels = frame[column].astype(str)
-        parts.append(pd.DataFrame({"customer_id": frame["customer_id"], "segmentation": name,
-                                   "segment": labels, "name": name + "." + labels}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "customer_id": frame["customer_id"],
+                    "segmentation": name,
+                    "segment": labels,
+                    "name": name + "." + labels,
+                }
+            )
+        )
     if not parts:
         return pd.DataFrame(columns=["customer_id", "segmentation", "segment", "name"])
     return pd.concat(parts, ignore_index=True).sort_values(["name", "customer_id"], ignore_index=True)
@@ -125,15 +141,20 @@ def recover(store: Store) -> list[int]:
     key = str(store.path.resolve())
     with _ACTIVE_LOCK:
         active = {rid for path, rid in _ACTIVE if path == key}
-    stale = [r[0] for r in store.query(f"SELECT run_id FROM {META}.runs WHERE status = 'running'")
-             if r[0] not in active]
+    stale = [
+        r[0]
+        for r in store.query(f"SELECT run_id FROM {META}.runs WHERE status = 'running'")
+        if r[0] not in active
+    ]
     for run_id in stale:
         cur = store.cursor()
         cur.execute(f"DROP TABLE IF EXISTS {META}.{snapshot.traits_table(run_id)}")
         cur.execute(f"DELETE FROM {META}.memberships WHERE run_id = ?", [run_id])
-        cur.execute(f"UPDATE {META}.runs SET status = 'failed', finished_at = ?, message = coalesce(message, "
-                    "'interrupted: the process running it stopped before it completed') WHERE run_id = ?",
-                    [datetime.now(), run_id])
+        cur.execute(
+            f"UPDATE {META}.runs SET status = 'failed', finished_at = ?, message = coalesce(message, "
+            "'interrupted: the process running it stopped before it completed') WHERE run_id = ?",
+            [datetime.now(), run_id],
+        )
     return stale
 
 
@@ -153,8 +174,9 @@ def definitions_hash(hashes: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def compile_for(ws: Context, defs: Definitions, engine: Any, as_of: datetime, *,
-                customers: list[str] | None = None) -> CompiledRun:
+def compile_for(
+    ws: Context, defs: Definitions, engine: Any, as_of: datetime, *, customers: list[str] | None = None
+) -> CompiledRun:
     """Compile the definitions against an engine's tables (real-time: with the last batch run's values)."""
     tables = engine.tables()
     population = None
@@ -166,8 +188,14 @@ def compile_for(ws: Context, defs: Definitions, engine: Any, as_of: datetime, *,
             import ibis
 
             population = ibis.memtable({"customer_id": []}, schema={"customer_id": "string"})
-    return RunCompiler(defs, tables, as_of, customer_ids=customers, population=population,
-                       read_property=getattr(engine, "read_property", None)).compile()
+    return RunCompiler(
+        defs,
+        tables,
+        as_of,
+        customer_ids=customers,
+        population=population,
+        read_property=getattr(engine, "read_property", None),
+    ).compile()
 
 
 def _population_table(ws: Context, engine: Any, run_id: int) -> Any:
@@ -221,8 +249,21 @@ def run(
             frame = eng.execute_arrow(compiled.expr).to_pandas()
             mem = memberships_frame(frame, compiled)
             sizes = _sizes_from_frame(mem, len(frame))
-            return RunResult(None, resolved, "preview", engine_name, kind, sizes, pd.DataFrame(), [], warnings,
-                             store, frame, compiled, _time.perf_counter() - started)
+            return RunResult(
+                None,
+                resolved,
+                "preview",
+                engine_name,
+                kind,
+                sizes,
+                pd.DataFrame(),
+                [],
+                warnings,
+                store,
+                frame,
+                compiled,
+                _time.perf_counter() - started,
+            )
         recover(store)
         run_id = _start(store, resolved, engine_name, kind, defs)
         key = (str(store.path.resolve()), run_id)
@@ -250,13 +291,35 @@ def run(
     timings["diff"] = round(_time.perf_counter() - mark, 4)
     mark = _time.perf_counter()
     # a real-time run holds a few customers: its sizes are plain counts (no revenue scan per micro-batch)
-    sizes = snapshot.segment_sizes(store, run_id) if kind == "batch" else store.cursor().execute(
-        f"SELECT name, any_value(segmentation) AS segmentation, any_value(segment) AS segment, count(*) AS customers "
-        f"FROM {META}.memberships WHERE run_id = ? GROUP BY name ORDER BY name", [run_id]).df()
+    sizes = (
+        snapshot.segment_sizes(store, run_id)
+        if kind == "batch"
+        else store.cursor()
+        .execute(
+            f"SELECT name, any_value(segmentation) AS segmentation, any_value(segment) AS segment, count(*) AS customers "
+            f"FROM {META}.memberships WHERE run_id = ? GROUP BY name ORDER BY name",
+            [run_id],
+        )
+        .df()
+    )
     timings["sizes"] = round(_time.perf_counter() - mark, 4)
-    return RunResult(run_id, resolved, "complete", engine_name, kind, sizes, transitions,
-                     list(transitions.attrs.get("baselines", [])), warnings, store, None, compiled,
-                     _time.perf_counter() - started, customers=count, timings=timings)
+    return RunResult(
+        run_id,
+        resolved,
+        "complete",
+        engine_name,
+        kind,
+        sizes,
+        transitions,
+        list(transitions.attrs.get("baselines", [])),
+        warnings,
+        store,
+        None,
+        compiled,
+        _time.perf_counter() - started,
+        customers=count,
+        timings=timings,
+    )
 
 
 def _start(store: Store, as_of: datetime, engine: str, kind: str, defs: Definitions) -> int:
@@ -269,13 +332,23 @@ def _start(store: Store, as_of: datetime, engine: str, kind: str, defs: Definiti
         try:
             with store.transaction(cur):
                 # the sequence may lag after a crash (it is not always replayed from the WAL): never reuse an id
-                run_id = int(cur.execute(
-                    f"SELECT greatest(nextval('{META}.run_seq'), coalesce((SELECT max(run_id) FROM {META}.runs), 0) + 1)"
-                ).fetchone()[0])
+                run_id = int(
+                    cur.execute(
+                        f"SELECT greatest(nextval('{META}.run_seq'), coalesce((SELECT max(run_id) FROM {META}.runs), 0) + 1)"
+                    ).fetchone()[0]
+                )
                 cur.execute(
                     f"INSERT INTO {META}.runs (run_id, as_of, started_at, status, engine, kind, definitions_hash, "
                     "definition_hashes) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
-                    [run_id, as_of, datetime.now(), engine, kind, definitions_hash(hashes), json.dumps(hashes)],
+                    [
+                        run_id,
+                        as_of,
+                        datetime.now(),
+                        engine,
+                        kind,
+                        definitions_hash(hashes),
+                        json.dumps(hashes),
+                    ],
                 )
             return run_id
         except (duckdb.ConstraintException, duckdb.TransactionException):
@@ -288,14 +361,22 @@ def _fail(store: Store, run_id: int, exc: BaseException) -> None:
     try:
         cur = store.cursor()
         cur.execute(f"DROP TABLE IF EXISTS {META}.{snapshot.traits_table(run_id)}")
-        cur.execute(f"UPDATE {META}.runs SET status = 'failed', finished_at = ?, message = ? WHERE run_id = ?",
-                    [datetime.now(), f"{type(exc).__name__}: {exc}"[:2000], run_id])
+        cur.execute(
+            f"UPDATE {META}.runs SET status = 'failed', finished_at = ?, message = ? WHERE run_id = ?",
+            [datetime.now(), f"{type(exc).__name__}: {exc}"[:2000], run_id],
+        )
     except Exception:  # noqa: BLE001 - the store itself may be gone; the next run recovers
         pass
 
 
-def _write(store: Store, engine: Any, compiled: CompiledRun, run_id: int, kind: str,
-           timings: dict[str, float] | None = None) -> int:
+def _write(
+    store: Store,
+    engine: Any,
+    compiled: CompiledRun,
+    run_id: int,
+    kind: str,
+    timings: dict[str, float] | None = None,
+) -> int:
     """Traits, memberships and status 'complete' in one transaction."""
     import time as _time
 
@@ -320,14 +401,20 @@ def _write(store: Store, engine: Any, compiled: CompiledRun, run_id: int, kind: 
         lap("evaluate")
         selects = []
         for name, column in compiled.segments.items():
-            selects.append(f"SELECT {run_id}, customer_id, NULL, {literal(name)}, {literal(name)} FROM {traits} "
-                           f"WHERE {ident(column)}")
+            selects.append(
+                f"SELECT {run_id}, customer_id, NULL, {literal(name)}, {literal(name)} FROM {traits} "
+                f"WHERE {ident(column)}"
+            )
         for name, column in compiled.segmentations.items():
-            selects.append(f"SELECT {run_id}, customer_id, {literal(name)}, {ident(column)}, "
-                           f"{literal(name + '.')} || {ident(column)} FROM {traits}")
+            selects.append(
+                f"SELECT {run_id}, customer_id, {literal(name)}, {ident(column)}, "
+                f"{literal(name + '.')} || {ident(column)} FROM {traits}"
+            )
         if selects:
-            cur.execute(f"INSERT INTO {META}.memberships (run_id, customer_id, segmentation, segment, name) "
-                        + " UNION ALL ".join(selects))
+            cur.execute(
+                f"INSERT INTO {META}.memberships (run_id, customer_id, segmentation, segment, name) "
+                + " UNION ALL ".join(selects)
+            )
         lap("write_memberships")
         for column in [*compiled.segments.values(), *compiled.segmentations.values()]:
             # the segment columns were only needed for the memberships (dropping is free before the commit)
@@ -335,8 +422,10 @@ def _write(store: Store, engine: Any, compiled: CompiledRun, run_id: int, kind: 
         if kind != "batch":
             cur.execute(f"INSERT INTO {META}.run_customers SELECT {run_id}, customer_id FROM {traits}")
         count = int(cur.execute(f"SELECT count(*) FROM {traits}").fetchone()[0])
-        cur.execute(f"UPDATE {META}.runs SET status = 'complete', finished_at = ?, customers = ? WHERE run_id = ?",
-                    [datetime.now(), count, run_id])
+        cur.execute(
+            f"UPDATE {META}.runs SET status = 'complete', finished_at = ?, customers = ? WHERE run_id = ?",
+            [datetime.now(), count, run_id],
+        )
     lap("commit")
     return count
 
@@ -345,14 +434,22 @@ def _sizes_from_frame(mem: pd.DataFrame, total: int) -> pd.DataFrame:
     if mem.empty:
         return pd.DataFrame(columns=["name", "segmentation", "segment", "customers", "share"])
     grouped = mem.groupby(["name"], dropna=False).agg(
-        segmentation=("segmentation", "first"), segment=("segment", "first"), customers=("customer_id", "size"))
+        segmentation=("segmentation", "first"),
+        segment=("segment", "first"),
+        customers=("customer_id", "size"),
+    )
     out = grouped.reset_index()
     out["share"] = out["customers"] / total if total else None
     return out
 
 
-def compiled_sql(ws: Context, name: str | None = None, *, dialect: str = "duckdb",
-                 as_of: str | datetime | date | None = "latest") -> str:
+def compiled_sql(
+    ws: Context,
+    name: str | None = None,
+    *,
+    dialect: str = "duckdb",
+    as_of: str | datetime | date | None = "latest",
+) -> str:
     """The SQL a run of `name` (segment, segmentation, built-in or trait; None = everything) executes."""
     from segmentum.engine.duckdb import DuckDBEngine
     from segmentum.spec.loader import trait_closure
@@ -361,11 +458,18 @@ def compiled_sql(ws: Context, name: str | None = None, *, dialect: str = "duckdb
     if name is not None:
         if name in defs.traits and name not in defs.segments and name not in defs.segmentations:
             keep = trait_closure(defs.traits, {name})
-            defs = Definitions(traits={n: t for n, t in defs.traits.items() if n in keep},
-                               attributes=defs.attributes, tables=defs.tables, hashes=defs.hashes)
+            defs = Definitions(
+                traits={n: t for n, t in defs.traits.items() if n in keep},
+                attributes=defs.attributes,
+                tables=defs.tables,
+                hashes=defs.hashes,
+            )
         else:
-            owner = name if (name in defs.segments or name in defs.segmentations or name in defs.builtins) \
+            owner = (
+                name
+                if (name in defs.segments or name in defs.segmentations or name in defs.builtins)
                 else name.partition(".")[0]
+            )
             if owner in defs.segmentations and name != owner:
                 defs.segment(name)  # a NotFoundError with a did-you-mean for a wrong segment name
             defs = defs.select([owner])

@@ -33,8 +33,13 @@ class Check:
     values: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"segment": self.segment, "condition": self.condition, "held": self.held, "depth": self.depth,
-                "values": self.values}
+        return {
+            "segment": self.segment,
+            "condition": self.condition,
+            "held": self.held,
+            "depth": self.depth,
+            "values": self.values,
+        }
 
 
 @dataclass
@@ -47,8 +52,14 @@ class Explanation:
     checks: list[Check]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"customer_id": self.customer_id, "name": self.name, "as_of": self.as_of, "member": self.member,
-                "actual_segment": self.actual, "checks": [c.to_dict() for c in self.checks]}
+        return {
+            "customer_id": self.customer_id,
+            "name": self.name,
+            "as_of": self.as_of,
+            "member": self.member,
+            "actual_segment": self.actual,
+            "checks": [c.to_dict() for c in self.checks],
+        }
 
 
 def _parts(node: ast.Node, depth: int = 0) -> list[tuple[ast.Node, int]]:
@@ -97,7 +108,9 @@ def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> E
             col = f"__explain_{len(plan)}"
             columns[col] = compiler.condition_on(t, node)
             used = sorted(n for n in ast.names(node) if n != "as_of" and n in t.columns)
-            pops = [c for c in ast.walk(node) if isinstance(c, ast.Call) and c.name in ast.POPULATION_FUNCTIONS]
+            pops = [
+                c for c in ast.walk(node) if isinstance(c, ast.Call) and c.name in ast.POPULATION_FUNCTIONS
+            ]
             for call in pops:
                 key = ast.to_text(call)
                 if key not in columns:
@@ -108,16 +121,25 @@ def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> E
     seg_col = compiled.segments.get(owner)
     value_cols = sorted({u for *_, used in plan for u in used if u in t.columns})
     extra = {k: v for k, v in columns.items() if not k.startswith("__explain_")}
-    projection = t.mutate(**{k: v for k, v in columns.items() if k.startswith("__explain_")}, **{
-        f"__v_{i}": v for i, v in enumerate(extra.values())})
-    wanted = ["customer_id", *value_cols, *[k for k in columns if k.startswith("__explain_")],
-              *[f"__v_{i}" for i in range(len(extra))], *([label_col] if label_col else []),
-              *([seg_col] if seg_col else [])]
+    projection = t.mutate(
+        **{k: v for k, v in columns.items() if k.startswith("__explain_")},
+        **{f"__v_{i}": v for i, v in enumerate(extra.values())},
+    )
+    wanted = [
+        "customer_id",
+        *value_cols,
+        *[k for k in columns if k.startswith("__explain_")],
+        *[f"__v_{i}" for i in range(len(extra))],
+        *([label_col] if label_col else []),
+        *([seg_col] if seg_col else []),
+    ]
     row_t = projection.filter(projection.customer_id == ibis.literal(str(customer_id))).select(*wanted)
     rows = engine.execute_arrow(row_t).to_pylist()
     if not rows:
-        raise NotFoundError(f"customer '{customer_id}' is not a customer of the run at {resolved:%Y-%m-%d %H:%M:%S} "
-                            "(unknown id, or created after as_of)")
+        raise NotFoundError(
+            f"customer '{customer_id}' is not a customer of the run at {resolved:%Y-%m-%d %H:%M:%S} "
+            "(unknown id, or created after as_of)"
+        )
     row = rows[0]
     extra_values = {k: row[f"__v_{i}"] for i, k in enumerate(extra)}
     checks = []

@@ -30,9 +30,15 @@ class SegmentChange:
     left: list[str]
 
     def to_dict(self, sample: int | None = SAMPLE) -> dict[str, Any]:
-        return {"name": self.name, "before": self.before, "after": self.after, "entered_count": len(self.entered),
-                "left_count": len(self.left), "entered": self.entered[:sample] if sample else self.entered,
-                "left": self.left[:sample] if sample else self.left}
+        return {
+            "name": self.name,
+            "before": self.before,
+            "after": self.after,
+            "entered_count": len(self.entered),
+            "left_count": len(self.left),
+            "entered": self.entered[:sample] if sample else self.entered,
+            "left": self.left[:sample] if sample else self.left,
+        }
 
 
 @dataclass
@@ -43,17 +49,23 @@ class Preview:
     segments: list[SegmentChange] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of, "base_run": self.base_run, "changed": self.changed,
-                "segments": [s.to_dict() for s in self.segments]}
+        return {
+            "as_of": self.as_of,
+            "base_run": self.base_run,
+            "changed": self.changed,
+            "segments": [s.to_dict() for s in self.segments],
+        }
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{k: v for k, v in s.to_dict().items() if k not in ("entered", "left")}
-                             for s in self.segments],
-                            columns=["name", "before", "after", "entered_count", "left_count"])
+        return pd.DataFrame(
+            [{k: v for k, v in s.to_dict().items() if k not in ("entered", "left")} for s in self.segments],
+            columns=["name", "before", "after", "entered_count", "left_count"],
+        )
 
 
-def preview(ws: Context, *, overrides: dict[str, str] | None = None, as_of: Any = None,
-            names: list[str] | None = None) -> Preview:
+def preview(
+    ws: Context, *, overrides: dict[str, str] | None = None, as_of: Any = None, names: list[str] | None = None
+) -> Preview:
     """Definitions whose hash differs from the last batch run's, and who would enter or leave each segment.
 
     Parameters
@@ -82,8 +94,11 @@ def preview(ws: Context, *, overrides: dict[str, str] | None = None, as_of: Any 
     point = as_of if as_of is not None else (last.as_of if last is not None else "latest")
     outcome = run(ws, as_of=point, only=list(changed), preview=True, definitions=defs)
     after = outcome.memberships()
-    before = (snapshot.memberships(ws.store, last.run_id) if last is not None
-              else pd.DataFrame(columns=["customer_id", "segmentation", "segment", "name"]))
+    before = (
+        snapshot.memberships(ws.store, last.run_id)
+        if last is not None
+        else pd.DataFrame(columns=["customer_id", "segmentation", "segment", "name"])
+    )
     for name in changed:
         if name in defs.segmentations:
             seg_names = [s.name for s in defs.segmentations[name].segments]
@@ -93,6 +108,8 @@ def preview(ws: Context, *, overrides: dict[str, str] | None = None, as_of: Any 
         for seg in seg_names:
             old = set(before[before.name == seg].customer_id) if changed[name] != "new" else set()
             new = set(after[after.name == seg].customer_id)
-            result.segments.append(SegmentChange(seg, len(old), len(new), sorted(new - old), sorted(old - new)))
+            result.segments.append(
+                SegmentChange(seg, len(old), len(new), sorted(new - old), sorted(old - new))
+            )
     result.as_of = outcome.as_of
     return result

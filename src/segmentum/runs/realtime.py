@@ -130,15 +130,25 @@ class EventWriter:
         if not rows:
             return AppendResult(0, 0, 0)
         ids = [normalize_id(r.customer_id) for r in rows]
-        batch = pa.table({
-            "event_id": pa.array([uuid.uuid4().hex for _ in rows], pa.string()),
-            "customer_id": pa.array(ids, pa.string()),
-            "event": pa.array([r.event for r in rows], pa.string()),
-            "occurred_at": pa.array([to_wall_clock(r.occurred_at, self.zone) for r in rows], pa.timestamp("us")),
-            "properties": pa.array(
-                [None if r.properties is None else json.dumps(r.properties, ensure_ascii=False, allow_nan=False)
-                 for r in rows], pa.string()),
-        })
+        batch = pa.table(
+            {
+                "event_id": pa.array([uuid.uuid4().hex for _ in rows], pa.string()),
+                "customer_id": pa.array(ids, pa.string()),
+                "event": pa.array([r.event for r in rows], pa.string()),
+                "occurred_at": pa.array(
+                    [to_wall_clock(r.occurred_at, self.zone) for r in rows], pa.timestamp("us")
+                ),
+                "properties": pa.array(
+                    [
+                        None
+                        if r.properties is None
+                        else json.dumps(r.properties, ensure_ascii=False, allow_nan=False)
+                        for r in rows
+                    ],
+                    pa.string(),
+                ),
+            }
+        )
         name = f"_sgm_events_{uuid.uuid4().hex}"
         with self.lock:
             self._prepare()
@@ -178,8 +188,14 @@ class MicroBatcher:
         held while evaluating, so a micro-batch never overlaps a batch run (one writer of snapshots).
     """
 
-    def __init__(self, evaluate: Callable[[list[str], datetime], Any], zone: ZoneInfo, *, interval: float = 1.0,
-                 run_lock: threading.Lock | None = None) -> None:
+    def __init__(
+        self,
+        evaluate: Callable[[list[str], datetime], Any],
+        zone: ZoneInfo,
+        *,
+        interval: float = 1.0,
+        run_lock: threading.Lock | None = None,
+    ) -> None:
         self.evaluate = evaluate
         self.zone = zone
         self.interval = max(0.05, float(interval))
@@ -250,7 +266,11 @@ class MicroBatcher:
 
     def status(self) -> dict[str, Any]:
         return {
-            "interval_s": self.interval, "pending": self.pending, "batches": self.batches,
-            "evaluated": self.evaluated, "last_batch_at": self.last_batch_at, "last_duration_s": self.last_duration_s,
+            "interval_s": self.interval,
+            "pending": self.pending,
+            "batches": self.batches,
+            "evaluated": self.evaluated,
+            "last_batch_at": self.last_batch_at,
+            "last_duration_s": self.last_duration_s,
             "last_error": self.last_error,
         }

@@ -44,7 +44,9 @@ class ApiKey:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "prefix": self.prefix, "name": self.name, "scope": self.scope,
+            "prefix": self.prefix,
+            "name": self.name,
+            "scope": self.scope,
             "created_at": self.created_at.isoformat(sep=" "),
             "revoked_at": self.revoked_at.isoformat(sep=" ") if self.revoked_at else None,
             "active": self.active,
@@ -70,7 +72,7 @@ def split_key(key: str) -> str | None:
     """The public prefix (`sgm_xxxxxxxx`) of a key, or None when the text is not shaped like one."""
     if not key.startswith(KEY_PREFIX):
         return None
-    body = key[len(KEY_PREFIX):]
+    body = key[len(KEY_PREFIX) :]
     prefix, sep, secret = body.partition("_")
     if not sep or not prefix or not secret:
         return None
@@ -85,8 +87,10 @@ def normalize_prefix(prefix: str) -> str:
         return whole
     if not text.startswith(KEY_PREFIX):
         text = KEY_PREFIX + text
-    if len(text) <= len(KEY_PREFIX) or not text[len(KEY_PREFIX):].isalnum():
-        raise ApiKeyError(f"{prefix!r} is not a key prefix; expected the form 'sgm_ab12cd34' as `segmentum keys list` shows")
+    if len(text) <= len(KEY_PREFIX) or not text[len(KEY_PREFIX) :].isalnum():
+        raise ApiKeyError(
+            f"{prefix!r} is not a key prefix; expected the form 'sgm_ab12cd34' as `segmentum keys list` shows"
+        )
     return text
 
 
@@ -103,7 +107,9 @@ class KeyStore:
         con = self.store.cursor()
         while True:
             prefix = KEY_PREFIX + secrets.token_hex(4)
-            exists = con.execute(f"SELECT count(*) FROM {META}.api_keys WHERE prefix = ?", [prefix]).fetchone()
+            exists = con.execute(
+                f"SELECT count(*) FROM {META}.api_keys WHERE prefix = ?", [prefix]
+            ).fetchone()
             if not exists or not exists[0]:
                 break
         key = f"{prefix}_{secrets.token_urlsafe(24)}"
@@ -116,9 +122,13 @@ class KeyStore:
         return key, ApiKey(prefix, name, scope, created)
 
     def list(self) -> list[ApiKey]:
-        rows = self.store.cursor().execute(
-            f"SELECT prefix, name, scope, created_at, revoked_at FROM {META}.api_keys ORDER BY created_at, prefix"
-        ).fetchall()
+        rows = (
+            self.store.cursor()
+            .execute(
+                f"SELECT prefix, name, scope, created_at, revoked_at FROM {META}.api_keys ORDER BY created_at, prefix"
+            )
+            .fetchall()
+        )
         return [ApiKey(*row) for row in rows]
 
     def revoke(self, prefix: str) -> ApiKey:
@@ -126,7 +136,8 @@ class KeyStore:
         wanted = normalize_prefix(prefix)
         con = self.store.cursor()
         row = con.execute(
-            f"SELECT prefix, name, scope, created_at, revoked_at FROM {META}.api_keys WHERE prefix = ?", [wanted]
+            f"SELECT prefix, name, scope, created_at, revoked_at FROM {META}.api_keys WHERE prefix = ?",
+            [wanted],
         ).fetchone()
         if row is None:
             known = [k.prefix for k in self.list()]
@@ -146,10 +157,14 @@ class KeyStore:
         prefix = split_key(key)
         if prefix is None:
             return None
-        row = self.store.cursor().execute(
-            f"SELECT prefix, name, scope, created_at, revoked_at, salt, hash FROM {META}.api_keys WHERE prefix = ?",
-            [prefix],
-        ).fetchone()
+        row = (
+            self.store.cursor()
+            .execute(
+                f"SELECT prefix, name, scope, created_at, revoked_at, salt, hash FROM {META}.api_keys WHERE prefix = ?",
+                [prefix],
+            )
+            .fetchone()
+        )
         if row is None or row[4] is not None:
             return None
         if not hmac.compare_digest(_digest(row[5], key), row[6]):

@@ -59,8 +59,13 @@ def running_server(root: Path) -> ServerRecord | None:
     path = server_file(root)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        record = ServerRecord(str(data["host"]), int(data["port"]), int(data["pid"]), str(data["token"]),
-                              str(data.get("started_at", "")))
+        record = ServerRecord(
+            str(data["host"]),
+            int(data["port"]),
+            int(data["pid"]),
+            str(data["token"]),
+            str(data.get("started_at", "")),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if not _alive(record.pid):
@@ -96,17 +101,25 @@ class ServerClient:
         self.record = record
         self.timeout = timeout
 
-    def request(self, method: str, path: str, *, json_body: Any = None, params: dict[str, Any] | None = None) -> Any:
+    def request(
+        self, method: str, path: str, *, json_body: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
         import httpx
 
         try:
             response = httpx.request(
-                method, self.record.url + path, json=json_body, params=params, timeout=self.timeout,
+                method,
+                self.record.url + path,
+                json=json_body,
+                params=params,
+                timeout=self.timeout,
                 headers={"Authorization": f"Bearer {self.record.token}"},
             )
         except httpx.HTTPError as exc:
-            raise ServerError(f"segmentum serve at {self.record.url} (pid {self.record.pid}) cannot be reached: "
-                              f"{exc}; stop it or remove {SERVER_FILE} if it is gone") from exc
+            raise ServerError(
+                f"segmentum serve at {self.record.url} (pid {self.record.pid}) cannot be reached: "
+                f"{exc}; stop it or remove {SERVER_FILE} if it is gone"
+            ) from exc
         if response.status_code >= 400:
             try:
                 error = response.json()["error"]
@@ -123,5 +136,3 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-

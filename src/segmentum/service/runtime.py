@@ -39,8 +39,13 @@ class BatchJob:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "job_id": self.job_id, "as_of": self.as_of, "only": self.only, "trigger": self.trigger,
-            "status": self.status, "started_at": self.started_at, "finished_at": self.finished_at,
+            "job_id": self.job_id,
+            "as_of": self.as_of,
+            "only": self.only,
+            "trigger": self.trigger,
+            "status": self.status,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
             "run_id": self.result if isinstance(self.result, int) else getattr(self.result, "run_id", None),
             "customers": getattr(self.result, "customers", None),
             "warnings": list(getattr(self.result, "warnings", None) or []),
@@ -51,8 +56,15 @@ class BatchJob:
 class Runtime:
     """State shared by the routes of one app."""
 
-    def __init__(self, ws: Workspace, *, realtime: bool = True, schedule: str | Schedule | None = None,
-                 internal_token: str | None = None, micro_batch_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        *,
+        realtime: bool = True,
+        schedule: str | Schedule | None = None,
+        internal_token: str | None = None,
+        micro_batch_seconds: float | None = None,
+    ) -> None:
         self.ws = ws
         self.zone = ZoneInfo(ws.config.timezone)
         self.keys = KeyStore(ws.store)
@@ -61,7 +73,9 @@ class Runtime:
         self._key_lock = threading.Lock()
         self.events = EventWriter(ws.store, self.zone)
         self.run_lock = threading.Lock()
-        interval = micro_batch_seconds if micro_batch_seconds is not None else ws.config.serve.micro_batch_seconds
+        interval = (
+            micro_batch_seconds if micro_batch_seconds is not None else ws.config.serve.micro_batch_seconds
+        )
         self.definitions = DefinitionsCache(ws)
         self.micro = MicroBatcher(self._evaluate, self.zone, interval=interval, run_lock=self.run_lock)
         self.realtime = realtime
@@ -82,7 +96,9 @@ class Runtime:
         if self.realtime:
             self.micro.start()
         if self.schedule is not None and self._scheduler is None:
-            self._scheduler = threading.Thread(target=self._schedule_loop, name="segmentum-schedule", daemon=True)
+            self._scheduler = threading.Thread(
+                target=self._schedule_loop, name="segmentum-schedule", daemon=True
+            )
             self._scheduler.start()
 
     def stop(self) -> None:
@@ -120,8 +136,13 @@ class Runtime:
     # ------------------------------------------------------------------ runs
     def _evaluate(self, customers: list[str], as_of: datetime) -> Any:
         # realtime runs reuse the validated definitions while the files are unchanged
-        result = self.ws.run(customers=customers, kind="realtime", as_of=as_of,
-                             definitions=self.definitions.current(), deliver=False)
+        result = self.ws.run(
+            customers=customers,
+            kind="realtime",
+            as_of=as_of,
+            definitions=self.definitions.current(),
+            deliver=False,
+        )
         return result
 
     def running_job(self) -> BatchJob | None:
@@ -133,12 +154,17 @@ class Runtime:
         with self._jobs_lock:
             if any(j.status == "running" for j in self.jobs):
                 current = next(j for j in self.jobs if j.status == "running")
-                raise BusyError(f"a batch run is in progress already (job {current.job_id}); "
-                                    "wait for it (GET /v1/runs) and try again", details=current.as_dict())
+                raise BusyError(
+                    f"a batch run is in progress already (job {current.job_id}); "
+                    "wait for it (GET /v1/runs) and try again",
+                    details=current.as_dict(),
+                )
             job = BatchJob(len(self.jobs) + 1, as_of, only, trigger, now_wall_clock(self.zone))
             self.jobs.append(job)
             del self.jobs[:-50]  # keep the recent ones only
-        thread = threading.Thread(target=self._run_job, args=(job,), name=f"segmentum-run-{job.job_id}", daemon=True)
+        thread = threading.Thread(
+            target=self._run_job, args=(job,), name=f"segmentum-run-{job.job_id}", daemon=True
+        )
         self._job_threads = [t for t in self._job_threads if t.is_alive()] + [thread]
         thread.start()
         return job

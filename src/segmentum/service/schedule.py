@@ -42,7 +42,9 @@ def parse_schedule(text: str) -> Schedule:
     if match:
         hour, minute = int(match.group(1)), int(match.group(2))
         if hour > 23 or minute > 59:
-            raise ConfigError(f"schedule {text!r}: {hour:02d}:{minute:02d} is not a time of day (00:00 to 23:59)")
+            raise ConfigError(
+                f"schedule {text!r}: {hour:02d}:{minute:02d} is not a time of day (00:00 to 23:59)"
+            )
         return Schedule(text, at=time(hour, minute))
     raise ConfigError(
         f"unknown schedule {text!r}; allowed: an interval such as '15m', '2h', '30s', '1d', "

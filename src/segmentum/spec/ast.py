@@ -142,7 +142,10 @@ def segment_refs(node: Node) -> set[str]:
     return {
         n.args[0].value
         for n in walk(node)
-        if isinstance(n, Call) and n.name == "in_segment" and n.args and isinstance(n.args[0], Literal)
+        if isinstance(n, Call)
+        and n.name == "in_segment"
+        and n.args
+        and isinstance(n.args[0], Literal)
         and isinstance(n.args[0].value, str)
     }
 

@@ -61,7 +61,9 @@ def _parse_builtin(path: Path) -> Located:
     return load_yaml(path, display_path=f"builtin:{path.name}")
 
 
-def load_builtin(name: str, overrides: dict[str, Any] | None = None, *, config_path: str = "segmentum.yml") -> Builtin:
+def load_builtin(
+    name: str, overrides: dict[str, Any] | None = None, *, config_path: str = "segmentum.yml"
+) -> Builtin:
     """Load a built-in with its settings (defaults updated by `overrides` from segmentum.yml)."""
     path = BUILTINS_DIR / f"{name}.yml"
     if not path.is_file():

@@ -137,8 +137,11 @@ class _Parser:
             self._expect("keyword", "null", "'null' after 'is'")
             return ast.IsNull(token.pos, left, negated)
         negated = False
-        if self._is("keyword", "not") and self.tokens[self.i + 1].kind == "keyword" and \
-                self.tokens[self.i + 1].text in ("in", "between", "like"):
+        if (
+            self._is("keyword", "not")
+            and self.tokens[self.i + 1].kind == "keyword"
+            and self.tokens[self.i + 1].text in ("in", "between", "like")
+        ):
             self._advance()
             negated = True
         if self._accept("keyword", "in"):
@@ -173,8 +176,11 @@ class _Parser:
     def _unary(self) -> ast.Node:
         if (token := self._accept("op", "-")) is not None:
             operand = self._unary()
-            if isinstance(operand, ast.Literal) and isinstance(operand.value, (int, Decimal)) \
-                    and not isinstance(operand.value, bool):
+            if (
+                isinstance(operand, ast.Literal)
+                and isinstance(operand.value, (int, Decimal))
+                and not isinstance(operand.value, bool)
+            ):
                 return ast.Literal(token.pos, -operand.value)
             return ast.Unary(token.pos, "-", operand)
         if self._accept("op", "+"):
@@ -209,7 +215,8 @@ class _Parser:
                     raise ExpressionSyntaxError(f"expected a key after '{token.text}.'", self.tok.pos)
                 if token.text != "properties":
                     raise ExpressionSyntaxError(
-                        f"'{token.text}.{key.text}': only 'properties.KEY' (event properties) may use a dot", token.pos
+                        f"'{token.text}.{key.text}': only 'properties.KEY' (event properties) may use a dot",
+                        token.pos,
                     )
                 return ast.Property(token.pos, key.text)
             return ast.Name(token.pos, token.text)
@@ -217,7 +224,9 @@ class _Parser:
             node = self._or()
             self._expect("op", ")", "')'")
             return node
-        raise ExpressionSyntaxError(f"expected a value, a name or '(', found {self._describe(token)}", token.pos)
+        raise ExpressionSyntaxError(
+            f"expected a value, a name or '(', found {self._describe(token)}", token.pos
+        )
 
 
 def parse_expression(text: str) -> ast.Node:

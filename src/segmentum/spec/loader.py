@@ -49,6 +49,7 @@ class DefinitionSource(Protocol):
     root: Path
     config: WorkspaceConfig
 
+
 AS_OF = "as_of"
 # Columns an aggregate's `where` may use besides the table's own: derived per-row values.
 DERIVED_COLUMNS = {"orders": {"days_since_previous": "BIGINT"}}
@@ -67,15 +68,23 @@ class TraitDef:
 
     @property
     def kind(self) -> str:
-        return {AggregateTrait: "aggregate", ExprTrait: "expr", ScoreTrait: "score",
-                CumulativeTrait: "cumulative", TotalTrait: "total"}[type(self.spec)]
+        return {
+            AggregateTrait: "aggregate",
+            ExprTrait: "expr",
+            ScoreTrait: "score",
+            CumulativeTrait: "cumulative",
+            TotalTrait: "total",
+        }[type(self.spec)]
 
     @property
     def population(self) -> bool:
         """Depends on every customer of the run (taken from the last batch run in real time)."""
         return self.kind in ("score", "cumulative", "total") or (
-            self.expr is not None and any(isinstance(n, ast.Call) and n.name in ast.POPULATION_FUNCTIONS
-                                          for n in ast.walk(self.expr)))
+            self.expr is not None
+            and any(
+                isinstance(n, ast.Call) and n.name in ast.POPULATION_FUNCTIONS for n in ast.walk(self.expr)
+            )
+        )
 
 
 @dataclass
@@ -190,8 +199,13 @@ class Definitions:
             traits={n: t for n, t in self.traits.items() if n in needed},
             segments={n: s for n, s in self.segments.items() if n in wanted_segs},
             segmentations={n: s for n, s in self.segmentations.items() if n in wanted_segs},
-            triggers={}, attributes=self.attributes, tables=self.tables, builtins=self.builtins,
-            skipped=self.skipped, files=self.files, hashes=self.hashes,
+            triggers={},
+            attributes=self.attributes,
+            tables=self.tables,
+            builtins=self.builtins,
+            skipped=self.skipped,
+            files=self.files,
+            hashes=self.hashes,
         )
 
     def _wheres(self, name: str) -> list[ast.Node]:
@@ -245,7 +259,9 @@ DataColumns = tuple[dict[str, dict[str, str]], dict[str, str]]
 
 def definition_files(source: DefinitionSource) -> list[Path]:
     """The workspace's definition files on disk (the `definitions` globs of segmentum.yml), sorted."""
-    return sorted({p for pattern in source.config.definitions for p in source.root.glob(pattern) if p.is_file()})
+    return sorted(
+        {p for pattern in source.config.definitions for p in source.root.glob(pattern) if p.is_file()}
+    )
 
 
 class DefinitionBuilder:
@@ -268,8 +284,7 @@ class DefinitionBuilder:
             self.defs.builtins.append(name)
             self._add_file(builtin.located, builtin=name)
         config_file = ws.root / "segmentum.yml"
-        located = load_yaml(config_file, display_path="segmentum.yml",
-                            text=overrides.get("segmentum.yml"))
+        located = load_yaml(config_file, display_path="segmentum.yml", text=overrides.get("segmentum.yml"))
         located.data = {k: located.data.get(k) for k in DEFINITION_KEYS if located.data.get(k)}
         if located.data:
             self._add_file(located)
@@ -290,8 +305,12 @@ class DefinitionBuilder:
             if table not in self.defs.tables:
                 problems.append(f"table '{table}' is absent")
                 continue
-            absent = [c for c in columns if c not in self.defs.tables[table]
-                      and not (table == "customers" and c in self.defs.attributes)]
+            absent = [
+                c
+                for c in columns
+                if c not in self.defs.tables[table]
+                and not (table == "customers" and c in self.defs.attributes)
+            ]
             if absent:
                 problems.append(f"{table} lacks column(s) {', '.join(absent)}")
         return "; ".join(problems)
@@ -308,45 +327,81 @@ class DefinitionBuilder:
             raise DefinitionError(format_validation_error(exc, located, model=DefinitionFile)) from None
         for name, trait in parsed.traits.items():
             self._claim(name, located, ("traits", name))
-            self.defs.traits[name] = TraitDef(name, trait, located.where(("traits", name), key=True),
-                                              located.path, builtin)
+            self.defs.traits[name] = TraitDef(
+                name, trait, located.where(("traits", name), key=True), located.path, builtin
+            )
             self.located[f"trait:{name}"] = located
         for name, segment in parsed.segments.items():
             self._claim(name, located, ("segments", name))
-            self.defs.segments[name] = self._segment(name, name, None, segment, located, ("segments", name), builtin)
+            self.defs.segments[name] = self._segment(
+                name, name, None, segment, located, ("segments", name), builtin
+            )
         for name, segmentation in parsed.segmentations.items():
             self._claim(name, located, ("segmentations", name))
             self.defs.segmentations[name] = self._segmentation(name, segmentation, located, builtin)
         for name, trigger in parsed.triggers.items():
             if name in self.defs.triggers:
-                raise DefinitionError(f"{located.where(('triggers', name), key=True)}: trigger '{name}' is "
-                                      f"already defined at {self.defs.triggers[name].location}")
-            self.defs.triggers[name] = TriggerDef(name, trigger, located.where(("triggers", name), key=True), builtin)
+                raise DefinitionError(
+                    f"{located.where(('triggers', name), key=True)}: trigger '{name}' is "
+                    f"already defined at {self.defs.triggers[name].location}"
+                )
+            self.defs.triggers[name] = TriggerDef(
+                name, trigger, located.where(("triggers", name), key=True), builtin
+            )
 
     def _claim(self, name: str, located: Located, loc: tuple[Any, ...]) -> None:
         here = located.where(loc, key=True)
         if name in self.origins:
-            raise DefinitionError(f"{here}: '{name}' is already defined at {self.origins[name]}; names of traits, "
-                                  "segments and segmentations share one namespace")
+            raise DefinitionError(
+                f"{here}: '{name}' is already defined at {self.origins[name]}; names of traits, "
+                "segments and segmentations share one namespace"
+            )
         if loc[0] == "traits" and name in self.defs.attributes:
-            raise DefinitionError(f"{here}: trait '{name}' has the name of a customer attribute; rename the trait")
+            raise DefinitionError(
+                f"{here}: trait '{name}' has the name of a customer attribute; rename the trait"
+            )
         if name == AS_OF:
             raise DefinitionError(f"{here}: '{AS_OF}' is reserved (the run's point in time)")
         self.origins[name] = here
 
-    def _segment(self, full: str, seg: str, segmentation: str | None, spec: Segment | Rule | ElseSegment,
-                 located: Located, loc: tuple[Any, ...], builtin: str | None) -> SegmentDef:
+    def _segment(
+        self,
+        full: str,
+        seg: str,
+        segmentation: str | None,
+        spec: Segment | Rule | ElseSegment,
+        located: Located,
+        loc: tuple[Any, ...],
+        builtin: str | None,
+    ) -> SegmentDef:
         where_text = getattr(spec, "where", None)
         node = self._parse(where_text, located, (*loc, "where")) if where_text is not None else None
-        return SegmentDef(full, seg, segmentation, node, where_text, located.where(loc, key=True),
-                          spec.description, spec.offer, spec.channel, spec.action, builtin)
+        return SegmentDef(
+            full,
+            seg,
+            segmentation,
+            node,
+            where_text,
+            located.where(loc, key=True),
+            spec.description,
+            spec.offer,
+            spec.channel,
+            spec.action,
+            builtin,
+        )
 
-    def _segmentation(self, name: str, spec: Segmentation, located: Located, builtin: str | None) -> SegmentationDef:
+    def _segmentation(
+        self, name: str, spec: Segmentation, located: Located, builtin: str | None
+    ) -> SegmentationDef:
         loc = ("segmentations", name)
-        rules = [self._segment(f"{name}.{r.name}", r.name, name, r, located, (*loc, "segments", i), builtin)
-                 for i, r in enumerate(spec.segments)]
+        rules = [
+            self._segment(f"{name}.{r.name}", r.name, name, r, located, (*loc, "segments", i), builtin)
+            for i, r in enumerate(spec.segments)
+        ]
         other = spec.else_segment
-        else_def = self._segment(f"{name}.{other.name}", other.name, name, other, located, (*loc, "else"), builtin)
+        else_def = self._segment(
+            f"{name}.{other.name}", other.name, name, other, located, (*loc, "else"), builtin
+        )
         return SegmentationDef(name, rules, else_def, located.where(loc, key=True), spec.description, builtin)
 
     # -- expressions
@@ -354,7 +409,9 @@ class DefinitionBuilder:
         try:
             node = parse_expression(text)
         except ExpressionSyntaxError as exc:
-            raise DefinitionError(f"{expression_position(located, loc, exc.pos)}: {exc.message} in {text!r}") from None
+            raise DefinitionError(
+                f"{expression_position(located, loc, exc.pos)}: {exc.message} in {text!r}"
+            ) from None
         self.located[f"expr:{id(node)}"] = located
         return node
 
@@ -374,12 +431,15 @@ class DefinitionBuilder:
                 owner_refs = set()
                 for ref in ast.segment_refs(segment.where):
                     owner_refs.add(ref if ref in defs.segments else ref.partition(".")[0])
-                seg_deps[segment.segmentation or segment.name] = seg_deps.get(segment.segmentation or segment.name,
-                                                                              set()) | owner_refs
+                seg_deps[segment.segmentation or segment.name] = (
+                    seg_deps.get(segment.segmentation or segment.name, set()) | owner_refs
+                )
         for owner, deps in seg_deps.items():
             if owner in deps:
-                raise DefinitionError(f"{(defs.segments.get(owner) or defs.segmentations[owner]).location}: "
-                                      f"'{owner}' refers to itself through in_segment")
+                raise DefinitionError(
+                    f"{(defs.segments.get(owner) or defs.segmentations[owner]).location}: "
+                    f"'{owner}' refers to itself through in_segment"
+                )
         self._order(seg_deps, "segment", {**defs.segments, **defs.segmentations})
         for trigger in defs.triggers.values():
             self._check_trigger(trigger, all_segments)
@@ -406,8 +466,11 @@ class DefinitionBuilder:
             self._check_names(trait.expr, trait, context="trait")
             trait.deps = {n for n in ast.names(trait.expr) if n in self.defs.traits}
         else:
-            target = spec.score if isinstance(spec, ScoreTrait) else (
-                spec.cumulative if isinstance(spec, CumulativeTrait) else spec.total)
+            target = (
+                spec.score
+                if isinstance(spec, ScoreTrait)
+                else (spec.cumulative if isinstance(spec, CumulativeTrait) else spec.total)
+            )
             key = {ScoreTrait: "score", CumulativeTrait: "cumulative", TotalTrait: "total"}[type(spec)]
             if target not in self.defs.traits and target not in self.defs.attributes:
                 raise DefinitionError(
@@ -447,27 +510,39 @@ class DefinitionBuilder:
                     f"{did_you_mean(n.name, allowed)}"
                 )
             if isinstance(n, ast.Property) and context != "table:events":
-                raise DefinitionError(f"{expression_position(located, loc, n.pos)}: 'properties.{n.key}' "
-                                      "can only be used in the 'where' of a trait over events")
+                raise DefinitionError(
+                    f"{expression_position(located, loc, n.pos)}: 'properties.{n.key}' "
+                    "can only be used in the 'where' of a trait over events"
+                )
             if isinstance(n, ast.Call):
                 self._check_call(n, located, loc, context)
 
     def _check_call(self, n: ast.Call, located: Located, loc: tuple[Any, ...], context: str) -> None:
         where = expression_position(located, loc, n.pos)
         if n.name not in ast.FUNCTIONS:
-            raise DefinitionError(f"{where}: unknown function '{n.name}'{did_you_mean(n.name, ast.FUNCTIONS)} "
-                                  f"(functions: {', '.join(sorted(ast.FUNCTIONS))})")
+            raise DefinitionError(
+                f"{where}: unknown function '{n.name}'{did_you_mean(n.name, ast.FUNCTIONS)} "
+                f"(functions: {', '.join(sorted(ast.FUNCTIONS))})"
+            )
         low, high = ast.FUNCTIONS[n.name]
         if len(n.args) < low or (high is not None and len(n.args) > high):
             expected = str(low) if low == high else f"{low} to {high}" if high else f"at least {low}"
             raise DefinitionError(f"{where}: {n.name}() takes {expected} argument(s), found {len(n.args)}")
         if n.name in ast.POPULATION_FUNCTIONS and context.startswith("table:"):
-            raise DefinitionError(f"{where}: {n.name}() ranks customers; it cannot be used in a table's 'where'")
+            raise DefinitionError(
+                f"{where}: {n.name}() ranks customers; it cannot be used in a table's 'where'"
+            )
         if n.name == "ntile":
             bins = n.args[1]
-            if not (isinstance(bins, ast.Literal) and isinstance(bins.value, int) and not isinstance(bins.value, bool)
-                    and bins.value >= 1):
-                raise DefinitionError(f"{where}: ntile(x, n) needs a whole number n >= 1 as its second argument")
+            if not (
+                isinstance(bins, ast.Literal)
+                and isinstance(bins.value, int)
+                and not isinstance(bins.value, bool)
+                and bins.value >= 1
+            ):
+                raise DefinitionError(
+                    f"{where}: ntile(x, n) needs a whole number n >= 1 as its second argument"
+                )
         if n.name == "round" and len(n.args) == 2:
             digits = n.args[1]
             if not (isinstance(digits, ast.Literal) and isinstance(digits.value, int)):
@@ -477,7 +552,9 @@ class DefinitionBuilder:
             if context.startswith("table:"):
                 raise DefinitionError(f"{where}: in_segment() cannot be used in a table's 'where'")
             if not (isinstance(arg, ast.Literal) and isinstance(arg.value, str)):
-                raise DefinitionError(f"{where}: in_segment() takes a segment name in quotes: in_segment('vip')")
+                raise DefinitionError(
+                    f"{where}: in_segment() takes a segment name in quotes: in_segment('vip')"
+                )
             names = self._all_segment_names()
             if arg.value not in names:
                 hint = did_you_mean(arg.value, names)
@@ -522,16 +599,23 @@ class DefinitionBuilder:
             if name.endswith(".*") and name[:-2] in self.defs.segmentations:
                 continue
             if name not in segments and name not in self.defs.segmentations:
-                raise DefinitionError(f"{trigger.location}: trigger '{trigger.name}' {key}: unknown segment "
-                                      f"'{name}'{did_you_mean(name, segments)}")
+                raise DefinitionError(
+                    f"{trigger.location}: trigger '{trigger.name}' {key}: unknown segment "
+                    f"'{name}'{did_you_mean(name, segments)}"
+                )
         if spec.trait is not None and spec.trait not in self.defs.traits:
-            raise DefinitionError(f"{trigger.location}: trigger '{trigger.name}' trait: unknown trait "
-                                  f"'{spec.trait}'{did_you_mean(spec.trait, self.defs.traits)}")
+            raise DefinitionError(
+                f"{trigger.location}: trigger '{trigger.name}' trait: unknown trait "
+                f"'{spec.trait}'{did_you_mean(spec.trait, self.defs.traits)}"
+            )
 
     def _hashes(self, segments: dict[str, SegmentDef]) -> dict[str, str]:
         hashes: dict[str, str] = {}
         for name, trait in self.defs.traits.items():  # dependency order: deps hashed first
-            payload = {"spec": trait.spec.model_dump(mode="json"), "deps": sorted(hashes[d] for d in trait.deps)}
+            payload = {
+                "spec": trait.spec.model_dump(mode="json"),
+                "deps": sorted(hashes[d] for d in trait.deps),
+            }
             hashes[name] = _digest(payload)
 
         def expr_hash(node: ast.Node | None) -> list[str]:
@@ -543,13 +627,16 @@ class DefinitionBuilder:
         for name, seg in self.defs.segments.items():
             hashes[name] = _digest({"where": seg.where_text, "traits": expr_hash(seg.where)})
         for name, segmentation in self.defs.segmentations.items():
-            hashes[name] = _digest({"rules": [(s.segment, s.where_text, expr_hash(s.where))
-                                              for s in segmentation.segments]})
+            hashes[name] = _digest(
+                {"rules": [(s.segment, s.where_text, expr_hash(s.where)) for s in segmentation.segments]}
+            )
         return hashes
 
 
 def _digest(payload: Any) -> str:
-    text = json.dumps(payload, sort_keys=True, default=lambda o: str(o) if isinstance(o, Decimal) else repr(o))
+    text = json.dumps(
+        payload, sort_keys=True, default=lambda o: str(o) if isinstance(o, Decimal) else repr(o)
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

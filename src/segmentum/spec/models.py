@@ -76,7 +76,9 @@ class AggregateTrait(Strict):
         target = getattr(self, given[0])
         table, _, column = str(target).partition(".")
         if table not in SOURCE_TABLES:
-            raise ValueError(f"unknown table {table!r} in {given[0]}: {target}; tables: {', '.join(SOURCE_TABLES)}")
+            raise ValueError(
+                f"unknown table {table!r} in {given[0]}: {target}; tables: {', '.join(SOURCE_TABLES)}"
+            )
         if given[0] != "count" and not column:
             raise ValueError(f"'{given[0]}' needs a column: {given[0]}: {table}.<column>")
         if self.all_orders and table not in ("orders", "order_items"):
@@ -112,7 +114,9 @@ class ScoreTrait(Strict):
     """
 
     score: str
-    where: str | None = Field(None, description="rank only the customers for whom this holds; others get null")
+    where: str | None = Field(
+        None, description="rank only the customers for whom this holds; others get null"
+    )
     bins: int = Field(5, ge=2, le=100)
     cuts: list[Decimal] | None = None
     descending: bool = False
@@ -132,7 +136,9 @@ class CumulativeTrait(Strict):
     """Sum of a trait over the customers ranked ahead (value descending, then customer_id); 0 for the first."""
 
     cumulative: str
-    where: str | None = Field(None, description="only the customers for whom this holds take part; others get null")
+    where: str | None = Field(
+        None, description="only the customers for whom this holds take part; others get null"
+    )
     order: Literal["desc", "asc"] = "desc"
     description: str | None = None
 
@@ -149,8 +155,12 @@ def _trait_kind(value: Any) -> str:
         return type(value).__name__
     if not isinstance(value, dict):
         return "invalid"
-    for key, kind in (("expr", "ExprTrait"), ("score", "ScoreTrait"), ("cumulative", "CumulativeTrait"),
-                      ("total", "TotalTrait")):
+    for key, kind in (
+        ("expr", "ExprTrait"),
+        ("score", "ScoreTrait"),
+        ("cumulative", "CumulativeTrait"),
+        ("total", "TotalTrait"),
+    ):
         if key in value:
             return kind
     return "AggregateTrait"
@@ -265,7 +275,9 @@ class Action(Strict):
     def _one(self) -> Action:
         given = [k for k in ("task", "webhook", "email", "export") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"an action takes exactly one of task, webhook, email, export; found {given or 'none'}")
+            raise ValueError(
+                f"an action takes exactly one of task, webhook, email, export; found {given or 'none'}"
+            )
         return self
 
     @property
@@ -326,7 +338,9 @@ class DefinitionFile(Strict):
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:
             if not NAME_RE.match(str(name)):
-                raise ValueError(f"invalid name {name!r}: use letters, digits and underscores, not starting with a digit")
+                raise ValueError(
+                    f"invalid name {name!r}: use letters, digits and underscores, not starting with a digit"
+                )
         return value
 
 

@@ -45,7 +45,9 @@ class Located:
         return f"{self.path}:1:1" if self.positions else self.path
 
 
-def _plain(node: Any, loc: Loc, positions: dict[Loc, tuple[int, int]], keys: dict[Loc, tuple[int, int]]) -> Any:
+def _plain(
+    node: Any, loc: Loc, positions: dict[Loc, tuple[int, int]], keys: dict[Loc, tuple[int, int]]
+) -> Any:
     if isinstance(node, CommentedMap):
         out = {}
         for key, value in node.items():
@@ -55,7 +57,9 @@ def _plain(node: Any, loc: Loc, positions: dict[Loc, tuple[int, int]], keys: dic
                 # scalars point at the value (what was found); mappings and lists at their key
                 scalar = not isinstance(value, (CommentedMap, CommentedSeq))
                 positions[(*loc, key)] = (info[2] + 1, info[3] + 1) if scalar else (info[0] + 1, info[1] + 1)
-            out[str(key) if not isinstance(key, (int, float, bool)) else key] = _plain(value, (*loc, key), positions, keys)
+            out[str(key) if not isinstance(key, (int, float, bool)) else key] = _plain(
+                value, (*loc, key), positions, keys
+            )
         return out
     if isinstance(node, CommentedSeq):
         items = []
@@ -95,19 +99,26 @@ def load_yaml(path: str | Path, *, display_path: str | None = None, text: str | 
     positions: dict[Loc, tuple[int, int]] = {}
     keys: dict[Loc, tuple[int, int]] = {}
     data = _plain(node, (), positions, keys)
-    return Located(data=data if data is not None else {}, path=shown, positions=positions, key_positions=keys,
-                   text=text)
+    return Located(
+        data=data if data is not None else {}, path=shown, positions=positions, key_positions=keys, text=text
+    )
 
 
 def format_validation_error(
-    exc: ValidationError, located: Located, *, model: type | None = None, allowed: dict[Loc, list[str]] | None = None
+    exc: ValidationError,
+    located: Located,
+    *,
+    model: type | None = None,
+    allowed: dict[Loc, list[str]] | None = None,
 ) -> str:
     """Turn a pydantic error into lines `file:line:col: message` with a did-you-mean for unknown keys."""
     lines = []
     for err in exc.errors():
         full_loc = tuple(err["loc"])
         # drop the union-member tags pydantic inserts (they are not keys in the file)
-        loc = tuple(p for p in full_loc if not (isinstance(p, str) and (p.startswith("function-") or p[:1].isupper())))
+        loc = tuple(
+            p for p in full_loc if not (isinstance(p, str) and (p.startswith("function-") or p[:1].isupper()))
+        )
         where = located.where(loc, key=err["type"] == "extra_forbidden")
         if err["type"] == "extra_forbidden":
             key = loc[-1]
@@ -119,7 +130,9 @@ def format_validation_error(
             lines.append(f"{where}: missing required key '{loc[-1]}'")
         else:
             found = err.get("input")
-            found_txt = f" (found {found!r})" if found is not None and not isinstance(found, (dict, list)) else ""
+            found_txt = (
+                f" (found {found!r})" if found is not None and not isinstance(found, (dict, list)) else ""
+            )
             message = str(err["msg"]).removeprefix("Value error, ")
             lines.append(f"{where}: {message}{found_txt}")
     return "\n".join(lines)
@@ -178,7 +191,10 @@ def _unwrap(annotation: Any) -> Any:
     import typing
 
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", None)) and len(args) == 1:
+    if (
+        typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", None))
+        and len(args) == 1
+    ):
         return _unwrap(args[0])
     if typing.get_origin(annotation) is typing.Annotated:
         return _unwrap(args[0])

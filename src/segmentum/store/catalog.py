@@ -16,9 +16,13 @@ MODEL_TABLE_PREFIX = "model_"
 
 def model_tables(store: Store) -> list[str]:
     """Tables (schema `segmentum`) holding model outputs per customer (CLV, replenishment, churn risk, clusters)."""
-    return [r[0] for r in store.query(
-        f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{META}' "
-        "AND table_name LIKE 'model\\_%' ESCAPE '\\' ORDER BY table_name")]
+    return [
+        r[0]
+        for r in store.query(
+            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{META}' "
+            "AND table_name LIKE 'model\\_%' ESCAPE '\\' ORDER BY table_name"
+        )
+    ]
 
 
 def data_columns(store: Store) -> tuple[dict[str, dict[str, str]], dict[str, str]]:

@@ -104,7 +104,9 @@ class Store:
                 self._ensured.add(statement)
 
     @contextmanager
-    def transaction(self, con: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(
+        self, con: duckdb.DuckDBPyConnection | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """BEGIN ... COMMIT on a cursor; ROLLBACK on any error so the store stays consistent."""
         cur = con or self.cursor()
         cur.execute("BEGIN TRANSACTION")
@@ -117,19 +119,27 @@ class Store:
             cur.execute("COMMIT")
 
     def table_exists(self, name: str, schema: str = "main") -> bool:
-        row = self.cursor().execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, name],
-        ).fetchone()
+        row = (
+            self.cursor()
+            .execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                [schema, name],
+            )
+            .fetchone()
+        )
         return bool(row and row[0])
 
     def columns(self, name: str, schema: str = "main") -> dict[str, str]:
         """Column name -> DuckDB type of a table, in table order (empty when the table is absent)."""
-        rows = self.cursor().execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-            [schema, name],
-        ).fetchall()
+        rows = (
+            self.cursor()
+            .execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                [schema, name],
+            )
+            .fetchall()
+        )
         return {r[0]: r[1] for r in rows}
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -159,4 +169,3 @@ class Store:
 def _use_store(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     con.execute(f"USE {CATALOG}")
     return con
-

@@ -20,12 +20,16 @@ if TYPE_CHECKING:
 
 
 def _tables_with_customer_id(ws: Context) -> list[tuple[str, str]]:
-    rows = ws.store.cursor().execute(
-        "SELECT DISTINCT c.table_schema, c.table_name FROM information_schema.columns c "
-        "JOIN information_schema.tables t USING (table_catalog, table_schema, table_name) "
-        "WHERE c.table_catalog = current_database() AND c.column_name = 'customer_id' AND t.table_type = 'BASE TABLE' "
-        "ORDER BY 1, 2"
-    ).fetchall()
+    rows = (
+        ws.store.cursor()
+        .execute(
+            "SELECT DISTINCT c.table_schema, c.table_name FROM information_schema.columns c "
+            "JOIN information_schema.tables t USING (table_catalog, table_schema, table_name) "
+            "WHERE c.table_catalog = current_database() AND c.column_name = 'customer_id' AND t.table_type = 'BASE TABLE' "
+            "ORDER BY 1, 2"
+        )
+        .fetchall()
+    )
     return [(r[0], r[1]) for r in rows]
 
 
@@ -35,23 +39,32 @@ def forget(ws: Context, customer_id: str) -> dict[str, Any]:
     deleted: dict[str, int] = {}
     with ws.store.transaction() as con:
         for schema, table in _tables_with_customer_id(ws):
-            count = con.execute(f'SELECT count(*) FROM {schema}."{table}" WHERE customer_id = ?',
-                                [customer_id]).fetchone()[0]
+            count = con.execute(
+                f'SELECT count(*) FROM {schema}."{table}" WHERE customer_id = ?', [customer_id]
+            ).fetchone()[0]
             if count:
                 con.execute(f'DELETE FROM {schema}."{table}" WHERE customer_id = ?', [customer_id])
                 deleted[f"{schema}.{table}"] = int(count)
         # quarantined rows keep the raw input as JSON text
         if ws.store.table_exists("quarantine", schema=META):
             where = "json_extract_string(TRY_CAST(raw AS JSON), '$.customer_id') = ?"
-            count = con.execute(f"SELECT count(*) FROM {META}.quarantine WHERE {where}", [customer_id]).fetchone()[0]
+            count = con.execute(
+                f"SELECT count(*) FROM {META}.quarantine WHERE {where}", [customer_id]
+            ).fetchone()[0]
             if count:
                 con.execute(f"DELETE FROM {META}.quarantine WHERE {where}", [customer_id])
                 deleted[f"{META}.quarantine"] = int(count)
         if not deleted:
             raise NotFoundError(f"customer '{customer_id}' is not in the store; nothing was erased")
         digest = hashlib.sha256(customer_id.encode()).hexdigest()
-        con.execute(f"INSERT INTO {META}.audit_log VALUES (?, 'forget', ?, ?)",
-                    [datetime.now(), f"sha256:{digest}", json.dumps({"rows_deleted": deleted})])
+        con.execute(
+            f"INSERT INTO {META}.audit_log VALUES (?, 'forget', ?, ?)",
+            [datetime.now(), f"sha256:{digest}", json.dumps({"rows_deleted": deleted})],
+        )
     files = [p for p in ("exports", ws.config.email.outbox_dir) if (ws.root / p).exists()]
-    return {"customer_id": customer_id, "rows_deleted": deleted, "total": sum(deleted.values()),
-            "files_not_changed": files}
+    return {
+        "customer_id": customer_id,
+        "rows_deleted": deleted,
+        "total": sum(deleted.values()),
+        "files_not_changed": files,
+    }

@@ -63,23 +63,33 @@ class RunInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "run_id": self.run_id, "as_of": self.as_of, "started_at": self.started_at,
-            "finished_at": self.finished_at, "duration_s": self.duration_s, "status": self.status,
-            "engine": self.engine, "kind": self.kind, "definitions_hash": self.definitions_hash,
-            "customers": self.customers, "message": self.message,
+            "run_id": self.run_id,
+            "as_of": self.as_of,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration_s": self.duration_s,
+            "status": self.status,
+            "engine": self.engine,
+            "kind": self.kind,
+            "definitions_hash": self.definitions_hash,
+            "customers": self.customers,
+            "message": self.message,
         }
 
 
-_RUN_COLUMNS = ("run_id, as_of, started_at, finished_at, status, engine, kind, definitions_hash, "
-                "definition_hashes, customers, message")
+_RUN_COLUMNS = (
+    "run_id, as_of, started_at, finished_at, status, engine, kind, definitions_hash, "
+    "definition_hashes, customers, message"
+)
 
 
 def _run_info(row: tuple[Any, ...]) -> RunInfo:
     hashes = row[8]
     if isinstance(hashes, str):
         hashes = json.loads(hashes) if hashes else {}
-    return RunInfo(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6], row[7], hashes or {}, row[9],
-                   row[10])
+    return RunInfo(
+        int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6], row[7], hashes or {}, row[9], row[10]
+    )
 
 
 def traits_table(run_id: int) -> str:
@@ -116,7 +126,9 @@ def resolve_run(store: Store, run_id: int | None = None) -> RunInfo:
     if run_id is not None:
         info = get_run(store, run_id)
         if info.status != "complete":
-            raise NotFoundError(f"run {run_id} is {info.status}, not complete; `segmentum runs` lists the runs")
+            raise NotFoundError(
+                f"run {run_id} is {info.status}, not complete; `segmentum runs` lists the runs"
+            )
         return info
     info = latest_run(store, kind="batch")
     if info is None:
@@ -144,28 +156,38 @@ def memberships(store: Store, run_id: int, name: str | None = None) -> pd.DataFr
 def current_memberships(store: Store, customer_id: str) -> pd.DataFrame:
     """The customer's memberships in the newest complete run (batch or realtime) that contains them."""
     ensure_tables(store)
-    return store.cursor().execute(
-        f"""SELECT m.run_id, m.customer_id, m.segmentation, m.segment, m.name FROM {META}.memberships m
+    return (
+        store.cursor()
+        .execute(
+            f"""SELECT m.run_id, m.customer_id, m.segmentation, m.segment, m.name FROM {META}.memberships m
             WHERE m.customer_id = ? AND m.run_id = (
                 SELECT max(m2.run_id) FROM {META}.memberships m2 JOIN {META}.runs r USING (run_id)
                 WHERE r.status = 'complete' AND m2.customer_id = ?)
             ORDER BY m.name""",
-        [str(customer_id), str(customer_id)],
-    ).df()
+            [str(customer_id), str(customer_id)],
+        )
+        .df()
+    )
 
 
 def history(store: Store, customer_id: str) -> pd.DataFrame:
     """Every complete run's memberships of one customer: run_id, as_of, kind, name."""
     ensure_tables(store)
-    return store.cursor().execute(
-        f"""SELECT m.run_id, r.as_of, r.kind, m.segmentation, m.segment, m.name FROM {META}.memberships m
+    return (
+        store.cursor()
+        .execute(
+            f"""SELECT m.run_id, r.as_of, r.kind, m.segmentation, m.segment, m.name FROM {META}.memberships m
             JOIN {META}.runs r USING (run_id) WHERE r.status = 'complete' AND m.customer_id = ?
             ORDER BY m.run_id, m.name""",
-        [str(customer_id)],
-    ).df()
+            [str(customer_id)],
+        )
+        .df()
+    )
 
 
-def traits(store: Store, run_id: int, customer_ids: list[str] | None = None, *, hidden: bool = False) -> pd.DataFrame:
+def traits(
+    store: Store, run_id: int, customer_ids: list[str] | None = None, *, hidden: bool = False
+) -> pd.DataFrame:
     """The traits of a run (customer_id plus one column per trait), optionally for some customers.
 
     Money stays exact (Decimal values). The table also holds hidden columns starting with `__` (population
@@ -193,22 +215,29 @@ def segment_sizes(store: Store, run_id: int) -> pd.DataFrame:
     """
     info = get_run(store, run_id)
     if not store.table_exists(traits_table(run_id), schema=META):
-        raise NotFoundError(f"run {run_id} has no snapshot (status {info.status}); `segmentum runs` lists the runs")
+        raise NotFoundError(
+            f"run {run_id} has no snapshot (status {info.status}); `segmentum runs` lists the runs"
+        )
     has_orders = store.table_exists("orders") and {"amount", "ordered_at", "customer_id"} <= set(
-        store.columns("orders"))
+        store.columns("orders")
+    )
     if has_orders:
         from segmentum.schema import QUALIFYING_ORDER_SQL
 
         status = "status" in store.columns("orders")
         qualifying = QUALIFYING_ORDER_SQL if status else "amount >= 0"
-        revenue_cte = (f"SELECT customer_id, sum(amount) AS revenue FROM main.orders WHERE {qualifying} "
-                       "AND ordered_at <= ? GROUP BY customer_id")
+        revenue_cte = (
+            f"SELECT customer_id, sum(amount) AS revenue FROM main.orders WHERE {qualifying} "
+            "AND ordered_at <= ? GROUP BY customer_id"
+        )
         params: list[Any] = [info.as_of, int(run_id)]
     else:
         revenue_cte = "SELECT NULL::VARCHAR AS customer_id, NULL::DECIMAL(38, 6) AS revenue WHERE false"
         params = [int(run_id)]
-    df = store.cursor().execute(
-        f"""WITH rev AS ({revenue_cte}),
+    df = (
+        store.cursor()
+        .execute(
+            f"""WITH rev AS ({revenue_cte}),
             m AS (SELECT m.*, coalesce(rev.revenue, 0) AS revenue FROM {META}.memberships m
                   LEFT JOIN rev USING (customer_id) WHERE m.run_id = ?),
             base AS (SELECT count(*) AS n, sum(coalesce(rev.revenue, 0)) AS rev
@@ -219,6 +248,8 @@ def segment_sizes(store: Store, run_id: int) -> pd.DataFrame:
                    sum(m.revenue) AS revenue,
                    CAST(sum(m.revenue) AS DOUBLE) / nullif(CAST(any_value(base.rev) AS DOUBLE), 0) AS revenue_share
             FROM m, base GROUP BY m.name ORDER BY m.name""",
-        params,
-    ).df()
+            params,
+        )
+        .df()
+    )
     return df

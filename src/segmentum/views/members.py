@@ -24,22 +24,33 @@ def members(ws: Context, name: str, *, run_id: int | None = None, attributes: bo
     """
     store = ws.store
     info = snapshot.resolve_run(store, run_id)
-    known = [r[0] for r in store.query(f"SELECT DISTINCT name FROM {META}.memberships WHERE run_id = ?",
-                                       [info.run_id])]
+    known = [
+        r[0]
+        for r in store.query(f"SELECT DISTINCT name FROM {META}.memberships WHERE run_id = ?", [info.run_id])
+    ]
     if name not in known:
         try:
             defined = ws.definitions().segment_names()
         except Exception:  # noqa: BLE001 - invalid definitions must not hide the stored snapshot
             defined = []
         if name not in defined:
-            raise NotFoundError(f"unknown segment '{name}' in run {info.run_id}"
-                                f"{did_you_mean(name, [*known, *defined])}; `segmentum segments` lists them")
+            raise NotFoundError(
+                f"unknown segment '{name}' in run {info.run_id}"
+                f"{did_you_mean(name, [*known, *defined])}; `segmentum segments` lists them"
+            )
     has_customers = attributes and store.table_exists("customers")
     join = "LEFT JOIN main.customers c USING (customer_id)" if has_customers else ""
     extra = ", c.* EXCLUDE (customer_id)" if has_customers else ""
-    return store.cursor().execute(
-        f"SELECT m.customer_id{extra} FROM {META}.memberships m {join} WHERE m.run_id = ? AND m.name = ? "
-        "ORDER BY m.customer_id", [info.run_id, name]).to_arrow_table().to_pandas()
+    return (
+        store.cursor()
+        .execute(
+            f"SELECT m.customer_id{extra} FROM {META}.memberships m {join} WHERE m.run_id = ? AND m.name = ? "
+            "ORDER BY m.customer_id",
+            [info.run_id, name],
+        )
+        .to_arrow_table()
+        .to_pandas()
+    )
 
 
 def export(df: pd.DataFrame, path: str | Path) -> Path:
@@ -47,8 +58,10 @@ def export(df: pd.DataFrame, path: str | Path) -> Path:
     target = Path(path)
     kind = FORMATS.get(target.suffix.lower())
     if kind is None:
-        raise NotFoundError(f"cannot write {target.name}: unknown extension '{target.suffix}'; "
-                            f"use one of {', '.join(sorted(FORMATS))}")
+        raise NotFoundError(
+            f"cannot write {target.name}: unknown extension '{target.suffix}'; "
+            f"use one of {', '.join(sorted(FORMATS))}"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     if kind == "csv":
         df.to_csv(target, index=False)

@@ -42,8 +42,11 @@ def definition_catalog(ws: Context) -> dict[str, dict[str, Any]]:
         out[seg.name] = {"segmentation": None, "segment": seg.name, "description": seg.description}
     for segmentation in defs.segmentations.values():
         for seg in segmentation.segments:
-            out[seg.name] = {"segmentation": segmentation.name, "segment": seg.segment,
-                             "description": seg.description}
+            out[seg.name] = {
+                "segmentation": segmentation.name,
+                "segment": seg.segment,
+                "description": seg.description,
+            }
     return out
 
 
@@ -67,12 +70,14 @@ def segments_overview(ws: Context) -> dict[str, Any]:
         size = sizes.get(name, {})
         segmentation = size.get("segmentation", info.get("segmentation"))
         entry = {
-            "name": name, "segmentation": segmentation,
+            "name": name,
+            "segmentation": segmentation,
             "segment": size.get("segment") or info.get("segment") or name.rpartition(".")[2],
             "description": info.get("description"),
             "customers": int(size.get("customers") or 0) if run is not None else None,
             "share": size.get("share", 0.0 if run is not None else None),
-            "revenue": size.get("revenue"), "revenue_share": size.get("revenue_share"),
+            "revenue": size.get("revenue"),
+            "revenue_share": size.get("revenue_share"),
             "defined": name in catalog,
         }
         (grouped[segmentation] if segmentation else standalone).append(entry)
@@ -92,7 +97,9 @@ def check_segment(ws: Context, name: str) -> None:
     snapshot.ensure_tables(ws.store)
     known = _known_segment_names(ws)
     if name not in known:
-        raise NotFoundError(f"unknown segment '{name}'{did_you_mean(name, known)}; GET /v1/segments lists them")
+        raise NotFoundError(
+            f"unknown segment '{name}'{did_you_mean(name, known)}; GET /v1/segments lists them"
+        )
 
 
 def segment_detail(ws: Context, name: str) -> dict[str, Any]:
@@ -112,15 +119,25 @@ def segment_detail(ws: Context, name: str) -> dict[str, Any]:
         # a run that did not evaluate this definition says nothing about its size
         if evaluated and owner not in evaluated and name not in evaluated:
             continue
-        history.append({"run_id": run_id, "as_of": as_of, "customers": customers,
-                        "share": (customers / total) if total else None})
+        history.append(
+            {
+                "run_id": run_id,
+                "as_of": as_of,
+                "customers": customers,
+                "share": (customers / total) if total else None,
+            }
+        )
     catalog = definition_catalog(ws).get(name, {})
     latest = history[-1] if history else None
     return {
-        "name": name, "segmentation": catalog.get("segmentation", owner if "." in name else None),
-        "segment": catalog.get("segment", name.rpartition(".")[2]), "description": catalog.get("description"),
-        "customers": latest["customers"] if latest else None, "share": latest["share"] if latest else None,
-        "run_id": latest["run_id"] if latest else None, "history": history,
+        "name": name,
+        "segmentation": catalog.get("segmentation", owner if "." in name else None),
+        "segment": catalog.get("segment", name.rpartition(".")[2]),
+        "description": catalog.get("description"),
+        "customers": latest["customers"] if latest else None,
+        "share": latest["share"] if latest else None,
+        "run_id": latest["run_id"] if latest else None,
+        "history": history,
     }
 
 
@@ -141,8 +158,15 @@ def parse_filter(text: str) -> Filter:
     return Filter(*match.groups())
 
 
-def members(ws: Context, name: str, *, run_id: int | None = None, filters: list[str] | None = None,
-            limit: int | None = 100, offset: int = 0) -> dict[str, Any]:
+def members(
+    ws: Context,
+    name: str,
+    *,
+    run_id: int | None = None,
+    filters: list[str] | None = None,
+    limit: int | None = 100,
+    offset: int = 0,
+) -> dict[str, Any]:
     """Members of a segment in a complete run (default: the newest batch run) with their traits, paged and
     filtered by traits or customer attributes."""
     check_segment(ws, name)
@@ -171,7 +195,9 @@ def members(ws: Context, name: str, *, run_id: int | None = None, filters: list[
             continue
         row = con.execute(f"SELECT TRY_CAST(? AS {sql_type})", [flt.value]).fetchone()
         if row is None or row[0] is None:
-            raise FilterError(f"filter {text!r}: {flt.value!r} is not a value of column '{flt.column}' ({sql_type})")
+            raise FilterError(
+                f"filter {text!r}: {flt.value!r} is not a value of column '{flt.column}' ({sql_type})"
+            )
         where.append(f"{ref} {'<>' if flt.op == '!=' else flt.op} TRY_CAST(? AS {sql_type})")
         params.append(flt.value)
     joins = ""
@@ -192,14 +218,23 @@ def members(ws: Context, name: str, *, run_id: int | None = None, filters: list[
         sql += " OFFSET ?"
         page_params.append(offset)
     df = con.execute(sql, page_params).df()
-    return {"name": name, "run_id": run.run_id, "as_of": run.as_of, "total": total, "limit": limit,
-            "offset": offset, "members": df}
+    return {
+        "name": name,
+        "run_id": run.run_id,
+        "as_of": run.as_of,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "members": df,
+    }
 
 
 def _model_tables(store: Store) -> list[str]:
     rows = store.query(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_name LIKE 'model\\_%' "
-        "ESCAPE '\\' ORDER BY table_name", [META])
+        "ESCAPE '\\' ORDER BY table_name",
+        [META],
+    )
     return [r[0] for r in rows]
 
 
@@ -229,12 +264,16 @@ def customer(ws: Context, customer_id: str, *, history_runs: int = 100) -> dict[
     for table in _model_tables(store):
         df = con.execute(f'SELECT * FROM {META}."{table}" WHERE customer_id = ? LIMIT 1', [customer_id]).df()
         if len(df):
-            models[table[len(MODEL_PREFIX):]] = {k: v for k, v in records(df)[0].items() if k != "customer_id"}
+            models[table[len(MODEL_PREFIX) :]] = {
+                k: v for k, v in records(df)[0].items() if k != "customer_id"
+            }
     hist = snapshot.history(store, customer_id)
     history: list[dict[str, Any]] = []
     if not hist.empty:
         for (rid, as_of, kind), group in hist.groupby(["run_id", "as_of", "kind"], sort=True):
-            history.append({"run_id": int(rid), "as_of": as_of, "kind": kind, "segments": list(group["name"])})
+            history.append(
+                {"run_id": int(rid), "as_of": as_of, "kind": kind, "segments": list(group["name"])}
+            )
         history = history[-history_runs:]
     return {
         "customer_id": customer_id,
@@ -247,7 +286,9 @@ def customer(ws: Context, customer_id: str, *, history_runs: int = 100) -> dict[
     }
 
 
-def tasks(ws: Context, *, status: str | None, customer_id: str | None, limit: int, offset: int) -> dict[str, Any]:
+def tasks(
+    ws: Context, *, status: str | None, customer_id: str | None, limit: int, offset: int
+) -> dict[str, Any]:
     """Rows of the actions' task table when it exists (empty otherwise)."""
     store = ws.store
     if not store.table_exists("tasks", schema=META):
@@ -266,4 +307,9 @@ def tasks(ws: Context, *, status: str | None, customer_id: str | None, limit: in
     order = next((c for c in ("created_at", "task_id", "id") if c in cols), None)
     sql = f"SELECT * {base}" + (f' ORDER BY "{order}" DESC' if order else "") + " LIMIT ? OFFSET ?"
     df = con.execute(sql, [*params, limit, offset]).df()
-    return {"total": int(total_row[0]) if total_row else 0, "limit": limit, "offset": offset, "tasks": records(df)}
+    return {
+        "total": int(total_row[0]) if total_row else 0,
+        "limit": limit,
+        "offset": offset,
+        "tasks": records(df),
+    }

@@ -14,5 +14,13 @@ from segmentum.actions.sinks.base import (
     sink_names,
 )
 
-__all__ = ["ENTRY_POINT_GROUP", "Delivered", "DeliveryError", "OutboxItem", "Sink", "register_sink", "sink_class",
-           "sink_names"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Delivered",
+    "DeliveryError",
+    "OutboxItem",
+    "Sink",
+    "register_sink",
+    "sink_class",
+    "sink_names",
+]

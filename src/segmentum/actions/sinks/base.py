@@ -74,10 +74,14 @@ class Sink:
     def validate(self, settings: dict[str, Any], where: str, templates: Templates) -> None:
         """Check an action's settings at validation time; raise ActionError with `where` in the message."""
 
-    def render(self, settings: dict[str, Any], context: dict[str, Any], templates: Templates) -> dict[str, Any]:
+    def render(
+        self, settings: dict[str, Any], context: dict[str, Any], templates: Templates
+    ) -> dict[str, Any]:
         """The action as stored in the outbox payload (templates rendered)."""
-        return {k: (templates.render(v, context, where=f"{self.name}.{k}") if isinstance(v, str) else v)
-                for k, v in settings.items()}
+        return {
+            k: (templates.render(v, context, where=f"{self.name}.{k}") if isinstance(v, str) else v)
+            for k, v in settings.items()
+        }
 
     def deliver(self, item: OutboxItem, con: duckdb.DuckDBPyConnection) -> Delivered:
         raise NotImplementedError
@@ -98,16 +102,20 @@ _LOADED = False
 def register_sink(name: str, cls: type[Sink]) -> None:
     """Make `cls` deliver actions of type `name` (replacing a sink of that name)."""
     if not (isinstance(cls, type) and issubclass(cls, Sink)):
-        raise ActionError(f"register_sink({name!r}, {cls!r}): a sink must be a subclass of segmentum.actions.Sink")
+        raise ActionError(
+            f"register_sink({name!r}, {cls!r}): a sink must be a subclass of segmentum.actions.Sink"
+        )
     _SINKS[name] = cls
 
 
 def sink_class(name: str) -> type[Sink]:
     _load_entry_points()
     if name not in _SINKS:
-        raise ActionError(f"no sink named '{name}'{did_you_mean(name, _SINKS)} (sinks: {', '.join(sorted(_SINKS))}); "
-                          f"declare one in the entry-point group '{ENTRY_POINT_GROUP}' or call "
-                          "segmentum.actions.register_sink")
+        raise ActionError(
+            f"no sink named '{name}'{did_you_mean(name, _SINKS)} (sinks: {', '.join(sorted(_SINKS))}); "
+            f"declare one in the entry-point group '{ENTRY_POINT_GROUP}' or call "
+            "segmentum.actions.register_sink"
+        )
     return _SINKS[name]
 
 
@@ -127,7 +135,9 @@ def _load_entry_points() -> None:
         try:
             cls = entry.load()
         except Exception as exc:  # noqa: BLE001 - a broken plug-in must not stop the others
-            raise ActionError(f"the sink plug-in '{entry.name}' ({entry.value}) cannot be loaded: {exc}") from exc
+            raise ActionError(
+                f"the sink plug-in '{entry.name}' ({entry.value}) cannot be loaded: {exc}"
+            ) from exc
         if entry.name not in _SINKS:
             register_sink(entry.name, cls)
     _LOADED = True

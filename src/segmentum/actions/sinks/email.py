@@ -98,25 +98,41 @@ class EmailSink(Sink):
         if settings.get("to"):
             templates.check(settings["to"], f"{where}.to")
         if not templates.exists(settings["template"]):
-            raise ActionError(f"{where}.template: {settings['template']!r} is not a file inside the workspace "
-                              f"{self.ws.root}; email templates live in the workspace, e.g. templates/winback.html")
+            raise ActionError(
+                f"{where}.template: {settings['template']!r} is not a file inside the workspace "
+                f"{self.ws.root}; email templates live in the workspace, e.g. templates/winback.html"
+            )
 
-    def render(self, settings: dict[str, Any], context: dict[str, Any], templates: Templates) -> dict[str, Any]:
+    def render(
+        self, settings: dict[str, Any], context: dict[str, Any], templates: Templates
+    ) -> dict[str, Any]:
         template = settings["template"]
-        to = (templates.render(settings["to"], context, where="email.to") if settings.get("to")
-              else str((context.get("customer") or {}).get("email") or "")).strip()
+        to = (
+            templates.render(settings["to"], context, where="email.to")
+            if settings.get("to")
+            else str((context.get("customer") or {}).get("email") or "")
+        ).strip()
         subject = " ".join(templates.render(settings["subject"], context, where="email.subject").split())
         body = templates.render_file(template, context)
         is_html = template.lower().endswith((".html", ".htm"))
         text_template = str(Path(template).with_suffix(".txt")) if is_html else None
         if is_html:
             html = body
-            text = (templates.render_file(text_template, context, html=False)
-                    if text_template and templates.exists(text_template) else html_to_text(html))
+            text = (
+                templates.render_file(text_template, context, html=False)
+                if text_template and templates.exists(text_template)
+                else html_to_text(html)
+            )
         else:
             html, text = None, body
-        return {"to": to, "subject": subject, "text": text, "html": html, "template": template,
-                "explicit_to": bool(settings.get("to"))}
+        return {
+            "to": to,
+            "subject": subject,
+            "text": text,
+            "html": html,
+            "template": template,
+            "explicit_to": bool(settings.get("to")),
+        }
 
     # -- consent
     def _consent(self, customer_id: str | None, con: duckdb.DuckDBPyConnection) -> str | None:
@@ -131,12 +147,17 @@ class EmailSink(Sink):
         has_opt_in, has_events = self._schema
         reason = None
         if has_opt_in:
-            row = con.execute("SELECT email_opt_in FROM main.customers WHERE customer_id = ?", [customer_id]).fetchone()
+            row = con.execute(
+                "SELECT email_opt_in FROM main.customers WHERE customer_id = ?", [customer_id]
+            ).fetchone()
             if row is not None and row[0] is not None and not bool(row[0]):
                 reason = "skipped: the customer's email_opt_in is false"
         if reason is None and has_events:
-            row = con.execute("SELECT max(occurred_at) FROM main.events WHERE customer_id = ? "
-                              "AND event = 'email_unsubscribe'", [customer_id]).fetchone()
+            row = con.execute(
+                "SELECT max(occurred_at) FROM main.events WHERE customer_id = ? "
+                "AND event = 'email_unsubscribe'",
+                [customer_id],
+            ).fetchone()
             if row is not None and row[0] is not None:
                 reason = f"skipped: the customer unsubscribed (email_unsubscribe at {row[0]})"
         self._consent_cache[customer_id] = reason
@@ -178,11 +199,14 @@ class EmailSink(Sink):
         try:
             self._connection().send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
-            raise DeliveryError(f"SMTP refused the recipient {action['to']}: {exc.recipients}", retry=False) from None
+            raise DeliveryError(
+                f"SMTP refused the recipient {action['to']}: {exc.recipients}", retry=False
+            ) from None
         except smtplib.SMTPResponseException as exc:
             self.close()
-            raise DeliveryError(f"SMTP error {exc.smtp_code}: {exc.smtp_error!r}",
-                                retry=not 500 <= exc.smtp_code < 600) from None
+            raise DeliveryError(
+                f"SMTP error {exc.smtp_code}: {exc.smtp_error!r}", retry=not 500 <= exc.smtp_code < 600
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
             raise DeliveryError(f"SMTP {self.settings.smtp_host}:{self.settings.smtp_port}: {exc}") from None
@@ -193,8 +217,11 @@ class EmailSink(Sink):
             return self._smtp
         cfg = self.settings
         if not cfg.smtp_host:
-            raise DeliveryError("email.smtp_host is not set in segmentum.yml; set it, or `dry_run: true` to write "
-                                "emails to the outbox folder", retry=False)
+            raise DeliveryError(
+                "email.smtp_host is not set in segmentum.yml; set it, or `dry_run: true` to write "
+                "emails to the outbox folder",
+                retry=False,
+            )
         try:
             smtp = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=30)
             smtp.ehlo()
@@ -205,8 +232,10 @@ class EmailSink(Sink):
                 password = os.environ.get(cfg.password_env or "", "")
                 if not password:
                     smtp.close()
-                    raise DeliveryError(f"email.password_env {cfg.password_env!r} is not set in the environment; the "
-                                        "SMTP password is read from it")
+                    raise DeliveryError(
+                        f"email.password_env {cfg.password_env!r} is not set in the environment; the "
+                        "SMTP password is read from it"
+                    )
                 smtp.login(cfg.username, password)
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"cannot connect to SMTP {cfg.smtp_host}:{cfg.smtp_port}: {exc}") from None

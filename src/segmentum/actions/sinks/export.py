@@ -27,8 +27,10 @@ def export_format(path: str, given: str | None) -> str:
         return given
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix not in FORMATS:
-        raise ActionError(f"export path {path!r}: cannot tell the format from '.{suffix}'; end it in .csv or "
-                          ".parquet, or set format: csv|parquet")
+        raise ActionError(
+            f"export path {path!r}: cannot tell the format from '.{suffix}'; end it in .csv or "
+            ".parquet, or set format: csv|parquet"
+        )
     return suffix
 
 
@@ -44,10 +46,16 @@ class ExportSink(Sink):
             except ActionError as exc:
                 raise ActionError(f"{where}: {exc}") from None
 
-    def render(self, settings: dict[str, Any], context: dict[str, Any], templates: Templates) -> dict[str, Any]:
+    def render(
+        self, settings: dict[str, Any], context: dict[str, Any], templates: Templates
+    ) -> dict[str, Any]:
         path = templates.render(settings["path"], context, where="export.path").strip()
-        return {"path": path, "format": export_format(path, settings.get("format")),
-                "hash_emails": bool(settings.get("hash_emails")), "segment": settings["segment"]}
+        return {
+            "path": path,
+            "format": export_format(path, settings.get("format")),
+            "hash_emails": bool(settings.get("hash_emails")),
+            "segment": settings["segment"],
+        }
 
     def query(self, segment: str, run_id: int, hash_emails: bool) -> tuple[str, list[Any]]:
         """SQL for the members of `segment` ('x', 'seg.x' or 'seg.*') in run `run_id`."""
@@ -55,8 +63,10 @@ class ExportSink(Sink):
         select = ["m.customer_id", "m.name AS segment"]
         if hash_emails:
             if "email" in columns:
-                select.append("CASE WHEN nullif(trim(c.email), '') IS NULL THEN NULL "
-                              "ELSE sha256(lower(trim(c.email))) END AS email_sha256")
+                select.append(
+                    "CASE WHEN nullif(trim(c.email), '') IS NULL THEN NULL "
+                    "ELSE sha256(lower(trim(c.email))) END AS email_sha256"
+                )
         else:
             select += [f"c.{col}" for col in ("name", "email", "phone") if col in columns]
         if segment.endswith(".*"):
@@ -66,8 +76,11 @@ class ExportSink(Sink):
         join = "LEFT JOIN main.customers c USING (customer_id)" if columns else ""
         if not columns:
             select = select[:2]
-        return (f"SELECT {', '.join(select)} FROM {META}.memberships m {join} WHERE m.run_id = ? AND {cond} "
-                "ORDER BY m.customer_id", [run_id, param])
+        return (
+            f"SELECT {', '.join(select)} FROM {META}.memberships m {join} WHERE m.run_id = ? AND {cond} "
+            "ORDER BY m.customer_id",
+            [run_id, param],
+        )
 
     def deliver(self, item: OutboxItem, con: duckdb.DuckDBPyConnection) -> Delivered:
         action = item.payload["action"]

@@ -37,9 +37,13 @@ class TaskSink(Sink):
             except ValueError as exc:
                 raise ActionError(f"{where}.due: {exc}") from None
 
-    def render(self, settings: dict[str, Any], context: dict[str, Any], templates: Templates) -> dict[str, Any]:
-        out = {k: (templates.render(settings[k], context, where=f"task.{k}") if settings.get(k) else None)
-               for k in ("title", "description", "assignee")}
+    def render(
+        self, settings: dict[str, Any], context: dict[str, Any], templates: Templates
+    ) -> dict[str, Any]:
+        out = {
+            k: (templates.render(settings[k], context, where=f"task.{k}") if settings.get(k) else None)
+            for k in ("title", "description", "assignee")
+        }
         out["title"] = (out["title"] or "").strip() or "Follow up"
         out["assignee"] = (out["assignee"] or "").strip() or None
         due = settings.get("due")
@@ -56,17 +60,24 @@ class TaskSink(Sink):
 
         ensure_tasks(self.ws.store)
         actions = [item.payload["action"] for item in items]
-        frame = pd.DataFrame({
-            "title": [a["title"] for a in actions],
-            "description": [a.get("description") for a in actions],
-            "assignee": [a.get("assignee") for a in actions],
-            "due_at": [a.get("due_at") for a in actions],
-            "customer_id": [i.customer_id for i in items],
-            "trigger": [i.trigger for i in items],
-            "reason": [json.dumps({k: i.payload.get(k) for k in ("event", "segment", "traits", "run")}, default=str)
-                       for i in items],
-            "outbox_key": [i.idempotency_key for i in items],
-        }, dtype="object")
+        frame = pd.DataFrame(
+            {
+                "title": [a["title"] for a in actions],
+                "description": [a.get("description") for a in actions],
+                "assignee": [a.get("assignee") for a in actions],
+                "due_at": [a.get("due_at") for a in actions],
+                "customer_id": [i.customer_id for i in items],
+                "trigger": [i.trigger for i in items],
+                "reason": [
+                    json.dumps(
+                        {k: i.payload.get(k) for k in ("event", "segment", "traits", "run")}, default=str
+                    )
+                    for i in items
+                ],
+                "outbox_key": [i.idempotency_key for i in items],
+            },
+            dtype="object",
+        )
         con.register("_segmentum_new_tasks", frame)
         try:
             # the outbox key makes a task exactly once even if a status update was lost

@@ -52,7 +52,11 @@ def url_allowed(url: str, allow: list[str]) -> bool:
             continue
         if (scheme, host, port) != (p_scheme, p_host, p_port):
             continue
-        if p_path == "/" or path == p_path or path.startswith(p_path if p_path.endswith("/") else p_path + "/"):
+        if (
+            p_path == "/"
+            or path == p_path
+            or path.startswith(p_path if p_path.endswith("/") else p_path + "/")
+        ):
             return True
     return False
 
@@ -76,8 +80,10 @@ class WebhookSink(Sink):
         allow = self.ws.config.webhooks.allow
         if not url_allowed(url, allow):
             listed = ", ".join(allow) if allow else "none"
-            raise ActionError(f"{where}: webhook URL {url!r} is not allowed (allowed prefixes: {listed}); add its "
-                              "prefix to webhooks.allow in segmentum.yml")
+            raise ActionError(
+                f"{where}: webhook URL {url!r} is not allowed (allowed prefixes: {listed}); add its "
+                "prefix to webhooks.allow in segmentum.yml"
+            )
 
     def validate(self, settings: dict[str, Any], where: str, templates: Templates) -> None:
         url = settings["url"]
@@ -86,14 +92,18 @@ class WebhookSink(Sink):
         templated = "{{" in url or "{%" in url
         static = url.split("{", 1)[0] if templated else url
         if templated and "/" not in static.partition("://")[2]:
-            raise ActionError(f"{where}.url: {url!r}: a template may fill only the path of a webhook URL, "
-                              "not its scheme or host")
+            raise ActionError(
+                f"{where}.url: {url!r}: a template may fill only the path of a webhook URL, "
+                "not its scheme or host"
+            )
         self.check_url(static, f"{where}.url")
         timeout = settings.get("timeout")
         if timeout is not None and timeout <= 0:
             raise ActionError(f"{where}.timeout: must be a positive number of seconds, found {timeout}")
 
-    def render(self, settings: dict[str, Any], context: dict[str, Any], templates: Templates) -> dict[str, Any]:
+    def render(
+        self, settings: dict[str, Any], context: dict[str, Any], templates: Templates
+    ) -> dict[str, Any]:
         url = templates.render(settings["url"], context, where="webhook.url").strip()
         self.check_url(url, "webhook.url")
         return {"url": url, "secret_env": settings.get("secret_env"), "timeout": settings.get("timeout")}
@@ -109,7 +119,8 @@ class WebhookSink(Sink):
         self.check_url(url, f"outbox item {item.id}")
         body = self.body(item)
         headers = {
-            "Content-Type": "application/json", "User-Agent": "segmentum",
+            "Content-Type": "application/json",
+            "User-Agent": "segmentum",
             "Idempotency-Key": item.idempotency_key,
             "X-Segmentum-Event": str((item.payload.get("event") or {}).get("type", "")),
             "X-Segmentum-Trigger": item.trigger,
@@ -118,8 +129,10 @@ class WebhookSink(Sink):
         if secret_env:
             secret = os.environ.get(secret_env)
             if not secret:
-                raise DeliveryError(f"the environment variable {secret_env} holding the webhook secret is not set; "
-                                    "set it and the item is retried")
+                raise DeliveryError(
+                    f"the environment variable {secret_env} holding the webhook secret is not set; "
+                    "set it and the item is retried"
+                )
             headers["X-Segmentum-Signature"] = signature(body, secret)
         timeout = action.get("timeout") or self.ws.config.webhooks.timeout
         if self._client is None:
@@ -131,15 +144,21 @@ class WebhookSink(Sink):
         if response.is_success:
             return Delivered(note=f"HTTP {response.status_code}")
         if response.is_redirect:
-            raise DeliveryError(f"POST {url}: HTTP {response.status_code} redirect to "
-                                f"{response.headers.get('Location')!r}; webhooks do not follow redirects: point the "
-                                "URL at the final address (and allow it)", retry=False)
+            raise DeliveryError(
+                f"POST {url}: HTTP {response.status_code} redirect to "
+                f"{response.headers.get('Location')!r}; webhooks do not follow redirects: point the "
+                "URL at the final address (and allow it)",
+                retry=False,
+            )
         retry_after = _retry_after(response.headers.get("Retry-After"))
         message = f"POST {url}: HTTP {response.status_code} {response.text[:200]!r}"
         if response.status_code in RETRYABLE_STATUS or response.status_code >= 500:
             raise DeliveryError(message, retry_after=retry_after)
-        raise DeliveryError(message + " (a client error: not retried automatically; fix the receiver and "
-                            "run `segmentum outbox --retry ID`)", retry=False)
+        raise DeliveryError(
+            message + " (a client error: not retried automatically; fix the receiver and "
+            "run `segmentum outbox --retry ID`)",
+            retry=False,
+        )
 
     def close(self) -> None:
         if self._client is not None:

@@ -19,16 +19,42 @@ router = APIRouter(prefix="/definitions", tags=["definitions"], responses=ERROR_
 
 def summarize(defs: Any) -> dict[str, Any]:
     return {
-        "traits": [{"name": t.name, "kind": t.kind, "location": t.location, "builtin": t.builtin,
-                    "population": t.population} for t in defs.traits.values()],
-        "segments": [{"name": s.name, "where": s.where_text, "description": s.description,
-                      "location": s.location, "builtin": s.builtin} for s in defs.segments.values()],
-        "segmentations": [{"name": g.name, "description": g.description, "location": g.location,
-                           "builtin": g.builtin,
-                           "segments": [{"name": s.name, "where": s.where_text, "description": s.description}
-                                        for s in g.segments]} for g in defs.segmentations.values()],
+        "traits": [
+            {
+                "name": t.name,
+                "kind": t.kind,
+                "location": t.location,
+                "builtin": t.builtin,
+                "population": t.population,
+            }
+            for t in defs.traits.values()
+        ],
+        "segments": [
+            {
+                "name": s.name,
+                "where": s.where_text,
+                "description": s.description,
+                "location": s.location,
+                "builtin": s.builtin,
+            }
+            for s in defs.segments.values()
+        ],
+        "segmentations": [
+            {
+                "name": g.name,
+                "description": g.description,
+                "location": g.location,
+                "builtin": g.builtin,
+                "segments": [
+                    {"name": s.name, "where": s.where_text, "description": s.description} for s in g.segments
+                ],
+            }
+            for g in defs.segmentations.values()
+        ],
         "triggers": [{"name": t.name, "location": t.location} for t in defs.triggers.values()],
-        "builtins": list(defs.builtins), "skipped": dict(defs.skipped), "files": list(defs.files),
+        "builtins": list(defs.builtins),
+        "skipped": dict(defs.skipped),
+        "files": list(defs.files),
         "hashes": dict(defs.hashes),
     }
 

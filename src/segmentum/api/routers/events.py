@@ -14,8 +14,12 @@ from segmentum.service.runtime import Runtime
 router = APIRouter(prefix="/events", tags=["events"], responses=ERROR_RESPONSES)
 
 
-@router.post("", status_code=202, response_model=EventsAccepted,
-             summary="Append events (stored before the answer); their customers are re-evaluated within seconds")
+@router.post(
+    "",
+    status_code=202,
+    response_model=EventsAccepted,
+    summary="Append events (stored before the answer); their customers are re-evaluated within seconds",
+)
 def post_events(body: EventsIn, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     rows = [EventRow(str(e.customer_id), e.event, e.occurred_at, e.properties) for e in body.events]
     try:
@@ -24,6 +28,12 @@ def post_events(body: EventsIn, runtime: Runtime = Depends(get_runtime)) -> JSON
         raise ApiError(422, f"an occurred_at cannot be converted to the workspace time zone ({exc})") from exc
     if runtime.realtime:
         runtime.micro.enqueue(result.customer_ids)
-    return json_response({"accepted": result.accepted, "customers": result.customers,
-                          "new_customers": result.new_customers, "queued_for_realtime": runtime.realtime},
-                         status_code=202)
+    return json_response(
+        {
+            "accepted": result.accepted,
+            "customers": result.customers,
+            "new_customers": result.new_customers,
+            "queued_for_realtime": runtime.realtime,
+        },
+        status_code=202,
+    )

@@ -19,6 +19,10 @@ def health() -> JSONResponse:
     return json_response({"status": "ok", "version": __version__})
 
 
-@router.get("/status", summary="The real-time loop, the schedule and a batch run in progress", responses=ERROR_RESPONSES)
+@router.get(
+    "/status",
+    summary="The real-time loop, the schedule and a batch run in progress",
+    responses=ERROR_RESPONSES,
+)
 def status(runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     return json_response(runtime.status())

@@ -31,22 +31,29 @@ def parse_as_of(text: str | None, runtime: Runtime) -> datetime | str | None:
             return datetime.combine(date.fromisoformat(value), time.max)
         return to_wall_clock(datetime.fromisoformat(value), runtime.zone)
     except (ValueError, OverflowError) as exc:
-        raise ApiError(422, f"as_of {text!r} is not a date or timestamp; use e.g. '2011-12-09', "
-                            "'2011-12-09T18:00:00', 'latest', or leave it out for now",
-                       details={"field": "as_of"}) from exc
+        raise ApiError(
+            422,
+            f"as_of {text!r} is not a date or timestamp; use e.g. '2011-12-09', "
+            "'2011-12-09T18:00:00', 'latest', or leave it out for now",
+            details={"field": "as_of"},
+        ) from exc
 
 
 @router.get("", summary="Runs, newest first, and the batch run in progress")
 def list_runs(
-    limit: int = Query(100, ge=1, le=10_000), offset: int = Query(0, ge=0, le=2**62),
+    limit: int = Query(100, ge=1, le=10_000),
+    offset: int = Query(0, ge=0, le=2**62),
     kind: str | None = Query(None, pattern="^(batch|realtime)$"),
-    ws: Workspace = Depends(get_workspace), runtime: Runtime = Depends(get_runtime),
+    ws: Workspace = Depends(get_workspace),
+    runtime: Runtime = Depends(get_runtime),
 ) -> JSONResponse:
     runs = [r for r in snapshot.list_runs(ws.store) if kind is None or r.kind == kind]
     job = runtime.running_job()
     body: dict[str, Any] = {
-        "total": len(runs), "limit": limit, "offset": offset,
-        "runs": [r.to_dict() for r in runs[offset:offset + limit]],
+        "total": len(runs),
+        "limit": limit,
+        "offset": offset,
+        "runs": [r.to_dict() for r in runs[offset : offset + limit]],
         "in_progress": job.as_dict() if job else None,
         "jobs": [j.as_dict() for j in reversed(runtime.jobs[-10:])],
     }
@@ -60,9 +67,15 @@ def get_run(run_id: int, ws: Workspace = Depends(get_workspace)) -> JSONResponse
     return json_response(snapshot.get_run(ws.store, run_id).to_dict())
 
 
-@router.post("", status_code=202, summary="Start a batch run (202; follow it with GET /v1/runs)",
-             responses={409: {"description": "a batch run is in progress already"},
-                        501: {"description": "the run engine is not available in this build"}})
+@router.post(
+    "",
+    status_code=202,
+    summary="Start a batch run (202; follow it with GET /v1/runs)",
+    responses={
+        409: {"description": "a batch run is in progress already"},
+        501: {"description": "the run engine is not available in this build"},
+    },
+)
 def start_run(body: RunIn | None = None, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     body = body or RunIn(as_of=None, only=None)
     job = runtime.start_batch(parse_as_of(body.as_of, runtime), body.only)

@@ -32,9 +32,14 @@ def get_segment(name: str, ws: Workspace = Depends(get_workspace)) -> JSONRespon
 @router.get("/{name}/members", summary="Members of a segment with their traits (paged; filters; CSV)")
 def get_members(
     name: str,
-    run: int | None = Query(None, ge=1, le=2**62, description="a complete run id; default the newest batch run"),
-    filter: list[str] = Query(default_factory=list, description="COLUMN OP VALUE on a trait or attribute, "
-                              "OP one of = != > >= < <=; repeat for AND (e.g. revenue_365d>=1000)"),
+    run: int | None = Query(
+        None, ge=1, le=2**62, description="a complete run id; default the newest batch run"
+    ),
+    filter: list[str] = Query(
+        default_factory=list,
+        description="COLUMN OP VALUE on a trait or attribute, "
+        "OP one of = != > >= < <=; repeat for AND (e.g. revenue_365d>=1000)",
+    ),
     limit: int | None = Query(None, ge=1, le=100_000, description="page size (JSON default 100; CSV: all)"),
     offset: int = Query(0, ge=0, le=2**62),
     format: Literal["json", "csv"] = Query("json"),
@@ -51,8 +56,11 @@ def get_members(
         for row in df.itertuples(index=False):
             writer.writerow(["" if jsonable(v) is None else jsonable(v) for v in row])
         filename = f"{name}.csv".replace('"', "")
-        return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            buf.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
     page["members"] = queries.records(df)
     return json_response(page)
 
@@ -60,7 +68,9 @@ def get_members(
 @router.get("/{name}/profile", summary="Size, value, attribute distributions and distinguishing features")
 def get_profile(
     name: str,
-    run: int | None = Query(None, ge=1, le=2**62, description="a complete run id; default the newest batch run"),
+    run: int | None = Query(
+        None, ge=1, le=2**62, description="a complete run id; default the newest batch run"
+    ),
     top: int = Query(10, ge=1, le=100, description="values listed per attribute"),
     ws: Workspace = Depends(get_workspace),
 ) -> JSONResponse:

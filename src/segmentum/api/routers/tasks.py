@@ -15,8 +15,12 @@ router = APIRouter(prefix="/tasks", tags=["tasks"], responses=ERROR_RESPONSES)
 
 @router.get("", summary="Tasks, newest first")
 def list_tasks(
-    status: str | None = Query(None, max_length=50), customer_id: str | None = Query(None, max_length=256),
-    limit: int = Query(100, ge=1, le=10_000), offset: int = Query(0, ge=0, le=2**62),
+    status: str | None = Query(None, max_length=50),
+    customer_id: str | None = Query(None, max_length=256),
+    limit: int = Query(100, ge=1, le=10_000),
+    offset: int = Query(0, ge=0, le=2**62),
     ws: Workspace = Depends(get_workspace),
 ) -> JSONResponse:
-    return json_response(queries.tasks(ws, status=status, customer_id=customer_id, limit=limit, offset=offset))
+    return json_response(
+        queries.tasks(ws, status=status, customer_id=customer_id, limit=limit, offset=offset)
+    )
