@@ -11,7 +11,17 @@ from fastapi.openapi.utils import get_openapi
 
 from segmentum.api.errors import install_error_handlers
 from segmentum.api.middleware import DEFAULT_MAX_BODY, AuthMiddleware, BodyLimitMiddleware
-from segmentum.api.routers import customers, definitions, events, health, keys, runs, segments, tasks
+from segmentum.api.routers import (
+    commands,
+    customers,
+    definitions,
+    events,
+    health,
+    keys,
+    runs,
+    segments,
+    tasks,
+)
 from segmentum.service.runtime import Runtime
 from segmentum.workspace import Workspace
 
@@ -25,6 +35,7 @@ ROUTERS = (
     tasks.router,
     events.router,
     keys.router,
+    commands.router,
 )
 
 

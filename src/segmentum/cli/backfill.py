@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, open_workspace
-from segmentum.runs.backfill import backfill, backfill_dates
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, operation
+from segmentum.runs.backfill import backfill_dates
 
 
 def _day(text: str) -> date:
@@ -31,21 +31,16 @@ def backfill_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Run past points in time (point-in-time correct: each sees only data up to its day); no triggers fire."""
-    ws = open_workspace(workspace)
     points = backfill_dates(_day(start), _day(end), every)
     rows: list[dict[str, Any]] = []
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("Backfilling", total=len(points))
-
-        def done(point: date, result: Any) -> None:
-            rows.append(
-                {
-                    "as_of": point.isoformat(),
-                    "run_id": result.run_id,
-                    "customers": getattr(result, "customers", None),
-                }
+        for point in points:  # one operation per point: progress shows, and a server serves between points
+            day = point.isoformat()
+            rows += operation(
+                workspace, "backfill", start=day, end=day, every=every, engine=engine, only=only
             )
             progress.advance(task)
-
-        backfill(ws, _day(start), _day(end), every, engine=engine, only=only, on_run=done)
+    for row in rows:
+        row["as_of"] = str(row["as_of"])[:10]
     emit(rows, fmt, title=f"{len(rows)} runs")

@@ -44,6 +44,15 @@ def open_workspace(path: Path | None, *, read_only: bool = False) -> Workspace:
     return Workspace(path, read_only=read_only)
 
 
+def operation(workspace: Path | None, name: str, /, **params: Any) -> Any:
+    """Run library operation `name` (segmentum.service.commands) where the store's owner is: through
+    `segmentum serve` while it runs for this workspace, else in this process. The answer is JSON values."""
+    from segmentum.service.commands import call
+
+    with open_workspace(workspace) as ws:
+        return call(ws, name, **params)
+
+
 def _cell(value: Any) -> str:
     value = jsonable(value)
     if value is None:

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
-from segmentum.runs.explain import explain
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation
 
 
 def explain_command(
@@ -22,25 +21,25 @@ def explain_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Each condition of the segment (and of the segmentation's earlier rules) with the customer's values."""
-    ws = open_workspace(workspace)
-    result = explain(ws, customer_id, name, as_of=as_of)
+    result = operation(workspace, "explain", customer_id=customer_id, name=name, as_of=as_of)
     if fmt is OutputFormat.json:
-        emit(result.to_dict(), fmt)
+        emit(result, fmt)
         return
     rows = [
         {
-            "segment": c.segment,
-            "condition": "  " * c.depth + c.condition,
-            "held": "yes" if c.held else "no",
-            "values": ", ".join(f"{k}={v}" for k, v in c.values.items()),
+            "segment": c["segment"],
+            "condition": "  " * c["depth"] + c["condition"],
+            "held": "yes" if c["held"] else "no",
+            "values": ", ".join(f"{k}={v}" for k, v in c["values"].items()),
         }
-        for c in result.checks
+        for c in result["checks"]
     ]
     emit(
         rows,
         fmt,
-        title=f"{customer_id} / {name} at {result.as_of:%Y-%m-%d %H:%M:%S}",
+        title=f"{customer_id} / {name} at {str(result['as_of']).replace('T', ' ')[:19]}",
         columns=["segment", "condition", "held", "values"],
     )
-    where = f" (in {name.partition('.')[0]}.{result.actual})" if result.actual else ""
-    note(f"{customer_id} is {'' if result.member else 'not '}in {name}{where}.")
+    actual = result["actual_segment"]
+    where = f" (in {name.partition('.')[0]}.{actual})" if actual else ""
+    note(f"{customer_id} is {'' if result['member'] else 'not '}in {name}{where}.")

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace, warn
-from segmentum.store.erase import forget
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation, warn
 
 
 def forget_command(
@@ -23,7 +22,7 @@ def forget_command(
             abort=True,
             err=True,
         )
-    result = forget(open_workspace(workspace), customer_id)
+    result = operation(workspace, "forget", customer_id=customer_id)
     if fmt is OutputFormat.json:
         emit(result, fmt)
         return

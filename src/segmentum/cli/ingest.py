@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, note, open_workspace, warn
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, note, operation, warn
 from segmentum.errors import IngestError
-from segmentum.ingest.load import StrictIngestError, ingest
 
 
 class Mode(StrEnum):
@@ -68,39 +68,37 @@ def ingest_command(
     from segmentum.ingest.aliases import parse_mapping
 
     mapping = parse_mapping(map_)
-    with open_workspace(workspace) as ws:
-        try:
-            report = ingest(
-                ws,
-                table,
-                path,
-                mode=mode.value,
-                mapping=mapping,
-                encoding=encoding,
-                delimiter=delimiter,
-                decimal=decimal,
-                thousands=thousands,
-                date_format=date_format,
-                strict=strict,
-                progress=err.is_terminal,
-            )
-            failure = None
-        except StrictIngestError as exc:
-            report, failure = exc.report, exc
-    for line in report.notes:
+    source = path if "://" in path else str(Path(path).expanduser().resolve())  # the server may run elsewhere
+    answer = operation(
+        workspace,
+        "ingest",
+        table=table,
+        path=source,
+        mode=mode.value,
+        mapping=mapping,
+        encoding=encoding,
+        delimiter=delimiter,
+        decimal=decimal,
+        thousands=thousands,
+        date_format=date_format,
+        strict=strict,
+        progress=err.is_terminal,
+    )
+    report = answer["report"]
+    for line in report["notes"]:
         note(f"[dim]{line}[/dim]")
-    for line in report.warnings:
+    for line in report["warnings"]:
         warn(line)
-    if report.derived:
-        note(f"derived: {', '.join(report.derived)}")
+    if report["derived"]:
+        note(f"derived: {', '.join(report['derived'])}")
     if fmt is OutputFormat.json:
-        emit(report.to_dict(), fmt)
-        note(report.summary())
+        emit(report, fmt)
+        note(answer["summary"])
     else:
-        typer.echo(report.summary())
-    if report.rows_quarantined:
+        typer.echo(answer["summary"])
+    if report["rows_quarantined"]:
         note(f"see the quarantined rows with: segmentum quarantine --table {table}")
-    if failure is not None:
-        raise failure
-    if report.rows_stored == 0:
-        raise IngestError(f"nothing from {report.source} could be stored")
+    if answer["error"] is not None:
+        raise IngestError(answer["error"])
+    if report["rows_stored"] == 0:
+        raise IngestError(f"nothing from {report['source']} could be stored")

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.analysis import migration
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace, out
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, operation, out
 
 
 def migration_command(
@@ -29,14 +28,21 @@ def migration_command(
 ) -> None:
     """Transition matrix between two runs (counts or revenue); --who lists the customers behind a cell."""
     cell = tuple(who.split(":", 1)) if who else None
-    result = migration(open_workspace(workspace), segmentation, from_run=from_run, to_run=to_run, who=cell)  # type: ignore[arg-type]
+    result = operation(
+        workspace,
+        "migration",
+        segmentation=segmentation,
+        from_run=from_run,
+        to_run=to_run,
+        who=list(cell) if cell else None,
+    )
     if cell is not None:
         emit(result["customers"], fmt, title=f"{cell[0]} -> {cell[1]}")
         return
     if fmt is not OutputFormat.table:
         emit(result["flows"], fmt)
         return
-    matrix = result["revenue_matrix" if revenue else "matrix"].reset_index()
+    matrix = result["revenue_matrix" if revenue else "matrix"]
     emit(
         matrix,
         fmt,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace, warn
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation, warn
 from segmentum.errors import ActionError
 
 COLUMNS = [
@@ -51,9 +51,6 @@ def outbox_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Trigger actions (tasks, webhooks, emails, exports): retry failed ones, deliver, and list them."""
-    from segmentum.actions.outbox import counts, deliver, list_outbox, retry
-
-    ws = open_workspace(workspace)
     ids = []
     for value in retry_ids or []:
         if value.strip().lower() == "all":
@@ -62,18 +59,27 @@ def outbox_command(
             ids.append(int(value))
         else:
             raise ActionError(f"--retry {value!r}: give an outbox item id (a number) or 'all'")
-    if ids or retry_all:
-        count = retry(ws, ids or None, all_failed=retry_all)
-        note(f"{count} item(s) put back to pending")
-    if deliver_now:
-        report = deliver(ws, due_only=not force)
+    answer = operation(
+        workspace,
+        "outbox",
+        status=status,
+        retry_ids=ids,
+        retry_all=retry_all,
+        deliver_now=deliver_now,
+        force=force,
+        run_id=run_id,
+        limit=limit,
+    )
+    if answer["retried"] is not None:
+        note(f"{answer['retried']} item(s) put back to pending")
+    report = answer["delivery"]
+    if report is not None:
         note(
-            f"delivered {report.delivered}, skipped {report.skipped}, retrying later {report.retrying}, "
-            f"failed {report.failed}"
+            f"delivered {report['delivered']}, skipped {report['skipped']}, retrying later {report['retrying']}, "
+            f"failed {report['failed']}"
         )
-        for error in report.errors[:5]:
+        for error in report["errors"][:5]:
             warn(error)
-    rows = list_outbox(ws, status=status, run_id=run_id, limit=limit)
-    emit(rows, fmt, title="Outbox", columns=COLUMNS)
+    emit(answer["items"], fmt, title="Outbox", columns=COLUMNS)
     if fmt is OutputFormat.table:
-        note(", ".join(f"{n} {s}" for s, n in counts(ws).items()))
+        note(", ".join(f"{n} {s}" for s, n in answer["counts"].items()))

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
-from segmentum.runs.preview import preview
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation
+
+PREVIEW_COLUMNS = ["name", "before", "after", "entered_count", "left_count"]
 
 
 def preview_command(
@@ -16,19 +17,20 @@ def preview_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Compare edited (or new) definitions with the last run: sizes before/after, who enters and who leaves."""
-    ws = open_workspace(workspace)
-    result = preview(ws, names=name)
+    result = operation(workspace, "preview", names=name)
+    table = result.pop("table")
     if fmt is OutputFormat.json:
-        emit(result.to_dict(), fmt)
+        emit(result, fmt)
         return
-    if not result.changed:
+    if not result["changed"]:
         note("No definition differs from the last run; nothing to preview.")
         return
-    note("Changed: " + ", ".join(f"{n} ({k})" for n, k in result.changed.items()))
-    emit(result.frame(), fmt, title=f"Preview against run {result.base_run}")
-    for seg in result.segments:
-        if seg.entered or seg.left:
+    note("Changed: " + ", ".join(f"{n} ({k})" for n, k in result["changed"].items()))
+    emit(table, fmt, title=f"Preview against run {result['base_run']}", columns=PREVIEW_COLUMNS)
+    for seg in result["segments"]:
+        entered, left = seg["entered"], seg["left"]
+        if entered or left:
             note(
-                f"{seg.name}: enter {', '.join(seg.entered[:10])}{' ...' if len(seg.entered) > 10 else ''}"
-                f" | leave {', '.join(seg.left[:10])}{' ...' if len(seg.left) > 10 else ''}"
+                f"{seg['name']}: enter {', '.join(entered[:10])}{' ...' if seg['entered_count'] > 10 else ''}"
+                f" | leave {', '.join(left[:10])}{' ...' if seg['left_count'] > 10 else ''}"
             )

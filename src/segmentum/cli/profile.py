@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import pandas as pd
 import typer
 
-from segmentum.analysis import profile
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace, out
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, operation, out
+
+# the parts of a profile that are tables (the rest are single values)
+TABLES = ("top_categories", "top_products", "attributes", "numeric", "distinguishing")
 
 
 def profile_command(
@@ -21,17 +22,11 @@ def profile_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Size, value, behaviour, attribute distributions and distinguishing features (lift vs everyone)."""
-    result = profile(open_workspace(workspace), name, run_id=run, top=top)
+    result = operation(workspace, "profile", name=name, run_id=run, top=top)
     if fmt is OutputFormat.json:
-        emit(
-            {
-                k: (v.to_dict(orient="records") if isinstance(v, pd.DataFrame) else v)
-                for k, v in result.items()
-            },
-            fmt,
-        )
+        emit(result, fmt)
         return
-    scalars = {k: v for k, v in result.items() if not isinstance(v, pd.DataFrame)}
+    scalars = {k: v for k, v in result.items() if k not in TABLES}
     if fmt is OutputFormat.csv:
         emit([scalars], fmt)
         return
@@ -41,7 +36,7 @@ def profile_command(
         ("top_categories", "Top categories"),
         ("top_products", "Top products"),
     ):
-        frame = result[key]
-        if not frame.empty:
+        rows = result[key]
+        if rows:
             out.print()
-            emit(frame, fmt, title=title)
+            emit(rows, fmt, title=title)

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, note, open_workspace, warn
-from segmentum.runs.diff import summary
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, note, operation, warn
 
 
 def run_command(
@@ -31,37 +30,38 @@ def run_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Evaluate the definitions at a point in time and store the snapshot (traits and memberships)."""
-    ws = open_workspace(workspace)
     with err.status("Running definitions"):
-        result = ws.run(as_of=as_of, engine=engine, only=only, preview=preview, triggers=not no_triggers)
-    for message in result.warnings:
+        result = operation(
+            workspace, "run", as_of=as_of, engine=engine, only=only, preview=preview, triggers=not no_triggers
+        )
+    for message in result["warnings"]:
         warn(message)
-    actions = result.actions
+    actions = result.get("actions")
     if fmt is OutputFormat.json:
-        data = result.summary()
+        data = {k: v for k, v in result.items() if k != "actions"}
         if actions is not None:
             data["actions_enqueued"] = actions.get("enqueued")
         emit(data, fmt)
         return
-    title = (
-        "Preview" if preview else f"Run {result.run_id}"
-    ) + f" at {result.as_of:%Y-%m-%d %H:%M:%S} ({result.engine}, {result.seconds:.1f} s)"
-    columns = (
-        ["name", "customers", "share", "revenue_share"]
-        if "revenue_share" in result.sizes.columns
-        else ["name", "customers", "share"]
+    as_of_text = str(result["as_of"]).replace("T", " ")[:19]
+    title = ("Preview" if preview else f"Run {result['run_id']}") + (
+        f" at {as_of_text} ({result['engine']}, {result['seconds']:.1f} s)"
     )
-    emit(result.sizes, fmt, title=title, columns=columns)
+    sizes = result["sizes"]
+    columns = ["name", "customers", "share"] + (
+        ["revenue_share"] if sizes and "revenue_share" in sizes[0] else []
+    )
+    emit(sizes, fmt, title=title, columns=columns)
     if preview:
         return
-    trans = summary(result.transitions)
-    if not trans.empty:
-        emit(trans, fmt, title="Transitions since the previous run")
-    if result.baselines:
+    transitions = result["transitions"]
+    if transitions:
+        emit(transitions, fmt, title="Transitions since the previous run")
+    if result["baselines"]:
         note(
-            f"New baseline (first run, or first after an edit; no transitions): {', '.join(result.baselines)}"
+            f"New baseline (first run, or first after an edit; no transitions): {', '.join(result['baselines'])}"
         )
-    elif trans.empty:
+    elif not transitions:
         note("No transitions since the previous run.")
     if actions and actions.get("enqueued"):
         note(f"{actions['enqueued']} trigger action(s) enqueued; `segmentum outbox` shows them.")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation
 
 app = typer.Typer(help="Tasks for managers, created by trigger actions: list, assign, complete.")
 COLUMNS = [
@@ -34,10 +34,13 @@ def tasks_command(
     """List tasks (open ones by default), the soonest due first."""
     if ctx.invoked_subcommand is not None:
         return
-    from segmentum.actions.tasks import list_tasks
-
-    ws = open_workspace(workspace)
-    rows = list_tasks(ws, assignee=assignee, status=None if status == "all" else status, customer_id=customer)
+    rows = operation(
+        workspace,
+        "tasks",
+        assignee=assignee,
+        status=None if status == "all" else status,
+        customer_id=customer,
+    )
     emit(
         rows,
         fmt,
@@ -56,9 +59,7 @@ def assign(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Give a task to someone."""
-    from segmentum.actions.tasks import assign_task
-
-    task = assign_task(open_workspace(workspace), task_id, user)
+    task = operation(workspace, "tasks.assign", task_id=task_id, user=user)
     emit([task], fmt, columns=COLUMNS)
 
 
@@ -69,7 +70,5 @@ def done(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Mark a task done."""
-    from segmentum.actions.tasks import complete_task
-
-    task = complete_task(open_workspace(workspace), task_id)
+    task = operation(workspace, "tasks.complete", task_id=task_id)
     emit([task], fmt, columns=COLUMNS)

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from segmentum.errors import BusyError, SegmentumError
+from segmentum.errors import BusyError, NotFoundError, SegmentumError
 from segmentum.runs.realtime import DefinitionsCache, EventWriter, MicroBatcher, now_wall_clock
 from segmentum.service.keys import ApiKey, KeyStore
 from segmentum.service.schedule import Schedule, parse_schedule
@@ -27,28 +27,41 @@ log = logging.getLogger("segmentum.api")
 
 @dataclass
 class BatchJob:
+    """Work that writes snapshots, run in the background one at a time: a batch run or a backfill."""
+
     job_id: int
     as_of: Any
     only: list[str] | None
     trigger: str  # 'api' | 'schedule'
     started_at: datetime
+    kind: str = "run"  # run | backfill
     status: str = "running"  # running | complete | failed
     finished_at: datetime | None = None
-    result: Any = None
+    result: Any = None  # RunResult of a run; the list of RunResults of a backfill
     message: str | None = None
+    steps: int = 1  # points of a backfill
+    done: int = 0
 
     def as_dict(self) -> dict[str, Any]:
+        results = (
+            self.result if isinstance(self.result, list) else [self.result] if self.result is not None else []
+        )
+        last = results[-1] if results else None
         return {
             "job_id": self.job_id,
+            "kind": self.kind,
             "as_of": self.as_of,
             "only": self.only,
             "trigger": self.trigger,
             "status": self.status,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
-            "run_id": self.result if isinstance(self.result, int) else getattr(self.result, "run_id", None),
-            "customers": getattr(self.result, "customers", None),
-            "warnings": list(getattr(self.result, "warnings", None) or []),
+            "progress": {"done": self.done, "of": self.steps},
+            "run_id": getattr(last, "run_id", None),
+            "run_ids": [r.run_id for r in results],
+            "customers": getattr(last, "customers", None),
+            "warnings": [w for r in results for w in r.warnings],
+            "summary": last.summary() if last is not None and self.kind == "run" else None,
             "message": self.message,
         }
 
@@ -150,37 +163,68 @@ class Runtime:
             return next((j for j in self.jobs if j.status == "running"), None)
 
     def start_batch(self, as_of: Any, only: list[str] | None = None, *, trigger: str = "api") -> BatchJob:
-        """Start a batch run on a background thread; BusyError (409) when one is running already."""
+        """Start a batch run on a background thread; BusyError (409) when a job is running already."""
+
+        def work(job: BatchJob) -> None:
+            with self.run_lock:
+                job.result = self.ws.run(as_of=job.as_of, only=job.only or None, deliver=False)
+                job.done = 1
+            self.definitions.forget()  # a batch run is where edited definitions are picked up
+
+        return self._start(BatchJob(0, as_of, only, trigger, now_wall_clock(self.zone)), work)
+
+    def start_backfill(self, start: Any, end: Any, every: str, only: list[str] | None = None) -> BatchJob:
+        """Backfill runs on a background thread, one point at a time, so micro-batches go on between points."""
+        from segmentum.runs.backfill import backfill, backfill_dates
+
+        points = backfill_dates(start, end, every)
+        job = BatchJob(0, end, only, "api", now_wall_clock(self.zone), kind="backfill", steps=len(points))
+
+        def work(job: BatchJob) -> None:
+            job.result = []
+            for point in points:
+                with self.run_lock:
+                    job.result += backfill(self.ws, point, point, every, only=only)
+                job.done += 1
+
+        return self._start(job, work)
+
+    def _start(self, job: BatchJob, work: Any) -> BatchJob:
         with self._jobs_lock:
-            if any(j.status == "running" for j in self.jobs):
-                current = next(j for j in self.jobs if j.status == "running")
+            current = next((j for j in self.jobs if j.status == "running"), None)
+            if current is not None:
                 raise BusyError(
-                    f"a batch run is in progress already (job {current.job_id}); "
+                    f"a {current.kind} is in progress already (job {current.job_id}); "
                     "wait for it (GET /v1/runs) and try again",
                     details=current.as_dict(),
                 )
-            job = BatchJob(len(self.jobs) + 1, as_of, only, trigger, now_wall_clock(self.zone))
+            job.job_id = (self.jobs[-1].job_id + 1) if self.jobs else 1
             self.jobs.append(job)
             del self.jobs[:-50]  # keep the recent ones only
         thread = threading.Thread(
-            target=self._run_job, args=(job,), name=f"segmentum-run-{job.job_id}", daemon=True
+            target=self._run_job, args=(job, work), name=f"segmentum-{job.kind}-{job.job_id}", daemon=True
         )
         self._job_threads = [t for t in self._job_threads if t.is_alive()] + [thread]
         thread.start()
         return job
 
-    def _run_job(self, job: BatchJob) -> None:
+    def job(self, job_id: int) -> BatchJob:
+        with self._jobs_lock:
+            found = next((j for j in self.jobs if j.job_id == job_id), None)
+        if found is None:
+            raise NotFoundError(f"no job {job_id}; GET /v1/runs lists the recent jobs")
+        return found
+
+    def _run_job(self, job: BatchJob, work: Any) -> None:
         try:
-            with self.run_lock:
-                job.result = self.ws.run(as_of=job.as_of, only=job.only or None, deliver=False)
-                self.definitions.forget()  # a batch run is where edited definitions are picked up
+            work(job)
             job.status = "complete"
         except SegmentumError as exc:
             job.status, job.message = "failed", str(exc)
-            log.warning("batch run (job %s) failed: %s", job.job_id, exc)
+            log.warning("%s (job %s) failed: %s", job.kind, job.job_id, exc)
         except Exception as exc:  # noqa: BLE001 - report any engine failure on the job, keep serving
             job.status, job.message = "failed", f"{type(exc).__name__}: {exc}"
-            log.exception("batch run (job %s) failed", job.job_id)
+            log.exception("%s (job %s) failed", job.kind, job.job_id)
         finally:
             job.finished_at = now_wall_clock(self.zone)
 

@@ -1,0 +1,210 @@
+"""The operations the CLI starts, each run where the store's owner is (DESIGN.md principle 6).
+
+DuckDB lets one process write a file. While `segmentum serve` runs for a workspace it owns the store, so a
+CLI command of that workspace must not open it: `call(ws, name, **params)` sends the operation to the
+server (`POST /v1/commands/{name}`, allowed only with the server's internal token, which only the local
+CLI can read), and otherwise runs it here. Either way the answer is the same JSON-able value, so the CLI
+renders one shape whichever process did the work.
+
+Each operation is one library call; this module only names them, says which ones write (they take the
+server's run lock, so a micro-batch never interleaves with them), and converts the answer to JSON values.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+from segmentum.errors import NotFoundError, SegmentumError
+from segmentum.jsonable import jsonable
+from segmentum.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    func: Callable[..., Any]
+    writes: bool  # takes the run lock while serving
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, *, writes: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        COMMANDS[name] = Command(name, func, writes)
+        return func
+
+    return register
+
+
+def execute(ws: Workspace, name: str, params: dict[str, Any], *, lock: threading.Lock | None = None) -> Any:
+    """Run operation `name` here, with the run lock when it writes; the answer as JSON values."""
+    found = COMMANDS.get(name)
+    if found is None:
+        from segmentum.errors import did_you_mean
+
+        raise NotFoundError(
+            f"no command '{name}'{did_you_mean(name, COMMANDS)}; commands: {', '.join(sorted(COMMANDS))}"
+        )
+    guard: AbstractContextManager[Any] = lock if (lock is not None and found.writes) else nullcontext()
+    with guard:
+        return jsonable(found.func(ws, **params))
+
+
+def call(ws: Workspace, name: str, /, **params: Any) -> Any:
+    """Run operation `name` in the process that owns the store: the running server, else this one."""
+    from segmentum.service.ownership import ServerClient, running_server
+
+    record = running_server(ws.root)
+    if record is None:
+        return execute(ws, name, params)
+    # long operations (ingest of a large file, a run) answer when they are done
+    client = ServerClient(record, timeout=None)
+    return client.request("POST", f"/v1/commands/{name}", json_body=jsonable(params))
+
+
+# ------------------------------------------------------------------------------------------- operations
+
+
+@command("ingest", writes=True)
+def _ingest(ws: Workspace, *, table: str, path: str, **options: Any) -> dict[str, Any]:
+    from segmentum.ingest.load import StrictIngestError, ingest
+
+    try:
+        report = ingest(ws, table, path, **options)
+    except StrictIngestError as exc:
+        return {"report": exc.report.to_dict(), "summary": exc.report.summary(), "error": str(exc)}
+    return {"report": report.to_dict(), "summary": report.summary(), "error": None}
+
+
+@command("run", writes=True)
+def _run(ws: Workspace, *, triggers: bool = True, **options: Any) -> dict[str, Any]:
+    # inside `segmentum serve` the delivery worker sends what the run enqueues
+    record = ws.server()
+    serving = record is not None and record.pid == os.getpid()
+    result = ws.run(triggers=triggers, deliver=not serving, **options)
+    return {**result.summary(), "actions": result.actions}
+
+
+@command("backfill", writes=True)
+def _backfill(
+    ws: Workspace, *, start: str, end: str, every: str = "1m", **options: Any
+) -> list[dict[str, Any]]:
+    from datetime import date
+
+    from segmentum.runs.backfill import backfill
+
+    results = backfill(ws, date.fromisoformat(start), date.fromisoformat(end), every, **options)
+    return [{"as_of": r.as_of, "run_id": r.run_id, "customers": r.customers} for r in results]
+
+
+@command("explain")
+def _explain(ws: Workspace, *, customer_id: str, name: str, as_of: str | None = None) -> dict[str, Any]:
+    from segmentum.runs.explain import explain
+
+    return explain(ws, customer_id, name, as_of=as_of).to_dict()
+
+
+@command("preview")
+def _preview(ws: Workspace, *, names: list[str] | None = None) -> dict[str, Any]:
+    from segmentum.runs.preview import preview
+
+    result = preview(ws, names=names)
+    return {**result.to_dict(), "table": result.frame().to_dict(orient="records")}
+
+
+@command("profile")
+def _profile(ws: Workspace, *, name: str, run_id: int | None = None, top: int = 10) -> dict[str, Any]:
+    import pandas as pd
+
+    from segmentum.analysis.profile import profile
+
+    result = profile(ws, name, run_id=run_id, top=top)
+    return {k: (v.to_dict(orient="records") if isinstance(v, pd.DataFrame) else v) for k, v in result.items()}
+
+
+@command("migration")
+def _migration(
+    ws: Workspace,
+    *,
+    segmentation: str,
+    from_run: int | None = None,
+    to_run: int | None = None,
+    who: list[str] | None = None,
+) -> dict[str, Any]:
+    import pandas as pd
+
+    from segmentum.analysis.migration import migration
+
+    result = migration(ws, segmentation, from_run=from_run, to_run=to_run, who=tuple(who) if who else None)  # type: ignore[arg-type]
+    out: dict[str, Any] = {}
+    for key, value in result.items():
+        if isinstance(value, pd.DataFrame):
+            if key.endswith("matrix"):
+                value = value.reset_index()
+            out[key] = value.to_dict(orient="records")
+        else:
+            out[key] = value
+    return out
+
+
+@command("tasks")
+def _tasks(
+    ws: Workspace, *, assignee: str | None = None, status: str | None = "open", customer_id: str | None = None
+) -> list[dict[str, Any]]:
+    from segmentum.actions.tasks import list_tasks
+
+    return list(list_tasks(ws, assignee=assignee, status=status, customer_id=customer_id))
+
+
+@command("tasks.assign", writes=True)
+def _assign(ws: Workspace, *, task_id: int, user: str) -> Any:
+    from segmentum.actions.tasks import assign_task
+
+    return assign_task(ws, task_id, user)
+
+
+@command("tasks.complete", writes=True)
+def _complete(ws: Workspace, *, task_id: int) -> Any:
+    from segmentum.actions.tasks import complete_task
+
+    return complete_task(ws, task_id)
+
+
+@command("outbox", writes=True)
+def _outbox(
+    ws: Workspace,
+    *,
+    status: str | None = None,
+    retry_ids: list[int] | None = None,
+    retry_all: bool = False,
+    deliver_now: bool = False,
+    force: bool = False,
+    run_id: int | None = None,
+    limit: int = 100,
+) -> dict[str, Any]:
+    from segmentum.actions.outbox import counts, deliver, list_outbox, retry
+
+    out: dict[str, Any] = {"retried": None, "delivery": None}
+    if retry_all or retry_ids:
+        out["retried"] = retry(ws, list(retry_ids or []) or None, all_failed=retry_all)
+    if deliver_now:
+        out["delivery"] = deliver(ws, due_only=not force).as_dict()
+    out["counts"] = counts(ws)
+    out["items"] = list_outbox(ws, status=status, run_id=run_id, limit=limit)
+    return out
+
+
+@command("forget", writes=True)
+def _forget(ws: Workspace, *, customer_id: str) -> dict[str, Any]:
+    from segmentum.store.erase import forget
+
+    return forget(ws, customer_id)
+
+
+__all__ = ["COMMANDS", "Command", "SegmentumError", "call", "command", "execute"]

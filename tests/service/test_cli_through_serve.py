@@ -1,0 +1,131 @@
+"""DESIGN.md principle 6: while `segmentum serve` owns a workspace's store, every CLI command of that
+workspace goes through it (real processes: a server on 127.0.0.1 and the CLI as a user runs it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from segmentum.service.ownership import free_port
+from segmentum.workspace import Workspace
+
+ORDERS_CSV = """order_id,customer_id,ordered_at,amount,status
+o1,c1,2024-01-05,100,
+o2,c1,2024-02-05,300,
+o3,c2,2024-02-10,50,
+o4,c3,2024-02-11,20,cancelled
+o5,c3,2024-02-12,30,
+o6,c4,2024-03-20,700,
+"""
+DEFINITIONS = """
+traits:
+  spend: {sum: orders.amount}
+segments:
+  big_spenders: {where: "spend >= 300"}
+segmentations:
+  value_tier:
+    segments:
+      - {name: vip, where: "spend >= 300"}
+    else: low
+triggers:
+  new_vip:
+    on: enter
+    segment: value_tier.vip
+    do:
+      - task: {title: "Welcome {{ customer.customer_id }}", due: 3d}
+"""
+
+
+def cli(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "segmentum.cli.main", *args, "-w", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+    )
+    if check:
+        assert result.returncode == 0, f"{args}: {result.stderr}"
+    return result
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    ws = Workspace.init(tmp_path / "ws", name="served")
+    (ws.root / "definitions" / "shop.yml").write_text(DEFINITIONS, encoding="utf-8")
+    (tmp_path / "orders.csv").write_text(ORDERS_CSV, encoding="utf-8")
+    ws.close()
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "segmentum.cli.main", "serve", "--port", str(port), "-w", str(ws.root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
+        yield ws.root, port
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@pytest.mark.slow  # a server and a dozen CLI processes
+def test_every_cli_command_goes_through_the_running_server(served, tmp_path: Path) -> None:
+    root, _port = served
+    # the server holds DuckDB's lock on the store: a command that opened it would fail with a lock error
+    ingested = cli(root, "ingest", "orders", str(tmp_path / "orders.csv"))
+    assert "6 rows read, 6 stored, 0 quarantined" in ingested.stdout
+    cli(root, "backfill", "--from", "2024-01-31", "--to", "2024-02-29", "--every", "1m")
+    ran = json.loads(cli(root, "run", "--as-of", "latest", "--format", "json").stdout)
+    assert ran["status"] == "complete" and ran["run_id"] == 3
+    sizes = {s["name"]: s["customers"] for s in ran["sizes"]}
+    assert sizes["value_tier.vip"] == 2 and sizes["big_spenders"] == 2
+
+    explained = json.loads(cli(root, "explain", "c4", "value_tier.vip", "--format", "json").stdout)
+    assert explained["member"] is True
+    profile = json.loads(cli(root, "profile", "value_tier.vip", "--format", "json").stdout)
+    assert profile["size"] == 2
+    migration = json.loads(cli(root, "migration", "value_tier", "--format", "json").stdout)
+    assert {(f["from_segment"], f["to_segment"]) for f in migration} >= {("low", "vip")}
+    preview = json.loads(cli(root, "preview", "--format", "json").stdout)
+    assert preview["changed"] == {}
+    tasks = json.loads(cli(root, "tasks", "--format", "json").stdout)
+    assert [t["customer_id"] for t in tasks] == ["c4"]  # entered vip in the last run
+    done = json.loads(cli(root, "tasks", "done", str(tasks[0]["id"]), "--format", "json").stdout)
+    assert done[0]["status"] == "done"
+    outbox = json.loads(cli(root, "outbox", "--format", "json").stdout)
+    assert [item["action_type"] for item in outbox] == ["task"]
+
+    forgotten = json.loads(cli(root, "forget", "c3", "--yes", "--format", "json").stdout)
+    assert forgotten["rows_deleted"]["main.orders"] == 2
+
+
+@pytest.mark.slow
+def test_the_command_channel_answers_only_the_local_cli(served) -> None:
+    root, port = served
+    key = cli(root, "keys", "create", "--scope", "admin").stdout.strip().splitlines()[-1]
+    response = httpx.post(
+        f"http://127.0.0.1:{port}/v1/commands/forget",
+        json={"customer_id": "c1"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 403
+    assert "local CLI" in response.json()["error"]["message"]
