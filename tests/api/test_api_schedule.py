@@ -49,3 +49,30 @@ def test_a_schedule_starts_batch_runs(workspace) -> None:
         "SELECT kind, status FROM segmentum.runs WHERE run_id = ?", [job.as_dict()["run_id"]]
     )
     assert rows == [("batch", "complete")]
+
+
+def test_a_backfill_through_the_api_runs_every_point_and_reports_progress(live) -> None:
+    con = live.ws.store.cursor()
+    con.execute(
+        "CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
+        "amount DECIMAL(38, 6), status VARCHAR)"
+    )
+    con.execute("INSERT INTO main.orders VALUES ('o1', 'c1', '2024-01-05', 10, NULL)")
+    with live.client("write") as client:
+        started = client.post("/v1/runs/backfill", json={"from": "2024-01-01", "to": "2024-03-15"})
+        assert started.status_code == 202, started.text
+        job_id = started.json()["job_id"]
+        deadline = time.monotonic() + 120
+        while (job := client.get(f"/v1/runs/jobs/{job_id}").json())["status"] == "running":
+            assert time.monotonic() < deadline, job
+            time.sleep(0.2)
+        bad = client.post("/v1/runs/backfill", json={"from": "2024-03-01", "to": "2024-01-01"})
+    assert job["status"] == "complete", job
+    assert job["kind"] == "backfill" and job["progress"] == {"done": 3, "of": 3}
+    as_of = live.ws.store.query(
+        "SELECT strftime(as_of, '%Y-%m-%d') FROM segmentum.runs WHERE run_id IN (SELECT unnest(?::BIGINT[])) "
+        "ORDER BY 1",
+        [job["run_ids"]],
+    )
+    assert [r[0] for r in as_of] == ["2024-01-31", "2024-02-29", "2024-03-15"]
+    assert bad.status_code == 422 and "before --from" in bad.json()["error"]["message"]

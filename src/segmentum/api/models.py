@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
@@ -75,6 +75,22 @@ class EventsAccepted(BaseModel):
     customers: int
     new_customers: int
     queued_for_realtime: bool
+
+
+class BackfillIn(Strict):
+    from_: date = Field(alias="from", description="first day (YYYY-MM-DD)")
+    to: date = Field(description="last day (YYYY-MM-DD), always included")
+    every: str = Field(
+        "1m", pattern=r"^\s*\d{1,4}\s*[dwmy]\s*$", description="1m = month ends, 1w, 7d, 1y = year ends"
+    )
+    only: list[str] | None = Field(None, description="segments, segmentations or built-ins to run")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("only")
+    @classmethod
+    def _only(cls, value: list[str] | None) -> list[str] | None:
+        return [_clean_text(v, "only") for v in value] if value else value
 
 
 class RunIn(Strict):

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from segmentum.api.deps import get_runtime, get_workspace, json_response
 from segmentum.api.errors import ERROR_RESPONSES, ApiError
-from segmentum.api.models import RunIn
+from segmentum.api.models import BackfillIn, RunIn
 from segmentum.runs.realtime import to_wall_clock
 from segmentum.service.runtime import Runtime
 from segmentum.store import snapshots as snapshot
@@ -58,6 +58,22 @@ def list_runs(
         "jobs": [j.as_dict() for j in reversed(runtime.jobs[-10:])],
     }
     return json_response(body)
+
+
+@router.post(
+    "/backfill",
+    status_code=202,
+    summary="Start runs at past points in time (202; follow the job with GET /v1/runs/jobs/{job_id})",
+    responses={409: {"description": "a batch run or backfill is in progress already"}},
+)
+def start_backfill(body: BackfillIn, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    job = runtime.start_backfill(body.from_, body.to, body.every, body.only)
+    return json_response(job.as_dict(), status_code=202)
+
+
+@router.get("/jobs/{job_id}", summary="A batch run or backfill started through the API, with its progress")
+def get_job(job_id: int, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    return json_response(runtime.job(job_id).as_dict())
 
 
 @router.get("/{run_id}", summary="One run")
