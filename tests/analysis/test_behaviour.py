@@ -189,7 +189,8 @@ def test_bad_durations_are_reported(shop: Workspace) -> None:
 
 @pytest.mark.slow
 def test_demo_declining_and_growing_personas(tmp_path) -> None:
-    demo_workspace = pytest.importorskip("segmentum.demo.workspace")
+    from segmentum.demo import workspace as demo_workspace
+
     root = tmp_path / "demo"
     demo_workspace.create_demo_workspace(root, customers=2000, seed=5, run=False, report=False)
     with Workspace(root) as ws:

@@ -182,7 +182,8 @@ def test_experience_holds_every_metric_including_churn(survey: Workspace) -> Non
 
 @pytest.mark.slow
 def test_demo_experience_follows_the_personas(tmp_path) -> None:
-    demo_workspace = pytest.importorskip("segmentum.demo.workspace")
+    from segmentum.demo import workspace as demo_workspace
+
     root = tmp_path / "demo"
     demo_workspace.create_demo_workspace(root, customers=2000, seed=5, run=False, report=False)
     with Workspace(root) as ws:

@@ -21,15 +21,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    demo_workspace = pytest.importorskip("segmentum.demo.workspace")
+    from segmentum.demo import workspace as demo_workspace
     from segmentum.store import snapshots as snapshot
     from segmentum.workspace import Workspace
 
     root = tmp_path_factory.mktemp("demo") / "ws"
     demo_workspace.create_demo_workspace(root, customers=2000, seed=11, run=False, report=False)
     ws = Workspace(root)
-    if not hasattr(ws, "run"):
-        pytest.skip("the run engine (Workspace.run) is not available")
     result = ws.run(as_of="latest")
     members = snapshot.memberships(ws.store, result.run_id)
     customers = ws.store.cursor().execute(f"SELECT * FROM {CATALOG}.main.customers").df()
@@ -207,7 +205,6 @@ def test_coverage_on_the_full_demo(demo) -> None:
 def test_spark_gives_the_same_traits_and_memberships(demo, monkeypatch) -> None:
     from segmentum.store import snapshots as snapshot
 
-    pytest.importorskip("pyspark")
     monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
     ws, result, _, members = demo
     spark = ws.run(as_of="latest", engine="spark")

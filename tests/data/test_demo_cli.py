@@ -12,10 +12,6 @@ from segmentum.cli.main import app
 from segmentum.demo.generator import generate_demo
 from segmentum.workspace import Workspace
 
-ingest = pytest.importorskip("segmentum.ingest.load", reason="the ingest module is not in this checkout yet")
-if not hasattr(ingest, "ingest"):
-    pytest.skip("segmentum.ingest.load has no ingest() yet", allow_module_level=True)
-
 runner = CliRunner()
 pytestmark = pytest.mark.slow  # ingest and a full run of every built-in take tens of seconds
 
@@ -63,8 +59,6 @@ def test_demo_enables_every_builtin_and_runs_the_example_definitions(demo_run: t
 
     with Workspace(folder) as ws:
         assert ws.config.builtins == builtin_names()
-        if not hasattr(ws, "run"):
-            pytest.skip("runs are not available in this checkout")
         runs = ws.store.query("SELECT run_id, status FROM segmentum.runs")
         assert runs and runs[-1][1] == "complete"
         names = {r[0] for r in ws.store.query("SELECT DISTINCT name FROM segmentum.memberships")}
@@ -75,8 +69,6 @@ def test_demo_enables_every_builtin_and_runs_the_example_definitions(demo_run: t
 def test_demo_personas_land_in_the_segments_they_imply(demo_run: tuple[Path, object]) -> None:
     folder, _ = demo_run
     with Workspace(folder) as ws:
-        if not ws.store.table_exists("memberships", "segmentum"):
-            pytest.skip("runs are not available in this checkout")
         rows = dict(
             ws.store.query("""
             SELECT c.persona, avg((m.segment = 'prospect')::INT) FROM main.customers c
@@ -105,10 +97,7 @@ def test_demo_refuses_a_folder_that_already_holds_a_workspace(tmp_path: Path) ->
     assert "already holds a workspace" in str(result.exception) + result.output
 
 
-def test_demo_writes_the_report_when_the_installation_has_one(tmp_path: Path) -> None:
-    report = pytest.importorskip("segmentum.report", reason="the report module is not in this checkout")
-    if not hasattr(report, "write_report"):
-        pytest.skip("segmentum.report has no write_report yet")
+def test_demo_writes_the_report(tmp_path: Path) -> None:
     folder = tmp_path / "r"
     result = runner.invoke(app, ["demo", "--customers", "150", "--dir", str(folder)])
     assert result.exit_code == 0, result.output

@@ -289,7 +289,8 @@ def test_risk_model_misuse(workspace: Workspace) -> None:
 
 @pytest.mark.slow
 def test_demo_churning_accounts_get_high_churn_risk(tmp_path) -> None:
-    demo_workspace = pytest.importorskip("segmentum.demo.workspace")
+    from segmentum.demo import workspace as demo_workspace
+
     root = tmp_path / "demo"
     demo_workspace.create_demo_workspace(root, customers=2000, seed=5, run=False, report=False)
     with Workspace(root) as ws:

@@ -124,7 +124,8 @@ def test_cli_table_output_and_a_bad_date_is_one_error_line(cdnow_ws: Workspace) 
 
 @pytest.mark.slow
 def test_fit_agrees_with_lifetimes_on_the_same_summary(cdnow_ws: Workspace) -> None:
-    lifetimes = pytest.importorskip("lifetimes")
+    import lifetimes  # a bench dependency, installed by `make install`
+
     summary = purchase_summary(cdnow_ws, calibration_end="1997-09-30")
     ours = BGNBD().fit(summary)
     theirs = lifetimes.BetaGeoFitter().fit(summary["frequency"], summary["recency"], summary["T"])

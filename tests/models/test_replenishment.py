@@ -215,7 +215,8 @@ def test_misuse_is_reported_in_domain_words(workspace: Workspace) -> None:
 
 @pytest.mark.slow
 def test_demo_consumable_buyers_get_due_dates(tmp_path) -> None:
-    demo_workspace = pytest.importorskip("segmentum.demo.workspace")
+    from segmentum.demo import workspace as demo_workspace
+
     root = tmp_path / "demo"
     demo_workspace.create_demo_workspace(root, customers=2000, seed=5, run=False, report=False)
     with Workspace(root) as ws:
