@@ -57,7 +57,8 @@ class WorkspaceConfig(Strict):
     builtins: list[str] = Field(default_factory=list)
     builtin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude=True)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
-    email: EmailSettings = Field(default_factory=EmailSettings)
+    # model_validate: mypy reads the alias `from` of `sender` as a required argument of the constructor
+    email: EmailSettings = Field(default_factory=lambda: EmailSettings.model_validate({}))
     serve: ServeSettings = Field(default_factory=ServeSettings)
     # definitions may also live in segmentum.yml itself; spec/loader.py validates them
     traits: dict[str, Any] = Field(default_factory=dict)

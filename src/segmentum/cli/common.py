@@ -49,8 +49,11 @@ def operation(workspace: Path | None, name: str, /, **params: Any) -> Any:
     `segmentum serve` while it runs for this workspace, else in this process. The answer is JSON values."""
     from segmentum.service.commands import call
 
-    with open_workspace(workspace) as ws:
+    ws = open_workspace(workspace)
+    try:
         return call(ws, name, **params)
+    finally:
+        ws.close()
 
 
 def _cell(value: Any) -> str:

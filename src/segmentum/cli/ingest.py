@@ -15,7 +15,7 @@ from segmentum.errors import IngestError
 class Mode(StrEnum):
     append = "append"
     upsert = "upsert"
-    replace = "replace"
+    replace = "replace"  # type: ignore[assignment]  # the mode shadows str.replace, harmless on an enum
 
 
 def ingest_command(

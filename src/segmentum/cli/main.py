@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import typer
 
@@ -66,7 +68,7 @@ def _register() -> None:
         validate,
     )
 
-    commands = {
+    commands: dict[str, Callable[..., Any]] = {
         # set up and load
         "demo": demo.demo_command,
         "init": init.init_command,

@@ -331,16 +331,13 @@ def parse_date_format(fmt: str) -> DateFamily:
     for family in DATE_FAMILIES:
         if key.lower() == family.name:
             return family
-    if "%" in key:
-        pattern = key
-    else:
-        pattern = _letters_to_strptime(key)
-        if pattern is None:
-            raise IngestError(
-                f"--date-format {fmt!r} is not a date format; use a pattern such as dd.mm.yyyy, mm/dd/yyyy, "
-                "yyyy-mm-dd hh:mm, a strptime pattern such as %d/%m/%Y, or one of: "
-                + ", ".join(f.name for f in DATE_FAMILIES)
-            )
+    pattern: str | None = key if "%" in key else _letters_to_strptime(key)
+    if pattern is None:
+        raise IngestError(
+            f"--date-format {fmt!r} is not a date format; use a pattern such as dd.mm.yyyy, mm/dd/yyyy, "
+            "yyyy-mm-dd hh:mm, a strptime pattern such as %d/%m/%Y, or one of: "
+            + ", ".join(f.name for f in DATE_FAMILIES)
+        )
     has_time = any(t in pattern for t in ("%H", "%I", "%M", "%S"))
     formats = (pattern,) if has_time else tuple(pattern + t for t in TIME_VARIANTS)
     return DateFamily(f"format {fmt}", r"^.*$", formats, fmt)

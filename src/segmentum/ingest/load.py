@@ -34,6 +34,7 @@ from segmentum.schema import (
     TEXT_LIST,
     TIMESTAMP,
 )
+from segmentum.sql import one
 from segmentum.store import META, Store
 
 MODES = ("append", "upsert", "replace")
@@ -319,7 +320,7 @@ def _ingest_staged(
     number_format = _number_format(cur, staged, spec, targets, existing, opts)
     columns = _plan_columns(cur, table, staged, targets, existing, opts, number_format)
     _build_typed(cur, table, staged, columns, opts, report)
-    ingest_id = cur.execute(f"SELECT nextval('{META}.ingest_seq')").fetchone()[0]
+    ingest_id = one(cur.execute(f"SELECT nextval('{META}.ingest_seq')"))[0]
     report.ingest_id = ingest_id
     if table == "events":
         # stable and unique per row: the ingest and the row's line
@@ -330,8 +331,8 @@ def _ingest_staged(
     key = [c.name for c in columns if c.key]
     auto_ids = table == "customers" and opts.mode == "append" and bool(existing)
     _mark_duplicates(cur, table, key, opts.mode, existing, auto_ids)
-    counts = cur.execute(f"SELECT count(*), count(*) FILTER (WHERE __reason IS NULL) FROM {TYPED}").fetchone()
-    rejected = cur.execute(f"SELECT count(*) FROM {REJ}").fetchone()[0]
+    counts = one(cur.execute(f"SELECT count(*), count(*) FILTER (WHERE __reason IS NULL) FROM {TYPED}"))
+    rejected = one(cur.execute(f"SELECT count(*) FROM {REJ}"))[0]
     report.rows_read = counts[0] + rejected
     report.rows_stored = counts[1]
     report.rows_quarantined = counts[0] - counts[1] + rejected
@@ -498,8 +499,8 @@ def _infer_extra(
             count(*) FILTER (WHERE regexp_full_match({v}, {lit(detect.ISO.regex)}) AND TRY_CAST({v} AS TIMESTAMP) IS NOT NULL),
             count(*) FILTER (WHERE lower({v}) IN ('true', 'false'))
             FROM {STG}"""
-    ).fetchone()
-    n, ints, nums, isos, bools = row
+    )
+    n, ints, nums, isos, bools = one(row)
     if n == 0:
         return TEXT
     if ints == n:
@@ -698,7 +699,7 @@ def _date_family(
     checks = ", ".join(
         f"count(*) FILTER (WHERE {_family_match_sql('v', f, opts.timezone)} IS NOT NULL)" for f in families
     )
-    row = cur.execute(f"SELECT count(*), {checks} FROM {values}").fetchone()
+    row = one(cur.execute(f"SELECT count(*), {checks} FROM {values}"))
     total, hits = row[0], dict(zip([f.name for f in families], row[1:], strict=True))
     if total == 0:
         return detect.ISO
@@ -993,7 +994,7 @@ def _derive_customers(cur: duckdb.DuckDBPyConnection, sources: tuple[str, ...] =
             f"WHERE customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM main.customers c "
             f"WHERE c.customer_id = f.customer_id) GROUP BY customer_id ORDER BY customer_id"
         )
-        n = cur.execute("SELECT count(*) FROM __newcust").fetchone()[0]
+        n = one(cur.execute("SELECT count(*) FROM __newcust"))[0]
         if n:
             cur.execute(f"INSERT INTO main.customers ({names}) SELECT {names} FROM __newcust")
             cur.execute(f"INSERT INTO {META}.auto_customers SELECT customer_id FROM __newcust")
@@ -1009,7 +1010,8 @@ def quarantined_rows(
 ) -> list[dict[str, Any]]:
     """Rows that could not be stored, newest ingest first, then by line: source file, line, column, reason."""
     store, _ = _store_and_timezone(target)
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if table is not None:
         if table not in TABLES:
             raise IngestError(

@@ -17,7 +17,7 @@ import io
 import json
 import sqlite3
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from segmentum.errors import IngestError
 from segmentum.ingest.detect import SNIFF_BYTES, detect_delimiter, detect_encoding, normalize_encoding
+from segmentum.sql import one
 
 BATCH_ROWS = 50_000
 STG = "__stg"
@@ -173,10 +174,10 @@ class _Batcher:
         cols = ", ".join(f"c{i} VARCHAR" for i in range(ncols))
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {STG} (__line BIGINT, {cols})")
 
-    def add(self, line: int, values: list[str | None]) -> None:
+    def add(self, line: int, values: Sequence[str | None]) -> None:
         """A row of exactly `ncols` values; empty strings are stored as missing values."""
         self.lines.append(line)
-        self.records.append(values)
+        self.records.append(list(values))
         if len(self.lines) >= BATCH_ROWS:
             self.flush()
 
@@ -366,7 +367,7 @@ def _stage_parquet(cur: duckdb.DuckDBPyConnection, path: Path) -> Staged:
         )
     except duckdb.Error as exc:
         raise IngestError(f"{path}: cannot read as Parquet ({exc})") from None
-    staged.rows = cur.execute(f"SELECT count(*) FROM {STG}").fetchone()[0]
+    staged.rows = one(cur.execute(f"SELECT count(*) FROM {STG}"))[0]
     return staged
 
 
@@ -651,13 +652,13 @@ def _stage_url(cur: duckdb.DuckDBPyConnection, url: str) -> Staged:
             "reading from PostgreSQL needs psycopg: pip install 'segmentum[postgres]'"
         ) from None
     try:
-        con = psycopg.connect(location)
-        dbcur = con.cursor()
+        pg = psycopg.connect(location)
+        pgcur = pg.cursor()
         ident = ".".join('"' + p.replace('"', '""') + '"' for p in table.split("."))
-        dbcur.execute(f"SELECT * FROM {ident}")  # noqa: S608 - identifier quoted
+        pgcur.execute(f"SELECT * FROM {ident}")  # noqa: S608 - identifier quoted
     except psycopg.Error as exc:
         raise IngestError(f"{display_source(url)}: cannot read table {table!r} ({exc})") from None
-    return _stage_dbapi(cur, url, "postgresql", con, dbcur)
+    return _stage_dbapi(cur, url, "postgresql", pg, pgcur)
 
 
 def _sqlite_quote(name: str) -> str:
@@ -683,7 +684,7 @@ def _stage_duckdb(cur: duckdb.DuckDBPyConnection, url: str, location: str, table
         cur.execute(
             f"CREATE OR REPLACE TEMP TABLE {STG} AS SELECT row_number() OVER () AS __line, {select} FROM {ident}"
         )
-        staged.rows = cur.execute(f"SELECT count(*) FROM {STG}").fetchone()[0]
+        staged.rows = one(cur.execute(f"SELECT count(*) FROM {STG}"))[0]
         return staged
     finally:
         cur.execute("DETACH __src")

@@ -22,7 +22,7 @@ from segmentum.compile.compiler import CompiledRun, RunCompiler
 from segmentum.errors import RunError, SegmentumError
 from segmentum.runs import diff as diff_mod
 from segmentum.spec.loader import Definitions
-from segmentum.sql import ident, literal
+from segmentum.sql import ident, literal, one
 from segmentum.store import META, Store
 from segmentum.store import snapshots as snapshot
 from segmentum.store.catalog import newest_timestamp
@@ -333,9 +333,12 @@ def _start(store: Store, as_of: datetime, engine: str, kind: str, defs: Definiti
             with store.transaction(cur):
                 # the sequence may lag after a crash (it is not always replayed from the WAL): never reuse an id
                 run_id = int(
-                    cur.execute(
-                        f"SELECT greatest(nextval('{META}.run_seq'), coalesce((SELECT max(run_id) FROM {META}.runs), 0) + 1)"
-                    ).fetchone()[0]
+                    one(
+                        cur.execute(
+                            f"SELECT greatest(nextval('{META}.run_seq'), "
+                            f"coalesce((SELECT max(run_id) FROM {META}.runs), 0) + 1)"
+                        )
+                    )[0]
                 )
                 cur.execute(
                     f"INSERT INTO {META}.runs (run_id, as_of, started_at, status, engine, kind, definitions_hash, "
@@ -421,7 +424,7 @@ def _write(
             cur.execute(f"ALTER TABLE {traits} DROP COLUMN {ident(column)}")
         if kind != "batch":
             cur.execute(f"INSERT INTO {META}.run_customers SELECT {run_id}, customer_id FROM {traits}")
-        count = int(cur.execute(f"SELECT count(*) FROM {traits}").fetchone()[0])
+        count = int(one(cur.execute(f"SELECT count(*) FROM {traits}"))[0])
         cur.execute(
             f"UPDATE {META}.runs SET status = 'complete', finished_at = ?, customers = ? WHERE run_id = ?",
             [datetime.now(), count, run_id],

@@ -97,7 +97,7 @@ def remove_record(root: Path) -> None:
 class ServerClient:
     """Calls the running server with its admin token; error answers become SegmentumErrors."""
 
-    def __init__(self, record: ServerRecord, *, timeout: float = 30.0) -> None:
+    def __init__(self, record: ServerRecord, *, timeout: float | None = 30.0) -> None:
         self.record = record
         self.timeout = timeout
 

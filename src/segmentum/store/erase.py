@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from segmentum.errors import NotFoundError
+from segmentum.sql import one
 from segmentum.store import META
 
 if TYPE_CHECKING:
@@ -39,18 +40,18 @@ def forget(ws: Context, customer_id: str) -> dict[str, Any]:
     deleted: dict[str, int] = {}
     with ws.store.transaction() as con:
         for schema, table in _tables_with_customer_id(ws):
-            count = con.execute(
-                f'SELECT count(*) FROM {schema}."{table}" WHERE customer_id = ?', [customer_id]
-            ).fetchone()[0]
+            count = one(
+                con.execute(f'SELECT count(*) FROM {schema}."{table}" WHERE customer_id = ?', [customer_id])
+            )[0]
             if count:
                 con.execute(f'DELETE FROM {schema}."{table}" WHERE customer_id = ?', [customer_id])
                 deleted[f"{schema}.{table}"] = int(count)
         # quarantined rows keep the raw input as JSON text
         if ws.store.table_exists("quarantine", schema=META):
             where = "json_extract_string(TRY_CAST(raw AS JSON), '$.customer_id') = ?"
-            count = con.execute(
-                f"SELECT count(*) FROM {META}.quarantine WHERE {where}", [customer_id]
-            ).fetchone()[0]
+            count = one(con.execute(f"SELECT count(*) FROM {META}.quarantine WHERE {where}", [customer_id]))[
+                0
+            ]
             if count:
                 con.execute(f"DELETE FROM {META}.quarantine WHERE {where}", [customer_id])
                 deleted[f"{META}.quarantine"] = int(count)
