@@ -1,6 +1,6 @@
 """The validated, in-memory form of a workspace's definitions: what the loader builds and a run evaluates.
 
-`spec/loader.py` builds it from YAML, `compile/` compiles it.
+`spec/loader.py` builds it from YAML, `spec/fingerprint.py` hashes it, `compile/` compiles it.
 """
 
 from __future__ import annotations
@@ -85,7 +85,10 @@ class Definitions:
     builtins: list[str] = field(default_factory=list)  # built-ins included
     skipped: dict[str, str] = field(default_factory=dict)  # built-in -> why it was skipped
     files: list[str] = field(default_factory=list)
-    hashes: dict[str, str] = field(default_factory=dict)  # trait / segment / segmentation -> definition hash
+    # trait / segment / segmentation -> fingerprint of its meaning (spec/fingerprint.py): what decides membership
+    hashes: dict[str, str] = field(default_factory=dict)
+    # the same names -> hash of their descriptions, offers, channels and actions (never starts a baseline)
+    metadata_hashes: dict[str, str] = field(default_factory=dict)
 
     def segment(self, name: str) -> SegmentDef:
         """A standalone segment or `segmentation.segment`; NotFoundError with a did-you-mean otherwise."""
@@ -152,6 +155,7 @@ class Definitions:
             skipped=self.skipped,
             files=self.files,
             hashes=self.hashes,
+            metadata_hashes=self.metadata_hashes,
         )
 
     def _wheres(self, name: str) -> list[ast.Node]:

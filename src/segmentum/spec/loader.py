@@ -8,10 +8,7 @@ error names `file:line:col`.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
-from decimal import Decimal
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -31,6 +28,7 @@ from segmentum.spec.definitions import (
     trait_closure,
 )
 from segmentum.spec.expr import ExpressionSyntaxError, parse_expression
+from segmentum.spec.fingerprint import data_hashes, metadata_hashes
 from segmentum.spec.models import (
     AggregateTrait,
     CumulativeTrait,
@@ -294,7 +292,8 @@ class DefinitionBuilder:
         self._order(seg_deps, "segment", {**defs.segments, **defs.segmentations})
         for trigger in defs.triggers.values():
             self._check_trigger(trigger, all_segments)
-        defs.hashes = self._hashes(all_segments)
+        defs.hashes = data_hashes(defs)
+        defs.metadata_hashes = metadata_hashes(defs)
         return defs
 
     def _resolve_trait(self, trait: TraitDef) -> None:
@@ -403,29 +402,6 @@ class DefinitionBuilder:
                 f"'{spec.trait}'{did_you_mean(spec.trait, self.defs.traits)}"
             )
 
-    def _hashes(self, segments: dict[str, SegmentDef]) -> dict[str, str]:
-        hashes: dict[str, str] = {}
-        for name, trait in self.defs.traits.items():  # dependency order: deps hashed first
-            payload = {
-                "spec": trait.spec.model_dump(mode="json"),
-                "deps": sorted(hashes[d] for d in trait.deps),
-            }
-            hashes[name] = _digest(payload)
-
-        def expr_hash(node: ast.Node | None) -> list[str]:
-            if node is None:
-                return []
-            used = trait_closure(self.defs.traits, ast.names(node))
-            return sorted(hashes[t] for t in used) + sorted(functions.segment_refs(node))
-
-        for name, seg in self.defs.segments.items():
-            hashes[name] = _digest({"where": seg.where_text, "traits": expr_hash(seg.where)})
-        for name, segmentation in self.defs.segmentations.items():
-            hashes[name] = _digest(
-                {"rules": [(s.segment, s.where_text, expr_hash(s.where)) for s in segmentation.segments]}
-            )
-        return hashes
-
 
 # ------------------------------------------------------------------------------------- trait kinds
 
@@ -488,13 +464,6 @@ TRAIT_RESOLVERS: dict[type[TraitKind], TraitResolver] = {
     CumulativeTrait: _resolve_over_trait,
     TotalTrait: _resolve_over_trait,
 }
-
-
-def _digest(payload: Any) -> str:
-    text = json.dumps(
-        payload, sort_keys=True, default=lambda o: str(o) if isinstance(o, Decimal) else repr(o)
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def expression_position(located: Located, loc: tuple[Any, ...], offset: int) -> str:
