@@ -33,15 +33,20 @@ from segmentum.compile.expressions import (
     align,
     days_between,
     literal,
-    ntile,
-    percent_rank,
 )
 from segmentum.compile.windows import bounds
 from segmentum.errors import DefinitionError
 from segmentum.schema import TABLES
-from segmentum.spec import ast
-from segmentum.spec.loader import Definitions, SegmentDef, TraitDef
-from segmentum.spec.models import AggregateTrait, CumulativeTrait, ExprTrait, ScoreTrait, TotalTrait
+from segmentum.spec import ast, functions
+from segmentum.spec.definitions import Definitions, SegmentDef, TraitDef
+from segmentum.spec.models import (
+    AggregateTrait,
+    CumulativeTrait,
+    ExprTrait,
+    ScoreTrait,
+    TotalTrait,
+    TraitKind,
+)
 
 HIDDEN_PREFIX = "__"
 SEGMENT_PREFIX = "__seg__"
@@ -285,12 +290,11 @@ class RunCompiler:
         for trait in self.defs.traits.values():
             if trait.expr is not None:
                 names |= ast.names(trait.expr)
-            if trait.kind != "aggregate" and trait.where is not None:
+            if not TRAIT_RULES[type(trait.spec)].grouped and trait.where is not None:
                 names |= ast.names(trait.where)
-            for key in ("score", "cumulative", "total"):
-                target = getattr(trait.spec, key, None)
-                if isinstance(target, str):
-                    names.add(target)
+            target = getattr(trait.spec, "target", None)  # score, cumulative, total: the trait they read
+            if isinstance(target, str):
+                names.add(target)
         for seg in self._all_segments():
             if seg.where is not None:
                 names |= ast.names(seg.where)
@@ -306,8 +310,9 @@ class RunCompiler:
     def _groups(self) -> list[_Group]:
         groups: dict[tuple[str, bool], _Group] = {}
         for trait in self.defs.traits.values():
-            if isinstance(trait.spec, AggregateTrait):
+            if TRAIT_RULES[type(trait.spec)].grouped:
                 spec = trait.spec
+                assert isinstance(spec, AggregateTrait)
                 key = (spec.table, spec.all_orders and spec.table in ("orders", "order_items"))
                 groups.setdefault(key, _Group(*key)).traits.append(trait)
         return list(groups.values())
@@ -451,7 +456,7 @@ class RunCompiler:
         names = {n for n, t in self.defs.traits.items() if t.population}
         for seg in self._all_segments():
             if seg.where is not None:
-                names |= {pop_column(n) for n in _population_calls(seg.where)}
+                names |= {pop_column(n) for n in functions.population_calls(seg.where)}
         return names
 
     def _join_population(self, t: ir.Table) -> ir.Table:
@@ -464,14 +469,15 @@ class RunCompiler:
 
     def _levels(self) -> list[list[TraitDef]]:
         level: dict[str, int] = {}
+        grouped = {n for n, t in self.defs.traits.items() if TRAIT_RULES[type(t.spec)].grouped}
         for name, trait in self.defs.traits.items():  # dependency order
-            if trait.kind == "aggregate":
+            if name in grouped:
                 level[name] = 0
             else:
                 level[name] = 1 + max((level[d] for d in trait.deps if d in level), default=0)
         depth = max(level.values(), default=0)
         return [
-            [t for n, t in self.defs.traits.items() if level[n] == i and t.kind != "aggregate"]
+            [t for n, t in self.defs.traits.items() if level[n] == i and n not in grouped]
             for i in range(1, depth + 1)
         ]
 
@@ -485,7 +491,7 @@ class RunCompiler:
                 t = t.mutate(**{tr.name: ibis.null() for tr in missing})
             if not todo:
                 continue
-            calls = [c for tr in todo if tr.expr is not None for c in _population_calls(tr.expr)]
+            calls = [c for tr in todo if tr.expr is not None for c in functions.population_calls(tr.expr)]
             t, new = self._hoist(t, calls, where="traits")
             hidden += new
             values = {tr.name: self._trait_value(tr, t) for tr in todo}
@@ -500,36 +506,25 @@ class RunCompiler:
             column = pop_column(call)
             if column in t.columns or column in new:
                 continue
-            inner = [c for c in _population_calls(call) if c is not call]
+            inner = [c for c in functions.population_calls(call) if c is not call]
             if inner:
                 t, more = self._hoist(t, inner, where=where)
                 new += more
-            compiler = ExprCompiler(_CustomerScope(self, t, where))
-            x = compiler.value(call.args[0])
-            if call.name == "percent_rank":
-                value = percent_rank(x)
-            else:
-                value = ntile(x, int(call.args[1].value), t.customer_id)  # type: ignore[attr-defined]
+            value = ExprCompiler(_CustomerScope(self, t, where)).call(call, tie=t.customer_id)
             t = t.mutate(**{column: value})
             new.append(column)
         return t, new
 
     def _trait_value(self, trait: TraitDef, t: ir.Table) -> ir.Value:
-        spec = trait.spec
-        compiler = ExprCompiler(_CustomerScope(self, t, trait.location))
+        rule = TRAIT_RULES.get(type(trait.spec))
+        if rule is None or rule.derive is None:
+            raise UnsupportedExpressionError(
+                f"{trait.location}: trait kind {trait.kind} has no compilation rule on the customer table"
+            )
         try:
-            if isinstance(spec, ExprTrait):
-                return compiler.value(trait.expr)  # type: ignore[arg-type]
-            take_part = compiler.condition(trait.where) if trait.where is not None else None
-            if isinstance(spec, ScoreTrait):
-                return _score(t[spec.score], spec, take_part, t.customer_id)
-            if isinstance(spec, CumulativeTrait):
-                return _cumulative(t[spec.cumulative], spec.order, take_part, t.customer_id)
-            if isinstance(spec, TotalTrait):
-                return t[spec.total].sum().over(ibis.window())
+            return rule.derive(trait, t, ExprCompiler(_CustomerScope(self, t, trait.location)))
         except ibis.common.exceptions.IbisError as exc:  # type: ignore[attr-defined]
             raise DefinitionError(f"{trait.location}: cannot compile trait '{trait.name}': {exc}") from exc
-        raise UnsupportedExpressionError(f"{trait.location}: trait kind {trait.kind} has no compilation rule")
 
     # ------------------------------------------------------------------------------------------ segments
     def _segment_levels(self) -> list[list[str]]:
@@ -540,7 +535,7 @@ class RunCompiler:
             refs: set[str] = set()
             for seg in segs:
                 if seg.where is not None:
-                    for ref in ast.segment_refs(seg.where):
+                    for ref in functions.segment_refs(seg.where):
                         refs.add(ref if ref in self.defs.segments else ref.partition(".")[0])
             deps[owner] = refs & set(owners)
         level: dict[str, int] = {}
@@ -568,7 +563,7 @@ class RunCompiler:
                     if owner in self.defs.segments
                     else self.defs.segmentations[owner].rules
                 )
-                calls += [c for s in segs if s.where is not None for c in _population_calls(s.where)]
+                calls += [c for s in segs if s.where is not None for c in functions.population_calls(s.where)]
             if from_population:
                 missing = [pop_column(c) for c in calls if pop_column(c) not in t.columns]
                 if missing:
@@ -630,20 +625,6 @@ def _empty_aggregate(spec: AggregateTrait) -> ir.Value:
     return ibis.null(_SQL_TO_IBIS.get(kind, "string"))
 
 
-def _population_calls(node: ast.Node) -> list[ast.Call]:
-    """Population function calls in an expression, innermost first."""
-    out: list[ast.Call] = []
-
-    def visit(n: ast.Node) -> None:
-        for child in ast.children(n):
-            visit(child)
-        if isinstance(n, ast.Call) and n.name in ast.POPULATION_FUNCTIONS:
-            out.append(n)
-
-    visit(node)
-    return out
-
-
 def _score(x: ir.Value, spec: ScoreTrait, take_part: ir.BooleanValue | None, tie: ir.Value) -> ir.Value:
     """Tie-aware quantile score (DESIGN.md section 6) or fixed cuts; null stays null."""
     if take_part is not None:
@@ -680,6 +661,59 @@ def _cumulative(x: ir.Value, order: str, take_part: ir.BooleanValue | None, tie:
     w = ibis.window(group_by=group, order_by=[key, tie], rows=(None, -1))
     ahead = value.sum().over(w).fill_null(0).cast(value.type())
     return take_part.ifelse(ahead, ibis.null(value.type()))
+
+
+# ---------------------------------------------------------------------------------------------- trait kinds
+
+
+@dataclass(frozen=True)
+class TraitRule:
+    """How one trait kind compiles.
+
+    `grouped`: computed in the one grouped pass over its table (`RunCompiler._join_aggregates`), level 0.
+    `derive`: otherwise, its value on the customer table, given a compiler for the customer scope; computed
+    level by level after the traits it reads.
+    """
+
+    grouped: bool = False
+    derive: Callable[[TraitDef, ir.Table, ExprCompiler], ir.Value] | None = None
+
+
+def _take_part(trait: TraitDef, compiler: ExprCompiler) -> ir.BooleanValue | None:
+    return compiler.condition(trait.where) if trait.where is not None else None
+
+
+def _derive_expr(trait: TraitDef, t: ir.Table, compiler: ExprCompiler) -> ir.Value:
+    assert trait.expr is not None
+    return compiler.value(trait.expr)
+
+
+def _derive_score(trait: TraitDef, t: ir.Table, compiler: ExprCompiler) -> ir.Value:
+    spec = trait.spec
+    assert isinstance(spec, ScoreTrait)
+    return _score(t[spec.score], spec, _take_part(trait, compiler), t.customer_id)
+
+
+def _derive_cumulative(trait: TraitDef, t: ir.Table, compiler: ExprCompiler) -> ir.Value:
+    spec = trait.spec
+    assert isinstance(spec, CumulativeTrait)
+    return _cumulative(t[spec.cumulative], spec.order, _take_part(trait, compiler), t.customer_id)
+
+
+def _derive_total(trait: TraitDef, t: ir.Table, compiler: ExprCompiler) -> ir.Value:
+    spec = trait.spec
+    assert isinstance(spec, TotalTrait)
+    return t[spec.total].sum().over(ibis.window())
+
+
+# One compile rule per trait kind, keyed by the model class (STYLE.md: a new kind is a new class plus one rule).
+TRAIT_RULES: dict[type[TraitKind], TraitRule] = {
+    AggregateTrait: TraitRule(grouped=True),
+    ExprTrait: TraitRule(derive=_derive_expr),
+    ScoreTrait: TraitRule(derive=_derive_score),
+    CumulativeTrait: TraitRule(derive=_derive_cumulative),
+    TotalTrait: TraitRule(derive=_derive_total),
+}
 
 
 def compile_run(

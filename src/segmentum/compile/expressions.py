@@ -1,4 +1,8 @@
-"""Expression AST -> Ibis expressions: one `visit_*` rule per node type, one `fn_*` rule per function.
+"""Expression AST -> Ibis expressions: one `visit_*` rule per node type, one compile rule per function.
+
+Functions are declared once in `segmentum.spec.functions` (signature, result, population flag, checks); this
+module adds exactly one compile rule per declared name with `@compiles(...)` (as an ibis backend adds one
+`visit_*` per operation). `COMPILE_RULES` must cover `FUNCTIONS` exactly; a test checks it.
 
 Semantics (DESIGN.md section 5, the same on every engine):
 - logic is two-valued: a comparison, `in`, `between` or `like` with a null operand is false; `and`/`or`/`not`
@@ -11,6 +15,8 @@ Semantics (DESIGN.md section 5, the same on every engine):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -20,7 +26,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from segmentum.errors import DefinitionError
-from segmentum.spec import ast
+from segmentum.spec import ast, functions
 
 
 class UnsupportedExpressionError(DefinitionError):
@@ -215,47 +221,127 @@ class ExprCompiler:
         return _false_if_null(~result if node.negated else result)
 
     def visit_Call(self, node: ast.Call) -> ir.Value:
-        if node.name in ast.POPULATION_FUNCTIONS:
+        fn = functions.FUNCTIONS.get(node.name)
+        if fn is not None and fn.population:
+            # computed over every customer before this expression (a hidden column, or the last batch run's)
             return self.scope.population(node)
-        if node.name == "in_segment":
-            return self.scope.segment(str(node.args[0].value), node)  # type: ignore[attr-defined]
-        method = getattr(self, f"fn_{node.name}", None)
-        if method is None:
+        return self.call(node)
+
+    def call(self, node: ast.Call, *, tie: ir.Value | None = None) -> ir.Value:
+        """Apply the function's compile rule: `value` arguments compiled, `integer`/`segment` ones as literals.
+
+        `tie` is the customer id column, the tie-breaker of ranking functions (passed where they are hoisted).
+        """
+        fn = functions.FUNCTIONS.get(node.name)
+        rule = COMPILE_RULES.get(node.name)
+        if fn is None or rule is None:
             raise UnsupportedExpressionError(f"function {node.name}() has no compilation rule")
-        return method(node, [self.value(a) for a in node.args])
+        args = [
+            self.value(arg) if fn.arg(i).kind == "value" else functions.literal_argument(arg)
+            for i, arg in enumerate(node.args)
+        ]
+        return rule(CompiledCall(node, args, self.scope, tie))
 
-    # -- functions
-    def fn_days_between(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
-        return days_between(args[0], args[1])
 
-    def fn_coalesce(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
-        return ibis.coalesce(*args) if len(args) > 1 else args[0]
+# ---------------------------------------------------------------------------------------------- functions
 
-    def fn_lower(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
-        return args[0].lower()
 
-    def fn_upper(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
-        return args[0].upper()
+@dataclass(frozen=True)
+class CompiledCall:
+    """What a compile rule receives: the call, its arguments (Ibis values for `value` arguments, Python
+    literals for `integer` and `segment` ones), the scope it is compiled in, and the tie-breaker column."""
 
-    def fn_abs(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
-        return args[0].abs()
+    node: ast.Call
+    args: list[Any]
+    scope: Scope
+    tie: ir.Value | None = None
 
-    def fn_ceil(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
-        return args[0].ceil()
 
-    def fn_floor(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
-        return args[0].floor()
+CompileRule = Callable[[CompiledCall], ir.Value]
+COMPILE_RULES: dict[str, CompileRule] = {}
 
-    def fn_round(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
-        # DuckDB and Spark both round half away from zero (on DECIMAL exactly).
-        digits = node.args[1].value if len(node.args) > 1 else 0  # type: ignore[attr-defined]
-        return args[0].round(int(digits))
 
-    def fn_least(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
-        return ibis.least(*args) if len(args) > 1 else args[0]
+def compiles(*names: str) -> Callable[[CompileRule], CompileRule]:
+    """Register the compile rule of declared functions; a second rule for a name is an error."""
 
-    def fn_greatest(self, node: ast.Call, args: list[ir.Value]) -> ir.Value:
-        return ibis.greatest(*args) if len(args) > 1 else args[0]
+    def register(rule: CompileRule) -> CompileRule:
+        for name in names:
+            if name not in functions.FUNCTIONS:
+                raise RuntimeError(
+                    f"compile rule for {name}(), which segmentum.spec.functions does not declare"
+                )
+            if name in COMPILE_RULES:
+                raise RuntimeError(f"{name}() has two compile rules")
+            COMPILE_RULES[name] = rule
+        return rule
+
+    return register
+
+
+def _first_or_all(op: Callable[..., ir.Value]) -> CompileRule:
+    """`coalesce`, `least`, `greatest`: the SQL function of all arguments; one argument is itself."""
+    return lambda call: op(*call.args) if len(call.args) > 1 else call.args[0]
+
+
+compiles("coalesce")(_first_or_all(ibis.coalesce))
+compiles("least")(_first_or_all(ibis.least))
+compiles("greatest")(_first_or_all(ibis.greatest))
+
+
+@compiles("days_between")
+def _days_between(call: CompiledCall) -> ir.Value:
+    return days_between(call.args[0], call.args[1])
+
+
+@compiles("lower")
+def _lower(call: CompiledCall) -> ir.Value:
+    return call.args[0].lower()
+
+
+@compiles("upper")
+def _upper(call: CompiledCall) -> ir.Value:
+    return call.args[0].upper()
+
+
+@compiles("abs")
+def _abs(call: CompiledCall) -> ir.Value:
+    return call.args[0].abs()
+
+
+@compiles("ceil")
+def _ceil(call: CompiledCall) -> ir.Value:
+    return call.args[0].ceil()
+
+
+@compiles("floor")
+def _floor(call: CompiledCall) -> ir.Value:
+    return call.args[0].floor()
+
+
+@compiles("round")
+def _round(call: CompiledCall) -> ir.Value:
+    # DuckDB and Spark both round half away from zero (on DECIMAL exactly).
+    digits = call.args[1] if len(call.args) > 1 else 0
+    return call.args[0].round(int(digits))
+
+
+@compiles("in_segment")
+def _in_segment(call: CompiledCall) -> ir.Value:
+    return call.scope.segment(str(call.args[0]), call.node)
+
+
+@compiles("percent_rank")
+def _percent_rank(call: CompiledCall) -> ir.Value:
+    return percent_rank(call.args[0])
+
+
+@compiles("ntile")
+def _ntile(call: CompiledCall) -> ir.Value:
+    if call.tie is None:
+        raise UnsupportedExpressionError(
+            f"ntile() at offset {call.node.pos} needs the customer id to break ties"
+        )
+    return ntile(call.args[0], int(call.args[1]), call.tie)
 
 
 # ---------------------------------------------------------------------------------------------- population

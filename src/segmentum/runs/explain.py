@@ -4,19 +4,24 @@ before it, which take precedence) evaluated for that customer, with the values i
 The run is compiled for every customer (so population values such as percent_rank are exact) at the as_of
 of the newest complete batch run (else the end of the data), and each sub-condition of the expression tree
 becomes its own column, read for the one customer.
+
+Each function of the language (`segmentum.spec.functions`) has exactly one explain rendering here
+(`EXPLAIN_RULES`, registered with `@explains`): what a check shows about a call, as label -> value.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import ibis
+import ibis.expr.types as ir
 
-from segmentum.compile.compiler import RunCompiler
+from segmentum.compile.compiler import CompiledRun, RunCompiler
 from segmentum.errors import NotFoundError, RunError
-from segmentum.spec import ast
+from segmentum.spec import ast, functions
 from segmentum.spec.loader import SegmentDef
 from segmentum.store import snapshots as snapshot
 
@@ -60,6 +65,65 @@ class Explanation:
             "actual_segment": self.actual,
             "checks": [c.to_dict() for c in self.checks],
         }
+
+
+@dataclass(frozen=True)
+class CallView:
+    """What an explain rendering may read about one call: its value and the run's full table."""
+
+    call: ast.Call
+    value: Callable[[ast.Node], ir.Value]  # a node compiled on the run's full table
+    compiled: CompiledRun
+
+
+ExplainRule = Callable[[CallView], dict[str, ir.Value]]  # label shown in the check -> its value
+EXPLAIN_RULES: dict[str, ExplainRule] = {}
+
+
+def explains(*names: str) -> Callable[[ExplainRule], ExplainRule]:
+    """Register the explain rendering of declared functions; a second rendering for a name is an error."""
+
+    def register(rule: ExplainRule) -> ExplainRule:
+        for name in names:
+            if name not in functions.FUNCTIONS:
+                raise RuntimeError(
+                    f"explain rendering for {name}(), which segmentum.spec.functions does not declare"
+                )
+            if name in EXPLAIN_RULES:
+                raise RuntimeError(f"{name}() has two explain renderings")
+            EXPLAIN_RULES[name] = rule
+        return rule
+
+    return register
+
+
+@explains(
+    "days_between",
+    "coalesce",
+    "lower",
+    "upper",
+    "abs",
+    "ceil",
+    "floor",
+    "round",
+    "least",
+    "greatest",
+    "percent_rank",  # population values come from their hidden column, computed over every customer
+    "ntile",
+)
+def _its_value(view: CallView) -> dict[str, ir.Value]:
+    return {ast.to_text(view.call): view.value(view.call)}
+
+
+@explains("in_segment")
+def _segment_state(view: CallView) -> dict[str, ir.Value]:
+    """Membership, and for `segmentation.segment` the segment the customer is actually in."""
+    shown = {ast.to_text(view.call): view.value(view.call)}
+    owner, dot, _ = str(functions.literal_argument(view.call.args[0])).partition(".")
+    column = view.compiled.segmentations.get(owner) if dot else None
+    if column is not None and view.compiled.full is not None:
+        shown[owner] = view.compiled.full[column]
+    return shown
 
 
 def _parts(node: ast.Node, depth: int = 0) -> list[tuple[ast.Node, int]]:
@@ -108,14 +172,12 @@ def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> E
             col = f"__explain_{len(plan)}"
             columns[col] = compiler.condition_on(t, node)
             used = sorted(n for n in ast.names(node) if n != "as_of" and n in t.columns)
-            pops = [
-                c for c in ast.walk(node) if isinstance(c, ast.Call) and c.name in ast.POPULATION_FUNCTIONS
-            ]
-            for call in pops:
-                key = ast.to_text(call)
-                if key not in columns:
-                    columns[key] = compiler.value_on(t, call)
-                used.append(key)
+            for call in functions.calls(node):
+                view = CallView(call, lambda n: compiler.value_on(t, n), compiled)
+                for label, value in EXPLAIN_RULES[call.name](view).items():
+                    columns.setdefault(label, value)
+                    if label not in used:
+                        used.append(label)
             plan.append((rule.segment, ast.to_text(node) if i else (rule.where_text or ""), depth, col, used))
     label_col = compiled.segmentations.get(owner)
     seg_col = compiled.segments.get(owner)

@@ -10,25 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-# Functions an expression may call, with (min, max) argument counts (None = unbounded).
-FUNCTIONS: dict[str, tuple[int, int | None]] = {
-    "days_between": (2, 2),
-    "coalesce": (1, None),
-    "lower": (1, 1),
-    "upper": (1, 1),
-    "abs": (1, 1),
-    "ceil": (1, 1),  # extension: smallest integer >= x
-    "floor": (1, 1),  # extension: largest integer <= x
-    "round": (1, 2),
-    "least": (1, None),
-    "greatest": (1, None),
-    "percent_rank": (1, 1),
-    "ntile": (2, 2),
-    "in_segment": (1, 1),
-}
-# Functions whose value depends on every customer of the run (taken from the last batch run in real time).
-POPULATION_FUNCTIONS = frozenset({"percent_rank", "ntile"})
-
 ARITHMETIC = frozenset({"+", "-", "*", "/"})
 COMPARISON = frozenset({"=", "!=", "<", "<=", ">", ">="})
 LOGICAL = frozenset({"and", "or"})
@@ -103,7 +84,7 @@ class Like(Node):
 
 @dataclass(frozen=True)
 class Call(Node):
-    name: str  # one of FUNCTIONS
+    name: str  # a function of `segmentum.spec.functions.FUNCTIONS` (the loader checks it)
     args: tuple[Node, ...]
 
 
@@ -135,19 +116,6 @@ def children(node: Node) -> tuple[Node, ...]:
 def names(node: Node) -> set[str]:
     """Every bare name an expression refers to."""
     return {n.name for n in walk(node) if isinstance(n, Name)}
-
-
-def segment_refs(node: Node) -> set[str]:
-    """Every segment named by `in_segment('...')`."""
-    return {
-        n.args[0].value
-        for n in walk(node)
-        if isinstance(n, Call)
-        and n.name == "in_segment"
-        and n.args
-        and isinstance(n.args[0], Literal)
-        and isinstance(n.args[0].value, str)
-    }
 
 
 def to_text(node: Node) -> str:

@@ -8,10 +8,7 @@ error names `file:line:col`.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass, field
-from decimal import Decimal
+from collections.abc import Callable
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -20,12 +17,20 @@ from pydantic import ValidationError
 
 from segmentum.errors import DefinitionError, did_you_mean
 from segmentum.schema import TABLES
-from segmentum.spec import ast
+from segmentum.spec import ast, functions
 from segmentum.spec.builtins import DEFINITION_KEYS, load_builtin
+from segmentum.spec.definitions import (
+    Definitions,
+    SegmentationDef,
+    SegmentDef,
+    TraitDef,
+    TriggerDef,
+    trait_closure,
+)
 from segmentum.spec.expr import ExpressionSyntaxError, parse_expression
+from segmentum.spec.fingerprint import data_hashes, metadata_hashes
 from segmentum.spec.models import (
     AggregateTrait,
-    AnyTrait,
     CumulativeTrait,
     DefinitionFile,
     ElseSegment,
@@ -35,9 +40,26 @@ from segmentum.spec.models import (
     Segment,
     Segmentation,
     TotalTrait,
-    Trigger,
+    TraitKind,
 )
 from segmentum.spec.yamlio import Located, format_validation_error, load_yaml
+
+# Re-exported: callers have imported these from the loader since before spec/definitions.py existed.
+__all__ = [
+    "AS_OF",
+    "DataColumns",
+    "DefinitionBuilder",
+    "DefinitionSource",
+    "Definitions",
+    "SegmentDef",
+    "SegmentationDef",
+    "TraitDef",
+    "TriggerDef",
+    "definition_files",
+    "expression_position",
+    "load_definitions",
+    "trait_closure",
+]
 
 if TYPE_CHECKING:
     from segmentum.config import WorkspaceConfig
@@ -53,179 +75,6 @@ class DefinitionSource(Protocol):
 AS_OF = "as_of"
 # Columns an aggregate's `where` may use besides the table's own: derived per-row values.
 DERIVED_COLUMNS = {"orders": {"days_since_previous": "BIGINT"}}
-
-
-@dataclass
-class TraitDef:
-    name: str
-    spec: AnyTrait
-    location: str  # file:line:col of the trait's name
-    source: str  # file (or builtin:NAME.yml)
-    builtin: str | None = None
-    expr: ast.Node | None = None  # ExprTrait's expression
-    where: ast.Node | None = None  # AggregateTrait's row filter; Score/Cumulative: which customers take part
-    deps: set[str] = field(default_factory=set)  # traits this trait reads
-
-    @property
-    def kind(self) -> str:
-        return {
-            AggregateTrait: "aggregate",
-            ExprTrait: "expr",
-            ScoreTrait: "score",
-            CumulativeTrait: "cumulative",
-            TotalTrait: "total",
-        }[type(self.spec)]
-
-    @property
-    def population(self) -> bool:
-        """Depends on every customer of the run (taken from the last batch run in real time)."""
-        return self.kind in ("score", "cumulative", "total") or (
-            self.expr is not None
-            and any(
-                isinstance(n, ast.Call) and n.name in ast.POPULATION_FUNCTIONS for n in ast.walk(self.expr)
-            )
-        )
-
-
-@dataclass
-class SegmentDef:
-    """A standalone segment or one segment of a segmentation (`segmentation` set)."""
-
-    name: str  # full name: 'big_spenders' or 'rfm.champions'
-    segment: str
-    segmentation: str | None
-    where: ast.Node | None  # None for a segmentation's `else`
-    where_text: str | None
-    location: str
-    description: str | None = None
-    offer: str | None = None
-    channel: str | None = None
-    action: str | None = None
-    builtin: str | None = None
-
-
-@dataclass
-class SegmentationDef:
-    name: str
-    rules: list[SegmentDef]
-    else_segment: SegmentDef
-    location: str
-    description: str | None = None
-    builtin: str | None = None
-
-    @property
-    def segments(self) -> list[SegmentDef]:
-        return [*self.rules, self.else_segment]
-
-
-@dataclass
-class TriggerDef:
-    name: str
-    spec: Trigger
-    location: str
-    builtin: str | None = None
-
-
-@dataclass
-class Definitions:
-    """Everything a run evaluates, validated and in dependency order."""
-
-    traits: dict[str, TraitDef] = field(default_factory=dict)
-    segments: dict[str, SegmentDef] = field(default_factory=dict)  # standalone segments
-    segmentations: dict[str, SegmentationDef] = field(default_factory=dict)
-    triggers: dict[str, TriggerDef] = field(default_factory=dict)
-    attributes: dict[str, str] = field(default_factory=dict)  # customer attribute -> type
-    tables: dict[str, dict[str, str]] = field(default_factory=dict)  # source table -> columns (present ones)
-    builtins: list[str] = field(default_factory=list)  # built-ins included
-    skipped: dict[str, str] = field(default_factory=dict)  # built-in -> why it was skipped
-    files: list[str] = field(default_factory=list)
-    hashes: dict[str, str] = field(default_factory=dict)  # trait / segment / segmentation -> definition hash
-
-    def segment(self, name: str) -> SegmentDef:
-        """A standalone segment or `segmentation.segment`; NotFoundError with a did-you-mean otherwise."""
-        from segmentum.errors import NotFoundError
-
-        if name in self.segments:
-            return self.segments[name]
-        seg_name, _, seg = name.partition(".")
-        if seg_name in self.segmentations:
-            for s in self.segmentations[seg_name].segments:
-                if s.segment == seg:
-                    return s
-        raise NotFoundError(f"unknown segment '{name}'{did_you_mean(name, self.segment_names())}")
-
-    def segment_names(self) -> list[str]:
-        names = list(self.segments)
-        for segmentation in self.segmentations.values():
-            names += [s.name for s in segmentation.segments]
-        return names
-
-    def definition_names(self) -> list[str]:
-        """Names whose membership a run stores: standalone segments and segmentations."""
-        return [*self.segments, *self.segmentations]
-
-    def select(self, only: list[str] | None) -> Definitions:
-        """A copy holding only `only` (segments, segmentations or built-ins) and what they depend on."""
-        if not only:
-            return self
-        from segmentum.errors import NotFoundError
-
-        wanted_segs: set[str] = set()
-        for name in only:
-            if name in self.segments or name in self.segmentations:
-                wanted_segs.add(name)
-            elif name in self.builtins:
-                wanted_segs |= {n for n, s in self.segmentations.items() if s.builtin == name}
-                wanted_segs |= {n for n, s in self.segments.items() if s.builtin == name}
-            else:
-                raise NotFoundError(
-                    f"--only {name}: no segment, segmentation or built-in of that name"
-                    f"{did_you_mean(name, [*self.definition_names(), *self.builtins])}"
-                )
-        # close over in_segment references
-        pending = list(wanted_segs)
-        while pending:
-            for node in self._wheres(pending.pop()):
-                for ref in ast.segment_refs(node):
-                    owner = ref if ref in self.segments else ref.partition(".")[0]
-                    if owner not in wanted_segs:
-                        wanted_segs.add(owner)
-                        pending.append(owner)
-        needed: set[str] = set()
-        for name in wanted_segs:
-            for node in self._wheres(name):
-                needed |= trait_closure(self.traits, ast.names(node))
-        return Definitions(
-            traits={n: t for n, t in self.traits.items() if n in needed},
-            segments={n: s for n, s in self.segments.items() if n in wanted_segs},
-            segmentations={n: s for n, s in self.segmentations.items() if n in wanted_segs},
-            triggers={},
-            attributes=self.attributes,
-            tables=self.tables,
-            builtins=self.builtins,
-            skipped=self.skipped,
-            files=self.files,
-            hashes=self.hashes,
-        )
-
-    def _wheres(self, name: str) -> list[ast.Node]:
-        if name in self.segments:
-            node = self.segments[name].where
-            return [node] if node is not None else []
-        return [s.where for s in self.segmentations[name].rules if s.where is not None]
-
-
-def trait_closure(traits: dict[str, TraitDef], names: set[str]) -> set[str]:
-    """The traits among `names` and every trait they depend on."""
-    out: set[str] = set()
-    pending = [n for n in names if n in traits]
-    while pending:
-        name = pending.pop()
-        if name in out:
-            continue
-        out.add(name)
-        pending += [d for d in traits[name].deps if d not in out]
-    return out
 
 
 # ---------------------------------------------------------------------------------------------- loading
@@ -429,7 +278,7 @@ class DefinitionBuilder:
             if segment.where is not None:
                 self._check_names(segment.where, segment, context="segment")
                 owner_refs = set()
-                for ref in ast.segment_refs(segment.where):
+                for ref in functions.segment_refs(segment.where):
                     owner_refs.add(ref if ref in defs.segments else ref.partition(".")[0])
                 seg_deps[segment.segmentation or segment.name] = (
                     seg_deps.get(segment.segmentation or segment.name, set()) | owner_refs
@@ -443,45 +292,17 @@ class DefinitionBuilder:
         self._order(seg_deps, "segment", {**defs.segments, **defs.segmentations})
         for trigger in defs.triggers.values():
             self._check_trigger(trigger, all_segments)
-        defs.hashes = self._hashes(all_segments)
+        defs.hashes = data_hashes(defs)
+        defs.metadata_hashes = metadata_hashes(defs)
         return defs
 
     def _resolve_trait(self, trait: TraitDef) -> None:
-        spec = trait.spec
-        located = self.located[f"trait:{trait.name}"]
-        loc = ("traits", trait.name)
-        if isinstance(spec, AggregateTrait):
-            table = spec.table
-            columns = self._table_columns(table)
-            if spec.column and spec.column not in columns:
-                raise DefinitionError(
-                    f"{located.where((*loc, spec.function))}: unknown column '{spec.column}' of {table}"
-                    f"{did_you_mean(spec.column, columns)} (columns: {', '.join(sorted(columns))})"
-                )
-            if spec.where is not None:
-                trait.where = self._parse(spec.where, located, (*loc, "where"))
-                self._check_names(trait.where, trait, context=f"table:{table}")
-        elif isinstance(spec, ExprTrait):
-            trait.expr = self._parse(spec.expr, located, (*loc, "expr"))
-            self._check_names(trait.expr, trait, context="trait")
-            trait.deps = {n for n in ast.names(trait.expr) if n in self.defs.traits}
-        else:
-            target = (
-                spec.score
-                if isinstance(spec, ScoreTrait)
-                else (spec.cumulative if isinstance(spec, CumulativeTrait) else spec.total)
+        resolve = TRAIT_RESOLVERS.get(type(trait.spec))
+        if resolve is None:  # pragma: no cover - tests check that every kind has a resolver
+            raise DefinitionError(
+                f"{trait.location}: trait kind {type(trait.spec).__name__} has no loader rule"
             )
-            key = {ScoreTrait: "score", CumulativeTrait: "cumulative", TotalTrait: "total"}[type(spec)]
-            if target not in self.defs.traits and target not in self.defs.attributes:
-                raise DefinitionError(
-                    f"{located.where((*loc, key))}: unknown trait '{target}'"
-                    f"{did_you_mean(target, [*self.defs.traits, *self.defs.attributes])}"
-                )
-            trait.deps = {target} & set(self.defs.traits)
-            if getattr(spec, "where", None) is not None:
-                trait.where = self._parse(spec.where, located, (*loc, "where"))
-                self._check_names(trait.where, trait, context="trait")
-                trait.deps |= {n for n in ast.names(trait.where) if n in self.defs.traits}
+        resolve(self, trait, self.located[f"trait:{trait.name}"], ("traits", trait.name))
 
     def _table_columns(self, table: str) -> dict[str, str]:
         columns = dict(TABLES[table].columns)
@@ -518,49 +339,22 @@ class DefinitionBuilder:
                 self._check_call(n, located, loc, context)
 
     def _check_call(self, n: ast.Call, located: Located, loc: tuple[Any, ...], context: str) -> None:
-        where = expression_position(located, loc, n.pos)
-        if n.name not in ast.FUNCTIONS:
-            raise DefinitionError(
-                f"{where}: unknown function '{n.name}'{did_you_mean(n.name, ast.FUNCTIONS)} "
-                f"(functions: {', '.join(sorted(ast.FUNCTIONS))})"
-            )
-        low, high = ast.FUNCTIONS[n.name]
-        if len(n.args) < low or (high is not None and len(n.args) > high):
-            expected = str(low) if low == high else f"{low} to {high}" if high else f"at least {low}"
-            raise DefinitionError(f"{where}: {n.name}() takes {expected} argument(s), found {len(n.args)}")
-        if n.name in ast.POPULATION_FUNCTIONS and context.startswith("table:"):
-            raise DefinitionError(
-                f"{where}: {n.name}() ranks customers; it cannot be used in a table's 'where'"
-            )
-        if n.name == "ntile":
-            bins = n.args[1]
-            if not (
-                isinstance(bins, ast.Literal)
-                and isinstance(bins.value, int)
-                and not isinstance(bins.value, bool)
-                and bins.value >= 1
-            ):
+        try:
+            fn = functions.check_call(n, row_level=context.startswith("table:"))
+        except functions.CallError as exc:
+            raise DefinitionError(f"{expression_position(located, loc, exc.pos)}: {exc.message}") from None
+        names = self._all_segment_names()
+        for i, arg in enumerate(n.args):
+            if fn.arg(i).kind != "segment":
+                continue
+            name = str(functions.literal_argument(arg))
+            if name not in names:
+                hint = did_you_mean(name, names)
+                if not hint and name in self.defs.segmentations:
+                    hint = f"; name one of its segments: '{name}.<segment>'"
                 raise DefinitionError(
-                    f"{where}: ntile(x, n) needs a whole number n >= 1 as its second argument"
+                    f"{expression_position(located, loc, arg.pos)}: unknown segment '{name}'{hint}"
                 )
-        if n.name == "round" and len(n.args) == 2:
-            digits = n.args[1]
-            if not (isinstance(digits, ast.Literal) and isinstance(digits.value, int)):
-                raise DefinitionError(f"{where}: round(x, n) needs a whole number n of digits")
-        if n.name == "in_segment":
-            arg = n.args[0]
-            if context.startswith("table:"):
-                raise DefinitionError(f"{where}: in_segment() cannot be used in a table's 'where'")
-            if not (isinstance(arg, ast.Literal) and isinstance(arg.value, str)):
-                raise DefinitionError(
-                    f"{where}: in_segment() takes a segment name in quotes: in_segment('vip')"
-                )
-            names = self._all_segment_names()
-            if arg.value not in names:
-                hint = did_you_mean(arg.value, names)
-                if not hint and arg.value in self.defs.segmentations:
-                    hint = f"; name one of its segments: '{arg.value}.<segment>'"
-                raise DefinitionError(f"{where}: unknown segment '{arg.value}'{hint}")
 
     def _all_segment_names(self) -> list[str]:
         names = list(self.defs.segments)
@@ -573,8 +367,7 @@ class DefinitionBuilder:
 
     def _loc_of(self, owner: TraitDef | SegmentDef) -> tuple[Any, ...]:
         if isinstance(owner, TraitDef):
-            key = "expr" if isinstance(owner.spec, ExprTrait) else "where"  # noqa: SIM108
-            return ("traits", owner.name, key)
+            return ("traits", owner.name, "expr" if owner.expr is not None else "where")
         if owner.segmentation is None:
             return ("segments", owner.name, "where")
         segmentation = self.defs.segmentations[owner.segmentation]
@@ -609,35 +402,68 @@ class DefinitionBuilder:
                 f"'{spec.trait}'{did_you_mean(spec.trait, self.defs.traits)}"
             )
 
-    def _hashes(self, segments: dict[str, SegmentDef]) -> dict[str, str]:
-        hashes: dict[str, str] = {}
-        for name, trait in self.defs.traits.items():  # dependency order: deps hashed first
-            payload = {
-                "spec": trait.spec.model_dump(mode="json"),
-                "deps": sorted(hashes[d] for d in trait.deps),
-            }
-            hashes[name] = _digest(payload)
 
-        def expr_hash(node: ast.Node | None) -> list[str]:
-            if node is None:
-                return []
-            used = trait_closure(self.defs.traits, ast.names(node))
-            return sorted(hashes[t] for t in used) + sorted(ast.segment_refs(node))
-
-        for name, seg in self.defs.segments.items():
-            hashes[name] = _digest({"where": seg.where_text, "traits": expr_hash(seg.where)})
-        for name, segmentation in self.defs.segmentations.items():
-            hashes[name] = _digest(
-                {"rules": [(s.segment, s.where_text, expr_hash(s.where)) for s in segmentation.segments]}
-            )
-        return hashes
+# ------------------------------------------------------------------------------------- trait kinds
 
 
-def _digest(payload: Any) -> str:
-    text = json.dumps(
-        payload, sort_keys=True, default=lambda o: str(o) if isinstance(o, Decimal) else repr(o)
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def _resolve_aggregate(
+    builder: DefinitionBuilder, trait: TraitDef, located: Located, loc: tuple[Any, ...]
+) -> None:
+    """The column exists in its table; `where` reads that table's columns."""
+    spec = trait.spec
+    assert isinstance(spec, AggregateTrait)
+    table = spec.table
+    columns = builder._table_columns(table)
+    if spec.column and spec.column not in columns:
+        raise DefinitionError(
+            f"{located.where((*loc, spec.function))}: unknown column '{spec.column}' of {table}"
+            f"{did_you_mean(spec.column, columns)} (columns: {', '.join(sorted(columns))})"
+        )
+    if spec.where is not None:
+        trait.where = builder._parse(spec.where, located, (*loc, "where"))
+        builder._check_names(trait.where, trait, context=f"table:{table}")
+
+
+def _resolve_expr(
+    builder: DefinitionBuilder, trait: TraitDef, located: Located, loc: tuple[Any, ...]
+) -> None:
+    """The expression reads traits and attributes; the traits it reads are its dependencies."""
+    spec = trait.spec
+    assert isinstance(spec, ExprTrait)
+    trait.expr = builder._parse(spec.expr, located, (*loc, "expr"))
+    builder._check_names(trait.expr, trait, context="trait")
+    trait.deps = {n for n in ast.names(trait.expr) if n in builder.defs.traits}
+
+
+def _resolve_over_trait(
+    builder: DefinitionBuilder, trait: TraitDef, located: Located, loc: tuple[Any, ...]
+) -> None:
+    """Score, cumulative, total: a population trait over another trait or attribute, optionally `where`."""
+    spec = trait.spec
+    assert isinstance(spec, (ScoreTrait, CumulativeTrait, TotalTrait))
+    target, defs = spec.target, builder.defs
+    if target not in defs.traits and target not in defs.attributes:
+        raise DefinitionError(
+            f"{located.where((*loc, spec.key))}: unknown trait '{target}'"
+            f"{did_you_mean(target, [*defs.traits, *defs.attributes])}"
+        )
+    trait.deps = {target} & set(defs.traits)
+    where = getattr(spec, "where", None)
+    if where is not None:
+        trait.where = builder._parse(where, located, (*loc, "where"))
+        builder._check_names(trait.where, trait, context="trait")
+        trait.deps |= {n for n in ast.names(trait.where) if n in defs.traits}
+
+
+TraitResolver = Callable[["DefinitionBuilder", TraitDef, Located, tuple[Any, ...]], None]
+# One loader rule per trait kind (STYLE.md: a new kind is a new class plus one rule).
+TRAIT_RESOLVERS: dict[type[TraitKind], TraitResolver] = {
+    AggregateTrait: _resolve_aggregate,
+    ExprTrait: _resolve_expr,
+    ScoreTrait: _resolve_over_trait,
+    CumulativeTrait: _resolve_over_trait,
+    TotalTrait: _resolve_over_trait,
+}
 
 
 def expression_position(located: Located, loc: tuple[Any, ...], offset: int) -> str:

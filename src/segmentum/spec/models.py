@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
@@ -18,6 +18,9 @@ AGGREGATES = ("count", "count_distinct", "sum", "avg", "min", "max", "mode", "fi
 SOURCE_TABLES = ("orders", "order_items", "events", "responses", "tickets", "subscriptions")
 CHANNELS = ("visit", "call", "email", "ads", "sms", "push", "none")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Fields that describe a definition without deciding membership: they never change its fingerprint
+# (spec/fingerprint.py). Every other field is meaning, so a new field counts as meaning until declared here.
+METADATA_FIELDS = frozenset({"description", "offer", "channel", "action"})
 
 
 class Strict(BaseModel):
@@ -33,8 +36,22 @@ def _check_duration(value: str | None) -> str | None:
     return value
 
 
-class AggregateTrait(Strict):
+class TraitKind(Strict):
+    """What every trait kind declares: its name, the key that marks it in YAML, whether it ranks customers.
+
+    A new kind is a new subclass listed in `TRAIT_KINDS` and `Trait`, plus one rule in the loader
+    (`TRAIT_RESOLVERS`) and one in the compiler (`TRAIT_RULES`); tests check that every kind has both.
+    """
+
+    kind: ClassVar[str]
+    key: ClassVar[str | None] = None  # the YAML key that selects this kind (None: the default kind)
+    population: ClassVar[bool] = False  # its value depends on every customer of the run
+
+
+class AggregateTrait(TraitKind):
     """An aggregate over one of the customer's tables: `{sum: orders.amount, within: 365d}`."""
+
+    kind: ClassVar[str] = "aggregate"
 
     count: str | None = None
     count_distinct: str | None = None
@@ -98,20 +115,27 @@ class AggregateTrait(Strict):
         return str(getattr(self, self.function)).partition(".")[2] or None
 
 
-class ExprTrait(Strict):
+class ExprTrait(TraitKind):
     """A trait derived from other traits and attributes: `{expr: "days_between(last_order_at, as_of)"}`."""
+
+    kind: ClassVar[str] = "expr"
+    key: ClassVar[str | None] = "expr"
 
     expr: str
     description: str | None = None
 
 
-class ScoreTrait(Strict):
+class ScoreTrait(TraitKind):
     """A 1..bins score of another trait: tie-aware quantiles of the customers' own distribution, or fixed cuts.
 
     Quantiles: `score = 1 + #{k in 1..bins-1 : bins * (rank - 1) >= k * n}` with rank the lowest rank of the
     value among the n non-null values (DESIGN.md section 6). Fixed: `1 + #{cuts below the value}`;
     `descending` reverses both (recent = high for recency).
     """
+
+    kind: ClassVar[str] = "score"
+    key: ClassVar[str | None] = "score"
+    population: ClassVar[bool] = True
 
     score: str
     where: str | None = Field(
@@ -131,9 +155,18 @@ class ScoreTrait(Strict):
                 object.__setattr__(self, "bins", len(self.cuts) + 1)
         return self
 
+    @property
+    def target(self) -> str:
+        """The trait or attribute this trait ranks."""
+        return self.score
 
-class CumulativeTrait(Strict):
+
+class CumulativeTrait(TraitKind):
     """Sum of a trait over the customers ranked ahead (value descending, then customer_id); 0 for the first."""
+
+    kind: ClassVar[str] = "cumulative"
+    key: ClassVar[str | None] = "cumulative"
+    population: ClassVar[bool] = True
 
     cumulative: str
     where: str | None = Field(
@@ -142,12 +175,36 @@ class CumulativeTrait(Strict):
     order: Literal["desc", "asc"] = "desc"
     description: str | None = None
 
+    @property
+    def target(self) -> str:
+        """The trait or attribute this trait sums."""
+        return self.cumulative
 
-class TotalTrait(Strict):
+
+class TotalTrait(TraitKind):
     """Sum of a trait over every customer of the run."""
+
+    kind: ClassVar[str] = "total"
+    key: ClassVar[str | None] = "total"
+    population: ClassVar[bool] = True
 
     total: str
     description: str | None = None
+
+    @property
+    def target(self) -> str:
+        """The trait or attribute this trait sums."""
+        return self.total
+
+
+# Every trait kind; the one without a `key` (aggregate) is the default.
+TRAIT_KINDS: tuple[type[TraitKind], ...] = (
+    AggregateTrait,
+    ExprTrait,
+    ScoreTrait,
+    CumulativeTrait,
+    TotalTrait,
+)
 
 
 def _trait_kind(value: Any) -> str:
@@ -155,15 +212,10 @@ def _trait_kind(value: Any) -> str:
         return type(value).__name__
     if not isinstance(value, dict):
         return "invalid"
-    for key, kind in (
-        ("expr", "ExprTrait"),
-        ("score", "ScoreTrait"),
-        ("cumulative", "CumulativeTrait"),
-        ("total", "TotalTrait"),
-    ):
-        if key in value:
-            return kind
-    return "AggregateTrait"
+    for cls in TRAIT_KINDS:
+        if cls.key is not None and cls.key in value:
+            return cls.__name__
+    return next(cls.__name__ for cls in TRAIT_KINDS if cls.key is None)
 
 
 Trait = Annotated[
