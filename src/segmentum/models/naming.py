@@ -111,7 +111,9 @@ def cluster_name(
     # the strongest numeric signals (2 when a category also stands out) and up to 2 categories
     picked_num = num[: max_terms - 1] if cat else num[:max_terms]
     picked_cat = cat[:2]
-    adjs, nouns, clauses = [], [], []
+    adjs: list[str] = []
+    nouns: list[str] = []
+    clauses: list[str] = []
     for n in picked_num:
         word, kind = _describe_numeric(n.feature, n.effect)
         (adjs if kind == "adj" else nouns if kind == "noun" else clauses).append(word)
