@@ -81,6 +81,9 @@ def test_webhook_is_signed_and_carries_the_idempotency_key(two_runs: Workspace, 
     assert body["traits"] == {"revenue": 2000.0}
     assert body["run"]["run_id"] == 2 and body["run"]["previous_run"] == 1
     assert receiver.requests[0]["path"] == "/hooks/segmentum"
+    # the header names the typed event the webhook sink rendered
+    assert {r["headers"]["X-Segmentum-Event"] for r in receiver.requests} == {"move"}
+    assert {r["headers"]["X-Segmentum-Trigger"] for r in receiver.requests} == {"slipping"}
 
 
 def test_tasks_are_created_once_with_the_reason(two_runs: Workspace) -> None:

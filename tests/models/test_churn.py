@@ -14,14 +14,19 @@ import pytest
 
 from segmentum.errors import ModelError, NotFittedError, NotFoundError
 from segmentum.models.churn import (
+    FEATURES,
     ChurnRiskModel,
+    churn_features,
     churn_rates,
     churn_reasons,
+    churn_training_set,
     churn_trend,
+    fit_churn_risk,
     kaplan_meier,
     lifetimes,
     survival_curves,
 )
+from segmentum.models.persist import write_model_churn
 from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
 
@@ -279,12 +284,82 @@ def test_lifetimes_and_survival_curves_per_customer(workspace: Workspace) -> Non
 
 def test_risk_model_misuse(workspace: Workspace) -> None:
     with pytest.raises(NotFittedError):
-        ChurnRiskModel().to_dict()
+        ChurnRiskModel().predict(pd.DataFrame(columns=list(FEATURES)))
     ws = make_shop(workspace)
     with pytest.raises(ModelError, match="both churned and retained ones"):
-        ChurnRiskModel(horizon_days=30, inactivity_days=30).fit(ws, AS_OF)
+        fit_churn_risk(ws, AS_OF, horizon_days=30, inactivity_days=30)
+    with pytest.raises(ModelError, match="horizon_days must be a whole number"):
+        fit_churn_risk(ws, AS_OF, horizon_days=0)
     with pytest.raises(ModelError, match="period 'year'"):
         churn_rates(ws, as_of=AS_OF, period="year")
+
+
+def random_features(n: int, seed: int = 3) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame(
+        {f: rng.integers(0, 50, n).astype(float) for f in FEATURES},
+        index=pd.Index([f"c{i}" for i in range(n)], name="customer_id"),
+    )
+    x["nps_missing"] = 0.0
+    y = pd.Series((x["recency_days"] + rng.normal(0, 10, n) > 25).astype(int), index=x.index)
+    return x, y
+
+
+def test_the_risk_estimator_fits_on_a_frame_without_any_store() -> None:
+    x, y = random_features(200)
+    model = ChurnRiskModel(C=0.5)
+    assert vars(model) == {"C": 0.5}  # __init__ only stores its parameters
+    assert model.fit(x, y) is model
+    assert model.n_customers_ == 200 and model.churn_rate_ == pytest.approx(y.mean())
+    assert model.coefficients_.index[0] == "recency_days"  # the one feature the labels depend on
+    risk = model.predict(x)
+    assert risk.name == "churn_risk" and list(risk.index) == list(x.index)
+    assert model.score(x, y) > 0.8
+    with pytest.raises(TypeError):
+        ChurnRiskModel(1.0)  # type: ignore[misc]
+
+
+def test_the_risk_estimator_checks_its_input_in_domain_words() -> None:
+    x, y = random_features(50)
+    with pytest.raises(ModelError, match="lack column"):
+        ChurnRiskModel().fit(x.drop(columns="nps"), y)
+    with pytest.raises(ModelError, match="one per customer"):
+        ChurnRiskModel().fit(x, y.iloc[:10])
+    with pytest.raises(ModelError, match="0 .still active. or 1"):
+        ChurnRiskModel().fit(x, y * 2)
+    with pytest.raises(ModelError, match="both churned and retained"):
+        ChurnRiskModel().fit(x, y * 0)
+    with pytest.raises(ModelError, match="not finite for 1 customers"):
+        ChurnRiskModel().fit(x.assign(monetary=[np.nan] + [1.0] * 49), y)
+    with pytest.raises(ModelError, match="'C' parameter"):
+        ChurnRiskModel(C=0).fit(x, y)
+
+
+def test_fit_churn_risk_is_data_preparation_then_the_estimator_then_persistence(workspace: Workspace) -> None:
+    orders = []
+    for i in range(60):  # a third stops in October, a third in December, a third keeps buying
+        last = {1: date(2023, 10, 15), 0: date(2023, 12, 15)}.get(i % 3, date(2024, 4, 15))
+        day = date(2023, 6, 15)
+        while day <= last:
+            orders.append((f"k{i:02d}", f"{day} 10:00", 10 + i, None))
+            day = date(day.year + day.month // 12, day.month % 12 + 1, 15)
+    ws = make_shop(workspace, orders)
+    result = fit_churn_risk(ws, AS_OF)
+    assert result.trained_on == AS_OF - timedelta(days=90)
+    # the October leavers were inactive at the cutoff already; the December ones churned afterwards
+    assert (result.model.n_customers_, result.model.churn_rate_) == (40, 0.5)
+    assert result.validation_auc is not None  # the October leavers churned in the earlier horizon
+    x, y, _ = churn_training_set(ws, result.trained_on, result.as_of)
+    by_hand = ChurnRiskModel().fit(x, y).predict(churn_features(ws, result.as_of))
+    pd.testing.assert_series_equal(result.risk, by_hand)
+    assert write_model_churn(ws, result) == 60
+    stored = ws.store.cursor().execute(
+        "SELECT customer_id, churn_risk, churn_active, churn_as_of FROM segmentum.model_churn ORDER BY 1"
+    )
+    rows = stored.fetchall()
+    assert [r[0] for r in rows] == list(by_hand.index)
+    assert [r[1] for r in rows] == pytest.approx(list(by_hand))
+    assert sum(r[2] for r in rows) == 20 and {r[3] for r in rows} == {AS_OF}
 
 
 @pytest.mark.slow
@@ -294,7 +369,8 @@ def test_demo_churning_accounts_get_high_churn_risk(tmp_path) -> None:
     root = tmp_path / "demo"
     demo_workspace.create_demo_workspace(root, customers=2000, seed=5, run=False, report=False)
     with Workspace(root) as ws:
-        model = ChurnRiskModel().fit(ws, "latest")
+        result = fit_churn_risk(ws, "latest")
+        assert write_model_churn(ws, result) == 2000
         frame = (
             ws.store.cursor()
             .execute(
@@ -321,8 +397,8 @@ def test_demo_churning_accounts_get_high_churn_risk(tmp_path) -> None:
     expected = set(frame.loc[frame["churn_active"] & (frame["churn_risk"] >= 0.5), "customer_id"])
     assert members == expected and len(members) > 0
     assert len(frame) == 2000 and frame["churn_risk"].between(0, 1).all()
-    assert model.train_auc_ > 0.7
-    assert model.validation_auc_ is not None and model.validation_auc_ > 0.65  # out of time
+    assert result.train_auc > 0.7
+    assert result.validation_auc is not None and result.validation_auc > 0.65  # out of time
     risk = frame.groupby("persona")["churn_risk"].mean()
     assert risk["churning_account"] > 2 * max(risk["key_account"], risk["growing_account"])
     assert risk["churned"] > risk["loyal"] + 0.2 and risk["lapsing"] > risk["loyal"]

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from clv_helpers import load_cdnow_sample
 
-from segmentum.models.clv import BGNBD, GammaGamma, fit_clv, validation_figure, write_model_clv
+from segmentum.models.clv import BGNBD, GammaGamma, fit_clv, validation_figure
+from segmentum.models.persist import write_model_clv
 from segmentum.models.summary import purchase_summary
 from segmentum.workspace import Workspace
 

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from segmentum.errors import ModelError, NotFittedError
-from segmentum.models.replenishment import ReplenishmentModel
+from segmentum.models.persist import write_replenishment
+from segmentum.models.replenishment import ReplenishmentModel, replenishment_summary
 from segmentum.workspace import Workspace
 
 AS_OF = datetime(2024, 6, 30, 23, 59, 59, 999999)
@@ -40,6 +41,14 @@ ORDERS = [
     ("f2", "f", "2024-06-20 10:00", 10, None, ["coffee"]),
     ("f3", "f", "2024-07-05 10:00", 10, None, ["coffee"]),  # after as_of: does not exist
 ]
+
+
+def fit(ws: Workspace, as_of, *, categories=None, write: bool = True, **params) -> ReplenishmentModel:
+    """Data preparation, the estimator and persistence, as `segmentum replenishment` wires them."""
+    model = ReplenishmentModel(**params).fit(replenishment_summary(ws, as_of, categories=categories))
+    if write:
+        write_replenishment(ws, model)
+    return model
 
 
 @pytest.fixture
@@ -109,7 +118,7 @@ def reference(
 
 @pytest.mark.parametrize("as_of", [AS_OF, datetime(2024, 5, 25, 12, 0), datetime(2024, 4, 1, 0, 0)])
 def test_intervals_next_dates_and_status_match_a_pandas_computation(shop: Workspace, as_of: datetime) -> None:
-    model = ReplenishmentModel().fit(shop, as_of)
+    model = fit(shop, as_of)
     got = model.detail_
     want = reference({"coffee", "pet_food", "contact_lenses"}, as_of)
     assert list(zip(got["customer_id"], got["category"], strict=True)) == list(
@@ -122,7 +131,7 @@ def test_intervals_next_dates_and_status_match_a_pandas_computation(shop: Worksp
 
 
 def test_the_usual_interval_is_the_median_gap_with_fallbacks(shop: Workspace) -> None:
-    d = ReplenishmentModel().fit(shop, AS_OF).detail_.set_index(["customer_id", "category"])
+    d = fit(shop, AS_OF).detail_.set_index(["customer_id", "category"])
     # a: coffee on Jan 1, Jan 31, Mar 1 (twice), Apr 10: gaps 30, 30, 40 -> 30; the cancelled order and the
     # refund do not count
     assert d.loc[("a", "coffee"), ["gaps", "interval_days", "interval_source"]].tolist() == [3, 30.0, "own"]
@@ -141,7 +150,7 @@ def test_the_usual_interval_is_the_median_gap_with_fallbacks(shop: Workspace) ->
 
 
 def test_the_model_table_holds_the_most_urgent_category_per_customer(shop: Workspace) -> None:
-    ReplenishmentModel().fit(shop, AS_OF)
+    fit(shop, AS_OF)
     rows = (
         shop.store.cursor()
         .execute(
@@ -158,7 +167,7 @@ def test_the_model_table_holds_the_most_urgent_category_per_customer(shop: Works
         for r in urgent.itertuples()
     ]
     # a second fit replaces the tables instead of adding to them
-    ReplenishmentModel(categories="all").fit(shop, AS_OF)
+    fit(shop, AS_OF, categories="all")
     count = (
         shop.store.cursor()
         .execute("SELECT count(*), count(DISTINCT customer_id) FROM segmentum.model_replenishment")
@@ -170,23 +179,15 @@ def test_the_model_table_holds_the_most_urgent_category_per_customer(shop: Works
 def test_tolerance_sets_the_width_of_the_due_window(shop: Workspace) -> None:
     # a's next coffee day: Apr 10 + 30 = May 10; 14 days late on May 24
     as_of = datetime(2024, 5, 24, 12, 0)
-    narrow = (
-        ReplenishmentModel(tolerance=0.2)
-        .fit(shop, as_of, write=False)
-        .detail_.set_index(["customer_id", "category"])
-    )
-    wide = (
-        ReplenishmentModel(tolerance=0.5)
-        .fit(shop, as_of, write=False)
-        .detail_.set_index(["customer_id", "category"])
-    )
+    narrow = fit(shop, as_of, tolerance=0.2, write=False).detail_.set_index(["customer_id", "category"])
+    wide = fit(shop, as_of, tolerance=0.5, write=False).detail_.set_index(["customer_id", "category"])
     assert narrow.loc[("a", "coffee"), "days_until_due"] == -14
     assert narrow.loc[("a", "coffee"), "status"] == "overdue"  # 14 > 0.2 x 30
     assert wide.loc[("a", "coffee"), "status"] == "due"  # 14 <= 0.5 x 30
 
 
 def test_model_columns_are_attributes_in_definitions(shop: Workspace) -> None:
-    ReplenishmentModel().fit(shop, AS_OF)
+    fit(shop, AS_OF)
     (shop.root / "definitions" / "r.yml").write_text(
         "segments:\n  reorder_reminder: {where: \"replen_status in ('due', 'overdue')\"}\n", encoding="utf-8"
     )
@@ -207,10 +208,69 @@ def test_model_columns_are_attributes_in_definitions(shop: Workspace) -> None:
 def test_misuse_is_reported_in_domain_words(workspace: Workspace) -> None:
     with pytest.raises(NotFittedError):
         ReplenishmentModel().summary()
-    with pytest.raises(ModelError, match="min_gaps"):
-        ReplenishmentModel(min_gaps=0).fit(workspace, AS_OF)
+    with pytest.raises(NotFittedError):
+        write_replenishment(workspace, ReplenishmentModel())
     with pytest.raises(ModelError, match="order_items with a category"):
-        ReplenishmentModel().fit(workspace, AS_OF)
+        replenishment_summary(workspace, AS_OF)
+    with pytest.raises(ModelError, match="categories must be a list"):
+        replenishment_summary(workspace, AS_OF, categories="coffee")
+
+
+def hand_summary(rows: list[tuple], as_of: datetime | None = AS_OF) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "customer_id",
+            "category",
+            "purchase_days",
+            "gaps",
+            "own_interval_days",
+            "first_at",
+            "last_at",
+        ],
+    )
+    for col in ("first_at", "last_at"):
+        frame[col] = pd.to_datetime(frame[col])
+    if as_of is not None:
+        frame.attrs["as_of"] = as_of
+    return frame
+
+
+def test_the_estimator_fits_on_a_frame_without_any_store() -> None:
+    summary = hand_summary(
+        [
+            ("x", "coffee", 3, 2, 30.0, "2024-04-01", "2024-06-01"),  # own interval: next Jul 1
+            ("y", "coffee", 3, 2, 31.0, "2024-04-01", "2024-06-28"),  # own: next Jul 29, not due
+            ("z", "coffee", 2, 1, 10.0, "2024-06-01", "2024-06-11"),  # one gap: coffee's median 30.5 -> 31
+            ("z", "tea", 1, 0, None, "2024-05-01", "2024-05-01"),  # one purchase day: no prediction
+        ]
+    )
+    model = ReplenishmentModel(min_gaps=2, tolerance=0.2)
+    assert model.fit(summary) is model
+    assert model.category_intervals_.to_dict() == {"coffee": 30.5}
+    d = model.detail_.set_index("customer_id")
+    assert d["interval_source"].to_dict() == {"x": "own", "y": "own", "z": "category"}
+    # halves round up as in SQL: 30.5 days after Jun 11 is Jul 12
+    assert d.loc["z", "next_at"] == pd.Timestamp("2024-07-12") and d.loc["z", "days_until_due"] == 12
+    assert d["status"].to_dict() == {"x": "due", "y": "not_due", "z": "not_due"}
+    assert model.customers_["customer_id"].tolist() == ["x", "y", "z"]
+    assert not any(isinstance(v, Workspace) for v in vars(model).values())
+
+
+def test_the_estimator_checks_its_frame_in_domain_words() -> None:
+    with pytest.raises(ModelError, match="min_gaps must be a whole number >= 1"):
+        ReplenishmentModel(min_gaps=0).fit(hand_summary([]))
+    with pytest.raises(ModelError, match="tolerance must be a share"):
+        ReplenishmentModel(tolerance=-1).fit(hand_summary([]))
+    with pytest.raises(ModelError, match="lacks column"):
+        ReplenishmentModel().fit(hand_summary([]).drop(columns="gaps"))
+    with pytest.raises(ModelError, match="does not say its as_of"):
+        ReplenishmentModel().fit(hand_summary([], as_of=None))
+    bad = hand_summary([("x", "coffee", 3, 5, 30.0, "2024-04-01", "2024-08-01")])
+    with pytest.raises(ModelError, match="gaps is not purchase days - 1 for 1 customer category; the last"):
+        ReplenishmentModel().fit(bad)
+    with pytest.raises(TypeError):
+        ReplenishmentModel(2)  # type: ignore[misc]
 
 
 @pytest.mark.slow
@@ -220,7 +280,7 @@ def test_demo_consumable_buyers_get_due_dates(tmp_path) -> None:
     root = tmp_path / "demo"
     demo_workspace.create_demo_workspace(root, customers=2000, seed=5, run=False, report=False)
     with Workspace(root) as ws:
-        model = ReplenishmentModel().fit(ws, "latest")
+        model = fit(ws, "latest")
         frame = (
             ws.store.cursor()
             .execute(

@@ -7,7 +7,15 @@ deliver(ws)                        # send what is due
 
 from __future__ import annotations
 
-from segmentum.actions.events import MetricChanged, SegmentEntered, SegmentExited, SegmentMoved
+from segmentum.actions.events import (
+    MetricChanged,
+    SegmentEntered,
+    SegmentExited,
+    SegmentMoved,
+    SegmentRefreshed,
+    SinkEvent,
+    event_dict,
+)
 from segmentum.actions.outbox import deliver, deliver_until_done, list_outbox, retry
 from segmentum.actions.sinks import Delivered, DeliveryError, OutboxItem, Sink, register_sink
 from segmentum.actions.tasks import assign_task, complete_task, list_tasks
@@ -22,11 +30,14 @@ __all__ = [
     "SegmentEntered",
     "SegmentExited",
     "SegmentMoved",
+    "SegmentRefreshed",
     "Sink",
+    "SinkEvent",
     "assign_task",
     "complete_task",
     "deliver",
     "deliver_until_done",
+    "event_dict",
     "list_outbox",
     "list_tasks",
     "process_run",

@@ -78,11 +78,25 @@ class MetricChanged:
         return (float(self.current) - float(self.previous)) / abs(float(self.previous))
 
 
+@dataclass(frozen=True)
+class SegmentRefreshed:
+    """A batch run recomputed the members of `segment` (a segment, or `segmentation.*` for all of its
+    segments), whether or not anybody moved: what per-run actions such as exports act on."""
+
+    segment: str
+    segmentation: str | None
+    run_id: int
+    type: ClassVar[str] = "refresh"
+
+
 Event = SegmentEntered | SegmentExited | SegmentMoved | MetricChanged
+# What a sink's `render` receives: one customer's event, or a segment refreshed by a batch run.
+SinkEvent = Event | SegmentRefreshed
+CUSTOMER_EVENTS: tuple[type, ...] = (SegmentEntered, SegmentExited, SegmentMoved, MetricChanged)
 
 
-def event_dict(event: Event) -> dict[str, Any]:
-    """The event as a plain dict with its `type` (for payloads and templates)."""
+def event_dict(event: SinkEvent) -> dict[str, Any]:
+    """The event as a plain dict with its `type`: the one conversion for templates and payloads."""
     data = asdict(event)
     data["type"] = event.type
     if isinstance(event, SegmentMoved):

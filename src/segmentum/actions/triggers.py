@@ -24,12 +24,14 @@ from segmentum.actions.events import (
     SegmentEntered,
     SegmentExited,
     SegmentMoved,
+    SegmentRefreshed,
+    SinkEvent,
     event_dict,
     metric_events,
     segment_events,
 )
 from segmentum.actions.outbox import Entry, enqueue
-from segmentum.actions.sinks import sink_class
+from segmentum.actions.sinks import Sink, sink_class
 from segmentum.actions.templates import Templates
 from segmentum.errors import ActionError, DefinitionError
 from segmentum.store import META
@@ -37,6 +39,7 @@ from segmentum.store import META
 if TYPE_CHECKING:
     from segmentum.context import Context
     from segmentum.spec.loader import Definitions, SegmentDef, TriggerDef
+    from segmentum.spec.models import Action
 
 
 @dataclass
@@ -124,7 +127,10 @@ def validate_triggers(ws: Context, defs: Definitions) -> None:
                     "exited, not moved between"
                 )
         for index, action in enumerate(spec.do):
-            sink = sink_class(action.kind)(ws)
+            try:
+                sink = sink_class(action.kind)(ws)
+            except ActionError as exc:
+                raise ActionError(f"{where} do[{index}]: {exc}") from None
             settings = action.settings.model_dump()
             if action.kind == "export":
                 settings["segment"] = settings.get("segment") or export_segment(trigger, defs)
@@ -315,7 +321,7 @@ def process_run(ws: Context, run_id: int, *, definitions: Definitions | None = N
     run = {"run_id": run_events.run.run_id, "as_of": plain(run_events.run.as_of), "kind": run_events.run.kind}
     templates = Templates(ws.root)
     entries: list[Entry] = []
-    sinks = {}
+    sinks: dict[str, Sink] = {}
     for name, trigger in defs.triggers.items():
         actions = list(enumerate(trigger.spec.do))
         for _, action in actions:
@@ -324,13 +330,12 @@ def process_run(ws: Context, run_id: int, *, definitions: Definitions | None = N
         trigger_info = {"name": name, "description": trigger.spec.description, "on": trigger.spec.on}
         for event in fired[name]:
             cid = event.customer_id
-            data = event_dict(event)
             context = {
                 "customer": attrs.get(cid, {"customer_id": cid}),
                 "traits": traits.get(cid, {}),
                 "segment": segment_info(defs, _event_segment(event)),
                 "segments": segments.get(cid, []),
-                "event": data,
+                "event": event_dict(event),
                 "run": {**run, "previous_run": event.from_run},
                 "trigger": trigger_info,
             }
@@ -339,43 +344,23 @@ def process_run(ws: Context, run_id: int, *, definitions: Definitions | None = N
             if isinstance(event, MetricChanged):
                 context["segment"] = None
             for index, action in actions:
-                sink = sinks[action.kind]
-                if not sink.per_customer:
-                    continue
-                entries.append(_render(sink, action, index, name, cid, run_id, context, templates, report))
-        if run_events.run.kind != "realtime":
-            for index, action in actions:
-                sink = sinks[action.kind]
-                if sink.per_customer:
-                    continue
-                settings_segment = getattr(action.settings, "segment", None) or export_segment(trigger, defs)
-                if (
-                    settings_segment
-                    and run_events.run.hashes
-                    and owner_of(settings_segment, defs) not in run_events.run.hashes
-                ):
-                    continue  # a run of other definitions (--only) must not overwrite the list with nothing
-                context = {
-                    "run": run,
-                    "trigger": trigger_info,
-                    "segment": segment_info(defs, settings_segment)
-                    if settings_segment and not settings_segment.endswith(".*")
-                    else {"name": settings_segment, "segmentation": (settings_segment or "")[:-2]},
-                }
-                entries.append(
-                    _render(
-                        sink,
-                        action,
-                        index,
-                        name,
-                        None,
-                        run_id,
-                        context,
-                        templates,
-                        report,
-                        extra={"segment": settings_segment},
-                    )
-                )
+                entries += _render(sinks[action.kind], event, action, index, name, context, templates, report)
+        if run_events.run.kind == "realtime":
+            continue  # a real-time run holds only the customers it re-evaluated: no segment is refreshed
+        for index, action in actions:
+            target = getattr(action.settings, "segment", None) or export_segment(trigger, defs)
+            if not target:
+                continue
+            if run_events.run.hashes and owner_of(target, defs) not in run_events.run.hashes:
+                continue  # a run of other definitions (--only) must not overwrite the list with nothing
+            info = (
+                {"name": target, "segmentation": target[:-2]}
+                if target.endswith(".*")
+                else segment_info(defs, target) or {}
+            )
+            refreshed = SegmentRefreshed(target, info.get("segmentation"), int(run_id))
+            context = {"run": run, "trigger": trigger_info, "segment": info, "event": event_dict(refreshed)}
+            entries += _render(sinks[action.kind], refreshed, action, index, name, context, templates, report)
     report.enqueued = enqueue(ws, entries)
     for sink in sinks.values():
         sink.close()
@@ -383,36 +368,41 @@ def process_run(ws: Context, run_id: int, *, definitions: Definitions | None = N
 
 
 def _render(
-    sink: Any,
-    action: Any,
+    sink: Sink,
+    event: SinkEvent,
+    action: Action,
     index: int,
     trigger: str,
-    customer_id: str | None,
-    run_id: int,
     context: dict[str, Any],
     templates: Templates,
     report: ProcessReport,
-    extra: dict[str, Any] | None = None,
-) -> Entry:
-    settings = action.settings.model_dump() | (extra or {})
+) -> list[Entry]:
+    """The outbox entry of one action for one typed event: none when the sink does not act on that event;
+    a failed entry with the reason when its templates do not render."""
+    if not sink.accepts(event):
+        return []
+    customer_id = getattr(event, "customer_id", None)
+    settings = action.settings.model_dump()
     payload = {k: v for k, v in context.items() if k != "customer"} | {"customer": context.get("customer")}
     payload["trigger"] = trigger
     try:
-        payload["action"] = sink.render(settings, context, templates)
+        payload["action"] = sink.render(event, settings, context, templates)
     except ActionError as exc:
         report.render_errors += 1
         payload["render_error"] = str(exc)
-        return Entry(
-            trigger,
-            action.kind,
-            customer_id,
-            run_id,
-            index,
-            payload,
-            status="failed",
-            last_error=f"render: {exc}",
-        )
-    return Entry(trigger, action.kind, customer_id, run_id, index, payload)
+        return [
+            Entry(
+                trigger,
+                action.kind,
+                customer_id,
+                event.run_id,
+                index,
+                payload,
+                status="failed",
+                last_error=f"render: {exc}",
+            )
+        ]
+    return [Entry(trigger, action.kind, customer_id, event.run_id, index, payload)]
 
 
 def act_on_run(ws: Context, result: Any, *, deliver_now: bool = True) -> dict[str, Any] | None:

@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from segmentum.errors import ModelError
-from segmentum.models.replenishment import resolve_as_of, store_of
+from segmentum.models.data import builtin_settings, resolve_as_of
 from segmentum.schema import QUALIFYING_ORDER_SQL
+
+if TYPE_CHECKING:
+    from segmentum.context import Context
 
 COLUMNS = [
     "customer_id",
@@ -58,16 +61,12 @@ def _shift(as_of: datetime, text: str, what: str) -> datetime:
     return (pd.Timestamp(as_of) - pd.DateOffset(months=n * (12 if unit == "y" else 1))).to_pydatetime()
 
 
-def _settings(ws: Any) -> dict[str, Any]:
-    from segmentum.spec.builtins import load_builtin
-
-    config = getattr(ws, "config", None)
-    overrides = dict(getattr(config, "builtin_settings", {}).get("behaviour_change") or {}) if config else {}
-    return load_builtin("behaviour_change", overrides).settings
+def _settings(ws: Context) -> dict[str, Any]:
+    return builtin_settings(ws, "behaviour_change")
 
 
 def behaviour_changes(
-    ws: Any,
+    ws: Context,
     as_of: Any = "latest",
     period: str = "90d",
     *,
@@ -83,7 +82,7 @@ def behaviour_changes(
 
     Thresholds left as None take the `behaviour_change` built-in's settings (as configured in segmentum.yml).
     """
-    store = store_of(ws)
+    store = ws.store
     if not store.table_exists("orders"):
         raise ModelError("behaviour change needs orders; load them with `segmentum ingest orders FILE`")
     s = _settings(ws)

@@ -15,22 +15,21 @@ support tickets per segment, and churn rate per period.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from segmentum.errors import ModelError
 from segmentum.models.churn import PERIODS, churn_rates, segment_runs
-from segmentum.models.replenishment import resolve_as_of, store_of
+from segmentum.models.data import builtin_settings, resolve_as_of
+
+if TYPE_CHECKING:
+    from segmentum.context import Context
 
 
-def nps_settings(ws: Any) -> dict[str, Any]:
+def nps_settings(ws: Context) -> dict[str, Any]:
     """The nps built-in's settings (questions and score lists) with the workspace's overrides."""
-    from segmentum.spec.builtins import load_builtin
-
-    config = getattr(ws, "config", None)
-    overrides = dict(getattr(config, "builtin_settings", {}).get("nps") or {}) if config else {}
-    return load_builtin("nps", overrides).settings
+    return builtin_settings(ws, "nps")
 
 
 def answer_texts(scores: list[Any]) -> list[str]:
@@ -63,7 +62,7 @@ def _months(store: Any, table: str, column: str, as_of: Any, period: str, period
 
 
 def _per_period(
-    ws: Any,
+    ws: Context,
     sql: str,
     params: dict[str, Any],
     bounds: list[Any],
@@ -72,7 +71,7 @@ def _per_period(
     period: str,
 ) -> pd.DataFrame:
     """Run `sql` (rows customer_id, period_start, ...) grouped overall and per segment of the period's run."""
-    store = store_of(ws)
+    store = ws.store
     if segmentation is not None:
         runs = segment_runs(ws, segmentation, bounds, run_id)
     else:
@@ -106,7 +105,7 @@ def _per_period(
 
 
 def nps_over_time(
-    ws: Any,
+    ws: Context,
     *,
     as_of: Any = "latest",
     segmentation: str | None = None,
@@ -115,7 +114,7 @@ def nps_over_time(
     periods: int | None = 24,
 ) -> pd.DataFrame:
     """NPS per period, overall (segment null) and per segment: answered, promoters, passives, detractors, nps."""
-    store = store_of(ws)
+    store = ws.store
     cols = ["period_start", "segment", "answered", "promoters", "passives", "detractors", "nps"]
     if not store.table_exists("responses"):
         return pd.DataFrame(columns=cols)
@@ -149,7 +148,7 @@ def nps_over_time(
 
 
 def csat_over_time(
-    ws: Any,
+    ws: Context,
     *,
     as_of: Any = "latest",
     segmentation: str | None = None,
@@ -158,7 +157,7 @@ def csat_over_time(
     periods: int | None = 24,
 ) -> pd.DataFrame:
     """CSAT per period, overall and per segment: answered, mean score, share satisfied."""
-    store = store_of(ws)
+    store = ws.store
     cols = ["period_start", "segment", "answered", "csat", "satisfied_share"]
     if not store.table_exists("responses"):
         return pd.DataFrame(columns=cols)
@@ -190,10 +189,10 @@ def csat_over_time(
 
 
 def first_response(
-    ws: Any, *, as_of: Any = "latest", segmentation: str | None = None, run_id: int | None = None
+    ws: Context, *, as_of: Any = "latest", segmentation: str | None = None, run_id: int | None = None
 ) -> pd.DataFrame:
     """First response time in hours per segment (overall first): tickets, responded share, median, p90."""
-    store = store_of(ws)
+    store = ws.store
     cols = ["segment", "tickets", "responded", "responded_share", "median_hours", "p90_hours"]
     if not store.table_exists("tickets") or "first_response_at" not in store.columns("tickets"):
         return pd.DataFrame(columns=cols)
@@ -223,7 +222,7 @@ def first_response(
 
 
 def experience(
-    ws: Any,
+    ws: Context,
     segmentation: str | None = None,
     *,
     as_of: Any = "latest",
@@ -243,7 +242,7 @@ def experience(
         ),
         "first_response": first_response(ws, as_of=as_of, segmentation=segmentation, run_id=run_id),
     }
-    store = store_of(ws)
+    store = ws.store
     if store.table_exists("orders") or store.table_exists("subscriptions"):
         out["churn"] = churn_rates(
             ws, as_of=as_of, period=period, segmentation=segmentation, run_id=run_id, periods=periods

@@ -94,14 +94,18 @@ def churn_fit_command(
 ) -> None:
     """Fit the churn-risk model (logistic regression on recency, frequency, monetary, tenure, tickets, NPS,
     subscription and activity) on the last horizon and store churn_risk per customer in segmentum.model_churn."""
-    from segmentum.models.churn import ChurnRiskModel
+    from segmentum.models.churn import fit_churn_risk
+    from segmentum.models.persist import CHURN_TABLE, qualified, write_model_churn
 
     with open_workspace(workspace) as ws:
-        model = ChurnRiskModel(horizon_days=horizon_days, inactivity_days=inactivity_days, basis=basis).fit(
-            ws, as_of
+        result = fit_churn_risk(
+            ws, as_of, horizon_days=horizon_days, inactivity_days=inactivity_days, basis=basis
         )
-    data = model.to_dict()
-    note(f"{data['customers_scored']:,} customers scored in segmentum.model_churn (churn_risk, churn_active)")
+        write_model_churn(ws, result)
+    data = result.to_dict()
+    note(
+        f"{data['customers_scored']:,} customers scored in {qualified(CHURN_TABLE)} (churn_risk, churn_active)"
+    )
     if fmt is OutputFormat.table:
         coefficients = data.pop("coefficients")
         emit(data, fmt, title="Churn-risk model")

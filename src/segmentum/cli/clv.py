@@ -45,7 +45,8 @@ def clv_command(
     """Fit BG/NBD and Gamma-Gamma on purchases up to the end of --calibration-end and store each customer's
     p_alive, expected purchases in 90 days, expected spend per purchase and 12-month CLV in segmentum.model_clv
     (usable in definitions like customer attributes)."""
-    from segmentum.models.clv import fit_clv, validation_figure, write_model_clv
+    from segmentum.models.clv import fit_clv, validation_figure
+    from segmentum.models.persist import CLV_TABLE, qualified, write_model_clv
 
     with open_workspace(workspace) as ws:
         result = fit_clv(
@@ -81,7 +82,7 @@ def clv_command(
     elif chart is not None:
         warn("--chart needs --holdout-end: there is no holdout period to validate against")
     if written is not None:
-        data["stored"] = {"table": "segmentum.model_clv", "rows": written}
+        data["stored"] = {"table": qualified(CLV_TABLE), "rows": written}
     if fmt is OutputFormat.json:
         emit(data, fmt)
         return
@@ -114,4 +115,4 @@ def clv_command(
         f"{result.horizon}-month CLV: total {totals[clv_key]:,.2f}, mean {totals['mean_' + clv_key]:,.2f}"
     )
     if written is not None:
-        note(f"{written:,} customers written to segmentum.model_clv")
+        note(f"{written:,} customers written to {qualified(CLV_TABLE)}")

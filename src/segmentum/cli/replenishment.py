@@ -35,18 +35,19 @@ def replenishment_command(
 ) -> None:
     """Usual re-buy interval, next purchase date and status (due, overdue, not_due) per customer; stored in
     segmentum.model_replenishment (columns replen_* usable in definitions) and segmentum.replenishment_categories."""
-    from segmentum.models.replenishment import ReplenishmentModel
+    from segmentum.models.persist import REPLENISHMENT_TABLE, qualified, write_replenishment
+    from segmentum.models.replenishment import ReplenishmentModel, replenishment_summary
 
     categories: list[str] | str | None = None
     if category:
         categories = "all" if [c.lower() for c in category] == ["all"] else list(category)
     with open_workspace(workspace) as ws:
-        model = ReplenishmentModel(min_gaps=min_gaps, tolerance=tolerance, categories=categories).fit(
-            ws, as_of
-        )
+        summary = replenishment_summary(ws, as_of, categories=categories)
+        model = ReplenishmentModel(min_gaps=min_gaps, tolerance=tolerance).fit(summary)
+        write_replenishment(ws, model)
     note(
         f"as of {model.as_of_:%Y-%m-%d %H:%M}: {len(model.customers_):,} customers with a predicted next purchase "
-        "(segmentum.model_replenishment)"
+        f"({qualified(REPLENISHMENT_TABLE)})"
     )
     if customers:
         emit(model.customers_.drop(columns=["replen_as_of"]), fmt, title="Replenishment per customer")

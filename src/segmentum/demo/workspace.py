@@ -166,7 +166,8 @@ def shop_definitions(taken: set[str]) -> tuple[str, dict[str, str]]:
 
 def _fit_clv(ctx: Context, end: date, summary: DemoSummary, say: Callable[[str], None]) -> None:
     """Fit CLV on the whole history so the `value_clv` built-in has its model columns."""
-    from segmentum.models.clv import fit_clv, write_model_clv
+    from segmentum.models.clv import fit_clv
+    from segmentum.models.persist import write_model_clv
 
     say("Fitting CLV (BG/NBD + Gamma-Gamma) on the whole history")
     try:

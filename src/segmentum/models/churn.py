@@ -21,15 +21,22 @@ latest complete batch run, or `run_id`): then the segment is today's, which flat
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from segmentum.errors import ModelError, NotFittedError, NotFoundError, did_you_mean
-from segmentum.models.replenishment import resolve_as_of, store_of
+from segmentum.models.data import resolve_as_of
 from segmentum.schema import QUALIFYING_ORDER_SQL
+
+if TYPE_CHECKING:
+    from segmentum.context import Context
+    from segmentum.store import Store
+
+AsOf = str | date | datetime | None
 
 PERIODS = {"week": 7, "month": 31, "quarter": 92}
 BASES = ("auto", "subscriptions", "orders")
@@ -55,7 +62,7 @@ FEATURES = (
 # ------------------------------------------------------------------------------------------------ activity
 
 
-def _basis(store: Any, basis: str) -> str:
+def _basis(store: Store, basis: str) -> str:
     if basis not in BASES:
         raise ModelError(f"churn basis {basis!r} is not known; allowed: {', '.join(BASES)}")
     has_subs = store.table_exists("subscriptions")
@@ -100,7 +107,7 @@ def active_sql(basis: str) -> str:
                           AND s.started_at < x.b)"""
 
 
-def _boundaries(store: Any, period: str, as_of: datetime, periods: int | None) -> list[datetime]:
+def _boundaries(store: Store, period: str, as_of: datetime, periods: int | None) -> list[datetime]:
     if period not in PERIODS:
         raise ModelError(f"period {period!r} is not known; allowed: {', '.join(PERIODS)}")
     parts = []
@@ -128,19 +135,19 @@ def _boundaries(store: Any, period: str, as_of: datetime, periods: int | None) -
     return bounds
 
 
-def segment_runs(ws: Any, segmentation: str, starts: list[datetime], run_id: int | None) -> pd.DataFrame:
+def segment_runs(ctx: Context, segmentation: str, starts: list[datetime], run_id: int | None) -> pd.DataFrame:
     """For each period start: the run whose segments it uses (newest complete batch run at or before it)."""
     from segmentum.analysis.base import resolve_run, segmentations
 
-    ref, _ = resolve_run(ws, run_id)
-    names = segmentations(ws, ref)
+    ref, _ = resolve_run(ctx, run_id)
+    names = segmentations(ctx, ref)
     if segmentation not in names:
         raise NotFoundError(
             f"segmentation '{segmentation}' is not in run {ref}{did_you_mean(segmentation, names)}"
             f" (segmentations there: {', '.join(names) or 'none'})"
         )
     runs = (
-        ws.store.cursor()
+        ctx.store.cursor()
         .execute(
             "SELECT run_id, as_of FROM segmentum.runs WHERE status = 'complete' AND kind = 'batch' AND run_id IN "
             "(SELECT DISTINCT run_id FROM segmentum.memberships WHERE segmentation = ?) ORDER BY as_of, run_id",
@@ -156,9 +163,9 @@ def segment_runs(ws: Any, segmentation: str, starts: list[datetime], run_id: int
 
 
 def churn_rates(
-    ws: Any,
+    ctx: Context,
     *,
-    as_of: Any = "latest",
+    as_of: AsOf = "latest",
     period: str = "month",
     segmentation: str | None = None,
     run_id: int | None = None,
@@ -171,9 +178,9 @@ def churn_rates(
     Columns: period_start, period_end, segment, active_start, churned, churn_rate (and segment_run_id with a
     segmentation). `periods`: the last N complete periods (None: all).
     """
-    store = store_of(ws)
+    store = ctx.store
     basis = _basis(store, basis)
-    as_of = resolve_as_of(ws, as_of)
+    as_of = resolve_as_of(ctx, as_of)
     bounds = _boundaries(store, period, as_of, periods)
     columns = ["period_start", "period_end", "segment", "active_start", "churned", "churn_rate"]
     if len(bounds) < 2:
@@ -183,7 +190,7 @@ def churn_rates(
     seg_join, seg_col = "", "CAST(NULL AS VARCHAR) AS segment, NULL::BIGINT AS segment_run_id"
     sets = "(period_start, period_end, segment)"  # segment is null throughout
     if segmentation is not None:
-        pairs = pairs.merge(segment_runs(ws, segmentation, bounds[:-1], run_id), on="period_start")
+        pairs = pairs.merge(segment_runs(ctx, segmentation, bounds[:-1], run_id), on="period_start")
         seg_join = (
             "LEFT JOIN segmentum.memberships m ON m.run_id = p.segment_run_id "
             "AND m.customer_id = a.customer_id AND m.segmentation = $segmentation"
@@ -320,7 +327,7 @@ def kaplan_meier(durations: Any, events: Any) -> pd.DataFrame:
 
 
 def lifetimes(
-    ws: Any, *, as_of: Any = "latest", inactivity_days: int = 90, basis: str = "auto"
+    ctx: Context, *, as_of: AsOf = "latest", inactivity_days: int = 90, basis: str = "auto"
 ) -> pd.DataFrame:
     """Per customer: lifetime in days and whether it ended in churn (observed) or is still going (censored).
 
@@ -328,9 +335,9 @@ def lifetimes(
     `as_of` (event), else to `as_of`. Buyers: from the first to the last qualifying order when the last is more
     than `inactivity_days` before `as_of` (event), else from the first order to `as_of`.
     """
-    store = store_of(ws)
+    store = ctx.store
     basis = _basis(store, basis)
-    as_of = resolve_as_of(ws, as_of)
+    as_of = resolve_as_of(ctx, as_of)
     parts = []
     if basis in ("auto", "subscriptions"):
         parts.append("""SELECT customer_id, 'subscriptions' AS source, min(started_at) AS start_at,
@@ -362,24 +369,24 @@ def lifetimes(
 
 
 def survival_curves(
-    ws: Any,
+    ctx: Context,
     *,
-    as_of: Any = "latest",
+    as_of: AsOf = "latest",
     segmentation: str | None = None,
     run_id: int | None = None,
     inactivity_days: int = 90,
     basis: str = "auto",
 ) -> pd.DataFrame:
     """Kaplan-Meier curves overall (segment null) and per segment (the customer's segment in the reference run)."""
-    life = lifetimes(ws, as_of=as_of, inactivity_days=inactivity_days, basis=basis)
+    life = lifetimes(ctx, as_of=as_of, inactivity_days=inactivity_days, basis=basis)
     groups: list[tuple[Any, pd.DataFrame]] = [(None, life)]
     if segmentation is not None:
         from segmentum.analysis.base import resolve_run
 
-        ref, _ = resolve_run(ws, run_id)
-        segment_runs(ws, segmentation, [], ref)  # checks the segmentation exists
+        ref, _ = resolve_run(ctx, run_id)
+        segment_runs(ctx, segmentation, [], ref)  # checks the segmentation exists
         seg = (
-            ws.store.cursor()
+            ctx.store.cursor()
             .execute(
                 "SELECT customer_id, segment FROM segmentum.memberships WHERE run_id = ? AND segmentation = ?",
                 [ref, segmentation],
@@ -420,13 +427,13 @@ def median_lifetime(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def churn_reasons(
-    ws: Any, *, as_of: Any = "latest", questions: tuple[str, ...] = CHURN_QUESTIONS
+    ctx: Context, *, as_of: AsOf = "latest", questions: tuple[str, ...] = CHURN_QUESTIONS
 ) -> pd.DataFrame:
     """Why customers left: `cancel_reason` of cancellations that left the customer with no active subscription
     (an upgrade to a new subscription is not churn), and the latest answer per customer to a churn question
     (compared case-insensitively). Columns: source, reason, customers, share (within the source)."""
-    store = store_of(ws)
-    as_of = resolve_as_of(ws, as_of)
+    store = ctx.store
+    as_of = resolve_as_of(ctx, as_of)
     parts = []
     if store.table_exists("subscriptions") and "cancel_reason" in store.columns("subscriptions"):
         parts.append("""SELECT 'subscriptions' AS source, coalesce(s.cancel_reason, '(not given)') AS reason,
@@ -455,10 +462,10 @@ def churn_reasons(
 # ------------------------------------------------------------------------------------------------ risk model
 
 
-def churn_features(ws: Any, at: datetime) -> pd.DataFrame:
+def churn_features(ctx: Context, at: datetime) -> pd.DataFrame:
     """Per-customer features at instant `at`, computed in SQL: recency, frequency, monetary, orders in the last
     90 days, tenure, support tickets in the last 90 days, latest NPS answer, subscribed now, events in 90 days."""
-    store = store_of(ws)
+    store = ctx.store
     has = {
         t: store.table_exists(t)
         for t in ("customers", "orders", "tickets", "responses", "subscriptions", "events")
@@ -545,6 +552,36 @@ def churn_features(ws: Any, at: datetime) -> pd.DataFrame:
     return frame.set_index("customer_id")[list(FEATURES)].astype(float)
 
 
+def churn_training_set(
+    ctx: Context,
+    start: datetime,
+    end: datetime,
+    *,
+    basis: str = "auto",
+    inactivity_days: int = 90,
+) -> tuple[pd.DataFrame, pd.Series, set[str]]:
+    """Features at `start` of the customers active then, whether each churned by `end` (1) or not (0), and
+    who is active at `end` (activity as in `churn_rates`)."""
+    store = ctx.store
+    basis = _basis(store, basis)
+    sql = (
+        f"WITH bounds AS (SELECT unnest([CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP)]) AS b), "
+        f"act AS ({active_sql(basis)}) SELECT customer_id, b = $end AS at_end FROM act"
+    )
+    act = (
+        store.cursor()
+        .execute(sql, _used(sql, {"start": start, "end": end, "inactivity": int(inactivity_days)}))
+        .df()
+    )
+    act["customer_id"] = act["customer_id"].astype(str)
+    active_end = set(act.loc[act["at_end"], "customer_id"])
+    labels = pd.DataFrame({"customer_id": sorted(set(act.loc[~act["at_end"], "customer_id"]))})
+    labels["churned"] = ~labels["customer_id"].isin(active_end)
+    frame = churn_features(ctx, start).join(labels.set_index("customer_id"), how="inner")
+    y = frame.pop("churned").astype(int).rename("churned")
+    return frame, y, active_end
+
+
 def _design(x: pd.DataFrame) -> np.ndarray:
     # counts and money are heavy-tailed: log1p keeps a few big accounts from dominating the fit
     x = x.copy()
@@ -561,12 +598,152 @@ def _design(x: pd.DataFrame) -> np.ndarray:
     return x.to_numpy(float)
 
 
-class ChurnRiskModel:
-    """Probability that a customer active now is no longer active `horizon_days` later.
+MIN_TRAINING = 10
 
-    Fitted on the past: features at `as_of - horizon_days` of the customers active then, labelled by whether
-    they were still active at `as_of` (activity as in `churn_rates`); then applied to every customer's features
-    at `as_of`. A scikit-learn LogisticRegression on standardised features (log1p of counts, money and days).
+
+def learnable(y: Any) -> bool:
+    """Enough labels to learn churn from: at least `MIN_TRAINING` customers, churned and retained ones."""
+    labels = np.asarray(y)
+    return len(labels) >= MIN_TRAINING and labels.min() != labels.max()
+
+
+class ChurnRiskModel:
+    """Probability that a customer active now is no longer active one horizon later.
+
+    A scikit-learn LogisticRegression on standardised features (log1p of counts, money and days), fitted on
+    the frame of `churn_training_set` (one row per customer, the columns of `FEATURES`) and its labels;
+    `fit_churn_risk` prepares the data and scores every customer.
+
+    Parameters
+    ----------
+    C:
+        Inverse regularisation strength of the logistic regression (scikit-learn's `C`).
+
+    Attributes (after `fit`)
+    ------------------------
+    pipeline_ : the fitted scaler and logistic regression
+    coefficients_ : standardised coefficient per feature, largest effect first (positive = more risk)
+    n_customers_ : customers fitted
+    churn_rate_ : share of them who churned
+    """
+
+    def __init__(self, *, C: float = 1.0) -> None:  # noqa: N803 - scikit-learn's name
+        self.C = C
+
+    def fit(self, X: pd.DataFrame, y: Any) -> ChurnRiskModel:  # noqa: N803 - scikit-learn's name
+        """Fit on per-customer features and labels (1 = churned within the horizon, 0 = still active)."""
+        if not (isinstance(self.C, (int, float)) and not isinstance(self.C, bool) and self.C > 0):
+            raise ModelError(f"the 'C' parameter of ChurnRiskModel must be a number > 0; got {self.C!r}")
+        x = _check_features(X)
+        labels = np.asarray(y)
+        if labels.shape != (len(x),):
+            raise ModelError(
+                f"churn labels must be one per customer: {len(x):,} customers, {labels.size:,} labels"
+            )
+        if not np.isin(labels, (0, 1)).all():
+            raise ModelError("churn labels must be 0 (still active) or 1 (churned)")
+        labels = labels.astype(int)
+        if not learnable(labels):
+            raise ModelError(
+                f"cannot learn churn from {len(labels)} customers of whom {int(labels.sum())} churned; at least "
+                f"{MIN_TRAINING} customers, both churned and retained ones, are needed"
+            )
+        self.pipeline_ = self._pipeline().fit(_design(x), labels)
+        self.n_customers_ = len(labels)
+        self.churn_rate_ = float(labels.mean())
+        coef = self.pipeline_[-1].coef_[0]
+        self.coefficients_ = pd.Series(coef, index=list(FEATURES)).sort_values(key=np.abs, ascending=False)
+        return self
+
+    def _pipeline(self) -> Any:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=2000))
+
+    def _fitted(self) -> None:
+        if not hasattr(self, "pipeline_"):
+            raise NotFittedError(
+                "this ChurnRiskModel is not fitted yet; call .fit(X, y) first (or use fit_churn_risk(ctx, as_of))"
+            )
+
+    def predict(self, X: pd.DataFrame) -> pd.Series:  # noqa: N803 - scikit-learn's name
+        """churn_risk of every customer of a features frame (as `churn_features` builds it)."""
+        self._fitted()
+        x = _check_features(X)
+        return pd.Series(self.pipeline_.predict_proba(_design(x))[:, 1], index=x.index, name="churn_risk")
+
+    def score(self, X: pd.DataFrame, y: Any) -> float:  # noqa: N803 - scikit-learn's name
+        """Area under the ROC curve of the predicted risks against the labels."""
+        from sklearn.metrics import roc_auc_score
+
+        return float(roc_auc_score(np.asarray(y).astype(int), self.predict(X).to_numpy()))
+
+
+def _check_features(X: Any) -> pd.DataFrame:  # noqa: N803 - scikit-learn's name
+    if not isinstance(X, pd.DataFrame):
+        raise ModelError(
+            f"churn features must be a pandas DataFrame, got {type(X).__name__}; build them with "
+            "segmentum.models.churn.churn_features(ctx, at)"
+        )
+    missing = [c for c in FEATURES if c not in X.columns]
+    if missing:
+        raise ModelError(
+            f"the churn features lack column(s) {', '.join(missing)}; churn_features(ctx, at) builds "
+            f"{', '.join(FEATURES)}"
+        )
+    x = X[list(FEATURES)]
+    bad = int((~np.isfinite(x.to_numpy(float))).any(axis=1).sum())
+    if bad:
+        raise ModelError(f"the churn features are missing or not finite for {bad:,} customers")
+    return x
+
+
+@dataclass
+class ChurnRisk:
+    """One churn-risk fit of a workspace: the model, when it was trained and every customer's risk."""
+
+    model: ChurnRiskModel
+    as_of: datetime
+    trained_on: datetime  # the features date of the training customers (as_of - horizon)
+    horizon_days: int
+    risk: pd.Series  # churn_risk per customer at as_of
+    active: pd.Series  # churn_active: whether the customer is active at as_of
+    train_auc: float
+    validation_auc: float | None  # a model trained one horizon earlier, scored on the last horizon
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of `segmentum churn fit`."""
+        m = self.model
+        return {
+            "as_of": self.as_of,
+            "trained_on": self.trained_on,
+            "horizon_days": self.horizon_days,
+            "customers_trained": m.n_customers_,
+            "churn_rate_trained": m.churn_rate_,
+            "train_auc": self.train_auc,
+            "validation_auc": self.validation_auc,
+            "customers_scored": len(self.risk),
+            "mean_churn_risk": float(self.risk.mean()),
+            "coefficients": {k: float(v) for k, v in m.coefficients_.items()},
+        }
+
+
+def fit_churn_risk(
+    ctx: Context,
+    as_of: AsOf = "latest",
+    *,
+    horizon_days: int = 90,
+    inactivity_days: int = 90,
+    basis: str = "auto",
+    C: float = 1.0,  # noqa: N803 - scikit-learn's name
+) -> ChurnRisk:
+    """Fit the churn-risk model on the workspace's past and score every customer at `as_of`.
+
+    Trained on the features at `as_of - horizon_days` of the customers active then, labelled by whether
+    they were still active at `as_of`; checked out of time by a model trained one horizon earlier. Stored
+    by `segmentum.models.persist.write_model_churn`.
 
     Parameters
     ----------
@@ -577,136 +754,46 @@ class ChurnRiskModel:
     basis:
         'auto', 'subscriptions' or 'orders' (see the module docstring).
     """
-
-    def __init__(
-        self, *, horizon_days: int = 90, inactivity_days: int = 90, basis: str = "auto", C: float = 1.0
-    ) -> None:  # noqa: N803 - scikit-learn's name
-        self.horizon_days = horizon_days
-        self.inactivity_days = inactivity_days
-        self.basis = basis
-        self.C = C
-
-    def fit(self, ws: Any, as_of: Any = "latest", *, write: bool = True) -> ChurnRiskModel:
-        from sklearn.metrics import roc_auc_score
-
-        if not (isinstance(self.horizon_days, int) and self.horizon_days > 0):
-            raise ModelError(f"horizon_days must be a whole number of days > 0, got {self.horizon_days!r}")
-        store = store_of(ws)
-        basis = _basis(store, self.basis)
-        self.as_of_ = resolve_as_of(ws, as_of)
-        self.cutoff_ = self.as_of_ - timedelta(days=self.horizon_days)
-        train, y, active_now = self._training_set(ws, store, basis, self.cutoff_, self.as_of_)
-        if len(y) < 10 or y.min() == y.max():
-            raise ModelError(
-                f"cannot learn churn: {len(y)} customers were active on {self.cutoff_:%Y-%m-%d} and "
-                f"{int(y.sum()) if len(y) else 0} of them churned by {self.as_of_:%Y-%m-%d}; at least 10 customers, "
-                "both churned and retained ones, are needed. Hint: a longer history, a later as_of or another "
-                "--horizon-days"
-            )
-        self.pipeline_ = self._pipeline().fit(_design(train), y)
-        # out of time: a model trained one horizon earlier predicts the churn of the last horizon
-        self.validation_auc_: float | None = None
-        earlier, y_earlier, _ = self._training_set(
-            ws, store, basis, self.cutoff_ - timedelta(days=self.horizon_days), self.cutoff_
+    if isinstance(horizon_days, bool) or not (isinstance(horizon_days, int) and horizon_days > 0):
+        raise ModelError(f"horizon_days must be a whole number of days > 0, got {horizon_days!r}")
+    basis = _basis(ctx.store, basis)
+    instant = resolve_as_of(ctx, as_of)
+    horizon = timedelta(days=horizon_days)
+    cutoff = instant - horizon
+    train, y, active_now = churn_training_set(
+        ctx, cutoff, instant, basis=basis, inactivity_days=inactivity_days
+    )
+    if not learnable(y):
+        raise ModelError(
+            f"cannot learn churn: {len(y)} customers were active on {cutoff:%Y-%m-%d} and "
+            f"{int(y.sum()) if len(y) else 0} of them churned by {instant:%Y-%m-%d}; at least {MIN_TRAINING} "
+            "customers, both churned and retained ones, are needed. Hint: a longer history, a later as_of or "
+            "another --horizon-days"
         )
-        if len(y_earlier) >= 10 and y_earlier.min() != y_earlier.max():
-            check = self._pipeline().fit(_design(earlier), y_earlier)
-            self.validation_auc_ = float(roc_auc_score(y, check.predict_proba(_design(train))[:, 1]))
-        self.train_size_, self.train_churn_rate_ = len(y), float(y.mean())
-        self.train_auc_ = float(roc_auc_score(y, self.pipeline_.predict_proba(_design(train))[:, 1]))
-        coef = self.pipeline_[-1].coef_[0]
-        self.coefficients_ = pd.Series(coef, index=list(FEATURES)).sort_values(key=np.abs, ascending=False)
-        now = churn_features(ws, self.as_of_)
-        self.risk_ = pd.Series(
-            self.pipeline_.predict_proba(_design(now))[:, 1], index=now.index, name="churn_risk"
-        )
-        self.active_ = pd.Series(now.index.isin(list(active_now)), index=now.index, name="churn_active")
-        if write:
-            self.write(store)
-        return self
-
-    def _pipeline(self) -> Any:
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        return make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=2000))
-
-    def _training_set(
-        self, ws: Any, store: Any, basis: str, start: datetime, end: datetime
-    ) -> tuple[pd.DataFrame, np.ndarray, set[str]]:
-        """Features at `start` of the customers active then, whether they churned by `end`, who is active at end."""
-        sql = (
-            f"WITH bounds AS (SELECT unnest([CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP)]) AS b), "
-            f"act AS ({active_sql(basis)}) SELECT customer_id, b = $end AS at_end FROM act"
-        )
-        act = (
-            store.cursor()
-            .execute(sql, _used(sql, {"start": start, "end": end, "inactivity": int(self.inactivity_days)}))
-            .df()
-        )
-        act["customer_id"] = act["customer_id"].astype(str)
-        active_end = set(act.loc[act["at_end"], "customer_id"])
-        labels = pd.DataFrame({"customer_id": sorted(set(act.loc[~act["at_end"], "customer_id"]))})
-        labels["churned"] = ~labels["customer_id"].isin(active_end)
-        frame = churn_features(ws, start).join(labels.set_index("customer_id"), how="inner")
-        y = frame.pop("churned").astype(int).to_numpy()
-        return frame, y, active_end
-
-    def predict(self, ws: Any, at: Any) -> pd.Series:
-        """churn_risk of every customer from their features at `at`."""
-        if not hasattr(self, "pipeline_"):
-            raise NotFittedError("this ChurnRiskModel is not fitted yet; call .fit(workspace, as_of) first")
-        x = churn_features(ws, resolve_as_of(ws, at))
-        return pd.Series(self.pipeline_.predict_proba(_design(x))[:, 1], index=x.index, name="churn_risk")
-
-    def write(self, store: Any) -> int:
-        """Replace `segmentum.model_churn` with the fitted risks; rows written."""
-        if not hasattr(self, "risk_"):
-            raise NotFittedError("this ChurnRiskModel is not fitted yet; call .fit(workspace, as_of) first")
-        store = store_of(store)
-        store.ensure("CREATE SCHEMA IF NOT EXISTS segmentum", MODEL_DDL)
-        frame = pd.DataFrame(
-            {
-                "customer_id": self.risk_.index.astype(str),
-                "churn_risk": self.risk_.to_numpy(),
-                "churn_active": self.active_.to_numpy(),
-            }
-        )
-        with store.transaction() as cur:
-            cur.register("_churn_rows", frame)
-            try:
-                cur.execute("DELETE FROM segmentum.model_churn")
-                cur.execute(
-                    "INSERT INTO segmentum.model_churn SELECT customer_id, churn_risk, churn_active, ?, ? "
-                    "FROM _churn_rows",
-                    [datetime.now().replace(microsecond=0), self.as_of_],
-                )
-            finally:
-                cur.unregister("_churn_rows")
-        return len(frame)
-
-    def to_dict(self) -> dict[str, Any]:
-        if not hasattr(self, "pipeline_"):
-            raise NotFittedError("this ChurnRiskModel is not fitted yet; call .fit(workspace, as_of) first")
-        return {
-            "as_of": self.as_of_,
-            "trained_on": self.cutoff_,
-            "horizon_days": self.horizon_days,
-            "customers_trained": self.train_size_,
-            "churn_rate_trained": self.train_churn_rate_,
-            "train_auc": self.train_auc_,
-            "validation_auc": self.validation_auc_,
-            "customers_scored": len(self.risk_),
-            "mean_churn_risk": float(self.risk_.mean()),
-            "coefficients": {k: float(v) for k, v in self.coefficients_.items()},
-        }
+    model = ChurnRiskModel(C=C).fit(train, y)
+    validation_auc: float | None = None
+    earlier, y_earlier, _ = churn_training_set(
+        ctx, cutoff - horizon, cutoff, basis=basis, inactivity_days=inactivity_days
+    )
+    if learnable(y_earlier):
+        validation_auc = ChurnRiskModel(C=C).fit(earlier, y_earlier).score(train, y)
+    now = churn_features(ctx, instant)
+    return ChurnRisk(
+        model=model,
+        as_of=instant,
+        trained_on=cutoff,
+        horizon_days=horizon_days,
+        risk=model.predict(now),
+        active=pd.Series(now.index.isin(list(active_now)), index=now.index, name="churn_active"),
+        train_auc=model.score(train, y),
+        validation_auc=validation_auc,
+    )
 
 
 def churn_report(
-    ws: Any,
+    ctx: Context,
     *,
-    as_of: Any = "latest",
+    as_of: AsOf = "latest",
     period: str = "month",
     segmentation: str | None = None,
     run_id: int | None = None,
@@ -716,7 +803,7 @@ def churn_report(
 ) -> dict[str, Any]:
     """Everything `segmentum churn` shows: rates, their trend, survival summary and reasons."""
     rates = churn_rates(
-        ws,
+        ctx,
         as_of=as_of,
         period=period,
         segmentation=segmentation,
@@ -726,7 +813,7 @@ def churn_report(
         periods=periods,
     )
     curves = survival_curves(
-        ws,
+        ctx,
         as_of=as_of,
         segmentation=segmentation,
         run_id=run_id,
@@ -736,9 +823,9 @@ def churn_report(
     return {
         "basis": rates.attrs.get("basis"),
         "period": period,
-        "as_of": resolve_as_of(ws, as_of),
+        "as_of": resolve_as_of(ctx, as_of),
         "rates": rates,
         "trend": churn_trend(rates),
         "survival": median_lifetime(curves),
-        "reasons": churn_reasons(ws, as_of=as_of),
+        "reasons": churn_reasons(ctx, as_of=as_of),
     }

@@ -1,6 +1,7 @@
-"""Clusterings saved as segmentations: fit on the store's per-customer data, save the model, the assignments
-(`segmentum.model_cluster_<name>`, an attribute usable in definitions) and a definitions file
-`definitions/cluster_<name>.yml` whose segmentation `<name>` has one segment per cluster.
+"""Clusterings saved as segmentations: prepare the per-customer frame from the store, fit `CustomerClusterer`
+on it, save the model and the assignments (`segmentum.model_cluster_<name>`, an attribute usable in
+definitions; `segmentum.models.persist` writes them) and a definitions file `definitions/cluster_<name>.yml`
+whose segmentation `<name>` has one segment per cluster.
 """
 
 from __future__ import annotations
@@ -9,19 +10,26 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from segmentum.errors import ModelError, NotFoundError, SegmentumError, did_you_mean
 from segmentum.models.cluster import CustomerClusterer
 from segmentum.models.features import FrameSource, customer_frame, needs_features
-
-CLUSTERINGS_DDL = (
-    "CREATE TABLE IF NOT EXISTS segmentum.clusterings ("
-    "name VARCHAR NOT NULL, fitted_at TIMESTAMP NOT NULL, params JSON NOT NULL)"
+from segmentum.models.persist import (
+    cluster_column,
+    cluster_table,
+    clustering_names,
+    fitted_now,
+    load_clustering,
+    qualified,
+    write_clustering,
 )
+
+if TYPE_CHECKING:
+    from segmentum.context import Context
+
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 
@@ -78,11 +86,11 @@ def check_name(name: str) -> str:
     return name
 
 
-def check_free(ws: Any, name: str) -> None:
+def check_free(ctx: Context, name: str) -> None:
     """The segmentation `name` and the attribute `cluster_<name>` must not clash with other definitions
     (built-ins included); the clustering's own generated file is left out of the check."""
     try:
-        defs = ws.definitions(overrides={f"definitions/cluster_{name}.yml": ""})
+        defs = ctx.definitions(overrides={f"definitions/cluster_{name}.yml": ""})
     except SegmentumError:
         return  # other definitions are broken; `segmentum validate` reports that, clustering can go on
     for label, names in (
@@ -90,7 +98,7 @@ def check_free(ws: Any, name: str) -> None:
         ("segment", defs.segments),
         ("segmentation", defs.segmentations),
     ):
-        for taken in (name, f"cluster_{name}"):
+        for taken in (name, cluster_column(name)):
             if taken in names:
                 where = getattr(names[taken], "location", None) or getattr(names[taken], "builtin", None)
                 raise ModelError(
@@ -101,44 +109,18 @@ def check_free(ws: Any, name: str) -> None:
                 )
 
 
-def _now(ws: Any) -> datetime:
-    return datetime.now(ZoneInfo(ws.config.timezone)).replace(tzinfo=None, microsecond=0)
-
-
-def load_model(ws: Any, name: str) -> tuple[CustomerClusterer, dict[str, Any]] | None:
-    """The newest saved model of a clustering and its saved parameters, or None."""
-    store = ws.store
-    if not store.table_exists("clusterings", schema="segmentum"):
-        return None
-    row = (
-        store.cursor()
-        .execute(
-            "SELECT params FROM segmentum.clusterings WHERE name = ? ORDER BY fitted_at DESC LIMIT 1", [name]
-        )
-        .fetchone()
-    )
-    if not row:
-        return None
-    params = json.loads(row[0])
-    return CustomerClusterer.from_dict(params["model"]), params
-
-
-def saved_names(ws: Any) -> list[str]:
-    store = ws.store
-    if not store.table_exists("clusterings", schema="segmentum"):
-        return []
-    return [r[0] for r in store.query("SELECT DISTINCT name FROM segmentum.clusterings ORDER BY name")]
-
-
-def _frame(
-    ws: Any,
-    features: list[str] | None,
-    run_id: int | None,
-    from_survey: bool,
+def clustering_frame(
+    ctx: Context,
+    features: list[str] | None = None,
+    *,
+    run_id: int | None = None,
+    from_survey: bool = False,
     surveys: list[str] | None = None,
 ) -> tuple[pd.DataFrame, FrameSource]:
+    """The per-customer frame a clustering fits on: survey needs (`from_survey`) or traits, attributes and the
+    order/event summary (`customer_frame`), restricted to `features`; and where it came from."""
     if from_survey:
-        frame = needs_features(ws.store, surveys=surveys)
+        frame = needs_features(ctx.store, surveys=surveys)
         if features:
             unknown = [f for f in features if f not in frame.columns]
             if unknown:
@@ -148,11 +130,11 @@ def _frame(
                 )
             frame = frame[["customer_id", *features]]
         return frame, FrameSource("survey", None, None)
-    return customer_frame(ws.store, features, run_id=run_id)
+    return customer_frame(ctx.store, features, run_id=run_id)
 
 
 def fit_clustering(
-    ws: Any,
+    ctx: Context,
     name: str,
     *,
     features: list[str] | None = None,
@@ -171,15 +153,15 @@ def fit_clustering(
     previous ones (Hungarian assignment on the centers), so segments, triggers and migration stay meaningful.
     """
     check_name(name)
-    check_free(ws, name)
-    frame, source = _frame(ws, features, run_id, from_survey, surveys)
+    check_free(ctx, name)
+    frame, source = clustering_frame(ctx, features, run_id=run_id, from_survey=from_survey, surveys=surveys)
     if frame.empty:
         raise ModelError("no customers to cluster: the store holds none with the requested features")
-    previous = load_model(ws, name)
+    previous = load_clustering(ctx, name)
     model = CustomerClusterer(k=k, k_range=k_range, random_state=random_state, sample_size=sample_size)
     model.fit(frame, previous=previous[0] if previous else None)
     matched = bool(previous and previous[0].features_ == model.features_)
-    fitted_at = _now(ws)
+    fitted_at = fitted_now(ctx)
     params = {
         "model": model.to_dict(),
         "source": {
@@ -191,84 +173,61 @@ def fit_clustering(
         "surveys": surveys,
         "features": model.features_,
     }
-    counts = _save(ws, name, frame["customer_id"], model.labels_, params, fitted_at)
-    path = write_definitions_file(ws, name, model, fitted_at) if write_definitions else None
+    counts = write_clustering(
+        ctx, name, frame["customer_id"], model.labels_, params=params, fitted_at=fitted_at
+    )
+    path = write_definitions_file(ctx, name, model, fitted_at) if write_definitions else None
     return ClusteringResult(
         name,
         model,
         source,
         int(len(frame)),
         counts,
-        f"segmentum.model_cluster_{name}",
-        f"cluster_{name}",
+        qualified(cluster_table(name)),
+        cluster_column(name),
         path,
         matched,
         fitted_at,
     )
 
 
-def assign_clustering(ws: Any, name: str, *, run_id: int | None = None) -> ClusteringResult:
+def assign_clustering(ctx: Context, name: str, *, run_id: int | None = None) -> ClusteringResult:
     """Re-assign the current customers with the saved model, without refitting."""
     check_name(name)
-    loaded = load_model(ws, name)
+    loaded = load_clustering(ctx, name)
     if loaded is None:
-        known = saved_names(ws)
+        known = clustering_names(ctx)
         raise NotFoundError(
             f"no saved clustering '{name}'{did_you_mean(name, known)}; saved: {', '.join(known) or 'none'}; "
             f"fit one first with `segmentum cluster {name} --features ...`"
         )
     model, params = loaded
-    frame, source = _frame(
-        ws, model.features_, run_id, bool(params.get("from_survey")), params.get("surveys")
+    frame, source = clustering_frame(
+        ctx,
+        model.features_,
+        run_id=run_id,
+        from_survey=bool(params.get("from_survey")),
+        surveys=params.get("surveys"),
     )
     labels = model.predict(frame)
-    counts = _save(ws, name, frame["customer_id"], labels, None, None)
+    counts = write_clustering(ctx, name, frame["customer_id"], labels)
     return ClusteringResult(
         name,
         model,
         source,
         int(len(frame)),
         counts,
-        f"segmentum.model_cluster_{name}",
-        f"cluster_{name}",
+        qualified(cluster_table(name)),
+        cluster_column(name),
         None,
         False,
         None,
     )
 
 
-def _save(
-    ws: Any, name: str, ids: pd.Series, labels: Any, params: dict[str, Any] | None, fitted_at: datetime | None
-) -> dict[str, int]:
-    store = ws.store
-    store.ensure(CLUSTERINGS_DDL)
-    assign = pd.DataFrame(
-        {
-            "customer_id": ids.astype(str).to_numpy(),
-            "cluster": pd.Series(labels, dtype="object").astype(str).to_numpy(),
-        }
-    )
-    column = f"cluster_{name}"
-    with store.transaction() as cur:
-        cur.register("_segmentum_assignments", assign)
-        try:
-            cur.execute(
-                f'CREATE OR REPLACE TABLE segmentum."model_cluster_{name}" AS SELECT customer_id::VARCHAR AS '
-                f'customer_id, cluster::VARCHAR AS "{column}" FROM _segmentum_assignments ORDER BY customer_id'
-            )
-        finally:
-            cur.unregister("_segmentum_assignments")
-        if params is not None:
-            cur.execute(
-                "INSERT INTO segmentum.clusterings VALUES (?, ?, ?)",
-                [name, fitted_at, json.dumps(params, allow_nan=False)],
-            )
-    return {str(k): int(v) for k, v in assign["cluster"].value_counts().sort_index().items()}
-
-
 def definitions_text(name: str, model: CustomerClusterer, fitted_at: datetime | None = None) -> str:
     """A definitions file with segmentation `name`: one segment per cluster, `cluster_<name> = '<id>'`."""
-    column = f"cluster_{name}"
+    column = cluster_column(name)
     when = f" on {fitted_at.isoformat(sep=' ')}" if fitted_at else ""
     about = f"k-means clustering on {', '.join(model.features_)} (k = {model.k_})"
     lines = [
@@ -305,11 +264,11 @@ def _sql_str(text: str) -> str:
 
 
 def write_definitions_file(
-    ws: Any, name: str, model: CustomerClusterer, fitted_at: datetime | None = None
+    ctx: Context, name: str, model: CustomerClusterer, fitted_at: datetime | None = None
 ) -> str:
     """Write `definitions/cluster_<name>.yml`; returns its path relative to the workspace."""
     relative = f"definitions/cluster_{name}.yml"
-    path = ws.path(relative)
+    path = ctx.path(relative)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = definitions_text(name, model, fitted_at)
     path.write_text(text, encoding="utf-8")

@@ -16,7 +16,7 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,9 @@ from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, logsumexp
 
 from segmentum.errors import ModelError, NotFittedError
 from segmentum.models.summary import as_date, check_summary, purchase_summary, unit_days
+
+if TYPE_CHECKING:
+    from segmentum.context import Context
 
 # Bounds of each log-parameter in the bounded fit: parameters between about 1e-9 and 1e9. An optimum that
 # reaches one of them is a boundary optimum (the likelihood keeps rising towards 0 or infinity).
@@ -594,9 +597,8 @@ class _GammaGammaLikelihood:
         return value, grad
 
 
-# -- fitting a workspace: summary -> models -> per-customer results -> store ----------------------------------
+# -- fitting a workspace: summary -> models -> per-customer results (models/persist.py stores them) ---------
 
-MODEL_TABLE = "model_clv"
 MODEL_DDL = """CREATE TABLE IF NOT EXISTS segmentum.model_clv (
     customer_id VARCHAR NOT NULL, p_alive DOUBLE, expected_purchases_90d DOUBLE, expected_average_value DOUBLE,
     clv_12m DOUBLE, fitted_at TIMESTAMP NOT NULL, calibration_end DATE NOT NULL)"""
@@ -678,7 +680,7 @@ class ClvResult:
 
 
 def fit_clv(
-    source: Any,
+    ctx: Context,
     *,
     calibration_end: date | datetime | str,
     holdout_end: date | datetime | str | None = None,
@@ -691,8 +693,9 @@ def fit_clv(
 
     Parameters
     ----------
-    source:
-        A Workspace, its Store or a DuckDB connection (see `purchase_summary`).
+    ctx:
+        The workspace whose orders are summarised (`purchase_summary`); store the result with
+        `segmentum.models.persist.write_model_clv`.
     calibration_end, holdout_end, time_unit:
         As in `purchase_summary`.
     horizon:
@@ -714,7 +717,7 @@ def fit_clv(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     summary = purchase_summary(
-        source, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit
+        ctx, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit
     )
     timings["summary_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -846,39 +849,3 @@ def validation_figure(validation_df: pd.DataFrame) -> Any:
         template="plotly_white",
     )
     return fig
-
-
-def write_model_clv(store: Any, result: ClvResult, *, fitted_at: datetime | None = None) -> int:
-    """Replace `segmentum.model_clv` with this fit's per-customer results (one transaction); rows written."""
-    if hasattr(store, "store") and hasattr(store.store, "ensure"):
-        if fitted_at is None:
-            fitted_at = _now_in(store.config.timezone)
-        store = store.store
-    fitted_at = fitted_at or datetime.now()
-    store.ensure("CREATE SCHEMA IF NOT EXISTS segmentum", MODEL_DDL)
-    frame = result.customers[
-        ["p_alive", "expected_purchases_90d", "expected_average_value", "clv_12m"]
-    ].copy()
-    frame.insert(0, "customer_id", result.customers.index.astype(str))
-    frame = frame.reset_index(drop=True)
-    with store.transaction() as cur:
-        cur.register("_segmentum_clv_rows", frame)
-        try:
-            cur.execute("DELETE FROM segmentum.model_clv")
-            cur.execute(
-                "INSERT INTO segmentum.model_clv SELECT customer_id, p_alive, expected_purchases_90d, "
-                "expected_average_value, clv_12m, ?, ? FROM _segmentum_clv_rows",
-                [fitted_at, result.calibration_end],
-            )
-        finally:
-            cur.unregister("_segmentum_clv_rows")
-    return len(frame)
-
-
-def _now_in(timezone: str) -> datetime:
-    from zoneinfo import ZoneInfo
-
-    try:
-        return datetime.now(ZoneInfo(timezone)).replace(tzinfo=None, microsecond=0)
-    except Exception:  # noqa: BLE001 - an unknown zone was already reported by the config loader
-        return datetime.now().replace(microsecond=0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,9 @@ import pandas as pd
 from segmentum.errors import ModelError, NotFittedError, NotFoundError, did_you_mean
 from segmentum.schema import QUALIFYING_ORDER_SQL
 from segmentum.sql import ident, literal
+
+if TYPE_CHECKING:
+    from segmentum.store import Store
 
 # Normal data has IQR = 1.349 sigma: dividing by it gives numeric columns a robust unit standard deviation.
 _IQR_TO_SIGMA = 1.349
@@ -294,7 +297,7 @@ class FrameSource:
     as_of: datetime | None
 
 
-def latest_run(store: Any) -> tuple[int, datetime] | None:
+def latest_run(store: Store) -> tuple[int, datetime] | None:
     """The newest complete batch run (id, as_of), or None."""
     if not store.table_exists("runs", schema="segmentum"):
         return None
@@ -309,7 +312,7 @@ def latest_run(store: Any) -> tuple[int, datetime] | None:
     return (int(row[0]), row[1]) if row else None
 
 
-def _run(store: Any, run_id: int) -> tuple[int, datetime]:
+def _run(store: Store, run_id: int) -> tuple[int, datetime]:
     if store.table_exists("runs", schema="segmentum"):
         row = (
             store.cursor()
@@ -325,7 +328,7 @@ def _run(store: Any, run_id: int) -> tuple[int, datetime]:
     raise NotFoundError(f"no run {run_id} in the store; see `segmentum runs` for the runs there are")
 
 
-def _data_as_of(store: Any) -> datetime | None:
+def _data_as_of(store: Store) -> datetime | None:
     """End of the day of the newest order or event timestamp (the `--as-of latest` rule)."""
     parts = []
     if store.table_exists("orders"):
@@ -344,7 +347,7 @@ def _data_as_of(store: Any) -> datetime | None:
     return row[0] if row else None
 
 
-def available_features(store: Any, run_id: int | None = None) -> dict[str, str]:
+def available_features(store: Store, run_id: int | None = None) -> dict[str, str]:
     """Feature name -> source ('attribute', 'trait', 'summary') that `customer_frame` can provide."""
     out: dict[str, str] = {}
     if store.table_exists("orders"):
@@ -363,7 +366,7 @@ def available_features(store: Any, run_id: int | None = None) -> dict[str, str]:
 
 
 def customer_frame(
-    store: Any, features: list[str] | None = None, *, run_id: int | None = None, use_run: bool = True
+    store: Store, features: list[str] | None = None, *, run_id: int | None = None, use_run: bool = True
 ) -> tuple[pd.DataFrame, FrameSource]:
     """One row per customer with the requested features, computed in SQL.
 
@@ -481,7 +484,9 @@ def slug(text: str, *, max_len: int = 40) -> str:
 EXPERIENCE_QUESTIONS = ("nps", "csat")
 
 
-def needs_features(store: Any, *, surveys: list[str] | None = None, max_interests: int = 20) -> pd.DataFrame:
+def needs_features(
+    store: Store, *, surveys: list[str] | None = None, max_interests: int = 20
+) -> pd.DataFrame:
     """Needs-based features: one row per customer who answered a survey question or stated interests.
 
     - `main.responses`: the latest answer per customer and question becomes a column named after the
@@ -500,7 +505,9 @@ def needs_features(store: Any, *, surveys: list[str] | None = None, max_interest
         if (
             surveys is None
             and has_survey
-            and cur.execute("SELECT count(*) FROM main.responses WHERE survey = 'needs'").fetchone()[0]
+            and (cur.execute("SELECT count(*) FROM main.responses WHERE survey = 'needs'").fetchone() or [0])[
+                0
+            ]
         ):
             surveys = ["needs"]
         if surveys is not None:

@@ -1,7 +1,8 @@
 """Replenishment: when each customer is due to re-buy a consumable, predicted from their own history.
 
-Everything is computed in SQL inside DuckDB (one pass over the items of qualifying orders); only the per-customer
-result comes back. Semantics:
+Data preparation (`replenishment_summary`) runs in SQL inside DuckDB: one pass over the items of qualifying
+orders gives one row per customer and category; `ReplenishmentModel` fits on that frame only, and
+`segmentum.models.persist.write_replenishment` stores the result. Semantics:
 
 - categories are compared and reported in lower case (`Coffee` and `coffee` are one category);
 - a purchase of a category is a calendar day on which the customer bought at least one item of it in a
@@ -22,14 +23,50 @@ Results: `segmentum.replenishment_categories` (one row per customer and category
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from segmentum.errors import ModelError, NotFittedError
+from segmentum.models.data import builtin_settings, resolve_as_of
 from segmentum.schema import QUALIFYING_ORDER_SQL
 
+if TYPE_CHECKING:
+    from segmentum.context import Context
+
 STATUSES = ("overdue", "due", "not_due")
+SUMMARY_COLUMNS = (
+    "customer_id",
+    "category",
+    "purchase_days",
+    "gaps",
+    "own_interval_days",
+    "first_at",
+    "last_at",
+)
+DETAIL_COLUMNS = (
+    *SUMMARY_COLUMNS[:5],
+    "interval_days",
+    "interval_source",
+    "first_at",
+    "last_at",
+    "next_at",
+    "days_until_due",
+    "status",
+    "as_of",
+)
+CUSTOMER_COLUMNS = (
+    "customer_id",
+    "replen_category",
+    "replen_interval_days",
+    "replen_last_at",
+    "replen_next_at",
+    "replen_days_until_due",
+    "replen_status",
+    "replen_due_categories",
+    "replen_as_of",
+)
 
 MODEL_DDL = """CREATE TABLE IF NOT EXISTS segmentum.model_replenishment (
     customer_id VARCHAR NOT NULL, replen_category VARCHAR, replen_interval_days DOUBLE, replen_last_at DATE,
@@ -42,54 +79,15 @@ DETAIL_DDL = """CREATE TABLE IF NOT EXISTS segmentum.replenishment_categories (
     next_at DATE, days_until_due INTEGER, status VARCHAR, as_of TIMESTAMP)"""
 
 
-# ------------------------------------------------------------------------------------------------ shared helpers
+# ------------------------------------------------------------------------------------------------ data
 
 
-def store_of(ws_or_store: Any) -> Any:
-    """The Store of a Workspace, or the Store itself."""
-    if hasattr(ws_or_store, "store") and hasattr(ws_or_store.store, "cursor"):
-        return ws_or_store.store
-    if hasattr(ws_or_store, "cursor") and hasattr(ws_or_store, "ensure"):
-        return ws_or_store
-    raise ModelError(
-        f"expected a segmentum Workspace or its Store, got {type(ws_or_store).__name__}; "
-        "open one with segmentum.Workspace(path)"
-    )
-
-
-def resolve_as_of(ws_or_store: Any, as_of: str | date | datetime | None) -> datetime:
-    """as_of as a naive timestamp, by the run's rule (`segmentum.clock.resolve_as_of`)."""
-    from segmentum.clock import resolve_as_of as clock_as_of
-    from segmentum.errors import RunError
-    from segmentum.store.catalog import newest_timestamp
-
-    config = getattr(ws_or_store, "config", None)
-    store = store_of(ws_or_store)
-    try:
-        return clock_as_of(
-            as_of,
-            timezone=config.timezone if config is not None else "UTC",
-            newest=lambda: newest_timestamp(store),
-        )[0]
-    except RunError as exc:
-        raise ModelError(str(exc)) from None
-
-
-def default_consumables(ws_or_store: Any) -> list[str]:
+def default_consumables(ctx: Context) -> list[str]:
     """The `consumables` setting of the replenishment built-in (as configured in segmentum.yml)."""
-    from segmentum.spec.builtins import load_builtin
-
-    overrides = {}
-    config = getattr(ws_or_store, "config", None)
-    if config is not None:
-        overrides = dict(getattr(config, "builtin_settings", {}).get("replenishment") or {})
-    return [str(c) for c in load_builtin("replenishment", overrides).settings["consumables"]]
+    return [str(c) for c in builtin_settings(ctx, "replenishment")["consumables"]]
 
 
-# ------------------------------------------------------------------------------------------------ the model
-
-
-def _detail_sql(has_orders: bool) -> str:
+def _summary_sql(has_orders: bool) -> str:
     qualifying = (
         f"SEMI JOIN (SELECT order_id FROM main.orders WHERE {QUALIFYING_ORDER_SQL}) q USING (order_id)"
         if has_orders
@@ -103,50 +101,59 @@ def _detail_sql(has_orders: bool) -> str:
           AND ($all_categories OR list_contains($categories, lower(i.category)))
     ), gaps AS (
         SELECT *, date_diff('day', lag(d) OVER (PARTITION BY customer_id, category ORDER BY d), d) AS gap FROM days
-    ), per AS (
-        SELECT customer_id, category, count(*) AS purchase_days, count(gap) AS gaps,
-               median(gap)::DOUBLE AS own_interval_days, min(d) AS first_at, max(d) AS last_at
-        FROM gaps GROUP BY customer_id, category
-    ), typical AS (
-        SELECT category, median(own_interval_days)::DOUBLE AS category_interval
-        FROM per WHERE gaps >= $min_gaps GROUP BY category
-    ), est AS (
-        SELECT per.*,
-            CASE WHEN gaps >= $min_gaps THEN own_interval_days
-                 WHEN category_interval IS NOT NULL THEN category_interval ELSE own_interval_days END
-                AS interval_days,
-            CASE WHEN gaps >= $min_gaps THEN 'own'
-                 WHEN category_interval IS NOT NULL THEN 'category' ELSE 'single_gap' END AS interval_source
-        FROM per LEFT JOIN typical USING (category)
-        WHERE gaps >= 1
-    ), nxt AS (
-        SELECT *, CAST(last_at + to_days(CAST(round(interval_days) AS INTEGER)) AS DATE) AS next_at FROM est
-    ), due AS (
-        SELECT *, CAST(date_diff('day', CAST($as_of AS DATE), next_at) AS INTEGER) AS days_until_due FROM nxt
     )
-    SELECT customer_id, category, purchase_days, gaps, own_interval_days, interval_days, interval_source,
-        first_at, last_at, next_at, days_until_due,
-        CASE WHEN days_until_due < -$tolerance * interval_days THEN 'overdue'
-             WHEN days_until_due <= $tolerance * interval_days THEN 'due' ELSE 'not_due' END AS status,
-        CAST($as_of AS TIMESTAMP) AS as_of
-    FROM due
+    SELECT customer_id, category, count(*) AS purchase_days, count(gap) AS gaps,
+           median(gap)::DOUBLE AS own_interval_days, min(d) AS first_at, max(d) AS last_at
+    FROM gaps GROUP BY customer_id, category
+    ORDER BY customer_id, category
     """
 
 
-CUSTOMER_SQL = """
-    SELECT customer_id,
-        category AS replen_category, interval_days AS replen_interval_days, last_at AS replen_last_at,
-        next_at AS replen_next_at, days_until_due AS replen_days_until_due, status AS replen_status,
-        CAST(count(*) FILTER (WHERE status IN ('due', 'overdue')) OVER (PARTITION BY customer_id) AS INTEGER)
-            AS replen_due_categories,
-        as_of AS replen_as_of
-    FROM segmentum.replenishment_categories
-    QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY days_until_due, category) = 1
-"""
+def replenishment_summary(
+    ctx: Context,
+    as_of: str | date | datetime | None = "latest",
+    *,
+    categories: list[str] | str | None = None,
+) -> pd.DataFrame:
+    """Per customer and category: purchase days, gaps between them, the median gap, first and last day.
+
+    Computed in DuckDB from `main.order_items` (items of qualifying orders at or before `as_of`).
+
+    Parameters
+    ----------
+    categories:
+        `order_items.category` values that are re-bought periodically, compared case-insensitively; None: the
+        `consumables` setting of the replenishment built-in; `"all"`: every category.
+
+    Returns
+    -------
+    pandas.DataFrame with the columns of `SUMMARY_COLUMNS`; `attrs` records `as_of` and the `categories`
+    used (None: all).
+    """
+    if isinstance(categories, str) and categories != "all":
+        raise ModelError(f"categories must be a list of category names, None or 'all', got {categories!r}")
+    store = ctx.store
+    if not store.table_exists("order_items") or "category" not in store.columns("order_items"):
+        raise ModelError(
+            "replenishment needs order_items with a category column; load them with "
+            "`segmentum ingest order_items FILE` (map the category column with --map Source=category)"
+        )
+    instant = resolve_as_of(ctx, as_of)
+    every = categories == "all"
+    cats = [] if every else [c.lower() for c in (categories or default_consumables(ctx))]
+    params = {"as_of": instant, "all_categories": every, "categories": cats}
+    frame = store.cursor().execute(_summary_sql(store.table_exists("orders")), params).df()
+    frame.attrs.update({"as_of": instant, "categories": None if every else cats})
+    return frame
+
+
+# ------------------------------------------------------------------------------------------------ the model
 
 
 class ReplenishmentModel:
     """Usual re-buy interval, next purchase date and due status per customer and category.
+
+    Fits on the frame of `replenishment_summary` (one row per customer and category, `attrs["as_of"]`).
 
     Parameters
     ----------
@@ -154,85 +161,70 @@ class ReplenishmentModel:
         Gaps between purchase days needed for a customer's own usual interval (default 2).
     tolerance:
         Half-width of the `due` window as a share of the usual interval (default 0.2: +-20 %).
-    categories:
-        `order_items.category` values that are re-bought periodically, compared case-insensitively; None: the
-        `consumables` setting of the replenishment built-in; `"all"`: every category.
+
+    Attributes (after `fit`)
+    ------------------------
+    as_of_ : the instant of the summary
+    categories_used_ : the categories of the summary (None: all)
+    category_intervals_ : the typical interval per category (median of the customers' own intervals)
+    detail_ : one row per customer and category with a prediction (`DETAIL_COLUMNS`)
+    customers_ : one row per customer, the most urgent category (`CUSTOMER_COLUMNS`)
     """
 
-    def __init__(
-        self, *, min_gaps: int = 2, tolerance: float = 0.2, categories: list[str] | str | None = None
-    ) -> None:
+    def __init__(self, *, min_gaps: int = 2, tolerance: float = 0.2) -> None:
         self.min_gaps = min_gaps
         self.tolerance = tolerance
-        self.categories = categories
 
-    def _check(self) -> None:
-        if not isinstance(self.min_gaps, int) or self.min_gaps < 1:
+    def _check_params(self) -> None:
+        if isinstance(self.min_gaps, bool) or not isinstance(self.min_gaps, int) or self.min_gaps < 1:
             raise ModelError(f"min_gaps must be a whole number >= 1, got {self.min_gaps!r}; the default is 2")
-        if not (isinstance(self.tolerance, (int, float)) and 0 <= self.tolerance < 10):
+        if not (
+            isinstance(self.tolerance, (int, float))
+            and not isinstance(self.tolerance, bool)
+            and 0 <= self.tolerance < 10
+        ):
             raise ModelError(
                 f"tolerance must be a share of the interval in [0, 10), got {self.tolerance!r}; "
                 "the default 0.2 means +-20 %"
             )
-        if isinstance(self.categories, str) and self.categories != "all":
-            raise ModelError(
-                f"categories must be a list of category names, None or 'all', got {self.categories!r}"
-            )
 
-    def fit(
-        self, ws_or_store: Any, as_of: str | date | datetime | None = "latest", *, write: bool = True
-    ) -> ReplenishmentModel:
-        """Compute the predictions at `as_of`; with `write`, replace the two result tables in the store."""
-        self._check()
-        store = store_of(ws_or_store)
-        if not store.table_exists("order_items") or "category" not in store.columns("order_items"):
-            raise ModelError(
-                "replenishment needs order_items with a category column; load them with "
-                "`segmentum ingest order_items FILE` (map the category column with --map Source=category)"
-            )
-        self.as_of_ = resolve_as_of(ws_or_store, as_of)
-        every = self.categories == "all"
-        cats = [] if every else [c.lower() for c in (self.categories or default_consumables(ws_or_store))]
-        self.categories_used_ = None if every else cats
-        params = {
-            "as_of": self.as_of_,
-            "min_gaps": self.min_gaps,
-            "tolerance": float(self.tolerance),
-            "all_categories": every,
-            "categories": cats,
-        }
-        sql = _detail_sql(store.table_exists("orders"))
-        store.ensure("CREATE SCHEMA IF NOT EXISTS segmentum", MODEL_DDL, DETAIL_DDL)
-        if write:
-            with store.transaction() as cur:
-                cur.execute("DELETE FROM segmentum.replenishment_categories")
-                cur.execute(f"INSERT INTO segmentum.replenishment_categories {sql}", params)
-                cur.execute("DELETE FROM segmentum.model_replenishment")
-                cur.execute(f"INSERT INTO segmentum.model_replenishment {CUSTOMER_SQL}")
-            cur = store.cursor()
-            detail = cur.execute(
-                "SELECT * FROM segmentum.replenishment_categories ORDER BY customer_id, category"
-            ).df()
-            customers = cur.execute("SELECT * FROM segmentum.model_replenishment ORDER BY customer_id").df()
-        else:
-            cur = store.cursor()
-            detail = cur.execute(f"{sql} ORDER BY customer_id, category", params).df()
-            cur.register("_replenishment_detail", detail)
-            try:
-                customers = cur.execute(
-                    CUSTOMER_SQL.replace("segmentum.replenishment_categories", "_replenishment_detail")
-                    + " ORDER BY customer_id"
-                ).df()
-            finally:
-                cur.unregister("_replenishment_detail")
+    def fit(self, summary: pd.DataFrame) -> ReplenishmentModel:
+        """Learn the typical interval per category and predict every customer's next purchase at `as_of`."""
+        self._check_params()
+        as_of = check_replenishment_summary(summary)
+        per = summary
+        typical = per.loc[per["gaps"] >= self.min_gaps].groupby("category")["own_interval_days"].median()
+        est = per.loc[per["gaps"] >= 1, list(SUMMARY_COLUMNS)].reset_index(drop=True)
+        own = est["gaps"] >= self.min_gaps
+        category = est["category"].map(typical)
+        est["interval_days"] = np.where(
+            own, est["own_interval_days"], category.fillna(est["own_interval_days"])
+        ).astype(float)
+        est["interval_source"] = np.where(own, "own", np.where(category.notna(), "category", "single_gap"))
+        # whole days, halves rounded up (as SQL's round): an interval of 30.5 days is 31
+        days = np.floor(est["interval_days"].to_numpy(float) + 0.5).astype("int64")
+        last = pd.to_datetime(est["last_at"])
+        est["next_at"] = last + pd.to_timedelta(days, unit="D")
+        today = pd.Timestamp(as_of).normalize()
+        until = ((est["next_at"] - today) // pd.Timedelta(days=1)).astype("int32")
+        est["days_until_due"] = until
+        window = self.tolerance * est["interval_days"]
+        est["status"] = np.where(until < -window, "overdue", np.where(until <= window, "due", "not_due"))
+        est["as_of"] = pd.Timestamp(as_of)
+        est["first_at"] = pd.to_datetime(est["first_at"])
+        est["last_at"] = last
+        detail = est[list(DETAIL_COLUMNS)].sort_values(["customer_id", "category"]).reset_index(drop=True)
+        self.as_of_ = as_of
+        self.categories_used_ = summary.attrs.get("categories")
+        self.category_intervals_ = typical.rename("interval_days")
         self.detail_ = detail
-        self.customers_ = customers
+        self.customers_ = most_urgent(detail)
         return self
 
     def _fitted(self) -> None:
         if not hasattr(self, "customers_"):
             raise NotFittedError(
-                "this ReplenishmentModel is not fitted yet; call .fit(workspace, as_of) first"
+                "this ReplenishmentModel is not fitted yet; call .fit(replenishment_summary(ctx, as_of)) first"
             )
 
     def summary(self) -> pd.DataFrame:
@@ -253,8 +245,63 @@ class ReplenishmentModel:
         return pd.DataFrame(rows)
 
 
-def replenishment(
-    ws: Any, as_of: str | date | datetime | None = "latest", **params: Any
-) -> ReplenishmentModel:
-    """Fit a ReplenishmentModel on the workspace and store its results (see the class for the parameters)."""
-    return ReplenishmentModel(**params).fit(ws, as_of)
+def most_urgent(detail: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer: the category due soonest (then by name) and how many are due or overdue."""
+    due = detail["status"].isin(["due", "overdue"]).groupby(detail["customer_id"]).transform("sum")
+    first = (
+        detail.assign(_due=due.astype("int32"))
+        .sort_values(["customer_id", "days_until_due", "category"], kind="mergesort")
+        .drop_duplicates("customer_id")
+    )
+    out = pd.DataFrame(
+        {
+            "customer_id": first["customer_id"],
+            "replen_category": first["category"],
+            "replen_interval_days": first["interval_days"],
+            "replen_last_at": first["last_at"],
+            "replen_next_at": first["next_at"],
+            "replen_days_until_due": first["days_until_due"],
+            "replen_status": first["status"],
+            "replen_due_categories": first["_due"],
+            "replen_as_of": first["as_of"],
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def check_replenishment_summary(summary: pd.DataFrame) -> datetime:
+    """The summary's `as_of`; ModelError, in domain words, when the frame cannot come from purchase days."""
+    if not isinstance(summary, pd.DataFrame):
+        raise ModelError(
+            f"a replenishment summary must be a pandas DataFrame, got {type(summary).__name__}; "
+            "build one with segmentum.models.replenishment.replenishment_summary(ctx, as_of)"
+        )
+    missing = [c for c in SUMMARY_COLUMNS if c not in summary.columns]
+    if missing:
+        raise ModelError(
+            f"the replenishment summary lacks column(s) {', '.join(missing)}; it has "
+            f"{', '.join(map(str, summary.columns))}. Hint: replenishment_summary(ctx, as_of) builds it"
+        )
+    as_of = summary.attrs.get("as_of")
+    if not isinstance(as_of, datetime):
+        raise ModelError(
+            "the replenishment summary does not say its as_of (attrs['as_of']); build it with "
+            "replenishment_summary(ctx, as_of)"
+        )
+    problems = []
+    gaps, days = summary["gaps"], summary["purchase_days"]
+    for mask, text in (
+        (gaps < 0, "gaps is negative"),
+        (gaps != days - 1, "gaps is not purchase days - 1"),
+        ((gaps > 0) & ~(summary["own_interval_days"] > 0), "the median gap is not a positive number of days"),
+        (pd.to_datetime(summary["last_at"]) > pd.Timestamp(as_of), "the last purchase day is after as_of"),
+    ):
+        n = int(mask.sum())
+        if n:
+            problems.append(f"{text} for {n:,} customer categor{'ies' if n != 1 else 'y'}")
+    if problems:
+        raise ModelError(
+            "the replenishment summary is inconsistent: " + "; ".join(problems) + ". Hint: build it with "
+            "replenishment_summary(ctx, as_of)"
+        )
+    return as_of

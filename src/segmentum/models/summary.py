@@ -19,13 +19,18 @@ lifetimes `summary_data_from_transaction_data` convention:
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from segmentum.errors import ModelError
 from segmentum.schema import QUALIFYING_ORDER_SQL
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from segmentum.context import Context
 
 # Days in one time unit. A month is the mean Gregorian month (365.25 / 12 = 30.4375 days) so that durations in
 # months are exact multiples of days and do not depend on which months the period crosses.
@@ -64,7 +69,7 @@ def _is_latest(value: Any) -> bool:
     return isinstance(value, str) and value.strip().lower() == "latest"
 
 
-def _latest_day(con: Any) -> date:
+def _latest_day(con: duckdb.DuckDBPyConnection) -> date:
     """`latest` (as `--as-of latest`): the day of the newest qualifying order."""
     row = con.execute(f"SELECT max(ordered_at) FROM main.orders WHERE {QUALIFYING_ORDER_SQL}").fetchone()
     if not row or row[0] is None:
@@ -74,29 +79,8 @@ def _latest_day(con: Any) -> date:
     return row[0].date()
 
 
-def _cursor(store_or_con: Any) -> Any:
-    """A DuckDB cursor from a Workspace, a Store or a DuckDB connection."""
-    if hasattr(store_or_con, "store") and hasattr(store_or_con.store, "cursor"):
-        return store_or_con.store.cursor()
-    if hasattr(store_or_con, "ensure") and hasattr(store_or_con, "cursor"):
-        return store_or_con.cursor()
-    if hasattr(store_or_con, "execute"):
-        return store_or_con.cursor() if hasattr(store_or_con, "cursor") else store_or_con
-    raise ModelError(
-        f"cannot read orders from {type(store_or_con).__name__}; pass a Workspace, its Store or a DuckDB connection"
-    )
-
-
-def _table_exists(con: Any, schema: str, name: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, name],
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def purchase_summary(
-    store_or_con: Any,
+    ctx: Context,
     *,
     calibration_end: date | datetime | str,
     holdout_end: date | datetime | str | None = None,
@@ -106,8 +90,8 @@ def purchase_summary(
 
     Parameters
     ----------
-    store_or_con:
-        A Workspace, its Store, or a DuckDB connection whose `main.orders` follows the canonical schema.
+    ctx:
+        The workspace (`segmentum.context.Context`) whose `main.orders` is summarised.
     calibration_end:
         Last day of the calibration period (inclusive, to the end of the day); `"latest"`: the day of the newest
         qualifying order (predictions as of now, no holdout).
@@ -123,8 +107,8 @@ def purchase_summary(
     the period ends.
     """
     days = unit_days(time_unit)
-    con = _cursor(store_or_con)
-    if not _table_exists(con, "main", "orders"):
+    con = ctx.store.cursor()
+    if not ctx.store.table_exists("orders"):
         raise ModelError(
             "the workspace has no orders table; CLV needs purchases: load them with "
             "`segmentum ingest orders FILE` (or order_items)"

@@ -315,8 +315,23 @@ class ExportAction(Strict):
     segment: str | None = Field(None, description="segment to export; default: the trigger's target segment")
 
 
+BUILTIN_ACTIONS = ("task", "webhook", "email", "export")
+SINK_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class PluginAction(BaseModel):
+    """The settings of an action of a plug-in sink (entry-point group `segmentum.sinks`): any keys; the
+    sink's `validate` checks them before a run is processed (`segmentum validate` too)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
 class Action(Strict):
-    """Exactly one of `task`, `webhook`, `email`, `export`."""
+    """Exactly one of `task`, `webhook`, `email`, `export`, or the name of a plug-in sink with its settings
+    (e.g. `slack: {channel: "#sales"}`); an unknown sink name is reported with the sinks there are when the
+    triggers are validated."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
 
     task: TaskAction | None = None
     webhook: WebhookAction | None = None
@@ -325,20 +340,36 @@ class Action(Strict):
 
     @model_validator(mode="after")
     def _one(self) -> Action:
-        given = [k for k in ("task", "webhook", "email", "export") if getattr(self, k) is not None]
+        plugins = dict(self.model_extra or {})
+        for name, value in plugins.items():
+            if not SINK_NAME_RE.match(name):
+                raise ValueError(
+                    f"{name!r} is not an action: use one of {', '.join(BUILTIN_ACTIONS)} or the name of a "
+                    "plug-in sink (lowercase letters, digits and underscores)"
+                )
+            if value is not None and not isinstance(value, dict):
+                raise ValueError(
+                    f"the settings of action '{name}' must be a mapping, e.g. {name}: {{key: value}}"
+                )
+        given = [k for k in BUILTIN_ACTIONS if getattr(self, k) is not None] + list(plugins)
         if len(given) != 1:
             raise ValueError(
-                f"an action takes exactly one of task, webhook, email, export; found {given or 'none'}"
+                f"an action takes exactly one of {', '.join(BUILTIN_ACTIONS)} or a plug-in sink's name; "
+                f"found {given or 'none'}"
             )
         return self
 
     @property
     def kind(self) -> str:
-        return next(k for k in ("task", "webhook", "email", "export") if getattr(self, k) is not None)
+        """The sink that delivers the action: a built-in one or a plug-in's name."""
+        builtin = [k for k in BUILTIN_ACTIONS if getattr(self, k) is not None]
+        return builtin[0] if builtin else next(iter(self.model_extra or {}))
 
     @property
     def settings(self) -> BaseModel:
-        return getattr(self, self.kind)
+        if self.kind in BUILTIN_ACTIONS:
+            return getattr(self, self.kind)  # type: ignore[no-any-return]
+        return PluginAction(**((self.model_extra or {})[self.kind] or {}))
 
 
 class Trigger(Strict):

@@ -1,15 +1,15 @@
 """What a sink is, and the registry that finds sinks: plug-ins of the entry-point group `segmentum.sinks`.
 
-A sink is a class with a `name`, `render` (turn an action's settings into the stored payload, at enqueue
-time) and `deliver` (send one item; raise `DeliveryError` to retry later). The built-in task, webhook,
-email and export sinks are registered through the same entry-point group as a user's (see pyproject.toml),
-so a package that declares
+A sink is a class with a `name`, the typed `events` it acts on, `render` (at enqueue time: the typed event
+and the action's settings become the stored payload) and `deliver` (send one item; raise `DeliveryError` to
+retry later). The built-in task, webhook, email and export sinks are registered through the same entry-point
+group as a user's (see pyproject.toml), so a package that declares
 
     [project.entry-points."segmentum.sinks"]
     slack = "my_package.slack:SlackSink"
 
-works in `segmentum run` and in `segmentum serve` alike. `register_sink("slack", SlackSink)` adds one at
-run time (a notebook, a test).
+works in `segmentum run` and in `segmentum serve` alike, and a trigger in a definitions file uses it as
+`do: [{slack: {...settings}}]`. `register_sink("slack", SlackSink)` adds one at run time (a notebook, a test).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from segmentum.actions.events import CUSTOMER_EVENTS, SinkEvent
 from segmentum.errors import ActionError, did_you_mean
 
 if TYPE_CHECKING:
@@ -58,10 +59,13 @@ class Delivered:
 
 
 class Sink:
-    """Base class of sinks. One instance per delivery pass."""
+    """Base class of sinks. One instance per processed run and per delivery pass."""
 
     name: ClassVar[str] = ""
-    per_customer: ClassVar[bool] = True  # False: one item per trigger and run (exports)
+    # The typed events (segmentum.actions.events) the sink acts on: by default a customer's enter, exit, move
+    # or metric event (one outbox item per customer); `(SegmentRefreshed,)` for one item per trigger and
+    # batch run (exports).
+    events: ClassVar[tuple[type, ...]] = CUSTOMER_EVENTS
     transactional: ClassVar[bool] = False  # True: `deliver` writes to the store, inside the status update
 
     def __init__(self, ws: Context) -> None:
@@ -74,10 +78,18 @@ class Sink:
     def validate(self, settings: dict[str, Any], where: str, templates: Templates) -> None:
         """Check an action's settings at validation time; raise ActionError with `where` in the message."""
 
+    def accepts(self, event: SinkEvent) -> bool:
+        """Does this sink act on `event`? (Its type is one of `events`.)"""
+        return isinstance(event, self.events)
+
     def render(
-        self, settings: dict[str, Any], context: dict[str, Any], templates: Templates
+        self, event: SinkEvent, settings: dict[str, Any], context: dict[str, Any], templates: Templates
     ) -> dict[str, Any]:
-        """The action as stored in the outbox payload (templates rendered)."""
+        """The action as stored in the outbox payload, at enqueue time.
+
+        `event` is the typed event the trigger fired on; `context` is what templates see (`event` in it is
+        `event_dict(event)`). The default renders every text setting as a template.
+        """
         return {
             k: (templates.render(v, context, where=f"{self.name}.{k}") if isinstance(v, str) else v)
             for k, v in settings.items()

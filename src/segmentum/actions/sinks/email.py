@@ -24,6 +24,7 @@ from segmentum.errors import ActionError
 if TYPE_CHECKING:
     import duckdb
 
+    from segmentum.actions.events import SinkEvent
     from segmentum.actions.templates import Templates
 
 
@@ -104,7 +105,7 @@ class EmailSink(Sink):
             )
 
     def render(
-        self, settings: dict[str, Any], context: dict[str, Any], templates: Templates
+        self, event: SinkEvent, settings: dict[str, Any], context: dict[str, Any], templates: Templates
     ) -> dict[str, Any]:
         template = settings["template"]
         to = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from segmentum.actions.events import SegmentRefreshed, SinkEvent
 from segmentum.actions.sinks.base import Delivered, DeliveryError, OutboxItem, Sink
 from segmentum.errors import ActionError
 from segmentum.store import META
@@ -35,8 +36,10 @@ def export_format(path: str, given: str | None) -> str:
 
 
 class ExportSink(Sink):
+    """The members of the refreshed segment after each batch run: one item per trigger, action and run."""
+
     name = "export"
-    per_customer = False
+    events = (SegmentRefreshed,)
 
     def validate(self, settings: dict[str, Any], where: str, templates: Templates) -> None:
         templates.check(settings["path"], f"{where}.path")
@@ -47,14 +50,18 @@ class ExportSink(Sink):
                 raise ActionError(f"{where}: {exc}") from None
 
     def render(
-        self, settings: dict[str, Any], context: dict[str, Any], templates: Templates
+        self, event: SinkEvent, settings: dict[str, Any], context: dict[str, Any], templates: Templates
     ) -> dict[str, Any]:
+        if not isinstance(event, SegmentRefreshed):
+            raise ActionError(
+                f"export writes a refreshed segment's members; it cannot act on a {event.type} event"
+            )
         path = templates.render(settings["path"], context, where="export.path").strip()
         return {
             "path": path,
             "format": export_format(path, settings.get("format")),
             "hash_emails": bool(settings.get("hash_emails")),
-            "segment": settings["segment"],
+            "segment": event.segment,
         }
 
     def query(self, segment: str, run_id: int, hash_emails: bool) -> tuple[str, list[Any]]:

@@ -16,10 +16,13 @@ from segmentum.store import META
 if TYPE_CHECKING:
     import duckdb
 
+    from segmentum.actions.events import SinkEvent
     from segmentum.actions.templates import Templates
 
 
 class TaskSink(Sink):
+    """A task about the customer of an enter, exit, move or metric event (the default `events`)."""
+
     name = "task"
     transactional = True
 
@@ -38,7 +41,7 @@ class TaskSink(Sink):
                 raise ActionError(f"{where}.due: {exc}") from None
 
     def render(
-        self, settings: dict[str, Any], context: dict[str, Any], templates: Templates
+        self, event: SinkEvent, settings: dict[str, Any], context: dict[str, Any], templates: Templates
     ) -> dict[str, Any]:
         out = {
             k: (templates.render(settings[k], context, where=f"task.{k}") if settings.get(k) else None)

@@ -22,6 +22,7 @@ from segmentum.errors import ActionError
 if TYPE_CHECKING:
     import duckdb
 
+    from segmentum.actions.events import SinkEvent
     from segmentum.actions.templates import Templates
 
 RETRYABLE_STATUS = {408, 425, 429}
@@ -102,11 +103,16 @@ class WebhookSink(Sink):
             raise ActionError(f"{where}.timeout: must be a positive number of seconds, found {timeout}")
 
     def render(
-        self, settings: dict[str, Any], context: dict[str, Any], templates: Templates
+        self, event: SinkEvent, settings: dict[str, Any], context: dict[str, Any], templates: Templates
     ) -> dict[str, Any]:
         url = templates.render(settings["url"], context, where="webhook.url").strip()
         self.check_url(url, "webhook.url")
-        return {"url": url, "secret_env": settings.get("secret_env"), "timeout": settings.get("timeout")}
+        return {
+            "url": url,
+            "secret_env": settings.get("secret_env"),
+            "timeout": settings.get("timeout"),
+            "event_type": event.type,  # the X-Segmentum-Event header
+        }
 
     def body(self, item: OutboxItem) -> bytes:
         data = {k: item.payload.get(k) for k in BODY_KEYS}
@@ -122,7 +128,9 @@ class WebhookSink(Sink):
             "Content-Type": "application/json",
             "User-Agent": "segmentum",
             "Idempotency-Key": item.idempotency_key,
-            "X-Segmentum-Event": str((item.payload.get("event") or {}).get("type", "")),
+            "X-Segmentum-Event": str(
+                action.get("event_type") or (item.payload.get("event") or {}).get("type", "")
+            ),
             "X-Segmentum-Trigger": item.trigger,
         }
         secret_env = action.get("secret_env")
