@@ -11,8 +11,8 @@ from scipy import stats
 
 from segmentum.analysis.base import check_segment, customer_values_sql, execute, frame, resolve_run
 from segmentum.analysis.experience import answer_texts, nps_settings
+from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import NotFoundError, did_you_mean
-from segmentum.schema import QUALIFYING_ORDER_SQL
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -118,7 +118,7 @@ def _top_items(ws: Context, params: dict[str, Any], column: str, top: int) -> pd
         ws,
         f"""
         WITH members AS ({_members_sql()}), base AS ({_base_sql()}),
-        q AS (SELECT order_id FROM main.orders WHERE ordered_at <= $as_of AND {QUALIFYING_ORDER_SQL}),
+        q AS (SELECT order_id FROM main.orders WHERE ordered_at <= $as_of AND {qualifying_sql()}),
         items AS (SELECT i.customer_id, i.{column} AS value, round(i.quantity * i.unit_price, 6) AS line_value
                   FROM main.order_items i JOIN q USING (order_id) WHERE i.{column} IS NOT NULL),
         seg AS (SELECT value, count(DISTINCT customer_id) AS customers, sum(line_value) AS revenue

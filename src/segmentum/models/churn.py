@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import ModelError, NotFittedError, NotFoundError, did_you_mean
 from segmentum.models.replenishment import resolve_as_of, store_of
-from segmentum.schema import QUALIFYING_ORDER_SQL
 
 PERIODS = {"week": 7, "month": 31, "quarter": 92}
 BASES = ("auto", "subscriptions", "orders")
@@ -87,7 +87,7 @@ def active_sql(basis: str) -> str:
     """SQL of (customer_id, b): customers active at each boundary `b` of a CTE `bounds(b)`; needs $inactivity."""
     orders = f"""SELECT DISTINCT o.customer_id, bounds.b FROM main.orders o
         JOIN bounds ON o.ordered_at >= bounds.b - to_days(CAST($inactivity AS INTEGER)) AND o.ordered_at < bounds.b
-        WHERE {QUALIFYING_ORDER_SQL} AND o.customer_id IS NOT NULL"""
+        WHERE {qualifying_sql()} AND o.customer_id IS NOT NULL"""
     subs = """SELECT DISTINCT s.customer_id, bounds.b FROM main.subscriptions s
         JOIN bounds ON s.started_at < bounds.b AND (s.cancelled_at IS NULL OR s.cancelled_at >= bounds.b)
         WHERE s.customer_id IS NOT NULL"""
@@ -349,7 +349,7 @@ def lifetimes(
                 max(ordered_at) < $as_of - to_days(CAST($inactivity AS INTEGER)) AS churned,
                 CASE WHEN max(ordered_at) < $as_of - to_days(CAST($inactivity AS INTEGER))
                      THEN max(ordered_at) ELSE $as_of END AS end_at
-            FROM main.orders WHERE ordered_at <= $as_of AND {QUALIFYING_ORDER_SQL} AND customer_id IS NOT NULL
+            FROM main.orders WHERE ordered_at <= $as_of AND {qualifying_sql()} AND customer_id IS NOT NULL
             {skip} GROUP BY customer_id""")
     sql = " UNION ALL ".join(parts)
     sql = (
@@ -490,7 +490,7 @@ def churn_features(ws: Any, at: datetime) -> pd.DataFrame:
         ctes.append(f"""o AS (SELECT customer_id, max(ordered_at) AS last_at, min(ordered_at) AS first_at,
             count(*) AS frequency, sum(amount)::DOUBLE AS monetary,
             count(*) FILTER (WHERE ordered_at > $at - INTERVAL 90 DAY) AS orders_90d
-            FROM main.orders WHERE ordered_at <= $at AND {QUALIFYING_ORDER_SQL} GROUP BY customer_id)""")
+            FROM main.orders WHERE ordered_at <= $at AND {qualifying_sql()} GROUP BY customer_id)""")
         joins.append("LEFT JOIN o USING (customer_id)")
         cols += [
             "least(coalesce(date_diff('day', o.last_at, $at), 3650), 3650) AS recency_days",

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import ModelError, NotFittedError, NotFoundError, did_you_mean
-from segmentum.schema import QUALIFYING_ORDER_SQL
 from segmentum.sql import ident, literal
 
 # Normal data has IQR = 1.349 sigma: dividing by it gives numeric columns a robust unit standard deviation.
@@ -427,7 +427,7 @@ def customer_frame(
     if any(avail[f] == "summary" and f in order_feats for f in features):
         ctes.append(
             "o AS (SELECT customer_id, count(*) AS n, sum(amount) AS m, max(ordered_at) AS last_at, "
-            f"min(ordered_at) AS first_at FROM main.orders WHERE ordered_at <= {ts} AND {QUALIFYING_ORDER_SQL} "
+            f"min(ordered_at) AS first_at FROM main.orders WHERE ordered_at <= {ts} AND {qualifying_sql()} "
             "GROUP BY customer_id)"
         )
         joins.append("LEFT JOIN o USING (customer_id)")

@@ -26,8 +26,8 @@ from typing import Any
 
 import pandas as pd
 
+from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import ModelError, NotFittedError
-from segmentum.schema import QUALIFYING_ORDER_SQL
 
 STATUSES = ("overdue", "due", "not_due")
 
@@ -91,7 +91,7 @@ def default_consumables(ws_or_store: Any) -> list[str]:
 
 def _detail_sql(has_orders: bool) -> str:
     qualifying = (
-        f"SEMI JOIN (SELECT order_id FROM main.orders WHERE {QUALIFYING_ORDER_SQL}) q USING (order_id)"
+        f"SEMI JOIN (SELECT order_id FROM main.orders WHERE {qualifying_sql()}) q USING (order_id)"
         if has_orders
         else ""
     )

@@ -21,6 +21,7 @@ import pandas as pd
 from segmentum.compile.compiler import CompiledRun, RunCompiler
 from segmentum.errors import RunError, SegmentumError
 from segmentum.runs import diff as diff_mod
+from segmentum.runs.sizes import segment_sizes
 from segmentum.spec.loader import Definitions
 from segmentum.sql import ident, literal
 from segmentum.store import META, Store
@@ -292,7 +293,7 @@ def run(
     mark = _time.perf_counter()
     # a real-time run holds a few customers: its sizes are plain counts (no revenue scan per micro-batch)
     sizes = (
-        snapshot.segment_sizes(store, run_id)
+        segment_sizes(store, run_id)
         if kind == "batch"
         else store.cursor()
         .execute(

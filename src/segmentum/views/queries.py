@@ -15,6 +15,7 @@ import pandas as pd
 
 from segmentum.context import Context
 from segmentum.errors import NotFoundError, SegmentumError, did_you_mean
+from segmentum.runs.sizes import segment_sizes
 from segmentum.store import META, Store
 from segmentum.store import snapshots as snapshot
 
@@ -57,7 +58,7 @@ def segments_overview(ws: Context) -> dict[str, Any]:
     sizes: dict[str, dict[str, Any]] = {}
     if run is not None:
         try:
-            for row in records(snapshot.segment_sizes(store, run.run_id)):
+            for row in records(segment_sizes(store, run.run_id)):
                 sizes[row["name"]] = row
         except NotFoundError:
             pass
