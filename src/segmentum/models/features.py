@@ -18,6 +18,7 @@ import pandas as pd
 from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import ModelError, NotFittedError, NotFoundError, did_you_mean
 from segmentum.sql import ident, literal
+from segmentum.store import snapshots as snapshot
 
 # Normal data has IQR = 1.349 sigma: dividing by it gives numeric columns a robust unit standard deviation.
 _IQR_TO_SIGMA = 1.349
@@ -294,19 +295,12 @@ class FrameSource:
     as_of: datetime | None
 
 
-def latest_run(store: Any) -> tuple[int, datetime] | None:
-    """The newest complete batch run (id, as_of), or None."""
+def _latest(store: Any) -> tuple[int, datetime] | None:
+    """(id, as_of) of the latest run (`segmentum.store.snapshots.latest_run`), or None."""
     if not store.table_exists("runs", schema="segmentum"):
-        return None
-    row = (
-        store.cursor()
-        .execute(
-            "SELECT run_id, as_of FROM segmentum.runs WHERE status = 'complete' AND coalesce(kind, 'batch') = 'batch' "
-            "ORDER BY run_id DESC LIMIT 1"
-        )
-        .fetchone()
-    )
-    return (int(row[0]), row[1]) if row else None
+        return None  # never ran: do not create the run tables (the store may be read-only)
+    info = snapshot.latest_run(store)
+    return (info.run_id, info.as_of) if info is not None else None
 
 
 def _run(store: Any, run_id: int) -> tuple[int, datetime]:
@@ -374,7 +368,7 @@ def customer_frame(
     column of the same name. Customers are the run's customers, else `main.customers` (created at or before
     `as_of`), else every id seen in orders and events.
     """
-    run = _run(store, run_id) if run_id is not None else (latest_run(store) if use_run else None)
+    run = _run(store, run_id) if run_id is not None else (_latest(store) if use_run else None)
     rid, as_of = run if run else (None, _data_as_of(store))
     avail = available_features(store, rid)
     if not features:

@@ -182,7 +182,7 @@ def compile_for(
     tables = engine.tables()
     population = None
     if customers is not None:
-        last = snapshot.latest_run(ws.store, kind="batch")
+        last = snapshot.latest_run(ws.store)
         if last is not None and ws.store.table_exists(snapshot.traits_table(last.run_id), schema=META):
             population = _population_table(ws, engine, last.run_id)
         else:  # no batch run yet: population values are unknown (null), never computed over the few customers

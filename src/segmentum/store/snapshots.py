@@ -97,18 +97,23 @@ def traits_table(run_id: int) -> str:
     return f"traits_{int(run_id)}"
 
 
-def latest_run(store: Store, *, status: str | None = "complete", kind: str | None = None) -> RunInfo | None:
-    """The newest run (by run id) with this status (None: any) and kind (None: any)."""
+# DESIGN.md section 5, "Which run": the latest run is the newest complete batch run by as_of, then by id. A
+# backfill written after a newer-dated run is therefore not the latest. (Which run a diff compares with is
+# another rule, by run id: runs/diff.py.)
+_LATEST_BATCH_SQL = (
+    f"SELECT {_RUN_COLUMNS} FROM {META}.runs WHERE status = 'complete' AND kind = 'batch' "
+    "ORDER BY as_of DESC, run_id DESC LIMIT 1"
+)
+
+
+def latest_run(store: Store) -> RunInfo | None:
+    """The latest run: the newest complete batch run by as_of, then by run id; None when there is none.
+
+    Every reader that shows "the latest run" (dashboard, report, members, profile, preview, explain, the
+    real-time path's population values) asks this function.
+    """
     ensure_tables(store)
-    sql = f"SELECT {_RUN_COLUMNS} FROM {META}.runs WHERE 1 = 1"
-    params: list[Any] = []
-    if status is not None:
-        sql += " AND status = ?"
-        params.append(status)
-    if kind is not None:
-        sql += " AND kind = ?"
-        params.append(kind)
-    rows = store.query(sql + " ORDER BY run_id DESC LIMIT 1", params)
+    rows = store.query(_LATEST_BATCH_SQL)
     return _run_info(rows[0]) if rows else None
 
 
@@ -117,7 +122,7 @@ def get_run(store: Store, run_id: int) -> RunInfo:
     ensure_tables(store)
     rows = store.query(f"SELECT {_RUN_COLUMNS} FROM {META}.runs WHERE run_id = ?", [int(run_id)])
     if not rows:
-        raise NotFoundError(f"no run {run_id}; `segmentum runs` lists the runs")
+        raise NotFoundError(f"run {run_id} does not exist; `segmentum runs` lists the runs")
     return _run_info(rows[0])
 
 
@@ -130,7 +135,7 @@ def resolve_run(store: Store, run_id: int | None = None) -> RunInfo:
                 f"run {run_id} is {info.status}, not complete; `segmentum runs` lists the runs"
             )
         return info
-    info = latest_run(store, kind="batch")
+    info = latest_run(store)
     if info is None:
         raise NotFoundError("no complete run yet; compute one with `segmentum run`")
     return info
@@ -154,17 +159,29 @@ def memberships(store: Store, run_id: int, name: str | None = None) -> pd.DataFr
 
 
 def current_memberships(store: Store, customer_id: str) -> pd.DataFrame:
-    """The customer's memberships in the newest complete run (batch or realtime) that contains them."""
+    """The customer's memberships now: in the newest complete real-time run that re-evaluated them after the
+    latest run (`latest_run`), else in the latest run (empty when they are in no segment there)."""
     ensure_tables(store)
+    # a real-time run re-evaluated the customer when it holds memberships of theirs, or lists them in
+    # run_customers (a customer in no segment has no membership row)
+    evaluated = (
+        f"EXISTS (SELECT 1 FROM {META}.memberships e WHERE e.run_id = r.run_id AND e.customer_id = $customer)"
+    )
+    if store.table_exists("run_customers", schema=META):
+        evaluated += (
+            f" OR EXISTS (SELECT 1 FROM {META}.run_customers e WHERE e.run_id = r.run_id "
+            "AND e.customer_id = $customer)"
+        )
+    realtime = f"""(SELECT max(r.run_id) FROM {META}.runs r WHERE r.status = 'complete' AND r.kind = 'realtime'
+        AND r.run_id > coalesce((SELECT run_id FROM latest), 0) AND ({evaluated}))"""
     return (
         store.cursor()
         .execute(
-            f"""SELECT m.run_id, m.customer_id, m.segmentation, m.segment, m.name FROM {META}.memberships m
-            WHERE m.customer_id = ? AND m.run_id = (
-                SELECT max(m2.run_id) FROM {META}.memberships m2 JOIN {META}.runs r USING (run_id)
-                WHERE r.status = 'complete' AND m2.customer_id = ?)
+            f"""WITH latest AS (SELECT run_id FROM ({_LATEST_BATCH_SQL}))
+            SELECT m.run_id, m.customer_id, m.segmentation, m.segment, m.name FROM {META}.memberships m
+            WHERE m.customer_id = $customer AND m.run_id = coalesce({realtime}, (SELECT run_id FROM latest))
             ORDER BY m.name""",
-            [str(customer_id), str(customer_id)],
+            {"customer": str(customer_id)},
         )
         .df()
     )

@@ -54,7 +54,7 @@ def definition_catalog(ws: Context) -> dict[str, dict[str, Any]]:
 def segments_overview(ws: Context) -> dict[str, Any]:
     """Every segment and segmentation with its size in the newest complete batch run."""
     store = ws.store
-    run = snapshot.latest_run(store, kind="batch")
+    run = snapshot.latest_run(store)
     sizes: dict[str, dict[str, Any]] = {}
     if run is not None:
         try:

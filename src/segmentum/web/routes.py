@@ -219,7 +219,7 @@ def overview(request: Request) -> Response:
         return _sign_in_redirect(request)
     ws = _ws(request)
     t = Translator(_lang(request))
-    info = snapshot.latest_run(ws.store, kind="batch")
+    info = snapshot.latest_run(ws.store)
     if info is None:
         return _render(
             request,
