@@ -351,8 +351,8 @@ def process_run(ws: Context, run_id: int, *, definitions: Definitions | None = N
                 settings_segment = getattr(action.settings, "segment", None) or export_segment(trigger, defs)
                 if (
                     settings_segment
-                    and run_events.run.hashes
-                    and owner_of(settings_segment, defs) not in run_events.run.hashes
+                    and run_events.run.definition_hashes
+                    and owner_of(settings_segment, defs) not in run_events.run.definition_hashes
                 ):
                     continue  # a run of other definitions (--only) must not overwrite the list with nothing
                 context = {

@@ -274,7 +274,8 @@ def run(
             mark = _time.perf_counter()
             compiled = compile_for(ws, defs, eng, resolved, customers=customers)
             timings["compile"] = round(_time.perf_counter() - mark, 4)
-            count = _write(store, eng, compiled, run_id, kind, timings)
+            trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
+            count = _write(store, eng, compiled, run_id, kind, timings, trait_hashes=trait_hashes)
         except BaseException as exc:
             _fail(store, run_id, exc)
             if isinstance(exc, SegmentumError):
@@ -377,8 +378,13 @@ def _write(
     run_id: int,
     kind: str,
     timings: dict[str, float] | None = None,
+    *,
+    trait_hashes: dict[str, str] | None = None,
 ) -> int:
-    """Traits, memberships and status 'complete' in one transaction."""
+    """Traits, memberships and status 'complete' in one transaction.
+
+    The traits table's comment records each trait's definition hash (`snapshots.trait_hashes`), so that a
+    metric trigger knows when a trait was edited (runs/baseline.py)."""
     import time as _time
 
     timings = timings if timings is not None else {}
@@ -399,6 +405,7 @@ def _write(
         # one materialisation: the traits table is created with the segment columns, the memberships are
         # read from it, then the segment columns are dropped
         cur.execute(f"CREATE TABLE {traits} AS {source}")
+        cur.execute(f"COMMENT ON TABLE {traits} IS {literal(json.dumps(trait_hashes or {}, sort_keys=True))}")
         lap("evaluate")
         selects = []
         for name, column in compiled.segments.items():

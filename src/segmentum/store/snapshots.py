@@ -7,7 +7,8 @@ Contract (other modules rely on it):
   in exactly one segment of each segmentation (segmentation NULL for standalone segments).
 - `segmentum.traits_<run_id>`: one wide table per run, `customer_id` plus one column per trait, plus hidden
   columns whose names start with `__` (`__pop_HASH`: population values such as percent_rank used inside
-  segment conditions, kept for the real-time path); `traits()` leaves them out unless asked.
+  segment conditions, kept for the real-time path); `traits()` leaves them out unless asked. Its table
+  comment is a JSON object trait -> definition hash (`trait_hashes()`; absent on runs of older releases).
 
 A realtime run (kind 'realtime') holds only the customers it re-evaluated; a customer's current state is
 their row in the newest complete run that contains them.
@@ -222,3 +223,22 @@ def traits(
         params.append([str(c) for c in customer_ids])
     # through Arrow: DECIMAL money stays exact (Decimal objects), not float
     return store.cursor().execute(sql + " ORDER BY customer_id", params).to_arrow_table().to_pandas()
+
+
+def trait_hashes(store: Store) -> dict[int, dict[str, str] | None]:
+    """run id -> {trait: definition hash} of every traits table (None where the run did not record them)."""
+    out: dict[int, dict[str, str] | None] = {}
+    for table, comment in store.query(
+        "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name LIKE 'traits\\_%' ESCAPE '\\'",
+        [META],
+    ):
+        suffix = table.removeprefix("traits_")
+        if not suffix.isdigit():
+            continue
+        try:
+            hashes = json.loads(comment) if comment else None
+        except ValueError:
+            hashes = None
+        out[int(suffix)] = {str(k): str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else None
+    return out
