@@ -163,3 +163,37 @@ def test_the_rule_compiles_for_another_dialect_too() -> None:
     table = ibis.table({"amount": "decimal(38, 6)", "status": "string"}, name="orders")
     sql = ibis.to_sql(table.filter(rules.qualifying(table)), dialect="pyspark")
     assert "cancelled" in sql and "returned" in sql
+
+
+SUBSCRIPTIONS = [  # id, customer, started_at, cancelled_at
+    ("x1", "x", "2024-01-10 09:00", "2024-03-31 20:00"),  # a new plan the next morning, across April 1
+    ("x2", "x", "2024-04-01 08:00", None),
+    ("y1", "y", "2024-01-10 09:00", "2024-04-30 20:00"),  # its new plan starts after as_of: unknown yet
+    ("y2", "y", "2024-05-01 08:00", None),
+    ("z1", "z", "2024-01-10 09:00", "2024-03-15 09:00"),  # churned in March
+    ("w1", "w", "2024-01-10 09:00", "2024-02-29 10:00"),  # 26 hours without a plan, across March 1: churn
+    ("w2", "w", "2024-03-01 12:00", None),
+]
+
+
+def test_a_change_of_plan_within_a_day_is_not_churn_even_across_a_period_boundary(tmp_path: Path) -> None:
+    from segmentum.models.churn import churn_rates
+
+    ws = Workspace.init(tmp_path / "ws", name="plans")
+    try:
+        con = ws.store.cursor()
+        con.execute(
+            "CREATE TABLE main.subscriptions (subscription_id VARCHAR, customer_id VARCHAR, "
+            "started_at TIMESTAMP, cancelled_at TIMESTAMP)"
+        )
+        con.executemany("INSERT INTO main.subscriptions VALUES (?, ?, ?, ?)", SUBSCRIPTIONS)
+        rates = churn_rates(ws, as_of=datetime(2024, 4, 30, 23, 59, 59, 999999), basis="subscriptions")
+        got = {str(r.period_start): (r.active_start, r.churned) for r in rates.itertuples()}
+        assert got == {
+            "2024-01-01": (0, 0),
+            "2024-02-01": (4, 1),  # w
+            "2024-03-01": (3, 1),  # z; x changed plan overnight and is still a customer on April 1
+            "2024-04-01": (3, 1),  # y: nothing at as_of says a new plan follows
+        }
+    finally:
+        ws.close()
