@@ -11,7 +11,8 @@ Contract (other modules rely on it):
   comment is a JSON object trait -> definition hash (`trait_hashes()`; absent on runs of older releases).
 
 A realtime run (kind 'realtime') holds only the customers it re-evaluated; a customer's current state is
-their row in the newest complete run that contains them.
+their row in the newest complete realtime run that re-evaluated them after the latest run, else in the latest
+run (`latest_run`: the newest complete batch run by as_of, then id).
 """
 
 from __future__ import annotations
