@@ -160,4 +160,3 @@ TABLES: dict[str, TableSpec] = {
 }
 FACT_TABLES = tuple(name for name in TABLES if name != "customers")
 MONEY_COLUMNS = frozenset({"amount", "unit_price", "mrr", "annual_revenue", "income", "discount", "quantity"})
-QUALIFYING_ORDER_SQL = "amount >= 0 AND (status IS NULL OR lower(status) NOT IN ('cancelled', 'returned'))"

@@ -1,20 +1,22 @@
 """Typed events computed by diffing a run against each customer's previous state (DESIGN.md section 3.4).
 
-A customer's previous state for a definition is their row in the newest complete run before this one that
-evaluated them (a batch run evaluates everyone, a real-time run only the customers it lists in its traits
-table). A definition that the previous batch run did not hold, or held with another definition hash, is a
-*baseline*: it fires nothing unless a trigger says `on_first_run: fire`.
+Which earlier run holds a customer's previous state is one rule, `segmentum.runs.baseline`, for segment
+transitions and metric triggers alike: the newest earlier complete batch run holding the definition, or a
+later real-time run that re-evaluated the customer. A definition that the previous batch run did not hold,
+or held with another definition hash, is a *baseline*: it fires nothing unless a trigger says
+`on_first_run: fire`.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from segmentum.runs.baseline import PreviousState, previous_runs_sql, trait_previous_state
 from segmentum.sql import ident
 from segmentum.store import META, Store
+from segmentum.store.snapshots import RunInfo, resolve_run, traits_table
 
 
 @dataclass(frozen=True)
@@ -107,95 +109,13 @@ def event_dict(event: SinkEvent) -> dict[str, Any]:
 
 
 @dataclass
-class RunInfo:
-    run_id: int
-    kind: str
-    as_of: Any
-    hashes: dict[str, str]
-
-
-@dataclass
-class Baseline:
-    """Where a definition's previous state comes from, for one run."""
-
-    name: str
-    batch_run: int | None  # newest complete batch run before this one holding the definition
-    realtime_runs: list[int] = field(default_factory=list)  # complete real-time runs after it
-    baseline: bool = False  # no previous state, or the definition was edited
-
-
-@dataclass
 class RunEvents:
     """Everything a run changed: segment events, plus what is needed to compute metric events."""
 
     run: RunInfo
     events: list[Event]
-    baselines: dict[str, Baseline]  # definition (segment or segmentation) name -> its previous state
+    baselines: dict[str, PreviousState]  # definition (segment or segmentation) name -> its previous state
     first_run_events: list[Event]  # events a baseline definition would fire with on_first_run: fire
-
-
-def load_run(store: Store, run_id: int) -> RunInfo:
-    from segmentum.errors import NotFoundError
-
-    row = (
-        store.cursor()
-        .execute(
-            f"SELECT run_id, kind, as_of, definition_hashes, status FROM {META}.runs WHERE run_id = ?",
-            [run_id],
-        )
-        .fetchone()
-    )
-    if row is None:
-        raise NotFoundError(f"run {run_id} does not exist; `segmentum runs` lists the runs")
-    if row[4] != "complete":
-        raise NotFoundError(
-            f"run {run_id} is {row[4]}, not complete: only complete runs fire triggers; "
-            "`segmentum runs` lists the runs"
-        )
-    return RunInfo(int(row[0]), row[1] or "batch", row[2], _hashes(row[3]))
-
-
-def _hashes(value: Any) -> dict[str, str]:
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        value = json.loads(value)
-    return {str(k): str(v) for k, v in dict(value).items()}
-
-
-def _previous_runs(store: Store, run_id: int) -> list[RunInfo]:
-    rows = (
-        store.cursor()
-        .execute(
-            f"SELECT run_id, kind, as_of, definition_hashes FROM {META}.runs "
-            "WHERE status = 'complete' AND run_id < ? ORDER BY run_id DESC",
-            [run_id],
-        )
-        .fetchall()
-    )
-    return [RunInfo(int(r[0]), r[1] or "batch", r[2], _hashes(r[3])) for r in rows]
-
-
-def baseline_for(name: str, run: RunInfo, previous: list[RunInfo], *, has: Any = None) -> Baseline:
-    """Previous state of definition `name`: newest batch run holding it plus newer real-time runs.
-
-    `has(run)` says whether a run holds the definition (default: its name is among the run's hashes).
-    """
-    holds = has or (lambda r: name in r.hashes)
-    realtime: list[int] = []
-    for prev in previous:  # newest first
-        if not holds(prev):
-            continue
-        if prev.kind == "realtime":
-            realtime.append(prev.run_id)
-            continue
-        edited = name in run.hashes and name in prev.hashes and run.hashes[name] != prev.hashes[name]
-        return Baseline(name, prev.run_id, realtime if not edited else [], baseline=edited)
-    return Baseline(name, None, [], baseline=True)
-
-
-def traits_table(run_id: int) -> str:
-    return f"{META}.traits_{int(run_id)}"
 
 
 def segment_events(
@@ -210,10 +130,10 @@ def segment_events(
     """
     from segmentum.runs import diff as diff_mod
 
-    run = load_run(store, run_id)
+    run = resolve_run(store, run_id)  # only complete runs fire triggers
     frame = diff_mod.diff(store, run_id)
     base_names = set(frame.attrs.get("baselines", []))
-    baselines = {name: Baseline(name, None, [], baseline=name in base_names) for name in run.hashes}
+    baselines: dict[str, PreviousState] = dict(frame.attrs.get("states", {}))
     events: list[Event] = []
     for row in frame.itertuples(index=False):
         seg = row.segmentation if isinstance(row.segmentation, str) else None
@@ -248,68 +168,38 @@ def _full(segment: object, segmentation: str | None) -> str | None:
 
 def metric_values(
     store: Store, run_id: int, trait: str
-) -> tuple[Baseline, list[tuple[str, Any, Any, int | None]]]:
+) -> tuple[PreviousState, list[tuple[str, Any, Any, int | None]]]:
     """(customer_id, previous value, current value, previous run) for each customer the run evaluated.
 
-    The previous value comes from the newest earlier complete batch run whose traits table has the trait,
-    or from a later real-time run that re-evaluated the customer.
+    The previous value comes from the trait's previous state (`segmentum.runs.baseline`, the same rule as
+    segment transitions): the newest earlier complete batch run holding the trait, or a later real-time run
+    that re-evaluated the customer.
     """
-    run = load_run(store, run_id)
-    cur = store.cursor()
-    having = {
-        int(r[0].removeprefix("traits_"))
-        for r in cur.execute(
-            "SELECT table_name FROM information_schema.columns WHERE table_schema = ? AND column_name = ? "
-            "AND table_name LIKE 'traits\\_%' ESCAPE '\\'",
-            [META, trait],
-        ).fetchall()
-        if r[0].removeprefix("traits_").isdigit()
-    }
-    base = baseline_for(trait, run, _previous_runs(store, run_id), has=lambda r: r.run_id in having)
+    resolve_run(store, run_id)  # only complete runs fire triggers
+    state = trait_previous_state(store, run_id, trait)
     column = ident(trait)
-    if run_id not in having:
-        return base, []
-    if base.batch_run is None:
-        rows = cur.execute(
-            f"SELECT customer_id, {column} FROM {traits_table(run_id)} ORDER BY customer_id"
-        ).fetchall()
-        return base, [(r[0], None, r[1], None) for r in rows]
-    latest: dict[str, int] = {}
-    if base.realtime_runs and store.table_exists("run_customers", schema=META):
-        ids = ", ".join(str(int(r)) for r in base.realtime_runs)
-        latest = {
-            str(c): int(r)
-            for c, r in cur.execute(
-                f"SELECT customer_id, max(run_id) FROM {META}.run_customers WHERE run_id IN ({ids}) AND customer_id IN "
-                f"(SELECT customer_id FROM {traits_table(run_id)}) GROUP BY customer_id"
-            ).fetchall()
-        }
-    runs = sorted({base.batch_run, *latest.values()})
-    union = " UNION ALL ".join(
-        f"SELECT {int(r)}::BIGINT AS run_id, customer_id, {column} AS value FROM {traits_table(r)}"
+    current = f"{META}.{traits_table(run_id)}"
+    if trait not in store.columns(traits_table(run_id), schema=META):
+        return state, []  # this run did not compute the trait
+    cur = store.cursor()
+    if state.baseline:
+        rows = cur.execute(f"SELECT customer_id, {column} FROM {current} ORDER BY customer_id").fetchall()
+        return state, [(r[0], None, r[1], None) for r in rows]
+    runs = [state.batch_run, *state.realtime_runs]
+    values = " UNION ALL ".join(
+        f"SELECT {int(r)}::BIGINT AS run_id, customer_id, {column} AS value FROM {META}.{traits_table(r)}"
         for r in runs
     )
-    import pandas as pd
-
-    cur.register(
-        "_segmentum_latest",
-        pd.DataFrame({"customer_id": list(latest), "run_id": list(latest.values())}, dtype="object"),
-    )
-    try:
-        rows = cur.execute(
-            f"""
-            WITH src AS (
-                SELECT t.customer_id, coalesce(l.run_id::BIGINT, {int(base.batch_run)}) AS from_run, t.{column} AS value
-                FROM {traits_table(run_id)} t LEFT JOIN _segmentum_latest l ON l.customer_id = t.customer_id),
-            prev AS ({union})
-            SELECT src.customer_id, p.value, src.value, src.from_run
-            FROM src LEFT JOIN prev p ON p.customer_id = src.customer_id AND p.run_id = src.from_run
-            ORDER BY src.customer_id
-            """
-        ).fetchall()
-    finally:
-        cur.unregister("_segmentum_latest")
-    return base, [(r[0], r[1], r[2], r[3]) for r in rows]
+    rows = cur.execute(
+        f"""
+        WITH prev_c AS ({previous_runs_sql(state)}), prev AS ({values})
+        SELECT t.customer_id, p.value, t.{column}, pc.run_id
+        FROM {current} t LEFT JOIN prev_c pc ON pc.customer_id = t.customer_id
+        LEFT JOIN prev p ON p.customer_id = t.customer_id AND p.run_id = pc.run_id
+        ORDER BY t.customer_id
+        """
+    ).fetchall()
+    return state, [(r[0], r[1], r[2], None if r[3] is None else int(r[3])) for r in rows]
 
 
 def metric_events(
@@ -321,7 +211,7 @@ def metric_events(
     below: Decimal | None = None,
     change: float | None = None,
     first_run: bool = False,
-) -> tuple[Baseline, list[MetricChanged]]:
+) -> tuple[PreviousState, list[MetricChanged]]:
     """Customers whose `trait` crossed `above` / `below` or changed by `change` (relative) in this run.
 
     Crossing: `above: X` fires when the previous value was at most X and the new one is above it; `below: X`

@@ -351,7 +351,10 @@ def process_run(ws: Context, run_id: int, *, definitions: Definitions | None = N
             target = getattr(action.settings, "segment", None) or export_segment(trigger, defs)
             if not target:
                 continue
-            if run_events.run.hashes and owner_of(target, defs) not in run_events.run.hashes:
+            if (
+                run_events.run.definition_hashes
+                and owner_of(target, defs) not in run_events.run.definition_hashes
+            ):
                 continue  # a run of other definitions (--only) must not overwrite the list with nothing
             info = (
                 {"name": target, "segmentation": target[:-2]}

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import NotFoundError, did_you_mean
-from segmentum.schema import QUALIFYING_ORDER_SQL
 from segmentum.store import snapshots as snapshot
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def customer_values_sql(ws: Context) -> str:
         )
     return (
         "SELECT customer_id, sum(amount) AS revenue, count(*) AS orders, min(ordered_at) AS first_order_at, "
-        f"max(ordered_at) AS last_order_at FROM main.orders WHERE ordered_at <= $as_of AND {QUALIFYING_ORDER_SQL} "
+        f"max(ordered_at) AS last_order_at FROM main.orders WHERE ordered_at <= $as_of AND {qualifying_sql()} "
         "GROUP BY customer_id"
     )
 

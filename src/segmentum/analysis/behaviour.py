@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import ModelError
 from segmentum.models.data import builtin_settings, resolve_as_of
-from segmentum.schema import QUALIFYING_ORDER_SQL
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -108,7 +108,7 @@ def behaviour_changes(
         items = f"""SELECT i.customer_id, i.category, round(i.quantity * i.unit_price, 6)::DOUBLE AS v,
                 i.ordered_at > $mid AS recent
             FROM main.order_items i
-            SEMI JOIN (SELECT order_id FROM main.orders WHERE {QUALIFYING_ORDER_SQL}) q USING (order_id)
+            SEMI JOIN (SELECT order_id FROM main.orders WHERE {qualifying_sql()}) q USING (order_id)
             WHERE i.ordered_at > $start AND i.ordered_at <= $end AND i.category IS NOT NULL"""
         mix_sql = f"""WITH it AS ({items}),
             c AS (SELECT customer_id, category, sum(v) FILTER (WHERE recent) AS r, sum(v) FILTER (WHERE NOT recent) AS p
@@ -132,7 +132,7 @@ def behaviour_changes(
                 avg(amount::DOUBLE) FILTER (WHERE ordered_at > $mid) AS avg_recent,
                 avg(amount::DOUBLE) FILTER (WHERE ordered_at <= $mid) AS avg_previous
             FROM main.orders
-            WHERE ordered_at > $start AND ordered_at <= $end AND {QUALIFYING_ORDER_SQL} AND customer_id IS NOT NULL
+            WHERE ordered_at > $start AND ordered_at <= $end AND {qualifying_sql()} AND customer_id IS NOT NULL
             GROUP BY customer_id),
         mix AS ({mix_sql}), top AS ({top_sql})
         SELECT o.*, top.top_category_recent, top.top_category_previous, mix.mix_change

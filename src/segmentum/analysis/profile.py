@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,14 +12,15 @@ from scipy import stats
 
 from segmentum.analysis.base import check_segment, customer_values_sql, execute, frame, resolve_run
 from segmentum.analysis.experience import answer_texts, nps_settings
+from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import NotFoundError, did_you_mean
-from segmentum.schema import QUALIFYING_ORDER_SQL
 
 if TYPE_CHECKING:
     from segmentum.context import Context
     from segmentum.spec.loader import Definitions
 
 SIGNIFICANCE = 0.05
+CHURN_WINDOW_DAYS = 365  # the profile's churn rate covers the year before the run
 MAX_CATEGORY_VALUES = 50  # text attributes with more distinct values (names, emails) are not profiled
 
 
@@ -118,7 +120,7 @@ def _top_items(ws: Context, params: dict[str, Any], column: str, top: int) -> pd
         ws,
         f"""
         WITH members AS ({_members_sql()}), base AS ({_base_sql()}),
-        q AS (SELECT order_id FROM main.orders WHERE ordered_at <= $as_of AND {QUALIFYING_ORDER_SQL}),
+        q AS (SELECT order_id FROM main.orders WHERE ordered_at <= $as_of AND {qualifying_sql()}),
         items AS (SELECT i.customer_id, i.{column} AS value, round(i.quantity * i.unit_price, 6) AS line_value
                   FROM main.order_items i JOIN q USING (order_id) WHERE i.{column} IS NOT NULL),
         seg AS (SELECT value, count(DISTINCT customer_id) AS customers, sum(line_value) AS revenue
@@ -334,7 +336,7 @@ def _distinguishing(attributes: pd.DataFrame, numeric: pd.DataFrame, top: int) -
 
 
 def _experience(ws: Context, params: dict[str, Any]) -> dict[str, Any]:
-    """NPS and CSAT of the segment (latest answer per customer up to as_of) and its churn rate."""
+    """NPS and CSAT of the segment (latest answer per customer up to as_of) and its churn rate (`_churn_rate`)."""
     out: dict[str, Any] = {"nps": None, "csat": None, "churn_rate": None}
     if ws.store.table_exists("responses"):
         # the same questions and score lists as the nps built-in and the experience metrics
@@ -374,23 +376,24 @@ def _experience(ws: Context, params: dict[str, Any]) -> dict[str, Any]:
             params,
         ).fetchone()
         out["csat"] = _num(row[0]) if row else None
-    if {"cancelled_at", "started_at"} <= set(ws.store.columns("subscriptions")):
-        # churn: share of the segment's customers subscribed a year before as_of who cancelled within that year
-        row = execute(
-            ws,
-            f"""
-            WITH members AS ({_members_sql()}),
-            s AS (SELECT customer_id, bool_or(cancelled_at > $as_of - INTERVAL 365 DAY AND cancelled_at <= $as_of)
-                         AS churned
-                  FROM main.subscriptions WHERE started_at <= $as_of - INTERVAL 365 DAY
-                    AND (cancelled_at IS NULL OR cancelled_at > $as_of - INTERVAL 365 DAY)
-                    AND customer_id IN (SELECT customer_id FROM members) GROUP BY customer_id)
-            SELECT count(*), count(*) FILTER (WHERE churned) FROM s""",
-            params,
-        ).fetchone()
-        if row and row[0]:
-            out["churn_rate"] = row[1] / row[0]
+    out["churn_rate"] = _churn_rate(ws, params)
     return out
+
+
+def _churn_rate(ws: Context, params: dict[str, Any]) -> float | None:
+    """Churn of the segment's customers over the year before the run: `segmentum churn`'s rule and defaults
+    (`churn_rates` with one period), so a change of plan is no churn here either; None without the data."""
+    from segmentum.models.churn import churn_rates
+
+    if not (ws.store.table_exists("orders") or ws.store.table_exists("subscriptions")):
+        return None
+    as_of = params["as_of"]
+    members = [r[0] for r in execute(ws, _members_sql(), params).fetchall()]
+    rates = churn_rates(
+        ws, as_of=as_of, bounds=[as_of - timedelta(days=CHURN_WINDOW_DAYS), as_of], customers=members
+    )
+    overall = rates[rates["segment"].isna()]
+    return _num(overall["churn_rate"].iloc[0]) if len(overall) else None
 
 
 def compare(ws: Context, names: list[str], *, run_id: int | None = None) -> pd.DataFrame:

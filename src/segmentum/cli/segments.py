@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace
-from segmentum.store.snapshots import resolve_run, segment_sizes
+from segmentum.runs.sizes import segment_sizes
+from segmentum.store.snapshots import resolve_run
 
 
 def segments_command(

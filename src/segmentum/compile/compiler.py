@@ -27,6 +27,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
+from segmentum.compile import rules
 from segmentum.compile.expressions import (
     ExprCompiler,
     UnsupportedExpressionError,
@@ -53,7 +54,6 @@ SEGMENT_PREFIX = "__seg__"
 SEGMENTATION_PREFIX = "__sgm__"
 # Rows of these functions need a ranking of their own, not a plain grouped aggregate.
 RANKED = ("mode", "first", "last")
-STATUS_EXCLUDED = ("cancelled", "returned")
 
 PropertyReader = Callable[[ir.Table, str], ir.Value]
 
@@ -328,10 +328,10 @@ class RunCompiler:
             t = t.filter(t.customer_id.isin(self._touched()))
         if not group.all_orders:
             if name == "orders":
-                t = t.filter(self._qualifying(t))
+                t = t.filter(rules.qualifying(t))
             elif name == "order_items" and "orders" in self.tables:
                 orders = self.tables["orders"]
-                t = t.filter(t.order_id.isin(orders.filter(self._qualifying(orders)).order_id))
+                t = t.filter(t.order_id.isin(orders.filter(rules.qualifying(orders)).order_id))
         if name == "orders" and self._uses_days_since_previous(group):
             w = ibis.window(group_by=t.customer_id, order_by=[t.ordered_at, t.order_id])
             t = t.mutate(days_since_previous=days_between(t.ordered_at.lag().over(w), t.ordered_at))
@@ -340,13 +340,6 @@ class RunCompiler:
             # every trait of the group has a window: read only the widest one
             t = t.filter(t[time_column] > ibis.literal(min(lows), type=dt.Timestamp()))  # type: ignore[type-var]
         return t
-
-    @staticmethod
-    def _qualifying(t: ir.Table) -> ir.BooleanValue:
-        cond = t.amount >= 0
-        if "status" in t.columns:
-            cond &= t.status.isnull() | ~t.status.lower().isin(list(STATUS_EXCLUDED))
-        return cond
 
     @staticmethod
     def _uses_days_since_previous(group: _Group) -> bool:

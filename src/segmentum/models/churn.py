@@ -1,17 +1,12 @@
 """Churn: rate per period (overall and per segment) with its trend, Kaplan-Meier survival per segment, churn
 reasons, and a churn-risk model whose per-customer `churn_risk` is stored in `segmentum.model_churn`.
 
-**Active** at an instant `t` (a period boundary, midnight):
-
-- subscription business: the customer has a subscription with `started_at < t` and no `cancelled_at`, or
-  `cancelled_at >= t`;
-- shop: the customer has a qualifying order in `[t - inactivity_days, t)` (default 90 days);
-- `basis="auto"` (default): customers who had a subscription started before `t` are judged by their
-  subscriptions, all others by their orders (a shop with B2B subscribers is both at once).
-
-**Churned in a period** `[s, e)`: active at `s` and not active at `e`. The **churn rate** of the period is
-churned / active at `s`. Only complete periods (ending at or before `as_of`) are reported. Customers who start
-and leave within one period count in neither number.
+Who is **active** at an instant and who **churned** in a period (active at its start, not at its end) is the
+rule of `segmentum.compile.rules` (`active_sql`, `churn_sql`): subscriptions (a change of plan within a day is
+no churn), qualifying orders in the last `inactivity_days` (default 90), or both (`basis="auto"`). The
+**churn rate** of a period is churned / active at its start. Only complete periods (ending at or before
+`as_of`) are reported. Customers who start and leave within one period count in neither number. The segment
+profile's churn rate is `churn_rates` over the year before the run for the segment's customers.
 
 A customer's **segment** in a period is their segment in the newest complete batch run at or before the period's
 start (so a backfill gives honest history); periods before the first such run use the reference run (the
@@ -21,16 +16,18 @@ latest complete batch run, or `run_id`): then the segment is today's, which flat
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from segmentum.compile.rules import PLAN_CHANGE_GAP, active_sql, churn_sql, qualifying_sql, resolve_basis
 from segmentum.errors import ModelError, NotFittedError, NotFoundError, did_you_mean
 from segmentum.models.data import resolve_as_of
-from segmentum.schema import QUALIFYING_ORDER_SQL
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -39,7 +36,6 @@ if TYPE_CHECKING:
 AsOf = str | date | datetime | None
 
 PERIODS = {"week": 7, "month": 31, "quarter": 92}
-BASES = ("auto", "subscriptions", "orders")
 CHURN_QUESTIONS = ("churn_reason", "cancel_reason", "why", "why_leave", "why_cancel", "reason")
 MODEL_DDL = """CREATE TABLE IF NOT EXISTS segmentum.model_churn (
     customer_id VARCHAR NOT NULL, churn_risk DOUBLE, churn_active BOOLEAN, churn_fitted_at TIMESTAMP,
@@ -62,49 +58,9 @@ FEATURES = (
 # ------------------------------------------------------------------------------------------------ activity
 
 
-def _basis(store: Store, basis: str) -> str:
-    if basis not in BASES:
-        raise ModelError(f"churn basis {basis!r} is not known; allowed: {', '.join(BASES)}")
-    has_subs = store.table_exists("subscriptions")
-    has_orders = store.table_exists("orders")
-    if basis == "subscriptions" and not has_subs:
-        raise ModelError(
-            "churn basis 'subscriptions' needs a subscriptions table; load it with "
-            "`segmentum ingest subscriptions FILE` or use --basis orders"
-        )
-    if basis == "orders" and not has_orders:
-        raise ModelError("churn basis 'orders' needs an orders table; load orders or order_items first")
-    if basis == "auto":
-        if has_subs and has_orders:
-            return "auto"
-        if has_subs:
-            return "subscriptions"
-        if has_orders:
-            return "orders"
-        raise ModelError("churn needs orders or subscriptions; load one of them with `segmentum ingest`")
-    return basis
-
-
 def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
     """Only the $parameters the SQL text uses (DuckDB rejects extra ones)."""
     return {k: v for k, v in params.items() if f"${k}" in sql}
-
-
-def active_sql(basis: str) -> str:
-    """SQL of (customer_id, b): customers active at each boundary `b` of a CTE `bounds(b)`; needs $inactivity."""
-    orders = f"""SELECT DISTINCT o.customer_id, bounds.b FROM main.orders o
-        JOIN bounds ON o.ordered_at >= bounds.b - to_days(CAST($inactivity AS INTEGER)) AND o.ordered_at < bounds.b
-        WHERE {QUALIFYING_ORDER_SQL} AND o.customer_id IS NOT NULL"""
-    subs = """SELECT DISTINCT s.customer_id, bounds.b FROM main.subscriptions s
-        JOIN bounds ON s.started_at < bounds.b AND (s.cancelled_at IS NULL OR s.cancelled_at >= bounds.b)
-        WHERE s.customer_id IS NOT NULL"""
-    if basis == "orders":
-        return orders
-    if basis == "subscriptions":
-        return subs
-    return f"""{subs} UNION SELECT x.customer_id, x.b FROM ({orders}) x
-        WHERE NOT EXISTS (SELECT 1 FROM main.subscriptions s WHERE s.customer_id = x.customer_id
-                          AND s.started_at < x.b)"""
 
 
 def _boundaries(store: Store, period: str, as_of: datetime, periods: int | None) -> list[datetime]:
@@ -172,16 +128,26 @@ def churn_rates(
     inactivity_days: int = 90,
     basis: str = "auto",
     periods: int | None = 24,
+    bounds: Sequence[datetime] | None = None,
+    customers: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Churn rate per period, overall (segment null) and per segment of `segmentation`.
 
     Columns: period_start, period_end, segment, active_start, churned, churn_rate (and segment_run_id with a
-    segmentation). `periods`: the last N complete periods (None: all).
+    segmentation). `periods`: the last N complete periods (None: all). `bounds`: explicit period boundaries
+    (ascending; each consecutive pair is a period, shown as timestamps) instead of the calendar periods of
+    `period`. `customers`: count only these customers (e.g. a segment's members).
     """
     store = ctx.store
-    basis = _basis(store, basis)
+    basis = resolve_basis(store, basis)
     as_of = resolve_as_of(ctx, as_of)
-    bounds = _boundaries(store, period, as_of, periods)
+    calendar = bounds is None
+    if bounds is None:
+        bounds = _boundaries(store, period, as_of, periods)
+    else:
+        bounds = sorted(bounds)
+        if bounds[-1] > as_of:
+            raise ModelError(f"churn period boundaries must be at or before as_of {as_of}; got {bounds[-1]}")
     columns = ["period_start", "period_end", "segment", "active_start", "churned", "churn_rate"]
     if len(bounds) < 2:
         return pd.DataFrame(columns=columns)
@@ -193,21 +159,25 @@ def churn_rates(
         pairs = pairs.merge(segment_runs(ctx, segmentation, bounds[:-1], run_id), on="period_start")
         seg_join = (
             "LEFT JOIN segmentum.memberships m ON m.run_id = p.segment_run_id "
-            "AND m.customer_id = a.customer_id AND m.segmentation = $segmentation"
+            "AND m.customer_id = c.customer_id AND m.segmentation = $segmentation"
         )
         seg_col = "coalesce(m.segment, '(not in run)') AS segment, p.segment_run_id"
         sets = "(period_start, period_end), (period_start, period_end, segment)"
     else:
         pairs["segment_run_id"] = None
+    only = ""
+    if customers is not None:
+        only = "WHERE c.customer_id IN (SELECT customer_id FROM _churn_customers)"
+        ids = pa.table({"customer_id": pa.array(sorted({str(c) for c in customers}), type=pa.string())})
+        cur.register("_churn_customers", ids)
     sql = f"""
-        WITH bounds AS (SELECT DISTINCT period_start AS b FROM _churn_periods
-                        UNION SELECT DISTINCT period_end FROM _churn_periods),
-        act AS ({active_sql(basis)}),
+        WITH churn AS ({churn_sql(basis, "_churn_periods")}),
         x AS (
-            SELECT p.period_start, p.period_end, {seg_col}, (e.customer_id IS NULL) AS churned
-            FROM _churn_periods p JOIN act a ON a.b = p.period_start
-            LEFT JOIN act e ON e.customer_id = a.customer_id AND e.b = p.period_end
-            {seg_join})
+            SELECT p.period_start, p.period_end, {seg_col}, c.churned
+            FROM churn c JOIN _churn_periods p
+              ON p.period_start = c.period_start AND p.period_end = c.period_end
+            {seg_join}
+            {only})
         SELECT period_start, period_end, segment, any_value(segment_run_id) AS segment_run_id,
                count(*) AS active_start, count(*) FILTER (WHERE churned) AS churned
         FROM x GROUP BY GROUPING SETS ({sets})
@@ -218,6 +188,8 @@ def churn_rates(
         frame = cur.execute(sql, _used(sql, params)).df()
     finally:
         cur.unregister("_churn_periods")
+        if customers is not None:
+            cur.unregister("_churn_customers")
     # the overall rows have a null segment; segments never do (coalesce above)
     frame.loc[frame["segment"].isna(), "segment_run_id"] = None
     # periods where nobody was active still appear overall, with a rate of null
@@ -240,8 +212,8 @@ def churn_rates(
         na_position="first",
         key=lambda s: s.astype(str) if s.name == "segment" else s,
     ).reset_index(drop=True)
-    for col in ("period_start", "period_end"):  # boundaries are midnights: show them as days
-        out[col] = pd.to_datetime(out[col]).dt.date
+    for col in ("period_start", "period_end"):  # calendar boundaries are midnights: show them as days
+        out[col] = pd.to_datetime(out[col]).dt.date if calendar else pd.to_datetime(out[col])
     keep = columns + (["segment_run_id"] if segmentation is not None else [])
     out = out[keep]
     out.attrs.update({"basis": basis, "period": period, "as_of": as_of, "inactivity_days": inactivity_days})
@@ -336,7 +308,7 @@ def lifetimes(
     than `inactivity_days` before `as_of` (event), else from the first order to `as_of`.
     """
     store = ctx.store
-    basis = _basis(store, basis)
+    basis = resolve_basis(store, basis)
     as_of = resolve_as_of(ctx, as_of)
     parts = []
     if basis in ("auto", "subscriptions"):
@@ -356,7 +328,7 @@ def lifetimes(
                 max(ordered_at) < $as_of - to_days(CAST($inactivity AS INTEGER)) AS churned,
                 CASE WHEN max(ordered_at) < $as_of - to_days(CAST($inactivity AS INTEGER))
                      THEN max(ordered_at) ELSE $as_of END AS end_at
-            FROM main.orders WHERE ordered_at <= $as_of AND {QUALIFYING_ORDER_SQL} AND customer_id IS NOT NULL
+            FROM main.orders WHERE ordered_at <= $as_of AND {qualifying_sql()} AND customer_id IS NOT NULL
             {skip} GROUP BY customer_id""")
     sql = " UNION ALL ".join(parts)
     sql = (
@@ -436,11 +408,12 @@ def churn_reasons(
     as_of = resolve_as_of(ctx, as_of)
     parts = []
     if store.table_exists("subscriptions") and "cancel_reason" in store.columns("subscriptions"):
-        parts.append("""SELECT 'subscriptions' AS source, coalesce(s.cancel_reason, '(not given)') AS reason,
+        # a cancellation followed by another plan within PLAN_CHANGE_GAP is a change of plan, not churn
+        parts.append(f"""SELECT 'subscriptions' AS source, coalesce(s.cancel_reason, '(not given)') AS reason,
                 s.customer_id FROM main.subscriptions s
             WHERE s.cancelled_at IS NOT NULL AND s.cancelled_at <= $as_of
               AND NOT EXISTS (SELECT 1 FROM main.subscriptions t WHERE t.customer_id = s.customer_id
-                  AND t.subscription_id <> s.subscription_id AND t.started_at <= s.cancelled_at + INTERVAL 1 DAY
+                  AND t.subscription_id <> s.subscription_id AND t.started_at <= s.cancelled_at + {PLAN_CHANGE_GAP}
                   AND (t.cancelled_at IS NULL OR t.cancelled_at > s.cancelled_at))""")
     if store.table_exists("responses"):
         parts.append("""SELECT 'survey' AS source, arg_max(answer, answered_at) AS reason, customer_id
@@ -497,7 +470,7 @@ def churn_features(ctx: Context, at: datetime) -> pd.DataFrame:
         ctes.append(f"""o AS (SELECT customer_id, max(ordered_at) AS last_at, min(ordered_at) AS first_at,
             count(*) AS frequency, sum(amount)::DOUBLE AS monetary,
             count(*) FILTER (WHERE ordered_at > $at - INTERVAL 90 DAY) AS orders_90d
-            FROM main.orders WHERE ordered_at <= $at AND {QUALIFYING_ORDER_SQL} GROUP BY customer_id)""")
+            FROM main.orders WHERE ordered_at <= $at AND {qualifying_sql()} GROUP BY customer_id)""")
         joins.append("LEFT JOIN o USING (customer_id)")
         cols += [
             "least(coalesce(date_diff('day', o.last_at, $at), 3650), 3650) AS recency_days",
@@ -563,7 +536,7 @@ def churn_training_set(
     """Features at `start` of the customers active then, whether each churned by `end` (1) or not (0), and
     who is active at `end` (activity as in `churn_rates`)."""
     store = ctx.store
-    basis = _basis(store, basis)
+    basis = resolve_basis(store, basis)
     sql = (
         f"WITH bounds AS (SELECT unnest([CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP)]) AS b), "
         f"act AS ({active_sql(basis)}) SELECT customer_id, b = $end AS at_end FROM act"
@@ -756,7 +729,7 @@ def fit_churn_risk(
     """
     if isinstance(horizon_days, bool) or not (isinstance(horizon_days, int) and horizon_days > 0):
         raise ModelError(f"horizon_days must be a whole number of days > 0, got {horizon_days!r}")
-    basis = _basis(ctx.store, basis)
+    basis = resolve_basis(ctx.store, basis)
     instant = resolve_as_of(ctx, as_of)
     horizon = timedelta(days=horizon_days)
     cutoff = instant - horizon

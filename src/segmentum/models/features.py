@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import ModelError, NotFittedError, NotFoundError, did_you_mean
-from segmentum.schema import QUALIFYING_ORDER_SQL
 from segmentum.sql import ident, literal
+from segmentum.store import snapshots as snapshot
 
 if TYPE_CHECKING:
     from segmentum.store import Store
@@ -297,19 +298,12 @@ class FrameSource:
     as_of: datetime | None
 
 
-def latest_run(store: Store) -> tuple[int, datetime] | None:
-    """The newest complete batch run (id, as_of), or None."""
+def _latest(store: Store) -> tuple[int, datetime] | None:
+    """(id, as_of) of the latest run (`segmentum.store.snapshots.latest_run`), or None."""
     if not store.table_exists("runs", schema="segmentum"):
-        return None
-    row = (
-        store.cursor()
-        .execute(
-            "SELECT run_id, as_of FROM segmentum.runs WHERE status = 'complete' AND coalesce(kind, 'batch') = 'batch' "
-            "ORDER BY run_id DESC LIMIT 1"
-        )
-        .fetchone()
-    )
-    return (int(row[0]), row[1]) if row else None
+        return None  # never ran: do not create the run tables (the store may be read-only)
+    info = snapshot.latest_run(store)
+    return (info.run_id, info.as_of) if info is not None else None
 
 
 def _run(store: Store, run_id: int) -> tuple[int, datetime]:
@@ -377,7 +371,7 @@ def customer_frame(
     column of the same name. Customers are the run's customers, else `main.customers` (created at or before
     `as_of`), else every id seen in orders and events.
     """
-    run = _run(store, run_id) if run_id is not None else (latest_run(store) if use_run else None)
+    run = _run(store, run_id) if run_id is not None else (_latest(store) if use_run else None)
     rid, as_of = run if run else (None, _data_as_of(store))
     avail = available_features(store, rid)
     if not features:
@@ -430,7 +424,7 @@ def customer_frame(
     if any(avail[f] == "summary" and f in order_feats for f in features):
         ctes.append(
             "o AS (SELECT customer_id, count(*) AS n, sum(amount) AS m, max(ordered_at) AS last_at, "
-            f"min(ordered_at) AS first_at FROM main.orders WHERE ordered_at <= {ts} AND {QUALIFYING_ORDER_SQL} "
+            f"min(ordered_at) AS first_at FROM main.orders WHERE ordered_at <= {ts} AND {qualifying_sql()} "
             "GROUP BY customer_id)"
         )
         joins.append("LEFT JOIN o USING (customer_id)")

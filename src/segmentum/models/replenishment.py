@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import ModelError, NotFittedError
 from segmentum.models.data import builtin_settings, resolve_as_of
-from segmentum.schema import QUALIFYING_ORDER_SQL
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -89,7 +89,7 @@ def default_consumables(ctx: Context) -> list[str]:
 
 def _summary_sql(has_orders: bool) -> str:
     qualifying = (
-        f"SEMI JOIN (SELECT order_id FROM main.orders WHERE {QUALIFYING_ORDER_SQL}) q USING (order_id)"
+        f"SEMI JOIN (SELECT order_id FROM main.orders WHERE {qualifying_sql()}) q USING (order_id)"
         if has_orders
         else ""
     )

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import ModelError
-from segmentum.schema import QUALIFYING_ORDER_SQL
 
 if TYPE_CHECKING:
     import duckdb
@@ -71,7 +71,7 @@ def _is_latest(value: Any) -> bool:
 
 def _latest_day(con: duckdb.DuckDBPyConnection) -> date:
     """`latest` (as `--as-of latest`): the day of the newest qualifying order."""
-    row = con.execute(f"SELECT max(ordered_at) FROM main.orders WHERE {QUALIFYING_ORDER_SQL}").fetchone()
+    row = con.execute(f"SELECT max(ordered_at) FROM main.orders WHERE {qualifying_sql()}").fetchone()
     if not row or row[0] is None:
         raise ModelError(
             "calibration end 'latest' needs at least one qualifying order; the orders table has none"
@@ -134,7 +134,7 @@ def purchase_summary(
         WITH p AS (
             SELECT customer_id, CAST(ordered_at AS DATE) AS d, sum(amount) AS v
             FROM main.orders
-            WHERE {QUALIFYING_ORDER_SQL} AND customer_id IS NOT NULL AND ordered_at IS NOT NULL
+            WHERE {qualifying_sql()} AND customer_id IS NOT NULL AND ordered_at IS NOT NULL
               AND ordered_at < CAST($last_day AS TIMESTAMP) + INTERVAL 1 DAY
             GROUP BY 1, 2
         ), c AS (

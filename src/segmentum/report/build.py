@@ -13,6 +13,7 @@ from segmentum.analysis import migration, pareto, profile
 from segmentum.errors import NotFoundError
 from segmentum.i18n import LANGUAGES, Translator
 from segmentum.report import charts
+from segmentum.runs.sizes import segment_sizes
 from segmentum.store import snapshots as snapshot
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def build_report(ws: Context, *, lang: str = "en", run_id: int | None = None) ->
     """The report as one HTML string (no external resources: it opens offline)."""
     t = Translator(lang)
     info = snapshot.resolve_run(ws.store, run_id)
-    sizes = snapshot.segment_sizes(ws.store, info.run_id)
+    sizes = segment_sizes(ws.store, info.run_id)
     sections: list[dict[str, Any]] = []
     sections.append(
         {

@@ -1,53 +1,36 @@
 """Transitions between snapshots: who entered, exited or moved between segments.
 
-A run is compared, per segment or segmentation, with the customer's previous state under the SAME
-definition: the newest earlier complete batch run that included the definition (it must have the same
-definition hash, else this run is a new baseline with no transitions), or a later real-time run of the
-same hash that re-evaluated the customer. So a transition already reported by a real-time run is not
-reported again by the next batch run, and an edit never produces transitions for the whole base.
+A run is compared, per segment or segmentation, with each customer's previous state under the SAME
+definition, by the one rule of `segmentum.runs.baseline`: the newest earlier complete batch run that holds
+the definition with the same hash (another hash: this run is a new baseline with no transitions), or a
+later real-time run of the same hash that re-evaluated the customer. So a transition already reported by a
+real-time run is not reported again by the next batch run, and an edit never produces transitions for the
+whole base.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from segmentum.runs.baseline import PreviousState, previous_runs_sql, previous_state, previous_states
 from segmentum.store import META, Store
-from segmentum.store.snapshots import RunInfo, ensure_tables, get_run, traits_table
+from segmentum.store.snapshots import RunInfo, get_run, traits_table
 
 COLUMNS = ["customer_id", "name", "segmentation", "from_segment", "to_segment", "kind", "from_run"]
 RUN_CUSTOMERS_DDL = f"CREATE TABLE IF NOT EXISTS {META}.run_customers (run_id BIGINT, customer_id VARCHAR)"
 
 
-def _hash_sql(name: str) -> str:
-    return "json_extract_string(definition_hashes, '$.\"" + name.replace('"', "").replace("'", "") + "\"')"
-
-
-def previous_batch_run(store: Store, run_id: int, name: str) -> RunInfo | None:
-    """The newest complete batch run before `run_id` that included `name` (whatever its hash)."""
-    ensure_tables(store)
-    rows = store.query(
-        f"SELECT run_id FROM {META}.runs WHERE status = 'complete' AND kind = 'batch' AND run_id < ? "
-        f"AND {_hash_sql(name)} IS NOT NULL ORDER BY run_id DESC LIMIT 1",
-        [int(run_id)],
-    )
-    return get_run(store, rows[0][0]) if rows else None
-
-
 def previous_comparable_run(store: Store, run_id: int, name: str) -> RunInfo | None:
-    """The previous complete batch run of `name` when its definition is unchanged; None = baseline."""
-    current = get_run(store, run_id)
-    previous = previous_batch_run(store, run_id, name)
-    if previous is None or name not in current.definition_hashes:
-        return None
-    if previous.definition_hashes.get(name) != current.definition_hashes[name]:
-        return None
-    return previous
+    """The batch run `name`'s transitions in `run_id` are computed against; None = a baseline."""
+    state = previous_state(store, run_id, name)
+    return None if state.batch_run is None else get_run(store, state.batch_run)
 
 
 def baselines(store: Store, run_id: int) -> list[str]:
     """Definitions for which `run_id` sets a new baseline (first run, or first after an edit)."""
     current = get_run(store, run_id)
-    return [n for n in current.definition_hashes if previous_comparable_run(store, run_id, n) is None]
+    states = previous_states(store, run_id, list(current.definition_hashes))
+    return [n for n, state in states.items() if state.baseline]
 
 
 def current_kinds(store: Store, info: RunInfo) -> dict[str, str | None]:
@@ -70,31 +53,32 @@ def diff(store: Store, run_id: int, names: list[str] | None = None) -> pd.DataFr
 
     Returns customer_id, name (the segmentation or standalone segment), segmentation (null for standalone
     segments), from_segment, to_segment, kind ('entered' | 'exited' | 'moved'), from_run. Definitions
-    without a comparable earlier run are listed in `df.attrs['baselines']` and have no rows.
+    without a comparable earlier run are listed in `df.attrs['baselines']` and have no rows;
+    `df.attrs['states']` holds each definition's `PreviousState`.
     """
     store.ensure(RUN_CUSTOMERS_DDL)
     current = get_run(store, run_id)
     frames: list[pd.DataFrame] = []
     base: list[str] = []
     kinds = current_kinds(store, current)
-    for name in names or list(current.definition_hashes):
-        previous = previous_comparable_run(store, run_id, name)
-        if previous is None:
+    states = previous_states(store, run_id, names or list(current.definition_hashes))
+    for name, state in states.items():
+        if state.baseline:
             base.append(name)
             continue
-        frames.append(_diff_one(store, current, previous, name, kinds.get(name)))
+        frames.append(_diff_one(store, current, state, kinds.get(name)))
     df = (
         pd.concat(frames, ignore_index=True)
         if frames
         else pd.DataFrame({c: pd.Series(dtype="object" if c != "from_run" else "int64") for c in COLUMNS})
     )
     df.attrs["baselines"] = base
+    df.attrs["states"] = states
     return df
 
 
-def _diff_one(
-    store: Store, current: RunInfo, previous: RunInfo, name: str, segmentation: str | None
-) -> pd.DataFrame:
+def _diff_one(store: Store, current: RunInfo, state: PreviousState, segmentation: str | None) -> pd.DataFrame:
+    assert state.batch_run is not None
     if segmentation is not None:
         member = "m.segmentation = $name"
     else:
@@ -104,17 +88,7 @@ def _diff_one(
     else:
         cur_customers = f"SELECT customer_id FROM {META}.run_customers WHERE run_id = $cur"
     sql = f"""
-    WITH rt AS (
-        SELECT run_id FROM {META}.runs WHERE status = 'complete' AND kind = 'realtime'
-        AND run_id > $prev AND run_id < $cur AND {_hash_sql(name)} = $hash),
-    last_rt AS (
-        SELECT customer_id, max(run_id) AS run_id FROM {META}.run_customers
-        WHERE run_id IN (SELECT run_id FROM rt) GROUP BY customer_id),
-    prev_c AS (
-        SELECT u.customer_id, coalesce(l.run_id, $prev) AS run_id FROM (
-            SELECT customer_id FROM {META}.{traits_table(previous.run_id)}
-            UNION SELECT customer_id FROM last_rt) u
-        LEFT JOIN last_rt l USING (customer_id)),
+    WITH prev_c AS ({previous_runs_sql(state)}),
     prev AS (
         SELECT pc.customer_id, pc.run_id, m.segment FROM prev_c pc
         LEFT JOIN {META}.memberships m ON m.run_id = pc.run_id AND m.customer_id = pc.customer_id AND {member}),
@@ -140,12 +114,7 @@ def _diff_one(
         store.cursor()
         .execute(
             sql,
-            {
-                "name": name,
-                "cur": current.run_id,
-                "prev": previous.run_id,
-                "hash": current.definition_hashes[name],
-            },
+            {"name": state.name, "cur": current.run_id, "prev": state.batch_run},
         )
         .df()
     )

@@ -21,6 +21,7 @@ import pandas as pd
 from segmentum.compile.compiler import CompiledRun, RunCompiler
 from segmentum.errors import RunError, SegmentumError
 from segmentum.runs import diff as diff_mod
+from segmentum.runs.sizes import segment_sizes
 from segmentum.spec.loader import Definitions
 from segmentum.sql import ident, literal, one
 from segmentum.store import META, Store
@@ -181,7 +182,7 @@ def compile_for(
     tables = engine.tables()
     population = None
     if customers is not None:
-        last = snapshot.latest_run(ws.store, kind="batch")
+        last = snapshot.latest_run(ws.store)
         if last is not None and ws.store.table_exists(snapshot.traits_table(last.run_id), schema=META):
             population = _population_table(ws, engine, last.run_id)
         else:  # no batch run yet: population values are unknown (null), never computed over the few customers
@@ -273,7 +274,8 @@ def run(
             mark = _time.perf_counter()
             compiled = compile_for(ws, defs, eng, resolved, customers=customers)
             timings["compile"] = round(_time.perf_counter() - mark, 4)
-            count = _write(store, eng, compiled, run_id, kind, timings)
+            trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
+            count = _write(store, eng, compiled, run_id, kind, timings, trait_hashes=trait_hashes)
         except BaseException as exc:
             _fail(store, run_id, exc)
             if isinstance(exc, SegmentumError):
@@ -292,7 +294,7 @@ def run(
     mark = _time.perf_counter()
     # a real-time run holds a few customers: its sizes are plain counts (no revenue scan per micro-batch)
     sizes = (
-        snapshot.segment_sizes(store, run_id)
+        segment_sizes(store, run_id)
         if kind == "batch"
         else store.cursor()
         .execute(
@@ -379,8 +381,13 @@ def _write(
     run_id: int,
     kind: str,
     timings: dict[str, float] | None = None,
+    *,
+    trait_hashes: dict[str, str] | None = None,
 ) -> int:
-    """Traits, memberships and status 'complete' in one transaction."""
+    """Traits, memberships and status 'complete' in one transaction.
+
+    The traits table's comment records each trait's definition hash (`snapshots.trait_hashes`), so that a
+    metric trigger knows when a trait was edited (runs/baseline.py)."""
     import time as _time
 
     timings = timings if timings is not None else {}
@@ -401,6 +408,7 @@ def _write(
         # one materialisation: the traits table is created with the segment columns, the memberships are
         # read from it, then the segment columns are dropped
         cur.execute(f"CREATE TABLE {traits} AS {source}")
+        cur.execute(f"COMMENT ON TABLE {traits} IS {literal(json.dumps(trait_hashes or {}, sort_keys=True))}")
         lap("evaluate")
         selects = []
         for name, column in compiled.segments.items():

@@ -154,7 +154,7 @@ def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> E
             rules = segs[: segs.index(target) + 1]
     selected = defs.select([owner])
     if as_of is None:
-        last = snapshot.latest_run(ws.store, kind="batch")
+        last = snapshot.latest_run(ws.store)
         resolved = last.as_of if last is not None else resolve_as_of("latest", ws)[0]
     else:
         resolved = resolve_as_of(as_of, ws)[0]

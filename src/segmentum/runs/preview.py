@@ -78,7 +78,7 @@ def preview(
     from segmentum.runs.execute import run
 
     defs = ws.definitions(overrides=overrides)
-    last = snapshot.latest_run(ws.store, kind="batch")
+    last = snapshot.latest_run(ws.store)
     old_hashes = last.definition_hashes if last is not None else {}
     changed: dict[str, str] = {}
     for name in defs.definition_names():

@@ -7,10 +7,12 @@ Contract (other modules rely on it):
   in exactly one segment of each segmentation (segmentation NULL for standalone segments).
 - `segmentum.traits_<run_id>`: one wide table per run, `customer_id` plus one column per trait, plus hidden
   columns whose names start with `__` (`__pop_HASH`: population values such as percent_rank used inside
-  segment conditions, kept for the real-time path); `traits()` leaves them out unless asked.
+  segment conditions, kept for the real-time path); `traits()` leaves them out unless asked. Its table
+  comment is a JSON object trait -> definition hash (`trait_hashes()`; absent on runs of older releases).
 
 A realtime run (kind 'realtime') holds only the customers it re-evaluated; a customer's current state is
-their row in the newest complete run that contains them.
+their row in the newest complete realtime run that re-evaluated them after the latest run, else in the latest
+run (`latest_run`: the newest complete batch run by as_of, then id).
 """
 
 from __future__ import annotations
@@ -97,18 +99,23 @@ def traits_table(run_id: int) -> str:
     return f"traits_{int(run_id)}"
 
 
-def latest_run(store: Store, *, status: str | None = "complete", kind: str | None = None) -> RunInfo | None:
-    """The newest run (by run id) with this status (None: any) and kind (None: any)."""
+# DESIGN.md section 5, "Which run": the latest run is the newest complete batch run by as_of, then by id. A
+# backfill written after a newer-dated run is therefore not the latest. (Which run a diff compares with is
+# another rule, by run id: runs/diff.py.)
+_LATEST_BATCH_SQL = (
+    f"SELECT {_RUN_COLUMNS} FROM {META}.runs WHERE status = 'complete' AND kind = 'batch' "
+    "ORDER BY as_of DESC, run_id DESC LIMIT 1"
+)
+
+
+def latest_run(store: Store) -> RunInfo | None:
+    """The latest run: the newest complete batch run by as_of, then by run id; None when there is none.
+
+    Every reader that shows "the latest run" (dashboard, report, members, profile, preview, explain, the
+    real-time path's population values) asks this function.
+    """
     ensure_tables(store)
-    sql = f"SELECT {_RUN_COLUMNS} FROM {META}.runs WHERE 1 = 1"
-    params: list[Any] = []
-    if status is not None:
-        sql += " AND status = ?"
-        params.append(status)
-    if kind is not None:
-        sql += " AND kind = ?"
-        params.append(kind)
-    rows = store.query(sql + " ORDER BY run_id DESC LIMIT 1", params)
+    rows = store.query(_LATEST_BATCH_SQL)
     return _run_info(rows[0]) if rows else None
 
 
@@ -117,7 +124,7 @@ def get_run(store: Store, run_id: int) -> RunInfo:
     ensure_tables(store)
     rows = store.query(f"SELECT {_RUN_COLUMNS} FROM {META}.runs WHERE run_id = ?", [int(run_id)])
     if not rows:
-        raise NotFoundError(f"no run {run_id}; `segmentum runs` lists the runs")
+        raise NotFoundError(f"run {run_id} does not exist; `segmentum runs` lists the runs")
     return _run_info(rows[0])
 
 
@@ -130,7 +137,7 @@ def resolve_run(store: Store, run_id: int | None = None) -> RunInfo:
                 f"run {run_id} is {info.status}, not complete; `segmentum runs` lists the runs"
             )
         return info
-    info = latest_run(store, kind="batch")
+    info = latest_run(store)
     if info is None:
         raise NotFoundError("no complete run yet; compute one with `segmentum run`")
     return info
@@ -154,17 +161,29 @@ def memberships(store: Store, run_id: int, name: str | None = None) -> pd.DataFr
 
 
 def current_memberships(store: Store, customer_id: str) -> pd.DataFrame:
-    """The customer's memberships in the newest complete run (batch or realtime) that contains them."""
+    """The customer's memberships now: in the newest complete real-time run that re-evaluated them after the
+    latest run (`latest_run`), else in the latest run (empty when they are in no segment there)."""
     ensure_tables(store)
+    # a real-time run re-evaluated the customer when it holds memberships of theirs, or lists them in
+    # run_customers (a customer in no segment has no membership row)
+    evaluated = (
+        f"EXISTS (SELECT 1 FROM {META}.memberships e WHERE e.run_id = r.run_id AND e.customer_id = $customer)"
+    )
+    if store.table_exists("run_customers", schema=META):
+        evaluated += (
+            f" OR EXISTS (SELECT 1 FROM {META}.run_customers e WHERE e.run_id = r.run_id "
+            "AND e.customer_id = $customer)"
+        )
+    realtime = f"""(SELECT max(r.run_id) FROM {META}.runs r WHERE r.status = 'complete' AND r.kind = 'realtime'
+        AND r.run_id > coalesce((SELECT run_id FROM latest), 0) AND ({evaluated}))"""
     return (
         store.cursor()
         .execute(
-            f"""SELECT m.run_id, m.customer_id, m.segmentation, m.segment, m.name FROM {META}.memberships m
-            WHERE m.customer_id = ? AND m.run_id = (
-                SELECT max(m2.run_id) FROM {META}.memberships m2 JOIN {META}.runs r USING (run_id)
-                WHERE r.status = 'complete' AND m2.customer_id = ?)
+            f"""WITH latest AS (SELECT run_id FROM ({_LATEST_BATCH_SQL}))
+            SELECT m.run_id, m.customer_id, m.segmentation, m.segment, m.name FROM {META}.memberships m
+            WHERE m.customer_id = $customer AND m.run_id = coalesce({realtime}, (SELECT run_id FROM latest))
             ORDER BY m.name""",
-            [str(customer_id), str(customer_id)],
+            {"customer": str(customer_id)},
         )
         .df()
     )
@@ -207,49 +226,20 @@ def traits(
     return store.cursor().execute(sql + " ORDER BY customer_id", params).to_arrow_table().to_pandas()
 
 
-def segment_sizes(store: Store, run_id: int) -> pd.DataFrame:
-    """Per segment of a run: name, segmentation, segment, customers, share, revenue, revenue_share.
-
-    Revenue is the sum of qualifying order amounts up to the run's as_of (0 without orders); shares are
-    of the run's customers (a standalone segment's share is of everyone, so they need not add up to 1).
-    """
-    info = get_run(store, run_id)
-    if not store.table_exists(traits_table(run_id), schema=META):
-        raise NotFoundError(
-            f"run {run_id} has no snapshot (status {info.status}); `segmentum runs` lists the runs"
-        )
-    has_orders = store.table_exists("orders") and {"amount", "ordered_at", "customer_id"} <= set(
-        store.columns("orders")
-    )
-    if has_orders:
-        from segmentum.schema import QUALIFYING_ORDER_SQL
-
-        status = "status" in store.columns("orders")
-        qualifying = QUALIFYING_ORDER_SQL if status else "amount >= 0"
-        revenue_cte = (
-            f"SELECT customer_id, sum(amount) AS revenue FROM main.orders WHERE {qualifying} "
-            "AND ordered_at <= ? GROUP BY customer_id"
-        )
-        params: list[Any] = [info.as_of, int(run_id)]
-    else:
-        revenue_cte = "SELECT NULL::VARCHAR AS customer_id, NULL::DECIMAL(38, 6) AS revenue WHERE false"
-        params = [int(run_id)]
-    df = (
-        store.cursor()
-        .execute(
-            f"""WITH rev AS ({revenue_cte}),
-            m AS (SELECT m.*, coalesce(rev.revenue, 0) AS revenue FROM {META}.memberships m
-                  LEFT JOIN rev USING (customer_id) WHERE m.run_id = ?),
-            base AS (SELECT count(*) AS n, sum(coalesce(rev.revenue, 0)) AS rev
-                     FROM {META}.{traits_table(run_id)} t LEFT JOIN rev USING (customer_id))
-            SELECT m.name, any_value(m.segmentation) AS segmentation, any_value(m.segment) AS segment,
-                   count(*) AS customers,
-                   count(*) / nullif(any_value(base.n), 0) AS share,
-                   sum(m.revenue) AS revenue,
-                   CAST(sum(m.revenue) AS DOUBLE) / nullif(CAST(any_value(base.rev) AS DOUBLE), 0) AS revenue_share
-            FROM m, base GROUP BY m.name ORDER BY m.name""",
-            params,
-        )
-        .df()
-    )
-    return df
+def trait_hashes(store: Store) -> dict[int, dict[str, str] | None]:
+    """run id -> {trait: definition hash} of every traits table (None where the run did not record them)."""
+    out: dict[int, dict[str, str] | None] = {}
+    for table, comment in store.query(
+        "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name LIKE 'traits\\_%' ESCAPE '\\'",
+        [META],
+    ):
+        suffix = table.removeprefix("traits_")
+        if not suffix.isdigit():
+            continue
+        try:
+            hashes = json.loads(comment) if comment else None
+        except ValueError:
+            hashes = None
+        out[int(suffix)] = {str(k): str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else None
+    return out

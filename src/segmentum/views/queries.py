@@ -15,6 +15,7 @@ import pandas as pd
 
 from segmentum.context import Context
 from segmentum.errors import NotFoundError, SegmentumError, did_you_mean
+from segmentum.runs.sizes import segment_sizes
 from segmentum.store import META, Store
 from segmentum.store import snapshots as snapshot
 
@@ -53,11 +54,11 @@ def definition_catalog(ws: Context) -> dict[str, dict[str, Any]]:
 def segments_overview(ws: Context) -> dict[str, Any]:
     """Every segment and segmentation with its size in the newest complete batch run."""
     store = ws.store
-    run = snapshot.latest_run(store, kind="batch")
+    run = snapshot.latest_run(store)
     sizes: dict[str, dict[str, Any]] = {}
     if run is not None:
         try:
-            for row in records(snapshot.segment_sizes(store, run.run_id)):
+            for row in records(segment_sizes(store, run.run_id)):
                 sizes[row["name"]] = row
         except NotFoundError:
             pass

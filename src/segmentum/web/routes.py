@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from segmentum.errors import DefinitionError, NotFoundError, SegmentumError
 from segmentum.i18n import LANGUAGES, Translator
 from segmentum.report import charts
+from segmentum.runs.sizes import segment_sizes
 from segmentum.service import users as auth
 from segmentum.store import snapshots as snapshot
 
@@ -218,7 +219,7 @@ def overview(request: Request) -> Response:
         return _sign_in_redirect(request)
     ws = _ws(request)
     t = Translator(_lang(request))
-    info = snapshot.latest_run(ws.store, kind="batch")
+    info = snapshot.latest_run(ws.store)
     if info is None:
         return _render(
             request,
@@ -231,7 +232,7 @@ def overview(request: Request) -> Response:
             extra=[],
             runs=[],
         )
-    sizes = snapshot.segment_sizes(ws.store, info.run_id)
+    sizes = segment_sizes(ws.store, info.run_id)
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in sizes.itertuples():
         segmentation = row.segmentation if isinstance(row.segmentation, str) else t("Standalone segments")

@@ -1,0 +1,156 @@
+"""The domain rules of DESIGN.md, each declared once (section 3, principle 8).
+
+The compiler, the runs, the models and the analyses call these; none of them spells a rule itself, so two
+copies cannot drift apart.
+
+- **Qualifying order** (section 4): `amount >= 0` (a zero-value purchase counts; a negative amount is a
+  refund) and a status that is not `cancelled` or `returned`, compared case-insensitively; a null status, or
+  an orders table without a status column, counts as completed. Declared once as an Ibis predicate
+  (`qualifying`); the SQL text the store queries use (`qualifying_sql`) is compiled from that predicate.
+- **Active customer and churn** (docs/models.md, "Churn"): who is active at an instant, and who of them is
+  no longer active at the end of a period (`active_sql`, `churn_sql`, `resolve_basis`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import ibis
+import ibis.expr.types as ir
+
+from segmentum.errors import ModelError
+from segmentum.schema import ORDERS
+
+if TYPE_CHECKING:
+    from segmentum.store.connection import Store
+
+# ----------------------------------------------------------------------------------------- qualifying order
+
+EXCLUDED_STATUSES = ("cancelled", "returned")  # lower case; the status is compared lower-cased
+MIN_AMOUNT = 0  # `amount >= 0`
+
+
+def qualifying(orders: ir.Table) -> ir.BooleanValue:
+    """Whether each row of `orders` is a qualifying order (the rule itself, as an Ibis predicate)."""
+    condition = orders.amount >= MIN_AMOUNT
+    if "status" in orders.columns:  # an orders table without status: every order counts as completed
+        status = orders.status
+        condition &= status.isnull() | ~status.lower().isin(list(EXCLUDED_STATUSES))
+    return condition
+
+
+def qualifying_sql(columns: Iterable[str] | None = None, *, alias: str | None = None) -> str:
+    """The qualifying-order rule as a DuckDB SQL condition over a row of `main.orders`.
+
+    Compiled from `qualifying`, so the SQL and the compiler's Ibis expression are the same rule.
+
+    Parameters
+    ----------
+    columns:
+        The columns of the orders table (`Store.columns("orders")`); only whether `status` is among them
+        matters. Default: the canonical columns, which ingest always creates (status included).
+    alias:
+        Qualify the column names with this table alias (`o.amount`); default unqualified.
+    """
+    has_status = "status" in (set(columns) if columns is not None else set(ORDERS.columns))
+    return _compiled(has_status, alias)
+
+
+@functools.cache
+def _compiled(has_status: bool, alias: str | None) -> str:
+    import sqlglot
+    import sqlglot.expressions as exp
+
+    schema = {
+        "amount": ORDERS.columns["amount"],
+        **({"status": ORDERS.columns["status"]} if has_status else {}),
+    }
+    table = ibis.table(schema, name="orders")
+    sql = ibis.to_sql(table.filter(qualifying(table)), dialect="duckdb")
+    where = sqlglot.parse_one(sql, read="duckdb").find(exp.Where)
+    assert where is not None, sql
+    condition = where.this
+    for column in condition.find_all(exp.Column):
+        # the compiled text names Ibis' own alias (t0); callers put the condition in their own FROM
+        column.set("table", exp.to_identifier(alias) if alias else None)
+    return str(condition.sql(dialect="duckdb"))
+
+
+# ------------------------------------------------------------------------------------------- churn
+
+BASES = ("auto", "subscriptions", "orders")
+# A cancellation followed within this time by another subscription of the same customer (a plan upgrade or
+# downgrade) is a change of plan, not churn: the customer stays active across the gap.
+PLAN_CHANGE_GAP = "INTERVAL 1 DAY"
+
+
+def resolve_basis(store: Store, basis: str) -> str:
+    """What activity is judged by: 'subscriptions', 'orders' or 'auto' (both), from what the store holds."""
+    if basis not in BASES:
+        raise ModelError(f"churn basis {basis!r} is not known; allowed: {', '.join(BASES)}")
+    has_subs = store.table_exists("subscriptions")
+    has_orders = store.table_exists("orders")
+    if basis == "subscriptions" and not has_subs:
+        raise ModelError(
+            "churn basis 'subscriptions' needs a subscriptions table; load it with "
+            "`segmentum ingest subscriptions FILE` or use --basis orders"
+        )
+    if basis == "orders" and not has_orders:
+        raise ModelError("churn basis 'orders' needs an orders table; load orders or order_items first")
+    if basis == "auto":
+        if has_subs and has_orders:
+            return "auto"
+        if has_subs:
+            return "subscriptions"
+        if has_orders:
+            return "orders"
+        raise ModelError("churn needs orders or subscriptions; load one of them with `segmentum ingest`")
+    return basis
+
+
+def active_sql(basis: str) -> str:
+    """SQL of (customer_id, b): the customers active at each instant `b` of a relation `bounds(b)`.
+
+    Needs the parameter `$inactivity` (days) when orders count. Active at `t`:
+
+    - subscriptions: a subscription with `started_at < t` and `cancelled_at` null or `>= t`, or `t` falls in
+      the gap between a cancellation and another subscription of the customer starting within
+      `PLAN_CHANGE_GAP` of it (a change of plan), that subscription starting at or before the newest `b`
+      (nothing after the newest instant asked about is read);
+    - orders: a qualifying order in `[t - inactivity, t)`;
+    - auto: customers with a subscription started before `t` by their subscriptions, the others by orders.
+    """
+    if basis not in BASES:
+        raise ModelError(f"churn basis {basis!r} is not known; allowed: {', '.join(BASES)}")
+    orders = f"""SELECT DISTINCT o.customer_id, bounds.b FROM main.orders o
+        JOIN bounds ON o.ordered_at >= bounds.b - to_days(CAST($inactivity AS INTEGER)) AND o.ordered_at < bounds.b
+        WHERE {qualifying_sql(alias="o")} AND o.customer_id IS NOT NULL"""
+    subs = f"""SELECT DISTINCT s.customer_id, bounds.b FROM main.subscriptions s
+        JOIN bounds ON s.started_at < bounds.b AND (s.cancelled_at IS NULL OR s.cancelled_at >= bounds.b)
+        WHERE s.customer_id IS NOT NULL
+        UNION
+        SELECT DISTINCT s.customer_id, bounds.b FROM main.subscriptions s
+        JOIN main.subscriptions n ON n.customer_id = s.customer_id AND n.started_at >= s.cancelled_at
+             AND n.started_at <= s.cancelled_at + {PLAN_CHANGE_GAP}
+        JOIN bounds ON s.started_at < bounds.b AND s.cancelled_at < bounds.b AND bounds.b <= n.started_at
+        WHERE s.customer_id IS NOT NULL AND n.started_at <= (SELECT max(b) FROM bounds)"""
+    if basis == "orders":
+        return orders
+    if basis == "subscriptions":
+        return subs
+    return f"""SELECT customer_id, b FROM ({subs}) UNION SELECT x.customer_id, x.b FROM ({orders}) x
+        WHERE NOT EXISTS (SELECT 1 FROM main.subscriptions s WHERE s.customer_id = x.customer_id
+                          AND s.started_at < x.b)"""
+
+
+def churn_sql(basis: str, periods: str) -> str:
+    """SQL of (customer_id, period_start, period_end, churned) for each period of the relation `periods`
+    (columns period_start, period_end): one row per customer active at the period's start; `churned` when
+    they are not active at its end. Needs `$inactivity` as `active_sql`."""
+    return f"""WITH bounds AS (SELECT period_start AS b FROM {periods} UNION SELECT period_end FROM {periods}),
+        act AS ({active_sql(basis)})
+        SELECT a.customer_id, p.period_start, p.period_end, (e.customer_id IS NULL) AS churned
+        FROM {periods} p JOIN act a ON a.b = p.period_start
+        LEFT JOIN act e ON e.customer_id = a.customer_id AND e.b = p.period_end"""

@@ -1,0 +1,128 @@
+"""A definition's previous state: which earlier runs a run is compared with (DESIGN.md section 3, principle 4).
+
+The one rule, used by segment transitions (`runs/diff.py`) and by metric triggers (`actions/events.py`):
+
+- the **batch run**: the newest complete batch run before this one (by run id) that holds the definition;
+- plus the complete **real-time runs** after it (and before this run) that hold the definition with the same
+  version; a customer's previous state is their row in the newest of those that re-evaluated them, else
+  their row in the batch run;
+- a **baseline** (no previous state, nothing fires) when no such batch run exists, when this run does not
+  hold the definition, or when the batch run holds another version of it: an edit starts a new baseline.
+
+A segment or segmentation is held by the runs whose `definition_hashes` name it, its version being its hash.
+A trait (metric triggers) is held by the runs whose traits table has its column, its version being the hash
+the run recorded for it (`snapshots.trait_hashes`); runs of older releases recorded none, and an unknown
+version counts as unchanged (an upgrade starts no baseline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from segmentum.store import META, Store
+from segmentum.store.snapshots import RunInfo, get_run, list_runs, trait_hashes, traits_table
+
+
+@dataclass(frozen=True)
+class PreviousState:
+    """Where a definition's previous state comes from, for one run."""
+
+    name: str
+    batch_run: int | None  # None on a baseline
+    realtime_runs: tuple[int, ...] = ()  # newest first
+    baseline: bool = False
+
+
+Holds = Callable[[RunInfo], bool]
+Version = Callable[[RunInfo], str | None]
+
+
+def resolve(
+    current: RunInfo, earlier: list[RunInfo], name: str, holds: Holds, version: Version
+) -> PreviousState:
+    """The rule itself, over `earlier`: the complete runs before `current`, newest first."""
+    if not holds(current):
+        return PreviousState(name, None, (), baseline=True)
+    mine = version(current)
+
+    def same(other: str | None) -> bool:
+        return other is None or mine is None or other == mine
+
+    realtime: list[int] = []
+    for prev in earlier:
+        if prev.run_id >= current.run_id or prev.status != "complete" or not holds(prev):
+            continue
+        if prev.kind == "realtime":
+            if same(version(prev)):
+                realtime.append(prev.run_id)
+            continue
+        if not same(version(prev)):
+            return PreviousState(name, None, (), baseline=True)  # edited since: a new baseline
+        return PreviousState(name, prev.run_id, tuple(realtime))
+    return PreviousState(name, None, (), baseline=True)
+
+
+def _earlier(store: Store, run_id: int) -> list[RunInfo]:
+    return [r for r in list_runs(store) if r.run_id < run_id and r.status == "complete"]
+
+
+def previous_state(store: Store, run_id: int, name: str) -> PreviousState:
+    """The previous state of segment or segmentation `name` for run `run_id` (see the module doc)."""
+    return previous_states(store, run_id, [name])[name]
+
+
+def previous_states(store: Store, run_id: int, names: list[str]) -> dict[str, PreviousState]:
+    """`previous_state` of several definitions, reading the runs once."""
+    current = get_run(store, run_id)
+    earlier = _earlier(store, run_id)
+    return {
+        name: resolve(
+            current,
+            earlier,
+            name,
+            holds=lambda r, n=name: n in r.definition_hashes,
+            version=lambda r, n=name: r.definition_hashes.get(n),
+        )
+        for name in names
+    }
+
+
+def trait_previous_state(store: Store, run_id: int, trait: str) -> PreviousState:
+    """The previous state of trait `trait` (metric triggers): runs hold it when their traits table has it."""
+    having = {
+        int(table.removeprefix("traits_"))
+        for (table,) in store.query(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = ? AND column_name = ? "
+            "AND table_name LIKE 'traits\\_%' ESCAPE '\\'",
+            [META, trait],
+        )
+        if table.removeprefix("traits_").isdigit()
+    }
+    recorded = trait_hashes(store)
+    return resolve(
+        get_run(store, run_id),
+        _earlier(store, run_id),
+        trait,
+        holds=lambda r: r.run_id in having,
+        version=lambda r: (recorded.get(r.run_id) or {}).get(trait),
+    )
+
+
+def previous_runs_sql(state: PreviousState) -> str:
+    """SQL of (customer_id, run_id): the run holding each customer's previous state, for every customer of
+    the batch run or of its later real-time runs. Empty on a baseline."""
+    if state.batch_run is None:
+        return "SELECT NULL::VARCHAR AS customer_id, NULL::BIGINT AS run_id WHERE false"
+    batch = int(state.batch_run)
+    if state.realtime_runs:
+        ids = ", ".join(str(int(r)) for r in state.realtime_runs)
+        newest = (
+            f"SELECT customer_id, max(run_id) AS run_id FROM {META}.run_customers WHERE run_id IN ({ids}) "
+            "GROUP BY customer_id"
+        )
+    else:
+        newest = "SELECT NULL::VARCHAR AS customer_id, NULL::BIGINT AS run_id WHERE false"
+    return f"""SELECT u.customer_id, coalesce(l.run_id, {batch}) AS run_id FROM (
+            SELECT customer_id FROM {META}.{traits_table(batch)} UNION SELECT customer_id FROM ({newest})) u
+        LEFT JOIN ({newest}) l USING (customer_id)"""
