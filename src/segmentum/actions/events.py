@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from segmentum.sql import ident
 from segmentum.store import META, Store
+from segmentum.store.tables import qualified, traits_table
 
 
 @dataclass(frozen=True)
@@ -180,10 +181,6 @@ def baseline_for(name: str, run: RunInfo, previous: list[RunInfo], *, has: Any =
     return Baseline(name, None, [], baseline=True)
 
 
-def traits_table(run_id: int) -> str:
-    return f"{META}.traits_{int(run_id)}"
-
-
 def segment_events(
     store: Store, run_id: int, *, segmentations: set[str] | None = None, standalone: set[str] | None = None
 ) -> RunEvents:
@@ -257,7 +254,7 @@ def metric_values(
         return base, []
     if base.batch_run is None:
         rows = cur.execute(
-            f"SELECT customer_id, {column} FROM {traits_table(run_id)} ORDER BY customer_id"
+            f"SELECT customer_id, {column} FROM {qualified(traits_table(run_id))} ORDER BY customer_id"
         ).fetchall()
         return base, [(r[0], None, r[1], None) for r in rows]
     latest: dict[str, int] = {}
@@ -267,12 +264,12 @@ def metric_values(
             str(c): int(r)
             for c, r in cur.execute(
                 f"SELECT customer_id, max(run_id) FROM {META}.run_customers WHERE run_id IN ({ids}) AND customer_id IN "
-                f"(SELECT customer_id FROM {traits_table(run_id)}) GROUP BY customer_id"
+                f"(SELECT customer_id FROM {qualified(traits_table(run_id))}) GROUP BY customer_id"
             ).fetchall()
         }
     runs = sorted({base.batch_run, *latest.values()})
     union = " UNION ALL ".join(
-        f"SELECT {int(r)}::BIGINT AS run_id, customer_id, {column} AS value FROM {traits_table(r)}"
+        f"SELECT {int(r)}::BIGINT AS run_id, customer_id, {column} AS value FROM {qualified(traits_table(r))}"
         for r in runs
     )
     import pandas as pd
@@ -286,7 +283,7 @@ def metric_values(
             f"""
             WITH src AS (
                 SELECT t.customer_id, coalesce(l.run_id::BIGINT, {int(base.batch_run)}) AS from_run, t.{column} AS value
-                FROM {traits_table(run_id)} t LEFT JOIN _segmentum_latest l ON l.customer_id = t.customer_id),
+                FROM {qualified(traits_table(run_id))} t LEFT JOIN _segmentum_latest l ON l.customer_id = t.customer_id),
             prev AS ({union})
             SELECT src.customer_id, p.value, src.value, src.from_run
             FROM src LEFT JOIN prev p ON p.customer_id = src.customer_id AND p.run_id = src.from_run

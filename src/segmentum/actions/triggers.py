@@ -33,6 +33,7 @@ from segmentum.actions.sinks import sink_class
 from segmentum.actions.templates import Templates
 from segmentum.errors import ActionError, DefinitionError
 from segmentum.store import META
+from segmentum.store.tables import qualified, traits_table
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -198,10 +199,10 @@ def customer_context(
                 for key, value in rec.items():
                     attrs[cid].setdefault(key, value)
         traits: dict[str, dict[str, Any]] = {}
-        if store.table_exists(f"traits_{int(run_id)}", schema=META):
+        if store.table_exists(traits_table(run_id), schema=META):
             traits = _rows_by_customer(
                 cur,
-                f"SELECT t.* FROM {META}.traits_{int(run_id)} t JOIN _segmentum_ids USING (customer_id)",
+                f"SELECT t.* FROM {qualified(traits_table(run_id))} t JOIN _segmentum_ids USING (customer_id)",
                 [],
             )
             for cid, rec in traits.items():

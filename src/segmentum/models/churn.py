@@ -30,13 +30,11 @@ import pandas as pd
 from segmentum.errors import ModelError, NotFittedError, NotFoundError, did_you_mean
 from segmentum.models.replenishment import resolve_as_of, store_of
 from segmentum.schema import QUALIFYING_ORDER_SQL
+from segmentum.store.tables import create_on_fit
 
 PERIODS = {"week": 7, "month": 31, "quarter": 92}
 BASES = ("auto", "subscriptions", "orders")
 CHURN_QUESTIONS = ("churn_reason", "cancel_reason", "why", "why_leave", "why_cancel", "reason")
-MODEL_DDL = """CREATE TABLE IF NOT EXISTS segmentum.model_churn (
-    customer_id VARCHAR NOT NULL, churn_risk DOUBLE, churn_active BOOLEAN, churn_fitted_at TIMESTAMP,
-    churn_as_of TIMESTAMP)"""
 FEATURES = (
     "recency_days",
     "has_orders",
@@ -665,7 +663,6 @@ class ChurnRiskModel:
         if not hasattr(self, "risk_"):
             raise NotFittedError("this ChurnRiskModel is not fitted yet; call .fit(workspace, as_of) first")
         store = store_of(store)
-        store.ensure("CREATE SCHEMA IF NOT EXISTS segmentum", MODEL_DDL)
         frame = pd.DataFrame(
             {
                 "customer_id": self.risk_.index.astype(str),
@@ -676,6 +673,7 @@ class ChurnRiskModel:
         with store.transaction() as cur:
             cur.register("_churn_rows", frame)
             try:
+                create_on_fit(cur, "model_churn")
                 cur.execute("DELETE FROM segmentum.model_churn")
                 cur.execute(
                     "INSERT INTO segmentum.model_churn SELECT customer_id, churn_risk, churn_active, ?, ? "

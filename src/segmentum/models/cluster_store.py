@@ -17,11 +17,8 @@ import pandas as pd
 from segmentum.errors import ModelError, NotFoundError, SegmentumError, did_you_mean
 from segmentum.models.cluster import CustomerClusterer
 from segmentum.models.features import FrameSource, customer_frame, needs_features
+from segmentum.store.tables import cluster_table, replace_cluster_table
 
-CLUSTERINGS_DDL = (
-    "CREATE TABLE IF NOT EXISTS segmentum.clusterings ("
-    "name VARCHAR NOT NULL, fitted_at TIMESTAMP NOT NULL, params JSON NOT NULL)"
-)
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 
@@ -199,7 +196,7 @@ def fit_clustering(
         source,
         int(len(frame)),
         counts,
-        f"segmentum.model_cluster_{name}",
+        f"segmentum.{cluster_table(name)}",
         f"cluster_{name}",
         path,
         matched,
@@ -229,7 +226,7 @@ def assign_clustering(ws: Any, name: str, *, run_id: int | None = None) -> Clust
         source,
         int(len(frame)),
         counts,
-        f"segmentum.model_cluster_{name}",
+        f"segmentum.{cluster_table(name)}",
         f"cluster_{name}",
         None,
         False,
@@ -241,7 +238,6 @@ def _save(
     ws: Any, name: str, ids: pd.Series, labels: Any, params: dict[str, Any] | None, fitted_at: datetime | None
 ) -> dict[str, int]:
     store = ws.store
-    store.ensure(CLUSTERINGS_DDL)
     assign = pd.DataFrame(
         {
             "customer_id": ids.astype(str).to_numpy(),
@@ -252,9 +248,11 @@ def _save(
     with store.transaction() as cur:
         cur.register("_segmentum_assignments", assign)
         try:
-            cur.execute(
-                f'CREATE OR REPLACE TABLE segmentum."model_cluster_{name}" AS SELECT customer_id::VARCHAR AS '
-                f'customer_id, cluster::VARCHAR AS "{column}" FROM _segmentum_assignments ORDER BY customer_id'
+            replace_cluster_table(
+                cur,
+                name,
+                f'SELECT customer_id::VARCHAR AS customer_id, cluster::VARCHAR AS "{column}" '
+                "FROM _segmentum_assignments ORDER BY customer_id",
             )
         finally:
             cur.unregister("_segmentum_assignments")

@@ -25,6 +25,8 @@ from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, logsumexp
 
 from segmentum.errors import ModelError, NotFittedError
 from segmentum.models.summary import as_date, check_summary, purchase_summary, unit_days
+from segmentum.store import Store
+from segmentum.store.tables import create_on_fit
 
 # Bounds of each log-parameter in the bounded fit: parameters between about 1e-9 and 1e9. An optimum that
 # reaches one of them is a boundary optimum (the likelihood keeps rising towards 0 or infinity).
@@ -597,9 +599,6 @@ class _GammaGammaLikelihood:
 # -- fitting a workspace: summary -> models -> per-customer results -> store ----------------------------------
 
 MODEL_TABLE = "model_clv"
-MODEL_DDL = """CREATE TABLE IF NOT EXISTS segmentum.model_clv (
-    customer_id VARCHAR NOT NULL, p_alive DOUBLE, expected_purchases_90d DOUBLE, expected_average_value DOUBLE,
-    clv_12m DOUBLE, fitted_at TIMESTAMP NOT NULL, calibration_end DATE NOT NULL)"""
 VALIDATION_TOP = 7  # calibration frequencies 0..6 on their own, 7 and more together (as lifetimes' plot)
 
 
@@ -850,12 +849,11 @@ def validation_figure(validation_df: pd.DataFrame) -> Any:
 
 def write_model_clv(store: Any, result: ClvResult, *, fitted_at: datetime | None = None) -> int:
     """Replace `segmentum.model_clv` with this fit's per-customer results (one transaction); rows written."""
-    if hasattr(store, "store") and hasattr(store.store, "ensure"):
+    if isinstance(getattr(store, "store", None), Store):  # a Workspace: its store, in its time zone
         if fitted_at is None:
             fitted_at = _now_in(store.config.timezone)
         store = store.store
     fitted_at = fitted_at or datetime.now()
-    store.ensure("CREATE SCHEMA IF NOT EXISTS segmentum", MODEL_DDL)
     frame = result.customers[
         ["p_alive", "expected_purchases_90d", "expected_average_value", "clv_12m"]
     ].copy()
@@ -864,6 +862,7 @@ def write_model_clv(store: Any, result: ClvResult, *, fitted_at: datetime | None
     with store.transaction() as cur:
         cur.register("_segmentum_clv_rows", frame)
         try:
+            create_on_fit(cur, "model_clv")
             cur.execute("DELETE FROM segmentum.model_clv")
             cur.execute(
                 "INSERT INTO segmentum.model_clv SELECT customer_id, p_alive, expected_purchases_90d, "

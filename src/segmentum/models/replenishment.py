@@ -28,18 +28,10 @@ import pandas as pd
 
 from segmentum.errors import ModelError, NotFittedError
 from segmentum.schema import QUALIFYING_ORDER_SQL
+from segmentum.store import Store
+from segmentum.store.tables import create_on_fit
 
 STATUSES = ("overdue", "due", "not_due")
-
-MODEL_DDL = """CREATE TABLE IF NOT EXISTS segmentum.model_replenishment (
-    customer_id VARCHAR NOT NULL, replen_category VARCHAR, replen_interval_days DOUBLE, replen_last_at DATE,
-    replen_next_at DATE, replen_days_until_due INTEGER, replen_status VARCHAR, replen_due_categories INTEGER,
-    replen_as_of TIMESTAMP)"""
-# Deliberately not named model_*: the engine joins every model_* table onto customers (one row per customer).
-DETAIL_DDL = """CREATE TABLE IF NOT EXISTS segmentum.replenishment_categories (
-    customer_id VARCHAR NOT NULL, category VARCHAR NOT NULL, purchase_days BIGINT, gaps BIGINT,
-    own_interval_days DOUBLE, interval_days DOUBLE, interval_source VARCHAR, first_at DATE, last_at DATE,
-    next_at DATE, days_until_due INTEGER, status VARCHAR, as_of TIMESTAMP)"""
 
 
 # ------------------------------------------------------------------------------------------------ shared helpers
@@ -49,7 +41,7 @@ def store_of(ws_or_store: Any) -> Any:
     """The Store of a Workspace, or the Store itself."""
     if hasattr(ws_or_store, "store") and hasattr(ws_or_store.store, "cursor"):
         return ws_or_store.store
-    if hasattr(ws_or_store, "cursor") and hasattr(ws_or_store, "ensure"):
+    if isinstance(ws_or_store, Store):
         return ws_or_store
     raise ModelError(
         f"expected a segmentum Workspace or its Store, got {type(ws_or_store).__name__}; "
@@ -202,9 +194,9 @@ class ReplenishmentModel:
             "categories": cats,
         }
         sql = _detail_sql(store.table_exists("orders"))
-        store.ensure("CREATE SCHEMA IF NOT EXISTS segmentum", MODEL_DDL, DETAIL_DDL)
         if write:
             with store.transaction() as cur:
+                create_on_fit(cur, "replenishment_categories", "model_replenishment")
                 cur.execute("DELETE FROM segmentum.replenishment_categories")
                 cur.execute(f"INSERT INTO segmentum.replenishment_categories {sql}", params)
                 cur.execute("DELETE FROM segmentum.model_replenishment")

@@ -26,6 +26,7 @@ import pandas as pd
 
 from segmentum.errors import ModelError
 from segmentum.schema import QUALIFYING_ORDER_SQL
+from segmentum.store import Store
 
 # Days in one time unit. A month is the mean Gregorian month (365.25 / 12 = 30.4375 days) so that durations in
 # months are exact multiples of days and do not depend on which months the period crosses.
@@ -78,7 +79,7 @@ def _cursor(store_or_con: Any) -> Any:
     """A DuckDB cursor from a Workspace, a Store or a DuckDB connection."""
     if hasattr(store_or_con, "store") and hasattr(store_or_con.store, "cursor"):
         return store_or_con.store.cursor()
-    if hasattr(store_or_con, "ensure") and hasattr(store_or_con, "cursor"):
+    if isinstance(store_or_con, Store):
         return store_or_con.cursor()
     if hasattr(store_or_con, "execute"):
         return store_or_con.cursor() if hasattr(store_or_con, "cursor") else store_or_con

@@ -12,10 +12,10 @@ from __future__ import annotations
 import pandas as pd
 
 from segmentum.store import META, Store
-from segmentum.store.snapshots import RunInfo, ensure_tables, get_run, traits_table
+from segmentum.store.snapshots import RunInfo, get_run
+from segmentum.store.tables import traits_table
 
 COLUMNS = ["customer_id", "name", "segmentation", "from_segment", "to_segment", "kind", "from_run"]
-RUN_CUSTOMERS_DDL = f"CREATE TABLE IF NOT EXISTS {META}.run_customers (run_id BIGINT, customer_id VARCHAR)"
 
 
 def _hash_sql(name: str) -> str:
@@ -24,7 +24,6 @@ def _hash_sql(name: str) -> str:
 
 def previous_batch_run(store: Store, run_id: int, name: str) -> RunInfo | None:
     """The newest complete batch run before `run_id` that included `name` (whatever its hash)."""
-    ensure_tables(store)
     rows = store.query(
         f"SELECT run_id FROM {META}.runs WHERE status = 'complete' AND kind = 'batch' AND run_id < ? "
         f"AND {_hash_sql(name)} IS NOT NULL ORDER BY run_id DESC LIMIT 1",
@@ -72,7 +71,6 @@ def diff(store: Store, run_id: int, names: list[str] | None = None) -> pd.DataFr
     segments), from_segment, to_segment, kind ('entered' | 'exited' | 'moved'), from_run. Definitions
     without a comparable earlier run are listed in `df.attrs['baselines']` and have no rows.
     """
-    store.ensure(RUN_CUSTOMERS_DDL)
     current = get_run(store, run_id)
     frames: list[pd.DataFrame] = []
     base: list[str] = []

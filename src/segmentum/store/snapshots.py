@@ -23,22 +23,22 @@ from typing import Any
 import pandas as pd
 
 from segmentum.errors import NotFoundError
-from segmentum.store import META, Store
+from segmentum.store.connection import META, Store
+from segmentum.store.tables import traits_table
 
-RUNS_DDL = (
-    f"CREATE SEQUENCE IF NOT EXISTS {META}.run_seq START 1",
-    f"""CREATE TABLE IF NOT EXISTS {META}.runs (
-        run_id BIGINT PRIMARY KEY, as_of TIMESTAMP, started_at TIMESTAMP, finished_at TIMESTAMP,
-        status VARCHAR, engine VARCHAR, kind VARCHAR, definitions_hash VARCHAR, definition_hashes JSON,
-        customers BIGINT, message VARCHAR)""",
-    f"""CREATE TABLE IF NOT EXISTS {META}.memberships (
-        run_id BIGINT, customer_id VARCHAR, segmentation VARCHAR, segment VARCHAR, name VARCHAR)""",
-)
-
-
-def ensure_tables(store: Store) -> None:
-    """Create the snapshot tables (idempotent)."""
-    store.ensure(f"CREATE SCHEMA IF NOT EXISTS {META}", *RUNS_DDL)
+__all__ = [
+    "RunInfo",
+    "current_memberships",
+    "get_run",
+    "history",
+    "latest_run",
+    "list_runs",
+    "memberships",
+    "resolve_run",
+    "segment_sizes",
+    "traits",
+    "traits_table",
+]
 
 
 @dataclass(frozen=True)
@@ -92,14 +92,8 @@ def _run_info(row: tuple[Any, ...]) -> RunInfo:
     )
 
 
-def traits_table(run_id: int) -> str:
-    """Name (without schema) of the traits table of a run."""
-    return f"traits_{int(run_id)}"
-
-
 def latest_run(store: Store, *, status: str | None = "complete", kind: str | None = None) -> RunInfo | None:
     """The newest run (by run id) with this status (None: any) and kind (None: any)."""
-    ensure_tables(store)
     sql = f"SELECT {_RUN_COLUMNS} FROM {META}.runs WHERE 1 = 1"
     params: list[Any] = []
     if status is not None:
@@ -114,7 +108,6 @@ def latest_run(store: Store, *, status: str | None = "complete", kind: str | Non
 
 def get_run(store: Store, run_id: int) -> RunInfo:
     """A run by id; NotFoundError when there is none."""
-    ensure_tables(store)
     rows = store.query(f"SELECT {_RUN_COLUMNS} FROM {META}.runs WHERE run_id = ?", [int(run_id)])
     if not rows:
         raise NotFoundError(f"no run {run_id}; `segmentum runs` lists the runs")
@@ -138,13 +131,11 @@ def resolve_run(store: Store, run_id: int | None = None) -> RunInfo:
 
 def list_runs(store: Store) -> list[RunInfo]:
     """Every run, newest first."""
-    ensure_tables(store)
     return [_run_info(r) for r in store.query(f"SELECT {_RUN_COLUMNS} FROM {META}.runs ORDER BY run_id DESC")]
 
 
 def memberships(store: Store, run_id: int, name: str | None = None) -> pd.DataFrame:
     """Memberships of a run: customer_id, segmentation, segment, name (optionally one segment's)."""
-    ensure_tables(store)
     sql = f"SELECT customer_id, segmentation, segment, name FROM {META}.memberships WHERE run_id = ?"
     params: list[Any] = [int(run_id)]
     if name is not None:
@@ -155,7 +146,6 @@ def memberships(store: Store, run_id: int, name: str | None = None) -> pd.DataFr
 
 def current_memberships(store: Store, customer_id: str) -> pd.DataFrame:
     """The customer's memberships in the newest complete run (batch or realtime) that contains them."""
-    ensure_tables(store)
     return (
         store.cursor()
         .execute(
@@ -172,7 +162,6 @@ def current_memberships(store: Store, customer_id: str) -> pd.DataFrame:
 
 def history(store: Store, customer_id: str) -> pd.DataFrame:
     """Every complete run's memberships of one customer: run_id, as_of, kind, name."""
-    ensure_tables(store)
     return (
         store.cursor()
         .execute(

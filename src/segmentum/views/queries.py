@@ -94,7 +94,6 @@ def _known_segment_names(ws: Context) -> list[str]:
 
 
 def check_segment(ws: Context, name: str) -> None:
-    snapshot.ensure_tables(ws.store)
     known = _known_segment_names(ws)
     if name not in known:
         raise NotFoundError(
