@@ -1,6 +1,6 @@
 """`segmentum.store.tables` is the one home of segmentum's tables: no module outside `store/` creates a table of
-schema `segmentum`, every table the code reads or writes there is declared, and the callers of the name of a
-run's traits table agree."""
+schema `segmentum`, every table the code reads or writes there is declared, and the callers of the names of
+per-run and model tables agree."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ import pytest
 from store_helpers import OLD_RELEASE_DDL
 
 from segmentum.actions import events
+from segmentum.engine.base import present_tables
 from segmentum.store import snapshots as snapshot
 from segmentum.store import tables as t
+from segmentum.store.catalog import data_columns, model_tables
+from segmentum.views.queries import customer
 from segmentum.workspace import Workspace
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "segmentum"
@@ -142,3 +145,21 @@ def test_the_run_writer_the_snapshot_reader_and_the_event_diff_read_the_same_tra
     got = {cid: (prev, cur) for cid, prev, cur, _ in values}
     assert got == {cid: (first[cid], second[cid]) for cid in second.index}
     assert got["c2"] == (40, 130)
+
+
+def test_every_reader_of_model_outputs_sees_the_same_model_tables(two_runs: Workspace) -> None:
+    store = two_runs.store
+    with store.transaction() as cur:
+        t.create_on_fit(cur, "model_clv")
+        cur.execute(
+            "INSERT INTO segmentum.model_clv (customer_id, clv_12m, fitted_at, calibration_end) "
+            "VALUES ('c1', 120, TIMESTAMP '2024-03-01', DATE '2024-02-29')"
+        )
+        t.replace_cluster_table(cur, "tiers", "SELECT 'c1' AS customer_id, '0' AS cluster_tiers")
+    assert model_tables(store) == ["model_cluster_tiers", "model_clv"]
+    assert present_tables(store)[1] == model_tables(store)  # what the engine joins onto customers
+    assert {"clv_12m", "cluster_tiers"} <= set(data_columns(store)[1])  # what definitions may use
+    assert set(customer(two_runs, "c1")["models"]) == {"clv", "cluster_tiers"}  # the customer 360
+    # the question is asked in one place
+    copies = {path for path, text in _sources().items() if re.search(r"LIKE 'model", text)}
+    assert copies == set()

@@ -15,8 +15,9 @@ import pandas as pd
 
 from segmentum.context import Context
 from segmentum.errors import NotFoundError, SegmentumError, did_you_mean
-from segmentum.store import META, Store
+from segmentum.store import META
 from segmentum.store import snapshots as snapshot
+from segmentum.store.catalog import model_tables
 
 MODEL_PREFIX = "model_"
 _FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|!=|=|>|<)\s*(.*?)\s*$", re.DOTALL)
@@ -228,15 +229,6 @@ def members(
     }
 
 
-def _model_tables(store: Store) -> list[str]:
-    rows = store.query(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_name LIKE 'model\\_%' "
-        "ESCAPE '\\' ORDER BY table_name",
-        [META],
-    )
-    return [r[0] for r in rows]
-
-
 def customer(ws: Context, customer_id: str, *, history_runs: int = 100) -> dict[str, Any]:
     """Attributes, traits (of the customer's current run), model outputs, current segments and history."""
     store = ws.store
@@ -260,7 +252,7 @@ def customer(ws: Context, customer_id: str, *, history_runs: int = 100) -> dict[
         except NotFoundError:
             traits = {}
     models: dict[str, Any] = {}
-    for table in _model_tables(store):
+    for table in model_tables(store):
         df = con.execute(f'SELECT * FROM {META}."{table}" WHERE customer_id = ? LIMIT 1', [customer_id]).df()
         if len(df):
             models[table[len(MODEL_PREFIX) :]] = {
