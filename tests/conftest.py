@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -61,7 +60,6 @@ def handmade_snapshot(tmp_path: Path) -> Workspace:
         "amount DECIMAL(38, 6), status VARCHAR)"
     )
     con.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?)", ORDERS)
-    snapshot.ensure_tables(ws.store)
     for run_id, as_of in RUNS.items():
         con.execute(
             "INSERT INTO segmentum.runs (run_id, as_of, status, kind, customers) "

@@ -6,7 +6,10 @@ wall-clock time in the workspace time zone; keys are text.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from segmentum.sql import ident
 
 MONEY = "DECIMAL(38, 6)"
 TEXT = "VARCHAR"
@@ -30,6 +33,13 @@ class TableSpec:
 
     def type_of(self, column: str) -> str | None:
         return self.columns.get(column)
+
+    def ddl(self, columns: Iterable[str] | None = None) -> str:
+        """`CREATE TABLE IF NOT EXISTS main.<table>` with these known columns (default: all) and their types,
+        for a writer that needs the table before any file was loaded (ingest, the real-time path)."""
+        names = list(self.columns if columns is None else columns)
+        defs = ", ".join(f"{ident(n)} {self.columns[n]}" for n in names)
+        return f"CREATE TABLE IF NOT EXISTS main.{ident(self.name)} ({defs})"
 
 
 CUSTOMERS = TableSpec(

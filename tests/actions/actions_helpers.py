@@ -16,7 +16,6 @@ import pytest
 
 from segmentum.actions.sinks.webhook import signature
 from segmentum.store import META
-from segmentum.store.snapshots import ensure_tables
 from segmentum.workspace import Workspace
 
 SECRET = "s3cr3t-for-tests"
@@ -85,7 +84,6 @@ def make_workspace(
         "email_opt_in BOOLEAN, account_owner VARCHAR)"
     )
     con.executemany("INSERT INTO main.customers VALUES (?, ?, ?, ?, ?)", CUSTOMERS)
-    ensure_tables(ws.store)
     return ws
 
 
@@ -117,7 +115,6 @@ def write_run(
         ],
     )
     con.execute(f"CREATE TABLE {META}.traits_{run_id} (customer_id VARCHAR, revenue DECIMAL(38, 6))")
-    con.execute(f"CREATE TABLE IF NOT EXISTS {META}.run_customers (run_id BIGINT, customer_id VARCHAR)")
     for cid, s in state.items():
         con.execute(f"INSERT INTO {META}.traits_{run_id} VALUES (?, ?)", [cid, s.get("revenue")])
         if kind != "batch":

@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from segmentum.analysis.experience import experience, first_response, nps_over_time
-from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
 
 AS_OF = datetime(2024, 3, 31, 23, 59, 59, 999999)
@@ -73,7 +72,6 @@ def survey(workspace: Workspace) -> Workspace:
         "INSERT INTO main.orders VALUES (?, ?, ?, 10, NULL)",
         [("o1", "a", "2024-01-10"), ("o2", "b", "2024-01-12"), ("o3", "a", "2024-03-01")],
     )
-    snapshot.ensure_tables(workspace.store)
     for run_id, as_of in ((1, "2024-01-31 23:59:59"), (2, "2024-03-31 23:59:59")):
         con.execute(
             "INSERT INTO segmentum.runs (run_id, as_of, status, kind, customers) "

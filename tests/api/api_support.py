@@ -13,7 +13,6 @@ import uvicorn
 
 from segmentum.service.ownership import free_port
 from segmentum.store import META
-from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
 
 
@@ -47,7 +46,6 @@ def start_server(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
 def seed_snapshot(ws: Workspace) -> None:
     """Two complete batch runs and one realtime run written as the run engine writes them (store contract)."""
     store = ws.store
-    snapshot.ensure_tables(store)
     con = store.cursor()
     con.execute(
         "CREATE TABLE IF NOT EXISTS main.customers (customer_id VARCHAR, name VARCHAR, country VARCHAR)"

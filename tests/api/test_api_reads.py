@@ -97,13 +97,11 @@ def test_runs_are_listed_newest_first(live) -> None:
 def test_tasks_are_empty_until_the_actions_make_some(live) -> None:
     with live.client("read") as client:
         assert client.get("/v1/tasks").json()["tasks"] == []
+    # the task table exists from the moment the store opens (segmentum.store.tables), as the task sink fills it
     live.ws.store.cursor().execute(
-        "CREATE TABLE IF NOT EXISTS segmentum.tasks (task_id VARCHAR, customer_id VARCHAR, "
-        "title VARCHAR, status VARCHAR, created_at TIMESTAMP)"
-    )
-    live.ws.store.cursor().execute(
-        "INSERT INTO segmentum.tasks VALUES ('t1', 'c1', 'Call Ann', 'open', now()), "
-        "('t2', 'c2', 'Call Bob', 'done', now())"
+        "INSERT INTO segmentum.tasks (id, customer_id, title, status, created_at) VALUES "
+        "(nextval('segmentum.task_seq'), 'c1', 'Call Ann', 'open', now()), "
+        "(nextval('segmentum.task_seq'), 'c2', 'Call Bob', 'done', now())"
     )
     with live.client("read") as client:
         body = client.get("/v1/tasks", params={"status": "open"}).json()

@@ -27,7 +27,6 @@ from segmentum.models.churn import (
     survival_curves,
 )
 from segmentum.models.persist import write_model_churn
-from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
 
 AS_OF = datetime(2024, 4, 30, 23, 59, 59, 999999)
@@ -206,7 +205,6 @@ def test_churn_reasons_skip_upgrades_and_take_the_latest_survey_answer(workspace
 
 def test_churn_per_segment_uses_the_run_at_each_period_start(workspace: Workspace) -> None:
     ws = make_shop(workspace)
-    snapshot.ensure_tables(ws.store)
     con = ws.store.cursor()
     segments = {
         1: {"a": "x", "b": "x", "c": "y", "d": "y", "e": "y"},

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from segmentum.errors import ModelError
-from segmentum.store.snapshots import ensure_tables
 from segmentum.workspace import Workspace
 
 N = 450  # customers: three planted groups of 150
@@ -175,7 +174,6 @@ def test_clustering_on_the_traits_of_a_run(tmp_path: Path) -> None:
 
     root = make_shop(tmp_path / "shop")
     with Workspace(root) as ws:
-        ensure_tables(ws.store)
         con = ws.store.cursor()
         con.execute(
             "INSERT INTO segmentum.runs (run_id, as_of, status, kind) VALUES "

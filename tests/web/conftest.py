@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 import uvicorn
 
-from segmentum.actions.tasks import ensure_tasks
 from segmentum.api.main import create_app
 from segmentum.api.server import web_routers
 from segmentum.service import users as auth
@@ -74,7 +73,6 @@ def build_workspace(root: Path) -> Workspace:
     ws.ingest_frame("orders", pd.DataFrame(orders))
     for as_of in AS_OF:
         ws.run(as_of=as_of)
-    ensure_tasks(ws.store)
     ws.store.cursor().execute(
         "INSERT INTO segmentum.tasks (id, title, description, assignee, due_at, status, customer_id, created_at) "
         "VALUES (nextval('segmentum.task_seq'), 'Call c001 about renewal', 'VIP slipping', 'anna', "

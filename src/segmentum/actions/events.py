@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 from segmentum.runs.baseline import PreviousState, previous_runs_sql, trait_previous_state
 from segmentum.sql import ident
 from segmentum.store import META, Store
-from segmentum.store.snapshots import RunInfo, resolve_run, traits_table
+from segmentum.store.snapshots import RunInfo, resolve_run
+from segmentum.store.tables import traits_table
 
 
 @dataclass(frozen=True)

@@ -23,17 +23,9 @@ from segmentum.actions.sinks import Delivered, DeliveryError, OutboxItem, Sink, 
 from segmentum.clock import now as ws_now
 from segmentum.context import Context
 from segmentum.errors import ActionError, NotFoundError
-from segmentum.store import META, Store
+from segmentum.store import META
 
 STATUSES = ("pending", "delivered", "failed", "skipped")
-OUTBOX_DDL = (
-    f"CREATE SEQUENCE IF NOT EXISTS {META}.outbox_seq START 1",
-    f"""CREATE TABLE IF NOT EXISTS {META}.outbox (
-        id BIGINT PRIMARY KEY, idempotency_key VARCHAR NOT NULL UNIQUE, trigger VARCHAR NOT NULL,
-        action_type VARCHAR NOT NULL, customer_id VARCHAR, run_id BIGINT NOT NULL, payload JSON NOT NULL,
-        status VARCHAR NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TIMESTAMP,
-        last_error VARCHAR, created_at TIMESTAMP NOT NULL, delivered_at TIMESTAMP)""",
-)
 COLUMNS = [
     "id",
     "idempotency_key",
@@ -52,10 +44,6 @@ BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 3600.0
 DEFAULT_MAX_ATTEMPTS = 8
 _DELIVER_LOCK = threading.Lock()
-
-
-def ensure_outbox(store: Store) -> None:
-    store.ensure(*OUTBOX_DDL)
 
 
 def idempotency_key(trigger: str, customer_id: str | None, run_id: int, action_index: int) -> str:
@@ -83,7 +71,6 @@ class Entry:
 def enqueue(ws: Context, entries: list[Entry]) -> int:
     """Insert entries in one transaction, ignoring keys already present. Returns how many were new."""
     store = ws.store
-    ensure_outbox(store)
     if not entries:
         return 0
     created = ws_now(ws.config.timezone)
@@ -222,7 +209,6 @@ def deliver(
         the time to compare schedules with (default: the wall clock in the workspace time zone).
     """
     store = ws.store
-    ensure_outbox(store)
     with _DELIVER_LOCK:
         cur = store.cursor()
         clock = now or ws_now(ws.config.timezone)
@@ -410,7 +396,6 @@ def _mark(cur: Any, item: OutboxItem, result: Delivered, clock: datetime) -> Non
 def retry(ws: Context, ids: list[int] | None = None, *, all_failed: bool = False) -> int:
     """Put failed rows (these ids, or every failed row) back to pending, due now, with a fresh attempt budget."""
     store = ws.store
-    ensure_outbox(store)
     if not ids and not all_failed:
         raise ActionError("name the outbox items to retry (IDs) or ask for all failed ones (--all)")
     cur = store.cursor()
@@ -462,7 +447,6 @@ def list_outbox(
     """Outbox rows, newest first."""
     if status is not None and status not in STATUSES:
         raise ActionError(f"unknown outbox status {status!r}; use one of {', '.join(STATUSES)}")
-    ensure_outbox(ws.store)
     where, params = [], []
     for column, value in (("status", status), ("trigger", trigger), ("run_id", run_id)):
         if value is not None:
@@ -484,7 +468,6 @@ def list_outbox(
 
 
 def counts(ws: Context) -> dict[str, int]:
-    ensure_outbox(ws.store)
     rows = ws.store.cursor().execute(f"SELECT status, count(*) FROM {META}.outbox GROUP BY status").fetchall()
     return {s: 0 for s in STATUSES} | {r[0]: int(r[1]) for r in rows}
 

@@ -7,16 +7,9 @@ from typing import Any
 from segmentum.clock import now
 from segmentum.context import Context
 from segmentum.errors import ActionError, NotFoundError
-from segmentum.store import META, Store
+from segmentum.store import META
 
 STATUSES = ("open", "done")
-TASKS_DDL = (
-    f"CREATE SEQUENCE IF NOT EXISTS {META}.task_seq START 1",
-    f"""CREATE TABLE IF NOT EXISTS {META}.tasks (
-        id BIGINT PRIMARY KEY, title VARCHAR NOT NULL, description VARCHAR, assignee VARCHAR, due_at TIMESTAMP,
-        status VARCHAR NOT NULL, customer_id VARCHAR, trigger VARCHAR, reason JSON, created_at TIMESTAMP NOT NULL,
-        completed_at TIMESTAMP, outbox_key VARCHAR UNIQUE)""",
-)
 COLUMNS = [
     "id",
     "title",
@@ -32,17 +25,12 @@ COLUMNS = [
 ]
 
 
-def ensure_tasks(store: Store) -> None:
-    store.ensure(*TASKS_DDL)
-
-
 def list_tasks(
     ws: Context, *, assignee: str | None = None, status: str | None = "open", customer_id: str | None = None
 ) -> list[dict[str, Any]]:
     """Tasks, oldest due first; `status=None` lists every status."""
     if status is not None and status not in STATUSES:
         raise ActionError(f"unknown task status {status!r}; use one of {', '.join(STATUSES)}")
-    ensure_tasks(ws.store)
     where, params = [], []
     for column, value in (("assignee", assignee), ("status", status), ("customer_id", customer_id)):
         if value is not None:
@@ -57,7 +45,6 @@ def list_tasks(
 
 
 def get_task(ws: Context, task_id: int) -> dict[str, Any]:
-    ensure_tasks(ws.store)
     row = (
         ws.store.cursor()
         .execute(f"SELECT {', '.join(COLUMNS)} FROM {META}.tasks WHERE id = ?", [task_id])

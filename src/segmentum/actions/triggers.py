@@ -35,6 +35,8 @@ from segmentum.actions.sinks import Sink, sink_class
 from segmentum.actions.templates import Templates
 from segmentum.errors import ActionError, DefinitionError
 from segmentum.store import META
+from segmentum.store.catalog import model_tables
+from segmentum.store.tables import qualified, traits_table
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -189,25 +191,17 @@ def customer_context(
                 cur, "SELECT c.* FROM main.customers c JOIN _segmentum_ids USING (customer_id)", []
             ).items():
                 attrs[cid].update(rec)
-        models = [
-            r[0]
-            for r in cur.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_name LIKE 'model\\_%' "
-                "ESCAPE '\\' ORDER BY table_name",
-                [META],
-            ).fetchall()
-        ]
-        for table in models:
+        for table in model_tables(store):
             for cid, rec in _rows_by_customer(
                 cur, f'SELECT m.* FROM {META}."{table}" m JOIN _segmentum_ids USING (customer_id)', []
             ).items():
                 for key, value in rec.items():
                     attrs[cid].setdefault(key, value)
         traits: dict[str, dict[str, Any]] = {}
-        if store.table_exists(f"traits_{int(run_id)}", schema=META):
+        if store.table_exists(traits_table(run_id), schema=META):
             traits = _rows_by_customer(
                 cur,
-                f"SELECT t.* FROM {META}.traits_{int(run_id)} t JOIN _segmentum_ids USING (customer_id)",
+                f"SELECT t.* FROM {qualified(traits_table(run_id))} t JOIN _segmentum_ids USING (customer_id)",
                 [],
             )
             for cid, rec in traits.items():

@@ -13,6 +13,7 @@ from segmentum.schema import CUSTOMERS, TABLES
 from segmentum.spec.builtins import builtin_names, load_builtin
 from segmentum.sql import ident
 from segmentum.store import CATALOG, META
+from segmentum.store.catalog import model_tables
 
 # What to ask or collect for each attribute: the start of a sentence that ends "to unlock ...".
 QUESTIONS: dict[str, str] = {
@@ -131,12 +132,7 @@ class _Store:
         self.con = ws.store.cursor()
         self.tables = {name: self.store.columns(name) for name in TABLES if self.store.table_exists(name)}
         self.model_columns: dict[str, str] = {}  # attribute -> model table
-        models = self.con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
-            "AND table_name LIKE 'model\\_%' ESCAPE '\\' ORDER BY table_name",
-            [CATALOG, META],
-        ).fetchall()
-        for (table,) in models:
+        for table in model_tables(self.store):
             for column in self.store.columns(table, schema=META):
                 if column != "customer_id":
                     self.model_columns.setdefault(column, table)

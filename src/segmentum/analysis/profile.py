@@ -14,6 +14,7 @@ from segmentum.analysis.base import check_segment, customer_values_sql, execute,
 from segmentum.analysis.experience import answer_texts, nps_settings
 from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import NotFoundError, did_you_mean
+from segmentum.store.tables import META, qualified, traits_table
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -210,14 +211,14 @@ def _categorical_lift(ws: Context, params: dict[str, Any]) -> pd.DataFrame:
 def _numeric_lift(ws: Context, params: dict[str, Any], run_id: int) -> pd.DataFrame:
     """Per numeric trait and attribute: mean in the segment vs everyone, lift, Welch t-test p-value."""
     sources: list[tuple[str, str, list[str]]] = []
-    traits_table = f"traits_{run_id}"
-    if ws.store.table_exists(traits_table, schema="segmentum"):
+    traits = traits_table(run_id)
+    if ws.store.table_exists(traits, schema=META):
         cols = [
             c
-            for c, t in ws.store.columns(traits_table, schema="segmentum").items()
+            for c, t in ws.store.columns(traits, schema=META).items()
             if c != "customer_id" and _is_numeric(t) and not c.startswith("__")
         ]
-        sources.append((f"segmentum.{traits_table}", "trait", cols))
+        sources.append((qualified(traits), "trait", cols))
     if ws.store.table_exists("customers"):
         cols = [c for c, t in ws.store.columns("customers").items() if c != "customer_id" and _is_numeric(t)]
         sources.append(("main.customers", "attribute", cols))

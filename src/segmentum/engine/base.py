@@ -7,7 +7,8 @@ from typing import Any, Protocol
 import ibis.expr.types as ir
 
 from segmentum.schema import TABLES
-from segmentum.store import META, Store
+from segmentum.store import Store
+from segmentum.store.catalog import model_tables
 
 
 class Engine(Protocol):
@@ -28,12 +29,4 @@ class Engine(Protocol):
 def present_tables(store: Store) -> tuple[list[str], list[str]]:
     """(canonical tables present in schema main, model tables present in schema segmentum)."""
     canonical = [name for name in TABLES if store.table_exists(name)]
-    models = [
-        r[0]
-        for r in store.query(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
-            "AND table_name LIKE 'model\\_%' ESCAPE '\\' ORDER BY table_name",
-            [META],
-        )
-    ]
-    return canonical, models
+    return canonical, model_tables(store)

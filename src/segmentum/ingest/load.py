@@ -54,11 +54,6 @@ _INT_TYPES = {
 }
 _FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
 _TS_TYPES = {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATETIME"}
-DERIVED_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {META}.derived (table_name VARCHAR PRIMARY KEY, derived_from VARCHAR, "
-    "derived_at TIMESTAMP)"
-)
-AUTO_CUSTOMERS_DDL = f"CREATE TABLE IF NOT EXISTS {META}.auto_customers (customer_id VARCHAR)"
 # the order in which tables lend their attributes to customers created from them
 CUSTOMER_SOURCES = ("orders", "order_items", "subscriptions", "tickets", "events", "responses")
 
@@ -192,7 +187,6 @@ def ingest(
         timezone=tz,
     )
     cur = store.cursor()
-    store.ensure(DERIVED_DDL, AUTO_CUSTOMERS_DDL)
     started = _now()
     try:
         staged = stage(cur, source, encoding=encoding, delimiter=delimiter, progress=progress)
@@ -242,7 +236,6 @@ def ingest_frame(
     columns = unique_names(arrow.column_names)
     arrow = arrow.rename_columns([f"c{i}" for i in range(len(columns))])
     cur = store.cursor()
-    store.ensure(DERIVED_DDL, AUTO_CUSTOMERS_DDL)
     opts = _Options(mode, mapping, None, None, None, None, None, tz)
     started = _now()
     try:
@@ -877,7 +870,7 @@ def _write_table(
     t = f"main.{q(table)}"
     if mode == "replace" or not existing:
         defs = ", ".join(f"{q(c.name)} {c.type}" for c in columns)
-        cur.execute(f"CREATE OR REPLACE TABLE {t} ({defs})")
+        cur.execute(f"CREATE OR REPLACE TABLE main.{q(table)} ({defs})")
     else:
         for c in columns:
             if c.name not in existing:
@@ -1001,7 +994,7 @@ def _derive_customers(cur: duckdb.DuckDBPyConnection, sources: tuple[str, ...] =
             created = True
         cur.execute("DROP TABLE IF EXISTS temp.__newcust")
     if not customers:
-        cur.execute(f"CREATE TABLE IF NOT EXISTS main.customers (customer_id {TEXT})")
+        cur.execute(CUSTOMERS.ddl(["customer_id"]))
     return created
 
 

@@ -37,9 +37,6 @@ AsOf = str | date | datetime | None
 
 PERIODS = {"week": 7, "month": 31, "quarter": 92}
 CHURN_QUESTIONS = ("churn_reason", "cancel_reason", "why", "why_leave", "why_cancel", "reason")
-MODEL_DDL = """CREATE TABLE IF NOT EXISTS segmentum.model_churn (
-    customer_id VARCHAR NOT NULL, churn_risk DOUBLE, churn_active BOOLEAN, churn_fitted_at TIMESTAMP,
-    churn_as_of TIMESTAMP)"""
 FEATURES = (
     "recency_days",
     "has_orders",

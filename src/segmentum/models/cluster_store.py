@@ -19,13 +19,13 @@ from segmentum.models.cluster import CustomerClusterer
 from segmentum.models.features import FrameSource, customer_frame, needs_features
 from segmentum.models.persist import (
     cluster_column,
-    cluster_table,
     clustering_names,
     fitted_now,
     load_clustering,
     qualified,
     write_clustering,
 )
+from segmentum.store.tables import cluster_table
 
 if TYPE_CHECKING:
     from segmentum.context import Context

@@ -599,9 +599,6 @@ class _GammaGammaLikelihood:
 
 # -- fitting a workspace: summary -> models -> per-customer results (models/persist.py stores them) ---------
 
-MODEL_DDL = """CREATE TABLE IF NOT EXISTS segmentum.model_clv (
-    customer_id VARCHAR NOT NULL, p_alive DOUBLE, expected_purchases_90d DOUBLE, expected_average_value DOUBLE,
-    clv_12m DOUBLE, fitted_at TIMESTAMP NOT NULL, calibration_end DATE NOT NULL)"""
 VALIDATION_TOP = 7  # calibration frequencies 0..6 on their own, 7 and more together (as lifetimes' plot)
 
 

@@ -19,6 +19,7 @@ from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import ModelError, NotFittedError, NotFoundError, did_you_mean
 from segmentum.sql import ident, literal
 from segmentum.store import snapshots as snapshot
+from segmentum.store.tables import META, qualified, traits_table
 
 if TYPE_CHECKING:
     from segmentum.store import Store
@@ -313,7 +314,7 @@ def _run(store: Store, run_id: int) -> tuple[int, datetime]:
             .execute("SELECT run_id, as_of, status FROM segmentum.runs WHERE run_id = ?", [run_id])
             .fetchone()
         )
-        if row and row[2] == "complete" and store.table_exists(f"traits_{run_id}", schema="segmentum"):
+        if row and row[2] == "complete" and store.table_exists(traits_table(run_id), schema=META):
             return int(row[0]), row[1]
         if row:
             raise NotFoundError(
@@ -353,7 +354,7 @@ def available_features(store: Store, run_id: int | None = None) -> dict[str, str
         if col != "customer_id":
             out[col] = "attribute"
     if run_id is not None:
-        for col in store.columns(f"traits_{run_id}", schema="segmentum"):
+        for col in store.columns(traits_table(run_id), schema=META):
             if col != "customer_id":
                 out[col] = "trait"
     return out
@@ -405,8 +406,9 @@ def customer_frame(
         )
     ts = "TIMESTAMP '" + str(as_of) + "'" if as_of is not None else "now()::TIMESTAMP"
     ctes, joins, select = [], [], []
+    traits = "" if rid is None else traits_table(rid)  # trait features exist only with a run
     if rid is not None:
-        base = f"SELECT customer_id FROM segmentum.traits_{rid}"
+        base = f"SELECT customer_id FROM {qualified(traits)}"
     elif store.table_exists("customers"):
         created = "created_at" in store.columns("customers")
         base = "SELECT customer_id FROM main.customers" + (
@@ -419,7 +421,7 @@ def customer_frame(
     if any(avail[f] == "attribute" for f in features):
         joins.append("LEFT JOIN main.customers c USING (customer_id)")
     if any(avail[f] == "trait" for f in features):
-        joins.append(f"LEFT JOIN segmentum.traits_{rid} t USING (customer_id)")
+        joins.append(f"LEFT JOIN {qualified(traits)} t USING (customer_id)")
     order_feats = {"recency_days", "frequency", "monetary", "avg_order_value", "tenure_days"}
     if any(avail[f] == "summary" and f in order_feats for f in features):
         ctes.append(
@@ -450,9 +452,7 @@ def customer_frame(
         else:
             alias = "c" if src == "attribute" else "t"
             kind = (
-                store.columns("customers")
-                if src == "attribute"
-                else store.columns(f"traits_{rid}", schema="segmentum")
+                store.columns("customers") if src == "attribute" else store.columns(traits, schema=META)
             ).get(f, "")
             cast = "::DOUBLE" if kind.upper().startswith("DECIMAL") else ""
             select.append(f"{alias}.{ident(f)}{cast} AS {ident(f)}")

@@ -17,6 +17,7 @@ import pandas as pd
 
 from segmentum.sql import ident
 from segmentum.store import META
+from segmentum.store.tables import create_on_fit, replace_cluster_table
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -31,25 +32,17 @@ REPLENISHMENT_TABLE = "model_replenishment"
 # Deliberately not named model_*: it has one row per customer and category, not per customer.
 REPLENISHMENT_DETAIL_TABLE = "replenishment_categories"
 CLUSTERINGS_TABLE = "clusterings"
-CLUSTERINGS_DDL = (
-    "CREATE TABLE IF NOT EXISTS segmentum.clusterings ("
-    "name VARCHAR NOT NULL, fitted_at TIMESTAMP NOT NULL, params JSON NOT NULL)"
-)
+# The tables themselves are declared in segmentum.store.tables; model outputs are created by their first fit.
 
 
 def qualified(table: str) -> str:
-    """`segmentum.<table>` as the interfaces name it."""
+    """`segmentum.<table>` as messages to the user name it (SQL text uses `segmentum.store.tables.qualified`)."""
     return f"{META}.{table}"
 
 
 def cluster_column(name: str) -> str:
     """The attribute a clustering adds to every customer: `cluster_<name>`."""
     return f"cluster_{name}"
-
-
-def cluster_table(name: str) -> str:
-    """The table of a clustering's assignments: `model_cluster_<name>`."""
-    return f"model_{cluster_column(name)}"
 
 
 def fitted_now(ctx: Context) -> datetime:
@@ -61,13 +54,12 @@ def fitted_now(ctx: Context) -> datetime:
     return datetime.now(zone).replace(tzinfo=None, microsecond=0)
 
 
-def _replace(ctx: Context, table: str, ddl: str, frame: pd.DataFrame, select: str, params: list[Any]) -> int:
+def _replace(ctx: Context, table: str, frame: pd.DataFrame, select: str, params: list[Any]) -> int:
     """Replace every row of `segmentum.<table>` by `SELECT {select} FROM frame` in one transaction."""
-    store = ctx.store
-    store.ensure(f"CREATE SCHEMA IF NOT EXISTS {META}", ddl)
-    with store.transaction() as cur:
+    with ctx.store.transaction() as cur:
         cur.register("_segmentum_model_rows", frame)
         try:
+            create_on_fit(cur, table)
             cur.execute(f"DELETE FROM {META}.{table}")
             cur.execute(f"INSERT INTO {META}.{table} SELECT {select} FROM _segmentum_model_rows", params)
         finally:
@@ -80,8 +72,6 @@ def _replace(ctx: Context, table: str, ddl: str, frame: pd.DataFrame, select: st
 
 def write_model_churn(ctx: Context, result: ChurnRisk, *, fitted_at: datetime | None = None) -> int:
     """Replace `segmentum.model_churn` with a churn-risk fit's per-customer risks; rows written."""
-    from segmentum.models.churn import MODEL_DDL
-
     frame = pd.DataFrame(
         {
             "customer_id": result.risk.index.astype(str),
@@ -92,7 +82,6 @@ def write_model_churn(ctx: Context, result: ChurnRisk, *, fitted_at: datetime | 
     return _replace(
         ctx,
         CHURN_TABLE,
-        MODEL_DDL,
         frame,
         "customer_id, churn_risk, churn_active, ?, ?",
         [fitted_at or fitted_now(ctx), result.as_of],
@@ -104,8 +93,6 @@ def write_model_churn(ctx: Context, result: ChurnRisk, *, fitted_at: datetime | 
 
 def write_model_clv(ctx: Context, result: ClvResult, *, fitted_at: datetime | None = None) -> int:
     """Replace `segmentum.model_clv` with a CLV fit's per-customer results (one transaction); rows written."""
-    from segmentum.models.clv import MODEL_DDL
-
     frame = result.customers[
         ["p_alive", "expected_purchases_90d", "expected_average_value", "clv_12m"]
     ].copy()
@@ -114,7 +101,6 @@ def write_model_clv(ctx: Context, result: ClvResult, *, fitted_at: datetime | No
     return _replace(
         ctx,
         CLV_TABLE,
-        MODEL_DDL,
         frame,
         "customer_id, p_alive, expected_purchases_90d, expected_average_value, clv_12m, ?, ?",
         [fitted_at or fitted_now(ctx), result.calibration_end],
@@ -127,17 +113,17 @@ def write_model_clv(ctx: Context, result: ClvResult, *, fitted_at: datetime | No
 def write_replenishment(ctx: Context, model: ReplenishmentModel) -> int:
     """Replace `segmentum.replenishment_categories` and `segmentum.model_replenishment` with a fitted model's
     predictions (one transaction); customers written."""
-    from segmentum.models.replenishment import CUSTOMER_COLUMNS, DETAIL_COLUMNS, DETAIL_DDL, MODEL_DDL
+    from segmentum.models.replenishment import CUSTOMER_COLUMNS, DETAIL_COLUMNS
 
     model.summary()  # raises NotFittedError before anything is replaced
     store = ctx.store
-    store.ensure(f"CREATE SCHEMA IF NOT EXISTS {META}", MODEL_DDL, DETAIL_DDL)
     detail = model.detail_[list(DETAIL_COLUMNS)]
     customers = model.customers_[list(CUSTOMER_COLUMNS)]
     with store.transaction() as cur:
         cur.register("_segmentum_replenishment_detail", detail)
         cur.register("_segmentum_replenishment_customers", customers)
         try:
+            create_on_fit(cur, REPLENISHMENT_DETAIL_TABLE, REPLENISHMENT_TABLE)
             for table, source in (
                 (REPLENISHMENT_DETAIL_TABLE, "_segmentum_replenishment_detail"),
                 (REPLENISHMENT_TABLE, "_segmentum_replenishment_customers"),
@@ -165,20 +151,21 @@ def write_clustering(
     """Replace the assignments of clustering `name` (`segmentum.model_cluster_<name>`, one transaction) and,
     with `params`, record the fitted model in `segmentum.clusterings`. Returns customers per cluster id."""
     store = ctx.store
-    store.ensure(CLUSTERINGS_DDL)
     assign = pd.DataFrame(
         {
             "customer_id": ids.astype(str).to_numpy(),
             "cluster": pd.Series(labels, dtype="object").astype(str).to_numpy(),
         }
     )
-    table, column = ident(cluster_table(name)), ident(cluster_column(name))
+    column = ident(cluster_column(name))
     with store.transaction() as cur:
         cur.register("_segmentum_assignments", assign)
         try:
-            cur.execute(
-                f"CREATE OR REPLACE TABLE {META}.{table} AS SELECT customer_id::VARCHAR AS customer_id, "
-                f"cluster::VARCHAR AS {column} FROM _segmentum_assignments ORDER BY customer_id"
+            replace_cluster_table(
+                cur,
+                name,
+                f"SELECT customer_id::VARCHAR AS customer_id, cluster::VARCHAR AS {column} "
+                "FROM _segmentum_assignments ORDER BY customer_id",
             )
         finally:
             cur.unregister("_segmentum_assignments")

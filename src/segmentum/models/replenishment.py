@@ -68,16 +68,6 @@ CUSTOMER_COLUMNS = (
     "replen_as_of",
 )
 
-MODEL_DDL = """CREATE TABLE IF NOT EXISTS segmentum.model_replenishment (
-    customer_id VARCHAR NOT NULL, replen_category VARCHAR, replen_interval_days DOUBLE, replen_last_at DATE,
-    replen_next_at DATE, replen_days_until_due INTEGER, replen_status VARCHAR, replen_due_categories INTEGER,
-    replen_as_of TIMESTAMP)"""
-# Deliberately not named model_*: the engine joins every model_* table onto customers (one row per customer).
-DETAIL_DDL = """CREATE TABLE IF NOT EXISTS segmentum.replenishment_categories (
-    customer_id VARCHAR NOT NULL, category VARCHAR NOT NULL, purchase_days BIGINT, gaps BIGINT,
-    own_interval_days DOUBLE, interval_days DOUBLE, interval_source VARCHAR, first_at DATE, last_at DATE,
-    next_at DATE, days_until_due INTEGER, status VARCHAR, as_of TIMESTAMP)"""
-
 
 # ------------------------------------------------------------------------------------------------ data
 

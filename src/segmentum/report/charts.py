@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from segmentum.i18n import Translator
+from segmentum.store.tables import META, qualified, traits_table
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -72,14 +73,14 @@ def overview_treemap(sizes: pd.DataFrame, t: Translator) -> go.Figure:
 
 def rfm_heatmap(ws: Context, run_id: int, t: Translator) -> go.Figure | None:
     """Customers per (R, F) cell of the RFM grid, as a heatmap labelled with the segment names."""
-    table = f"traits_{run_id}"
-    columns = ws.store.columns(table, schema="segmentum")
+    table = traits_table(run_id)
+    columns = ws.store.columns(table, schema=META)
     if not {"rfm_r5", "rfm_f5"} <= set(columns):
         return None
     df = (
         ws.store.cursor()
         .execute(
-            f"SELECT rfm_r5 AS r, rfm_f5 AS f, count(*) AS n FROM segmentum.{table} WHERE rfm_r5 IS NOT NULL "
+            f"SELECT rfm_r5 AS r, rfm_f5 AS f, count(*) AS n FROM {qualified(table)} WHERE rfm_r5 IS NOT NULL "
             "GROUP BY ALL"
         )
         .df()

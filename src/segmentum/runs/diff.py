@@ -14,10 +14,10 @@ import pandas as pd
 
 from segmentum.runs.baseline import PreviousState, previous_runs_sql, previous_state, previous_states
 from segmentum.store import META, Store
-from segmentum.store.snapshots import RunInfo, get_run, traits_table
+from segmentum.store.snapshots import RunInfo, get_run
+from segmentum.store.tables import traits_table
 
 COLUMNS = ["customer_id", "name", "segmentation", "from_segment", "to_segment", "kind", "from_run"]
-RUN_CUSTOMERS_DDL = f"CREATE TABLE IF NOT EXISTS {META}.run_customers (run_id BIGINT, customer_id VARCHAR)"
 
 
 def previous_comparable_run(store: Store, run_id: int, name: str) -> RunInfo | None:
@@ -56,7 +56,6 @@ def diff(store: Store, run_id: int, names: list[str] | None = None) -> pd.DataFr
     without a comparable earlier run are listed in `df.attrs['baselines']` and have no rows;
     `df.attrs['states']` holds each definition's `PreviousState`.
     """
-    store.ensure(RUN_CUSTOMERS_DDL)
     current = get_run(store, run_id)
     frames: list[pd.DataFrame] = []
     base: list[str] = []

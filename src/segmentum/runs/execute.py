@@ -27,6 +27,7 @@ from segmentum.sql import ident, literal, one
 from segmentum.store import META, Store
 from segmentum.store import snapshots as snapshot
 from segmentum.store.catalog import newest_timestamp
+from segmentum.store.tables import create_traits_table, traits_table
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -138,7 +139,6 @@ def memberships_frame(frame: pd.DataFrame, compiled: CompiledRun) -> pd.DataFram
 
 def recover(store: Store) -> list[int]:
     """Mark runs left 'running' by a killed process as failed and drop their orphan traits tables."""
-    snapshot.ensure_tables(store)
     key = str(store.path.resolve())
     with _ACTIVE_LOCK:
         active = {rid for path, rid in _ACTIVE if path == key}
@@ -149,7 +149,7 @@ def recover(store: Store) -> list[int]:
     ]
     for run_id in stale:
         cur = store.cursor()
-        cur.execute(f"DROP TABLE IF EXISTS {META}.{snapshot.traits_table(run_id)}")
+        cur.execute(f"DROP TABLE IF EXISTS {META}.{traits_table(run_id)}")
         cur.execute(f"DELETE FROM {META}.memberships WHERE run_id = ?", [run_id])
         cur.execute(
             f"UPDATE {META}.runs SET status = 'failed', finished_at = ?, message = coalesce(message, "
@@ -183,7 +183,7 @@ def compile_for(
     population = None
     if customers is not None:
         last = snapshot.latest_run(ws.store)
-        if last is not None and ws.store.table_exists(snapshot.traits_table(last.run_id), schema=META):
+        if last is not None and ws.store.table_exists(traits_table(last.run_id), schema=META):
             population = _population_table(ws, engine, last.run_id)
         else:  # no batch run yet: population values are unknown (null), never computed over the few customers
             import ibis
@@ -201,8 +201,8 @@ def compile_for(
 
 def _population_table(ws: Context, engine: Any, run_id: int) -> Any:
     if getattr(engine, "name", "") == "duckdb":
-        return engine.backend.table(snapshot.traits_table(run_id), database=META)
-    return engine.snapshot_table(snapshot.traits_table(run_id))
+        return engine.backend.table(traits_table(run_id), database=META)
+    return engine.snapshot_table(traits_table(run_id))
 
 
 def run(
@@ -365,7 +365,7 @@ def _start(store: Store, as_of: datetime, engine: str, kind: str, defs: Definiti
 def _fail(store: Store, run_id: int, exc: BaseException) -> None:
     try:
         cur = store.cursor()
-        cur.execute(f"DROP TABLE IF EXISTS {META}.{snapshot.traits_table(run_id)}")
+        cur.execute(f"DROP TABLE IF EXISTS {META}.{traits_table(run_id)}")
         cur.execute(
             f"UPDATE {META}.runs SET status = 'failed', finished_at = ?, message = ? WHERE run_id = ?",
             [datetime.now(), f"{type(exc).__name__}: {exc}"[:2000], run_id],
@@ -399,15 +399,13 @@ def _write(
         timings[name] = round(now - mark, 4)
         mark = now
 
-    store.ensure(diff_mod.RUN_CUSTOMERS_DDL)
-    traits = f"{META}.{snapshot.traits_table(run_id)}"
     cur = store.cursor()
     # Spark computes here, before the transaction opens (DuckDB only yields its SQL)
     source = engine.result_sql(compiled.expr, cur)
     with store.transaction(cur):
         # one materialisation: the traits table is created with the segment columns, the memberships are
         # read from it, then the segment columns are dropped
-        cur.execute(f"CREATE TABLE {traits} AS {source}")
+        traits = create_traits_table(cur, run_id, source)
         cur.execute(f"COMMENT ON TABLE {traits} IS {literal(json.dumps(trait_hashes or {}, sort_keys=True))}")
         lap("evaluate")
         selects = []

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from segmentum.errors import SegmentumError
+from segmentum.schema import CUSTOMERS, EVENTS
 from segmentum.store import Store
 
 if TYPE_CHECKING:
@@ -32,12 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("segmentum.runs.realtime")
 
 _NUMERIC_ID = re.compile(r"^(-?\d+)\.0*$")
-
-EVENTS_DDL = (
-    "CREATE TABLE IF NOT EXISTS main.events (event_id VARCHAR, customer_id VARCHAR, event VARCHAR, "
-    "occurred_at TIMESTAMP, properties JSON)"
-)
-CUSTOMERS_DDL = "CREATE TABLE IF NOT EXISTS main.customers (customer_id VARCHAR)"
 
 
 class DefinitionsCache:
@@ -116,13 +111,15 @@ class EventWriter:
     def _prepare(self) -> None:
         if self._ready:
             return
-        self.store.ensure(EVENTS_DDL, CUSTOMERS_DDL)
+        con = self.store.cursor()
+        # the canonical tables, as ingest would create them, when no file was loaded yet
+        con.execute(EVENTS.ddl())
+        con.execute(CUSTOMERS.ddl(["customer_id"]))
         # events loaded from a file may lack the optional columns the API writes: add them (null for old rows)
         present = self.store.columns("events")
-        con = self.store.cursor()
-        for column, sql_type in (("event_id", "VARCHAR"), ("properties", "JSON")):
+        for column in ("event_id", "properties"):
             if column not in present:
-                con.execute(f"ALTER TABLE main.events ADD COLUMN {column} {sql_type}")
+                con.execute(f"ALTER TABLE main.events ADD COLUMN {column} {EVENTS.columns[column]}")
         self._ready = True
 
     def append(self, events: Iterable[EventRow]) -> AppendResult:

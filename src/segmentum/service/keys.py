@@ -19,10 +19,6 @@ from segmentum.store import META, Store
 SCOPES = ("read", "write", "admin")
 KEY_PREFIX = "sgm_"
 
-KEYS_DDL = f"""CREATE TABLE IF NOT EXISTS {META}.api_keys (
-    prefix VARCHAR PRIMARY KEY, name VARCHAR, scope VARCHAR NOT NULL, salt VARCHAR NOT NULL,
-    hash VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, revoked_at TIMESTAMP)"""
-
 
 class ApiKeyError(SegmentumError, ValueError):
     """An API key argument is invalid (unknown scope, malformed prefix)."""
@@ -99,7 +95,6 @@ class KeyStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        store.ensure(KEYS_DDL)
 
     def create(self, scope: str, name: str | None = None) -> tuple[str, ApiKey]:
         """Create a key; return the key text (shown once) and its record."""

@@ -20,12 +20,6 @@ from typing import Any
 from segmentum.errors import NotFoundError, SegmentumError
 from segmentum.store import META, Store
 
-USERS_DDL = (
-    f"""CREATE TABLE IF NOT EXISTS {META}.users (
-        name VARCHAR PRIMARY KEY, password_hash VARCHAR NOT NULL, salt VARCHAR NOT NULL,
-        created_at TIMESTAMP NOT NULL)""",
-    f"CREATE TABLE IF NOT EXISTS {META}.web_secrets (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
-)
 SESSION_COOKIE = "segmentum_session"
 SESSION_SECONDS = 12 * 3600
 MIN_PASSWORD = 8
@@ -38,10 +32,6 @@ class UserError(SegmentumError, ValueError):
     """A dashboard user cannot be created as asked."""
 
 
-def ensure_users(store: Store) -> None:
-    store.ensure(*USERS_DDL)
-
-
 def _has_user(store: Store, name: str) -> bool:
     return store.cursor().execute(f"SELECT 1 FROM {META}.users WHERE name = ?", [name]).fetchone() is not None
 
@@ -52,7 +42,6 @@ def _hash(password: str, salt: bytes) -> str:
 
 def add_user(store: Store, name: str, password: str, *, replace: bool = False) -> None:
     """Create a dashboard user (or, with `replace`, set a new password for an existing one)."""
-    ensure_users(store)
     if not _NAME.match(name):
         raise UserError(f"user name {name!r} is not allowed; use 1-64 letters, digits, '_', '.', '@' or '-'")
     if len(password) < MIN_PASSWORD:
@@ -77,7 +66,6 @@ def add_user(store: Store, name: str, password: str, *, replace: bool = False) -
 
 
 def remove_user(store: Store, name: str) -> None:
-    ensure_users(store)
     cur = store.cursor()
     if not _has_user(store, name):
         raise NotFoundError(f"no dashboard user {name!r}; `segmentum users list` shows them")
@@ -85,14 +73,12 @@ def remove_user(store: Store, name: str) -> None:
 
 
 def list_users(store: Store) -> list[dict[str, Any]]:
-    ensure_users(store)
     rows = store.cursor().execute(f"SELECT name, created_at FROM {META}.users ORDER BY name").fetchall()
     return [{"name": r[0], "created_at": r[1]} for r in rows]
 
 
 def check_password(store: Store, name: str, password: str) -> bool:
     """True when the user exists and the password matches (compared in constant time)."""
-    ensure_users(store)
     row = (
         store.cursor()
         .execute(f"SELECT password_hash, salt FROM {META}.users WHERE name = ?", [name])
@@ -106,7 +92,6 @@ def check_password(store: Store, name: str, password: str) -> bool:
 
 def secret(store: Store) -> bytes:
     """The workspace's cookie-signing secret (created on first use)."""
-    ensure_users(store)
     cur = store.cursor()
     row = cur.execute(f"SELECT value FROM {META}.web_secrets WHERE name = 'session'").fetchone()
     if row is None:
@@ -165,5 +150,4 @@ def still_allowed(store: Store, who: str, *, internal_key: bool = False) -> bool
             .fetchone()
         )
         return row is not None and row[0] is None
-    ensure_users(store)
     return _has_user(store, who)

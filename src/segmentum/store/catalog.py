@@ -10,17 +10,18 @@ from datetime import datetime
 
 from segmentum.schema import TABLES
 from segmentum.store.connection import META, Store
-
-MODEL_TABLE_PREFIX = "model_"
+from segmentum.store.tables import MODEL_TABLE_PREFIX
 
 
 def model_tables(store: Store) -> list[str]:
-    """Tables (schema `segmentum`) holding model outputs per customer (CLV, replenishment, churn risk, clusters)."""
+    """Tables (schema `segmentum`) holding model outputs per customer (CLV, replenishment, churn risk, clusters):
+    the `model_*` tables present, i.e. of the models fitted so far. Every reader of model outputs asks here."""
     return [
         r[0]
         for r in store.query(
-            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{META}' "
-            "AND table_name LIKE 'model\\_%' ESCAPE '\\' ORDER BY table_name"
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
+            "AND starts_with(table_name, ?) ORDER BY table_name",
+            [META, MODEL_TABLE_PREFIX],
         )
     ]
 

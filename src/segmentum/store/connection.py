@@ -2,7 +2,8 @@
 tables (schema `segmentum`: ingest log, quarantine, runs, snapshots, outbox, tasks, keys, ...).
 
 DuckDB lets one process write a file; a `Store` holds that process's single connection and hands
-out cursors to threads.
+out cursors to threads. Opening a file brings segmentum's tables to the current schema version
+(`segmentum.store.tables`), so no module creates a table of its own.
 """
 
 from __future__ import annotations
@@ -17,26 +18,13 @@ import duckdb
 
 from segmentum.errors import StoreError
 from segmentum.sql import literal
+from segmentum.store.tables import META, prepare
 
-META = "segmentum"
+__all__ = ["CATALOG", "META", "Store"]
+
 CATALOG = "store"
 _SHARED: dict[tuple[str, bool], list[Any]] = {}
 _SHARED_LOCK = threading.Lock()
-
-# Core bookkeeping tables. Other modules create their own tables with `Store.ensure(ddl)`.
-CORE_DDL = [
-    f"CREATE SCHEMA IF NOT EXISTS {META}",
-    f"CREATE SEQUENCE IF NOT EXISTS {META}.ingest_seq START 1",
-    f"""CREATE TABLE IF NOT EXISTS {META}.ingests (
-        ingest_id BIGINT PRIMARY KEY, table_name VARCHAR NOT NULL, source VARCHAR NOT NULL, mode VARCHAR NOT NULL,
-        rows_read BIGINT NOT NULL, rows_stored BIGINT NOT NULL, rows_quarantined BIGINT NOT NULL,
-        options JSON, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP)""",
-    f"""CREATE TABLE IF NOT EXISTS {META}.quarantine (
-        ingest_id BIGINT NOT NULL, table_name VARCHAR NOT NULL, source VARCHAR NOT NULL, line BIGINT,
-        column_name VARCHAR, reason VARCHAR NOT NULL, raw VARCHAR, quarantined_at TIMESTAMP NOT NULL)""",
-    f"""CREATE TABLE IF NOT EXISTS {META}.audit_log (
-        logged_at TIMESTAMP NOT NULL, action VARCHAR NOT NULL, subject VARCHAR, details JSON)""",
-]
 
 
 class Store:
@@ -47,7 +35,6 @@ class Store:
         self.read_only = read_only
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.RLock()
-        self._ensured: set[str] = set()
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -86,22 +73,17 @@ class Store:
                     "this workspace, use its API or stop it first"
                 ) from exc
             raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
-        if not self.read_only:
-            for ddl in CORE_DDL:
-                con.execute(ddl)
+        try:
+            prepare(con, self.path, read_only=self.read_only)
+        except BaseException:
+            con.close()  # a store this release cannot open stays closed (and unlocked)
+            raise
         return con
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
         # a cursor starts in DuckDB's in-memory catalog, not the attached store
         return _use_store(self.con.cursor())
-
-    def ensure(self, *ddl: str) -> None:
-        """Run idempotent DDL (`CREATE ... IF NOT EXISTS`) once per process."""
-        for statement in ddl:
-            if statement not in self._ensured:
-                self.con.execute(statement)
-                self._ensured.add(statement)
 
     @contextmanager
     def transaction(

@@ -25,22 +25,21 @@ from typing import Any
 import pandas as pd
 
 from segmentum.errors import NotFoundError
-from segmentum.store import META, Store
+from segmentum.store.connection import META, Store
+from segmentum.store.tables import traits_table
 
-RUNS_DDL = (
-    f"CREATE SEQUENCE IF NOT EXISTS {META}.run_seq START 1",
-    f"""CREATE TABLE IF NOT EXISTS {META}.runs (
-        run_id BIGINT PRIMARY KEY, as_of TIMESTAMP, started_at TIMESTAMP, finished_at TIMESTAMP,
-        status VARCHAR, engine VARCHAR, kind VARCHAR, definitions_hash VARCHAR, definition_hashes JSON,
-        customers BIGINT, message VARCHAR)""",
-    f"""CREATE TABLE IF NOT EXISTS {META}.memberships (
-        run_id BIGINT, customer_id VARCHAR, segmentation VARCHAR, segment VARCHAR, name VARCHAR)""",
-)
-
-
-def ensure_tables(store: Store) -> None:
-    """Create the snapshot tables (idempotent)."""
-    store.ensure(f"CREATE SCHEMA IF NOT EXISTS {META}", *RUNS_DDL)
+__all__ = [
+    "RunInfo",
+    "current_memberships",
+    "get_run",
+    "history",
+    "latest_run",
+    "list_runs",
+    "memberships",
+    "resolve_run",
+    "traits",
+    "traits_table",
+]
 
 
 @dataclass(frozen=True)
@@ -94,11 +93,6 @@ def _run_info(row: tuple[Any, ...]) -> RunInfo:
     )
 
 
-def traits_table(run_id: int) -> str:
-    """Name (without schema) of the traits table of a run."""
-    return f"traits_{int(run_id)}"
-
-
 # DESIGN.md section 5, "Which run": the latest run is the newest complete batch run by as_of, then by id. A
 # backfill written after a newer-dated run is therefore not the latest. (Which run a diff compares with is
 # another rule, by run id: runs/diff.py.)
@@ -114,14 +108,12 @@ def latest_run(store: Store) -> RunInfo | None:
     Every reader that shows "the latest run" (dashboard, report, members, profile, preview, explain, the
     real-time path's population values) asks this function.
     """
-    ensure_tables(store)
     rows = store.query(_LATEST_BATCH_SQL)
     return _run_info(rows[0]) if rows else None
 
 
 def get_run(store: Store, run_id: int) -> RunInfo:
     """A run by id; NotFoundError when there is none."""
-    ensure_tables(store)
     rows = store.query(f"SELECT {_RUN_COLUMNS} FROM {META}.runs WHERE run_id = ?", [int(run_id)])
     if not rows:
         raise NotFoundError(f"run {run_id} does not exist; `segmentum runs` lists the runs")
@@ -145,13 +137,11 @@ def resolve_run(store: Store, run_id: int | None = None) -> RunInfo:
 
 def list_runs(store: Store) -> list[RunInfo]:
     """Every run, newest first."""
-    ensure_tables(store)
     return [_run_info(r) for r in store.query(f"SELECT {_RUN_COLUMNS} FROM {META}.runs ORDER BY run_id DESC")]
 
 
 def memberships(store: Store, run_id: int, name: str | None = None) -> pd.DataFrame:
     """Memberships of a run: customer_id, segmentation, segment, name (optionally one segment's)."""
-    ensure_tables(store)
     sql = f"SELECT customer_id, segmentation, segment, name FROM {META}.memberships WHERE run_id = ?"
     params: list[Any] = [int(run_id)]
     if name is not None:
@@ -163,7 +153,6 @@ def memberships(store: Store, run_id: int, name: str | None = None) -> pd.DataFr
 def current_memberships(store: Store, customer_id: str) -> pd.DataFrame:
     """The customer's memberships now: in the newest complete real-time run that re-evaluated them after the
     latest run (`latest_run`), else in the latest run (empty when they are in no segment there)."""
-    ensure_tables(store)
     # a real-time run re-evaluated the customer when it holds memberships of theirs, or lists them in
     # run_customers (a customer in no segment has no membership row)
     evaluated = (
@@ -191,7 +180,6 @@ def current_memberships(store: Store, customer_id: str) -> pd.DataFrame:
 
 def history(store: Store, customer_id: str) -> pd.DataFrame:
     """Every complete run's memberships of one customer: run_id, as_of, kind, name."""
-    ensure_tables(store)
     return (
         store.cursor()
         .execute(

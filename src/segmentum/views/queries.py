@@ -16,8 +16,9 @@ import pandas as pd
 from segmentum.context import Context
 from segmentum.errors import NotFoundError, SegmentumError, did_you_mean
 from segmentum.runs.sizes import segment_sizes
-from segmentum.store import META, Store
+from segmentum.store import META
 from segmentum.store import snapshots as snapshot
+from segmentum.store.catalog import model_tables
 
 MODEL_PREFIX = "model_"
 _FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|!=|=|>|<)\s*(.*?)\s*$", re.DOTALL)
@@ -95,7 +96,6 @@ def _known_segment_names(ws: Context) -> list[str]:
 
 
 def check_segment(ws: Context, name: str) -> None:
-    snapshot.ensure_tables(ws.store)
     known = _known_segment_names(ws)
     if name not in known:
         raise NotFoundError(
@@ -230,15 +230,6 @@ def members(
     }
 
 
-def _model_tables(store: Store) -> list[str]:
-    rows = store.query(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_name LIKE 'model\\_%' "
-        "ESCAPE '\\' ORDER BY table_name",
-        [META],
-    )
-    return [r[0] for r in rows]
-
-
 def customer(ws: Context, customer_id: str, *, history_runs: int = 100) -> dict[str, Any]:
     """Attributes, traits (of the customer's current run), model outputs, current segments and history."""
     store = ws.store
@@ -262,7 +253,7 @@ def customer(ws: Context, customer_id: str, *, history_runs: int = 100) -> dict[
         except NotFoundError:
             traits = {}
     models: dict[str, Any] = {}
-    for table in _model_tables(store):
+    for table in model_tables(store):
         df = con.execute(f'SELECT * FROM {META}."{table}" WHERE customer_id = ? LIMIT 1', [customer_id]).df()
         if len(df):
             models[table[len(MODEL_PREFIX) :]] = {

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from segmentum.actions.sinks.base import Delivered, OutboxItem, Sink
-from segmentum.actions.tasks import ensure_tasks
 from segmentum.clock import add_duration, now
 from segmentum.errors import ActionError
 from segmentum.store import META
@@ -61,7 +60,6 @@ class TaskSink(Sink):
     def deliver_many(self, items: list[OutboxItem], con: duckdb.DuckDBPyConnection) -> list[Delivered]:
         import pandas as pd
 
-        ensure_tasks(self.ws.store)
         actions = [item.payload["action"] for item in items]
         frame = pd.DataFrame(
             {

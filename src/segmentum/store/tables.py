@@ -1,0 +1,498 @@
+"""Every table segmentum owns in schema `segmentum`, declared once, with the store's schema version and the
+migrations that bring an older store up to it.
+
+A writable `Store` calls `prepare` when it opens a file:
+
+- a new file (no table in schema `segmentum`) gets every table created at open, stamped `SCHEMA_VERSION`;
+- an older store is migrated step by step (`MIGRATIONS[n]` takes version n to n + 1) in ONE transaction, so a
+  failed step leaves the file as it was. A store written before versions existed is version 0: "whatever the
+  tables are"; step 0 -> 1 creates what is missing and adds missing columns, keeping every row;
+- a store from a newer release is refused (StoreError): this release cannot know its layout.
+
+A read-only store is never migrated; it opens only at exactly `SCHEMA_VERSION`.
+
+Three kinds of tables:
+
+- created at open (`created="open"`): bookkeeping, runs and memberships, outbox, tasks, keys, users, ...;
+- created by a fit (`created="fit"`): the model outputs `model_clv`, `model_churn`, `model_replenishment` and
+  `replenishment_categories`. Their presence means "this model was fitted": their columns become attributes
+  definitions may use, and built-ins that need them load only then. The writer creates them with
+  `create_on_fit` (same declared DDL), inside its own transaction;
+- one per run or per fit, with columns that depend on it: `traits_table(run_id)` (one column per trait) and
+  `cluster_table(name)` (one `cluster_<name>` column). Their names and their CREATE statements live here.
+
+The canonical data tables of schema `main` belong to `segmentum.schema` and ingest, not to this module.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+
+from segmentum.errors import StoreError
+from segmentum.schema import BIGINT, BOOLEAN, DATE, DOUBLE, JSON, TEXT, TIMESTAMP
+from segmentum.sql import ident
+from segmentum.sql import qualified as _qualified
+
+META = "segmentum"
+INTEGER = "INTEGER"
+MODEL_TABLE_PREFIX = "model_"
+VERSION_TABLE = "schema_version"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    not_null: bool = False
+    unique: bool = False
+    default: str | None = None
+
+    def sql(self) -> str:
+        parts = [ident(self.name), self.type]
+        if self.not_null:
+            parts.append("NOT NULL")
+        if self.unique:
+            parts.append("UNIQUE")
+        if self.default is not None:
+            parts.append(f"DEFAULT {self.default}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of schema `segmentum`: its columns in order, its key, and when it is created."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    created: Literal["open", "fit"] = "open"
+
+    @property
+    def qualified(self) -> str:
+        return qualified(self.name)
+
+    def ddl(self) -> str:
+        defs = [c.sql() for c in self.columns]
+        if self.key:
+            defs.append(f"PRIMARY KEY ({', '.join(ident(k) for k in self.key)})")
+        return f"CREATE TABLE IF NOT EXISTS {self.qualified} ({', '.join(defs)})"
+
+
+def _c(
+    name: str, type_: str, *, not_null: bool = False, unique: bool = False, default: str | None = None
+) -> Column:
+    return Column(name, type_, not_null, unique, default)
+
+
+def _nn(name: str, type_: str) -> Column:
+    return Column(name, type_, not_null=True)
+
+
+# Sequences of schema `segmentum` (ids of ingests, runs, outbox rows and tasks).
+SEQUENCES: tuple[str, ...] = ("ingest_seq", "run_seq", "outbox_seq", "task_seq")
+
+_DECLARED: tuple[Table, ...] = (
+    Table(
+        VERSION_TABLE,
+        (_nn("version", INTEGER), _nn("migrated_at", TIMESTAMP), _c("release", TEXT)),
+    ),
+    # ingest (segmentum.ingest.load)
+    Table(
+        "ingests",
+        (
+            _nn("ingest_id", BIGINT),
+            _nn("table_name", TEXT),
+            _nn("source", TEXT),
+            _nn("mode", TEXT),
+            _nn("rows_read", BIGINT),
+            _nn("rows_stored", BIGINT),
+            _nn("rows_quarantined", BIGINT),
+            _c("options", JSON),
+            _nn("started_at", TIMESTAMP),
+            _c("finished_at", TIMESTAMP),
+        ),
+        key=("ingest_id",),
+    ),
+    Table(
+        "quarantine",
+        (
+            _nn("ingest_id", BIGINT),
+            _nn("table_name", TEXT),
+            _nn("source", TEXT),
+            _c("line", BIGINT),
+            _c("column_name", TEXT),
+            _nn("reason", TEXT),
+            _c("raw", TEXT),
+            _nn("quarantined_at", TIMESTAMP),
+        ),
+    ),
+    Table(
+        "audit_log",
+        (_nn("logged_at", TIMESTAMP), _nn("action", TEXT), _c("subject", TEXT), _c("details", JSON)),
+    ),
+    # which canonical tables ingest derived from others, and the customers it created from other tables
+    Table(
+        "derived",
+        (_c("table_name", TEXT), _c("derived_from", TEXT), _c("derived_at", TIMESTAMP)),
+        key=("table_name",),
+    ),
+    Table("auto_customers", (_c("customer_id", TEXT),)),
+    # snapshots (segmentum.store.snapshots, segmentum.runs)
+    Table(
+        "runs",
+        (
+            _c("run_id", BIGINT),
+            _c("as_of", TIMESTAMP),
+            _c("started_at", TIMESTAMP),
+            _c("finished_at", TIMESTAMP),
+            _c("status", TEXT),
+            _c("engine", TEXT),
+            _c("kind", TEXT),
+            _c("definitions_hash", TEXT),
+            _c("definition_hashes", JSON),
+            _c("customers", BIGINT),
+            _c("message", TEXT),
+        ),
+        key=("run_id",),
+    ),
+    Table(
+        "memberships",
+        (
+            _c("run_id", BIGINT),
+            _c("customer_id", TEXT),
+            _c("segmentation", TEXT),
+            _c("segment", TEXT),
+            _c("name", TEXT),
+        ),
+    ),
+    # the customers a real-time run re-evaluated
+    Table("run_customers", (_c("run_id", BIGINT), _c("customer_id", TEXT))),
+    # actions (segmentum.actions.outbox, segmentum.actions.tasks)
+    Table(
+        "outbox",
+        (
+            _c("id", BIGINT),
+            _c("idempotency_key", TEXT, not_null=True, unique=True),
+            _nn("trigger", TEXT),
+            _nn("action_type", TEXT),
+            _c("customer_id", TEXT),
+            _nn("run_id", BIGINT),
+            _nn("payload", JSON),
+            _nn("status", TEXT),
+            _c("attempts", INTEGER, not_null=True, default="0"),
+            _c("next_attempt_at", TIMESTAMP),
+            _c("last_error", TEXT),
+            _nn("created_at", TIMESTAMP),
+            _c("delivered_at", TIMESTAMP),
+        ),
+        key=("id",),
+    ),
+    Table(
+        "tasks",
+        (
+            _c("id", BIGINT),
+            _nn("title", TEXT),
+            _c("description", TEXT),
+            _c("assignee", TEXT),
+            _c("due_at", TIMESTAMP),
+            _nn("status", TEXT),
+            _c("customer_id", TEXT),
+            _c("trigger", TEXT),
+            _c("reason", JSON),
+            _nn("created_at", TIMESTAMP),
+            _c("completed_at", TIMESTAMP),
+            _c("outbox_key", TEXT, unique=True),
+        ),
+        key=("id",),
+    ),
+    # the serve process (segmentum.service.keys, segmentum.service.users)
+    Table(
+        "api_keys",
+        (
+            _c("prefix", TEXT),
+            _c("name", TEXT),
+            _nn("scope", TEXT),
+            _nn("salt", TEXT),
+            _nn("hash", TEXT),
+            _nn("created_at", TIMESTAMP),
+            _c("revoked_at", TIMESTAMP),
+        ),
+        key=("prefix",),
+    ),
+    Table(
+        "users",
+        (_c("name", TEXT), _nn("password_hash", TEXT), _nn("salt", TEXT), _nn("created_at", TIMESTAMP)),
+        key=("name",),
+    ),
+    Table("web_secrets", (_c("name", TEXT), _nn("value", TEXT)), key=("name",)),
+    # models (segmentum.models.*): every fit of a clustering, then the per-model outputs
+    Table("clusterings", (_nn("name", TEXT), _nn("fitted_at", TIMESTAMP), _nn("params", JSON))),
+    Table(
+        "model_clv",
+        (
+            _nn("customer_id", TEXT),
+            _c("p_alive", DOUBLE),
+            _c("expected_purchases_90d", DOUBLE),
+            _c("expected_average_value", DOUBLE),
+            _c("clv_12m", DOUBLE),
+            _nn("fitted_at", TIMESTAMP),
+            _nn("calibration_end", DATE),
+        ),
+        created="fit",
+    ),
+    Table(
+        "model_churn",
+        (
+            _nn("customer_id", TEXT),
+            _c("churn_risk", DOUBLE),
+            _c("churn_active", BOOLEAN),
+            _c("churn_fitted_at", TIMESTAMP),
+            _c("churn_as_of", TIMESTAMP),
+        ),
+        created="fit",
+    ),
+    Table(
+        "model_replenishment",
+        (
+            _nn("customer_id", TEXT),
+            _c("replen_category", TEXT),
+            _c("replen_interval_days", DOUBLE),
+            _c("replen_last_at", DATE),
+            _c("replen_next_at", DATE),
+            _c("replen_days_until_due", INTEGER),
+            _c("replen_status", TEXT),
+            _c("replen_due_categories", INTEGER),
+            _c("replen_as_of", TIMESTAMP),
+        ),
+        created="fit",
+    ),
+    # deliberately not named model_*: the engine joins every model_* table onto customers (one row per
+    # customer), and this one has a row per customer and category
+    Table(
+        "replenishment_categories",
+        (
+            _nn("customer_id", TEXT),
+            _nn("category", TEXT),
+            _c("purchase_days", BIGINT),
+            _c("gaps", BIGINT),
+            _c("own_interval_days", DOUBLE),
+            _c("interval_days", DOUBLE),
+            _c("interval_source", TEXT),
+            _c("first_at", DATE),
+            _c("last_at", DATE),
+            _c("next_at", DATE),
+            _c("days_until_due", INTEGER),
+            _c("status", TEXT),
+            _c("as_of", TIMESTAMP),
+        ),
+        created="fit",
+    ),
+)
+TABLES: dict[str, Table] = {t.name: t for t in _DECLARED}
+
+
+# ------------------------------------------------------------------------------------------------ names
+
+
+def qualified(name: str) -> str:
+    """`segmentum."name"`: a table of schema `segmentum`, quoted, for SQL text."""
+    return _qualified(META, name)
+
+
+def traits_table(run_id: int) -> str:
+    """Name (without schema) of the traits table of a run: `traits_<run_id>`."""
+    return f"traits_{int(run_id)}"
+
+
+def cluster_table(name: str) -> str:
+    """Name (without schema) of the assignments of clustering `name`: `model_cluster_<name>` (a model table,
+    so its `cluster_<name>` column is an attribute)."""
+    return f"{MODEL_TABLE_PREFIX}cluster_{name}"
+
+
+# ------------------------------------------------------------------------------------------------ creation
+
+
+def create_traits_table(con: duckdb.DuckDBPyConnection, run_id: int, select_sql: str) -> str:
+    """Create a run's traits table from the query of its results; returns the qualified name."""
+    name = qualified(traits_table(run_id))
+    con.execute(f"CREATE TABLE {name} AS {select_sql}")
+    return name
+
+
+def replace_cluster_table(con: duckdb.DuckDBPyConnection, name: str, select_sql: str) -> str:
+    """Create or replace the assignments table of clustering `name`; returns the qualified name."""
+    table = qualified(cluster_table(name))
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS {select_sql}")
+    return table
+
+
+def create_on_fit(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Create declared tables of kind 'fit' (a model's outputs) when they do not exist yet.
+
+    Not created at open on purpose: their presence is what tells definitions and built-ins that the model was
+    fitted (an empty `model_clv` would make `clv_12m` look available)."""
+    for name in names:
+        table = TABLES.get(name)
+        if table is None or table.created != "fit":
+            raise StoreError(
+                f"{name!r} is not a table created by a fit; those are: "
+                f"{', '.join(t.name for t in _DECLARED if t.created == 'fit')}"
+            )
+        con.execute(table.ddl())
+
+
+# ------------------------------------------------------------------------------------------------ versions
+
+
+Step = Callable[[duckdb.DuckDBPyConnection], None] | Sequence[str]
+
+
+def _adopt(con: duckdb.DuckDBPyConnection) -> None:
+    """0 -> 1: a store of the release before versions (each module created its own tables when it first
+    needed them). Create what is missing, add declared columns an older layout lacks, keep every row."""
+    _create_declared(con)
+    for table in _DECLARED:
+        present = _columns(con, table.name)
+        if not present:  # a 'fit' table never fitted: it stays absent
+            continue
+        for column in table.columns:
+            if column.name not in present:
+                # DuckDB adds no constraint through ALTER TABLE: the column comes as type (and default)
+                default = f" DEFAULT {column.default}" if column.default is not None else ""
+                con.execute(
+                    f"ALTER TABLE {table.qualified} ADD COLUMN IF NOT EXISTS {ident(column.name)} "
+                    f"{column.type}{default}"
+                )
+
+
+# MIGRATIONS[n] takes a store from version n to n + 1: a function of the connection, or SQL statements. Every
+# step runs inside the one migration transaction and must be idempotent against the declarations above (a
+# new file is created from them directly, at SCHEMA_VERSION, without running any step). To add a column:
+# declare it LAST in its table (ALTER TABLE appends, and positional INSERTs rely on new and migrated stores
+# having the same column order), then add a step `ALTER TABLE ... ADD COLUMN IF NOT EXISTS ...`.
+MIGRATIONS: tuple[Step, ...] = (_adopt,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _release() -> str:
+    try:
+        return importlib.metadata.version("segmentum")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
+def _columns(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+        [META, name],
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _create_declared(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {META}")
+    for seq in SEQUENCES:
+        con.execute(f"CREATE SEQUENCE IF NOT EXISTS {qualified(seq)} START 1")
+    for table in _DECLARED:
+        if table.created == "open":
+            con.execute(table.ddl())
+
+
+def _stamp(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    con.execute(
+        f"INSERT INTO {qualified(VERSION_TABLE)} VALUES (?, ?, ?)",
+        [version, datetime.now().replace(microsecond=0), _release()],
+    )
+
+
+def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The schema version of the attached store; 0 for a store written before versions existed, None for
+    a file with no table in schema `segmentum` yet."""
+    names = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ?",
+            [META],
+        ).fetchall()
+    }
+    if VERSION_TABLE not in names:
+        return 0 if names else None
+    row = con.execute(f"SELECT max(version) FROM {qualified(VERSION_TABLE)}").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def migrate(
+    con: duckdb.DuckDBPyConnection, from_version: int, migrations: Sequence[Step] = MIGRATIONS
+) -> int:
+    """Run the steps from `from_version` to `len(migrations)` in one transaction; returns the new version.
+    Any error rolls every step back."""
+    target = len(migrations)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        # a store before versions has no version table: it is there before any step runs
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {META}")
+        con.execute(TABLES[VERSION_TABLE].ddl())
+        for version in range(from_version, target):
+            step = migrations[version]
+            if callable(step):
+                step(con)
+            else:
+                for statement in step:
+                    con.execute(statement)
+            _stamp(con, version + 1)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    return target
+
+
+def create_new(con: duckdb.DuckDBPyConnection) -> None:
+    """Every table created at open, at SCHEMA_VERSION, in one transaction (a new file)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _create_declared(con)
+        _stamp(con, SCHEMA_VERSION)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def prepare(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool) -> int:
+    """Bring the attached store to SCHEMA_VERSION (writable) or check that it is there (read-only);
+    returns the version. StoreError when this release cannot open it."""
+    version = stored_version(con)
+    if version is not None and version > SCHEMA_VERSION:
+        row = con.execute(
+            f"SELECT release FROM {qualified(VERSION_TABLE)} ORDER BY version DESC LIMIT 1"
+        ).fetchone()
+        by = f" (written by segmentum {row[0]})" if row and row[0] else ""
+        raise StoreError(
+            f"the store {path} has schema version {version}{by}, newer than this segmentum "
+            f"({_release()}) knows (version {SCHEMA_VERSION}); upgrade segmentum (`pip install -U segmentum`) "
+            "to open it"
+        )
+    if read_only:
+        if version != SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {path} has schema version {version or 0}, this segmentum needs version "
+                f"{SCHEMA_VERSION}, and a read-only store is not migrated; open it once without read-only "
+                "(any `segmentum` command does) to migrate it"
+            )
+        return version
+    if version is None:
+        create_new(con)
+        return SCHEMA_VERSION
+    if version < SCHEMA_VERSION:
+        return migrate(con, version)
+    return version
