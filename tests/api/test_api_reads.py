@@ -7,6 +7,8 @@ import io
 
 from api_support import seed_snapshot
 
+from segmentum.actions.tasks import ensure_tasks
+
 
 def test_segments_lists_sizes_of_the_newest_complete_batch_run(live) -> None:
     seed_snapshot(live.ws)
@@ -42,7 +44,7 @@ def test_members_are_paged_filtered_and_downloadable_as_csv(live) -> None:
         assert [m["customer_id"] for m in second.json()["members"]] == ["c3"]
         filtered = client.get(
             "/v1/segments/value_tier.low/members",
-            params={"run": 1, "filter": ["revenue_365d>=100", "country=UA"]},
+            params={"run": 1, "filter": ["revenue_365d >= 100", "country = 'UA'"]},
         ).json()
         assert [m["customer_id"] for m in filtered["members"]] == ["c3"] and filtered["total"] == 1
         response = client.get("/v1/segments/value_tier.low/members", params={"run": 1, "format": "csv"})
@@ -97,13 +99,10 @@ def test_runs_are_listed_newest_first(live) -> None:
 def test_tasks_are_empty_until_the_actions_make_some(live) -> None:
     with live.client("read") as client:
         assert client.get("/v1/tasks").json()["tasks"] == []
+    ensure_tasks(live.ws.store)  # the table the `task` sink writes
     live.ws.store.cursor().execute(
-        "CREATE TABLE IF NOT EXISTS segmentum.tasks (task_id VARCHAR, customer_id VARCHAR, "
-        "title VARCHAR, status VARCHAR, created_at TIMESTAMP)"
-    )
-    live.ws.store.cursor().execute(
-        "INSERT INTO segmentum.tasks VALUES ('t1', 'c1', 'Call Ann', 'open', now()), "
-        "('t2', 'c2', 'Call Bob', 'done', now())"
+        "INSERT INTO segmentum.tasks (id, title, status, customer_id, created_at) VALUES "
+        "(1, 'Call Ann', 'open', 'c1', now()::TIMESTAMP), (2, 'Call Bob', 'done', 'c2', now()::TIMESTAMP)"
     )
     with live.client("read") as client:
         body = client.get("/v1/tasks", params={"status": "open"}).json()

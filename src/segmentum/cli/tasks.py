@@ -34,10 +34,10 @@ def tasks_command(
     """List tasks (open ones by default), the soonest due first."""
     if ctx.invoked_subcommand is not None:
         return
-    from segmentum.actions.tasks import list_tasks
+    from segmentum.views.tasks import tasks
 
     ws = open_workspace(workspace)
-    rows = list_tasks(ws, assignee=assignee, status=None if status == "all" else status, customer_id=customer)
+    rows = tasks(ws, assignee=assignee, status=status, customer_id=customer)["tasks"]
     emit(
         rows,
         fmt,
