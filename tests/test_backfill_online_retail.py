@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from segmentum.analysis import migration, segment_history
+from segmentum.analysis import migration
 from segmentum.runs.backfill import backfill
 from segmentum.store import snapshots as snapshot
+from segmentum.views.history import segmentation_history
 from segmentum.workspace import Workspace
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
@@ -36,7 +37,7 @@ def test_monthly_backfill_last_point_equals_a_direct_run(tmp_path: Path, shared_
     last = snapshot.memberships(ws.store, results[-1].run_id).drop(columns=[])
     again = snapshot.memberships(ws.store, direct.run_id)
     pd.testing.assert_frame_equal(last.reset_index(drop=True), again.reset_index(drop=True))
-    history = segment_history(ws, "rfm")
+    history = segmentation_history(ws, "rfm")
     assert history["run_id"].nunique() == 8
     sizes = history.groupby("run_id")["customers"].sum()
     assert (

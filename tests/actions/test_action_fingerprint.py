@@ -7,7 +7,7 @@ from pathlib import Path
 
 from actions_helpers import make_workspace
 
-from segmentum.actions import list_tasks
+from segmentum.views.tasks import tasks
 
 DEFS = """\
 traits:
@@ -65,7 +65,7 @@ def _orders(ws) -> None:  # noqa: ANN001 - a Workspace
 
 
 def _tasks(ws) -> list[tuple[str, str]]:  # noqa: ANN001 - a Workspace
-    return sorted((t["customer_id"], t["title"]) for t in list_tasks(ws))
+    return sorted((t["customer_id"], t["title"]) for t in tasks(ws)["tasks"])
 
 
 def test_a_metadata_edit_keeps_the_baseline_and_the_enter_trigger_fires(tmp_path: Path) -> None:

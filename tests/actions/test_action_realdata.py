@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from segmentum.actions import deliver, list_outbox, list_tasks, process_run
+from segmentum.actions import deliver, list_outbox, process_run
+from segmentum.views.tasks import tasks as task_list
 from segmentum.workspace import Workspace
 
 TRIGGERS = """\
@@ -55,7 +56,7 @@ def test_rfm_triggers_on_online_retail(tmp_path: Path, shared_data: Path) -> Non
         moved[(moved.from_segment == "loyal_customers") & (moved.to_segment == "at_risk")].customer_id
     )
     assert len(expected) > 10
-    tasks = list_tasks(ws)
+    tasks = task_list(ws, status="open")["tasks"]
     assert {t["customer_id"] for t in tasks} == expected
     assert all(t["title"].startswith("Call ") and "(" in t["title"] for t in tasks)
     assert process_run(ws, second.run_id).enqueued == 0

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from actions_helpers import RUN1, RUN2, Receiver, make_workspace, write_run
 
-from segmentum.actions import deliver, list_outbox, list_tasks, process_run, retry
+from segmentum.actions import deliver, list_outbox, process_run, retry
 from segmentum.actions.outbox import counts
 from segmentum.errors import ActionError, DefinitionError
+from segmentum.views.tasks import tasks as task_list
 from segmentum.workspace import Workspace
 
 
@@ -90,7 +91,7 @@ def test_tasks_are_created_once_with_the_reason(two_runs: Workspace) -> None:
     process_run(two_runs, 2)
     deliver(two_runs, ids=[r["id"] for r in list_outbox(two_runs) if r["action_type"] == "task"])
     deliver(two_runs, ids=[r["id"] for r in list_outbox(two_runs) if r["action_type"] == "task"])
-    tasks = list_tasks(two_runs)
+    tasks = task_list(two_runs, status="open")["tasks"]
     assert [(t["customer_id"], t["assignee"]) for t in tasks] == [("c1", "olga"), ("c2", "petro")]
     reason = json.loads(tasks[0]["reason"])
     assert reason["event"]["from"] == "tier.vip" and reason["traits"]["revenue"] == 2000.0
@@ -180,7 +181,7 @@ def test_a_task_is_never_created_twice_even_if_its_status_update_was_lost(two_ru
     )
     report = deliver(two_runs)
     assert report.delivered == 2
-    assert len(list_tasks(two_runs, status=None)) == 2
+    assert len(task_list(two_runs, status="all")["tasks"]) == 2
 
 
 def test_only_complete_runs_fire(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from actions_helpers import Receiver, make_workspace
 
-from segmentum.actions import list_outbox, list_tasks
+from segmentum.actions import list_outbox
+from segmentum.views.tasks import tasks as task_list
 
 DEFS = """\
 traits:
@@ -44,7 +45,7 @@ def test_run_fires_triggers_once_per_transition(tmp_path: Path, receiver: Receiv
     assert second.actions["delivery"]["delivered"] == 2
     assert [r["headers"]["Idempotency-Key"] for r in receiver.requests] == [f"slipping:c1:{second.run_id}:1"]
     assert receiver.requests[0]["signature_ok"]
-    tasks = list_tasks(ws)
+    tasks = task_list(ws, status="open")["tasks"]
     assert [(t["customer_id"], t["title"]) for t in tasks] == [
         ("c1", "Call Ann (Personal call no longer applies)")
     ]

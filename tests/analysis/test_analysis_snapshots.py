@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from segmentum.analysis import compare, crosstab, migration, pareto, profile, segment_history, time_in_segment
+from segmentum.analysis import compare, crosstab, migration, pareto, profile, time_in_segment
 from segmentum.errors import NotFoundError
+from segmentum.views.history import segmentation_history
 from segmentum.workspace import Workspace
 
 
@@ -67,7 +68,7 @@ def test_migration_counts_add_up_to_both_runs_sizes(ws: Workspace) -> None:
 
 
 def test_history_and_time_in_segment(ws: Workspace) -> None:
-    history = segment_history(ws, "value_tier")
+    history = segmentation_history(ws, "value_tier")
     assert history.groupby("run_id")["customers"].sum().tolist() == [4, 4]
     stay = time_in_segment(ws, "value_tier").set_index("segment")
     assert stay.loc["vip", "customers"] == 2

@@ -42,7 +42,7 @@ def test_members_are_paged_filtered_and_downloadable_as_csv(live) -> None:
         assert [m["customer_id"] for m in second.json()["members"]] == ["c3"]
         filtered = client.get(
             "/v1/segments/value_tier.low/members",
-            params={"run": 1, "filter": ["revenue_365d>=100", "country=UA"]},
+            params={"run": 1, "filter": ["revenue_365d >= 100", "country = 'UA'"]},
         ).json()
         assert [m["customer_id"] for m in filtered["members"]] == ["c3"] and filtered["total"] == 1
         response = client.get("/v1/segments/value_tier.low/members", params={"run": 1, "format": "csv"})

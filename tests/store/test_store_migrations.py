@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from store_helpers import OLD_RELEASE_DDL, connect, layout, old_store
 
-from segmentum.actions.tasks import list_tasks
 from segmentum.cli.main import main
 from segmentum.errors import StoreError
 from segmentum.service.keys import KeyStore
@@ -18,6 +17,7 @@ from segmentum.service.users import add_user
 from segmentum.store import Store
 from segmentum.store import snapshots as snapshot
 from segmentum.store import tables as t
+from segmentum.views.tasks import tasks
 from segmentum.workspace import Workspace
 
 
@@ -175,7 +175,7 @@ def test_a_migrated_workspace_ingests_runs_and_acts_where_the_old_one_stopped(tm
         assert [r.run_id for r in snapshot.list_runs(migrated.store)] == [2, 1]
         assert set(snapshot.memberships(migrated.store, 2, "big")["customer_id"]) == {"c1"}
         assert set(snapshot.memberships(migrated.store, 1, "big")["customer_id"]) == {"c1"}
-        assert [task["title"] for task in list_tasks(migrated)] == ["Call c1"]
+        assert [task["title"] for task in tasks(migrated)["tasks"]] == ["Call c1"]
 
 
 def test_a_failed_migration_leaves_the_store_as_it_was(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from segmentum.engine.base import present_tables
 from segmentum.store import snapshots as snapshot
 from segmentum.store import tables as t
 from segmentum.store.catalog import data_columns, model_tables
-from segmentum.views.queries import customer
+from segmentum.views.customers import customer
 from segmentum.workspace import Workspace
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "segmentum"

@@ -19,14 +19,15 @@ def test_paging_and_search_cover_every_member_once(dashboard, monkeypatch: pytes
         .fetchall()
     }
     monkeypatch.setattr(routes, "PAGE_SIZE", 4)  # several pages from a small segment
-    total, _ = routes.members_page(ws, 2, "value_tier.low", "", 1)
+    total = routes._members_page(ws, "value_tier.low", 2, "", 1).total
     assert total == len(everyone) > 4
     seen: list[str] = []
     for page in range(1, total // 4 + 2):
-        seen += list(routes.members_page(ws, 2, "value_tier.low", "", page)[1]["customer_id"])
+        seen += list(routes._members_page(ws, "value_tier.low", 2, "", page).rows["customer_id"])
     assert sorted(seen) == sorted(everyone)
-    total_pl, rows = routes.members_page(ws, 2, "value_tier.low", "pl", 1)  # case-insensitive, any column
-    assert total_pl == sum(1 for c in everyone if int(c[1:]) % 3 == 1) and set(rows["country"]) <= {"PL"}
+    found = routes._members_page(ws, "value_tier.low", 2, "pl", 1)  # case-insensitive, any column
+    assert found.total == sum(1 for c in everyone if int(c[1:]) % 3 == 1)
+    assert set(found.rows["country"]) <= {"PL"}
 
 
 def test_csv_of_an_unknown_segment_is_404(dashboard) -> None:

@@ -18,7 +18,7 @@ from segmentum.actions.events import (
 )
 from segmentum.actions.outbox import deliver, deliver_until_done, list_outbox, retry
 from segmentum.actions.sinks import Delivered, DeliveryError, OutboxItem, Sink, register_sink
-from segmentum.actions.tasks import assign_task, complete_task, list_tasks
+from segmentum.actions.tasks import assign_task, complete_task
 from segmentum.actions.triggers import ProcessReport, process_run, validate_triggers
 
 __all__ = [
@@ -39,7 +39,6 @@ __all__ = [
     "deliver_until_done",
     "event_dict",
     "list_outbox",
-    "list_tasks",
     "process_run",
     "register_sink",
     "retry",

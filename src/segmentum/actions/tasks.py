@@ -1,4 +1,5 @@
-"""Tasks for managers, created by the `task` sink: list, assign, complete."""
+"""Tasks for managers, created by the `task` sink: assign and complete them (the list is a read model:
+`segmentum.views.tasks`)."""
 
 from __future__ import annotations
 
@@ -23,25 +24,6 @@ COLUMNS = [
     "created_at",
     "completed_at",
 ]
-
-
-def list_tasks(
-    ws: Context, *, assignee: str | None = None, status: str | None = "open", customer_id: str | None = None
-) -> list[dict[str, Any]]:
-    """Tasks, oldest due first; `status=None` lists every status."""
-    if status is not None and status not in STATUSES:
-        raise ActionError(f"unknown task status {status!r}; use one of {', '.join(STATUSES)}")
-    where, params = [], []
-    for column, value in (("assignee", assignee), ("status", status), ("customer_id", customer_id)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    sql = (
-        f"SELECT {', '.join(COLUMNS)} FROM {META}.tasks {'WHERE ' + ' AND '.join(where) if where else ''} "
-        "ORDER BY due_at NULLS LAST, id"
-    )
-    cur = ws.store.cursor()
-    return [dict(zip(COLUMNS, row, strict=True)) for row in cur.execute(sql, params).fetchall()]
 
 
 def get_task(ws: Context, task_id: int) -> dict[str, Any]:

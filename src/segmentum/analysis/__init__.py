@@ -5,8 +5,8 @@ canonical tables, computes in SQL, and returns pandas DataFrames or plain dicts 
 dashboard and the report render.
 """
 
-from segmentum.analysis.migration import migration, segment_history, time_in_segment
+from segmentum.analysis.migration import batch_runs, migration, time_in_segment
 from segmentum.analysis.pareto import pareto
 from segmentum.analysis.profile import compare, crosstab, profile
 
-__all__ = ["compare", "crosstab", "migration", "pareto", "profile", "segment_history", "time_in_segment"]
+__all__ = ["batch_runs", "compare", "crosstab", "migration", "pareto", "profile", "time_in_segment"]

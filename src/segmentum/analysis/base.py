@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from segmentum.compile.rules import qualifying_sql
-from segmentum.errors import NotFoundError, did_you_mean
 from segmentum.store import snapshots as snapshot
 
 if TYPE_CHECKING:
@@ -41,18 +40,6 @@ def segmentations(ws: Context, run_id: int) -> list[str]:
         .fetchall()
     )
     return [r[0] for r in rows]
-
-
-def check_segment(ws: Context, run_id: int, name: str) -> None:
-    names = segment_names(ws, run_id)
-    if name not in names:
-        # a segment may exist in the definitions and simply be empty in this run
-        try:
-            ws.definitions().segment(name)
-            return
-        except Exception:  # noqa: BLE001 - fall through to the run's own names
-            pass
-        raise NotFoundError(f"unknown segment '{name}' in run {run_id}{did_you_mean(name, names)}")
 
 
 def customer_values_sql(ws: Context) -> str:

@@ -1,4 +1,7 @@
-"""Migration between runs: transition matrices, flows for a Sankey chart, who moved, sizes over time."""
+"""Migration between runs: transition matrices, flows for a Sankey chart, who moved, time in a segment.
+
+Sizes over time are a read model: `segmentum.views.history`.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +11,23 @@ import pandas as pd
 
 from segmentum.analysis.base import customer_values_sql, frame, resolve_run
 from segmentum.errors import NotFoundError, did_you_mean
+from segmentum.store import snapshots as snapshot
+from segmentum.store.snapshots import RunInfo
 
 if TYPE_CHECKING:
     from segmentum.context import Context
 
 
-def _batch_runs(ws: Context) -> list[tuple[int, Any]]:
-    """Complete batch runs in time order (a backfill adds runs with an earlier as_of after later ones)."""
-    return (
-        ws.store.cursor()
-        .execute(
-            "SELECT run_id, as_of FROM segmentum.runs WHERE status = 'complete' AND kind = 'batch' "
-            "ORDER BY as_of, run_id"
-        )
-        .fetchall()
-    )
+def batch_runs(ws: Context) -> list[RunInfo]:
+    """Complete batch runs in time order: by as_of, then run id (a backfill adds runs with an earlier as_of
+    after later ones)."""
+    runs = [r for r in snapshot.list_runs(ws.store) if r.status == "complete" and r.kind == "batch"]
+    return sorted(runs, key=lambda r: (r.as_of, r.run_id))
 
 
 def default_runs(ws: Context, from_run: int | None, to_run: int | None) -> tuple[int, int]:
     """`to` defaults to the latest complete batch run, `from` to the run before it in time."""
-    runs = [r[0] for r in _batch_runs(ws)]
+    runs = [r.run_id for r in batch_runs(ws)]
     to_id = resolve_run(ws, to_run)[0]
     if from_run is None:
         earlier = runs[: runs.index(to_id)] if to_id in runs else []
@@ -111,21 +111,6 @@ def migration(
             {**params, "f": who[0], "t": who[1]},
         )
     return result
-
-
-def segment_history(ws: Context, segmentation: str | None = None) -> pd.DataFrame:
-    """Segment sizes across every complete batch run (for `size over time` charts)."""
-    where = "AND m.segmentation = $s" if segmentation else ""
-    return frame(
-        ws,
-        f"""
-        SELECT r.run_id, r.as_of, m.name, m.segmentation, m.segment, count(*) AS customers
-        FROM segmentum.runs r JOIN segmentum.memberships m USING (run_id)
-        WHERE r.status = 'complete' AND r.kind = 'batch' {where}
-        GROUP BY ALL ORDER BY r.as_of, r.run_id, m.name
-    """,
-        {"s": segmentation} if segmentation else {},
-    )
 
 
 def time_in_segment(ws: Context, segmentation: str, *, run_id: int | None = None) -> pd.DataFrame:

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from segmentum.analysis.base import check_segment, customer_values_sql, execute, frame, resolve_run
+from segmentum.analysis.base import customer_values_sql, execute, frame, resolve_run
 from segmentum.analysis.experience import answer_texts, nps_settings
 from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import NotFoundError, did_you_mean
 from segmentum.store.tables import META, qualified, traits_table
+from segmentum.views.catalog import check_segment  # the one check that a segment exists
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -46,7 +47,7 @@ def profile(
     `definitions` (already loaded) saves reloading them when profiling many segments.
     """
     run_id, as_of = resolve_run(ws, run_id)
-    check_segment(ws, run_id, name)
+    check_segment(ws, name, run_id=run_id)
     params = {"run_id": run_id, "name": name, "as_of": as_of}
     values = customer_values_sql(ws)
     summary = frame(
@@ -66,9 +67,10 @@ def profile(
     ).iloc[0]
     size = int(summary["customers"])
     base = int(summary["base_customers"])
-    revenue = float(summary["revenue"] or 0)
-    base_revenue = float(summary["base_revenue"] or 0)
-    orders = int(summary["orders"] or 0)
+    # an empty segment sums to null (NaN in the frame): its revenue and orders are 0
+    revenue = _num(summary["revenue"]) or 0.0
+    base_revenue = _num(summary["base_revenue"]) or 0.0
+    orders = int(_num(summary["orders"]) or 0)
     result: dict[str, Any] = {
         "name": name,
         "run_id": run_id,

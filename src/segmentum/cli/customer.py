@@ -14,8 +14,9 @@ def customer_command(
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    """Everything segmentum knows about one customer: attributes, traits, segments now, and history."""
-    from segmentum.views.queries import customer  # the one library function that assembles a customer view
+    """Everything segmentum knows about one customer: attributes, traits, model outputs, segments now,
+    history and tasks."""
+    from segmentum.views.customers import customer  # the customer 360 the API and the dashboard show too
 
     ws = open_workspace(workspace)
     data = customer(ws, customer_id)
@@ -31,3 +32,6 @@ def customer_command(
     history = data.get("history") or []
     if history:
         emit(history, fmt, title="History")
+    tasks = data.get("tasks") or []
+    if tasks:
+        emit(tasks, fmt, title="Tasks", columns=["id", "status", "due_at", "assignee", "title"])

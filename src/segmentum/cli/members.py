@@ -12,9 +12,19 @@ from segmentum.views.members import export, members
 
 
 def members_command(
-    name: Annotated[str, typer.Argument(help="A standalone segment or segmentation.segment")],
+    name: Annotated[
+        str, typer.Argument(help="A standalone segment, segmentation.segment, or segmentation.* (all of it)")
+    ],
     run: Annotated[
         int | None, typer.Option("--run", help="Run id (default: the newest complete batch run)")
+    ] = None,
+    filters: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter",
+            help="Only members for whom this condition holds, in the definition language over traits and "
+            "attributes (e.g. \"country = 'UK' and revenue_365d > 100\"); repeat for AND",
+        ),
     ] = None,
     output: Annotated[
         Path | None,
@@ -27,7 +37,7 @@ def members_command(
 ) -> None:
     """Members of a segment (customer_id first, then their attributes)."""
     ws = open_workspace(workspace)
-    df = members(ws, name, run_id=run)
+    df = members(ws, name, run_id=run, filters=filters or (), segment=name.endswith(".*")).rows
     if output is not None:
         path = export(df, output)
         note(f"{len(df):,} customers of {name} written to {path}")

@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace
-from segmentum.runs.sizes import segment_sizes
-from segmentum.store.snapshots import resolve_run
+from segmentum.views.segments import segment_sizes
 
 
 def segments_command(
@@ -20,10 +19,10 @@ def segments_command(
 ) -> None:
     """Sizes of every segment: customers, share of the run's customers, revenue and revenue share."""
     ws = open_workspace(workspace)
-    info = resolve_run(ws.store, run)
-    sizes = segment_sizes(ws.store, info.run_id)
+    overview = segment_sizes(ws, run)
+    info = overview.run
     emit(
-        sizes,
+        overview.sizes,
         fmt,
         title=f"Segments of run {info.run_id} (as_of {info.as_of:%Y-%m-%d %H:%M:%S})",
         columns=["name", "customers", "share", "revenue", "revenue_share"],

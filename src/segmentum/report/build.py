@@ -10,11 +10,12 @@ import jinja2
 from plotly.offline import get_plotlyjs
 
 from segmentum.analysis import migration, pareto, profile
+from segmentum.analysis.rfm import rfm_grid
 from segmentum.errors import NotFoundError
 from segmentum.i18n import LANGUAGES, Translator
 from segmentum.report import charts
-from segmentum.runs.sizes import segment_sizes
-from segmentum.store import snapshots as snapshot
+from segmentum.views.models import model_values
+from segmentum.views.segments import segment_sizes
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -30,8 +31,8 @@ PROFILED_SEGMENTATIONS = 6  # segment profiles for the first few segmentations k
 def build_report(ws: Context, *, lang: str = "en", run_id: int | None = None) -> str:
     """The report as one HTML string (no external resources: it opens offline)."""
     t = Translator(lang)
-    info = snapshot.resolve_run(ws.store, run_id)
-    sizes = segment_sizes(ws.store, info.run_id)
+    overview = segment_sizes(ws, run_id)
+    info, sizes = overview.run, overview.sizes
     sections: list[dict[str, Any]] = []
     sections.append(
         {
@@ -41,8 +42,9 @@ def build_report(ws: Context, *, lang: str = "en", run_id: int | None = None) ->
             "table": _sizes_table(sizes, t),
         }
     )
-    rfm = charts.rfm_heatmap(ws, info.run_id, t)
-    if rfm is not None:
+    grid = rfm_grid(ws, info.run_id)
+    if grid is not None:
+        rfm = charts.rfm_heatmap(grid, t)
         sections.append({"id": "rfm", "title": t("RFM grid"), "chart": charts.to_div(rfm, "chart-rfm")})
     curve = pareto(ws, run_id=info.run_id)
     note = None
@@ -63,7 +65,8 @@ def build_report(ws: Context, *, lang: str = "en", run_id: int | None = None) ->
     segmentations = list(dict.fromkeys(s for s in sizes["segmentation"].dropna()))
     moved = _migration_section(ws, info.run_id, segmentations, t)
     sections.append(moved)
-    clv = charts.clv_histogram(ws, t)
+    clv_values = model_values(ws, "clv", "clv_12m")
+    clv = charts.clv_histogram(clv_values, t) if clv_values is not None and len(clv_values) else None
     sections.append(
         {
             "id": "clv",

@@ -1,17 +1,14 @@
-"""Plotly figures drawn from the analyses; shared by the HTML report and the dashboard."""
+"""Plotly figures of data the read models (`segmentum.views`) and the analyses computed; shared by the HTML
+report and the dashboard. Nothing here reads the store."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from segmentum.i18n import Translator
-from segmentum.store.tables import META, qualified, traits_table
-
-if TYPE_CHECKING:
-    from segmentum.context import Context
 
 PALETTE = [
     "#2563eb",
@@ -71,23 +68,8 @@ def overview_treemap(sizes: pd.DataFrame, t: Translator) -> go.Figure:
     return _layout(fig, t("Segments"), 520)
 
 
-def rfm_heatmap(ws: Context, run_id: int, t: Translator) -> go.Figure | None:
-    """Customers per (R, F) cell of the RFM grid, as a heatmap labelled with the segment names."""
-    table = traits_table(run_id)
-    columns = ws.store.columns(table, schema=META)
-    if not {"rfm_r5", "rfm_f5"} <= set(columns):
-        return None
-    df = (
-        ws.store.cursor()
-        .execute(
-            f"SELECT rfm_r5 AS r, rfm_f5 AS f, count(*) AS n FROM {qualified(table)} WHERE rfm_r5 IS NOT NULL "
-            "GROUP BY ALL"
-        )
-        .df()
-    )
-    grid = [[0] * 5 for _ in range(5)]
-    for row in df.itertuples():
-        grid[int(row.r) - 1][int(row.f) - 1] = int(row.n)
+def rfm_heatmap(grid: list[list[int]], t: Translator) -> go.Figure:
+    """Customers per (R, F) cell of the RFM grid (`analysis.rfm.rfm_grid`), as a heatmap."""
     fig = go.Figure(
         go.Heatmap(
             z=grid,
@@ -162,20 +144,10 @@ def sankey_chart(result: dict[str, Any], t: Translator) -> go.Figure:
     return _layout(fig, title, 520)
 
 
-def clv_histogram(ws: Context, t: Translator) -> go.Figure | None:
-    if not ws.store.table_exists("model_clv", schema="segmentum") or "clv_12m" not in ws.store.columns(
-        "model_clv", schema="segmentum"
-    ):
-        return None
-    values = (
-        ws.store.cursor()
-        .execute("SELECT clv_12m::DOUBLE AS v FROM segmentum.model_clv WHERE clv_12m IS NOT NULL")
-        .df()
-    )
-    if values.empty:
-        return None
-    cap = values["v"].quantile(0.99)
-    fig = go.Figure(go.Histogram(x=values["v"].clip(upper=cap), nbinsx=50, marker={"color": PALETTE[1]}))
+def clv_histogram(values: pd.Series, t: Translator) -> go.Figure:
+    """Predicted 12-month CLV of every customer (`views.models.model_values(ws, "clv", "clv_12m")`)."""
+    cap = values.quantile(0.99)
+    fig = go.Figure(go.Histogram(x=values.clip(upper=cap), nbinsx=50, marker={"color": PALETTE[1]}))
     fig.update_xaxes(title=t("CLV, next 12 months"))
     fig.update_yaxes(title=t("Customers"))
     return _layout(fig, t("Customer lifetime value"))

@@ -157,9 +157,9 @@ def _migration(
 def _tasks(
     ws: Workspace, *, assignee: str | None = None, status: str | None = "open", customer_id: str | None = None
 ) -> list[dict[str, Any]]:
-    from segmentum.actions.tasks import list_tasks
+    from segmentum.views.tasks import tasks
 
-    return list(list_tasks(ws, assignee=assignee, status=status, customer_id=customer_id))
+    return list(tasks(ws, assignee=assignee, status=status, customer_id=customer_id)["tasks"])
 
 
 @command("tasks.assign", writes=True)

@@ -1,56 +1,179 @@
-"""Members of a segment in a snapshot, and their export to CSV / Parquet / JSON."""
+"""Members of a segment in a run: the one reading that `segmentum members`, `GET /v1/segments/{name}/members`, the
+dashboard's segment page and CSV, and the `export` sink share, and their export to CSV / Parquet / JSON.
+
+A member row is the customer's id, optionally the segment's name (useful for `segmentation.*`), the run's traits
+and the customer's attributes. Filters are expressions of the definition language over those traits and
+attributes (`country = 'UK' and revenue_365d > 100`; `compile/filters.py`), compiled to Ibis like definitions,
+so user text never becomes SQL. The query runs in the store: paging a segment of a million stays quick.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
+import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
-from segmentum.errors import NotFoundError, did_you_mean
+from segmentum.compile.filters import compile_filters, filter_names
+from segmentum.context import Context
+from segmentum.errors import NotFoundError
 from segmentum.store import META
 from segmentum.store import snapshots as snapshot
-
-if TYPE_CHECKING:
-    from segmentum.context import Context
+from segmentum.store.catalog import model_tables
+from segmentum.store.snapshots import RunInfo
+from segmentum.views.catalog import check_segment
+from segmentum.views.frames import records
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
-def members(ws: Context, name: str, *, run_id: int | None = None, attributes: bool = True) -> pd.DataFrame:
-    """Members of `name` (standalone segment or `segmentation.segment`) in a run (default: newest complete batch).
+@dataclass(frozen=True)
+class MemberPage:
+    """One page of a segment's members (`rows`), and how many match the filters in all (`total`)."""
 
-    Always has a `customer_id` column first; with `attributes`, the customers' attributes follow.
+    name: str
+    run: RunInfo
+    total: int
+    limit: int | None
+    offset: int
+    rows: pd.DataFrame
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "run_id": self.run.run_id,
+            "as_of": self.run.as_of,
+            "total": self.total,
+            "limit": self.limit,
+            "offset": self.offset,
+            "members": records(self.rows),
+        }
+
+
+def members(
+    ctx: Context,
+    name: str,
+    *,
+    run_id: int | None = None,
+    filters: Sequence[str] = (),
+    search: str = "",
+    attributes: bool | Sequence[str] = True,
+    traits: bool = False,
+    segment: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> MemberPage:
+    """Members of `name` in a complete run (default: the newest batch run), ordered by customer id.
+
+    Parameters
+    ----------
+    name:
+        A standalone segment, `segmentation.segment`, or `segmentation.*` (every segment of it).
+    filters:
+        Expressions of the definition language over the run's traits and the customer's attributes (model
+        outputs included), all of which must hold; a bad one raises `FilterError` with its position.
+    search:
+        Keep customers whose id or any attribute contains this text (case-insensitive).
+    attributes:
+        Columns of `customers` to include: all (True), none (False), or these names (those present).
+    traits, segment:
+        Include the run's traits; include the membership's segment name as column `segment`.
+    limit, offset:
+        One page of the rows; `total` counts them all.
+
+    Rows always start with `customer_id` (an empty segment gives the columns and no row).
     """
-    store = ws.store
-    info = snapshot.resolve_run(store, run_id)
-    known = [
-        r[0]
-        for r in store.query(f"SELECT DISTINCT name FROM {META}.memberships WHERE run_id = ?", [info.run_id])
+    store = ctx.store
+    run = snapshot.resolve_run(store, run_id)
+    check_segment(ctx, name, run_id=run.run_id)
+    cur = store.cursor()
+    backend = ibis.duckdb.from_connection(cur)
+    memberships = backend.table("memberships", database=META)
+    rows = _members_of(memberships, run.run_id, name)
+    joined: list[tuple[ir.Table, list[str]]] = []
+    trait_table = snapshot.traits_table(run.run_id)
+    trait_cols = [
+        c
+        for c in store.columns(trait_table, schema=META)
+        if c != "customer_id" and not c.startswith("__")  # hidden population columns are not traits
     ]
-    if name not in known:
-        try:
-            defined = ws.definitions().segment_names()
-        except Exception:  # noqa: BLE001 - invalid definitions must not hide the stored snapshot
-            defined = []
-        if name not in defined:
-            raise NotFoundError(
-                f"unknown segment '{name}' in run {info.run_id}"
-                f"{did_you_mean(name, [*known, *defined])}; `segmentum segments` lists them"
-            )
-    has_customers = attributes and store.table_exists("customers")
-    join = "LEFT JOIN main.customers c USING (customer_id)" if has_customers else ""
-    extra = ", c.* EXCLUDE (customer_id)" if has_customers else ""
-    return (
-        store.cursor()
-        .execute(
-            f"SELECT m.customer_id{extra} FROM {META}.memberships m {join} WHERE m.run_id = ? AND m.name = ? "
-            "ORDER BY m.customer_id",
-            [info.run_id, name],
+    if trait_cols:
+        joined.append((backend.table(trait_table, database=META), trait_cols))
+    # a trait and an attribute of the same name: the trait, which the run computed, wins
+    attr_cols = [c for c in store.columns("customers") if c != "customer_id" and c not in trait_cols]
+    if attr_cols:
+        joined.append((backend.table("customers", database="main"), attr_cols))
+    # model outputs are attributes in definitions, so filters may use them too (only what they name is joined)
+    missing = filter_names(filters) - {"customer_id", "as_of", *trait_cols, *attr_cols}
+    for table in model_tables(store) if missing else []:
+        cols = [c for c in store.columns(table, schema=META) if c in missing]
+        if cols:
+            joined.append((backend.table(table, database=META), cols))
+            missing -= set(cols)
+    full = rows
+    for table, cols in joined:
+        full = full.left_join(table, full.customer_id == table.customer_id).select(
+            *[full[c] for c in full.columns], *[table[c] for c in cols]
         )
-        .to_arrow_table()
-        .to_pandas()
+    condition = compile_filters(
+        full, list(filters), as_of=run.as_of, segment=_segment_lookup(ctx, memberships, run, full)
     )
+    needle = search.strip().lower()
+    if needle:
+        text = ibis.literal(" ").join(
+            [full.customer_id, *(full[c].cast("string").fill_null("") for c in attr_cols)]
+        )
+        condition = condition & text.lower().contains(needle)
+    matching = full.filter(condition)
+    if attributes is True:
+        shown_attrs = attr_cols
+    elif attributes is False:
+        shown_attrs = []
+    else:
+        shown_attrs = [c for c in attributes if c in attr_cols]
+    columns = [
+        "customer_id",
+        *(["segment"] if segment else []),
+        *(trait_cols if traits else []),
+        *shown_attrs,
+    ]
+    # compiled once; the count and the page are taken from it (customer_id alone orders deterministically: a
+    # customer is in one segment of a segmentation)
+    rel = cur.sql(str(ibis.to_sql(matching.select(*columns), dialect="duckdb")))
+    total_row = rel.aggregate("count(*)").fetchone()
+    page = rel.order("customer_id")
+    if limit is not None or offset:
+        page = page.limit(limit if limit is not None else 2**62, offset=offset)
+    # through Arrow: money stays exact (Decimal values)
+    frame = page.to_arrow_table().to_pandas()
+    return MemberPage(name, run, int(total_row[0]) if total_row else 0, limit, offset, frame)
+
+
+def _members_of(memberships: ir.Table, run_id: int, name: str) -> ir.Table:
+    """(customer_id, segment) of the members of `name` (or of every segment of `segmentation.*`) in a run."""
+    m = memberships
+    if name.endswith(".*"):
+        condition = (m.run_id == run_id) & (m.segmentation == name[:-2])
+    else:
+        condition = (m.run_id == run_id) & (m.name == name)
+    return m.filter(condition).select("customer_id", segment=m.name)
+
+
+def _segment_lookup(ctx: Context, memberships: ir.Table, run: RunInfo, rows: ir.Table) -> Any:
+    """`in_segment('x')` in a filter: the customer is a member of x in the same run."""
+
+    def lookup(name: str) -> ir.BooleanValue | None:
+        try:
+            check_segment(ctx, name, run_id=run.run_id)
+        except NotFoundError:
+            return None
+        return rows.customer_id.isin(_members_of(memberships, run.run_id, name).customer_id)
+
+    return lookup
 
 
 def export(df: pd.DataFrame, path: str | Path) -> Path:

@@ -1,8 +1,9 @@
 """The dashboard: server-rendered pages over the library (overview, segment, migration, customer, tasks,
 definition editor), mounted by `segmentum serve` next to the API.
 
-Every page but /login and /static needs a signed session cookie (see web/auth.py); without one the answer is
-303 to /login. Pages only wire: numbers come from segmentum.analysis, snapshot, engine and actions.
+Every page but /login and /static needs a signed session cookie (`service/users.py`), checked once by the
+`signed_in` dependency of the `pages` router; without one the answer is 303 to /login. Pages only wire: what
+they show comes from `segmentum.views` (read models) and `segmentum.analysis`, formatted for the language.
 """
 
 from __future__ import annotations
@@ -17,22 +18,33 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs, quote, urlencode
 
 import jinja2
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from segmentum.actions.tasks import complete_task
+from segmentum.analysis import migration, pareto, profile
+from segmentum.analysis.base import segmentations
+from segmentum.analysis.migration import batch_runs
+from segmentum.analysis.rfm import rfm_grid
 from segmentum.errors import DefinitionError, NotFoundError, SegmentumError
 from segmentum.i18n import LANGUAGES, Translator
 from segmentum.report import charts
-from segmentum.runs.sizes import segment_sizes
+from segmentum.runs.explain import explain as explain_customer
 from segmentum.service import users as auth
 from segmentum.store import snapshots as snapshot
+from segmentum.views.customers import customer
+from segmentum.views.customers import search as search_customers
+from segmentum.views.history import size_history
+from segmentum.views.members import MemberPage, members
+from segmentum.views.segments import segment_sizes
+from segmentum.views.tasks import tasks as task_list
 
 log = logging.getLogger("segmentum.web")
 router = APIRouter(include_in_schema=False)
@@ -80,17 +92,33 @@ def _user(request: Request) -> str | None:
     )
 
 
+def signed_in(request: Request) -> str:
+    """The one sign-in check of every dashboard page (a dependency of the `pages` router): the signed-in user.
+
+    Without a valid session a page answers 303 to /login (which comes back here after signing in), and a JSON
+    request (the editor's live check) answers 401. Every signed-in user, whatever their role, may use every
+    page, as before.
+    """
+    user = _user(request)
+    if user is not None:
+        return user
+    if request.headers.get("content-type", "").startswith("application/json"):
+        raise HTTPException(401, "sign in first: your session has ended")
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    raise HTTPException(303, "sign in first", headers={"Location": f"/login?next={quote(target, safe='')}"})
+
+
+User = Annotated[str, Depends(signed_in)]
+# every page but sign-in and static files; included into `router` at the end of this module
+pages = APIRouter(dependencies=[Depends(signed_in)])
+
+
 def _with_lang(request: Request, response: Response) -> Response:
     """Remember an explicit ?lang= choice in a cookie."""
     lang = request.query_params.get("lang")
     if lang in LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
     return response
-
-
-def _sign_in_redirect(request: Request) -> Response:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
 def _render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
@@ -212,15 +240,13 @@ def logout(request: Request) -> Response:
 
 
 # ------------------------------------------------------------------ pages
-@router.get("/")
-def overview(request: Request) -> Response:
-    user = _user(request)
-    if user is None:
-        return _sign_in_redirect(request)
+@pages.get("/")
+def overview(request: Request, user: User) -> Response:
     ws = _ws(request)
     t = Translator(_lang(request))
-    info = snapshot.latest_run(ws.store)
-    if info is None:
+    try:
+        overview_sizes = segment_sizes(ws)
+    except NotFoundError:  # no complete run yet
         return _render(
             request,
             "overview.html",
@@ -232,7 +258,7 @@ def overview(request: Request) -> Response:
             extra=[],
             runs=[],
         )
-    sizes = segment_sizes(ws.store, info.run_id)
+    info, sizes = overview_sizes.run, overview_sizes.sizes
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in sizes.itertuples():
         segmentation = row.segmentation if isinstance(row.segmentation, str) else t("Standalone segments")
@@ -250,14 +276,12 @@ def overview(request: Request) -> Response:
     if standalone in groups:  # after the segmentations
         groups[standalone] = groups.pop(standalone)
     chart = _figure(charts.overview_treemap(sizes, t), "chart-overview")
-    extra = [_figure(charts.rfm_heatmap(ws, info.run_id, t), "chart-rfm")]
+    grid = rfm_grid(ws, info.run_id)
+    extra = [_figure(charts.rfm_heatmap(grid, t), "chart-rfm") if grid is not None else None]
     try:
-        from segmentum.analysis import pareto
-
         extra.append(_figure(charts.pareto_chart(pareto(ws, run_id=info.run_id), t), "chart-pareto"))
     except Exception:  # noqa: BLE001 - an extra chart that cannot be drawn must not take the overview down
         log.warning("the overview's Pareto curve failed", exc_info=True)
-    runs = snapshot.list_runs(ws.store)[:10]
     return _render(
         request,
         "overview.html",
@@ -267,29 +291,22 @@ def overview(request: Request) -> Response:
         groups=list(groups.items()),
         chart=chart,
         extra=[c for c in extra if c],
-        runs=runs,
+        runs=snapshot.list_runs(ws.store)[:10],
     )
 
 
-@router.get("/segments/{name}")
-def segment_page(request: Request, name: str, q: str = "", page: int = 1) -> Response:
-    user = _user(request)
-    if user is None:
-        return _sign_in_redirect(request)
-    from segmentum.analysis import profile, segment_history
-
+@pages.get("/segments/{name}")
+def segment_page(request: Request, user: User, name: str, q: str = "", page: int = 1) -> Response:
     ws = _ws(request)
     t = Translator(_lang(request))
     try:
         p = profile(ws, name, top=8)
-        total, shown = members_page(ws, p["run_id"], name, q, page)
+        found = _members_page(ws, name, p["run_id"], q, page)
+        history = size_history(ws, name)
     except SegmentumError as exc:
         return _error_page(request, user, str(exc))
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    page = min(max(1, page), pages)
-    segmentation = name.partition(".")[0] if "." in name else None
-    history = segment_history(ws, segmentation)
-    history = history[history["name"] == name]
+    pages_count = max(1, math.ceil(found.total / PAGE_SIZE))
+    page = found.offset // PAGE_SIZE + 1
     size_chart = (
         _figure(charts.size_over_time(history, t, t("Size over time")), "chart-size")
         if not history.empty
@@ -313,8 +330,7 @@ def segment_page(request: Request, name: str, q: str = "", page: int = 1) -> Res
         }
         for r in p["distinguishing"].itertuples()
     ]
-    columns = list(shown.columns)
-    rows = [[_cell(t, v) for v in row] for row in shown.itertuples(index=False)]
+    shown = found.rows
     query = {"q": q} if q else {}
     return _render(
         request,
@@ -326,41 +342,33 @@ def segment_page(request: Request, name: str, q: str = "", page: int = 1) -> Res
         metrics=metrics,
         features=features,
         size_chart=size_chart,
-        columns=columns,
-        rows=rows,
+        columns=list(shown.columns),
+        rows=[[_cell(t, v) for v in row] for row in shown.itertuples(index=False)],
         q=q,
         page=page,
-        pages=pages,
-        total=t.number(total),
+        pages=pages_count,
+        total=t.number(found.total),
         prev_url=f"?{urlencode({**query, 'page': page - 1})}" if page > 1 else None,
-        next_url=f"?{urlencode({**query, 'page': page + 1})}" if page < pages else None,
+        next_url=f"?{urlencode({**query, 'page': page + 1})}" if page < pages_count else None,
         csv_url=f"/segments/{quote(name)}/members.csv" + (f"?{urlencode(query)}" if q else ""),
     )
 
 
-@router.get("/segments/{name}/members.csv")
-def members_csv(request: Request, name: str, q: str = "") -> Response:
-    user = _user(request)
-    if user is None:
-        return _sign_in_redirect(request)
-    ws = _ws(request)
+def _members_page(ws: Any, name: str, run_id: int, q: str, page: int) -> MemberPage:
+    """Page `page` of PAGE_SIZE members (the last page when `page` is past it)."""
+    first = (max(1, page) - 1) * PAGE_SIZE
+    found = members(ws, name, run_id=run_id, search=q, limit=PAGE_SIZE, offset=first)
+    last = max(0, math.ceil(found.total / PAGE_SIZE) - 1) * PAGE_SIZE
+    if first > last:
+        found = members(ws, name, run_id=run_id, search=q, limit=PAGE_SIZE, offset=last)
+    return found
+
+
+@pages.get("/segments/{name}/members.csv")
+def members_csv(request: Request, user: User, name: str, q: str = "") -> Response:
     try:
-        info = snapshot.resolve_run(ws.store)
-        if (
-            ws.store.cursor()
-            .execute(
-                "SELECT 1 FROM segmentum.memberships WHERE run_id = ? AND name = ? LIMIT 1",
-                [info.run_id, name],
-            )
-            .fetchone()
-            is None
-        ):
-            raise NotFoundError(
-                f"no members of '{name}' in run {info.run_id}; the overview lists the segments"
-            )
-        sql, params = members_query(ws, info.run_id, name, q)
-        # through Arrow: money stays exact in the file
-        table = ws.store.cursor().execute(sql, params).to_arrow_table().to_pandas()
+        # the newest batch run, like the segment page; through Arrow, so money stays exact in the file
+        table = members(_ws(request), name, search=q).rows
     except SegmentumError as exc:
         return PlainTextResponse(str(exc), status_code=404)
     buffer = io.StringIO()
@@ -373,63 +381,19 @@ def members_csv(request: Request, name: str, q: str = "") -> Response:
     )
 
 
-def members_query(ws: Any, run_id: int, name: str, q: str = "") -> tuple[str, list[Any]]:
-    """SQL for a segment's members with their attributes, optionally those where any column contains `q`
-    (case-insensitive); paging and search run in the store, so a segment of a million stays quick."""
-    columns = (
-        [c for c in ws.store.columns("customers") if c != "customer_id"]
-        if ws.store.table_exists("customers")
-        else []
-    )
-    columns = ['"' + c.replace('"', '""') + '"' for c in columns]
-    select = "m.customer_id" + "".join(f", c.{c}" for c in columns)
-    join = "LEFT JOIN main.customers c USING (customer_id)" if columns else ""
-    sql = f"SELECT {select} FROM segmentum.memberships m {join} WHERE m.run_id = ? AND m.name = ?"
-    params: list[Any] = [int(run_id), name]
-    if q.strip():
-        text = " || ' ' || ".join(["m.customer_id", *(f"coalesce(c.{c}::VARCHAR, '')" for c in columns)])
-        sql += f" AND strpos(lower({text}), ?) > 0"
-        params.append(q.strip().lower())
-    return sql + " ORDER BY m.customer_id", params
-
-
-def members_page(ws: Any, run_id: int, name: str, q: str, page: int) -> tuple[int, pd.DataFrame]:
-    """(how many match, the members on page `page` of PAGE_SIZE)."""
-    sql, params = members_query(ws, run_id, name, q)
-    cur = ws.store.cursor()
-    row = cur.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()
-    total = int(row[0]) if row else 0
-    page = min(max(1, page), max(1, math.ceil(total / PAGE_SIZE)))
-    return total, cur.execute(f"{sql} LIMIT {PAGE_SIZE} OFFSET {(page - 1) * PAGE_SIZE}", params).df()
-
-
-@router.get("/migration")
+@pages.get("/migration")
 def migration_page(
-    request: Request, segmentation: str = "", from_run: int | None = None, to_run: int | None = None
+    request: Request,
+    user: User,
+    segmentation: str = "",
+    from_run: int | None = None,
+    to_run: int | None = None,
 ) -> Response:
-    user = _user(request)
-    if user is None:
-        return _sign_in_redirect(request)
-    from segmentum.analysis import migration
-
     ws = _ws(request)
     t = Translator(_lang(request))
-    runs = [r for r in snapshot.list_runs(ws.store) if r.status == "complete" and r.kind == "batch"]
+    runs = batch_runs(ws)[::-1]  # newest first
     # the newest run's segmentations only: scanning every run's memberships would be slow on big stores
-    known = (
-        [
-            r[0]
-            for r in ws.store.cursor()
-            .execute(
-                "SELECT DISTINCT segmentation FROM segmentum.memberships WHERE run_id = ? "
-                "AND segmentation IS NOT NULL ORDER BY segmentation",
-                [runs[0].run_id],
-            )
-            .fetchall()
-        ]
-        if runs
-        else []
-    )
+    known = segmentations(ws, runs[0].run_id) if runs else []
     if not segmentation and known:
         segmentation = "rfm" if "rfm" in known else known[0]
     chart = None
@@ -467,137 +431,67 @@ def migration_page(
     )
 
 
-@router.get("/customers")
-def customer_search(request: Request, q: str = "") -> Response:
-    user = _user(request)
-    if user is None:
-        return _sign_in_redirect(request)
-    ws = _ws(request)
-    found: list[str] = []
-    if q.strip() and ws.store.table_exists("customers"):
-        needle = q.strip()
-        exact = (
-            ws.store.cursor()
-            .execute("SELECT customer_id FROM main.customers WHERE customer_id = ?", [needle])
-            .fetchone()
-        )
-        if exact is not None:
-            return RedirectResponse(f"/customers/{quote(needle, safe='')}", status_code=303)
-        text_columns = [c for c, kind in ws.store.columns("customers").items() if kind == "VARCHAR"]
-        where = " OR ".join(f'"{c}" ILIKE ?' for c in text_columns)
-        found = [
-            r[0]
-            for r in ws.store.cursor()
-            .execute(
-                f"SELECT customer_id FROM main.customers WHERE {where} ORDER BY customer_id LIMIT 50",
-                [f"%{needle}%"] * len(text_columns),
-            )
-            .fetchall()
-        ]
+@pages.get("/customers")
+def customer_search(request: Request, user: User, q: str = "") -> Response:
+    exact, found = search_customers(_ws(request), q)
+    if exact:
+        return RedirectResponse(f"/customers/{quote(found[0], safe='')}", status_code=303)
     return _render(request, "customers.html", user=user, nav="customers", q=q, found=found)
 
 
-@router.get("/customers/{customer_id}")
-def customer_page(request: Request, customer_id: str, explain: str = "") -> Response:
-    user = _user(request)
-    if user is None:
-        return _sign_in_redirect(request)
+@pages.get("/customers/{customer_id}")
+def customer_page(request: Request, user: User, customer_id: str, explain: str = "") -> Response:
     ws = _ws(request)
     t = Translator(_lang(request))
-    attributes: dict[str, str] = {}
-    if ws.store.table_exists("customers"):
-        cur = ws.store.cursor().execute("SELECT * FROM main.customers WHERE customer_id = ?", [customer_id])
-        row = cur.fetchone()
-        if row is not None:
-            attributes = {d[0]: _cell(t, v) for d, v in zip(cur.description, row, strict=True)}
-    history = snapshot.history(ws.store, customer_id)
-    if not attributes and history.empty:
+    try:
+        view = customer(ws, customer_id)
+    except NotFoundError:
         return _error_page(request, user, t("No customer {id}.", id=customer_id))
-    current = snapshot.current_memberships(ws.store, customer_id)
-    traits: dict[str, str] = {}
-    if not current.empty:
-        frame = snapshot.traits(ws.store, int(current["run_id"].iloc[0]), [customer_id])
-        if not frame.empty:
-            traits = {
-                c: _cell(t, v)
-                for c, v in frame.iloc[0].items()
-                if c != "customer_id" and not str(c).startswith("__")
-            }
-    timeline = []
-    for run_id, group in history.groupby("run_id", sort=True):
-        first = group.iloc[0]
-        timeline.append(
-            {
-                "run_id": int(run_id),
-                "as_of": t.date(first["as_of"]),
-                "kind": first["kind"],
-                "names": list(group["name"]),
-            }
-        )
     explanation = None
     explain_error = None
     if explain:
-        from segmentum.runs.explain import explain as explain_fn
-
         try:
-            explanation = explain_fn(ws, customer_id, explain)
+            explanation = explain_customer(ws, customer_id, explain)
         except SegmentumError as exc:
             explain_error = str(exc)
-    choices = (
-        sorted(set(current["name"]) | {n.partition(".")[0] for n in current["name"] if "." in n})
-        if not current.empty
-        else []
-    )
+    current = view["segments"]
+    tasks = view["tasks"]
+    for task in tasks:
+        task["due"] = t.date(task["due_at"])
     return _render(
         request,
         "customer.html",
         user=user,
         nav="customers",
         customer_id=customer_id,
-        attributes=attributes,
-        traits=traits,
-        current=list(current["name"]) if not current.empty else [],
-        timeline=timeline,
+        attributes={k: _cell(t, v) for k, v in view["attributes"].items()},
+        traits={k: _cell(t, v) for k, v in view["traits"].items()},
+        current=current,
+        timeline=[
+            {"run_id": h["run_id"], "as_of": t.date(h["as_of"]), "kind": h["kind"], "names": h["segments"]}
+            for h in view["history"]
+        ],
         explain=explain,
         explanation=explanation,
         explain_error=explain_error,
-        choices=choices,
-        tasks=_customer_tasks(ws, customer_id, t),
+        choices=sorted(set(current) | {n.partition(".")[0] for n in current if "." in n}),
+        tasks=tasks,
         fmt=lambda v: _cell(t, v),
     )
 
 
-def _customer_tasks(ws: Any, customer_id: str, t: Translator) -> list[dict[str, Any]]:
-    from segmentum.actions.tasks import list_tasks
-
-    tasks = list_tasks(ws, customer_id=customer_id, status=None)
-    for task in tasks:
-        task["due"] = t.date(task["due_at"])
-    return tasks
-
-
-@router.get("/tasks")
-def tasks_page(request: Request, status: str = "open") -> Response:
-    user = _user(request)
-    if user is None:
-        return _sign_in_redirect(request)
-    from segmentum.actions.tasks import list_tasks
-
+@pages.get("/tasks")
+def tasks_page(request: Request, user: User, status: str = "open") -> Response:
     t = Translator(_lang(request))
     status = status if status in ("open", "done", "all") else "open"
-    tasks = list_tasks(_ws(request), status=None if status == "all" else status)
+    tasks = task_list(_ws(request), status=status)["tasks"]
     for task in tasks:
         task["due"] = t.date(task["due_at"])
     return _render(request, "tasks.html", user=user, nav="tasks", tasks=tasks, status=status)
 
 
-@router.post("/tasks/{task_id}/complete")
-def complete(request: Request, task_id: int) -> Response:
-    user = _user(request)
-    if user is None:
-        return _sign_in_redirect(request)
-    from segmentum.actions.tasks import complete_task
-
+@pages.post("/tasks/{task_id}/complete")
+def complete(request: Request, user: User, task_id: int) -> Response:
     try:
         complete_task(_ws(request), task_id)
     except NotFoundError as exc:
@@ -613,11 +507,8 @@ def _definition_files(ws: Any) -> list[str]:
     )
 
 
-@router.get("/editor")
-def editor(request: Request, file: str = "", saved: str = "") -> Response:
-    user = _user(request)
-    if user is None:
-        return _sign_in_redirect(request)
+@pages.get("/editor")
+def editor(request: Request, user: User, file: str = "", saved: str = "") -> Response:
     ws = _ws(request)
     files = _definition_files(ws)
     if not file:
@@ -669,10 +560,8 @@ def check_definitions(ws: Any, file: str, text: str) -> dict[str, Any]:
     return {"valid": True, **out}
 
 
-@router.post("/editor/check")
-async def editor_check(request: Request) -> Response:
-    if _user(request) is None:
-        return JSONResponse({"error": "sign in first"}, status_code=401)
+@pages.post("/editor/check")
+async def editor_check(request: Request, user: User) -> Response:
     body = await request.json()
     file = str(body.get("file") or "")
     if not _FILE_NAME.match(file):
@@ -688,11 +577,8 @@ async def editor_check(request: Request) -> Response:
     return JSONResponse(result)
 
 
-@router.post("/editor/save")
-async def editor_save(request: Request) -> Response:
-    user = _user(request)
-    if user is None:
-        return _sign_in_redirect(request)
+@pages.post("/editor/save")
+async def editor_save(request: Request, user: User) -> Response:
     form = await _form(request)
     file = str(form.get("file") or "")
     text = str(form.get("text") or "").replace("\r\n", "\n")
@@ -750,3 +636,6 @@ def _cell(t: Translator, value: Any) -> str:
     if isinstance(value, (numbers.Real, Decimal)):
         return t.number(value, 0 if float(value).is_integer() else 2)
     return str(value)
+
+
+router.include_router(pages)

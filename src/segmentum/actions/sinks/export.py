@@ -7,13 +7,17 @@ plain-text name, email or phone.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+import pyarrow as pa
+
 from segmentum.actions.events import SegmentRefreshed, SinkEvent
 from segmentum.actions.sinks.base import Delivered, DeliveryError, OutboxItem, Sink
-from segmentum.errors import ActionError
-from segmentum.store import META
+from segmentum.errors import ActionError, NotFoundError
+from segmentum.views.members import members
 
 if TYPE_CHECKING:
     import duckdb
@@ -64,43 +68,38 @@ class ExportSink(Sink):
             "segment": event.segment,
         }
 
-    def query(self, segment: str, run_id: int, hash_emails: bool) -> tuple[str, list[Any]]:
-        """SQL for the members of `segment` ('x', 'seg.x' or 'seg.*') in run `run_id`."""
-        columns = self.ws.store.columns("customers")
-        select = ["m.customer_id", "m.name AS segment"]
+    def rows(self, segment: str, run_id: int, hash_emails: bool) -> pd.DataFrame:
+        """Members of `segment` ('x', 'seg.x' or 'seg.*') in run `run_id`, read by `views.members` (the one
+        reading of a segment's members), with the export's columns."""
+        contact = ["email"] if hash_emails else ["name", "email", "phone"]
+        page = members(self.ws, segment, run_id=run_id, attributes=contact, segment=True)
+        df = page.rows
         if hash_emails:
-            if "email" in columns:
-                select.append(
-                    "CASE WHEN nullif(trim(c.email), '') IS NULL THEN NULL "
-                    "ELSE sha256(lower(trim(c.email))) END AS email_sha256"
-                )
-        else:
-            select += [f"c.{col}" for col in ("name", "email", "phone") if col in columns]
-        if segment.endswith(".*"):
-            cond, param = "m.segmentation = ?", segment[:-2]
-        else:
-            cond, param = "m.name = ?", segment
-        join = "LEFT JOIN main.customers c USING (customer_id)" if columns else ""
-        if not columns:
-            select = select[:2]
-        return (
-            f"SELECT {', '.join(select)} FROM {META}.memberships m {join} WHERE m.run_id = ? AND {cond} "
-            "ORDER BY m.customer_id",
-            [run_id, param],
-        )
+            # what ad platforms expect: SHA-256 of the trimmed, lower-cased address; no plain-text PII
+            emails = df.pop("email") if "email" in df.columns else None
+            if emails is not None:
+                df["email_sha256"] = [
+                    hashlib.sha256(str(e).strip().lower().encode("utf-8")).hexdigest()
+                    if isinstance(e, str) and e.strip()
+                    else None
+                    for e in emails
+                ]
+        return df
 
     def deliver(self, item: OutboxItem, con: duckdb.DuckDBPyConnection) -> Delivered:
         action = item.payload["action"]
         target = Path(action["path"])
         if not target.is_absolute():
             target = self.ws.root / target
-        sql, params = self.query(action["segment"], item.run_id, action["hash_emails"])
+        try:
+            rows = self.rows(action["segment"], item.run_id, action["hash_emails"])
+        except NotFoundError as exc:  # the segment or the run is gone: retrying cannot help
+            raise DeliveryError(f"cannot export: {exc}", retry=False) from None
+        rel = pa.Table.from_pandas(rows, preserve_index=False)
         fmt = action["format"]
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.tmp")
-            result = con.execute(sql, params)
-            rel = result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.fetch_arrow_table()
             if fmt == "csv":
                 import pyarrow.csv as pacsv
 

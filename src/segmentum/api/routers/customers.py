@@ -8,20 +8,21 @@ from fastapi.responses import JSONResponse
 from segmentum.api.deps import get_workspace, json_response
 from segmentum.api.errors import ERROR_RESPONSES
 from segmentum.runs.explain import explain as explain_customer
-from segmentum.views import queries
+from segmentum.views.catalog import check_segment
+from segmentum.views.customers import customer
 from segmentum.workspace import Workspace
 
 router = APIRouter(prefix="/customers", tags=["customers"], responses=ERROR_RESPONSES)
 
 
-@router.get("/{customer_id}", summary="Attributes, traits, model outputs, segments now and history")
+@router.get("/{customer_id}", summary="Attributes, traits, model outputs, segments now, history and tasks")
 def get_customer(customer_id: str, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
-    return json_response(queries.customer(ws, customer_id))
+    return json_response(customer(ws, customer_id))
 
 
 @router.get("/{customer_id}/explain/{name}", summary="Why the customer is or is not in the segment")
 def explain(customer_id: str, name: str, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
-    queries.check_segment(ws, name)
+    check_segment(ws, name)
     result = explain_customer(ws, customer_id, name)
     if hasattr(result, "to_dict") and not hasattr(result, "columns"):
         result = result.to_dict()

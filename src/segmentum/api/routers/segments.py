@@ -13,7 +13,9 @@ from segmentum.analysis.profile import profile
 from segmentum.api.deps import get_workspace, json_response
 from segmentum.api.errors import ERROR_RESPONSES
 from segmentum.jsonable import jsonable
-from segmentum.views import queries
+from segmentum.views.catalog import check_segment
+from segmentum.views.members import members
+from segmentum.views.segments import overview, segment_detail
 from segmentum.workspace import Workspace
 
 router = APIRouter(prefix="/segments", tags=["segments"], responses=ERROR_RESPONSES)
@@ -21,12 +23,12 @@ router = APIRouter(prefix="/segments", tags=["segments"], responses=ERROR_RESPON
 
 @router.get("", summary="Every segment and segmentation with sizes in the newest complete batch run")
 def list_segments(ws: Workspace = Depends(get_workspace)) -> JSONResponse:
-    return json_response(queries.segments_overview(ws))
+    return json_response(overview(ws))
 
 
 @router.get("/{name}", summary="One segment: size now and across complete batch runs")
 def get_segment(name: str, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
-    return json_response(queries.segment_detail(ws, name))
+    return json_response(segment_detail(ws, name))
 
 
 @router.get("/{name}/members", summary="Members of a segment with their traits (paged; filters; CSV)")
@@ -37,8 +39,8 @@ def get_members(
     ),
     filter: list[str] = Query(
         default_factory=list,
-        description="COLUMN OP VALUE on a trait or attribute, "
-        "OP one of = != > >= < <=; repeat for AND (e.g. revenue_365d>=1000)",
+        description="a condition in the definition language over the run's traits and the customer's "
+        "attributes, e.g. country = 'UK' and revenue_365d > 100; repeat for AND",
     ),
     limit: int | None = Query(None, ge=1, le=100_000, description="page size (JSON default 100; CSV: all)"),
     offset: int = Query(0, ge=0, le=2**62),
@@ -47,8 +49,10 @@ def get_members(
 ) -> Response:
     if limit is None and format == "json":
         limit = 100
-    page = queries.members(ws, name, run_id=run, filters=filter, limit=limit, offset=offset)
-    df = page.pop("members")
+    page = members(
+        ws, name, run_id=run, filters=filter, attributes=False, traits=True, limit=limit, offset=offset
+    )
+    df = page.rows
     if format == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -61,8 +65,7 @@ def get_members(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
-    page["members"] = queries.records(df)
-    return json_response(page)
+    return json_response(page.to_dict())
 
 
 @router.get("/{name}/profile", summary="Size, value, attribute distributions and distinguishing features")
@@ -74,5 +77,5 @@ def get_profile(
     top: int = Query(10, ge=1, le=100, description="values listed per attribute"),
     ws: Workspace = Depends(get_workspace),
 ) -> JSONResponse:
-    queries.check_segment(ws, name)
+    check_segment(ws, name)
     return json_response(profile(ws, name, run_id=run, top=top))

@@ -28,7 +28,9 @@
     if (!result.valid) {
       const where = result.line ?
         `<p><a href="#" id="error-location">${esc(words.line)} ${result.line}:${result.col}</a></p>` : "";
-      out.innerHTML = `<div class="error" id="definition-error">${esc(result.error)}</div>${where}`;
+      // a signed-out session answers 401 in the API's error shape: {"error": {"message": ...}}
+      const message = result.error && result.error.message ? result.error.message : result.error;
+      out.innerHTML = `<div class="error" id="definition-error">${esc(message)}</div>${where}`;
       out.dataset.state = "invalid";
       const link = document.getElementById("error-location");
       if (link) link.addEventListener("click", function (event) {

@@ -1,0 +1,100 @@
+"""What segments exist: the definitions' catalog, which definition a segment belongs to, whether a run computed
+it, and the one check that a segment name exists (with a did-you-mean)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from segmentum.context import Context
+from segmentum.errors import NotFoundError, did_you_mean
+from segmentum.store import META
+from segmentum.store import snapshots as snapshot
+from segmentum.store.snapshots import RunInfo
+
+
+def definition_catalog(ctx: Context) -> dict[str, dict[str, Any]]:
+    """Segment name -> {segmentation, segment, description} from the definitions; empty when they fail to
+    load (reads still answer from the snapshots, which are what was computed)."""
+    try:
+        defs = ctx.definitions()
+    except Exception:  # noqa: BLE001 - invalid definitions must not take read models down
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for seg in defs.segments.values():
+        out[seg.name] = {"segmentation": None, "segment": seg.name, "description": seg.description}
+    for segmentation in defs.segmentations.values():
+        for seg in segmentation.segments:
+            out[seg.name] = {
+                "segmentation": segmentation.name,
+                "segment": seg.segment,
+                "description": seg.description,
+            }
+    return out
+
+
+def owner(name: str) -> str:
+    """The definition a segment belongs to: its segmentation (`rfm` of `rfm.champions`), else itself."""
+    return name.partition(".")[0] if "." in name else name
+
+
+def computed(run: RunInfo, name: str) -> bool | None:
+    """Whether `run` computed segment (or segmentation) `name`: its definition is in the run's hashes. None
+    when the run recorded no hashes (runs written before they were recorded: only their memberships tell)."""
+    if not run.definition_hashes:
+        return None
+    return owner(name) in run.definition_hashes or name in run.definition_hashes
+
+
+def check_segment(ctx: Context, name: str, *, run_id: int | None = None) -> None:
+    """NotFoundError unless `name` is a defined segment or has members (in run `run_id`, else in any run).
+
+    `segmentation.*` names every segment of a segmentation.
+    """
+    # the store first: loading the definitions takes far longer than a look-up that stops at the first row
+    if name.endswith(".*"):
+        segmentation = name[:-2]
+        if _exists(ctx, "segmentation", segmentation, run_id):
+            return
+        catalog = definition_catalog(ctx)
+        if any(info["segmentation"] == segmentation for info in catalog.values()):
+            return
+        known = sorted({info["segmentation"] for info in catalog.values() if info["segmentation"]})
+        raise NotFoundError(
+            f"unknown segmentation '{segmentation}'{did_you_mean(segmentation, known)}; "
+            "`segmentum segments` (GET /v1/segments) lists them"
+        )
+    if _exists(ctx, "name", name, run_id):
+        return
+    catalog = definition_catalog(ctx)
+    if name in catalog:
+        return
+    where = f" in run {run_id}" if run_id is not None else ""
+    raise NotFoundError(
+        f"unknown segment '{name}'{where}{did_you_mean(name, _candidates(ctx, catalog, run_id))}; "
+        "`segmentum segments` (GET /v1/segments) lists them"
+    )
+
+
+def _exists(ctx: Context, column: str, value: str, run_id: int | None) -> bool:
+    sql = f"SELECT 1 FROM {META}.memberships WHERE {column} = ?"
+    params: list[Any] = [value]
+    if run_id is not None:
+        sql += " AND run_id = ?"
+        params.append(int(run_id))
+    return bool(ctx.store.query(sql + " LIMIT 1", params))
+
+
+def _candidates(ctx: Context, catalog: dict[str, Any], run_id: int | None) -> list[str]:
+    """Names for a did-you-mean: the definitions' and those of the run (default: the newest batch run)."""
+    run = snapshot.get_run(ctx.store, run_id) if run_id is not None else snapshot.latest_run(ctx.store)
+    stored = (
+        [
+            r[0]
+            for r in ctx.store.query(
+                f"SELECT DISTINCT name FROM {META}.memberships WHERE run_id = ?", [run.run_id]
+            )
+        ]
+        if run is not None
+        else []
+    )
+    return list(dict.fromkeys([*catalog, *stored]))

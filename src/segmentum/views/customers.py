@@ -1,0 +1,92 @@
+"""One customer: the 360 that `segmentum customer`, `GET /v1/customers/{id}` and the dashboard's customer page
+show, and the customer search.
+
+The customer's state **now** is their row in the newest complete run that contains them, batch or real-time
+(`segmentum.store.snapshots.current_memberships`): a posted event shows up here within seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from segmentum.context import Context
+from segmentum.errors import NotFoundError
+from segmentum.sql import ident as quote
+from segmentum.store import snapshots as snapshot
+from segmentum.views.frames import records
+from segmentum.views.models import model_outputs
+from segmentum.views.tasks import tasks as task_list
+
+HISTORY_RUNS = 100
+SEARCH_LIMIT = 50
+
+
+def customer(ctx: Context, customer_id: str, *, history_runs: int = HISTORY_RUNS) -> dict[str, Any]:
+    """The customer's 360.
+
+    Keys: `customer_id`; `attributes` (their `customers` row); `segments` (names they are in now, sorted);
+    `run` (the run that holds their current state); `traits` (of that run); `models` (model name -> outputs);
+    `history` (per complete run holding them, oldest first, the last `history_runs`: run_id, as_of, kind,
+    segments); `tasks` (theirs, soonest due first). NotFoundError when neither the store nor any run knows them.
+    """
+    store = ctx.store
+    attributes: dict[str, Any] | None = None
+    if store.table_exists("customers"):
+        df = (
+            store.cursor()
+            .execute("SELECT * FROM main.customers WHERE customer_id = ? LIMIT 1", [customer_id])
+            .df()
+        )
+        if len(df):
+            attributes = records(df)[0]
+    current = snapshot.current_memberships(store, customer_id)
+    if attributes is None and current.empty:
+        raise NotFoundError(
+            f"no customer '{customer_id}' in the store or in any complete run; check the id "
+            "(ids are text compared exactly)"
+        )
+    run_info = None
+    traits: dict[str, Any] = {}
+    if not current.empty:
+        run_id = int(current["run_id"].iloc[0])
+        run_info = snapshot.get_run(store, run_id).to_dict()
+        try:
+            rows = records(snapshot.traits(store, run_id, [customer_id]))
+        except NotFoundError:  # a run without a traits table (written by hand, or a failed one)
+            rows = []
+        traits = {k: v for k, v in rows[0].items() if k != "customer_id"} if rows else {}
+    hist = snapshot.history(store, customer_id)
+    history: list[dict[str, Any]] = [
+        {"run_id": int(rid), "as_of": as_of, "kind": kind, "segments": list(group["name"])}
+        for (rid, as_of, kind), group in hist.groupby(["run_id", "as_of", "kind"], sort=True)
+    ]
+    return {
+        "customer_id": customer_id,
+        "attributes": attributes or {"customer_id": customer_id},
+        "segments": sorted(current["name"].tolist()) if not current.empty else [],
+        "run": run_info,
+        "traits": traits,
+        "models": model_outputs(ctx, customer_id),
+        "history": history[-history_runs:] if history_runs else [],
+        "tasks": task_list(ctx, customer_id=customer_id)["tasks"],
+    }
+
+
+def search(ctx: Context, text: str, *, limit: int = SEARCH_LIMIT) -> tuple[bool, list[str]]:
+    """(exact, ids): `exact` when `text` is a customer id; else the ids of customers whose text attributes
+    contain it (case-insensitive), at most `limit`, sorted."""
+    needle = text.strip()
+    if not needle or not ctx.store.table_exists("customers"):
+        return False, []
+    cur = ctx.store.cursor()
+    if cur.execute("SELECT 1 FROM main.customers WHERE customer_id = ?", [needle]).fetchone() is not None:
+        return True, [needle]
+    text_columns = [c for c, kind in ctx.store.columns("customers").items() if kind == "VARCHAR"]
+    # the text is a literal, not a pattern: % and _ in it match themselves
+    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    where = " OR ".join(f"{quote(c)} ILIKE ? ESCAPE '\\'" for c in text_columns)
+    rows = cur.execute(
+        f"SELECT customer_id FROM main.customers WHERE {where} ORDER BY customer_id LIMIT {int(limit)}",
+        [pattern] * len(text_columns),
+    ).fetchall()
+    return False, [r[0] for r in rows]
