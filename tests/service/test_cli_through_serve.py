@@ -99,6 +99,14 @@ def test_every_cli_command_goes_through_the_running_server(served, tmp_path: Pat
     sizes = {s["name"]: s["customers"] for s in ran["sizes"]}
     assert sizes["value_tier.vip"] == 2 and sizes["big_spenders"] == 2
 
+    segments = json.loads(cli(root, "segments", "--format", "json").stdout)
+    assert {s["name"]: s["customers"] for s in segments}["value_tier.vip"] == 2
+    vips = json.loads(cli(root, "members", "value_tier.vip", "--format", "json").stdout)
+    assert sorted(m["customer_id"] for m in vips) == ["c1", "c4"]
+    cli(root, "members", "value_tier.vip", "--filter", "spend > 500", "-o", str(tmp_path / "vip.csv"))
+    assert (tmp_path / "vip.csv").read_text().splitlines() == ["customer_id", "c4"]
+    customer = json.loads(cli(root, "customer", "c1", "--format", "json").stdout)
+    assert "value_tier.vip" in customer["segments"]
     explained = json.loads(cli(root, "explain", "c4", "value_tier.vip", "--format", "json").stdout)
     assert explained["member"] is True
     profile = json.loads(cli(root, "profile", "value_tier.vip", "--format", "json").stdout)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, operation
 
 
 def customer_command(
@@ -16,10 +16,7 @@ def customer_command(
 ) -> None:
     """Everything segmentum knows about one customer: attributes, traits, model outputs, segments now,
     history and tasks."""
-    from segmentum.views.customers import customer  # the customer 360 the API and the dashboard show too
-
-    ws = open_workspace(workspace)
-    data = customer(ws, customer_id)
+    data = operation(workspace, "customer", customer_id=customer_id)  # the 360 the API and dashboard show
     if fmt is OutputFormat.json:
         emit(data, fmt)
         return

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
-from segmentum.views.members import export, members
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation
 
 
 def members_command(
@@ -36,10 +35,9 @@ def members_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Members of a segment (customer_id first, then their attributes)."""
-    ws = open_workspace(workspace)
-    df = members(ws, name, run_id=run, filters=filters or (), segment=name.endswith(".*")).rows
-    if output is not None:
-        path = export(df, output)
-        note(f"{len(df):,} customers of {name} written to {path}")
+    target = str(output.expanduser().resolve()) if output is not None else None  # the server may write it
+    answer = operation(workspace, "members", name=name, run_id=run, filters=filters, output=target)
+    if target is not None:
+        note(f"{answer['count']:,} customers of {name} written to {answer['written']}")
         return
-    emit(df, fmt, title=f"{name}: {len(df):,} customers")
+    emit(answer["rows"], fmt, title=f"{name}: {answer['count']:,} customers", columns=answer["columns"])

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace
-from segmentum.views.segments import segment_sizes
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, operation
 
 
 def segments_command(
@@ -18,12 +17,11 @@ def segments_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Sizes of every segment: customers, share of the run's customers, revenue and revenue share."""
-    ws = open_workspace(workspace)
-    overview = segment_sizes(ws, run)
-    info = overview.run
+    answer = operation(workspace, "segments", run_id=run)
+    info = answer["run"]
     emit(
-        overview.sizes,
+        answer["sizes"],
         fmt,
-        title=f"Segments of run {info.run_id} (as_of {info.as_of:%Y-%m-%d %H:%M:%S})",
+        title=f"Segments of run {info['run_id']} (as_of {str(info['as_of']).replace('T', ' ')[:19]})",
         columns=["name", "customers", "share", "revenue", "revenue_share"],
     )

@@ -103,6 +103,43 @@ def _backfill(
     return [{"as_of": r.as_of, "run_id": r.run_id, "customers": r.customers} for r in results]
 
 
+@command("segments")
+def _segments(ws: Workspace, *, run_id: int | None = None) -> dict[str, Any]:
+    from segmentum.views.segments import segment_sizes
+
+    overview = segment_sizes(ws, run_id)
+    return {"run": overview.run.to_dict(), "sizes": overview.sizes.to_dict(orient="records")}
+
+
+@command("members")
+def _members(
+    ws: Workspace,
+    *,
+    name: str,
+    run_id: int | None = None,
+    filters: list[str] | None = None,
+    output: str | None = None,
+) -> dict[str, Any]:
+    """The members, or with `output` (an absolute path) the file written there by the store's owner."""
+    from segmentum.views.members import export, members
+
+    rows = members(ws, name, run_id=run_id, filters=filters or (), segment=name.endswith(".*")).rows
+    if output is not None:
+        return {"count": len(rows), "written": str(export(rows, output))}
+    return {
+        "count": len(rows),
+        "columns": [str(c) for c in rows.columns],
+        "rows": rows.to_dict(orient="records"),
+    }
+
+
+@command("customer")
+def _customer(ws: Workspace, *, customer_id: str) -> dict[str, Any]:
+    from segmentum.views.customers import customer
+
+    return customer(ws, customer_id)
+
+
 @command("explain")
 def _explain(ws: Workspace, *, customer_id: str, name: str, as_of: str | None = None) -> dict[str, Any]:
     from segmentum.runs.explain import explain
