@@ -186,6 +186,7 @@ def metric_values(
     if state.baseline:
         rows = cur.execute(f"SELECT customer_id, {column} FROM {current} ORDER BY customer_id").fetchall()
         return state, [(r[0], None, r[1], None) for r in rows]
+    assert state.batch_run is not None  # not a baseline: there is a previous batch run
     runs = [state.batch_run, *state.realtime_runs]
     values = " UNION ALL ".join(
         f"SELECT {int(r)}::BIGINT AS run_id, customer_id, {column} AS value FROM {META}.{traits_table(r)}"

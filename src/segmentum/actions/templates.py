@@ -7,6 +7,7 @@ workspace, absolutely, through `..` or through a symbolic link, is not found.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ class _Undefined(jinja2.ChainableUndefined):
             self._fail_with_undefined_error()
         return ""
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Any]:
         if self._undefined_exception is SecurityError:
             self._fail_with_undefined_error()
         return iter(())

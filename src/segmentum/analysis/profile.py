@@ -14,6 +14,7 @@ from segmentum.analysis.base import customer_values_sql, execute, frame, resolve
 from segmentum.analysis.experience import answer_texts, nps_settings
 from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import NotFoundError, did_you_mean
+from segmentum.sql import one
 from segmentum.store.tables import META, qualified, traits_table
 from segmentum.views.catalog import check_segment  # the one check that a segment exists
 
@@ -151,14 +152,12 @@ def _categorical_columns(ws: Context) -> list[str]:
     ]
     if not candidates:
         return []
-    counts = (
-        ws.store.cursor()
-        .execute(
+    counts = one(
+        ws.store.cursor().execute(
             "SELECT "
             + ", ".join(f'approx_count_distinct("{c}")' for c in candidates)
             + " FROM main.customers"
         )
-        .fetchone()
     )
     return [c for c, n in zip(candidates, counts, strict=True) if 0 < n <= MAX_CATEGORY_VALUES]
 

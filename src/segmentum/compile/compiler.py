@@ -516,7 +516,7 @@ class RunCompiler:
             )
         try:
             return rule.derive(trait, t, ExprCompiler(_CustomerScope(self, t, trait.location)))
-        except ibis.common.exceptions.IbisError as exc:  # type: ignore[attr-defined]
+        except ibis.common.exceptions.IbisError as exc:
             raise DefinitionError(f"{trait.location}: cannot compile trait '{trait.name}': {exc}") from exc
 
     # ------------------------------------------------------------------------------------------ segments
@@ -589,7 +589,7 @@ class RunCompiler:
     def _where(self, seg: SegmentDef, t: ir.Table) -> ir.BooleanValue:
         try:
             return ExprCompiler(_CustomerScope(self, t, seg.location)).condition(seg.where)  # type: ignore[arg-type]
-        except ibis.common.exceptions.IbisError as exc:  # type: ignore[attr-defined]
+        except ibis.common.exceptions.IbisError as exc:
             raise DefinitionError(
                 f"{seg.location}: cannot compile the condition of '{seg.name}': {exc}"
             ) from exc

@@ -38,6 +38,14 @@ Holds = Callable[[RunInfo], bool]
 Version = Callable[[RunInfo], str | None]
 
 
+def _holds_definition(name: str) -> Holds:
+    return lambda run: name in run.definition_hashes
+
+
+def _definition_version(name: str) -> Version:
+    return lambda run: run.definition_hashes.get(name)
+
+
 def resolve(
     current: RunInfo, earlier: list[RunInfo], name: str, holds: Holds, version: Version
 ) -> PreviousState:
@@ -81,8 +89,8 @@ def previous_states(store: Store, run_id: int, names: list[str]) -> dict[str, Pr
             current,
             earlier,
             name,
-            holds=lambda r, n=name: n in r.definition_hashes,
-            version=lambda r, n=name: r.definition_hashes.get(n),
+            holds=_holds_definition(name),
+            version=_definition_version(name),
         )
         for name in names
     }

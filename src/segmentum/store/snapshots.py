@@ -129,10 +129,10 @@ def resolve_run(store: Store, run_id: int | None = None) -> RunInfo:
                 f"run {run_id} is {info.status}, not complete; `segmentum runs` lists the runs"
             )
         return info
-    info = latest_run(store)
-    if info is None:
+    latest = latest_run(store)
+    if latest is None:
         raise NotFoundError("no complete run yet; compute one with `segmentum run`")
-    return info
+    return latest
 
 
 def list_runs(store: Store) -> list[RunInfo]:

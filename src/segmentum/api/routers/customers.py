@@ -23,7 +23,4 @@ def get_customer(customer_id: str, ws: Workspace = Depends(get_workspace)) -> JS
 @router.get("/{customer_id}/explain/{name}", summary="Why the customer is or is not in the segment")
 def explain(customer_id: str, name: str, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
     check_segment(ws, name)
-    result = explain_customer(ws, customer_id, name)
-    if hasattr(result, "to_dict") and not hasattr(result, "columns"):
-        result = result.to_dict()
-    return json_response(result)
+    return json_response(explain_customer(ws, customer_id, name).to_dict())

@@ -76,7 +76,4 @@ def validate(body: DefinitionsIn, ws: Workspace = Depends(get_workspace)) -> JSO
 
 @router.post("/preview", summary="Who would enter and leave with the unsaved definitions (nothing is stored)")
 def preview(body: DefinitionsIn, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
-    result = preview_definitions(ws, overrides=body.files or None)
-    if hasattr(result, "to_dict") and not hasattr(result, "columns"):
-        result = result.to_dict()
-    return json_response(result)
+    return json_response(preview_definitions(ws, overrides=body.files or None).to_dict())
