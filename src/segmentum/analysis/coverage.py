@@ -7,13 +7,16 @@ Works on any store, even one holding only `orders`: the customers are then the i
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from segmentum.schema import CUSTOMERS, TABLES
 from segmentum.spec.builtins import builtin_names, load_builtin
 from segmentum.sql import ident
 from segmentum.store import CATALOG, META
 from segmentum.store.catalog import model_tables
+
+if TYPE_CHECKING:
+    from segmentum.context import Context
 
 # What to ask or collect for each attribute: the start of a sentence that ends "to unlock ...".
 QUESTIONS: dict[str, str] = {
@@ -127,7 +130,7 @@ def _q(table: str, schema: str = "main") -> str:
 class _Store:
     """What coverage needs to know about the store: tables, columns, model attribute columns."""
 
-    def __init__(self, ws: Any) -> None:
+    def __init__(self, ws: Context) -> None:
         self.store = ws.store
         self.con = ws.store.cursor()
         self.tables = {name: self.store.columns(name) for name in TABLES if self.store.table_exists(name)}
@@ -226,13 +229,13 @@ def _question(item: str, builtins: list[str]) -> str:
     return f"include the column {column} in the {table} data to unlock {what}"
 
 
-def requirements(ws: Any, builtins: list[str] | None = None) -> dict[str, list[str]]:
+def requirements(ws: Context, builtins: list[str] | None = None) -> dict[str, list[str]]:
     """Built-in -> what it lacks in this workspace (empty when it can run); no counting, so it is fast."""
     db = _Store(ws)
     return {name: _missing(db, load_builtin(name).requires) for name in builtins or builtin_names()}
 
 
-def coverage(ws: Any, builtins: list[str] | None = None) -> CoverageReport:
+def coverage(ws: Context, builtins: list[str] | None = None) -> CoverageReport:
     """Measure the workspace's data coverage.
 
     Parameters

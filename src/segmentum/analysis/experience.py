@@ -25,6 +25,7 @@ from segmentum.models.data import builtin_settings, resolve_as_of
 
 if TYPE_CHECKING:
     from segmentum.context import Context
+    from segmentum.store import Store
 
 
 def nps_settings(ws: Context) -> dict[str, Any]:
@@ -37,7 +38,7 @@ def answer_texts(scores: list[Any]) -> list[str]:
     return [text for v in scores for text in (str(v), f"{v}.0")]
 
 
-def _months(store: Any, table: str, column: str, as_of: Any, period: str, periods: int | None) -> list[Any]:
+def _months(store: Store, table: str, column: str, as_of: Any, period: str, periods: int | None) -> list[Any]:
     if period not in PERIODS:  # also keeps the text out of the SQL unless it is a known unit
         raise ModelError(f"period {period!r} is not known; allowed: {', '.join(PERIODS)}")
     row = (

@@ -33,6 +33,7 @@ from segmentum.analysis import migration, pareto, profile
 from segmentum.analysis.base import segmentations
 from segmentum.analysis.migration import batch_runs
 from segmentum.analysis.rfm import rfm_grid
+from segmentum.context import Context
 from segmentum.errors import DefinitionError, NotFoundError, SegmentumError
 from segmentum.i18n import LANGUAGES, Translator
 from segmentum.report import charts
@@ -354,7 +355,7 @@ def segment_page(request: Request, user: User, name: str, q: str = "", page: int
     )
 
 
-def _members_page(ws: Any, name: str, run_id: int, q: str, page: int) -> MemberPage:
+def _members_page(ws: Context, name: str, run_id: int, q: str, page: int) -> MemberPage:
     """Page `page` of PAGE_SIZE members (the last page when `page` is past it)."""
     first = (max(1, page) - 1) * PAGE_SIZE
     found = members(ws, name, run_id=run_id, search=q, limit=PAGE_SIZE, offset=first)
@@ -500,7 +501,7 @@ def complete(request: Request, user: User, task_id: int) -> Response:
 
 
 # ------------------------------------------------------------------ definition editor
-def _definition_files(ws: Any) -> list[str]:
+def _definition_files(ws: Context) -> list[str]:
     folder = ws.root / "definitions"
     return (
         sorted(p.name for p in folder.glob("*.y*ml") if _FILE_NAME.match(p.name)) if folder.is_dir() else []
@@ -535,7 +536,7 @@ def editor(request: Request, user: User, file: str = "", saved: str = "") -> Res
     )
 
 
-def check_definitions(ws: Any, file: str, text: str) -> dict[str, Any]:
+def check_definitions(ws: Context, file: str, text: str) -> dict[str, Any]:
     """Validate an unsaved definitions file and preview its effect against the last run (nothing stored)."""
     from segmentum.runs.preview import preview
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from segmentum.actions.events import SinkEvent
     from segmentum.actions.templates import Templates
+    from segmentum.context import Context
 
 
 class _Text(HTMLParser):
@@ -80,7 +81,7 @@ def message_id(key: str) -> str:
 class EmailSink(Sink):
     name = "email"
 
-    def __init__(self, ws: Any) -> None:
+    def __init__(self, ws: Context) -> None:
         super().__init__(ws)
         self._smtp: smtplib.SMTP | None = None
         self._consent_cache: dict[str, str | None] = {}

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from segmentum.actions.events import SinkEvent
     from segmentum.actions.templates import Templates
+    from segmentum.context import Context
 
 
 class TaskSink(Sink):
@@ -25,7 +26,7 @@ class TaskSink(Sink):
     name = "task"
     transactional = True
 
-    def __init__(self, ws: Any) -> None:
+    def __init__(self, ws: Context) -> None:
         super().__init__(ws)
         self._due: dict[str, str] = {}  # one due date per processed run
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from segmentum.actions.events import SinkEvent
     from segmentum.actions.templates import Templates
+    from segmentum.context import Context
 
 RETRYABLE_STATUS = {408, 425, 429}
 BODY_KEYS = ("idempotency_key", "trigger", "event", "customer", "segment", "segments", "run", "traits")
@@ -69,7 +70,7 @@ def signature(body: bytes, secret: str) -> str:
 class WebhookSink(Sink):
     name = "webhook"
 
-    def __init__(self, ws: Any) -> None:
+    def __init__(self, ws: Context) -> None:
         super().__init__(ws)
         self._client: httpx.Client | None = None
 
