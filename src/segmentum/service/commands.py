@@ -63,6 +63,8 @@ def call(ws: Workspace, name: str, /, **params: Any) -> Any:
     record = running_server(ws.root)
     if record is None:
         return execute(ws, name, params)
+    # progress bars are drawn by the process that shows them, not by the server
+    params = {k: v for k, v in params.items() if k != "progress"}
     # long operations (ingest of a large file, a run) answer when they are done
     client = ServerClient(record, timeout=None)
     return client.request("POST", f"/v1/commands/{name}", json_body=jsonable(params))
