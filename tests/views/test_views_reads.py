@@ -167,7 +167,8 @@ def test_customer_360_holds_the_current_run_models_history_and_tasks(ws) -> None
     view = customer(ws, "c1")
     assert view["run"]["run_id"] == 5 and view["segments"] == ["big", "tier.vip"]  # real time is "now"
     assert view["traits"] == {"spend": 900} and view["models"] == {"clv": {"clv_12m": 12.5}}
-    assert [h["run_id"] for h in view["history"]] == [1, 2, 3, 4, 5]
+    # in time order: the backfilled run 3 (as_of 2024-01-31) comes first
+    assert [h["run_id"] for h in view["history"]] == [3, 1, 2, 4, 5]
     assert [t["title"] for t in view["tasks"]] == ["Sooner", "Later", "No date"]
     assert view["attributes"]["country"] == "UA"
     with pytest.raises(NotFoundError):

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from segmentum.clock import resolve_as_of
 from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import ModelError, NotFittedError, NotFoundError, did_you_mean
 from segmentum.sql import ident, literal
 from segmentum.store import snapshots as snapshot
+from segmentum.store.catalog import newest_timestamp
 from segmentum.store.tables import META, qualified, traits_table
 
 if TYPE_CHECKING:
@@ -301,45 +303,22 @@ class FrameSource:
 
 def _latest(store: Store) -> tuple[int, datetime] | None:
     """(id, as_of) of the latest run (`segmentum.store.snapshots.latest_run`), or None."""
-    if not store.table_exists("runs", schema="segmentum"):
-        return None  # never ran: do not create the run tables (the store may be read-only)
     info = snapshot.latest_run(store)
     return (info.run_id, info.as_of) if info is not None else None
 
 
 def _run(store: Store, run_id: int) -> tuple[int, datetime]:
-    if store.table_exists("runs", schema="segmentum"):
-        row = (
-            store.cursor()
-            .execute("SELECT run_id, as_of, status FROM segmentum.runs WHERE run_id = ?", [run_id])
-            .fetchone()
-        )
-        if row and row[2] == "complete" and store.table_exists(traits_table(run_id), schema=META):
-            return int(row[0]), row[1]
-        if row:
-            raise NotFoundError(
-                f"run {run_id} is {row[2]}, not complete; pick a complete run (`segmentum runs`)"
-            )
-    raise NotFoundError(f"no run {run_id} in the store; see `segmentum runs` for the runs there are")
+    """(id, as_of) of complete run `run_id` (`snapshots.resolve_run`: NotFoundError otherwise)."""
+    info = snapshot.resolve_run(store, run_id)
+    return info.run_id, info.as_of
 
 
 def _data_as_of(store: Store) -> datetime | None:
-    """End of the day of the newest order or event timestamp (the `--as-of latest` rule)."""
-    parts = []
-    if store.table_exists("orders"):
-        parts.append("SELECT max(ordered_at) AS t FROM main.orders")
-    if store.table_exists("events"):
-        parts.append("SELECT max(occurred_at) AS t FROM main.events")
-    if not parts:
+    """The `--as-of latest` instant of the data (`segmentum.clock`), or None when nothing is timestamped."""
+    newest = newest_timestamp(store)
+    if newest is None:
         return None
-    row = (
-        store.cursor()
-        .execute(
-            f"SELECT date_trunc('day', max(t)) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND FROM ({' UNION ALL '.join(parts)})"
-        )
-        .fetchone()
-    )
-    return row[0] if row else None
+    return resolve_as_of("latest", newest=lambda: newest)[0]
 
 
 def available_features(store: Store, run_id: int | None = None) -> dict[str, str]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from segmentum.store import META, Store
 from segmentum.store.snapshots import RunInfo, get_run, list_runs, trait_hashes, traits_table
+from segmentum.store.tables import TRAITS_TABLE_LIKE, run_of_traits_table
 
 
 @dataclass(frozen=True)
@@ -98,15 +99,15 @@ def previous_states(store: Store, run_id: int, names: list[str]) -> dict[str, Pr
 
 def trait_previous_state(store: Store, run_id: int, trait: str) -> PreviousState:
     """The previous state of trait `trait` (metric triggers): runs hold it when their traits table has it."""
-    having = {
-        int(table.removeprefix("traits_"))
+    found = (
+        run_of_traits_table(table)
         for (table,) in store.query(
             "SELECT table_name FROM information_schema.columns WHERE table_schema = ? AND column_name = ? "
-            "AND table_name LIKE 'traits\\_%' ESCAPE '\\'",
+            f"AND {TRAITS_TABLE_LIKE}",
             [META, trait],
         )
-        if table.removeprefix("traits_").isdigit()
-    }
+    )
+    having = {run_id for run_id in found if run_id is not None}
     recorded = trait_hashes(store)
     return resolve(
         get_run(store, run_id),

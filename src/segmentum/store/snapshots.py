@@ -26,7 +26,7 @@ import pandas as pd
 
 from segmentum.errors import NotFoundError
 from segmentum.store.connection import META, Store
-from segmentum.store.tables import traits_table
+from segmentum.store.tables import TRAITS_TABLE_LIKE, run_of_traits_table, traits_table
 
 __all__ = [
     "RunInfo",
@@ -179,13 +179,14 @@ def current_memberships(store: Store, customer_id: str) -> pd.DataFrame:
 
 
 def history(store: Store, customer_id: str) -> pd.DataFrame:
-    """Every complete run's memberships of one customer: run_id, as_of, kind, name."""
+    """Every complete run's memberships of one customer, in time order (as_of, then run id): run_id, as_of,
+    kind, segmentation, segment, name."""
     return (
         store.cursor()
         .execute(
             f"""SELECT m.run_id, r.as_of, r.kind, m.segmentation, m.segment, m.name FROM {META}.memberships m
             JOIN {META}.runs r USING (run_id) WHERE r.status = 'complete' AND m.customer_id = ?
-            ORDER BY m.run_id, m.name""",
+            ORDER BY r.as_of, m.run_id, m.name""",
             [str(customer_id)],
         )
         .df()
@@ -219,15 +220,15 @@ def trait_hashes(store: Store) -> dict[int, dict[str, str] | None]:
     out: dict[int, dict[str, str] | None] = {}
     for table, comment in store.query(
         "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = ? AND table_name LIKE 'traits\\_%' ESCAPE '\\'",
+        f"AND schema_name = ? AND {TRAITS_TABLE_LIKE}",
         [META],
     ):
-        suffix = table.removeprefix("traits_")
-        if not suffix.isdigit():
+        run_id = run_of_traits_table(table)
+        if run_id is None:
             continue
         try:
             hashes = json.loads(comment) if comment else None
         except ValueError:
             hashes = None
-        out[int(suffix)] = {str(k): str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else None
+        out[run_id] = {str(k): str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else None
     return out

@@ -306,9 +306,20 @@ def qualified(name: str) -> str:
     return _qualified(META, name)
 
 
+TRAITS_PREFIX = "traits_"
+# the traits tables among a schema's tables, for a LIKE in SQL text
+TRAITS_TABLE_LIKE = "table_name LIKE 'traits\\_%' ESCAPE '\\'"
+
+
 def traits_table(run_id: int) -> str:
     """Name (without schema) of the traits table of a run: `traits_<run_id>`."""
-    return f"traits_{int(run_id)}"
+    return f"{TRAITS_PREFIX}{int(run_id)}"
+
+
+def run_of_traits_table(name: str) -> int | None:
+    """The run whose traits table is called `name`, or None when `name` is not a traits table."""
+    suffix = name.removeprefix(TRAITS_PREFIX)
+    return int(suffix) if name.startswith(TRAITS_PREFIX) and suffix.isdigit() else None
 
 
 def cluster_table(name: str) -> str:

@@ -56,9 +56,10 @@ def customer(ctx: Context, customer_id: str, *, history_runs: int = HISTORY_RUNS
             rows = []
         traits = {k: v for k, v in rows[0].items() if k != "customer_id"} if rows else {}
     hist = snapshot.history(store, customer_id)
+    # in time order (the store's order: as_of, then run id), so "the last N runs" are the newest by as_of
     history: list[dict[str, Any]] = [
         {"run_id": int(rid), "as_of": as_of, "kind": kind, "segments": list(group["name"])}
-        for (rid, as_of, kind), group in hist.groupby(["run_id", "as_of", "kind"], sort=True)
+        for (rid, as_of, kind), group in hist.groupby(["run_id", "as_of", "kind"], sort=False)
     ]
     return {
         "customer_id": customer_id,
