@@ -128,7 +128,8 @@ def test_customer_360_from_cli_and_api_agree(shop) -> None:
     assert from_api == shop.cli["customer"]
     assert from_api["segments"] and from_api["traits"]["revenue_365d"] is not None
     assert [t["title"] for t in from_api["tasks"]] == ["Call c001"]
-    assert [h["run_id"] for h in from_api["history"]] == [1, 2, 3, 4]
+    # in time order: run 3 (a backfill at 2023-12-31, computed after runs 1 and 2) comes first
+    assert [h["run_id"] for h in from_api["history"]] == [3, 1, 2, 4]
 
 
 def test_a_bad_filter_is_422_with_its_position(shop) -> None:
