@@ -53,7 +53,7 @@ rows = st.lists(st.lists(cells, min_size=0, max_size=8), max_size=12)
 delimiters = st.sampled_from([",", ";", "\t", "|"])
 encodings = st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1251", "latin-1"])
 counter = itertools.count()
-# more examples on demand: INGEST_EXAMPLES=500 pytest tests/data/test_ingest_property.py
+# more examples on demand: INGEST_EXAMPLES=500 pytest tests/ingest/test_ingest_property.py
 EXAMPLES = int(os.environ.get("INGEST_EXAMPLES", "60"))
 
 
