@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import httpx
-import uvicorn
 
-from segmentum.service.ownership import free_port
 from segmentum.store import META
 from segmentum.workspace import Workspace
+from servers import start_app as start_server  # noqa: F401 - the API tests' name for it
 
 
 @dataclass
@@ -26,21 +23,6 @@ class LiveServer:
     def client(self, scope: str | None = "admin", **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.keys[scope]}"} if scope else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
-
-
-def start_server(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def seed_snapshot(ws: Workspace) -> None:

@@ -7,12 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from segmentum.service.ownership import free_port, running_server, server_file
+from servers import start_serve
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -48,24 +48,9 @@ def test_keys_create_prints_the_key_alone_on_the_last_line(workspace) -> None:
 def test_serve_owns_the_store_and_the_cli_manages_keys_through_it(workspace) -> None:
     root = str(workspace.root)
     workspace.close()
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "segmentum.cli.main", "serve", "--port", str(port), "-w", root],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, url = start_serve(workspace.root, stdout=subprocess.PIPE)
+    port = int(url.rsplit(":", 1)[1])
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.2)
         record = json.loads(server_file(workspace.root).read_text())
         assert record["port"] == port and record["pid"] == proc.pid
         assert workspace.server().url == f"http://127.0.0.1:{port}"

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,8 +16,8 @@ import pandas as pd
 import pytest
 
 from segmentum.service.keys import KeyStore
-from segmentum.service.ownership import free_port
 from segmentum.workspace import Workspace
+from servers import start_serve
 
 PLUGIN = '''
 """A user's sink: writes one JSON file per delivered item."""
@@ -106,30 +105,12 @@ def make_shop(root: Path) -> tuple[Workspace, str]:
 def test_a_sink_registered_through_the_entry_point_group_delivers_in_serve(tmp_path: Path) -> None:
     plugin = write_plugin(tmp_path / "site")
     ws, key = make_shop(tmp_path / "ws")
-    port = free_port()
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(plugin), os.environ.get("PYTHONPATH")])),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "segmentum.cli.main", "serve", "--port", str(port), "-w", str(ws.root)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_serve(ws.root, env=env, stdout=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.2)
         headers = {"Authorization": f"Bearer {key}"}
         started = httpx.post(f"{url}/v1/runs", json={"as_of": "2024-03-01"}, headers=headers, timeout=30)
         assert started.status_code == 202, started.text

@@ -7,15 +7,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from segmentum.service.ownership import free_port
 from segmentum.workspace import Workspace
+from servers import start_serve
 
 ORDERS_CSV = """order_id,customer_id,ordered_at,amount,status
 o1,c1,2024-01-05,100,
@@ -63,25 +62,9 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     (ws.root / "definitions" / "shop.yml").write_text(DEFINITIONS, encoding="utf-8")
     (tmp_path / "orders.csv").write_text(ORDERS_CSV, encoding="utf-8")
     ws.close()
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "segmentum.cli.main", "serve", "--port", str(port), "-w", str(ws.root)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, url = start_serve(ws.root)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.2)
-        yield ws.root, port
+        yield ws.root, int(url.rsplit(":", 1)[1])
     finally:
         proc.terminate()
         proc.wait(30)

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from views_support import FILTER, build_workspace, cli, serve
+from views_support import FILTER, build_workspace, cli
 
 from segmentum.api.main import create_app
 from segmentum.api.server import web_routers
 from segmentum.service.keys import KeyStore
 from segmentum.workspace import Workspace
+from servers import start_app as serve
 
 
 @dataclass

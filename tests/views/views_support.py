@@ -17,18 +17,13 @@ import os
 import random
 import subprocess
 import sys
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-import uvicorn
 
 from segmentum.service import users as auth
-from segmentum.service.ownership import free_port
 from segmentum.workspace import Workspace
 
 USER, PASSWORD = "anna", "correct horse battery"
@@ -121,19 +116,3 @@ class Served:
     url: str
     ws: Workspace
     key: str
-
-
-def serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
-    """A real uvicorn on a free port of 127.0.0.1."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"

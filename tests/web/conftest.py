@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,14 +11,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import uvicorn
 
 from segmentum.api.main import create_app
 from segmentum.api.server import web_routers
 from segmentum.service import users as auth
 from segmentum.service.keys import KeyStore
-from segmentum.service.ownership import free_port
 from segmentum.workspace import Workspace
+from servers import start_app
 
 USER, PASSWORD = "anna", "correct horse battery"
 SHOP_YML = """\
@@ -89,25 +86,10 @@ class Dashboard:
     api_key: str
 
 
-def start(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the dashboard server did not start")
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture(scope="session")
 def start_server() -> Any:
     """`start(app)` -> (server, thread, url): a real uvicorn on a free port of 127.0.0.1."""
-    return start
+    return start_app
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +97,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     ws = build_workspace(tmp_path_factory.mktemp("web") / "ws")
     key = KeyStore(ws.store).create("read", "dashboard test")[0]
     app = create_app(ws, extra_routers=web_routers(), realtime=False)
-    server, thread, url = start(app)
+    server, thread, url = start_app(app)
     try:
         yield Dashboard(url, ws, key)
     finally:
