@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -120,3 +121,61 @@ def test_the_command_channel_answers_only_the_local_cli(served) -> None:
     )
     assert response.status_code == 403
     assert "local CLI" in response.json()["error"]["message"]
+
+
+CUSTOMERS_CSV = """customer_id,country
+c1,UK
+c2,DE
+c3,UK
+c4,FR
+"""
+
+
+@pytest.mark.slow  # a server and a dozen CLI processes
+def test_the_reads_group_goes_through_the_running_server(served, tmp_path: Path) -> None:
+    """runs, quarantine, coverage, pareto, compare, crosstab, sql, validate, builtins and users while the server
+    holds the store: each would fail with DuckDB's lock error if it opened the store itself."""
+    root, _port = served
+    (tmp_path / "orders.csv").write_text(ORDERS_CSV + "o7,c2,2024-03-01,not-a-number,\n", encoding="utf-8")
+    (tmp_path / "customers.csv").write_text(CUSTOMERS_CSV, encoding="utf-8")
+    assert "1 quarantined" in cli(root, "ingest", "orders", str(tmp_path / "orders.csv")).stdout
+    cli(root, "ingest", "customers", str(tmp_path / "customers.csv"))
+    cli(root, "run", "--as-of", "latest")
+
+    runs = json.loads(cli(root, "runs", "--format", "json").stdout)
+    assert [(r["run_id"], r["status"]) for r in runs] == [(1, "complete")]
+    table = cli(root, "runs").stdout  # the table shows as_of as a time, parsed back from the JSON answer
+    assert "complete" in table and f"{datetime.fromisoformat(runs[0]['as_of']):%Y-%m-%d %H:%M:%S}" in table
+
+    quarantined = json.loads(cli(root, "quarantine", "--format", "json").stdout)
+    assert [(q["table"], q["line"], q["column"]) for q in quarantined] == [("orders", 8, "amount")]
+
+    coverage = json.loads(cli(root, "coverage", "--format", "json").stdout)
+    assert coverage["customers"] == 4
+    assert {t["table"]: t["rows"] for t in coverage["tables"]}["orders"] == 6
+    assert "customers" in cli(root, "coverage", "--section", "tables").stdout
+
+    pareto = json.loads(cli(root, "pareto", "--points", "4", "--format", "json").stdout)
+    assert pareto["curve"][-1]["revenue_share"] == pytest.approx(1.0)
+    assert "customer_share" in cli(root, "pareto", "--format", "csv").stdout.splitlines()[0]
+
+    compared = json.loads(cli(root, "compare", "value_tier.vip", "value_tier.low", "--format", "json").stdout)
+    assert {c["name"]: c["size"] for c in compared} == {"value_tier.vip": 2, "value_tier.low": 2}
+    crosstab = json.loads(cli(root, "crosstab", "value_tier", "country", "--format", "json").stdout)
+    assert sum(row["customers"] for row in crosstab) == 4
+    assert (
+        "country" in cli(root, "crosstab", "value_tier", "country", "--format", "csv").stdout.splitlines()[0]
+    )
+
+    sql = cli(root, "sql", "big_spenders").stdout
+    assert "SELECT" in sql.upper() and sql.rstrip().endswith(";")
+    validated = json.loads(cli(root, "validate", "--format", "json").stdout)
+    assert validated["valid"] is True and validated["segments"] >= 1 and validated["triggers"] == 1
+    assert "Definitions are valid" in cli(root, "validate").stderr
+    builtins = {b["name"]: b for b in json.loads(cli(root, "builtins", "--format", "json").stdout)}
+    assert builtins["rfm"]["has_data"] == "yes"
+
+    cli(root, "users", "add", "alice", "--password", "correct horse")
+    assert [u["name"] for u in json.loads(cli(root, "users", "list", "--format", "json").stdout)] == ["alice"]
+    cli(root, "users", "remove", "alice")
+    assert json.loads(cli(root, "users", "list", "--format", "json").stdout) == []

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace
+from segmentum.analysis.coverage import describe_missing
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace, operation
 from segmentum.errors import WorkspaceNotFoundError
 from segmentum.spec.builtins import builtin_names, load_builtin, render_builtin_yaml
 
@@ -25,19 +27,16 @@ def _needs(requires: dict[str, list[str]]) -> str:
     return ", ".join(parts)
 
 
-def builtin_rows(workspace: object | None) -> list[dict[str, object]]:
+def builtin_rows(workspace: Path | None) -> list[dict[str, object]]:
     """One row per built-in: name, title, needs, enabled and whether the workspace has its data."""
     ws = None
     try:
-        ws = open_workspace(workspace)  # type: ignore[arg-type]
+        ws = open_workspace(workspace)
     except WorkspaceNotFoundError:
         if workspace is not None:
             raise
-    missing = None
-    if ws is not None:
-        from segmentum.analysis.coverage import describe_missing, requirements
-
-        missing = requirements(ws)
+    # what each built-in lacks is read from the store, so where its owner is (the running server, else here)
+    missing = operation(ws.root, "builtins") if ws is not None else None
     rows: list[dict[str, object]] = []
     for name in builtin_names():
         builtin = load_builtin(name, ws.config.builtin_settings.get(name) if ws else None)
@@ -47,8 +46,6 @@ def builtin_rows(workspace: object | None) -> list[dict[str, object]]:
             row["has_data"] = "no" if missing[name] else "yes"
             row["why_not"] = describe_missing(missing[name])
         rows.append(row)
-    if ws is not None:
-        ws.close()
     return rows
 
 

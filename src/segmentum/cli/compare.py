@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.analysis import compare
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, operation
 
 
 def compare_command(
@@ -19,4 +18,5 @@ def compare_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Compare segments: size, share, revenue share, order value, frequency, recency, NPS, CSAT, churn."""
-    emit(compare(open_workspace(workspace), names, run_id=run), fmt, title="Segments compared")
+    answer = operation(workspace, "compare", names=names, run_id=run)
+    emit(answer["rows"], fmt, title="Segments compared", columns=answer["columns"])

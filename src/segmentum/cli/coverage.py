@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.analysis.coverage import coverage
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation
 
 
 class Section(StrEnum):
@@ -27,10 +26,8 @@ def coverage_command(
 ) -> None:
     """Data coverage: how many customers have each attribute, which built-ins can run and for how many
     customers, and which data to collect next (with the question to ask)."""
-    ws = open_workspace(workspace)
-    report = coverage(ws)
+    data = operation(workspace, "coverage")
     if fmt is OutputFormat.json:
-        data = report.to_dict()
         emit(data if section is Section.all else {section.value: data[section.value]}, fmt)
         return
     if fmt is OutputFormat.csv and section is Section.all:
@@ -38,18 +35,18 @@ def coverage_command(
         section = Section.builtins
     wanted = list(Section)[1:] if section is Section.all else [section]
     if fmt is OutputFormat.table:
-        note(f"{report.customers:,} customers ({report.customers_source})")
+        note(f"{data['customers']:,} customers ({data['customers_source']})")
     for part in wanted:
         if part is Section.attributes:
             rows = [
                 {
-                    "attribute": a.attribute,
-                    "present": "yes" if a.present else "no",
-                    "customers": a.customers,
-                    "share": f"{a.share:.1%}",
-                    "source": a.source,
+                    "attribute": a["attribute"],
+                    "present": "yes" if a["present"] else "no",
+                    "customers": a["customers"],
+                    "share": f"{a['share']:.1%}",
+                    "source": a["source"],
                 }
-                for a in report.attributes
+                for a in data["attributes"]
             ]
             emit(
                 rows,
@@ -60,25 +57,25 @@ def coverage_command(
         elif part is Section.tables:
             rows = [
                 {
-                    "table": t.table,
-                    "present": "yes" if t.present else "no",
-                    "rows": t.rows,
-                    "customers": t.customers,
-                    "share": f"{t.share:.1%}",
+                    "table": t["table"],
+                    "present": "yes" if t["present"] else "no",
+                    "rows": t["rows"],
+                    "customers": t["customers"],
+                    "share": f"{t['share']:.1%}",
                 }
-                for t in report.tables
+                for t in data["tables"]
             ]
             emit(rows, fmt, title="Tables", columns=["table", "present", "rows", "customers", "share"])
         elif part is Section.builtins:
             rows = [
                 {
-                    "builtin": b.builtin,
-                    "can_run": "yes" if b.can_run else "no",
-                    "customers": b.customers,
-                    "share": f"{b.share:.1%}",
-                    "why_not": b.reason,
+                    "builtin": b["builtin"],
+                    "can_run": "yes" if b["can_run"] else "no",
+                    "customers": b["customers"],
+                    "share": f"{b['share']:.1%}",
+                    "why_not": b["reason"],
                 }
-                for b in report.builtins
+                for b in data["builtins"]
             ]
             emit(
                 rows, fmt, title="Built-ins", columns=["builtin", "can_run", "customers", "share", "why_not"]
@@ -86,14 +83,14 @@ def coverage_command(
         elif part is Section.suggestions:
             rows = [
                 {
-                    "collect": s.item,
-                    "kind": s.kind,
-                    "unlocks": s.unlocks,
-                    "needed_by": ", ".join(s.builtins),
-                    "customers_missing": s.customers_missing,
-                    "question": s.question,
+                    "collect": s["item"],
+                    "kind": s["kind"],
+                    "unlocks": s["unlocks"],
+                    "needed_by": ", ".join(s["builtins"]),
+                    "customers_missing": s["customers_missing"],
+                    "question": s["question"],
                 }
-                for s in report.suggestions
+                for s in data["suggestions"]
             ]
             emit(
                 rows,

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.analysis import crosstab
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, operation
 
 
 def crosstab_command(
@@ -20,4 +19,5 @@ def crosstab_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Cross-tab of two dimensions with customer counts, revenue and share (e.g. company size x industry)."""
-    emit(crosstab(open_workspace(workspace), rows, columns, run_id=run), fmt, title=f"{rows} x {columns}")
+    answer = operation(workspace, "crosstab", rows=rows, columns=columns, run_id=run)
+    emit(answer["rows"], fmt, title=f"{rows} x {columns}", columns=answer["columns"])

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.analysis import pareto
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation
 
 
 def pareto_command(
@@ -19,11 +18,12 @@ def pareto_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """The Pareto curve of revenue (customers sorted by revenue, descending) and where A, B and C end on it."""
-    result = pareto(open_workspace(workspace), run_id=run, points=points)
+    result = operation(workspace, "pareto", run_id=run, points=points)
+    columns = result.pop("curve_columns")
     if fmt is OutputFormat.json:
-        emit({**result, "curve": result["curve"].to_dict(orient="records")}, fmt)
+        emit(result, fmt)
         return
-    emit(result["curve"], fmt, title="Pareto curve")
+    emit(result["curve"], fmt, title="Pareto curve", columns=columns)
     if fmt is OutputFormat.table:
         share = result["top_20_percent_revenue_share"]
         if share is not None:

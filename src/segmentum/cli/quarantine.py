@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
-from segmentum.ingest.load import quarantined_rows
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation
 
 
 def quarantine_command(
@@ -20,8 +19,7 @@ def quarantine_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Rows that could not be stored: source file, line, column and reason, newest ingest first."""
-    with open_workspace(workspace) as ws:
-        rows = quarantined_rows(ws, table=table, ingest_id=ingest_id, limit=limit or None)
+    rows = operation(workspace, "quarantine", table=table, ingest_id=ingest_id, limit=limit or None)
     columns = ["ingest_id", "table", "source", "line", "column", "reason", "raw"]
     if fmt is OutputFormat.table:
         for row in rows:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace
-from segmentum.store.snapshots import list_runs
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, operation
 
 
 def runs_command(
@@ -16,12 +16,12 @@ def runs_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """List runs, newest first: as_of, status, kind, engine, customers, duration."""
-    ws = open_workspace(workspace)
-    rows = [r.to_dict() for r in list_runs(ws.store)[:limit]]
+    rows = operation(workspace, "runs", limit=limit)
     if fmt is OutputFormat.table:
         for row in rows:
             for key in ("as_of", "started_at"):
-                row[key] = f"{row[key]:%Y-%m-%d %H:%M:%S}" if row[key] is not None else None
+                value = row[key]
+                row[key] = f"{datetime.fromisoformat(value):%Y-%m-%d %H:%M:%S}" if value is not None else None
             row["duration_s"] = round(row["duration_s"], 2) if row["duration_s"] is not None else None
     emit(
         rows,

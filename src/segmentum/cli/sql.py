@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import WorkspaceOpt, open_workspace
-from segmentum.runs.execute import compiled_sql
+from segmentum.cli.common import WorkspaceOpt, operation
 
 
 class Dialect(StrEnum):
@@ -29,5 +28,5 @@ def sql_command(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Print the compiled SQL (one query: customers, per-table aggregates, derived traits, segments)."""
-    ws = open_workspace(workspace)
-    sys.stdout.write(compiled_sql(ws, name, dialect=dialect.value, as_of=as_of).rstrip() + ";\n")
+    text = operation(workspace, "sql", name=name, dialect=dialect.value, as_of=as_of)
+    sys.stdout.write(text.rstrip() + ";\n")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation
 
 app = typer.Typer(help="Dashboard users (sign-in with a user name and password).", no_args_is_help=True)
 
@@ -26,12 +26,9 @@ def add(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Create a dashboard user (or give one a new password with --replace)."""
-    from segmentum.service.users import add_user
-
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    ws = open_workspace(workspace)
-    add_user(ws.store, name, password, replace=replace)
+    operation(workspace, "users.add", name=name, password=password, replace=replace)
     note(
         f"{'Updated' if replace else 'Added'} dashboard user {name!r}; sign in at /login of `segmentum serve`."
     )
@@ -40,15 +37,11 @@ def add(
 @app.command("list")
 def list_users(workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.table) -> None:
     """Dashboard users and when they were created (never the password hashes)."""
-    from segmentum.service.users import list_users as users
-
-    emit(users(open_workspace(workspace).store), fmt, title="Dashboard users", columns=["name", "created_at"])
+    emit(operation(workspace, "users.list"), fmt, title="Dashboard users", columns=["name", "created_at"])
 
 
 @app.command("remove")
 def remove(name: Annotated[str, typer.Argument(help="User name")], workspace: WorkspaceOpt = None) -> None:
     """Remove a dashboard user (their open sessions end at once)."""
-    from segmentum.service.users import remove_user
-
-    remove_user(open_workspace(workspace).store, name)
+    operation(workspace, "users.remove", name=name)
     note(f"Removed dashboard user {name!r}.")

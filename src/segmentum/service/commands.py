@@ -246,4 +246,110 @@ def _forget(ws: Workspace, *, customer_id: str) -> dict[str, Any]:
     return forget(ws, customer_id)
 
 
+# ------------------------------------------------------------------------------------------- reads
+# runs, quarantine, coverage, pareto, compare, crosstab, sql, validate, users, builtins
+
+
+@command("runs")
+def _runs(ws: Workspace, *, limit: int = 50) -> list[dict[str, Any]]:
+    from segmentum.store.snapshots import list_runs
+
+    return [r.to_dict() for r in list_runs(ws.store)[:limit]]
+
+
+@command("quarantine")
+def _quarantine(
+    ws: Workspace, *, table: str | None = None, ingest_id: int | None = None, limit: int | None = 100
+) -> list[dict[str, Any]]:
+    from segmentum.ingest.load import quarantined_rows
+
+    return quarantined_rows(ws, table=table, ingest_id=ingest_id, limit=limit)
+
+
+@command("coverage")
+def _coverage(ws: Workspace) -> dict[str, Any]:
+    from segmentum.analysis.coverage import coverage
+
+    return coverage(ws).to_dict()
+
+
+@command("pareto")
+def _pareto(ws: Workspace, *, run_id: int | None = None, points: int = 20) -> dict[str, Any]:
+    from segmentum.analysis import pareto
+
+    result = pareto(ws, run_id=run_id, points=points)
+    curve = result["curve"]
+    return {**result, "curve": curve.to_dict(orient="records"), "curve_columns": [str(c) for c in curve]}
+
+
+@command("compare")
+def _compare(ws: Workspace, *, names: list[str], run_id: int | None = None) -> dict[str, Any]:
+    from segmentum.analysis import compare
+
+    table = compare(ws, names, run_id=run_id)
+    return {"columns": [str(c) for c in table.columns], "rows": table.to_dict(orient="records")}
+
+
+@command("crosstab")
+def _crosstab(ws: Workspace, *, rows: str, columns: str, run_id: int | None = None) -> dict[str, Any]:
+    from segmentum.analysis import crosstab
+
+    table = crosstab(ws, rows, columns, run_id=run_id)
+    return {"columns": [str(c) for c in table.columns], "rows": table.to_dict(orient="records")}
+
+
+@command("sql")
+def _sql(ws: Workspace, *, name: str | None = None, dialect: str = "duckdb", as_of: str = "latest") -> str:
+    from segmentum.runs.execute import compiled_sql
+
+    return compiled_sql(ws, name, dialect=dialect, as_of=as_of)
+
+
+@command("validate")
+def _validate(ws: Workspace) -> dict[str, Any]:
+    from segmentum.actions import validate_triggers
+
+    defs = ws.definitions()
+    validate_triggers(ws, defs)  # webhook allowlist, templates, export targets
+    return {
+        "valid": True,
+        "files": defs.files,
+        "builtins": defs.builtins,
+        "skipped_builtins": defs.skipped,
+        "traits": len(defs.traits),
+        "segments": len(defs.segments),
+        "segmentations": len(defs.segmentations),
+        "triggers": len(defs.triggers),
+    }
+
+
+@command("builtins")
+def _builtins(ws: Workspace) -> dict[str, list[str]]:
+    """Built-in -> what this workspace lacks for it (empty when it can run)."""
+    from segmentum.analysis.coverage import requirements
+
+    return requirements(ws)
+
+
+@command("users.add", writes=True)
+def _users_add(ws: Workspace, *, name: str, password: str, replace: bool = False) -> None:
+    from segmentum.service.users import add_user
+
+    add_user(ws.store, name, password, replace=replace)
+
+
+@command("users.list")
+def _users_list(ws: Workspace) -> list[dict[str, Any]]:
+    from segmentum.service.users import list_users
+
+    return list_users(ws.store)
+
+
+@command("users.remove", writes=True)
+def _users_remove(ws: Workspace, *, name: str) -> None:
+    from segmentum.service.users import remove_user
+
+    remove_user(ws.store, name)
+
+
 __all__ = ["COMMANDS", "Command", "SegmentumError", "call", "command", "execute"]
