@@ -93,6 +93,14 @@ def test_every_cli_command_goes_through_the_running_server(served, tmp_path: Pat
     assert "value_tier.vip" in customer["segments"]
     explained = json.loads(cli(root, "explain", "c4", "value_tier.vip", "--format", "json").stdout)
     assert explained["member"] is True
+    # an error reads as it does without a server: the library's own message, no transport prefix
+    bad = cli(root, "profile", "value_tier.vipp", check=False)
+    assert (
+        bad.returncode == 1
+        and bad.stderr.startswith("Error: ")
+        and "did you mean 'value_tier.vip'" in bad.stderr
+    )
+    assert "server answered" not in bad.stderr
     profile = json.loads(cli(root, "profile", "value_tier.vip", "--format", "json").stdout)
     assert profile["size"] == 2
     migration = json.loads(cli(root, "migration", "value_tier", "--format", "json").stdout)

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from segmentum import errors
 from segmentum.errors import NotFoundError, SegmentumError
 
 SERVER_FILE = Path(".segmentum") / "server.json"
@@ -121,15 +122,28 @@ class ServerClient:
                 f"{exc}; stop it or remove {SERVER_FILE} if it is gone"
             ) from exc
         if response.status_code >= 400:
-            try:
-                error = response.json()["error"]
-                message = error["message"]
-            except (ValueError, KeyError, TypeError):
-                message = response.text[:500]
-            if response.status_code == 404:
-                raise NotFoundError(message)
-            raise ServerError(f"the server answered {response.status_code}: {message}")
+            raise _library_error(response.status_code, response)
         return response.json() if response.content else None
+
+
+def _library_error(status: int, response: Any) -> SegmentumError:
+    """The error the server answered, as the library error it was there (same class and message), so a
+    command reads the same whether the server or this process ran it."""
+    try:
+        error = response.json()["error"]
+        message = str(error["message"])
+        kind = (error.get("details") or {}).get("type")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return ServerError(f"the server answered {status}: {response.text[:500]}")
+    cls = getattr(errors, kind, None) if isinstance(kind, str) else None
+    if isinstance(cls, type) and issubclass(cls, SegmentumError):
+        try:
+            return cls(message)
+        except TypeError:  # an error class whose constructor takes more than the message
+            pass
+    if status == 404:
+        return NotFoundError(message)
+    return ServerError(message if status < 500 else f"the server answered {status}: {message}")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
