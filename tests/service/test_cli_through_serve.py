@@ -187,3 +187,80 @@ def test_the_reads_group_goes_through_the_running_server(served, tmp_path: Path)
     assert [u["name"] for u in json.loads(cli(root, "users", "list", "--format", "json").stdout)] == ["alice"]
     cli(root, "users", "remove", "alice")
     assert json.loads(cli(root, "users", "list", "--format", "json").stdout) == []
+
+
+# ------------------------------------------------------------------------------- models and reports
+
+
+@pytest.fixture
+def served_demo(tmp_path: Path) -> Iterator[Path]:
+    """A demo workspace (orders, items, events, subscriptions, tickets, surveys, runs) served on 127.0.0.1."""
+    root = tmp_path / "demo"
+    subprocess.run(
+        [sys.executable, "-m", "segmentum.cli.main", "demo", "--dir", str(root), "--customers", "300"]
+        + ["--no-report"],
+        capture_output=True,
+        check=True,
+        timeout=300,
+    )
+    proc, _url = start_serve(root)
+    try:
+        yield root
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@pytest.mark.slow  # a demo workspace, a server and a dozen CLI processes
+def test_models_and_reports_go_through_the_running_server(
+    served_demo: Path, tmp_path: Path, monkeypatch
+) -> None:
+    root = served_demo
+    # each command below would fail with DuckDB's lock error if it opened the store the server holds
+    churn = json.loads(cli(root, "churn", "-s", "rfm", "--format", "json").stdout)
+    assert churn["period"] == "month" and churn["as_of"].startswith("20")
+    assert churn["rates"] and {"period_start", "churn_rate", "segment"} <= set(churn["rates"][0])
+    rates_csv = cli(root, "churn", "--format", "csv").stdout.splitlines()
+    assert rates_csv[0].startswith("period_start,period_end") and len(rates_csv) > 2
+    fit = cli(root, "churn", "fit", "--format", "json")
+    assert json.loads(fit.stdout)["customers_scored"] == 300
+    assert "300 customers scored in segmentum.model_churn" in fit.stderr
+
+    clv = cli(root, "clv", "--calibration-end", "latest", "--format", "json")
+    clv_fit = json.loads(clv.stdout)
+    assert clv_fit["stored"]["table"] == "segmentum.model_clv" and clv_fit["stored"]["rows"] > 0
+    clv_csv = cli(root, "clv", "--calibration-end", "latest", "--no-store", "--format", "csv").stdout
+    assert clv_csv.splitlines()[0].startswith("customer_id,") and "p_alive" in clv_csv.splitlines()[0]
+
+    cluster = json.loads(
+        cli(
+            root,
+            "cluster",
+            "habits",
+            "--k",
+            "3",
+            "--features",
+            "recency_days,frequency,monetary",
+            "-f",
+            "json",
+        ).stdout
+    )
+    assert cluster["k"] == 3 and sum(c["size"] for c in cluster["clusters"]) == cluster["assigned"] > 0
+    reassigned = cli(root, "cluster", "habits", "--assign")
+    assert "Re-assigned" in reassigned.stderr and "Assignments" in reassigned.stdout
+
+    replenishment = json.loads(cli(root, "replenishment", "--format", "json").stdout)
+    assert {row["status"] for row in replenishment} <= {"due", "overdue", "not_due"} and replenishment
+    behaviour = json.loads(cli(root, "behaviour", "--customers", "--format", "json").stdout)
+    assert behaviour and {"customer_id", "status"} <= set(behaviour[0])
+    totals = cli(root, "behaviour")
+    assert "Behaviour change" in totals.stdout and "last period (" in totals.stderr
+    experience = json.loads(cli(root, "experience", "-s", "rfm", "--format", "json").stdout)
+    assert set(experience) == {"nps", "csat", "first_response", "churn"} and experience["nps"]
+
+    # the report file is written by the server; a relative -o is this shell's folder, not the server's
+    monkeypatch.chdir(tmp_path)
+    written = cli(root, "report", "-o", "out/report.html")
+    target = tmp_path / "out" / "report.html"
+    assert f"Report written to {target}" in written.stderr
+    assert target.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation
 
 
 def behaviour_command(
@@ -36,22 +36,16 @@ def behaviour_command(
 ) -> None:
     """Change of frequency, average order value and category mix in the last period against the previous one,
     with the rule that flagged each customer as growing, declining or stable."""
-    from segmentum.analysis.behaviour import behaviour_changes
-
-    with open_workspace(workspace) as ws:
-        frame = behaviour_changes(ws, as_of, period, baseline=baseline)
-    note(
-        f"last period ({frame.attrs['period_start']:%Y-%m-%d}, {frame.attrs['as_of']:%Y-%m-%d}] against "
-        f"({frame.attrs['previous_start']:%Y-%m-%d}, {frame.attrs['period_start']:%Y-%m-%d}]"
+    answer = operation(
+        workspace,
+        "behaviour",
+        as_of=as_of,
+        period=period,
+        baseline=baseline,
+        status=status,
+        customers=customers,
     )
-    if status is not None:
-        frame = frame[frame["status"] == status]
-    if customers or status is not None:
-        emit(frame, fmt, title="Behaviour change per customer")
-        return
-    summary = (
-        frame.groupby("status")
-        .agg(customers=("customer_id", "size"), category_shift=("category_shift", "sum"))
-        .reset_index()
-    )
-    emit(summary, fmt, title="Behaviour change")
+    previous, start, end = (answer[k][:10] for k in ("previous_start", "period_start", "as_of"))
+    note(f"last period ({start}, {end}] against ({previous}, {start}]")
+    title = "Behaviour change per customer" if answer["per_customer"] else "Behaviour change"
+    emit(answer["rows"]["rows"], fmt, title=title, columns=answer["rows"]["columns"])

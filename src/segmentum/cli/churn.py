@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation
 
 app = typer.Typer(
     help="Churn rate per period and segment, its trend, survival, reasons; `fit` the risk model.",
@@ -55,32 +55,31 @@ def churn_command(
     With --format csv only the rates are printed."""
     if ctx.invoked_subcommand is not None:
         return
-    from segmentum.models.churn import churn_report
-
-    with open_workspace(workspace) as ws:
-        report = churn_report(
-            ws,
-            as_of=as_of,
-            period=period,
-            segmentation=segmentation,
-            run_id=run,
-            inactivity_days=inactivity_days,
-            basis=basis,
-            periods=periods,
-        )
-    note(f"churn basis: {report['basis']}, per {period}, as of {report['as_of']:%Y-%m-%d}")
+    report = operation(
+        workspace,
+        "churn",
+        as_of=as_of,
+        period=period,
+        segmentation=segmentation,
+        run_id=run,
+        inactivity_days=inactivity_days,
+        basis=basis,
+        periods=periods,
+    )
+    note(f"churn basis: {report['basis']}, per {period}, as of {report['as_of'][:10]}")
     if fmt is OutputFormat.json:
-        emit(
-            {k: (v.to_dict(orient="records") if hasattr(v, "to_dict") else v) for k, v in report.items()}, fmt
-        )
+        emit({k: (v["rows"] if isinstance(v, dict) else v) for k, v in report.items()}, fmt)
         return
     if fmt is OutputFormat.csv:
-        emit(report["rates"], fmt)
+        emit(report["rates"]["rows"], fmt, columns=report["rates"]["columns"])
         return
-    emit(report["rates"], fmt, title="Churn rate per period")
-    emit(report["trend"], fmt, title="Trend")
-    emit(report["survival"], fmt, title="Survival (Kaplan-Meier)")
-    emit(report["reasons"], fmt, title="Churn reasons")
+    for key, title in (
+        ("rates", "Churn rate per period"),
+        ("trend", "Trend"),
+        ("survival", "Survival (Kaplan-Meier)"),
+        ("reasons", "Churn reasons"),
+    ):
+        emit(report[key]["rows"], fmt, title=title, columns=report[key]["columns"])
 
 
 @app.command("fit")
@@ -94,18 +93,16 @@ def churn_fit_command(
 ) -> None:
     """Fit the churn-risk model (logistic regression on recency, frequency, monetary, tenure, tickets, NPS,
     subscription and activity) on the last horizon and store churn_risk per customer in segmentum.model_churn."""
-    from segmentum.models.churn import fit_churn_risk
-    from segmentum.models.persist import CHURN_TABLE, qualified, write_model_churn
-
-    with open_workspace(workspace) as ws:
-        result = fit_churn_risk(
-            ws, as_of, horizon_days=horizon_days, inactivity_days=inactivity_days, basis=basis
-        )
-        write_model_churn(ws, result)
-    data = result.to_dict()
-    note(
-        f"{data['customers_scored']:,} customers scored in {qualified(CHURN_TABLE)} (churn_risk, churn_active)"
+    answer = operation(
+        workspace,
+        "churn.fit",
+        as_of=as_of,
+        horizon_days=horizon_days,
+        inactivity_days=inactivity_days,
+        basis=basis,
     )
+    data = answer["model"]
+    note(f"{data['customers_scored']:,} customers scored in {answer['table']} (churn_risk, churn_active)")
     if fmt is OutputFormat.table:
         coefficients = data.pop("coefficients")
         emit(data, fmt, title="Churn-risk model")

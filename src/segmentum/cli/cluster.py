@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace, warn
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation, warn
 from segmentum.errors import ModelError
-from segmentum.models.cluster_store import ClusteringResult, assign_clustering, fit_clustering
 
 
 def _parse_k(text: str) -> int | str:
@@ -63,88 +62,84 @@ def cluster_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Cluster customers (k-means on mixed attributes) and save the result as segmentation NAME."""
-    ws = open_workspace(workspace)
-    try:
-        if assign:
-            result = assign_clustering(ws, name, run_id=run)
-        else:
-            feats = [f.strip() for f in features.split(",") if f.strip()] if features else None
-            note(f"Fitting clustering '{name}'...")
-            result = fit_clustering(
-                ws,
-                name,
-                features=feats,
-                k=_parse_k(k),
-                k_range=(k_min, k_max),
-                run_id=run,
-                from_survey=from_survey,
-                surveys=survey or None,
-                random_state=seed,
-                sample_size=sample_size,
-            )
-        _print(result, fmt, assign)
-    finally:
-        ws.close()
+    if assign:
+        result = operation(workspace, "cluster", name=name, assign=True, run_id=run)
+    else:
+        feats = [f.strip() for f in features.split(",") if f.strip()] if features else None
+        note(f"Fitting clustering '{name}'...")
+        result = operation(
+            workspace,
+            "cluster",
+            name=name,
+            features=feats,
+            k=_parse_k(k),
+            k_range=[k_min, k_max],
+            run_id=run,
+            from_survey=from_survey,
+            surveys=survey or None,
+            random_state=seed,
+            sample_size=sample_size,
+        )
+    _print(result, fmt, assign)
 
 
-def _print(result: ClusteringResult, fmt: OutputFormat, assign: bool) -> None:
-    data = result.to_dict()
+def _print(result: dict[str, Any], fmt: OutputFormat, assign: bool) -> None:
     if fmt is OutputFormat.json:
-        emit(data, fmt)
+        emit({k: v for k, v in result.items() if k not in ("assignments", "k_scores_table")}, fmt)
         return
-    model = result.model
-    src = result.source
+    src = result["source"]
     where = {
-        "run": f"traits of run {src.run_id}",
+        "run": f"traits of run {src['run_id']}",
         "summary": "a summary of orders/events",
         "survey": "survey answers and interests",
-    }[src.kind]
+    }[src["kind"]]
     if assign:
-        note(f"Re-assigned {result.assigned:,} customers of '{result.name}' with the saved model ({where}).")
+        note(
+            f"Re-assigned {result['assigned']:,} customers of '{result['name']}' with the saved model ({where})."
+        )
         emit(
-            [
-                {
-                    "cluster": cid,
-                    "segment": model.segments_[cid],
-                    "name": model.names_[cid],
-                    "customers": result.counts.get(cid, 0),
-                }
-                for cid in model.cluster_ids_
-            ],
+            result["assignments"],
             fmt,
             title="Assignments",
+            columns=["cluster", "segment", "name", "customers"],
         )
-        note(f"Saved to {result.model_table}.")
+        note(f"Saved to {result['model_table']}.")
         return
     note(
-        f"Fitted on {result.assigned:,} customers from {where}"
-        + (f" as of {src.as_of}" if src.as_of else "")
-        + f"; features: {', '.join(model.features_)}."
+        f"Fitted on {result['assigned']:,} customers from {where}"
+        + (f" as of {src['as_of'].replace('T', ' ')}" if src["as_of"] else "")
+        + f"; features: {', '.join(result['features'])}."
     )
-    emit(model.k_scores_, fmt, title="Evidence per k (silhouette: higher is better; bic: lower is better)")
+    scores = result["k_scores_table"]
+    emit(
+        scores["rows"],
+        fmt,
+        title="Evidence per k (silhouette: higher is better; bic: lower is better)",
+        columns=scores["columns"],
+    )
     rows = []
-    for p in model.profiles_:
+    for p in result["clusters"]:
         row = {"cluster": p["id"], "name": p["name"], "size": p["size"], "share": p["share"]}
         for f, stats in p["numeric"].items():
             row[f"{f} (median)"] = stats["median"]
         for f, top in p["categorical"].items():
             row[f"{f} (top)"] = f"{top[0]['value']} {top[0]['share']:.0%}" if top else ""
         rows.append(row)
-    emit(rows, fmt, title=f"Clusters of '{result.name}' (k = {model.k_})")
-    stability = model.stability_
-    if stability == stability:  # not NaN
+    emit(rows, fmt, title=f"Clusters of '{result['name']}' (k = {result['k']})")
+    stability = result["stability"]
+    if stability is not None:  # NaN comes back as null
         note(f"Stability (mean adjusted Rand index over bootstrap resamples): {stability:.2f}")
         if stability < 0.6:
             warn("the clusters are not stable: the data may have no clear groups at this k")
-    tried = model.k_scores_["k"].tolist()
-    if len(tried) > 1 and model.k_ == min(tried):
+    tried = [row["k"] for row in scores["rows"]]
+    if len(tried) > 1 and result["k"] == min(tried):
         note(
-            f"k = {model.k_} is the smallest k tried: the silhouette favours a few well-separated groups; for "
-            "finer groups pick a k from the evidence above with --k N."
+            f"k = {result['k']} is the smallest k tried: the silhouette favours a few well-separated groups; "
+            "for finer groups pick a k from the evidence above with --k N."
         )
-    if result.refit_matched:
+    if result["ids_matched_to_previous_fit"]:
         note("Cluster ids were matched to the previous fit of this clustering.")
     note(
-        f"Saved the model to segmentum.clusterings, the assignments to {result.model_table} "
-        f"(column {result.column}), and segmentation '{result.name}' to {result.definitions_file}."
+        f"Saved the model to segmentum.clusterings, the assignments to {result['model_table']} "
+        f"(column {result['column']}), and segmentation '{result['name']}' to {result['definitions_file']}."
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace, warn
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation, warn
 from segmentum.models.summary import TIME_UNITS
 
 
@@ -45,23 +45,23 @@ def clv_command(
     """Fit BG/NBD and Gamma-Gamma on purchases up to the end of --calibration-end and store each customer's
     p_alive, expected purchases in 90 days, expected spend per purchase and 12-month CLV in segmentum.model_clv
     (usable in definitions like customer attributes)."""
-    from segmentum.models.clv import fit_clv, validation_figure
-    from segmentum.models.persist import CLV_TABLE, qualified, write_model_clv
-
-    with open_workspace(workspace) as ws:
-        result = fit_clv(
-            ws,
-            calibration_end=calibration_end,
-            holdout_end=holdout_end,
-            time_unit=time_unit,
-            horizon=horizon,
-            discount_rate=discount_rate,
-            penalizer=penalizer,
-        )
-        written = None if no_store else write_model_clv(ws, result)
-    data = result.to_dict()
+    answer = operation(
+        workspace,
+        "clv",
+        calibration_end=calibration_end,
+        holdout_end=holdout_end,
+        time_unit=time_unit,
+        horizon=horizon,
+        discount_rate=discount_rate,
+        penalizer=penalizer,
+        # the store's owner writes the chart: a path relative to this shell's folder is made absolute here
+        chart=str(chart.resolve()) if chart is not None else None,
+        store=not no_store,
+        customers=fmt is OutputFormat.csv,
+    )
+    data = answer["fit"]
     for model in ("bgnbd", "gamma_gamma"):
-        for name, side in result.to_dict()["boundary"][model].items():
+        for name, side in data["boundary"][model].items():
             warn(
                 f"{model}: the best fit has {name} at its {side} bound"
                 + (
@@ -70,24 +70,21 @@ def clv_command(
                     else ""
                 )
             )
-    excluded = result.gamma_gamma.excluded_
+    excluded = data["excluded_from_gamma_gamma"]
     if excluded.get("zero_monetary_value"):
         note(
             f"{excluded['zero_monetary_value']:,} customers with only zero-value repeat purchases were left out "
             "of the Gamma-Gamma fit"
         )
-    if chart is not None and result.validation is not None:
-        validation_figure(result.validation).write_html(str(chart), include_plotlyjs=True)
+    if answer["chart"] is not None:
         note(f"Validation chart written to {chart}")
     elif chart is not None:
         warn("--chart needs --holdout-end: there is no holdout period to validate against")
-    if written is not None:
-        data["stored"] = {"table": qualified(CLV_TABLE), "rows": written}
     if fmt is OutputFormat.json:
         emit(data, fmt)
         return
     if fmt is OutputFormat.csv:
-        emit(result.customers.reset_index(), fmt)
+        emit(answer["customers"]["rows"], fmt, columns=answer["customers"]["columns"])
         return
     bg, gg = data["bgnbd"], data["gamma_gamma"]
     emit(
@@ -104,15 +101,21 @@ def clv_command(
         f"({time_unit}s)",
         columns=["model", "parameter", "value"],
     )
-    if result.validation is not None:
-        emit(result.validation, fmt, title="Holdout purchases per customer by calibration frequency")
+    if answer["validation"] is not None:
+        validation = answer["validation"]
+        emit(
+            validation["rows"],
+            fmt,
+            title="Holdout purchases per customer by calibration frequency",
+            columns=validation["columns"],
+        )
         v = data["validation"]
         note(f"Holdout purchases: actual {v['actual_total']:,.0f}, predicted {v['predicted_total']:,.1f}")
     totals = data["totals"]
-    clv_key = f"clv_{result.horizon}m"
+    clv_key = f"clv_{answer['horizon']}m"
     note(
         f"Expected purchases in the next 90 days: {totals['expected_purchases_90d']:,.1f}; "
-        f"{result.horizon}-month CLV: total {totals[clv_key]:,.2f}, mean {totals['mean_' + clv_key]:,.2f}"
+        f"{answer['horizon']}-month CLV: total {totals[clv_key]:,.2f}, mean {totals['mean_' + clv_key]:,.2f}"
     )
-    if written is not None:
-        note(f"{written:,} customers written to {qualified(CLV_TABLE)}")
+    if "stored" in data:
+        note(f"{data['stored']['rows']:,} customers written to {data['stored']['table']}")

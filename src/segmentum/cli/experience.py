@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, operation
 
 METRICS = ("nps", "csat", "first_response", "churn")
 
@@ -33,18 +33,25 @@ def experience_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """NPS and CSAT over time, first response time of tickets and churn rate, overall and per segment."""
-    from segmentum.analysis.experience import experience
     from segmentum.errors import ModelError
 
     if metric is not None and metric not in METRICS:
         raise ModelError(f"--metric {metric!r} is not known; allowed: {', '.join(METRICS)}")
-    with open_workspace(workspace) as ws:
-        data = experience(ws, segmentation, as_of=as_of, run_id=run, period=period, periods=periods)
+    data = operation(
+        workspace,
+        "experience",
+        segmentation=segmentation,
+        as_of=as_of,
+        run_id=run,
+        period=period,
+        periods=periods,
+    )
     chosen = [metric] if metric else list(METRICS)
     if fmt is OutputFormat.csv:
-        emit(data[metric or "nps"], fmt)
+        table = data[metric or "nps"]
+        emit(table["rows"], fmt, columns=table["columns"])
     elif fmt is OutputFormat.json:
-        emit({k: data[k].to_dict(orient="records") for k in chosen}, fmt)
+        emit({k: data[k]["rows"] for k in chosen}, fmt)
     else:
         titles = {
             "nps": "NPS per period",
@@ -53,4 +60,4 @@ def experience_command(
             "churn": "Churn rate per period",
         }
         for key in chosen:
-            emit(data[key], fmt, title=titles[key])
+            emit(data[key]["rows"], fmt, title=titles[key], columns=data[key]["columns"])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, open_workspace
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation
 
 
 def replenishment_command(
@@ -35,21 +36,23 @@ def replenishment_command(
 ) -> None:
     """Usual re-buy interval, next purchase date and status (due, overdue, not_due) per customer; stored in
     segmentum.model_replenishment (columns replen_* usable in definitions) and segmentum.replenishment_categories."""
-    from segmentum.models.persist import REPLENISHMENT_TABLE, qualified, write_replenishment
-    from segmentum.models.replenishment import ReplenishmentModel, replenishment_summary
-
     categories: list[str] | str | None = None
     if category:
         categories = "all" if [c.lower() for c in category] == ["all"] else list(category)
-    with open_workspace(workspace) as ws:
-        summary = replenishment_summary(ws, as_of, categories=categories)
-        model = ReplenishmentModel(min_gaps=min_gaps, tolerance=tolerance).fit(summary)
-        write_replenishment(ws, model)
-    note(
-        f"as of {model.as_of_:%Y-%m-%d %H:%M}: {len(model.customers_):,} customers with a predicted next purchase "
-        f"({qualified(REPLENISHMENT_TABLE)})"
+    answer = operation(
+        workspace,
+        "replenishment",
+        as_of=as_of,
+        tolerance=tolerance,
+        min_gaps=min_gaps,
+        categories=categories,
+        customers=customers,
     )
-    if customers:
-        emit(model.customers_.drop(columns=["replen_as_of"]), fmt, title="Replenishment per customer")
-    else:
-        emit(model.summary(), fmt, title="Replenishment status")
+    as_of_time = datetime.fromisoformat(answer["as_of"])
+    note(
+        f"as of {as_of_time:%Y-%m-%d %H:%M}: {answer['customers']:,} customers with a predicted next purchase "
+        f"({answer['table']})"
+    )
+    rows = answer["rows"]
+    title = "Replenishment per customer" if customers else "Replenishment status"
+    emit(rows["rows"], fmt, title=title, columns=rows["columns"])

@@ -352,4 +352,219 @@ def _users_remove(ws: Workspace, *, name: str) -> None:
     remove_user(ws.store, name)
 
 
+# ------------------------------------------------------------------------ models and reports
+# (`segmentum report` is registered in segmentum/report/command.py: the report package is above this layer)
+
+
+def _table(frame: Any) -> dict[str, Any]:
+    """A DataFrame as its columns and records: the columns keep the header of an empty table."""
+    return {"columns": [str(c) for c in frame.columns], "rows": frame.to_dict(orient="records")}
+
+
+@command("churn")
+def _churn(
+    ws: Workspace,
+    *,
+    as_of: str = "latest",
+    period: str = "month",
+    segmentation: str | None = None,
+    run_id: int | None = None,
+    inactivity_days: int = 90,
+    basis: str = "auto",
+    periods: int | None = 24,
+) -> dict[str, Any]:
+    from segmentum.models.churn import churn_report
+
+    report = churn_report(
+        ws,
+        as_of=as_of,
+        period=period,
+        segmentation=segmentation,
+        run_id=run_id,
+        inactivity_days=inactivity_days,
+        basis=basis,
+        periods=periods,
+    )
+    return {k: (_table(v) if hasattr(v, "to_dict") else v) for k, v in report.items()}
+
+
+@command("churn.fit", writes=True)
+def _churn_fit(
+    ws: Workspace,
+    *,
+    as_of: str = "latest",
+    horizon_days: int = 90,
+    inactivity_days: int = 90,
+    basis: str = "auto",
+) -> dict[str, Any]:
+    from segmentum.models.churn import fit_churn_risk
+    from segmentum.models.persist import CHURN_TABLE, qualified, write_model_churn
+
+    result = fit_churn_risk(
+        ws, as_of, horizon_days=horizon_days, inactivity_days=inactivity_days, basis=basis
+    )
+    write_model_churn(ws, result)
+    return {"model": result.to_dict(), "table": qualified(CHURN_TABLE)}
+
+
+@command("clv", writes=True)
+def _clv(
+    ws: Workspace,
+    *,
+    calibration_end: str,
+    holdout_end: str | None = None,
+    time_unit: str = "week",
+    horizon: str = "12m",
+    discount_rate: float = 0.01,
+    penalizer: float = 0.0,
+    chart: str | None = None,
+    store: bool = True,
+    customers: bool = False,
+) -> dict[str, Any]:
+    """The fit, stored unless `store` is false; with `customers` the per-customer table; with `chart` (an
+    absolute path) the holdout chart written there by the store's owner when there is a holdout."""
+    from segmentum.models.clv import fit_clv, validation_figure
+    from segmentum.models.persist import CLV_TABLE, qualified, write_model_clv
+
+    result = fit_clv(
+        ws,
+        calibration_end=calibration_end,
+        holdout_end=holdout_end,
+        time_unit=time_unit,
+        horizon=horizon,
+        discount_rate=discount_rate,
+        penalizer=penalizer,
+    )
+    data = result.to_dict()
+    if store:
+        data["stored"] = {"table": qualified(CLV_TABLE), "rows": write_model_clv(ws, result)}
+    chart_written = None
+    if chart is not None and result.validation is not None:
+        validation_figure(result.validation).write_html(chart, include_plotlyjs=True)
+        chart_written = chart
+    return {
+        "fit": data,
+        "horizon": result.horizon,
+        "customers": _table(result.customers.reset_index()) if customers else None,
+        "validation": None if result.validation is None else _table(result.validation),
+        "chart": chart_written,
+    }
+
+
+@command("cluster", writes=True)
+def _cluster(
+    ws: Workspace,
+    *,
+    name: str,
+    assign: bool = False,
+    features: list[str] | None = None,
+    k: int | str = "auto",
+    k_range: tuple[int, int] | list[int] = (2, 10),
+    run_id: int | None = None,
+    from_survey: bool = False,
+    surveys: list[str] | None = None,
+    random_state: int = 0,
+    sample_size: int = 50_000,
+) -> dict[str, Any]:
+    from segmentum.models.cluster_store import assign_clustering, fit_clustering
+
+    if assign:
+        result = assign_clustering(ws, name, run_id=run_id)
+    else:
+        low, high = k_range
+        result = fit_clustering(
+            ws,
+            name,
+            features=features,
+            k=k,
+            k_range=(low, high),
+            run_id=run_id,
+            from_survey=from_survey,
+            surveys=surveys,
+            random_state=random_state,
+            sample_size=sample_size,
+        )
+    model = result.model
+    return {
+        **result.to_dict(),
+        "assignments": [
+            {
+                "cluster": cid,
+                "segment": model.segments_[cid],
+                "name": model.names_[cid],
+                "customers": result.counts.get(cid, 0),
+            }
+            for cid in model.cluster_ids_
+        ],
+        "k_scores_table": _table(model.k_scores_),
+    }
+
+
+@command("replenishment", writes=True)
+def _replenishment(
+    ws: Workspace,
+    *,
+    as_of: str = "latest",
+    tolerance: float = 0.2,
+    min_gaps: int = 2,
+    categories: list[str] | str | None = None,
+    customers: bool = False,
+) -> dict[str, Any]:
+    from segmentum.models.persist import REPLENISHMENT_TABLE, qualified, write_replenishment
+    from segmentum.models.replenishment import ReplenishmentModel, replenishment_summary
+
+    summary = replenishment_summary(ws, as_of, categories=categories)
+    model = ReplenishmentModel(min_gaps=min_gaps, tolerance=tolerance).fit(summary)
+    write_replenishment(ws, model)
+    return {
+        "as_of": model.as_of_,
+        "customers": len(model.customers_),
+        "table": qualified(REPLENISHMENT_TABLE),
+        "rows": _table(model.customers_.drop(columns=["replen_as_of"]) if customers else model.summary()),
+    }
+
+
+@command("behaviour")
+def _behaviour(
+    ws: Workspace,
+    *,
+    as_of: str = "latest",
+    period: str = "90d",
+    baseline: str | None = None,
+    status: str | None = None,
+    customers: bool = False,
+) -> dict[str, Any]:
+    """Per customer (all, or those of one `status`), else the customers and category shifts per status."""
+    from segmentum.analysis.behaviour import behaviour_changes
+
+    frame = behaviour_changes(ws, as_of, period, baseline=baseline)
+    window = {k: frame.attrs[k] for k in ("previous_start", "period_start", "as_of")}
+    if status is not None:
+        frame = frame[frame["status"] == status]
+    if customers or status is not None:
+        return {**window, "per_customer": True, "rows": _table(frame)}
+    summary = (
+        frame.groupby("status")
+        .agg(customers=("customer_id", "size"), category_shift=("category_shift", "sum"))
+        .reset_index()
+    )
+    return {**window, "per_customer": False, "rows": _table(summary)}
+
+
+@command("experience")
+def _experience(
+    ws: Workspace,
+    *,
+    segmentation: str | None = None,
+    as_of: str = "latest",
+    run_id: int | None = None,
+    period: str = "month",
+    periods: int = 24,
+) -> dict[str, Any]:
+    from segmentum.analysis.experience import experience
+
+    data = experience(ws, segmentation, as_of=as_of, run_id=run_id, period=period, periods=periods)
+    return {k: _table(v) for k, v in data.items() if hasattr(v, "to_dict")}
+
+
 __all__ = ["COMMANDS", "Command", "SegmentumError", "call", "command", "execute"]

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from segmentum.api.deps import get_runtime, json_response
 from segmentum.api.errors import ERROR_RESPONSES, ApiError
+from segmentum.report import command as _report_command  # noqa: F401 - registers the `report` operation
 from segmentum.service.commands import execute
 from segmentum.service.runtime import Runtime
 
