@@ -261,21 +261,8 @@ CompileRule = Callable[[CompiledCall], ir.Value]
 COMPILE_RULES: dict[str, CompileRule] = {}
 
 
-def compiles(*names: str) -> Callable[[CompileRule], CompileRule]:
-    """Register the compile rule of declared functions; a second rule for a name is an error."""
-
-    def register(rule: CompileRule) -> CompileRule:
-        for name in names:
-            if name not in functions.FUNCTIONS:
-                raise RuntimeError(
-                    f"compile rule for {name}(), which segmentum.spec.functions does not declare"
-                )
-            if name in COMPILE_RULES:
-                raise RuntimeError(f"{name}() has two compile rules")
-            COMPILE_RULES[name] = rule
-        return rule
-
-    return register
+# one compile rule per declared function (spec/functions.py)
+compiles = functions.rule_registry(COMPILE_RULES, "compile rule")
 
 
 def _first_or_all(op: Callable[..., ir.Value]) -> CompileRule:

@@ -42,12 +42,18 @@ class ClusteringResult:
     source: FrameSource
     assigned: int
     counts: dict[str, int]
-    model_table: str
-    column: str
     definitions_file: str | None = None
     refit_matched: bool = False
     fitted_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_table(self) -> str:
+        return qualified(cluster_table(self.name))
+
+    @property
+    def column(self) -> str:
+        return cluster_column(self.name)
 
     def to_dict(self) -> dict[str, Any]:
         m = self.model
@@ -183,8 +189,6 @@ def fit_clustering(
         source,
         int(len(frame)),
         counts,
-        qualified(cluster_table(name)),
-        cluster_column(name),
         path,
         matched,
         fitted_at,
@@ -211,18 +215,7 @@ def assign_clustering(ctx: Context, name: str, *, run_id: int | None = None) -> 
     )
     labels = model.predict(frame)
     counts = write_clustering(ctx, name, frame["customer_id"], labels)
-    return ClusteringResult(
-        name,
-        model,
-        source,
-        int(len(frame)),
-        counts,
-        qualified(cluster_table(name)),
-        cluster_column(name),
-        None,
-        False,
-        None,
-    )
+    return ClusteringResult(name, model, source, int(len(frame)), counts)
 
 
 def definitions_text(name: str, model: CustomerClusterer, fitted_at: datetime | None = None) -> str:

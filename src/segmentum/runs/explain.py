@@ -80,21 +80,8 @@ ExplainRule = Callable[[CallView], dict[str, ir.Value]]  # label shown in the ch
 EXPLAIN_RULES: dict[str, ExplainRule] = {}
 
 
-def explains(*names: str) -> Callable[[ExplainRule], ExplainRule]:
-    """Register the explain rendering of declared functions; a second rendering for a name is an error."""
-
-    def register(rule: ExplainRule) -> ExplainRule:
-        for name in names:
-            if name not in functions.FUNCTIONS:
-                raise RuntimeError(
-                    f"explain rendering for {name}(), which segmentum.spec.functions does not declare"
-                )
-            if name in EXPLAIN_RULES:
-                raise RuntimeError(f"{name}() has two explain renderings")
-            EXPLAIN_RULES[name] = rule
-        return rule
-
-    return register
+# one explain rendering per declared function (spec/functions.py)
+explains = functions.rule_registry(EXPLAIN_RULES, "explain rendering")
 
 
 @explains(

@@ -73,6 +73,11 @@ def call(ws: Workspace, name: str, /, **params: Any) -> Any:
 # ------------------------------------------------------------------------------------------- operations
 
 
+def _table(frame: Any) -> dict[str, Any]:
+    """A DataFrame as its columns and records: the columns keep the header of an empty table."""
+    return {"columns": [str(c) for c in frame.columns], "rows": frame.to_dict(orient="records")}
+
+
 @command("ingest", writes=True)
 def _ingest(ws: Workspace, *, table: str, path: str, **options: Any) -> dict[str, Any]:
     from segmentum.ingest.load import StrictIngestError, ingest
@@ -128,11 +133,7 @@ def _members(
     rows = members(ws, name, run_id=run_id, filters=filters or (), segment=name.endswith(".*")).rows
     if output is not None:
         return {"count": len(rows), "written": str(export(rows, output))}
-    return {
-        "count": len(rows),
-        "columns": [str(c) for c in rows.columns],
-        "rows": rows.to_dict(orient="records"),
-    }
+    return {"count": len(rows), **_table(rows)}
 
 
 @command("customer")
@@ -286,16 +287,14 @@ def _pareto(ws: Workspace, *, run_id: int | None = None, points: int = 20) -> di
 def _compare(ws: Workspace, *, names: list[str], run_id: int | None = None) -> dict[str, Any]:
     from segmentum.analysis import compare
 
-    table = compare(ws, names, run_id=run_id)
-    return {"columns": [str(c) for c in table.columns], "rows": table.to_dict(orient="records")}
+    return _table(compare(ws, names, run_id=run_id))
 
 
 @command("crosstab")
 def _crosstab(ws: Workspace, *, rows: str, columns: str, run_id: int | None = None) -> dict[str, Any]:
     from segmentum.analysis import crosstab
 
-    table = crosstab(ws, rows, columns, run_id=run_id)
-    return {"columns": [str(c) for c in table.columns], "rows": table.to_dict(orient="records")}
+    return _table(crosstab(ws, rows, columns, run_id=run_id))
 
 
 @command("sql")
@@ -354,11 +353,6 @@ def _users_remove(ws: Workspace, *, name: str) -> None:
 
 # ------------------------------------------------------------------------ models and reports
 # (`segmentum report` is registered in segmentum/report/command.py: the report package is above this layer)
-
-
-def _table(frame: Any) -> dict[str, Any]:
-    """A DataFrame as its columns and records: the columns keep the header of an empty table."""
-    return {"columns": [str(c) for c in frame.columns], "rows": frame.to_dict(orient="records")}
 
 
 @command("churn")

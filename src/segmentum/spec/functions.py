@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, TypeVar
 
 from segmentum.errors import did_you_mean
 from segmentum.spec import ast
@@ -323,3 +323,29 @@ def segment_refs(node: ast.Node) -> set[str]:
             if fn.arg(i).kind == "segment" and isinstance(arg, ast.Literal) and isinstance(arg.value, str):
                 refs.add(arg.value)
     return refs
+
+
+# ------------------------------------------------------------------------------------------------ rules per function
+
+Rule = TypeVar("Rule")
+
+
+def rule_registry(rules: dict[str, Rule], what: str) -> Callable[..., Callable[[Rule], Rule]]:
+    """A decorator `@registers("name", ...)` that files one `what` (compile rule, explain rendering) per declared
+    function into `rules`: an undeclared name or a second rule for a name is an error at import."""
+
+    def registers(*names: str) -> Callable[[Rule], Rule]:
+        def register(rule: Rule) -> Rule:
+            for name in names:
+                if name not in FUNCTIONS:
+                    raise RuntimeError(
+                        f"{what} for {name}(), which segmentum.spec.functions does not declare"
+                    )
+                if name in rules:
+                    raise RuntimeError(f"{name}() has two {what}s")
+                rules[name] = rule
+            return rule
+
+        return register
+
+    return registers
