@@ -40,6 +40,7 @@ lint: install
 
 bench: install
 	$(PY) -m bench.run --scale $(SCALE)
+	$(PY) -m bench.cli
 
 docs: install
 	$(PY) -m segmentum.cli.reference > docs/cli.md

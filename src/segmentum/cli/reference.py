@@ -10,7 +10,7 @@ from typing import Any
 import typer.main
 from typer.testing import CliRunner
 
-from segmentum.cli.main import app
+from segmentum.cli.main import COMMANDS, app, load_command
 
 
 def _help_text(path: list[str]) -> str:
@@ -24,14 +24,21 @@ def _help_text(path: list[str]) -> str:
 
 def _walk(command: Any, path: list[str]) -> list[tuple[list[str], Any]]:
     found = [(path, command)]
-    if hasattr(command, "commands"):  # a group (typer may carry its own click)
+    if hasattr(command, "commands"):  # a group
         for name in sorted(command.commands):
             found += _walk(command.commands[name], [*path, name])
     return found
 
 
+def _walk_root() -> list[tuple[list[str], Any]]:
+    # The root loads its commands lazily: load each one to walk it.
+    found: list[tuple[list[str], Any]] = [(["segmentum"], typer.main.get_command(app))]
+    for name in sorted(COMMANDS):
+        found += _walk(load_command(name), ["segmentum", name])
+    return found
+
+
 def render() -> str:
-    root = typer.main.get_command(app)
     lines = [
         "# CLI reference",
         "",
@@ -39,7 +46,7 @@ def render() -> str:
         "`tests/cli/test_reference.py` fails when this file is out of date.",
         "",
     ]
-    for path, _command in _walk(root, ["segmentum"]):
+    for path, _command in _walk_root():
         lines += [f"## `{' '.join(path)}`", "", "```text", _help_text(path), "```", ""]
     return "\n".join(lines)
 
