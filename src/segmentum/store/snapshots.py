@@ -26,7 +26,7 @@ import pandas as pd
 
 from segmentum.errors import NotFoundError
 from segmentum.store.connection import META, Store
-from segmentum.store.tables import TRAITS_TABLE_LIKE, run_of_traits_table, traits_table
+from segmentum.store.tables import TRAITS_PREFIX, TRAITS_TABLE_LIKE, run_of_traits_table, traits_table
 
 __all__ = [
     "RunInfo",
@@ -36,6 +36,7 @@ __all__ = [
     "latest_run",
     "list_runs",
     "memberships",
+    "population_sources",
     "resolve_run",
     "traits",
     "traits_table",
@@ -110,6 +111,34 @@ def latest_run(store: Store) -> RunInfo | None:
     """
     rows = store.query(_LATEST_BATCH_SQL)
     return _run_info(rows[0]) if rows else None
+
+
+def population_sources(store: Store, columns: list[str]) -> dict[int, list[str]]:
+    """Where the real-time path takes each population value from: run id -> the `columns` it provides.
+
+    A column comes from the latest run (`latest_run`) when its traits table has it, else from the newest
+    complete batch run (by as_of, then id) whose traits table has it: a `segmentum run --only rfm` computes
+    only rfm's population values, and the other definitions' stay those of the run that last computed them.
+    A column no batch run holds is absent (its value is unknown, null). Runs are listed newest first.
+    """
+    wanted = list(dict.fromkeys(columns))
+    if not wanted:
+        return {}
+    rows = store.query(
+        f"""SELECT r.run_id, c.column_name FROM {META}.runs r
+            JOIN information_schema.columns c
+              ON c.table_schema = ? AND c.table_name = '{TRAITS_PREFIX}' || r.run_id::VARCHAR
+            WHERE r.status = 'complete' AND r.kind = 'batch' AND list_contains(?, c.column_name)
+            ORDER BY r.as_of DESC, r.run_id DESC""",
+        [META, wanted],
+    )
+    out: dict[int, list[str]] = {}
+    taken: set[str] = set()
+    for run_id, column in rows:  # newest run first: the first run holding a column provides it
+        if column not in taken:
+            taken.add(column)
+            out.setdefault(int(run_id), []).append(str(column))
+    return out
 
 
 def get_run(store: Store, run_id: int) -> RunInfo:
