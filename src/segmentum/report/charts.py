@@ -140,7 +140,14 @@ def sankey_chart(result: dict[str, Any], t: Translator) -> go.Figure:
             },
         )
     )
-    title = f"{t('Migration')}: {result['segmentation']}, {t('from run {a} to run {b}', a=result['from_run'], b=result['to_run'])}"
+    # each run with its as_of: two runs of the same day would show at a glance
+    runs = {
+        end: f"{result[f'{end}_run']} ({t.date(result[f'{end}_as_of'])})"
+        if result.get(f"{end}_as_of") is not None
+        else str(result[f"{end}_run"])
+        for end in ("from", "to")
+    }
+    title = f"{t('Migration')}: {result['segmentation']}, {t('from run {a} to run {b}', a=runs['from'], b=runs['to'])}"
     return _layout(fig, title, 520)
 
 
