@@ -160,7 +160,15 @@ def clv_histogram(values: pd.Series, t: Translator) -> go.Figure:
     return _layout(fig, t("Customer lifetime value"))
 
 
+MAX_DATE_TICKS = 12
+
+
 def size_over_time(history: pd.DataFrame, t: Translator, title: str | None = None) -> go.Figure:
+    """Customers per run of each segment (`views.history.size_history`: one point per as_of), y from 0.
+
+    The x ticks are the runs' own dates: left to Plotly, a date axis labels month starts, so a month-end point
+    (31 October, end of day) sat on the "Nov 2026" tick and read as November's.
+    """
     fig = go.Figure()
     for i, (name, group) in enumerate(history.groupby("name", sort=True)):
         fig.add_trace(
@@ -170,9 +178,15 @@ def size_over_time(history: pd.DataFrame, t: Translator, title: str | None = Non
                 mode="lines+markers",
                 name=str(name),
                 line={"color": PALETTE[i % len(PALETTE)]},
+                text=[t.date(v) for v in group["as_of"]],
+                hovertemplate="%{text}: %{y}<extra>%{fullData.name}</extra>",
             )
         )
-    fig.update_yaxes(title=t("Customers"))
+    days = sorted(set(history["as_of"]))
+    step = max(1, -(-len(days) // MAX_DATE_TICKS))  # at most MAX_DATE_TICKS labels, the newest always shown
+    shown = days[::-1][::step][::-1]
+    fig.update_xaxes(tickmode="array", tickvals=shown, ticktext=[t.date(v) for v in shown])
+    fig.update_yaxes(title=t("Customers"), rangemode="tozero")
     return _layout(fig, title or t("Size over time"))
 
 
