@@ -224,7 +224,12 @@ def migration_pair(
     else:
         why = f"no run with an earlier as_of computed '{definition}'"
         if same_day:
-            why += f" (runs {', '.join(map(str, same_day))} have the same as_of, which is never a pair)"
+            which = (
+                f"run {same_day[0]} has"
+                if len(same_day) == 1
+                else f"runs {', '.join(map(str, same_day))} have"
+            )
+            why += f" ({which} the same as_of, which is never a pair)"
     raise NotFoundError(
         f"run {to.run_id} (as of {to.as_of:%Y-%m-%d %H:%M}) has no earlier run to compare with: {why}; "
         "build history with `segmentum backfill --from DATE --to DATE`, or name the runs with --from/--to "
