@@ -18,7 +18,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from segmentum.analysis import migration
+from segmentum.analysis import migration, time_in_segment
 from segmentum.api.main import create_app
 from segmentum.api.server import web_routers
 from segmentum.demo import workspace as demo_workspace
@@ -258,3 +258,18 @@ def test_a_later_run_of_other_definitions_leaves_the_pair_alone(shop: Workspace)
     result = migration(shop, "tier")
     assert (result["from_run"], result["to_run"]) == (1, 2)  # run 3 did not compute tier
     assert (migration(shop, "big")["from_run"], migration(shop, "big")["to_run"]) == (2, 3)
+
+
+def test_time_in_segment_counts_one_run_per_day_of_those_that_computed_it(shop: Workspace) -> None:
+    for as_of in ("2024-01-31", "2024-02-29", "2024-03-31", "2024-03-31"):  # March twice
+        shop.run(as_of=as_of, triggers=False)
+    shop.run(as_of="2024-04-30", only=["big"], triggers=False)  # did not compute tier
+    stay = time_in_segment(shop, "tier").set_index("segment")
+    # gold at the end of March: a since January (3 month ends), b since February (2), c since March (1)
+    assert stay.loc["gold", "customers"] == 3
+    assert stay.loc["gold", "mean_runs"] == pytest.approx((3 + 2 + 1) / 3)
+    assert stay.loc["gold", "mean_days"] == pytest.approx((60 + 31 + 0) / 3)
+    # asked for the first March run, the other March run does not count either
+    assert time_in_segment(shop, "tier", run_id=3).set_index("segment").loc[
+        "gold", "mean_runs"
+    ] == pytest.approx(2)

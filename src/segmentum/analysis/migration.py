@@ -129,15 +129,32 @@ def _check_segmentation(ws: Context, segmentation: str, from_id: int, to_id: int
 
 
 def time_in_segment(ws: Context, segmentation: str, *, run_id: int | None = None) -> pd.DataFrame:
-    """Per segment of the run: how long its customers have been in it (consecutive batch runs up to this one,
-    and days since the first of those runs' as_of), as mean and median."""
+    """Per segment of the run (default: the latest run that computed the segmentation): how long its customers
+    have been in it (consecutive batch runs up to this one, and days since the first of those runs' as_of), as
+    mean and median.
+
+    The runs counted are those that computed the segmentation, one per as_of (the latest of that day, as in
+    size history), so neither a `run --only` of other definitions nor a second run of the same day breaks or
+    lengthens a streak.
+    """
+    if run_id is None:
+        latest = snapshot.latest_run_of(ws.store, segmentation)
+        if latest is None:
+            raise NotFoundError(
+                f"no complete batch run computed '{segmentation}' yet; compute one with `segmentum run`"
+            )
+        run_id = latest.run_id
     run_id, _ = resolve_run(ws, run_id)
     return frame(
         ws,
         """
-        WITH r AS (SELECT run_id, as_of, row_number() OVER (ORDER BY as_of, run_id) AS k FROM segmentum.runs
-                   WHERE status = 'complete' AND kind = 'batch'
-                     AND as_of <= (SELECT as_of FROM segmentum.runs WHERE run_id = $run_id)),
+        WITH target AS (SELECT run_id, as_of FROM segmentum.runs WHERE run_id = $run_id),
+        days AS (SELECT x.run_id, x.as_of FROM segmentum.runs x
+                 WHERE x.status = 'complete' AND x.kind = 'batch' AND x.as_of < (SELECT as_of FROM target)
+                   AND EXISTS (SELECT 1 FROM segmentum.memberships e WHERE e.run_id = x.run_id AND e.segmentation = $s)
+                 QUALIFY row_number() OVER (PARTITION BY x.as_of ORDER BY x.run_id DESC) = 1),
+        r AS (SELECT run_id, as_of, row_number() OVER (ORDER BY as_of, run_id) AS k
+              FROM (SELECT * FROM days UNION ALL SELECT * FROM target)),
         m AS (SELECT m.customer_id, m.segment, r.k, r.as_of FROM segmentum.memberships m JOIN r USING (run_id)
               WHERE m.segmentation = $s),
         cur AS (SELECT customer_id, segment, k, as_of FROM m WHERE k = (SELECT max(k) FROM r)),

@@ -35,6 +35,7 @@ __all__ = [
     "get_run",
     "history",
     "latest_run",
+    "latest_run_of",
     "list_runs",
     "memberships",
     "migration_pair",
@@ -174,6 +175,12 @@ def _same_version(a: RunInfo, b: RunInfo, definition: str) -> bool:
     return mine is None or theirs is None or mine == theirs
 
 
+def latest_run_of(store: Store, definition: str) -> RunInfo | None:
+    """The latest run (by as_of, then id) that computed `definition`: `latest_run` unless a `run --only` of
+    other definitions came after it; None when no run computed it."""
+    return next((r for r in batch_runs(store) if _holds(store, r, definition)), None)
+
+
 def previous_run(store: Store, run: RunInfo, definition: str) -> RunInfo | None:
     """The run a migration of `definition` compares `run` with by default (DESIGN.md section 5, "Which run"):
     the newest complete batch run (by as_of, then id) whose as_of is EARLIER than `run`'s and that computed
@@ -203,7 +210,7 @@ def migration_pair(
     if to_run is not None:
         to = resolve_run(store, to_run)
     else:
-        found = next((r for r in runs if _holds(store, r, definition)), None)
+        found = latest_run_of(store, definition)
         if found is None:
             raise NotFoundError(
                 f"no complete batch run computed '{definition}' yet; compute one with `segmentum run`"
