@@ -118,6 +118,27 @@ def test_size_history_of_runs_that_recorded_no_hashes_counts_what_they_hold(ws) 
     assert size_history(ws, "big")["run_id"].tolist() == [3, 1]  # only the runs holding members of big
 
 
+def test_size_history_has_one_point_per_as_of_taken_from_the_latest_run_of_that_day(ws, monkeypatch) -> None:
+    # run 7 repeats run 2's as_of (a backfill ending on the day of an earlier run), where c1 is big again
+    march = (
+        "2024-03-31",
+        "batch",
+        "complete",
+        BOTH,
+        {"c1": ("vip", True), "c2": ("low", False)},
+        {"c1": 400},
+    )
+    monkeypatch.setitem(RUNS, 7, march)
+    _write_run(ws, 7)
+    history = size_history(ws, "big")
+    assert history["as_of"].is_unique and history["as_of"].is_monotonic_increasing
+    # 31 January (run 3), 29 February (run 1), 31 March: run 7 (the newer of 2 and 7), 1 member, not run 2's 0
+    assert list(zip(history["run_id"], history["customers"], strict=True)) == [(3, 2), (1, 1), (7, 1)]
+    tiers = segmentation_history(ws, "tier")
+    assert sorted(set(tiers["run_id"])) == [1, 3, 4, 7]
+    assert tiers.groupby("as_of")["run_id"].nunique().max() == 1
+
+
 def test_overview_lists_computed_empty_segments_with_0_and_not_segments_the_run_did_not_compute(ws) -> None:
     sizes = segment_sizes(ws, 2).sizes.set_index("name")
     assert sizes.loc["big", "customers"] == 0 and sizes.loc["tier.vip", "customers"] == 0

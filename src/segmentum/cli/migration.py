@@ -1,4 +1,5 @@
-"""`segmentum migration SEGMENTATION`: who moved where between two runs."""
+"""`segmentum migration NAME`: who moved where between two runs (a segmentation's segments, or in/out of one
+segment). The default pair is `segmentum.store.snapshots.migration_pair`."""
 
 from __future__ import annotations
 
@@ -10,12 +11,19 @@ from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, op
 
 
 def migration_command(
-    segmentation: Annotated[str, typer.Argument(help="A segmentation, e.g. rfm")],
+    name: Annotated[
+        str, typer.Argument(help="A segmentation (rfm), or a segment (big_spenders, rfm.champions): in/out")
+    ],
     from_run: Annotated[
-        int | None, typer.Option("--from", help="Earlier run (default: the one before --to)")
+        int | None,
+        typer.Option(
+            "--from",
+            help="Earlier run (default: the newest run of the same definition with an earlier as_of)",
+        ),
     ] = None,
     to_run: Annotated[
-        int | None, typer.Option("--to", help="Later run (default: the latest complete run)")
+        int | None,
+        typer.Option("--to", help="Later run (default: the latest complete batch run that computed it)"),
     ] = None,
     who: Annotated[
         str | None, typer.Option(help="List the customers of one cell: FROM_SEGMENT:TO_SEGMENT")
@@ -26,12 +34,17 @@ def migration_command(
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    """Transition matrix between two runs (counts or revenue); --who lists the customers behind a cell."""
+    """Transition matrix between two runs (counts or revenue); --who lists the customers behind a cell.
+
+    Without --from/--to: the latest run against the newest run of the same definition
+    with an earlier as_of (two runs of the same as_of are never compared).
+    A segment (big_spenders, rfm.champions) gives a matrix of in/out.
+    """
     cell = tuple(who.split(":", 1)) if who else None
     result = operation(
         workspace,
         "migration",
-        segmentation=segmentation,
+        segmentation=name,
         from_run=from_run,
         to_run=to_run,
         who=list(cell) if cell else None,
@@ -46,6 +59,14 @@ def migration_command(
     emit(
         matrix,
         fmt,
-        title=f"{segmentation}: run {result['from_run']} (rows) -> run {result['to_run']} (columns)",
+        title=(
+            f"{name}: run {result['from_run']} as of {_day(result['from_as_of'])} (rows) -> "
+            f"run {result['to_run']} as of {_day(result['to_as_of'])} (columns)"
+        ),
     )
     out.print()
+
+
+def _day(value: object) -> str:
+    """The date of an as_of, whether it came back as a datetime or as ISO text from a running server."""
+    return str(value)[:10]

@@ -444,7 +444,7 @@ class RunCompiler:
         return c
 
     # ------------------------------------------------------------------------------------------ derived
-    def _population_names(self) -> set[str]:
+    def population_names(self) -> set[str]:
         """Trait columns and hidden columns whose value depends on the whole population."""
         names = {n for n, t in self.defs.traits.items() if t.population}
         for seg in self._all_segments():
@@ -455,7 +455,7 @@ class RunCompiler:
     def _join_population(self, t: ir.Table) -> ir.Table:
         pop = self.population_table
         assert pop is not None
-        wanted = [n for n in sorted(self._population_names()) if n in pop.columns]
+        wanted = [n for n in sorted(self.population_names()) if n in pop.columns]
         if not wanted:
             return t
         return t.left_join(pop.select("customer_id", *wanted), "customer_id").select(*t.columns, *wanted)
@@ -480,8 +480,10 @@ class RunCompiler:
         for traits in self._levels():
             todo = [tr for tr in traits if not (from_population and tr.population)]
             missing = [tr for tr in traits if from_population and tr.population and tr.name not in t.columns]
-            if missing:
-                t = t.mutate(**{tr.name: ibis.null() for tr in missing})
+            if (
+                missing
+            ):  # no batch run computed them: unknown, but typed so that expressions over them compile
+                t = t.mutate(**{tr.name: self._typed_null(tr, t) for tr in missing})
             if not todo:
                 continue
             calls = [c for tr in todo if tr.expr is not None for c in functions.population_calls(tr.expr)]
@@ -491,6 +493,13 @@ class RunCompiler:
             t = t.mutate(**values)
         # hidden columns of traits are internal: they are not stored (the traits themselves are)
         return t, []
+
+    def _typed_null(self, trait: TraitDef, t: ir.Table) -> ir.Value:
+        """A null of the type `trait` has in a batch run (an untyped null fails in `q + 1`). The probe's
+        population calls are computed on a copy of `t` only to learn the type; nothing of it is kept."""
+        calls = [c for c in functions.population_calls(trait.expr)] if trait.expr is not None else []
+        probe, _ = self._hoist(t, calls, where="traits")
+        return ibis.null(self._trait_value(trait, probe).type())
 
     def _hoist(self, t: ir.Table, calls: list[ast.Call], *, where: str) -> tuple[ir.Table, list[str]]:
         """Compute population calls (innermost first) as hidden columns of `t`."""

@@ -116,17 +116,20 @@ def _sizes_table(sizes: Any, t: Translator) -> list[dict[str, str]]:
 
 
 def _migration_section(ws: Context, run_id: int, segmentations: list[str], t: Translator) -> dict[str, Any]:
+    """The Sankey of rfm (else the first segmentation with an earlier run to compare with) between the
+    report's run and the default earlier run (`snapshots.migration_pair`, through `analysis.migration`)."""
     section: dict[str, Any] = {"id": "migration", "title": t("Migration"), "chart": None, "note": None}
-    target = "rfm" if "rfm" in segmentations else (segmentations[0] if segmentations else None)
-    if target is None:
+    if not segmentations:
         section["note"] = t("No data yet")
         return section
-    try:
-        result = migration(ws, target, to_run=run_id)
-    except NotFoundError:
-        section["note"] = t("A second run is needed for migration.")
+    for target in sorted(segmentations, key=lambda s: s != "rfm"):  # rfm first, else in the given order
+        try:
+            result = migration(ws, target, to_run=run_id)
+        except NotFoundError:
+            continue
+        section["chart"] = charts.to_div(charts.sankey_chart(result, t), "chart-migration")
         return section
-    section["chart"] = charts.to_div(charts.sankey_chart(result, t), "chart-migration")
+    section["note"] = t("A second run is needed for migration.")
     return section
 
 

@@ -140,7 +140,14 @@ def sankey_chart(result: dict[str, Any], t: Translator) -> go.Figure:
             },
         )
     )
-    title = f"{t('Migration')}: {result['segmentation']}, {t('from run {a} to run {b}', a=result['from_run'], b=result['to_run'])}"
+    # each run with its as_of: two runs of the same day would show at a glance
+    runs = {
+        end: f"{result[f'{end}_run']} ({t.date(result[f'{end}_as_of'])})"
+        if result.get(f"{end}_as_of") is not None
+        else str(result[f"{end}_run"])
+        for end in ("from", "to")
+    }
+    title = f"{t('Migration')}: {result['segmentation']}, {t('from run {a} to run {b}', a=runs['from'], b=runs['to'])}"
     return _layout(fig, title, 520)
 
 
@@ -153,7 +160,15 @@ def clv_histogram(values: pd.Series, t: Translator) -> go.Figure:
     return _layout(fig, t("Customer lifetime value"))
 
 
+MAX_DATE_TICKS = 12
+
+
 def size_over_time(history: pd.DataFrame, t: Translator, title: str | None = None) -> go.Figure:
+    """Customers per run of each segment (`views.history.size_history`: one point per as_of), y from 0.
+
+    The x ticks are the runs' own dates: left to Plotly, a date axis labels month starts, so a month-end point
+    (31 October, end of day) sat on the "Nov 2026" tick and read as November's.
+    """
     fig = go.Figure()
     for i, (name, group) in enumerate(history.groupby("name", sort=True)):
         fig.add_trace(
@@ -163,9 +178,15 @@ def size_over_time(history: pd.DataFrame, t: Translator, title: str | None = Non
                 mode="lines+markers",
                 name=str(name),
                 line={"color": PALETTE[i % len(PALETTE)]},
+                text=[t.date(v) for v in group["as_of"]],
+                hovertemplate="%{text}: %{y}<extra>%{fullData.name}</extra>",
             )
         )
-    fig.update_yaxes(title=t("Customers"))
+    days = sorted(set(history["as_of"]))
+    step = max(1, -(-len(days) // MAX_DATE_TICKS))  # at most MAX_DATE_TICKS labels, the newest always shown
+    shown = days[::-1][::step][::-1]
+    fig.update_xaxes(tickmode="array", tickvals=shown, ticktext=[t.date(v) for v in shown])
+    fig.update_yaxes(title=t("Customers"), rangemode="tozero")
     return _layout(fig, title or t("Size over time"))
 
 

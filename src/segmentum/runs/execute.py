@@ -178,28 +178,40 @@ def definitions_hash(hashes: dict[str, str]) -> str:
 def compile_for(
     ws: Context, defs: Definitions, engine: Any, as_of: datetime, *, customers: list[str] | None = None
 ) -> CompiledRun:
-    """Compile the definitions against an engine's tables (real-time: with the last batch run's values)."""
-    tables = engine.tables()
-    population = None
-    if customers is not None:
-        last = snapshot.latest_run(ws.store)
-        if last is not None and ws.store.table_exists(traits_table(last.run_id), schema=META):
-            population = _population_table(ws, engine, last.run_id)
-        else:  # no batch run yet: population values are unknown (null), never computed over the few customers
-            import ibis
-
-            population = ibis.memtable({"customer_id": []}, schema={"customer_id": "string"})
-    return RunCompiler(
+    """Compile the definitions against an engine's tables (real-time: with the batch runs' population values,
+    `snapshots.population_sources`)."""
+    compiler = RunCompiler(
         defs,
-        tables,
+        engine.tables(),
         as_of,
         customer_ids=customers,
-        population=population,
         read_property=getattr(engine, "read_property", None),
-    ).compile()
+    )
+    if customers is not None:
+        compiler.population_table = _population_table(ws, engine, compiler.population_names())
+    return compiler.compile()
 
 
-def _population_table(ws: Context, engine: Any, run_id: int) -> Any:
+def _population_table(ws: Context, engine: Any, names: set[str]) -> Any:
+    """customer_id plus each population value the real-time path needs, each from the newest batch run that
+    computed it (the latest run first): after `run --only rfm` the other definitions' values come from the
+    run that last computed them, instead of being missing (null columns without a type). Before any batch
+    run the table is empty: the values are unknown (null), never computed over the few customers."""
+    import ibis
+
+    # customer_id is in every traits table: the first source is the newest batch run that has a snapshot
+    sources = iter(snapshot.population_sources(ws.store, ["customer_id", *sorted(names)]).items())
+    first = next(sources, None)
+    if first is None:
+        return ibis.memtable({"customer_id": []}, schema={"customer_id": "string"})
+    table = _traits_of(engine, first[0]).select(*first[1])
+    for run_id, columns in sources:
+        older = _traits_of(engine, run_id).select("customer_id", *columns)
+        table = table.left_join(older, "customer_id").select(*table.columns, *columns)
+    return table
+
+
+def _traits_of(engine: Any, run_id: int) -> Any:
     if getattr(engine, "name", "") == "duckdb":
         return engine.backend.table(traits_table(run_id), database=META)
     return engine.snapshot_table(traits_table(run_id))

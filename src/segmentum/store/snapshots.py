@@ -26,16 +26,21 @@ import pandas as pd
 
 from segmentum.errors import NotFoundError
 from segmentum.store.connection import META, Store
-from segmentum.store.tables import TRAITS_TABLE_LIKE, run_of_traits_table, traits_table
+from segmentum.store.tables import TRAITS_PREFIX, TRAITS_TABLE_LIKE, run_of_traits_table, traits_table
 
 __all__ = [
     "RunInfo",
+    "batch_runs",
     "current_memberships",
     "get_run",
     "history",
     "latest_run",
+    "latest_run_of",
     "list_runs",
     "memberships",
+    "migration_pair",
+    "population_sources",
+    "previous_run",
     "resolve_run",
     "traits",
     "traits_table",
@@ -110,6 +115,138 @@ def latest_run(store: Store) -> RunInfo | None:
     """
     rows = store.query(_LATEST_BATCH_SQL)
     return _run_info(rows[0]) if rows else None
+
+
+def population_sources(store: Store, columns: list[str]) -> dict[int, list[str]]:
+    """Where the real-time path takes each population value from: run id -> the `columns` it provides.
+
+    A column comes from the latest run (`latest_run`) when its traits table has it, else from the newest
+    complete batch run (by as_of, then id) whose traits table has it: a `segmentum run --only rfm` computes
+    only rfm's population values, and the other definitions' stay those of the run that last computed them.
+    A column no batch run holds is absent (its value is unknown, null). Runs are listed newest first.
+    """
+    wanted = list(dict.fromkeys(columns))
+    if not wanted:
+        return {}
+    rows = store.query(
+        f"""SELECT r.run_id, c.column_name FROM {META}.runs r
+            JOIN information_schema.columns c
+              ON c.table_schema = ? AND c.table_name = '{TRAITS_PREFIX}' || r.run_id::VARCHAR
+            WHERE r.status = 'complete' AND r.kind = 'batch' AND list_contains(?, c.column_name)
+            ORDER BY r.as_of DESC, r.run_id DESC""",
+        [META, wanted],
+    )
+    out: dict[int, list[str]] = {}
+    taken: set[str] = set()
+    for run_id, column in rows:  # newest run first: the first run holding a column provides it
+        if column not in taken:
+            taken.add(column)
+            out.setdefault(int(run_id), []).append(str(column))
+    return out
+
+
+def batch_runs(store: Store) -> list[RunInfo]:
+    """Complete batch runs, the latest first (by as_of, then id: the order of `latest_run`)."""
+    return [
+        _run_info(r)
+        for r in store.query(
+            f"SELECT {_RUN_COLUMNS} FROM {META}.runs WHERE status = 'complete' AND kind = 'batch' "
+            "ORDER BY as_of DESC, run_id DESC"
+        )
+    ]
+
+
+def _holds(store: Store, run: RunInfo, definition: str) -> bool:
+    """Whether `run` computed `definition` (a segmentation or a standalone segment): it is in the run's
+    definition hashes; a run that recorded none (older releases) computed what its memberships hold."""
+    if run.definition_hashes:
+        return definition in run.definition_hashes
+    return bool(
+        store.query(
+            f"SELECT 1 FROM {META}.memberships WHERE run_id = ? AND (segmentation = ? OR name = ?) LIMIT 1",
+            [run.run_id, definition, definition],
+        )
+    )
+
+
+def _same_version(a: RunInfo, b: RunInfo, definition: str) -> bool:
+    """The same fingerprint of `definition` in both runs (unknown on runs of older releases: the same)."""
+    mine, theirs = a.definition_hashes.get(definition), b.definition_hashes.get(definition)
+    return mine is None or theirs is None or mine == theirs
+
+
+def latest_run_of(store: Store, definition: str) -> RunInfo | None:
+    """The latest run (by as_of, then id) that computed `definition`: `latest_run` unless a `run --only` of
+    other definitions came after it; None when no run computed it."""
+    return next((r for r in batch_runs(store) if _holds(store, r, definition)), None)
+
+
+def previous_run(store: Store, run: RunInfo, definition: str) -> RunInfo | None:
+    """The run a migration of `definition` compares `run` with by default (DESIGN.md section 5, "Which run"):
+    the newest complete batch run (by as_of, then id) whose as_of is EARLIER than `run`'s and that computed
+    the same definition, i.e. the same fingerprint of it. Runs of equal as_of are never a pair (a backfill
+    ending on the day of an earlier run would compare a day with itself); None when there is none."""
+    for other in batch_runs(store):
+        if (
+            other.as_of < run.as_of
+            and _holds(store, other, definition)
+            and _same_version(run, other, definition)
+        ):
+            return other
+    return None
+
+
+def migration_pair(
+    store: Store, definition: str, *, from_run: int | None = None, to_run: int | None = None
+) -> tuple[RunInfo, RunInfo]:
+    """(from, to): the two complete runs a migration of `definition` (a segmentation, or a standalone segment)
+    compares. The one home of the default pair, for the CLI, the API, the dashboard and the report.
+
+    `to` defaults to the latest run that computed `definition` (the latest run, unless a `run --only` of
+    other definitions came after it); `from` to `previous_run`. Explicit ids must be complete runs. A
+    NotFoundError says what is missing and how to get it.
+    """
+    runs = batch_runs(store)
+    if to_run is not None:
+        to = resolve_run(store, to_run)
+    else:
+        found = latest_run_of(store, definition)
+        if found is None:
+            raise NotFoundError(
+                f"no complete batch run computed '{definition}' yet; compute one with `segmentum run`"
+            )
+        to = found
+    if from_run is not None:
+        return resolve_run(store, from_run), to
+    previous = previous_run(store, to, definition)
+    if previous is not None:
+        return previous, to
+    earlier = [r for r in runs if r.as_of < to.as_of and _holds(store, r, definition)]
+    same_day = [r.run_id for r in runs if r.as_of == to.as_of and r.run_id != to.run_id]
+    if earlier:
+        why = (
+            f"the earlier runs that computed it ({_ids(earlier)}) computed another version of "
+            f"'{definition}' (its definition was edited since)"
+        )
+    else:
+        why = f"no run with an earlier as_of computed '{definition}'"
+        if same_day:
+            which = (
+                f"run {same_day[0]} has"
+                if len(same_day) == 1
+                else f"runs {', '.join(map(str, same_day))} have"
+            )
+            why += f" ({which} the same as_of, which is never a pair)"
+    raise NotFoundError(
+        f"run {to.run_id} (as of {to.as_of:%Y-%m-%d %H:%M}) has no earlier run to compare with: {why}; "
+        "build history with `segmentum backfill --from DATE --to DATE`, or name the runs with --from/--to "
+        "(`segmentum runs` lists them)"
+    )
+
+
+def _ids(runs: list[RunInfo]) -> str:
+    shown = ", ".join(str(r.run_id) for r in runs[:5])
+    return shown + (", ..." if len(runs) > 5 else "")
 
 
 def get_run(store: Store, run_id: int) -> RunInfo:

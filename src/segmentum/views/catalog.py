@@ -45,6 +45,29 @@ def computed(run: RunInfo, name: str) -> bool | None:
     return owner(name) in run.definition_hashes or name in run.definition_hashes
 
 
+def definition_kind(ctx: Context, name: str) -> str:
+    """'segmentation' when `name` is a segmentation, 'segment' when it is a segment (standalone, or one of a
+    segmentation: `rfm.champions`), by the definitions or by what the runs hold; NotFoundError otherwise."""
+    if "." not in name and (_exists(ctx, "segmentation", name, None)):
+        return "segmentation"
+    if _exists(ctx, "name", name, None):
+        return "segment"
+    catalog = definition_catalog(ctx)
+    if any(info["segmentation"] == name for info in catalog.values()):
+        return "segmentation"
+    if name in catalog:
+        return "segment"
+    segmentations = {info["segmentation"] for info in catalog.values() if info["segmentation"]}
+    stored = [r[0] for r in ctx.store.query(f"SELECT DISTINCT segmentation FROM {META}.memberships")]
+    known = list(
+        dict.fromkeys([*sorted(segmentations), *(s for s in stored if s), *_candidates(ctx, catalog, None)])
+    )
+    raise NotFoundError(
+        f"unknown segmentation or segment '{name}'{did_you_mean(name, known)}; "
+        "`segmentum segments` (GET /v1/segments) lists them"
+    )
+
+
 def check_segment(ctx: Context, name: str, *, run_id: int | None = None) -> None:
     """NotFoundError unless `name` is a defined segment or has members (in run `run_id`, else in any run).
 

@@ -10,26 +10,32 @@ analyses:
   `definition_hashes`) and has no member of it counts as **0**;
 - a run that did not compute it (`segmentum run --only` of other definitions) is **absent**: it says nothing
   about the segment's size. A run that recorded no definition hashes (written before they were recorded)
-  counts as computing what its memberships hold.
+  counts as computing what its memberships hold;
+- **one point per as_of**: when several of these runs share an as_of (a backfill ending on the day of an
+  earlier run, a run repeated the same day) the latest of them (the highest id: the one `latest_run` would
+  pick) stands for that day, so a chart never draws two points, or a vertical jump, at one date.
 
 `share` is of the run's customers.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 
 from segmentum.context import Context
 from segmentum.store import META
 from segmentum.store import snapshots as snapshot
+from segmentum.store.snapshots import RunInfo
 from segmentum.views.catalog import check_segment, computed, definition_catalog, owner
 
 COLUMNS = ["run_id", "as_of", "name", "segmentation", "segment", "customers", "share"]
 
 
 def size_history(ctx: Context, name: str) -> pd.DataFrame:
-    """Size of segment `name` in every complete batch run that computed it: run_id, as_of, name,
-    segmentation, segment, customers, share (ordered by as_of, then run id)."""
+    """Size of segment `name` in every complete batch run that computed it, one run per as_of: run_id, as_of,
+    name, segmentation, segment, customers, share (ordered by as_of)."""
     check_segment(ctx, name)
     info = definition_catalog(ctx).get(name, {})
     segmentation = info.get("segmentation", owner(name) if "." in name else None)
@@ -57,8 +63,7 @@ def segmentation_history(ctx: Context, segmentation: str) -> pd.DataFrame:
 def _history(
     ctx: Context, definition: str, segmentation: str | None, names: list[tuple[str, str]]
 ) -> pd.DataFrame:
-    runs = [r for r in snapshot.list_runs(ctx.store) if r.status == "complete" and r.kind == "batch"]
-    runs = [r for r in runs if computed(r, definition) is not False]
+    runs = [r for r in snapshot.batch_runs(ctx.store) if computed(r, definition) is not False]
     if not names or not runs:
         return pd.DataFrame(columns=COLUMNS)
     counts = {
@@ -70,6 +75,11 @@ def _history(
         )
     }
     held = {run_id for run_id, _ in counts}
+    # a run without recorded hashes computed what it holds
+    runs = [r for r in runs if computed(r, definition) or r.run_id in held]
+    by_day: dict[datetime, RunInfo] = {}
+    for run in runs:  # the latest first (as_of, then id): the first run of each as_of stands for it
+        by_day.setdefault(run.as_of, run)
     rows = [
         {
             "run_id": run.run_id,
@@ -80,9 +90,7 @@ def _history(
             "customers": counts.get((run.run_id, name), 0),
             "share": counts.get((run.run_id, name), 0) / run.customers if run.customers else None,
         }
-        for run in sorted(runs, key=lambda r: (r.as_of, r.run_id))
-        # a run without recorded hashes computed what it holds
-        if computed(run, definition) or run.run_id in held
+        for run in sorted(by_day.values(), key=lambda r: r.as_of)
         for name, segment in sorted(names)
     ]
     return pd.DataFrame(rows, columns=COLUMNS)

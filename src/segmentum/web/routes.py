@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from segmentum.actions.tasks import complete_task
 from segmentum.analysis import migration, pareto, profile
-from segmentum.analysis.base import segmentations
+from segmentum.analysis.base import segment_names, segmentations
 from segmentum.analysis.migration import batch_runs
 from segmentum.analysis.rfm import rfm_grid
 from segmentum.context import Context
@@ -393,8 +393,15 @@ def migration_page(
     ws = _ws(request)
     t = Translator(_lang(request))
     runs = batch_runs(ws)[::-1]  # newest first
-    # the newest run's segmentations only: scanning every run's memberships would be slow on big stores
-    known = segmentations(ws, runs[0].run_id) if runs else []
+    # the newest run's segmentations (then its standalone segments: in/out) only: scanning every run's
+    # memberships would be slow on big stores
+    known = (
+        [*segmentations(ws, runs[0].run_id), *(n for n in segment_names(ws, runs[0].run_id) if "." not in n)]
+        if runs
+        else []
+    )
+    if segmentation and segmentation not in known:
+        known.append(segmentation)
     if not segmentation and known:
         segmentation = "rfm" if "rfm" in known else known[0]
     chart = None
