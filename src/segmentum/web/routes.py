@@ -563,7 +563,13 @@ def check_definitions(ws: Context, file: str, text: str) -> dict[str, Any]:
 
 @pages.post("/editor/check")
 async def editor_check(request: Request, user: User) -> Response:
-    body = await request.json()
+    try:
+        body = await request.json()
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past what the decoder takes
+        body = None
+    if not isinstance(body, dict) or not all(isinstance(body.get(k, ""), str) for k in ("file", "text")):
+        # answered in the API's one error shape by its handler of HTTPException
+        raise HTTPException(400, 'the body must be a JSON object {"file": "NAME.yml", "text": "..."}')
     file = str(body.get("file") or "")
     if not _FILE_NAME.match(file):
         return JSONResponse(
