@@ -232,3 +232,46 @@ def test_editor_check_answers_400_to_a_body_that_is_not_a_json_object(site: Site
         response = client.post("/editor/check", content=body, headers=headers)
     error = assert_error_shape(response, 400)
     assert "JSON object" in error["message"]
+
+
+def test_sign_in_failures_are_limited_per_address_and_per_user() -> None:
+    now = [1000.0]
+    limiter = auth.SignInLimiter(max_failures=5, window=300, clock=lambda: now[0])
+    for _ in range(5):
+        assert limiter.retry_after("addr:10.0.0.1", "user:anna") is None
+        limiter.failed("addr:10.0.0.1", "user:anna")
+        now[0] += 10
+    # anna is guessed at from elsewhere too, and the address may not try another user
+    assert limiter.retry_after("addr:10.0.0.2", "user:anna") == 250
+    assert limiter.retry_after("addr:10.0.0.1", "user:ivan") == 250
+    assert limiter.retry_after("addr:10.0.0.2", "user:ivan") is None
+    now[0] += 250  # the oldest failure ages out: one more attempt
+    assert limiter.retry_after("addr:10.0.0.1", "user:anna") is None
+    limiter.failed("addr:10.0.0.1", "user:anna")
+    assert limiter.retry_after("addr:10.0.0.1", "user:anna") == 10
+    limiter.succeeded("user:anna")  # clears the user, not the address
+    assert limiter.retry_after("addr:10.0.0.2", "user:anna") is None
+    assert limiter.retry_after("addr:10.0.0.1", "user:ivan") == 10
+
+
+def test_the_sixth_failed_sign_in_within_five_minutes_answers_429_with_retry_after(tmp_path) -> None:
+    ws = Workspace.init(tmp_path / "ws", name="limits")
+    auth.add_user(ws.store, "anna", PASSWORD)
+    key = KeyStore(ws.store).create("read")[0]
+    server, thread, url = start_app(create_app(ws, extra_routers=web_routers(), realtime=False))
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            for attempt in range(auth.MAX_FAILURES):
+                wrong = {"user": "anna", "password": f"guess number {attempt}"}
+                assert client.post("/login", data=wrong).status_code == 401
+            # refused before the password is even checked: the right one waits as well
+            for form in ({"user": "anna", "password": PASSWORD}, {"api_key": key}):
+                response = client.post("/login", data=form)
+                assert response.status_code == 429
+                assert 0 < int(response.headers["Retry-After"]) <= auth.FAILURE_WINDOW
+                assert "Too many failed sign-ins" in response.text
+            assert auth.SESSION_COOKIE not in client.cookies
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        ws.close()

@@ -15,7 +15,10 @@ import hmac
 import json
 import re
 import secrets
+import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -112,6 +115,68 @@ def secret(store: Store) -> bytes:
         row = cur.execute(f"SELECT value FROM {META}.web_secrets WHERE name = 'session'").fetchone()
     assert row is not None  # inserted just above
     return bytes.fromhex(row[0])
+
+
+# Guessing passwords (or keys) at the sign-in page: after this many failures within the window, from one client
+# address or for one user name, further attempts are refused until the oldest failure ages out.
+MAX_FAILURES = 5
+FAILURE_WINDOW = 300.0  # seconds
+
+
+class SignInLimiter:
+    """Failed sign-ins counted per key (`addr:<ip>`, `user:<name>`) over a sliding window, in memory.
+
+    Checked before the password is hashed, so a flood of guesses costs the server no scrypt work either.
+    A success clears the user's count (not the address's: one valid account must not reset an attacker's
+    budget for the others).
+    """
+
+    def __init__(
+        self,
+        max_failures: int = MAX_FAILURES,
+        window: float = FAILURE_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_failures = max_failures
+        self.window = window
+        self.clock = clock
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failures.get(key)
+        if times is None:
+            return deque()
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if not times:
+            del self._failures[key]
+        return times
+
+    def retry_after(self, *keys: str) -> int | None:
+        """Whole seconds until an attempt for these keys is allowed again; None when it is allowed now."""
+        now = self.clock()
+        with self._lock:
+            waits = [
+                times[0] + self.window - now
+                for key in keys
+                if len(times := self._recent(key, now)) >= self.max_failures
+            ]
+        return max(1, int(max(waits) + 0.999)) if waits else None
+
+    def failed(self, *keys: str) -> None:
+        now = self.clock()
+        with self._lock:
+            for key in keys:
+                self._recent(key, now)
+                self._failures.setdefault(key, deque(maxlen=self.max_failures)).append(now)
+            if len(self._failures) > 100_000:  # bound memory under a flood from many addresses
+                for key in list(self._failures):
+                    self._recent(key, now)  # drops the key once its failures have aged out
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from segmentum.i18n import LANGUAGES, Translator
 from segmentum.report import charts
 from segmentum.runs.explain import explain as explain_customer
 from segmentum.service import users as auth
-from segmentum.service.keys import READ_METHODS, required_scope, scope_allows
+from segmentum.service.keys import READ_METHODS, required_scope, scope_allows, split_key
 from segmentum.store import snapshots as snapshot
 from segmentum.views.customers import customer
 from segmentum.views.customers import search as search_customers
@@ -258,6 +258,14 @@ def login_page(request: Request) -> Response:
     )
 
 
+def _sign_in_limiter(request: Request) -> auth.SignInLimiter:
+    """The server's one count of failed sign-ins (in memory: a restart forgets it)."""
+    state = request.app.state
+    if not hasattr(state, "sign_in_limiter"):
+        state.sign_in_limiter = auth.SignInLimiter()
+    return state.sign_in_limiter
+
+
 @router.post("/login")
 async def login(request: Request) -> Response:
     _refuse_foreign(request)  # no session yet, so no token: a foreign page must not sign a browser in
@@ -269,6 +277,18 @@ async def login(request: Request) -> Response:
     if not target.startswith("/") or target.startswith("//"):
         target = "/"  # never redirect off-site
     ws = _ws(request)
+    limiter = _sign_in_limiter(request)
+    # who is guessed at: the user name, or the prefix of a key (the address alone when neither is given)
+    subject = f"key:{split_key(api_key) or '?'}" if api_key else f"user:{name}" if name else None
+    counted = [f"addr:{request.client.host if request.client else '?'}", *([subject] if subject else [])]
+    wait = limiter.retry_after(*counted)
+    if wait is not None:
+        t = Translator(_lang(request))
+        minutes = max(1, math.ceil(wait / 60))
+        error = t("Too many failed sign-ins. Try again in {minutes} min.", minutes=minutes)
+        response = _render(request, "login.html", status_code=429, next=target, no_users=False, error=error)
+        response.headers["Retry-After"] = str(wait)
+        return response
     who: str | None = None
     if api_key:
         runtime = getattr(request.app.state, "runtime", None)
@@ -278,6 +298,7 @@ async def login(request: Request) -> Response:
         ok = await run_in_threadpool(auth.check_password, ws.store, name, password)
         who = name if ok else None
     if who is None:
+        limiter.failed(*counted)
         t = Translator(_lang(request))
         return _render(
             request,
@@ -287,6 +308,8 @@ async def login(request: Request) -> Response:
             no_users=False,
             error=t("Wrong user name, password or API key."),
         )
+    if subject is not None:
+        limiter.succeeded(subject)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         auth.SESSION_COOKIE,
