@@ -1,4 +1,5 @@
-"""API keys: created with a scope, stored hashed, looked up by their public prefix.
+"""API keys: created with a scope, stored hashed, looked up by their public prefix; the one rule of which
+scope (or dashboard role) a request needs.
 
 A key reads `sgm_<prefix>_<secret>`. The store keeps the prefix, a per-key random salt and
 `sha256(salt + key)`; the key itself is shown once, when it is created.

@@ -1,4 +1,5 @@
-"""Dashboard sign-in: users with scrypt-hashed passwords and a role, and sessions in an HMAC-signed cookie.
+"""Dashboard sign-in: users with scrypt-hashed passwords and a role, sessions in an HMAC-signed cookie (with
+their CSRF token), and the limit on failed sign-ins.
 
 Users live in `segmentum.users`; the cookie signing secret is made once per workspace and kept in
 `segmentum.web_secrets`, so sessions survive a restart of `segmentum serve` and never leave the store.

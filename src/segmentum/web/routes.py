@@ -2,7 +2,9 @@
 definition editor), mounted by `segmentum serve` next to the API.
 
 Every page but /login and /static needs a signed session cookie (`service/users.py`), checked once by the
-`signed_in` dependency of the `pages` router; without one the answer is 303 to /login. Pages only wire: what
+`signed_in` dependency of the `pages` router; without one the answer is 303 to /login. The same dependency
+gives every state-changing route the role the API asks of a key (`service.keys.required_scope`), the
+same-origin check and the session's CSRF token. Pages only wire: what
 they show comes from `segmentum.views` (read models) and `segmentum.analysis`, formatted for the language.
 """
 
