@@ -70,3 +70,21 @@ def test_serve_owns_the_store_and_the_cli_manages_keys_through_it(workspace) -> 
         proc.wait(30)
     assert not server_file(workspace.root).exists()
     assert running_server(workspace.root) is None and workspace.server() is None
+
+
+@pytest.mark.slow  # a serve process per signal
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_server_record_with_its_admin_token_is_removed_when_serve_is_stopped_by_a_signal(
+    workspace, stop: signal.Signals
+) -> None:
+    # uvicorn raises SIGTERM again after its graceful shutdown: with the default handler the process died
+    # before `finally`, and `.segmentum/server.json` kept an admin token of a dead server
+    workspace.close()
+    proc, _ = start_serve(workspace.root)
+    try:
+        token = json.loads(server_file(workspace.root).read_text())["token"]
+        assert token.startswith("sgm_internal_")
+    finally:
+        proc.send_signal(stop)
+        proc.wait(30)
+    assert not server_file(workspace.root).exists()

@@ -75,7 +75,7 @@ def build_workspace(root: Path) -> Workspace:
         "VALUES (nextval('segmentum.task_seq'), 'Call c001 about renewal', 'VIP slipping', 'anna', "
         "'2025-01-10', 'open', 'c001', now()::TIMESTAMP)"
     )
-    auth.add_user(ws.store, USER, PASSWORD)
+    auth.add_user(ws.store, USER, PASSWORD, role="write")  # edits definitions, completes tasks
     return ws
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -111,10 +112,12 @@ def test_signed_in_csv_export_holds_the_members(dashboard) -> None:
         )
         assert lines[0].startswith("customer_id,") and len(lines) - 1 == expected
         # a file name that would leave definitions/ is refused
-        assert client.post("/editor/save", data={"file": "../segmentum.yml", "text": "x"}).status_code == 400
+        csrf = re.search(r'name="csrf-token" content="(\w+)"', client.get("/editor").text).group(1)
+        form = {"file": "../segmentum.yml", "text": "x", "csrf_token": csrf}
+        assert client.post("/editor/save", data=form).status_code == 400
 
 
-def test_users_cli_adds_a_user_that_can_sign_in(workspace: Workspace) -> None:
+def test_users_cli_adds_a_user_with_a_role_that_can_sign_in(workspace: Workspace) -> None:
     root = workspace.root
     workspace.close()  # the CLI process opens the store itself
     result = subprocess.run(
@@ -127,6 +130,8 @@ def test_users_cli_adds_a_user_that_can_sign_in(workspace: Workspace) -> None:
             "olha",
             "--password",
             "long enough secret",
+            "--role",
+            "write",
             "--workspace",
             str(root),
         ],
@@ -137,6 +142,7 @@ def test_users_cli_adds_a_user_that_can_sign_in(workspace: Workspace) -> None:
     assert result.returncode == 0, result.stderr
     with Workspace(root) as ws:
         assert auth.check_password(ws.store, "olha", "long enough secret")
+        assert auth.session_scope(ws.store, "olha") == "write"
 
 
 def test_sessions_end_when_the_user_is_removed_or_the_key_revoked(workspace: Workspace) -> None:
@@ -152,3 +158,49 @@ def test_sessions_end_when_the_user_is_removed_or_the_key_revoked(workspace: Wor
     keys.revoke(record.prefix)
     assert not auth.still_allowed(workspace.store, f"key:{record.prefix}")
     assert not auth.still_allowed(workspace.store, "key:internal")  # only while a server holds that token
+
+
+def test_users_have_a_role_read_by_default_and_listed(workspace: Workspace) -> None:
+    auth.add_user(workspace.store, "olha", "long enough secret")
+    auth.add_user(workspace.store, "ivan", "long enough secret", role="admin")
+    assert [(u["name"], u["role"]) for u in auth.list_users(workspace.store)] == [
+        ("ivan", "admin"),
+        ("olha", "read"),
+    ]
+    assert auth.session_scope(workspace.store, "olha") == "read"
+    auth.add_user(workspace.store, "olha", "another password", replace=True)  # the role stays
+    assert auth.session_scope(workspace.store, "olha") == "read"
+    auth.add_user(workspace.store, "olha", "another password", replace=True, role="write")
+    assert auth.session_scope(workspace.store, "olha") == "write"
+    with pytest.raises(auth.UserError, match="role 'root' is not one of read, write, admin"):
+        auth.add_user(workspace.store, "petro", "long enough secret", role="root")
+
+
+def test_a_session_opened_with_a_key_has_the_keys_scope(workspace: Workspace) -> None:
+    from segmentum.service.keys import KeyStore
+
+    for scope in ("read", "write", "admin"):
+        _, record = KeyStore(workspace.store).create(scope)
+        assert auth.session_scope(workspace.store, f"key:{record.prefix}") == scope
+    assert auth.session_scope(workspace.store, "key:internal", internal_key=True) == "admin"
+    assert auth.session_scope(workspace.store, "nobody") is None
+
+
+def test_users_of_a_store_before_roles_keep_what_they_could_do_there(tmp_path) -> None:
+    from segmentum.store import Store
+
+    path = tmp_path / "before-roles.duckdb"
+    store = Store(path)
+    auth.add_user(store, "olha", "long enough secret")
+    cur = store.cursor()
+    # the layout of schema version 1: no role column
+    cur.execute("ALTER TABLE segmentum.users DROP COLUMN role")
+    cur.execute("DELETE FROM segmentum.schema_version WHERE version > 1")
+    store.close()
+    store = Store(path)
+    try:
+        assert auth.session_scope(store, "olha") == "write"  # they edited definitions before roles existed
+        auth.add_user(store, "ivan", "long enough secret")
+        assert auth.session_scope(store, "ivan") == "read"
+    finally:
+        store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,7 +42,7 @@ def cdnow(tmp_path_factory: pytest.TempPathFactory, start_server: Any) -> Iterat
     ws.ingest_frame("orders", orders)
     for as_of in ("1998-03-31 23:59:59", "1998-06-30 23:59:59"):
         ws.run(as_of=as_of)
-    auth.add_user(ws.store, "analyst", "long enough secret")
+    auth.add_user(ws.store, "analyst", "long enough secret", role="write")  # the editor's check needs write
     server, thread, url = start_server(create_app(ws, extra_routers=web_routers(), realtime=False))
     client = httpx.Client(base_url=url, timeout=120)
     assert (
@@ -71,7 +72,10 @@ def test_pages_answer_quickly_on_real_data(cdnow: httpx.Client, path: str) -> No
 
 def test_editor_previews_a_new_segment_on_real_data(cdnow: httpx.Client) -> None:
     text = 'segments:\n  loyal_buyers:\n    where: "rfm_frequency >= 5"\n'
-    result = cdnow.post("/editor/check", json={"file": "mine.yml", "text": text}).json()
+    csrf = re.search(r'name="csrf-token" content="(\w+)"', cdnow.get("/editor").text).group(1)
+    result = cdnow.post(
+        "/editor/check", json={"file": "mine.yml", "text": text}, headers={"X-CSRF-Token": csrf}
+    ).json()
     assert result["valid"] and result["changed"] == {"loyal_buyers": "new"}
     (segment,) = result["segments"]
     assert segment["before"] == 0 and segment["after"] == segment["entered_count"] > 0

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from segmentum.errors import (
     BusyError,
@@ -61,7 +62,7 @@ class ErrorResponse(BaseModel):
 # For `responses=` of routes, so the OpenAPI document describes errors as they are.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": STATUS_CODES[code].replace("_", " ")}
-    for code in (401, 403, 404, 413, 422)
+    for code in (400, 401, 403, 404, 413, 422)
 }
 
 
@@ -124,6 +125,19 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app answers on this request's path (the `Allow` header of a 405)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error through the one shape."""
 
@@ -152,7 +166,13 @@ def install_error_handlers(app: FastAPI) -> None:
         if status == 404 and exc.detail == "Not Found":
             message = f"no such endpoint: {request.method} {request.url.path}; the API is described at /v1/openapi.json"
         elif status == 405:
-            message = f"method {request.method} is not allowed on {request.url.path}"
+            allowed = allowed_methods(request)
+            message = (
+                f"method {request.method} is not allowed on {request.url.path}; allowed: {', '.join(allowed)}"
+            )
+            # Starlette names the methods of the first route whose path matches; a path served by two routes
+            # (GET and POST /v1/runs) needs the methods of all of them
+            return error_response(status, message, headers={"Allow": ", ".join(allowed)})
         else:
             message = str(exc.detail)
         return error_response(status, message, headers=getattr(exc, "headers", None))

@@ -1,5 +1,7 @@
 """Checks made before routing: the API key and its scope, and the size of the request body.
 
+Which scope a request needs is one rule, `segmentum.service.keys.required_scope`, shared with the dashboard.
+
 Both are plain ASGI middleware so that unknown paths answer 401 without a key, like every other path.
 """
 
@@ -11,20 +13,9 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from segmentum.api.errors import error_response
-from segmentum.service.keys import scope_allows
+from segmentum.service.keys import READ_METHODS, required_scope, scope_allows
 
-PUBLIC = {("GET", "/v1/health"), ("HEAD", "/v1/health")}
-READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
-
-
-def required_scope(method: str, path: str) -> str | None:
-    """The scope a request needs: none for health, admin for keys, read for reads, write for the rest."""
-    if (method, path.rstrip("/") or "/") in PUBLIC:
-        return None
-    if path == "/v1/keys" or path.startswith("/v1/keys/"):
-        return "admin"
-    return "read" if method in READ_METHODS else "write"
 
 
 def is_page(scope: Scope, pages: list[Any]) -> bool:

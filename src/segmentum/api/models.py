@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 MAX_EVENTS = 10_000
 
@@ -19,6 +19,14 @@ def _clean_text(value: str, what: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValueError(f"{what} is not valid Unicode text (lone surrogate)") from exc
+    return value
+
+
+def _timestamp_text(value: Any, what: str) -> Any:
+    """A timestamp or date must come as text (ISO 8601): pydantic would read a number as Unix time, which the
+    OpenAPI document (format date-time) does not promise and a client rarely means."""
+    if isinstance(value, (int, float)):  # bool is an int too
+        raise ValueError(f"{what} must be an ISO 8601 string such as '2024-05-01T10:00:00', not a number")
     return value
 
 
@@ -35,6 +43,11 @@ class EventIn(Strict):
         description="ISO timestamp; without an offset it is workspace wall-clock time"
     )
     properties: dict[str, Any] | None = Field(None, description="free JSON object, read as properties.key")
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _occurred_at(cls, value: Any) -> Any:
+        return _timestamp_text(value, "occurred_at")
 
     @field_validator("customer_id")
     @classmethod
@@ -86,6 +99,11 @@ class BackfillIn(Strict):
     only: list[str] | None = Field(None, description="segments, segmentations or built-ins to run")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("from_", "to", mode="before")
+    @classmethod
+    def _dates(cls, value: Any, info: ValidationInfo) -> Any:
+        return _timestamp_text(value, "from" if info.field_name == "from_" else str(info.field_name))
 
     @field_validator("only")
     @classmethod

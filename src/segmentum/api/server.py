@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterable
+import signal
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from segmentum.errors import StoreError
@@ -54,6 +57,29 @@ def serve(
     server = uvicorn.Server(config)
     write_record(ws.root, host, port, token)
     try:
-        server.run()
+        with _exit_on_terminate():
+            server.run()
     finally:
-        remove_record(ws.root)
+        remove_record(ws.root)  # the record holds an admin token: it must not outlive the server
+
+
+@contextmanager
+def _exit_on_terminate() -> Iterator[None]:
+    """Make SIGTERM end the process through Python, so `finally` blocks run.
+
+    uvicorn shuts down gracefully on SIGTERM and then raises the signal again with the handler it found; with
+    the default handler that kills the process before any `finally`, leaving `server.json` (and its admin
+    token) behind. SIGINT raises KeyboardInterrupt by default, which unwinds already.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only; a server on another thread is stopped by its owner
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

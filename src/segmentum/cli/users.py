@@ -23,12 +23,20 @@ def add(
     replace: Annotated[
         bool, typer.Option("--replace", help="Set a new password for an existing user")
     ] = False,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role",
+            help="read (look only), write (also edit definitions, complete tasks) or admin, like API key "
+            "scopes (default: read; with --replace the role stays unless given)",
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Create a dashboard user (or give one a new password with --replace)."""
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    operation(workspace, "users.add", name=name, password=password, replace=replace)
+    operation(workspace, "users.add", name=name, password=password, replace=replace, role=role)
     note(
         f"{'Updated' if replace else 'Added'} dashboard user {name!r}; sign in at /login of `segmentum serve`."
     )
@@ -36,8 +44,13 @@ def add(
 
 @app.command("list")
 def list_users(workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.table) -> None:
-    """Dashboard users and when they were created (never the password hashes)."""
-    emit(operation(workspace, "users.list"), fmt, title="Dashboard users", columns=["name", "created_at"])
+    """Dashboard users, their roles and when they were created (never the password hashes)."""
+    emit(
+        operation(workspace, "users.list"),
+        fmt,
+        title="Dashboard users",
+        columns=["name", "role", "created_at"],
+    )
 
 
 @app.command("remove")

@@ -331,10 +331,12 @@ def _builtins(ws: Workspace) -> dict[str, list[str]]:
 
 
 @command("users.add", writes=True)
-def _users_add(ws: Workspace, *, name: str, password: str, replace: bool = False) -> None:
+def _users_add(
+    ws: Workspace, *, name: str, password: str, replace: bool = False, role: str | None = None
+) -> None:
     from segmentum.service.users import add_user
 
-    add_user(ws.store, name, password, replace=replace)
+    add_user(ws.store, name, password, replace=replace, role=role)
 
 
 @command("users.list")

@@ -1,4 +1,5 @@
-"""API keys: created with a scope, stored hashed, looked up by their public prefix.
+"""API keys: created with a scope, stored hashed, looked up by their public prefix; the one rule of which
+scope (or dashboard role) a request needs.
 
 A key reads `sgm_<prefix>_<secret>`. The store keeps the prefix, a per-key random salt and
 `sha256(salt + key)`; the key itself is shown once, when it is created.
@@ -49,9 +50,25 @@ class ApiKey:
         }
 
 
+# What a request needs, one rule for API keys and dashboard sessions alike (a session has its user's role
+# or its key's scope): nothing for health, admin to manage keys, read to read, write to change anything.
+PUBLIC = frozenset({("GET", "/v1/health"), ("HEAD", "/v1/health")})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ADMIN_PATHS = ("/v1/keys",)
+
+
+def required_scope(method: str, path: str) -> str | None:
+    """The scope (key) or role (dashboard user) a request needs; None for the public health check."""
+    if (method, path.rstrip("/") or "/") in PUBLIC:
+        return None
+    if any(path == p or path.startswith(p + "/") for p in ADMIN_PATHS):
+        return "admin"
+    return "read" if method in READ_METHODS else "write"
+
+
 def scope_allows(granted: str, needed: str) -> bool:
-    """read < write < admin: a key allows its own scope and every narrower one."""
-    return SCOPES.index(granted) >= SCOPES.index(needed)
+    """read < write < admin: a key (or role) allows its own scope and every narrower one."""
+    return granted in SCOPES and SCOPES.index(granted) >= SCOPES.index(needed)
 
 
 def check_scope(scope: str) -> str:

@@ -14,6 +14,12 @@ from decimal import Decimal
 
 from segmentum.spec import ast
 
+# Limits that keep hostile text from exhausting Python's recursion (a RecursionError, an HTTP 500) in the
+# parser and in everything that walks the tree (compiler, fingerprint, explain). Real definitions stay far
+# below both; a deeper one is better written as traits that build on each other.
+MAX_NESTING = 32  # parentheses, function calls, `not` and unary minus inside one another
+MAX_DEPTH = 100  # levels of the parsed tree, long `a or b or c ...` chains included
+
 KEYWORDS = {"and", "or", "not", "in", "between", "is", "null", "like", "true", "false"}
 COMPARISON_TOKENS = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
@@ -38,6 +44,10 @@ class ExpressionSyntaxError(ValueError):
         super().__init__(message)
         self.message = message
         self.pos = pos
+
+
+class ExpressionTooDeepError(ExpressionSyntaxError):
+    """An expression nests deeper than `MAX_NESTING` or `MAX_DEPTH` allow."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,20 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self.nesting = 0
+
+    def _nest(self, pos: int) -> None:
+        """Enter one more level of parentheses, call, `not` or unary minus (left again with `_unnest`)."""
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise ExpressionTooDeepError(
+                f"the expression nests more than {MAX_NESTING} levels deep (parentheses, function calls, "
+                "'not', '-'); split it into traits that build on each other",
+                pos,
+            )
+
+    def _unnest(self) -> None:
+        self.nesting -= 1
 
     # -- token helpers
     @property
@@ -123,7 +147,10 @@ class _Parser:
 
     def _not(self) -> ast.Node:
         if (token := self._accept("keyword", "not")) is not None:
-            return ast.Unary(token.pos, "not", self._not())
+            self._nest(token.pos)
+            node = ast.Unary(token.pos, "not", self._not())
+            self._unnest()
+            return node
         return self._predicate()
 
     def _predicate(self) -> ast.Node:
@@ -175,7 +202,9 @@ class _Parser:
 
     def _unary(self) -> ast.Node:
         if (token := self._accept("op", "-")) is not None:
+            self._nest(token.pos)
             operand = self._unary()
+            self._unnest()
             if (
                 isinstance(operand, ast.Literal)
                 and isinstance(operand.value, (int, Decimal))
@@ -183,8 +212,11 @@ class _Parser:
             ):
                 return ast.Literal(token.pos, -operand.value)
             return ast.Unary(token.pos, "-", operand)
-        if self._accept("op", "+"):
-            return self._unary()
+        if (plus := self._accept("op", "+")) is not None:
+            self._nest(plus.pos)
+            node = self._unary()
+            self._unnest()
+            return node
         return self._primary()
 
     def _primary(self) -> ast.Node:
@@ -202,12 +234,14 @@ class _Parser:
         if token.kind == "name":
             self._advance()
             if self._accept("op", "("):
+                self._nest(token.pos)
                 args: list[ast.Node] = []
                 if not self._is("op", ")"):
                     args.append(self._or())
                     while self._accept("op", ","):
                         args.append(self._or())
                 self._expect("op", ")", "',' or ')' after the function's arguments")
+                self._unnest()
                 return ast.Call(token.pos, token.text.lower(), tuple(args))
             if self._accept("op", "."):
                 key = self._accept("name") or self._accept("keyword")
@@ -220,9 +254,11 @@ class _Parser:
                     )
                 return ast.Property(token.pos, key.text)
             return ast.Name(token.pos, token.text)
-        if self._accept("op", "("):
+        if (paren := self._accept("op", "(")) is not None:
+            self._nest(paren.pos)
             node = self._or()
             self._expect("op", ")", "')'")
+            self._unnest()
             return node
         raise ExpressionSyntaxError(
             f"expected a value, a name or '(', found {self._describe(token)}", token.pos
@@ -230,5 +266,22 @@ class _Parser:
 
 
 def parse_expression(text: str) -> ast.Node:
-    """Parse expression text; raises ExpressionSyntaxError with the character offset of the problem."""
-    return _Parser(str(text)).parse()
+    """Parse expression text; raises ExpressionSyntaxError with the character offset of the problem
+    (ExpressionTooDeepError past the nesting limits)."""
+    node = _Parser(str(text)).parse()
+    _check_depth(node)
+    return node
+
+
+def _check_depth(root: ast.Node) -> None:
+    """Refuse a tree deeper than MAX_DEPTH; walked with a stack, as a deep tree is what it guards against."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ExpressionTooDeepError(
+                f"the expression is more than {MAX_DEPTH} operators deep; use 'in (...)' for a list of values "
+                "or split it into traits that build on each other",
+                node.pos,
+            )
+        stack.extend((child, depth + 1) for child in ast.children(node))

@@ -27,7 +27,7 @@ from segmentum.spec.definitions import (
     TriggerDef,
     trait_closure,
 )
-from segmentum.spec.expr import ExpressionSyntaxError, parse_expression
+from segmentum.spec.expr import ExpressionSyntaxError, ExpressionTooDeepError, parse_expression
 from segmentum.spec.fingerprint import data_hashes, metadata_hashes
 from segmentum.spec.models import (
     AggregateTrait,
@@ -42,7 +42,7 @@ from segmentum.spec.models import (
     TotalTrait,
     TraitKind,
 )
-from segmentum.spec.yamlio import Located, format_validation_error, load_yaml
+from segmentum.spec.yamlio import Located, NestingError, format_validation_error, load_yaml
 
 # Re-exported: callers have imported these from the loader since before spec/definitions.py existed.
 __all__ = [
@@ -257,6 +257,11 @@ class DefinitionBuilder:
     def _parse(self, text: str, located: Located, loc: tuple[Any, ...]) -> ast.Node:
         try:
             node = parse_expression(text)
+        except ExpressionTooDeepError as exc:
+            shown = text if len(text) <= 80 else text[:77] + "..."
+            raise NestingError(
+                f"{expression_position(located, loc, exc.pos)}: {exc.message} in {shown!r}"
+            ) from None
         except ExpressionSyntaxError as exc:
             raise DefinitionError(
                 f"{expression_position(located, loc, exc.pos)}: {exc.message} in {text!r}"

@@ -15,9 +15,16 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from segmentum.errors import did_you_mean
+from segmentum.errors import DefinitionError, did_you_mean
 
 Loc = tuple[Any, ...]
+# Mappings and lists inside one another: ruamel composes documents recursively and fails with a
+# RecursionError a few hundred levels down; definitions and segmentum.yml need fewer than ten.
+MAX_YAML_DEPTH = 50
+
+
+class NestingError(DefinitionError):
+    """A definitions file (or an expression in it) nests deeper than the limits allow."""
 
 
 @dataclass
@@ -91,6 +98,7 @@ def load_yaml(path: str | Path, *, display_path: str | None = None, text: str | 
     yaml = YAML(typ="rt")
     yaml.version = (1, 2)
     try:
+        _check_nesting(yaml, text, shown)
         node = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
@@ -102,6 +110,28 @@ def load_yaml(path: str | Path, *, display_path: str | None = None, text: str | 
     return Located(
         data=data if data is not None else {}, path=shown, positions=positions, key_positions=keys, text=text
     )
+
+
+def _check_nesting(yaml: YAML, text: str, shown: str) -> None:
+    """NestingError when mappings and lists nest deeper than MAX_YAML_DEPTH.
+
+    Counted on the parser's event stream, which ruamel produces without recursion, before the document is
+    composed (recursively) into nodes.
+    """
+    from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+
+    depth = 0
+    for event in yaml.parse(text):
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                mark = event.start_mark
+                raise NestingError(
+                    f"{shown}:{mark.line + 1}:{mark.column + 1}: mappings and lists nest more than "
+                    f"{MAX_YAML_DEPTH} levels deep here; definitions need far fewer"
+                )
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
 
 
 def format_validation_error(

@@ -228,7 +228,13 @@ _DECLARED: tuple[Table, ...] = (
     ),
     Table(
         "users",
-        (_c("name", TEXT), _nn("password_hash", TEXT), _nn("salt", TEXT), _nn("created_at", TIMESTAMP)),
+        (
+            _c("name", TEXT),
+            _nn("password_hash", TEXT),
+            _nn("salt", TEXT),
+            _nn("created_at", TIMESTAMP),
+            _c("role", TEXT, default="'read'"),  # read | write | admin, the scopes of API keys
+        ),
         key=("name",),
     ),
     Table("web_secrets", (_c("name", TEXT), _nn("value", TEXT)), key=("name",)),
@@ -389,7 +395,14 @@ def _adopt(con: duckdb.DuckDBPyConnection) -> None:
 # new file is created from them directly, at SCHEMA_VERSION, without running any step). To add a column:
 # declare it LAST in its table (ALTER TABLE appends, and positional INSERTs rely on new and migrated stores
 # having the same column order), then add a step `ALTER TABLE ... ADD COLUMN IF NOT EXISTS ...`.
-MIGRATIONS: tuple[Step, ...] = (_adopt,)
+def _user_roles(con: duckdb.DuckDBPyConnection) -> None:
+    """The dashboard users' `role`; users of an older store keep what they could do there (edit definitions,
+    complete tasks): 'write'."""
+    con.execute(f"ALTER TABLE {qualified('users')} ADD COLUMN IF NOT EXISTS role VARCHAR DEFAULT 'read'")
+    con.execute(f"UPDATE {qualified('users')} SET role = 'write'")
+
+
+MIGRATIONS: tuple[Step, ...] = (_adopt, _user_roles)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

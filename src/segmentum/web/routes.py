@@ -2,13 +2,16 @@
 definition editor), mounted by `segmentum serve` next to the API.
 
 Every page but /login and /static needs a signed session cookie (`service/users.py`), checked once by the
-`signed_in` dependency of the `pages` router; without one the answer is 303 to /login. Pages only wire: what
+`signed_in` dependency of the `pages` router; without one the answer is 303 to /login. The same dependency
+gives every state-changing route the role the API asks of a key (`service.keys.required_scope`), the
+same-origin check and the session's CSRF token. Pages only wire: what
 they show comes from `segmentum.views` (read models) and `segmentum.analysis`, formatted for the language.
 """
 
 from __future__ import annotations
 
 import csv
+import hmac
 import io
 import logging
 import math
@@ -19,7 +22,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import jinja2
 import numpy as np
@@ -39,6 +42,7 @@ from segmentum.i18n import LANGUAGES, Translator
 from segmentum.report import charts
 from segmentum.runs.explain import explain as explain_customer
 from segmentum.service import users as auth
+from segmentum.service.keys import READ_METHODS, required_scope, scope_allows, split_key
 from segmentum.store import snapshots as snapshot
 from segmentum.views.customers import customer
 from segmentum.views.customers import search as search_customers
@@ -52,6 +56,8 @@ router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 LANG_COOKIE = "segmentum_lang"
+CSRF_FIELD = "csrf_token"  # in every form that changes state
+CSRF_HEADER = "x-csrf-token"  # in every fetch call that changes state (editor.js reads it from a meta tag)
 PAGE_SIZE = 50
 _LOCATION = re.compile(r":(\d+):(\d+):")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\.ya?ml$")
@@ -81,32 +87,90 @@ def _key(request: Request) -> bytes:
     return bytes(state.web_secret)
 
 
-def _user(request: Request) -> str | None:
-    """The signed-in user, while the session is valid and the user (or API key) still exists unrevoked."""
-    session = auth.read_session(_key(request), request.cookies.get(auth.SESSION_COOKIE))
-    if session is None:
+def _session(request: Request) -> tuple[str, str, str] | None:
+    """(who, role, cookie) of a valid session whose user (or API key) still exists unrevoked, else None.
+
+    `role` is the user's role or the key's scope, read afresh from the store on every request."""
+    cookie = request.cookies.get(auth.SESSION_COOKIE)
+    session = auth.read_session(_key(request), cookie)
+    if session is None or cookie is None:
         return None
     runtime = getattr(request.app.state, "runtime", None)
     internal = runtime is not None and runtime.internal_token is not None
-    return (
-        session.user if auth.still_allowed(_ws(request).store, session.user, internal_key=internal) else None
-    )
+    role = auth.session_scope(_ws(request).store, session.user, internal_key=internal)
+    return (session.user, role, cookie) if role is not None else None
 
 
-def signed_in(request: Request) -> str:
-    """The one sign-in check of every dashboard page (a dependency of the `pages` router): the signed-in user.
+def _same_origin(request: Request) -> bool:
+    """Whether a state-changing request comes from a page of this dashboard, by its Origin (else Referer).
+
+    Browsers send Origin with every cross-site POST, so a foreign site fails here even before the CSRF token
+    is checked; a client that sends neither header (a script) must still present the token."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if source is None:
+        return True
+    netloc = urlsplit(source).netloc.lower() if source != "null" else ""
+    return bool(netloc) and netloc == request.headers.get("host", "").lower()
+
+
+async def _csrf_sent(request: Request) -> str:
+    """The CSRF token a request carries: the X-CSRF-Token header (fetch calls) or the form field (forms)."""
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return (await _form(request)).get(CSRF_FIELD, "")
+    return ""
+
+
+def _refuse_foreign(request: Request) -> None:
+    if not _same_origin(request):
+        raise HTTPException(
+            403,
+            f"{request.method} {request.url.path} came from another site "
+            f"({request.headers.get('origin') or request.headers.get('referer')}); the dashboard accepts changes "
+            "only from its own pages",
+        )
+
+
+async def signed_in(request: Request) -> str:
+    """The one check of every dashboard page (a dependency of the `pages` router): the signed-in user.
 
     Without a valid session a page answers 303 to /login (which comes back here after signing in), and a JSON
-    request (the editor's live check) answers 401. Every signed-in user, whatever their role, may use every
-    page, as before.
+    request (the editor's live check) answers 401. A request that changes state (any method but GET, HEAD and
+    OPTIONS) also needs the role the API asks of a key for the same kind of request
+    (`segmentum.service.keys.required_scope`: write), and must come from the dashboard's own pages: the same
+    origin and the session's CSRF token. Refusals answer 403 in the API's one error shape.
     """
-    user = _user(request)
-    if user is not None:
-        return user
-    if request.headers.get("content-type", "").startswith("application/json"):
-        raise HTTPException(401, "sign in first: your session has ended")
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    raise HTTPException(303, "sign in first", headers={"Location": f"/login?next={quote(target, safe='')}"})
+    found = await run_in_threadpool(_session, request)
+    if found is None:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            raise HTTPException(401, "sign in first: your session has ended")
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise HTTPException(
+            303, "sign in first", headers={"Location": f"/login?next={quote(target, safe='')}"}
+        )
+    who, role, cookie = found
+    request.state.role = role
+    request.state.csrf = auth.csrf_token(_key(request), cookie)
+    if request.method not in READ_METHODS:
+        needed = required_scope(request.method, request.url.path)
+        if needed is not None and not scope_allows(role, needed):
+            shown = f"API key {who[4:]}" if who.startswith("key:") else f"user {who!r}"
+            raise HTTPException(
+                403,
+                f"{request.method} {request.url.path} needs the role '{needed}'; {shown} has '{role}' "
+                "(read < write < admin; `segmentum users add NAME --replace --role write` changes a user's)",
+            )
+        _refuse_foreign(request)
+        sent = (await _csrf_sent(request)).encode("utf-8", "replace")
+        if not hmac.compare_digest(sent, request.state.csrf.encode("ascii")):
+            raise HTTPException(
+                403,
+                f"{request.method} {request.url.path} lacks this session's CSRF token (the '{CSRF_FIELD}' "
+                f"form field or the {CSRF_HEADER} header); reload the page and try again",
+            )
+    return who
 
 
 User = Annotated[str, Depends(signed_in)]
@@ -131,6 +195,8 @@ def _render(request: Request, template: str, status_code: int = 200, **context: 
         languages=LANGUAGES,
         user=context.pop("user", None),
         request=request,
+        csrf=getattr(request.state, "csrf", ""),
+        can_write=scope_allows(getattr(request.state, "role", "read"), "write"),
         lang_url=lambda code: _lang_url(request, code),
         nav=context.pop("nav", ""),
         **context,
@@ -194,8 +260,17 @@ def login_page(request: Request) -> Response:
     )
 
 
+def _sign_in_limiter(request: Request) -> auth.SignInLimiter:
+    """The server's one count of failed sign-ins (in memory: a restart forgets it)."""
+    state = request.app.state
+    if not hasattr(state, "sign_in_limiter"):
+        state.sign_in_limiter = auth.SignInLimiter()
+    return state.sign_in_limiter
+
+
 @router.post("/login")
 async def login(request: Request) -> Response:
+    _refuse_foreign(request)  # no session yet, so no token: a foreign page must not sign a browser in
     form = await _form(request)
     name = str(form.get("user") or "").strip()
     password = str(form.get("password") or "")
@@ -204,6 +279,18 @@ async def login(request: Request) -> Response:
     if not target.startswith("/") or target.startswith("//"):
         target = "/"  # never redirect off-site
     ws = _ws(request)
+    limiter = _sign_in_limiter(request)
+    # who is guessed at: the user name, or the prefix of a key (the address alone when neither is given)
+    subject = f"key:{split_key(api_key) or '?'}" if api_key else f"user:{name}" if name else None
+    counted = [f"addr:{request.client.host if request.client else '?'}", *([subject] if subject else [])]
+    wait = limiter.retry_after(*counted)
+    if wait is not None:
+        t = Translator(_lang(request))
+        minutes = max(1, math.ceil(wait / 60))
+        error = t("Too many failed sign-ins. Try again in {minutes} min.", minutes=minutes)
+        response = _render(request, "login.html", status_code=429, next=target, no_users=False, error=error)
+        response.headers["Retry-After"] = str(wait)
+        return response
     who: str | None = None
     if api_key:
         runtime = getattr(request.app.state, "runtime", None)
@@ -213,6 +300,7 @@ async def login(request: Request) -> Response:
         ok = await run_in_threadpool(auth.check_password, ws.store, name, password)
         who = name if ok else None
     if who is None:
+        limiter.failed(*counted)
         t = Translator(_lang(request))
         return _render(
             request,
@@ -222,6 +310,8 @@ async def login(request: Request) -> Response:
             no_users=False,
             error=t("Wrong user name, password or API key."),
         )
+    if subject is not None:
+        limiter.succeeded(subject)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         auth.SESSION_COOKIE,
@@ -235,6 +325,7 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
+    _refuse_foreign(request)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE)
     return response
@@ -570,7 +661,13 @@ def check_definitions(ws: Context, file: str, text: str) -> dict[str, Any]:
 
 @pages.post("/editor/check")
 async def editor_check(request: Request, user: User) -> Response:
-    body = await request.json()
+    try:
+        body = await request.json()
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past what the decoder takes
+        body = None
+    if not isinstance(body, dict) or not all(isinstance(body.get(k, ""), str) for k in ("file", "text")):
+        # answered in the API's one error shape by its handler of HTTPException
+        raise HTTPException(400, 'the body must be a JSON object {"file": "NAME.yml", "text": "..."}')
     file = str(body.get("file") or "")
     if not _FILE_NAME.match(file):
         return JSONResponse(

@@ -12,6 +12,7 @@ from segmentum.api.errors import ERROR_RESPONSES
 from segmentum.api.models import DefinitionsIn
 from segmentum.errors import SegmentumError
 from segmentum.runs.preview import preview as preview_definitions
+from segmentum.spec.yamlio import NestingError
 from segmentum.workspace import Workspace
 
 router = APIRouter(prefix="/definitions", tags=["definitions"], responses=ERROR_RESPONSES)
@@ -68,6 +69,8 @@ def get_definitions(ws: Workspace = Depends(get_workspace)) -> JSONResponse:
 def validate(body: DefinitionsIn, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
     try:
         defs = ws.definitions(overrides=body.files or None)
+    except NestingError:
+        raise  # past a limit of what the server parses: a refused request (422), not an answer about definitions
     except SegmentumError as exc:
         # An invalid definition is an answer, not a failed request.
         return json_response({"valid": False, "error": str(exc), "type": type(exc).__name__})

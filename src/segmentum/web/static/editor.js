@@ -5,6 +5,8 @@
   if (!area || !out) return;
   const file = area.dataset.file;
   const words = JSON.parse(document.getElementById("editor-words").textContent);
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  const csrf = meta ? meta.content : "";  // the session's token: every state-changing request carries it
   let timer = null;
   let sequence = 0;
 
@@ -67,7 +69,8 @@
     out.dataset.state = "checking";
     try {
       const response = await fetch("/editor/check", {
-        method: "POST", headers: {"Content-Type": "application/json"}, credentials: "same-origin",
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
         body: JSON.stringify({file: file, text: area.value}),
       });
       const result = await response.json();
