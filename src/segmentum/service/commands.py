@@ -227,10 +227,18 @@ def _outbox(
     force: bool = False,
     run_id: int | None = None,
     limit: int = 100,
+    reprocess: int | None = None,
 ) -> dict[str, Any]:
     from segmentum.actions.outbox import counts, deliver, list_outbox, retry
+    from segmentum.actions.triggers import finish_pending
+    from segmentum.actions.triggers import reprocess as reprocess_run
 
-    out: dict[str, Any] = {"retried": None, "delivery": None}
+    out: dict[str, Any] = {"retried": None, "delivery": None, "reprocessed": None}
+    # a run whose process stopped before its transitions reached the outbox is finished first
+    resumed, out["warnings"] = finish_pending(ws)
+    out["resumed"] = [r.as_dict() for r in resumed]
+    if reprocess is not None:
+        out["reprocessed"] = reprocess_run(ws, reprocess).as_dict()
     if retry_all or retry_ids:
         out["retried"] = retry(ws, list(retry_ids or []) or None, all_failed=retry_all)
     if deliver_now:

@@ -1,0 +1,37 @@
+"""CSV cells that a spreadsheet will not run as formulas (CSV formula injection, OWASP).
+
+A text cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`, so Excel,
+LibreOffice and Google Sheets show it as text. Numbers (a negative amount too) are not text and stay numbers.
+Every CSV segmentum writes goes through `safe_cell` / `safe_frame`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """`value` with a leading `'` when it is text a spreadsheet would read as a formula; anything else as is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` whose text cells are neutralised (numeric, date and boolean columns are unchanged)."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if (
+            series.dtype == object
+            or str(series.dtype) in ("string", "str")
+            or str(series.dtype).startswith("string")
+        ):
+            out[column] = series.map(safe_cell)
+    out.columns = [safe_cell(str(c)) for c in out.columns]
+    return out
