@@ -2,7 +2,9 @@
 
 A text cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`, so Excel,
 LibreOffice and Google Sheets show it as text. Numbers (a negative amount too) are not text and stay numbers.
-Every CSV segmentum writes goes through `safe_cell` / `safe_frame`.
+A carriage return inside text becomes a line feed: CSV writers quote a field holding a line feed, but not
+one holding a lone carriage return, which a spreadsheet reads as the end of the row (and the text after it,
+`=1+1`, as a new row's formula). Every CSV segmentum writes goes through `safe_cell` / `safe_frame`.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: Any) -> Any:
-    """`value` with a leading `'` when it is text a spreadsheet would read as a formula; anything else as is."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    """`value` with a leading `'` when it is text a spreadsheet would read as a formula (and no carriage
+    return); anything that is not text as is."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_STARTS):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
 
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from segmentum.actions.events import SegmentRefreshed, SinkEvent
 from segmentum.actions.sinks.base import Delivered, DeliveryError, OutboxItem, Sink
+from segmentum.csvsafe import safe_frame
 from segmentum.errors import ActionError, NotFoundError
 from segmentum.views.members import members
 
@@ -95,8 +96,9 @@ class ExportSink(Sink):
             rows = self.rows(action["segment"], item.run_id, action["hash_emails"])
         except NotFoundError as exc:  # the segment or the run is gone: retrying cannot help
             raise DeliveryError(f"cannot export: {exc}", retry=False) from None
-        rel = pa.Table.from_pandas(rows, preserve_index=False)
         fmt = action["format"]
+        # a CSV is opened in spreadsheets: no text cell may run as a formula (Parquet keeps values as they are)
+        rel = pa.Table.from_pandas(safe_frame(rows) if fmt == "csv" else rows, preserve_index=False)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.tmp")
