@@ -249,10 +249,21 @@ def _outbox(
 
 
 @command("forget", writes=True)
-def _forget(ws: Workspace, *, customer_id: str) -> dict[str, Any]:
+def _forget(ws: Workspace, *, customer_id: str, delete_files: list[str] | None = None) -> dict[str, Any]:
+    from segmentum.ingest.aliases import resolve_columns
+    from segmentum.store.erase import delete_files as delete
     from segmentum.store.erase import forget
 
-    return forget(ws, customer_id)
+    if delete_files is not None:  # the second step: files `forget` listed, which the user chose to delete
+        return {"deleted_files": delete(ws, delete_files)}
+
+    def id_column(table: str, columns: list[str], mapping: dict[str, str] | None) -> str | None:
+        # the ingest's own rule: which source column (`Customer ID`, `Клиент`, ...) became customer_id
+        return next(
+            (s for s, t in resolve_columns(table, columns, mapping).items() if t == "customer_id"), None
+        )
+
+    return forget(ws, customer_id, id_column=id_column)
 
 
 # ------------------------------------------------------------------------------------------- reads
