@@ -68,7 +68,7 @@ class WorkspaceConfig(Strict):
     # model_validate: mypy reads the alias `from` of `sender` as a required argument of the constructor
     email: EmailSettings = Field(default_factory=lambda: EmailSettings.model_validate({}))
     serve: ServeSettings = Field(default_factory=ServeSettings)
-    exports: ExportSettings = Field(default_factory=ExportSettings)
+    exports: ExportSettings = Field(default_factory=lambda: ExportSettings.model_validate({}))
     # definitions may also live in segmentum.yml itself; spec/loader.py validates them
     traits: dict[str, Any] = Field(default_factory=dict)
     segments: dict[str, Any] = Field(default_factory=dict)
