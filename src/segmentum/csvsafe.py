@@ -29,14 +29,12 @@ def safe_cell(value: Any) -> Any:
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of `frame` whose text cells are neutralised (numeric, date and boolean columns are unchanged)."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
     out = frame.copy()
     for column in out.columns:
         series = out[column]
-        if (
-            series.dtype == object
-            or str(series.dtype) in ("string", "str")
-            or str(series.dtype).startswith("string")
-        ):
+        if is_object_dtype(series.dtype) or is_string_dtype(series.dtype):  # Arrow-backed text too
             out[column] = series.map(safe_cell)
     out.columns = [safe_cell(str(c)) for c in out.columns]
     return out

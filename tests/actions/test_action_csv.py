@@ -53,6 +53,10 @@ def test_safe_cell_prefixes_formula_text_only() -> None:
     frame = safe_frame(pd.DataFrame({"name": ["=1+1", "Bob"], "amount": [-5.5, 3.0], "n": [-1, 2]}))
     assert list(frame["name"]) == ["'=1+1", "Bob"]
     assert list(frame["amount"]) == [-5.5, 3.0] and list(frame["n"]) == [-1, 2]
+    import pyarrow as pa  # text read through Arrow (members' rows) is text too
+
+    arrow = pd.Series(["@x", "y"], dtype=pd.ArrowDtype(pa.large_string()))
+    assert list(safe_frame(pd.DataFrame({"a": arrow}))["a"]) == ["'@x", "y"]
 
 
 def _workspace(root: Path, definitions: str | None = None) -> Workspace:
