@@ -147,3 +147,25 @@ def test_run_exits_0_and_reports_the_actions_that_failed(tmp_path: Path, receive
     assert "5 new or replaced item(s), 0 failed" in again.stderr
     outbox, tasks = _state(root)
     assert set(outbox.values()) == {"delivered"} and len(tasks) == 5 and len(receiver.keys()) == 5
+
+
+@pytest.mark.slow
+def test_serve_finishes_a_run_a_killed_process_left(tmp_path: Path, receiver: Receiver) -> None:
+    from servers import start_serve
+
+    root = _workspace(tmp_path / "ws", receiver.port)
+    killed = segmentum(root, "run", "--as-of", "2024-02-29", fault="after_snapshot")
+    assert killed.returncode == EXIT_CODE, killed.stderr
+    env = dict(os.environ, SEG_TEST_SECRET=SECRET)
+    env.pop(ENV, None)
+    proc, _ = start_serve(root, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while len(set(receiver.keys())) < len(ENTERING) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert Counter(receiver.keys()) == Counter({f"upgraded:{c}:2:1": 1 for c in ENTERING})
+    outbox, tasks = _state(root)
+    assert set(outbox.values()) == {"delivered"} and len(tasks) == len(ENTERING)
