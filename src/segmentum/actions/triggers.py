@@ -282,8 +282,14 @@ def payload_traits(ws: Context, trigger: TriggerDef, defs: Definitions, template
         wanted.add(spec.trait)
     owners = {owner_of(p, defs) for p in (spec.segment, spec.from_, spec.to) if p is not None}
     for owner in owners:
-        if owner in defs.segments or owner in defs.segmentations:
-            for node in defs._wheres(owner):  # noqa: SLF001 - the conditions of a definition
+        if owner in defs.segments:
+            conditions = [defs.segments[owner].where]
+        elif owner in defs.segmentations:
+            conditions = [s.where for s in defs.segmentations[owner].rules]
+        else:
+            continue
+        for node in conditions:
+            if node is not None:
                 wanted |= {n for n in ast_names(node) if n in defs.traits}
     texts: list[str] = []
     for action in spec.do:
