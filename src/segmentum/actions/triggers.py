@@ -2,8 +2,10 @@
 
 `process_run(ws, run_id)` computes the run's events, renders every action of every matching trigger for
 every customer (sandboxed Jinja2 with `customer`, `segment`, `event`, `run` and `trigger`) and enqueues the
-results in the outbox in one transaction; `deliver` (outbox.py) sends them. Processing a run again enqueues
-nothing new.
+results in the outbox in one transaction, with the audit log's record that the run was processed; `deliver`
+(outbox.py) sends them. Processing a run again enqueues nothing new. A run whose process stopped between its
+snapshot and that transaction is finished by the next start (`finish_pending`: the next run, `segmentum serve`,
+any `segmentum outbox`). An invalid trigger or a template that raises fails only its own outbox rows.
 
 Names in triggers: `big_spenders` (a standalone segment), `rfm.champions` (a segment of a segmentation),
 `rfm.*` or `rfm` (any segment of the segmentation).
