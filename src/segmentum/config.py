@@ -37,6 +37,14 @@ class EmailSettings(Strict):
     rate_per_second: float | None = None
 
 
+class ExportSettings(Strict):
+    folder: str = Field(
+        "exports",
+        description="The folder export actions write into (relative to the workspace, or absolute); an export "
+        "path outside it is refused",
+    )
+
+
 class ServeSettings(Strict):
     host: str = "127.0.0.1"
     port: int = 8000
@@ -60,6 +68,7 @@ class WorkspaceConfig(Strict):
     # model_validate: mypy reads the alias `from` of `sender` as a required argument of the constructor
     email: EmailSettings = Field(default_factory=lambda: EmailSettings.model_validate({}))
     serve: ServeSettings = Field(default_factory=ServeSettings)
+    exports: ExportSettings = Field(default_factory=lambda: ExportSettings.model_validate({}))
     # definitions may also live in segmentum.yml itself; spec/loader.py validates them
     traits: dict[str, Any] = Field(default_factory=dict)
     segments: dict[str, Any] = Field(default_factory=dict)
@@ -146,6 +155,8 @@ builtins: [rfm, abc, lifecycle]
 
 # webhooks:
 #   allow: ["https://crm.example.com/"]   # webhook URLs must start with one of these
+# exports:
+#   folder: exports                      # export actions write only inside this folder
 # email:
 #   smtp_host: smtp.example.com
 #   smtp_port: 587

@@ -44,8 +44,11 @@ class Workspace(Context):
         """
         from segmentum.runs.execute import run
 
-        result = run(self, **options)
-        if triggers and not options.get("preview"):
+        acts = triggers and not options.get("preview")
+        # the snapshot records that its transitions are owed to the outbox (finished by the next start if
+        # this process dies before they are enqueued)
+        result = run(self, actions=bool(acts), **options)
+        if acts:
             from segmentum.actions.triggers import act_on_run
 
             # triggers fire from the outbox; problems become the run's warnings

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from actions_helpers import RUN1, RUN2, Receiver, make_workspace, write_run
 
-from segmentum.actions import deliver, list_outbox, process_run, retry
+from segmentum.actions import deliver, list_outbox, process_run, retry, validate_triggers
 from segmentum.actions.outbox import counts
 from segmentum.errors import ActionError, DefinitionError
 from segmentum.views.tasks import tasks as task_list
@@ -143,7 +143,9 @@ def test_client_error_fails_at_once(two_runs: Workspace, receiver: Receiver) -> 
     assert report.failed == 2 and len(receiver.requests) == 2
 
 
-def test_webhook_url_outside_the_allowlist_is_refused(tmp_path: Path) -> None:
+def test_webhook_url_outside_the_allowlist_fails_only_its_items(tmp_path: Path) -> None:
+    """An invalid trigger URL is flagged by validation; in a run it fails its own outbox items with the reason
+    while the other triggers go on (it used to abort every trigger of the run)."""
     ws = make_workspace(tmp_path / "ws", port=8123)
     text = (ws.root / "definitions" / "shop.yml").read_text()
     (ws.root / "definitions" / "shop.yml").write_text(
@@ -152,13 +154,33 @@ def test_webhook_url_outside_the_allowlist_is_refused(tmp_path: Path) -> None:
     write_run(ws, 1, RUN1)
     write_run(ws, 2, RUN2)
     with pytest.raises(ActionError, match="not allowed .*webhooks.allow"):
-        process_run(ws, 2)
-    assert list_outbox(ws) == []  # nothing enqueued
+        validate_triggers(ws, ws.definitions())
+    report = process_run(ws, 2)
+    assert report.processed and report.render_errors == 4  # slipping: c1 and c2, task and webhook
+    rows = {r["idempotency_key"]: r for r in list_outbox(ws)}
+    assert {k for k, r in rows.items() if r["status"] == "failed"} == {
+        "slipping:c1:2:0",
+        "slipping:c1:2:1",
+        "slipping:c2:2:0",
+        "slipping:c2:2:1",
+    }
+    assert "not allowed" in rows["slipping:c1:2:1"]["last_error"]
+    assert {k for k, r in rows.items() if r["status"] == "pending"} == {
+        "welcome_big:c3:2:0",
+        "welcome_big:c4:2:0",
+        "welcome_big:c5:2:0",
+    }
     (ws.root / "definitions" / "shop.yml").write_text(
         text.replace("http://127.0.0.1:8123/hooks/segmentum", "http://{{ customer.name }}.example/hooks/")
     )
     with pytest.raises(ActionError, match="only the path"):
-        process_run(ws, 2)
+        validate_triggers(ws, ws.definitions())
+    # once fixed, processing the run again replaces the failed items, and adds nothing twice
+    (ws.root / "definitions" / "shop.yml").write_text(text)
+    again = process_run(ws, 2)
+    assert again.render_errors == 0 and again.enqueued == 4  # the four failed items, replaced
+    after = {r["idempotency_key"]: r["status"] for r in list_outbox(ws)}
+    assert len(after) == 7 and set(after.values()) == {"pending"}
     ws.close()
 
 
@@ -168,7 +190,9 @@ def test_move_between_segmentations_is_refused(tmp_path: Path) -> None:
     (ws.root / "definitions" / "shop.yml").write_text(text.replace("from: tier.vip", "from: big_spenders"))
     write_run(ws, 1, RUN1)
     with pytest.raises(DefinitionError, match="one segmentation"):
-        process_run(ws, 1)
+        validate_triggers(ws, ws.definitions())
+    report = process_run(ws, 1)
+    assert any("one segmentation" in e for e in report.errors)
     ws.close()
 
 
@@ -194,4 +218,35 @@ def test_only_complete_runs_fire(tmp_path: Path) -> None:
         process_run(ws, 2)
     with pytest.raises(NotFoundError, match="run 9 does not exist"):
         process_run(ws, 9)
+    ws.close()
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Call {{ 1/0 }}", "{% for i in range(10**9) %}{% endfor %}x", "{{ customer.name.__class__ }}"],
+    ids=["zero-division", "range-limit", "sandbox"],
+)
+def test_a_template_that_raises_fails_only_its_items(tmp_path: Path, title: str) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    text = (ws.root / "definitions" / "shop.yml").read_text()
+    old = 'title: "Call {{ customer.name }}: dropped to {{ segment.segment }}"'
+    assert old in text
+    (ws.root / "definitions" / "shop.yml").write_text(text.replace(old, f"title: {json.dumps(title)}"))
+    write_run(ws, 1, RUN1)
+    write_run(ws, 2, RUN2)
+    report = process_run(ws, 2)  # used to raise ZeroDivisionError / OverflowError out of every trigger
+    assert report.processed and report.render_errors == 2
+    rows = {r["idempotency_key"]: r for r in list_outbox(ws)}
+    failed = {k for k, r in rows.items() if r["status"] == "failed"}
+    assert failed == {"slipping:c1:2:0", "slipping:c2:2:0"}
+    assert all(rows[k]["last_error"].startswith("render: task.title") for k in failed)
+    # the webhook of the same trigger and the other trigger's emails go on
+    assert {k for k, r in rows.items() if r["status"] == "pending"} == {
+        "slipping:c1:2:1",
+        "slipping:c2:2:1",
+        "welcome_big:c3:2:0",
+        "welcome_big:c4:2:0",
+        "welcome_big:c5:2:0",
+    }
+    assert any("customer c1" in e and "task.title" in e for e in report.errors)
     ws.close()

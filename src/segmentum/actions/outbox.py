@@ -23,6 +23,7 @@ from segmentum.actions.sinks import Delivered, DeliveryError, OutboxItem, Sink, 
 from segmentum.clock import now as ws_now
 from segmentum.context import Context
 from segmentum.errors import ActionError, NotFoundError
+from segmentum.faults import crash_point
 from segmentum.store import META
 
 STATUSES = ("pending", "delivered", "failed", "skipped")
@@ -68,11 +69,13 @@ class Entry:
         return idempotency_key(self.trigger, self.customer_id, self.run_id, self.action_index)
 
 
-def enqueue(ws: Context, entries: list[Entry]) -> int:
-    """Insert entries in one transaction, ignoring keys already present. Returns how many were new."""
+def enqueue(ws: Context, entries: list[Entry], *, processed_run: int | None = None, failed: int = 0) -> int:
+    """Insert entries in one transaction, ignoring keys already present. Returns how many were new.
+
+    With `processed_run`, the same transaction records in the audit log that the run's transitions were
+    processed ('actions_processed', answering the run's 'actions_pending'): either the actions and that
+    record are stored, or neither is."""
     store = ws.store
-    if not entries:
-        return 0
     created = ws_now(ws.config.timezone)
     frame = pd.DataFrame(
         {
@@ -80,38 +83,52 @@ def enqueue(ws: Context, entries: list[Entry]) -> int:
             "trigger": [e.trigger for e in entries],
             "action_type": [e.action_type for e in entries],
             "customer_id": pd.Series([e.customer_id for e in entries], dtype="object"),
-            "run_id": [int(e.run_id) for e in entries],
-            "payload": [json.dumps(e.payload, ensure_ascii=False, default=_json_default) for e in entries],
-            "status": [e.status for e in entries],
+            "run_id": pd.Series([int(e.run_id) for e in entries], dtype="int64"),
+            "payload": pd.Series(
+                [json.dumps(e.payload, ensure_ascii=False, default=_json_default) for e in entries],
+                dtype="object",
+            ),
+            "status": pd.Series([e.status for e in entries], dtype="object"),
             "last_error": pd.Series([e.last_error for e in entries], dtype="object"),
         }
     )
     cur = store.cursor()
     with store.transaction(cur):
-        before = _one(cur, f"SELECT count(*) FROM {META}.outbox")[0]
-        cur.register("_segmentum_outbox_new", frame)
-        try:
-            # an action whose template failed to render is replaced once it renders (after a fix)
-            replaced = _one(
-                cur,
-                f"""DELETE FROM {META}.outbox WHERE status = 'failed' AND json_exists(payload, '$.render_error')
-                    AND idempotency_key IN (SELECT idempotency_key FROM _segmentum_outbox_new WHERE status = 'pending')""",
-            )[0]
-            before -= int(replaced or 0)
-            # keys already present (a re-run, or a resumed process) are skipped, keeping the first payload
+        before = after = 0
+        if entries:
+            before = _one(cur, f"SELECT count(*) FROM {META}.outbox")[0]
+            cur.register("_segmentum_outbox_new", frame)
+            try:
+                # an action that failed to render (or whose trigger was invalid) is replaced once it renders
+                replaced = _one(
+                    cur,
+                    f"""DELETE FROM {META}.outbox WHERE status = 'failed' AND json_exists(payload, '$.render_error')
+                        AND idempotency_key IN (SELECT idempotency_key FROM _segmentum_outbox_new WHERE status = 'pending')""",
+                )[0]
+                before -= int(replaced or 0)
+                # keys already present (a re-run, or a resumed process) are skipped, keeping the first payload
+                cur.execute(
+                    f"""INSERT INTO {META}.outbox (id, idempotency_key, trigger, action_type, customer_id, run_id, payload,
+                            status, attempts, next_attempt_at, last_error, created_at)
+                        SELECT nextval('{META}.outbox_seq'), n.idempotency_key, n.trigger, n.action_type,
+                            n.customer_id::VARCHAR, n.run_id, n.payload::JSON, n.status, 0, ?, n.last_error::VARCHAR, ?
+                        FROM (SELECT DISTINCT ON (idempotency_key) * FROM _segmentum_outbox_new) n
+                        WHERE NOT EXISTS (SELECT 1 FROM {META}.outbox o WHERE o.idempotency_key = n.idempotency_key)
+                        ORDER BY n.idempotency_key""",
+                    [created, created],
+                )
+            finally:
+                cur.unregister("_segmentum_outbox_new")
+            after = _one(cur, f"SELECT count(*) FROM {META}.outbox")[0]
+        if processed_run is not None:
             cur.execute(
-                f"""INSERT INTO {META}.outbox (id, idempotency_key, trigger, action_type, customer_id, run_id, payload,
-                        status, attempts, next_attempt_at, last_error, created_at)
-                    SELECT nextval('{META}.outbox_seq'), n.idempotency_key, n.trigger, n.action_type,
-                        n.customer_id::VARCHAR, n.run_id, n.payload::JSON, n.status, 0, ?, n.last_error::VARCHAR, ?
-                    FROM (SELECT DISTINCT ON (idempotency_key) * FROM _segmentum_outbox_new) n
-                    WHERE NOT EXISTS (SELECT 1 FROM {META}.outbox o WHERE o.idempotency_key = n.idempotency_key)
-                    ORDER BY n.idempotency_key""",
-                [created, created],
+                f"INSERT INTO {META}.audit_log VALUES (?, 'actions_processed', ?, ?)",
+                [
+                    created,
+                    str(int(processed_run)),
+                    json.dumps({"enqueued": int(after - before), "failed": failed}),
+                ],
             )
-        finally:
-            cur.unregister("_segmentum_outbox_new")
-        after = _one(cur, f"SELECT count(*) FROM {META}.outbox")[0]
     return int(after - before)
 
 
@@ -351,6 +368,7 @@ def _deliver_one(
                 _mark(cur, item, result, ws_now(ws.config.timezone))
         else:
             result = sink.deliver(item, cur)
+            crash_point("after_send")  # sent, not yet marked: the item is sent again, with the same key
             _mark(cur, item, result, ws_now(ws.config.timezone))
     except Exception as exc:  # noqa: BLE001 - one bad item must not stop the others
         # DeliveryError says whether to retry; an ActionError (bad config) or a bug in a sink does not retry

@@ -94,6 +94,8 @@ class Templates:
             ) from None
         except jinja2.TemplateError as exc:
             raise ActionError(f"{where}: template {text!r} failed: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - {{ 1/0 }}, the sandbox's range() limit: the template's fault
+            raise ActionError(f"{where}: template {text!r} failed: {type(exc).__name__}: {exc}") from None
 
     def render_file(self, path: str, context: dict[str, Any], *, html: bool | None = None) -> str:
         """Render a template file of the workspace (HTML-escaped when it ends in .html / .htm)."""
@@ -113,6 +115,15 @@ class Templates:
             raise ActionError(f"template {exc.filename or path}:{exc.lineno}: {exc.message}") from None
         except jinja2.TemplateError as exc:
             raise ActionError(f"template {path}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - an error raised while rendering is the template's fault
+            raise ActionError(f"template {path}: {type(exc).__name__}: {exc}") from None
+
+    def source(self, path: str) -> str:
+        """The text of a template file of the workspace ("" when there is none)."""
+        try:
+            return str(self.env.loader.get_source(self.env, path)[0])  # type: ignore[union-attr]
+        except jinja2.TemplateNotFound:
+            return ""
 
     def exists(self, path: str) -> bool:
         try:

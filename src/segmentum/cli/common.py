@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from segmentum.csvsafe import safe_cell
 from segmentum.jsonable import jsonable
 from segmentum.workspace import Workspace
 
@@ -82,9 +83,12 @@ def emit(rows: Any, fmt: OutputFormat, *, title: str | None = None, columns: lis
     if fmt is OutputFormat.csv:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(columns)
+        writer.writerow([safe_cell(c) for c in columns])
         for row in rows:
-            writer.writerow(["" if jsonable(row.get(c)) is None else jsonable(row.get(c)) for c in columns])
+            # safe_cell: no text a spreadsheet would run as a formula (numbers stay numbers)
+            writer.writerow(
+                ["" if jsonable(row.get(c)) is None else safe_cell(jsonable(row.get(c))) for c in columns]
+            )
         sys.stdout.write(buf.getvalue())
         return
     table = Table(title=title, show_lines=False)

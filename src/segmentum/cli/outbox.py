@@ -1,5 +1,5 @@
-"""`segmentum outbox [--status S] [--retry ID ...|--all] [--deliver [--force]]`: actions waiting, delivered
-or failed."""
+"""`segmentum outbox [--status S] [--retry ID ...|--all] [--deliver [--force]] [--reprocess RUN]`: actions
+waiting, delivered or failed."""
 
 from __future__ import annotations
 
@@ -44,6 +44,14 @@ def outbox_command(
         bool, typer.Option("--force", help="With --deliver: also items waiting for their retry time")
     ] = False,
     run_id: Annotated[int | None, typer.Option("--run", help="Only items of this run")] = None,
+    reprocess: Annotated[
+        int | None,
+        typer.Option(
+            "--reprocess",
+            help="Process this run's triggers again: enqueue what is missing and replace items that failed "
+            "to render (never a second item for one transition)",
+        ),
+    ] = None,
     limit: Annotated[
         int, typer.Option("--limit", "-n", help="Show at most this many rows (newest first)")
     ] = 100,
@@ -69,7 +77,20 @@ def outbox_command(
         force=force,
         run_id=run_id,
         limit=limit,
+        reprocess=reprocess,
     )
+    for message in answer.get("warnings") or []:
+        warn(message)
+    for done in answer.get("resumed") or []:
+        note(f"run {done['run_id']}: its transitions reached the outbox now ({done['enqueued']} new item(s))")
+    done = answer.get("reprocessed")
+    if done is not None:
+        note(
+            f"run {done['run_id']} reprocessed: {done['enqueued']} new or replaced item(s), "
+            f"{done['render_errors']} failed"
+        )
+        for error in done["errors"][:5]:
+            warn(error)
     if answer["retried"] is not None:
         note(f"{answer['retried']} item(s) put back to pending")
     report = answer["delivery"]

@@ -20,6 +20,7 @@ import pandas as pd
 
 from segmentum.compile.compiler import CompiledRun, RunCompiler
 from segmentum.errors import RunError, SegmentumError
+from segmentum.faults import crash_point
 from segmentum.runs import diff as diff_mod
 from segmentum.runs.sizes import segment_sizes
 from segmentum.spec.loader import Definitions
@@ -227,6 +228,7 @@ def run(
     kind: str | None = None,
     preview: bool = False,
     definitions: Definitions | None = None,
+    actions: bool = False,
 ) -> RunResult:
     """Evaluate the definitions at `as_of` and store a snapshot (unless `preview`).
 
@@ -243,6 +245,10 @@ def run(
         Re-evaluate only these customers (kind 'realtime'); population values come from the last batch run.
     preview:
         Compute and return the rows without storing anything.
+    actions:
+        The caller will process the run's triggers (`segmentum.actions.triggers.act_on_run`): the snapshot's
+        transaction also records the run as having transitions not yet in the outbox, so that a process that
+        dies before they are enqueued leaves a run the next start finishes.
     """
     import time as _time
 
@@ -287,7 +293,9 @@ def run(
             compiled = compile_for(ws, defs, eng, resolved, customers=customers)
             timings["compile"] = round(_time.perf_counter() - mark, 4)
             trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
-            count = _write(store, eng, compiled, run_id, kind, timings, trait_hashes=trait_hashes)
+            count = _write(
+                store, eng, compiled, run_id, kind, timings, trait_hashes=trait_hashes, actions=actions
+            )
         except BaseException as exc:
             _fail(store, run_id, exc)
             if isinstance(exc, SegmentumError):
@@ -300,6 +308,7 @@ def run(
                 _ACTIVE.discard(key)
     finally:
         eng.close()
+    crash_point("after_snapshot")
     mark = _time.perf_counter()
     transitions = diff_mod.diff(store, run_id)
     timings["diff"] = round(_time.perf_counter() - mark, 4)
@@ -395,8 +404,10 @@ def _write(
     timings: dict[str, float] | None = None,
     *,
     trait_hashes: dict[str, str] | None = None,
+    actions: bool = False,
 ) -> int:
-    """Traits, memberships and status 'complete' in one transaction.
+    """Traits, memberships and status 'complete' in one transaction (with `actions`, also the run's
+    'actions_pending' row in the audit log: its transitions are owed to the outbox).
 
     The traits table's comment records each trait's definition hash (`snapshots.trait_hashes`), so that a
     metric trigger knows when a trait was edited (runs/baseline.py)."""
@@ -447,6 +458,12 @@ def _write(
             f"UPDATE {META}.runs SET status = 'complete', finished_at = ?, customers = ? WHERE run_id = ?",
             [datetime.now(), count, run_id],
         )
+        if actions:
+            # the audit log's 'actions_pending' row stays unanswered until the actions are enqueued
+            cur.execute(
+                f"INSERT INTO {META}.audit_log VALUES (?, 'actions_pending', ?, NULL)",
+                [datetime.now(), str(run_id)],
+            )
     lap("commit")
     return count
 

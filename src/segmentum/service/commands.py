@@ -227,10 +227,18 @@ def _outbox(
     force: bool = False,
     run_id: int | None = None,
     limit: int = 100,
+    reprocess: int | None = None,
 ) -> dict[str, Any]:
     from segmentum.actions.outbox import counts, deliver, list_outbox, retry
+    from segmentum.actions.triggers import finish_pending
+    from segmentum.actions.triggers import reprocess as reprocess_run
 
-    out: dict[str, Any] = {"retried": None, "delivery": None}
+    out: dict[str, Any] = {"retried": None, "delivery": None, "reprocessed": None}
+    # a run whose process stopped before its transitions reached the outbox is finished first
+    resumed, out["warnings"] = finish_pending(ws)
+    out["resumed"] = [r.as_dict() for r in resumed]
+    if reprocess is not None:
+        out["reprocessed"] = reprocess_run(ws, reprocess).as_dict()
     if retry_all or retry_ids:
         out["retried"] = retry(ws, list(retry_ids or []) or None, all_failed=retry_all)
     if deliver_now:
@@ -241,10 +249,21 @@ def _outbox(
 
 
 @command("forget", writes=True)
-def _forget(ws: Workspace, *, customer_id: str) -> dict[str, Any]:
+def _forget(ws: Workspace, *, customer_id: str, delete_files: list[str] | None = None) -> dict[str, Any]:
+    from segmentum.ingest.aliases import resolve_columns
+    from segmentum.store.erase import delete_files as delete
     from segmentum.store.erase import forget
 
-    return forget(ws, customer_id)
+    if delete_files is not None:  # the second step: files `forget` listed, which the user chose to delete
+        return {"deleted_files": delete(ws, delete_files)}
+
+    def id_column(table: str, columns: list[str], mapping: dict[str, str] | None) -> str | None:
+        # the ingest's own rule: which source column (`Customer ID`, `Клиент`, ...) became customer_id
+        return next(
+            (s for s, t in resolve_columns(table, columns, mapping).items() if t == "customer_id"), None
+        )
+
+    return forget(ws, customer_id, id_column=id_column)
 
 
 # ------------------------------------------------------------------------------------------- reads

@@ -104,7 +104,10 @@ class Runtime:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         from segmentum.actions.outbox import DeliveryWorker
+        from segmentum.actions.triggers import finish_pending
 
+        # runs whose process stopped before their transitions reached the outbox are finished first
+        _, self.startup_warnings = finish_pending(self.ws)
         self._delivery = DeliveryWorker(self.ws).start()  # sends what runs put in the outbox
         if self.realtime:
             self.micro.start()

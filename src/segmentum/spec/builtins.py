@@ -11,13 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from segmentum.errors import ConfigError, did_you_mean
 from segmentum.spec.yamlio import Located, load_yaml
+
+if TYPE_CHECKING:
+    from segmentum.spec.definitions import SegmentDef
 
 BUILTINS_DIR = Path(__file__).resolve().parents[1] / "builtins"
 DEFINITION_KEYS = ("traits", "segments", "segmentations", "triggers")
@@ -118,3 +121,19 @@ def _plain_numbers(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     return value
+
+
+def segment_metadata(seg: SegmentDef) -> dict[str, Any]:
+    """Description, offer, channel and recommended action of a segment: what its definition says, else (for a
+    built-in's segment) what the built-in's `docs` say. The one rule for profiles and trigger payloads."""
+    info: dict[str, Any] = {
+        "description": seg.description,
+        "offer": seg.offer,
+        "channel": seg.channel,
+        "action": seg.action,
+    }
+    if seg.builtin and not all(info[k] for k in ("offer", "channel", "action")):
+        docs = load_builtin(seg.builtin).docs.get(seg.segment) or {}
+        for key in ("offer", "channel", "action"):
+            info[key] = info[key] or docs.get(key)
+    return info

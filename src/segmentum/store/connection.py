@@ -8,6 +8,7 @@ out cursors to threads. Opening a file brings segmentum's tables to the current 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -132,6 +133,35 @@ class Store:
         import ibis
 
         return ibis.duckdb.from_connection(self.con)
+
+    def rewrite(self) -> None:
+        """Copy the store into a new file and put it in place of the old one (for erasure).
+
+        DuckDB leaves deleted values in the free blocks of its file, through checkpoints and VACUUM; a file
+        written afresh holds only the live rows (tables, keys, sequences, comments and views are copied as they
+        are). Cursors of this process keep working: the new file is attached under the same name. A transaction
+        another thread has open on the store at that moment is lost, so callers hold the store's writers back.
+        """
+        if self.read_only:
+            raise StoreError(f"the store {self.path} is open read-only; it cannot be rewritten")
+        self.con.execute("CHECKPOINT")
+        fresh = self.path.with_name(f".{self.path.name}.rewrite")
+        with self._lock, _SHARED_LOCK:
+            root = _SHARED[(str(self.path.resolve()), False)][0]
+            for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+            root.execute(f"ATTACH {literal(str(fresh))} AS store_rewrite")
+            try:
+                root.execute(f"COPY FROM DATABASE {CATALOG} TO store_rewrite")
+            finally:
+                root.execute("DETACH store_rewrite")
+            root.execute("USE memory")
+            root.execute(f"DETACH {CATALOG}")
+            try:
+                os.replace(fresh, self.path)  # atomic: the old file or the new one, never half of either
+            finally:
+                root.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}")
+                root.execute(f"USE {CATALOG}")
 
     def close(self) -> None:
         with self._lock:

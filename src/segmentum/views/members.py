@@ -20,6 +20,7 @@ import pandas as pd
 
 from segmentum.compile.filters import compile_filters, filter_names
 from segmentum.context import Context
+from segmentum.csvsafe import safe_frame
 from segmentum.errors import NotFoundError
 from segmentum.store import META
 from segmentum.store import snapshots as snapshot
@@ -187,7 +188,7 @@ def export(df: pd.DataFrame, path: str | Path) -> Path:
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     if kind == "csv":
-        df.to_csv(target, index=False)
+        safe_frame(df).to_csv(target, index=False)  # no cell a spreadsheet runs as a formula
     elif kind == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq

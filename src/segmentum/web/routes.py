@@ -37,6 +37,7 @@ from segmentum.analysis.base import segment_names, segmentations
 from segmentum.analysis.migration import batch_runs
 from segmentum.analysis.rfm import rfm_grid
 from segmentum.context import Context
+from segmentum.csvsafe import safe_frame
 from segmentum.errors import DefinitionError, NotFoundError, SegmentumError
 from segmentum.i18n import LANGUAGES, Translator
 from segmentum.report import charts
@@ -464,7 +465,7 @@ def members_csv(request: Request, user: User, name: str, q: str = "") -> Respons
     except SegmentumError as exc:
         return PlainTextResponse(str(exc), status_code=404)
     buffer = io.StringIO()
-    table.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
+    safe_frame(table).to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
     return Response(
         buffer.getvalue(),

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from segmentum.actions.events import SegmentRefreshed, SinkEvent
 from segmentum.actions.sinks.base import Delivered, DeliveryError, OutboxItem, Sink
+from segmentum.csvsafe import safe_frame
 from segmentum.errors import ActionError, NotFoundError
 from segmentum.views.members import members
 
@@ -23,8 +24,34 @@ if TYPE_CHECKING:
     import duckdb
 
     from segmentum.actions.templates import Templates
+    from segmentum.context import Context
 
 FORMATS = ("csv", "parquet")
+
+
+def exports_folder(ws: Context) -> Path:
+    """The folder export actions write into: `exports.folder` of segmentum.yml (default `exports/`)."""
+    folder = Path(ws.config.exports.folder).expanduser()
+    return (folder if folder.is_absolute() else ws.root / folder).resolve()
+
+
+def export_target(ws: Context, path: str, where: str) -> Path:
+    """The file an export path writes: relative paths are inside the workspace, and the file must be inside the
+    exports folder. A path with `..`, or one that leads elsewhere (absolutely, or through a symbolic link), is
+    refused with an ActionError, so a trigger cannot write customers' data anywhere it likes."""
+    folder = exports_folder(ws)
+    shown = ws.config.exports.folder
+    raw = Path(path)
+    hint = (
+        f"export paths stay inside the exports folder {folder} (e.g. {Path(shown) / (raw.name or 'list.csv')}); "
+        "to write elsewhere, name that folder in segmentum.yml: `exports: {folder: /path/to/folder}`"
+    )
+    if ".." in raw.parts:
+        raise ActionError(f"{where}: export path {path!r} holds '..'; {hint}")
+    target = (raw if raw.is_absolute() else ws.root / raw).resolve()
+    if not target.is_relative_to(folder) or target == folder:
+        raise ActionError(f"{where}: export path {path!r} is outside the exports folder; {hint}")
+    return target
 
 
 def export_format(path: str, given: str | None) -> str:
@@ -47,6 +74,10 @@ class ExportSink(Sink):
 
     def validate(self, settings: dict[str, Any], where: str, templates: Templates) -> None:
         templates.check(settings["path"], f"{where}.path")
+        path = settings["path"]
+        # a templated path is checked up to its first template: the folder must be a fixed one (the rendered
+        # path is checked again)
+        export_target(self.ws, path if "{" not in path else path.split("{", 1)[0] + "_", f"{where}.path")
         if "{" not in settings["path"]:
             try:
                 export_format(settings["path"], settings.get("format"))
@@ -61,6 +92,7 @@ class ExportSink(Sink):
                 f"export writes a refreshed segment's members; it cannot act on a {event.type} event"
             )
         path = templates.render(settings["path"], context, where="export.path").strip()
+        export_target(self.ws, path, "export.path")
         return {
             "path": path,
             "format": export_format(path, settings.get("format")),
@@ -88,15 +120,17 @@ class ExportSink(Sink):
 
     def deliver(self, item: OutboxItem, con: duckdb.DuckDBPyConnection) -> Delivered:
         action = item.payload["action"]
-        target = Path(action["path"])
-        if not target.is_absolute():
-            target = self.ws.root / target
+        try:  # checked again: the exports folder may have changed since the item was rendered
+            target = export_target(self.ws, action["path"], f"outbox item {item.id}")
+        except ActionError as exc:
+            raise DeliveryError(str(exc), retry=False) from None
         try:
             rows = self.rows(action["segment"], item.run_id, action["hash_emails"])
         except NotFoundError as exc:  # the segment or the run is gone: retrying cannot help
             raise DeliveryError(f"cannot export: {exc}", retry=False) from None
-        rel = pa.Table.from_pandas(rows, preserve_index=False)
         fmt = action["format"]
+        # a CSV is opened in spreadsheets: no text cell may run as a formula (Parquet keeps values as they are)
+        rel = pa.Table.from_pandas(safe_frame(rows) if fmt == "csv" else rows, preserve_index=False)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.tmp")

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -38,15 +39,37 @@ def _origin_and_path(url: str) -> tuple[str, str, int | None, str]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), port, parts.path or "/"
 
 
+_ENCODED = re.compile(r"%(2e|2f|5c)", re.IGNORECASE)  # an encoded '.', '/' or '\\'
+
+
+def path_escapes(url: str) -> str | None:
+    """Why the path of `url` could leave an allowed prefix once a server normalises it, or None: a `.` or `..`
+    segment, an encoded dot or slash (`%2e`, `%2f`, `%5c`, any case) or a backslash."""
+    try:
+        path = urlsplit(url.strip()).path
+    except ValueError:
+        return "it is not a URL"
+    if _ENCODED.search(path):
+        return "its path holds an encoded dot or slash (%2e, %2f, %5c)"
+    if "\\" in path:
+        return "its path holds a backslash"
+    if any(segment in (".", "..") for segment in path.split("/")):
+        return "its path holds a '.' or '..' segment"
+    return None
+
+
 def url_allowed(url: str, allow: list[str]) -> bool:
     """True when `url` starts with one of the `allow` prefixes, compared as URLs: same scheme, host and port,
-    and a path under the prefix's path (so `https://crm.example.com` does not allow `https://crm.example.com.evil`)."""
+    and a path under the prefix's path (so `https://crm.example.com` does not allow `https://crm.example.com.evil`).
+    A path that could climb out of the prefix (`path_escapes`: dot segments, encoded dots or slashes) is never
+    allowed, and paths are compared normalised (`//` as `/`)."""
     try:
         scheme, host, port, path = _origin_and_path(url)
     except ValueError:
         return False
-    if scheme not in ("http", "https") or not host:
+    if scheme not in ("http", "https") or not host or path_escapes(url):
         return False
+    path = _normal(path)
     for prefix in allow:
         try:
             p_scheme, p_host, p_port, p_path = _origin_and_path(prefix)
@@ -54,6 +77,7 @@ def url_allowed(url: str, allow: list[str]) -> bool:
             continue
         if (scheme, host, port) != (p_scheme, p_host, p_port):
             continue
+        p_path = _normal(p_path)
         if (
             p_path == "/"
             or path == p_path
@@ -61,6 +85,11 @@ def url_allowed(url: str, allow: list[str]) -> bool:
         ):
             return True
     return False
+
+
+def _normal(path: str) -> str:
+    """`path` with repeated slashes collapsed, keeping a trailing slash (dot segments are refused before)."""
+    return re.sub("/{2,}", "/", path) or "/"
 
 
 def signature(body: bytes, secret: str) -> str:
@@ -80,6 +109,12 @@ class WebhookSink(Sink):
 
     def check_url(self, url: str, where: str) -> None:
         allow = self.ws.config.webhooks.allow
+        escape = path_escapes(url)
+        if escape is not None:
+            raise ActionError(
+                f"{where}: webhook URL {url!r} is refused: {escape}, which could lead outside the allowed "
+                "prefixes (a customer id or other value put into the URL by a template must not contain them)"
+            )
         if not url_allowed(url, allow):
             listed = ", ".join(allow) if allow else "none"
             raise ActionError(

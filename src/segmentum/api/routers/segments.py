@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from segmentum.analysis.profile import profile
 from segmentum.api.deps import get_workspace, json_response
 from segmentum.api.errors import ERROR_RESPONSES
+from segmentum.csvsafe import safe_cell
 from segmentum.jsonable import jsonable
 from segmentum.views.catalog import check_segment
 from segmentum.views.members import members
@@ -56,9 +57,10 @@ def get_members(
     if format == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(list(df.columns))
+        writer.writerow([safe_cell(str(c)) for c in df.columns])
         for row in df.itertuples(index=False):
-            writer.writerow(["" if jsonable(v) is None else jsonable(v) for v in row])
+            # safe_cell: no text a spreadsheet would run as a formula (numbers stay numbers)
+            writer.writerow(["" if jsonable(v) is None else safe_cell(jsonable(v)) for v in row])
         filename = f"{name}.csv".replace('"', "")
         return Response(
             buf.getvalue(),
