@@ -638,9 +638,12 @@ def _experience(ws: Context, params: dict[str, Any]) -> dict[str, Any]:
             ws,
             f"""
             WITH members AS ({_members_sql()}),
+            -- the latest VALID answer, as the nps built-in: a later 'n/a' does not hide an earlier score
             latest AS (
                 SELECT customer_id, question, arg_max(answer, answered_at) AS answer FROM main.responses
-                WHERE answered_at <= $as_of AND question IN ($nps_question, $csat_question)
+                WHERE answered_at <= $as_of
+                  AND ((question = $nps_question AND list_contains($promoter || $passive || $detractor, answer))
+                       OR (question = $csat_question AND TRY_CAST(answer AS DOUBLE) IS NOT NULL))
                   AND customer_id IN (SELECT customer_id FROM members) GROUP BY ALL),
             nps AS (SELECT answer FROM latest WHERE question = $nps_question)
             SELECT (SELECT count(*) FILTER (WHERE list_contains($promoter || $passive || $detractor, answer)) FROM nps),
