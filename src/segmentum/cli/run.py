@@ -29,7 +29,8 @@ def run_command(
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    """Evaluate the definitions at a point in time and store the snapshot (traits and memberships)."""
+    """Evaluate the definitions at a point in time, store the snapshot (traits and memberships) and enqueue the
+    actions of the triggers its transitions fire (--no-triggers to skip)."""
     with err.status("Running definitions"):
         result = operation(
             workspace, "run", as_of=as_of, engine=engine, only=only, preview=preview, triggers=not no_triggers

@@ -216,7 +216,10 @@ def run(
     preview: bool = False,
     definitions: Definitions | None = None,
 ) -> RunResult:
-    """Evaluate the definitions at `as_of` and store a snapshot (unless `preview`).
+    """Evaluate the definitions at `as_of` and store a snapshot (unless `preview`); fires no trigger.
+
+    `Workspace.run()`, `segmentum run` and `POST /v1/runs` call this and then enqueue the triggers' actions;
+    backfills call it alone, so history fires nothing.
 
     Parameters
     ----------
