@@ -46,7 +46,7 @@ def run_command(
         return
     as_of_text = str(result["as_of"]).replace("T", " ")[:19]
     title = ("Preview" if preview else f"Run {result['run_id']}") + (
-        f" at {as_of_text} ({result['engine']}, {result['seconds']:.1f} s)"
+        f" at {as_of_text} {result.get('timezone') or ''} ({result['engine']}, {result['seconds']:.1f} s)"
     )
     sizes = result["sizes"]
     columns = ["name", "customers", "share"] + (

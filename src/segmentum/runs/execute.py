@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from segmentum.clock import now as wall_clock
 from segmentum.compile.compiler import CompiledRun, RunCompiler
 from segmentum.errors import RunError, SegmentumError
 from segmentum.runs import diff as diff_mod
@@ -269,7 +270,9 @@ def run(
                 _time.perf_counter() - started,
             )
         recover(store)
-        run_id = _start(store, resolved, engine_name, kind, defs)
+        # started_at and finished_at in the workspace zone, like as_of (DESIGN.md section 4), not the host's
+        zone = ws.config.timezone
+        run_id = _start(store, resolved, engine_name, kind, defs, zone=zone)
         key = (str(store.path.resolve()), run_id)
         with _ACTIVE_LOCK:
             _ACTIVE.add(key)
@@ -278,9 +281,9 @@ def run(
             compiled = compile_for(ws, defs, eng, resolved, customers=customers)
             timings["compile"] = round(_time.perf_counter() - mark, 4)
             trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
-            count = _write(store, eng, compiled, run_id, kind, timings, trait_hashes=trait_hashes)
+            count = _write(store, eng, compiled, run_id, kind, timings, trait_hashes=trait_hashes, zone=zone)
         except BaseException as exc:
-            _fail(store, run_id, exc)
+            _fail(store, run_id, exc, zone=zone)
             if isinstance(exc, SegmentumError):
                 raise
             if isinstance(exc, Exception):
@@ -327,7 +330,9 @@ def run(
     )
 
 
-def _start(store: Store, as_of: datetime, engine: str, kind: str, defs: Definitions) -> int:
+def _start(
+    store: Store, as_of: datetime, engine: str, kind: str, defs: Definitions, *, zone: str = "UTC"
+) -> int:
     """Insert the 'running' row and commit; returns the new run id."""
     import duckdb
 
@@ -351,7 +356,7 @@ def _start(store: Store, as_of: datetime, engine: str, kind: str, defs: Definiti
                     [
                         run_id,
                         as_of,
-                        datetime.now(),
+                        wall_clock(zone),
                         engine,
                         kind,
                         definitions_hash(hashes),
@@ -365,13 +370,13 @@ def _start(store: Store, as_of: datetime, engine: str, kind: str, defs: Definiti
     raise RunError("could not allocate a run id")  # pragma: no cover
 
 
-def _fail(store: Store, run_id: int, exc: BaseException) -> None:
+def _fail(store: Store, run_id: int, exc: BaseException, *, zone: str = "UTC") -> None:
     try:
         cur = store.cursor()
         cur.execute(f"DROP TABLE IF EXISTS {META}.{traits_table(run_id)}")
         cur.execute(
             f"UPDATE {META}.runs SET status = 'failed', finished_at = ?, message = ? WHERE run_id = ?",
-            [datetime.now(), f"{type(exc).__name__}: {exc}"[:2000], run_id],
+            [wall_clock(zone), f"{type(exc).__name__}: {exc}"[:2000], run_id],
         )
     except Exception:  # noqa: BLE001 - the store itself may be gone; the next run recovers
         pass
@@ -386,6 +391,7 @@ def _write(
     timings: dict[str, float] | None = None,
     *,
     trait_hashes: dict[str, str] | None = None,
+    zone: str = "UTC",
 ) -> int:
     """Traits, memberships and status 'complete' in one transaction.
 
@@ -436,7 +442,7 @@ def _write(
         count = int(one(cur.execute(f"SELECT count(*) FROM {traits}"))[0])
         cur.execute(
             f"UPDATE {META}.runs SET status = 'complete', finished_at = ?, customers = ? WHERE run_id = ?",
-            [datetime.now(), count, run_id],
+            [wall_clock(zone), count, run_id],
         )
     lap("commit")
     return count
