@@ -278,10 +278,22 @@ def test_at_risk_is_told_apart_by_recency_and_frequency_on_the_demo(tmp_path: Pa
     ws = Workspace(tmp_path / "shop")
     p = profile(ws, "rfm.at_risk", top=8)
     found = p["distinguishing"]
-    recency_or_frequency = {"rfm_r", "rfm_recency", "rfm_f", "rfm_frequency", "rfm_score"}
+    recency_or_frequency = {"rfm_r", "rfm_r5", "rfm_recency", "rfm_f", "rfm_f5", "rfm_frequency", "rfm_score"}
     assert recency_or_frequency & set(found["feature"].head(5)), found
     assert not found["feature"].str.startswith(("persona", "__")).any()
     assert found["feature"].is_unique
     shares = found[found["measure"] == "share"]
     assert shares["segment"].between(0, 1).all()
     ws.close()
+
+
+def test_many_profiles_in_one_pass_equal_one_profile_each(telco) -> None:
+    from segmentum.analysis.profile import profiles
+
+    ws, _, _ = telco
+    together = profiles(ws, ["seniors", "big_spenders"], top=50)
+    for name in ("seniors", "big_spenders"):
+        alone = profile(ws, name, top=50)
+        for key in ("size", "share", "revenue_share", "avg_orders"):
+            assert together[name][key] == pytest.approx(alone[key])
+        pd.testing.assert_frame_equal(together[name]["distinguishing"], alone["distinguishing"])

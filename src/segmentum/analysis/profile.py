@@ -54,14 +54,21 @@ def _members_sql(name_param: str = "$name") -> str:
     return f"SELECT customer_id FROM segmentum.memberships WHERE run_id = $run_id AND name = {name_param}"
 
 
+def _group_sql() -> str:
+    """(name, customer_id) of every segment in `$names` (one pass profiles many segments)."""
+    return "SELECT name, customer_id FROM segmentum.memberships WHERE run_id = $run_id AND list_contains($names, name)"
+
+
 @dataclass(frozen=True)
 class _Scope:
-    """One profile's SQL pieces: the segment's members, the run's customers (the base) and the parameters."""
+    """The SQL pieces of profiling some segments of one run: the run's customers (the base), the members of
+    the segments (`group`: name, customer_id; `members`: those of `$name`) and the parameters."""
 
     run_id: int
     params: dict[str, Any]
     base: str
     members: str = _members_sql()
+    group: str = _group_sql()
 
 
 def profile(
@@ -75,66 +82,98 @@ def profile(
 ) -> dict[str, Any]:
     """Everything about one segment (`segment` or `segmentation.segment`) in a complete run.
 
-    `definitions` (already loaded) saves reloading them when profiling many segments; `brief` leaves out the
-    top categories and products, NPS, CSAT and churn (the report's profiles show none of them).
+    `definitions` (already loaded) saves reloading them; `brief` leaves out the top categories and products,
+    NPS, CSAT and churn (the report's profiles show none of them).
     """
     info = snapshot.resolve_run(ws.store, run_id)
-    run_id, as_of = info.run_id, info.as_of
-    check_segment(ws, name, run_id=run_id)
+    check_segment(ws, name, run_id=info.run_id)
     check_in_run(ws, name, info)
-    params = {"run_id": run_id, "name": name, "as_of": as_of}
-    scope = _Scope(run_id, params, run_customers_sql(ws, run_id))
+    result = profiles(ws, [name], run_id=info.run_id, top=top, definitions=definitions)[name]
+    if not brief:
+        scope = _scope(ws, info, [name])
+        result["top_categories"] = _top_items(ws, scope, "category", top)
+        result["top_products"] = _top_items(ws, scope, "product_id", top)
+        result.update(_experience(ws, scope.params))
+    return result
+
+
+def _scope(ws: Context, info: snapshot.RunInfo, names: list[str]) -> _Scope:
+    params = {"run_id": info.run_id, "as_of": info.as_of, "names": list(names)}
+    if len(names) == 1:
+        params["name"] = names[0]
+    return _Scope(info.run_id, params, run_customers_sql(ws, info.run_id))
+
+
+def profiles(
+    ws: Context,
+    names: list[str],
+    *,
+    run_id: int | None = None,
+    top: int = 10,
+    definitions: Definitions | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Brief profiles (size, value, who they are, distinguishing features; no top items or experience) of
+    many segments of one run, computed in one pass per source: what the report needs for every segment.
+    Names not in the run are empty segments (`profile` checks a single name first)."""
+    info = snapshot.resolve_run(ws.store, run_id)
+    scope = _scope(ws, info, names)
     if definitions is None:
         try:
             definitions = ws.definitions()
         except Exception:  # noqa: BLE001 - definitions may be broken since the run; the profile still stands
             definitions = None
-    values = customer_values_sql(ws)
-    summary = frame(
+    summaries = _summaries(ws, scope)
+    attributes = _categorical_lift(ws, scope, names)
+    units = feature_units(ws, definitions)
+    preferred = {n: segment_traits(definitions, n) for n in names}
+    numeric = _numeric_lift(ws, scope, names, units, preferred)
+    out = {}
+    for name in names:
+        result = {"name": name, "run_id": info.run_id, "as_of": info.as_of, **summaries[name]}
+        result["currency"] = ws.config.currency
+        result.update(_definition_info(name, definitions))
+        result["attributes"] = attributes[name]
+        result["numeric"] = numeric[name]
+        result["distinguishing"] = _distinguishing(attributes[name], numeric[name], top)
+        out[name] = result
+    return out
+
+
+def _summaries(ws: Context, scope: _Scope) -> dict[str, dict[str, Any]]:
+    """Size, share, revenue and its share, order value, orders and days since the last order per segment."""
+    frame_ = frame(
         ws,
         f"""
-        WITH base AS ({scope.base}), members AS ({scope.members}), v AS ({values}),
+        WITH base AS ({scope.base}), grp AS ({scope.group}), v AS ({customer_values_sql(ws)}),
         seg AS (
-            SELECT count(*) AS customers, sum(coalesce(v.revenue, 0)) AS revenue, sum(coalesce(v.orders, 0)) AS orders,
-                   avg(coalesce(v.orders, 0)) AS avg_orders,
+            SELECT g.name, count(*) AS customers, sum(coalesce(v.revenue, 0)) AS revenue,
+                   sum(coalesce(v.orders, 0)) AS orders, avg(coalesce(v.orders, 0)) AS avg_orders,
                    avg(date_diff('day', v.last_order_at::DATE, $as_of::DATE)) AS avg_recency_days
-            FROM members m LEFT JOIN v USING (customer_id)),
+            FROM grp g LEFT JOIN v USING (customer_id) GROUP BY g.name),
         tot AS (SELECT count(*) AS customers, sum(coalesce(v.revenue, 0)) AS revenue
                 FROM base b LEFT JOIN v USING (customer_id))
-        SELECT seg.*, tot.customers AS base_customers, tot.revenue AS base_revenue FROM seg, tot
+        SELECT n.name, seg.* EXCLUDE (name), tot.customers AS base_customers, tot.revenue AS base_revenue
+        FROM (SELECT unnest($names) AS name) n CROSS JOIN tot LEFT JOIN seg USING (name)
     """,
-        params,
-    ).iloc[0]
-    size = _count(summary["customers"])
-    base = _count(summary["base_customers"])
-    # an empty segment sums to null (NaN in the frame): its revenue and orders are 0
-    revenue = _num(summary["revenue"]) or 0.0
-    base_revenue = _num(summary["base_revenue"]) or 0.0
-    orders = _count(summary["orders"])
-    result: dict[str, Any] = {
-        "name": name,
-        "run_id": run_id,
-        "as_of": as_of,
-        "size": size,
-        "share": size / base if base else 0.0,
-        "revenue": revenue,
-        "revenue_share": revenue / base_revenue if base_revenue else 0.0,
-        "currency": ws.config.currency,
-        "avg_order_value": revenue / orders if orders else None,
-        "avg_orders": _num(summary["avg_orders"]),
-        "avg_recency_days": _num(summary["avg_recency_days"]),
-    }
-    result.update(_definition_info(name, definitions))
-    if not brief:
-        result["top_categories"] = _top_items(ws, scope, "category", top)
-        result["top_products"] = _top_items(ws, scope, "product_id", top)
-    result["attributes"] = _categorical_lift(ws, scope)
-    units = feature_units(ws, definitions)
-    result["numeric"] = _numeric_lift(ws, scope, units, segment_traits(definitions, name))
-    result["distinguishing"] = _distinguishing(result["attributes"], result["numeric"], top)
-    if not brief:
-        result.update(_experience(ws, params))
-    return result
+        scope.params,
+    )
+    out = {}
+    for r in frame_.to_dict(orient="records"):
+        size, base = _count(r["customers"]), _count(r["base_customers"])
+        # an empty segment sums to null (NaN in the frame): its revenue and orders are 0
+        revenue = _num(r["revenue"]) or 0.0
+        base_revenue = _num(r["base_revenue"]) or 0.0
+        orders = _count(r["orders"])
+        out[r["name"]] = {
+            "size": size,
+            "share": size / base if base else 0.0,
+            "revenue": revenue,
+            "revenue_share": revenue / base_revenue if base_revenue else 0.0,
+            "avg_order_value": revenue / orders if orders else None,
+            "avg_orders": _num(r["avg_orders"]),
+            "avg_recency_days": _num(r["avg_recency_days"]),
+        }
+    return out
 
 
 def profile_order(ws: Context, names: dict[str, str | None], definitions: Definitions | None) -> list[str]:
@@ -274,8 +313,8 @@ ATTRIBUTE_COLUMNS = [
 ]
 
 
-def _categorical_lift(ws: Context, scope: _Scope) -> pd.DataFrame:
-    """Per attribute value: share in the segment vs everyone (lift); effect size (Cohen's h) and a
+def _categorical_lift(ws: Context, scope: _Scope, names: list[str]) -> dict[str, pd.DataFrame]:
+    """Per segment and attribute value: share in the segment vs everyone (lift); effect size (Cohen's h) and a
     two-proportion z-test of the segment against the rest of the base (the segment is part of everyone)."""
     frames = []
     for table, kind, columns in _categorical_sources(ws, scope.run_id):
@@ -287,22 +326,26 @@ def _categorical_lift(ws: Context, scope: _Scope) -> pd.DataFrame:
         df = frame(
             ws,
             f"""
-            WITH members AS ({scope.members}), base AS ({scope.base}), a AS ({unions}),
-            seg AS (SELECT attribute, value, count(*) AS k FROM a
-                    WHERE customer_id IN (SELECT customer_id FROM members) GROUP BY ALL),
-            everyone AS (SELECT attribute, value, count(*) AS k FROM a
-                         WHERE customer_id IN (SELECT customer_id FROM base) GROUP BY ALL)
-            SELECT everyone.attribute, everyone.value, coalesce(seg.k, 0) AS segment_count, everyone.k AS base_count,
-                   (SELECT count(*) FROM members) AS n_seg, (SELECT count(*) FROM base) AS n_base
-            FROM everyone LEFT JOIN seg USING (attribute, value)
+            WITH grp AS ({scope.group}), base AS ({scope.base}),
+            a AS (SELECT * FROM ({unions}) WHERE customer_id IN (SELECT customer_id FROM base)),
+            everyone AS (SELECT attribute, value, count(*) AS k FROM a GROUP BY ALL),
+            seg AS (SELECT g.name, a.attribute, a.value, count(*) AS k FROM a JOIN grp g USING (customer_id)
+                    GROUP BY ALL),
+            sizes AS (SELECT name, count(*) AS n FROM grp GROUP BY name)
+            SELECT n.name, everyone.attribute, everyone.value, coalesce(seg.k, 0) AS segment_count,
+                   everyone.k AS base_count, coalesce(sizes.n, 0) AS n_seg, (SELECT count(*) FROM base) AS n_base
+            FROM (SELECT unnest($names) AS name) n CROSS JOIN everyone
+            LEFT JOIN seg ON seg.name = n.name AND seg.attribute = everyone.attribute AND seg.value = everyone.value
+            LEFT JOIN sizes ON sizes.name = n.name
         """,
             scope.params,
         )
         df["kind"] = kind
         frames.append(df)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    empty = pd.DataFrame(columns=ATTRIBUTE_COLUMNS)
     if df.empty:
-        return pd.DataFrame(columns=ATTRIBUTE_COLUMNS)
+        return {n: empty for n in names}
     n1 = df["n_seg"].astype(float)
     n0 = df["n_base"].astype(float)
     k1 = df["segment_count"].astype(float)
@@ -324,11 +367,12 @@ def _categorical_lift(ws: Context, scope: _Scope) -> pd.DataFrame:
     df = df.astype(
         {"segment_share": float, "base_share": float, "lift": float, "effect": float, "p_value": float}
     )
-    return (
-        df[ATTRIBUTE_COLUMNS]
-        .sort_values(["attribute", "segment_share"], ascending=[True, False])
-        .reset_index(drop=True)
-    )
+    df = df.sort_values(["name", "attribute", "segment_share"], ascending=[True, True, False])
+    grouped = {
+        str(name): part[ATTRIBUTE_COLUMNS].reset_index(drop=True)
+        for name, part in df.groupby("name", sort=False)
+    }
+    return {n: grouped.get(n, empty) for n in names}
 
 
 NUMERIC_COLUMNS = [
@@ -369,59 +413,83 @@ def _numeric_sources(ws: Context, run_id: int) -> list[tuple[str, str, list[str]
 
 
 def _numeric_lift(
-    ws: Context, scope: _Scope, units: dict[str, str | None], preferred: list[str] | None = None
-) -> pd.DataFrame:
-    """Per numeric trait and attribute: mean and median in the segment vs everyone; Cohen's d (standardised
-    difference) and Welch's t-test of the segment against the rest. A lift (ratio of means) only where it
-    means something: a feature that is never negative, with a positive mean in everyone.
+    ws: Context,
+    scope: _Scope,
+    names: list[str],
+    units: dict[str, str | None],
+    preferred: dict[str, list[str]] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Per segment, numeric trait and attribute: mean and median in the segment vs everyone; Cohen's d
+    (standardised difference) and Welch's t-test of the segment against the rest. A lift (ratio of means) only
+    where it means something: a feature that is never negative, with a positive mean in everyone.
 
     The same values under several names (`rfm_recency`, `lc_days_since_last`; `rfm_r` and `rfm_r5`) are one
-    measure, shown once: under the first of `preferred` (what the segment's definition reads), else under
-    the first name (definition order)."""
-    found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    measure, shown once: under the first of the segment's `preferred` names (what its definition reads), else
+    under the first name (definition order)."""
+    found: dict[str, dict[tuple[Any, ...], list[dict[str, Any]]]] = {n: {} for n in names}
     for table, kind, cols in _numeric_sources(ws, scope.run_id):
-        # one narrow pass: unpivot to (customer, feature, value) and aggregate per feature and side
+        # one narrow pass: unpivot to (customer, feature, value); sums are of values centred on everyone's
+        # mean, so that the rest's variance (everyone minus the segment) keeps its precision
         doubles = ", ".join(f"{ident(c)}::DOUBLE AS {ident(c)}" for c in cols)
-        names = ", ".join(ident(c) for c in cols)
+        columns = ", ".join(ident(c) for c in cols)
         stats_frame = frame(
             ws,
             f"""
-            WITH base AS ({scope.base}), members AS ({scope.members}),
-            x AS (SELECT customer_id, {doubles} FROM {table}),
-            long AS (UNPIVOT x ON {names} INTO NAME feature VALUE v),
-            t AS (SELECT long.*, m.customer_id IS NOT NULL AS seg
-                  FROM long JOIN base b USING (customer_id) LEFT JOIN members m USING (customer_id))
-            SELECT feature,
-                   avg(v) FILTER (WHERE seg) AS m1, stddev_samp(v) FILTER (WHERE seg) AS s1,
-                   count(v) FILTER (WHERE seg) AS n1, median(v) FILTER (WHERE seg) AS md1,
-                   avg(v) FILTER (WHERE NOT seg) AS m2, stddev_samp(v) FILTER (WHERE NOT seg) AS s2,
-                   count(v) FILTER (WHERE NOT seg) AS n2,
-                   avg(v) AS m0, median(v) AS md0, min(v) AS lo, count(v) AS n0,
-                   -- a fingerprint of the (customer, value) pairs: equal for equal columns only
-                   (sum(hash(customer_id || '|' || v::VARCHAR) >> 12) % 9007199254740881)::BIGINT AS fingerprint
-            FROM t GROUP BY feature
+            WITH base AS ({scope.base}), grp AS ({scope.group}),
+            x AS (SELECT customer_id, {doubles} FROM {table} WHERE customer_id IN (SELECT customer_id FROM base)),
+            long AS (UNPIVOT x ON {columns} INTO NAME feature VALUE v),
+            everyone AS (
+                SELECT feature, avg(v) AS m0, median(v) AS md0, min(v) AS lo, count(v) AS n0,
+                       -- a fingerprint of the (customer, value) pairs: equal for equal columns only
+                       (sum(hash(customer_id || '|' || v::VARCHAR) >> 12) % 9007199254740881)::BIGINT AS fingerprint
+                FROM long GROUP BY feature),
+            c AS (SELECT long.customer_id, long.feature, long.v, long.v - e.m0 AS dv
+                  FROM long JOIN everyone e USING (feature)),
+            totals AS (SELECT feature, sum(dv) AS t0, sum(dv * dv) AS q0 FROM c GROUP BY feature),
+            seg AS (
+                SELECT g.name, c.feature, avg(c.v) AS m1, stddev_samp(c.v) AS s1, count(c.v) AS n1,
+                       median(c.v) AS md1, sum(c.dv) AS t1, sum(c.dv * c.dv) AS q1
+                FROM c JOIN grp g USING (customer_id) GROUP BY ALL)
+            SELECT n.name, e.*, totals.t0, totals.q0, seg.m1, seg.s1, coalesce(seg.n1, 0) AS n1, seg.md1,
+                   coalesce(seg.t1, 0) AS t1, coalesce(seg.q1, 0) AS q1
+            FROM (SELECT unnest($names) AS name) n CROSS JOIN everyone e JOIN totals USING (feature)
+            LEFT JOIN seg ON seg.name = n.name AND seg.feature = e.feature
         """,
             scope.params,
-        ).set_index("feature")
-        for c in cols:
-            if c not in stats_frame.index:
-                continue  # no value in the base at all
-            r = stats_frame.loc[c]
+        )
+        order = {c: i for i, c in enumerate(cols)}
+        stats_frame["_order"] = stats_frame["feature"].map(order)
+        for r in stats_frame.sort_values(["name", "_order"]).to_dict(orient="records"):
             key = (_count(r["n0"]), _count(r["fingerprint"]))
-            found.setdefault(key, []).append(_numeric_row(c, kind, units.get(c), r))
-    rank = {n: i for i, n in enumerate(preferred or [])}
-    rows = [min(same, key=lambda r: rank.get(r["feature"], len(rank))) for same in found.values()]
-    return pd.DataFrame(rows, columns=NUMERIC_COLUMNS)
+            row = _numeric_row(r["feature"], kind, units.get(r["feature"]), r)
+            found[r["name"]].setdefault(key, []).append(row)
+    out = {}
+    for name in names:
+        rank = {n: i for i, n in enumerate((preferred or {}).get(name, []))}
+        rows = [min(same, key=lambda r: rank.get(r["feature"], len(rank))) for same in found[name].values()]
+        out[name] = pd.DataFrame(rows, columns=NUMERIC_COLUMNS)
+    return out
 
 
-def _numeric_row(feature: str, kind: str, unit: str | None, r: pd.Series) -> dict[str, Any]:
-    m1, m0, m2 = _num(r["m1"]), _num(r["m0"]), _num(r["m2"])
-    s1, s2, lo = _num(r["s1"]), _num(r["s2"]), _num(r["lo"])
-    n1, n2 = _count(r["n1"]), _count(r["n2"])
+def _numeric_row(feature: str, kind: str, unit: str | None, r: dict[str, Any]) -> dict[str, Any]:
+    """One feature of one segment from everyone's and the segment's aggregates; the rest's mean and
+    variance follow from everyone's minus the segment's (centred) sums."""
+    m0, m1, s1, lo = _num(r["m0"]), _num(r["m1"]), _num(r["s1"]), _num(r["lo"])
+    n0, n1 = _count(r["n0"]), _count(r["n1"])
+    n2 = n0 - n1
+    m2 = s2 = None
+    if n2 > 0 and m0 is not None:
+        t2 = (_num(r["t0"]) or 0.0) - (_num(r["t1"]) or 0.0)
+        q2 = (_num(r["q0"]) or 0.0) - (_num(r["q1"]) or 0.0)
+        m2 = m0 + t2 / n2
+        if n2 > 1:
+            s2 = math.sqrt(max(q2 - t2 * t2 / n2, 0.0) / (n2 - 1))
     effect = p_value = None
     if n1 > 1 and n2 > 1 and m1 is not None and m2 is not None and s1 is not None and s2 is not None:
         spread = math.sqrt((s1 * s1 + s2 * s2) / 2)
-        if spread > 0:
+        if spread > 1e-12 * max(
+            1.0, abs(m0 or 0.0)
+        ):  # a constant feature (up to rounding) sets nothing apart
             effect = (m1 - m2) / spread
             p_value = float(stats.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=False).pvalue)
     ratio_scale = lo is not None and lo >= 0 and m0 is not None and m0 > 0

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from plotly.offline import get_plotlyjs
 
-from segmentum.analysis import migration, pareto, profile
-from segmentum.analysis.profile import describe_feature, profile_order
+from segmentum.analysis import migration, pareto
+from segmentum.analysis.profile import describe_feature, profile_order, profiles
 from segmentum.analysis.rfm import rfm_grid
 from segmentum.errors import NotFoundError
 from segmentum.i18n import LANGUAGES, Translator
@@ -141,8 +141,10 @@ def _profiles(ws: Context, run_id: int, sizes: Any, t: Translator) -> list[dict[
         definitions = None
     pairs = zip(sizes["name"], sizes["segmentation"], strict=True)
     names = profile_order(ws, {n: (None if s is None or s != s else s) for n, s in pairs}, definitions)
+    # one pass over the run for all the segments (a profile each would scan the traits ~200 times)
+    found = profiles(ws, names, run_id=run_id, top=PROFILE_FEATURES, definitions=definitions)
     for name in names:
-        p = profile(ws, name, run_id=run_id, top=PROFILE_FEATURES, definitions=definitions, brief=True)
+        p = found[name]
         out.append(
             {
                 "name": name,
