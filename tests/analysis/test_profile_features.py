@@ -35,6 +35,8 @@ segments:
     where: "senior"
   big_spenders:
     where: "spend_again > 1500"
+  nobody:
+    where: "tenure > 1000"
 """
 
 
@@ -192,6 +194,13 @@ def test_describe_feature_formats_shares_as_percent_and_means_in_their_unit() ->
     negative = {"feature": "x", "measure": "mean", "segment": -1.73, "base": -98.78, "lift": None}
     assert describe_feature(negative, t)["lift"] == "—"
     assert describe_feature({**share, "direction": "lower"}, Translator("uk"))["direction"] == "нижче"
+
+
+def test_an_empty_segment_of_the_run_has_a_profile_of_zeros(telco) -> None:
+    ws, _, _ = telco
+    p = profile(ws, "nobody")
+    assert (p["size"], p["share"], p["revenue"], p["avg_order_value"]) == (0, 0.0, 0.0, None)
+    assert p["distinguishing"].empty and p["nps"] is None
 
 
 def test_a_segment_the_run_did_not_evaluate_is_refused_clearly(telco, tmp_path: Path) -> None:
