@@ -89,6 +89,9 @@ def test_profile_nps_and_csat_use_the_nps_builtin_definitions(ws: Workspace) -> 
             ("c2", "nps", "6.0", "2024-02-01"),
             ("c2", "csat", "4", "2024-02-01"),
             ("c1", "nps", "0", "2024-03-15"),  # after the run's as_of: invisible
+            # a later 'n/a' does not hide the latest valid score (the nps built-in's rule)
+            ("c1", "nps", "n/a", "2024-02-20"),
+            ("c2", "csat", "n/a", "2024-02-21"),
         ],
     )
     p = profile(ws, "value_tier.vip")

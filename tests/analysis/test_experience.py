@@ -24,6 +24,7 @@ RESPONSES = [  # customer, question, answer, answered_at
     ("d", "nps", "n/a", "2024-01-12"),
     ("a", "nps", "9", "2024-02-03"),
     ("b", "nps", "6", "2024-02-04"),
+    ("b", "nps", "n/a", "2024-02-20"),  # not a score: b's February answer stays 6
     ("e", "nps", "8", "2024-02-28 23:00"),
     ("c", "nps", "10", "2024-03-15"),
     ("d", "nps", "0", "2024-03-16"),
@@ -90,9 +91,9 @@ def latest_per_month(question: str, valid) -> pd.DataFrame:
     r = pd.DataFrame(RESPONSES, columns=["customer_id", "question", "answer", "answered_at"])
     r["answered_at"] = pd.to_datetime(r["answered_at"], format="ISO8601")
     r = r[(r["question"] == question) & (r["answered_at"] <= AS_OF)]
+    r = r[r["answer"].map(valid)].copy()  # the latest VALID answer: 'n/a' hides no earlier score
     r["period_start"] = r["answered_at"].dt.to_period("M").dt.start_time.dt.date
-    latest = r.sort_values("answered_at").groupby(["customer_id", "period_start"]).tail(1)
-    return latest[latest["answer"].map(valid)]
+    return r.sort_values("answered_at").groupby(["customer_id", "period_start"]).tail(1)
 
 
 def segment_of(customer: str, period_start: date) -> str:

@@ -22,6 +22,7 @@ segmentations:
     segments:
       - {name: ua, where: "country = 'UA'"}
       - {name: pl, where: "country = 'PL'"}
+      - {name: key_accounts, where: "country = 'KA'"}
     else: other
 """
 CUSTOMERS = {
@@ -35,6 +36,8 @@ CUSTOMERS = {
     "p1": "PL",
     "p2": "PL",
     "d1": "DE",
+    "k1": "KA",
+    "k2": "KA",
 }
 SUBSCRIPTIONS = [  # id, customer, started_at, cancelled_at
     ("s1", "u1", "2023-01-01 09:00", "2024-06-01 10:00"),  # upgrade: cancelled and re-subscribed at once
@@ -48,6 +51,12 @@ SUBSCRIPTIONS = [  # id, customer, started_at, cancelled_at
     ("p2", "p2", "2023-01-01 09:00", "2024-09-09 09:00"),  # upgrade, then churned for real
     ("p2b", "p2", "2024-09-09 09:00", "2024-11-01 09:00"),
     ("d1", "d1", "2023-06-01 09:00", None),
+    # key accounts only ever upgrade: two plan changes each, never a churn (the issue's 0.1967 against 0.0)
+    ("k1", "k1", "2022-01-01 09:00", "2024-03-01 09:00"),
+    ("k1b", "k1", "2024-03-01 09:00", "2024-09-01 09:00"),
+    ("k1c", "k1", "2024-09-01 09:00", None),
+    ("k2", "k2", "2022-05-01 09:00", "2024-07-15 17:00"),
+    ("k2b", "k2", "2024-07-16 08:00", None),
 ]
 ORDERS = [  # buyers without subscription are judged by their qualifying orders (90 days)
     ("o1", "u6", "2023-12-01 10:00"),  # active a year ago, no order since: churned
@@ -88,6 +97,8 @@ def test_a_change_of_plan_is_not_churn_in_the_profile(accounts: Workspace) -> No
     assert profile(accounts, "region.ua")["churn_rate"] == pytest.approx(2 / 6)
     # p2 upgraded, then cancelled for good: churned once
     assert profile(accounts, "region.pl")["churn_rate"] == pytest.approx(2 / 2)
+    # two key accounts active a year ago, both only changed plans
+    assert profile(accounts, "region.key_accounts")["churn_rate"] == 0.0
 
 
 @pytest.mark.parametrize("name", ["region.ua", "region.pl", "region.other"])

@@ -44,6 +44,9 @@ def run(tmp_path_factory):
         "('b', 'nps', '9.0', '2025-01-01'), ('b', 'nps', '6', '2026-02-01'), "  # latest: detractor
         "('c', 'nps', '8', '2026-01-01'), ('d', 'nps', 'n/a', '2026-01-01'), "
         "('e', 'nps', '10', '2026-07-15'), "  # after as_of: ignored
+        # f's latest answer is 'n/a': the latest VALID score (7, then CSAT 4) stands
+        "('f', 'nps', '7', '2026-01-01'), ('f', 'nps', 'n/a', '2026-03-01'), "
+        "('f', 'csat', '4', '2026-01-01'), ('f', 'csat', ' ', '2026-03-01'), "
         "('a', 'csat', '5', '2026-01-01'), ('b', 'csat', '2', '2026-01-01'), ('c', 'csat', '3.0', '2026-01-01')"
     )
     con.execute(
@@ -92,14 +95,14 @@ def test_value_tiers_rank_the_buyers_of_the_window(run) -> None:
     }
 
 
-def test_nps_uses_the_latest_answer_as_of_the_run(run) -> None:
+def test_nps_uses_the_latest_valid_answer_as_of_the_run(run) -> None:
     assert run["nps"].to_dict() == {
         "a": "promoters",
         "b": "detractors",
         "c": "passives",
         "d": "no_answer",
         "e": "no_answer",
-        "f": "no_answer",
+        "f": "passives",
     }
     assert run["csat"].to_dict() == {
         "a": "satisfied",
@@ -107,7 +110,7 @@ def test_nps_uses_the_latest_answer_as_of_the_run(run) -> None:
         "c": "neutral",
         "d": "no_csat",
         "e": "no_csat",
-        "f": "no_csat",
+        "f": "satisfied",
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -183,4 +184,40 @@ def test_trigger_targets_are_checked(ws: Workspace) -> None:
         """,
     )
     with pytest.raises(DefinitionError, match=r"unknown segment 'rfm.at_rsk'; did you mean 'rfm.at_risk'\?"):
+        ws.definitions()
+
+
+@pytest.mark.parametrize(
+    ("trait", "column"),
+    [
+        ("{avg: tickets.first_response_at}", "tickets.first_response_at (TIMESTAMP)"),
+        ("{sum: orders.ordered_at}", "orders.ordered_at (TIMESTAMP)"),
+        ("{avg: orders.status}", "orders.status (VARCHAR)"),
+    ],
+)
+def test_sum_and_avg_need_a_number(ws: Workspace, trait: str, column: str) -> None:
+    # `{avg: tickets.first_response_at}` used to pass validate and fail at run time
+    write(ws, f"traits:\n  t: {trait}\n")
+    function = trait[1:4]
+    with pytest.raises(
+        DefinitionError, match=rf"shop.yml:2:\d+: {function} of {re.escape(column)}: .*needs a number"
+    ):
+        ws.definitions()
+
+
+def test_min_max_of_a_timestamp_and_sum_of_a_number_still_load(ws: Workspace) -> None:
+    write(
+        ws,
+        "traits:\n  a: {max: tickets.first_response_at}\n  b: {sum: orders.amount}\n  c: {avg: orders.amount}\n",
+    )
+    assert {"a", "b", "c"} <= set(ws.definitions().traits)
+
+
+@pytest.mark.parametrize("else_", ['"not ok"', '{name: "x-y"}', '"1st"'])
+def test_else_segment_names_follow_the_segment_name_rule(ws: Workspace, else_: str) -> None:
+    write(
+        ws,
+        f"segmentations:\n  tier:\n    segments:\n      - {{name: big, where: 'true'}}\n    else: {else_}\n",
+    )
+    with pytest.raises(DefinitionError, match="invalid segment name"):
         ws.definitions()

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from segmentum.compile.rules import qualifying_sql
+from segmentum.errors import NotFoundError
 from segmentum.store import snapshots as snapshot
+from segmentum.store.tables import META, qualified, traits_table
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -56,9 +58,35 @@ def customer_values_sql(ws: Context) -> str:
     )
 
 
-def run_customers_sql() -> str:
-    """Customers of a run: everyone with a membership row in it."""
-    return "SELECT DISTINCT customer_id FROM segmentum.memberships WHERE run_id = $run_id"
+def run_customers_sql(ws: Context, run_id: int) -> str:
+    """Customers of a run (SQL reading `$run_id`): every customer the run evaluated, its traits table's rows.
+
+    Not "customers in some segment": with only standalone segments most customers have no membership row,
+    and a profile's base (share, lift) must be everyone. Runs written without a traits table (by hand, or
+    pruned) fall back to the customers with a membership row.
+    """
+    members = "SELECT customer_id FROM segmentum.memberships WHERE run_id = $run_id"
+    table = traits_table(run_id)
+    if not ws.store.table_exists(table, schema=META):
+        return f"SELECT DISTINCT customer_id FROM ({members})"
+    return f"SELECT customer_id FROM {qualified(table)} UNION {members}"
+
+
+def check_in_run(ws: Context, name: str, info: snapshot.RunInfo) -> None:
+    """A segment defined after the run (or left out of an `--only` run) is not in it: say so, not "empty"."""
+    hashes = info.definition_hashes
+    owner = name.partition(".")[0] if "." in name else name
+    if not hashes or name in hashes or owner in hashes:
+        return
+    if ws.store.query(
+        "SELECT 1 FROM segmentum.memberships WHERE run_id = ? AND name = ? LIMIT 1", [info.run_id, name]
+    ):
+        return
+    raise NotFoundError(
+        f"segment '{name}' is not in run {info.run_id} (as of {info.as_of:%Y-%m-%d %H:%M}): the run did not "
+        "evaluate it (defined later, or left out by --only); compute it with `segmentum run`, or choose a run "
+        "that has it with --run"
+    )
 
 
 def execute(ws: Context, sql: str, params: dict[str, Any]) -> Any:

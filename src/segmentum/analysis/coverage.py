@@ -2,6 +2,14 @@
 data to collect next (DESIGN.md section 2, "when data is scarce").
 
 Works on any store, even one holding only `orders`: the customers are then the ids seen in the tables.
+
+Who counts as covered by a built-in:
+- fact tables: a row in ANY of the tables it reads. Having no ticket or no event is information (no
+  complaint, no activity), not missing data, so `retail` covers every buyer, with or without a ticket;
+- customer attributes: every attribute it reads, among the customers it applies to. Company attributes
+  (BUSINESS_ATTRIBUTES) apply to business customers only: a B2C customer has no company and is not missing
+  company data (`firmographic` puts them in `not_a_company`). Business customers are those whose
+  `customer_type` says so when the column exists, else those with a company.
 """
 
 from __future__ import annotations
@@ -61,6 +69,9 @@ TABLE_HINTS: dict[str, str] = {
     "subscriptions": "load subscriptions/contracts (`segmentum ingest subscriptions FILE`)",
 }
 SPARSE_SHARE = 0.5  # attributes a runnable built-in uses, filled for fewer customers than this, are suggested
+# attributes only business customers have; their coverage is measured among business customers
+BUSINESS_ATTRIBUTES = frozenset({"company", "industry", "employees", "annual_revenue"})
+BUSINESS_TYPES = ("b2b", "business", "company", "corporate")  # customer_type values of a business customer
 
 
 @dataclass
@@ -70,8 +81,9 @@ class AttributeCoverage:
     attribute: str
     present: bool  # the column exists
     customers: int  # customers with a non-null value
-    share: float
+    share: float  # of `base` customers
     source: str = "customers"
+    base: int | None = None  # customers it applies to (all, or the business customers for company data)
 
 
 @dataclass
@@ -90,9 +102,10 @@ class BuiltinCoverage:
     can_run: bool
     missing: list[str]  # 'orders' (a table) or 'customers.birth_date' (a column)
     reason: str  # why it cannot run ('' when it can)
-    customers: int  # customers whose inputs are all present
-    share: float
+    customers: int  # customers it can segment on their data (see the module docstring)
+    share: float  # of `base`
     requires: dict[str, list[str]] = field(default_factory=dict)
+    base: int | None = None  # customers it applies to (all, or the business customers)
 
 
 @dataclass
@@ -187,6 +200,19 @@ def _has_rows(db: _Store, table: str, columns: list[str]) -> str | None:
     return f"EXISTS (SELECT 1 FROM {_q(table)} t WHERE t.customer_id = b.customer_id{checks})"
 
 
+def _business_sql(db: _Store) -> str:
+    """SQL condition on `b.customer_id`: a business customer (customer_type when present, else a company)."""
+    customers = db.tables.get("customers", {})
+    if "customer_type" in customers:
+        kinds = ", ".join(f"'{k}'" for k in BUSINESS_TYPES)
+        test = f"lower(trim(c.customer_type)) IN ({kinds})"
+    elif "company" in customers:
+        test = "c.company IS NOT NULL"
+    else:
+        return "false"
+    return f"EXISTS (SELECT 1 FROM {_q('customers')} c WHERE c.customer_id = b.customer_id AND {test})"
+
+
 def _missing(db: _Store, requires: dict[str, list[str]]) -> list[str]:
     """Absent tables and columns, as the loader sees them (model columns count as customer attributes)."""
     missing: list[str] = []
@@ -257,8 +283,12 @@ def coverage(ws: Context, builtins: list[str] | None = None) -> CoverageReport:
                 return 0
             return db.scalar(f"SELECT count(*) FROM coverage_base b WHERE {condition}")
 
-        def share(n: int) -> float:
-            return round(n / total, 4) if total else 0.0
+        def share(n: int, of: int | None = None) -> float:
+            of = total if of is None else of
+            return round(n / of, 4) if of else 0.0
+
+        business = _business_sql(db)
+        businesses = count_where(business)
 
         attributes: list[AttributeCoverage] = []
         present_customer_columns = [c for c in db.tables.get("customers", {}) if c != "customer_id"]
@@ -282,12 +312,19 @@ def coverage(ws: Context, builtins: list[str] | None = None) -> CoverageReport:
                 if name in filled or name not in db.model_columns
                 else count_where(_has_value(db, name))
             )
-            attributes.append(AttributeCoverage(name, name in db.tables.get("customers", {}), n, share(n)))
+            present = name in db.tables.get("customers", {})
+            if name in BUSINESS_ATTRIBUTES:  # measured among business customers: B2C ones have no company
+                n = count_where(f"{business} AND {_has_value(db, name) or 'false'}") if present else 0
+                attributes.append(AttributeCoverage(name, present, n, share(n, businesses), base=businesses))
+            else:
+                attributes.append(AttributeCoverage(name, present, n, share(n), base=total))
         for name, table in db.model_columns.items():
             if name in names:
                 continue
             n = count_where(_has_value(db, name))
-            attributes.append(AttributeCoverage(name, True, n, share(n), source=f"{META}.{table}"))
+            attributes.append(
+                AttributeCoverage(name, True, n, share(n), source=f"{META}.{table}", base=total)
+            )
 
         tables: list[TableCoverage] = []
         for name in TABLES:
@@ -304,15 +341,24 @@ def coverage(ws: Context, builtins: list[str] | None = None) -> CoverageReport:
         for name in builtins or builtin_names():
             builtin = load_builtin(name)
             missing = _missing(db, builtin.requires)
-            n = 0
+            n, base = 0, total
             if not missing:
-                conditions = []
-                for table, columns in builtin.requires.items():
-                    if table == "customers":
-                        conditions += [_has_value(db, c) for c in columns if c != "customer_id"]
-                    else:
-                        conditions.append(_has_rows(db, table, columns))
-                n = count_where(" AND ".join(c for c in conditions if c) or "true")
+                conditions: list[str] = []
+                attributes_needed = [c for c in builtin.requires.get("customers", []) if c != "customer_id"]
+                conditions += [c for c in (_has_value(db, a) for a in attributes_needed) if c]
+                facts = [
+                    c
+                    for c in (
+                        _has_rows(db, t, cols) for t, cols in builtin.requires.items() if t != "customers"
+                    )
+                    if c
+                ]
+                if facts:  # a row in any of its tables: no ticket is no complaint, not missing data
+                    conditions.append("(" + " OR ".join(facts) + ")")
+                if BUSINESS_ATTRIBUTES & set(attributes_needed):
+                    conditions.append(business)
+                    base = businesses
+                n = count_where(" AND ".join(conditions) or "true")
             results.append(
                 BuiltinCoverage(
                     name,
@@ -321,8 +367,9 @@ def coverage(ws: Context, builtins: list[str] | None = None) -> CoverageReport:
                     missing,
                     describe_missing(missing),
                     n,
-                    share(n),
+                    share(n, base),
                     builtin.requires,
+                    base,
                 )
             )
         suggestions = _suggestions(results, attributes, total)
@@ -379,7 +426,7 @@ def _suggestions(
                 "sparse",
                 sorted(builtins),
                 0,
-                total - attribute.customers,
+                (total if attribute.base is None else attribute.base) - attribute.customers,
                 _question(item, sorted(builtins)).replace(" to unlock ", " to complete "),
             )
         )

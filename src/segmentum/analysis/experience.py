@@ -1,9 +1,9 @@
 """Experience metrics over time: NPS and CSAT per month (overall and per segment), first response time of
 support tickets per segment, and churn rate per period.
 
-- **NPS** of a period: each customer's latest answer to the NPS question given in that period (answers after
-  `as_of` do not exist); a score is matched as written (`9`) or with a decimal zero (`9.0`) as in the `nps`
-  built-in, anything else is no answer. NPS = 100 x (promoters - detractors) / answering customers.
+- **NPS** of a period: each customer's latest valid answer to the NPS question given in that period (answers
+  after `as_of` do not exist); a score is matched as written (`9`) or with a decimal zero (`9.0`) as in the
+  `nps` built-in, anything else ('n/a', blank) is no answer and does not hide an earlier score. NPS = 100 x (promoters - detractors) / answering customers.
 - **CSAT** of a period: each customer's latest valid answer to the CSAT question (1-5) in the period; mean score
   and the share of satisfied (the built-in's `satisfied_scores`, default 4-5).
 - **First response**: tickets opened at or before `as_of`; hours from `opened_at` to `first_response_at`
@@ -127,6 +127,7 @@ def nps_over_time(
     sql = f"""SELECT customer_id, date_trunc('{period}', answered_at) AS period_start,
             arg_max(answer, answered_at) AS answer
         FROM main.responses WHERE answered_at <= $as_of AND answered_at >= $first AND question = $question
+          AND list_contains($promoters || $passives || $detractors, answer)
         GROUP BY ALL"""
     params = {
         "as_of": as_of,

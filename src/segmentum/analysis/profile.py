@@ -1,8 +1,15 @@
-"""Segment profiles: size, value, behaviour, who they are, and what distinguishes them (lift + significance)."""
+"""Segment profiles: size, value, behaviour, who they are, and what distinguishes them from everyone else.
+
+The base is every customer of the run (not only those in some segment). Distinguishing features are shares
+(categorical and boolean traits and attributes: share in the segment against everyone, lift, Cohen's h and a
+two-proportion z-test) and means (numeric traits and attributes: mean and median against everyone, Cohen's d
+and Welch's t-test), tested against the rest of the base and ranked by effect size.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -10,29 +17,58 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from segmentum.analysis.base import customer_values_sql, execute, frame, resolve_run
+from segmentum.analysis.base import (
+    check_in_run,
+    customer_values_sql,
+    execute,
+    frame,
+    resolve_run,
+    run_customers_sql,
+)
 from segmentum.analysis.experience import answer_texts, nps_settings
 from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import NotFoundError, did_you_mean
-from segmentum.sql import one
+from segmentum.schema import MONEY_COLUMNS
+from segmentum.spec import ast
+from segmentum.spec.models import AggregateTrait, ExprTrait, TotalTrait
+from segmentum.sql import ident, literal, one
+from segmentum.store import snapshots as snapshot
 from segmentum.store.tables import META, qualified, traits_table
 from segmentum.views.catalog import check_segment  # the one check that a segment exists
 
 if TYPE_CHECKING:
     from segmentum.context import Context
+    from segmentum.i18n import Translator
     from segmentum.spec.loader import Definitions
 
 SIGNIFICANCE = 0.05
+MIN_EFFECT = 0.2  # |Cohen's d or h| below "small" sets nothing apart, however significant on a big base
 CHURN_WINDOW_DAYS = 365  # the profile's churn rate covers the year before the run
 MAX_CATEGORY_VALUES = 50  # text attributes with more distinct values (names, emails) are not profiled
+DAYS = "days"
+# the demo's latent ground truth (demo/generator.py), not something known about a real customer
+NOT_PROFILED = frozenset({"persona"})
 
 
 def _members_sql(name_param: str = "$name") -> str:
     return f"SELECT customer_id FROM segmentum.memberships WHERE run_id = $run_id AND name = {name_param}"
 
 
-def _base_sql() -> str:
-    return "SELECT DISTINCT customer_id FROM segmentum.memberships WHERE run_id = $run_id"
+def _group_sql() -> str:
+    """(name, customer_id) of every segment in `$names` (one pass profiles many segments)."""
+    return "SELECT name, customer_id FROM segmentum.memberships WHERE run_id = $run_id AND list_contains($names, name)"
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The SQL pieces of profiling some segments of one run: the run's customers (the base), the members of
+    the segments (`group`: name, customer_id; `members`: those of `$name`) and the parameters."""
+
+    run_id: int
+    params: dict[str, Any]
+    base: str
+    members: str = _members_sql()
+    group: str = _group_sql()
 
 
 def profile(
@@ -42,67 +78,145 @@ def profile(
     run_id: int | None = None,
     top: int = 10,
     definitions: Definitions | None = None,
+    brief: bool = False,
 ) -> dict[str, Any]:
     """Everything about one segment (`segment` or `segmentation.segment`) in a complete run.
 
-    `definitions` (already loaded) saves reloading them when profiling many segments.
+    `definitions` (already loaded) saves reloading them; `brief` leaves out the top categories and products,
+    NPS, CSAT and churn (the report's profiles show none of them).
     """
-    run_id, as_of = resolve_run(ws, run_id)
-    check_segment(ws, name, run_id=run_id)
-    params = {"run_id": run_id, "name": name, "as_of": as_of}
-    values = customer_values_sql(ws)
-    summary = frame(
+    info = snapshot.resolve_run(ws.store, run_id)
+    check_segment(ws, name, run_id=info.run_id)
+    check_in_run(ws, name, info)
+    result = profiles(ws, [name], run_id=info.run_id, top=top, definitions=definitions)[name]
+    if not brief:
+        scope = _scope(ws, info, [name])
+        result["top_categories"] = _top_items(ws, scope, "category", top)
+        result["top_products"] = _top_items(ws, scope, "product_id", top)
+        result.update(_experience(ws, scope.params))
+    return result
+
+
+def _scope(ws: Context, info: snapshot.RunInfo, names: list[str]) -> _Scope:
+    params = {"run_id": info.run_id, "as_of": info.as_of, "names": list(names)}
+    if len(names) == 1:
+        params["name"] = names[0]
+    return _Scope(info.run_id, params, run_customers_sql(ws, info.run_id))
+
+
+def profiles(
+    ws: Context,
+    names: list[str],
+    *,
+    run_id: int | None = None,
+    top: int = 10,
+    definitions: Definitions | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Brief profiles (size, value, who they are, distinguishing features; no top items or experience) of
+    many segments of one run, computed in one pass per source: what the report needs for every segment.
+    Names not in the run are empty segments (`profile` checks a single name first)."""
+    info = snapshot.resolve_run(ws.store, run_id)
+    scope = _scope(ws, info, names)
+    if definitions is None:
+        try:
+            definitions = ws.definitions()
+        except Exception:  # noqa: BLE001 - definitions may be broken since the run; the profile still stands
+            definitions = None
+    summaries = _summaries(ws, scope)
+    attributes = _categorical_lift(ws, scope, names)
+    units = feature_units(ws, definitions)
+    preferred = {n: segment_traits(definitions, n) for n in names}
+    numeric = _numeric_lift(ws, scope, names, units, preferred)
+    out = {}
+    for name in names:
+        result = {"name": name, "run_id": info.run_id, "as_of": info.as_of, **summaries[name]}
+        result["currency"] = ws.config.currency
+        result.update(_definition_info(name, definitions))
+        result["attributes"] = attributes[name]
+        result["numeric"] = numeric[name]
+        result["distinguishing"] = _distinguishing(attributes[name], numeric[name], top)
+        out[name] = result
+    return out
+
+
+def _summaries(ws: Context, scope: _Scope) -> dict[str, dict[str, Any]]:
+    """Size, share, revenue and its share, order value, orders and days since the last order per segment."""
+    frame_ = frame(
         ws,
         f"""
-        WITH base AS ({_base_sql()}), members AS ({_members_sql()}), v AS ({values}),
+        WITH base AS ({scope.base}), grp AS ({scope.group}), v AS ({customer_values_sql(ws)}),
         seg AS (
-            SELECT count(*) AS customers, sum(coalesce(v.revenue, 0)) AS revenue, sum(coalesce(v.orders, 0)) AS orders,
-                   avg(coalesce(v.orders, 0)) AS avg_orders,
+            SELECT g.name, count(*) AS customers, sum(coalesce(v.revenue, 0)) AS revenue,
+                   sum(coalesce(v.orders, 0)) AS orders, avg(coalesce(v.orders, 0)) AS avg_orders,
                    avg(date_diff('day', v.last_order_at::DATE, $as_of::DATE)) AS avg_recency_days
-            FROM members m LEFT JOIN v USING (customer_id)),
+            FROM grp g LEFT JOIN v USING (customer_id) GROUP BY g.name),
         tot AS (SELECT count(*) AS customers, sum(coalesce(v.revenue, 0)) AS revenue
                 FROM base b LEFT JOIN v USING (customer_id))
-        SELECT seg.*, tot.customers AS base_customers, tot.revenue AS base_revenue FROM seg, tot
+        SELECT n.name, seg.* EXCLUDE (name), tot.customers AS base_customers, tot.revenue AS base_revenue
+        FROM (SELECT unnest($names) AS name) n CROSS JOIN tot LEFT JOIN seg USING (name)
     """,
-        params,
-    ).iloc[0]
-    size = int(summary["customers"])
-    base = int(summary["base_customers"])
-    # an empty segment sums to null (NaN in the frame): its revenue and orders are 0
-    revenue = _num(summary["revenue"]) or 0.0
-    base_revenue = _num(summary["base_revenue"]) or 0.0
-    orders = int(_num(summary["orders"]) or 0)
-    result: dict[str, Any] = {
-        "name": name,
-        "run_id": run_id,
-        "as_of": as_of,
-        "size": size,
-        "share": size / base if base else 0.0,
-        "revenue": revenue,
-        "revenue_share": revenue / base_revenue if base_revenue else 0.0,
-        "avg_order_value": revenue / orders if orders else None,
-        "avg_orders": _num(summary["avg_orders"]),
-        "avg_recency_days": _num(summary["avg_recency_days"]),
-    }
-    result.update(_definition_info(ws, name, definitions))
-    result["top_categories"] = _top_items(ws, params, "category", top)
-    result["top_products"] = _top_items(ws, params, "product_id", top)
-    result["attributes"] = _categorical_lift(ws, params)
-    result["numeric"] = _numeric_lift(ws, params, run_id)
-    result["distinguishing"] = _distinguishing(result["attributes"], result["numeric"], top)
-    result.update(_experience(ws, params))
-    return result
+        scope.params,
+    )
+    out = {}
+    for r in frame_.to_dict(orient="records"):
+        size, base = _count(r["customers"]), _count(r["base_customers"])
+        # an empty segment sums to null (NaN in the frame): its revenue and orders are 0
+        revenue = _num(r["revenue"]) or 0.0
+        base_revenue = _num(r["base_revenue"]) or 0.0
+        orders = _count(r["orders"])
+        out[r["name"]] = {
+            "size": size,
+            "share": size / base if base else 0.0,
+            "revenue": revenue,
+            "revenue_share": revenue / base_revenue if base_revenue else 0.0,
+            "avg_order_value": revenue / orders if orders else None,
+            "avg_orders": _num(r["avg_orders"]),
+            "avg_recency_days": _num(r["avg_recency_days"]),
+        }
+    return out
+
+
+def profile_order(ws: Context, names: dict[str, str | None], definitions: Definitions | None) -> list[str]:
+    """Segment names (name -> segmentation or None) in the order a user chose them: their own segmentations,
+    then their own standalone segments (definition order), then the built-ins in the order `builtins:` lists
+    them, then whatever the run holds that the definitions no longer do (by name). Within a segmentation, its
+    segments in rule order, `else` last."""
+    builtins = list(ws.config.builtins)
+    owners: dict[str, tuple[Any, ...]] = {}
+    segment_rank: dict[str, int] = {}
+    if definitions is not None:
+        groups = [
+            *((g.name, g.builtin) for g in definitions.segmentations.values()),
+            *((g.name, g.builtin) for g in definitions.segments.values()),
+        ]
+        for position, (owner, builtin) in enumerate(groups):
+            if builtin is None:
+                owners[owner] = (0, 0, position)
+            else:
+                where = builtins.index(builtin) if builtin in builtins else len(builtins)
+                owners[owner] = (1, where, position)
+        for segmentation in definitions.segmentations.values():
+            for rank, seg in enumerate(segmentation.segments):
+                segment_rank[seg.name] = rank
+
+    def key(name: str) -> tuple[Any, ...]:
+        owner = names[name] or name
+        return (*owners.get(owner, (2, 0, 0)), owner, segment_rank.get(name, len(segment_rank)), name)
+
+    return sorted(names, key=key)
 
 
 def _num(value: Any) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
-def _definition_info(ws: Context, name: str, definitions: Definitions | None) -> dict[str, Any]:
+def _definition_info(name: str, definitions: Definitions | None) -> dict[str, Any]:
     """Description, offer, channel and recommended action from the definitions (built-in docs as fallback)."""
     info: dict[str, Any] = {"description": None, "offer": None, "channel": None, "action": None}
+    if definitions is None:
+        return info
     try:
-        seg = (definitions or ws.definitions()).segment(name)
+        seg = definitions.segment(name)
     except Exception:  # noqa: BLE001 - definitions may have changed since the run; the profile still stands
         return info
     info.update(description=seg.description, offer=seg.offer, channel=seg.channel, action=seg.action)
@@ -116,14 +230,14 @@ def _definition_info(ws: Context, name: str, definitions: Definitions | None) ->
     return info
 
 
-def _top_items(ws: Context, params: dict[str, Any], column: str, top: int) -> pd.DataFrame:
+def _top_items(ws: Context, scope: _Scope, column: str, top: int) -> pd.DataFrame:
     columns = ws.store.columns("order_items")
     if column not in columns or not ws.store.table_exists("orders"):
         return pd.DataFrame(columns=[column, "customers", "revenue", "segment_share", "base_share", "lift"])
     return frame(
         ws,
         f"""
-        WITH members AS ({_members_sql()}), base AS ({_base_sql()}),
+        WITH members AS ({scope.members}), base AS ({scope.base}),
         q AS (SELECT order_id FROM main.orders WHERE ordered_at <= $as_of AND {qualifying_sql()}),
         items AS (SELECT i.customer_id, i.{column} AS value, round(i.quantity * i.unit_price, 6) AS line_value
                   FROM main.order_items i JOIN q USING (order_id) WHERE i.{column} IS NOT NULL),
@@ -139,133 +253,291 @@ def _top_items(ws: Context, params: dict[str, Any], column: str, top: int) -> pd
         FROM seg JOIN everyone USING (value), sizes
         ORDER BY seg.revenue DESC NULLS LAST, seg.value LIMIT {int(top)}
     """,
-        params,
+        scope.params,
     )
 
 
-def _categorical_columns(ws: Context) -> list[str]:
-    """Text and boolean customer attributes with few distinct values (one query for all of them)."""
+def _internal(column: str) -> bool:
+    """Columns that describe no customer: hidden run columns (`__pop_*`) and the demo's ground truth."""
+    return column.startswith("__") or column in NOT_PROFILED
+
+
+def _categorical_columns(ws: Context, table: str, columns: dict[str, str]) -> list[str]:
+    """Text and boolean columns of `table` with few distinct values (one query for all of them)."""
     candidates = [
         c
-        for c, kind in ws.store.columns("customers").items()
-        if c != "customer_id" and kind in ("VARCHAR", "BOOLEAN")
+        for c, kind in columns.items()
+        if c != "customer_id" and not _internal(c) and kind.upper() in ("VARCHAR", "BOOLEAN")
     ]
     if not candidates:
         return []
     counts = one(
         ws.store.cursor().execute(
-            "SELECT "
-            + ", ".join(f'approx_count_distinct("{c}")' for c in candidates)
-            + " FROM main.customers"
+            "SELECT " + ", ".join(f"approx_count_distinct({ident(c)})" for c in candidates) + f" FROM {table}"
         )
     )
     return [c for c, n in zip(candidates, counts, strict=True) if 0 < n <= MAX_CATEGORY_VALUES]
 
 
-def _categorical_lift(ws: Context, params: dict[str, Any]) -> pd.DataFrame:
-    """Per attribute value: share in the segment vs in everyone, lift and a two-proportion z-test p-value."""
-    columns = _categorical_columns(ws) if ws.store.table_exists("customers") else []
-    if not columns:
-        return pd.DataFrame(columns=["attribute", "value", "segment_share", "base_share", "lift", "p_value"])
-    unions = " UNION ALL ".join(
-        f"SELECT '{c}' AS attribute, \"{c}\"::VARCHAR AS value, customer_id FROM main.customers "
-        f'WHERE "{c}" IS NOT NULL'
-        for c in columns
-    )
-    df = frame(
-        ws,
-        f"""
-        WITH members AS ({_members_sql()}), base AS ({_base_sql()}), a AS ({unions}),
-        seg AS (SELECT attribute, value, count(*) AS k FROM a WHERE customer_id IN (SELECT customer_id FROM members)
-                GROUP BY ALL),
-        everyone AS (SELECT attribute, value, count(*) AS k FROM a WHERE customer_id IN (SELECT customer_id FROM base)
-                     GROUP BY ALL)
-        SELECT everyone.attribute, everyone.value, coalesce(seg.k, 0) AS segment_count, everyone.k AS base_count,
-               (SELECT count(*) FROM members) AS n_seg, (SELECT count(*) FROM base) AS n_base
-        FROM everyone LEFT JOIN seg USING (attribute, value)
-    """,
-        params,
-    )
+def _categorical_sources(ws: Context, run_id: int) -> list[tuple[str, str, list[str]]]:
+    """(table, kind, columns): the run's text and boolean traits, then the customers' attributes."""
+    sources = []
+    traits = traits_table(run_id)
+    if ws.store.table_exists(traits, schema=META):
+        table = qualified(traits)
+        sources.append(
+            (table, "trait", _categorical_columns(ws, table, ws.store.columns(traits, schema=META)))
+        )
+    if ws.store.table_exists("customers"):
+        sources.append(
+            (
+                "main.customers",
+                "attribute",
+                _categorical_columns(ws, "main.customers", ws.store.columns("customers")),
+            )
+        )
+    return [s for s in sources if s[2]]
+
+
+ATTRIBUTE_COLUMNS = [
+    "attribute",
+    "value",
+    "kind",
+    "segment_share",
+    "base_share",
+    "rest_share",
+    "lift",
+    "effect",
+    "direction",
+    "p_value",
+]
+
+
+def _categorical_lift(ws: Context, scope: _Scope, names: list[str]) -> dict[str, pd.DataFrame]:
+    """Per segment and attribute value: share in the segment vs everyone (lift); effect size (Cohen's h) and a
+    two-proportion z-test of the segment against the rest of the base (the segment is part of everyone)."""
+    frames = []
+    for table, kind, columns in _categorical_sources(ws, scope.run_id):
+        unions = " UNION ALL ".join(
+            f"SELECT {literal(c)} AS attribute, {ident(c)}::VARCHAR AS value, customer_id FROM {table} "
+            f"WHERE {ident(c)} IS NOT NULL"
+            for c in columns
+        )
+        df = frame(
+            ws,
+            f"""
+            WITH grp AS ({scope.group}), base AS ({scope.base}),
+            a AS (SELECT * FROM ({unions}) WHERE customer_id IN (SELECT customer_id FROM base)),
+            everyone AS (SELECT attribute, value, count(*) AS k FROM a GROUP BY ALL),
+            seg AS (SELECT g.name, a.attribute, a.value, count(*) AS k FROM a JOIN grp g USING (customer_id)
+                    GROUP BY ALL),
+            sizes AS (SELECT name, count(*) AS n FROM grp GROUP BY name)
+            SELECT n.name, everyone.attribute, everyone.value, coalesce(seg.k, 0) AS segment_count,
+                   everyone.k AS base_count, coalesce(sizes.n, 0) AS n_seg, (SELECT count(*) FROM base) AS n_base
+            FROM (SELECT unnest($names) AS name) n CROSS JOIN everyone
+            LEFT JOIN seg ON seg.name = n.name AND seg.attribute = everyone.attribute AND seg.value = everyone.value
+            LEFT JOIN sizes ON sizes.name = n.name
+        """,
+            scope.params,
+        )
+        df["kind"] = kind
+        frames.append(df)
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    empty = pd.DataFrame(columns=ATTRIBUTE_COLUMNS)
     if df.empty:
-        return pd.DataFrame(columns=["attribute", "value", "segment_share", "base_share", "lift", "p_value"])
+        return {n: empty for n in names}
     n1 = df["n_seg"].astype(float)
     n0 = df["n_base"].astype(float)
-    p1 = df["segment_count"] / n1.replace(0, np.nan)
-    p0 = df["base_count"] / n0.replace(0, np.nan)
+    k1 = df["segment_count"].astype(float)
+    k0 = df["base_count"].astype(float)
+    p1 = k1 / n1.replace(0, np.nan)
+    p0 = k0 / n0.replace(0, np.nan)
+    rest_n = (n0 - n1).replace(0, np.nan)
+    p_rest = (k0 - k1) / rest_n
     df["segment_share"] = p1
     df["base_share"] = p0
+    df["rest_share"] = p_rest
     df["lift"] = p1 / p0.replace(0, np.nan)
-    # segment vs the rest of the base (the segment is part of the base)
-    rest_n = (n0 - n1).clip(lower=1)
-    p_rest = (df["base_count"] - df["segment_count"]) / rest_n
-    pooled = df["base_count"] / n0
-    se = np.sqrt(pooled * (1 - pooled) * (1 / n1.clip(lower=1) + 1 / rest_n))
+    df["effect"] = 2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(p_rest))
+    df["direction"] = [_direction(d) for d in df["effect"]]
+    pooled = p0
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n1.replace(0, np.nan) + 1 / rest_n))
     z = (p1 - p_rest) / se.replace(0, np.nan)
     df["p_value"] = 2 * stats.norm.sf(np.abs(z))
-    return (
-        df[["attribute", "value", "segment_share", "base_share", "lift", "p_value"]]
-        .sort_values(["attribute", "segment_share"], ascending=[True, False])
-        .reset_index(drop=True)
+    df = df.astype(
+        {"segment_share": float, "base_share": float, "lift": float, "effect": float, "p_value": float}
     )
+    df = df.sort_values(["name", "attribute", "segment_share"], ascending=[True, True, False])
+    grouped = {
+        str(name): part[ATTRIBUTE_COLUMNS].reset_index(drop=True)
+        for name, part in df.groupby("name", sort=False)
+    }
+    return {n: grouped.get(n, empty) for n in names}
 
 
-def _numeric_lift(ws: Context, params: dict[str, Any], run_id: int) -> pd.DataFrame:
-    """Per numeric trait and attribute: mean in the segment vs everyone, lift, Welch t-test p-value."""
+NUMERIC_COLUMNS = [
+    "feature",
+    "kind",
+    "unit",
+    "segment_mean",
+    "base_mean",
+    "rest_mean",
+    "segment_median",
+    "base_median",
+    "lift",
+    "effect",
+    "direction",
+    "p_value",
+]
+
+
+def _numeric_sources(ws: Context, run_id: int) -> list[tuple[str, str, list[str]]]:
+    """(table, kind, columns): the run's numeric traits (definition order), then numeric attributes."""
     sources: list[tuple[str, str, list[str]]] = []
     traits = traits_table(run_id)
     if ws.store.table_exists(traits, schema=META):
         cols = [
             c
             for c, t in ws.store.columns(traits, schema=META).items()
-            if c != "customer_id" and _is_numeric(t) and not c.startswith("__")
+            if c != "customer_id" and _is_numeric(t) and not _internal(c)
         ]
         sources.append((qualified(traits), "trait", cols))
     if ws.store.table_exists("customers"):
-        cols = [c for c, t in ws.store.columns("customers").items() if c != "customer_id" and _is_numeric(t)]
+        cols = [
+            c
+            for c, t in ws.store.columns("customers").items()
+            if c != "customer_id" and _is_numeric(t) and not _internal(c)
+        ]
         sources.append(("main.customers", "attribute", cols))
-    rows = []
-    for table, kind, cols in sources:
-        if not cols:
-            continue
-        # one narrow pass: unpivot to (customer, feature, value) and aggregate per feature and side
-        doubles = ", ".join(f'"{c}"::DOUBLE AS "{c}"' for c in cols)
-        names = ", ".join(f'"{c}"' for c in cols)
+    return [s for s in sources if s[2]]
+
+
+def _numeric_lift(
+    ws: Context,
+    scope: _Scope,
+    names: list[str],
+    units: dict[str, str | None],
+    preferred: dict[str, list[str]] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Per segment, numeric trait and attribute: mean and median in the segment vs everyone; Cohen's d
+    (standardised difference) and Welch's t-test of the segment against the rest. A lift (ratio of means) only
+    where it means something: a feature that is never negative, with a positive mean in everyone.
+
+    The same values under several names (`rfm_recency`, `lc_days_since_last`; `rfm_r` and `rfm_r5`) are one
+    measure, shown once: under the first of the segment's `preferred` names (what its definition reads), else
+    under the first name (definition order)."""
+    found: dict[str, dict[tuple[Any, ...], list[dict[str, Any]]]] = {n: {} for n in names}
+    for table, kind, cols in _numeric_sources(ws, scope.run_id):
+        # one narrow pass: unpivot to (customer, feature, value); sums are of values centred on everyone's
+        # mean, so that the rest's variance (everyone minus the segment) keeps its precision
+        doubles = ", ".join(f"{ident(c)}::DOUBLE AS {ident(c)}" for c in cols)
+        columns = ", ".join(ident(c) for c in cols)
         stats_frame = frame(
             ws,
             f"""
-            WITH base AS ({_base_sql()}), members AS ({_members_sql()}),
-            x AS (SELECT customer_id, {doubles} FROM {table}),
-            long AS (UNPIVOT x ON {names} INTO NAME feature VALUE v),
-            t AS (SELECT long.*, m.customer_id IS NOT NULL AS seg
-                  FROM long JOIN base b USING (customer_id) LEFT JOIN members m USING (customer_id))
-            SELECT feature, avg(v) FILTER (WHERE seg) AS m1, stddev_samp(v) FILTER (WHERE seg) AS s1,
-                   count(v) FILTER (WHERE seg) AS n1, avg(v) AS m0, avg(v) FILTER (WHERE NOT seg) AS m2,
-                   stddev_samp(v) FILTER (WHERE NOT seg) AS s2, count(v) FILTER (WHERE NOT seg) AS n2
-            FROM t GROUP BY feature
+            WITH base AS ({scope.base}), grp AS ({scope.group}),
+            x AS (SELECT customer_id, {doubles} FROM {table} WHERE customer_id IN (SELECT customer_id FROM base)),
+            long AS (UNPIVOT x ON {columns} INTO NAME feature VALUE v),
+            everyone AS (
+                SELECT feature, avg(v) AS m0, median(v) AS md0, min(v) AS lo, count(v) AS n0,
+                       -- a fingerprint of the (customer, value) pairs: equal for equal columns only
+                       (sum(hash(customer_id || '|' || v::VARCHAR) >> 12) % 9007199254740881)::BIGINT AS fingerprint
+                FROM long GROUP BY feature),
+            c AS (SELECT long.customer_id, long.feature, long.v, long.v - e.m0 AS dv
+                  FROM long JOIN everyone e USING (feature)),
+            totals AS (SELECT feature, sum(dv) AS t0, sum(dv * dv) AS q0 FROM c GROUP BY feature),
+            seg AS (
+                SELECT g.name, c.feature, avg(c.v) AS m1, stddev_samp(c.v) AS s1, count(c.v) AS n1,
+                       median(c.v) AS md1, sum(c.dv) AS t1, sum(c.dv * c.dv) AS q1
+                FROM c JOIN grp g USING (customer_id) GROUP BY ALL)
+            SELECT n.name, e.*, totals.t0, totals.q0, seg.m1, seg.s1, coalesce(seg.n1, 0) AS n1, seg.md1,
+                   coalesce(seg.t1, 0) AS t1, coalesce(seg.q1, 0) AS q1
+            FROM (SELECT unnest($names) AS name) n CROSS JOIN everyone e JOIN totals USING (feature)
+            LEFT JOIN seg ON seg.name = n.name AND seg.feature = e.feature
         """,
-            params,
-        ).set_index("feature")
-        for c in cols:
-            if c not in stats_frame.index:
-                continue
-            r = stats_frame.loc[c]
-            m1, m0, m2 = _num(r["m1"]), _num(r["m0"]), _num(r["m2"])
-            s1, s2 = _num(r["s1"]), _num(r["s2"])
-            n1, n2 = int(r["n1"] or 0), int(r["n2"] or 0)
-            p_value = None
-            if n1 > 1 and n2 > 1 and None not in (m1, s1, m2, s2) and (s1 > 0 or s2 > 0):  # type: ignore[operator]
-                p_value = float(stats.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=False).pvalue)
-            rows.append(
-                {
-                    "feature": c,
-                    "kind": kind,
-                    "segment_mean": m1,
-                    "base_mean": m0,
-                    "lift": (m1 / m0) if m1 is not None and m0 else None,
-                    "p_value": p_value,
-                }
-            )
-    return pd.DataFrame(rows, columns=["feature", "kind", "segment_mean", "base_mean", "lift", "p_value"])
+            scope.params,
+        )
+        order = {c: i for i, c in enumerate(cols)}
+        stats_frame["_order"] = stats_frame["feature"].map(order)
+        for r in stats_frame.sort_values(["name", "_order"]).to_dict(orient="records"):
+            key = (_count(r["n0"]), _count(r["fingerprint"]))
+            row = _numeric_row(r["feature"], kind, units.get(r["feature"]), r)
+            found[r["name"]].setdefault(key, []).append(row)
+    out = {}
+    for name in names:
+        rank = {n: i for i, n in enumerate((preferred or {}).get(name, []))}
+        rows = [min(same, key=lambda r: rank.get(r["feature"], len(rank))) for same in found[name].values()]
+        out[name] = pd.DataFrame(rows, columns=NUMERIC_COLUMNS)
+    return out
+
+
+def _numeric_row(feature: str, kind: str, unit: str | None, r: dict[str, Any]) -> dict[str, Any]:
+    """One feature of one segment from everyone's and the segment's aggregates; the rest's mean and
+    variance follow from everyone's minus the segment's (centred) sums."""
+    m0, m1, s1, lo = _num(r["m0"]), _num(r["m1"]), _num(r["s1"]), _num(r["lo"])
+    n0, n1 = _count(r["n0"]), _count(r["n1"])
+    n2 = n0 - n1
+    m2 = s2 = None
+    if n2 > 0 and m0 is not None:
+        t2 = (_num(r["t0"]) or 0.0) - (_num(r["t1"]) or 0.0)
+        q2 = (_num(r["q0"]) or 0.0) - (_num(r["q1"]) or 0.0)
+        m2 = m0 + t2 / n2
+        if n2 > 1:
+            s2 = math.sqrt(max(q2 - t2 * t2 / n2, 0.0) / (n2 - 1))
+    effect = p_value = None
+    if n1 > 1 and n2 > 1 and m1 is not None and m2 is not None and s1 is not None and s2 is not None:
+        spread = math.sqrt((s1 * s1 + s2 * s2) / 2)
+        if spread > 1e-12 * max(
+            1.0, abs(m0 or 0.0)
+        ):  # a constant feature (up to rounding) sets nothing apart
+            effect = (m1 - m2) / spread
+            p_value = float(stats.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=False).pvalue)
+    ratio_scale = lo is not None and lo >= 0 and m0 is not None and m0 > 0
+    return {
+        "feature": feature,
+        "kind": kind,
+        "unit": unit,
+        "segment_mean": m1,
+        "base_mean": m0,
+        "rest_mean": m2,
+        "segment_median": _num(r["md1"]),
+        "base_median": _num(r["md0"]),
+        "lift": m1 / m0 if ratio_scale and m1 is not None and m0 else None,
+        "effect": effect,
+        "direction": _direction(effect),
+        "p_value": p_value,
+    }
+
+
+def segment_traits(definitions: Definitions | None, name: str) -> list[str]:
+    """The traits a segment's definition reads, then the traits those read (breadth first: the names it
+    reads itself come first). For a segment of a segmentation: every rule of it, since a later rule means
+    "none of the earlier ones"."""
+    if definitions is None:
+        return []
+    try:
+        seg = definitions.segment(name)
+    except NotFoundError:
+        return []
+    rules = definitions.segmentations[seg.segmentation].segments if seg.segmentation else [seg]
+    found: list[str] = []
+    level = sorted({n for r in rules if r.where is not None for n in ast.names(r.where)})
+    while level:
+        found.extend(n for n in level if n not in found)
+        level = sorted(
+            {d for n in level if n in definitions.traits for d in definitions.traits[n].deps} - set(found)
+        )
+    return found
+
+
+def _direction(effect: Any) -> str | None:
+    d = _num(effect)
+    return None if d is None or d == 0 else ("higher" if d > 0 else "lower")
+
+
+def _count(value: Any) -> int:
+    number = _num(value)
+    return int(number) if number is not None else 0
 
 
 def _is_numeric(kind: str) -> bool:
@@ -288,53 +560,139 @@ def _is_numeric(kind: str) -> bool:
     )
 
 
+def feature_units(ws: Context, definitions: Definitions | None) -> dict[str, str | None]:
+    """Unit of each numeric trait and attribute: the workspace currency for money, "days" for day counts.
+
+    Money: a sum, average, minimum, maximum, first or last of a money column (schema.MONEY_COLUMNS), a total
+    of one, or an expression that is just another money trait; a money attribute (income, annual_revenue).
+    Days: an expression `days_between(...)`. Everything else (counts, scores, ratios) has no unit.
+    """
+    currency = ws.config.currency
+    units: dict[str, str | None] = {c: currency for c in MONEY_COLUMNS if c != "quantity"}
+    if definitions is None:
+        return units
+    for name, trait in definitions.traits.items():  # dependency order: a trait's inputs come first
+        spec = trait.spec
+        unit = None
+        if isinstance(spec, AggregateTrait):
+            money = spec.column in MONEY_COLUMNS and spec.column != "quantity"
+            if money and spec.function in ("sum", "avg", "min", "max", "first", "last"):
+                unit = currency
+        elif isinstance(spec, ExprTrait):
+            text = spec.expr.strip()
+            if text.startswith("days_between("):
+                unit = DAYS
+            elif text in units:
+                unit = units[text]
+        elif isinstance(spec, TotalTrait):
+            unit = units.get(spec.target)
+        units[name] = unit
+    return units
+
+
+DISTINGUISHING_COLUMNS = [
+    "feature",
+    "measure",
+    "unit",
+    "segment",
+    "base",
+    "segment_median",
+    "base_median",
+    "lift",
+    "effect",
+    "direction",
+    "p_value",
+]
+
+
 def _distinguishing(attributes: pd.DataFrame, numeric: pd.DataFrame, top: int) -> pd.DataFrame:
-    """The features that set the segment apart: significant, ranked by how far the lift is from 1."""
+    """What sets the segment apart from the rest: significant (p < SIGNIFICANCE) and at least a small effect
+    (|Cohen's d or h| >= MIN_EFFECT), strongest first. d and h are on one scale (0.2 small, 0.5 medium, 0.8
+    large), so shares and means rank together."""
     rows = []
     for r in attributes.itertuples():
-        if (
-            r.p_value is not None
-            and not pd.isna(r.p_value)
-            and r.p_value < SIGNIFICANCE
-            and r.lift
-            and r.lift > 0
-        ):
+        if _significant(r.p_value, r.effect):
             rows.append(
                 {
                     "feature": f"{r.attribute} = {r.value}",
+                    "measure": "share",
+                    "unit": None,
                     "segment": r.segment_share,
                     "base": r.base_share,
+                    "segment_median": None,
+                    "base_median": None,
                     "lift": r.lift,
+                    "effect": r.effect,
+                    "direction": r.direction,
                     "p_value": r.p_value,
                 }
             )
     for r in numeric.itertuples():
-        if (
-            r.p_value is not None
-            and not pd.isna(r.p_value)
-            and r.p_value < SIGNIFICANCE
-            and r.lift
-            and r.lift > 0
-        ):
+        if _significant(r.p_value, r.effect):
             rows.append(
                 {
-                    "feature": f"{r.feature} (mean)",
+                    "feature": r.feature,
+                    "measure": "mean",
+                    "unit": r.unit,
                     "segment": r.segment_mean,
                     "base": r.base_mean,
+                    "segment_median": r.segment_median,
+                    "base_median": r.base_median,
                     "lift": r.lift,
+                    "effect": r.effect,
+                    "direction": r.direction,
                     "p_value": r.p_value,
                 }
             )
-    df = pd.DataFrame(rows, columns=["feature", "segment", "base", "lift", "p_value"])
+    df = pd.DataFrame(rows, columns=DISTINGUISHING_COLUMNS)
     if df.empty:
         return df
-    df["strength"] = np.abs(np.log(df["lift"].astype(float)))
+    df["strength"] = df["effect"].astype(float).abs()
     return (
         df.sort_values(["strength", "feature"], ascending=[False, True])
         .head(top)
         .drop(columns="strength")
         .reset_index(drop=True)
     )
+
+
+def _significant(p_value: Any, effect: Any) -> bool:
+    p, d = _num(p_value), _num(effect)
+    return p is not None and d is not None and p < SIGNIFICANCE and abs(d) >= MIN_EFFECT
+
+
+def describe_feature(row: dict[str, Any], t: Translator) -> dict[str, str]:
+    """One distinguishing feature as text: shares as percents, means in their unit (days, currency), the
+    median beside the mean, the direction against everyone else and the effect size. The one formatting of
+    these rows for the CLI, the dashboard and the report."""
+
+    def value(v: Any, median: Any = None) -> str:
+        if _num(v) is None:
+            return "—"
+        if row.get("measure") == "share":
+            return t.percent(v)
+        unit = row.get("unit")
+        digits = 0 if unit == DAYS and abs(float(v)) >= 10 else 2
+        text = t.number(v, digits)
+        if unit == DAYS:
+            text = t("{n} days", n=text)
+        elif unit:
+            text = f"{text} {unit}"
+        if _num(median) is not None:
+            text += f" ({t('median')} {t.number(median, digits)})"
+        return text
+
+    lift = _num(row.get("lift"))
+    effect = _num(row.get("effect"))
+    direction = row.get("direction")
+    return {
+        "feature": str(row.get("feature")),
+        "segment": value(row.get("segment"), row.get("segment_median")),
+        "base": value(row.get("base"), row.get("base_median")),
+        "direction": t(direction) if direction else "—",
+        "effect": t.number(effect, 2) if effect is not None else "—",
+        "lift": t.number(lift, 2) if lift is not None else "—",
+    }
 
 
 def _experience(ws: Context, params: dict[str, Any]) -> dict[str, Any]:
@@ -348,9 +706,12 @@ def _experience(ws: Context, params: dict[str, Any]) -> dict[str, Any]:
             ws,
             f"""
             WITH members AS ({_members_sql()}),
+            -- the latest VALID answer, as the nps built-in: a later 'n/a' does not hide an earlier score
             latest AS (
                 SELECT customer_id, question, arg_max(answer, answered_at) AS answer FROM main.responses
-                WHERE answered_at <= $as_of AND question IN ($nps_question, $csat_question)
+                WHERE answered_at <= $as_of
+                  AND ((question = $nps_question AND list_contains($promoter || $passive || $detractor, answer))
+                       OR (question = $csat_question AND TRY_CAST(answer AS DOUBLE) IS NOT NULL))
                   AND customer_id IN (SELECT customer_id FROM members) GROUP BY ALL),
             nps AS (SELECT answer FROM latest WHERE question = $nps_question)
             SELECT (SELECT count(*) FILTER (WHERE list_contains($promoter || $passive || $detractor, answer)) FROM nps),
@@ -437,7 +798,7 @@ def crosstab(ws: Context, rows: str, columns: str, *, run_id: int | None = None)
     return frame(
         ws,
         f"""
-        WITH base AS ({_base_sql()}), v AS ({customer_values_sql(ws)}),
+        WITH base AS ({run_customers_sql(ws, run_id)}), v AS ({customer_values_sql(ws)}),
         r AS ({dims[0]}), c AS ({dims[1]})
         SELECT coalesce(r.value, '(none)') AS "{rows}", coalesce(c.value, '(none)') AS "{columns}",
                count(*) AS customers, sum(coalesce(v.revenue, 0))::DOUBLE AS revenue,

@@ -44,6 +44,7 @@ def coverage_command(
                     "present": "yes" if a["present"] else "no",
                     "customers": a["customers"],
                     "share": f"{a['share']:.1%}",
+                    "of": a.get("base"),
                     "source": a["source"],
                 }
                 for a in data["attributes"]
@@ -52,7 +53,7 @@ def coverage_command(
                 rows,
                 fmt,
                 title="Attributes",
-                columns=["attribute", "present", "customers", "share", "source"],
+                columns=["attribute", "present", "customers", "share", "of", "source"],
             )
         elif part is Section.tables:
             rows = [
@@ -73,12 +74,16 @@ def coverage_command(
                     "can_run": "yes" if b["can_run"] else "no",
                     "customers": b["customers"],
                     "share": f"{b['share']:.1%}",
+                    "of": b.get("base"),
                     "why_not": b["reason"],
                 }
                 for b in data["builtins"]
             ]
             emit(
-                rows, fmt, title="Built-ins", columns=["builtin", "can_run", "customers", "share", "why_not"]
+                rows,
+                fmt,
+                title="Built-ins",
+                columns=["builtin", "can_run", "customers", "share", "of", "why_not"],
             )
         elif part is Section.suggestions:
             rows = [

@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
+from segmentum.analysis.profile import describe_feature
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, operation, out
+from segmentum.i18n import Translator
 
 # the parts of a profile that are tables (the rest are single values)
 TABLES = ("top_categories", "top_products", "attributes", "numeric", "distinguishing")
@@ -21,7 +23,8 @@ def profile_command(
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    """Size, value, behaviour, attribute distributions and distinguishing features (lift vs everyone)."""
+    """Size, value, behaviour, attribute distributions and distinguishing features: shares and means against
+    everyone, with lift, effect size (Cohen's h / d) and significance."""
     result = operation(workspace, "profile", name=name, run_id=run, top=top)
     if fmt is OutputFormat.json:
         emit(result, fmt)
@@ -31,8 +34,15 @@ def profile_command(
         emit([scalars], fmt)
         return
     emit([{"metric": k, "value": v} for k, v in scalars.items()], fmt, title=f"Segment {name}")
+    if result["distinguishing"]:
+        out.print()
+        t = Translator("en")
+        emit(
+            [describe_feature(row, t) for row in result["distinguishing"]],
+            fmt,
+            title="Distinguishing features (against everyone else: p < 0.05, strongest effect first)",
+        )
     for key, title in (
-        ("distinguishing", "Distinguishing features (p < 0.05, by |log lift|)"),
         ("top_categories", "Top categories"),
         ("top_products", "Top products"),
     ):

@@ -29,7 +29,8 @@ def run_command(
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    """Evaluate the definitions at a point in time and store the snapshot (traits and memberships)."""
+    """Evaluate the definitions at a point in time, store the snapshot (traits and memberships) and enqueue the
+    actions of the triggers its transitions fire (--no-triggers to skip)."""
     with err.status("Running definitions"):
         result = operation(
             workspace, "run", as_of=as_of, engine=engine, only=only, preview=preview, triggers=not no_triggers
@@ -45,7 +46,7 @@ def run_command(
         return
     as_of_text = str(result["as_of"]).replace("T", " ")[:19]
     title = ("Preview" if preview else f"Run {result['run_id']}") + (
-        f" at {as_of_text} ({result['engine']}, {result['seconds']:.1f} s)"
+        f" at {as_of_text} {result.get('timezone') or ''} ({result['engine']}, {result['seconds']:.1f} s)"
     )
     sizes = result["sizes"]
     columns = ["name", "customers", "share"] + (

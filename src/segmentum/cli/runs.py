@@ -15,8 +15,10 @@ def runs_command(
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    """List runs, newest first: as_of, status, kind, engine, customers, duration."""
+    """List runs, newest first: as_of, status, kind, engine, customers, duration, started_at (as_of and
+    started_at both in the workspace time zone)."""
     rows = operation(workspace, "runs", limit=limit)
+    zone = rows[0].get("timezone") if rows else None
     if fmt is OutputFormat.table:
         for row in rows:
             for key in ("as_of", "started_at"):
@@ -26,7 +28,7 @@ def runs_command(
     emit(
         rows,
         fmt,
-        title="Runs",
+        title=f"Runs (as_of and started_at in {zone})" if zone else "Runs",
         columns=[
             "run_id",
             "as_of",

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from plotly.offline import get_plotlyjs
 
-from segmentum.analysis import migration, pareto, profile
+from segmentum.analysis import migration, pareto
+from segmentum.analysis.profile import describe_feature, profile_order, profiles
 from segmentum.analysis.rfm import rfm_grid
 from segmentum.errors import NotFoundError
 from segmentum.i18n import LANGUAGES, Translator
@@ -25,7 +26,7 @@ _ENV = jinja2.Environment(
     autoescape=jinja2.select_autoescape(["html"]),
     undefined=jinja2.StrictUndefined,
 )
-PROFILED_SEGMENTATIONS = 6  # segment profiles for the first few segmentations keep the file readable
+PROFILE_FEATURES = 5  # distinguishing features per segment profile: enough to read, keeps the file small
 
 
 def build_report(ws: Context, *, lang: str = "en", run_id: int | None = None) -> str:
@@ -77,7 +78,7 @@ def build_report(ws: Context, *, lang: str = "en", run_id: int | None = None) ->
             else t("Fit the CLV model with `segmentum clv` to see this chart."),
         }
     )
-    profiles = _profiles(ws, info.run_id, sizes, segmentations[:PROFILED_SEGMENTATIONS], t)
+    profiles = _profiles(ws, info.run_id, sizes, t)
     template = _ENV.get_template("report.html")
     return template.render(
         t=t,
@@ -133,18 +134,20 @@ def _migration_section(ws: Context, run_id: int, segmentations: list[str], t: Tr
     return section
 
 
-def _profiles(
-    ws: Context, run_id: int, sizes: Any, segmentations: list[str], t: Translator
-) -> list[dict[str, Any]]:
+def _profiles(ws: Context, run_id: int, sizes: Any, t: Translator) -> list[dict[str, Any]]:
+    """A profile of every segment of the run: the user's own definitions first, then the built-ins in the
+    order `builtins:` lists them (`profile_order`)."""
     out = []
-    definitions = ws.definitions()
-    standalone = [n for n, s in zip(sizes["name"], sizes["segmentation"], strict=True) if s is None or s != s]
-    names = [
-        n for n, s in zip(sizes["name"], sizes["segmentation"], strict=True) if s in segmentations
-    ] + standalone
+    try:
+        definitions = ws.definitions()
+    except Exception:  # noqa: BLE001 - definitions broken since the run: profile what the run holds
+        definitions = None
+    pairs = zip(sizes["name"], sizes["segmentation"], strict=True)
+    names = profile_order(ws, {n: (None if s is None or s != s else s) for n, s in pairs}, definitions)
+    # one pass over the run for all the segments (a profile each would scan the traits ~200 times)
+    found = profiles(ws, names, run_id=run_id, top=PROFILE_FEATURES, definitions=definitions)
     for name in names:
-        p = profile(ws, name, run_id=run_id, top=5, definitions=definitions)
-        features = [{"feature": r.feature, "lift": f"{r.lift:.2f}"} for r in p["distinguishing"].itertuples()]
+        p = found[name]
         out.append(
             {
                 "name": name,
@@ -152,7 +155,7 @@ def _profiles(
                 "action": p["action"],
                 "channel": p["channel"],
                 "offer": p["offer"],
-                "features": features,
+                "features": [describe_feature(r, t) for r in p["distinguishing"].to_dict(orient="records")],
                 "metrics": [
                     (t("Customers"), t.number(p["size"])),
                     (t("Share"), t.percent(p["share"])),

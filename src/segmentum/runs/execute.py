@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from segmentum.clock import now as wall_clock
 from segmentum.compile.compiler import CompiledRun, RunCompiler
 from segmentum.errors import RunError, SegmentumError
 from segmentum.faults import crash_point
@@ -230,7 +231,10 @@ def run(
     definitions: Definitions | None = None,
     actions: bool = False,
 ) -> RunResult:
-    """Evaluate the definitions at `as_of` and store a snapshot (unless `preview`).
+    """Evaluate the definitions at `as_of` and store a snapshot (unless `preview`); fires no trigger.
+
+    `Workspace.run()`, `segmentum run` and `POST /v1/runs` call this and then enqueue the triggers' actions;
+    backfills call it alone, so history fires nothing.
 
     Parameters
     ----------
@@ -284,7 +288,9 @@ def run(
                 _time.perf_counter() - started,
             )
         recover(store)
-        run_id = _start(store, resolved, engine_name, kind, defs)
+        # started_at and finished_at in the workspace zone, like as_of (DESIGN.md section 4), not the host's
+        zone = ws.config.timezone
+        run_id = _start(store, resolved, engine_name, kind, defs, zone=zone)
         key = (str(store.path.resolve()), run_id)
         with _ACTIVE_LOCK:
             _ACTIVE.add(key)
@@ -294,10 +300,18 @@ def run(
             timings["compile"] = round(_time.perf_counter() - mark, 4)
             trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
             count = _write(
-                store, eng, compiled, run_id, kind, timings, trait_hashes=trait_hashes, actions=actions
+                store,
+                eng,
+                compiled,
+                run_id,
+                kind,
+                timings,
+                trait_hashes=trait_hashes,
+                actions=actions,
+                zone=zone,
             )
         except BaseException as exc:
-            _fail(store, run_id, exc)
+            _fail(store, run_id, exc, zone=zone)
             if isinstance(exc, SegmentumError):
                 raise
             if isinstance(exc, Exception):
@@ -345,7 +359,9 @@ def run(
     )
 
 
-def _start(store: Store, as_of: datetime, engine: str, kind: str, defs: Definitions) -> int:
+def _start(
+    store: Store, as_of: datetime, engine: str, kind: str, defs: Definitions, *, zone: str = "UTC"
+) -> int:
     """Insert the 'running' row and commit; returns the new run id."""
     import duckdb
 
@@ -369,7 +385,7 @@ def _start(store: Store, as_of: datetime, engine: str, kind: str, defs: Definiti
                     [
                         run_id,
                         as_of,
-                        datetime.now(),
+                        wall_clock(zone),
                         engine,
                         kind,
                         definitions_hash(hashes),
@@ -383,13 +399,13 @@ def _start(store: Store, as_of: datetime, engine: str, kind: str, defs: Definiti
     raise RunError("could not allocate a run id")  # pragma: no cover
 
 
-def _fail(store: Store, run_id: int, exc: BaseException) -> None:
+def _fail(store: Store, run_id: int, exc: BaseException, *, zone: str = "UTC") -> None:
     try:
         cur = store.cursor()
         cur.execute(f"DROP TABLE IF EXISTS {META}.{traits_table(run_id)}")
         cur.execute(
             f"UPDATE {META}.runs SET status = 'failed', finished_at = ?, message = ? WHERE run_id = ?",
-            [datetime.now(), f"{type(exc).__name__}: {exc}"[:2000], run_id],
+            [wall_clock(zone), f"{type(exc).__name__}: {exc}"[:2000], run_id],
         )
     except Exception:  # noqa: BLE001 - the store itself may be gone; the next run recovers
         pass
@@ -405,6 +421,7 @@ def _write(
     *,
     trait_hashes: dict[str, str] | None = None,
     actions: bool = False,
+    zone: str = "UTC",
 ) -> int:
     """Traits, memberships and status 'complete' in one transaction (with `actions`, also the run's
     'actions_pending' row in the audit log: its transitions are owed to the outbox).
@@ -456,7 +473,7 @@ def _write(
         count = int(one(cur.execute(f"SELECT count(*) FROM {traits}"))[0])
         cur.execute(
             f"UPDATE {META}.runs SET status = 'complete', finished_at = ?, customers = ? WHERE run_id = ?",
-            [datetime.now(), count, run_id],
+            [wall_clock(zone), count, run_id],
         )
         if actions:
             # the audit log's 'actions_pending' row stays unanswered until the actions are enqueued

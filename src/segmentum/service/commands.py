@@ -95,7 +95,8 @@ def _run(ws: Workspace, *, triggers: bool = True, **options: Any) -> dict[str, A
     record = ws.server()
     serving = record is not None and record.pid == os.getpid()
     result = ws.run(triggers=triggers, deliver=not serving, **options)
-    return {**result.summary(), "actions": result.actions}
+    # as_of is wall-clock time in the workspace zone: say which (the CLI labels it)
+    return {**result.summary(), "timezone": ws.config.timezone, "actions": result.actions}
 
 
 @command("backfill", writes=True)
@@ -274,7 +275,8 @@ def _forget(ws: Workspace, *, customer_id: str, delete_files: list[str] | None =
 def _runs(ws: Workspace, *, limit: int = 50) -> list[dict[str, Any]]:
     from segmentum.store.snapshots import list_runs
 
-    return [r.to_dict() for r in list_runs(ws.store)[:limit]]
+    # as_of, started_at and finished_at are all wall-clock times in the workspace zone: say which
+    return [{**r.to_dict(), "timezone": ws.config.timezone} for r in list_runs(ws.store)[:limit]]
 
 
 @command("quarantine")

@@ -424,9 +424,42 @@ def _resolve_aggregate(
             f"{located.where((*loc, spec.function))}: unknown column '{spec.column}' of {table}"
             f"{did_you_mean(spec.column, columns)} (columns: {', '.join(sorted(columns))})"
         )
+    if spec.column and spec.function in ("sum", "avg"):
+        kind = columns[spec.column].upper()
+        if not (_numeric_type(kind) or (spec.function == "sum" and kind == "BOOLEAN")):
+            raise DefinitionError(
+                f"{located.where((*loc, spec.function))}: {spec.function} of {table}.{spec.column} ({kind}): "
+                f"'{spec.function}' needs a number; for a point in time use min, max, first or last, and for "
+                "a duration an expr trait with days_between"
+            )
     if spec.where is not None:
         trait.where = builder._parse(spec.where, located, (*loc, "where"))
         builder._check_names(trait.where, trait, context=f"table:{table}")
+
+
+_NUMERIC_TYPES = (
+    "DECIMAL",
+    "NUMERIC",
+    "DOUBLE",
+    "FLOAT",
+    "REAL",
+    "HUGEINT",
+    "BIGINT",
+    "INTEGER",
+    "INT",
+    "SMALLINT",
+    "TINYINT",
+    "UHUGEINT",
+    "UBIGINT",
+    "UINTEGER",
+    "USMALLINT",
+    "UTINYINT",
+)
+
+
+def _numeric_type(kind: str) -> bool:
+    """A DuckDB column type that sum and avg take (integers, unsigned integers, decimals, floats)."""
+    return kind.startswith(_NUMERIC_TYPES)
 
 
 def _resolve_expr(

@@ -238,6 +238,13 @@ class Segment(Strict):
     action: str | None = Field(None, description="recommended action, in words")
 
 
+def _segment_name(value: str) -> str:
+    """The one rule for a segment's name, for rules and `else` alike (it becomes `segmentation.name`)."""
+    if not NAME_RE.match(value):
+        raise ValueError(f"invalid segment name {value!r}: use letters, digits and underscores")
+    return value
+
+
 class Rule(Strict):
     """One segment of a segmentation: first match wins."""
 
@@ -251,9 +258,7 @@ class Rule(Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not NAME_RE.match(value):
-            raise ValueError(f"invalid segment name {value!r}: use letters, digits and underscores")
-        return value
+        return _segment_name(value)
 
 
 class ElseSegment(Strict):
@@ -263,6 +268,11 @@ class ElseSegment(Strict):
     channel: str | None = None
     action: str | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _segment_name(value)
+
 
 class Segmentation(Strict):
     """A partition: ordered rules (first match wins) and `else` for everyone else."""
@@ -270,6 +280,11 @@ class Segmentation(Strict):
     segments: list[Rule] = Field(min_length=1)
     else_: str | ElseSegment = Field("other", alias="else")
     description: str | None = None
+
+    @field_validator("else_")
+    @classmethod
+    def _else_name(cls, value: str | ElseSegment) -> str | ElseSegment:
+        return _segment_name(value) if isinstance(value, str) else value
 
     @property
     def else_segment(self) -> ElseSegment:

@@ -35,6 +35,7 @@ from segmentum.actions.tasks import complete_task
 from segmentum.analysis import migration, pareto, profile
 from segmentum.analysis.base import segment_names, segmentations
 from segmentum.analysis.migration import batch_runs
+from segmentum.analysis.profile import describe_feature
 from segmentum.analysis.rfm import rfm_grid
 from segmentum.context import Context
 from segmentum.csvsafe import safe_frame
@@ -414,15 +415,7 @@ def segment_page(request: Request, user: User, name: str, q: str = "", page: int
         (t("Orders per customer"), t.number(_nan(p["avg_orders"]), 1)),
         (t("Days since last order"), t.number(_nan(p["avg_recency_days"]))),
     ]
-    features = [
-        {
-            "feature": r.feature,
-            "segment": _fmt_value(t, r.segment),
-            "base": _fmt_value(t, r.base),
-            "lift": t.number(r.lift, 2),
-        }
-        for r in p["distinguishing"].itertuples()
-    ]
+    features = [describe_feature(row, t) for row in p["distinguishing"].to_dict(orient="records")]
     shown = found.rows
     query = {"q": q} if q else {}
     return _render(
@@ -718,15 +711,6 @@ async def editor_save(request: Request, user: User) -> Response:
 
 
 # ------------------------------------------------------------------ formatting
-def _fmt_value(t: Translator, value: Any) -> str:
-    value = _nan(value)
-    if value is None:
-        return "—"
-    if isinstance(value, float) and 0 <= value <= 1:
-        return t.percent(value)
-    return t.number(value, 2)
-
-
 def _cell(t: Translator, value: Any) -> str:
     """One value for a table cell, formatted for the language (numpy and Decimal numbers included)."""
     if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):

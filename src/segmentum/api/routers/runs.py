@@ -86,7 +86,7 @@ def get_run(run_id: int, ws: Workspace = Depends(get_workspace)) -> JSONResponse
 @router.post(
     "",
     status_code=202,
-    summary="Start a batch run (202; follow it with GET /v1/runs)",
+    summary="Start a batch run that fires its triggers, as `segmentum run` does (202; follow it with GET /v1/runs)",
     responses={
         409: {"description": "a batch run is in progress already"},
         501: {"description": "the run engine is not available in this build"},
