@@ -70,13 +70,13 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "run",
         "run_command",
         DEFINE,
-        "Evaluate the definitions at a point in time and store the snapshot (traits and memberships).",
+        "Evaluate the definitions at a point in time, store the snapshot (traits and memberships) and enqueue the actions of the triggers its transitions fire (--no-triggers to skip).",
     ),
     "runs": (
         "runs",
         "runs_command",
         DEFINE,
-        "List runs, newest first: as_of, status, kind, engine, customers, duration.",
+        "List runs, newest first: as_of, status, kind, engine, customers, duration, started_at (as_of and started_at both in the workspace time zone).",
     ),
     "backfill": (
         "backfill",
@@ -118,7 +118,7 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "profile",
         "profile_command",
         LOOK,
-        "Size, value, behaviour, attribute distributions and distinguishing features (lift vs everyone).",
+        "Size, value, behaviour, attribute distributions and distinguishing features: shares and means against everyone, with lift, effect size (Cohen's h / d) and significance.",
     ),
     "compare": (
         "compare",
