@@ -48,9 +48,8 @@ def _trait_names(trait: TraitDef) -> set[str]:
     names: set[str] = set()
     if trait.expr is not None:
         names |= ast.names(trait.expr)
-    if (
-        not isinstance(trait.spec, AggregateTrait) and trait.where is not None
-    ):  # an aggregate's where reads its table's rows
+    # an aggregate's `where` reads the rows of its table, not customer attributes
+    if not isinstance(trait.spec, AggregateTrait) and trait.where is not None:
         names |= ast.names(trait.where)
     target = getattr(trait.spec, "target", None)
     if isinstance(target, str):
@@ -64,10 +63,15 @@ def at_point_in_time(defs: Definitions, fits: list[ModelFit], as_of: datetime) -
     if not late:
         return Availability(defs)
     blocked: dict[str, str] = {}  # attribute or trait -> why it cannot be used
-    for fit in late:
-        reason = late_reason(fit, as_of)
-        for column in fit.columns:
-            blocked.setdefault(column, f"it needs {column}, and {reason}")
+    # an attribute comes from `customers`, else from the first model table holding it (as the compiler joins)
+    provided = set(defs.tables.get("customers", {}))
+    for fit in sorted(fits, key=lambda f: f.table):
+        if fit in late:
+            reason = late_reason(fit, as_of)
+            for column in fit.columns:
+                if column not in provided:
+                    blocked[column] = f"it needs {column}, and {reason}"
+        provided |= set(fit.columns)
     bad_traits: dict[str, str] = {}
     for name, trait in defs.traits.items():  # dependency order: a trait's dependencies come first
         hit = sorted((_trait_names(trait) | trait.deps) & (set(blocked) | set(bad_traits)))
