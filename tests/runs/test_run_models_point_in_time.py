@@ -119,3 +119,12 @@ def test_a_run_at_or_after_the_end_of_the_fit_uses_the_model(fitted) -> None:  #
     later = run(fitted, as_of="2025-03-31")
     assert "value_clv" in set(later.memberships().segmentation.dropna())
     assert explain(fitted, "c001", "likely_back", as_of="2024-12-31").name == "likely_back"
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_the_spark_engine_leaves_out_the_same_definitions(fitted) -> None:  # type: ignore[no-untyped-def]
+    duck = run(fitted, as_of="2024-06-30", preview=True)
+    spark = run(fitted, as_of="2024-06-30", engine="spark", preview=True)
+    assert [w for w in spark.warnings if "skipped" in w] == [w for w in duck.warnings if "skipped" in w]
+    pd.testing.assert_frame_equal(spark.memberships(), duck.memberships())
