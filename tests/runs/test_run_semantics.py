@@ -9,7 +9,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from segmentum.errors import NotFoundError
 from segmentum.runs.execute import run
+from segmentum.runs.explain import explain
 
 D = datetime
 
@@ -428,6 +430,10 @@ def test_customers_derived_from_the_data_appear_at_their_first_row(make_ws):
     assert set(march.traits().customer_id) == {"x", "y", "w", "z"}
     touched = run(ws, as_of="2024-01-31", customers=["x", "y"])
     assert set(touched.traits().customer_id) == {"x"}
+    # explain evaluates the same customers: y is not one of them yet
+    assert explain(ws, "y", "never_bought", as_of="2024-03-31").member is False
+    with pytest.raises(NotFoundError, match="first seen after as_of"):
+        explain(ws, "y", "never_bought", as_of="2024-01-31")
 
 
 def test_segmentation_first_match_wins_and_everyone_is_in_exactly_one(make_ws):

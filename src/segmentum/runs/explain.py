@@ -193,7 +193,7 @@ def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> E
     if not rows:
         raise NotFoundError(
             f"customer '{customer_id}' is not a customer of the run at {resolved:%Y-%m-%d %H:%M:%S} "
-            "(unknown id, or created after as_of)"
+            "(unknown id, or first seen after as_of: created, or with a first row, later)"
         )
     row = rows[0]
     extra_values = {k: row[f"__v_{i}"] for i, k in enumerate(extra)}
