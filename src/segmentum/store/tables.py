@@ -395,11 +395,6 @@ def _adopt(con: duckdb.DuckDBPyConnection) -> None:
                 )
 
 
-# MIGRATIONS[n] takes a store from version n to n + 1: a function of the connection, or SQL statements. Every
-# step runs inside the one migration transaction and must be idempotent against the declarations above (a
-# new file is created from them directly, at SCHEMA_VERSION, without running any step). To add a column:
-# declare it LAST in its table (ALTER TABLE appends, and positional INSERTs rely on new and migrated stores
-# having the same column order), then add a step `ALTER TABLE ... ADD COLUMN IF NOT EXISTS ...`.
 # where the data of a fit ended, for outputs written before `fits` existed: from their own columns (a
 # CLV calibration end is a day: its end)
 _LEGACY_FITS = {
@@ -425,12 +420,13 @@ def _record_model_fits(con: duckdb.DuckDBPyConnection) -> None:
         [META, MODEL_TABLE_PREFIX],
     ).fetchall()
     for (name,) in present:
-        clustering = name.removeprefix(cluster_table(""))
-        model, column, end_sql = _LEGACY_FITS.get(name, (f"clustering '{clustering}'", None, None))
+        clustering = name.removeprefix(cluster_table("")) if name.startswith(cluster_table("")) else None
+        label = f"clustering '{clustering}'" if clustering else name.removeprefix(MODEL_TABLE_PREFIX)
+        model, column, end_sql = _LEGACY_FITS.get(name, (label, None, None))
         end = None
         if end_sql is not None and column in _columns(con, name):
             end = con.execute(f"SELECT {end_sql} FROM {qualified(name)}").fetchone()[0]  # type: ignore[index]
-        elif name.startswith(cluster_table("")):
+        elif clustering:
             end = _clustering_data_end(con, clustering)
         if end is None:
             end = _newest_data(con)
@@ -476,6 +472,11 @@ def _newest_data(con: duckdb.DuckDBPyConnection) -> datetime | None:
     return row[0] if row else None
 
 
+# MIGRATIONS[n] takes a store from version n to n + 1: a function of the connection, or SQL statements. Every
+# step runs inside the one migration transaction and must be idempotent against the declarations above (a
+# new file is created from them directly, at SCHEMA_VERSION, without running any step). To add a column:
+# declare it LAST in its table (ALTER TABLE appends, and positional INSERTs rely on new and migrated stores
+# having the same column order), then add a step `ALTER TABLE ... ADD COLUMN IF NOT EXISTS ...`.
 MIGRATIONS: tuple[Step, ...] = (_adopt, _record_model_fits)
 SCHEMA_VERSION = len(MIGRATIONS)
 
