@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from engine_helpers import load_rows, write_definitions
 
+from segmentum.cli.main import main
 from segmentum.errors import RunError
 from segmentum.models.clv import fit_clv
 from segmentum.models.persist import write_model_clv
@@ -128,3 +129,12 @@ def test_the_spark_engine_leaves_out_the_same_definitions(fitted) -> None:  # ty
     spark = run(fitted, as_of="2024-06-30", engine="spark", preview=True)
     assert [w for w in spark.warnings if "skipped" in w] == [w for w in duck.warnings if "skipped" in w]
     pd.testing.assert_frame_equal(spark.memberships(), duck.memberships())
+
+
+def test_a_backfill_says_once_which_points_skipped_what_needs_the_model(fitted, capsys) -> None:  # type: ignore[no-untyped-def]
+    main(["backfill", "--from", "2024-10-01", "--to", "2025-01-31", "--workspace", str(fitted.root)])
+    err = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
+    # month ends 2024-10-31 and 2024-11-30 precede the end of the fit's data; 2024-12-31 and 2025-01-31 do not
+    assert err.count("segmentation 'value_clv' skipped") == 1
+    assert "2024-10-31 to 2024-11-30: segmentation 'value_clv' skipped: it needs" in err
+    assert "CLV model (segmentum.model_clv) was fitted on data up to 2024-12-31 23:59:59" in err
