@@ -1,18 +1,21 @@
 """rfm, abc and lifecycle on Online Retail II against an independent pandas implementation of DESIGN.md section 6.
 
-Written from the design text alone (not from the built-in YAML): every customer must land in the same segment.
+Written from the design text alone (not from the built-in YAML): every customer must land in the same segment,
+at the end of the data and at the month ends of a backfill, where only the customers seen by then exist
+(section 4, `first_seen_at`; computed here from the raw file).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from segmentum.runs.backfill import backfill
 from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
 
@@ -44,13 +47,24 @@ def retail(tmp_path: Path, shared_data: Path) -> tuple[Workspace, int, datetime]
     ws.close()
 
 
-def expected_segments(ws: Workspace, as_of: datetime) -> pd.DataFrame:
+def first_seen(path: Path) -> pd.Series:
+    """customer id -> the first timestamp of any line of theirs (cancellations too), read from the raw file."""
+    raw = pd.read_parquet(path, columns=["Customer ID", "InvoiceDate"]).dropna(subset=["Customer ID"])
+    ids = raw["Customer ID"].map(lambda v: str(int(v)) if float(v).is_integer() else str(v))
+    return raw.groupby(ids)["InvoiceDate"].min()
+
+
+def expected_segments(ws: Workspace, as_of: datetime, seen: pd.Series | None = None) -> pd.DataFrame:
+    """Every customer's rfm, abc and lifecycle segment at `as_of`; with `seen` (customer -> first_seen_at),
+    only the customers seen at or before `as_of` are customers of the run."""
     orders = (
         ws.store.cursor()
         .execute("SELECT order_id, customer_id, ordered_at, amount, status FROM main.orders")
         .df()
     )
     customers = ws.store.cursor().execute("SELECT customer_id FROM main.customers").df()
+    if seen is not None:
+        customers = customers[customers["customer_id"].map(seen) <= pd.Timestamp(as_of)]
     orders["amount"] = orders["amount"].map(Decimal)
     qualifying = orders[
         (orders["amount"] >= 0)
@@ -120,23 +134,58 @@ def expected_segments(ws: Workspace, as_of: datetime) -> pd.DataFrame:
     return out.set_index("customer_id").sort_index()
 
 
-def test_every_customer_lands_in_the_same_rfm_abc_and_lifecycle_segment(retail) -> None:  # type: ignore[no-untyped-def]
-    ws, run_id, as_of = retail
-    expected = expected_segments(ws, as_of)
+def got_segments(ws: Workspace, run_id: int) -> pd.DataFrame:
     got = snapshot.memberships(ws.store, run_id)
-    got = (
+    return (
         got[got["segmentation"].isin(["rfm", "abc", "lifecycle"])]
         .pivot(index="customer_id", columns="segmentation", values="segment")
         .sort_index()
     )
-    assert len(got) == len(expected) == 4383  # every customer of the run, none lost
+
+
+def assert_same_segments(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    assert list(got.index) == list(expected.index)  # the same customers, none lost, none early
     for segmentation in ("rfm", "abc", "lifecycle"):
         differ = got[segmentation] != expected[segmentation]
         assert not differ.any(), (
             segmentation,
             pd.concat([got[segmentation], expected[segmentation]], axis=1)[differ].head(10),
         )
+
+
+def test_every_customer_lands_in_the_same_rfm_abc_and_lifecycle_segment(retail) -> None:  # type: ignore[no-untyped-def]
+    ws, run_id, as_of = retail
+    expected = expected_segments(ws, as_of)
+    got = got_segments(ws, run_id)
+    assert len(got) == len(expected) == 4383  # every customer of the run, none lost
+    assert_same_segments(got, expected)
     # sanity: the classic shapes hold on real data
     assert (expected["abc"] == "A").mean() < 0.35
     assert set(expected["lifecycle"]) >= {"new", "active", "at_risk", "lapsed", "prospect"}
     assert expected["rfm"].nunique() >= 9 and expected["abc"].nunique() == 4
+
+
+def test_a_monthly_backfill_holds_at_each_month_end_exactly_the_customers_seen_by_then(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """DESIGN.md section 4: customers derived from the orders exist from their first line on, so no month end
+    counts a customer who had not appeared yet (as a prospect or a `no_purchase`); rfm, abc and lifecycle at
+    three month ends equal the independent computation at that date."""
+    path = shared_data / "online_retail_ii_2009_2010.parquet"
+    ws = Workspace.init(tmp_path / "retail", name="retail")
+    try:
+        ws.ingest("order_items", path)
+        results = backfill(ws, date(2009, 12, 1), date(2010, 12, 9), "1m")
+        seen = first_seen(path)
+        assert len(results) == 13
+        for result in results:
+            customers = set(result.traits()["customer_id"])
+            assert customers == set(seen[seen <= pd.Timestamp(result.as_of)].index), result.as_of
+        assert [len(set(r.traits()["customer_id"])) for r in results][:3] == [1045, 1439, 1802]
+        for result in (results[0], results[4], results[9]):  # 2009-12-31, 2010-04-30, 2010-09-30
+            expected = expected_segments(ws, result.as_of, seen)
+            assert_same_segments(got_segments(ws, result.run_id), expected)
+            # only customers whose lines so far are all cancellations have no purchase (not 70 % of the base)
+            assert (expected["rfm"] == "no_purchase").mean() < 0.1
+    finally:
+        ws.close()

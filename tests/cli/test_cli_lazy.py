@@ -62,6 +62,9 @@ def test_a_command_runs_and_a_typo_gets_a_suggestion() -> None:
     assert "No such command 'migratoin'. Did you mean 'migration'?" in typo.stderr
     assert "UsageError" not in typo.stderr
     group = subprocess.run(
-        [sys.executable, "-m", "segmentum.cli.main", "keys", "--help"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "segmentum.cli.main", "keys", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert group.returncode == 0 and "create" in group.stdout

@@ -27,6 +27,7 @@ from segmentum.models.churn import (
     survival_curves,
 )
 from segmentum.models.persist import write_model_churn
+from segmentum.store.catalog import model_fits
 from segmentum.workspace import Workspace
 
 AS_OF = datetime(2024, 4, 30, 23, 59, 59, 999999)
@@ -358,6 +359,9 @@ def test_fit_churn_risk_is_data_preparation_then_the_estimator_then_persistence(
     assert [r[0] for r in rows] == list(by_hand.index)
     assert [r[1] for r in rows] == pytest.approx(list(by_hand))
     assert sum(r[2] for r in rows) == 20 and {r[3] for r in rows} == {AS_OF}
+    assert [(f.table, f.model, f.data_end) for f in model_fits(ws.store)] == [
+        ("model_churn", "churn risk", AS_OF)
+    ]
 
 
 @pytest.mark.slow

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from segmentum.errors import ModelError
+from segmentum.store.catalog import model_fits
 from segmentum.workspace import Workspace
 
 N = 450  # customers: three planted groups of 150
@@ -188,6 +190,9 @@ def test_clustering_on_the_traits_of_a_run(tmp_path: Path) -> None:
             fit_clustering(ws, "rfm", features=["revenue_365d"])
         result = ws.cluster("value_groups", features=["revenue_365d", "orders_total", "device"], k=3)
         assert result.source.kind == "run" and result.source.run_id == 1
+        # a run before the as_of of the run the features came from may not use the clusters
+        fit = next(f for f in model_fits(ws.store) if f.table == "model_cluster_value_groups")
+        assert (fit.model, fit.data_end) == ("clustering 'value_groups'", datetime(2024, 6, 30, 23, 59, 59))
         assert sorted(result.counts.values()) == [150, 150, 150]
         assert any("high spenders" in n for n in result.model.names_.values())
         assert ws.cluster("value_groups", assign=True).counts == result.counts

@@ -14,6 +14,7 @@ import pytest
 from segmentum.errors import ModelError, NotFittedError
 from segmentum.models.persist import write_replenishment
 from segmentum.models.replenishment import ReplenishmentModel, replenishment_summary
+from segmentum.store.catalog import model_fits
 from segmentum.workspace import Workspace
 
 AS_OF = datetime(2024, 6, 30, 23, 59, 59, 999999)
@@ -151,6 +152,8 @@ def test_the_usual_interval_is_the_median_gap_with_fallbacks(shop: Workspace) ->
 
 def test_the_model_table_holds_the_most_urgent_category_per_customer(shop: Workspace) -> None:
     fit(shop, AS_OF)
+    recorded = [(f.table, f.model, f.data_end) for f in model_fits(shop.store)]
+    assert recorded == [("model_replenishment", "replenishment", AS_OF)]  # runs before it do not use it
     rows = (
         shop.store.cursor()
         .execute(

@@ -9,7 +9,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from segmentum.errors import NotFoundError
 from segmentum.runs.execute import run
+from segmentum.runs.explain import explain
 
 D = datetime
 
@@ -364,6 +366,74 @@ def test_created_at_filters_the_runs_customers(make_ws):
     r = run(ws, as_of="2024-12-31")
     assert set(r.traits().customer_id) == {"a", "c"}
     assert _members(r, "everyone") == {"a", "c"}
+
+
+def test_a_customer_exists_from_first_seen_at_the_earliest_of_created_at_and_their_timestamps(make_ws):
+    """DESIGN.md section 4: first_seen_at = min(created_at, every timestamp of theirs in any table); a run holds
+    the customers whose first_seen_at is null or at/before as_of, and ranks only those."""
+    customers = [
+        {"customer_id": "a", "created_at": D(2024, 1, 1)},
+        {"customer_id": "b", "created_at": D(2025, 1, 1)},  # created later, but ordered before as_of
+        {"customer_id": "c", "created_at": None},  # never seen anywhere: always exists
+        {"customer_id": "d", "created_at": None},  # first seen by an order after as_of
+        {"customer_id": "e", "created_at": D(2025, 1, 1)},  # created later, but opened a ticket before
+        {"customer_id": "f", "created_at": D(2025, 6, 1)},  # created later, seen only after as_of
+    ]
+    orders = [
+        {"order_id": "1", "customer_id": "a", "ordered_at": D(2024, 2, 1), "amount": 20},
+        {"order_id": "2", "customer_id": "b", "ordered_at": D(2024, 6, 1), "amount": 10},
+        {"order_id": "3", "customer_id": "d", "ordered_at": D(2025, 2, 1), "amount": 5},
+        {"order_id": "4", "customer_id": "f", "ordered_at": D(2025, 3, 1), "amount": 5},
+    ]
+    tickets = [{"ticket_id": "t1", "customer_id": "e", "opened_at": D(2024, 12, 31, 10)}]
+    ws = make_ws(
+        "traits:\n  n: {count: orders}\n"
+        'segments:\n  everyone: {where: "true"}\n  upper: {where: "percent_rank(n) >= 0.6"}\n',
+        {"customers": customers, "orders": orders, "tickets": tickets},
+    )
+    r = run(ws, as_of="2024-12-31")
+    assert set(r.traits().customer_id) == {"a", "b", "c", "e"}
+    assert _members(r, "everyone") == {"a", "b", "c", "e"}
+    # percent_rank over the run's four customers: n = 0, 0, 1, 1 -> a and b at (3 - 1) / 3 = 0.667; with d
+    # counted too (n = 0) they would be at 0.75 and the hidden rank column would differ
+    assert r.compiled is not None
+    pop = next(c for c in r.compiled.hidden if c.startswith("__pop_"))
+    stored = ws.store.query(f'SELECT customer_id, "{pop}" FROM segmentum.traits_{r.run_id}')
+    assert {cid: round(v, 4) for cid, v in stored} == {"a": 0.6667, "b": 0.6667, "c": 0.0, "e": 0.0}
+    later = run(ws, as_of="2025-02-01")  # d's order is at 2025-02-01 00:00: seen by then; f is not yet
+    assert set(later.traits().customer_id) == {"a", "b", "c", "d", "e"}
+
+
+def test_customers_derived_from_the_data_appear_at_their_first_row(make_ws):
+    """Without a customers table every id of the tables is a customer, from its first row on (a refund or an
+    event counts as being seen); the real-time path (a subset of ids) follows the same rule."""
+    orders = [
+        {"order_id": "1", "customer_id": "x", "ordered_at": D(2024, 1, 5), "amount": 10},
+        {"order_id": "2", "customer_id": "y", "ordered_at": D(2024, 3, 1), "amount": 10},
+        {
+            "order_id": "3",
+            "customer_id": "w",
+            "ordered_at": D(2024, 1, 20),
+            "amount": 10,
+            "status": "cancelled",
+        },
+    ]
+    events = [{"event_id": "e1", "customer_id": "z", "event": "login", "occurred_at": D(2024, 1, 10)}]
+    ws = make_ws(
+        'traits:\n  n: {count: orders}\nsegments:\n  never_bought: {where: "n = 0"}\n',
+        {"orders": orders, "events": events},
+    )
+    january = run(ws, as_of="2024-01-31")
+    assert set(january.traits().customer_id) == {"x", "w", "z"}
+    assert _members(january, "never_bought") == {"w", "z"}  # y is not a prospect before they appeared
+    march = run(ws, as_of="2024-03-31")
+    assert set(march.traits().customer_id) == {"x", "y", "w", "z"}
+    touched = run(ws, as_of="2024-01-31", customers=["x", "y"])
+    assert set(touched.traits().customer_id) == {"x"}
+    # explain evaluates the same customers: y is not one of them yet
+    assert explain(ws, "y", "never_bought", as_of="2024-03-31").member is False
+    with pytest.raises(NotFoundError, match="first seen after as_of"):
+        explain(ws, "y", "never_bought", as_of="2024-01-31")
 
 
 def test_segmentation_first_match_wins_and_everyone_is_in_exactly_one(make_ws):

@@ -3,6 +3,7 @@ releases are refused with what to do; read-only stores are never migrated."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -17,6 +18,7 @@ from segmentum.service.users import add_user
 from segmentum.store import Store
 from segmentum.store import snapshots as snapshot
 from segmentum.store import tables as t
+from segmentum.store.catalog import model_fits
 from segmentum.views.tasks import tasks
 from segmentum.workspace import Workspace
 
@@ -75,10 +77,20 @@ def test_a_store_of_the_previous_release_is_migrated_and_keeps_its_rows(tmp_path
     try:
         cur = store.cursor()
         assert t.stored_version(cur) == t.SCHEMA_VERSION
-        assert cur.execute("SELECT version FROM segmentum.schema_version ORDER BY 1").fetchall() == [
+        # every step stamps the version it reached
+        assert cur.execute("SELECT version FROM segmentum.schema_version ORDER BY version").fetchall() == [
             (v,) for v in range(1, t.SCHEMA_VERSION + 1)
         ]
-        assert _counts(cur) == before
+        # the fit behind each model table is recorded (a later release's table): model_clv's data ends with its
+        # calibration day; the empty ones (and a store without data) say no end
+        assert _counts(cur) == {**before, t.MODEL_FITS_TABLE: 3}
+        assert cur.execute(
+            "SELECT table_name, model, data_end FROM segmentum.fits ORDER BY 1"
+        ).fetchall() == [
+            ("model_churn", "churn risk", None),
+            ("model_clv", "CLV", datetime(2024, 2, 29, 23, 59, 59, 999999)),
+            ("model_replenishment", "replenishment", None),
+        ]
         assert layout(cur)["tables"]["traits_1"] == rows_before["tables"]["traits_1"]
         assert [r.run_id for r in snapshot.list_runs(store)] == [1]
         assert snapshot.get_run(store, 1).definition_hashes == {"big": "abc"}
@@ -299,8 +311,50 @@ def test_the_old_release_ddl_covers_every_declared_table() -> None:
     """The fixture of the previous release is complete: every table declared now existed then (but the version
     table), so the migration tests above exercise each one."""
     created = " ".join(s for statements in OLD_RELEASE_DDL.values() for s in statements)
-    missing = [n for n in t.TABLES if n != t.VERSION_TABLE and f"segmentum.{n} (" not in created]
+    later = (t.VERSION_TABLE, t.MODEL_FITS_TABLE)  # tables added by a migration step after that release
+    missing = [n for n in t.TABLES if n not in later and f"segmentum.{n} (" not in created]
     assert missing == []
     assert created.count("CREATE SEQUENCE") == len(t.SEQUENCES)
     for seq in t.SEQUENCES:
         assert f"CREATE SEQUENCE IF NOT EXISTS segmentum.{seq} START 1" in created
+
+
+def test_a_version_1_store_records_the_fits_of_its_models_from_their_own_columns(tmp_path: Path) -> None:
+    """1 -> 2 (DESIGN.md section 5, models are point in time): each model table present gets the end of the data
+    its fit used: CLV the end of its calibration day, churn and replenishment their as_of, a clustering the as_of
+    of its newest saved fit, a clustering that does not say it the newest timestamp of the data."""
+    path = tmp_path / "v1.duckdb"
+    con = old_store(path)
+    t.migrate(con, 0, t.MIGRATIONS[:1])
+    assert t.stored_version(con) == 1
+    _fill_old_store(con)  # model_clv calibrated to 2024-02-29
+    con.execute(
+        "INSERT INTO segmentum.model_churn VALUES ('c1', 0.2, true, TIMESTAMP '2024-03-02', "
+        "TIMESTAMP '2024-02-15 23:59:59.999999')"
+    )
+    con.execute(
+        "INSERT INTO segmentum.model_replenishment (customer_id, replen_as_of) VALUES "
+        "('c1', TIMESTAMP '2024-01-31 23:59:59.999999')"
+    )
+    con.execute("CREATE TABLE segmentum.model_cluster_needs (customer_id VARCHAR, cluster_needs VARCHAR)")
+    con.execute("CREATE TABLE segmentum.model_cluster_old (customer_id VARCHAR, cluster_old VARCHAR)")
+    con.execute(
+        "INSERT INTO segmentum.clusterings VALUES ('needs', TIMESTAMP '2024-03-05', "
+        '\'{"source": {"kind": "run", "run_id": 1, "as_of": "2024-02-29T23:59:59"}}\')'
+    )
+    con.execute("CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP)")
+    con.execute("INSERT INTO main.orders VALUES ('o1', 'c1', TIMESTAMP '2024-03-03 12:00')")
+    con.close()
+    store = Store(path)
+    try:
+        assert t.stored_version(store.cursor()) == t.SCHEMA_VERSION
+        fits = {f.table: (f.model, f.data_end) for f in model_fits(store)}
+        assert fits == {
+            "model_churn": ("churn risk", datetime(2024, 2, 15, 23, 59, 59, 999999)),
+            "model_cluster_needs": ("clustering 'needs'", datetime(2024, 2, 29, 23, 59, 59)),
+            "model_cluster_old": ("clustering 'old'", datetime(2024, 3, 3, 12)),
+            "model_clv": ("CLV", datetime(2024, 2, 29, 23, 59, 59, 999999)),
+            "model_replenishment": ("replenishment", datetime(2024, 1, 31, 23, 59, 59, 999999)),
+        }
+    finally:
+        store.close()

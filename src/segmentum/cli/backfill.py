@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, operation
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, operation, warn
 from segmentum.runs.backfill import backfill_dates
 
 
@@ -41,6 +41,15 @@ def backfill_command(
                 workspace, "backfill", start=day, end=day, every=every, engine=engine, only=only
             )
             progress.advance(task)
+    skipped: dict[str, list[Any]] = {}  # what the points skipped: [first point, last point, first message]
     for row in rows:
         row["as_of"] = str(row["as_of"])[:10]
+        for message in row.pop("warnings", None) or []:
+            if "skipped" in message:  # a built-in without data, a model fitted on later data
+                seen = skipped.setdefault(
+                    message.split(", after this run's as_of")[0], [row["as_of"], None, message]
+                )
+                seen[1] = row["as_of"]
+    for first, last, message in skipped.values():
+        warn(f"{first}{'' if last == first else f' to {last}'}: {message}")
     emit(rows, fmt, title=f"{len(rows)} runs")

@@ -2,8 +2,9 @@
 
 Shape of the expression (the same on every engine):
 
-1. the run's customers: `customers` rows with `created_at` null or at/before as_of, left-joined with every
-   `segmentum.model_*` table (their columns are attributes);
+1. the run's customers: `customers` rows (else every customer id of the tables) whose `first_seen_at`
+   (`rules.first_seen`: the earliest of created_at and every timestamp of theirs) is null or at/before as_of,
+   left-joined with the `segmentum.model_*` tables the run may use (their columns are attributes);
 2. left-joined with per-customer aggregates: each source table is read and grouped ONCE per
    (table, all_orders), every aggregate of that group computed in that pass with conditional aggregation
    (`sum(x) FILTER (WHERE window AND where)`); `mode`, `first`, `last` need a ranking and get one small pass each;
@@ -254,35 +255,41 @@ class RunCompiler:
 
     # ------------------------------------------------------------------------------------------ customers
     def _customers(self) -> ir.Table:
+        """The run's customers (DESIGN.md section 4): `customers`, else every id the tables hold, keeping
+        those whose `first_seen_at` (`rules.first_seen`) is null or at or before as_of."""
         needed = self._attribute_names()
-        if "customers" in self.tables:
-            c = self.tables["customers"]
-            if "created_at" in c.columns:
-                as_of = ibis.literal(self.as_of, type=dt.Timestamp())
-                c = c.filter(c.created_at.isnull() | (c.created_at <= as_of))
+        canonical = {n: t for n, t in self.tables.items() if n in TABLES}
+        if self.customer_ids is not None:
+            canonical = {n: t.filter(t.customer_id.isin(self._touched())) for n, t in canonical.items()}
+        seen = rules.first_seen(canonical)
+        if "customers" in canonical:
+            c = canonical["customers"]
             keep = ["customer_id", *[n for n in c.columns if n in needed and n != "customer_id"]]
             c = c.select(*keep)
+        elif seen is not None:
+            c = seen.select("customer_id")
         else:
-            ids = [
-                self.tables[n].select("customer_id") for n in TABLES if n in self.tables and n != "customers"
-            ]
-            if not ids:
-                raise DefinitionError(
-                    "the workspace has no data: load customers, orders, order_items or events "
-                    "with `segmentum ingest` first"
-                )
-            c = ibis.union(*ids, distinct=True)
+            raise DefinitionError(
+                "the workspace has no data: load customers, orders, order_items or events "
+                "with `segmentum ingest` first"
+            )
         c = c.select(
             c.customer_id.cast("string").name("customer_id"), *[c[n] for n in c.columns if n != "customer_id"]
         )
+        if seen is not None:
+            # a customer does not exist before they were first seen, so a backfill never counts them early
+            columns = c.columns
+            seen = seen.select(
+                "customer_id", seen.first_seen_at.name("__first_seen_at")
+            )  # never an attribute
+            c = c.left_join(seen, "customer_id")
+            c = c.filter(rules.exists_at(c["__first_seen_at"], self.as_of)).select(*columns)
         for name, model in sorted(self.tables.items()):
             if not name.startswith("model_"):
                 continue
             cols = [n for n in model.columns if n in needed and n not in c.columns]
             if cols:
                 c = c.left_join(model.select("customer_id", *cols), "customer_id").select(*c.columns, *cols)
-        if self.customer_ids is not None:
-            c = c.filter(c.customer_id.isin(self._touched()))
         return c
 
     def _attribute_names(self) -> set[str]:

@@ -9,19 +9,26 @@ copies cannot drift apart.
   (`qualifying`); the SQL text the store queries use (`qualifying_sql`) is compiled from that predicate.
 - **Active customer and churn** (docs/models.md, "Churn"): who is active at an instant, and who of them is
   no longer active at the end of a period (`active_sql`, `churn_sql`, `resolve_basis`).
+- **When a customer exists** (section 4): from `first_seen_at`, the earliest of `customers.created_at` and
+  every timestamp of theirs in any table (`seen_columns`, `first_seen`); a run at `as_of` holds the customers
+  whose `first_seen_at` is null or at or before `as_of` (`exists_at`).
+- **Models are point in time** (section 5): a model's per-customer outputs may be used by a run at `as_of`
+  only when the data of the fit ended at or before `as_of` (`model_usable`).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from segmentum.errors import ModelError
-from segmentum.schema import ORDERS
+from segmentum.schema import ORDERS, TABLES
 
 if TYPE_CHECKING:
     from segmentum.store.connection import Store
@@ -76,6 +83,55 @@ def _compiled(has_status: bool, alias: str | None) -> str:
         # the compiled text names Ibis' own alias (t0); callers put the condition in their own FROM
         column.set("table", exp.to_identifier(alias) if alias else None)
     return str(condition.sql(dialect="duckdb"))
+
+
+# ------------------------------------------------------------------------------------------- first seen
+
+CREATED_AT = "created_at"
+
+
+def seen_columns() -> dict[str, str]:
+    """table -> the column whose values are moments the customer of the row was seen: `customers.created_at`
+    and the time column of every other table (`schema.TABLES`, the same map `within` uses), so a table
+    declared there with a time column joins the rule by itself."""
+    out = {"customers": CREATED_AT}
+    out |= {name: spec.time_column for name, spec in TABLES.items() if spec.time_column}
+    return out
+
+
+def first_seen(tables: Mapping[str, ir.Table]) -> ir.Table | None:
+    """(customer_id, first_seen_at): the earliest of `created_at` and every timestamp of each customer in any
+    of `tables` (canonical name -> table); null when none of their rows has one. Every customer id of the
+    tables that have a time column is a row. None when no table has such a column."""
+    parts = []
+    for name, column in seen_columns().items():
+        t = tables.get(name)
+        if t is None or column not in t.columns or "customer_id" not in t.columns:
+            continue
+        # the earliest per table first: the union then holds one row per customer and table
+        parts.append(
+            t.group_by(customer_id=t.customer_id.cast("string")).aggregate(
+                seen_at=t[column].cast(dt.Timestamp()).min()
+            )
+        )
+    if not parts:
+        return None
+    seen = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    return seen.group_by("customer_id").aggregate(first_seen_at=seen.seen_at.min())
+
+
+def exists_at(first_seen_at: ir.TimestampValue, as_of: datetime) -> ir.BooleanValue:
+    """Whether a customer with this `first_seen_at` exists at `as_of` (null: they always do)."""
+    return first_seen_at.isnull() | (first_seen_at <= ibis.literal(as_of, type=dt.Timestamp()))
+
+
+# ------------------------------------------------------------------------------------------- models
+
+
+def model_usable(data_end: datetime | None, as_of: datetime) -> bool:
+    """Whether a run at `as_of` may use the outputs of a model fitted on data ending at `data_end`. A model
+    table without a recorded fit (written outside segmentum's fits) has no known end and is used as is."""
+    return data_end is None or data_end <= as_of
 
 
 # ------------------------------------------------------------------------------------------- churn

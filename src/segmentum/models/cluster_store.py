@@ -180,7 +180,13 @@ def fit_clustering(
         "features": model.features_,
     }
     counts = write_clustering(
-        ctx, name, frame["customer_id"], model.labels_, params=params, fitted_at=fitted_at
+        ctx,
+        name,
+        frame["customer_id"],
+        model.labels_,
+        params=params,
+        fitted_at=fitted_at,
+        data_end=source.as_of,  # the run (or summary) the features came from
     )
     path = write_definitions_file(ctx, name, model, fitted_at) if write_definitions else None
     return ClusteringResult(
@@ -214,7 +220,7 @@ def assign_clustering(ctx: Context, name: str, *, run_id: int | None = None) -> 
         surveys=params.get("surveys"),
     )
     labels = model.predict(frame)
-    counts = write_clustering(ctx, name, frame["customer_id"], labels)
+    counts = write_clustering(ctx, name, frame["customer_id"], labels, data_end=source.as_of)
     return ClusteringResult(name, model, source, int(len(frame)), counts)
 
 

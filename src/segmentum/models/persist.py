@@ -4,12 +4,15 @@ Every fitted model lands in schema `segmentum`: one `model_*` table per model wi
 (the engine joins those onto customers, so their columns are attributes in definitions) and the tables
 beside them (`replenishment_categories`, `clusterings`). Estimators never touch the store; the interfaces
 fit on frames from the data-preparation functions and call the writers here.
+
+Each writer records its fit in `segmentum.fits` in the same transaction: the model and where its data
+ended (DESIGN.md section 5, "Models are point in time too": a run at an earlier as_of does not use it).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +20,8 @@ import pandas as pd
 
 from segmentum.sql import ident
 from segmentum.store import META
-from segmentum.store.tables import create_on_fit, replace_cluster_table
+from segmentum.store.catalog import newest_timestamp
+from segmentum.store.tables import MODEL_FITS_TABLE, cluster_table, create_on_fit, replace_cluster_table
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -33,6 +37,8 @@ REPLENISHMENT_TABLE = "model_replenishment"
 REPLENISHMENT_DETAIL_TABLE = "replenishment_categories"
 CLUSTERINGS_TABLE = "clusterings"
 # The tables themselves are declared in segmentum.store.tables; model outputs are created by their first fit.
+# How messages name each model (segmentum.store.catalog.ModelFit.model).
+MODEL_NAMES = {CLV_TABLE: "CLV", CHURN_TABLE: "churn risk", REPLENISHMENT_TABLE: "replenishment"}
 
 
 def qualified(table: str) -> str:
@@ -54,14 +60,39 @@ def fitted_now(ctx: Context) -> datetime:
     return datetime.now(zone).replace(tzinfo=None, microsecond=0)
 
 
-def _replace(ctx: Context, table: str, frame: pd.DataFrame, select: str, params: list[Any]) -> int:
-    """Replace every row of `segmentum.<table>` by `SELECT {select} FROM frame` in one transaction."""
+def end_of_day(day: date) -> datetime:
+    """The last instant of a day: where the data of a fit calibrated up to that day ends."""
+    return datetime.combine(day, time.max)
+
+
+def _record_fit(cur: Any, table: str, model: str, data_end: datetime | None, fitted_at: datetime) -> None:
+    """Record (replace) the fit behind `table` in `segmentum.fits`, inside the writer's transaction."""
+    cur.execute(
+        f"INSERT OR REPLACE INTO {META}.{MODEL_FITS_TABLE} (table_name, model, data_end, fitted_at) "
+        "VALUES (?, ?, ?, ?)",
+        [table, model, data_end, fitted_at],
+    )
+
+
+def _replace(
+    ctx: Context,
+    table: str,
+    frame: pd.DataFrame,
+    select: str,
+    params: list[Any],
+    *,
+    data_end: datetime,
+    fitted_at: datetime,
+) -> int:
+    """Replace every row of `segmentum.<table>` by `SELECT {select} FROM frame` and record the fit, in one
+    transaction."""
     with ctx.store.transaction() as cur:
         cur.register("_segmentum_model_rows", frame)
         try:
             create_on_fit(cur, table)
             cur.execute(f"DELETE FROM {META}.{table}")
             cur.execute(f"INSERT INTO {META}.{table} SELECT {select} FROM _segmentum_model_rows", params)
+            _record_fit(cur, table, MODEL_NAMES[table], data_end, fitted_at)
         finally:
             cur.unregister("_segmentum_model_rows")
     return len(frame)
@@ -79,12 +110,15 @@ def write_model_churn(ctx: Context, result: ChurnRisk, *, fitted_at: datetime | 
             "churn_active": result.active.reindex(result.risk.index).to_numpy(),
         }
     )
+    fitted_at = fitted_at or fitted_now(ctx)
     return _replace(
         ctx,
         CHURN_TABLE,
         frame,
         "customer_id, churn_risk, churn_active, ?, ?",
-        [fitted_at or fitted_now(ctx), result.as_of],
+        [fitted_at, result.as_of],
+        data_end=result.as_of,
+        fitted_at=fitted_at,
     )
 
 
@@ -98,12 +132,17 @@ def write_model_clv(ctx: Context, result: ClvResult, *, fitted_at: datetime | No
     ].copy()
     frame.insert(0, "customer_id", result.customers.index.astype(str))
     frame = frame.reset_index(drop=True)
+    fitted_at = fitted_at or fitted_now(ctx)
     return _replace(
         ctx,
         CLV_TABLE,
         frame,
         "customer_id, p_alive, expected_purchases_90d, expected_average_value, clv_12m, ?, ?",
-        [fitted_at or fitted_now(ctx), result.calibration_end],
+        [fitted_at, result.calibration_end],
+        # the customers' histories are summarised up to the end of the calibration day (a holdout after it
+        # only checks the fit and is not in the outputs)
+        data_end=end_of_day(result.calibration_end),
+        fitted_at=fitted_at,
     )
 
 
@@ -130,6 +169,9 @@ def write_replenishment(ctx: Context, model: ReplenishmentModel) -> int:
             ):
                 cur.execute(f"DELETE FROM {META}.{table}")
                 cur.execute(f"INSERT INTO {META}.{table} SELECT * FROM {source}")
+            _record_fit(
+                cur, REPLENISHMENT_TABLE, MODEL_NAMES[REPLENISHMENT_TABLE], model.as_of_, fitted_now(ctx)
+            )
         finally:
             cur.unregister("_segmentum_replenishment_detail")
             cur.unregister("_segmentum_replenishment_customers")
@@ -147,10 +189,17 @@ def write_clustering(
     *,
     params: dict[str, Any] | None = None,
     fitted_at: datetime | None = None,
+    data_end: datetime | None = None,
 ) -> dict[str, int]:
     """Replace the assignments of clustering `name` (`segmentum.model_cluster_<name>`, one transaction) and,
-    with `params`, record the fitted model in `segmentum.clusterings`. Returns customers per cluster id."""
+    with `params`, record the fitted model in `segmentum.clusterings`. Returns customers per cluster id.
+
+    `data_end`: the as_of of the run or summary the features came from; None (survey answers, read in
+    full): the newest timestamp of the data."""
     store = ctx.store
+    fitted_at = fitted_at or fitted_now(ctx)
+    if data_end is None:
+        data_end = newest_timestamp(store)
     assign = pd.DataFrame(
         {
             "customer_id": ids.astype(str).to_numpy(),
@@ -169,10 +218,11 @@ def write_clustering(
             )
         finally:
             cur.unregister("_segmentum_assignments")
+        _record_fit(cur, cluster_table(name), f"clustering '{name}'", data_end, fitted_at)
         if params is not None:
             cur.execute(
                 f"INSERT INTO {META}.{CLUSTERINGS_TABLE} VALUES (?, ?, ?)",
-                [name, fitted_at or fitted_now(ctx), json.dumps(params, allow_nan=False)],
+                [name, fitted_at, json.dumps(params, allow_nan=False)],
             )
     return {str(k): int(v) for k, v in assign["cluster"].value_counts().sort_index().items()}
 

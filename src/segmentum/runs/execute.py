@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from segmentum.clock import now as wall_clock
+from segmentum.compile.availability import Availability, at_point_in_time
 from segmentum.compile.compiler import CompiledRun, RunCompiler
 from segmentum.errors import RunError, SegmentumError
 from segmentum.faults import crash_point
@@ -28,7 +29,7 @@ from segmentum.spec.loader import Definitions
 from segmentum.sql import ident, literal, one
 from segmentum.store import META, Store
 from segmentum.store import snapshots as snapshot
-from segmentum.store.catalog import newest_timestamp
+from segmentum.store.catalog import model_fits, newest_timestamp
 from segmentum.store.tables import create_traits_table, traits_table
 
 if TYPE_CHECKING:
@@ -177,14 +178,23 @@ def definitions_hash(hashes: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def definitions_at(ws: Context, defs: Definitions, as_of: datetime) -> Availability:
+    """`defs` narrowed to what a run at `as_of` can evaluate with the models it may use (a model fitted on
+    data ending after `as_of` is not used: `segmentum.compile.availability`); the same narrowing again
+    changes nothing."""
+    return at_point_in_time(defs, model_fits(ws.store), as_of)
+
+
 def compile_for(
     ws: Context, defs: Definitions, engine: Any, as_of: datetime, *, customers: list[str] | None = None
 ) -> CompiledRun:
     """Compile the definitions against an engine's tables (real-time: with the batch runs' population values,
-    `snapshots.population_sources`)."""
+    `snapshots.population_sources`), leaving out the models (and what needs them) whose fit saw data after
+    `as_of`."""
+    usable = definitions_at(ws, defs, as_of)
     compiler = RunCompiler(
-        defs,
-        engine.tables(),
+        usable.definitions,
+        {n: t for n, t in engine.tables().items() if n not in usable.unusable},
         as_of,
         customer_ids=customers,
         read_property=getattr(engine, "read_property", None),
@@ -265,6 +275,9 @@ def run(
     resolved, warnings = resolve_as_of(as_of, ws)
     for name, why in defs.skipped.items():
         warnings.append(f"built-in '{name}' skipped: {why}")
+    usable = definitions_at(ws, defs, resolved)
+    defs = usable.definitions  # what needs a model fitted on later data is not evaluated, nor recorded
+    warnings += usable.warnings
     eng = engine_for(ws, engine_name)
     try:
         if preview:
@@ -531,11 +544,15 @@ def compiled_sql(
     if as_of == "latest" and newest_timestamp(ws.store) is None:
         as_of = None
     resolved, _ = resolve_as_of(as_of, ws)
+    usable = definitions_at(ws, defs, resolved)
+    if name is not None and usable.skipped & {name, name.partition(".")[0]}:
+        raise RunError(f"no SQL for '{name}' at {resolved:%Y-%m-%d %H:%M:%S}: {'; '.join(usable.warnings)}")
     engine = DuckDBEngine(ws.store)
     read_property = None
     if dialect in ("pyspark", "spark"):
         from segmentum.engine.spark import SparkEngine
 
         read_property = SparkEngine.read_property
-    compiled = RunCompiler(defs, engine.tables(), resolved, read_property=read_property).compile()
+    tables = {n: t for n, t in engine.tables().items() if n not in usable.unusable}
+    compiled = RunCompiler(usable.definitions, tables, resolved, read_property=read_property).compile()
     return engine.to_sql(compiled.expr, dialect="pyspark" if dialect == "spark" else dialect)

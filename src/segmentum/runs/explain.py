@@ -125,7 +125,7 @@ def _parts(node: ast.Node, depth: int = 0) -> list[tuple[ast.Node, int]]:
 
 def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> Explanation:
     """Evaluate each condition of segment `name` (standalone or `segmentation.segment`) for one customer."""
-    from segmentum.runs.execute import engine_for, resolve_as_of
+    from segmentum.runs.execute import definitions_at, engine_for, resolve_as_of
 
     defs = ws.definitions()
     owner = name if name in defs.segments or name in defs.segmentations else name.partition(".")[0]
@@ -145,8 +145,14 @@ def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> E
         resolved = last.as_of if last is not None else resolve_as_of("latest", ws)[0]
     else:
         resolved = resolve_as_of(as_of, ws)[0]
+    usable = definitions_at(ws, selected, resolved)
+    if owner in usable.skipped:
+        raise RunError(
+            f"cannot explain '{name}' at {resolved:%Y-%m-%d %H:%M:%S}: {'; '.join(usable.warnings)}"
+        )
     engine = engine_for(ws, "duckdb")
-    compiler = RunCompiler(selected, engine.tables(), resolved)
+    tables = {n: t for n, t in engine.tables().items() if n not in usable.unusable}
+    compiler = RunCompiler(usable.definitions, tables, resolved)
     compiled = compiler.compile()
     t = compiled.full
     assert t is not None
@@ -187,7 +193,7 @@ def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> E
     if not rows:
         raise NotFoundError(
             f"customer '{customer_id}' is not a customer of the run at {resolved:%Y-%m-%d %H:%M:%S} "
-            "(unknown id, or created after as_of)"
+            "(unknown id, or first seen after as_of: created, or with a first row, later)"
         )
     row = rows[0]
     extra_values = {k: row[f"__v_{i}"] for i, k in enumerate(extra)}

@@ -108,7 +108,10 @@ def _backfill(
     from segmentum.runs.backfill import backfill
 
     results = backfill(ws, date.fromisoformat(start), date.fromisoformat(end), every, **options)
-    return [{"as_of": r.as_of, "run_id": r.run_id, "customers": r.customers} for r in results]
+    return [
+        {"as_of": r.as_of, "run_id": r.run_id, "customers": r.customers, "warnings": r.warnings}
+        for r in results
+    ]
 
 
 @command("segments")

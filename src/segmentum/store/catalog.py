@@ -6,11 +6,12 @@ These are the one home of every question about the store's shape; definitions ar
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from segmentum.schema import TABLES
 from segmentum.store.connection import META, Store
-from segmentum.store.tables import MODEL_TABLE_PREFIX
+from segmentum.store.tables import MODEL_FITS_TABLE, MODEL_TABLE_PREFIX, qualified
 
 
 def model_tables(store: Store) -> list[str]:
@@ -24,6 +25,37 @@ def model_tables(store: Store) -> list[str]:
             [META, MODEL_TABLE_PREFIX],
         )
     ]
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """The fit behind a `model_*` table: which model, its per-customer columns, and where its data ended.
+
+    `data_end` None: not recorded (a table written outside segmentum's fits), used at every as_of."""
+
+    table: str
+    model: str  # as messages name it: 'CLV', 'churn risk', 'replenishment', "clustering 'needs'"
+    columns: tuple[str, ...]  # the attributes it adds (customer_id left out)
+    data_end: datetime | None
+    fitted_at: datetime | None = None
+
+
+def model_fits(store: Store) -> list[ModelFit]:
+    """The fit of every model table present (`model_tables`), from `segmentum.fits`."""
+    recorded: dict[str, tuple[str, datetime | None, datetime | None]] = {}
+    if store.table_exists(MODEL_FITS_TABLE, schema=META):
+        recorded = {
+            r[0]: (r[1], r[2], r[3])
+            for r in store.query(
+                f"SELECT table_name, model, data_end, fitted_at FROM {qualified(MODEL_FITS_TABLE)}"
+            )
+        }
+    out = []
+    for table in model_tables(store):
+        model, end, fitted = recorded.get(table, (table.removeprefix(MODEL_TABLE_PREFIX), None, None))
+        columns = tuple(c for c in store.columns(table, schema=META) if c != "customer_id")
+        out.append(ModelFit(table, model, columns, end, fitted))
+    return out
 
 
 def data_columns(store: Store) -> tuple[dict[str, dict[str, str]], dict[str, str]]:

@@ -17,7 +17,9 @@ Three kinds of tables:
 - created by a fit (`created="fit"`): the model outputs `model_clv`, `model_churn`, `model_replenishment` and
   `replenishment_categories`. Their presence means "this model was fitted": their columns become attributes
   definitions may use, and built-ins that need them load only then. The writer creates them with
-  `create_on_fit` (same declared DDL), inside its own transaction;
+  `create_on_fit` (same declared DDL), inside its own transaction, and records the fit in `fits` (which
+  model, when, and where its data ends: a run uses a model's outputs only when that end is at or before its
+  as_of);
 - one per run or per fit, with columns that depend on it: `traits_table(run_id)` (one column per trait) and
   `cluster_table(name)` (one `cluster_<name>` column). Their names and their CREATE statements live here.
 
@@ -37,12 +39,14 @@ import duckdb
 
 from segmentum.errors import StoreError
 from segmentum.schema import BIGINT, BOOLEAN, DATE, DOUBLE, JSON, TEXT, TIMESTAMP
+from segmentum.schema import TABLES as DATA_TABLES
 from segmentum.sql import ident
 from segmentum.sql import qualified as _qualified
 
 META = "segmentum"
 INTEGER = "INTEGER"
 MODEL_TABLE_PREFIX = "model_"
+MODEL_FITS_TABLE = "fits"  # deliberately not model_*: it is not a per-customer output
 VERSION_TABLE = "schema_version"
 
 
@@ -240,6 +244,13 @@ _DECLARED: tuple[Table, ...] = (
     Table("web_secrets", (_c("name", TEXT), _nn("value", TEXT)), key=("name",)),
     # models (segmentum.models.*): every fit of a clustering, then the per-model outputs
     Table("clusterings", (_nn("name", TEXT), _nn("fitted_at", TIMESTAMP), _nn("params", JSON))),
+    # the fit behind each model_* table (segmentum.models.persist writes it with the outputs): `data_end` is
+    # the newest instant of data the fit used, so a run at an earlier as_of does not use the outputs
+    Table(
+        MODEL_FITS_TABLE,
+        (_c("table_name", TEXT), _nn("model", TEXT), _c("data_end", TIMESTAMP), _c("fitted_at", TIMESTAMP)),
+        key=("table_name",),
+    ),
     Table(
         "model_clv",
         (
@@ -390,6 +401,83 @@ def _adopt(con: duckdb.DuckDBPyConnection) -> None:
                 )
 
 
+# where the data of a fit ended, for outputs written before `fits` existed: from their own columns (a
+# CLV calibration end is a day: its end)
+_LEGACY_FITS = {
+    "model_clv": (
+        "CLV",
+        "calibration_end",
+        "max(calibration_end)::TIMESTAMP + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND",
+    ),
+    "model_churn": ("churn risk", "churn_as_of", "max(churn_as_of)"),
+    "model_replenishment": ("replenishment", "replen_as_of", "max(replen_as_of)"),
+}
+
+
+def _record_model_fits(con: duckdb.DuckDBPyConnection) -> None:
+    """1 -> 2: `fits` (a run uses a model only when its data ends at or before the run's as_of). The
+    fits already in the store are recorded from their own columns; a clustering from the as_of of the run or
+    data its newest saved fit used; otherwise from the newest timestamp of the data (nothing a fit used can be
+    newer)."""
+    con.execute(TABLES[MODEL_FITS_TABLE].ddl())
+    present = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ? AND starts_with(table_name, ?) ORDER BY table_name",
+        [META, MODEL_TABLE_PREFIX],
+    ).fetchall()
+    for (name,) in present:
+        clustering = name.removeprefix(cluster_table("")) if name.startswith(cluster_table("")) else None
+        label = f"clustering '{clustering}'" if clustering else name.removeprefix(MODEL_TABLE_PREFIX)
+        model, column, end_sql = _LEGACY_FITS.get(name, (label, None, None))
+        end = None
+        if end_sql is not None and column in _columns(con, name):
+            end = con.execute(f"SELECT {end_sql} FROM {qualified(name)}").fetchone()[0]  # type: ignore[index]
+        elif clustering:
+            end = _clustering_data_end(con, clustering)
+        if end is None:
+            end = _newest_data(con)
+        con.execute(
+            f"INSERT INTO {qualified(MODEL_FITS_TABLE)} VALUES (?, ?, ?, NULL) ON CONFLICT DO NOTHING",
+            [name, model, end],
+        )
+
+
+def _clustering_data_end(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None:
+    """The as_of of the run or data the newest saved fit of clustering `name` used, if it says."""
+    import json
+
+    if not _columns(con, "clusterings"):
+        return None
+    row = con.execute(
+        f"SELECT params FROM {qualified('clusterings')} WHERE name = ? ORDER BY fitted_at DESC LIMIT 1",
+        [name],
+    ).fetchone()
+    if not row:
+        return None
+    as_of = ((json.loads(row[0]) or {}).get("source") or {}).get("as_of")
+    return datetime.fromisoformat(as_of) if as_of else None
+
+
+def _newest_data(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The newest timestamp of the canonical tables in schema main, or None."""
+    present = {
+        r[0]: r[1]
+        for r in con.execute(
+            "SELECT table_name, list(column_name) FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = 'main' GROUP BY table_name"
+        ).fetchall()
+    }
+    parts = [
+        f"SELECT max({ident(spec.time_column)}) AS ts FROM main.{ident(name)}"
+        for name, spec in DATA_TABLES.items()
+        if spec.time_column and spec.time_column in present.get(name, [])
+    ]
+    if not parts:
+        return None
+    row = con.execute(f"SELECT max(ts) FROM ({' UNION ALL '.join(parts)})").fetchone()
+    return row[0] if row else None
+
+
 # MIGRATIONS[n] takes a store from version n to n + 1: a function of the connection, or SQL statements. Every
 # step runs inside the one migration transaction and must be idempotent against the declarations above (a
 # new file is created from them directly, at SCHEMA_VERSION, without running any step). To add a column:
@@ -402,7 +490,7 @@ def _user_roles(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"UPDATE {qualified('users')} SET role = 'write'")
 
 
-MIGRATIONS: tuple[Step, ...] = (_adopt, _user_roles)
+MIGRATIONS: tuple[Step, ...] = (_adopt, _record_model_fits, _user_roles)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

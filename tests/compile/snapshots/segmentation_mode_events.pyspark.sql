@@ -1,48 +1,177 @@
 SELECT
-  `t17`.`customer_id`,
-  `t17`.`cat`,
-  COALESCE(`t17`.`adds`, 0) AS `adds`,
+  `t40`.`customer_id`,
+  `t40`.`cat`,
+  COALESCE(`t40`.`adds`, 0) AS `adds`,
   CASE
-    WHEN COALESCE(`t17`.`cat` = 'x', FALSE)
+    WHEN COALESCE(`t40`.`cat` = 'x', FALSE)
     THEN 'a'
-    WHEN COALESCE(COALESCE(`t17`.`adds`, 0) > 0, FALSE)
+    WHEN COALESCE(COALESCE(`t40`.`adds`, 0) > 0, FALSE)
     THEN 'b'
     ELSE 'c'
   END AS `__sgm__s`
 FROM (
   SELECT
-    `t7`.`customer_id`,
-    `t16`.`cat`,
-    `t12`.`adds`
+    `t39`.`customer_id`,
+    `t37`.`cat`,
+    `t30`.`adds`
   FROM (
     SELECT
-      `t0`.`customer_id`
-    FROM `customers` AS `t0`
-    WHERE
-      (
-        `t0`.`created_at` IS NULL
-      )
-      OR (
-        `t0`.`created_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-      )
-  ) AS `t7`
-  LEFT OUTER JOIN (
-    SELECT
-      `t14`.`customer_id`,
-      `t14`.`value` AS `cat`
+      `t35`.`customer_id`
     FROM (
       SELECT
-        `t13`.`customer_id`,
-        `t13`.`value`,
-        `t13`.`n`,
+        `t10`.`customer_id`,
+        `t33`.`customer_id` AS `customer_id_right`,
+        `t33`.`__first_seen_at`
+      FROM (
+        SELECT
+          `t1`.`customer_id`
+        FROM `customers` AS `t1`
+      ) AS `t10`
+      LEFT OUTER JOIN (
+        SELECT
+          `t29`.`customer_id`,
+          `t29`.`first_seen_at` AS `__first_seen_at`
+        FROM (
+          SELECT
+            `t26`.`customer_id`,
+            MIN(`t26`.`seen_at`) AS `first_seen_at`
+          FROM (
+            SELECT
+              *
+            FROM (
+              SELECT
+                *
+              FROM (
+                SELECT
+                  `t4`.`customer_id`,
+                  MIN(`t4`.`started_at`) AS `seen_at`
+                FROM `subscriptions` AS `t4`
+                GROUP BY
+                  1
+              ) AS `t15`
+              UNION ALL
+              SELECT
+                *
+              FROM (
+                SELECT
+                  *
+                FROM (
+                  SELECT
+                    `t1`.`customer_id`,
+                    MIN(`t1`.`created_at`) AS `seen_at`
+                  FROM `customers` AS `t1`
+                  GROUP BY
+                    1
+                ) AS `t11`
+                UNION ALL
+                SELECT
+                  *
+                FROM (
+                  SELECT
+                    `t3`.`customer_id`,
+                    MIN(`t3`.`ordered_at`) AS `seen_at`
+                  FROM `orders` AS `t3`
+                  GROUP BY
+                    1
+                ) AS `t14`
+              ) AS `t18`
+            ) AS `t20`
+            UNION ALL
+            SELECT
+              *
+            FROM (
+              SELECT
+                *
+              FROM (
+                SELECT
+                  *
+                FROM (
+                  SELECT
+                    `t2`.`customer_id`,
+                    MIN(`t2`.`ordered_at`) AS `seen_at`
+                  FROM `order_items` AS `t2`
+                  GROUP BY
+                    1
+                ) AS `t13`
+                UNION ALL
+                SELECT
+                  *
+                FROM (
+                  SELECT
+                    `t9`.`customer_id`,
+                    MIN(`t9`.`occurred_at`) AS `seen_at`
+                  FROM (
+                    SELECT
+                      `t0`.`event_id`,
+                      `t0`.`customer_id`,
+                      `t0`.`event`,
+                      `t0`.`occurred_at`,
+                      CAST(`t0`.`properties` AS STRING) AS `properties`
+                    FROM `events` AS `t0`
+                  ) AS `t9`
+                  GROUP BY
+                    1
+                ) AS `t21`
+              ) AS `t23`
+              UNION ALL
+              SELECT
+                *
+              FROM (
+                SELECT
+                  *
+                FROM (
+                  SELECT
+                    `t5`.`customer_id`,
+                    MIN(`t5`.`answered_at`) AS `seen_at`
+                  FROM `responses` AS `t5`
+                  GROUP BY
+                    1
+                ) AS `t16`
+                UNION ALL
+                SELECT
+                  *
+                FROM (
+                  SELECT
+                    `t6`.`customer_id`,
+                    MIN(`t6`.`opened_at`) AS `seen_at`
+                  FROM `tickets` AS `t6`
+                  GROUP BY
+                    1
+                ) AS `t17`
+              ) AS `t19`
+            ) AS `t24`
+          ) AS `t26`
+          GROUP BY
+            1
+        ) AS `t29`
+      ) AS `t33`
+        ON `t10`.`customer_id` = `t33`.`customer_id`
+    ) AS `t35`
+    WHERE
+      (
+        `t35`.`__first_seen_at` IS NULL
+      )
+      OR (
+        `t35`.`__first_seen_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+      )
+  ) AS `t39`
+  LEFT OUTER JOIN (
+    SELECT
+      `t34`.`customer_id`,
+      `t34`.`value` AS `cat`
+    FROM (
+      SELECT
+        `t31`.`customer_id`,
+        `t31`.`value`,
+        `t31`.`n`,
         ROW_NUMBER() OVER (
-          PARTITION BY `t13`.`customer_id`
-          ORDER BY `t13`.`n` DESC, `t13`.`value` ASC NULLS LAST
+          PARTITION BY `t31`.`customer_id`
+          ORDER BY `t31`.`n` DESC, `t31`.`value` ASC NULLS LAST
         ) - 1 AS `rn`
       FROM (
         SELECT
-          `t10`.`customer_id`,
-          `t10`.`category` AS `value`,
+          `t27`.`customer_id`,
+          `t27`.`category` AS `value`,
           COUNT(*) AS `n`
         FROM (
           SELECT
@@ -56,9 +185,9 @@ FROM (
               FROM `order_items` AS `t2`
               WHERE
                 `t2`.`ordered_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-            ) AS `t5`
+            ) AS `t12`
             WHERE
-              `t5`.`order_id` IN (
+              `t12`.`order_id` IN (
                 SELECT
                   `t3`.`order_id`
                 FROM `orders` AS `t3`
@@ -73,49 +202,49 @@ FROM (
                     )
                   )
               )
-          ) AS `t9`
+          ) AS `t25`
           WHERE
-            `t9`.`ordered_at` > CAST('2024-04-01T23:59:59.999999' AS TIMESTAMP)
-            AND `t9`.`category` IS NOT NULL
-        ) AS `t10`
+            `t25`.`ordered_at` > CAST('2024-04-01T23:59:59.999999' AS TIMESTAMP)
+            AND `t25`.`category` IS NOT NULL
+        ) AS `t27`
         GROUP BY
           1,
           2
-      ) AS `t13`
-    ) AS `t14`
+      ) AS `t31`
+    ) AS `t34`
     WHERE
-      `t14`.`rn` = 0
-  ) AS `t16`
-    ON `t7`.`customer_id` = `t16`.`customer_id`
+      `t34`.`rn` = 0
+  ) AS `t37`
+    ON `t39`.`customer_id` = `t37`.`customer_id`
   LEFT OUTER JOIN (
     SELECT
-      `t4`.`customer_id`,
+      `t8`.`customer_id`,
       SUM(
         CAST((
-          `t4`.`occurred_at` > CAST('2024-06-16T23:59:59.999999' AS TIMESTAMP)
+          `t8`.`occurred_at` > CAST('2024-06-16T23:59:59.999999' AS TIMESTAMP)
         )
         AND (
-          `t4`.`occurred_at` <= CAST('2024-06-23T23:59:59.999999' AS TIMESTAMP)
+          `t8`.`occurred_at` <= CAST('2024-06-23T23:59:59.999999' AS TIMESTAMP)
         )
         AND (
-          COALESCE(`t4`.`event` = 'cart_add', FALSE)
-          AND COALESCE(TRY_CAST(GET_JSON_OBJECT(`t4`.`properties`, '$.value') AS DOUBLE) > 5, FALSE)
+          COALESCE(`t8`.`event` = 'cart_add', FALSE)
+          AND COALESCE(TRY_CAST(GET_JSON_OBJECT(`t8`.`properties`, '$.value') AS DOUBLE) > 5, FALSE)
         ) AS BIGINT)
       ) AS `adds`
     FROM (
       SELECT
-        `t1`.`event_id`,
-        `t1`.`customer_id`,
-        `t1`.`event`,
-        `t1`.`occurred_at`,
-        CAST(`t1`.`properties` AS STRING) AS `properties`
-      FROM `events` AS `t1`
+        `t0`.`event_id`,
+        `t0`.`customer_id`,
+        `t0`.`event`,
+        `t0`.`occurred_at`,
+        CAST(`t0`.`properties` AS STRING) AS `properties`
+      FROM `events` AS `t0`
       WHERE
-        `t1`.`occurred_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-        AND `t1`.`occurred_at` > CAST('2024-06-16T23:59:59.999999' AS TIMESTAMP)
-    ) AS `t4`
+        `t0`.`occurred_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+        AND `t0`.`occurred_at` > CAST('2024-06-16T23:59:59.999999' AS TIMESTAMP)
+    ) AS `t8`
     GROUP BY
       1
-  ) AS `t12`
-    ON `t7`.`customer_id` = `t12`.`customer_id`
-) AS `t17`
+  ) AS `t30`
+    ON `t39`.`customer_id` = `t30`.`customer_id`
+) AS `t40`
