@@ -158,12 +158,17 @@ def time_in_segment(ws: Context, segmentation: str, *, run_id: int | None = None
         m AS (SELECT m.customer_id, m.segment, r.k, r.as_of FROM segmentum.memberships m JOIN r USING (run_id)
               WHERE m.segmentation = $s),
         cur AS (SELECT customer_id, segment, k, as_of FROM m WHERE k = (SELECT max(k) FROM r)),
-        -- the last run in which each current member was in another segment (or absent)
+        -- the last run in which each current member was not in its segment: in another one, or absent (not yet
+        -- a customer then), so absence ends a streak as a move does
+        outside AS (
+            SELECT cur.customer_id, max(r.k) AS k
+            FROM cur JOIN r ON r.k < cur.k
+            LEFT JOIN m ON m.customer_id = cur.customer_id AND m.segment = cur.segment AND m.k = r.k
+            WHERE m.customer_id IS NULL
+            GROUP BY cur.customer_id),
         streak AS (
-            SELECT cur.customer_id, cur.segment, cur.as_of,
-                   cur.k - coalesce(max(prev.k) FILTER (WHERE prev.segment IS DISTINCT FROM cur.segment), 0) AS runs
-            FROM cur LEFT JOIN m prev ON prev.customer_id = cur.customer_id AND prev.k < cur.k
-            GROUP BY cur.customer_id, cur.segment, cur.as_of, cur.k),
+            SELECT cur.customer_id, cur.segment, cur.as_of, cur.k - coalesce(outside.k, 0) AS runs
+            FROM cur LEFT JOIN outside USING (customer_id)),
         entered AS (SELECT s.*, (SELECT r2.as_of FROM r r2 WHERE r2.k = (SELECT max(k) FROM r) - s.runs + 1) AS since
                     FROM streak s)
         SELECT segment, count(*) AS customers, avg(runs) AS mean_runs, median(runs) AS median_runs,
