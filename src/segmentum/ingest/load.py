@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
@@ -128,6 +129,7 @@ class _Options:
     thousands: str | None
     date_format: str | None
     timezone: str
+    na_values: list[str] = field(default_factory=list)
 
 
 def ingest(
@@ -142,6 +144,7 @@ def ingest(
     decimal: str | None = None,
     thousands: str | None = None,
     date_format: str | None = None,
+    na_values: Sequence[str] | str | None = None,
     strict: bool = False,
     progress: bool = False,
 ) -> IngestReport:
@@ -164,6 +167,9 @@ def ingest(
         Source column -> canonical column, beating the built-in aliases.
     encoding, delimiter, decimal, thousands, date_format:
         Override what is detected (see docs/ingest.md).
+    na_values:
+        Texts that mean a missing value (e.g. ``["NA", "N/A", "null", "-"]``, or one comma-separated string),
+        compared after trimming spaces; ``NaN`` also makes NaN numbers of typed sources missing.
     strict:
         Raise `StrictIngestError` (after storing the good rows) when any row was quarantined.
     progress:
@@ -185,11 +191,14 @@ def ingest(
         thousands=detect.parse_thousands_option(thousands),
         date_format=date_format,
         timezone=tz,
+        na_values=parse_na_values(na_values),
     )
     cur = store.cursor()
     started = _now()
     try:
-        staged = stage(cur, source, encoding=encoding, delimiter=delimiter, progress=progress)
+        staged = stage(
+            cur, source, encoding=encoding, delimiter=delimiter, progress=progress, na_values=opts.na_values
+        )
         report = _ingest_staged(store, cur, table, staged, opts, started, source_options=_options_json(opts))
     finally:
         for name in (STG, REJ, TYPED, "__fix"):
@@ -260,6 +269,19 @@ def ingest_frame(
         cur.close()
 
 
+def parse_na_values(values: Sequence[str] | str | None) -> list[str]:
+    """`--na-values`: repeatable, each may list several texts separated by commas (`NA,N/A,null,-`)."""
+    if values is None:
+        return []
+    items = [values] if isinstance(values, str) else list(values)
+    result: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise IngestError(f"--na-values takes texts, got {item!r}")
+        result += [v.strip() for v in item.split(",") if v.strip()]
+    return result
+
+
 def _store_and_timezone(target: Any) -> tuple[Store, str]:
     if isinstance(target, Store):
         return target, "UTC"
@@ -274,7 +296,7 @@ def _now() -> dt.datetime:
 
 
 def _options_json(opts: _Options) -> dict[str, Any]:
-    return {k: v for k, v in vars(opts).items() if v is not None and k != "timezone"}
+    return {k: v for k, v in vars(opts).items() if v not in (None, []) and k != "timezone"}
 
 
 # ---------------------------------------------------------------------------------------------- the pipeline
