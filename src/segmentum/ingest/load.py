@@ -338,11 +338,7 @@ def _ingest_staged(
     ingest_id = one(cur.execute(f"SELECT nextval('{META}.ingest_seq')"))[0]
     report.ingest_id = ingest_id
     if table == "events":
-        # stable and unique per row: the ingest and the row's line
-        cur.execute(
-            f"UPDATE {TYPED} SET event_id = {lit(str(ingest_id))} || '-' || __line::VARCHAR "
-            "WHERE event_id IS NULL AND __reason IS NULL"
-        )
+        _derive_event_ids(cur, [c.name for c in columns])
     key = [c.name for c in columns if c.key]
     auto_ids = table == "customers" and opts.mode == "append" and bool(existing)
     _mark_duplicates(cur, table, key, opts.mode, existing, auto_ids)
@@ -352,24 +348,16 @@ def _ingest_staged(
     report.rows_stored = counts[1]
     report.rows_quarantined = counts[0] - counts[1] + rejected
 
+    # replace swaps the table only when the source gave rows to store; the quarantine and the log are kept
+    swap = not (opts.mode == "replace" and report.rows_stored == 0)
+    if not swap:
+        report.warnings.append(f"nothing could be stored: {table} is left as it was")
     with store.transaction(cur):
-        if derived_before:
-            cur.execute(f"DROP TABLE IF EXISTS main.{q(table)}")
-            cur.execute(f"DELETE FROM {META}.derived WHERE table_name = ?", [table])
-            report.warnings.append(f"{table} derived earlier from another table were replaced by this load")
-        _write_table(cur, table, columns, key, opts.mode, existing, auto_ids)
+        if swap:
+            _write_tables(cur, table, columns, key, opts.mode, existing, auto_ids, derived_before, report)
+        else:
+            _derive_customers(cur, ())  # only makes sure `customers` exists
         _write_quarantine(cur, ingest_id, table, staged)
-        if table == "order_items" and _derive_orders(cur):
-            report.derived.append("orders")
-        # Only ids of the tables just written can be new; a replaced customer table needs them all again.
-        sources: tuple[str, ...] = ()
-        if table in FACT_TABLES:
-            sources = (table, "orders") if "orders" in report.derived else (table,)
-        elif opts.mode == "replace" or not existing:
-            cur.execute(f"DELETE FROM {META}.auto_customers")
-            sources = CUSTOMER_SOURCES
-        if _derive_customers(cur, sources):
-            report.derived.append("customers")
         cur.execute(
             f"INSERT INTO {META}.ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -386,6 +374,49 @@ def _ingest_staged(
             ],
         )
     return report
+
+
+def _write_tables(
+    cur: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: list[_Column],
+    key: list[str],
+    mode: str,
+    existing: dict[str, str],
+    auto_ids: bool,
+    derived_before: bool,
+    report: IngestReport,
+) -> None:
+    """The table, then what is derived from it (orders from order lines, customers from every table)."""
+    if derived_before:
+        cur.execute(f"DROP TABLE IF EXISTS main.{q(table)}")
+        cur.execute(f"DELETE FROM {META}.derived WHERE table_name = ?", [table])
+        report.warnings.append(f"{table} derived earlier from another table were replaced by this load")
+    _write_table(cur, table, columns, key, mode, existing, auto_ids)
+    if table == "order_items" and _derive_orders(cur):
+        report.derived.append("orders")
+    # Only ids of the tables just written can be new; a replaced customer table needs them all again.
+    sources: tuple[str, ...] = ()
+    if table in FACT_TABLES:
+        sources = (table, "orders") if "orders" in report.derived else (table,)
+    elif mode == "replace" or not existing:
+        cur.execute(f"DELETE FROM {META}.auto_customers")
+        sources = CUSTOMER_SOURCES
+    if _derive_customers(cur, sources):
+        report.derived.append("customers")
+
+
+def _derive_event_ids(cur: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+    """An event without an id gets a hash of its customer, event, time and properties and of its occurrence among
+    identical rows of the source (DESIGN section 4): loading the same file twice stores it once, the second load's
+    rows being duplicates of stored keys."""
+    content = [c for c in ("customer_id", "event", "occurred_at", "properties") if c in names]
+    values = ", ".join(f"CAST({q(c)} AS VARCHAR)" for c in content)
+    cur.execute(
+        f"UPDATE {TYPED} SET event_id = h.id FROM (SELECT __line AS l, md5(CAST(to_json([{values}]) AS VARCHAR) "
+        f"|| '#' || row_number() OVER (PARTITION BY {values} ORDER BY __line)) AS id FROM {TYPED} "
+        f"WHERE event_id IS NULL AND __reason IS NULL) h WHERE {TYPED}.__line = h.l"
+    )
 
 
 def _is_derived(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
