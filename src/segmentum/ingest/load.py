@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -481,6 +481,7 @@ def _clean_number_sql(v: str, fmt: detect.NumberFormat) -> tuple[str, str]:
     return valid, cleaned
 
 
+OUT_OF_RANGE = "number out of range (money and quantities hold at most 32 digits before the decimal point): "
 PLAIN6 = r"[+-]?([0-9]+\.?[0-9]{0,6}|\.[0-9]{1,6})"
 GENERAL = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 
@@ -605,7 +606,7 @@ def _type_column(
     elif base == "DECIMAL":
         if sb in _INT_TYPES or (sb == "DECIMAL" and _decimal_scale(stype) <= 6):
             col.value_sql = f"TRY_CAST({x} AS {col.type})"
-            col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN 'number out of range: ' || {raw} END"
+            col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN {lit(OUT_OF_RANGE)} || {raw} END"
             return
         if sb in _FLOAT_TYPES:
             # doubles with at most 6 decimals convert exactly; the others are rounded half-even below
@@ -613,7 +614,7 @@ def _type_column(
             col.fix_sql = f"CASE WHEN round({x}, 6) <> {x} THEN {v} END"
             col.error_sql = (
                 fail + f"WHEN isinf({x}) THEN 'cannot read ' || {raw} || ' as a number' "
-                f"WHEN round({x}, 6) = {x} AND {col.value_sql} IS NULL THEN 'number out of range: ' || {raw} END"
+                f"WHEN round({x}, 6) = {x} AND {col.value_sql} IS NULL THEN {lit(OUT_OF_RANGE)} || {raw} END"
             )
             return
         nf = fmt if sb == "VARCHAR" else detect.NumberFormat(".", "")
@@ -630,7 +631,7 @@ def _type_column(
             fail + f"WHEN NOT ({valid} AND regexp_full_match({cleaned}, {lit(GENERAL)})) "
             f"THEN 'cannot read ' || {raw} || ' as a number ({fmt.describe() if sb == 'VARCHAR' else 'decimal dot'})' "
             f"WHEN regexp_full_match({cleaned}, {lit(PLAIN6)}) AND TRY_CAST({cleaned} AS {col.type}) IS NULL "
-            f"THEN 'number out of range: ' || {raw} END"
+            f"THEN {lit(OUT_OF_RANGE)} || {raw} END"
         )
     elif base in _FLOAT_TYPES or base in _INT_TYPES:
         if sb in _INT_TYPES | _FLOAT_TYPES or sb == "DECIMAL":
@@ -854,16 +855,18 @@ def _round_half_even(cur: duckdb.DuckDBPyConnection, i: int, col: _Column, repor
     fixed: list[tuple[int, str | None, str | None]] = []
     example = None
     quantum = Decimal("0.000001")
+    # DECIMAL(38, 6) holds 32 digits before the point: 1e22..1e31 fit, and need more than the default 28 digits
+    exact = Context(prec=80, rounding=ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999)
     for line, text in rows:
         try:
-            value = Decimal(text).quantize(quantum, rounding=ROUND_HALF_EVEN)
+            value = Decimal(text).quantize(quantum, context=exact)
             if value.adjusted() >= 32:
                 raise InvalidOperation
             fixed.append((line, format(value, "f"), None))
             if example is None:
                 example = f"line {line}: {text} -> {format(value, 'f')}"
         except (InvalidOperation, ValueError):
-            fixed.append((line, None, f"number out of range: '{text[:200]}'"))
+            fixed.append((line, None, f"{OUT_OF_RANGE}'{text[:200]}'"))
     cur.execute("CREATE OR REPLACE TEMP TABLE __fix (l BIGINT, v VARCHAR, e VARCHAR)")
     cur.executemany("INSERT INTO __fix VALUES (?, ?, ?)", fixed)
     cur.execute(

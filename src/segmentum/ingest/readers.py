@@ -180,6 +180,12 @@ def screen(cur: duckdb.DuckDBPyConnection, staged: Staged, na_values: Sequence[s
     return staged
 
 
+def one_line(exc: BaseException) -> str:
+    """An error's message on one line: DuckDB's messages span several (a title, a context, a hint)."""
+    lines = [" ".join(line.split()) for line in str(exc).splitlines()]
+    return next((line for line in lines if line), type(exc).__name__)
+
+
 def _base_type(type_name: str | None) -> str:
     return (type_name or "VARCHAR").split("(")[0].strip().upper()
 
@@ -651,7 +657,7 @@ def _stage_parquet(cur: duckdb.DuckDBPyConnection, path: Path) -> Staged:
     try:
         desc = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})").fetchall()
     except duckdb.Error as exc:
-        raise IngestError(f"{path}: cannot read as Parquet ({exc})") from None
+        raise IngestError(f"{path}: cannot read as Parquet ({one_line(exc)})") from None
     columns = unique_names(r[0] for r in desc)
     staged = Staged(
         display_source(path), "parquet", columns, {c: r[1] for c, r in zip(columns, desc, strict=True)}
@@ -663,7 +669,7 @@ def _stage_parquet(cur: duckdb.DuckDBPyConnection, path: Path) -> Staged:
             f"FROM read_parquet({lit(str(path))}, file_row_number = true)"
         )
     except duckdb.Error as exc:
-        raise IngestError(f"{path}: cannot read as Parquet ({exc})") from None
+        raise IngestError(f"{path}: cannot read as Parquet ({one_line(exc)})") from None
     staged.rows = one(cur.execute(f"SELECT count(*) FROM {STG}"))[0]
     return staged
 
@@ -782,7 +788,10 @@ def _stage_jsonl(cur: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | 
                 f"{path}: not valid JSON ({exc}); expected JSON lines or an array of objects"
             ) from None
         records: Iterable[tuple[int, Any, str]] = (
-            (i, rec, json.dumps(rec, ensure_ascii=False)) for i, rec in enumerate(data, start=1)
+            (i, _BadJson("a \\u escape is a lone UTF-16 surrogate, which is no character"), json.dumps(rec))
+            if _lone_surrogate(rec)
+            else (i, rec, json.dumps(rec, ensure_ascii=False))
+            for i, rec in enumerate(data, start=1)
         )
     else:
         records = _json_lines(path, enc)
@@ -842,37 +851,37 @@ class _BadJson:
 
 
 def _json_lines(path: Path, enc: str) -> Iterator[tuple[int, Any, str]]:
-    with path.open("r", encoding=enc, errors="strict", newline="") as fh:
-        line_no = 0
-        try:
-            for line_no, line in enumerate(_physical_lines(fh), start=1):
-                text = line.strip().lstrip("\ufeff")
-                if not text:
-                    continue
-                try:
-                    record = json.loads(text)
-                except (json.JSONDecodeError, RecursionError) as exc:
-                    yield line_no, _BadJson(str(exc)), text
-                    continue
-                yield line_no, record, text
-        except UnicodeDecodeError as exc:
-            raise IngestError(
-                f"{path}: cannot decode the bytes after line {line_no} as {enc} ({exc.reason}); pass --encoding"
-            ) from None
+    with tempfile.TemporaryDirectory(prefix="segmentum-ingest-") as tmp:
+        text = (
+            path if enc in ("utf-8", "utf-8-sig") else _transcode(path, enc, Path(tmp) / "utf8.jsonl", "\n")
+        )
+        # split on \n only: JSON strings may hold other line separators (U+2028) that str.splitlines would cut
+        for line_no, line in _physical_lines_of(text, "\n", path, enc, [0]):
+            text_line = line.strip().lstrip("\ufeff")
+            if not text_line:
+                continue
+            try:
+                record = json.loads(text_line)
+            except (json.JSONDecodeError, RecursionError) as exc:
+                yield line_no, _BadJson(str(exc)), text_line
+                continue
+            if "\\u" in text_line and _lone_surrogate(record):
+                yield (
+                    line_no,
+                    _BadJson("a \\u escape is a lone UTF-16 surrogate, which is no character"),
+                    text_line,
+                )
+                continue
+            yield line_no, record, text_line
 
 
-def _physical_lines(fh: Any) -> Iterator[str]:
-    # split on \n only: JSON strings may hold other line separators (U+2028) that str.splitlines would cut
-    buffer = ""
-    while True:
-        chunk = fh.read(1 << 16)
-        if not chunk:
-            break
-        buffer += chunk
-        *lines, buffer = buffer.split("\n")
-        yield from lines
-    if buffer:
-        yield buffer
+def _lone_surrogate(record: Any) -> bool:
+    """Whether a decoded JSON value holds a lone surrogate (`"\\ud800"`), which no text column can store."""
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------- databases
@@ -926,7 +935,9 @@ def _stage_url(cur: duckdb.DuckDBPyConnection, url: str) -> Staged:
             dbcur = con.execute(f"SELECT * FROM {ident}")  # noqa: S608 - identifier quoted
         except sqlite3.Error as exc:
             con.close()
-            raise IngestError(f"{display_source(url)}: cannot read table {table!r} ({exc})") from None
+            raise IngestError(
+                f"{display_source(url)}: cannot read table {table!r} ({one_line(exc)})"
+            ) from None
         return _stage_dbapi(cur, url, "sqlite", con, dbcur)
     try:
         import psycopg
@@ -940,7 +951,7 @@ def _stage_url(cur: duckdb.DuckDBPyConnection, url: str) -> Staged:
         ident = ".".join('"' + p.replace('"', '""') + '"' for p in table.split("."))
         pgcur.execute(f"SELECT * FROM {ident}")  # noqa: S608 - identifier quoted
     except psycopg.Error as exc:
-        raise IngestError(f"{display_source(url)}: cannot read table {table!r} ({exc})") from None
+        raise IngestError(f"{display_source(url)}: cannot read table {table!r} ({one_line(exc)})") from None
     return _stage_dbapi(cur, url, "postgresql", pg, pgcur)
 
 
@@ -952,13 +963,15 @@ def _stage_duckdb(cur: duckdb.DuckDBPyConnection, url: str, location: str, table
     try:
         cur.execute(f"ATTACH {lit(location)} AS __src (READ_ONLY)")
     except duckdb.Error as exc:
-        raise IngestError(f"{display_source(url)}: cannot open the DuckDB file ({exc})") from None
+        raise IngestError(f"{display_source(url)}: cannot open the DuckDB file ({one_line(exc)})") from None
     try:
         ident = "__src." + ".".join(q(p) for p in table.split("."))
         try:
             desc = cur.execute(f"DESCRIBE SELECT * FROM {ident}").fetchall()
         except duckdb.Error as exc:
-            raise IngestError(f"{display_source(url)}: cannot read table {table!r} ({exc})") from None
+            raise IngestError(
+                f"{display_source(url)}: cannot read table {table!r} ({one_line(exc)})"
+            ) from None
         columns = unique_names(r[0] for r in desc)
         staged = Staged(
             display_source(url), "duckdb", columns, {c: r[1] for c, r in zip(columns, desc, strict=True)}
