@@ -163,3 +163,33 @@ def test_a_latin1_file_hint_names_latin1_and_cp1252(workspace: Workspace, tmp_pa
         workspace.store.con.execute("SELECT name FROM customers WHERE customer_id = 'c'").fetchone()[0]
         == "José"
     )
+
+
+def test_wide_files_are_typed_in_batches_that_stay_aligned(workspace: Workspace, tmp_path: Path) -> None:
+    """Columns are typed 16 at a time and put side by side by row position: every value stays in its row, and
+    a value that is no number turns only its own column into text."""
+    width, rows = 40, 3_000
+    path = tmp_path / "customers.csv"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(",".join(["customer_id", *(f"x{i}" for i in range(width))]) + "\n")
+        for row in range(rows):
+            cells = [str(row * 100 + i) for i in range(width)]
+            if row == 2_777:
+                cells[35] = "2024-01-01"  # not a number: x35 is then text, nothing is quarantined
+            fh.write(f"c{row}," + ",".join(cells) + "\n")
+    report = ingest(workspace, "customers", path)
+    assert (report.rows_read, report.rows_stored, report.rows_quarantined) == (rows, rows, 0)
+    con = workspace.store.con
+    types = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'customers'"
+        ).fetchall()
+    )
+    assert types["x0"] == "BIGINT" and types["x35"] == "VARCHAR" and types["x39"] == "BIGINT"
+    misplaced = " OR ".join(
+        f"x{i}::VARCHAR <> (substr(customer_id, 2)::BIGINT * 100 + {i})::VARCHAR"
+        for i in range(width)
+        if i != 35
+    )
+    assert con.execute(f"SELECT count(*) FROM customers WHERE {misplaced}").fetchone()[0] == 0
+    assert con.execute("SELECT x35 FROM customers WHERE customer_id = 'c2777'").fetchone()[0] == "2024-01-01"

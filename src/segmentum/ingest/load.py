@@ -445,13 +445,16 @@ def _number_format(
     votes = (0, 0)
     if numeric and opts.decimal is None:
         # The vote depends only on the shape of a value (digits as 9), so count shapes, not values.
-        union = " UNION ALL ".join(
-            f"SELECT regexp_replace(trim({c}), '[0-9]', '9', 'g') AS s FROM {STG} "
-            f"WHERE regexp_full_match(trim({c}), '[+-]?[0-9][0-9{SPACES}'',.]*')"
-            for c in numeric
-        )
-        shapes = cur.execute(f"SELECT s, count(*) FROM ({union}) GROUP BY s").fetchall()
-        votes = detect.vote_decimal(shapes)
+        shapes: dict[str, int] = {}
+        for start in range(0, len(numeric), TYPING_BATCH):  # a statement per batch: planning is superlinear
+            union = " UNION ALL ".join(
+                f"SELECT regexp_replace(trim({c}), '[0-9]', '9', 'g') AS s FROM {STG} "
+                f"WHERE regexp_full_match(trim({c}), '[+-]?[0-9][0-9{SPACES}'',.]*')"
+                for c in numeric[start : start + TYPING_BATCH]
+            )
+            for shape, n in cur.execute(f"SELECT s, count(*) FROM ({union}) GROUP BY s").fetchall():
+                shapes[shape] = shapes.get(shape, 0) + n
+        votes = detect.vote_decimal(list(shapes.items()))
     fmt = detect.decide_number_format(
         votes, delimiter=staged.delimiter, decimal=opts.decimal, thousands=opts.thousands
     )
@@ -504,13 +507,17 @@ def _plan_columns(
         names.insert(0, "event_id")
     names += [t for t in targets if t not in names]
     names += [c for c in existing if c not in names]
+    extras = [
+        targets[n] for n in names if targets.get(n) is not None and not (existing.get(n) or spec.type_of(n))
+    ]
+    inferred = _infer_extras(cur, staged, extras, fmt)
     columns: list[_Column] = []
     for name in names:
         source = targets.get(name)
         ttype = existing.get(name) or spec.type_of(name)
         stype = staged.types.get(source, "VARCHAR") if source else None
         if ttype is None and source is not None:
-            ttype = _infer_extra(cur, staged.staging_column(source), stype, staged, fmt)
+            ttype = inferred[source]
         col = _Column(name, ttype or TEXT, source, key=name in spec.key, required=name in spec.required)
         x = staged.staging_column(source) if source else None
         _type_column(cur, col, x, stype, staged, opts, fmt, len(columns))
@@ -522,43 +529,67 @@ def _plan_columns(
     return columns
 
 
-def _infer_extra(
-    cur: duckdb.DuckDBPyConnection, x: str, stype: str | None, staged: Staged, fmt: detect.NumberFormat
-) -> str:
-    """The type of a column outside the canonical ones: typed sources keep theirs; text gets the narrowest type
-    that reads every value (integer, number, ISO timestamp, boolean), else text."""
-    if stype and stype != "VARCHAR":
-        return stype
-    v = f"nullif(trim({x}), '')"
-    # Most extra columns are plain text: one cheap look for a value that is no number, date or boolean.
-    texty = cur.execute(
-        f"SELECT 1 FROM {STG} WHERE {v} IS NOT NULL AND NOT regexp_matches({v}, '^[+-.0-9]') "
-        f"AND lower({v}) NOT IN ('true', 'false') LIMIT 1"
-    ).fetchall()
-    if texty:
-        return TEXT
-    valid, cleaned = _clean_number_sql(v, fmt)
-    row = cur.execute(
-        f"""SELECT count({v}),
-            count(*) FILTER (WHERE regexp_full_match({v}, '[+-]?(0|[1-9][0-9]{{0,17}})')),
-            count(*) FILTER (WHERE {valid} AND regexp_full_match({cleaned}, {lit(GENERAL)})
-                             AND NOT regexp_full_match({v}, '0[0-9]+')),
-            count(*) FILTER (WHERE regexp_full_match({v}, {lit(detect.ISO.regex)}) AND TRY_CAST({v} AS TIMESTAMP) IS NOT NULL),
-            count(*) FILTER (WHERE lower({v}) IN ('true', 'false'))
-            FROM {STG}"""
-    )
-    n, ints, nums, isos, bools = one(row)
-    if n == 0:
-        return TEXT
-    if ints == n:
-        return BIGINT
-    if nums == n:
-        return DOUBLE
-    if isos == n:
-        return TIMESTAMP
-    if bools == n:
-        return BOOLEAN
-    return TEXT
+def _infer_extras(
+    cur: duckdb.DuckDBPyConnection, staged: Staged, sources: list[str], fmt: detect.NumberFormat
+) -> dict[str, str]:
+    """The types of the columns outside the canonical ones: typed sources keep theirs; text gets the narrowest
+    type that reads every value (integer, number, ISO timestamp, boolean), else text. One statement per batch
+    of columns and phase, not one per column: a file may have thousands of columns."""
+    types: dict[str, str] = {}
+    texts = []
+    for source in sources:
+        stype = staged.types.get(source, "VARCHAR")
+        if stype and stype != "VARCHAR":
+            types[source] = stype
+        else:
+            texts.append(source)
+
+    def value(source: str) -> str:
+        return f"nullif(trim({staged.staging_column(source)}), '')"
+
+    for start in range(0, len(texts), TYPING_BATCH):
+        batch = texts[start : start + TYPING_BATCH]
+        # Most extra columns are plain text: a cheap look for a value that is no number, date or boolean.
+        looks = ", ".join(
+            f"bool_or({value(s)} IS NOT NULL AND NOT regexp_matches({value(s)}, '^[+-.0-9]') "
+            f"AND lower({value(s)}) NOT IN ('true', 'false'))"
+            for s in batch
+        )
+        texty = one(cur.execute(f"SELECT {looks} FROM {STG}"))
+        rest = [s for s, t in zip(batch, texty, strict=True) if not t]
+        types.update({s: TEXT for s, t in zip(batch, texty, strict=True) if t})
+        if not rest:
+            continue
+        counts = []
+        for s in rest:
+            v = value(s)
+            valid, cleaned = _clean_number_sql(v, fmt)
+            counts += [
+                f"count({v})",
+                f"count(*) FILTER (WHERE regexp_full_match({v}, '[+-]?(0|[1-9][0-9]{{0,17}})'))",
+                f"count(*) FILTER (WHERE {valid} AND regexp_full_match({cleaned}, {lit(GENERAL)}) "
+                f"AND NOT regexp_full_match({v}, '0[0-9]+'))",
+                f"count(*) FILTER (WHERE regexp_full_match({v}, {lit(detect.ISO.regex)}) "
+                f"AND TRY_CAST({v} AS TIMESTAMP) IS NOT NULL)",
+                f"count(*) FILTER (WHERE lower({v}) IN ('true', 'false'))",
+            ]
+        row = one(cur.execute(f"SELECT {', '.join(counts)} FROM {STG}"))
+        for k, s in enumerate(rest):
+            n, ints, nums, isos, bools = row[5 * k : 5 * k + 5]
+            types[s] = (
+                TEXT
+                if n == 0
+                else BIGINT
+                if ints == n
+                else DOUBLE
+                if nums == n
+                else TIMESTAMP
+                if isos == n
+                else BOOLEAN
+                if bools == n
+                else TEXT
+            )
+    return types
 
 
 def _type_column(
@@ -814,20 +845,23 @@ def _build_typed(
         "CREATE OR REPLACE TEMP MACRO quote_raw(s) AS "
         "'''' || CASE WHEN length(s) > 200 THEN left(s, 200) || '...' ELSE s END || ''''"
     )
-    selects = ["__line"]
-    pre = [f"{sql} AS {name}" for col in columns for name, sql in col.pre.items()]
-    joins = "".join(
-        f" LEFT JOIN {c.join[0]} {c.join[1]} ON {c.join[1]}.v = {c.join[2]}" for c in columns if c.join
-    )
-    inner = f"(SELECT s.*{''.join(', ' + p for p in pre)} FROM {STG} s{joins})"
-    for i, col in enumerate(columns):
-        selects.append(f"{col.value_sql} AS {q(col.name)}")
-        selects.append(f"CAST(({col.error_sql}) AS VARCHAR) AS __e{i}")
-        if col.fix_sql:
-            selects.append(f"{col.fix_sql} AS __f{i}")
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE {TYPED} AS SELECT {', '.join(selects)} FROM {inner} ORDER BY __line"
-    )
+    # DuckDB plans a statement in time that grows faster than its expressions, so the columns are typed in
+    # batches, each a statement over the staged columns it needs, and the batches put side by side in row order.
+    parts: list[str] = []
+    for start in range(0, len(columns), TYPING_BATCH):
+        part = f"__typed_{start // TYPING_BATCH}"
+        _type_batch(cur, part, staged, columns, range(start, min(start + TYPING_BATCH, len(columns))))
+        parts.append(part)
+    if not parts:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {TYPED} AS SELECT __line FROM {STG} ORDER BY __line")
+    elif len(parts) == 1:
+        cur.execute(f"ALTER TABLE {parts[0]} RENAME TO {TYPED}")
+    else:
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE {TYPED} AS SELECT * FROM {' POSITIONAL JOIN '.join(parts)}"
+        )
+        for part in parts:
+            cur.execute(f"DROP TABLE temp.{part}")
     for c in columns:
         if c.join:
             cur.execute(f"DROP TABLE IF EXISTS temp.{c.join[0]}")
@@ -844,6 +878,38 @@ def _build_typed(
         cur.execute(
             f"UPDATE {TYPED} SET __reason = coalesce({', '.join(reasons)}), __column = coalesce({', '.join(names)})"
         )
+
+
+TYPING_BATCH = 16  # columns per statement (DuckDB's planning time grows faster than a statement)
+_HELPER = re.compile(r"\b__(?:v|ok|n|ts|j)(\d+)\b")
+_STAGED = re.compile(r"\bc(\d+)\b")
+
+
+def _type_batch(
+    cur: duckdb.DuckDBPyConnection, name: str, staged: Staged, columns: list[_Column], indexes: range
+) -> None:
+    """The typed values, errors and fixes of `columns[i]` for i in `indexes`, in row order, as table `name`
+    (the first batch also holds `__line`)."""
+    selects = ["__line"] if indexes.start == 0 else []
+    for i in indexes:
+        col = columns[i]
+        selects.append(f"{col.value_sql} AS {q(col.name)}")
+        selects.append(f"CAST(({col.error_sql}) AS VARCHAR) AS __e{i}")
+        if col.fix_sql:
+            selects.append(f"{col.fix_sql} AS __f{i}")
+    body = ", ".join(selects)
+    # the helper expressions (and date lookups) these columns use, possibly another column's (order_items.line)
+    helpers = sorted({int(m) for m in _HELPER.findall(body)} | set(indexes))
+    pre = [f"{sql} AS {alias}" for j in helpers for alias, sql in columns[j].pre.items()]
+    joins = [columns[j].join for j in helpers if columns[j].join]
+    text = body + " ".join(pre) + " ".join(j[2] for j in joins if j)
+    used = sorted({int(m) for m in _STAGED.findall(text) if int(m) < len(staged.columns)})
+    picked = ", ".join(["s.__line", *(f"s.c{k}" for k in used), *pre])
+    join_sql = "".join(f" LEFT JOIN {j[0]} {j[1]} ON {j[1]}.v = {j[2]}" for j in joins if j)
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {body} FROM (SELECT {picked} FROM {STG} s{join_sql}) "
+        "ORDER BY __line"
+    )
 
 
 def _round_half_even(cur: duckdb.DuckDBPyConnection, i: int, col: _Column, report: IngestReport) -> None:
