@@ -416,8 +416,8 @@ def _stage_csv_fast(
         names = next(csv.reader([header], delimiter=delim, strict=True))
     except csv.Error:
         return False
-    if not any(f.strip() for f in names):
-        return False
+    if len(names) < 2 or not any(f.strip() for f in names):
+        return False  # one column: DuckDB would read a line of spaces as a value, not as a blank line
     n = len(names)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n)) + "}"
     for name in (_CSV_RAW, _CSV_REJ, _CSV_SCAN):
