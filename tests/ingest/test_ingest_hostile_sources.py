@@ -170,3 +170,25 @@ def test_exponent_numbers_up_to_1e32_are_stored_exactly_beyond_an_honest_error(
     assert amounts["o2"] == Decimal("1.5") * Decimal(10) ** 31
     assert amounts["o3"] == Decimal("99999999999999999999999999999999.9")  # the largest 32-digit number
     assert amounts["o5"] == Decimal("0")
+
+
+def test_money_of_every_width_is_exact(workspace: Workspace, tmp_path: Path) -> None:
+    """Short texts are parsed through DECIMAL(18, 6) (fast), long ones straight into DECIMAL(38, 6)."""
+    values = [
+        "123456789012",
+        "-12345678901",
+        "1234567890123.25",
+        "0.000001",
+        "-.5",
+        "99999999999999999999999999999999",
+    ]
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,customer_id,ordered_at,amount\n"
+        + "".join(f"o{i},c1,2024-01-01,{v}\n" for i, v in enumerate(values)),
+        encoding="utf-8",
+    )
+    report = ingest(workspace, "orders", path)
+    assert report.rows_stored == len(values)
+    got = dict(workspace.store.con.execute("SELECT order_id, amount FROM orders").fetchall())
+    assert [got[f"o{i}"] for i in range(len(values))] == [Decimal(v) for v in values]
