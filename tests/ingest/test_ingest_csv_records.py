@@ -193,3 +193,10 @@ def test_wide_files_are_typed_in_batches_that_stay_aligned(workspace: Workspace,
     )
     assert con.execute(f"SELECT count(*) FROM customers WHERE {misplaced}").fetchone()[0] == 0
     assert con.execute("SELECT x35 FROM customers WHERE customer_id = 'c2777'").fetchone()[0] == "2024-01-01"
+
+
+def test_line_numbers_hold_when_duckdb_may_reorder_rows(workspace: Workspace, tmp_path: Path) -> None:
+    workspace.store.con.execute("SET preserve_insertion_order = false")
+    path = orders_file(tmp_path / "orders.csv", 3_000, edit={2_500: ["o2500", "c2500", "2024-01-02", "x"]})
+    report = ingest(workspace, "orders", path)
+    assert [r["line"] for r in quarantined_rows(workspace, ingest_id=report.ingest_id)] == [2_500]

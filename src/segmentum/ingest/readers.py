@@ -412,6 +412,8 @@ def _stage_csv_fast(
     header = _first_line(path, newline)
     if header is None:
         return False
+    if not one(cur.execute("SELECT current_setting('preserve_insertion_order')"))[0]:
+        return False  # the rows' order (their rowid) is what gives them their line numbers
     try:
         names = next(csv.reader([header], delimiter=delim, strict=True))
     except csv.Error:
