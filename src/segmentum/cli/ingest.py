@@ -46,7 +46,10 @@ def ingest_command(
         ),
     ] = Mode.append,
     encoding: Annotated[
-        str | None, typer.Option(help="Text encoding (detected: utf-8, utf-8-sig, utf-16, cp1251)")
+        str | None,
+        typer.Option(
+            help="Text encoding (detected: utf-8, utf-8-sig, utf-16, cp1251, cp1252; also latin-1, koi8-r)"
+        ),
     ] = None,
     delimiter: Annotated[str | None, typer.Option(help="Field delimiter (detected), e.g. ';' or tab")] = None,
     decimal: Annotated[str | None, typer.Option(help="Decimal mark: '.' or ',' (detected)")] = None,
@@ -58,6 +61,13 @@ def ingest_command(
         typer.Option(
             "--date-format",
             help="Date format, e.g. dd.mm.yyyy, mm/dd/yyyy, 'yyyy-mm-dd hh:mm', %d/%m/%Y (detected)",
+        ),
+    ] = None,
+    na_values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--na-values",
+            help="Texts that mean a missing value (repeatable or comma-separated), e.g. --na-values 'NA,N/A,null,-'",
         ),
     ] = None,
     strict: Annotated[bool, typer.Option(help="Exit with an error when any row is quarantined")] = False,
@@ -81,6 +91,7 @@ def ingest_command(
         decimal=decimal,
         thousands=thousands,
         date_format=date_format,
+        na_values=na_values,
         strict=strict,
         progress=err.is_terminal,
     )

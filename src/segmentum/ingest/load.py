@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,7 @@ class _Options:
     thousands: str | None
     date_format: str | None
     timezone: str
+    na_values: list[str] = field(default_factory=list)
 
 
 def ingest(
@@ -142,6 +144,7 @@ def ingest(
     decimal: str | None = None,
     thousands: str | None = None,
     date_format: str | None = None,
+    na_values: Sequence[str] | str | None = None,
     strict: bool = False,
     progress: bool = False,
 ) -> IngestReport:
@@ -164,6 +167,9 @@ def ingest(
         Source column -> canonical column, beating the built-in aliases.
     encoding, delimiter, decimal, thousands, date_format:
         Override what is detected (see docs/ingest.md).
+    na_values:
+        Texts that mean a missing value (e.g. ``["NA", "N/A", "null", "-"]``, or one comma-separated string),
+        compared after trimming spaces; ``NaN`` also makes NaN numbers of typed sources missing.
     strict:
         Raise `StrictIngestError` (after storing the good rows) when any row was quarantined.
     progress:
@@ -185,11 +191,14 @@ def ingest(
         thousands=detect.parse_thousands_option(thousands),
         date_format=date_format,
         timezone=tz,
+        na_values=parse_na_values(na_values),
     )
     cur = store.cursor()
     started = _now()
     try:
-        staged = stage(cur, source, encoding=encoding, delimiter=delimiter, progress=progress)
+        staged = stage(
+            cur, source, encoding=encoding, delimiter=delimiter, progress=progress, na_values=opts.na_values
+        )
         report = _ingest_staged(store, cur, table, staged, opts, started, source_options=_options_json(opts))
     finally:
         for name in (STG, REJ, TYPED, "__fix"):
@@ -260,6 +269,19 @@ def ingest_frame(
         cur.close()
 
 
+def parse_na_values(values: Sequence[str] | str | None) -> list[str]:
+    """`--na-values`: repeatable, each may list several texts separated by commas (`NA,N/A,null,-`)."""
+    if values is None:
+        return []
+    items = [values] if isinstance(values, str) else list(values)
+    result: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise IngestError(f"--na-values takes texts, got {item!r}")
+        result += [v.strip() for v in item.split(",") if v.strip()]
+    return result
+
+
 def _store_and_timezone(target: Any) -> tuple[Store, str]:
     if isinstance(target, Store):
         return target, "UTC"
@@ -274,7 +296,7 @@ def _now() -> dt.datetime:
 
 
 def _options_json(opts: _Options) -> dict[str, Any]:
-    return {k: v for k, v in vars(opts).items() if v is not None and k != "timezone"}
+    return {k: v for k, v in vars(opts).items() if v not in (None, []) and k != "timezone"}
 
 
 # ---------------------------------------------------------------------------------------------- the pipeline
@@ -316,11 +338,7 @@ def _ingest_staged(
     ingest_id = one(cur.execute(f"SELECT nextval('{META}.ingest_seq')"))[0]
     report.ingest_id = ingest_id
     if table == "events":
-        # stable and unique per row: the ingest and the row's line
-        cur.execute(
-            f"UPDATE {TYPED} SET event_id = {lit(str(ingest_id))} || '-' || __line::VARCHAR "
-            "WHERE event_id IS NULL AND __reason IS NULL"
-        )
+        _derive_event_ids(cur, [c.name for c in columns])
     key = [c.name for c in columns if c.key]
     auto_ids = table == "customers" and opts.mode == "append" and bool(existing)
     _mark_duplicates(cur, table, key, opts.mode, existing, auto_ids)
@@ -330,24 +348,16 @@ def _ingest_staged(
     report.rows_stored = counts[1]
     report.rows_quarantined = counts[0] - counts[1] + rejected
 
+    # replace swaps the table only when the source gave rows to store; the quarantine and the log are kept
+    swap = not (opts.mode == "replace" and report.rows_stored == 0)
+    if not swap:
+        report.warnings.append(f"nothing could be stored: {table} is left as it was")
     with store.transaction(cur):
-        if derived_before:
-            cur.execute(f"DROP TABLE IF EXISTS main.{q(table)}")
-            cur.execute(f"DELETE FROM {META}.derived WHERE table_name = ?", [table])
-            report.warnings.append(f"{table} derived earlier from another table were replaced by this load")
-        _write_table(cur, table, columns, key, opts.mode, existing, auto_ids)
+        if swap:
+            _write_tables(cur, table, columns, key, opts.mode, existing, auto_ids, derived_before, report)
+        else:
+            _derive_customers(cur, ())  # only makes sure `customers` exists
         _write_quarantine(cur, ingest_id, table, staged)
-        if table == "order_items" and _derive_orders(cur):
-            report.derived.append("orders")
-        # Only ids of the tables just written can be new; a replaced customer table needs them all again.
-        sources: tuple[str, ...] = ()
-        if table in FACT_TABLES:
-            sources = (table, "orders") if "orders" in report.derived else (table,)
-        elif opts.mode == "replace" or not existing:
-            cur.execute(f"DELETE FROM {META}.auto_customers")
-            sources = CUSTOMER_SOURCES
-        if _derive_customers(cur, sources):
-            report.derived.append("customers")
         cur.execute(
             f"INSERT INTO {META}.ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -364,6 +374,49 @@ def _ingest_staged(
             ],
         )
     return report
+
+
+def _write_tables(
+    cur: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: list[_Column],
+    key: list[str],
+    mode: str,
+    existing: dict[str, str],
+    auto_ids: bool,
+    derived_before: bool,
+    report: IngestReport,
+) -> None:
+    """The table, then what is derived from it (orders from order lines, customers from every table)."""
+    if derived_before:
+        cur.execute(f"DROP TABLE IF EXISTS main.{q(table)}")
+        cur.execute(f"DELETE FROM {META}.derived WHERE table_name = ?", [table])
+        report.warnings.append(f"{table} derived earlier from another table were replaced by this load")
+    _write_table(cur, table, columns, key, mode, existing, auto_ids)
+    if table == "order_items" and _derive_orders(cur):
+        report.derived.append("orders")
+    # Only ids of the tables just written can be new; a replaced customer table needs them all again.
+    sources: tuple[str, ...] = ()
+    if table in FACT_TABLES:
+        sources = (table, "orders") if "orders" in report.derived else (table,)
+    elif mode == "replace" or not existing:
+        cur.execute(f"DELETE FROM {META}.auto_customers")
+        sources = CUSTOMER_SOURCES
+    if _derive_customers(cur, sources):
+        report.derived.append("customers")
+
+
+def _derive_event_ids(cur: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+    """An event without an id gets a hash of its customer, event, time and properties and of its occurrence among
+    identical rows of the source (DESIGN section 4): loading the same file twice stores it once, the second load's
+    rows being duplicates of stored keys."""
+    content = [c for c in ("customer_id", "event", "occurred_at", "properties") if c in names]
+    values = ", ".join(f"CAST({q(c)} AS VARCHAR)" for c in content)
+    cur.execute(
+        f"UPDATE {TYPED} SET event_id = h.id FROM (SELECT __line AS l, md5(CAST(to_json([{values}]) AS VARCHAR) "
+        f"|| '#' || row_number() OVER (PARTITION BY {values} ORDER BY __line)) AS id FROM {TYPED} "
+        f"WHERE event_id IS NULL AND __reason IS NULL) h WHERE {TYPED}.__line = h.l"
+    )
 
 
 def _is_derived(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -392,13 +445,16 @@ def _number_format(
     votes = (0, 0)
     if numeric and opts.decimal is None:
         # The vote depends only on the shape of a value (digits as 9), so count shapes, not values.
-        union = " UNION ALL ".join(
-            f"SELECT regexp_replace(trim({c}), '[0-9]', '9', 'g') AS s FROM {STG} "
-            f"WHERE regexp_full_match(trim({c}), '[+-]?[0-9][0-9{SPACES}'',.]*')"
-            for c in numeric
-        )
-        shapes = cur.execute(f"SELECT s, count(*) FROM ({union}) GROUP BY s").fetchall()
-        votes = detect.vote_decimal(shapes)
+        shapes: dict[str, int] = {}
+        for start in range(0, len(numeric), TYPING_BATCH):  # a statement per batch: planning is superlinear
+            union = " UNION ALL ".join(
+                f"SELECT regexp_replace(trim({c}), '[0-9]', '9', 'g') AS s FROM {STG} "
+                f"WHERE regexp_full_match(trim({c}), '[+-]?[0-9][0-9{SPACES}'',.]*')"
+                for c in numeric[start : start + TYPING_BATCH]
+            )
+            for shape, n in cur.execute(f"SELECT s, count(*) FROM ({union}) GROUP BY s").fetchall():
+                shapes[shape] = shapes.get(shape, 0) + n
+        votes = detect.vote_decimal(list(shapes.items()))
     fmt = detect.decide_number_format(
         votes, delimiter=staged.delimiter, decimal=opts.decimal, thousands=opts.thousands
     )
@@ -428,6 +484,7 @@ def _clean_number_sql(v: str, fmt: detect.NumberFormat) -> tuple[str, str]:
     return valid, cleaned
 
 
+OUT_OF_RANGE = "number out of range (money and quantities hold at most 32 digits before the decimal point): "
 PLAIN6 = r"[+-]?([0-9]+\.?[0-9]{0,6}|\.[0-9]{1,6})"
 GENERAL = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 
@@ -450,13 +507,17 @@ def _plan_columns(
         names.insert(0, "event_id")
     names += [t for t in targets if t not in names]
     names += [c for c in existing if c not in names]
+    extras = [
+        targets[n] for n in names if targets.get(n) is not None and not (existing.get(n) or spec.type_of(n))
+    ]
+    inferred = _infer_extras(cur, staged, extras, fmt)
     columns: list[_Column] = []
     for name in names:
         source = targets.get(name)
         ttype = existing.get(name) or spec.type_of(name)
         stype = staged.types.get(source, "VARCHAR") if source else None
         if ttype is None and source is not None:
-            ttype = _infer_extra(cur, staged.staging_column(source), stype, staged, fmt)
+            ttype = inferred[source]
         col = _Column(name, ttype or TEXT, source, key=name in spec.key, required=name in spec.required)
         x = staged.staging_column(source) if source else None
         _type_column(cur, col, x, stype, staged, opts, fmt, len(columns))
@@ -468,43 +529,67 @@ def _plan_columns(
     return columns
 
 
-def _infer_extra(
-    cur: duckdb.DuckDBPyConnection, x: str, stype: str | None, staged: Staged, fmt: detect.NumberFormat
-) -> str:
-    """The type of a column outside the canonical ones: typed sources keep theirs; text gets the narrowest type
-    that reads every value (integer, number, ISO timestamp, boolean), else text."""
-    if stype and stype != "VARCHAR":
-        return stype
-    v = f"nullif(trim({x}), '')"
-    # Most extra columns are plain text: one cheap look for a value that is no number, date or boolean.
-    texty = cur.execute(
-        f"SELECT 1 FROM {STG} WHERE {v} IS NOT NULL AND NOT regexp_matches({v}, '^[+-.0-9]') "
-        f"AND lower({v}) NOT IN ('true', 'false') LIMIT 1"
-    ).fetchall()
-    if texty:
-        return TEXT
-    valid, cleaned = _clean_number_sql(v, fmt)
-    row = cur.execute(
-        f"""SELECT count({v}),
-            count(*) FILTER (WHERE regexp_full_match({v}, '[+-]?(0|[1-9][0-9]{{0,17}})')),
-            count(*) FILTER (WHERE {valid} AND regexp_full_match({cleaned}, {lit(GENERAL)})
-                             AND NOT regexp_full_match({v}, '0[0-9]+')),
-            count(*) FILTER (WHERE regexp_full_match({v}, {lit(detect.ISO.regex)}) AND TRY_CAST({v} AS TIMESTAMP) IS NOT NULL),
-            count(*) FILTER (WHERE lower({v}) IN ('true', 'false'))
-            FROM {STG}"""
-    )
-    n, ints, nums, isos, bools = one(row)
-    if n == 0:
-        return TEXT
-    if ints == n:
-        return BIGINT
-    if nums == n:
-        return DOUBLE
-    if isos == n:
-        return TIMESTAMP
-    if bools == n:
-        return BOOLEAN
-    return TEXT
+def _infer_extras(
+    cur: duckdb.DuckDBPyConnection, staged: Staged, sources: list[str], fmt: detect.NumberFormat
+) -> dict[str, str]:
+    """The types of the columns outside the canonical ones: typed sources keep theirs; text gets the narrowest
+    type that reads every value (integer, number, ISO timestamp, boolean), else text. One statement per batch
+    of columns and phase, not one per column: a file may have thousands of columns."""
+    types: dict[str, str] = {}
+    texts = []
+    for source in sources:
+        stype = staged.types.get(source, "VARCHAR")
+        if stype and stype != "VARCHAR":
+            types[source] = stype
+        else:
+            texts.append(source)
+
+    def value(source: str) -> str:
+        return f"nullif(trim({staged.staging_column(source)}), '')"
+
+    for start in range(0, len(texts), TYPING_BATCH):
+        batch = texts[start : start + TYPING_BATCH]
+        # Most extra columns are plain text: a cheap look for a value that is no number, date or boolean.
+        looks = ", ".join(
+            f"bool_or({value(s)} IS NOT NULL AND NOT regexp_matches({value(s)}, '^[+-.0-9]') "
+            f"AND lower({value(s)}) NOT IN ('true', 'false'))"
+            for s in batch
+        )
+        texty = one(cur.execute(f"SELECT {looks} FROM {STG}"))
+        rest = [s for s, t in zip(batch, texty, strict=True) if not t]
+        types.update({s: TEXT for s, t in zip(batch, texty, strict=True) if t})
+        if not rest:
+            continue
+        counts = []
+        for s in rest:
+            v = value(s)
+            valid, cleaned = _clean_number_sql(v, fmt)
+            counts += [
+                f"count({v})",
+                f"count(*) FILTER (WHERE regexp_full_match({v}, '[+-]?(0|[1-9][0-9]{{0,17}})'))",
+                f"count(*) FILTER (WHERE {valid} AND regexp_full_match({cleaned}, {lit(GENERAL)}) "
+                f"AND NOT regexp_full_match({v}, '0[0-9]+'))",
+                f"count(*) FILTER (WHERE regexp_full_match({v}, {lit(detect.ISO.regex)}) "
+                f"AND TRY_CAST({v} AS TIMESTAMP) IS NOT NULL)",
+                f"count(*) FILTER (WHERE lower({v}) IN ('true', 'false'))",
+            ]
+        row = one(cur.execute(f"SELECT {', '.join(counts)} FROM {STG}"))
+        for k, s in enumerate(rest):
+            n, ints, nums, isos, bools = row[5 * k : 5 * k + 5]
+            types[s] = (
+                TEXT
+                if n == 0
+                else BIGINT
+                if ints == n
+                else DOUBLE
+                if nums == n
+                else TIMESTAMP
+                if isos == n
+                else BOOLEAN
+                if bools == n
+                else TEXT
+            )
+    return types
 
 
 def _type_column(
@@ -552,7 +637,7 @@ def _type_column(
     elif base == "DECIMAL":
         if sb in _INT_TYPES or (sb == "DECIMAL" and _decimal_scale(stype) <= 6):
             col.value_sql = f"TRY_CAST({x} AS {col.type})"
-            col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN 'number out of range: ' || {raw} END"
+            col.error_sql = fail + f"WHEN {col.value_sql} IS NULL THEN {lit(OUT_OF_RANGE)} || {raw} END"
             return
         if sb in _FLOAT_TYPES:
             # doubles with at most 6 decimals convert exactly; the others are rounded half-even below
@@ -560,14 +645,14 @@ def _type_column(
             col.fix_sql = f"CASE WHEN round({x}, 6) <> {x} THEN {v} END"
             col.error_sql = (
                 fail + f"WHEN isinf({x}) THEN 'cannot read ' || {raw} || ' as a number' "
-                f"WHEN round({x}, 6) = {x} AND {col.value_sql} IS NULL THEN 'number out of range: ' || {raw} END"
+                f"WHEN round({x}, 6) = {x} AND {col.value_sql} IS NULL THEN {lit(OUT_OF_RANGE)} || {raw} END"
             )
             return
         nf = fmt if sb == "VARCHAR" else detect.NumberFormat(".", "")
         valid, cleaned = _pre_number(col, idx, v, nf)
         col.value_sql = (
             f"CASE WHEN {valid} AND regexp_full_match({cleaned}, {lit(PLAIN6)}) "
-            f"THEN TRY_CAST({cleaned} AS {col.type}) END"
+            f"THEN {_text_to_decimal(cleaned, col.type)} END"
         )
         col.fix_sql = (
             f"CASE WHEN {valid} AND regexp_full_match({cleaned}, {lit(GENERAL)}) "
@@ -576,8 +661,8 @@ def _type_column(
         col.error_sql = (
             fail + f"WHEN NOT ({valid} AND regexp_full_match({cleaned}, {lit(GENERAL)})) "
             f"THEN 'cannot read ' || {raw} || ' as a number ({fmt.describe() if sb == 'VARCHAR' else 'decimal dot'})' "
-            f"WHEN regexp_full_match({cleaned}, {lit(PLAIN6)}) AND TRY_CAST({cleaned} AS {col.type}) IS NULL "
-            f"THEN 'number out of range: ' || {raw} END"
+            f"WHEN regexp_full_match({cleaned}, {lit(PLAIN6)}) AND {_text_to_decimal(cleaned, col.type)} IS NULL "
+            f"THEN {lit(OUT_OF_RANGE)} || {raw} END"
         )
     elif base in _FLOAT_TYPES or base in _INT_TYPES:
         if sb in _INT_TYPES | _FLOAT_TYPES or sb == "DECIMAL":
@@ -592,7 +677,7 @@ def _type_column(
                 else f"TRY_CAST({cleaned} AS {col.type})"
             )
             if base in _INT_TYPES:
-                cast = f"TRY_CAST(TRY_CAST({cleaned} AS DECIMAL(38, 6)) AS {col.type})"
+                cast = f"TRY_CAST({_text_to_decimal(cleaned, 'DECIMAL(38, 6)')} AS {col.type})"
             col.value_sql = (
                 f"CASE WHEN {valid} AND regexp_full_match({cleaned}, {lit(pattern)}) THEN {cast} END"
             )
@@ -662,6 +747,19 @@ def _type_column(
         col.error_sql = (
             fail + f"WHEN {col.value_sql} IS NULL THEN 'cannot read ' || {raw} || ' as {col.type}' END"
         )
+
+
+def _text_to_decimal(text: str, type_name: str) -> str:
+    """TRY_CAST of text to a wide DECIMAL. DuckDB parses text into DECIMAL(38, 6) about a hundred times more
+    slowly than into DECIMAL(18, 6), so text short enough to fit the narrow type goes through it."""
+    precision = re.search(r"\(\s*(\d+)", type_name)
+    scale = _decimal_scale(type_name)
+    if precision is None or int(precision.group(1)) <= 18 or scale > 12:
+        return f"TRY_CAST({text} AS {type_name})"
+    return (
+        f"CASE WHEN length({text}) <= {18 - scale} THEN TRY_CAST(TRY_CAST({text} AS DECIMAL(18, {scale})) AS "
+        f"{type_name}) ELSE TRY_CAST({text} AS {type_name}) END"
+    )
 
 
 def _pre_number(col: _Column, idx: int, v: str, fmt: detect.NumberFormat) -> tuple[str, str]:
@@ -760,20 +858,23 @@ def _build_typed(
         "CREATE OR REPLACE TEMP MACRO quote_raw(s) AS "
         "'''' || CASE WHEN length(s) > 200 THEN left(s, 200) || '...' ELSE s END || ''''"
     )
-    selects = ["__line"]
-    pre = [f"{sql} AS {name}" for col in columns for name, sql in col.pre.items()]
-    joins = "".join(
-        f" LEFT JOIN {c.join[0]} {c.join[1]} ON {c.join[1]}.v = {c.join[2]}" for c in columns if c.join
-    )
-    inner = f"(SELECT s.*{''.join(', ' + p for p in pre)} FROM {STG} s{joins})"
-    for i, col in enumerate(columns):
-        selects.append(f"{col.value_sql} AS {q(col.name)}")
-        selects.append(f"CAST(({col.error_sql}) AS VARCHAR) AS __e{i}")
-        if col.fix_sql:
-            selects.append(f"{col.fix_sql} AS __f{i}")
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE {TYPED} AS SELECT {', '.join(selects)} FROM {inner} ORDER BY __line"
-    )
+    # DuckDB plans a statement in time that grows faster than its expressions, so the columns are typed in
+    # batches, each a statement over the staged columns it needs, and the batches put side by side in row order.
+    parts: list[str] = []
+    for start in range(0, len(columns), TYPING_BATCH):
+        part = f"__typed_{start // TYPING_BATCH}"
+        _type_batch(cur, part, staged, columns, range(start, min(start + TYPING_BATCH, len(columns))))
+        parts.append(part)
+    if not parts:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {TYPED} AS SELECT __line FROM {STG} ORDER BY __line")
+    elif len(parts) == 1:
+        cur.execute(f"ALTER TABLE {parts[0]} RENAME TO {TYPED}")
+    else:
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE {TYPED} AS SELECT * FROM {' POSITIONAL JOIN '.join(parts)}"
+        )
+        for part in parts:
+            cur.execute(f"DROP TABLE temp.{part}")
     for c in columns:
         if c.join:
             cur.execute(f"DROP TABLE IF EXISTS temp.{c.join[0]}")
@@ -792,6 +893,38 @@ def _build_typed(
         )
 
 
+TYPING_BATCH = 16  # columns per statement (DuckDB's planning time grows faster than a statement)
+_HELPER = re.compile(r"\b__(?:v|ok|n|ts|j)(\d+)\b")
+_STAGED = re.compile(r"\bc(\d+)\b")
+
+
+def _type_batch(
+    cur: duckdb.DuckDBPyConnection, name: str, staged: Staged, columns: list[_Column], indexes: range
+) -> None:
+    """The typed values, errors and fixes of `columns[i]` for i in `indexes`, in row order, as table `name`
+    (the first batch also holds `__line`)."""
+    selects = ["__line"] if indexes.start == 0 else []
+    for i in indexes:
+        col = columns[i]
+        selects.append(f"{col.value_sql} AS {q(col.name)}")
+        selects.append(f"CAST(({col.error_sql}) AS VARCHAR) AS __e{i}")
+        if col.fix_sql:
+            selects.append(f"{col.fix_sql} AS __f{i}")
+    body = ", ".join(selects)
+    # the helper expressions (and date lookups) these columns use, possibly another column's (order_items.line)
+    helpers = sorted({int(m) for m in _HELPER.findall(body)} | set(indexes))
+    pre = [f"{sql} AS {alias}" for j in helpers for alias, sql in columns[j].pre.items()]
+    joins = [columns[j].join for j in helpers if columns[j].join]
+    text = body + " ".join(pre) + " ".join(j[2] for j in joins if j)
+    used = sorted({int(m) for m in _STAGED.findall(text) if int(m) < len(staged.columns)})
+    picked = ", ".join(["s.__line", *(f"s.c{k}" for k in used), *pre])
+    join_sql = "".join(f" LEFT JOIN {j[0]} {j[1]} ON {j[1]}.v = {j[2]}" for j in joins if j)
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {body} FROM (SELECT {picked} FROM {STG} s{join_sql}) "
+        "ORDER BY __line"
+    )
+
+
 def _round_half_even(cur: duckdb.DuckDBPyConnection, i: int, col: _Column, report: IngestReport) -> None:
     rows = cur.execute(
         f"SELECT __line, __f{i} FROM {TYPED} WHERE __f{i} IS NOT NULL AND __e{i} IS NULL"
@@ -801,16 +934,18 @@ def _round_half_even(cur: duckdb.DuckDBPyConnection, i: int, col: _Column, repor
     fixed: list[tuple[int, str | None, str | None]] = []
     example = None
     quantum = Decimal("0.000001")
+    # DECIMAL(38, 6) holds 32 digits before the point: 1e22..1e31 fit, and need more than the default 28 digits
+    exact = Context(prec=80, rounding=ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999)
     for line, text in rows:
         try:
-            value = Decimal(text).quantize(quantum, rounding=ROUND_HALF_EVEN)
+            value = Decimal(text).quantize(quantum, context=exact)
             if value.adjusted() >= 32:
                 raise InvalidOperation
             fixed.append((line, format(value, "f"), None))
             if example is None:
                 example = f"line {line}: {text} -> {format(value, 'f')}"
         except (InvalidOperation, ValueError):
-            fixed.append((line, None, f"number out of range: '{text[:200]}'"))
+            fixed.append((line, None, f"{OUT_OF_RANGE}'{text[:200]}'"))
     cur.execute("CREATE OR REPLACE TEMP TABLE __fix (l BIGINT, v VARCHAR, e VARCHAR)")
     cur.executemany("INSERT INTO __fix VALUES (?, ?, ?)", fixed)
     cur.execute(

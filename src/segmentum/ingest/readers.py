@@ -11,12 +11,14 @@ number (header = row 1); JSON lines the line number; Parquet and database tables
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
-import io
 import json
+import re
 import sqlite3
-import sys
+import tempfile
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -92,14 +94,15 @@ def stage(
     encoding: str | None = None,
     delimiter: str | None = None,
     progress: bool = False,
+    na_values: Sequence[str] = (),
 ) -> Staged:
-    """Read `source` into the staging tables `__stg` and `__rej` of the cursor's connection."""
+    """Read `source` into the staging tables `__stg` and `__rej` of the cursor's connection, then `screen` it."""
     cur.execute(
         f"CREATE OR REPLACE TEMP TABLE {REJ} (line BIGINT, column_name VARCHAR, reason VARCHAR, raw VARCHAR)"
     )
     text = str(source)
     if is_url(text):
-        return _stage_url(cur, text)
+        return screen(cur, _stage_url(cur, text), na_values)
     path = Path(text).expanduser()
     if not path.exists():
         raise IngestError(
@@ -110,12 +113,81 @@ def stage(
         raise IngestError(f"{path} is a folder; give a file (CSV, TSV, Excel .xlsx, Parquet, JSON lines)")
     kind = _kind_of(path)
     if kind == "parquet":
-        return _stage_parquet(cur, path)
-    if kind == "excel":
-        return _stage_excel(cur, path)
-    if kind == "jsonl":
-        return _stage_jsonl(cur, path, encoding=encoding)
-    return _stage_csv(cur, path, encoding=encoding, delimiter=delimiter, progress=progress)
+        staged = _stage_parquet(cur, path)
+    elif kind == "excel":
+        staged = _stage_excel(cur, path)
+    elif kind == "jsonl":
+        staged = _stage_jsonl(cur, path, encoding=encoding)
+    else:
+        staged = _stage_csv(cur, path, encoding=encoding, delimiter=delimiter, progress=progress)
+    return screen(cur, staged, na_values)
+
+
+def screen(cur: duckdb.DuckDBPyConnection, staged: Staged, na_values: Sequence[str] = ()) -> Staged:
+    """The checks every source gets once staged, whatever its reader: declared missing values (`na_values`)
+    become missing; a row holding a NUL character (binary data) or a NaN number is quarantined."""
+    text = [c for c in staged.columns if _base_type(staged.types.get(c)) == "VARCHAR"]
+    floats = [c for c in staged.columns if _base_type(staged.types.get(c)) in ("DOUBLE", "FLOAT", "REAL")]
+    declared = [v.strip() for v in na_values if v is not None and v.strip()]
+    nan_missing = any(v.lower() == "nan" for v in declared)
+    sets = [
+        f"{staged.staging_column(c)} = CASE WHEN trim({staged.staging_column(c)}) IN "
+        f"({', '.join(lit(v) for v in declared)}) THEN NULL ELSE {staged.staging_column(c)} END"
+        for c in (text if declared else [])
+    ]
+    sets += [
+        f"{staged.staging_column(c)} = CASE WHEN isnan({staged.staging_column(c)}) THEN NULL "
+        f"ELSE {staged.staging_column(c)} END"
+        for c in (floats if nan_missing else [])
+    ]
+    if sets:
+        cur.execute(f"UPDATE {STG} SET {', '.join(sets)}")
+    checks = [
+        (f"contains({staged.staging_column(c)}, chr(0))", "contains a NUL character (binary data)")
+        for c in text
+    ]
+    if not nan_missing:
+        checks += [
+            (
+                f"isnan({staged.staging_column(c)})",
+                f"{c!r} holds NaN (not a number); declare it missing with --na-values NaN",
+            )
+            for c in floats
+        ]
+    if not checks:
+        return staged
+    raw = (
+        "concat_ws("
+        + ", ".join(
+            [lit(staged.delimiter or ",")]
+            + [
+                f"replace(coalesce(CAST({staged.staging_column(c)} AS VARCHAR), ''), chr(0), '\\0')"
+                for c in staged.columns
+            ]
+        )
+        + ")"
+    )
+    reason = "CASE " + " ".join(f"WHEN {cond} THEN {lit(why)}" for cond, why in checks) + " END"
+    bad = " OR ".join(f"coalesce({cond}, false)" for cond, _ in checks)
+    found = one(cur.execute(f"SELECT count(*) FROM {STG} WHERE {bad}"))[0]
+    if found:
+        cur.execute(
+            f"INSERT INTO {REJ} SELECT __line, NULL, {reason}, left({raw}, 10000) FROM {STG} WHERE {bad}"
+        )
+        cur.execute(f"DELETE FROM {STG} WHERE {bad}")
+        staged.rows -= found
+        staged.rejected += found
+    return staged
+
+
+def one_line(exc: BaseException) -> str:
+    """An error's message on one line: DuckDB's messages span several (a title, a context, a hint)."""
+    lines = [" ".join(line.split()) for line in str(exc).splitlines()]
+    return next((line for line in lines if line), type(exc).__name__)
+
+
+def _base_type(type_name: str | None) -> str:
+    return (type_name or "VARCHAR").split("(")[0].strip().upper()
 
 
 def _kind_of(path: Path) -> str:
@@ -211,26 +283,18 @@ class _Batcher:
 
 
 # ---------------------------------------------------------------------------------------------- CSV
+#
+# CSV/TSV is parsed by DuckDB's own reader (parallel, in C) whenever the file is well formed: every record on
+# one physical line, no record DuckDB rejects, and as many records as the file has non-blank lines. Anything
+# else (a stray quote, a ragged row, values holding line breaks, bytes that are not UTF-8) is read again line
+# by line in Python, which decides the file's records from its physical lines (see _stage_csv_lines). Files in
+# other encodings are first transcoded, streaming, to a temporary UTF-8 file.
 
-
-class _CountingReader(io.RawIOBase):
-    """A raw file that tells how many bytes were read (for the progress bar)."""
-
-    def __init__(self, fh: Any) -> None:
-        self.fh = fh
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        n = self.fh.readinto(b)
-        self.count += n or 0
-        return n
-
-    def close(self) -> None:
-        self.fh.close()
-        super().close()
+MAX_SPAN_LINES = 100  # a quoted value may hold at most this many line breaks
+MAX_SPAN_CHARS = 1 << 20  # ... and at most this many characters across them
+_CSV_REJ = "__csv_rej"
+_CSV_SCAN = "__csv_scan"
+_CSV_RAW = "__csv"
 
 
 def _stage_csv(
@@ -254,75 +318,316 @@ def _stage_csv(
         delim = detect_delimiter(head_text, suffix=path.suffix.lower())
     staged = Staged(display_source(path), "csv", [], {}, encoding=enc, delimiter=delim)
     staged.notes.append(f"read {path.name} as {enc}, delimiter {_delim_name(delim)}")
-    csv.field_size_limit(sys.maxsize)
-    raw = open(path, "rb")  # noqa: SIM115 - closed below, wrapped for byte counting
-    counting = _CountingReader(raw)
-    text = io.TextIOWrapper(io.BufferedReader(counting, 1 << 16), encoding=enc, errors="strict", newline="")
-    total = path.stat().st_size
-    bar = _progress_bar(progress, f"Reading {path.name}", total)
+    newline = "\n" if "\n" in head_text or "\r" not in head_text else "\r"
+    with tempfile.TemporaryDirectory(prefix="segmentum-ingest-") as tmp:
+        text = path
+        if enc not in ("utf-8", "utf-8-sig"):
+            text = _transcode(path, enc, Path(tmp) / "utf8.csv", newline)
+        if not _stage_csv_fast(cur, text, staged, delim, newline):
+            _stage_csv_lines(cur, text, path, staged, delim, newline, enc, progress)
+    return staged
+
+
+def _encoding_hint(enc: str) -> str:
+    others = [e for e in ("utf-8", "cp1251", "cp1252", "latin-1", "utf-16") if e != enc]
+    return (
+        "pass the file's encoding with --encoding (e.g. " + ", ".join(f"--encoding {e}" for e in others) + ")"
+    )
+
+
+def _transcode(path: Path, enc: str, target: Path, newline: str) -> Path:
+    """`path` decoded from `enc` into a UTF-8 file, streaming; an undecodable byte stops with its true line."""
+    decoder = codecs.getincrementaldecoder(enc)(errors="strict")
+    lines_before = 0
+    with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as out:
+        while True:
+            chunk = src.read(1 << 20)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                prefix = bytes(exc.object[: exc.start]).decode(enc, errors="replace")
+                line = lines_before + prefix.count(newline) + 1
+                raise IngestError(
+                    f"{path}:{line}: cannot decode the bytes of line {line} as {enc} ({exc.reason}); "
+                    + _encoding_hint(enc)
+                ) from None
+            out.write(text)
+            lines_before += text.count(newline)
+            if not chunk:
+                break
+    return target
+
+
+def _first_line(path: Path, newline: str) -> str | None:
+    """The file's first physical line as text, or None when it is blank or not UTF-8."""
+    with path.open("rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    end = head.find(newline.encode())
+    if end < 0:
+        end = len(head)
     try:
-        reader = csv.reader(text, delimiter=delim, strict=False)
-        header: list[str] | None = None
-        batcher: _Batcher | None = None
-        previous_end = 0
+        line = head[:end].decode("utf-8").lstrip("\ufeff").rstrip("\r")
+    except UnicodeDecodeError:
+        return None
+    return line if line.strip() else None
+
+
+def _line_scan(path: Path, newline: str) -> tuple[int, list[int]]:
+    """(the number of physical lines, the numbers of the empty ones), at C speed."""
+    nl = newline.encode()
+    empty = re.compile(rb"\n(?=\r?\n)" if nl == b"\n" else rb"\r(?=\r)")
+    total = 0  # newlines before `buf`
+    blanks: list[int] = []
+    carry = b""
+    last = b""
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(1 << 22)
+            buf = carry + chunk
+            if not buf:
+                break
+            limit = len(buf) if not chunk else max(len(buf) - 2, 0)  # the lookahead needs 2 bytes
+            if b"\n\n" in buf or b"\n\r\n" in buf or b"\r\r" in buf:
+                pos, count = 0, total
+                for m in empty.finditer(buf, 0, len(buf)):
+                    if m.start() >= limit:
+                        break
+                    count += buf.count(nl, pos, m.start() + 1)
+                    pos = m.start() + 1
+                    blanks.append(count + 1)
+            total += buf.count(nl, 0, limit)
+            last = buf[limit - 1 : limit] if limit else last
+            carry = buf[limit:]
+            if not chunk:
+                break
+    lines = total + (1 if last and last != nl else 0)
+    return lines, blanks
+
+
+def _stage_csv_fast(
+    cur: duckdb.DuckDBPyConnection, path: Path, staged: Staged, delim: str, newline: str
+) -> bool:
+    """Parse with DuckDB's read_csv. False (nothing staged) when the file is not simple enough to trust the
+    line numbers and records DuckDB gives: then it is read line by line."""
+    header = _first_line(path, newline)
+    if header is None:
+        return False
+    if not one(cur.execute("SELECT current_setting('preserve_insertion_order')"))[0]:
+        return False  # the rows' order (their rowid) is what gives them their line numbers
+    try:
+        names = next(csv.reader([header], delimiter=delim, strict=True))
+    except csv.Error:
+        return False
+    if len(names) < 2 or not any(f.strip() for f in names):
+        return False  # one column: DuckDB would read a line of spaces as a value, not as a blank line
+    n = len(names)
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n)) + "}"
+    for name in (_CSV_RAW, _CSV_REJ, _CSV_SCAN):
+        cur.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    try:
+        cur.execute(
+            f"CREATE TEMP TABLE {_CSV_RAW} AS SELECT * FROM read_csv({lit(str(path))}, header = true, "
+            f"delim = {lit(delim)}, quote = '\"', escape = '\"', columns = {columns}, auto_detect = false, "
+            f"store_rejects = true, rejects_table = '{_CSV_REJ}', rejects_scan = '{_CSV_SCAN}', "
+            "rejects_limit = 1, strict_mode = true, null_padding = false, encoding = 'utf-8')"
+        )
+        rejected = one(cur.execute(f"SELECT count(*) FROM {_CSV_REJ}"))[0]
+        rows = one(cur.execute(f"SELECT count(*) FROM {_CSV_RAW}"))[0]
+        ok = rejected == 0
+        if ok and rows:
+            breaks = " OR ".join(f"regexp_matches(c{i}, '[\\r\\n]')" for i in range(n))
+            ok = not cur.execute(f"SELECT 1 FROM {_CSV_RAW} WHERE {breaks} LIMIT 1").fetchall()
+        if ok:
+            lines, blanks = _line_scan(path, newline)
+            ok = rows == lines - 1 - len(blanks)
+        if not ok:
+            return False
+        # row k (file order, 1-based) is on line 1 + k + the blank lines before it
+        cur.execute("CREATE OR REPLACE TEMP TABLE __blank (threshold BIGINT, shift BIGINT)")
+        if blanks:
+            shifts = {
+                b - 2 - j: j + 1 for j, b in enumerate(blanks)
+            }  # consecutive blank lines: the last wins
+            cur.executemany("INSERT INTO __blank VALUES (?, ?)", list(shifts.items()))
+        values = ", ".join(f"nullif(r.c{i}, '') AS c{i}" for i in range(n))
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE {STG} AS SELECT r.rowid + 2 + coalesce(b.shift, 0) AS __line, "
+            f"{values} FROM {_CSV_RAW} r ASOF LEFT JOIN __blank b ON r.rowid + 1 > b.threshold ORDER BY r.rowid"
+        )
+    except duckdb.Error:
+        return False  # the line-by-line reader gives the precise error
+    finally:
+        for name in (_CSV_RAW, _CSV_REJ, _CSV_SCAN, "__blank"):
+            cur.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    staged.columns = unique_names(names)
+    staged.types = {c: "VARCHAR" for c in staged.columns}
+    staged.rows = rows
+    return True
+
+
+def _physical_lines_of(
+    path: Path, newline: str, source: Path, enc: str, position: list[int]
+) -> Iterator[tuple[int, str]]:
+    """(line number, text without its line break) of a UTF-8 file; bytes that are not UTF-8 stop the ingest
+    with their true line. `position[0]` follows the bytes read (for the progress bar)."""
+    nl = newline.encode()
+    number = 0
+    carry = b""
+
+    def text_of(raw: bytes) -> str:
         try:
-            for record in reader:  # the header: the first line that is not blank
-                previous_end = reader.line_num
-                if record and any(f.strip() for f in record):
-                    header = unique_names(record)
-                    break
-            if header is None:
-                raise IngestError(f"{path} holds no header line with column names")
-            staged.columns = header
-            staged.types = {c: "VARCHAR" for c in header}
-            n = len(header)
-            flush = (lambda: bar[0].update(bar[1], completed=counting.count)) if bar is not None else None
-            batcher = _Batcher(cur, n, flush)
-            add, reject = batcher.add, batcher.reject
-            for record in reader:
-                start = previous_end + 1
-                previous_end = reader.line_num
-                if len(record) != n:
-                    if not record or (len(record) == 1 and not record[0].strip()):
-                        continue  # a blank line
-                    if len(record) > n and not any(f.strip() for f in record[n:]):
-                        record = record[:n]  # trailing delimiters
-                    else:
-                        reject(
-                            start,
-                            None,
-                            f"expected {n} fields as in the header, found {len(record)}"
-                            " (a missing or extra delimiter, or an unclosed quote)",
-                            delim.join(record)[:10_000],
-                        )
-                        continue
-                if "\x00" in "".join(record):
-                    reject(
-                        start,
-                        None,
-                        "contains a NUL character (binary data)",
-                        delim.join(record).replace("\x00", "\\0")[:10_000],
-                    )
-                    continue
-                add(start, record)
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise IngestError(
-                f"{path}: cannot decode the bytes after line {previous_end} as {enc} ({exc.reason}); "
-                "pass the file's encoding with --encoding (e.g. --encoding cp1251 or --encoding utf-16)"
+                f"{source}:{number}: cannot decode byte {exc.start + 1} of line {number} as {enc} "
+                f"({exc.reason}); " + _encoding_hint(enc)
             ) from None
+        if number == 1:
+            text = text.lstrip("\ufeff")
+        return text[:-1] if newline == "\n" and text.endswith("\r") else text
+
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            position[0] += len(chunk)
+            parts = (carry + chunk).split(nl)
+            carry = parts.pop()
+            for raw in parts:
+                number += 1
+                yield number, text_of(raw)
+    if carry:
+        number += 1
+        yield number, text_of(carry)
+
+
+def _stage_csv_lines(
+    cur: duckdb.DuckDBPyConnection,
+    path: Path,
+    source: Path,
+    staged: Staged,
+    delim: str,
+    newline: str,
+    enc: str,
+    progress: bool,
+) -> None:
+    """Read a CSV line by line. The records are decided from the physical lines: a record is one line, or
+    several when a quoted value holds line breaks. Such a record is kept only when its quote closes within
+    MAX_SPAN_LINES lines, it has the header's number of fields, and none of the lines it spans reads on its own
+    as a complete record (which would be another record swallowed by a stray quote). Otherwise the line that
+    opens the quote is quarantined and the following lines are read again on their own: one with an odd number
+    of quotes (the stray quote's partner) is quarantined too, the others are stored."""
+    position = [0]
+    lines = _physical_lines_of(path, newline, source, enc, position)
+    pending: deque[tuple[int, str, bool]] = deque()  # lines read ahead and given back (number, text, suspect)
+    joiner = "\n" if newline == "\n" else "\r"
+    width: int | None = None  # the header's number of fields
+
+    def pull() -> tuple[int, str, bool] | None:
+        if pending:
+            return pending.popleft()
+        item = next(lines, None)
+        return None if item is None else (item[0], item[1], False)
+
+    def parse(text: str) -> list[str]:
+        return next(csv.reader([text], delimiter=delim, strict=True))
+
+    def fits(fields: list[str]) -> bool:
+        if width is None:
+            return True
+        return len(fields) == width or (len(fields) > width and not any(f.strip() for f in fields[width:]))
+
+    def is_record(text: str) -> bool:
+        if width is None or not text.strip():
+            return False
+        try:
+            return fits(parse(text))
+        except csv.Error:
+            return False
+
+    def read_record(first: tuple[int, str, bool]) -> tuple[list[str] | None, str | None]:
+        """The fields of the record that starts with `first`, or why the line cannot be read."""
+        _, text, suspect = first
+        if suspect and text.count('"') % 2:
+            return None, (
+                "holds an unbalanced quote: it closes a quote opened on an earlier line that could not be "
+                "read as one record (each line is read on its own)"
+            )
+        try:
+            return parse(text), None
         except csv.Error as exc:
-            raise IngestError(
-                f"{path}:{previous_end + 1}: cannot read the line as CSV ({exc}); "
-                "check the quoting or pass --delimiter"
-            ) from None
+            if "unexpected end of data" not in str(exc):
+                return None, f"cannot read the line as CSV ({exc}); check the quoting"
+        taken: list[tuple[int, str, bool]] = []
+        joined = text
+        while not suspect and len(taken) < MAX_SPAN_LINES and len(joined) <= MAX_SPAN_CHARS:
+            item = pull()
+            if item is None:
+                break
+            taken.append(item)
+            joined += joiner + item[1]
+            try:
+                fields = parse(joined)
+            except csv.Error as exc:
+                if "unexpected end of data" in str(exc):
+                    continue
+                break
+            if fits(fields) and not any(is_record(t) for _, t, _ in taken):
+                return fields, None
+            break
+        for item in reversed(taken):
+            pending.appendleft((item[0], item[1], True))
+        return None, (
+            "a quote opened on this line is not closed on it (an unbalanced quote); a quoted value may hold "
+            f"line breaks only when it closes within {MAX_SPAN_LINES} lines, the record has the header's "
+            "number of fields and swallows no line that is a record of its own; the following lines are "
+            "read on their own"
+        )
+
+    header: list[str] | None = None
+    while (item := pull()) is not None:
+        if not item[1].strip():
+            continue
+        fields, error = read_record(item)
+        if fields is None:
+            raise IngestError(f"{source}:{item[0]}: cannot read the header line ({error})")
+        if any(f.strip() for f in fields):
+            header = fields
+            break
+    if header is None:
+        raise IngestError(f"{source} holds no header line with column names")
+    staged.columns = unique_names(header)
+    staged.types = {c: "VARCHAR" for c in staged.columns}
+    width = n = len(header)
+    bar = _progress_bar(progress, f"Reading {source.name}", source.stat().st_size)
+    flush = (lambda: bar[0].update(bar[1], completed=position[0])) if bar is not None else None
+    batcher = _Batcher(cur, n, flush)
+    try:
+        while (item := pull()) is not None:
+            line, text, _ = item
+            if not text.strip():
+                continue  # a blank line
+            record, error = read_record(item)
+            if record is None:
+                batcher.reject(line, None, error or "cannot read the line", text[:10_000])
+                continue
+            if len(record) != n:
+                if len(record) > n and not any(f.strip() for f in record[n:]):
+                    record = record[:n]  # trailing delimiters
+                else:
+                    batcher.reject(
+                        line,
+                        None,
+                        f"expected {n} fields as in the header, found {len(record)}"
+                        " (a missing or extra delimiter, or an unclosed quote)",
+                        text[:10_000],
+                    )
+                    continue
+            batcher.add(line, record)
         batcher.flush()
-        staged.rows, staged.rejected = batcher.rows, batcher.rejected
     finally:
         if bar is not None:
-            bar[0].update(bar[1], completed=total)
+            bar[0].update(bar[1], completed=position[0])
             bar[0].stop()
-        text.close()
-    return staged
+    staged.rows, staged.rejected = batcher.rows, batcher.rejected
 
 
 def _delim_name(delim: str) -> str:
@@ -354,7 +659,7 @@ def _stage_parquet(cur: duckdb.DuckDBPyConnection, path: Path) -> Staged:
     try:
         desc = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})").fetchall()
     except duckdb.Error as exc:
-        raise IngestError(f"{path}: cannot read as Parquet ({exc})") from None
+        raise IngestError(f"{path}: cannot read as Parquet ({one_line(exc)})") from None
     columns = unique_names(r[0] for r in desc)
     staged = Staged(
         display_source(path), "parquet", columns, {c: r[1] for c, r in zip(columns, desc, strict=True)}
@@ -366,7 +671,7 @@ def _stage_parquet(cur: duckdb.DuckDBPyConnection, path: Path) -> Staged:
             f"FROM read_parquet({lit(str(path))}, file_row_number = true)"
         )
     except duckdb.Error as exc:
-        raise IngestError(f"{path}: cannot read as Parquet ({exc})") from None
+        raise IngestError(f"{path}: cannot read as Parquet ({one_line(exc)})") from None
     staged.rows = one(cur.execute(f"SELECT count(*) FROM {STG}"))[0]
     return staged
 
@@ -385,9 +690,7 @@ def text_value(value: Any) -> str | None:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if value != value:
-            return None
-        return repr(value)
+        return "NaN" if value != value else repr(value)  # NaN is checked like a CSV's "NaN" text
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, dt.datetime):
@@ -419,16 +722,7 @@ def _stage_rows(
                 json.dumps([text_value(v) for v in values], ensure_ascii=False),
             )
             continue
-        texts = [text_value(v) for v in values]
-        if any(t is not None and "\x00" in t for t in texts):
-            batcher.reject(
-                line,
-                None,
-                "contains a NUL character (binary data)",
-                json.dumps(texts, ensure_ascii=False).replace("\\u0000", "\\0"),
-            )
-            continue
-        batcher.add(line, texts)
+        batcher.add(line, [text_value(v) for v in values])
     batcher.flush()
     staged.rows, staged.rejected = batcher.rows, batcher.rejected
     return staged
@@ -496,7 +790,10 @@ def _stage_jsonl(cur: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | 
                 f"{path}: not valid JSON ({exc}); expected JSON lines or an array of objects"
             ) from None
         records: Iterable[tuple[int, Any, str]] = (
-            (i, rec, json.dumps(rec, ensure_ascii=False)) for i, rec in enumerate(data, start=1)
+            (i, _BadJson("a \\u escape is a lone UTF-16 surrogate, which is no character"), json.dumps(rec))
+            if _lone_surrogate(rec)
+            else (i, rec, json.dumps(rec, ensure_ascii=False))
+            for i, rec in enumerate(data, start=1)
         )
     else:
         records = _json_lines(path, enc)
@@ -531,9 +828,6 @@ def _stage_jsonl(cur: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | 
         if not isinstance(record, dict):
             rejects.append((line, None, 'not a JSON object (expected {"column": value, ...})', raw[:10_000]))
             continue
-        if any(isinstance(v, str) and "\x00" in v for v in record.values()):
-            rejects.append((line, None, "contains a NUL character (binary data)", raw[:10_000]))
-            continue
         for key in record:
             if key not in columns:
                 columns[key] = len(columns)
@@ -559,37 +853,37 @@ class _BadJson:
 
 
 def _json_lines(path: Path, enc: str) -> Iterator[tuple[int, Any, str]]:
-    with path.open("r", encoding=enc, errors="strict", newline="") as fh:
-        line_no = 0
-        try:
-            for line_no, line in enumerate(_physical_lines(fh), start=1):
-                text = line.strip().lstrip("\ufeff")
-                if not text:
-                    continue
-                try:
-                    record = json.loads(text)
-                except (json.JSONDecodeError, RecursionError) as exc:
-                    yield line_no, _BadJson(str(exc)), text
-                    continue
-                yield line_no, record, text
-        except UnicodeDecodeError as exc:
-            raise IngestError(
-                f"{path}: cannot decode the bytes after line {line_no} as {enc} ({exc.reason}); pass --encoding"
-            ) from None
+    with tempfile.TemporaryDirectory(prefix="segmentum-ingest-") as tmp:
+        text = (
+            path if enc in ("utf-8", "utf-8-sig") else _transcode(path, enc, Path(tmp) / "utf8.jsonl", "\n")
+        )
+        # split on \n only: JSON strings may hold other line separators (U+2028) that str.splitlines would cut
+        for line_no, line in _physical_lines_of(text, "\n", path, enc, [0]):
+            text_line = line.strip().lstrip("\ufeff")
+            if not text_line:
+                continue
+            try:
+                record = json.loads(text_line)
+            except (json.JSONDecodeError, RecursionError) as exc:
+                yield line_no, _BadJson(str(exc)), text_line
+                continue
+            if "\\u" in text_line and _lone_surrogate(record):
+                yield (
+                    line_no,
+                    _BadJson("a \\u escape is a lone UTF-16 surrogate, which is no character"),
+                    text_line,
+                )
+                continue
+            yield line_no, record, text_line
 
 
-def _physical_lines(fh: Any) -> Iterator[str]:
-    # split on \n only: JSON strings may hold other line separators (U+2028) that str.splitlines would cut
-    buffer = ""
-    while True:
-        chunk = fh.read(1 << 16)
-        if not chunk:
-            break
-        buffer += chunk
-        *lines, buffer = buffer.split("\n")
-        yield from lines
-    if buffer:
-        yield buffer
+def _lone_surrogate(record: Any) -> bool:
+    """Whether a decoded JSON value holds a lone surrogate (`"\\ud800"`), which no text column can store."""
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------- databases
@@ -643,7 +937,9 @@ def _stage_url(cur: duckdb.DuckDBPyConnection, url: str) -> Staged:
             dbcur = con.execute(f"SELECT * FROM {ident}")  # noqa: S608 - identifier quoted
         except sqlite3.Error as exc:
             con.close()
-            raise IngestError(f"{display_source(url)}: cannot read table {table!r} ({exc})") from None
+            raise IngestError(
+                f"{display_source(url)}: cannot read table {table!r} ({one_line(exc)})"
+            ) from None
         return _stage_dbapi(cur, url, "sqlite", con, dbcur)
     try:
         import psycopg
@@ -657,7 +953,7 @@ def _stage_url(cur: duckdb.DuckDBPyConnection, url: str) -> Staged:
         ident = ".".join('"' + p.replace('"', '""') + '"' for p in table.split("."))
         pgcur.execute(f"SELECT * FROM {ident}")  # noqa: S608 - identifier quoted
     except psycopg.Error as exc:
-        raise IngestError(f"{display_source(url)}: cannot read table {table!r} ({exc})") from None
+        raise IngestError(f"{display_source(url)}: cannot read table {table!r} ({one_line(exc)})") from None
     return _stage_dbapi(cur, url, "postgresql", pg, pgcur)
 
 
@@ -669,13 +965,15 @@ def _stage_duckdb(cur: duckdb.DuckDBPyConnection, url: str, location: str, table
     try:
         cur.execute(f"ATTACH {lit(location)} AS __src (READ_ONLY)")
     except duckdb.Error as exc:
-        raise IngestError(f"{display_source(url)}: cannot open the DuckDB file ({exc})") from None
+        raise IngestError(f"{display_source(url)}: cannot open the DuckDB file ({one_line(exc)})") from None
     try:
         ident = "__src." + ".".join(q(p) for p in table.split("."))
         try:
             desc = cur.execute(f"DESCRIBE SELECT * FROM {ident}").fetchall()
         except duckdb.Error as exc:
-            raise IngestError(f"{display_source(url)}: cannot read table {table!r} ({exc})") from None
+            raise IngestError(
+                f"{display_source(url)}: cannot read table {table!r} ({one_line(exc)})"
+            ) from None
         columns = unique_names(r[0] for r in desc)
         staged = Staged(
             display_source(url), "duckdb", columns, {c: r[1] for c, r in zip(columns, desc, strict=True)}
