@@ -16,6 +16,8 @@ from segmentum.errors import RunError
 
 END_OF_DAY = time(23, 59, 59, 999999)
 STALE_DATA_DAYS = 30
+# days per unit of the models' time axis (recency, T): a month is the mean calendar month
+TIME_UNITS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
 DURATION_RE = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
 
 

@@ -68,3 +68,17 @@ def test_a_command_runs_and_a_typo_gets_a_suggestion() -> None:
         timeout=120,
     )
     assert group.returncode == 0 and "create" in group.stdout
+
+
+def test_no_command_loads_a_heavy_library_before_it_runs() -> None:
+    """Every command's `--help` (and the start of every command) stays light: the engine, the models and the
+    report are imported inside the commands' bodies."""
+    out = _run(
+        "import sys\n"
+        "from segmentum.cli.main import COMMANDS, load_command\n"
+        "for name in COMMANDS:\n    load_command(name)\n"
+        "heavy = [m for m in ('pandas', 'ibis', 'sklearn', 'scipy', 'numpy', 'segmentum.workspace') "
+        "if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    assert "HEAVY []" in out

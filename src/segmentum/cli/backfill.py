@@ -9,7 +9,6 @@ import typer
 from rich.progress import Progress
 
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, operation, warn
-from segmentum.runs.backfill import backfill_dates
 
 
 def _day(text: str) -> date:
@@ -31,6 +30,8 @@ def backfill_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Run past points in time (point-in-time correct: each sees only data up to its day); no triggers fire."""
+    from segmentum.runs.backfill import backfill_dates
+
     points = backfill_dates(_day(start), _day(end), every)
     rows: list[dict[str, Any]] = []
     with Progress(console=err, transient=True) as progress:

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from segmentum.analysis.coverage import describe_missing
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, open_workspace, operation
 from segmentum.errors import WorkspaceNotFoundError
 from segmentum.spec.builtins import builtin_names, load_builtin, render_builtin_yaml
@@ -44,6 +43,8 @@ def builtin_rows(workspace: Path | None) -> list[dict[str, object]]:
         if ws is not None and missing is not None:
             row["enabled"] = "yes" if name in ws.config.builtins else "no"
             row["has_data"] = "no" if missing[name] else "yes"
+            from segmentum.analysis.coverage import describe_missing
+
             row["why_not"] = describe_missing(missing[name])
         rows.append(row)
     return rows

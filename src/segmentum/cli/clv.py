@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation, warn
-from segmentum.models.summary import TIME_UNITS
+from segmentum.clock import TIME_UNITS
 
 
 def clv_command(

@@ -8,7 +8,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,7 +16,9 @@ from rich.table import Table
 
 from segmentum.csvsafe import safe_cell
 from segmentum.jsonable import jsonable
-from segmentum.workspace import Workspace
+
+if TYPE_CHECKING:
+    from segmentum.workspace import Workspace
 
 # Standard output holds only data; progress, warnings and notes go to standard error.
 out = Console(soft_wrap=True)
@@ -42,6 +44,8 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output 
 
 
 def open_workspace(path: Path | None, *, read_only: bool = False) -> Workspace:
+    from segmentum.workspace import Workspace  # here, not at import: `--help` must not load the engine
+
     return Workspace(path, read_only=read_only)
 
 

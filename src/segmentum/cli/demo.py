@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, emit, note, out, warn
-from segmentum.demo.workspace import create_demo_workspace
 
 
 def demo_command(
@@ -23,6 +22,7 @@ def demo_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Make a demo workspace (B2C shop and B2B accounts), ingest, run every built-in, write the report."""
+    from segmentum.demo.workspace import create_demo_workspace
     from segmentum.report import write_report
 
     summary = create_demo_workspace(

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import note
-from segmentum.workspace import Workspace
 
 
 def init_command(
@@ -20,6 +19,8 @@ def init_command(
     currency: Annotated[str, typer.Option(help="Currency code used in reports")] = "USD",
 ) -> None:
     """Create a new workspace with a commented segmentum.yml."""
+    from segmentum.workspace import Workspace
+
     ws = Workspace.init(directory, name=name, timezone=timezone, currency=currency)
     note(f"Created workspace {ws.config.name!r} in {ws.root}")
     note(f"Next: segmentum ingest order_items FILE --workspace {directory}")

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from segmentum.analysis.profile import describe_feature
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, operation, out
 from segmentum.i18n import Translator
 
@@ -36,6 +35,8 @@ def profile_command(
     emit([{"metric": k, "value": v} for k, v in scalars.items()], fmt, title=f"Segment {name}")
     if result["distinguishing"]:
         out.print()
+        from segmentum.analysis.profile import describe_feature
+
         t = Translator("en")
         emit(
             [describe_feature(row, t) for row in result["distinguishing"]],

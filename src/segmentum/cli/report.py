@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from segmentum.cli.common import WorkspaceOpt, note, operation
-from segmentum.report import command as _report_command  # noqa: F401 - registers the `report` operation
 
 
 def report_command(
@@ -22,6 +21,8 @@ def report_command(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Write the HTML report: overview, RFM grid, Pareto curve, migration Sankey, CLV, segment profiles."""
+    from segmentum.report import command as _report_command  # noqa: F401 - registers the `report` operation
+
     # the store's owner writes the file: a path relative to this shell's folder is made absolute here
     target = str(output.resolve()) if output is not None else None
     result = operation(workspace, "report", output=target, lang=lang, run_id=run)

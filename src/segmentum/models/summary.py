@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from segmentum.clock import TIME_UNITS
 from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import ModelError
 
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 # Days in one time unit. A month is the mean Gregorian month (365.25 / 12 = 30.4375 days) so that durations in
 # months are exact multiples of days and do not depend on which months the period crosses.
-TIME_UNITS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
 
 SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 
