@@ -191,8 +191,13 @@ def test_coverage_on_the_full_demo(demo) -> None:
     )
     assert builtins["rfm"].customers == with_orders[0]  # any order row counts as data, cancelled ones too
     assert builtins["rfm"].customers >= int(frame["rfm"].ne("no_purchase").sum())
+    # company data applies to business customers only: measured among the B2B accounts, not among everyone
     firmographic = builtins["firmographic"]
-    assert 0 < firmographic.share < 0.5  # only the B2B accounts have company data
+    b2b = frame[frame["customer_type"] == "b2b"]
+    assert firmographic.base == len(b2b) < len(frame)
+    with_company_data = b2b[["company", "industry", "employees", "annual_revenue", "lifecycle_stage"]].notna().all(axis=1)
+    assert firmographic.customers == int(with_company_data.sum()) > 0
+    assert firmographic.share == pytest.approx(firmographic.customers / len(b2b))
     attributes = {a.attribute: a for a in report.attributes}
     assert attributes["birth_date"].customers == int(frame["birth_date"].notna().sum())
     assert attributes["persona"].present  # extra customer columns are listed too

@@ -85,7 +85,7 @@ def profile(
     `definitions` (already loaded) saves reloading them; `brief` leaves out the top categories and products,
     NPS, CSAT and churn (the report's profiles show none of them).
     """
-    info = snapshot.resolve_run(ws.store, run_id)
+    info = snapshot.resolve_run_of(ws.store, name, run_id)
     check_segment(ws, name, run_id=info.run_id)
     check_in_run(ws, name, info)
     result = profiles(ws, [name], run_id=info.run_id, top=top, definitions=definitions)[name]

@@ -272,6 +272,18 @@ def resolve_run(store: Store, run_id: int | None = None) -> RunInfo:
     return latest
 
 
+def resolve_run_of(store: Store, name: str, run_id: int | None = None) -> RunInfo:
+    """The run to read segment or segmentation `name` from: `run_id` when given; else the latest run that
+    computed it (the latest run, unless a later `run --only` of other definitions left it out: its snapshot
+    does not hold `name`); else the latest run (whose readers then say that it does not hold `name`)."""
+    if run_id is None:
+        owner = name.partition(".")[0] if "." in name else name
+        found = latest_run_of(store, owner)
+        if found is not None:
+            return found
+    return resolve_run(store, run_id)
+
+
 def list_runs(store: Store) -> list[RunInfo]:
     """Every run, newest first."""
     return [_run_info(r) for r in store.query(f"SELECT {_RUN_COLUMNS} FROM {META}.runs ORDER BY run_id DESC")]

@@ -89,7 +89,7 @@ def members(
     Rows always start with `customer_id` (an empty segment gives the columns and no row).
     """
     store = ctx.store
-    run = snapshot.resolve_run(store, run_id)
+    run = snapshot.resolve_run_of(store, name, run_id)
     check_segment(ctx, name, run_id=run.run_id)
     cur = store.cursor()
     backend = ibis.duckdb.from_connection(cur)
