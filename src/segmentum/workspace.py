@@ -42,18 +42,9 @@ class Workspace(Context):
         After a stored run its triggers' actions are enqueued and, with `deliver`, what is due is delivered
         (`triggers=False` skips that; the transitions stay in the snapshot history either way).
         """
-        from segmentum.runs.execute import run
+        from segmentum.actions.triggers import run_and_act  # the one path of a run and its triggers
 
-        acts = triggers and not options.get("preview")
-        # the snapshot records that its transitions are owed to the outbox (finished by the next start if
-        # this process dies before they are enqueued)
-        result = run(self, actions=bool(acts), **options)
-        if acts:
-            from segmentum.actions.triggers import act_on_run
-
-            # triggers fire from the outbox; problems become the run's warnings
-            result.actions = act_on_run(self, result, deliver_now=deliver)
-        return result
+        return run_and_act(self, triggers=triggers, deliver=deliver, **options)
 
     def backfill(self, start: Any, end: Any, every: str = "1m", **options: Any) -> list[RunResult]:
         """Runs at past points in time (see `segmentum.runs.backfill.backfill`); history fires no triggers."""

@@ -103,3 +103,64 @@ def test_payload_carries_attributes_used_traits_and_the_builtin_segment_channel(
         assert body["segment"]["channel"] is not None and body["segment"]["action"] is not None
         assert "__pop" not in json.dumps(body)
     ws.close()
+
+
+def test_profile_and_trigger_payload_show_the_same_channel_and_action_of_a_segment(tmp_path: Path) -> None:
+    """`segment_metadata` is the one rule: a built-in segment's profile and the payload of a task fired on
+    entering it carry the same description, offer, channel and action (the built-in's docs, read by hand)."""
+    from segmentum.analysis.profile import profile
+
+    root = tmp_path / "ws"
+    Workspace.init(root)
+    (root / "definitions" / "shop.yml").write_text(
+        "segments:\n  vip: {where: \"rfm_monetary >= 100\", channel: sms, offer: '10 % off'}\n"
+        + "triggers:\n"
+        + "".join(
+            f"  {t}:\n    on: enter\n    segment: {s}\n    on_first_run: fire\n"
+            '    do:\n      - task: {title: "{{ segment.name }}"}\n'
+            for t, s in (("moved", "rfm.*"), ("vip_in", "vip"))
+        )
+    )
+    ws = Workspace(root)
+    try:
+        ids = [f"c{i:02d}" for i in range(12)]
+        ws.ingest_frame("customers", pd.DataFrame({"customer_id": ids, "email": [f"{c}@x.org" for c in ids]}))
+        start = datetime(2024, 1, 1)
+        orders = [
+            {
+                "order_id": f"o{i}_{k}",
+                "customer_id": c,
+                "ordered_at": start + timedelta(days=29 * i + 3 * k),
+                "amount": 20.0 * (i + 1),
+            }
+            for i, c in enumerate(ids)
+            for k in range(1 + i % 3)
+        ]
+        ws.ingest_frame("orders", pd.DataFrame(orders))
+        ws.run(as_of="2024-12-31")
+        keys = ("description", "offer", "channel", "action")
+        payloads = {
+            r["payload"]["segment"]["name"]: r["payload"]["segment"] for r in list_outbox(ws, payload=True)
+        }
+        assert "vip" in payloads and any(n.startswith("rfm.") for n in payloads)
+        for name, segment in payloads.items():
+            shown = profile(ws, name, brief=True)
+            assert {k: shown[k] for k in keys} == {k: segment[k] for k in keys}, name
+        assert (payloads["vip"]["channel"], payloads["vip"]["offer"], payloads["vip"]["action"]) == (
+            "sms",
+            "10 % off",
+            None,
+        )
+        docs = {  # builtins/rfm.yml `docs`, read by hand
+            "rfm.champions": ("email", "Reward them; early access, referral programme; ask for reviews"),
+            "rfm.hibernating": ("ads", "Offer relevant products and special discounts; recreate value"),
+            "rfm.at_risk": ("call", "Personal win-back message; renewals, helpful resources"),
+            "rfm.new_customers": ("email", "Onboarding series; help them to a second purchase"),
+            "rfm.promising": ("ads", "Brand awareness; free trials, small incentives"),
+        }
+        checked = [n for n in payloads if n in docs]
+        assert checked
+        for name in checked:
+            assert (payloads[name]["channel"], payloads[name]["action"]) == docs[name]
+    finally:
+        ws.close()

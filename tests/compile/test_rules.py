@@ -197,3 +197,89 @@ def test_a_change_of_plan_within_a_day_is_not_churn_even_across_a_period_boundar
         }
     finally:
         ws.close()
+
+
+# ------------------------------------------------------------------------------------ who exists at a moment
+
+SEEN_CUSTOMERS = [  # customer, created_at
+    ("a", "2024-01-01 09:00"),
+    ("ev", "2024-04-01 09:00"),  # the CRM record came later: first seen by an event on 10 February
+    ("tk", None),  # no created_at: first seen by a ticket on 15 February
+    ("fut", "2024-06-01 09:00"),  # after the data's end, nothing else
+]
+SEEN_ROWS = {  # table -> (time column, [(customer, timestamp)])
+    "orders": ("ordered_at", [("a", "2024-01-05 10:00"), ("ev", "2024-03-20 10:00")]),
+    "events": ("occurred_at", [("ev", "2024-02-10 10:00")]),
+    "tickets": ("opened_at", [("tk", "2024-02-15 10:00")]),
+}
+
+
+def _expected_existing(at: datetime, *, with_customers: bool) -> set[str]:
+    """Computed here from the rows above, not by segmentum: the earliest of created_at and every timestamp."""
+    seen: dict[str, list[datetime]] = {}
+    for customer, created in SEEN_CUSTOMERS if with_customers else []:
+        seen.setdefault(customer, []).extend([datetime.fromisoformat(created)] if created else [])
+    for _, rows in SEEN_ROWS.values():
+        for customer, ts in rows:
+            if with_customers and customer not in {c for c, _ in SEEN_CUSTOMERS}:
+                continue
+            seen.setdefault(customer, []).append(datetime.fromisoformat(ts))
+    return {c for c, times in seen.items() if not times or min(times) <= at}
+
+
+def _seen_workspace(root: Path, *, with_customers: bool) -> Workspace:
+    ws = _workspace(root)
+    con = ws.store.cursor()
+    con.execute("DELETE FROM main.orders")
+    con.execute("DROP TABLE main.customers")
+    if with_customers:
+        con.execute("CREATE TABLE main.customers (customer_id VARCHAR, created_at TIMESTAMP)")
+        con.executemany("INSERT INTO main.customers VALUES (?, ?)", SEEN_CUSTOMERS)
+    for i, (customer, ts) in enumerate(SEEN_ROWS["orders"][1]):
+        con.execute("INSERT INTO main.orders VALUES (?, ?, ?, 10, NULL)", [f"s{i}", customer, ts])
+    con.execute("CREATE TABLE main.events (customer_id VARCHAR, occurred_at TIMESTAMP, name VARCHAR)")
+    con.executemany("INSERT INTO main.events VALUES (?, ?, 'page_view')", SEEN_ROWS["events"][1])
+    con.execute("CREATE TABLE main.tickets (customer_id VARCHAR, opened_at TIMESTAMP)")
+    con.executemany("INSERT INTO main.tickets VALUES (?, ?)", SEEN_ROWS["tickets"][1])
+    return ws
+
+
+@pytest.mark.parametrize("with_customers", [True, False], ids=["customers-table", "derived-customers"])
+def test_churn_features_and_the_clustering_frame_hold_who_exists_as_a_run_does(
+    tmp_path: Path, with_customers: bool
+) -> None:
+    """A customer first seen by an event or a ticket (no order, no or a later created_at) exists for the churn
+    features and the clustering frame from that moment on and not before, as in a run (DESIGN section 4)."""
+    ws = _seen_workspace(tmp_path / "ws", with_customers=with_customers)
+    try:
+        for at in (datetime(2024, 2, 1), datetime(2024, 2, 12), datetime(2024, 3, 1)):
+            want = _expected_existing(at, with_customers=with_customers)
+            assert set(churn_features(ws, at).index) == want, at
+            assert set(run(ws, as_of=at).traits()["customer_id"]) == want, at
+        assert "tk" not in _expected_existing(datetime(2024, 2, 12), with_customers=with_customers)
+        assert {"ev", "tk"} <= _expected_existing(datetime(2024, 3, 1), with_customers=with_customers)
+        # without a run the frame is taken at the data's end (20 March): `ev` exists from its event although
+        # its record was created later, `tk` from its ticket, `fut` not at all
+        frame, _ = customer_frame(ws.store, ["events_90d"], use_run=False)
+        want = _expected_existing(datetime(2024, 3, 20, 23, 59, 59, 999999), with_customers=with_customers)
+        assert set(frame["customer_id"]) == want == {"a", "ev", "tk"}
+    finally:
+        ws.close()
+
+
+def test_the_sql_forms_of_first_seen_are_compiled_from_the_ibis_rule(tmp_path: Path) -> None:
+    ws = _seen_workspace(tmp_path / "ws", with_customers=True)
+    try:
+        sql = rules.first_seen_sql(ws.store)
+        assert sql is not None
+        got = dict(ws.store.cursor().execute(sql).fetchall())
+        assert got == {
+            "a": datetime(2024, 1, 1, 9),
+            "ev": datetime(2024, 2, 10, 10),
+            "tk": datetime(2024, 2, 15, 10),
+            "fut": datetime(2024, 6, 1, 9),
+        }
+        condition = rules.exists_at_sql("first_seen_at", "$at")
+        assert condition == "((first_seen_at IS NULL) OR (first_seen_at <= $at))"
+    finally:
+        ws.close()

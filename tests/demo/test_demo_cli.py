@@ -104,3 +104,54 @@ def test_demo_writes_the_report(tmp_path: Path) -> None:
     html = folder / "report.html"
     assert html.is_file() and html.stat().st_size > 10_000
     assert f"Report:    {html}" in result.output
+
+
+def _audit(root: Path, run_id: int) -> list[str]:
+    ws = Workspace(root)
+    try:
+        rows = ws.store.query(
+            "SELECT action FROM segmentum.audit_log WHERE subject = ? AND action LIKE 'actions_%' ORDER BY 1",
+            [str(run_id)],
+        )
+    finally:
+        ws.close()
+    return [r[0] for r in rows]
+
+
+def test_the_demo_run_records_its_actions_as_owed_then_processed(demo_run: tuple[Path, object]) -> None:
+    """The demo runs as `Workspace.run` does: the snapshot records its actions as pending, then they are
+    processed (it used to skip the pending record, so a crash in between lost them)."""
+    folder, result = demo_run
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert _audit(folder, 1) == ["actions_pending", "actions_processed"]
+
+
+def test_a_demo_killed_after_its_snapshot_leaves_a_run_the_next_start_finishes(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from segmentum.actions.triggers import finish_pending, pending_runs
+    from segmentum.faults import ENV, EXIT_CODE
+
+    folder = tmp_path / "killed"
+    env = dict(os.environ, **{ENV: "after_snapshot"})
+    killed = subprocess.run(
+        [sys.executable, "-m", "segmentum.cli.main", "demo", "--customers", "80", "--dir", str(folder)]
+        + ["--no-report"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert killed.returncode == EXIT_CODE, killed.stderr
+    assert _audit(folder, 1) == ["actions_pending"]  # owed to the outbox, not lost
+    ws = Workspace(folder)
+    try:
+        assert pending_runs(ws) == [1]
+        reports, warnings = finish_pending(ws)
+        assert [r.run_id for r in reports] == [1] and warnings == []
+        assert pending_runs(ws) == []
+    finally:
+        ws.close()
+    assert _audit(folder, 1) == ["actions_pending", "actions_processed"]

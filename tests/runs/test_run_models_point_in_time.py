@@ -19,6 +19,7 @@ from segmentum.models.clv import fit_clv
 from segmentum.models.persist import write_model_clv
 from segmentum.runs.execute import compiled_sql, run
 from segmentum.runs.explain import explain
+from segmentum.runs.preview import preview
 from segmentum.store.catalog import model_fits
 from segmentum.workspace import Workspace
 
@@ -120,6 +121,30 @@ def test_a_run_at_or_after_the_end_of_the_fit_uses_the_model(fitted) -> None:  #
     later = run(fitted, as_of="2025-03-31")
     assert "value_clv" in set(later.memberships().segmentation.dropna())
     assert explain(fitted, "c001", "likely_back", as_of="2024-12-31").name == "likely_back"
+
+
+def test_a_preview_before_the_fit_says_the_edited_definition_is_skipped_not_that_everyone_leaves(
+    fitted,
+) -> None:  # type: ignore[no-untyped-def]
+    base = run(fitted, as_of="2024-12-31")
+    members = set(base.memberships("likely_back").customer_id)
+    assert members  # the base run holds the segment: a naive preview before the fit lists them all as leavers
+    edited = DEFINITIONS.replace("p_alive > 0.5", "p_alive > 0.6").replace("n > 0", "n > 1")
+    result = preview(fitted, overrides={"definitions/test.yml": edited}, as_of="2024-06-30")
+    assert result.changed == {"buyers": "edited", "likely_back": "edited", "likely_buyers": "edited"}
+    assert result.skipped == ["likely_back", "likely_buyers"]
+    assert {s.name for s in result.segments} == {"buyers"}  # no leavers listed for what was not evaluated
+    # the run's own message, as `segmentum run` at that date prints it
+    line = next(w for w in result.warnings if w.startswith("segment 'likely_back' skipped"))
+    assert line in run(fitted, as_of="2024-06-30", preview=True).warnings
+    assert "CLV model (segmentum.model_clv) was fitted on data up to 2024-12-31 23:59:59" in line
+    assert result.to_dict()["skipped"] == ["likely_back", "likely_buyers"]
+    # the buyers edit is still previewed: those with exactly one order by 30 June leave
+    (buyers,) = result.segments
+    assert buyers.left and not buyers.entered
+    # at or after the end of the fit's data nothing is skipped and the edit is previewed
+    later = preview(fitted, overrides={"definitions/test.yml": edited}, as_of="2024-12-31")
+    assert later.skipped == [] and {s.name for s in later.segments} >= {"likely_back"}
 
 
 @pytest.mark.spark

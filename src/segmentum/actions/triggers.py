@@ -46,6 +46,7 @@ from segmentum.store.tables import qualified, traits_table
 
 if TYPE_CHECKING:
     from segmentum.context import Context
+    from segmentum.runs.execute import RunResult
     from segmentum.spec.loader import Definitions, SegmentDef, TriggerDef
     from segmentum.spec.models import Action
 
@@ -547,6 +548,21 @@ def reprocess(ws: Context, run_id: int) -> ProcessReport:
 
     resolve_run(ws.store, int(run_id))  # NotFoundError unless a complete run
     return process_run(ws, int(run_id))
+
+
+def run_and_act(ws: Context, *, triggers: bool = True, deliver: bool = True, **options: Any) -> RunResult:
+    """A run and its triggers, the one path of `Workspace.run` and the demo: the snapshot records that its
+    transitions are owed to the outbox (`runs.execute.run(actions=True)`, finished by the next start if the
+    process dies before they are enqueued), then `act_on_run` enqueues them and, with `deliver`, delivers what
+    is due; its outcome is `result.actions`. No triggers for a preview or with `triggers=False`."""
+    from segmentum.runs.execute import run
+
+    acts = triggers and not options.get("preview")
+    result = run(ws, actions=bool(acts), **options)
+    if acts:
+        # triggers fire from the outbox; problems become the run's warnings
+        result.actions = act_on_run(ws, result, deliver_now=deliver)
+    return result
 
 
 def act_on_run(ws: Context, result: Any, *, deliver_now: bool = True) -> dict[str, Any] | None:

@@ -30,6 +30,7 @@ from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import NotFoundError, did_you_mean
 from segmentum.schema import MONEY_COLUMNS
 from segmentum.spec import ast
+from segmentum.spec.builtins import segment_metadata
 from segmentum.spec.models import AggregateTrait, ExprTrait, TotalTrait
 from segmentum.sql import ident, literal, one
 from segmentum.store import snapshots as snapshot
@@ -211,7 +212,8 @@ def _num(value: Any) -> float | None:
 
 
 def _definition_info(name: str, definitions: Definitions | None) -> dict[str, Any]:
-    """Description, offer, channel and recommended action from the definitions (built-in docs as fallback)."""
+    """Description, offer, channel and recommended action of the segment (`spec.builtins.segment_metadata`,
+    the rule trigger payloads use too); all None when the segment is no longer defined."""
     info: dict[str, Any] = {"description": None, "offer": None, "channel": None, "action": None}
     if definitions is None:
         return info
@@ -219,15 +221,7 @@ def _definition_info(name: str, definitions: Definitions | None) -> dict[str, An
         seg = definitions.segment(name)
     except Exception:  # noqa: BLE001 - definitions may have changed since the run; the profile still stands
         return info
-    info.update(description=seg.description, offer=seg.offer, channel=seg.channel, action=seg.action)
-    if seg.builtin and not (info["action"] and info["channel"]):
-        from segmentum.spec.builtins import load_builtin
-
-        docs = load_builtin(seg.builtin).docs.get(seg.segment, {})
-        info["action"] = info["action"] or docs.get("action")
-        info["channel"] = info["channel"] or docs.get("channel")
-        info["offer"] = info["offer"] or docs.get("offer")
-    return info
+    return info | segment_metadata(seg)
 
 
 def _top_items(ws: Context, scope: _Scope, column: str, top: int) -> pd.DataFrame:

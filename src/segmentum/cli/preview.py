@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation, warn
 
 PREVIEW_COLUMNS = ["name", "before", "after", "entered_count", "left_count"]
 
@@ -19,6 +19,8 @@ def preview_command(
     """Compare edited (or new) definitions with the last run: sizes before/after, who enters and who leaves."""
     result = operation(workspace, "preview", names=name)
     table = result.pop("table")
+    for message in result["warnings"]:  # as `segmentum run` prints them: a skipped definition says why
+        warn(message)
     if fmt is OutputFormat.json:
         emit(result, fmt)
         return

@@ -11,7 +11,8 @@ copies cannot drift apart.
   no longer active at the end of a period (`active_sql`, `churn_sql`, `resolve_basis`).
 - **When a customer exists** (section 4): from `first_seen_at`, the earliest of `customers.created_at` and
   every timestamp of theirs in any table (`seen_columns`, `first_seen`); a run at `as_of` holds the customers
-  whose `first_seen_at` is null or at or before `as_of` (`exists_at`).
+  whose `first_seen_at` is null or at or before `as_of` (`exists_at`). The store queries use the SQL
+  compiled from these (`first_seen_sql`, `exists_at_sql`).
 - **Models are point in time** (section 5): a model's per-customer outputs may be used by a run at `as_of`
   only when the data of the fit ended at or before `as_of` (`model_usable`).
 """
@@ -120,9 +121,70 @@ def first_seen(tables: Mapping[str, ir.Table]) -> ir.Table | None:
     return seen.group_by("customer_id").aggregate(first_seen_at=seen.seen_at.min())
 
 
-def exists_at(first_seen_at: ir.TimestampValue, as_of: datetime) -> ir.BooleanValue:
+def exists_at(first_seen_at: ir.TimestampValue, as_of: datetime | ir.TimestampValue) -> ir.BooleanValue:
     """Whether a customer with this `first_seen_at` exists at `as_of` (null: they always do)."""
-    return first_seen_at.isnull() | (first_seen_at <= ibis.literal(as_of, type=dt.Timestamp()))
+    at = ibis.literal(as_of, type=dt.Timestamp()) if isinstance(as_of, datetime) else as_of
+    return first_seen_at.isnull() | (first_seen_at <= at)
+
+
+def first_seen_sql(store: Store) -> str | None:
+    """`first_seen` as DuckDB SQL over the store's `main` tables: a query of (customer_id, first_seen_at).
+
+    Compiled from `first_seen`, so the store queries of the models and the compiler's run population are the
+    same rule. None when no table with a time column (or `customers.created_at`) is present."""
+    from ibis.backends.sql.datatypes import DuckDBType
+
+    tables = {}
+    for name, column in seen_columns().items():
+        types = store.columns(name)  # empty when the table is absent
+        if "customer_id" in types and column in types:
+            schema = {c: DuckDBType.from_string(types[c]) for c in ("customer_id", column)}
+            tables[name] = ibis.table(schema, name=name, database="main")
+    seen = first_seen(tables)
+    return None if seen is None else str(ibis.to_sql(seen, dialect="duckdb"))
+
+
+def existing_sql(store: Store, as_of: str) -> str | None:
+    """SQL of (customer_id, first_seen_at): the customers that exist at `as_of` (a SQL expression), as a run
+    at that instant holds them (`compile.compiler`): the rows of `main.customers`, else every customer id
+    the tables hold, whose `first_seen_at` is null or at or before `as_of`. None when the store holds
+    neither customers nor a table with a time column."""
+    seen = first_seen_sql(store)
+    if store.table_exists("customers"):
+        if seen is None:  # customers without created_at and no other table: nobody has a first moment
+            return "SELECT CAST(customer_id AS VARCHAR) AS customer_id, NULL::TIMESTAMP AS first_seen_at FROM main.customers"
+        return (
+            "SELECT CAST(c.customer_id AS VARCHAR) AS customer_id, f.first_seen_at FROM main.customers c "
+            f"LEFT JOIN ({seen}) f ON f.customer_id = CAST(c.customer_id AS VARCHAR) "
+            f"WHERE {exists_at_sql('f.first_seen_at', as_of)}"
+        )
+    if seen is None:
+        return None
+    return (
+        f"SELECT f.customer_id, f.first_seen_at FROM ({seen}) f WHERE f.customer_id IS NOT NULL "
+        f"AND {exists_at_sql('f.first_seen_at', as_of)}"
+    )
+
+
+def exists_at_sql(first_seen_at: str, as_of: str) -> str:
+    """`exists_at` as a DuckDB SQL condition: `first_seen_at` and `as_of` are SQL expressions (a column such
+    as `f.first_seen_at`, a parameter such as `$at` or a timestamp literal). Compiled from `exists_at`."""
+    import sqlglot
+    import sqlglot.expressions as exp
+
+    t = ibis.table({"first_seen_at": dt.Timestamp(), "as_of": dt.Timestamp()}, name="t")
+    sql = ibis.to_sql(t.filter(exists_at(t.first_seen_at, t.as_of)), dialect="duckdb")
+    where = sqlglot.parse_one(sql, read="duckdb").find(exp.Where)
+    assert where is not None, sql
+    given = {"first_seen_at": first_seen_at, "as_of": as_of}
+    condition = where.this.transform(
+        lambda node: (
+            sqlglot.parse_one(given[node.name], read="duckdb")
+            if isinstance(node, exp.Column) and node.name in given
+            else node
+        )
+    )
+    return f"({condition.sql(dialect='duckdb')})"  # whole: callers combine it with their own conditions
 
 
 # ------------------------------------------------------------------------------------------- models

@@ -14,13 +14,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from segmentum.actions.triggers import act_on_run
+from segmentum.actions.triggers import run_and_act
 from segmentum.config import CONFIG_FILE
 from segmentum.context import Context, create_workspace
 from segmentum.demo.generator import DEFAULT_END, TABLE_NAMES, DemoError, write_demo_parquet
 from segmentum.errors import SegmentumError
 from segmentum.ingest.load import ingest
-from segmentum.runs.execute import run as run_definitions
 from segmentum.spec.builtins import builtin_names
 
 DEMO_NAME = "demo-shop"
@@ -233,8 +232,9 @@ def create_demo_workspace(
             return summary
         _fit_clv(ws, end, summary, say)
         say("Running every built-in and definitions/shop.yml as of the newest data")
-        result = run_definitions(ws, as_of="latest")
-        act_on_run(ws, result)
+        # the path of `Workspace.run`: the snapshot records its actions as owed, so a demo killed before they
+        # are enqueued leaves a run the next start finishes
+        result = run_and_act(ws, as_of="latest")
         summary.run_id = result.run_id
         summary.as_of = result.as_of
         sizes = result.sizes

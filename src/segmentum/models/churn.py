@@ -25,7 +25,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from segmentum.compile.rules import PLAN_CHANGE_GAP, active_sql, churn_sql, qualifying_sql, resolve_basis
+from segmentum.compile.rules import (
+    PLAN_CHANGE_GAP,
+    active_sql,
+    churn_sql,
+    existing_sql,
+    qualifying_sql,
+    resolve_basis,
+)
 from segmentum.errors import ModelError, NotFittedError, NotFoundError, did_you_mean
 from segmentum.models.data import resolve_as_of
 
@@ -434,33 +441,18 @@ def churn_reasons(
 
 def churn_features(ctx: Context, at: datetime) -> pd.DataFrame:
     """Per-customer features at instant `at`, computed in SQL: recency, frequency, monetary, orders in the last
-    90 days, tenure, support tickets in the last 90 days, latest NPS answer, subscribed now, events in 90 days."""
+    90 days, tenure, support tickets in the last 90 days, latest NPS answer, subscribed now, events in 90 days.
+    The customers are those that exist at `at` (`rules.existing_sql`, as a run at `at` holds them); tenure
+    counts from their `first_seen_at`."""
     store = ctx.store
     has = {
         t: store.table_exists(t)
         for t in ("customers", "orders", "tickets", "responses", "subscriptions", "events")
     }
-    ids = []
-    if has["customers"]:
-        created = "created_at" in store.columns("customers")
-        ids.append(
-            "SELECT customer_id, "
-            + ("created_at" if created else "NULL::TIMESTAMP")
-            + " AS seen_at FROM main.customers"
-            + (" WHERE created_at IS NULL OR created_at <= $at" if created else "")
-        )
-    if has["orders"]:
-        ids.append("SELECT customer_id, min(ordered_at) FROM main.orders WHERE ordered_at <= $at GROUP BY 1")
-    if has["subscriptions"]:
-        ids.append(
-            "SELECT customer_id, min(started_at) FROM main.subscriptions WHERE started_at <= $at GROUP BY 1"
-        )
-    if not ids:
+    ids = existing_sql(store, "$at")  # who exists at `at`: the one rule a run at `at` uses
+    if ids is None or not (has["customers"] or has["orders"] or has["subscriptions"]):
         raise ModelError("churn risk needs customers, orders or subscriptions; load data first")
-    ctes = [
-        f"ids AS (SELECT customer_id, min(seen_at) AS seen_at FROM ({' UNION ALL '.join(ids)}) "
-        "WHERE customer_id IS NOT NULL GROUP BY customer_id)"
-    ]
+    ctes = [f"ids AS ({ids})"]
     cols = ["ids.customer_id"]
     joins = []
     if has["orders"]:
@@ -484,8 +476,7 @@ def churn_features(ctx: Context, at: datetime) -> pd.DataFrame:
             "0.0 AS monetary",
             "0 AS orders_90d",
         ]
-    first = "coalesce(ids.seen_at, " + ("o.first_at" if has["orders"] else "NULL") + ")"
-    cols.append(f"coalesce(date_diff('day', {first}, $at), 0) AS tenure_days")
+    cols.append("coalesce(date_diff('day', ids.first_seen_at, $at), 0) AS tenure_days")
     if has["tickets"]:
         ctes.append("""t AS (SELECT customer_id, count(*) AS tickets_90d FROM main.tickets
             WHERE opened_at <= $at AND opened_at > $at - INTERVAL 90 DAY GROUP BY customer_id)""")

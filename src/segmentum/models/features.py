@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from segmentum.clock import resolve_as_of
-from segmentum.compile.rules import qualifying_sql
+from segmentum.compile.rules import existing_sql, qualifying_sql
 from segmentum.errors import ModelError, NotFittedError, NotFoundError, did_you_mean
 from segmentum.sql import ident, literal
 from segmentum.store import snapshots as snapshot
@@ -348,8 +348,8 @@ def customer_frame(
     attributes from `main.customers`, and the behavioural summary (recency_days, frequency, monetary,
     avg_order_value, tenure_days from qualifying orders; events_total, events_90d) is computed at the run's
     `as_of`, or at the end of the newest day in the data when there is no run. A trait shadows a summary
-    column of the same name. Customers are the run's customers, else `main.customers` (created at or before
-    `as_of`), else every id seen in orders and events.
+    column of the same name. Customers are the run's customers, else those that exist at `as_of`
+    (`rules.existing_sql`: `main.customers`, else every id the tables hold, first seen at or before it).
     """
     run = _run(store, run_id) if run_id is not None else (_latest(store) if use_run else None)
     rid, as_of = run if run else (None, _data_as_of(store))
@@ -388,14 +388,13 @@ def customer_frame(
     traits = "" if rid is None else traits_table(rid)  # trait features exist only with a run
     if rid is not None:
         base = f"SELECT customer_id FROM {qualified(traits)}"
-    elif store.table_exists("customers"):
-        created = "created_at" in store.columns("customers")
-        base = "SELECT customer_id FROM main.customers" + (
-            f" WHERE created_at IS NULL OR created_at <= {ts}" if created else ""
+    else:  # who exists at as_of: the one rule a run at that instant uses
+        existing = existing_sql(store, ts)
+        base = (
+            f"SELECT customer_id FROM ({existing})"
+            if existing is not None
+            else "SELECT NULL::VARCHAR AS customer_id WHERE false"
         )
-    else:
-        ids = [f"SELECT customer_id FROM main.{t}" for t in ("orders", "events") if store.table_exists(t)]
-        base = " UNION ".join(ids)
     ctes.append(f"base AS ({base})")
     if any(avail[f] == "attribute" for f in features):
         joins.append("LEFT JOIN main.customers c USING (customer_id)")

@@ -2,7 +2,9 @@
 
 A definition is "changed" when its hash differs from the one recorded by the newest complete batch run
 (or when that run did not have it). The preview evaluates only the changed definitions at that run's
-as_of, so the difference is due to the edit alone, and compares with the run's memberships.
+as_of, so the difference is due to the edit alone, and compares with the run's memberships. A definition
+that a run at that as_of leaves out (it needs a model fitted on later data: `compile/availability.py`) is
+reported as skipped with the run's message, not as everyone leaving it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ class Preview:
     base_run: int | None
     changed: dict[str, str]  # definition -> 'new' | 'edited'
     segments: list[SegmentChange] = field(default_factory=list)
+    # changed definitions a run at as_of leaves out (no entries or leavers are listed for them)
+    skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the run's warnings, as `segmentum run` prints them
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +59,8 @@ class Preview:
             "base_run": self.base_run,
             "changed": self.changed,
             "segments": [s.to_dict() for s in self.segments],
+            "skipped": self.skipped,
+            "warnings": self.warnings,
         }
 
     def frame(self) -> pd.DataFrame:
@@ -75,7 +82,7 @@ def preview(
     names:
         Preview these definitions even when unchanged.
     """
-    from segmentum.runs.execute import run
+    from segmentum.runs.execute import definitions_at, run
 
     defs = ws.definitions(overrides=overrides)
     last = snapshot.latest_run(ws.store)
@@ -93,6 +100,11 @@ def preview(
         return result
     point = as_of if as_of is not None else (last.as_of if last is not None else "latest")
     outcome = run(ws, as_of=point, only=list(changed), preview=True, definitions=defs)
+    result.warnings = list(outcome.warnings)
+    # what the run left out (the same narrowing, at the as_of it resolved) has no members because it was not
+    # evaluated, not because its customers left: say so instead of listing them as leavers
+    left_out = definitions_at(ws, defs.select(list(changed)), outcome.as_of).skipped
+    result.skipped = [n for n in changed if n in left_out]
     after = outcome.memberships()
     before = (
         snapshot.memberships(ws.store, last.run_id)
@@ -100,6 +112,8 @@ def preview(
         else pd.DataFrame(columns=["customer_id", "segmentation", "segment", "name"])
     )
     for name in changed:
+        if name in left_out:
+            continue
         if name in defs.segmentations:
             seg_names = [s.name for s in defs.segmentations[name].segments]
             seg_names += sorted(set(before[before.segmentation == name].name) - set(seg_names))

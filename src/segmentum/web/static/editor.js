@@ -42,6 +42,12 @@
       return;
     }
     let html = `<div class="ok" id="definition-valid">${esc(words.valid)}</div>`;
+    // what a run at that as_of would skip (a model fitted on later data): the run's own message
+    for (const name of result.skipped || []) {
+      for (const w of (result.warnings || []).filter((line) => line.includes(`'${name}' skipped`))) {
+        html += `<p class="note preview-warning">${esc(w)}</p>`;
+      }
+    }
     if (result.preview_error) {
       html += `<p class="note">${esc(result.preview_error)}</p>`;
     } else if (!result.segments.length) {
