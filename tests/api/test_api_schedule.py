@@ -62,13 +62,24 @@ def test_a_backfill_through_the_api_runs_every_point_and_reports_progress(live) 
         started = client.post("/v1/runs/backfill", json={"from": "2024-01-01", "to": "2024-03-15"})
         assert started.status_code == 202, started.text
         job_id = started.json()["job_id"]
+        # while it runs: points done of the total, never more, never going back
+        seen = [started.json()["progress"]]
         deadline = time.monotonic() + 120
         while (job := client.get(f"/v1/runs/jobs/{job_id}").json())["status"] == "running":
             assert time.monotonic() < deadline, job
+            seen.append(job["progress"])
             time.sleep(0.2)
         bad = client.post("/v1/runs/backfill", json={"from": "2024-03-01", "to": "2024-01-01"})
     assert job["status"] == "complete", job
-    assert job["kind"] == "backfill" and job["progress"] == {"done": 3, "of": 3}
+    assert job["kind"] == "backfill"
+    assert seen[0]["total"] == 3 and seen[0]["done"] == 0 and seen[0]["eta_s"] is None  # nothing done yet
+    dones = [p["done"] for p in seen]
+    assert dones == sorted(dones) and all(p["total"] == 3 for p in seen)
+    final = job["progress"]
+    assert (final["done"], final["total"], final["of"], final["eta_s"]) == (3, 3, 3, 0.0)
+    assert final["elapsed_s"] >= 0
+    assert [r["run_id"] for r in job["runs"]] == job["run_ids"]
+    assert [r["as_of"][:10] for r in job["runs"]] == ["2024-01-31", "2024-02-29", "2024-03-15"]
     as_of = live.ws.store.query(
         "SELECT strftime(as_of, '%Y-%m-%d') FROM segmentum.runs WHERE run_id IN (SELECT unnest(?::BIGINT[])) "
         "ORDER BY 1",
