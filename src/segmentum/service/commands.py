@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from segmentum.errors import NotFoundError, RunError, SegmentumError
+from segmentum.errors import BusyError, NotFoundError, RunError, SegmentumError
 from segmentum.jsonable import jsonable
 from segmentum.progress import Progress, notify
 from segmentum.workspace import Workspace
@@ -97,7 +97,15 @@ def call_backfill(
         return call(ws, "backfill", **params)
     client = ServerClient(record)
     body = {"from": start, "to": end, "every": every, "only": only}
-    job = client.request("POST", "/v1/runs/backfill", json_body=body)
+    while True:  # a run in progress (a scheduled one, another backfill) is waited for, as the run lock would
+        try:
+            job = client.request("POST", "/v1/runs/backfill", json_body=body)
+            break
+        except BusyError as exc:
+            busy = exc.details if isinstance(exc.details, dict) else {}
+            label = f"waiting for the {busy.get('kind', 'run')} in progress (job {busy.get('job_id', '?')})"
+            notify(progress, 0, None, label)
+            time.sleep(poll_s)
     while True:
         state = job["progress"]
         notify(progress, state["done"], state["total"], f"backfill to {end} through segmentum serve")
