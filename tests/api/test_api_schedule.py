@@ -62,13 +62,24 @@ def test_a_backfill_through_the_api_runs_every_point_and_reports_progress(live) 
         started = client.post("/v1/runs/backfill", json={"from": "2024-01-01", "to": "2024-03-15"})
         assert started.status_code == 202, started.text
         job_id = started.json()["job_id"]
+        # while it runs: points done of the total, never more, never going back
+        seen = [started.json()["progress"]]
         deadline = time.monotonic() + 120
         while (job := client.get(f"/v1/runs/jobs/{job_id}").json())["status"] == "running":
             assert time.monotonic() < deadline, job
+            seen.append(job["progress"])
             time.sleep(0.2)
         bad = client.post("/v1/runs/backfill", json={"from": "2024-03-01", "to": "2024-01-01"})
     assert job["status"] == "complete", job
-    assert job["kind"] == "backfill" and job["progress"] == {"done": 3, "of": 3}
+    assert job["kind"] == "backfill"
+    assert seen[0]["total"] == 3 and seen[0]["done"] == 0 and seen[0]["eta_s"] is None  # nothing done yet
+    dones = [p["done"] for p in seen]
+    assert dones == sorted(dones) and all(p["total"] == 3 for p in seen)
+    final = job["progress"]
+    assert (final["done"], final["total"], final["of"], final["eta_s"]) == (3, 3, 3, 0.0)
+    assert final["elapsed_s"] >= 0
+    assert [r["run_id"] for r in job["runs"]] == job["run_ids"]
+    assert [r["as_of"][:10] for r in job["runs"]] == ["2024-01-31", "2024-02-29", "2024-03-15"]
     as_of = live.ws.store.query(
         "SELECT strftime(as_of, '%Y-%m-%d') FROM segmentum.runs WHERE run_id IN (SELECT unnest(?::BIGINT[])) "
         "ORDER BY 1",
@@ -76,3 +87,58 @@ def test_a_backfill_through_the_api_runs_every_point_and_reports_progress(live) 
     )
     assert [r[0] for r in as_of] == ["2024-01-31", "2024-02-29", "2024-03-15"]
     assert bad.status_code == 422 and "before --from" in bad.json()["error"]["message"]
+
+
+def test_a_served_backfill_waits_for_the_job_in_progress_then_shows_its_points(live) -> None:
+    """`segmentum backfill` through a server (service.commands.call_backfill): while another job runs it
+    waits, saying so; then it follows its own job's record, points done up to the total."""
+    import threading
+    from datetime import date
+    from urllib.parse import urlsplit
+
+    from segmentum.service.commands import call_backfill
+    from segmentum.service.ownership import remove_record, write_record
+
+    con = live.ws.store.cursor()
+    con.execute(
+        "CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
+        "amount DECIMAL(38, 6), status VARCHAR)"
+    )
+    con.execute("INSERT INTO main.orders VALUES ('o1', 'c1', '2024-01-05', 10, NULL)")
+    write_record(live.ws.root, "127.0.0.1", int(urlsplit(live.url).port or 0), live.keys["admin"])
+    runtime = live.app.state.runtime
+    calls: list[tuple[int, int | None, str]] = []
+    answer: list[object] = []
+
+    def backfill() -> None:
+        try:
+            answer.append(
+                call_backfill(
+                    live.ws,
+                    start="2024-01-01",
+                    end="2024-03-15",
+                    progress=lambda done, total, label, unit="": calls.append((done, total, label)),
+                    poll_s=0.05,
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - shown by the assertion below
+            answer.append(exc)
+
+    try:
+        with runtime.run_lock:  # the first job waits at its first point: in progress while the lock is held
+            first = runtime.start_backfill(date(2024, 1, 1), date(2024, 1, 31), "1m")
+            worker = threading.Thread(target=backfill)
+            worker.start()
+            deadline = time.monotonic() + 60
+            waiting = f"waiting for the backfill in progress (job {first.job_id})"
+            while not any(label == waiting for _, _, label in list(calls)):
+                assert time.monotonic() < deadline and worker.is_alive(), (calls, answer)
+                time.sleep(0.02)
+        worker.join(120)
+    finally:
+        remove_record(live.ws.root)
+    assert not worker.is_alive() and isinstance(answer[0], list), answer
+    assert [row["as_of"][:10] for row in answer[0]] == ["2024-01-31", "2024-02-29", "2024-03-15"]
+    own = [(done, total) for done, total, label in calls if label.endswith("through segmentum serve")]
+    assert own[-1] == (3, 3) and [d for d, _ in own] == sorted(d for d, _ in own)
+    assert {total for _, total in own} == {3}

@@ -12,7 +12,7 @@ from typer import _click as click
 from segmentum.cli import main as cli_main
 
 CLI_DIR = Path(cli_main.__file__).parent
-NOT_COMMANDS = {"__init__", "main", "common", "reference"}
+NOT_COMMANDS = {"__init__", "main", "common", "reference", "progress"}
 
 
 def _first_paragraph(command: click.Command) -> str:

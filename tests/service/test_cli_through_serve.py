@@ -77,7 +77,12 @@ def test_every_cli_command_goes_through_the_running_server(served, tmp_path: Pat
     # the server holds DuckDB's lock on the store: a command that opened it would fail with a lock error
     ingested = cli(root, "ingest", "orders", str(tmp_path / "orders.csv"))
     assert "6 rows read, 6 stored, 0 quarantined" in ingested.stdout
-    cli(root, "backfill", "--from", "2024-01-31", "--to", "2024-02-29", "--every", "1m")
+    backfilled = cli(
+        root, "backfill", "--from", "2024-01-31", "--to", "2024-02-29", "--every", "1m", "--format", "json"
+    )
+    # the server's backfill job, polled: its progress shows here (stderr is a pipe: plain lines)
+    assert "through segmentum serve 2/2" in backfilled.stderr and "done)" in backfilled.stderr
+    assert [r["as_of"] for r in json.loads(backfilled.stdout)] == ["2024-01-31", "2024-02-29"]
     ran = json.loads(cli(root, "run", "--as-of", "latest", "--format", "json").stdout)
     assert ran["status"] == "complete" and ran["run_id"] == 3
     sizes = {s["name"]: s["customers"] for s in ran["sizes"]}

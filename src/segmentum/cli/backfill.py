@@ -6,9 +6,8 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, operation, warn
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, warn
 
 
 def _day(text: str) -> date:
@@ -30,18 +29,27 @@ def backfill_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Run past points in time (point-in-time correct: each sees only data up to its day); no triggers fire."""
+    from segmentum.cli.common import open_workspace
+    from segmentum.cli.progress import ProgressDisplay
     from segmentum.runs.backfill import backfill_dates
+    from segmentum.service.commands import call_backfill
 
-    points = backfill_dates(_day(start), _day(end), every)
-    rows: list[dict[str, Any]] = []
-    with Progress(console=err, transient=True) as progress:
-        task = progress.add_task("Backfilling", total=len(points))
-        for point in points:  # one operation per point: progress shows, and a server serves between points
-            day = point.isoformat()
-            rows += operation(
-                workspace, "backfill", start=day, end=day, every=every, engine=engine, only=only
+    first, last = _day(start), _day(end)
+    backfill_dates(first, last, every)  # a wrong --every or --to fails here, before any work
+    ws = open_workspace(workspace)
+    try:
+        with ProgressDisplay("backfill") as progress:
+            rows: list[dict[str, Any]] = call_backfill(
+                ws,
+                start=first.isoformat(),
+                end=last.isoformat(),
+                every=every,
+                engine=engine,
+                only=only,
+                progress=progress,
             )
-            progress.advance(task)
+    finally:
+        ws.close()
     skipped: dict[str, list[Any]] = {}  # what the points skipped: [first point, last point, first message]
     for row in rows:
         row["as_of"] = str(row["as_of"])[:10]

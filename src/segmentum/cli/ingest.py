@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, note, operation, warn
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation, warn
 from segmentum.errors import IngestError
 
 
@@ -75,26 +75,28 @@ def ingest_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Load a table from a file or a database; bad rows go to the quarantine (see `segmentum quarantine`)."""
+    from segmentum.cli.progress import ProgressDisplay
     from segmentum.ingest.aliases import parse_mapping
 
     mapping = parse_mapping(map_)
     source = path if "://" in path else str(Path(path).expanduser().resolve())  # the server may run elsewhere
-    answer = operation(
-        workspace,
-        "ingest",
-        table=table,
-        path=source,
-        mode=mode.value,
-        mapping=mapping,
-        encoding=encoding,
-        delimiter=delimiter,
-        decimal=decimal,
-        thousands=thousands,
-        date_format=date_format,
-        na_values=na_values,
-        strict=strict,
-        progress=err.is_terminal,
-    )
+    with ProgressDisplay("ingest") as progress:  # drawn here when this process ingests; a server shows none
+        answer = operation(
+            workspace,
+            "ingest",
+            table=table,
+            path=source,
+            mode=mode.value,
+            mapping=mapping,
+            encoding=encoding,
+            delimiter=delimiter,
+            decimal=decimal,
+            thousands=thousands,
+            date_format=date_format,
+            na_values=na_values,
+            strict=strict,
+            progress=progress,
+        )
     report = answer["report"]
     for line in report["notes"]:
         note(f"[dim]{line}[/dim]")

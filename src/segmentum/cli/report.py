@@ -21,9 +21,11 @@ def report_command(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Write the HTML report: overview, RFM grid, Pareto curve, migration Sankey, CLV, segment profiles."""
+    from segmentum.cli.progress import ProgressDisplay
     from segmentum.report import command as _report_command  # noqa: F401 - registers the `report` operation
 
     # the store's owner writes the file: a path relative to this shell's folder is made absolute here
     target = str(output.resolve()) if output is not None else None
-    result = operation(workspace, "report", output=target, lang=lang, run_id=run)
+    with ProgressDisplay("report") as progress:  # drawn here when this process writes it; a server shows none
+        result = operation(workspace, "report", output=target, lang=lang, run_id=run, progress=progress)
     note(f"Report written to {result['written']}")

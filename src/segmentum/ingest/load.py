@@ -23,6 +23,7 @@ from segmentum.errors import IngestError, did_you_mean
 from segmentum.ingest import detect
 from segmentum.ingest.aliases import resolve_columns
 from segmentum.ingest.readers import REJ, STG, Staged, lit, q, stage
+from segmentum.progress import Progress, notify
 from segmentum.schema import (
     BIGINT,
     BOOLEAN,
@@ -146,7 +147,7 @@ def ingest(
     date_format: str | None = None,
     na_values: Sequence[str] | str | None = None,
     strict: bool = False,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> IngestReport:
     """Load `source` into the canonical `table` of a workspace (or a bare Store, whose time zone is UTC).
 
@@ -173,7 +174,8 @@ def ingest(
     strict:
         Raise `StrictIngestError` (after storing the good rows) when any row was quarantined.
     progress:
-        Show a progress bar on standard error while reading text files.
+        Called as `progress(done, total, label)` while reading (bytes, or rows of a workbook) and when
+        the rows are checked and stored (`segmentum.progress`); nothing is printed here.
     """
     store, tz = _store_and_timezone(target)
     if table not in TABLES:
@@ -199,7 +201,10 @@ def ingest(
         staged = stage(
             cur, source, encoding=encoding, delimiter=delimiter, progress=progress, na_values=opts.na_values
         )
+        storing = f"checking and storing {staged.rows:,} rows"
+        notify(progress, 0, staged.rows, storing)
         report = _ingest_staged(store, cur, table, staged, opts, started, source_options=_options_json(opts))
+        notify(progress, staged.rows, staged.rows, storing)
     finally:
         for name in (STG, REJ, TYPED, "__fix"):
             cur.execute(f"DROP TABLE IF EXISTS temp.{name}")

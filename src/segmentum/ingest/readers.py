@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import duckdb
@@ -31,7 +31,11 @@ import pyarrow as pa
 
 from segmentum.errors import IngestError
 from segmentum.ingest.detect import SNIFF_BYTES, detect_delimiter, detect_encoding, normalize_encoding
+from segmentum.progress import BYTES, notify
 from segmentum.sql import one
+
+if TYPE_CHECKING:
+    from segmentum.progress import Progress
 
 BATCH_ROWS = 50_000
 STG = "__stg"
@@ -93,10 +97,13 @@ def stage(
     *,
     encoding: str | None = None,
     delimiter: str | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
     na_values: Sequence[str] = (),
 ) -> Staged:
-    """Read `source` into the staging tables `__stg` and `__rej` of the cursor's connection, then `screen` it."""
+    """Read `source` into the staging tables `__stg` and `__rej` of the cursor's connection, then `screen` it.
+
+    The readers that loop in Python report to `progress`: the line-by-line CSV reader and JSON lines in bytes
+    read, Excel in rows; DuckDB's own readers (Parquet, well-formed CSV) report their start and end."""
     cur.execute(
         f"CREATE OR REPLACE TEMP TABLE {REJ} (line BIGINT, column_name VARCHAR, reason VARCHAR, raw VARCHAR)"
     )
@@ -113,11 +120,14 @@ def stage(
         raise IngestError(f"{path} is a folder; give a file (CSV, TSV, Excel .xlsx, Parquet, JSON lines)")
     kind = _kind_of(path)
     if kind == "parquet":
+        size = path.stat().st_size
+        notify(progress, 0, size, f"reading {path.name}", BYTES)
         staged = _stage_parquet(cur, path)
+        notify(progress, size, size, f"reading {path.name}", BYTES)
     elif kind == "excel":
-        staged = _stage_excel(cur, path)
+        staged = _stage_excel(cur, path, progress=progress)
     elif kind == "jsonl":
-        staged = _stage_jsonl(cur, path, encoding=encoding)
+        staged = _stage_jsonl(cur, path, encoding=encoding, progress=progress)
     else:
         staged = _stage_csv(cur, path, encoding=encoding, delimiter=delimiter, progress=progress)
     return screen(cur, staged, na_values)
@@ -298,7 +308,12 @@ _CSV_RAW = "__csv"
 
 
 def _stage_csv(
-    cur: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | None, delimiter: str | None, progress: bool
+    cur: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    encoding: str | None,
+    delimiter: str | None,
+    progress: Progress | None,
 ) -> Staged:
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
@@ -323,8 +338,11 @@ def _stage_csv(
         text = path
         if enc not in ("utf-8", "utf-8-sig"):
             text = _transcode(path, enc, Path(tmp) / "utf8.csv", newline)
+        size = text.stat().st_size
+        notify(progress, 0, size, f"reading {path.name}", BYTES)
         if not _stage_csv_fast(cur, text, staged, delim, newline):
             _stage_csv_lines(cur, text, path, staged, delim, newline, enc, progress)
+        notify(progress, size, size, f"reading {path.name}", BYTES)
     return staged
 
 
@@ -507,7 +525,7 @@ def _stage_csv_lines(
     delim: str,
     newline: str,
     enc: str,
-    progress: bool,
+    progress: Progress | None,
 ) -> None:
     """Read a CSV line by line. The records are decided from the physical lines: a record is one line, or
     several when a quoted value holds line breaks. Such a record is kept only when its quote closes within
@@ -597,59 +615,40 @@ def _stage_csv_lines(
     staged.columns = unique_names(header)
     staged.types = {c: "VARCHAR" for c in staged.columns}
     width = n = len(header)
-    bar = _progress_bar(progress, f"Reading {source.name}", source.stat().st_size)
-    flush = (lambda: bar[0].update(bar[1], completed=position[0])) if bar is not None else None
+    size = path.stat().st_size  # the file read: the UTF-8 copy of a file in another encoding
+    label = f"reading {source.name}"
+
+    def flush() -> None:
+        notify(progress, min(position[0], size), size, label, BYTES)
+
     batcher = _Batcher(cur, n, flush)
-    try:
-        while (item := pull()) is not None:
-            line, text, _ = item
-            if not text.strip():
-                continue  # a blank line
-            record, error = read_record(item)
-            if record is None:
-                batcher.reject(line, None, error or "cannot read the line", text[:10_000])
+    while (item := pull()) is not None:
+        line, text, _ = item
+        if not text.strip():
+            continue  # a blank line
+        record, error = read_record(item)
+        if record is None:
+            batcher.reject(line, None, error or "cannot read the line", text[:10_000])
+            continue
+        if len(record) != n:
+            if len(record) > n and not any(f.strip() for f in record[n:]):
+                record = record[:n]  # trailing delimiters
+            else:
+                batcher.reject(
+                    line,
+                    None,
+                    f"expected {n} fields as in the header, found {len(record)}"
+                    " (a missing or extra delimiter, or an unclosed quote)",
+                    text[:10_000],
+                )
                 continue
-            if len(record) != n:
-                if len(record) > n and not any(f.strip() for f in record[n:]):
-                    record = record[:n]  # trailing delimiters
-                else:
-                    batcher.reject(
-                        line,
-                        None,
-                        f"expected {n} fields as in the header, found {len(record)}"
-                        " (a missing or extra delimiter, or an unclosed quote)",
-                        text[:10_000],
-                    )
-                    continue
-            batcher.add(line, record)
-        batcher.flush()
-    finally:
-        if bar is not None:
-            bar[0].update(bar[1], completed=position[0])
-            bar[0].stop()
+        batcher.add(line, record)
+    batcher.flush()
     staged.rows, staged.rejected = batcher.rows, batcher.rejected
 
 
 def _delim_name(delim: str) -> str:
     return {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", " ": "space"}.get(delim, repr(delim))
-
-
-def _progress_bar(enabled: bool, label: str, total: int) -> tuple[Any, Any] | None:
-    if not enabled:
-        return None
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-
-    bar = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    bar.start()
-    return bar, bar.add_task(label, total=total)
 
 
 # ---------------------------------------------------------------------------------------------- Parquet
@@ -705,11 +704,14 @@ def text_value(value: Any) -> str | None:
 
 
 def _stage_rows(
-    staged: Staged, cur: duckdb.DuckDBPyConnection, rows: Iterator[tuple[int, list[Any]]]
+    staged: Staged,
+    cur: duckdb.DuckDBPyConnection,
+    rows: Iterator[tuple[int, list[Any]]],
+    on_flush: Any = None,
 ) -> Staged:
     """Stage (line, values) rows of a typed reader whose header is already known."""
     n = len(staged.columns)
-    batcher = _Batcher(cur, n)
+    batcher = _Batcher(cur, n, on_flush)
     for line, values in rows:
         values = list(values)
         if len(values) > n and all(v is None or v == "" for v in values[n:]):
@@ -728,7 +730,7 @@ def _stage_rows(
     return staged
 
 
-def _stage_excel(cur: duckdb.DuckDBPyConnection, path: Path) -> Staged:
+def _stage_excel(cur: duckdb.DuckDBPyConnection, path: Path, *, progress: Progress | None = None) -> Staged:
     import zipfile
 
     import openpyxl
@@ -758,13 +760,26 @@ def _stage_excel(cur: duckdb.DuckDBPyConnection, path: Path) -> Staged:
         staged = Staged(display_source(path), "excel", header, {c: "VARCHAR" for c in header})
         staged.notes.append(f"read sheet {sheet.title!r} of {path.name}, header on row {header_line}")
 
+        # the sheet's declared last row (its <dimension>); None when the file does not say
+        total = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 0 else None
+        label = f"reading the rows of {path.name}"
+        at = [header_line]
+
         def body() -> Iterator[tuple[int, list[Any]]]:
             for index, row in enumerate(rows, start=header_line + 1):
+                at[0] = index
                 if not row or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
                     continue
                 yield index, list(row)
 
-        return _stage_rows(staged, cur, body())
+        def flush() -> None:
+            notify(progress, at[0] if total is None else min(at[0], total), total, label)
+
+        notify(progress, 0, total, label)
+        _stage_rows(staged, cur, body(), flush)
+        end = max(at[0], total or 0)  # the declared dimension may be short of the rows there are
+        notify(progress, end, end, label)
+        return staged
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
         raise IngestError(f"{path}: cannot read the Excel workbook ({type(exc).__name__}: {exc})") from None
     finally:
@@ -775,12 +790,18 @@ def _stage_excel(cur: duckdb.DuckDBPyConnection, path: Path) -> Staged:
 # ---------------------------------------------------------------------------------------------- JSON lines
 
 
-def _stage_jsonl(cur: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | None) -> Staged:
+def _stage_jsonl(
+    cur: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | None, progress: Progress | None = None
+) -> Staged:
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if not head.strip():
         raise IngestError(f"{path} is empty: there are no JSON records")
     enc = normalize_encoding(encoding) if encoding else detect_encoding(head)
+    size = path.stat().st_size
+    position = [0]  # bytes read of the file (of its UTF-8 copy when transcoded: clamped to the size)
+    label = f"reading {path.name}"
+    notify(progress, 0, size, label, BYTES)
     if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[":
         # A JSON array (not lines): read whole; such files are small in practice.
         try:
@@ -796,7 +817,7 @@ def _stage_jsonl(cur: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | 
             for i, rec in enumerate(data, start=1)
         )
     else:
-        records = _json_lines(path, enc)
+        records = _json_lines(path, enc, position)
     staged = Staged(display_source(path), "jsonl", [], {}, encoding=enc)
     columns: dict[str, int] = {}
     cur.execute(f"CREATE OR REPLACE TEMP TABLE {STG} (__line BIGINT)")
@@ -820,6 +841,7 @@ def _stage_jsonl(cur: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | 
             cur.unregister("__batch")
         staged.rows += len(pending)
         pending.clear()
+        notify(progress, min(position[0], size), size, label, BYTES)
 
     for line, record, raw in records:
         if isinstance(record, _BadJson):
@@ -836,6 +858,7 @@ def _stage_jsonl(cur: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | 
         if len(pending) >= BATCH_ROWS or len(rejects) >= BATCH_ROWS:
             flush()
     flush()
+    notify(progress, size, size, label, BYTES)
     staged.columns = unique_names(columns)
     staged.types = {c: "VARCHAR" for c in staged.columns}
     if not columns and staged.rows == 0 and staged.rejected == 0:
@@ -852,13 +875,13 @@ class _BadJson:
     reason: str
 
 
-def _json_lines(path: Path, enc: str) -> Iterator[tuple[int, Any, str]]:
+def _json_lines(path: Path, enc: str, position: list[int]) -> Iterator[tuple[int, Any, str]]:
     with tempfile.TemporaryDirectory(prefix="segmentum-ingest-") as tmp:
         text = (
             path if enc in ("utf-8", "utf-8-sig") else _transcode(path, enc, Path(tmp) / "utf8.jsonl", "\n")
         )
         # split on \n only: JSON strings may hold other line separators (U+2028) that str.splitlines would cut
-        for line_no, line in _physical_lines_of(text, "\n", path, enc, [0]):
+        for line_no, line in _physical_lines_of(text, "\n", path, enc, position):
             text_line = line.strip().lstrip("\ufeff")
             if not text_line:
                 continue

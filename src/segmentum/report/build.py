@@ -14,12 +14,14 @@ from segmentum.analysis.profile import describe_feature, profile_order, profiles
 from segmentum.analysis.rfm import rfm_grid
 from segmentum.errors import NotFoundError
 from segmentum.i18n import LANGUAGES, Translator
+from segmentum.progress import notify
 from segmentum.report import charts
 from segmentum.views.models import model_values
 from segmentum.views.segments import segment_sizes
 
 if TYPE_CHECKING:
     from segmentum.context import Context
+    from segmentum.progress import Progress
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("segmentum.report", "templates"),
@@ -27,11 +29,23 @@ _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 PROFILE_FEATURES = 5  # distinguishing features per segment profile: enough to read, keeps the file small
+# the steps `progress` counts: each section, then the page itself
+STEPS = ("overview", "RFM grid", "Pareto curve", "migration", "CLV", "segment profiles", "page")
 
 
-def build_report(ws: Context, *, lang: str = "en", run_id: int | None = None) -> str:
-    """The report as one HTML string (no external resources: it opens offline)."""
+def build_report(
+    ws: Context, *, lang: str = "en", run_id: int | None = None, progress: Progress | None = None
+) -> str:
+    """The report as one HTML string (no external resources: it opens offline).
+
+    `progress(done, total, label)` is called before each of the `STEPS` and once all are done."""
     t = Translator(lang)
+
+    def step(done: int) -> None:
+        label = f"report: {STEPS[done]}" if done < len(STEPS) else "report written"
+        notify(progress, done, len(STEPS), label)
+
+    step(0)
     overview = segment_sizes(ws, run_id)
     info, sizes = overview.run, overview.sizes
     sections: list[dict[str, Any]] = []
@@ -43,10 +57,12 @@ def build_report(ws: Context, *, lang: str = "en", run_id: int | None = None) ->
             "table": _sizes_table(sizes, t),
         }
     )
+    step(1)
     grid = rfm_grid(ws, info.run_id)
     if grid is not None:
         rfm = charts.rfm_heatmap(grid, t)
         sections.append({"id": "rfm", "title": t("RFM grid"), "chart": charts.to_div(rfm, "chart-rfm")})
+    step(2)
     curve = pareto(ws, run_id=info.run_id)
     note = None
     if curve["top_20_percent_revenue_share"] is not None:
@@ -64,8 +80,10 @@ def build_report(ws: Context, *, lang: str = "en", run_id: int | None = None) ->
         }
     )
     segmentations = list(dict.fromkeys(s for s in sizes["segmentation"].dropna()))
+    step(3)
     moved = _migration_section(ws, info.run_id, segmentations, t)
     sections.append(moved)
+    step(4)
     clv_values = model_values(ws, "clv", "clv_12m")
     clv = charts.clv_histogram(clv_values, t) if clv_values is not None and len(clv_values) else None
     sections.append(
@@ -78,9 +96,11 @@ def build_report(ws: Context, *, lang: str = "en", run_id: int | None = None) ->
             else t("Fit the CLV model with `segmentum clv` to see this chart."),
         }
     )
+    step(5)
     profiles = _profiles(ws, info.run_id, sizes, t)
+    step(6)
     template = _ENV.get_template("report.html")
-    return template.render(
+    page = template.render(
         t=t,
         lang=lang,
         languages=LANGUAGES,
@@ -92,15 +112,22 @@ def build_report(ws: Context, *, lang: str = "en", run_id: int | None = None) ->
         plotly_js=get_plotlyjs(),
         currency=ws.config.currency,
     )
+    step(7)
+    return page
 
 
 def write_report(
-    ws: Context, path: str | Path | None = None, *, lang: str = "en", run_id: int | None = None
+    ws: Context,
+    path: str | Path | None = None,
+    *,
+    lang: str = "en",
+    run_id: int | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Write the report (default: report.html in the workspace, report.<lang>.html for other languages)."""
     target = Path(path) if path else ws.root / ("report.html" if lang == "en" else f"report.{lang}.html")
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(build_report(ws, lang=lang, run_id=run_id), encoding="utf-8")
+    target.write_text(build_report(ws, lang=lang, run_id=run_id, progress=progress), encoding="utf-8")
     return target
 
 

@@ -14,9 +14,11 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from segmentum.errors import SegmentumError
+from segmentum.progress import notify
 
 if TYPE_CHECKING:
     from segmentum.context import Context
+    from segmentum.progress import Progress
 
 _EVERY_RE = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
 
@@ -74,15 +76,32 @@ def backfill(
     engine: str = "duckdb",
     only: list[str] | None = None,
     on_run: Callable[[date, Any], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[Any]:
-    """Run every point of the series in time order; returns the run results."""
+    """Run every point of the series in time order; returns the run results.
+
+    `progress(done, total, label)` is called before the first point and after each one (points done)."""
     from segmentum.runs.execute import run
 
     results = []
     definitions = ws.definitions()  # validated once for the whole series
-    for point in backfill_dates(start, end, every):
+    points = backfill_dates(start, end, every)
+    notify(progress, 0, len(points), f"backfill to {points[0]}")
+    for done, point in enumerate(points, start=1):
         result = run(ws, as_of=point.isoformat(), engine=engine, only=only, definitions=definitions)
         results.append(result)
         if on_run is not None:
             on_run(point, result)
+        following = points[done] if done < len(points) else point
+        notify(progress, done, len(points), f"backfill to {following}")
     return results
+
+
+def point_row(result: Any) -> dict[str, Any]:
+    """What a backfill shows of each point's run (the CLI's rows, a job's `runs`)."""
+    return {
+        "as_of": result.as_of,
+        "run_id": result.run_id,
+        "customers": result.customers,
+        "warnings": result.warnings,
+    }

@@ -19,8 +19,9 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from segmentum.errors import NotFoundError, SegmentumError
+from segmentum.errors import BusyError, NotFoundError, RunError, SegmentumError
 from segmentum.jsonable import jsonable
+from segmentum.progress import Progress, notify
 from segmentum.workspace import Workspace
 
 
@@ -70,6 +71,56 @@ def call(ws: Workspace, name: str, /, **params: Any) -> Any:
     return client.request("POST", f"/v1/commands/{name}", json_body=jsonable(params))
 
 
+def call_backfill(
+    ws: Workspace,
+    *,
+    start: str,
+    end: str,
+    every: str = "1m",
+    engine: str = "duckdb",
+    only: list[str] | None = None,
+    progress: Progress | None = None,
+    poll_s: float = 0.5,
+) -> list[dict[str, Any]]:
+    """The backfill operation with its progress wherever it runs: here, the library reports each point;
+    through a running server, as the server's backfill job (`POST /v1/runs/backfill`), whose record
+    (`GET /v1/runs/jobs/{id}`) is polled for its points done. The answer is `backfill`'s rows either way."""
+    import time
+
+    from segmentum.service.ownership import ServerClient, running_server
+
+    params: dict[str, Any] = {"start": start, "end": end, "every": every, "engine": engine, "only": only}
+    record = running_server(ws.root)
+    if record is None:
+        return execute(ws, "backfill", {**params, "progress": progress})
+    if engine != "duckdb":  # the server's job runs its own engine: ask for this one as one request
+        return call(ws, "backfill", **params)
+    client = ServerClient(record)
+    body = {"from": start, "to": end, "every": every, "only": only}
+    while True:  # a run in progress (a scheduled one, another backfill) is waited for, as the run lock would
+        try:
+            job = client.request("POST", "/v1/runs/backfill", json_body=body)
+            break
+        except BusyError as exc:
+            busy = exc.details if isinstance(exc.details, dict) else {}
+            label = f"waiting for the {busy.get('kind', 'run')} in progress (job {busy.get('job_id', '?')})"
+            notify(progress, 0, None, label)
+            time.sleep(poll_s)
+    while True:
+        state = job["progress"]
+        notify(progress, state["done"], state["total"], f"backfill to {end} through segmentum serve")
+        if job["status"] != "running":
+            break
+        time.sleep(poll_s)
+        job = client.request("GET", f"/v1/runs/jobs/{job['job_id']}")
+    if job["status"] != "complete":
+        raise RunError(
+            f"the backfill (job {job['job_id']} of segmentum serve at {record.url}) failed after "
+            f"{job['progress']['done']} of {job['progress']['total']} points: {job['message']}"
+        )
+    return list(job["runs"])
+
+
 # ------------------------------------------------------------------------------------------- operations
 
 
@@ -105,13 +156,10 @@ def _backfill(
 ) -> list[dict[str, Any]]:
     from datetime import date
 
-    from segmentum.runs.backfill import backfill
+    from segmentum.runs.backfill import backfill, point_row
 
     results = backfill(ws, date.fromisoformat(start), date.fromisoformat(end), every, **options)
-    return [
-        {"as_of": r.as_of, "run_id": r.run_id, "customers": r.customers, "warnings": r.warnings}
-        for r in results
-    ]
+    return [point_row(r) for r in results]
 
 
 @command("segments")

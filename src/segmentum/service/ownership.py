@@ -143,6 +143,8 @@ def _library_error(status: int, response: Any) -> SegmentumError:
             pass
     if status == 404:
         return NotFoundError(message)
+    if status == 409:  # its details are the work in progress, not an error type
+        return errors.BusyError(message, details=error.get("details"))
     return ServerError(message if status < 500 else f"the server answered {status}: {message}")
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from segmentum.errors import BusyError, NotFoundError, SegmentumError
+from segmentum.progress import Estimate
+from segmentum.runs.backfill import point_row
 from segmentum.runs.realtime import DefinitionsCache, EventWriter, MicroBatcher, now_wall_clock
 from segmentum.service.keys import ApiKey, KeyStore
 from segmentum.service.schedule import Schedule, parse_schedule
@@ -41,6 +43,9 @@ class BatchJob:
     message: str | None = None
     steps: int = 1  # points of a backfill
     done: int = 0
+    # the time left, from the pace so far (segmentum.progress: the one estimate every display shows)
+    estimate: Estimate = field(default_factory=Estimate, repr=False)
+    seconds: float | None = None  # how long it took, once finished
 
     def as_dict(self) -> dict[str, Any]:
         results = (
@@ -56,13 +61,26 @@ class BatchJob:
             "status": self.status,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
-            "progress": {"done": self.done, "of": self.steps},
+            "progress": self.progress(),
             "run_id": getattr(last, "run_id", None),
             "run_ids": [r.run_id for r in results],
             "customers": getattr(last, "customers", None),
             "warnings": [w for r in results for w in r.warnings],
             "summary": last.summary() if last is not None and self.kind == "run" else None,
             "message": self.message,
+            "runs": [point_row(r) for r in results] if self.kind == "backfill" else None,
+        }
+
+    def progress(self) -> dict[str, Any]:
+        """Steps done of `total` (`of` is its older name), seconds elapsed and the estimate of those left."""
+        eta = self.estimate.remaining(self.done, self.steps) if self.seconds is None else 0.0
+        elapsed = self.estimate.elapsed() if self.seconds is None else self.seconds
+        return {
+            "done": self.done,
+            "total": self.steps,
+            "of": self.steps,
+            "elapsed_s": round(elapsed, 1),
+            "eta_s": None if eta is None else round(eta, 1),
         }
 
 
@@ -229,6 +247,7 @@ class Runtime:
             job.status, job.message = "failed", f"{type(exc).__name__}: {exc}"
             log.exception("%s (job %s) failed", job.kind, job.job_id)
         finally:
+            job.seconds = job.estimate.elapsed()
             job.finished_at = now_wall_clock(self.zone)
 
     def _schedule_loop(self) -> None:

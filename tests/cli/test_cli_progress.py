@@ -1,0 +1,93 @@
+"""Long commands show their progress on standard error: a bar on a terminal, plain lines in a pipe or a log
+(segmentum.cli.progress drawing the callbacks of segmentum.progress)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from segmentum.cli.progress import ProgressDisplay
+from segmentum.progress import BYTES
+from segmentum.workspace import Workspace
+
+ORDERS = "order_id,customer_id,ordered_at,amount\n" + "".join(
+    f"o{i},c{i % 5},2024-0{1 + i % 3}-{1 + i % 27:02d},{10 + i}\n" for i in range(30)
+)
+DEFINITIONS = 'traits:\n  spend: {sum: orders.amount}\nsegments:\n  big: {where: "spend >= 100"}\n'
+
+
+def segmentum(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it, its standard error a pipe (not a terminal)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "segmentum.cli.main", *args, "-w", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_ingest_backfill_and_report_print_progress_lines_in_a_pipe(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    ws = Workspace.init(root, name="progress")
+    (root / "segmentum.yml").write_text(
+        "\n".join(
+            ln for ln in (root / "segmentum.yml").read_text().splitlines() if not ln.startswith("builtins:")
+        )
+        + "\nbuiltins: []\n"
+    )
+    (root / "definitions" / "shop.yml").write_text(DEFINITIONS)
+    ws.close()
+    (tmp_path / "orders.csv").write_text(ORDERS)
+
+    ingested = segmentum(root, "ingest", "orders", str(tmp_path / "orders.csv"))
+    assert re.search(
+        r"^ingest: reading orders\.csv [\d.]+ MB/[\d.]+ MB \(.* elapsed, done\)$", ingested.stderr, re.M
+    )
+    assert "ingest: checking and storing 30 rows 30/30 (" in ingested.stderr
+    assert "\x1b[" not in ingested.stderr  # no bar drawn into a pipe
+
+    backfilled = segmentum(root, "backfill", "--from", "2024-01-01", "--to", "2024-03-15")
+    lines = [ln for ln in backfilled.stderr.splitlines() if ln.startswith("backfill: ")]
+    assert lines[0].startswith("backfill: backfill to 2024-01-31 0/3 (")  # the start shows at once
+    assert lines[-1].startswith("backfill: backfill to 2024-03-15 3/3 (") and lines[-1].endswith(" done)")
+    assert "3 runs" in backfilled.stdout
+
+    reported = segmentum(root, "report", "-o", str(tmp_path / "report.html"))
+    assert re.search(r"^report: report written 7/7 \(.* elapsed, done\)$", reported.stderr, re.M)
+    assert (tmp_path / "report.html").exists()
+
+
+def test_plain_lines_come_at_most_every_few_seconds_and_always_at_the_end() -> None:
+    out = io.StringIO()
+    with ProgressDisplay("ingest", console=Console(file=out, force_terminal=False), every=3600) as progress:
+        for done in range(0, 101, 10):
+            progress(done * 1_000_000, 100_000_000, "reading big.csv", BYTES)
+        progress(100_000_000, 100_000_000, "reading big.csv", BYTES)  # the end told twice shows once
+        for done in range(0, 6):
+            progress(done, 5, "checking and storing 5 rows")
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 4, lines  # the first line and the last of each step
+    assert lines[0].startswith("ingest: reading big.csv 0.0 MB/100.0 MB (0:00 elapsed, about ? left)")
+    assert lines[1].startswith("ingest: reading big.csv 100.0 MB/100.0 MB (") and lines[1].endswith("done)")
+    assert lines[2].startswith("ingest: checking and storing 5 rows 0/5 (")
+    assert lines[3].startswith("ingest: checking and storing 5 rows 5/5 (")
+
+
+def test_on_a_terminal_it_draws_a_bar_and_leaves_no_line_behind() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100)
+    with ProgressDisplay("backfill", console=console) as progress:
+        assert progress.terminal
+        for done in range(4):
+            progress(done, 3, f"backfill to point {done}")
+        progress(7, None, "reading rows of a workbook")  # an unknown total draws too
+    assert "backfill: " not in out.getvalue()  # no plain lines: the bar is transient
