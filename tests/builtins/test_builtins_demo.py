@@ -195,7 +195,9 @@ def test_coverage_on_the_full_demo(demo) -> None:
     firmographic = builtins["firmographic"]
     b2b = frame[frame["customer_type"] == "b2b"]
     assert firmographic.base == len(b2b) < len(frame)
-    with_company_data = b2b[["company", "industry", "employees", "annual_revenue", "lifecycle_stage"]].notna().all(axis=1)
+    with_company_data = (
+        b2b[["company", "industry", "employees", "annual_revenue", "lifecycle_stage"]].notna().all(axis=1)
+    )
     assert firmographic.customers == int(with_company_data.sum()) > 0
     assert firmographic.share == pytest.approx(firmographic.customers / len(b2b))
     attributes = {a.attribute: a for a in report.attributes}
