@@ -436,7 +436,7 @@ def _stage_csv_fast(
         rows = one(cur.execute(f"SELECT count(*) FROM {STG}"))[0]
         ok = rejected == 0
         if ok and rows:
-            breaks = " OR ".join(f"regexp_matches(c{i}, '[\\r\\n]')" for i in range(n))
+            breaks = " OR ".join(f"contains(c{i}, chr(10)) OR contains(c{i}, chr(13))" for i in range(n))
             ok = not cur.execute(f"SELECT 1 FROM {STG} WHERE {breaks} LIMIT 1").fetchall()
         if ok:
             lines, blanks = _line_scan(path, newline)
