@@ -450,12 +450,16 @@ def _number_format(
         # The vote depends only on the shape of a value (digits as 9), so count shapes, not values.
         shapes: dict[str, int] = {}
         for start in range(0, len(numeric), TYPING_BATCH):  # a statement per batch: planning is superlinear
+            # the test of a number's look runs on each shape, not each value: digits are digits in both
             union = " UNION ALL ".join(
-                f"SELECT translate(trim({c}), '0123456789', '9999999999') AS s FROM {STG} "
-                f"WHERE regexp_full_match(trim({c}), '[+-]?[0-9][0-9{SPACES}'',.]*')"
+                f"SELECT translate(trim({c}), '0123456789', '9999999999') AS s FROM {STG}"
                 for c in numeric[start : start + TYPING_BATCH]
             )
-            for shape, n in cur.execute(f"SELECT s, count(*) FROM ({union}) GROUP BY s").fetchall():
+            shape_counts = cur.execute(
+                f"SELECT s, count(*) FROM ({union}) GROUP BY s "
+                f"HAVING regexp_full_match(s, '[+-]?[0-9][0-9{SPACES}'',.]*')"
+            ).fetchall()
+            for shape, n in shape_counts:
                 shapes[shape] = shapes.get(shape, 0) + n
         votes = detect.vote_decimal(list(shapes.items()))
     fmt = detect.decide_number_format(
@@ -1033,7 +1037,13 @@ def _mark_duplicates(
     if not key:
         return
     keys = ", ".join(q(k) for k in key)
-    if mode in ("append", "replace"):
+    # most sources repeat no key: a grouping says so for a fraction of the cost of the marking
+    if (
+        mode in ("append", "replace")
+        and cur.execute(
+            f"SELECT 1 FROM {TYPED} WHERE __reason IS NULL GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"
+        ).fetchall()
+    ):
         cur.execute(
             f"UPDATE {TYPED} SET __reason = 'duplicate key: line ' || d.first_line || ' of this source has the "
             f"same ' || {lit(', '.join(key))}, __column = {lit(key[0])} FROM (SELECT __line AS l, "
