@@ -450,14 +450,14 @@ def _number_format(
         # The vote depends only on the shape of a value (digits as 9), so count shapes, not values.
         shapes: dict[str, int] = {}
         for start in range(0, len(numeric), TYPING_BATCH):  # a statement per batch: planning is superlinear
-            # the test of a number's look runs on each shape, not each value: digits are digits in both
+            # Values repeat (amounts, prices): count the distinct values, then shape, trim and test only those.
             union = " UNION ALL ".join(
-                f"SELECT translate(trim({c}), '0123456789', '9999999999') AS s FROM {STG}"
-                for c in numeric[start : start + TYPING_BATCH]
+                f"SELECT {c} AS v FROM {STG}" for c in numeric[start : start + TYPING_BATCH]
             )
             shape_counts = cur.execute(
-                f"SELECT s, count(*) FROM ({union}) GROUP BY s "
-                f"HAVING regexp_full_match(s, '[+-]?[0-9][0-9{SPACES}'',.]*')"
+                f"SELECT s, sum(n) FROM (SELECT translate(trim(v), '0123456789', '9999999999') AS s, n "
+                f"FROM (SELECT v, count(*) AS n FROM ({union}) GROUP BY v)) "
+                f"WHERE regexp_full_match(s, '[+-]?[0-9][0-9{SPACES}'',.]*') GROUP BY s"
             ).fetchall()
             for shape, n in shape_counts:
                 shapes[shape] = shapes.get(shape, 0) + n
