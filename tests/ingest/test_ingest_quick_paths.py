@@ -121,3 +121,31 @@ def test_fast_staging_keeps_line_numbers(tmp_path: Path, blank_lines: int) -> No
     assert bad["line"] == 7 + blank_lines
     stored = store.store.con.execute("SELECT order_id FROM orders").fetchall()
     assert [r[0] for r in stored] == [f"o{i}" for i in range(10) if i != 5]  # file order
+
+
+@pytest.mark.parametrize("dates", ["iso", "dmy"])
+def test_wide_files_keep_each_row_together_across_typing_batches(tmp_path: Path, dates: str) -> None:
+    # more columns than one typing statement takes: the batches are put side by side by position, sorted by
+    # line where a date lookup is joined (dmy) and in the staged order where nothing reorders them (iso)
+    extras = [f"x{k}" for k in range(20)]
+    lines = ["order_id,customer_id,ordered_at,amount," + ",".join(extras)]
+    for i in range(300):
+        day = f"2024-01-{1 + i % 28:02d}" if dates == "iso" else f"{1 + i % 28:02d}.01.2024"
+        amount = "oops" if i % 37 == 5 else f"{i}.5"
+        lines.append(f"o{i},c{i % 7},{day},{amount}," + ",".join(f"o{i}-{k}" for k in range(20)))
+    csv = tmp_path / "wide.csv"
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ws = Workspace.init(tmp_path / "ws")
+    report = ingest(ws, "orders", csv)
+    bad = [i for i in range(300) if i % 37 == 5]
+    assert (report.rows_stored, report.rows_quarantined) == (300 - len(bad), len(bad))
+    assert [r["line"] for r in quarantined_rows(ws, limit=None)] == [i + 2 for i in bad]
+    got = ws.store.con.execute(
+        f"SELECT order_id, amount, ordered_at, {', '.join(extras)} FROM orders"
+    ).fetchall()
+    assert [r[0] for r in got] == [f"o{i}" for i in range(300) if i not in bad]  # file order
+    for order_id, amount, ordered_at, *rest in got:
+        i = int(order_id[1:])
+        assert amount == Decimal(f"{i}.5")
+        assert ordered_at == dt.datetime(2024, 1, 1 + i % 28)
+        assert rest == [f"{order_id}-{k}" for k in range(20)]

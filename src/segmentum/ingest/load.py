@@ -922,10 +922,17 @@ def _build_typed(
     )
     # DuckDB plans a statement in time that grows faster than its expressions, so the columns are typed in
     # batches, each a statement over the staged columns it needs, and the batches put side by side in row order.
+    # A projection of the staged rows keeps their order; a date lookup (a join) or a window function may not,
+    # and then every batch is sorted by line, so that the batches still line up by position.
+    sort = (
+        not one(cur.execute("SELECT current_setting('preserve_insertion_order')"))[0]
+        or any(c.join for c in columns)
+        or any(" OVER (" in c.value_sql for c in columns)
+    )
     parts: list[str] = []
     for start in range(0, len(columns), TYPING_BATCH):
         part = f"__typed_{start // TYPING_BATCH}"
-        _type_batch(cur, part, staged, columns, range(start, min(start + TYPING_BATCH, len(columns))))
+        _type_batch(cur, part, staged, columns, range(start, min(start + TYPING_BATCH, len(columns))), sort)
         parts.append(part)
     if not parts:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {TYPED} AS SELECT __line FROM {STG} ORDER BY __line")
@@ -961,12 +968,16 @@ _STAGED = re.compile(r"\bc(\d+)\b")
 
 
 def _type_batch(
-    cur: duckdb.DuckDBPyConnection, name: str, staged: Staged, columns: list[_Column], indexes: range
+    cur: duckdb.DuckDBPyConnection,
+    name: str,
+    staged: Staged,
+    columns: list[_Column],
+    indexes: range,
+    sort: bool,
 ) -> None:
-    """The typed values, errors and fixes of `columns[i]` for i in `indexes`, in row order, as table `name`
-    (the first batch also holds `__line`)."""
+    """The typed values, errors and fixes of `columns[i]` for i in `indexes`, in row order (sorted by line when
+    `sort`, else in the staged rows' order), as table `name` (the first batch also holds `__line`)."""
     selects = ["__line"] if indexes.start == 0 else []
-    ordered = one(cur.execute("SELECT current_setting('preserve_insertion_order')"))[0]
     for i in indexes:
         col = columns[i]
         selects.append(f"{col.value_sql} AS {q(col.name)}")
@@ -982,12 +993,9 @@ def _type_batch(
     used = sorted({int(m) for m in _STAGED.findall(text) if int(m) < len(staged.columns)})
     picked = ", ".join(["s.__line", *(f"s.c{k}" for k in used), *pre])
     join_sql = "".join(f" LEFT JOIN {j[0]} {j[1]} ON {j[1]}.v = {j[2]}" for j in joins if j)
-    # A projection of the staged rows keeps their order (batches are put side by side by position); a join
-    # or a window function may not, and then the rows are sorted.
-    sort = " ORDER BY __line" if joins or " OVER (" in body or not ordered else ""
     cur.execute(
         f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {body} FROM (SELECT {picked} FROM {STG} s{join_sql})"
-        + sort
+        + (" ORDER BY __line" if sort else "")
     )
 
 
