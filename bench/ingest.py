@@ -4,14 +4,15 @@
     python -m bench.ingest --rows 1000000 --repeat 3
 
 Each side loads the same file into a fresh DuckDB file, in this process, one after the other; the best and
-the median of `--repeat` rounds are reported with the ratio (target: segmentum at no less than 1/3 of
-DuckDB's speed, i.e. a ratio of at most 3).
+the median of `--repeat` rounds are reported with the ratios, best against best and median against median
+(target: segmentum at no less than 1/3 of DuckDB's speed, i.e. a ratio of at most 3).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import shutil
@@ -86,8 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         "duckdb_read_csv_s": {"best": round(min(duck), 2), "median": round(statistics.median(duck), 2)},
         "segmentum_ingest_s": {"best": round(min(seg), 2), "median": round(statistics.median(seg), 2)},
         "ratio_best": round(min(seg) / min(duck), 2),
+        "ratio_median": round(statistics.median(seg) / statistics.median(duck), 2),
         "segmentum_summary": summary,
-        "machine": f"{platform.machine()}, {platform.python_version()}, duckdb {duckdb.__version__}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"duckdb {duckdb.__version__}",
+        # the cores may be shared: the load average says how busy they were (compare ratios, not seconds)
+        "load_average": [round(x, 1) for x in os.getloadavg()],
         "command": f"python -m bench.ingest --rows {args.rows} --repeat {args.repeat}",
     }
     print(json.dumps(result, indent=2))

@@ -42,6 +42,9 @@ from segmentum.store import META, Store
 MODES = ("append", "upsert", "replace")
 TYPED = "__typed"
 SPACES = "".join(detect.SPACE_CHARS)
+TRIMMED = f" \t\r\n{SPACES}"  # what is trimmed from both ends of a text value
+_EDGE_CLASS = "".join(f"\\x{{{ord(ch):04x}}}" for ch in TRIMMED)
+_EDGE_SPACE = f"^[{_EDGE_CLASS}]|[{_EDGE_CLASS}]$"
 _INT_TYPES = {
     "TINYINT",
     "SMALLINT",
@@ -452,12 +455,16 @@ def _number_format(
         # The vote depends only on the shape of a value (digits as 9), so count shapes, not values.
         shapes: dict[str, int] = {}
         for start in range(0, len(numeric), TYPING_BATCH):  # a statement per batch: planning is superlinear
+            # Values repeat (amounts, prices): count the distinct values, then shape, trim and test only those.
             union = " UNION ALL ".join(
-                f"SELECT regexp_replace(trim({c}), '[0-9]', '9', 'g') AS s FROM {STG} "
-                f"WHERE regexp_full_match(trim({c}), '[+-]?[0-9][0-9{SPACES}'',.]*')"
-                for c in numeric[start : start + TYPING_BATCH]
+                f"SELECT {c} AS v FROM {STG}" for c in numeric[start : start + TYPING_BATCH]
             )
-            for shape, n in cur.execute(f"SELECT s, count(*) FROM ({union}) GROUP BY s").fetchall():
+            shape_counts = cur.execute(
+                f"SELECT s, sum(n) FROM (SELECT translate(trim(v), '0123456789', '9999999999') AS s, n "
+                f"FROM (SELECT v, count(*) AS n FROM ({union}) GROUP BY v)) "
+                f"WHERE regexp_full_match(s, '[+-]?[0-9][0-9{SPACES}'',.]*') GROUP BY s"
+            ).fetchall()
+            for shape, n in shape_counts:
                 shapes[shape] = shapes.get(shape, 0) + n
         votes = detect.vote_decimal(list(shapes.items()))
     fmt = detect.decide_number_format(
@@ -492,6 +499,7 @@ def _clean_number_sql(v: str, fmt: detect.NumberFormat) -> tuple[str, str]:
 OUT_OF_RANGE = "number out of range (money and quantities hold at most 32 digits before the decimal point): "
 PLAIN6 = r"[+-]?([0-9]+\.?[0-9]{0,6}|\.[0-9]{1,6})"
 GENERAL = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+QUICK_DECIMAL = r"-?[0-9]{1,12}(\.[0-9]{1,6})?"  # read alike by every format with a decimal dot
 
 
 # ---------------------------------------------------------------------------------------------- planning
@@ -621,7 +629,11 @@ def _type_column(
         text = (
             f"CASE WHEN isnan({x}) THEN NULL ELSE CAST({x} AS VARCHAR) END"  # pandas writes NaN for missing
         )
-    col.pre[f"__v{idx}"] = f"nullif(trim({text}, ' \t\r\n{SPACES}'), '')"
+    # trim() with a list of characters costs several times a regex test of the two ends: most values need none
+    col.pre[f"__v{idx}"] = (
+        f"CASE WHEN regexp_matches({text}, {lit(_EDGE_SPACE)}) THEN nullif(trim({text}, '{TRIMMED}'), '') "
+        f"ELSE nullif({text}, '') END"
+    )
     v = f"__v{idx}"
     raw = f"quote_raw({v})"
     missing = "'missing key'" if col.key else "'missing required value'"
@@ -654,17 +666,25 @@ def _type_column(
             )
             return
         nf = fmt if sb == "VARCHAR" else detect.NumberFormat(".", "")
-        valid, cleaned = _pre_number(col, idx, v, nf)
+        # A value such as 1234.5 (digits, a decimal dot, at most 6 decimals) reads the same in every number
+        # format whose decimal mark is a dot: it is cast at once, and only the other values pay for the
+        # format's checks (their helpers are computed only for them).
+        quick = f"__q{idx}" if nf.decimal == "." else "false"
+        if nf.decimal == ".":
+            col.pre[quick] = f"regexp_full_match({v}, {lit(QUICK_DECIMAL)})"
+        valid, cleaned = _pre_number(col, idx, v, nf, unless=quick)
+        quick_value = _text_to_decimal(v, col.type)
         col.value_sql = (
-            f"CASE WHEN {valid} AND regexp_full_match({cleaned}, {lit(PLAIN6)}) "
+            f"CASE WHEN {quick} THEN {quick_value} WHEN {valid} AND regexp_full_match({cleaned}, {lit(PLAIN6)}) "
             f"THEN {_text_to_decimal(cleaned, col.type)} END"
         )
         col.fix_sql = (
-            f"CASE WHEN {valid} AND regexp_full_match({cleaned}, {lit(GENERAL)}) "
+            f"CASE WHEN {quick} THEN NULL WHEN {valid} AND regexp_full_match({cleaned}, {lit(GENERAL)}) "
             f"AND NOT regexp_full_match({cleaned}, {lit(PLAIN6)}) THEN {cleaned} END"
         )
         col.error_sql = (
-            fail + f"WHEN NOT ({valid} AND regexp_full_match({cleaned}, {lit(GENERAL)})) "
+            fail + f"WHEN {quick} THEN CASE WHEN {quick_value} IS NULL THEN {lit(OUT_OF_RANGE)} || {raw} END "
+            f"WHEN NOT ({valid} AND regexp_full_match({cleaned}, {lit(GENERAL)})) "
             f"THEN 'cannot read ' || {raw} || ' as a number ({fmt.describe() if sb == 'VARCHAR' else 'decimal dot'})' "
             f"WHEN regexp_full_match({cleaned}, {lit(PLAIN6)}) AND {_text_to_decimal(cleaned, col.type)} IS NULL "
             f"THEN {lit(OUT_OF_RANGE)} || {raw} END"
@@ -697,6 +717,12 @@ def _type_column(
         elif sb in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"):
             ts = f"timezone({lit(opts.timezone)}, {x})"
             hint = ""
+        elif _all_iso(cur, col.pre[v], staged, col, opts):
+            # Every value reads as ISO (the first family, so the one detection would pick): parse in place. The
+            # distinct values and their lookup cost more than parsing when most timestamps differ.
+            col.pre[f"__ts{idx}"] = _iso_sql(v, opts.timezone)
+            ts = f"__ts{idx}"
+            hint = f" (expected {detect.ISO.user_hint}; pass --date-format to read another format)"
         else:
             # Dates repeat: parse each distinct value once into a lookup table, then join it.
             cur.execute(
@@ -767,10 +793,14 @@ def _text_to_decimal(text: str, type_name: str) -> str:
     )
 
 
-def _pre_number(col: _Column, idx: int, v: str, fmt: detect.NumberFormat) -> tuple[str, str]:
+def _pre_number(
+    col: _Column, idx: int, v: str, fmt: detect.NumberFormat, unless: str = "false"
+) -> tuple[str, str]:
+    """The helpers `__ok` (valid in the format) and `__n` (cleaned text), NULL where `unless` holds."""
     valid, cleaned = _clean_number_sql(v, fmt)
-    col.pre[f"__ok{idx}"] = valid
-    col.pre[f"__n{idx}"] = cleaned
+    lazy = unless != "false"
+    col.pre[f"__ok{idx}"] = f"CASE WHEN NOT {unless} THEN {valid} END" if lazy else valid
+    col.pre[f"__n{idx}"] = f"CASE WHEN NOT {unless} THEN {cleaned} END" if lazy else cleaned
     return f"__ok{idx}", f"__n{idx}"
 
 
@@ -844,6 +874,38 @@ def _family_match_sql(v: str, family: detect.DateFamily, tz: str) -> str:
     )
 
 
+QUICK_ISO = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?"  # no zone: a plain cast
+)
+
+
+def _iso_sql(v: str, tz: str) -> str:
+    """The ISO family's reading of `v` (as `_family_match_sql`), with the common zone-less shape cast at once."""
+    return (
+        f"CASE WHEN regexp_full_match({v}, {lit(QUICK_ISO)}) THEN TRY_CAST({v} AS TIMESTAMP) "
+        f"ELSE {_family_match_sql(v, detect.ISO, tz)} END"
+    )
+
+
+def _all_iso(
+    cur: duckdb.DuckDBPyConnection, value: str, staged: Staged, col: _Column, opts: _Options
+) -> bool:
+    """Whether every value of a text date column reads as ISO; then detection would choose ISO, as
+    `_date_family` notes it. One pass over the rows, no distinct values."""
+    if opts.date_format:
+        return False
+    n, read = one(
+        cur.execute(
+            f"SELECT count(v), count({_iso_sql('v', opts.timezone)}) FROM (SELECT {value} AS v FROM {STG})"
+        )
+    )
+    if n != read:
+        return False
+    if n:
+        staged.notes.append(f"dates in {col.source!r}: {detect.ISO.user_hint}")
+    return True
+
+
 def _parse_timestamp_sql(v: str, family: detect.DateFamily, tz: str) -> str:
     return _family_match_sql(v, family, tz)
 
@@ -865,10 +927,17 @@ def _build_typed(
     )
     # DuckDB plans a statement in time that grows faster than its expressions, so the columns are typed in
     # batches, each a statement over the staged columns it needs, and the batches put side by side in row order.
+    # A projection of the staged rows keeps their order; a date lookup (a join) or a window function may not,
+    # and then every batch is sorted by line, so that the batches still line up by position.
+    sort = (
+        not one(cur.execute("SELECT current_setting('preserve_insertion_order')"))[0]
+        or any(c.join for c in columns)
+        or any(" OVER (" in c.value_sql for c in columns)
+    )
     parts: list[str] = []
     for start in range(0, len(columns), TYPING_BATCH):
         part = f"__typed_{start // TYPING_BATCH}"
-        _type_batch(cur, part, staged, columns, range(start, min(start + TYPING_BATCH, len(columns))))
+        _type_batch(cur, part, staged, columns, range(start, min(start + TYPING_BATCH, len(columns))), sort)
         parts.append(part)
     if not parts:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {TYPED} AS SELECT __line FROM {STG} ORDER BY __line")
@@ -899,15 +968,20 @@ def _build_typed(
 
 
 TYPING_BATCH = 16  # columns per statement (DuckDB's planning time grows faster than a statement)
-_HELPER = re.compile(r"\b__(?:v|ok|n|ts|j)(\d+)\b")
+_HELPER = re.compile(r"\b__(?:v|q|ok|n|ts|j)(\d+)\b")
 _STAGED = re.compile(r"\bc(\d+)\b")
 
 
 def _type_batch(
-    cur: duckdb.DuckDBPyConnection, name: str, staged: Staged, columns: list[_Column], indexes: range
+    cur: duckdb.DuckDBPyConnection,
+    name: str,
+    staged: Staged,
+    columns: list[_Column],
+    indexes: range,
+    sort: bool,
 ) -> None:
-    """The typed values, errors and fixes of `columns[i]` for i in `indexes`, in row order, as table `name`
-    (the first batch also holds `__line`)."""
+    """The typed values, errors and fixes of `columns[i]` for i in `indexes`, in row order (sorted by line when
+    `sort`, else in the staged rows' order), as table `name` (the first batch also holds `__line`)."""
     selects = ["__line"] if indexes.start == 0 else []
     for i in indexes:
         col = columns[i]
@@ -925,8 +999,8 @@ def _type_batch(
     picked = ", ".join(["s.__line", *(f"s.c{k}" for k in used), *pre])
     join_sql = "".join(f" LEFT JOIN {j[0]} {j[1]} ON {j[1]}.v = {j[2]}" for j in joins if j)
     cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {body} FROM (SELECT {picked} FROM {STG} s{join_sql}) "
-        "ORDER BY __line"
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {body} FROM (SELECT {picked} FROM {STG} s{join_sql})"
+        + (" ORDER BY __line" if sort else "")
     )
 
 
@@ -976,7 +1050,13 @@ def _mark_duplicates(
     if not key:
         return
     keys = ", ".join(q(k) for k in key)
-    if mode in ("append", "replace"):
+    # most sources repeat no key: a grouping says so for a fraction of the cost of the marking
+    if (
+        mode in ("append", "replace")
+        and cur.execute(
+            f"SELECT 1 FROM {TYPED} WHERE __reason IS NULL GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"
+        ).fetchall()
+    ):
         cur.execute(
             f"UPDATE {TYPED} SET __reason = 'duplicate key: line ' || d.first_line || ' of this source has the "
             f"same ' || {lit(', '.join(key))}, __column = {lit(key[0])} FROM (SELECT __line AS l, "
