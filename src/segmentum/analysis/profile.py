@@ -41,7 +41,7 @@ from segmentum.spec.models import AggregateTrait, ExprTrait, TotalTrait
 from segmentum.sql import ident, literal, one
 from segmentum.store import snapshots as snapshot
 from segmentum.store.tables import META, PROFILES_TABLE, qualified, traits_table
-from segmentum.views.catalog import check_segment  # the one check that a segment exists
+from segmentum.views.catalog import check_segment, definitions_stamp  # the one check that a segment exists
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -166,24 +166,14 @@ def warm_profiles(
 
 
 def _stamp(ws: Context) -> str:
-    """What a profile read besides the run: the newest ingest, the model fits, erasures, and the definition
-    files' text (descriptions, actions, units, the segment's own traits)."""
-    from segmentum.spec.loader import definition_files
-
-    row = (
-        ws.store.cursor()
-        .execute(
-            f"SELECT (SELECT max(ingest_id) FROM {qualified('ingests')}), "
-            f"(SELECT max(fitted_at) FROM {qualified('fits')}), (SELECT count(*) FROM {qualified('fits')}), "
-            f"(SELECT count(*) FROM {qualified('audit_log')} WHERE action = 'forget')"
-        )
-        .fetchone()
+    """What a profile read besides the run: the newest ingest, the model fits, erasures, and the definitions
+    (descriptions, actions, units, the segment's own traits)."""
+    row = ws.store.query(
+        f"SELECT (SELECT max(ingest_id) FROM {qualified('ingests')}), "
+        f"(SELECT max(fitted_at) FROM {qualified('fits')}), (SELECT count(*) FROM {qualified('fits')}), "
+        f"(SELECT count(*) FROM {qualified('audit_log')} WHERE action = 'forget')"
     )
-    digest = hashlib.sha256(repr(row).encode())
-    for path in [ws.root / "segmentum.yml", *definition_files(ws)]:
-        if path.is_file():
-            digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    return hashlib.sha256(f"{row!r} {definitions_stamp(ws)}".encode()).hexdigest()
 
 
 def _encode(value: Any) -> Any:
