@@ -109,9 +109,8 @@ def profile(
 # ------------------------------------------------------------------ stored profiles
 # A profile reads the run's memberships and traits (fixed once the run is complete), but also the data tables,
 # the model outputs and the definitions as they are now: the stored one is reused while `_stamp` is unchanged.
-COMPUTED = {
-    "count": 0
-}  # profiles computed by `stored_profile` in this process (tests: reused, not recomputed)
+# profiles computed by `stored_profile` in this process (tests tell reuse from recomputation by it)
+COMPUTED = {"count": 0}
 _counter_lock = threading.Lock()
 
 
