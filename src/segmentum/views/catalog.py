@@ -49,17 +49,20 @@ def definition_catalog(ctx: Context) -> dict[str, dict[str, Any]]:
     with _CATALOGS_LOCK:
         cached = _CATALOGS.get(key)
     if cached is None or cached[0] != stamp:
-        cached = (stamp, _load_catalog(ctx))
+        catalog = _load_catalog(ctx)
+        if catalog is None:  # not kept: a failure may be passing (the next page tries again)
+            return {}
+        cached = (stamp, catalog)
         with _CATALOGS_LOCK:
             _CATALOGS[key] = cached
     return {name: dict(info) for name, info in cached[1].items()}  # a copy: callers may change theirs
 
 
-def _load_catalog(ctx: Context) -> dict[str, dict[str, Any]]:
+def _load_catalog(ctx: Context) -> dict[str, dict[str, Any]] | None:
     try:
         defs = ctx.definitions()
     except Exception:  # noqa: BLE001 - invalid definitions must not take read models down
-        return {}
+        return None
     out: dict[str, dict[str, Any]] = {}
     for seg in defs.segments.values():
         out[seg.name] = {"segmentation": None, "segment": seg.name, "description": seg.description}
