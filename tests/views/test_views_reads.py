@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
 from segmentum.errors import NotFoundError
@@ -214,3 +216,74 @@ def test_customer_search_matches_text_literally(ws) -> None:
     assert search(ws, "c2") == (True, ["c2"])
     assert search(ws, "o'bri") == (False, ["c2"])
     assert search(ws, "%") == (False, [])  # a wildcard in the text is a character, not a pattern
+
+
+class CountingWorkspace(Workspace):
+    """A real workspace that counts how often its definitions are loaded."""
+
+    loads = 0
+
+    def definitions(self, *, overrides: dict[str, str] | None = None) -> Any:
+        type(self).loads += 1
+        return super().definitions(overrides=overrides)
+
+
+def test_the_catalog_is_loaded_once_while_the_definitions_and_data_are_unchanged(ws) -> None:
+    from segmentum.views.catalog import definition_catalog
+
+    root = ws.root
+    ws.close()
+    counting = CountingWorkspace(root)
+    try:
+        first = definition_catalog(counting)
+        assert {"big", "tier.vip", "tier.low"} <= set(first) and "small" not in first
+        first["big"]["description"] = "changed by a caller"  # a copy: the cached catalog keeps its own
+        assert definition_catalog(counting)["big"]["description"] is None
+        assert CountingWorkspace.loads == 1
+        # a new definition file is noticed
+        (root / "definitions" / "extra.yml").write_text('segments:\n  small: {where: "spend < 10"}\n')
+        assert "small" in definition_catalog(counting)
+        assert CountingWorkspace.loads == 2
+        # so is a new column in the data (a built-in or an attribute may validate now)
+        counting.store.cursor().execute("ALTER TABLE main.customers ADD COLUMN loyalty_tier VARCHAR")
+        definition_catalog(counting)
+        definition_catalog(counting)
+        assert CountingWorkspace.loads == 3
+    finally:
+        counting.close()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"name": "tier.low", "run_id": 2},
+        {"name": "tier.*", "run_id": 3, "segment": True, "traits": True},
+        {"name": "tier.*", "run_id": 1, "search": "o'b", "attributes": ["name"]},
+        {"name": "tier.low", "run_id": 2, "search": "UA", "attributes": False, "limit": 1, "offset": 0},
+        {"name": "big", "run_id": 1, "traits": True, "limit": 5, "offset": 1},
+    ],
+)
+def test_members_without_filters_are_those_of_the_filtered_query_with_an_always_true_filter(
+    ws, options
+) -> None:
+    """Without filters the members are read in plain SQL, with filters through Ibis: the same rows, columns,
+    types, count and page."""
+    plain = members(ws, **options)
+    filtered = members(ws, filters=["true"], **options)
+    assert plain.total == filtered.total
+    pd.testing.assert_frame_equal(plain.rows, filtered.rows)
+
+
+def test_a_page_of_members_is_the_runs_members_in_customer_order(ws) -> None:
+    everyone = [
+        r[0]
+        for r in ws.store.query(
+            "SELECT customer_id FROM segmentum.memberships WHERE run_id = 3 AND segmentation = 'tier' "
+            "ORDER BY customer_id"
+        )
+    ]
+    for offset in range(len(everyone) + 1):
+        page = members(ws, "tier.*", run_id=3, limit=1, offset=offset)
+        assert (
+            page.total == len(everyone) and page.rows["customer_id"].tolist() == everyone[offset : offset + 1]
+        )

@@ -8,9 +8,14 @@ and Welch's t-test), tested against the rest of the base and ranked by effect si
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import math
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,23 +29,27 @@ from segmentum.analysis.base import (
     frame,
     resolve_run,
     run_customers_sql,
+    segment_names,
 )
 from segmentum.analysis.experience import answer_texts, nps_settings
 from segmentum.compile.rules import qualifying_sql
-from segmentum.errors import NotFoundError, did_you_mean
+from segmentum.errors import NotFoundError, SegmentumError, did_you_mean
+from segmentum.jsonable import jsonable
 from segmentum.schema import MONEY_COLUMNS
 from segmentum.spec import ast
 from segmentum.spec.builtins import segment_metadata
 from segmentum.spec.models import AggregateTrait, ExprTrait, TotalTrait
 from segmentum.sql import ident, literal, one
 from segmentum.store import snapshots as snapshot
-from segmentum.store.tables import META, qualified, traits_table
-from segmentum.views.catalog import check_segment  # the one check that a segment exists
+from segmentum.store.tables import META, PROFILES_TABLE, qualified, traits_table
+from segmentum.views.catalog import check_segment, definitions_stamp  # the one check that a segment exists
 
 if TYPE_CHECKING:
     from segmentum.context import Context
     from segmentum.i18n import Translator
     from segmentum.spec.loader import Definitions
+
+log = logging.getLogger("segmentum.profile")
 
 SIGNIFICANCE = 0.05
 MIN_EFFECT = 0.2  # |Cohen's d or h| below "small" sets nothing apart, however significant on a big base
@@ -96,6 +105,111 @@ def profile(
         result["top_products"] = _top_items(ws, scope, "product_id", top)
         result.update(_experience(ws, scope.params))
     return result
+
+
+# ------------------------------------------------------------------ stored profiles
+# A profile reads the run's memberships and traits (fixed once the run is complete), but also the data tables,
+# the model outputs and the definitions as they are now: the stored one is reused while `_stamp` is unchanged.
+# profiles computed by `stored_profile` in this process (tests tell reuse from recomputation by it)
+COMPUTED = {"count": 0}
+_counter_lock = threading.Lock()
+
+
+def stored_profile(ws: Context, name: str, *, run_id: int | None = None, top: int = 10) -> dict[str, Any]:
+    """`profile(ws, name, run_id=run_id, top=top)`, computed once per run, segment and `top` and stored in
+    `segmentum.segment_profiles`, then read back from there while the data, model fits and definitions it
+    read are unchanged (a later ingest, fit, erasure or definition edit computes it afresh)."""
+    info = snapshot.resolve_run(ws.store, run_id)
+    check_segment(ws, name, run_id=info.run_id)
+    stamp = _stamp(ws)
+    row = (
+        ws.store.cursor()
+        .execute(
+            f"SELECT profile FROM {qualified(PROFILES_TABLE)} WHERE run_id = ? AND name = ? AND top = ? "
+            "AND stamp = ?",
+            [info.run_id, name, int(top), stamp],
+        )
+        .fetchone()
+    )
+    if row is not None:
+        return _decode(json.loads(row[0]))
+    result = profile(ws, name, run_id=info.run_id, top=top)
+    with _counter_lock:
+        COMPUTED["count"] += 1
+    if not ws.store.read_only:
+        try:
+            ws.store.cursor().execute(
+                f"INSERT OR REPLACE INTO {qualified(PROFILES_TABLE)} VALUES (?, ?, ?, ?, ?, ?)",
+                [info.run_id, name, int(top), stamp, json.dumps(_encode(result)), datetime.now()],
+            )
+        except Exception:  # noqa: BLE001 - a profile that cannot be kept (a concurrent write) is still the answer
+            log.warning("could not store the profile of %s in run %s", name, info.run_id, exc_info=True)
+    return result
+
+
+def warm_profiles(
+    ws: Context, run_id: int, *, top: int = 8, stop: Callable[[], bool] = lambda: False
+) -> list[str]:
+    """Store the profile of every segment with members in a run (the dashboard's `top`), so the first visit
+    to a segment page does not compute it; stops early when `stop()` says so. Returns the names stored."""
+    done = []
+    for name in segment_names(ws, run_id):
+        if stop():
+            break
+        try:
+            stored_profile(ws, name, run_id=run_id, top=top)
+        except SegmentumError as exc:  # e.g. a segment no longer defined: its page computes nothing either
+            log.info("no profile of %s in run %s: %s", name, run_id, exc)
+            continue
+        done.append(name)
+    return done
+
+
+def _stamp(ws: Context) -> str:
+    """What a profile read besides the run: the newest ingest, the model fits, erasures, and the definitions
+    (descriptions, actions, units, the segment's own traits)."""
+    row = ws.store.query(
+        f"SELECT (SELECT max(ingest_id) FROM {qualified('ingests')}), "
+        f"(SELECT max(fitted_at) FROM {qualified('fits')}), (SELECT count(*) FROM {qualified('fits')}), "
+        f"(SELECT count(*) FROM {qualified('audit_log')} WHERE action = 'forget')"
+    )
+    return hashlib.sha256(f"{row!r} {definitions_stamp(ws)}".encode()).hexdigest()
+
+
+def _encode(value: Any) -> Any:
+    """A profile as JSON: frames keep their columns and dtypes, datetimes their type."""
+    if isinstance(value, pd.DataFrame):
+        return {
+            "__frame__": {
+                "columns": [str(c) for c in value.columns],
+                "dtypes": [str(t) for t in value.dtypes],
+                "data": [[_encode(v) for v in row] for row in value.itertuples(index=False)],
+            }
+        }
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    if isinstance(value, datetime):
+        return {"__datetime__": value.isoformat()}
+    return jsonable(value)
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "__frame__" in value:
+            spec = value["__frame__"]
+            df = pd.DataFrame([[_decode(v) for v in row] for row in spec["data"]], columns=spec["columns"])
+            for column, dtype in zip(spec["columns"], spec["dtypes"], strict=True):
+                if str(df[column].dtype) != dtype:
+                    df[column] = df[column].astype(dtype)
+            return df
+        if "__datetime__" in value:
+            return datetime.fromisoformat(value["__datetime__"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
 
 
 def _scope(ws: Context, info: snapshot.RunInfo, names: list[str]) -> _Scope:

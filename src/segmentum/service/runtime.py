@@ -191,8 +191,26 @@ class Runtime:
                 job.result = self.ws.run(as_of=job.as_of, only=job.only or None, deliver=False)
                 job.done = 1
             self.definitions.forget()  # a batch run is where edited definitions are picked up
+            if job.result.run_id is not None:
+                self.warm(job.result.run_id)
 
         return self._start(BatchJob(0, as_of, only, trigger, now_wall_clock(self.zone)), work)
+
+    def warm(self, run_id: int) -> threading.Thread:
+        """Store the segment profiles of a new run on a background thread (the job is done meanwhile), so the
+        dashboard's segment pages read them instead of computing them on first visit; `stop()` ends it."""
+        from segmentum.analysis.profile import warm_profiles
+
+        def work() -> None:
+            try:
+                warm_profiles(self.ws, run_id, stop=self._stop.is_set)
+            except Exception:  # noqa: BLE001 - a page computes what warming did not store
+                log.warning("warming the profiles of run %s failed", run_id, exc_info=True)
+
+        thread = threading.Thread(target=work, name=f"segmentum-warm-{run_id}", daemon=True)
+        self._job_threads = [t for t in self._job_threads if t.is_alive()] + [thread]
+        thread.start()
+        return thread
 
     def start_backfill(self, start: Any, end: Any, every: str, only: list[str] | None = None) -> BatchJob:
         """Backfill runs on a background thread, one point at a time, so micro-batches go on between points."""

@@ -48,6 +48,7 @@ INTEGER = "INTEGER"
 MODEL_TABLE_PREFIX = "model_"
 MODEL_FITS_TABLE = "fits"  # deliberately not model_*: it is not a per-customer output
 VERSION_TABLE = "schema_version"
+PROFILES_TABLE = "segment_profiles"
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,20 @@ _DECLARED: tuple[Table, ...] = (
         key=("name",),
     ),
     Table("web_secrets", (_c("name", TEXT), _nn("value", TEXT)), key=("name",)),
+    # a segment's profile in a run (segmentum.analysis.profile.stored_profile), computed once and reused while
+    # `stamp` (the data, fits and definitions it read) is unchanged; `profile` is the JSON of the result
+    Table(
+        PROFILES_TABLE,
+        (
+            _c("run_id", BIGINT),
+            _c("name", TEXT),
+            _c("top", INTEGER),
+            _nn("stamp", TEXT),
+            _nn("profile", JSON),
+            _nn("created_at", TIMESTAMP),
+        ),
+        key=("run_id", "name", "top"),
+    ),
     # models (segmentum.models.*): every fit of a clustering, then the per-model outputs
     Table("clusterings", (_nn("name", TEXT), _nn("fitted_at", TIMESTAMP), _nn("params", JSON))),
     # the fit behind each model_* table (segmentum.models.persist writes it with the outputs): `data_end` is
@@ -490,7 +505,12 @@ def _user_roles(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"UPDATE {qualified('users')} SET role = 'write'")
 
 
-MIGRATIONS: tuple[Step, ...] = (_adopt, _record_model_fits, _user_roles)
+def _segment_profiles(con: duckdb.DuckDBPyConnection) -> None:
+    """The stored segment profiles (empty: each is computed on first need)."""
+    con.execute(TABLES[PROFILES_TABLE].ddl())
+
+
+MIGRATIONS: tuple[Step, ...] = (_adopt, _record_model_fits, _user_roles, _segment_profiles)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -3,6 +3,8 @@ it, and the one check that a segment name exists (with a did-you-mean)."""
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from typing import Any
 
 from segmentum.context import Context
@@ -11,14 +13,56 @@ from segmentum.store import META
 from segmentum.store import snapshots as snapshot
 from segmentum.store.snapshots import RunInfo
 
+# workspace root -> (definitions_stamp, catalog): loading the definitions takes about half a second, and every
+# dashboard page asks for the catalog; it changes only when what `definitions_stamp` covers does
+_CATALOGS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {}
+_CATALOGS_LOCK = threading.Lock()
+
+
+def definitions_stamp(ctx: Context) -> str:
+    """A digest of what the loaded definitions depend on: the text of segmentum.yml and of every definition
+    file, and the tables and attributes the store holds (a built-in whose data is missing is left out)."""
+    from segmentum.spec.loader import definition_files
+    from segmentum.store.tables import MODEL_TABLE_PREFIX
+
+    # one look-up of every column of the data and model tables (a superset of `data_columns`, which asks
+    # table by table and takes ten times as long)
+    columns = ctx.store.query(
+        "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND (schema_name = 'main' OR "
+        "(schema_name = ? AND starts_with(table_name, ?))) ORDER BY 1, 2, column_index",
+        [META, MODEL_TABLE_PREFIX],
+    )
+    digest = hashlib.sha256(repr(columns).encode())
+    for path in [ctx.root / "segmentum.yml", *definition_files(ctx)]:
+        if path.is_file():
+            digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
 
 def definition_catalog(ctx: Context) -> dict[str, dict[str, Any]]:
     """Segment name -> {segmentation, segment, description} from the definitions; empty when they fail to
-    load (reads still answer from the snapshots, which are what was computed)."""
+    load (reads still answer from the snapshots, which are what was computed). Loaded once while
+    `definitions_stamp` is unchanged."""
+    stamp = definitions_stamp(ctx)
+    key = str(ctx.root.resolve())
+    with _CATALOGS_LOCK:
+        cached = _CATALOGS.get(key)
+    if cached is None or cached[0] != stamp:
+        catalog = _load_catalog(ctx)
+        if catalog is None:  # not kept: a failure may be passing (the next page tries again)
+            return {}
+        cached = (stamp, catalog)
+        with _CATALOGS_LOCK:
+            _CATALOGS[key] = cached
+    return {name: dict(info) for name, info in cached[1].items()}  # a copy: callers may change theirs
+
+
+def _load_catalog(ctx: Context) -> dict[str, dict[str, Any]] | None:
     try:
         defs = ctx.definitions()
     except Exception:  # noqa: BLE001 - invalid definitions must not take read models down
-        return {}
+        return None
     out: dict[str, dict[str, Any]] = {}
     for seg in defs.segments.values():
         out[seg.name] = {"segmentation": None, "segment": seg.name, "description": seg.description}

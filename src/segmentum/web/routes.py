@@ -32,10 +32,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Red
 from starlette.concurrency import run_in_threadpool
 
 from segmentum.actions.tasks import complete_task
-from segmentum.analysis import migration, pareto, profile
+from segmentum.analysis import migration, pareto
 from segmentum.analysis.base import segment_names, segmentations
 from segmentum.analysis.migration import batch_runs
-from segmentum.analysis.profile import describe_feature
+from segmentum.analysis.profile import describe_feature, stored_profile
 from segmentum.analysis.rfm import rfm_grid
 from segmentum.context import Context
 from segmentum.csvsafe import safe_frame
@@ -394,7 +394,7 @@ def segment_page(request: Request, user: User, name: str, q: str = "", page: int
     ws = _ws(request)
     t = Translator(_lang(request))
     try:
-        p = profile(ws, name, top=8)
+        p = stored_profile(ws, name, top=8)  # computed once per run (and warmed after a batch run)
         found = _members_page(ws, name, p["run_id"], q, page)
         history = size_history(ws, name)
     except SegmentumError as exc:

@@ -1,0 +1,145 @@
+"""Dashboard pages through the real server: `python -m bench.pages [--customers 20000] [--repeat 5]`.
+
+Builds a demo workspace once (`segmentum demo`, cached under bench/data/), makes a fresh batch run
+(`segmentum run`, so nothing is stored for it yet), starts `segmentum serve` on 127.0.0.1, signs in as a
+dashboard user and times each page: the first request after the run (cold) and `--repeat` more (warm, best and
+median). Pages: the overview, three segment pages (the largest segments), members pages 2 and 3 of the first,
+the migration, a customer, the tasks and the editor. Every response must be 200.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / "data"
+RESULTS = HERE / "results"
+USER, PASSWORD = "bench", "bench pages password"
+
+
+def _cli(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "segmentum.cli.main", *args], check=True, cwd=ROOT)
+
+
+def prepare(customers: int) -> Path:
+    """The cached demo workspace (made on first use) with a dashboard user."""
+    root = DATA / f"pages-demo-{customers}"
+    if not (root / "segmentum.yml").exists():
+        DATA.mkdir(parents=True, exist_ok=True)
+        _cli("demo", "--customers", str(customers), "--no-report", "-d", str(root))
+    from segmentum.service import users as auth
+    from segmentum.workspace import Workspace
+
+    with Workspace(root) as ws:
+        if USER not in {u["name"] for u in auth.list_users(ws.store)}:
+            auth.add_user(ws.store, USER, PASSWORD, role="write")
+    return root
+
+
+def targets(root: Path) -> list[tuple[str, str]]:
+    """(label, path) of every timed page, from the newest run."""
+    from segmentum.store import snapshots as snapshot
+    from segmentum.workspace import Workspace
+
+    with Workspace(root, read_only=True) as ws:
+        run = snapshot.latest_run(ws.store)
+        assert run is not None
+        rows = ws.store.query(
+            "SELECT name, count(*) FROM segmentum.memberships WHERE run_id = ? AND segmentation IS NOT NULL "
+            "GROUP BY name ORDER BY 2 DESC, 1 LIMIT 3",
+            [run.run_id],
+        )
+        customer = ws.store.query("SELECT min(customer_id) FROM main.customers")[0][0]
+    names = [r[0] for r in rows]
+    first = f"/segments/{quote(names[0])}"
+    return [
+        ("overview", "/"),
+        *((f"segment {n}", f"/segments/{quote(n)}") for n in names),
+        ("members page 2", f"{first}?page=2"),
+        ("members page 3", f"{first}?page=3"),
+        ("migration", "/migration"),
+        ("customer", f"/customers/{quote(customer)}"),
+        ("tasks", "/tasks"),
+        ("editor", "/editor"),
+    ]
+
+
+def serve(root: Path) -> tuple[subprocess.Popen[str], str]:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from servers import start_serve
+
+    return start_serve(root, env=dict(os.environ), timeout=120)
+
+
+def measure(root: Path, repeat: int) -> list[dict[str, Any]]:
+    _cli("run", "--as-of", "latest", "-w", str(root))  # a new run: nothing computed for it yet
+    pages = targets(root)
+    proc, url = serve(root)
+    try:
+        with httpx.Client(base_url=url, timeout=600, follow_redirects=False) as client:
+            signed = client.post("/login", data={"user": USER, "password": PASSWORD})
+            assert signed.status_code == 303, signed.text
+            rows = []
+            for label, path in pages:
+                mark = time.perf_counter()
+                response = client.get(path)
+                cold = time.perf_counter() - mark
+                assert response.status_code == 200, (path, response.status_code)
+                warm = []
+                for _ in range(repeat):
+                    mark = time.perf_counter()
+                    assert client.get(path).status_code == 200
+                    warm.append(time.perf_counter() - mark)
+                rows.append(
+                    {
+                        "page": label,
+                        "path": path,
+                        "cold": cold,
+                        "warm_best": min(warm),
+                        "warm_median": statistics.median(warm),
+                    }
+                )
+                print(
+                    f"{label:<40} cold {cold:6.2f} s  warm best {min(warm):6.2f} s  median "
+                    f"{statistics.median(warm):6.2f} s",
+                    flush=True,
+                )
+            return rows
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--label", default="", help="suffix of the results file (e.g. before / after)")
+    args = parser.parse_args()
+    root = prepare(args.customers)
+    rows = measure(root, args.repeat)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"pages-{args.customers}{'-' + args.label if args.label else ''}.json"
+    machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
+    out.write_text(json.dumps({"customers": args.customers, "machine": machine, "pages": rows}, indent=1))
+    print("|page|cold (s)|warm best (s)|warm median (s)|")
+    print("|---|---|---|---|")
+    for r in rows:
+        print(f"|{r['page']}|{r['cold']:.2f}|{r['warm_best']:.2f}|{r['warm_median']:.2f}|")
+
+
+if __name__ == "__main__":
+    main()
