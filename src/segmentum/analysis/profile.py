@@ -119,7 +119,7 @@ def stored_profile(ws: Context, name: str, *, run_id: int | None = None, top: in
     """`profile(ws, name, run_id=run_id, top=top)`, computed once per run, segment and `top` and stored in
     `segmentum.segment_profiles`, then read back from there while the data, model fits and definitions it
     read are unchanged (a later ingest, fit, erasure or definition edit computes it afresh)."""
-    info = snapshot.resolve_run(ws.store, run_id)
+    info = snapshot.resolve_run_of(ws.store, name, run_id)
     check_segment(ws, name, run_id=info.run_id)
     stamp = _stamp(ws)
     row = (
