@@ -122,3 +122,24 @@ def test_profile_of_a_segment(live) -> None:
     assert missing.status_code == 404
     assert response.status_code == 200, response.text
     assert response.json()["size"] == 2
+
+
+def test_the_profile_is_stored_once_and_answers_as_a_fresh_one(live) -> None:
+    """The endpoint reads `stored_profile`: the same JSON as a profile computed for the request, and a second
+    request computes nothing."""
+    import json
+
+    from segmentum.analysis.profile import COMPUTED, profile
+    from segmentum.api.deps import json_response
+
+    seed_snapshot(live.ws)
+    fresh = json.loads(bytes(json_response(profile(live.ws, "value_tier.low", run_id=1, top=3)).body))
+    with live.client("read") as client:
+        count = COMPUTED["count"]
+        first = client.get("/v1/segments/value_tier.low/profile", params={"run": 1, "top": 3})
+        assert COMPUTED["count"] == count + 1
+        again = client.get("/v1/segments/value_tier.low/profile", params={"run": 1, "top": 3})
+        assert COMPUTED["count"] == count + 1
+    assert first.status_code == again.status_code == 200
+    assert first.json() == fresh and again.json() == fresh
+    assert fresh["attributes"] and "top_categories" in fresh

@@ -173,3 +173,60 @@ def test_the_members_on_the_page_are_one_page_of_the_run_in_customer_order(serve
         shown = members(ws, "big_spenders", run_id=run.run_id, limit=4, offset=offset)
         assert shown.total == len(expected)
         assert shown.rows["customer_id"].tolist() == expected[offset : offset + 4]
+
+
+def test_warming_stores_what_the_page_would_compute_one_by_one(served: Served) -> None:
+    """Warming computes the brief profiles in one pass and completes each: equal to `profile`, segment by
+    segment (the segment page renders the stored one)."""
+    from segmentum.analysis.base import segment_names
+    from segmentum.analysis.profile import warm_profiles
+
+    ws = served.ws
+    run = snapshot.latest_run(ws.store)
+    assert run is not None
+    top = 5  # no page stores this `top`: every profile is warmed here
+    names = segment_names(ws, run.run_id)
+    count = COMPUTED["count"]
+    warmed = warm_profiles(ws, run.run_id, top=top)
+    assert sorted(warmed) == sorted(names) and len(names) > 3
+    assert COMPUTED["count"] == count + len(names)
+    for name in names:
+        stored = stored_profile(ws, name, run_id=run.run_id, top=top)  # read back, not computed
+        assert_same_profile(stored, profile(ws, name, run_id=run.run_id, top=top))
+        assert {"top_categories", "top_products", "nps", "csat", "churn_rate"} <= stored.keys()
+    assert COMPUTED["count"] == count + len(names)
+    assert sorted(warm_profiles(ws, run.run_id, top=top)) == sorted(names)  # all stored: nothing computed
+    assert COMPUTED["count"] == count + len(names)
+
+
+def test_the_overview_computes_sizes_and_pareto_once_per_run_and_stamp(served: Served) -> None:
+    from segmentum.web import routes
+
+    ws = served.ws
+    with signed_in(served.url) as client:
+        assert client.get("/").status_code == 200  # computed, or already by an earlier test
+        count = routes.OVERVIEW_COMPUTED["count"]
+        first = client.get("/")
+        assert first.status_code == 200 and "chart-pareto" in first.text
+        again = client.get("/")
+        assert routes.OVERVIEW_COMPUTED["count"] == count  # reused
+        assert again.text == first.text
+        ws.ingest_frame(  # changed data: computed afresh
+            "orders",
+            pd.DataFrame(
+                [
+                    {
+                        "order_id": "late-overview",
+                        "customer_id": "c058",
+                        "ordered_at": pd.Timestamp("2024-11-01"),
+                        "amount": 50.0,
+                        "status": "completed",
+                    }
+                ]
+            ),
+            mode="append",
+        )
+        assert client.get("/").status_code == 200
+        assert routes.OVERVIEW_COMPUTED["count"] == count + 1
+        assert client.get("/").status_code == 200
+        assert routes.OVERVIEW_COMPUTED["count"] == count + 1

@@ -100,11 +100,16 @@ def profile(
     check_in_run(ws, name, info)
     result = profiles(ws, [name], run_id=info.run_id, top=top, definitions=definitions)[name]
     if not brief:
-        scope = _scope(ws, info, [name])
-        result["top_categories"] = _top_items(ws, scope, "category", top)
-        result["top_products"] = _top_items(ws, scope, "product_id", top)
-        result.update(_experience(ws, scope.params))
+        _complete(ws, info, result, top)
     return result
+
+
+def _complete(ws: Context, info: snapshot.RunInfo, result: dict[str, Any], top: int) -> None:
+    """Add what a brief profile (`profiles`) leaves out: the top categories and products, NPS, CSAT, churn."""
+    scope = _scope(ws, info, [result["name"]])
+    result["top_categories"] = _top_items(ws, scope, "category", top)
+    result["top_products"] = _top_items(ws, scope, "product_id", top)
+    result.update(_experience(ws, scope.params))
 
 
 # ------------------------------------------------------------------ stored profiles
@@ -121,29 +126,12 @@ def stored_profile(ws: Context, name: str, *, run_id: int | None = None, top: in
     read are unchanged (a later ingest, fit, erasure or definition edit computes it afresh)."""
     info = snapshot.resolve_run_of(ws.store, name, run_id)
     check_segment(ws, name, run_id=info.run_id)
-    stamp = _stamp(ws)
-    row = (
-        ws.store.cursor()
-        .execute(
-            f"SELECT profile FROM {qualified(PROFILES_TABLE)} WHERE run_id = ? AND name = ? AND top = ? "
-            "AND stamp = ?",
-            [info.run_id, name, int(top), stamp],
-        )
-        .fetchone()
-    )
-    if row is not None:
-        return _decode(json.loads(row[0]))
+    stamp = profile_stamp(ws)
+    kept = _stored(ws, info.run_id, [name], top, stamp)
+    if name in kept:
+        return kept[name]
     result = profile(ws, name, run_id=info.run_id, top=top)
-    with _counter_lock:
-        COMPUTED["count"] += 1
-    if not ws.store.read_only:
-        try:
-            ws.store.cursor().execute(
-                f"INSERT OR REPLACE INTO {qualified(PROFILES_TABLE)} VALUES (?, ?, ?, ?, ?, ?)",
-                [info.run_id, name, int(top), stamp, json.dumps(_encode(result)), datetime.now()],
-            )
-        except Exception:  # noqa: BLE001 - a profile that cannot be kept (a concurrent write) is still the answer
-            log.warning("could not store the profile of %s in run %s", name, info.run_id, exc_info=True)
+    _store(ws, info.run_id, name, top, stamp, result)
     return result
 
 
@@ -151,23 +139,73 @@ def warm_profiles(
     ws: Context, run_id: int, *, top: int = 8, stop: Callable[[], bool] = lambda: False
 ) -> list[str]:
     """Store the profile of every segment with members in a run (the dashboard's `top`), so the first visit
-    to a segment page does not compute it; stops early when `stop()` says so. Returns the names stored."""
-    done = []
-    for name in segment_names(ws, run_id):
-        if stop():
-            break
-        try:
-            stored_profile(ws, name, run_id=run_id, top=top)
+    to a segment page does not compute it; stops early when `stop()` says so. Returns the names stored.
+
+    The brief part of every profile (`profiles`) is computed in one pass over the data (a pass per segment
+    took seconds each on a big base), then each is completed as `profile` does: what is stored equals what
+    `stored_profile` would have computed one by one."""
+    info = snapshot.resolve_run(ws.store, run_id)
+    stamp = profile_stamp(ws)
+    names = segment_names(ws, run_id)
+    done = list(_stored(ws, run_id, names, top, stamp))
+    missing = []
+    for name in names:
+        if name in done:
+            continue
+        try:  # the checks `stored_profile` and `profile` make, so warming stores no profile a page would refuse
+            check_segment(ws, name, run_id=run_id)
+            check_in_run(ws, name, info)
         except SegmentumError as exc:  # e.g. a segment no longer defined: its page computes nothing either
             log.info("no profile of %s in run %s: %s", name, run_id, exc)
             continue
+        missing.append(name)
+    if not missing or stop():
+        return done
+    brief = profiles(ws, missing, run_id=run_id, top=top)
+    for name in missing:
+        if stop():
+            break
+        result = brief[name]
+        _complete(ws, info, result, top)
+        _store(ws, run_id, name, top, stamp, result)
         done.append(name)
     return done
 
 
-def _stamp(ws: Context) -> str:
+def _stored(ws: Context, run_id: int, names: list[str], top: int, stamp: str) -> dict[str, dict[str, Any]]:
+    """The stored profiles of `names` in a run that are still current (`stamp`): the one read of the table."""
+    if not names:
+        return {}
+    rows = (
+        ws.store.cursor()
+        .execute(
+            f"SELECT name, profile FROM {qualified(PROFILES_TABLE)} WHERE run_id = ? AND list_contains(?, name) "
+            "AND top = ? AND stamp = ?",
+            [run_id, list(names), int(top), stamp],
+        )
+        .fetchall()
+    )
+    return {name: _decode(json.loads(text)) for name, text in rows}
+
+
+def _store(ws: Context, run_id: int, name: str, top: int, stamp: str, result: dict[str, Any]) -> None:
+    with _counter_lock:
+        COMPUTED["count"] += 1
+    if ws.store.read_only:
+        return
+    try:
+        ws.store.cursor().execute(
+            f"INSERT OR REPLACE INTO {qualified(PROFILES_TABLE)} VALUES (?, ?, ?, ?, ?, ?)",
+            [run_id, name, int(top), stamp, json.dumps(_encode(result)), datetime.now()],
+        )
+    except Exception:  # noqa: BLE001 - a profile that cannot be kept (a concurrent write) is still the answer
+        log.warning("could not store the profile of %s in run %s", name, run_id, exc_info=True)
+
+
+def profile_stamp(ws: Context) -> str:
     """What a profile read besides the run: the newest ingest, the model fits, erasures, and the definitions
-    (descriptions, actions, units, the segment's own traits)."""
+    (descriptions, actions, units, the segment's own traits). Other per-run results that read the same
+    (the overview's sizes and Pareto curve) are reused while it is unchanged."""
     row = ws.store.query(
         f"SELECT (SELECT max(ingest_id) FROM {qualified('ingests')}), "
         f"(SELECT max(fitted_at) FROM {qualified('fits')}), (SELECT count(*) FROM {qualified('fits')}), "

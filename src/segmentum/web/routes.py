@@ -17,6 +17,7 @@ import logging
 import math
 import numbers
 import re
+import threading
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -35,7 +36,7 @@ from segmentum.actions.tasks import complete_task
 from segmentum.analysis import migration, pareto
 from segmentum.analysis.base import segment_names, segmentations
 from segmentum.analysis.migration import batch_runs
-from segmentum.analysis.profile import describe_feature, stored_profile
+from segmentum.analysis.profile import describe_feature, profile_stamp, stored_profile
 from segmentum.analysis.rfm import rfm_grid
 from segmentum.context import Context
 from segmentum.csvsafe import safe_frame
@@ -50,7 +51,7 @@ from segmentum.views.customers import customer
 from segmentum.views.customers import search as search_customers
 from segmentum.views.history import size_history
 from segmentum.views.members import MemberPage, members
-from segmentum.views.segments import segment_sizes
+from segmentum.views.segments import SegmentSizes, segment_sizes
 from segmentum.views.tasks import tasks as task_list
 
 log = logging.getLogger("segmentum.web")
@@ -334,12 +335,45 @@ def logout(request: Request) -> Response:
 
 
 # ------------------------------------------------------------------ pages
+# (workspace root, run_id, profile_stamp) -> (segment sizes, Pareto curve or None): the overview's sizes and
+# curve read the run and what `profile_stamp` covers (data, fits, erasures, definitions), so they are computed
+# once per run and stamp in this process; the newest few keys are kept
+_OVERVIEW_CACHE: dict[tuple[str, int, str], tuple[SegmentSizes, dict[str, Any] | None]] = {}
+_OVERVIEW_KEEP = 8
+_overview_lock = threading.Lock()
+OVERVIEW_COMPUTED = {"count": 0}  # computations of the overview's sizes (tests tell reuse by it)
+
+
+def _overview_data(ws: Context) -> tuple[SegmentSizes, dict[str, Any] | None]:
+    """The newest batch run's segment sizes and Pareto curve (None when it cannot be drawn); NotFoundError
+    without a complete run."""
+    run = snapshot.resolve_run(ws.store, None)
+    key = (str(ws.root), run.run_id, profile_stamp(ws))
+    with _overview_lock:
+        cached = _OVERVIEW_CACHE.get(key)
+    if cached is not None:
+        return cached
+    sizes = segment_sizes(ws, run.run_id)
+    with _overview_lock:
+        OVERVIEW_COMPUTED["count"] += 1
+    try:
+        curve: dict[str, Any] | None = pareto(ws, run_id=run.run_id)
+    except Exception:  # noqa: BLE001 - an extra chart that cannot be drawn must not take the overview down
+        log.warning("the overview's Pareto curve failed", exc_info=True)
+        return sizes, None  # not kept: the next visit tries the curve again
+    with _overview_lock:
+        _OVERVIEW_CACHE[key] = (sizes, curve)
+        while len(_OVERVIEW_CACHE) > _OVERVIEW_KEEP:
+            _OVERVIEW_CACHE.pop(next(iter(_OVERVIEW_CACHE)))
+    return sizes, curve
+
+
 @pages.get("/")
 def overview(request: Request, user: User) -> Response:
     ws = _ws(request)
     t = Translator(_lang(request))
     try:
-        overview_sizes = segment_sizes(ws)
+        overview_sizes, curve = _overview_data(ws)
     except NotFoundError:  # no complete run yet
         return _render(
             request,
@@ -372,10 +406,11 @@ def overview(request: Request, user: User) -> Response:
     chart = _figure(charts.overview_treemap(sizes, t), "chart-overview")
     grid = rfm_grid(ws, info.run_id)
     extra = [_figure(charts.rfm_heatmap(grid, t), "chart-rfm") if grid is not None else None]
-    try:
-        extra.append(_figure(charts.pareto_chart(pareto(ws, run_id=info.run_id), t), "chart-pareto"))
-    except Exception:  # noqa: BLE001 - an extra chart that cannot be drawn must not take the overview down
-        log.warning("the overview's Pareto curve failed", exc_info=True)
+    if curve is not None:
+        try:
+            extra.append(_figure(charts.pareto_chart(curve, t), "chart-pareto"))
+        except Exception:  # noqa: BLE001 - an extra chart that cannot be drawn must not take the overview down
+            log.warning("the overview's Pareto curve failed", exc_info=True)
     return _render(
         request,
         "overview.html",

@@ -9,7 +9,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
-from segmentum.analysis.profile import profile
+from segmentum.analysis.profile import stored_profile
 from segmentum.api.deps import get_workspace, json_response
 from segmentum.api.errors import ERROR_RESPONSES
 from segmentum.csvsafe import safe_cell
@@ -80,4 +80,5 @@ def get_profile(
     ws: Workspace = Depends(get_workspace),
 ) -> JSONResponse:
     check_segment(ws, name)
-    return json_response(profile(ws, name, run_id=run, top=top))
+    # computed once per run, segment and `top` (the dashboard's are warmed after a batch run), then read back
+    return json_response(stored_profile(ws, name, run_id=run, top=top))
