@@ -5,6 +5,10 @@ Builds a demo workspace once (`segmentum demo`, cached under bench/data/), makes
 dashboard user and times each page: the first request after the run (cold) and `--repeat` more (warm, best and
 median). Pages: the overview, three segment pages (the largest segments), members pages 2 and 3 of the first,
 the migration, a customer, the tasks and the editor. Every response must be 200.
+
+Then another fresh run is warmed as `segmentum serve` warms the runs it starts (`warm_profiles`: every
+segment's profile stored, timed), and the segment pages are timed again on a new server: their first request
+reads the stored profile.
 """
 
 from __future__ import annotations
@@ -84,9 +88,26 @@ def serve(root: Path) -> tuple[subprocess.Popen[str], str]:
     return start_serve(root, env=dict(os.environ), timeout=120)
 
 
-def measure(root: Path, repeat: int) -> list[dict[str, Any]]:
-    _cli("run", "--as-of", "latest", "-w", str(root))  # a new run: nothing computed for it yet
-    pages = targets(root)
+def warm(root: Path) -> dict[str, Any]:
+    """A fresh run, then every segment's profile stored as serve does after a batch run it started."""
+    from segmentum.analysis.profile import warm_profiles
+    from segmentum.store import snapshots as snapshot
+    from segmentum.workspace import Workspace
+
+    _cli("run", "--as-of", "latest", "-w", str(root))
+    with Workspace(root) as ws:
+        run = snapshot.latest_run(ws.store)
+        assert run is not None
+        mark = time.perf_counter()
+        names = warm_profiles(ws, run.run_id)
+        seconds = time.perf_counter() - mark
+    print(f"warming {len(names)} profiles: {seconds:.1f} s", flush=True)
+    return {"segments": len(names), "seconds": seconds}
+
+
+def measure(root: Path, repeat: int, only: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Time every page (or those whose label starts with one of `only`) through a new server."""
+    pages = [(label, path) for label, path in targets(root) if not only or label.startswith(only)]
     proc, url = serve(root)
     try:
         with httpx.Client(base_url=url, timeout=600, follow_redirects=False) as client:
@@ -130,11 +151,22 @@ def main() -> None:
     parser.add_argument("--label", default="", help="suffix of the results file (e.g. before / after)")
     args = parser.parse_args()
     root = prepare(args.customers)
+    _cli("run", "--as-of", "latest", "-w", str(root))  # a new run: nothing computed for it yet
     rows = measure(root, args.repeat)
+    warming = warm(root)
+    rows += [
+        {**r, "page": f"warmed: {r['page']}"}
+        for r in measure(root, args.repeat, only=("overview", "segment"))
+    ]
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"pages-{args.customers}{'-' + args.label if args.label else ''}.json"
     machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
-    out.write_text(json.dumps({"customers": args.customers, "machine": machine, "pages": rows}, indent=1))
+    out.write_text(
+        json.dumps(
+            {"customers": args.customers, "machine": machine, "pages": rows, "warming": warming}, indent=1
+        )
+    )
+    print(f"warming: {warming['segments']} profiles in {warming['seconds']:.1f} s")
     print("|page|cold (s)|warm best (s)|warm median (s)|")
     print("|---|---|---|---|")
     for r in rows:
