@@ -29,7 +29,8 @@ def segmentum(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+        # every step shows, however quick (by default only those longer than 2 s do)
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "SEGMENTUM_PROGRESS_AFTER": "0"},
     )
     assert done.returncode == 0, done.stderr
     return done
@@ -68,7 +69,9 @@ def test_ingest_backfill_and_report_print_progress_lines_in_a_pipe(tmp_path: Pat
 
 def test_plain_lines_come_at_most_every_few_seconds_and_always_at_the_end() -> None:
     out = io.StringIO()
-    with ProgressDisplay("ingest", console=Console(file=out, force_terminal=False), every=3600) as progress:
+    with ProgressDisplay(
+        "ingest", console=Console(file=out, force_terminal=False), every=3600, after=0
+    ) as progress:
         for done in range(0, 101, 10):
             progress(done * 1_000_000, 100_000_000, "reading big.csv", BYTES)
         progress(100_000_000, 100_000_000, "reading big.csv", BYTES)  # the end told twice shows once
@@ -85,9 +88,30 @@ def test_plain_lines_come_at_most_every_few_seconds_and_always_at_the_end() -> N
 def test_on_a_terminal_it_draws_a_bar_and_leaves_no_line_behind() -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=100)
-    with ProgressDisplay("backfill", console=console) as progress:
+    with ProgressDisplay("backfill", console=console, after=0) as progress:
         assert progress.terminal
         for done in range(4):
             progress(done, 3, f"backfill to point {done}")
         progress(7, None, "reading rows of a workbook")  # an unknown total draws too
     assert "backfill: " not in out.getvalue()  # no plain lines: the bar is transient
+
+
+def test_a_step_quicker_than_two_seconds_shows_nothing_and_a_longer_one_shows_from_then() -> None:
+    out = io.StringIO()
+    clock = {"now": 0.0}
+    console = Console(file=out, force_terminal=False)
+    with ProgressDisplay("ingest", console=console, every=3600, clock=lambda: clock["now"]) as progress:
+        progress(0, 10, "quick step")
+        progress(10, 10, "quick step")
+        assert out.getvalue() == ""  # done within 2 s: nothing printed
+        progress(0, 99, "long step")
+        clock["now"] = 1.0
+        progress(10, 99, "long step")
+        assert out.getvalue() == ""
+        clock["now"] = 2.5
+        progress(20, 99, "long step")
+        clock["now"] = 9.0
+        progress(99, 99, "long step")
+    lines = out.getvalue().splitlines()
+    assert [ln.split(" (")[0] for ln in lines] == ["ingest: long step 20/99", "ingest: long step 99/99"]
+    assert lines[-1].endswith("done)")

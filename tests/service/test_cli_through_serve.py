@@ -50,7 +50,7 @@ def cli(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "SEGMENTUM_PROGRESS_AFTER": "0"},
     )
     if check:
         assert result.returncode == 0, f"{args}: {result.stderr}"
