@@ -180,18 +180,16 @@ def definitions_hash(hashes: dict[str, str]) -> str:
 
 def definitions_at(ws: Context, defs: Definitions, as_of: datetime) -> Availability:
     """`defs` narrowed to what a run at `as_of` can evaluate with the models it may use (a model fitted on
-    data ending after `as_of` is not used: `segmentum.compile.availability`); the same narrowing again
-    changes nothing."""
+    data ending after `as_of` is not used: `segmentum.compile.availability`)."""
     return at_point_in_time(defs, model_fits(ws.store), as_of)
 
 
 def compile_for(
-    ws: Context, defs: Definitions, engine: Any, as_of: datetime, *, customers: list[str] | None = None
+    ws: Context, usable: Availability, engine: Any, as_of: datetime, *, customers: list[str] | None = None
 ) -> CompiledRun:
-    """Compile the definitions against an engine's tables (real-time: with the batch runs' population values,
-    `snapshots.population_sources`), leaving out the models (and what needs them) whose fit saw data after
-    `as_of`."""
-    usable = definitions_at(ws, defs, as_of)
+    """Compile the definitions a run at `as_of` can evaluate (`definitions_at`) against an engine's tables,
+    without the model tables whose fit saw data after `as_of` (real-time: with the batch runs' population
+    values, `snapshots.population_sources`)."""
     compiler = RunCompiler(
         usable.definitions,
         {n: t for n, t in engine.tables().items() if n not in usable.unusable},
@@ -281,7 +279,7 @@ def run(
     eng = engine_for(ws, engine_name)
     try:
         if preview:
-            compiled = compile_for(ws, defs, eng, resolved, customers=customers)
+            compiled = compile_for(ws, usable, eng, resolved, customers=customers)
             frame = eng.execute_arrow(compiled.expr).to_pandas()
             mem = memberships_frame(frame, compiled)
             sizes = _sizes_from_frame(mem, len(frame))
@@ -309,7 +307,7 @@ def run(
             _ACTIVE.add(key)
         try:
             mark = _time.perf_counter()
-            compiled = compile_for(ws, defs, eng, resolved, customers=customers)
+            compiled = compile_for(ws, usable, eng, resolved, customers=customers)
             timings["compile"] = round(_time.perf_counter() - mark, 4)
             trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
             count = _write(
