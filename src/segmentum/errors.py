@@ -60,6 +60,17 @@ class BusyError(SegmentumError, RuntimeError):
         self.details = details
 
 
+class VersionConflictError(SegmentumError, RuntimeError):
+    """A change was made against a version that is no longer the current one (HTTP 412), or without saying
+    which version it changes (`required`, HTTP 428)."""
+
+    def __init__(self, message: str, *, current: str | None, required: bool = False) -> None:
+        super().__init__(message)
+        self.current = current
+        self.required = required
+        self.details = {"current": current}
+
+
 class ActionError(SegmentumError, RuntimeError):
     """A trigger action could not be configured or delivered."""
 

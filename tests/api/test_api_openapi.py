@@ -19,7 +19,8 @@ BAD_BODIES = {
 
 
 def _concrete(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "x1", path)
+    # a definitions file is named NAME.yml in its path (its route takes no other name)
+    return re.sub(r"\{[^}]+\}", "x1", path.replace("{file}", "x1.yml"))
 
 
 def _bad_query_values(parameter: dict) -> list[str]:

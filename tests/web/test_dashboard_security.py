@@ -275,3 +275,37 @@ def test_the_sixth_failed_sign_in_within_five_minutes_answers_429_with_retry_aft
         server.should_exit = True
         thread.join(15)
         ws.close()
+
+
+def test_the_editor_saves_versions_refuses_a_stale_save_and_restores_an_earlier_one(site: Site) -> None:
+    """The editor and the API share one home of versions (service/definitions): a save carries the tag the page
+    was opened on, so a save after someone else's is refused (409) instead of overwriting it."""
+    name = "versioned.yml"
+    path = site.ws.root / "definitions" / name
+    with session(site, "write-user") as client:
+        csrf = token(client)
+        first = {"file": name, "text": "segments: {}\n", "csrf_token": csrf, "etag": ""}
+        assert client.post("/editor/save", data=first).status_code == 303
+        page = client.get(f"/editor?file={name}").text
+        tag = re.search(r'name="etag" value="([^"]*)"', page).group(1).replace("&#34;", '"')
+        assert tag.startswith('"') and 'id="versions"' in page
+        path.write_text("segments: {}\n# edited by someone else\n", encoding="utf-8")
+        stale = client.post("/editor/save", data={**first, "text": "segments: {}\n# mine\n", "etag": tag})
+        assert stale.status_code == 409 and "after you opened it" in stale.text
+        assert path.read_text(encoding="utf-8").endswith("# edited by someone else\n")  # not overwritten
+        page = client.get(f"/editor?file={name}").text
+        fresh = re.search(r'name="etag" value="([^"]*)"', page).group(1).replace("&#34;", '"')
+        restored = client.post(
+            "/editor/rollback", data={"file": name, "version": "1", "etag": fresh, "csrf_token": csrf}
+        )
+        assert restored.status_code == 303
+    assert path.read_text(encoding="utf-8") == "segments: {}\n"
+    rows = site.ws.store.query(
+        "SELECT version, action, saved_by, restored FROM segmentum.definition_versions WHERE file = ? ORDER BY 1",
+        [name],
+    )
+    assert rows == [
+        (1, "save", "user:write-user", None),
+        (2, "found", None, None),
+        (3, "rollback", "user:write-user", 1),
+    ]

@@ -25,6 +25,7 @@ from segmentum.errors import (
     RunError,
     SegmentumError,
     StoreError,
+    VersionConflictError,
 )
 
 log = logging.getLogger("segmentum.api")
@@ -37,9 +38,11 @@ STATUS_CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     409: "conflict",
+    412: "precondition_failed",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    428: "precondition_required",
     429: "too_many_requests",
     500: "internal_error",
     501: "not_implemented",
@@ -99,6 +102,8 @@ def error_response(
 
 def status_of(exc: SegmentumError) -> int:
     """The HTTP status a library error maps to."""
+    if isinstance(exc, VersionConflictError):
+        return 428 if exc.required else 412
     if isinstance(exc, BusyError):
         return 409
     if isinstance(exc, NotFoundError):
@@ -149,7 +154,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _library_error(request: Request, exc: SegmentumError) -> JSONResponse:
         status = status_of(exc)
         details = (
-            getattr(exc, "details", None) if isinstance(exc, BusyError) else {"type": type(exc).__name__}
+            getattr(exc, "details", None)
+            if isinstance(exc, (BusyError, VersionConflictError))
+            else {"type": type(exc).__name__}
         )
         return error_response(status, str(exc), code=STATUS_CODES.get(status), details=details)
 

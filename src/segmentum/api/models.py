@@ -149,6 +149,25 @@ class DefinitionsIn(Strict):
         return self
 
 
+class DefinitionFileIn(Strict):
+    """The whole new text of one definitions file."""
+
+    text: str = Field(
+        ..., max_length=1_000_000, examples=["segments:\n  big_spenders:\n    where: revenue > 1000\n"]
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return _clean_text(value, "text")
+
+
+class RollbackIn(Strict):
+    """The earlier version whose text becomes the new version."""
+
+    version: int = Field(..., ge=1)
+
+
 class KeyIn(Strict):
     scope: Literal["read", "write", "admin"]
     name: str | None = Field(None, max_length=200)

@@ -49,6 +49,7 @@ MODEL_TABLE_PREFIX = "model_"
 MODEL_FITS_TABLE = "fits"  # deliberately not model_*: it is not a per-customer output
 VERSION_TABLE = "schema_version"
 PROFILES_TABLE = "segment_profiles"
+DEFINITION_VERSIONS_TABLE = "definition_versions"
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,22 @@ _DECLARED: tuple[Table, ...] = (
             _nn("created_at", TIMESTAMP),
         ),
         key=("run_id", "name", "top"),
+    ),
+    # every saved version of a definitions file (segmentum.service.definitions): its text, who saved it and how
+    # ('save', 'rollback', or 'found' for a text first seen on disk, edited by hand); `digest` is its ETag
+    Table(
+        DEFINITION_VERSIONS_TABLE,
+        (
+            _nn("file", TEXT),
+            _nn("version", INTEGER),
+            _nn("digest", TEXT),
+            _nn("text", TEXT),
+            _nn("saved_at", TIMESTAMP),
+            _c("saved_by", TEXT),
+            _nn("action", TEXT),
+            _c("restored", INTEGER),
+        ),
+        key=("file", "version"),
     ),
     # models (segmentum.models.*): every fit of a clustering, then the per-model outputs
     Table("clusterings", (_nn("name", TEXT), _nn("fitted_at", TIMESTAMP), _nn("params", JSON))),
@@ -510,7 +527,18 @@ def _segment_profiles(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TABLES[PROFILES_TABLE].ddl())
 
 
-MIGRATIONS: tuple[Step, ...] = (_adopt, _record_model_fits, _user_roles, _segment_profiles)
+def _definition_versions(con: duckdb.DuckDBPyConnection) -> None:
+    """The saved versions of definitions files (empty: a file's current text is recorded at its first save)."""
+    con.execute(TABLES[DEFINITION_VERSIONS_TABLE].ddl())
+
+
+MIGRATIONS: tuple[Step, ...] = (
+    _adopt,
+    _record_model_fits,
+    _user_roles,
+    _segment_profiles,
+    _definition_versions,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -40,10 +40,11 @@ from segmentum.analysis.profile import describe_feature, profile_stamp, stored_p
 from segmentum.analysis.rfm import rfm_grid
 from segmentum.context import Context
 from segmentum.csvsafe import safe_frame
-from segmentum.errors import DefinitionError, NotFoundError, SegmentumError
+from segmentum.errors import DefinitionError, NotFoundError, SegmentumError, VersionConflictError
 from segmentum.i18n import LANGUAGES, Translator
 from segmentum.report import charts
 from segmentum.runs.explain import explain as explain_customer
+from segmentum.service import definitions as definition_versions
 from segmentum.service import users as auth
 from segmentum.service.keys import READ_METHODS, required_scope, scope_allows, split_key
 from segmentum.store import snapshots as snapshot
@@ -63,7 +64,7 @@ CSRF_FIELD = "csrf_token"  # in every form that changes state
 CSRF_HEADER = "x-csrf-token"  # in every fetch call that changes state (editor.js reads it from a meta tag)
 PAGE_SIZE = 50
 _LOCATION = re.compile(r":(\d+):(\d+):")
-_FILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\.ya?ml$")
+_FILE_NAME = definition_versions.FILE_NAME  # the one rule of a definitions file name
 
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -628,18 +629,41 @@ def complete(request: Request, user: User, task_id: int) -> Response:
 
 
 # ------------------------------------------------------------------ definition editor
-def _definition_files(ws: Context) -> list[str]:
-    folder = ws.root / "definitions"
-    return (
-        sorted(p.name for p in folder.glob("*.y*ml") if _FILE_NAME.match(p.name)) if folder.is_dir() else []
+def _editor_page(
+    request: Request,
+    user: str,
+    file: str,
+    *,
+    text: str | None = None,
+    etag: str | None = None,
+    saved: bool = False,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The editor on one file, with its version tag and saved versions (service/definitions is their home)."""
+    ws = _ws(request)
+    current = definition_versions.state(ws, file)
+    return _render(
+        request,
+        "editor.html",
+        status_code=status_code,
+        user=user,
+        nav="editor",
+        files=definition_versions.files(ws),
+        file=file,
+        text=current.text or "" if text is None else text,
+        etag=current.etag or "" if etag is None else etag,
+        versions=list(reversed(definition_versions.versions(ws, file))),
+        current_version=current.version,
+        saved=saved,
+        error=error,
     )
 
 
 @pages.get("/editor")
 def editor(request: Request, user: User, file: str = "", saved: str = "") -> Response:
-    ws = _ws(request)
-    files = _definition_files(ws)
     if not file:
+        files = definition_versions.files(_ws(request))
         file = files[0] if files else "segments.yml"
     if not _FILE_NAME.match(file):
         return _error_page(
@@ -648,19 +672,7 @@ def editor(request: Request, user: User, file: str = "", saved: str = "") -> Res
             f"file name {file!r} is not allowed: use letters, digits, '_' or '-' ending in .yml",
             400,
         )
-    path = ws.root / "definitions" / file
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    return _render(
-        request,
-        "editor.html",
-        user=user,
-        nav="editor",
-        files=files,
-        file=file,
-        text=text,
-        saved=bool(saved),
-        error=None,
-    )
+    return _editor_page(request, user, file, saved=bool(saved))
 
 
 def check_definitions(ws: Context, file: str, text: str) -> dict[str, Any]:
@@ -713,10 +725,10 @@ async def editor_check(request: Request, user: User) -> Response:
 
 @pages.post("/editor/save")
 async def editor_save(request: Request, user: User) -> Response:
+    """Save through the one home of definition versions: validated, versioned, refused when stale."""
     form = await _form(request)
     file = str(form.get("file") or "")
     text = str(form.get("text") or "").replace("\r\n", "\n")
-    ws = _ws(request)
     if not _FILE_NAME.match(file):
         return _error_page(
             request,
@@ -724,24 +736,44 @@ async def editor_save(request: Request, user: User) -> Response:
             f"file name {file!r} is not allowed; use letters, digits, '_' or '-' ending in .yml",
             400,
         )
+    # the tag of the version the page was opened on; an empty tag means a new file
+    tag = str(form.get("etag") or "") or None
     try:
-        await run_in_threadpool(ws.definitions, overrides={f"definitions/{file}": text})
-    except DefinitionError as exc:
-        return _render(
-            request,
-            "editor.html",
-            status_code=422,
-            user=user,
-            nav="editor",
-            files=_definition_files(ws),
-            file=file,
-            text=text,
-            saved=False,
-            error=str(exc),
+        await run_in_threadpool(
+            definition_versions.save, _ws(request), file, text, by=f"user:{user}", if_match=tag
         )
-    path = ws.root / "definitions" / file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    except (DefinitionError, VersionConflictError) as exc:
+        message = str(exc)
+        if isinstance(exc, VersionConflictError):
+            message = Translator(_lang(request))(
+                "Someone saved definitions/{file} after you opened it. Copy your text, reload, and apply it again.",
+                file=file,
+            )
+        # the tag stays the one the page was opened on: saving again must not overwrite the other change
+        status = 422 if isinstance(exc, DefinitionError) else 409
+        return _editor_page(request, user, file, text=text, etag=tag or "", error=message, status_code=status)
+    return RedirectResponse(f"/editor?{urlencode({'file': file, 'saved': 1})}", status_code=303)
+
+
+@pages.post("/editor/rollback")
+async def editor_rollback(request: Request, user: User) -> Response:
+    """Restore an earlier version (saved as a new version, as the API's rollback)."""
+    form = await _form(request)
+    file = str(form.get("file") or "")
+    try:
+        number = int(str(form.get("version") or ""))
+        await run_in_threadpool(
+            definition_versions.rollback,
+            _ws(request),
+            file,
+            number,
+            by=f"user:{user}",
+            if_match=str(form.get("etag") or "") or None,
+        )
+    except ValueError:
+        return _error_page(request, user, "choose a version to restore", 400)
+    except (DefinitionError, VersionConflictError, NotFoundError) as exc:
+        return _editor_page(request, user, file, error=str(exc), status_code=409)
     return RedirectResponse(f"/editor?{urlencode({'file': file, 'saved': 1})}", status_code=303)
 
 

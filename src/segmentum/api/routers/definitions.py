@@ -4,18 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
+from starlette.convertors import Convertor, register_url_convertor
 
 from segmentum.api.deps import get_workspace, json_response
 from segmentum.api.errors import ERROR_RESPONSES
-from segmentum.api.models import DefinitionsIn
-from segmentum.errors import SegmentumError
+from segmentum.api.models import DefinitionFileIn, DefinitionsIn, RollbackIn
+from segmentum.errors import NotFoundError, SegmentumError
 from segmentum.runs.preview import preview as preview_definitions
+from segmentum.service import definitions as versions
 from segmentum.spec.yamlio import NestingError
 from segmentum.workspace import Workspace
 
 router = APIRouter(prefix="/definitions", tags=["definitions"], responses=ERROR_RESPONSES)
+
+
+class DefinitionsFileConvertor(Convertor[str]):
+    """A definitions file name in a path (`shop.yml`): so `/v1/definitions/validate` stays its own route and a
+    PUT there is a 405, not a file named 'validate'."""
+
+    regex = versions.FILE_NAME.pattern.removeprefix("^").removesuffix("$")
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("definitions_file", DefinitionsFileConvertor())
 
 
 def summarize(defs: Any) -> dict[str, Any]:
@@ -80,3 +98,98 @@ def validate(body: DefinitionsIn, ws: Workspace = Depends(get_workspace)) -> JSO
 @router.post("/preview", summary="Who would enter and leave with the unsaved definitions (nothing is stored)")
 def preview(body: DefinitionsIn, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
     return json_response(preview_definitions(ws, overrides=body.files or None).to_dict())
+
+
+# ------------------------------------------------------------------ one file, its versions (DESIGN section 5.2)
+def _saved_by(request: Request) -> str | None:
+    key = getattr(request.state, "api_key", None)
+    return f"key:{key.name or key.prefix}" if key is not None else None
+
+
+def _saved(ws: Workspace, saved: versions.Version, status: int) -> JSONResponse:
+    defs = ws.definitions()
+    body = {**saved.as_dict(), "hashes": {n: h for n, h in defs.hashes.items()}}
+    response = json_response(body, status_code=status)
+    response.headers["ETag"] = saved.etag
+    return response
+
+
+@router.get(
+    "/{file:definitions_file}",
+    summary="One definitions file: its text and version tag (the ETag to send in If-Match)",
+)
+def get_file(file: str, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
+    current = versions.state(ws, file)
+    if current.text is None:
+        raise NotFoundError(
+            f"definitions/{file} does not exist; files: {', '.join(versions.files(ws)) or 'none'}"
+        )
+    response = json_response(
+        {"file": file, "text": current.text, "etag": current.etag, "version": current.version}
+    )
+    response.headers["ETag"] = current.etag or ""
+    return response
+
+
+@router.put(
+    "/{file:definitions_file}",
+    summary="Create or change a definitions file (If-Match: the version changed; validated before it is written)",
+    status_code=200,
+    responses={
+        201: {"description": "created"},
+        412: {"description": "If-Match is not the current version"},
+        428: {"description": "If-Match is missing for a file that exists"},
+    },
+)
+def put_file(
+    file: str,
+    body: DefinitionFileIn,
+    request: Request,
+    if_match: str | None = Header(None, description="the ETag of the version this change was made against"),
+    ws: Workspace = Depends(get_workspace),
+) -> JSONResponse:
+    existed = versions.state(ws, file).text is not None
+    saved = versions.save(ws, file, body.text, by=_saved_by(request), if_match=if_match)
+    return _saved(ws, saved, 200 if existed else 201)
+
+
+@router.get(
+    "/{file:definitions_file}/versions",
+    summary="Every saved version of a definitions file, oldest first, with who saved it",
+)
+def list_versions(file: str, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
+    current = versions.state(ws, file)
+    return json_response(
+        {
+            "file": file,
+            "current": {"etag": current.etag, "version": current.version},
+            "versions": [v.as_dict() for v in versions.versions(ws, file)],
+        }
+    )
+
+
+@router.get(
+    "/{file:definitions_file}/versions/{number}",
+    summary="One saved version of a definitions file, with its text",
+)
+def get_version(file: str, number: int, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
+    return json_response(versions.version(ws, file, number).as_dict(text=True))
+
+
+@router.post(
+    "/{file:definitions_file}/rollback",
+    summary="Save the text of an earlier version as the new version (If-Match: the current version)",
+    responses={
+        412: {"description": "If-Match is not the current version"},
+        428: {"description": "no If-Match"},
+    },
+)
+def rollback(
+    file: str,
+    body: RollbackIn,
+    request: Request,
+    if_match: str | None = Header(None, description="the ETag of the current version"),
+    ws: Workspace = Depends(get_workspace),
+) -> JSONResponse:
+    saved = versions.rollback(ws, file, body.version, by=_saved_by(request), if_match=if_match)
+    return _saved(ws, saved, 200)
