@@ -93,8 +93,11 @@ class Context:
         """The validated definitions (built-ins, segmentum.yml, definitions/*.yml) against what the store holds."""
         from segmentum.spec.loader import load_definitions
         from segmentum.store.catalog import data_columns
+        from segmentum.store.lists import names as list_names
 
-        return load_definitions(self, overrides=overrides, columns=data_columns(self.store))
+        return load_definitions(
+            self, overrides=overrides, columns=data_columns(self.store), lists=list_names(self.store)
+        )
 
     def resolve_as_of(self, value: str | datetime | date | None) -> tuple[datetime, list[str]]:
         """A run's `as_of` and warnings, by the one rule of `segmentum.clock.resolve_as_of`, with the

@@ -162,6 +162,17 @@ class DefinitionFileIn(Strict):
         return _clean_text(value, "text")
 
 
+class ListMembersIn(Strict):
+    """Customer ids of a static list."""
+
+    customer_ids: list[str] = Field(..., max_length=1_000_000, examples=[["c1", "c2"]])
+
+    @field_validator("customer_ids")
+    @classmethod
+    def _ids(cls, value: list[str]) -> list[str]:
+        return [_clean_text(v, "customer_id") for v in value]
+
+
 class RollbackIn(Strict):
     """The earlier version whose text becomes the new version."""
 

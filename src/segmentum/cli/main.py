@@ -193,6 +193,12 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "Trigger actions (tasks, webhooks, emails, exports): retry failed ones, deliver, and list them.",
     ),
     "tasks": ("tasks", "app", ACT, "Tasks for managers, created by trigger actions: list, assign, complete."),
+    "lists": (
+        "lists",
+        "app",
+        ACT,
+        "Static lists: segments whose members are given (do-not-contact, VIP by hand), usable in in_segment, suppress and as a trigger's segment.",
+    ),
     "serve": (
         "serve",
         "serve_command",

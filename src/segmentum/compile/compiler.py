@@ -49,6 +49,7 @@ from segmentum.spec.models import (
     TotalTrait,
     TraitKind,
 )
+from segmentum.store.tables import LIST_MEMBERS_TABLE
 
 HIDDEN_PREFIX = "__"
 SEGMENT_PREFIX = "__seg__"
@@ -603,12 +604,22 @@ class RunCompiler:
         return t, segments, segmentations, hidden
 
     def _where(self, seg: SegmentDef, t: ir.Table) -> ir.BooleanValue:
+        if seg.list is not None:
+            return self._on_list(seg, t)
         try:
             return ExprCompiler(_CustomerScope(self, t, seg.location)).condition(seg.where)  # type: ignore[arg-type]
         except ibis.common.exceptions.IbisError as exc:
             raise DefinitionError(
                 f"{seg.location}: cannot compile the condition of '{seg.name}': {exc}"
             ) from exc
+
+    def _on_list(self, seg: SegmentDef, t: ir.Table) -> ir.BooleanValue:
+        """A static list's segment: the customer's id is among the list's members (store/lists.py)."""
+        members = self.tables.get(LIST_MEMBERS_TABLE)
+        if members is None:
+            raise DefinitionError(f"{seg.location}: the store holds no static list '{seg.list}'")
+        ids = members.filter(members.name == ibis.literal(seg.list)).customer_id
+        return t.customer_id.isin(ids).fill_null(False)
 
 
 _SQL_TO_IBIS = {

@@ -9,13 +9,16 @@ import ibis.expr.types as ir
 from segmentum.schema import TABLES
 from segmentum.store import Store
 from segmentum.store.catalog import model_tables
+from segmentum.store.lists import names as list_names
+from segmentum.store.tables import LIST_MEMBERS_TABLE
 
 
 class Engine(Protocol):
     name: str
 
     def tables(self) -> dict[str, ir.Table]:
-        """Canonical tables present and `model_*` tables, as Ibis tables of this engine."""
+        """Canonical tables present, `model_*` tables and the static lists' members, as Ibis tables of this
+        engine."""
 
     def result_sql(self, expr: ir.Table, cur: Any) -> str:
         """A DuckDB SQL query (on cursor `cur` of the store) that yields the result rows of `expr`."""
@@ -27,6 +30,10 @@ class Engine(Protocol):
 
 
 def present_tables(store: Store) -> tuple[list[str], list[str]]:
-    """(canonical tables present in schema main, model tables present in schema segmentum)."""
+    """(canonical tables present in schema main, tables of schema segmentum a run reads: the model tables
+    present, and the members of static lists when any list is stored)."""
     canonical = [name for name in TABLES if store.table_exists(name)]
-    return canonical, model_tables(store)
+    stored = model_tables(store)
+    if list_names(store):
+        stored.append(LIST_MEMBERS_TABLE)
+    return canonical, stored

@@ -207,6 +207,8 @@ def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> E
     elif seg_col:
         actual = None
         member = bool(row[seg_col])
+        if defs.segments[owner].list is not None:  # its members are given: being on the list is the reason
+            checks.append(Check(owner, f"on the static list '{owner}'", member, 0, {}))
     else:  # pragma: no cover - the loader guarantees one or the other
         raise RunError(f"'{name}' is neither a segment nor a segmentation")
     return Explanation(str(customer_id), name, resolved, member, actual, checks)

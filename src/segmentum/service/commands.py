@@ -162,6 +162,35 @@ def _backfill(
     return [point_row(r) for r in results]
 
 
+@command("lists")
+def _lists(ws: Workspace) -> list[dict[str, Any]]:
+    from segmentum.service.lists import listing
+
+    return listing(ws)
+
+
+@command("lists_members")
+def _lists_members(ws: Workspace, *, name: str) -> list[str]:
+    from segmentum.store.lists import members
+
+    return members(ws.store, name)
+
+
+@command("lists_add", writes=True)
+def _lists_add(ws: Workspace, *, name: str, path: str, replace: bool = False) -> dict[str, Any]:
+    from segmentum.service.lists import add
+    from segmentum.store.lists import read_ids
+
+    return add(ws, name, read_ids(path), replace=replace)
+
+
+@command("lists_remove", writes=True)
+def _lists_remove(ws: Workspace, *, name: str, ids: list[str] | None = None) -> dict[str, Any]:
+    from segmentum.service.lists import remove
+
+    return remove(ws, name, ids)
+
+
 @command("segments")
 def _segments(ws: Workspace, *, run_id: int | None = None) -> dict[str, Any]:
     from segmentum.views.segments import segment_sizes

@@ -48,6 +48,7 @@ class SegmentDef:
     channel: str | None = None
     action: str | None = None
     builtin: str | None = None
+    list: str | None = None  # a static list (store/lists.py): its members are given, `where` is None
 
 
 @dataclass

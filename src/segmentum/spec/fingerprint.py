@@ -127,6 +127,8 @@ def _owner(ref: str, defs: Definitions) -> str:
 
 
 def segment_meaning(seg: SegmentDef, defs: Definitions, hashes: dict[str, str], owner_hash: Any) -> Any:
+    if seg.list is not None:  # its members are given: the list's name is its whole meaning
+        return {"kind": "list", "name": seg.list}
     assert seg.where is not None, "a standalone segment always has a condition"
     return {"kind": "segment", **_condition(seg.where, defs, hashes, owner_hash)}
 

@@ -8,7 +8,7 @@ error names `file:line:col`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -85,6 +85,7 @@ def load_definitions(
     *,
     overrides: dict[str, str] | None = None,
     columns: DataColumns | None = None,
+    lists: Sequence[str] = (),
 ) -> Definitions:
     """Load and validate the definitions of a workspace folder.
 
@@ -97,9 +98,11 @@ def load_definitions(
         the tables and customer attributes present in the store (`segmentum.store.catalog.data_columns`);
         None validates against no data (every built-in that needs a table is skipped). The language never
         reads the store itself: `Context.definitions()` passes what the store holds.
+    lists:
+        the static lists stored (`segmentum.store.lists.names`): each is a standalone segment of its own name.
     """
     tables, attributes = columns if columns is not None else ({}, {})
-    return DefinitionBuilder(tables, attributes).build(source, overrides or {})
+    return DefinitionBuilder(tables, attributes, lists).build(source, overrides or {})
 
 
 # table -> column -> type, and customer attribute -> type, as the store holds them
@@ -116,8 +119,11 @@ def definition_files(source: DefinitionSource) -> list[Path]:
 class DefinitionBuilder:
     """Collects definition files into one validated `Definitions`."""
 
-    def __init__(self, tables: dict[str, dict[str, str]], attributes: dict[str, str]) -> None:
+    def __init__(
+        self, tables: dict[str, dict[str, str]], attributes: dict[str, str], lists: Sequence[str] = ()
+    ) -> None:
         self.defs = Definitions(attributes=attributes, tables=tables)
+        self.lists = list(lists)
         self.origins: dict[str, str] = {}  # name -> where it was first defined
         self.located: dict[str, Located] = {}
 
@@ -140,7 +146,21 @@ class DefinitionBuilder:
         for path in self._definition_files(ws, overrides):
             rel = path.relative_to(ws.root).as_posix()
             self._add_file(load_yaml(path, display_path=rel, text=overrides.get(rel)))
+        self._add_lists()
         return self.finish()
+
+    def _add_lists(self) -> None:
+        """Every static list as a standalone segment of its name (after the files: a definition of the same
+        name is a clear error, not a silent shadow)."""
+        for name in self.lists:
+            if name in self.origins:
+                raise DefinitionError(
+                    f"{self.origins[name]}: '{name}' is also the name of a static list; rename the definition, "
+                    f"or delete the list with `segmentum lists remove {name}`"
+                )
+            where = f"list:{name}"
+            self.origins[name] = where
+            self.defs.segments[name] = SegmentDef(name, name, None, None, None, where, list=name)
 
     @staticmethod
     def _definition_files(ws: DefinitionSource, overrides: dict[str, str]) -> list[Path]:

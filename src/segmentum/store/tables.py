@@ -50,6 +50,7 @@ MODEL_FITS_TABLE = "fits"  # deliberately not model_*: it is not a per-customer 
 VERSION_TABLE = "schema_version"
 PROFILES_TABLE = "segment_profiles"
 DEFINITION_VERSIONS_TABLE = "definition_versions"
+LIST_MEMBERS_TABLE = "list_members"
 
 
 @dataclass(frozen=True)
@@ -274,6 +275,9 @@ _DECLARED: tuple[Table, ...] = (
         ),
         key=("file", "version"),
     ),
+    # static lists (segmentum.store.lists): segments whose members are given, one row per list and customer
+    # (kept unique by store/lists.py: no index, so replacing a list is a plain DELETE and INSERT)
+    Table(LIST_MEMBERS_TABLE, (_nn("name", TEXT), _nn("customer_id", TEXT), _nn("added_at", TIMESTAMP))),
     # models (segmentum.models.*): every fit of a clustering, then the per-model outputs
     Table("clusterings", (_nn("name", TEXT), _nn("fitted_at", TIMESTAMP), _nn("params", JSON))),
     # the fit behind each model_* table (segmentum.models.persist writes it with the outputs): `data_end` is

@@ -1,0 +1,48 @@
+"""Static lists changed from the CLI, the API and the dashboard: one place that checks a list's name against
+the definitions before the rows change (the rows themselves live in `segmentum.store.lists`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from segmentum.clock import now
+from segmentum.context import Context
+from segmentum.errors import DefinitionError
+from segmentum.spec.models import NAME_RE
+from segmentum.store import lists as stored
+
+
+def check_name(ctx: Context, name: str) -> str:
+    """A list is named like a standalone segment, and not like any trait, segment or segmentation defined."""
+    if not NAME_RE.match(name or ""):
+        raise DefinitionError(
+            f"invalid list name {name!r}: use letters, digits and underscores, starting with a letter or '_'"
+        )
+    defs = ctx.definitions()
+    taken = defs.segments.get(name)
+    if (taken is not None and taken.list is None) or name in defs.segmentations or name in defs.traits:
+        where = taken.location if taken is not None else "the definitions"
+        raise DefinitionError(f"'{name}' is already defined ({where}); choose another name for the list")
+    return name
+
+
+def add(ctx: Context, name: str, ids: Iterable[str], *, replace: bool = False) -> dict[str, Any]:
+    """Add ids to list `name` (created on first use), or with `replace` make them its only members."""
+    check_name(ctx, name)
+    change = stored.put(
+        ctx.store, name, ids, replace=replace, now=now(ctx.config.timezone).replace(tzinfo=None)
+    )
+    return change.as_dict()
+
+
+def remove(ctx: Context, name: str, ids: Iterable[str] | None = None) -> dict[str, Any]:
+    """Remove some members, or (ids None) the whole list; a definition that names a deleted list stops
+    validating, and says so."""
+    if ids is None:
+        return {"name": name, "added": 0, "removed": stored.drop(ctx.store, name), "members": 0}
+    return stored.remove_members(ctx.store, name, ids).as_dict()
+
+
+def listing(ctx: Context) -> list[dict[str, Any]]:
+    return stored.sizes(ctx.store)
