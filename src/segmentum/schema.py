@@ -165,8 +165,19 @@ SUBSCRIPTIONS = TableSpec(
     },
 )
 
+# Attribute history (DESIGN section 5.1): a run sees each customer attribute as of its as_of
+# (`compile.rules.attributes_at`); `ingest customers --mode upsert` records a row for every value it changes.
+CUSTOMER_CHANGES = TableSpec(
+    "customer_changes",
+    key=("customer_id", "attribute", "changed_at"),
+    required=("customer_id", "attribute", "value", "changed_at"),
+    time_column="changed_at",
+    columns={"customer_id": TEXT, "attribute": TEXT, "value": TEXT, "changed_at": TIMESTAMP},
+)
+
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (CUSTOMERS, ORDERS, ORDER_ITEMS, EVENTS, RESPONSES, TICKETS, SUBSCRIPTIONS)
+    t.name: t
+    for t in (CUSTOMERS, ORDERS, ORDER_ITEMS, EVENTS, RESPONSES, TICKETS, SUBSCRIPTIONS, CUSTOMER_CHANGES)
 }
 FACT_TABLES = tuple(name for name in TABLES if name != "customers")
 MONEY_COLUMNS = frozenset({"amount", "unit_price", "mrr", "annual_revenue", "income", "discount", "quantity"})

@@ -277,6 +277,8 @@ class RunCompiler:
         c = c.select(
             c.customer_id.cast("string").name("customer_id"), *[c[n] for n in c.columns if n != "customer_id"]
         )
+        if "customer_changes" in canonical and "customers" in canonical:
+            c = rules.attributes_at(c, canonical["customer_changes"], c.columns, self.as_of)
         if seen is not None:
             # a customer does not exist before they were first seen, so a backfill never counts them early
             columns = c.columns

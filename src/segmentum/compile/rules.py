@@ -13,6 +13,8 @@ copies cannot drift apart.
   every timestamp of theirs in any table (`seen_columns`, `first_seen`); a run at `as_of` holds the customers
   whose `first_seen_at` is null or at or before `as_of` (`exists_at`). The store queries use the SQL
   compiled from these (`first_seen_sql`, `exists_at_sql`).
+- **Attributes as of a run** (section 5.1, attribute history): with a `customer_changes` table, a run sees each
+  attribute as of `as_of` (`attributes_at`).
 - **Models are point in time** (section 5): a model's per-customer outputs may be used by a run at `as_of`
   only when the data of the fit ended at or before `as_of` (`model_usable`).
 """
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+from ibis import _
 
 from segmentum.errors import ModelError
 from segmentum.schema import ORDERS, TABLES
@@ -125,6 +128,36 @@ def exists_at(first_seen_at: ir.TimestampValue, as_of: datetime | ir.TimestampVa
     """Whether a customer with this `first_seen_at` exists at `as_of` (null: they always do)."""
     at = ibis.literal(as_of, type=dt.Timestamp()) if isinstance(as_of, datetime) else as_of
     return first_seen_at.isnull() | (first_seen_at <= at)
+
+
+# ---------------------------------------------------------------------------------------- attribute history
+
+
+def attributes_at(customers: ir.Table, changes: ir.Table, names: Iterable[str], as_of: datetime) -> ir.Table:
+    """`customers` with each attribute of `names` as of `as_of` (DESIGN section 5.1): the value of the latest
+    change at or before `as_of`; null when that attribute of that customer has changes but none yet; the
+    current value when it has none. A change's value (text) takes the attribute's type."""
+    at = ibis.literal(as_of, type=dt.Timestamp())
+    out = customers
+    for name in names:
+        if name == "customer_id" or name not in out.columns:
+            continue
+        of_name = changes.filter(changes.attribute == name)
+        changed = of_name.group_by(customer_id=of_name.customer_id.cast("string")).aggregate(
+            __changed=ibis.literal(True)
+        )
+        due = of_name.filter(of_name.changed_at <= at)
+        window = ibis.window(group_by=due.customer_id, order_by=due.changed_at.desc())
+        latest = (
+            due.mutate(__rn=ibis.row_number().over(window))
+            .filter(lambda t: t.__rn == 0)
+            .select(customer_id=_.customer_id.cast("string"), __value=_.value)
+        )
+        kind = out[name].type()
+        joined = out.left_join(changed, "customer_id").left_join(latest, "customer_id")
+        value = ibis.ifelse(joined.__changed.notnull(), joined.__value.cast(kind), joined[name])
+        out = joined.select(*[value.name(name) if c == name else joined[c] for c in out.columns])
+    return out
 
 
 def first_seen_sql(store: Store) -> str | None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from segmentum.clock import now as clock_now
 from segmentum.errors import IngestError, did_you_mean
 from segmentum.ingest import detect
 from segmentum.ingest.aliases import resolve_columns
@@ -27,6 +28,7 @@ from segmentum.progress import Progress, notify
 from segmentum.schema import (
     BIGINT,
     BOOLEAN,
+    CUSTOMER_CHANGES,
     CUSTOMERS,
     DOUBLE,
     FACT_TABLES,
@@ -362,6 +364,8 @@ def _ingest_staged(
         report.warnings.append(f"nothing could be stored: {table} is left as it was")
     with store.transaction(cur):
         if swap:
+            if table == "customers" and opts.mode == "upsert" and existing:
+                _record_changes(cur, columns, existing, clock_now(opts.timezone).replace(tzinfo=None))
             _write_tables(cur, table, columns, key, opts.mode, existing, auto_ids, derived_before, report)
         else:
             _derive_customers(cur, ())  # only makes sure `customers` exists
@@ -382,6 +386,55 @@ def _ingest_staged(
             ],
         )
     return report
+
+
+def _record_changes(
+    cur: duckdb.DuckDBPyConnection, columns: list[_Column], existing: dict[str, str], ingested_at: dt.datetime
+) -> None:
+    """`ingest customers --mode upsert`: a row of `customer_changes` for every attribute whose value it changes
+    (DESIGN section 5.1), at the row's `updated_at` when the source maps one, else at the time of the ingest.
+
+    When an attribute of a customer gets its first recorded change, the value it replaces is recorded too, at
+    the customer's `created_at` when that is known and earlier: otherwise a backfill before the change would see
+    no value at all (an attribute with changes but none yet is null), and "moved from EU to US" would read
+    "from nowhere"."""
+    names = [c.name for c in columns]
+    attributes = [n for n in names if n in existing and n not in ("customer_id", "updated_at", "created_at")]
+    if not attributes:
+        return
+    cur.execute(CUSTOMER_CHANGES.ddl())
+    at = "n.updated_at" if "updated_at" in names else "CAST(? AS TIMESTAMP)"
+    params = [] if "updated_at" in names else [ingested_at]
+    created = "o.created_at" if "created_at" in existing else "CAST(NULL AS TIMESTAMP)"
+    latest = (
+        f"(SELECT * FROM {TYPED} WHERE __reason IS NULL "
+        "QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY __line DESC) = 1)"
+    )
+    for name in attributes:
+        column = q(name)
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE __changes AS SELECT n.customer_id, CAST(n.{column} AS VARCHAR) AS value, "
+            f"CAST(o.{column} AS VARCHAR) AS old_value, {at} AS changed_at, {created} AS created_at "
+            f"FROM {latest} n JOIN main.customers o ON o.customer_id = n.customer_id "
+            f"WHERE n.{column} IS DISTINCT FROM o.{column} AND {at} IS NOT NULL",
+            params + params,
+        )
+        first = (
+            "NOT EXISTS (SELECT 1 FROM main.customer_changes h WHERE h.customer_id = x.customer_id "
+            f"AND h.attribute = {lit(name)})"
+        )
+        cur.execute(
+            f"INSERT INTO main.customer_changes SELECT customer_id, {lit(name)}, old_value, created_at FROM "
+            f"__changes x WHERE old_value IS NOT NULL AND created_at < changed_at AND {first}"
+        )
+        cur.execute(
+            "DELETE FROM main.customer_changes h USING __changes x WHERE h.customer_id = x.customer_id "
+            f"AND h.attribute = {lit(name)} AND h.changed_at = x.changed_at"
+        )
+        cur.execute(
+            f"INSERT INTO main.customer_changes SELECT customer_id, {lit(name)}, value, changed_at FROM __changes"
+        )
+    cur.execute("DROP TABLE IF EXISTS __changes")
 
 
 def _write_tables(

@@ -1,55 +1,44 @@
 SELECT
-  "t39"."customer_id",
-  "t39"."cat",
-  COALESCE("t39"."adds", 0) AS "adds",
+  "t42"."customer_id",
+  "t42"."cat",
+  COALESCE("t42"."adds", 0) AS "adds",
   CASE
-    WHEN COALESCE("t39"."cat" = 'x', FALSE)
+    WHEN COALESCE("t42"."cat" = 'x', FALSE)
     THEN 'a'
-    WHEN COALESCE(COALESCE("t39"."adds", 0) > 0, FALSE)
+    WHEN COALESCE(COALESCE("t42"."adds", 0) > 0, FALSE)
     THEN 'b'
     ELSE 'c'
   END AS "__sgm__s"
 FROM (
   SELECT
-    "t37"."customer_id",
-    "t38"."cat",
-    "t31"."adds"
+    "t40"."customer_id",
+    "t41"."cat",
+    "t34"."adds"
   FROM (
     SELECT
-      "t33"."customer_id"
+      "t36"."customer_id"
     FROM (
       SELECT
-        "t10"."customer_id",
-        "t30"."customer_id" AS "customer_id_right",
-        "t30"."__first_seen_at"
+        "t11"."customer_id",
+        "t33"."customer_id" AS "customer_id_right",
+        "t33"."__first_seen_at"
       FROM (
         SELECT
           "t1"."customer_id"
         FROM "customers" AS "t1"
-      ) AS "t10"
+      ) AS "t11"
       LEFT OUTER JOIN (
         SELECT
-          "t26"."customer_id",
-          "t26"."first_seen_at" AS "__first_seen_at"
+          "t29"."customer_id",
+          "t29"."first_seen_at" AS "__first_seen_at"
         FROM (
           SELECT
-            "t24"."customer_id",
-            MIN("t24"."seen_at") AS "first_seen_at"
+            "t27"."customer_id",
+            MIN("t27"."seen_at") AS "first_seen_at"
           FROM (
             SELECT
               *
             FROM (
-              SELECT
-                *
-              FROM (
-                SELECT
-                  "t4"."customer_id",
-                  MIN("t4"."started_at") AS "seen_at"
-                FROM "subscriptions" AS "t4"
-                GROUP BY
-                  1
-              ) AS "t15"
-              UNION ALL
               SELECT
                 *
               FROM (
@@ -62,7 +51,7 @@ FROM (
                   FROM "customers" AS "t1"
                   GROUP BY
                     1
-                ) AS "t11"
+                ) AS "t12"
                 UNION ALL
                 SELECT
                   *
@@ -73,13 +62,9 @@ FROM (
                   FROM "orders" AS "t3"
                   GROUP BY
                     1
-                ) AS "t14"
-              ) AS "t19"
-            ) AS "t21"
-            UNION ALL
-            SELECT
-              *
-            FROM (
+                ) AS "t15"
+              ) AS "t21"
+              UNION ALL
               SELECT
                 *
               FROM (
@@ -92,7 +77,7 @@ FROM (
                   FROM "order_items" AS "t2"
                   GROUP BY
                     1
-                ) AS "t13"
+                ) AS "t14"
                 UNION ALL
                 SELECT
                   *
@@ -103,9 +88,13 @@ FROM (
                   FROM "events" AS "t0"
                   GROUP BY
                     1
-                ) AS "t9"
-              ) AS "t18"
-              UNION ALL
+                ) AS "t10"
+              ) AS "t20"
+            ) AS "t24"
+            UNION ALL
+            SELECT
+              *
+            FROM (
               SELECT
                 *
               FROM (
@@ -113,9 +102,9 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    "t5"."customer_id",
-                    MIN("t5"."answered_at") AS "seen_at"
-                  FROM "responses" AS "t5"
+                    "t4"."customer_id",
+                    MIN("t4"."answered_at") AS "seen_at"
+                  FROM "responses" AS "t4"
                   GROUP BY
                     1
                 ) AS "t16"
@@ -124,47 +113,73 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    "t6"."customer_id",
-                    MIN("t6"."opened_at") AS "seen_at"
-                  FROM "tickets" AS "t6"
+                    "t5"."customer_id",
+                    MIN("t5"."opened_at") AS "seen_at"
+                  FROM "tickets" AS "t5"
                   GROUP BY
                     1
                 ) AS "t17"
-              ) AS "t20"
-            ) AS "t22"
-          ) AS "t24"
+              ) AS "t22"
+              UNION ALL
+              SELECT
+                *
+              FROM (
+                SELECT
+                  *
+                FROM (
+                  SELECT
+                    "t6"."customer_id",
+                    MIN("t6"."started_at") AS "seen_at"
+                  FROM "subscriptions" AS "t6"
+                  GROUP BY
+                    1
+                ) AS "t18"
+                UNION ALL
+                SELECT
+                  *
+                FROM (
+                  SELECT
+                    "t7"."customer_id",
+                    MIN("t7"."changed_at") AS "seen_at"
+                  FROM "customer_changes" AS "t7"
+                  GROUP BY
+                    1
+                ) AS "t19"
+              ) AS "t23"
+            ) AS "t25"
+          ) AS "t27"
           GROUP BY
             1
-        ) AS "t26"
-      ) AS "t30"
-        ON "t10"."customer_id" = "t30"."customer_id"
-    ) AS "t33"
+        ) AS "t29"
+      ) AS "t33"
+        ON "t11"."customer_id" = "t33"."customer_id"
+    ) AS "t36"
     WHERE
       (
-        "t33"."__first_seen_at" IS NULL
+        "t36"."__first_seen_at" IS NULL
       )
       OR (
-        "t33"."__first_seen_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+        "t36"."__first_seen_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
       )
-  ) AS "t37"
+  ) AS "t40"
   LEFT OUTER JOIN (
     SELECT
-      "t34"."customer_id",
-      "t34"."value" AS "cat"
+      "t37"."customer_id",
+      "t37"."value" AS "cat"
     FROM (
       SELECT
-        "t32"."customer_id",
-        "t32"."value",
-        "t32"."n",
+        "t35"."customer_id",
+        "t35"."value",
+        "t35"."n",
         ROW_NUMBER() OVER (
-          PARTITION BY "t32"."customer_id"
-          ORDER BY "t32"."n" DESC, "t32"."value" ASC
+          PARTITION BY "t35"."customer_id"
+          ORDER BY "t35"."n" DESC, "t35"."value" ASC
           ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
         ) - 1 AS "rn"
       FROM (
         SELECT
-          "t27"."customer_id",
-          "t27"."category" AS "value",
+          "t30"."customer_id",
+          "t30"."category" AS "value",
           COUNT(*) AS "n"
         FROM (
           SELECT
@@ -178,9 +193,9 @@ FROM (
               FROM "order_items" AS "t2"
               WHERE
                 "t2"."ordered_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
-            ) AS "t12"
+            ) AS "t13"
             WHERE
-              "t12"."order_id" IN (
+              "t13"."order_id" IN (
                 SELECT
                   "t3"."order_id"
                 FROM "orders" AS "t3"
@@ -195,33 +210,33 @@ FROM (
                     )
                   )
               )
-          ) AS "t25"
+          ) AS "t28"
           WHERE
-            "t25"."ordered_at" > MAKE_TIMESTAMP(2024, 4, 1, 23, 59, 59.999999)
-            AND "t25"."category" IS NOT NULL
-        ) AS "t27"
+            "t28"."ordered_at" > MAKE_TIMESTAMP(2024, 4, 1, 23, 59, 59.999999)
+            AND "t28"."category" IS NOT NULL
+        ) AS "t30"
         GROUP BY
           1,
           2
-      ) AS "t32"
-    ) AS "t34"
+      ) AS "t35"
+    ) AS "t37"
     WHERE
-      "t34"."rn" = 0
-  ) AS "t38"
-    ON "t37"."customer_id" = "t38"."customer_id"
+      "t37"."rn" = 0
+  ) AS "t41"
+    ON "t40"."customer_id" = "t41"."customer_id"
   LEFT OUTER JOIN (
     SELECT
-      "t8"."customer_id",
+      "t9"."customer_id",
       COUNT(*) FILTER(WHERE
         (
-          "t8"."occurred_at" > MAKE_TIMESTAMP(2024, 6, 16, 23, 59, 59.999999)
+          "t9"."occurred_at" > MAKE_TIMESTAMP(2024, 6, 16, 23, 59, 59.999999)
         )
         AND (
-          "t8"."occurred_at" <= MAKE_TIMESTAMP(2024, 6, 23, 23, 59, 59.999999)
+          "t9"."occurred_at" <= MAKE_TIMESTAMP(2024, 6, 23, 23, 59, 59.999999)
         )
         AND (
-          COALESCE("t8"."event" = 'cart_add', FALSE)
-          AND COALESCE(TRY_CAST("t8"."properties" ->> '$.value' AS DOUBLE) > 5, FALSE)
+          COALESCE("t9"."event" = 'cart_add', FALSE)
+          AND COALESCE(TRY_CAST("t9"."properties" ->> '$.value' AS DOUBLE) > 5, FALSE)
         )) AS "adds"
     FROM (
       SELECT
@@ -230,9 +245,9 @@ FROM (
       WHERE
         "t0"."occurred_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
         AND "t0"."occurred_at" > MAKE_TIMESTAMP(2024, 6, 16, 23, 59, 59.999999)
-    ) AS "t8"
+    ) AS "t9"
     GROUP BY
       1
-  ) AS "t31"
-    ON "t37"."customer_id" = "t31"."customer_id"
-) AS "t39"
+  ) AS "t34"
+    ON "t40"."customer_id" = "t34"."customer_id"
+) AS "t42"

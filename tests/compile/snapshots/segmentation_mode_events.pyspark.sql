@@ -1,55 +1,44 @@
 SELECT
-  `t40`.`customer_id`,
-  `t40`.`cat`,
-  COALESCE(`t40`.`adds`, 0) AS `adds`,
+  `t43`.`customer_id`,
+  `t43`.`cat`,
+  COALESCE(`t43`.`adds`, 0) AS `adds`,
   CASE
-    WHEN COALESCE(`t40`.`cat` = 'x', FALSE)
+    WHEN COALESCE(`t43`.`cat` = 'x', FALSE)
     THEN 'a'
-    WHEN COALESCE(COALESCE(`t40`.`adds`, 0) > 0, FALSE)
+    WHEN COALESCE(COALESCE(`t43`.`adds`, 0) > 0, FALSE)
     THEN 'b'
     ELSE 'c'
   END AS `__sgm__s`
 FROM (
   SELECT
-    `t39`.`customer_id`,
-    `t37`.`cat`,
-    `t30`.`adds`
+    `t42`.`customer_id`,
+    `t40`.`cat`,
+    `t33`.`adds`
   FROM (
     SELECT
-      `t35`.`customer_id`
+      `t38`.`customer_id`
     FROM (
       SELECT
-        `t10`.`customer_id`,
-        `t33`.`customer_id` AS `customer_id_right`,
-        `t33`.`__first_seen_at`
+        `t11`.`customer_id`,
+        `t36`.`customer_id` AS `customer_id_right`,
+        `t36`.`__first_seen_at`
       FROM (
         SELECT
           `t1`.`customer_id`
         FROM `customers` AS `t1`
-      ) AS `t10`
+      ) AS `t11`
       LEFT OUTER JOIN (
         SELECT
-          `t29`.`customer_id`,
-          `t29`.`first_seen_at` AS `__first_seen_at`
+          `t32`.`customer_id`,
+          `t32`.`first_seen_at` AS `__first_seen_at`
         FROM (
           SELECT
-            `t26`.`customer_id`,
-            MIN(`t26`.`seen_at`) AS `first_seen_at`
+            `t29`.`customer_id`,
+            MIN(`t29`.`seen_at`) AS `first_seen_at`
           FROM (
             SELECT
               *
             FROM (
-              SELECT
-                *
-              FROM (
-                SELECT
-                  `t4`.`customer_id`,
-                  MIN(`t4`.`started_at`) AS `seen_at`
-                FROM `subscriptions` AS `t4`
-                GROUP BY
-                  1
-              ) AS `t15`
-              UNION ALL
               SELECT
                 *
               FROM (
@@ -62,7 +51,7 @@ FROM (
                   FROM `customers` AS `t1`
                   GROUP BY
                     1
-                ) AS `t11`
+                ) AS `t12`
                 UNION ALL
                 SELECT
                   *
@@ -73,13 +62,9 @@ FROM (
                   FROM `orders` AS `t3`
                   GROUP BY
                     1
-                ) AS `t14`
-              ) AS `t18`
-            ) AS `t20`
-            UNION ALL
-            SELECT
-              *
-            FROM (
+                ) AS `t15`
+              ) AS `t20`
+              UNION ALL
               SELECT
                 *
               FROM (
@@ -92,14 +77,14 @@ FROM (
                   FROM `order_items` AS `t2`
                   GROUP BY
                     1
-                ) AS `t13`
+                ) AS `t14`
                 UNION ALL
                 SELECT
                   *
                 FROM (
                   SELECT
-                    `t9`.`customer_id`,
-                    MIN(`t9`.`occurred_at`) AS `seen_at`
+                    `t10`.`customer_id`,
+                    MIN(`t10`.`occurred_at`) AS `seen_at`
                   FROM (
                     SELECT
                       `t0`.`event_id`,
@@ -108,12 +93,16 @@ FROM (
                       `t0`.`occurred_at`,
                       CAST(`t0`.`properties` AS STRING) AS `properties`
                     FROM `events` AS `t0`
-                  ) AS `t9`
+                  ) AS `t10`
                   GROUP BY
                     1
-                ) AS `t21`
-              ) AS `t23`
-              UNION ALL
+                ) AS `t24`
+              ) AS `t26`
+            ) AS `t27`
+            UNION ALL
+            SELECT
+              *
+            FROM (
               SELECT
                 *
               FROM (
@@ -121,9 +110,9 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    `t5`.`customer_id`,
-                    MIN(`t5`.`answered_at`) AS `seen_at`
-                  FROM `responses` AS `t5`
+                    `t4`.`customer_id`,
+                    MIN(`t4`.`answered_at`) AS `seen_at`
+                  FROM `responses` AS `t4`
                   GROUP BY
                     1
                 ) AS `t16`
@@ -132,46 +121,72 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    `t6`.`customer_id`,
-                    MIN(`t6`.`opened_at`) AS `seen_at`
-                  FROM `tickets` AS `t6`
+                    `t5`.`customer_id`,
+                    MIN(`t5`.`opened_at`) AS `seen_at`
+                  FROM `tickets` AS `t5`
                   GROUP BY
                     1
                 ) AS `t17`
-              ) AS `t19`
-            ) AS `t24`
-          ) AS `t26`
+              ) AS `t21`
+              UNION ALL
+              SELECT
+                *
+              FROM (
+                SELECT
+                  *
+                FROM (
+                  SELECT
+                    `t6`.`customer_id`,
+                    MIN(`t6`.`started_at`) AS `seen_at`
+                  FROM `subscriptions` AS `t6`
+                  GROUP BY
+                    1
+                ) AS `t18`
+                UNION ALL
+                SELECT
+                  *
+                FROM (
+                  SELECT
+                    `t7`.`customer_id`,
+                    MIN(`t7`.`changed_at`) AS `seen_at`
+                  FROM `customer_changes` AS `t7`
+                  GROUP BY
+                    1
+                ) AS `t19`
+              ) AS `t22`
+            ) AS `t23`
+          ) AS `t29`
           GROUP BY
             1
-        ) AS `t29`
-      ) AS `t33`
-        ON `t10`.`customer_id` = `t33`.`customer_id`
-    ) AS `t35`
+        ) AS `t32`
+      ) AS `t36`
+        ON `t11`.`customer_id` = `t36`.`customer_id`
+    ) AS `t38`
     WHERE
       (
-        `t35`.`__first_seen_at` IS NULL
+        `t38`.`__first_seen_at` IS NULL
       )
       OR (
-        `t35`.`__first_seen_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+        `t38`.`__first_seen_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
       )
-  ) AS `t39`
+  ) AS `t42`
   LEFT OUTER JOIN (
     SELECT
-      `t34`.`customer_id`,
-      `t34`.`value` AS `cat`
+      `t37`.`customer_id`,
+      `t37`.`value` AS `cat`
     FROM (
       SELECT
-        `t31`.`customer_id`,
-        `t31`.`value`,
-        `t31`.`n`,
+        `t34`.`customer_id`,
+        `t34`.`value`,
+        `t34`.`n`,
         ROW_NUMBER() OVER (
-          PARTITION BY `t31`.`customer_id`
-          ORDER BY `t31`.`n` DESC, `t31`.`value` ASC NULLS LAST
+          PARTITION BY `t34`.`customer_id`
+          ORDER BY `t34`.`n` DESC, `t34`.`value` ASC NULLS LAST
         ) - 1 AS `rn`
       FROM (
         SELECT
-          `t27`.`customer_id`,
-          `t27`.`category` AS `value`,
+          `t30`.`customer_id`,
+          `t30`.`category` AS `value`,
           COUNT(*) AS `n`
         FROM (
           SELECT
@@ -185,9 +200,9 @@ FROM (
               FROM `order_items` AS `t2`
               WHERE
                 `t2`.`ordered_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-            ) AS `t12`
+            ) AS `t13`
             WHERE
-              `t12`.`order_id` IN (
+              `t13`.`order_id` IN (
                 SELECT
                   `t3`.`order_id`
                 FROM `orders` AS `t3`
@@ -202,33 +217,33 @@ FROM (
                     )
                   )
               )
-          ) AS `t25`
+          ) AS `t28`
           WHERE
-            `t25`.`ordered_at` > CAST('2024-04-01T23:59:59.999999' AS TIMESTAMP)
-            AND `t25`.`category` IS NOT NULL
-        ) AS `t27`
+            `t28`.`ordered_at` > CAST('2024-04-01T23:59:59.999999' AS TIMESTAMP)
+            AND `t28`.`category` IS NOT NULL
+        ) AS `t30`
         GROUP BY
           1,
           2
-      ) AS `t31`
-    ) AS `t34`
+      ) AS `t34`
+    ) AS `t37`
     WHERE
-      `t34`.`rn` = 0
-  ) AS `t37`
-    ON `t39`.`customer_id` = `t37`.`customer_id`
+      `t37`.`rn` = 0
+  ) AS `t40`
+    ON `t42`.`customer_id` = `t40`.`customer_id`
   LEFT OUTER JOIN (
     SELECT
-      `t8`.`customer_id`,
+      `t9`.`customer_id`,
       SUM(
         CAST((
-          `t8`.`occurred_at` > CAST('2024-06-16T23:59:59.999999' AS TIMESTAMP)
+          `t9`.`occurred_at` > CAST('2024-06-16T23:59:59.999999' AS TIMESTAMP)
         )
         AND (
-          `t8`.`occurred_at` <= CAST('2024-06-23T23:59:59.999999' AS TIMESTAMP)
+          `t9`.`occurred_at` <= CAST('2024-06-23T23:59:59.999999' AS TIMESTAMP)
         )
         AND (
-          COALESCE(`t8`.`event` = 'cart_add', FALSE)
-          AND COALESCE(TRY_CAST(GET_JSON_OBJECT(`t8`.`properties`, '$.value') AS DOUBLE) > 5, FALSE)
+          COALESCE(`t9`.`event` = 'cart_add', FALSE)
+          AND COALESCE(TRY_CAST(GET_JSON_OBJECT(`t9`.`properties`, '$.value') AS DOUBLE) > 5, FALSE)
         ) AS BIGINT)
       ) AS `adds`
     FROM (
@@ -242,9 +257,9 @@ FROM (
       WHERE
         `t0`.`occurred_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
         AND `t0`.`occurred_at` > CAST('2024-06-16T23:59:59.999999' AS TIMESTAMP)
-    ) AS `t8`
+    ) AS `t9`
     GROUP BY
       1
-  ) AS `t30`
-    ON `t39`.`customer_id` = `t30`.`customer_id`
-) AS `t40`
+  ) AS `t33`
+    ON `t42`.`customer_id` = `t33`.`customer_id`
+) AS `t43`

@@ -2,44 +2,33 @@ SELECT
   *
 FROM (
   SELECT
-    "t30"."customer_id",
-    "t25"."revenue_365d"
+    "t33"."customer_id",
+    "t28"."revenue_365d"
   FROM (
     SELECT
-      "t28"."customer_id"
+      "t31"."customer_id"
     FROM (
       SELECT
-        "t9"."customer_id",
-        "t27"."customer_id" AS "customer_id_right",
-        "t27"."__first_seen_at"
+        "t10"."customer_id",
+        "t30"."customer_id" AS "customer_id_right",
+        "t30"."__first_seen_at"
       FROM (
         SELECT
           "t1"."customer_id"
         FROM "customers" AS "t1"
-      ) AS "t9"
+      ) AS "t10"
       LEFT OUTER JOIN (
         SELECT
-          "t23"."customer_id",
-          "t23"."first_seen_at" AS "__first_seen_at"
+          "t26"."customer_id",
+          "t26"."first_seen_at" AS "__first_seen_at"
         FROM (
           SELECT
-            "t22"."customer_id",
-            MIN("t22"."seen_at") AS "first_seen_at"
+            "t25"."customer_id",
+            MIN("t25"."seen_at") AS "first_seen_at"
           FROM (
             SELECT
               *
             FROM (
-              SELECT
-                *
-              FROM (
-                SELECT
-                  "t2"."customer_id",
-                  MIN("t2"."started_at") AS "seen_at"
-                FROM "subscriptions" AS "t2"
-                GROUP BY
-                  1
-              ) AS "t11"
-              UNION ALL
               SELECT
                 *
               FROM (
@@ -52,7 +41,7 @@ FROM (
                   FROM "customers" AS "t1"
                   GROUP BY
                     1
-                ) AS "t10"
+                ) AS "t11"
                 UNION ALL
                 SELECT
                   *
@@ -63,9 +52,35 @@ FROM (
                   FROM "orders" AS "t0"
                   GROUP BY
                     1
-                ) AS "t8"
-              ) AS "t16"
-            ) AS "t19"
+                ) AS "t9"
+              ) AS "t18"
+              UNION ALL
+              SELECT
+                *
+              FROM (
+                SELECT
+                  *
+                FROM (
+                  SELECT
+                    "t2"."customer_id",
+                    MIN("t2"."ordered_at") AS "seen_at"
+                  FROM "order_items" AS "t2"
+                  GROUP BY
+                    1
+                ) AS "t12"
+                UNION ALL
+                SELECT
+                  *
+                FROM (
+                  SELECT
+                    "t3"."customer_id",
+                    MIN("t3"."occurred_at") AS "seen_at"
+                  FROM "events" AS "t3"
+                  GROUP BY
+                    1
+                ) AS "t13"
+              ) AS "t19"
+            ) AS "t22"
             UNION ALL
             SELECT
               *
@@ -77,35 +92,9 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    "t3"."customer_id",
-                    MIN("t3"."ordered_at") AS "seen_at"
-                  FROM "order_items" AS "t3"
-                  GROUP BY
-                    1
-                ) AS "t12"
-                UNION ALL
-                SELECT
-                  *
-                FROM (
-                  SELECT
                     "t4"."customer_id",
-                    MIN("t4"."occurred_at") AS "seen_at"
-                  FROM "events" AS "t4"
-                  GROUP BY
-                    1
-                ) AS "t13"
-              ) AS "t17"
-              UNION ALL
-              SELECT
-                *
-              FROM (
-                SELECT
-                  *
-                FROM (
-                  SELECT
-                    "t5"."customer_id",
-                    MIN("t5"."answered_at") AS "seen_at"
-                  FROM "responses" AS "t5"
+                    MIN("t4"."answered_at") AS "seen_at"
+                  FROM "responses" AS "t4"
                   GROUP BY
                     1
                 ) AS "t14"
@@ -114,34 +103,60 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    "t6"."customer_id",
-                    MIN("t6"."opened_at") AS "seen_at"
-                  FROM "tickets" AS "t6"
+                    "t5"."customer_id",
+                    MIN("t5"."opened_at") AS "seen_at"
+                  FROM "tickets" AS "t5"
                   GROUP BY
                     1
                 ) AS "t15"
-              ) AS "t18"
-            ) AS "t20"
-          ) AS "t22"
+              ) AS "t20"
+              UNION ALL
+              SELECT
+                *
+              FROM (
+                SELECT
+                  *
+                FROM (
+                  SELECT
+                    "t6"."customer_id",
+                    MIN("t6"."started_at") AS "seen_at"
+                  FROM "subscriptions" AS "t6"
+                  GROUP BY
+                    1
+                ) AS "t16"
+                UNION ALL
+                SELECT
+                  *
+                FROM (
+                  SELECT
+                    "t7"."customer_id",
+                    MIN("t7"."changed_at") AS "seen_at"
+                  FROM "customer_changes" AS "t7"
+                  GROUP BY
+                    1
+                ) AS "t17"
+              ) AS "t21"
+            ) AS "t23"
+          ) AS "t25"
           GROUP BY
             1
-        ) AS "t23"
-      ) AS "t27"
-        ON "t9"."customer_id" = "t27"."customer_id"
-    ) AS "t28"
+        ) AS "t26"
+      ) AS "t30"
+        ON "t10"."customer_id" = "t30"."customer_id"
+    ) AS "t31"
     WHERE
       (
-        "t28"."__first_seen_at" IS NULL
+        "t31"."__first_seen_at" IS NULL
       )
       OR (
-        "t28"."__first_seen_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+        "t31"."__first_seen_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
       )
-  ) AS "t30"
+  ) AS "t33"
   LEFT OUTER JOIN (
     SELECT
-      "t21"."customer_id",
-      SUM("t21"."amount") FILTER(WHERE
-        "t21"."ordered_at" > MAKE_TIMESTAMP(2023, 7, 1, 23, 59, 59.999999)) AS "revenue_365d"
+      "t24"."customer_id",
+      SUM("t24"."amount") FILTER(WHERE
+        "t24"."ordered_at" > MAKE_TIMESTAMP(2023, 7, 1, 23, 59, 59.999999)) AS "revenue_365d"
     FROM (
       SELECT
         *
@@ -158,9 +173,9 @@ FROM (
           )
         )
         AND "t0"."ordered_at" > MAKE_TIMESTAMP(2023, 7, 1, 23, 59, 59.999999)
-    ) AS "t21"
+    ) AS "t24"
     GROUP BY
       1
-  ) AS "t25"
-    ON "t30"."customer_id" = "t25"."customer_id"
-) AS "t31"
+  ) AS "t28"
+    ON "t33"."customer_id" = "t28"."customer_id"
+) AS "t34"
