@@ -14,16 +14,24 @@ from segmentum.store import lists as stored
 
 
 def check_name(ctx: Context, name: str) -> str:
-    """A list is named like a standalone segment, and not like any trait, segment or segmentation defined."""
+    """A list is named like a standalone segment, and not like any trait, segment or segmentation defined.
+
+    The definitions are loaded as if the list existed: a definition may name the list before it is uploaded
+    (`suppress: [do_not_contact]` written first), and definitions broken for another reason do not stop it."""
     if not NAME_RE.match(name or ""):
         raise DefinitionError(
             f"invalid list name {name!r}: use letters, digits and underscores, starting with a letter or '_'"
         )
-    defs = ctx.definitions()
-    taken = defs.segments.get(name)
-    if (taken is not None and taken.list is None) or name in defs.segmentations or name in defs.traits:
-        where = taken.location if taken is not None else "the definitions"
-        raise DefinitionError(f"'{name}' is already defined ({where}); choose another name for the list")
+    from segmentum.spec.loader import load_definitions
+    from segmentum.store.catalog import data_columns
+
+    try:
+        load_definitions(ctx, columns=data_columns(ctx.store), lists=sorted({*stored.names(ctx.store), name}))
+    except DefinitionError as exc:
+        if f"'{name}' is also the name of a static list" in str(exc):
+            raise DefinitionError(
+                f"'{name}' is already defined ({str(exc).split(': ', 1)[0]}); choose another name for the list"
+            ) from None
     return name
 
 
