@@ -175,9 +175,29 @@ CUSTOMER_CHANGES = TableSpec(
     columns={"customer_id": TEXT, "attribute": TEXT, "value": TEXT, "changed_at": TIMESTAMP},
 )
 
+# Identities (DESIGN section 5.1): from `linked_at` on, every row of `alias_id` counts for `customer_id`, and the
+# alias is no customer of its own (`compile.rules.identities_at`); `POST /v1/identify` adds a link.
+IDENTITIES = TableSpec(
+    "identities",
+    key=("alias_id",),
+    required=("alias_id", "customer_id", "linked_at"),
+    time_column="linked_at",
+    columns={"alias_id": TEXT, "customer_id": TEXT, "linked_at": TIMESTAMP},
+)
+
 TABLES: dict[str, TableSpec] = {
     t.name: t
-    for t in (CUSTOMERS, ORDERS, ORDER_ITEMS, EVENTS, RESPONSES, TICKETS, SUBSCRIPTIONS, CUSTOMER_CHANGES)
+    for t in (
+        CUSTOMERS,
+        ORDERS,
+        ORDER_ITEMS,
+        EVENTS,
+        RESPONSES,
+        TICKETS,
+        SUBSCRIPTIONS,
+        CUSTOMER_CHANGES,
+        IDENTITIES,
+    )
 }
 FACT_TABLES = tuple(name for name in TABLES if name != "customers")
 MONEY_COLUMNS = frozenset({"amount", "unit_price", "mrr", "annual_revenue", "income", "discount", "quantity"})

@@ -17,6 +17,7 @@ from segmentum.api.routers import (
     definitions,
     events,
     health,
+    identify,
     keys,
     lists,
     runs,
@@ -36,6 +37,7 @@ ROUTERS = (
     tasks.router,
     lists.router,
     events.router,
+    identify.router,
     keys.router,
     commands.router,
 )

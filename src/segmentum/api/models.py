@@ -173,6 +173,20 @@ class ListMembersIn(Strict):
         return [_clean_text(v, "customer_id") for v in value]
 
 
+class IdentifyIn(Strict):
+    """Link an anonymous id to a known customer: from `linked_at` (default now) on, the alias's rows count for
+    the customer."""
+
+    alias_id: str = Field(..., min_length=1, max_length=256, examples=["anon-7f3a"])
+    customer_id: str = Field(..., min_length=1, max_length=256, examples=["c42"])
+    linked_at: datetime | None = Field(None, description="default: now, in the workspace time zone")
+
+    @field_validator("alias_id", "customer_id")
+    @classmethod
+    def _ids(cls, value: str) -> str:
+        return _clean_text(value, "id")
+
+
 class RollbackIn(Strict):
     """The earlier version whose text becomes the new version."""
 

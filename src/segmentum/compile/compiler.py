@@ -220,7 +220,9 @@ class RunCompiler:
         read_property: PropertyReader | None = None,
     ) -> None:
         self.defs = defs
-        self.tables = tables
+        self.tables = rules.identities_at(
+            tables, as_of
+        )  # every rule below sees an alias's rows as its customer's
         self.as_of = as_of
         self.customer_ids = customer_ids
         self.population_table = population

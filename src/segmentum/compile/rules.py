@@ -15,6 +15,8 @@ copies cannot drift apart.
   compiled from these (`first_seen_sql`, `exists_at_sql`).
 - **Attributes as of a run** (section 5.1, attribute history): with a `customer_changes` table, a run sees each
   attribute as of `as_of` (`attributes_at`).
+- **Identities** (section 5.1): in a run at `as_of`, the rows of an alias linked at or before `as_of` count
+  for its customer, and the alias is no customer (`identities_at`).
 - **Models are point in time** (section 5): a model's per-customer outputs may be used by a run at `as_of`
   only when the data of the fit ended at or before `as_of` (`model_usable`).
 """
@@ -128,6 +130,43 @@ def exists_at(first_seen_at: ir.TimestampValue, as_of: datetime | ir.TimestampVa
     """Whether a customer with this `first_seen_at` exists at `as_of` (null: they always do)."""
     at = ibis.literal(as_of, type=dt.Timestamp()) if isinstance(as_of, datetime) else as_of
     return first_seen_at.isnull() | (first_seen_at <= at)
+
+
+# ---------------------------------------------------------------------------------------------- identities
+
+IDENTITIES = "identities"
+OWN_ROWS = ("customers", "customer_changes")  # an alias's own attributes: ignored once it is linked
+
+
+def identities_at(tables: Mapping[str, ir.Table], as_of: datetime) -> dict[str, ir.Table]:
+    """The tables as a run at `as_of` sees them (DESIGN section 5.1): each alias linked at or before `as_of`
+    has its rows (whatever their timestamp) moved to its customer, and its own customers row and attribute
+    changes dropped; the links of later runs are not there yet. Without an `identities` table: unchanged."""
+    links_table = tables.get(IDENTITIES)
+    if links_table is None:
+        return dict(tables)
+    at = ibis.literal(as_of, type=dt.Timestamp())
+    due = links_table.filter(links_table.linked_at <= at)
+    out: dict[str, ir.Table] = {IDENTITIES: due}
+    links = due.select(__alias=due.alias_id.cast("string"), __linked_to=due.customer_id.cast("string"))
+    for name, t in tables.items():
+        if name == IDENTITIES:
+            continue
+        if name not in TABLES or "customer_id" not in t.columns:
+            out[name] = t  # model outputs and lists are keyed by the customers of their own runs
+        elif name in OWN_ROWS:
+            out[name] = t.filter(~t.customer_id.cast("string").isin(links.__alias))
+        else:
+            joined = t.left_join(links, t.customer_id.cast("string") == links.__alias)
+            out[name] = joined.select(
+                *[
+                    ibis.coalesce(joined.__linked_to, joined.customer_id.cast("string")).name(c)
+                    if c == "customer_id"
+                    else joined[c]
+                    for c in t.columns
+                ]
+            )
+    return out
 
 
 # ---------------------------------------------------------------------------------------- attribute history

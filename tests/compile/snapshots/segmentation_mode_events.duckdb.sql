@@ -1,40 +1,117 @@
+WITH "t16" AS (
+  SELECT
+    "t2"."alias_id" AS "__alias"
+  FROM "identities" AS "t2"
+  WHERE
+    "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+), "t21" AS (
+  SELECT
+    *
+  FROM "customers" AS "t0"
+  WHERE
+    NOT (
+      "t0"."customer_id" IN (
+        SELECT
+          *
+        FROM "t16"
+      )
+    )
+), "t23" AS (
+  SELECT
+    "t9"."event_id",
+    COALESCE("t18"."__linked_to", "t9"."customer_id") AS "customer_id",
+    "t9"."event",
+    "t9"."occurred_at",
+    "t9"."properties"
+  FROM "events" AS "t9"
+  LEFT OUTER JOIN (
+    SELECT
+      "t2"."alias_id" AS "__alias",
+      "t2"."customer_id" AS "__linked_to"
+    FROM "identities" AS "t2"
+    WHERE
+      "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+  ) AS "t18"
+    ON "t9"."customer_id" = "t18"."__alias"
+), "t24" AS (
+  SELECT
+    "t10"."order_id",
+    "t10"."line",
+    COALESCE("t18"."__linked_to", "t10"."customer_id") AS "customer_id",
+    "t10"."ordered_at",
+    "t10"."product_id",
+    "t10"."quantity",
+    "t10"."unit_price",
+    "t10"."category",
+    "t10"."product_name"
+  FROM "order_items" AS "t10"
+  LEFT OUTER JOIN (
+    SELECT
+      "t2"."alias_id" AS "__alias",
+      "t2"."customer_id" AS "__linked_to"
+    FROM "identities" AS "t2"
+    WHERE
+      "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+  ) AS "t18"
+    ON "t10"."customer_id" = "t18"."__alias"
+), "t25" AS (
+  SELECT
+    "t11"."order_id",
+    COALESCE("t18"."__linked_to", "t11"."customer_id") AS "customer_id",
+    "t11"."ordered_at",
+    "t11"."amount",
+    "t11"."status",
+    "t11"."channel",
+    "t11"."currency",
+    "t11"."discount"
+  FROM "orders" AS "t11"
+  LEFT OUTER JOIN (
+    SELECT
+      "t2"."alias_id" AS "__alias",
+      "t2"."customer_id" AS "__linked_to"
+    FROM "identities" AS "t2"
+    WHERE
+      "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+  ) AS "t18"
+    ON "t11"."customer_id" = "t18"."__alias"
+)
 SELECT
-  "t42"."customer_id",
-  "t42"."cat",
-  COALESCE("t42"."adds", 0) AS "adds",
+  "t68"."customer_id",
+  "t68"."cat",
+  COALESCE("t68"."adds", 0) AS "adds",
   CASE
-    WHEN COALESCE("t42"."cat" = 'x', FALSE)
+    WHEN COALESCE("t68"."cat" = 'x', FALSE)
     THEN 'a'
-    WHEN COALESCE(COALESCE("t42"."adds", 0) > 0, FALSE)
+    WHEN COALESCE(COALESCE("t68"."adds", 0) > 0, FALSE)
     THEN 'b'
     ELSE 'c'
   END AS "__sgm__s"
 FROM (
   SELECT
-    "t40"."customer_id",
-    "t41"."cat",
-    "t34"."adds"
+    "t67"."customer_id",
+    "t66"."cat",
+    "t59"."adds"
   FROM (
     SELECT
-      "t36"."customer_id"
+      "t62"."customer_id"
     FROM (
       SELECT
-        "t11"."customer_id",
-        "t33"."customer_id" AS "customer_id_right",
-        "t33"."__first_seen_at"
+        "t38"."customer_id",
+        "t61"."customer_id" AS "customer_id_right",
+        "t61"."__first_seen_at"
       FROM (
         SELECT
-          "t1"."customer_id"
-        FROM "customers" AS "t1"
-      ) AS "t11"
+          "t29"."customer_id"
+        FROM "t21" AS "t29"
+      ) AS "t38"
       LEFT OUTER JOIN (
         SELECT
-          "t29"."customer_id",
-          "t29"."first_seen_at" AS "__first_seen_at"
+          "t55"."customer_id",
+          "t55"."first_seen_at" AS "__first_seen_at"
         FROM (
           SELECT
-            "t27"."customer_id",
-            MIN("t27"."seen_at") AS "first_seen_at"
+            "t53"."customer_id",
+            MIN("t53"."seen_at") AS "first_seen_at"
           FROM (
             SELECT
               *
@@ -46,24 +123,24 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    "t1"."customer_id",
-                    MIN("t1"."created_at") AS "seen_at"
-                  FROM "customers" AS "t1"
+                    "t31"."customer_id",
+                    MIN("t31"."ordered_at") AS "seen_at"
+                  FROM "t24" AS "t31"
                   GROUP BY
                     1
-                ) AS "t12"
+                ) AS "t43"
                 UNION ALL
                 SELECT
                   *
                 FROM (
                   SELECT
-                    "t3"."customer_id",
-                    MIN("t3"."ordered_at") AS "seen_at"
-                  FROM "orders" AS "t3"
+                    "t30"."customer_id",
+                    MIN("t30"."occurred_at") AS "seen_at"
+                  FROM "t23" AS "t30"
                   GROUP BY
                     1
-                ) AS "t15"
-              ) AS "t21"
+                ) AS "t41"
+              ) AS "t47"
               UNION ALL
               SELECT
                 *
@@ -72,25 +149,62 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    "t2"."customer_id",
-                    MIN("t2"."ordered_at") AS "seen_at"
-                  FROM "order_items" AS "t2"
+                    "t26"."customer_id",
+                    MIN("t26"."answered_at") AS "seen_at"
+                  FROM (
+                    SELECT
+                      COALESCE("t18"."__linked_to", "t12"."customer_id") AS "customer_id",
+                      "t12"."question",
+                      "t12"."answer",
+                      "t12"."answered_at",
+                      "t12"."survey"
+                    FROM "responses" AS "t12"
+                    LEFT OUTER JOIN (
+                      SELECT
+                        "t2"."alias_id" AS "__alias",
+                        "t2"."customer_id" AS "__linked_to"
+                      FROM "identities" AS "t2"
+                      WHERE
+                        "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+                    ) AS "t18"
+                      ON "t12"."customer_id" = "t18"."__alias"
+                  ) AS "t26"
                   GROUP BY
                     1
-                ) AS "t14"
+                ) AS "t35"
                 UNION ALL
                 SELECT
                   *
                 FROM (
                   SELECT
-                    "t0"."customer_id",
-                    MIN("t0"."occurred_at") AS "seen_at"
-                  FROM "events" AS "t0"
+                    "t27"."customer_id",
+                    MIN("t27"."opened_at") AS "seen_at"
+                  FROM (
+                    SELECT
+                      "t13"."ticket_id",
+                      COALESCE("t18"."__linked_to", "t13"."customer_id") AS "customer_id",
+                      "t13"."opened_at",
+                      "t13"."first_response_at",
+                      "t13"."resolved_at",
+                      "t13"."csat",
+                      "t13"."channel",
+                      "t13"."topic"
+                    FROM "tickets" AS "t13"
+                    LEFT OUTER JOIN (
+                      SELECT
+                        "t2"."alias_id" AS "__alias",
+                        "t2"."customer_id" AS "__linked_to"
+                      FROM "identities" AS "t2"
+                      WHERE
+                        "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+                    ) AS "t18"
+                      ON "t13"."customer_id" = "t18"."__alias"
+                  ) AS "t27"
                   GROUP BY
                     1
-                ) AS "t10"
-              ) AS "t20"
-            ) AS "t24"
+                ) AS "t36"
+              ) AS "t45"
+            ) AS "t49"
             UNION ALL
             SELECT
               *
@@ -102,24 +216,56 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    "t4"."customer_id",
-                    MIN("t4"."answered_at") AS "seen_at"
-                  FROM "responses" AS "t4"
+                    "t28"."customer_id",
+                    MIN("t28"."started_at") AS "seen_at"
+                  FROM (
+                    SELECT
+                      "t14"."subscription_id",
+                      COALESCE("t18"."__linked_to", "t14"."customer_id") AS "customer_id",
+                      "t14"."started_at",
+                      "t14"."plan",
+                      "t14"."mrr",
+                      "t14"."renews_at",
+                      "t14"."cancelled_at",
+                      "t14"."cancel_reason"
+                    FROM "subscriptions" AS "t14"
+                    LEFT OUTER JOIN (
+                      SELECT
+                        "t2"."alias_id" AS "__alias",
+                        "t2"."customer_id" AS "__linked_to"
+                      FROM "identities" AS "t2"
+                      WHERE
+                        "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+                    ) AS "t18"
+                      ON "t14"."customer_id" = "t18"."__alias"
+                  ) AS "t28"
                   GROUP BY
                     1
-                ) AS "t16"
+                ) AS "t37"
                 UNION ALL
                 SELECT
                   *
                 FROM (
                   SELECT
-                    "t5"."customer_id",
-                    MIN("t5"."opened_at") AS "seen_at"
-                  FROM "tickets" AS "t5"
+                    "t22"."customer_id",
+                    MIN("t22"."changed_at") AS "seen_at"
+                  FROM (
+                    SELECT
+                      *
+                    FROM "customer_changes" AS "t4"
+                    WHERE
+                      NOT (
+                        "t4"."customer_id" IN (
+                          SELECT
+                            *
+                          FROM "t16"
+                        )
+                      )
+                  ) AS "t22"
                   GROUP BY
                     1
-                ) AS "t17"
-              ) AS "t22"
+                ) AS "t34"
+              ) AS "t46"
               UNION ALL
               SELECT
                 *
@@ -128,58 +274,79 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    "t6"."customer_id",
-                    MIN("t6"."started_at") AS "seen_at"
-                  FROM "subscriptions" AS "t6"
+                    "t17"."customer_id",
+                    MIN("t17"."linked_at") AS "seen_at"
+                  FROM (
+                    SELECT
+                      *
+                    FROM "identities" AS "t2"
+                    WHERE
+                      "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+                  ) AS "t17"
                   GROUP BY
                     1
-                ) AS "t18"
+                ) AS "t20"
                 UNION ALL
                 SELECT
                   *
                 FROM (
                   SELECT
-                    "t7"."customer_id",
-                    MIN("t7"."changed_at") AS "seen_at"
-                  FROM "customer_changes" AS "t7"
-                  GROUP BY
-                    1
-                ) AS "t19"
-              ) AS "t23"
-            ) AS "t25"
-          ) AS "t27"
+                    *
+                  FROM (
+                    SELECT
+                      "t29"."customer_id",
+                      MIN("t29"."created_at") AS "seen_at"
+                    FROM "t21" AS "t29"
+                    GROUP BY
+                      1
+                  ) AS "t39"
+                  UNION ALL
+                  SELECT
+                    *
+                  FROM (
+                    SELECT
+                      "t32"."customer_id",
+                      MIN("t32"."ordered_at") AS "seen_at"
+                    FROM "t25" AS "t32"
+                    GROUP BY
+                      1
+                  ) AS "t44"
+                ) AS "t48"
+              ) AS "t50"
+            ) AS "t52"
+          ) AS "t53"
           GROUP BY
             1
-        ) AS "t29"
-      ) AS "t33"
-        ON "t11"."customer_id" = "t33"."customer_id"
-    ) AS "t36"
+        ) AS "t55"
+      ) AS "t61"
+        ON "t38"."customer_id" = "t61"."customer_id"
+    ) AS "t62"
     WHERE
       (
-        "t36"."__first_seen_at" IS NULL
+        "t62"."__first_seen_at" IS NULL
       )
       OR (
-        "t36"."__first_seen_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+        "t62"."__first_seen_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
       )
-  ) AS "t40"
+  ) AS "t67"
   LEFT OUTER JOIN (
     SELECT
-      "t37"."customer_id",
-      "t37"."value" AS "cat"
+      "t63"."customer_id",
+      "t63"."value" AS "cat"
     FROM (
       SELECT
-        "t35"."customer_id",
-        "t35"."value",
-        "t35"."n",
+        "t60"."customer_id",
+        "t60"."value",
+        "t60"."n",
         ROW_NUMBER() OVER (
-          PARTITION BY "t35"."customer_id"
-          ORDER BY "t35"."n" DESC, "t35"."value" ASC
+          PARTITION BY "t60"."customer_id"
+          ORDER BY "t60"."n" DESC, "t60"."value" ASC
           ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
         ) - 1 AS "rn"
       FROM (
         SELECT
-          "t30"."customer_id",
-          "t30"."category" AS "value",
+          "t56"."customer_id",
+          "t56"."category" AS "value",
           COUNT(*) AS "n"
         FROM (
           SELECT
@@ -190,64 +357,64 @@ FROM (
             FROM (
               SELECT
                 *
-              FROM "order_items" AS "t2"
+              FROM "t24" AS "t31"
               WHERE
-                "t2"."ordered_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
-            ) AS "t13"
+                "t31"."ordered_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+            ) AS "t42"
             WHERE
-              "t13"."order_id" IN (
+              "t42"."order_id" IN (
                 SELECT
-                  "t3"."order_id"
-                FROM "orders" AS "t3"
+                  "t32"."order_id"
+                FROM "t25" AS "t32"
                 WHERE
-                  "t3"."amount" >= 0
+                  "t32"."amount" >= 0
                   AND (
                     (
-                      "t3"."status" IS NULL
+                      "t32"."status" IS NULL
                     )
                     OR NOT (
-                      LOWER("t3"."status") IN ('cancelled', 'returned')
+                      LOWER("t32"."status") IN ('cancelled', 'returned')
                     )
                   )
               )
-          ) AS "t28"
+          ) AS "t54"
           WHERE
-            "t28"."ordered_at" > MAKE_TIMESTAMP(2024, 4, 1, 23, 59, 59.999999)
-            AND "t28"."category" IS NOT NULL
-        ) AS "t30"
+            "t54"."ordered_at" > MAKE_TIMESTAMP(2024, 4, 1, 23, 59, 59.999999)
+            AND "t54"."category" IS NOT NULL
+        ) AS "t56"
         GROUP BY
           1,
           2
-      ) AS "t35"
-    ) AS "t37"
+      ) AS "t60"
+    ) AS "t63"
     WHERE
-      "t37"."rn" = 0
-  ) AS "t41"
-    ON "t40"."customer_id" = "t41"."customer_id"
+      "t63"."rn" = 0
+  ) AS "t66"
+    ON "t67"."customer_id" = "t66"."customer_id"
   LEFT OUTER JOIN (
     SELECT
-      "t9"."customer_id",
+      "t40"."customer_id",
       COUNT(*) FILTER(WHERE
         (
-          "t9"."occurred_at" > MAKE_TIMESTAMP(2024, 6, 16, 23, 59, 59.999999)
+          "t40"."occurred_at" > MAKE_TIMESTAMP(2024, 6, 16, 23, 59, 59.999999)
         )
         AND (
-          "t9"."occurred_at" <= MAKE_TIMESTAMP(2024, 6, 23, 23, 59, 59.999999)
+          "t40"."occurred_at" <= MAKE_TIMESTAMP(2024, 6, 23, 23, 59, 59.999999)
         )
         AND (
-          COALESCE("t9"."event" = 'cart_add', FALSE)
-          AND COALESCE(TRY_CAST("t9"."properties" ->> '$.value' AS DOUBLE) > 5, FALSE)
+          COALESCE("t40"."event" = 'cart_add', FALSE)
+          AND COALESCE(TRY_CAST("t40"."properties" ->> '$.value' AS DOUBLE) > 5, FALSE)
         )) AS "adds"
     FROM (
       SELECT
         *
-      FROM "events" AS "t0"
+      FROM "t23" AS "t30"
       WHERE
-        "t0"."occurred_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
-        AND "t0"."occurred_at" > MAKE_TIMESTAMP(2024, 6, 16, 23, 59, 59.999999)
-    ) AS "t9"
+        "t30"."occurred_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+        AND "t30"."occurred_at" > MAKE_TIMESTAMP(2024, 6, 16, 23, 59, 59.999999)
+    ) AS "t40"
     GROUP BY
       1
-  ) AS "t34"
-    ON "t40"."customer_id" = "t34"."customer_id"
-) AS "t42"
+  ) AS "t59"
+    ON "t67"."customer_id" = "t59"."customer_id"
+) AS "t68"

@@ -1,0 +1,108 @@
+"""Identities (DESIGN section 5.1): from `linked_at` on, every row of an alias counts for its customer, whatever
+its timestamp, and the alias is no customer; in earlier runs it is a customer of its own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from runs_helpers import make_shop, write_definitions
+
+from segmentum.errors import IngestError
+from segmentum.store.identities import link
+from segmentum.workspace import Workspace
+
+DEFINITIONS = """
+traits:
+  spent: {sum: orders.amount}
+  orders_n: {count: orders}
+  pages: {count: events}
+segments:
+  big: {where: "spent >= 100"}
+"""
+
+
+def _members(ws: Workspace, run_id: int) -> dict[str, tuple]:
+    traits = ws.store.query(
+        f"SELECT customer_id, spent, orders_n, pages FROM segmentum.traits_{run_id} ORDER BY 1"
+    )
+    return {r[0]: tuple(float(v) if v is not None else None for v in r[1:]) for r in traits}
+
+
+def _shop(tmp_path: Path) -> Workspace:
+    ws = make_shop(tmp_path / "ws")
+    write_definitions(ws, DEFINITIONS)
+    con = ws.store.cursor()
+    # anon-1 browsed and bought as a guest before signing up as b (linked on 2024-02-20)
+    con.execute("INSERT INTO main.customers VALUES ('anon-1')")
+    con.execute("INSERT INTO main.orders VALUES ('g1', 'anon-1', '2024-01-15', 80, NULL)")
+    con.execute(
+        "CREATE TABLE main.events (event_id VARCHAR, customer_id VARCHAR, event VARCHAR, occurred_at TIMESTAMP, "
+        "properties JSON)"
+    )
+    con.execute(
+        "INSERT INTO main.events VALUES ('e1', 'anon-1', 'page', '2024-01-14', NULL), "
+        "('e2', 'anon-1', 'page', '2024-03-02', NULL), ('e3', 'b', 'page', '2024-02-01', NULL)"
+    )
+    link(ws.store, "anon-1", "b", datetime(2024, 2, 20))
+    return ws
+
+
+def test_before_the_link_the_alias_is_a_customer_after_it_its_rows_are_the_customers(tmp_path: Path) -> None:
+    ws = _shop(tmp_path)
+    january = ws.run(as_of="2024-01-31", deliver=False)
+    march = ws.run(as_of="2024-03-31", deliver=False)
+    before, after = _members(ws, january.run_id), _members(ws, march.run_id)
+    assert before["anon-1"] == (80.0, 1.0, 1.0)  # a customer of its own
+    assert before["b"] == (50.0, 1.0, 0.0)
+    assert "anon-1" not in after  # in no segment, rank or count
+    # every row of the alias, whatever its timestamp (the January order and page, the March page)
+    assert after["b"] == (50.0 + 100.0 + 80.0, 3.0, 3.0)
+    big = {
+        r[0]
+        for r in ws.store.query(
+            "SELECT customer_id FROM segmentum.memberships WHERE run_id = ? AND name = 'big'", [march.run_id]
+        )
+    }
+    assert "b" in big and "anon-1" not in big
+
+
+def test_a_link_is_checked(tmp_path: Path) -> None:
+    ws = _shop(tmp_path)
+    assert link(ws.store, "anon-1", "b", datetime(2024, 5, 1))["created"] is False  # the same link again
+    with pytest.raises(IngestError, match="already linked to 'b'"):
+        link(ws.store, "anon-1", "c", datetime(2024, 5, 1))
+    with pytest.raises(IngestError, match="is itself an alias"):
+        link(ws.store, "anon-2", "anon-1", datetime(2024, 5, 1))
+    with pytest.raises(IngestError, match="never itself linked to"):
+        link(ws.store, "b", "c", datetime(2024, 5, 1))
+    with pytest.raises(IngestError, match="to itself"):
+        link(ws.store, "c", "c", datetime(2024, 5, 1))
+
+
+def test_post_identify_links_an_anonymous_id(tmp_path: Path) -> None:
+    from segmentum.api.main import create_app
+    from segmentum.service.keys import KeyStore
+    from servers import start_app
+
+    ws = make_shop(tmp_path / "ws")
+    key = KeyStore(ws.store).create("write", "identify")[0]
+    server, thread, url = start_app(create_app(ws, realtime=False))
+    try:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+            made = client.post(
+                "/v1/identify",
+                json={"alias_id": "anon-9", "customer_id": "a", "linked_at": "2024-02-01T00:00:00"},
+            )
+            again = client.post("/v1/identify", json={"alias_id": "anon-9", "customer_id": "a"})
+            clash = client.post("/v1/identify", json={"alias_id": "anon-9", "customer_id": "b"})
+        assert made.status_code == 201 and made.json()["linked_at"].startswith("2024-02-01")
+        assert again.status_code == 200 and again.json()["created"] is False
+        assert clash.status_code == 422 and "already linked to 'a'" in clash.json()["error"]["message"]
+        assert ws.store.query("SELECT alias_id, customer_id FROM main.identities") == [("anon-9", "a")]
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        ws.close()
