@@ -439,3 +439,41 @@ def test_was_in_segment_is_history_not_a_dependency_in_the_fingerprint(history_w
     two_weeks = history_ws.definitions().hashes["was_vip"]
     write_definitions(history_ws, HISTORY_DEFS.replace("'vip', 30d)\"}\n  fell", "'vip', 14d)\"}\n  fell"))
     assert history_ws.definitions().hashes["was_vip"] == two_weeks != hashes["was_vip"]
+
+
+def test_the_cohort_builtin_places_customers_by_the_month_of_their_first_qualifying_order(make_ws) -> None:
+    def order(i: int, customer: str, at: datetime, status: str | None = None) -> dict[str, Any]:
+        return {
+            "order_id": str(i),
+            "customer_id": customer,
+            "ordered_at": at,
+            "amount": Decimal(10),
+            "status": status,
+        }
+
+    orders = [
+        order(1, "jan23", datetime(2023, 1, 31, 23, 59)),
+        order(2, "jan23", datetime(2023, 3, 1)),  # later orders do not move the cohort
+        order(3, "jan24", datetime(2024, 1, 1, 0, 0)),
+        order(4, "dec", datetime(2023, 12, 31, 23, 59, 59)),
+        order(5, "dec", datetime(2023, 11, 5), "cancelled"),  # not a qualifying order
+        order(6, "none", datetime(2023, 6, 1), "returned"),
+        order(7, "later", datetime(2024, 7, 1)),  # after as_of: not yet a customer
+    ]
+    ws = make_ws("", {"orders": orders}, builtins=["cohort"])
+    result = run(ws, as_of="2024-06-30", preview=True)
+    labels = result.memberships()
+    assert dict(zip(labels.customer_id, labels.name, strict=True)) == {
+        "jan23": "cohort.jan",
+        "jan24": "cohort.jan",
+        "dec": "cohort.dec",
+        "none": "cohort.no_purchase",
+    }
+    months = _values(result, "cohort_month")
+    assert months == {
+        "jan23": datetime(2023, 1, 1),
+        "jan24": datetime(2024, 1, 1),
+        "dec": datetime(2023, 12, 1),
+        "none": None,
+    }
+    assert _values(result, "cohort_year")["jan23"] == 2023
