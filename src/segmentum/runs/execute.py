@@ -189,11 +189,21 @@ def past_members(ws: Context, defs: Definitions, as_of: datetime, engine: Any) -
     """What `was_in_segment('name', 30d)` reads, for every such call of `defs` (`RunCompiler.history`): the
     members of `name` in the run `snapshots.past_run_of` picks for `as_of - 30d`, as a table of customer ids
     of `engine`; None where there is no such run."""
-    out: dict[tuple[str, str], Any] = {}
-    for name, ago in sorted(history_refs(defs)):
-        past = snapshot.past_run_of(ws.store, name, minus(as_of, ago))
-        out[(name, ago)] = None if past is None else _members_of(ws, engine, past.run_id, name)
-    return out
+    return {
+        (name, ago): None if past is None else _members_of(ws, engine, past.run_id, name)
+        for (name, ago), past in past_runs(ws, defs, as_of).items()
+    }
+
+
+def past_runs(
+    ws: Context, defs: Definitions, as_of: datetime
+) -> dict[tuple[str, str], snapshot.RunInfo | None]:
+    """(name, duration) of every `was_in_segment` call of `defs` -> the run it reads at `as_of`
+    (`snapshots.past_run_of` at `as_of` minus the duration), None where there is none."""
+    return {
+        (name, ago): snapshot.past_run_of(ws.store, name, minus(as_of, ago))
+        for name, ago in sorted(history_refs(defs))
+    }
 
 
 def _members_of(ws: Context, engine: Any, run_id: int, name: str) -> Any:

@@ -20,7 +20,6 @@ import ibis
 import ibis.expr.types as ir
 
 from segmentum.compile.compiler import CompiledRun, RunCompiler
-from segmentum.compile.windows import minus
 from segmentum.errors import NotFoundError, RunError
 from segmentum.spec import ast, functions
 from segmentum.spec.loader import SegmentDef
@@ -150,7 +149,7 @@ def _parts(node: ast.Node, depth: int = 0) -> list[tuple[ast.Node, int]]:
 
 def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> Explanation:
     """Evaluate each condition of segment `name` (standalone or `segmentation.segment`) for one customer."""
-    from segmentum.runs.execute import definitions_at, engine_for, past_members, resolve_as_of
+    from segmentum.runs.execute import definitions_at, engine_for, past_members, past_runs, resolve_as_of
 
     defs = ws.definitions()
     owner = name if name in defs.segments or name in defs.segmentations else name.partition(".")[0]
@@ -181,9 +180,7 @@ def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> E
         usable.definitions, tables, resolved, history=past_members(ws, usable.definitions, resolved, engine)
     )
     compiled = compiler.compile()
-    past_runs = {
-        (n, ago): snapshot.past_run_of(ws.store, n, minus(resolved, ago)) for n, ago in compiler.history
-    }
+    read = past_runs(ws, usable.definitions, resolved)
     t = compiled.full
     assert t is not None
     columns: dict[str, Any] = {}
@@ -196,7 +193,7 @@ def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> E
             columns[col] = compiler.condition_on(t, node)
             used = sorted(n for n in ast.names(node) if n != "as_of" and n in t.columns)
             for call in functions.calls(node):
-                view = CallView(call, lambda n: compiler.value_on(t, n), compiled, past_runs)
+                view = CallView(call, lambda n: compiler.value_on(t, n), compiled, read)
                 for label, value in EXPLAIN_RULES[call.name](view).items():
                     columns.setdefault(label, value)
                     if label not in used:

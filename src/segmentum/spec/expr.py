@@ -53,7 +53,7 @@ class ExpressionTooDeepError(ExpressionSyntaxError):
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # number, string, name, keyword, op, end
+    kind: str  # number, duration (30d), string, name, keyword, op, end
     text: str
     pos: int
 
