@@ -56,3 +56,45 @@ def test_explain_checks_the_segment_name_first(live) -> None:
     with live.client("read") as client:
         response = client.get("/v1/customers/c1/explain/no_such_segment")
     assert response.status_code == 404
+
+
+def test_validate_checks_the_new_functions_with_their_place(live) -> None:
+    """The editor validates through the loader: a wrong date_trunc unit or was_in_segment name is named where
+    it is, with a did-you-mean; a correct use of every new function is valid."""
+    _orders(live.ws)
+    good = SHOP + (
+        "  weekend: {where: \"weekday(last_at) in (6, 7) and date_trunc('month', last_at) = date_trunc('month', as_of)\"}\n"
+        "  fell: {where: \"was_in_segment('big_spenders', 30d) and not in_segment('big_spenders')\"}\n"
+        "  top: {where: \"percent_rank_by(revenue_365d, if(hours_between(last_at, as_of) > 24, 'old', 'new')) > 0.5\"}\n"
+    ).replace("segments:\n", "segments:\n", 1)
+    good = good.replace("traits:\n", "traits:\n  last_at: {max: orders.ordered_at}\n", 1)
+    with live.client("write") as client:
+        ok = client.post("/v1/definitions/validate", json={"files": {"definitions/shop.yml": good}})
+        unit = client.post(
+            "/v1/definitions/validate",
+            json={
+                "files": {
+                    "definitions/shop.yml": good.replace(
+                        "date_trunc('month', last_at)", "date_trunc('mnth', last_at)"
+                    )
+                }
+            },
+        )
+        name = client.post(
+            "/v1/definitions/validate",
+            json={
+                "files": {
+                    "definitions/shop.yml": good.replace(
+                        "was_in_segment('big_spenders'", "was_in_segment('big_spender'"
+                    )
+                }
+            },
+        )
+    assert ok.json()["valid"] is True, ok.json()
+    assert unit.json()["valid"] is False
+    assert (
+        "definitions/shop.yml:8:" in unit.json()["error"] and "did you mean 'month'" in unit.json()["error"]
+    )
+    assert name.json()["valid"] is False
+    assert "definitions/shop.yml:9:" in name.json()["error"]
+    assert "unknown segment 'big_spender'; did you mean 'big_spenders'?" in name.json()["error"]

@@ -40,7 +40,7 @@ def test_orders_only_store_counts_customers_from_the_orders(orders_only) -> None
 def test_orders_only_store_runs_exactly_the_order_builtins(orders_only) -> None:
     report = coverage(orders_only)
     runnable = {b.builtin for b in report.builtins if b.can_run}
-    assert runnable == {"rfm", "abc", "lifecycle", "value", "loyalty"}
+    assert runnable == {"rfm", "abc", "lifecycle", "value", "loyalty", "cohort"}
     by_name = {b.builtin: b for b in report.builtins}
     assert by_name["rfm"].customers == 7 and by_name["rfm"].share == 1.0
     assert by_name["cart"].reason == "table 'events' is absent"
@@ -143,6 +143,7 @@ def test_cli_coverage_json_holds_only_json(orders_only) -> None:
         "lifecycle",
         "value",
         "loyalty",
+        "cohort",
     }
     assert data["suggestions"][0]["item"] == "events"
 

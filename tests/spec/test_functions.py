@@ -4,6 +4,7 @@ the loader's checks, the population special case and `in_segment` dependencies a
 from __future__ import annotations
 
 import textwrap
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,18 @@ EXPECTED_FOR_A = {  # a: orders of 100 and 50 (revenue 150), last on 2024-01-10,
     "percent_rank": 1.0,  # a (150) above b (30); c has no revenue
     "ntile": 2,
     "in_segment": True,
+    "percent_rank_by": 0.0,  # a is alone in 'Uk'
+    "ntile_by": 1,
+    "date_trunc": datetime(2024, 1, 1),
+    "year": 2024,
+    "month": 1,
+    "day": 10,
+    "weekday": 3,  # 2024-01-10 is a Wednesday
+    "hour": 10,
+    "hours_between": (datetime(2024, 1, 31, 23, 59, 59, 999999) - datetime(2024, 1, 10, 10)).total_seconds()
+    / 3600,
+    "if": "high",
+    "was_in_segment": False,  # no earlier run
 }
 
 
@@ -210,5 +223,17 @@ def test_signature_and_arity_are_derived_from_the_arguments() -> None:
         fns["round"].max_args,
     ) == (1, 2)
     assert fns["coalesce"].signature == "coalesce(x, ...)" and fns["coalesce"].max_args is None
-    assert [f.name for f in fns.values() if f.population] == ["percent_rank", "ntile"]
-    assert [f.name for f in fns.values() if not f.row_level] == ["percent_rank", "ntile", "in_segment"]
+    assert [f.name for f in fns.values() if f.population] == [
+        "percent_rank",
+        "ntile",
+        "percent_rank_by",
+        "ntile_by",
+    ]
+    assert [f.name for f in fns.values() if not f.row_level] == [
+        "percent_rank",
+        "ntile",
+        "percent_rank_by",
+        "ntile_by",
+        "was_in_segment",
+        "in_segment",
+    ]

@@ -144,6 +144,11 @@ class _TableScope:
     def segment(self, name: str, node: ast.Call) -> ir.BooleanValue:
         raise UnsupportedExpressionError(f"{self.where}: in_segment() cannot be used in a table's 'where'")
 
+    def history(self, name: str, ago: str, node: ast.Call) -> ir.BooleanValue:
+        raise UnsupportedExpressionError(
+            f"{self.where}: was_in_segment() cannot be used in a table's 'where'"
+        )
+
 
 class _CustomerScope:
     """Names at customer level: traits, attributes, hoisted population columns, segments already computed."""
@@ -188,6 +193,17 @@ class _CustomerScope:
             f"{self.where}: in_segment('{name}') is not computed before this segment"
         )
 
+    def history(self, name: str, ago: str, node: ast.Call) -> ir.BooleanValue:
+        """Membership in the past run chosen for (name, ago) (`RunCompiler.history`); false without one."""
+        if (name, ago) not in self.compiler.history:
+            raise UnsupportedExpressionError(
+                f"{self.where}: the past members of {ast.to_text(node)} were not prepared (compiler bug)"
+            )
+        members = self.compiler.history[(name, ago)]
+        if members is None:
+            return ibis.literal(False)
+        return self.table.customer_id.isin(members.customer_id)
+
 
 class RunCompiler:
     """Compiles `Definitions` into one Ibis table expression for a point in time.
@@ -207,6 +223,10 @@ class RunCompiler:
         last batch run, used instead of computing them over the subset.
     read_property:
         How the engine reads a key of events.properties as text.
+    history:
+        `was_in_segment('name', 30d)`: (name, duration) -> the members of `name` (a table with customer_id) in
+        the past run the store's rule picks (`snapshots.past_run_of`), None when there is no such run. Every
+        pair of `history_refs(defs)` must be present.
     """
 
     def __init__(
@@ -218,11 +238,12 @@ class RunCompiler:
         customer_ids: list[str] | None = None,
         population: ir.Table | None = None,
         read_property: PropertyReader | None = None,
+        history: dict[tuple[str, str], ir.Table | None] | None = None,
     ) -> None:
         self.defs = defs
-        self.tables = rules.identities_at(
-            tables, as_of
-        )  # every rule below sees an alias's rows as its customer's
+        self.history = dict(history or {})
+        # every rule below sees an alias's rows as its customer's
+        self.tables = rules.identities_at(tables, as_of)
         self.as_of = as_of
         self.customer_ids = customer_ids
         self.population_table = population
@@ -738,6 +759,23 @@ TRAIT_RULES: dict[type[TraitKind], TraitRule] = {
     CumulativeTrait: TraitRule(derive=_derive_cumulative),
     TotalTrait: TraitRule(derive=_derive_total),
 }
+
+
+def history_refs(defs: Definitions) -> set[tuple[str, str]]:
+    """Every (segment, duration) the definitions read from past runs: `was_in_segment('name', 30d)`."""
+    refs: set[tuple[str, str]] = set()
+    nodes = [n for t in defs.traits.values() for n in (t.expr, t.where) if n is not None]
+    nodes += [s.where for s in _segments_of(defs) if s.where is not None]
+    for node in nodes:
+        refs |= functions.history_refs(node)
+    return refs
+
+
+def _segments_of(defs: Definitions) -> list[SegmentDef]:
+    out = list(defs.segments.values())
+    for segmentation in defs.segmentations.values():
+        out += segmentation.segments
+    return out
 
 
 def compile_run(

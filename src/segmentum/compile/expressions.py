@@ -46,6 +46,10 @@ class Scope(Protocol):
 
     def segment(self, name: str, node: ast.Call) -> ir.BooleanValue: ...
 
+    def history(self, name: str, ago: str, node: ast.Call) -> ir.BooleanValue:
+        """`was_in_segment(name, ago)`: membership in the past run the store's rule picks (false without one)."""
+        ...
+
 
 def as_of_literal(as_of: datetime) -> ir.TimestampValue:
     return ibis.literal(as_of, type=dt.Timestamp())
@@ -64,6 +68,14 @@ def to_date(value: ir.Value) -> ir.DateValue:
     if kind.is_timestamp():
         return value.date()
     return value.cast("timestamp").date()
+
+
+def to_timestamp(value: ir.Value) -> ir.TimestampValue:
+    """A timestamp (a date at 00:00; text read as a timestamp), as `to_date` reads a date."""
+    kind = value.type()
+    if kind.is_timestamp():
+        return value
+    return value.cast("timestamp")
 
 
 def days_between(a: ir.Value, b: ir.Value) -> ir.IntegerValue:
@@ -158,6 +170,12 @@ class ExprCompiler:
     def visit_Property(self, node: ast.Property) -> ir.Value:
         return self.scope.prop(node)
 
+    def visit_Duration(self, node: ast.Duration) -> ir.Value:
+        raise UnsupportedExpressionError(
+            f"a duration ({node.text}) at offset {node.pos} is not a value; durations are arguments of "
+            "was_in_segment('name', 30d) only"
+        )
+
     def visit_Unary(self, node: ast.Unary) -> ir.Value:
         if node.op == "not":
             return ~self.condition(node.operand)
@@ -237,7 +255,7 @@ class ExprCompiler:
         if fn is None or rule is None:
             raise UnsupportedExpressionError(f"function {node.name}() has no compilation rule")
         args = [
-            self.value(arg) if fn.arg(i).kind == "value" else functions.literal_argument(arg)
+            functions.literal_argument(arg) if fn.arg(i).kind in functions.LITERAL_KINDS else self.value(arg)
             for i, arg in enumerate(node.args)
         ]
         return rule(CompiledCall(node, args, self.scope, tie))
@@ -249,7 +267,7 @@ class ExprCompiler:
 @dataclass(frozen=True)
 class CompiledCall:
     """What a compile rule receives: the call, its arguments (Ibis values for `value` arguments, Python
-    literals for `integer` and `segment` ones), the scope it is compiled in, and the tie-breaker column."""
+    values for the literal kinds), the scope it is compiled in, and the tie-breaker column."""
 
     node: ast.Call
     args: list[Any]
@@ -317,39 +335,160 @@ def _in_segment(call: CompiledCall) -> ir.Value:
     return call.scope.segment(str(call.args[0]), call.node)
 
 
+@compiles("was_in_segment")
+def _was_in_segment(call: CompiledCall) -> ir.Value:
+    return call.scope.history(str(call.args[0]), str(call.args[1]), call.node)
+
+
 @compiles("percent_rank")
 def _percent_rank(call: CompiledCall) -> ir.Value:
     return percent_rank(call.args[0])
 
 
-@compiles("ntile")
-def _ntile(call: CompiledCall) -> ir.Value:
+@compiles("percent_rank_by")
+def _percent_rank_by(call: CompiledCall) -> ir.Value:
+    return percent_rank(call.args[0], call.args[1])
+
+
+def _tie(call: CompiledCall) -> ir.Value:
     if call.tie is None:
         raise UnsupportedExpressionError(
-            f"ntile() at offset {call.node.pos} needs the customer id to break ties"
+            f"{call.node.name}() at offset {call.node.pos} needs the customer id to break ties"
         )
-    return ntile(call.args[0], int(call.args[1]), call.tie)
+    return call.tie
+
+
+@compiles("ntile")
+def _ntile(call: CompiledCall) -> ir.Value:
+    return ntile(call.args[0], int(call.args[1]), _tie(call))
+
+
+@compiles("ntile_by")
+def _ntile_by(call: CompiledCall) -> ir.Value:
+    return ntile(call.args[0], int(call.args[1]), _tie(call), call.args[2])
+
+
+# ---------------------------------------------------------------------------------------------- calendar
+# Timestamps are naive wall-clock values in the workspace time zone (DESIGN.md section 4), as days_between
+# reads them: the calendar parts are those of the stored value, with no conversion on any engine.
+
+_TRUNC_UNITS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+
+
+@compiles("date_trunc")
+def _date_trunc(call: CompiledCall) -> ir.Value:
+    # ibis: DuckDB and Spark both start weeks on Monday (ISO); a date is read as its 00:00 first
+    return to_timestamp(call.args[1]).truncate(_TRUNC_UNITS[str(call.args[0])])
+
+
+@compiles("year")
+def _year(call: CompiledCall) -> ir.Value:
+    return to_timestamp(call.args[0]).year().cast("int64")
+
+
+@compiles("month")
+def _month(call: CompiledCall) -> ir.Value:
+    return to_timestamp(call.args[0]).month().cast("int64")
+
+
+@compiles("day")
+def _day(call: CompiledCall) -> ir.Value:
+    return to_timestamp(call.args[0]).day().cast("int64")
+
+
+@compiles("weekday")
+def _weekday(call: CompiledCall) -> ir.Value:
+    return (to_timestamp(call.args[0]).day_of_week.index() + 1).cast("int64")  # ibis: Monday = 0
+
+
+@compiles("hour")
+def _hour(call: CompiledCall) -> ir.Value:
+    return to_timestamp(call.args[0]).hour().cast("int64")
+
+
+MICROSECONDS_PER_HOUR = 3_600_000_000
+
+
+@compiles("hours_between")
+def _hours_between(call: CompiledCall) -> ir.Value:
+    # exact: whole microseconds between the two wall-clock values, then one division in double precision
+    a, b = to_timestamp(call.args[0]), to_timestamp(call.args[1])
+    micros = b.delta(a, unit="microsecond").cast("int64")
+    return micros.cast("float64") / ibis.literal(float(MICROSECONDS_PER_HOUR), type="float64")
+
+
+# ---------------------------------------------------------------------------------------------- if
+
+
+@compiles("if")
+def _if(call: CompiledCall) -> ir.Value:
+    cond, a, b = call.args
+    if not cond.type().is_boolean():
+        if cond.type().is_null():
+            return b
+        raise UnsupportedExpressionError(
+            f"if() at offset {call.node.pos}: '{ast.to_text(call.node.args[0])}' is {cond.type()}, not "
+            "true/false; compare it, e.g. if(x > 0, a, b)"
+        )
+    a, b = _common(a, b, call.node)
+    # two-valued: a null condition is false, so it takes b
+    return ibis.cases((cond.fill_null(False), a), else_=b)
+
+
+def _common(a: ir.Value, b: ir.Value, node: ast.Call) -> tuple[ir.Value, ir.Value]:
+    """`a` and `b` at their common type (the rule of coalesce): DECIMAL scales widened, integer with double
+    read as double; text with a number is an error rather than a silent cast."""
+    ta, tb = a.type(), b.type()
+    if ta == tb or ta.is_null() or tb.is_null():
+        return a, b
+    if ta.is_decimal() and tb.is_decimal():
+        common = dt.Decimal(38, max(ta.scale or 0, tb.scale or 0))
+        return a.cast(common), b.cast(common)
+    if ta.is_numeric() and tb.is_numeric():
+        if ta.is_floating() or tb.is_floating():
+            return a.cast("float64"), b.cast("float64")
+        if ta.is_decimal() or tb.is_decimal():
+            common = ta if ta.is_decimal() else tb
+            return a.cast(common), b.cast(common)
+        return a.cast("int64"), b.cast("int64")
+    if (ta.is_timestamp() or ta.is_date()) and (tb.is_timestamp() or tb.is_date()):
+        return to_timestamp(a), to_timestamp(b)
+    raise UnsupportedExpressionError(
+        f"if() at offset {node.pos}: its two values have no common type ({ta} and {tb}); "
+        "give both the same kind, e.g. if(x > 0, 'yes', 'no')"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- population
 
 
-def percent_rank(x: ir.Value) -> ir.Value:
-    """(rank - 1) / (n - 1) over the non-null values, ties share the lowest rank; 0 when n = 1."""
-    rank0 = ibis.rank().over(group_by=x.isnull(), order_by=x)  # ibis ranks are 0-based
-    n = x.count().over(ibis.window())
+def _unranked(x: ir.Value, group: ir.Value | None) -> ir.BooleanValue:
+    """Rows that get no rank: x is null, or (grouped ranks) the group is null."""
+    return x.isnull() if group is None else (x.isnull() | group.isnull())
+
+
+def percent_rank(x: ir.Value, group: ir.Value | None = None) -> ir.Value:
+    """(rank - 1) / (n - 1) over the non-null values, ties share the lowest rank; 0 when n = 1.
+
+    With `group`: within the customers sharing its value (`percent_rank_by`); null when x or the group is null.
+    """
+    partition = [x.isnull()] if group is None else [group, x.isnull()]
+    rank0 = ibis.rank().over(group_by=partition, order_by=x)  # ibis ranks are 0-based
+    n = x.count().over(ibis.window() if group is None else ibis.window(group_by=group))
     denominator = (n <= 1).ifelse(ibis.null("float64"), (n - 1).cast("float64"))
     value = (n <= 1).ifelse(ibis.literal(0.0), rank0.cast("float64") / denominator)
-    return x.isnull().ifelse(ibis.null("float64"), value)
+    return _unranked(x, group).ifelse(ibis.null("float64"), value)
 
 
-def ntile(x: ir.Value, buckets: int, tie: ir.Value) -> ir.Value:
+def ntile(x: ir.Value, buckets: int, tie: ir.Value, group: ir.Value | None = None) -> ir.Value:
     """1-based buckets ordered by x then `tie`; the first (n mod k) buckets get one extra; null for null x.
 
+    With `group`: within the customers sharing its value (`ntile_by`); null when x or the group is null.
     Computed from row_number and count (not the engines' NTILE) so it is identical everywhere.
     """
-    i = ibis.row_number().over(group_by=x.isnull(), order_by=[x, tie])  # 0-based
-    n = x.count().over(ibis.window())
+    partition = [x.isnull()] if group is None else [group, x.isnull()]
+    i = ibis.row_number().over(group_by=partition, order_by=[x, tie])  # 0-based
+    n = x.count().over(ibis.window() if group is None else ibis.window(group_by=group))
     k = ibis.literal(int(buckets), type="int64")
     q = (n - n % k) / k  # n // k, exact integer
     q = q.cast("int64")
@@ -358,4 +497,4 @@ def ntile(x: ir.Value, buckets: int, tie: ir.Value) -> ir.Value:
     first = (i / (q + 1)).floor().cast("int64") + 1
     rest = r + ((i - big) / (q == 0).ifelse(ibis.null("int64"), q)).floor().cast("int64") + 1
     value = (i < big).ifelse(first, rest)
-    return x.isnull().ifelse(ibis.null("int64"), value)
+    return _unranked(x, group).ifelse(ibis.null("int64"), value)

@@ -74,6 +74,12 @@ class _RowScope:
             "define a trait with it and filter on that trait",
         )
 
+    def history(self, name: str, ago: str, node: ast.Call) -> ir.BooleanValue:
+        raise self.where.error(
+            node.pos,
+            "was_in_segment() reads past runs and cannot be used in a filter; define a segment with it",
+        )
+
     def segment(self, name: str, node: ast.Call) -> ir.BooleanValue:
         value = self.lookup(name) if self.lookup is not None else None
         if value is None:

@@ -20,7 +20,8 @@ import pandas as pd
 
 from segmentum.clock import now as wall_clock
 from segmentum.compile.availability import Availability, at_point_in_time
-from segmentum.compile.compiler import CompiledRun, RunCompiler
+from segmentum.compile.compiler import CompiledRun, RunCompiler, history_refs
+from segmentum.compile.windows import minus
 from segmentum.errors import RunError, SegmentumError
 from segmentum.faults import crash_point
 from segmentum.runs import diff as diff_mod
@@ -184,18 +185,53 @@ def definitions_at(ws: Context, defs: Definitions, as_of: datetime) -> Availabil
     return at_point_in_time(defs, model_fits(ws.store), as_of)
 
 
+def past_members(ws: Context, defs: Definitions, as_of: datetime, engine: Any) -> dict[tuple[str, str], Any]:
+    """What `was_in_segment('name', 30d)` reads, for every such call of `defs` (`RunCompiler.history`): the
+    members of `name` in the run `snapshots.past_run_of` picks for `as_of - 30d`, as a table of customer ids
+    of `engine`; None where there is no such run."""
+    return {
+        (name, ago): None if past is None else _members_of(ws, engine, past.run_id, name)
+        for (name, ago), past in past_runs(ws, defs, as_of).items()
+    }
+
+
+def past_runs(
+    ws: Context, defs: Definitions, as_of: datetime
+) -> dict[tuple[str, str], snapshot.RunInfo | None]:
+    """(name, duration) of every `was_in_segment` call of `defs` -> the run it reads at `as_of`
+    (`snapshots.past_run_of` at `as_of` minus the duration), None where there is none."""
+    return {
+        (name, ago): snapshot.past_run_of(ws.store, name, minus(as_of, ago))
+        for name, ago in sorted(history_refs(defs))
+    }
+
+
+def _members_of(ws: Context, engine: Any, run_id: int, name: str) -> Any:
+    """customer_id of the members of `name` in run `run_id`: on DuckDB the store's memberships table itself (the
+    query runs inside the store); elsewhere the ids read from the store (`snapshots.memberships`) passed in as
+    an in-memory table, so Spark sees exactly the rows DuckDB would."""
+    import ibis
+
+    if getattr(engine, "name", "") == "duckdb":
+        m = engine.backend.table("memberships", database=META)
+        return m.filter((m.run_id == int(run_id)) & (m.name == name)).select("customer_id")
+    ids = snapshot.memberships(ws.store, run_id, name)["customer_id"].astype(str).tolist()
+    return ibis.memtable({"customer_id": ids}, schema={"customer_id": "string"})
+
+
 def compile_for(
     ws: Context, usable: Availability, engine: Any, as_of: datetime, *, customers: list[str] | None = None
 ) -> CompiledRun:
     """Compile the definitions a run at `as_of` can evaluate (`definitions_at`) against an engine's tables,
     without the model tables whose fit saw data after `as_of` (real-time: with the batch runs' population
-    values, `snapshots.population_sources`)."""
+    values, `snapshots.population_sources`; every run: the past members `was_in_segment` reads)."""
     compiler = RunCompiler(
         usable.definitions,
         {n: t for n, t in engine.tables().items() if n not in usable.unusable},
         as_of,
         customer_ids=customers,
         read_property=getattr(engine, "read_property", None),
+        history=past_members(ws, usable.definitions, as_of, engine),
     )
     if customers is not None:
         compiler.population_table = _population_table(ws, engine, compiler.population_names())
@@ -552,5 +588,11 @@ def compiled_sql(
 
         read_property = SparkEngine.read_property
     tables = {n: t for n, t in engine.tables().items() if n not in usable.unusable}
-    compiled = RunCompiler(usable.definitions, tables, resolved, read_property=read_property).compile()
+    compiled = RunCompiler(
+        usable.definitions,
+        tables,
+        resolved,
+        read_property=read_property,
+        history=past_members(ws, usable.definitions, resolved, engine),
+    ).compile()
     return engine.to_sql(compiled.expr, dialect="pyspark" if dialect == "spark" else dialect)

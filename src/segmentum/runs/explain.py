@@ -74,6 +74,7 @@ class CallView:
     call: ast.Call
     value: Callable[[ast.Node], ir.Value]  # a node compiled on the run's full table
     compiled: CompiledRun
+    past_runs: dict[tuple[str, str], snapshot.RunInfo | None] = field(default_factory=dict)  # was_in_segment
 
 
 ExplainRule = Callable[[CallView], dict[str, ir.Value]]  # label shown in the check -> its value
@@ -97,6 +98,16 @@ explains = functions.rule_registry(EXPLAIN_RULES, "explain rendering")
     "greatest",
     "percent_rank",  # population values come from their hidden column, computed over every customer
     "ntile",
+    "percent_rank_by",
+    "ntile_by",
+    "date_trunc",
+    "year",
+    "month",
+    "day",
+    "weekday",
+    "hour",
+    "hours_between",
+    "if",
 )
 def _its_value(view: CallView) -> dict[str, ir.Value]:
     return {ast.to_text(view.call): view.value(view.call)}
@@ -113,6 +124,19 @@ def _segment_state(view: CallView) -> dict[str, ir.Value]:
     return shown
 
 
+@explains("was_in_segment")
+def _past_state(view: CallView) -> dict[str, ir.Value]:
+    """Membership in the past run, and which run that was (its id and as_of; none when there is no such run)."""
+    shown = {ast.to_text(view.call): view.value(view.call)}
+    name, ago = (str(functions.literal_argument(a)) for a in view.call.args)
+    run = view.past_runs.get((name, ago))
+    label = f"run read by {ast.to_text(view.call)}"
+    shown[label] = ibis.literal(
+        f"run {run.run_id} as of {run.as_of:%Y-%m-%d %H:%M:%S}" if run is not None else "none"
+    )
+    return shown
+
+
 def _parts(node: ast.Node, depth: int = 0) -> list[tuple[ast.Node, int]]:
     """The condition and its boolean sub-conditions (and / or / not), outermost first."""
     out = [(node, depth)]
@@ -125,7 +149,7 @@ def _parts(node: ast.Node, depth: int = 0) -> list[tuple[ast.Node, int]]:
 
 def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> Explanation:
     """Evaluate each condition of segment `name` (standalone or `segmentation.segment`) for one customer."""
-    from segmentum.runs.execute import definitions_at, engine_for, resolve_as_of
+    from segmentum.runs.execute import definitions_at, engine_for, past_members, past_runs, resolve_as_of
 
     defs = ws.definitions()
     owner = name if name in defs.segments or name in defs.segmentations else name.partition(".")[0]
@@ -152,8 +176,11 @@ def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> E
         )
     engine = engine_for(ws, "duckdb")
     tables = {n: t for n, t in engine.tables().items() if n not in usable.unusable}
-    compiler = RunCompiler(usable.definitions, tables, resolved)
+    compiler = RunCompiler(
+        usable.definitions, tables, resolved, history=past_members(ws, usable.definitions, resolved, engine)
+    )
     compiled = compiler.compile()
+    read = past_runs(ws, usable.definitions, resolved)
     t = compiled.full
     assert t is not None
     columns: dict[str, Any] = {}
@@ -166,7 +193,7 @@ def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> E
             columns[col] = compiler.condition_on(t, node)
             used = sorted(n for n in ast.names(node) if n != "as_of" and n in t.columns)
             for call in functions.calls(node):
-                view = CallView(call, lambda n: compiler.value_on(t, n), compiled)
+                view = CallView(call, lambda n: compiler.value_on(t, n), compiled, read)
                 for label, value in EXPLAIN_RULES[call.name](view).items():
                     columns.setdefault(label, value)
                     if label not in used:

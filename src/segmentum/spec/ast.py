@@ -28,6 +28,13 @@ class Literal(Node):
 
 
 @dataclass(frozen=True)
+class Duration(Node):
+    """A duration literal such as `30d` (d, w, m, y): only an argument of a function that takes one."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Name(Node):
     """A trait, a customer attribute, a column of the table in an aggregate's `where`, or `as_of`."""
 
@@ -130,6 +137,8 @@ def to_text(node: Node) -> str:
         return str(node.value)
     if isinstance(node, Name):
         return node.name
+    if isinstance(node, Duration):
+        return node.text
     if isinstance(node, Property):
         return f"properties.{node.key}"
     if isinstance(node, Unary):

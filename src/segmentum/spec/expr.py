@@ -26,6 +26,7 @@ COMPARISON_TOKENS = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<="
 _TOKEN_RE = re.compile(
     r"""
     (?P<ws>\s+)
+  | (?P<duration>\d+[dwmy](?![A-Za-z0-9_]))
   | (?P<number>\d+\.\d*|\.\d+|\d+)
   | (?P<string>'(?:[^']|'')*')
   | (?P<badstring>'(?:[^']|'')*$)
@@ -52,7 +53,7 @@ class ExpressionTooDeepError(ExpressionSyntaxError):
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # number, string, name, keyword, op, end
+    kind: str  # number, duration (30d), string, name, keyword, op, end
     text: str
     pos: int
 
@@ -225,6 +226,9 @@ class _Parser:
             self._advance()
             value: int | Decimal = Decimal(token.text) if "." in token.text else int(token.text)
             return ast.Literal(token.pos, value)
+        if token.kind == "duration":
+            self._advance()
+            return ast.Duration(token.pos, token.text)
         if token.kind == "string":
             self._advance()
             return ast.Literal(token.pos, token.text[1:-1].replace("''", "'"))

@@ -53,6 +53,8 @@ def canonical(node: ast.Node) -> Any:
     offsets and writes numbers canonically. Generic over the node's dataclass fields, so a new node type is
     covered without a rule of its own.
     """
+    if isinstance(node, ast.Duration):  # `4w` means `28d`, as in windows
+        return ["Duration", _duration(node.text)]
     return [type(node).__name__, *(_value(getattr(node, f.name)) for f in fields(node) if f.name != "pos")]
 
 

@@ -9,7 +9,8 @@ it depends on the whole population of a run, extra checks and a short doc. Every
 - explain (`runs/explain.py`) registers exactly one rendering per declared name;
 - population functions (`percent_rank`, `ntile`) are found by their flag (`population_calls`), so the compiler
   hoists them into hidden `__pop_*` columns and the real-time path takes them from the last batch run;
-- `segment` arguments are the `in_segment` dependencies (`segment_refs`).
+- `segment` arguments are the `in_segment` dependencies (`segment_refs`); `history` arguments
+  (`was_in_segment`) read past runs instead, so they are no dependency of the run (`history_refs`).
 
 Adding a function is one entry below plus one compile rule and one explain rendering; a test fails until
 all three exist.
@@ -25,11 +26,21 @@ from typing import Literal, TypeVar
 from segmentum.errors import did_you_mean
 from segmentum.spec import ast
 
-ArgKind = Literal["value", "integer", "segment"]
+ArgKind = Literal["value", "integer", "segment", "history", "duration", "text"]
 """`value`: any expression; `integer`: a whole-number literal (the compile rule receives the Python int);
-`segment`: a segment name in quotes, `'vip'` or `'segmentation.segment'` (the compile rule receives the str)."""
+`segment`: a segment name in quotes, `'vip'` or `'segmentation.segment'` (the compile rule receives the str);
+`history`: the same, naming the segment in a past run (no dependency of this run); `duration`: a duration
+literal such as `30d` (the compile rule receives its text); `text`: a text literal (the str)."""
 
-Result = Literal["integer", "double", "number", "text", "boolean", "same", "common"]
+LITERAL_KINDS = frozenset({"integer", "segment", "history", "duration", "text"})
+"""Argument kinds that are literals: the compile rule receives their Python value, not an Ibis value."""
+
+SEGMENT_KINDS = frozenset({"segment", "history"})
+"""Argument kinds that name a segment (the loader checks that the name exists, with a did-you-mean)."""
+
+DATE_TRUNC_UNITS = ("day", "week", "month", "quarter", "year")
+
+Result = Literal["integer", "double", "number", "text", "boolean", "timestamp", "same", "common"]
 """`number`: an integer or a double (DECIMAL stays DECIMAL); `same`: the type of the first argument;
 `common`: the common type of the arguments."""
 
@@ -80,7 +91,7 @@ class Function:
     @property
     def row_level(self) -> bool:
         """Usable in a table's `where` (one row at a time): it neither ranks customers nor reads a segment."""
-        return not self.population and not any(a.kind == "segment" for a in self.args)
+        return not self.population and not any(a.kind in SEGMENT_KINDS for a in self.args)
 
     @property
     def signature(self) -> str:
@@ -109,6 +120,24 @@ def _at_least_one_bucket(call: ast.Call) -> str | None:
     bins = call.args[1]
     if isinstance(bins, ast.Literal) and isinstance(bins.value, int) and bins.value < 1:
         return "ntile(x, n) needs a whole number n >= 1 as its second argument"
+    return None
+
+
+def _at_least_one_bucket_by(call: ast.Call) -> str | None:
+    bins = call.args[1]
+    if isinstance(bins, ast.Literal) and isinstance(bins.value, int) and bins.value < 1:
+        return "ntile_by(x, n, g) needs a whole number n >= 1 as its second argument"
+    return None
+
+
+def _known_unit(call: ast.Call) -> str | None:
+    unit = call.args[0]
+    assert isinstance(unit, ast.Literal)
+    if str(unit.value) not in DATE_TRUNC_UNITS:
+        return (
+            f"date_trunc() has no unit '{unit.value}'{did_you_mean(str(unit.value), DATE_TRUNC_UNITS)} "
+            f"(units: {', '.join(repr(u) for u in DATE_TRUNC_UNITS)})"
+        )
     return None
 
 
@@ -207,6 +236,67 @@ _DECLARED = (
         example="ntile(revenue, 2)",
     ),
     Function(
+        "percent_rank_by",
+        (X, Arg("g")),
+        "double",
+        "percent_rank(x) within the customers sharing the value of g; null when x or g is null",
+        population=True,
+        example="percent_rank_by(revenue, country)",
+    ),
+    Function(
+        "ntile_by",
+        (X, Arg("n", "integer"), Arg("g")),
+        "integer",
+        "ntile(x, n) within the customers sharing the value of g; null when x or g is null",
+        population=True,
+        checks=(_at_least_one_bucket_by,),
+        example="ntile_by(revenue, 2, country)",
+    ),
+    Function(
+        "date_trunc",
+        (Arg("unit", "text"), Arg("t")),
+        "timestamp",
+        "the timestamp at 00:00 of the first day of t's 'day', 'week' (Monday), 'month', 'quarter' or "
+        "'year', in the workspace time zone",
+        checks=(_known_unit,),
+        example="date_trunc('month', last_order_at)",
+    ),
+    Function("year", (Arg("t"),), "integer", "the year of t", example="year(last_order_at)"),
+    Function("month", (Arg("t"),), "integer", "the month of t, 1 to 12", example="month(last_order_at)"),
+    Function(
+        "day", (Arg("t"),), "integer", "the day of the month of t, 1 to 31", example="day(last_order_at)"
+    ),
+    Function(
+        "weekday",
+        (Arg("t"),),
+        "integer",
+        "the ISO day of the week of t: Monday = 1 ... Sunday = 7",
+        example="weekday(last_order_at)",
+    ),
+    Function("hour", (Arg("t"),), "integer", "the hour of t, 0 to 23", example="hour(last_order_at)"),
+    Function(
+        "hours_between",
+        (Arg("a"), Arg("b")),
+        "double",
+        "b - a in hours, exact (a double; positive when b is later), on the workspace's wall clock",
+        example="hours_between(last_order_at, as_of)",
+    ),
+    Function(
+        "if",
+        (Arg("cond"), Arg("a"), Arg("b")),
+        "common",
+        "a when cond is true, else b (a null cond is false); the common type of a and b",
+        example="if(revenue >= 100, 'high', 'low')",
+    ),
+    Function(
+        "was_in_segment",
+        (Arg("name", "history"), Arg("ago", "duration")),
+        "boolean",
+        "membership of 'name' in the newest complete batch run (by as_of, then id) that computed it and whose "
+        "as_of is at or before as_of - ago, whatever its engine and edits since; false when there is none",
+        example="was_in_segment('tier.vip', 30d)",
+    ),
+    Function(
         "in_segment",
         (Arg("name", "segment"),),
         "boolean",
@@ -255,7 +345,12 @@ def check_call(call: ast.Call, *, row_level: bool = False) -> Function:
         expected = str(low) if low == high else f"{low} to {high}" if high is not None else f"at least {low}"
         raise CallError(f"{call.name}() takes {expected} argument(s), found {found}", call.pos)
     if row_level and not fn.row_level:
-        why = "ranks customers" if fn.population else "reads a segment of the run"
+        if fn.population:
+            why = "ranks customers"
+        elif any(a.kind == "history" for a in fn.args):
+            why = "reads a segment of a past run"
+        else:
+            why = "reads a segment of the run"
         raise CallError(f"{call.name}() {why}; it cannot be used in a table's 'where'", call.pos)
     for i, node in enumerate(call.args):
         arg = fn.arg(i)
@@ -266,9 +361,26 @@ def check_call(call: ast.Call, *, row_level: bool = False) -> Function:
                 f"found {ast.to_text(node)}",
                 node.pos,
             )
-        if arg.kind == "segment" and not (isinstance(node, ast.Literal) and isinstance(node.value, str)):
+        if arg.kind in SEGMENT_KINDS and not (isinstance(node, ast.Literal) and isinstance(node.value, str)):
             raise CallError(
                 f"{call.name}() takes a segment name in quotes as its {ordinal} argument: {call.name}('vip')",
+                node.pos,
+            )
+        if arg.kind == "text" and not (isinstance(node, ast.Literal) and isinstance(node.value, str)):
+            raise CallError(
+                f"{fn.signature} takes a text in quotes as its {ordinal} argument, found {ast.to_text(node)}",
+                node.pos,
+            )
+        if arg.kind == "duration" and not isinstance(node, ast.Duration):
+            raise CallError(
+                f"{fn.signature} takes a duration such as 30d, 2w, 6m or 1y as its {ordinal} argument, "
+                f"found {ast.to_text(node)}",
+                node.pos,
+            )
+        if arg.kind != "duration" and isinstance(node, ast.Duration):
+            raise CallError(
+                f"a duration ({node.text}) cannot be the {ordinal} argument of {fn.signature}; "
+                "durations are arguments of was_in_segment('name', 30d) only",
                 node.pos,
             )
     for check in fn.checks:
@@ -279,7 +391,9 @@ def check_call(call: ast.Call, *, row_level: bool = False) -> Function:
 
 
 def literal_argument(node: ast.Node) -> int | Decimal | str | bool | None:
-    """The Python value of a literal argument (`integer` and `segment` arguments are literals)."""
+    """The Python value of a literal argument (every kind but `value`; a duration gives its text)."""
+    if isinstance(node, ast.Duration):
+        return node.text
     if not isinstance(node, ast.Literal):
         raise TypeError(f"expected a literal argument, found {ast.to_text(node)}")
     return node.value
@@ -322,6 +436,21 @@ def segment_refs(node: ast.Node) -> set[str]:
         for i, arg in enumerate(call.args):
             if fn.arg(i).kind == "segment" and isinstance(arg, ast.Literal) and isinstance(arg.value, str):
                 refs.add(arg.value)
+    return refs
+
+
+def history_refs(node: ast.Node) -> set[tuple[str, str]]:
+    """Every (segment, duration) an expression reads from past runs (`was_in_segment('name', 30d)`)."""
+    refs: set[tuple[str, str]] = set()
+    for call in calls(node):
+        fn = FUNCTIONS.get(call.name)
+        if fn is None or len(call.args) != len(fn.args):
+            continue
+        kinds = [fn.arg(i).kind for i in range(len(call.args))]
+        if kinds == ["history", "duration"]:
+            name, ago = call.args
+            if isinstance(name, ast.Literal) and isinstance(ago, ast.Duration):
+                refs.add((str(name.value), ago.text))
     return refs
 
 

@@ -346,7 +346,15 @@ class DefinitionBuilder:
         else:
             allowed = set(self.defs.traits) | set(self.defs.attributes) | {AS_OF}
             kind = "trait or attribute"
+        # a duration literal is only an argument of a function that takes one (check_call checks which)
+        arguments = {id(a) for c in functions.calls(node) for a in c.args}
         for n in ast.walk(node):
+            if isinstance(n, ast.Duration) and id(n) not in arguments:
+                raise DefinitionError(
+                    f"{expression_position(located, loc, n.pos)}: a duration ({n.text}) is not a value; "
+                    "durations are arguments of was_in_segment('name', 30d) only (compare days with "
+                    "days_between(a, b) > 30)"
+                )
             if isinstance(n, ast.Name) and n.name not in allowed:
                 word = "trait" if context != "segment" and not context.startswith("table:") else kind
                 if not context.startswith("table:"):
@@ -370,7 +378,7 @@ class DefinitionBuilder:
             raise DefinitionError(f"{expression_position(located, loc, exc.pos)}: {exc.message}") from None
         names = self._all_segment_names()
         for i, arg in enumerate(n.args):
-            if fn.arg(i).kind != "segment":
+            if fn.arg(i).kind not in functions.SEGMENT_KINDS:
                 continue
             name = str(functions.literal_argument(arg))
             if name not in names:

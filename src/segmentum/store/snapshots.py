@@ -39,6 +39,7 @@ __all__ = [
     "list_runs",
     "memberships",
     "migration_pair",
+    "past_run_of",
     "population_sources",
     "previous_run",
     "resolve_run",
@@ -179,6 +180,15 @@ def latest_run_of(store: Store, definition: str) -> RunInfo | None:
     """The latest run (by as_of, then id) that computed `definition`: `latest_run` unless a `run --only` of
     other definitions came after it; None when no run computed it."""
     return next((r for r in batch_runs(store) if _holds(store, r, definition)), None)
+
+
+def past_run_of(store: Store, name: str, cutoff: datetime) -> RunInfo | None:
+    """The run `was_in_segment(name, ...)` reads (DESIGN.md section 5.1, "History"): the newest complete batch
+    run (by as_of, then id) that computed `name` (a standalone segment, or `segmentation.segment`: its
+    segmentation) and whose as_of is at or before `cutoff` (the reading run's as_of minus the duration),
+    whatever its engine and whether the definition was edited since; None when there is none."""
+    owner = name.partition(".")[0] if "." in name else name
+    return next((r for r in batch_runs(store) if r.as_of <= cutoff and _holds(store, r, owner)), None)
 
 
 def previous_run(store: Store, run: RunInfo, definition: str) -> RunInfo | None:
