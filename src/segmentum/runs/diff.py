@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from segmentum.runs.baseline import PreviousState, previous_runs_sql, previous_state, previous_states
+from segmentum.runs.baseline import (
+    PreviousState,
+    previous_runs_of_sql,
+    previous_runs_sql,
+    previous_state,
+    previous_states,
+)
 from segmentum.store import META, Store
 from segmentum.store.snapshots import RunInfo, get_run
 from segmentum.store.tables import traits_table
@@ -86,12 +92,18 @@ def _diff_one(store: Store, current: RunInfo, state: PreviousState, segmentation
         cur_customers = f"SELECT customer_id FROM {META}.{traits_table(current.run_id)}"
     else:
         cur_customers = f"SELECT customer_id FROM {META}.run_customers WHERE run_id = $cur"
+    # a real-time run compares only the customers it re-evaluated: its cost must not grow with the store
+    previous = (
+        previous_runs_sql(state)
+        if current.kind == "batch"
+        else previous_runs_of_sql(state, "SELECT customer_id FROM cur_c")
+    )
     sql = f"""
-    WITH prev_c AS ({previous_runs_sql(state)}),
+    WITH cur_c AS ({cur_customers}),
+    prev_c AS ({previous}),
     prev AS (
         SELECT pc.customer_id, pc.run_id, m.segment FROM prev_c pc
         LEFT JOIN {META}.memberships m ON m.run_id = pc.run_id AND m.customer_id = pc.customer_id AND {member}),
-    cur_c AS ({cur_customers}),
     cur AS (
         SELECT cc.customer_id, m.segment FROM cur_c cc
         LEFT JOIN {META}.memberships m ON m.run_id = $cur AND m.customer_id = cc.customer_id AND {member}),

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from segmentum.errors import BusyError, NotFoundError, SegmentumError
 from segmentum.progress import Estimate
 from segmentum.runs.backfill import point_row
-from segmentum.runs.realtime import DefinitionsCache, EventWriter, MicroBatcher, now_wall_clock
+from segmentum.runs.realtime import DefinitionsCache, Evaluator, EventWriter, MicroBatcher, now_wall_clock
 from segmentum.service.keys import ApiKey, KeyStore
 from segmentum.service.schedule import Schedule, parse_schedule
 from segmentum.workspace import Workspace
@@ -95,6 +95,7 @@ class Runtime:
         schedule: str | Schedule | None = None,
         internal_token: str | None = None,
         micro_batch_seconds: float | None = None,
+        max_pending: int | None = None,
     ) -> None:
         self.ws = ws
         self.zone = ZoneInfo(ws.config.timezone)
@@ -108,7 +109,14 @@ class Runtime:
             micro_batch_seconds if micro_batch_seconds is not None else ws.config.serve.micro_batch_seconds
         )
         self.definitions = DefinitionsCache(ws)
-        self.micro = MicroBatcher(self._evaluate, self.zone, interval=interval, run_lock=self.run_lock)
+        self.evaluator = Evaluator(ws, self.definitions)
+        self.micro = MicroBatcher(
+            self._evaluate,
+            self.zone,
+            interval=interval,
+            run_lock=self.run_lock,
+            max_pending=max_pending,
+        )
         self.realtime = realtime
         text = schedule if schedule is not None else ws.config.serve.schedule
         self.schedule = parse_schedule(text) if isinstance(text, str) else text
@@ -169,14 +177,16 @@ class Runtime:
 
     # ------------------------------------------------------------------ runs
     def _evaluate(self, customers: list[str], as_of: datetime) -> Any:
-        # realtime runs reuse the validated definitions while the files are unchanged
-        result = self.ws.run(
-            customers=customers,
-            kind="realtime",
-            as_of=as_of,
-            definitions=self.definitions.current(),
-            deliver=False,
-        )
+        """A micro-batch: the real-time run (compiled once per definitions fingerprint), then its triggers'
+        actions into the outbox (the run records them as owed first: a process that dies in between leaves
+        a run `finish_pending` completes at the next start); the delivery worker sends them."""
+        from segmentum.actions.triggers import process_run
+
+        result = self.evaluator.evaluate(customers, as_of, actions=True)
+        try:
+            process_run(self.ws, int(result.run_id), definitions=self.definitions.current())
+        except SegmentumError as exc:  # the run stays pending; the next start or batch run finishes it
+            log.warning("real-time run %s: triggers not processed: %s", result.run_id, exc)
         return result
 
     def running_job(self) -> BatchJob | None:

@@ -10,9 +10,10 @@ Contract (other modules rely on it):
   segment conditions, kept for the real-time path); `traits()` leaves them out unless asked. Its table
   comment is a JSON object trait -> definition hash (`trait_hashes()`; absent on runs of older releases).
 
-A realtime run (kind 'realtime') holds only the customers it re-evaluated; a customer's current state is
-their row in the newest complete realtime run that re-evaluated them after the latest run, else in the latest
-run (`latest_run`: the newest complete batch run by as_of, then id).
+A realtime run (kind 'realtime') holds only the customers it re-evaluated, and replaces their row in
+`segmentum.live_memberships` (one per customer: their memberships in the newest real-time run that re-evaluated
+them). A customer's current state is that live row when its run is newer than the latest run, else their row in
+the latest run (`latest_run`: the newest complete batch run by as_of, then id): `current_memberships`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ import pandas as pd
 
 from segmentum.errors import NotFoundError
 from segmentum.store.connection import META, Store
-from segmentum.store.tables import TRAITS_PREFIX, TRAITS_TABLE_LIKE, run_of_traits_table, traits_table
+from segmentum.store.tables import (
+    LIVE_TABLE,
+    TRAITS_PREFIX,
+    TRAITS_TABLE_LIKE,
+    run_of_traits_table,
+    traits_table,
+)
 
 __all__ = [
     "RunInfo",
@@ -44,6 +51,7 @@ __all__ = [
     "resolve_run",
     "traits",
     "traits_table",
+    "write_live",
 ]
 
 
@@ -300,30 +308,43 @@ def memberships(store: Store, run_id: int, name: str | None = None) -> pd.DataFr
 
 
 def current_memberships(store: Store, customer_id: str) -> pd.DataFrame:
-    """The customer's memberships now: in the newest complete real-time run that re-evaluated them after the
-    latest run (`latest_run`), else in the latest run (empty when they are in no segment there)."""
-    # a real-time run re-evaluated the customer when it holds memberships of theirs, or lists them in
-    # run_customers (a customer in no segment has no membership row)
-    evaluated = (
-        f"EXISTS (SELECT 1 FROM {META}.memberships e WHERE e.run_id = r.run_id AND e.customer_id = $customer)"
-    )
-    if store.table_exists("run_customers", schema=META):
-        evaluated += (
-            f" OR EXISTS (SELECT 1 FROM {META}.run_customers e WHERE e.run_id = r.run_id "
-            "AND e.customer_id = $customer)"
-        )
-    realtime = f"""(SELECT max(r.run_id) FROM {META}.runs r WHERE r.status = 'complete' AND r.kind = 'realtime'
-        AND r.run_id > coalesce((SELECT run_id FROM latest), 0) AND ({evaluated}))"""
+    """The customer's memberships now (run_id, customer_id, segmentation, segment, name), in ONE read: their
+    live row (`segmentum.live_memberships`, written by the newest real-time run that re-evaluated them) when
+    that run is newer than the latest run (`latest_run`), else their rows in the latest run. Empty when they
+    are in no segment. Nothing is computed: a lookup costs the same while micro-batches run."""
     return (
         store.cursor()
         .execute(
-            f"""WITH latest AS (SELECT run_id FROM ({_LATEST_BATCH_SQL}))
+            f"""WITH latest AS (SELECT run_id FROM ({_LATEST_BATCH_SQL})),
+            live AS (SELECT l.run_id, l.memberships FROM {META}.{LIVE_TABLE} l
+                WHERE l.customer_id = $customer AND l.run_id > coalesce((SELECT run_id FROM latest), 0)
+                ORDER BY l.run_id DESC LIMIT 1)
+            SELECT run_id, $customer AS customer_id, x.segmentation, x.segment, x.name
+            FROM (SELECT run_id, unnest(memberships) AS x FROM live)
+            UNION ALL
             SELECT m.run_id, m.customer_id, m.segmentation, m.segment, m.name FROM {META}.memberships m
-            WHERE m.customer_id = $customer AND m.run_id = coalesce({realtime}, (SELECT run_id FROM latest))
-            ORDER BY m.name""",
+            WHERE m.customer_id = $customer AND m.run_id = (SELECT run_id FROM latest)
+                AND NOT EXISTS (SELECT 1 FROM live)
+            ORDER BY name""",
             {"customer": str(customer_id)},
         )
         .df()
+    )
+
+
+def write_live(cur: Any, run_id: int, traits: str) -> None:
+    """Replace the live rows of the customers of real-time run `run_id` (its traits table `traits`) with their
+    memberships in it. Runs inside the run's transaction (`runs.execute`), after its memberships."""
+    live = f"{META}.{LIVE_TABLE}"
+    cur.execute(f"DELETE FROM {live} WHERE customer_id IN (SELECT customer_id FROM {traits})")
+    cur.execute(
+        f"""INSERT INTO {live} (customer_id, run_id, as_of, memberships)
+        SELECT t.customer_id, {int(run_id)}, (SELECT as_of FROM {META}.runs WHERE run_id = {int(run_id)}),
+            coalesce(list({{'segmentation': m.segmentation, 'segment': m.segment, 'name': m.name}}
+                ORDER BY m.name) FILTER (WHERE m.name IS NOT NULL), [])
+        FROM {traits} t LEFT JOIN (SELECT * FROM {META}.memberships WHERE run_id = {int(run_id)}) m
+            USING (customer_id)
+        GROUP BY t.customer_id"""
     )
 
 

@@ -49,6 +49,8 @@ MODEL_TABLE_PREFIX = "model_"
 MODEL_FITS_TABLE = "fits"  # deliberately not model_*: it is not a per-customer output
 VERSION_TABLE = "schema_version"
 PROFILES_TABLE = "segment_profiles"
+# the current memberships of the customers real-time runs re-evaluated since (segmentum.runs.realtime)
+LIVE_TABLE = "live_memberships"
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,17 @@ _DECLARED: tuple[Table, ...] = (
     ),
     # the customers a real-time run re-evaluated
     Table("run_customers", (_c("run_id", BIGINT), _c("customer_id", TEXT))),
+    # one row per customer re-evaluated by a real-time run: their memberships in the newest such run, replaced
+    # by each micro-batch that re-evaluates them (readers: snapshots.current_memberships)
+    Table(
+        LIVE_TABLE,
+        (
+            _nn("customer_id", TEXT),
+            _nn("run_id", BIGINT),
+            _nn("as_of", TIMESTAMP),
+            _nn("memberships", "STRUCT(segmentation VARCHAR, segment VARCHAR, name VARCHAR)[]"),
+        ),
+    ),
     # actions (segmentum.actions.outbox, segmentum.actions.tasks)
     Table(
         "outbox",
@@ -510,7 +523,18 @@ def _segment_profiles(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TABLES[PROFILES_TABLE].ddl())
 
 
-MIGRATIONS: tuple[Step, ...] = (_adopt, _record_model_fits, _user_roles, _segment_profiles)
+def _live_memberships(con: duckdb.DuckDBPyConnection) -> None:
+    """The real-time path's live table (empty: lookups read the latest run until a micro-batch writes)."""
+    con.execute(TABLES[LIVE_TABLE].ddl())
+
+
+MIGRATIONS: tuple[Step, ...] = (
+    _adopt,
+    _record_model_fits,
+    _user_roles,
+    _segment_profiles,
+    _live_memberships,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
