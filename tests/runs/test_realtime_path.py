@@ -235,3 +235,32 @@ def test_edited_definitions_are_compiled_again(ws: Workspace) -> None:
     result = evaluator.evaluate(["c01"], T0 + timedelta(seconds=3))
     assert evaluator.compiles == 4
     assert "big" in set(result.memberships().segmentation.dropna())
+
+
+def test_the_in_process_replica_holds_what_the_store_read_says(ws: Workspace) -> None:
+    from segmentum.runs.realtime import LiveState
+
+    run(ws, as_of=T0)
+    live = LiveState(ws.store)
+    assert live.get("c01") is None and not live.ready  # not loaded: callers read the store
+    live.load()
+    evaluator = Evaluator(ws)
+    writer = EventWriter(ws.store, ZoneInfo(ws.config.timezone))
+    writer.append([EventRow("c02", "cart_add", T0), EventRow("fresh", "cart_add", T0)])
+    evaluator.evaluate(["c02", "fresh"], T0 + timedelta(minutes=1))
+    live.refresh(["c02", "fresh"])
+
+    def agree() -> None:
+        for c in [*CUSTOMERS, "fresh"]:
+            current = snapshot.current_memberships(ws.store, c)
+            entry = live.get(c)
+            assert entry is not None, c
+            assert list(entry.segments) == list(current["name"]), c
+            assert entry.run_id == int(current["run_id"].iloc[0]), c
+
+    agree()
+    assert "engagement.carting" in live.get("fresh").segments
+    run(ws, as_of=T0 + timedelta(minutes=2), only=["engagement"])
+    live.load()
+    agree()
+    assert len(live) == len(CUSTOMERS) + 1

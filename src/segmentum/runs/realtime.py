@@ -428,22 +428,23 @@ class Evaluator:
 
     def _key(self, defs: Definitions, usable: Availability, as_of: datetime) -> tuple[Any, ...]:
         from segmentum.compile.compiler import RunCompiler
+        from segmentum.engine.base import present_tables
         from segmentum.store import snapshots
 
         store = self.ctx.store
         names = RunCompiler(usable.definitions, {}, as_of, customer_ids=[]).population_names()
         sources = snapshots.population_sources(store, ["customer_id", *sorted(names)])
-        shape = store.query(
-            "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
-            "WHERE database_name = current_database() AND (schema_name = 'main' OR "
-            f"(schema_name = '{META}' AND table_name LIKE 'model\\_%' ESCAPE '\\')) "
-            "ORDER BY 1, 2, column_index"
-        )
+        canonical, models = present_tables(store)
+        # the columns of the tables the compiler reads: a column added by an ingest compiles again
+        shape = [tuple(store.columns(name).items()) for name in canonical]
+        shape += [tuple(store.columns(name, schema=META).items()) for name in models]
         return (
             id(defs),
             tuple(sorted(usable.skipped)),
             tuple(usable.unusable),
             tuple((k, tuple(v)) for k, v in sources.items()),
+            tuple(canonical),
+            tuple(models),
             tuple(shape),
             as_of.date(),
         )
@@ -550,3 +551,73 @@ class Evaluator:
             customers=count,
             timings=timings,
         )
+
+
+# ------------------------------------------------------------------------------------------------ lookups
+
+
+@dataclass(frozen=True)
+class LiveEntry:
+    run_id: int
+    as_of: datetime
+    segments: tuple[str, ...]
+
+
+class LiveState:
+    """An in-process replica of the state now of every customer (`snapshots.current_states`, the rule of
+    `snapshots.current_memberships`), so that a lookup reads memory and never waits on the micro-batch
+    writer: loaded in full at start and after each batch run, the customers of each micro-batch refreshed by
+    the writer after its commit. Callers hold the run lock while loading or refreshing (one writer), so a
+    full load never overwrites a newer refresh. Until loaded, `get` answers None and callers read the store.
+
+    Memory: one entry per customer; equal segment lists share one tuple.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._states: dict[str, LiveEntry] | None = None
+        self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.loaded_at: datetime | None = None
+
+    def _entry(self, run_id: int, as_of: datetime, names: list[str]) -> LiveEntry:
+        key = tuple(names)
+        return LiveEntry(run_id, as_of, self._shared.setdefault(key, key))
+
+    def load(self) -> int:
+        """Read every customer's state; returns how many."""
+        from segmentum.store.snapshots import current_states
+
+        self._shared = {}
+        states = {c: self._entry(*v) for c, v in current_states(self.store).items()}
+        self._states = states
+        self.loaded_at = datetime.now()
+        return len(states)
+
+    def refresh(self, customer_ids: list[str]) -> None:
+        """Read the state of these customers again (after a micro-batch committed)."""
+        from segmentum.store.snapshots import current_states
+
+        states = self._states
+        if states is None or not customer_ids:
+            return
+        fresh = current_states(self.store, customer_ids)
+        for cid in customer_ids:
+            if cid in fresh:
+                states[cid] = self._entry(*fresh[cid])
+            else:
+                states.pop(cid, None)
+
+    def forget(self) -> None:
+        self._states = None
+
+    @property
+    def ready(self) -> bool:
+        return self._states is not None
+
+    def get(self, customer_id: str) -> LiveEntry | None:
+        """The customer's state now; None when not loaded or when no run holds the customer."""
+        states = self._states
+        return None if states is None else states.get(customer_id)
+
+    def __len__(self) -> int:
+        return len(self._states or {})

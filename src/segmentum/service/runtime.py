@@ -19,7 +19,14 @@ from zoneinfo import ZoneInfo
 from segmentum.errors import BusyError, NotFoundError, SegmentumError
 from segmentum.progress import Estimate
 from segmentum.runs.backfill import point_row
-from segmentum.runs.realtime import DefinitionsCache, Evaluator, EventWriter, MicroBatcher, now_wall_clock
+from segmentum.runs.realtime import (
+    DefinitionsCache,
+    Evaluator,
+    EventWriter,
+    LiveState,
+    MicroBatcher,
+    now_wall_clock,
+)
 from segmentum.service.keys import ApiKey, KeyStore
 from segmentum.service.schedule import Schedule, parse_schedule
 from segmentum.workspace import Workspace
@@ -110,6 +117,7 @@ class Runtime:
         )
         self.definitions = DefinitionsCache(ws)
         self.evaluator = Evaluator(ws, self.definitions)
+        self.live = LiveState(ws.store)  # what lookups read: memory, refreshed by the micro-batch writer
         self.micro = MicroBatcher(
             self._evaluate,
             self.zone,
@@ -136,6 +144,7 @@ class Runtime:
         _, self.startup_warnings = finish_pending(self.ws)
         self._delivery = DeliveryWorker(self.ws).start()  # sends what runs put in the outbox
         if self.realtime:
+            self._load_live()
             self.micro.start()
         if self.schedule is not None and self._scheduler is None:
             self._scheduler = threading.Thread(
@@ -154,6 +163,23 @@ class Runtime:
         # a batch run in progress finishes (or fails) before the store closes, never half-written
         for thread in list(self._job_threads):
             thread.join(600)
+
+    def _load_live(self) -> threading.Thread:
+        """Load the lookups' replica on a background thread (lookups read the store meanwhile); under the
+        run lock, so that no micro-batch's refresh is overwritten by an older full read."""
+
+        def work() -> None:
+            try:
+                with self.run_lock:
+                    self.live.forget()
+                    self.live.load()
+            except Exception:  # noqa: BLE001 - lookups read the store until the next load
+                log.warning("loading the live state for lookups failed", exc_info=True)
+
+        thread = threading.Thread(target=work, name="segmentum-live-load", daemon=True)
+        self._job_threads = [t for t in self._job_threads if t.is_alive()] + [thread]
+        thread.start()
+        return thread
 
     # ------------------------------------------------------------------ auth
     def authenticate(self, token: str) -> ApiKey | None:
@@ -183,6 +209,7 @@ class Runtime:
         from segmentum.actions.triggers import process_run
 
         result = self.evaluator.evaluate(customers, as_of, actions=True)
+        self.live.refresh(customers)  # lookups see the new state from now on
         try:
             process_run(self.ws, int(result.run_id), definitions=self.definitions.current())
         except SegmentumError as exc:  # the run stays pending; the next start or batch run finishes it
@@ -200,7 +227,10 @@ class Runtime:
             with self.run_lock:
                 job.result = self.ws.run(as_of=job.as_of, only=job.only or None, deliver=False)
                 job.done = 1
+                self.live.forget()  # lookups read the store until the replica holds the new run
             self.definitions.forget()  # a batch run is where edited definitions are picked up
+            if self.realtime:
+                self._load_live()
             if job.result.run_id is not None:
                 self.warm(job.result.run_id)
 
@@ -234,7 +264,10 @@ class Runtime:
             for point in points:
                 with self.run_lock:
                     job.result += backfill(self.ws, point, point, every, only=only)
+                    self.live.forget()  # a backfill may write the latest run
                 job.done += 1
+            if self.realtime:
+                self._load_live()
 
         return self._start(job, work)
 

@@ -39,6 +39,7 @@ __all__ = [
     "RunInfo",
     "batch_runs",
     "current_memberships",
+    "current_states",
     "get_run",
     "history",
     "latest_run",
@@ -307,29 +308,62 @@ def memberships(store: Store, run_id: int, name: str | None = None) -> pd.DataFr
     return store.cursor().execute(sql + " ORDER BY name, customer_id", params).df()
 
 
+def _current_sql(where: str) -> str:
+    """The rule of a customer's state now, one row per customer (customer_id, run_id, as_of, memberships: a list of
+    {segmentation, segment, name} sorted by name) for the customers `where` selects (a condition on
+    `customer_id`): their live row when its run is newer than the latest run, else their memberships in the
+    latest run (a customer in no segment there has no row)."""
+    return f"""WITH latest AS (SELECT run_id, as_of FROM ({_LATEST_BATCH_SQL})),
+        live AS (SELECT l.customer_id, l.run_id, l.as_of, l.memberships FROM {META}.{LIVE_TABLE} l
+            WHERE {where.format(c="l.customer_id")}
+                AND l.run_id > coalesce((SELECT run_id FROM latest), 0))
+        SELECT customer_id, run_id, as_of, memberships FROM live
+        UNION ALL
+        SELECT m.customer_id, any_value(m.run_id), (SELECT as_of FROM latest),
+            list({{'segmentation': m.segmentation, 'segment': m.segment, 'name': m.name}} ORDER BY m.name)
+        FROM {META}.memberships m
+        WHERE {where.format(c="m.customer_id")} AND m.run_id = (SELECT run_id FROM latest)
+            AND m.customer_id NOT IN (SELECT customer_id FROM live)
+        GROUP BY m.customer_id"""
+
+
 def current_memberships(store: Store, customer_id: str) -> pd.DataFrame:
-    """The customer's memberships now (run_id, customer_id, segmentation, segment, name), in ONE read: their
-    live row (`segmentum.live_memberships`, written by the newest real-time run that re-evaluated them) when
-    that run is newer than the latest run (`latest_run`), else their rows in the latest run. Empty when they
-    are in no segment. Nothing is computed: a lookup costs the same while micro-batches run."""
+    """The customer's memberships now (run_id, customer_id, segmentation, segment, name), in ONE read of the
+    rule `current_states` applies: their live row (`segmentum.live_memberships`, written by the newest
+    real-time run that re-evaluated them) when that run is newer than the latest run (`latest_run`), else
+    their rows in the latest run. Empty when they are in no segment. Nothing is computed on read."""
     return (
         store.cursor()
         .execute(
-            f"""WITH latest AS (SELECT run_id FROM ({_LATEST_BATCH_SQL})),
-            live AS (SELECT l.run_id, l.memberships FROM {META}.{LIVE_TABLE} l
-                WHERE l.customer_id = $customer AND l.run_id > coalesce((SELECT run_id FROM latest), 0)
-                ORDER BY l.run_id DESC LIMIT 1)
-            SELECT run_id, $customer AS customer_id, x.segmentation, x.segment, x.name
-            FROM (SELECT run_id, unnest(memberships) AS x FROM live)
-            UNION ALL
-            SELECT m.run_id, m.customer_id, m.segmentation, m.segment, m.name FROM {META}.memberships m
-            WHERE m.customer_id = $customer AND m.run_id = (SELECT run_id FROM latest)
-                AND NOT EXISTS (SELECT 1 FROM live)
-            ORDER BY name""",
+            f"""SELECT run_id, customer_id, x.segmentation, x.segment, x.name
+            FROM (SELECT run_id, customer_id, unnest(memberships) AS x FROM ({_current_sql("{c} = $customer")}))
+            ORDER BY x.name""",
             {"customer": str(customer_id)},
         )
         .df()
     )
+
+
+def current_states(
+    store: Store, customer_ids: list[str] | None = None
+) -> dict[str, tuple[int, datetime, list[str]]]:
+    """customer_id -> (run_id, as_of, names sorted) of their state now, for `customer_ids` (None: every customer of
+    the latest run or of a newer real-time run). The rule of `current_memberships`, for many customers at
+    once: what an in-process replica of the live state loads (`runs.realtime.LiveState`)."""
+    if customer_ids is None:
+        sql, params = _current_sql("true"), []
+    else:
+        sql = _current_sql("{c} IN (SELECT unnest($ids::VARCHAR[]))")
+        params = {"ids": [str(c) for c in customer_ids]}
+    rows = (
+        store.cursor()
+        .execute(
+            f"SELECT customer_id, run_id, as_of, list_transform(memberships, x -> x.name) FROM ({sql})",
+            params,
+        )
+        .fetchall()
+    )
+    return {str(c): (int(r), at, list(names)) for c, r, at, names in rows}
 
 
 def write_live(cur: Any, run_id: int, traits: str) -> None:
