@@ -264,3 +264,35 @@ def test_the_in_process_replica_holds_what_the_store_read_says(ws: Workspace) ->
     live.load()
     agree()
     assert len(live) == len(CUSTOMERS) + 1
+
+
+def test_a_real_time_diff_in_one_query_gives_the_per_definition_rows(ws: Workspace) -> None:
+    from segmentum.runs import diff as diff_mod
+    from segmentum.runs.baseline import previous_states
+
+    run(ws, as_of=T0)
+    writer = EventWriter(ws.store, ZoneInfo(ws.config.timezone))
+    evaluator = Evaluator(ws)
+    writer.append(
+        [EventRow("c03", "cart_add", T0), EventRow("c05", "cart_add", T0), EventRow("x9", "login", T0)]
+    )
+    first = evaluator.evaluate(["c03", "c05", "x9"], T0 + timedelta(hours=1))
+    second = evaluator.evaluate(["c03", "c06"], T0 + timedelta(days=9))  # c03 leaves; compared with `first`
+    for result in (first, second):
+        info = snapshot.get_run(ws.store, result.run_id)
+        kinds = diff_mod.current_kinds(ws.store, info)
+        states = previous_states(ws.store, result.run_id, list(info.definition_hashes))
+        per_definition = pd.concat(
+            [
+                diff_mod._diff_one(ws.store, info, s, kinds.get(n))
+                for n, s in states.items()
+                if not s.baseline
+            ],
+            ignore_index=True,
+        )
+        key = ["name", "customer_id"]
+        got = result.transitions.sort_values(key).reset_index(drop=True).astype(str)
+        expected = per_definition.sort_values(key).reset_index(drop=True)[got.columns].astype(str)
+        assert len(got) > 0
+        pd.testing.assert_frame_equal(got, expected)
+    assert set(second.transitions[second.transitions.customer_id == "c03"].from_run) <= {first.run_id}
