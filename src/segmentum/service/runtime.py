@@ -118,6 +118,7 @@ class Runtime:
         self.definitions = DefinitionsCache(ws)
         self.evaluator = Evaluator(ws, self.definitions)
         self.live = LiveState(ws.store)  # what lookups read: memory, refreshed by the micro-batch writer
+        self._actions_owed = False  # a micro-batch left its triggers' actions pending
         self.micro = MicroBatcher(
             self._evaluate,
             self.zone,
@@ -206,13 +207,19 @@ class Runtime:
         """A micro-batch: the real-time run (compiled once per definitions fingerprint), then its triggers'
         actions into the outbox (the run records them as owed first: a process that dies in between leaves
         a run `finish_pending` completes at the next start); the delivery worker sends them."""
-        from segmentum.actions.triggers import process_run
+        from segmentum.actions.triggers import finish_pending, process_run
 
         result = self.evaluator.evaluate(customers, as_of, actions=True)
         self.live.refresh(customers)  # lookups see the new state from now on
+        assert result.run_id is not None  # a stored run
+        if self._actions_owed:  # an earlier micro-batch's actions were not enqueued: those runs first
+            _, warnings = finish_pending(self.ws, exclude={result.run_id})
+            self._actions_owed = bool(warnings)
         try:
-            process_run(self.ws, int(result.run_id), definitions=self.definitions.current())
-        except SegmentumError as exc:  # the run stays pending; the next start or batch run finishes it
+            report = process_run(self.ws, result.run_id, definitions=self.definitions.current())
+            self._actions_owed = self._actions_owed or not report.processed
+        except SegmentumError as exc:  # the run stays pending: the next micro-batch (or start) finishes it
+            self._actions_owed = True
             log.warning("real-time run %s: triggers not processed: %s", result.run_id, exc)
         return result
 

@@ -350,11 +350,12 @@ def current_states(
     """customer_id -> (run_id, as_of, names sorted) of their state now, for `customer_ids` (None: every customer of
     the latest run or of a newer real-time run). The rule of `current_memberships`, for many customers at
     once: what an in-process replica of the live state loads (`runs.realtime.LiveState`)."""
+    params: dict[str, Any] = {}
     if customer_ids is None:
-        sql, params = _current_sql("true"), []
+        sql = _current_sql("true")
     else:
         sql = _current_sql("{c} IN (SELECT unnest($ids::VARCHAR[]))")
-        params = {"ids": [str(c) for c in customer_ids]}
+        params["ids"] = [str(c) for c in customer_ids]
     rows = (
         store.cursor()
         .execute(
