@@ -149,7 +149,9 @@ def _phase(
                 next_at += 1 / per_thread
                 time.sleep(max(0.0, next_at - time.monotonic()))
 
-    lookup_threads = max(1, lookups // 100) if lookups else 0
+    lookup_threads = (
+        max(1, lookups // 25) if lookups else 0
+    )  # a lookup waits on the server: 20 at once for 500/s
     threads = [threading.Thread(target=events, args=(n,)) for n in range(event_threads)]
     threads.append(threading.Thread(target=probe))
     threads += [

@@ -427,26 +427,28 @@ class Evaluator:
         self.compiles = 0  # how many times the definitions were compiled (tests and status)
 
     def _key(self, defs: Definitions, usable: Availability, as_of: datetime) -> tuple[Any, ...]:
-        from segmentum.compile.compiler import RunCompiler
-        from segmentum.engine.base import present_tables
-        from segmentum.store import snapshots
+        """What the compiled SQL depends on besides as_of's time of day, read in three small queries: the
+        definitions (the cache's object), the day, the models usable at as_of, the complete batch runs (the
+        population values' sources: `snapshots.population_sources`) and the columns of the tables read."""
+        from segmentum.store.catalog import model_tables
 
         store = self.ctx.store
-        names = RunCompiler(usable.definitions, {}, as_of, customer_ids=[]).population_names()
-        sources = snapshots.population_sources(store, ["customer_id", *sorted(names)])
-        canonical, models = present_tables(store)
-        # the columns of the tables the compiler reads: a column added by an ingest compiles again
-        shape = [tuple(store.columns(name).items()) for name in canonical]
-        shape += [tuple(store.columns(name, schema=META).items()) for name in models]
+        batch = store.query(
+            f"SELECT run_id FROM {META}.runs WHERE status = 'complete' AND kind = 'batch' ORDER BY run_id"
+        )
+        shape = store.query(
+            "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND (schema_name = 'main' OR "
+            "(schema_name = ? AND list_contains(?, table_name))) ORDER BY 1, 2, column_index",
+            [META, model_tables(store)],
+        )
         return (
             id(defs),
+            as_of.date(),
             tuple(sorted(usable.skipped)),
             tuple(usable.unusable),
-            tuple((k, tuple(v)) for k, v in sources.items()),
-            tuple(canonical),
-            tuple(models),
-            tuple(shape),
-            as_of.date(),
+            tuple(r[0] for r in batch),
+            tuple(tuple(r) for r in shape),
         )
 
     def _compile_at(self, usable: Availability, as_of: datetime) -> tuple[CompiledRun, str]:
@@ -463,6 +465,10 @@ class Evaluator:
         key = self._key(defs, usable, as_of)
         cached = self._cached
         if cached is None or cached.key != key or cached.defs is not defs:
+            if cached is not None:
+                parts = ("definitions", "day", "skipped", "models", "batch runs", "columns")
+                changed = [n for n, a, b in zip(parts, cached.key, key, strict=True) if a != b]
+                log.info("real-time runs compile the definitions again: %s changed", ", ".join(changed))
             probes = [self._compile_at(usable, datetime.combine(as_of.date(), t)) for t in _PROBES]
             try:
                 template: SqlTemplate | None = SqlTemplate.from_probes(
