@@ -189,7 +189,7 @@ _DECLARED: tuple[Table, ...] = (
             _nn("customer_id", TEXT),
             _nn("run_id", BIGINT),
             _nn("as_of", TIMESTAMP),
-            _nn("memberships", "STRUCT(segmentation VARCHAR, segment VARCHAR, name VARCHAR)[]"),
+            _nn("memberships", 'STRUCT(segmentation VARCHAR, segment VARCHAR, "name" VARCHAR)[]'),
         ),
     ),
     # actions (segmentum.actions.outbox, segmentum.actions.tasks)
