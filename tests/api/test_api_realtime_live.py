@@ -164,3 +164,22 @@ def test_no_accepted_event_is_lost_under_back_pressure(realtime_ws, request) -> 
 
     _until(lambda: set(accepted) <= evaluated(), 120)
     assert refused[0] == client.get("/v1/status").json()["realtime"]["refused"]
+
+
+def test_a_batch_run_through_the_cli_channel_reloads_the_lookups(realtime_ws, request) -> None:
+    """`segmentum run` while serve runs goes through POST /v1/commands/run: the replica then holds that run."""
+    runtime, client = _serve(realtime_ws, request, micro_batch_seconds=0.2, internal_token="cli-token")
+    _until(lambda: runtime.live.ready)
+    assert client.post("/v1/events", json={"events": [_cart("old3")]}).status_code == 202
+    _until(lambda: "cart_active" in client.get("/v1/customers/old3/segments").json()["segments"])
+    live_run = client.get("/v1/customers/old3/segments").json()["run_id"]
+    ran = client.post("/v1/commands/run", json={}, headers={"Authorization": "Bearer cli-token"})
+    assert ran.status_code == 200, ran.text
+    latest = snapshot.latest_run(realtime_ws.store)
+    assert latest.run_id > live_run
+    _until(lambda: client.get("/v1/customers/old3/segments").json()["run_id"] == latest.run_id)
+    assert client.get("/v1/customers/old3/segments").json()["segments"] == [
+        "cart_active",
+        "engagement.carting",
+    ]
+    assert client.get("/v1/customers/old4/segments").json()["run_id"] == latest.run_id

@@ -182,6 +182,22 @@ class Runtime:
         thread.start()
         return thread
 
+    def command(self, name: str, params: dict[str, Any]) -> Any:
+        """Run CLI operation `name` here (`service.commands.execute`, with the run lock when it writes). An
+        operation that writes (a `run`, `ingest`, `forget`, ...) may change any customer's state now: the
+        lookups' replica is loaded again, and edited definitions are picked up."""
+        from segmentum.service.commands import COMMANDS, execute
+
+        try:
+            return execute(self.ws, name, params, lock=self.run_lock)
+        finally:
+            found = COMMANDS.get(name)
+            if found is not None and found.writes:
+                self.definitions.forget()
+                self.live.forget()  # lookups read the store until the replica is loaded again
+                if self.realtime:
+                    self._load_live()
+
     # ------------------------------------------------------------------ auth
     def authenticate(self, token: str) -> ApiKey | None:
         """The key record for a bearer token (cached; the cache is cleared when a key is revoked here)."""
