@@ -1,16 +1,24 @@
-"""Real-time benchmark: events/s through POST /v1/events and event-to-membership latency (p50/p99).
+"""Real-time benchmark: a real `segmentum serve` over loopback at several offered event rates, with a lookup load.
 
-A real `segmentum serve` (uvicorn) on 127.0.0.1 over a copy of a benchmark workspace (built-ins rfm, abc,
-lifecycle plus bench/definitions.yml, with a batch run already stored), several concurrent httpx clients
-posting batches of events for existing customers, and a probe that posts one `cart_add` for a brand-new
-customer every second and polls GET /v1/customers/{id} until `b_cart_abandoners` shows up.
-Usage: `python -m bench.realtime --workspace bench/data/c100000/ws --seconds 30`.
+A copy of a benchmark workspace (built-ins rfm, abc, lifecycle plus bench/definitions.yml, a batch run already
+stored) is served by `segmentum serve` (uvicorn) on 127.0.0.1. For each offered rate (events/s), for `--seconds`:
+
+- event clients post batches of `page_view` / `cart_add` / `login` events for random existing customers, paced
+  to the rate (a 429 is counted and its events are not retried: they were not stored);
+- a probe posts one `cart_add` for a brand-new customer every second and polls
+  GET /v1/customers/{id}/segments until `b_cart_abandoners` shows up (event -> membership latency);
+- lookup clients GET /v1/customers/{id}/segments for random existing customers at `--lookups` requests/s.
+
+Reported per rate: events/s accepted (held), 429 answers, event -> membership p50/p95/p99, lookup p50/p99,
+the server's peak RSS; at the end, events stored = events accepted.
+Usage: `python -m bench.realtime --workspace bench/data/c100000/ws --rates 500,1000,2000,3000 --seconds 60`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import signal
@@ -31,16 +39,151 @@ from segmentum.service.ownership import free_port
 from segmentum.workspace import Workspace
 
 PROBE_SEGMENT = "b_cart_abandoners"  # cart_adds_30d > 0 and orders_90d = 0: a new customer's first cart_add
+BATCH = 100  # events per POST
 
 
-def measure(
-    source_ws: Path,
-    seconds: float = 30.0,
-    clients: int = 4,
-    batch_size: int = 250,
-    max_events: int = 1_000_000,
+def _rss_mb(pid: int) -> tuple[float, float]:
+    """(current RSS, peak RSS) of a process in MB, from /proc."""
+    fields: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0]) / 1024
+    return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 4) if values else None
+
+
+def _phase(
+    url: str, headers: dict[str, str], customers: list[str], rate: int, seconds: float, lookups: int, tag: str
 ) -> dict[str, Any]:
-    """Copy the workspace, serve it, load it; return the figures."""
+    accepted = [0]
+    refused = [0]
+    errors: list[str] = []
+    latencies: list[float] = []
+    unseen = [0]
+    lookup_s: list[float] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+    event_threads = max(1, -(-rate // 1000))  # about 1,000 events/s per client
+
+    def events(n: int) -> None:
+        rng = random.Random(f"{tag}-{n}")
+        interval = BATCH * event_threads / rate
+        next_at = time.monotonic()
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+            while time.monotonic() < stop_at:
+                now = datetime.now(UTC).isoformat()
+                body = {
+                    "events": [
+                        {
+                            "customer_id": rng.choice(customers),
+                            "occurred_at": now,
+                            "event": rng.choice(("page_view", "page_view", "cart_add", "login")),
+                            "properties": {"page": "/bench"},
+                        }
+                        for _ in range(BATCH)
+                    ]
+                }
+                try:
+                    response = client.post("/v1/events", json=body)
+                except httpx.HTTPError as exc:
+                    errors.append(f"events: {type(exc).__name__}: {exc}")
+                    continue
+                with lock:
+                    if response.status_code == 202:
+                        accepted[0] += response.json()["accepted"]
+                    elif response.status_code == 429:
+                        refused[0] += 1
+                    else:
+                        errors.append(f"{response.status_code}: {response.text[:200]}")
+                next_at += interval
+                time.sleep(max(0.0, next_at - time.monotonic()))
+
+    def probe() -> None:
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+            n = 0
+            while time.monotonic() < stop_at - 2:
+                cid = f"bench-probe-{tag}-{n}"
+                n += 1
+                event = {
+                    "customer_id": cid,
+                    "event": "cart_add",
+                    "occurred_at": datetime.now(UTC).isoformat(),
+                }
+                t0 = time.monotonic()
+                response = client.post("/v1/events", json={"events": [event]})
+                if response.status_code == 429:
+                    time.sleep(1)
+                    continue
+                if response.status_code != 202:
+                    errors.append(f"probe: {response.status_code}")
+                    return
+                with lock:
+                    accepted[0] += 1
+                while True:
+                    if time.monotonic() - t0 > 30:
+                        unseen[0] += 1
+                        break
+                    got = client.get(f"/v1/customers/{cid}/segments")
+                    if got.status_code == 200 and PROBE_SEGMENT in got.json()["segments"]:
+                        latencies.append(time.monotonic() - t0)
+                        break
+                    time.sleep(0.02)
+                time.sleep(max(0.0, 1 - (time.monotonic() - t0)))
+
+    def lookup(n: int, per_thread: float) -> None:
+        rng = random.Random(f"lookup-{tag}-{n}")
+        next_at = time.monotonic()
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+            while time.monotonic() < stop_at:
+                t0 = time.monotonic()
+                response = client.get(f"/v1/customers/{rng.choice(customers)}/segments")
+                elapsed = time.monotonic() - t0
+                if response.status_code == 200:
+                    lookup_s.append(elapsed)
+                else:
+                    errors.append(f"lookup: {response.status_code}")
+                next_at += 1 / per_thread
+                time.sleep(max(0.0, next_at - time.monotonic()))
+
+    lookup_threads = (
+        max(1, lookups // 25) if lookups else 0
+    )  # a lookup waits on the server: 20 at once for 500/s
+    threads = [threading.Thread(target=events, args=(n,)) for n in range(event_threads)]
+    threads.append(threading.Thread(target=probe))
+    threads += [
+        threading.Thread(target=lookup, args=(n, lookups / lookup_threads)) for n in range(lookup_threads)
+    ]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    return {
+        "offered_events_per_s": rate,
+        "seconds": round(elapsed, 1),
+        "events_accepted": accepted[0],
+        "events_per_s_held": round(accepted[0] / elapsed, 1),
+        "answers_429": refused[0],
+        "probes_seen": len(latencies),
+        "probes_not_seen_in_30s": unseen[0],
+        "latency_p50_s": _pct(latencies, 50),
+        "latency_p95_s": _pct(latencies, 95),
+        "latency_p99_s": _pct(latencies, 99),
+        "lookups": len(lookup_s),
+        "lookups_per_s": round(len(lookup_s) / elapsed, 1),
+        "lookup_p50_ms": None if not lookup_s else round(1000 * float(np.percentile(lookup_s, 50)), 2),
+        "lookup_p99_ms": None if not lookup_s else round(1000 * float(np.percentile(lookup_s, 99)), 2),
+        "errors": errors[:3],
+    }
+
+
+def measure(source_ws: Path, rates: list[int], seconds: float = 60.0, lookups: int = 500) -> dict[str, Any]:
+    """Copy the workspace, serve it, load it at each rate; return the figures."""
     tmp = Path(tempfile.mkdtemp(prefix="bench_rt_"))
     root = tmp / "ws"
     shutil.copytree(source_ws, root)
@@ -60,12 +203,10 @@ def measure(
     )
     url = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {key}"}
-    posted = [0] * clients
-    errors: list[str] = []
-    latencies: list[float] = []
-    request_seconds: list[float] = []
+    phases: list[dict[str, Any]] = []
+    status: dict[str, Any] = {}
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         while True:
             try:
                 if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
@@ -75,114 +216,76 @@ def measure(
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"serve did not start: {proc.stderr.read() if proc.stderr else ''}")
             time.sleep(0.2)
-        per_client = max_events // clients
-
-        def worker(n: int) -> None:
-            rng = random.Random(n)
-            with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
-                end = time.monotonic() + seconds
-                while time.monotonic() < end and posted[n] < per_client:
-                    now = datetime.now(UTC).isoformat()
-                    events = [
-                        {
-                            "customer_id": rng.choice(customers),
-                            "occurred_at": now,
-                            "event": rng.choice(("page_view", "page_view", "cart_add", "login")),
-                            "properties": {"page": "/bench"},
-                        }
-                        for _ in range(batch_size)
-                    ]
-                    t0 = time.monotonic()
-                    response = client.post("/v1/events", json={"events": events})
-                    request_seconds.append(time.monotonic() - t0)
-                    if response.status_code != 202:
-                        errors.append(f"{response.status_code}: {response.text[:200]}")
-                        return
-                    posted[n] += batch_size
-
-        probes = [0]
-
-        def probe() -> None:
-            with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
-                end = time.monotonic() + seconds - 2
-                n = 0
-                while time.monotonic() < end:
-                    cid = f"bench-probe-{n}"
-                    event = {
-                        "customer_id": cid,
-                        "event": "cart_add",
-                        "occurred_at": datetime.now(UTC).isoformat(),
-                    }
-                    t0 = time.monotonic()
-                    if client.post("/v1/events", json={"events": [event]}).status_code != 202:
-                        errors.append("probe post failed")
-                        return
-                    probes[0] += 1
-                    while time.monotonic() - t0 < 30:
-                        segments = client.get(f"/v1/customers/{cid}").json().get("segments", [])
-                        if PROBE_SEGMENT in segments:
-                            latencies.append(time.monotonic() - t0)
-                            break
-                        time.sleep(0.02)
-                    n += 1
-                    time.sleep(max(0.0, 1 - (time.monotonic() - t0)))
-
-        started = time.monotonic()
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
-        threads.append(threading.Thread(target=probe))
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.monotonic() - started
+        # the first micro-batch compiles the definitions and the lookups' replica loads: not measured
+        with httpx.Client(base_url=url, headers=headers, timeout=120) as client:
+            event = {
+                "customer_id": "bench-warm",
+                "event": "cart_add",
+                "occurred_at": datetime.now(UTC).isoformat(),
+            }
+            client.post("/v1/events", json={"events": [event]})
+            warm_until = time.monotonic() + 180
+            while PROBE_SEGMENT not in client.get("/v1/customers/bench-warm/segments").json().get(
+                "segments", []
+            ):
+                if time.monotonic() > warm_until:
+                    raise RuntimeError("the warm-up event never showed")
+                time.sleep(0.2)
+        warm_accepted = 1
+        for rate in rates:
+            figures = _phase(url, headers, customers, rate, seconds, lookups, str(rate))
+            figures["server_rss_mb"], figures["server_peak_rss_mb"] = (round(v) for v in _rss_mb(proc.pid))
+            phases.append(figures)
+            print(json.dumps(figures), flush=True)
+            time.sleep(3)  # let the queue drain between rates
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+            status = client.get("/v1/status").json()
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(60)
+            proc.wait(120)
         except subprocess.TimeoutExpired:
             proc.kill()
-    total = sum(posted) + probes[0]
+    accepted = warm_accepted + sum(p["events_accepted"] for p in phases)
     with Workspace(root) as ws:
         stored = ws.store.query("SELECT count(*) FROM main.events")[0][0] - events_before
         rt = ws.store.query(
-            "SELECT count(*), avg(customers), avg(epoch(finished_at) - epoch(started_at)) "
+            "SELECT count(*), avg(customers), avg(epoch(finished_at) - epoch(started_at)), "
+            "quantile_cont(epoch(finished_at) - epoch(started_at), 0.99) "
             "FROM segmentum.runs WHERE kind = 'realtime' AND status = 'complete'"
         )[0]
     shutil.rmtree(tmp, ignore_errors=True)
-    lat = np.array(latencies) if latencies else np.array([np.nan])
     return {
         "customers": len(customers),
-        "clients": clients,
-        "batch_size": batch_size,
-        "seconds": round(elapsed, 2),
-        "events_posted": total,
+        "seconds_per_rate": seconds,
+        "lookups_offered_per_s": lookups,
+        "cpus": os.cpu_count(),
+        "load_average_at_end": os.getloadavg(),
+        "phases": phases,
+        "events_accepted": accepted,
         "events_stored": int(stored),
-        "events_per_second": round(total / elapsed, 1),
-        "request_p50_s": round(float(np.percentile(request_seconds, 50)), 3) if request_seconds else None,
-        "probes": probes[0],
-        "probes_seen": len(latencies),
-        "latency_p50_s": round(float(np.percentile(lat, 50)), 3),
-        "latency_p99_s": round(float(np.percentile(lat, 99)), 3),
-        "latency_max_s": round(float(lat.max()), 3),
+        "nothing_lost": int(stored) == accepted,
         "realtime_runs": int(rt[0]),
         "realtime_customers_avg": round(float(rt[1] or 0), 1),
         "realtime_run_seconds_avg": round(float(rt[2] or 0), 3),
-        "errors": errors[:3],
+        "realtime_run_seconds_p99": round(float(rt[3] or 0), 3),
+        "status": status.get("realtime"),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workspace", required=True)
-    parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=250)
+    parser.add_argument("--rates", default="500,1000,2000,3000", help="offered events/s, comma-separated")
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--lookups", type=int, default=500, help="lookup requests/s offered during each rate")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "realtime.json"))
     args = parser.parse_args(argv)
-    figures = measure(Path(args.workspace), args.seconds, args.clients, args.batch_size)
-    Path(args.out).write_text(json.dumps(figures, indent=2))
-    print(json.dumps(figures, indent=2))
-    return 0 if not figures["errors"] else 1
+    rates = [int(r) for r in args.rates.split(",") if r.strip()]
+    figures = measure(Path(args.workspace), rates, args.seconds, args.lookups)
+    Path(args.out).write_text(json.dumps(figures, indent=2, default=str))
+    print(json.dumps(figures, indent=2, default=str))
+    return 0 if figures["nothing_lost"] else 1
 
 
 if __name__ == "__main__":

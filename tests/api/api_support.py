@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from segmentum.store import META
+from segmentum.store.snapshots import write_live
 from segmentum.workspace import Workspace
 from servers import start_app as start_server  # noqa: F401 - the API tests' name for it
 
@@ -81,6 +82,8 @@ def seed_snapshot(ws: Workspace) -> None:
                     f"INSERT INTO {META}.memberships VALUES (?, ?, NULL, 'big_spenders', 'big_spenders')",
                     [run_id, cid],
                 )
+        if kind == "realtime":  # a real-time run also replaces its customers' live rows (store contract)
+            write_live(con, run_id, f"{META}.traits_{run_id}")
     # a failed run must never be read
     con.execute(f"SELECT nextval('{META}.run_seq')")
     con.execute(

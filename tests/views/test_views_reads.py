@@ -84,6 +84,10 @@ def _write_run(ws: Workspace, run_id: int) -> None:
         )
         if big:
             con.execute("INSERT INTO segmentum.memberships VALUES (?, ?, NULL, 'big', 'big')", [run_id, cid])
+    if kind == "realtime" and status == "complete":  # as the run engine writes it: its customers' live rows
+        from segmentum.store.snapshots import write_live
+
+        write_live(con, run_id, f"segmentum.traits_{run_id}")
 
 
 @pytest.fixture

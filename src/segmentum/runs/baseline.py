@@ -135,3 +135,18 @@ def previous_runs_sql(state: PreviousState) -> str:
     return f"""SELECT u.customer_id, coalesce(l.run_id, {batch}) AS run_id FROM (
             SELECT customer_id FROM {META}.{traits_table(batch)} UNION SELECT customer_id FROM ({newest})) u
         LEFT JOIN ({newest}) l USING (customer_id)"""
+
+
+def previous_runs_of_sql(state: PreviousState, customers_sql: str) -> str:
+    """`previous_runs_sql` for the customers `customers_sql` selects only (a real-time run's): the same rule,
+    at a cost that grows with those customers, not with the store. A customer no earlier run holds gets the
+    batch run (where they have no membership: they enter)."""
+    if state.batch_run is None:
+        return "SELECT NULL::VARCHAR AS customer_id, NULL::BIGINT AS run_id WHERE false"
+    batch = int(state.batch_run)
+    if not state.realtime_runs:
+        return f"SELECT customer_id, {batch}::BIGINT AS run_id FROM ({customers_sql})"
+    ids = ", ".join(str(int(r)) for r in state.realtime_runs)
+    return f"""SELECT c.customer_id, coalesce(max(rc.run_id), {batch}) AS run_id FROM ({customers_sql}) c
+        LEFT JOIN {META}.run_customers rc ON rc.customer_id = c.customer_id AND rc.run_id IN ({ids})
+        GROUP BY c.customer_id"""

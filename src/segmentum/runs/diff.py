@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from segmentum.runs.baseline import PreviousState, previous_runs_sql, previous_state, previous_states
+from segmentum.runs.baseline import (
+    PreviousState,
+    previous_runs_of_sql,
+    previous_runs_sql,
+    previous_state,
+    previous_states,
+)
 from segmentum.store import META, Store
 from segmentum.store.snapshots import RunInfo, get_run
 from segmentum.store.tables import traits_table
@@ -61,11 +67,19 @@ def diff(store: Store, run_id: int, names: list[str] | None = None) -> pd.DataFr
     base: list[str] = []
     kinds = current_kinds(store, current)
     states = previous_states(store, run_id, names or list(current.definition_hashes))
+    groups: dict[tuple[int | None, tuple[int, ...]], list[PreviousState]] = {}
     for name, state in states.items():
         if state.baseline:
             base.append(name)
             continue
-        frames.append(_diff_one(store, current, state, kinds.get(name)))
+        if current.kind == "batch":
+            frames.append(_diff_one(store, current, state, kinds.get(name)))
+        else:
+            groups.setdefault((state.batch_run, state.realtime_runs), []).append(state)
+    for group in groups.values():
+        # a real-time run: one query for the definitions that share their previous runs (usually all), so
+        # that a micro-batch costs one diff, not one per definition
+        frames.append(_diff_realtime(store, current, group, kinds))
     df = (
         pd.concat(frames, ignore_index=True)
         if frames
@@ -74,6 +88,51 @@ def diff(store: Store, run_id: int, names: list[str] | None = None) -> pd.DataFr
     df.attrs["baselines"] = base
     df.attrs["states"] = states
     return df
+
+
+def _diff_realtime(
+    store: Store, current: RunInfo, states: list[PreviousState], kinds: dict[str, str | None]
+) -> pd.DataFrame:
+    """`_diff_one` of a real-time run for several definitions with the same previous runs, in one query: the
+    same rule (`baseline.previous_runs_of_sql`) and the same rows, for the run's customers only."""
+    state = states[0]
+    assert state.batch_run is not None
+    # a membership belongs to the segmentation it names, or to the standalone segment of its name
+    definitions = pd.DataFrame(
+        {"name": [s.name for s in states], "is_segmentation": [kinds.get(s.name) is not None for s in states]}
+    )
+    cur_customers = f"SELECT customer_id FROM {META}.run_customers WHERE run_id = $cur"
+    sql = f"""
+    WITH cur_c AS ({cur_customers}),
+    prev_c AS ({previous_runs_of_sql(state, "SELECT customer_id FROM cur_c")}),
+    mem AS (
+        SELECT run_id, customer_id, segment, coalesce(segmentation, segment) AS name FROM {META}.memberships
+        WHERE run_id IN (SELECT run_id FROM prev_c UNION SELECT $cur) AND customer_id IN (SELECT customer_id FROM cur_c)),
+    prev AS (
+        SELECT pc.customer_id, d.name, pc.run_id, m.segment FROM prev_c pc CROSS JOIN _sgm_definitions d
+        LEFT JOIN mem m ON m.run_id = pc.run_id AND m.customer_id = pc.customer_id AND m.name = d.name),
+    cur AS (
+        SELECT cc.customer_id, d.name, d.is_segmentation, m.segment FROM cur_c cc CROSS JOIN _sgm_definitions d
+        LEFT JOIN mem m ON m.run_id = $cur AND m.customer_id = cc.customer_id AND m.name = d.name),
+    joined AS (
+        SELECT c.customer_id, c.name, c.is_segmentation, p.segment AS from_segment, c.segment AS to_segment,
+               coalesce(p.run_id, $prev) AS from_run
+        FROM cur c LEFT JOIN prev p USING (customer_id, name))
+    SELECT customer_id, name, CASE WHEN is_segmentation THEN name END::VARCHAR AS segmentation,
+           from_segment, to_segment,
+           CASE WHEN from_segment IS NULL THEN 'entered' WHEN to_segment IS NULL THEN 'exited'
+                ELSE 'moved' END AS kind,
+           from_run
+    FROM joined
+    WHERE (from_segment IS DISTINCT FROM to_segment)
+    ORDER BY name, customer_id
+    """
+    cur = store.cursor()
+    cur.register("_sgm_definitions", definitions)
+    try:
+        return cur.execute(sql, {"cur": current.run_id, "prev": state.batch_run}).df()
+    finally:
+        cur.unregister("_sgm_definitions")
 
 
 def _diff_one(store: Store, current: RunInfo, state: PreviousState, segmentation: str | None) -> pd.DataFrame:
@@ -86,12 +145,18 @@ def _diff_one(store: Store, current: RunInfo, state: PreviousState, segmentation
         cur_customers = f"SELECT customer_id FROM {META}.{traits_table(current.run_id)}"
     else:
         cur_customers = f"SELECT customer_id FROM {META}.run_customers WHERE run_id = $cur"
+    # a real-time run compares only the customers it re-evaluated: its cost must not grow with the store
+    previous = (
+        previous_runs_sql(state)
+        if current.kind == "batch"
+        else previous_runs_of_sql(state, "SELECT customer_id FROM cur_c")
+    )
     sql = f"""
-    WITH prev_c AS ({previous_runs_sql(state)}),
+    WITH cur_c AS ({cur_customers}),
+    prev_c AS ({previous}),
     prev AS (
         SELECT pc.customer_id, pc.run_id, m.segment FROM prev_c pc
         LEFT JOIN {META}.memberships m ON m.run_id = pc.run_id AND m.customer_id = pc.customer_id AND {member}),
-    cur_c AS ({cur_customers}),
     cur AS (
         SELECT cc.customer_id, m.segment FROM cur_c cc
         LEFT JOIN {META}.memberships m ON m.run_id = $cur AND m.customer_id = cc.customer_id AND {member}),

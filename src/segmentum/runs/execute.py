@@ -471,7 +471,8 @@ def _write(
     zone: str = "UTC",
 ) -> int:
     """Traits, memberships and status 'complete' in one transaction (with `actions`, also the run's
-    'actions_pending' row in the audit log: its transitions are owed to the outbox).
+    'actions_pending' row in the audit log: its transitions are owed to the outbox). A real-time run also
+    replaces its customers' live rows (`snapshots.write_live`), which lookups read.
 
     The traits table's comment records each trait's definition hash (`snapshots.trait_hashes`), so that a
     metric trigger knows when a trait was edited (runs/baseline.py)."""
@@ -517,6 +518,7 @@ def _write(
             cur.execute(f"ALTER TABLE {traits} DROP COLUMN {ident(column)}")
         if kind != "batch":
             cur.execute(f"INSERT INTO {META}.run_customers SELECT {run_id}, customer_id FROM {traits}")
+            snapshot.write_live(cur, run_id, traits)
         count = int(one(cur.execute(f"SELECT count(*) FROM {traits}"))[0])
         cur.execute(
             f"UPDATE {META}.runs SET status = 'complete', finished_at = ?, customers = ? WHERE run_id = ?",

@@ -1,9 +1,25 @@
 """The real-time path: events posted to the API are appended to `main.events` and the customers they
-touch are re-evaluated in micro-batches (DESIGN.md section 3, principle 5).
+touch are re-evaluated in micro-batches (DESIGN.md section 3, principle 5; section 8, Real time).
 
-`append_events` writes one request's events, and creates the customers it has not seen, in one
+`EventWriter.append` writes one request's events, and creates the customers it has not seen, in one
 transaction; then the touched ids are queued. `MicroBatcher` wakes every `serve.micro_batch_seconds`
-and runs the engine on the queued ids with `kind="realtime"` and `as_of` = now.
+and calls `Evaluator.evaluate` on the queued ids with `as_of` = now: a run of kind 'realtime'.
+
+What a micro-batch costs must not grow with the definitions or the store:
+
+- the definitions are compiled ONCE per fingerprint and day (`SqlTemplate`): the SQL is compiled at two probe
+  times of the day, and every timestamp literal that moves with as_of is kept as an offset from it, so a
+  micro-batch only substitutes its as_of; the touched ids are a table joined in (`_sgm_touched`, registered
+  on the writer's cursor), never literals. When the SQL does not have that shape (a literal that is not a
+  fixed offset from as_of), each micro-batch compiles again: slower, never wrong;
+- population values (percentiles, ntiles, ABC shares) come from the latest batch runs (`compile_for`);
+- the run writes the touched customers' rows only, and their current memberships to the live table
+  (`segmentum.live_memberships`, one row per customer, replaced per micro-batch) in the same transaction;
+  lookups read it through `snapshots.current_memberships`, never by computing.
+
+When the queue of customers waiting for a micro-batch is over `max_pending`, `MicroBatcher.full` is true and
+the API answers 429 with Retry-After instead of accepting more (memory stays bounded; what was accepted is
+stored before the answer, so nothing accepted is lost).
 """
 
 from __future__ import annotations
@@ -16,7 +32,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -24,15 +41,21 @@ import pyarrow as pa
 
 from segmentum.errors import SegmentumError
 from segmentum.schema import CUSTOMERS, EVENTS
-from segmentum.store import Store
+from segmentum.store import META, Store
 
 if TYPE_CHECKING:
+    from segmentum.compile.availability import Availability
+    from segmentum.compile.compiler import CompiledRun
     from segmentum.context import Context
+    from segmentum.runs.execute import RunResult
     from segmentum.spec.loader import Definitions
 
 log = logging.getLogger("segmentum.runs.realtime")
 
 _NUMERIC_ID = re.compile(r"^(-?\d+)\.0*$")
+# customers waiting for a micro-batch before POST /v1/events answers 429: at about 10k customers per second
+# re-evaluated (bench/realtime.py), a queue this long drains within the 2 s of DESIGN section 8
+MAX_PENDING = 20_000
 
 
 class DefinitionsCache:
@@ -183,6 +206,8 @@ class MicroBatcher:
         called with (customer ids, as_of); runs the engine in real-time mode.
     run_lock:
         held while evaluating, so a micro-batch never overlaps a batch run (one writer of snapshots).
+    max_pending:
+        the most customers waiting for a micro-batch before `full` is true (the API then answers 429).
     """
 
     def __init__(
@@ -192,11 +217,14 @@ class MicroBatcher:
         *,
         interval: float = 1.0,
         run_lock: threading.Lock | None = None,
+        max_pending: int | None = None,
     ) -> None:
         self.evaluate = evaluate
         self.zone = zone
         self.interval = max(0.05, float(interval))
         self.run_lock = run_lock or threading.Lock()
+        self.max_pending = int(max_pending) if max_pending else MAX_PENDING
+        self.refused = 0  # requests answered 429 because the queue was full
         self._pending: set[str] = set()
         self._pending_lock = threading.Lock()
         self._stop = threading.Event()
@@ -215,6 +243,16 @@ class MicroBatcher:
     def pending(self) -> int:
         with self._pending_lock:
             return len(self._pending)
+
+    @property
+    def full(self) -> bool:
+        """Whether the queue is at its bound: take no more events until a micro-batch drains it."""
+        return self.pending >= self.max_pending
+
+    def retry_after(self) -> int:
+        """Seconds a refused client should wait: about one micro-batch (its interval, or the last one's
+        duration when longer), at least 1."""
+        return max(1, int(-(-max(self.interval, self.last_duration_s or 0.0) // 1)))
 
     def start(self) -> None:
         if self._thread is None:
@@ -265,9 +303,327 @@ class MicroBatcher:
         return {
             "interval_s": self.interval,
             "pending": self.pending,
+            "max_pending": self.max_pending,
+            "refused": self.refused,
             "batches": self.batches,
             "evaluated": self.evaluated,
             "last_batch_at": self.last_batch_at,
             "last_duration_s": self.last_duration_s,
             "last_error": self.last_error,
         }
+
+
+# ------------------------------------------------------------------------------------------------ compile once
+
+TOUCHED = "_sgm_touched"  # the touched ids, registered on the writer's cursor (customer_id VARCHAR)
+_SENTINEL = "__segmentum_touched__"
+# how Ibis writes the real-time filter `customer_id IN (SELECT UNNEST([ids]))` for the one sentinel id
+_TOUCHED_SQL = re.compile(r"SELECT\s+UNNEST\(\['" + _SENTINEL + r"'\]\)\s+AS\s+\"[^\"]*\"")
+_STAMP = re.compile(r"MAKE_TIMESTAMP\((-?\d+), (\d+), (\d+), (\d+), (\d+), (\d+(?:\.\d+)?)\)")
+# two times of day no as_of literal is likely to equal by chance (microseconds set)
+_PROBES = (clock_time(3, 17, 29, 123457), clock_time(19, 41, 53, 876543))
+
+
+class NotTemplatable(Exception):
+    """The compiled SQL is not a fixed text with as_of-relative timestamps (the caller compiles each time)."""
+
+
+def _stamp(match: re.Match[str]) -> datetime:
+    y, mo, d, h, mi = (int(match.group(i)) for i in range(1, 6))
+    seconds = float(match.group(6))
+    whole = int(seconds)
+    micro = round((seconds - whole) * 1_000_000)
+    return datetime(y, mo, d, h, mi, whole) + timedelta(microseconds=micro)
+
+
+def _render_stamp(ts: datetime) -> str:
+    # as Ibis writes a timestamp literal (seconds as a float), so that a run sees the instants a batch run sees
+    seconds = ts.second + ts.microsecond / 1e6
+    return f"MAKE_TIMESTAMP({ts.year}, {ts.month}, {ts.day}, {ts.hour}, {ts.minute}, {seconds!r})"
+
+
+def bind_touched(sql: str) -> str:
+    """`sql` (compiled for the one sentinel id) reading the touched ids from the `_sgm_touched` table."""
+    bound, count = _TOUCHED_SQL.subn(f"SELECT customer_id FROM {TOUCHED}", sql)
+    if not count or _SENTINEL in bound:
+        raise NotTemplatable("the touched ids are not only in the real-time filter")
+    return bound
+
+
+@dataclass(frozen=True)
+class SqlTemplate:
+    """The SQL of a real-time run for one day: fixed text between timestamp literals, each literal either a
+    constant (datetime) or as_of plus an offset (timedelta)."""
+
+    day: date
+    parts: tuple[str, ...]
+    stamps: tuple[datetime | timedelta, ...]
+
+    def render(self, as_of: datetime) -> str:
+        if as_of.date() != self.day:
+            raise ValueError(f"a template of {self.day} cannot render as_of {as_of}")
+        out = [self.parts[0]]
+        for stamp, part in zip(self.stamps, self.parts[1:], strict=True):
+            out.append(_render_stamp(as_of + stamp if isinstance(stamp, timedelta) else stamp))
+            out.append(part)
+        return "".join(out)
+
+    @classmethod
+    def from_probes(cls, day: date, first: str, second: str) -> SqlTemplate:
+        """The template from the SQL compiled at the two probe times of `day` (`_PROBES`)."""
+        a, b = (datetime.combine(day, t) for t in _PROBES)
+        parts_a, parts_b = _STAMP.split(first), _STAMP.split(second)
+        # split with 6 groups: text, y, mo, d, h, mi, s, text, ...
+        if len(parts_a) != len(parts_b):
+            raise NotTemplatable("the SQL differs in shape between two as_of of one day")
+        texts = parts_a[::7]
+        if texts != parts_b[::7]:
+            raise NotTemplatable(
+                "the SQL differs in more than timestamp literals between two as_of of one day"
+            )
+        stamps: list[datetime | timedelta] = []
+        for ma, mb in zip(_STAMP.finditer(first), _STAMP.finditer(second), strict=True):
+            ta, tb = _stamp(ma), _stamp(mb)
+            if ta == tb:
+                stamps.append(ta)
+            elif tb - ta == b - a:
+                stamps.append(ta - a)
+            else:
+                raise NotTemplatable(f"a timestamp literal ({ta}) is not a fixed offset from as_of")
+        return cls(day, tuple(texts), tuple(stamps))
+
+
+@dataclass
+class _Compiled:
+    key: tuple[Any, ...]
+    defs: Definitions
+    compiled: CompiledRun
+    template: SqlTemplate | None  # None: compile again for each as_of (not templatable)
+
+
+class _BoundEngine:
+    """What `execute._write` needs of an engine: the SQL of the results, here with the touched ids registered
+    on the writer's cursor."""
+
+    name = "duckdb"
+
+    def __init__(self, sql: str, ids: list[str]) -> None:
+        self.sql = sql
+        self.ids = pa.table({"customer_id": pa.array(ids, pa.string())})
+
+    def result_sql(self, expr: Any, cur: Any) -> str:
+        cur.register(TOUCHED, self.ids)
+        return self.sql
+
+
+class Evaluator:
+    """Real-time runs of a workspace: `evaluate(ids, as_of)` re-evaluates the customers and stores a run of
+    kind 'realtime' (with the live rows), compiling the definitions once per fingerprint and day."""
+
+    def __init__(self, ctx: Context, definitions: DefinitionsCache | None = None) -> None:
+        self.ctx = ctx
+        self.definitions = definitions or DefinitionsCache(ctx)
+        self._cached: _Compiled | None = None
+        self.compiles = 0  # how many times the definitions were compiled (tests and status)
+
+    def _key(self, defs: Definitions, usable: Availability, as_of: datetime) -> tuple[Any, ...]:
+        """What the compiled SQL depends on besides as_of's time of day, read in three small queries: the
+        definitions (the cache's object), the day, the models usable at as_of, the complete batch runs (the
+        population values' sources: `snapshots.population_sources`) and the columns of the tables read."""
+        from segmentum.store.catalog import model_tables
+
+        store = self.ctx.store
+        batch = store.query(
+            f"SELECT run_id FROM {META}.runs WHERE status = 'complete' AND kind = 'batch' ORDER BY run_id"
+        )
+        shape = store.query(
+            "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND (schema_name = 'main' OR "
+            "(schema_name = ? AND list_contains(?, table_name))) ORDER BY 1, 2, column_index",
+            [META, model_tables(store)],
+        )
+        return (
+            id(defs),
+            as_of.date(),
+            tuple(sorted(usable.skipped)),
+            tuple(usable.unusable),
+            tuple(r[0] for r in batch),
+            tuple(tuple(r) for r in shape),
+        )
+
+    def _compile_at(self, usable: Availability, as_of: datetime) -> tuple[CompiledRun, str]:
+        from segmentum.engine.duckdb import DuckDBEngine
+        from segmentum.runs.execute import compile_for
+
+        engine = DuckDBEngine(self.ctx.store)
+        compiled = compile_for(self.ctx, usable, engine, as_of, customers=[_SENTINEL])
+        self.compiles += 1
+        return compiled, engine.to_sql(compiled.expr)
+
+    def sql(self, defs: Definitions, usable: Availability, as_of: datetime) -> tuple[CompiledRun, str]:
+        """The compiled run and its SQL at `as_of`, reading the touched ids from `_sgm_touched`."""
+        key = self._key(defs, usable, as_of)
+        cached = self._cached
+        if cached is None or cached.key != key or cached.defs is not defs:
+            if cached is not None:
+                parts = ("definitions", "day", "skipped", "models", "batch runs", "columns")
+                changed = [n for n, a, b in zip(parts, cached.key, key, strict=True) if a != b]
+                log.info("real-time runs compile the definitions again: %s changed", ", ".join(changed))
+            probes = [self._compile_at(usable, datetime.combine(as_of.date(), t)) for t in _PROBES]
+            try:
+                template: SqlTemplate | None = SqlTemplate.from_probes(
+                    as_of.date(), bind_touched(probes[0][1]), bind_touched(probes[1][1])
+                )
+            except NotTemplatable as exc:
+                log.warning("real-time runs compile the definitions for each micro-batch: %s", exc)
+                template = None
+            cached = self._cached = _Compiled(key, defs, probes[0][0], template)
+        if cached.template is not None:
+            return cached.compiled, cached.template.render(as_of)
+        compiled, sql = self._compile_at(usable, as_of)
+        return compiled, bind_touched(sql)
+
+    def evaluate(self, customers: list[str], as_of: datetime, *, actions: bool = False) -> RunResult:
+        """Re-evaluate `customers` at `as_of`: a complete run of kind 'realtime' (its memberships, the
+        customers it re-evaluated, their traits and their live rows, in one transaction)."""
+        from segmentum.runs import execute
+
+        if self.ctx.config.engine != "duckdb":  # Spark evaluates through the general path
+            return execute.run(self.ctx, customers=customers, kind="realtime", as_of=as_of, actions=actions)
+        started = time.perf_counter()
+        store = self.ctx.store
+        zone = self.ctx.config.timezone
+        defs = self.definitions.current()
+        usable = execute.definitions_at(self.ctx, defs, as_of)
+        timings: dict[str, float] = {}
+        mark = time.perf_counter()
+        compiled, sql = self.sql(defs, usable, as_of)
+        timings["compile"] = round(time.perf_counter() - mark, 4)
+        ids = sorted({str(c) for c in customers})
+        execute.recover(store)
+        run_id = execute._start(store, as_of, "duckdb", "realtime", usable.definitions, zone=zone)
+        key = (str(store.path.resolve()), run_id)
+        with execute._ACTIVE_LOCK:
+            execute._ACTIVE.add(key)
+        try:
+            trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
+            count = execute._write(
+                store,
+                _BoundEngine(sql, ids),
+                compiled,
+                run_id,
+                "realtime",
+                timings,
+                trait_hashes=trait_hashes,
+                actions=actions,
+                zone=zone,
+            )
+        except BaseException as exc:
+            execute._fail(store, run_id, exc, zone=zone)
+            if isinstance(exc, SegmentumError):
+                raise
+            if isinstance(exc, Exception):
+                raise execute.RunError(f"run {run_id} failed: {type(exc).__name__}: {exc}") from exc
+            raise
+        finally:
+            with execute._ACTIVE_LOCK:
+                execute._ACTIVE.discard(key)
+        mark = time.perf_counter()
+        transitions = execute.diff_mod.diff(store, run_id)
+        timings["diff"] = round(time.perf_counter() - mark, 4)
+        sizes = (
+            store.cursor()
+            .execute(
+                "SELECT name, any_value(segmentation) AS segmentation, any_value(segment) AS segment, "
+                f"count(*) AS customers FROM {META}.memberships WHERE run_id = ? GROUP BY name ORDER BY name",
+                [run_id],
+            )
+            .df()
+        )
+        return execute.RunResult(
+            run_id,
+            as_of,
+            "complete",
+            "duckdb",
+            "realtime",
+            sizes,
+            transitions,
+            list(transitions.attrs.get("baselines", [])),
+            list(usable.warnings),
+            store,
+            None,
+            compiled,
+            time.perf_counter() - started,
+            customers=count,
+            timings=timings,
+        )
+
+
+# ------------------------------------------------------------------------------------------------ lookups
+
+
+@dataclass(frozen=True)
+class LiveEntry:
+    run_id: int
+    as_of: datetime
+    segments: tuple[str, ...]
+
+
+class LiveState:
+    """An in-process replica of the state now of every customer (`snapshots.current_states`, the rule of
+    `snapshots.current_memberships`), so that a lookup reads memory and never waits on the micro-batch
+    writer: loaded in full at start and after each batch run, the customers of each micro-batch refreshed by
+    the writer after its commit. Callers hold the run lock while loading or refreshing (one writer), so a
+    full load never overwrites a newer refresh. Until loaded, `get` answers None and callers read the store.
+
+    Memory: one entry per customer; equal segment lists share one tuple.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._states: dict[str, LiveEntry] | None = None
+        self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.loaded_at: datetime | None = None
+
+    def _entry(self, run_id: int, as_of: datetime, names: list[str]) -> LiveEntry:
+        key = tuple(names)
+        return LiveEntry(run_id, as_of, self._shared.setdefault(key, key))
+
+    def load(self) -> int:
+        """Read every customer's state; returns how many."""
+        from segmentum.store.snapshots import current_states
+
+        self._shared = {}
+        states = {c: self._entry(*v) for c, v in current_states(self.store).items()}
+        self._states = states
+        self.loaded_at = datetime.now()
+        return len(states)
+
+    def refresh(self, customer_ids: list[str]) -> None:
+        """Read the state of these customers again (after a micro-batch committed)."""
+        from segmentum.store.snapshots import current_states
+
+        states = self._states
+        if states is None or not customer_ids:
+            return
+        fresh = current_states(self.store, customer_ids)
+        for cid in customer_ids:
+            if cid in fresh:
+                states[cid] = self._entry(*fresh[cid])
+            else:
+                states.pop(cid, None)
+
+    def forget(self) -> None:
+        self._states = None
+
+    @property
+    def ready(self) -> bool:
+        return self._states is not None
+
+    def get(self, customer_id: str) -> LiveEntry | None:
+        """The customer's state now; None when not loaded or when no run holds the customer."""
+        states = self._states
+        return None if states is None else states.get(customer_id)
+
+    def __len__(self) -> int:
+        return len(self._states or {})

@@ -19,7 +19,14 @@ from zoneinfo import ZoneInfo
 from segmentum.errors import BusyError, NotFoundError, SegmentumError
 from segmentum.progress import Estimate
 from segmentum.runs.backfill import point_row
-from segmentum.runs.realtime import DefinitionsCache, EventWriter, MicroBatcher, now_wall_clock
+from segmentum.runs.realtime import (
+    DefinitionsCache,
+    Evaluator,
+    EventWriter,
+    LiveState,
+    MicroBatcher,
+    now_wall_clock,
+)
 from segmentum.service.keys import ApiKey, KeyStore
 from segmentum.service.schedule import Schedule, parse_schedule
 from segmentum.workspace import Workspace
@@ -95,6 +102,7 @@ class Runtime:
         schedule: str | Schedule | None = None,
         internal_token: str | None = None,
         micro_batch_seconds: float | None = None,
+        max_pending: int | None = None,
     ) -> None:
         self.ws = ws
         self.zone = ZoneInfo(ws.config.timezone)
@@ -108,7 +116,16 @@ class Runtime:
             micro_batch_seconds if micro_batch_seconds is not None else ws.config.serve.micro_batch_seconds
         )
         self.definitions = DefinitionsCache(ws)
-        self.micro = MicroBatcher(self._evaluate, self.zone, interval=interval, run_lock=self.run_lock)
+        self.evaluator = Evaluator(ws, self.definitions)
+        self.live = LiveState(ws.store)  # what lookups read: memory, refreshed by the micro-batch writer
+        self._actions_owed = False  # a micro-batch left its triggers' actions pending
+        self.micro = MicroBatcher(
+            self._evaluate,
+            self.zone,
+            interval=interval,
+            run_lock=self.run_lock,
+            max_pending=max_pending,
+        )
         self.realtime = realtime
         text = schedule if schedule is not None else ws.config.serve.schedule
         self.schedule = parse_schedule(text) if isinstance(text, str) else text
@@ -128,6 +145,7 @@ class Runtime:
         _, self.startup_warnings = finish_pending(self.ws)
         self._delivery = DeliveryWorker(self.ws).start()  # sends what runs put in the outbox
         if self.realtime:
+            self._load_live()
             self.micro.start()
         if self.schedule is not None and self._scheduler is None:
             self._scheduler = threading.Thread(
@@ -146,6 +164,39 @@ class Runtime:
         # a batch run in progress finishes (or fails) before the store closes, never half-written
         for thread in list(self._job_threads):
             thread.join(600)
+
+    def _load_live(self) -> threading.Thread:
+        """Load the lookups' replica on a background thread (lookups read the store meanwhile); under the
+        run lock, so that no micro-batch's refresh is overwritten by an older full read."""
+
+        def work() -> None:
+            try:
+                with self.run_lock:
+                    self.live.forget()
+                    self.live.load()
+            except Exception:  # noqa: BLE001 - lookups read the store until the next load
+                log.warning("loading the live state for lookups failed", exc_info=True)
+
+        thread = threading.Thread(target=work, name="segmentum-live-load", daemon=True)
+        self._job_threads = [t for t in self._job_threads if t.is_alive()] + [thread]
+        thread.start()
+        return thread
+
+    def command(self, name: str, params: dict[str, Any]) -> Any:
+        """Run CLI operation `name` here (`service.commands.execute`, with the run lock when it writes). An
+        operation that writes (a `run`, `ingest`, `forget`, ...) may change any customer's state now: the
+        lookups' replica is loaded again, and edited definitions are picked up."""
+        from segmentum.service.commands import COMMANDS, execute
+
+        try:
+            return execute(self.ws, name, params, lock=self.run_lock)
+        finally:
+            found = COMMANDS.get(name)
+            if found is not None and found.writes:
+                self.definitions.forget()
+                self.live.forget()  # lookups read the store until the replica is loaded again
+                if self.realtime:
+                    self._load_live()
 
     # ------------------------------------------------------------------ auth
     def authenticate(self, token: str) -> ApiKey | None:
@@ -169,14 +220,23 @@ class Runtime:
 
     # ------------------------------------------------------------------ runs
     def _evaluate(self, customers: list[str], as_of: datetime) -> Any:
-        # realtime runs reuse the validated definitions while the files are unchanged
-        result = self.ws.run(
-            customers=customers,
-            kind="realtime",
-            as_of=as_of,
-            definitions=self.definitions.current(),
-            deliver=False,
-        )
+        """A micro-batch: the real-time run (compiled once per definitions fingerprint), then its triggers'
+        actions into the outbox (the run records them as owed first: a process that dies in between leaves
+        a run `finish_pending` completes at the next start); the delivery worker sends them."""
+        from segmentum.actions.triggers import finish_pending, process_run
+
+        result = self.evaluator.evaluate(customers, as_of, actions=True)
+        self.live.refresh(customers)  # lookups see the new state from now on
+        assert result.run_id is not None  # a stored run
+        if self._actions_owed:  # an earlier micro-batch's actions were not enqueued: those runs first
+            _, warnings = finish_pending(self.ws, exclude={result.run_id})
+            self._actions_owed = bool(warnings)
+        try:
+            report = process_run(self.ws, result.run_id, definitions=self.definitions.current())
+            self._actions_owed = self._actions_owed or not report.processed
+        except SegmentumError as exc:  # the run stays pending: the next micro-batch (or start) finishes it
+            self._actions_owed = True
+            log.warning("real-time run %s: triggers not processed: %s", result.run_id, exc)
         return result
 
     def running_job(self) -> BatchJob | None:
@@ -190,7 +250,10 @@ class Runtime:
             with self.run_lock:
                 job.result = self.ws.run(as_of=job.as_of, only=job.only or None, deliver=False)
                 job.done = 1
+                self.live.forget()  # lookups read the store until the replica holds the new run
             self.definitions.forget()  # a batch run is where edited definitions are picked up
+            if self.realtime:
+                self._load_live()
             if job.result.run_id is not None:
                 self.warm(job.result.run_id)
 
@@ -224,7 +287,10 @@ class Runtime:
             for point in points:
                 with self.run_lock:
                     job.result += backfill(self.ws, point, point, every, only=only)
+                    self.live.forget()  # a backfill may write the latest run
                 job.done += 1
+            if self.realtime:
+                self._load_live()
 
         return self._start(job, work)
 

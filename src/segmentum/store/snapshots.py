@@ -10,9 +10,10 @@ Contract (other modules rely on it):
   segment conditions, kept for the real-time path); `traits()` leaves them out unless asked. Its table
   comment is a JSON object trait -> definition hash (`trait_hashes()`; absent on runs of older releases).
 
-A realtime run (kind 'realtime') holds only the customers it re-evaluated; a customer's current state is
-their row in the newest complete realtime run that re-evaluated them after the latest run, else in the latest
-run (`latest_run`: the newest complete batch run by as_of, then id).
+A realtime run (kind 'realtime') holds only the customers it re-evaluated, and replaces their row in
+`segmentum.live_memberships` (one per customer: their memberships in the newest real-time run that re-evaluated
+them). A customer's current state is that live row when its run is newer than the latest run, else their row in
+the latest run (`latest_run`: the newest complete batch run by as_of, then id): `current_memberships`.
 """
 
 from __future__ import annotations
@@ -26,12 +27,19 @@ import pandas as pd
 
 from segmentum.errors import NotFoundError
 from segmentum.store.connection import META, Store
-from segmentum.store.tables import TRAITS_PREFIX, TRAITS_TABLE_LIKE, run_of_traits_table, traits_table
+from segmentum.store.tables import (
+    LIVE_TABLE,
+    TRAITS_PREFIX,
+    TRAITS_TABLE_LIKE,
+    run_of_traits_table,
+    traits_table,
+)
 
 __all__ = [
     "RunInfo",
     "batch_runs",
     "current_memberships",
+    "current_states",
     "get_run",
     "history",
     "latest_run",
@@ -45,6 +53,7 @@ __all__ = [
     "resolve_run",
     "traits",
     "traits_table",
+    "write_live",
 ]
 
 
@@ -309,31 +318,78 @@ def memberships(store: Store, run_id: int, name: str | None = None) -> pd.DataFr
     return store.cursor().execute(sql + " ORDER BY name, customer_id", params).df()
 
 
+def _current_sql(where: str) -> str:
+    """The rule of a customer's state now, one row per customer (customer_id, run_id, as_of, memberships: a list of
+    {segmentation, segment, name} sorted by name) for the customers `where` selects (a condition on
+    `customer_id`): their live row when its run is newer than the latest run, else their memberships in the
+    latest run (a customer in no segment there has no row)."""
+    return f"""WITH latest AS (SELECT run_id, as_of FROM ({_LATEST_BATCH_SQL})),
+        live AS (SELECT l.customer_id, l.run_id, l.as_of, l.memberships FROM {META}.{LIVE_TABLE} l
+            WHERE {where.format(c="l.customer_id")}
+                AND l.run_id > coalesce((SELECT run_id FROM latest), 0))
+        SELECT customer_id, run_id, as_of, memberships FROM live
+        UNION ALL
+        SELECT m.customer_id, any_value(m.run_id), (SELECT as_of FROM latest),
+            list({{'segmentation': m.segmentation, 'segment': m.segment, 'name': m.name}} ORDER BY m.name)
+        FROM {META}.memberships m
+        WHERE {where.format(c="m.customer_id")} AND m.run_id = (SELECT run_id FROM latest)
+            AND m.customer_id NOT IN (SELECT customer_id FROM live)
+        GROUP BY m.customer_id"""
+
+
 def current_memberships(store: Store, customer_id: str) -> pd.DataFrame:
-    """The customer's memberships now: in the newest complete real-time run that re-evaluated them after the
-    latest run (`latest_run`), else in the latest run (empty when they are in no segment there)."""
-    # a real-time run re-evaluated the customer when it holds memberships of theirs, or lists them in
-    # run_customers (a customer in no segment has no membership row)
-    evaluated = (
-        f"EXISTS (SELECT 1 FROM {META}.memberships e WHERE e.run_id = r.run_id AND e.customer_id = $customer)"
-    )
-    if store.table_exists("run_customers", schema=META):
-        evaluated += (
-            f" OR EXISTS (SELECT 1 FROM {META}.run_customers e WHERE e.run_id = r.run_id "
-            "AND e.customer_id = $customer)"
-        )
-    realtime = f"""(SELECT max(r.run_id) FROM {META}.runs r WHERE r.status = 'complete' AND r.kind = 'realtime'
-        AND r.run_id > coalesce((SELECT run_id FROM latest), 0) AND ({evaluated}))"""
+    """The customer's memberships now (run_id, customer_id, segmentation, segment, name), in ONE read of the
+    rule `current_states` applies: their live row (`segmentum.live_memberships`, written by the newest
+    real-time run that re-evaluated them) when that run is newer than the latest run (`latest_run`), else
+    their rows in the latest run. Empty when they are in no segment. Nothing is computed on read."""
     return (
         store.cursor()
         .execute(
-            f"""WITH latest AS (SELECT run_id FROM ({_LATEST_BATCH_SQL}))
-            SELECT m.run_id, m.customer_id, m.segmentation, m.segment, m.name FROM {META}.memberships m
-            WHERE m.customer_id = $customer AND m.run_id = coalesce({realtime}, (SELECT run_id FROM latest))
-            ORDER BY m.name""",
+            f"""SELECT run_id, customer_id, x.segmentation, x.segment, x.name
+            FROM (SELECT run_id, customer_id, unnest(memberships) AS x FROM ({_current_sql("{c} = $customer")}))
+            ORDER BY x.name""",
             {"customer": str(customer_id)},
         )
         .df()
+    )
+
+
+def current_states(
+    store: Store, customer_ids: list[str] | None = None
+) -> dict[str, tuple[int, datetime, list[str]]]:
+    """customer_id -> (run_id, as_of, names sorted) of their state now, for `customer_ids` (None: every customer of
+    the latest run or of a newer real-time run). The rule of `current_memberships`, for many customers at
+    once: what an in-process replica of the live state loads (`runs.realtime.LiveState`)."""
+    params: dict[str, Any] = {}
+    if customer_ids is None:
+        sql = _current_sql("true")
+    else:
+        sql = _current_sql("{c} IN (SELECT unnest($ids::VARCHAR[]))")
+        params["ids"] = [str(c) for c in customer_ids]
+    rows = (
+        store.cursor()
+        .execute(
+            f"SELECT customer_id, run_id, as_of, list_transform(memberships, x -> x.name) FROM ({sql})",
+            params,
+        )
+        .fetchall()
+    )
+    return {str(c): (int(r), at, list(names)) for c, r, at, names in rows}
+
+
+def write_live(cur: Any, run_id: int, traits: str) -> None:
+    """Replace the live rows of the customers of real-time run `run_id` (its traits table `traits`) with their
+    memberships in it. Runs inside the run's transaction (`runs.execute`), after its memberships."""
+    live = f"{META}.{LIVE_TABLE}"
+    cur.execute(f"DELETE FROM {live} WHERE customer_id IN (SELECT customer_id FROM {traits})")
+    cur.execute(
+        f"""INSERT INTO {live} (customer_id, run_id, as_of, memberships)
+        SELECT t.customer_id, {int(run_id)}, (SELECT as_of FROM {META}.runs WHERE run_id = {int(run_id)}),
+            coalesce(list({{'segmentation': m.segmentation, 'segment': m.segment, 'name': m.name}}
+                ORDER BY m.name) FILTER (WHERE m.name IS NOT NULL), [])
+        FROM {traits} t LEFT JOIN (SELECT * FROM {META}.memberships WHERE run_id = {int(run_id)}) m
+            USING (customer_id)
+        GROUP BY t.customer_id"""
     )
 
 

@@ -51,6 +51,8 @@ VERSION_TABLE = "schema_version"
 PROFILES_TABLE = "segment_profiles"
 DEFINITION_VERSIONS_TABLE = "definition_versions"
 LIST_MEMBERS_TABLE = "list_members"
+# the current memberships of the customers real-time runs re-evaluated since (segmentum.runs.realtime)
+LIVE_TABLE = "live_memberships"
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,17 @@ _DECLARED: tuple[Table, ...] = (
     ),
     # the customers a real-time run re-evaluated
     Table("run_customers", (_c("run_id", BIGINT), _c("customer_id", TEXT))),
+    # one row per customer re-evaluated by a real-time run: their memberships in the newest such run, replaced
+    # by each micro-batch that re-evaluates them (readers: snapshots.current_memberships)
+    Table(
+        LIVE_TABLE,
+        (
+            _nn("customer_id", TEXT),
+            _nn("run_id", BIGINT),
+            _nn("as_of", TIMESTAMP),
+            _nn("memberships", 'STRUCT(segmentation VARCHAR, segment VARCHAR, "name" VARCHAR)[]'),
+        ),
+    ),
     # actions (segmentum.actions.outbox, segmentum.actions.tasks)
     Table(
         "outbox",
@@ -536,12 +549,24 @@ def _definition_versions(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TABLES[DEFINITION_VERSIONS_TABLE].ddl())
 
 
+def _live_memberships(con: duckdb.DuckDBPyConnection) -> None:
+    """The real-time path's live table (empty: lookups read the latest run until a micro-batch writes)."""
+    con.execute(TABLES[LIVE_TABLE].ddl())
+
+
+def _static_lists(con: duckdb.DuckDBPyConnection) -> None:
+    """The members of static lists (empty: no list was uploaded before)."""
+    con.execute(TABLES[LIST_MEMBERS_TABLE].ddl())
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _adopt,
     _record_model_fits,
     _user_roles,
     _segment_profiles,
     _definition_versions,
+    _live_memberships,
+    _static_lists,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

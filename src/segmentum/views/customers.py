@@ -7,7 +7,7 @@ The customer's state **now** is their row in the newest complete run that contai
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from segmentum.context import Context
 from segmentum.errors import NotFoundError
@@ -16,6 +16,9 @@ from segmentum.store import snapshots as snapshot
 from segmentum.views.frames import records
 from segmentum.views.models import model_outputs
 from segmentum.views.tasks import tasks as task_list
+
+if TYPE_CHECKING:
+    from segmentum.runs.realtime import LiveState
 
 HISTORY_RUNS = 100
 SEARCH_LIMIT = 50
@@ -70,6 +73,44 @@ def customer(ctx: Context, customer_id: str, *, history_runs: int = HISTORY_RUNS
         "models": model_outputs(ctx, customer_id),
         "history": history[-history_runs:] if history_runs else [],
         "tasks": task_list(ctx, customer_id=customer_id)["tasks"],
+    }
+
+
+def segments_now(ctx: Context, customer_id: str, *, live: LiveState | None = None) -> dict[str, Any]:
+    """The customer's segments now: `customer_id`, `segments` (sorted), `run_id` and `as_of` of the run that
+    holds their state (None before any run holds them). The lookup of `GET /v1/customers/{id}/segments`:
+    from `live` (the server's in-process replica, refreshed by each micro-batch) when it holds the customer,
+    else one store read (`snapshots.current_memberships`). NotFoundError when neither the store nor any run
+    knows them."""
+    entry = live.get(customer_id) if live is not None else None
+    if entry is not None:
+        return {
+            "customer_id": customer_id,
+            "segments": list(entry.segments),
+            "run_id": entry.run_id,
+            "as_of": entry.as_of,
+        }
+    store = ctx.store
+    current = snapshot.current_memberships(store, customer_id)
+    if current.empty:
+        known = store.table_exists("customers") and (
+            store.cursor()
+            .execute("SELECT 1 FROM main.customers WHERE customer_id = ? LIMIT 1", [customer_id])
+            .fetchone()
+            is not None
+        )
+        if not known:
+            raise NotFoundError(
+                f"no customer '{customer_id}' in the store or in any complete run; check the id "
+                "(ids are text compared exactly)"
+            )
+        return {"customer_id": customer_id, "segments": [], "run_id": None, "as_of": None}
+    run_id = int(current["run_id"].iloc[0])
+    return {
+        "customer_id": customer_id,
+        "segments": sorted(current["name"].tolist()),
+        "run_id": run_id,
+        "as_of": snapshot.get_run(store, run_id).as_of,
     }
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from segmentum.api.deps import get_workspace, json_response
+from segmentum.api.deps import get_runtime, get_workspace, json_response
 from segmentum.api.errors import ERROR_RESPONSES
 from segmentum.runs.explain import explain as explain_customer
+from segmentum.service.runtime import Runtime
 from segmentum.views.catalog import check_segment
-from segmentum.views.customers import customer
+from segmentum.views.customers import customer, segments_now
 from segmentum.workspace import Workspace
 
 router = APIRouter(prefix="/customers", tags=["customers"], responses=ERROR_RESPONSES)
@@ -18,6 +19,16 @@ router = APIRouter(prefix="/customers", tags=["customers"], responses=ERROR_RESP
 @router.get("/{customer_id}", summary="Attributes, traits, model outputs, segments now, history and tasks")
 def get_customer(customer_id: str, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
     return json_response(customer(ws, customer_id))
+
+
+@router.get(
+    "/{customer_id}/segments",
+    summary="The customer's segments now (a lookup: real-time runs included, nothing computed)",
+)
+def get_segments(customer_id: str, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    return json_response(
+        segments_now(runtime.ws, customer_id, live=runtime.live if runtime.realtime else None)
+    )
 
 
 @router.get("/{customer_id}/explain/{name}", summary="Why the customer is or is not in the segment")

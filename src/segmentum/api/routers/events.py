@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from segmentum.api.deps import get_runtime, json_response
-from segmentum.api.errors import ERROR_RESPONSES, ApiError
+from segmentum.api.errors import ERROR_RESPONSES, ApiError, error_response
 from segmentum.api.models import EventsAccepted, EventsIn
 from segmentum.runs.realtime import EventRow
 from segmentum.service.runtime import Runtime
@@ -21,6 +21,17 @@ router = APIRouter(prefix="/events", tags=["events"], responses=ERROR_RESPONSES)
     summary="Append events (stored before the answer); their customers are re-evaluated within seconds",
 )
 def post_events(body: EventsIn, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    if runtime.realtime and runtime.micro.full:
+        # back-pressure: nothing of this request is stored, so what was accepted is exactly what is stored
+        runtime.micro.refused += 1
+        wait = runtime.micro.retry_after()
+        return error_response(
+            429,
+            f"real time is behind: {runtime.micro.pending} customers wait for re-evaluation (at most "
+            f"{runtime.micro.max_pending}); nothing of this request was stored, send it again in {wait} s",
+            details={"pending": runtime.micro.pending, "max_pending": runtime.micro.max_pending},
+            headers={"Retry-After": str(wait)},
+        )
     rows = [EventRow(str(e.customer_id), e.event, e.occurred_at, e.properties) for e in body.events]
     try:
         result = runtime.events.append(rows)

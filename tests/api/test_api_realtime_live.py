@@ -1,0 +1,185 @@
+"""Real time through a real server (issue 20): the segments lookup reads the live state, back-pressure answers
+429 with Retry-After when the queue is full, and every accepted event is stored and its customer
+re-evaluated. Behaviour only: generous deadlines, no timed assertions."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from api_support import start_server
+
+from segmentum.api.main import create_app
+from segmentum.service.keys import KeyStore
+from segmentum.store import snapshots as snapshot
+
+DEFS = """\
+traits:
+  cart_adds_7d: {count: events, where: "event = 'cart_add'", within: 7d}
+segments:
+  cart_active:
+    where: "cart_adds_7d > 0"
+segmentations:
+  engagement:
+    segments:
+      - {name: carting, where: "cart_adds_7d > 0"}
+    else: idle
+"""
+
+
+@pytest.fixture
+def realtime_ws(workspace):
+    (workspace.root / "definitions" / "rt.yml").write_text(DEFS, encoding="utf-8")
+    con = workspace.store.cursor()
+    con.execute("CREATE TABLE main.customers (customer_id VARCHAR)")
+    con.execute("INSERT INTO main.customers SELECT 'old' || i FROM range(20) t(i)")
+    con.execute(
+        "CREATE TABLE main.events (event_id VARCHAR, customer_id VARCHAR, event VARCHAR, "
+        "occurred_at TIMESTAMP, properties JSON)"
+    )
+    con.execute(
+        "INSERT INTO main.events VALUES ('e1', 'old1', 'cart_add', now()::TIMESTAMP - INTERVAL 1 DAY, NULL)"
+    )
+    workspace.run()
+    return workspace
+
+
+def _serve(ws, request, **options):
+    key = KeyStore(ws.store).create("write")[0]
+    app = create_app(ws, **options)
+    server, thread, url = start_server(app)
+    request.addfinalizer(lambda: (setattr(server, "should_exit", True), thread.join(15)))
+    client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+    request.addfinalizer(client.close)
+    return app.state.runtime, client
+
+
+def _cart(customer: str) -> dict:
+    return {
+        "customer_id": customer,
+        "event": "cart_add",
+        "occurred_at": (datetime.now(UTC) - timedelta(seconds=1)).isoformat(),
+    }
+
+
+def _until(condition, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within the deadline"
+        time.sleep(0.05)
+
+
+def test_the_segments_lookup_shows_an_event_s_effect_and_agrees_with_the_store(realtime_ws, request) -> None:
+    runtime, client = _serve(realtime_ws, request, micro_batch_seconds=0.2)
+    _until(lambda: runtime.live.ready)
+    before = client.get("/v1/customers/old2/segments").json()
+    assert before["segments"] == ["engagement.idle"] and before["run_id"] is not None
+    assert client.post("/v1/events", json={"events": [_cart("old2"), _cart("brand_new")]}).status_code == 202
+    _until(lambda: "cart_active" in client.get("/v1/customers/old2/segments").json()["segments"])
+    for cid in ("old2", "brand_new", "old1", "old5"):
+        lookup = client.get(f"/v1/customers/{cid}/segments").json()
+        # the replica the lookup reads holds what the one store read says
+        assert lookup["segments"] == sorted(snapshot.current_memberships(realtime_ws.store, cid)["name"])
+        assert lookup["segments"] == client.get(f"/v1/customers/{cid}").json()["segments"]
+    assert client.get("/v1/customers/brand_new/segments").json()["segments"] == [
+        "cart_active",
+        "engagement.carting",
+    ]
+    assert client.get("/v1/customers/nobody/segments").status_code == 404
+    # a batch run replaces the replica: the lookup then reads the new run
+    assert client.post("/v1/runs", json={}).status_code == 202
+    _until(lambda: client.get("/v1/runs").json()["in_progress"] is None)
+    latest = snapshot.latest_run(realtime_ws.store)
+    _until(lambda: client.get("/v1/customers/old2/segments").json()["run_id"] == latest.run_id)
+    assert client.get("/v1/customers/old2/segments").json()["segments"] == [
+        "cart_active",
+        "engagement.carting",
+    ]
+
+
+def test_a_full_queue_answers_429_with_retry_after_and_stores_nothing_of_the_request(
+    realtime_ws, request
+) -> None:
+    # no micro-batch drains the queue during the test: its interval is an hour
+    runtime, client = _serve(realtime_ws, request, micro_batch_seconds=3600)
+    runtime.micro.max_pending = 3
+    events_before = realtime_ws.store.query("SELECT count(*) FROM main.events")[0][0]
+    accepted = 0
+    for cid in ("a1", "a2", "a3"):
+        response = client.post("/v1/events", json={"events": [_cart(cid)]})
+        assert response.status_code == 202, response.text
+        accepted += response.json()["accepted"]
+    refused = client.post("/v1/events", json={"events": [_cart("a4"), _cart("a5")]})
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.json()["error"]["details"] == {"pending": 3, "max_pending": 3}
+    stored = realtime_ws.store.query("SELECT count(*) FROM main.events")[0][0] - events_before
+    assert stored == accepted == 3  # the refused request left nothing behind
+    assert realtime_ws.store.query("SELECT count(*) FROM main.customers WHERE customer_id = 'a4'") == [(0,)]
+    assert client.get("/v1/status").json()["realtime"]["refused"] == 1
+    # once a micro-batch drains the queue, events are accepted again
+    assert runtime.micro.flush() == 3
+    assert client.post("/v1/events", json={"events": [_cart("a4")]}).status_code == 202
+
+
+def test_no_accepted_event_is_lost_under_back_pressure(realtime_ws, request) -> None:
+    runtime, client = _serve(realtime_ws, request, micro_batch_seconds=0.3)
+    runtime.micro.max_pending = 25  # small: some requests are refused while clients post at once
+    events_before = realtime_ws.store.query("SELECT count(*) FROM main.events")[0][0]
+    accepted: list[str] = []
+    refused = [0]
+    lock = threading.Lock()
+
+    def post(n: int) -> None:
+        with httpx.Client(base_url=str(client.base_url), headers=dict(client.headers), timeout=60) as mine:
+            for k in range(15):
+                ids = [f"load{n}-{k}-{j}" for j in range(4)]
+                response = mine.post("/v1/events", json={"events": [_cart(c) for c in ids]})
+                with lock:
+                    if response.status_code == 202:
+                        accepted.extend(ids)
+                    else:
+                        assert response.status_code == 429, response.text
+                        refused[0] += 1
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stored = realtime_ws.store.query("SELECT count(*) FROM main.events")[0][0] - events_before
+    assert stored == len(accepted) > 0
+    # every accepted customer is re-evaluated: in the carting segment through the real-time path
+    _until(lambda: runtime.micro.pending == 0, 120)
+
+    def evaluated() -> set[str]:
+        rows = realtime_ws.store.query(
+            "SELECT customer_id FROM segmentum.live_memberships WHERE list_contains("
+            "list_transform(memberships, x -> x.name), 'cart_active')"
+        )
+        return {r[0] for r in rows}
+
+    _until(lambda: set(accepted) <= evaluated(), 120)
+    assert refused[0] == client.get("/v1/status").json()["realtime"]["refused"]
+
+
+def test_a_batch_run_through_the_cli_channel_reloads_the_lookups(realtime_ws, request) -> None:
+    """`segmentum run` while serve runs goes through POST /v1/commands/run: the replica then holds that run."""
+    runtime, client = _serve(realtime_ws, request, micro_batch_seconds=0.2, internal_token="cli-token")
+    _until(lambda: runtime.live.ready)
+    assert client.post("/v1/events", json={"events": [_cart("old3")]}).status_code == 202
+    _until(lambda: "cart_active" in client.get("/v1/customers/old3/segments").json()["segments"])
+    live_run = client.get("/v1/customers/old3/segments").json()["run_id"]
+    ran = client.post("/v1/commands/run", json={}, headers={"Authorization": "Bearer cli-token"})
+    assert ran.status_code == 200, ran.text
+    latest = snapshot.latest_run(realtime_ws.store)
+    assert latest.run_id > live_run
+    _until(lambda: client.get("/v1/customers/old3/segments").json()["run_id"] == latest.run_id)
+    assert client.get("/v1/customers/old3/segments").json()["segments"] == [
+        "cart_active",
+        "engagement.carting",
+    ]
+    assert client.get("/v1/customers/old4/segments").json()["run_id"] == latest.run_id

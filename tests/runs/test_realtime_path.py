@@ -1,0 +1,298 @@
+"""The real-time path (issue 20): compiled once per definitions fingerprint and day, the touched ids bound as a
+table, the live table read by lookups; its memberships equal a batch run's at the same as_of."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+from engine_helpers import write_definitions
+
+from segmentum.engine.duckdb import DuckDBEngine
+from segmentum.runs.execute import compile_for, definitions_at, run
+from segmentum.runs.realtime import (
+    TOUCHED,
+    DefinitionsCache,
+    Evaluator,
+    EventRow,
+    EventWriter,
+    SqlTemplate,
+    bind_touched,
+)
+from segmentum.store import snapshots as snapshot
+from segmentum.workspace import Workspace
+
+DEFS = """
+traits:
+  spent: {sum: orders.amount}
+  n: {count: orders}
+  recent_spent: {sum: orders.amount, within: 2m}
+  older_orders: {count: orders, between: [1y, 30d]}
+  carts_7d: {count: events, where: "event = 'cart_add'", within: 7d}
+  half: {expr: "ntile(spent, 2)"}
+segments:
+  cart_hot: {where: "carts_7d > 0 and recent_spent >= 0"}
+  top_half: {where: "half = 2"}
+segmentations:
+  engagement:
+    segments:
+      - {name: carting, where: "carts_7d > 0"}
+      - {name: buying, where: "n >= 3"}
+    else: idle
+  tier:
+    segments:
+      - {name: gold, where: "spent >= 400 and in_segment('top_half')"}
+    else: other
+"""
+CUSTOMERS = [f"c{i:02d}" for i in range(12)]
+T0 = datetime(2024, 3, 31, 12, 0, 0)
+
+
+def _orders() -> list[dict]:
+    rows = []
+    for i, customer in enumerate(CUSTOMERS):
+        for k in range(1 + i % 4):
+            rows.append(
+                {
+                    "order_id": f"o{i}-{k}",
+                    "customer_id": customer,
+                    "ordered_at": datetime(2024, 1 + (i + k) % 3, 1 + (7 * i + 3 * k) % 27, 10),
+                    "amount": 10 + (37 * i + 11 * k) % 200,
+                }
+            )
+    return rows
+
+
+@pytest.fixture
+def ws(make_ws) -> Workspace:
+    events = [
+        {
+            "event_id": "e0",
+            "customer_id": "c01",
+            "event": "cart_add",
+            "occurred_at": T0 - timedelta(days=1),
+            "properties": None,
+        }
+    ]
+    return make_ws(
+        DEFS,
+        {"customers": [{"customer_id": c} for c in CUSTOMERS], "orders": _orders(), "events": events},
+        builtins=["rfm"],
+    )
+
+
+def _now(ws: Workspace, customers: list[str]) -> list[tuple[str, str]]:
+    """What a lookup shows: the one read of the live state."""
+    rows = []
+    for c in customers:
+        current = snapshot.current_memberships(ws.store, c)
+        rows += [(c, n) for n in current["name"]]
+    return sorted(rows)
+
+
+def _batch(ws: Workspace, as_of: datetime, customers: list[str]) -> list[tuple[str, str]]:
+    mem = run(ws, as_of=as_of, preview=True).memberships()
+    mine = mem[mem.customer_id.isin(customers)]
+    return sorted(zip(mine.customer_id, mine.name, strict=True))
+
+
+def _sql_now(ws: Workspace, evaluator: Evaluator, as_of: datetime) -> tuple[str, str]:
+    """(the template's SQL, a fresh compile's SQL) at `as_of`, both reading the touched table."""
+    defs = evaluator.definitions.current()
+    usable = definitions_at(ws, defs, as_of)
+    _, templated = evaluator.sql(defs, usable, as_of)
+    engine = DuckDBEngine(ws.store)
+    fresh = compile_for(ws, usable, engine, as_of, customers=["__segmentum_touched__"])
+    return templated, bind_touched(engine.to_sql(fresh.expr))
+
+
+def test_the_template_renders_the_sql_a_fresh_compile_gives(ws: Workspace) -> None:
+    run(ws, as_of=T0)
+    evaluator = Evaluator(ws)
+    for as_of in (
+        T0,
+        T0.replace(hour=0, minute=0, second=0),
+        T0.replace(hour=23, minute=59, second=59, microsecond=999999),
+    ):
+        templated, fresh = _sql_now(ws, evaluator, as_of)
+        assert templated == fresh, as_of
+    assert evaluator.compiles == 2  # the two probes of the day, then only substitutions
+    assert TOUCHED in templated and "__segmentum_touched__" not in templated
+    # another day is another template (month windows clamp differently)
+    templated, fresh = _sql_now(ws, evaluator, datetime(2024, 2, 29, 8, 30))
+    assert templated == fresh and evaluator.compiles == 4
+
+
+def test_sql_that_is_not_a_fixed_offset_of_as_of_is_refused() -> None:
+    day = T0.date()
+    a = "SELECT MAKE_TIMESTAMP(2024, 3, 31, 3, 17, 29.123457), MAKE_TIMESTAMP(2020, 1, 1, 0, 0, 0.0)"
+    b = "SELECT MAKE_TIMESTAMP(2024, 3, 31, 19, 41, 53.876543), MAKE_TIMESTAMP(2020, 1, 1, 0, 0, 0.0)"
+    template = SqlTemplate.from_probes(day, a, b)
+    assert template.render(datetime(2024, 3, 31, 6, 0, 1, 5)) == (
+        "SELECT MAKE_TIMESTAMP(2024, 3, 31, 6, 0, 1.000005), MAKE_TIMESTAMP(2020, 1, 1, 0, 0, 0.0)"
+    )
+    from segmentum.runs.realtime import NotTemplatable
+
+    with pytest.raises(NotTemplatable):  # a literal that moves, but not with as_of
+        SqlTemplate.from_probes(day, a, b.replace("2020, 1, 1", "2020, 1, 2"))
+    with pytest.raises(NotTemplatable):  # text that differs
+        SqlTemplate.from_probes(day, a, b.replace("SELECT", "SELECT 1,"))
+    with pytest.raises(ValueError):
+        template.render(datetime(2024, 4, 1))
+
+
+def test_an_event_makes_its_customer_enter_and_leave_segments_as_a_batch_run_would(ws: Workspace) -> None:
+    run(ws, as_of=T0)
+    writer = EventWriter(ws.store, ZoneInfo(ws.config.timezone))
+    evaluator = Evaluator(ws, DefinitionsCache(ws))
+    touched = ["c03", "c04", "new1"]
+    assert ("c03", "engagement.carting") not in _now(ws, touched)
+
+    t1 = T0 + timedelta(hours=3, minutes=30, microseconds=500)
+    writer.append([EventRow("c03", "cart_add", t1 - timedelta(minutes=5)), EventRow("new1", "cart_add", t1)])
+    result = evaluator.evaluate(touched, t1)
+    assert result.kind == "realtime" and result.customers == 3
+    entered = _now(ws, touched)
+    assert {("c03", "engagement.carting"), ("c03", "cart_hot"), ("new1", "engagement.carting")} <= set(
+        entered
+    )
+    assert entered == _batch(ws, t1, touched)  # the same answer as a batch run at the same as_of
+    # the transition is the run's, for the outbox
+    moved = result.transitions[result.transitions.customer_id == "c03"]
+    assert set(moved.kind) >= {"entered", "moved"}
+
+    # eight days later the cart is out of the 7-day window: the customers leave (another day, another template)
+    t2 = t1 + timedelta(days=8)
+    result = evaluator.evaluate(touched, t2)
+    left = _now(ws, touched)
+    assert ("c03", "engagement.carting") not in left and ("c03", "cart_hot") not in left
+    assert left == _batch(ws, t2, touched)
+    assert set(result.transitions[result.transitions.customer_id == "c03"].kind) >= {"exited", "moved"}
+
+    # after a run of some definitions only, the real-time path still gives a full batch's answer
+    run(ws, as_of=t2, only=["engagement"])
+    writer.append([EventRow("c04", "cart_add", t2 - timedelta(hours=1))])
+    evaluator.evaluate(touched, t2)
+    assert ("c04", "engagement.carting") in _now(ws, touched)
+    assert _now(ws, touched) == _batch(ws, t2, touched)
+
+
+def test_lookups_read_the_live_row_until_a_newer_batch_run(ws: Workspace) -> None:
+    first = run(ws, as_of=T0)
+    evaluator = Evaluator(ws)
+    rt = evaluator.evaluate(["c01", "c02"], T0 + timedelta(minutes=1))
+    live = ws.store.query(
+        "SELECT customer_id, run_id, len(memberships) FROM segmentum.live_memberships ORDER BY 1"
+    )
+    assert [(c, r) for c, r, _ in live] == [("c01", rt.run_id), ("c02", rt.run_id)]
+    assert set(snapshot.current_memberships(ws.store, "c01").run_id) == {rt.run_id}
+    # a customer no micro-batch touched: the latest run
+    assert set(snapshot.current_memberships(ws.store, "c05").run_id) == {first.run_id}
+    # a micro-batch again replaces the row, never adds one
+    rt2 = evaluator.evaluate(["c01"], T0 + timedelta(minutes=2))
+    assert ws.store.query(
+        "SELECT count(*), max(run_id) FROM segmentum.live_memberships WHERE customer_id = 'c01'"
+    ) == [(1, rt2.run_id)]
+    # a newer batch run is the state now, live rows older than it are not
+    batch = run(ws, as_of=T0 + timedelta(minutes=3))
+    assert set(snapshot.current_memberships(ws.store, "c01").run_id) == {batch.run_id}
+    expected = batch.memberships()
+    assert list(snapshot.current_memberships(ws.store, "c01")["name"]) == sorted(
+        expected[expected.customer_id == "c01"]["name"]
+    )
+
+
+def test_a_customer_in_no_segment_has_an_empty_live_row(make_ws) -> None:
+    ws = make_ws(
+        'traits:\n  n: {count: orders}\nsegments:\n  many: {where: "n >= 5"}\n',
+        {
+            "customers": [{"customer_id": "x"}],
+            "orders": [{"order_id": "o", "customer_id": "x", "ordered_at": T0, "amount": 1}],
+        },
+    )
+    run(ws, as_of=T0)
+    Evaluator(ws).evaluate(["x"], T0 + timedelta(seconds=1))
+    assert ws.store.query(
+        "SELECT len(memberships) FROM segmentum.live_memberships WHERE customer_id = 'x'"
+    ) == [(0,)]
+    assert snapshot.current_memberships(ws.store, "x").empty
+    assert isinstance(snapshot.current_memberships(ws.store, "x"), pd.DataFrame)
+
+
+def test_edited_definitions_are_compiled_again(ws: Workspace) -> None:
+    run(ws, as_of=T0)
+    evaluator = Evaluator(ws, DefinitionsCache(ws))
+    evaluator.evaluate(["c01"], T0 + timedelta(seconds=1))
+    evaluator.evaluate(["c02"], T0 + timedelta(seconds=2))
+    assert evaluator.compiles == 2
+    write_definitions(
+        ws,
+        DEFS + '  big:\n    segments:\n      - {name: yes, where: "spent >= 100"}\n    else: no\n',
+        ["rfm"],
+    )
+    result = evaluator.evaluate(["c01"], T0 + timedelta(seconds=3))
+    assert evaluator.compiles == 4
+    assert "big" in set(result.memberships().segmentation.dropna())
+
+
+def test_the_in_process_replica_holds_what_the_store_read_says(ws: Workspace) -> None:
+    from segmentum.runs.realtime import LiveState
+
+    run(ws, as_of=T0)
+    live = LiveState(ws.store)
+    assert live.get("c01") is None and not live.ready  # not loaded: callers read the store
+    live.load()
+    evaluator = Evaluator(ws)
+    writer = EventWriter(ws.store, ZoneInfo(ws.config.timezone))
+    writer.append([EventRow("c02", "cart_add", T0), EventRow("fresh", "cart_add", T0)])
+    evaluator.evaluate(["c02", "fresh"], T0 + timedelta(minutes=1))
+    live.refresh(["c02", "fresh"])
+
+    def agree() -> None:
+        for c in [*CUSTOMERS, "fresh"]:
+            current = snapshot.current_memberships(ws.store, c)
+            entry = live.get(c)
+            assert entry is not None, c
+            assert list(entry.segments) == list(current["name"]), c
+            assert entry.run_id == int(current["run_id"].iloc[0]), c
+
+    agree()
+    assert "engagement.carting" in live.get("fresh").segments
+    run(ws, as_of=T0 + timedelta(minutes=2), only=["engagement"])
+    live.load()
+    agree()
+    assert len(live) == len(CUSTOMERS) + 1
+
+
+def test_a_real_time_diff_in_one_query_gives_the_per_definition_rows(ws: Workspace) -> None:
+    from segmentum.runs import diff as diff_mod
+    from segmentum.runs.baseline import previous_states
+
+    run(ws, as_of=T0)
+    writer = EventWriter(ws.store, ZoneInfo(ws.config.timezone))
+    evaluator = Evaluator(ws)
+    writer.append(
+        [EventRow("c03", "cart_add", T0), EventRow("c05", "cart_add", T0), EventRow("x9", "login", T0)]
+    )
+    first = evaluator.evaluate(["c03", "c05", "x9"], T0 + timedelta(hours=1))
+    second = evaluator.evaluate(["c03", "c06"], T0 + timedelta(days=9))  # c03 leaves; compared with `first`
+    for result in (first, second):
+        info = snapshot.get_run(ws.store, result.run_id)
+        kinds = diff_mod.current_kinds(ws.store, info)
+        states = previous_states(ws.store, result.run_id, list(info.definition_hashes))
+        per_definition = pd.concat(
+            [
+                diff_mod._diff_one(ws.store, info, s, kinds.get(n))
+                for n, s in states.items()
+                if not s.baseline
+            ],
+            ignore_index=True,
+        )
+        key = ["name", "customer_id"]
+        got = result.transitions.sort_values(key).reset_index(drop=True).astype(str)
+        expected = per_definition.sort_values(key).reset_index(drop=True)[got.columns].astype(str)
+        assert len(got) > 0
+        pd.testing.assert_frame_equal(got, expected)
+    assert set(second.transitions[second.transitions.customer_id == "c03"].from_run) <= {first.run_id}
