@@ -106,3 +106,41 @@ def test_post_identify_links_an_anonymous_id(tmp_path: Path) -> None:
         server.should_exit = True
         thread.join(15)
         ws.close()
+
+
+def test_an_event_of_a_linked_alias_moves_its_customer_in_real_time(tmp_path: Path) -> None:
+    """Real time re-evaluates the customer an alias is linked to, with the alias's rows counted for them."""
+    import time
+
+    from segmentum.api.main import create_app
+    from segmentum.service.keys import KeyStore
+    from servers import start_app
+
+    ws = make_shop(tmp_path / "ws")
+    write_definitions(ws, DEFINITIONS + '  browsing: {where: "pages >= 2"}\n')
+    ws.run(deliver=False)  # the batch run real time builds on
+    key = KeyStore(ws.store).create("write", "rt")[0]
+    server, thread, url = start_app(create_app(ws, micro_batch_seconds=0.2))
+    try:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+            linked = client.post("/v1/identify", json={"alias_id": "anon-5", "customer_id": "a"})
+            assert linked.status_code == 201, linked.text
+            at = datetime.now().replace(microsecond=0).isoformat()
+            events = [{"customer_id": "anon-5", "event": "page", "occurred_at": at} for _ in range(2)]
+            assert client.post("/v1/events", json={"events": events}).status_code == 202
+            deadline = time.monotonic() + 90
+            segments: list[str] = []
+            while time.monotonic() < deadline:
+                answer = client.get("/v1/customers/a/segments")
+                segments = answer.json().get("segments", []) if answer.status_code == 200 else []
+                if "browsing" in segments:
+                    break
+                time.sleep(0.3)
+            assert "browsing" in segments
+            assert client.get("/v1/customers/anon-5/segments").status_code == 404 or "browsing" not in (
+                client.get("/v1/customers/anon-5/segments").json().get("segments", [])
+            )
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        ws.close()

@@ -10,6 +10,7 @@ from segmentum.api.errors import ERROR_RESPONSES, ApiError, error_response
 from segmentum.api.models import EventsAccepted, EventsIn
 from segmentum.runs.realtime import EventRow
 from segmentum.service.runtime import Runtime
+from segmentum.store.identities import customer_of
 
 router = APIRouter(prefix="/events", tags=["events"], responses=ERROR_RESPONSES)
 
@@ -38,7 +39,9 @@ def post_events(body: EventsIn, runtime: Runtime = Depends(get_runtime)) -> JSON
     except OverflowError as exc:
         raise ApiError(422, f"an occurred_at cannot be converted to the workspace time zone ({exc})") from exc
     if runtime.realtime:
-        runtime.micro.enqueue(result.customer_ids)
+        ids = list(result.customer_ids)
+        linked = customer_of(runtime.ws.store, ids)  # a linked alias's events are its customer's (DESIGN 5.1)
+        runtime.micro.enqueue([linked.get(i, i) for i in ids])
     return json_response(
         {
             "accepted": result.accepted,
