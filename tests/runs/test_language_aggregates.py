@@ -64,6 +64,8 @@ traits:
   value_p90: {percentile: {of: events.properties.value, p: 0.9}}
   value_sd: {stddev: events.properties.value}
   used_reports: {count_distinct: events.properties.feature, where: "event = 'feature_used'", within: 7d}
+  top_used: {mode: events.properties.feature, where: "event = 'feature_used'", within: 7d}
+  last_used: {last: events.properties.feature, where: "event = 'feature_used'"}
 """
 
 
@@ -97,6 +99,8 @@ def test_property_values_are_json_text_and_numbers_skip_what_is_not_a_number(mak
     assert a["value_p90"] == pytest.approx(float(np.quantile([10, 2.5, 10], 0.9)))
     assert a["value_sd"] == pytest.approx(statistics.stdev([10, 2.5, 10]))
     assert a["used_reports"] == 2  # 'reports' and 7 among feature_used events
+    assert a["top_used"] == "reports" and a["last_used"] == "7"  # a JSON number's text
+    assert null(got["b"]["top_used"]) and null(got["b"]["last_used"])
     b = got["b"]
     assert b["features"] == 2 and b["top_feature"] == "x"  # a tie goes to the smallest value
     for name in ("value_sum", "value_avg", "value_median", "value_p90", "value_sd"):
@@ -609,3 +613,23 @@ traits:
             ws.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_real_time_path_gives_a_touched_customer_the_batch_values(make_ws) -> None:
+    """Real time evaluates only the touched customers with the same expression: none of the new aggregations
+    depends on other customers, so a subset gives exactly the batch values."""
+    from segmentum.compile.compiler import RunCompiler
+    from segmentum.engine.duckdb import DuckDBEngine
+
+    ws = _showcase(make_ws)
+    as_of = D(2024, 3, 31, 23, 59, 59, 999999)
+    batch = traits(ws, as_of)
+    engine = DuckDBEngine(ws.store)
+    compiled = RunCompiler(ws.definitions(), engine.tables(), as_of, customer_ids=["a"]).compile()
+    rows = engine.execute_arrow(compiled.expr).to_pylist()
+    assert [r["customer_id"] for r in rows] == ["a"]
+    for name in ("funnel", "weeks", "features", "value_p90", "value_sd", "value_med"):
+        left, right = rows[0][name], batch["a"][name]
+        if isinstance(right, pd.Timestamp):
+            right = right.to_pydatetime()
+        assert left == pytest.approx(right) if isinstance(left, float) else left == right, name

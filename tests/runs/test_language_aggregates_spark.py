@@ -40,8 +40,8 @@ traits:
   funnel_any: {sequence: ["event = 'cart_add'", "event = 'checkout'"], table: events}
   three: {sequence: ["event = 'login'", "event = 'cart_add'", "event = 'checkout'"], table: events, max_gap: 1w}
   valued: {sequence: ["properties.value > 20", "event = 'checkout'"], table: events, max_gap: 3d}
-  monthly: {sequence: ["amount < 50", "amount >= 50"], table: orders, max_gap: 1m}
-  items_seq: {sequence: ["category = 'a'", "category = 'b'", "category = 'c'"], table: order_items, within: 1y}
+  monthly: {sequence: ["amount < 50", "amount >= 50"], table: orders, max_gap: 6m}
+  items_seq: {sequence: ["category = 'a'", "category = 'b'"], table: order_items, within: 2y, max_gap: 6m}
   gap_days: {expr: "days_between(funnel_any, as_of)"}
 segments:
   converted: {where: "funnel is not null and login_weeks >= 2"}
@@ -75,7 +75,7 @@ def _data(seed: int, customers: int = 40) -> dict[str, list[dict]]:
                 "customer_id": rng.choice(ids),
                 "event": rng.choice(["login", "cart_add", "checkout", "feature_used", "page_view"]),
                 # on a 6-hour grid: ties, rows exactly at a period bound and gaps exactly at max_gap occur
-                "occurred_at": as_of - timedelta(hours=6 * rng.randint(-2, 4 * 70)),
+                "occurred_at": as_of - timedelta(hours=6 * rng.randint(-2, 4 * 40)),
                 "properties": None if rng.random() < 0.05 else json.dumps(props),
             }
         )
@@ -135,17 +135,18 @@ def test_duckdb_and_spark_agree_on_the_new_aggregations(make_ws) -> None:
     duck_traits, spark_traits = duck.traits(), spark.traits()
     _same(duck_traits, spark_traits)
     _same(duck.memberships(), spark.memberships())
-    # the data exercises every construct: not all null, not all equal
+    # the data exercises every construct: not all null, and the numbers not all equal
+    for name in ("features", "value_p90", "value_sd", "order_sd", "item_p50", "login_weeks", "order_months"):
+        assert duck_traits[name].nunique() > 1, name
     for name in (
-        "features",
-        "value_p90",
-        "value_sd",
-        "order_sd",
-        "login_weeks",
         "funnel",
+        "funnel_any",
         "three",
+        "valued",
         "monthly",
+        "items_seq",
+        "top_feature",
+        "max_feature",
     ):
         assert duck_traits[name].notna().sum() > 0, name
-        assert duck_traits[name].nunique() > 1, name
     assert spark.transitions.empty

@@ -436,13 +436,13 @@ class RunCompiler:
     def _ranked(self, trait: TraitDef, t: ir.Table) -> ir.Table:
         """mode / first / last of one trait: customer_id and the value, one row per customer."""
         spec: AggregateTrait = trait.spec  # type: ignore[assignment]
-        where = self._condition(trait, t)
         col = self._column(trait, t)
         value = spec.column or ""
         if spec.property_key is not None:  # the property's text becomes a column of the rows
             value = "__value"
             t = t.mutate(__value=col)
             col = t[value]
+        where = self._condition(trait, t)
         rows = t.filter(col.notnull()) if where is None else t.filter(col.notnull() & where)
         if spec.function == "mode":
             counts = rows.group_by(customer_id=rows.customer_id, value=rows[value]).aggregate(n=rows.count())
