@@ -192,3 +192,22 @@ def test_a_customer_level_function_is_rejected_in_a_step(ws: Workspace) -> None:
         ws, "traits:\n  x: {sequence: ['percent_rank(amount) > 0.5', 'amount > 0'], table: orders}\n"
     )
     assert "t.yml:2:" in message and "percent_rank" in message
+
+
+def test_the_examples_in_the_docs_load(ws: Workspace) -> None:
+    import re
+
+    import yaml
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "definitions.md"
+    section = docs.read_text(encoding="utf-8").split("### Event properties as aggregated columns")[1]
+    section = section.split("\n## Expressions")[0]
+    traits: dict = {}
+    segments: dict = {}
+    for block in re.findall(r"```yaml\n(.*?)```", section, re.S):
+        data = yaml.safe_load(block)
+        segments |= data.pop("segments", {})
+        traits |= data
+    assert {"features_used", "p90_order", "order_spread", "login_weeks", "cart_then_checkout"} <= set(traits)
+    defs = load(ws, yaml.safe_dump({"traits": traits, "segments": segments}))
+    assert isinstance(defs.traits["cart_then_checkout"].spec, SequenceTrait)
