@@ -175,3 +175,23 @@ def test_the_hash_version_is_part_of_every_hash(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(fingerprint, "HASH_VERSION", fingerprint.HASH_VERSION + 1)
     after = load(BASE).hashes
     assert all(before[n] != after[n] for n in before)
+
+
+def test_new_trait_kinds_hash_by_meaning() -> None:
+    def segment_hash(trait: str) -> str:
+        return load(f"traits:\n  t: {trait}\nsegments:\n  s: {{where: 't is not null'}}\n").hashes["s"]
+
+    steps = "[\"event = 'a'\", \"event = 'b'\"]"
+    spaced = "[\"event='a'\", \"(event  =  'b')\"]"
+    assert segment_hash(f"{{sequence: {steps}, table: events, max_gap: 1w}}") == segment_hash(
+        f"{{sequence: {spaced}, table: events, max_gap: 7d}}"
+    )
+    assert segment_hash(f"{{sequence: {steps}, table: events}}") != segment_hash(
+        "{sequence: [\"event = 'b'\", \"event = 'a'\"], table: events}"
+    )
+    periods = "{active_periods: events, period: 1w, within: 8w}"
+    assert segment_hash(periods) == segment_hash("{active_periods: events, period: 7d, within: 56d}")
+    assert segment_hash(periods) != segment_hash("{active_periods: events, period: 1w, within: 4w}")
+    assert segment_hash("{percentile: {of: orders.amount, p: 0.5}}") != segment_hash(
+        "{percentile: {of: orders.amount, p: 0.9}}"
+    )

@@ -16,7 +16,6 @@ from datetime import datetime
 from segmentum.compile import rules
 from segmentum.spec import ast, functions
 from segmentum.spec.definitions import Definitions, TraitDef, trait_closure
-from segmentum.spec.models import AggregateTrait
 from segmentum.store.catalog import ModelFit
 from segmentum.store.connection import META
 
@@ -49,7 +48,7 @@ def _trait_names(trait: TraitDef) -> set[str]:
     if trait.expr is not None:
         names |= ast.names(trait.expr)
     # an aggregate's `where` reads the rows of its table, not customer attributes
-    if not isinstance(trait.spec, AggregateTrait) and trait.where is not None:
+    if not trait.spec.over_rows and trait.where is not None:
         names |= ast.names(trait.where)
     target = getattr(trait.spec, "target", None)
     if isinstance(target, str):

@@ -36,18 +36,22 @@ from segmentum.compile.expressions import (
     days_between,
     literal,
 )
-from segmentum.compile.windows import bounds
+from segmentum.compile.windows import bounds, period_edges
 from segmentum.errors import DefinitionError
 from segmentum.schema import TABLES
 from segmentum.spec import ast, functions
 from segmentum.spec.definitions import Definitions, SegmentDef, TraitDef
 from segmentum.spec.models import (
+    NUMERIC_AGGREGATES,
+    ActivePeriodsTrait,
     AggregateTrait,
     CumulativeTrait,
     ExprTrait,
     ScoreTrait,
+    SequenceTrait,
     TotalTrait,
     TraitKind,
+    parse_duration,
 )
 from segmentum.store.tables import LIST_MEMBERS_TABLE
 
@@ -88,6 +92,16 @@ def _duckdb_json_extract_string(value: dt.JSON, path: str) -> str:  # type: igno
 
 def _json_text(column: ir.Value, key: str) -> ir.Value:
     return _duckdb_json_extract_string(column, f"$.{key}")
+
+
+# A JSON number or a numeric string, as numeric aggregations of a property read it (DESIGN.md 5.1). Spelled
+# with classes, not `\d`, so that the pattern means the same in DuckDB (RE2) and Spark (Java) SQL literals.
+NUMBER_PATTERN = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def property_number(text: ir.StringValue) -> ir.Value:
+    """A property's text as DOUBLE when it is a number, else null (`true`, `'n/a'`, objects are skipped)."""
+    return text.re_search(NUMBER_PATTERN).ifelse(text.try_cast("float64"), ibis.null("float64"))
 
 
 @dataclass
@@ -323,7 +337,7 @@ class RunCompiler:
         for trait in self.defs.traits.values():
             if trait.expr is not None:
                 names |= ast.names(trait.expr)
-            if not TRAIT_RULES[type(trait.spec)].grouped and trait.where is not None:
+            if not trait.spec.over_rows and trait.where is not None:
                 names |= ast.names(trait.where)
             target = getattr(trait.spec, "target", None)  # score, cumulative, total: the trait they read
             if isinstance(target, str):
@@ -368,7 +382,7 @@ class RunCompiler:
         if name == "orders" and self._uses_days_since_previous(group):
             w = ibis.window(group_by=t.customer_id, order_by=[t.ordered_at, t.order_id])
             t = t.mutate(days_since_previous=days_between(t.ordered_at.lag().over(w), t.ordered_at))
-        lows = [bounds(tr.spec, self.as_of)[0] for tr in group.traits]  # type: ignore[arg-type]
+        lows = [bounds(tr.spec, self.as_of)[0] for tr in group.traits]
         if lows and all(low is not None for low in lows):
             # every trait of the group has a window: read only the widest one
             t = t.filter(t[time_column] > ibis.literal(min(lows), type=dt.Timestamp()))  # type: ignore[type-var]
@@ -377,9 +391,10 @@ class RunCompiler:
     @staticmethod
     def _uses_days_since_previous(group: _Group) -> bool:
         for trait in group.traits:
-            if trait.spec.column == "days_since_previous":  # type: ignore[union-attr]
+            if getattr(trait.spec, "column", None) == "days_since_previous":
                 return True
-            if trait.where is not None and "days_since_previous" in ast.names(trait.where):
+            conditions = [*([trait.where] if trait.where is not None else []), *trait.steps]
+            if any("days_since_previous" in ast.names(c) for c in conditions):
                 return True
         return False
 
@@ -403,9 +418,18 @@ class RunCompiler:
         return cond
 
     def _column(self, trait: TraitDef, t: ir.Table) -> ir.Value:
-        column = trait.spec.column  # type: ignore[union-attr]
+        """The aggregated values: a column, or a key of events.properties as text (DESIGN.md 5.1); numbers as
+        DOUBLE for median, percentile and stddev, and for every numeric aggregation of a property."""
+        spec: AggregateTrait = trait.spec  # type: ignore[assignment]
+        key = spec.property_key
+        if key is not None:
+            text = self.read_property(t, key)
+            return property_number(text) if spec.function in NUMERIC_AGGREGATES else text
+        column = spec.column
         if column not in t.columns:
-            raise DefinitionError(f"{trait.location}: the data has no column {trait.spec.table}.{column}")  # type: ignore[union-attr]
+            raise DefinitionError(f"{trait.location}: the data has no column {spec.table}.{column}")
+        if spec.function in ("median", "percentile", "stddev"):
+            return t[column].cast("float64")
         return t[column]
 
     def _aggregate(self, trait: TraitDef, t: ir.Table) -> ir.Value:
@@ -427,18 +451,27 @@ class RunCompiler:
             return col.min(where=where)
         if fn == "max":
             return col.max(where=where)
+        if fn in ("median", "percentile"):
+            # continuous quantile (DuckDB quantile_cont, Spark percentile): numpy's linear interpolation
+            assert spec.quantile is not None
+            return col.quantile(spec.quantile, where=where)
+        if fn == "stddev":
+            return col.std(how="sample", where=where)
         raise UnsupportedExpressionError(f"{trait.location}: aggregate '{fn}' has no compilation rule")
 
     def _ranked(self, trait: TraitDef, t: ir.Table) -> ir.Table:
         """mode / first / last of one trait: customer_id and the value, one row per customer."""
         spec: AggregateTrait = trait.spec  # type: ignore[assignment]
-        where = self._condition(trait, t)
         col = self._column(trait, t)
+        value = spec.column or ""
+        if spec.property_key is not None:  # the property's text becomes a column of the rows
+            value = "__value"
+            t = t.mutate(__value=col)
+            col = t[value]
+        where = self._condition(trait, t)
         rows = t.filter(col.notnull()) if where is None else t.filter(col.notnull() & where)
         if spec.function == "mode":
-            counts = rows.group_by(customer_id=rows.customer_id, value=rows[spec.column]).aggregate(
-                n=rows.count()
-            )
+            counts = rows.group_by(customer_id=rows.customer_id, value=rows[value]).aggregate(n=rows.count())
             w = ibis.window(group_by=counts.customer_id, order_by=[counts.n.desc(), counts.value])
             best = counts.mutate(rn=ibis.row_number().over(w))
             return best.filter(best.rn == 0).select("customer_id", best.value.name(trait.name))
@@ -451,7 +484,7 @@ class RunCompiler:
             order = [o.desc() for o in order]
         w = ibis.window(group_by=rows.customer_id, order_by=order)
         ranked = rows.mutate(rn=ibis.row_number().over(w))
-        return ranked.filter(ranked.rn == 0).select("customer_id", ranked[spec.column].name(trait.name))
+        return ranked.filter(ranked.rn == 0).select("customer_id", ranked[value].name(trait.name))
 
     def _join_aggregates(self, c: ir.Table) -> ir.Table:
         counts: list[str] = []
@@ -462,16 +495,37 @@ class RunCompiler:
                     c = c.mutate(**{trait.name: _empty_aggregate(trait.spec)})  # type: ignore[arg-type]
                 continue
             t = self._source(group)
-            plain = [tr for tr in group.traits if tr.spec.function not in RANKED]  # type: ignore[union-attr]
+            for trait in group.traits:
+                if trait.spec.property_key is not None and "properties" not in t.columns:  # type: ignore[union-attr]
+                    # events loaded without properties hold no keys: every value is missing (null)
+                    c = c.mutate(**{trait.name: _empty_aggregate(trait.spec)})  # type: ignore[arg-type]
+            have = set(c.columns)
+            plain = [
+                tr
+                for tr in group.traits
+                if tr.spec.function not in RANKED and tr.name not in have  # type: ignore[union-attr]
+            ]
             if plain:
                 metrics = {tr.name: self._aggregate(tr, t) for tr in plain}
                 agg = t.group_by("customer_id").aggregate(**metrics)
                 c = c.left_join(agg, "customer_id").select(*c.columns, *metrics)
                 counts += [tr.name for tr in plain if tr.spec.function in ("count", "count_distinct")]  # type: ignore[union-attr]
             for trait in group.traits:
-                if trait.spec.function in RANKED:  # type: ignore[union-attr]
+                if trait.spec.function in RANKED and trait.name not in have:  # type: ignore[union-attr]
                     ranked = self._ranked(trait, t)
                     c = c.left_join(ranked, "customer_id").select(*c.columns, trait.name)
+        for trait in self.defs.traits.values():
+            rule = TRAIT_RULES[type(trait.spec)]
+            if rule.joined is None:
+                continue
+            assert rule.empty is not None
+            table = trait.spec.table  # type: ignore[union-attr]
+            if table not in self.tables:
+                c = c.mutate(**{trait.name: rule.empty(trait)})
+                continue
+            values = rule.joined(self, trait, self._source(_Group(table, False, [trait])))
+            c = c.left_join(values, "customer_id").select(*c.columns, trait.name)
+            c = c.mutate(**{trait.name: c[trait.name].fill_null(rule.empty(trait))})
         if counts:
             c = c.mutate(**{n: c[n].fill_null(0) for n in counts})
         return c
@@ -495,7 +549,7 @@ class RunCompiler:
 
     def _levels(self) -> list[list[TraitDef]]:
         level: dict[str, int] = {}
-        grouped = {n for n, t in self.defs.traits.items() if TRAIT_RULES[type(t.spec)].grouped}
+        grouped = {n for n, t in self.defs.traits.items() if TRAIT_RULES[type(t.spec)].table_level}
         for name, trait in self.defs.traits.items():  # dependency order
             if name in grouped:
                 level[name] = 0
@@ -664,8 +718,10 @@ def _empty_aggregate(spec: AggregateTrait) -> ir.Value:
     fn = spec.function
     if fn in ("count", "count_distinct"):
         return ibis.literal(0, type="int64")
-    if fn == "avg":
+    if fn in ("avg", "median", "percentile", "stddev") or (spec.property_key and fn in NUMERIC_AGGREGATES):
         return ibis.null("float64")
+    if spec.property_key is not None:
+        return ibis.null("string")
     kind = TABLES[spec.table].type_of(spec.column or "") or "VARCHAR"
     return ibis.null(_SQL_TO_IBIS.get(kind, "string"))
 
@@ -722,6 +778,15 @@ class TraitRule:
 
     grouped: bool = False
     derive: Callable[[TraitDef, ir.Table, ExprCompiler], ir.Value] | None = None
+    # a table of (customer_id, value) computed from the rows its table holds for the run (`RunCompiler._source`),
+    # left-joined to the customers; `empty` is the value of a customer without rows (and of an absent table)
+    joined: Callable[[RunCompiler, TraitDef, ir.Table], ir.Table] | None = None
+    empty: Callable[[TraitDef], ir.Value] | None = None
+
+    @property
+    def table_level(self) -> bool:
+        """Computed from a table's rows before any derived trait (level 0)."""
+        return self.grouped or self.joined is not None
 
 
 def _take_part(trait: TraitDef, compiler: ExprCompiler) -> ir.BooleanValue | None:
@@ -751,6 +816,72 @@ def _derive_total(trait: TraitDef, t: ir.Table, compiler: ExprCompiler) -> ir.Va
     return t[spec.total].sum().over(ibis.window())
 
 
+def _row_condition(compiler: RunCompiler, trait: TraitDef, t: ir.Table, node: ast.Node) -> ir.BooleanValue:
+    scope = _TableScope(t, compiler.as_of, compiler.read_property, trait.location)
+    return ExprCompiler(scope).condition(node)
+
+
+def _active_periods(compiler: RunCompiler, trait: TraitDef, t: ir.Table) -> ir.Table:
+    """The distinct periods k (`edges[k+1] < ts <= edges[k]`) holding a matching row, counted per customer."""
+    spec = trait.spec
+    assert isinstance(spec, ActivePeriodsTrait)
+    ts = t[TABLES[spec.table].time_column]
+    edges = [ibis.literal(e, type=dt.Timestamp()) for e in period_edges(spec, compiler.as_of)]
+    keep = (ts > edges[-1]) & (ts <= edges[0])
+    if trait.where is not None:
+        keep &= _row_condition(compiler, trait, t, trait.where)
+    rows = t.filter(keep)
+    ts = rows[TABLES[spec.table].time_column]
+    period = ibis.cases(*[(ts > edges[k + 1], k) for k in range(spec.periods)], else_=ibis.null("int64"))
+    rows = rows.mutate(__period=period)
+    return rows.group_by("customer_id").aggregate(**{trait.name: rows["__period"].nunique()})
+
+
+def _gap(text: str) -> ir.IntervalValue:
+    amount, unit = parse_duration(text)
+    if unit in ("d", "w"):
+        return ibis.interval(days=amount * (7 if unit == "w" else 1))
+    # calendar months, clamped to the month's end on both engines (31 Jan + 1m = 29 Feb in a leap year)
+    return ibis.interval(months=amount * (12 if unit == "y" else 1))
+
+
+def _sequence(compiler: RunCompiler, trait: TraitDef, t: ir.Table) -> ir.Table:
+    """The smallest t_n over chains t_1 < ... < t_n of rows matching the steps in order (DESIGN.md 5.1).
+
+    Each step's matching (customer, time) pairs are taken once; `reach` holds the times at which a chain can
+    be at step i. Without `max_gap` only the earliest of them matters (a later row of step i+1 is reachable
+    exactly when it is after that one); with it, a row of step i+1 is reachable when some reachable time of
+    step i lies in `[t - max_gap, t)`, a semi-join on the customer and that range."""
+    spec = trait.spec
+    assert isinstance(spec, SequenceTrait)
+    time_column = TABLES[spec.table].time_column
+    low, _ = bounds(spec, compiler.as_of)
+    if low is not None:
+        t = t.filter(t[time_column] > ibis.literal(low, type=dt.Timestamp()))
+    steps = []
+    for node in trait.steps:
+        matched = t.filter(_row_condition(compiler, trait, t, node))
+        steps.append(matched.select("customer_id", __t=matched[time_column]).distinct())
+    reach = steps[0]
+    for step in steps[1:]:
+        step = step.view()  # two steps with the same condition are the same relation: join it as another
+        if spec.max_gap is None:
+            first = reach.group_by("customer_id").aggregate(__first=reach["__t"].min())
+            joined = step.inner_join(first, "customer_id")
+            reach = joined.filter(joined["__t"] > joined["__first"]).select("customer_id", "__t")
+        else:
+            gap = _gap(spec.max_gap)
+            reach = step.semi_join(
+                reach,
+                [
+                    step.customer_id == reach.customer_id,
+                    step["__t"] > reach["__t"],
+                    step["__t"] <= reach["__t"] + gap,
+                ],
+            )
+    return reach.group_by("customer_id").aggregate(**{trait.name: reach["__t"].min()})
+
+
 # One compile rule per trait kind, keyed by the model class (STYLE.md: a new kind is a new class plus one rule).
 TRAIT_RULES: dict[type[TraitKind], TraitRule] = {
     AggregateTrait: TraitRule(grouped=True),
@@ -758,6 +889,8 @@ TRAIT_RULES: dict[type[TraitKind], TraitRule] = {
     ScoreTrait: TraitRule(derive=_derive_score),
     CumulativeTrait: TraitRule(derive=_derive_cumulative),
     TotalTrait: TraitRule(derive=_derive_total),
+    ActivePeriodsTrait: TraitRule(joined=_active_periods, empty=lambda trait: ibis.literal(0, type="int64")),
+    SequenceTrait: TraitRule(joined=_sequence, empty=lambda trait: ibis.null("timestamp")),
 }
 
 

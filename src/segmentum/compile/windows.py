@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import calendar
 from datetime import datetime, timedelta
+from typing import Any
 
-from segmentum.spec.models import AggregateTrait, parse_duration
+from segmentum.spec.models import ActivePeriodsTrait, parse_duration
 
 
 def minus(ts: datetime, text: str) -> datetime:
@@ -27,11 +28,23 @@ def minus(ts: datetime, text: str) -> datetime:
     return ts.replace(year=year, month=month, day=day)
 
 
-def bounds(spec: AggregateTrait, as_of: datetime) -> tuple[datetime | None, datetime]:
-    """(exclusive lower bound or None, inclusive upper bound) of the rows an aggregate sees."""
-    if spec.within is not None:
-        return minus(as_of, spec.within), as_of
-    if spec.between is not None:
-        far, near = spec.between
+def bounds(spec: Any, as_of: datetime) -> tuple[datetime | None, datetime]:
+    """(exclusive lower bound or None, inclusive upper bound) of the rows a trait over a table sees
+    (its `within` or `between`; without either, every row up to as_of)."""
+    within = getattr(spec, "within", None)
+    between = getattr(spec, "between", None)
+    if within is not None:
+        return minus(as_of, within), as_of
+    if between is not None:
+        far, near = between
         return minus(as_of, far), minus(as_of, near)
     return None, as_of
+
+
+def period_edges(spec: ActivePeriodsTrait, as_of: datetime) -> list[datetime]:
+    """`as_of - j*period` for j = 0 .. within/period: period k covers `edges[k+1] < ts <= edges[k]`.
+
+    Each edge is a calendar shift of j units from as_of itself (clamped to the month's end), not j steps of one
+    period, so `as_of - 2m` from 31 March is 31 January, not 29 January."""
+    size, unit = parse_duration(spec.period)
+    return [as_of if j == 0 else minus(as_of, f"{j * size}{unit}") for j in range(spec.periods + 1)]

@@ -22,6 +22,7 @@ class TraitDef:
     expr: ast.Node | None = None  # ExprTrait's expression
     where: ast.Node | None = None  # AggregateTrait's row filter; Score/Cumulative: which customers take part
     deps: set[str] = field(default_factory=set)  # traits this trait reads
+    steps: list[ast.Node] = field(default_factory=list)  # SequenceTrait's step conditions, in order
 
     @property
     def kind(self) -> str:

@@ -35,9 +35,11 @@ from segmentum.spec.models import METADATA_FIELDS
 
 HASH_VERSION = 2
 # Trait fields holding durations: compared by length, not spelling.
-DURATION_FIELDS = frozenset({"within", "between"})
+DURATION_FIELDS = frozenset({"within", "between", "period", "max_gap"})
 # Trait fields holding expressions: compared as parsed trees (the loader's `TraitDef.expr` / `.where`).
 EXPRESSION_FIELDS = frozenset({"expr", "where"})
+# Trait fields holding a list of expressions: a sequence's steps (the loader's `TraitDef.steps`).
+EXPRESSION_LIST_FIELDS = frozenset({"sequence"})
 
 
 def digest(payload: Any) -> str:
@@ -105,6 +107,8 @@ def trait_meaning(trait: TraitDef, hashes: dict[str, str]) -> dict[str, Any]:
         if name in EXPRESSION_FIELDS and value is not None:
             node = parsed[name]
             spec[name] = canonical(node) if node is not None else value
+        elif name in EXPRESSION_LIST_FIELDS and trait.steps:
+            spec[name] = [canonical(node) for node in trait.steps]
         elif name in DURATION_FIELDS and value is not None:
             spec[name] = (
                 [_duration(v) for v in value] if isinstance(value, (list, tuple)) else _duration(value)

@@ -30,6 +30,8 @@ from segmentum.spec.definitions import (
 from segmentum.spec.expr import ExpressionSyntaxError, ExpressionTooDeepError, parse_expression
 from segmentum.spec.fingerprint import data_hashes, metadata_hashes
 from segmentum.spec.models import (
+    NUMERIC_AGGREGATES,
+    ActivePeriodsTrait,
     AggregateTrait,
     CumulativeTrait,
     DefinitionFile,
@@ -39,6 +41,7 @@ from segmentum.spec.models import (
     ScoreTrait,
     Segment,
     Segmentation,
+    SequenceTrait,
     TotalTrait,
     TraitKind,
 )
@@ -335,10 +338,18 @@ class DefinitionBuilder:
         columns.update(DERIVED_COLUMNS.get(table, {}))
         return columns
 
-    def _check_names(self, node: ast.Node, owner: TraitDef | SegmentDef, *, context: str) -> None:
-        """Names, functions, arities and segment references of one expression."""
+    def _check_names(
+        self,
+        node: ast.Node,
+        owner: TraitDef | SegmentDef,
+        *,
+        context: str,
+        loc: tuple[Any, ...] | None = None,
+    ) -> None:
+        """Names, functions, arities and segment references of one expression (stored at `loc`, by default
+        the owner's expression or `where`)."""
         located = self._located_for(node)
-        loc = self._loc_of(owner)
+        loc = loc if loc is not None else self._loc_of(owner)
         if context.startswith("table:"):
             table = context.partition(":")[2]
             allowed = set(self._table_columns(table)) | {AS_OF}
@@ -442,21 +453,31 @@ class DefinitionBuilder:
 def _resolve_aggregate(
     builder: DefinitionBuilder, trait: TraitDef, located: Located, loc: tuple[Any, ...]
 ) -> None:
-    """The column exists in its table; `where` reads that table's columns."""
+    """The column exists in its table (a property needs events.properties); numeric aggregations read
+    numbers; `where` reads that table's columns."""
     spec = trait.spec
     assert isinstance(spec, AggregateTrait)
     table = spec.table
     columns = builder._table_columns(table)
-    if spec.column and spec.column not in columns:
+    at = located.where(
+        (*loc, spec.function, "of") if spec.function == "percentile" else (*loc, spec.function)
+    )
+    if spec.property_key is not None:
+        if "properties" not in columns:
+            raise DefinitionError(
+                f"{at}: {spec.operand}: the events data has no 'properties' column; load events with a "
+                "properties (JSON) column"
+            )
+    elif spec.column and spec.column not in columns:
         raise DefinitionError(
-            f"{located.where((*loc, spec.function))}: unknown column '{spec.column}' of {table}"
+            f"{at}: unknown column '{spec.column}' of {table}"
             f"{did_you_mean(spec.column, columns)} (columns: {', '.join(sorted(columns))})"
         )
-    if spec.column and spec.function in ("sum", "avg"):
+    if spec.column and spec.property_key is None and spec.function in NUMERIC_AGGREGATES:
         kind = columns[spec.column].upper()
         if not (_numeric_type(kind) or (spec.function == "sum" and kind == "BOOLEAN")):
             raise DefinitionError(
-                f"{located.where((*loc, spec.function))}: {spec.function} of {table}.{spec.column} ({kind}): "
+                f"{at}: {spec.function} of {table}.{spec.column} ({kind}): "
                 f"'{spec.function}' needs a number; for a point in time use min, max, first or last, and for "
                 "a duration an expr trait with days_between"
             )
@@ -521,6 +542,29 @@ def _resolve_over_trait(
         trait.deps |= {n for n in ast.names(trait.where) if n in defs.traits}
 
 
+def _resolve_active_periods(
+    builder: DefinitionBuilder, trait: TraitDef, located: Located, loc: tuple[Any, ...]
+) -> None:
+    """`where` reads the columns of the table whose rows make a period active."""
+    spec = trait.spec
+    assert isinstance(spec, ActivePeriodsTrait)
+    if spec.where is not None:
+        trait.where = builder._parse(spec.where, located, (*loc, "where"))
+        builder._check_names(trait.where, trait, context=f"table:{spec.table}")
+
+
+def _resolve_sequence(
+    builder: DefinitionBuilder, trait: TraitDef, located: Located, loc: tuple[Any, ...]
+) -> None:
+    """Each step is a condition on the rows of `table` (its columns, and properties over events)."""
+    spec = trait.spec
+    assert isinstance(spec, SequenceTrait)
+    for i, text in enumerate(spec.sequence):
+        node = builder._parse(text, located, (*loc, "sequence", i))
+        trait.steps.append(node)
+        builder._check_names(node, trait, context=f"table:{spec.table}", loc=(*loc, "sequence", i))
+
+
 TraitResolver = Callable[["DefinitionBuilder", TraitDef, Located, tuple[Any, ...]], None]
 # One loader rule per trait kind (STYLE.md: a new kind is a new class plus one rule).
 TRAIT_RESOLVERS: dict[type[TraitKind], TraitResolver] = {
@@ -529,6 +573,8 @@ TRAIT_RESOLVERS: dict[type[TraitKind], TraitResolver] = {
     ScoreTrait: _resolve_over_trait,
     CumulativeTrait: _resolve_over_trait,
     TotalTrait: _resolve_over_trait,
+    ActivePeriodsTrait: _resolve_active_periods,
+    SequenceTrait: _resolve_sequence,
 }
 
 

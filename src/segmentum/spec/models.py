@@ -14,7 +14,25 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 
 from segmentum.clock import DURATION_RE, parse_duration  # noqa: F401 - re-exported
 
-AGGREGATES = ("count", "count_distinct", "sum", "avg", "min", "max", "mode", "first", "last")
+AGGREGATES = (
+    "count",
+    "count_distinct",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "mode",
+    "first",
+    "last",
+    "median",
+    "percentile",
+    "stddev",
+)
+# Aggregations that need numbers: over a property (text) they read the numeric values as DOUBLE.
+NUMERIC_AGGREGATES = ("sum", "avg", "median", "percentile", "stddev")
+# `events.properties.KEY` names a key of the events' JSON properties as an aggregated column.
+PROPERTY_PREFIX = "properties."
+PROPERTY_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SOURCE_TABLES = ("orders", "order_items", "events", "responses", "tickets", "subscriptions")
 CHANNELS = ("visit", "call", "email", "ads", "sms", "push", "none")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -46,12 +64,42 @@ class TraitKind(Strict):
     kind: ClassVar[str]
     key: ClassVar[str | None] = None  # the YAML key that selects this kind (None: the default kind)
     population: ClassVar[bool] = False  # its value depends on every customer of the run
+    over_rows: ClassVar[bool] = False  # computed from the rows of one table: its `where` reads their columns
+
+
+def _check_column(function: str, target: str) -> tuple[str, str]:
+    """`table.column` of an aggregate (the column may be `properties.KEY` of events): (table, column)."""
+    table, _, column = str(target).partition(".")
+    if table not in SOURCE_TABLES:
+        raise ValueError(
+            f"unknown table {table!r} in {function}: {target}; tables: {', '.join(SOURCE_TABLES)}"
+        )
+    if column.startswith(PROPERTY_PREFIX):
+        key = column[len(PROPERTY_PREFIX) :]
+        if table != "events":
+            raise ValueError(
+                f"{function}: {target}: only events have properties; write {function}: events.properties.KEY"
+            )
+        if not PROPERTY_KEY_RE.match(key):
+            raise ValueError(
+                f"{function}: {target}: a property key is letters, digits and underscores "
+                "(properties.feature), not starting with a digit"
+            )
+    return table, column
+
+
+class Percentile(Strict):
+    """`{of: orders.amount, p: 0.9}`: the p-quantile, linear interpolation between the closest ranks."""
+
+    of: str
+    p: float = Field(ge=0, le=1, description="the quantile, 0 to 1 (0.5 is the median)")
 
 
 class AggregateTrait(TraitKind):
     """An aggregate over one of the customer's tables: `{sum: orders.amount, within: 365d}`."""
 
     kind: ClassVar[str] = "aggregate"
+    over_rows: ClassVar[bool] = True
 
     count: str | None = None
     count_distinct: str | None = None
@@ -62,6 +110,9 @@ class AggregateTrait(TraitKind):
     mode: str | None = None
     first: str | None = None
     last: str | None = None
+    median: str | None = None
+    percentile: Percentile | None = None
+    stddev: str | None = None
     where: str | None = None
     within: Duration | None = None
     between: tuple[Duration, Duration] | None = None
@@ -90,12 +141,7 @@ class AggregateTrait(TraitKind):
             )
         if self.within is not None and self.between is not None:
             raise ValueError("use either 'within' or 'between', not both")
-        target = getattr(self, given[0])
-        table, _, column = str(target).partition(".")
-        if table not in SOURCE_TABLES:
-            raise ValueError(
-                f"unknown table {table!r} in {given[0]}: {target}; tables: {', '.join(SOURCE_TABLES)}"
-            )
+        table, column = _check_column(given[0], self.operand)
         if given[0] != "count" and not column:
             raise ValueError(f"'{given[0]}' needs a column: {given[0]}: {table}.<column>")
         if self.all_orders and table not in ("orders", "order_items"):
@@ -107,12 +153,31 @@ class AggregateTrait(TraitKind):
         return next(f for f in AGGREGATES if getattr(self, f) is not None)
 
     @property
+    def operand(self) -> str:
+        """`table.column` (or `table` for a row count) the aggregation reads."""
+        value = getattr(self, next(f for f in AGGREGATES if getattr(self, f) is not None))
+        return str(value.of if isinstance(value, Percentile) else value)
+
+    @property
     def table(self) -> str:
-        return str(getattr(self, self.function)).partition(".")[0]
+        return self.operand.partition(".")[0]
 
     @property
     def column(self) -> str | None:
-        return str(getattr(self, self.function)).partition(".")[2] or None
+        return self.operand.partition(".")[2] or None
+
+    @property
+    def property_key(self) -> str | None:
+        """The key of events.properties this aggregate reads (`events.properties.feature` -> feature)."""
+        column = self.column or ""
+        return column[len(PROPERTY_PREFIX) :] if column.startswith(PROPERTY_PREFIX) else None
+
+    @property
+    def quantile(self) -> float | None:
+        """The quantile of `median` (0.5) and `percentile`; None for other aggregations."""
+        if self.median is not None:
+            return 0.5
+        return self.percentile.p if self.percentile is not None else None
 
 
 class ExprTrait(TraitKind):
@@ -197,6 +262,107 @@ class TotalTrait(TraitKind):
         return self.total
 
 
+MAX_PERIODS = 1000  # active_periods: more periods than this is a definition error, not a slow run
+
+
+def _source_table(key: str, table: str) -> str:
+    if table not in SOURCE_TABLES:
+        raise ValueError(f"unknown table {table!r} in {key}; tables: {', '.join(SOURCE_TABLES)}")
+    return table
+
+
+class ActivePeriodsTrait(TraitKind):
+    """In how many of the last `within / period` periods the customer has a matching row:
+    `{active_periods: events, period: 1w, within: 8w, where: "event = 'login'"}`; period k covers
+    `as_of - (k+1)*period < ts <= as_of - k*period`, each bound a calendar shift of `as_of`."""
+
+    kind: ClassVar[str] = "active_periods"
+    key: ClassVar[str | None] = "active_periods"
+    over_rows: ClassVar[bool] = True
+
+    active_periods: str = Field(description="the table whose rows make a period active")
+    period: Duration
+    within: Duration
+    where: str | None = None
+    description: str | None = None
+
+    @field_validator("active_periods")
+    @classmethod
+    def _table(cls, value: str) -> str:
+        return _source_table("active_periods", value)
+
+    @field_validator("period", "within")
+    @classmethod
+    def _durations(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _whole_periods(self) -> ActivePeriodsTrait:
+        (size, unit), (span, span_unit) = parse_duration(self.period), parse_duration(self.within)
+        if unit != span_unit:
+            raise ValueError(
+                f"'period: {self.period}' and 'within: {self.within}' must use the same unit (d, w, m or y), "
+                f"e.g. period: {size}{unit}, within: {size * 8}{unit}"
+            )
+        if size == 0 or span == 0 or span % size:
+            raise ValueError(
+                f"'within: {self.within}' must be a whole, positive multiple of 'period: {self.period}' "
+                f"(e.g. within: {max(size, 1) * 8}{unit})"
+            )
+        if span // size > MAX_PERIODS:
+            raise ValueError(
+                f"'within / period' is {span // size} periods; at most {MAX_PERIODS} are allowed"
+            )
+        return self
+
+    @property
+    def table(self) -> str:
+        return self.active_periods
+
+    @property
+    def periods(self) -> int:
+        """How many periods the window holds (`within / period`)."""
+        return parse_duration(self.within)[0] // parse_duration(self.period)[0]
+
+
+class SequenceTrait(TraitKind):
+    """When the customer first completed steps in order: `{sequence: ["event = 'cart_add'", "event =
+    'checkout'"], table: events, within: 30d, max_gap: 2d}` is the smallest `t_n` over chains of rows
+    `t_1 < ... < t_n`, step i matched by the i-th condition, every row inside `within`, each
+    `t_(i+1) <= t_i + max_gap`; null when there is none."""
+
+    kind: ClassVar[str] = "sequence"
+    key: ClassVar[str | None] = "sequence"
+    over_rows: ClassVar[bool] = True
+
+    sequence: list[str] = Field(description="the steps' row conditions, in order (2 or 3)")
+    table: str
+    within: Duration | None = None
+    max_gap: Duration | None = None
+    description: str | None = None
+
+    @field_validator("sequence")
+    @classmethod
+    def _steps(cls, value: list[str]) -> list[str]:
+        if not 2 <= len(value) <= 3:
+            raise ValueError(
+                f"a sequence takes 2 or 3 steps (row conditions, in order); found {len(value)}: "
+                "sequence: [\"event = 'cart_add'\", \"event = 'checkout'\"]"
+            )
+        return value
+
+    @field_validator("table")
+    @classmethod
+    def _table(cls, value: str) -> str:
+        return _source_table("table", value)
+
+    @field_validator("within", "max_gap")
+    @classmethod
+    def _durations(cls, value: str | None) -> str | None:
+        return _check_duration(value)
+
+
 # Every trait kind; the one without a `key` (aggregate) is the default.
 TRAIT_KINDS: tuple[type[TraitKind], ...] = (
     AggregateTrait,
@@ -204,6 +370,8 @@ TRAIT_KINDS: tuple[type[TraitKind], ...] = (
     ScoreTrait,
     CumulativeTrait,
     TotalTrait,
+    ActivePeriodsTrait,
+    SequenceTrait,
 )
 
 
@@ -223,7 +391,9 @@ Trait = Annotated[
     | Annotated[ExprTrait, Tag("ExprTrait")]
     | Annotated[ScoreTrait, Tag("ScoreTrait")]
     | Annotated[CumulativeTrait, Tag("CumulativeTrait")]
-    | Annotated[TotalTrait, Tag("TotalTrait")],
+    | Annotated[TotalTrait, Tag("TotalTrait")]
+    | Annotated[ActivePeriodsTrait, Tag("ActivePeriodsTrait")]
+    | Annotated[SequenceTrait, Tag("SequenceTrait")],
     Discriminator(_trait_kind),
 ]
 
@@ -442,4 +612,12 @@ class DefinitionFile(Strict):
         return value
 
 
-AnyTrait = AggregateTrait | ExprTrait | ScoreTrait | CumulativeTrait | TotalTrait
+AnyTrait = (
+    AggregateTrait
+    | ExprTrait
+    | ScoreTrait
+    | CumulativeTrait
+    | TotalTrait
+    | ActivePeriodsTrait
+    | SequenceTrait
+)
