@@ -16,7 +16,6 @@ from fastapi.responses import JSONResponse
 from segmentum.api.deps import get_runtime, json_response
 from segmentum.api.errors import ERROR_RESPONSES, ApiError
 from segmentum.report import command as _report_command  # noqa: F401 - registers the `report` operation
-from segmentum.service.commands import execute
 from segmentum.service.runtime import Runtime
 
 router = APIRouter(prefix="/commands", tags=["commands"], responses=ERROR_RESPONSES, include_in_schema=False)
@@ -34,4 +33,4 @@ def run_command(
         raise ApiError(
             403, "this route is the local CLI's channel to the server; use the documented /v1 routes"
         )
-    return json_response(execute(runtime.ws, name, params, lock=runtime.run_lock))
+    return json_response(runtime.command(name, params))
