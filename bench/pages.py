@@ -11,7 +11,9 @@ Then another fresh run is warmed in this process as `segmentum serve` warms the 
 (`warm_profiles`: every segment's profile stored, timed), and the segment pages are timed again on a new server.
 
 `--part preview` times the editor's preview of an edit (POST /editor/check: the value_tier thresholds of
-definitions/shop.yml changed) through the server instead (SEGMENTUM_WARM_ON_START=0: no warming meanwhile); `--part warming` only times `warm_profiles`. Run
+definitions/shop.yml changed) through the server instead (SEGMENTUM_WARM_ON_START=0: no warming meanwhile);
+`--part completion --before-src DIR` times completing the profiles in one pass against DIR's code one segment
+at a time; `--part warming` only times `warm_profiles`. Run
 with PYTHONPATH pointing at another source tree to time that code side by side.
 """
 
@@ -211,15 +213,59 @@ def preview_times(root: Path, repeat: int) -> list[dict[str, Any]]:
     ]
 
 
+def completion(root: Path, before_src: str, rounds: int = 2) -> dict[str, Any]:
+    """Completing every segment's profile (top items, NPS, CSAT, churn) in one pass, against the code of
+    another source tree (`before_src`, e.g. `git archive 1fa8787 src`) completing a sample of segments one at
+    a time, interleaved in this process on the latest run."""
+    import importlib
+    import importlib.util
+
+    from segmentum.analysis.base import segment_names
+    from segmentum.store import snapshots as snapshot
+    from segmentum.workspace import Workspace
+
+    new = importlib.import_module("segmentum.analysis.profile")
+    spec = importlib.util.spec_from_file_location(
+        "before_profile", Path(before_src) / "segmentum" / "analysis" / "profile.py"
+    )
+    assert spec is not None and spec.loader is not None
+    old = importlib.util.module_from_spec(spec)
+    sys.modules["before_profile"] = old
+    spec.loader.exec_module(old)
+    rows = []
+    with Workspace(root, read_only=True) as ws:
+        run = snapshot.latest_run(ws.store)
+        assert run is not None
+        info = snapshot.resolve_run(ws.store, run.run_id)
+        names = segment_names(ws, run.run_id)
+        sample = names[:: max(1, len(names) // 8)]
+        for _ in range(rounds):
+            mark = time.perf_counter()
+            for name in sample:
+                old._complete(ws, info, {"name": name}, 8)
+            per = (time.perf_counter() - mark) / len(sample)
+            mark = time.perf_counter()
+            new._complete(ws, info, {n: {"name": n} for n in names}, 8)
+            after = time.perf_counter() - mark
+            rows.append({"before_per_segment": per, "before_all": per * len(names), "after_all": after})
+            print(
+                f"before: {per:.2f} s a segment ({len(sample)} timed), {per * len(names):.0f} s for "
+                f"{len(names)}; after: {after:.1f} s for all; ratio {per * len(names) / after:.0f}x",
+                flush=True,
+            )
+    return {"segments": len(names), "rounds": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--label", default="", help="suffix of the results file (e.g. before / after)")
-    parser.add_argument("--part", choices=("all", "preview", "warming"), default="all")
+    parser.add_argument("--part", choices=("all", "preview", "warming", "completion"), default="all")
+    parser.add_argument("--before-src", default="", help="with --part completion: the other code's src/")
     args = parser.parse_args()
     root = prepare(args.customers)
-    if args.part != "preview":  # the preview compares with the latest run, whichever it is
+    if args.part not in ("preview", "completion"):  # these read the latest run, whichever it is
         _cli("run", "--as-of", "latest", "-w", str(root))  # a new run: nothing computed for it yet
     info: dict[str, Any] = {}
     warming: dict[str, Any] = {}
@@ -228,6 +274,8 @@ def main() -> None:
         rows = preview_times(root, args.repeat)
     elif args.part == "warming":
         warming = warm(root)
+    elif args.part == "completion":
+        info["completion"] = completion(root, args.before_src)
     else:
         rows = measure(root, args.repeat, info=info)
         warming = warm(root)
