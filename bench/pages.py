@@ -1,14 +1,20 @@
 """Dashboard pages through the real server: `python -m bench.pages [--customers 20000] [--repeat 5]`.
 
 Builds a demo workspace once (`segmentum demo`, cached under bench/data/), makes a fresh batch run
-(`segmentum run`, so nothing is stored for it yet), starts `segmentum serve` on 127.0.0.1, signs in as a
-dashboard user and times each page: the first request after the run (cold) and `--repeat` more (warm, best and
-median). Pages: the overview, three segment pages (the largest segments), members pages 2 and 3 of the first,
-the migration, a customer, the tasks and the editor. Every response must be 200.
+(`segmentum run`, so nothing is stored for it yet), starts `segmentum serve` on 127.0.0.1 (which stores the
+latest run's segment profiles in the background when it starts: timed until done), signs in as a dashboard
+user and times each page: the first request (cold) and `--repeat` more (warm, best and median). Pages: the
+overview, three segment pages (the largest segments), members pages 2 and 3 of the first, the migration, a
+customer, the tasks and the editor. Every response must be 200.
 
-Then another fresh run is warmed as `segmentum serve` warms the runs it starts (`warm_profiles`: every
-segment's profile stored, timed), and the segment pages are timed again on a new server: their first request
-reads the stored profile.
+Then another fresh run is warmed in this process as `segmentum serve` warms the runs it starts
+(`warm_profiles`: every segment's profile stored, timed), and the segment pages are timed again on a new server.
+
+`--part preview` times the editor's preview of an edit (POST /editor/check: the value_tier thresholds of
+definitions/shop.yml changed) through the server instead (SEGMENTUM_WARM_ON_START=0: no warming meanwhile);
+`--part completion --before-src DIR` times completing the profiles in one pass against DIR's code one segment
+at a time; `--part warming` only times `warm_profiles`. Run
+with PYTHONPATH pointing at another source tree to time that code side by side.
 """
 
 from __future__ import annotations
@@ -105,11 +111,30 @@ def warm(root: Path) -> dict[str, Any]:
     return {"segments": len(names), "seconds": seconds}
 
 
-def measure(root: Path, repeat: int, only: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Time every page (or those whose label starts with one of `only`) through a new server."""
+def wait_for_warming(root: Path, url: str) -> float:
+    """Seconds from now until the server has stored the profiles it warms (GET /v1/status: warming_runs)."""
+    token = json.loads((root / ".segmentum" / "server.json").read_text())["token"]
+    mark = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=600, headers={"Authorization": f"Bearer {token}"}) as api:
+        while True:
+            state = api.get("/v1/status").json()
+            if not state.get("warming_runs"):
+                return time.perf_counter() - mark
+            time.sleep(0.5)
+
+
+def measure(
+    root: Path, repeat: int, only: tuple[str, ...] = (), info: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Time every page (or those whose label starts with one of `only`) through a new server, once it has
+    stored the profiles it warms on start (seconds in `info["serve_warming"]`)."""
     pages = [(label, path) for label, path in targets(root) if not only or label.startswith(only)]
     proc, url = serve(root)
     try:
+        seconds = wait_for_warming(root, url)
+        print(f"serve warmed the latest run on start in {seconds:.1f} s", flush=True)
+        if info is not None:
+            info["serve_warming"] = seconds
         with httpx.Client(base_url=url, timeout=600, follow_redirects=False) as client:
             signed = client.post("/login", data={"user": USER, "password": PASSWORD})
             assert signed.status_code == 303, signed.text
@@ -144,29 +169,139 @@ def measure(root: Path, repeat: int, only: tuple[str, ...] = ()) -> list[dict[st
         proc.wait(60)
 
 
+def preview_times(root: Path, repeat: int) -> list[dict[str, Any]]:
+    """The editor's preview of an edited segmentation through a new server: first request and `repeat` more."""
+    import re
+
+    shop = (root / "definitions" / "shop.yml").read_text(encoding="utf-8")
+    edited = shop.replace("revenue_365d >= 5000", "revenue_365d >= 4000")
+    assert edited != shop, "definitions/shop.yml has no value_tier threshold of 5000 to edit"
+    # the server's warming of the latest run on start would compete with the preview for the cores
+    os.environ["SEGMENTUM_WARM_ON_START"] = "0"
+    proc, url = serve(root)
+    try:
+        with httpx.Client(base_url=url, timeout=600, follow_redirects=False) as client:
+            assert client.post("/login", data={"user": USER, "password": PASSWORD}).status_code == 303
+            page = client.get("/editor", params={"file": "shop.yml"})
+            found = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+            assert found, "no CSRF token on the editor page"
+            times = []
+            for _ in range(repeat + 1):
+                mark = time.perf_counter()
+                response = client.post(
+                    "/editor/check",
+                    json={"file": "shop.yml", "text": edited},
+                    headers={"X-CSRF-Token": found.group(1), "Origin": url},
+                )
+                times.append(time.perf_counter() - mark)
+                body = response.json()
+                assert response.status_code == 200 and body.get("valid"), body
+                assert body["changed"] == {"value_tier": "edited"} and body["segments"], body
+                print(f"preview {times[-1]:6.2f} s", flush=True)
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    warm = times[1:] or times
+    return [
+        {
+            "page": "editor preview (value_tier edited)",
+            "path": "/editor/check",
+            "cold": times[0],
+            "warm_best": min(warm),
+            "warm_median": statistics.median(warm),
+        }
+    ]
+
+
+def completion(root: Path, before_src: str, rounds: int = 2) -> dict[str, Any]:
+    """Completing every segment's profile (top items, NPS, CSAT, churn) in one pass, against the code of
+    another source tree (`before_src`, e.g. `git archive 1fa8787 src`) completing a sample of segments one at
+    a time, interleaved in this process on the latest run."""
+    import importlib
+    import importlib.util
+
+    from segmentum.analysis.base import segment_names
+    from segmentum.store import snapshots as snapshot
+    from segmentum.workspace import Workspace
+
+    new = importlib.import_module("segmentum.analysis.profile")
+    spec = importlib.util.spec_from_file_location(
+        "before_profile", Path(before_src) / "segmentum" / "analysis" / "profile.py"
+    )
+    assert spec is not None and spec.loader is not None
+    old = importlib.util.module_from_spec(spec)
+    sys.modules["before_profile"] = old
+    spec.loader.exec_module(old)
+    rows = []
+    with Workspace(root, read_only=True) as ws:
+        run = snapshot.latest_run(ws.store)
+        assert run is not None
+        info = snapshot.resolve_run(ws.store, run.run_id)
+        names = segment_names(ws, run.run_id)
+        sample = names[:: max(1, len(names) // 8)]
+        for _ in range(rounds):
+            mark = time.perf_counter()
+            for name in sample:
+                old._complete(ws, info, {"name": name}, 8)
+            per = (time.perf_counter() - mark) / len(sample)
+            mark = time.perf_counter()
+            new._complete(ws, info, {n: {"name": n} for n in names}, 8)
+            after = time.perf_counter() - mark
+            rows.append({"before_per_segment": per, "before_all": per * len(names), "after_all": after})
+            print(
+                f"before: {per:.2f} s a segment ({len(sample)} timed), {per * len(names):.0f} s for "
+                f"{len(names)}; after: {after:.1f} s for all; ratio {per * len(names) / after:.0f}x",
+                flush=True,
+            )
+    return {"segments": len(names), "rounds": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--label", default="", help="suffix of the results file (e.g. before / after)")
+    parser.add_argument("--part", choices=("all", "preview", "warming", "completion"), default="all")
+    parser.add_argument("--before-src", default="", help="with --part completion: the other code's src/")
     args = parser.parse_args()
     root = prepare(args.customers)
-    _cli("run", "--as-of", "latest", "-w", str(root))  # a new run: nothing computed for it yet
-    rows = measure(root, args.repeat)
-    warming = warm(root)
-    rows += [
-        {**r, "page": f"warmed: {r['page']}"}
-        for r in measure(root, args.repeat, only=("overview", "segment"))
-    ]
+    if args.part not in ("preview", "completion"):  # these read the latest run, whichever it is
+        _cli("run", "--as-of", "latest", "-w", str(root))  # a new run: nothing computed for it yet
+    info: dict[str, Any] = {}
+    warming: dict[str, Any] = {}
+    rows: list[dict[str, Any]] = []
+    if args.part == "preview":
+        rows = preview_times(root, args.repeat)
+    elif args.part == "warming":
+        warming = warm(root)
+    elif args.part == "completion":
+        info["completion"] = completion(root, args.before_src)
+    else:
+        rows = measure(root, args.repeat, info=info)
+        warming = warm(root)
+        rows += [
+            {**r, "page": f"warmed: {r['page']}"}
+            for r in measure(root, args.repeat, only=("overview", "segment"))
+        ]
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"pages-{args.customers}{'-' + args.label if args.label else ''}.json"
-    machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
+    name = f"pages-{args.customers}{'-' + args.part if args.part != 'all' else ''}"
+    out = RESULTS / f"{name}{'-' + args.label if args.label else ''}.json"
+    machine = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "load": os.getloadavg(),
+    }
     out.write_text(
         json.dumps(
-            {"customers": args.customers, "machine": machine, "pages": rows, "warming": warming}, indent=1
+            {"customers": args.customers, "machine": machine, "pages": rows, "warming": warming, **info},
+            indent=1,
+            default=str,
         )
     )
-    print(f"warming: {warming['segments']} profiles in {warming['seconds']:.1f} s")
+    print(f"load average {os.getloadavg()}")
+    if warming:
+        print(f"warming: {warming['segments']} profiles in {warming['seconds']:.1f} s")
     print("|page|cold (s)|warm best (s)|warm median (s)|")
     print("|---|---|---|---|")
     for r in rows:

@@ -92,6 +92,12 @@ def start_server() -> Any:
     return start_app
 
 
+@pytest.fixture(scope="session", name="build_workspace")
+def build_workspace_fixture() -> Any:
+    """`build_workspace(root)`: this module's workspace, for tests that start their own server."""
+    return build_workspace
+
+
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     ws = build_workspace(tmp_path_factory.mktemp("web") / "ws")

@@ -199,17 +199,19 @@ def test_warming_stores_what_the_page_would_compute_one_by_one(served: Served) -
     assert COMPUTED["count"] == count + len(names)
 
 
-def test_the_overview_computes_sizes_and_pareto_once_per_run_and_stamp(served: Served) -> None:
+def test_the_overview_computes_sizes_pareto_and_rfm_once_per_run_and_stamp(served: Served) -> None:
     from segmentum.web import routes
 
     ws = served.ws
     with signed_in(served.url) as client:
         assert client.get("/").status_code == 200  # computed, or already by an earlier test
         count = routes.OVERVIEW_COMPUTED["count"]
+        grids = routes.RFM_COMPUTED["count"]
         first = client.get("/")
-        assert first.status_code == 200 and "chart-pareto" in first.text
+        assert first.status_code == 200 and "chart-pareto" in first.text and "chart-rfm" in first.text
         again = client.get("/")
         assert routes.OVERVIEW_COMPUTED["count"] == count  # reused
+        assert routes.RFM_COMPUTED["count"] == grids  # the RFM grid too
         assert again.text == first.text
         ws.ingest_frame(  # changed data: computed afresh
             "orders",
@@ -228,5 +230,7 @@ def test_the_overview_computes_sizes_and_pareto_once_per_run_and_stamp(served: S
         )
         assert client.get("/").status_code == 200
         assert routes.OVERVIEW_COMPUTED["count"] == count + 1
+        assert routes.RFM_COMPUTED["count"] == grids + 1
         assert client.get("/").status_code == 200
         assert routes.OVERVIEW_COMPUTED["count"] == count + 1
+        assert routes.RFM_COMPUTED["count"] == grids + 1

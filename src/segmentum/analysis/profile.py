@@ -60,10 +60,6 @@ DAYS = "days"
 NOT_PROFILED = frozenset({"persona"})
 
 
-def _members_sql(name_param: str = "$name") -> str:
-    return f"SELECT customer_id FROM segmentum.memberships WHERE run_id = $run_id AND name = {name_param}"
-
-
 def _group_sql() -> str:
     """(name, customer_id) of every segment in `$names` (one pass profiles many segments)."""
     return "SELECT name, customer_id FROM segmentum.memberships WHERE run_id = $run_id AND list_contains($names, name)"
@@ -72,12 +68,11 @@ def _group_sql() -> str:
 @dataclass(frozen=True)
 class _Scope:
     """The SQL pieces of profiling some segments of one run: the run's customers (the base), the members of
-    the segments (`group`: name, customer_id; `members`: those of `$name`) and the parameters."""
+    the segments (`group`: name, customer_id) and the parameters."""
 
     run_id: int
     params: dict[str, Any]
     base: str
-    members: str = _members_sql()
     group: str = _group_sql()
 
 
@@ -100,16 +95,22 @@ def profile(
     check_in_run(ws, name, info)
     result = profiles(ws, [name], run_id=info.run_id, top=top, definitions=definitions)[name]
     if not brief:
-        _complete(ws, info, result, top)
+        _complete(ws, info, {name: result}, top)
     return result
 
 
-def _complete(ws: Context, info: snapshot.RunInfo, result: dict[str, Any], top: int) -> None:
-    """Add what a brief profile (`profiles`) leaves out: the top categories and products, NPS, CSAT, churn."""
-    scope = _scope(ws, info, [result["name"]])
-    result["top_categories"] = _top_items(ws, scope, "category", top)
-    result["top_products"] = _top_items(ws, scope, "product_id", top)
-    result.update(_experience(ws, scope.params))
+def _complete(ws: Context, info: snapshot.RunInfo, results: dict[str, dict[str, Any]], top: int) -> None:
+    """Add what brief profiles (`profiles`, name -> profile) leave out: the top categories and products, NPS,
+    CSAT and churn, each computed in one pass for all the segments (GROUP BY segment): one segment at a time
+    took about a second each, most of warming a run's profiles."""
+    scope = _scope(ws, info, list(results))
+    categories = _top_items(ws, scope, "category", top)
+    products = _top_items(ws, scope, "product_id", top)
+    experience = _experience(ws, scope.params)
+    for name, result in results.items():
+        result["top_categories"] = categories[name]
+        result["top_products"] = products[name]
+        result.update(experience[name])
 
 
 # ------------------------------------------------------------------ stored profiles
@@ -141,9 +142,9 @@ def warm_profiles(
     """Store the profile of every segment with members in a run (the dashboard's `top`), so the first visit
     to a segment page does not compute it; stops early when `stop()` says so. Returns the names stored.
 
-    The brief part of every profile (`profiles`) is computed in one pass over the data (a pass per segment
-    took seconds each on a big base), then each is completed as `profile` does: what is stored equals what
-    `stored_profile` would have computed one by one."""
+    The brief part of every profile (`profiles`) and what completes it (`_complete`: top items, NPS, CSAT,
+    churn) are each computed in one pass over the data for all the segments (a pass per segment took seconds
+    each on a big base): what is stored equals what `stored_profile` would have computed one by one."""
     info = snapshot.resolve_run(ws.store, run_id)
     stamp = profile_stamp(ws)
     names = segment_names(ws, run_id)
@@ -162,12 +163,13 @@ def warm_profiles(
     if not missing or stop():
         return done
     brief = profiles(ws, missing, run_id=run_id, top=top)
+    if stop():
+        return done
+    _complete(ws, info, brief, top)
     for name in missing:
         if stop():
             break
-        result = brief[name]
-        _complete(ws, info, result, top)
-        _store(ws, run_id, name, top, stamp, result)
+        _store(ws, run_id, name, top, stamp, brief[name])
         done.append(name)
     return done
 
@@ -252,8 +254,6 @@ def _decode(value: Any) -> Any:
 
 def _scope(ws: Context, info: snapshot.RunInfo, names: list[str]) -> _Scope:
     params = {"run_id": info.run_id, "as_of": info.as_of, "names": list(names)}
-    if len(names) == 1:
-        params["name"] = names[0]
     return _Scope(info.run_id, params, run_customers_sql(ws, info.run_id))
 
 
@@ -376,31 +376,51 @@ def _definition_info(name: str, definitions: Definitions | None) -> dict[str, An
     return info | segment_metadata(seg)
 
 
-def _top_items(ws: Context, scope: _Scope, column: str, top: int) -> pd.DataFrame:
+TOP_ITEM_COLUMNS = ["customers", "revenue", "segment_share", "base_share", "lift"]
+
+
+def _top_items(ws: Context, scope: _Scope, column: str, top: int) -> dict[str, pd.DataFrame]:
+    """Per segment of the scope: its `top` values of `column` (category, product) by revenue from its
+    members, each with the share of its members and of everyone who bought it, and the lift. One pass for
+    all the segments: each member's lines are summed per value once, then grouped by segment."""
+    names = list(scope.params["names"])
     columns = ws.store.columns("order_items")
     if column not in columns or not ws.store.table_exists("orders"):
-        return pd.DataFrame(columns=[column, "customers", "revenue", "segment_share", "base_share", "lift"])
-    return frame(
+        empty = pd.DataFrame(columns=[column, *TOP_ITEM_COLUMNS])
+        return {name: empty.copy() for name in names}
+    found = frame(
         ws,
         f"""
-        WITH members AS ({scope.members}), base AS ({scope.base}),
+        WITH grp AS ({scope.group}), base AS ({scope.base}),
         q AS (SELECT order_id FROM main.orders WHERE ordered_at <= $as_of AND {qualifying_sql()}),
         items AS (SELECT i.customer_id, i.{column} AS value, round(i.quantity * i.unit_price, 6) AS line_value
                   FROM main.order_items i JOIN q USING (order_id) WHERE i.{column} IS NOT NULL),
-        seg AS (SELECT value, count(DISTINCT customer_id) AS customers, sum(line_value) AS revenue
-                FROM items WHERE customer_id IN (SELECT customer_id FROM members) GROUP BY value),
-        everyone AS (SELECT value, count(DISTINCT customer_id) AS customers
-                     FROM items WHERE customer_id IN (SELECT customer_id FROM base) GROUP BY value),
-        sizes AS (SELECT (SELECT count(*) FROM members) AS n_seg, (SELECT count(*) FROM base) AS n_base)
-        SELECT seg.value AS {column}, seg.customers, seg.revenue::DOUBLE AS revenue,
+        bought AS (SELECT customer_id, value, sum(line_value) AS revenue FROM items GROUP BY ALL),
+        seg AS (SELECT g.name, b.value, count(*) AS customers, sum(b.revenue) AS revenue
+                FROM bought b JOIN grp g USING (customer_id) GROUP BY ALL),
+        everyone AS (SELECT value, count(*) AS customers
+                     FROM bought WHERE customer_id IN (SELECT customer_id FROM base) GROUP BY value),
+        sizes AS (SELECT name, count(*) AS n_seg FROM grp GROUP BY name),
+        n AS (SELECT count(*) AS n_base FROM base)
+        SELECT seg.name AS __segment, seg.value AS {column}, seg.customers, seg.revenue::DOUBLE AS revenue,
                seg.customers / nullif(n_seg, 0) AS segment_share,
                everyone.customers / nullif(n_base, 0) AS base_share,
                (seg.customers / nullif(n_seg, 0)) / nullif(everyone.customers / nullif(n_base, 0), 0) AS lift
-        FROM seg JOIN everyone USING (value), sizes
-        ORDER BY seg.revenue DESC NULLS LAST, seg.value LIMIT {int(top)}
+        FROM seg JOIN everyone USING (value) JOIN sizes USING (name), n
+        QUALIFY row_number() OVER (PARTITION BY seg.name ORDER BY seg.revenue DESC NULLS LAST, seg.value)
+                <= {int(top)}
+        ORDER BY __segment, seg.revenue DESC NULLS LAST, seg.value
     """,
         scope.params,
     )
+    groups = dict(iter(found.groupby("__segment", sort=False)))
+    # a segment without any: the empty frame its own query gave (DuckDB types an empty text column `object`)
+    empty = found.iloc[0:0].drop(columns="__segment")
+    empty = empty.astype({c: object for c in empty.columns if pd.api.types.is_string_dtype(empty[c].dtype)})
+    return {
+        name: (groups[name].drop(columns="__segment") if name in groups else empty).reset_index(drop=True)
+        for name in names
+    }
 
 
 def _internal(column: str) -> bool:
@@ -841,29 +861,34 @@ def describe_feature(row: dict[str, Any], t: Translator) -> dict[str, str]:
     }
 
 
-def _experience(ws: Context, params: dict[str, Any]) -> dict[str, Any]:
-    """NPS and CSAT of the segment (latest answer per customer up to as_of) and its churn rate (`_churn_rate`)."""
-    out: dict[str, Any] = {"nps": None, "csat": None, "churn_rate": None}
+def _experience(ws: Context, params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per segment of `params["names"]`: NPS and CSAT (latest answer per customer up to as_of) and the churn
+    rate (`_churn_rates`), each in one pass for all the segments."""
+    names = list(params["names"])
+    out: dict[str, dict[str, Any]] = {n: {"nps": None, "csat": None, "churn_rate": None} for n in names}
     if ws.store.table_exists("responses"):
         # the same questions and score lists as the nps built-in and the experience metrics
         settings = nps_settings(ws)
         scores = {k: answer_texts(settings[f"{k}_scores"]) for k in ("promoter", "passive", "detractor")}
-        row = execute(
+        rows = execute(
             ws,
             f"""
-            WITH members AS ({_members_sql()}),
+            WITH grp AS ({_group_sql()}),
             -- the latest VALID answer, as the nps built-in: a later 'n/a' does not hide an earlier score
             latest AS (
                 SELECT customer_id, question, arg_max(answer, answered_at) AS answer FROM main.responses
                 WHERE answered_at <= $as_of
                   AND ((question = $nps_question AND list_contains($promoter || $passive || $detractor, answer))
                        OR (question = $csat_question AND TRY_CAST(answer AS DOUBLE) IS NOT NULL))
-                  AND customer_id IN (SELECT customer_id FROM members) GROUP BY ALL),
-            nps AS (SELECT answer FROM latest WHERE question = $nps_question)
-            SELECT (SELECT count(*) FILTER (WHERE list_contains($promoter || $passive || $detractor, answer)) FROM nps),
-                   (SELECT count(*) FILTER (WHERE list_contains($promoter, answer)) FROM nps),
-                   (SELECT count(*) FILTER (WHERE list_contains($detractor, answer)) FROM nps),
-                   (SELECT avg(TRY_CAST(answer AS DOUBLE)) FROM latest WHERE question = $csat_question)
+                  AND customer_id IN (SELECT customer_id FROM grp) GROUP BY ALL),
+            answers AS (SELECT g.name, l.question, l.answer FROM latest l JOIN grp g USING (customer_id))
+            SELECT name,
+                   count(*) FILTER (WHERE question = $nps_question
+                                    AND list_contains($promoter || $passive || $detractor, answer)),
+                   count(*) FILTER (WHERE question = $nps_question AND list_contains($promoter, answer)),
+                   count(*) FILTER (WHERE question = $nps_question AND list_contains($detractor, answer)),
+                   avg(TRY_CAST(answer AS DOUBLE)) FILTER (WHERE question = $csat_question)
+            FROM answers GROUP BY name
         """,
             {
                 **params,
@@ -871,38 +896,46 @@ def _experience(ws: Context, params: dict[str, Any]) -> dict[str, Any]:
                 "nps_question": str(settings["nps_question"]),
                 "csat_question": str(settings["csat_question"]),
             },
-        ).fetchone()
-        if row and row[0]:
-            out["nps"] = 100.0 * (row[1] - row[2]) / row[0]
-        out["csat"] = _num(row[3]) if row else None
-    if out["csat"] is None and "csat" in ws.store.columns("tickets"):
-        row = execute(
+        ).fetchall()
+        for name, answered, promoters, detractors, csat in rows:
+            if answered:
+                out[name]["nps"] = 100.0 * (promoters - detractors) / answered
+            out[name]["csat"] = _num(csat)
+    without = [n for n in names if out[n]["csat"] is None]
+    if without and "csat" in ws.store.columns("tickets"):
+        rows = execute(
             ws,
             f"""
-            WITH members AS ({_members_sql()})
-            SELECT avg(csat) FROM main.tickets WHERE opened_at <= $as_of
-              AND customer_id IN (SELECT customer_id FROM members)""",
-            params,
-        ).fetchone()
-        out["csat"] = _num(row[0]) if row else None
-    out["churn_rate"] = _churn_rate(ws, params)
+            WITH grp AS ({_group_sql()})
+            SELECT g.name, avg(t.csat) FROM main.tickets t JOIN grp g USING (customer_id)
+            WHERE t.opened_at <= $as_of AND list_contains($without, g.name) GROUP BY g.name""",
+            {**params, "without": without},
+        ).fetchall()
+        for name, csat in rows:
+            out[name]["csat"] = _num(csat)
+    for name, rate in _churn_rates(ws, params).items():
+        out[name]["churn_rate"] = rate
     return out
 
 
-def _churn_rate(ws: Context, params: dict[str, Any]) -> float | None:
-    """Churn of the segment's customers over the year before the run: `segmentum churn`'s rule and defaults
-    (`churn_rates` with one period), so a change of plan is no churn here either; None without the data."""
+def _churn_rates(ws: Context, params: dict[str, Any]) -> dict[str, float | None]:
+    """Churn of each segment's customers over the year before the run: `segmentum churn`'s rule and defaults
+    (`churn_rates` with one period, counted per segment of the run), so a change of plan is no churn here
+    either; None without the data or without a customer active at the start."""
     from segmentum.models.churn import churn_rates
 
+    names = list(params["names"])
     if not (ws.store.table_exists("orders") or ws.store.table_exists("subscriptions")):
-        return None
+        return {n: None for n in names}
     as_of = params["as_of"]
-    members = [r[0] for r in execute(ws, _members_sql(), params).fetchall()]
     rates = churn_rates(
-        ws, as_of=as_of, bounds=[as_of - timedelta(days=CHURN_WINDOW_DAYS), as_of], customers=members
+        ws,
+        as_of=as_of,
+        bounds=[as_of - timedelta(days=CHURN_WINDOW_DAYS), as_of],
+        members_of=(params["run_id"], names),
     )
-    overall = rates[rates["segment"].isna()]
-    return _num(overall["churn_rate"].iloc[0]) if len(overall) else None
+    found = {r.segment: _num(r.churn_rate) for r in rates[rates["segment"].notna()].itertuples(index=False)}
+    return {n: found.get(n) for n in names}
 
 
 def compare(ws: Context, names: list[str], *, run_id: int | None = None) -> pd.DataFrame:

@@ -52,6 +52,7 @@ def create_app(
     internal_token: str | None = None,
     micro_batch_seconds: float | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY,
+    warm_latest: bool = False,
 ) -> FastAPI:
     """The API of one workspace under /v1 (OpenAPI at /v1/openapi.json, docs at /v1/docs).
 
@@ -65,6 +66,8 @@ def create_app(
         batch runs while serving: '15m', '2h', 'daily 02:00' (default: `serve.schedule` of segmentum.yml).
     internal_token:
         an extra admin token, held only in memory and in `.segmentum/server.json`, for the local CLI.
+    warm_latest:
+        store the segment profiles of the latest run in the background on start (`segmentum serve`).
     """
     runtime = Runtime(
         ws,
@@ -72,6 +75,7 @@ def create_app(
         schedule=schedule,
         internal_token=internal_token,
         micro_batch_seconds=micro_batch_seconds,
+        warm_latest=warm_latest,
     )
 
     @asynccontextmanager

@@ -52,6 +52,9 @@ def serve(
         extra_routers=web_routers() if extra_routers is None else extra_routers,
         schedule=schedule,
         internal_token=token,
+        # a run the CLI made before the server started: its segment pages read the stored profiles
+        # (SEGMENTUM_WARM_ON_START=0 leaves them to the first visits, e.g. for a benchmark of other pages)
+        warm_latest=os.environ.get("SEGMENTUM_WARM_ON_START", "1") != "0",
     )
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False)
     server = uvicorn.Server(config)

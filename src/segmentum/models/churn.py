@@ -134,13 +134,16 @@ def churn_rates(
     periods: int | None = 24,
     bounds: Sequence[datetime] | None = None,
     customers: Collection[str] | None = None,
+    members_of: tuple[int, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """Churn rate per period, overall (segment null) and per segment of `segmentation`.
 
     Columns: period_start, period_end, segment, active_start, churned, churn_rate (and segment_run_id with a
     segmentation). `periods`: the last N complete periods (None: all). `bounds`: explicit period boundaries
     (ascending; each consecutive pair is a period, shown as timestamps) instead of the calendar periods of
-    `period`. `customers`: count only these customers (e.g. a segment's members).
+    `period`. `customers`: count only these customers (e.g. a segment's members). `members_of`: (run_id,
+    names) counts each of these segments' members in that run apart (segment = the name; a customer in two
+    segments counts in both; the overall rows then count nobody): every segment profile's churn in one pass.
     """
     store = ctx.store
     basis = resolve_basis(store, basis)
@@ -167,6 +170,14 @@ def churn_rates(
         )
         seg_col = "coalesce(m.segment, '(not in run)') AS segment, p.segment_run_id"
         sets = "(period_start, period_end), (period_start, period_end, segment)"
+    elif members_of is not None:
+        seg_join = (
+            "JOIN segmentum.memberships m ON m.run_id = $members_run AND m.customer_id = c.customer_id "
+            "AND list_contains($members_names, m.name)"
+        )
+        seg_col = "m.name AS segment, NULL::BIGINT AS segment_run_id"
+        sets = "(period_start, period_end, segment)"
+        pairs["segment_run_id"] = None
     else:
         pairs["segment_run_id"] = None
     only = ""
@@ -188,7 +199,9 @@ def churn_rates(
     """
     cur.register("_churn_periods", pairs)
     try:
-        params = {"inactivity": int(inactivity_days), "segmentation": segmentation}
+        params: dict[str, Any] = {"inactivity": int(inactivity_days), "segmentation": segmentation}
+        if members_of is not None:
+            params.update(members_run=int(members_of[0]), members_names=[str(n) for n in members_of[1]])
         frame = cur.execute(sql, _used(sql, params)).df()
     finally:
         cur.unregister("_churn_periods")

@@ -75,6 +75,9 @@ class RunResult:
     # what the run's triggers did (enqueued, fired, baselines, delivery), set by `Workspace.run`; None when
     # triggers were not processed
     actions: dict[str, Any] | None = None
+    # definitions the run left out at its as_of (a model fitted on later data: `definitions_at`), so that
+    # callers (preview) need not narrow the definitions a second time
+    skipped: list[str] = field(default_factory=list)
 
     def traits(self, customer_ids: list[str] | None = None) -> pd.DataFrame:
         if self.frame is not None:
@@ -333,6 +336,7 @@ def run(
                 frame,
                 compiled,
                 _time.perf_counter() - started,
+                skipped=sorted(usable.skipped),
             )
         recover(store)
         # started_at and finished_at in the workspace zone, like as_of (DESIGN.md section 4), not the host's
@@ -403,6 +407,7 @@ def run(
         _time.perf_counter() - started,
         customers=count,
         timings=timings,
+        skipped=sorted(usable.skipped),
     )
 
 

@@ -19,6 +19,7 @@ from segmentum.store import snapshots as snapshot
 
 if TYPE_CHECKING:
     from segmentum.context import Context
+    from segmentum.spec.loader import Definitions
 
 SAMPLE = 20
 
@@ -71,9 +72,17 @@ class Preview:
 
 
 def preview(
-    ws: Context, *, overrides: dict[str, str] | None = None, as_of: Any = None, names: list[str] | None = None
+    ws: Context,
+    *,
+    overrides: dict[str, str] | None = None,
+    as_of: Any = None,
+    names: list[str] | None = None,
+    definitions: Definitions | None = None,
 ) -> Preview:
     """Definitions whose hash differs from the last batch run's, and who would enter or leave each segment.
+
+    Only the changed definitions and what they depend on are evaluated (compiled once, in a run that stores
+    nothing); the base run's memberships are read for the changed definitions only.
 
     Parameters
     ----------
@@ -81,10 +90,13 @@ def preview(
         Unsaved file texts (workspace-relative path -> YAML) to preview instead of the files on disk.
     names:
         Preview these definitions even when unchanged.
+    definitions:
+        The definitions already loaded with these `overrides` (the editor validates them first), so they are
+        not parsed again.
     """
-    from segmentum.runs.execute import definitions_at, run
+    from segmentum.runs.execute import run
 
-    defs = ws.definitions(overrides=overrides)
+    defs = definitions if definitions is not None else ws.definitions(overrides=overrides)
     last = snapshot.latest_run(ws.store)
     old_hashes = last.definition_hashes if last is not None else {}
     changed: dict[str, str] = {}
@@ -101,29 +113,47 @@ def preview(
     point = as_of if as_of is not None else (last.as_of if last is not None else "latest")
     outcome = run(ws, as_of=point, only=list(changed), preview=True, definitions=defs)
     result.warnings = list(outcome.warnings)
-    # what the run left out (the same narrowing, at the as_of it resolved) has no members because it was not
-    # evaluated, not because its customers left: say so instead of listing them as leavers
-    left_out = definitions_at(ws, defs.select(list(changed)), outcome.as_of).skipped
+    # what the run left out (its as_of's models) has no members because it was not evaluated, not because its
+    # customers left: say so instead of listing them as leavers
+    left_out = set(outcome.skipped)
     result.skipped = [n for n in changed if n in left_out]
+    shown = [n for n in changed if n not in left_out]
     after = outcome.memberships()
+    # the base run's memberships of the changed definitions only (not every segment of the run)
     before = (
-        snapshot.memberships(ws.store, last.run_id)
+        snapshot.memberships(ws.store, last.run_id, definitions=[n for n in shown if changed[n] != "new"])
         if last is not None
         else pd.DataFrame(columns=["customer_id", "segmentation", "segment", "name"])
     )
-    for name in changed:
-        if name in left_out:
-            continue
+    moves = _moves(before, after)
+    for name in shown:
         if name in defs.segmentations:
             seg_names = [s.name for s in defs.segmentations[name].segments]
             seg_names += sorted(set(before[before.segmentation == name].name) - set(seg_names))
         else:
             seg_names = [name]
         for seg in seg_names:
-            old = set(before[before.name == seg].customer_id) if changed[name] != "new" else set()
-            new = set(after[after.name == seg].customer_id)
-            result.segments.append(
-                SegmentChange(seg, len(old), len(new), sorted(new - old), sorted(old - new))
-            )
+            counts, entered, left = moves.get(seg, ((0, 0), [], []))
+            result.segments.append(SegmentChange(seg, counts[0], counts[1], entered, left))
     result.as_of = outcome.as_of
     return result
+
+
+def _moves(
+    before: pd.DataFrame, after: pd.DataFrame
+) -> dict[str, tuple[tuple[int, int], list[str], list[str]]]:
+    """Per segment name: (members before, after), who entered and who left (sorted ids). One outer merge:
+    sets of 100k ids per segment in Python took about a second."""
+    keys = ["name", "customer_id"]
+    both = before[keys].astype(str).merge(after[keys].astype(str), how="outer", on=keys, indicator=True)
+    both = both.sort_values(keys, ignore_index=True)
+    out: dict[str, tuple[tuple[int, int], list[str], list[str]]] = {}
+    for name, group in both.groupby("name", sort=False):
+        side = group["_merge"]
+        ids = group["customer_id"]
+        out[str(name)] = (
+            (int((side != "right_only").sum()), int((side != "left_only").sum())),
+            ids[side == "right_only"].tolist(),
+            ids[side == "left_only"].tolist(),
+        )
+    return out

@@ -130,11 +130,14 @@ def _table(frame: Any) -> dict[str, Any]:
 
 
 @command("ingest", writes=True)
-def _ingest(ws: Workspace, *, table: str, path: str, **options: Any) -> dict[str, Any]:
+def _ingest(
+    ws: Workspace, *, table: str, path: str, progress: Progress | None = None, **options: Any
+) -> dict[str, Any]:
+    """`progress` is the CLI's display here, or the server's job record when the server ingests."""
     from segmentum.ingest.load import StrictIngestError, ingest
 
     try:
-        report = ingest(ws, table, path, **options)
+        report = ingest(ws, table, path, progress=progress, **options)
     except StrictIngestError as exc:
         return {"report": exc.report.to_dict(), "summary": exc.report.summary(), "error": str(exc)}
     return {"report": report.to_dict(), "summary": report.summary(), "error": None}

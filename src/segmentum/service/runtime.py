@@ -41,9 +41,9 @@ class BatchJob:
     job_id: int
     as_of: Any
     only: list[str] | None
-    trigger: str  # 'api' | 'schedule'
+    trigger: str  # 'api' | 'schedule' | 'cli' (an operation of the local CLI's command channel)
     started_at: datetime
-    kind: str = "run"  # run | backfill
+    kind: str = "run"  # run | backfill | an operation of the command channel (ingest, report)
     status: str = "running"  # running | complete | failed
     finished_at: datetime | None = None
     result: Any = None  # RunResult of a run; the list of RunResults of a backfill
@@ -53,6 +53,17 @@ class BatchJob:
     # the time left, from the pace so far (segmentum.progress: the one estimate every display shows)
     estimate: Estimate = field(default_factory=Estimate, repr=False)
     seconds: float | None = None  # how long it took, once finished
+    label: str | None = None  # the step in progress, as the library reports it (e.g. "reading orders.csv")
+    unit: str = ""  # of `done` and `total`: segmentum.progress.BYTES, or items
+    # the pace of the current step (a job of several steps, each in its own unit, estimates each apart)
+    step: Estimate = field(default_factory=Estimate, repr=False)
+
+    def report(self, done: int, total: int | None, label: str, unit: str = "") -> None:
+        """A `segmentum.progress.Progress` callback: the library's progress of this job's work."""
+        if label != self.label or unit != self.unit:
+            self.step.restart()
+        self.label, self.unit = label, unit
+        self.done, self.steps = done, (total if total is not None else 0)
 
     def as_dict(self) -> dict[str, Any]:
         results = (
@@ -80,7 +91,7 @@ class BatchJob:
 
     def progress(self) -> dict[str, Any]:
         """Steps done of `total` (`of` is its older name), seconds elapsed and the estimate of those left."""
-        eta = self.estimate.remaining(self.done, self.steps) if self.seconds is None else 0.0
+        eta = self.step.remaining(self.done, self.steps or None) if self.seconds is None else 0.0
         elapsed = self.estimate.elapsed() if self.seconds is None else self.seconds
         return {
             "done": self.done,
@@ -88,6 +99,8 @@ class BatchJob:
             "of": self.steps,
             "elapsed_s": round(elapsed, 1),
             "eta_s": None if eta is None else round(eta, 1),
+            "label": self.label,
+            "unit": self.unit,
         }
 
 
@@ -103,8 +116,10 @@ class Runtime:
         internal_token: str | None = None,
         micro_batch_seconds: float | None = None,
         max_pending: int | None = None,
+        warm_latest: bool = False,
     ) -> None:
         self.ws = ws
+        self.warm_latest = warm_latest  # store the latest run's profiles on start (`segmentum serve`)
         self.zone = ZoneInfo(ws.config.timezone)
         self.keys = KeyStore(ws.store)
         self.internal_token = internal_token
@@ -130,6 +145,10 @@ class Runtime:
         text = schedule if schedule is not None else ws.config.serve.schedule
         self.schedule = parse_schedule(text) if isinstance(text, str) else text
         self.jobs: list[BatchJob] = []
+        # operations of the local CLI's command channel that report progress (ingest, report), while they run
+        # and a while after: apart from `jobs`, since they never make a batch run wait (BusyError)
+        self.commands: list[BatchJob] = []
+        self.warming: set[int] = set()  # runs whose segment profiles are being stored (`warm`)
         self._jobs_lock = threading.Lock()
         self._stop = threading.Event()
         self._scheduler: threading.Thread | None = None
@@ -144,6 +163,13 @@ class Runtime:
         # runs whose process stopped before their transitions reached the outbox are finished first
         _, self.startup_warnings = finish_pending(self.ws)
         self._delivery = DeliveryWorker(self.ws).start()  # sends what runs put in the outbox
+        if self.warm_latest:
+            # a run made by the CLI while no server ran has no stored profiles yet: the segment pages read them
+            from segmentum.store import snapshots as snapshot
+
+            latest = snapshot.latest_run(self.ws.store)
+            if latest is not None:
+                self.warm(latest.run_id)
         if self.realtime:
             self._load_live()
             self.micro.start()
@@ -181,22 +207,6 @@ class Runtime:
         self._job_threads = [t for t in self._job_threads if t.is_alive()] + [thread]
         thread.start()
         return thread
-
-    def command(self, name: str, params: dict[str, Any]) -> Any:
-        """Run CLI operation `name` here (`service.commands.execute`, with the run lock when it writes). An
-        operation that writes (a `run`, `ingest`, `forget`, ...) may change any customer's state now: the
-        lookups' replica is loaded again, and edited definitions are picked up."""
-        from segmentum.service.commands import COMMANDS, execute
-
-        try:
-            return execute(self.ws, name, params, lock=self.run_lock)
-        finally:
-            found = COMMANDS.get(name)
-            if found is not None and found.writes:
-                self.definitions.forget()
-                self.live.forget()  # lookups read the store until the replica is loaded again
-                if self.realtime:
-                    self._load_live()
 
     # ------------------------------------------------------------------ auth
     def authenticate(self, token: str) -> ApiKey | None:
@@ -269,11 +279,79 @@ class Runtime:
                 warm_profiles(self.ws, run_id, stop=self._stop.is_set)
             except Exception:  # noqa: BLE001 - a page computes what warming did not store
                 log.warning("warming the profiles of run %s failed", run_id, exc_info=True)
+            finally:
+                with self._jobs_lock:
+                    self.warming.discard(run_id)
+
+        with self._jobs_lock:
+            self.warming.add(run_id)
 
         thread = threading.Thread(target=work, name=f"segmentum-warm-{run_id}", daemon=True)
         self._job_threads = [t for t in self._job_threads if t.is_alive()] + [thread]
         thread.start()
         return thread
+
+    def command(self, name: str, params: dict[str, Any]) -> Any:
+        """Run an operation of the local CLI's command channel here (`segmentum.service.commands`), with the
+        run lock when it writes. An operation that reports progress (ingest, report) is a record of
+        `commands` meanwhile, with the progress the library reports (`in_progress`: the dashboard shows it);
+        a batch run then warms its profiles, as a run started through the API does. An operation that writes
+        (a `run`, `ingest`, `forget`, ...) may change any customer's state now: the lookups' replica is loaded
+        again, and edited definitions are picked up."""
+        from segmentum.service.commands import COMMANDS
+
+        try:
+            return self._command(name, params)
+        finally:
+            found = COMMANDS.get(name)
+            if found is not None and found.writes:
+                self.definitions.forget()
+                self.live.forget()  # lookups read the store until the replica is loaded again
+                if self.realtime:
+                    self._load_live()
+
+    def _command(self, name: str, params: dict[str, Any]) -> Any:
+        import inspect
+
+        from segmentum.service.commands import COMMANDS, execute
+
+        found = COMMANDS.get(name)
+        if found is None or "progress" not in inspect.signature(found.func).parameters:
+            result = execute(self.ws, name, params, lock=self.run_lock)
+        else:
+            job = BatchJob(0, None, None, "cli", now_wall_clock(self.zone), kind=name, steps=0)
+            with self._jobs_lock:
+                job.job_id = (self.commands[-1].job_id + 1) if self.commands else 1
+                self.commands.append(job)
+                del self.commands[:-20]
+            try:
+                result = execute(self.ws, name, {**params, "progress": job.report}, lock=self.run_lock)
+                job.status = "complete"
+            except BaseException as exc:
+                job.status, job.message = "failed", str(exc)
+                raise
+            finally:
+                job.seconds = job.estimate.elapsed()
+                job.finished_at = now_wall_clock(self.zone)
+        if (
+            name == "run"
+            and isinstance(result, dict)
+            and result.get("kind") == "batch"
+            and result.get("run_id")
+        ):
+            self.definitions.forget()  # a batch run is where edited definitions are picked up
+            self.warm(int(result["run_id"]))
+        return result
+
+    def in_progress(self) -> list[dict[str, Any]]:
+        """Every job running now (a batch run, a backfill, an ingest or a report through the CLI), with its
+        progress: what the dashboard shows while they run."""
+        with self._jobs_lock:
+            running = [j for j in [*self.jobs, *self.commands] if j.status == "running"]
+        return [
+            {"kind": j.kind, "job_id": j.job_id, "started_at": j.started_at, "progress": j.progress()}
+            for j in running
+        ]
 
     def start_backfill(self, start: Any, end: Any, every: str, only: list[str] | None = None) -> BatchJob:
         """Backfill runs on a background thread, one point at a time, so micro-batches go on between points."""
@@ -355,4 +433,5 @@ class Runtime:
             "schedule": self.schedule.text if self.schedule else None,
             "next_scheduled_run": self.next_scheduled,
             "batch_in_progress": job.as_dict() if job else None,
+            "warming_runs": sorted(self.warming),
         }

@@ -308,13 +308,19 @@ def list_runs(store: Store) -> list[RunInfo]:
     return [_run_info(r) for r in store.query(f"SELECT {_RUN_COLUMNS} FROM {META}.runs ORDER BY run_id DESC")]
 
 
-def memberships(store: Store, run_id: int, name: str | None = None) -> pd.DataFrame:
-    """Memberships of a run: customer_id, segmentation, segment, name (optionally one segment's)."""
+def memberships(
+    store: Store, run_id: int, name: str | None = None, *, definitions: list[str] | None = None
+) -> pd.DataFrame:
+    """Memberships of a run: customer_id, segmentation, segment, name (optionally one segment's, or those of
+    some `definitions`: standalone segments and segmentations by name)."""
     sql = f"SELECT customer_id, segmentation, segment, name FROM {META}.memberships WHERE run_id = ?"
     params: list[Any] = [int(run_id)]
     if name is not None:
         sql += " AND name = ?"
         params.append(name)
+    if definitions is not None:
+        sql += " AND (list_contains(?, name) OR list_contains(?, segmentation))"
+        params += [list(definitions), list(definitions)]
     return store.cursor().execute(sql + " ORDER BY name, customer_id", params).df()
 
 

@@ -42,6 +42,7 @@ from segmentum.context import Context
 from segmentum.csvsafe import safe_frame
 from segmentum.errors import DefinitionError, NotFoundError, SegmentumError, VersionConflictError
 from segmentum.i18n import LANGUAGES, Translator
+from segmentum.progress import duration
 from segmentum.report import charts
 from segmentum.runs.explain import explain as explain_customer
 from segmentum.service import definitions as definition_versions
@@ -203,9 +204,39 @@ def _render(request: Request, template: str, status_code: int = 200, **context: 
         can_write=scope_allows(getattr(request.state, "role", "read"), "write"),
         lang_url=lambda code: _lang_url(request, code),
         nav=context.pop("nav", ""),
+        in_progress=_in_progress(request, t),
         **context,
     )
     return _with_lang(request, HTMLResponse(html, status_code=status_code))
+
+
+def _in_progress(request: Request, t: Translator) -> list[str]:
+    """One line per job of the server running now (a batch run, a backfill, an ingest or a report started
+    by the CLI): what, how far, and the time left by `segmentum.progress`'s estimate."""
+    runtime = getattr(request.app.state, "runtime", None)
+    lines = []
+    for job in runtime.in_progress() if runtime is not None else []:
+        state = job["progress"]
+        what = f"{job['kind']} {state['label']}" if state.get("label") else str(job["kind"])
+        if state["total"] and state["eta_s"] is not None:
+            percent = t.percent(min(1.0, state["done"] / state["total"]))
+            lines.append(
+                t(
+                    "{what}: {percent}, about {eta} left",
+                    what=what,
+                    percent=percent,
+                    eta=duration(state["eta_s"]),
+                )
+            )
+        else:
+            lines.append(t("{what}: running for {elapsed}", what=what, elapsed=duration(state["elapsed_s"])))
+    return lines
+
+
+@pages.get("/progress.json")
+def progress_json(request: Request, user: User) -> Response:
+    """The lines of work in progress the pages show (base.html polls this while there are any)."""
+    return JSONResponse({"lines": _in_progress(request, Translator(_lang(request)))})
 
 
 def _lang_url(request: Request, code: str) -> str:
@@ -336,18 +367,20 @@ def logout(request: Request) -> Response:
 
 
 # ------------------------------------------------------------------ pages
-# (workspace root, run_id, profile_stamp) -> (segment sizes, Pareto curve or None): the overview's sizes and
-# curve read the run and what `profile_stamp` covers (data, fits, erasures, definitions), so they are computed
-# once per run and stamp in this process; the newest few keys are kept
-_OVERVIEW_CACHE: dict[tuple[str, int, str], tuple[SegmentSizes, dict[str, Any] | None]] = {}
+# (workspace root, run_id, profile_stamp) -> (segment sizes, Pareto curve or None, RFM grid or None): the
+# overview's sizes, curve and grid read the run and what `profile_stamp` covers (data, fits, erasures,
+# definitions), so they are computed once per run and stamp in this process; the newest few keys are kept
+Overview = tuple[SegmentSizes, dict[str, Any] | None, list[list[int]] | None]
+_OVERVIEW_CACHE: dict[tuple[str, int, str], Overview] = {}
 _OVERVIEW_KEEP = 8
 _overview_lock = threading.Lock()
 OVERVIEW_COMPUTED = {"count": 0}  # computations of the overview's sizes (tests tell reuse by it)
+RFM_COMPUTED = {"count": 0}  # computations of the overview's RFM grid
 
 
-def _overview_data(ws: Context) -> tuple[SegmentSizes, dict[str, Any] | None]:
-    """The newest batch run's segment sizes and Pareto curve (None when it cannot be drawn); NotFoundError
-    without a complete run."""
+def _overview_data(ws: Context) -> Overview:
+    """The newest batch run's segment sizes, Pareto curve and RFM grid (None when they cannot be drawn);
+    NotFoundError without a complete run."""
     run = snapshot.resolve_run(ws.store, None)
     key = (str(ws.root), run.run_id, profile_stamp(ws))
     with _overview_lock:
@@ -355,18 +388,20 @@ def _overview_data(ws: Context) -> tuple[SegmentSizes, dict[str, Any] | None]:
     if cached is not None:
         return cached
     sizes = segment_sizes(ws, run.run_id)
+    grid = rfm_grid(ws, run.run_id)
     with _overview_lock:
         OVERVIEW_COMPUTED["count"] += 1
+        RFM_COMPUTED["count"] += 1
     try:
         curve: dict[str, Any] | None = pareto(ws, run_id=run.run_id)
     except Exception:  # noqa: BLE001 - an extra chart that cannot be drawn must not take the overview down
         log.warning("the overview's Pareto curve failed", exc_info=True)
-        return sizes, None  # not kept: the next visit tries the curve again
+        return sizes, None, grid  # not kept: the next visit tries the curve again
     with _overview_lock:
-        _OVERVIEW_CACHE[key] = (sizes, curve)
+        _OVERVIEW_CACHE[key] = (sizes, curve, grid)
         while len(_OVERVIEW_CACHE) > _OVERVIEW_KEEP:
             _OVERVIEW_CACHE.pop(next(iter(_OVERVIEW_CACHE)))
-    return sizes, curve
+    return sizes, curve, grid
 
 
 @pages.get("/")
@@ -374,7 +409,7 @@ def overview(request: Request, user: User) -> Response:
     ws = _ws(request)
     t = Translator(_lang(request))
     try:
-        overview_sizes, curve = _overview_data(ws)
+        overview_sizes, curve, grid = _overview_data(ws)
     except NotFoundError:  # no complete run yet
         return _render(
             request,
@@ -405,7 +440,6 @@ def overview(request: Request, user: User) -> Response:
     if standalone in groups:  # after the segmentations
         groups[standalone] = groups.pop(standalone)
     chart = _figure(charts.overview_treemap(sizes, t), "chart-overview")
-    grid = rfm_grid(ws, info.run_id)
     extra = [_figure(charts.rfm_heatmap(grid, t), "chart-rfm") if grid is not None else None]
     if curve is not None:
         try:
@@ -681,7 +715,7 @@ def check_definitions(ws: Context, file: str, text: str) -> dict[str, Any]:
 
     overrides = {f"definitions/{file}": text}
     try:
-        ws.definitions(overrides=overrides)
+        defs = ws.definitions(overrides=overrides)
     except DefinitionError as exc:
         message = str(exc)
         where = _LOCATION.search(message.splitlines()[0] if message else "")
@@ -692,7 +726,7 @@ def check_definitions(ws: Context, file: str, text: str) -> dict[str, Any]:
             "col": int(where.group(2)) if where else None,
         }
     try:
-        result = preview(ws, overrides=overrides)
+        result = preview(ws, overrides=overrides, definitions=defs)  # validated once
     except SegmentumError as exc:
         return {"valid": True, "preview_error": str(exc), "changed": {}, "segments": []}
     out = result.to_dict()
