@@ -178,13 +178,19 @@ def _members(
     run_id: int | None = None,
     filters: list[str] | None = None,
     output: str | None = None,
+    columns: list[str] | None = None,
+    delimiter: str | None = None,
 ) -> dict[str, Any]:
-    """The members, or with `output` (an absolute path) the file written there by the store's owner."""
-    from segmentum.views.members import export, members
+    """The members (every attribute, or the chosen `columns`: attributes, traits, model outputs), or with
+    `output` (an absolute path) the file written there by the store's owner (the one export home)."""
+    from segmentum.actions.sinks.export import export_options, file_format, member_rows, write_export
 
-    rows = members(ws, name, run_id=run_id, filters=filters or (), segment=name.endswith(".*")).rows
+    options = export_options(ws, delimiter)  # a bad delimiter fails before the query
     if output is not None:
-        return {"count": len(rows), "written": str(export(rows, output))}
+        file_format(output)  # and an unknown extension
+    rows = member_rows(ws, name, run_id=run_id, filters=filters, columns=columns)
+    if output is not None:
+        return {"count": len(rows), "written": str(write_export(rows, output, options))}
     return {"count": len(rows), **_table(rows)}
 
 
