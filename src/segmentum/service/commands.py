@@ -494,6 +494,7 @@ def _clv(
     chart: str | None = None,
     store: bool = True,
     customers: bool = False,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """The fit, stored unless `store` is false; with `customers` the per-customer table; with `chart` (an
     absolute path) the holdout chart written there by the store's owner when there is a holdout."""
@@ -508,6 +509,7 @@ def _clv(
         horizon=horizon,
         discount_rate=discount_rate,
         penalizer=penalizer,
+        progress=progress,
     )
     data = result.to_dict()
     if store:
@@ -539,6 +541,7 @@ def _cluster(
     surveys: list[str] | None = None,
     random_state: int = 0,
     sample_size: int = 50_000,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     from segmentum.models.cluster_store import assign_clustering, fit_clustering
 
@@ -557,6 +560,7 @@ def _cluster(
             surveys=surveys,
             random_state=random_state,
             sample_size=sample_size,
+            progress=progress,
         )
     model = result.model
     return {
