@@ -27,6 +27,8 @@ def test_notice_names_the_bundled_plotly_js_with_its_copyright_line() -> None:
     header = get_plotlyjs()[:400]
     copyright_line = re.search(r"Copyright [0-9-]+, Plotly, Inc\.", header)
     assert copyright_line is not None, header
-    assert copyright_line.group(0) in notice  # the bundled file's own line, so an upgrade that changes it fails
+    assert (
+        copyright_line.group(0) in notice
+    )  # the bundled file's own line, so an upgrade that changes it fails
     assert "MIT" in header and "MIT License" in notice
     assert "plotly.js" in notice

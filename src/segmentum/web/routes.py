@@ -212,7 +212,9 @@ def _lang_url(request: Request, code: str) -> str:
 
 
 def _error_page(request: Request, user: str, message: str, status_code: int = 404) -> Response:
-    return _render(request, "error.html", status_code=status_code, user=user, message=message)
+    return _render(
+        request, "error.html", status_code=status_code, user=user, message=message, status=status_code
+    )
 
 
 async def _form(request: Request) -> dict[str, str]:
