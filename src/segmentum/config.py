@@ -43,6 +43,19 @@ class ExportSettings(Strict):
         description="The folder export actions write into (relative to the workspace, or absolute); an export "
         "path outside it is refused",
     )
+    delimiter: str = Field(
+        ",",
+        description="CSV delimiter of exports: ',' or ';' (what Excel expects where the decimal mark is a comma)",
+    )
+    bom: bool = Field(
+        True, description="Start CSV exports with a UTF-8 byte order mark (Excel then reads Cyrillic)"
+    )
+    money_decimals: int | None = Field(
+        None,
+        ge=0,
+        le=6,
+        description="Decimals of money in exports (default: the currency's, 2 for UAH, EUR, USD)",
+    )
 
 
 class ServeSettings(Strict):
@@ -157,6 +170,7 @@ builtins: [rfm, abc, lifecycle]
 #   allow: ["https://crm.example.com/"]   # webhook URLs must start with one of these
 # exports:
 #   folder: exports                      # export actions write only inside this folder
+#   delimiter: ";"                       # CSV exports for Excel where the decimal mark is a comma
 # email:
 #   smtp_host: smtp.example.com
 #   smtp_port: 587

@@ -14,6 +14,36 @@ from typing import Any
 
 LANGUAGES = {"en": "English", "uk": "Українська", "ru": "Русский"}
 LOCALES_DIR = Path(__file__).parent / "locales"
+DEFAULT_ELSE = "other"  # the `else` segment segmentum names when a segmentation names none (spec.models)
+COMMA_DECIMAL = ("uk", "ru")  # languages written 1 234,5 and 01.12.2026
+
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+# Plotly's toolbar and messages (its locale bundles are not shipped offline: the dictionary is made here)
+PLOTLY_MESSAGES = (
+    "Download plot as a png",
+    "Download plot",
+    "Zoom",
+    "Pan",
+    "Box Select",
+    "Lasso Select",
+    "Zoom in",
+    "Zoom out",
+    "Autoscale",
+    "Reset axes",
+    "Reset view",
+    "Reset",
+    "Toggle Spike Lines",
+    "Show closest data on hover",
+    "Compare data on hover",
+    "Produced with Plotly.js",
+    "Double-click to zoom back out",
+    "Snapshot succeeded",
+    "Taking snapshot - this may take a few seconds",
+)
 
 
 @cache
@@ -43,6 +73,54 @@ class Translator:
         text = self._catalog.get(message, message)
         return text.format(**values) if values else text
 
+    def maybe(self, text: Any) -> Any:
+        """`text` translated when the catalog has it (a built-in's title, a run's status), else as it is:
+        for values that may be user data (a segment name of one's own is not translated)."""
+        return self._catalog.get(text, text) if isinstance(text, str) else text
+
+    def label(self, name: Any, shown: Any = None) -> Any:
+        """The title of a built-in segmentation or segment id (`rfm`, `rfm.champions`) in this language, else
+        `shown` (default the id): the user's own names are shown as they wrote them."""
+        title = self._catalog.get(name) if isinstance(name, str) else None
+        if not title and isinstance(name, str) and name.rpartition(".")[2] == DEFAULT_ELSE:
+            title = self._catalog.get("(other)")  # a segmentation's default `else`, named by segmentum
+        return title if title else (name if shown is None else shown)
+
+    @property
+    def separators(self) -> str:
+        """Plotly's `separators`: the decimal mark, then the thousands separator."""
+        return ",\u202f" if self.lang in COMMA_DECIMAL else ".,"
+
+    def plotly_locale(self) -> dict[str, Any] | None:
+        """Plotly's locale for this language (`Plotly.register`): the toolbar's messages, month and day names,
+        separators and dates as 01.12.2026; None for English (Plotly's own)."""
+        if self.lang == "en":
+            return None
+        months = [self(m) for m in MONTHS]
+        days = [self(d) for d in DAYS]
+        return {
+            "moduleType": "locale",
+            "name": self.lang,
+            "dictionary": {m: self(m) for m in PLOTLY_MESSAGES if m in self._catalog},
+            "format": {
+                "days": days,
+                "shortDays": [self(f"{d[:3]}.") for d in DAYS],
+                "months": months,
+                "shortMonths": [self(f"{m[:3]}.") for m in MONTHS],
+                "date": "%d.%m.%Y",
+                "decimal": ",",
+                "thousands": "\u202f",
+            },
+        }
+
+    def month(self, value: date | datetime) -> str:
+        """`value`'s month and year in words: `December 2026`, `грудень 2026`."""
+        return f"{self(MONTHS[value.month - 1])} {value.year}"
+
+    def lift(self, value: Any) -> str:
+        """A lift (ratio of rates) with two decimals, `1.35` / `1,35`."""
+        return self.number(value, 2)
+
     def number(self, value: Any, digits: int = 0) -> str:
         if value is None:
             return "—"
@@ -51,14 +129,14 @@ class Translator:
         except (TypeError, ValueError):
             return str(value)
         text = f"{number:,.{digits}f}"
-        if self.lang in ("uk", "ru"):  # 1 234 567,89 with a narrow no-break space
+        if self.lang in COMMA_DECIMAL:  # 1 234 567,89 with a narrow no-break space
             text = text.replace(",", "\u202f").replace(".", ",")
         return text
 
     def percent(self, value: Any, digits: int = 1) -> str:
         if value is None:
             return "—"
-        return self.number(float(value) * 100, digits) + ("\u00a0%" if self.lang in ("uk", "ru") else "%")
+        return self.number(float(value) * 100, digits) + ("\u00a0%" if self.lang in COMMA_DECIMAL else "%")
 
     def date(self, value: Any) -> str:
         if value is None:
@@ -71,5 +149,5 @@ class Translator:
         if isinstance(value, datetime):
             value = value.date()
         if isinstance(value, date):
-            return value.strftime("%d.%m.%Y") if self.lang in ("uk", "ru") else value.isoformat()
+            return value.strftime("%d.%m.%Y") if self.lang in COMMA_DECIMAL else value.isoformat()
         return str(value)

@@ -1,4 +1,4 @@
-"""Values made JSON-friendly: Decimal, datetime, numpy scalars and pandas' missing values."""
+"""Values made JSON-friendly: Decimal, datetime, numpy scalars and arrays, and pandas' missing values."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value) if value == value.to_integral_value() or abs(value) < 10**15 else str(value)
     if isinstance(value, (datetime, date)):
-        return value.isoformat()
+        return None if value != value else value.isoformat()  # pandas' NaT is a datetime, and missing
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
         return [jsonable(v) for v in value]
+    if getattr(value, "ndim", 0) and hasattr(value, "tolist"):  # a numpy array (a list column's cell)
+        return [jsonable(v) for v in value.tolist()]
     if hasattr(value, "item"):  # numpy scalar
         return jsonable(value.item())
     try:

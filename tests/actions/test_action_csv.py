@@ -13,9 +13,10 @@ import pytest
 from actions_helpers import make_workspace, write_run
 
 from segmentum.actions import deliver, process_run
+from segmentum.actions.sinks.export import ExportOptions, write_export
 from segmentum.cli.common import OutputFormat, emit
 from segmentum.csvsafe import safe_cell, safe_frame
-from segmentum.views.members import export, members
+from segmentum.views.members import members
 from segmentum.workspace import Workspace
 
 HOSTILE = {
@@ -73,7 +74,8 @@ def _workspace(root: Path, definitions: str | None = None) -> Workspace:
 
 
 def _rows(text: str) -> dict[str, dict[str, str]]:
-    return {r["customer_id"]: r for r in csv.DictReader(io.StringIO(text, newline=""))}
+    assert text.startswith("\ufeff")  # the UTF-8 byte order mark Excel needs to read Cyrillic
+    return {r["customer_id"]: r for r in csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))}
 
 
 def _check(rows: dict[str, dict[str, str]], *, names: bool = True) -> None:
@@ -89,10 +91,12 @@ def _check(rows: dict[str, dict[str, str]], *, names: bool = True) -> None:
 def test_members_output_and_format_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ws = _workspace(tmp_path / "ws")
     page = members(ws, "tier.low", traits=True)
-    target = export(page.rows, tmp_path / "low.csv")  # what `segmentum members -o low.csv` writes
+    target = write_export(
+        page.rows, tmp_path / "low.csv", ExportOptions()
+    )  # what `segmentum members -o low.csv` writes
     _check(_rows(target.read_bytes().decode()))
-    emit(page.rows, OutputFormat.csv)  # what `--format csv` prints
-    _check(_rows(capsys.readouterr().out))
+    emit(page.rows, OutputFormat.csv)  # what `--format csv` prints (to a terminal or a pipe: no BOM)
+    _check(_rows("\ufeff" + capsys.readouterr().out))
     ws.close()
 
 

@@ -37,7 +37,8 @@ def test_export_writes_members_with_hashed_emails(tmp_path: Path) -> None:
     assert sorted(r["idempotency_key"] for r in exports) == ["campaign:*:2:0", "campaign:*:2:1"]
     report = deliver(ws, ids=[r["id"] for r in exports])
     assert report.delivered == 2
-    with open(ws.root / "exports" / "big_2.csv", newline="") as fh:
+    assert (ws.root / "exports" / "big_2.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # a BOM, for Excel
+    with open(ws.root / "exports" / "big_2.csv", newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["customer_id"] for r in rows] == ["c1", "c3", "c4", "c5"]
     assert set(rows[0]) == {"customer_id", "segment", "email_sha256"}  # no plain-text PII
@@ -64,7 +65,7 @@ def test_export_runs_once_per_run_even_on_a_baseline(tmp_path: Path) -> None:
     process_run(ws, 1)
     assert len([r for r in list_outbox(ws) if r["action_type"] == "export"]) == 2
     deliver(ws)
-    with open(ws.root / "exports" / "big_1.csv", newline="") as fh:
+    with open(ws.root / "exports" / "big_1.csv", newline="", encoding="utf-8-sig") as fh:
         assert [r["customer_id"] for r in csv.DictReader(fh)] == ["c1", "c2"]
     ws.close()
 

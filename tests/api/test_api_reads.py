@@ -47,7 +47,8 @@ def test_members_are_paged_filtered_and_downloadable_as_csv(live) -> None:
         assert [m["customer_id"] for m in filtered["members"]] == ["c3"] and filtered["total"] == 1
         response = client.get("/v1/segments/value_tier.low/members", params={"run": 1, "format": "csv"})
         assert response.headers["content-type"].startswith("text/csv")
-        rows = list(csv.DictReader(io.StringIO(response.text)))
+        assert response.text.startswith("\ufeff")  # a UTF-8 byte order mark, for Excel
+        rows = list(csv.DictReader(io.StringIO(response.text.removeprefix("\ufeff"))))
         assert [r["customer_id"] for r in rows] == ["c2", "c3"]
         bad = client.get("/v1/segments/value_tier.low/members", params={"filter": "revenu_365d>1"})
         assert bad.status_code == 422 and "did you mean 'revenue_365d'" in bad.json()["error"]["message"]
@@ -63,7 +64,7 @@ def test_empty_segment_as_csv_is_the_header_only(live) -> None:
         response = client.get(
             "/v1/segments/big_spenders/members", params={"format": "csv", "filter": "revenue_365d>100000"}
         )
-    assert response.text.splitlines() == ["customer_id,revenue_365d,orders_total"]
+    assert response.text.splitlines() == ["\ufeffcustomer_id,revenue_365d,orders_total"]
 
 
 def test_customer_segments_come_from_the_newest_complete_run_that_holds_them(live) -> None:

@@ -81,8 +81,8 @@ def test_members_writes_files_with_customer_id_even_when_empty(ws, tmp_path, suf
     empty = tmp_path / f"nobody{suffix}"
     cli(ws, "members", "nobody", "-o", str(empty))
     if suffix == ".csv":
-        assert empty.read_text().splitlines()[0].split(",")[0] == "customer_id"
-        assert len(empty.read_text().splitlines()) == 1
+        assert empty.read_text(encoding="utf-8-sig").splitlines()[0].split(",")[0] == "customer_id"
+        assert len(empty.read_text(encoding="utf-8-sig").splitlines()) == 1
     elif suffix == ".parquet":
         assert list(pd.read_parquet(empty).columns)[0] == "customer_id"
     else:

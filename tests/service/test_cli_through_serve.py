@@ -93,7 +93,7 @@ def test_every_cli_command_goes_through_the_running_server(served, tmp_path: Pat
     vips = json.loads(cli(root, "members", "value_tier.vip", "--format", "json").stdout)
     assert sorted(m["customer_id"] for m in vips) == ["c1", "c4"]
     cli(root, "members", "value_tier.vip", "--filter", "spend > 500", "-o", str(tmp_path / "vip.csv"))
-    assert (tmp_path / "vip.csv").read_text().splitlines() == ["customer_id", "c4"]
+    assert (tmp_path / "vip.csv").read_text(encoding="utf-8-sig").splitlines() == ["customer_id", "c4"]
     customer = json.loads(cli(root, "customer", "c1", "--format", "json").stdout)
     assert "value_tier.vip" in customer["segments"]
     explained = json.loads(cli(root, "explain", "c4", "value_tier.vip", "--format", "json").stdout)

@@ -37,7 +37,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     printed: dict[str, Any] = {}
     out = root / "low.csv"
     cli(root, "members", "value_tier.low", "-o", str(out))
-    printed["members"] = [r["customer_id"] for r in csv.DictReader(out.open(newline=""))]
+    printed["members"] = [
+        r["customer_id"] for r in csv.DictReader(out.open(newline="", encoding="utf-8-sig"))
+    ]
     filtered = cli(root, "members", "value_tier.low", "--filter", FILTER, "--format", "csv").stdout
     printed["filtered"] = [r["customer_id"] for r in csv.DictReader(io.StringIO(filtered))]
     printed["customer"] = json.loads(cli(root, "customer", "c001", "--format", "json").stdout)

@@ -32,7 +32,8 @@ def _dashboard(shop) -> Iterator[httpx.Client]:
 
 
 def _csv_ids(text: str) -> list[str]:
-    return [r["customer_id"] for r in csv.DictReader(io.StringIO(text))]
+    assert text.startswith("\ufeff")  # every CSV export starts with a UTF-8 byte order mark (for Excel)
+    return [r["customer_id"] for r in csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))]
 
 
 def _stored(shop, name: str) -> list[str]:

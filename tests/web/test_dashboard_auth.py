@@ -110,7 +110,7 @@ def test_signed_in_csv_export_holds_the_members(dashboard) -> None:
             )
             .fetchone()[0]
         )
-        assert lines[0].startswith("customer_id,") and len(lines) - 1 == expected
+        assert lines[0].startswith("\ufeffcustomer_id,") and len(lines) - 1 == expected
         # a file name that would leave definitions/ is refused
         csrf = re.search(r'name="csrf-token" content="(\w+)"', client.get("/editor").text).group(1)
         form = {"file": "../segmentum.yml", "text": "x", "csrf_token": csrf}

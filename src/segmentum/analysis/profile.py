@@ -857,7 +857,7 @@ def describe_feature(row: dict[str, Any], t: Translator) -> dict[str, str]:
         "base": value(row.get("base"), row.get("base_median")),
         "direction": t(direction) if direction else "—",
         "effect": t.number(effect, 2) if effect is not None else "—",
-        "lift": t.number(lift, 2) if lift is not None else "—",
+        "lift": t.lift(lift) if lift is not None else "—",
     }
 
 

@@ -66,20 +66,23 @@ def cluster_command(
         result = operation(workspace, "cluster", name=name, assign=True, run_id=run)
     else:
         feats = [f.strip() for f in features.split(",") if f.strip()] if features else None
-        note(f"Fitting clustering '{name}'...")
-        result = operation(
-            workspace,
-            "cluster",
-            name=name,
-            features=feats,
-            k=_parse_k(k),
-            k_range=[k_min, k_max],
-            run_id=run,
-            from_survey=from_survey,
-            surveys=survey or None,
-            random_state=seed,
-            sample_size=sample_size,
-        )
+        from segmentum.cli.progress import ProgressDisplay
+
+        with ProgressDisplay("cluster") as progress:  # each k tried, then the final fit (over 2 s only)
+            result = operation(
+                workspace,
+                "cluster",
+                name=name,
+                features=feats,
+                k=_parse_k(k),
+                k_range=[k_min, k_max],
+                run_id=run,
+                from_survey=from_survey,
+                surveys=survey or None,
+                random_state=seed,
+                sample_size=sample_size,
+                progress=progress,
+            )
     _print(result, fmt, assign)
 
 

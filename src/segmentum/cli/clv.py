@@ -45,20 +45,24 @@ def clv_command(
     """Fit BG/NBD and Gamma-Gamma on purchases up to the end of --calibration-end and store each customer's
     p_alive, expected purchases in 90 days, expected spend per purchase and 12-month CLV in segmentum.model_clv
     (usable in definitions like customer attributes)."""
-    answer = operation(
-        workspace,
-        "clv",
-        calibration_end=calibration_end,
-        holdout_end=holdout_end,
-        time_unit=time_unit,
-        horizon=horizon,
-        discount_rate=discount_rate,
-        penalizer=penalizer,
-        # the store's owner writes the chart: a path relative to this shell's folder is made absolute here
-        chart=str(chart.resolve()) if chart is not None else None,
-        store=not no_store,
-        customers=fmt is OutputFormat.csv,
-    )
+    from segmentum.cli.progress import ProgressDisplay
+
+    with ProgressDisplay("clv") as progress:  # reading, BG/NBD, Gamma-Gamma, predicting (over 2 s only)
+        answer = operation(
+            workspace,
+            "clv",
+            calibration_end=calibration_end,
+            holdout_end=holdout_end,
+            time_unit=time_unit,
+            horizon=horizon,
+            discount_rate=discount_rate,
+            penalizer=penalizer,
+            # the store's owner writes the chart: a path relative to this shell's folder is made absolute here
+            chart=str(chart.resolve()) if chart is not None else None,
+            store=not no_store,
+            customers=fmt is OutputFormat.csv,
+            progress=progress,
+        )
     data = answer["fit"]
     for model in ("bgnbd", "gamma_gamma"):
         for name, side in data["boundary"][model].items():

@@ -61,10 +61,27 @@ def operation(workspace: Path | None, name: str, /, **params: Any) -> Any:
         ws.close()
 
 
-def _cell(value: Any) -> str:
+def _is_id(column: str) -> bool:
+    """An id column (run_id, id, from_run): printed as the integer it is, never as `1,234` or `12.0`."""
+    return column == "id" or column.endswith(("_id", "_run")) or column == "run"
+
+
+def _text(value: Any) -> Any:
+    """A cell's value for a table or a CSV: a list (interests, segments) as `a, b, c`, not a Python repr."""
     value = jsonable(value)
+    if isinstance(value, list):
+        return ", ".join("" if v is None else str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _cell(value: Any, column: str = "") -> str:
+    value = _text(value)
     if value is None:
         return ""
+    if _is_id(column) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(int(value)) if float(value).is_integer() else str(value)
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}"
     if isinstance(value, int) and not isinstance(value, bool):
@@ -91,16 +108,49 @@ def emit(rows: Any, fmt: OutputFormat, *, title: str | None = None, columns: lis
         for row in rows:
             # safe_cell: no text a spreadsheet would run as a formula (numbers stay numbers)
             writer.writerow(
-                ["" if jsonable(row.get(c)) is None else safe_cell(jsonable(row.get(c))) for c in columns]
+                ["" if _text(row.get(c)) is None else safe_cell(_text(row.get(c))) for c in columns]
             )
         sys.stdout.write(buf.getvalue())
         return
-    table = Table(title=title, show_lines=False)
+    print_table(make_table(rows, columns, title))
+
+
+def fits(table: Table) -> bool:
+    """Whether `table` fits the terminal without folding a cell (always true in a pipe: it takes its width)."""
+    if not out.is_terminal:
+        return True
+    return out.measure(table, options=out.options.update_width(10_000)).maximum <= out.width
+
+
+def make_table(
+    rows: list[dict[str, Any]], columns: list[str], title: str | None = None, *, compact: bool = False
+) -> Table:
+    """The Rich table `emit` prints, for a command that decides how to show it (see `fits`); `compact`: no
+    vertical rules, for a table that must fit 80 columns."""
+    from rich import box
+
+    table = Table(
+        title=title,
+        show_lines=False,
+        box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
+        pad_edge=not compact,
+    )
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
-    out.print(table)
+        table.add_row(*(_cell(row.get(c), c) for c in columns))
+    return table
+
+
+def print_table(table: Table) -> None:
+    """Print a table on standard output. In a pipe or a file (no terminal to fit) the table takes its natural
+    width, so that no cell folds at the 80 columns Rich assumes there; on a terminal it fits the screen."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    natural = out.measure(table, options=out.options.update_width(10_000)).maximum
+    # Console.print(width=) cannot go beyond the console's width: a console as wide as the table prints it
+    Console(file=out.file, width=max(natural, out.width), soft_wrap=True, no_color=out.no_color).print(table)
 
 
 def note(message: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -28,7 +28,31 @@ def customer_command(
     emit([{"segment": s} for s in segments], fmt, title="Segments now")
     history = data.get("history") or []
     if history:
-        emit(history, fmt, title="History")
+        emit(history_rows(history), fmt, title="History", columns=HISTORY_COLUMNS)
     tasks = data.get("tasks") or []
     if tasks:
         emit(tasks, fmt, title="Tasks", columns=["id", "status", "due_at", "assignee", "title"])
+
+
+HISTORY_COLUMNS = ["run_id", "as_of", "kind", "segments", "entered", "left"]
+
+
+def history_rows(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per run, oldest first: how many segments the customer was in, and which they entered and left
+    since the run before (the first run lists none: there is nothing to compare it with)."""
+    rows: list[dict[str, Any]] = []
+    previous: set[str] | None = None
+    for entry in sorted(history, key=lambda h: (str(h.get("as_of")), h.get("run_id") or 0)):
+        now = set(entry.get("segments") or [])
+        rows.append(
+            {
+                "run_id": entry.get("run_id"),
+                "as_of": str(entry.get("as_of") or "")[:10],
+                "kind": entry.get("kind"),
+                "segments": len(now),
+                "entered": sorted(now - previous) if previous is not None else [],
+                "left": sorted(previous - now) if previous is not None else [],
+            }
+        )
+        previous = now
+    return rows

@@ -275,9 +275,20 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from segmentum import __version__
+
+        print(f"segmentum {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors", envvar="SEGMENTUM_DEBUG"),
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit", callback=_print_version, is_eager=True
+    ),
 ) -> None:
     if debug:
         os.environ["SEGMENTUM_DEBUG"] = "1"

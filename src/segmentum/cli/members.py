@@ -28,7 +28,25 @@ def members_command(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Write to FILE (.csv, .parquet, .json, .jsonl) instead of printing"
+            "--output",
+            "-o",
+            help="Write to FILE instead of printing: .csv (UTF-8 with a BOM, for Excel), .xlsx, .json, .jsonl, "
+            ".parquet",
+        ),
+    ] = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            "-c",
+            help="Only these columns, comma-separated, in this order: attributes, traits, model outputs "
+            "(e.g. email,name,revenue_365d,clv_12m)",
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            "--delimiter", help="CSV delimiter: ',' or ';' (default: exports.delimiter of segmentum.yml)"
         ),
     ] = None,
     workspace: WorkspaceOpt = None,
@@ -36,7 +54,17 @@ def members_command(
 ) -> None:
     """Members of a segment (customer_id first, then their attributes)."""
     target = str(output.expanduser().resolve()) if output is not None else None  # the server may write it
-    answer = operation(workspace, "members", name=name, run_id=run, filters=filters, output=target)
+    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    answer = operation(
+        workspace,
+        "members",
+        name=name,
+        run_id=run,
+        filters=filters,
+        output=target,
+        columns=chosen,
+        delimiter=delimiter,
+    )
     if target is not None:
         note(f"{answer['count']:,} customers of {name} written to {answer['written']}")
         return

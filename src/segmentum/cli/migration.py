@@ -3,11 +3,21 @@ segment). The default pair is `segmentum.store.snapshots.migration_pair`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, operation, out
+from segmentum.cli.common import (
+    FormatOpt,
+    OutputFormat,
+    WorkspaceOpt,
+    emit,
+    fits,
+    make_table,
+    operation,
+    out,
+    print_table,
+)
 
 
 def migration_command(
@@ -56,15 +66,38 @@ def migration_command(
         emit(result["flows"], fmt)
         return
     matrix = result["revenue_matrix" if revenue else "matrix"]
-    emit(
-        matrix,
-        fmt,
-        title=(
-            f"{name}: run {result['from_run']} as of {_day(result['from_as_of'])} (rows) -> "
-            f"run {result['to_run']} as of {_day(result['to_as_of'])} (columns)"
-        ),
+    runs = (
+        f"{name}: run {result['from_run']} as of {_day(result['from_as_of'])} -> "
+        f"run {result['to_run']} as of {_day(result['to_as_of'])}"
     )
+    table = make_table(matrix, list(matrix[0].keys()) if matrix else [], f"{runs} (rows -> columns)")
+    if not fits(table):
+        # a matrix of a dozen segments is wider than a terminal of 80 columns: one line per flow instead
+        table = make_table(_flows(result["flows"]), FLOW_COLUMNS, runs, compact=True)
+    print_table(table)
     out.print()
+
+
+FLOW_COLUMNS = ["from", "to", "customers", "share", "revenue"]
+
+
+def _flows(flows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The non-empty cells of the matrix, largest first within each origin, with the share of the origin."""
+    totals: dict[str, float] = {}
+    for flow in flows:
+        totals[flow["from_segment"]] = totals.get(flow["from_segment"], 0.0) + float(flow["customers"] or 0)
+    rows = [
+        {
+            "from": flow["from_segment"],
+            "to": flow["to_segment"],
+            "customers": flow["customers"],
+            "share": f"{float(flow['customers']) / totals[flow['from_segment']]:.0%}",
+            "revenue": round(float(flow["revenue"] or 0)),
+        }
+        for flow in flows
+        if flow["customers"]
+    ]
+    return sorted(rows, key=lambda r: (str(r["from"]), -float(r["customers"])))
 
 
 def _day(value: object) -> str:

@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 from segmentum.errors import ModelError, NotFittedError
 from segmentum.models.features import MixedEncoder, _as_float, _as_labels, split_types
 from segmentum.models.naming import CategoryEffect, NumericEffect, cluster_name, segment_slugs, unique_names
+from segmentum.progress import Progress, notify
 
 MODEL_VERSION = 1
 
@@ -107,10 +108,16 @@ class CustomerClusterer:
             raise ModelError(f"the 'sample_size' parameter must be >= 100; got {self.sample_size}")
 
     def fit(
-        self, X: pd.DataFrame, y: Any = None, *, previous: CustomerClusterer | None = None
+        self,
+        X: pd.DataFrame,
+        y: Any = None,
+        *,
+        previous: CustomerClusterer | None = None,
+        progress: Progress | None = None,
     ) -> CustomerClusterer:
         """Fit on a per-customer frame. With `previous` (the model fitted before), clusters that match a
-        previous cluster (Hungarian assignment on the centers) keep its id."""
+        previous cluster (Hungarian assignment on the centers) keep its id. `progress` hears of each k tried
+        and of the final fit, the stability check and the profiles."""
         frame = _features_only(X)
         self._check_params(len(frame))
         numeric, categorical = split_types(frame, self.numeric, self.categorical)
@@ -136,8 +143,10 @@ class CustomerClusterer:
         distinct = len(np.unique(Zs[: min(len(Zs), 20_000)], axis=0))
         # Sample-sized fits run on one thread: OpenMP's spin-waiting makes them many times slower on a
         # shared, busy machine and they gain little from more threads. The full-data fit uses every core.
+        total = len(ks) + 3
+        notify(progress, 0, total, f"trying k = {ks[0]}")
         with threadpool_limits(1):
-            scores, fits = self._evidence(Zs, ks, distinct)
+            scores, fits = self._evidence(Zs, ks, distinct, progress, total)
         best = _choose_k(scores) if self.k == "auto" else int(self.k)
         scores["chosen"] = scores["k"] == best
         self.k_scores_ = scores
@@ -151,6 +160,7 @@ class CustomerClusterer:
                 n_clusters=best, init=seed.cluster_centers_, n_init=1, random_state=self.random_state
             ).fit(Z)
             centers, labels = final.cluster_centers_, final.labels_
+        notify(progress, len(ks) + 1, total, "checking the stability of the clusters")
         ids = self._assign_ids(frame, Z, centers, labels, previous)
         order = sorted(range(best), key=lambda i: _id_key(ids[i]))
         self.cluster_ids_ = [ids[i] for i in order]
@@ -161,11 +171,13 @@ class CustomerClusterer:
         self.labels_ = np.asarray(self.cluster_ids_, dtype=object)[internal]
         with threadpool_limits(1):
             self.stability_, self.stability_scores_ = self._stability(Zs, rng)
+        notify(progress, len(ks) + 2, total, "profiling the clusters")
         self._profile(frame, Z, internal)
+        notify(progress, total, total, "clusters fitted")
         return self
 
     def _evidence(
-        self, Zs: np.ndarray, ks: list[int], distinct: int
+        self, Zs: np.ndarray, ks: list[int], distinct: int, progress: Progress | None = None, total: int = 0
     ) -> tuple[pd.DataFrame, dict[int, KMeans]]:
         """Per k: k-means on the sample, its inertia, silhouette and (optionally) a Gaussian mixture's BIC."""
         rows, fits = [], {}
@@ -175,6 +187,9 @@ class CustomerClusterer:
                 warnings.simplefilter("ignore")
                 km = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state).fit(Zs)
             fits[k] = km
+            following = ks.index(k) + 1
+            label = f"trying k = {ks[following]}" if following < len(ks) else "fitting on all customers"
+            notify(progress, following, total, label)
             row: dict[str, Any] = {"k": k, "inertia": float(km.inertia_) / len(Zs)}
             if 1 < len(set(km.labels_)) == k and (k <= distinct or len(Zs) > 20_000):
                 row["silhouette"] = float(

@@ -25,6 +25,7 @@ from segmentum.models.persist import (
     qualified,
     write_clustering,
 )
+from segmentum.progress import Progress
 from segmentum.store.tables import cluster_table
 
 if TYPE_CHECKING:
@@ -152,6 +153,7 @@ def fit_clustering(
     random_state: int = 0,
     sample_size: int = 50_000,
     write_definitions: bool = True,
+    progress: Progress | None = None,
 ) -> ClusteringResult:
     """Fit a clustering on the store's customers and save it (model, assignments, definitions file).
 
@@ -165,7 +167,7 @@ def fit_clustering(
         raise ModelError("no customers to cluster: the store holds none with the requested features")
     previous = load_clustering(ctx, name)
     model = CustomerClusterer(k=k, k_range=k_range, random_state=random_state, sample_size=sample_size)
-    model.fit(frame, previous=previous[0] if previous else None)
+    model.fit(frame, previous=previous[0] if previous else None, progress=progress)
     matched = bool(previous and previous[0].features_ == model.features_)
     fitted_at = fitted_now(ctx)
     params = {

@@ -25,6 +25,7 @@ from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, logsumexp
 
 from segmentum.errors import ModelError, NotFittedError
 from segmentum.models.summary import as_date, check_summary, purchase_summary, unit_days
+from segmentum.progress import Progress, notify
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -676,6 +677,9 @@ class ClvResult:
         return out
 
 
+CLV_STEPS = 6  # units of fit_clv's progress: reading 1, BG/NBD 3, Gamma-Gamma 1, predicting 1
+
+
 def fit_clv(
     ctx: Context,
     *,
@@ -685,6 +689,7 @@ def fit_clv(
     horizon: int | str = 12,
     discount_rate: float = 0.01,
     penalizer: float = 0.0,
+    progress: Progress | None = None,
 ) -> ClvResult:
     """Fit BG/NBD and Gamma-Gamma on a workspace's orders and predict per customer.
 
@@ -713,13 +718,18 @@ def fit_clv(
         )
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    # steps weighted by their usual share of the time: the BG/NBD fit is the long one
+    notify(progress, 0, CLV_STEPS, "reading purchases")
     summary = purchase_summary(
         ctx, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit
     )
     timings["summary_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    notify(progress, 1, CLV_STEPS, "fitting BG/NBD")
     bgnbd = BGNBD(penalizer=penalizer).fit(summary)
+    notify(progress, 4, CLV_STEPS, "fitting Gamma-Gamma")
     gamma_gamma = GammaGamma(penalizer=penalizer).fit(summary)
+    notify(progress, 5, CLV_STEPS, "predicting each customer's CLV")
     timings["fit_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     customers = predict_customers(
@@ -735,6 +745,7 @@ def fit_clv(
         )
         validation = validation_table(summary, customers["predicted_holdout"])
     timings["predict_s"] = time.perf_counter() - t0
+    notify(progress, CLV_STEPS, CLV_STEPS, "CLV fitted")
     return ClvResult(
         summary=summary,
         bgnbd=bgnbd,

@@ -134,7 +134,7 @@ def write_report(
 def _sizes_table(sizes: Any, t: Translator) -> list[dict[str, str]]:
     return [
         {
-            t("Segment"): row.name,
+            t("Segment"): t.label(row.name),
             t("Customers"): t.number(row.customers),
             t("Share"): t.percent(row.share),
             t("Revenue share"): t.percent(row.revenue_share),

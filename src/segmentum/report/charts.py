@@ -3,6 +3,7 @@ report and the dashboard. Nothing here reads the store."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -26,13 +27,15 @@ PALETTE = [
 ]
 
 
-def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+def _layout(fig: go.Figure, title: str, t: Translator, height: int = 420) -> go.Figure:
     fig.update_layout(
         title=title,
         height=height,
         margin={"l": 40, "r": 20, "t": 50, "b": 40},
         template="plotly_white",
         font={"family": "system-ui, sans-serif"},
+        separators=t.separators,  # 1 234,5 in uk/ru
+        meta={"lang": t.lang},  # to_div draws it with the language's toolbar and month names
     )
     return fig
 
@@ -44,13 +47,13 @@ def overview_treemap(sizes: pd.DataFrame, t: Translator) -> go.Figure:
     ids, labels, parents, values, text = [], [], [], [], []
     for segmentation, group in df.groupby("segmentation", sort=True):
         ids.append(f"root:{segmentation}")
-        labels.append(str(segmentation))
+        labels.append(str(t.label(segmentation)))
         parents.append("")
         values.append(int(group["customers"].sum()))
         text.append("")
         for row in group.itertuples():
             ids.append(f"seg:{row.name}")
-            labels.append(str(row.segment))
+            labels.append(str(t.label(row.name, row.segment)))
             parents.append(f"root:{segmentation}")
             values.append(int(row.customers))
             text.append(f"{t('Revenue share')}: {t.percent(row.revenue_share)}")
@@ -65,7 +68,7 @@ def overview_treemap(sizes: pd.DataFrame, t: Translator) -> go.Figure:
             textinfo="label+value+text",
         )
     )
-    return _layout(fig, t("Segments"), 520)
+    return _layout(fig, t("Segments"), t, 520)
 
 
 def rfm_heatmap(grid: list[list[int]], t: Translator) -> go.Figure:
@@ -83,7 +86,7 @@ def rfm_heatmap(grid: list[list[int]], t: Translator) -> go.Figure:
     )
     fig.update_xaxes(title=t("Frequency score"), dtick=1)
     fig.update_yaxes(title=t("Recency score"), dtick=1)
-    return _layout(fig, t("RFM grid"))
+    return _layout(fig, t("RFM grid"), t)
 
 
 def pareto_chart(result: dict[str, Any], t: Translator) -> go.Figure:
@@ -116,14 +119,16 @@ def pareto_chart(result: dict[str, Any], t: Translator) -> go.Figure:
         )
     fig.update_xaxes(title=t("Share of customers"), tickformat=".0%")
     fig.update_yaxes(title=t("Share of revenue"), tickformat=".0%")
-    return _layout(fig, t("Pareto curve"))
+    return _layout(fig, t("Pareto curve"), t)
 
 
 def sankey_chart(result: dict[str, Any], t: Translator) -> go.Figure:
     flows = result["flows"]
     left = sorted(flows["from_segment"].unique())
     right = sorted(flows["to_segment"].unique())
-    labels = [*left, *right]
+    segmentation = result["segmentation"]
+    # built-in segments by their titles, (new) and (gone) in the language
+    labels = [t.label(f"{segmentation}.{s}", t.maybe(s)) for s in (*left, *right)]
     index_left = {s: i for i, s in enumerate(left)}
     index_right = {s: len(left) + i for i, s in enumerate(right)}
     fig = go.Figure(
@@ -148,7 +153,7 @@ def sankey_chart(result: dict[str, Any], t: Translator) -> go.Figure:
         for end in ("from", "to")
     }
     title = f"{t('Migration')}: {result['segmentation']}, {t('from run {a} to run {b}', a=runs['from'], b=runs['to'])}"
-    return _layout(fig, title, 520)
+    return _layout(fig, title, t, 520)
 
 
 def clv_histogram(values: pd.Series, t: Translator) -> go.Figure:
@@ -157,7 +162,7 @@ def clv_histogram(values: pd.Series, t: Translator) -> go.Figure:
     fig = go.Figure(go.Histogram(x=values.clip(upper=cap), nbinsx=50, marker={"color": PALETTE[1]}))
     fig.update_xaxes(title=t("CLV, next 12 months"))
     fig.update_yaxes(title=t("Customers"))
-    return _layout(fig, t("Customer lifetime value"))
+    return _layout(fig, t("Customer lifetime value"), t)
 
 
 MAX_DATE_TICKS = 12
@@ -187,9 +192,18 @@ def size_over_time(history: pd.DataFrame, t: Translator, title: str | None = Non
     shown = days[::-1][::step][::-1]
     fig.update_xaxes(tickmode="array", tickvals=shown, ticktext=[t.date(v) for v in shown])
     fig.update_yaxes(title=t("Customers"), rangemode="tozero")
-    return _layout(fig, title or t("Size over time"))
+    return _layout(fig, title or t("Size over time"), t)
 
 
 def to_div(fig: go.Figure, div_id: str) -> str:
-    """A figure as an HTML fragment that expects Plotly's JavaScript on the page."""
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False})
+    """A figure as an HTML fragment that expects Plotly's JavaScript on the page; in uk/ru with the locale
+    (toolbar, month names, separators) registered before it is drawn."""
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    locale = Translator(meta["lang"]).plotly_locale() if meta.get("lang") else None
+    config: dict[str, Any] = {"displaylogo": False}
+    prefix = ""
+    if locale is not None:
+        config["locale"] = locale["name"]
+        registered = json.dumps(locale, ensure_ascii=False).replace("</", "<\\/")
+        prefix = f"<script>if (window.Plotly) {{ Plotly.register({registered}); }}</script>"
+    return prefix + fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=config)

@@ -210,13 +210,19 @@ def _members(
     run_id: int | None = None,
     filters: list[str] | None = None,
     output: str | None = None,
+    columns: list[str] | None = None,
+    delimiter: str | None = None,
 ) -> dict[str, Any]:
-    """The members, or with `output` (an absolute path) the file written there by the store's owner."""
-    from segmentum.views.members import export, members
+    """The members (every attribute, or the chosen `columns`: attributes, traits, model outputs), or with
+    `output` (an absolute path) the file written there by the store's owner (the one export home)."""
+    from segmentum.actions.sinks.export import export_options, file_format, member_rows, write_export
 
-    rows = members(ws, name, run_id=run_id, filters=filters or (), segment=name.endswith(".*")).rows
+    options = export_options(ws, delimiter)  # a bad delimiter fails before the query
     if output is not None:
-        return {"count": len(rows), "written": str(export(rows, output))}
+        file_format(output)  # and an unknown extension
+    rows = member_rows(ws, name, run_id=run_id, filters=filters, columns=columns)
+    if output is not None:
+        return {"count": len(rows), "written": str(write_export(rows, output, options))}
     return {"count": len(rows), **_table(rows)}
 
 
@@ -520,6 +526,7 @@ def _clv(
     chart: str | None = None,
     store: bool = True,
     customers: bool = False,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """The fit, stored unless `store` is false; with `customers` the per-customer table; with `chart` (an
     absolute path) the holdout chart written there by the store's owner when there is a holdout."""
@@ -534,6 +541,7 @@ def _clv(
         horizon=horizon,
         discount_rate=discount_rate,
         penalizer=penalizer,
+        progress=progress,
     )
     data = result.to_dict()
     if store:
@@ -565,6 +573,7 @@ def _cluster(
     surveys: list[str] | None = None,
     random_state: int = 0,
     sample_size: int = 50_000,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     from segmentum.models.cluster_store import assign_clustering, fit_clustering
 
@@ -583,6 +592,7 @@ def _cluster(
             surveys=surveys,
             random_state=random_state,
             sample_size=sample_size,
+            progress=progress,
         )
     model = result.model
     return {

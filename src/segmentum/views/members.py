@@ -1,5 +1,5 @@
 """Members of a segment in a run: the one reading that `segmentum members`, `GET /v1/segments/{name}/members`, the
-dashboard's segment page and CSV, and the `export` sink share, and their export to CSV / Parquet / JSON.
+dashboard's segment page and CSV, and the `export` sink share (files are written by `actions/sinks/export.py`).
 
 A member row is the customer's id, optionally the segment's name (useful for `segmentation.*`), the run's traits
 and the customer's attributes. Filters are expressions of the definition language over those traits and
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import ibis
@@ -20,7 +19,6 @@ import pandas as pd
 
 from segmentum.compile.filters import compile_filters, filter_names
 from segmentum.context import Context
-from segmentum.csvsafe import safe_frame
 from segmentum.errors import NotFoundError
 from segmentum.sql import ident, literal
 from segmentum.store import META
@@ -29,8 +27,6 @@ from segmentum.store.catalog import model_tables
 from segmentum.store.snapshots import RunInfo
 from segmentum.views.catalog import check_segment
 from segmentum.views.frames import records
-
-FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +64,7 @@ def members(
     segment: bool = False,
     limit: int | None = None,
     offset: int = 0,
+    scores: Sequence[str] = (),
 ) -> MemberPage:
     """Members of `name` in a complete run (default: the newest batch run), ordered by customer id.
 
@@ -86,6 +83,9 @@ def members(
         Include the run's traits; include the membership's segment name as column `segment`.
     limit, offset:
         One page of the rows; `total` counts them all.
+    scores:
+        Model outputs to include (clv_12m, p_alive, churn risk...: columns of the fitted `model_*` tables),
+        after the attributes; a name no fitted model has is left out.
 
     Rows always start with `customer_id` (an empty segment gives the columns and no row).
     """
@@ -108,20 +108,26 @@ def members(
         shown_attrs = []
     else:
         shown_attrs = [c for c in attributes if c in attr_cols]
+    score_sources = _score_sources(ctx, [c for c in scores if c not in trait_cols and c not in attr_cols])
     columns = [
         "customer_id",
         *(["segment"] if segment else []),
         *(trait_cols if traits else []),
         *shown_attrs,
+        *(c for _, cols in score_sources for c in cols),
     ]
     # the count and the page are taken from one relation (customer_id alone orders deterministically: a
     # customer is in one segment of a segmentation)
     if filters:
-        rel = _filtered(ctx, cur, run, name, filters, needle, columns, trait_table, trait_cols, attr_cols)
+        rel = _filtered(
+            ctx, cur, run, name, filters, needle, columns, trait_table, trait_cols, attr_cols, score_sources
+        )
     else:
         # the dashboard's and an export's common case: plain SQL, as building and compiling the Ibis joins
         # takes longer (about half a second) than the query itself; the same rows (tests/views)
-        rel = _plain(cur, run.run_id, name, needle, columns, trait_table, trait_cols, attr_cols)
+        rel = _plain(
+            cur, run.run_id, name, needle, columns, trait_table, trait_cols, attr_cols, score_sources
+        )
     total_row = rel.aggregate("count(*)").fetchone()
     page = rel.order("customer_id")
     if limit is not None or offset:
@@ -140,6 +146,7 @@ def _plain(
     trait_table: str,
     trait_cols: list[str],
     attr_cols: list[str],
+    score_sources: Sequence[tuple[str, list[str]]] = (),
 ) -> Any:
     """The members without filters, as one SQL query. Values are quoted literals, not parameters: DuckDB
     pushes constant filters into the scan of `memberships` (every run's rows), not parameters of a relation."""
@@ -155,6 +162,9 @@ def _plain(
     if attr_cols:
         joins += " LEFT JOIN main.customers c ON m.customer_id = c.customer_id"
         source |= {c: f"c.{ident(c)}" for c in attr_cols}
+    for i, (table, cols) in enumerate(score_sources):
+        joins += f" LEFT JOIN {META}.{ident(table)} s{i} ON m.customer_id = s{i}.customer_id"
+        source |= {c: f"s{i}.{ident(c)}" for c in cols}
     if needle:  # as the filtered path: the id and every attribute as text, lower case, containing the needle
         text = ", ".join(
             ["m.customer_id", *(f"coalesce(CAST(c.{ident(c)} AS VARCHAR), '')" for c in attr_cols)]
@@ -175,6 +185,7 @@ def _filtered(
     trait_table: str,
     trait_cols: list[str],
     attr_cols: list[str],
+    score_sources: Sequence[tuple[str, list[str]]] = (),
 ) -> Any:
     """The members that pass `filters` (the definition language, compiled to Ibis like definitions)."""
     store = ctx.store
@@ -186,7 +197,9 @@ def _filtered(
     if attr_cols:
         joined.append((backend.table("customers", database="main"), attr_cols))
     # model outputs are attributes in definitions, so filters may use them too (only what they name is joined)
-    missing = filter_names(filters) - {"customer_id", "as_of", *trait_cols, *attr_cols}
+    joined.extend((backend.table(table, database=META), cols) for table, cols in score_sources)
+    scored = {c for _, cols in score_sources for c in cols}
+    missing = filter_names(filters) - {"customer_id", "as_of", *trait_cols, *attr_cols, *scored}
     for table in model_tables(store) if missing else []:
         cols = [c for c in store.columns(table, schema=META) if c in missing]
         if cols:
@@ -207,6 +220,19 @@ def _filtered(
         condition = condition & text.lower().contains(needle)
     matching = full.filter(condition)
     return cur.sql(str(ibis.to_sql(matching.select(*columns), dialect="duckdb")))
+
+
+def _score_sources(ctx: Context, names: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """(model table, its columns among `names`) for the model outputs asked for, each name from one table."""
+    wanted = [n for n in dict.fromkeys(names) if n != "customer_id"]
+    sources: list[tuple[str, list[str]]] = []
+    for table in model_tables(ctx.store) if wanted else []:
+        present = set(ctx.store.columns(table, schema=META))
+        cols = [c for c in wanted if c in present]
+        if cols:
+            sources.append((table, cols))
+            wanted = [c for c in wanted if c not in cols]
+    return sources
 
 
 def _members_of(memberships: ir.Table, run_id: int, name: str) -> ir.Table:
@@ -230,27 +256,3 @@ def _segment_lookup(ctx: Context, memberships: ir.Table, run: RunInfo, rows: ir.
         return rows.customer_id.isin(_members_of(memberships, run.run_id, name).customer_id)
 
     return lookup
-
-
-def export(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write rows by the file's extension (.csv, .parquet, .json, .jsonl); an empty frame keeps its header."""
-    target = Path(path)
-    kind = FORMATS.get(target.suffix.lower())
-    if kind is None:
-        raise NotFoundError(
-            f"cannot write {target.name}: unknown extension '{target.suffix}'; "
-            f"use one of {', '.join(sorted(FORMATS))}"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if kind == "csv":
-        safe_frame(df).to_csv(target, index=False)  # no cell a spreadsheet runs as a formula
-    elif kind == "parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), target)
-    elif kind == "json":
-        df.to_json(target, orient="records", date_format="iso", force_ascii=False, indent=1)
-    else:
-        df.to_json(target, orient="records", lines=True, date_format="iso", force_ascii=False)
-    return target

@@ -10,9 +10,7 @@ they show comes from `segmentum.views` (read models) and `segmentum.analysis`, f
 
 from __future__ import annotations
 
-import csv
 import hmac
-import io
 import logging
 import math
 import numbers
@@ -32,6 +30,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from segmentum.actions.sinks.export import MEDIA_TYPES, export_bytes, export_options, member_rows
 from segmentum.actions.tasks import complete_task
 from segmentum.analysis import migration, pareto
 from segmentum.analysis.base import segment_names, segmentations
@@ -39,7 +38,6 @@ from segmentum.analysis.migration import batch_runs
 from segmentum.analysis.profile import describe_feature, profile_stamp, stored_profile
 from segmentum.analysis.rfm import rfm_grid
 from segmentum.context import Context
-from segmentum.csvsafe import safe_frame
 from segmentum.errors import DefinitionError, NotFoundError, SegmentumError, VersionConflictError
 from segmentum.i18n import LANGUAGES, Translator
 from segmentum.progress import duration
@@ -246,7 +244,9 @@ def _lang_url(request: Request, code: str) -> str:
 
 
 def _error_page(request: Request, user: str, message: str, status_code: int = 404) -> Response:
-    return _render(request, "error.html", status_code=status_code, user=user, message=message)
+    return _render(
+        request, "error.html", status_code=status_code, user=user, message=message, status=status_code
+    )
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -522,18 +522,26 @@ def _members_page(ws: Context, name: str, run_id: int, q: str, page: int) -> Mem
 
 @pages.get("/segments/{name}/members.csv")
 def members_csv(request: Request, user: User, name: str, q: str = "") -> Response:
+    return _members_file(request, name, q, "csv")
+
+
+@pages.get("/segments/{name}/members.xlsx")
+def members_xlsx(request: Request, user: User, name: str, q: str = "") -> Response:
+    return _members_file(request, name, q, "xlsx")
+
+
+def _members_file(request: Request, name: str, q: str, fmt: str) -> Response:
+    """The members shown (the newest batch run, the search) as a file of the one export home."""
+    ws = _ws(request)
     try:
-        # the newest batch run, like the segment page; through Arrow, so money stays exact in the file
-        table = members(_ws(request), name, search=q).rows
+        table = member_rows(ws, name, search=q)
     except SegmentumError as exc:
         return PlainTextResponse(str(exc), status_code=404)
-    buffer = io.StringIO()
-    safe_frame(table).to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
     return Response(
-        buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'},
+        export_bytes(table, fmt, export_options(ws)),
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{safe}.{fmt}"'},
     )
 
 

@@ -1,20 +1,19 @@
-"""Segments: sizes, history, members (paged, filtered, CSV)."""
+"""Segments: sizes, history, members (paged, filtered, CSV and Excel through the one export home)."""
 
 from __future__ import annotations
 
-import csv
-import io
+import re
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
+from segmentum.actions.sinks.export import MEDIA_TYPES, choose_columns, export_bytes, export_options
 from segmentum.analysis.profile import stored_profile
 from segmentum.api.deps import get_workspace, json_response
 from segmentum.api.errors import ERROR_RESPONSES
-from segmentum.csvsafe import safe_cell
-from segmentum.jsonable import jsonable
 from segmentum.views.catalog import check_segment
+from segmentum.views.frames import records
 from segmentum.views.members import members
 from segmentum.views.segments import overview, segment_detail
 from segmentum.workspace import Workspace
@@ -32,7 +31,9 @@ def get_segment(name: str, ws: Workspace = Depends(get_workspace)) -> JSONRespon
     return json_response(segment_detail(ws, name))
 
 
-@router.get("/{name}/members", summary="Members of a segment with their traits (paged; filters; CSV)")
+@router.get(
+    "/{name}/members", summary="Members of a segment with their traits (paged; filters; CSV or Excel)"
+)
 def get_members(
     name: str,
     run: int | None = Query(
@@ -43,31 +44,43 @@ def get_members(
         description="a condition in the definition language over the run's traits and the customer's "
         "attributes, e.g. country = 'UK' and revenue_365d > 100; repeat for AND",
     ),
-    limit: int | None = Query(None, ge=1, le=100_000, description="page size (JSON default 100; CSV: all)"),
+    limit: int | None = Query(None, ge=1, le=100_000, description="page size (JSON default 100; files: all)"),
     offset: int = Query(0, ge=0, le=2**62),
-    format: Literal["json", "csv"] = Query("json"),
+    format: Literal["json", "csv", "xlsx"] = Query("json"),
+    columns: list[str] = Query(
+        default_factory=list,
+        description="only these columns (attributes, traits, model outputs such as clv_12m), in this order; "
+        "repeat; default: the traits",
+    ),
+    delimiter: Literal[",", ";"] | None = Query(
+        None, description="CSV delimiter (default: exports.delimiter)"
+    ),
     ws: Workspace = Depends(get_workspace),
 ) -> Response:
     if limit is None and format == "json":
         limit = 100
     page = members(
-        ws, name, run_id=run, filters=filter, attributes=False, traits=True, limit=limit, offset=offset
+        ws,
+        name,
+        run_id=run,
+        filters=filter,
+        attributes=bool(columns),
+        traits=True,
+        limit=limit,
+        offset=offset,
+        scores=columns,
     )
-    df = page.rows
-    if format == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow([safe_cell(str(c)) for c in df.columns])
-        for row in df.itertuples(index=False):
-            # safe_cell: no text a spreadsheet would run as a formula (numbers stay numbers)
-            writer.writerow(["" if jsonable(v) is None else safe_cell(jsonable(v)) for v in row])
-        filename = f"{name}.csv".replace('"', "")
+    df = choose_columns(page.rows, columns or None)
+    if format in ("csv", "xlsx"):
+        # the one export home: BOM and delimiter, money with the workspace's decimals, typed Excel cells
+        content = export_bytes(df, format, export_options(ws, delimiter))
+        filename = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
         return Response(
-            buf.getvalue(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            content,
+            media_type=MEDIA_TYPES[format],
+            headers={"Content-Disposition": f'attachment; filename="{filename}.{format}"'},
         )
-    return json_response(page.to_dict())
+    return json_response({**page.to_dict(), "members": records(df)} if columns else page.to_dict())
 
 
 @router.get("/{name}/profile", summary="Size, value, attribute distributions and distinguishing features")
