@@ -83,7 +83,7 @@ def test_a_store_of_the_previous_release_is_migrated_and_keeps_its_rows(tmp_path
         ]
         # the fit behind each model table is recorded (a later release's table): model_clv's data ends with its
         # calibration day; the empty ones (and a store without data) say no end; no stored segment profile yet
-        assert _counts(cur) == {**before, t.MODEL_FITS_TABLE: 3, t.PROFILES_TABLE: 0}
+        assert _counts(cur) == {**before, t.MODEL_FITS_TABLE: 3, t.PROFILES_TABLE: 0, t.TRANSITIONS_TABLE: 0}
         assert cur.execute(
             "SELECT table_name, model, data_end FROM segmentum.fits ORDER BY 1"
         ).fetchall() == [
@@ -312,7 +312,7 @@ def test_the_old_release_ddl_covers_every_declared_table() -> None:
     table), so the migration tests above exercise each one."""
     created = " ".join(s for statements in OLD_RELEASE_DDL.values() for s in statements)
     # tables added by a migration step after that release
-    later = (t.VERSION_TABLE, t.MODEL_FITS_TABLE, t.PROFILES_TABLE)
+    later = (t.VERSION_TABLE, t.MODEL_FITS_TABLE, t.PROFILES_TABLE, t.TRANSITIONS_TABLE)
     missing = [n for n in t.TABLES if n not in later and f"segmentum.{n} (" not in created]
     assert missing == []
     assert created.count("CREATE SEQUENCE") == len(t.SEQUENCES)

@@ -63,11 +63,12 @@ def test_a_new_store_has_the_layout_an_old_store_migrates_to(store: Store, tmp_p
     before = layout(old)
     old.close()
     # added since: the version table, the fits of the models (migration step 1 -> 2), the stored segment
-    # profiles (step 3 -> 4)
+    # profiles (step 3 -> 4), the triggers' transitions (step 4 -> 5)
     assert set(new["tables"]) - set(before["tables"]) == {
         t.VERSION_TABLE,
         t.MODEL_FITS_TABLE,
         t.PROFILES_TABLE,
+        t.TRANSITIONS_TABLE,
     }
     assert new["sequences"] == before["sequences"]
     migrated = Store(tmp_path / "old.duckdb")
