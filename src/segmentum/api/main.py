@@ -21,6 +21,7 @@ from segmentum.api.routers import (
     runs,
     segments,
     tasks,
+    triggers,
 )
 from segmentum.service.runtime import Runtime
 from segmentum.workspace import Workspace
@@ -33,6 +34,7 @@ ROUTERS = (
     runs.router,
     definitions.router,
     tasks.router,
+    triggers.router,
     events.router,
     keys.router,
     commands.router,

@@ -302,6 +302,13 @@ def _outbox(
     return out
 
 
+@command("uplift")
+def _uplift(ws: Workspace, *, trigger: str, as_of: str | None = None) -> dict[str, Any]:
+    from segmentum.analysis.uplift import uplift
+
+    return uplift(ws, trigger, as_of=as_of).as_dict()
+
+
 @command("forget", writes=True)
 def _forget(ws: Workspace, *, customer_id: str, delete_files: list[str] | None = None) -> dict[str, Any]:
     from segmentum.ingest.aliases import resolve_columns
