@@ -382,3 +382,51 @@ def test_unknown_reason_is_an_error(tmp_path: Path, receiver: Receiver) -> None:
     with pytest.raises(ActionError, match="unknown reason 'x'; use one of cooldown, cap"):
         list_outbox(ws, reason="x")
     ws.close()
+
+
+def test_rerunning_past_dates_with_real_runs_acts_once_per_cooldown(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """The issue's case: re-running past dates repeated "vip -> low" for the same customers. With a cooldown,
+    real runs (Workspace.run) fire the transition again but act once."""
+    from segmentum.views.tasks import tasks as task_list
+
+    defs = """\
+traits:
+  revenue_30d: {sum: orders.amount, within: 30d}
+segmentations:
+  tier:
+    segments:
+      - {name: vip, where: "revenue_30d >= 1000"}
+    else: low
+triggers:
+  slipping:
+    on: move
+    from: tier.vip
+    to: tier.low
+    cooldown: 30d
+    do:
+      - task: {title: "Call {{ customer.name }}"}
+      - webhook: HOOK
+""".replace("HOOK", HOOK.replace("PORT", str(receiver.port)))
+    ws = make_workspace(tmp_path / "ws", port=receiver.port, definitions=defs)
+    con = ws.store.cursor()
+    con.execute(
+        "CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
+        "amount DECIMAL(38, 6), status VARCHAR)"
+    )
+    con.execute("INSERT INTO main.orders VALUES ('o1', 'c1', '2024-01-10', 1500, NULL)")
+    ws.run(as_of="2024-01-31")
+    first = ws.run(as_of="2024-02-29")  # c1: vip -> low
+    ws.run(as_of="2024-01-31")  # a past date again: c1 is vip in it
+    again = ws.run(as_of="2024-02-29")  # vip -> low once more
+    assert first.actions["fired"] == again.actions["fired"] == {"slipping": 1}
+    assert [r["customer_id"] for r in task_list(ws, status="open")["tasks"]] == ["c1"]
+    assert len(receiver.requests) == 1
+    skipped = _rows(ws, reason="cooldown")
+    assert [(r["action_type"], r["run_id"]) for r in skipped] == [
+        ("task", again.run_id),
+        ("webhook", again.run_id),
+    ]
+    assert [o for *_, o in _transitions(ws)] == ["acted", "cooldown"]
+    ws.close()

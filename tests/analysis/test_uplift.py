@@ -23,8 +23,10 @@ from segmentum.actions import process_run
 from segmentum.actions.policy import group_of
 from segmentum.analysis.uplift import NOT_ENOUGH, proportion_interval, uplift, welch_interval
 from segmentum.api.main import create_app
+from segmentum.api.server import web_routers
 from segmentum.errors import ActionError, NotFoundError
 from segmentum.service.keys import KeyStore
+from segmentum.service.users import add_user
 from segmentum.store import META
 from segmentum.workspace import Workspace
 
@@ -182,7 +184,8 @@ def test_cli_and_api_show_the_same_report(simulated: Workspace, tmp_path: Path) 
 
     expected = json.loads(json.dumps(uplift(simulated, "winback").as_dict(), default=str))
     key = KeyStore(simulated.store).create("read", "uplift test")[0]
-    server, thread, url = start_app(create_app(simulated, realtime=False))
+    add_user(simulated.store, "anna", "correct horse battery")
+    server, thread, url = start_app(create_app(simulated, extra_routers=web_routers(), realtime=False))
     try:
         answer = httpx.get(
             f"{url}/v1/triggers/winback/uplift", headers={"Authorization": f"Bearer {key}"}, timeout=60
@@ -199,6 +202,14 @@ def test_cli_and_api_show_the_same_report(simulated: Workspace, tmp_path: Path) 
             headers={"Authorization": f"Bearer {key}"},
         )
         assert listed.status_code == 200 and [r["reason"] for r in listed.json()] == ["holdout"] * 5
+        with httpx.Client(base_url=url, timeout=60) as browser:  # the dashboard's page, signed in
+            browser.post("/login", data={"user": "anna", "password": "correct horse battery"})
+            page = browser.get("/triggers/winback/uplift", params={"lang": "uk"})
+            assert page.status_code == 200, page.text
+            assert "Ефект дії: winback" in page.text and 'id="uplift-conversion"' in page.text
+            assert "the action works" in page.text
+            assert f"{expected['treated']['customers']} / {expected['control']['customers']}" in page.text
+            assert browser.get("/triggers/nope/uplift").status_code == 404
     finally:
         server.should_exit = True
         thread.join(15)
