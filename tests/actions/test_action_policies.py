@@ -300,7 +300,7 @@ def test_holdout_is_a_stable_hash_and_the_control_group_gets_nothing(
         (
             "triggers:\n  t:\n    on: enter\n    segment: big_spenders\n    holdout: 10\n    do:\n"
             "      - task: {title: x}\n",
-            "must be at least 0 % and below 100 % (found 10)",
+            "holdout 10 is read as a fraction; write a percentage such as 10%",
         ),
         (
             "triggers:\n  t:\n    on: enter\n    segment: big_spenders\n    holdout: ten\n    do:\n"
@@ -429,4 +429,51 @@ triggers:
         ("webhook", again.run_id),
     ]
     assert [o for *_, o in _transitions(ws)] == ["acted", "cooldown"]
+    ws.close()
+
+
+def test_delivering_until_done_does_not_wait_for_quiet_hours(tmp_path: Path, receiver: Receiver) -> None:
+    import time
+    from datetime import timedelta
+
+    from segmentum.actions import deliver_until_done
+    from segmentum.clock import now
+
+    current = now("UTC")
+    window = (
+        f'{{from: "{(current - timedelta(hours=1)):%H:%M}", to: "{(current + timedelta(hours=2)):%H:%M}"}}'
+    )
+    extra = (
+        f"triggers:\n  welcome:\n    on: enter\n    segment: big_spenders\n    do:\n      - webhook: {HOOK}\n"
+        f"quiet_hours: {window}\n"
+    )
+    ws = _ws(tmp_path, receiver, extra)
+    _run(ws, 1, {"c4": OUT})
+    _run(ws, 2, {"c4": IN})
+    process_run(ws, 2)  # now, by the wall clock: inside the quiet hours
+    started = time.monotonic()
+    report = deliver_until_done(ws, timeout=30)
+    assert time.monotonic() - started < 10 and report.retrying == 0 and receiver.requests == []
+    assert [r["status"] for r in _rows(ws, reason="quiet_hours")] == ["pending"]
+    ws.close()
+
+
+def test_an_export_leaves_out_the_suppressed_and_the_held_out(tmp_path: Path, receiver: Receiver) -> None:
+    """A list for a campaign contacts its members too."""
+    ws = _ws(
+        tmp_path,
+        receiver,
+        "triggers:\n  welcome:\n    on: enter\n    segment: big_spenders\n    holdout: 50%\n    do:\n"
+        '      - export: {path: "exports/big.csv"}\n'
+        "suppress: [do_not_contact]\n",
+    )
+    ids = ["c1", "c2", "c3", "c4", "c5", "c6"]
+    _run(ws, 1, dict.fromkeys(ids, OUT))
+    _run(ws, 2, dict.fromkeys(ids, IN), dnc=("c5",))
+    process_run(ws, 2)
+    assert deliver(ws).delivered == 1
+    written = (ws.root / "exports" / "big.csv").read_text().splitlines()
+    treated = {c for c in ids if group_of("welcome", c, 0.5) == "treated"}
+    assert "c5" in treated  # the suppression is what leaves c5 out
+    assert {line.split(",")[0].strip('"') for line in written[1:]} == treated - {"c5"} != set()
     ws.close()

@@ -539,7 +539,8 @@ def counts(ws: Context) -> dict[str, int]:
 def deliver_until_done(
     ws: Context, *, timeout: float = 60.0, backoff_base: float = BACKOFF_BASE_S
 ) -> DeliveryReport:
-    """Deliver repeatedly, waiting for scheduled retries, until nothing is pending or `timeout` passes."""
+    """Deliver repeatedly, waiting for scheduled retries, until nothing is pending (but items held for quiet
+    hours) or `timeout` passes."""
     total = DeliveryReport()
     deadline = time.monotonic() + timeout
     while True:
@@ -548,9 +549,12 @@ def deliver_until_done(
         total.skipped += report.skipped
         total.failed += report.failed
         total.errors += report.errors
+        # items held for quiet hours are not waited for: they are due hours later, by design
         row = _one(
             ws.store.cursor(),
-            f"SELECT count(*), min(next_attempt_at) FROM {META}.outbox WHERE status = 'pending'",
+            f"""SELECT count(*), min(next_attempt_at) FROM {META}.outbox WHERE status = 'pending'
+                AND NOT (reason IS NOT DISTINCT FROM 'quiet_hours' AND next_attempt_at > ?)""",
+            [ws_now(ws.config.timezone)],
         )
         total.retrying = int(row[0])
         if not row[0] or time.monotonic() >= deadline:

@@ -478,9 +478,17 @@ def process_run(
             )
             refreshed = SegmentRefreshed(target, info.get("segmentation"), int(run_id))
             context = {"run": run, "trigger": trigger_info, "segment": info, "event": event_dict(refreshed)}
-            entries += _entry(
-                sinks, refreshed, action, index, name, context, context, templates, report, invalid
-            )
+            made = _entry(sinks, refreshed, action, index, name, context, context, templates, report, invalid)
+            share = trigger.spec.holdout_fraction
+            for entry in made:
+                if (share or defs.suppress) and isinstance(entry.payload.get("action"), dict):
+                    # a list for a campaign contacts its members too: never the suppressed or the held out
+                    entry.payload["action"]["exclude"] = {
+                        "trigger": name,
+                        "holdout": share,
+                        "suppress": list(defs.suppress),
+                    }
+            entries += made
     try:
         report.enqueued = enqueue(
             ws,

@@ -404,6 +404,10 @@ def holdout_share(value: str | float | None) -> float:
         share = float(match.group(1)) / 100
     else:
         share = float(value)
+        if share >= 1:
+            raise ValueError(
+                f"holdout {value:g} is read as a fraction; write a percentage such as {value:g}%"
+            )
     if not 0 <= share < 1:
         raise ValueError(f"holdout {value!r} must be at least 0 % and below 100 %")
     return share
