@@ -124,6 +124,9 @@ def list_members(ws: Context, name: str, run: RunInfo, customer_ids: Iterable[st
     resolved. A standalone segment gives its members in the run, or, when the run did not compute it (`run
     --only`), in the newest complete batch run at or before the run's as_of that did. ActionError when no
     such run exists: acting without knowing who must not be contacted is not allowed."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return set()  # nobody to check: a run that fired nothing never waits for a list
     store = ws.store
     source = run if holds(store, run, name) else None
     if source is None:
@@ -133,15 +136,28 @@ def list_members(ws: Context, name: str, run: RunInfo, customer_ids: Iterable[st
             f"suppression list '{name}' has not been computed by run {run.run_id} or any earlier run; "
             f"run it (`segmentum run --only {name}`), then `segmentum outbox --reprocess {run.run_id}`"
         )
-    ids = sorted(set(customer_ids))
-    if not ids:
-        return set()
-    rows = store.query(
-        f"SELECT DISTINCT customer_id FROM {META}.memberships WHERE run_id = ? AND name = ? "
-        "AND list_contains(?, customer_id)",
-        [source.run_id, name, ids],
+    rows = _with_ids(
+        ws,
+        ids,
+        f"SELECT DISTINCT m.customer_id FROM {META}.memberships m JOIN {_IDS} i ON i.customer_id = m.customer_id "
+        "WHERE m.run_id = ? AND m.name = ?",
+        [source.run_id, name],
     )
     return {str(r[0]) for r in rows}
+
+
+_IDS = "_segmentum_policy_ids"
+
+
+def _with_ids(ws: Context, ids: Iterable[str], sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Run `sql` with the customer ids registered as the table `_segmentum_policy_ids` (a hash join, never
+    a list scanned per row: a run may fire for many thousands of customers)."""
+    cur = ws.store.cursor()
+    cur.register(_IDS, pd.DataFrame({"customer_id": pd.Series(sorted(set(ids)), dtype="object")}))
+    try:
+        return cur.execute(sql, params).fetchall()
+    finally:
+        cur.unregister(_IDS)
 
 
 def suppressed(ws: Context, defs: Definitions, run: RunInfo, customer_ids: Iterable[str]) -> set[str]:
@@ -251,11 +267,14 @@ def _recent(ws: Context, trigger: str, customers: list[str], run: RunInfo, coold
     within `cooldown` of this run's as_of, either way."""
     if not customers:
         return set()
-    rows = ws.store.query(
-        f"""SELECT DISTINCT customer_id FROM {META}.trigger_transitions
-            WHERE trigger = ? AND run_id <> ? AND outcome IN ('{ACTED}', '{HOLDOUT}')
-              AND as_of > ? AND as_of < ? AND list_contains(?, customer_id)""",
-        [trigger, run.run_id, shift(run.as_of, cooldown, -1), shift(run.as_of, cooldown), sorted(customers)],
+    rows = _with_ids(
+        ws,
+        customers,
+        f"""SELECT DISTINCT t.customer_id FROM {META}.trigger_transitions t
+            JOIN {_IDS} i ON i.customer_id = t.customer_id
+            WHERE t.trigger = ? AND t.run_id <> ? AND t.outcome IN ('{ACTED}', '{HOLDOUT}')
+              AND t.as_of > ? AND t.as_of < ?""",
+        [trigger, run.run_id, shift(run.as_of, cooldown, -1), shift(run.as_of, cooldown)],
     )
     return {str(r[0]) for r in rows}
 
@@ -265,12 +284,14 @@ def _sent_counts(ws: Context, channel: str, customers: list[str], run: RunInfo, 
     were (or will be) sent: pending or delivered, not skipped by a policy (held ones count)."""
     if not customers:
         return {}
-    rows = ws.store.query(
+    rows = _with_ids(
+        ws,
+        customers,
         f"""SELECT o.customer_id, count(*) FROM {META}.outbox o JOIN {META}.runs r ON r.run_id = o.run_id
+            JOIN {_IDS} i ON i.customer_id = o.customer_id
             WHERE o.action_type = ? AND o.run_id <> ? AND o.status IN ('pending', 'delivered')
-              AND (o.reason IS NULL OR o.reason = '{QUIET}')
-              AND r.as_of > ? AND r.as_of < ? AND list_contains(?, o.customer_id)
+              AND (o.reason IS NULL OR o.reason = '{QUIET}') AND r.as_of > ? AND r.as_of < ?
             GROUP BY o.customer_id""",
-        [channel, run.run_id, shift(run.as_of, per, -1), shift(run.as_of, per), sorted(customers)],
+        [channel, run.run_id, shift(run.as_of, per, -1), shift(run.as_of, per)],
     )
     return {str(r[0]): int(r[1]) for r in rows}
