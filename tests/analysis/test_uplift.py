@@ -194,6 +194,13 @@ def test_cli_and_api_show_the_same_report(simulated: Workspace, tmp_path: Path) 
         body = answer.json()
         assert body["conversion"]["difference"] == pytest.approx(expected["conversion"]["difference"])
         assert body["treated"] == expected["treated"] and body["verdict"] == expected["verdict"]
+        auth = {"Authorization": f"Bearer {key}"}
+        early = httpx.get(
+            f"{url}/v1/triggers/winback/uplift", params={"as_of": "2024-01-20"}, headers=auth
+        ).json()
+        assert early["treated"]["customers"] == 0 and early["verdicts"]["conversion"] == NOT_ENOUGH
+        now = httpx.get(f"{url}/v1/triggers/winback/uplift", params={"as_of": "now"}, headers=auth).json()
+        assert now["as_of"] > "2025" and now["treated"]["inside_window"] == 0  # every window has ended by now
         missing = httpx.get(f"{url}/v1/triggers/nope/uplift", headers={"Authorization": f"Bearer {key}"})
         assert missing.status_code == 404 and "no trigger 'nope'" in missing.text
         listed = httpx.get(

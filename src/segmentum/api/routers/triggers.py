@@ -26,7 +26,10 @@ def trigger_uplift(
     ws: Workspace = Depends(get_workspace),
     runtime: Runtime = Depends(get_runtime),
 ) -> JSONResponse:
-    moment = parse_as_of(as_of, runtime) if as_of else None
+    # parse_as_of reads "now" as None (a run's default); here None means latest, so now is passed as such
+    moment = (
+        "now" if (as_of or "").strip().lower() == "now" else (parse_as_of(as_of, runtime) if as_of else None)
+    )
     return json_response(uplift(ws, name, as_of=moment).as_dict())
 
 
