@@ -87,6 +87,9 @@ class WorkspaceConfig(Strict):
     segments: dict[str, Any] = Field(default_factory=dict)
     segmentations: dict[str, Any] = Field(default_factory=dict)
     triggers: dict[str, Any] = Field(default_factory=dict)
+    caps: dict[str, Any] = Field(default_factory=dict)
+    suppress: list[Any] = Field(default_factory=list)
+    quiet_hours: dict[str, Any] | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -90,6 +90,7 @@ def test_a_store_of_the_previous_release_is_migrated_and_keeps_its_rows(tmp_path
             t.DEFINITION_VERSIONS_TABLE: 0,
             t.LIST_MEMBERS_TABLE: 0,
             t.LIVE_TABLE: 0,
+            t.TRANSITIONS_TABLE: 0,
         }
         assert cur.execute(
             "SELECT table_name, model, data_end FROM segmentum.fits ORDER BY 1"
@@ -326,6 +327,7 @@ def test_the_old_release_ddl_covers_every_declared_table() -> None:
         t.DEFINITION_VERSIONS_TABLE,
         t.LIST_MEMBERS_TABLE,
         t.LIVE_TABLE,
+        t.TRANSITIONS_TABLE,
     )
     missing = [n for n in t.TABLES if n not in later and f"segmentum.{n} (" not in created]
     assert missing == []

@@ -63,8 +63,8 @@ def test_a_new_store_has_the_layout_an_old_store_migrates_to(store: Store, tmp_p
     before = layout(old)
     old.close()
     # added since: the version table, the fits of the models (migration step 1 -> 2), the stored segment
-    # profiles (step 3 -> 4), the versions of definitions files (step 4 -> 5), the real-time live rows (step 5 -> 6), static lists
-    # (step 6 -> 7)
+    # profiles (step 3 -> 4), the versions of definitions files (step 4 -> 5), the real-time live rows
+    # (step 5 -> 6), static lists (step 6 -> 7), the triggers' transitions (step 7 -> 8)
     assert set(new["tables"]) - set(before["tables"]) == {
         t.VERSION_TABLE,
         t.MODEL_FITS_TABLE,
@@ -72,6 +72,7 @@ def test_a_new_store_has_the_layout_an_old_store_migrates_to(store: Store, tmp_p
         t.DEFINITION_VERSIONS_TABLE,
         t.LIST_MEMBERS_TABLE,
         t.LIVE_TABLE,
+        t.TRANSITIONS_TABLE,
     }
     assert new["sequences"] == before["sequences"]
     migrated = Store(tmp_path / "old.duckdb")

@@ -40,7 +40,10 @@ COLUMNS = [
     "last_error",
     "created_at",
     "delivered_at",
+    "reason",
 ]
+# why a policy skipped or held an action (actions/policy.py)
+REASONS = ("cooldown", "cap", "suppressed", "holdout", "quiet_hours")
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 3600.0
 DEFAULT_MAX_ATTEMPTS = 8
@@ -63,18 +66,30 @@ class Entry:
     payload: dict[str, Any]
     status: str = "pending"
     last_error: str | None = None
+    reason: str | None = (
+        None  # a policy's: skipped (cooldown, cap, suppressed, holdout) or held (quiet_hours)
+    )
+    next_attempt_at: datetime | None = None  # not before (quiet hours); None: due now
 
     @property
     def key(self) -> str:
         return idempotency_key(self.trigger, self.customer_id, self.run_id, self.action_index)
 
 
-def enqueue(ws: Context, entries: list[Entry], *, processed_run: int | None = None, failed: int = 0) -> int:
+def enqueue(
+    ws: Context,
+    entries: list[Entry],
+    *,
+    processed_run: int | None = None,
+    failed: int = 0,
+    transitions: pd.DataFrame | None = None,
+) -> int:
     """Insert entries in one transaction, ignoring keys already present. Returns how many were new.
 
     With `processed_run`, the same transaction records in the audit log that the run's transitions were
     processed ('actions_processed', answering the run's 'actions_pending'): either the actions and that
-    record are stored, or neither is."""
+    record are stored, or neither is. `transitions` (actions/policy.py, `Policy.frame`) are recorded in
+    the same transaction, a (trigger, customer, run) already recorded kept as it was."""
     store = ws.store
     created = ws_now(ws.config.timezone)
     frame = pd.DataFrame(
@@ -90,6 +105,8 @@ def enqueue(ws: Context, entries: list[Entry], *, processed_run: int | None = No
             ),
             "status": pd.Series([e.status for e in entries], dtype="object"),
             "last_error": pd.Series([e.last_error for e in entries], dtype="object"),
+            "reason": pd.Series([e.reason for e in entries], dtype="object"),
+            "next_attempt_at": pd.Series([e.next_attempt_at for e in entries], dtype="datetime64[us]"),
         }
     )
     cur = store.cursor()
@@ -109,9 +126,11 @@ def enqueue(ws: Context, entries: list[Entry], *, processed_run: int | None = No
                 # keys already present (a re-run, or a resumed process) are skipped, keeping the first payload
                 cur.execute(
                     f"""INSERT INTO {META}.outbox (id, idempotency_key, trigger, action_type, customer_id, run_id, payload,
-                            status, attempts, next_attempt_at, last_error, created_at)
+                            status, attempts, next_attempt_at, last_error, created_at, reason)
                         SELECT nextval('{META}.outbox_seq'), n.idempotency_key, n.trigger, n.action_type,
-                            n.customer_id::VARCHAR, n.run_id, n.payload::JSON, n.status, 0, ?, n.last_error::VARCHAR, ?
+                            n.customer_id::VARCHAR, n.run_id, n.payload::JSON, n.status, 0,
+                            coalesce(n.next_attempt_at, ?),
+                            n.last_error::VARCHAR, ?, n.reason::VARCHAR
                         FROM (SELECT DISTINCT ON (idempotency_key) * FROM _segmentum_outbox_new) n
                         WHERE NOT EXISTS (SELECT 1 FROM {META}.outbox o WHERE o.idempotency_key = n.idempotency_key)
                         ORDER BY n.idempotency_key""",
@@ -120,6 +139,20 @@ def enqueue(ws: Context, entries: list[Entry], *, processed_run: int | None = No
             finally:
                 cur.unregister("_segmentum_outbox_new")
             after = _one(cur, f"SELECT count(*) FROM {META}.outbox")[0]
+        if transitions is not None and len(transitions):
+            cur.register("_segmentum_transitions_new", transitions)
+            try:
+                cur.execute(
+                    f"""INSERT INTO {META}.trigger_transitions
+                            (trigger, customer_id, run_id, as_of, grp, outcome, recorded_at)
+                        SELECT n.trigger, n.customer_id::VARCHAR, n.run_id, n.as_of, n.grp, n.outcome, ?
+                        FROM _segmentum_transitions_new n
+                        WHERE NOT EXISTS (SELECT 1 FROM {META}.trigger_transitions t WHERE t.trigger = n.trigger
+                            AND t.customer_id = n.customer_id AND t.run_id = n.run_id)""",
+                    [created],
+                )
+            finally:
+                cur.unregister("_segmentum_transitions_new")
         if processed_run is not None:
             cur.execute(
                 f"INSERT INTO {META}.audit_log VALUES (?, 'actions_processed', ?, ?)",
@@ -233,6 +266,11 @@ def deliver(
         params: list[Any] = []
         if due_only:
             where.append("(next_attempt_at IS NULL OR next_attempt_at <= ?)")
+            params.append(clock)
+        else:  # not waiting for a retry is an operator's call; quiet hours are the customer's, never skipped
+            where.append(
+                "(reason IS DISTINCT FROM 'quiet_hours' OR next_attempt_at IS NULL OR next_attempt_at <= ?)"
+            )
             params.append(clock)
         if ids:
             where.append(f"id IN ({', '.join('?' for _ in ids)})")
@@ -453,6 +491,12 @@ def retry(ws: Context, ids: list[int] | None = None, *, all_failed: bool = False
     return int(count)
 
 
+def check_reason(reason: str | None) -> None:
+    """ActionError unless `reason` is None or a policy's reason."""
+    if reason is not None and reason not in REASONS:
+        raise ActionError(f"unknown reason {reason!r}; use one of {', '.join(REASONS)}")
+
+
 def list_outbox(
     ws: Context,
     *,
@@ -461,12 +505,14 @@ def list_outbox(
     run_id: int | None = None,
     limit: int | None = None,
     payload: bool = False,
+    reason: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Outbox rows, newest first."""
+    """Outbox rows, newest first; `reason` keeps the actions a policy skipped or held for that reason."""
     if status is not None and status not in STATUSES:
         raise ActionError(f"unknown outbox status {status!r}; use one of {', '.join(STATUSES)}")
+    check_reason(reason)
     where, params = [], []
-    for column, value in (("status", status), ("trigger", trigger), ("run_id", run_id)):
+    for column, value in (("status", status), ("trigger", trigger), ("run_id", run_id), ("reason", reason)):
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
@@ -493,7 +539,8 @@ def counts(ws: Context) -> dict[str, int]:
 def deliver_until_done(
     ws: Context, *, timeout: float = 60.0, backoff_base: float = BACKOFF_BASE_S
 ) -> DeliveryReport:
-    """Deliver repeatedly, waiting for scheduled retries, until nothing is pending or `timeout` passes."""
+    """Deliver repeatedly, waiting for scheduled retries, until nothing is pending (but items held for quiet
+    hours) or `timeout` passes."""
     total = DeliveryReport()
     deadline = time.monotonic() + timeout
     while True:
@@ -502,9 +549,12 @@ def deliver_until_done(
         total.skipped += report.skipped
         total.failed += report.failed
         total.errors += report.errors
+        # items held for quiet hours are not waited for: they are due hours later, by design
         row = _one(
             ws.store.cursor(),
-            f"SELECT count(*), min(next_attempt_at) FROM {META}.outbox WHERE status = 'pending'",
+            f"""SELECT count(*), min(next_attempt_at) FROM {META}.outbox WHERE status = 'pending'
+                AND NOT (reason IS NOT DISTINCT FROM 'quiet_hours' AND next_attempt_at > ?)""",
+            [ws_now(ws.config.timezone)],
         )
         total.retrying = int(row[0])
         if not row[0] or time.monotonic() >= deadline:

@@ -34,8 +34,10 @@ from segmentum.actions.events import (
     segment_events,
 )
 from segmentum.actions.outbox import Entry, enqueue
+from segmentum.actions.policy import ACTED, CAP, COOLDOWN, HOLDOUT, QUIET, SUPPRESSED, Policy
 from segmentum.actions.sinks import Sink, sink_class
 from segmentum.actions.templates import Templates
+from segmentum.clock import now as ws_now
 from segmentum.errors import ActionError, DefinitionError, SegmentumError
 from segmentum.faults import crash_point
 from segmentum.spec.ast import names as ast_names
@@ -348,7 +350,9 @@ def trigger_events(
     return out
 
 
-def process_run(ws: Context, run_id: int, *, definitions: Definitions | None = None) -> ProcessReport:
+def process_run(
+    ws: Context, run_id: int, *, definitions: Definitions | None = None, now: datetime | None = None
+) -> ProcessReport:
     """Enqueue the actions of every trigger that fires in run `run_id` (idempotent: a key already in the
     outbox is never added twice).
 
@@ -357,6 +361,10 @@ def process_run(ws: Context, run_id: int, *, definitions: Definitions | None = N
     replaced once the run is processed again after a fix (`segmentum outbox --reprocess RUN`). When every
     trigger's events were computed, the items and the audit log's 'actions_processed' record of the run are
     written in one transaction; otherwise the run stays pending and the next start tries again.
+
+    Hold-outs, suppression lists, cooldowns, caps and quiet hours (`actions/policy.py`) decide, per
+    transition and action, what is skipped or held and why; every transition is recorded with its group and
+    outcome in the same transaction. `now` (default: the wall clock) is when quiet hours are judged.
     """
     defs = definitions if definitions is not None else ws.definitions()
     report = ProcessReport(run_id=int(run_id))
@@ -390,6 +398,13 @@ def process_run(ws: Context, run_id: int, *, definitions: Definitions | None = N
         report.fired[name] = len(events)
     customers = sorted({e.customer_id for events in fired.values() for e in events})
     known = customer_context(ws, run_id, customers)
+    try:
+        policy: Policy | None = Policy.prepare(
+            ws, defs, run_events.run, customers, now or ws_now(ws.config.timezone)
+        )
+    except SegmentumError as exc:  # who must not be contacted is unknown: act on nobody, stay pending
+        policy, complete = None, False
+        report.errors.append(f"no trigger acted on run {run_id}: {exc}")
     run = {"run_id": run_events.run.run_id, "as_of": plain(run_events.run.as_of), "kind": run_events.run.kind}
     entries: list[Entry] = []
     sinks: dict[str, Sink] = {}
@@ -401,7 +416,13 @@ def process_run(ws: Context, run_id: int, *, definitions: Definitions | None = N
                     sinks[action.kind] = sink_class(action.kind)(ws)
         carried = payload_traits(ws, trigger, defs, templates) if name not in invalid else set()
         trigger_info = {"name": name, "description": trigger.spec.description, "on": trigger.spec.on}
-        for event in fired[name]:
+        events = fired[name] if policy is not None else []
+        outcomes: dict[str, str] = {}
+        if policy is not None and name not in invalid:
+            outcomes = policy.outcomes(
+                name, [e.customer_id for e in events], trigger.spec.cooldown, trigger.spec.holdout_fraction
+            )
+        for event in events:
             cid = event.customer_id
             traits = known.traits.get(cid, {})
             context = {
@@ -422,10 +443,23 @@ def process_run(ws: Context, run_id: int, *, definitions: Definitions | None = N
                 "customer": known.attributes.get(cid, {"customer_id": cid}),
                 "traits": {k: v for k, v in traits.items() if k in carried},
             }
+            outcome = outcomes.get(cid, ACTED)
             for index, action in actions:
-                entries += _entry(
-                    sinks, event, action, index, name, context, payload, templates, report, invalid
-                )
+                if name not in invalid and not sinks[action.kind].accepts(event):
+                    continue
+                if policy is not None and name not in invalid:
+                    reason = (
+                        outcome if outcome != ACTED else (CAP if policy.capped(action.kind, cid) else None)
+                    )
+                    if reason is not None:
+                        entries.append(_skipped(event, action, index, name, payload, reason, trigger, defs))
+                        continue
+                made = _entry(sinks, event, action, index, name, context, payload, templates, report, invalid)
+                hold = policy.hold_until(known.attributes.get(cid, {})) if policy is not None else None
+                for entry in made:
+                    if hold is not None and entry.status == "pending":
+                        entry.next_attempt_at, entry.reason = hold, QUIET
+                entries += made
         if run_events.run.kind == "realtime":
             continue  # a real-time run holds only the customers it re-evaluated: no segment is refreshed
         for index, action in actions:
@@ -444,18 +478,64 @@ def process_run(ws: Context, run_id: int, *, definitions: Definitions | None = N
             )
             refreshed = SegmentRefreshed(target, info.get("segmentation"), int(run_id))
             context = {"run": run, "trigger": trigger_info, "segment": info, "event": event_dict(refreshed)}
-            entries += _entry(
-                sinks, refreshed, action, index, name, context, context, templates, report, invalid
-            )
+            made = _entry(sinks, refreshed, action, index, name, context, context, templates, report, invalid)
+            share = trigger.spec.holdout_fraction
+            for entry in made:
+                if (share or defs.suppress) and isinstance(entry.payload.get("action"), dict):
+                    # a list for a campaign contacts its members too: never the suppressed or the held out
+                    entry.payload["action"]["exclude"] = {
+                        "trigger": name,
+                        "holdout": share,
+                        "suppress": list(defs.suppress),
+                    }
+            entries += made
     try:
         report.enqueued = enqueue(
-            ws, entries, processed_run=int(run_id) if complete else None, failed=report.render_errors
+            ws,
+            entries,
+            processed_run=int(run_id) if complete else None,
+            failed=report.render_errors,
+            transitions=policy.frame() if policy is not None else None,
         )
     finally:
         for sink in sinks.values():
             sink.close()
     report.processed = complete
     return report
+
+
+def _skipped(
+    event: SinkEvent,
+    action: Action,
+    index: int,
+    trigger: str,
+    payload: dict[str, Any],
+    reason: str,
+    spec: TriggerDef,
+    defs: Definitions,
+) -> Entry:
+    """The outbox row of an action a policy stopped: status skipped, the reason and what it means."""
+    why = {
+        SUPPRESSED: "the customer is in a suppression list (suppress: " + ", ".join(defs.suppress) + ")",
+        COOLDOWN: f"trigger '{trigger}' already acted for this customer within its cooldown {spec.spec.cooldown}",
+        HOLDOUT: f"the customer is in the hold-out group of trigger '{trigger}' ({spec.spec.holdout})",
+    }
+    cap = defs.caps.get(action.kind)
+    if cap is not None:
+        why[CAP] = f"the {action.kind} cap ({cap.max} per {cap.per}) is reached for this customer"
+    customer_id = getattr(event, "customer_id", None)
+    body = dict(payload) | {"trigger": trigger, "skipped": reason}
+    return Entry(
+        trigger,
+        action.kind,
+        customer_id,
+        event.run_id,
+        index,
+        body,
+        status="skipped",
+        last_error=f"{reason}: {why.get(reason, reason)}",
+        reason=reason,
+    )
 
 
 def _entry(

@@ -23,6 +23,7 @@ from segmentum.api.routers import (
     runs,
     segments,
     tasks,
+    triggers,
 )
 from segmentum.service.runtime import Runtime
 from segmentum.workspace import Workspace
@@ -36,6 +37,7 @@ ROUTERS = (
     definitions.router,
     tasks.router,
     lists.router,
+    triggers.router,
     events.router,
     identify.router,
     keys.router,

@@ -192,6 +192,12 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         ACT,
         "Trigger actions (tasks, webhooks, emails, exports): retry failed ones, deliver, and list them.",
     ),
+    "uplift": (
+        "uplift",
+        "uplift_command",
+        ACT,
+        "Treated vs hold-out customers after a trigger's transition: conversion and revenue with 95 % intervals.",
+    ),
     "tasks": ("tasks", "app", ACT, "Tasks for managers, created by trigger actions: list, assign, complete."),
     "lists": (
         "lists",

@@ -1,5 +1,5 @@
-"""`segmentum outbox [--status S] [--retry ID ...|--all] [--deliver [--force]] [--reprocess RUN]`: actions
-waiting, delivered or failed."""
+"""`segmentum outbox [--status S] [--reason R] [--retry ID ...|--all] [--deliver [--force]] [--reprocess RUN]`:
+actions waiting, delivered, failed, or skipped or held by a policy (with the reason)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from segmentum.errors import ActionError
 COLUMNS = [
     "id",
     "status",
+    "reason",
     "action_type",
     "trigger",
     "customer_id",
@@ -29,6 +30,14 @@ COLUMNS = [
 def outbox_command(
     status: Annotated[
         str | None, typer.Option("--status", "-s", help="pending, delivered, failed or skipped")
+    ] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason",
+            "-r",
+            help="Only actions a policy skipped or held: cooldown, cap, suppressed, holdout or quiet_hours",
+        ),
     ] = None,
     retry_ids: Annotated[
         list[str] | None,
@@ -71,6 +80,7 @@ def outbox_command(
         workspace,
         "outbox",
         status=status,
+        reason=reason,
         retry_ids=ids,
         retry_all=retry_all,
         deliver_now=deliver_now,

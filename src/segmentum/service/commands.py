@@ -311,6 +311,7 @@ def _outbox(
     ws: Workspace,
     *,
     status: str | None = None,
+    reason: str | None = None,
     retry_ids: list[int] | None = None,
     retry_all: bool = False,
     deliver_now: bool = False,
@@ -319,10 +320,11 @@ def _outbox(
     limit: int = 100,
     reprocess: int | None = None,
 ) -> dict[str, Any]:
-    from segmentum.actions.outbox import counts, deliver, list_outbox, retry
+    from segmentum.actions.outbox import check_reason, counts, deliver, list_outbox, retry
     from segmentum.actions.triggers import finish_pending
     from segmentum.actions.triggers import reprocess as reprocess_run
 
+    check_reason(reason)  # before anything is done
     out: dict[str, Any] = {"retried": None, "delivery": None, "reprocessed": None}
     # a run whose process stopped before its transitions reached the outbox is finished first
     resumed, out["warnings"] = finish_pending(ws)
@@ -334,8 +336,15 @@ def _outbox(
     if deliver_now:
         out["delivery"] = deliver(ws, due_only=not force).as_dict()
     out["counts"] = counts(ws)
-    out["items"] = list_outbox(ws, status=status, run_id=run_id, limit=limit)
+    out["items"] = list_outbox(ws, status=status, run_id=run_id, limit=limit, reason=reason)
     return out
+
+
+@command("uplift")
+def _uplift(ws: Workspace, *, trigger: str, as_of: str | None = None) -> dict[str, Any]:
+    from segmentum.analysis.uplift import uplift
+
+    return uplift(ws, trigger, as_of=as_of).as_dict()
 
 
 @command("forget", writes=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from segmentum.errors import did_you_mean
 from segmentum.spec import ast, functions
-from segmentum.spec.models import AnyTrait, Trigger
+from segmentum.spec.models import AnyTrait, Cap, QuietHours, Trigger
 
 
 @dataclass
@@ -91,6 +91,10 @@ class Definitions:
     hashes: dict[str, str] = field(default_factory=dict)
     # the same names -> hash of their descriptions, offers, channels and actions (never starts a baseline)
     metadata_hashes: dict[str, str] = field(default_factory=dict)
+    # acting responsibly (DESIGN 5.2): channel -> cap per customer, segments never contacted, quiet hours
+    caps: dict[str, Cap] = field(default_factory=dict)
+    suppress: list[str] = field(default_factory=list)
+    quiet_hours: QuietHours | None = None
 
     def segment(self, name: str) -> SegmentDef:
         """A standalone segment or `segmentation.segment`; NotFoundError with a did-you-mean otherwise."""

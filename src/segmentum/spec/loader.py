@@ -31,6 +31,8 @@ from segmentum.spec.expr import ExpressionSyntaxError, ExpressionTooDeepError, p
 from segmentum.spec.fingerprint import data_hashes, metadata_hashes
 from segmentum.spec.models import (
     NUMERIC_AGGREGATES,
+    SINK_NAME_RE,
+    SOURCE_TABLES,
     ActivePeriodsTrait,
     AggregateTrait,
     CumulativeTrait,
@@ -76,6 +78,8 @@ class DefinitionSource(Protocol):
 
 
 AS_OF = "as_of"
+# Keys of a definitions file (or segmentum.yml) that hold for every trigger (DESIGN 5.2)
+POLICY_KEYS = ("caps", "suppress", "quiet_hours")
 # Columns an aggregate's `where` may use besides the table's own: derived per-row values.
 DERIVED_COLUMNS = {"orders": {"days_since_previous": "BIGINT"}}
 
@@ -129,6 +133,8 @@ class DefinitionBuilder:
         self.lists = list(lists)
         self.origins: dict[str, str] = {}  # name -> where it was first defined
         self.located: dict[str, Located] = {}
+        self.policy_origins: dict[str, str] = {}  # 'caps.email' / 'quiet_hours' -> where it is set
+        self.suppress_at: dict[str, str] = {}  # suppressed name -> where it is listed
 
     # -- files
     def build(self, ws: DefinitionSource, overrides: dict[str, str]) -> Definitions:
@@ -143,7 +149,8 @@ class DefinitionBuilder:
             self._add_file(builtin.located, builtin=name)
         config_file = ws.root / "segmentum.yml"
         located = load_yaml(config_file, display_path="segmentum.yml", text=overrides.get("segmentum.yml"))
-        located.data = {k: located.data.get(k) for k in DEFINITION_KEYS if located.data.get(k)}
+        keys = (*DEFINITION_KEYS, *POLICY_KEYS)
+        located.data = {k: located.data.get(k) for k in keys if located.data.get(k)}
         if located.data:
             self._add_file(located)
         for path in self._definition_files(ws, overrides):
@@ -211,6 +218,7 @@ class DefinitionBuilder:
         for name, segmentation in parsed.segmentations.items():
             self._claim(name, located, ("segmentations", name))
             self.defs.segmentations[name] = self._segmentation(name, segmentation, located, builtin)
+        self._add_policies(parsed, located)
         for name, trigger in parsed.triggers.items():
             if name in self.defs.triggers:
                 raise DefinitionError(
@@ -220,6 +228,33 @@ class DefinitionBuilder:
             self.defs.triggers[name] = TriggerDef(
                 name, trigger, located.where(("triggers", name), key=True), builtin
             )
+
+    def _add_policies(self, parsed: DefinitionFile, located: Located) -> None:
+        """Caps, suppression lists and quiet hours hold for the whole workspace: a channel's cap and the
+        quiet hours are set once; suppression lists of several files add up."""
+        for channel, cap in parsed.caps.items():
+            here = located.where(("caps", channel), key=True)
+            if not SINK_NAME_RE.match(channel):
+                raise DefinitionError(
+                    f"{here}: caps: {channel!r} is not a channel; use an action kind "
+                    "(task, webhook, email, export or a plug-in sink's name)"
+                )
+            self._claim_policy(f"caps.{channel}", here)
+            self.defs.caps[channel] = cap
+        if parsed.quiet_hours is not None:
+            self._claim_policy("quiet_hours", located.where(("quiet_hours",), key=True))
+            self.defs.quiet_hours = parsed.quiet_hours
+        for index, name in enumerate(parsed.suppress):
+            if name not in self.suppress_at:
+                self.suppress_at[name] = located.where(("suppress", index))
+                self.defs.suppress.append(name)
+
+    def _claim_policy(self, key: str, here: str) -> None:
+        if key in self.policy_origins:
+            raise DefinitionError(
+                f"{here}: '{key}' is already set at {self.policy_origins[key]}; set it once"
+            )
+        self.policy_origins[key] = here
 
     def _claim(self, name: str, located: Located, loc: tuple[Any, ...]) -> None:
         here = located.where(loc, key=True)
@@ -320,6 +355,12 @@ class DefinitionBuilder:
         self._order(seg_deps, "segment", {**defs.segments, **defs.segmentations})
         for trigger in defs.triggers.values():
             self._check_trigger(trigger, all_segments)
+        for name, here in self.suppress_at.items():
+            if name not in defs.segments:
+                hint = did_you_mean(name, defs.segments)
+                if not hint and name in all_segments:
+                    hint = "; only standalone segments can be suppression lists"
+                raise DefinitionError(f"{here}: suppress: unknown segment '{name}'{hint}")
         defs.hashes = data_hashes(defs)
         defs.metadata_hashes = metadata_hashes(defs)
         return defs
@@ -440,11 +481,41 @@ class DefinitionBuilder:
                     f"{trigger.location}: trigger '{trigger.name}' {key}: unknown segment "
                     f"'{name}'{did_you_mean(name, segments)}"
                 )
+        if spec.measure is not None:
+            self._check_measure(trigger)
         if spec.trait is not None and spec.trait not in self.defs.traits:
             raise DefinitionError(
                 f"{trigger.location}: trigger '{trigger.name}' trait: unknown trait "
                 f"'{spec.trait}'{did_you_mean(spec.trait, self.defs.traits)}"
             )
+
+    def _check_measure(self, trigger: TriggerDef) -> None:
+        """`measure` names a canonical table for conversion and a numeric column for revenue."""
+        measure = trigger.spec.measure
+        assert measure is not None
+        where = f"{trigger.location}: trigger '{trigger.name}' measure"
+        parts = measure.conversion_parts
+        if parts is not None and parts[0] not in SOURCE_TABLES:
+            raise DefinitionError(
+                f"{where}.conversion: unknown table '{parts[0]}'{did_you_mean(parts[0], SOURCE_TABLES)} "
+                f"(tables: {', '.join(SOURCE_TABLES)})"
+            )
+        if measure.revenue is not None:
+            table, _, column = measure.revenue.partition(".")
+            if table not in SOURCE_TABLES:
+                raise DefinitionError(
+                    f"{where}.revenue: unknown table '{table}'{did_you_mean(table, SOURCE_TABLES)}"
+                )
+            columns = self._table_columns(table)
+            if column not in columns:
+                raise DefinitionError(
+                    f"{where}.revenue: unknown column '{column}' of {table}{did_you_mean(column, columns)}"
+                )
+            if not _numeric_type(columns[column].upper()):
+                raise DefinitionError(
+                    f"{where}.revenue: {table}.{column} ({columns[column]}) is not a number; name an amount "
+                    "such as orders.amount"
+                )
 
 
 # ------------------------------------------------------------------------------------- trait kinds

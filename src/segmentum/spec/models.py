@@ -557,6 +557,108 @@ class Action(Strict):
         return PluginAction(**((self.model_extra or {})[self.kind] or {}))
 
 
+HOLDOUT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+CLOCK_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# `conversion` of a trigger's `measure`: how many rows of a table the customer has in the window
+CONVERSION_RE = re.compile(r"^\s*count\(\s*([a-z_]+)\s*\)\s*(>=|>|=|<=|<)\s*(\d+)\s*$")
+
+
+def holdout_share(value: str | float | None) -> float:
+    """`10%` -> 0.1 (a number is a share: 0.1); 0 when absent. A share must be below 100 %."""
+    if value is None:
+        return 0.0
+    if isinstance(value, str):
+        match = HOLDOUT_RE.match(value)
+        if not match:
+            raise ValueError(f"invalid holdout {value!r}; write a percentage such as 10%")
+        share = float(match.group(1)) / 100
+    else:
+        share = float(value)
+        if share >= 1:
+            raise ValueError(
+                f"holdout {value:g} is read as a fraction; write a percentage such as {value:g}%"
+            )
+    if not 0 <= share < 1:
+        raise ValueError(f"holdout {value!r} must be at least 0 % and below 100 %")
+    return share
+
+
+class Measure(Strict):
+    """How a trigger's effect is measured (`segmentum uplift`): within `within` after the transition,
+    `conversion` (`count(TABLE) >= N`) and `revenue` (`TABLE.COLUMN`, summed; qualifying orders only)."""
+
+    revenue: str | None = None
+    conversion: str | None = None
+    within: Duration
+
+    @field_validator("within")
+    @classmethod
+    def _within(cls, value: str) -> str:
+        _check_duration(value)
+        return value
+
+    @field_validator("conversion")
+    @classmethod
+    def _conversion(cls, value: str | None) -> str | None:
+        if value is not None and not CONVERSION_RE.match(value):
+            raise ValueError(
+                f'invalid conversion {value!r}; write count(TABLE) >= N, e.g. "count(orders) >= 1"'
+            )
+        return value
+
+    @field_validator("revenue")
+    @classmethod
+    def _revenue(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[a-z_]+\.[A-Za-z_][A-Za-z0-9_]*$", value):
+            raise ValueError(f"invalid revenue {value!r}; write TABLE.COLUMN, e.g. orders.amount")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> Measure:
+        if self.revenue is None and self.conversion is None:
+            raise ValueError("a measure needs 'conversion' and/or 'revenue'")
+        return self
+
+    @property
+    def conversion_parts(self) -> tuple[str, str, int] | None:
+        """(table, operator, threshold) of `conversion`."""
+        match = CONVERSION_RE.match(self.conversion or "")
+        return (match.group(1), match.group(2), int(match.group(3))) if match else None
+
+
+class Cap(Strict):
+    """At most `max` actions of one channel per customer within `per`, across triggers."""
+
+    max: int = Field(ge=0)
+    per: Duration
+
+    @field_validator("per")
+    @classmethod
+    def _per(cls, value: str) -> str:
+        _check_duration(value)
+        return value
+
+
+class QuietHours(Strict):
+    """No action is sent between `from` and `to` (HH:MM, the customer's time zone); it is held until `to`."""
+
+    from_: str = Field(alias="from")
+    to: str
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not CLOCK_RE.match(str(value)):
+            raise ValueError(f'invalid time {value!r}; write HH:MM (24-hour), e.g. "21:00"')
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHours:
+        if self.from_ == self.to:
+            raise ValueError("quiet hours 'from' and 'to' are the same time; give a window")
+        return self
+
+
 class Trigger(Strict):
     """What to do when customers enter, exit or move between segments, or when a trait changes.
 
@@ -576,7 +678,26 @@ class Trigger(Strict):
     change: float | None = None
     on_first_run: Literal["fire", "skip"] = "skip"
     description: str | None = None
+    cooldown: Duration | None = Field(None, description="not again for the same customer within this time")
+    holdout: str | float | None = Field(None, description="a stable share that gets nothing: 10%")
+    measure: Measure | None = None
     do: list[Action] = Field(min_length=1)
+
+    @field_validator("cooldown")
+    @classmethod
+    def _cooldown(cls, value: str | None) -> str | None:
+        return _check_duration(value)
+
+    @field_validator("holdout")
+    @classmethod
+    def _holdout(cls, value: str | float | None) -> str | float | None:
+        holdout_share(value)
+        return value
+
+    @property
+    def holdout_fraction(self) -> float:
+        """The share of customers held out (0 when no hold-out)."""
+        return holdout_share(self.holdout)
 
     @model_validator(mode="after")
     def _shape(self) -> Trigger:
@@ -599,6 +720,10 @@ class DefinitionFile(Strict):
     segments: dict[str, Segment] = Field(default_factory=dict)
     segmentations: dict[str, Segmentation] = Field(default_factory=dict)
     triggers: dict[str, Trigger] = Field(default_factory=dict)
+    # acting responsibly (DESIGN 5.2), for every trigger of the workspace
+    caps: dict[str, Cap] = Field(default_factory=dict)  # channel (action kind) -> cap per customer
+    suppress: list[str] = Field(default_factory=list)  # standalone segments never contacted
+    quiet_hours: QuietHours | None = None
     description: str | None = None
 
     @field_validator("traits", "segments", "segmentations", "triggers")

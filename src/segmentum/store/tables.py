@@ -53,6 +53,7 @@ DEFINITION_VERSIONS_TABLE = "definition_versions"
 LIST_MEMBERS_TABLE = "list_members"
 # the current memberships of the customers real-time runs re-evaluated since (segmentum.runs.realtime)
 LIVE_TABLE = "live_memberships"
+TRANSITIONS_TABLE = "trigger_transitions"  # the transitions triggers fired on (actions/policy.py)
 
 
 @dataclass(frozen=True)
@@ -211,8 +212,26 @@ _DECLARED: tuple[Table, ...] = (
             _c("last_error", TEXT),
             _nn("created_at", TIMESTAMP),
             _c("delivered_at", TIMESTAMP),
+            # why an action was skipped or held before any send: cooldown, cap, suppressed, holdout,
+            # quiet_hours (held until next_attempt_at); null for an action sent as soon as it was due
+            _c("reason", TEXT),
         ),
         key=("id",),
+    ),
+    # every transition a trigger fired on, treated or held out, and what became of it (actions/policy.py):
+    # the cooldown's memory and the population `segmentum uplift` compares
+    Table(
+        TRANSITIONS_TABLE,
+        (
+            _nn("trigger", TEXT),
+            _nn("customer_id", TEXT),
+            _nn("run_id", BIGINT),
+            _nn("as_of", TIMESTAMP),
+            _nn("grp", TEXT),  # treated | control
+            _nn("outcome", TEXT),  # acted | holdout | cooldown | suppressed
+            _nn("recorded_at", TIMESTAMP),
+        ),
+        key=("trigger", "customer_id", "run_id"),
     ),
     Table(
         "tasks",
@@ -559,6 +578,12 @@ def _static_lists(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TABLES[LIST_MEMBERS_TABLE].ddl())
 
 
+def _trigger_policies(con: duckdb.DuckDBPyConnection) -> None:
+    """Acting responsibly (DESIGN 5.2): the outbox's `reason` and the triggers' recorded transitions."""
+    con.execute(f"ALTER TABLE {qualified('outbox')} ADD COLUMN IF NOT EXISTS reason VARCHAR")
+    con.execute(TABLES[TRANSITIONS_TABLE].ddl())
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _adopt,
     _record_model_fits,
@@ -567,6 +592,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _definition_versions,
     _live_memberships,
     _static_lists,
+    _trigger_policies,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

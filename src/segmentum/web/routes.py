@@ -38,7 +38,7 @@ from segmentum.analysis.migration import batch_runs
 from segmentum.analysis.profile import describe_feature, profile_stamp, stored_profile
 from segmentum.analysis.rfm import rfm_grid
 from segmentum.context import Context
-from segmentum.errors import DefinitionError, NotFoundError, SegmentumError, VersionConflictError
+from segmentum.errors import ActionError, DefinitionError, NotFoundError, SegmentumError, VersionConflictError
 from segmentum.i18n import LANGUAGES, Translator
 from segmentum.progress import duration
 from segmentum.report import charts
@@ -668,6 +668,49 @@ def complete(request: Request, user: User, task_id: int) -> Response:
     except NotFoundError as exc:
         return _error_page(request, user, str(exc))
     return RedirectResponse("/tasks", status_code=303)
+
+
+# ------------------------------------------------------------------ uplift of a trigger
+
+
+@pages.get("/triggers/{name}/uplift")
+def uplift_page(request: Request, user: User, name: str) -> Response:
+    """Treated vs hold-out customers of a trigger (segmentum.analysis.uplift; the report `segmentum uplift` shows)."""
+    from segmentum.analysis.uplift import uplift
+
+    t = Translator(_lang(request))
+    try:
+        report = uplift(_ws(request), name).as_dict()
+    except (NotFoundError, ActionError) as exc:
+        return _error_page(request, user, str(exc))
+
+    def show(value: float | None, percent: bool) -> str:
+        if value is None:
+            return "—"
+        return f"{value * 100:+.1f} %" if percent else f"{value:+,.2f}"
+
+    rows = []
+    for key, percent, label, stat in (
+        ("conversion", True, report["conversion_rule"], "conversion_rate"),
+        ("revenue", False, report["revenue_column"], "revenue_per_customer"),
+    ):
+        if label is None:
+            continue
+        interval = report[key] or {}
+        rows.append(
+            {
+                "key": key,
+                "label": f"{t('Conversion') if percent else t('Revenue per customer')} ({label})",
+                "treated": show(report["treated"][stat], percent).lstrip("+"),
+                "control": show(report["control"][stat], percent).lstrip("+"),
+                "difference": show(interval.get("difference"), percent),
+                "interval": f"{show(interval.get('low'), percent)} … {show(interval.get('high'), percent)}"
+                if interval
+                else "—",
+                "verdict": report["verdicts"].get(key),
+            }
+        )
+    return _render(request, "uplift.html", user=user, nav="", report=report, rows=rows)
 
 
 # ------------------------------------------------------------------ definition editor

@@ -31,10 +31,12 @@ import pandas as pd
 import pyarrow as pa
 
 from segmentum.actions.events import SegmentRefreshed, SinkEvent
+from segmentum.actions.policy import CONTROL, group_of, list_members
 from segmentum.actions.sinks.base import Delivered, DeliveryError, OutboxItem, Sink
 from segmentum.csvsafe import safe_frame
 from segmentum.errors import ActionError, ConfigError, NotFoundError
 from segmentum.jsonable import jsonable
+from segmentum.store.snapshots import get_run
 from segmentum.views.members import members
 
 if TYPE_CHECKING:
@@ -381,12 +383,26 @@ class ExportSink(Sink):
             "segment": event.segment,
         }
 
-    def rows(self, segment: str, run_id: int, hash_emails: bool) -> pd.DataFrame:
+    def rows(
+        self, segment: str, run_id: int, hash_emails: bool, exclude: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         """Members of `segment` ('x', 'seg.x' or 'seg.*') in run `run_id`, read by `views.members` (the one
-        reading of a segment's members), with the export's columns."""
+        reading of a segment's members), with the export's columns; without the members of the suppression
+        lists and the trigger's hold-out group named by `exclude` (actions/policy.py)."""
         contact = ["email"] if hash_emails else ["name", "email", "phone"]
         page = members(self.ws, segment, run_id=run_id, attributes=contact, segment=True)
         df = page.rows
+        if exclude and len(df):
+            ids = df["customer_id"].astype(str)
+            left_out: set[str] = set()
+            if exclude.get("suppress"):
+                run = get_run(self.ws.store, run_id)
+                for name in exclude["suppress"]:
+                    left_out |= list_members(self.ws, name, run, ids)
+            share = float(exclude.get("holdout") or 0)
+            if share:
+                left_out |= {c for c in ids if group_of(str(exclude["trigger"]), c, share) == CONTROL}
+            df = df[~ids.isin(left_out)].reset_index(drop=True)
         if hash_emails:
             # what ad platforms expect: SHA-256 of the trimmed, lower-cased address; no plain-text PII
             emails = df.pop("email") if "email" in df.columns else None
@@ -406,8 +422,11 @@ class ExportSink(Sink):
         except ActionError as exc:
             raise DeliveryError(str(exc), retry=False) from None
         try:
-            rows = self.rows(action["segment"], item.run_id, action["hash_emails"])
-        except NotFoundError as exc:  # the segment or the run is gone: retrying cannot help
+            rows = self.rows(action["segment"], item.run_id, action["hash_emails"], action.get("exclude"))
+        except (
+            NotFoundError,
+            ActionError,
+        ) as exc:  # the segment, the run or a list is gone: retrying cannot help
             raise DeliveryError(f"cannot export: {exc}", retry=False) from None
         try:
             write_export(rows, target, export_options(self.ws), fmt=action["format"])
