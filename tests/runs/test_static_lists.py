@@ -161,3 +161,27 @@ def test_the_api_manages_lists(tmp_path: Path) -> None:
         server.should_exit = True
         thread.join(15)
         ws.close()
+
+
+def test_a_static_list_suppresses_a_triggers_action(tmp_path: Path) -> None:
+    """`suppress` names a static list: its members are never contacted, and the skipped action says why."""
+    ws = make_shop(tmp_path / "ws")
+    lists.add(ws, "do_not_contact", ["b"])
+    write_definitions(
+        ws,
+        DEFINITIONS
+        + """
+triggers:
+  welcome_big:
+    on: enter
+    segment: big
+    do:
+      - task: {title: "Call {{ customer.customer_id }}", due: 1d}
+suppress: [do_not_contact]
+""",
+    )
+    ws.run(as_of="2024-01-31", deliver=False)
+    february = ws.run(as_of="2024-02-29", deliver=False)  # b becomes big in February
+    rows = [r for r in list_outbox(ws) if r["trigger"] == "welcome_big"]
+    assert [(r["customer_id"], r["status"], r["reason"]) for r in rows] == [("b", "skipped", "suppressed")]
+    assert february.run_id == rows[0]["run_id"]
