@@ -47,11 +47,11 @@ from segmentum.runs.explain import explain as explain_customer
 from segmentum.service import users as auth
 from segmentum.service.keys import READ_METHODS, required_scope, scope_allows, split_key
 from segmentum.store import snapshots as snapshot
+from segmentum.views.changes import RunChanges, humanise, rfm_cell_names, run_changes
 from segmentum.views.customers import customer
 from segmentum.views.customers import search as search_customers
 from segmentum.views.history import size_history
 from segmentum.views.members import MemberPage, members
-from segmentum.views.segments import SegmentSizes, segment_sizes
 from segmentum.views.tasks import tasks as task_list
 
 log = logging.getLogger("segmentum.web")
@@ -335,37 +335,69 @@ def logout(request: Request) -> Response:
 
 
 # ------------------------------------------------------------------ pages
-# (workspace root, run_id, profile_stamp) -> (segment sizes, Pareto curve or None): the overview's sizes and
-# curve read the run and what `profile_stamp` covers (data, fits, erasures, definitions), so they are computed
-# once per run and stamp in this process; the newest few keys are kept
-_OVERVIEW_CACHE: dict[tuple[str, int, str], tuple[SegmentSizes, dict[str, Any] | None]] = {}
+# (workspace root, run_id, profile_stamp) -> (what changed, Pareto curve or None): the overview's sizes, changes
+# and curve read the run and what `profile_stamp` covers (data, fits, erasures, definitions), so they are
+# computed once per run and stamp in this process; the newest few keys are kept
+_OVERVIEW_CACHE: dict[tuple[str, int, str], tuple[RunChanges, dict[str, Any] | None]] = {}
 _OVERVIEW_KEEP = 8
 _overview_lock = threading.Lock()
 OVERVIEW_COMPUTED = {"count": 0}  # computations of the overview's sizes (tests tell reuse by it)
 
 
-def _overview_data(ws: Context) -> tuple[SegmentSizes, dict[str, Any] | None]:
-    """The newest batch run's segment sizes and Pareto curve (None when it cannot be drawn); NotFoundError
-    without a complete run."""
+def _overview_data(ws: Context) -> tuple[RunChanges, dict[str, Any] | None]:
+    """The newest batch run's segments with their changes and its Pareto curve (None when it cannot be
+    drawn); NotFoundError without a complete run."""
     run = snapshot.resolve_run(ws.store, None)
     key = (str(ws.root), run.run_id, profile_stamp(ws))
     with _overview_lock:
         cached = _OVERVIEW_CACHE.get(key)
     if cached is not None:
         return cached
-    sizes = segment_sizes(ws, run.run_id)
+    changes = run_changes(ws, run.run_id)
     with _overview_lock:
         OVERVIEW_COMPUTED["count"] += 1
     try:
         curve: dict[str, Any] | None = pareto(ws, run_id=run.run_id)
     except Exception:  # noqa: BLE001 - an extra chart that cannot be drawn must not take the overview down
         log.warning("the overview's Pareto curve failed", exc_info=True)
-        return sizes, None  # not kept: the next visit tries the curve again
+        return changes, None  # not kept: the next visit tries the curve again
     with _overview_lock:
-        _OVERVIEW_CACHE[key] = (sizes, curve)
+        _OVERVIEW_CACHE[key] = (changes, curve)
         while len(_OVERVIEW_CACHE) > _OVERVIEW_KEEP:
             _OVERVIEW_CACHE.pop(next(iter(_OVERVIEW_CACHE)))
-    return sizes, curve
+    return changes, curve
+
+
+def _money(ws: Context, t: Translator, value: Any, signed: bool = False) -> str:
+    """An amount in the workspace's currency (`currency` in segmentum.yml), whole units."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    text = t.number(abs(value) if signed else value)
+    sign = ("+" if value > 0 else "−" if value < 0 else "") if signed else ""
+    return f"{sign}{text}\u00a0{ws.config.currency}"
+
+
+def _signed(t: Translator, value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return ("+" if value > 0 else "−" if value < 0 else "") + t.number(abs(value))
+
+
+def _segment_row(ws: Context, t: Translator, row: Any) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "title": t(row.title),
+        "group": t(humanise(row.segmentation)) if isinstance(row.segmentation, str) else None,
+        "customers": t.number(row.customers),
+        "share": t.percent(row.share),
+        "bar": max(0.0, min(100.0, float(row.share or 0) * 100)),
+        "revenue": _money(ws, t, row.revenue),
+        "revenue_share": t.percent(row.revenue_share),
+        "change": _signed(t, _nan(row.change)),
+        "direction": "up" if (_nan(row.change) or 0) > 0 else "down" if (_nan(row.change) or 0) < 0 else "",
+        "revenue_change": _money(ws, t, _nan(row.revenue_change), signed=True),
+        "description": row.description if isinstance(row.description, str) else "",
+    }
 
 
 @pages.get("/")
@@ -373,42 +405,37 @@ def overview(request: Request, user: User) -> Response:
     ws = _ws(request)
     t = Translator(_lang(request))
     try:
-        overview_sizes, curve = _overview_data(ws)
+        changes, curve = _overview_data(ws)
     except NotFoundError:  # no complete run yet
-        return _render(
-            request,
-            "overview.html",
-            user=user,
-            nav="overview",
-            run=None,
-            groups=[],
-            chart=None,
-            extra=[],
-            runs=[],
-        )
-    info, sizes = overview_sizes.run, overview_sizes.sizes
+        return _render(request, "overview.html", user=user, nav="overview", run=None)
+    info = changes.run
+    segments = changes.segments
     groups: dict[str, list[dict[str, Any]]] = {}
-    for row in sizes.itertuples():
-        segmentation = row.segmentation if isinstance(row.segmentation, str) else t("Standalone segments")
-        groups.setdefault(segmentation, []).append(
-            {
-                "name": row.name,
-                "segment": row.segment,
-                "customers": t.number(row.customers),
-                "share": t.percent(row.share),
-                "revenue_share": t.percent(row.revenue_share),
-                "bar": max(0.0, min(100.0, float(row.share) * 100)),
-            }
-        )
-    standalone = t("Standalone segments")
+    titles: dict[str, str] = {}
+    standalone = "\0standalone"
+    for row in segments.itertuples():
+        key = row.segmentation if isinstance(row.segmentation, str) else standalone
+        titles[key] = t(humanise(key)) if key != standalone else t("Standalone segments")
+        groups.setdefault(key, []).append(_segment_row(ws, t, row))
     if standalone in groups:  # after the segmentations
         groups[standalone] = groups.pop(standalone)
-    chart = _figure(charts.overview_treemap(sizes, t), "chart-overview")
+    previous = segments["previous_as_of"].dropna()
     grid = rfm_grid(ws, info.run_id)
-    extra = [_figure(charts.rfm_heatmap(grid, t), "chart-rfm") if grid is not None else None]
+    rfm = None
+    if grid is not None:
+        names = rfm_cell_names(ws, info.run_id)
+        rfm = {
+            "chart": _figure(charts.rfm_heatmap(grid, t), "chart-rfm"),
+            # recency score 5 (bought most recently) at the top, as the best end reads first
+            "rows": [
+                (r, [(t.number(grid[r - 1][f - 1]), t(humanise(names.get((r, f), "")))) for f in range(1, 6)])
+                for r in range(5, 0, -1)
+            ],
+        }
+    pareto_chart = None
     if curve is not None:
         try:
-            extra.append(_figure(charts.pareto_chart(curve, t), "chart-pareto"))
+            pareto_chart = _figure(charts.pareto_chart(curve, t), "chart-pareto")
         except Exception:  # noqa: BLE001 - an extra chart that cannot be drawn must not take the overview down
             log.warning("the overview's Pareto curve failed", exc_info=True)
     return _render(
@@ -417,9 +444,14 @@ def overview(request: Request, user: User) -> Response:
         user=user,
         nav="overview",
         run=info,
-        groups=list(groups.items()),
-        chart=chart,
-        extra=[c for c in extra if c],
+        previous_as_of=previous.max() if not previous.empty else None,
+        data_until=changes.data_until,
+        movers=[_segment_row(ws, t, row) for row in changes.movers().itertuples()],
+        fired=changes.triggers,
+        open_tasks=t.number(changes.open_tasks),
+        groups=[(titles[k], rows) for k, rows in groups.items()],
+        rfm=rfm,
+        pareto=pareto_chart,
         runs=snapshot.list_runs(ws.store)[:10],
     )
 
