@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from segmentum.store.snapshots import traits_table
 from segmentum.views.changes import humanise, run_changes
 
 pytestmark = pytest.mark.slow
@@ -25,7 +26,7 @@ def signed_in(url: str) -> Iterator[httpx.Client]:
 
 
 def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    return re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", html))  # keeps no-break spaces
 
 
 def test_run_changes_compare_each_segment_with_its_previous_run(dashboard) -> None:
@@ -62,3 +63,69 @@ def test_the_overview_leads_with_what_changed_in_definition_order(dashboard) -> 
     assert tier.index(">Vip<") < tier.index(">Regular<") < tier.index(">Low<")
     assert "\u00a0USD" in html  # revenue in the workspace's currency
     assert 'id="open-tasks"' in html
+
+
+def test_the_segment_page_shows_its_rule_in_words_and_its_own_traits_first(dashboard) -> None:
+    with signed_in(dashboard.url) as client:
+        html = client.get("/segments/value_tier.vip?lang=en").text
+        words = text_of(html[html.index('id="definition-words"') :][:400])
+        assert "total amount of orders in the last 365 days is at least 1,500" in words
+        assert "revenue_365d &gt;= 1500" in html  # the YAML rule beside the words
+        header = html[html.index('id="members"') : html.index("</tr>", html.index('id="members"'))]
+        columns = re.findall(r'class="sort">([^<]+)<', header)
+        assert columns[:2] == ["Customer", "revenue_365d"]  # the rule's own trait first
+        uk = text_of(client.get("/segments/value_tier.vip?lang=uk").text)
+        assert "сума замовлень за останні 365 днів не менше 1\u202f500" in uk, uk[uk.index("Хто входить") :][
+            :300
+        ]
+
+
+def test_members_sort_columns_and_export_exactly_what_is_shown(dashboard) -> None:
+    ws = dashboard.ws
+    expected = ws.store.query(
+        f"""SELECT m.customer_id, t.revenue_365d FROM segmentum.memberships m
+           JOIN segmentum.{traits_table(2)} t USING (customer_id)
+           WHERE m.run_id = 2 AND m.name = 'value_tier.low' AND m.customer_id IN
+                 (SELECT customer_id FROM customers WHERE country = 'PL')
+           ORDER BY t.revenue_365d DESC NULLS LAST, m.customer_id"""
+    )
+    query = "q=PL&cols=revenue_365d,country&sort=revenue_365d&desc=1"
+    with signed_in(dashboard.url) as client:
+        html = client.get(f"/segments/value_tier.low?{query}").text
+        table = html[html.index('id="members"') : html.index("</table>", html.index('id="members"'))]
+        ids = re.findall(r'href="/customers/([^"]+)"', table)
+        assert ids == [r[0] for r in expected][: len(ids)] and ids
+        assert 'aria-sort="descending"' in table
+        assert "members.csv?q=PL&amp;cols=revenue_365d%2Ccountry&amp;sort=revenue_365d&amp;desc=1" in html
+        csv = client.get(f"/segments/value_tier.low/members.csv?{query}").text.lstrip("\ufeff")
+    lines = csv.splitlines()
+    assert lines[0] == "customer_id,revenue_365d,country"
+    assert [line.split(",")[0] for line in lines[1:]] == [r[0] for r in expected]
+
+
+def test_a_list_value_is_shown_as_words_not_a_numpy_repr() -> None:
+    import numpy as np
+
+    from segmentum.i18n import Translator
+    from segmentum.web.routes import _cell
+
+    assert _cell(Translator("en"), np.array(["fashion", "travel", "sports"])) == "fashion, travel, sports"
+    assert _cell(Translator("uk"), [1500, 2]) == "1\u202f500, 2"
+
+
+def test_describe_reads_rules_as_sentences_in_each_language(dashboard) -> None:
+    from segmentum.i18n import Translator
+    from segmentum.spec.describe import describe_segment
+
+    defs = dashboard.ws.definitions()
+    big = defs.segments["big_spenders"]
+    vip = next(s for s in defs.segmentations["value_tier"].segments if s.segment == "vip")
+    other = defs.segmentations["value_tier"].else_segment
+    # a trait's own description wins over generated words
+    assert describe_segment(big, defs.traits, Translator("en")) == (
+        "total amount of orders in the last 365 days is at least 1,000"
+    )
+    assert describe_segment(vip, defs.traits, Translator("ru")) == (
+        "общая сумма заказов за последние 365 дней не меньше 1\u202f500"
+    )
+    assert describe_segment(other, defs.traits, Translator("en")) == "everyone the rules above leave"

@@ -64,10 +64,12 @@ def members(
     filters: Sequence[str] = (),
     search: str = "",
     attributes: bool | Sequence[str] = True,
-    traits: bool = False,
+    traits: bool | Sequence[str] = False,
     segment: bool = False,
     limit: int | None = None,
     offset: int = 0,
+    sort: str | None = None,
+    descending: bool = False,
 ) -> MemberPage:
     """Members of `name` in a complete run (default: the newest batch run), ordered by customer id.
 
@@ -83,9 +85,12 @@ def members(
     attributes:
         Columns of `customers` to include: all (True), none (False), or these names (those present).
     traits, segment:
-        Include the run's traits; include the membership's segment name as column `segment`.
+        Include the run's traits (all: True, or these names, those present, in this order); include the
+        membership's segment name as column `segment`.
     limit, offset:
         One page of the rows; `total` counts them all.
+    sort, descending:
+        Order by this shown column (unknown values last), then by customer id; default: customer id.
 
     Rows always start with `customer_id` (an empty segment gives the columns and no row).
     """
@@ -108,12 +113,20 @@ def members(
         shown_attrs = []
     else:
         shown_attrs = [c for c in attributes if c in attr_cols]
+    if traits is True or traits is False:
+        shown_traits = trait_cols if traits else []
+    else:
+        shown_traits = [c for c in traits if c in trait_cols]
     columns = [
         "customer_id",
         *(["segment"] if segment else []),
-        *(trait_cols if traits else []),
+        *shown_traits,
         *shown_attrs,
     ]
+    if sort is not None and sort not in columns:
+        raise NotFoundError(
+            f"cannot sort the members of {name} by {sort!r}: not a shown column ({', '.join(columns)})"
+        )
     # the count and the page are taken from one relation (customer_id alone orders deterministically: a
     # customer is in one segment of a segmentation)
     if filters:
@@ -123,7 +136,9 @@ def members(
         # takes longer (about half a second) than the query itself; the same rows (tests/views)
         rel = _plain(cur, run.run_id, name, needle, columns, trait_table, trait_cols, attr_cols)
     total_row = rel.aggregate("count(*)").fetchone()
-    page = rel.order("customer_id")
+    page = rel.order(
+        f"{ident(sort)} {'DESC' if descending else 'ASC'} NULLS LAST, customer_id" if sort else "customer_id"
+    )
     if limit is not None or offset:
         page = page.limit(limit if limit is not None else 2**62, offset=offset)
     # through Arrow: money stays exact (Decimal values)

@@ -46,6 +46,7 @@ from segmentum.report import charts
 from segmentum.runs.explain import explain as explain_customer
 from segmentum.service import users as auth
 from segmentum.service.keys import READ_METHODS, required_scope, scope_allows, split_key
+from segmentum.spec.describe import describe_segment
 from segmentum.store import snapshots as snapshot
 from segmentum.views.changes import RunChanges, humanise, rfm_cell_names, run_changes
 from segmentum.views.customers import customer
@@ -456,16 +457,80 @@ def overview(request: Request, user: User) -> Response:
     )
 
 
+MEMBER_COLUMNS = 8  # columns of the members table unless the user chooses them
+
+
+def _definition(ws: Context, name: str) -> tuple[Any, dict[str, Any]] | None:
+    """(SegmentDef, traits) of a segment as defined now; None when it is not defined (any more)."""
+    try:
+        defs = ws.definitions()
+    except SegmentumError:
+        return None
+    found = defs.segments.get(name)
+    for segmentation in defs.segmentations.values():
+        found = found or next((s for s in segmentation.segments if s.name == name), None)
+    return (found, defs.traits) if found is not None else None
+
+
+def _member_columns(
+    ws: Context, name: str, run_id: int, definition: Any, chosen: str
+) -> tuple[list[str], list[str]]:
+    """(shown, available) columns of the members table: the chosen ones, else the segment's own traits (those
+    its rule reads) first, then the customer's attributes, up to MEMBER_COLUMNS."""
+    trait_cols = [
+        c
+        for c in ws.store.columns(snapshot.traits_table(run_id), schema="segmentum")
+        if c != "customer_id" and not c.startswith("__")
+    ]
+    attr_cols = [c for c in ws.store.columns("customers") if c != "customer_id" and c not in trait_cols]
+    available = [*trait_cols, *attr_cols]
+    if chosen:
+        picked = [c for c in chosen.split(",") if c in available]
+        if picked:
+            return picked, available
+    own: list[str] = []
+    if definition is not None and definition[0].where is not None:
+        own = [n for n in _names_in_order(definition[0].where) if n in trait_cols]
+    return list(dict.fromkeys([*own, *attr_cols]))[:MEMBER_COLUMNS], available
+
+
+def _names_in_order(node: Any) -> list[str]:
+    from segmentum.spec import ast
+
+    return list(dict.fromkeys(n.name for n in ast.walk(node) if isinstance(n, ast.Name)))
+
+
+def _members_query(
+    ws: Context, name: str, run_id: int, chosen: str, sort: str
+) -> tuple[list[str], list[str], str | None]:
+    """(shown columns, available columns, the column to sort by or None) of the members table."""
+    definition = _definition(ws, name)
+    shown, available = _member_columns(ws, name, run_id, definition, chosen)
+    order = sort if sort in ("customer_id", *shown) else None
+    return shown, available, order
+
+
 @pages.get("/segments/{name}")
-def segment_page(request: Request, user: User, name: str, q: str = "", page: int = 1) -> Response:
+def segment_page(
+    request: Request,
+    user: User,
+    name: str,
+    q: str = "",
+    page: int = 1,
+    cols: str = "",
+    sort: str = "",
+    desc: int = 0,
+) -> Response:
     ws = _ws(request)
     t = Translator(_lang(request))
     try:
         p = stored_profile(ws, name, top=8)  # computed once per run (and warmed after a batch run)
-        found = _members_page(ws, name, p["run_id"], q, page)
+        shown, available, order = _members_query(ws, name, p["run_id"], cols, sort)
+        found = _members_page(ws, name, p["run_id"], q, page, shown, order, bool(desc))
         history = size_history(ws, name)
     except SegmentumError as exc:
         return _error_page(request, user, str(exc))
+    definition = _definition(ws, name)
     pages_count = max(1, math.ceil(found.total / PAGE_SIZE))
     page = found.offset // PAGE_SIZE + 1
     size_chart = (
@@ -476,62 +541,136 @@ def segment_page(request: Request, user: User, name: str, q: str = "", page: int
     metrics = [
         (t("Customers"), t.number(p["size"])),
         (t("Share"), t.percent(p["share"])),
-        (t("Revenue"), t.number(p["revenue"], 2)),
+        (t("Revenue"), _money(ws, t, p["revenue"])),
         (t("Revenue share"), t.percent(p["revenue_share"])),
-        (t("Average order value"), t.number(_nan(p["avg_order_value"]), 2)),
+        (t("Average order value"), _money(ws, t, _nan(p["avg_order_value"]))),
         (t("Orders per customer"), t.number(_nan(p["avg_orders"]), 1)),
         (t("Days since last order"), t.number(_nan(p["avg_recency_days"]))),
     ]
     features = [describe_feature(row, t) for row in p["distinguishing"].to_dict(orient="records")]
-    shown = found.rows
-    query = {"q": q} if q else {}
+    shown_rows = found.rows
+    # what the table shows travels in every link: search, columns, sort
+    state = {
+        **({"q": q} if q else {}),
+        **({"cols": ",".join(shown)} if cols else {}),
+        **({"sort": order} if order else {}),
+        **({"desc": 1} if order and desc else {}),
+    }
+
+    def sort_url(column: str) -> str:
+        again = column == order and not desc
+        return "?" + urlencode(
+            {**{k: v for k, v in state.items() if k not in ("sort", "desc")}, "sort": column}
+            | ({"desc": 1} if again else {})
+        )
+
+    history_rows = [
+        (t.date(r.as_of), t.number(r.customers), t.percent(r.share)) for r in history.itertuples()
+    ]
     return _render(
         request,
         "segment.html",
         user=user,
         nav="segments",
         name=name,
+        title=t(humanise(name)),
         p=p,
         metrics=metrics,
         features=features,
         size_chart=size_chart,
-        columns=list(shown.columns),
-        rows=[[_cell(t, v) for v in row] for row in shown.itertuples(index=False)],
+        history_rows=history_rows,
+        rule=definition[0].where_text if definition else None,
+        sentence=describe_segment(definition[0], definition[1], t) if definition else None,
+        columns=list(shown_rows.columns),
+        sort_urls={c: sort_url(c) for c in shown_rows.columns},
+        order=order,
+        desc=bool(desc),
+        available=available,
+        shown=shown,
+        rows=[[_cell(t, v) for v in row] for row in shown_rows.itertuples(index=False)],
         q=q,
+        cols=",".join(shown) if cols else "",
         page=page,
         pages=pages_count,
         total=t.number(found.total),
-        prev_url=f"?{urlencode({**query, 'page': page - 1})}" if page > 1 else None,
-        next_url=f"?{urlencode({**query, 'page': page + 1})}" if page < pages_count else None,
-        csv_url=f"/segments/{quote(name)}/members.csv" + (f"?{urlencode(query)}" if q else ""),
+        prev_url=f"?{urlencode({**state, 'page': page - 1})}" if page > 1 else None,
+        next_url=f"?{urlencode({**state, 'page': page + 1})}" if page < pages_count else None,
+        csv_url=f"/segments/{quote(name)}/members.csv" + (f"?{urlencode(state)}" if state else ""),
     )
 
 
-def _members_page(ws: Context, name: str, run_id: int, q: str, page: int) -> MemberPage:
-    """Page `page` of PAGE_SIZE members (the last page when `page` is past it)."""
+def _members_page(
+    ws: Context,
+    name: str,
+    run_id: int,
+    q: str,
+    page: int,
+    columns: list[str] | None = None,
+    sort: str | None = None,
+    desc: bool = False,
+) -> MemberPage:
+    """Page `page` of PAGE_SIZE members (the last page when `page` is past it), with these trait and
+    attribute columns (default: every attribute), sorted by `sort`."""
     first = (max(1, page) - 1) * PAGE_SIZE
-    found = members(ws, name, run_id=run_id, search=q, limit=PAGE_SIZE, offset=first)
+    picked: dict[str, Any] = {"traits": columns, "attributes": columns} if columns is not None else {}
+
+    def read(offset: int) -> MemberPage:
+        return members(
+            ws,
+            name,
+            run_id=run_id,
+            search=q,
+            limit=PAGE_SIZE,
+            offset=offset,
+            sort=sort,
+            descending=desc,
+            **picked,
+        )
+
+    found = read(first)
     last = max(0, math.ceil(found.total / PAGE_SIZE) - 1) * PAGE_SIZE
     if first > last:
-        found = members(ws, name, run_id=run_id, search=q, limit=PAGE_SIZE, offset=last)
+        found = read(last)
     return found
 
 
 @pages.get("/segments/{name}/members.csv")
-def members_csv(request: Request, user: User, name: str, q: str = "") -> Response:
+def members_csv(
+    request: Request, user: User, name: str, q: str = "", cols: str = "", sort: str = "", desc: int = 0
+) -> Response:
+    """The members the segment page shows: its search, columns and order, every page."""
+    ws = _ws(request)
     try:
+        run = snapshot.resolve_run_of(ws.store, name, None)
+        shown, _, order = _members_query(ws, name, run.run_id, cols, sort)
         # the newest batch run, like the segment page; through Arrow, so money stays exact in the file
-        table = members(_ws(request), name, search=q).rows
+        table = members(
+            ws,
+            name,
+            run_id=run.run_id,
+            search=q,
+            traits=shown,
+            attributes=shown,
+            sort=order,
+            descending=bool(desc),
+        ).rows
     except SegmentumError as exc:
         return PlainTextResponse(str(exc), status_code=404)
     buffer = io.StringIO()
-    safe_frame(table).to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
+    safe_frame(table.map(_plain_value)).to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
     return Response(
         buffer.getvalue(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'},
     )
+
+
+def _plain_value(value: Any) -> Any:
+    """A list (numpy array) as 'a, b, c', as the page shows it; other values as they are."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return ", ".join(str(v) for v in value)
+    return value
 
 
 @pages.get("/migration")
@@ -779,7 +918,12 @@ async def editor_save(request: Request, user: User) -> Response:
 
 # ------------------------------------------------------------------ formatting
 def _cell(t: Translator, value: Any) -> str:
-    """One value for a table cell, formatted for the language (numpy and Decimal numbers included)."""
+    """One value for a table cell, formatted for the language (numpy and Decimal numbers included; a list
+    as 'a, b, c', never a numpy repr)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return ", ".join(_cell(t, v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_cell(t, v)}" for k, v in value.items())
     if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return "—"
     if isinstance(value, (bool, np.bool_)):
