@@ -129,3 +129,65 @@ def test_describe_reads_rules_as_sentences_in_each_language(dashboard) -> None:
         "общая сумма заказов за последние 365 дней не меньше 1\u202f500"
     )
     assert describe_segment(other, defs.traits, Translator("en")) == "everyone the rules above leave"
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+def test_tasks_work_as_a_queue_assign_close_with_a_note_and_undo(dashboard) -> None:
+    from segmentum.actions.tasks import create_tasks, get_task
+    from segmentum.views.tasks import tasks
+
+    ws = dashboard.ws
+    ids = create_tasks(
+        ws, ["c002", "c050"], "Win them back", reason={"event": "entered", "segment": "value_tier.low"}
+    )
+    assert len(ids) == 2
+    queue = tasks(ws, status="open", segment="value_tier.low", sort="-value")
+    assert [t["id"] for t in queue["tasks"]] == sorted(ids, key=lambda i: -float(get_value(ws, i)))
+    assert queue["counts"]["open"] >= 2
+    assert tasks(ws, status="open", due="none", segment="value_tier.low")["total"] == 2
+    assert tasks(ws, status="open", assignee="", segment="value_tier.low")["total"] == 2  # nobody's yet
+    first = ids[0]
+    with signed_in(dashboard.url) as client:
+        page = client.get("/tasks?segment=value_tier.low&lang=en").text
+        assert "entered Low (value_tier.low)" in text_of(page)
+        assert "\u00a0USD" in page  # the customer's value on each task
+        token = csrf_of(page)
+        back = "/tasks?segment=value_tier.low"
+        r = client.post(
+            f"/tasks/{first}/assign", data={"csrf_token": token, "assignee": "olha", "back": back}
+        )
+        assert r.status_code == 303 and r.headers["location"] == back
+        assert get_task(ws, first)["assignee"] == "olha"
+        r = client.post(
+            f"/tasks/{first}/complete",
+            data={"csrf_token": token, "note": "Called, coming back", "back": back},
+        )
+        assert r.headers["location"] == back + f"&undo={first}"
+        done = get_task(ws, first)
+        assert (done["status"], done["completed_by"], done["note"]) == ("done", USER, "Called, coming back")
+        assert done["completed_at"] is not None
+        listed = client.get(r.headers["location"] + "&status=done").text
+        assert 'id="undo"' in listed and "Called, coming back" in listed
+        client.post(f"/tasks/{first}/reopen", data={"csrf_token": token, "back": back})
+        again = get_task(ws, first)
+        assert (again["status"], again["completed_at"], again["note"]) == ("open", None, None)
+        # off-site "back" never leaves the task list
+        r = client.post(
+            f"/tasks/{first}/assign", data={"csrf_token": token, "assignee": "x", "back": "//evil"}
+        )
+        assert r.headers["location"] == "/tasks"
+    ws.store.cursor().execute("DELETE FROM segmentum.tasks WHERE id IN (SELECT unnest(?::BIGINT[]))", [ids])
+
+
+def get_value(ws, task_id: int) -> float:  # type: ignore[no-untyped-def]
+    row = ws.store.query(
+        """SELECT coalesce(sum(o.amount), 0) FROM segmentum.tasks t LEFT JOIN orders o
+           ON o.customer_id = t.customer_id AND o.status <> 'cancelled' WHERE t.id = ?""",
+        [task_id],
+    )
+    return float(row[0][0])

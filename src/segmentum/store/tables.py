@@ -214,6 +214,8 @@ _DECLARED: tuple[Table, ...] = (
             _nn("created_at", TIMESTAMP),
             _c("completed_at", TIMESTAMP),
             _c("outbox_key", TEXT, unique=True),
+            _c("note", TEXT),  # what the manager wrote when closing it
+            _c("completed_by", TEXT),  # who closed it (a dashboard user, key:<prefix>, or the CLI's name)
         ),
         key=("id",),
     ),
@@ -510,7 +512,13 @@ def _segment_profiles(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TABLES[PROFILES_TABLE].ddl())
 
 
-MIGRATIONS: tuple[Step, ...] = (_adopt, _record_model_fits, _user_roles, _segment_profiles)
+def _task_notes(con: duckdb.DuckDBPyConnection) -> None:
+    """Tasks as a work queue: the note written when closing a task and who closed it."""
+    con.execute(f"ALTER TABLE {qualified('tasks')} ADD COLUMN IF NOT EXISTS note VARCHAR")
+    con.execute(f"ALTER TABLE {qualified('tasks')} ADD COLUMN IF NOT EXISTS completed_by VARCHAR")
+
+
+MIGRATIONS: tuple[Step, ...] = (_adopt, _record_model_fits, _user_roles, _segment_profiles, _task_notes)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

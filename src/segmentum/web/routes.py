@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hmac
 import io
+import json
 import logging
 import math
 import numbers
@@ -32,12 +33,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from segmentum.actions.tasks import complete_task
+from segmentum.actions.tasks import assign_task, complete_task, reopen_task
 from segmentum.analysis import migration, pareto
 from segmentum.analysis.base import segment_names, segmentations
 from segmentum.analysis.migration import batch_runs
 from segmentum.analysis.profile import describe_feature, profile_stamp, stored_profile
 from segmentum.analysis.rfm import rfm_grid
+from segmentum.clock import now
 from segmentum.context import Context
 from segmentum.csvsafe import safe_frame
 from segmentum.errors import DefinitionError, NotFoundError, SegmentumError
@@ -53,6 +55,9 @@ from segmentum.views.customers import customer
 from segmentum.views.customers import search as search_customers
 from segmentum.views.history import size_history
 from segmentum.views.members import MemberPage, members
+from segmentum.views.tasks import DUES as TASK_DUES
+from segmentum.views.tasks import SORTS as TASK_SORTS
+from segmentum.views.tasks import task_choices
 from segmentum.views.tasks import tasks as task_list
 
 log = logging.getLogger("segmentum.web")
@@ -779,23 +784,135 @@ def customer_page(request: Request, user: User, customer_id: str, explain: str =
     )
 
 
+TASK_PAGE = 25
+
+
+def _reason(t: Translator, reason: Any) -> str:
+    """Why a task exists, in words: the trigger's event and segment (the task sink's `reason`), or a note."""
+    if isinstance(reason, str):
+        try:
+            reason = json.loads(reason)
+        except ValueError:
+            return reason
+    if not isinstance(reason, dict):
+        return ""
+    if reason.get("text"):
+        return str(reason["text"])
+    event, segment = reason.get("event"), reason.get("segment")
+    if event and segment:
+        return t(
+            "{event} {segment}", event=t(str(event)), segment=t(humanise(str(segment))) + f" ({segment})"
+        )
+    return str(event or segment or "")
+
+
 @pages.get("/tasks")
-def tasks_page(request: Request, user: User, status: str = "open") -> Response:
+def tasks_page(
+    request: Request,
+    user: User,
+    status: str = "open",
+    assignee: str | None = None,
+    trigger: str = "",
+    segment: str = "",
+    due: str = "",
+    sort: str = "due",
+    page: int = 1,
+    undo: int | None = None,
+) -> Response:
+    ws = _ws(request)
     t = Translator(_lang(request))
     status = status if status in ("open", "done", "all") else "open"
-    tasks = task_list(_ws(request), status=status)["tasks"]
-    for task in tasks:
+    filters = {
+        "status": status,
+        "assignee": assignee if assignee is not None and assignee != "*" else None,
+        "trigger": trigger or None,
+        "segment": segment or None,
+        "due": due if due in TASK_DUES else None,
+        "sort": sort if sort in TASK_SORTS else "due",
+    }
+    first = (max(1, page) - 1) * TASK_PAGE
+    try:
+        found = task_list(ws, **filters, limit=TASK_PAGE, offset=first)
+    except SegmentumError as exc:
+        return _error_page(request, user, str(exc), 400)
+    pages_count = max(1, math.ceil(found["total"] / TASK_PAGE))
+    for task in found["tasks"]:
         task["due"] = t.date(task["due_at"])
-    return _render(request, "tasks.html", user=user, nav="tasks", tasks=tasks, status=status)
+        task["overdue"] = (
+            task["status"] == "open"
+            and task["due_at"] is not None
+            and task["due_at"] < now(ws.config.timezone)
+        )
+        task["why"] = _reason(t, task["reason"])
+        task["worth"] = _money(ws, t, float(task["value"]) if task["value"] is not None else None)
+        task["closed"] = _cell(t, task["completed_at"])
+    state = {k: v for k, v in request.query_params.items() if k not in ("page", "undo", "lang")}
+    here = "/tasks" + (f"?{urlencode(state)}" if state else "")
+    return _render(
+        request,
+        "tasks.html",
+        user=user,
+        nav="tasks",
+        tasks=found["tasks"],
+        counts={k: t.number(v) for k, v in found["counts"].items()},
+        total=t.number(found["total"]),
+        filters={**filters, "assignee": assignee or ""},
+        choices=task_choices(ws),
+        sorts=[
+            ("due", t("Due soonest")),
+            ("-due", t("Due latest")),
+            ("-value", t("Most valuable customer")),
+            ("-created", t("Newest")),
+            ("created", t("Oldest")),
+        ],
+        status=status,
+        here=here,
+        undo=undo,
+        page=found["offset"] // TASK_PAGE + 1,
+        pages=pages_count,
+        prev_url=f"?{urlencode({**state, 'page': page - 1})}" if page > 1 else None,
+        next_url=f"?{urlencode({**state, 'page': page + 1})}" if page < pages_count else None,
+    )
+
+
+def _back(form: dict[str, str], undo: int | None = None) -> str:
+    """Where a task form returns: the task list it was sent from (never off the page), with the undo."""
+    target = form.get("back") or "/tasks"
+    if not target.startswith("/tasks") or target.startswith("//"):
+        target = "/tasks"
+    if undo is not None:
+        target += ("&" if "?" in target else "?") + f"undo={int(undo)}"
+    return target
 
 
 @pages.post("/tasks/{task_id}/complete")
-def complete(request: Request, user: User, task_id: int) -> Response:
+async def complete(request: Request, user: User, task_id: int) -> Response:
+    form = await _form(request)
     try:
-        complete_task(_ws(request), task_id)
+        await run_in_threadpool(complete_task, _ws(request), task_id, user=user, note=form.get("note"))
     except NotFoundError as exc:
         return _error_page(request, user, str(exc))
-    return RedirectResponse("/tasks", status_code=303)
+    return RedirectResponse(_back(form, undo=task_id), status_code=303)
+
+
+@pages.post("/tasks/{task_id}/reopen")
+async def reopen(request: Request, user: User, task_id: int) -> Response:
+    form = await _form(request)
+    try:
+        await run_in_threadpool(reopen_task, _ws(request), task_id)
+    except NotFoundError as exc:
+        return _error_page(request, user, str(exc))
+    return RedirectResponse(_back(form), status_code=303)
+
+
+@pages.post("/tasks/{task_id}/assign")
+async def assign(request: Request, user: User, task_id: int) -> Response:
+    form = await _form(request)
+    try:
+        await run_in_threadpool(assign_task, _ws(request), task_id, form.get("assignee") or user)
+    except SegmentumError as exc:
+        return _error_page(request, user, str(exc), 400)
+    return RedirectResponse(_back(form), status_code=303)
 
 
 # ------------------------------------------------------------------ definition editor
