@@ -191,3 +191,39 @@ def get_value(ws, task_id: int) -> float:  # type: ignore[no-untyped-def]
         [task_id],
     )
     return float(row[0][0])
+
+
+def test_a_migration_cell_opens_its_customers_exports_them_and_makes_tasks(dashboard) -> None:
+    from segmentum.analysis import migration
+
+    ws = dashboard.ws
+    result = migration(ws, "value_tier")
+    moved = result["flows"][result["flows"]["from_segment"] != result["flows"]["to_segment"]]
+    cell = moved.sort_values("customers", ascending=False).iloc[0]
+    a, b = str(cell.from_segment), str(cell.to_segment)
+    expected = list(migration(ws, "value_tier", who=(a, b))["customers"]["customer_id"])
+    origin = int(result["flows"].loc[result["flows"]["from_segment"] == a, "customers"].sum())
+    with signed_in(dashboard.url) as client:
+        page = client.get("/migration?segmentation=value_tier&lang=en").text
+        assert "2024-06-30 → 2024-12-31" in text_of(page)  # run dates, not run numbers
+        flows = page[page.index('id="flows"') :]
+        assert f"{100 * len(expected) / origin:.1f}%" in flows  # % of the origin segment
+        links = re.findall(r'href="(/migration/customers\?[^"]+)"', flows)
+        link = next(u for u in links if f"from={a}&amp;to={b}" in u).replace("&amp;", "&")
+        opened = client.get(link).text
+        listed = re.findall(r'<tr><td><a href="/customers/([^"]+)"', opened)
+        assert listed == expected
+        csv = client.get(link.replace("/migration/customers?", "/migration/customers.csv?")).text
+        assert [line.split(",")[0] for line in csv.lstrip("\ufeff").splitlines()[1:]] == expected
+        token = csrf_of(opened)
+        form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', opened))
+        form |= {"csrf_token": token, "title": "Ask why", "assignee": "olha", "due_days": "3"}
+        r = client.post("/migration/tasks", data=form)
+        assert r.status_code == 303 and f"created={len(expected)}" in r.headers["location"]
+    made = ws.store.query(
+        "SELECT customer_id, assignee, due_at IS NOT NULL, json_extract_string(reason, '$.from') "
+        "FROM segmentum.tasks WHERE title = 'Ask why' ORDER BY customer_id"
+    )
+    assert [r[0] for r in made] == sorted(expected)
+    assert {(r[1], r[2], r[3]) for r in made} == {("olha", True, a)}
+    ws.store.cursor().execute("DELETE FROM segmentum.tasks WHERE title = 'Ask why'")

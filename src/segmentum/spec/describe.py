@@ -40,6 +40,12 @@ AGGREGATES = {
     "last": "latest {column} of {table}",
 }
 UNITS = {"d": "{n} days", "w": "{n} weeks", "m": "{n} months", "y": "{n} years"}
+WITHIN = {
+    "d": "in the last {n} days",
+    "w": "in the last {n} weeks",
+    "m": "in the last {n} months",
+    "y": "in the last {n} years",
+}
 
 
 def describe_segment(segment: SegmentDef, traits: dict[str, TraitDef], t: Translator) -> str:
@@ -128,7 +134,8 @@ def _trait_words(name: str, traits: dict[str, TraitDef], t: Translator) -> str:
                 table, _, column = str(source).partition(".")
                 words = t(message, table=t(table), column=t(column.replace("_", " ")) if column else "")
                 if spec.within:
-                    words += " " + t("in the last {period}", period=_period(spec.within, t))
+                    n, unit = parse_duration(spec.within)
+                    words += " " + t(WITHIN[unit], n=t.number(n))
                 elif spec.between:
                     words += " " + t(
                         "between {start} and {end} ago",

@@ -73,6 +73,15 @@ def customer(ctx: Context, customer_id: str, *, history_runs: int = HISTORY_RUNS
     }
 
 
+def _matching(ctx: Context, needle: str) -> tuple[str, list[str]]:
+    """(WHERE, params) of the customers whose text attributes contain `needle` (case-insensitive, literal)."""
+    text_columns = [c for c, kind in ctx.store.columns("customers").items() if kind == "VARCHAR"]
+    # the text is a literal, not a pattern: % and _ in it match themselves
+    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    where = " OR ".join(f"{quote(c)} ILIKE ? ESCAPE '\\'" for c in text_columns)
+    return where, [pattern] * len(text_columns)
+
+
 def search(ctx: Context, text: str, *, limit: int = SEARCH_LIMIT) -> tuple[bool, list[str]]:
     """(exact, ids): `exact` when `text` is a customer id; else the ids of customers whose text attributes
     contain it (case-insensitive), at most `limit`, sorted."""
@@ -82,12 +91,64 @@ def search(ctx: Context, text: str, *, limit: int = SEARCH_LIMIT) -> tuple[bool,
     cur = ctx.store.cursor()
     if cur.execute("SELECT 1 FROM main.customers WHERE customer_id = ?", [needle]).fetchone() is not None:
         return True, [needle]
-    text_columns = [c for c, kind in ctx.store.columns("customers").items() if kind == "VARCHAR"]
-    # the text is a literal, not a pattern: % and _ in it match themselves
-    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    where = " OR ".join(f"{quote(c)} ILIKE ? ESCAPE '\\'" for c in text_columns)
+    where, params = _matching(ctx, needle)
     rows = cur.execute(
         f"SELECT customer_id FROM main.customers WHERE {where} ORDER BY customer_id LIMIT {int(limit)}",
-        [pattern] * len(text_columns),
+        params,
     ).fetchall()
     return False, [r[0] for r in rows]
+
+
+def search_total(ctx: Context, text: str) -> int:
+    """How many customers `search` finds for `text` when not limited."""
+    needle = text.strip()
+    if not needle or not ctx.store.table_exists("customers"):
+        return 0
+    where, params = _matching(ctx, needle)
+    row = ctx.store.cursor().execute(f"SELECT count(*) FROM main.customers WHERE {where}", params).fetchone()
+    return int(row[0]) if row else 0
+
+
+NAME_COLUMNS = ("name", "full_name", "company", "company_name", "first_name")
+
+
+def cards(ctx: Context, ids: list[str]) -> list[dict[str, Any]]:
+    """Who these customers are, in the order given: customer_id, name and email (the first of NAME_COLUMNS
+    and `email` that the data has; None otherwise), and `segments`: the names they are in in the latest run."""
+    if not ids:
+        return []
+    store = ctx.store
+    columns = store.columns("customers") if store.table_exists("customers") else {}
+    name_col = next((c for c in NAME_COLUMNS if c in columns), None)
+    email_col = "email" if "email" in columns else None
+    found: dict[str, tuple[Any, Any]] = {}
+    if columns:
+        select = ", ".join(
+            [
+                "customer_id",
+                quote(name_col) if name_col else "NULL",
+                quote(email_col) if email_col else "NULL",
+            ]
+        )
+        for cid, name, email in store.query(
+            f"SELECT {select} FROM main.customers WHERE list_contains(?, customer_id)", [ids]
+        ):
+            found[cid] = (name, email)
+    run = snapshot.latest_run(store)
+    segments: dict[str, list[str]] = {}
+    if run is not None:
+        for cid, names in store.query(
+            """SELECT customer_id, list(name ORDER BY name) FROM segmentum.memberships
+                WHERE run_id = ? AND list_contains(?, customer_id) GROUP BY customer_id""",
+            [run.run_id, ids],
+        ):
+            segments[cid] = list(names)
+    return [
+        {
+            "customer_id": cid,
+            "name": found.get(cid, (None, None))[0],
+            "email": found.get(cid, (None, None))[1],
+            "segments": segments.get(cid, []),
+        }
+        for cid in ids
+    ]

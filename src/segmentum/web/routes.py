@@ -33,13 +33,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from segmentum.actions.tasks import assign_task, complete_task, reopen_task
+from segmentum.actions.tasks import assign_task, complete_task, create_tasks, reopen_task
 from segmentum.analysis import migration, pareto
 from segmentum.analysis.base import segment_names, segmentations
 from segmentum.analysis.migration import batch_runs
 from segmentum.analysis.profile import describe_feature, profile_stamp, stored_profile
 from segmentum.analysis.rfm import rfm_grid
-from segmentum.clock import now
+from segmentum.clock import add_duration, now
 from segmentum.context import Context
 from segmentum.csvsafe import safe_frame
 from segmentum.errors import DefinitionError, NotFoundError, SegmentumError
@@ -50,8 +50,8 @@ from segmentum.service import users as auth
 from segmentum.service.keys import READ_METHODS, required_scope, scope_allows, split_key
 from segmentum.spec.describe import describe_segment
 from segmentum.store import snapshots as snapshot
-from segmentum.views.changes import RunChanges, humanise, rfm_cell_names, run_changes
-from segmentum.views.customers import customer
+from segmentum.views.changes import RunChanges, definition_order, humanise, rfm_cell_names, run_changes
+from segmentum.views.customers import cards, customer
 from segmentum.views.customers import search as search_customers
 from segmentum.views.history import size_history
 from segmentum.views.members import MemberPage, members
@@ -678,6 +678,12 @@ def _plain_value(value: Any) -> Any:
     return value
 
 
+def _segment_order(ws: Context, definition: str) -> list[str]:
+    """The segments of a segmentation (their short names) in definition order; in/out for one segment."""
+    names = [n for n in definition_order(ws) if n.startswith(f"{definition}.")]
+    return [n.partition(".")[2] for n in names] or ["in", "out"]
+
+
 @pages.get("/migration")
 def migration_page(
     request: Request,
@@ -702,6 +708,7 @@ def migration_page(
         segmentation = "rfm" if "rfm" in known else known[0]
     chart = None
     flows: list[dict[str, Any]] = []
+    matrix: dict[str, Any] | None = None
     message = None
     result = None
     if segmentation:
@@ -712,13 +719,49 @@ def migration_page(
     else:
         message = t("No data yet")
     if result is not None:
-        chart = _figure(charts.sankey_chart(result, t), "chart-migration")
-        flows = [
-            {"from": r.from_segment, "to": r.to_segment, "customers": t.number(r.customers)}
-            for r in result["flows"].sort_values("customers", ascending=False).itertuples()
-            if r.from_segment != r.to_segment
-        ]
+        order = _segment_order(ws, segmentation)
+        chart = _figure(charts.sankey_chart(result, t, order), "chart-migration")
         from_run, to_run = result["from_run"], result["to_run"]
+        frame = result["flows"]
+        origin = frame.groupby("from_segment")["customers"].sum()
+
+        def cell_url(a: str, b: str) -> str:
+            query = {"segmentation": segmentation, "from_run": from_run, "to_run": to_run, "from": a, "to": b}
+            return "/migration/customers?" + urlencode(query)
+
+        for r in frame.sort_values("customers", ascending=False).itertuples():
+            if r.from_segment == r.to_segment:
+                continue
+            flows.append(
+                {
+                    "from": t(humanise(r.from_segment)),
+                    "to": t(humanise(r.to_segment)),
+                    "customers": t.number(r.customers),
+                    "share": t.percent(r.customers / origin[r.from_segment])
+                    if origin[r.from_segment]
+                    else "—",
+                    "revenue": _money(ws, t, float(r.revenue)),
+                    "url": cell_url(r.from_segment, r.to_segment),
+                }
+            )
+        rank = {s: i for i, s in enumerate(order)}
+        rows = sorted(frame["from_segment"].unique(), key=lambda s: (rank.get(s, len(rank)), s))
+        cols = sorted(frame["to_segment"].unique(), key=lambda s: (rank.get(s, len(rank)), s))
+        counts = {(r.from_segment, r.to_segment): int(r.customers) for r in frame.itertuples()}
+        matrix = {
+            "columns": [t(humanise(c)) for c in cols],
+            "rows": [
+                (
+                    t(humanise(a)),
+                    [
+                        (t.number(counts[(a, b)]), cell_url(a, b), a == b) if (a, b) in counts else None
+                        for b in cols
+                    ],
+                )
+                for a in rows
+            ],
+        }
+    by_id = {r.run_id: r for r in runs}
     return _render(
         request,
         "migration.html",
@@ -729,10 +772,143 @@ def migration_page(
         runs=runs,
         from_run=from_run,
         to_run=to_run,
+        from_date=t.date(by_id[from_run].as_of) if from_run in by_id else None,
+        to_date=t.date(by_id[to_run].as_of) if to_run in by_id else None,
         chart=chart,
         flows=flows,
+        matrix=matrix,
         message=message,
     )
+
+
+def _moved(
+    ws: Context, segmentation: str, from_run: int | None, to_run: int | None, a: str, b: str
+) -> dict[str, Any]:
+    """The customers behind one cell of a migration (analysis.migration's `who`, the one home of the pair)."""
+    result = migration(ws, segmentation, from_run=from_run, to_run=to_run, who=(a, b))
+    result["ids"] = list(result["customers"]["customer_id"])
+    return result
+
+
+@pages.get("/migration/customers")
+def migration_customers(
+    request: Request,
+    user: User,
+    segmentation: str,
+    to: str,
+    from_run: int | None = None,
+    to_run: int | None = None,
+    created: int | None = None,
+) -> Response:
+    ws = _ws(request)
+    t = Translator(_lang(request))
+    a = request.query_params.get("from", "")
+    try:
+        result = _moved(ws, segmentation, from_run, to_run, a, to)
+    except SegmentumError as exc:
+        return _error_page(request, user, str(exc))
+    ids = result["ids"]
+    shown = cards(ws, ids[:CARD_LIMIT])
+    origin = int(result["flows"].loc[result["flows"]["from_segment"] == a, "customers"].sum())
+    moved = result["flows"][(result["flows"]["from_segment"] == a) & (result["flows"]["to_segment"] == to)]
+    query = {
+        "segmentation": segmentation,
+        "from_run": result["from_run"],
+        "to_run": result["to_run"],
+        "from": a,
+        "to": to,
+    }
+    return _render(
+        request,
+        "moved.html",
+        user=user,
+        nav="migration",
+        segmentation=segmentation,
+        from_segment=t(humanise(a)),
+        to_segment=t(humanise(to)),
+        from_date=t.date(result["from_as_of"]),
+        to_date=t.date(result["to_as_of"]),
+        count=t.number(len(ids)),
+        share=t.percent(len(ids) / origin) if origin else "—",
+        revenue=_money(ws, t, float(moved["revenue"].sum()) if not moved.empty else 0.0),
+        people=[{**c, "segments": ", ".join(c["segments"])} for c in shown],
+        more=max(0, len(ids) - CARD_LIMIT),
+        query=query,
+        csv_url="/migration/customers.csv?" + urlencode(query),
+        back_url="/migration?" + urlencode({k: query[k] for k in ("segmentation", "from_run", "to_run")}),
+        created=created,
+        default_title=t("Follow up: {a} → {b}", a=t(humanise(a)), b=t(humanise(to))),
+    )
+
+
+CARD_LIMIT = 200  # customers listed on the page; the export and the tasks take them all
+
+
+@pages.get("/migration/customers.csv")
+def migration_customers_csv(
+    request: Request,
+    user: User,
+    segmentation: str,
+    to: str,
+    from_run: int | None = None,
+    to_run: int | None = None,
+) -> Response:
+    ws = _ws(request)
+    a = request.query_params.get("from", "")
+    try:
+        result = _moved(ws, segmentation, from_run, to_run, a, to)
+    except SegmentumError as exc:
+        return PlainTextResponse(str(exc), status_code=404)
+    table = pd.DataFrame(cards(ws, result["ids"]), columns=["customer_id", "name", "email", "segments"])
+    table["segments"] = [", ".join(s) for s in table["segments"]]
+    buffer = io.StringIO()
+    safe_frame(table).to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{segmentation}_{a}_to_{to}")
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'},
+    )
+
+
+@pages.post("/migration/tasks")
+async def migration_tasks(request: Request, user: User) -> Response:
+    """A task for every customer behind one migration cell."""
+    ws = _ws(request)
+    form = await _form(request)
+    segmentation, a, b = form.get("segmentation", ""), form.get("from", ""), form.get("to", "")
+    runs = [int(form[k]) if form.get(k, "").isdigit() else None for k in ("from_run", "to_run")]
+    days = form.get("due_days", "")
+    try:
+        result = await run_in_threadpool(_moved, ws, segmentation, runs[0], runs[1], a, b)
+        due = add_duration(now(ws.config.timezone), f"{int(days)}d") if days.strip().isdigit() else None
+        made = await run_in_threadpool(
+            lambda: create_tasks(
+                ws,
+                result["ids"],
+                form.get("title", ""),
+                description=form.get("description") or None,
+                assignee=form.get("assignee") or None,
+                due_at=due,
+                reason={
+                    "event": "moved",
+                    "segment": f"{segmentation}.{b}" if segmentation != b else b,
+                    "from": a,
+                    "run": result["to_run"],
+                },
+            )
+        )
+    except SegmentumError as exc:
+        return _error_page(request, user, str(exc), 400)
+    query = {
+        "segmentation": segmentation,
+        "from_run": result["from_run"],
+        "to_run": result["to_run"],
+        "from": a,
+        "to": b,
+        "created": len(made),
+    }
+    return RedirectResponse("/migration/customers?" + urlencode(query), status_code=303)
 
 
 @pages.get("/customers")
