@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -227,3 +228,60 @@ def test_a_migration_cell_opens_its_customers_exports_them_and_makes_tasks(dashb
     assert [r[0] for r in made] == sorted(expected)
     assert {(r[1], r[2], r[3]) for r in made} == {("olha", True, a)}
     ws.store.cursor().execute("DELETE FROM segmentum.tasks WHERE title = 'Ask why'")
+
+
+def test_the_customer_page_leads_with_a_summary_and_a_why_beside_each_segment(dashboard) -> None:
+    ws = dashboard.ws
+    current = sorted(
+        r[0]
+        for r in ws.store.query(
+            "SELECT name FROM segmentum.memberships WHERE run_id = 2 AND customer_id = 'c001'"
+        )
+    )
+    with signed_in(dashboard.url) as client:
+        html = client.get("/customers/c001?lang=en").text
+        summary = html[html.index('id="summary"') : html.index('id="explain"')]
+        assert "Customer 1" in summary and "\u00a0USD" in summary  # who and what they are worth
+        for name in current:
+            assert f'href="?explain={name}#explain"' in summary  # a why? link beside every segment
+        # the details are folded, and explain picks a segment from a list
+        assert "<details" in html[html.index('id="explain"') :]
+        assert '<select id="explain-choice" name="explain">' in html
+        why = client.get(f"/customers/c001?explain={current[0]}&lang=en").text
+        assert "is in " + current[0] in text_of(why)
+        found = client.get("/customers?q=Customer 1&lang=en").text
+        assert re.search(r"(\d+) customers match", text_of(found))
+        count = int(re.search(r"(\d+) customers match", text_of(found)).group(1))  # type: ignore[union-attr]
+        assert count == 11  # Customer 1, 10-19
+        assert "Customer 12" in found
+
+
+def test_the_timeline_shows_only_the_runs_that_changed_something() -> None:
+    from segmentum.web.routes import _changes
+
+    history = [
+        {"run_id": 1, "as_of": "2024-01-31", "kind": "batch", "segments": ["a", "b"]},
+        {"run_id": 2, "as_of": "2024-02-29", "kind": "batch", "segments": ["b", "a"]},
+        {"run_id": 3, "as_of": "2024-03-31", "kind": "batch", "segments": ["a", "c"]},
+    ]
+    changes = _changes(history)
+    assert [c["run_id"] for c in changes] == [3, 1]
+    assert (changes[0]["entered"], changes[0]["left"]) == (["c"], ["b"])
+
+
+def test_every_message_of_describe_is_translated() -> None:
+    from segmentum.i18n import catalog
+    from segmentum.spec import describe
+
+    messages = [
+        *describe.COMPARISONS.values(),
+        *describe.AGGREGATES.values(),
+        *describe.UNITS.values(),
+        *describe.WITHIN.values(),
+    ]
+    text = Path(describe.__file__).read_text(encoding="utf-8")
+    messages += re.findall(r'(?<![\w.])t\(\s*"([^"]+)"', text)
+    messages += re.findall(r'"(\{left\}[^"]+)"', text)
+    for lang in ("uk", "ru"):
+        missing = sorted({m for m in messages if m not in catalog(lang)})
+        assert not missing, f"add to src/segmentum/locales/{lang}.json: {missing}"

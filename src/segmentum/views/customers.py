@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from segmentum.compile.rules import qualifying_sql
 from segmentum.context import Context
 from segmentum.errors import NotFoundError
 from segmentum.sql import ident as quote
@@ -152,3 +153,22 @@ def cards(ctx: Context, ids: list[str]) -> list[dict[str, Any]]:
         }
         for cid in ids
     ]
+
+
+def purchases(ctx: Context, customer_id: str) -> dict[str, Any]:
+    """The customer's value so far: revenue and orders of their qualifying orders, first and last order."""
+    empty = {"revenue": None, "orders": 0, "first_order_at": None, "last_order_at": None}
+    store = ctx.store
+    if not store.table_exists("orders") or not {"customer_id", "amount", "ordered_at"} <= set(
+        store.columns("orders")
+    ):
+        return empty
+    row = store.query(
+        f"""SELECT sum(amount), count(*), min(ordered_at), max(ordered_at) FROM main.orders
+            WHERE customer_id = ? AND {qualifying_sql(store.columns("orders"))}""",
+        [customer_id],
+    )
+    if not row:
+        return empty
+    revenue, orders, first, last = row[0]
+    return {"revenue": revenue, "orders": int(orders or 0), "first_order_at": first, "last_order_at": last}

@@ -51,7 +51,7 @@ from segmentum.service.keys import READ_METHODS, required_scope, scope_allows, s
 from segmentum.spec.describe import describe_segment
 from segmentum.store import snapshots as snapshot
 from segmentum.views.changes import RunChanges, definition_order, humanise, rfm_cell_names, run_changes
-from segmentum.views.customers import cards, customer
+from segmentum.views.customers import NAME_COLUMNS, cards, customer, purchases, search_total
 from segmentum.views.customers import search as search_customers
 from segmentum.views.history import size_history
 from segmentum.views.members import MemberPage, members
@@ -913,10 +913,73 @@ async def migration_tasks(request: Request, user: User) -> Response:
 
 @pages.get("/customers")
 def customer_search(request: Request, user: User, q: str = "") -> Response:
-    exact, found = search_customers(_ws(request), q)
+    ws = _ws(request)
+    t = Translator(_lang(request))
+    exact, found = search_customers(ws, q)
     if exact:
         return RedirectResponse(f"/customers/{quote(found[0], safe='')}", status_code=303)
-    return _render(request, "customers.html", user=user, nav="customers", q=q, found=found)
+    total = search_total(ws, q) if q.strip() else 0
+    people = [{**c, "segments": [(n, t(humanise(n))) for n in c["segments"]]} for c in cards(ws, found)]
+    return _render(
+        request,
+        "customers.html",
+        user=user,
+        nav="customers",
+        q=q,
+        found=people,
+        total=t.number(total),
+        shown=t.number(len(found)),
+        more=total > len(found),
+    )
+
+
+def _trait_groups(t: Translator, traits: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Traits grouped by the built-in or family their name starts with (`rfm_r5` -> RFM), named readably."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for key, value in traits.items():
+        prefix = key.split("_", 1)[0] if "_" in key else ""
+        family = TRAIT_FAMILIES.get(prefix)
+        label = t(family) if family else t("Other traits")
+        words = key.split("_", 1)[1] if family else key
+        groups.setdefault(label, []).append((humanise(words), _cell(t, value)))
+    other = t("Other traits")
+    if other in groups:
+        groups[other] = groups.pop(other)
+    return list(groups.items())
+
+
+TRAIT_FAMILIES = {
+    "rfm": "RFM",
+    "lc": "Lifecycle",
+    "abc": "ABC",
+    "health": "Health",
+    "clv": "Customer lifetime value",
+    "churn": "Churn",
+    "nps": "NPS",
+    "csat": "CSAT",
+}
+
+
+def _changes(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs where the customer's segments changed: what they entered and left (the first run: where they
+    started), newest first."""
+    out: list[dict[str, Any]] = []
+    before: set[str] | None = None
+    for h in history:
+        now_in = set(h["segments"])
+        if before is None or now_in != before:
+            out.append(
+                {
+                    "as_of": h["as_of"],
+                    "kind": h["kind"],
+                    "run_id": h["run_id"],
+                    "entered": sorted(now_in - (before or set())),
+                    "left": sorted((before or set()) - now_in),
+                    "first": before is None,
+                }
+            )
+        before = now_in
+    return out[::-1]
 
 
 @pages.get("/customers/{customer_id}")
@@ -938,23 +1001,68 @@ def customer_page(request: Request, user: User, customer_id: str, explain: str =
     tasks = view["tasks"]
     for task in tasks:
         task["due"] = t.date(task["due_at"])
+    attributes = view["attributes"]
+    bought = purchases(ws, customer_id)
+    traits = view["traits"]
+    health = next(
+        (
+            (k, v)
+            for k, v in traits.items()
+            if "health" in k and isinstance(v, numbers.Real) and v is not None
+        ),
+        None,
+    )
+    changes = _changes(view["history"])
+    latest = (
+        changes[0]
+        if changes
+        and not changes[0]["first"]
+        and changes[0]["run_id"] == (view["history"][-1]["run_id"] if view["history"] else None)
+        else None
+    )
+    name_key = next((c for c in NAME_COLUMNS if attributes.get(c)), None)
+    defined = definition_order(ws)
     return _render(
         request,
         "customer.html",
         user=user,
         nav="customers",
         customer_id=customer_id,
-        attributes={k: _cell(t, v) for k, v in view["attributes"].items()},
-        traits={k: _cell(t, v) for k, v in view["traits"].items()},
-        current=current,
-        timeline=[
-            {"run_id": h["run_id"], "as_of": t.date(h["as_of"]), "kind": h["kind"], "names": h["segments"]}
-            for h in view["history"]
+        who=attributes.get(name_key) if name_key else None,
+        email=attributes.get("email"),
+        summary=[
+            (
+                t("Revenue"),
+                _money(ws, t, float(bought["revenue"]) if bought["revenue"] is not None else None),
+            ),
+            (t("Orders"), t.number(bought["orders"])),
+            (t("Last order"), t.date(bought["last_order_at"])),
+            *([(t("Health"), _cell(t, health[1]))] if health else []),
+            (t("Open tasks"), t.number(sum(1 for x in tasks if x["status"] == "open"))),
+        ],
+        latest=latest,
+        attributes={k: _cell(t, v) for k, v in attributes.items()},
+        trait_groups=_trait_groups(t, traits),
+        current=[(n, t(humanise(n)), t(humanise(n.partition(".")[0])) if "." in n else "") for n in current],
+        changes=[
+            {
+                **c,
+                "as_of": t.date(c["as_of"]),
+                "entered": [
+                    t(humanise(n)) + (f" ({n.partition('.')[0]})" if "." in n else "") for n in c["entered"]
+                ],
+                "left": [
+                    t(humanise(n)) + (f" ({n.partition('.')[0]})" if "." in n else "") for n in c["left"]
+                ],
+            }
+            for c in changes
         ],
         explain=explain,
         explanation=explanation,
         explain_error=explain_error,
-        choices=sorted(set(current) | {n.partition(".")[0] for n in current if "." in n}),
+        choices=[
+            (n, f"{t(humanise(n))} ({n})") for n in [*current, *(d for d in defined if d not in current)]
+        ],
         tasks=tasks,
         fmt=lambda v: _cell(t, v),
     )
