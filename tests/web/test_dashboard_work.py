@@ -285,3 +285,38 @@ def test_every_message_of_describe_is_translated() -> None:
     for lang in ("uk", "ru"):
         missing = sorted({m for m in messages if m not in catalog(lang)})
         assert not missing, f"add to src/segmentum/locales/{lang}.json: {missing}"
+
+
+def test_builtins_can_be_read_and_copied_into_a_new_file(dashboard) -> None:
+    with signed_in(dashboard.url) as client:
+        editor = client.get("/editor?lang=en").text
+        assert 'href="/editor/builtins/rfm"' in editor
+        page = client.get("/editor/builtins/rfm").text
+        assert 'id="builtin-yaml"' in page and "segmentations:" in page
+        copied = client.get("/editor?file=my_rfm.yml&copy=rfm").text
+        assert "segmentations:" in copied[copied.index('id="definition-text"') :]
+        assert not (dashboard.ws.root / "definitions" / "my_rfm.yml").exists()  # nothing saved before Save
+        assert client.get("/editor/builtins/nope").status_code == 404
+
+
+# last in this module: it adds a run to the module's workspace
+def test_run_now_after_saving_starts_a_batch_run(dashboard) -> None:
+    import time
+
+    from segmentum.store import snapshots as snapshot
+
+    ws = dashboard.ws
+    before = len(snapshot.list_runs(ws.store))
+    with signed_in(dashboard.url) as client:
+        saved = client.get("/editor?file=shop.yml&saved=1&lang=en").text
+        assert 'id="run-now"' in saved
+        r = client.post("/editor/run", data={"csrf_token": csrf_of(saved), "file": "shop.yml"})
+        assert r.status_code == 303 and "started=" in r.headers["location"]
+        assert "Run started" in client.get(r.headers["location"]).text
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = snapshot.list_runs(ws.store)
+        if len(runs) > before and runs[0].status == "complete":
+            break
+        time.sleep(0.5)
+    assert len(snapshot.list_runs(ws.store)) == before + 1

@@ -48,6 +48,7 @@ from segmentum.report import charts
 from segmentum.runs.explain import explain as explain_customer
 from segmentum.service import users as auth
 from segmentum.service.keys import READ_METHODS, required_scope, scope_allows, split_key
+from segmentum.spec.builtins import builtin_names, render_builtin_yaml
 from segmentum.spec.describe import describe_segment
 from segmentum.store import snapshots as snapshot
 from segmentum.views.changes import RunChanges, definition_order, humanise, rfm_cell_names, run_changes
@@ -1208,7 +1209,9 @@ def _definition_files(ws: Context) -> list[str]:
 
 
 @pages.get("/editor")
-def editor(request: Request, user: User, file: str = "", saved: str = "") -> Response:
+def editor(
+    request: Request, user: User, file: str = "", saved: str = "", copy: str = "", started: str = ""
+) -> Response:
     ws = _ws(request)
     files = _definition_files(ws)
     if not file:
@@ -1222,6 +1225,13 @@ def editor(request: Request, user: User, file: str = "", saved: str = "") -> Res
         )
     path = ws.root / "definitions" / file
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if (
+        copy and not text and copy in builtin_names()
+    ):  # a new file that starts as a copy of a built-in (nothing is saved until Save)
+        try:
+            text = render_builtin_yaml(copy)
+        except SegmentumError as exc:
+            return _error_page(request, user, str(exc))
     return _render(
         request,
         "editor.html",
@@ -1231,8 +1241,44 @@ def editor(request: Request, user: User, file: str = "", saved: str = "") -> Res
         file=file,
         text=text,
         saved=bool(saved),
+        started=started,
+        builtins=builtin_names(),
         error=None,
     )
+
+
+@pages.get("/editor/builtins/{name}")
+def builtin_page(request: Request, user: User, name: str) -> Response:
+    """A built-in's YAML, to read and copy into a definitions file of one's own."""
+    if name not in builtin_names():
+        return _error_page(
+            request, user, f"no built-in {name!r}; the built-ins are {', '.join(builtin_names())}"
+        )
+    return _render(
+        request,
+        "builtin.html",
+        user=user,
+        nav="editor",
+        name=name,
+        text=render_builtin_yaml(name),
+        copy_url="/editor?" + urlencode({"file": f"my_{name}.yml", "copy": name}),
+    )
+
+
+@pages.post("/editor/run")
+async def editor_run(request: Request, user: User) -> Response:
+    """Start a batch run at the data's newest time (the runtime's job, as POST /v1/runs starts)."""
+    form = await _form(request)
+    file = form.get("file", "")
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:
+        return _error_page(request, user, "this server cannot start runs; run `segmentum run` instead", 501)
+    try:
+        job = await run_in_threadpool(runtime.start_batch, "latest", None, trigger="dashboard")
+    except SegmentumError as exc:  # another run is going on
+        return _error_page(request, user, str(exc), 409)
+    query = {"file": file, "started": job.job_id} if _FILE_NAME.match(file) else {"started": job.job_id}
+    return RedirectResponse("/editor?" + urlencode(query), status_code=303)
 
 
 def check_definitions(ws: Context, file: str, text: str) -> dict[str, Any]:
@@ -1309,6 +1355,8 @@ async def editor_save(request: Request, user: User) -> Response:
             file=file,
             text=text,
             saved=False,
+            started="",
+            builtins=builtin_names(),
             error=str(exc),
         )
     path = ws.root / "definitions" / file
