@@ -50,6 +50,7 @@ def test_run_changes_compare_each_segment_with_its_previous_run(dashboard) -> No
     movers = changes.movers()
     assert list(movers["change"].abs()) == sorted(movers["change"].abs(), reverse=True)
     assert humanise("rfm.at_risk") == "At risk"
+    assert (humanise("rfm"), humanise("value_tier.vip")) == ("RFM", "VIP")
 
 
 def test_the_overview_leads_with_what_changed_in_definition_order(dashboard) -> None:
@@ -59,9 +60,9 @@ def test_the_overview_leads_with_what_changed_in_definition_order(dashboard) -> 
     text = text_of(html)
     assert text.index("What changed since the previous run") < text.index("Value tier")
     movers = html[html.index('id="movers"') : html.index("</table>", html.index('id="movers"'))]
-    assert "Vip" in movers or "Regular" in movers or "Low" in movers
+    assert "VIP" in movers or "Regular" in movers or "Low" in movers
     tier = html[html.index("<h2>Value tier</h2>") :]
-    assert tier.index(">Vip<") < tier.index(">Regular<") < tier.index(">Low<")
+    assert tier.index(">VIP<") < tier.index(">Regular<") < tier.index(">Low<")
     assert "\u00a0USD" in html  # revenue in the workspace's currency
     assert 'id="open-tasks"' in html
 

@@ -43,9 +43,13 @@ CHANGE_COLUMNS = [
 ]
 
 
+ACRONYMS = frozenset({"rfm", "abc", "nps", "csat", "clv", "vip", "b2b", "b2c", "ltv", "aov"})
+
+
 def humanise(name: str) -> str:
-    """A readable title of a segment or segmentation name: `rfm.at_risk` -> 'At risk'."""
-    text = name.rpartition(".")[2].replace("_", " ").strip()
+    """A readable title of a segment or segmentation name: `rfm.at_risk` -> 'At risk', `rfm` -> 'RFM'."""
+    words = [w.upper() if w.lower() in ACRONYMS else w for w in name.rpartition(".")[2].split("_") if w]
+    text = " ".join(words)
     return text[:1].upper() + text[1:] if text else name
 
 

@@ -65,7 +65,8 @@ def tasks(
         page["counts"] = {"open": 0, "done": 0, "overdue": 0}
         return page
     clock = now(ctx.config.timezone)
-    where, params = ["1 = 1"], []
+    where: list[str] = ["1 = 1"]
+    params: list[Any] = []
     for column, value in (("status", status), ("customer_id", customer_id), ("trigger", trigger)):
         if value is not None:
             where.append(f"{column} = ?")

@@ -1107,7 +1107,7 @@ def tasks_page(
     ws = _ws(request)
     t = Translator(_lang(request))
     status = status if status in ("open", "done", "all") else "open"
-    filters = {
+    filters: dict[str, Any] = {
         "status": status,
         "assignee": assignee if assignee is not None and assignee != "*" else None,
         "trigger": trigger or None,
