@@ -300,6 +300,45 @@ def test_builtins_can_be_read_and_copied_into_a_new_file(dashboard) -> None:
         assert client.get("/editor/builtins/nope").status_code == 404
 
 
+PAGES = {
+    "overview": "/",
+    "segment": "/segments/value_tier.vip",
+    "migration": "/migration?segmentation=value_tier",
+    "customers": "/customers?q=Customer",
+    "customer": "/customers/c001",
+    "tasks": "/tasks",
+    "editor": "/editor?file=shop.yml",
+}
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_pages_label_every_input_mark_the_active_page_and_offer_a_skip_link(dashboard, page: str) -> None:
+    with signed_in(dashboard.url) as client:
+        html = client.get(PAGES[page] + ("&" if "?" in PAGES[page] else "?") + "lang=uk").text
+    assert '<a class="skip" href="#main">' in html and '<main id="main"' in html
+    active = re.findall(r'<a href="[^"]*" class="active" aria-current="page" id="nav-(\w+)"', html)
+    assert len(active) <= 1 and (page == "segment" or active)
+    labelled = set(re.findall(r'<label[^>]*for="([^"]+)"', html))
+    # an input is labelled by <label for>, by aria-label, or by the <label> around it
+    for match in re.finditer(r"<(input|select|textarea)\b([^>]*)>", html):
+        attrs = match.group(2)
+        if re.search(r'type="(hidden|submit)"', attrs):
+            continue
+        ident = re.search(r'\bid="([^"]+)"', attrs)
+        inside = html.rfind("<label", 0, match.start()) > html.rfind("</label>", 0, match.start())
+        assert "aria-label=" in attrs or (ident and ident.group(1) in labelled) or inside, (page, attrs)
+    # every chart has a table beside it
+    charts = len(re.findall(r'class="plotly-graph-div"', html))
+    tables = {
+        "overview": ["rfm-table", "pareto-table"],
+        "segment": ["size-table"],
+        "migration": ["matrix"],
+    }.get(page, [])
+    assert charts == len(tables)
+    for table in tables:
+        assert f'id="{table}"' in html, (page, table)
+
+
 # last in this module: it adds a run to the module's workspace
 def test_run_now_after_saving_starts_a_batch_run(dashboard) -> None:
     import time

@@ -440,9 +440,15 @@ def overview(request: Request, user: User) -> Response:
             ],
         }
     pareto_chart = None
+    cuts: list[tuple[str, str, str]] = []
     if curve is not None:
         try:
             pareto_chart = _figure(charts.pareto_chart(curve, t), "chart-pareto")
+            # the chart's table: where each ABC class ends on the curve
+            cuts = [
+                (str(cls), t.percent(cut["customer_share"]), t.percent(cut["revenue_share"]))
+                for cls, cut in sorted(curve["cuts"].items())
+            ]
         except Exception:  # noqa: BLE001 - an extra chart that cannot be drawn must not take the overview down
             log.warning("the overview's Pareto curve failed", exc_info=True)
     return _render(
@@ -459,6 +465,7 @@ def overview(request: Request, user: User) -> Response:
         groups=[(titles[k], rows) for k, rows in groups.items()],
         rfm=rfm,
         pareto=pareto_chart,
+        cuts=cuts,
         runs=snapshot.list_runs(ws.store)[:10],
     )
 
