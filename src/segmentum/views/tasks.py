@@ -45,13 +45,12 @@ def tasks(
     limit: int | None = None,
     offset: int = 0,
 ) -> dict[str, Any]:
-    """{"total", "limit", "offset", "tasks", "counts"}: tasks with this status (None or 'all': every status),
+    """{"total", "limit", "offset", "tasks"}: tasks with this status (None or 'all': every status),
     assignee ('' = nobody), customer, trigger, segment (the one the task's reason names) and due ('overdue',
     'week': within 7 days, 'later', 'none': no due date), one page of them (every one without `limit`) in
     the order `sort` names (SORTS; default the soonest due first); empty before any task was made.
 
-    Each task carries `value`: the customer's revenue (qualifying orders so far).
-    `counts` has the open, done and overdue tasks of the whole list, whatever the filters."""
+    Each task carries `value`: the customer's revenue (qualifying orders so far)."""
     if status == "all":
         status = None
     if status is not None and status not in STATUSES:
@@ -60,9 +59,8 @@ def tasks(
         raise TaskFilterError(f"unknown due filter {due!r}; use one of {', '.join(DUES)}")
     if sort not in SORTS:
         raise TaskFilterError(f"unknown task order {sort!r}; use one of {', '.join(SORTS)}")
-    page: dict[str, Any] = {"total": 0, "limit": limit, "offset": offset, "tasks": [], "counts": {}}
+    page: dict[str, Any] = {"total": 0, "limit": limit, "offset": offset, "tasks": []}
     if not ctx.store.table_exists("tasks", schema=META):
-        page["counts"] = {"open": 0, "done": 0, "overdue": 0}
         return page
     clock = now(ctx.config.timezone)
     where: list[str] = ["1 = 1"]
@@ -109,15 +107,23 @@ def tasks(
         sql += f" OFFSET {int(offset)}"
     page["total"] = int(total[0]) if total else 0
     page["tasks"] = [dict(zip(columns, row, strict=True)) for row in cur.execute(sql, params).fetchall()]
-    counted = cur.execute(
-        f"""SELECT count(*) FILTER (status = 'open'), count(*) FILTER (status = 'done'),
-                   count(*) FILTER (status = 'open' AND due_at < ?) FROM {META}.tasks""",
-        [clock],
-    ).fetchone()
-    page["counts"] = dict(
-        zip(("open", "done", "overdue"), (int(n or 0) for n in counted or (0, 0, 0)), strict=True)
-    )
     return page
+
+
+def task_counts(ctx: Context) -> dict[str, int]:
+    """How many tasks are open, done, and open past their due time, in the whole list."""
+    if not ctx.store.table_exists("tasks", schema=META):
+        return {"open": 0, "done": 0, "overdue": 0}
+    counted = (
+        ctx.store.cursor()
+        .execute(
+            f"""SELECT count(*) FILTER (status = 'open'), count(*) FILTER (status = 'done'),
+                       count(*) FILTER (status = 'open' AND due_at < ?) FROM {META}.tasks""",
+            [now(ctx.config.timezone)],
+        )
+        .fetchone()
+    )
+    return dict(zip(("open", "done", "overdue"), (int(n or 0) for n in counted or (0, 0, 0)), strict=True))
 
 
 def task_choices(ctx: Context) -> dict[str, list[str]]:

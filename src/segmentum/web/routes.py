@@ -58,7 +58,7 @@ from segmentum.views.history import size_history
 from segmentum.views.members import MemberPage, members
 from segmentum.views.tasks import DUES as TASK_DUES
 from segmentum.views.tasks import SORTS as TASK_SORTS
-from segmentum.views.tasks import task_choices
+from segmentum.views.tasks import task_choices, task_counts
 from segmentum.views.tasks import tasks as task_list
 
 log = logging.getLogger("segmentum.web")
@@ -1146,7 +1146,7 @@ def tasks_page(
         user=user,
         nav="tasks",
         tasks=found["tasks"],
-        counts={k: t.number(v) for k, v in found["counts"].items()},
+        counts={k: t.number(v) for k, v in task_counts(ws).items()},
         total=t.number(found["total"]),
         filters={**filters, "assignee": assignee or ""},
         choices=task_choices(ws),
