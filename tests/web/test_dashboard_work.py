@@ -248,6 +248,10 @@ def test_the_customer_page_leads_with_a_summary_and_a_why_beside_each_segment(da
         # the details are folded, and explain picks a segment from a list
         assert "<details" in html[html.index('id="explain"') :]
         assert '<select id="explain-choice" name="explain">' in html
+        uk = client.get("/customers/c001?lang=uk").text
+        change = text_of(uk[uk.index('id="latest-change"') :][:600])
+        assert "31.12.2024" in change and "23:59" not in change  # the date as the language writes it
+        assert "(lifecycle)" in change  # c001 moved in the lifecycle: its segments read by title
         why = client.get(f"/customers/c001?explain={current[0]}&lang=en").text
         assert "is in " + current[0] in text_of(why)
         found = client.get("/customers?q=Customer 1&lang=en").text

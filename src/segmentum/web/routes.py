@@ -1021,12 +1021,23 @@ def customer_page(request: Request, user: User, customer_id: str, explain: str =
         None,
     )
     changes = _changes(view["history"])
+    newest = view["history"][-1]["run_id"] if view["history"] else None
+
+    def label(name: str) -> str:
+        return t(humanise(name)) + (f" ({name.partition('.')[0]})" if "." in name else "")
+
+    shown_changes = [
+        {
+            **c,
+            "as_of": t.date(c["as_of"]),
+            "entered": [label(n) for n in c["entered"]],
+            "left": [label(n) for n in c["left"]],
+        }
+        for c in changes
+    ]
+    # what changed in the customer's newest run, unless that run is where they started
     latest = (
-        changes[0]
-        if changes
-        and not changes[0]["first"]
-        and changes[0]["run_id"] == (view["history"][-1]["run_id"] if view["history"] else None)
-        else None
+        shown_changes[0] if changes and not changes[0]["first"] and changes[0]["run_id"] == newest else None
     )
     name_key = next((c for c in NAME_COLUMNS if attributes.get(c)), None)
     defined = definition_order(ws)
@@ -1052,19 +1063,7 @@ def customer_page(request: Request, user: User, customer_id: str, explain: str =
         attributes={k: _cell(t, v) for k, v in attributes.items()},
         trait_groups=_trait_groups(t, traits),
         current=[(n, t(humanise(n)), t(humanise(n.partition(".")[0])) if "." in n else "") for n in current],
-        changes=[
-            {
-                **c,
-                "as_of": t.date(c["as_of"]),
-                "entered": [
-                    t(humanise(n)) + (f" ({n.partition('.')[0]})" if "." in n else "") for n in c["entered"]
-                ],
-                "left": [
-                    t(humanise(n)) + (f" ({n.partition('.')[0]})" if "." in n else "") for n in c["left"]
-                ],
-            }
-            for c in changes
-        ],
+        changes=shown_changes,
         explain=explain,
         explanation=explanation,
         explain_error=explain_error,
