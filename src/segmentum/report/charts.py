@@ -122,26 +122,32 @@ def pareto_chart(result: dict[str, Any], t: Translator) -> go.Figure:
     return _layout(fig, t("Pareto curve"), t)
 
 
-def sankey_chart(result: dict[str, Any], t: Translator) -> go.Figure:
+def sankey_chart(result: dict[str, Any], t: Translator, order: list[str] | None = None) -> go.Figure:
+    """Flows between two runs' segments; nodes in `order` (the definition order; others after, by name), a
+    segment in the same colour on both sides, each flow tinted by where it comes from."""
     flows = result["flows"]
-    left = sorted(flows["from_segment"].unique())
-    right = sorted(flows["to_segment"].unique())
+    rank = {s: i for i, s in enumerate(order or [])}
+
+    def ordered(values: Any) -> list[str]:
+        return sorted(values, key=lambda s: (rank.get(s, len(rank)), s))
+
+    left = ordered(flows["from_segment"].unique())
+    right = ordered(flows["to_segment"].unique())
     segmentation = result["segmentation"]
     # built-in segments by their titles, (new) and (gone) in the language
     labels = [t.label(f"{segmentation}.{s}", t.maybe(s)) for s in (*left, *right)]
     index_left = {s: i for i, s in enumerate(left)}
     index_right = {s: len(left) + i for i, s in enumerate(right)}
+    every = list(dict.fromkeys([*ordered([*left, *right])]))
+    colour = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(every)}
     fig = go.Figure(
         go.Sankey(
-            node={
-                "label": labels,
-                "pad": 14,
-                "color": [PALETTE[i % len(PALETTE)] for i in range(len(labels))],
-            },
+            node={"label": labels, "pad": 14, "color": [colour[s] for s in labels]},
             link={
                 "source": [index_left[s] for s in flows["from_segment"]],
                 "target": [index_right[s] for s in flows["to_segment"]],
                 "value": [int(v) for v in flows["customers"]],
+                "color": [colour[s] + "55" for s in flows["from_segment"]],  # translucent: flows cross
             },
         )
     )

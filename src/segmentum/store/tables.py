@@ -248,6 +248,8 @@ _DECLARED: tuple[Table, ...] = (
             _nn("created_at", TIMESTAMP),
             _c("completed_at", TIMESTAMP),
             _c("outbox_key", TEXT, unique=True),
+            _c("note", TEXT),  # what the manager wrote when closing it
+            _c("completed_by", TEXT),  # who closed it (a dashboard user, key:<prefix>, or the CLI's name)
         ),
         key=("id",),
     ),
@@ -584,6 +586,12 @@ def _trigger_policies(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TABLES[TRANSITIONS_TABLE].ddl())
 
 
+def _task_notes(con: duckdb.DuckDBPyConnection) -> None:
+    """Tasks as a work queue: the note written when closing a task and who closed it."""
+    con.execute(f"ALTER TABLE {qualified('tasks')} ADD COLUMN IF NOT EXISTS note VARCHAR")
+    con.execute(f"ALTER TABLE {qualified('tasks')} ADD COLUMN IF NOT EXISTS completed_by VARCHAR")
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _adopt,
     _record_model_fits,
@@ -593,6 +601,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _live_memberships,
     _static_lists,
     _trigger_policies,
+    _task_notes,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

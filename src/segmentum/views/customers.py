@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from segmentum.compile.rules import qualifying_sql
 from segmentum.context import Context
 from segmentum.errors import NotFoundError
 from segmentum.sql import ident as quote
@@ -114,6 +115,15 @@ def segments_now(ctx: Context, customer_id: str, *, live: LiveState | None = Non
     }
 
 
+def _matching(ctx: Context, needle: str) -> tuple[str, list[str]]:
+    """(WHERE, params) of the customers whose text attributes contain `needle` (case-insensitive, literal)."""
+    text_columns = [c for c, kind in ctx.store.columns("customers").items() if kind == "VARCHAR"]
+    # the text is a literal, not a pattern: % and _ in it match themselves
+    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    where = " OR ".join(f"{quote(c)} ILIKE ? ESCAPE '\\'" for c in text_columns)
+    return where, [pattern] * len(text_columns)
+
+
 def search(ctx: Context, text: str, *, limit: int = SEARCH_LIMIT) -> tuple[bool, list[str]]:
     """(exact, ids): `exact` when `text` is a customer id; else the ids of customers whose text attributes
     contain it (case-insensitive), at most `limit`, sorted."""
@@ -123,12 +133,83 @@ def search(ctx: Context, text: str, *, limit: int = SEARCH_LIMIT) -> tuple[bool,
     cur = ctx.store.cursor()
     if cur.execute("SELECT 1 FROM main.customers WHERE customer_id = ?", [needle]).fetchone() is not None:
         return True, [needle]
-    text_columns = [c for c, kind in ctx.store.columns("customers").items() if kind == "VARCHAR"]
-    # the text is a literal, not a pattern: % and _ in it match themselves
-    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    where = " OR ".join(f"{quote(c)} ILIKE ? ESCAPE '\\'" for c in text_columns)
+    where, params = _matching(ctx, needle)
     rows = cur.execute(
         f"SELECT customer_id FROM main.customers WHERE {where} ORDER BY customer_id LIMIT {int(limit)}",
-        [pattern] * len(text_columns),
+        params,
     ).fetchall()
     return False, [r[0] for r in rows]
+
+
+def search_total(ctx: Context, text: str) -> int:
+    """How many customers `search` finds for `text` when not limited."""
+    needle = text.strip()
+    if not needle or not ctx.store.table_exists("customers"):
+        return 0
+    where, params = _matching(ctx, needle)
+    row = ctx.store.cursor().execute(f"SELECT count(*) FROM main.customers WHERE {where}", params).fetchone()
+    return int(row[0]) if row else 0
+
+
+NAME_COLUMNS = ("name", "full_name", "company", "company_name", "first_name")
+
+
+def cards(ctx: Context, ids: list[str]) -> list[dict[str, Any]]:
+    """Who these customers are, in the order given: customer_id, name and email (the first of NAME_COLUMNS
+    and `email` that the data has; None otherwise), and `segments`: the names they are in in the latest run."""
+    if not ids:
+        return []
+    store = ctx.store
+    columns = store.columns("customers") if store.table_exists("customers") else {}
+    name_col = next((c for c in NAME_COLUMNS if c in columns), None)
+    email_col = "email" if "email" in columns else None
+    found: dict[str, tuple[Any, Any]] = {}
+    if columns:
+        select = ", ".join(
+            [
+                "customer_id",
+                quote(name_col) if name_col else "NULL",
+                quote(email_col) if email_col else "NULL",
+            ]
+        )
+        for cid, name, email in store.query(
+            f"SELECT {select} FROM main.customers WHERE list_contains(?, customer_id)", [ids]
+        ):
+            found[cid] = (name, email)
+    run = snapshot.latest_run(store)
+    segments: dict[str, list[str]] = {}
+    if run is not None:
+        for cid, names in store.query(
+            """SELECT customer_id, list(name ORDER BY name) FROM segmentum.memberships
+                WHERE run_id = ? AND list_contains(?, customer_id) GROUP BY customer_id""",
+            [run.run_id, ids],
+        ):
+            segments[cid] = list(names)
+    return [
+        {
+            "customer_id": cid,
+            "name": found.get(cid, (None, None))[0],
+            "email": found.get(cid, (None, None))[1],
+            "segments": segments.get(cid, []),
+        }
+        for cid in ids
+    ]
+
+
+def purchases(ctx: Context, customer_id: str) -> dict[str, Any]:
+    """The customer's value so far: revenue and orders of their qualifying orders, first and last order."""
+    empty = {"revenue": None, "orders": 0, "first_order_at": None, "last_order_at": None}
+    store = ctx.store
+    if not store.table_exists("orders") or not {"customer_id", "amount", "ordered_at"} <= set(
+        store.columns("orders")
+    ):
+        return empty
+    row = store.query(
+        f"""SELECT sum(amount), count(*), min(ordered_at), max(ordered_at) FROM main.orders
+            WHERE customer_id = ? AND {qualifying_sql(store.columns("orders"))}""",
+        [customer_id],
+    )
+    if not row:
+        return empty
+    revenue, orders, first, last = row[0]
+    return {"revenue": revenue, "orders": int(orders or 0), "first_order_at": first, "last_order_at": last}

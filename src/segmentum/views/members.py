@@ -60,11 +60,13 @@ def members(
     filters: Sequence[str] = (),
     search: str = "",
     attributes: bool | Sequence[str] = True,
-    traits: bool = False,
+    traits: bool | Sequence[str] = False,
     segment: bool = False,
     limit: int | None = None,
     offset: int = 0,
     scores: Sequence[str] = (),
+    sort: str | None = None,
+    descending: bool = False,
 ) -> MemberPage:
     """Members of `name` in a complete run (default: the newest batch run), ordered by customer id.
 
@@ -80,12 +82,15 @@ def members(
     attributes:
         Columns of `customers` to include: all (True), none (False), or these names (those present).
     traits, segment:
-        Include the run's traits; include the membership's segment name as column `segment`.
+        Include the run's traits (all: True, or these names, those present, in this order); include the
+        membership's segment name as column `segment`.
     limit, offset:
         One page of the rows; `total` counts them all.
     scores:
         Model outputs to include (clv_12m, p_alive, churn risk...: columns of the fitted `model_*` tables),
         after the attributes; a name no fitted model has is left out.
+    sort, descending:
+        Order by this shown column (unknown values last), then by customer id; default: customer id.
 
     Rows always start with `customer_id` (an empty segment gives the columns and no row).
     """
@@ -109,13 +114,21 @@ def members(
     else:
         shown_attrs = [c for c in attributes if c in attr_cols]
     score_sources = _score_sources(ctx, [c for c in scores if c not in trait_cols and c not in attr_cols])
+    if traits is True or traits is False:
+        shown_traits = trait_cols if traits else []
+    else:
+        shown_traits = [c for c in traits if c in trait_cols]
     columns = [
         "customer_id",
         *(["segment"] if segment else []),
-        *(trait_cols if traits else []),
+        *shown_traits,
         *shown_attrs,
         *(c for _, cols in score_sources for c in cols),
     ]
+    if sort is not None and sort not in columns:
+        raise NotFoundError(
+            f"cannot sort the members of {name} by {sort!r}: not a shown column ({', '.join(columns)})"
+        )
     # the count and the page are taken from one relation (customer_id alone orders deterministically: a
     # customer is in one segment of a segmentation)
     if filters:
@@ -129,7 +142,9 @@ def members(
             cur, run.run_id, name, needle, columns, trait_table, trait_cols, attr_cols, score_sources
         )
     total_row = rel.aggregate("count(*)").fetchone()
-    page = rel.order("customer_id")
+    page = rel.order(
+        f"{ident(sort)} {'DESC' if descending else 'ASC'} NULLS LAST, customer_id" if sort else "customer_id"
+    )
     if limit is not None or offset:
         page = page.limit(limit if limit is not None else 2**62, offset=offset)
     # through Arrow: money stays exact (Decimal values)

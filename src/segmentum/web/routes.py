@@ -11,6 +11,7 @@ they show comes from `segmentum.views` (read models) and `segmentum.analysis`, f
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import math
 import numbers
@@ -30,13 +31,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from segmentum.actions.sinks.export import MEDIA_TYPES, export_bytes, export_options, member_rows
-from segmentum.actions.tasks import complete_task
+from segmentum.actions.sinks.export import MEDIA_TYPES, export_bytes, export_options
+from segmentum.actions.tasks import assign_task, complete_task, create_tasks, reopen_task
 from segmentum.analysis import migration, pareto
 from segmentum.analysis.base import segment_names, segmentations
 from segmentum.analysis.migration import batch_runs
 from segmentum.analysis.profile import describe_feature, profile_stamp, stored_profile
 from segmentum.analysis.rfm import rfm_grid
+from segmentum.clock import add_duration, now
 from segmentum.context import Context
 from segmentum.errors import ActionError, DefinitionError, NotFoundError, SegmentumError, VersionConflictError
 from segmentum.i18n import LANGUAGES, Translator
@@ -46,12 +48,17 @@ from segmentum.runs.explain import explain as explain_customer
 from segmentum.service import definitions as definition_versions
 from segmentum.service import users as auth
 from segmentum.service.keys import READ_METHODS, required_scope, scope_allows, split_key
+from segmentum.spec.builtins import builtin_names, render_builtin_yaml
+from segmentum.spec.describe import describe_segment
 from segmentum.store import snapshots as snapshot
-from segmentum.views.customers import customer
+from segmentum.views.changes import RunChanges, definition_order, humanise, rfm_cell_names, run_changes
+from segmentum.views.customers import NAME_COLUMNS, cards, customer, purchases, search_total
 from segmentum.views.customers import search as search_customers
 from segmentum.views.history import size_history
 from segmentum.views.members import MemberPage, members
-from segmentum.views.segments import SegmentSizes, segment_sizes
+from segmentum.views.tasks import DUES as TASK_DUES
+from segmentum.views.tasks import SORTS as TASK_SORTS
+from segmentum.views.tasks import task_choices, task_counts
 from segmentum.views.tasks import tasks as task_list
 
 log = logging.getLogger("segmentum.web")
@@ -367,10 +374,10 @@ def logout(request: Request) -> Response:
 
 
 # ------------------------------------------------------------------ pages
-# (workspace root, run_id, profile_stamp) -> (segment sizes, Pareto curve or None, RFM grid or None): the
-# overview's sizes, curve and grid read the run and what `profile_stamp` covers (data, fits, erasures,
+# (workspace root, run_id, profile_stamp) -> (what changed, Pareto curve or None, RFM grid or None): the
+# overview's changes, curve and grid read the run and what `profile_stamp` covers (data, fits, erasures,
 # definitions), so they are computed once per run and stamp in this process; the newest few keys are kept
-Overview = tuple[SegmentSizes, dict[str, Any] | None, list[list[int]] | None]
+Overview = tuple[RunChanges, dict[str, Any] | None, list[list[int]] | None]
 _OVERVIEW_CACHE: dict[tuple[str, int, str], Overview] = {}
 _OVERVIEW_KEEP = 8
 _overview_lock = threading.Lock()
@@ -379,15 +386,15 @@ RFM_COMPUTED = {"count": 0}  # computations of the overview's RFM grid
 
 
 def _overview_data(ws: Context) -> Overview:
-    """The newest batch run's segment sizes, Pareto curve and RFM grid (None when they cannot be drawn);
-    NotFoundError without a complete run."""
+    """The newest batch run's segments with their changes, its Pareto curve and RFM grid (None when they
+    cannot be drawn); NotFoundError without a complete run."""
     run = snapshot.resolve_run(ws.store, None)
     key = (str(ws.root), run.run_id, profile_stamp(ws))
     with _overview_lock:
         cached = _OVERVIEW_CACHE.get(key)
     if cached is not None:
         return cached
-    sizes = segment_sizes(ws, run.run_id)
+    changes = run_changes(ws, run.run_id)
     grid = rfm_grid(ws, run.run_id)
     with _overview_lock:
         OVERVIEW_COMPUTED["count"] += 1
@@ -396,12 +403,44 @@ def _overview_data(ws: Context) -> Overview:
         curve: dict[str, Any] | None = pareto(ws, run_id=run.run_id)
     except Exception:  # noqa: BLE001 - an extra chart that cannot be drawn must not take the overview down
         log.warning("the overview's Pareto curve failed", exc_info=True)
-        return sizes, None, grid  # not kept: the next visit tries the curve again
+        return changes, None, grid  # not kept: the next visit tries the curve again
     with _overview_lock:
-        _OVERVIEW_CACHE[key] = (sizes, curve, grid)
+        _OVERVIEW_CACHE[key] = (changes, curve, grid)
         while len(_OVERVIEW_CACHE) > _OVERVIEW_KEEP:
             _OVERVIEW_CACHE.pop(next(iter(_OVERVIEW_CACHE)))
-    return sizes, curve, grid
+    return changes, curve, grid
+
+
+def _money(ws: Context, t: Translator, value: Any, signed: bool = False) -> str:
+    """An amount in the workspace's currency (`currency` in segmentum.yml), whole units."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    text = t.number(abs(value) if signed else value)
+    sign = ("+" if value > 0 else "−" if value < 0 else "") if signed else ""
+    return f"{sign}{text}\u00a0{ws.config.currency}"
+
+
+def _signed(t: Translator, value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return ("+" if value > 0 else "−" if value < 0 else "") + t.number(abs(value))
+
+
+def _segment_row(ws: Context, t: Translator, row: Any) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "title": t(row.title),
+        "group": t(humanise(row.segmentation)) if isinstance(row.segmentation, str) else None,
+        "customers": t.number(row.customers),
+        "share": t.percent(row.share),
+        "bar": max(0.0, min(100.0, float(row.share or 0) * 100)),
+        "revenue": _money(ws, t, row.revenue),
+        "revenue_share": t.percent(row.revenue_share),
+        "change": _signed(t, _nan(row.change)),
+        "direction": "up" if (_nan(row.change) or 0) > 0 else "down" if (_nan(row.change) or 0) < 0 else "",
+        "revenue_change": _money(ws, t, _nan(row.revenue_change), signed=True),
+        "description": row.description if isinstance(row.description, str) else "",
+    }
 
 
 @pages.get("/")
@@ -409,41 +448,42 @@ def overview(request: Request, user: User) -> Response:
     ws = _ws(request)
     t = Translator(_lang(request))
     try:
-        overview_sizes, curve, grid = _overview_data(ws)
+        changes, curve, grid = _overview_data(ws)
     except NotFoundError:  # no complete run yet
-        return _render(
-            request,
-            "overview.html",
-            user=user,
-            nav="overview",
-            run=None,
-            groups=[],
-            chart=None,
-            extra=[],
-            runs=[],
-        )
-    info, sizes = overview_sizes.run, overview_sizes.sizes
+        return _render(request, "overview.html", user=user, nav="overview", run=None)
+    info = changes.run
+    segments = changes.segments
     groups: dict[str, list[dict[str, Any]]] = {}
-    for row in sizes.itertuples():
-        segmentation = row.segmentation if isinstance(row.segmentation, str) else t("Standalone segments")
-        groups.setdefault(segmentation, []).append(
-            {
-                "name": row.name,
-                "segment": row.segment,
-                "customers": t.number(row.customers),
-                "share": t.percent(row.share),
-                "revenue_share": t.percent(row.revenue_share),
-                "bar": max(0.0, min(100.0, float(row.share) * 100)),
-            }
-        )
-    standalone = t("Standalone segments")
+    titles: dict[str, str] = {}
+    standalone = "\0standalone"
+    for row in segments.itertuples():
+        key = row.segmentation if isinstance(row.segmentation, str) else standalone
+        titles[key] = t(humanise(key)) if key != standalone else t("Standalone segments")
+        groups.setdefault(key, []).append(_segment_row(ws, t, row))
     if standalone in groups:  # after the segmentations
         groups[standalone] = groups.pop(standalone)
-    chart = _figure(charts.overview_treemap(sizes, t), "chart-overview")
-    extra = [_figure(charts.rfm_heatmap(grid, t), "chart-rfm") if grid is not None else None]
+    previous = segments["previous_as_of"].dropna()
+    rfm = None
+    if grid is not None:
+        names = rfm_cell_names(ws, info.run_id)
+        rfm = {
+            "chart": _figure(charts.rfm_heatmap(grid, t), "chart-rfm"),
+            # recency score 5 (bought most recently) at the top, as the best end reads first
+            "rows": [
+                (r, [(t.number(grid[r - 1][f - 1]), t(humanise(names.get((r, f), "")))) for f in range(1, 6)])
+                for r in range(5, 0, -1)
+            ],
+        }
+    pareto_chart = None
+    cuts: list[tuple[str, str, str]] = []
     if curve is not None:
         try:
-            extra.append(_figure(charts.pareto_chart(curve, t), "chart-pareto"))
+            pareto_chart = _figure(charts.pareto_chart(curve, t), "chart-pareto")
+            # the chart's table: where each ABC class ends on the curve
+            cuts = [
+                (str(cls), t.percent(cut["customer_share"]), t.percent(cut["revenue_share"]))
+                for cls, cut in sorted(curve["cuts"].items())
+            ]
         except Exception:  # noqa: BLE001 - an extra chart that cannot be drawn must not take the overview down
             log.warning("the overview's Pareto curve failed", exc_info=True)
     return _render(
@@ -452,23 +492,93 @@ def overview(request: Request, user: User) -> Response:
         user=user,
         nav="overview",
         run=info,
-        groups=list(groups.items()),
-        chart=chart,
-        extra=[c for c in extra if c],
+        previous_as_of=previous.max() if not previous.empty else None,
+        data_until=changes.data_until,
+        movers=[_segment_row(ws, t, row) for row in changes.movers().itertuples()],
+        fired=changes.triggers,
+        open_tasks=t.number(changes.open_tasks),
+        groups=[(titles[k], rows) for k, rows in groups.items()],
+        rfm=rfm,
+        pareto=pareto_chart,
+        cuts=cuts,
         runs=snapshot.list_runs(ws.store)[:10],
     )
 
 
+MEMBER_COLUMNS = 8  # columns of the members table unless the user chooses them
+
+
+def _definition(ws: Context, name: str) -> tuple[Any, dict[str, Any]] | None:
+    """(SegmentDef, traits) of a segment as defined now; None when it is not defined (any more)."""
+    try:
+        defs = ws.definitions()
+    except SegmentumError:
+        return None
+    found = defs.segments.get(name)
+    for segmentation in defs.segmentations.values():
+        found = found or next((s for s in segmentation.segments if s.name == name), None)
+    return (found, defs.traits) if found is not None else None
+
+
+def _member_columns(
+    ws: Context, name: str, run_id: int, definition: Any, chosen: str
+) -> tuple[list[str], list[str]]:
+    """(shown, available) columns of the members table: the chosen ones, else the segment's own traits (those
+    its rule reads) first, then the customer's attributes, up to MEMBER_COLUMNS."""
+    trait_cols = [
+        c
+        for c in ws.store.columns(snapshot.traits_table(run_id), schema="segmentum")
+        if c != "customer_id" and not c.startswith("__")
+    ]
+    attr_cols = [c for c in ws.store.columns("customers") if c != "customer_id" and c not in trait_cols]
+    available = [*trait_cols, *attr_cols]
+    if chosen:
+        picked = [c for c in chosen.split(",") if c in available]
+        if picked:
+            return picked, available
+    own: list[str] = []
+    if definition is not None and definition[0].where is not None:
+        own = [n for n in _names_in_order(definition[0].where) if n in trait_cols]
+    return list(dict.fromkeys([*own, *attr_cols]))[:MEMBER_COLUMNS], available
+
+
+def _names_in_order(node: Any) -> list[str]:
+    from segmentum.spec import ast
+
+    return list(dict.fromkeys(n.name for n in ast.walk(node) if isinstance(n, ast.Name)))
+
+
+def _members_query(
+    ws: Context, name: str, run_id: int, chosen: str, sort: str
+) -> tuple[list[str], list[str], str | None]:
+    """(shown columns, available columns, the column to sort by or None) of the members table."""
+    definition = _definition(ws, name)
+    shown, available = _member_columns(ws, name, run_id, definition, chosen)
+    order = sort if sort in ("customer_id", *shown) else None
+    return shown, available, order
+
+
 @pages.get("/segments/{name}")
-def segment_page(request: Request, user: User, name: str, q: str = "", page: int = 1) -> Response:
+def segment_page(
+    request: Request,
+    user: User,
+    name: str,
+    q: str = "",
+    page: int = 1,
+    cols: str = "",
+    sort: str = "",
+    desc: int = 0,
+) -> Response:
     ws = _ws(request)
     t = Translator(_lang(request))
     try:
         p = stored_profile(ws, name, top=8)  # computed once per run (and warmed after a batch run)
-        found = _members_page(ws, name, p["run_id"], q, page)
+        shown, available, order = _members_query(ws, name, p["run_id"], cols, sort)
+        found = _members_page(ws, name, p["run_id"], q, page, shown, order, bool(desc))
         history = size_history(ws, name)
     except SegmentumError as exc:
         return _error_page(request, user, str(exc))
+    definition = _definition(ws, name)
     pages_count = max(1, math.ceil(found.total / PAGE_SIZE))
     page = found.offset // PAGE_SIZE + 1
     size_chart = (
@@ -479,62 +589,131 @@ def segment_page(request: Request, user: User, name: str, q: str = "", page: int
     metrics = [
         (t("Customers"), t.number(p["size"])),
         (t("Share"), t.percent(p["share"])),
-        (t("Revenue"), t.number(p["revenue"], 2)),
+        (t("Revenue"), _money(ws, t, p["revenue"])),
         (t("Revenue share"), t.percent(p["revenue_share"])),
-        (t("Average order value"), t.number(_nan(p["avg_order_value"]), 2)),
+        (t("Average order value"), _money(ws, t, _nan(p["avg_order_value"]))),
         (t("Orders per customer"), t.number(_nan(p["avg_orders"]), 1)),
         (t("Days since last order"), t.number(_nan(p["avg_recency_days"]))),
     ]
     features = [describe_feature(row, t) for row in p["distinguishing"].to_dict(orient="records")]
-    shown = found.rows
-    query = {"q": q} if q else {}
+    shown_rows = found.rows
+    # what the table shows travels in every link: search, columns, sort
+    state = {
+        **({"q": q} if q else {}),
+        **({"cols": ",".join(shown)} if cols else {}),
+        **({"sort": order} if order else {}),
+        **({"desc": 1} if order and desc else {}),
+    }
+
+    def sort_url(column: str) -> str:
+        again = column == order and not desc
+        return "?" + urlencode(
+            {**{k: v for k, v in state.items() if k not in ("sort", "desc")}, "sort": column}
+            | ({"desc": 1} if again else {})
+        )
+
+    history_rows = [
+        (t.date(r.as_of), t.number(r.customers), t.percent(r.share)) for r in history.itertuples()
+    ]
     return _render(
         request,
         "segment.html",
         user=user,
         nav="segments",
         name=name,
+        title=t(humanise(name)),
         p=p,
         metrics=metrics,
         features=features,
         size_chart=size_chart,
-        columns=list(shown.columns),
-        rows=[[_cell(t, v) for v in row] for row in shown.itertuples(index=False)],
+        history_rows=history_rows,
+        rule=definition[0].where_text if definition else None,
+        sentence=describe_segment(definition[0], definition[1], t) if definition else None,
+        columns=list(shown_rows.columns),
+        sort_urls={c: sort_url(c) for c in shown_rows.columns},
+        order=order,
+        desc=bool(desc),
+        available=available,
+        shown=shown,
+        rows=[[_cell(t, v) for v in row] for row in shown_rows.itertuples(index=False)],
         q=q,
+        cols=",".join(shown) if cols else "",
         page=page,
         pages=pages_count,
         total=t.number(found.total),
-        prev_url=f"?{urlencode({**query, 'page': page - 1})}" if page > 1 else None,
-        next_url=f"?{urlencode({**query, 'page': page + 1})}" if page < pages_count else None,
-        csv_url=f"/segments/{quote(name)}/members.csv" + (f"?{urlencode(query)}" if q else ""),
+        prev_url=f"?{urlencode({**state, 'page': page - 1})}" if page > 1 else None,
+        next_url=f"?{urlencode({**state, 'page': page + 1})}" if page < pages_count else None,
+        csv_url=f"/segments/{quote(name)}/members.csv" + (f"?{urlencode(state)}" if state else ""),
     )
 
 
-def _members_page(ws: Context, name: str, run_id: int, q: str, page: int) -> MemberPage:
-    """Page `page` of PAGE_SIZE members (the last page when `page` is past it)."""
+def _members_page(
+    ws: Context,
+    name: str,
+    run_id: int,
+    q: str,
+    page: int,
+    columns: list[str] | None = None,
+    sort: str | None = None,
+    desc: bool = False,
+) -> MemberPage:
+    """Page `page` of PAGE_SIZE members (the last page when `page` is past it), with these trait and
+    attribute columns (default: every attribute), sorted by `sort`."""
     first = (max(1, page) - 1) * PAGE_SIZE
-    found = members(ws, name, run_id=run_id, search=q, limit=PAGE_SIZE, offset=first)
+    picked: dict[str, Any] = {"traits": columns, "attributes": columns} if columns is not None else {}
+
+    def read(offset: int) -> MemberPage:
+        return members(
+            ws,
+            name,
+            run_id=run_id,
+            search=q,
+            limit=PAGE_SIZE,
+            offset=offset,
+            sort=sort,
+            descending=desc,
+            **picked,
+        )
+
+    found = read(first)
     last = max(0, math.ceil(found.total / PAGE_SIZE) - 1) * PAGE_SIZE
     if first > last:
-        found = members(ws, name, run_id=run_id, search=q, limit=PAGE_SIZE, offset=last)
+        found = read(last)
     return found
 
 
 @pages.get("/segments/{name}/members.csv")
-def members_csv(request: Request, user: User, name: str, q: str = "") -> Response:
-    return _members_file(request, name, q, "csv")
+def members_csv(
+    request: Request, user: User, name: str, q: str = "", cols: str = "", sort: str = "", desc: int = 0
+) -> Response:
+    return _members_file(request, name, q, cols, sort, desc, "csv")
 
 
 @pages.get("/segments/{name}/members.xlsx")
-def members_xlsx(request: Request, user: User, name: str, q: str = "") -> Response:
-    return _members_file(request, name, q, "xlsx")
+def members_xlsx(
+    request: Request, user: User, name: str, q: str = "", cols: str = "", sort: str = "", desc: int = 0
+) -> Response:
+    return _members_file(request, name, q, cols, sort, desc, "xlsx")
 
 
-def _members_file(request: Request, name: str, q: str, fmt: str) -> Response:
-    """The members shown (the newest batch run, the search) as a file of the one export home."""
+def _members_file(request: Request, name: str, q: str, cols: str, sort: str, desc: int, fmt: str) -> Response:
+    """The members the segment page shows (its search, columns and order, every page) as a file of the one
+    export home."""
     ws = _ws(request)
     try:
-        table = member_rows(ws, name, search=q)
+        run = snapshot.resolve_run_of(ws.store, name, None)
+        shown, _, order = _members_query(ws, name, run.run_id, cols, sort)
+        # the newest batch run, like the segment page; through Arrow, so money stays exact in the file
+        table = members(
+            ws,
+            name,
+            run_id=run.run_id,
+            search=q,
+            traits=shown,
+            attributes=shown,
+            sort=order,
+            descending=bool(desc),
+        ).rows
     except SegmentumError as exc:
         return PlainTextResponse(str(exc), status_code=404)
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
@@ -543,6 +722,19 @@ def _members_file(request: Request, name: str, q: str, fmt: str) -> Response:
         media_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{safe}.{fmt}"'},
     )
+
+
+def _plain_value(value: Any) -> Any:
+    """A list (numpy array) as 'a, b, c', as the page shows it; other values as they are."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return ", ".join(str(v) for v in value)
+    return value
+
+
+def _segment_order(ws: Context, definition: str) -> list[str]:
+    """The segments of a segmentation (their short names) in definition order; in/out for one segment."""
+    names = [n for n in definition_order(ws) if n.startswith(f"{definition}.")]
+    return [n.partition(".")[2] for n in names] or ["in", "out"]
 
 
 @pages.get("/migration")
@@ -569,6 +761,7 @@ def migration_page(
         segmentation = "rfm" if "rfm" in known else known[0]
     chart = None
     flows: list[dict[str, Any]] = []
+    matrix: dict[str, Any] | None = None
     message = None
     result = None
     if segmentation:
@@ -579,13 +772,49 @@ def migration_page(
     else:
         message = t("No data yet")
     if result is not None:
-        chart = _figure(charts.sankey_chart(result, t), "chart-migration")
-        flows = [
-            {"from": r.from_segment, "to": r.to_segment, "customers": t.number(r.customers)}
-            for r in result["flows"].sort_values("customers", ascending=False).itertuples()
-            if r.from_segment != r.to_segment
-        ]
+        order = _segment_order(ws, segmentation)
+        chart = _figure(charts.sankey_chart(result, t, order), "chart-migration")
         from_run, to_run = result["from_run"], result["to_run"]
+        frame = result["flows"]
+        origin = frame.groupby("from_segment")["customers"].sum()
+
+        def cell_url(a: str, b: str) -> str:
+            query = {"segmentation": segmentation, "from_run": from_run, "to_run": to_run, "from": a, "to": b}
+            return "/migration/customers?" + urlencode(query)
+
+        for r in frame.sort_values("customers", ascending=False).itertuples():
+            if r.from_segment == r.to_segment:
+                continue
+            flows.append(
+                {
+                    "from": t(humanise(r.from_segment)),
+                    "to": t(humanise(r.to_segment)),
+                    "customers": t.number(r.customers),
+                    "share": t.percent(r.customers / origin[r.from_segment])
+                    if origin[r.from_segment]
+                    else "—",
+                    "revenue": _money(ws, t, float(r.revenue)),
+                    "url": cell_url(r.from_segment, r.to_segment),
+                }
+            )
+        rank = {s: i for i, s in enumerate(order)}
+        rows = sorted(frame["from_segment"].unique(), key=lambda s: (rank.get(s, len(rank)), s))
+        cols = sorted(frame["to_segment"].unique(), key=lambda s: (rank.get(s, len(rank)), s))
+        counts = {(r.from_segment, r.to_segment): int(r.customers) for r in frame.itertuples()}
+        matrix = {
+            "columns": [t(humanise(c)) for c in cols],
+            "rows": [
+                (
+                    t(humanise(a)),
+                    [
+                        (t.number(counts[(a, b)]), cell_url(a, b), a == b) if (a, b) in counts else None
+                        for b in cols
+                    ],
+                )
+                for a in rows
+            ],
+        }
+    by_id = {r.run_id: r for r in runs}
     return _render(
         request,
         "migration.html",
@@ -596,18 +825,214 @@ def migration_page(
         runs=runs,
         from_run=from_run,
         to_run=to_run,
+        from_date=t.date(by_id[from_run].as_of) if from_run in by_id else None,
+        to_date=t.date(by_id[to_run].as_of) if to_run in by_id else None,
         chart=chart,
         flows=flows,
+        matrix=matrix,
         message=message,
     )
 
 
+def _moved(
+    ws: Context, segmentation: str, from_run: int | None, to_run: int | None, a: str, b: str
+) -> dict[str, Any]:
+    """The customers behind one cell of a migration (analysis.migration's `who`, the one home of the pair)."""
+    result = migration(ws, segmentation, from_run=from_run, to_run=to_run, who=(a, b))
+    result["ids"] = list(result["customers"]["customer_id"])
+    return result
+
+
+@pages.get("/migration/customers")
+def migration_customers(
+    request: Request,
+    user: User,
+    segmentation: str,
+    to: str,
+    from_run: int | None = None,
+    to_run: int | None = None,
+    created: int | None = None,
+) -> Response:
+    ws = _ws(request)
+    t = Translator(_lang(request))
+    a = request.query_params.get("from", "")
+    try:
+        result = _moved(ws, segmentation, from_run, to_run, a, to)
+    except SegmentumError as exc:
+        return _error_page(request, user, str(exc))
+    ids = result["ids"]
+    shown = cards(ws, ids[:CARD_LIMIT])
+    origin = int(result["flows"].loc[result["flows"]["from_segment"] == a, "customers"].sum())
+    moved = result["flows"][(result["flows"]["from_segment"] == a) & (result["flows"]["to_segment"] == to)]
+    query = {
+        "segmentation": segmentation,
+        "from_run": result["from_run"],
+        "to_run": result["to_run"],
+        "from": a,
+        "to": to,
+    }
+    return _render(
+        request,
+        "moved.html",
+        user=user,
+        nav="migration",
+        segmentation=segmentation,
+        from_segment=t(humanise(a)),
+        to_segment=t(humanise(to)),
+        from_date=t.date(result["from_as_of"]),
+        to_date=t.date(result["to_as_of"]),
+        count=t.number(len(ids)),
+        share=t.percent(len(ids) / origin) if origin else "—",
+        revenue=_money(ws, t, float(moved["revenue"].sum()) if not moved.empty else 0.0),
+        people=[{**c, "segments": ", ".join(c["segments"])} for c in shown],
+        more=max(0, len(ids) - CARD_LIMIT),
+        query=query,
+        csv_url="/migration/customers.csv?" + urlencode(query),
+        back_url="/migration?" + urlencode({k: query[k] for k in ("segmentation", "from_run", "to_run")}),
+        created=created,
+        default_title=t("Follow up: {a} → {b}", a=t(humanise(a)), b=t(humanise(to))),
+    )
+
+
+CARD_LIMIT = 200  # customers listed on the page; the export and the tasks take them all
+
+
+@pages.get("/migration/customers.csv")
+def migration_customers_csv(
+    request: Request,
+    user: User,
+    segmentation: str,
+    to: str,
+    from_run: int | None = None,
+    to_run: int | None = None,
+) -> Response:
+    ws = _ws(request)
+    a = request.query_params.get("from", "")
+    try:
+        result = _moved(ws, segmentation, from_run, to_run, a, to)
+    except SegmentumError as exc:
+        return PlainTextResponse(str(exc), status_code=404)
+    table = pd.DataFrame(cards(ws, result["ids"]), columns=["customer_id", "name", "email", "segments"])
+    table["segments"] = [", ".join(s) for s in table["segments"]]
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{segmentation}_{a}_to_{to}")
+    return (
+        Response(  # a file of the one export home (UTF-8 with a BOM, formula-safe, the workspace's options)
+            export_bytes(table, "csv", export_options(ws)),
+            media_type=MEDIA_TYPES["csv"],
+            headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'},
+        )
+    )
+
+
+@pages.post("/migration/tasks")
+async def migration_tasks(request: Request, user: User) -> Response:
+    """A task for every customer behind one migration cell."""
+    ws = _ws(request)
+    form = await _form(request)
+    segmentation, a, b = form.get("segmentation", ""), form.get("from", ""), form.get("to", "")
+    runs = [int(form[k]) if form.get(k, "").isdigit() else None for k in ("from_run", "to_run")]
+    days = form.get("due_days", "")
+    try:
+        result = await run_in_threadpool(_moved, ws, segmentation, runs[0], runs[1], a, b)
+        due = add_duration(now(ws.config.timezone), f"{int(days)}d") if days.strip().isdigit() else None
+        made = await run_in_threadpool(
+            lambda: create_tasks(
+                ws,
+                result["ids"],
+                form.get("title", ""),
+                description=form.get("description") or None,
+                assignee=form.get("assignee") or None,
+                due_at=due,
+                reason={
+                    "event": "moved",
+                    "segment": f"{segmentation}.{b}" if segmentation != b else b,
+                    "from": a,
+                    "run": result["to_run"],
+                },
+            )
+        )
+    except SegmentumError as exc:
+        return _error_page(request, user, str(exc), 400)
+    query = {
+        "segmentation": segmentation,
+        "from_run": result["from_run"],
+        "to_run": result["to_run"],
+        "from": a,
+        "to": b,
+        "created": len(made),
+    }
+    return RedirectResponse("/migration/customers?" + urlencode(query), status_code=303)
+
+
 @pages.get("/customers")
 def customer_search(request: Request, user: User, q: str = "") -> Response:
-    exact, found = search_customers(_ws(request), q)
+    ws = _ws(request)
+    t = Translator(_lang(request))
+    exact, found = search_customers(ws, q)
     if exact:
         return RedirectResponse(f"/customers/{quote(found[0], safe='')}", status_code=303)
-    return _render(request, "customers.html", user=user, nav="customers", q=q, found=found)
+    total = search_total(ws, q) if q.strip() else 0
+    people = [{**c, "segments": [(n, t(humanise(n))) for n in c["segments"]]} for c in cards(ws, found)]
+    return _render(
+        request,
+        "customers.html",
+        user=user,
+        nav="customers",
+        q=q,
+        found=people,
+        total=t.number(total),
+        shown=t.number(len(found)),
+        more=total > len(found),
+    )
+
+
+def _trait_groups(t: Translator, traits: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Traits grouped by the built-in or family their name starts with (`rfm_r5` -> RFM), named readably."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for key, value in traits.items():
+        prefix = key.split("_", 1)[0] if "_" in key else ""
+        family = TRAIT_FAMILIES.get(prefix)
+        label = t(family) if family else t("Other traits")
+        words = key.split("_", 1)[1] if family else key
+        groups.setdefault(label, []).append((humanise(words), _cell(t, value)))
+    other = t("Other traits")
+    if other in groups:
+        groups[other] = groups.pop(other)
+    return list(groups.items())
+
+
+TRAIT_FAMILIES = {
+    "rfm": "RFM",
+    "lc": "Lifecycle",
+    "abc": "ABC",
+    "health": "Health",
+    "clv": "Customer lifetime value",
+    "churn": "Churn",
+    "nps": "NPS",
+    "csat": "CSAT",
+}
+
+
+def _changes(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs where the customer's segments changed: what they entered and left (the first run: where they
+    started), newest first."""
+    out: list[dict[str, Any]] = []
+    before: set[str] | None = None
+    for h in history:
+        now_in = set(h["segments"])
+        if before is None or now_in != before:
+            out.append(
+                {
+                    "as_of": h["as_of"],
+                    "kind": h["kind"],
+                    "run_id": h["run_id"],
+                    "entered": sorted(now_in - (before or set())),
+                    "left": sorted((before or set()) - now_in),
+                    "first": before is None,
+                }
+            )
+        before = now_in
+    return out[::-1]
 
 
 @pages.get("/customers/{customer_id}")
@@ -629,45 +1054,201 @@ def customer_page(request: Request, user: User, customer_id: str, explain: str =
     tasks = view["tasks"]
     for task in tasks:
         task["due"] = t.date(task["due_at"])
+    attributes = view["attributes"]
+    bought = purchases(ws, customer_id)
+    traits = view["traits"]
+    health = next(
+        (
+            (k, v)
+            for k, v in traits.items()
+            if "health" in k and isinstance(v, numbers.Real) and v is not None
+        ),
+        None,
+    )
+    changes = _changes(view["history"])
+    newest = view["history"][-1]["run_id"] if view["history"] else None
+
+    def label(name: str) -> str:
+        return t(humanise(name)) + (f" ({name.partition('.')[0]})" if "." in name else "")
+
+    shown_changes = [
+        {
+            **c,
+            "as_of": t.date(c["as_of"]),
+            "entered": [label(n) for n in c["entered"]],
+            "left": [label(n) for n in c["left"]],
+        }
+        for c in changes
+    ]
+    # what changed in the customer's newest run, unless that run is where they started
+    latest = (
+        shown_changes[0] if changes and not changes[0]["first"] and changes[0]["run_id"] == newest else None
+    )
+    name_key = next((c for c in NAME_COLUMNS if attributes.get(c)), None)
+    defined = definition_order(ws)
     return _render(
         request,
         "customer.html",
         user=user,
         nav="customers",
         customer_id=customer_id,
-        attributes={k: _cell(t, v) for k, v in view["attributes"].items()},
-        traits={k: _cell(t, v) for k, v in view["traits"].items()},
-        current=current,
-        timeline=[
-            {"run_id": h["run_id"], "as_of": t.date(h["as_of"]), "kind": h["kind"], "names": h["segments"]}
-            for h in view["history"]
+        who=attributes.get(name_key) if name_key else None,
+        email=attributes.get("email"),
+        summary=[
+            (
+                t("Revenue"),
+                _money(ws, t, float(bought["revenue"]) if bought["revenue"] is not None else None),
+            ),
+            (t("Orders"), t.number(bought["orders"])),
+            (t("Last order"), t.date(bought["last_order_at"])),
+            *([(t("Health"), _cell(t, health[1]))] if health else []),
+            (t("Open tasks"), t.number(sum(1 for x in tasks if x["status"] == "open"))),
         ],
+        latest=latest,
+        attributes={k: _cell(t, v) for k, v in attributes.items()},
+        trait_groups=_trait_groups(t, traits),
+        current=[(n, t(humanise(n)), t(humanise(n.partition(".")[0])) if "." in n else "") for n in current],
+        changes=shown_changes,
         explain=explain,
         explanation=explanation,
         explain_error=explain_error,
-        choices=sorted(set(current) | {n.partition(".")[0] for n in current if "." in n}),
+        choices=[
+            (n, f"{t(humanise(n))} ({n})") for n in [*current, *(d for d in defined if d not in current)]
+        ],
         tasks=tasks,
         fmt=lambda v: _cell(t, v),
     )
 
 
+TASK_PAGE = 25
+
+
+def _reason(t: Translator, reason: Any) -> str:
+    """Why a task exists, in words: the trigger's event and segment (the task sink's `reason`), or a note."""
+    if isinstance(reason, str):
+        try:
+            reason = json.loads(reason)
+        except ValueError:
+            return reason
+    if not isinstance(reason, dict):
+        return ""
+    if reason.get("text"):
+        return str(reason["text"])
+    event, segment = reason.get("event"), reason.get("segment")
+    if event and segment:
+        return t(
+            "{event} {segment}", event=t(str(event)), segment=t(humanise(str(segment))) + f" ({segment})"
+        )
+    return str(event or segment or "")
+
+
 @pages.get("/tasks")
-def tasks_page(request: Request, user: User, status: str = "open") -> Response:
+def tasks_page(
+    request: Request,
+    user: User,
+    status: str = "open",
+    assignee: str | None = None,
+    trigger: str = "",
+    segment: str = "",
+    due: str = "",
+    sort: str = "due",
+    page: int = 1,
+    undo: int | None = None,
+) -> Response:
+    ws = _ws(request)
     t = Translator(_lang(request))
     status = status if status in ("open", "done", "all") else "open"
-    tasks = task_list(_ws(request), status=status)["tasks"]
-    for task in tasks:
+    filters: dict[str, Any] = {
+        "status": status,
+        "assignee": assignee if assignee is not None and assignee != "*" else None,
+        "trigger": trigger or None,
+        "segment": segment or None,
+        "due": due if due in TASK_DUES else None,
+        "sort": sort if sort in TASK_SORTS else "due",
+    }
+    first = (max(1, page) - 1) * TASK_PAGE
+    try:
+        found = task_list(ws, **filters, limit=TASK_PAGE, offset=first)
+    except SegmentumError as exc:
+        return _error_page(request, user, str(exc), 400)
+    pages_count = max(1, math.ceil(found["total"] / TASK_PAGE))
+    for task in found["tasks"]:
         task["due"] = t.date(task["due_at"])
-    return _render(request, "tasks.html", user=user, nav="tasks", tasks=tasks, status=status)
+        task["overdue"] = (
+            task["status"] == "open"
+            and task["due_at"] is not None
+            and task["due_at"] < now(ws.config.timezone)
+        )
+        task["why"] = _reason(t, task["reason"])
+        task["worth"] = _money(ws, t, float(task["value"]) if task["value"] is not None else None)
+        task["closed"] = _cell(t, task["completed_at"])
+    state = {k: v for k, v in request.query_params.items() if k not in ("page", "undo", "lang")}
+    here = "/tasks" + (f"?{urlencode(state)}" if state else "")
+    return _render(
+        request,
+        "tasks.html",
+        user=user,
+        nav="tasks",
+        tasks=found["tasks"],
+        counts={k: t.number(v) for k, v in task_counts(ws).items()},
+        total=t.number(found["total"]),
+        filters={**filters, "assignee": assignee or ""},
+        choices=task_choices(ws),
+        sorts=[
+            ("due", t("Due soonest")),
+            ("-due", t("Due latest")),
+            ("-value", t("Most valuable customer")),
+            ("-created", t("Newest")),
+            ("created", t("Oldest")),
+        ],
+        status=status,
+        here=here,
+        undo=undo,
+        page=found["offset"] // TASK_PAGE + 1,
+        pages=pages_count,
+        prev_url=f"?{urlencode({**state, 'page': page - 1})}" if page > 1 else None,
+        next_url=f"?{urlencode({**state, 'page': page + 1})}" if page < pages_count else None,
+    )
+
+
+def _back(form: dict[str, str], undo: int | None = None) -> str:
+    """Where a task form returns: the task list it was sent from (never off the page), with the undo."""
+    target = form.get("back") or "/tasks"
+    if not target.startswith("/tasks") or target.startswith("//"):
+        target = "/tasks"
+    if undo is not None:
+        target += ("&" if "?" in target else "?") + f"undo={int(undo)}"
+    return target
 
 
 @pages.post("/tasks/{task_id}/complete")
-def complete(request: Request, user: User, task_id: int) -> Response:
+async def complete(request: Request, user: User, task_id: int) -> Response:
+    form = await _form(request)
     try:
-        complete_task(_ws(request), task_id)
+        await run_in_threadpool(complete_task, _ws(request), task_id, user=user, note=form.get("note"))
     except NotFoundError as exc:
         return _error_page(request, user, str(exc))
-    return RedirectResponse("/tasks", status_code=303)
+    return RedirectResponse(_back(form, undo=task_id), status_code=303)
+
+
+@pages.post("/tasks/{task_id}/reopen")
+async def reopen(request: Request, user: User, task_id: int) -> Response:
+    form = await _form(request)
+    try:
+        await run_in_threadpool(reopen_task, _ws(request), task_id)
+    except NotFoundError as exc:
+        return _error_page(request, user, str(exc))
+    return RedirectResponse(_back(form), status_code=303)
+
+
+@pages.post("/tasks/{task_id}/assign")
+async def assign(request: Request, user: User, task_id: int) -> Response:
+    form = await _form(request)
+    try:
+        await run_in_threadpool(assign_task, _ws(request), task_id, form.get("assignee") or user)
+    except SegmentumError as exc:
+        return _error_page(request, user, str(exc), 400)
+    return RedirectResponse(_back(form), status_code=303)
 
 
 # ------------------------------------------------------------------ uplift of a trigger
@@ -722,10 +1303,12 @@ def _editor_page(
     text: str | None = None,
     etag: str | None = None,
     saved: bool = False,
+    started: str = "",
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    """The editor on one file, with its version tag and saved versions (service/definitions is their home)."""
+    """The editor on one file, with its version tag and saved versions (service/definitions is their home),
+    the built-ins to copy from, and the run started from it."""
     ws = _ws(request)
     current = definition_versions.state(ws, file)
     return _render(
@@ -741,12 +1324,16 @@ def _editor_page(
         versions=list(reversed(definition_versions.versions(ws, file))),
         current_version=current.version,
         saved=saved,
+        started=started,
+        builtins=builtin_names(),
         error=error,
     )
 
 
 @pages.get("/editor")
-def editor(request: Request, user: User, file: str = "", saved: str = "") -> Response:
+def editor(
+    request: Request, user: User, file: str = "", saved: str = "", copy: str = "", started: str = ""
+) -> Response:
     if not file:
         files = definition_versions.files(_ws(request))
         file = files[0] if files else "segments.yml"
@@ -757,7 +1344,48 @@ def editor(request: Request, user: User, file: str = "", saved: str = "") -> Res
             f"file name {file!r} is not allowed: use letters, digits, '_' or '-' ending in .yml",
             400,
         )
-    return _editor_page(request, user, file, saved=bool(saved))
+    text = None
+    if copy and copy in builtin_names() and definition_versions.state(_ws(request), file).text is None:
+        # a new file that starts as a copy of a built-in (nothing is saved until Save)
+        try:
+            text = render_builtin_yaml(copy)
+        except SegmentumError as exc:
+            return _error_page(request, user, str(exc))
+    return _editor_page(request, user, file, text=text, saved=bool(saved), started=started)
+
+
+@pages.get("/editor/builtins/{name}")
+def builtin_page(request: Request, user: User, name: str) -> Response:
+    """A built-in's YAML, to read and copy into a definitions file of one's own."""
+    if name not in builtin_names():
+        return _error_page(
+            request, user, f"no built-in {name!r}; the built-ins are {', '.join(builtin_names())}"
+        )
+    return _render(
+        request,
+        "builtin.html",
+        user=user,
+        nav="editor",
+        name=name,
+        text=render_builtin_yaml(name),
+        copy_url="/editor?" + urlencode({"file": f"my_{name}.yml", "copy": name}),
+    )
+
+
+@pages.post("/editor/run")
+async def editor_run(request: Request, user: User) -> Response:
+    """Start a batch run at the data's newest time (the runtime's job, as POST /v1/runs starts)."""
+    form = await _form(request)
+    file = form.get("file", "")
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:
+        return _error_page(request, user, "this server cannot start runs; run `segmentum run` instead", 501)
+    try:
+        job = await run_in_threadpool(runtime.start_batch, "latest", None, trigger="dashboard")
+    except SegmentumError as exc:  # another run is going on
+        return _error_page(request, user, str(exc), 409)
+    query = {"file": file, "started": job.job_id} if _FILE_NAME.match(file) else {"started": job.job_id}
+    return RedirectResponse("/editor?" + urlencode(query), status_code=303)
 
 
 def check_definitions(ws: Context, file: str, text: str) -> dict[str, Any]:
@@ -864,7 +1492,12 @@ async def editor_rollback(request: Request, user: User) -> Response:
 
 # ------------------------------------------------------------------ formatting
 def _cell(t: Translator, value: Any) -> str:
-    """One value for a table cell, formatted for the language (numpy and Decimal numbers included)."""
+    """One value for a table cell, formatted for the language (numpy and Decimal numbers included; a list
+    as 'a, b, c', never a numpy repr)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return ", ".join(_cell(t, v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_cell(t, v)}" for k, v in value.items())
     if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return "—"
     if isinstance(value, (bool, np.bool_)):

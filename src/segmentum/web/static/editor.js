@@ -5,10 +5,25 @@
   if (!area || !out) return;
   const file = area.dataset.file;
   const words = JSON.parse(document.getElementById("editor-words").textContent);
+  const status = document.getElementById("check-status");
+  const unsaved = document.getElementById("unsaved");
+  const form = document.getElementById("editor-form");
+  const numbers = new Intl.NumberFormat(words.locale);  // sizes in the page's language: 1 234 in uk
+  const saved = area.value;
+  let leaving = false;
   const meta = document.querySelector('meta[name="csrf-token"]');
   const csrf = meta ? meta.content : "";  // the session's token: every state-changing request carries it
   let timer = null;
   let sequence = 0;
+
+  function num(value) {
+    return typeof value === "number" ? numbers.format(value) : esc(value);
+  }
+
+  // a sample id opens that customer
+  function customerLinks(ids) {
+    return ids.map((id) => `<a href="/customers/${encodeURIComponent(id)}" class="sample">${esc(id)}</a>`).join(", ");
+  }
 
   function esc(text) {
     const div = document.createElement("div");
@@ -57,11 +72,13 @@
         `<th>${esc(words.segment)}</th><th class="num">${esc(words.before)}</th><th class="num">${esc(words.after)}</th>` +
         `<th class="num">${esc(words.enter)}</th><th class="num">${esc(words.leave)}</th></tr>`;
       for (const s of result.segments) {
-        html += `<tr class="preview-row" data-name="${esc(s.name)}"><td>${esc(s.name)}</td><td class="num">${s.before}</td>` +
-          `<td class="num segment-size">${s.after}</td><td class="num">+${s.entered_count}</td><td class="num">−${s.left_count}</td></tr>`;
+        html += `<tr class="preview-row" data-name="${esc(s.name)}" data-before="${esc(s.before)}" data-after="${esc(s.after)}">` +
+          `<td>${esc(s.name)}</td><td class="num">${num(s.before)}</td>` +
+          `<td class="num segment-size">${num(s.after)}</td><td class="num">+${num(s.entered_count)}</td>` +
+          `<td class="num">−${num(s.left_count)}</td></tr>`;
         const samples = [];
-        if (s.entered.length) samples.push(`${esc(words.enter)}: ${s.entered.map(esc).join(", ")}`);
-        if (s.left.length) samples.push(`${esc(words.leave)}: ${s.left.map(esc).join(", ")}`);
+        if (s.entered.length) samples.push(`${esc(words.enter)}: ${customerLinks(s.entered)}`);
+        if (s.left.length) samples.push(`${esc(words.leave)}: ${customerLinks(s.left)}`);
         if (samples.length) html += `<tr><td colspan="5" class="note">${samples.join("<br>")}</td></tr>`;
       }
       html += "</table>";
@@ -73,6 +90,8 @@
   async function check() {
     const mine = ++sequence;
     out.dataset.state = "checking";
+    status.textContent = words.checking;
+    out.setAttribute("aria-busy", "true");
     try {
       const response = await fetch("/editor/check", {
         method: "POST", credentials: "same-origin",
@@ -80,13 +99,30 @@
         body: JSON.stringify({file: file, text: area.value}),
       });
       const result = await response.json();
-      if (mine === sequence) render(result);  // an older answer must not overwrite a newer one
+      if (mine === sequence) {  // an older answer must not overwrite a newer one
+        render(result);
+        status.textContent = words.checked;
+        out.removeAttribute("aria-busy");
+      }
     } catch (err) {
-      if (mine === sequence) { out.textContent = String(err); out.dataset.state = "failed"; }
+      if (mine === sequence) {
+        out.textContent = `${words.failed} ${err}`;
+        out.dataset.state = "failed";
+        status.textContent = "";
+        out.removeAttribute("aria-busy");
+      }
     }
   }
 
+  // unsaved changes: a note beside Save, and the browser asks before leaving the page
+  function dirty() { return area.value !== saved; }
+  form.addEventListener("submit", function () { leaving = true; });
+  window.addEventListener("beforeunload", function (event) {
+    if (!leaving && dirty()) { event.preventDefault(); event.returnValue = words.leave_page; }
+  });
+
   area.addEventListener("input", function () {
+    if (unsaved) unsaved.hidden = !dirty();
     clearTimeout(timer);
     timer = setTimeout(check, 500);
   });
