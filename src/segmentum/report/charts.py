@@ -142,7 +142,7 @@ def sankey_chart(result: dict[str, Any], t: Translator, order: list[str] | None 
     colour = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(every)}
     fig = go.Figure(
         go.Sankey(
-            node={"label": labels, "pad": 14, "color": [colour[s] for s in labels]},
+            node={"label": labels, "pad": 14, "color": [colour[s] for s in (*left, *right)]},
             link={
                 "source": [index_left[s] for s in flows["from_segment"]],
                 "target": [index_right[s] for s in flows["to_segment"]],
