@@ -41,6 +41,15 @@ IMPLS = ["sql", "segmentum", "pandas", "spark"]
 # ----------------------------------------------------------------------------------------------- workers
 
 
+def _cpu() -> float:
+    """CPU seconds of this process so far, every thread (DuckDB's included): steadier than wall time on a
+    machine shared with other jobs, which slow the wall clock but not the work done."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
     """Run one implementation once; write its outputs to `out` (not timed) and return its figures."""
     from segmentum.workspace import Workspace
@@ -52,29 +61,33 @@ def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
             from segmentum.runs.execute import run
             from segmentum.store import snapshots as snapshot
 
-            mark = time.perf_counter()
+            mark, cpu = time.perf_counter(), _cpu()
             result = run(ws, as_of=AS_OF, engine="duckdb" if impl == "segmentum" else "spark")
             figures["seconds"] = time.perf_counter() - mark
+            if impl == "segmentum":  # Spark's work is in its JVM, another process
+                figures["cpu_seconds"] = _cpu() - cpu
             figures["phases"] = result.timings
             traits = snapshot.traits(ws.store, result.run_id)
             mem = snapshot.memberships(ws.store, result.run_id)
         elif impl == "sql":
             from bench import sql
 
-            mark = time.perf_counter()
+            mark, cpu = time.perf_counter(), _cpu()
             sql.run(ws.store.con, AS_OF)
             figures["seconds"] = time.perf_counter() - mark
+            figures["cpu_seconds"] = _cpu() - cpu
             traits, mem = sql.outputs(ws.store.con)
         elif impl == "pandas":
             from bench import pandas_impl
 
-            mark = time.perf_counter()
+            mark, cpu = time.perf_counter(), _cpu()
             data = pandas_impl.load(ws.store.con)
             figures["load_seconds"] = time.perf_counter() - mark
             mark2 = time.perf_counter()
             traits, mem = pandas_impl.compute(data, AS_OF)
             figures["compute_seconds"] = time.perf_counter() - mark2
             figures["seconds"] = time.perf_counter() - mark
+            figures["cpu_seconds"] = _cpu() - cpu
         else:
             raise SystemExit(f"unknown implementation {impl!r}; choose from {', '.join(IMPLS)}")
     finally:
@@ -236,7 +249,8 @@ def bench_size(
             figures = _spawn(impl, root, out)
             runs[impl].append(figures)
             print(
-                f"   {impl:10s} rep {rep}: {figures['seconds']:.2f} s, peak {figures['peak_rss_mb']:.0f} MB",
+                f"   {impl:10s} rep {rep}: {figures['seconds']:.2f} s (CPU {figures.get('cpu_seconds', 0):.2f} s), "
+                f"peak {figures['peak_rss_mb']:.0f} MB, load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
     reference = "sql" if "sql" in impls else impls[0]
@@ -266,6 +280,13 @@ def bench_size(
             "peak_rss_mb": round(max(r["peak_rss_mb"] for r in rs), 1),
             "all_seconds": [round(r["seconds"], 3) for r in rs],
             "median_round_ratio": round(float(np.median(rounds[impl])), 2) if rounds.get(impl) else None,
+            # CPU seconds (every thread of the worker): the work done, less swayed by other jobs than wall time
+            "cpu_seconds": [round(r["cpu_seconds"], 2) for r in rs if "cpu_seconds" in r],
+            "cpu_ratio_best": (
+                round(min(r["cpu_seconds"] for r in rs) / min(r["cpu_seconds"] for r in runs[reference]), 2)
+                if reference in runs and all("cpu_seconds" in r for r in [*rs, *runs[reference]])
+                else None
+            ),
             **(
                 {
                     "compute_seconds": round(min(r["compute_seconds"] for r in rs), 3),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,7 @@ import jinja2
 from plotly.offline import get_plotlyjs
 
 from segmentum.analysis import migration, pareto
-from segmentum.analysis.profile import describe_feature, profile_order, profiles
+from segmentum.analysis.profile import describe_feature, profile_order, profile_stamp, profiles
 from segmentum.analysis.rfm import rfm_grid
 from segmentum.errors import NotFoundError
 from segmentum.i18n import LANGUAGES, Translator
@@ -29,6 +30,12 @@ _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 PROFILE_FEATURES = 5  # distinguishing features per segment profile: enough to read, keeps the file small
+# The profiles of a run do not depend on the report's language: computed once per run and kept in this process
+# while what they read is unchanged (`profile_stamp`), so the report in another language (through `segmentum
+# serve`, or several `write_report` calls) reuses them. COMPUTED counts the computations (tests read it).
+_KEPT: dict[tuple[str, int, str], tuple[list[str], dict[str, Any]]] = {}
+_KEPT_LOCK = threading.Lock()
+COMPUTED = {"count": 0}
 # the steps `progress` counts: each section, then the page itself
 STEPS = ("overview", "RFM grid", "Pareto curve", "migration", "CLV", "segment profiles", "page")
 
@@ -165,14 +172,7 @@ def _profiles(ws: Context, run_id: int, sizes: Any, t: Translator) -> list[dict[
     """A profile of every segment of the run: the user's own definitions first, then the built-ins in the
     order `builtins:` lists them (`profile_order`)."""
     out = []
-    try:
-        definitions = ws.definitions()
-    except Exception:  # noqa: BLE001 - definitions broken since the run: profile what the run holds
-        definitions = None
-    pairs = zip(sizes["name"], sizes["segmentation"], strict=True)
-    names = profile_order(ws, {n: (None if s is None or s != s else s) for n, s in pairs}, definitions)
-    # one pass over the run for all the segments (a profile each would scan the traits ~200 times)
-    found = profiles(ws, names, run_id=run_id, top=PROFILE_FEATURES, definitions=definitions)
+    names, found = _run_profiles(ws, run_id, sizes)
     for name in names:
         p = found[name]
         out.append(
@@ -194,3 +194,27 @@ def _profiles(ws: Context, run_id: int, sizes: Any, t: Translator) -> list[dict[
             }
         )
     return out
+
+
+def _run_profiles(ws: Context, run_id: int, sizes: Any) -> tuple[list[str], dict[str, Any]]:
+    """(names in report order, brief profile of each) of a run: computed in one pass, or kept from the
+    report of the same run in another language while the data, fits and definitions are unchanged."""
+    key = (str(ws.store.path.resolve()), int(run_id), profile_stamp(ws))
+    pairs = zip(sizes["name"], sizes["segmentation"], strict=True)
+    wanted = {n: (None if s is None or s != s else s) for n, s in pairs}
+    with _KEPT_LOCK:
+        kept = _KEPT.get(key)
+    if kept is not None and set(kept[0]) == set(wanted):
+        return kept
+    try:
+        definitions = ws.definitions()
+    except Exception:  # noqa: BLE001 - definitions broken since the run: profile what the run holds
+        definitions = None
+    names = profile_order(ws, wanted, definitions)
+    # one pass over the run for all the segments (a profile each would scan the traits ~200 times)
+    found = profiles(ws, names, run_id=run_id, top=PROFILE_FEATURES, definitions=definitions)
+    with _KEPT_LOCK:
+        COMPUTED["count"] += 1
+        _KEPT.clear()  # one run's profiles at a time: a report is of one run
+        _KEPT[key] = (names, found)
+    return names, found

@@ -78,7 +78,8 @@ def backfill(
     on_run: Callable[[date, Any], None] | None = None,
     progress: Progress | None = None,
 ) -> list[Any]:
-    """Run every point of the series in time order; returns the run results.
+    """Run every point of the series in time order; returns the run results (without transitions or sizes:
+    `runs.diff.diff` and `runs.sizes.segment_sizes` compute them from a stored run).
 
     `progress(done, total, label)` is called before the first point and after each one (points done)."""
     from segmentum.runs.execute import run
@@ -88,7 +89,10 @@ def backfill(
     points = backfill_dates(start, end, every)
     notify(progress, 0, len(points), f"backfill to {points[0]}")
     for done, point in enumerate(points, start=1):
-        result = run(ws, as_of=point.isoformat(), engine=engine, only=only, definitions=definitions)
+        # a backfill shows neither transitions nor sizes: not computed per point (the stored runs have both)
+        result = run(
+            ws, as_of=point.isoformat(), engine=engine, only=only, definitions=definitions, details=False
+        )
         results.append(result)
         if on_run is not None:
             on_run(point, result)

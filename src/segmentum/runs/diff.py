@@ -58,33 +58,48 @@ def diff(store: Store, run_id: int, names: list[str] | None = None) -> pd.DataFr
     """Transitions of `run_id` for every segment and segmentation it holds (or `names`).
 
     Returns customer_id, name (the segmentation or standalone segment), segmentation (null for standalone
-    segments), from_segment, to_segment, kind ('entered' | 'exited' | 'moved'), from_run. Definitions
-    without a comparable earlier run are listed in `df.attrs['baselines']` and have no rows;
-    `df.attrs['states']` holds each definition's `PreviousState`.
+    segments), from_segment, to_segment, kind ('entered' | 'exited' | 'moved'), from_run, ordered by the
+    definitions' order in the run, then customer_id. Definitions without a comparable earlier run are listed
+    in `df.attrs['baselines']` and have no rows; `df.attrs['states']` holds each definition's `PreviousState`.
+
+    A batch run compared with a batch run alone (the usual case) is diffed for all its definitions in ONE
+    join of the two runs' memberships (`_diff_batch`); a real-time run in one query for the definitions that
+    share their previous runs (`_diff_realtime`); a batch definition whose previous state includes real-time
+    runs on its own against each customer's previous run (`_diff_one`).
     """
     current = get_run(store, run_id)
     frames: list[pd.DataFrame] = []
     base: list[str] = []
     kinds = current_kinds(store, current)
     states = previous_states(store, run_id, names or list(current.definition_hashes))
+    together: dict[int, list[PreviousState]] = {}  # previous batch run -> the definitions diffed against it
     groups: dict[tuple[int | None, tuple[int, ...]], list[PreviousState]] = {}
     for name, state in states.items():
         if state.baseline:
             base.append(name)
-            continue
-        if current.kind == "batch":
-            frames.append(_diff_one(store, current, state, kinds.get(name)))
-        else:
+        elif current.kind != "batch":
             groups.setdefault((state.batch_run, state.realtime_runs), []).append(state)
+        elif not state.realtime_runs:
+            assert state.batch_run is not None
+            together.setdefault(state.batch_run, []).append(state)
+        else:
+            frames.append(_diff_one(store, current, state, kinds.get(name)))
+    for previous, group in together.items():
+        # a batch run against one earlier batch run: one join for every definition
+        frames.append(_diff_batch(store, current, previous, group, kinds))
     for group in groups.values():
         # a real-time run: one query for the definitions that share their previous runs (usually all), so
         # that a micro-batch costs one diff, not one per definition
         frames.append(_diff_realtime(store, current, group, kinds))
-    df = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame({c: pd.Series(dtype="object" if c != "from_run" else "int64") for c in COLUMNS})
-    )
+    if not frames:
+        df = pd.DataFrame({c: pd.Series(dtype="object" if c != "from_run" else "int64") for c in COLUMNS})
+    elif len(frames) == 1:
+        df = frames[0]
+    else:
+        # each part is ordered by customer_id; a stable sort by definition keeps that order within each
+        order = {name: i for i, name in enumerate(states)}
+        df = pd.concat(frames, ignore_index=True)
+        df = df.iloc[df["name"].map(order).argsort(kind="stable")].reset_index(drop=True)
     df.attrs["baselines"] = base
     df.attrs["states"] = states
     return df
@@ -133,6 +148,63 @@ def _diff_realtime(
         return cur.execute(sql, {"cur": current.run_id, "prev": state.batch_run}).df()
     finally:
         cur.unregister("_sgm_definitions")
+
+
+def _diff_batch(
+    store: Store, current: RunInfo, previous: int, states: list[PreviousState], kinds: dict[str, str | None]
+) -> pd.DataFrame:
+    """Transitions of several definitions of batch run `current` against one earlier batch run, in one query.
+
+    Equal to `_diff_one` of each definition: every customer of either run has at most one segment of a
+    definition in each (a segmentation's label, or the standalone segment's name, or none), so a full outer
+    join of the two runs' memberships on (customer, definition) pairs each customer's two states; a customer
+    absent from a run, or in none of its segments, has no row there (state null) in both formulations.
+    """
+    names = [s.name for s in states]
+    segmentations = [n for n in names if kinds.get(n) is not None]
+    standalone = [n for n in names if kinds.get(n) is None]
+    # a segmentation's rows carry its name in `segmentation`; a standalone segment's carry it in `segment`
+    member = (
+        "(segmentation IS NOT NULL AND list_contains($segmentations, segmentation)) "
+        "OR (segmentation IS NULL AND list_contains($standalone, segment))"
+    )
+    sql = f"""
+    WITH cur AS (
+        SELECT customer_id, coalesce(segmentation, segment) AS name, segment FROM {META}.memberships
+        WHERE run_id = $cur AND ({member})),
+    prev AS (
+        SELECT customer_id, coalesce(segmentation, segment) AS name, segment FROM {META}.memberships
+        WHERE run_id = $prev AND ({member}))
+    SELECT coalesce(c.customer_id, p.customer_id) AS customer_id, coalesce(c.name, p.name) AS name,
+           CASE WHEN list_contains($segmentations, coalesce(c.name, p.name))
+                THEN coalesce(c.name, p.name) END::VARCHAR AS segmentation,
+           p.segment AS from_segment, c.segment AS to_segment,
+           CASE WHEN p.segment IS NULL THEN 'entered' WHEN c.segment IS NULL THEN 'exited'
+                ELSE 'moved' END AS kind,
+           $prev::BIGINT AS from_run
+    FROM cur c FULL OUTER JOIN prev p ON c.customer_id = p.customer_id AND c.name = p.name
+    WHERE c.segment IS DISTINCT FROM p.segment
+    ORDER BY list_position($names, coalesce(c.name, p.name)), customer_id
+    """
+    df = (
+        store.cursor()
+        .execute(
+            sql,
+            {
+                "cur": current.run_id,
+                "prev": int(previous),
+                "names": names,
+                "segmentations": segmentations or [""],
+                "standalone": standalone or [""],
+            },
+        )
+        .df()
+    )
+    # text as objects with None for null, as each definition's own query gives for its columns
+    for column in ("customer_id", "name", "segmentation", "from_segment", "to_segment", "kind"):
+        values = df[column].astype(object)
+        df[column] = values.where(values.notna(), None)
+    return df
 
 
 def _diff_one(store: Store, current: RunInfo, state: PreviousState, segmentation: str | None) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from segmentum.compile.windows import minus
 from segmentum.errors import RunError, SegmentumError
 from segmentum.faults import crash_point
 from segmentum.runs import diff as diff_mod
-from segmentum.runs.sizes import segment_sizes
+from segmentum.runs.sizes import revenue_trait, segment_sizes, sizes_in_pass
 from segmentum.spec.loader import Definitions
 from segmentum.sql import ident, literal, one
 from segmentum.store import META, Store
@@ -277,6 +277,7 @@ def run(
     preview: bool = False,
     definitions: Definitions | None = None,
     actions: bool = False,
+    details: bool = True,
 ) -> RunResult:
     """Evaluate the definitions at `as_of` and store a snapshot (unless `preview`); fires no trigger.
 
@@ -300,6 +301,10 @@ def run(
         The caller will process the run's triggers (`segmentum.actions.triggers.act_on_run`): the snapshot's
         transaction also records the run as having transitions not yet in the outbox, so that a process that
         dies before they are enqueued leaves a run the next start finishes.
+    details:
+        Compute the result's `transitions` and `sizes` (False: both left empty, for callers that show
+        neither, such as a backfill; `runs.diff.diff` and `runs.sizes.segment_sizes` compute them from the
+        stored run at any time).
     """
     import time as _time
 
@@ -342,6 +347,7 @@ def run(
         # started_at and finished_at in the workspace zone, like as_of (DESIGN.md section 4), not the host's
         zone = ws.config.timezone
         run_id = _start(store, resolved, engine_name, kind, defs, zone=zone)
+        in_pass: list[pd.DataFrame] = []  # the sizes, when computed while writing
         key = (str(store.path.resolve()), run_id)
         with _ACTIVE_LOCK:
             _ACTIVE.add(key)
@@ -360,6 +366,10 @@ def run(
                 trait_hashes=trait_hashes,
                 actions=actions,
                 zone=zone,
+                revenue=revenue
+                if details and kind == "batch" and (revenue := revenue_trait(defs)) in compiled.traits
+                else None,
+                sizes=in_pass,
             )
         except BaseException as exc:
             _fail(store, run_id, exc, zone=zone)
@@ -374,13 +384,33 @@ def run(
     finally:
         eng.close()
     crash_point("after_snapshot")
+    if not details:
+        return RunResult(
+            run_id,
+            resolved,
+            "complete",
+            engine_name,
+            kind,
+            pd.DataFrame(),
+            pd.DataFrame(),
+            [],
+            warnings,
+            store,
+            None,
+            compiled,
+            _time.perf_counter() - started,
+            customers=count,
+            timings=timings,
+        )
     mark = _time.perf_counter()
     transitions = diff_mod.diff(store, run_id)
     timings["diff"] = round(_time.perf_counter() - mark, 4)
     mark = _time.perf_counter()
     # a real-time run holds a few customers: its sizes are plain counts (no revenue scan per micro-batch)
     sizes = (
-        segment_sizes(store, run_id)
+        in_pass[0]
+        if in_pass
+        else segment_sizes(store, run_id)
         if kind == "batch"
         else store.cursor()
         .execute(
@@ -390,7 +420,8 @@ def run(
         )
         .df()
     )
-    timings["sizes"] = round(_time.perf_counter() - mark, 4)
+    if not in_pass:
+        timings["sizes"] = round(_time.perf_counter() - mark, 4)
     return RunResult(
         run_id,
         resolved,
@@ -474,10 +505,15 @@ def _write(
     trait_hashes: dict[str, str] | None = None,
     actions: bool = False,
     zone: str = "UTC",
+    revenue: str | None = None,
+    sizes: list[pd.DataFrame] | None = None,
 ) -> int:
     """Traits, memberships and status 'complete' in one transaction (with `actions`, also the run's
     'actions_pending' row in the audit log: its transitions are owed to the outbox). A real-time run also
     replaces its customers' live rows (`snapshots.write_live`), which lookups read.
+
+    With `sizes` (a list to append to) and `revenue` (the run's `revenue_trait`), the run's sizes are computed
+    in the same pass (`sizes_in_pass`) and appended to `sizes`.
 
     The traits table's comment records each trait's definition hash (`snapshots.trait_hashes`), so that a
     metric trigger knows when a trait was edited (runs/baseline.py)."""
@@ -501,23 +537,21 @@ def _write(
         traits = create_traits_table(cur, run_id, source)
         cur.execute(f"COMMENT ON TABLE {traits} IS {literal(json.dumps(trait_hashes or {}, sort_keys=True))}")
         lap("evaluate")
-        selects = []
-        for name, column in compiled.segments.items():
-            selects.append(
-                f"SELECT {run_id}, customer_id, NULL, {literal(name)}, {literal(name)} FROM {traits} "
-                f"WHERE {ident(column)}"
-            )
-        for name, column in compiled.segmentations.items():
-            selects.append(
-                f"SELECT {run_id}, customer_id, {literal(name)}, {ident(column)}, "
-                f"{literal(name + '.')} || {ident(column)} FROM {traits}"
-            )
-        if selects:
+        members = _members(compiled)
+        if members:
             cur.execute(
                 f"INSERT INTO {META}.memberships (run_id, customer_id, segmentation, segment, name) "
-                + " UNION ALL ".join(selects)
+                + " UNION ALL ".join(
+                    f"SELECT {run_id}, customer_id, {segmentation}, {segment}, {name} FROM {traits}"
+                    + (f" WHERE {condition}" if condition is not None else "")
+                    for segmentation, segment, name, condition in members
+                )
             )
         lap("write_memberships")
+        if sizes is not None and members and revenue is not None:
+            # while the segment columns are there: no second pass over the orders and the memberships
+            sizes.append(sizes_in_pass(cur, traits, members, revenue))
+            lap("sizes")
         for column in [*compiled.segments.values(), *compiled.segmentations.values()]:
             # the segment columns were only needed for the memberships (dropping is free before the commit)
             cur.execute(f"ALTER TABLE {traits} DROP COLUMN {ident(column)}")
@@ -537,6 +571,17 @@ def _write(
             )
     lap("commit")
     return count
+
+
+def _members(compiled: CompiledRun) -> list[tuple[str, str, str, str | None]]:
+    """The run's memberships as SQL over its traits table (segment columns still there): per segment or
+    segmentation, (segmentation, segment, name, condition or None)."""
+    members: list[tuple[str, str, str, str | None]] = []
+    for name, column in compiled.segments.items():
+        members.append(("NULL::VARCHAR", literal(name), literal(name), ident(column)))
+    for name, column in compiled.segmentations.items():
+        members.append((literal(name), ident(column), f"{literal(name + '.')} || {ident(column)}", None))
+    return members
 
 
 def _sizes_from_frame(mem: pd.DataFrame, total: int) -> pd.DataFrame:

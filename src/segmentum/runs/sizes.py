@@ -13,8 +13,20 @@ import pandas as pd
 
 from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import NotFoundError
+from segmentum.spec.loader import Definitions
+from segmentum.spec.models import AggregateTrait
+from segmentum.sql import ident
 from segmentum.store import META, Store
 from segmentum.store.snapshots import get_run, traits_table
+
+# the one formula of the sizes, over `m` (customer_id, segmentation, segment, name, revenue: one row per
+# membership) and `base` (n: the run's customers, rev: their revenue)
+_SIZES = """SELECT m.name, any_value(m.segmentation) AS segmentation, any_value(m.segment) AS segment,
+       count(*) AS customers,
+       count(*) / nullif(any_value(base.n), 0) AS share,
+       sum(m.revenue) AS revenue,
+       CAST(sum(m.revenue) AS DOUBLE) / nullif(CAST(any_value(base.rev) AS DOUBLE), 0) AS revenue_share
+FROM m, base GROUP BY m.name ORDER BY m.name"""
 
 
 def segment_sizes(store: Store, run_id: int) -> pd.DataFrame:
@@ -46,13 +58,40 @@ def segment_sizes(store: Store, run_id: int) -> pd.DataFrame:
                   LEFT JOIN rev USING (customer_id) WHERE m.run_id = ?),
             base AS (SELECT count(*) AS n, sum(coalesce(rev.revenue, 0)) AS rev
                      FROM {META}.{traits_table(run_id)} t LEFT JOIN rev USING (customer_id))
-            SELECT m.name, any_value(m.segmentation) AS segmentation, any_value(m.segment) AS segment,
-                   count(*) AS customers,
-                   count(*) / nullif(any_value(base.n), 0) AS share,
-                   sum(m.revenue) AS revenue,
-                   CAST(sum(m.revenue) AS DOUBLE) / nullif(CAST(any_value(base.rev) AS DOUBLE), 0) AS revenue_share
-            FROM m, base GROUP BY m.name ORDER BY m.name""",
+            {_SIZES}""",
             params,
         )
         .df()
     )
+
+
+def revenue_trait(defs: Definitions) -> str | None:
+    """A trait of `defs` whose value is a customer's revenue as sizes count it (the sum of qualifying order
+    amounts up to as_of: `{sum: orders.amount}` with no window, filter or other option), else None."""
+    plain = AggregateTrait(sum="orders.amount").model_dump(exclude={"description"})
+    for name, trait in defs.traits.items():
+        spec = trait.spec
+        if isinstance(spec, AggregateTrait) and spec.model_dump(exclude={"description"}) == plain:
+            return name
+    return None
+
+
+def sizes_in_pass(
+    cur: Any, traits: str, members: list[tuple[str, str, str, str | None]], revenue: str
+) -> pd.DataFrame:
+    """`segment_sizes` of a batch run computed while it is written, from its traits table `traits` before the
+    segment columns are dropped. `members` are the run's memberships as SQL over that table, one tuple per
+    segment or segmentation: (segmentation, segment, name, condition or None), the expressions the memberships
+    are inserted with; trait `revenue` (`revenue_trait`) is each customer's revenue. No scan of the orders and
+    no join of the memberships, and the same result as `segment_sizes` of the stored run."""
+    value = f"coalesce({ident(revenue)}, 0)"
+    rows = " UNION ALL ".join(
+        f"SELECT {segmentation} AS segmentation, {segment} AS segment, {name} AS name, {value} AS revenue "
+        f"FROM {traits}" + (f" WHERE {condition}" if condition is not None else "")
+        for segmentation, segment, name, condition in members
+    )
+    return cur.execute(
+        f"""WITH m AS ({rows}),
+        base AS (SELECT count(*) AS n, sum({value}) AS rev FROM {traits})
+        {_SIZES}"""
+    ).df()
