@@ -160,6 +160,7 @@ def pages(dashboard: Any) -> list[str]:
         "/migration?segmentation=rfm",
         "/tasks",
         "/editor",
+        "/lists",
         "/segments/no_such_segment",  # an error shown on a page
     ]
 

@@ -309,3 +309,29 @@ def test_the_editor_saves_versions_refuses_a_stale_save_and_restores_an_earlier_
         (2, "found", None, None),
         (3, "rollback", "user:write-user", 1),
     ]
+
+
+def test_the_lists_page_adds_shows_and_deletes_a_static_list(site: Site) -> None:
+    """The dashboard manages static lists through their one home (service/lists), as the CLI and the API do;
+    a read session sees them but cannot change them."""
+    with session(site, "write-user") as client:
+        csrf = token(client)
+        added = client.post("/lists", data={"name": "vip_by_hand", "ids": "c1, c2\nc3", "csrf_token": csrf})
+        assert added.status_code == 200 and 'id="list-message"' in added.text
+        bad = client.post("/lists", data={"name": "vip by hand", "ids": "c1", "csrf_token": csrf})
+        assert bad.status_code == 422 and "invalid list name" in bad.text
+        page = client.get("/lists").text
+        assert "vip_by_hand" in page and 'aria-current="page" id="nav-lists"' in page
+    assert site.ws.store.query(
+        "SELECT customer_id FROM segmentum.list_members WHERE name = 'vip_by_hand' ORDER BY 1"
+    ) == [("c1",), ("c2",), ("c3",)]
+    with session(site, "read-user") as client:
+        csrf = token(client)
+        page = client.get("/lists").text
+        assert "vip_by_hand" in page and 'id="list-form"' not in page
+        refused = client.post("/lists/vip_by_hand/delete", data={"csrf_token": csrf})
+        assert refused.status_code == 403
+    with session(site, "write-user") as client:
+        csrf = token(client)
+        assert client.post("/lists/vip_by_hand/delete", data={"csrf_token": csrf}).status_code == 303
+    assert site.ws.store.query("SELECT count(*) FROM segmentum.list_members") == [(0,)]

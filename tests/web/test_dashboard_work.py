@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from segmentum.i18n import Translator
 from segmentum.store.snapshots import traits_table
 from segmentum.views.changes import humanise, run_changes
 
@@ -251,7 +252,9 @@ def test_the_customer_page_leads_with_a_summary_and_a_why_beside_each_segment(da
         uk = client.get("/customers/c001?lang=uk").text
         change = text_of(uk[uk.index('id="latest-change"') :][:600])
         assert "31.12.2024" in change and "23:59" not in change  # the date as the language writes it
-        assert "(lifecycle)" in change  # c001 moved in the lifecycle: its segments read by title
+        # c001 moved in the lifecycle: its segments, and the segmentation they belong to, read by their uk titles
+        uk_titles = Translator("uk")
+        assert f"({uk_titles.label('lifecycle')})" in change and uk_titles.label("lifecycle") != "lifecycle"
         why = client.get(f"/customers/c001?explain={current[0]}&lang=en").text
         assert "is in " + current[0] in text_of(why)
         found = client.get("/customers?q=Customer 1&lang=en").text

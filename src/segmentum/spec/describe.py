@@ -125,8 +125,12 @@ def _trait_words(name: str, traits: dict[str, TraitDef], t: Translator) -> str:
     (attributes, `as_of`) with their underscores as spaces."""
     trait = traits.get(name)
     spec = trait.spec if trait is not None else None
+    builtin = trait is not None and trait.builtin is not None
     if spec is not None and getattr(spec, "description", None):
-        return t(str(spec.description)).rstrip(".")
+        text = str(spec.description)
+        if builtin and t.lang != "en" and t.maybe(text) == text:
+            return name  # a built-in's description we have in English only: its name reads in every language
+        return t.maybe(text).rstrip(".")
     if isinstance(spec, AggregateTrait):
         for kind, message in AGGREGATES.items():
             source = getattr(spec, kind, None)
@@ -143,6 +147,8 @@ def _trait_words(name: str, traits: dict[str, TraitDef], t: Translator) -> str:
                         end=_period(spec.between[1], t),
                     )
                 return words
+    if builtin and t.lang != "en":
+        return name  # a built-in's own name, an id, rather than English words made of it
     return name.replace("_", " ")
 
 

@@ -46,6 +46,7 @@ from segmentum.progress import duration
 from segmentum.report import charts
 from segmentum.runs.explain import explain as explain_customer
 from segmentum.service import definitions as definition_versions
+from segmentum.service import lists as static_lists
 from segmentum.service import users as auth
 from segmentum.service.keys import READ_METHODS, required_scope, scope_allows, split_key
 from segmentum.spec.builtins import builtin_names, render_builtin_yaml
@@ -411,6 +412,12 @@ def _overview_data(ws: Context) -> Overview:
     return changes, curve, grid
 
 
+def _title(t: Translator, name: str) -> str:
+    """A segment's or segmentation's title in the page's language (`rfm.at_risk`, `rfm`): a built-in's
+    translated title, else a readable form of the name ('At risk'); `(new)` and `(gone)` in the language."""
+    return str(t.label(name, t.maybe(humanise(name))))
+
+
 def _money(ws: Context, t: Translator, value: Any, signed: bool = False) -> str:
     """An amount in the workspace's currency (`currency` in segmentum.yml), whole units."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -429,8 +436,8 @@ def _signed(t: Translator, value: Any) -> str:
 def _segment_row(ws: Context, t: Translator, row: Any) -> dict[str, Any]:
     return {
         "name": row.name,
-        "title": t(row.title),
-        "group": t(humanise(row.segmentation)) if isinstance(row.segmentation, str) else None,
+        "title": _title(t, row.name),
+        "group": _title(t, row.segmentation) if isinstance(row.segmentation, str) else None,
         "customers": t.number(row.customers),
         "share": t.percent(row.share),
         "bar": max(0.0, min(100.0, float(row.share or 0) * 100)),
@@ -458,7 +465,7 @@ def overview(request: Request, user: User) -> Response:
     standalone = "\0standalone"
     for row in segments.itertuples():
         key = row.segmentation if isinstance(row.segmentation, str) else standalone
-        titles[key] = t(humanise(key)) if key != standalone else t("Standalone segments")
+        titles[key] = _title(t, key) if key != standalone else t("Standalone segments")
         groups.setdefault(key, []).append(_segment_row(ws, t, row))
     if standalone in groups:  # after the segmentations
         groups[standalone] = groups.pop(standalone)
@@ -470,7 +477,16 @@ def overview(request: Request, user: User) -> Response:
             "chart": _figure(charts.rfm_heatmap(grid, t), "chart-rfm"),
             # recency score 5 (bought most recently) at the top, as the best end reads first
             "rows": [
-                (r, [(t.number(grid[r - 1][f - 1]), t(humanise(names.get((r, f), "")))) for f in range(1, 6)])
+                (
+                    r,
+                    [
+                        (
+                            t.number(grid[r - 1][f - 1]),
+                            _title(t, f"rfm.{names[(r, f)]}") if names.get((r, f)) else "",
+                        )
+                        for f in range(1, 6)
+                    ],
+                )
                 for r in range(5, 0, -1)
             ],
         }
@@ -621,7 +637,7 @@ def segment_page(
         user=user,
         nav="segments",
         name=name,
-        title=t(humanise(name)),
+        title=_title(t, name),
         p=p,
         metrics=metrics,
         features=features,
@@ -787,8 +803,8 @@ def migration_page(
                 continue
             flows.append(
                 {
-                    "from": t(humanise(r.from_segment)),
-                    "to": t(humanise(r.to_segment)),
+                    "from": _title(t, f"{segmentation}.{r.from_segment}"),
+                    "to": _title(t, f"{segmentation}.{r.to_segment}"),
                     "customers": t.number(r.customers),
                     "share": t.percent(r.customers / origin[r.from_segment])
                     if origin[r.from_segment]
@@ -802,10 +818,10 @@ def migration_page(
         cols = sorted(frame["to_segment"].unique(), key=lambda s: (rank.get(s, len(rank)), s))
         counts = {(r.from_segment, r.to_segment): int(r.customers) for r in frame.itertuples()}
         matrix = {
-            "columns": [t(humanise(c)) for c in cols],
+            "columns": [_title(t, f"{segmentation}.{c}") for c in cols],
             "rows": [
                 (
-                    t(humanise(a)),
+                    _title(t, f"{segmentation}.{a}"),
                     [
                         (t.number(counts[(a, b)]), cell_url(a, b), a == b) if (a, b) in counts else None
                         for b in cols
@@ -877,8 +893,8 @@ def migration_customers(
         user=user,
         nav="migration",
         segmentation=segmentation,
-        from_segment=t(humanise(a)),
-        to_segment=t(humanise(to)),
+        from_segment=_title(t, f"{segmentation}.{a}"),
+        to_segment=_title(t, f"{segmentation}.{to}"),
         from_date=t.date(result["from_as_of"]),
         to_date=t.date(result["to_as_of"]),
         count=t.number(len(ids)),
@@ -890,7 +906,9 @@ def migration_customers(
         csv_url="/migration/customers.csv?" + urlencode(query),
         back_url="/migration?" + urlencode({k: query[k] for k in ("segmentation", "from_run", "to_run")}),
         created=created,
-        default_title=t("Follow up: {a} → {b}", a=t(humanise(a)), b=t(humanise(to))),
+        default_title=t(
+            "Follow up: {a} → {b}", a=_title(t, f"{segmentation}.{a}"), b=_title(t, f"{segmentation}.{to}")
+        ),
     )
 
 
@@ -972,7 +990,7 @@ def customer_search(request: Request, user: User, q: str = "") -> Response:
     if exact:
         return RedirectResponse(f"/customers/{quote(found[0], safe='')}", status_code=303)
     total = search_total(ws, q) if q.strip() else 0
-    people = [{**c, "segments": [(n, t(humanise(n))) for n in c["segments"]]} for c in cards(ws, found)]
+    people = [{**c, "segments": [(n, _title(t, n)) for n in c["segments"]]} for c in cards(ws, found)]
     return _render(
         request,
         "customers.html",
@@ -993,8 +1011,7 @@ def _trait_groups(t: Translator, traits: dict[str, Any]) -> list[tuple[str, list
         prefix = key.split("_", 1)[0] if "_" in key else ""
         family = TRAIT_FAMILIES.get(prefix)
         label = t(family) if family else t("Other traits")
-        words = key.split("_", 1)[1] if family else key
-        groups.setdefault(label, []).append((humanise(words), _cell(t, value)))
+        groups.setdefault(label, []).append((key, _cell(t, value)))
     other = t("Other traits")
     if other in groups:
         groups[other] = groups.pop(other)
@@ -1069,7 +1086,7 @@ def customer_page(request: Request, user: User, customer_id: str, explain: str =
     newest = view["history"][-1]["run_id"] if view["history"] else None
 
     def label(name: str) -> str:
-        return t(humanise(name)) + (f" ({name.partition('.')[0]})" if "." in name else "")
+        return _title(t, name) + (f" ({_title(t, name.partition('.')[0])})" if "." in name else "")
 
     shown_changes = [
         {
@@ -1107,14 +1124,12 @@ def customer_page(request: Request, user: User, customer_id: str, explain: str =
         latest=latest,
         attributes={k: _cell(t, v) for k, v in attributes.items()},
         trait_groups=_trait_groups(t, traits),
-        current=[(n, t(humanise(n)), t(humanise(n.partition(".")[0])) if "." in n else "") for n in current],
+        current=[(n, _title(t, n), _title(t, n.partition(".")[0]) if "." in n else "") for n in current],
         changes=shown_changes,
         explain=explain,
         explanation=explanation,
         explain_error=explain_error,
-        choices=[
-            (n, f"{t(humanise(n))} ({n})") for n in [*current, *(d for d in defined if d not in current)]
-        ],
+        choices=[(n, f"{_title(t, n)} ({n})") for n in [*current, *(d for d in defined if d not in current)]],
         tasks=tasks,
         fmt=lambda v: _cell(t, v),
     )
@@ -1136,9 +1151,7 @@ def _reason(t: Translator, reason: Any) -> str:
         return str(reason["text"])
     event, segment = reason.get("event"), reason.get("segment")
     if event and segment:
-        return t(
-            "{event} {segment}", event=t(str(event)), segment=t(humanise(str(segment))) + f" ({segment})"
-        )
+        return t("{event} {segment}", event=t(str(event)), segment=_title(t, str(segment)) + f" ({segment})")
     return str(event or segment or "")
 
 
@@ -1249,6 +1262,77 @@ async def assign(request: Request, user: User, task_id: int) -> Response:
     except SegmentumError as exc:
         return _error_page(request, user, str(exc), 400)
     return RedirectResponse(_back(form), status_code=303)
+
+
+# ------------------------------------------------------------------ static lists
+def _lists_page(
+    request: Request,
+    user: str,
+    *,
+    message: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return _render(
+        request,
+        "lists.html",
+        status_code=status_code,
+        user=user,
+        nav="lists",
+        lists=static_lists.listing(_ws(request)),
+        message=message,
+        error=error,
+    )
+
+
+@pages.get("/lists")
+def lists_page(request: Request, user: User) -> Response:
+    """The static lists (service/lists is their home, as for the CLI and the API)."""
+    return _lists_page(request, user)
+
+
+def _write_locked(request: Request, func: Any, *args: Any, **kwargs: Any) -> Any:
+    """A store change made from a page, under the server's run lock (never in the middle of a run)."""
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:
+        return func(*args, **kwargs)
+    with runtime.run_lock:
+        return func(*args, **kwargs)
+
+
+@pages.post("/lists")
+async def lists_add(request: Request, user: User) -> Response:
+    form = await _form(request)
+    name = str(form.get("name") or "").strip()
+    ids = [i for i in re.split(r"[\s,;]+", str(form.get("ids") or "")) if i]
+    t = Translator(_lang(request))
+    try:
+        change = await run_in_threadpool(
+            _write_locked,
+            request,
+            static_lists.add,
+            _ws(request),
+            name,
+            ids,
+            replace=bool(form.get("replace")),
+        )
+    except SegmentumError as exc:
+        return _lists_page(request, user, error=str(exc), status_code=422)
+    return _lists_page(
+        request,
+        user,
+        message=t("List {name} has {n} members.", name=name, n=t.number(change["members"])),
+    )
+
+
+@pages.post("/lists/{name}/delete")
+async def lists_delete(request: Request, user: User, name: str) -> Response:
+    await _form(request)
+    try:
+        await run_in_threadpool(_write_locked, request, static_lists.remove, _ws(request), name)
+    except SegmentumError as exc:
+        return _lists_page(request, user, error=str(exc), status_code=404)
+    return RedirectResponse("/lists", status_code=303)
 
 
 # ------------------------------------------------------------------ uplift of a trigger
