@@ -130,7 +130,7 @@ def _trait_words(name: str, traits: dict[str, TraitDef], t: Translator) -> str:
         text = str(spec.description)
         if builtin and t.lang != "en" and t.maybe(text) == text:
             return name  # a built-in's description we have in English only: its name reads in every language
-        return t.maybe(text).rstrip(".")
+        return str(t.maybe(text)).rstrip(".")
     if isinstance(spec, AggregateTrait):
         for kind, message in AGGREGATES.items():
             source = getattr(spec, kind, None)
