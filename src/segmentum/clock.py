@@ -93,11 +93,13 @@ def parse_duration(text: str) -> tuple[int, str]:
     return int(match.group(1)), match.group(2)
 
 
-def add_duration(start: datetime, text: str) -> datetime:
-    """`start` plus a definition duration (30d, 2w, 6m, 1y); months clamp to the month's last day."""
+def add_duration(start: datetime, text: str, sign: int = 1) -> datetime:
+    """`start` plus (sign 1) or minus (sign -1) a definition duration (30d, 2w, 6m, 1y); months clamp to the
+    month's last day."""
     import pandas as pd
 
     n, unit = parse_duration(text)
+    n *= sign
     offset = {
         "d": pd.DateOffset(days=n),
         "w": pd.DateOffset(weeks=n),

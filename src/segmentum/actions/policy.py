@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
-from segmentum.clock import parse_duration
+from segmentum.clock import add_duration
 from segmentum.errors import ActionError
 from segmentum.store import META
 from segmentum.store.snapshots import RunInfo, batch_runs
@@ -69,16 +69,9 @@ def group_of(trigger: str, customer_id: str, share: float) -> str:
 
 
 def shift(moment: datetime, duration: str, sign: int = 1) -> datetime:
-    """`moment` plus (sign 1) or minus (sign -1) a definition duration; months clamp to the month's end."""
-    n, unit = parse_duration(duration)
-    n *= sign
-    offset = {
-        "d": pd.DateOffset(days=n),
-        "w": pd.DateOffset(weeks=n),
-        "m": pd.DateOffset(months=n),
-        "y": pd.DateOffset(years=n),
-    }[unit]
-    return (pd.Timestamp(moment) + offset).to_pydatetime()
+    """`moment` plus (sign 1) or minus (sign -1) a definition duration; months clamp to the month's end (the
+    one rule: `clock.add_duration`)."""
+    return add_duration(moment, duration, sign)
 
 
 def _clock(text: str) -> time:
