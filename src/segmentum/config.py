@@ -63,6 +63,8 @@ class ServeSettings(Strict):
     port: int = 8000
     micro_batch_seconds: float = 1.0
     schedule: str | None = None
+    # customers waiting for a micro-batch beyond which POST /v1/events answers 429 (back-pressure)
+    max_pending: int = Field(default=20_000, ge=1)
 
 
 class WorkspaceConfig(Strict):

@@ -183,3 +183,22 @@ def test_a_batch_run_through_the_cli_channel_reloads_the_lookups(realtime_ws, re
         "engagement.carting",
     ]
     assert client.get("/v1/customers/old4/segments").json()["run_id"] == latest.run_id
+
+
+def test_the_back_pressure_bound_is_set_in_segmentum_yml(tmp_path) -> None:
+    """`serve.max_pending` in segmentum.yml is where the 429 point is set (default 20,000)."""
+    from segmentum.service.runtime import Runtime
+    from segmentum.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws", name="bound")
+    config = ws.root / "segmentum.yml"
+    config.write_text(config.read_text(encoding="utf-8") + "serve:\n  max_pending: 7\n", encoding="utf-8")
+    ws.close()
+    ws = Workspace(tmp_path / "ws")
+    try:
+        assert Runtime(ws).micro.max_pending == 7
+        assert (
+            Runtime(ws, max_pending=3).micro.max_pending == 3
+        )  # the app's argument wins (tests, benchmarks)
+    finally:
+        ws.close()

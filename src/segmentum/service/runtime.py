@@ -139,7 +139,7 @@ class Runtime:
             self.zone,
             interval=interval,
             run_lock=self.run_lock,
-            max_pending=max_pending,
+            max_pending=max_pending if max_pending is not None else ws.config.serve.max_pending,
         )
         self.realtime = realtime
         text = schedule if schedule is not None else ws.config.serve.schedule
