@@ -185,3 +185,25 @@ suppress: [do_not_contact]
     rows = [r for r in list_outbox(ws) if r["trigger"] == "welcome_big"]
     assert [(r["customer_id"], r["status"], r["reason"]) for r in rows] == [("b", "skipped", "suppressed")]
     assert february.run_id == rows[0]["run_id"]
+    # the dashboard's actions page shows it with its reason, and filters by it
+    import httpx
+
+    from segmentum.api.main import create_app
+    from segmentum.api.server import web_routers
+    from segmentum.service import users
+    from servers import start_app
+
+    users.add_user(ws.store, "olha", "long enough secret", role="read")
+    server, thread, url = start_app(create_app(ws, extra_routers=web_routers(), realtime=False))
+    try:
+        with httpx.Client(base_url=url, timeout=60) as web:
+            assert (
+                web.post("/login", data={"user": "olha", "password": "long enough secret"}).status_code == 303
+            )
+            suppressed = web.get("/actions", params={"reason": "suppressed", "lang": "uk"}).text
+            held = web.get("/actions", params={"reason": "quiet_hours"}).text
+    finally:
+        server.should_exit = True
+        thread.join(15)
+    assert suppressed.count('class="action-row"') == 1 and "у списку заборони" in suppressed
+    assert "welcome_big" in suppressed and held.count('class="action-row"') == 0

@@ -161,6 +161,7 @@ def pages(dashboard: Any) -> list[str]:
         "/tasks",
         "/editor",
         "/lists",
+        "/actions",
         "/segments/no_such_segment",  # an error shown on a page
     ]
 

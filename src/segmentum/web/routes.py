@@ -31,6 +31,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from segmentum.actions.outbox import list_outbox
 from segmentum.actions.sinks.export import MEDIA_TYPES, export_bytes, export_options
 from segmentum.actions.tasks import assign_task, complete_task, create_tasks, reopen_task
 from segmentum.analysis import migration, pareto
@@ -1262,6 +1263,34 @@ async def assign(request: Request, user: User, task_id: int) -> Response:
     except SegmentumError as exc:
         return _error_page(request, user, str(exc), 400)
     return RedirectResponse(_back(form), status_code=303)
+
+
+# ------------------------------------------------------------------ actions (the outbox)
+ACTIONS_SHOWN = 500
+
+
+@pages.get("/actions")
+def actions_page(request: Request, user: User, status: str = "", reason: str = "") -> Response:
+    """The outbox as people read it: what each trigger did, and why a policy skipped or held an action (the
+    same read as `segmentum outbox` and GET /v1/outbox)."""
+    from segmentum.actions.outbox import REASONS, STATUSES
+
+    try:
+        rows = list_outbox(_ws(request), status=status or None, reason=reason or None, limit=ACTIONS_SHOWN)
+    except SegmentumError as exc:
+        return _error_page(request, user, str(exc), 400)
+    return _render(
+        request,
+        "actions.html",
+        user=user,
+        nav="actions",
+        rows=rows,
+        statuses=STATUSES,
+        reasons=REASONS,
+        status=status,
+        reason=reason,
+        limit=ACTIONS_SHOWN,
+    )
 
 
 # ------------------------------------------------------------------ static lists
