@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -149,7 +150,10 @@ def test_the_cli_default_is_the_same_pair(tour: Path) -> None:
         timeout=300,
         env={**os.environ, "COLUMNS": "200"},
     )
-    assert "as of 2026-09-30 (rows)" in table.stdout and "as of 2026-10-31 (columns)" in table.stdout
+    # the title names the pair by its run dates: rows the month before, columns the run at D
+    assert re.search(r"as of 2026-09-30 -> run \d+ as of 2026-10-31 \(rows -> columns\)", table.stdout), (
+        table.stdout
+    )
 
 
 def test_a_standalone_segment_migrates_in_and_out(ws: Workspace) -> None:

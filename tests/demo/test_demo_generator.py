@@ -36,8 +36,12 @@ def one(con: duckdb.DuckDBPyConnection, sql: str):  # noqa: ANN201
 
 
 def test_every_canonical_table_with_its_required_columns(tables: dict[str, pa.Table]) -> None:
-    assert set(tables) == set(TABLES)
-    for name, spec in TABLES.items():
+    # DESIGN 5.1's attribute history and identities are tables a workspace may add; the demo has neither
+    generated = {
+        name: spec for name, spec in TABLES.items() if name not in ("customer_changes", "identities")
+    }
+    assert set(tables) == set(generated)
+    for name, spec in generated.items():
         missing = set(spec.required) - set(tables[name].column_names)
         assert not missing, f"{name} lacks {missing}"
         assert tables[name].num_rows > 0, name

@@ -81,7 +81,8 @@ def test_an_operation_in_progress_shows_on_the_dashboard_with_its_estimate(site:
             lines = client.get("/progress.json").json()["lines"]
         assert page.status_code == 200 and 'id="in-progress"' in page.text and "progress.js" in page.text
         assert lines == [lines[0]] and lines[0].startswith("test.slow reading parts: 50.0%, about ")
-        assert lines[0] in page.text
+        # the same line on the page (its time estimate may tick between the two requests)
+        assert lines[0].split(", about ")[0] + ", about " in page.text
     finally:
         release.set()
         caller.join(60)
