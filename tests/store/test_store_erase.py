@@ -152,3 +152,48 @@ def test_the_cli_offers_to_delete_the_files(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "exports/buyers.csv" in json.loads(done.stdout)["deleted_files"]
     assert not (root / "exports" / "buyers.csv").exists()
+
+
+def test_forget_erases_the_aliases_linked_to_the_customer_and_an_alias_alone(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from segmentum.store.identities import link
+
+    root = tmp_path / "ws"
+    ws = _workspace(root)
+    (root / "data" / "events.csv").write_text(
+        "customer_id,event,occurred_at\nANON-PLANTED-1,page_view,2024-01-02\nANON-PLANTED-1,cart_add,2024-01-03\n"
+        "ANON-OTHER-2,page_view,2024-01-04\nc2,page_view,2024-01-05\n"
+    )
+    ws.ingest("events", str(root / "data" / "events.csv"))
+    link(ws.store, "ANON-PLANTED-1", PLANTED, datetime(2024, 1, 10))
+    link(ws.store, "ANON-OTHER-2", "c2", datetime(2024, 1, 10))
+    assert ws.run(as_of="2024-02-29").status == "complete"
+    cur = ws.store.cursor()
+
+    result = call(ws, "forget", customer_id=PLANTED)
+    assert result["aliases"] == ["ANON-PLANTED-1"]
+    assert result["rows_deleted"]["main.identities"] == 1
+    assert result["rows_deleted"]["main.events"] == 2  # the alias's rows are the customer's
+    assert cur.execute("SELECT customer_id FROM main.events ORDER BY 1").fetchall() == [
+        ("ANON-OTHER-2",),
+        ("c2",),
+    ]
+    assert cur.execute("SELECT alias_id, customer_id FROM main.identities").fetchall() == [
+        ("ANON-OTHER-2", "c2")
+    ]
+    # fetchall, not fetchone: a result left open holds the old file, which the next erasure's rewrite replaces
+    ((log,),) = cur.execute(
+        "SELECT CAST(details AS VARCHAR) FROM segmentum.audit_log WHERE action = 'forget'"
+    ).fetchall()
+    assert "ANON-PLANTED-1" not in log and PLANTED not in log  # the log holds no id
+
+    # an alias forgotten on its own: its rows and its link go, its customer stays
+    result = call(ws, "forget", customer_id="ANON-OTHER-2")
+    assert result["aliases"] == [] and result["rows_deleted"]["main.identities"] == 1
+    assert cur.execute("SELECT customer_id FROM main.events").fetchall() == [("c2",)]
+    assert cur.execute("SELECT count(*) FROM main.customers WHERE customer_id = 'c2'").fetchone()[0] == 1
+    cur.execute("CHECKPOINT")
+    ws.close()
+    after = _bytes(root)
+    assert b"ANON-PLANTED-1" not in after and b"ANON-OTHER-2" not in after

@@ -48,6 +48,8 @@ def forget_command(
         f"{result['total']} rows deleted; the store file was rewritten, so none of them is left in it; "
         "the erasure is recorded in the audit log."
     )
+    if result.get("aliases"):
+        note(f"linked ids erased with the customer: {', '.join(result['aliases'])}")
     gone = set(result.get("deleted_files") or [])
     for path in gone:
         note(f"deleted {path}")

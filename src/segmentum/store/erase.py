@@ -11,6 +11,10 @@ The audit log keeps that an erasure happened, when, and how many rows went, but 
 SHA-256), so the log holds no personal data. Files written outside the store (exports, dry-run emails, reports,
 Parquet for Spark) are not changed: the result lists the files that hold the customer, for the caller to offer
 to delete (`delete_files`).
+
+An alias linked to the customer (`identities`) is the same person under another id: its rows are the customer's
+(DESIGN section 5.1), so forgetting the customer forgets every alias linked to it, whenever it was linked.
+Forgetting an alias forgets that alias only (and its link).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from segmentum.errors import NotFoundError
 from segmentum.sql import ident, one
 from segmentum.store import META
+from segmentum.store.identities import aliases_of
 
 if TYPE_CHECKING:
     import duckdb
@@ -117,22 +122,25 @@ def forget(ws: Context, customer_id: str, *, id_column: IdColumn | None = None) 
     never erased before (a second `forget` of an erased customer rewrites the file and lists files again)."""
     customer_id = str(customer_id)
     digest = f"sha256:{hashlib.sha256(customer_id.encode()).hexdigest()}"
-    contacts = _contacts(ws, customer_id) if ws.store.table_exists("customers") else []
+    aliases = aliases_of(ws.store, customer_id)
+    ids = [customer_id, *aliases]
+    has_customers = ws.store.table_exists("customers")
+    contacts = sorted({c for i in ids for c in _contacts(ws, i)}) if has_customers else []
     deleted: dict[str, int] = {}
     with ws.store.transaction() as con:
         for column in CUSTOMER_COLUMNS:
             for schema, table in _tables_with(ws, column):
-                where = f"{ident(column)} = ?"
+                where = f"{ident(column)} IN (SELECT unnest(?))"
                 count = one(
-                    con.execute(f"SELECT count(*) FROM {schema}.{ident(table)} WHERE {where}", [customer_id])
+                    con.execute(f"SELECT count(*) FROM {schema}.{ident(table)} WHERE {where}", [ids])
                 )[0]
                 if count:
-                    con.execute(f"DELETE FROM {schema}.{ident(table)} WHERE {where}", [customer_id])
+                    con.execute(f"DELETE FROM {schema}.{ident(table)} WHERE {where}", [ids])
                     key = f"{schema}.{table}"
                     deleted[key] = deleted.get(key, 0) + int(count)
         # quarantined rows keep the raw input under its source column names
         if ws.store.table_exists("quarantine", schema=META):
-            rows = _quarantined(con, customer_id, id_column)
+            rows = [row for i in ids for row in _quarantined(con, i, id_column)]
             for ingest_id, line, raw in rows:
                 con.execute(
                     f"DELETE FROM {META}.quarantine WHERE ingest_id = ? AND line IS NOT DISTINCT FROM ? "
@@ -150,14 +158,15 @@ def forget(ws: Context, customer_id: str, *, id_column: IdColumn | None = None) 
             raise NotFoundError(f"customer '{customer_id}' is not in the store; nothing was erased")
         con.execute(
             f"INSERT INTO {META}.audit_log VALUES (?, 'forget', ?, ?)",
-            [datetime.now(), digest, json.dumps({"rows_deleted": deleted})],
+            [datetime.now(), digest, json.dumps({"rows_deleted": deleted, "aliases": len(aliases)})],
         )
     # deleted values stay in the file's free blocks until a fresh file replaces it
     ws.store.rewrite()
-    files = files_holding(ws, [customer_id, *contacts])
+    files = sorted({f for i in ids for f in files_holding(ws, [i, *contacts])})
     folders = [p for p in _folders(ws) if p.exists()]
     return {
         "customer_id": customer_id,
+        "aliases": aliases,
         "rows_deleted": deleted,
         "total": sum(deleted.values()),
         "erased_before": bool(erased_before),

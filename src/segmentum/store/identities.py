@@ -57,3 +57,13 @@ def customer_of(store: Store, ids: list[str]) -> dict[str, str]:
         "SELECT alias_id, customer_id FROM main.identities WHERE alias_id IN (SELECT unnest(?))", [ids]
     )
     return {a: c for a, c in rows}
+
+
+def aliases_of(store: Store, customer_id: str) -> list[str]:
+    """The aliases linked to `customer_id`, whatever their `linked_at` (an erasure erases them with it)."""
+    if not store.table_exists("identities"):
+        return []
+    rows = store.query(
+        "SELECT alias_id FROM main.identities WHERE customer_id = ? ORDER BY alias_id", [str(customer_id)]
+    )
+    return [r[0] for r in rows]
