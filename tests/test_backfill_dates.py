@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -43,3 +43,21 @@ def test_bad_step_is_explained(every: str) -> None:
 def test_end_before_start() -> None:
     with pytest.raises(BackfillError, match="before"):
         backfill_dates(date(2024, 2, 1), date(2024, 1, 1), "1d")
+
+
+def test_a_series_longer_than_the_limit_is_refused_before_any_point_is_listed() -> None:
+    """A typo in a year (0204 for 2024) must not start millions of runs that hold the run lock for days."""
+    from segmentum.runs.backfill import MAX_POINTS
+
+    days = (date(2024, 12, 31) - date(2, 1, 1)).days + 1
+    with pytest.raises(BackfillError, match=rf"about {days:,} runs.*at most 3,660.*--every 1w"):
+        backfill_dates(date(2, 1, 1), date(2024, 12, 31), "1d")
+    with pytest.raises(BackfillError, match="at most"):
+        backfill_dates(date(1, 1, 1), date(9999, 12, 31), "1m")
+    # the limit itself is allowed: ten years of days
+    assert len(backfill_dates(date(2015, 1, 1), date(2015, 1, 1) + timedelta(days=MAX_POINTS - 1), "1d")) == (
+        MAX_POINTS
+    )
+    assert (
+        len(backfill_dates(date(1, 1, 1), date(9999, 12, 31), "3y")) == 3334
+    )  # 3,333 year ends and the last day

@@ -142,3 +142,26 @@ def test_a_served_backfill_waits_for_the_job_in_progress_then_shows_its_points(l
     own = [(done, total) for done, total, label in calls if label.endswith("through segmentum serve")]
     assert own[-1] == (3, 3) and [d for d, _ in own] == sorted(d for d, _ in own)
     assert {total for _, total in own} == {3}
+
+
+def test_a_stopping_server_stops_a_backfill_between_points(workspace) -> None:
+    """A server asked to stop does not wait for every point of a long backfill: the points done are complete
+    runs, the job says it stopped and after how many."""
+    con = workspace.store.cursor()
+    con.execute(
+        "CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
+        "amount DECIMAL(38, 6), status VARCHAR)"
+    )
+    con.execute("INSERT INTO main.orders VALUES ('o1', 'c1', '2024-01-05', 10, NULL)")
+    runtime = Runtime(workspace, realtime=False)
+    runtime.start()
+    job = runtime.start_backfill(datetime(2020, 1, 1).date(), datetime(2024, 12, 31).date(), "1d")
+    deadline = time.monotonic() + 120
+    while job.done < 1:
+        assert time.monotonic() < deadline and job.status == "running", job.as_dict()
+        time.sleep(0.05)
+    runtime.stop()
+    assert job.status == "stopped", job.as_dict()
+    assert 1 <= job.done < 1827 and f"after {job.done} of 1827 points" in (job.message or "")
+    runs = workspace.store.query("SELECT count(*) FROM segmentum.runs WHERE status = 'complete'")[0][0]
+    assert runs == job.done

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from segmentum.progress import Progress
 
 _EVERY_RE = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
+# Each point is a whole run: ten years of days is already hours of work at a million customers. A longer series
+# is nearly always a typo in a year (0204 for 2024) and would hold the server's run lock for days.
+MAX_POINTS = 3660
 
 
 class BackfillError(SegmentumError, ValueError):
@@ -44,22 +47,32 @@ def backfill_dates(start: date, end: date, every: str) -> list[date]:
     n, unit = int(match.group(1)), match.group(2)
     if n < 1:
         raise BackfillError("--every needs a step of at least 1")
+    span = {"d": (end - start).days // n, "w": (end - start).days // (7 * n)}.get(
+        unit, (end.year - start.year) * (12 if unit == "m" else 1) // n
+    )
+    if span + 1 > MAX_POINTS:
+        raise BackfillError(
+            f"from {start} to {end} every {every.strip()} is about {span + 1:,} runs; a backfill takes at most "
+            f"{MAX_POINTS:,}: check the years, use a longer step (--every 1w, 1m) or split the range"
+        )
     points: list[date] = []
     if unit in "dw":
         step = timedelta(days=n * (7 if unit == "w" else 1))
         day = start
         while day <= end:
             points.append(day)
+            if (end - day) < step:  # the next step would pass `end` (or the calendar's last day)
+                break
             day += step
     elif unit == "m":
         year, month = start.year, start.month
-        while (point := _month_end(year, month)) <= end:
+        while year <= end.year and (point := _month_end(year, month)) <= end:
             points.append(point)
             month += n
             year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
     else:
         year = start.year
-        while (point := date(year, 12, 31)) <= end:
+        while year <= end.year and (point := date(year, 12, 31)) <= end:
             points.append(point)
             year += n
     if not points or points[-1] != end:

@@ -44,7 +44,9 @@ class BatchJob:
     trigger: str  # 'api' | 'schedule' | 'cli' (an operation of the local CLI's command channel)
     started_at: datetime
     kind: str = "run"  # run | backfill | an operation of the command channel (ingest, report)
-    status: str = "running"  # running | complete | failed
+    status: str = (
+        "running"  # running | complete | failed | stopped (the server stopped between backfill points)
+    )
     finished_at: datetime | None = None
     result: Any = None  # RunResult of a run; the list of RunResults of a backfill
     message: str | None = None
@@ -363,6 +365,12 @@ class Runtime:
         def work(job: BatchJob) -> None:
             job.result = []
             for point in points:
+                if self._stop.is_set():  # the server stops: the points done are complete runs, the rest wait
+                    job.status, job.message = (
+                        "stopped",
+                        f"the server stopped after {job.done} of {len(points)} points",
+                    )
+                    return
                 with self.run_lock:
                     job.result += backfill(self.ws, point, point, every, only=only)
                     self.live.forget()  # a backfill may write the latest run
@@ -401,7 +409,8 @@ class Runtime:
     def _run_job(self, job: BatchJob, work: Any) -> None:
         try:
             work(job)
-            job.status = "complete"
+            if job.status == "running":  # not "stopped" by the server's shutdown
+                job.status = "complete"
         except SegmentumError as exc:
             job.status, job.message = "failed", str(exc)
             log.warning("%s (job %s) failed: %s", job.kind, job.job_id, exc)
