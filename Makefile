@@ -26,7 +26,7 @@ browser-deps:
 	    || echo "warning: could not install chromium; browser tests will be skipped"; }
 
 test: install browser-deps
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=25
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow and not spark and not browser"
