@@ -202,3 +202,43 @@ def test_the_back_pressure_bound_is_set_in_segmentum_yml(tmp_path) -> None:
         )  # the app's argument wins (tests, benchmarks)
     finally:
         ws.close()
+
+
+def test_a_lookup_never_waits_for_a_worker_thread_held_by_event_posts(realtime_ws, request) -> None:
+    """The lookup answers from the replica on the event loop: with every worker thread of the server busy
+    (event posts waiting for the event writer), `GET /v1/customers/{id}/segments` still answers at once. Before,
+    the lookup queued for a worker thread behind the posts, so it waited as long as the writer did."""
+    runtime, client = _serve(realtime_ws, request, micro_batch_seconds=3600)
+    _until(lambda: runtime.live.ready)
+    expected = client.get("/v1/customers/old1/segments").json()
+    threads_of_server = 40  # anyio's default limit of worker threads (FastAPI's sync routes run there)
+    answers: list[int] = []
+    lock = threading.Lock()
+
+    def post(n: int) -> None:
+        with httpx.Client(base_url=str(client.base_url), headers=dict(client.headers), timeout=60) as mine:
+            code = mine.post("/v1/events", json={"events": [_cart(f"busy{n}")]}).status_code
+            with lock:
+                answers.append(code)
+
+    posts = [threading.Thread(target=post, args=(n,)) for n in range(threads_of_server + 10)]
+    with runtime.events.lock:  # the event writer is busy: every post holds a worker thread, waiting
+        for t in posts:
+            t.start()
+        # until the posts hold every worker thread: a route that needs one then does not answer
+        saturated = time.monotonic() + 60
+        while True:
+            try:
+                client.get("/v1/customers/old1", timeout=1)
+            except httpx.ReadTimeout:
+                break
+            assert time.monotonic() < saturated, "the posts never held every worker thread"
+        started = time.monotonic()
+        lookup = client.get("/v1/customers/old1/segments", timeout=10)
+        waited = time.monotonic() - started
+        assert lookup.status_code == 200 and lookup.json() == expected
+        assert waited < 5, f"the lookup waited {waited:.1f} s for the event writer"
+        assert not answers  # the posts were still waiting all along
+    for t in posts:
+        t.join(60)
+    assert answers == [202] * len(posts)
