@@ -77,30 +77,20 @@ def customer(ctx: Context, customer_id: str, *, history_runs: int = HISTORY_RUNS
     }
 
 
-def live_segments(customer_id: str, live: LiveState | None) -> dict[str, Any] | None:
-    """The customer's segments now from the in-process replica alone (memory, never the store), in the shape of
-    `segments_now`; None when the replica is not loaded or does not hold the customer. Safe to call on the
-    server's event loop: it never blocks."""
-    entry = live.get(customer_id) if live is not None else None
-    if entry is None:
-        return None
-    return {
-        "customer_id": customer_id,
-        "segments": list(entry.segments),
-        "run_id": entry.run_id,
-        "as_of": entry.as_of,
-    }
-
-
 def segments_now(ctx: Context, customer_id: str, *, live: LiveState | None = None) -> dict[str, Any]:
     """The customer's segments now: `customer_id`, `segments` (sorted), `run_id` and `as_of` of the run that
     holds their state (None before any run holds them). The lookup of `GET /v1/customers/{id}/segments`:
     from `live` (the server's in-process replica, refreshed by each micro-batch) when it holds the customer,
     else one store read (`snapshots.current_memberships`). NotFoundError when neither the store nor any run
     knows them."""
-    found = live_segments(customer_id, live)
-    if found is not None:
-        return found
+    entry = live.get(customer_id) if live is not None else None
+    if entry is not None:
+        return {
+            "customer_id": customer_id,
+            "segments": list(entry.segments),
+            "run_id": entry.run_id,
+            "as_of": entry.as_of,
+        }
     store = ctx.store
     current = snapshot.current_memberships(store, customer_id)
     if current.empty:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from segmentum.api.deps import get_workspace, json_response
+from segmentum.api.deps import get_runtime, get_workspace, json_response
 from segmentum.api.errors import ERROR_RESPONSES
 from segmentum.runs.explain import explain as explain_customer
 from segmentum.service.runtime import Runtime
 from segmentum.views.catalog import check_segment
-from segmentum.views.customers import customer, live_segments, segments_now
+from segmentum.views.customers import customer, segments_now
 from segmentum.workspace import Workspace
 
 router = APIRouter(prefix="/customers", tags=["customers"], responses=ERROR_RESPONSES)
@@ -26,15 +25,10 @@ def get_customer(customer_id: str, ws: Workspace = Depends(get_workspace)) -> JS
     "/{customer_id}/segments",
     summary="The customer's segments now (a lookup: real-time runs included, nothing computed)",
 )
-async def get_segments(customer_id: str, request: Request) -> JSONResponse:
-    # On the event loop, not in the thread pool: a lookup the replica answers (memory) never waits for a
-    # worker thread that event posts or other requests hold (issue 20); only a store read goes to a thread.
-    runtime: Runtime = request.app.state.runtime
-    live = runtime.live if runtime.realtime else None
-    found = live_segments(customer_id, live)
-    if found is None:
-        found = await run_in_threadpool(segments_now, runtime.ws, customer_id, live=live)
-    return json_response(found)
+def get_segments(customer_id: str, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    return json_response(
+        segments_now(runtime.ws, customer_id, live=runtime.live if runtime.realtime else None)
+    )
 
 
 @router.get("/{customer_id}/explain/{name}", summary="Why the customer is or is not in the segment")
