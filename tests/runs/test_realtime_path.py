@@ -296,3 +296,108 @@ def test_a_real_time_diff_in_one_query_gives_the_per_definition_rows(ws: Workspa
         assert len(got) > 0
         pd.testing.assert_frame_equal(got, expected)
     assert set(second.transitions[second.transitions.customer_id == "c03"].from_run) <= {first.run_id}
+
+
+RESTRICTED_DEFS = """
+traits:
+  paid: {sum: orders.amount}
+  every_order: {count: orders, all_orders: true}
+  units: {sum: order_items.quantity}
+  every_unit: {sum: order_items.quantity, all_orders: true}
+  gap: {max: orders.days_since_previous}
+  carts_30d: {count: events, where: "event = 'cart_add'", within: 30d}
+  top: {expr: "ntile(paid, 2)"}
+segments:
+  unit_buyer: {where: "units >= 2"}
+  carting: {where: "carts_30d > 0"}
+segmentations:
+  tier:
+    segments:
+      - {name: upper, where: "top = 2 and every_unit >= 1"}
+      - {name: slow, where: "gap > 20"}
+    else: other
+"""
+
+
+def test_the_restricted_read_gives_a_full_evaluation_s_traits_and_memberships(make_ws) -> None:
+    """A micro-batch reads only its customers' rows (`customer_id IN _sgm_touched` on every fact table); what it
+    computes for them equals a full evaluation of every customer at the same as_of, traits included: cancelled
+    orders (qualifying or all_orders), an item whose order belongs to a customer not touched, the gap between a
+    customer's orders (a window over their rows), an event window, a population value from the batch run."""
+    customers = [f"k{i}" for i in range(8)]
+    orders, items = [], []
+    for i, c in enumerate(customers):
+        for k in range(1 + i % 3):
+            oid = f"o{i}-{k}"
+            orders.append(
+                {
+                    "order_id": oid,
+                    "customer_id": c,
+                    "ordered_at": datetime(2024, 1, 3 + 11 * k + i, 9),
+                    "amount": 20 + 13 * i + 7 * k,
+                    "status": "cancelled" if (i + k) % 4 == 3 else "paid",
+                }
+            )
+            items.append(
+                {
+                    "order_id": oid,
+                    "customer_id": c,
+                    "ordered_at": datetime(2024, 1, 3 + 11 * k + i, 9),
+                    "product_id": "p",
+                    "quantity": 1 + k,
+                    "unit_price": 5,
+                }
+            )
+    # k1's item in k6's order: it qualifies through k6's order, which the restricted read must still see
+    items.append(
+        {
+            "order_id": "o6-0",
+            "customer_id": "k1",
+            "ordered_at": datetime(2024, 1, 9, 9),
+            "product_id": "q",
+            "quantity": 3,
+            "unit_price": 2,
+        }
+    )
+    events = [
+        {
+            "event_id": f"e{i}",
+            "customer_id": c,
+            "event": "cart_add",
+            "occurred_at": datetime(2024, 3, 20 + i % 5),
+        }
+        for i, c in enumerate(customers)
+        if i % 2
+    ]
+    ws = make_ws(
+        RESTRICTED_DEFS,
+        {
+            "customers": [{"customer_id": c} for c in customers],
+            "orders": orders,
+            "order_items": items,
+            "events": events,
+        },
+    )
+    run(ws, as_of=T0)
+    as_of = T0 + timedelta(hours=2)
+    touched = ["k1", "k3", "k5"]  # not k6, whose order holds an item of k1
+    result = Evaluator(ws).evaluate(touched, as_of)
+    full = run(ws, as_of=as_of, preview=True)
+
+    def frame(df: pd.DataFrame) -> pd.DataFrame:
+        df = df.sort_values("customer_id").reset_index(drop=True).astype(object)
+        return df.where(df.notna(), None)
+
+    columns = ["customer_id", "paid", "every_order", "units", "every_unit", "gap", "carts_30d", "top"]
+    mine = frame(result.traits(touched)[columns])
+    theirs = frame(full.traits(touched)[columns])
+    assert mine.to_dict("records") == theirs.to_dict("records")
+    # k1's own items and the one in k6's order
+    assert mine.set_index("customer_id").loc["k1", "units"] == 1 + 2 + 3
+    got = result.memberships()
+    expected = full.memberships()
+    expected = expected[expected.customer_id.isin(touched)]
+    assert sorted(zip(got.customer_id, got.name, strict=True)) == sorted(
+        zip(expected.customer_id, expected.name, strict=True)
+    )
+    assert _now(ws, touched) == sorted(zip(expected.customer_id, expected.name, strict=True))
