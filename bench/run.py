@@ -51,6 +51,12 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _max_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+
+
 def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
     """Run one implementation once; write its outputs to `out` (not timed) and return its figures."""
     from segmentum.workspace import Workspace
@@ -95,6 +101,9 @@ def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
             figures["cpu_seconds"] = _cpu() - cpu
         else:
             raise SystemExit(f"unknown implementation {impl!r}; choose from {', '.join(IMPLS)}")
+        # this process's peak RSS up to here: the run, before its outputs are read into pandas for the
+        # comparison (which the sampled peak of the process tree includes)
+        figures["run_peak_rss_mb"] = _max_rss_mb()
         # the limit the store's connection ran under (DuckDB's own words, e.g. '953.6 MiB')
         figures["memory_limit"] = ws.store.query("SELECT current_setting('memory_limit')")[0][0]
     finally:
@@ -267,7 +276,7 @@ def bench_size(
             runs[impl].append(figures)
             print(
                 f"   {impl:10s} rep {rep}: {figures['seconds']:.2f} s (CPU {figures.get('cpu_seconds', 0):.2f} s), "
-                f"peak {figures['peak_rss_mb']:.0f} MB, spilled {figures['peak_spill_mb']:.0f} MB, "
+                f"peak {figures['peak_rss_mb']:.0f} MB (run {figures.get('run_peak_rss_mb', 0):.0f}), spilled {figures['peak_spill_mb']:.0f} MB, "
                 f"load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
@@ -297,6 +306,7 @@ def bench_size(
             "ratio_to_sql": round(best[impl] / best[reference], 2) if reference in best else None,
             "peak_rss_mb": round(max(r["peak_rss_mb"] for r in rs), 1),
             "peak_spill_mb": round(max(r.get("peak_spill_mb", 0.0) for r in rs), 1),
+            "run_peak_rss_mb": round(max(r.get("run_peak_rss_mb", 0.0) for r in rs), 1),
             "memory_limit": rs[0].get("memory_limit"),
             "all_seconds": [round(r["seconds"], 3) for r in rs],
             "median_round_ratio": round(float(np.median(rounds[impl])), 2) if rounds.get(impl) else None,
