@@ -75,6 +75,9 @@ def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
             mark, cpu = time.perf_counter(), _cpu()
             result = run(ws, as_of=AS_OF, engine="duckdb" if impl == "segmentum" else "spark")
             figures["seconds"] = time.perf_counter() - mark
+            # this process's peak RSS up to the end of the run, before its outputs are read into pandas for
+            # the comparison (the sampled peak of the process tree includes that)
+            figures["run_peak_rss_mb"] = _max_rss_mb()
             if impl == "segmentum":  # Spark's work is in its JVM, another process
                 figures["cpu_seconds"] = _cpu() - cpu
             figures["phases"] = result.timings
@@ -86,6 +89,7 @@ def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
             mark, cpu = time.perf_counter(), _cpu()
             sql.run(ws.store.con, AS_OF)
             figures["seconds"] = time.perf_counter() - mark
+            figures["run_peak_rss_mb"] = _max_rss_mb()
             figures["cpu_seconds"] = _cpu() - cpu
             traits, mem = sql.outputs(ws.store.con)
         elif impl == "pandas":
@@ -98,12 +102,10 @@ def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
             traits, mem = pandas_impl.compute(data, AS_OF)
             figures["compute_seconds"] = time.perf_counter() - mark2
             figures["seconds"] = time.perf_counter() - mark
+            figures["run_peak_rss_mb"] = _max_rss_mb()
             figures["cpu_seconds"] = _cpu() - cpu
         else:
             raise SystemExit(f"unknown implementation {impl!r}; choose from {', '.join(IMPLS)}")
-        # this process's peak RSS up to here: the run, before its outputs are read into pandas for the
-        # comparison (which the sampled peak of the process tree includes)
-        figures["run_peak_rss_mb"] = _max_rss_mb()
         # the limit the store's connection ran under (DuckDB's own words, e.g. '953.6 MiB')
         figures["memory_limit"] = ws.store.query("SELECT current_setting('memory_limit')")[0][0]
     finally:
