@@ -52,9 +52,12 @@ def _cpu() -> float:
 
 
 def _max_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+    """Peak RSS of this process so far (VmHWM: reset at exec, unlike getrusage's ru_maxrss, which a child
+    started by fork inherits from its parent)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    return 0.0
 
 
 def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
