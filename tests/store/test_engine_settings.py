@@ -107,3 +107,19 @@ def test_a_wrong_memory_limit_names_file_line_and_the_accepted_forms(tmp_path: P
     (root / "segmentum.yml").write_text("name: w\nengine: spork\n")
     with pytest.raises(ConfigError, match=r"segmentum.yml:2:\d+: .*'duckdb' or 'spark'"):
         Workspace(root)
+
+
+def test_what_does_not_fit_spills_into_the_configured_folder(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path / "w", "engine: {memory_limit: 64MB, temp_directory: spill, threads: 1}\n")
+    try:
+        cur = ws.store.cursor()
+        assert not (ws.root / "spill").exists()
+        # about 200 MB of sorted rows against a 64MB limit: DuckDB must spill, or fail
+        rows = cur.execute(
+            "SELECT count(*), max(s) FROM (SELECT md5(i::VARCHAR) || md5((i + 1)::VARCHAR) AS s, i "
+            "FROM range(2500000) t(i) ORDER BY s OFFSET 1)"
+        ).fetchone()
+        assert rows is not None and rows[0] == 2_499_999
+        assert (ws.root / "spill").is_dir()
+    finally:
+        ws.close()
