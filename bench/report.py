@@ -16,10 +16,13 @@ LABELS = {
 
 
 def load() -> dict[int, dict]:
-    """Entries per customer count from every batch_*.json (later files win)."""
+    """Entries per customer count from every batch_*.json (later files win; runs under a --memory-limit are
+    another table's, BENCHMARKS.md "Memory at scale")."""
     sizes: dict[int, dict] = {}
     for path in sorted(RESULTS.glob("batch_*.json"), key=lambda p: p.stat().st_mtime):
         data = json.loads(path.read_text())
+        if data.get("memory_limit"):
+            continue
         for entry in data["sizes"]:
             sizes[entry["customers"]] = entry | {"date": data["date"], "command": data["command"]}
     return dict(sorted(sizes.items()))

@@ -36,6 +36,7 @@ PROFILES = {  # customers per size
     "large": [1_000_000, 10_000_000],
 }
 IMPLS = ["sql", "segmentum", "pandas", "spark"]
+MEMORY_ENV = "BENCH_MEMORY_LIMIT"  # --memory-limit, passed to the workers
 
 
 # ----------------------------------------------------------------------------------------------- workers
@@ -50,11 +51,24 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _max_rss_mb() -> float:
+    """Peak RSS of this process so far (VmHWM: reset at exec, unlike getrusage's ru_maxrss, which a child
+    started by fork inherits from its parent)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    return 0.0
+
+
 def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
     """Run one implementation once; write its outputs to `out` (not timed) and return its figures."""
     from segmentum.workspace import Workspace
 
     ws = Workspace(root / "ws")
+    limit = os.environ.get(MEMORY_ENV)
+    if limit:
+        # as `engine: {memory_limit: ...}` in segmentum.yml would (read when the store opens), every impl alike
+        ws.config.engine.memory_limit = limit
     figures: dict[str, Any] = {}
     try:
         if impl in ("segmentum", "spark"):
@@ -64,6 +78,9 @@ def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
             mark, cpu = time.perf_counter(), _cpu()
             result = run(ws, as_of=AS_OF, engine="duckdb" if impl == "segmentum" else "spark")
             figures["seconds"] = time.perf_counter() - mark
+            # this process's peak RSS up to the end of the run, before its outputs are read into pandas for
+            # the comparison (the sampled peak of the process tree includes that)
+            figures["run_peak_rss_mb"] = _max_rss_mb()
             if impl == "segmentum":  # Spark's work is in its JVM, another process
                 figures["cpu_seconds"] = _cpu() - cpu
             figures["phases"] = result.timings
@@ -75,6 +92,7 @@ def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
             mark, cpu = time.perf_counter(), _cpu()
             sql.run(ws.store.con, AS_OF)
             figures["seconds"] = time.perf_counter() - mark
+            figures["run_peak_rss_mb"] = _max_rss_mb()
             figures["cpu_seconds"] = _cpu() - cpu
             traits, mem = sql.outputs(ws.store.con)
         elif impl == "pandas":
@@ -87,9 +105,12 @@ def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
             traits, mem = pandas_impl.compute(data, AS_OF)
             figures["compute_seconds"] = time.perf_counter() - mark2
             figures["seconds"] = time.perf_counter() - mark
+            figures["run_peak_rss_mb"] = _max_rss_mb()
             figures["cpu_seconds"] = _cpu() - cpu
         else:
             raise SystemExit(f"unknown implementation {impl!r}; choose from {', '.join(IMPLS)}")
+        # the limit the store's connection ran under (DuckDB's own words, e.g. '953.6 MiB')
+        figures["memory_limit"] = ws.store.query("SELECT current_setting('memory_limit')")[0][0]
     finally:
         ws.close()
     out.mkdir(parents=True, exist_ok=True)
@@ -121,10 +142,18 @@ def _spawn(impl: str, root: Path, out: Path, extra_env: dict[str, str] | None = 
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     peak = 0
+    spill = 0  # DuckDB's temporary files (the store's default temp_directory), at their largest
+    spill_dir = root / "ws" / "segmentum.duckdb.tmp"
     done = threading.Event()
 
+    def spilled() -> int:
+        try:
+            return sum(f.stat().st_size for f in spill_dir.iterdir() if f.is_file())
+        except OSError:
+            return 0
+
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, spill
         try:
             parent = psutil.Process(proc.pid)
         except psutil.NoSuchProcess:
@@ -138,6 +167,7 @@ def _spawn(impl: str, root: Path, out: Path, extra_env: dict[str, str] | None = 
             except psutil.NoSuchProcess:
                 break
             peak = max(peak, total)
+            spill = max(spill, spilled())
             done.wait(0.05)
 
     thread = threading.Thread(target=sample, daemon=True)
@@ -152,6 +182,7 @@ def _spawn(impl: str, root: Path, out: Path, extra_env: dict[str, str] | None = 
     figures = json.loads(report.read_text())
     figures["process_seconds"] = wall
     figures["peak_rss_mb"] = peak / 2**20
+    figures["peak_spill_mb"] = spill / 2**20
     return figures
 
 
@@ -250,7 +281,8 @@ def bench_size(
             runs[impl].append(figures)
             print(
                 f"   {impl:10s} rep {rep}: {figures['seconds']:.2f} s (CPU {figures.get('cpu_seconds', 0):.2f} s), "
-                f"peak {figures['peak_rss_mb']:.0f} MB, load {os.getloadavg()[0]:.1f}",
+                f"peak {figures['peak_rss_mb']:.0f} MB (run {figures.get('run_peak_rss_mb', 0):.0f}), spilled {figures['peak_spill_mb']:.0f} MB, "
+                f"load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
     reference = "sql" if "sql" in impls else impls[0]
@@ -278,6 +310,9 @@ def bench_size(
             "seconds": round(best[impl], 3),
             "ratio_to_sql": round(best[impl] / best[reference], 2) if reference in best else None,
             "peak_rss_mb": round(max(r["peak_rss_mb"] for r in rs), 1),
+            "peak_spill_mb": round(max(r.get("peak_spill_mb", 0.0) for r in rs), 1),
+            "run_peak_rss_mb": round(max(r.get("run_peak_rss_mb", 0.0) for r in rs), 1),
+            "memory_limit": rs[0].get("memory_limit"),
             "all_seconds": [round(r["seconds"], 3) for r in rs],
             "median_round_ratio": round(float(np.median(rounds[impl])), 2) if rounds.get(impl) else None,
             # CPU seconds (every thread of the worker): the work done, less swayed by other jobs than wall time
@@ -314,6 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spark-repeats", type=int, default=1, help="Spark takes minutes: fewer repeats")
     parser.add_argument("--spark-max", type=int, default=100_000, help="largest size Spark runs at")
     parser.add_argument("--data-dir", default=str(HERE / "data"))
+    parser.add_argument(
+        "--memory-limit",
+        help="DuckDB memory limit for every implementation's store (as engine.memory_limit, e.g. 1GB)",
+    )
     parser.add_argument("--worker")
     parser.add_argument("--root")
     parser.add_argument("--out")
@@ -323,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         figures = _worker(args.worker, Path(args.root), Path(args.out))
         Path(args.report).write_text(json.dumps(figures, default=str))
         return 0
+    if args.memory_limit:
+        os.environ[MEMORY_ENV] = args.memory_limit  # the workers inherit it
     sizes = PROFILES.get(args.scale) or [int(args.scale)]
     impls = [i.strip() for i in args.impl.split(",") if i.strip()]
     results = {
@@ -330,10 +371,12 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "command": " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])]),
         "scale": args.scale,
+        "memory_limit": args.memory_limit,
         "sizes": [],
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out_file = RESULTS / f"batch_{args.scale}.json"
+    suffix = f"_mem{args.memory_limit}" if args.memory_limit else ""
+    out_file = RESULTS / f"batch_{args.scale}{suffix}.json"
     failed = False
     for customers in sizes:
         here = [i for i in impls if i != "spark" or customers <= args.spark_max]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -67,12 +68,94 @@ class ServeSettings(Strict):
     max_pending: int = Field(default=20_000, ge=1)
 
 
+class EngineSettings(Strict):
+    """`engine:` in segmentum.yml: the engine's name, or a mapping with the name and DuckDB's resources.
+
+    `engine: spark` and `engine: {name: spark}` mean the same. Equal to its name as a string
+    (`config.engine == "duckdb"`), so code that compares the setting with a name keeps working.
+    """
+
+    name: Literal["duckdb", "spark"] = "duckdb"
+    memory_limit: str | None = Field(
+        None,
+        description="DuckDB's memory limit for this workspace's process: '4GB', '512MB', or a share of the "
+        "machine's memory such as '50%'. Beyond it DuckDB spills to `temp_directory` (default: DuckDB's own, "
+        "80% of the memory)",
+    )
+    temp_directory: str | None = Field(
+        None,
+        description="Where DuckDB spills what does not fit in `memory_limit` (relative to the workspace, or "
+        "absolute; default: the store's file name plus '.tmp', next to it)",
+    )
+    threads: int | None = Field(None, ge=1, description="DuckDB's worker threads (default: one per core)")
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory(cls, value: str | None) -> str | None:
+        if value is not None:
+            memory_bytes(value)  # a ValueError with the accepted forms
+        return value
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return self.name == other
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+_UNITS = {
+    "B": 1,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "TB": 1000**4,
+    "KIB": 1024,
+    "MIB": 1024**2,
+    "GIB": 1024**3,
+    "TIB": 1024**4,
+}
+
+
+def memory_bytes(value: str, *, total: int | None = None) -> int:
+    """Bytes of a memory size ('4GB', '512 MiB', '50%' of `total`, by default the machine's memory)."""
+    text = value.strip().upper().replace(" ", "")
+    if text.endswith("%"):
+        try:
+            share = float(text[:-1])
+        except ValueError:
+            share = -1.0
+        if not 0 < share <= 100:
+            raise ValueError(
+                f"memory share {value!r} must be a percentage above 0 and at most 100, such as '50%'"
+            )
+        if total is None:
+            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return int(total * share / 100)
+    number = text.rstrip("KMGTIB")
+    unit = text[len(number) :] or "B"
+    try:
+        amount = float(number)
+    except ValueError:
+        amount = -1.0
+    if unit not in _UNITS or amount <= 0:
+        raise ValueError(
+            f"memory size {value!r} is not understood; write a number and a unit (KB, MB, GB, TB, or KiB, "
+            "MiB, GiB, TiB), such as '4GB', or a share of the machine's memory such as '50%'"
+        )
+    return int(amount * _UNITS[unit])
+
+
 class WorkspaceConfig(Strict):
     """Everything `segmentum.yml` may contain. Unknown keys are errors (with a did-you-mean)."""
 
     name: str = "workspace"
     store: str = "segmentum.duckdb"
-    engine: Literal["duckdb", "spark"] = "duckdb"
+    engine: EngineSettings = Field(default_factory=lambda: EngineSettings.model_validate({}))
     warehouse: str | None = Field(None, description="Folder of Parquet exports for the Spark engine")
     timezone: str = "UTC"
     currency: str = "USD"
@@ -92,6 +175,12 @@ class WorkspaceConfig(Strict):
     caps: dict[str, Any] = Field(default_factory=dict)
     suppress: list[Any] = Field(default_factory=list)
     quiet_hours: dict[str, Any] | None = None
+
+    @field_validator("engine", mode="before")
+    @classmethod
+    def _engine_name(cls, value: Any) -> Any:
+        # `engine: spark` is short for `engine: {name: spark}`
+        return {"name": value} if isinstance(value, str) else value
 
     @field_validator("timezone")
     @classmethod
@@ -156,6 +245,10 @@ name: {name}
 # The store: one DuckDB file next to this one (canonical tables, snapshots, outbox, tasks).
 store: segmentum.duckdb
 # engine: spark               # run definitions on Apache Spark (local) instead of DuckDB
+# engine:                     # or a mapping: the engine and DuckDB's resources
+#   name: duckdb
+#   memory_limit: 4GB         # beyond it DuckDB spills to disk (default: 80% of the machine's memory)
+#   temp_directory: segmentum.duckdb.tmp   # where it spills (default: next to the store)
 # warehouse: warehouse/       # where Parquet exports for Spark are written
 
 # Timestamps are stored as wall-clock time in this zone; input with an offset is converted to it.

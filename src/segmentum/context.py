@@ -11,7 +11,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from segmentum.config import CONFIG_FILE, WorkspaceConfig, load_config, render_config_template
+from segmentum.config import (
+    CONFIG_FILE,
+    WorkspaceConfig,
+    load_config,
+    memory_bytes,
+    render_config_template,
+)
 from segmentum.errors import ConfigError, WorkspaceNotFoundError
 from segmentum.store.connection import Store
 
@@ -82,8 +88,27 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.root / self.config.store, read_only=self._read_only)
+            self._store = Store(
+                self.root / self.config.store, read_only=self._read_only, settings=self.store_settings()
+            )
         return self._store
+
+    def store_settings(self) -> dict[str, str | int]:
+        """DuckDB's settings for this workspace's store, from `engine:` in segmentum.yml: the memory limit
+        (beyond it DuckDB spills), where it spills (by default `<store>.tmp` next to the store, not the
+        current folder), and the threads."""
+        engine = self.config.engine
+        store = self.root / self.config.store
+        settings: dict[str, str | int] = {
+            "temp_directory": str(self.root / engine.temp_directory)
+            if engine.temp_directory
+            else str(store.with_name(store.name + ".tmp"))
+        }
+        if engine.memory_limit:
+            settings["memory_limit"] = f"{memory_bytes(engine.memory_limit)}B"
+        if engine.threads:
+            settings["threads"] = engine.threads
+        return settings
 
     def path(self, relative: str | Path) -> Path:
         """A path inside the workspace."""

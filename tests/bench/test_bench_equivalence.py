@@ -70,3 +70,17 @@ def test_compare_reports_a_changed_value(small: dict, tmp_path: Path) -> None:
 def test_spark_matches_the_handwritten_sql(small: dict) -> None:
     entry = harness.bench_size(2_000, ["sql", "spark"], 1, small["dir"])
     assert entry["check"] == {"spark": "identical"}
+
+
+def test_under_a_small_memory_limit_the_outputs_stay_identical(
+    small: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--memory-limit` reaches every worker's store through `engine.memory_limit` (DuckDB then spills)."""
+    import shutil
+
+    shutil.copytree(small["dir"] / "c2000", tmp_path / "c2000")  # the module's own store stays as it was
+    monkeypatch.setenv(harness.MEMORY_ENV, "100MB")
+    entry = harness.bench_size(2_000, ["sql", "segmentum"], 1, tmp_path)
+    assert entry["check"] == {"segmentum": "identical"}
+    assert {entry["impls"][i]["memory_limit"] for i in ("sql", "segmentum")} == {"95.3 MiB"}
+    assert small["entry"]["impls"]["segmentum"]["memory_limit"] != "95.3 MiB"

@@ -311,7 +311,7 @@ def run(
     started = _time.perf_counter()
     timings: dict[str, float] = {}
     store = ws.store
-    engine_name = engine or ws.config.engine
+    engine_name = engine or ws.config.engine.name
     kind = kind or ("realtime" if customers is not None else "batch")
     defs = (definitions if definitions is not None else ws.definitions()).select(only)
     resolved, warnings = resolve_as_of(as_of, ws)

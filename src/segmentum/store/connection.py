@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,9 +31,14 @@ _SHARED_LOCK = threading.Lock()
 class Store:
     """A workspace's DuckDB file. Open lazily; one connection per process, cursors per thread."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, *, read_only: bool = False, settings: Mapping[str, str | int] | None = None
+    ) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        # DuckDB settings of the database (memory_limit, temp_directory, threads): applied when this process
+        # first opens the file; Store objects on the same file share that database and its settings
+        self.settings = dict(settings or {})
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.RLock()
 
@@ -64,6 +69,8 @@ class Store:
             # Attached under a fixed alias: a file named segmentum.duckdb would otherwise give a catalog
             # called `segmentum` that clashes with our schema of that name.
             con = duckdb.connect()
+            for name, value in self.settings.items():
+                con.execute(f"SET {name} = {literal(str(value))}")
             mode = " (READ_ONLY)" if self.read_only else ""
             con.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}{mode}")
             con.execute(f"USE {CATALOG}")
@@ -74,6 +81,11 @@ class Store:
                     "this workspace, use its API or stop it first"
                 ) from exc
             raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"cannot open the store {self.path} with the settings {self.settings} ({exc}); "
+                "check `engine:` in segmentum.yml"
+            ) from exc
         try:
             prepare(con, self.path, read_only=self.read_only)
         except BaseException:
