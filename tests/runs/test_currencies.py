@@ -181,7 +181,9 @@ def test_without_a_rates_table_amounts_are_taken_as_they_are_and_nothing_is_join
     assert _money(t["e"]["spent"]) == 120
     sql = compiled_sql(ws)
     assert "rates" not in sql and "__rate" not in sql
-    assert "__rate" in compiled_sql(_workspace(make_ws, rates=True))
+    converting = _workspace(make_ws, rates=True)
+    for dialect in ("duckdb", "pyspark", "postgres"):  # `segmentum sql` shows the conversion in each
+        assert "__rate" in compiled_sql(converting, dialect=dialect), dialect
 
 
 def test_a_backfill_converts_each_order_at_the_rate_of_its_own_date(make_ws) -> None:
