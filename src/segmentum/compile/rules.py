@@ -304,18 +304,24 @@ def missing_rates(store: Store, currency: str, as_of: datetime | None = None) ->
     sql = without_rate_sql(store, currency, as_of)
     if sql is None:
         return None
-    cur = store.cursor()
-    rows = cur.execute(
-        f"SELECT currency, count(*), min(day) FROM ({sql}) GROUP BY currency ORDER BY currency"
-    ).fetchall()
-    if not rows:
+    # one pass: a row per currency and the total (the grouping set ()), whose customers are counted once
+    rows = (
+        store.cursor()
+        .execute(
+            f"SELECT currency, count(*), min(day), count(DISTINCT customer_id), grouping(currency) FROM ({sql}) "
+            "GROUP BY GROUPING SETS ((currency), ()) ORDER BY grouping(currency), currency"
+        )
+        .fetchall()
+    )
+    per_currency = [r for r in rows if r[4] == 0]
+    total = next((r for r in rows if r[4] == 1), None)
+    if total is None or not total[1]:
         return None
-    customers = cur.execute(f"SELECT count(DISTINCT customer_id) FROM ({sql})").fetchone()
     return MissingRates(
-        orders=sum(int(r[1]) for r in rows),
-        customers=int(customers[0]) if customers else 0,
-        currencies={str(r[0]): int(r[1]) for r in rows},
-        earliest=min(r[2] for r in rows),
+        orders=int(total[1]),
+        customers=int(total[3]),
+        currencies={str(r[0]): int(r[1]) for r in per_currency},
+        earliest=total[2],
     )
 
 
