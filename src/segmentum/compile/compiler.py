@@ -260,8 +260,10 @@ class RunCompiler:
     ) -> None:
         self.defs = defs
         self.history = dict(history or {})
-        # every rule below sees an alias's rows as its customer's, and money in the workspace currency
-        self.tables = rules.money_at(rules.identities_at(tables, as_of), currency)
+        # every rule below sees an alias's rows as its customer's, and money in the workspace currency; who the
+        # customers are reads only ids and times, so it reads the tables before the conversion (no join there)
+        self.seen_tables = rules.identities_at(tables, as_of)
+        self.tables = rules.money_at(self.seen_tables, currency)
         self.as_of = as_of
         self.customer_ids = customer_ids
         self.population_table = population
@@ -300,7 +302,7 @@ class RunCompiler:
         """The run's customers (DESIGN.md section 4): `customers`, else every id the tables hold, keeping
         those whose `first_seen_at` (`rules.first_seen`) is null or at or before as_of."""
         needed = self._attribute_names()
-        canonical = {n: t for n, t in self.tables.items() if n in TABLES and "customer_id" in t.columns}
+        canonical = {n: t for n, t in self.seen_tables.items() if n in TABLES and "customer_id" in t.columns}
         if self.customer_ids is not None:
             canonical = {n: t.filter(t.customer_id.isin(self._touched())) for n, t in canonical.items()}
         seen = rules.first_seen(canonical)

@@ -206,7 +206,11 @@ def half_even(x: ir.NumericValue, digits: int = 6) -> ir.Value:
     """`x` (a DECIMAL of at most 12 decimals) rounded half-even to `digits` decimals, the same on DuckDB and
     Spark: both round a DECIMAL half away from zero, so an exact tie is rounded as 2 * round(x / 2), whose
     value at the tie is the even neighbour (x / 2 is never itself a tie)."""
-    away = x.round(digits).cast(_ROUNDED)
+    return _half_even(x, x.round(digits).cast(_ROUNDED), digits)
+
+
+def _half_even(x: ir.NumericValue, away: ir.NumericValue, digits: int = 6) -> ir.Value:
+    """`half_even` given `away` = x rounded half away from zero (a column computed once)."""
     half = ibis.literal(f"0.{'0' * digits}5", type=dt.Decimal(digits + 1, digits + 1))
     tie = (x - away).abs() == half
     twice = (x * ibis.literal("0.5", type=dt.Decimal(1, 1))).round(digits).cast(_ROUNDED) * 2
@@ -347,8 +351,11 @@ def money_at(tables: Mapping[str, ir.Table], currency: str | None) -> dict[str, 
         j = j.select(*t.columns, "__rate", "__foreign")
         # the exact products once, then rounded: the rounding reads its operand three times
         j = j.mutate(**{f"__x_{c}": product(j[c], j.__rate) for c in money})
+        j = j.mutate(**{f"__r_{c}": j[f"__x_{c}"].round(6).cast(_ROUNDED) for c in money})
         values = {
-            c: ibis.ifelse(j.__foreign.isnull(), j[c].cast(MONEY_TYPE), half_even(j[f"__x_{c}"]))
+            c: ibis.ifelse(
+                j.__foreign.isnull(), j[c].cast(MONEY_TYPE), _half_even(j[f"__x_{c}"], j[f"__r_{c}"])
+            )
             for c in money
         }
         columns = [values[c].name(c) if c in values else j[c] for c in t.columns]
