@@ -30,6 +30,10 @@ class TableSpec:
     time_column: str | None
     # known columns and their types; columns not listed are kept as attributes with an inferred type
     columns: dict[str, str] = field(default_factory=dict)
+    # columns of codes (ISO currency codes) that ingest stores upper-cased, so that they compare as they mean
+    codes: tuple[str, ...] = ()
+    # rows ingest quarantines: (column, SQL condition a stored value must meet, what the value must be)
+    checks: tuple[tuple[str, str, str], ...] = ()
 
     def type_of(self, column: str) -> str | None:
         return self.columns.get(column)
@@ -94,6 +98,7 @@ ORDERS = TableSpec(
         "currency": TEXT,
         "discount": MONEY,
     },
+    codes=("currency",),
 )
 ORDER_ITEMS = TableSpec(
     "order_items",
@@ -185,6 +190,19 @@ IDENTITIES = TableSpec(
     columns={"alias_id": TEXT, "customer_id": TEXT, "linked_at": TIMESTAMP},
 )
 
+# Currencies (DESIGN section 5.1): the rate of one unit of `currency` in the workspace currency on `day`; an order
+# in another currency is converted at the latest day at or before its date (`compile.rules.money_at`). A rate has
+# six decimals, like money.
+RATES = TableSpec(
+    "rates",
+    key=("currency", "day"),
+    required=("currency", "day", "rate"),
+    time_column=None,  # rates are no activity of a customer: they neither make one exist nor move `latest`
+    columns={"currency": TEXT, "day": DATE, "rate": MONEY},
+    codes=("currency",),
+    checks=(("rate", "rate > 0", "a rate must be positive (units of the workspace currency per unit)"),),
+)
+
 TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in (
@@ -197,7 +215,9 @@ TABLES: dict[str, TableSpec] = {
         SUBSCRIPTIONS,
         CUSTOMER_CHANGES,
         IDENTITIES,
+        RATES,
     )
 }
-FACT_TABLES = tuple(name for name in TABLES if name != "customers")
+# the tables of rows about a customer (every canonical table but `customers` and `rates`)
+FACT_TABLES = tuple(name for name, t in TABLES.items() if name != "customers" and "customer_id" in t.columns)
 MONEY_COLUMNS = frozenset({"amount", "unit_price", "mrr", "annual_revenue", "income", "discount", "quantity"})

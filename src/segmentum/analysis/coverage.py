@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from segmentum.schema import CUSTOMERS, TABLES
+from segmentum.compile.rules import MissingRates, missing_rates
+from segmentum.schema import CUSTOMERS, FACT_TABLES, TABLES
 from segmentum.spec.builtins import builtin_names, load_builtin
 from segmentum.sql import ident
 from segmentum.store import CATALOG, META
@@ -67,6 +68,7 @@ TABLE_HINTS: dict[str, str] = {
     "responses": "run an NPS/CSAT survey and load the answers (`segmentum ingest responses FILE`)",
     "tickets": "load support tickets (`segmentum ingest tickets FILE`)",
     "subscriptions": "load subscriptions/contracts (`segmentum ingest subscriptions FILE`)",
+    "rates": "load exchange rates to the workspace currency (`segmentum ingest rates FILE`)",
 }
 SPARSE_SHARE = 0.5  # attributes a runnable built-in uses, filled for fewer customers than this, are suggested
 # attributes only business customers have; their coverage is measured among business customers
@@ -128,9 +130,14 @@ class CoverageReport:
     tables: list[TableCoverage]
     builtins: list[BuiltinCoverage]
     suggestions: list[Suggestion]
+    # orders in another currency without a rate, skipped by money traits (None: none, or no rates table)
+    missing_rates: MissingRates | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.missing_rates is not None:  # what to do about it, in the words of the run's warning
+            out["missing_rates"]["message"] = self.missing_rates.message()
+        return out
 
     def cannot_run(self) -> list[BuiltinCoverage]:
         return [b for b in self.builtins if not b.can_run]
@@ -165,7 +172,7 @@ def _customer_base(db: _Store) -> tuple[str, str]:
             f"SELECT DISTINCT customer_id FROM {_q('customers')} WHERE customer_id IS NOT NULL",
             "customers",
         )
-    facts = [t for t in TABLES if t != "customers" and t in db.tables]
+    facts = [t for t in FACT_TABLES if t in db.tables]
     if not facts:
         return "SELECT NULL::VARCHAR AS customer_id WHERE false", "no data"
     union = " UNION ".join(f"SELECT customer_id FROM {_q(t)} WHERE customer_id IS NOT NULL" for t in facts)
@@ -332,7 +339,7 @@ def coverage(ws: Context, builtins: list[str] | None = None) -> CoverageReport:
                 continue
             if name in db.tables:
                 rows = db.scalar(f"SELECT count(*) FROM {_q(name)}")
-                n = count_where(_has_rows(db, name, []))
+                n = count_where(_has_rows(db, name, [])) if name in FACT_TABLES else 0
                 tables.append(TableCoverage(name, True, rows, n, share(n)))
             else:
                 tables.append(TableCoverage(name, False, 0, 0, 0.0))
@@ -375,7 +382,8 @@ def coverage(ws: Context, builtins: list[str] | None = None) -> CoverageReport:
         suggestions = _suggestions(results, attributes, total)
     finally:
         con.execute("DROP TABLE IF EXISTS coverage_base")
-    return CoverageReport(total, base_source, attributes, tables, results, suggestions)
+    rates = missing_rates(ws.store, ws.config.currency)
+    return CoverageReport(total, base_source, attributes, tables, results, suggestions, rates)
 
 
 def _action_key(item: str) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation, warn
 
 
 class Section(StrEnum):
@@ -36,6 +36,8 @@ def coverage_command(
     wanted = list(Section)[1:] if section is Section.all else [section]
     if fmt is OutputFormat.table:
         note(f"{data['customers']:,} customers ({data['customers_source']})")
+        if data.get("missing_rates") and section in (Section.all, Section.tables):
+            warn(data["missing_rates"]["message"])
     for part in wanted:
         if part is Section.attributes:
             rows = [

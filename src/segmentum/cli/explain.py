@@ -43,3 +43,5 @@ def explain_command(
     actual = result["actual_segment"]
     where = f" (in {name.partition('.')[0]}.{actual})" if actual else ""
     note(f"{customer_id} is {'' if result['member'] else 'not '}in {name}{where}.")
+    for line in result.get("notes", []):
+        note(line)

@@ -10,6 +10,7 @@ import typer
 
 from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation, warn
 from segmentum.errors import IngestError
+from segmentum.schema import TABLES
 
 
 class Mode(StrEnum):
@@ -21,9 +22,7 @@ class Mode(StrEnum):
 def ingest_command(
     table: Annotated[
         str,
-        typer.Argument(
-            help="Canonical table: customers, orders, order_items, events, responses, tickets, subscriptions"
-        ),
+        typer.Argument(help=f"Canonical table: {', '.join(TABLES)}"),
     ],
     path: Annotated[
         str,

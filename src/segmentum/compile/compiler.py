@@ -241,6 +241,9 @@ class RunCompiler:
         `was_in_segment('name', 30d)`: (name, duration) -> the members of `name` (a table with customer_id) in
         the past run the store's rule picks (`snapshots.past_run_of`), None when there is no such run. Every
         pair of `history_refs(defs)` must be present.
+    currency:
+        The workspace currency (`segmentum.yml`): with a `rates` table, orders in other currencies are
+        converted to it (`rules.money_at`). None: amounts are taken as they are.
     """
 
     def __init__(
@@ -253,11 +256,14 @@ class RunCompiler:
         population: ir.Table | None = None,
         read_property: PropertyReader | None = None,
         history: dict[tuple[str, str], ir.Table | None] | None = None,
+        currency: str | None = None,
     ) -> None:
         self.defs = defs
         self.history = dict(history or {})
-        # every rule below sees an alias's rows as its customer's
-        self.tables = rules.identities_at(tables, as_of)
+        # every rule below sees an alias's rows as its customer's, and money in the workspace currency; who the
+        # customers are reads only ids and times, so it reads the tables before the conversion (no join there)
+        self.seen_tables = rules.identities_at(tables, as_of)
+        self.tables = rules.money_at(self.seen_tables, currency)
         self.as_of = as_of
         self.customer_ids = customer_ids
         self.population_table = population
@@ -296,7 +302,7 @@ class RunCompiler:
         """The run's customers (DESIGN.md section 4): `customers`, else every id the tables hold, keeping
         those whose `first_seen_at` (`rules.first_seen`) is null or at or before as_of."""
         needed = self._attribute_names()
-        canonical = {n: t for n, t in self.tables.items() if n in TABLES}
+        canonical = {n: t for n, t in self.seen_tables.items() if n in TABLES and "customer_id" in t.columns}
         if self.customer_ids is not None:
             canonical = {n: t.filter(t.customer_id.isin(self._touched())) for n, t in canonical.items()}
         seen = rules.first_seen(canonical)

@@ -17,6 +17,8 @@ copies cannot drift apart.
   attribute as of `as_of` (`attributes_at`).
 - **Identities** (section 5.1): in a run at `as_of`, the rows of an alias linked at or before `as_of` count
   for its customer, and the alias is no customer (`identities_at`).
+- **Currencies** (section 5.1): with a `rates` table, orders in another currency and their items carry amounts
+  converted to the workspace currency, or none when no rate is known (`money_at`, `half_even`).
 - **Models are point in time** (section 5): a model's per-customer outputs may be used by a run at `as_of`
   only when the data of the fit ended at or before `as_of` (`model_usable`).
 """
@@ -25,7 +27,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import ibis
@@ -34,7 +37,7 @@ import ibis.expr.types as ir
 from ibis import _
 
 from segmentum.errors import ModelError
-from segmentum.schema import ORDERS, TABLES
+from segmentum.schema import MONEY, ORDERS, TABLES
 
 if TYPE_CHECKING:
     from segmentum.store.connection import Store
@@ -47,7 +50,10 @@ MIN_AMOUNT = 0  # `amount >= 0`
 
 def qualifying(orders: ir.Table) -> ir.BooleanValue:
     """Whether each row of `orders` is a qualifying order (the rule itself, as an Ibis predicate)."""
-    condition = orders.amount >= MIN_AMOUNT
+    # an order without a rate has no amount in the workspace currency (`money_at`) but still qualifies by the
+    # amount it was given: a positive rate keeps the sign
+    amount = orders[GIVEN_AMOUNT] if GIVEN_AMOUNT in orders.columns else orders.amount
+    condition = amount >= MIN_AMOUNT
     if "status" in orders.columns:  # an orders table without status: every order counts as completed
         status = orders.status
         condition &= status.isnull() | ~status.lower().isin(list(EXCLUDED_STATUSES))
@@ -166,6 +172,196 @@ def identities_at(tables: Mapping[str, ir.Table], as_of: datetime) -> dict[str, 
                     for c in t.columns
                 ]
             )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- currencies
+
+RATES = "rates"
+GIVEN_AMOUNT = "__amount_given"  # orders.amount as given, in the order's currency (for `qualifying`)
+# decimal operands whose product Spark keeps exact (precision 20 + 17 + 1 = 38, scale 12): a wider product is
+# rounded half-up to 6 decimals by Spark itself, before `half_even` could round it
+_AMOUNT_OPERAND = dt.Decimal(20, 6)
+_RATE_OPERAND = dt.Decimal(17, 6)
+# the product as both engines hold it (Ibis types it narrower), narrowed so that `half_even`'s differences and
+# halves stay within Spark's 38 digits: its widest intermediate, x - round(x), needs 12 + 18 + 1
+_PRODUCT = dt.Decimal(30, 12)
+_ROUNDED = dt.Decimal(24, 6)
+MONEY_TYPE = dt.Decimal(38, 6)
+
+
+def money_columns(table: str) -> tuple[str, ...]:
+    """The columns of `table` (orders, order_items) that are sums of money in the order's currency: the MONEY
+    columns of its schema but `quantity` (a count of units). orders: amount, discount; order_items: unit_price."""
+    spec = TABLES[table]
+    return tuple(c for c, kind in spec.columns.items() if kind == MONEY and c != "quantity")
+
+
+def currency_code(value: ir.Value) -> ir.StringValue:
+    """A currency code as rates and orders are compared: trimmed and upper-cased ISO code."""
+    return value.cast("string").strip().upper()
+
+
+def half_even(x: ir.NumericValue, digits: int = 6) -> ir.Value:
+    """`x` (a DECIMAL of at most 12 decimals) rounded half-even to `digits` decimals, the same on DuckDB and
+    Spark: both round a DECIMAL half away from zero, so an exact tie is rounded as 2 * round(x / 2), whose
+    value at the tie is the even neighbour (x / 2 is never itself a tie)."""
+    return _half_even(x, x.round(digits).cast(_ROUNDED), digits)
+
+
+def _half_even(x: ir.NumericValue, away: ir.NumericValue, digits: int = 6) -> ir.Value:
+    """`half_even` given `away` = x rounded half away from zero (a column computed once)."""
+    half = ibis.literal(f"0.{'0' * digits}5", type=dt.Decimal(digits + 1, digits + 1))
+    tie = (x - away).abs() == half
+    twice = (x * ibis.literal("0.5", type=dt.Decimal(1, 1))).round(digits).cast(_ROUNDED) * 2
+    return ibis.ifelse(tie, twice.cast(MONEY_TYPE), away.cast(MONEY_TYPE))
+
+
+def product(amount: ir.Value, rate: ir.Value) -> ir.Value:
+    """`amount * rate` exactly (12 decimals), to be rounded by `half_even`: `round(amount * rate, 6)` half-even
+    is the converted amount (DESIGN section 5.1)."""
+    return (amount.cast(_AMOUNT_OPERAND) * rate.cast(_RATE_OPERAND)).cast(_PRODUCT)
+
+
+def order_rates(orders: ir.Table, rates: ir.Table, currency: str) -> ir.Table:
+    """(order_id, __rate) of every order in another currency than the workspace's `currency`: the rate of the
+    latest `day` of its currency at or before the order's date (`ordered_at`, wall-clock time of the workspace
+    time zone, as a date); `__rate` null when there is none. An order whose currency is null, empty or the
+    workspace's (any case) is no row: it is taken as is."""
+    home = currency.strip().upper()
+    code = currency_code(orders.currency)
+    foreign = orders.filter(code.notnull() & (code != "") & (code != home))
+    foreign = foreign.select(
+        __order=foreign.order_id.cast("string"),
+        __code=currency_code(foreign.currency),
+        __day=foreign.ordered_at.cast(dt.Timestamp()).date(),
+    )
+    r = rates.select(
+        __code=currency_code(rates.currency), __from=rates.day.cast(dt.date), __rate=rates.rate
+    ).filter(lambda t: t.__code.notnull() & t.__from.notnull() & t.__rate.notnull())
+    # each rate holds from its day until the next day of its currency: one interval per order date, so the
+    # join is a range join (no OR in its condition) over the distinct (currency, date) of the orders
+    next_day = r.__from.lead().over(ibis.window(group_by=r.__code, order_by=r.__from))
+    r = r.mutate(__until=next_day.fill_null(ibis.literal(date(9999, 12, 31))))
+    days = foreign.select("__code", "__day").distinct()
+    found = days.inner_join(
+        r, [days.__code == r.__code, days.__day >= r.__from, days.__day < r.__until]
+    ).select(days.__code, days.__day, r.__rate)
+    joined = foreign.left_join(found, [foreign.__code == found.__code, foreign.__day == found.__day])
+    return joined.select(
+        order_id=joined.__order, __currency=joined.__code, __day=joined.__day, __rate=joined.__rate
+    )
+
+
+def without_rate_sql(store: Store, currency: str, as_of: datetime | None = None) -> str | None:
+    """DuckDB SQL of (order_id, customer_id, currency, day): the orders of the store in another currency that
+    have no rate (`order_rates`), ordered at or before `as_of` when given; what money traits skip. None when
+    the store has no `rates` table, no orders or no orders.currency (nothing is converted, nothing skipped)."""
+    from ibis.backends.sql.datatypes import DuckDBType
+
+    orders_types, rates_types = store.columns("orders"), store.columns(RATES)
+    if not rates_types or "currency" not in orders_types:
+        return None
+
+    def table(name: str, types: dict[str, str]) -> ir.Table:
+        return ibis.table(
+            {c: DuckDBType.from_string(k) for c, k in types.items()}, name=name, database="main"
+        )
+
+    orders = table("orders", orders_types)
+    if as_of is not None:
+        orders = orders.filter(orders.ordered_at <= ibis.literal(as_of, type=dt.Timestamp()))
+    rates = order_rates(orders, table(RATES, rates_types), currency)
+    missing = rates.filter(rates.__rate.isnull())
+    j = missing.inner_join(orders, missing.order_id == orders.order_id.cast("string"))
+    out = j.select(
+        order_id=j.order_id,
+        customer_id=j.customer_id.cast("string"),
+        currency=j.__currency,
+        day=j.__day,
+    )
+    return str(ibis.to_sql(out, dialect="duckdb"))
+
+
+@dataclass(frozen=True)
+class MissingRates:
+    """Orders that money traits skip for lack of a rate (`without_rate_sql`)."""
+
+    orders: int
+    customers: int
+    currencies: dict[str, int]  # currency -> orders without a rate
+    earliest: date | None  # the earliest date of such an order: rates are needed from that day on
+
+    def message(self) -> str:
+        """One line: how many, which currencies, from when, and how to fix it."""
+        codes = ", ".join(f"{c} ({n:,})" for c, n in self.currencies.items())
+        return (
+            f"{self.orders:,} order(s) of {self.customers:,} customer(s) have no rate at or before their date "
+            f"and are skipped by money traits: {codes}, the earliest on {self.earliest}; load rates of these "
+            f"currencies from that day on with `segmentum ingest rates FILE` (columns currency, day, rate)"
+        )
+
+
+def missing_rates(store: Store, currency: str, as_of: datetime | None = None) -> MissingRates | None:
+    """The orders without a rate (at or before `as_of` when given), summed up; None when there are none or
+    nothing is converted (no `rates` table)."""
+    sql = without_rate_sql(store, currency, as_of)
+    if sql is None:
+        return None
+    # one pass: a row per currency and the total (the grouping set ()), whose customers are counted once
+    rows = (
+        store.cursor()
+        .execute(
+            f"SELECT currency, count(*), min(day), count(DISTINCT customer_id), grouping(currency) FROM ({sql}) "
+            "GROUP BY GROUPING SETS ((currency), ()) ORDER BY grouping(currency), currency"
+        )
+        .fetchall()
+    )
+    per_currency = [r for r in rows if r[4] == 0]
+    total = next((r for r in rows if r[4] == 1), None)
+    if total is None or not total[1]:
+        return None
+    return MissingRates(
+        orders=int(total[1]),
+        customers=int(total[3]),
+        currencies={str(r[0]): int(r[1]) for r in per_currency},
+        earliest=total[2],
+    )
+
+
+def money_at(tables: Mapping[str, ir.Table], currency: str | None) -> dict[str, ir.Table]:
+    """The tables with money in the workspace `currency` (DESIGN section 5.1): each order in another currency
+    and its items get `money_columns` converted at the order's rate (`order_rates`): `amount * rate` rounded
+    half-even to 6 decimals, or null when no rate is known, so that money traits skip them while counts, times
+    and other columns count as before; orders keep their given amount in `GIVEN_AMOUNT` for `qualifying`.
+    Without a `rates` table, an orders table, its currency column or a workspace currency: unchanged, no join
+    (a compile-time check)."""
+    rates, orders = tables.get(RATES), tables.get("orders")
+    if currency is None or rates is None or orders is None or "currency" not in orders.columns:
+        return dict(tables)
+    factors = order_rates(orders, rates, currency).mutate(__foreign=ibis.literal(True))
+    out = dict(tables)
+    for name in ("orders", "order_items"):
+        t = tables.get(name)
+        if t is None or "order_id" not in t.columns:
+            continue
+        money = [c for c in money_columns(name) if c in t.columns]
+        f = factors.view()
+        j = t.left_join(f, t.order_id.cast("string") == f.order_id)
+        j = j.select(*t.columns, "__rate", "__foreign")
+        # the exact products once, then rounded: the rounding reads its operand three times
+        j = j.mutate(**{f"__x_{c}": product(j[c], j.__rate) for c in money})
+        j = j.mutate(**{f"__r_{c}": j[f"__x_{c}"].round(6).cast(_ROUNDED) for c in money})
+        values = {
+            c: ibis.ifelse(
+                j.__foreign.isnull(), j[c].cast(MONEY_TYPE), _half_even(j[f"__x_{c}"], j[f"__r_{c}"])
+            )
+            for c in money
+        }
+        columns = [values[c].name(c) if c in values else j[c] for c in t.columns]
+        if name == "orders":
+            columns.append(j.amount.name(GIVEN_AMOUNT))
+        out[name] = j.select(*columns)
     return out
 
 

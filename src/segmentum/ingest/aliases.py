@@ -163,6 +163,11 @@ TABLE_ALIASES: dict[str, dict[str, list[str]]] = {
     "customers": {"name": ["name"], "region": ["state"]},
     "order_items": {"product_name": ["name"]},
     "tickets": {"opened_at": ["created_at"]},
+    "rates": {
+        "day": ["date", "rate date", "Дата", "День"],
+        "rate": ["exchange rate", "fx rate", "Курс"],
+        "currency": ["currency code", "code", "Код валюти", "Код валюты"],
+    },
 }
 
 

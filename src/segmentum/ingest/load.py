@@ -37,6 +37,7 @@ from segmentum.schema import (
     TEXT,
     TEXT_LIST,
     TIMESTAMP,
+    TableSpec,
 )
 from segmentum.sql import one
 from segmentum.store import META, Store
@@ -460,7 +461,7 @@ def _write_tables(
     sources: tuple[str, ...] = ()
     if table in FACT_TABLES:
         sources = (table, "orders") if "orders" in report.derived else (table,)
-    elif mode == "replace" or not existing:
+    elif table == "customers" and (mode == "replace" or not existing):
         cur.execute(f"DELETE FROM {META}.auto_customers")
         sources = CUSTOMER_SOURCES
     if _derive_customers(cur, sources):
@@ -1017,6 +1018,25 @@ def _build_typed(
     if reasons:
         cur.execute(
             f"UPDATE {TYPED} SET __reason = coalesce({', '.join(reasons)}), __column = coalesce({', '.join(names)})"
+        )
+    _table_rules(cur, TABLES[table], columns)
+
+
+def _table_rules(cur: duckdb.DuckDBPyConnection, spec: TableSpec, columns: list[_Column]) -> None:
+    """The table's own rules on typed rows (`TableSpec.codes`, `TableSpec.checks`): codes upper-cased before
+    keys are compared, and a row whose value breaks a check quarantined with the value and what it must be."""
+    present = {c.name: c for c in columns}
+    for name in spec.codes:
+        if name in present:
+            cur.execute(f"UPDATE {TYPED} SET {q(name)} = upper({q(name)}) WHERE {q(name)} IS NOT NULL")
+    for name, condition, must in spec.checks:
+        col = present.get(name)
+        if col is None:
+            continue
+        cur.execute(
+            f"UPDATE {TYPED} SET __reason = {lit(name + ' ')} || CAST({q(name)} AS VARCHAR) || "
+            f"{lit(' is not allowed: ' + must + '; correct the row in the source and load it again')}, "
+            f"__column = {lit(col.source or col.name)} WHERE __reason IS NULL AND NOT ({condition})"
         )
 
 

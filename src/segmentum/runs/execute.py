@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from segmentum.clock import now as wall_clock
+from segmentum.compile import rules
 from segmentum.compile.availability import Availability, at_point_in_time
 from segmentum.compile.compiler import CompiledRun, RunCompiler, history_refs
 from segmentum.compile.windows import minus
@@ -235,6 +236,7 @@ def compile_for(
         customer_ids=customers,
         read_property=getattr(engine, "read_property", None),
         history=past_members(ws, usable.definitions, as_of, engine),
+        currency=ws.config.currency,
     )
     if customers is not None:
         compiler.population_table = _population_table(ws, engine, compiler.population_names())
@@ -320,6 +322,10 @@ def run(
     usable = definitions_at(ws, defs, resolved)
     defs = usable.definitions  # what needs a model fitted on later data is not evaluated, nor recorded
     warnings += usable.warnings
+    if kind == "batch":  # a real-time micro-batch does not count the whole store's orders each time
+        skipped = rules.missing_rates(store, ws.config.currency, resolved)
+        if skipped is not None:
+            warnings.append(skipped.message())
     eng = engine_for(ws, engine_name)
     try:
         if preview:
@@ -646,5 +652,6 @@ def compiled_sql(
         resolved,
         read_property=read_property,
         history=past_members(ws, usable.definitions, resolved, engine),
+        currency=ws.config.currency,
     ).compile()
     return engine.to_sql(compiled.expr, dialect="pyspark" if dialect == "spark" else dialect)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
+from segmentum.compile import rules as domain
 from segmentum.compile.compiler import CompiledRun, RunCompiler
 from segmentum.errors import NotFoundError, RunError
 from segmentum.spec import ast, functions
@@ -55,6 +56,7 @@ class Explanation:
     member: bool
     actual: str | None  # the segment the customer is in (segmentations), else None
     checks: list[Check]
+    notes: list[str] = field(default_factory=list)  # what the values rest on (currency conversion)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +66,7 @@ class Explanation:
             "member": self.member,
             "actual_segment": self.actual,
             "checks": [c.to_dict() for c in self.checks],
+            "notes": self.notes,
         }
 
 
@@ -177,7 +180,11 @@ def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> E
     engine = engine_for(ws, "duckdb")
     tables = {n: t for n, t in engine.tables().items() if n not in usable.unusable}
     compiler = RunCompiler(
-        usable.definitions, tables, resolved, history=past_members(ws, usable.definitions, resolved, engine)
+        usable.definitions,
+        tables,
+        resolved,
+        history=past_members(ws, usable.definitions, resolved, engine),
+        currency=ws.config.currency,
     )
     compiled = compiler.compile()
     read = past_runs(ws, usable.definitions, resolved)
@@ -238,4 +245,36 @@ def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> E
             checks.append(Check(owner, f"on the static list '{owner}'", member, 0, {}))
     else:  # pragma: no cover - the loader guarantees one or the other
         raise RunError(f"'{name}' is neither a segment nor a segmentation")
-    return Explanation(str(customer_id), name, resolved, member, actual, checks)
+    notes = _currency_notes(ws, engine, tables, str(customer_id), resolved)
+    return Explanation(str(customer_id), name, resolved, member, actual, checks, notes)
+
+
+def _currency_notes(
+    ws: Context, engine: Any, tables: dict[str, Any], customer_id: str, as_of: datetime
+) -> list[str]:
+    """How the customer's orders in other currencies entered the values (`compile.rules.money_at`): how many were
+    converted and how many have no rate and are skipped by money traits, per currency. Empty without a
+    `rates` table or such orders."""
+    seen = domain.identities_at(tables, as_of)  # an alias's orders are the customer's, as in the run
+    orders, rates_table = seen.get("orders"), seen.get(domain.RATES)
+    if orders is None or rates_table is None or "currency" not in orders.columns:
+        return []
+    at = ibis.literal(as_of, type="timestamp")
+    mine = orders.filter((orders.customer_id.cast("string") == customer_id) & (orders.ordered_at <= at))
+    found = domain.order_rates(mine, rates_table, ws.config.currency)
+    counts = found.group_by("__currency").aggregate(
+        converted=found.__rate.notnull().sum(), skipped=found.__rate.isnull().sum()
+    )
+    notes = []
+    for row in sorted(engine.execute_arrow(counts).to_pylist(), key=lambda r: str(r["__currency"])):
+        code, converted, skipped = row["__currency"], int(row["converted"] or 0), int(row["skipped"] or 0)
+        if converted:
+            notes.append(
+                f"{converted} order(s) in {code} converted to {ws.config.currency} at their day's rate"
+            )
+        if skipped:
+            notes.append(
+                f"{skipped} order(s) in {code} have no rate at or before their date: money traits skip them "
+                "(load rates with `segmentum ingest rates FILE`)"
+            )
+    return notes
