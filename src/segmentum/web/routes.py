@@ -860,6 +860,18 @@ def _moved(
     return result
 
 
+def _moved_query(segmentation: str, result: dict[str, Any], a: str, b: str) -> dict[str, Any]:
+    """The address of one migration cell, with the runs `_moved` resolved: the page, its CSV and the tasks
+    made from it link to the same customers."""
+    return {
+        "segmentation": segmentation,
+        "from_run": result["from_run"],
+        "to_run": result["to_run"],
+        "from": a,
+        "to": b,
+    }
+
+
 @pages.get("/migration/customers")
 def migration_customers(
     request: Request,
@@ -881,13 +893,7 @@ def migration_customers(
     shown = cards(ws, ids[:CARD_LIMIT])
     origin = int(result["flows"].loc[result["flows"]["from_segment"] == a, "customers"].sum())
     moved = result["flows"][(result["flows"]["from_segment"] == a) & (result["flows"]["to_segment"] == to)]
-    query = {
-        "segmentation": segmentation,
-        "from_run": result["from_run"],
-        "to_run": result["to_run"],
-        "from": a,
-        "to": to,
-    }
+    query = _moved_query(segmentation, result, a, to)
     return _render(
         request,
         "moved.html",
@@ -972,14 +978,7 @@ async def migration_tasks(request: Request, user: User) -> Response:
         )
     except SegmentumError as exc:
         return _error_page(request, user, str(exc), 400)
-    query = {
-        "segmentation": segmentation,
-        "from_run": result["from_run"],
-        "to_run": result["to_run"],
-        "from": a,
-        "to": b,
-        "created": len(made),
-    }
+    query = {**_moved_query(segmentation, result, a, b), "created": len(made)}
     return RedirectResponse("/migration/customers?" + urlencode(query), status_code=303)
 
 
