@@ -82,6 +82,14 @@ _ENV = jinja2.Environment(
 
 
 # ------------------------------------------------------------------ plumbing
+async def _write(request: Request, func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Every change made from a page, by the one rule of `Runtime.write` (never in the middle of a run)."""
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:  # an app without a runtime runs no runs
+        return await run_in_threadpool(func, *args, **kwargs)
+    return await run_in_threadpool(runtime.write, func, *args, **kwargs)
+
+
 def _ws(request: Request) -> Any:
     state = request.app.state
     return state.runtime.ws if hasattr(state, "runtime") else state.ws
@@ -960,7 +968,8 @@ async def migration_tasks(request: Request, user: User) -> Response:
     try:
         result = await run_in_threadpool(_moved, ws, segmentation, runs[0], runs[1], a, b)
         due = add_duration(now(ws.config.timezone), f"{int(days)}d") if days.strip().isdigit() else None
-        made = await run_in_threadpool(
+        made = await _write(
+            request,
             lambda: create_tasks(
                 ws,
                 result["ids"],
@@ -974,7 +983,7 @@ async def migration_tasks(request: Request, user: User) -> Response:
                     "from": a,
                     "run": result["to_run"],
                 },
-            )
+            ),
         )
     except SegmentumError as exc:
         return _error_page(request, user, str(exc), 400)
@@ -1238,7 +1247,7 @@ def _back(form: dict[str, str], undo: int | None = None) -> str:
 async def complete(request: Request, user: User, task_id: int) -> Response:
     form = await _form(request)
     try:
-        await run_in_threadpool(complete_task, _ws(request), task_id, user=user, note=form.get("note"))
+        await _write(request, complete_task, _ws(request), task_id, user=user, note=form.get("note"))
     except NotFoundError as exc:
         return _error_page(request, user, str(exc))
     return RedirectResponse(_back(form, undo=task_id), status_code=303)
@@ -1248,7 +1257,7 @@ async def complete(request: Request, user: User, task_id: int) -> Response:
 async def reopen(request: Request, user: User, task_id: int) -> Response:
     form = await _form(request)
     try:
-        await run_in_threadpool(reopen_task, _ws(request), task_id)
+        await _write(request, reopen_task, _ws(request), task_id)
     except NotFoundError as exc:
         return _error_page(request, user, str(exc))
     return RedirectResponse(_back(form), status_code=303)
@@ -1258,7 +1267,7 @@ async def reopen(request: Request, user: User, task_id: int) -> Response:
 async def assign(request: Request, user: User, task_id: int) -> Response:
     form = await _form(request)
     try:
-        await run_in_threadpool(assign_task, _ws(request), task_id, form.get("assignee") or user)
+        await _write(request, assign_task, _ws(request), task_id, form.get("assignee") or user)
     except SegmentumError as exc:
         return _error_page(request, user, str(exc), 400)
     return RedirectResponse(_back(form), status_code=303)
@@ -1319,15 +1328,6 @@ def lists_page(request: Request, user: User) -> Response:
     return _lists_page(request, user)
 
 
-def _write_locked(request: Request, func: Any, *args: Any, **kwargs: Any) -> Any:
-    """A store change made from a page, under the server's run lock (never in the middle of a run)."""
-    runtime = getattr(request.app.state, "runtime", None)
-    if runtime is None:
-        return func(*args, **kwargs)
-    with runtime.run_lock:
-        return func(*args, **kwargs)
-
-
 @pages.post("/lists")
 async def lists_add(request: Request, user: User) -> Response:
     form = await _form(request)
@@ -1335,8 +1335,7 @@ async def lists_add(request: Request, user: User) -> Response:
     ids = [i for i in re.split(r"[\s,;]+", str(form.get("ids") or "")) if i]
     t = Translator(_lang(request))
     try:
-        change = await run_in_threadpool(
-            _write_locked,
+        change = await _write(
             request,
             static_lists.add,
             _ws(request),
@@ -1357,7 +1356,7 @@ async def lists_add(request: Request, user: User) -> Response:
 async def lists_delete(request: Request, user: User, name: str) -> Response:
     await _form(request)
     try:
-        await run_in_threadpool(_write_locked, request, static_lists.remove, _ws(request), name)
+        await _write(request, static_lists.remove, _ws(request), name)
     except SegmentumError as exc:
         return _lists_page(request, user, error=str(exc), status_code=404)
     return RedirectResponse("/lists", status_code=303)
@@ -1564,8 +1563,8 @@ async def editor_save(request: Request, user: User) -> Response:
     # the tag of the version the page was opened on; an empty tag means a new file
     tag = str(form.get("etag") or "") or None
     try:
-        await run_in_threadpool(
-            definition_versions.save, _ws(request), file, text, by=f"user:{user}", if_match=tag
+        await _write(
+            request, definition_versions.save, _ws(request), file, text, by=f"user:{user}", if_match=tag
         )
     except (DefinitionError, VersionConflictError) as exc:
         message = str(exc)
@@ -1587,7 +1586,8 @@ async def editor_rollback(request: Request, user: User) -> Response:
     file = str(form.get("file") or "")
     try:
         number = int(str(form.get("version") or ""))
-        await run_in_threadpool(
+        await _write(
+            request,
             definition_versions.rollback,
             _ws(request),
             file,
