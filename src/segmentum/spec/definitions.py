@@ -109,11 +109,15 @@ class Definitions:
                     return s
         raise NotFoundError(f"unknown segment '{name}'{did_you_mean(name, self.segment_names())}")
 
-    def segment_names(self) -> list[str]:
-        names = list(self.segments)
+    def all_segments(self) -> list[SegmentDef]:
+        """Every segment: the standalone ones, then each segmentation's, in definition order."""
+        out = list(self.segments.values())
         for segmentation in self.segmentations.values():
-            names += [s.name for s in segmentation.segments]
-        return names
+            out += segmentation.segments
+        return out
+
+    def segment_names(self) -> list[str]:
+        return [s.name for s in self.all_segments()]
 
     def definition_names(self) -> list[str]:
         """Names whose membership a run stores: standalone segments and segmentations."""

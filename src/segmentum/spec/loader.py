@@ -333,9 +333,7 @@ class DefinitionBuilder:
             self._resolve_trait(trait)
         order = self._order({n: t.deps for n, t in defs.traits.items()}, "trait", defs.traits)
         defs.traits = {n: defs.traits[n] for n in order}
-        all_segments = {s.name: s for s in defs.segments.values()}
-        for segmentation in defs.segmentations.values():
-            all_segments |= {s.name: s for s in segmentation.segments}
+        all_segments = {s.name: s for s in defs.all_segments()}
         seg_deps: dict[str, set[str]] = {}
         for segment in all_segments.values():
             if segment.where is not None:
@@ -428,7 +426,7 @@ class DefinitionBuilder:
             fn = functions.check_call(n, row_level=context.startswith("table:"))
         except functions.CallError as exc:
             raise DefinitionError(f"{expression_position(located, loc, exc.pos)}: {exc.message}") from None
-        names = self._all_segment_names()
+        names = self.defs.segment_names()
         for i, arg in enumerate(n.args):
             if fn.arg(i).kind not in functions.SEGMENT_KINDS:
                 continue
@@ -440,12 +438,6 @@ class DefinitionBuilder:
                 raise DefinitionError(
                     f"{expression_position(located, loc, arg.pos)}: unknown segment '{name}'{hint}"
                 )
-
-    def _all_segment_names(self) -> list[str]:
-        names = list(self.defs.segments)
-        for s in self.defs.segmentations.values():
-            names += [x.name for x in s.segments]
-        return names
 
     def _located_for(self, node: ast.Node) -> Located:
         return self.located[f"expr:{id(node)}"]

@@ -539,10 +539,10 @@ def _definition(ws: Context, name: str) -> tuple[Any, dict[str, Any]] | None:
         defs = ws.definitions()
     except SegmentumError:
         return None
-    found = defs.segments.get(name)
-    for segmentation in defs.segmentations.values():
-        found = found or next((s for s in segmentation.segments if s.name == name), None)
-    return (found, defs.traits) if found is not None else None
+    try:
+        return defs.segment(name), defs.traits
+    except NotFoundError:
+        return None
 
 
 def _member_columns(
