@@ -53,7 +53,7 @@ from segmentum.service.keys import READ_METHODS, required_scope, scope_allows, s
 from segmentum.spec.builtins import builtin_names, render_builtin_yaml
 from segmentum.spec.describe import describe_segment
 from segmentum.store import snapshots as snapshot
-from segmentum.views.changes import RunChanges, definition_order, humanise, rfm_cell_names, run_changes
+from segmentum.views.changes import RunChanges, definition_order, rfm_cell_names, run_changes
 from segmentum.views.customers import NAME_COLUMNS, cards, customer, purchases, search_total
 from segmentum.views.customers import search as search_customers
 from segmentum.views.history import size_history
@@ -422,24 +422,16 @@ def _overview_data(ws: Context) -> Overview:
 
 
 def _title(t: Translator, name: str) -> str:
-    """A segment's or segmentation's title in the page's language (`rfm.at_risk`, `rfm`): a built-in's
-    translated title, else a readable form of the name ('At risk'); `(new)` and `(gone)` in the language."""
-    return str(t.label(name, t.maybe(humanise(name))))
+    return t.title(name)  # the one title helper (i18n), as the report shows it
 
 
 def _money(ws: Context, t: Translator, value: Any, signed: bool = False) -> str:
     """An amount in the workspace's currency (`currency` in segmentum.yml), whole units."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    text = t.number(abs(value) if signed else value)
-    sign = ("+" if value > 0 else "−" if value < 0 else "") if signed else ""
-    return f"{sign}{text}\u00a0{ws.config.currency}"
+    return t.money(value, ws.config.currency, signed=signed)
 
 
 def _signed(t: Translator, value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return ("+" if value > 0 else "−" if value < 0 else "") + t.number(abs(value))
+    return t.signed(value)
 
 
 def _segment_row(ws: Context, t: Translator, row: Any) -> dict[str, Any]:
