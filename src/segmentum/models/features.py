@@ -42,21 +42,6 @@ SUMMARY_FEATURES = (
     "events_total",
     "events_90d",
 )
-_NUMERIC_TYPES = (
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "FLOAT",
-    "DOUBLE",
-    "REAL",
-    "DECIMAL",
-)
 
 
 # ----------------------------------------------------------------------------------------------- encoder

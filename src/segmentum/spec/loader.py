@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import ValidationError
 
 from segmentum.errors import DefinitionError, did_you_mean
-from segmentum.schema import TABLES
+from segmentum.schema import TABLES, is_numeric_type
 from segmentum.spec import ast, functions
 from segmentum.spec.builtins import DEFINITION_KEYS, load_builtin
 from segmentum.spec.definitions import (
@@ -503,7 +503,7 @@ class DefinitionBuilder:
                 raise DefinitionError(
                     f"{where}.revenue: unknown column '{column}' of {table}{did_you_mean(column, columns)}"
                 )
-            if not _numeric_type(columns[column].upper()):
+            if not is_numeric_type(columns[column]):
                 raise DefinitionError(
                     f"{where}.revenue: {table}.{column} ({columns[column]}) is not a number; name an amount "
                     "such as orders.amount"
@@ -538,7 +538,7 @@ def _resolve_aggregate(
         )
     if spec.column and spec.property_key is None and spec.function in NUMERIC_AGGREGATES:
         kind = columns[spec.column].upper()
-        if not (_numeric_type(kind) or (spec.function == "sum" and kind == "BOOLEAN")):
+        if not (is_numeric_type(kind) or (spec.function == "sum" and kind == "BOOLEAN")):
             raise DefinitionError(
                 f"{at}: {spec.function} of {table}.{spec.column} ({kind}): "
                 f"'{spec.function}' needs a number; for a point in time use min, max, first or last, and for "
@@ -547,31 +547,6 @@ def _resolve_aggregate(
     if spec.where is not None:
         trait.where = builder._parse(spec.where, located, (*loc, "where"))
         builder._check_names(trait.where, trait, context=f"table:{table}")
-
-
-_NUMERIC_TYPES = (
-    "DECIMAL",
-    "NUMERIC",
-    "DOUBLE",
-    "FLOAT",
-    "REAL",
-    "HUGEINT",
-    "BIGINT",
-    "INTEGER",
-    "INT",
-    "SMALLINT",
-    "TINYINT",
-    "UHUGEINT",
-    "UBIGINT",
-    "UINTEGER",
-    "USMALLINT",
-    "UTINYINT",
-)
-
-
-def _numeric_type(kind: str) -> bool:
-    """A DuckDB column type that sum and avg take (integers, unsigned integers, decimals, floats)."""
-    return kind.startswith(_NUMERIC_TYPES)
 
 
 def _resolve_expr(
