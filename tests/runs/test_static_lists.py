@@ -113,6 +113,8 @@ def test_adding_to_a_stored_list_does_not_reload_the_definitions(
     for i in range(3):
         lists.add(ws, "dnc", [f"b{i}"])
     assert len(loads) == 1  # the stored list's name was checked when it was made
+    # an id the list holds already is not added again; the counts come from the one member count
+    assert lists.add(ws, "dnc", ["a", "d"]) == {"name": "dnc", "added": 1, "removed": 0, "members": 5}
     assert lists.add(ws, "dnc", ["c"], replace=True)["members"] == 1
 
 

@@ -105,22 +105,13 @@ def put(store: Store, name: str, ids: Iterable[str], *, replace: bool, now: date
         cur.execute("CREATE TEMP TABLE IF NOT EXISTS __list_ids (customer_id VARCHAR)")
         cur.execute("DELETE FROM __list_ids")
         cur.executemany("INSERT INTO __list_ids VALUES (?)", [[i] for i in wanted])
-        removed = 0
+        before = _count(cur, name)
         if replace:
-            row = cur.execute(
-                f"SELECT count(*) FROM {_TABLE} WHERE name = ? AND customer_id NOT IN (SELECT customer_id FROM __list_ids)",
-                [name],
-            ).fetchone()
-            removed = int(row[0]) if row else 0
             cur.execute(
                 f"DELETE FROM {_TABLE} WHERE name = ? AND customer_id NOT IN (SELECT customer_id FROM __list_ids)",
                 [name],
             )
-        row = cur.execute(
-            f"SELECT count(*) FROM __list_ids WHERE customer_id NOT IN (SELECT customer_id FROM {_TABLE} WHERE name = ?)",
-            [name],
-        ).fetchone()
-        added = int(row[0]) if row else 0
+        kept = _count(cur, name)
         cur.execute(
             f"INSERT INTO {_TABLE} SELECT ?, customer_id, ? FROM __list_ids "
             f"WHERE customer_id NOT IN (SELECT customer_id FROM {_TABLE} WHERE name = ?)",
@@ -128,6 +119,8 @@ def put(store: Store, name: str, ids: Iterable[str], *, replace: bool, now: date
         )
         cur.execute("DROP TABLE __list_ids")
         total = _count(cur, name)
+        # what changed, by the one member count: removed before the insert, added by it
+        removed, added = before - kept, total - kept
     return ListChange(name, added, removed, total)
 
 
