@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from segmentum.errors import did_you_mean
@@ -154,18 +155,13 @@ class Definitions:
         for name in wanted_segs:
             for node in self._wheres(name):
                 needed |= trait_closure(self.traits, ast.names(node))
-        return Definitions(
+        # everything else (attributes, fingerprints, the policies: caps, suppress, quiet hours) carries over
+        return dataclasses.replace(
+            self,
             traits={n: t for n, t in self.traits.items() if n in needed},
             segments={n: s for n, s in self.segments.items() if n in wanted_segs},
             segmentations={n: s for n, s in self.segmentations.items() if n in wanted_segs},
             triggers={},
-            attributes=self.attributes,
-            tables=self.tables,
-            builtins=self.builtins,
-            skipped=self.skipped,
-            files=self.files,
-            hashes=self.hashes,
-            metadata_hashes=self.metadata_hashes,
         )
 
     def _wheres(self, name: str) -> list[ast.Node]:
