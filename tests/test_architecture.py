@@ -79,3 +79,21 @@ def test_nothing_below_the_facade_imports_the_workspace() -> None:
     top = {"cli", "api", "web", "report", "service"}
     below = sorted(m for m in importers if m != ROOT and m.split(".")[1] not in top)
     assert below == []
+
+
+def test_no_module_imports_a_private_name_of_another() -> None:
+    """A name with a leading underscore is its module's own; a rule another module needs has a public home
+    (principle 8), so that its one copy is the one everyone sees and keeps."""
+    import ast
+    from pathlib import Path
+
+    import segmentum
+
+    found = []
+    for path in sorted(Path(segmentum.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(ROOT):
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        found.append(f"{path.name}:{node.lineno} imports {node.module}.{alias.name}")
+    assert not found, "private names imported from another module:\n" + "\n".join(found)

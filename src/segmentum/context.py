@@ -135,8 +135,10 @@ class Context:
         )
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
+        """Close the store; the next use of `store` opens it again, never hands out the closed one."""
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
 
     def __enter__(self) -> Context:
         return self

@@ -46,6 +46,16 @@ PLOTLY_MESSAGES = (
 )
 
 
+ACRONYMS = frozenset({"rfm", "abc", "nps", "csat", "clv", "vip", "b2b", "b2c", "ltv", "aov"})
+
+
+def humanise(name: str) -> str:
+    """A readable title of a segment or segmentation name: `rfm.at_risk` -> 'At risk', `rfm` -> 'RFM'."""
+    words = [w.upper() if w.lower() in ACRONYMS else w for w in name.rpartition(".")[2].split("_") if w]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] if text else name
+
+
 @cache
 def catalog(lang: str) -> dict[str, str]:
     if lang == "en":
@@ -85,6 +95,25 @@ class Translator:
         if not title and isinstance(name, str) and name.rpartition(".")[2] == DEFAULT_ELSE:
             title = self._catalog.get("(other)")  # a segmentation's default `else`, named by segmentum
         return title if title else (name if shown is None else shown)
+
+    def title(self, name: str) -> str:
+        """The one title of a segment or segmentation (`rfm.at_risk`, `rfm`) shown to people: a built-in's
+        translated title, else a readable form of the name ('At risk'); `(new)` and `(gone)` in the language."""
+        return str(self.label(name, self.maybe(humanise(name))))
+
+    def money(self, value: Any, currency: str, *, signed: bool = False) -> str:
+        """An amount in whole units of `currency` (the workspace's), with a + or − when `signed`."""
+        if value is None or (isinstance(value, float) and value != value):
+            return "—"
+        text = self.number(abs(value) if signed else value)
+        sign = ("+" if value > 0 else "−" if value < 0 else "") if signed else ""
+        return f"{sign}{text}\u00a0{currency}"
+
+    def signed(self, value: Any) -> str:
+        """A change with its sign: +12, −3, 0; — when unknown."""
+        if value is None or (isinstance(value, float) and value != value):
+            return "—"
+        return ("+" if value > 0 else "−" if value < 0 else "") + self.number(abs(value))
 
     @property
     def separators(self) -> str:

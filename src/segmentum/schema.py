@@ -21,6 +21,26 @@ DATE = "DATE"
 JSON = "JSON"
 TEXT_LIST = "VARCHAR[]"
 
+# DuckDB's number types: the one rule of "a numeric column" (sum and avg take it, profiles compare it, ingest
+# converts within it)
+INTEGER_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "INT", "BIGINT", "HUGEINT"}
+    | {"UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
+)
+FLOAT_TYPES = frozenset({"FLOAT", "DOUBLE", "REAL"})
+NUMERIC_TYPES = INTEGER_TYPES | FLOAT_TYPES | {"DECIMAL", "NUMERIC"}
+
+
+def base_type(kind: str) -> str:
+    """A DuckDB type's name without its parameters: `DECIMAL(38, 6)` -> `DECIMAL` (a list stays `INTEGER[]`)."""
+    return kind.strip().upper().split("(", 1)[0].strip()
+
+
+def is_numeric_type(kind: str) -> bool:
+    """A DuckDB column type holding one number (integers, unsigned integers, decimals, floats); not INTERVAL,
+    not a list of numbers."""
+    return base_type(kind) in NUMERIC_TYPES
+
 
 @dataclass(frozen=True)
 class TableSpec:

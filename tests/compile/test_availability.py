@@ -90,3 +90,25 @@ def test_an_attribute_of_the_customers_table_is_not_taken_from_a_late_model() ->
     usable = at_point_in_time(defs, [CLV], AS_OF)
     assert {"clv_score", "clv_twice", "valuable"}.isdisjoint(usable.skipped)
     assert "alone" in usable.skipped  # p_alive still comes from the model
+
+
+def test_a_narrowed_copy_of_the_definitions_keeps_the_policies() -> None:
+    """`at_point_in_time` and `select` narrow the definitions; everything they do not narrow carries over, the
+    workspace's caps, suppression lists and quiet hours included (two hand-written copies dropped them)."""
+    tables = {name: dict(spec.columns) for name, spec in TABLES.items()}
+    attributes = {**tables["customers"], "p_alive": "DOUBLE", "clv_12m": "DOUBLE", "cluster_needs": "VARCHAR"}
+    builder = DefinitionBuilder(tables, attributes)
+    builder.add_text(
+        TEXT
+        + 'caps:\n  email: {max: 2, per: 7d}\nsuppress: [in_country]\nquiet_hours: {from: "21:00", to: "08:00"}\n',
+        "definitions/case.yml",
+    )
+    defs = builder.finish()
+    assert defs.caps and defs.suppress == ["in_country"] and defs.quiet_hours is not None
+    for narrowed in (at_point_in_time(defs, [CLV, CLUSTER], AS_OF).definitions, defs.select(["buyers"])):
+        assert (narrowed.caps, narrowed.suppress, narrowed.quiet_hours) == (
+            defs.caps,
+            defs.suppress,
+            defs.quiet_hours,
+        )
+        assert narrowed.hashes == defs.hashes and narrowed.files == defs.files

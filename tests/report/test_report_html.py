@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from segmentum.report import build_report, write_report
@@ -23,9 +25,8 @@ def test_report_in_each_language_is_self_contained(
     assert f"<title>{title}" in html
     assert "Plotly" in html and len(html) > 1_000_000  # plotly.js inlined
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=\"https?://", html), "no external resources"
-    for chart in ("chart-overview", "chart-pareto", "chart-migration"):
+    for chart in ("chart-pareto", "chart-migration"):
         assert f'id="{chart}"' in html
-    assert "value_tier.vip" in html
 
 
 def test_numbers_are_formatted_for_the_locale(handmade_snapshot: Workspace) -> None:
@@ -59,3 +60,95 @@ def test_cli_writes_the_file(handmade_snapshot: Workspace) -> None:
 
 def test_write_report_default_path(handmade_snapshot: Workspace) -> None:
     assert write_report(handmade_snapshot, lang="uk").name == "report.uk.html"
+
+
+def _section(html: str, section: str) -> str:
+    start = html.index(f'<section id="{section}">')
+    return html[start : html.index("</section>", start)]
+
+
+def _first_cells(html: str) -> list[str]:
+    return re.findall(r"<tr><td>([^<]*)</td>", html)
+
+
+SHOP = """
+traits:
+  spent: {sum: orders.amount}
+segments:
+  big_spender: {where: "spent >= 100"}
+segmentations:
+  tier:
+    segments:
+      - {name: gold, where: "spent >= 500"}
+      - {name: silver, where: "spent >= 100"}
+    else: bronze
+"""
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Workspace:
+    """A real workspace with two real runs: c turns gold in March."""
+    ws = Workspace.init(tmp_path / "ws", name="report-test")
+    config = ws.root / "segmentum.yml"
+    lines = [ln for ln in config.read_text().splitlines() if not ln.startswith("builtins:")]
+    config.write_text("\n".join([*lines, "builtins: []"]) + "\n")
+    (ws.root / "definitions" / "shop.yml").write_text(SHOP, encoding="utf-8")
+    ws = Workspace(ws.root)
+    orders = [
+        ("a", "2024-01-05", 600),
+        ("b", "2024-02-10", 150),
+        ("c", "2024-01-20", 20),
+        ("c", "2024-03-03", 700),
+    ]
+    ws.ingest_frame(
+        "orders",
+        pd.DataFrame(
+            [
+                {"order_id": f"o{i}", "customer_id": c, "ordered_at": pd.Timestamp(at), "amount": float(v)}
+                for i, (c, at, v) in enumerate(orders)
+            ]
+        ),
+    )
+    ws.ingest_frame("customers", pd.DataFrame({"customer_id": ["a", "b", "c"]}))
+    ws.run(as_of="2024-02-29")
+    ws.run(as_of="2024-03-31")
+    yield ws
+    ws.close()
+
+
+def test_the_report_leads_with_what_changed_and_segments_in_definition_order(shop: Workspace) -> None:
+    """As the dashboard's overview (issue 19): no treemap of segmentations; what changed since the previous
+    run first, then each segmentation's segments in the order of their definition, titled as people read."""
+    html = build_report(shop, lang="en")
+    assert "chart-overview" not in html
+    assert re.findall(r'<section id="([^"]+)">', html)[:2] == ["changes", "segments"]
+    changes = _section(html, "changes")
+    assert "compared with 2024-02-29" in changes and "Open tasks: 0" in changes
+    # c moved from bronze to gold: gold 1 -> 2 with c's 720 of revenue; titles, not names
+    assert re.search(
+        r"<tr><td>Gold \(Tier\)</td><td[^>]*>2</td><td[^>]*>\+1</td><td[^>]*>1,320\xa0USD</td>", changes
+    )
+    assert re.search(r"<tr><td>Bronze \(Tier\)</td><td[^>]*>0</td><td[^>]*>−1</td>", changes)
+    segments = _section(html, "segments")
+    # definition order (gold, silver, then the else), not by name; standalone segments after the segmentations
+    assert _first_cells(segments) == ["Gold", "Silver", "Bronze", "Big spender"]
+    assert segments.index("<caption>Tier</caption>") < segments.index(
+        "<caption>Standalone segments</caption>"
+    )
+    uk = _section(build_report(shop, lang="uk"), "changes")
+    assert "Що змінилося з попереднього запуску" in uk and "compared with" not in uk
+
+
+def test_the_report_loads_the_definitions_once(shop: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    import segmentum.spec.loader as loader
+
+    loads: list[int] = []
+    real = loader.load_definitions
+
+    def counting(*args: object, **kwargs: object) -> object:
+        loads.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loader, "load_definitions", counting)
+    build_report(shop, lang="uk")
+    assert len(loads) == 1

@@ -144,3 +144,24 @@ def test_an_event_of_a_linked_alias_moves_its_customer_in_real_time(tmp_path: Pa
         server.should_exit = True
         thread.join(15)
         ws.close()
+
+
+def test_a_run_before_any_link_skips_the_join_and_finds_the_same_members(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`identities_at` joins the fact tables with the links only when a link is due at as_of; a run before
+    the first link reads the tables as they are, with the same traits and memberships as with the join."""
+    import segmentum.compile.rules as rules
+    from segmentum.runs.execute import compiled_sql as sql_for
+
+    ws = _shop(tmp_path)  # the only link is due on 2024-02-20
+    assert "__linked_to" not in sql_for(ws, as_of="2024-01-31")  # no join per table
+    assert "__linked_to" in sql_for(ws, as_of="2024-03-31")
+    skipped = ws.run(as_of="2024-01-31", deliver=False)
+    monkeypatch.setattr(rules, "any_link_due", lambda due: True)  # the join, as before the check
+    joined = ws.run(as_of="2024-01-31", deliver=False)
+    assert "__linked_to" in sql_for(ws, as_of="2024-01-31")
+    assert _members(ws, skipped.run_id) == _members(ws, joined.run_id)
+    memberships = "SELECT name, customer_id FROM segmentum.memberships WHERE run_id = ? ORDER BY ALL"
+    assert ws.store.query(memberships, [skipped.run_id]) == ws.store.query(memberships, [joined.run_id])
+    assert _members(ws, skipped.run_id)["anon-1"] == (80.0, 1.0, 1.0)

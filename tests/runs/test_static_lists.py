@@ -94,6 +94,30 @@ def test_a_list_name_must_be_free_and_a_removed_list_stops_validating(tmp_path: 
         ws.definitions()
 
 
+def test_adding_to_a_stored_list_does_not_reload_the_definitions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import segmentum.spec.loader as loader
+
+    ws = make_shop(tmp_path / "ws")
+    loads: list[object] = []
+    real = loader.load_definitions
+
+    def counting(*args: object, **kwargs: object) -> object:
+        loads.append(kwargs.get("lists"))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loader, "load_definitions", counting)
+    lists.add(ws, "dnc", ["a"])
+    assert loads == [["dnc"]]  # a new name: checked once, against the definitions as if the list existed
+    for i in range(3):
+        lists.add(ws, "dnc", [f"b{i}"])
+    assert len(loads) == 1  # the stored list's name was checked when it was made
+    # an id the list holds already is not added again; the counts come from the one member count
+    assert lists.add(ws, "dnc", ["a", "d"]) == {"name": "dnc", "added": 1, "removed": 0, "members": 5}
+    assert lists.add(ws, "dnc", ["c"], replace=True)["members"] == 1
+
+
 def test_ids_are_read_from_a_csv_column_or_one_per_line(tmp_path: Path) -> None:
     csv = tmp_path / "ids.csv"
     csv.write_text("\ufeffemail;customer_id\nx@y;a\nz@y; b \nq@y;a\n", encoding="utf-8")

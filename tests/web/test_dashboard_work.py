@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -223,6 +224,10 @@ def test_a_migration_cell_opens_its_customers_exports_them_and_makes_tasks(dashb
         form |= {"csrf_token": token, "title": "Ask why", "assignee": "olha", "due_days": "3"}
         r = client.post("/migration/tasks", data=form)
         assert r.status_code == 303 and f"created={len(expected)}" in r.headers["location"]
+        # the tasks lead back to the same cell the page showed (one address of a migration cell)
+        back = dict(parse_qsl(urlsplit(r.headers["location"]).query))
+        assert back.pop("created") == str(len(expected))
+        assert back == dict(parse_qsl(urlsplit(link).query))
     made = ws.store.query(
         "SELECT customer_id, assignee, due_at IS NOT NULL, json_extract_string(reason, '$.from') "
         "FROM segmentum.tasks WHERE title = 'Ask why' ORDER BY customer_id"

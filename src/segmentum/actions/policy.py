@@ -36,8 +36,7 @@ import pandas as pd
 from segmentum.clock import add_duration
 from segmentum.errors import ActionError
 from segmentum.store import META
-from segmentum.store.snapshots import RunInfo, batch_runs
-from segmentum.store.snapshots import _holds as holds
+from segmentum.store.snapshots import RunInfo, computed, past_run_of
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -121,9 +120,7 @@ def list_members(ws: Context, name: str, run: RunInfo, customer_ids: Iterable[st
     if not ids:
         return set()  # nobody to check: a run that fired nothing never waits for a list
     store = ws.store
-    source = run if holds(store, run, name) else None
-    if source is None:
-        source = next((r for r in batch_runs(store) if r.as_of <= run.as_of and holds(store, r, name)), None)
+    source = run if computed(store, run, name) else past_run_of(store, name, run.as_of)
     if source is None:
         raise ActionError(
             f"suppression list '{name}' has not been computed by run {run.run_id} or any earlier run; "

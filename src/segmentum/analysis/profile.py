@@ -35,7 +35,7 @@ from segmentum.analysis.experience import answer_texts, nps_settings
 from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import NotFoundError, SegmentumError, did_you_mean
 from segmentum.jsonable import jsonable
-from segmentum.schema import MONEY_COLUMNS
+from segmentum.schema import MONEY_COLUMNS, is_numeric_type
 from segmentum.spec import ast
 from segmentum.spec.builtins import segment_metadata
 from segmentum.spec.models import AggregateTrait, ExprTrait, TotalTrait
@@ -565,14 +565,14 @@ def _numeric_sources(ws: Context, run_id: int) -> list[tuple[str, str, list[str]
         cols = [
             c
             for c, t in ws.store.columns(traits, schema=META).items()
-            if c != "customer_id" and _is_numeric(t) and not _internal(c)
+            if c != "customer_id" and is_numeric_type(t) and not _internal(c)
         ]
         sources.append((qualified(traits), "trait", cols))
     if ws.store.table_exists("customers"):
         cols = [
             c
             for c, t in ws.store.columns("customers").items()
-            if c != "customer_id" and _is_numeric(t) and not _internal(c)
+            if c != "customer_id" and is_numeric_type(t) and not _internal(c)
         ]
         sources.append(("main.customers", "attribute", cols))
     return [s for s in sources if s[2]]
@@ -704,26 +704,6 @@ def _direction(effect: Any) -> str | None:
 def _count(value: Any) -> int:
     number = _num(value)
     return int(number) if number is not None else 0
-
-
-def _is_numeric(kind: str) -> bool:
-    kind = kind.upper()
-    return any(
-        kind.startswith(t)
-        for t in (
-            "DECIMAL",
-            "DOUBLE",
-            "FLOAT",
-            "BIGINT",
-            "INTEGER",
-            "HUGEINT",
-            "SMALLINT",
-            "REAL",
-            "TINYINT",
-            "UBIGINT",
-            "UINTEGER",
-        )
-    )
 
 
 def feature_units(ws: Context, definitions: Definitions | None) -> dict[str, str | None]:

@@ -160,7 +160,7 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "report",
         "report_command",
         LOOK,
-        "Write the HTML report: overview, RFM grid, Pareto curve, migration Sankey, CLV, segment profiles.",
+        "Write the HTML report: what changed, segments, RFM grid, Pareto curve, migration Sankey, CLV, profiles.",
     ),
     "churn": (
         "churn",

@@ -20,7 +20,7 @@ def report_command(
     ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Write the HTML report: overview, RFM grid, Pareto curve, migration Sankey, CLV, segment profiles."""
+    """Write the HTML report: what changed, segments, RFM grid, Pareto curve, migration Sankey, CLV, profiles."""
     from segmentum.cli.progress import ProgressDisplay
     from segmentum.report import command as _report_command  # noqa: F401 - registers the `report` operation
 

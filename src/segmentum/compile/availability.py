@@ -10,6 +10,7 @@ preview, explain, real time, `segmentum sql`) narrows its definitions here.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -109,17 +110,12 @@ def at_point_in_time(defs: Definitions, fits: list[ModelFit], as_of: datetime) -
         set().union(set(), *(ast.names(w) for o in bad_owners for w in owners[o] if w is not None)),
     )
     warnings += [f"trait '{n}' skipped: {why}" for n, why in bad_traits.items() if n not in read_by_skipped]
-    narrowed = Definitions(
+    # everything else (triggers, fingerprints, the policies: caps, suppress, quiet hours) carries over
+    narrowed = dataclasses.replace(
+        defs,
         traits={n: t for n, t in defs.traits.items() if n not in bad_traits},
         segments={n: s for n, s in defs.segments.items() if n in kept_owners},
         segmentations={n: s for n, s in defs.segmentations.items() if n in kept_owners},
-        triggers=defs.triggers,
         attributes={a: k for a, k in defs.attributes.items() if a not in blocked},
-        tables=defs.tables,
-        builtins=defs.builtins,
-        skipped=defs.skipped,
-        files=defs.files,
-        hashes=defs.hashes,
-        metadata_hashes=defs.metadata_hashes,
     )
     return Availability(narrowed, warnings, set(bad_owners) | set(bad_traits), [f.table for f in late])

@@ -348,16 +348,10 @@ class RunCompiler:
             target = getattr(trait.spec, "target", None)  # score, cumulative, total: the trait they read
             if isinstance(target, str):
                 names.add(target)
-        for seg in self._all_segments():
+        for seg in self.defs.all_segments():
             if seg.where is not None:
                 names |= ast.names(seg.where)
         return names - set(self.defs.traits)
-
-    def _all_segments(self) -> list[SegmentDef]:
-        out = list(self.defs.segments.values())
-        for segmentation in self.defs.segmentations.values():
-            out += segmentation.segments
-        return out
 
     # ------------------------------------------------------------------------------------------ aggregates
     def _groups(self) -> list[_Group]:
@@ -540,7 +534,7 @@ class RunCompiler:
     def population_names(self) -> set[str]:
         """Trait columns and hidden columns whose value depends on the whole population."""
         names = {n for n, t in self.defs.traits.items() if t.population}
-        for seg in self._all_segments():
+        for seg in self.defs.all_segments():
             if seg.where is not None:
                 names |= {pop_column(n) for n in functions.population_calls(seg.where)}
         return names
@@ -904,17 +898,10 @@ def history_refs(defs: Definitions) -> set[tuple[str, str]]:
     """Every (segment, duration) the definitions read from past runs: `was_in_segment('name', 30d)`."""
     refs: set[tuple[str, str]] = set()
     nodes = [n for t in defs.traits.values() for n in (t.expr, t.where) if n is not None]
-    nodes += [s.where for s in _segments_of(defs) if s.where is not None]
+    nodes += [s.where for s in defs.all_segments() if s.where is not None]
     for node in nodes:
         refs |= functions.history_refs(node)
     return refs
-
-
-def _segments_of(defs: Definitions) -> list[SegmentDef]:
-    out = list(defs.segments.values())
-    for segmentation in defs.segmentations.values():
-        out += segmentation.segments
-    return out
 
 
 def compile_run(

@@ -32,6 +32,8 @@ from segmentum.schema import (
     CUSTOMERS,
     DOUBLE,
     FACT_TABLES,
+    FLOAT_TYPES,
+    INTEGER_TYPES,
     MONEY,
     TABLES,
     TEXT,
@@ -48,19 +50,8 @@ SPACES = "".join(detect.SPACE_CHARS)
 TRIMMED = f" \t\r\n{SPACES}"  # what is trimmed from both ends of a text value
 _EDGE_CLASS = "".join(f"\\x{{{ord(ch):04x}}}" for ch in TRIMMED)
 _EDGE_SPACE = f"^[{_EDGE_CLASS}]|[{_EDGE_CLASS}]$"
-_INT_TYPES = {
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "UHUGEINT",
-}
-_FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
+_INT_TYPES = INTEGER_TYPES  # schema.py: the one list of DuckDB number types
+_FLOAT_TYPES = FLOAT_TYPES
 _TS_TYPES = {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATETIME"}
 # the order in which tables lend their attributes to customers created from them
 CUSTOMER_SOURCES = ("orders", "order_items", "subscriptions", "tickets", "events", "responses")

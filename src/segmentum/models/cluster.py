@@ -21,7 +21,7 @@ from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
 from segmentum.errors import ModelError, NotFittedError
-from segmentum.models.features import MixedEncoder, _as_float, _as_labels, split_types
+from segmentum.models.features import MixedEncoder, as_float, as_labels, split_types
 from segmentum.models.naming import CategoryEffect, NumericEffect, cluster_name, segment_slugs, unique_names
 from segmentum.progress import Progress, notify
 
@@ -275,11 +275,11 @@ class CustomerClusterer:
         sizes = np.bincount(internal, minlength=k)
         numeric = [c.name for c in self.encoder_.numeric_]
         z_mean, z_std = Z.mean(axis=0), Z.std(axis=0)
-        overall = {f: _as_float(frame[f]) for f in numeric}
+        overall = {f: as_float(frame[f]) for f in numeric}
         profiles, names = [], []
         cats = {}
         for c in self.encoder_.categorical_:
-            cat = pd.Categorical(_as_labels(frame[c.name]))
+            cat = pd.Categorical(as_labels(frame[c.name]))
             levels = [str(v) for v in cat.categories]
             cross = np.bincount(internal * len(levels) + cat.codes, minlength=k * len(levels)).reshape(
                 k, len(levels)

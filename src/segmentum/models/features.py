@@ -42,21 +42,6 @@ SUMMARY_FEATURES = (
     "events_total",
     "events_90d",
 )
-_NUMERIC_TYPES = (
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "FLOAT",
-    "DOUBLE",
-    "REAL",
-    "DECIMAL",
-)
 
 
 # ----------------------------------------------------------------------------------------------- encoder
@@ -129,7 +114,7 @@ class MixedEncoder:
             raise ModelError("no features to encode; give at least one numeric or categorical column")
         self.numeric_: list[NumericColumn] = []
         for name in numeric:
-            values = _as_float(frame[name])
+            values = as_float(frame[name])
             present = values[~np.isnan(values)]
             if present.size == 0:
                 raise ModelError(f"feature '{name}' is missing for every customer; drop it from --features")
@@ -152,7 +137,7 @@ class MixedEncoder:
             self.numeric_.append(NumericColumn(name, bool(log), float(center), float(scale), fill))
         self.categorical_: list[CategoricalColumn] = []
         for name in categorical:
-            labels = _as_labels(frame[name])
+            labels = as_labels(frame[name])
             counts = labels.value_counts()
             kept = [
                 str(v) for v, c in counts.items() if c >= self.min_share * len(labels) and v not in (OTHER,)
@@ -191,14 +176,14 @@ class MixedEncoder:
             raise ModelError(f"the frame lacks the feature(s) {', '.join(missing)} the encoder was fitted on")
         blocks = []
         for col in self.numeric_:
-            values = _as_float(frame[col.name])
+            values = as_float(frame[col.name])
             values = np.where(np.isnan(values), col.fill, values)
             if col.log:
                 values = np.log1p(np.maximum(values, 0.0))
             scaled = (values - col.center) / col.scale if col.scale > 0 else np.zeros_like(values)
             blocks.append(np.clip(scaled, -CLIP, CLIP)[:, None])
         for cat in self.categorical_:
-            blocks.append(self._onehot(_as_labels(frame[cat.name]), cat, cat.weight))
+            blocks.append(self._onehot(as_labels(frame[cat.name]), cat, cat.weight))
         return np.hstack(blocks) if blocks else np.zeros((len(frame), 0))
 
     def fit_transform(self, frame: pd.DataFrame) -> np.ndarray:
@@ -270,11 +255,13 @@ def _is_numeric(series: pd.Series) -> bool:
     return False
 
 
-def _as_float(series: pd.Series) -> np.ndarray:
+def as_float(series: pd.Series) -> np.ndarray:
+    """A column as float64, text that is no number as NaN: how every feature reads a number."""
     return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
 
 
-def _as_labels(series: pd.Series) -> pd.Series:
+def as_labels(series: pd.Series) -> pd.Series:
+    """A column as text labels, a missing value as its own label: how every feature reads a category."""
     labels = series.astype("object").where(series.notna(), MISSING)
     return labels.map(str).reset_index(drop=True)
 

@@ -1,4 +1,5 @@
-"""Build the self-contained HTML report: overview, RFM grid, Pareto, migration, CLV, segment profiles."""
+"""Build the self-contained HTML report: what changed since the previous run and every segment in definition
+order (the lead of the dashboard's overview), RFM grid, Pareto, migration, CLV, segment profiles."""
 
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ from segmentum.errors import NotFoundError
 from segmentum.i18n import LANGUAGES, Translator
 from segmentum.progress import notify
 from segmentum.report import charts
+from segmentum.views.changes import RunChanges, run_changes
 from segmentum.views.models import model_values
-from segmentum.views.segments import segment_sizes
 
 if TYPE_CHECKING:
     from segmentum.context import Context
     from segmentum.progress import Progress
+    from segmentum.spec.definitions import Definitions
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("segmentum.report", "templates"),
@@ -37,7 +39,7 @@ _KEPT: dict[tuple[str, int, str], tuple[list[str], dict[str, Any]]] = {}
 _KEPT_LOCK = threading.Lock()
 COMPUTED = {"count": 0}
 # the steps `progress` counts: each section, then the page itself
-STEPS = ("overview", "RFM grid", "Pareto curve", "migration", "CLV", "segment profiles", "page")
+STEPS = ("what changed", "RFM grid", "Pareto curve", "migration", "CLV", "segment profiles", "page")
 
 
 def build_report(
@@ -53,22 +55,27 @@ def build_report(
         notify(progress, done, len(STEPS), label)
 
     step(0)
-    overview = segment_sizes(ws, run_id)
-    info, sizes = overview.run, overview.sizes
-    sections: list[dict[str, Any]] = []
-    sections.append(
-        {
-            "id": "overview",
-            "title": t("Overview"),
-            "chart": charts.to_div(charts.overview_treemap(sizes, t), "chart-overview"),
-            "table": _sizes_table(sizes, t),
-        }
-    )
+    try:  # loaded once for the whole report: the overview's catalog and order, and the profiles
+        definitions: Definitions | None = ws.definitions()
+    except Exception:  # noqa: BLE001 - definitions broken since the run: report what the run holds
+        definitions = None
+    # the lead, as the dashboard's overview: what changed since the previous run, then every segment in the
+    # order of its definition, with readable titles (views.changes, the one home of both)
+    changes = run_changes(ws, run_id, definitions=definitions)
+    info, sizes = changes.run, changes.segments
+    sections: list[dict[str, Any]] = [_changes_section(ws, changes, t), _segments_section(ws, changes, t)]
     step(1)
     grid = rfm_grid(ws, info.run_id)
     if grid is not None:
         rfm = charts.rfm_heatmap(grid, t)
-        sections.append({"id": "rfm", "title": t("RFM grid"), "chart": charts.to_div(rfm, "chart-rfm")})
+        sections.append(
+            {
+                "id": "rfm",
+                "title": t("RFM grid"),
+                "chart": charts.to_div(rfm, "chart-rfm"),
+                "note": t("Best customers sit at the top right: bought recently (R 5) and often (F 5)."),
+            }
+        )
     step(2)
     curve = pareto(ws, run_id=info.run_id)
     note = None
@@ -104,7 +111,7 @@ def build_report(
         }
     )
     step(5)
-    profiles = _profiles(ws, info.run_id, sizes, t)
+    profiles = _profiles(ws, info.run_id, sizes, t, definitions)
     step(6)
     template = _ENV.get_template("report.html")
     page = template.render(
@@ -138,16 +145,82 @@ def write_report(
     return target
 
 
-def _sizes_table(sizes: Any, t: Translator) -> list[dict[str, str]]:
-    return [
-        {
-            t("Segment"): t.label(row.name),
-            t("Customers"): t.number(row.customers),
-            t("Share"): t.percent(row.share),
-            t("Revenue share"): t.percent(row.revenue_share),
-        }
-        for row in sizes.itertuples()
+def _changes_section(ws: Context, changes: RunChanges, t: Translator) -> dict[str, Any]:
+    """What changed since the previous run: the segments that grew or shrank most (with revenue), the
+    triggers the run fired, the open tasks and how fresh the data is."""
+    money = ws.config.currency
+    previous = changes.segments["previous_as_of"].dropna()
+    facts = [f"{t('As of')} {t.date(changes.run.as_of)}"]
+    if not previous.empty:
+        facts.append(f"{t('compared with')} {t.date(previous.max())}")
+    facts += [
+        f"{t('Data until')} {t.date(changes.data_until)}",
+        f"{t('Open tasks')}: {t.number(changes.open_tasks)}",
     ]
+    movers = [
+        {
+            t("Segment"): _segment_title(t, row),
+            t("Customers"): t.number(row.customers),
+            t("Change"): t.signed(_known(row.change)),
+            t("Revenue"): t.money(row.revenue, money),
+            t("Revenue change"): t.money(_known(row.revenue_change), money, signed=True),
+        }
+        for row in changes.movers().itertuples()
+    ]
+    fired = [
+        {
+            t("Trigger"): f["trigger"],
+            t("Customers"): t.number(f["customers"]),
+            t("Actions"): t.number(f["actions"]),
+        }
+        for f in changes.triggers
+    ]
+    if movers:
+        note = " · ".join(facts)
+    elif not previous.empty:
+        note = " · ".join([*facts, t("No segment changed size.")])
+    else:
+        note = " · ".join([*facts, t("This is the first run: the next one shows what changed.")])
+    return {
+        "id": "changes",
+        "title": t("What changed since the previous run"),
+        "chart": None,
+        "note": note,
+        "tables": [(t("Segments that grew or shrank most"), movers)]
+        + [(t("Trigger"), fired) if fired else (t("No trigger fired in this run."), [])],
+    }
+
+
+def _segments_section(ws: Context, changes: RunChanges, t: Translator) -> dict[str, Any]:
+    """Every segment of the run, by segmentation, in the order of the definitions, with the change columns."""
+    money = ws.config.currency
+    groups: dict[str, list[dict[str, str]]] = {}
+    for row in changes.segments.itertuples():
+        group = t.title(row.segmentation) if isinstance(row.segmentation, str) else t("Standalone segments")
+        groups.setdefault(group, []).append(
+            {
+                t("Segment"): t.title(row.name),
+                t("Customers"): t.number(row.customers),
+                t("Change"): t.signed(_known(row.change)),
+                t("Share"): t.percent(row.share),
+                t("Revenue"): t.money(row.revenue, money),
+                t("Revenue share"): t.percent(_known(row.revenue_share)),
+            }
+        )
+    standalone = t("Standalone segments")
+    if standalone in groups:  # after the segmentations, as the dashboard shows them
+        groups[standalone] = groups.pop(standalone)
+    return {"id": "segments", "title": t("Segments"), "chart": None, "tables": list(groups.items())}
+
+
+def _segment_title(t: Translator, row: Any) -> str:
+    title = t.title(row.name)
+    return f"{title} ({t.title(row.segmentation)})" if isinstance(row.segmentation, str) else title
+
+
+def _known(value: Any) -> Any:
+    """None for a missing value (pandas gives NaN for an int column with gaps)."""
+    return None if value is None or (isinstance(value, float) and value != value) else value
 
 
 def _migration_section(ws: Context, run_id: int, segmentations: list[str], t: Translator) -> dict[str, Any]:
@@ -168,11 +241,13 @@ def _migration_section(ws: Context, run_id: int, segmentations: list[str], t: Tr
     return section
 
 
-def _profiles(ws: Context, run_id: int, sizes: Any, t: Translator) -> list[dict[str, Any]]:
+def _profiles(
+    ws: Context, run_id: int, sizes: Any, t: Translator, definitions: Definitions | None
+) -> list[dict[str, Any]]:
     """A profile of every segment of the run: the user's own definitions first, then the built-ins in the
     order `builtins:` lists them (`profile_order`)."""
     out = []
-    names, found = _run_profiles(ws, run_id, sizes)
+    names, found = _run_profiles(ws, run_id, sizes, definitions)
     for name in names:
         p = found[name]
         out.append(
@@ -196,7 +271,9 @@ def _profiles(ws: Context, run_id: int, sizes: Any, t: Translator) -> list[dict[
     return out
 
 
-def _run_profiles(ws: Context, run_id: int, sizes: Any) -> tuple[list[str], dict[str, Any]]:
+def _run_profiles(
+    ws: Context, run_id: int, sizes: Any, definitions: Definitions | None
+) -> tuple[list[str], dict[str, Any]]:
     """(names in report order, brief profile of each) of a run: computed in one pass, or kept from the
     report of the same run in another language while the data, fits and definitions are unchanged."""
     key = (str(ws.store.path.resolve()), int(run_id), profile_stamp(ws))
@@ -206,10 +283,6 @@ def _run_profiles(ws: Context, run_id: int, sizes: Any) -> tuple[list[str], dict
         kept = _KEPT.get(key)
     if kept is not None and set(kept[0]) == set(wanted):
         return kept
-    try:
-        definitions = ws.definitions()
-    except Exception:  # noqa: BLE001 - definitions broken since the run: profile what the run holds
-        definitions = None
     names = profile_order(ws, wanted, definitions)
     # one pass over the run for all the segments (a profile each would scan the traits ~200 times)
     found = profiles(ws, names, run_id=run_id, top=PROFILE_FEATURES, definitions=definitions)

@@ -40,37 +40,6 @@ def _layout(fig: go.Figure, title: str, t: Translator, height: int = 420) -> go.
     return fig
 
 
-def overview_treemap(sizes: pd.DataFrame, t: Translator) -> go.Figure:
-    """Every segmentation's segments sized by customers (standalone segments under their own root)."""
-    df = sizes.copy()
-    df["segmentation"] = df["segmentation"].fillna(t("Segments"))
-    ids, labels, parents, values, text = [], [], [], [], []
-    for segmentation, group in df.groupby("segmentation", sort=True):
-        ids.append(f"root:{segmentation}")
-        labels.append(str(t.label(segmentation)))
-        parents.append("")
-        values.append(int(group["customers"].sum()))
-        text.append("")
-        for row in group.itertuples():
-            ids.append(f"seg:{row.name}")
-            labels.append(str(t.label(row.name, row.segment)))
-            parents.append(f"root:{segmentation}")
-            values.append(int(row.customers))
-            text.append(f"{t('Revenue share')}: {t.percent(row.revenue_share)}")
-    fig = go.Figure(
-        go.Treemap(
-            ids=ids,
-            labels=labels,
-            parents=parents,
-            values=values,
-            text=text,
-            branchvalues="total",
-            textinfo="label+value+text",
-        )
-    )
-    return _layout(fig, t("Segments"), t, 520)
-
-
 def rfm_heatmap(grid: list[list[int]], t: Translator) -> go.Figure:
     """Customers per (R, F) cell of the RFM grid (`analysis.rfm.rfm_grid`), as a heatmap."""
     fig = go.Figure(

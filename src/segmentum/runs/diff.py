@@ -26,6 +26,11 @@ from segmentum.store.tables import traits_table
 COLUMNS = ["customer_id", "name", "segmentation", "from_segment", "to_segment", "kind", "from_run"]
 
 
+# The one rule of a transition's kind, from a customer's segment in the previous run and in this one (rows where
+# both are equal are no transition): both diff queries read it.
+TRANSITION_SQL = "CASE WHEN from_segment IS NULL THEN 'entered' WHEN to_segment IS NULL THEN 'exited' ELSE 'moved' END AS kind"
+
+
 def previous_comparable_run(store: Store, run_id: int, name: str) -> RunInfo | None:
     """The batch run `name`'s transitions in `run_id` are computed against; None = a baseline."""
     state = previous_state(store, run_id, name)
@@ -135,8 +140,7 @@ def _diff_realtime(
         FROM cur c LEFT JOIN prev p USING (customer_id, name))
     SELECT customer_id, name, CASE WHEN is_segmentation THEN name END::VARCHAR AS segmentation,
            from_segment, to_segment,
-           CASE WHEN from_segment IS NULL THEN 'entered' WHEN to_segment IS NULL THEN 'exited'
-                ELSE 'moved' END AS kind,
+           {TRANSITION_SQL},
            from_run
     FROM joined
     WHERE (from_segment IS DISTINCT FROM to_segment)
@@ -239,8 +243,7 @@ def _diff_one(store: Store, current: RunInfo, state: PreviousState, segmentation
         FROM cur c {"FULL OUTER" if current.kind == "batch" else "LEFT"} JOIN prev p USING (customer_id))
     SELECT customer_id, $name AS name, {"$name" if segmentation is not None else "NULL"}::VARCHAR AS segmentation,
            from_segment, to_segment,
-           CASE WHEN from_segment IS NULL THEN 'entered' WHEN to_segment IS NULL THEN 'exited'
-                ELSE 'moved' END AS kind,
+           {TRANSITION_SQL},
            from_run
     FROM joined
     WHERE (from_segment IS DISTINCT FROM to_segment)

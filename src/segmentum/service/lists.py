@@ -17,16 +17,21 @@ def check_name(ctx: Context, name: str) -> str:
     """A list is named like a standalone segment, and not like any trait, segment or segmentation defined.
 
     The definitions are loaded as if the list existed: a definition may name the list before it is uploaded
-    (`suppress: [do_not_contact]` written first), and definitions broken for another reason do not stop it."""
+    (`suppress: [do_not_contact]` written first), and definitions broken for another reason do not stop it.
+    They are loaded only for a new list: a stored list's name was checked when it was made, and a definition
+    named like it since fails every load of the definitions with "also the name of a static list" itself."""
     if not NAME_RE.match(name or ""):
         raise DefinitionError(
             f"invalid list name {name!r}: use letters, digits and underscores, starting with a letter or '_'"
         )
+    known = stored.names(ctx.store)
+    if name in known:
+        return name
     from segmentum.spec.loader import load_definitions
     from segmentum.store.catalog import data_columns
 
     try:
-        load_definitions(ctx, columns=data_columns(ctx.store), lists=sorted({*stored.names(ctx.store), name}))
+        load_definitions(ctx, columns=data_columns(ctx.store), lists=sorted({*known, name}))
     except DefinitionError as exc:
         if f"'{name}' is also the name of a static list" in str(exc):
             raise DefinitionError(

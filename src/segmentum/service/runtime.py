@@ -1,7 +1,8 @@
 """What a running API holds: the workspace, its keys, the event writer, the micro-batcher, batch runs and
 the schedule. Routes reach it as `request.app.state.runtime`.
 
-Locks: `run_lock` lets one run write snapshots at a time (a batch run or a micro-batch); the event
+Locks: `run_lock` lets one run write snapshots at a time (a batch run or a micro-batch), and every change
+made from a page or the API waits for it (`Runtime.write`); the event
 writer has its own lock, so posting events never waits for a long batch run. Readers use a cursor per
 request and see only complete runs (DuckDB's snapshot isolation).
 """
@@ -229,6 +230,21 @@ class Runtime:
         with self._key_lock:
             self._key_cache = {t: k for t, k in self._key_cache.items() if k.prefix != record.prefix}
         return record
+
+    # ------------------------------------------------------------------ writes from pages and the API
+    def write(self, func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """A change made from a page or the API (a list, a definitions file, a task, its note): the one rule.
+
+        It waits for a run or a micro-batch in progress and none starts until it is done (the run lock), as
+        the command channel's writing operations do: a run reads the definitions and the lists when it starts
+        and writes its snapshot, triggers and tasks after, and must see all of a change or none of it, and two
+        writers of the one store never meet half-way (DESIGN section 3, principles 3 and 6). Afterwards the
+        cached definitions are forgotten: a new list is a segment, a saved file a new meaning."""
+        try:
+            with self.run_lock:
+                return func(*args, **kwargs)
+        finally:
+            self.definitions.forget()
 
     # ------------------------------------------------------------------ runs
     def _evaluate(self, customers: list[str], as_of: datetime) -> Any:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from segmentum.errors import did_you_mean
@@ -109,11 +110,15 @@ class Definitions:
                     return s
         raise NotFoundError(f"unknown segment '{name}'{did_you_mean(name, self.segment_names())}")
 
-    def segment_names(self) -> list[str]:
-        names = list(self.segments)
+    def all_segments(self) -> list[SegmentDef]:
+        """Every segment: the standalone ones, then each segmentation's, in definition order."""
+        out = list(self.segments.values())
         for segmentation in self.segmentations.values():
-            names += [s.name for s in segmentation.segments]
-        return names
+            out += segmentation.segments
+        return out
+
+    def segment_names(self) -> list[str]:
+        return [s.name for s in self.all_segments()]
 
     def definition_names(self) -> list[str]:
         """Names whose membership a run stores: standalone segments and segmentations."""
@@ -150,18 +155,13 @@ class Definitions:
         for name in wanted_segs:
             for node in self._wheres(name):
                 needed |= trait_closure(self.traits, ast.names(node))
-        return Definitions(
+        # everything else (attributes, fingerprints, the policies: caps, suppress, quiet hours) carries over
+        return dataclasses.replace(
+            self,
             traits={n: t for n, t in self.traits.items() if n in needed},
             segments={n: s for n, s in self.segments.items() if n in wanted_segs},
             segmentations={n: s for n, s in self.segmentations.items() if n in wanted_segs},
             triggers={},
-            attributes=self.attributes,
-            tables=self.tables,
-            builtins=self.builtins,
-            skipped=self.skipped,
-            files=self.files,
-            hashes=self.hashes,
-            metadata_hashes=self.metadata_hashes,
         )
 
     def _wheres(self, name: str) -> list[ast.Node]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import ValidationError
 
 from segmentum.errors import DefinitionError, did_you_mean
-from segmentum.schema import TABLES
+from segmentum.schema import TABLES, is_numeric_type
 from segmentum.spec import ast, functions
 from segmentum.spec.builtins import DEFINITION_KEYS, load_builtin
 from segmentum.spec.definitions import (
@@ -333,9 +333,7 @@ class DefinitionBuilder:
             self._resolve_trait(trait)
         order = self._order({n: t.deps for n, t in defs.traits.items()}, "trait", defs.traits)
         defs.traits = {n: defs.traits[n] for n in order}
-        all_segments = {s.name: s for s in defs.segments.values()}
-        for segmentation in defs.segmentations.values():
-            all_segments |= {s.name: s for s in segmentation.segments}
+        all_segments = {s.name: s for s in defs.all_segments()}
         seg_deps: dict[str, set[str]] = {}
         for segment in all_segments.values():
             if segment.where is not None:
@@ -428,7 +426,7 @@ class DefinitionBuilder:
             fn = functions.check_call(n, row_level=context.startswith("table:"))
         except functions.CallError as exc:
             raise DefinitionError(f"{expression_position(located, loc, exc.pos)}: {exc.message}") from None
-        names = self._all_segment_names()
+        names = self.defs.segment_names()
         for i, arg in enumerate(n.args):
             if fn.arg(i).kind not in functions.SEGMENT_KINDS:
                 continue
@@ -440,12 +438,6 @@ class DefinitionBuilder:
                 raise DefinitionError(
                     f"{expression_position(located, loc, arg.pos)}: unknown segment '{name}'{hint}"
                 )
-
-    def _all_segment_names(self) -> list[str]:
-        names = list(self.defs.segments)
-        for s in self.defs.segmentations.values():
-            names += [x.name for x in s.segments]
-        return names
 
     def _located_for(self, node: ast.Node) -> Located:
         return self.located[f"expr:{id(node)}"]
@@ -511,7 +503,7 @@ class DefinitionBuilder:
                 raise DefinitionError(
                     f"{where}.revenue: unknown column '{column}' of {table}{did_you_mean(column, columns)}"
                 )
-            if not _numeric_type(columns[column].upper()):
+            if not is_numeric_type(columns[column]):
                 raise DefinitionError(
                     f"{where}.revenue: {table}.{column} ({columns[column]}) is not a number; name an amount "
                     "such as orders.amount"
@@ -546,7 +538,7 @@ def _resolve_aggregate(
         )
     if spec.column and spec.property_key is None and spec.function in NUMERIC_AGGREGATES:
         kind = columns[spec.column].upper()
-        if not (_numeric_type(kind) or (spec.function == "sum" and kind == "BOOLEAN")):
+        if not (is_numeric_type(kind) or (spec.function == "sum" and kind == "BOOLEAN")):
             raise DefinitionError(
                 f"{at}: {spec.function} of {table}.{spec.column} ({kind}): "
                 f"'{spec.function}' needs a number; for a point in time use min, max, first or last, and for "
@@ -555,31 +547,6 @@ def _resolve_aggregate(
     if spec.where is not None:
         trait.where = builder._parse(spec.where, located, (*loc, "where"))
         builder._check_names(trait.where, trait, context=f"table:{table}")
-
-
-_NUMERIC_TYPES = (
-    "DECIMAL",
-    "NUMERIC",
-    "DOUBLE",
-    "FLOAT",
-    "REAL",
-    "HUGEINT",
-    "BIGINT",
-    "INTEGER",
-    "INT",
-    "SMALLINT",
-    "TINYINT",
-    "UHUGEINT",
-    "UBIGINT",
-    "UINTEGER",
-    "USMALLINT",
-    "UTINYINT",
-)
-
-
-def _numeric_type(kind: str) -> bool:
-    """A DuckDB column type that sum and avg take (integers, unsigned integers, decimals, floats)."""
-    return kind.startswith(_NUMERIC_TYPES)
 
 
 def _resolve_expr(

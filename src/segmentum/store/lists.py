@@ -35,8 +35,20 @@ class ListChange:
         return {"name": self.name, "added": self.added, "removed": self.removed, "members": self.members}
 
 
+def _count(cur: duckdb.DuckDBPyConnection, name: str) -> int:
+    """The number of members of list `name`: the one member-count query, read inside a write's transaction."""
+    row = cur.execute(f"SELECT count(*) FROM {_TABLE} WHERE name = ?", [name]).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _present(store: Store) -> bool:
     return store.table_exists(LIST_MEMBERS_TABLE, META)
+
+
+def _require(store: Store, name: str) -> None:
+    known = names(store)
+    if name not in known:
+        raise NotFoundError(f"no list '{name}'; lists: {', '.join(known) or 'none'}")
 
 
 def names(store: Store) -> list[str]:
@@ -55,8 +67,7 @@ def sizes(store: Store) -> list[dict[str, Any]]:
 
 
 def members(store: Store, name: str) -> list[str]:
-    if name not in names(store):
-        raise NotFoundError(f"no list '{name}'; lists: {', '.join(names(store)) or 'none'}")
+    _require(store, name)
     return [r[0] for r in store.query(f"SELECT customer_id FROM {_TABLE} WHERE name = ? ORDER BY 1", [name])]
 
 
@@ -94,49 +105,39 @@ def put(store: Store, name: str, ids: Iterable[str], *, replace: bool, now: date
         cur.execute("CREATE TEMP TABLE IF NOT EXISTS __list_ids (customer_id VARCHAR)")
         cur.execute("DELETE FROM __list_ids")
         cur.executemany("INSERT INTO __list_ids VALUES (?)", [[i] for i in wanted])
-        removed = 0
+        before = _count(cur, name)
         if replace:
-            row = cur.execute(
-                f"SELECT count(*) FROM {_TABLE} WHERE name = ? AND customer_id NOT IN (SELECT customer_id FROM __list_ids)",
-                [name],
-            ).fetchone()
-            removed = int(row[0]) if row else 0
             cur.execute(
                 f"DELETE FROM {_TABLE} WHERE name = ? AND customer_id NOT IN (SELECT customer_id FROM __list_ids)",
                 [name],
             )
-        row = cur.execute(
-            f"SELECT count(*) FROM __list_ids WHERE customer_id NOT IN (SELECT customer_id FROM {_TABLE} WHERE name = ?)",
-            [name],
-        ).fetchone()
-        added = int(row[0]) if row else 0
+        kept = _count(cur, name)
         cur.execute(
             f"INSERT INTO {_TABLE} SELECT ?, customer_id, ? FROM __list_ids "
             f"WHERE customer_id NOT IN (SELECT customer_id FROM {_TABLE} WHERE name = ?)",
             [name, now, name],
         )
         cur.execute("DROP TABLE __list_ids")
-        row = cur.execute(f"SELECT count(*) FROM {_TABLE} WHERE name = ?", [name]).fetchone()
-    return ListChange(name, added, removed, int(row[0]) if row else 0)
+        total = _count(cur, name)
+        # what changed, by the one member count: removed before the insert, added by it
+        removed, added = before - kept, total - kept
+    return ListChange(name, added, removed, total)
 
 
 def remove_members(store: Store, name: str, ids: Iterable[str]) -> ListChange:
     gone = [str(i).strip() for i in ids]
-    if name not in names(store):
-        raise NotFoundError(f"no list '{name}'; lists: {', '.join(names(store)) or 'none'}")
+    _require(store, name)
     with store.transaction() as cur:
-        before = cur.execute(f"SELECT count(*) FROM {_TABLE} WHERE name = ?", [name]).fetchone()
+        before = _count(cur, name)
         cur.executemany(f"DELETE FROM {_TABLE} WHERE name = ? AND customer_id = ?", [[name, i] for i in gone])
-        after = cur.execute(f"SELECT count(*) FROM {_TABLE} WHERE name = ?", [name]).fetchone()
-    b, a = int(before[0]) if before else 0, int(after[0]) if after else 0
-    return ListChange(name, 0, b - a, a)
+        after = _count(cur, name)
+    return ListChange(name, 0, before - after, after)
 
 
 def drop(store: Store, name: str) -> int:
     """Delete a list; returns how many members it had. A definition that names it no longer validates."""
-    if name not in names(store):
-        raise NotFoundError(f"no list '{name}'; lists: {', '.join(names(store)) or 'none'}")
+    _require(store, name)
     with store.transaction() as cur:
-        row = cur.execute(f"SELECT count(*) FROM {_TABLE} WHERE name = ?", [name]).fetchone()
+        had = _count(cur, name)
         cur.execute(f"DELETE FROM {_TABLE} WHERE name = ?", [name])
-    return int(row[0]) if row else 0
+    return had

@@ -166,7 +166,7 @@ def batch_runs(store: Store) -> list[RunInfo]:
     ]
 
 
-def _holds(store: Store, run: RunInfo, definition: str) -> bool:
+def computed(store: Store, run: RunInfo, definition: str) -> bool:
     """Whether `run` computed `definition` (a segmentation or a standalone segment): it is in the run's
     definition hashes; a run that recorded none (older releases) computed what its memberships hold."""
     if run.definition_hashes:
@@ -188,7 +188,7 @@ def _same_version(a: RunInfo, b: RunInfo, definition: str) -> bool:
 def latest_run_of(store: Store, definition: str) -> RunInfo | None:
     """The latest run (by as_of, then id) that computed `definition`: `latest_run` unless a `run --only` of
     other definitions came after it; None when no run computed it."""
-    return next((r for r in batch_runs(store) if _holds(store, r, definition)), None)
+    return next((r for r in batch_runs(store) if computed(store, r, definition)), None)
 
 
 def past_run_of(store: Store, name: str, cutoff: datetime) -> RunInfo | None:
@@ -197,7 +197,7 @@ def past_run_of(store: Store, name: str, cutoff: datetime) -> RunInfo | None:
     segmentation) and whose as_of is at or before `cutoff` (the reading run's as_of minus the duration),
     whatever its engine and whether the definition was edited since; None when there is none."""
     owner = name.partition(".")[0] if "." in name else name
-    return next((r for r in batch_runs(store) if r.as_of <= cutoff and _holds(store, r, owner)), None)
+    return next((r for r in batch_runs(store) if r.as_of <= cutoff and computed(store, r, owner)), None)
 
 
 def previous_run(store: Store, run: RunInfo, definition: str) -> RunInfo | None:
@@ -208,7 +208,7 @@ def previous_run(store: Store, run: RunInfo, definition: str) -> RunInfo | None:
     for other in batch_runs(store):
         if (
             other.as_of < run.as_of
-            and _holds(store, other, definition)
+            and computed(store, other, definition)
             and _same_version(run, other, definition)
         ):
             return other
@@ -240,7 +240,7 @@ def migration_pair(
     previous = previous_run(store, to, definition)
     if previous is not None:
         return previous, to
-    earlier = [r for r in runs if r.as_of < to.as_of and _holds(store, r, definition)]
+    earlier = [r for r in runs if r.as_of < to.as_of and computed(store, r, definition)]
     same_day = [r.run_id for r in runs if r.as_of == to.as_of and r.run_id != to.run_id]
     if earlier:
         why = (

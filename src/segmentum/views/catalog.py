@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from segmentum.context import Context
 from segmentum.errors import NotFoundError, did_you_mean
 from segmentum.store import META
 from segmentum.store import snapshots as snapshot
 from segmentum.store.snapshots import RunInfo
+
+if TYPE_CHECKING:
+    from segmentum.spec.definitions import Definitions
 
 # workspace root -> (definitions_stamp, catalog): loading the definitions takes about half a second, and every
 # dashboard page asks for the catalog; it changes only when what `definitions_stamp` covers does
@@ -40,10 +43,12 @@ def definitions_stamp(ctx: Context) -> str:
     return digest.hexdigest()
 
 
-def definition_catalog(ctx: Context) -> dict[str, dict[str, Any]]:
+def definition_catalog(ctx: Context, definitions: Definitions | None = None) -> dict[str, dict[str, Any]]:
     """Segment name -> {segmentation, segment, description} from the definitions; empty when they fail to
     load (reads still answer from the snapshots, which are what was computed). Loaded once while
-    `definitions_stamp` is unchanged."""
+    `definitions_stamp` is unchanged; a caller that has loaded the definitions passes them."""
+    if definitions is not None:
+        return _catalog_of(definitions)
     stamp = definitions_stamp(ctx)
     key = str(ctx.root.resolve())
     with _CATALOGS_LOCK:
@@ -63,6 +68,10 @@ def _load_catalog(ctx: Context) -> dict[str, dict[str, Any]] | None:
         defs = ctx.definitions()
     except Exception:  # noqa: BLE001 - invalid definitions must not take read models down
         return None
+    return _catalog_of(defs)
+
+
+def _catalog_of(defs: Definitions) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for seg in defs.segments.values():
         out[seg.name] = {"segmentation": None, "segment": seg.name, "description": seg.description}

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from segmentum.context import Context
+from segmentum.i18n import humanise
 from segmentum.runs.diff import previous_comparable_run
 from segmentum.runs.sizes import segment_sizes as run_segment_sizes
 from segmentum.store import META
@@ -23,6 +24,9 @@ from segmentum.store.catalog import newest_timestamp
 from segmentum.store.snapshots import RunInfo
 from segmentum.views.catalog import owner
 from segmentum.views.segments import segment_sizes
+
+if TYPE_CHECKING:
+    from segmentum.spec.definitions import Definitions
 
 CHANGE_COLUMNS = [
     "name",
@@ -43,21 +47,11 @@ CHANGE_COLUMNS = [
 ]
 
 
-ACRONYMS = frozenset({"rfm", "abc", "nps", "csat", "clv", "vip", "b2b", "b2c", "ltv", "aov"})
-
-
-def humanise(name: str) -> str:
-    """A readable title of a segment or segmentation name: `rfm.at_risk` -> 'At risk', `rfm` -> 'RFM'."""
-    words = [w.upper() if w.lower() in ACRONYMS else w for w in name.rpartition(".")[2].split("_") if w]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:] if text else name
-
-
-def definition_order(ctx: Context) -> list[str]:
+def definition_order(ctx: Context, definitions: Definitions | None = None) -> list[str]:
     """Segment names in the order the definitions give them: each segmentation's segments in their order
     (then its `else`), segmentations in file order, standalone segments after them."""
     try:
-        defs = ctx.definitions()
+        defs = definitions if definitions is not None else ctx.definitions()
     except Exception:  # noqa: BLE001 - invalid definitions must not take the overview down: name order then
         return []
     names: list[str] = []
@@ -85,11 +79,21 @@ class RunChanges:
         return moved.loc[order].head(n)
 
 
-def run_changes(ctx: Context, run_id: int | None = None) -> RunChanges:
-    """What changed in a complete run (default: the newest batch run) since each definition's previous run."""
+def run_changes(
+    ctx: Context, run_id: int | None = None, *, definitions: Definitions | None = None
+) -> RunChanges:
+    """What changed in a complete run (default: the newest batch run) since each definition's previous run.
+    `definitions`: already loaded ones (else they are loaded here)."""
     store = ctx.store
     run = snapshot.resolve_run(store, run_id)
-    now = segment_sizes(ctx, run.run_id).sizes  # with the computed segments that found nobody
+    if definitions is None:
+        try:
+            definitions = ctx.definitions()  # once, for the catalog and the order
+        except Exception:  # noqa: BLE001 - invalid definitions must not take the overview down
+            definitions = None
+    now = segment_sizes(
+        ctx, run.run_id, definitions=definitions
+    ).sizes  # with the computed segments that found nobody
     previous_runs: dict[str, RunInfo | None] = {}
     previous_sizes: dict[int, dict[str, tuple[int, float]]] = {}
     rows = []
@@ -128,7 +132,10 @@ def run_changes(ctx: Context, run_id: int | None = None) -> RunChanges:
                 "previous_as_of": prev.as_of if prev else None,
             }
         )
-    order = {name: i for i, name in enumerate(definition_order(ctx))}
+    order = {
+        name: i
+        for i, name in enumerate(definition_order(ctx, definitions) if definitions is not None else [])
+    }
     rows.sort(key=lambda row: (order.get(row["name"], len(order)), row["name"]))
     segments = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
     return RunChanges(run, segments, _fired(ctx, run.run_id), _open_tasks(ctx), newest_timestamp(store))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -21,6 +21,9 @@ from segmentum.store.snapshots import RunInfo
 from segmentum.views.catalog import check_segment, computed, definition_catalog, owner
 from segmentum.views.frames import records
 from segmentum.views.history import size_history
+
+if TYPE_CHECKING:
+    from segmentum.spec.definitions import Definitions
 
 SIZE_COLUMNS = ["name", "segmentation", "segment", "customers", "share", "revenue", "revenue_share"]
 
@@ -34,15 +37,17 @@ class SegmentSizes:
     sizes: pd.DataFrame
 
 
-def segment_sizes(ctx: Context, run_id: int | None = None) -> SegmentSizes:
+def segment_sizes(
+    ctx: Context, run_id: int | None = None, *, definitions: Definitions | None = None
+) -> SegmentSizes:
     """Sizes of every segment of a complete run (default: the newest batch run), sorted by name.
 
     Shares are of the run's customers (a standalone segment's share is of everyone, so shares need not add
-    up to 1); revenue counts qualifying orders up to the run's as_of.
+    up to 1); revenue counts qualifying orders up to the run's as_of. `definitions`: already loaded ones.
     """
     run = snapshot.resolve_run(ctx.store, run_id)
     stored = run_segment_sizes(ctx.store, run.run_id)
-    catalog = definition_catalog(ctx)
+    catalog = definition_catalog(ctx, definitions)
     seen = set(stored["name"])
     # computed by this run and empty: 0, so an empty segment is not mistaken for an unknown one
     empty = [

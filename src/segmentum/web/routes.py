@@ -53,7 +53,7 @@ from segmentum.service.keys import READ_METHODS, required_scope, scope_allows, s
 from segmentum.spec.builtins import builtin_names, render_builtin_yaml
 from segmentum.spec.describe import describe_segment
 from segmentum.store import snapshots as snapshot
-from segmentum.views.changes import RunChanges, definition_order, humanise, rfm_cell_names, run_changes
+from segmentum.views.changes import RunChanges, definition_order, rfm_cell_names, run_changes
 from segmentum.views.customers import NAME_COLUMNS, cards, customer, purchases, search_total
 from segmentum.views.customers import search as search_customers
 from segmentum.views.history import size_history
@@ -82,6 +82,14 @@ _ENV = jinja2.Environment(
 
 
 # ------------------------------------------------------------------ plumbing
+async def _write(request: Request, func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Every change made from a page, by the one rule of `Runtime.write` (never in the middle of a run)."""
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:  # an app without a runtime runs no runs
+        return await run_in_threadpool(func, *args, **kwargs)
+    return await run_in_threadpool(runtime.write, func, *args, **kwargs)
+
+
 def _ws(request: Request) -> Any:
     state = request.app.state
     return state.runtime.ws if hasattr(state, "runtime") else state.ws
@@ -414,24 +422,16 @@ def _overview_data(ws: Context) -> Overview:
 
 
 def _title(t: Translator, name: str) -> str:
-    """A segment's or segmentation's title in the page's language (`rfm.at_risk`, `rfm`): a built-in's
-    translated title, else a readable form of the name ('At risk'); `(new)` and `(gone)` in the language."""
-    return str(t.label(name, t.maybe(humanise(name))))
+    return t.title(name)  # the one title helper (i18n), as the report shows it
 
 
 def _money(ws: Context, t: Translator, value: Any, signed: bool = False) -> str:
     """An amount in the workspace's currency (`currency` in segmentum.yml), whole units."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    text = t.number(abs(value) if signed else value)
-    sign = ("+" if value > 0 else "−" if value < 0 else "") if signed else ""
-    return f"{sign}{text}\u00a0{ws.config.currency}"
+    return t.money(value, ws.config.currency, signed=signed)
 
 
 def _signed(t: Translator, value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return ("+" if value > 0 else "−" if value < 0 else "") + t.number(abs(value))
+    return t.signed(value)
 
 
 def _segment_row(ws: Context, t: Translator, row: Any) -> dict[str, Any]:
@@ -531,10 +531,10 @@ def _definition(ws: Context, name: str) -> tuple[Any, dict[str, Any]] | None:
         defs = ws.definitions()
     except SegmentumError:
         return None
-    found = defs.segments.get(name)
-    for segmentation in defs.segmentations.values():
-        found = found or next((s for s in segmentation.segments if s.name == name), None)
-    return (found, defs.traits) if found is not None else None
+    try:
+        return defs.segment(name), defs.traits
+    except NotFoundError:
+        return None
 
 
 def _member_columns(
@@ -860,6 +860,18 @@ def _moved(
     return result
 
 
+def _moved_query(segmentation: str, result: dict[str, Any], a: str, b: str) -> dict[str, Any]:
+    """The address of one migration cell, with the runs `_moved` resolved: the page, its CSV and the tasks
+    made from it link to the same customers."""
+    return {
+        "segmentation": segmentation,
+        "from_run": result["from_run"],
+        "to_run": result["to_run"],
+        "from": a,
+        "to": b,
+    }
+
+
 @pages.get("/migration/customers")
 def migration_customers(
     request: Request,
@@ -881,13 +893,7 @@ def migration_customers(
     shown = cards(ws, ids[:CARD_LIMIT])
     origin = int(result["flows"].loc[result["flows"]["from_segment"] == a, "customers"].sum())
     moved = result["flows"][(result["flows"]["from_segment"] == a) & (result["flows"]["to_segment"] == to)]
-    query = {
-        "segmentation": segmentation,
-        "from_run": result["from_run"],
-        "to_run": result["to_run"],
-        "from": a,
-        "to": to,
-    }
+    query = _moved_query(segmentation, result, a, to)
     return _render(
         request,
         "moved.html",
@@ -954,7 +960,8 @@ async def migration_tasks(request: Request, user: User) -> Response:
     try:
         result = await run_in_threadpool(_moved, ws, segmentation, runs[0], runs[1], a, b)
         due = add_duration(now(ws.config.timezone), f"{int(days)}d") if days.strip().isdigit() else None
-        made = await run_in_threadpool(
+        made = await _write(
+            request,
             lambda: create_tasks(
                 ws,
                 result["ids"],
@@ -968,18 +975,11 @@ async def migration_tasks(request: Request, user: User) -> Response:
                     "from": a,
                     "run": result["to_run"],
                 },
-            )
+            ),
         )
     except SegmentumError as exc:
         return _error_page(request, user, str(exc), 400)
-    query = {
-        "segmentation": segmentation,
-        "from_run": result["from_run"],
-        "to_run": result["to_run"],
-        "from": a,
-        "to": b,
-        "created": len(made),
-    }
+    query = {**_moved_query(segmentation, result, a, b), "created": len(made)}
     return RedirectResponse("/migration/customers?" + urlencode(query), status_code=303)
 
 
@@ -1239,7 +1239,7 @@ def _back(form: dict[str, str], undo: int | None = None) -> str:
 async def complete(request: Request, user: User, task_id: int) -> Response:
     form = await _form(request)
     try:
-        await run_in_threadpool(complete_task, _ws(request), task_id, user=user, note=form.get("note"))
+        await _write(request, complete_task, _ws(request), task_id, user=user, note=form.get("note"))
     except NotFoundError as exc:
         return _error_page(request, user, str(exc))
     return RedirectResponse(_back(form, undo=task_id), status_code=303)
@@ -1249,7 +1249,7 @@ async def complete(request: Request, user: User, task_id: int) -> Response:
 async def reopen(request: Request, user: User, task_id: int) -> Response:
     form = await _form(request)
     try:
-        await run_in_threadpool(reopen_task, _ws(request), task_id)
+        await _write(request, reopen_task, _ws(request), task_id)
     except NotFoundError as exc:
         return _error_page(request, user, str(exc))
     return RedirectResponse(_back(form), status_code=303)
@@ -1259,7 +1259,7 @@ async def reopen(request: Request, user: User, task_id: int) -> Response:
 async def assign(request: Request, user: User, task_id: int) -> Response:
     form = await _form(request)
     try:
-        await run_in_threadpool(assign_task, _ws(request), task_id, form.get("assignee") or user)
+        await _write(request, assign_task, _ws(request), task_id, form.get("assignee") or user)
     except SegmentumError as exc:
         return _error_page(request, user, str(exc), 400)
     return RedirectResponse(_back(form), status_code=303)
@@ -1320,15 +1320,6 @@ def lists_page(request: Request, user: User) -> Response:
     return _lists_page(request, user)
 
 
-def _write_locked(request: Request, func: Any, *args: Any, **kwargs: Any) -> Any:
-    """A store change made from a page, under the server's run lock (never in the middle of a run)."""
-    runtime = getattr(request.app.state, "runtime", None)
-    if runtime is None:
-        return func(*args, **kwargs)
-    with runtime.run_lock:
-        return func(*args, **kwargs)
-
-
 @pages.post("/lists")
 async def lists_add(request: Request, user: User) -> Response:
     form = await _form(request)
@@ -1336,8 +1327,7 @@ async def lists_add(request: Request, user: User) -> Response:
     ids = [i for i in re.split(r"[\s,;]+", str(form.get("ids") or "")) if i]
     t = Translator(_lang(request))
     try:
-        change = await run_in_threadpool(
-            _write_locked,
+        change = await _write(
             request,
             static_lists.add,
             _ws(request),
@@ -1358,7 +1348,7 @@ async def lists_add(request: Request, user: User) -> Response:
 async def lists_delete(request: Request, user: User, name: str) -> Response:
     await _form(request)
     try:
-        await run_in_threadpool(_write_locked, request, static_lists.remove, _ws(request), name)
+        await _write(request, static_lists.remove, _ws(request), name)
     except SegmentumError as exc:
         return _lists_page(request, user, error=str(exc), status_code=404)
     return RedirectResponse("/lists", status_code=303)
@@ -1565,8 +1555,8 @@ async def editor_save(request: Request, user: User) -> Response:
     # the tag of the version the page was opened on; an empty tag means a new file
     tag = str(form.get("etag") or "") or None
     try:
-        await run_in_threadpool(
-            definition_versions.save, _ws(request), file, text, by=f"user:{user}", if_match=tag
+        await _write(
+            request, definition_versions.save, _ws(request), file, text, by=f"user:{user}", if_match=tag
         )
     except (DefinitionError, VersionConflictError) as exc:
         message = str(exc)
@@ -1588,7 +1578,8 @@ async def editor_rollback(request: Request, user: User) -> Response:
     file = str(form.get("file") or "")
     try:
         number = int(str(form.get("version") or ""))
-        await run_in_threadpool(
+        await _write(
+            request,
             definition_versions.rollback,
             _ws(request),
             file,

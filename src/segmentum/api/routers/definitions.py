@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from starlette.convertors import Convertor, register_url_convertor
 
-from segmentum.api.deps import get_workspace, json_response
+from segmentum.api.deps import get_runtime, get_workspace, json_response
 from segmentum.api.errors import ERROR_RESPONSES
 from segmentum.api.models import DefinitionFileIn, DefinitionsIn, RollbackIn
 from segmentum.errors import NotFoundError, SegmentumError
 from segmentum.runs.preview import preview as preview_definitions
 from segmentum.service import definitions as versions
+from segmentum.service.runtime import Runtime
 from segmentum.spec.yamlio import NestingError
 from segmentum.workspace import Workspace
 
@@ -146,10 +147,11 @@ def put_file(
     body: DefinitionFileIn,
     request: Request,
     if_match: str | None = Header(None, description="the ETag of the version this change was made against"),
-    ws: Workspace = Depends(get_workspace),
+    runtime: Runtime = Depends(get_runtime),
 ) -> JSONResponse:
+    ws = runtime.ws
     existed = versions.state(ws, file).text is not None
-    saved = versions.save(ws, file, body.text, by=_saved_by(request), if_match=if_match)
+    saved = runtime.write(versions.save, ws, file, body.text, by=_saved_by(request), if_match=if_match)
     return _saved(ws, saved, 200 if existed else 201)
 
 
@@ -189,7 +191,9 @@ def rollback(
     body: RollbackIn,
     request: Request,
     if_match: str | None = Header(None, description="the ETag of the current version"),
-    ws: Workspace = Depends(get_workspace),
+    runtime: Runtime = Depends(get_runtime),
 ) -> JSONResponse:
-    saved = versions.rollback(ws, file, body.version, by=_saved_by(request), if_match=if_match)
-    return _saved(ws, saved, 200)
+    saved = runtime.write(
+        versions.rollback, runtime.ws, file, body.version, by=_saved_by(request), if_match=if_match
+    )
+    return _saved(runtime.ws, saved, 200)

@@ -26,8 +26,9 @@ def identify(body: IdentifyIn, runtime: Runtime = Depends(get_runtime)) -> JSONR
         if body.linked_at is not None
         else now_wall_clock(runtime.zone)
     )
-    with runtime.run_lock:  # never in the middle of a run or a micro-batch
-        answer = link(ws.store, body.alias_id, body.customer_id, at)
+    answer = runtime.write(
+        link, ws.store, body.alias_id, body.customer_id, at
+    )  # never in the middle of a run
     if runtime.realtime:
         runtime.micro.enqueue([answer["customer_id"]])  # the customer now holds the alias's rows
     return json_response(answer, status_code=201 if answer["created"] else 200)

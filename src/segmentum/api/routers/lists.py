@@ -30,23 +30,20 @@ def get_list(name: str, ws: Workspace = Depends(get_workspace)) -> JSONResponse:
 
 @router.put("/{name}", summary="Make these ids the list's only members (creates the list)")
 def put_list(name: str, body: ListMembersIn, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    with runtime.run_lock:  # a micro-batch or run never sees half a list
-        return json_response(lists.add(runtime.ws, name, body.customer_ids, replace=True))
+    # a run or a micro-batch never sees half a list (the one rule of a change: Runtime.write)
+    return json_response(runtime.write(lists.add, runtime.ws, name, body.customer_ids, replace=True))
 
 
 @router.post("/{name}/members", summary="Add ids to a list (creates the list)")
 def add_members(name: str, body: ListMembersIn, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    with runtime.run_lock:
-        return json_response(lists.add(runtime.ws, name, body.customer_ids))
+    return json_response(runtime.write(lists.add, runtime.ws, name, body.customer_ids))
 
 
 @router.post("/{name}/remove", summary="Remove ids from a list")
 def remove_members(name: str, body: ListMembersIn, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    with runtime.run_lock:
-        return json_response(lists.remove(runtime.ws, name, body.customer_ids))
+    return json_response(runtime.write(lists.remove, runtime.ws, name, body.customer_ids))
 
 
 @router.delete("/{name}", summary="Delete a list (a definition that names it stops validating)")
 def delete_list(name: str, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    with runtime.run_lock:
-        return json_response(lists.remove(runtime.ws, name))
+    return json_response(runtime.write(lists.remove, runtime.ws, name))
