@@ -223,11 +223,18 @@ def _members_of(ws: Context, engine: Any, run_id: int, name: str) -> Any:
 
 
 def compile_for(
-    ws: Context, usable: Availability, engine: Any, as_of: datetime, *, customers: list[str] | None = None
+    ws: Context,
+    usable: Availability,
+    engine: Any,
+    as_of: datetime,
+    *,
+    customers: list[str] | None = None,
+    stored: Any = None,
 ) -> CompiledRun:
     """Compile the definitions a run at `as_of` can evaluate (`definitions_at`) against an engine's tables,
     without the model tables whose fit saw data after `as_of` (real-time: with the batch runs' population
-    values, `snapshots.population_sources`; every run: the past members `was_in_segment` reads)."""
+    values, `snapshots.population_sources`; every run: the past members `was_in_segment` reads). `stored`:
+    trait values computed already at `as_of` (`RunCompiler`'s `stored`, the preview's)."""
     compiler = RunCompiler(
         usable.definitions,
         {n: t for n, t in engine.tables().items() if n not in usable.unusable},
@@ -235,6 +242,7 @@ def compile_for(
         customer_ids=customers,
         read_property=getattr(engine, "read_property", None),
         history=past_members(ws, usable.definitions, as_of, engine),
+        stored=stored,
     )
     if customers is not None:
         compiler.population_table = _population_table(ws, engine, compiler.population_names())
@@ -253,17 +261,31 @@ def _population_table(ws: Context, engine: Any, names: set[str]) -> Any:
     first = next(sources, None)
     if first is None:
         return ibis.memtable({"customer_id": []}, schema={"customer_id": "string"})
-    table = _traits_of(engine, first[0]).select(*first[1])
+    table = traits_of(engine, first[0]).select(*first[1])
     for run_id, columns in sources:
-        older = _traits_of(engine, run_id).select("customer_id", *columns)
+        older = traits_of(engine, run_id).select("customer_id", *columns)
         table = table.left_join(older, "customer_id").select(*table.columns, *columns)
     return table
 
 
-def _traits_of(engine: Any, run_id: int) -> Any:
+def traits_of(engine: Any, run_id: int) -> Any:
+    """The stored traits table of run `run_id` as a table of `engine`."""
     if getattr(engine, "name", "") == "duckdb":
         return engine.backend.table(traits_table(run_id), database=META)
     return engine.snapshot_table(traits_table(run_id))
+
+
+def narrow(
+    ws: Context, definitions: Definitions | None, only: list[str] | None, as_of: str | datetime | date | None
+) -> tuple[Availability, datetime, list[str]]:
+    """What a run of `only` at `as_of` evaluates (`definitions_at`), its resolved as_of and its warnings (the
+    built-ins skipped, the definitions left out for their models)."""
+    defs = (definitions if definitions is not None else ws.definitions()).select(only)
+    resolved, warnings = resolve_as_of(as_of, ws)
+    for name, why in defs.skipped.items():
+        warnings.append(f"built-in '{name}' skipped: {why}")
+    usable = definitions_at(ws, defs, resolved)
+    return usable, resolved, warnings + list(usable.warnings)
 
 
 def run(
@@ -313,13 +335,8 @@ def run(
     store = ws.store
     engine_name = engine or ws.config.engine
     kind = kind or ("realtime" if customers is not None else "batch")
-    defs = (definitions if definitions is not None else ws.definitions()).select(only)
-    resolved, warnings = resolve_as_of(as_of, ws)
-    for name, why in defs.skipped.items():
-        warnings.append(f"built-in '{name}' skipped: {why}")
-    usable = definitions_at(ws, defs, resolved)
+    usable, resolved, warnings = narrow(ws, definitions, only, as_of)
     defs = usable.definitions  # what needs a model fitted on later data is not evaluated, nor recorded
-    warnings += usable.warnings
     eng = engine_for(ws, engine_name)
     try:
         if preview:
