@@ -9,6 +9,7 @@ orphan traits table.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
@@ -21,7 +22,8 @@ import pandas as pd
 from segmentum.clock import now as wall_clock
 from segmentum.compile.availability import Availability, at_point_in_time
 from segmentum.compile.compiler import CompiledRun, RunCompiler, history_refs
-from segmentum.compile.windows import minus
+from segmentum.compile.windows import minus, recording
+from segmentum.engine.base import present_tables
 from segmentum.errors import RunError, SegmentumError
 from segmentum.faults import crash_point
 from segmentum.runs import diff as diff_mod
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from segmentum.context import Context
+    from segmentum.runs.reuse import CompiledOnce
 
 _ACTIVE: set[tuple[str, int]] = set()  # (store path, run_id) of runs in progress in this process
 _ACTIVE_LOCK = threading.Lock()
@@ -300,6 +303,7 @@ def run(
     definitions: Definitions | None = None,
     actions: bool = False,
     details: bool = True,
+    compiled_once: CompiledOnce | None = None,
 ) -> RunResult:
     """Evaluate the definitions at `as_of` and store a snapshot (unless `preview`); fires no trigger.
 
@@ -327,6 +331,9 @@ def run(
         Compute the result's `transitions` and `sizes` (False: both left empty, for callers that show
         neither, such as a backfill; `runs.diff.diff` and `runs.sizes.segment_sizes` compute them from the
         stored run at any time).
+    compiled_once:
+        Shared by the runs of a series (a backfill): a DuckDB batch run reuses the SQL compiled for an earlier
+        point with its instants moved, once verified (`runs/reuse.py`), instead of compiling again.
     """
     import time as _time
 
@@ -370,7 +377,7 @@ def run(
             _ACTIVE.add(key)
         try:
             mark = _time.perf_counter()
-            compiled = compile_for(ws, usable, eng, resolved, customers=customers)
+            compiled, source = _compiled(ws, usable, eng, resolved, customers, compiled_once)
             timings["compile"] = round(_time.perf_counter() - mark, 4)
             trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
             count = _write(
@@ -387,6 +394,7 @@ def run(
                 if details and kind == "batch" and (revenue := revenue_trait(defs)) in compiled.traits
                 else None,
                 sizes=in_pass,
+                source=source,
             )
         except BaseException as exc:
             _fail(store, run_id, exc, zone=zone)
@@ -459,6 +467,43 @@ def run(
     )
 
 
+def _compiled(
+    ws: Context,
+    usable: Availability,
+    engine: Any,
+    as_of: datetime,
+    customers: list[str] | None,
+    once: CompiledOnce | None,
+) -> tuple[CompiledRun, str | None]:
+    """The compiled run and, when `once` is given and the run can share it (a DuckDB batch run), its SQL: the
+    SQL of an earlier point moved to `as_of` when verified, else compiled here and offered to `once`."""
+    if once is None or customers is not None or getattr(engine, "name", "") != "duckdb":
+        return compile_for(ws, usable, engine, as_of, customers=customers), None
+    # what besides as_of shapes the SQL: the definitions usable at as_of, the model tables left out, the past
+    # runs `was_in_segment` reads (their ids are in the SQL) and the tables present
+    key = (
+        tuple(sorted(usable.definitions.hashes.items())),
+        tuple(sorted(usable.skipped)),
+        tuple(sorted(usable.unusable)),
+        tuple(
+            sorted(
+                (n, ago, None if r is None else r.run_id)
+                for (n, ago), r in past_runs(ws, usable.definitions, as_of).items()
+            )
+        ),
+        tuple(tuple(sorted(names)) for names in present_tables(ws.store)),
+    )
+    hit = once.sql_for(key, as_of)
+    if hit is not None:
+        sql, compiled = hit
+        return dataclasses.replace(compiled, as_of=as_of, expr=None, full=None), sql
+    with recording() as durations:
+        compiled = compile_for(ws, usable, engine, as_of)
+    sql = engine.result_sql(compiled.expr, ws.store.cursor())
+    once.offer(key, as_of, compiled, sql, durations)
+    return compiled, sql
+
+
 def _start(
     store: Store, as_of: datetime, engine: str, kind: str, defs: Definitions, *, zone: str = "UTC"
 ) -> int:
@@ -524,6 +569,7 @@ def _write(
     zone: str = "UTC",
     revenue: str | None = None,
     sizes: list[pd.DataFrame] | None = None,
+    source: str | None = None,
 ) -> int:
     """Traits, memberships and status 'complete' in one transaction (with `actions`, also the run's
     'actions_pending' row in the audit log: its transitions are owed to the outbox). A real-time run also
@@ -546,8 +592,10 @@ def _write(
         mark = now
 
     cur = store.cursor()
-    # Spark computes here, before the transaction opens (DuckDB only yields its SQL)
-    source = engine.result_sql(compiled.expr, cur)
+    # Spark computes here, before the transaction opens (DuckDB only yields its SQL); `source`: the SQL already
+    # made (a backfill's point reusing an earlier point's: runs/reuse.py)
+    if source is None:
+        source = engine.result_sql(compiled.expr, cur)
     with store.transaction(cur):
         # one materialisation: the traits table is created with the segment columns, the memberships are
         # read from it, then the segment columns are dropped
