@@ -244,6 +244,10 @@ class RunCompiler:
     currency:
         The workspace currency (`segmentum.yml`): with a `rates` table, orders in other currencies are
         converted to it (`rules.money_at`). None: amounts are taken as they are.
+    stored:
+        A table (customer_id plus trait columns) of trait values already computed at this `as_of` for these
+        definitions (the preview passes the base run's traits whose hash is unchanged): those traits are
+        joined in instead of computed again; everything else, segments included, is compiled as usual.
     """
 
     def __init__(
@@ -257,8 +261,10 @@ class RunCompiler:
         read_property: PropertyReader | None = None,
         history: dict[tuple[str, str], ir.Table | None] | None = None,
         currency: str | None = None,
+        stored: ir.Table | None = None,
     ) -> None:
         self.defs = defs
+        self.stored = stored
         self.history = dict(history or {})
         # every rule below sees an alias's rows as its customer's, and money in the workspace currency; who the
         # customers are reads only ids and times, so it reads the tables before the conversion (no join there)
@@ -278,6 +284,7 @@ class RunCompiler:
     # ------------------------------------------------------------------------------------------ entry
     def compile(self) -> CompiledRun:
         t = self._customers()
+        t = self._join_stored(t)
         t = self._join_aggregates(t)
         hidden: list[str] = []
         if self.customer_ids is not None and self.population_table is not None:
@@ -306,10 +313,23 @@ class RunCompiler:
         if self.customer_ids is not None:
             canonical = {n: t.filter(t.customer_id.isin(self._touched())) for n, t in canonical.items()}
         seen = rules.first_seen(canonical)
+        if self.stored is not None:
+            # the stored traits are of these definitions at this as_of, over the same data: their customers are
+            # the run's, so every table need not be scanned for when each customer was first seen
+            ids = self.stored.select(self.stored.customer_id.cast("string").name("customer_id"))
+            seen = None
+            if "customers" in canonical:
+                canonical["customers"] = canonical["customers"].filter(
+                    canonical["customers"].customer_id.cast("string").isin(ids.customer_id)
+                )
+        else:
+            ids = None
         if "customers" in canonical:
             c = canonical["customers"]
             keep = ["customer_id", *[n for n in c.columns if n in needed and n != "customer_id"]]
             c = c.select(*keep)
+        elif ids is not None:
+            c = ids
         elif seen is not None:
             c = seen.select("customer_id")
         else:
@@ -353,10 +373,25 @@ class RunCompiler:
                 names |= ast.names(seg.where)
         return names - set(self.defs.traits)
 
+    def _join_stored(self, c: ir.Table) -> ir.Table:
+        """The traits `stored` provides, joined onto the customers; the rules below skip a trait whose column
+        is already there."""
+        if self.stored is None:
+            return c
+        reuse = [n for n in self.stored.columns if n in self.defs.traits and n not in c.columns]
+        if not reuse:
+            return c
+        return c.left_join(self.stored.select("customer_id", *reuse), "customer_id").select(
+            *c.columns, *reuse
+        )
+
     # ------------------------------------------------------------------------------------------ aggregates
     def _groups(self) -> list[_Group]:
         groups: dict[tuple[str, bool], _Group] = {}
+        stored = set(self.stored.columns) if self.stored is not None else set()
         for trait in self.defs.traits.values():
+            if trait.name in stored:
+                continue
             if TRAIT_RULES[type(trait.spec)].grouped:
                 spec = trait.spec
                 assert isinstance(spec, AggregateTrait)
@@ -516,7 +551,7 @@ class RunCompiler:
                     c = c.left_join(ranked, "customer_id").select(*c.columns, trait.name)
         for trait in self.defs.traits.values():
             rule = TRAIT_RULES[type(trait.spec)]
-            if rule.joined is None:
+            if rule.joined is None or trait.name in c.columns:
                 continue
             assert rule.empty is not None
             table = trait.spec.table  # type: ignore[union-attr]
@@ -565,7 +600,9 @@ class RunCompiler:
         hidden: list[str] = []
         from_population = self.customer_ids is not None and self.population_table is not None
         for traits in self._levels():
-            todo = [tr for tr in traits if not (from_population and tr.population)]
+            todo = [
+                tr for tr in traits if not (from_population and tr.population) and tr.name not in t.columns
+            ]
             missing = [tr for tr in traits if from_population and tr.population and tr.name not in t.columns]
             if (
                 missing

@@ -7,14 +7,35 @@ days), w (7 days), m (calendar months, clamped to the month's last day), y (cale
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
 from segmentum.spec.models import ActivePeriodsTrait, parse_duration
 
+# the durations `minus` was asked for while `recording()` is open (a backfill reuses a compiled run's SQL by
+# moving every instant derived from as_of: runs/reuse.py)
+_RECORDING: ContextVar[set[str] | None] = ContextVar("segmentum_windows_recording", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[set[str]]:
+    """Collect the duration texts every `minus` call receives inside the block."""
+    used: set[str] = set()
+    token = _RECORDING.set(used)
+    try:
+        yield used
+    finally:
+        _RECORDING.reset(token)
+
 
 def minus(ts: datetime, text: str) -> datetime:
     """`ts` moved back by a duration such as `90d`, `2w`, `6m`, `1y`."""
+    used = _RECORDING.get()
+    if used is not None:
+        used.add(text)
     amount, unit = parse_duration(text)
     if unit == "d":
         return ts - timedelta(days=amount)

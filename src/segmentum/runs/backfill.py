@@ -96,15 +96,23 @@ def backfill(
 
     `progress(done, total, label)` is called before the first point and after each one (points done)."""
     from segmentum.runs.execute import run
+    from segmentum.runs.reuse import CompiledOnce
 
     results = []
     definitions = ws.definitions()  # validated once for the whole series
+    once = CompiledOnce()  # and compiled at most twice (runs/reuse.py)
     points = backfill_dates(start, end, every)
     notify(progress, 0, len(points), f"backfill to {points[0]}")
     for done, point in enumerate(points, start=1):
         # a backfill shows neither transitions nor sizes: not computed per point (the stored runs have both)
         result = run(
-            ws, as_of=point.isoformat(), engine=engine, only=only, definitions=definitions, details=False
+            ws,
+            as_of=point.isoformat(),
+            engine=engine,
+            only=only,
+            definitions=definitions,
+            details=False,
+            compiled_once=once,
         )
         results.append(result)
         if on_run is not None:

@@ -9,6 +9,7 @@ orphan traits table.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
@@ -22,7 +23,8 @@ from segmentum.clock import now as wall_clock
 from segmentum.compile import rules
 from segmentum.compile.availability import Availability, at_point_in_time
 from segmentum.compile.compiler import CompiledRun, RunCompiler, history_refs
-from segmentum.compile.windows import minus
+from segmentum.compile.windows import minus, recording
+from segmentum.engine.base import present_tables
 from segmentum.errors import RunError, SegmentumError
 from segmentum.faults import crash_point
 from segmentum.runs import diff as diff_mod
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from segmentum.context import Context
+    from segmentum.runs.reuse import CompiledOnce
 
 _ACTIVE: set[tuple[str, int]] = set()  # (store path, run_id) of runs in progress in this process
 _ACTIVE_LOCK = threading.Lock()
@@ -224,11 +227,18 @@ def _members_of(ws: Context, engine: Any, run_id: int, name: str) -> Any:
 
 
 def compile_for(
-    ws: Context, usable: Availability, engine: Any, as_of: datetime, *, customers: list[str] | None = None
+    ws: Context,
+    usable: Availability,
+    engine: Any,
+    as_of: datetime,
+    *,
+    customers: list[str] | None = None,
+    stored: Any = None,
 ) -> CompiledRun:
     """Compile the definitions a run at `as_of` can evaluate (`definitions_at`) against an engine's tables,
     without the model tables whose fit saw data after `as_of` (real-time: with the batch runs' population
-    values, `snapshots.population_sources`; every run: the past members `was_in_segment` reads)."""
+    values, `snapshots.population_sources`; every run: the past members `was_in_segment` reads). `stored`:
+    trait values computed already at `as_of` (`RunCompiler`'s `stored`, the preview's)."""
     compiler = RunCompiler(
         usable.definitions,
         {n: t for n, t in engine.tables().items() if n not in usable.unusable},
@@ -237,6 +247,7 @@ def compile_for(
         read_property=getattr(engine, "read_property", None),
         history=past_members(ws, usable.definitions, as_of, engine),
         currency=ws.config.currency,
+        stored=stored,
     )
     if customers is not None:
         compiler.population_table = _population_table(ws, engine, compiler.population_names())
@@ -255,17 +266,31 @@ def _population_table(ws: Context, engine: Any, names: set[str]) -> Any:
     first = next(sources, None)
     if first is None:
         return ibis.memtable({"customer_id": []}, schema={"customer_id": "string"})
-    table = _traits_of(engine, first[0]).select(*first[1])
+    table = traits_of(engine, first[0]).select(*first[1])
     for run_id, columns in sources:
-        older = _traits_of(engine, run_id).select("customer_id", *columns)
+        older = traits_of(engine, run_id).select("customer_id", *columns)
         table = table.left_join(older, "customer_id").select(*table.columns, *columns)
     return table
 
 
-def _traits_of(engine: Any, run_id: int) -> Any:
+def traits_of(engine: Any, run_id: int) -> Any:
+    """The stored traits table of run `run_id` as a table of `engine`."""
     if getattr(engine, "name", "") == "duckdb":
         return engine.backend.table(traits_table(run_id), database=META)
     return engine.snapshot_table(traits_table(run_id))
+
+
+def narrow(
+    ws: Context, definitions: Definitions | None, only: list[str] | None, as_of: str | datetime | date | None
+) -> tuple[Availability, datetime, list[str]]:
+    """What a run of `only` at `as_of` evaluates (`definitions_at`), its resolved as_of and its warnings (the
+    built-ins skipped, the definitions left out for their models)."""
+    defs = (definitions if definitions is not None else ws.definitions()).select(only)
+    resolved, warnings = resolve_as_of(as_of, ws)
+    for name, why in defs.skipped.items():
+        warnings.append(f"built-in '{name}' skipped: {why}")
+    usable = definitions_at(ws, defs, resolved)
+    return usable, resolved, warnings + list(usable.warnings)
 
 
 def run(
@@ -280,6 +305,7 @@ def run(
     definitions: Definitions | None = None,
     actions: bool = False,
     details: bool = True,
+    compiled_once: CompiledOnce | None = None,
 ) -> RunResult:
     """Evaluate the definitions at `as_of` and store a snapshot (unless `preview`); fires no trigger.
 
@@ -307,6 +333,9 @@ def run(
         Compute the result's `transitions` and `sizes` (False: both left empty, for callers that show
         neither, such as a backfill; `runs.diff.diff` and `runs.sizes.segment_sizes` compute them from the
         stored run at any time).
+    compiled_once:
+        Shared by the runs of a series (a backfill): a DuckDB batch run reuses the SQL compiled for an earlier
+        point with its instants moved, once verified (`runs/reuse.py`), instead of compiling again.
     """
     import time as _time
 
@@ -315,13 +344,8 @@ def run(
     store = ws.store
     engine_name = engine or ws.config.engine.name
     kind = kind or ("realtime" if customers is not None else "batch")
-    defs = (definitions if definitions is not None else ws.definitions()).select(only)
-    resolved, warnings = resolve_as_of(as_of, ws)
-    for name, why in defs.skipped.items():
-        warnings.append(f"built-in '{name}' skipped: {why}")
-    usable = definitions_at(ws, defs, resolved)
+    usable, resolved, warnings = narrow(ws, definitions, only, as_of)
     defs = usable.definitions  # what needs a model fitted on later data is not evaluated, nor recorded
-    warnings += usable.warnings
     if kind == "batch":  # a real-time micro-batch does not count the whole store's orders each time
         skipped = rules.missing_rates(store, ws.config.currency, resolved)
         if skipped is not None:
@@ -359,7 +383,7 @@ def run(
             _ACTIVE.add(key)
         try:
             mark = _time.perf_counter()
-            compiled = compile_for(ws, usable, eng, resolved, customers=customers)
+            compiled, source = _compiled(ws, usable, eng, resolved, customers, compiled_once)
             timings["compile"] = round(_time.perf_counter() - mark, 4)
             trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
             count = _write(
@@ -376,6 +400,7 @@ def run(
                 if details and kind == "batch" and (revenue := revenue_trait(defs)) in compiled.traits
                 else None,
                 sizes=in_pass,
+                source=source,
             )
         except BaseException as exc:
             _fail(store, run_id, exc, zone=zone)
@@ -448,6 +473,43 @@ def run(
     )
 
 
+def _compiled(
+    ws: Context,
+    usable: Availability,
+    engine: Any,
+    as_of: datetime,
+    customers: list[str] | None,
+    once: CompiledOnce | None,
+) -> tuple[CompiledRun, str | None]:
+    """The compiled run and, when `once` is given and the run can share it (a DuckDB batch run), its SQL: the
+    SQL of an earlier point moved to `as_of` when verified, else compiled here and offered to `once`."""
+    if once is None or customers is not None or getattr(engine, "name", "") != "duckdb":
+        return compile_for(ws, usable, engine, as_of, customers=customers), None
+    # what besides as_of shapes the SQL: the definitions usable at as_of, the model tables left out, the past
+    # runs `was_in_segment` reads (their ids are in the SQL) and the tables present
+    key = (
+        tuple(sorted(usable.definitions.hashes.items())),
+        tuple(sorted(usable.skipped)),
+        tuple(sorted(usable.unusable)),
+        tuple(
+            sorted(
+                (n, ago, None if r is None else r.run_id)
+                for (n, ago), r in past_runs(ws, usable.definitions, as_of).items()
+            )
+        ),
+        tuple(tuple(sorted(names)) for names in present_tables(ws.store)),
+    )
+    hit = once.sql_for(key, as_of)
+    if hit is not None:
+        sql, compiled = hit
+        return dataclasses.replace(compiled, as_of=as_of, expr=None, full=None), sql
+    with recording() as durations:
+        compiled = compile_for(ws, usable, engine, as_of)
+    sql = engine.result_sql(compiled.expr, ws.store.cursor())
+    once.offer(key, as_of, compiled, sql, durations)
+    return compiled, sql
+
+
 def _start(
     store: Store, as_of: datetime, engine: str, kind: str, defs: Definitions, *, zone: str = "UTC"
 ) -> int:
@@ -513,6 +575,7 @@ def _write(
     zone: str = "UTC",
     revenue: str | None = None,
     sizes: list[pd.DataFrame] | None = None,
+    source: str | None = None,
 ) -> int:
     """Traits, memberships and status 'complete' in one transaction (with `actions`, also the run's
     'actions_pending' row in the audit log: its transitions are owed to the outbox). A real-time run also
@@ -535,8 +598,10 @@ def _write(
         mark = now
 
     cur = store.cursor()
-    # Spark computes here, before the transaction opens (DuckDB only yields its SQL)
-    source = engine.result_sql(compiled.expr, cur)
+    # Spark computes here, before the transaction opens (DuckDB only yields its SQL); `source`: the SQL already
+    # made (a backfill's point reusing an earlier point's: runs/reuse.py)
+    if source is None:
+        source = engine.result_sql(compiled.expr, cur)
     with store.transaction(cur):
         # one materialisation: the traits table is created with the segment columns, the memberships are
         # read from it, then the segment columns are dropped

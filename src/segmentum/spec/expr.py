@@ -8,6 +8,7 @@ database as text: the compiler builds queries from these nodes.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -272,7 +273,14 @@ class _Parser:
 def parse_expression(text: str) -> ast.Node:
     """Parse expression text; raises ExpressionSyntaxError with the character offset of the problem
     (ExpressionTooDeepError past the nesting limits)."""
-    node = _Parser(str(text)).parse()
+    return _parse_cached(str(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_cached(text: str) -> ast.Node:
+    """The trees are immutable (frozen dataclasses), so one parse per text serves the whole process: every
+    load of the definitions (each editor check) parses the same few hundred conditions."""
+    node = _Parser(text).parse()
     _check_depth(node)
     return node
 

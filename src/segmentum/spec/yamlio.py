@@ -6,6 +6,9 @@ path; `Located.where(loc)` turns it into `file:line:col` so every message points
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,8 +88,18 @@ def _plain(
     return node
 
 
+# (shown path, text) -> the parsed file, for this process: the definitions are loaded on every editor check and
+# preview, and parsing with ruamel is most of a load; only a file whose text changed is parsed again
+_PARSED: OrderedDict[tuple[str, str], Located] = OrderedDict()
+_PARSED_MAX = 256
+_PARSED_LOCK = threading.Lock()
+
+
 def load_yaml(path: str | Path, *, display_path: str | None = None, text: str | None = None) -> Located:
-    """Load a YAML 1.2 file; syntax errors become `ConfigError`-style messages with file:line:col."""
+    """Load a YAML 1.2 file; syntax errors become `ConfigError`-style messages with file:line:col.
+
+    A text parsed before in this process is not parsed again: a copy of the earlier result is returned (callers
+    may change what they get)."""
     from segmentum.errors import ConfigError
 
     shown = display_path or str(path)
@@ -95,6 +108,24 @@ def load_yaml(path: str | Path, *, display_path: str | None = None, text: str | 
             text = Path(path).read_text(encoding="utf-8-sig")
         except FileNotFoundError as exc:
             raise ConfigError(f"{shown}: file not found") from exc
+    key = (shown, text)
+    with _PARSED_LOCK:
+        cached = _PARSED.get(key)
+        if cached is not None:
+            _PARSED.move_to_end(key)
+    if cached is not None:
+        return copy.deepcopy(cached)
+    located = _parse_yaml(text, shown)
+    with _PARSED_LOCK:
+        _PARSED[key] = copy.deepcopy(located)
+        while len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    return located
+
+
+def _parse_yaml(text: str, shown: str) -> Located:
+    from segmentum.errors import ConfigError
+
     yaml = YAML(typ="rt")
     yaml.version = (1, 2)
     try:

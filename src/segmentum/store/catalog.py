@@ -63,10 +63,26 @@ def data_columns(store: Store) -> tuple[dict[str, dict[str, str]], dict[str, str
 
     Attributes are the columns of `customers` plus the per-customer outputs of fitted models.
     """
-    tables = {name: store.columns(name) for name in TABLES if store.table_exists(name)}
+    # one catalog query (a query per table cost about 0.25 s of every definitions load on a loaded machine)
+    rows = store.query(
+        "SELECT t.table_schema, t.table_name, c.column_name, c.data_type FROM information_schema.tables t "
+        "LEFT JOIN information_schema.columns c ON c.table_schema = t.table_schema AND c.table_name = t.table_name "
+        "WHERE (t.table_schema = 'main' AND list_contains(?, t.table_name)) "
+        "OR (t.table_schema = ? AND starts_with(t.table_name, ?)) "
+        "ORDER BY t.table_schema, t.table_name, c.ordinal_position",
+        [list(TABLES), META, MODEL_TABLE_PREFIX],
+    )
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    for schema, table, column, kind in rows:
+        columns = found.setdefault((schema, table), {})
+        if column is not None:
+            columns[column] = kind
+    tables = {name: found[("main", name)] for name in TABLES if ("main", name) in found}
     attributes = dict(tables.get("customers", {}))
-    for table in model_tables(store):
-        for column, kind in store.columns(table, schema=META).items():
+    for (schema, _table), columns in sorted(found.items()):
+        if schema != META:
+            continue
+        for column, kind in columns.items():
             if column != "customer_id":
                 attributes.setdefault(column, kind)
     return tables, attributes

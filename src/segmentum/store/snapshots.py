@@ -29,6 +29,7 @@ from segmentum.errors import NotFoundError
 from segmentum.store.connection import META, Store
 from segmentum.store.tables import (
     LIVE_TABLE,
+    MODEL_FITS_TABLE,
     TRAITS_PREFIX,
     TRAITS_TABLE_LIKE,
     run_of_traits_table,
@@ -42,6 +43,7 @@ __all__ = [
     "current_states",
     "get_run",
     "history",
+    "inputs_changed_since",
     "latest_run",
     "latest_run_of",
     "list_runs",
@@ -453,3 +455,31 @@ def trait_hashes(store: Store) -> dict[int, dict[str, str] | None]:
             hashes = None
         out[run_id] = {str(k): str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else None
     return out
+
+
+def inputs_changed_since(store: Store, run: RunInfo, zone: str) -> bool:
+    """Whether what run `run` read may have changed after it started: an ingest finished, a model was fitted
+    or a customer erased since. The preview reuses a run's stored traits only when nothing did.
+
+    Each log keeps its own clock (ingests in UTC, fits on the workspace's wall clock to the second, erasures on
+    the host's), so the run's start (the workspace's wall clock) is converted to each; a second of margin
+    errs on the side of "changed" (the preview then evaluates everything, which is only slower)."""
+    from datetime import UTC, timedelta
+    from zoneinfo import ZoneInfo
+
+    if run.started_at is None:
+        return True
+    try:
+        aware = run.started_at.replace(tzinfo=ZoneInfo(zone))
+    except Exception:  # noqa: BLE001 - an unknown zone was reported by the config loader; assume a change
+        return True
+    margin = timedelta(seconds=1)
+    utc = aware.astimezone(UTC).replace(tzinfo=None)
+    local = aware.astimezone().replace(tzinfo=None)
+    row = store.query(
+        f"SELECT (SELECT count(*) FROM {META}.ingests WHERE coalesce(finished_at, started_at) >= ?), "
+        f"(SELECT count(*) FROM {META}.{MODEL_FITS_TABLE} WHERE fitted_at >= ?), "
+        f"(SELECT count(*) FROM {META}.audit_log WHERE action = 'forget' AND logged_at >= ?)",
+        [utc - margin, run.started_at - margin, local - margin],
+    )[0]
+    return any(int(n) for n in row)
