@@ -124,7 +124,7 @@ def preview(
     # customers left: say so instead of listing them as leavers
     result.skipped = [n for n in changed if n in usable.skipped]
     shown = [n for n in changed if n not in usable.skipped]
-    eng = engine_for(ws, ws.config.engine)
+    eng = engine_for(ws, ws.config.engine.name)
     try:
         stored, result.reused = _stored_traits(ws, eng, usable.definitions, last, resolved)
         compiled = compile_for(ws, usable, eng, resolved, stored=stored)
