@@ -5,11 +5,13 @@ of them kept. Two real stores replay the same events and micro-batches, one with
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from segmentum.actions.triggers import process_run
+from segmentum.actions.events import metric_events
+from segmentum.actions.triggers import customer_context, process_run
 from segmentum.errors import NotFoundError
 from segmentum.runs import diff as diff_mod
 from segmentum.runs import retention
@@ -158,6 +160,9 @@ def test_pruning_changes_no_answer_and_keeps_only_current_states(stores) -> None
     with pytest.raises(NotFoundError, match=rf"traits of real-time run {gone[0]} were pruned"):
         snapshot.traits(pruned.store, gone[0])
     assert not snapshot.memberships(pruned.store, gone[0]).empty
+    # a trigger reprocessed on it reads no traits instead of crashing (its values are gone, nothing fires)
+    assert metric_events(pruned.store, gone[0], "carts_7d", above=Decimal(1))[1] == []
+    assert customer_context(pruned, gone[0], ["c0"]).traits == {}
 
 
 def test_owed_actions_keep_the_previous_state_they_read(make_ws) -> None:
