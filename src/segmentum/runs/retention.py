@@ -14,8 +14,8 @@ table is read only by
 So a real-time run R's traits table is dropped when no reader can need it any more (`prunable`):
 
 1. R is nobody's current state: no live row is R's, or R is older than the latest run;
-2. every customer of R was re-evaluated after R by a run no pending action comes before: either their live
-   run (the newest real-time run that re-evaluated them), computed with the same definitions and traits
+2. every customer of R was re-evaluated after R: either by their live run (the newest real-time run that
+   re-evaluated them), computed with the same definitions and traits
    (same `definitions_hash`, same trait hashes), or a batch run holding every definition and trait R holds
    (no previous-state read goes past a batch run holding the definition);
 3. neither R nor that later run is the newest complete run, or is or comes after a run whose actions are
