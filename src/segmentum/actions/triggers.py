@@ -44,6 +44,7 @@ from segmentum.spec.ast import names as ast_names
 from segmentum.spec.builtins import segment_metadata
 from segmentum.store import META
 from segmentum.store.catalog import model_tables
+from segmentum.store.snapshots import actions_pending_runs
 from segmentum.store.tables import qualified, traits_table
 
 if TYPE_CHECKING:
@@ -587,18 +588,7 @@ def _entry(
 
 def pending_runs(ws: Context) -> list[int]:
     """Complete runs whose transitions are owed to the outbox (the process that ran them stopped first)."""
-    rows = (
-        ws.store.cursor()
-        .execute(
-            f"""SELECT r.run_id FROM {META}.runs r
-                JOIN {META}.audit_log p ON p.action = 'actions_pending' AND p.subject = r.run_id::VARCHAR
-                WHERE r.status = 'complete' AND NOT EXISTS (SELECT 1 FROM {META}.audit_log d
-                    WHERE d.action = 'actions_processed' AND d.subject = r.run_id::VARCHAR)
-                ORDER BY r.run_id"""
-        )
-        .fetchall()
-    )
-    return [int(r[0]) for r in rows]
+    return actions_pending_runs(ws.store)
 
 
 def finish_pending(ws: Context, *, exclude: set[int] | None = None) -> tuple[list[ProcessReport], list[str]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,6 +29,7 @@ from segmentum.engine.base import present_tables
 from segmentum.errors import RunError, SegmentumError
 from segmentum.faults import crash_point
 from segmentum.runs import diff as diff_mod
+from segmentum.runs import retention
 from segmentum.runs.sizes import revenue_trait, segment_sizes, sizes_in_pass
 from segmentum.spec.loader import Definitions
 from segmentum.sql import ident, literal, one
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
 
     from segmentum.context import Context
     from segmentum.runs.reuse import CompiledOnce
+
+log = logging.getLogger(__name__)
 
 _ACTIVE: set[tuple[str, int]] = set()  # (store path, run_id) of runs in progress in this process
 _ACTIVE_LOCK = threading.Lock()
@@ -415,6 +419,7 @@ def run(
     finally:
         eng.close()
     crash_point("after_snapshot")
+    prune_traits(store)
     if not details:
         return RunResult(
             run_id,
@@ -548,6 +553,15 @@ def _start(
             if attempt == 4:
                 raise
     raise RunError("could not allocate a run id")  # pragma: no cover
+
+
+def prune_traits(store: Store) -> None:
+    """After a run commits: drop the traits tables of real-time runs no reader needs any more
+    (`runs.retention`). A failure is logged, never the run's: the next run prunes them."""
+    try:
+        retention.prune(store)
+    except Exception:  # noqa: BLE001 - pruning is housekeeping; the run is complete
+        log.warning("pruning the traits tables of real-time runs failed", exc_info=True)
 
 
 def _fail(store: Store, run_id: int, exc: BaseException, *, zone: str = "UTC") -> None:

@@ -531,6 +531,9 @@ class Evaluator:
         mark = time.perf_counter()
         transitions = execute.diff_mod.diff(store, run_id)
         timings["diff"] = round(time.perf_counter() - mark, 4)
+        mark = time.perf_counter()
+        execute.prune_traits(store)  # one traits table a second must not pile up (runs.retention)
+        timings["prune"] = round(time.perf_counter() - mark, 4)
         sizes = (
             store.cursor()
             .execute(

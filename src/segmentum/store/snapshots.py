@@ -5,7 +5,8 @@ Contract (other modules rely on it):
 - `segmentum.runs`: one row per run; readers only look at runs with status 'complete'.
 - `segmentum.memberships(run_id, customer_id, segmentation, segment, name)`: in every run each customer is
   in exactly one segment of each segmentation (segmentation NULL for standalone segments).
-- `segmentum.traits_<run_id>`: one wide table per run, `customer_id` plus one column per trait, plus hidden
+- `segmentum.traits_<run_id>`: one wide table per run (a real-time run's is dropped once no reader needs it:
+  `runs.retention`), `customer_id` plus one column per trait, plus hidden
   columns whose names start with `__` (`__pop_HASH`: population values such as percent_rank used inside
   segment conditions, kept for the real-time path); `traits()` leaves them out unless asked. Its table
   comment is a JSON object trait -> definition hash (`trait_hashes()`; absent on runs of older releases).
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from segmentum.errors import NotFoundError
@@ -38,6 +40,7 @@ from segmentum.store.tables import (
 
 __all__ = [
     "RunInfo",
+    "actions_pending_runs",
     "batch_runs",
     "current_memberships",
     "current_states",
@@ -155,6 +158,21 @@ def population_sources(store: Store, columns: list[str]) -> dict[int, list[str]]
             taken.add(column)
             out.setdefault(int(run_id), []).append(str(column))
     return out
+
+
+def actions_pending_runs(store: Store) -> list[int]:
+    """Complete runs whose transitions are still owed to the outbox: their 'actions_pending' row in the audit
+    log has no 'actions_processed' answer yet (`actions.triggers.pending_runs`), oldest first."""
+    return [
+        int(r[0])
+        for r in store.query(
+            f"""SELECT r.run_id FROM {META}.runs r
+                JOIN {META}.audit_log p ON p.action = 'actions_pending' AND p.subject = r.run_id::VARCHAR
+                WHERE r.status = 'complete' AND NOT EXISTS (SELECT 1 FROM {META}.audit_log d
+                    WHERE d.action = 'actions_processed' AND d.subject = r.run_id::VARCHAR)
+                ORDER BY r.run_id"""
+        )
+    ]
 
 
 def batch_runs(store: Store) -> list[RunInfo]:
@@ -425,17 +443,33 @@ def traits(
     values of conditions, for the real-time path); `hidden=True` returns them.
     """
     table = traits_table(run_id)
-    if not store.table_exists(table, schema=META):
-        raise NotFoundError(f"run {run_id} has no traits table; `segmentum runs` lists the runs")
+    # one catalog read: an absent table has no columns (it may be dropped between two reads, see below)
     columns = [c for c in store.columns(table, schema=META) if hidden or not c.startswith("__")]
+    if not columns:
+        raise _no_traits(store, run_id)
     select = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
     sql = f"SELECT {select} FROM {META}.{table}"
     params: list[Any] = []
     if customer_ids is not None:
         sql += " WHERE customer_id IN (SELECT unnest(?::VARCHAR[]))"
         params.append([str(c) for c in customer_ids])
-    # through Arrow: DECIMAL money stays exact (Decimal objects), not float
-    return store.cursor().execute(sql + " ORDER BY customer_id", params).to_arrow_table().to_pandas()
+    try:
+        # through Arrow: DECIMAL money stays exact (Decimal objects), not float
+        return store.cursor().execute(sql + " ORDER BY customer_id", params).to_arrow_table().to_pandas()
+    except duckdb.CatalogException as exc:  # pruned since the columns were read (runs.retention)
+        raise _no_traits(store, run_id) from exc
+
+
+def _no_traits(store: Store, run_id: int) -> NotFoundError:
+    """Why run `run_id` has no traits table: a real-time run's is dropped once no reader needs it."""
+    info = get_run(store, run_id)
+    if info.kind == "realtime" and info.status == "complete":
+        return NotFoundError(
+            f"the traits of real-time run {run_id} were pruned: every customer it re-evaluated was "
+            "re-evaluated by a later run (runs.retention); its memberships remain (`segmentum customer ID` "
+            "shows a customer's current state and its traits)"
+        )
+    return NotFoundError(f"run {run_id} has no traits table; `segmentum runs` lists the runs")
 
 
 def trait_hashes(store: Store) -> dict[int, dict[str, str] | None]:

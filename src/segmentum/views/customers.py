@@ -51,14 +51,22 @@ def customer(ctx: Context, customer_id: str, *, history_runs: int = HISTORY_RUNS
         )
     run_info = None
     traits: dict[str, Any] = {}
-    if not current.empty:
+    for attempt in range(2):
+        if current.empty:
+            break
         run_id = int(current["run_id"].iloc[0])
         run_info = snapshot.get_run(store, run_id).to_dict()
         try:
             rows = records(snapshot.traits(store, run_id, [customer_id]))
-        except NotFoundError:  # a run without a traits table (written by hand, or a failed one)
-            rows = []
+        except NotFoundError:
+            if attempt == 0 and run_info["kind"] == "realtime":
+                # a newer micro-batch re-evaluated them and pruned this run's traits (runs.retention) between
+                # the two reads: read the state now again, once
+                current = snapshot.current_memberships(store, customer_id)
+                continue
+            rows = []  # a run without a traits table (written by hand, or a failed one)
         traits = {k: v for k, v in rows[0].items() if k != "customer_id"} if rows else {}
+        break
     hist = snapshot.history(store, customer_id)
     # in time order (the store's order: as_of, then run id), so "the last N runs" are the newest by as_of
     history: list[dict[str, Any]] = [
