@@ -142,3 +142,15 @@ def test_behaviour_changes_order_size(ws: Workspace) -> None:
     # a's orders before 31 Jan are a1 and a2, in EUR: (15 + 6) / 2 (raw: (10 + 3) / 2)
     previous = (convert("10", "1.5") + convert("3", "2")) / 2
     assert frame.loc["a", "avg_previous"] == pytest.approx(float(previous))
+
+
+def test_uplift_revenue_rows(ws: Workspace) -> None:
+    from segmentum.analysis.uplift import _rows_sql
+
+    # the rows a `revenue: orders.amount` (or order_items.unit_price) measure sums in each customer's window
+    orders = dict(
+        ws.store.query(f"SELECT customer_id, sum(amount) FROM ({_rows_sql(ws, 'orders')}) GROUP BY 1")
+    )
+    assert _money(orders["a"]) == EXPECTED["a"][0] and _money(orders["e"]) == 20
+    items = dict(ws.store.query(f"SELECT order_id, unit_price FROM ({_rows_sql(ws, 'order_items')})"))
+    assert _money(items["a2"]) == convert("1.5", "2") and items["b1"] is None
