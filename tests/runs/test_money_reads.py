@@ -6,10 +6,12 @@ Expected figures come from the decimal module (`test_currencies._reference`) and
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
-from test_currencies import AS_OF, ORDERS, RATES, _money, _reference, _workspace, convert
+from engine_helpers import load_rows
+from hypothesis import HealthCheck, given, settings
+from test_currencies import AS_OF, MICRO, ORDERS, RATES, _money, _reference, _workspace, convert, shops
 
 from segmentum.compile import rules
 from segmentum.workspace import Workspace
@@ -154,3 +156,38 @@ def test_uplift_revenue_rows(ws: Workspace) -> None:
     assert _money(orders["a"]) == EXPECTED["a"][0] and _money(orders["e"]) == 20
     items = dict(ws.store.query(f"SELECT order_id, unit_price FROM ({_rows_sql(ws, 'order_items')})"))
     assert _money(items["a2"]) == convert("1.5", "2") and items["b1"] is None
+
+
+@pytest.fixture(scope="module")
+def bare_ws(tmp_path_factory: pytest.TempPathFactory):
+    ws = Workspace.init(tmp_path_factory.mktemp("money") / "ws", name="test")
+    yield ws
+    ws.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(shop=shops())
+def test_each_order_is_converted_like_a_plain_python_reference(bare_ws: Workspace, shop) -> None:
+    orders, rates = shop
+    load_rows(
+        bare_ws, "orders", orders, columns=["order_id", "customer_id", "ordered_at", "amount", "currency"]
+    )
+    load_rows(bare_ws, "rates", rates, columns=["currency", "day", "rate"])
+    relation = rules.money_sql(bare_ws.store, bare_ws.config.currency)
+    got = {
+        o: (_money(a), _money(g))
+        for o, a, g in bare_ws.store.query(
+            f"SELECT order_id, amount, {rules.GIVEN_AMOUNT} FROM {relation.relation}"
+        )
+    }
+    for o in orders:
+        code = (o["currency"] or "").strip().upper()
+        known = [r for r in rates if r["currency"] == code and r["day"] <= o["ordered_at"].date()]
+        if code in ("", "USD"):
+            expected: Decimal | None = o["amount"]
+        elif known:
+            rate = max(known, key=lambda r: r["day"])["rate"]
+            expected = (o["amount"] * rate).quantize(MICRO, rounding=ROUND_HALF_EVEN)
+        else:
+            expected = None
+        assert got[o["order_id"]] == (expected, o["amount"]), o
