@@ -124,12 +124,14 @@ def test_every_caller_counts_the_same_qualifying_orders(tmp_path: Path, status: 
         traits = result.traits().set_index("customer_id")
         engine = {c: Decimal(v) for c, v in traits["spent"].items() if v is not None}
         assert engine == want
-        sizes = segment_sizes(ws.store, result.run_id).set_index("name")
+        sizes = segment_sizes(ws.store, result.run_id, ws.config.currency).set_index("name")
         assert Decimal(str(sizes.loc["everyone", "revenue"])) == sum(want.values())
         if status:  # the SQL callers below assume the canonical table (ingest always adds `status`)
             values = ws.store.cursor().execute(customer_values_sql(ws), {"as_of": AS_OF}).fetchall()
             assert {c: Decimal(r) for c, r, *_ in values} == want
-            frame, _ = customer_frame(ws.store, ["monetary"], run_id=result.run_id)
+            frame, _ = customer_frame(
+                ws.store, ["monetary"], currency=ws.config.currency, run_id=result.run_id
+            )
             monetary = frame.set_index("customer_id")["monetary"]
             assert {c: Decimal(str(v)) for c, v in monetary.items() if v} == {
                 c: v for c, v in want.items() if v
@@ -260,7 +262,7 @@ def test_churn_features_and_the_clustering_frame_hold_who_exists_as_a_run_does(
         assert {"ev", "tk"} <= _expected_existing(datetime(2024, 3, 1), with_customers=with_customers)
         # without a run the frame is taken at the data's end (20 March): `ev` exists from its event although
         # its record was created later, `tk` from its ticket, `fut` not at all
-        frame, _ = customer_frame(ws.store, ["events_90d"], use_run=False)
+        frame, _ = customer_frame(ws.store, ["events_90d"], currency=ws.config.currency, use_run=False)
         want = _expected_existing(datetime(2024, 3, 20, 23, 59, 59, 999999), with_customers=with_customers)
         assert set(frame["customer_id"]) == want == {"a", "ev", "tk"}
     finally:

@@ -22,7 +22,7 @@ def test_backfilled_runs_have_their_transitions_and_sizes_in_the_store(shop: Wor
     march = diff.diff(shop.store, results[2].run_id)
     moved = march[(march.name == "tier") & (march.customer_id == "c")]
     assert list(moved.to_segment) == ["gold"]
-    sizes = segment_sizes(shop.store, results[2].run_id).set_index("name")
+    sizes = segment_sizes(shop.store, results[2].run_id, shop.config.currency).set_index("name")
     assert sizes.loc["tier.gold", "customers"] == 2  # a and c
     # the same run with its details computes the same
     again = shop.run(as_of="2024-03-31")

@@ -64,11 +64,11 @@ def ws(request, make_ws):
 
 def test_the_sizes_of_a_run_equal_those_of_the_stored_run(ws):
     result = run(ws, as_of="2024-01-31")
-    stored = segment_sizes(ws.store, result.run_id)
+    stored = segment_sizes(ws.store, result.run_id, ws.config.currency)
     assert len(stored) > 0 and stored["revenue"].sum() > 0
     pd.testing.assert_frame_equal(result.sizes, stored)
     later = run(ws, as_of="2024-12-31")  # d's order counts now
-    pd.testing.assert_frame_equal(later.sizes, segment_sizes(ws.store, later.run_id))
+    pd.testing.assert_frame_equal(later.sizes, segment_sizes(ws.store, later.run_id, ws.config.currency))
     assert later.sizes.set_index("name")["revenue"].sum() != result.sizes.set_index("name")["revenue"].sum()
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from segmentum.compile.rules import qualifying_sql
+from segmentum.compile.rules import money_sql
 from segmentum.errors import NotFoundError
 from segmentum.store import snapshots as snapshot
 from segmentum.store.tables import META, qualified, traits_table
@@ -45,16 +45,18 @@ def segmentations(ws: Context, run_id: int) -> list[str]:
 
 
 def customer_values_sql(ws: Context) -> str:
-    """SQL of (customer_id, revenue, orders, first_order_at, last_order_at) over qualifying orders up to ?as_of."""
+    """SQL of (customer_id, revenue, orders, first_order_at, last_order_at) over qualifying orders up to $as_of;
+    revenue in the workspace currency (`money_sql`)."""
     if not ws.store.table_exists("orders"):
         return (
             "SELECT NULL::VARCHAR AS customer_id, NULL::DECIMAL(38,6) AS revenue, 0::BIGINT AS orders, "
             "NULL::TIMESTAMP AS first_order_at, NULL::TIMESTAMP AS last_order_at WHERE false"
         )
+    orders = money_sql(ws.store, ws.config.currency)
     return (
         "SELECT customer_id, sum(amount) AS revenue, count(*) AS orders, min(ordered_at) AS first_order_at, "
-        f"max(ordered_at) AS last_order_at FROM main.orders WHERE ordered_at <= $as_of AND {qualifying_sql()} "
-        "GROUP BY customer_id"
+        f"max(ordered_at) AS last_order_at FROM {orders.relation} WHERE ordered_at <= $as_of AND "
+        f"{orders.qualifying()} GROUP BY customer_id"
     )
 
 

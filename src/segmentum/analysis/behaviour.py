@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from segmentum.compile.rules import qualifying_sql
+from segmentum.compile.rules import money_sql
 from segmentum.errors import ModelError
 from segmentum.models.data import builtin_settings, resolve_as_of
 
@@ -104,11 +104,14 @@ def behaviour_changes(
         "SELECT NULL::VARCHAR AS customer_id, NULL::VARCHAR AS top_category_recent, "
         "NULL::VARCHAR AS top_category_previous WHERE false"
     )
+    # order sizes and category values in the workspace currency
+    orders = money_sql(store, ws.config.currency)
     if has_items:
+        lines = money_sql(store, ws.config.currency, "order_items")
         items = f"""SELECT i.customer_id, i.category, round(i.quantity * i.unit_price, 6)::DOUBLE AS v,
                 i.ordered_at > $mid AS recent
-            FROM main.order_items i
-            SEMI JOIN (SELECT order_id FROM main.orders WHERE {qualifying_sql()}) q USING (order_id)
+            FROM {lines.relation} i
+            SEMI JOIN (SELECT order_id FROM {orders.relation} WHERE {orders.qualifying()}) q USING (order_id)
             WHERE i.ordered_at > $start AND i.ordered_at <= $end AND i.category IS NOT NULL"""
         mix_sql = f"""WITH it AS ({items}),
             c AS (SELECT customer_id, category, sum(v) FILTER (WHERE recent) AS r, sum(v) FILTER (WHERE NOT recent) AS p
@@ -131,8 +134,8 @@ def behaviour_changes(
                 count(*) FILTER (WHERE ordered_at <= $mid) AS orders_previous,
                 avg(amount::DOUBLE) FILTER (WHERE ordered_at > $mid) AS avg_recent,
                 avg(amount::DOUBLE) FILTER (WHERE ordered_at <= $mid) AS avg_previous
-            FROM main.orders
-            WHERE ordered_at > $start AND ordered_at <= $end AND {qualifying_sql()} AND customer_id IS NOT NULL
+            FROM {orders.relation}
+            WHERE ordered_at > $start AND ordered_at <= $end AND {orders.qualifying()} AND customer_id IS NOT NULL
             GROUP BY customer_id),
         mix AS ({mix_sql}), top AS ({top_sql})
         SELECT o.*, top.top_category_recent, top.top_category_previous, mix.mix_change

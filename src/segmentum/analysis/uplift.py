@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from segmentum.actions.policy import ACTED, CONTROL, HOLDOUT, TREATED, shift
-from segmentum.compile.rules import qualifying_sql
+from segmentum.compile.rules import money_sql
 from segmentum.errors import ActionError, NotFoundError, did_you_mean
 from segmentum.schema import TABLES
 from segmentum.sql import ident
@@ -148,12 +148,14 @@ def reading(interval: Interval | None, *, percent: bool) -> str:
 def _rows_sql(ws: Context, table: str) -> str:
     """The rows of a canonical table that count: qualifying orders (and their items), all others."""
     store = ws.store
+    orders = money_sql(store, ws.config.currency)  # revenue measures in the workspace currency
     if table == "orders":
-        return f"SELECT * FROM main.orders WHERE {qualifying_sql(store.columns('orders'))}"
+        return f"SELECT * FROM {orders.relation} WHERE {orders.qualifying()}"
     if table == "order_items" and store.table_exists("orders"):
+        items = money_sql(store, ws.config.currency, "order_items")
         return (
-            "SELECT i.* FROM main.order_items i WHERE i.order_id IN (SELECT order_id FROM main.orders "
-            f"WHERE {qualifying_sql(store.columns('orders'))})"
+            f"SELECT i.* FROM {items.relation} i WHERE i.order_id IN (SELECT order_id FROM {orders.relation} "
+            f"WHERE {orders.qualifying()})"
         )
     return f"SELECT * FROM main.{ident(table)}"
 

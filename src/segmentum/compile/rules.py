@@ -18,7 +18,8 @@ copies cannot drift apart.
 - **Identities** (section 5.1): in a run at `as_of`, the rows of an alias linked at or before `as_of` count
   for its customer, and the alias is no customer (`identities_at`).
 - **Currencies** (section 5.1): with a `rates` table, orders in another currency and their items carry amounts
-  converted to the workspace currency, or none when no rate is known (`money_at`, `half_even`).
+  converted to the workspace currency, or none when no rate is known (`money_at`, `half_even`); the store
+  queries read them from `money_sql`, compiled from `money_at`.
 - **Models are point in time** (section 5): a model's per-customer outputs may be used by a run at `as_of`
   only when the data of the fit ended at or before `as_of` (`model_usable`).
 """
@@ -73,18 +74,20 @@ def qualifying_sql(columns: Iterable[str] | None = None, *, alias: str | None = 
     alias:
         Qualify the column names with this table alias (`o.amount`); default unqualified.
     """
-    has_status = "status" in (set(columns) if columns is not None else set(ORDERS.columns))
-    return _compiled(has_status, alias)
+    names = set(columns) if columns is not None else set(ORDERS.columns)
+    # orders in the workspace currency (`money_sql`) qualify by the amount they were given, as in a run
+    return _compiled("status" in names, alias, GIVEN_AMOUNT in names)
 
 
 @functools.cache
-def _compiled(has_status: bool, alias: str | None) -> str:
+def _compiled(has_status: bool, alias: str | None, has_given: bool = False) -> str:
     import sqlglot
     import sqlglot.expressions as exp
 
     schema = {
         "amount": ORDERS.columns["amount"],
         **({"status": ORDERS.columns["status"]} if has_status else {}),
+        **({GIVEN_AMOUNT: ORDERS.columns["amount"]} if has_given else {}),
     }
     table = ibis.table(schema, name="orders")
     sql = ibis.to_sql(table.filter(qualifying(table)), dialect="duckdb")
@@ -376,6 +379,39 @@ def money_at(tables: Mapping[str, ir.Table], currency: str | None) -> dict[str, 
             columns.append(j.amount.name(GIVEN_AMOUNT))
         out[name] = j.select(*columns)
     return out
+
+
+@dataclass(frozen=True)
+class MoneySql:
+    """A table of the store with its money in the workspace currency, for the store's SQL queries
+    (`money_sql`): `relation` is a FROM item (`main.orders`, or a parenthesised query) of `columns`."""
+
+    relation: str
+    columns: tuple[str, ...]
+
+    def qualifying(self, alias: str | None = None) -> str:
+        """The qualifying-order condition over a row of `relation` (`qualifying_sql`): by the amount given."""
+        return qualifying_sql(self.columns, alias=alias)
+
+
+def money_sql(store: Store, currency: str | None, table: str = "orders") -> MoneySql:
+    """`table` (orders, order_items) of the store as DuckDB SQL with its `money_columns` in the workspace
+    `currency`: `money_at` itself (the rate lookup `order_rates` and the rounding `half_even`) compiled over the
+    store's `main` tables, so the store queries (customer 360, profiles, models, tasks, sizes) and a run convert
+    the same way; orders keep their given amount in `GIVEN_AMOUNT` for `MoneySql.qualifying`. Without a
+    `rates` table, orders.currency or a workspace currency: the plain `main.<table>` (no join, no cost)."""
+    from ibis.backends.sql.datatypes import DuckDBType
+
+    types = {name: store.columns(name) for name in {"orders", table, RATES}}
+    plain = MoneySql(f"main.{table}", tuple(types[table]))
+    if currency is None or not types[RATES] or "currency" not in types["orders"] or not types[table]:
+        return plain
+    tables = {
+        name: ibis.table({c: DuckDBType.from_string(k) for c, k in cols.items()}, name=name, database="main")
+        for name, cols in types.items()
+    }
+    out = money_at(tables, currency)[table]
+    return MoneySql(f"({ibis.to_sql(out, dialect='duckdb')})", tuple(out.columns))
 
 
 # ---------------------------------------------------------------------------------------- attribute history

@@ -30,6 +30,7 @@ from segmentum.compile.rules import (
     active_sql,
     churn_sql,
     existing_sql,
+    money_sql,
     qualifying_sql,
     resolve_basis,
 )
@@ -469,10 +470,11 @@ def churn_features(ctx: Context, at: datetime) -> pd.DataFrame:
     cols = ["ids.customer_id"]
     joins = []
     if has["orders"]:
+        orders = money_sql(store, ctx.config.currency)  # monetary in the workspace currency
         ctes.append(f"""o AS (SELECT customer_id, max(ordered_at) AS last_at, min(ordered_at) AS first_at,
             count(*) AS frequency, sum(amount)::DOUBLE AS monetary,
             count(*) FILTER (WHERE ordered_at > $at - INTERVAL 90 DAY) AS orders_90d
-            FROM main.orders WHERE ordered_at <= $at AND {qualifying_sql()} GROUP BY customer_id)""")
+            FROM {orders.relation} WHERE ordered_at <= $at AND {orders.qualifying()} GROUP BY customer_id)""")
         joins.append("LEFT JOIN o USING (customer_id)")
         cols += [
             "least(coalesce(date_diff('day', o.last_at, $at), 3650), 3650) AS recency_days",

@@ -137,7 +137,7 @@ def clustering_frame(
                 )
             frame = frame[["customer_id", *features]]
         return frame, FrameSource("survey", None, None)
-    return customer_frame(ctx.store, features, run_id=run_id)
+    return customer_frame(ctx.store, features, currency=ctx.config.currency, run_id=run_id)
 
 
 def fit_clustering(

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from segmentum.clock import resolve_as_of
-from segmentum.compile.rules import existing_sql, qualifying_sql
+from segmentum.compile.rules import existing_sql, money_sql
 from segmentum.errors import ModelError, NotFittedError, NotFoundError, did_you_mean
 from segmentum.sql import ident, literal
 from segmentum.store import snapshots as snapshot
@@ -327,7 +327,12 @@ def available_features(store: Store, run_id: int | None = None) -> dict[str, str
 
 
 def customer_frame(
-    store: Store, features: list[str] | None = None, *, run_id: int | None = None, use_run: bool = True
+    store: Store,
+    features: list[str] | None = None,
+    *,
+    currency: str | None,
+    run_id: int | None = None,
+    use_run: bool = True,
 ) -> tuple[pd.DataFrame, FrameSource]:
     """One row per customer with the requested features, computed in SQL.
 
@@ -389,10 +394,11 @@ def customer_frame(
         joins.append(f"LEFT JOIN {qualified(traits)} t USING (customer_id)")
     order_feats = {"recency_days", "frequency", "monetary", "avg_order_value", "tenure_days"}
     if any(avail[f] == "summary" and f in order_feats for f in features):
+        orders = money_sql(store, currency)  # monetary, avg_order_value in the workspace currency
         ctes.append(
             "o AS (SELECT customer_id, count(*) AS n, sum(amount) AS m, max(ordered_at) AS last_at, "
-            f"min(ordered_at) AS first_at FROM main.orders WHERE ordered_at <= {ts} AND {qualifying_sql()} "
-            "GROUP BY customer_id)"
+            f"min(ordered_at) AS first_at FROM {orders.relation} WHERE ordered_at <= {ts} AND "
+            f"{orders.qualifying()} GROUP BY customer_id)"
         )
         joins.append("LEFT JOIN o USING (customer_id)")
     if any(avail[f] == "summary" and f.startswith("events_") for f in features):

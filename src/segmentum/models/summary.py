@@ -11,7 +11,8 @@ lifetimes `summary_data_from_transaction_data` convention:
   later are left out;
 - `frequency` = number of repeat purchase days, `recency` = last minus first purchase day, `T` = calibration end
   date minus first purchase day, both in time units; `monetary_value` = mean value of the repeat purchase days
-  (0 when there is none);
+  (0 when there is none), in the workspace currency (`compile.rules.money_sql`); a day whose orders have no rate
+  is a purchase day without value, left out of the mean;
 - with `holdout_end`: `frequency_holdout` = purchase days in (calibration_end, holdout_end], `monetary_holdout`
   = their mean value (0 when none), `duration_holdout` = holdout length in time units.
 """
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from segmentum.clock import TIME_UNITS
-from segmentum.compile.rules import qualifying_sql
+from segmentum.compile.rules import money_sql, qualifying_sql
 from segmentum.errors import ModelError
 
 if TYPE_CHECKING:
@@ -128,13 +129,16 @@ def purchase_summary(
             coalesce(avg(v) FILTER (WHERE d > $cal), 0)::DOUBLE AS monetary_holdout,
             (date_diff('day', $cal, $hold) / $days)::DOUBLE AS duration_holdout"""
     # One pass over purchase days per customer, no self-join: the first day's value is taken out of the
-    # calibration sum with arg_min, in exact DECIMAL. Day boundaries are compared on timestamps (< next
+    # calibration sum with arg_min_null (the first day's even when it has none), in exact DECIMAL. A day whose
+    # orders have no rate has no value (v null): it is a purchase day, and the monetary value is the mean of
+    # the repeat days that have one. Day boundaries are compared on timestamps (< next
     # midnight) so the last day is included to its very end.
+    orders = money_sql(ctx.store, ctx.config.currency)  # the monetary value in the workspace currency
     sql = f"""
         WITH p AS (
             SELECT customer_id, CAST(ordered_at AS DATE) AS d, sum(amount) AS v
-            FROM main.orders
-            WHERE {qualifying_sql()} AND customer_id IS NOT NULL AND ordered_at IS NOT NULL
+            FROM {orders.relation}
+            WHERE {orders.qualifying()} AND customer_id IS NOT NULL AND ordered_at IS NOT NULL
               AND ordered_at < CAST($last_day AS TIMESTAMP) + INTERVAL 1 DAY
             GROUP BY 1, 2
         ), c AS (
@@ -142,16 +146,18 @@ def purchase_summary(
                 min(d) FILTER (WHERE d <= $cal) AS first_day,
                 max(d) FILTER (WHERE d <= $cal) AS last_day,
                 count(*) FILTER (WHERE d <= $cal) - 1 AS repeats,
-                sum(v) FILTER (WHERE d <= $cal) - arg_min(v, d) FILTER (WHERE d <= $cal) AS repeat_value
+                arg_min_null(v, d) FILTER (WHERE d <= $cal) AS first_value,
+                sum(v) FILTER (WHERE d <= $cal) - coalesce(first_value, 0) AS repeat_value,
+                count(v) FILTER (WHERE d <= $cal) - CAST(first_value IS NOT NULL AS INTEGER) AS valued
                 {holdout_sql}
             FROM p
             GROUP BY customer_id
         )
-        SELECT * EXCLUDE (first_day, last_day, repeats, repeat_value),
+        SELECT * EXCLUDE (first_day, last_day, repeats, first_value, repeat_value, valued),
             repeats::DOUBLE AS frequency,
             (date_diff('day', first_day, last_day) / $days)::DOUBLE AS recency,
             (date_diff('day', first_day, $cal) / $days)::DOUBLE AS "T",
-            CASE WHEN repeats > 0 THEN (repeat_value / repeats)::DOUBLE ELSE 0 END AS monetary_value
+            CASE WHEN valued > 0 THEN (repeat_value / valued)::DOUBLE ELSE 0 END AS monetary_value
         FROM c
         WHERE first_day IS NOT NULL
         ORDER BY customer_id

@@ -446,7 +446,7 @@ def run(
     sizes = (
         in_pass[0]
         if in_pass
-        else segment_sizes(store, run_id)
+        else segment_sizes(store, run_id, ws.config.currency)
         if kind == "batch"
         else store.cursor()
         .execute(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from segmentum.compile.rules import qualifying_sql
+from segmentum.compile.rules import money_sql
 from segmentum.errors import NotFoundError
 from segmentum.spec.loader import Definitions
 from segmentum.spec.models import AggregateTrait
@@ -29,10 +29,11 @@ _SIZES = """SELECT m.name, any_value(m.segmentation) AS segmentation, any_value(
 FROM m, base GROUP BY m.name ORDER BY m.name"""
 
 
-def segment_sizes(store: Store, run_id: int) -> pd.DataFrame:
+def segment_sizes(store: Store, run_id: int, currency: str | None) -> pd.DataFrame:
     """Per segment of a run: name, segmentation, segment, customers, share, revenue, revenue_share.
 
-    Revenue is the sum of qualifying order amounts up to the run's as_of (0 without orders); shares are
+    Revenue is the sum of qualifying order amounts up to the run's as_of (0 without orders), in the workspace
+    `currency` as a run's `{sum: orders.amount}` (`money_sql`); shares are
     of the run's customers (a standalone segment's share is of everyone, so they need not add up to 1).
     """
     info = get_run(store, run_id)
@@ -42,8 +43,9 @@ def segment_sizes(store: Store, run_id: int) -> pd.DataFrame:
         )
     columns = store.columns("orders")
     if {"amount", "ordered_at", "customer_id"} <= set(columns):
+        orders = money_sql(store, currency)
         revenue_cte = (
-            f"SELECT customer_id, sum(amount) AS revenue FROM main.orders WHERE {qualifying_sql(columns)} "
+            f"SELECT customer_id, sum(amount) AS revenue FROM {orders.relation} WHERE {orders.qualifying()} "
             "AND ordered_at <= ? GROUP BY customer_id"
         )
         params: list[Any] = [info.as_of, int(run_id)]

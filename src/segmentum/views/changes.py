@@ -105,7 +105,7 @@ def run_changes(
         before: tuple[int, float] | None = None
         if prev is not None:
             if prev.run_id not in previous_sizes:
-                sizes = run_segment_sizes(store, prev.run_id)
+                sizes = run_segment_sizes(store, prev.run_id, ctx.config.currency)
                 previous_sizes[prev.run_id] = {
                     n: (int(c), float(v or 0))
                     for n, c, v in zip(sizes["name"], sizes["customers"], sizes["revenue"], strict=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from segmentum.compile.rules import qualifying_sql
+from segmentum.compile.rules import money_sql
 from segmentum.context import Context
 from segmentum.errors import NotFoundError
 from segmentum.sql import ident as quote
@@ -212,9 +212,10 @@ def purchases(ctx: Context, customer_id: str) -> dict[str, Any]:
         store.columns("orders")
     ):
         return empty
+    orders = money_sql(store, ctx.config.currency)  # revenue in the workspace currency
     row = store.query(
-        f"""SELECT sum(amount), count(*), min(ordered_at), max(ordered_at) FROM main.orders
-            WHERE customer_id = ? AND {qualifying_sql(store.columns("orders"))}""",
+        f"""SELECT sum(amount), count(*), min(ordered_at), max(ordered_at) FROM {orders.relation}
+            WHERE customer_id = ? AND {orders.qualifying()}""",
         [customer_id],
     )
     if not row:

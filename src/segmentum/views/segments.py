@@ -46,7 +46,7 @@ def segment_sizes(
     up to 1); revenue counts qualifying orders up to the run's as_of. `definitions`: already loaded ones.
     """
     run = snapshot.resolve_run(ctx.store, run_id)
-    stored = run_segment_sizes(ctx.store, run.run_id)
+    stored = run_segment_sizes(ctx.store, run.run_id, ctx.config.currency)
     catalog = definition_catalog(ctx, definitions)
     seen = set(stored["name"])
     # computed by this run and empty: 0, so an empty segment is not mistaken for an unknown one

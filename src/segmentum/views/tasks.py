@@ -10,7 +10,7 @@ from typing import Any
 
 from segmentum.actions.tasks import COLUMNS, STATUSES
 from segmentum.clock import now
-from segmentum.compile.rules import qualifying_sql
+from segmentum.compile.rules import money_sql
 from segmentum.context import Context
 from segmentum.errors import SegmentumError
 from segmentum.store import META
@@ -87,10 +87,9 @@ def tasks(
     elif due == "none":
         where.append("due_at IS NULL")
     cur = ctx.store.cursor()
+    orders = money_sql(ctx.store, ctx.config.currency)  # a task's value in the workspace currency
     values = (
-        "SELECT customer_id, sum(amount) AS value FROM main.orders WHERE "
-        + qualifying_sql()
-        + " GROUP BY ALL"
+        f"SELECT customer_id, sum(amount) AS value FROM {orders.relation} WHERE {orders.qualifying()} GROUP BY ALL"
         if ctx.store.table_exists("orders") and {"amount", "customer_id"} <= set(ctx.store.columns("orders"))
         else "SELECT NULL::VARCHAR AS customer_id, NULL::DECIMAL(38, 6) AS value WHERE false"
     )
