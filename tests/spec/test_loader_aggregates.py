@@ -207,7 +207,9 @@ def test_the_examples_in_the_docs_load(ws: Workspace) -> None:
     for block in re.findall(r"```yaml\n(.*?)```", section, re.S):
         data = yaml.safe_load(block)
         segments |= data.pop("segments", {})
+        traits |= data.pop("traits", {})  # a block written as a whole file (the currencies example)
         traits |= data
     assert {"features_used", "p90_order", "order_spread", "login_weeks", "cart_then_checkout"} <= set(traits)
+    assert {"revenue", "avg_order", "orders_n"} <= set(traits)
     defs = load(ws, yaml.safe_dump({"traits": traits, "segments": segments}))
     assert isinstance(defs.traits["cart_then_checkout"].spec, SequenceTrait)
