@@ -160,7 +160,7 @@ def _stored_traits(
 
     if base is None or base.as_of != as_of or getattr(engine, "name", "") != "duckdb" or not defs.traits:
         return None, []
-    kept = snapshot.trait_hashes(ws.store).get(base.run_id)
+    kept = snapshot.trait_hashes(ws.store, base.run_id).get(base.run_id)  # one table's comment
     if not kept:
         return None, []
     same = [t for t in defs.traits if t in kept and kept[t] == defs.hashes.get(t)]

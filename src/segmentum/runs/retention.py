@@ -34,41 +34,16 @@ import json
 import pandas as pd
 
 from segmentum.store import META, Store
-from segmentum.store.snapshots import actions_pending_runs, batch_runs, latest_run
-from segmentum.store.tables import LIVE_TABLE, TRAITS_TABLE_LIKE, run_of_traits_table, traits_table
+from segmentum.store.snapshots import actions_pending_runs, batch_runs, latest_run, trait_hashes
+from segmentum.store.tables import LIVE_TABLE, traits_table
 
 __all__ = ["prunable", "prune"]
 
 
-def _tables(store: Store) -> dict[int, tuple[str, frozenset[str]] | None]:
-    """run id -> (comment, traits) of every traits table: its comment is the JSON of the trait hashes the run
-    recorded, the traits its keys (None on runs of older releases, which recorded none). One catalog read
-    (information_schema.columns costs ten times more)."""
-    rows = store.query(
-        "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = current_database() "
-        f"AND schema_name = ? AND {TRAITS_TABLE_LIKE}",
-        [META],
-    )
-    out: dict[int, tuple[str, frozenset[str]] | None] = {}
-    for table, comment in rows:
-        run_id = run_of_traits_table(str(table))
-        if run_id is not None:
-            keys = _trait_keys(comment)
-            out[run_id] = None if keys is None else (str(comment), keys)
-    return out
-
-
-def _trait_keys(comment: str | None) -> frozenset[str] | None:
-    try:
-        hashes = json.loads(comment) if comment else None
-    except ValueError:
-        return None
-    return frozenset(hashes) if isinstance(hashes, dict) else None
-
-
 def prunable(store: Store) -> list[int]:
     """The real-time runs whose traits tables no reader can need any more (the rule of the module doc)."""
-    tables = _tables(store)
+    # run id -> the trait hashes its traits table records (None on runs of older releases, which record none)
+    tables = trait_hashes(store)
     realtime = store.query(
         f"SELECT run_id, definitions_hash, definition_hashes FROM {META}.runs "
         "WHERE status = 'complete' AND kind = 'realtime' AND list_contains(?, run_id) ORDER BY run_id",
@@ -97,14 +72,14 @@ def prunable(store: Store) -> list[int]:
         recorded = tables[run_id]
         if recorded is None:  # a run of an older release: what it holds is unknown, it stays
             continue
-        comment, traits = recorded
-        # the same definitions and the same trait versions (json.dumps(sort_keys=True): one text per map)
-        signature[run_id] = f"{definitions_hash}|{comment}"
+        traits = frozenset(recorded)
+        # the same definitions and the same trait versions (sort_keys: one text per map)
+        signature[run_id] = f"{definitions_hash}|{json.dumps(recorded, sort_keys=True)}"
         definitions = set(json.loads(hashes_json) if isinstance(hashes_json, str) and hashes_json else {})
         if any(
             b.run_id > run_id
             and definitions <= set(b.definition_hashes)
-            and traits <= (tables[b.run_id] or ("", frozenset()))[1]
+            and traits <= set(tables[b.run_id] or ())
             for b in batches
         ):
             by_batch.append(run_id)

@@ -472,13 +472,15 @@ def _no_traits(store: Store, run_id: int) -> NotFoundError:
     return NotFoundError(f"run {run_id} has no traits table; `segmentum runs` lists the runs")
 
 
-def trait_hashes(store: Store) -> dict[int, dict[str, str] | None]:
-    """run id -> {trait: definition hash} of every traits table (None where the run did not record them)."""
+def trait_hashes(store: Store, run_id: int | None = None) -> dict[int, dict[str, str] | None]:
+    """run id -> {trait: definition hash} of every traits table, or of run `run_id`'s only (None where the run
+    did not record them)."""
     out: dict[int, dict[str, str] | None] = {}
+    which = TRAITS_TABLE_LIKE if run_id is None else "table_name = ?"
     for table, comment in store.query(
         "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = current_database() "
-        f"AND schema_name = ? AND {TRAITS_TABLE_LIKE}",
-        [META],
+        f"AND schema_name = ? AND {which}",
+        [META] if run_id is None else [META, traits_table(run_id)],
     ):
         run_id = run_of_traits_table(table)
         if run_id is None:
