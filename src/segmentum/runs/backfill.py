@@ -19,6 +19,7 @@ from segmentum.progress import notify
 if TYPE_CHECKING:
     from segmentum.context import Context
     from segmentum.progress import Progress
+    from segmentum.runs.reuse import CompiledOnce
 
 _EVERY_RE = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
 # Each point is a whole run: ten years of days is already hours of work at a million customers. A longer series
@@ -90,17 +91,19 @@ def backfill(
     only: list[str] | None = None,
     on_run: Callable[[date, Any], None] | None = None,
     progress: Progress | None = None,
+    compiled_once: CompiledOnce | None = None,
 ) -> list[Any]:
     """Run every point of the series in time order; returns the run results (without transitions or sizes:
     `runs.diff.diff` and `runs.sizes.segment_sizes` compute them from a stored run).
 
-    `progress(done, total, label)` is called before the first point and after each one (points done)."""
+    `progress(done, total, label)` is called before the first point and after each one (points done).
+    `compiled_once`: shared by the calls of one series made a point at a time (the server's backfill job)."""
     from segmentum.runs.execute import run
     from segmentum.runs.reuse import CompiledOnce
 
     results = []
     definitions = ws.definitions()  # validated once for the whole series
-    once = CompiledOnce()  # and compiled at most twice (runs/reuse.py)
+    once = compiled_once or CompiledOnce()  # and compiled at most twice (runs/reuse.py)
     points = backfill_dates(start, end, every)
     notify(progress, 0, len(points), f"backfill to {points[0]}")
     for done, point in enumerate(points, start=1):

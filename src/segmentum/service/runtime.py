@@ -45,9 +45,8 @@ class BatchJob:
     trigger: str  # 'api' | 'schedule' | 'cli' (an operation of the local CLI's command channel)
     started_at: datetime
     kind: str = "run"  # run | backfill | an operation of the command channel (ingest, report)
-    status: str = (
-        "running"  # running | complete | failed | stopped (the server stopped between backfill points)
-    )
+    # running | complete | failed | stopped (the server stopped between backfill points)
+    status: str = "running"
     finished_at: datetime | None = None
     result: Any = None  # RunResult of a run; the list of RunResults of a backfill
     message: str | None = None
@@ -374,12 +373,14 @@ class Runtime:
     def start_backfill(self, start: Any, end: Any, every: str, only: list[str] | None = None) -> BatchJob:
         """Backfill runs on a background thread, one point at a time, so micro-batches go on between points."""
         from segmentum.runs.backfill import backfill, backfill_dates
+        from segmentum.runs.reuse import CompiledOnce
 
         points = backfill_dates(start, end, every)
         job = BatchJob(0, end, only, "api", now_wall_clock(self.zone), kind="backfill", steps=len(points))
 
         def work(job: BatchJob) -> None:
             job.result = []
+            once = CompiledOnce()  # one series, a point at a time: the points share their compiled SQL
             for point in points:
                 if self._stop.is_set():  # the server stops: the points done are complete runs, the rest wait
                     job.status, job.message = (
@@ -388,7 +389,7 @@ class Runtime:
                     )
                     return
                 with self.run_lock:
-                    job.result += backfill(self.ws, point, point, every, only=only)
+                    job.result += backfill(self.ws, point, point, every, only=only, compiled_once=once)
                     self.live.forget()  # a backfill may write the latest run
                 job.done += 1
             if self.realtime:
