@@ -269,25 +269,25 @@ def order_rates(orders: ir.Table, rates: ir.Table, currency: str) -> ir.Table:
     )
 
 
+def _store_table(name: str, types: dict[str, str]) -> ir.Table:
+    """An unbound Ibis table of the store's `main.<name>` with its DuckDB column `types`, compiled to SQL by the
+    store queries below (`without_rate_sql`, `money_sql`)."""
+    from ibis.backends.sql.datatypes import DuckDBType
+
+    return ibis.table({c: DuckDBType.from_string(k) for c, k in types.items()}, name=name, database="main")
+
+
 def without_rate_sql(store: Store, currency: str, as_of: datetime | None = None) -> str | None:
     """DuckDB SQL of (order_id, customer_id, currency, day): the orders of the store in another currency that
     have no rate (`order_rates`), ordered at or before `as_of` when given; what money traits skip. None when
     the store has no `rates` table, no orders or no orders.currency (nothing is converted, nothing skipped)."""
-    from ibis.backends.sql.datatypes import DuckDBType
-
     orders_types, rates_types = store.columns("orders"), store.columns(RATES)
     if not rates_types or "currency" not in orders_types:
         return None
-
-    def table(name: str, types: dict[str, str]) -> ir.Table:
-        return ibis.table(
-            {c: DuckDBType.from_string(k) for c, k in types.items()}, name=name, database="main"
-        )
-
-    orders = table("orders", orders_types)
+    orders = _store_table("orders", orders_types)
     if as_of is not None:
         orders = orders.filter(orders.ordered_at <= ibis.literal(as_of, type=dt.Timestamp()))
-    rates = order_rates(orders, table(RATES, rates_types), currency)
+    rates = order_rates(orders, _store_table(RATES, rates_types), currency)
     missing = rates.filter(rates.__rate.isnull())
     j = missing.inner_join(orders, missing.order_id == orders.order_id.cast("string"))
     out = j.select(
@@ -400,16 +400,11 @@ def money_sql(store: Store, currency: str | None, table: str = "orders") -> Mone
     store's `main` tables, so the store queries (customer 360, profiles, models, tasks, sizes) and a run convert
     the same way; orders keep their given amount in `GIVEN_AMOUNT` for `MoneySql.qualifying`. Without a
     `rates` table, orders.currency or a workspace currency: the plain `main.<table>` (no join, no cost)."""
-    from ibis.backends.sql.datatypes import DuckDBType
-
     types = {name: store.columns(name) for name in {"orders", table, RATES}}
     plain = MoneySql(f"main.{table}", tuple(types[table]))
     if currency is None or not types[RATES] or "currency" not in types["orders"] or not types[table]:
         return plain
-    tables = {
-        name: ibis.table({c: DuckDBType.from_string(k) for c, k in cols.items()}, name=name, database="main")
-        for name, cols in types.items()
-    }
+    tables = {name: _store_table(name, cols) for name, cols in types.items()}
     out = money_at(tables, currency)[table]
     return MoneySql(f"({ibis.to_sql(out, dialect='duckdb')})", tuple(out.columns))
 
