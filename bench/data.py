@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import resource
 import shutil
 import time
 from pathlib import Path
 
-from segmentum.demo.generator import write_demo_parquet
+import numpy as np
+import pyarrow.parquet as pq
+
+from segmentum.demo.generator import TABLE_NAMES, iter_demo_chunks, write_demo_parquet
 from segmentum.workspace import Workspace
 
 HERE = Path(__file__).resolve().parent
@@ -16,10 +20,47 @@ AS_OF = "2026-10-31 23:59:59.999999"  # the demo data end on 2026-10-31 (as_of=l
 TIMEZONE = "Europe/Kyiv"
 
 
-def prepare(root: Path, customers: int, seed: int = 7) -> dict[str, float]:
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def data_root(data_dir: Path, customers: int, events_share: float = 1.0) -> Path:
+    """Where the data of a size live: `c<customers>`, `c<customers>_e<percent>` with a share of the events."""
+    return data_dir / (f"c{customers}" if events_share >= 1 else f"c{customers}_e{round(events_share * 100)}")
+
+
+def write_parquet(folder: Path, customers: int, seed: int, events_share: float) -> dict[str, Path]:
+    """The demo tables as Parquet; with `events_share` < 1, each chunk keeps that share of its events (a
+    seeded random sample): the demo has about 58 events per customer, which at 10M customers is 580M rows
+    where the issue's scale is 10M customers / 100M orders."""
+    if events_share >= 1:
+        return write_demo_parquet(folder, customers=customers, seed=seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {name: folder / f"{name}.parquet" for name in TABLE_NAMES}
+    writers: dict[str, pq.ParquetWriter] = {}
+    rng = np.random.default_rng(seed)
+    try:
+        for chunk in iter_demo_chunks(customers, seed):
+            for name, table in chunk.items():
+                if name == "events":
+                    table = table.filter(rng.random(table.num_rows) < events_share)
+                if name not in writers:
+                    writers[name] = pq.ParquetWriter(paths[name], table.schema, compression="zstd")
+                writers[name].write_table(table.cast(writers[name].schema))
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return paths
+
+
+def prepare(
+    root: Path, customers: int, seed: int = 7, events_share: float = 1.0, memory_limit: str | None = None
+) -> dict[str, float]:
     """Build `<root>/ws` (store with the four tables and the bench definitions) and `<root>/data/*.parquet`.
 
-    Reuses an existing complete workspace (marker file `ready`). Returns seconds per phase.
+    Reuses an existing complete workspace (marker file `ready`). Returns seconds per phase. `memory_limit`:
+    the ingest's DuckDB limit, as `engine.memory_limit` in segmentum.yml would set it (the workspace's file
+    keeps the default).
     """
     root = Path(root)
     marker = root / "ready"
@@ -29,9 +70,14 @@ def prepare(root: Path, customers: int, seed: int = 7) -> dict[str, float]:
         shutil.rmtree(root)
     times: dict[str, float] = {}
     mark = time.perf_counter()
-    paths = write_demo_parquet(root / "data", customers=customers, seed=seed)
+    paths = write_parquet(root / "data", customers, seed, events_share)
     times["generate"] = time.perf_counter() - mark
+    times["generate_peak_rss_mb"] = _peak_rss_mb()
     ws = Workspace.init(root / "ws", name="bench", timezone=TIMEZONE, currency="UAH")
+    if memory_limit:
+        ws.close()  # reopened under the limit (the store reads it when it opens)
+        ws = Workspace(root / "ws")
+        ws.config.engine.memory_limit = memory_limit
     try:
         shutil.copy(DEFINITIONS, ws.root / "definitions" / "bench.yml")
         mark = time.perf_counter()
@@ -40,6 +86,8 @@ def prepare(root: Path, customers: int, seed: int = 7) -> dict[str, float]:
             if report.rows_quarantined:
                 raise RuntimeError(f"bench data: {table} quarantined rows: {report.summary()}")
         times["ingest"] = time.perf_counter() - mark
+        # this process's peak so far: the ingest's when above the generator's
+        times["ingest_peak_rss_mb"] = _peak_rss_mb()
     finally:
         ws.close()
     marker.write_text("ok\n")

@@ -20,11 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
-import pandas as pd
 import psutil
 
-from bench.data import AS_OF, prepare
+from bench.data import AS_OF, data_root, prepare
+from segmentum.sql import ident, literal
+from segmentum.store import META
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -84,8 +86,13 @@ def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
             if impl == "segmentum":  # Spark's work is in its JVM, another process
                 figures["cpu_seconds"] = _cpu() - cpu
             figures["phases"] = result.timings
-            traits = snapshot.traits(ws.store, result.run_id)
-            mem = snapshot.memberships(ws.store, result.run_id)
+            columns = [c for c in ws.store.columns(snapshot.traits_table(result.run_id), schema=META)]
+            outputs = (
+                f"SELECT {', '.join(ident(c) for c in columns if not c.startswith('__'))} "
+                f"FROM {META}.{snapshot.traits_table(result.run_id)}",
+                f"SELECT customer_id, segmentation, segment, name FROM {META}.memberships "
+                f"WHERE run_id = {int(result.run_id)}",
+            )
         elif impl == "sql":
             from bench import sql
 
@@ -94,7 +101,7 @@ def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
             figures["seconds"] = time.perf_counter() - mark
             figures["run_peak_rss_mb"] = _max_rss_mb()
             figures["cpu_seconds"] = _cpu() - cpu
-            traits, mem = sql.outputs(ws.store.con)
+            outputs = sql.OUTPUTS
         elif impl == "pandas":
             from bench import pandas_impl
 
@@ -102,7 +109,7 @@ def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
             data = pandas_impl.load(ws.store.con)
             figures["load_seconds"] = time.perf_counter() - mark
             mark2 = time.perf_counter()
-            traits, mem = pandas_impl.compute(data, AS_OF)
+            frames = pandas_impl.compute(data, AS_OF)
             figures["compute_seconds"] = time.perf_counter() - mark2
             figures["seconds"] = time.perf_counter() - mark
             figures["run_peak_rss_mb"] = _max_rss_mb()
@@ -111,14 +118,24 @@ def _worker(impl: str, root: Path, out: Path) -> dict[str, Any]:
             raise SystemExit(f"unknown implementation {impl!r}; choose from {', '.join(IMPLS)}")
         # the limit the store's connection ran under (DuckDB's own words, e.g. '953.6 MiB')
         figures["memory_limit"] = ws.store.query("SELECT current_setting('memory_limit')")[0][0]
+        out.mkdir(parents=True, exist_ok=True)
+        if impl == "pandas":
+            traits, mem = frames
+            traits[[c for c in traits.columns if not c.startswith("__")]].to_parquet(out / "traits.parquet")
+            mem[["customer_id", "segmentation", "segment", "name"]].to_parquet(out / "memberships.parquet")
+        else:
+            # copied by DuckDB, not through pandas: at 10M customers the memberships are 60M rows
+            cur = ws.store.cursor()
+            for name, query in zip(("traits", "memberships"), outputs, strict=True):
+                cur.execute(f"COPY ({query}) TO {literal(str(out / (name + '.parquet')))} (FORMAT parquet)")
+        counts = duckdb.sql(
+            f"SELECT (SELECT count(*) FROM {literal(str(out / 'traits.parquet'))}), "
+            f"(SELECT count(*) FROM {literal(str(out / 'memberships.parquet'))})"
+        ).fetchone()
+        assert counts is not None
+        figures["customers"], figures["memberships"] = int(counts[0]), int(counts[1])
     finally:
         ws.close()
-    out.mkdir(parents=True, exist_ok=True)
-    traits = traits[[c for c in traits.columns if not c.startswith("__")]]
-    traits.to_parquet(out / "traits.parquet")
-    mem[["customer_id", "segmentation", "segment", "name"]].to_parquet(out / "memberships.parquet")
-    figures["customers"] = len(traits)
-    figures["memberships"] = len(mem)
     return figures
 
 
@@ -189,48 +206,64 @@ def _spawn(impl: str, root: Path, out: Path, extra_env: dict[str, str] | None = 
 # ----------------------------------------------------------------------------------------------- compare
 
 
-def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.sort_values("customer_id").reset_index(drop=True)
-
-
 def compare(reference: Path, other: Path) -> list[str]:
-    """Differences between two outputs (traits column by column, memberships as sets); [] when identical."""
+    """Differences between two outputs (traits column by column, memberships as sets); [] when identical.
+
+    Read and compared by DuckDB, never whole in pandas: at 10M customers the memberships are 60M rows. Numbers
+    agree within a relative and absolute 1e-9 (numpy's `isclose`: pandas' float sums), other values exactly."""
+    con = duckdb.connect()
     problems: list[str] = []
-    a = _normalise(pd.read_parquet(reference / "traits.parquet"))
-    b = _normalise(pd.read_parquet(other / "traits.parquet"))
-    if set(a.columns) != set(b.columns):
-        problems.append(
-            f"trait columns differ: only in reference {sorted(set(a.columns) - set(b.columns))}, "
-            f"only in other {sorted(set(b.columns) - set(a.columns))}"
-        )
-    if len(a) != len(b) or not a.customer_id.equals(b.customer_id):
-        return [*problems, f"customers differ: {len(a)} vs {len(b)}"]
-    for column in sorted(set(a.columns) & set(b.columns) - {"customer_id"}):
-        x, y = a[column], b[column]
-        if pd.api.types.is_datetime64_any_dtype(x) or pd.api.types.is_datetime64_any_dtype(y):
-            x, y = pd.to_datetime(x), pd.to_datetime(y)
-            same = (x == y) | (x.isna() & y.isna())
-        elif x.dtype == object and x.dropna().map(type).eq(str).all() or pd.api.types.is_string_dtype(x):
-            same = (x.astype(object) == y.astype(object)) | (x.isna() & y.isna())
-        else:
-            xf = pd.to_numeric(x.astype(object), errors="coerce").astype("float64").to_numpy()
-            yf = pd.to_numeric(y.astype(object), errors="coerce").astype("float64").to_numpy()
-            same = pd.Series(np.isclose(xf, yf, rtol=1e-9, atol=1e-9, equal_nan=True))
-        if not same.all():
-            bad = int((~same).sum())
-            i = int(np.flatnonzero(~same.to_numpy())[0])
-            problems.append(
-                f"trait {column}: {bad} rows differ, e.g. {a.customer_id[i]}: {x[i]!r} vs {y[i]!r}"
+    for side, folder in (("a", reference), ("b", other)):
+        for name in ("traits", "memberships"):
+            con.execute(
+                f"CREATE VIEW {name}_{side} AS SELECT * FROM {literal(str(folder / (name + '.parquet')))}"
             )
-    ma = pd.read_parquet(reference / "memberships.parquet")
-    mb = pd.read_parquet(other / "memberships.parquet")
-    sa = set(zip(ma.customer_id, ma.name, strict=True))
-    sb = set(zip(mb.customer_id, mb.name, strict=True))
-    if sa != sb or len(ma) != len(mb):
+    types = {
+        side: {r[0]: r[1] for r in con.execute(f"DESCRIBE traits_{side}").fetchall()} for side in ("a", "b")
+    }
+    if set(types["a"]) != set(types["b"]):
         problems.append(
-            f"memberships differ: {len(sa - sb)} only in reference (e.g. {sorted(sa - sb)[:3]}), "
-            f"{len(sb - sa)} only in other (e.g. {sorted(sb - sa)[:3]}); rows {len(ma)} vs {len(mb)}"
+            f"trait columns differ: only in reference {sorted(set(types['a']) - set(types['b']))}, "
+            f"only in other {sorted(set(types['b']) - set(types['a']))}"
         )
+    sizes = con.execute(
+        "SELECT (SELECT count(*) FROM traits_a), (SELECT count(*) FROM traits_b), "
+        "(SELECT count(*) FROM traits_a FULL JOIN traits_b USING (customer_id) "
+        " WHERE traits_a.customer_id IS NULL OR traits_b.customer_id IS NULL)"
+    ).fetchone()
+    assert sizes is not None
+    if sizes[0] != sizes[1] or sizes[2]:
+        return [*problems, f"customers differ: {sizes[0]} vs {sizes[1]}"]
+    numeric = ("DECIMAL", "DOUBLE", "FLOAT", "INTEGER", "BIGINT", "HUGEINT", "SMALLINT", "TINYINT", "UBIGINT")
+    for column in sorted(set(types["a"]) & set(types["b"]) - {"customer_id"}):
+        x, y = f"a.{ident(column)}", f"b.{ident(column)}"
+        if all(types[s][column].startswith(numeric) for s in ("a", "b")):
+            x, y = f"{x}::DOUBLE", f"{y}::DOUBLE"
+            same = f"(({x} IS NULL AND {y} IS NULL) OR abs({x} - {y}) <= 1e-9 + 1e-9 * abs({y}))"
+        elif "TIMESTAMP" in types["a"][column] or "TIMESTAMP" in types["b"][column]:
+            same = f"{x}::TIMESTAMP IS NOT DISTINCT FROM {y}::TIMESTAMP"
+        else:
+            same = f"{x}::VARCHAR IS NOT DISTINCT FROM {y}::VARCHAR"
+        row = con.execute(
+            f"SELECT count(*), min(a.customer_id), arg_min({x}::VARCHAR, a.customer_id), "
+            f"arg_min({y}::VARCHAR, a.customer_id) "
+            f"FROM traits_a a JOIN traits_b b USING (customer_id) WHERE NOT coalesce({same}, false)"
+        ).fetchone()
+        if row and row[0]:
+            problems.append(f"trait {column}: {row[0]} rows differ, e.g. {row[1]}: {row[2]!r} vs {row[3]!r}")
+    only = con.execute(
+        "SELECT (SELECT count(*) FROM (SELECT customer_id, name FROM memberships_a EXCEPT "
+        "SELECT customer_id, name FROM memberships_b)), "
+        "(SELECT count(*) FROM (SELECT customer_id, name FROM memberships_b EXCEPT "
+        "SELECT customer_id, name FROM memberships_a)), "
+        "(SELECT count(*) FROM memberships_a), (SELECT count(*) FROM memberships_b)"
+    ).fetchone()
+    assert only is not None
+    if only[0] or only[1] or only[2] != only[3]:
+        problems.append(
+            f"memberships differ: {only[0]} only in reference, {only[1]} only in other; rows {only[2]} vs {only[3]}"
+        )
+    con.close()
     return problems
 
 
@@ -255,11 +288,16 @@ def machine() -> dict[str, Any]:
 
 
 def bench_size(
-    customers: int, impls: list[str], repeats: int, data_dir: Path, spark_repeats: int = 1
+    customers: int,
+    impls: list[str],
+    repeats: int,
+    data_dir: Path,
+    spark_repeats: int = 1,
+    events_share: float = 1.0,
 ) -> dict[str, Any]:
-    root = data_dir / f"c{customers}"
+    root = data_root(data_dir, customers, events_share)
     print(f"== {customers:,} customers: preparing data in {root}", flush=True)
-    prep = prepare(root, customers)
+    prep = prepare(root, customers, events_share=events_share, memory_limit=os.environ.get(MEMORY_ENV))
     from segmentum.workspace import Workspace
 
     ws = Workspace(root / "ws")
@@ -350,6 +388,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spark-max", type=int, default=100_000, help="largest size Spark runs at")
     parser.add_argument("--data-dir", default=str(HERE / "data"))
     parser.add_argument(
+        "--events-share",
+        type=float,
+        default=1.0,
+        help="keep this share of the demo's events (about 58 a customer), e.g. 0.1 for the 10M run",
+    )
+    parser.add_argument(
         "--memory-limit",
         help="DuckDB memory limit for every implementation's store (as engine.memory_limit, e.g. 1GB)",
     )
@@ -372,15 +416,20 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])]),
         "scale": args.scale,
         "memory_limit": args.memory_limit,
+        "events_share": args.events_share,
         "sizes": [],
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    suffix = f"_mem{args.memory_limit}" if args.memory_limit else ""
+    suffix = (f"_mem{args.memory_limit}" if args.memory_limit else "") + (
+        f"_e{round(args.events_share * 100)}" if args.events_share < 1 else ""
+    )
     out_file = RESULTS / f"batch_{args.scale}{suffix}.json"
     failed = False
     for customers in sizes:
         here = [i for i in impls if i != "spark" or customers <= args.spark_max]
-        entry = bench_size(customers, here, args.repeats, Path(args.data_dir), args.spark_repeats)
+        entry = bench_size(
+            customers, here, args.repeats, Path(args.data_dir), args.spark_repeats, args.events_share
+        )
         results["sizes"].append(entry)
         failed |= any(v != "identical" for v in entry["check"].values())
         out_file.write_text(json.dumps(results, indent=2, default=str))

@@ -170,11 +170,9 @@ def run(con: Any, as_of: str) -> None:
     con.execute("COMMIT")
 
 
-def outputs(con: Any) -> tuple[Any, Any]:
-    """(traits, memberships) as pandas frames, in segmentum's column names."""
-    traits = con.execute("SELECT * EXCLUDE (country) FROM segmentum.bench_sql_traits").df()
-    mem = con.execute(
-        "SELECT customer_id, segmentation, segment, "
-        "coalesce(segmentation || '.', '') || segment AS name FROM segmentum.bench_sql_memberships"
-    ).df()
-    return traits, mem
+# (traits, memberships) as queries, in segmentum's column names (bench.run copies them to Parquet)
+OUTPUTS = (
+    "SELECT * EXCLUDE (country) FROM segmentum.bench_sql_traits",
+    "SELECT customer_id, segmentation, segment, "
+    "coalesce(segmentation || '.', '') || segment AS name FROM segmentum.bench_sql_memberships",
+)
