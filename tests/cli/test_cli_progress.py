@@ -115,3 +115,43 @@ def test_a_step_quicker_than_two_seconds_shows_nothing_and_a_longer_one_shows_fr
     lines = out.getvalue().splitlines()
     assert [ln.split(" (")[0] for ln in lines] == ["ingest: long step 20/99", "ingest: long step 99/99"]
     assert lines[-1].endswith("done)")
+
+
+def test_run_prints_each_step_with_its_progress_and_a_quick_run_its_answer_alone(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    ws = Workspace.init(root, name="progress")
+    (root / "segmentum.yml").write_text(
+        "\n".join(
+            ln for ln in (root / "segmentum.yml").read_text().splitlines() if not ln.startswith("builtins:")
+        )
+        + "\nbuiltins: []\n"
+    )
+    (root / "definitions" / "shop.yml").write_text(DEFINITIONS)
+    (tmp_path / "orders.csv").write_text(ORDERS)
+    ws.ingest("orders", tmp_path / "orders.csv")
+    ws.close()
+
+    ran = segmentum(root, "run", "--as-of", "2024-03-31")
+    lines = [ln for ln in ran.stderr.splitlines() if ln.startswith("run: ")]
+    # every step from its start to its end, in the order the run takes them
+    ended = [ln.split(" (")[0] for ln in lines if ln.endswith(" done)")]
+    assert ended == [
+        "run: compile 1/1",
+        "run: evaluate 1,000/1,000",  # DuckDB's estimate of the query, in thousandths
+        "run: write memberships 1,000/1,000",
+        "run: sizes 1,000/1,000",  # counted with the memberships (the revenue is there): one more query
+        "run: commit 1/1",
+        "run: diff 1/1",
+    ], ran.stderr
+    assert lines[0].startswith("run: compile 0/1 (0:00 elapsed, about ? left)")
+    assert "\x1b[" not in ran.stderr and "Run 1 at 2024-03-31" in ran.stdout
+
+    quick = subprocess.run(  # by default only a step longer than 2 s shows: this run prints its answer alone
+        [sys.executable, "-m", "segmentum.cli.main", "run", "--as-of", "2024-03-31", "-w", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in {**os.environ, "NO_COLOR": "1"}.items() if k != "SEGMENTUM_PROGRESS_AFTER"},
+    )
+    assert quick.returncode == 0, quick.stderr
+    assert "run: " not in quick.stderr and "Run 2 at 2024-03-31" in quick.stdout

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, err, note, operation, warn
+from segmentum.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, emit, note, operation, warn
 
 
 def run_command(
@@ -31,9 +31,20 @@ def run_command(
 ) -> None:
     """Evaluate the definitions at a point in time, store the snapshot (traits and memberships) and enqueue the
     actions of the triggers its transitions fire (--no-triggers to skip)."""
-    with err.status("Running definitions"):
+    from segmentum.cli.progress import ProgressDisplay
+
+    # each step longer than 2 s shows its bar (or plain lines in a log) with the time left; a server that runs
+    # the run for this workspace shows its progress on the dashboard instead
+    with ProgressDisplay("run") as progress:
         result = operation(
-            workspace, "run", as_of=as_of, engine=engine, only=only, preview=preview, triggers=not no_triggers
+            workspace,
+            "run",
+            as_of=as_of,
+            engine=engine,
+            only=only,
+            preview=preview,
+            triggers=not no_triggers,
+            progress=progress,
         )
     for message in result["warnings"]:
         warn(message)

@@ -14,6 +14,8 @@ import hashlib
 import json
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,7 @@ from segmentum.compile.windows import minus, recording
 from segmentum.engine.base import present_tables
 from segmentum.errors import RunError, SegmentumError
 from segmentum.faults import crash_point
+from segmentum.progress import Progress, notify
 from segmentum.runs import diff as diff_mod
 from segmentum.runs import retention
 from segmentum.runs.sizes import revenue_trait, segment_sizes, sizes_in_pass
@@ -36,6 +39,7 @@ from segmentum.sql import ident, literal, one
 from segmentum.store import META, Store
 from segmentum.store import snapshots as snapshot
 from segmentum.store.catalog import model_fits, newest_timestamp
+from segmentum.store.progress import THOUSANDTHS, watch_query
 from segmentum.store.tables import create_traits_table, traits_table
 
 if TYPE_CHECKING:
@@ -310,6 +314,7 @@ def run(
     actions: bool = False,
     details: bool = True,
     compiled_once: CompiledOnce | None = None,
+    progress: Progress | None = None,
 ) -> RunResult:
     """Evaluate the definitions at `as_of` and store a snapshot (unless `preview`); fires no trigger.
 
@@ -340,6 +345,13 @@ def run(
     compiled_once:
         Shared by the runs of a series (a backfill): a DuckDB batch run reuses the SQL compiled for an earlier
         point with its instants moved, once verified (`runs/reuse.py`), instead of compiling again.
+    progress:
+        A `segmentum.progress.Progress` callback told each step as it goes, by the names of `timings`:
+        'compile', 'evaluate', 'write memberships', 'sizes', 'commit', 'diff' (a preview: 'compile' and
+        'evaluate'). 'evaluate', 'write memberships' and the sizes counted with the memberships are each one
+        DuckDB statement: their done/total is DuckDB's own estimate in thousandths
+        (`segmentum.store.progress.watch_query`); the other steps go from 0/1 to 1/1, and on Spark
+        'evaluate' has no total until it ends.
     """
     import time as _time
 
@@ -357,8 +369,10 @@ def run(
     eng = engine_for(ws, engine_name)
     try:
         if preview:
-            compiled = compile_for(ws, usable, eng, resolved, customers=customers)
-            frame = eng.execute_arrow(compiled.expr).to_pandas()
+            with _step(progress, "compile"):
+                compiled = compile_for(ws, usable, eng, resolved, customers=customers)
+            with _step(progress, "evaluate"):
+                frame = eng.execute_arrow(compiled.expr).to_pandas()
             mem = memberships_frame(frame, compiled)
             sizes = _sizes_from_frame(mem, len(frame))
             return RunResult(
@@ -387,7 +401,8 @@ def run(
             _ACTIVE.add(key)
         try:
             mark = _time.perf_counter()
-            compiled, source = _compiled(ws, usable, eng, resolved, customers, compiled_once)
+            with _step(progress, "compile"):
+                compiled, source = _compiled(ws, usable, eng, resolved, customers, compiled_once)
             timings["compile"] = round(_time.perf_counter() - mark, 4)
             trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
             count = _write(
@@ -405,6 +420,7 @@ def run(
                 else None,
                 sizes=in_pass,
                 source=source,
+                progress=progress,
             )
         except BaseException as exc:
             _fail(store, run_id, exc, zone=zone)
@@ -439,9 +455,12 @@ def run(
             timings=timings,
         )
     mark = _time.perf_counter()
-    transitions = diff_mod.diff(store, run_id)
+    with _step(progress, "diff"):
+        transitions = diff_mod.diff(store, run_id)
     timings["diff"] = round(_time.perf_counter() - mark, 4)
     mark = _time.perf_counter()
+    if not in_pass:
+        notify(progress, 0, 1, "sizes")
     # a real-time run holds a few customers: its sizes are plain counts (no revenue scan per micro-batch)
     sizes = (
         in_pass[0]
@@ -458,6 +477,7 @@ def run(
     )
     if not in_pass:
         timings["sizes"] = round(_time.perf_counter() - mark, 4)
+        notify(progress, 1, 1, "sizes")
     return RunResult(
         run_id,
         resolved,
@@ -476,6 +496,14 @@ def run(
         timings=timings,
         skipped=sorted(usable.skipped),
     )
+
+
+@contextmanager
+def _step(progress: Progress | None, label: str) -> Iterator[None]:
+    """A step of a run without a fraction of its own: 0/1 when it starts, 1/1 when it ends."""
+    notify(progress, 0, 1, label)
+    yield
+    notify(progress, 1, 1, label)
 
 
 def _compiled(
@@ -590,6 +618,7 @@ def _write(
     revenue: str | None = None,
     sizes: list[pd.DataFrame] | None = None,
     source: str | None = None,
+    progress: Progress | None = None,
 ) -> int:
     """Traits, memberships and status 'complete' in one transaction (with `actions`, also the run's
     'actions_pending' row in the audit log: its transitions are owed to the outbox). A real-time run also
@@ -599,7 +628,10 @@ def _write(
     in the same pass (`sizes_in_pass`) and appended to `sizes`.
 
     The traits table's comment records each trait's definition hash (`snapshots.trait_hashes`), so that a
-    metric trigger knows when a trait was edited (runs/baseline.py)."""
+    metric trigger knows when a trait was edited (runs/baseline.py).
+
+    `progress` is told the steps 'evaluate', 'write memberships', 'sizes' (when computed here) and 'commit'
+    (`run`'s `progress`)."""
     import time as _time
 
     timings = timings if timings is not None else {}
@@ -612,6 +644,9 @@ def _write(
         mark = now
 
     cur = store.cursor()
+    # Spark computes in `result_sql` (DuckDB only copies its rows): no estimate of DuckDB's to show there
+    in_duckdb = getattr(engine, "name", "") == "duckdb"
+    notify(progress, 0, THOUSANDTHS if in_duckdb else None, "evaluate")
     # Spark computes here, before the transaction opens (DuckDB only yields its SQL); `source`: the SQL already
     # made (a backfill's point reusing an earlier point's: runs/reuse.py)
     if source is None:
@@ -619,24 +654,30 @@ def _write(
     with store.transaction(cur):
         # one materialisation: the traits table is created with the segment columns, the memberships are
         # read from it, then the segment columns are dropped
-        traits = create_traits_table(cur, run_id, source)
+        with watch_query(cur, progress if in_duckdb else None, "evaluate"):
+            traits = create_traits_table(cur, run_id, source)
+        if not in_duckdb:
+            notify(progress, 1, 1, "evaluate")
         cur.execute(f"COMMENT ON TABLE {traits} IS {literal(json.dumps(trait_hashes or {}, sort_keys=True))}")
         lap("evaluate")
         members = _members(compiled)
-        if members:
-            cur.execute(
-                f"INSERT INTO {META}.memberships (run_id, customer_id, segmentation, segment, name) "
-                + " UNION ALL ".join(
-                    f"SELECT {run_id}, customer_id, {segmentation}, {segment}, {name} FROM {traits}"
-                    + (f" WHERE {condition}" if condition is not None else "")
-                    for segmentation, segment, name, condition in members
+        with watch_query(cur, progress, "write memberships"):
+            if members:
+                cur.execute(
+                    f"INSERT INTO {META}.memberships (run_id, customer_id, segmentation, segment, name) "
+                    + " UNION ALL ".join(
+                        f"SELECT {run_id}, customer_id, {segmentation}, {segment}, {name} FROM {traits}"
+                        + (f" WHERE {condition}" if condition is not None else "")
+                        for segmentation, segment, name, condition in members
+                    )
                 )
-            )
         lap("write_memberships")
         if sizes is not None and members and revenue is not None:
             # while the segment columns are there: no second pass over the orders and the memberships
-            sizes.append(sizes_in_pass(cur, traits, members, revenue))
+            with watch_query(cur, progress, "sizes"):
+                sizes.append(sizes_in_pass(cur, traits, members, revenue))
             lap("sizes")
+        notify(progress, 0, 1, "commit")
         for column in [*compiled.segments.values(), *compiled.segmentations.values()]:
             # the segment columns were only needed for the memberships (dropping is free before the commit)
             cur.execute(f"ALTER TABLE {traits} DROP COLUMN {ident(column)}")
@@ -655,6 +696,7 @@ def _write(
                 [datetime.now(), str(run_id)],
             )
     lap("commit")
+    notify(progress, 1, 1, "commit")
     return count
 
 

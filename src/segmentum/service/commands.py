@@ -144,11 +144,14 @@ def _ingest(
 
 
 @command("run", writes=True)
-def _run(ws: Workspace, *, triggers: bool = True, **options: Any) -> dict[str, Any]:
+def _run(
+    ws: Workspace, *, triggers: bool = True, progress: Progress | None = None, **options: Any
+) -> dict[str, Any]:
+    """`progress` is the CLI's display here, or the server's job record when the server runs it."""
     # inside `segmentum serve` the delivery worker sends what the run enqueues
     record = ws.server()
     serving = record is not None and record.pid == os.getpid()
-    result = ws.run(triggers=triggers, deliver=not serving, **options)
+    result = ws.run(triggers=triggers, deliver=not serving, progress=progress, **options)
     # as_of is wall-clock time in the workspace zone: say which (the CLI labels it)
     return {**result.summary(), "timezone": ws.config.timezone, "actions": result.actions}
 

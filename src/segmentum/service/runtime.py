@@ -275,8 +275,10 @@ class Runtime:
 
         def work(job: BatchJob) -> None:
             with self.run_lock:
-                job.result = self.ws.run(as_of=job.as_of, only=job.only or None, deliver=False)
-                job.done = 1
+                # the job's record follows the run's steps (the dashboard and GET /v1/runs/jobs/{id} show them)
+                job.result = self.ws.run(
+                    as_of=job.as_of, only=job.only or None, deliver=False, progress=job.report
+                )
                 self.live.forget()  # lookups read the store until the replica holds the new run
             self.definitions.forget()  # a batch run is where edited definitions are picked up
             if self.realtime:
