@@ -167,3 +167,15 @@ def test_without_a_callback_watch_query_starts_no_thread_and_sets_nothing() -> N
         assert threading.active_count() == before
         assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
     con.close()
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_on_spark_the_evaluate_step_has_no_fraction_until_it_ends(shop: Workspace) -> None:
+    pytest.importorskip("pyspark")
+    calls, progress = collect()
+    run(shop, as_of="2024-03-31", engine="spark", progress=progress)
+    evaluate = [(done, total) for done, total, label, _ in calls if label == "evaluate"]
+    assert evaluate == [(0, None), (1, 1)]  # Spark computes in one call: no estimate of DuckDB's to read
+    assert steps(calls)[:3] == ["compile", "evaluate", "write memberships"]
+    assert_each_step_ends_done(calls)
