@@ -346,12 +346,12 @@ def run(
         Shared by the runs of a series (a backfill): a DuckDB batch run reuses the SQL compiled for an earlier
         point with its instants moved, once verified (`runs/reuse.py`), instead of compiling again.
     progress:
-        A `segmentum.progress.Progress` callback told each step as it goes, by the names of `timings`:
+        A `segmentum.progress.Progress` callback told each step as it goes, the phases of `timings`:
         'compile', 'evaluate', 'write memberships', 'sizes', 'commit', 'diff' (a preview: 'compile' and
-        'evaluate'). 'evaluate', 'write memberships' and the sizes counted with the memberships are each one
-        DuckDB statement: their done/total is DuckDB's own estimate in thousandths
-        (`segmentum.store.progress.watch_query`); the other steps go from 0/1 to 1/1, and on Spark
-        'evaluate' has no total until it ends.
+        'evaluate'; without `details`, neither 'sizes' nor 'diff'). 'evaluate', 'write memberships' and
+        the sizes counted with the memberships are each one DuckDB statement: their done/total is DuckDB's
+        own estimate in thousandths (`segmentum.store.progress.watch_query`); the other steps go from 0/1 to
+        1/1, and on Spark 'evaluate' has no total until it ends.
     """
     import time as _time
 
