@@ -50,6 +50,7 @@ def timed(args: list[str], src: Path | None) -> dict[str, Any]:
         check=True,
         cwd=ROOT,
         env=_env(src),
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     wall = time.perf_counter() - mark
@@ -59,7 +60,6 @@ def timed(args: list[str], src: Path | None) -> dict[str, Any]:
         "wall_s": round(wall, 2),
         "cpu_s": round(cpu, 2),
         "load": round(load, 1),
-        "maxrss_mb": after.ru_maxrss // 1024,
     }
 
 
