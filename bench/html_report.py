@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.pages import prepare
 
     base = prepare(args.customers)
-    sides: dict[str, Path | None] = {"this": None}
+    sides: dict[str, Path | None] = {"this": ROOT / "src"}  # this tree, not an installed segmentum
     if args.compare_src is not None:
         sides["compare"] = args.compare_src.resolve()
     roots = {}
