@@ -41,6 +41,7 @@ lint: install
 bench: install
 	$(PY) -m bench.run --scale $(SCALE)
 	$(PY) -m bench.cli
+	$(PY) -m bench.html_report --customers 5000
 
 docs: install
 	$(PY) -m segmentum.cli.reference > docs/cli.md

@@ -64,6 +64,10 @@ def test_ingest_backfill_and_report_print_progress_lines_in_a_pipe(tmp_path: Pat
 
     reported = segmentum(root, "report", "-o", str(tmp_path / "report.html"))
     assert re.search(r"^report: report written 7/7 \(.* elapsed, done\)$", reported.stderr, re.M)
+    assert re.search(r"^report: what changed 0/7 \(", reported.stderr, re.M)  # the step named once
+    assert "report: report:" not in reported.stderr
+    # the profiles of the run's segments, computed here (no server warmed them): counted segment by segment
+    assert re.search(r"^report: segment profiles (\d+)/\1 \(.* elapsed, done\)$", reported.stderr, re.M)
     assert (tmp_path / "report.html").exists()
 
 

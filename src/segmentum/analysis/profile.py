@@ -35,6 +35,7 @@ from segmentum.analysis.experience import answer_texts, nps_settings
 from segmentum.compile.rules import qualifying_sql
 from segmentum.errors import NotFoundError, SegmentumError, did_you_mean
 from segmentum.jsonable import jsonable
+from segmentum.progress import notify
 from segmentum.schema import MONEY_COLUMNS, is_numeric_type
 from segmentum.spec import ast
 from segmentum.spec.builtins import segment_metadata
@@ -47,6 +48,7 @@ from segmentum.views.catalog import check_segment, definitions_stamp  # the one 
 if TYPE_CHECKING:
     from segmentum.context import Context
     from segmentum.i18n import Translator
+    from segmentum.progress import Progress
     from segmentum.spec.loader import Definitions
 
 log = logging.getLogger("segmentum.profile")
@@ -139,43 +141,61 @@ def stored_profile(ws: Context, name: str, *, run_id: int | None = None, top: in
 # segments per pass of `warm_profiles`: the brief part's lift tests hold every feature of every segment of the pass
 # in memory (5.5 GB for 167 segments at 100k customers); a pass per chunk bounds that at some passes' cost
 WARM_CHUNK = 40
+# the distinguishing features a segment page shows: the `top` warming stores, and the report reads (its first few)
+PAGE_TOP = 8
 
 
 def warm_profiles(
     ws: Context,
     run_id: int,
     *,
-    top: int = 8,
+    top: int = PAGE_TOP,
     stop: Callable[[], bool] = lambda: False,
     chunk: int = WARM_CHUNK,
-) -> list[str]:
-    """Store the profile of every segment with members in a run (the dashboard's `top`), so the first visit
-    to a segment page does not compute it; stops early when `stop()` says so. Returns the names stored.
+    names: list[str] | None = None,
+    definitions: Definitions | None = None,
+    progress: Progress | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The profiles of a run, each stored once: those of `names` (default: every segment with members in the
+    run) still current are read back, the others computed and stored, so the first visit to a segment page
+    (and the report) computes nothing. Stops early when `stop()` says so. Returns name -> profile of those
+    stored (or computed, on a read-only store). The one home of "the profiles of a run": serve's warming after
+    a batch run and the report call it.
 
     The brief part of every profile (`profiles`) and what completes it (`_complete`: top items, NPS, CSAT,
     churn) are each computed in one pass over the data for all the segments (a pass per segment took seconds
     each on a big base), `chunk` segments at a time (memory): what is stored equals what `stored_profile` would
-    have computed one by one."""
+    have computed one by one. `definitions` (already loaded) saves loading them for each chunk; `progress`
+    counts the segments computed (nothing when all are stored)."""
     info = snapshot.resolve_run(ws.store, run_id)
     stamp = profile_stamp(ws)
-    names = segment_names(ws, run_id)
-    done = list(_stored(ws, run_id, names, top, stamp))
+    names = segment_names(ws, run_id) if names is None else list(names)
+    done = _stored(ws, run_id, names, top, stamp)
     missing = []
     for name in names:
         if name in done:
             continue
         try:  # the checks `stored_profile` and `profile` make, so warming stores no profile a page would refuse
-            check_segment(ws, name, run_id=run_id)
+            check_segment(ws, name, run_id=run_id, definitions=definitions)
             check_in_run(ws, name, info)
         except SegmentumError as exc:  # e.g. a segment no longer defined: its page computes nothing either
             log.info("no profile of %s in run %s: %s", name, run_id, exc)
             continue
         missing.append(name)
-    for start in range(0, len(missing), max(1, chunk)):
-        part = missing[start : start + max(1, chunk)]
+    label = "segment profiles"
+    if missing:
+        notify(progress, 0, len(missing), label)
+    if missing and definitions is None:
+        try:  # loaded once for every chunk (`profiles` would load them for each)
+            definitions = ws.definitions()
+        except Exception:  # noqa: BLE001 - definitions may be broken since the run; the profile still stands
+            definitions = None
+    size = max(1, chunk)
+    for start in range(0, len(missing), size):
+        part = missing[start : start + size]
         if stop():
             return done
-        brief = profiles(ws, part, run_id=run_id, top=top)
+        brief = profiles(ws, part, run_id=run_id, top=top, definitions=definitions)
         if stop():
             return done
         _complete(ws, info, brief, top)
@@ -183,7 +203,8 @@ def warm_profiles(
             if stop():
                 return done
             _store(ws, run_id, name, top, stamp, brief[name])
-            done.append(name)
+            done[name] = brief[name]
+        notify(progress, start + len(part), len(missing), label)
     return done
 
 

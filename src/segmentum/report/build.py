@@ -3,7 +3,6 @@ order (the lead of the dashboard's overview), RFM grid, Pareto, migration, CLV, 
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,7 +11,7 @@ import jinja2
 from plotly.offline import get_plotlyjs
 
 from segmentum.analysis import migration, pareto
-from segmentum.analysis.profile import describe_feature, profile_order, profile_stamp, profiles
+from segmentum.analysis.profile import describe_feature, profile_order, warm_profiles
 from segmentum.analysis.rfm import rfm_grid
 from segmentum.errors import NotFoundError
 from segmentum.i18n import LANGUAGES, Translator
@@ -32,12 +31,6 @@ _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 PROFILE_FEATURES = 5  # distinguishing features per segment profile: enough to read, keeps the file small
-# The profiles of a run do not depend on the report's language: computed once per run and kept in this process
-# while what they read is unchanged (`profile_stamp`), so the report in another language (through `segmentum
-# serve`, or several `write_report` calls) reuses them. COMPUTED counts the computations (tests read it).
-_KEPT: dict[tuple[str, int, str], tuple[list[str], dict[str, Any]]] = {}
-_KEPT_LOCK = threading.Lock()
-COMPUTED = {"count": 0}
 # the steps `progress` counts: each section, then the page itself
 STEPS = ("what changed", "RFM grid", "Pareto curve", "migration", "CLV", "segment profiles", "page")
 
@@ -47,11 +40,12 @@ def build_report(
 ) -> str:
     """The report as one HTML string (no external resources: it opens offline).
 
-    `progress(done, total, label)` is called before each of the `STEPS` and once all are done."""
+    `progress(done, total, label)` is called before each of the `STEPS` and once all are done; computing the
+    profiles not stored yet (`warm_profiles`) counts segments in between."""
     t = Translator(lang)
 
     def step(done: int) -> None:
-        label = f"report: {STEPS[done]}" if done < len(STEPS) else "report written"
+        label = STEPS[done] if done < len(STEPS) else "report written"
         notify(progress, done, len(STEPS), label)
 
     step(0)
@@ -111,7 +105,7 @@ def build_report(
         }
     )
     step(5)
-    profiles = _profiles(ws, info.run_id, sizes, t, definitions)
+    profiles = _profiles(ws, info.run_id, sizes, t, definitions, progress)
     step(6)
     template = _ENV.get_template("report.html")
     page = template.render(
@@ -242,14 +236,21 @@ def _migration_section(ws: Context, run_id: int, segmentations: list[str], t: Tr
 
 
 def _profiles(
-    ws: Context, run_id: int, sizes: Any, t: Translator, definitions: Definitions | None
+    ws: Context,
+    run_id: int,
+    sizes: Any,
+    t: Translator,
+    definitions: Definitions | None,
+    progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
     """A profile of every segment of the run: the user's own definitions first, then the built-ins in the
     order `builtins:` lists them (`profile_order`)."""
     out = []
-    names, found = _run_profiles(ws, run_id, sizes, definitions)
+    names, found = _run_profiles(ws, run_id, sizes, definitions, progress)
     for name in names:
         p = found[name]
+        # the stored profile keeps the page's features (`PAGE_TOP`), strongest first: the report shows the first
+        distinguishing = p["distinguishing"].head(PROFILE_FEATURES)
         out.append(
             {
                 "name": name,
@@ -257,7 +258,7 @@ def _profiles(
                 "action": p["action"],
                 "channel": p["channel"],
                 "offer": p["offer"],
-                "features": [describe_feature(r, t) for r in p["distinguishing"].to_dict(orient="records")],
+                "features": [describe_feature(r, t) for r in distinguishing.to_dict(orient="records")],
                 "metrics": [
                     (t("Customers"), t.number(p["size"])),
                     (t("Share"), t.percent(p["share"])),
@@ -272,22 +273,14 @@ def _profiles(
 
 
 def _run_profiles(
-    ws: Context, run_id: int, sizes: Any, definitions: Definitions | None
+    ws: Context, run_id: int, sizes: Any, definitions: Definitions | None, progress: Progress | None
 ) -> tuple[list[str], dict[str, Any]]:
-    """(names in report order, brief profile of each) of a run: computed in one pass, or kept from the
-    report of the same run in another language while the data, fits and definitions are unchanged."""
-    key = (str(ws.store.path.resolve()), int(run_id), profile_stamp(ws))
+    """(names in report order, profile of each) of a run: the profiles the dashboard's pages read, stored once
+    per run (`warm_profiles`: read back while current, the missing ones computed in one pass and stored), so
+    a report after `segmentum serve` warmed the run, or in a second language, computes none. A segment the
+    pages refuse (e.g. no longer defined) has no profile here either."""
     pairs = zip(sizes["name"], sizes["segmentation"], strict=True)
     wanted = {n: (None if s is None or s != s else s) for n, s in pairs}
-    with _KEPT_LOCK:
-        kept = _KEPT.get(key)
-    if kept is not None and set(kept[0]) == set(wanted):
-        return kept
     names = profile_order(ws, wanted, definitions)
-    # one pass over the run for all the segments (a profile each would scan the traits ~200 times)
-    found = profiles(ws, names, run_id=run_id, top=PROFILE_FEATURES, definitions=definitions)
-    with _KEPT_LOCK:
-        COMPUTED["count"] += 1
-        _KEPT.clear()  # one run's profiles at a time: a report is of one run
-        _KEPT[key] = (names, found)
-    return names, found
+    found = warm_profiles(ws, run_id, names=names, definitions=definitions, progress=progress)
+    return [n for n in names if n in found], found

@@ -121,17 +121,19 @@ def definition_kind(ctx: Context, name: str) -> str:
     )
 
 
-def check_segment(ctx: Context, name: str, *, run_id: int | None = None) -> None:
+def check_segment(
+    ctx: Context, name: str, *, run_id: int | None = None, definitions: Definitions | None = None
+) -> None:
     """NotFoundError unless `name` is a defined segment or has members (in run `run_id`, else in any run).
 
-    `segmentation.*` names every segment of a segmentation.
+    `segmentation.*` names every segment of a segmentation; `definitions` (already loaded) saves loading them.
     """
     # the store first: loading the definitions takes far longer than a look-up that stops at the first row
     if name.endswith(".*"):
         segmentation = name[:-2]
         if _exists(ctx, "segmentation", segmentation, run_id):
             return
-        catalog = definition_catalog(ctx)
+        catalog = definition_catalog(ctx, definitions)
         if any(info["segmentation"] == segmentation for info in catalog.values()):
             return
         known = sorted({info["segmentation"] for info in catalog.values() if info["segmentation"]})
@@ -141,7 +143,7 @@ def check_segment(ctx: Context, name: str, *, run_id: int | None = None) -> None
         )
     if _exists(ctx, "name", name, run_id):
         return
-    catalog = definition_catalog(ctx)
+    catalog = definition_catalog(ctx, definitions)
     if name in catalog:
         return
     where = f" in run {run_id}" if run_id is not None else ""

@@ -37,7 +37,7 @@ from segmentum.actions.tasks import assign_task, complete_task, create_tasks, re
 from segmentum.analysis import migration, pareto
 from segmentum.analysis.base import segment_names, segmentations
 from segmentum.analysis.migration import batch_runs
-from segmentum.analysis.profile import describe_feature, profile_stamp, stored_profile
+from segmentum.analysis.profile import PAGE_TOP, describe_feature, profile_stamp, stored_profile
 from segmentum.analysis.rfm import rfm_grid
 from segmentum.clock import add_duration, now
 from segmentum.context import Context
@@ -589,7 +589,7 @@ def segment_page(
     ws = _ws(request)
     t = Translator(_lang(request))
     try:
-        p = stored_profile(ws, name, top=8)  # computed once per run (and warmed after a batch run)
+        p = stored_profile(ws, name, top=PAGE_TOP)  # computed once per run (and warmed after a batch run)
         shown, available, order = _members_query(ws, name, p["run_id"], cols, sort)
         found = _members_page(ws, name, p["run_id"], q, page, shown, order, bool(desc))
         history = size_history(ws, name)
