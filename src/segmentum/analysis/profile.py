@@ -191,11 +191,12 @@ def warm_profiles(
         except Exception:  # noqa: BLE001 - definitions may be broken since the run; the profile still stands
             definitions = None
     size = max(1, chunk)
+    everyone: dict[str, pd.DataFrame] = {}  # computed by the first pass, read by the others
     for start in range(0, len(missing), size):
         part = missing[start : start + size]
         if stop():
             return done
-        brief = profiles(ws, part, run_id=run_id, top=top, definitions=definitions)
+        brief = profiles(ws, part, run_id=run_id, top=top, definitions=definitions, everyone=everyone)
         if stop():
             return done
         _complete(ws, info, brief, top)
@@ -298,10 +299,12 @@ def profiles(
     run_id: int | None = None,
     top: int = 10,
     definitions: Definitions | None = None,
+    everyone: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Brief profiles (size, value, who they are, distinguishing features; no top items or experience) of
     many segments of one run, computed in one pass per source: what the report needs for every segment.
-    Names not in the run are empty segments (`profile` checks a single name first)."""
+    Names not in the run are empty segments (`profile` checks a single name first). `everyone`: everyone's
+    side of the numeric features, kept across calls for the same run (`_numeric_lift`)."""
     info = snapshot.resolve_run(ws.store, run_id)
     scope = _scope(ws, info, names)
     if definitions is None:
@@ -313,7 +316,7 @@ def profiles(
     attributes = _categorical_lift(ws, scope, names)
     units = feature_units(ws, definitions)
     preferred = {n: segment_traits(definitions, n) for n in names}
-    numeric = _numeric_lift(ws, scope, names, units, preferred)
+    numeric = _numeric_lift(ws, scope, names, units, preferred, everyone)
     out = {}
     for name in names:
         result = {"name": name, "run_id": info.run_id, "as_of": info.as_of, **summaries[name]}
@@ -618,6 +621,7 @@ def _numeric_lift(
     names: list[str],
     units: dict[str, str | None],
     preferred: dict[str, list[str]] | None = None,
+    everyone: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Per segment, numeric trait and attribute: mean and median in the segment vs everyone; Cohen's d
     (standardised difference) and Welch's t-test of the segment against the rest. A lift (ratio of means) only
@@ -625,44 +629,73 @@ def _numeric_lift(
 
     The same values under several names (`rfm_recency`, `lc_days_since_last`; `rfm_r` and `rfm_r5`) are one
     measure, shown once: under the first of the segment's `preferred` names (what its definition reads), else
-    under the first name (definition order)."""
+    under the first name (definition order).
+
+    `everyone` (source table -> everyone's aggregates) is filled on first use and read after: `warm_profiles`
+    passes one for all its passes, so everyone's side (an unpivot and a median of every feature over the whole
+    base) is computed once per call, not once per pass of `WARM_CHUNK` segments; each pass then reads only
+    its segments' members."""
+    everyone = {} if everyone is None else everyone
     found: dict[str, dict[tuple[Any, ...], list[dict[str, Any]]]] = {n: {} for n in names}
     for table, kind, cols in _numeric_sources(ws, scope.run_id):
-        # one narrow pass: unpivot to (customer, feature, value); sums are of values centred on everyone's
-        # mean, so that the rest's variance (everyone minus the segment) keeps its precision
         doubles = ", ".join(f"{ident(c)}::DOUBLE AS {ident(c)}" for c in cols)
         columns = ", ".join(ident(c) for c in cols)
-        stats_frame = frame(
+        # one narrow pass: unpivot to (customer, feature, value); sums are of values centred on everyone's
+        # mean, so that the rest's variance (everyone minus the segment) keeps its precision
+        key = f"{table}|{columns}"
+        if key not in everyone:
+            everyone[key] = frame(
+                ws,
+                f"""
+                WITH base AS ({scope.base}),
+                x AS (SELECT customer_id, {doubles} FROM {table} WHERE customer_id IN (SELECT customer_id FROM base)),
+                long AS (UNPIVOT x ON {columns} INTO NAME feature VALUE v),
+                e AS (
+                    SELECT feature, avg(v) AS m0, median(v) AS md0, min(v) AS lo, count(v) AS n0,
+                           -- a fingerprint of the (customer, value) pairs: equal for equal columns only
+                           (sum(hash(customer_id || '|' || v::VARCHAR) >> 12) % 9007199254740881)::BIGINT
+                               AS fingerprint
+                    FROM long GROUP BY feature),
+                totals AS (SELECT feature, sum(long.v - e.m0) AS t0, sum((long.v - e.m0) * (long.v - e.m0)) AS q0
+                           FROM long JOIN e USING (feature) GROUP BY feature)
+                SELECT e.*, totals.t0, totals.q0 FROM e JOIN totals USING (feature)
+            """,
+                scope.params,
+            )
+        base = everyone[key]
+        seg = frame(
             ws,
             f"""
-            WITH base AS ({scope.base}), grp AS ({scope.group}),
-            x AS (SELECT customer_id, {doubles} FROM {table} WHERE customer_id IN (SELECT customer_id FROM base)),
+            WITH grp AS ({scope.group}),
+            x AS (SELECT customer_id, {doubles} FROM {table} WHERE customer_id IN (SELECT customer_id FROM grp)),
             long AS (UNPIVOT x ON {columns} INTO NAME feature VALUE v),
-            everyone AS (
-                SELECT feature, avg(v) AS m0, median(v) AS md0, min(v) AS lo, count(v) AS n0,
-                       -- a fingerprint of the (customer, value) pairs: equal for equal columns only
-                       (sum(hash(customer_id || '|' || v::VARCHAR) >> 12) % 9007199254740881)::BIGINT AS fingerprint
-                FROM long GROUP BY feature),
-            c AS (SELECT long.customer_id, long.feature, long.v, long.v - e.m0 AS dv
-                  FROM long JOIN everyone e USING (feature)),
-            totals AS (SELECT feature, sum(dv) AS t0, sum(dv * dv) AS q0 FROM c GROUP BY feature),
-            seg AS (
-                SELECT g.name, c.feature, avg(c.v) AS m1, stddev_samp(c.v) AS s1, count(c.v) AS n1,
-                       median(c.v) AS md1, sum(c.dv) AS t1, sum(c.dv * c.dv) AS q1
-                FROM c JOIN grp g USING (customer_id) GROUP BY ALL)
-            SELECT n.name, e.*, totals.t0, totals.q0, seg.m1, seg.s1, coalesce(seg.n1, 0) AS n1, seg.md1,
-                   coalesce(seg.t1, 0) AS t1, coalesce(seg.q1, 0) AS q1
-            FROM (SELECT unnest($names) AS name) n CROSS JOIN everyone e JOIN totals USING (feature)
-            LEFT JOIN seg ON seg.name = n.name AND seg.feature = e.feature
+            e AS (SELECT unnest($features::VARCHAR[]) AS feature, unnest($means::DOUBLE[]) AS m0)
+            SELECT g.name, long.feature, avg(long.v) AS m1, stddev_samp(long.v) AS s1, count(long.v) AS n1,
+                   median(long.v) AS md1, sum(long.v - e.m0) AS t1,
+                   sum((long.v - e.m0) * (long.v - e.m0)) AS q1
+            FROM long JOIN e USING (feature) JOIN grp g USING (customer_id) GROUP BY ALL
         """,
-            scope.params,
+            scope.params
+            | {
+                "features": base["feature"].tolist(),
+                "means": [None if pd.isna(m) else float(m) for m in base["m0"]],
+            },
         )
+        stats_frame = (
+            pd.DataFrame({"name": names})
+            .merge(base, how="cross")
+            .merge(seg, how="left", on=["name", "feature"])
+        )
+        stats_frame["n1"] = stats_frame["n1"].fillna(0)
+        stats_frame["t1"] = stats_frame["t1"].fillna(0)
+        stats_frame["q1"] = stats_frame["q1"].fillna(0)
+        stats_frame = stats_frame.astype(object).where(stats_frame.notna(), None)
         order = {c: i for i, c in enumerate(cols)}
         stats_frame["_order"] = stats_frame["feature"].map(order)
         for r in stats_frame.sort_values(["name", "_order"]).to_dict(orient="records"):
-            key = (_count(r["n0"]), _count(r["fingerprint"]))
+            key_ = (_count(r["n0"]), _count(r["fingerprint"]))
             row = _numeric_row(r["feature"], kind, units.get(r["feature"]), r)
-            found[r["name"]].setdefault(key, []).append(row)
+            found[r["name"]].setdefault(key_, []).append(row)
     out = {}
     for name in names:
         rank = {n: i for i, n in enumerate((preferred or {}).get(name, []))}
