@@ -175,3 +175,22 @@ def test_a_store_of_the_previous_version_is_migrated_to_narrow_rows_reading_the_
         assert _read(cur, 3) == _wide(cur, 3, "segmentum.traits_3")
     finally:
         store.close()
+
+
+def test_recover_removes_the_memberships_of_a_run_a_killed_process_left_running(store: Store) -> None:
+    from segmentum.runs.execute import recover
+
+    with store.transaction() as con:
+        for run_id, status in ((1, "complete"), (2, "running")):
+            con.execute(
+                "INSERT INTO segmentum.runs (run_id, as_of, status, kind) VALUES (?, now(), ?, 'batch')",
+                [run_id, status],
+            )
+            table = _traits(con, run_id, [("c1", True, "vip"), ("c2", False, "low")])
+            stored.write_run(con, run_id, table, {"big": "segment_big"}, {"tier": "segmentation_tier"})
+    keys = store.query("SELECT * FROM segmentum.segment_keys ORDER BY segment_key")
+    assert recover(store) == [2]
+    assert _read(store.cursor(), 2) == [] and len(_read(store.cursor(), 1)) == 3
+    assert store.query("SELECT status FROM segmentum.runs WHERE run_id = 2") == [("failed",)]
+    assert not store.table_exists("traits_2", schema=t.META)
+    assert store.query("SELECT * FROM segmentum.segment_keys ORDER BY segment_key") == keys
