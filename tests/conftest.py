@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from segmentum.store.memberships import add as add_memberships
 from segmentum.workspace import Workspace
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -68,13 +69,15 @@ def handmade_snapshot(tmp_path: Path) -> Workspace:
         )
         con.execute(f"CREATE TABLE segmentum.traits_{run_id} (customer_id VARCHAR, spend DECIMAL(38, 6))")
         for customer, segment in MEMBERS[run_id].items():
-            con.execute(
-                "INSERT INTO segmentum.memberships VALUES (?, ?, 'value_tier', ?, ?)",
+            add_memberships(
+                con,
+                "VALUES (?, ?, 'value_tier', ?, ?)",
                 [run_id, customer, segment, f"value_tier.{segment}"],
             )
         for customer, segment in ABC.get(run_id, {}).items():
-            con.execute(
-                "INSERT INTO segmentum.memberships VALUES (?, ?, 'abc', ?, ?)",
+            add_memberships(
+                con,
+                "VALUES (?, ?, 'abc', ?, ?)",
                 [run_id, customer, segment, f"abc.{segment}"],
             )
     con.executemany(

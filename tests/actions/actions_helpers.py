@@ -16,6 +16,7 @@ import pytest
 
 from segmentum.actions.sinks.webhook import signature
 from segmentum.store import META
+from segmentum.store.memberships import add as add_memberships
 from segmentum.workspace import Workspace
 
 SECRET = "s3cr3t-for-tests"
@@ -120,13 +121,15 @@ def write_run(
         if kind != "batch":
             con.execute(f"INSERT INTO {META}.run_customers VALUES (?, ?)", [run_id, cid])
         if "tier" in s:
-            con.execute(
-                f"INSERT INTO {META}.memberships VALUES (?, ?, 'tier', ?, ?)",
+            add_memberships(
+                con,
+                "VALUES (?, ?, 'tier', ?, ?)",
                 [run_id, cid, s["tier"], f"tier.{s['tier']}"],
             )
         if s.get("big_spenders"):
-            con.execute(
-                f"INSERT INTO {META}.memberships VALUES (?, ?, NULL, 'big_spenders', 'big_spenders')",
+            add_memberships(
+                con,
+                "VALUES (?, ?, NULL, 'big_spenders', 'big_spenders')",
                 [run_id, cid],
             )
 

@@ -18,6 +18,7 @@ from segmentum.actions.policy import group_of, holdout_position, quiet_release
 from segmentum.errors import ActionError, DefinitionError
 from segmentum.spec.models import QuietHours
 from segmentum.store import META
+from segmentum.store.memberships import add as add_memberships
 from segmentum.workspace import Workspace
 
 BASE = """\
@@ -51,8 +52,9 @@ def _hashes(ws: Workspace) -> dict[str, str]:
 def _run(ws: Workspace, run_id: int, state: dict, *, dnc: tuple[str, ...] = ()) -> None:
     write_run(ws, run_id, state, hashes=_hashes(ws))
     for cid in dnc:
-        ws.store.cursor().execute(
-            f"INSERT INTO {META}.memberships VALUES (?, ?, NULL, 'do_not_contact', 'do_not_contact')",
+        add_memberships(
+            ws.store.cursor(),
+            "VALUES (?, ?, NULL, 'do_not_contact', 'do_not_contact')",
             [run_id, cid],
         )
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from segmentum.analysis.experience import experience, first_response, nps_over_time
+from segmentum.store.memberships import add as add_memberships
 from segmentum.workspace import Workspace
 
 AS_OF = datetime(2024, 3, 31, 23, 59, 59, 999999)
@@ -80,8 +81,9 @@ def survey(workspace: Workspace) -> Workspace:
             [run_id, as_of],
         )
         for customer, segment in SEGMENTS[run_id].items():
-            con.execute(
-                "INSERT INTO segmentum.memberships VALUES (?, ?, 'grp', ?, ?)",
+            add_memberships(
+                con,
+                "VALUES (?, ?, 'grp', ?, ?)",
                 [run_id, customer, segment, f"grp.{segment}"],
             )
     return workspace

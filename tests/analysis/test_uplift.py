@@ -28,6 +28,7 @@ from segmentum.errors import ActionError, NotFoundError
 from segmentum.service.keys import KeyStore
 from segmentum.service.users import add_user
 from segmentum.store import META
+from segmentum.store.memberships import add as add_memberships
 from segmentum.workspace import Workspace
 
 DEFINITIONS = """\
@@ -73,9 +74,7 @@ def _run(ws: Workspace, run_id: int, as_of: datetime, members: list[str]) -> Non
     frame = pd.DataFrame({"customer_id": pd.Series(members, dtype="object")})
     con.register("_m", frame)
     con.execute(f"CREATE TABLE {META}.traits_{run_id} AS SELECT customer_id::VARCHAR AS customer_id FROM _m")
-    con.execute(
-        f"INSERT INTO {META}.memberships SELECT ?, customer_id, NULL, 'at_risk', 'at_risk' FROM _m", [run_id]
-    )
+    add_memberships(con, "SELECT ?, customer_id, NULL, 'at_risk', 'at_risk' FROM _m", [run_id])
     con.unregister("_m")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from segmentum.store import META
+from segmentum.store.memberships import add as add_memberships
 from segmentum.store.snapshots import write_live
 from segmentum.workspace import Workspace
 from servers import start_app as start_server  # noqa: F401 - the API tests' name for it
@@ -73,13 +74,15 @@ def seed_snapshot(ws: Workspace) -> None:
         for cid, (tier, big) in members.items():
             revenue = {"c1": 1500, "c2": 20 if run_id < 3 else 600, "c3": 300}[cid]
             con.execute(f"INSERT INTO {META}.traits_{run_id} VALUES (?, ?, 1)", [cid, revenue])
-            con.execute(
-                f"INSERT INTO {META}.memberships VALUES (?, ?, 'value_tier', ?, ?)",
+            add_memberships(
+                con,
+                "VALUES (?, ?, 'value_tier', ?, ?)",
                 [run_id, cid, tier, f"value_tier.{tier}"],
             )
             if big:
-                con.execute(
-                    f"INSERT INTO {META}.memberships VALUES (?, ?, NULL, 'big_spenders', 'big_spenders')",
+                add_memberships(
+                    con,
+                    "VALUES (?, ?, NULL, 'big_spenders', 'big_spenders')",
                     [run_id, cid],
                 )
         if kind == "realtime":  # a real-time run also replaces its customers' live rows (store contract)
@@ -90,4 +93,4 @@ def seed_snapshot(ws: Workspace) -> None:
         f"INSERT INTO {META}.runs VALUES (4, '2024-03-31', NULL, NULL, 'failed', 'duckdb', 'batch', "
         "'all', NULL, NULL, 'killed')"
     )
-    con.execute(f"INSERT INTO {META}.memberships VALUES (4, 'c1', 'value_tier', 'low', 'value_tier.low')")
+    add_memberships(con, "VALUES (4, 'c1', 'value_tier', 'low', 'value_tier.low')")

@@ -28,6 +28,7 @@ from segmentum.models.churn import (
 )
 from segmentum.models.persist import write_model_churn
 from segmentum.store.catalog import model_fits
+from segmentum.store.memberships import add as add_memberships
 from segmentum.workspace import Workspace
 
 AS_OF = datetime(2024, 4, 30, 23, 59, 59, 999999)
@@ -218,8 +219,9 @@ def test_churn_per_segment_uses_the_run_at_each_period_start(workspace: Workspac
             [run_id, as_of],
         )
         for customer, segment in segments[run_id].items():
-            con.execute(
-                "INSERT INTO segmentum.memberships VALUES (?, ?, 'grp', ?, ?)",
+            add_memberships(
+                con,
+                "VALUES (?, ?, 'grp', ?, ?)",
                 [run_id, customer, segment, f"grp.{segment}"],
             )
     got = churn_rates(ws, as_of=AS_OF, inactivity_days=30, segmentation="grp")

@@ -83,8 +83,12 @@ def test_a_store_of_the_previous_release_is_migrated_and_keeps_its_rows(tmp_path
         ]
         # the fit behind each model table is recorded (a later release's table): model_clv's data ends with its
         # calibration day; the empty ones (and a store without data) say no end; no stored segment profile yet
+        # the wide memberships table became the narrow rows and their keys, read through the view
+        assert before.pop("memberships") == 1
         assert _counts(cur) == {
             **before,
+            t.MEMBERSHIP_ROWS_TABLE: 1,
+            t.SEGMENT_KEYS_TABLE: 1,
             t.MODEL_FITS_TABLE: 3,
             t.PROFILES_TABLE: 0,
             t.DEFINITION_VERSIONS_TABLE: 0,
@@ -118,7 +122,10 @@ def test_an_old_store_gets_the_tables_its_modules_never_created(tmp_path: Path) 
     store = Store(path)
     try:
         present = set(layout(store.cursor())["tables"])
-        assert present == {n for n, table in t.TABLES.items() if table.created == "open"}
+        # and the view the memberships are read through
+        assert present == {n for n, table in t.TABLES.items() if table.created == "open"} | {
+            t.MEMBERSHIPS_VIEW
+        }
         add_user(store, "ann", "long enough password")
         assert KeyStore(store).create("read", "new")[0].startswith("sgm_")
     finally:
@@ -328,6 +335,8 @@ def test_the_old_release_ddl_covers_every_declared_table() -> None:
         t.LIST_MEMBERS_TABLE,
         t.LIVE_TABLE,
         t.TRANSITIONS_TABLE,
+        t.MEMBERSHIP_ROWS_TABLE,
+        t.SEGMENT_KEYS_TABLE,
     )
     missing = [n for n in t.TABLES if n not in later and f"segmentum.{n} (" not in created]
     assert missing == []

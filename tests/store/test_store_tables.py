@@ -27,7 +27,7 @@ def test_a_new_store_is_at_the_current_version_with_every_table_created_at_open(
     assert t.stored_version(cur) == t.SCHEMA_VERSION
     got = layout(cur)
     opened = {name for name, table in t.TABLES.items() if table.created == "open"}
-    assert set(got["tables"]) == opened
+    assert set(got["tables"]) == opened | set(t.VIEWS)
     assert got["sequences"] == sorted(t.SEQUENCES)
     for name in opened:
         declared = [
@@ -64,8 +64,11 @@ def test_a_new_store_has_the_layout_an_old_store_migrates_to(store: Store, tmp_p
     old.close()
     # added since: the version table, the fits of the models (migration step 1 -> 2), the stored segment
     # profiles (step 3 -> 4), the versions of definitions files (step 4 -> 5), the real-time live rows
-    # (step 5 -> 6), static lists (step 6 -> 7), the triggers' transitions (step 7 -> 8)
+    # (step 5 -> 6), static lists (step 6 -> 7), the triggers' transitions (step 7 -> 8), the memberships'
+    # narrow rows and keys (step 9 -> 10: `memberships` is their view since)
     assert set(new["tables"]) - set(before["tables"]) == {
+        t.MEMBERSHIP_ROWS_TABLE,
+        t.SEGMENT_KEYS_TABLE,
         t.VERSION_TABLE,
         t.MODEL_FITS_TABLE,
         t.PROFILES_TABLE,

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from segmentum.errors import NotFoundError
+from segmentum.store.memberships import add as add_memberships
 from segmentum.views.customers import customer, search
 from segmentum.views.history import segmentation_history, size_history
 from segmentum.views.members import members
@@ -78,12 +79,13 @@ def _write_run(ws: Workspace, run_id: int) -> None:
     con.execute(f"CREATE TABLE segmentum.traits_{run_id} (customer_id VARCHAR, spend DECIMAL(38, 6))")
     for cid, (tier, big) in members_.items():
         con.execute(f"INSERT INTO segmentum.traits_{run_id} VALUES (?, ?)", [cid, spend.get(cid)])
-        con.execute(
-            "INSERT INTO segmentum.memberships VALUES (?, ?, 'tier', ?, ?)",
+        add_memberships(
+            con,
+            "VALUES (?, ?, 'tier', ?, ?)",
             [run_id, cid, tier, f"tier.{tier}"],
         )
         if big:
-            con.execute("INSERT INTO segmentum.memberships VALUES (?, ?, NULL, 'big', 'big')", [run_id, cid])
+            add_memberships(con, "VALUES (?, ?, NULL, 'big', 'big')", [run_id, cid])
     if kind == "realtime" and status == "complete":  # as the run engine writes it: its customers' live rows
         from segmentum.store.snapshots import write_live
 

@@ -37,6 +37,7 @@ from segmentum.runs.sizes import revenue_trait, segment_sizes, sizes_in_pass
 from segmentum.spec.loader import Definitions
 from segmentum.sql import ident, literal, one
 from segmentum.store import META, Store
+from segmentum.store import memberships as stored_memberships
 from segmentum.store import snapshots as snapshot
 from segmentum.store.catalog import model_fits, newest_timestamp
 from segmentum.store.progress import THOUSANDTHS, watch_query
@@ -169,7 +170,7 @@ def recover(store: Store) -> list[int]:
     for run_id in stale:
         cur = store.cursor()
         cur.execute(f"DROP TABLE IF EXISTS {META}.{traits_table(run_id)}")
-        cur.execute(f"DELETE FROM {META}.memberships WHERE run_id = ?", [run_id])
+        stored_memberships.delete_run(cur, run_id)
         cur.execute(
             f"UPDATE {META}.runs SET status = 'failed', finished_at = ?, message = coalesce(message, "
             "'interrupted: the process running it stopped before it completed') WHERE run_id = ?",
@@ -662,15 +663,7 @@ def _write(
         lap("evaluate")
         members = _members(compiled)
         with watch_query(cur, progress, "write memberships"):
-            if members:
-                cur.execute(
-                    f"INSERT INTO {META}.memberships (run_id, customer_id, segmentation, segment, name) "
-                    + " UNION ALL ".join(
-                        f"SELECT {run_id}, customer_id, {segmentation}, {segment}, {name} FROM {traits}"
-                        + (f" WHERE {condition}" if condition is not None else "")
-                        for segmentation, segment, name, condition in members
-                    )
-                )
+            stored_memberships.write_run(cur, run_id, traits, compiled.segments, compiled.segmentations)
         lap("write_memberships")
         if sizes is not None and members and revenue is not None:
             # while the segment columns are there: no second pass over the orders and the memberships

@@ -32,6 +32,7 @@ from segmentum.errors import NotFoundError
 from segmentum.sql import ident, one
 from segmentum.store import META
 from segmentum.store.identities import aliases_of
+from segmentum.store.tables import SHOWN_AS
 
 if TYPE_CHECKING:
     import duckdb
@@ -136,7 +137,8 @@ def forget(ws: Context, customer_id: str, *, id_column: IdColumn | None = None) 
                 )[0]
                 if count:
                     con.execute(f"DELETE FROM {schema}.{ident(table)} WHERE {where}", [ids])
-                    key = f"{schema}.{table}"
+                    # the rows of a view (memberships) count under the view's name, as users know it
+                    key = f"{schema}.{SHOWN_AS.get(table, table) if schema == META else table}"
                     deleted[key] = deleted.get(key, 0) + int(count)
         # quarantined rows keep the raw input under its source column names
         if ws.store.table_exists("quarantine", schema=META):

@@ -54,6 +54,22 @@ LIST_MEMBERS_TABLE = "list_members"
 # the current memberships of the customers real-time runs re-evaluated since (segmentum.runs.realtime)
 LIVE_TABLE = "live_memberships"
 TRANSITIONS_TABLE = "trigger_transitions"  # the transitions triggers fired on (actions/policy.py)
+MEMBERSHIPS_VIEW = "memberships"
+MEMBERSHIP_ROWS_TABLE = "membership_rows"
+SEGMENT_KEYS_TABLE = "segment_keys"
+# The memberships as every reader knows them, (run_id, customer_id, segmentation, segment, name): a view over
+# the narrow rows and the keys' dictionary. A filter on run_id reaches the rows' scan (zone maps: a run's rows
+# are written together); one on name or segmentation reaches the dictionary's, and the join hands the rows'
+# scan the matching keys. No catalog in the text: `Store.rewrite` copies the view into another file.
+MEMBERSHIPS_VIEW_SQL = (
+    f"CREATE VIEW IF NOT EXISTS {META}.{MEMBERSHIPS_VIEW} AS "
+    "SELECT r.run_id, r.customer_id, k.segmentation, k.segment, k.name "
+    f"FROM {META}.{MEMBERSHIP_ROWS_TABLE} r JOIN {META}.{SEGMENT_KEYS_TABLE} k ON k.segment_key = r.segment_key"
+)
+# the views of schema `segmentum`: name -> CREATE statement (created with the tables, and by their migration)
+VIEWS = {MEMBERSHIPS_VIEW: MEMBERSHIPS_VIEW_SQL}
+# a table of schema `segmentum` that stores the rows of a view: the name users know it by (erasure's counts)
+SHOWN_AS = {MEMBERSHIP_ROWS_TABLE: MEMBERSHIPS_VIEW}
 
 
 @dataclass(frozen=True)
@@ -172,15 +188,21 @@ _DECLARED: tuple[Table, ...] = (
         ),
         key=("run_id",),
     ),
+    # the memberships, stored narrow (segmentum.store.memberships): one row per run, customer and segment with
+    # the segment's key, and one row per segment name ever written; readers read the view `memberships`
     Table(
-        "memberships",
+        MEMBERSHIP_ROWS_TABLE,
+        (_nn("run_id", BIGINT), _nn("customer_id", TEXT), _nn("segment_key", INTEGER)),
+    ),
+    Table(
+        SEGMENT_KEYS_TABLE,
         (
-            _c("run_id", BIGINT),
-            _c("customer_id", TEXT),
-            _c("segmentation", TEXT),
-            _c("segment", TEXT),
-            _c("name", TEXT),
+            _nn("segment_key", INTEGER),
+            _c("segmentation", TEXT),  # NULL for a standalone segment
+            _nn("segment", TEXT),
+            _c("name", TEXT, not_null=True, unique=True),
         ),
+        key=("segment_key",),
     ),
     # the customers a real-time run re-evaluated
     Table("run_customers", (_c("run_id", BIGINT), _c("customer_id", TEXT))),
@@ -592,6 +614,39 @@ def _task_notes(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"ALTER TABLE {qualified('tasks')} ADD COLUMN IF NOT EXISTS completed_by VARCHAR")
 
 
+def _narrow_memberships(con: duckdb.DuckDBPyConnection) -> None:
+    """Memberships stored narrow (issue 16): the rows of the old wide table `memberships` move to
+    `membership_rows` with one key per name in `segment_keys`, in their order; the old table is dropped and
+    `memberships` becomes the view over the two, so every reader sees the same rows."""
+    for table in (MEMBERSHIP_ROWS_TABLE, SEGMENT_KEYS_TABLE):
+        con.execute(TABLES[table].ddl())
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = ? AND table_name = ?",
+        [META, MEMBERSHIPS_VIEW],
+    ).fetchone()
+    if kind is not None and kind[0] == "BASE TABLE":
+        old = qualified(MEMBERSHIPS_VIEW)
+        keys = qualified(SEGMENT_KEYS_TABLE)
+        # a row without a name (none is written; a store edited by hand) has no key: it could not be read
+        # back by name either way, and the view joins on keys
+        con.execute(
+            f"""INSERT INTO {keys}
+            SELECT (SELECT coalesce(max(segment_key), 0) FROM {keys}) + row_number() OVER (ORDER BY name),
+                   segmentation, segment, name
+            FROM (SELECT name, any_value(segmentation) AS segmentation, any_value(segment) AS segment
+                  FROM {old} WHERE name IS NOT NULL AND segment IS NOT NULL
+                  AND name NOT IN (SELECT name FROM {keys}) GROUP BY name)"""
+        )
+        con.execute(
+            f"INSERT INTO {qualified(MEMBERSHIP_ROWS_TABLE)} "
+            f"SELECT m.run_id, m.customer_id, k.segment_key FROM {old} m JOIN {keys} k USING (name) "
+            "WHERE m.run_id IS NOT NULL AND m.customer_id IS NOT NULL ORDER BY m.rowid"
+        )
+        con.execute(f"DROP TABLE {old}")
+    con.execute(MEMBERSHIPS_VIEW_SQL)
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _adopt,
     _record_model_fits,
@@ -602,6 +657,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _static_lists,
     _trigger_policies,
     _task_notes,
+    _narrow_memberships,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -685,6 +741,8 @@ def create_new(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         _create_declared(con)
+        for view in VIEWS.values():
+            con.execute(view)
         _stamp(con, SCHEMA_VERSION)
     except BaseException:
         con.execute("ROLLBACK")
