@@ -6,12 +6,16 @@ On a copy of a benchmark workspace (a batch run stored), for each size and repea
 - `evaluate`: `runs.realtime.Evaluator.evaluate` for random existing customers (compiled once per definitions
   fingerprint and day, the ids a table joined in), with its timings (compile, evaluate, write, commit, diff);
 - `query: whole store` / `query: touched rows only`: the micro-batch's SQL for the same customers, run into a
-  temporary table, once against the store and once against temporary copies of `customers`, `orders`,
+  temporary table, once against the store with DuckDB's default settings, once against the store with
+  `dynamic_or_filter_threshold` raised to the number of ids as a micro-batch sets it (`query_whole_store_or_filter`:
+  the join's IN list reaches the scans' zonemaps), and once against temporary copies of `customers`, `orders`,
   `order_items` and `events` that hold only the touched customers' rows (made beforehand, not timed): the
-  second is the floor any storage that reads only the touched rows (index, order, side table) could reach;
+  last is the floor any storage that reads only the touched rows (index, order, side table) could reach;
 - `index`: how long `customer_id IN (<n ids>)` on a fact table takes without and with an ART index on
   customer_id, whether the plan turned the list into a join (`in_list_as_join`: DuckDB does so from 5 values
-  on), and the same read as one `customer_id = ?` per id.
+  on), and the same read as one `customer_id = ?` per id;
+- `scans` (`--scan-repeats`): each fact table's read for the touched customers alone, with DuckDB's default
+  `dynamic_or_filter_threshold` and with the ids pushed into the scan as a micro-batch does.
 
 Usage: `python -m bench.microbatch --workspace bench/data/c100000/ws --sizes 10,100,1000,10000 --repeats 2`
 (raw: bench/results/realtime_microbatch.json).
@@ -34,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 
 from segmentum.runs import execute
-from segmentum.runs.realtime import TOUCHED, Evaluator
+from segmentum.runs.realtime import OR_FILTER_SETTING, TOUCHED, Evaluator
 from segmentum.workspace import Workspace
 
 FACTS = ("customers", "orders", "order_items", "events")
@@ -101,7 +105,52 @@ def _index(ws: Workspace, ids_all: list[str], rng: random.Random) -> list[dict[s
     return out
 
 
-def measure(source_ws: Path, sizes: list[int], repeats: int, as_of: datetime) -> dict[str, Any]:
+def _scans(
+    ws: Workspace, ids_all: list[str], rng: random.Random, sizes: list[int], repeats: int
+) -> list[dict]:
+    """Each fact table's read for random touched customers (a join on the touched-ids table, every column
+    read through an aggregate), with DuckDB's default `dynamic_or_filter_threshold` and with it raised to the
+    number of ids as a micro-batch sets it; the order of the two alternates by round (the first warms the
+    second's reads). Both must count the same rows."""
+    cur = ws.store.cursor()
+    out: list[dict[str, Any]] = []
+    for round_ in range(repeats):
+        for n in sizes:
+            ids = rng.sample(ids_all, n)
+            cur.register(TOUCHED, pa.table({"customer_id": pa.array(ids, pa.string())}))
+            for name in FACTS[1:]:
+                columns = [r[0] for r in cur.execute(f"DESCRIBE main.{name}").fetchall()]
+                reads = ", ".join(f'max(t."{c}")::VARCHAR' for c in columns)
+                sql = (
+                    f"SELECT count(*), {reads} FROM main.{name} t "
+                    f"JOIN {TOUCHED} k ON t.customer_id = k.customer_id"
+                )
+                row: dict[str, Any] = {"scan": name, "ids": n, "round": round_}
+                results = {}
+                for pushed in (round_ % 2 == 1, round_ % 2 == 0):
+                    if pushed:
+                        cur.execute(f"SET {OR_FILTER_SETTING} = {max(50, n)}")
+                    mark = time.perf_counter()
+                    results[pushed] = cur.execute(sql).fetchall()
+                    row["pushed_s" if pushed else "default_s"] = round(time.perf_counter() - mark, 4)
+                    cur.execute(f"RESET {OR_FILTER_SETTING}")
+                assert results[True] == results[False], name
+                out.append(row)
+                print(json.dumps(row), flush=True)
+            cur.unregister(TOUCHED)
+    cur.close()
+    return out
+
+
+def measure(
+    source_ws: Path,
+    sizes: list[int],
+    repeats: int,
+    as_of: datetime,
+    *,
+    with_index: bool = True,
+    scan_repeats: int = 0,
+) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="bench_mb_"))
     try:
         shutil.copytree(source_ws, tmp / "ws")
@@ -112,7 +161,7 @@ def measure(source_ws: Path, sizes: list[int], repeats: int, as_of: datetime) ->
             rng = random.Random(20)
             evaluator.evaluate(rng.sample(ids_all, 10), as_of)  # compiles: not measured
             samples: list[dict[str, Any]] = []
-            for _ in range(repeats):
+            for round_ in range(repeats):
                 for n in sizes:
                     ids = rng.sample(ids_all, n)
                     mark = time.perf_counter()
@@ -127,15 +176,30 @@ def measure(source_ws: Path, sizes: list[int], repeats: int, as_of: datetime) ->
                     cur = ws.store.cursor()
                     cur.register(TOUCHED, pa.table({"customer_id": pa.array(ids, pa.string())}))
                     narrow = _touched_only(cur, sql)
-                    whole_s, whole = _timed(cur, sql)
+                    # which of the two goes first alternates by round: the first one warms the second's reads
+                    for push in (round_ % 2 == 1, round_ % 2 == 0):
+                        if (
+                            push
+                        ):  # whatever the micro-batch's cap (MAX_PUSHED_IDS): what pushing costs or saves
+                            cur.execute(f"SET {OR_FILTER_SETTING} = {max(50, n)}")
+                            pushed_s, pushed = _timed(cur, sql)
+                            cur.execute(f"RESET {OR_FILTER_SETTING}")
+                        else:
+                            whole_s, whole = _timed(cur, sql)
                     narrow_s, same = _timed(cur, narrow)
                     # equal up to the last bits of floating-point sums (aggregated in another order)
                     pd.testing.assert_frame_equal(whole, same, check_exact=False, rtol=1e-9)
-                    sample |= {"query_whole_store_s": whole_s, "query_touched_rows_only_s": narrow_s}
+                    pd.testing.assert_frame_equal(whole, pushed, check_exact=False, rtol=1e-9)
+                    sample |= {
+                        "query_whole_store_s": whole_s,
+                        "query_whole_store_or_filter_s": pushed_s,
+                        "query_touched_rows_only_s": narrow_s,
+                    }
                     cur.close()
                     samples.append(sample)
                     print(json.dumps(sample), flush=True)
-            index = _index(ws, ids_all, rng)
+            index = _index(ws, ids_all, rng) if with_index else []
+            scans = _scans(ws, ids_all, rng, sizes, scan_repeats) if scan_repeats else []
             for row in index:
                 print(json.dumps(row), flush=True)
             facts = {t: ws.store.query(f"SELECT count(*) FROM main.{t}")[0][0] for t in FACTS}
@@ -150,6 +214,7 @@ def measure(source_ws: Path, sizes: list[int], repeats: int, as_of: datetime) ->
         "load_average": os.getloadavg(),
         "samples": samples,
         "index": index,
+        "scans": scans,
     }
 
 
@@ -164,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", default=str(Path(__file__).resolve().parent / "results" / "realtime_microbatch.json")
     )
+    parser.add_argument("--no-index", action="store_true", help="skip the ART index measurements")
+    parser.add_argument(
+        "--scan-repeats", type=int, default=0, help="rounds of each fact table's read, default vs ids pushed"
+    )
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
     figures = measure(
@@ -171,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         [int(s) for s in args.sizes.split(",")],
         args.repeats,
         datetime.fromisoformat(args.as_of),
+        with_index=not args.no_index,
+        scan_repeats=args.scan_repeats,
     )
     figures["load_average_before"] = load_before
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -6,13 +6,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import duckdb
 import pandas as pd
 import pytest
 from engine_helpers import write_definitions
 
 from segmentum.engine.duckdb import DuckDBEngine
-from segmentum.runs.execute import compile_for, definitions_at, run
+from segmentum.runs import execute as execute_mod
+from segmentum.runs.execute import RunError, compile_for, definitions_at, run
 from segmentum.runs.realtime import (
+    MAX_PUSHED_IDS,
+    OR_FILTER_SETTING,
     TOUCHED,
     DefinitionsCache,
     Evaluator,
@@ -401,3 +405,67 @@ def test_the_restricted_read_gives_a_full_evaluation_s_traits_and_memberships(ma
         zip(expected.customer_id, expected.name, strict=True)
     )
     assert _now(ws, touched) == sorted(zip(expected.customer_id, expected.name, strict=True))
+
+
+def _or_filter(cur) -> int:
+    return int(cur.execute(f"SELECT current_setting('{OR_FILTER_SETTING}')").fetchone()[0])
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_micro_batch_pushes_its_ids_into_the_scans_on_its_own_cursor_only(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    """The micro-batch's query runs with `dynamic_or_filter_threshold` raised to its number of touched ids
+    (so the join's IN list reaches the fact tables' zonemaps); no other cursor sees it, and the micro-batch's
+    cursor has DuckDB's default again afterwards, whether the run committed or failed."""
+    run(ws, as_of=T0)
+    default = _or_filter(ws.store.cursor())
+    touched = CUSTOMERS + [f"new{i:03d}" for i in range(default + 10)]  # more ids than the default
+    cursors: list = []
+    real_cursor = ws.store.cursor
+    monkeypatch.setattr(ws.store, "cursor", lambda: cursors.append(real_cursor()) or cursors[-1])
+    seen: dict[str, int] = {}
+    real_create = execute_mod.create_traits_table
+
+    def create(cur, run_id, source):  # the micro-batch's query, as it runs
+        seen["query"] = _or_filter(cur)
+        seen["other cursor"] = _or_filter(real_cursor())
+        assert cur.execute(f"SELECT count(*) FROM {TOUCHED}").fetchone()[0] == len(touched)
+        if fails:
+            raise RuntimeError("injected")
+        return real_create(cur, run_id, source)
+
+    monkeypatch.setattr(execute_mod, "create_traits_table", create)
+    evaluator = Evaluator(ws)
+    if fails:
+        with pytest.raises(RunError, match="injected"):
+            evaluator.evaluate(touched, T0 + timedelta(hours=1))
+    else:
+        result = evaluator.evaluate(touched, T0 + timedelta(hours=1))
+        assert result.status == "complete"
+    assert seen == {"query": len(touched), "other cursor": default}
+    assert cursors and all(_or_filter(c) == default for c in cursors)
+    for cur in cursors:  # the touched ids were unregistered too
+        with pytest.raises(duckdb.CatalogException):
+            cur.execute(f"SELECT * FROM {TOUCHED}")
+
+
+def test_a_small_or_a_huge_micro_batch_keeps_duckdb_s_default(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One id: the default already pushes it (never lowered); more than MAX_PUSHED_IDS: nothing to prune."""
+    run(ws, as_of=T0)
+    default = _or_filter(ws.store.cursor())
+    seen: list[int] = []
+    real_create = execute_mod.create_traits_table
+
+    def create(cur, run_id, source):
+        seen.append(_or_filter(cur))
+        return real_create(cur, run_id, source)
+
+    monkeypatch.setattr(execute_mod, "create_traits_table", create)
+    evaluator = Evaluator(ws)
+    evaluator.evaluate(["c01"], T0 + timedelta(hours=1))
+    huge = CUSTOMERS + [f"new{i:05d}" for i in range(MAX_PUSHED_IDS)]
+    evaluator.evaluate(huge, T0 + timedelta(hours=1))
+    assert seen == [default, default]

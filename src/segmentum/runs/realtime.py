@@ -10,8 +10,10 @@ What a micro-batch costs must not grow with the definitions or the store:
 - the definitions are compiled ONCE per fingerprint and day (`SqlTemplate`): the SQL is compiled at two probe
   times of the day, and every timestamp literal that moves with as_of is kept as an offset from it, so a
   micro-batch only substitutes its as_of; the touched ids are a table joined in (`_sgm_touched`, registered
-  on the writer's cursor), never literals. When the SQL does not have that shape (a literal that is not a
-  fixed offset from as_of), each micro-batch compiles again: slower, never wrong;
+  on the writer's cursor), never literals, and handed to the fact tables' scans (zonemaps skip the row groups
+  that hold none of them: `dynamic_or_filter_threshold` raised on that cursor only). When the SQL does not have
+  that shape (a literal that is not a fixed offset from as_of), each micro-batch compiles again: slower, never
+  wrong;
 - population values (percentiles, ntiles, ABC shares) come from the latest batch runs (`compile_for`);
 - the run writes the touched customers' rows only, and their current memberships to the live table
   (`segmentum.live_memberships`, one row per customer, replaced per micro-batch) in the same transaction;
@@ -401,19 +403,48 @@ class _Compiled:
     template: SqlTemplate | None  # None: compile again for each as_of (not templatable)
 
 
+# DuckDB pushes a join's build side into the probe side's scan as an IN list (used for zonemap pruning) only
+# while the build side holds at most this many distinct values (default 50); a micro-batch raises it to its
+# number of touched ids on its own cursor, for its query only (BENCHMARKS.md "Real-time path")
+OR_FILTER_SETTING = "dynamic_or_filter_threshold"
+# beyond this many ids, random customers touch nearly every row group of a 1M-customer store (470 row groups
+# of events: 1 - e^(-1000/470) = 88 % of them at 1,000), so the list prunes little; measured at 2,000 ids it made
+# the events' scan slower, at 100 ids 5-8x faster (BENCHMARKS.md): larger micro-batches keep DuckDB's default
+MAX_PUSHED_IDS = 1_000
+
+
 class _BoundEngine:
     """What `execute._write` needs of an engine: the SQL of the results, here with the touched ids registered
-    on the writer's cursor."""
+    on the writer's cursor, and the cursor set to push those ids into the fact tables' scans (`release`
+    unregisters the ids and restores the setting)."""
 
     name = "duckdb"
 
     def __init__(self, sql: str, ids: list[str]) -> None:
         self.sql = sql
         self.ids = pa.table({"customer_id": pa.array(ids, pa.string())})
+        self._cur: Any = None
 
     def result_sql(self, expr: Any, cur: Any) -> str:
         cur.register(TOUCHED, self.ids)
+        self._cur = cur
+        # SET without GLOBAL is the cursor's own (a DuckDB client setting): no other reader or the batch path
+        # sees it; never lower than DuckDB's default
+        (default,) = cur.execute(f"SELECT current_setting('{OR_FILTER_SETTING}')").fetchone()
+        if int(default) < self.ids.num_rows <= MAX_PUSHED_IDS:
+            cur.execute(f"SET {OR_FILTER_SETTING} = {self.ids.num_rows}")
         return self.sql
+
+    def release(self) -> None:
+        """Undo what `result_sql` did to the cursor (after the run committed or failed)."""
+        cur, self._cur = self._cur, None
+        if cur is None:
+            return
+        try:
+            cur.execute(f"RESET {OR_FILTER_SETTING}")
+            cur.unregister(TOUCHED)
+        except Exception:  # noqa: BLE001 - never hide the run's own error; the cursor is not used again
+            log.warning("could not reset the micro-batch's cursor", exc_info=True)
 
 
 class Evaluator:
@@ -505,11 +536,12 @@ class Evaluator:
         key = (str(store.path.resolve()), run_id)
         with execute._ACTIVE_LOCK:
             execute._ACTIVE.add(key)
+        bound = _BoundEngine(sql, ids)
         try:
             trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
             count = execute._write(
                 store,
-                _BoundEngine(sql, ids),
+                bound,
                 compiled,
                 run_id,
                 "realtime",
@@ -526,6 +558,7 @@ class Evaluator:
                 raise execute.RunError(f"run {run_id} failed: {type(exc).__name__}: {exc}") from exc
             raise
         finally:
+            bound.release()
             with execute._ACTIVE_LOCK:
                 execute._ACTIVE.discard(key)
         mark = time.perf_counter()
