@@ -156,6 +156,7 @@ class Runtime:
         self._scheduler: threading.Thread | None = None
         self.next_scheduled: datetime | None = None
         self._job_threads: list[threading.Thread] = []
+        self._load_threads: list[threading.Thread] = []  # loads of the lookups' replica (`_load_live`)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -183,6 +184,8 @@ class Runtime:
 
     def stop(self) -> None:
         self._stop.set()
+        # a load of the lookups' replica is abandoned, not waited for (at 100k customers it reads for seconds)
+        self.live.abandon()
         self.micro.stop()
         delivery = getattr(self, "_delivery", None)
         if delivery is not None:
@@ -192,21 +195,22 @@ class Runtime:
         # a batch run in progress finishes (or fails) before the store closes, never half-written
         for thread in list(self._job_threads):
             thread.join(600)
+        for thread in list(self._load_threads):  # interrupted above: they end at once
+            thread.join(10)
 
     def _load_live(self) -> threading.Thread:
-        """Load the lookups' replica on a background thread (lookups read the store meanwhile); under the
-        run lock, so that no micro-batch's refresh is overwritten by an older full read."""
+        """Load the lookups' replica on a background thread (lookups read the store meanwhile). It takes no
+        lock that writers hold: pages' writes and micro-batches go on while it reads (`LiveState.load`
+        keeps their refreshes), and `stop()` interrupts it."""
 
         def work() -> None:
             try:
-                with self.run_lock:
-                    self.live.forget()
-                    self.live.load()
+                self.live.load()
             except Exception:  # noqa: BLE001 - lookups read the store until the next load
                 log.warning("loading the live state for lookups failed", exc_info=True)
 
         thread = threading.Thread(target=work, name="segmentum-live-load", daemon=True)
-        self._job_threads = [t for t in self._job_threads if t.is_alive()] + [thread]
+        self._load_threads = [t for t in self._load_threads if t.is_alive()] + [thread]
         thread.start()
         return thread
 
