@@ -253,6 +253,17 @@ def test_the_catalog_is_loaded_once_while_the_definitions_and_data_are_unchanged
         definition_catalog(counting)
         definition_catalog(counting)
         assert CountingWorkspace.loads == 3
+        # and a static list stored or dropped (each list is a segment of its own name)
+        from datetime import datetime
+
+        from segmentum.store import lists as stored
+
+        stored.put(counting.store, "hand_picked", ["c1"], replace=False, now=datetime(2024, 1, 1))
+        assert "hand_picked" in definition_catalog(counting)
+        assert CountingWorkspace.loads == 4
+        stored.drop(counting.store, "hand_picked")
+        assert "hand_picked" not in definition_catalog(counting)
+        assert CountingWorkspace.loads == 5
     finally:
         counting.close()
 
