@@ -42,6 +42,8 @@ __all__ = [
     "RunInfo",
     "actions_pending_runs",
     "batch_runs",
+    "computed",
+    "computed_by_hashes",
     "current_memberships",
     "current_state_groups",
     "current_states",
@@ -187,11 +189,23 @@ def batch_runs(store: Store) -> list[RunInfo]:
     ]
 
 
+def computed_by_hashes(run: RunInfo, name: str) -> bool | None:
+    """Whether `run` computed `name` (a segmentation, a standalone segment, or a segmentation's segment such as
+    `rfm.champions`, computed with its segmentation) by the run's recorded definition hashes; None when the run
+    recorded none (runs of older releases: only their memberships tell, see `computed`). The one rule; a
+    caller that reads many runs' memberships at once asks this and reads them itself."""
+    if not run.definition_hashes:
+        return None
+    owner = name.partition(".")[0] if "." in name else name
+    return owner in run.definition_hashes or name in run.definition_hashes
+
+
 def computed(store: Store, run: RunInfo, definition: str) -> bool:
-    """Whether `run` computed `definition` (a segmentation or a standalone segment): it is in the run's
-    definition hashes; a run that recorded none (older releases) computed what its memberships hold."""
-    if run.definition_hashes:
-        return definition in run.definition_hashes
+    """Whether `run` computed `definition` (a segmentation, a standalone segment or a segmentation's segment):
+    `computed_by_hashes`; a run that recorded no hashes (older releases) computed what its memberships hold."""
+    recorded = computed_by_hashes(run, definition)
+    if recorded is not None:
+        return recorded
     return bool(
         store.query(
             f"SELECT 1 FROM {META}.memberships WHERE run_id = ? AND (segmentation = ? OR name = ?) LIMIT 1",

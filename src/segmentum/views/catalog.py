@@ -93,11 +93,9 @@ def owner(name: str) -> str:
 
 
 def computed(run: RunInfo, name: str) -> bool | None:
-    """Whether `run` computed segment (or segmentation) `name`: its definition is in the run's hashes. None
-    when the run recorded no hashes (runs written before they were recorded: only their memberships tell)."""
-    if not run.definition_hashes:
-        return None
-    return owner(name) in run.definition_hashes or name in run.definition_hashes
+    """Whether `run` computed segment (or segmentation) `name` by its recorded hashes; None when it recorded
+    none (only its memberships tell). The rule's home is `snapshots.computed_by_hashes`."""
+    return snapshot.computed_by_hashes(run, name)
 
 
 def definition_kind(ctx: Context, name: str) -> str:
