@@ -59,6 +59,8 @@ class BatchJob:
     unit: str = ""  # of `done` and `total`: segmentum.progress.BYTES, or items
     # the pace of the current step (a job of several steps, each in its own unit, estimates each apart)
     step: Estimate = field(default_factory=Estimate, repr=False)
+    # a backfill's runs.reuse.CompiledOnce, shared by its points: how many compiled their SQL, how many reused it
+    reuse: Any = field(default=None, repr=False)
 
     def report(self, done: int, total: int | None, label: str, unit: str = "") -> None:
         """A `segmentum.progress.Progress` callback: the library's progress of this job's work."""
@@ -89,6 +91,9 @@ class BatchJob:
             "summary": last.summary() if last is not None and self.kind == "run" else None,
             "message": self.message,
             "runs": [point_row(r) for r in results] if self.kind == "backfill" else None,
+            "sql": None
+            if self.reuse is None
+            else {"compiled": self.reuse.compiled, "reused": self.reuse.reused},
         }
 
     def progress(self) -> dict[str, Any]:
@@ -382,9 +387,12 @@ class Runtime:
         points = backfill_dates(start, end, every)
         job = BatchJob(0, end, only, "api", now_wall_clock(self.zone), kind="backfill", steps=len(points))
 
+        job.reuse = once = (
+            CompiledOnce()
+        )  # one series, a point at a time: the points share their compiled SQL
+
         def work(job: BatchJob) -> None:
             job.result = []
-            once = CompiledOnce()  # one series, a point at a time: the points share their compiled SQL
             for point in points:
                 if self._stop.is_set():  # the server stops: the points done are complete runs, the rest wait
                     job.status, job.message = (
