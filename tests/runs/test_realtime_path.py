@@ -302,6 +302,17 @@ def test_a_micro_batch_committed_while_the_replica_loads_is_not_hidden_by_the_ol
     forgotten.forget()  # a batch run wrote meanwhile: the load's older read is not taken
     loading.join(60)
     assert not forgotten.ready
+    # the server stops: a load waiting between its read and its result ends at once, and none starts again
+    abandoned = LiveState(ws.store)
+    monkeypatch.setenv("SEGMENTUM_FAULT_SECONDS", "120")
+    loading = threading.Thread(target=abandoned.load)
+    loading.start()
+    time.sleep(1)
+    started = time.monotonic()
+    abandoned.abandon()
+    loading.join(60)
+    assert not loading.is_alive() and time.monotonic() - started < 30
+    assert abandoned.load() == 0 and not abandoned.ready
 
 
 def test_a_real_time_diff_in_one_query_gives_the_per_definition_rows(ws: Workspace) -> None:

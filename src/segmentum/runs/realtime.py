@@ -604,7 +604,11 @@ class LiveState:
     def load(self) -> int:
         """Read every customer's state; returns how many (0 when forgotten or abandoned meanwhile)."""
         with self._one_load:
-            return self._load()
+            try:
+                return self._load()
+            finally:  # however it ended (a failed read too): micro-batches stop noting their customers
+                with self._lock:
+                    self._dirty = None
 
     def _load(self) -> int:
         from segmentum.store.snapshots import current_state_groups
