@@ -387,9 +387,8 @@ class Runtime:
         points = backfill_dates(start, end, every)
         job = BatchJob(0, end, only, "api", now_wall_clock(self.zone), kind="backfill", steps=len(points))
 
-        job.reuse = once = (
-            CompiledOnce()
-        )  # one series, a point at a time: the points share their compiled SQL
+        # one series, a point at a time: the points share their compiled SQL (the job's status counts them)
+        job.reuse = once = CompiledOnce()
 
         def work(job: BatchJob) -> None:
             job.result = []
