@@ -7,7 +7,11 @@ real process at exactly that step (not by racing a signal) and show that nothing
 - `after_enqueue`: the outbox holds the run's actions; nothing has been delivered.
 - `after_send`: a sink has sent an item (the receiver has it); the outbox does not say so yet.
 
-Without the environment variable (production) `crash_point` does nothing.
+And a delay point, where a test needs a slow step to overlap others (`delay_point`): `live_loaded`, the
+lookups' replica has read the store and not yet taken the result (`runs.realtime.LiveState.load`), for
+$SEGMENTUM_FAULT_SECONDS (default 30).
+
+Without the environment variable (production) `crash_point` and `delay_point` do nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import sys
 
 ENV = "SEGMENTUM_FAULT"
 CRASH_POINTS = ("after_snapshot", "after_enqueue", "after_send")
+DELAY_POINTS = ("live_loaded",)
+SECONDS_ENV = "SEGMENTUM_FAULT_SECONDS"
 EXIT_CODE = 86  # what a process ended by a crash point exits with (tests tell it from a real failure)
 
 
@@ -28,3 +34,13 @@ def crash_point(name: str) -> None:
         sys.stderr.write(f"segmentum: fault injected at {name} ({ENV})\n")
         sys.stderr.flush()
         os._exit(EXIT_CODE)
+
+
+def delay_point(name: str) -> float:
+    """Seconds the caller waits here (0 unless $SEGMENTUM_FAULT names this point): the caller waits on what can
+    end its wait early (a stop), so the delay tests that a stop does not wait for the step."""
+    if name not in DELAY_POINTS:
+        raise ValueError(f"unknown delay point {name!r}; known: {', '.join(DELAY_POINTS)}")
+    if os.environ.get(ENV) != name:
+        return 0.0
+    return float(os.environ.get(SECONDS_ENV, "30"))

@@ -202,3 +202,35 @@ def test_the_back_pressure_bound_is_set_in_segmentum_yml(tmp_path) -> None:
         )  # the app's argument wins (tests, benchmarks)
     finally:
         ws.close()
+
+
+def test_lookups_answer_while_the_replica_loads_and_shutdown_does_not_wait_for_it(
+    realtime_ws, monkeypatch
+) -> None:
+    """A new server's replica load (seconds at 100k customers) blocks neither lookups nor micro-batches, and
+    stopping the server abandons it: here the load waits two minutes after its read (a fault delay point)."""
+    monkeypatch.setenv("SEGMENTUM_FAULT", "live_loaded")
+    monkeypatch.setenv("SEGMENTUM_FAULT_SECONDS", "120")
+    key = KeyStore(realtime_ws.store).create("write")[0]
+    app = create_app(realtime_ws, micro_batch_seconds=0.2)
+    server, thread, url = start_server(app)
+    runtime = app.state.runtime
+    try:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+            lookup = client.get("/v1/customers/old1/segments")
+            assert lookup.status_code == 200, lookup.text
+            assert lookup.json()["segments"] == ["cart_active", "engagement.carting"]
+            assert lookup.json()["run_id"] == snapshot.latest_run(realtime_ws.store).run_id
+            # a micro-batch goes on meanwhile (the load holds no writer's lock), and the lookup shows it
+            assert client.post("/v1/events", json={"events": [_cart("old2")]}).status_code == 202
+            _until(lambda: "cart_active" in client.get("/v1/customers/old2/segments").json()["segments"])
+            assert client.get("/v1/customers/old5/segments").json()["segments"] == ["engagement.idle"]
+            assert not runtime.live.ready  # all of it answered before the load was done
+    finally:
+        started = time.monotonic()
+        server.should_exit = True
+        thread.join(60)
+        stopped = time.monotonic() - started
+    assert not thread.is_alive()
+    assert stopped < 30, f"the server took {stopped:.1f} s to stop: it waited for the load"
+    assert not any(t.is_alive() for t in runtime._load_threads)

@@ -80,6 +80,9 @@ def test_a_backfill_through_the_api_runs_every_point_and_reports_progress(live) 
     assert final["elapsed_s"] >= 0
     assert [r["run_id"] for r in job["runs"]] == job["run_ids"]
     assert [r["as_of"][:10] for r in job["runs"]] == ["2024-01-31", "2024-02-29", "2024-03-15"]
+    # its points share one compiled SQL (runs.reuse.CompiledOnce): the first two compiled in full (the template
+    # and its check), the third moved to its as_of; each point making its own compiled all three
+    assert job["sql"] == {"compiled": 2, "reused": 1}, job
     as_of = live.ws.store.query(
         "SELECT strftime(as_of, '%Y-%m-%d') FROM segmentum.runs WHERE run_id IN (SELECT unnest(?::BIGINT[])) "
         "ORDER BY 1",

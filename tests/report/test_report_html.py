@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
+from runs_helpers import DEFINITIONS, make_shop, set_orders
 from segmentum.report import build_report, write_report
 from segmentum.workspace import Workspace
 
@@ -71,45 +72,21 @@ def _first_cells(html: str) -> list[str]:
     return re.findall(r"<tr><td>([^<]*)</td>", html)
 
 
-SHOP = """
-traits:
-  spent: {sum: orders.amount}
-segments:
-  big_spender: {where: "spent >= 100"}
-segmentations:
-  tier:
-    segments:
-      - {name: gold, where: "spent >= 500"}
-      - {name: silver, where: "spent >= 100"}
-    else: bronze
-"""
+SHOP = DEFINITIONS.replace("big:", "big_spender:")  # the shared shop, its segment titled in two words
+ORDERS = [
+    ("a", datetime(2024, 1, 5), 600),
+    ("b", datetime(2024, 2, 10), 150),
+    ("c", datetime(2024, 1, 20), 20),
+    ("c", datetime(2024, 3, 3), 700),
+]
 
 
 @pytest.fixture
 def shop(tmp_path: Path) -> Workspace:
-    """A real workspace with two real runs: c turns gold in March."""
-    ws = Workspace.init(tmp_path / "ws", name="report-test")
-    config = ws.root / "segmentum.yml"
-    lines = [ln for ln in config.read_text().splitlines() if not ln.startswith("builtins:")]
-    config.write_text("\n".join([*lines, "builtins: []"]) + "\n")
-    (ws.root / "definitions" / "shop.yml").write_text(SHOP, encoding="utf-8")
-    ws = Workspace(ws.root)
-    orders = [
-        ("a", "2024-01-05", 600),
-        ("b", "2024-02-10", 150),
-        ("c", "2024-01-20", 20),
-        ("c", "2024-03-03", 700),
-    ]
-    ws.ingest_frame(
-        "orders",
-        pd.DataFrame(
-            [
-                {"order_id": f"o{i}", "customer_id": c, "ordered_at": pd.Timestamp(at), "amount": float(v)}
-                for i, (c, at, v) in enumerate(orders)
-            ]
-        ),
-    )
-    ws.ingest_frame("customers", pd.DataFrame({"customer_id": ["a", "b", "c"]}))
+    """The shared shop (runs_helpers) with its orders such that a segment shrinks, and two real runs: c turns
+    gold in March and leaves bronze empty."""
+    ws = make_shop(tmp_path / "ws", SHOP)
+    set_orders(ws, ORDERS)
     ws.run(as_of="2024-02-29")
     ws.run(as_of="2024-03-31")
     yield ws

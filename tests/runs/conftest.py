@@ -1,4 +1,4 @@
-"""Fixtures of the runs tests: a small shop in a real workspace (runs_helpers.py), and workspaces with canonical
+"""Fixtures of the runs tests: a small shop in a real workspace (tests/runs_helpers.py), and workspaces with canonical
 tables loaded from Python rows by plain SQL (engine_helpers.py)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from engine_helpers import load_rows, write_definitions
-from runs_helpers import make_shop
 
+from runs_helpers import make_shop
 from segmentum.workspace import Workspace
 
 

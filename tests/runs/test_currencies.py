@@ -307,3 +307,21 @@ def test_sums_and_averages_match_a_plain_python_reference(reference_ws: Workspac
             assert row["avg_order"] is None or row["avg_order"] != row["avg_order"]
         else:
             assert row["avg_order"] == pytest.approx(mean, rel=1e-9)
+
+
+def test_the_no_column_error_lists_the_data_columns_not_the_compilers_helpers(make_ws) -> None:
+    """With rates, orders carry the given amount in a helper column (rules.GIVEN_AMOUNT): a `where` naming a
+    canonical column this store's orders lack (channel) lists the data's columns only."""
+    from segmentum.errors import DefinitionError
+
+    ws = _workspace(make_ws)
+    (ws.root / "definitions" / "bad.yml").write_text(
+        "traits:\n  web: {sum: orders.amount, where: \"channel = 'web'\"}\n"
+    )
+    with pytest.raises(DefinitionError) as caught:
+        run(ws, as_of=AS_OF, preview=True)
+    message = str(caught.value)
+    assert "the data has no column 'channel'" in message, message
+    listed = message.split("(columns: ", 1)[1]
+    assert "amount" in listed and "currency" in listed, message
+    assert "__" not in listed, message

@@ -53,6 +53,24 @@ def test_money_sql_sums_like_the_reference_and_the_run(ws: Workspace) -> None:
     assert {c: s for c, (s, _n) in got.items()} == {c: spent[c] for c in got}
 
 
+def test_money_sql_is_compiled_once_per_columns_and_again_when_they_change(ws: Workspace) -> None:
+    """Pages (customer 360, tasks) ask for it on every request: compiled once while the tables' columns stay
+    (the rates themselves are read when the SQL runs), again when a column changes."""
+    rules._converted_sql.cache_clear()
+    first = rules.money_sql(ws.store, ws.config.currency)
+    assert rules.money_sql(ws.store, ws.config.currency) == first
+    assert rules._converted_sql.cache_info().misses == 1 and rules._converted_sql.cache_info().hits == 1
+    # a new rate is seen without compiling again: b's order (no rate before) is now converted
+    ws.store.cursor().execute("INSERT INTO main.rates VALUES ('EUR', DATE '2024-01-01', 3)")
+    again = rules.money_sql(ws.store, ws.config.currency)
+    assert rules._converted_sql.cache_info().misses == 1
+    assert _money(dict(ws.store.query(f"SELECT order_id, amount FROM {again.relation}"))["b1"]) == 30
+    ws.store.cursor().execute("ALTER TABLE main.orders ADD COLUMN coupon VARCHAR")
+    changed = rules.money_sql(ws.store, ws.config.currency)
+    assert "coupon" in changed.columns and "coupon" not in first.columns
+    assert rules._converted_sql.cache_info().misses == 2
+
+
 def test_order_items_carry_their_orders_rate(ws: Workspace) -> None:
     items = rules.money_sql(ws.store, ws.config.currency, "order_items")
     rows = dict(ws.store.query(f"SELECT order_id, unit_price FROM {items.relation}"))

@@ -270,6 +270,55 @@ def test_the_in_process_replica_holds_what_the_store_read_says(ws: Workspace) ->
     assert len(live) == len(CUSTOMERS) + 1
 
 
+def test_a_micro_batch_committed_while_the_replica_loads_is_not_hidden_by_the_older_read(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The load takes no writer's lock: a refresh made after its read and before it takes the result is read
+    again (the replica would otherwise hold c02's state before the micro-batch); a forget meanwhile drops it."""
+    import threading
+    import time
+
+    from segmentum.runs.realtime import LiveState
+
+    run(ws, as_of=T0)
+    evaluator = Evaluator(ws)
+    writer = EventWriter(ws.store, ZoneInfo(ws.config.timezone))
+    evaluator.evaluate(["c01"], T0 + timedelta(seconds=1))  # compiled before the load: the next one is quick
+    monkeypatch.setenv("SEGMENTUM_FAULT", "live_loaded")
+    monkeypatch.setenv("SEGMENTUM_FAULT_SECONDS", "4")  # the load waits between its read and its result
+    live = LiveState(ws.store)
+    loading = threading.Thread(target=live.load)
+    loading.start()
+    assert "engagement.carting" not in snapshot.current_memberships(ws.store, "c02")["name"].tolist()
+    writer.append([EventRow("c02", "cart_add", T0)])
+    evaluator.evaluate(["c02"], T0 + timedelta(minutes=1))
+    live.refresh(["c02"])
+    assert loading.is_alive(), "the load ended before the micro-batch: raise SEGMENTUM_FAULT_SECONDS"
+    loading.join(60)
+    assert live.ready
+    assert "engagement.carting" in live.get("c02").segments
+    assert list(live.get("c02").segments) == list(snapshot.current_memberships(ws.store, "c02")["name"])
+
+    forgotten = LiveState(ws.store)
+    loading = threading.Thread(target=forgotten.load)
+    loading.start()
+    time.sleep(1)  # the read of this small store is done: the load waits at its delay point
+    forgotten.forget()  # a batch run wrote meanwhile: the load's older read is not taken
+    loading.join(60)
+    assert not forgotten.ready
+    # the server stops: a load waiting between its read and its result ends at once, and none starts again
+    abandoned = LiveState(ws.store)
+    monkeypatch.setenv("SEGMENTUM_FAULT_SECONDS", "120")
+    loading = threading.Thread(target=abandoned.load)
+    loading.start()
+    time.sleep(1)
+    started = time.monotonic()
+    abandoned.abandon()
+    loading.join(60)
+    assert not loading.is_alive() and time.monotonic() - started < 30
+    assert abandoned.load() == 0 and not abandoned.ready
+
+
 def test_a_real_time_diff_in_one_query_gives_the_per_definition_rows(ws: Workspace) -> None:
     from segmentum.runs import diff as diff_mod
     from segmentum.runs.baseline import previous_states

@@ -19,15 +19,29 @@ from segmentum.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 
+# started while the parent still checks the previous attempt (its imports take seconds): it opens the store only
+# when told to, once the parent has closed it
 CHILD = textwrap.dedent("""
     import sys
     from segmentum.workspace import Workspace
     from segmentum.runs.execute import run
+    if sys.stdin.readline().strip() != "go":  # the parent ended (its pipe closed): nothing to do
+        sys.exit(0)
     ws = Workspace(sys.argv[1])
     print("ready", flush=True)
     while True:
         run(ws, as_of="2024-06-30")
 """)
+
+
+def _spawn(root: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, root],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _check_consistent(ws: Workspace) -> None:
@@ -79,24 +93,33 @@ segments:
     run(ws, as_of="2024-06-30")
     root = str(ws.root)
     ws.close()
-    for attempt in range(8):
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, root], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.05, 3.0))
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-        ws = Workspace(root)
-        try:
-            result = run(ws, as_of="2024-06-30")
-            assert result.status == "complete", attempt
-            _check_consistent(ws)
-            assert snapshot.latest_run(ws.store).run_id == result.run_id
-            assert not store_running(ws)
-        finally:
-            ws.close()
+    attempts = 8
+    waiting = _spawn(root)
+    try:
+        for attempt in range(attempts):
+            child = waiting
+            assert child.stdin is not None and child.stdout is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+            assert child.stdout.readline().strip() == "ready"
+            time.sleep(rng.uniform(0.05, 3.0))  # then killed at a random moment of its runs, as before
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
+            if attempt + 1 < attempts:
+                waiting = _spawn(root)  # imports while this attempt is checked; opens the store when told
+            ws = Workspace(root)
+            try:
+                result = run(ws, as_of="2024-06-30")
+                assert result.status == "complete", attempt
+                _check_consistent(ws)
+                assert snapshot.latest_run(ws.store).run_id == result.run_id
+                assert not store_running(ws)
+            finally:
+                ws.close()
+    finally:  # a failed attempt leaves the next child waiting: end it
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait(30)
 
 
 def store_running(ws: Workspace) -> list[int]:

@@ -197,3 +197,24 @@ def test_forget_erases_the_aliases_linked_to_the_customer_and_an_alias_alone(tmp
     ws.close()
     after = _bytes(root)
     assert b"ANON-PLANTED-1" not in after and b"ANON-OTHER-2" not in after
+
+
+def test_a_rewrite_ends_results_cursors_have_not_read_and_the_store_stays_usable(tmp_path: Path) -> None:
+    """A result read in part holds the old file open: DuckDB refused to attach the rewritten one ("Unique file
+    handle conflict") and the store was left detached. The rewrite ends such results; every cursor and a
+    second Store on the file go on reading the rewritten file."""
+    from segmentum.store.connection import Store
+
+    store = Store(tmp_path / "s.duckdb")
+    store.cursor().execute("CREATE TABLE main.t AS SELECT range AS i FROM range(100000)")
+    other = Store(tmp_path / "s.duckdb")  # shares the database: its connection is ended too
+    pending = store.cursor()
+    pending.execute("SELECT * FROM main.t").fetchmany(10)
+    other.con.execute("SELECT * FROM main.t").fetchone()
+    store.cursor().execute("DELETE FROM main.t WHERE i >= 10")
+    store.rewrite()
+    assert pending.execute("SELECT count(*) FROM main.t").fetchone() == (10,)
+    assert other.query("SELECT count(*) FROM main.t") == [(10,)]
+    assert store.query("SELECT count(*) FROM main.t") == [(10,)]
+    other.close()
+    store.close()

@@ -255,6 +255,17 @@ def test_the_catalog_is_loaded_once_while_the_definitions_and_data_are_unchanged
         definition_catalog(counting)
         definition_catalog(counting)
         assert CountingWorkspace.loads == 3
+        # and a static list stored or dropped (each list is a segment of its own name)
+        from datetime import datetime
+
+        from segmentum.store import lists as stored
+
+        stored.put(counting.store, "hand_picked", ["c1"], replace=False, now=datetime(2024, 1, 1))
+        assert "hand_picked" in definition_catalog(counting)
+        assert CountingWorkspace.loads == 4
+        stored.drop(counting.store, "hand_picked")
+        assert "hand_picked" not in definition_catalog(counting)
+        assert CountingWorkspace.loads == 5
     finally:
         counting.close()
 
@@ -293,3 +304,45 @@ def test_a_page_of_members_is_the_runs_members_in_customer_order(ws) -> None:
         assert (
             page.total == len(everyone) and page.rows["customer_id"].tolist() == everyone[offset : offset + 1]
         )
+
+
+def test_the_views_and_the_store_say_alike_which_definitions_a_run_computed(handmade_snapshot) -> None:
+    """One rule (snapshots.computed_by_hashes): by the recorded hashes when a run has them (a segmentation's
+    segment by its segmentation), else the store answers from the memberships and the views say None."""
+    import json
+
+    from segmentum.store import snapshots as snapshot
+    from segmentum.views.catalog import computed
+
+    store = handmade_snapshot.store
+    names = ["value_tier", "value_tier.vip", "abc", "abc.A", "abc.B", "nothing", "nothing.x"]
+    # without hashes (runs of older releases): the memberships tell
+    first, second = snapshot.get_run(store, 1), snapshot.get_run(store, 2)
+    assert [computed(first, n) for n in names] == [None] * len(names)
+    assert [snapshot.computed(store, first, n) for n in names] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]
+    assert [snapshot.computed(store, second, n) for n in names] == [
+        True,
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    # with hashes: both read them, and agree on every name
+    store.cursor().execute(
+        "UPDATE segmentum.runs SET definition_hashes = ? WHERE run_id = 2",
+        [json.dumps({"value_tier": "h1", "abc": "h2"})],
+    )
+    second = snapshot.get_run(store, 2)
+    expected = [True, True, True, True, True, False, False]
+    assert [computed(second, n) for n in names] == expected
+    assert [snapshot.computed(store, second, n) for n in names] == expected

@@ -138,10 +138,11 @@ class _TableScope:
         self.where = where
 
     def name(self, node: ast.Name) -> ir.Value:
-        if node.name not in self.table.columns:
+        # helper columns the compiler adds (the given amount of a converted order, `__...`) are not the data's
+        columns = [c for c in self.table.columns if not c.startswith(HIDDEN_PREFIX)]
+        if node.name not in columns:
             raise DefinitionError(
-                f"{self.where}: the data has no column '{node.name}' "
-                f"(columns: {', '.join(self.table.columns)})"
+                f"{self.where}: the data has no column '{node.name}' (columns: {', '.join(columns)})"
             )
         return self.table[node.name]
 

@@ -26,6 +26,7 @@ stored before the answer, so nothing accepted is lost).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -39,9 +40,11 @@ from datetime import time as clock_time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import duckdb
 import pyarrow as pa
 
 from segmentum.errors import SegmentumError
+from segmentum.faults import delay_point
 from segmentum.schema import CUSTOMERS, EVENTS
 from segmentum.store import META, Store
 
@@ -606,51 +609,112 @@ class LiveEntry:
 
 
 class LiveState:
-    """An in-process replica of the state now of every customer (`snapshots.current_states`, the rule of
+    """An in-process replica of the state now of every customer (`snapshots.current_state_groups`, the rule of
     `snapshots.current_memberships`), so that a lookup reads memory and never waits on the micro-batch
     writer: loaded in full at start and after each batch run, the customers of each micro-batch refreshed by
-    the writer after its commit. Callers hold the run lock while loading or refreshing (one writer), so a
-    full load never overwrites a newer refresh. Until loaded, `get` answers None and callers read the store.
+    the writer after its commit. Until loaded, `get` answers None and callers read the store.
 
-    Memory: one entry per customer; equal segment lists share one tuple.
+    A load takes no lock the writers hold (at 100k customers it reads for seconds; the first writes and
+    micro-batches of a new server must not wait for it): a refresh made while a load reads is noted and read
+    again when the load is done, so the older full read never hides it; `forget` (a batch run wrote) makes a
+    load in progress drop its result; `abandon` (the server stops) interrupts it for good.
+
+    Memory: one entry per customer; customers in the same state share one entry.
     """
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._states: dict[str, LiveEntry] | None = None
-        self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
         self.loaded_at: datetime | None = None
-
-    def _entry(self, run_id: int, as_of: datetime, names: list[str]) -> LiveEntry:
-        key = tuple(names)
-        return LiveEntry(run_id, as_of, self._shared.setdefault(key, key))
+        self._lock = threading.Lock()
+        self._generation = 0  # forget() moves it on: a load that began before installs nothing
+        self._dirty: set[str] | None = None  # while a load reads: customers refreshed meanwhile
+        self._reading: Any = None  # the cursor a load reads with (abandon interrupts it)
+        self._abandoned = False
+        self._abandon = threading.Event()  # set with _abandoned: ends a wait of `faults.delay_point`
+        self._one_load = threading.Lock()  # loads one at a time: they share the notes of `_dirty`
 
     def load(self) -> int:
-        """Read every customer's state; returns how many."""
-        from segmentum.store.snapshots import current_states
+        """Read every customer's state; returns how many (0 when forgotten or abandoned meanwhile)."""
+        with self._one_load:
+            try:
+                return self._load()
+            finally:  # however it ended (a failed read too): micro-batches stop noting their customers
+                with self._lock:
+                    self._dirty = None
 
-        self._shared = {}
-        states = {c: self._entry(*v) for c, v in current_states(self.store).items()}
-        self._states = states
-        self.loaded_at = datetime.now()
-        return len(states)
+    def _load(self) -> int:
+        from segmentum.store.snapshots import current_state_groups
 
-    def refresh(self, customer_ids: list[str]) -> None:
-        """Read the state of these customers again (after a micro-batch committed)."""
-        from segmentum.store.snapshots import current_states
+        with self._lock:
+            if self._abandoned:
+                return 0
+            generation, self._dirty = self._generation, set()
+            self._reading = cursor = self.store.cursor()
+        try:
+            groups = current_state_groups(self.store, cursor=cursor)
+        except Exception:
+            if self._abandoned:  # interrupted by abandon(): the server stops, nobody reads the replica
+                return 0
+            raise
+        finally:
+            with self._lock:
+                self._reading = None
+        self._abandon.wait(delay_point("live_loaded"))  # tests only: a read that took long
+        states: dict[str, LiveEntry] = {}
+        for run_id, as_of, names, ids in groups:
+            states.update(dict.fromkeys(ids, LiveEntry(run_id, as_of, names)))
+        while True:  # the customers micro-batches refreshed while this load read, read again
+            with self._lock:
+                dirty = self._dirty or set()
+                if self._abandoned or generation != self._generation:
+                    self._dirty = None
+                    return 0
+                if not dirty:
+                    self._states, self._dirty = states, None
+                    self.loaded_at = datetime.now()
+                    return len(states)
+                self._dirty = set()
+            self._apply(states, sorted(dirty))
 
-        states = self._states
-        if states is None or not customer_ids:
-            return
-        fresh = current_states(self.store, customer_ids)
+    def _apply(self, states: dict[str, LiveEntry], customer_ids: list[str]) -> None:
+        from segmentum.store.snapshots import current_state_groups
+
+        fresh = {
+            c: (r, at, n) for r, at, n, ids in current_state_groups(self.store, customer_ids) for c in ids
+        }
         for cid in customer_ids:
             if cid in fresh:
-                states[cid] = self._entry(*fresh[cid])
+                states[cid] = LiveEntry(*fresh[cid])
             else:
                 states.pop(cid, None)
 
+    def refresh(self, customer_ids: list[str]) -> None:
+        """Read the state of these customers again (after a micro-batch committed)."""
+        if not customer_ids:
+            return
+        with self._lock:
+            if self._dirty is not None:  # a load is reading: it reads these again when it is done
+                self._dirty.update(customer_ids)
+            states = self._states
+        if states is not None:
+            self._apply(states, list(customer_ids))
+
     def forget(self) -> None:
-        self._states = None
+        """Drop the replica (lookups read the store until the next load), and a load in progress with it."""
+        with self._lock:
+            self._states = None
+            self._generation += 1
+
+    def abandon(self) -> None:
+        """The server stops: interrupt a load in progress and load nothing more."""
+        with self._lock:
+            self._abandoned = True
+            reading = self._reading
+        self._abandon.set()
+        if reading is not None:
+            with contextlib.suppress(duckdb.Error):  # the read may have just ended
+                reading.interrupt()
 
     @property
     def ready(self) -> bool:

@@ -59,6 +59,8 @@ class BatchJob:
     unit: str = ""  # of `done` and `total`: segmentum.progress.BYTES, or items
     # the pace of the current step (a job of several steps, each in its own unit, estimates each apart)
     step: Estimate = field(default_factory=Estimate, repr=False)
+    # a backfill's runs.reuse.CompiledOnce, shared by its points: how many compiled their SQL, how many reused it
+    reuse: Any = field(default=None, repr=False)
 
     def report(self, done: int, total: int | None, label: str, unit: str = "") -> None:
         """A `segmentum.progress.Progress` callback: the library's progress of this job's work."""
@@ -89,6 +91,9 @@ class BatchJob:
             "summary": last.summary() if last is not None and self.kind == "run" else None,
             "message": self.message,
             "runs": [point_row(r) for r in results] if self.kind == "backfill" else None,
+            "sql": None
+            if self.reuse is None
+            else {"compiled": self.reuse.compiled, "reused": self.reuse.reused},
         }
 
     def progress(self) -> dict[str, Any]:
@@ -156,6 +161,7 @@ class Runtime:
         self._scheduler: threading.Thread | None = None
         self.next_scheduled: datetime | None = None
         self._job_threads: list[threading.Thread] = []
+        self._load_threads: list[threading.Thread] = []  # loads of the lookups' replica (`_load_live`)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -183,6 +189,8 @@ class Runtime:
 
     def stop(self) -> None:
         self._stop.set()
+        # a load of the lookups' replica is abandoned, not waited for (at 100k customers it reads for seconds)
+        self.live.abandon()
         self.micro.stop()
         delivery = getattr(self, "_delivery", None)
         if delivery is not None:
@@ -192,21 +200,22 @@ class Runtime:
         # a batch run in progress finishes (or fails) before the store closes, never half-written
         for thread in list(self._job_threads):
             thread.join(600)
+        for thread in list(self._load_threads):  # interrupted above: they end at once
+            thread.join(10)
 
     def _load_live(self) -> threading.Thread:
-        """Load the lookups' replica on a background thread (lookups read the store meanwhile); under the
-        run lock, so that no micro-batch's refresh is overwritten by an older full read."""
+        """Load the lookups' replica on a background thread (lookups read the store meanwhile). It takes no
+        lock that writers hold: pages' writes and micro-batches go on while it reads (`LiveState.load`
+        keeps their refreshes), and `stop()` interrupts it."""
 
         def work() -> None:
             try:
-                with self.run_lock:
-                    self.live.forget()
-                    self.live.load()
+                self.live.load()
             except Exception:  # noqa: BLE001 - lookups read the store until the next load
                 log.warning("loading the live state for lookups failed", exc_info=True)
 
         thread = threading.Thread(target=work, name="segmentum-live-load", daemon=True)
-        self._job_threads = [t for t in self._job_threads if t.is_alive()] + [thread]
+        self._load_threads = [t for t in self._load_threads if t.is_alive()] + [thread]
         thread.start()
         return thread
 
@@ -380,9 +389,11 @@ class Runtime:
         points = backfill_dates(start, end, every)
         job = BatchJob(0, end, only, "api", now_wall_clock(self.zone), kind="backfill", steps=len(points))
 
+        # one series, a point at a time: the points share their compiled SQL (the job's status counts them)
+        job.reuse = once = CompiledOnce()
+
         def work(job: BatchJob) -> None:
             job.result = []
-            once = CompiledOnce()  # one series, a point at a time: the points share their compiled SQL
             for point in points:
                 if self._stop.is_set():  # the server stops: the points done are complete runs, the rest wait
                     job.status, job.message = (

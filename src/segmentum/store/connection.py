@@ -8,8 +8,10 @@ out cursors to threads. Opening a file brings segmentum's tables to the current 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,8 +26,11 @@ from segmentum.store.tables import META, prepare
 __all__ = ["CATALOG", "META", "Store"]
 
 CATALOG = "store"
+# file -> [root connection, Store objects open on it, every connection handed out on it (`rewrite` ends their
+# unfinished results)]
 _SHARED: dict[tuple[str, bool], list[Any]] = {}
 _SHARED_LOCK = threading.Lock()
+_HANDED_LOCK = threading.Lock()  # guards the sets of connections handed out (a WeakSet is not thread-safe)
 
 
 class Store:
@@ -41,6 +46,7 @@ class Store:
         self.settings = dict(settings or {})
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.RLock()
+        self._handed: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -58,10 +64,13 @@ class Store:
             shared = _SHARED.get(key)
             if shared is not None:
                 shared[1] += 1
-                return _use_store(shared[0].cursor())
-            root = self._connect()
-            _SHARED[key] = [root, 1]
-            return _use_store(root.cursor())
+            else:
+                shared = _SHARED[key] = [self._connect(), 1, weakref.WeakSet()]
+            self._handed = shared[2]
+            con = _use_store(shared[0].cursor())
+            with _HANDED_LOCK:
+                self._handed.add(con)
+            return con
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,7 +105,10 @@ class Store:
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
         # a cursor starts in DuckDB's in-memory catalog, not the attached store
-        return _use_store(self.con.cursor())
+        cursor = _use_store(self.con.cursor())
+        with _HANDED_LOCK:
+            self._handed.add(cursor)  # weakly: a cursor nobody holds is gone, with its result
+        return cursor
 
     @contextmanager
     def transaction(
@@ -152,14 +164,20 @@ class Store:
         DuckDB leaves deleted values in the free blocks of its file, through checkpoints and VACUUM; a file
         written afresh holds only the live rows (tables, keys, sequences, comments and views are copied as they
         are). Cursors of this process keep working: the new file is attached under the same name. A transaction
-        another thread has open on the store at that moment is lost, so callers hold the store's writers back.
+        another thread has open on the store at that moment is lost, so callers hold the store's writers back;
+        a result a cursor has not read to its end is ended (it holds the old file open, and DuckDB would refuse to
+        attach the new one: "Unique file handle conflict", leaving the store detached).
         """
         if self.read_only:
             raise StoreError(f"the store {self.path} is open read-only; it cannot be rewritten")
         self.con.execute("CHECKPOINT")
         fresh = self.path.with_name(f".{self.path.name}.rewrite")
         with self._lock, _SHARED_LOCK:
-            root = _SHARED[(str(self.path.resolve()), False)][0]
+            root, _, handed = _SHARED[(str(self.path.resolve()), False)]
+            with _HANDED_LOCK:
+                cursors = list(handed)
+            for cursor in cursors:
+                _end_result(cursor)
             for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
                 leftover.unlink(missing_ok=True)
             root.execute(f"ATTACH {literal(str(fresh))} AS store_rewrite")
@@ -188,6 +206,12 @@ class Store:
                         if shared[1] <= 0:
                             shared[0].close()  # releases the file for other processes
                             del _SHARED[key]
+
+
+def _end_result(cursor: duckdb.DuckDBPyConnection) -> None:
+    """End whatever result `cursor` holds (a statement without rows takes its place); a closed one is left."""
+    with contextlib.suppress(duckdb.ConnectionException):  # closed by its owner
+        cursor.execute(f"USE {CATALOG}")
 
 
 def _use_store(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:

@@ -42,7 +42,10 @@ __all__ = [
     "RunInfo",
     "actions_pending_runs",
     "batch_runs",
+    "computed",
+    "computed_by_hashes",
     "current_memberships",
+    "current_state_groups",
     "current_states",
     "get_run",
     "history",
@@ -186,11 +189,23 @@ def batch_runs(store: Store) -> list[RunInfo]:
     ]
 
 
+def computed_by_hashes(run: RunInfo, name: str) -> bool | None:
+    """Whether `run` computed `name` (a segmentation, a standalone segment, or a segmentation's segment such as
+    `rfm.champions`, computed with its segmentation) by the run's recorded definition hashes; None when the run
+    recorded none (runs of older releases: only their memberships tell, see `computed`). The one rule; a
+    caller that reads many runs' memberships at once asks this and reads them itself."""
+    if not run.definition_hashes:
+        return None
+    owner = name.partition(".")[0] if "." in name else name
+    return owner in run.definition_hashes or name in run.definition_hashes
+
+
 def computed(store: Store, run: RunInfo, definition: str) -> bool:
-    """Whether `run` computed `definition` (a segmentation or a standalone segment): it is in the run's
-    definition hashes; a run that recorded none (older releases) computed what its memberships hold."""
-    if run.definition_hashes:
-        return definition in run.definition_hashes
+    """Whether `run` computed `definition` (a segmentation, a standalone segment or a segmentation's segment):
+    `computed_by_hashes`; a run that recorded no hashes (older releases) computed what its memberships hold."""
+    recorded = computed_by_hashes(run, definition)
+    if recorded is not None:
+        return recorded
     return bool(
         store.query(
             f"SELECT 1 FROM {META}.memberships WHERE run_id = ? AND (segmentation = ? OR name = ?) LIMIT 1",
@@ -344,19 +359,28 @@ def memberships(
     return store.cursor().execute(sql + " ORDER BY name, customer_id", params).df()
 
 
-def _current_sql(where: str) -> str:
+def _current_sql(where: str, *, names_only: bool = False) -> str:
     """The rule of a customer's state now, one row per customer (customer_id, run_id, as_of, memberships: a list of
     {segmentation, segment, name} sorted by name) for the customers `where` selects (a condition on
     `customer_id`): their live row when its run is newer than the latest run, else their memberships in the
-    latest run (a customer in no segment there has no row)."""
+    latest run (a customer in no segment there has no row). `names_only`: the list holds the names alone
+    (column `names`): what a read of many customers needs, and building structs for each of 100k customers'
+    memberships took most of such a read's time."""
+    if names_only:
+        live_list, batch_list = "list_transform(l.memberships, x -> x.name)", "list(m.name ORDER BY m.name)"
+        column = "names"
+    else:
+        live_list, column = "l.memberships", "memberships"
+        batch_list = (
+            "list({'segmentation': m.segmentation, 'segment': m.segment, 'name': m.name} ORDER BY m.name)"
+        )
     return f"""WITH latest AS (SELECT run_id, as_of FROM ({_LATEST_BATCH_SQL})),
-        live AS (SELECT l.customer_id, l.run_id, l.as_of, l.memberships FROM {META}.{LIVE_TABLE} l
+        live AS (SELECT l.customer_id, l.run_id, l.as_of, {live_list} AS {column} FROM {META}.{LIVE_TABLE} l
             WHERE {where.format(c="l.customer_id")}
                 AND l.run_id > coalesce((SELECT run_id FROM latest), 0))
-        SELECT customer_id, run_id, as_of, memberships FROM live
+        SELECT customer_id, run_id, as_of, {column} FROM live
         UNION ALL
-        SELECT m.customer_id, any_value(m.run_id), (SELECT as_of FROM latest),
-            list({{'segmentation': m.segmentation, 'segment': m.segment, 'name': m.name}} ORDER BY m.name)
+        SELECT m.customer_id, any_value(m.run_id), (SELECT as_of FROM latest), {batch_list}
         FROM {META}.memberships m
         WHERE {where.format(c="m.customer_id")} AND m.run_id = (SELECT run_id FROM latest)
             AND m.customer_id NOT IN (SELECT customer_id FROM live)
@@ -385,22 +409,38 @@ def current_states(
 ) -> dict[str, tuple[int, datetime, list[str]]]:
     """customer_id -> (run_id, as_of, names sorted) of their state now, for `customer_ids` (None: every customer of
     the latest run or of a newer real-time run). The rule of `current_memberships`, for many customers at
-    once: what an in-process replica of the live state loads (`runs.realtime.LiveState`)."""
+    once (`current_state_groups`, one row per customer)."""
+    return {
+        c: (run_id, as_of, list(names))
+        for run_id, as_of, names, ids in current_state_groups(store, customer_ids)
+        for c in ids
+    }
+
+
+def current_state_groups(
+    store: Store, customer_ids: list[str] | None = None, *, cursor: Any = None
+) -> list[tuple[int, datetime, tuple[str, ...], list[str]]]:
+    """The states now of `customer_ids` (None: every customer of the latest run or of a newer real-time run),
+    one row per distinct state: (run_id, as_of, names sorted, the customer ids in that state). The rule of
+    `current_memberships`, for many customers at once: what the in-process replica of the live state loads
+    (`runs.realtime.LiveState`). Grouped in the query, so the caller makes a Python object per state, not per
+    customer and name: at 100k customers converting a row per customer held the GIL for seconds while the
+    server's first requests waited. `cursor`: the caller's (it may interrupt the read)."""
     params: dict[str, Any] = {}
     if customer_ids is None:
-        sql = _current_sql("true")
+        sql = _current_sql("true", names_only=True)
     else:
-        sql = _current_sql("{c} IN (SELECT unnest($ids::VARCHAR[]))")
+        sql = _current_sql("{c} IN (SELECT unnest($ids::VARCHAR[]))", names_only=True)
         params["ids"] = [str(c) for c in customer_ids]
     rows = (
-        store.cursor()
+        (cursor or store.cursor())
         .execute(
-            f"SELECT customer_id, run_id, as_of, list_transform(memberships, x -> x.name) FROM ({sql})",
+            f"SELECT run_id, as_of, names, list(customer_id::VARCHAR) FROM ({sql}) GROUP BY run_id, as_of, names",
             params,
         )
         .fetchall()
     )
-    return {str(c): (int(r), at, list(names)) for c, r, at, names in rows}
+    return [(int(r), at, tuple(n), ids) for r, at, n, ids in rows]
 
 
 def write_live(cur: Any, run_id: int, traits: str) -> None:

@@ -24,8 +24,10 @@ _CATALOGS_LOCK = threading.Lock()
 
 def definitions_stamp(ctx: Context) -> str:
     """A digest of what the loaded definitions depend on: the text of segmentum.yml and of every definition
-    file, and the tables and attributes the store holds (a built-in whose data is missing is left out)."""
+    file, the tables and attributes the store holds (a built-in whose data is missing is left out), and the
+    static lists stored (each is a segment: `Context.definitions` passes their names to the loader)."""
     from segmentum.spec.loader import definition_files
+    from segmentum.store.lists import names as list_names
     from segmentum.store.tables import MODEL_TABLE_PREFIX
 
     # one look-up of every column of the data and model tables (a superset of `data_columns`, which asks
@@ -36,7 +38,7 @@ def definitions_stamp(ctx: Context) -> str:
         "(schema_name = ? AND starts_with(table_name, ?))) ORDER BY 1, 2, column_index",
         [META, MODEL_TABLE_PREFIX],
     )
-    digest = hashlib.sha256(repr(columns).encode())
+    digest = hashlib.sha256(repr((columns, list_names(ctx.store))).encode())
     for path in [ctx.root / "segmentum.yml", *definition_files(ctx)]:
         if path.is_file():
             digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -91,11 +93,9 @@ def owner(name: str) -> str:
 
 
 def computed(run: RunInfo, name: str) -> bool | None:
-    """Whether `run` computed segment (or segmentation) `name`: its definition is in the run's hashes. None
-    when the run recorded no hashes (runs written before they were recorded: only their memberships tell)."""
-    if not run.definition_hashes:
-        return None
-    return owner(name) in run.definition_hashes or name in run.definition_hashes
+    """Whether `run` computed segment (or segmentation) `name` by its recorded hashes; None when it recorded
+    none (only its memberships tell). The rule's home is `snapshots.computed_by_hashes`."""
+    return snapshot.computed_by_hashes(run, name)
 
 
 def definition_kind(ctx: Context, name: str) -> str:

@@ -1,4 +1,5 @@
-"""A small shop in a real workspace: customers, orders across three months, a segment and a segmentation."""
+"""A small shop in a real workspace: customers, orders across three months, a segment and a segmentation (shared
+by the tests of runs, the report and the API)."""
 
 from __future__ import annotations
 
