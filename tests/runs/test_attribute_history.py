@@ -7,8 +7,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
-from runs_helpers import make_shop, write_definitions
 
+from runs_helpers import make_shop, write_definitions
 from segmentum.actions import list_outbox
 from segmentum.analysis.migration import migration
 from segmentum.ingest.load import ingest_frame

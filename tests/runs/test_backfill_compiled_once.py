@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from runs_helpers import make_shop, set_orders
-
 from segmentum.runs.backfill import backfill, backfill_dates
 from segmentum.runs.execute import run
 from segmentum.runs.reuse import CompiledOnce, moved, timestamp_sql

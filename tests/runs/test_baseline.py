@@ -8,7 +8,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from runs_helpers import DEFINITIONS, ORDERS, set_orders, write_definitions
-
 from segmentum.actions.events import metric_events, metric_values, segment_events
 from segmentum.runs import diff
 from segmentum.runs.baseline import PreviousState, previous_state, resolve, trait_previous_state

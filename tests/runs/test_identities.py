@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from runs_helpers import make_shop, write_definitions
 
+from runs_helpers import make_shop, write_definitions
 from segmentum.errors import IngestError
 from segmentum.store.identities import link
 from segmentum.workspace import Workspace

@@ -5,7 +5,6 @@ stores against the base run, and the definitions it did not change are neither e
 from __future__ import annotations
 
 from runs_helpers import DEFINITIONS, write_definitions
-
 from segmentum.runs.execute import run
 from segmentum.runs.preview import preview
 from segmentum.store import snapshots as snapshot

@@ -8,8 +8,8 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
-from runs_helpers import ORDERS, make_shop
 
+from runs_helpers import ORDERS, make_shop
 from segmentum.runs.execute import run
 from segmentum.runs.preview import Preview, preview
 from segmentum.store import snapshots as snapshot

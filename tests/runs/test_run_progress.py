@@ -11,8 +11,8 @@ from typing import Any
 
 import duckdb
 import pytest
-from runs_helpers import make_shop
 
+from runs_helpers import make_shop
 from segmentum.errors import RunError
 from segmentum.runs.execute import run
 from segmentum.store import progress as query_progress

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from runs_helpers import DEFINITIONS, make_shop, write_definitions
 
+from runs_helpers import DEFINITIONS, make_shop, write_definitions
 from segmentum.actions import list_outbox
 from segmentum.errors import DefinitionError
 from segmentum.runs.explain import explain
