@@ -12,7 +12,7 @@ from segmentum.store import META, Store
 
 
 class DuckDBEngine:
-    """Runs on the store's own DuckDB connection; the result never leaves the database."""
+    """Runs inside the store (an Ibis backend over a cursor of its own); the result never leaves the database."""
 
     name = "duckdb"
 

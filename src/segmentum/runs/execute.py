@@ -349,10 +349,9 @@ def run(
     progress:
         A `segmentum.progress.Progress` callback told each step as it goes, the phases of `timings`:
         'compile', 'evaluate', 'write memberships', 'sizes', 'commit', 'diff' (a preview: 'compile' and
-        'evaluate'; without `details`, neither 'sizes' nor 'diff'). 'evaluate', 'write memberships' and
-        the sizes counted with the memberships are each one DuckDB statement: their done/total is DuckDB's
-        own estimate in thousandths (`segmentum.store.progress.watch_query`); the other steps go from 0/1 to
-        1/1, and on Spark 'evaluate' has no total until it ends.
+        'evaluate'; without `details`, neither 'sizes' nor 'diff'). 'evaluate' is one DuckDB statement: its
+        done/total is DuckDB's own estimate in thousandths (`segmentum.store.progress.watch_query`); the
+        other steps go from 0/1 to 1/1, and on Spark 'evaluate' has no total until it ends.
     """
     import time as _time
 
@@ -662,13 +661,18 @@ def _write(
         cur.execute(f"COMMENT ON TABLE {traits} IS {literal(json.dumps(trait_hashes or {}, sort_keys=True))}")
         lap("evaluate")
         members = _members(compiled)
-        with watch_query(cur, progress, "write memberships"):
-            stored_memberships.write_run(cur, run_id, traits, compiled.segments, compiled.segmentations)
+        # only the evaluation is watched: DuckDB's progress is read from another thread, which is safe while
+        # one statement runs, not while this thread reads a result or runs the next (a race seen in CI:
+        # "Attempting to execute an unsuccessful or closed pending query result"); these steps read results
+        notify(progress, 0, 1, "write memberships")
+        stored_memberships.write_run(cur, run_id, traits, compiled.segments, compiled.segmentations)
+        notify(progress, 1, 1, "write memberships")
         lap("write_memberships")
         if sizes is not None and members and revenue is not None:
             # while the segment columns are there: no second pass over the orders and the memberships
-            with watch_query(cur, progress, "sizes"):
-                sizes.append(sizes_in_pass(cur, traits, members, revenue))
+            notify(progress, 0, 1, "sizes")
+            sizes.append(sizes_in_pass(cur, traits, members, revenue))
+            notify(progress, 1, 1, "sizes")
             lap("sizes")
         notify(progress, 0, 1, "commit")
         for column in [*compiled.segments.values(), *compiled.segmentations.values()]:

@@ -153,10 +153,13 @@ class Store:
         return self.cursor().execute(sql, params or []).fetchall()
 
     def ibis(self) -> Any:
-        """An Ibis DuckDB backend over this store's connection."""
+        """An Ibis DuckDB backend over a cursor of its own. Not over the store's connection: a DuckDB connection
+        runs one statement at a time, and a run's compile (reading tables' schemas through Ibis) on one thread
+        with a preview's on another closed each other's pending results ("Attempting to execute an
+        unsuccessful or closed pending query result": a dashboard run failed so in CI)."""
         import ibis
 
-        return ibis.duckdb.from_connection(self.con)
+        return ibis.duckdb.from_connection(self.cursor())
 
     def rewrite(self) -> None:
         """Copy the store into a new file and put it in place of the old one (for erasure).
