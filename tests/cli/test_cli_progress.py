@@ -36,7 +36,8 @@ def segmentum(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def test_ingest_backfill_and_report_print_progress_lines_in_a_pipe(tmp_path: Path) -> None:
+def _shop(tmp_path: Path) -> tuple[Path, Workspace]:
+    """A workspace without built-ins holding the shop's definitions (no data yet)."""
     root = tmp_path / "ws"
     ws = Workspace.init(root, name="progress")
     (root / "segmentum.yml").write_text(
@@ -46,6 +47,11 @@ def test_ingest_backfill_and_report_print_progress_lines_in_a_pipe(tmp_path: Pat
         + "\nbuiltins: []\n"
     )
     (root / "definitions" / "shop.yml").write_text(DEFINITIONS)
+    return root, ws
+
+
+def test_ingest_backfill_and_report_print_progress_lines_in_a_pipe(tmp_path: Path) -> None:
+    root, ws = _shop(tmp_path)
     ws.close()
     (tmp_path / "orders.csv").write_text(ORDERS)
 
@@ -122,15 +128,7 @@ def test_a_step_quicker_than_two_seconds_shows_nothing_and_a_longer_one_shows_fr
 
 
 def test_run_prints_each_step_with_its_progress_and_a_quick_run_its_answer_alone(tmp_path: Path) -> None:
-    root = tmp_path / "ws"
-    ws = Workspace.init(root, name="progress")
-    (root / "segmentum.yml").write_text(
-        "\n".join(
-            ln for ln in (root / "segmentum.yml").read_text().splitlines() if not ln.startswith("builtins:")
-        )
-        + "\nbuiltins: []\n"
-    )
-    (root / "definitions" / "shop.yml").write_text(DEFINITIONS)
+    root, ws = _shop(tmp_path)
     (tmp_path / "orders.csv").write_text(ORDERS)
     ws.ingest("orders", tmp_path / "orders.csv")
     ws.close()
