@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -77,14 +78,19 @@ def test_every_cli_command_goes_through_the_running_server(served, tmp_path: Pat
     # the server holds DuckDB's lock on the store: a command that opened it would fail with a lock error
     ingested = cli(root, "ingest", "orders", str(tmp_path / "orders.csv"))
     assert "6 rows read, 6 stored, 0 quarantined" in ingested.stdout
+    # the server's record of the operation, read back under the CLI's tag: its progress shows here too
+    assert re.search(r"^ingest: checking and storing 6 rows 6/6 \(.* done\)$", ingested.stderr, re.M)
     backfilled = cli(
         root, "backfill", "--from", "2024-01-31", "--to", "2024-02-29", "--every", "1m", "--format", "json"
     )
     # the server's backfill job, polled: its progress shows here (stderr is a pipe: plain lines)
     assert "through segmentum serve 2/2" in backfilled.stderr and "done)" in backfilled.stderr
     assert [r["as_of"] for r in json.loads(backfilled.stdout)] == ["2024-01-31", "2024-02-29"]
-    ran = json.loads(cli(root, "run", "--as-of", "latest", "--format", "json").stdout)
+    forwarded = cli(root, "run", "--as-of", "latest", "--format", "json")
+    ran = json.loads(forwarded.stdout)
     assert ran["status"] == "complete" and ran["run_id"] == 3
+    # at least where the run ended, even when it was quicker than one poll of its progress
+    assert re.search(r"^run: diff 1/1 \(.* done\)$", forwarded.stderr, re.M), forwarded.stderr
     sizes = {s["name"]: s["customers"] for s in ran["sizes"]}
     assert sizes["value_tier.vip"] == 2 and sizes["big_spenders"] == 2
 

@@ -64,11 +64,48 @@ def call(ws: Workspace, name: str, /, **params: Any) -> Any:
     record = running_server(ws.root)
     if record is None:
         return execute(ws, name, params)
-    # progress bars are drawn by the process that shows them, not by the server
-    params = {k: v for k, v in params.items() if k != "progress"}
+    # progress bars are drawn by the process that shows them: the server records the operation's progress
+    # under a tag this process chose, and this process reads it back while the operation runs
+    progress = params.pop("progress", None)
     # long operations (ingest of a large file, a run) answer when they are done
     client = ServerClient(record, timeout=None)
-    return client.request("POST", f"/v1/commands/{name}", json_body=jsonable(params))
+    if progress is None:
+        return client.request("POST", f"/v1/commands/{name}", json_body=jsonable(params))
+    return _forwarded_with_progress(ServerClient(record), client, name, params, progress)
+
+
+def _forwarded_with_progress(
+    poller: Any, client: Any, name: str, params: dict[str, Any], progress: Progress, poll_s: float = 0.5
+) -> Any:
+    """Operation `name` through the server, while its progress there (`GET /v1/commands/progress/{tag}`)
+    is polled and drawn here; the last state is drawn once more after the answer, so that even an operation
+    quicker than one poll shows where it ended."""
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import TimeoutError as StillRunning
+
+    tag = uuid.uuid4().hex
+
+    def show() -> None:
+        try:
+            state = poller.request("GET", f"/v1/commands/progress/{tag}")
+        except SegmentumError:  # not registered yet or already forgotten: the next poll or the answer tells
+            return
+        if state and state.get("label"):
+            notify(progress, state["done"], state["total"] or None, state["label"], state.get("unit") or "")
+
+    with ThreadPoolExecutor(1, thread_name_prefix="segmentum-forward") as pool:
+        answer = pool.submit(
+            client.request, "POST", f"/v1/commands/{name}", json_body=jsonable(params), params={"tag": tag}
+        )
+        while True:
+            try:
+                result = answer.result(timeout=poll_s)
+                break
+            except StillRunning:
+                show()
+        show()
+        return result
 
 
 def call_backfill(

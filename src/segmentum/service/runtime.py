@@ -61,6 +61,8 @@ class BatchJob:
     step: Estimate = field(default_factory=Estimate, repr=False)
     # a backfill's runs.reuse.CompiledOnce, shared by its points: how many compiled their SQL, how many reused it
     reuse: Any = field(default=None, repr=False)
+    # an operation of the command channel: the tag its CLI chose, under which it reads the progress back
+    tag: str | None = None
 
     def report(self, done: int, total: int | None, label: str, unit: str = "") -> None:
         """A `segmentum.progress.Progress` callback: the library's progress of this job's work."""
@@ -319,7 +321,7 @@ class Runtime:
         thread.start()
         return thread
 
-    def command(self, name: str, params: dict[str, Any]) -> Any:
+    def command(self, name: str, params: dict[str, Any], tag: str | None = None) -> Any:
         """Run an operation of the local CLI's command channel here (`segmentum.service.commands`), with the
         run lock when it writes. An operation that reports progress (ingest, report) is a record of
         `commands` meanwhile, with the progress the library reports (`in_progress`: the dashboard shows it);
@@ -329,7 +331,7 @@ class Runtime:
         from segmentum.service.commands import COMMANDS
 
         try:
-            return self._command(name, params)
+            return self._command(name, params, tag)
         finally:
             found = COMMANDS.get(name)
             if found is not None and found.writes:
@@ -338,7 +340,14 @@ class Runtime:
                 if self.realtime:
                     self._load_live()
 
-    def _command(self, name: str, params: dict[str, Any]) -> Any:
+    def command_progress(self, tag: str) -> dict[str, Any] | None:
+        """The progress of the command channel's operation tagged `tag` (running or among the last 20 done),
+        with its status: what the CLI that forwarded it draws."""
+        with self._jobs_lock:
+            job = next((j for j in reversed(self.commands) if j.tag == tag), None)
+        return None if job is None else {**job.progress(), "status": job.status}
+
+    def _command(self, name: str, params: dict[str, Any], tag: str | None = None) -> Any:
         import inspect
 
         from segmentum.service.commands import COMMANDS, execute
@@ -347,7 +356,7 @@ class Runtime:
         if found is None or "progress" not in inspect.signature(found.func).parameters:
             result = execute(self.ws, name, params, lock=self.run_lock)
         else:
-            job = BatchJob(0, None, None, "cli", now_wall_clock(self.zone), kind=name, steps=0)
+            job = BatchJob(0, None, None, "cli", now_wall_clock(self.zone), kind=name, steps=0, tag=tag)
             with self._jobs_lock:
                 job.job_id = (self.commands[-1].job_id + 1) if self.commands else 1
                 self.commands.append(job)
