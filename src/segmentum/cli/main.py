@@ -246,6 +246,14 @@ class LazyGroup(TyperGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
 
+    def get_help_option(self, ctx: click.Context) -> Any:
+        # An absent flag's value is None here, and Typer (0.29) coerces None through a pydantic TypeAdapter:
+        # 0.3 s of imports before `segmentum COMMAND --help` prints anything. False is what the flag means.
+        option = super().get_help_option(ctx)
+        if option is not None and option.default is None:
+            option.default = False
+        return option
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands or cmd_name not in COMMANDS:
             return self.commands.get(cmd_name)
