@@ -58,7 +58,7 @@ TYPED = "__typed"
 # Rows checked and stored at a time. A chunk of 5M rows of ten columns stays well inside the few GB DuckDB is
 # given (engine.memory_limit); a file of that many rows or fewer is one chunk, read and typed as before.
 CHUNK_ROWS = 5_000_000
-RELAY_ROWS = 100_000  # rows per Arrow batch from the work cursor to the writer (chunked sources)
+RELAY_ROWS = 500_000  # rows per Arrow batch from the work cursor to the writer (chunked sources)
 SPACES = "".join(detect.SPACE_CHARS)
 TRIMMED = f" \t\r\n{SPACES}"  # what is trimmed from both ends of a text value
 _EDGE_CLASS = "".join(f"\\x{{{ord(ch):04x}}}" for ch in TRIMMED)
