@@ -71,13 +71,13 @@ def child(source: Path, root: Path, memory_limit: str, chunk_rows: int | None) -
     temp = root / "tmp"
     peak = [0]
     done = threading.Event()
-    timeline: list[tuple[float, int]] = []  # (seconds, MB) whenever the peak so far grows by 50 MB
+    timeline: list[tuple[float, int]] = []  # (seconds, MB) whenever the size passes the last noted + 50 MB
     events: list[tuple[float, str]] = []  # (seconds, progress) when a chunk is done
 
     def poll() -> None:
         while not done.wait(0.1):
             size = _disk_usage(temp)
-            if size > peak[0] + 50e6:
+            if size > (timeline[-1][1] * 1e6 if timeline else 0) + 50e6:
                 timeline.append((round(time.perf_counter() - wall0, 1), round(size / 1e6)))
             peak[0] = max(peak[0], size)
 
