@@ -226,3 +226,39 @@ def test_chunk_rows_must_be_positive(workspace: Workspace, tmp_path: Path) -> No
     source.write_text(ORDERS_CSV)
     with pytest.raises(IngestError, match="chunk_rows must be at least 1"):
         ingest(workspace, "orders", source, chunk_rows=0)
+
+
+@pytest.mark.parametrize("mode", ["replace", "upsert"])
+def test_replace_and_upsert_in_chunks_as_in_one_piece(tmp_path: Path, mode: str) -> None:
+    # the first chunk has no row to store (replace swaps at the first chunk that has one); o1 and o2 repeat
+    # across chunks (upsert: the last row wins)
+    source = tmp_path / "orders.jsonl"
+    rows = [
+        '{"order_id": "x1", "customer_id": "c1", "ordered_at": "nope", "amount": 1}',
+        '{"order_id": "x2", "customer_id": "", "ordered_at": "2024-01-01", "amount": 1}',
+        '{"order_id": "x3", "customer_id": "c1", "ordered_at": "2024-01-01", "amount": "abc"}',
+        '{"order_id": "o1", "customer_id": "c1", "ordered_at": "2024-01-02", "amount": 1}',
+        '{"order_id": "o2", "customer_id": "c2", "ordered_at": "2024-01-03", "amount": 2}',
+        "not json",
+        '{"order_id": "o1", "customer_id": "c3", "ordered_at": "2024-01-04", "amount": 3}',
+        '{"order_id": "o3", "customer_id": "c3", "ordered_at": "2024-01-05", "amount": 4}',
+        '{"order_id": "o2", "customer_id": "c4", "ordered_at": "2024-01-06", "amount": 5}',
+    ]
+    source.write_text("\n".join(rows) + "\n")
+    state, report, _ = _both(tmp_path, "orders", source, mode=mode)
+    assert [line for line, *_ in state["quarantine"]][:4] == [1, 2, 3, 6]
+    stored = {r[0]: r[1] for r in state["orders"]}
+    if mode == "upsert":
+        assert report["rows_stored"] == 5 and stored["o1"] == "c3" and stored["o2"] == "c4"
+        assert stored["o100"] == "c9"  # kept from before
+    else:
+        assert report["rows_stored"] == 3 and "o100" not in stored  # replaced
+        assert [line for line, *_ in state["quarantine"]] == [1, 2, 3, 6, 7, 9]
+
+
+def test_replace_in_chunks_with_nothing_to_store_leaves_the_table(tmp_path: Path) -> None:
+    source = tmp_path / "orders.csv"
+    source.write_text("order_id,customer_id,ordered_at,amount\n" + "".join(f"o{i},,x,1\n" for i in range(7)))
+    state, report, _ = _both(tmp_path, "orders", source, mode="replace")
+    assert report["rows_stored"] == 0 and [r[0] for r in state["orders"]] == ["o100"]
+    assert any("left as it was" in w for w in report["warnings"])
