@@ -88,6 +88,12 @@ class EngineSettings(Strict):
         "absolute; default: the store's file name plus '.tmp', next to it)",
     )
     threads: int | None = Field(None, ge=1, description="DuckDB's worker threads (default: one per core)")
+    ingest_chunk_rows: int | None = Field(
+        None,
+        ge=1,
+        description="Rows an ingest checks and stores at a time: a larger file is read in chunks, with DuckDB's "
+        "temporary files and memory bounded by a chunk (default: 5,000,000)",
+    )
 
     @field_validator("memory_limit")
     @classmethod
@@ -249,6 +255,7 @@ store: segmentum.duckdb
 #   name: duckdb
 #   memory_limit: 4GB         # beyond it DuckDB spills to disk (default: 80% of the machine's memory)
 #   temp_directory: segmentum.duckdb.tmp   # where it spills (default: next to the store)
+#   ingest_chunk_rows: 5000000  # an ingest checks and stores a larger file this many rows at a time
 # warehouse: warehouse/       # where Parquet exports for Spark are written
 
 # Timestamps are stored as wall-clock time in this zone; input with an offset is converted to it.

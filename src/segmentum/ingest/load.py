@@ -4,6 +4,13 @@ A source is staged into DuckDB (see readers.py); mapping, typing and validation 
 SQL statement over the staged rows; rows that fail go to `segmentum.quarantine` in bulk. The write, the
 quarantine, the ingest log and the derived tables (`orders` from `order_items`, `customers` from every table)
 are one transaction: a crash leaves the store as it was.
+
+A source of more rows than a chunk (`CHUNK_ROWS`, `engine.ingest_chunk_rows`) is checked and stored chunk by
+chunk, so that DuckDB's temporary files and memory are bounded by a chunk, not by the file. What is decided once
+per file (the number format, the types of extra columns, each date column's format and its parsed distinct
+values) is decided first over all the source's rows (`Staged.relation`); what crosses chunks is carried in
+narrow temp tables: the keys (and first lines) seen, for duplicate keys; the rows per order, for the generated
+`order_items.line`; the occurrences per content, for generated event ids. The chunks' writes are one transaction.
 """
 
 from __future__ import annotations
@@ -11,7 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from pathlib import Path
@@ -21,9 +29,10 @@ import duckdb
 
 from segmentum.clock import now as clock_now
 from segmentum.errors import IngestError, did_you_mean
+from segmentum.faults import crash_point
 from segmentum.ingest import detect
 from segmentum.ingest.aliases import resolve_columns
-from segmentum.ingest.readers import REJ, STG, Staged, lit, q, stage
+from segmentum.ingest.readers import REJ, STG, Staged, chunks, lit, q, stage
 from segmentum.progress import Progress, notify
 from segmentum.schema import (
     BIGINT,
@@ -46,6 +55,10 @@ from segmentum.store import META, Store
 
 MODES = ("append", "upsert", "replace")
 TYPED = "__typed"
+# Rows checked and stored at a time. A chunk of 5M rows of ten columns stays well inside the few GB DuckDB is
+# given (engine.memory_limit); a file of that many rows or fewer is one chunk, read and typed as before.
+CHUNK_ROWS = 5_000_000
+RELAY_ROWS = 500_000  # rows per Arrow batch from the work cursor to the writer (chunked sources)
 SPACES = "".join(detect.SPACE_CHARS)
 TRIMMED = f" \t\r\n{SPACES}"  # what is trimmed from both ends of a text value
 _EDGE_CLASS = "".join(f"\\x{{{ord(ch):04x}}}" for ch in TRIMMED)
@@ -145,6 +158,7 @@ def ingest(
     na_values: Sequence[str] | str | None = None,
     strict: bool = False,
     progress: Progress | None = None,
+    chunk_rows: int | None = None,
 ) -> IngestReport:
     """Load `source` into the canonical `table` of a workspace (or a bare Store, whose time zone is UTC).
 
@@ -173,8 +187,12 @@ def ingest(
     progress:
         Called as `progress(done, total, label)` while reading (bytes, or rows of a workbook) and when
         the rows are checked and stored (`segmentum.progress`); nothing is printed here.
+    chunk_rows:
+        Rows checked and stored at a time (default: the workspace's `engine.ingest_chunk_rows`, else
+        `CHUNK_ROWS`); a larger source is read in chunks with temporary disk and memory bounded by a chunk.
     """
     store, tz = _store_and_timezone(target)
+    chunk_rows = _chunk_rows(target, chunk_rows, table, mode)
     if table not in TABLES:
         raise IngestError(
             f"unknown table {table!r}{did_you_mean(table, TABLES)}; the canonical tables are: {', '.join(TABLES)}"
@@ -196,15 +214,31 @@ def ingest(
     started = _now()
     try:
         staged = stage(
-            cur, source, encoding=encoding, delimiter=delimiter, progress=progress, na_values=opts.na_values
+            cur,
+            source,
+            encoding=encoding,
+            delimiter=delimiter,
+            progress=progress,
+            na_values=opts.na_values,
+            chunk_rows=chunk_rows,
         )
-        storing = f"checking and storing {staged.rows:,} rows"
-        notify(progress, 0, staged.rows, storing)
-        report = _ingest_staged(store, cur, table, staged, opts, started, source_options=_options_json(opts))
-        notify(progress, staged.rows, staged.rows, storing)
+        total = staged.rows
+        storing = f"checking and storing {total:,} rows"
+        notify(progress, 0, total, storing)
+        report = _ingest_staged(
+            store,
+            cur,
+            table,
+            staged,
+            opts,
+            started,
+            source_options=_options_json(opts),
+            chunk_rows=chunk_rows,
+            on_chunk=lambda done: notify(progress, done, total, storing) if done < total else None,
+        )
+        notify(progress, total, total, storing)
     finally:
-        for name in (STG, REJ, TYPED, "__fix"):
-            cur.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        _drop_temps(cur)
         cur.close()
     if strict and report.rows_quarantined:
         raise StrictIngestError(
@@ -266,8 +300,7 @@ def ingest_frame(
         staged.rows = arrow.num_rows
         return _ingest_staged(store, cur, table, staged, opts, started, source_options={"frame": True})
     finally:
-        for name in (STG, REJ, TYPED, "__fix"):
-            cur.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        _drop_temps(cur)
         cur.close()
 
 
@@ -282,6 +315,58 @@ def parse_na_values(values: Sequence[str] | str | None) -> list[str]:
             raise IngestError(f"--na-values takes texts, got {item!r}")
         result += [v.strip() for v in item.split(",") if v.strip()]
     return result
+
+
+def _chunk_rows(target: Any, chunk_rows: int | None, table: str, mode: str) -> int | None:
+    """Rows per chunk: the argument, else the workspace's setting, else CHUNK_ROWS; None (one chunk) for an
+    upsert of customers, whose recorded changes compare each customer's last row of the whole source with
+    what is stored (a customer's rows in two chunks would record a change per chunk)."""
+    if table == "customers" and mode == "upsert":
+        return None
+    if chunk_rows is None:
+        engine = getattr(getattr(target, "config", None), "engine", None)
+        chunk_rows = getattr(engine, "ingest_chunk_rows", None) or CHUNK_ROWS
+    if chunk_rows < 1:
+        raise IngestError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    return chunk_rows
+
+
+def _drop_temps(cur: duckdb.DuckDBPyConnection) -> None:
+    """Drop the ingest's temporary tables and views (staging, typing, lookups, what chunks carry)."""
+    for kind, name in cur.execute(
+        "SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, '__') "
+        "UNION ALL SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, '__')"
+    ).fetchall():
+        cur.execute(f"DROP {kind} IF EXISTS temp.{q(name)}")
+
+
+class _Link:
+    """The rows a statement of the writer reads from the work cursor's temp tables.
+
+    A source of one chunk has one cursor: the rows are read in the writer's statement itself. A source in
+    chunks writes in one transaction across all of them, and DuckDB frees a temp table dropped in a transaction
+    only when the transaction ends; so the chunks' temp tables live on the work cursor, outside the
+    transaction, and their rows stream to the writer as Arrow batches (memory: a batch)."""
+
+    def __init__(self, work: duckdb.DuckDBPyConnection, writer: duckdb.DuckDBPyConnection) -> None:
+        self.work = work
+        self.writer = writer
+        self.names: list[str] = []
+
+    def rows(self, select: str) -> str:
+        """A relation of the writer holding the rows of `select` (run on the work cursor); one use each."""
+        if self.work is self.writer:
+            return f"({select})"
+        self.release()  # the previous relation was read: the work cursor runs one statement at a time
+        name = f"__relay{id(self)}"
+        self.writer.register(name, self.work.execute(select).to_arrow_reader(RELAY_ROWS))
+        self.names.append(name)
+        return name
+
+    def release(self) -> None:
+        for name in self.names:
+            self.writer.unregister(name)
+        self.names.clear()
 
 
 def _store_and_timezone(target: Any) -> tuple[Store, str]:
@@ -313,6 +398,8 @@ def _ingest_staged(
     started: dt.datetime,
     *,
     source_options: dict[str, Any],
+    chunk_rows: int | None = None,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> IngestReport:
     spec = TABLES[table]
     report = IngestReport(table=table, source=staged.source_name, mode=opts.mode, notes=staged.notes)
@@ -334,50 +421,111 @@ def _ingest_staged(
     derived_before = _is_derived(cur, table)
     if derived_before:
         existing = {}  # an explicit load of a derived table replaces what was derived
+    # decided once per file, over all its rows (staged.relation)
     number_format = _number_format(cur, staged, spec, targets, existing, opts)
     columns = _plan_columns(cur, table, staged, targets, existing, opts, number_format)
-    _build_typed(cur, table, staged, columns, opts, report)
     ingest_id = one(cur.execute(f"SELECT nextval('{META}.ingest_seq')"))[0]
     report.ingest_id = ingest_id
-    if table == "events":
-        _derive_event_ids(cur, [c.name for c in columns])
     key = [c.name for c in columns if c.key]
     auto_ids = table == "customers" and opts.mode == "append" and bool(existing)
-    _mark_duplicates(cur, table, key, opts.mode, existing, auto_ids)
-    counts = one(cur.execute(f"SELECT count(*), count(*) FILTER (WHERE __reason IS NULL) FROM {TYPED}"))
-    rejected = one(cur.execute(f"SELECT count(*) FROM {REJ}"))[0]
-    report.rows_read = counts[0] + rejected
-    report.rows_stored = counts[1]
-    report.rows_quarantined = counts[0] - counts[1] + rejected
-
-    # replace swaps the table only when the source gave rows to store; the quarantine and the log are kept
-    swap = not (opts.mode == "replace" and report.rows_stored == 0)
-    if not swap:
-        report.warnings.append(f"nothing could be stored: {table} is left as it was")
-    with store.transaction(cur):
-        if swap:
-            if table == "customers" and opts.mode == "upsert" and existing:
-                _record_changes(cur, columns, existing, clock_now(opts.timezone).replace(tzinfo=None))
-            _write_tables(cur, table, columns, key, opts.mode, existing, auto_ids, derived_before, report)
-        else:
-            _derive_customers(cur, ())  # only makes sure `customers` exists
-        _write_quarantine(cur, ingest_id, table, staged)
-        cur.execute(
-            f"INSERT INTO {META}.ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                ingest_id,
-                table,
-                staged.source_name,
-                opts.mode,
-                report.rows_read,
-                report.rows_stored,
-                report.rows_quarantined,
-                json.dumps(source_options, ensure_ascii=False),
-                started,
-                _now(),
-            ],
-        )
+    carry = staged.chunked
+    generated_line = any(c.name == "line" and c.source is None for c in columns) and table == "order_items"
+    writer = store.cursor() if carry else cur
+    link = _Link(cur, writer)
+    rounded: dict[int, list[Any]] = {}
+    read = stored = 0
+    written = False  # replace swaps the table only when the source gave rows to store
+    try:
+        with ExitStack() as transaction:
+            for number in chunks(cur, staged, chunk_rows or 1, opts.na_values):
+                _build_typed(cur, table, staged, columns, opts, rounded)
+                if carry and generated_line:
+                    _carry_lines(cur, number)
+                if table == "events":
+                    _derive_event_ids(cur, [c.name for c in columns], carry=carry, first=number == 0)
+                # an order line's key is unique within the file when the line is generated
+                seen = carry and not generated_line
+                _mark_duplicates(cur, table, key, opts.mode, existing, auto_ids, seen=seen, first=number == 0)
+                counts = one(
+                    cur.execute(f"SELECT count(*), count(*) FILTER (WHERE __reason IS NULL) FROM {TYPED}")
+                )
+                read, stored = read + counts[0], stored + counts[1]
+                if number == 0:
+                    # one chunk: typed before the transaction, as it is short; chunks: see _Link
+                    transaction.enter_context(store.transaction(writer))
+                if counts[1] or (written or opts.mode != "replace"):
+                    if not written and derived_before:
+                        writer.execute(f"DROP TABLE IF EXISTS main.{q(table)}")
+                        writer.execute(f"DELETE FROM {META}.derived WHERE table_name = ?", [table])
+                        report.warnings.append(
+                            f"{table} derived earlier from another table were replaced by this load"
+                        )
+                    if table == "customers" and opts.mode == "upsert" and existing:
+                        _record_changes(
+                            writer, columns, existing, clock_now(opts.timezone).replace(tzinfo=None)
+                        )
+                    _write_table(
+                        writer, link, table, columns, key, opts.mode, existing, auto_ids, first=not written
+                    )
+                    written = True
+                _write_quarantine(writer, link, ingest_id, table, staged)
+                link.release()
+                if on_chunk is not None:
+                    on_chunk((number + 1) * (chunk_rows or 1))  # the source's rows the chunks covered
+                if number:
+                    crash_point("ingest_chunk")  # a later chunk is written; nothing is committed
+            rejected = one(cur.execute(f"SELECT count(*) FROM {REJ}"))[0]
+            report.rows_read = read + rejected
+            report.rows_stored = stored
+            report.rows_quarantined = read - stored + rejected
+            _rounding_warnings(columns, rounded, report)
+            if written:
+                _derive_tables(writer, table, opts.mode, existing, report)
+            else:
+                report.warnings.append(f"nothing could be stored: {table} is left as it was")
+                _derive_customers(writer, ())  # only makes sure `customers` exists
+            writer.execute(
+                f"INSERT INTO {META}.quarantine SELECT ?, ?, ?, line, column_name, reason, raw, ? "
+                f"FROM {link.rows(f'SELECT * FROM {REJ} ORDER BY line')}",
+                [ingest_id, table, staged.source_name, _now()],
+            )
+            link.release()
+            writer.execute(
+                f"INSERT INTO {META}.ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    ingest_id,
+                    table,
+                    staged.source_name,
+                    opts.mode,
+                    report.rows_read,
+                    report.rows_stored,
+                    report.rows_quarantined,
+                    json.dumps(source_options, ensure_ascii=False),
+                    started,
+                    _now(),
+                ],
+            )
+    finally:
+        link.release()
+        if writer is not cur:
+            writer.close()
     return report
+
+
+def _carry_lines(cur: duckdb.DuckDBPyConnection, number: int) -> None:
+    """The generated `order_items.line` (a row's place in its order) continued across chunks: each chunk's
+    numbers start after the rows of the same order in earlier chunks (`__lines`: rows per order so far)."""
+    if number == 0:
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE __lines AS SELECT order_id, count(*) AS n FROM {TYPED} GROUP BY 1"
+        )
+        return
+    cur.execute(
+        f"UPDATE {TYPED} SET line = {TYPED}.line + p.n FROM (SELECT order_id, sum(n) AS n FROM __lines "
+        f"WHERE order_id IN (SELECT order_id FROM {TYPED}) GROUP BY 1) p "
+        f"WHERE {TYPED}.order_id IS NOT DISTINCT FROM p.order_id"
+    )
+    cur.execute(f"INSERT INTO __lines SELECT order_id, count(*) FROM {TYPED} GROUP BY 1")
 
 
 def _record_changes(
@@ -429,23 +577,10 @@ def _record_changes(
     cur.execute("DROP TABLE IF EXISTS __changes")
 
 
-def _write_tables(
-    cur: duckdb.DuckDBPyConnection,
-    table: str,
-    columns: list[_Column],
-    key: list[str],
-    mode: str,
-    existing: dict[str, str],
-    auto_ids: bool,
-    derived_before: bool,
-    report: IngestReport,
+def _derive_tables(
+    cur: duckdb.DuckDBPyConnection, table: str, mode: str, existing: dict[str, str], report: IngestReport
 ) -> None:
-    """The table, then what is derived from it (orders from order lines, customers from every table)."""
-    if derived_before:
-        cur.execute(f"DROP TABLE IF EXISTS main.{q(table)}")
-        cur.execute(f"DELETE FROM {META}.derived WHERE table_name = ?", [table])
-        report.warnings.append(f"{table} derived earlier from another table were replaced by this load")
-    _write_table(cur, table, columns, key, mode, existing, auto_ids)
+    """What is derived from the table just written: orders from order lines, customers from every table."""
     if table == "order_items" and _derive_orders(cur):
         report.derived.append("orders")
     # Only ids of the tables just written can be new; a replaced customer table needs them all again.
@@ -459,17 +594,33 @@ def _write_tables(
         report.derived.append("customers")
 
 
-def _derive_event_ids(cur: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+def _derive_event_ids(
+    cur: duckdb.DuckDBPyConnection, names: list[str], *, carry: bool = False, first: bool = True
+) -> None:
     """An event without an id gets a hash of its customer, event, time and properties and of its occurrence among
     identical rows of the source (DESIGN section 4): loading the same file twice stores it once, the second load's
-    rows being duplicates of stored keys."""
+    rows being duplicates of stored keys. In chunks, occurrences continue from earlier chunks (`__events`)."""
     content = [c for c in ("customer_id", "event", "occurred_at", "properties") if c in names]
     values = ", ".join(f"CAST({q(c)} AS VARCHAR)" for c in content)
-    cur.execute(
-        f"UPDATE {TYPED} SET event_id = h.id FROM (SELECT __line AS l, md5(CAST(to_json([{values}]) AS VARCHAR) "
-        f"|| '#' || row_number() OVER (PARTITION BY {values} ORDER BY __line)) AS id FROM {TYPED} "
-        f"WHERE event_id IS NULL AND __reason IS NULL) h WHERE {TYPED}.__line = h.l"
+    new = (
+        f"SELECT __line AS l, CAST(to_json([{values}]) AS VARCHAR) AS j, row_number() OVER "
+        f"(PARTITION BY {values} ORDER BY __line) AS k FROM {TYPED} WHERE event_id IS NULL AND __reason IS NULL"
     )
+    if not carry:
+        cur.execute(
+            f"UPDATE {TYPED} SET event_id = md5(h.j || '#' || h.k) FROM ({new}) h WHERE {TYPED}.__line = h.l"
+        )
+        return
+    if first:
+        cur.execute("CREATE OR REPLACE TEMP TABLE __events (m VARCHAR, n BIGINT)")
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE __evnew AS SELECT *, md5(j) AS m FROM ({new})")
+    cur.execute(
+        f"UPDATE {TYPED} SET event_id = md5(h.j || '#' || (h.k + coalesce(e.n, 0))) FROM __evnew h LEFT JOIN "
+        "(SELECT m, sum(n) AS n FROM __events WHERE m IN (SELECT m FROM __evnew) GROUP BY m) e ON e.m = h.m "
+        f"WHERE {TYPED}.__line = h.l"
+    )
+    cur.execute("INSERT INTO __events SELECT m, count(*) FROM __evnew GROUP BY m")
+    cur.execute("DROP TABLE __evnew")
 
 
 def _is_derived(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -502,7 +653,7 @@ def _number_format(
         for start in range(0, len(numeric), TYPING_BATCH):  # a statement per batch: planning is superlinear
             # Values repeat (amounts, prices): count the distinct values, then shape, trim and test only those.
             union = " UNION ALL ".join(
-                f"SELECT {c} AS v FROM {STG}" for c in numeric[start : start + TYPING_BATCH]
+                f"SELECT {c} AS v FROM {staged.relation}" for c in numeric[start : start + TYPING_BATCH]
             )
             shape_counts = cur.execute(
                 f"SELECT s, sum(n) FROM (SELECT translate(trim(v), '0123456789', '9999999999') AS s, n "
@@ -613,7 +764,7 @@ def _infer_extras(
             f"AND lower({value(s)}) NOT IN ('true', 'false'))"
             for s in batch
         )
-        texty = one(cur.execute(f"SELECT {looks} FROM {STG}"))
+        texty = one(cur.execute(f"SELECT {looks} FROM {staged.relation}"))
         rest = [s for s, t in zip(batch, texty, strict=True) if not t]
         types.update({s: TEXT for s, t in zip(batch, texty, strict=True) if t})
         if not rest:
@@ -631,7 +782,7 @@ def _infer_extras(
                 f"AND TRY_CAST({v} AS TIMESTAMP) IS NOT NULL)",
                 f"count(*) FILTER (WHERE lower({v}) IN ('true', 'false'))",
             ]
-        row = one(cur.execute(f"SELECT {', '.join(counts)} FROM {STG}"))
+        row = one(cur.execute(f"SELECT {', '.join(counts)} FROM {staged.relation}"))
         for k, s in enumerate(rest):
             n, ints, nums, isos, bools = row[5 * k : 5 * k + 5]
             types[s] = (
@@ -771,7 +922,7 @@ def _type_column(
         else:
             # Dates repeat: parse each distinct value once into a lookup table, then join it.
             cur.execute(
-                f"CREATE OR REPLACE TEMP TABLE __dv{idx} AS SELECT DISTINCT {col.pre[v]} AS v FROM {STG} "
+                f"CREATE OR REPLACE TEMP TABLE __dv{idx} AS SELECT DISTINCT {col.pre[v]} AS v FROM {staged.relation} "
                 f"WHERE {col.pre[v]} IS NOT NULL"
             )
             family = _date_family(cur, col, f"__dv{idx}", staged, opts)
@@ -941,7 +1092,8 @@ def _all_iso(
         return False
     n, read = one(
         cur.execute(
-            f"SELECT count(v), count({_iso_sql('v', opts.timezone)}) FROM (SELECT {value} AS v FROM {STG})"
+            f"SELECT count(v), count({_iso_sql('v', opts.timezone)}) FROM (SELECT {value} AS v "
+            f"FROM {staged.relation})"
         )
     )
     if n != read:
@@ -964,8 +1116,10 @@ def _build_typed(
     staged: Staged,
     columns: list[_Column],
     opts: _Options,
-    report: IngestReport,
+    rounded: dict[int, list[Any]],
 ) -> None:
+    """The staged chunk (`__stg`) typed as `__typed`: each column's value and, for a row that cannot be stored,
+    the reason and the source column (`__reason`, `__column`). `rounded` gathers the half-even roundings."""
     cur.execute(
         "CREATE OR REPLACE TEMP MACRO quote_raw(s) AS "
         "'''' || CASE WHEN length(s) > 200 THEN left(s, 200) || '...' ELSE s END || ''''"
@@ -979,6 +1133,7 @@ def _build_typed(
         or any(c.join for c in columns)
         or any(" OVER (" in c.value_sql for c in columns)
     )
+    cur.execute(f"DROP TABLE IF EXISTS temp.{TYPED}")  # the previous chunk's
     parts: list[str] = []
     for start in range(0, len(columns), TYPING_BATCH):
         part = f"__typed_{start // TYPING_BATCH}"
@@ -994,12 +1149,10 @@ def _build_typed(
         )
         for part in parts:
             cur.execute(f"DROP TABLE temp.{part}")
-    for c in columns:
-        if c.join:
-            cur.execute(f"DROP TABLE IF EXISTS temp.{c.join[0]}")
+    # the date lookups (`col.join`) serve every chunk: they are dropped with the ingest's temp tables
     for i, col in enumerate(columns):
         if col.fix_sql:
-            _round_half_even(cur, i, col, report)
+            _round_half_even(cur, i, col, rounded)
     reasons = [f"__e{i}" for i in range(len(columns))]
     names = [
         f"CASE WHEN __e{i} IS NOT NULL THEN {lit(c.source or c.name)} END" for i, c in enumerate(columns)
@@ -1068,7 +1221,9 @@ def _type_batch(
     )
 
 
-def _round_half_even(cur: duckdb.DuckDBPyConnection, i: int, col: _Column, report: IngestReport) -> None:
+def _round_half_even(
+    cur: duckdb.DuckDBPyConnection, i: int, col: _Column, rounded: dict[int, list[Any]]
+) -> None:
     rows = cur.execute(
         f"SELECT __line, __f{i} FROM {TYPED} WHERE __f{i} IS NOT NULL AND __e{i} IS NULL"
     ).fetchall()
@@ -1095,10 +1250,18 @@ def _round_half_even(cur: duckdb.DuckDBPyConnection, i: int, col: _Column, repor
         f"UPDATE {TYPED} SET {q(col.name)} = CAST(__fix.v AS {col.type}), __e{i} = __fix.e FROM __fix "
         f"WHERE {TYPED}.__line = __fix.l"
     )
-    rounded = sum(1 for f in fixed if f[1] is not None)
-    if rounded:
+    count = sum(1 for f in fixed if f[1] is not None)
+    if count:
+        seen = rounded.setdefault(i, [0, example])  # the example of the first chunk with one
+        seen[0] += count
+
+
+def _rounding_warnings(columns: list[_Column], rounded: dict[int, list[Any]], report: IngestReport) -> None:
+    """One warning per column whose values were rounded, whatever the chunks."""
+    for i, (count, example) in sorted(rounded.items()):
+        col = columns[i]
         report.warnings.append(
-            f"{rounded:,} value(s) of {col.source!r} ({col.name}) had more than 6 decimals and were rounded "
+            f"{count:,} value(s) of {col.source!r} ({col.name}) had more than 6 decimals and were rounded "
             f"half-even to 6 ({example})"
         )
 
@@ -1110,10 +1273,28 @@ def _mark_duplicates(
     mode: str,
     existing: dict[str, str],
     auto_ids: bool,
+    *,
+    seen: bool = False,
+    first: bool = True,
 ) -> None:
+    """Quarantine a row whose key an earlier row of the source has (append, replace) or that is already
+    stored (append). `seen`: the source comes in chunks, and `__seen` holds the key and line of the first row
+    of each key in the earlier chunks (the rows the marking leaves before the check against the store)."""
     if not key:
         return
     keys = ", ".join(q(k) for k in key)
+    within = mode in ("append", "replace")
+    message = f"' of this source has the same ' || {lit(', '.join(key))}"
+    if within and seen:
+        if first:
+            cols = ", ".join([*(q(k) for k in key), "__line"])
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE __seen AS SELECT {cols} FROM {TYPED} WHERE false")
+        else:
+            on = " AND ".join(f"s.{q(k)} = {TYPED}.{q(k)}" for k in key)
+            cur.execute(
+                f"UPDATE {TYPED} SET __reason = 'duplicate key: line ' || s.__line || {message}, "
+                f"__column = {lit(key[0])} FROM __seen s WHERE {TYPED}.__reason IS NULL AND {on}"
+            )
     # most sources repeat no key: a grouping says so for a fraction of the cost of the marking
     if (
         mode in ("append", "replace")
@@ -1122,11 +1303,13 @@ def _mark_duplicates(
         ).fetchall()
     ):
         cur.execute(
-            f"UPDATE {TYPED} SET __reason = 'duplicate key: line ' || d.first_line || ' of this source has the "
-            f"same ' || {lit(', '.join(key))}, __column = {lit(key[0])} FROM (SELECT __line AS l, "
+            f"UPDATE {TYPED} SET __reason = 'duplicate key: line ' || d.first_line || {message}, "
+            f"__column = {lit(key[0])} FROM (SELECT __line AS l, "
             f"min(__line) OVER (PARTITION BY {keys}) AS first_line FROM {TYPED} WHERE __reason IS NULL) d "
             f"WHERE {TYPED}.__line = d.l AND d.first_line < d.l"
         )
+    if within and seen:
+        cur.execute(f"INSERT INTO __seen SELECT {keys}, __line FROM {TYPED} WHERE __reason IS NULL")
     if mode == "append" and existing and all(k in existing for k in key):
         on = " AND ".join(f"t.{q(k)} = {TYPED}.{q(k)}" for k in key)
         skip_auto = (
@@ -1144,30 +1327,37 @@ def _mark_duplicates(
 
 def _write_table(
     cur: duckdb.DuckDBPyConnection,
+    link: _Link,
     table: str,
     columns: list[_Column],
     key: list[str],
     mode: str,
     existing: dict[str, str],
     auto_ids: bool,
+    *,
+    first: bool = True,
 ) -> None:
+    """Write the typed chunk's good rows with the writer `cur`; `first`: the first chunk written, which
+    creates (or replaces, or widens) the table."""
     t = f"main.{q(table)}"
-    if mode == "replace" or not existing:
+    if first and (mode == "replace" or not existing):
         defs = ", ".join(f"{q(c.name)} {c.type}" for c in columns)
         cur.execute(f"CREATE OR REPLACE TABLE main.{q(table)} ({defs})")
-    else:
+    elif first:
         for c in columns:
             if c.name not in existing:
                 cur.execute(f"ALTER TABLE {t} ADD COLUMN {q(c.name)} {c.type}")
     names = ", ".join(q(c.name) for c in columns)
+
+    def good(select: str) -> str:
+        return link.rows(f"SELECT {select} FROM {TYPED} WHERE __reason IS NULL")
+
     if mode == "upsert" and key:
         keys = ", ".join(q(k) for k in key)
         on = " AND ".join(f"{t}.{q(k)} = n.{q(k)}" for k in key)
+        cur.execute(f"DELETE FROM {t} USING (SELECT DISTINCT {keys} FROM {good(keys)}) n WHERE {on}")
         cur.execute(
-            f"DELETE FROM {t} USING (SELECT DISTINCT {keys} FROM {TYPED} WHERE __reason IS NULL) n WHERE {on}"
-        )
-        cur.execute(
-            f"INSERT INTO {t} ({names}) SELECT {names} FROM {TYPED} WHERE __reason IS NULL "
+            f"INSERT INTO {t} ({names}) SELECT {names} FROM {good(names + ', __line')} "
             f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __line DESC) = 1"
         )
     else:
@@ -1175,32 +1365,33 @@ def _write_table(
             # customers created automatically from other tables give way to the real rows
             cur.execute(
                 f"DELETE FROM {t} WHERE customer_id IN (SELECT customer_id FROM {META}.auto_customers) "
-                f"AND customer_id IN (SELECT customer_id FROM {TYPED} WHERE __reason IS NULL)"
+                f"AND customer_id IN (SELECT customer_id FROM {good('customer_id')})"
             )
-        cur.execute(f"INSERT INTO {t} ({names}) SELECT {names} FROM {TYPED} WHERE __reason IS NULL")
+        cur.execute(f"INSERT INTO {t} ({names}) SELECT {names} FROM {good(names)}")
     if table == "customers":
         cur.execute(
-            f"DELETE FROM {META}.auto_customers WHERE customer_id IN "
-            f"(SELECT customer_id FROM {TYPED} WHERE __reason IS NULL)"
+            f"DELETE FROM {META}.auto_customers WHERE customer_id IN (SELECT customer_id FROM {good('customer_id')})"
         )
-    if table == "orders":
+    if table == "orders" and first:
         # `status` is optional in the input but always present in the store (null counts as completed), so
         # everything that selects qualifying orders can name it
         cur.execute(f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS status {TEXT}")
 
 
-def _write_quarantine(cur: duckdb.DuckDBPyConnection, ingest_id: int, table: str, staged: Staged) -> None:
+def _write_quarantine(
+    cur: duckdb.DuckDBPyConnection, link: _Link, ingest_id: int, table: str, staged: Staged
+) -> None:
+    """The typed chunk's rows that cannot be stored, with the source's values (the rows a reader rejected,
+    `__rej`, are written once at the end)."""
     fields = ", ".join(f"{lit(name)}, s.c{i}" for i, name in enumerate(staged.columns))
     raw = f"CAST(json_object({fields}) AS VARCHAR)" if staged.columns else "NULL"
-    now = _now()
-    cur.execute(
-        f"INSERT INTO {META}.quarantine SELECT ?, ?, ?, t.__line, t.__column, t.__reason, {raw}, ? "
-        f"FROM {TYPED} t JOIN {STG} s ON s.__line = t.__line WHERE t.__reason IS NOT NULL ORDER BY t.__line",
-        [ingest_id, table, staged.source_name, now],
+    rows = link.rows(
+        f"SELECT t.__line AS line, t.__column AS column_name, t.__reason AS reason, {raw} AS raw FROM {TYPED} t "
+        f"JOIN {STG} s ON s.__line = t.__line WHERE t.__reason IS NOT NULL ORDER BY t.__line"
     )
     cur.execute(
-        f"INSERT INTO {META}.quarantine SELECT ?, ?, ?, line, column_name, reason, raw, ? FROM {REJ} ORDER BY line",
-        [ingest_id, table, staged.source_name, now],
+        f"INSERT INTO {META}.quarantine SELECT ?, ?, ?, line, column_name, reason, raw, ? FROM {rows}",
+        [ingest_id, table, staged.source_name, _now()],
     )
 
 

@@ -7,6 +7,12 @@ is not JSON) go to `__rej` and later to the quarantine. Sources are read in chun
 
 Line numbers: CSV/TSV the physical line where the row starts (header = line 1); Excel the sheet's row
 number (header = row 1); JSON lines the line number; Parquet and database tables the 1-based row number.
+
+A source of more rows than a chunk (`chunk_rows`) is then checked and stored chunk by chunk (`chunks`): a
+Parquet file is read again per chunk (a filter on its row number skips the other row groups), never staged
+whole; the other sources are staged whole once as `__src` (text in DuckDB's compressed columns: one copy of
+the source) and a chunk at a time is copied from it into `__stg`. Either way `Staged.relation` names all the
+screened rows, on which the ingest decides what it decides once per file (number format, types, dates).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ if TYPE_CHECKING:
 BATCH_ROWS = 50_000
 STG = "__stg"
 REJ = "__rej"
+SRC = "__src"  # every staged row of a source checked in chunks (a table, or a view of a Parquet file)
 URL_SCHEMES = ("duckdb", "sqlite", "postgresql", "postgres")
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ".dat"}
 
@@ -57,6 +64,9 @@ class Staged:
     encoding: str | None = None
     delimiter: str | None = None
     notes: list[str] = field(default_factory=list)
+    relation: str = STG  # all the screened rows: the decisions made once per file read them
+    parquet: str | None = None  # a Parquet file read chunk by chunk (its select list of c0, c1, ...)
+    chunked: bool = False  # more rows than a chunk: `chunks` stages them a chunk at a time
 
     @property
     def numbers_as_text(self) -> bool:
@@ -99,9 +109,11 @@ def stage(
     delimiter: str | None = None,
     progress: Progress | None = None,
     na_values: Sequence[str] = (),
+    chunk_rows: int | None = None,
 ) -> Staged:
     """Read `source` into the staging tables `__stg` and `__rej` of the cursor's connection, then `screen` it.
 
+    A source of more than `chunk_rows` rows is left for `chunks` to stage a chunk at a time (`Staged.chunked`).
     The readers that loop in Python report to `progress`: the line-by-line CSV reader and JSON lines in bytes
     read, Excel in rows; DuckDB's own readers (Parquet, well-formed CSV) report their start and end."""
     cur.execute(
@@ -109,7 +121,7 @@ def stage(
     )
     text = str(source)
     if is_url(text):
-        return screen(cur, _stage_url(cur, text), na_values)
+        return _whole(cur, screen(cur, _stage_url(cur, text), na_values), chunk_rows)
     path = Path(text).expanduser()
     if not path.exists():
         raise IngestError(
@@ -122,36 +134,91 @@ def stage(
     if kind == "parquet":
         size = path.stat().st_size
         notify(progress, 0, size, f"reading {path.name}", BYTES)
-        staged = _stage_parquet(cur, path)
+        staged = _stage_parquet(cur, path, chunk_rows)
         notify(progress, size, size, f"reading {path.name}", BYTES)
+        if staged.chunked:
+            return _parquet_view(cur, staged, na_values)
     elif kind == "excel":
         staged = _stage_excel(cur, path, progress=progress)
     elif kind == "jsonl":
         staged = _stage_jsonl(cur, path, encoding=encoding, progress=progress)
     else:
         staged = _stage_csv(cur, path, encoding=encoding, delimiter=delimiter, progress=progress)
-    return screen(cur, staged, na_values)
+    return _whole(cur, screen(cur, staged, na_values), chunk_rows)
 
 
-def screen(cur: duckdb.DuckDBPyConnection, staged: Staged, na_values: Sequence[str] = ()) -> Staged:
-    """The checks every source gets once staged, whatever its reader: declared missing values (`na_values`)
-    become missing; a row holding a NUL character (binary data) or a NaN number is quarantined."""
+def _whole(cur: duckdb.DuckDBPyConnection, staged: Staged, chunk_rows: int | None) -> Staged:
+    """A staged source of more rows than a chunk becomes `__src`, from which `chunks` copies a chunk at a time."""
+    if chunk_rows is not None and staged.rows > chunk_rows:
+        cur.execute(f"DROP TABLE IF EXISTS temp.{SRC}")
+        cur.execute(f"ALTER TABLE {STG} RENAME TO {SRC}")
+        staged.relation, staged.chunked = SRC, True
+    return staged
+
+
+def chunks(
+    cur: duckdb.DuckDBPyConnection, staged: Staged, chunk_rows: int, na_values: Sequence[str] = ()
+) -> Iterator[int]:
+    """Put each chunk of the source's rows in turn into `__stg` (screened; its rejects added to `__rej`) and
+    yield its number (0, 1, ...). A source of one chunk is already there: nothing is copied."""
+    if not staged.chunked:
+        yield 0
+        return
+    if staged.parquet is not None:
+        total = staged.rows + staged.rejected
+        for number, start in enumerate(range(0, max(total, 1), chunk_rows)):
+            # a filter on file_row_number skips the row groups outside the chunk (their statistics)
+            cur.execute(
+                f"CREATE OR REPLACE TEMP TABLE {STG} AS SELECT file_row_number + 1 AS __line, {staged.parquet} "
+                f"WHERE file_row_number >= {start} AND file_row_number < {start + chunk_rows}"
+            )
+            screen(cur, staged, na_values)
+            yield number
+        return
+    end = one(cur.execute(f"SELECT coalesce(max(rowid) + 1, 0) FROM {SRC}"))[0]
+    for number, start in enumerate(range(0, max(end, 1), chunk_rows)):
+        # rows in their staged (file) order, so rowid ranges are line ranges; the filter prunes by rowid
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE {STG} AS SELECT * FROM {SRC} "
+            f"WHERE rowid >= {start} AND rowid < {start + chunk_rows}"
+        )
+        yield number
+
+
+def _parquet_view(cur: duckdb.DuckDBPyConnection, staged: Staged, na_values: Sequence[str]) -> Staged:
+    """The view `__src` of a Parquet file checked in chunks: its rows as `screen` leaves them (declared missing
+    values missing, rows it would reject left out), for the decisions made once per file."""
+    sets, bad, _ = _screening(staged, na_values)
+    cleaned = ", ".join(sets.get(f"c{i}", f"c{i}") + f" AS c{i}" for i in range(len(staged.columns)))
+    cur.execute(f"DROP VIEW IF EXISTS temp.{SRC}")
+    cur.execute(
+        f"CREATE TEMP VIEW {SRC} AS SELECT * FROM (SELECT file_row_number + 1 AS __line, "
+        f"{cleaned or 'NULL AS c0'} FROM (SELECT file_row_number, {staged.parquet}))"
+        + (f" WHERE NOT ({bad})" if bad else "")
+    )
+    staged.relation = SRC
+    return staged
+
+
+def _screening(staged: Staged, na_values: Sequence[str]) -> tuple[dict[str, str], str, str]:
+    """What `screen` does, as SQL: (staging column -> its value with declared missing values missing, the
+    condition of a row to reject, the reason), the last two empty when no row can be rejected."""
     text = [c for c in staged.columns if _base_type(staged.types.get(c)) == "VARCHAR"]
     floats = [c for c in staged.columns if _base_type(staged.types.get(c)) in ("DOUBLE", "FLOAT", "REAL")]
     declared = [v.strip() for v in na_values if v is not None and v.strip()]
     nan_missing = any(v.lower() == "nan" for v in declared)
-    sets = [
-        f"{staged.staging_column(c)} = CASE WHEN trim({staged.staging_column(c)}) IN "
+    sets = {
+        staged.staging_column(c): f"CASE WHEN trim({staged.staging_column(c)}) IN "
         f"({', '.join(lit(v) for v in declared)}) THEN NULL ELSE {staged.staging_column(c)} END"
         for c in (text if declared else [])
-    ]
-    sets += [
-        f"{staged.staging_column(c)} = CASE WHEN isnan({staged.staging_column(c)}) THEN NULL "
-        f"ELSE {staged.staging_column(c)} END"
-        for c in (floats if nan_missing else [])
-    ]
-    if sets:
-        cur.execute(f"UPDATE {STG} SET {', '.join(sets)}")
+    }
+    sets.update(
+        {
+            staged.staging_column(c): f"CASE WHEN isnan({staged.staging_column(c)}) THEN NULL "
+            f"ELSE {staged.staging_column(c)} END"
+            for c in (floats if nan_missing else [])
+        }
+    )
     checks = [
         (f"contains({staged.staging_column(c)}, chr(0))", "contains a NUL character (binary data)")
         for c in text
@@ -165,6 +232,19 @@ def screen(cur: duckdb.DuckDBPyConnection, staged: Staged, na_values: Sequence[s
             for c in floats
         ]
     if not checks:
+        return sets, "", ""
+    reason = "CASE " + " ".join(f"WHEN {cond} THEN {lit(why)}" for cond, why in checks) + " END"
+    bad = " OR ".join(f"coalesce({cond}, false)" for cond, _ in checks)
+    return sets, bad, reason
+
+
+def screen(cur: duckdb.DuckDBPyConnection, staged: Staged, na_values: Sequence[str] = ()) -> Staged:
+    """The checks every source gets once staged, whatever its reader: declared missing values (`na_values`)
+    become missing; a row holding a NUL character (binary data) or a NaN number is quarantined."""
+    sets, bad, reason = _screening(staged, na_values)
+    if sets:
+        cur.execute(f"UPDATE {STG} SET {', '.join(f'{c} = {v}' for c, v in sets.items())}")
+    if not bad:
         return staged
     raw = (
         "concat_ws("
@@ -177,8 +257,6 @@ def screen(cur: duckdb.DuckDBPyConnection, staged: Staged, na_values: Sequence[s
         )
         + ")"
     )
-    reason = "CASE " + " ".join(f"WHEN {cond} THEN {lit(why)}" for cond, why in checks) + " END"
-    bad = " OR ".join(f"coalesce({cond}, false)" for cond, _ in checks)
     found = one(cur.execute(f"SELECT count(*) FROM {STG} WHERE {bad}"))[0]
     if found:
         cur.execute(
@@ -661,7 +739,7 @@ def _delim_name(delim: str) -> str:
 # ---------------------------------------------------------------------------------------------- Parquet
 
 
-def _stage_parquet(cur: duckdb.DuckDBPyConnection, path: Path) -> Staged:
+def _stage_parquet(cur: duckdb.DuckDBPyConnection, path: Path, chunk_rows: int | None = None) -> Staged:
     try:
         desc = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})").fetchall()
     except duckdb.Error as exc:
@@ -671,10 +749,15 @@ def _stage_parquet(cur: duckdb.DuckDBPyConnection, path: Path) -> Staged:
         display_source(path), "parquet", columns, {c: r[1] for c, r in zip(columns, desc, strict=True)}
     )
     select = ", ".join(f"{q(r[0])} AS c{i}" for i, r in enumerate(desc))
+    source = f"FROM read_parquet({lit(str(path))}, file_row_number = true)"
     try:
+        if chunk_rows is not None:
+            total = one(cur.execute(f"SELECT count(*) {source}"))[0]  # from the file's metadata
+            if total > chunk_rows:
+                staged.rows, staged.chunked, staged.parquet = total, True, f"{select} {source}"
+                return staged
         cur.execute(
-            f"CREATE OR REPLACE TEMP TABLE {STG} AS SELECT file_row_number + 1 AS __line, {select} "
-            f"FROM read_parquet({lit(str(path))}, file_row_number = true)"
+            f"CREATE OR REPLACE TEMP TABLE {STG} AS SELECT file_row_number + 1 AS __line, {select} {source}"
         )
     except duckdb.Error as exc:
         raise IngestError(f"{path}: cannot read as Parquet ({one_line(exc)})") from None
