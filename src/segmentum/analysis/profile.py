@@ -973,6 +973,8 @@ def describe_feature(row: dict[str, Any], t: Translator) -> dict[str, str]:
         if row.get("measure") == "share":
             return t.percent(v)
         unit = row.get("unit")
+        # a frame of str dtype (pandas 3) holds a missing unit as NaN, which is truthy: the report printed "nan"
+        unit = unit if isinstance(unit, str) and unit else None
         digits = 0 if unit == DAYS and abs(float(v)) >= 10 else 2
         text = t.number(v, digits)
         if unit == DAYS:
