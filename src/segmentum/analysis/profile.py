@@ -564,12 +564,12 @@ def _categorical_lift(ws: Context, scope: _Scope, names: list[str]) -> dict[str,
         # wide: a GROUPING SET per column over the table's rows (a UNION ALL of a row per customer and column
         # first, then joined to the segments, made 10 times the rows); a row's set is its column not rolled up
         text = ", ".join(f"{ident(c)}::VARCHAR AS {ident(c)}" for c in columns)
-        which = (
-            "CASE " + " ".join(f"WHEN GROUPING({ident(c)}) = 0 THEN {literal(c)}" for c in columns) + " END"
-        )
-        value = "coalesce(" + ", ".join(ident(c) for c in columns) + ")"
-        everyone_sets = ", ".join(f"({ident(c)})" for c in columns)
-        segment_sets = ", ".join(f"(g.name, {ident(c)})" for c in columns)
+        # columns qualified by `x.`: a customer attribute may be called `name`, as the segment's column
+        which = "CASE " + " ".join(f"WHEN GROUPING(x.{ident(c)}) = 0 THEN {literal(c)}" for c in columns)
+        which += " END"
+        value = "coalesce(" + ", ".join(f"x.{ident(c)}" for c in columns) + ")"
+        everyone_sets = ", ".join(f"(x.{ident(c)})" for c in columns)
+        segment_sets = ", ".join(f"(g.name, x.{ident(c)})" for c in columns)
         df = frame(
             ws,
             f"""
@@ -722,7 +722,8 @@ def _segment_numeric(
     doubles = ", ".join(f"{ident(c)}::DOUBLE AS {ident(c)}" for c in cols)
     parts = []
     for b in base:
-        i, v, m0 = b["column"], ident(b["feature"]), _double(b["m0"])
+        # qualified by `x.`: a feature may be called `name`, as the segment's column in the join
+        i, v, m0 = b["column"], f"x.{ident(b['feature'])}", _double(b["m0"])
         parts.append(
             f"avg({v}) AS m1_{i}, stddev_samp({v}) AS s1_{i}, count({v}) AS n1_{i}, median({v}) AS md1_{i}, "
             f"sum({v} - {m0}) AS t1_{i}, sum(({v} - {m0}) * ({v} - {m0})) AS q1_{i}"
