@@ -5,19 +5,20 @@ the reference) on the demo's data, and everyone's side is computed once per `war
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from segmentum.analysis import profile as _  # noqa: F401 - the module, not the function of the same name
 from segmentum.analysis.base import frame, segment_names
 from segmentum.sql import ident
 from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
 
-P = __import__("segmentum.analysis.profile", fromlist=["_numeric_lift"])
+# the module (segmentum.analysis exports a function of the same name)
+P = importlib.import_module("segmentum.analysis.profile")
 
 
 @pytest.fixture(scope="module")
