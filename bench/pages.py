@@ -15,6 +15,12 @@ definitions/shop.yml changed) through the server instead (SEGMENTUM_WARM_ON_STAR
 `--part completion --before-src DIR` times completing the profiles in one pass against DIR's code one segment
 at a time; `--part warming` only times `warm_profiles`. Run
 with PYTHONPATH pointing at another source tree to time that code side by side.
+
+`--workspace PATH` measures an existing workspace (e.g. a copy of bench/data/c1000000/ws) instead of the
+demo: its latest run as it is (no new run, no second warming; a dashboard user is added if missing).
+`--forget-profiles` first deletes the stored profiles of that run, so that serve's warming on start (timed)
+computes them; with `--no-warm` as well (SEGMENTUM_WARM_ON_START=0) the first request of each segment page
+computes its own profile (cold). Both write to the workspace: use a copy.
 """
 
 from __future__ import annotations
@@ -44,10 +50,10 @@ def _cli(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "segmentum.cli.main", *args], check=True, cwd=ROOT)
 
 
-def prepare(customers: int) -> Path:
-    """The cached demo workspace (made on first use) with a dashboard user."""
-    root = DATA / f"pages-demo-{customers}"
-    if not (root / "segmentum.yml").exists():
+def prepare(customers: int, workspace: Path | None = None) -> Path:
+    """The cached demo workspace (made on first use), or `workspace`, with a dashboard user."""
+    root = workspace if workspace is not None else DATA / f"pages-demo-{customers}"
+    if workspace is None and not (root / "segmentum.yml").exists():
         DATA.mkdir(parents=True, exist_ok=True)
         _cli("demo", "--customers", str(customers), "--no-report", "-d", str(root))
     from segmentum.service import users as auth
@@ -57,6 +63,18 @@ def prepare(customers: int) -> Path:
         if USER not in {u["name"] for u in auth.list_users(ws.store)}:
             auth.add_user(ws.store, USER, PASSWORD, role="write")
     return root
+
+
+def forget_profiles(root: Path) -> None:
+    """Delete the stored segment profiles of the latest run: its pages (or serve's warming) compute them."""
+    from segmentum.store import snapshots as snapshot
+    from segmentum.store.tables import PROFILES_TABLE, qualified
+    from segmentum.workspace import Workspace
+
+    with Workspace(root) as ws:
+        run = snapshot.latest_run(ws.store)
+        assert run is not None
+        ws.store.cursor().execute(f"DELETE FROM {qualified(PROFILES_TABLE)} WHERE run_id = ?", [run.run_id])
 
 
 def targets(root: Path) -> list[tuple[str, str]]:
@@ -263,14 +281,28 @@ def main() -> None:
     parser.add_argument("--label", default="", help="suffix of the results file (e.g. before / after)")
     parser.add_argument("--part", choices=("all", "preview", "warming", "completion"), default="all")
     parser.add_argument("--before-src", default="", help="with --part completion: the other code's src/")
+    parser.add_argument(
+        "--workspace", type=Path, default=None, help="measure this workspace's latest run, not the demo"
+    )
+    parser.add_argument(
+        "--forget-profiles", action="store_true", help="delete the latest run's stored profiles first"
+    )
+    parser.add_argument("--no-warm", action="store_true", help="serve without warming on start")
     args = parser.parse_args()
-    root = prepare(args.customers)
-    if args.part not in ("preview", "completion"):  # these read the latest run, whichever it is
+    root = prepare(args.customers, args.workspace)
+    if args.workspace is None and args.part not in ("preview", "completion"):  # these read the latest run
         _cli("run", "--as-of", "latest", "-w", str(root))  # a new run: nothing computed for it yet
+    if args.forget_profiles:
+        forget_profiles(root)
+    if args.no_warm:
+        os.environ["SEGMENTUM_WARM_ON_START"] = "0"
     info: dict[str, Any] = {}
     warming: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
-    if args.part == "preview":
+    if args.workspace is not None:  # the workspace's latest run as it is: its pages once
+        info["workspace"] = str(args.workspace)
+        rows = measure(root, args.repeat, info=info)
+    elif args.part == "preview":
         rows = preview_times(root, args.repeat)
     elif args.part == "warming":
         warming = warm(root)
@@ -284,7 +316,8 @@ def main() -> None:
             for r in measure(root, args.repeat, only=("overview", "segment"))
         ]
     RESULTS.mkdir(exist_ok=True)
-    name = f"pages-{args.customers}{'-' + args.part if args.part != 'all' else ''}"
+    size = f"ws-{args.workspace.name}" if args.workspace is not None else str(args.customers)
+    name = f"pages-{size}{'-' + args.part if args.part != 'all' else ''}"
     out = RESULTS / f"{name}{'-' + args.label if args.label else ''}.json"
     machine = {
         "python": platform.python_version(),

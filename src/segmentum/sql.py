@@ -30,3 +30,13 @@ def one(cursor: Any) -> tuple[Any, ...]:
     if row is None:  # cannot happen for such a query; say so rather than fail on `None[0]`
         raise RuntimeError("a query that always returns one row returned none")
     return tuple(row)
+
+
+def round6(product: str) -> str:
+    """`round(product, 6)` of a DECIMAL(38,12) product of two money columns (`quantity * unit_price`): the same
+    value, about 4x faster. DuckDB rounds a DECIMAL(38, s) by 128-bit division; a value under a million fits
+    DECIMAL(18,12), whose rounding is 64-bit (both round half away from zero)."""
+    return (
+        f"CASE WHEN abs({product}) < 1000000 THEN round(({product})::DECIMAL(18,12), 6) "
+        f"ELSE round({product}, 6) END"
+    )

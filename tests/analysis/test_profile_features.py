@@ -184,6 +184,10 @@ def test_describe_feature_formats_shares_as_percent_and_means_in_their_unit() ->
     # a mean count of 0.84 tickets is not "84.0 %"
     tickets = {"feature": "tickets", "measure": "mean", "segment": 0.84, "base": 0.2, "unit": None}
     assert describe_feature(tickets, t)["segment"] == "0.84"
+    # as a row of a stored profile's frame gives it (pandas 3: a str column holds a missing unit as NaN)
+    features = pd.DataFrame([tickets, {**tickets, "unit": "UAH"}])
+    row = features.to_dict(orient="records")[0]
+    assert describe_feature(row, t)["segment"] == "0.84", row
     money = {"feature": "spend", "measure": "mean", "segment": 1234.5, "base": 1000, "unit": "UAH"}
     assert (
         describe_feature({**money, "segment_median": 1000.0}, t)["segment"]

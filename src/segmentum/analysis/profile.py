@@ -40,7 +40,7 @@ from segmentum.schema import MONEY_COLUMNS, is_numeric_type
 from segmentum.spec import ast
 from segmentum.spec.builtins import segment_metadata
 from segmentum.spec.models import AggregateTrait, ExprTrait, TotalTrait
-from segmentum.sql import ident, literal, one
+from segmentum.sql import ident, literal, one, round6
 from segmentum.store import snapshots as snapshot
 from segmentum.store.tables import META, PROFILES_TABLE, qualified, traits_table
 from segmentum.views.catalog import check_segment, definitions_stamp  # the one check that a segment exists
@@ -102,17 +102,29 @@ def profile(
 
 
 def _complete(ws: Context, info: snapshot.RunInfo, results: dict[str, dict[str, Any]], top: int) -> None:
-    """Add what brief profiles (`profiles`, name -> profile) leave out: the top categories and products, NPS,
-    CSAT and churn, each computed in one pass for all the segments (GROUP BY segment): one segment at a time
-    took about a second each, most of warming a run's profiles."""
-    scope = _scope(ws, info, list(results))
-    categories = _top_items(ws, scope, "category", top)
-    products = _top_items(ws, scope, "product_id", top)
+    """Add what brief profiles (`profiles`, name -> profile) leave out (`_completions`)."""
+    for name, extra in _completions(ws, info, list(results), top).items():
+        results[name].update(extra)
+
+
+def _completions(
+    ws: Context, info: snapshot.RunInfo, names: list[str], top: int
+) -> dict[str, dict[str, Any]]:
+    """What brief profiles leave out, per segment of `names`: the top categories and products, NPS, CSAT and
+    churn, each computed in one pass for all the segments (GROUP BY segment): one segment at a time took
+    about a second each, most of warming a run's profiles. Its memory grows with segments times values
+    (the `top` per segment kept), not with customers, so `warm_profiles` makes one pass for all its chunks."""
+    scope = _scope(ws, info, names)
+    items = _top_items(ws, scope, top)
     experience = _experience(ws, scope.params)
-    for name, result in results.items():
-        result["top_categories"] = categories[name]
-        result["top_products"] = products[name]
-        result.update(experience[name])
+    return {
+        name: {
+            "top_categories": items["category"][name],
+            "top_products": items["product_id"][name],
+            **experience[name],
+        }
+        for name in names
+    }
 
 
 # ------------------------------------------------------------------ stored profiles
@@ -162,9 +174,9 @@ def warm_profiles(
     stored (or computed, on a read-only store). The one home of "the profiles of a run": serve's warming after
     a batch run and the report call it.
 
-    The brief part of every profile (`profiles`) and what completes it (`_complete`: top items, NPS, CSAT,
-    churn) are each computed in one pass over the data for all the segments (a pass per segment took seconds
-    each on a big base), `chunk` segments at a time (memory): what is stored equals what `stored_profile` would
+    What completes every profile (`_completions`: top items, NPS, CSAT, churn) is computed in one pass over
+    the data for all the segments (a pass per segment took seconds each on a big base), the brief part
+    (`profiles`) `chunk` segments at a time (memory): what is stored equals what `stored_profile` would
     have computed one by one. `definitions` (already loaded) saves loading them for each chunk; `progress`
     counts the segments computed (nothing when all are stored)."""
     info = snapshot.resolve_run(ws.store, run_id)
@@ -191,7 +203,12 @@ def warm_profiles(
         except Exception:  # noqa: BLE001 - definitions may be broken since the run; the profile still stands
             definitions = None
     size = max(1, chunk)
-    everyone: dict[str, pd.DataFrame] = {}  # computed by the first pass, read by the others
+    everyone: dict[str, Any] = {}  # computed by the first pass, read by the others
+    # the top items, NPS, CSAT and churn of every missing segment in one pass (not one per chunk: each pass
+    # reads every order line and survey answer again, and their memory does not grow with the customers)
+    if missing and stop():
+        return done
+    completions = _completions(ws, info, missing, top) if missing else {}
     for start in range(0, len(missing), size):
         part = missing[start : start + size]
         if stop():
@@ -199,7 +216,8 @@ def warm_profiles(
         brief = profiles(ws, part, run_id=run_id, top=top, definitions=definitions, everyone=everyone)
         if stop():
             return done
-        _complete(ws, info, brief, top)
+        for name in part:
+            brief[name].update(completions[name])
         for name in part:
             if stop():
                 return done
@@ -299,7 +317,7 @@ def profiles(
     run_id: int | None = None,
     top: int = 10,
     definitions: Definitions | None = None,
-    everyone: dict[str, pd.DataFrame] | None = None,
+    everyone: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Brief profiles (size, value, who they are, distinguishing features; no top items or experience) of
     many segments of one run, computed in one pass per source: what the report needs for every segment.
@@ -414,50 +432,72 @@ def _definition_info(name: str, definitions: Definitions | None) -> dict[str, An
 
 
 TOP_ITEM_COLUMNS = ["customers", "revenue", "segment_share", "base_share", "lift"]
+# the columns of order_items whose values a profile ranks (top categories, top products)
+TOP_ITEM_SOURCES = ("category", "product_id")
 
 
-def _top_items(ws: Context, scope: _Scope, column: str, top: int) -> dict[str, pd.DataFrame]:
-    """Per segment of the scope: its `top` values of `column` (category, product) by revenue from its
-    members, each with the share of its members and of everyone who bought it, and the lift. One pass for
-    all the segments: each member's lines are summed per value once, then grouped by segment."""
+def _top_items(ws: Context, scope: _Scope, top: int) -> dict[str, dict[str, pd.DataFrame]]:
+    """Per column of `TOP_ITEM_SOURCES` (category, product) and segment of the scope: its `top` values of the
+    column by revenue from its members, each with the share of its members and of everyone who bought it, and
+    the lift. One pass for all the segments and both columns: each line's value is computed once, each
+    member's lines are summed per value once (GROUPING SETS, a set per column), then grouped by segment."""
     names = list(scope.params["names"])
-    columns = ws.store.columns("order_items")
-    if column not in columns or not ws.store.table_exists("orders"):
-        empty = pd.DataFrame(columns=[column, *TOP_ITEM_COLUMNS])
-        return {name: empty.copy() for name in names}
+    available = ws.store.columns("order_items")
+    columns = [c for c in TOP_ITEM_SOURCES if c in available]
+    out: dict[str, dict[str, pd.DataFrame]] = {}
+    if not columns or not ws.store.table_exists("orders"):
+        for column in TOP_ITEM_SOURCES:
+            empty = pd.DataFrame(columns=[column, *TOP_ITEM_COLUMNS])
+            out[column] = {name: empty.copy() for name in names}
+        return out
+    # which set a row of `bought` belongs to: its column's value is the one not rolled up
+    which = "CASE " + " ".join(f"WHEN GROUPING({ident(c)}) = 0 THEN {literal(c)}" for c in columns) + " END"
+    value = "coalesce(" + ", ".join(ident(c) for c in columns) + ")"
+    sets = ", ".join(f"(customer_id, {ident(c)})" for c in columns)
     found = frame(
         ws,
         f"""
         WITH grp AS ({scope.group}), base AS ({scope.base}),
         q AS (SELECT order_id FROM main.orders WHERE ordered_at <= $as_of AND {qualifying_sql()}),
-        items AS (SELECT i.customer_id, i.{column} AS value, round(i.quantity * i.unit_price, 6) AS line_value
-                  FROM main.order_items i JOIN q USING (order_id) WHERE i.{column} IS NOT NULL),
-        bought AS (SELECT customer_id, value, sum(line_value) AS revenue FROM items GROUP BY ALL),
-        seg AS (SELECT g.name, b.value, count(*) AS customers, sum(b.revenue) AS revenue
+        items AS (SELECT i.customer_id, {", ".join(f"i.{ident(c)}" for c in columns)},
+                         {round6("i.quantity * i.unit_price")} AS line_value
+                  FROM main.order_items i JOIN q USING (order_id)),
+        sets AS (SELECT {which} AS __column, {value} AS value, customer_id, sum(line_value) AS revenue
+                 FROM items GROUP BY GROUPING SETS ({sets})),
+        bought AS (SELECT * FROM sets WHERE value IS NOT NULL),
+        seg AS (SELECT b.__column, g.name, b.value, count(*) AS customers, sum(b.revenue) AS revenue
                 FROM bought b JOIN grp g USING (customer_id) GROUP BY ALL),
-        everyone AS (SELECT value, count(*) AS customers
-                     FROM bought WHERE customer_id IN (SELECT customer_id FROM base) GROUP BY value),
+        everyone AS (SELECT __column, value, count(*) AS customers
+                     FROM bought WHERE customer_id IN (SELECT customer_id FROM base) GROUP BY ALL),
         sizes AS (SELECT name, count(*) AS n_seg FROM grp GROUP BY name),
         n AS (SELECT count(*) AS n_base FROM base)
-        SELECT seg.name AS __segment, seg.value AS {column}, seg.customers, seg.revenue::DOUBLE AS revenue,
+        SELECT seg.__column, seg.name AS __segment, seg.value, seg.customers, seg.revenue::DOUBLE AS revenue,
                seg.customers / nullif(n_seg, 0) AS segment_share,
                everyone.customers / nullif(n_base, 0) AS base_share,
                (seg.customers / nullif(n_seg, 0)) / nullif(everyone.customers / nullif(n_base, 0), 0) AS lift
-        FROM seg JOIN everyone USING (value) JOIN sizes USING (name), n
-        QUALIFY row_number() OVER (PARTITION BY seg.name ORDER BY seg.revenue DESC NULLS LAST, seg.value)
-                <= {int(top)}
-        ORDER BY __segment, seg.revenue DESC NULLS LAST, seg.value
+        FROM seg JOIN everyone USING (__column, value) JOIN sizes USING (name), n
+        QUALIFY row_number() OVER (PARTITION BY seg.__column, seg.name
+                                   ORDER BY seg.revenue DESC NULLS LAST, seg.value) <= {int(top)}
+        ORDER BY seg.__column, __segment, seg.revenue DESC NULLS LAST, seg.value
     """,
         scope.params,
     )
-    groups = dict(iter(found.groupby("__segment", sort=False)))
-    # a segment without any: the empty frame its own query gave (DuckDB types an empty text column `object`)
-    empty = found.iloc[0:0].drop(columns="__segment")
-    empty = empty.astype({c: object for c in empty.columns if pd.api.types.is_string_dtype(empty[c].dtype)})
-    return {
-        name: (groups[name].drop(columns="__segment") if name in groups else empty).reset_index(drop=True)
-        for name in names
-    }
+    by_column = dict(iter(found.groupby("__column", sort=False)))
+    for column in TOP_ITEM_SOURCES:
+        part = (
+            by_column.get(column, found.iloc[0:0]).drop(columns="__column").rename(columns={"value": column})
+        )
+        groups = dict(iter(part.groupby("__segment", sort=False)))
+        # a segment without any: the empty frame its own query gave (DuckDB types an empty text column `object`)
+        empty = part.iloc[0:0].drop(columns="__segment")
+        empty = empty.astype(
+            {c: object for c in empty.columns if pd.api.types.is_string_dtype(empty[c].dtype)}
+        )
+        out[column] = {
+            name: (groups[name].drop(columns="__segment") if name in groups else empty).reset_index(drop=True)
+            for name in names
+        }
+    return out
 
 
 def _internal(column: str) -> bool:
@@ -521,19 +561,30 @@ def _categorical_lift(ws: Context, scope: _Scope, names: list[str]) -> dict[str,
     two-proportion z-test of the segment against the rest of the base (the segment is part of everyone)."""
     frames = []
     for table, kind, columns in _categorical_sources(ws, scope.run_id):
-        unions = " UNION ALL ".join(
-            f"SELECT {literal(c)} AS attribute, {ident(c)}::VARCHAR AS value, customer_id FROM {table} "
-            f"WHERE {ident(c)} IS NOT NULL"
-            for c in columns
-        )
+        # wide: a GROUPING SET per column over the table's rows (a UNION ALL of a row per customer and column
+        # first, then joined to the segments, made 10 times the rows); a row's set is its column not rolled up
+        text = ", ".join(f"{ident(c)}::VARCHAR AS {ident(c)}" for c in columns)
+        # columns qualified by `x.`: a customer attribute may be called `name`, as the segment's column
+        which = "CASE " + " ".join(f"WHEN GROUPING(x.{ident(c)}) = 0 THEN {literal(c)}" for c in columns)
+        which += " END"
+        value = "coalesce(" + ", ".join(f"x.{ident(c)}" for c in columns) + ")"
+        everyone_sets = ", ".join(f"(x.{ident(c)})" for c in columns)
+        segment_sets = ", ".join(f"(g.name, x.{ident(c)})" for c in columns)
         df = frame(
             ws,
             f"""
             WITH grp AS ({scope.group}), base AS ({scope.base}),
-            a AS (SELECT * FROM ({unions}) WHERE customer_id IN (SELECT customer_id FROM base)),
-            everyone AS (SELECT attribute, value, count(*) AS k FROM a GROUP BY ALL),
-            seg AS (SELECT g.name, a.attribute, a.value, count(*) AS k FROM a JOIN grp g USING (customer_id)
-                    GROUP BY ALL),
+            x AS (SELECT customer_id, {text} FROM {table}),
+            everyone AS (
+                SELECT * FROM (SELECT {which} AS attribute, {value} AS value, count(*) AS k
+                               FROM x WHERE customer_id IN (SELECT customer_id FROM base)
+                               GROUP BY GROUPING SETS ({everyone_sets}))
+                WHERE value IS NOT NULL),
+            -- the members of a segment are customers of the run (base): no need to filter on it again
+            seg AS (
+                SELECT * FROM (SELECT g.name, {which} AS attribute, {value} AS value, count(*) AS k
+                               FROM x JOIN grp g USING (customer_id) GROUP BY GROUPING SETS ({segment_sets}))
+                WHERE value IS NOT NULL),
             sizes AS (SELECT name, count(*) AS n FROM grp GROUP BY name)
             SELECT n.name, everyone.attribute, everyone.value, coalesce(seg.k, 0) AS segment_count,
                    everyone.k AS base_count, coalesce(sizes.n, 0) AS n_seg, (SELECT count(*) FROM base) AS n_base
@@ -615,13 +666,96 @@ def _numeric_sources(ws: Context, run_id: int) -> list[tuple[str, str, list[str]
     return [s for s in sources if s[2]]
 
 
+def _double(value: Any) -> str:
+    """A float as an exact DOUBLE literal (its shortest repr round-trips), NULL for a missing one."""
+    number = _num(value)
+    return "NULL::DOUBLE" if number is None else f"{literal(repr(number))}::DOUBLE"
+
+
+def _everyone_numeric(ws: Context, scope: _Scope, table: str, cols: list[str]) -> list[dict[str, Any]]:
+    """Everyone's side of `cols` of `table`: per feature with a value, its mean, median, minimum, count, a
+    fingerprint of its (customer, value) pairs (equal for equal columns only) and the sums of its values
+    centred on the mean (t0, q0), so that the rest's variance (everyone minus the segment) keeps its
+    precision. Wide (one aggregate per column, one row) rather than unpivoted: a column is read in place."""
+    doubles = ", ".join(f"{ident(c)}::DOUBLE AS {ident(c)}" for c in cols)
+    parts, sums = [], []
+    for i, c in enumerate(cols):
+        v = ident(c)
+        parts.append(
+            f"avg({v}) AS m0_{i}, median({v}) AS md0_{i}, min({v}) AS lo_{i}, count({v}) AS n0_{i}, "
+            f"(sum(hash(customer_id || '|' || {v}::VARCHAR) >> 12) FILTER (WHERE {v} IS NOT NULL) "
+            f"% 9007199254740881)::BIGINT AS fingerprint_{i}"
+        )
+        sums.append(
+            f"sum(x.{v} - e.m0_{i}) AS t0_{i}, sum((x.{v} - e.m0_{i}) * (x.{v} - e.m0_{i})) AS q0_{i}"
+        )
+    cursor = execute(
+        ws,
+        f"""
+        WITH base AS ({scope.base}),
+        x AS (SELECT customer_id, {doubles} FROM {table} WHERE customer_id IN (SELECT customer_id FROM base)),
+        e AS (SELECT {", ".join(parts)} FROM x)
+        SELECT e.*, t.* FROM e, (SELECT {", ".join(sums)} FROM x, e) t
+    """,
+        scope.params,
+    )
+    row = one(cursor)
+    names = [d[0] for d in cursor.description]
+    values = dict(zip(names, row, strict=True))
+    out = []
+    for i, c in enumerate(cols):
+        if not values[f"n0_{i}"]:  # a column without any value is no feature (as the unpivot dropped it)
+            continue
+        r = {k: values[f"{k}_{i}"] for k in ("m0", "md0", "lo", "n0", "fingerprint", "t0", "q0")}
+        out.append({"feature": c, "column": i, **r})
+    return out
+
+
+def _segment_numeric(
+    ws: Context, scope: _Scope, table: str, cols: list[str], base: list[dict[str, Any]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """(segment, feature) -> the segment's mean, standard deviation, count, median and sums centred on
+    everyone's mean (`base`, `_everyone_numeric`) of each feature: one wide GROUP BY segment over the
+    members' rows (an unpivot first made a row per member, segment and feature: 40 times the rows)."""
+    if not base:
+        return {}
+    doubles = ", ".join(f"{ident(c)}::DOUBLE AS {ident(c)}" for c in cols)
+    parts = []
+    for b in base:
+        # qualified by `x.`: a feature may be called `name`, as the segment's column in the join
+        i, v, m0 = b["column"], f"x.{ident(b['feature'])}", _double(b["m0"])
+        parts.append(
+            f"avg({v}) AS m1_{i}, stddev_samp({v}) AS s1_{i}, count({v}) AS n1_{i}, median({v}) AS md1_{i}, "
+            f"sum({v} - {m0}) AS t1_{i}, sum(({v} - {m0}) * ({v} - {m0})) AS q1_{i}"
+        )
+    cursor = execute(
+        ws,
+        f"""
+        WITH grp AS ({scope.group}),
+        x AS (SELECT customer_id, {doubles} FROM {table} WHERE customer_id IN (SELECT customer_id FROM grp))
+        SELECT g.name, {", ".join(parts)} FROM x JOIN grp g USING (customer_id) GROUP BY g.name
+    """,
+        scope.params,
+    )
+    names = [d[0] for d in cursor.description]
+    out = {}
+    for row in cursor.fetchall():
+        values = dict(zip(names, row, strict=True))
+        for b in base:
+            i = b["column"]
+            out[(values["name"], b["feature"])] = {
+                k: values[f"{k}_{i}"] for k in ("m1", "s1", "n1", "md1", "t1", "q1")
+            }
+    return out
+
+
 def _numeric_lift(
     ws: Context,
     scope: _Scope,
     names: list[str],
     units: dict[str, str | None],
     preferred: dict[str, list[str]] | None = None,
-    everyone: dict[str, pd.DataFrame] | None = None,
+    everyone: dict[str, Any] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Per segment, numeric trait and attribute: mean and median in the segment vs everyone; Cohen's d
     (standardised difference) and Welch's t-test of the segment against the rest. A lift (ratio of means) only
@@ -632,70 +766,25 @@ def _numeric_lift(
     under the first name (definition order).
 
     `everyone` (source table -> everyone's aggregates) is filled on first use and read after: `warm_profiles`
-    passes one for all its passes, so everyone's side (an unpivot and a median of every feature over the whole
-    base) is computed once per call, not once per pass of `WARM_CHUNK` segments; each pass then reads only
-    its segments' members."""
+    passes one for all its passes, so everyone's side (a median of every feature over the whole base) is
+    computed once per call, not once per pass of `WARM_CHUNK` segments; each pass then reads only its
+    segments' members."""
     everyone = {} if everyone is None else everyone
     found: dict[str, dict[tuple[Any, ...], list[dict[str, Any]]]] = {n: {} for n in names}
+    empty = {"m1": None, "s1": None, "n1": 0, "md1": None, "t1": 0, "q1": 0}
     for table, kind, cols in _numeric_sources(ws, scope.run_id):
-        doubles = ", ".join(f"{ident(c)}::DOUBLE AS {ident(c)}" for c in cols)
-        columns = ", ".join(ident(c) for c in cols)
-        # one narrow pass: unpivot to (customer, feature, value); sums are of values centred on everyone's
-        # mean, so that the rest's variance (everyone minus the segment) keeps its precision
-        key = f"{table}|{columns}"
+        key = f"{table}|{','.join(ident(c) for c in cols)}"
         if key not in everyone:
-            everyone[key] = frame(
-                ws,
-                f"""
-                WITH base AS ({scope.base}),
-                x AS (SELECT customer_id, {doubles} FROM {table} WHERE customer_id IN (SELECT customer_id FROM base)),
-                long AS (UNPIVOT x ON {columns} INTO NAME feature VALUE v),
-                e AS (
-                    SELECT feature, avg(v) AS m0, median(v) AS md0, min(v) AS lo, count(v) AS n0,
-                           -- a fingerprint of the (customer, value) pairs: equal for equal columns only
-                           (sum(hash(customer_id || '|' || v::VARCHAR) >> 12) % 9007199254740881)::BIGINT
-                               AS fingerprint
-                    FROM long GROUP BY feature),
-                totals AS (SELECT feature, sum(long.v - e.m0) AS t0, sum((long.v - e.m0) * (long.v - e.m0)) AS q0
-                           FROM long JOIN e USING (feature) GROUP BY feature)
-                SELECT e.*, totals.t0, totals.q0 FROM e JOIN totals USING (feature)
-            """,
-                scope.params,
-            )
+            everyone[key] = _everyone_numeric(ws, scope, table, cols)
         base = everyone[key]
-        seg = frame(
-            ws,
-            f"""
-            WITH grp AS ({scope.group}),
-            x AS (SELECT customer_id, {doubles} FROM {table} WHERE customer_id IN (SELECT customer_id FROM grp)),
-            long AS (UNPIVOT x ON {columns} INTO NAME feature VALUE v),
-            e AS (SELECT unnest($features::VARCHAR[]) AS feature, unnest($means::DOUBLE[]) AS m0)
-            SELECT g.name, long.feature, avg(long.v) AS m1, stddev_samp(long.v) AS s1, count(long.v) AS n1,
-                   median(long.v) AS md1, sum(long.v - e.m0) AS t1,
-                   sum((long.v - e.m0) * (long.v - e.m0)) AS q1
-            FROM long JOIN e USING (feature) JOIN grp g USING (customer_id) GROUP BY ALL
-        """,
-            scope.params
-            | {
-                "features": base["feature"].tolist(),
-                "means": [None if pd.isna(m) else float(m) for m in base["m0"]],
-            },
-        )
-        stats_frame = (
-            pd.DataFrame({"name": names})
-            .merge(base, how="cross")
-            .merge(seg, how="left", on=["name", "feature"])
-        )
-        stats_frame["n1"] = stats_frame["n1"].fillna(0)
-        stats_frame["t1"] = stats_frame["t1"].fillna(0)
-        stats_frame["q1"] = stats_frame["q1"].fillna(0)
-        stats_frame = stats_frame.astype(object).where(stats_frame.notna(), None)
-        order = {c: i for i, c in enumerate(cols)}
-        stats_frame["_order"] = stats_frame["feature"].map(order)
-        for r in stats_frame.sort_values(["name", "_order"]).to_dict(orient="records"):
-            key_ = (_count(r["n0"]), _count(r["fingerprint"]))
-            row = _numeric_row(r["feature"], kind, units.get(r["feature"]), r)
-            found[r["name"]].setdefault(key_, []).append(row)
+        seg = _segment_numeric(ws, scope, table, cols, base)
+        for name in names:
+            for b in base:
+                r = {**b, **seg.get((name, b["feature"]), empty)}
+                # a segment without a value of the feature: no count, no sums (the rest is everyone)
+                r.update({k: r[k] if r[k] is not None else 0 for k in ("n1", "t1", "q1")})
+                row = _numeric_row(b["feature"], kind, units.get(b["feature"]), r)
+                found[name].setdefault((_count(r["n0"]), _count(r["fingerprint"])), []).append(row)
     out = {}
     for name in names:
         rank = {n: i for i, n in enumerate((preferred or {}).get(name, []))}
@@ -885,6 +974,8 @@ def describe_feature(row: dict[str, Any], t: Translator) -> dict[str, str]:
         if row.get("measure") == "share":
             return t.percent(v)
         unit = row.get("unit")
+        # a frame of str dtype (pandas 3) holds a missing unit as NaN, which is truthy: the report printed "nan"
+        unit = unit if isinstance(unit, str) and unit else None
         digits = 0 if unit == DAYS and abs(float(v)) >= 10 else 2
         text = t.number(v, digits)
         if unit == DAYS:

@@ -88,8 +88,10 @@ def tasks(
         where.append("due_at IS NULL")
     cur = ctx.store.cursor()
     orders = money_sql(ctx.store, ctx.config.currency)  # a task's value in the workspace currency
+    # only the tasks' customers: every customer's revenue took 1-2 s a page at 1M customers (twice: the count)
     values = (
-        f"SELECT customer_id, sum(amount) AS value FROM {orders.relation} WHERE {orders.qualifying()} GROUP BY ALL"
+        f"SELECT customer_id, sum(amount) AS value FROM {orders.relation} WHERE {orders.qualifying()} "
+        f"AND customer_id IN (SELECT customer_id FROM {META}.tasks) GROUP BY ALL"
         if ctx.store.table_exists("orders") and {"amount", "customer_id"} <= set(ctx.store.columns("orders"))
         else "SELECT NULL::VARCHAR AS customer_id, NULL::DECIMAL(38, 6) AS value WHERE false"
     )
@@ -97,7 +99,8 @@ def tasks(
         f"FROM (SELECT t.*, v.value FROM {META}.tasks t LEFT JOIN ({values}) v USING (customer_id)) "
         f"WHERE {' AND '.join(where)}"
     )
-    total = cur.execute(f"SELECT count(*) {base}", params).fetchone()
+    # the count needs no value (no filter reads it; a customer has one value, so the join adds no row)
+    total = cur.execute(f"SELECT count(*) FROM {META}.tasks WHERE {' AND '.join(where)}", params).fetchone()
     columns = [*COLUMNS, "value"]
     sql = f"SELECT {', '.join(columns)} {base} ORDER BY {SORTS[sort]}"
     if limit is not None:
