@@ -393,7 +393,7 @@ class RunCompiler:
 
     # ------------------------------------------------------------------------------------------ aggregates
     def _groups(self) -> list[_Group]:
-        groups: dict[tuple[str, bool], _Group] = {}
+        groups: dict[tuple[str, bool, bool], _Group] = {}
         stored = set(self.stored.columns) if self.stored is not None else set()
         for trait in self.defs.traits.values():
             if trait.name in stored:
