@@ -344,7 +344,12 @@ class RunCompiler:
         if "customer_changes" in canonical and "customers" in canonical:
             c = rules.attributes_at(c, canonical["customer_changes"], c.columns, self.as_of)
         if seen is not None:
-            # a customer does not exist before they were first seen, so a backfill never counts them early
+            # a customer does not exist before they were first seen, so a backfill never counts them early;
+            # those of `customers` created at or before as_of exist whatever the other tables hold, so only
+            # the others' first moments are computed (the fact tables are not grouped whole)
+            if "customers" in canonical:
+                seen = rules.first_seen_unsettled(canonical, self.as_of)
+                assert seen is not None  # `customers` has a time column
             columns = c.columns
             seen = seen.select(
                 "customer_id", seen.first_seen_at.name("__first_seen_at")
@@ -388,7 +393,7 @@ class RunCompiler:
 
     # ------------------------------------------------------------------------------------------ aggregates
     def _groups(self) -> list[_Group]:
-        groups: dict[tuple[str, bool], _Group] = {}
+        groups: dict[tuple[str, bool, bool], _Group] = {}
         stored = set(self.stored.columns) if self.stored is not None else set()
         for trait in self.defs.traits.values():
             if trait.name in stored:
@@ -396,8 +401,13 @@ class RunCompiler:
             if TRAIT_RULES[type(trait.spec)].grouped:
                 spec = trait.spec
                 assert isinstance(spec, AggregateTrait)
-                key = (spec.table, spec.all_orders and spec.table in ("orders", "order_items"))
-                groups.setdefault(key, _Group(*key)).traits.append(trait)
+                table, all_orders = spec.table, spec.all_orders and spec.table in ("orders", "order_items")
+                # the traits that read the gap between orders are aggregated apart: the others' rows then need
+                # no window ordering every order of every customer
+                gaps = table == "orders" and self._uses_days_since_previous(
+                    _Group(table, all_orders, [trait])
+                )
+                groups.setdefault((table, all_orders, gaps), _Group(table, all_orders)).traits.append(trait)
         return list(groups.values())
 
     def _source(self, group: _Group) -> ir.Table:
@@ -415,14 +425,40 @@ class RunCompiler:
             elif name == "order_items" and "orders" in self.tables:
                 orders = self.tables["orders"]
                 t = t.filter(t.order_id.isin(orders.filter(rules.qualifying(orders)).order_id))
+        lows = [bounds(tr.spec, self.as_of)[0] for tr in group.traits]
+        low = (
+            ibis.literal(min(lows), type=dt.Timestamp())  # type: ignore[type-var]
+            if lows and all(low is not None for low in lows)
+            else None
+        )
         if name == "orders" and self._uses_days_since_previous(group):
+            if low is not None:
+                # only the gaps before the orders in the traits' windows count: a customer's orders are
+                # ordered only when they have one there (the gap needs their earlier orders too); the others'
+                # aggregates are over no row either way (null, or 0 for a count)
+                recent = t.filter(t[time_column] > low)
+                t = t.filter(t.customer_id.isin(recent.customer_id))
+            # the window orders and carries only the columns these traits read
+            t = t.select(*[c for c in t.columns if c in self._columns_read(group, time_column)])
             w = ibis.window(group_by=t.customer_id, order_by=[t.ordered_at, t.order_id])
             t = t.mutate(days_since_previous=days_between(t.ordered_at.lag().over(w), t.ordered_at))
-        lows = [bounds(tr.spec, self.as_of)[0] for tr in group.traits]
-        if lows and all(low is not None for low in lows):
+        if low is not None:
             # every trait of the group has a window: read only the widest one
-            t = t.filter(t[time_column] > ibis.literal(min(lows), type=dt.Timestamp()))  # type: ignore[type-var]
+            t = t.filter(t[time_column] > low)
         return t
+
+    @staticmethod
+    def _columns_read(group: _Group, time_column: str) -> set[str]:
+        """The columns of its table that the aggregates of `group` may read: its keys and time, the aggregated
+        columns, the names of their conditions and the properties."""
+        names = {"customer_id", "order_id", time_column, "properties", *TABLES[group.table].key}
+        for trait in group.traits:
+            column = getattr(trait.spec, "column", None)
+            if column is not None:
+                names.add(column)
+            for condition in [*([trait.where] if trait.where is not None else []), *trait.steps]:
+                names |= ast.names(condition)
+        return names
 
     @staticmethod
     def _uses_days_since_previous(group: _Group) -> bool:

@@ -20,6 +20,7 @@ from segmentum.runs.baseline import (
     previous_states,
 )
 from segmentum.store import META, Store
+from segmentum.store.memberships import KEYS, ROWS
 from segmentum.store.snapshots import RunInfo, get_run
 from segmentum.store.tables import traits_table
 
@@ -163,32 +164,43 @@ def _diff_batch(
     definition in each (a segmentation's label, or the standalone segment's name, or none), so a full outer
     join of the two runs' memberships on (customer, definition) pairs each customer's two states; a customer
     absent from a run, or in none of its segments, has no row there (state null) in both formulations.
+
+    Joined on the stored integer keys (`store.memberships`: one key per name, so equal keys of a definition
+    are equal segments), not on names read through the memberships view: each run's rows carry only their
+    key and the definition's position, and the names are looked up for the transitions alone.
     """
     names = [s.name for s in states]
     segmentations = [n for n in names if kinds.get(n) is not None]
     standalone = [n for n in names if kinds.get(n) is None]
-    # a segmentation's rows carry its name in `segmentation`; a standalone segment's carry it in `segment`
-    member = (
-        "(segmentation IS NOT NULL AND list_contains($segmentations, segmentation)) "
-        "OR (segmentation IS NULL AND list_contains($standalone, segment))"
-    )
+    # the keys of the definitions diffed, with the position of their definition in `names`: a segmentation's
+    # keys carry its name in `segmentation`, a standalone segment's carry it in `segment`
     sql = f"""
-    WITH cur AS (
-        SELECT customer_id, coalesce(segmentation, segment) AS name, segment FROM {META}.memberships
-        WHERE run_id = $cur AND ({member})),
+    WITH defs AS (
+        SELECT segment_key, list_position($names, coalesce(segmentation, segment))::INTEGER AS d
+        FROM {KEYS}
+        WHERE (segmentation IS NOT NULL AND list_contains($segmentations, segmentation))
+           OR (segmentation IS NULL AND list_contains($standalone, segment))),
+    cur AS (
+        SELECT r.customer_id, k.d, r.segment_key FROM {ROWS} r JOIN defs k USING (segment_key)
+        WHERE r.run_id = $cur),
     prev AS (
-        SELECT customer_id, coalesce(segmentation, segment) AS name, segment FROM {META}.memberships
-        WHERE run_id = $prev AND ({member}))
-    SELECT coalesce(c.customer_id, p.customer_id) AS customer_id, coalesce(c.name, p.name) AS name,
-           CASE WHEN list_contains($segmentations, coalesce(c.name, p.name))
-                THEN coalesce(c.name, p.name) END::VARCHAR AS segmentation,
-           p.segment AS from_segment, c.segment AS to_segment,
-           CASE WHEN p.segment IS NULL THEN 'entered' WHEN c.segment IS NULL THEN 'exited'
+        SELECT r.customer_id, k.d, r.segment_key FROM {ROWS} r JOIN defs k USING (segment_key)
+        WHERE r.run_id = $prev),
+    changed AS (
+        SELECT coalesce(c.customer_id, p.customer_id) AS customer_id, coalesce(c.d, p.d) AS d,
+               p.segment_key AS from_key, c.segment_key AS to_key
+        FROM cur c FULL OUTER JOIN prev p ON c.customer_id = p.customer_id AND c.d = p.d
+        WHERE c.segment_key IS DISTINCT FROM p.segment_key)
+    SELECT t.customer_id, $names[t.d] AS name,
+           CASE WHEN list_contains($segmentations, $names[t.d]) THEN $names[t.d] END::VARCHAR AS segmentation,
+           f.segment AS from_segment, o.segment AS to_segment,
+           CASE WHEN t.from_key IS NULL THEN 'entered' WHEN t.to_key IS NULL THEN 'exited'
                 ELSE 'moved' END AS kind,
            $prev::BIGINT AS from_run
-    FROM cur c FULL OUTER JOIN prev p ON c.customer_id = p.customer_id AND c.name = p.name
-    WHERE c.segment IS DISTINCT FROM p.segment
-    ORDER BY list_position($names, coalesce(c.name, p.name)), customer_id
+    FROM changed t
+    LEFT JOIN {KEYS} f ON f.segment_key = t.from_key
+    LEFT JOIN {KEYS} o ON o.segment_key = t.to_key
+    ORDER BY t.d, t.customer_id
     """
     df = (
         store.cursor()

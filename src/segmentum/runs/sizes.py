@@ -19,14 +19,13 @@ from segmentum.sql import ident
 from segmentum.store import META, Store
 from segmentum.store.snapshots import get_run, traits_table
 
-# the one formula of the sizes, over `m` (customer_id, segmentation, segment, name, revenue: one row per
-# membership) and `base` (n: the run's customers, rev: their revenue)
-_SIZES = """SELECT m.name, any_value(m.segmentation) AS segmentation, any_value(m.segment) AS segment,
-       count(*) AS customers,
-       count(*) / nullif(any_value(base.n), 0) AS share,
-       sum(m.revenue) AS revenue,
-       CAST(sum(m.revenue) AS DOUBLE) / nullif(CAST(any_value(base.rev) AS DOUBLE), 0) AS revenue_share
-FROM m, base GROUP BY m.name ORDER BY m.name"""
+# the one formula of the sizes, over `g` (name, segmentation, segment, customers, revenue: one row per segment
+# with members) and `base` (n: the run's customers, rev: their revenue)
+_SIZES = """SELECT g.name, g.segmentation, g.segment, g.customers,
+       g.customers / nullif(base.n, 0) AS share,
+       g.revenue,
+       CAST(g.revenue AS DOUBLE) / nullif(CAST(base.rev AS DOUBLE), 0) AS revenue_share
+FROM g, base ORDER BY g.name"""
 
 
 def segment_sizes(store: Store, run_id: int, currency: str | None) -> pd.DataFrame:
@@ -58,6 +57,8 @@ def segment_sizes(store: Store, run_id: int, currency: str | None) -> pd.DataFra
             f"""WITH rev AS ({revenue_cte}),
             m AS (SELECT m.*, coalesce(rev.revenue, 0) AS revenue FROM {META}.memberships m
                   LEFT JOIN rev USING (customer_id) WHERE m.run_id = ?),
+            g AS (SELECT name, any_value(segmentation) AS segmentation, any_value(segment) AS segment,
+                         count(*) AS customers, sum(revenue) AS revenue FROM m GROUP BY name),
             base AS (SELECT count(*) AS n, sum(coalesce(rev.revenue, 0)) AS rev
                      FROM {META}.{traits_table(run_id)} t LEFT JOIN rev USING (customer_id))
             {_SIZES}""",
@@ -85,15 +86,42 @@ def sizes_in_pass(
     segment columns are dropped. `members` are the run's memberships as SQL over that table, one tuple per
     segment or segmentation: (segmentation, segment, name, condition or None), the expressions the memberships
     are inserted with; trait `revenue` (`revenue_trait`) is each customer's revenue. No scan of the orders and
-    no join of the memberships, and the same result as `segment_sizes` of the stored run."""
+    no join of the memberships, and the same result as `segment_sizes` of the stored run.
+
+    Counted from the segment columns, not from one row per membership: the standalone segments and the
+    run's totals in one pass (a filtered count and sum per segment), each segmentation grouped by its label
+    column; the rows are `_SIZES`' (a segment without members has no row, as it has no membership)."""
     value = f"coalesce({ident(revenue)}, 0)"
-    rows = " UNION ALL ".join(
-        f"SELECT {segmentation} AS segmentation, {segment} AS segment, {name} AS name, {value} AS revenue "
-        f"FROM {traits}" + (f" WHERE {condition}" if condition is not None else "")
-        for segmentation, segment, name, condition in members
+    standalone = [m for m in members if m[3] is not None]
+    totals = ", ".join(
+        [
+            "count(*) AS n",
+            f"sum({value}) AS rev",
+            *(
+                f"count(*) FILTER (WHERE {condition}) AS n_{i}, sum({value}) FILTER (WHERE {condition}) AS r_{i}"
+                for i, (_, _, _, condition) in enumerate(standalone)
+            ),
+        ]
     )
+    parts = [
+        f"SELECT {segmentation} AS segmentation, {segment} AS segment, {name} AS name, n_{i} AS customers, "
+        f"r_{i} AS revenue FROM base WHERE n_{i} > 0"
+        for i, (segmentation, segment, name, _) in enumerate(standalone)
+    ]
+    parts += [
+        # a segmentation's label column (`segment`) names each customer's segment; no label, no membership
+        f"SELECT any_value({segmentation}) AS segmentation, {segment} AS segment, any_value({name}) AS name, "
+        f"count(*) AS customers, sum({value}) AS revenue FROM {traits} WHERE {segment} IS NOT NULL "
+        f"GROUP BY {segment}"
+        for segmentation, segment, name, condition in members
+        if condition is None
+    ]
+    if not parts:
+        parts = [
+            "SELECT NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, 0::BIGINT, NULL::DECIMAL(38, 6) WHERE false"
+        ]
     return cur.execute(
-        f"""WITH m AS ({rows}),
-        base AS (SELECT count(*) AS n, sum({value}) AS rev FROM {traits})
+        f"""WITH base AS MATERIALIZED (SELECT {totals} FROM {traits}),
+        g AS ({" UNION ALL ".join(parts)})
         {_SIZES}"""
     ).df()

@@ -4,7 +4,7 @@ WITH `t15` AS (
   FROM `identities` AS `t2`
   WHERE
     `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-), `t22` AS (
+), `t21` AS (
   SELECT
     *
   FROM `customers` AS `t0`
@@ -16,7 +16,7 @@ WITH `t15` AS (
         FROM `t15`
       )
     )
-), `t24` AS (
+), `t23` AS (
   SELECT
     `t9`.`order_id`,
     COALESCE(`t18`.`__linked_to`, `t9`.`customer_id`) AS `customer_id`,
@@ -36,60 +36,68 @@ WITH `t15` AS (
       `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
   ) AS `t18`
     ON `t9`.`customer_id` = `t18`.`__alias`
+), `t33` AS (
+  SELECT
+    `t28`.`customer_id`
+  FROM `t21` AS `t28`
+  WHERE
+    NOT (
+      COALESCE(`t28`.`created_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP), FALSE)
+    )
 )
 SELECT
-  `t60`.`customer_id`,
-  `t60`.`revenue`,
-  `t60`.`__pop_85104b9afdee`,
-  COALESCE(`t60`.`__pop_85104b9afdee` >= CAST('0.8' AS DECIMAL(38, 1)), FALSE)
+  `t71`.`customer_id`,
+  `t71`.`revenue`,
+  `t71`.`__pop_85104b9afdee`,
+  COALESCE(`t71`.`__pop_85104b9afdee` >= CAST('0.8' AS DECIMAL(38, 1)), FALSE)
   AND COALESCE(
     (
-      CAST(`t60`.`revenue` AS DOUBLE) / IF(CAST(2 AS DOUBLE) = 0, CAST(NULL AS DOUBLE), CAST(2 AS DOUBLE))
+      CAST(`t71`.`revenue` AS DOUBLE) / IF(CAST(2 AS DOUBLE) = 0, CAST(NULL AS DOUBLE), CAST(2 AS DOUBLE))
     ) > 10,
     FALSE
   ) AS `__seg__top`
 FROM (
   SELECT
-    `t59`.`customer_id`,
-    `t59`.`revenue`,
+    `t70`.`customer_id`,
+    `t70`.`revenue`,
     IF(
-      `t59`.`revenue` IS NULL,
+      `t70`.`revenue` IS NULL,
       CAST(NULL AS DOUBLE),
       IF(
-        COUNT(`t59`.`revenue`) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) <= 1,
+        COUNT(`t70`.`revenue`) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) <= 1,
         0.0,
-        CAST(RANK() OVER (PARTITION BY `t59`.`revenue` IS NULL ORDER BY `t59`.`revenue` ASC NULLS LAST) - 1 AS DOUBLE) / IF(
-          COUNT(`t59`.`revenue`) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) <= 1,
+        CAST(RANK() OVER (PARTITION BY `t70`.`revenue` IS NULL ORDER BY `t70`.`revenue` ASC NULLS LAST) - 1 AS DOUBLE) / IF(
+          COUNT(`t70`.`revenue`) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) <= 1,
           CAST(NULL AS DOUBLE),
-          CAST(COUNT(`t59`.`revenue`) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) - 1 AS DOUBLE)
+          CAST(COUNT(`t70`.`revenue`) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) - 1 AS DOUBLE)
         )
       )
     ) AS `__pop_85104b9afdee`
   FROM (
     SELECT
-      `t58`.`customer_id`,
-      `t53`.`revenue`
+      `t69`.`customer_id`,
+      `t46`.`revenue`
     FROM (
       SELECT
-        `t56`.`customer_id`
+        `t67`.`customer_id`
       FROM (
         SELECT
-          `t38`.`customer_id`,
-          `t55`.`customer_id` AS `customer_id_right`,
-          `t55`.`__first_seen_at`
+          `t32`.`customer_id`,
+          `t66`.`customer_id` AS `customer_id_right`,
+          `t66`.`__first_seen_at`
         FROM (
           SELECT
-            `t29`.`customer_id`
-          FROM `t22` AS `t29`
-        ) AS `t38`
+            `t28`.`customer_id`
+          FROM `t21` AS `t28`
+        ) AS `t32`
         LEFT OUTER JOIN (
           SELECT
-            `t52`.`customer_id`,
-            `t52`.`first_seen_at` AS `__first_seen_at`
+            `t64`.`customer_id`,
+            `t64`.`first_seen_at` AS `__first_seen_at`
           FROM (
             SELECT
-              `t50`.`customer_id`,
-              MIN(`t50`.`seen_at`) AS `first_seen_at`
+              `t63`.`customer_id`,
+              MIN(`t63`.`seen_at`) AS `first_seen_at`
             FROM (
               SELECT
                 *
@@ -101,70 +109,90 @@ FROM (
                     *
                   FROM (
                     SELECT
-                      `t25`.`customer_id`,
-                      MIN(`t25`.`ordered_at`) AS `seen_at`
+                      `t36`.`customer_id`,
+                      MIN(`t36`.`ordered_at`) AS `seen_at`
                     FROM (
                       SELECT
-                        `t10`.`order_id`,
-                        `t10`.`line`,
-                        COALESCE(`t18`.`__linked_to`, `t10`.`customer_id`) AS `customer_id`,
-                        `t10`.`ordered_at`,
-                        `t10`.`product_id`,
-                        `t10`.`quantity`,
-                        `t10`.`unit_price`,
-                        `t10`.`category`,
-                        `t10`.`product_name`
-                      FROM `order_items` AS `t10`
-                      LEFT OUTER JOIN (
+                        *
+                      FROM (
                         SELECT
-                          `t2`.`alias_id` AS `__alias`,
-                          `t2`.`customer_id` AS `__linked_to`
-                        FROM `identities` AS `t2`
-                        WHERE
-                          `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-                      ) AS `t18`
-                        ON `t10`.`customer_id` = `t18`.`__alias`
-                    ) AS `t25`
+                          `t10`.`order_id`,
+                          `t10`.`line`,
+                          COALESCE(`t18`.`__linked_to`, `t10`.`customer_id`) AS `customer_id`,
+                          `t10`.`ordered_at`,
+                          `t10`.`product_id`,
+                          `t10`.`quantity`,
+                          `t10`.`unit_price`,
+                          `t10`.`category`,
+                          `t10`.`product_name`
+                        FROM `order_items` AS `t10`
+                        LEFT OUTER JOIN (
+                          SELECT
+                            `t2`.`alias_id` AS `__alias`,
+                            `t2`.`customer_id` AS `__linked_to`
+                          FROM `identities` AS `t2`
+                          WHERE
+                            `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+                        ) AS `t18`
+                          ON `t10`.`customer_id` = `t18`.`__alias`
+                      ) AS `t24`
+                      WHERE
+                        `t24`.`customer_id` IN (
+                          SELECT
+                            *
+                          FROM `t33`
+                        )
+                    ) AS `t36`
                     GROUP BY
                       1
-                  ) AS `t34`
+                  ) AS `t47`
                   UNION ALL
                   SELECT
                     *
                   FROM (
                     SELECT
-                      `t30`.`customer_id`,
-                      MIN(`t30`.`occurred_at`) AS `seen_at`
+                      `t37`.`customer_id`,
+                      MIN(`t37`.`occurred_at`) AS `seen_at`
                     FROM (
                       SELECT
-                        `t20`.`event_id`,
-                        COALESCE(`t18`.`__linked_to`, `t20`.`customer_id`) AS `customer_id`,
-                        `t20`.`event`,
-                        `t20`.`occurred_at`,
-                        `t20`.`properties`
+                        *
                       FROM (
                         SELECT
-                          `t8`.`event_id`,
-                          `t8`.`customer_id`,
-                          `t8`.`event`,
-                          `t8`.`occurred_at`,
-                          CAST(`t8`.`properties` AS STRING) AS `properties`
-                        FROM `events` AS `t8`
-                      ) AS `t20`
-                      LEFT OUTER JOIN (
-                        SELECT
-                          `t2`.`alias_id` AS `__alias`,
-                          `t2`.`customer_id` AS `__linked_to`
-                        FROM `identities` AS `t2`
-                        WHERE
-                          `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-                      ) AS `t18`
-                        ON `t20`.`customer_id` = `t18`.`__alias`
-                    ) AS `t30`
+                          `t20`.`event_id`,
+                          COALESCE(`t18`.`__linked_to`, `t20`.`customer_id`) AS `customer_id`,
+                          `t20`.`event`,
+                          `t20`.`occurred_at`,
+                          `t20`.`properties`
+                        FROM (
+                          SELECT
+                            `t8`.`event_id`,
+                            `t8`.`customer_id`,
+                            `t8`.`event`,
+                            `t8`.`occurred_at`,
+                            CAST(`t8`.`properties` AS STRING) AS `properties`
+                          FROM `events` AS `t8`
+                        ) AS `t20`
+                        LEFT OUTER JOIN (
+                          SELECT
+                            `t2`.`alias_id` AS `__alias`,
+                            `t2`.`customer_id` AS `__linked_to`
+                          FROM `identities` AS `t2`
+                          WHERE
+                            `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+                        ) AS `t18`
+                          ON `t20`.`customer_id` = `t18`.`__alias`
+                      ) AS `t29`
+                      WHERE
+                        `t29`.`customer_id` IN (
+                          SELECT
+                            *
+                          FROM `t33`
+                        )
+                    ) AS `t37`
                     GROUP BY
                       1
-                  ) AS `t40`
-                ) AS `t44`
+                  ) AS `t48`
+                ) AS `t56`
                 UNION ALL
                 SELECT
                   *
@@ -173,62 +201,82 @@ FROM (
                     *
                   FROM (
                     SELECT
-                      `t26`.`customer_id`,
-                      MIN(`t26`.`answered_at`) AS `seen_at`
+                      `t38`.`customer_id`,
+                      MIN(`t38`.`answered_at`) AS `seen_at`
                     FROM (
                       SELECT
-                        COALESCE(`t18`.`__linked_to`, `t11`.`customer_id`) AS `customer_id`,
-                        `t11`.`question`,
-                        `t11`.`answer`,
-                        `t11`.`answered_at`,
-                        `t11`.`survey`
-                      FROM `responses` AS `t11`
-                      LEFT OUTER JOIN (
+                        *
+                      FROM (
                         SELECT
-                          `t2`.`alias_id` AS `__alias`,
-                          `t2`.`customer_id` AS `__linked_to`
-                        FROM `identities` AS `t2`
-                        WHERE
-                          `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-                      ) AS `t18`
-                        ON `t11`.`customer_id` = `t18`.`__alias`
-                    ) AS `t26`
+                          COALESCE(`t18`.`__linked_to`, `t11`.`customer_id`) AS `customer_id`,
+                          `t11`.`question`,
+                          `t11`.`answer`,
+                          `t11`.`answered_at`,
+                          `t11`.`survey`
+                        FROM `responses` AS `t11`
+                        LEFT OUTER JOIN (
+                          SELECT
+                            `t2`.`alias_id` AS `__alias`,
+                            `t2`.`customer_id` AS `__linked_to`
+                          FROM `identities` AS `t2`
+                          WHERE
+                            `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+                        ) AS `t18`
+                          ON `t11`.`customer_id` = `t18`.`__alias`
+                      ) AS `t25`
+                      WHERE
+                        `t25`.`customer_id` IN (
+                          SELECT
+                            *
+                          FROM `t33`
+                        )
+                    ) AS `t38`
                     GROUP BY
                       1
-                  ) AS `t35`
+                  ) AS `t49`
                   UNION ALL
                   SELECT
                     *
                   FROM (
                     SELECT
-                      `t27`.`customer_id`,
-                      MIN(`t27`.`opened_at`) AS `seen_at`
+                      `t39`.`customer_id`,
+                      MIN(`t39`.`opened_at`) AS `seen_at`
                     FROM (
                       SELECT
-                        `t12`.`ticket_id`,
-                        COALESCE(`t18`.`__linked_to`, `t12`.`customer_id`) AS `customer_id`,
-                        `t12`.`opened_at`,
-                        `t12`.`first_response_at`,
-                        `t12`.`resolved_at`,
-                        `t12`.`csat`,
-                        `t12`.`channel`,
-                        `t12`.`topic`
-                      FROM `tickets` AS `t12`
-                      LEFT OUTER JOIN (
+                        *
+                      FROM (
                         SELECT
-                          `t2`.`alias_id` AS `__alias`,
-                          `t2`.`customer_id` AS `__linked_to`
-                        FROM `identities` AS `t2`
-                        WHERE
-                          `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-                      ) AS `t18`
-                        ON `t12`.`customer_id` = `t18`.`__alias`
-                    ) AS `t27`
+                          `t12`.`ticket_id`,
+                          COALESCE(`t18`.`__linked_to`, `t12`.`customer_id`) AS `customer_id`,
+                          `t12`.`opened_at`,
+                          `t12`.`first_response_at`,
+                          `t12`.`resolved_at`,
+                          `t12`.`csat`,
+                          `t12`.`channel`,
+                          `t12`.`topic`
+                        FROM `tickets` AS `t12`
+                        LEFT OUTER JOIN (
+                          SELECT
+                            `t2`.`alias_id` AS `__alias`,
+                            `t2`.`customer_id` AS `__linked_to`
+                          FROM `identities` AS `t2`
+                          WHERE
+                            `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+                        ) AS `t18`
+                          ON `t12`.`customer_id` = `t18`.`__alias`
+                      ) AS `t26`
+                      WHERE
+                        `t26`.`customer_id` IN (
+                          SELECT
+                            *
+                          FROM `t33`
+                        )
+                    ) AS `t39`
                     GROUP BY
                       1
-                  ) AS `t36`
-                ) AS `t42`
-              ) AS `t46`
+                  ) AS `t50`
+                ) AS `t57`
+              ) AS `t60`
               UNION ALL
               SELECT
                 *
@@ -240,56 +288,76 @@ FROM (
                     *
                   FROM (
                     SELECT
-                      `t28`.`customer_id`,
-                      MIN(`t28`.`started_at`) AS `seen_at`
+                      `t40`.`customer_id`,
+                      MIN(`t40`.`started_at`) AS `seen_at`
                     FROM (
                       SELECT
-                        `t13`.`subscription_id`,
-                        COALESCE(`t18`.`__linked_to`, `t13`.`customer_id`) AS `customer_id`,
-                        `t13`.`started_at`,
-                        `t13`.`plan`,
-                        `t13`.`mrr`,
-                        `t13`.`renews_at`,
-                        `t13`.`cancelled_at`,
-                        `t13`.`cancel_reason`
-                      FROM `subscriptions` AS `t13`
-                      LEFT OUTER JOIN (
+                        *
+                      FROM (
                         SELECT
-                          `t2`.`alias_id` AS `__alias`,
-                          `t2`.`customer_id` AS `__linked_to`
-                        FROM `identities` AS `t2`
-                        WHERE
-                          `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-                      ) AS `t18`
-                        ON `t13`.`customer_id` = `t18`.`__alias`
-                    ) AS `t28`
+                          `t13`.`subscription_id`,
+                          COALESCE(`t18`.`__linked_to`, `t13`.`customer_id`) AS `customer_id`,
+                          `t13`.`started_at`,
+                          `t13`.`plan`,
+                          `t13`.`mrr`,
+                          `t13`.`renews_at`,
+                          `t13`.`cancelled_at`,
+                          `t13`.`cancel_reason`
+                        FROM `subscriptions` AS `t13`
+                        LEFT OUTER JOIN (
+                          SELECT
+                            `t2`.`alias_id` AS `__alias`,
+                            `t2`.`customer_id` AS `__linked_to`
+                          FROM `identities` AS `t2`
+                          WHERE
+                            `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+                        ) AS `t18`
+                          ON `t13`.`customer_id` = `t18`.`__alias`
+                      ) AS `t27`
+                      WHERE
+                        `t27`.`customer_id` IN (
+                          SELECT
+                            *
+                          FROM `t33`
+                        )
+                    ) AS `t40`
                     GROUP BY
                       1
-                  ) AS `t37`
+                  ) AS `t51`
                   UNION ALL
                   SELECT
                     *
                   FROM (
                     SELECT
-                      `t23`.`customer_id`,
-                      MIN(`t23`.`changed_at`) AS `seen_at`
+                      `t41`.`customer_id`,
+                      MIN(`t41`.`changed_at`) AS `seen_at`
                     FROM (
                       SELECT
                         *
-                      FROM `customer_changes` AS `t3`
-                      WHERE
-                        NOT (
-                          `t3`.`customer_id` IN (
-                            SELECT
-                              *
-                            FROM `t15`
+                      FROM (
+                        SELECT
+                          *
+                        FROM `customer_changes` AS `t3`
+                        WHERE
+                          NOT (
+                            `t3`.`customer_id` IN (
+                              SELECT
+                                *
+                              FROM `t15`
+                            )
                           )
+                      ) AS `t22`
+                      WHERE
+                        `t22`.`customer_id` IN (
+                          SELECT
+                            *
+                          FROM `t33`
                         )
-                    ) AS `t23`
+                    ) AS `t41`
                     GROUP BY
                       1
-                  ) AS `t33`
-                ) AS `t43`
+                  ) AS `t52`
+                ) AS `t58`
                 UNION ALL
                 SELECT
                   *
@@ -298,18 +366,28 @@ FROM (
                     *
                   FROM (
                     SELECT
-                      `t16`.`customer_id`,
-                      MIN(`t16`.`linked_at`) AS `seen_at`
+                      `t42`.`customer_id`,
+                      MIN(`t42`.`linked_at`) AS `seen_at`
                     FROM (
                       SELECT
                         *
-                      FROM `identities` AS `t2`
+                      FROM (
+                        SELECT
+                          *
+                        FROM `identities` AS `t2`
+                        WHERE
+                          `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+                      ) AS `t16`
                       WHERE
-                        `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-                    ) AS `t16`
+                        `t16`.`customer_id` IN (
+                          SELECT
+                            *
+                          FROM `t33`
+                        )
+                    ) AS `t42`
                     GROUP BY
                       1
-                  ) AS `t21`
+                  ) AS `t53`
                   UNION ALL
                   SELECT
                     *
@@ -318,64 +396,84 @@ FROM (
                       *
                     FROM (
                       SELECT
-                        `t29`.`customer_id`,
-                        MIN(`t29`.`created_at`) AS `seen_at`
-                      FROM `t22` AS `t29`
+                        `t43`.`customer_id`,
+                        MIN(`t43`.`created_at`) AS `seen_at`
+                      FROM (
+                        SELECT
+                          *
+                        FROM `t21` AS `t28`
+                        WHERE
+                          `t28`.`customer_id` IN (
+                            SELECT
+                              *
+                            FROM `t33`
+                          )
+                      ) AS `t43`
                       GROUP BY
                         1
-                    ) AS `t39`
+                    ) AS `t54`
                     UNION ALL
                     SELECT
                       *
                     FROM (
                       SELECT
-                        `t31`.`customer_id`,
-                        MIN(`t31`.`ordered_at`) AS `seen_at`
-                      FROM `t24` AS `t31`
+                        `t44`.`customer_id`,
+                        MIN(`t44`.`ordered_at`) AS `seen_at`
+                      FROM (
+                        SELECT
+                          *
+                        FROM `t23` AS `t30`
+                        WHERE
+                          `t30`.`customer_id` IN (
+                            SELECT
+                              *
+                            FROM `t33`
+                          )
+                      ) AS `t44`
                       GROUP BY
                         1
-                    ) AS `t41`
-                  ) AS `t45`
-                ) AS `t47`
-              ) AS `t48`
-            ) AS `t50`
+                    ) AS `t55`
+                  ) AS `t59`
+                ) AS `t61`
+              ) AS `t62`
+            ) AS `t63`
             GROUP BY
               1
-          ) AS `t52`
-        ) AS `t55`
-          ON `t38`.`customer_id` = `t55`.`customer_id`
-      ) AS `t56`
+          ) AS `t64`
+        ) AS `t66`
+          ON `t32`.`customer_id` = `t66`.`customer_id`
+      ) AS `t67`
       WHERE
         (
-          `t56`.`__first_seen_at` IS NULL
+          `t67`.`__first_seen_at` IS NULL
         )
         OR (
-          `t56`.`__first_seen_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+          `t67`.`__first_seen_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
         )
-    ) AS `t58`
+    ) AS `t69`
     LEFT OUTER JOIN (
       SELECT
-        `t49`.`customer_id`,
-        SUM(`t49`.`amount`) AS `revenue`
+        `t35`.`customer_id`,
+        SUM(`t35`.`amount`) AS `revenue`
       FROM (
         SELECT
           *
-        FROM `t24` AS `t31`
+        FROM `t23` AS `t30`
         WHERE
-          `t31`.`ordered_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-          AND `t31`.`amount` >= 0
+          `t30`.`ordered_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+          AND `t30`.`amount` >= 0
           AND (
             (
-              `t31`.`status` IS NULL
+              `t30`.`status` IS NULL
             )
             OR NOT (
-              LOWER(`t31`.`status`) IN ('cancelled', 'returned')
+              LOWER(`t30`.`status`) IN ('cancelled', 'returned')
             )
           )
-      ) AS `t49`
+      ) AS `t35`
       GROUP BY
         1
-    ) AS `t53`
-      ON `t58`.`customer_id` = `t53`.`customer_id`
-  ) AS `t59`
-) AS `t60`
+    ) AS `t46`
+      ON `t69`.`customer_id` = `t46`.`customer_id`
+  ) AS `t70`
+) AS `t71`

@@ -4,7 +4,7 @@ WITH "t16" AS (
   FROM "identities" AS "t2"
   WHERE
     "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
-), "t21" AS (
+), "t20" AS (
   SELECT
     *
   FROM "customers" AS "t0"
@@ -16,7 +16,7 @@ WITH "t16" AS (
         FROM "t16"
       )
     )
-), "t23" AS (
+), "t22" AS (
   SELECT
     "t9"."event_id",
     COALESCE("t18"."__linked_to", "t9"."customer_id") AS "customer_id",
@@ -33,7 +33,7 @@ WITH "t16" AS (
       "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
   ) AS "t18"
     ON "t9"."customer_id" = "t18"."__alias"
-), "t24" AS (
+), "t23" AS (
   SELECT
     "t10"."order_id",
     "t10"."line",
@@ -54,7 +54,7 @@ WITH "t16" AS (
       "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
   ) AS "t18"
     ON "t10"."customer_id" = "t18"."__alias"
-), "t25" AS (
+), "t24" AS (
   SELECT
     "t11"."order_id",
     COALESCE("t18"."__linked_to", "t11"."customer_id") AS "customer_id",
@@ -74,44 +74,52 @@ WITH "t16" AS (
       "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
   ) AS "t18"
     ON "t11"."customer_id" = "t18"."__alias"
+), "t36" AS (
+  SELECT
+    "t28"."customer_id"
+  FROM "t20" AS "t28"
+  WHERE
+    NOT (
+      COALESCE("t28"."created_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999), FALSE)
+    )
 )
 SELECT
-  "t68"."customer_id",
-  "t68"."cat",
-  COALESCE("t68"."adds", 0) AS "adds",
+  "t79"."customer_id",
+  "t79"."cat",
+  COALESCE("t79"."adds", 0) AS "adds",
   CASE
-    WHEN COALESCE("t68"."cat" = 'x', FALSE)
+    WHEN COALESCE("t79"."cat" = 'x', FALSE)
     THEN 'a'
-    WHEN COALESCE(COALESCE("t68"."adds", 0) > 0, FALSE)
+    WHEN COALESCE(COALESCE("t79"."adds", 0) > 0, FALSE)
     THEN 'b'
     ELSE 'c'
   END AS "__sgm__s"
 FROM (
   SELECT
-    "t67"."customer_id",
-    "t66"."cat",
-    "t59"."adds"
+    "t78"."customer_id",
+    "t75"."cat",
+    "t66"."adds"
   FROM (
     SELECT
-      "t62"."customer_id"
+      "t76"."customer_id"
     FROM (
       SELECT
-        "t38"."customer_id",
-        "t61"."customer_id" AS "customer_id_right",
-        "t61"."__first_seen_at"
+        "t33"."customer_id",
+        "t73"."customer_id" AS "customer_id_right",
+        "t73"."__first_seen_at"
       FROM (
         SELECT
-          "t29"."customer_id"
-        FROM "t21" AS "t29"
-      ) AS "t38"
+          "t28"."customer_id"
+        FROM "t20" AS "t28"
+      ) AS "t33"
       LEFT OUTER JOIN (
         SELECT
-          "t55"."customer_id",
-          "t55"."first_seen_at" AS "__first_seen_at"
+          "t70"."customer_id",
+          "t70"."first_seen_at" AS "__first_seen_at"
         FROM (
           SELECT
-            "t53"."customer_id",
-            MIN("t53"."seen_at") AS "first_seen_at"
+            "t69"."customer_id",
+            MIN("t69"."seen_at") AS "first_seen_at"
           FROM (
             SELECT
               *
@@ -123,24 +131,44 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    "t31"."customer_id",
-                    MIN("t31"."ordered_at") AS "seen_at"
-                  FROM "t24" AS "t31"
+                    "t39"."customer_id",
+                    MIN("t39"."ordered_at") AS "seen_at"
+                  FROM (
+                    SELECT
+                      *
+                    FROM "t23" AS "t30"
+                    WHERE
+                      "t30"."customer_id" IN (
+                        SELECT
+                          *
+                        FROM "t36"
+                      )
+                  ) AS "t39"
                   GROUP BY
                     1
-                ) AS "t43"
+                ) AS "t49"
                 UNION ALL
                 SELECT
                   *
                 FROM (
                   SELECT
-                    "t30"."customer_id",
-                    MIN("t30"."occurred_at") AS "seen_at"
-                  FROM "t23" AS "t30"
+                    "t40"."customer_id",
+                    MIN("t40"."occurred_at") AS "seen_at"
+                  FROM (
+                    SELECT
+                      *
+                    FROM "t22" AS "t29"
+                    WHERE
+                      "t29"."customer_id" IN (
+                        SELECT
+                          *
+                        FROM "t36"
+                      )
+                  ) AS "t40"
                   GROUP BY
                     1
-                ) AS "t41"
-              ) AS "t47"
+                ) AS "t50"
+              ) AS "t59"
               UNION ALL
               SELECT
                 *
@@ -149,62 +177,82 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    "t26"."customer_id",
-                    MIN("t26"."answered_at") AS "seen_at"
+                    "t41"."customer_id",
+                    MIN("t41"."answered_at") AS "seen_at"
                   FROM (
                     SELECT
-                      COALESCE("t18"."__linked_to", "t12"."customer_id") AS "customer_id",
-                      "t12"."question",
-                      "t12"."answer",
-                      "t12"."answered_at",
-                      "t12"."survey"
-                    FROM "responses" AS "t12"
-                    LEFT OUTER JOIN (
+                      *
+                    FROM (
                       SELECT
-                        "t2"."alias_id" AS "__alias",
-                        "t2"."customer_id" AS "__linked_to"
-                      FROM "identities" AS "t2"
-                      WHERE
-                        "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
-                    ) AS "t18"
-                      ON "t12"."customer_id" = "t18"."__alias"
-                  ) AS "t26"
+                        COALESCE("t18"."__linked_to", "t12"."customer_id") AS "customer_id",
+                        "t12"."question",
+                        "t12"."answer",
+                        "t12"."answered_at",
+                        "t12"."survey"
+                      FROM "responses" AS "t12"
+                      LEFT OUTER JOIN (
+                        SELECT
+                          "t2"."alias_id" AS "__alias",
+                          "t2"."customer_id" AS "__linked_to"
+                        FROM "identities" AS "t2"
+                        WHERE
+                          "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+                      ) AS "t18"
+                        ON "t12"."customer_id" = "t18"."__alias"
+                    ) AS "t25"
+                    WHERE
+                      "t25"."customer_id" IN (
+                        SELECT
+                          *
+                        FROM "t36"
+                      )
+                  ) AS "t41"
                   GROUP BY
                     1
-                ) AS "t35"
+                ) AS "t51"
                 UNION ALL
                 SELECT
                   *
                 FROM (
                   SELECT
-                    "t27"."customer_id",
-                    MIN("t27"."opened_at") AS "seen_at"
+                    "t42"."customer_id",
+                    MIN("t42"."opened_at") AS "seen_at"
                   FROM (
                     SELECT
-                      "t13"."ticket_id",
-                      COALESCE("t18"."__linked_to", "t13"."customer_id") AS "customer_id",
-                      "t13"."opened_at",
-                      "t13"."first_response_at",
-                      "t13"."resolved_at",
-                      "t13"."csat",
-                      "t13"."channel",
-                      "t13"."topic"
-                    FROM "tickets" AS "t13"
-                    LEFT OUTER JOIN (
+                      *
+                    FROM (
                       SELECT
-                        "t2"."alias_id" AS "__alias",
-                        "t2"."customer_id" AS "__linked_to"
-                      FROM "identities" AS "t2"
-                      WHERE
-                        "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
-                    ) AS "t18"
-                      ON "t13"."customer_id" = "t18"."__alias"
-                  ) AS "t27"
+                        "t13"."ticket_id",
+                        COALESCE("t18"."__linked_to", "t13"."customer_id") AS "customer_id",
+                        "t13"."opened_at",
+                        "t13"."first_response_at",
+                        "t13"."resolved_at",
+                        "t13"."csat",
+                        "t13"."channel",
+                        "t13"."topic"
+                      FROM "tickets" AS "t13"
+                      LEFT OUTER JOIN (
+                        SELECT
+                          "t2"."alias_id" AS "__alias",
+                          "t2"."customer_id" AS "__linked_to"
+                        FROM "identities" AS "t2"
+                        WHERE
+                          "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+                      ) AS "t18"
+                        ON "t13"."customer_id" = "t18"."__alias"
+                    ) AS "t26"
+                    WHERE
+                      "t26"."customer_id" IN (
+                        SELECT
+                          *
+                        FROM "t36"
+                      )
+                  ) AS "t42"
                   GROUP BY
                     1
-                ) AS "t36"
-              ) AS "t45"
-            ) AS "t49"
+                ) AS "t52"
+              ) AS "t60"
+            ) AS "t64"
             UNION ALL
             SELECT
               *
@@ -216,56 +264,76 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    "t28"."customer_id",
-                    MIN("t28"."started_at") AS "seen_at"
+                    "t43"."customer_id",
+                    MIN("t43"."started_at") AS "seen_at"
                   FROM (
                     SELECT
-                      "t14"."subscription_id",
-                      COALESCE("t18"."__linked_to", "t14"."customer_id") AS "customer_id",
-                      "t14"."started_at",
-                      "t14"."plan",
-                      "t14"."mrr",
-                      "t14"."renews_at",
-                      "t14"."cancelled_at",
-                      "t14"."cancel_reason"
-                    FROM "subscriptions" AS "t14"
-                    LEFT OUTER JOIN (
+                      *
+                    FROM (
                       SELECT
-                        "t2"."alias_id" AS "__alias",
-                        "t2"."customer_id" AS "__linked_to"
-                      FROM "identities" AS "t2"
-                      WHERE
-                        "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
-                    ) AS "t18"
-                      ON "t14"."customer_id" = "t18"."__alias"
-                  ) AS "t28"
+                        "t14"."subscription_id",
+                        COALESCE("t18"."__linked_to", "t14"."customer_id") AS "customer_id",
+                        "t14"."started_at",
+                        "t14"."plan",
+                        "t14"."mrr",
+                        "t14"."renews_at",
+                        "t14"."cancelled_at",
+                        "t14"."cancel_reason"
+                      FROM "subscriptions" AS "t14"
+                      LEFT OUTER JOIN (
+                        SELECT
+                          "t2"."alias_id" AS "__alias",
+                          "t2"."customer_id" AS "__linked_to"
+                        FROM "identities" AS "t2"
+                        WHERE
+                          "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+                      ) AS "t18"
+                        ON "t14"."customer_id" = "t18"."__alias"
+                    ) AS "t27"
+                    WHERE
+                      "t27"."customer_id" IN (
+                        SELECT
+                          *
+                        FROM "t36"
+                      )
+                  ) AS "t43"
                   GROUP BY
                     1
-                ) AS "t37"
+                ) AS "t53"
                 UNION ALL
                 SELECT
                   *
                 FROM (
                   SELECT
-                    "t22"."customer_id",
-                    MIN("t22"."changed_at") AS "seen_at"
+                    "t44"."customer_id",
+                    MIN("t44"."changed_at") AS "seen_at"
                   FROM (
                     SELECT
                       *
-                    FROM "customer_changes" AS "t4"
-                    WHERE
-                      NOT (
-                        "t4"."customer_id" IN (
-                          SELECT
-                            *
-                          FROM "t16"
+                    FROM (
+                      SELECT
+                        *
+                      FROM "customer_changes" AS "t5"
+                      WHERE
+                        NOT (
+                          "t5"."customer_id" IN (
+                            SELECT
+                              *
+                            FROM "t16"
+                          )
                         )
+                    ) AS "t21"
+                    WHERE
+                      "t21"."customer_id" IN (
+                        SELECT
+                          *
+                        FROM "t36"
                       )
-                  ) AS "t22"
+                  ) AS "t44"
                   GROUP BY
                     1
-                ) AS "t34"
-              ) AS "t46"
+                ) AS "t54"
+              ) AS "t61"
               UNION ALL
               SELECT
                 *
@@ -274,18 +342,28 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    "t17"."customer_id",
-                    MIN("t17"."linked_at") AS "seen_at"
+                    "t45"."customer_id",
+                    MIN("t45"."linked_at") AS "seen_at"
                   FROM (
                     SELECT
                       *
-                    FROM "identities" AS "t2"
+                    FROM (
+                      SELECT
+                        *
+                      FROM "identities" AS "t2"
+                      WHERE
+                        "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+                    ) AS "t17"
                     WHERE
-                      "t2"."linked_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
-                  ) AS "t17"
+                      "t17"."customer_id" IN (
+                        SELECT
+                          *
+                        FROM "t36"
+                      )
+                  ) AS "t45"
                   GROUP BY
                     1
-                ) AS "t20"
+                ) AS "t55"
                 UNION ALL
                 SELECT
                   *
@@ -294,59 +372,79 @@ FROM (
                     *
                   FROM (
                     SELECT
-                      "t29"."customer_id",
-                      MIN("t29"."created_at") AS "seen_at"
-                    FROM "t21" AS "t29"
+                      "t46"."customer_id",
+                      MIN("t46"."created_at") AS "seen_at"
+                    FROM (
+                      SELECT
+                        *
+                      FROM "t20" AS "t28"
+                      WHERE
+                        "t28"."customer_id" IN (
+                          SELECT
+                            *
+                          FROM "t36"
+                        )
+                    ) AS "t46"
                     GROUP BY
                       1
-                  ) AS "t39"
+                  ) AS "t56"
                   UNION ALL
                   SELECT
                     *
                   FROM (
                     SELECT
-                      "t32"."customer_id",
-                      MIN("t32"."ordered_at") AS "seen_at"
-                    FROM "t25" AS "t32"
+                      "t47"."customer_id",
+                      MIN("t47"."ordered_at") AS "seen_at"
+                    FROM (
+                      SELECT
+                        *
+                      FROM "t24" AS "t31"
+                      WHERE
+                        "t31"."customer_id" IN (
+                          SELECT
+                            *
+                          FROM "t36"
+                        )
+                    ) AS "t47"
                     GROUP BY
                       1
-                  ) AS "t44"
-                ) AS "t48"
-              ) AS "t50"
-            ) AS "t52"
-          ) AS "t53"
+                  ) AS "t57"
+                ) AS "t62"
+              ) AS "t65"
+            ) AS "t68"
+          ) AS "t69"
           GROUP BY
             1
-        ) AS "t55"
-      ) AS "t61"
-        ON "t38"."customer_id" = "t61"."customer_id"
-    ) AS "t62"
+        ) AS "t70"
+      ) AS "t73"
+        ON "t33"."customer_id" = "t73"."customer_id"
+    ) AS "t76"
     WHERE
       (
-        "t62"."__first_seen_at" IS NULL
+        "t76"."__first_seen_at" IS NULL
       )
       OR (
-        "t62"."__first_seen_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+        "t76"."__first_seen_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
       )
-  ) AS "t67"
+  ) AS "t78"
   LEFT OUTER JOIN (
     SELECT
-      "t63"."customer_id",
-      "t63"."value" AS "cat"
+      "t71"."customer_id",
+      "t71"."value" AS "cat"
     FROM (
       SELECT
-        "t60"."customer_id",
-        "t60"."value",
-        "t60"."n",
+        "t67"."customer_id",
+        "t67"."value",
+        "t67"."n",
         ROW_NUMBER() OVER (
-          PARTITION BY "t60"."customer_id"
-          ORDER BY "t60"."n" DESC, "t60"."value" ASC
+          PARTITION BY "t67"."customer_id"
+          ORDER BY "t67"."n" DESC, "t67"."value" ASC
           ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
         ) - 1 AS "rn"
       FROM (
         SELECT
-          "t56"."customer_id",
-          "t56"."category" AS "value",
+          "t58"."customer_id",
+          "t58"."category" AS "value",
           COUNT(*) AS "n"
         FROM (
           SELECT
@@ -357,64 +455,64 @@ FROM (
             FROM (
               SELECT
                 *
-              FROM "t24" AS "t31"
+              FROM "t23" AS "t30"
               WHERE
-                "t31"."ordered_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
-            ) AS "t42"
+                "t30"."ordered_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+            ) AS "t35"
             WHERE
-              "t42"."order_id" IN (
+              "t35"."order_id" IN (
                 SELECT
-                  "t32"."order_id"
-                FROM "t25" AS "t32"
+                  "t31"."order_id"
+                FROM "t24" AS "t31"
                 WHERE
-                  "t32"."amount" >= 0
+                  "t31"."amount" >= 0
                   AND (
                     (
-                      "t32"."status" IS NULL
+                      "t31"."status" IS NULL
                     )
                     OR NOT (
-                      LOWER("t32"."status") IN ('cancelled', 'returned')
+                      LOWER("t31"."status") IN ('cancelled', 'returned')
                     )
                   )
               )
-          ) AS "t54"
+          ) AS "t48"
           WHERE
-            "t54"."ordered_at" > MAKE_TIMESTAMP(2024, 4, 1, 23, 59, 59.999999)
-            AND "t54"."category" IS NOT NULL
-        ) AS "t56"
+            "t48"."ordered_at" > MAKE_TIMESTAMP(2024, 4, 1, 23, 59, 59.999999)
+            AND "t48"."category" IS NOT NULL
+        ) AS "t58"
         GROUP BY
           1,
           2
-      ) AS "t60"
-    ) AS "t63"
+      ) AS "t67"
+    ) AS "t71"
     WHERE
-      "t63"."rn" = 0
-  ) AS "t66"
-    ON "t67"."customer_id" = "t66"."customer_id"
+      "t71"."rn" = 0
+  ) AS "t75"
+    ON "t78"."customer_id" = "t75"."customer_id"
   LEFT OUTER JOIN (
     SELECT
-      "t40"."customer_id",
+      "t34"."customer_id",
       COUNT(*) FILTER(WHERE
         (
-          "t40"."occurred_at" > MAKE_TIMESTAMP(2024, 6, 16, 23, 59, 59.999999)
+          "t34"."occurred_at" > MAKE_TIMESTAMP(2024, 6, 16, 23, 59, 59.999999)
         )
         AND (
-          "t40"."occurred_at" <= MAKE_TIMESTAMP(2024, 6, 23, 23, 59, 59.999999)
+          "t34"."occurred_at" <= MAKE_TIMESTAMP(2024, 6, 23, 23, 59, 59.999999)
         )
         AND (
-          COALESCE("t40"."event" = 'cart_add', FALSE)
-          AND COALESCE(TRY_CAST("t40"."properties" ->> '$.value' AS DOUBLE) > 5, FALSE)
+          COALESCE("t34"."event" = 'cart_add', FALSE)
+          AND COALESCE(TRY_CAST("t34"."properties" ->> '$.value' AS DOUBLE) > 5, FALSE)
         )) AS "adds"
     FROM (
       SELECT
         *
-      FROM "t23" AS "t30"
+      FROM "t22" AS "t29"
       WHERE
-        "t30"."occurred_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
-        AND "t30"."occurred_at" > MAKE_TIMESTAMP(2024, 6, 16, 23, 59, 59.999999)
-    ) AS "t40"
+        "t29"."occurred_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+        AND "t29"."occurred_at" > MAKE_TIMESTAMP(2024, 6, 16, 23, 59, 59.999999)
+    ) AS "t34"
     GROUP BY
       1
-  ) AS "t59"
-    ON "t67"."customer_id" = "t59"."customer_id"
-) AS "t68"
+  ) AS "t66"
+    ON "t78"."customer_id" = "t66"."customer_id"
+) AS "t79"

@@ -4,7 +4,7 @@ WITH `t16` AS (
   FROM `identities` AS `t2`
   WHERE
     `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-), `t22` AS (
+), `t21` AS (
   SELECT
     *
   FROM `customers` AS `t0`
@@ -16,7 +16,7 @@ WITH `t16` AS (
         FROM `t16`
       )
     )
-), `t24` AS (
+), `t23` AS (
   SELECT
     `t18`.`event_id`,
     COALESCE(`t19`.`__linked_to`, `t18`.`customer_id`) AS `customer_id`,
@@ -41,7 +41,7 @@ WITH `t16` AS (
       `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
   ) AS `t19`
     ON `t18`.`customer_id` = `t19`.`__alias`
-), `t25` AS (
+), `t24` AS (
   SELECT
     `t9`.`order_id`,
     `t9`.`line`,
@@ -62,7 +62,7 @@ WITH `t16` AS (
       `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
   ) AS `t19`
     ON `t9`.`customer_id` = `t19`.`__alias`
-), `t26` AS (
+), `t25` AS (
   SELECT
     `t10`.`order_id`,
     COALESCE(`t19`.`__linked_to`, `t10`.`customer_id`) AS `customer_id`,
@@ -82,44 +82,52 @@ WITH `t16` AS (
       `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
   ) AS `t19`
     ON `t10`.`customer_id` = `t19`.`__alias`
+), `t37` AS (
+  SELECT
+    `t29`.`customer_id`
+  FROM `t21` AS `t29`
+  WHERE
+    NOT (
+      COALESCE(`t29`.`created_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP), FALSE)
+    )
 )
 SELECT
-  `t69`.`customer_id`,
-  `t69`.`cat`,
-  COALESCE(`t69`.`adds`, 0) AS `adds`,
+  `t80`.`customer_id`,
+  `t80`.`cat`,
+  COALESCE(`t80`.`adds`, 0) AS `adds`,
   CASE
-    WHEN COALESCE(`t69`.`cat` = 'x', FALSE)
+    WHEN COALESCE(`t80`.`cat` = 'x', FALSE)
     THEN 'a'
-    WHEN COALESCE(COALESCE(`t69`.`adds`, 0) > 0, FALSE)
+    WHEN COALESCE(COALESCE(`t80`.`adds`, 0) > 0, FALSE)
     THEN 'b'
     ELSE 'c'
   END AS `__sgm__s`
 FROM (
   SELECT
-    `t68`.`customer_id`,
-    `t67`.`cat`,
-    `t60`.`adds`
+    `t79`.`customer_id`,
+    `t76`.`cat`,
+    `t67`.`adds`
   FROM (
     SELECT
-      `t63`.`customer_id`
+      `t77`.`customer_id`
     FROM (
       SELECT
-        `t39`.`customer_id`,
-        `t62`.`customer_id` AS `customer_id_right`,
-        `t62`.`__first_seen_at`
+        `t34`.`customer_id`,
+        `t74`.`customer_id` AS `customer_id_right`,
+        `t74`.`__first_seen_at`
       FROM (
         SELECT
-          `t30`.`customer_id`
-        FROM `t22` AS `t30`
-      ) AS `t39`
+          `t29`.`customer_id`
+        FROM `t21` AS `t29`
+      ) AS `t34`
       LEFT OUTER JOIN (
         SELECT
-          `t56`.`customer_id`,
-          `t56`.`first_seen_at` AS `__first_seen_at`
+          `t71`.`customer_id`,
+          `t71`.`first_seen_at` AS `__first_seen_at`
         FROM (
           SELECT
-            `t54`.`customer_id`,
-            MIN(`t54`.`seen_at`) AS `first_seen_at`
+            `t70`.`customer_id`,
+            MIN(`t70`.`seen_at`) AS `first_seen_at`
           FROM (
             SELECT
               *
@@ -131,24 +139,44 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    `t32`.`customer_id`,
-                    MIN(`t32`.`ordered_at`) AS `seen_at`
-                  FROM `t25` AS `t32`
+                    `t40`.`customer_id`,
+                    MIN(`t40`.`ordered_at`) AS `seen_at`
+                  FROM (
+                    SELECT
+                      *
+                    FROM `t24` AS `t31`
+                    WHERE
+                      `t31`.`customer_id` IN (
+                        SELECT
+                          *
+                        FROM `t37`
+                      )
+                  ) AS `t40`
                   GROUP BY
                     1
-                ) AS `t44`
+                ) AS `t50`
                 UNION ALL
                 SELECT
                   *
                 FROM (
                   SELECT
-                    `t31`.`customer_id`,
-                    MIN(`t31`.`occurred_at`) AS `seen_at`
-                  FROM `t24` AS `t31`
+                    `t41`.`customer_id`,
+                    MIN(`t41`.`occurred_at`) AS `seen_at`
+                  FROM (
+                    SELECT
+                      *
+                    FROM `t23` AS `t30`
+                    WHERE
+                      `t30`.`customer_id` IN (
+                        SELECT
+                          *
+                        FROM `t37`
+                      )
+                  ) AS `t41`
                   GROUP BY
                     1
-                ) AS `t42`
-              ) AS `t48`
+                ) AS `t51`
+              ) AS `t60`
               UNION ALL
               SELECT
                 *
@@ -157,62 +185,82 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    `t27`.`customer_id`,
-                    MIN(`t27`.`answered_at`) AS `seen_at`
+                    `t42`.`customer_id`,
+                    MIN(`t42`.`answered_at`) AS `seen_at`
                   FROM (
                     SELECT
-                      COALESCE(`t19`.`__linked_to`, `t11`.`customer_id`) AS `customer_id`,
-                      `t11`.`question`,
-                      `t11`.`answer`,
-                      `t11`.`answered_at`,
-                      `t11`.`survey`
-                    FROM `responses` AS `t11`
-                    LEFT OUTER JOIN (
+                      *
+                    FROM (
                       SELECT
-                        `t2`.`alias_id` AS `__alias`,
-                        `t2`.`customer_id` AS `__linked_to`
-                      FROM `identities` AS `t2`
-                      WHERE
-                        `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-                    ) AS `t19`
-                      ON `t11`.`customer_id` = `t19`.`__alias`
-                  ) AS `t27`
+                        COALESCE(`t19`.`__linked_to`, `t11`.`customer_id`) AS `customer_id`,
+                        `t11`.`question`,
+                        `t11`.`answer`,
+                        `t11`.`answered_at`,
+                        `t11`.`survey`
+                      FROM `responses` AS `t11`
+                      LEFT OUTER JOIN (
+                        SELECT
+                          `t2`.`alias_id` AS `__alias`,
+                          `t2`.`customer_id` AS `__linked_to`
+                        FROM `identities` AS `t2`
+                        WHERE
+                          `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+                      ) AS `t19`
+                        ON `t11`.`customer_id` = `t19`.`__alias`
+                    ) AS `t26`
+                    WHERE
+                      `t26`.`customer_id` IN (
+                        SELECT
+                          *
+                        FROM `t37`
+                      )
+                  ) AS `t42`
                   GROUP BY
                     1
-                ) AS `t36`
+                ) AS `t52`
                 UNION ALL
                 SELECT
                   *
                 FROM (
                   SELECT
-                    `t28`.`customer_id`,
-                    MIN(`t28`.`opened_at`) AS `seen_at`
+                    `t43`.`customer_id`,
+                    MIN(`t43`.`opened_at`) AS `seen_at`
                   FROM (
                     SELECT
-                      `t12`.`ticket_id`,
-                      COALESCE(`t19`.`__linked_to`, `t12`.`customer_id`) AS `customer_id`,
-                      `t12`.`opened_at`,
-                      `t12`.`first_response_at`,
-                      `t12`.`resolved_at`,
-                      `t12`.`csat`,
-                      `t12`.`channel`,
-                      `t12`.`topic`
-                    FROM `tickets` AS `t12`
-                    LEFT OUTER JOIN (
+                      *
+                    FROM (
                       SELECT
-                        `t2`.`alias_id` AS `__alias`,
-                        `t2`.`customer_id` AS `__linked_to`
-                      FROM `identities` AS `t2`
-                      WHERE
-                        `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-                    ) AS `t19`
-                      ON `t12`.`customer_id` = `t19`.`__alias`
-                  ) AS `t28`
+                        `t12`.`ticket_id`,
+                        COALESCE(`t19`.`__linked_to`, `t12`.`customer_id`) AS `customer_id`,
+                        `t12`.`opened_at`,
+                        `t12`.`first_response_at`,
+                        `t12`.`resolved_at`,
+                        `t12`.`csat`,
+                        `t12`.`channel`,
+                        `t12`.`topic`
+                      FROM `tickets` AS `t12`
+                      LEFT OUTER JOIN (
+                        SELECT
+                          `t2`.`alias_id` AS `__alias`,
+                          `t2`.`customer_id` AS `__linked_to`
+                        FROM `identities` AS `t2`
+                        WHERE
+                          `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+                      ) AS `t19`
+                        ON `t12`.`customer_id` = `t19`.`__alias`
+                    ) AS `t27`
+                    WHERE
+                      `t27`.`customer_id` IN (
+                        SELECT
+                          *
+                        FROM `t37`
+                      )
+                  ) AS `t43`
                   GROUP BY
                     1
-                ) AS `t37`
-              ) AS `t46`
-            ) AS `t50`
+                ) AS `t53`
+              ) AS `t61`
+            ) AS `t65`
             UNION ALL
             SELECT
               *
@@ -224,56 +272,76 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    `t29`.`customer_id`,
-                    MIN(`t29`.`started_at`) AS `seen_at`
+                    `t44`.`customer_id`,
+                    MIN(`t44`.`started_at`) AS `seen_at`
                   FROM (
                     SELECT
-                      `t13`.`subscription_id`,
-                      COALESCE(`t19`.`__linked_to`, `t13`.`customer_id`) AS `customer_id`,
-                      `t13`.`started_at`,
-                      `t13`.`plan`,
-                      `t13`.`mrr`,
-                      `t13`.`renews_at`,
-                      `t13`.`cancelled_at`,
-                      `t13`.`cancel_reason`
-                    FROM `subscriptions` AS `t13`
-                    LEFT OUTER JOIN (
+                      *
+                    FROM (
                       SELECT
-                        `t2`.`alias_id` AS `__alias`,
-                        `t2`.`customer_id` AS `__linked_to`
-                      FROM `identities` AS `t2`
-                      WHERE
-                        `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-                    ) AS `t19`
-                      ON `t13`.`customer_id` = `t19`.`__alias`
-                  ) AS `t29`
+                        `t13`.`subscription_id`,
+                        COALESCE(`t19`.`__linked_to`, `t13`.`customer_id`) AS `customer_id`,
+                        `t13`.`started_at`,
+                        `t13`.`plan`,
+                        `t13`.`mrr`,
+                        `t13`.`renews_at`,
+                        `t13`.`cancelled_at`,
+                        `t13`.`cancel_reason`
+                      FROM `subscriptions` AS `t13`
+                      LEFT OUTER JOIN (
+                        SELECT
+                          `t2`.`alias_id` AS `__alias`,
+                          `t2`.`customer_id` AS `__linked_to`
+                        FROM `identities` AS `t2`
+                        WHERE
+                          `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+                      ) AS `t19`
+                        ON `t13`.`customer_id` = `t19`.`__alias`
+                    ) AS `t28`
+                    WHERE
+                      `t28`.`customer_id` IN (
+                        SELECT
+                          *
+                        FROM `t37`
+                      )
+                  ) AS `t44`
                   GROUP BY
                     1
-                ) AS `t38`
+                ) AS `t54`
                 UNION ALL
                 SELECT
                   *
                 FROM (
                   SELECT
-                    `t23`.`customer_id`,
-                    MIN(`t23`.`changed_at`) AS `seen_at`
+                    `t45`.`customer_id`,
+                    MIN(`t45`.`changed_at`) AS `seen_at`
                   FROM (
                     SELECT
                       *
-                    FROM `customer_changes` AS `t4`
-                    WHERE
-                      NOT (
-                        `t4`.`customer_id` IN (
-                          SELECT
-                            *
-                          FROM `t16`
+                    FROM (
+                      SELECT
+                        *
+                      FROM `customer_changes` AS `t5`
+                      WHERE
+                        NOT (
+                          `t5`.`customer_id` IN (
+                            SELECT
+                              *
+                            FROM `t16`
+                          )
                         )
+                    ) AS `t22`
+                    WHERE
+                      `t22`.`customer_id` IN (
+                        SELECT
+                          *
+                        FROM `t37`
                       )
-                  ) AS `t23`
+                  ) AS `t45`
                   GROUP BY
                     1
-                ) AS `t35`
-              ) AS `t47`
+                ) AS `t55`
+              ) AS `t62`
               UNION ALL
               SELECT
                 *
@@ -282,18 +350,28 @@ FROM (
                   *
                 FROM (
                   SELECT
-                    `t17`.`customer_id`,
-                    MIN(`t17`.`linked_at`) AS `seen_at`
+                    `t46`.`customer_id`,
+                    MIN(`t46`.`linked_at`) AS `seen_at`
                   FROM (
                     SELECT
                       *
-                    FROM `identities` AS `t2`
+                    FROM (
+                      SELECT
+                        *
+                      FROM `identities` AS `t2`
+                      WHERE
+                        `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+                    ) AS `t17`
                     WHERE
-                      `t2`.`linked_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-                  ) AS `t17`
+                      `t17`.`customer_id` IN (
+                        SELECT
+                          *
+                        FROM `t37`
+                      )
+                  ) AS `t46`
                   GROUP BY
                     1
-                ) AS `t21`
+                ) AS `t56`
                 UNION ALL
                 SELECT
                   *
@@ -302,58 +380,78 @@ FROM (
                     *
                   FROM (
                     SELECT
-                      `t30`.`customer_id`,
-                      MIN(`t30`.`created_at`) AS `seen_at`
-                    FROM `t22` AS `t30`
+                      `t47`.`customer_id`,
+                      MIN(`t47`.`created_at`) AS `seen_at`
+                    FROM (
+                      SELECT
+                        *
+                      FROM `t21` AS `t29`
+                      WHERE
+                        `t29`.`customer_id` IN (
+                          SELECT
+                            *
+                          FROM `t37`
+                        )
+                    ) AS `t47`
                     GROUP BY
                       1
-                  ) AS `t40`
+                  ) AS `t57`
                   UNION ALL
                   SELECT
                     *
                   FROM (
                     SELECT
-                      `t33`.`customer_id`,
-                      MIN(`t33`.`ordered_at`) AS `seen_at`
-                    FROM `t26` AS `t33`
+                      `t48`.`customer_id`,
+                      MIN(`t48`.`ordered_at`) AS `seen_at`
+                    FROM (
+                      SELECT
+                        *
+                      FROM `t25` AS `t32`
+                      WHERE
+                        `t32`.`customer_id` IN (
+                          SELECT
+                            *
+                          FROM `t37`
+                        )
+                    ) AS `t48`
                     GROUP BY
                       1
-                  ) AS `t45`
-                ) AS `t49`
-              ) AS `t51`
-            ) AS `t53`
-          ) AS `t54`
+                  ) AS `t58`
+                ) AS `t63`
+              ) AS `t66`
+            ) AS `t69`
+          ) AS `t70`
           GROUP BY
             1
-        ) AS `t56`
-      ) AS `t62`
-        ON `t39`.`customer_id` = `t62`.`customer_id`
-    ) AS `t63`
+        ) AS `t71`
+      ) AS `t74`
+        ON `t34`.`customer_id` = `t74`.`customer_id`
+    ) AS `t77`
     WHERE
       (
-        `t63`.`__first_seen_at` IS NULL
+        `t77`.`__first_seen_at` IS NULL
       )
       OR (
-        `t63`.`__first_seen_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+        `t77`.`__first_seen_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
       )
-  ) AS `t68`
+  ) AS `t79`
   LEFT OUTER JOIN (
     SELECT
-      `t64`.`customer_id`,
-      `t64`.`value` AS `cat`
+      `t72`.`customer_id`,
+      `t72`.`value` AS `cat`
     FROM (
       SELECT
-        `t61`.`customer_id`,
-        `t61`.`value`,
-        `t61`.`n`,
+        `t68`.`customer_id`,
+        `t68`.`value`,
+        `t68`.`n`,
         ROW_NUMBER() OVER (
-          PARTITION BY `t61`.`customer_id`
-          ORDER BY `t61`.`n` DESC, `t61`.`value` ASC NULLS LAST
+          PARTITION BY `t68`.`customer_id`
+          ORDER BY `t68`.`n` DESC, `t68`.`value` ASC NULLS LAST
         ) - 1 AS `rn`
       FROM (
         SELECT
-          `t57`.`customer_id`,
-          `t57`.`category` AS `value`,
+          `t59`.`customer_id`,
+          `t59`.`category` AS `value`,
           COUNT(*) AS `n`
         FROM (
           SELECT
@@ -364,65 +462,65 @@ FROM (
             FROM (
               SELECT
                 *
-              FROM `t25` AS `t32`
+              FROM `t24` AS `t31`
               WHERE
-                `t32`.`ordered_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-            ) AS `t43`
+                `t31`.`ordered_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+            ) AS `t36`
             WHERE
-              `t43`.`order_id` IN (
+              `t36`.`order_id` IN (
                 SELECT
-                  `t33`.`order_id`
-                FROM `t26` AS `t33`
+                  `t32`.`order_id`
+                FROM `t25` AS `t32`
                 WHERE
-                  `t33`.`amount` >= 0
+                  `t32`.`amount` >= 0
                   AND (
                     (
-                      `t33`.`status` IS NULL
+                      `t32`.`status` IS NULL
                     )
                     OR NOT (
-                      LOWER(`t33`.`status`) IN ('cancelled', 'returned')
+                      LOWER(`t32`.`status`) IN ('cancelled', 'returned')
                     )
                   )
               )
-          ) AS `t55`
+          ) AS `t49`
           WHERE
-            `t55`.`ordered_at` > CAST('2024-04-01T23:59:59.999999' AS TIMESTAMP)
-            AND `t55`.`category` IS NOT NULL
-        ) AS `t57`
+            `t49`.`ordered_at` > CAST('2024-04-01T23:59:59.999999' AS TIMESTAMP)
+            AND `t49`.`category` IS NOT NULL
+        ) AS `t59`
         GROUP BY
           1,
           2
-      ) AS `t61`
-    ) AS `t64`
+      ) AS `t68`
+    ) AS `t72`
     WHERE
-      `t64`.`rn` = 0
-  ) AS `t67`
-    ON `t68`.`customer_id` = `t67`.`customer_id`
+      `t72`.`rn` = 0
+  ) AS `t76`
+    ON `t79`.`customer_id` = `t76`.`customer_id`
   LEFT OUTER JOIN (
     SELECT
-      `t41`.`customer_id`,
+      `t35`.`customer_id`,
       SUM(
         CAST((
-          `t41`.`occurred_at` > CAST('2024-06-16T23:59:59.999999' AS TIMESTAMP)
+          `t35`.`occurred_at` > CAST('2024-06-16T23:59:59.999999' AS TIMESTAMP)
         )
         AND (
-          `t41`.`occurred_at` <= CAST('2024-06-23T23:59:59.999999' AS TIMESTAMP)
+          `t35`.`occurred_at` <= CAST('2024-06-23T23:59:59.999999' AS TIMESTAMP)
         )
         AND (
-          COALESCE(`t41`.`event` = 'cart_add', FALSE)
-          AND COALESCE(TRY_CAST(GET_JSON_OBJECT(`t41`.`properties`, '$.value') AS DOUBLE) > 5, FALSE)
+          COALESCE(`t35`.`event` = 'cart_add', FALSE)
+          AND COALESCE(TRY_CAST(GET_JSON_OBJECT(`t35`.`properties`, '$.value') AS DOUBLE) > 5, FALSE)
         ) AS BIGINT)
       ) AS `adds`
     FROM (
       SELECT
         *
-      FROM `t24` AS `t31`
+      FROM `t23` AS `t30`
       WHERE
-        `t31`.`occurred_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-        AND `t31`.`occurred_at` > CAST('2024-06-16T23:59:59.999999' AS TIMESTAMP)
-    ) AS `t41`
+        `t30`.`occurred_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+        AND `t30`.`occurred_at` > CAST('2024-06-16T23:59:59.999999' AS TIMESTAMP)
+    ) AS `t35`
     GROUP BY
       1
-  ) AS `t60`
-    ON `t68`.`customer_id` = `t60`.`customer_id`
-) AS `t69`
+  ) AS `t67`
+    ON `t79`.`customer_id` = `t67`.`customer_id`
+) AS `t80`
