@@ -88,6 +88,14 @@ class EngineSettings(Strict):
         "absolute; default: the store's file name plus '.tmp', next to it)",
     )
     threads: int | None = Field(None, ge=1, description="DuckDB's worker threads (default: one per core)")
+    row_group_size: int | None = Field(
+        None,
+        ge=2048,
+        multiple_of=2048,
+        description="Rows per row group of what this process writes to the store (DuckDB's ROW_GROUP_SIZE, a "
+        "multiple of 2048; default: segmentum's, small enough that a micro-batch skips the row groups of "
+        "customers it did not touch in tables `segmentum compact` sorted by customer)",
+    )
 
     @field_validator("memory_limit")
     @classmethod

@@ -23,9 +23,15 @@ from segmentum.errors import StoreError
 from segmentum.sql import literal
 from segmentum.store.tables import META, prepare
 
-__all__ = ["CATALOG", "META", "Store"]
+__all__ = ["CATALOG", "META", "ROW_GROUP_SIZE", "Store"]
 
 CATALOG = "store"
+# Rows per row group of what a process writes to the store (DuckDB's default is 122,880). DuckDB skips a row
+# group whose min/max of a filtered column hold none of the wanted values (zonemaps): in fact tables sorted by
+# customer (`segmentum.store.compact`), a row group this size holds few enough customers that a micro-batch's
+# reads skip most of them. An option of the attached file, not stored in it: every process that writes sets it
+# (BENCHMARKS.md "The storage step" measured it against the batch run).
+ROW_GROUP_SIZE = 16_384
 # file -> [root connection, Store objects open on it, every connection handed out on it (`rewrite` ends their
 # unfinished results)]
 _SHARED: dict[tuple[str, bool], list[Any]] = {}
@@ -37,10 +43,18 @@ class Store:
     """A workspace's DuckDB file. Open lazily; one connection per process, cursors per thread."""
 
     def __init__(
-        self, path: str | Path, *, read_only: bool = False, settings: Mapping[str, str | int] | None = None
+        self,
+        path: str | Path,
+        *,
+        read_only: bool = False,
+        settings: Mapping[str, str | int] | None = None,
+        row_group_size: int | None = ROW_GROUP_SIZE,
     ) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        # DuckDB's ROW_GROUP_SIZE for what this process writes (None: DuckDB's default); like the settings,
+        # the first Store of a process on a file decides it
+        self.row_group_size = row_group_size
         # DuckDB settings of the database (memory_limit, temp_directory, threads): applied when this process
         # first opens the file; Store objects on the same file share that database and its settings
         self.settings = dict(settings or {})
@@ -80,8 +94,7 @@ class Store:
             con = duckdb.connect()
             for name, value in self.settings.items():
                 con.execute(f"SET {name} = {literal(str(value))}")
-            mode = " (READ_ONLY)" if self.read_only else ""
-            con.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}{mode}")
+            con.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}{self._attach_options()}")
             con.execute(f"USE {CATALOG}")
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
@@ -101,6 +114,11 @@ class Store:
             con.close()  # a store this release cannot open stays closed (and unlocked)
             raise
         return con
+
+    def _attach_options(self) -> str:
+        if self.read_only:
+            return " (READ_ONLY)"
+        return f" (ROW_GROUP_SIZE {int(self.row_group_size)})" if self.row_group_size else ""
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
@@ -183,7 +201,9 @@ class Store:
                 _end_result(cursor)
             for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
                 leftover.unlink(missing_ok=True)
-            root.execute(f"ATTACH {literal(str(fresh))} AS store_rewrite")
+            # the new file's row groups as this process writes them (DuckDB's default otherwise: the fact
+            # tables' small row groups would be merged back)
+            root.execute(f"ATTACH {literal(str(fresh))} AS store_rewrite{self._attach_options()}")
             try:
                 root.execute(f"COPY FROM DATABASE {CATALOG} TO store_rewrite")
             finally:
@@ -193,7 +213,7 @@ class Store:
             try:
                 os.replace(fresh, self.path)  # atomic: the old file or the new one, never half of either
             finally:
-                root.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}")
+                root.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}{self._attach_options()}")
                 root.execute(f"USE {CATALOG}")
 
     def close(self) -> None:
