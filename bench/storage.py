@@ -47,7 +47,9 @@ def _variant(name: str) -> tuple[int, bool]:
     raise SystemExit(f"unknown variant {name!r}: asis, sorted or rg<rows>")
 
 
-def one(source: Path, scratch: Path, name: str, sizes: list[int], memory_limit: str | None) -> dict[str, Any]:
+def one(
+    source: Path, scratch: Path, name: str, sizes: list[int], memory_limit: str | None, keep: bool = False
+) -> dict[str, Any]:
     from segmentum.runs.execute import run
     from segmentum.store.compact import compact
     from segmentum.workspace import Workspace
@@ -97,7 +99,8 @@ def one(source: Path, scratch: Path, name: str, sizes: list[int], memory_limit: 
             ws_dir, sizes, 1, datetime.fromisoformat(AS_OF[:19]), with_index=False
         )["samples"]
     finally:
-        shutil.rmtree(ws_dir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(ws_dir, ignore_errors=True)
     return out
 
 
@@ -109,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scratch", required=True, help="folder for the copies (one at a time)")
     parser.add_argument("--variants", default="asis,rg16384,rg4096")
     parser.add_argument("--sizes", default="100,1000,2000")
+    parser.add_argument("--keep", action="store_true", help="keep each variant's workspace under --scratch")
     parser.add_argument("--memory-limit", default=None, help="engine.memory_limit of every variant")
     parser.add_argument(
         "--out", default=str(Path(__file__).resolve().parent / "results" / "realtime_storage.json")
@@ -119,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     scratch.mkdir(parents=True, exist_ok=True)
     figures = []
     for name in args.variants.split(","):
-        figures.append(one(Path(args.workspace), scratch, name, sizes, args.memory_limit))
+        figures.append(one(Path(args.workspace), scratch, name, sizes, args.memory_limit, args.keep))
         print(json.dumps(figures[-1], default=str), flush=True)
         Path(args.out).write_text(json.dumps(figures, indent=2, default=str), encoding="utf-8")
     print(f"wrote {args.out}")

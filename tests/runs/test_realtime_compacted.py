@@ -9,9 +9,20 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pytest
 
+from segmentum.runs import execute as execute_mod
 from segmentum.runs.execute import run
-from segmentum.runs.realtime import DefinitionsCache, Evaluator, EventRow, EventWriter
+from segmentum.runs.realtime import (
+    COMPACTED_MAX_PUSHED_IDS,
+    MAX_PUSHED_IDS,
+    OR_FILTER_SETTING,
+    DefinitionsCache,
+    Evaluator,
+    EventRow,
+    EventWriter,
+    pushed_ids_cap,
+)
 from segmentum.store import snapshots as snapshot
 from segmentum.store.compact import compact, layout
 from segmentum.workspace import Workspace
@@ -145,5 +156,72 @@ def test_a_micro_batch_on_a_compacted_store_with_a_tail_equals_a_batch_run(tmp_p
         _, expected = _batch(ws, t3, touched)
         assert ("c0137", "cart_hot") not in expected
         assert _lookups(ws, touched) == expected
+    finally:
+        ws.close()
+
+
+def test_on_a_compacted_store_a_micro_batch_pushes_up_to_the_larger_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Uncompacted, a micro-batch of more than MAX_PUSHED_IDS ids keeps DuckDB's default (random ids fall in
+    nearly every large row group); once the fact tables are in customer order in small row groups, it pushes
+    up to COMPACTED_MAX_PUSHED_IDS of them, and keeps the default beyond."""
+    ws = _workspace(tmp_path / "ws")
+    try:
+        run(ws, as_of=T0)
+        seen: list[int] = []
+        real_create = execute_mod.create_traits_table
+
+        def create(cur, run_id, source):  # the micro-batch's query, as it runs
+            seen.append(int(cur.execute(f"SELECT current_setting('{OR_FILTER_SETTING}')").fetchone()[0]))
+            return real_create(cur, run_id, source)
+
+        monkeypatch.setattr(execute_mod, "create_traits_table", create)
+        evaluator = Evaluator(ws)
+        middle = CUSTOMERS + [f"n{i:05d}" for i in range(MAX_PUSHED_IDS)]
+        assert MAX_PUSHED_IDS < len(middle) <= COMPACTED_MAX_PUSHED_IDS
+        at = T0 + timedelta(hours=1)
+        evaluator.evaluate(middle, at)
+        assert pushed_ids_cap(ws.store) == MAX_PUSHED_IDS
+        compact(ws.store)
+        assert pushed_ids_cap(ws.store) == COMPACTED_MAX_PUSHED_IDS
+        evaluator.evaluate(middle, at)
+        evaluator.evaluate(CUSTOMERS + [f"n{i:05d}" for i in range(COMPACTED_MAX_PUSHED_IDS)], at)
+        default = seen[0]
+        assert seen == [default, len(middle), default]
+    finally:
+        ws.close()
+
+
+def test_the_server_compacts_with_events_and_runs_held_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through `segmentum serve` (its command channel) the rewrite runs under the run lock and the event
+    writer's lock: an append committed meanwhile would conflict with the table's replacement."""
+    from segmentum.service.runtime import Runtime
+    from segmentum.store import compact as compact_mod
+
+    ws = _workspace(tmp_path / "ws")
+    try:
+        runtime = Runtime(ws, realtime=False)
+        held: list[tuple[bool, bool]] = []
+        real_rewrite = compact_mod._rewrite
+
+        def rewrite(cur, spec, store):
+            held.append((runtime.events.lock.locked(), runtime.run_lock.locked()))
+            return real_rewrite(cur, spec, store)
+
+        monkeypatch.setattr(compact_mod, "_rewrite", rewrite)
+        rows = runtime.command("compact", {})
+        assert [(r["table"], r["skipped"]) for r in rows] == [
+            ("orders", False),
+            ("order_items", False),
+            ("events", False),
+        ]
+        assert held == [(True, True)] * 3
+        assert not runtime.events.lock.locked() and not runtime.run_lock.locked()
+        # posting events works again once it is done
+        EventWriter(ws.store, ZoneInfo(ws.config.timezone)).append([EventRow("c0001", "view", T0)])
+        assert layout(ws.store)[2].tail == 1
     finally:
         ws.close()

@@ -30,14 +30,25 @@ from segmentum.sql import ident, literal
 from segmentum.store.connection import Store
 from segmentum.store.tables import COMPACTIONS_TABLE, qualified
 
-__all__ = ["CLUSTERED", "TAIL_SHARE", "Compaction", "TableLayout", "compact", "layout"]
+__all__ = [
+    "CLUSTERED",
+    "TAIL_SHARE",
+    "Compaction",
+    "TableLayout",
+    "compact",
+    "compacted_row_group_size",
+    "layout",
+]
 
 # The tables a micro-batch reads by customer, in the order they are rewritten.
 CLUSTERED: tuple[TableSpec, ...] = (ORDERS, ORDER_ITEMS, EVENTS)
 # A table is rewritten again when the rows appended since its last rewrite exceed this share of it: the tail is
 # read whole by every micro-batch, the rewrite costs a sort of the whole table.
 TAIL_SHARE = 0.1
-_SCRATCH = "_segmentum_compact_"  # the new table's name while it is filled, in schema main
+_SCRATCH = "_segmentum_compact_"
+DUCKDB_ROW_GROUP_SIZE = (
+    122_880  # DuckDB's own default (recorded as 0)  # the new table's name while it is filled, in schema main
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,17 @@ def layout(store: Store) -> list[TableLayout]:
         sorted_rows, size, at = recorded.get(spec.name, (0, None, None))
         out.append(TableLayout(spec.name, int(rows[0]) if rows else 0, int(sorted_rows), size, at))
     return out
+
+
+def compacted_row_group_size(store: Store) -> int | None:
+    """The largest row group size the present fact tables were last rewritten in customer order with, or None
+    when one of them never was (its reads by customer prune little). One small read: a micro-batch asks."""
+    rows = store.query(f"SELECT table_name, row_group_size FROM {qualified(COMPACTIONS_TABLE)}")
+    sizes = dict(rows)
+    present = [s.name for s in CLUSTERED if store.table_exists(s.name)]
+    if not present or any(name not in sizes for name in present):
+        return None
+    return max(int(sizes[name]) or DUCKDB_ROW_GROUP_SIZE for name in present)
 
 
 def compact(store: Store, *, force: bool = False, share: float = TAIL_SHARE) -> list[Compaction]:
