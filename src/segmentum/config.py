@@ -92,9 +92,9 @@ class EngineSettings(Strict):
         None,
         ge=2048,
         multiple_of=2048,
-        description="Rows per row group of what this process writes to the store (DuckDB's ROW_GROUP_SIZE, a "
-        "multiple of 2048; default: segmentum's, small enough that a micro-batch skips the row groups of "
-        "customers it did not touch in tables `segmentum compact` sorted by customer)",
+        description="Rows per row group of the order and event tables `segmentum compact` rewrites in customer "
+        "order (DuckDB's ROW_GROUP_SIZE, a multiple of 2048; default 16384, small enough that a micro-batch skips "
+        "the row groups of customers it did not touch; every other table keeps DuckDB's 122880)",
     )
 
     @field_validator("memory_limit")

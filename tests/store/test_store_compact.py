@@ -212,27 +212,45 @@ def test_a_store_opened_with_another_row_group_size_is_compacted_again(ws: Works
         again.close()
 
 
-def test_the_default_row_group_size_is_segmentum_s(tmp_path: Path) -> None:
+def test_only_the_compacted_tables_get_small_row_groups(tmp_path: Path) -> None:
+    """The store is attached with DuckDB's row group size (a batch run's writes need it) except while a
+    compaction writes: the fact tables it rewrites are in ROW_GROUP_SIZE groups, a table written after it is not."""
     Workspace.init(tmp_path / "w", name="w").close()
     ws = Workspace(tmp_path / "w")
+    rows = 3 * ROW_GROUP_SIZE
+
+    def groups(table: str) -> int:
+        found = ws.store.query(
+            f"SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('main.{table}')"
+        )
+        return int(found[0][0])
+
     try:
         assert ws.store.row_group_size == ROW_GROUP_SIZE
         cur = ws.store.cursor()
-        cur.execute("CREATE TABLE main.t AS SELECT range AS i FROM range(?)", [3 * ROW_GROUP_SIZE])
-        groups = cur.execute(
-            "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('main.t')"
-        ).fetchone()
-        assert groups == (3,)  # DuckDB's own default (122,880 rows) would make one
+        cur.execute(
+            "CREATE TABLE main.events AS SELECT range::VARCHAR AS event_id, (range % 97)::VARCHAR AS customer_id, "
+            "'view' AS event, TIMESTAMP '2024-01-01' + range * INTERVAL 1 SECOND AS occurred_at FROM range(?)",
+            [rows],
+        )
+        assert groups("events") == 1  # DuckDB's default: 122,880 rows a group
+        compact(ws.store)
+        assert groups("events") == 3
+        cur = ws.store.cursor()  # the cursors handed out before keep working too
+        cur.execute("CREATE TABLE main.later AS SELECT range AS i FROM range(?)", [rows])
+        assert groups("later") == 1
     finally:
         ws.close()
 
 
-def test_an_erasure_s_rewrite_of_the_file_keeps_the_small_row_groups(ws: Workspace) -> None:
+def test_an_erasure_s_rewrite_of_the_file_leaves_the_tables_due_for_compaction(ws: Workspace) -> None:
     compact(ws.store)
     assert _rows_scanned(ws, "events", ["c0007"]) <= 2 * 2048
     forget(ws, "c0300")
     assert not ws.store.query("SELECT 1 FROM main.events WHERE customer_id = 'c0300'")
-    # COPY FROM DATABASE wrote the new file's row groups at the store's size, not DuckDB's default
+    # COPY FROM DATABASE wrote every table in DuckDB's row groups: the record says so, compact redoes them
+    assert all(t.compacted_at is None for t in layout(ws.store))
+    assert [c.skipped for c in compact(ws.store)] == [False, False, False]
     assert _rows_scanned(ws, "events", ["c0007"]) <= 2 * 2048
 
 

@@ -4,7 +4,7 @@ A micro-batch (`segmentum.runs.realtime`) evaluates a few hundred to a few thous
 reads `orders`, `order_items` and `events` for them. DuckDB skips a row group whose customer_id min/max holds
 none of the touched ids (zonemaps; the micro-batch pushes its ids into the scans), which prunes only when a row
 group holds few customers: tables sorted by customer and written in small row groups (the store's
-`ROW_GROUP_SIZE`). Ingest and the event API append in arrival order, so `compact` rewrites each table
+`ROW_GROUP_SIZE`, with which the store is attached while it rewrites them). Ingest and the event API append in arrival order, so `compact` rewrites each table
 `ORDER BY customer_id, <time>` and records how many rows it held; rows appended since (the tail) are read in
 full, as before, until the next compaction. Results never depend on it: the rows are the same, only their
 physical order changes.
@@ -122,8 +122,8 @@ def compact(store: Store, *, force: bool = False, share: float = TAIL_SHARE) -> 
     todo = [t for t in layout(store) if t.rows and (force or t.needs_compaction(store.row_group_size, share))]
     done: dict[str, Compaction] = {}
     if todo:
-        cur = store.cursor()
-        with store.transaction(cur):
+        # written in the store's small row groups (only the fact tables: see connection.ROW_GROUP_SIZE)
+        with store.writing_row_groups(store.row_group_size), store.transaction(store.cursor()) as cur:
             for i, table in enumerate(todo):
                 mark = time.perf_counter()
                 rows = _rewrite(cur, next(s for s in CLUSTERED if s.name == table.table), store)

@@ -21,16 +21,17 @@ import duckdb
 
 from segmentum.errors import StoreError
 from segmentum.sql import literal
-from segmentum.store.tables import META, prepare
+from segmentum.store.tables import COMPACTIONS_TABLE, META, prepare
 
 __all__ = ["CATALOG", "META", "ROW_GROUP_SIZE", "Store"]
 
 CATALOG = "store"
-# Rows per row group of what a process writes to the store (DuckDB's default is 122,880). DuckDB skips a row
-# group whose min/max of a filtered column hold none of the wanted values (zonemaps): in fact tables sorted by
-# customer (`segmentum.store.compact`), a row group this size holds few enough customers that a micro-batch's
-# reads skip most of them. An option of the attached file, not stored in it: every process that writes sets it
-# (BENCHMARKS.md "The storage step" measured it against the batch run).
+# Rows per row group of the fact tables `segmentum.store.compact` rewrites in customer order (DuckDB's default
+# is 122,880). DuckDB skips a row group whose min/max of a filtered column hold none of the wanted values
+# (zonemaps): a row group this size holds few enough customers that a micro-batch's reads skip most of them.
+# DuckDB's ROW_GROUP_SIZE is an option of the attached file (not stored in it), so the store is attached with it
+# only while a compaction writes: everything else (a batch run's memberships and traits) keeps DuckDB's default,
+# which the batch run needs (BENCHMARKS.md "The storage step": 1.5x its CPU with the whole store at 16,384).
 ROW_GROUP_SIZE = 16_384
 # file -> [root connection, Store objects open on it, every connection handed out on it (`rewrite` ends their
 # unfinished results)]
@@ -52,8 +53,7 @@ class Store:
     ) -> None:
         self.path = Path(path)
         self.read_only = read_only
-        # DuckDB's ROW_GROUP_SIZE for what this process writes (None: DuckDB's default); like the settings,
-        # the first Store of a process on a file decides it
+        # the row group size of the fact tables a compaction writes (None: DuckDB's default)
         self.row_group_size = row_group_size
         # DuckDB settings of the database (memory_limit, temp_directory, threads): applied when this process
         # first opens the file; Store objects on the same file share that database and its settings
@@ -116,9 +116,36 @@ class Store:
         return con
 
     def _attach_options(self) -> str:
+        return " (READ_ONLY)" if self.read_only else ""
+
+    @contextmanager
+    def writing_row_groups(self, size: int | None) -> Iterator[None]:
+        """The store attached, meanwhile, so that what this process writes goes in row groups of `size` rows,
+        then attached as before. Like `rewrite`, the re-attachment ends the unfinished results of this process's
+        cursors and loses another thread's open transaction: callers hold the store's writers back."""
+        if not size:
+            yield
+            return
+        self._reattach(f" (ROW_GROUP_SIZE {int(size)})")
+        try:
+            yield
+        finally:
+            self._reattach(self._attach_options())
+
+    def _reattach(self, options: str) -> None:
         if self.read_only:
-            return " (READ_ONLY)"
-        return f" (ROW_GROUP_SIZE {int(self.row_group_size)})" if self.row_group_size else ""
+            raise StoreError(f"the store {self.path} is open read-only")
+        self.con  # noqa: B018 - opened (and migrated) first
+        with self._lock, _SHARED_LOCK:
+            root, _, handed = _SHARED[(str(self.path.resolve()), False)]
+            with _HANDED_LOCK:
+                cursors = list(handed)
+            for cursor in cursors:
+                _end_result(cursor)
+            root.execute("USE memory")
+            root.execute(f"DETACH {CATALOG}")
+            root.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}{options}")
+            root.execute(f"USE {CATALOG}")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
@@ -201,11 +228,12 @@ class Store:
                 _end_result(cursor)
             for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
                 leftover.unlink(missing_ok=True)
-            # the new file's row groups as this process writes them (DuckDB's default otherwise: the fact
-            # tables' small row groups would be merged back)
-            root.execute(f"ATTACH {literal(str(fresh))} AS store_rewrite{self._attach_options()}")
+            root.execute(f"ATTACH {literal(str(fresh))} AS store_rewrite")
             try:
                 root.execute(f"COPY FROM DATABASE {CATALOG} TO store_rewrite")
+                # the copy wrote every table in DuckDB's row groups, the compacted fact tables too: they are
+                # due for `segmentum compact` again (segmentum.store.compact reads this record)
+                root.execute(f"DELETE FROM store_rewrite.{META}.{COMPACTIONS_TABLE}")
             finally:
                 root.execute("DETACH store_rewrite")
             root.execute("USE memory")
