@@ -1,9 +1,9 @@
 """The storage step of the real-time path (issue 20): the fact tables in customer order and the store's row
 group size, against the batch run and a micro-batch.
 
-For each variant, on a fresh copy of a benchmark workspace (a batch run stored): the store opened with that
-`engine.row_group_size`, the fact tables rewritten in customer order (`segmentum.store.compact`; not for
-`asis`), then one batch run of the workspace's definitions (wall and CPU seconds, as `bench.run` times
+For each variant, on a fresh copy of a benchmark workspace (a batch run stored): `engine.row_group_size` set,
+the fact tables rewritten in customer order in row groups of that size (`segmentum.store.compact`; not for
+`asis`; every other table keeps DuckDB's row groups, BENCHMARKS.md "The storage step"), then one batch run of the workspace's definitions (wall and CPU seconds, as `bench.run` times
 segmentum) and `bench.microbatch` for the given sizes. Variants: `asis` (the store as it is, DuckDB's row
 groups of 122,880), `sorted` (customer order, 122,880), `rg<N>` (customer order, row groups of N rows).
 
