@@ -19,7 +19,7 @@ from segmentum.config import (
     render_config_template,
 )
 from segmentum.errors import ConfigError, WorkspaceNotFoundError
-from segmentum.store.connection import Store
+from segmentum.store.connection import ROW_GROUP_SIZE, Store
 
 if TYPE_CHECKING:
     from segmentum.spec.loader import Definitions
@@ -89,7 +89,10 @@ class Context:
     def store(self) -> Store:
         if self._store is None:
             self._store = Store(
-                self.root / self.config.store, read_only=self._read_only, settings=self.store_settings()
+                self.root / self.config.store,
+                read_only=self._read_only,
+                settings=self.store_settings(),
+                row_group_size=self.config.engine.row_group_size or ROW_GROUP_SIZE,
             )
         return self._store
 

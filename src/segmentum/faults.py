@@ -8,6 +8,9 @@ real process at exactly that step (not by racing a signal) and show that nothing
 - `after_send`: a sink has sent an item (the receiver has it); the outbox does not say so yet.
 - `ingest_chunk`: an ingest in chunks has written a chunk after the first; its transaction is not committed.
 
+And in store maintenance (`STORE_CRASH_POINTS`): `mid_compaction`, `segmentum.store.compact` has rewritten its
+first fact table in customer order; the transaction that rewrites them all has not committed.
+
 And a delay point, where a test needs a slow step to overlap others (`delay_point`): `live_loaded`, the
 lookups' replica has read the store and not yet taken the result (`runs.realtime.LiveState.load`), for
 $SEGMENTUM_FAULT_SECONDS (default 30).
@@ -23,6 +26,7 @@ import sys
 ENV = "SEGMENTUM_FAULT"
 CRASH_POINTS = ("after_snapshot", "after_enqueue", "after_send")  # on the way from a run to an action
 INGEST_POINTS = ("ingest_chunk",)
+STORE_CRASH_POINTS = ("mid_compaction",)  # inside a store maintenance step
 DELAY_POINTS = ("live_loaded",)
 SECONDS_ENV = "SEGMENTUM_FAULT_SECONDS"
 EXIT_CODE = 86  # what a process ended by a crash point exits with (tests tell it from a real failure)
@@ -30,8 +34,9 @@ EXIT_CODE = 86  # what a process ended by a crash point exits with (tests tell i
 
 def crash_point(name: str) -> None:
     """End the process now, without cleanup (as a power cut would), when $SEGMENTUM_FAULT names this point."""
-    if name not in CRASH_POINTS + INGEST_POINTS:  # a typo in a caller would make its test pass wrongly
-        raise ValueError(f"unknown crash point {name!r}; known: {', '.join(CRASH_POINTS + INGEST_POINTS)}")
+    known = CRASH_POINTS + INGEST_POINTS + STORE_CRASH_POINTS
+    if name not in known:  # a typo in a caller would make its test pass for the wrong reason
+        raise ValueError(f"unknown crash point {name!r}; known: {', '.join(known)}")
     if os.environ.get(ENV) == name:
         sys.stderr.write(f"segmentum: fault injected at {name} ({ENV})\n")
         sys.stderr.flush()

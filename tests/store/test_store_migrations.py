@@ -95,6 +95,7 @@ def test_a_store_of_the_previous_release_is_migrated_and_keeps_its_rows(tmp_path
             t.LIST_MEMBERS_TABLE: 0,
             t.LIVE_TABLE: 0,
             t.TRANSITIONS_TABLE: 0,
+            t.COMPACTIONS_TABLE: 0,
         }
         assert cur.execute(
             "SELECT table_name, model, data_end FROM segmentum.fits ORDER BY 1"
@@ -337,6 +338,7 @@ def test_the_old_release_ddl_covers_every_declared_table() -> None:
         t.TRANSITIONS_TABLE,
         t.MEMBERSHIP_ROWS_TABLE,
         t.SEGMENT_KEYS_TABLE,
+        t.COMPACTIONS_TABLE,
     )
     missing = [n for n in t.TABLES if n not in later and f"segmentum.{n} (" not in created]
     assert missing == []

@@ -65,7 +65,8 @@ def test_a_new_store_has_the_layout_an_old_store_migrates_to(store: Store, tmp_p
     # added since: the version table, the fits of the models (migration step 1 -> 2), the stored segment
     # profiles (step 3 -> 4), the versions of definitions files (step 4 -> 5), the real-time live rows
     # (step 5 -> 6), static lists (step 6 -> 7), the triggers' transitions (step 7 -> 8), the memberships'
-    # narrow rows and keys (step 9 -> 10: `memberships` is their view since)
+    # narrow rows and keys (step 9 -> 10: `memberships` is their view since), the fact tables' compactions
+    # (step 10 -> 11)
     assert set(new["tables"]) - set(before["tables"]) == {
         t.MEMBERSHIP_ROWS_TABLE,
         t.SEGMENT_KEYS_TABLE,
@@ -76,6 +77,7 @@ def test_a_new_store_has_the_layout_an_old_store_migrates_to(store: Store, tmp_p
         t.LIST_MEMBERS_TABLE,
         t.LIVE_TABLE,
         t.TRANSITIONS_TABLE,
+        t.COMPACTIONS_TABLE,
     }
     assert new["sequences"] == before["sequences"]
     migrated = Store(tmp_path / "old.duckdb")

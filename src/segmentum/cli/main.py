@@ -41,6 +41,12 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         SETUP,
         "Load a table from a file or a database; bad rows go to the quarantine (see `segmentum quarantine`).",
     ),
+    "compact": (
+        "compact",
+        "compact_command",
+        SETUP,
+        "Rewrite orders, order items and events in customer order, so that real-time micro-batches read only their customers' rows.",
+    ),
     "quarantine": (
         "quarantine",
         "quarantine_command",

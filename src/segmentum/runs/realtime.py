@@ -47,6 +47,7 @@ from segmentum.errors import SegmentumError
 from segmentum.faults import delay_point
 from segmentum.schema import CUSTOMERS, EVENTS
 from segmentum.store import META, Store
+from segmentum.store.compact import compacted_row_group_size
 
 if TYPE_CHECKING:
     from segmentum.compile.availability import Availability
@@ -414,6 +415,17 @@ OR_FILTER_SETTING = "dynamic_or_filter_threshold"
 # of events: 1 - e^(-1000/470) = 88 % of them at 1,000), so the list prunes little; measured at 2,000 ids it made
 # the events' scan slower, at 100 ids 5-8x faster (BENCHMARKS.md): larger micro-batches keep DuckDB's default
 MAX_PUSHED_IDS = 1_000
+# on fact tables in customer order in row groups of at most COMPACTED_ROW_GROUPS rows (`segmentum compact`), a
+# row group holds few customers, so a list of up to this many ids still skips most of them: measured at 1M, the
+# query 1.3x faster at 2,000 ids pushed, 1.2x slower at 5,000 (BENCHMARKS.md "The storage step")
+COMPACTED_MAX_PUSHED_IDS = 2_000
+COMPACTED_ROW_GROUPS = 16_384
+
+
+def pushed_ids_cap(store: Store) -> int:
+    """Up to how many touched ids a micro-batch pushes into the fact tables' scans on this store."""
+    size = compacted_row_group_size(store)
+    return COMPACTED_MAX_PUSHED_IDS if size is not None and size <= COMPACTED_ROW_GROUPS else MAX_PUSHED_IDS
 
 
 class _BoundEngine:
@@ -423,9 +435,10 @@ class _BoundEngine:
 
     name = "duckdb"
 
-    def __init__(self, sql: str, ids: list[str]) -> None:
+    def __init__(self, sql: str, ids: list[str], cap: int = MAX_PUSHED_IDS) -> None:
         self.sql = sql
         self.ids = pa.table({"customer_id": pa.array(ids, pa.string())})
+        self.cap = cap  # the most ids pushed into the scans (`pushed_ids_cap`)
         self._cur: Any = None
 
     def result_sql(self, expr: Any, cur: Any) -> str:
@@ -434,7 +447,7 @@ class _BoundEngine:
         # SET without GLOBAL is the cursor's own (a DuckDB client setting): no other reader or the batch path
         # sees it; never lower than DuckDB's default
         (default,) = cur.execute(f"SELECT current_setting('{OR_FILTER_SETTING}')").fetchone()
-        if int(default) < self.ids.num_rows <= MAX_PUSHED_IDS:
+        if int(default) < self.ids.num_rows <= self.cap:
             cur.execute(f"SET {OR_FILTER_SETTING} = {self.ids.num_rows}")
         return self.sql
 
@@ -539,7 +552,7 @@ class Evaluator:
         key = (str(store.path.resolve()), run_id)
         with execute._ACTIVE_LOCK:
             execute._ACTIVE.add(key)
-        bound = _BoundEngine(sql, ids)
+        bound = _BoundEngine(sql, ids, pushed_ids_cap(store))
         try:
             trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
             count = execute._write(

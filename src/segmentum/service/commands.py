@@ -405,6 +405,21 @@ def _forget(ws: Workspace, *, customer_id: str, delete_files: list[str] | None =
     return forget(ws, customer_id, id_column=id_column)
 
 
+@command("compact", writes=True)
+def _compact(ws: Workspace, *, force: bool = False) -> list[dict[str, Any]]:
+    """The fact tables rewritten in customer order where their unsorted tail is large (all with `force`).
+    While serving, events wait for it too (`Runtime.command` holds the event writer's lock)."""
+    from dataclasses import asdict
+
+    from segmentum.store.compact import compact, layout
+
+    before = {t.table: t for t in layout(ws.store)}
+    return [
+        {**asdict(c), "tail_before": before[c.table].tail if c.table in before else 0}
+        for c in compact(ws.store, force=force)
+    ]
+
+
 # ------------------------------------------------------------------------------------------- reads
 # runs, quarantine, coverage, pareto, compare, crosstab, sql, validate, users, builtins
 

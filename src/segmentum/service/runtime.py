@@ -353,7 +353,12 @@ class Runtime:
         from segmentum.service.commands import COMMANDS, execute
 
         found = COMMANDS.get(name)
-        if found is None or "progress" not in inspect.signature(found.func).parameters:
+        if name == "compact":
+            # it replaces the tables events are appended to: an append committed meanwhile would make one of
+            # the two fail, so events wait for it (the run lock keeps micro-batches and batch runs out too)
+            with self.events.lock:
+                result = execute(self.ws, name, params, lock=self.run_lock)
+        elif found is None or "progress" not in inspect.signature(found.func).parameters:
             result = execute(self.ws, name, params, lock=self.run_lock)
         else:
             job = BatchJob(0, None, None, "cli", now_wall_clock(self.zone), kind=name, steps=0, tag=tag)

@@ -21,11 +21,18 @@ import duckdb
 
 from segmentum.errors import StoreError
 from segmentum.sql import literal
-from segmentum.store.tables import META, prepare
+from segmentum.store.tables import COMPACTIONS_TABLE, META, prepare
 
-__all__ = ["CATALOG", "META", "Store"]
+__all__ = ["CATALOG", "META", "ROW_GROUP_SIZE", "Store"]
 
 CATALOG = "store"
+# Rows per row group of the fact tables `segmentum.store.compact` rewrites in customer order (DuckDB's default
+# is 122,880). DuckDB skips a row group whose min/max of a filtered column hold none of the wanted values
+# (zonemaps): a row group this size holds few enough customers that a micro-batch's reads skip most of them.
+# DuckDB's ROW_GROUP_SIZE is an option of the attached file (not stored in it), so the store is attached with it
+# only while a compaction writes: everything else (a batch run's memberships and traits) keeps DuckDB's default,
+# which the batch run needs (BENCHMARKS.md "The storage step": 1.5x its CPU with the whole store at 16,384).
+ROW_GROUP_SIZE = 16_384
 # file -> [root connection, Store objects open on it, every connection handed out on it (`rewrite` ends their
 # unfinished results)]
 _SHARED: dict[tuple[str, bool], list[Any]] = {}
@@ -37,10 +44,17 @@ class Store:
     """A workspace's DuckDB file. Open lazily; one connection per process, cursors per thread."""
 
     def __init__(
-        self, path: str | Path, *, read_only: bool = False, settings: Mapping[str, str | int] | None = None
+        self,
+        path: str | Path,
+        *,
+        read_only: bool = False,
+        settings: Mapping[str, str | int] | None = None,
+        row_group_size: int | None = ROW_GROUP_SIZE,
     ) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        # the row group size of the fact tables a compaction writes (None: DuckDB's default)
+        self.row_group_size = row_group_size
         # DuckDB settings of the database (memory_limit, temp_directory, threads): applied when this process
         # first opens the file; Store objects on the same file share that database and its settings
         self.settings = dict(settings or {})
@@ -80,8 +94,7 @@ class Store:
             con = duckdb.connect()
             for name, value in self.settings.items():
                 con.execute(f"SET {name} = {literal(str(value))}")
-            mode = " (READ_ONLY)" if self.read_only else ""
-            con.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}{mode}")
+            con.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}{self._attach_options()}")
             con.execute(f"USE {CATALOG}")
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
@@ -101,6 +114,38 @@ class Store:
             con.close()  # a store this release cannot open stays closed (and unlocked)
             raise
         return con
+
+    def _attach_options(self) -> str:
+        return " (READ_ONLY)" if self.read_only else ""
+
+    @contextmanager
+    def writing_row_groups(self, size: int | None) -> Iterator[None]:
+        """The store attached, meanwhile, so that what this process writes goes in row groups of `size` rows,
+        then attached as before. Like `rewrite`, the re-attachment ends the unfinished results of this process's
+        cursors and loses another thread's open transaction: callers hold the store's writers back."""
+        if not size:
+            yield
+            return
+        self._reattach(f" (ROW_GROUP_SIZE {int(size)})")
+        try:
+            yield
+        finally:
+            self._reattach(self._attach_options())
+
+    def _reattach(self, options: str) -> None:
+        if self.read_only:
+            raise StoreError(f"the store {self.path} is open read-only")
+        self.con  # noqa: B018 - opened (and migrated) first
+        with self._lock, _SHARED_LOCK:
+            root, _, handed = _SHARED[(str(self.path.resolve()), False)]
+            with _HANDED_LOCK:
+                cursors = list(handed)
+            for cursor in cursors:
+                _end_result(cursor)
+            root.execute("USE memory")
+            root.execute(f"DETACH {CATALOG}")
+            root.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}{options}")
+            root.execute(f"USE {CATALOG}")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
@@ -186,6 +231,9 @@ class Store:
             root.execute(f"ATTACH {literal(str(fresh))} AS store_rewrite")
             try:
                 root.execute(f"COPY FROM DATABASE {CATALOG} TO store_rewrite")
+                # the copy wrote every table in DuckDB's row groups, the compacted fact tables too: they are
+                # due for `segmentum compact` again (segmentum.store.compact reads this record)
+                root.execute(f"DELETE FROM store_rewrite.{META}.{COMPACTIONS_TABLE}")
             finally:
                 root.execute("DETACH store_rewrite")
             root.execute("USE memory")
@@ -193,7 +241,7 @@ class Store:
             try:
                 os.replace(fresh, self.path)  # atomic: the old file or the new one, never half of either
             finally:
-                root.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}")
+                root.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}{self._attach_options()}")
                 root.execute(f"USE {CATALOG}")
 
     def close(self) -> None:

@@ -57,6 +57,8 @@ TRANSITIONS_TABLE = "trigger_transitions"  # the transitions triggers fired on (
 MEMBERSHIPS_VIEW = "memberships"
 MEMBERSHIP_ROWS_TABLE = "membership_rows"
 SEGMENT_KEYS_TABLE = "segment_keys"
+# per fact table, its rows when it was last rewritten in customer order (segmentum.store.compact)
+COMPACTIONS_TABLE = "compactions"
 # The memberships as every reader knows them, (run_id, customer_id, segmentation, segment, name): a view over
 # the narrow rows and the keys' dictionary. A filter on run_id reaches the rows' scan (zone maps: a run's rows
 # are written together); one on name or segmentation reaches the dictionary's, and the join hands the rows'
@@ -403,6 +405,19 @@ _DECLARED: tuple[Table, ...] = (
         ),
         created="fit",
     ),
+    # one row per fact table rewritten in customer order: the rows it held then (those after them are the
+    # tail appended since, in arrival order) and the row group size it was written with
+    Table(
+        COMPACTIONS_TABLE,
+        (
+            _nn("table_name", TEXT),
+            _nn("rows", BIGINT),
+            _nn("row_group_size", BIGINT),
+            _nn("compacted_at", TIMESTAMP),
+            _c("seconds", DOUBLE),
+        ),
+        key=("table_name",),
+    ),
 )
 TABLES: dict[str, Table] = {t.name: t for t in _DECLARED}
 
@@ -647,6 +662,11 @@ def _narrow_memberships(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(MEMBERSHIPS_VIEW_SQL)
 
 
+def _compactions(con: duckdb.DuckDBPyConnection) -> None:
+    """The record of the fact tables' rewrites in customer order (empty: no table was compacted yet)."""
+    con.execute(TABLES[COMPACTIONS_TABLE].ddl())
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _adopt,
     _record_model_fits,
@@ -658,6 +678,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _trigger_policies,
     _task_notes,
     _narrow_memberships,
+    _compactions,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,318 @@
+"""`segmentum compact` (segmentum.store.compact): the fact tables rewritten in customer order in small row
+groups, so that a read of a few customers skips the other customers' row groups; every row and every run's
+numbers kept; a crash in the middle leaves the store as it was."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from segmentum.faults import ENV, EXIT_CODE, STORE_CRASH_POINTS
+from segmentum.runs.execute import run
+from segmentum.store.compact import CLUSTERED, TAIL_SHARE, compact, layout
+from segmentum.store.connection import ROW_GROUP_SIZE
+from segmentum.store.erase import forget
+from segmentum.workspace import Workspace
+
+CUSTOMERS = [f"c{i:04d}" for i in range(400)]
+AS_OF = datetime(2024, 3, 31, 12)
+DEFS = """
+traits:
+  spent: {sum: orders.amount}
+  n: {count: orders}
+  units: {sum: order_items.quantity}
+  carts: {count: events, where: "event = 'cart_add'", within: 30d}
+  last_seen: {max: events.occurred_at}
+segments:
+  carting: {where: "carts > 0"}
+segmentations:
+  tier:
+    segments:
+      - {name: gold, where: "spent >= 600"}
+      - {name: silver, where: "spent >= 200"}
+    else: bronze
+"""
+
+
+def _workspace(root: Path) -> Workspace:
+    """400 customers whose orders, items and events arrive in time order (every customer in every row group),
+    with the store's row groups at DuckDB's minimum (2,048 rows) so that these few thousand rows span many."""
+    Workspace.init(root, name="compact").close()
+    config = root / "segmentum.yml"
+    lines = [ln for ln in config.read_text().splitlines() if not ln.startswith("builtins:")]
+    config.write_text("\n".join([*lines, "builtins: []", "engine:", "  row_group_size: 2048"]) + "\n")
+    (root / "definitions" / "test.yml").write_text(DEFS, encoding="utf-8")
+    ws = Workspace(root)
+    cur = ws.store.cursor()
+    cur.execute("CREATE TABLE main.customers (customer_id VARCHAR)")
+    cur.execute("INSERT INTO main.customers SELECT unnest(?)", [CUSTOMERS])
+    # day by day, every customer: arrival order, as ingest and the event API append
+    cur.execute(
+        "CREATE TABLE main.orders (order_id VARCHAR, customer_id VARCHAR, ordered_at TIMESTAMP, "
+        "amount DECIMAL(38, 6), status VARCHAR)"
+    )
+    cur.execute(
+        """INSERT INTO main.orders
+        SELECT 'o' || d || '-' || c, 'c' || lpad(c::VARCHAR, 4, '0'), TIMESTAMP '2024-01-01' + d * INTERVAL 1 DAY,
+               (c * 7 + d * 13) % 90, CASE WHEN (c + d) % 9 = 0 THEN 'cancelled' ELSE 'paid' END
+        FROM range(0, 40, 3) r(d), range(400) s(c) WHERE (c + d) % 4 = 0 ORDER BY d, c"""
+    )
+    cur.execute(
+        "CREATE TABLE main.order_items (order_id VARCHAR, line BIGINT, customer_id VARCHAR, "
+        "ordered_at TIMESTAMP, product_id VARCHAR, quantity DECIMAL(38, 6), unit_price DECIMAL(38, 6))"
+    )
+    cur.execute(
+        """INSERT INTO main.order_items
+        SELECT order_id, l, customer_id, ordered_at, 'p' || l, 1 + l, 5 FROM main.orders, range(3) t(l)
+        ORDER BY ordered_at, customer_id, l"""
+    )
+    cur.execute(
+        "CREATE TABLE main.events (event_id VARCHAR, customer_id VARCHAR, event VARCHAR, occurred_at TIMESTAMP, "
+        "properties JSON)"
+    )
+    cur.execute(
+        """INSERT INTO main.events
+        SELECT 'e' || d || '-' || c, 'c' || lpad(c::VARCHAR, 4, '0'),
+               CASE WHEN (c + d) % 5 = 0 THEN 'cart_add' ELSE 'view' END,
+               TIMESTAMP '2024-01-01' + d * INTERVAL 1 DAY + c * INTERVAL 1 SECOND, NULL
+        FROM range(90) r(d), range(400) s(c) ORDER BY d, c"""
+    )
+    cur.execute("COMMENT ON TABLE main.events IS 'what customers did'")
+    cur.execute("COMMENT ON COLUMN main.events.event IS 'the event name'")
+    return ws
+
+
+@pytest.fixture
+def ws(tmp_path: Path):
+    ws = _workspace(tmp_path / "ws")
+    yield ws
+    ws.close()
+
+
+def _rows(ws: Workspace, table: str) -> pd.DataFrame:
+    """Every row of a table in its stored order."""
+    return ws.store.cursor().execute(f"SELECT * FROM main.{table} ORDER BY rowid").df()
+
+
+def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    key = list(a.columns)
+    left = a.sort_values(key).reset_index(drop=True)
+    right = b.sort_values(key).reset_index(drop=True)
+    return bool(left.equals(right))
+
+
+def _rows_scanned(ws: Workspace, table: str, ids: list[str]) -> int:
+    """Rows DuckDB's scan of `table` read for a join on `ids` (its profile's `operator_rows_scanned`)."""
+    cur = ws.store.cursor()
+    out = ws.root / "profile.json"
+    cur.execute("CREATE OR REPLACE TEMP TABLE wanted AS SELECT unnest(?) AS customer_id", [ids])
+    cur.execute("PRAGMA enable_profiling = 'json'")
+    cur.execute(f"PRAGMA profiling_output = '{out}'")
+    cur.execute(f"SELECT count(*) FROM main.{table} JOIN wanted USING (customer_id)").fetchall()
+    cur.execute("PRAGMA disable_profiling")
+
+    def scans(node: dict) -> list[int]:
+        found = [int(node["operator_rows_scanned"])] if node.get("operator_name") == "SEQ_SCAN" else []
+        extra = node.get("extra_info") or {}
+        table_name = str(extra.get("Table", "")) if isinstance(extra, dict) else ""
+        if found and not table_name.endswith(f"main.{table}"):
+            found = []
+        return found + [n for child in node.get("children", []) for n in scans(child)]
+
+    return max(scans(json.loads(out.read_text())))
+
+
+def test_compaction_sorts_by_customer_so_a_read_of_two_customers_skips_the_others_row_groups(
+    ws: Workspace,
+) -> None:
+    before = {t.name: _rows(ws, t.name) for t in CLUSTERED}
+    scanned_before = _rows_scanned(ws, "events", ["c0007", "c0301"])
+    assert scanned_before == len(before["events"])  # arrival order: every row group holds every customer
+
+    done = compact(ws.store)
+    assert [(c.table, c.rows, c.skipped) for c in done] == [
+        (t.name, len(before[t.name]), False) for t in CLUSTERED
+    ]
+    for spec in CLUSTERED:
+        after = _rows(ws, spec.name)
+        assert _same_rows(after, before[spec.name]), spec.name  # every row, every value
+        assert list(after.dtypes) == list(before[spec.name].dtypes)
+        # in customer order, by time within a customer
+        keys = after[["customer_id", spec.time_column]]
+        assert keys.equals(keys.sort_values(["customer_id", spec.time_column]).reset_index(drop=True))
+    # 36,000 events in row groups of 2,048 rows: two customers' 180 events lie in one or two of them
+    assert _rows_scanned(ws, "events", ["c0007", "c0301"]) <= 2 * 2048 < scanned_before / 4
+    # the comments stay on the table and its columns
+    assert ws.store.query(
+        "SELECT comment FROM duckdb_tables() WHERE database_name = current_database() AND table_name = 'events'"
+    ) == [("what customers did",)]
+    assert ws.store.query(
+        "SELECT comment FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND table_name = 'events' AND column_name = 'event'"
+    ) == [("the event name",)]
+    assert not ws.store.query("SELECT 1 FROM duckdb_tables() WHERE table_name LIKE '_segmentum_compact_%'")
+
+
+def test_every_run_s_numbers_are_the_same_after_compaction(ws: Workspace) -> None:
+    first = run(ws, as_of=AS_OF)
+    traits = first.traits(CUSTOMERS)
+    memberships = first.memberships()
+    compact(ws.store)
+    again = run(ws, as_of=AS_OF)
+
+    def frame(df: pd.DataFrame) -> list[dict]:
+        df = df.sort_values(list(df.columns)).reset_index(drop=True).astype(object)
+        return df.where(df.notna(), None).to_dict("records")
+
+    assert frame(again.traits(CUSTOMERS)) == frame(traits)
+    assert frame(again.memberships()) == frame(memberships)
+    assert frame(again.sizes) == frame(first.sizes)
+    assert again.transitions.empty  # against the run before compaction: nobody moved
+
+
+def test_only_a_table_whose_appended_tail_is_large_is_rewritten_again(ws: Workspace) -> None:
+    compact(ws.store)
+    assert {t.table: t.tail for t in layout(ws.store)} == {"orders": 0, "order_items": 0, "events": 0}
+    events = layout(ws.store)[2].rows
+    cur = ws.store.cursor()
+    small = int(TAIL_SHARE * events) // 2
+    cur.execute(
+        "INSERT INTO main.events SELECT 'x' || range, 'c0001', 'view', TIMESTAMP '2024-03-30', NULL FROM range(?)",
+        [small],
+    )
+    assert [c.skipped for c in compact(ws.store)] == [True, True, True]
+    assert layout(ws.store)[2].tail == small
+    cur.execute(
+        "INSERT INTO main.events SELECT 'y' || range, 'c0002', 'view', TIMESTAMP '2024-03-30', NULL FROM range(?)",
+        [2 * small],  # the tail now 3 * small, over TAIL_SHARE of the table's rows
+    )
+    assert [c.skipped for c in compact(ws.store)] == [True, True, False]
+    assert layout(ws.store)[2].tail == 0 and layout(ws.store)[2].rows == events + 3 * small
+    assert [c.skipped for c in compact(ws.store, force=True)] == [False, False, False]
+
+
+def test_a_store_opened_with_another_row_group_size_is_compacted_again(ws: Workspace, tmp_path: Path) -> None:
+    compact(ws.store)
+    ws.close()
+    config = ws.root / "segmentum.yml"
+    config.write_text(config.read_text().replace("row_group_size: 2048", "row_group_size: 4096"))
+    again = Workspace(ws.root)
+    try:
+        assert all(t.needs_compaction(again.store.row_group_size) for t in layout(again.store))
+        assert [c.skipped for c in compact(again.store)] == [False, False, False]
+        assert {t.row_group_size for t in layout(again.store)} == {4096}
+    finally:
+        again.close()
+
+
+def test_only_the_compacted_tables_get_small_row_groups(tmp_path: Path) -> None:
+    """The store is attached with DuckDB's row group size (a batch run's writes need it) except while a
+    compaction writes: the fact tables it rewrites are in ROW_GROUP_SIZE groups, a table written after it is not."""
+    Workspace.init(tmp_path / "w", name="w").close()
+    ws = Workspace(tmp_path / "w")
+    rows = 3 * ROW_GROUP_SIZE
+
+    def groups(table: str) -> int:
+        found = ws.store.query(
+            f"SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('main.{table}')"
+        )
+        return int(found[0][0])
+
+    try:
+        assert ws.store.row_group_size == ROW_GROUP_SIZE
+        cur = ws.store.cursor()
+        cur.execute(
+            "CREATE TABLE main.events AS SELECT range::VARCHAR AS event_id, (range % 97)::VARCHAR AS customer_id, "
+            "'view' AS event, TIMESTAMP '2024-01-01' + range * INTERVAL 1 SECOND AS occurred_at FROM range(?)",
+            [rows],
+        )
+        assert groups("events") == 1  # DuckDB's default: 122,880 rows a group
+        compact(ws.store)
+        assert groups("events") == 3
+        cur = ws.store.cursor()  # the cursors handed out before keep working too
+        cur.execute("CREATE TABLE main.later AS SELECT range AS i FROM range(?)", [rows])
+        assert groups("later") == 1
+    finally:
+        ws.close()
+
+
+def test_an_erasure_s_rewrite_of_the_file_leaves_the_tables_due_for_compaction(ws: Workspace) -> None:
+    compact(ws.store)
+    assert _rows_scanned(ws, "events", ["c0007"]) <= 2 * 2048
+    forget(ws, "c0300")
+    assert not ws.store.query("SELECT 1 FROM main.events WHERE customer_id = 'c0300'")
+    # COPY FROM DATABASE wrote every table in DuckDB's row groups: the record says so, compact redoes them
+    assert all(t.compacted_at is None for t in layout(ws.store))
+    assert [c.skipped for c in compact(ws.store)] == [False, False, False]
+    assert _rows_scanned(ws, "events", ["c0007"]) <= 2 * 2048
+
+
+def _segmentum(root: Path, *args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    if fault:
+        env[ENV] = fault
+    return subprocess.run(
+        [sys.executable, "-m", "segmentum.cli.main", *args, "-w", str(root)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_a_crash_in_the_middle_of_a_compaction_leaves_the_store_as_it_was(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path / "ws")
+    before = {t.name: _rows(ws, t.name) for t in CLUSTERED}
+    numbers = run(ws, as_of=AS_OF).traits(CUSTOMERS)
+    ws.close()
+
+    (point,) = STORE_CRASH_POINTS
+    killed = _segmentum(tmp_path / "ws", "compact", fault=point)
+    assert killed.returncode == EXIT_CODE, killed.stderr
+    assert f"fault injected at {point}" in killed.stderr
+
+    ws = Workspace(tmp_path / "ws")
+    try:
+        for spec in CLUSTERED:  # the same rows in the same (arrival) order: nothing was rewritten
+            assert _rows(ws, spec.name).equals(before[spec.name]), spec.name
+        assert all(t.compacted_at is None for t in layout(ws.store))
+        assert not ws.store.query(
+            "SELECT 1 FROM duckdb_tables() WHERE table_name LIKE '_segmentum_compact_%'"
+        )
+        pd.testing.assert_frame_equal(run(ws, as_of=AS_OF).traits(CUSTOMERS), numbers)
+    finally:
+        ws.close()
+
+    done = _segmentum(tmp_path / "ws", "compact", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert {r["table"]: r["skipped"] for r in json.loads(done.stdout)} == {
+        "orders": False,
+        "order_items": False,
+        "events": False,
+    }
+    ws = Workspace(tmp_path / "ws")
+    try:
+        assert _same_rows(_rows(ws, "events"), before["events"])
+        assert _rows_scanned(ws, "events", ["c0007"]) <= 2 * 2048
+    finally:
+        ws.close()
+
+
+def test_rows_appended_after_a_compaction_are_read_too(ws: Workspace) -> None:
+    compact(ws.store)
+    late = AS_OF - timedelta(hours=1)
+    ws.store.cursor().execute("INSERT INTO main.events VALUES ('late', 'c0007', 'cart_add', ?, NULL)", [late])
+    counted = ws.store.query(
+        "SELECT count(*) FROM main.events WHERE customer_id = 'c0007' AND event_id = 'late'"
+    )
+    assert counted == [(1,)]
+    traits = run(ws, as_of=AS_OF).traits(["c0007"])
+    assert traits.set_index("customer_id").loc["c0007", "last_seen"] == late
