@@ -215,3 +215,18 @@ def test_round6_equals_duckdbs_round_of_a_line_value() -> None:
                   FROM range(200000))"""
     ).fetchone()
     assert differ is not None and differ[0] == 0 and differ[1] > 1000 and differ[2] > 1000, differ
+
+
+def test_equal_means_up_to_rounding_have_no_direction() -> None:
+    """The rest's mean comes from everyone's sums minus the segment's, so a segment whose mean equals the
+    rest's differs from it by rounding alone; which sign the rounding takes must not say 'higher' or 'lower'
+    (it flipped with the order of the sums between two ways of computing the same profile)."""
+    # everyone: 4 members of values 1, 3, 1, 3 (mean 2); the segment: 1 and 3 (mean 2), the rest the same
+    base = {"m0": 2.0, "n0": 4, "n1": 2, "s1": 2**0.5, "lo": 1.0, "md0": 2.0, "md1": 2.0}
+    sums = {"t0": 0.0, "q0": 4.0, "q1": 2.0}
+    for nudge in (1e-15, -1e-15):  # the segment's centred sum a rounding error off zero, either way
+        row = P._numeric_row("x", "numeric", None, {**base, **sums, "m1": 2.0, "t1": nudge})
+        assert row["effect"] == 0.0 and row["direction"] is None, row
+        assert row["p_value"] == pytest.approx(1.0)
+    apart = P._numeric_row("x", "numeric", None, {**base, **sums, "m1": 2.5, "t1": 1.0})
+    assert apart["direction"] == "higher" and apart["effect"] > 0

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from segmentum.analysis.base import (
     check_in_run,
@@ -617,6 +616,8 @@ def _categorical_lift(ws: Context, scope: _Scope, names: list[str]) -> dict[str,
     pooled = p0
     se = np.sqrt(pooled * (1 - pooled) * (1 / n1.replace(0, np.nan) + 1 / rest_n))
     z = (p1 - p_rest) / se.replace(0, np.nan)
+    from scipy import stats  # here, not at import: 0.9 s that a report of stored profiles never needs
+
     df["p_value"] = 2 * stats.norm.sf(np.abs(z))
     df = df.astype(
         {"segment_share": float, "base_share": float, "lift": float, "effect": float, "p_value": float}
@@ -813,6 +814,10 @@ def _numeric_row(feature: str, kind: str, unit: str | None, r: dict[str, Any]) -
             1.0, abs(m0 or 0.0)
         ):  # a constant feature (up to rounding) sets nothing apart
             effect = (m1 - m2) / spread
+            if abs(effect) < 1e-9:  # equal means up to rounding: no direction (the sums' order picked one)
+                effect = 0.0
+            from scipy import stats  # here, not at import (see _categorical_lift)
+
             p_value = float(stats.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=False).pvalue)
     ratio_scale = lo is not None and lo >= 0 and m0 is not None and m0 > 0
     return {
