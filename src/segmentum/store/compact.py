@@ -45,10 +45,8 @@ CLUSTERED: tuple[TableSpec, ...] = (ORDERS, ORDER_ITEMS, EVENTS)
 # A table is rewritten again when the rows appended since its last rewrite exceed this share of it: the tail is
 # read whole by every micro-batch, the rewrite costs a sort of the whole table.
 TAIL_SHARE = 0.1
-_SCRATCH = "_segmentum_compact_"
-DUCKDB_ROW_GROUP_SIZE = (
-    122_880  # DuckDB's own default (recorded as 0)  # the new table's name while it is filled, in schema main
-)
+_SCRATCH = "_segmentum_compact_"  # the new table's name while it is filled, in schema main
+DUCKDB_ROW_GROUP_SIZE = 122_880  # DuckDB's own default (recorded as 0)
 
 
 @dataclass(frozen=True)
