@@ -137,15 +137,23 @@ class Store:
             raise StoreError(f"the store {self.path} is open read-only")
         self.con  # noqa: B018 - opened (and migrated) first
         with self._lock, _SHARED_LOCK:
-            root, _, handed = _SHARED[(str(self.path.resolve()), False)]
-            with _HANDED_LOCK:
-                cursors = list(handed)
-            for cursor in cursors:
-                _end_result(cursor)
+            root = self._root_with_results_ended()
             root.execute("USE memory")
             root.execute(f"DETACH {CATALOG}")
             root.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}{options}")
             root.execute(f"USE {CATALOG}")
+
+    def _root_with_results_ended(self) -> duckdb.DuckDBPyConnection:
+        """The file's root connection, every cursor handed out on it having ended its unread result (such a
+        result holds the attached file open: detaching it would fail). Call with `_lock` and `_SHARED_LOCK`."""
+        shared = _SHARED[(str(self.path.resolve()), False)]
+        root: duckdb.DuckDBPyConnection = shared[0]
+        handed = shared[2]
+        with _HANDED_LOCK:
+            cursors = list(handed)
+        for cursor in cursors:
+            _end_result(cursor)
+        return root
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
@@ -221,11 +229,7 @@ class Store:
         self.con.execute("CHECKPOINT")
         fresh = self.path.with_name(f".{self.path.name}.rewrite")
         with self._lock, _SHARED_LOCK:
-            root, _, handed = _SHARED[(str(self.path.resolve()), False)]
-            with _HANDED_LOCK:
-                cursors = list(handed)
-            for cursor in cursors:
-                _end_result(cursor)
+            root = self._root_with_results_ended()
             for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
                 leftover.unlink(missing_ok=True)
             root.execute(f"ATTACH {literal(str(fresh))} AS store_rewrite")
