@@ -46,9 +46,10 @@ def migration_command(
 ) -> None:
     """Transition matrix between two runs (counts or revenue); --who lists the customers behind a cell.
 
-    Without --from/--to: the latest run against the newest run of the same definition
-    with an earlier as_of (two runs of the same as_of are never compared).
-    A segment (big_spenders, rfm.champions) gives a matrix of in/out.
+    Without --from/--to: the latest run against the newest run of the same
+    definition with an earlier as_of (two runs of the same as_of are never
+    compared). A segment (big_spenders, rfm.champions) gives a matrix of
+    in/out.
     """
     cell = tuple(who.split(":", 1)) if who else None
     result = operation(

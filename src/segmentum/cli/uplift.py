@@ -26,7 +26,9 @@ def uplift_command(
 ) -> None:
     """Treated vs hold-out customers after a trigger's transition: conversion and revenue with 95 % intervals.
 
-    Customers whose measure window has not ended are counted apart and left out of the comparison."""
+    Customers whose measure window has not ended are counted apart and
+    left out of the comparison.
+    """
     report = operation(workspace, "uplift", trigger=trigger, as_of=as_of)
     if fmt is OutputFormat.json:
         emit(report, fmt)
