@@ -234,3 +234,55 @@ def test_lookups_answer_while_the_replica_loads_and_shutdown_does_not_wait_for_i
     assert not thread.is_alive()
     assert stopped < 30, f"the server took {stopped:.1f} s to stop: it waited for the load"
     assert not any(t.is_alive() for t in runtime._load_threads)
+
+
+def test_an_ingest_through_the_server_holds_the_event_writer_and_events_get_429_meanwhile(
+    realtime_ws, request, monkeypatch, tmp_path
+) -> None:
+    """An ingest through the server's command channel and a posted event that both create the same new
+    customer: the event was stored and the ingest then failed at commit (a duplicate customer key, after all
+    its work). Now the ingest holds the event writer, the event is refused with 429 and Retry-After (nothing
+    of it stored) until the ingest committed, and is accepted when sent again."""
+    from segmentum.ingest import load
+
+    runtime, client = _serve(realtime_ws, request, micro_batch_seconds=3600)
+    inside, proceed = threading.Event(), threading.Event()
+    derive = load._derive_tables
+
+    def derive_once_told(*args, **kwargs):
+        inside.set()  # the ingest's transaction is open and has written its orders
+        assert proceed.wait(60)
+        return derive(*args, **kwargs)
+
+    monkeypatch.setattr(load, "_derive_tables", derive_once_told)
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,customer_id,ordered_at,amount\no1,newcomer,2026-01-05 10:00:00,12.50\n")
+    outcome: dict = {}
+
+    def ingest() -> None:
+        try:
+            outcome["result"] = runtime.command("ingest", {"table": "orders", "path": str(orders)})
+        except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=ingest)
+    thread.start()
+    try:
+        assert inside.wait(60)
+        events_before = realtime_ws.store.query("SELECT count(*) FROM main.events")[0][0]
+        refused = client.post("/v1/events", json={"events": [_cart("newcomer")]})
+        assert refused.status_code == 429, refused.text
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert refused.json()["error"]["details"] == {"operation": "ingest"}
+    finally:
+        proceed.set()
+        thread.join(60)
+    assert "error" not in outcome, outcome
+    assert outcome["result"]["error"] is None and outcome["result"]["report"]["rows_stored"] == 1
+    assert realtime_ws.store.query("SELECT count(*) FROM main.events")[0][0] == events_before
+    accepted = client.post("/v1/events", json={"events": [_cart("newcomer")]})
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["new_customers"] == 0  # the ingest created the customer, once
+    assert realtime_ws.store.query("SELECT count(*) FROM main.customers WHERE customer_id = 'newcomer'") == [
+        (1,)
+    ]

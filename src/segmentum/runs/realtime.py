@@ -33,7 +33,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pyarrow as pa
 
-from segmentum.errors import SegmentumError
+from segmentum.errors import BusyError, SegmentumError
 from segmentum.faults import delay_point
 from segmentum.schema import CUSTOMERS, EVENTS
 from segmentum.store import META, Store
@@ -128,6 +128,25 @@ class AppendResult:
     customer_ids: list[str] = field(default_factory=list)
 
 
+# how long a request waits for the event writer before it is refused: appends hold it for milliseconds, an
+# ingest, erasure or compaction through the server for its whole transaction (`EventWriter.exclusive`: minutes)
+WRITER_WAIT_SECONDS = 2.0
+WRITER_RETRY_AFTER = 10  # seconds a refused request is told to wait (the operation's end is not known)
+
+
+class WriterBusy(BusyError):
+    """The event writer is held by an operation on the tables events go to; nothing of the request is stored."""
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(
+            f"the store is busy with {operation}; nothing of this request was stored, send it again in "
+            f"{WRITER_RETRY_AFTER} s",
+            details={"operation": operation},
+        )
+        self.operation = operation
+        self.retry_after = WRITER_RETRY_AFTER
+
+
 class EventWriter:
     """Appends events to the store; one writer at a time (so that a new customer is created once)."""
 
@@ -135,7 +154,20 @@ class EventWriter:
         self.store = store
         self.zone = zone
         self.lock = threading.Lock()
+        self.busy_with: str | None = None  # the operation holding the writer (`exclusive`)
         self._ready = False
+
+    @contextlib.contextmanager
+    def exclusive(self, operation: str) -> Iterator[None]:
+        """Hold the writer while `operation` loads, erases or rewrites the tables events are appended to: an
+        append committed meanwhile would make one of the two transactions fail at commit (both creating the
+        same new customer, or rows appended to a table being replaced). Appends are refused meanwhile."""
+        with self.lock:
+            self.busy_with = operation
+            try:
+                yield
+            finally:
+                self.busy_with = None
 
     def _prepare(self) -> None:
         if self._ready:
@@ -176,7 +208,9 @@ class EventWriter:
             }
         )
         name = f"_sgm_events_{uuid.uuid4().hex}"
-        with self.lock:
+        if not self.lock.acquire(timeout=WRITER_WAIT_SECONDS):
+            raise WriterBusy(self.busy_with or "another write to the events")
+        try:
             self._prepare()
             cur = self.store.cursor()
             cur.register(name, batch)
@@ -199,6 +233,8 @@ class EventWriter:
             finally:
                 cur.unregister(name)
                 cur.close()
+        finally:
+            self.lock.release()
         unique = sorted(set(ids))
         return AppendResult(len(rows), len(unique), new, unique)
 

@@ -30,14 +30,19 @@ class Command:
     name: str
     func: Callable[..., Any]
     writes: bool  # takes the run lock while serving
+    # loads, erases or rewrites the canonical tables events are appended to: while serving it holds the event
+    # writer, whose appends would otherwise conflict with its transaction (posted events get 429 meanwhile)
+    canonical: bool = False
 
 
 COMMANDS: dict[str, Command] = {}
 
 
-def command(name: str, *, writes: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def command(
+    name: str, *, writes: bool = False, canonical: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
-        COMMANDS[name] = Command(name, func, writes)
+        COMMANDS[name] = Command(name, func, writes, canonical)
         return func
 
     return register
@@ -166,7 +171,7 @@ def _table(frame: Any) -> dict[str, Any]:
     return {"columns": [str(c) for c in frame.columns], "rows": frame.to_dict(orient="records")}
 
 
-@command("ingest", writes=True)
+@command("ingest", writes=True, canonical=True)
 def _ingest(
     ws: Workspace, *, table: str, path: str, progress: Progress | None = None, **options: Any
 ) -> dict[str, Any]:
@@ -387,7 +392,7 @@ def _uplift(ws: Workspace, *, trigger: str, as_of: str | None = None) -> dict[st
     return uplift(ws, trigger, as_of=as_of).as_dict()
 
 
-@command("forget", writes=True)
+@command("forget", writes=True, canonical=True)
 def _forget(ws: Workspace, *, customer_id: str, delete_files: list[str] | None = None) -> dict[str, Any]:
     from segmentum.ingest.aliases import resolve_columns
     from segmentum.store.erase import delete_files as delete
@@ -405,10 +410,10 @@ def _forget(ws: Workspace, *, customer_id: str, delete_files: list[str] | None =
     return forget(ws, customer_id, id_column=id_column)
 
 
-@command("compact", writes=True)
+@command("compact", writes=True, canonical=True)
 def _compact(ws: Workspace, *, force: bool = False) -> list[dict[str, Any]]:
     """The fact tables rewritten in customer order where their unsorted tail is large (all with `force`).
-    While serving, events wait for it too (`Runtime.command` holds the event writer's lock)."""
+    While serving, posted events are refused with 429 meanwhile (`Runtime.command` holds the event writer)."""
     from dataclasses import asdict
 
     from segmentum.store.compact import compact, layout

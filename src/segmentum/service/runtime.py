@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -353,28 +354,29 @@ class Runtime:
         from segmentum.service.commands import COMMANDS, execute
 
         found = COMMANDS.get(name)
-        if name == "compact":
-            # it replaces the tables events are appended to: an append committed meanwhile would make one of
-            # the two fail, so events wait for it (the run lock keeps micro-batches and batch runs out too)
-            with self.events.lock:
+        # an ingest, erasure or compaction writes the tables events are appended to: an append committed
+        # meanwhile would make one of the two fail at commit (both creating a new customer, or a table
+        # replaced), so it holds the event writer and posted events are answered 429 until it is done (the run
+        # lock keeps micro-batches and batch runs out too)
+        writer = self.events.exclusive(name) if found is not None and found.canonical else nullcontext()
+        with writer:
+            if found is None or "progress" not in inspect.signature(found.func).parameters:
                 result = execute(self.ws, name, params, lock=self.run_lock)
-        elif found is None or "progress" not in inspect.signature(found.func).parameters:
-            result = execute(self.ws, name, params, lock=self.run_lock)
-        else:
-            job = BatchJob(0, None, None, "cli", now_wall_clock(self.zone), kind=name, steps=0, tag=tag)
-            with self._jobs_lock:
-                job.job_id = (self.commands[-1].job_id + 1) if self.commands else 1
-                self.commands.append(job)
-                del self.commands[:-20]
-            try:
-                result = execute(self.ws, name, {**params, "progress": job.report}, lock=self.run_lock)
-                job.status = "complete"
-            except BaseException as exc:
-                job.status, job.message = "failed", str(exc)
-                raise
-            finally:
-                job.seconds = job.estimate.elapsed()
-                job.finished_at = now_wall_clock(self.zone)
+            else:
+                job = BatchJob(0, None, None, "cli", now_wall_clock(self.zone), kind=name, steps=0, tag=tag)
+                with self._jobs_lock:
+                    job.job_id = (self.commands[-1].job_id + 1) if self.commands else 1
+                    self.commands.append(job)
+                    del self.commands[:-20]
+                try:
+                    result = execute(self.ws, name, {**params, "progress": job.report}, lock=self.run_lock)
+                    job.status = "complete"
+                except BaseException as exc:
+                    job.status, job.message = "failed", str(exc)
+                    raise
+                finally:
+                    job.seconds = job.estimate.elapsed()
+                    job.finished_at = now_wall_clock(self.zone)
         if (
             name == "run"
             and isinstance(result, dict)

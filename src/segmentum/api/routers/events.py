@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from segmentum.api.deps import get_runtime, json_response
 from segmentum.api.errors import ERROR_RESPONSES, ApiError, error_response
 from segmentum.api.models import EventsAccepted, EventsIn
-from segmentum.runs.realtime import EventRow
+from segmentum.runs.realtime import EventRow, WriterBusy
 from segmentum.service.runtime import Runtime
 from segmentum.store.identities import customer_of
 
@@ -36,6 +36,11 @@ def post_events(body: EventsIn, runtime: Runtime = Depends(get_runtime)) -> JSON
     rows = [EventRow(str(e.customer_id), e.event, e.occurred_at, e.properties) for e in body.events]
     try:
         result = runtime.events.append(rows)
+    except WriterBusy as exc:
+        # an ingest, erasure or compaction through the server holds the writer: back-pressure as above
+        return error_response(
+            429, str(exc), details=exc.details, headers={"Retry-After": str(exc.retry_after)}
+        )
     except OverflowError as exc:
         raise ApiError(422, f"an occurred_at cannot be converted to the workspace time zone ({exc})") from exc
     if runtime.realtime:
