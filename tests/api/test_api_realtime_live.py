@@ -234,3 +234,58 @@ def test_lookups_answer_while_the_replica_loads_and_shutdown_does_not_wait_for_i
     assert not thread.is_alive()
     assert stopped < 30, f"the server took {stopped:.1f} s to stop: it waited for the load"
     assert not any(t.is_alive() for t in runtime._load_threads)
+
+
+def _memory_limit(ws) -> str:
+    return ws.store.query("SELECT current_setting('memory_limit')")[0][0]
+
+
+def _as_duckdb_shows(limit_bytes: int) -> str:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{limit_bytes}B'")
+    return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ("", "25%"),  # the default: a share of the machine's memory, not DuckDB's 80%
+        ("serve:\n  memory_limit: 300MB\n", "300MB"),
+        ("engine:\n  name: duckdb\n  memory_limit: 700MB\n", "700MB"),  # the workspace's own limit stays
+    ],
+)
+def test_a_served_store_s_memory_is_bounded(tmp_path, settings, expected) -> None:
+    """`segmentum serve` bounds DuckDB's memory (a server's micro-batches read blocks of the whole store over
+    time, all kept cached up to DuckDB's default of 80% of the machine): `serve.memory_limit`, default 25%,
+    unless `engine.memory_limit` is set."""
+    from segmentum.config import memory_bytes
+    from segmentum.service.runtime import Runtime
+    from segmentum.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws", name="memory")
+    config = ws.root / "segmentum.yml"
+    config.write_text(config.read_text(encoding="utf-8") + settings, encoding="utf-8")
+    ws.close()
+    ws = Workspace(tmp_path / "ws")
+    try:
+        before = _memory_limit(ws)
+        Runtime(ws)
+        assert _memory_limit(ws) == _as_duckdb_shows(memory_bytes(expected))
+        if not settings:
+            assert before != _memory_limit(ws)  # DuckDB's own default was lowered
+    finally:
+        ws.close()
+
+
+def test_a_served_store_s_memory_limit_is_checked_when_the_file_is_read(tmp_path) -> None:
+    from segmentum.errors import ConfigError
+    from segmentum.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws", name="memory")
+    config = ws.root / "segmentum.yml"
+    config.write_text(config.read_text(encoding="utf-8") + "serve:\n  memory_limit: lots\n", encoding="utf-8")
+    ws.close()
+    with pytest.raises(ConfigError, match="memory size 'lots' is not understood"):
+        Workspace(tmp_path / "ws")
