@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from segmentum.errors import ConfigError
 from segmentum.spec.yamlio import Located, format_validation_error, load_yaml
@@ -59,6 +59,19 @@ class ExportSettings(Strict):
     )
 
 
+def _valid_memory_size(value: str) -> str:
+    memory_bytes(value)  # a ValueError with the accepted forms
+    return value
+
+
+# a memory size in segmentum.yml ('4GB', '512MB', '50%'), checked when the file is read
+MemorySize = Annotated[str, AfterValidator(_valid_memory_size)]
+
+# DuckDB's memory limit of a served store unless segmentum.yml says otherwise (`serve.memory_limit`,
+# `engine.memory_limit`): bench.realtime at 1M (BENCHMARKS.md "Real-time path")
+SERVE_MEMORY_LIMIT = "25%"
+
+
 class ServeSettings(Strict):
     host: str = "127.0.0.1"
     port: int = 8000
@@ -66,6 +79,12 @@ class ServeSettings(Strict):
     schedule: str | None = None
     # customers waiting for a micro-batch beyond which POST /v1/events answers 429 (back-pressure)
     max_pending: int = Field(default=20_000, ge=1)
+    memory_limit: MemorySize | None = Field(
+        default=SERVE_MEMORY_LIMIT,
+        description="DuckDB's memory limit while `segmentum serve` holds the store, when `engine.memory_limit` "
+        "is not set: '2GB', '512MB', or a share of the machine's memory such as '25%'. A server runs for "
+        "days: without it DuckDB keeps every block its reads touched cached up to 80% of the memory",
+    )
 
 
 class EngineSettings(Strict):
@@ -76,7 +95,7 @@ class EngineSettings(Strict):
     """
 
     name: Literal["duckdb", "spark"] = "duckdb"
-    memory_limit: str | None = Field(
+    memory_limit: MemorySize | None = Field(
         None,
         description="DuckDB's memory limit for this workspace's process: '4GB', '512MB', or a share of the "
         "machine's memory such as '50%'. Beyond it DuckDB spills to `temp_directory` (default: DuckDB's own, "
@@ -102,13 +121,6 @@ class EngineSettings(Strict):
         "order (DuckDB's ROW_GROUP_SIZE, a multiple of 2048; default 16384, small enough that a micro-batch skips "
         "the row groups of customers it did not touch; every other table keeps DuckDB's 122880)",
     )
-
-    @field_validator("memory_limit")
-    @classmethod
-    def _memory(cls, value: str | None) -> str | None:
-        if value is not None:
-            memory_bytes(value)  # a ValueError with the accepted forms
-        return value
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, str):
@@ -264,6 +276,8 @@ store: segmentum.duckdb
 #   memory_limit: 4GB         # beyond it DuckDB spills to disk (default: 80% of the machine's memory)
 #   temp_directory: segmentum.duckdb.tmp   # where it spills (default: next to the store)
 #   ingest_chunk_rows: 5000000  # an ingest checks and stores a larger file this many rows at a time
+# serve:                      # `segmentum serve` (also host, port, micro_batch_seconds, schedule, max_pending)
+#   memory_limit: 25%         # DuckDB's memory while serving, unless engine.memory_limit is set
 # warehouse: warehouse/       # where Parquet exports for Spark are written
 
 # Timestamps are stored as wall-clock time in this zone; input with an offset is converted to it.

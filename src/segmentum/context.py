@@ -113,6 +113,15 @@ class Context:
             settings["threads"] = engine.threads
         return settings
 
+    def serve_memory_limit(self) -> int | None:
+        """Bytes DuckDB may hold while `segmentum serve` owns the store: `serve.memory_limit` (default
+        `SERVE_MEMORY_LIMIT`) unless `engine.memory_limit` is set (then that one, applied when the store
+        opened, stays: None). A server's micro-batches read blocks of the whole store over time; without a
+        limit DuckDB keeps them cached up to its default of 80% of the machine's memory."""
+        if self.config.engine.memory_limit or not self.config.serve.memory_limit:
+            return None
+        return memory_bytes(self.config.serve.memory_limit)
+
     def path(self, relative: str | Path) -> Path:
         """A path inside the workspace."""
         return self.root / relative

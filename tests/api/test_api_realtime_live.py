@@ -286,3 +286,58 @@ def test_an_ingest_through_the_server_holds_the_event_writer_and_events_get_429_
     assert realtime_ws.store.query("SELECT count(*) FROM main.customers WHERE customer_id = 'newcomer'") == [
         (1,)
     ]
+
+
+def _memory_limit(ws) -> str:
+    return ws.store.query("SELECT current_setting('memory_limit')")[0][0]
+
+
+def _as_duckdb_shows(limit_bytes: int) -> str:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{limit_bytes}B'")
+    return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ("", "25%"),  # the default: a share of the machine's memory, not DuckDB's 80%
+        ("serve:\n  memory_limit: 300MB\n", "300MB"),
+        ("engine:\n  name: duckdb\n  memory_limit: 700MB\n", "700MB"),  # the workspace's own limit stays
+    ],
+)
+def test_a_served_store_s_memory_is_bounded(tmp_path, settings, expected) -> None:
+    """`segmentum serve` bounds DuckDB's memory (a server's micro-batches read blocks of the whole store over
+    time, all kept cached up to DuckDB's default of 80% of the machine): `serve.memory_limit`, default 25%,
+    unless `engine.memory_limit` is set."""
+    from segmentum.config import memory_bytes
+    from segmentum.service.runtime import Runtime
+    from segmentum.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws", name="memory")
+    config = ws.root / "segmentum.yml"
+    config.write_text(config.read_text(encoding="utf-8") + settings, encoding="utf-8")
+    ws.close()
+    ws = Workspace(tmp_path / "ws")
+    try:
+        before = _memory_limit(ws)
+        Runtime(ws)
+        assert _memory_limit(ws) == _as_duckdb_shows(memory_bytes(expected))
+        if not settings:
+            assert before != _memory_limit(ws)  # DuckDB's own default was lowered
+    finally:
+        ws.close()
+
+
+def test_a_served_store_s_memory_limit_is_checked_when_the_file_is_read(tmp_path) -> None:
+    from segmentum.errors import ConfigError
+    from segmentum.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws", name="memory")
+    config = ws.root / "segmentum.yml"
+    config.write_text(config.read_text(encoding="utf-8") + "serve:\n  memory_limit: lots\n", encoding="utf-8")
+    ws.close()
+    with pytest.raises(ConfigError, match="memory size 'lots' is not understood"):
+        Workspace(tmp_path / "ws")

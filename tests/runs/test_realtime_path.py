@@ -518,3 +518,37 @@ def test_a_small_or_a_huge_micro_batch_keeps_duckdb_s_default(
     huge = CUSTOMERS + [f"new{i:05d}" for i in range(MAX_PUSHED_IDS)]
     evaluator.evaluate(huge, T0 + timedelta(hours=1))
     assert seen == [default, default]
+
+
+def test_a_refresh_reads_live_and_batch_states_by_the_one_rule(ws: Workspace) -> None:
+    """The replica's refresh reads the latest run's memberships only for customers without a newer live row
+    (`snapshots._current_sql`'s `among`): a mix of customers with a live row, with only the batch run's state
+    and unknown ones reads what the one rule says, before and after a newer batch run."""
+    from segmentum.runs.realtime import LiveState
+
+    first = run(ws, as_of=T0)
+    live = LiveState(ws.store)
+    live.load()
+    writer = EventWriter(ws.store, ZoneInfo(ws.config.timezone))
+    writer.append([EventRow("c02", "cart_add", T0), EventRow("c03", "cart_add", T0)])
+    rt = Evaluator(ws).evaluate(["c02", "c03"], T0 + timedelta(minutes=1))
+    mixed = ["c02", "c04", "nobody", "c03", "c11"]
+
+    def agree(run_ids: dict[str, int]) -> None:
+        read = [c for *_, ids in snapshot.current_state_groups(ws.store, mixed) for c in ids]
+        assert sorted(read) == sorted(set(read)) == sorted(run_ids)  # one state per known customer
+        live.refresh(mixed)
+        for c in mixed:
+            current = snapshot.current_memberships(ws.store, c)
+            entry = live.get(c)
+            if current.empty:
+                assert entry is None, c
+                continue
+            assert entry is not None, c
+            assert list(entry.segments) == list(current["name"]), c
+            assert entry.run_id == int(current["run_id"].iloc[0]) == run_ids[c], c
+
+    agree({"c02": rt.run_id, "c03": rt.run_id, "c04": first.run_id, "c11": first.run_id})
+    assert "engagement.carting" in live.get("c02").segments
+    later = run(ws, as_of=T0 + timedelta(minutes=2))  # the live rows are older than the latest run now
+    agree({c: later.run_id for c in mixed if c != "nobody"})

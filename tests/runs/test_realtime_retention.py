@@ -15,7 +15,7 @@ from segmentum.actions.triggers import customer_context, process_run
 from segmentum.errors import NotFoundError
 from segmentum.runs import diff as diff_mod
 from segmentum.runs import retention
-from segmentum.runs.realtime import Evaluator, EventRow, EventWriter
+from segmentum.runs.realtime import PRUNE_EVERY_S, Evaluator, EventRow, EventWriter
 from segmentum.store import snapshots as snapshot
 from segmentum.store.tables import LIVE_TABLE
 from segmentum.views.customers import customer
@@ -118,7 +118,7 @@ def _outbox(ws: Workspace) -> list[tuple[Any, ...]]:
 
 def _replay(ws: Workspace) -> list[dict[str, Any]]:
     ws.run(as_of=T0, deliver=False)
-    evaluator = Evaluator(ws)
+    evaluator = Evaluator(ws, prune_every_s=0)  # the rule after each run
     seen = []
     for i, ids in enumerate(BATCHES):
         seen.append(_micro_batch(ws, evaluator, ids, T0 + timedelta(minutes=i + 1)))
@@ -168,7 +168,7 @@ def test_pruning_changes_no_answer_and_keeps_only_current_states(stores) -> None
 def test_owed_actions_keep_the_previous_state_they_read(make_ws) -> None:
     ws = make_ws(DEFS, _tables())
     ws.run(as_of=T0, deliver=False)
-    evaluator = Evaluator(ws)
+    evaluator = Evaluator(ws, prune_every_s=0)
     first = evaluator.evaluate(["c0"], T0 + timedelta(minutes=1), actions=True)
     process_run(ws, first.run_id)
     # the next run's actions are owed (not processed yet): the run they compare with stays
@@ -180,3 +180,79 @@ def test_owed_actions_keep_the_previous_state_they_read(make_ws) -> None:
     assert retention.prunable(ws.store) == []
     third = evaluator.evaluate(["c1"], T0 + timedelta(minutes=3), actions=True)  # prunes after its commit
     assert _realtime_tables(ws) == {second.run_id, third.run_id}
+
+
+def test_the_server_s_micro_batch_gives_every_reader_the_same_answers(make_ws) -> None:
+    """The server's micro-batch (`Runtime._evaluate`) computes neither the run's transitions nor its sizes
+    (nobody reads them; its triggers diff the run themselves) and refreshes the lookups' replica right after
+    the commit, before the pruning: the outbox, the diff, the customer views and the replica answer as with
+    the full run followed by its triggers."""
+    from segmentum.service.runtime import Runtime
+
+    reference = make_ws(DEFS, _tables(), name="reference")
+    expected = _replay(reference)
+    ws = make_ws(DEFS, _tables(), name="server")
+    runtime = Runtime(ws, realtime=False)
+    seen_at_commit: list[dict[str, Any]] = []
+    refresh = runtime.live.refresh
+
+    def refreshed(customer_ids: list[str]) -> None:
+        refresh(customer_ids)
+        # the run is complete, its traits table still there (pruning comes after)
+        latest = ws.store.query("SELECT run_id, status FROM segmentum.runs ORDER BY run_id DESC LIMIT 1")[0]
+        seen_at_commit.append({"run": latest, "live": {c: runtime.live.get(c) for c in customer_ids}})
+
+    runtime.live.refresh = refreshed  # type: ignore[method-assign]
+    ws.run(as_of=T0, deliver=False)
+    runtime.live.load()
+    got = []
+    for i, ids in enumerate(BATCHES):
+        at = T0 + timedelta(minutes=i + 1)
+        EventWriter(ws.store, ws.config.timezone).append(
+            EventRow(c, "cart_add", at - timedelta(seconds=1)) for c in ids
+        )
+        result = runtime._evaluate(ids, at)
+        assert result.transitions.empty and result.sizes.empty  # not computed
+        transitions = diff_mod.diff(ws.store, result.run_id)
+        got.append(
+            {
+                "run_id": result.run_id,
+                "transitions": transitions.drop(columns=["from_run"]).to_dict("records"),
+                "from_runs": sorted(set(transitions["from_run"])),
+                "customers": {c: _view(ws, c) for c in CUSTOMERS},
+                "outbox": _outbox(ws),
+            }
+        )
+        assert seen_at_commit[-1]["run"] == (result.run_id, "complete")
+        for c in ids:  # the replica held the customers' new state from the commit on
+            entry = seen_at_commit[-1]["live"][c]
+            assert entry is not None and entry.run_id == result.run_id
+            assert list(entry.segments) == sorted(got[-1]["customers"][c]["segments"])
+        if i == 4:
+            ws.run(as_of=T0 + timedelta(minutes=i + 1, seconds=30), deliver=False)
+            runtime.live.forget()  # as the server does after a batch run
+            runtime.live.load()
+    assert len(seen_at_commit) == len(BATCHES)
+    for want, have in zip(expected, got, strict=True):
+        assert have == want
+    assert sorted(c for t, c, _ in _outbox(ws) if t == "hot") == ["c0", "c1", "c2", "c3", "c4"]
+
+
+def test_micro_batches_prune_at_most_once_per_interval(make_ws) -> None:
+    """`runs.retention` reads the catalog and the live table: a micro-batch runs it at most once per
+    `prune_every_s` (10 s by default; a batch run after each run), so tables a reader no longer needs wait
+    until then, and the next prune drops them all."""
+    ws = make_ws(DEFS, _tables())
+    ws.run(as_of=T0, deliver=False)
+    evaluator = Evaluator(ws, prune_every_s=3600)
+    assert Evaluator(ws).prune_every_s == PRUNE_EVERY_S == 10
+    again = [evaluator.evaluate(["c0"], T0 + timedelta(minutes=i + 1)).run_id for i in range(4)]
+    evaluator.evaluate(["c1"], T0 + timedelta(minutes=5))  # c0's last run is settled from here on
+    evaluator.evaluate(["c1"], T0 + timedelta(minutes=6))
+    needed_by_nobody = set(again[:3])
+    assert needed_by_nobody <= set(retention.prunable(ws.store))
+    assert needed_by_nobody <= _realtime_tables(ws)  # within the interval: kept
+    evaluator.prune_every_s = 0  # the interval is over
+    evaluator.evaluate(["c2"], T0 + timedelta(minutes=7))
+    assert not needed_by_nobody & _realtime_tables(ws)
+    assert again[3] in _realtime_tables(ws)  # c0's current state

@@ -33,7 +33,7 @@ from segmentum.faults import crash_point
 from segmentum.progress import Progress, notify
 from segmentum.runs import diff as diff_mod
 from segmentum.runs import retention
-from segmentum.runs.sizes import revenue_trait, segment_sizes, sizes_in_pass
+from segmentum.runs.sizes import member_counts, revenue_trait, segment_sizes, sizes_in_pass
 from segmentum.spec.loader import Definitions
 from segmentum.sql import ident, literal, one
 from segmentum.store import META, Store
@@ -467,13 +467,7 @@ def run(
         if in_pass
         else segment_sizes(store, run_id, ws.config.currency)
         if kind == "batch"
-        else store.cursor()
-        .execute(
-            f"SELECT name, any_value(segmentation) AS segmentation, any_value(segment) AS segment, count(*) AS customers "
-            f"FROM {META}.memberships WHERE run_id = ? GROUP BY name ORDER BY name",
-            [run_id],
-        )
-        .df()
+        else member_counts(store, run_id)
     )
     if not in_pass:
         timings["sizes"] = round(_time.perf_counter() - mark, 4)

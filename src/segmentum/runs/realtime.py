@@ -17,7 +17,11 @@ What a micro-batch costs must not grow with the definitions or the store:
 - population values (percentiles, ntiles, ABC shares) come from the latest batch runs (`compile_for`);
 - the run writes the touched customers' rows only, and their current memberships to the live table
   (`segmentum.live_memberships`, one row per customer, replaced per micro-batch) in the same transaction;
-  lookups read it through `snapshots.current_memberships`, never by computing.
+  lookups read it through `snapshots.current_memberships`, never by computing;
+- what the server's micro-batch does not need is not paid for each one (BENCHMARKS.md "Real-time path",
+  `bench.microbatch_cost`): its transitions are computed by its triggers only and its sizes not at all
+  (`evaluate(details=False)`), the lookups' replica is refreshed right after the commit (`committed`), and
+  the traits tables no reader needs are looked for at most every `PRUNE_EVERY_S`.
 
 When the queue of customers waiting for a micro-batch is over `max_pending`, `MicroBatcher.full` is true and
 the API answers 429 with Retry-After instead of accepting more (memory stays bounded; what was accepted is
@@ -499,15 +503,31 @@ class _BoundEngine:
             log.warning("could not reset the micro-batch's cursor", exc_info=True)
 
 
+# how often a micro-batch drops the traits tables no reader needs (`Evaluator.prune_every_s`): a batch run
+# prunes after each run; between, real-time traits tables pile up for at most this long
+PRUNE_EVERY_S = 10.0
+
+
 class Evaluator:
     """Real-time runs of a workspace: `evaluate(ids, as_of)` re-evaluates the customers and stores a run of
     kind 'realtime' (with the live rows), compiling the definitions once per fingerprint and day."""
 
-    def __init__(self, ctx: Context, definitions: DefinitionsCache | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        definitions: DefinitionsCache | None = None,
+        *,
+        prune_every_s: float = PRUNE_EVERY_S,
+    ) -> None:
         self.ctx = ctx
         self.definitions = definitions or DefinitionsCache(ctx)
+        # the traits tables no reader needs are dropped after a micro-batch at most this often (`runs.retention`
+        # reads the catalog and the live table: too much for every micro-batch of a second; 0: after each)
+        self.prune_every_s = float(prune_every_s)
+        self._pruned_at: float | None = None  # time.monotonic() of the last prune
         self._cached: _Compiled | None = None
         self.compiles = 0  # how many times the definitions were compiled (tests and status)
+        self.key_seconds = 0.0  # the last `_key`'s queries (timings)
 
     def _key(self, defs: Definitions, usable: Availability, as_of: datetime) -> tuple[Any, ...]:
         """What the compiled SQL depends on besides as_of's time of day, read in three small queries: the
@@ -515,6 +535,7 @@ class Evaluator:
         population values' sources: `snapshots.population_sources`) and the columns of the tables read."""
         from segmentum.store.catalog import model_tables
 
+        started = time.perf_counter()
         store = self.ctx.store
         batch = store.query(
             f"SELECT run_id FROM {META}.runs WHERE status = 'complete' AND kind = 'batch' ORDER BY run_id"
@@ -525,6 +546,7 @@ class Evaluator:
             "(schema_name = ? AND list_contains(?, table_name))) ORDER BY 1, 2, column_index",
             [META, model_tables(store)],
         )
+        self.key_seconds = time.perf_counter() - started
         return (
             id(defs),
             as_of.date(),
@@ -566,25 +588,59 @@ class Evaluator:
         compiled, sql = self._compile_at(usable, as_of)
         return compiled, bind_touched(sql)
 
-    def evaluate(self, customers: list[str], as_of: datetime, *, actions: bool = False) -> RunResult:
+    def evaluate(
+        self,
+        customers: list[str],
+        as_of: datetime,
+        *,
+        actions: bool = False,
+        details: bool = True,
+        committed: Callable[[], None] | None = None,
+    ) -> RunResult:
         """Re-evaluate `customers` at `as_of`: a complete run of kind 'realtime' (its memberships, the
-        customers it re-evaluated, their traits and their live rows, in one transaction)."""
+        customers it re-evaluated, their traits and their live rows, in one transaction).
+
+        `details`: compute the result's `transitions` and `sizes` (False: both left empty, as
+        `execute.run(details=False)`: the server's micro-batch reads neither, and its triggers compute the
+        transitions themselves). `committed`: called as soon as the run has committed, before the traits
+        tables are pruned (the server refreshes the lookups' replica there, so that the new state shows
+        without waiting for the housekeeping)."""
         from segmentum.runs import execute
+        from segmentum.runs.sizes import member_counts
 
         if self.ctx.config.engine != "duckdb":  # Spark evaluates through the general path
-            return execute.run(self.ctx, customers=customers, kind="realtime", as_of=as_of, actions=actions)
+            result = execute.run(
+                self.ctx, customers=customers, kind="realtime", as_of=as_of, actions=actions, details=details
+            )
+            if committed is not None:
+                committed()
+            return result
         started = time.perf_counter()
         store = self.ctx.store
         zone = self.ctx.config.timezone
-        defs = self.definitions.current()
-        usable = execute.definitions_at(self.ctx, defs, as_of)
+        # seconds per step (bench.microbatch_cost reads them): definitions, key, compile, recover, start, then
+        # _write's evaluate / write_memberships / commit, diff, prune, sizes
         timings: dict[str, float] = {}
         mark = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal mark
+            now = time.perf_counter()
+            timings[name] = round(now - mark, 4)
+            mark = now
+
+        defs = self.definitions.current()
+        usable = execute.definitions_at(self.ctx, defs, as_of)
+        lap("definitions")
+        self.key_seconds = 0.0
         compiled, sql = self.sql(defs, usable, as_of)
-        timings["compile"] = round(time.perf_counter() - mark, 4)
+        lap("compile")
+        timings["key"] = round(self.key_seconds, 4)  # part of "compile": the cache key's queries
         ids = sorted({str(c) for c in customers})
         execute.recover(store)
+        lap("recover")
         run_id = execute._start(store, as_of, "duckdb", "realtime", usable.definitions, zone=zone)
+        lap("start")
         key = (str(store.path.resolve()), run_id)
         with execute._ACTIVE_LOCK:
             execute._ACTIVE.add(key)
@@ -614,20 +670,24 @@ class Evaluator:
             with execute._ACTIVE_LOCK:
                 execute._ACTIVE.discard(key)
         mark = time.perf_counter()
-        transitions = execute.diff_mod.diff(store, run_id)
-        timings["diff"] = round(time.perf_counter() - mark, 4)
-        mark = time.perf_counter()
-        execute.prune_traits(store)  # one traits table a second must not pile up (runs.retention)
-        timings["prune"] = round(time.perf_counter() - mark, 4)
-        sizes = (
-            store.cursor()
-            .execute(
-                "SELECT name, any_value(segmentation) AS segmentation, any_value(segment) AS segment, "
-                f"count(*) AS customers FROM {META}.memberships WHERE run_id = ? GROUP BY name ORDER BY name",
-                [run_id],
-            )
-            .df()
-        )
+        if committed is not None:
+            committed()
+            lap("committed")
+        now = time.monotonic()
+        if self._pruned_at is None or now - self._pruned_at >= self.prune_every_s:
+            # one traits table a second must not pile up (runs.retention): at most prune_every_s of them do
+            execute.prune_traits(store)
+            self._pruned_at = now
+            lap("prune")
+        if details:
+            transitions = execute.diff_mod.diff(store, run_id)
+            lap("diff")
+            sizes = member_counts(store, run_id)
+            lap("sizes")
+        else:
+            import pandas as pd
+
+            transitions, sizes = pd.DataFrame(), pd.DataFrame()
         return execute.RunResult(
             run_id,
             as_of,

@@ -68,6 +68,20 @@ def segment_sizes(store: Store, run_id: int, currency: str | None) -> pd.DataFra
     )
 
 
+def member_counts(store: Store, run_id: int) -> pd.DataFrame:
+    """Per segment of a run: name, segmentation, segment, customers (plain counts, no revenue): the sizes of a
+    real-time run, which holds a few customers (no revenue scan per micro-batch)."""
+    return (
+        store.cursor()
+        .execute(
+            "SELECT name, any_value(segmentation) AS segmentation, any_value(segment) AS segment, "
+            f"count(*) AS customers FROM {META}.memberships WHERE run_id = ? GROUP BY name ORDER BY name",
+            [run_id],
+        )
+        .df()
+    )
+
+
 def revenue_trait(defs: Definitions) -> str | None:
     """A trait of `defs` whose value is a customer's revenue as sizes count it (the sum of qualifying order
     amounts up to as_of: `{sum: orders.amount}` with no window, filter or other option), else None."""

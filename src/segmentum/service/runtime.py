@@ -129,6 +129,9 @@ class Runtime:
         warm_latest: bool = False,
     ) -> None:
         self.ws = ws
+        limit = ws.serve_memory_limit()
+        if limit is not None:  # a server runs for days: its store's cache is bounded (`serve.memory_limit`)
+            ws.store.limit_memory(limit)
         self.warm_latest = warm_latest  # store the latest run's profiles on start (`segmentum serve`)
         self.zone = ZoneInfo(ws.config.timezone)
         self.keys = KeyStore(ws.store)
@@ -264,8 +267,11 @@ class Runtime:
         a run `finish_pending` completes at the next start); the delivery worker sends them."""
         from segmentum.actions.triggers import finish_pending, process_run
 
-        result = self.evaluator.evaluate(customers, as_of, actions=True)
-        self.live.refresh(customers)  # lookups see the new state from now on
+        # lookups see the new state as soon as it is committed; nobody reads the result's transitions or
+        # sizes (`details`): the triggers below compute the transitions they need
+        result = self.evaluator.evaluate(
+            customers, as_of, actions=True, details=False, committed=lambda: self.live.refresh(customers)
+        )
         assert result.run_id is not None  # a stored run
         if self._actions_owed:  # an earlier micro-batch's actions were not enqueued: those runs first
             _, warnings = finish_pending(self.ws, exclude={result.run_id})

@@ -178,6 +178,11 @@ class Store:
         else:
             cur.execute("COMMIT")
 
+    def limit_memory(self, limit_bytes: int) -> None:
+        """Set DuckDB's memory limit of this store's database now (the file's other Store objects share it):
+        beyond it DuckDB evicts cached blocks first, then spills to its temp_directory."""
+        self.cursor().execute(f"SET GLOBAL memory_limit = '{int(limit_bytes)}B'")
+
     def table_exists(self, name: str, schema: str = "main") -> bool:
         row = (
             self.cursor()
