@@ -86,10 +86,10 @@ def _cpu() -> float:
 
 
 def _staged_query(
-    cur: Any, sql: str, ids: list[str], as_of: datetime, cap: int
+    cur: Any, sql: str, ids: list[str], as_of: datetime, cap: int, columns: dict[str, tuple[str, ...]]
 ) -> tuple[float, float, int, pd.DataFrame]:
     """(staging seconds, query seconds, orders fetched, result) of the staged SQL as a micro-batch runs it."""
-    engine = _BoundEngine(read_staged(sql), ids, as_of, cap)
+    engine = _BoundEngine(read_staged(sql), ids, as_of, cap, columns)
     try:
         mark = time.perf_counter()
         staged_sql = engine.result_sql(None, cur)
@@ -109,6 +109,7 @@ def _stages(
     sizes: list[int],
     repeats: int,
     as_of: datetime,
+    columns: dict[str, tuple[str, ...]],
 ) -> list[dict[str, Any]]:
     """The staging alone (every table the staged SQL reads) for random customers, with the ids pushed into
     its scans (the cap raised to the number of ids) and with DuckDB's default; which goes first alternates."""
@@ -120,7 +121,7 @@ def _stages(
             row: dict[str, Any] = {"stage_ids": n, "round": round_, "load_average": os.getloadavg()[0]}
             for pushed in (round_ % 2 == 0, round_ % 2 == 1):
                 cur = ws.store.cursor()
-                engine = _BoundEngine(staged_sql, ids, as_of, cap=n if pushed else 0)
+                engine = _BoundEngine(staged_sql, ids, as_of, n if pushed else 0, columns)
                 try:
                     mark, cpu = time.perf_counter(), _cpu()
                     engine.result_sql(None, cur)
@@ -249,6 +250,8 @@ def measure(
             defs = evaluator.definitions.current()
             # the micro-batch's SQL reading the store (`read_staged` makes the staged one of it)
             _, sql = evaluator.sql(defs, execute.definitions_at(ws, defs, as_of), as_of, staged=False)
+            columns = evaluator.staged_columns(read_staged(sql))
+            print(json.dumps({"staged_columns": columns}), flush=True)
             samples: list[dict[str, Any]] = []
             for round_ in range(repeats):
                 for n in sizes:
@@ -279,7 +282,7 @@ def measure(
                             whole_s, whole = _timed(cur, sql)
                     narrow_s, same = _timed(cur, narrow)
                     stage_s, staged_s, fetched, staged_frame = _staged_query(
-                        cur, sql, ids, as_of, pushed_ids_cap(ws.store)
+                        cur, sql, ids, as_of, pushed_ids_cap(ws.store), columns
                     )
                     # equal up to the last bits of floating-point sums (aggregated in another order)
                     pd.testing.assert_frame_equal(whole, same, check_exact=False, rtol=1e-9)
@@ -300,7 +303,7 @@ def measure(
             index = _index(ws, ids_all, rng) if with_index else []
             scans = _scans(ws, ids_all, rng, sizes, scan_repeats) if scan_repeats else []
             stages = (
-                _stages(ws, sql, ids_all, rng, stage_sizes or sizes, stage_repeats, as_of)
+                _stages(ws, sql, ids_all, rng, stage_sizes or sizes, stage_repeats, as_of, columns)
                 if stage_repeats
                 else []
             )

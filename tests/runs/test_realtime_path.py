@@ -136,6 +136,11 @@ def test_the_template_renders_the_sql_a_fresh_compile_gives(ws: Workspace) -> No
     assert staged_tables(templated) == ("customers", "events", "orders") and not staged_tables(reading_main)
     assert '"main"."orders"' in reading_main and '"main"."orders"' not in templated
     assert read_staged(reading_main) == templated
+    # a micro-batch stages only the columns the SQL reads: not the events' properties (JSON, the widest)
+    columns = evaluator.staged_columns(templated)
+    assert set(columns) == {"customers", "events", "orders"}
+    assert {"customer_id", "event", "occurred_at"} <= set(columns["events"])
+    assert "properties" in ws.store.columns("events") and "properties" not in columns["events"]
 
 
 def test_sql_that_is_not_a_fixed_offset_of_as_of_is_refused() -> None:

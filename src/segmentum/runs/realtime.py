@@ -398,6 +398,23 @@ def staged_tables(sql: str) -> tuple[str, ...]:
     return tuple(sorted(set(_STAGED_TABLE.findall(sql))))
 
 
+_QUOTED = re.compile(r'"((?:[^"]|"")+)"')
+
+
+def staged_columns(sql: str, columns: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    """table -> the columns a micro-batch stages of it: those of `columns` ((table, column) of the store's
+    `main`, in table order) that `sql` names (Ibis quotes every column it reads; a column named nowhere is read
+    by nothing), with `customer_id` and `order_id` (the staging reads them). Staging only these is most of
+    staging's cost saved: a wide column the query never reads (events' properties) is not decompressed."""
+    named = {m.replace('""', '"') for m in _QUOTED.findall(sql)} | {"customer_id", "order_id"}
+    tables = set(staged_tables(sql))
+    out: dict[str, list[str]] = {}
+    for table, column in columns:
+        if table in tables and column in named:
+            out.setdefault(table, []).append(column)
+    return {t: tuple(c) for t, c in out.items()}
+
+
 @dataclass(frozen=True)
 class SqlTemplate:
     """The SQL of a real-time run for one day: fixed text between timestamp literals, each literal either a
@@ -452,6 +469,7 @@ class _Compiled:
     compiled: CompiledRun
     template: SqlTemplate | None  # None: compile again for each as_of (not templatable)
     staged: SqlTemplate | None  # the template reading the staged tables (`read_staged`), made once with it
+    columns: dict[str, tuple[str, ...]]  # what a micro-batch stages of each table (`staged_columns`)
 
 
 # DuckDB pushes a join's build side into the probe side's scan as an IN list (used for zonemap pruning) only
@@ -465,6 +483,8 @@ MAX_PUSHED_IDS = 1_000
 # on fact tables in customer order in row groups of at most COMPACTED_ROW_GROUPS rows (`segmentum compact`), a
 # row group holds few customers, so a list of up to this many ids still skips most of them: measured at 1M, the
 # query 1.3x faster at 2,000 ids pushed, 1.2x slower at 5,000 (BENCHMARKS.md "The storage step")
+# The same caps hold for the staging scans (`_BoundEngine._stage`), counted on the staged ids (touched ids and
+# their aliases): at 2,000 ids pushing saved a sixth of the staging, at 5,000 nothing (BENCHMARKS.md "Staging")
 COMPACTED_MAX_PUSHED_IDS = 2_000
 COMPACTED_ROW_GROUPS = 16_384
 
@@ -485,12 +505,20 @@ class _BoundEngine:
 
     name = "duckdb"
 
-    def __init__(self, sql: str, ids: list[str], as_of: datetime, cap: int = MAX_PUSHED_IDS) -> None:
+    def __init__(
+        self,
+        sql: str,
+        ids: list[str],
+        as_of: datetime,
+        cap: int = MAX_PUSHED_IDS,
+        columns: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.sql = sql
         self.ids = pa.table({"customer_id": pa.array(ids, pa.string())})
         self.as_of = as_of
         self.cap = cap  # the most ids pushed into the scans (`pushed_ids_cap`)
         self.tables = staged_tables(sql)
+        self.columns = columns or {}  # the columns staged of each table (`staged_columns`; absent: all)
         self.stage_s: float | None = None  # how long staging took (None: nothing staged)
         self.orders_fetched = 0  # orders of customers not staged, fetched for the staged items
         self._cur: Any = None
@@ -531,8 +559,9 @@ class _BoundEngine:
             (count,) = cur.execute(f"SELECT count(*) FROM {keys}").fetchone()
             self._push(cur, int(count))
             for table in self.tables:
+                columns = ", ".join(ident(c) for c in self.columns[table]) if table in self.columns else "*"
                 cur.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {STAGED}{table} AS SELECT * FROM main.{ident(table)} "
+                    f"CREATE OR REPLACE TEMP TABLE {STAGED}{table} AS SELECT {columns} FROM main.{ident(table)} "
                     f"WHERE customer_id IN (SELECT customer_id FROM {keys})"
                 )
             if "orders" in self.tables and "order_items" in self.tables:
@@ -542,9 +571,14 @@ class _BoundEngine:
                 )
                 (self.orders_fetched,) = cur.execute(f"SELECT count(*) FROM ({missing})").fetchone()
                 if self.orders_fetched:  # rare: a scan of every order
+                    columns = (
+                        ", ".join(ident(c) for c in self.columns["orders"])
+                        if "orders" in self.columns
+                        else "*"
+                    )
                     cur.execute(
                         f"INSERT INTO {_staged_name(STAGED + 'orders')} "
-                        f"SELECT * FROM main.orders WHERE order_id IN ({missing})"
+                        f"SELECT {columns} FROM main.orders WHERE order_id IN ({missing})"
                     )
             cur.execute("COMMIT")
         except BaseException:
@@ -564,6 +598,12 @@ class _BoundEngine:
             cur.unregister(TOUCHED)
         except Exception:  # noqa: BLE001 - never hide the run's own error; the cursor is not used again
             log.warning("could not reset the micro-batch's cursor", exc_info=True)
+
+
+def _columns_of(key: tuple[Any, ...]) -> list[tuple[str, str]]:
+    """(table, column) of the store's `main` from an `Evaluator._key` (its shape: schema, table, column, type)."""
+    shape = key[5] if len(key) > 5 else ()
+    return [(table, column) for schema, table, column, _ in shape if schema == "main"]
 
 
 def _staged_name(name: str) -> str:
@@ -647,12 +687,22 @@ class Evaluator:
                 log.warning("real-time runs compile the definitions for each micro-batch: %s", exc)
                 template = None
             staged_template = template.staged() if template is not None else None
-            cached = self._cached = _Compiled(key, defs, probes[0][0], template, staged_template)
+            columns = staged_columns(read_staged(bind_touched(probes[0][1])), _columns_of(key))
+            cached = self._cached = _Compiled(key, defs, probes[0][0], template, staged_template, columns)
         if cached.template is not None and cached.staged is not None:
             return cached.compiled, (cached.staged if staged else cached.template).render(as_of)
         compiled, sql = self._compile_at(usable, as_of)
         bound = bind_touched(sql)
         return compiled, read_staged(bound) if staged else bound
+
+    def staged_columns(self, sql: str) -> dict[str, tuple[str, ...]]:
+        """What a micro-batch of `sql` (`sql(..., staged=True)`) stages of each table: the template's, worked
+        out once with it, or, for SQL compiled for one as_of, worked out now."""
+        cached = self._cached
+        if cached is not None and cached.staged is not None:
+            return cached.columns
+        key = cached.key if cached is not None else ()
+        return staged_columns(sql, _columns_of(key))
 
     def evaluate(self, customers: list[str], as_of: datetime, *, actions: bool = False) -> RunResult:
         """Re-evaluate `customers` at `as_of`: a complete run of kind 'realtime' (its memberships, the
@@ -676,7 +726,7 @@ class Evaluator:
         key = (str(store.path.resolve()), run_id)
         with execute._ACTIVE_LOCK:
             execute._ACTIVE.add(key)
-        bound = _BoundEngine(sql, ids, as_of, pushed_ids_cap(store))
+        bound = _BoundEngine(sql, ids, as_of, pushed_ids_cap(store), self.staged_columns(sql))
         try:
             trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
             count = execute._write(
