@@ -218,3 +218,43 @@ def test_other_customers_orders_are_read_only_when_a_staged_item_needs_one(
     evaluator.evaluate(["a"], T0)
     evaluator.evaluate(["a", "d"], T0)
     assert fetched == [0, 1, 0]
+
+
+def test_money_in_another_currency_converts_through_the_staged_orders(make_ws) -> None:
+    """An item is converted at its order's rate (`rules.money_at`): a's item lies in d's EUR order, d not
+    touched; a micro-batch of a converts it as a full evaluation does (the rates are read from the store)."""
+    from decimal import Decimal
+
+    defs = "traits:\n  spent: {sum: orders.amount}\n  items_value: {sum: order_items.unit_price}\n"
+    orders = [
+        {"order_id": "a1", "customer_id": "a", "ordered_at": datetime(2024, 1, 12), "amount": Decimal("10")}
+        | {"currency": "EUR"},
+        {"order_id": "d1", "customer_id": "d", "ordered_at": datetime(2024, 1, 25), "amount": Decimal("7")}
+        | {"currency": "EUR"},
+    ]
+    items = [
+        {"order_id": o, "customer_id": "a", "ordered_at": datetime(2024, 1, 12), "product_id": "p"}
+        | {"quantity": 1, "unit_price": Decimal(price)}
+        for o, price in (("a1", "3"), ("d1", "1.000003"))
+    ]
+    rates = [
+        {"currency": "EUR", "day": datetime(2024, 1, 10).date(), "rate": Decimal("1.5")},
+        {"currency": "EUR", "day": datetime(2024, 1, 20).date(), "rate": Decimal("0.5")},
+    ]
+    ws = make_ws(
+        defs,
+        {
+            "customers": [{"customer_id": c} for c in "ad"],
+            "orders": orders,
+            "order_items": items,
+            "rates": rates,
+        },
+        name="money",
+    )
+    run(ws, as_of=T0 - timedelta(days=1))
+    result = Evaluator(ws).evaluate(["a"], T0)
+    full = run(ws, as_of=T0, preview=True)
+    columns = ["customer_id", "spent", "items_value"]
+    assert _frame(result.traits(["a"])[columns]) == _frame(full.traits(["a"])[columns])
+    # 3 EUR at 1.5 and 1.000003 EUR at 0.5 (d's order's date), rounded half-even: 4.5 + 0.500002
+    assert Decimal(str(result.traits(["a"])["items_value"].iloc[0])) == Decimal("5.000002")
