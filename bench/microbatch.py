@@ -15,7 +15,18 @@ On a copy of a benchmark workspace (a batch run stored), for each size and repea
   customer_id, whether the plan turned the list into a join (`in_list_as_join`: DuckDB does so from 5 values
   on), and the same read as one `customer_id = ?` per id;
 - `scans` (`--scan-repeats`): each fact table's read for the touched customers alone, with DuckDB's default
-  `dynamic_or_filter_threshold` and with the ids pushed into the scan as a micro-batch does.
+  `dynamic_or_filter_threshold` and with the ids pushed into the scan as a micro-batch does;
+- `evaluate_before`: the same micro-batch (other random customers of the same size) with the query reading the
+  store's tables (`Evaluator(staged=False)`, the path before staging), interleaved with `evaluate` (the staged
+  path), which goes first alternating by round;
+- `query: staged`: the micro-batch's staged SQL (`read_staged`) for the same customers: the staging
+  (`_BoundEngine`, one pruned scan per table, timed apart) then the query on the staged tables; its result is
+  checked against the whole store's;
+- `stages` (`--stage-repeats`, `--stage-sizes`): the staging alone for random customers, with the ids pushed
+  into its scans and with DuckDB's default, alternating which goes first (wall and CPU seconds of the process).
+
+`--in-place` measures the workspace given, not a copy of it (a scratch copy already: the micro-batches write
+their runs into it).
 
 Usage: `python -m bench.microbatch --workspace bench/data/c100000/ws --sizes 10,100,1000,10000 --repeats 2`
 (raw: bench/results/realtime_microbatch.json).
@@ -38,7 +49,14 @@ import pandas as pd
 import pyarrow as pa
 
 from segmentum.runs import execute
-from segmentum.runs.realtime import OR_FILTER_SETTING, TOUCHED, Evaluator
+from segmentum.runs.realtime import (
+    OR_FILTER_SETTING,
+    TOUCHED,
+    Evaluator,
+    _BoundEngine,
+    pushed_ids_cap,
+    read_staged,
+)
 from segmentum.workspace import Workspace
 
 FACTS = ("customers", "orders", "order_items", "events")
@@ -60,6 +78,67 @@ def _touched_only(cur: Any, sql: str) -> str:
         )
         sql = sql.replace(f'FROM "main"."{name}"', f'FROM "_bench_{name}"')
     return sql
+
+
+def _cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def _staged_query(
+    cur: Any, sql: str, ids: list[str], as_of: datetime, cap: int, columns: dict[str, tuple[str, ...]]
+) -> tuple[float, float, int, pd.DataFrame]:
+    """(staging seconds, query seconds, orders fetched, result) of the staged SQL as a micro-batch runs it."""
+    engine = _BoundEngine(read_staged(sql), ids, as_of, cap, columns)
+    try:
+        mark = time.perf_counter()
+        staged_sql = engine.result_sql(None, cur)
+        stage_s = round(time.perf_counter() - mark, 4)
+        query_s, frame = _timed(cur, staged_sql)
+        return stage_s, query_s, engine.orders_fetched, frame
+    finally:
+        engine.release()
+        cur.register(TOUCHED, pa.table({"customer_id": pa.array(ids, pa.string())}))  # the other variants'
+
+
+def _stages(
+    ws: Workspace,
+    sql: str,
+    ids_all: list[str],
+    rng: random.Random,
+    sizes: list[int],
+    repeats: int,
+    as_of: datetime,
+    columns: dict[str, tuple[str, ...]],
+) -> list[dict[str, Any]]:
+    """The staging alone (every table the staged SQL reads) for random customers, with the ids pushed into
+    its scans (the cap raised to the number of ids) and with DuckDB's default; which goes first alternates."""
+    out: list[dict[str, Any]] = []
+    staged_sql = read_staged(sql)
+    for round_ in range(repeats):
+        for n in sizes:
+            ids = rng.sample(ids_all, n)
+            row: dict[str, Any] = {"stage_ids": n, "round": round_, "load_average": os.getloadavg()[0]}
+            for pushed in (round_ % 2 == 0, round_ % 2 == 1):
+                cur = ws.store.cursor()
+                engine = _BoundEngine(staged_sql, ids, as_of, n if pushed else 0, columns)
+                try:
+                    mark, cpu = time.perf_counter(), _cpu()
+                    engine.result_sql(None, cur)
+                    key = "pushed" if pushed else "default"
+                    row[f"{key}_s"] = round(time.perf_counter() - mark, 4)
+                    row[f"{key}_cpu_s"] = round(_cpu() - cpu, 3)
+                    row[f"{key}_rows"] = {
+                        t: cur.execute(f'SELECT count(*) FROM "temp"."main"."_sgm_staged_{t}"').fetchone()[0]
+                        for t in engine.tables
+                    }
+                finally:
+                    engine.release()
+                    cur.close()
+            assert row["pushed_rows"] == row["default_rows"]
+            out.append(row)
+            print(json.dumps(row), flush=True)
+    return out
 
 
 def _timed(cur: Any, sql: str) -> tuple[float, pd.DataFrame]:
@@ -150,29 +229,44 @@ def measure(
     *,
     with_index: bool = True,
     scan_repeats: int = 0,
+    stage_repeats: int = 0,
+    stage_sizes: list[int] | None = None,
+    in_place: bool = False,
 ) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="bench_mb_"))
     try:
-        shutil.copytree(source_ws, tmp / "ws")
-        ws = Workspace(tmp / "ws")
+        if in_place:
+            ws = Workspace(source_ws)
+        else:
+            shutil.copytree(source_ws, tmp / "ws")
+            ws = Workspace(tmp / "ws")
         try:
             ids_all = [r[0] for r in ws.store.query("SELECT customer_id FROM main.customers")]
             evaluator = Evaluator(ws)
+            before = Evaluator(ws, evaluator.definitions, staged=False)
             rng = random.Random(20)
             evaluator.evaluate(rng.sample(ids_all, 10), as_of)  # compiles: not measured
+            before.evaluate(rng.sample(ids_all, 10), as_of)
+            defs = evaluator.definitions.current()
+            # the micro-batch's SQL reading the store (`read_staged` makes the staged one of it)
+            _, sql = evaluator.sql(defs, execute.definitions_at(ws, defs, as_of), as_of, staged=False)
+            columns = evaluator.staged_columns(read_staged(sql))
+            print(json.dumps({"staged_columns": columns}), flush=True)
             samples: list[dict[str, Any]] = []
             for round_ in range(repeats):
                 for n in sizes:
                     ids = rng.sample(ids_all, n)
-                    mark = time.perf_counter()
-                    result = evaluator.evaluate(ids, as_of)
-                    sample: dict[str, Any] = {
-                        "customers": n,
-                        "evaluate_total_s": round(time.perf_counter() - mark, 4),
-                        **{f"evaluate_{k}_s": v for k, v in (result.timings or {}).items()},
-                    }
-                    defs = evaluator.definitions.current()
-                    _, sql = evaluator.sql(defs, execute.definitions_at(ws, defs, as_of), as_of)
+                    sample: dict[str, Any] = {"customers": n, "load_average": os.getloadavg()[0]}
+                    # the staged path and the one before it, on other customers of the same number
+                    for staged in (round_ % 2 == 0, round_ % 2 == 1):
+                        who, prefix = (
+                            (ids, "evaluate") if staged else (rng.sample(ids_all, n), "evaluate_before")
+                        )
+                        mark, cpu = time.perf_counter(), _cpu()
+                        result = (evaluator if staged else before).evaluate(who, as_of)
+                        sample[f"{prefix}_total_s"] = round(time.perf_counter() - mark, 4)
+                        sample[f"{prefix}_cpu_s"] = round(_cpu() - cpu, 3)
+                        sample |= {f"{prefix}_{k}_s": v for k, v in (result.timings or {}).items()}
                     cur = ws.store.cursor()
                     cur.register(TOUCHED, pa.table({"customer_id": pa.array(ids, pa.string())}))
                     narrow = _touched_only(cur, sql)
@@ -187,19 +281,32 @@ def measure(
                         else:
                             whole_s, whole = _timed(cur, sql)
                     narrow_s, same = _timed(cur, narrow)
+                    stage_s, staged_s, fetched, staged_frame = _staged_query(
+                        cur, sql, ids, as_of, pushed_ids_cap(ws.store), columns
+                    )
                     # equal up to the last bits of floating-point sums (aggregated in another order)
                     pd.testing.assert_frame_equal(whole, same, check_exact=False, rtol=1e-9)
                     pd.testing.assert_frame_equal(whole, pushed, check_exact=False, rtol=1e-9)
+                    pd.testing.assert_frame_equal(whole, staged_frame, check_exact=False, rtol=1e-9)
                     sample |= {
                         "query_whole_store_s": whole_s,
                         "query_whole_store_or_filter_s": pushed_s,
                         "query_touched_rows_only_s": narrow_s,
+                        "query_staged_stage_s": stage_s,
+                        "query_staged_query_s": staged_s,
+                        "query_staged_s": round(stage_s + staged_s, 4),
+                        "query_staged_orders_fetched": fetched,
                     }
                     cur.close()
                     samples.append(sample)
                     print(json.dumps(sample), flush=True)
             index = _index(ws, ids_all, rng) if with_index else []
             scans = _scans(ws, ids_all, rng, sizes, scan_repeats) if scan_repeats else []
+            stages = (
+                _stages(ws, sql, ids_all, rng, stage_sizes or sizes, stage_repeats, as_of, columns)
+                if stage_repeats
+                else []
+            )
             for row in index:
                 print(json.dumps(row), flush=True)
             facts = {t: ws.store.query(f"SELECT count(*) FROM main.{t}")[0][0] for t in FACTS}
@@ -215,6 +322,7 @@ def measure(
         "samples": samples,
         "index": index,
         "scans": scans,
+        "stages": stages,
     }
 
 
@@ -233,6 +341,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scan-repeats", type=int, default=0, help="rounds of each fact table's read, default vs ids pushed"
     )
+    parser.add_argument(
+        "--stage-repeats", type=int, default=0, help="rounds of the staging alone, ids pushed vs default"
+    )
+    parser.add_argument("--stage-sizes", default=None, help="touched customers for --stage-repeats")
+    parser.add_argument(
+        "--in-place",
+        action="store_true",
+        help="measure the workspace given (a scratch copy), not a copy of it",
+    )
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
     figures = measure(
@@ -242,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
         datetime.fromisoformat(args.as_of),
         with_index=not args.no_index,
         scan_repeats=args.scan_repeats,
+        stage_repeats=args.stage_repeats,
+        stage_sizes=[int(s) for s in args.stage_sizes.split(",")] if args.stage_sizes else None,
+        in_place=args.in_place,
     )
     figures["load_average_before"] = load_before
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,8 @@ from segmentum.runs.realtime import (
     EventWriter,
     SqlTemplate,
     bind_touched,
+    read_staged,
+    staged_tables,
 )
 from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
@@ -102,14 +104,16 @@ def _batch(ws: Workspace, as_of: datetime, customers: list[str]) -> list[tuple[s
     return sorted(zip(mine.customer_id, mine.name, strict=True))
 
 
-def _sql_now(ws: Workspace, evaluator: Evaluator, as_of: datetime) -> tuple[str, str]:
-    """(the template's SQL, a fresh compile's SQL) at `as_of`, both reading the touched table."""
+def _sql_now(ws: Workspace, evaluator: Evaluator, as_of: datetime, *, staged: bool = True) -> tuple[str, str]:
+    """(the template's SQL, a fresh compile's SQL) at `as_of`, both reading the touched table (and, `staged`,
+    the micro-batch's staged tables)."""
     defs = evaluator.definitions.current()
     usable = definitions_at(ws, defs, as_of)
-    _, templated = evaluator.sql(defs, usable, as_of)
+    _, templated = evaluator.sql(defs, usable, as_of, staged=staged)
     engine = DuckDBEngine(ws.store)
     fresh = compile_for(ws, usable, engine, as_of, customers=["__segmentum_touched__"])
-    return templated, bind_touched(engine.to_sql(fresh.expr))
+    bound = bind_touched(engine.to_sql(fresh.expr))
+    return templated, read_staged(bound) if staged else bound
 
 
 def test_the_template_renders_the_sql_a_fresh_compile_gives(ws: Workspace) -> None:
@@ -127,6 +131,16 @@ def test_the_template_renders_the_sql_a_fresh_compile_gives(ws: Workspace) -> No
     # another day is another template (month windows clamp differently)
     templated, fresh = _sql_now(ws, evaluator, datetime(2024, 2, 29, 8, 30))
     assert templated == fresh and evaluator.compiles == 4
+    # the staged text is the store-reading one with the canonical tables keyed by customer renamed, and only them
+    reading_main, _ = _sql_now(ws, evaluator, datetime(2024, 2, 29, 8, 30), staged=False)
+    assert staged_tables(templated) == ("customers", "events", "orders") and not staged_tables(reading_main)
+    assert '"main"."orders"' in reading_main and '"main"."orders"' not in templated
+    assert read_staged(reading_main) == templated
+    # a micro-batch stages only the columns the SQL reads: not the events' properties (JSON, the widest)
+    columns = evaluator.staged_columns(templated)
+    assert set(columns) == {"customers", "events", "orders"}
+    assert {"customer_id", "event", "occurred_at"} <= set(columns["events"])
+    assert "properties" in ws.store.columns("events") and "properties" not in columns["events"]
 
 
 def test_sql_that_is_not_a_fixed_offset_of_as_of_is_refused() -> None:

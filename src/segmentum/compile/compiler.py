@@ -269,7 +269,8 @@ class RunCompiler:
         self.history = dict(history or {})
         # every rule below sees an alias's rows as its customer's, and money in the workspace currency; who the
         # customers are reads only ids and times, so it reads the tables before the conversion (no join there)
-        self.seen_tables = rules.identities_at(tables, as_of)
+        # a real-time run's SQL is compiled once a day and serves every as_of of it (`runs.realtime`)
+        self.seen_tables = rules.identities_at(tables, as_of, any_link=customer_ids is not None)
         self.tables = rules.money_at(self.seen_tables, currency)
         self.as_of = as_of
         self.customer_ids = customer_ids

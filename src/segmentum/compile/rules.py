@@ -172,17 +172,23 @@ IDENTITIES = "identities"
 OWN_ROWS = ("customers", "customer_changes")  # an alias's own attributes: ignored once it is linked
 
 
-def identities_at(tables: Mapping[str, ir.Table], as_of: datetime) -> dict[str, ir.Table]:
+def identities_at(
+    tables: Mapping[str, ir.Table], as_of: datetime, *, any_link: bool = False
+) -> dict[str, ir.Table]:
     """The tables as a run at `as_of` sees them (DESIGN section 5.1): each alias linked at or before `as_of`
     has its rows (whatever their timestamp) moved to its customer, and its own customers row and attribute
     changes dropped; the links of later runs are not there yet. Without an `identities` table, or without a
-    link due at `as_of` (`any_link_due`, one query at compile time): unchanged, with no join per table."""
+    link due at `as_of` (`any_link_due`, one query at compile time): unchanged, with no join per table.
+
+    `any_link`: the join whenever the table holds a link, due at `as_of` or not. The real-time path compiles a
+    day's SQL once, at two probe times of the day (`runs.realtime.SqlTemplate`): a link made after them must
+    still find the join there (the SQL's own `linked_at <= as_of` leaves out the links not yet due)."""
     links_table = tables.get(IDENTITIES)
     if links_table is None:
         return dict(tables)
     at = ibis.literal(as_of, type=dt.Timestamp())
     due = links_table.filter(links_table.linked_at <= at)
-    if not any_link_due(due):
+    if not any_link_due(links_table if any_link else due):
         return {**tables, IDENTITIES: due}
     out: dict[str, ir.Table] = {IDENTITIES: due}
     links = due.select(__alias=due.alias_id.cast("string"), __linked_to=due.customer_id.cast("string"))

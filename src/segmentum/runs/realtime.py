@@ -14,6 +14,15 @@ What a micro-batch costs must not grow with the definitions or the store:
   that hold none of them: `dynamic_or_filter_threshold` raised on that cursor only). When the SQL does not have
   that shape (a literal that is not a fixed offset from as_of), each micro-batch compiles again: slower, never
   wrong;
+- the query reads staged copies of the touched customers' rows, not the store's tables (`read_staged`, done to
+  the template's text once): before it runs, `_BoundEngine` copies the rows of the touched customers, and of
+  their aliases linked at or before as_of, of every canonical table keyed by customer that the SQL reads into
+  temporary tables of the micro-batch's own cursor, one scan each (pruned by the ids pushed into it: on a
+  compacted store, `segmentum compact`, it reads only the row groups that hold them), plus the orders that
+  staged items belong to but no staged customer placed (read from `main.orders` only when there are any). The
+  query then reads those few rows where it read `orders` three times and `order_items` and `events` twice,
+  `orders` whole for the items' qualifying orders. The staged tables are dropped after the micro-batch,
+  committed or failed; they never touch the store file. Spark evaluates through the general path;
 - population values (percentiles, ntiles, ABC shares) come from the latest batch runs (`compile_for`);
 - the run writes the touched customers' rows only, and their current memberships to the live table
   (`segmentum.live_memberships`, one row per customer, replaced per micro-batch) in the same transaction;
@@ -49,9 +58,11 @@ import pyarrow as pa
 
 from segmentum.errors import BusyError, SegmentumError
 from segmentum.faults import delay_point
-from segmentum.schema import CUSTOMERS, EVENTS
+from segmentum.schema import CUSTOMERS, EVENTS, IDENTITIES, TABLES
+from segmentum.sql import ident
 from segmentum.store import META, Store
 from segmentum.store.compact import compacted_row_group_size
+from segmentum.store.identities import aliases_linked_sql
 
 if TYPE_CHECKING:
     from segmentum.compile.availability import Availability
@@ -396,6 +407,54 @@ def bind_touched(sql: str) -> str:
     return bound
 
 
+# a micro-batch's temporary copies of its customers' rows (`_BoundEngine`), on its own cursor: "temp"."main".<name>
+STAGED = "_sgm_staged_"
+STAGED_KEYS = f"{STAGED}_keys"  # the touched ids and their aliases: whose rows are staged
+# a canonical table of the store as Ibis writes it (never a table of another schema or catalog)
+_MAIN_TABLE = re.compile(r'(?<![."\w])"main"\."([A-Za-z_][A-Za-z0-9_]*)"')
+_STAGED_TABLE = re.compile(r'"temp"\."main"\."' + STAGED + r'([A-Za-z_][A-Za-z0-9_]*)"')
+
+
+# the canonical tables whose rows are a customer's (`customer_id`), staged for a micro-batch; not `identities`,
+# which the SQL reads whole to move an alias's rows to its customer (`rules.identities_at`): a few rows per alias
+_STAGEABLE = frozenset(
+    name for name, spec in TABLES.items() if "customer_id" in spec.columns and name != IDENTITIES.name
+)
+
+
+def read_staged(sql: str) -> str:
+    """`sql` (a micro-batch's, `bind_touched`) reading the staged copies of the canonical tables keyed by customer
+    instead of `main`'s: `_BoundEngine` fills them with the touched customers' rows before it runs."""
+
+    def swap(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return _staged_name(STAGED + name) if name in _STAGEABLE else match.group(0)
+
+    return _MAIN_TABLE.sub(swap, sql)
+
+
+def staged_tables(sql: str) -> tuple[str, ...]:
+    """The canonical tables `sql` (`read_staged`) reads staged, in a fixed order."""
+    return tuple(sorted(set(_STAGED_TABLE.findall(sql))))
+
+
+_QUOTED = re.compile(r'"((?:[^"]|"")+)"')
+
+
+def staged_columns(sql: str, columns: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    """table -> the columns a micro-batch stages of it: those of `columns` ((table, column) of the store's
+    `main`, in table order) that `sql` names (Ibis quotes every column it reads; a column named nowhere is read
+    by nothing), with `customer_id` and `order_id` (the staging reads them). Staging only these is most of
+    staging's cost saved: a wide column the query never reads (events' properties) is not decompressed."""
+    named = {m.replace('""', '"') for m in _QUOTED.findall(sql)} | {"customer_id", "order_id"}
+    tables = set(staged_tables(sql))
+    out: dict[str, list[str]] = {}
+    for table, column in columns:
+        if table in tables and column in named:
+            out.setdefault(table, []).append(column)
+    return {t: tuple(c) for t, c in out.items()}
+
+
 @dataclass(frozen=True)
 class SqlTemplate:
     """The SQL of a real-time run for one day: fixed text between timestamp literals, each literal either a
@@ -413,6 +472,10 @@ class SqlTemplate:
             out.append(_render_stamp(as_of + stamp if isinstance(stamp, timedelta) else stamp))
             out.append(part)
         return "".join(out)
+
+    def staged(self) -> SqlTemplate:
+        """The template reading the staged tables (`read_staged` of its text: no timestamp names a table)."""
+        return SqlTemplate(self.day, tuple(read_staged(p) for p in self.parts), self.stamps)
 
     @classmethod
     def from_probes(cls, day: date, first: str, second: str) -> SqlTemplate:
@@ -445,6 +508,8 @@ class _Compiled:
     defs: Definitions
     compiled: CompiledRun
     template: SqlTemplate | None  # None: compile again for each as_of (not templatable)
+    staged: SqlTemplate | None  # the template reading the staged tables (`read_staged`), made once with it
+    columns: dict[str, tuple[str, ...]]  # what a micro-batch stages of each table (`staged_columns`)
 
 
 # DuckDB pushes a join's build side into the probe side's scan as an IN list (used for zonemap pruning) only
@@ -458,6 +523,8 @@ MAX_PUSHED_IDS = 1_000
 # on fact tables in customer order in row groups of at most COMPACTED_ROW_GROUPS rows (`segmentum compact`), a
 # row group holds few customers, so a list of up to this many ids still skips most of them: measured at 1M, the
 # query 1.3x faster at 2,000 ids pushed, 1.2x slower at 5,000 (BENCHMARKS.md "The storage step")
+# The same caps hold for the staging scans (`_BoundEngine._stage`), counted on the staged ids (touched ids and
+# their aliases): at 2,000 ids pushing saved a sixth of the staging, at 5,000 nothing (BENCHMARKS.md "Staging")
 COMPACTED_MAX_PUSHED_IDS = 2_000
 COMPACTED_ROW_GROUPS = 16_384
 
@@ -469,27 +536,95 @@ def pushed_ids_cap(store: Store) -> int:
 
 
 class _BoundEngine:
-    """What `execute._write` needs of an engine: the SQL of the results, here with the touched ids registered
-    on the writer's cursor, and the cursor set to push those ids into the fact tables' scans (`release`
-    unregisters the ids and restores the setting)."""
+    """What `execute._write` needs of an engine: the SQL of the results, here with the touched ids registered on
+    the writer's cursor, and, when the SQL reads staged tables (`read_staged`), the touched customers' rows of
+    each of them copied first into temporary tables of that cursor (`stage`): the query then reads a few
+    thousand rows, not the store's fact tables two or three times. The cursor is set to push the touched ids
+    into the scans (zonemaps skip the row groups that hold none of them); `release` drops the staged tables,
+    unregisters the ids and restores the setting."""
 
     name = "duckdb"
 
-    def __init__(self, sql: str, ids: list[str], cap: int = MAX_PUSHED_IDS) -> None:
+    def __init__(
+        self,
+        sql: str,
+        ids: list[str],
+        as_of: datetime,
+        cap: int = MAX_PUSHED_IDS,
+        columns: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.sql = sql
         self.ids = pa.table({"customer_id": pa.array(ids, pa.string())})
+        self.as_of = as_of
         self.cap = cap  # the most ids pushed into the scans (`pushed_ids_cap`)
+        self.tables = staged_tables(sql)
+        self.columns = columns or {}  # the columns staged of each table (`staged_columns`; absent: all)
+        self.stage_s: float | None = None  # how long staging took (None: nothing staged)
+        self.orders_fetched = 0  # orders of customers not staged, fetched for the staged items
         self._cur: Any = None
 
     def result_sql(self, expr: Any, cur: Any) -> str:
         cur.register(TOUCHED, self.ids)
         self._cur = cur
+        if self.tables:
+            mark = time.perf_counter()
+            self._stage(cur)
+            self.stage_s = round(time.perf_counter() - mark, 4)
+        else:
+            self._push(cur, self.ids.num_rows)
+        return self.sql
+
+    def _push(self, cur: Any, keys: int) -> None:
         # SET without GLOBAL is the cursor's own (a DuckDB client setting): no other reader or the batch path
         # sees it; never lower than DuckDB's default
         (default,) = cur.execute(f"SELECT current_setting('{OR_FILTER_SETTING}')").fetchone()
-        if int(default) < self.ids.num_rows <= self.cap:
-            cur.execute(f"SET {OR_FILTER_SETTING} = {self.ids.num_rows}")
-        return self.sql
+        if int(default) < keys <= self.cap:
+            cur.execute(f"SET {OR_FILTER_SETTING} = {keys}")
+
+    def _stage(self, cur: Any) -> None:
+        """The rows of the touched customers, and of their aliases linked at or before as_of, of every staged
+        table, one pruned scan each, in one transaction (one state of the store for all of them); then the
+        orders that staged items belong to but no staged customer placed (an item's qualifying order may be
+        another customer's), read from `main.orders` only when there are any."""
+        keys = TOUCHED
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            if '"main"."identities"' in self.sql:  # the SQL moves aliases' rows to their customers
+                cur.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {STAGED_KEYS} AS SELECT customer_id FROM {TOUCHED} "
+                    f"UNION {aliases_linked_sql(TOUCHED)}",
+                    [self.as_of],
+                )
+                keys = _staged_name(STAGED_KEYS)
+            (count,) = cur.execute(f"SELECT count(*) FROM {keys}").fetchone()
+            self._push(cur, int(count))
+            for table in self.tables:
+                columns = ", ".join(ident(c) for c in self.columns[table]) if table in self.columns else "*"
+                cur.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {STAGED}{table} AS SELECT {columns} FROM main.{ident(table)} "
+                    f"WHERE customer_id IN (SELECT customer_id FROM {keys})"
+                )
+            if "orders" in self.tables and "order_items" in self.tables:
+                missing = (
+                    f"SELECT order_id FROM {_staged_name(STAGED + 'order_items')} WHERE order_id IS NOT NULL "
+                    f"EXCEPT SELECT order_id FROM {_staged_name(STAGED + 'orders')}"
+                )
+                (self.orders_fetched,) = cur.execute(f"SELECT count(*) FROM ({missing})").fetchone()
+                if self.orders_fetched:  # rare: a scan of every order
+                    columns = (
+                        ", ".join(ident(c) for c in self.columns["orders"])
+                        if "orders" in self.columns
+                        else "*"
+                    )
+                    cur.execute(
+                        f"INSERT INTO {_staged_name(STAGED + 'orders')} "
+                        f"SELECT {columns} FROM main.orders WHERE order_id IN ({missing})"
+                    )
+            cur.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # the failed statement may have ended the transaction
+                cur.execute("ROLLBACK")
+            raise
 
     def release(self) -> None:
         """Undo what `result_sql` did to the cursor (after the run committed or failed)."""
@@ -498,6 +633,8 @@ class _BoundEngine:
             return
         try:
             cur.execute(f"RESET {OR_FILTER_SETTING}")
+            for name in [STAGED_KEYS, *(STAGED + t for t in self.tables)]:
+                cur.execute(f"DROP TABLE IF EXISTS {_staged_name(name)}")
             cur.unregister(TOUCHED)
         except Exception:  # noqa: BLE001 - never hide the run's own error; the cursor is not used again
             log.warning("could not reset the micro-batch's cursor", exc_info=True)
@@ -506,6 +643,16 @@ class _BoundEngine:
 # how often a micro-batch drops the traits tables no reader needs (`Evaluator.prune_every_s`): a batch run
 # prunes after each run; between, real-time traits tables pile up for at most this long
 PRUNE_EVERY_S = 10.0
+
+
+def _columns_of(key: tuple[Any, ...]) -> list[tuple[str, str]]:
+    """(table, column) of the store's `main` from an `Evaluator._key` (its shape: schema, table, column, type)."""
+    shape = key[5] if len(key) > 5 else ()
+    return [(table, column) for schema, table, column, _ in shape if schema == "main"]
+
+
+def _staged_name(name: str) -> str:
+    return f'"temp"."main".{ident(name)}'
 
 
 class Evaluator:
@@ -518,6 +665,7 @@ class Evaluator:
         definitions: DefinitionsCache | None = None,
         *,
         prune_every_s: float = PRUNE_EVERY_S,
+        staged: bool = True,
     ) -> None:
         self.ctx = ctx
         self.definitions = definitions or DefinitionsCache(ctx)
@@ -525,14 +673,18 @@ class Evaluator:
         # reads the catalog and the live table: too much for every micro-batch of a second; 0: after each)
         self.prune_every_s = float(prune_every_s)
         self._pruned_at: float | None = None  # time.monotonic() of the last prune
+        # the query reads staged copies of the touched customers' rows (False: the store's tables, pruned by
+        # the ids pushed into their scans; bench.microbatch measures one against the other)
+        self.staged = staged
         self._cached: _Compiled | None = None
         self.compiles = 0  # how many times the definitions were compiled (tests and status)
         self.key_seconds = 0.0  # the last `_key`'s queries (timings)
 
     def _key(self, defs: Definitions, usable: Availability, as_of: datetime) -> tuple[Any, ...]:
-        """What the compiled SQL depends on besides as_of's time of day, read in three small queries: the
-        definitions (the cache's object), the day, the models usable at as_of, the complete batch runs (the
-        population values' sources: `snapshots.population_sources`) and the columns of the tables read."""
+        """What the compiled SQL depends on besides as_of's time of day, read in three small queries (four with
+        an identities table): the definitions (the cache's object), the day, the models usable at as_of, the
+        complete batch runs (the population values' sources: `snapshots.population_sources`), the columns of
+        the tables read and whether any alias is linked."""
         from segmentum.store.catalog import model_tables
 
         started = time.perf_counter()
@@ -546,6 +698,10 @@ class Evaluator:
             "(schema_name = ? AND list_contains(?, table_name))) ORDER BY 1, 2, column_index",
             [META, model_tables(store)],
         )
+        # the SQL joins the links when there is any (`rules.identities_at`): the first one compiles again
+        linked = any(r[:2] == ("main", IDENTITIES.name) for r in shape) and bool(
+            store.query(f"SELECT EXISTS (SELECT 1 FROM main.{IDENTITIES.name})")[0][0]
+        )
         self.key_seconds = time.perf_counter() - started
         return (
             id(defs),
@@ -554,6 +710,7 @@ class Evaluator:
             tuple(usable.unusable),
             tuple(r[0] for r in batch),
             tuple(tuple(r) for r in shape),
+            linked,
         )
 
     def _compile_at(self, usable: Availability, as_of: datetime) -> tuple[CompiledRun, str]:
@@ -565,13 +722,17 @@ class Evaluator:
         self.compiles += 1
         return compiled, engine.to_sql(compiled.expr)
 
-    def sql(self, defs: Definitions, usable: Availability, as_of: datetime) -> tuple[CompiledRun, str]:
-        """The compiled run and its SQL at `as_of`, reading the touched ids from `_sgm_touched`."""
+    def sql(
+        self, defs: Definitions, usable: Availability, as_of: datetime, *, staged: bool = True
+    ) -> tuple[CompiledRun, str]:
+        """The compiled run and its SQL at `as_of`, reading the touched ids from `_sgm_touched` and, `staged`,
+        the canonical tables keyed by customer from the micro-batch's staged copies (`read_staged`), else
+        from the store's `main`."""
         key = self._key(defs, usable, as_of)
         cached = self._cached
         if cached is None or cached.key != key or cached.defs is not defs:
             if cached is not None:
-                parts = ("definitions", "day", "skipped", "models", "batch runs", "columns")
+                parts = ("definitions", "day", "skipped", "models", "batch runs", "columns", "links")
                 changed = [n for n, a, b in zip(parts, cached.key, key, strict=True) if a != b]
                 log.info("real-time runs compile the definitions again: %s changed", ", ".join(changed))
             probes = [self._compile_at(usable, datetime.combine(as_of.date(), t)) for t in _PROBES]
@@ -582,11 +743,23 @@ class Evaluator:
             except NotTemplatable as exc:
                 log.warning("real-time runs compile the definitions for each micro-batch: %s", exc)
                 template = None
-            cached = self._cached = _Compiled(key, defs, probes[0][0], template)
-        if cached.template is not None:
-            return cached.compiled, cached.template.render(as_of)
+            staged_template = template.staged() if template is not None else None
+            columns = staged_columns(read_staged(bind_touched(probes[0][1])), _columns_of(key))
+            cached = self._cached = _Compiled(key, defs, probes[0][0], template, staged_template, columns)
+        if cached.template is not None and cached.staged is not None:
+            return cached.compiled, (cached.staged if staged else cached.template).render(as_of)
         compiled, sql = self._compile_at(usable, as_of)
-        return compiled, bind_touched(sql)
+        bound = bind_touched(sql)
+        return compiled, read_staged(bound) if staged else bound
+
+    def staged_columns(self, sql: str) -> dict[str, tuple[str, ...]]:
+        """What a micro-batch of `sql` (`sql(..., staged=True)`) stages of each table: the template's, worked
+        out once with it, or, for SQL compiled for one as_of, worked out now."""
+        cached = self._cached
+        if cached is not None and cached.staged is not None:
+            return cached.columns
+        key = cached.key if cached is not None else ()
+        return staged_columns(sql, _columns_of(key))
 
     def evaluate(
         self,
@@ -633,7 +806,7 @@ class Evaluator:
         usable = execute.definitions_at(self.ctx, defs, as_of)
         lap("definitions")
         self.key_seconds = 0.0
-        compiled, sql = self.sql(defs, usable, as_of)
+        compiled, sql = self.sql(defs, usable, as_of, staged=self.staged)
         lap("compile")
         timings["key"] = round(self.key_seconds, 4)  # part of "compile": the cache key's queries
         ids = sorted({str(c) for c in customers})
@@ -644,7 +817,7 @@ class Evaluator:
         key = (str(store.path.resolve()), run_id)
         with execute._ACTIVE_LOCK:
             execute._ACTIVE.add(key)
-        bound = _BoundEngine(sql, ids, pushed_ids_cap(store))
+        bound = _BoundEngine(sql, ids, as_of, pushed_ids_cap(store), self.staged_columns(sql))
         try:
             trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
             count = execute._write(
@@ -669,6 +842,8 @@ class Evaluator:
             bound.release()
             with execute._ACTIVE_LOCK:
                 execute._ACTIVE.discard(key)
+        if bound.stage_s is not None:  # part of "evaluate": the staging runs before the query
+            timings["stage"] = bound.stage_s
         mark = time.perf_counter()
         if committed is not None:
             committed()

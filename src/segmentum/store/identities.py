@@ -67,3 +67,13 @@ def aliases_of(store: Store, customer_id: str) -> list[str]:
         "SELECT alias_id FROM main.identities WHERE customer_id = ? ORDER BY alias_id", [str(customer_id)]
     )
     return [r[0] for r in rows]
+
+
+def aliases_linked_sql(customers: str) -> str:
+    """DuckDB SQL of the aliases linked, at or before the moment bound to its one `?`, to the customers in the
+    `customer_id` column of the relation `customers` (the real-time path stages their rows with the customer's:
+    `rules.identities_at` counts them as the customer's). Read only when `main.identities` exists."""
+    return (
+        "SELECT alias_id AS customer_id FROM main.identities "
+        f"WHERE customer_id IN (SELECT customer_id FROM {customers}) AND linked_at <= ?"
+    )
