@@ -341,3 +341,24 @@ def test_a_served_store_s_memory_limit_is_checked_when_the_file_is_read(tmp_path
     ws.close()
     with pytest.raises(ConfigError, match="memory size 'lots' is not understood"):
         Workspace(tmp_path / "ws")
+
+
+def test_an_append_waits_for_other_appends_however_long_they_take(realtime_ws, request) -> None:
+    """Only an operation holding the writer (`EventWriter.exclusive`) refuses events: an append slowed down by
+    a loaded machine beyond the writer's wait makes the next request wait, not a 429."""
+    from segmentum.runs.realtime import WRITER_WAIT_SECONDS
+
+    runtime, client = _serve(realtime_ws, request, micro_batch_seconds=3600)
+    held = threading.Event()
+
+    def slow_append() -> None:
+        with runtime.events.lock:  # what a long append does to the writer
+            held.set()
+            time.sleep(WRITER_WAIT_SECONDS * 1.5)
+
+    thread = threading.Thread(target=slow_append)
+    thread.start()
+    assert held.wait(30)
+    response = client.post("/v1/events", json={"events": [_cart("patient")]})
+    thread.join(30)
+    assert response.status_code == 202, response.text

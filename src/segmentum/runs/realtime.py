@@ -143,8 +143,8 @@ class AppendResult:
     customer_ids: list[str] = field(default_factory=list)
 
 
-# how long a request waits for the event writer before it is refused: appends hold it for milliseconds, an
-# ingest, erasure or compaction through the server for its whole transaction (`EventWriter.exclusive`: minutes)
+# how often a request waiting for the event writer looks whether an ingest, erasure or compaction through the
+# server holds it (`EventWriter.exclusive`: for minutes), which refuses the request; other appends are waited for
 WRITER_WAIT_SECONDS = 2.0
 WRITER_RETRY_AFTER = 10  # seconds a refused request is told to wait (the operation's end is not known)
 
@@ -223,8 +223,11 @@ class EventWriter:
             }
         )
         name = f"_sgm_events_{uuid.uuid4().hex}"
-        if not self.lock.acquire(timeout=WRITER_WAIT_SECONDS):
-            raise WriterBusy(self.busy_with or "another write to the events")
+        # other appends hold the writer for moments (wait for them however long a loaded machine makes that);
+        # an operation holding it (`exclusive`) refuses the request at once instead
+        while not self.lock.acquire(timeout=WRITER_WAIT_SECONDS):
+            if self.busy_with is not None:
+                raise WriterBusy(self.busy_with)
         try:
             self._prepare()
             cur = self.store.cursor()
