@@ -1,7 +1,9 @@
-"""The memberships write of one batch run, before issue 16's narrow rows (the wide `INSERT ... UNION ALL` of five
-columns, as `runs/execute.py` wrote it) and after (`store/memberships.py: write_run`), side by side in one process
-on the same traits table (evaluated once), each committed, in interleaved rounds; checks that the view and the
-wide table hold the same rows, then removes what it wrote.
+"""The memberships write of one batch run, three ways side by side in one process on the same traits table
+(evaluated once), each committed, in interleaved rounds: before issue 16's narrow rows (`wide`: the `INSERT ...
+UNION ALL` of five columns, as `runs/execute.py` wrote it), the narrow rows written with one scan of the traits
+table per segment (`union`: `write_run` until the fourth session of issue 16) and with one scan for all of them
+(`narrow`: `store/memberships.py: write_run` now); checks that the view, the wide table and the union's rows hold
+the same rows, then removes what it wrote.
 
 Usage: `python -m bench.memberships_write bench/data/c300000 5` (a prepared bench root and the rounds).
 """
@@ -61,44 +63,81 @@ def main(argv: list[str]) -> None:
         )
         cur.execute("COMMIT")
 
+    def union(run_id):
+        # `write_run` before it read the traits table once: one SELECT per segment, verbatim
+        cur.execute("BEGIN")
+        found = {
+            n: [
+                r[0]
+                for r in cur.execute(
+                    f"SELECT DISTINCT {ident(c)} FROM {table} WHERE {ident(c)} IS NOT NULL"
+                ).fetchall()
+            ]
+            for n, c in segmentations.items()
+        }
+        labels = [stored.label(None, n) for n in segments]
+        labels += [stored.label(n, g) for n, gs in found.items() for g in gs]
+        keys = stored.assign_keys(cur, labels)
+        parts = [
+            f"SELECT {run_id}, customer_id, {keys[n]} FROM {table} WHERE {ident(c)}"
+            for n, c in segments.items()
+        ]
+        for n, c in segmentations.items():
+            cases = " ".join(f"WHEN {literal(g)} THEN {keys[stored.label(n, g)[2]]}" for g in found[n])
+            parts.append(
+                f"SELECT {run_id}, customer_id, CASE {ident(c)} {cases} END FROM {table} WHERE {ident(c)} IS NOT NULL"
+            )
+        cur.execute(
+            f"INSERT INTO {stored.ROWS} (run_id, customer_id, segment_key) " + " UNION ALL ".join(parts)
+        )
+        cur.execute("COMMIT")
+
     def narrow(run_id):
         cur.execute("BEGIN")
         stored.write_run(cur, run_id, table, segments, segmentations)
         cur.execute("COMMIT")
 
-    res = {"wide": [], "narrow": []}
+    res: dict[str, list[tuple[float, float]]] = {"wide": [], "union": [], "narrow": []}
+    writers = [("wide", wide, 900000), ("union", union, 910000), ("narrow", narrow, 920000)]
     for r in range(rounds):
-        for kind, f in (
-            (("wide", wide), ("narrow", narrow)) if r % 2 == 0 else (("narrow", narrow), ("wide", wide))
-        ):
+        for kind, f, base in writers[r % 3 :] + writers[: r % 3]:  # each goes first in turn
             w, c = time.perf_counter(), cpu()
-            f(900000 + r)
+            f(base + r)
             res[kind].append((round(time.perf_counter() - w, 3), round(cpu() - c, 3)))
         print(r, res, flush=True)
-    rows = cur.execute("SELECT count(*) FROM segmentum.membership_rows WHERE run_id = 900000").fetchone()[0]
+    rows = cur.execute("SELECT count(*) FROM segmentum.membership_rows WHERE run_id = 920000").fetchone()[0]
+    union_rows = cur.execute(f"SELECT count(*) FROM {stored.ROWS} WHERE run_id = 910000").fetchone()[0]
     wide_rows = cur.execute("SELECT count(*) FROM segmentum.bench_wide WHERE run_id = 900000").fetchone()[0]
+
     # identical rows: the view against the wide table, order-insensitive
-    diff = cur.execute("""SELECT count(*) FROM ((SELECT customer_id, segmentation, segment, name FROM segmentum.memberships WHERE run_id = 900000
-       EXCEPT ALL SELECT customer_id, segmentation, segment, name FROM segmentum.bench_wide WHERE run_id = 900000)
-       UNION ALL (SELECT customer_id, segmentation, segment, name FROM segmentum.bench_wide WHERE run_id = 900000
-       EXCEPT ALL SELECT customer_id, segmentation, segment, name FROM segmentum.memberships WHERE run_id = 900000))""").fetchone()[
-        0
-    ]
+    def differing(view_run: int) -> int:
+        return cur.execute(f"""SELECT count(*) FROM ((SELECT customer_id, segmentation, segment, name FROM segmentum.memberships WHERE run_id = {view_run}
+           EXCEPT ALL SELECT customer_id, segmentation, segment, name FROM segmentum.bench_wide WHERE run_id = 900000)
+           UNION ALL (SELECT customer_id, segmentation, segment, name FROM segmentum.bench_wide WHERE run_id = 900000
+           EXCEPT ALL SELECT customer_id, segmentation, segment, name FROM segmentum.memberships WHERE run_id = {view_run}))""").fetchone()[
+            0
+        ]
+
+    diff = {"narrow": differing(920000), "union": differing(910000)}
     for r in range(rounds):
-        stored.delete_run(cur, 900000 + r)
+        stored.delete_run(cur, 910000 + r)
+        stored.delete_run(cur, 920000 + r)
     cur.execute("DROP TABLE segmentum.bench_wide")
     cur.execute("DROP TABLE segmentum.bench_traits")
     print(
         json.dumps(
             {
                 "rows": rows,
+                "union_rows": union_rows,
                 "wide_rows": wide_rows,
                 "differing_rows": diff,
                 "segments": len(segments),
                 "segmentations": len(segmentations),
                 "wide_best": min(res["wide"]),
+                "union_best": min(res["union"]),
                 "narrow_best": min(res["narrow"]),
                 "wide_best_cpu": min(x[1] for x in res["wide"]),
+                "union_best_cpu": min(x[1] for x in res["union"]),
                 "narrow_best_cpu": min(x[1] for x in res["narrow"]),
                 "rounds": res,
             }

@@ -67,6 +67,38 @@ def test_a_run_reads_back_exactly_the_rows_the_wide_table_held(store: Store) -> 
     assert set(snapshot.memberships(store, 1, "tier.low")["customer_id"]) == {"c2", "c3"}
 
 
+def test_several_segments_and_segmentations_in_one_scan_write_each_membership_once(store: Store) -> None:
+    """Every customer's memberships come from one list per row (`write_run`): a true segment column and a
+    label each give one row, a false or null column, a null label and a customer in nothing give none."""
+    table = "segmentum.traits_7"
+    rows = [
+        ("c1", True, False, "vip", "a"),
+        ("c2", None, True, None, "b"),
+        ("c3", False, None, "low", None),
+        ("c4", False, False, None, None),  # in nothing
+        ("c5", True, True, "vip", "b"),
+    ]
+    with store.transaction() as con:
+        con.execute(
+            f"CREATE TABLE {table} (customer_id VARCHAR, seg_big BOOLEAN, seg_new BOOLEAN, "
+            "sgm_tier VARCHAR, sgm_abc VARCHAR)"
+        )
+        con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?)", rows)
+        stored.write_run(
+            con, 7, table, {"big": "seg_big", "new": "seg_new"}, {"tier": "sgm_tier", "abc": "sgm_abc"}
+        )
+    expected = sorted(
+        [(7, c, None, "big", "big") for c, big, *_ in rows if big]
+        + [(7, c, None, "new", "new") for c, _, new, *_ in rows if new]
+        + [(7, c, "tier", t, f"tier.{t}") for c, _, _, t, _ in rows if t is not None]
+        + [(7, c, "abc", a, f"abc.{a}") for c, *_, a in rows if a is not None],
+        key=lambda r: tuple("" if v is None else str(v) for v in r),
+    )
+    got = sorted(_read(store.cursor(), 7), key=lambda r: tuple("" if v is None else str(v) for v in r))
+    assert got == expected
+    assert len(got) == 10
+
+
 def test_a_key_is_assigned_once_per_name_and_never_reused(store: Store) -> None:
     with store.transaction() as con:
         stored.write_run(

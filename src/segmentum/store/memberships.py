@@ -59,8 +59,12 @@ def write_run(
     standalone segment of `segments` (name -> boolean column) holds the customers whose column is true, each
     segmentation of `segmentations` (name -> label column) every customer under the segment its column names.
 
-    One INSERT of (run, customer, key) rows: a segment's key is a literal; a segmentation's, a CASE over its
-    labels (read first: a few distinct values per column)."""
+    One INSERT of (run, customer, key) rows from ONE scan of `table`: each customer's keys are a list (a
+    segment's key when its column is true, a segmentation's key of the label its column holds: a CASE over
+    its labels, read first, a few distinct values per column) unnested, the nulls dropped. A UNION ALL of one
+    scan per segment read each customer's id once per definition: at 1M customers and 13 definitions
+    (5.75M rows) it cost twice the CPU (BENCHMARKS.md, "The memberships written in one scan"). The rows
+    come customer by customer, not segment by segment: readers filter, none relies on the order."""
     labels = [label(None, name) for name in segments]
     found: dict[str, list[str]] = {}
     if segmentations:
@@ -72,22 +76,22 @@ def write_run(
         found = {name: sorted(v or []) for name, v in zip(segmentations, values, strict=True)}
         labels += [label(name, segment) for name, segments_ in found.items() for segment in segments_]
     keys = assign_keys(con, labels)
-    parts = [
-        f"SELECT {int(run_id)}, customer_id, {keys[name]} FROM {table} WHERE {ident(column)}"
-        for name, column in segments.items()
-    ]
+    # null where the customer is not a member: a false or null segment column, a null label
+    items = [f"CASE WHEN {ident(column)} THEN {keys[name]} END" for name, column in segments.items()]
     for name, column in segmentations.items():
         if not found[name]:
             continue  # no customer: no row
         cases = " ".join(
             f"WHEN {literal(segment)} THEN {keys[label(name, segment)[2]]}" for segment in found[name]
         )
-        parts.append(
-            f"SELECT {int(run_id)}, customer_id, CASE {ident(column)} {cases} END FROM {table} "
-            f"WHERE {ident(column)} IS NOT NULL"
+        items.append(f"CASE {ident(column)} {cases} END")
+    if items:
+        con.execute(
+            f"INSERT INTO {ROWS} (run_id, customer_id, segment_key) "
+            f"SELECT {int(run_id)}, customer_id, segment_key "
+            f"FROM (SELECT customer_id, unnest([{', '.join(items)}]) AS segment_key FROM {table}) "
+            "WHERE segment_key IS NOT NULL"
         )
-    if parts:
-        con.execute(f"INSERT INTO {ROWS} (run_id, customer_id, segment_key) " + " UNION ALL ".join(parts))
 
 
 def add(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] | None = None) -> int:
