@@ -602,10 +602,9 @@ class _BoundEngine:
             (count,) = cur.execute(f"SELECT count(*) FROM {keys}").fetchone()
             self._push(cur, int(count))
             for table in self.tables:
-                columns = ", ".join(ident(c) for c in self.columns[table]) if table in self.columns else "*"
                 cur.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {STAGED}{table} AS SELECT {columns} FROM main.{ident(table)} "
-                    f"WHERE customer_id IN (SELECT customer_id FROM {keys})"
+                    f"CREATE OR REPLACE TEMP TABLE {STAGED}{table} AS SELECT {self._select_list(table)} "
+                    f"FROM main.{ident(table)} WHERE customer_id IN (SELECT customer_id FROM {keys})"
                 )
             if "orders" in self.tables and "order_items" in self.tables:
                 missing = (
@@ -614,20 +613,19 @@ class _BoundEngine:
                 )
                 (self.orders_fetched,) = cur.execute(f"SELECT count(*) FROM ({missing})").fetchone()
                 if self.orders_fetched:  # rare: a scan of every order
-                    columns = (
-                        ", ".join(ident(c) for c in self.columns["orders"])
-                        if "orders" in self.columns
-                        else "*"
-                    )
                     cur.execute(
                         f"INSERT INTO {_staged_name(STAGED + 'orders')} "
-                        f"SELECT {columns} FROM main.orders WHERE order_id IN ({missing})"
+                        f"SELECT {self._select_list('orders')} FROM main.orders WHERE order_id IN ({missing})"
                     )
             cur.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(duckdb.Error):  # the failed statement may have ended the transaction
                 cur.execute("ROLLBACK")
             raise
+
+    def _select_list(self, table: str) -> str:
+        """The columns staged of `table` (`staged_columns`), as a SELECT list; all of them when not known."""
+        return ", ".join(ident(c) for c in self.columns[table]) if table in self.columns else "*"
 
     def release(self) -> None:
         """Undo what `result_sql` did to the cursor (after the run committed or failed)."""
