@@ -298,6 +298,11 @@ def test_the_catalog_is_loaded_once_while_the_definitions_and_data_are_unchanged
         {"name": "tier.*", "run_id": 1, "search": "o'b", "attributes": ["name"]},
         {"name": "tier.low", "run_id": 2, "search": "UA", "attributes": False, "limit": 1, "offset": 0},
         {"name": "big", "run_id": 1, "traits": True, "limit": 5, "offset": 1},
+        # a page in id order is counted and paged on the memberships, then joined (the dashboard's case)
+        {"name": "tier.*", "run_id": 3, "segment": True, "traits": True, "limit": 2, "offset": 1},
+        {"name": "tier.*", "run_id": 3, "limit": 2, "offset": 0, "sort": "customer_id", "descending": True},
+        {"name": "big", "run_id": 1, "attributes": False, "limit": 3, "offset": 0},
+        {"name": "tier.low", "run_id": 2, "limit": 10, "offset": 50},
     ],
 )
 def test_members_without_filters_are_those_of_the_filtered_query_with_an_always_true_filter(

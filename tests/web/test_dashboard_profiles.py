@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 
 from segmentum.analysis.profile import COMPUTED, profile, stored_profile
+from segmentum.service.overview import COMPUTED as OVERVIEW
+from segmentum.service.overview import is_ready
 from segmentum.service.runtime import Runtime
 from segmentum.store import snapshots as snapshot
 from segmentum.workspace import Workspace
@@ -145,10 +147,14 @@ def test_a_new_run_gets_its_own_profile_and_serve_warms_it(served: Served) -> No
     assert warmed == names and NAME in names
     assert {r[0] for r in stored_rows(ws, NAME)} >= {old.run_id, new.run_id}
     count = COMPUTED["count"]
+    assert is_ready(ws)  # the warming computed the new run's overview too
+    overviews = OVERVIEW["overview"]
     with signed_in(served.url) as client:
         page = client.get(f"/segments/{NAME}")
-    assert page.status_code == 200
+        overview = client.get("/")
+    assert page.status_code == 200 and overview.status_code == 200
     assert COMPUTED["count"] == count  # warmed: the page computed nothing
+    assert OVERVIEW["overview"] == overviews  # nor the overview
     assert stored_profile(ws, NAME, top=8)["run_id"] == new.run_id
 
 
@@ -200,18 +206,16 @@ def test_warming_stores_what_the_page_would_compute_one_by_one(served: Served) -
 
 
 def test_the_overview_computes_sizes_pareto_and_rfm_once_per_run_and_stamp(served: Served) -> None:
-    from segmentum.web import routes
-
     ws = served.ws
     with signed_in(served.url) as client:
         assert client.get("/").status_code == 200  # computed, or already by an earlier test
-        count = routes.OVERVIEW_COMPUTED["count"]
-        grids = routes.RFM_COMPUTED["count"]
+        count = OVERVIEW["overview"]
+        grids = OVERVIEW["rfm"]
         first = client.get("/")
         assert first.status_code == 200 and "chart-pareto" in first.text and "chart-rfm" in first.text
         again = client.get("/")
-        assert routes.OVERVIEW_COMPUTED["count"] == count  # reused
-        assert routes.RFM_COMPUTED["count"] == grids  # the RFM grid too
+        assert OVERVIEW["overview"] == count  # reused
+        assert OVERVIEW["rfm"] == grids  # the RFM grid too
         assert again.text == first.text
         ws.ingest_frame(  # changed data: computed afresh
             "orders",
@@ -229,8 +233,8 @@ def test_the_overview_computes_sizes_pareto_and_rfm_once_per_run_and_stamp(serve
             mode="append",
         )
         assert client.get("/").status_code == 200
-        assert routes.OVERVIEW_COMPUTED["count"] == count + 1
-        assert routes.RFM_COMPUTED["count"] == grids + 1
+        assert OVERVIEW["overview"] == count + 1
+        assert OVERVIEW["rfm"] == grids + 1
         assert client.get("/").status_code == 200
-        assert routes.OVERVIEW_COMPUTED["count"] == count + 1
-        assert routes.RFM_COMPUTED["count"] == grids + 1
+        assert OVERVIEW["overview"] == count + 1
+        assert OVERVIEW["rfm"] == grids + 1

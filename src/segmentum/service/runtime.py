@@ -308,14 +308,26 @@ class Runtime:
 
     def warm(self, run_id: int) -> threading.Thread:
         """Store the segment profiles of a new run on a background thread (the job is done meanwhile), so the
-        dashboard's segment pages read them instead of computing them on first visit; `stop()` ends it."""
+        dashboard's segment pages read them instead of computing them on first visit, then compute the
+        overview's data when the run is the newest (`service.overview`); `stop()` ends it."""
         from segmentum.analysis.profile import warm_profiles
+        from segmentum.errors import NotFoundError
+        from segmentum.service.overview import overview_data
+        from segmentum.store import snapshots as snapshot
 
         def work() -> None:
             try:
                 warm_profiles(self.ws, run_id, stop=self._stop.is_set)
             except Exception:  # noqa: BLE001 - a page computes what warming did not store
                 log.warning("warming the profiles of run %s failed", run_id, exc_info=True)
+            try:
+                latest = snapshot.latest_run(self.ws.store)
+                if not self._stop.is_set() and latest is not None and latest.run_id == run_id:
+                    overview_data(self.ws)
+            except NotFoundError:
+                pass  # no complete run (erased meanwhile): the overview says so itself
+            except Exception:  # noqa: BLE001 - the overview computes what warming did not
+                log.warning("warming the overview of run %s failed", run_id, exc_info=True)
             finally:
                 with self._jobs_lock:
                     self.warming.discard(run_id)

@@ -131,25 +131,60 @@ def members(
         )
     # the count and the page are taken from one relation (customer_id alone orders deterministically: a
     # customer is in one segment of a segmentation)
-    if filters:
-        rel = _filtered(
-            ctx, cur, run, name, filters, needle, columns, trait_table, trait_cols, attr_cols, score_sources
+    paged = limit is not None or bool(offset)
+    if not filters and not needle and sort in (None, "customer_id") and paged:
+        # a page of the dashboard or the API in id order: counted and paged on the memberships alone, and only
+        # the page's customers joined with traits and attributes (each one row per customer, so the count is
+        # the same): at 1M customers 0.1 s instead of 0.7 s, which joined every member first
+        where = _plain_where(run.run_id, name)
+        total_row = cur.sql(f"SELECT count(*) FROM {META}.memberships m WHERE {where}").fetchone()
+        order = f"customer_id {'DESC' if sort and descending else 'ASC'}"
+        page_keys = (
+            f"SELECT customer_id, name FROM {META}.memberships m WHERE {where} ORDER BY {order} "
+            f"LIMIT {int(limit if limit is not None else 2**62)} OFFSET {int(offset)}"
         )
+        page = _plain(
+            cur, run.run_id, name, "", columns, trait_table, trait_cols, attr_cols, score_sources, page_keys
+        ).order(order)
     else:
-        # the dashboard's and an export's common case: plain SQL, as building and compiling the Ibis joins
-        # takes longer (about half a second) than the query itself; the same rows (tests/views)
-        rel = _plain(
-            cur, run.run_id, name, needle, columns, trait_table, trait_cols, attr_cols, score_sources
+        if filters:
+            rel = _filtered(
+                ctx,
+                cur,
+                run,
+                name,
+                filters,
+                needle,
+                columns,
+                trait_table,
+                trait_cols,
+                attr_cols,
+                score_sources,
+            )
+        else:
+            # an export's and a search's case: plain SQL, as building and compiling the Ibis joins takes longer
+            # (about half a second) than the query itself; the same rows (tests/views)
+            rel = _plain(
+                cur, run.run_id, name, needle, columns, trait_table, trait_cols, attr_cols, score_sources
+            )
+        total_row = rel.aggregate("count(*)").fetchone()
+        page = rel.order(
+            f"{ident(sort)} {'DESC' if descending else 'ASC'} NULLS LAST, customer_id"
+            if sort
+            else "customer_id"
         )
-    total_row = rel.aggregate("count(*)").fetchone()
-    page = rel.order(
-        f"{ident(sort)} {'DESC' if descending else 'ASC'} NULLS LAST, customer_id" if sort else "customer_id"
-    )
-    if limit is not None or offset:
-        page = page.limit(limit if limit is not None else 2**62, offset=offset)
+        if paged:
+            page = page.limit(limit if limit is not None else 2**62, offset=offset)
     # through Arrow: money stays exact (Decimal values)
     frame = page.to_arrow_table().to_pandas()
     return MemberPage(name, run, int(total_row[0]) if total_row else 0, limit, offset, frame)
+
+
+def _plain_where(run_id: int, name: str) -> str:
+    """The condition on `memberships m` of the members of `name` (or of every segment of `segmentation.*`)."""
+    if name.endswith(".*"):
+        return f"m.run_id = {int(run_id)} AND m.segmentation = {literal(name[:-2])}"
+    return f"m.run_id = {int(run_id)} AND m.name = {literal(name)}"
 
 
 def _plain(
@@ -162,19 +197,23 @@ def _plain(
     trait_cols: list[str],
     attr_cols: list[str],
     score_sources: Sequence[tuple[str, list[str]]] = (),
+    page_keys: str | None = None,
 ) -> Any:
     """The members without filters, as one SQL query. Values are quoted literals, not parameters: DuckDB
-    pushes constant filters into the scan of `memberships` (every run's rows), not parameters of a relation."""
-    if name.endswith(".*"):
-        where = f"m.run_id = {int(run_id)} AND m.segmentation = {literal(name[:-2])}"
+    pushes constant filters into the scan of `memberships` (every run's rows), not parameters of a relation.
+    `page_keys`: a query of (customer_id, name) of the members wanted (one page), read instead of them all."""
+    where = _plain_where(run_id, name)
+    if page_keys is not None:
+        members_from, where = f"({page_keys}) m", "true"
     else:
-        where = f"m.run_id = {int(run_id)} AND m.name = {literal(name)}"
+        members_from = f"{META}.memberships m"
     joins = ""
     source = {"customer_id": "m.customer_id", "segment": "m.name"}
-    if trait_cols:
+    # only the tables of the columns shown (or searched) are joined: each has one row per customer
+    if set(trait_cols) & set(columns):
         joins += f" LEFT JOIN {META}.{ident(trait_table)} t ON m.customer_id = t.customer_id"
         source |= {c: f"t.{ident(c)}" for c in trait_cols}
-    if attr_cols:
+    if needle or set(attr_cols) & set(columns):
         joins += " LEFT JOIN main.customers c ON m.customer_id = c.customer_id"
         source |= {c: f"c.{ident(c)}" for c in attr_cols}
     for i, (table, cols) in enumerate(score_sources):
@@ -186,7 +225,7 @@ def _plain(
         )
         where += f" AND contains(lower(concat_ws(' ', {text})), {literal(needle)})"
     select = ", ".join(f"{source[c]} AS {ident(c)}" for c in columns)
-    return cur.sql(f"SELECT {select} FROM {META}.memberships m{joins} WHERE {where}")
+    return cur.sql(f"SELECT {select} FROM {members_from}{joins} WHERE {where}")
 
 
 def _filtered(

@@ -16,7 +16,6 @@ import logging
 import math
 import numbers
 import re
-import threading
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -34,11 +33,10 @@ from starlette.concurrency import run_in_threadpool
 from segmentum.actions.outbox import list_outbox
 from segmentum.actions.sinks.export import MEDIA_TYPES, export_bytes, export_options
 from segmentum.actions.tasks import assign_task, complete_task, create_tasks, reopen_task
-from segmentum.analysis import migration, pareto
+from segmentum.analysis import migration
 from segmentum.analysis.base import segment_names, segmentations
 from segmentum.analysis.migration import batch_runs
-from segmentum.analysis.profile import PAGE_TOP, describe_feature, profile_stamp, stored_profile
-from segmentum.analysis.rfm import rfm_grid
+from segmentum.analysis.profile import PAGE_TOP, describe_feature, stored_profile
 from segmentum.clock import add_duration, now
 from segmentum.context import Context
 from segmentum.errors import ActionError, DefinitionError, NotFoundError, SegmentumError, VersionConflictError
@@ -50,10 +48,11 @@ from segmentum.service import definitions as definition_versions
 from segmentum.service import lists as static_lists
 from segmentum.service import users as auth
 from segmentum.service.keys import READ_METHODS, required_scope, scope_allows, split_key
+from segmentum.service.overview import overview_data
 from segmentum.spec.builtins import builtin_names, render_builtin_yaml
 from segmentum.spec.describe import describe_segment
 from segmentum.store import snapshots as snapshot
-from segmentum.views.changes import RunChanges, definition_order, rfm_cell_names, run_changes
+from segmentum.views.changes import definition_order, rfm_cell_names
 from segmentum.views.customers import NAME_COLUMNS, cards, customer, purchases, search_total
 from segmentum.views.customers import search as search_customers
 from segmentum.views.history import size_history
@@ -384,43 +383,6 @@ def logout(request: Request) -> Response:
 
 
 # ------------------------------------------------------------------ pages
-# (workspace root, run_id, profile_stamp) -> (what changed, Pareto curve or None, RFM grid or None): the
-# overview's changes, curve and grid read the run and what `profile_stamp` covers (data, fits, erasures,
-# definitions), so they are computed once per run and stamp in this process; the newest few keys are kept
-Overview = tuple[RunChanges, dict[str, Any] | None, list[list[int]] | None]
-_OVERVIEW_CACHE: dict[tuple[str, int, str], Overview] = {}
-_OVERVIEW_KEEP = 8
-_overview_lock = threading.Lock()
-OVERVIEW_COMPUTED = {"count": 0}  # computations of the overview's sizes (tests tell reuse by it)
-RFM_COMPUTED = {"count": 0}  # computations of the overview's RFM grid
-
-
-def _overview_data(ws: Context) -> Overview:
-    """The newest batch run's segments with their changes, its Pareto curve and RFM grid (None when they
-    cannot be drawn); NotFoundError without a complete run."""
-    run = snapshot.resolve_run(ws.store, None)
-    key = (str(ws.root), run.run_id, profile_stamp(ws))
-    with _overview_lock:
-        cached = _OVERVIEW_CACHE.get(key)
-    if cached is not None:
-        return cached
-    changes = run_changes(ws, run.run_id)
-    grid = rfm_grid(ws, run.run_id)
-    with _overview_lock:
-        OVERVIEW_COMPUTED["count"] += 1
-        RFM_COMPUTED["count"] += 1
-    try:
-        curve: dict[str, Any] | None = pareto(ws, run_id=run.run_id)
-    except Exception:  # noqa: BLE001 - an extra chart that cannot be drawn must not take the overview down
-        log.warning("the overview's Pareto curve failed", exc_info=True)
-        return changes, None, grid  # not kept: the next visit tries the curve again
-    with _overview_lock:
-        _OVERVIEW_CACHE[key] = (changes, curve, grid)
-        while len(_OVERVIEW_CACHE) > _OVERVIEW_KEEP:
-            _OVERVIEW_CACHE.pop(next(iter(_OVERVIEW_CACHE)))
-    return changes, curve, grid
-
-
 def _title(t: Translator, name: str) -> str:
     return t.title(name)  # the one title helper (i18n), as the report shows it
 
@@ -456,7 +418,7 @@ def overview(request: Request, user: User) -> Response:
     ws = _ws(request)
     t = Translator(_lang(request))
     try:
-        changes, curve, grid = _overview_data(ws)
+        changes, curve, grid = overview_data(ws)
     except NotFoundError:  # no complete run yet
         return _render(request, "overview.html", user=user, nav="overview", run=None)
     info = changes.run
