@@ -1,7 +1,7 @@
 """The dashboard overview's data of the newest batch run, computed once per run and stamp in the server process.
 
 The overview shows what changed in the run (sizes against the previous run, movers, triggers, open tasks), its
-Pareto curve and its RFM grid. They read the run and what `profile_stamp` covers (data, fits, erasures,
+Pareto curve and its RFM grid with the segment most of each cell's customers are in. They read the run and what `profile_stamp` covers (data, fits, erasures,
 definitions), so they are computed once per (workspace, run, stamp) and kept here; the newest few keys stay.
 At a million customers computing them takes seconds (the curve ranks every customer), so `segmentum serve`
 computes them in its warming after each batch run and on start (`Runtime.warm`): the first visit reads them.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from segmentum.analysis import pareto
@@ -18,14 +19,24 @@ from segmentum.analysis.profile import profile_stamp
 from segmentum.analysis.rfm import rfm_grid
 from segmentum.context import Context
 from segmentum.store import snapshots as snapshot
-from segmentum.views.changes import RunChanges, run_changes
+from segmentum.views.changes import RunChanges, rfm_cell_names, run_changes
 
 __all__ = ["COMPUTED", "Overview", "is_ready", "overview_data"]
 
 log = logging.getLogger(__name__)
 
-# (what changed, Pareto curve or None, RFM grid or None)
-Overview = tuple[RunChanges, dict[str, Any] | None, list[list[int]] | None]
+
+@dataclass(frozen=True)
+class Overview:
+    """What changed in the run, its Pareto curve and RFM grid (None when they cannot be drawn), and the RFM
+    segment of each (recency, frequency) cell of the grid."""
+
+    changes: RunChanges
+    curve: dict[str, Any] | None
+    grid: list[list[int]] | None
+    cell_names: dict[tuple[int, int], str]
+
+
 _CACHE: dict[tuple[str, int, str], Overview] = {}
 _KEEP = 8
 _lock = threading.Lock()
@@ -34,8 +45,8 @@ COMPUTED = {"overview": 0, "rfm": 0}
 
 
 def overview_data(ws: Context) -> Overview:
-    """The newest batch run's changes, Pareto curve and RFM grid (None when they cannot be drawn), computed or
-    read from this process's cache; NotFoundError without a complete run."""
+    """The newest batch run's `Overview`, computed or read from this process's cache; NotFoundError without a
+    complete run."""
     run = snapshot.resolve_run(ws.store, None)
     key = (str(ws.root), run.run_id, profile_stamp(ws))
     with _lock:
@@ -44,6 +55,7 @@ def overview_data(ws: Context) -> Overview:
         return cached
     changes = run_changes(ws, run.run_id)
     grid = rfm_grid(ws, run.run_id)
+    names = rfm_cell_names(ws, run.run_id) if grid is not None else {}
     with _lock:
         COMPUTED["overview"] += 1
         COMPUTED["rfm"] += 1
@@ -51,12 +63,13 @@ def overview_data(ws: Context) -> Overview:
         curve: dict[str, Any] | None = pareto(ws, run_id=run.run_id)
     except Exception:  # noqa: BLE001 - an extra chart that cannot be drawn must not take the overview down
         log.warning("the overview's Pareto curve failed", exc_info=True)
-        return changes, None, grid  # not kept: the next visit tries the curve again
+        return Overview(changes, None, grid, names)  # not kept: the next visit tries the curve again
+    found = Overview(changes, curve, grid, names)
     with _lock:
-        _CACHE[key] = (changes, curve, grid)
+        _CACHE[key] = found
         while len(_CACHE) > _KEEP:
             _CACHE.pop(next(iter(_CACHE)))
-    return changes, curve, grid
+    return found
 
 
 def is_ready(ws: Context) -> bool:

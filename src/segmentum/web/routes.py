@@ -52,7 +52,7 @@ from segmentum.service.overview import overview_data
 from segmentum.spec.builtins import builtin_names, render_builtin_yaml
 from segmentum.spec.describe import describe_segment
 from segmentum.store import snapshots as snapshot
-from segmentum.views.changes import definition_order, rfm_cell_names
+from segmentum.views.changes import definition_order
 from segmentum.views.customers import NAME_COLUMNS, cards, customer, purchases, search_total
 from segmentum.views.customers import search as search_customers
 from segmentum.views.history import size_history
@@ -418,9 +418,10 @@ def overview(request: Request, user: User) -> Response:
     ws = _ws(request)
     t = Translator(_lang(request))
     try:
-        changes, curve, grid = overview_data(ws)
+        data = overview_data(ws)
     except NotFoundError:  # no complete run yet
         return _render(request, "overview.html", user=user, nav="overview", run=None)
+    changes, curve, grid = data.changes, data.curve, data.grid
     info = changes.run
     segments = changes.segments
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -435,7 +436,7 @@ def overview(request: Request, user: User) -> Response:
     previous = segments["previous_as_of"].dropna()
     rfm = None
     if grid is not None:
-        names = rfm_cell_names(ws, info.run_id)
+        names = data.cell_names
         rfm = {
             "chart": _figure(charts.rfm_heatmap(grid, t), "chart-rfm"),
             # recency score 5 (bought most recently) at the top, as the best end reads first
