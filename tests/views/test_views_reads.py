@@ -303,6 +303,9 @@ def test_the_catalog_is_loaded_once_while_the_definitions_and_data_are_unchanged
         {"name": "tier.*", "run_id": 3, "limit": 2, "offset": 0, "sort": "customer_id", "descending": True},
         {"name": "big", "run_id": 1, "attributes": False, "limit": 3, "offset": 0},
         {"name": "tier.low", "run_id": 2, "limit": 10, "offset": 50},
+        # sorted by a trait: joined, then counted on the memberships alone
+        {"name": "tier.*", "run_id": 3, "traits": True, "sort": "spend", "descending": True, "limit": 1},
+        {"name": "tier.*", "run_id": 1, "attributes": ["name"], "sort": "name", "offset": 1},
     ],
 )
 def test_members_without_filters_are_those_of_the_filtered_query_with_an_always_true_filter(

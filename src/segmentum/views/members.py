@@ -129,15 +129,16 @@ def members(
         raise NotFoundError(
             f"cannot sort the members of {name} by {sort!r}: not a shown column ({', '.join(columns)})"
         )
-    # the count and the page are taken from one relation (customer_id alone orders deterministically: a
-    # customer is in one segment of a segmentation)
+    # customer_id alone orders deterministically (a customer is in one segment of a segmentation). Without a
+    # filter or a search the members are counted on the memberships alone: traits, attributes and scores have
+    # one row per customer, so joining them changes no count (at 1M customers 0.01 s instead of 0.45 s)
+    where = _plain_where(run.run_id, name)
+    plain = not filters and not needle
+    members_count = f"SELECT count(*) FROM {META}.memberships m WHERE {where}"
     paged = limit is not None or bool(offset)
-    if not filters and not needle and sort in (None, "customer_id") and paged:
-        # a page of the dashboard or the API in id order: counted and paged on the memberships alone, and only
-        # the page's customers joined with traits and attributes (each one row per customer, so the count is
-        # the same): at 1M customers 0.1 s instead of 0.7 s, which joined every member first
-        where = _plain_where(run.run_id, name)
-        total_row = cur.sql(f"SELECT count(*) FROM {META}.memberships m WHERE {where}").fetchone()
+    if plain and sort in (None, "customer_id") and paged:
+        # a page in id order (the dashboard's, the API's): paged on the memberships, then only the page's
+        # customers joined with the columns shown (0.1 s instead of 0.7 s at 1M, which joined every member)
         order = f"customer_id {'DESC' if sort and descending else 'ASC'}"
         page_keys = (
             f"SELECT customer_id, name FROM {META}.memberships m WHERE {where} ORDER BY {order} "
@@ -146,6 +147,7 @@ def members(
         page = _plain(
             cur, run.run_id, name, "", columns, trait_table, trait_cols, attr_cols, score_sources, page_keys
         ).order(order)
+        total_row = cur.sql(members_count).fetchone()
     else:
         if filters:
             rel = _filtered(
@@ -167,7 +169,7 @@ def members(
             rel = _plain(
                 cur, run.run_id, name, needle, columns, trait_table, trait_cols, attr_cols, score_sources
             )
-        total_row = rel.aggregate("count(*)").fetchone()
+        total_row = (cur.sql(members_count) if plain else rel.aggregate("count(*)")).fetchone()
         page = rel.order(
             f"{ident(sort)} {'DESC' if descending else 'ASC'} NULLS LAST, customer_id"
             if sort
