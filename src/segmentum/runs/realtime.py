@@ -32,6 +32,10 @@ What a micro-batch costs must not grow with the definitions or the store:
   (`evaluate(details=False)`), the lookups' replica is refreshed right after the commit (`committed`), and
   the traits tables no reader needs are looked for at most every `PRUNE_EVERY_S`.
 
+On a compacted store a micro-batch takes at most `micro_batch_cap` customers (the pushdown cap), those touched
+first; the rest wait for the next micro-batch, which follows at once: a loaded server's micro-batches stay at the
+size where staging's scans prune, instead of growing into whole-table reads that make the next one larger still.
+
 When the queue of customers waiting for a micro-batch is over `max_pending`, `MicroBatcher.full` is true and
 the API answers 429 with Retry-After instead of accepting more (memory stays bounded; what was accepted is
 stored before the answer, so nothing accepted is lost).

@@ -62,7 +62,9 @@ CLUSTERED: tuple[TableSpec, ...] = (ORDERS, ORDER_ITEMS, EVENTS)
 # read whole by every micro-batch, the rewrite costs a sort of the whole table.
 TAIL_SHARE = 0.1
 _SCRATCH = "_segmentum_compact_"  # the new table's name while it is filled, in schema main
-DUCKDB_ROW_GROUP_SIZE = 122_880  # DuckDB's own default (recorded as 0), and the largest size it accepts here
+DUCKDB_ROW_GROUP_SIZE = (
+    122_880  # DuckDB's own default (older records say 0), and the largest size it takes here
+)
 VECTOR_SIZE = 2_048  # DuckDB's: a row group size must be a multiple of it (so at least it)
 # About how many customers a compacted row group holds, in every table: what a 16,384-row group of events held
 # at 1M (58 events a customer), where staging's scans were measured to prune well; orders (10 a customer) then
