@@ -19,7 +19,7 @@ from segmentum.config import (
     render_config_template,
 )
 from segmentum.errors import ConfigError, WorkspaceNotFoundError
-from segmentum.store.connection import ROW_GROUP_SIZE, Store
+from segmentum.store.connection import Store
 
 if TYPE_CHECKING:
     from segmentum.spec.loader import Definitions
@@ -92,7 +92,7 @@ class Context:
                 self.root / self.config.store,
                 read_only=self._read_only,
                 settings=self.store_settings(),
-                row_group_size=self.config.engine.row_group_size or ROW_GROUP_SIZE,
+                row_group_size=self.config.engine.row_group_size,
             )
         return self._store
 

@@ -21,6 +21,8 @@ from segmentum.runs.realtime import (
     Evaluator,
     EventRow,
     EventWriter,
+    MicroBatcher,
+    micro_batch_cap,
     pushed_ids_cap,
 )
 from segmentum.store import snapshots as snapshot
@@ -223,5 +225,64 @@ def test_the_server_compacts_with_events_and_runs_held_back(
         # posting events works again once it is done
         EventWriter(ws.store, ZoneInfo(ws.config.timezone)).append([EventRow("c0001", "view", T0)])
         assert layout(ws.store)[2].tail == 1
+    finally:
+        ws.close()
+
+
+def test_more_touched_customers_than_the_cap_are_all_evaluated_oldest_first_over_several_micro_batches(
+    tmp_path: Path,
+) -> None:
+    """A micro-batch takes at most `batch_cap` customers, those touched first; the rest wait for the next ones,
+    which follow at once (`backlog`). Every customer is evaluated, once: touched again while waiting it keeps its
+    place; touched again after its micro-batch it is evaluated again. Their lookups then equal a batch run's."""
+    ws = _workspace(tmp_path / "ws")
+    try:
+        run(ws, as_of=T0)
+        compact(ws.store)
+        at = T0 + timedelta(hours=1)
+        evaluator = Evaluator(ws)
+        batches: list[list[str]] = []
+
+        def evaluate(ids: list[str], _now: datetime) -> None:
+            batches.append(ids)
+            evaluator.evaluate(ids, at)
+
+        micro = MicroBatcher(evaluate, ZoneInfo(ws.config.timezone), batch_cap=lambda: 120)
+        arrival = list(reversed(CUSTOMERS))  # touched last customer first
+        for start in range(0, N, 50):
+            micro.enqueue(arrival[start : start + 50])
+            micro.enqueue([arrival[0]])  # touched again while waiting: keeps its place
+        assert micro.pending == N
+        assert micro.flush() == 120
+        assert batches[0] == sorted(arrival[:120]) and micro.backlog and micro.pending == N - 120
+        micro.enqueue([arrival[0]])  # touched again after its micro-batch: evaluated again, last
+        while micro.flush():
+            pass
+        assert not micro.backlog and micro.pending == 0
+        assert [len(b) for b in batches] == [120, 120, 61]
+        assert batches[1] == sorted(arrival[120:240])
+        assert batches[2] == sorted([*arrival[240:], arrival[0]])
+        evaluated = [c for b in batches for c in b]
+        assert sorted(evaluated) == sorted([*CUSTOMERS, arrival[0]])  # none lost, one evaluated twice
+        assert micro.evaluated == N + 1 and micro.batches == 3
+        _, memberships = _batch(ws, at, CUSTOMERS)
+        assert _lookups(ws, CUSTOMERS) == memberships
+    finally:
+        ws.close()
+
+
+def test_the_server_caps_its_micro_batches_at_the_pushdown_cap_once_compacted(tmp_path: Path) -> None:
+    """Uncompacted (arrival order: staging reads every row group at any size) the server's micro-batch takes
+    every customer waiting; compacted, at most the pushdown cap."""
+    from segmentum.service.runtime import Runtime
+
+    ws = _workspace(tmp_path / "ws")
+    try:
+        runtime = Runtime(ws, realtime=False)
+        assert runtime.micro.batch_cap is not None
+        assert runtime.micro.batch_cap() is None and micro_batch_cap(ws.store) is None
+        compact(ws.store)
+        assert runtime.micro.batch_cap() == micro_batch_cap(ws.store) == COMPACTED_MAX_PUSHED_IDS
+        assert pushed_ids_cap(ws.store) == COMPACTED_MAX_PUSHED_IDS
     finally:
         ws.close()

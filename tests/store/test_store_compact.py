@@ -16,8 +16,15 @@ import pytest
 
 from segmentum.faults import ENV, EXIT_CODE, STORE_CRASH_POINTS
 from segmentum.runs.execute import run
-from segmentum.store.compact import CLUSTERED, TAIL_SHARE, compact, layout
-from segmentum.store.connection import ROW_GROUP_SIZE
+from segmentum.store.compact import (
+    CLUSTERED,
+    CUSTOMERS_PER_ROW_GROUP,
+    TAIL_SHARE,
+    compact,
+    compacted_customers_per_row_group,
+    layout,
+    row_group_size_for,
+)
 from segmentum.store.erase import forget
 from segmentum.workspace import Workspace
 
@@ -178,6 +185,8 @@ def test_every_run_s_numbers_are_the_same_after_compaction(ws: Workspace) -> Non
 
 
 def test_only_a_table_whose_appended_tail_is_large_is_rewritten_again(ws: Workspace) -> None:
+    # in DuckDB's own row group size, which its checkpoints do not merge (`TableLayout.merged`: a test below)
+    ws.store.row_group_size = 122_880
     compact(ws.store)
     assert {t.table: t.tail for t in layout(ws.store)} == {"orders": 0, "order_items": 0, "events": 0}
     events = layout(ws.store)[2].rows
@@ -205,7 +214,7 @@ def test_a_store_opened_with_another_row_group_size_is_compacted_again(ws: Works
     config.write_text(config.read_text().replace("row_group_size: 2048", "row_group_size: 4096"))
     again = Workspace(ws.root)
     try:
-        assert all(t.needs_compaction(again.store.row_group_size) for t in layout(again.store))
+        assert all(t.needs_compaction() for t in layout(again.store))
         assert [c.skipped for c in compact(again.store)] == [False, False, False]
         assert {t.row_group_size for t in layout(again.store)} == {4096}
     finally:
@@ -214,10 +223,11 @@ def test_a_store_opened_with_another_row_group_size_is_compacted_again(ws: Works
 
 def test_only_the_compacted_tables_get_small_row_groups(tmp_path: Path) -> None:
     """The store is attached with DuckDB's row group size (a batch run's writes need it) except while a
-    compaction writes: the fact tables it rewrites are in ROW_GROUP_SIZE groups, a table written after it is not."""
+    compaction writes: the fact tables it rewrites are in their small groups (here 16,384 rows: 280 customers'
+    of 840 with 58.5 events each), a table written after it is not."""
     Workspace.init(tmp_path / "w", name="w").close()
     ws = Workspace(tmp_path / "w")
-    rows = 3 * ROW_GROUP_SIZE
+    rows = 3 * 16_384
 
     def groups(table: str) -> int:
         found = ws.store.query(
@@ -226,10 +236,11 @@ def test_only_the_compacted_tables_get_small_row_groups(tmp_path: Path) -> None:
         return int(found[0][0])
 
     try:
-        assert ws.store.row_group_size == ROW_GROUP_SIZE
+        assert ws.store.row_group_size is None  # each table its own size
         cur = ws.store.cursor()
+        cur.execute("CREATE TABLE main.customers AS SELECT range::VARCHAR AS customer_id FROM range(840)")
         cur.execute(
-            "CREATE TABLE main.events AS SELECT range::VARCHAR AS event_id, (range % 97)::VARCHAR AS customer_id, "
+            "CREATE TABLE main.events AS SELECT range::VARCHAR AS event_id, (range % 840)::VARCHAR AS customer_id, "
             "'view' AS event, TIMESTAMP '2024-01-01' + range * INTERVAL 1 SECOND AS occurred_at FROM range(?)",
             [rows],
         )
@@ -316,3 +327,90 @@ def test_rows_appended_after_a_compaction_are_read_too(ws: Workspace) -> None:
     assert counted == [(1,)]
     traits = run(ws, as_of=AS_OF).traits(["c0007"])
     assert traits.set_index("customer_id").loc["c0007", "last_seen"] == late
+
+
+def test_row_group_sizes_hold_about_the_same_customers_in_every_table() -> None:
+    """At 1M (58 events, 17 items, 10 orders a customer) events keep 16,384 rows a group, items get 4,096, orders
+    2,048; always a multiple of DuckDB's vector size between it and DuckDB's default; a fixed size wins."""
+    customers = 1_000_000
+    assert row_group_size_for(57_808_218, customers) == 16_384
+    assert row_group_size_for(17_095_187, customers) == 4_096
+    assert row_group_size_for(9_912_720, customers) == 2_048
+    assert row_group_size_for(100, customers) == 2_048  # DuckDB's minimum
+    assert row_group_size_for(10**12, customers) == 122_880  # DuckDB's default is the most it takes here
+    assert row_group_size_for(0, customers) == 122_880
+    assert row_group_size_for(57_808_218, customers, fixed=4_096) == 4_096
+    for rows in range(1_000_000, 200_000_000, 7_000_001):
+        size = row_group_size_for(rows, customers)
+        assert size % 2_048 == 0 and 2_048 <= size <= 122_880
+        if 2_048 < size < 122_880:  # within half a vector of CUSTOMERS_PER_ROW_GROUP customers' rows
+            assert abs(size - CUSTOMERS_PER_ROW_GROUP * rows / customers) <= 1_024
+
+
+def _groups(ws: Workspace, table: str) -> int:
+    found = ws.store.query(
+        f"SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('main.{table}') WHERE column_name = 'customer_id'"
+    )
+    return int(found[0][0])
+
+
+def test_each_table_is_compacted_in_row_groups_of_its_own_size_and_again_when_that_size_changes(
+    tmp_path: Path,
+) -> None:
+    """600 customers with 10 orders, 17 items and 58 events each, in arrival order, no fixed size: each table's
+    row groups hold about 280 customers (orders 2,048 rows, items 4,096, events 16,384), recorded per table, so a
+    read of two customers' orders skips the other groups. When the customers quadruple, the tables whose size
+    would change (items, events) are rewritten in their new size, orders are not."""
+    Workspace.init(tmp_path / "w", name="w").close()
+    ws = Workspace(tmp_path / "w")
+    try:
+        assert ws.store.row_group_size is None
+        cur = ws.store.cursor()
+        cur.execute(
+            "CREATE TABLE main.customers AS SELECT 'c' || lpad(range::VARCHAR, 4, '0') AS customer_id FROM range(600)"
+        )
+        for table, per_customer, time_column in (
+            ("orders", 10, "ordered_at"),
+            ("order_items", 17, "ordered_at"),
+            ("events", 58, "occurred_at"),
+        ):
+            cur.execute(
+                f"CREATE TABLE main.{table} AS SELECT 'c' || lpad(c::VARCHAR, 4, '0') AS customer_id, "
+                f"'{table}-' || d || '-' || c AS {'event_id' if table == 'events' else 'order_id'}, "
+                f"TIMESTAMP '2024-01-01' + d * INTERVAL 1 HOUR AS {time_column} "
+                f"FROM range({per_customer}) r(d), range(600) s(c) ORDER BY d, c"
+            )
+        assert {t.table: t.target_row_group_size for t in layout(ws.store)} == {
+            "orders": 2_048,
+            "order_items": 4_096,
+            "events": 16_384,
+        }
+        assert _rows_scanned(ws, "orders", ["c0007", "c0301"]) == 6_000  # arrival order: every group
+        compact(ws.store)
+        recorded = dict(ws.store.query("SELECT table_name, row_group_size FROM segmentum.compactions"))
+        assert recorded == {"orders": 2_048, "order_items": 4_096, "events": 16_384}
+        assert {t: _groups(ws, t) for t in recorded} == {"orders": 3, "order_items": 3, "events": 3}
+        assert _rows_scanned(ws, "orders", ["c0007", "c0008"]) <= 2_048 < 6_000
+        assert not any(t.needs_compaction() for t in layout(ws.store))
+        # the most customers a group holds: events' 16,384 rows of 58 a customer
+        assert compacted_customers_per_row_group(ws.store) == pytest.approx(16_384 / 58)
+
+        cur.execute("INSERT INTO main.customers SELECT 'd' || lpad(range::VARCHAR, 4, '0') FROM range(1800)")
+        changed = [t.table for t in layout(ws.store) if t.target_row_group_size != t.row_group_size]
+        assert changed == ["order_items", "events"]  # orders: 2.5 rows a customer, still DuckDB's minimum
+        # a checkpoint with the store attached as usual (DuckDB's 122,880) merges the small row groups (its
+        # vacuum): seen, and undone by the next compaction
+        cur.execute("CHECKPOINT")
+        assert all(t.merged and t.needs_compaction() for t in layout(ws.store))
+        assert {t: _groups(ws, t) for t in ("orders", "order_items", "events")} == {
+            "orders": 1,
+            "order_items": 1,
+            "events": 1,
+        }
+        assert [c.skipped for c in compact(ws.store)] == [False, False, False]
+        recorded = dict(ws.store.query("SELECT table_name, row_group_size FROM segmentum.compactions"))
+        assert recorded == {"orders": 2_048, "order_items": 2_048, "events": 4_096}
+        assert {t: _groups(ws, t) for t in recorded} == {"orders": 3, "order_items": 5, "events": 9}
+        assert not any(t.needs_compaction() for t in layout(ws.store))
+    finally:
+        ws.close()

@@ -18,10 +18,12 @@ def compact_command(
 ) -> None:
     """Rewrite orders, order items and events in customer order, so that real-time micro-batches read only their customers' rows.
 
-    A table is rewritten when it never was, or when the rows appended
+    A table is rewritten when it never was, when the rows appended
     since its last rewrite (ingest, events posted to `segmentum serve`)
-    exceed a tenth of it; results do not change, only where rows lie. Run
-    it after loading data and when the server is quiet: while it runs
+    exceed a tenth of it, when DuckDB has merged its small row groups
+    since, or when its row group size (about 280 customers' rows) would
+    change; results do not change, only where rows lie. Run it after
+    loading data and regularly when the server is quiet: while it runs
     (minutes for tens of millions of rows), posted events wait. The store
     file keeps the old tables' space for later writes.
     """

@@ -32,6 +32,10 @@ What a micro-batch costs must not grow with the definitions or the store:
   (`evaluate(details=False)`), the lookups' replica is refreshed right after the commit (`committed`), and
   the traits tables no reader needs are looked for at most every `PRUNE_EVERY_S`.
 
+On a compacted store a micro-batch takes at most `micro_batch_cap` customers (the pushdown cap), those touched
+first; the rest wait for the next micro-batch, which follows at once: a loaded server's micro-batches stay at the
+size where staging's scans prune, instead of growing into whole-table reads that make the next one larger still.
+
 When the queue of customers waiting for a micro-batch is over `max_pending`, `MicroBatcher.full` is true and
 the API answers 429 with Retry-After instead of accepting more (memory stays bounded; what was accepted is
 stored before the answer, so nothing accepted is lost).
@@ -40,6 +44,7 @@ stored before the answer, so nothing accepted is lost).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import re
@@ -61,7 +66,7 @@ from segmentum.faults import delay_point
 from segmentum.schema import CUSTOMERS, EVENTS, IDENTITIES, TABLES
 from segmentum.sql import ident
 from segmentum.store import META, Store
-from segmentum.store.compact import compacted_row_group_size
+from segmentum.store.compact import compacted_customers_per_row_group
 from segmentum.store.identities import aliases_linked_sql
 
 if TYPE_CHECKING:
@@ -268,6 +273,10 @@ class MicroBatcher:
         held while evaluating, so a micro-batch never overlaps a batch run (one writer of snapshots).
     max_pending:
         the most customers waiting for a micro-batch before `full` is true (the API then answers 429).
+    batch_cap:
+        called before each micro-batch, under `run_lock`: the most customers it evaluates (None: all waiting).
+        The others wait for the next micro-batch, which follows at once, in the order they were first touched
+        (`micro_batch_cap`: so that a loaded server's micro-batches stay where staging prunes).
     """
 
     def __init__(
@@ -278,15 +287,20 @@ class MicroBatcher:
         interval: float = 1.0,
         run_lock: threading.Lock | None = None,
         max_pending: int | None = None,
+        batch_cap: Callable[[], int | None] | None = None,
     ) -> None:
         self.evaluate = evaluate
         self.zone = zone
         self.interval = max(0.05, float(interval))
         self.run_lock = run_lock or threading.Lock()
         self.max_pending = int(max_pending) if max_pending else MAX_PENDING
+        self.batch_cap = batch_cap
         self.refused = 0  # requests answered 429 because the queue was full
-        self._pending: set[str] = set()
+        # the customers waiting, in the order they were first touched (a dict keeps insertion order; a customer
+        # touched again while waiting keeps its place)
+        self._pending: dict[str, None] = {}
         self._pending_lock = threading.Lock()
+        self._backlog = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.batches = 0
@@ -297,7 +311,8 @@ class MicroBatcher:
 
     def enqueue(self, customer_ids: Iterable[str]) -> None:
         with self._pending_lock:
-            self._pending.update(customer_ids)
+            for customer in customer_ids:
+                self._pending.setdefault(customer, None)
 
     @property
     def pending(self) -> int:
@@ -329,20 +344,44 @@ class MicroBatcher:
         # A fixed cadence: a micro-batch that took longer than the interval is followed at once, so the
         # delay from an event to its evaluation stays within about one interval plus one evaluation.
         next_at = time.monotonic() + self.interval
+        # Customers left waiting by the cap (`batch_cap`) are evaluated next, at once.
+        next_at = time.monotonic() + self.interval
         while not self._stop.wait(max(0.0, next_at - time.monotonic())):
             self.flush()
             next_at = max(next_at + self.interval, time.monotonic())
+            if self.backlog:
+                next_at = time.monotonic()
+
+    @property
+    def backlog(self) -> bool:
+        """Whether the last micro-batch left customers waiting (its cap)."""
+        return self._backlog
+
+    def _take(self, cap: int | None) -> list[str]:
+        """The first `cap` customers waiting (all when None), oldest first, no longer waiting."""
+        with self._pending_lock:
+            if cap is None or cap >= len(self._pending):
+                ids, self._pending = list(self._pending), {}
+            else:
+                ids = list(itertools.islice(self._pending, max(1, cap)))
+                for customer in ids:
+                    del self._pending[customer]
+            self._backlog = bool(self._pending) and cap is not None
+            return ids
 
     def flush(self) -> int:
-        """Evaluate what is queued now; return how many customers were evaluated."""
-        with self._pending_lock:
-            ids, self._pending = sorted(self._pending), set()
-        if not ids:
+        """Evaluate what is queued now, up to `batch_cap` customers; return how many customers were evaluated."""
+        if not self.pending:
             return 0
         started = time.monotonic()
+        ids: list[str] = []
         try:
             with self.run_lock:
-                self.evaluate(ids, now_wall_clock(self.zone))
+                # under the run lock: a compaction through the server (which holds it) changes the cap
+                ids = self._take(self.batch_cap() if self.batch_cap is not None else None)
+                if not ids:
+                    return 0
+                self.evaluate(sorted(ids), now_wall_clock(self.zone))
         except SegmentumError as exc:
             # Scheduled batch runs catch up on these customers; retrying here could loop on a bad definition.
             self.last_error = str(exc)
@@ -523,19 +562,39 @@ OR_FILTER_SETTING = "dynamic_or_filter_threshold"
 # of events: 1 - e^(-1000/470) = 88 % of them at 1,000), so the list prunes little; measured at 2,000 ids it made
 # the events' scan slower, at 100 ids 5-8x faster (BENCHMARKS.md): larger micro-batches keep DuckDB's default
 MAX_PUSHED_IDS = 1_000
-# on fact tables in customer order in row groups of at most COMPACTED_ROW_GROUPS rows (`segmentum compact`), a
-# row group holds few customers, so a list of up to this many ids still skips most of them: measured at 1M, the
-# query 1.3x faster at 2,000 ids pushed, 1.2x slower at 5,000 (BENCHMARKS.md "The storage step")
-# The same caps hold for the staging scans (`_BoundEngine._stage`), counted on the staged ids (touched ids and
-# their aliases): at 2,000 ids pushing saved a sixth of the staging, at 5,000 nothing (BENCHMARKS.md "Staging")
+# on fact tables in customer order in row groups of at most COMPACTED_CUSTOMERS_PER_ROW_GROUP customers
+# (`segmentum compact`), a row group holds few customers, so a list of up to this many ids still skips most of
+# them: measured at 1M, the query 1.3x faster at 2,000 ids pushed, 1.2x slower at 5,000 (BENCHMARKS.md "The
+# storage step"). The same caps hold for the staging scans (`_BoundEngine._stage`), counted on the staged ids
+# (touched ids and their aliases): at 2,000 ids pushing saved a sixth of the staging, at 5,000 nothing
+# (BENCHMARKS.md "Staging"); with orders and items in row groups of about 280 customers, 5,000 ids still read
+# two thirds of their rows and the scans were slower than in 16,384-row groups (BENCHMARKS.md "Row groups sized
+# per table"), so the cap stays
 COMPACTED_MAX_PUSHED_IDS = 2_000
-COMPACTED_ROW_GROUPS = 16_384
+# the 2,000 cap was measured with every table in 16,384-row groups, where an orders group held 1,650 customers
+COMPACTED_CUSTOMERS_PER_ROW_GROUP = 2_048
+
+
+def _pruned_by_customer(store: Store) -> bool:
+    """Whether every fact table of the store is compacted in row groups of few customers."""
+    held = compacted_customers_per_row_group(store)
+    return held is not None and held <= COMPACTED_CUSTOMERS_PER_ROW_GROUP
 
 
 def pushed_ids_cap(store: Store) -> int:
-    """Up to how many touched ids a micro-batch pushes into the fact tables' scans on this store."""
-    size = compacted_row_group_size(store)
-    return COMPACTED_MAX_PUSHED_IDS if size is not None and size <= COMPACTED_ROW_GROUPS else MAX_PUSHED_IDS
+    """Up to how many touched ids a micro-batch pushes into the fact tables' scans on this store: more on a store
+    whose fact tables are all compacted in row groups of few customers (`compacted_customers_per_row_group`)."""
+    return COMPACTED_MAX_PUSHED_IDS if _pruned_by_customer(store) else MAX_PUSHED_IDS
+
+
+def micro_batch_cap(store: Store) -> int | None:
+    """The most customers the server's micro-batch evaluates at once (`MicroBatcher`; the rest wait for the next
+    one, oldest first), or None for all of them. On a compacted store, the pushdown cap: beyond it staging reads
+    the fact tables whole (BENCHMARKS.md "End to end at 1M after staging": micro-batches of 3,366 customers on a
+    loaded server, each slower than the last). On a store not compacted, none: its row groups hold customers
+    in arrival order, so staging reads about every row group at any size, and one micro-batch costs less than
+    several."""
+    return COMPACTED_MAX_PUSHED_IDS if _pruned_by_customer(store) else None
 
 
 class _BoundEngine:

@@ -23,16 +23,16 @@ from segmentum.errors import StoreError
 from segmentum.sql import literal
 from segmentum.store.tables import COMPACTIONS_TABLE, META, prepare
 
-__all__ = ["CATALOG", "META", "ROW_GROUP_SIZE", "Store"]
+__all__ = ["CATALOG", "META", "Store"]
 
 CATALOG = "store"
-# Rows per row group of the fact tables `segmentum.store.compact` rewrites in customer order (DuckDB's default
-# is 122,880). DuckDB skips a row group whose min/max of a filtered column hold none of the wanted values
-# (zonemaps): a row group this size holds few enough customers that a micro-batch's reads skip most of them.
-# DuckDB's ROW_GROUP_SIZE is an option of the attached file (not stored in it), so the store is attached with it
-# only while a compaction writes: everything else (a batch run's memberships and traits) keeps DuckDB's default,
-# which the batch run needs (BENCHMARKS.md "The storage step": 1.5x its CPU with the whole store at 16,384).
-ROW_GROUP_SIZE = 16_384
+# The fact tables `segmentum.store.compact` rewrites in customer order are written in small row groups, sized
+# per table (`compact.row_group_size_for`; DuckDB's default is 122,880): DuckDB skips a row group whose min/max
+# of a filtered column hold none of the wanted values (zonemaps), so a small one holds few enough customers that
+# a micro-batch's reads skip most of them. DuckDB's ROW_GROUP_SIZE is an option of the attached file (not stored
+# in it), so the store is attached with it only while a compaction writes (`writing_row_groups`): everything else
+# (a batch run's memberships and traits) keeps DuckDB's default, which the batch run needs (BENCHMARKS.md "The
+# storage step": 1.5x its CPU with the whole store at 16,384).
 # file -> [root connection, Store objects open on it, every connection handed out on it (`rewrite` ends their
 # unfinished results)]
 _SHARED: dict[tuple[str, bool], list[Any]] = {}
@@ -49,11 +49,12 @@ class Store:
         *,
         read_only: bool = False,
         settings: Mapping[str, str | int] | None = None,
-        row_group_size: int | None = ROW_GROUP_SIZE,
+        row_group_size: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.read_only = read_only
-        # the row group size of the fact tables a compaction writes (None: DuckDB's default)
+        # one row group size for every fact table a compaction writes (`engine.row_group_size`); None: each
+        # table's own, sized by its rows per customer (`compact.row_group_size_for`)
         self.row_group_size = row_group_size
         # DuckDB settings of the database (memory_limit, temp_directory, threads): applied when this process
         # first opens the file; Store objects on the same file share that database and its settings
@@ -129,6 +130,10 @@ class Store:
         self._reattach(f" (ROW_GROUP_SIZE {int(size)})")
         try:
             yield
+            # what was committed is written to the file now, in this size (rows still in the WAL would be replayed
+            # by the next attachment in its own size), and the blocks of tables dropped meanwhile are free for
+            # reuse (the file does not shrink)
+            self.cursor().execute("CHECKPOINT")
         finally:
             self._reattach(self._attach_options())
 
