@@ -17,7 +17,8 @@ Usage: `python -m bench.realtime --workspace bench/data/c100000/ws --rates 500,1
 opening the workspace and calling `EventWriter.append` N times back to back with requests of `--batch`
 events (all but 3 for random existing customers, 3 for new ones), as the server does for each request.
 Per round: each append's wall and CPU milliseconds (process CPU, DuckDB's threads included), the events/s
-one writer held (events / the appends' wall), the first append's time apart (`prepare_s`: it creates the
+one writer held (events / the appends' wall), the memory DuckDB then holds for the customer_id index
+(`index_mb`), the first append's time apart (`prepare_s`: it creates the
 customer_id index when the store lacks it) and the load average. `--before-src DIR` alternates the rounds
 between this checkout's code and another's `src` (e.g. `git archive <commit> src | tar -x -C DIR`): side
 by side on the same store, after / before / before / after ... The appends stay in the store: measure on a
@@ -333,6 +334,9 @@ def append_round(root: Path, appends: int, batch: int, tag: str) -> dict[str, An
             wall_ms.append(1000 * (time.perf_counter() - t0))
             cpu_ms.append(1000 * (_cpu_s() - c0))
             new_customers += result.new_customers
+        index_mb = ws.store.query(
+            "SELECT coalesce(sum(memory_usage_bytes), 0) / 2 ^ 20 FROM duckdb_memory() WHERE tag = 'ART_INDEX'"
+        )[0][0]
     if new_customers != appends * NEW_PER_REQUEST:
         raise RuntimeError(f"{new_customers} new customers created, {appends * NEW_PER_REQUEST} expected")
     return {
@@ -343,6 +347,7 @@ def append_round(root: Path, appends: int, batch: int, tag: str) -> dict[str, An
         "wall_ms": [round(v, 2) for v in wall_ms],
         "cpu_ms": [round(v, 2) for v in cpu_ms],
         "events_per_s_held": round(batch * appends / (sum(wall_ms) / 1000), 1),
+        "index_mb": round(float(index_mb), 1),  # what DuckDB holds of the customer_id index after the appends
         "load_average": [load_before, os.getloadavg()],
     }
 
@@ -358,6 +363,7 @@ def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         "cpu_ms_median": round(statistics.median(cpu), 2),
         "events_per_s_held_per_round": [r["events_per_s_held"] for r in rounds],
         "prepare_s_per_round": [r["prepare_s"] for r in rounds],
+        "index_mb_per_round": [r["index_mb"] for r in rounds],
         "load_average_1min": [round(r["load_average"][i][0], 2) for r in rounds for i in (0, 1)],
     }
 

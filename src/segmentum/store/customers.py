@@ -39,9 +39,7 @@ def existing_customers(cur: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> se
     if not ids:
         return set()
     values = ", ".join(literal(i) for i in sorted(set(ids)))
-    rows = cur.execute(
-        f"SELECT DISTINCT customer_id FROM main.customers WHERE customer_id IN ({values})"
-    ).fetchall()
+    rows = cur.execute(f"SELECT customer_id FROM main.customers WHERE customer_id IN ({values})").fetchall()
     return {r[0] for r in rows}
 
 
