@@ -12,6 +12,18 @@ stored) is served by `segmentum serve` (uvicorn) on 127.0.0.1. For each offered 
 Reported per rate: events/s accepted (held), 429 answers, event -> membership p50/p95/p99, lookup p50/p99,
 the server's peak RSS; at the end, events stored = events accepted.
 Usage: `python -m bench.realtime --workspace bench/data/c100000/ws --rates 500,1000,2000,3000 --seconds 60`.
+
+`--appends N` measures the write of POST /v1/events alone instead (issue 20): `--rounds` processes, each
+opening the workspace and calling `EventWriter.append` N times back to back with requests of `--batch`
+events (all but 3 for random existing customers, 3 for new ones), as the server does for each request.
+Per round: each append's wall and CPU milliseconds (process CPU, DuckDB's threads included), the events/s
+one writer held (events / the appends' wall), the memory DuckDB then holds for the customer_id index
+(`index_mb`), the first append's time apart (`prepare_s`: it creates the
+customer_id index when the store lacks it) and the load average. `--before-src DIR` alternates the rounds
+between this checkout's code and another's `src` (e.g. `git archive <commit> src | tar -x -C DIR`): side
+by side on the same store, after / before / before / after ... The appends stay in the store: measure on a
+copy (the workspace is copied unless `--in-place`). Usage: `python -m bench.realtime --workspace <copy>
+--in-place --appends 40 --rounds 4 --before-src /tmp/base/src` (raw: bench/results/realtime_append.json).
 """
 
 from __future__ import annotations
@@ -20,8 +32,10 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -282,14 +296,160 @@ def _measure(tmp: Path, source_ws: Path, rates: list[int], seconds: float, looku
     }
 
 
+# ------------------------------------------------------------------------------------------ the append alone
+
+NEW_PER_REQUEST = 3  # customers of each request not in the store yet
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def append_round(root: Path, appends: int, batch: int, tag: str) -> dict[str, Any]:
+    """One process's appends: `appends` requests of `batch` events through `EventWriter.append`."""
+    from zoneinfo import ZoneInfo
+
+    from segmentum.runs.realtime import EventRow, EventWriter
+
+    load_before = os.getloadavg()
+    with Workspace(root) as ws:
+        known = [r[0] for r in ws.store.query("SELECT customer_id FROM main.customers USING SAMPLE 20000")]
+        indexed = ws.store.query("SELECT count(*) FROM duckdb_indexes() WHERE table_name = 'customers'")[0][0]
+        writer = EventWriter(ws.store, ZoneInfo(ws.config.timezone))
+        rng = random.Random(tag)
+        now = datetime.now()
+        started = time.perf_counter()
+        writer.append([EventRow(rng.choice(known), "page_view", now)])
+        prepare_s = time.perf_counter() - started
+        wall_ms: list[float] = []
+        cpu_ms: list[float] = []
+        new_customers = 0
+        for k in range(appends):
+            ids = [rng.choice(known) for _ in range(batch - NEW_PER_REQUEST)]
+            ids += [f"bench-append-{tag}-{k}-{j}" for j in range(NEW_PER_REQUEST)]
+            rows = [EventRow(c, "page_view", now, {"page": "/bench"}) for c in ids]
+            t0, c0 = time.perf_counter(), _cpu_s()
+            result = writer.append(rows)
+            wall_ms.append(1000 * (time.perf_counter() - t0))
+            cpu_ms.append(1000 * (_cpu_s() - c0))
+            new_customers += result.new_customers
+        index_mb = ws.store.query(
+            "SELECT coalesce(sum(memory_usage_bytes), 0) / 2 ^ 20 FROM duckdb_memory() WHERE tag = 'ART_INDEX'"
+        )[0][0]
+    if new_customers != appends * NEW_PER_REQUEST:
+        raise RuntimeError(f"{new_customers} new customers created, {appends * NEW_PER_REQUEST} expected")
+    return {
+        "tag": tag,
+        "customers": len(known),
+        "index_before": bool(indexed),
+        "prepare_s": round(prepare_s, 3),
+        "wall_ms": [round(v, 2) for v in wall_ms],
+        "cpu_ms": [round(v, 2) for v in cpu_ms],
+        "events_per_s_held": round(batch * appends / (sum(wall_ms) / 1000), 1),
+        "index_mb": round(float(index_mb), 1),  # what DuckDB holds of the customer_id index after the appends
+        "load_average": [load_before, os.getloadavg()],
+    }
+
+
+def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    wall = [v for r in rounds for v in r["wall_ms"]]
+    cpu = [v for r in rounds for v in r["cpu_ms"]]
+    return {
+        "appends": len(wall),
+        "wall_ms_median": round(statistics.median(wall), 2),
+        "wall_ms_p95": _pct(wall, 95),
+        "wall_ms_best": round(min(wall), 2),
+        "cpu_ms_median": round(statistics.median(cpu), 2),
+        "events_per_s_held_per_round": [r["events_per_s_held"] for r in rounds],
+        "prepare_s_per_round": [r["prepare_s"] for r in rounds],
+        "index_mb_per_round": [r["index_mb"] for r in rounds],
+        "load_average_1min": [round(r["load_average"][i][0], 2) for r in rounds for i in (0, 1)],
+    }
+
+
+def measure_appends(
+    source_ws: Path, appends: int, rounds: int, batch: int, before_src: Path | None, in_place: bool
+) -> dict[str, Any]:
+    """Rounds of appends, each in a process of its own, alternating with `before_src`'s code when given."""
+    tmp = None if in_place else Path(tempfile.mkdtemp(prefix="bench_append_"))
+    try:
+        root = source_ws
+        if tmp is not None:
+            root = tmp / "ws"
+            shutil.copytree(source_ws, root)
+        here = Path(__file__).resolve().parent.parent
+        variants = ["after", "before"] if before_src else ["after"]
+        results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
+        run = f"{time.time():.0f}"  # new customers' ids unique to this run (the appends stay in the store)
+        for n in range(rounds):
+            # after / before, then before / after: neither always runs on the warmer cache
+            for variant in variants if n % 2 == 0 else variants[::-1]:
+                src = before_src if variant == "before" else here / "src"
+                env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{here}"}
+                command = [
+                    sys.executable,
+                    "-m",
+                    "bench.realtime",
+                    "--workspace",
+                    str(root),
+                    "--append-worker",
+                ]
+                command += ["--appends", str(appends), "--batch", str(batch), "--tag", f"{run}-{variant}{n}"]
+                done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+                if done.returncode:
+                    raise RuntimeError(f"{variant} round {n} failed: {done.stderr[-2000:]}")
+                figures = json.loads(done.stdout.strip().splitlines()[-1])
+                results[variant].append(figures)
+                print(json.dumps({k: v for k, v in figures.items() if not k.endswith("_ms")}), flush=True)
+        return {
+            "workspace": str(source_ws),
+            "batch": batch,
+            "new_per_request": NEW_PER_REQUEST,
+            "cpus": os.cpu_count(),
+            "before_src": str(before_src) if before_src else None,
+            "summary": {v: _summary(r) for v, r in results.items()},
+            "rounds": results,
+        }
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workspace", required=True)
     parser.add_argument("--rates", default="500,1000,2000,3000", help="offered events/s, comma-separated")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--lookups", type=int, default=500, help="lookup requests/s offered during each rate")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "realtime.json"))
+    parser.add_argument(
+        "--out", default=None, help="raw figures (default bench/results/realtime[_append].json)"
+    )
+    parser.add_argument("--appends", type=int, default=0, help="measure N appends per round instead of serve")
+    parser.add_argument("--rounds", type=int, default=2, help="with --appends: processes per variant")
+    parser.add_argument("--batch", type=int, default=BATCH, help="with --appends: events per request")
+    parser.add_argument(
+        "--before-src", default=None, help="with --appends: another checkout's src to compare"
+    )
+    parser.add_argument(
+        "--in-place", action="store_true", help="with --appends: append to --workspace itself"
+    )
+    parser.add_argument("--append-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--tag", default="round", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    results = Path(__file__).resolve().parent / "results"
+    if args.append_worker:
+        print(json.dumps(append_round(Path(args.workspace), args.appends, args.batch, args.tag)))
+        return 0
+    if args.appends:
+        before = Path(args.before_src).resolve() if args.before_src else None
+        appended = measure_appends(
+            Path(args.workspace), args.appends, args.rounds, args.batch, before, args.in_place
+        )
+        Path(args.out or results / "realtime_append.json").write_text(json.dumps(appended, indent=2))
+        print(json.dumps(appended["summary"], indent=2))
+        return 0
+    args.out = args.out or str(results / "realtime.json")
     rates = [int(r) for r in args.rates.split(",") if r.strip()]
     figures = measure(Path(args.workspace), rates, args.seconds, args.lookups)
     Path(args.out).write_text(json.dumps(figures, indent=2, default=str))

@@ -52,6 +52,7 @@ from segmentum.schema import (
 )
 from segmentum.sql import one
 from segmentum.store import META, Store
+from segmentum.store.customers import add_derived_customers
 
 MODES = ("append", "upsert", "replace")
 TYPED = "__typed"
@@ -1456,7 +1457,6 @@ def _derive_customers(cur: duckdb.DuckDBPyConnection, sources: tuple[str, ...] =
             for a in attrs
         )
         select = "customer_id" + (", " + picks if picks else "")
-        names = ", ".join(["customer_id", *(q(a) for a in attrs)])
         cur.execute(
             f"CREATE OR REPLACE TEMP TABLE __newcust AS SELECT {select} FROM main.{q(table)} f "
             f"WHERE customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM main.customers c "
@@ -1464,8 +1464,7 @@ def _derive_customers(cur: duckdb.DuckDBPyConnection, sources: tuple[str, ...] =
         )
         n = one(cur.execute("SELECT count(*) FROM __newcust"))[0]
         if n:
-            cur.execute(f"INSERT INTO main.customers ({names}) SELECT {names} FROM __newcust")
-            cur.execute(f"INSERT INTO {META}.auto_customers SELECT customer_id FROM __newcust")
+            add_derived_customers(cur, "__newcust", ["customer_id", *attrs])
             created = True
         cur.execute("DROP TABLE IF EXISTS temp.__newcust")
     if not customers:

@@ -2,7 +2,9 @@
 touch are re-evaluated in micro-batches (DESIGN.md section 3, principle 5; section 8, Real time).
 
 `EventWriter.append` writes one request's events, and creates the customers it has not seen, in one
-transaction; then the touched ids are queued. `MicroBatcher` wakes every `serve.micro_batch_seconds`
+transaction; then the touched ids are queued. Which customers are new is a look-up of the request's ids in an
+index of `main.customers.customer_id` (`store.customers`), so an append costs what its request holds, not
+what the store holds. `MicroBatcher` wakes every `serve.micro_batch_seconds`
 and calls `Evaluator.evaluate` on the queued ids with `as_of` = now: a run of kind 'realtime'.
 
 What a micro-batch costs must not grow with the definitions or the store:
@@ -67,6 +69,7 @@ from segmentum.schema import CUSTOMERS, EVENTS, IDENTITIES, TABLES
 from segmentum.sql import ident
 from segmentum.store import META, Store
 from segmentum.store.compact import compacted_customers_per_row_group
+from segmentum.store.customers import add_derived_customers, existing_customers, index_customer_ids
 from segmentum.store.identities import aliases_linked_sql
 
 if TYPE_CHECKING:
@@ -168,7 +171,12 @@ class WriterBusy(BusyError):
 
 
 class EventWriter:
-    """Appends events to the store; one writer at a time (so that a new customer is created once)."""
+    """Appends events to the store; one writer at a time (so that a new customer is created once).
+
+    New customers are created as ingest creates them from other tables (`add_derived_customers`: listed in
+    `auto_customers`); the first append indexes `customers.customer_id` if needed (`index_customer_ids`; at
+    1M customers a build of 20 s once, kept in the store file), and again after an `exclusive` operation,
+    which may have replaced the table."""
 
     def __init__(self, store: Store, zone: ZoneInfo) -> None:
         self.store = store
@@ -188,6 +196,8 @@ class EventWriter:
                 yield
             finally:
                 self.busy_with = None
+                # the operation may have replaced `customers` (and its index with it) or `events`
+                self._ready = False
 
     def _prepare(self) -> None:
         if self._ready:
@@ -196,6 +206,8 @@ class EventWriter:
         # the canonical tables, as ingest would create them, when no file was loaded yet
         con.execute(EVENTS.ddl())
         con.execute(CUSTOMERS.ddl(["customer_id"]))
+        # which of a request's customers are new is then a look-up per id, not a scan of every customer
+        index_customer_ids(con)
         # events loaded from a file may lack the optional columns the API writes: add them (null for old rows)
         present = self.store.columns("events")
         for column in ("event_id", "properties"):
@@ -208,26 +220,21 @@ class EventWriter:
         if not rows:
             return AppendResult(0, 0, 0)
         ids = [normalize_id(r.customer_id) for r in rows]
-        batch = pa.table(
-            {
-                "event_id": pa.array([uuid.uuid4().hex for _ in rows], pa.string()),
-                "customer_id": pa.array(ids, pa.string()),
-                "event": pa.array([r.event for r in rows], pa.string()),
-                "occurred_at": pa.array(
-                    [to_wall_clock(r.occurred_at, self.zone) for r in rows], pa.timestamp("us")
-                ),
-                "properties": pa.array(
-                    [
-                        None
-                        if r.properties is None
-                        else json.dumps(r.properties, ensure_ascii=False, allow_nan=False)
-                        for r in rows
-                    ],
-                    pa.string(),
-                ),
-            }
-        )
-        name = f"_sgm_events_{uuid.uuid4().hex}"
+        # the request as one list per column, bound as parameters (cheaper than registering a table per request)
+        columns = [
+            [uuid.uuid4().hex for _ in rows],
+            ids,
+            [r.event for r in rows],
+            [to_wall_clock(r.occurred_at, self.zone) for r in rows],
+            [
+                None
+                if r.properties is None
+                else json.dumps(r.properties, ensure_ascii=False, allow_nan=False)
+                for r in rows
+            ],
+        ]
+        unique = sorted(set(ids))
+        new: list[str] = []
         # other appends hold the writer for moments (wait for them however long a loaded machine makes that);
         # an operation holding it (`exclusive`) refuses the request at once instead
         while not self.lock.acquire(timeout=WRITER_WAIT_SECONDS):
@@ -236,30 +243,25 @@ class EventWriter:
         try:
             self._prepare()
             cur = self.store.cursor()
-            cur.register(name, batch)
             try:
                 with self.store.transaction(cur):
-                    row = cur.execute(
-                        f"SELECT count(DISTINCT b.customer_id) FROM {name} b "
-                        "WHERE NOT EXISTS (SELECT 1 FROM main.customers c WHERE c.customer_id = b.customer_id)"
-                    ).fetchone()
-                    new = int(row[0]) if row else 0
+                    known = existing_customers(cur, unique)
+                    new = [i for i in unique if i not in known]
                     if new:
-                        cur.execute(
-                            f"INSERT INTO main.customers (customer_id) SELECT DISTINCT b.customer_id FROM {name} b "
-                            "WHERE NOT EXISTS (SELECT 1 FROM main.customers c WHERE c.customer_id = b.customer_id)"
+                        add_derived_customers(
+                            cur, "(SELECT unnest(?::VARCHAR[]) AS customer_id)", ["customer_id"], [new]
                         )
                     cur.execute(
                         "INSERT INTO main.events (event_id, customer_id, event, occurred_at, properties) "
-                        f"SELECT event_id, customer_id, event, occurred_at, properties::JSON FROM {name}"
+                        "SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+                        "unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[])::JSON",
+                        columns,
                     )
             finally:
-                cur.unregister(name)
                 cur.close()
         finally:
             self.lock.release()
-        unique = sorted(set(ids))
-        return AppendResult(len(rows), len(unique), new, unique)
+        return AppendResult(len(rows), len(unique), len(new), unique)
 
 
 class MicroBatcher:
