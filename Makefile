@@ -25,11 +25,8 @@ browser-deps:
 	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
 	    || echo "warning: could not install chromium; browser tests will be skipped"; }
 
-# The suite in two processes (pytest-xdist; CI has 2 cores and most tests wait on servers, subprocesses and
-# DuckDB as much as they compute): 21.7 minutes against 27.2 in one on those cores. TEST_WORKERS=0: one process.
-TEST_WORKERS ?= 2
 test: install browser-deps
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=25
+	$(PY) -m pytest -q -p no:cacheprovider --durations=25
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow and not spark and not browser"
