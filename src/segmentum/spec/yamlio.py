@@ -95,15 +95,11 @@ _PARSED_MAX = 256
 _PARSED_LOCK = threading.Lock()
 
 
-def load_yaml(
-    path: str | Path, *, display_path: str | None = None, text: str | None = None, shipped: bool = False
-) -> Located:
+def load_yaml(path: str | Path, *, display_path: str | None = None, text: str | None = None) -> Located:
     """Load a YAML 1.2 file; syntax errors become `ConfigError`-style messages with file:line:col.
 
     A text parsed before in this process is not parsed again: a copy of the earlier result is returned (callers
-    may change what they get). `shipped`: a file of this package (a built-in), whose nesting a test checks, so
-    the count of its nesting before composing is skipped (it was 0.5 s of the 1.2 s the 23 built-ins take to
-    parse, in every process that loads definitions)."""
+    may change what they get)."""
     from segmentum.errors import ConfigError
 
     shown = display_path or str(path)
@@ -119,7 +115,7 @@ def load_yaml(
             _PARSED.move_to_end(key)
     if cached is not None:
         return copy.deepcopy(cached)
-    located = _parse_yaml(text, shown, check_nesting=not shipped)
+    located = _parse_yaml(text, shown)
     with _PARSED_LOCK:
         _PARSED[key] = copy.deepcopy(located)
         while len(_PARSED) > _PARSED_MAX:
@@ -127,14 +123,13 @@ def load_yaml(
     return located
 
 
-def _parse_yaml(text: str, shown: str, *, check_nesting: bool = True) -> Located:
+def _parse_yaml(text: str, shown: str) -> Located:
     from segmentum.errors import ConfigError
 
     yaml = YAML(typ="rt")
     yaml.version = (1, 2)
     try:
-        if check_nesting:
-            _check_nesting(yaml, text, shown)
+        _check_nesting(yaml, text, shown)
         node = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
