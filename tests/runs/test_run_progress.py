@@ -19,6 +19,11 @@ from segmentum.store import progress as query_progress
 from segmentum.store.progress import THOUSANDTHS, watch_query
 from segmentum.workspace import Workspace
 
+# the two DuckDB settings watch_query turns on for its cursor and must restore
+PROGRESS_SETTINGS = (
+    "SELECT current_setting('enable_progress_bar'), current_setting('enable_progress_bar_print')"
+)
+
 Call = tuple[int, int | None, str, str]
 
 
@@ -79,8 +84,7 @@ def test_a_run_without_a_callback_changes_nothing_of_the_store_connection(shop: 
     calls, progress = collect()
     run(shop, as_of="2024-03-31", progress=progress)
     # watch_query turned DuckDB's progress bar on for its own cursor only, and back off after
-    setting = "SELECT current_setting('enable_progress_bar'), current_setting('enable_progress_bar_print')"
-    assert shop.store.cursor().execute(setting).fetchone() == (False, True)
+    assert shop.store.cursor().execute(PROGRESS_SETTINGS).fetchone() == (False, True)
     assert calls and pollers() == []
 
 
@@ -155,8 +159,7 @@ def test_watch_query_polls_from_a_thread_that_stops_with_the_query_even_when_it_
     assert pollers() == []
     assert THOUSANDTHS not in [done for done, _ in seen]  # a failed step does not end as done
     # the cursor's settings are as they were (DuckDB's defaults: no progress bar, printing on)
-    setting = "SELECT current_setting('enable_progress_bar'), current_setting('enable_progress_bar_print')"
-    assert cur.execute(setting).fetchone() == (False, True)
+    assert cur.execute(PROGRESS_SETTINGS).fetchone() == (False, True)
     con.close()
 
 
@@ -165,12 +168,11 @@ def test_without_a_callback_watch_query_starts_no_thread_and_sets_nothing() -> N
     before = threading.active_count()
     # DuckDB's default for the progress bar depends on where the process runs (a pytest-xdist worker gets
     # True): what matters is that watch_query leaves it as it found it
-    setting = "SELECT current_setting('enable_progress_bar'), current_setting('enable_progress_bar_print')"
-    found = con.execute(setting).fetchone()
+    found = con.execute(PROGRESS_SETTINGS).fetchone()
     with watch_query(con, None, "nothing"):
         assert threading.active_count() == before
-        assert con.execute(setting).fetchone() == found
-    assert con.execute(setting).fetchone() == found
+        assert con.execute(PROGRESS_SETTINGS).fetchone() == found
+    assert con.execute(PROGRESS_SETTINGS).fetchone() == found
     con.close()
 
 
