@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -41,15 +42,22 @@ def start_serve(
 ) -> tuple[subprocess.Popen[str], str]:
     """`segmentum serve -w root` in a subprocess, once `/v1/health` answers: (process, url).
 
-    The caller terminates the process (`proc.terminate(); proc.wait(30)`)."""
+    The server's log (its standard error) goes to a file, `proc.log_path`, read with `serve_log(proc)`: a pipe
+    nobody reads would lose it and, once full, block the server. The caller terminates the process
+    (`proc.terminate(); proc.wait(30)`)."""
     port = free_port()
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - the file outlives this call: the server writes it
+        prefix="segmentum-serve-", suffix=".log", delete=False
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "segmentum.cli.main", "serve", "--port", str(port), "-w", str(root)],
         stdout=stdout,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
         env=env,
     )
+    log.close()  # the server has its own descriptor of the file
+    proc.log_path = Path(log.name)  # type: ignore[attr-defined]
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while True:
@@ -59,8 +67,14 @@ def start_serve(
         except httpx.HTTPError:
             pass
         if proc.poll() is not None:
-            raise RuntimeError(f"segmentum serve exited: {proc.stderr.read() if proc.stderr else ''}")
+            raise RuntimeError(f"segmentum serve exited: {serve_log(proc)}")
         if time.monotonic() > deadline:
             proc.terminate()
-            raise RuntimeError("segmentum serve did not start")
+            raise RuntimeError(f"segmentum serve did not start: {serve_log(proc)}")
         time.sleep(0.2)
+
+
+def serve_log(proc: subprocess.Popen[str], tail: int = 20_000) -> str:
+    """The last `tail` characters of the log of a server `start_serve` started."""
+    text = Path(proc.log_path).read_text(encoding="utf-8", errors="replace")  # type: ignore[attr-defined]
+    return text[-tail:]

@@ -95,6 +95,22 @@ def test_plain_lines_come_at_most_every_few_seconds_and_always_at_the_end() -> N
     assert lines[3].startswith("ingest: checking and storing 5 rows 5/5 (")
 
 
+def test_a_step_that_ended_followed_by_another_label_of_the_same_total_is_a_new_step() -> None:
+    """What a CLI polling a server's progress sees: a run's steps all count 0/1 then 1/1, and two polls half a
+    second apart can catch "compile 1/1" and then "diff 1/1" with nothing between; the last step still shows.
+    A label that changes within a step (k-means trying k = 2, 3, ...) stays one step."""
+    out = io.StringIO()
+    with ProgressDisplay("run", console=Console(file=out, force_terminal=False), every=3600, after=0) as progress:
+        progress(1, 1, "compile")
+        progress(1, 1, "diff")
+        progress(1, 1, "diff")  # the answer's last poll tells the end again: shown once
+        progress(1, 4, "trying k = 3")
+        progress(2, 4, "trying k = 4")
+        progress(4, 4, "clusters fitted")
+    lines = [ln.split(" (")[0] for ln in out.getvalue().splitlines()]
+    assert lines == ["run: compile 1/1", "run: diff 1/1", "run: trying k = 3 1/4", "run: clusters fitted 4/4"]
+
+
 def test_on_a_terminal_it_draws_a_bar_and_leaves_no_line_behind() -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=100)

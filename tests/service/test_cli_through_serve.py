@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from segmentum.workspace import Workspace
-from servers import start_serve
+from servers import serve_log, start_serve
 
 ORDERS_CSV = """order_id,customer_id,ordered_at,amount,status
 o1,c1,2024-01-05,100,
@@ -70,6 +70,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     finally:
         proc.terminate()
         proc.wait(30)
+        print(f"segmentum serve's log:\n{serve_log(proc)}")  # pytest shows it when the test failed
 
 
 @pytest.mark.slow  # a server and a dozen CLI processes
@@ -222,6 +223,7 @@ def served_demo(tmp_path: Path) -> Iterator[Path]:
     finally:
         proc.terminate()
         proc.wait(30)
+        print(f"segmentum serve's log:\n{serve_log(proc)}")  # pytest shows it when the test failed
 
 
 @pytest.mark.slow  # a demo workspace, a server and a dozen CLI processes

@@ -66,6 +66,7 @@ class ProgressDisplay:
         self._estimate = Estimate(clock)
         self._last_line = float("-inf")
         self._last_done: int | None = None
+        self._label: str | None = None  # the label of the last call
         self._ended = False  # the line that ends the step is shown
         self._shown = False  # a line of this step is shown
 
@@ -90,15 +91,26 @@ class ProgressDisplay:
         if self._bar is not None:
             self._bar.stop()
 
+    def _ended_at_total(self) -> bool:
+        """Whether the last call counted its step to the end (done = total)."""
+        return self._step is not None and self._step[0] is not None and (self._last_done or 0) >= self._step[0]
+
     def __call__(self, done: int, total: int | None, label: str, unit: str = "") -> None:
-        # a new step starts when the total changes or the count goes back (reading bytes, then storing rows)
-        new_step = self._step is None or self._step[0] != total or (self._last_done or 0) > done
+        # a new step starts when the total changes or the count goes back (reading bytes, then storing rows),
+        # or when a step that ended is followed by another label: a progress polled from a server may see
+        # "compile 1/1" and then "diff 1/1", the steps between (and their 0/1) falling between two polls
+        new_step = (
+            self._step is None
+            or self._step[0] != total
+            or (self._last_done or 0) > done
+            or (self._ended_at_total() and label != self._label)
+        )
         if new_step:
             self._step = (total, label)
             self._estimate.restart()
             self._last_line = float("-inf")
             self._ended = self._shown = False
-        self._last_done = done
+        self._last_done, self._label = done, label
         amount = f"{_amount(done, unit)}/{_amount(total, unit)}"
         eta = self._estimate.remaining(done, total)
         times = f"{duration(self._estimate.elapsed())} elapsed, about {duration(eta)} left"
