@@ -199,11 +199,16 @@ def test_forget_erases_the_aliases_linked_to_the_customer_and_an_alias_alone(tmp
     assert b"ANON-PLANTED-1" not in after and b"ANON-OTHER-2" not in after
 
 
-def test_a_rewrite_ends_results_cursors_have_not_read_and_the_store_stays_usable(tmp_path: Path) -> None:
+def test_a_rewrite_ends_results_cursors_have_not_read_and_the_store_stays_usable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A result read in part holds the old file open: DuckDB refused to attach the rewritten one ("Unique file
-    handle conflict") and the store was left detached. The rewrite ends such results; every cursor and a
-    second Store on the file go on reading the rewritten file."""
+    handle conflict") and the store was left detached. The rewrite ends such results once its grace for the
+    queries in progress is over; every cursor and a second Store on the file go on reading the rewritten file."""
+    from segmentum.store import connection
     from segmentum.store.connection import Store
+
+    monkeypatch.setattr(connection, "REATTACH_GRACE_S", 0.5)  # nobody reads these results on: no need to wait
 
     store = Store(tmp_path / "s.duckdb")
     store.cursor().execute("CREATE TABLE main.t AS SELECT range AS i FROM range(100000)")
@@ -217,4 +222,55 @@ def test_a_rewrite_ends_results_cursors_have_not_read_and_the_store_stays_usable
     assert other.query("SELECT count(*) FROM main.t") == [(10,)]
     assert store.query("SELECT count(*) FROM main.t") == [(10,)]
     other.close()
+    store.close()
+
+
+def test_a_rewrite_while_other_threads_read_waits_for_them_and_leaves_the_store_attached(tmp_path: Path) -> None:
+    """What a server does while an erasure runs: other threads (pages, the lookups' replica loading, profiles
+    being warmed) take cursors and read. A query one of them began between the rewrite's end of the results and
+    its detachment held the old file, DuckDB refused to attach the new one ("Unique file handle conflict", a
+    500 for `forget` through `segmentum serve`) and the store was left detached for every later request. Now
+    new cursors wait at the file's gate during a re-attachment, and the attachment waits for a query that
+    still holds the old file. A reader never reads a wrong answer: its rows, or (a cursor it took just before the
+    detachment) the error that the store is not attached."""
+    import threading
+
+    import duckdb
+
+    from segmentum.store.connection import Store
+
+    store = Store(tmp_path / "s.duckdb")
+    store.cursor().execute("CREATE TABLE main.t AS SELECT range AS x FROM range(3000000)")
+    stop = threading.Event()
+    failures: list[str] = []
+    reads = [0]
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                read = store.cursor().execute("SELECT sum(x) FROM main.t").fetchone()
+            except duckdb.BinderException as exc:
+                if 'Catalog "store" does not exist' not in str(exc):
+                    failures.append(str(exc))
+                continue
+            if read == (4499998500000,):
+                reads[0] += 1
+            else:
+                failures.append(f"read {read}")  # a result ended under its reader: None
+
+    readers = [threading.Thread(target=reader) for _ in range(4)]
+    for thread in readers:
+        thread.start()
+    try:
+        for _ in range(8):
+            store.rewrite()  # failed at the first or second one before the gate
+            with store.writing_row_groups(2048):  # the compaction's re-attachment: the same gate
+                pass
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join(60)
+    assert reads[0] > 0  # the readers did read meanwhile
+    assert failures == []
+    assert store.query("SELECT count(*) FROM main.t") == [(3000000,)]
     store.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -34,10 +35,14 @@ CATALOG = "store"
 # (a batch run's memberships and traits) keeps DuckDB's default, which the batch run needs (BENCHMARKS.md "The
 # storage step": 1.5x its CPU with the whole store at 16,384).
 # file -> [root connection, Store objects open on it, every connection handed out on it (`rewrite` ends their
-# unfinished results)]
+# unfinished results), the gate a re-attachment holds (no cursor is handed out meanwhile)]
 _SHARED: dict[tuple[str, bool], list[Any]] = {}
 _SHARED_LOCK = threading.Lock()
 _HANDED_LOCK = threading.Lock()  # guards the sets of connections handed out (a WeakSet is not thread-safe)
+# how long a re-attachment waits for a query begun on the old attachment (the longest a page, a profile or the
+# lookups' replica reads at 1M customers, with room)
+REATTACH_WAIT_S = 600.0
+REATTACH_GRACE_S = 30.0  # ... before a result left half read by its cursor is ended
 
 
 class Store:
@@ -62,6 +67,7 @@ class Store:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.RLock()
         self._handed: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+        self._gate = threading.RLock()  # the file's, once opened
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -80,8 +86,8 @@ class Store:
             if shared is not None:
                 shared[1] += 1
             else:
-                shared = _SHARED[key] = [self._connect(), 1, weakref.WeakSet()]
-            self._handed = shared[2]
+                shared = _SHARED[key] = [self._connect(), 1, weakref.WeakSet(), threading.RLock()]
+            self._handed, self._gate = shared[2], shared[3]
             con = _use_store(shared[0].cursor())
             with _HANDED_LOCK:
                 self._handed.add(con)
@@ -122,8 +128,9 @@ class Store:
     @contextmanager
     def writing_row_groups(self, size: int | None) -> Iterator[None]:
         """The store attached, meanwhile, so that what this process writes goes in row groups of `size` rows,
-        then attached as before. Like `rewrite`, the re-attachment ends the unfinished results of this process's
-        cursors and loses another thread's open transaction: callers hold the store's writers back."""
+        then attached as before. Like `rewrite`, the re-attachment waits for the queries other threads have
+        begun (`_attach_when_released`) and loses another thread's open transaction: callers hold the store's
+        writers back."""
         if not size:
             yield
             return
@@ -141,29 +148,58 @@ class Store:
         if self.read_only:
             raise StoreError(f"the store {self.path} is open read-only")
         self.con  # noqa: B018 - opened (and migrated) first
-        with self._lock, _SHARED_LOCK:
-            root = self._root_with_results_ended()
+        with self._gate, self._lock, _SHARED_LOCK:  # the gate: as in `rewrite`
+            root = self._root()
             root.execute("USE memory")
             root.execute(f"DETACH {CATALOG}")
-            root.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}{options}")
-            root.execute(f"USE {CATALOG}")
+            self._attach_when_released(root, options)
 
-    def _root_with_results_ended(self) -> duckdb.DuckDBPyConnection:
-        """The file's root connection, every cursor handed out on it having ended its unread result (such a
-        result holds the attached file open: detaching it would fail). Call with `_lock` and `_SHARED_LOCK`."""
-        shared = _SHARED[(str(self.path.resolve()), False)]
-        root: duckdb.DuckDBPyConnection = shared[0]
-        handed = shared[2]
-        with _HANDED_LOCK:
-            cursors = list(handed)
-        for cursor in cursors:
-            _end_result(cursor)
+    def _root(self) -> duckdb.DuckDBPyConnection:
+        """The file's root connection (call with `_lock` and `_SHARED_LOCK`)."""
+        root: duckdb.DuckDBPyConnection = _SHARED[(str(self.path.resolve()), False)][0]
         return root
 
+    def _end_results(self) -> None:
+        """End the unread result of every cursor handed out on the file (such a result holds the attached file)."""
+        with _HANDED_LOCK:
+            cursors = list(self._handed)
+        for cursor in cursors:
+            _end_result(cursor)
+
+    def _attach_when_released(self, root: duckdb.DuckDBPyConnection, options: str) -> None:
+        """Attach the file again (detached by the caller) once no query holds the old attachment: until then
+        DuckDB refuses a second handle on the file ("Unique file handle conflict"; an erasure through the server
+        failed so while the lookups' replica loaded, and left the store detached). Cursors wait at the gate
+        meanwhile, so only a query begun on a cursor handed out before can hold it: one still running, or
+        reading its result, is waited for (`REATTACH_GRACE_S`); after that, results nobody reads to their end
+        (a cursor kept with a result half read) are ended, and the attachment is tried until `REATTACH_WAIT_S`.
+        A result is never ended under a reader in the grace: it would read None instead of its rows."""
+        started = time.monotonic()
+        ended = False
+        while True:
+            try:
+                root.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}{options}")
+                break
+            except duckdb.BinderException as exc:
+                waited = time.monotonic() - started
+                if "file handle conflict" not in str(exc) or waited > REATTACH_WAIT_S:
+                    raise StoreError(
+                        f"the store {self.path} could not be attached again after it was rewritten ({exc}); "
+                        "this process has it detached: stop it and start it again (the file itself is whole)"
+                    ) from exc
+                if waited > REATTACH_GRACE_S and not ended:
+                    self._end_results()
+                    ended = True
+                time.sleep(0.02)
+        root.execute(f"USE {CATALOG}")
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
+        """A cursor for the calling thread (DuckDB connections are not shared across threads); while the store
+        is re-attached (`rewrite`, `writing_row_groups`), it waits until that is done."""
+        con = self.con  # opened first, outside the gate: opening takes the locks a re-attachment holds
         # a cursor starts in DuckDB's in-memory catalog, not the attached store
-        cursor = _use_store(self.con.cursor())
+        with self._gate:
+            cursor = _use_store(con.cursor())
         with _HANDED_LOCK:
             self._handed.add(cursor)  # weakly: a cursor nobody holds is gone, with its result
         return cursor
@@ -231,15 +267,17 @@ class Store:
         written afresh holds only the live rows (tables, keys, sequences, comments and views are copied as they
         are). Cursors of this process keep working: the new file is attached under the same name. A transaction
         another thread has open on the store at that moment is lost, so callers hold the store's writers back;
-        a result a cursor has not read to its end is ended (it holds the old file open, and DuckDB would refuse to
-        attach the new one: "Unique file handle conflict", leaving the store detached).
+        no cursor is handed out meanwhile, and the new file is attached once the queries other threads began on
+        the old one are done (`_attach_when_released`).
         """
         if self.read_only:
             raise StoreError(f"the store {self.path} is open read-only; it cannot be rewritten")
         self.con.execute("CHECKPOINT")
         fresh = self.path.with_name(f".{self.path.name}.rewrite")
-        with self._lock, _SHARED_LOCK:
-            root = self._root_with_results_ended()
+        # the gate: no cursor is handed out until the new file is attached (a query begun meanwhile would
+        # hold the old file, or find no store at all)
+        with self._gate, self._lock, _SHARED_LOCK:
+            root = self._root()
             for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
                 leftover.unlink(missing_ok=True)
             root.execute(f"ATTACH {literal(str(fresh))} AS store_rewrite")
@@ -255,8 +293,7 @@ class Store:
             try:
                 os.replace(fresh, self.path)  # atomic: the old file or the new one, never half of either
             finally:
-                root.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}{self._attach_options()}")
-                root.execute(f"USE {CATALOG}")
+                self._attach_when_released(root, self._attach_options())
 
     def close(self) -> None:
         with self._lock:
@@ -274,9 +311,10 @@ class Store:
 
 
 def _end_result(cursor: duckdb.DuckDBPyConnection) -> None:
-    """End whatever result `cursor` holds (a statement without rows takes its place); a closed one is left."""
+    """End whatever result `cursor` holds (a statement of no table takes its place: it runs with the store
+    detached too); a closed one is left."""
     with contextlib.suppress(duckdb.ConnectionException):  # closed by its owner
-        cursor.execute(f"USE {CATALOG}")
+        cursor.execute("SELECT 1")
 
 
 def _use_store(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
