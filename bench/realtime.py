@@ -7,11 +7,15 @@ stored) is served by `segmentum serve` (uvicorn) on 127.0.0.1. For each offered 
   to the rate (a 429 is counted and its events are not retried: they were not stored);
 - a probe posts one `cart_add` for a brand-new customer every second and polls
   GET /v1/customers/{id}/segments until `b_cart_abandoners` shows up (event -> membership latency);
-- lookup clients GET /v1/customers/{id}/segments for random existing customers at `--lookups` requests/s.
+- lookup clients GET /v1/customers/{id}/segments for random existing customers at `--lookups` requests/s, from
+  a process of their own (in the event clients' process they would wait for its GIL, and measure the client).
 
 Reported per rate: events/s accepted (held), 429 answers, event -> membership p50/p95/p99, lookup p50/p99,
 the server's peak RSS; at the end, events stored = events accepted.
 Usage: `python -m bench.realtime --workspace bench/data/c100000/ws --rates 500,1000,2000,3000 --seconds 60`.
+`--server-src DIR` serves with another checkout's `src` (e.g. `git archive <commit> src | tar -x -C DIR`), to
+compare two versions of the server one after the other on the same store and machine. The server's log is kept
+in the temporary folder while it runs.
 
 `--appends N` measures the write of POST /v1/events alone instead (issue 20): `--rounds` processes, each
 opening the workspace and calling `EventWriter.append` N times back to back with requests of `--batch`
@@ -74,14 +78,20 @@ def _pct(values: list[float], q: float) -> float | None:
 
 
 def _phase(
-    url: str, headers: dict[str, str], customers: list[str], rate: int, seconds: float, lookups: int, tag: str
+    url: str,
+    headers: dict[str, str],
+    customers: list[str],
+    customers_file: Path,
+    rate: int,
+    seconds: float,
+    lookups: int,
+    tag: str,
 ) -> dict[str, Any]:
     accepted = [0]
     refused = [0]
     errors: list[str] = []
     latencies: list[float] = []
     unseen = [0]
-    lookup_s: list[float] = []
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
     event_threads = max(1, -(-rate // 1000))  # about 1,000 events/s per client
@@ -151,35 +161,34 @@ def _phase(
                     time.sleep(0.02)
                 time.sleep(max(0.0, 1 - (time.monotonic() - t0)))
 
-    def lookup(n: int, per_thread: float) -> None:
-        rng = random.Random(f"lookup-{tag}-{n}")
-        next_at = time.monotonic()
-        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
-            while time.monotonic() < stop_at:
-                t0 = time.monotonic()
-                response = client.get(f"/v1/customers/{rng.choice(customers)}/segments")
-                elapsed = time.monotonic() - t0
-                if response.status_code == 200:
-                    lookup_s.append(elapsed)
-                else:
-                    errors.append(f"lookup: {response.status_code}")
-                next_at += 1 / per_thread
-                time.sleep(max(0.0, next_at - time.monotonic()))
-
-    lookup_threads = (
-        max(1, lookups // 25) if lookups else 0
-    )  # a lookup waits on the server: 20 at once for 500/s
     threads = [threading.Thread(target=events, args=(n,)) for n in range(event_threads)]
     threads.append(threading.Thread(target=probe))
-    threads += [
-        threading.Thread(target=lookup, args=(n, lookups / lookup_threads)) for n in range(lookup_threads)
-    ]
+    # the lookups come from a process of their own: in this one they would wait for the GIL behind the event
+    # clients, and the figure would be this client's, not the server's
+    lookup_out = Path(tempfile.mkstemp(prefix="bench_lookups_", suffix=".json")[1])
+    lookups_proc = (
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.realtime", "--lookup-worker", "--url", url]
+            + ["--key", headers["Authorization"].split()[-1], "--customers-file", str(customers_file)]
+            + ["--lookups", str(lookups), "--seconds", str(seconds), "--tag", tag, "--out", str(lookup_out)],
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        if lookups
+        else None
+    )
     started = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.monotonic() - started
+    lookup_s: list[float] = []
+    if lookups_proc is not None:
+        lookups_proc.wait(seconds + 120)
+        done = json.loads(lookup_out.read_text() or "{}")
+        lookup_s = done.get("seconds", [])
+        errors.extend(done.get("errors", []))
+    lookup_out.unlink(missing_ok=True)
     return {
         "offered_events_per_s": rate,
         "seconds": round(elapsed, 1),
@@ -199,16 +208,24 @@ def _phase(
     }
 
 
-def measure(source_ws: Path, rates: list[int], seconds: float = 60.0, lookups: int = 500) -> dict[str, Any]:
-    """Copy the workspace, serve it, load it at each rate; return the figures."""
+def measure(
+    source_ws: Path,
+    rates: list[int],
+    seconds: float = 60.0,
+    lookups: int = 500,
+    server_src: Path | None = None,
+) -> dict[str, Any]:
+    """Copy the workspace, serve it (with `server_src`'s code when given), load it at each rate; the figures."""
     tmp = Path(tempfile.mkdtemp(prefix="bench_rt_"))
     try:  # the copy of a 1M store is 2.7 GB: never leave it behind
-        return _measure(tmp, source_ws, rates, seconds, lookups)
+        return _measure(tmp, source_ws, rates, seconds, lookups, server_src)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _measure(tmp: Path, source_ws: Path, rates: list[int], seconds: float, lookups: int) -> dict[str, Any]:
+def _measure(
+    tmp: Path, source_ws: Path, rates: list[int], seconds: float, lookups: int, server_src: Path | None
+) -> dict[str, Any]:
     root = tmp / "ws"
     shutil.copytree(source_ws, root)
     with Workspace(root) as ws:
@@ -218,13 +235,21 @@ def _measure(tmp: Path, source_ws: Path, rates: list[int], seconds: float, looku
         events_before = ws.store.query("SELECT count(*) FROM main.events")[0][0]
     if not batch_runs:
         raise SystemExit(f"{source_ws} has no complete run; run the batch benchmark first")
+    customers_file = tmp / "customers.txt"  # what the lookup process draws from
+    customers_file.write_text("\n".join(customers), encoding="utf-8")
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "segmentum.cli.main", "serve", "--port", str(port), "-w", str(root)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log_path = tmp / "serve.log"  # a pipe nobody reads would block the server once full
+    env = dict(os.environ)
+    if server_src is not None:  # side by side: the same benchmark against another checkout's server
+        env["PYTHONPATH"] = str(server_src)
+    with log_path.open("w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "segmentum.cli.main", "serve", "--port", str(port), "-w", str(root)],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            text=True,
+            env=env,
+        )
     url = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {key}"}
     phases: list[dict[str, Any]] = []
@@ -238,7 +263,7 @@ def _measure(tmp: Path, source_ws: Path, rates: list[int], seconds: float, looku
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"serve did not start: {proc.stderr.read() if proc.stderr else ''}")
+                raise RuntimeError(f"serve did not start: {log_path.read_text(errors='replace')[-5000:]}")
             time.sleep(0.2)
         # the first micro-batch compiles the definitions and the lookups' replica loads: not measured
         with httpx.Client(base_url=url, headers=headers, timeout=120) as client:
@@ -257,7 +282,7 @@ def _measure(tmp: Path, source_ws: Path, rates: list[int], seconds: float, looku
                 time.sleep(0.2)
         warm_accepted = 1
         for rate in rates:
-            figures = _phase(url, headers, customers, rate, seconds, lookups, str(rate))
+            figures = _phase(url, headers, customers, customers_file, rate, seconds, lookups, str(rate))
             figures["server_rss_mb"], figures["server_peak_rss_mb"] = (round(v) for v in _rss_mb(proc.pid))
             phases.append(figures)
             print(json.dumps(figures), flush=True)
@@ -280,6 +305,7 @@ def _measure(tmp: Path, source_ws: Path, rates: list[int], seconds: float, looku
         )[0]
     return {
         "customers": len(customers),
+        "server_src": str(server_src) if server_src else None,
         "seconds_per_rate": seconds,
         "lookups_offered_per_s": lookups,
         "cpus": os.cpu_count(),
@@ -294,6 +320,38 @@ def _measure(tmp: Path, source_ws: Path, rates: list[int], seconds: float, looku
         "realtime_run_seconds_p99": round(float(rt[3] or 0), 3),
         "status": status.get("realtime"),
     }
+
+
+def lookup_worker(url: str, key: str, customers: list[str], lookups: int, seconds: float, tag: str) -> dict:
+    """GET /v1/customers/{id}/segments for random `customers` at `lookups` requests/s for `seconds`, from
+    threads of this process (a lookup waits on the server: 20 at once for 500/s); each answer's seconds."""
+    headers = {"Authorization": f"Bearer {key}"}
+    answered: list[float] = []
+    errors: list[str] = []
+    stop_at = time.monotonic() + seconds
+    threads_n = max(1, lookups // 25)
+
+    def lookup(n: int) -> None:
+        rng = random.Random(f"lookup-{tag}-{n}")
+        next_at = time.monotonic()
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+            while time.monotonic() < stop_at:
+                t0 = time.monotonic()
+                response = client.get(f"/v1/customers/{rng.choice(customers)}/segments")
+                elapsed = time.monotonic() - t0
+                if response.status_code == 200:
+                    answered.append(elapsed)
+                elif len(errors) < 3:
+                    errors.append(f"lookup: {response.status_code}")
+                next_at += threads_n / lookups
+                time.sleep(max(0.0, next_at - time.monotonic()))
+
+    threads = [threading.Thread(target=lookup, args=(n,)) for n in range(threads_n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"seconds": answered, "errors": errors}
 
 
 # ------------------------------------------------------------------------------------------ the append alone
@@ -418,7 +476,7 @@ def measure_appends(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--workspace", required=True)
+    parser.add_argument("--workspace", help="the benchmark workspace (a copy is served)")
     parser.add_argument("--rates", default="500,1000,2000,3000", help="offered events/s, comma-separated")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--lookups", type=int, default=500, help="lookup requests/s offered during each rate")
@@ -434,10 +492,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--in-place", action="store_true", help="with --appends: append to --workspace itself"
     )
+    parser.add_argument(
+        "--server-src", default=None, help="serve with another checkout's src (side-by-side comparisons)"
+    )
     parser.add_argument("--append-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--lookup-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--key", help=argparse.SUPPRESS)
+    parser.add_argument("--customers-file", help=argparse.SUPPRESS)
     parser.add_argument("--tag", default="round", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     results = Path(__file__).resolve().parent / "results"
+    if args.lookup_worker:
+        customers = Path(args.customers_file).read_text(encoding="utf-8").splitlines()
+        done = lookup_worker(args.url, args.key, customers, args.lookups, args.seconds, args.tag)
+        Path(args.out).write_text(json.dumps(done))
+        return 0
+    if not args.workspace:
+        parser.error("--workspace is required")
     if args.append_worker:
         print(json.dumps(append_round(Path(args.workspace), args.appends, args.batch, args.tag)))
         return 0
@@ -451,7 +523,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.out = args.out or str(results / "realtime.json")
     rates = [int(r) for r in args.rates.split(",") if r.strip()]
-    figures = measure(Path(args.workspace), rates, args.seconds, args.lookups)
+    server_src = Path(args.server_src).resolve() if args.server_src else None
+    figures = measure(Path(args.workspace), rates, args.seconds, args.lookups, server_src)
     Path(args.out).write_text(json.dumps(figures, indent=2, default=str))
     print(json.dumps(figures, indent=2, default=str))
     return 0 if figures["nothing_lost"] else 1

@@ -12,11 +12,13 @@ from segmentum.service.runtime import Runtime
 from segmentum.workspace import Workspace
 
 
-def get_runtime(request: Request) -> Runtime:
+# async: FastAPI awaits these in the event loop; a plain `def` would cost every request a hop to the thread
+# pool and back (and the wait for a free thread and the GIL there) for an attribute read
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def get_workspace(request: Request) -> Workspace:
+async def get_workspace(request: Request) -> Workspace:
     return request.app.state.runtime.ws
 
 

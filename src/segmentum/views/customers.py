@@ -85,20 +85,29 @@ def customer(ctx: Context, customer_id: str, *, history_runs: int = HISTORY_RUNS
     }
 
 
+def segments_in_replica(live: LiveState | None, customer_id: str) -> dict[str, Any] | None:
+    """`segments_now` from the in-process replica alone (memory, no store read: what the server answers
+    without leaving its event loop), or None when the replica does not hold the customer."""
+    entry = live.get(customer_id) if live is not None else None
+    if entry is None:
+        return None
+    return {
+        "customer_id": customer_id,
+        "segments": list(entry.segments),
+        "run_id": entry.run_id,
+        "as_of": entry.as_of,
+    }
+
+
 def segments_now(ctx: Context, customer_id: str, *, live: LiveState | None = None) -> dict[str, Any]:
     """The customer's segments now: `customer_id`, `segments` (sorted), `run_id` and `as_of` of the run that
     holds their state (None before any run holds them). The lookup of `GET /v1/customers/{id}/segments`:
     from `live` (the server's in-process replica, refreshed by each micro-batch) when it holds the customer,
     else one store read (`snapshots.current_memberships`). NotFoundError when neither the store nor any run
     knows them."""
-    entry = live.get(customer_id) if live is not None else None
-    if entry is not None:
-        return {
-            "customer_id": customer_id,
-            "segments": list(entry.segments),
-            "run_id": entry.run_id,
-            "as_of": entry.as_of,
-        }
+    held = segments_in_replica(live, customer_id)
+    if held is not None:
+        return held
     store = ctx.store
     current = snapshot.current_memberships(store, customer_id)
     if current.empty:
