@@ -100,7 +100,9 @@ def test_a_step_that_ended_followed_by_another_label_of_the_same_total_is_a_new_
     second apart can catch "compile 1/1" and then "diff 1/1" with nothing between; the last step still shows.
     A label that changes within a step (k-means trying k = 2, 3, ...) stays one step."""
     out = io.StringIO()
-    with ProgressDisplay("run", console=Console(file=out, force_terminal=False), every=3600, after=0) as progress:
+    with ProgressDisplay(
+        "run", console=Console(file=out, force_terminal=False), every=3600, after=0
+    ) as progress:
         progress(1, 1, "compile")
         progress(1, 1, "diff")
         progress(1, 1, "diff")  # the answer's last poll tells the end again: shown once

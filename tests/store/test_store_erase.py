@@ -225,7 +225,9 @@ def test_a_rewrite_ends_results_cursors_have_not_read_and_the_store_stays_usable
     store.close()
 
 
-def test_a_rewrite_while_other_threads_read_waits_for_them_and_leaves_the_store_attached(tmp_path: Path) -> None:
+def test_a_rewrite_while_other_threads_read_waits_for_them_and_leaves_the_store_attached(
+    tmp_path: Path,
+) -> None:
     """What a server does while an erasure runs: other threads (pages, the lookups' replica loading, profiles
     being warmed) take cursors and read. A query one of them began between the rewrite's end of the results and
     its detachment held the old file, DuckDB refused to attach the new one ("Unique file handle conflict", a

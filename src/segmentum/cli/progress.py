@@ -93,7 +93,9 @@ class ProgressDisplay:
 
     def _ended_at_total(self) -> bool:
         """Whether the last call counted its step to the end (done = total)."""
-        return self._step is not None and self._step[0] is not None and (self._last_done or 0) >= self._step[0]
+        return (
+            self._step is not None and self._step[0] is not None and (self._last_done or 0) >= self._step[0]
+        )
 
     def __call__(self, done: int, total: int | None, label: str, unit: str = "") -> None:
         # a new step starts when the total changes or the count goes back (reading bytes, then storing rows),
