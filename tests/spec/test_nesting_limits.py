@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from segmentum.spec.builtins import BUILTINS_DIR
 from segmentum.spec.expr import MAX_DEPTH, MAX_NESTING, ExpressionTooDeepError, parse_expression
 from segmentum.spec.yamlio import MAX_YAML_DEPTH, NestingError, load_yaml
 from segmentum.workspace import Workspace
@@ -36,6 +37,14 @@ def test_yaml_just_inside_the_limit_loads() -> None:
     depth = MAX_YAML_DEPTH - 1  # the top-level mapping is one level
     located = load_yaml("x.yml", text="k: " + "[" * depth + "]" * depth)
     assert isinstance(located.data["k"], list)
+
+
+def test_the_shipped_built_ins_nest_within_the_limit_which_their_load_does_not_count() -> None:
+    # load_yaml(shipped=True) skips the count for the package's own files: this is what makes that safe
+    files = sorted(BUILTINS_DIR.glob("*.yml"))
+    assert len(files) >= 20
+    for path in files:  # loaded as any user's file is: counted (a NestingError would fail the test)
+        assert load_yaml(path, display_path=f"checked/{path.name}").data
 
 
 @pytest.mark.parametrize("text", DEEP_EXPRESSIONS.values(), ids=DEEP_EXPRESSIONS.keys())

@@ -73,7 +73,7 @@ def _template(text: str) -> Any:
 @lru_cache(maxsize=64)
 def _parse_builtin(path: Path) -> Located:
     """Parse a shipped built-in once per process (rendering never mutates the parsed data)."""
-    return load_yaml(path, display_path=f"builtin:{path.name}")
+    return load_yaml(path, display_path=f"builtin:{path.name}", shipped=True)
 
 
 def load_builtin(
