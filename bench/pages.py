@@ -11,7 +11,8 @@ Then another fresh run is warmed in this process as `segmentum serve` warms the 
 (`warm_profiles`: every segment's profile stored, timed), and the segment pages are timed again on a new server.
 
 `--part preview` times the editor's preview of an edit (POST /editor/check: the value_tier thresholds of
-definitions/shop.yml changed) through the server instead (SEGMENTUM_WARM_ON_START=0: no warming meanwhile);
+definitions/shop.yml changed) through the server instead (SEGMENTUM_WARM_ON_START=0: no warming meanwhile; the first
+request once `/v1/status` says the start's loads are done, their seconds reported as `start_s`);
 `--part completion --before-src DIR` times completing the profiles in one pass against DIR's code one segment
 at a time; `--part warming` only times `warm_profiles`. Run
 with PYTHONPATH pointing at another source tree to time that code side by side.
@@ -187,17 +188,36 @@ def measure(
         proc.wait(300)  # a loaded machine: the 100k store takes a while to close
 
 
-def preview_times(root: Path, repeat: int) -> list[dict[str, Any]]:
+def preview_times(root: Path, repeat: int, settle: float = 0.0) -> list[dict[str, Any]]:
     """The editor's preview of an edited segmentation through a new server: first request and `repeat` more."""
     import re
 
     shop = (root / "definitions" / "shop.yml").read_text(encoding="utf-8")
     edited = shop.replace("revenue_365d >= 5000", "revenue_365d >= 4000")
     assert edited != shop, "definitions/shop.yml has no value_tier threshold of 5000 to edit"
+    from segmentum.service.keys import KeyStore
+    from segmentum.workspace import Workspace
+
+    with Workspace(root) as ws:
+        key = KeyStore(ws.store).create("read", "bench preview")[0]
     # the server's warming of the latest run on start would compete with the preview for the cores
     os.environ["SEGMENTUM_WARM_ON_START"] = "0"
     proc, url = serve(root)
     try:
+        # the first request comes once the server's start is done (definitions loaded, the lookups' replica
+        # loaded), as a user's who opens the editor: the seconds that took are reported apart
+        mark = time.perf_counter()
+        while True:
+            status = httpx.get(
+                f"{url}/v1/status", headers={"Authorization": f"Bearer {key}"}, timeout=60
+            ).json()
+            # (a server of older code says neither: it is not waited for; `--settle` waits as long instead)
+            if status.get("definitions_loaded") is not False and status.get("live_loaded") is not False:
+                break
+            time.sleep(0.1)
+        started_s = time.perf_counter() - mark
+        time.sleep(settle)
+        print(f"server start done {started_s:6.2f} s after health", flush=True)
         with httpx.Client(base_url=url, timeout=600, follow_redirects=False) as client:
             assert client.post("/login", data={"user": USER, "password": PASSWORD}).status_code == 303
             page = client.get("/editor", params={"file": "shop.yml"})
@@ -224,6 +244,7 @@ def preview_times(root: Path, repeat: int) -> list[dict[str, Any]]:
         {
             "page": "editor preview (value_tier edited)",
             "path": "/editor/check",
+            "start_s": started_s,  # from /v1/health to the start's loads done (`definitions_loaded`, `live_loaded`)
             "cold": times[0],
             "warm_best": min(warm),
             "warm_median": statistics.median(warm),
@@ -279,6 +300,12 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--label", default="", help="suffix of the results file (e.g. before / after)")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        help="with --part preview: seconds to wait after the server's start",
+    )
     parser.add_argument("--part", choices=("all", "preview", "warming", "completion"), default="all")
     parser.add_argument("--before-src", default="", help="with --part completion: the other code's src/")
     parser.add_argument(
@@ -303,7 +330,7 @@ def main() -> None:
         info["workspace"] = str(args.workspace)
         rows = measure(root, args.repeat, info=info)
     elif args.part == "preview":
-        rows = preview_times(root, args.repeat)
+        rows = preview_times(root, args.repeat, args.settle)
     elif args.part == "warming":
         warming = warm(root)
     elif args.part == "completion":

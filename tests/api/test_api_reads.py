@@ -115,6 +115,20 @@ def test_status_reports_the_realtime_loop(live) -> None:
     assert body["realtime"]["interval_s"] == 0.2
 
 
+def test_the_server_loads_the_definitions_on_start_and_says_so(live) -> None:
+    """The first preview in the editor paid the process's first parse of every definitions file (the built-ins
+    too) on top of its own work: the server now loads them on start, and /v1/status tells when that is done."""
+    runtime = live.app.state.runtime
+    assert runtime.definitions_warmed.wait(120)
+    with live.client("read") as client:
+        body = client.get("/v1/status").json()
+    assert body["definitions_loaded"] is True and body["live_loaded"] in (True, False)
+    loaded = runtime.definitions._cached
+    # the workspace's definitions, loaded once: here its built-ins, skipped for want of orders
+    assert loaded is not None and "rfm" in loaded[1].skipped
+    assert runtime.definitions.current() is loaded[1]  # what the first micro-batch or preview reads
+
+
 def test_profile_of_a_segment(live) -> None:
     seed_snapshot(live.ws)
     with live.client("read") as client:
