@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import atexit
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,7 @@ def start_serve(
     )
     log.close()  # the server has its own descriptor of the file
     proc.log_path = Path(log.name)  # type: ignore[attr-defined]
+    atexit.register(proc.log_path.unlink, missing_ok=True)  # read by then (`serve_log`), if ever
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while True:
