@@ -27,7 +27,7 @@ browser-deps:
 
 # The suite in two processes (pytest-xdist; CI has 2 cores and most tests wait on servers, subprocesses and
 # DuckDB as much as they compute): on clean clones here (CI=true bash .ci/run, 2026-12-03) the tests took 20.4
-# minutes against 35.4 in one process, the whole check 23.7 against 39. TEST_WORKERS=0: one process.
+# minutes against 35.4 in one process, the whole check 23.7 against about 39. TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 test: install browser-deps
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=25
