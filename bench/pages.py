@@ -106,11 +106,14 @@ def targets(root: Path) -> list[tuple[str, str]]:
     ]
 
 
-def serve(root: Path) -> tuple[subprocess.Popen[str], str]:
+def serve(
+    root: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> tuple[subprocess.Popen[str], str]:
+    """`segmentum serve` of `root` as the tests start it (`tests/servers.start_serve`: its log in a file)."""
     sys.path.insert(0, str(ROOT / "tests"))
     from servers import start_serve
 
-    return start_serve(root, env=dict(os.environ), timeout=120)
+    return start_serve(root, env=dict(os.environ) if env is None else env, timeout=timeout)
 
 
 def warm(root: Path) -> dict[str, Any]:

@@ -14,8 +14,8 @@ Reported per rate: events/s accepted (held), 429 answers, event -> membership p5
 the server's peak RSS; at the end, events stored = events accepted.
 Usage: `python -m bench.realtime --workspace bench/data/c100000/ws --rates 500,1000,2000,3000 --seconds 60`.
 `--server-src DIR` serves with another checkout's `src` (e.g. `git archive <commit> src | tar -x -C DIR`), to
-compare two versions of the server one after the other on the same store and machine. The server's log is kept
-in the temporary folder while it runs.
+compare two versions of the server one after the other on the same store and machine. The server is started as
+the tests start it (`bench.pages.serve`, `tests/servers.start_serve`: its log in a temporary file).
 
 `--appends N` measures the write of POST /v1/events alone instead (issue 20): `--rounds` processes, each
 opening the workspace and calling `EventWriter.append` N times back to back with requests of `--batch`
@@ -52,8 +52,8 @@ from typing import Any
 import httpx
 import numpy as np
 
+from bench.pages import serve
 from segmentum.service.keys import KeyStore
-from segmentum.service.ownership import free_port
 from segmentum.workspace import Workspace
 
 PROBE_SEGMENT = "b_cart_abandoners"  # cart_adds_30d > 0 and orders_90d = 0: a new customer's first cart_add
@@ -237,34 +237,14 @@ def _measure(
         raise SystemExit(f"{source_ws} has no complete run; run the batch benchmark first")
     customers_file = tmp / "customers.txt"  # what the lookup process draws from
     customers_file.write_text("\n".join(customers), encoding="utf-8")
-    port = free_port()
-    log_path = tmp / "serve.log"  # a pipe nobody reads would block the server once full
     env = dict(os.environ)
     if server_src is not None:  # side by side: the same benchmark against another checkout's server
         env["PYTHONPATH"] = str(server_src)
-    with log_path.open("w", encoding="utf-8") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "segmentum.cli.main", "serve", "--port", str(port), "-w", str(root)],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            text=True,
-            env=env,
-        )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = serve(root, env=env, timeout=START_S)
     headers = {"Authorization": f"Bearer {key}"}
     phases: list[dict[str, Any]] = []
     status: dict[str, Any] = {}
     try:
-        deadline = time.monotonic() + START_S
-        while True:
-            try:
-                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"serve did not start: {log_path.read_text(errors='replace')[-5000:]}")
-            time.sleep(0.2)
         # the first micro-batch compiles the definitions and the lookups' replica loads: not measured
         with httpx.Client(base_url=url, headers=headers, timeout=120) as client:
             event = {
