@@ -8,10 +8,13 @@ stored) is served by `segmentum serve` (uvicorn) on 127.0.0.1. For each offered 
 - a probe posts one `cart_add` for a brand-new customer every second and polls
   GET /v1/customers/{id}/segments until `b_cart_abandoners` shows up (event -> membership latency);
 - lookup clients GET /v1/customers/{id}/segments for random existing customers at `--lookups` requests/s, from
-  a process of their own (in the event clients' process they would wait for its GIL, and measure the client).
+  a process of their own, over 20 keep-alive connections (per 500/s) written on raw asyncio streams (in the event
+  clients' process they would wait for its GIL; through httpx they cost half a core at 500/s, which the
+  server then lacked: the figures would be the client's).
 
 Reported per rate: events/s accepted (held), 429 answers, event -> membership p50/p95/p99, lookup p50/p99,
-the server's peak RSS; at the end, events stored = events accepted.
+the server's peak RSS, and the cores each side used (`server_cores`, `generator_cores`: the event clients,
+the probe and the lookup process); at the end, events stored = events accepted.
 Usage: `python -m bench.realtime --workspace bench/data/c100000/ws --rates 500,1000,2000,3000 --seconds 60`.
 `--server-src DIR` serves with another checkout's `src` (e.g. `git archive <commit> src | tar -x -C DIR`), to
 compare two versions of the server one after the other on the same store and machine. The server is started as
@@ -33,6 +36,7 @@ copy (the workspace is copied unless `--in-place`). Usage: `python -m bench.real
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import random
@@ -48,6 +52,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import httpx
 import numpy as np
@@ -71,6 +76,12 @@ def _rss_mb(pid: int) -> tuple[float, float]:
         if key in ("VmRSS", "VmHWM"):
             fields[key] = int(value.split()[0]) / 1024
     return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
+
+
+def _proc_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, from /proc (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -177,16 +188,20 @@ def _phase(
         else None
     )
     started = time.monotonic()
+    clients_cpu = _cpu_s()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.monotonic() - started
+    clients_cpu = _cpu_s() - clients_cpu
     lookup_s: list[float] = []
+    lookups_cpu = 0.0
     if lookups_proc is not None:
         lookups_proc.wait(seconds + 120)
         done = json.loads(lookup_out.read_text() or "{}")
         lookup_s = done.get("seconds", [])
+        lookups_cpu = done.get("cpu_s", 0.0)
         errors.extend(done.get("errors", []))
     lookup_out.unlink(missing_ok=True)
     return {
@@ -205,6 +220,8 @@ def _phase(
         "lookup_p50_ms": None if not lookup_s else round(1000 * float(np.percentile(lookup_s, 50)), 2),
         "lookup_p99_ms": None if not lookup_s else round(1000 * float(np.percentile(lookup_s, 99)), 2),
         "errors": errors[:3],
+        # the load generator shares the machine's cores with the server: what it used, in cores
+        "generator_cores": round((clients_cpu + lookups_cpu) / elapsed, 2),
     }
 
 
@@ -262,7 +279,9 @@ def _measure(
                 time.sleep(0.2)
         warm_accepted = 1
         for rate in rates:
+            server_cpu = _proc_cpu_s(proc.pid)
             figures = _phase(url, headers, customers, customers_file, rate, seconds, lookups, str(rate))
+            figures["server_cores"] = round((_proc_cpu_s(proc.pid) - server_cpu) / figures["seconds"], 2)
             figures["server_rss_mb"], figures["server_peak_rss_mb"] = (round(v) for v in _rss_mb(proc.pid))
             phases.append(figures)
             print(json.dumps(figures), flush=True)
@@ -303,35 +322,58 @@ def _measure(
 
 
 def lookup_worker(url: str, key: str, customers: list[str], lookups: int, seconds: float, tag: str) -> dict:
-    """GET /v1/customers/{id}/segments for random `customers` at `lookups` requests/s for `seconds`, from
-    threads of this process (a lookup waits on the server: 20 at once for 500/s); each answer's seconds."""
-    headers = {"Authorization": f"Bearer {key}"}
+    """GET /v1/customers/{id}/segments for random `customers` at `lookups` requests/s for `seconds`, over
+    keep-alive connections (a lookup waits on the server: 20 at once for 500/s); each answer's seconds, and
+    this process's CPU seconds.
+
+    The requests are written and read on raw asyncio streams, not through httpx: on a 2-core machine the load
+    generator shares the cores with the server, and httpx's threads cost about a millisecond of CPU a request
+    (half a core at 500/s), which the server's figures then paid for. A request here costs a few tens of µs.
+    """
+    parsed = urlsplit(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
     answered: list[float] = []
     errors: list[str] = []
-    stop_at = time.monotonic() + seconds
-    threads_n = max(1, lookups // 25)
+    cpu_before = _cpu_s()
 
-    def lookup(n: int) -> None:
+    async def connection(n: int, stop_at: float) -> None:
         rng = random.Random(f"lookup-{tag}-{n}")
+        reader, writer = await asyncio.open_connection(host, port)
         next_at = time.monotonic()
-        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        try:
             while time.monotonic() < stop_at:
+                request = (
+                    f"GET /v1/customers/{quote(rng.choice(customers))}/segments HTTP/1.1\r\n"
+                    f"Host: {host}:{port}\r\nAuthorization: Bearer {key}\r\n\r\n"
+                ).encode()
                 t0 = time.monotonic()
-                response = client.get(f"/v1/customers/{rng.choice(customers)}/segments")
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head[9:12])
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                await reader.readexactly(length)
                 elapsed = time.monotonic() - t0
-                if response.status_code == 200:
+                if status == 200:
                     answered.append(elapsed)
                 elif len(errors) < 3:
-                    errors.append(f"lookup: {response.status_code}")
-                next_at += threads_n / lookups
-                time.sleep(max(0.0, next_at - time.monotonic()))
+                    errors.append(f"lookup: {status}")
+                next_at += connections / lookups
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        finally:
+            writer.close()
 
-    threads = [threading.Thread(target=lookup, args=(n,)) for n in range(threads_n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return {"seconds": answered, "errors": errors}
+    connections = max(1, lookups // 25)
+
+    async def all_connections() -> None:
+        stop_at = time.monotonic() + seconds
+        await asyncio.gather(*(connection(n, stop_at) for n in range(connections)))
+
+    asyncio.run(all_connections())
+    return {"seconds": answered, "errors": errors, "cpu_s": round(_cpu_s() - cpu_before, 2)}
 
 
 # ------------------------------------------------------------------------------------------ the append alone

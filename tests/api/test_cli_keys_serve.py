@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -88,3 +89,19 @@ def test_server_record_with_its_admin_token_is_removed_when_serve_is_stopped_by_
         proc.send_signal(stop)
         proc.wait(30)
     assert not server_file(workspace.root).exists()
+
+
+def test_serve_answers_on_uvloop_and_httptools(workspace) -> None:
+    # uvicorn falls back to asyncio's loop and the pure-Python h11 without a word when they are missing; with
+    # them the lookups beside a micro-batch answered about 3x faster at p99 (BENCHMARKS.md): the running
+    # server must have loaded both (their compiled modules are mapped into its memory)
+    workspace.close()
+    proc, url = start_serve(workspace.root)
+    try:
+        assert httpx.get(f"{url}/v1/health", timeout=10).status_code == 200
+        mapped = Path(f"/proc/{proc.pid}/maps").read_text()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert "/uvloop/loop." in mapped, "segmentum serve runs on asyncio's loop: is uvloop installed?"
+    assert "/httptools/parser/parser." in mapped, "segmentum serve parses HTTP with h11: is httptools installed?"

@@ -345,7 +345,6 @@ class MicroBatcher:
     def _loop(self) -> None:
         # A fixed cadence: a micro-batch that took longer than the interval is followed at once, so the
         # delay from an event to its evaluation stays within about one interval plus one evaluation.
-        next_at = time.monotonic() + self.interval
         # Customers left waiting by the cap (`batch_cap`) are evaluated next, at once.
         next_at = time.monotonic() + self.interval
         while not self._stop.wait(max(0.0, next_at - time.monotonic())):
