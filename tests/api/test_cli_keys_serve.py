@@ -104,4 +104,6 @@ def test_serve_answers_on_uvloop_and_httptools(workspace) -> None:
         proc.terminate()
         proc.wait(30)
     assert "/uvloop/loop." in mapped, "segmentum serve runs on asyncio's loop: is uvloop installed?"
-    assert "/httptools/parser/parser." in mapped, "segmentum serve parses HTTP with h11: is httptools installed?"
+    assert "/httptools/parser/parser." in mapped, (
+        "segmentum serve parses HTTP with h11: is httptools installed?"
+    )

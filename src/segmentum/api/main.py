@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from segmentum.api.errors import install_error_handlers
-from segmentum.api.middleware import DEFAULT_MAX_BODY, AuthMiddleware, BodyLimitMiddleware
+from segmentum.api.middleware import DEFAULT_MAX_BODY, AuthMiddleware, BodyLimitMiddleware, ReplicaLookups
 from segmentum.api.routers import (
     commands,
     customers,
@@ -109,7 +109,9 @@ def create_app(
     for router in extra_routers:
         app.include_router(router)
         pages += list(router.routes)
-    # Added last = runs first: the body limit, then the key check, both before routing.
+    # Added last = runs first: the body limit, then the key check, then a lookup the replica answers, all
+    # before routing.
+    app.add_middleware(ReplicaLookups, runtime=runtime)
     app.add_middleware(AuthMiddleware, runtime=runtime, pages=pages)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -1,4 +1,5 @@
-"""Checks made before routing: the API key and its scope, and the size of the request body.
+"""Checks made before routing: the API key and its scope, and the size of the request body; and the one
+answer given before routing, a lookup the in-memory replica holds.
 
 Which scope a request needs is one rule, `segmentum.service.keys.required_scope`, shared with the dashboard.
 
@@ -12,6 +13,7 @@ from typing import Any
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from segmentum.api.deps import json_response
 from segmentum.api.errors import error_response
 from segmentum.service.keys import READ_METHODS, required_scope, scope_allows
 
@@ -157,3 +159,40 @@ class BodyLimitMiddleware:
         except _TooLarge:
             if not started:
                 await self._reject()(scope, receive, send)
+
+
+LOOKUP_PREFIX, LOOKUP_SUFFIX = "/v1/customers/", "/segments"
+
+
+class ReplicaLookups:
+    """`GET /v1/customers/{id}/segments` for a customer the server's replica holds, answered here, after the
+    key check and before routing (issue 20: the lookup under event load).
+
+    Routing and FastAPI's handling of a request cost the one event loop most of a millisecond (profiled at 500
+    lookups/s beside the micro-batches: the route's own work, a dictionary read, was a sliver of it), and
+    every lookup waited for the others' share. The answer is the route's: `Runtime.segments_held`, as JSON
+    through `json_response`. A customer the replica does not hold goes on to the route (which reads the
+    store). Added first, so it runs after `AuthMiddleware` and `BodyLimitMiddleware`.
+    """
+
+    def __init__(self, app: ASGIApp, runtime: Any) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            customer_id = lookup_target(scope["path"])
+            held = self.runtime.segments_held(customer_id) if customer_id is not None else None
+            if held is not None:
+                await json_response(held)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def lookup_target(path: str) -> str | None:
+    """The customer id of a lookup's path, `/v1/customers/{id}/segments` (the id one path segment, as the
+    route's `{customer_id}` matches it), else None."""
+    if not (path.startswith(LOOKUP_PREFIX) and path.endswith(LOOKUP_SUFFIX)):
+        return None
+    customer_id = path[len(LOOKUP_PREFIX) : -len(LOOKUP_SUFFIX)]
+    return customer_id if customer_id and "/" not in customer_id else None

@@ -32,6 +32,7 @@ from segmentum.runs.realtime import (
 )
 from segmentum.service.keys import ApiKey, KeyStore
 from segmentum.service.schedule import Schedule, parse_schedule
+from segmentum.views.customers import segments_in_replica
 from segmentum.workspace import Workspace
 
 log = logging.getLogger("segmentum.api")
@@ -248,6 +249,12 @@ class Runtime:
         self._load_threads = [t for t in self._load_threads if t.is_alive()] + [thread]
         thread.start()
         return thread
+
+    def segments_held(self, customer_id: str) -> dict[str, Any] | None:
+        """The lookup `GET /v1/customers/{id}/segments` answers from memory: the customer's segments now from
+        the replica (`views.customers.segments_in_replica`), or None when it does not hold them (real time
+        off, not loaded yet, or a customer no run holds: the caller reads the store)."""
+        return segments_in_replica(self.live if self.realtime else None, customer_id)
 
     # ------------------------------------------------------------------ auth
     def authenticate(self, token: str) -> ApiKey | None:

@@ -11,7 +11,7 @@ from segmentum.api.errors import ERROR_RESPONSES
 from segmentum.runs.explain import explain as explain_customer
 from segmentum.service.runtime import Runtime
 from segmentum.views.catalog import check_segment
-from segmentum.views.customers import customer, segments_in_replica, segments_now
+from segmentum.views.customers import customer, segments_now
 from segmentum.workspace import Workspace
 
 router = APIRouter(prefix="/customers", tags=["customers"], responses=ERROR_RESPONSES)
@@ -27,13 +27,11 @@ def get_customer(customer_id: str, ws: Workspace = Depends(get_workspace)) -> JS
     summary="The customer's segments now (a lookup: real-time runs included, nothing computed)",
 )
 async def get_segments(customer_id: str, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    # a customer the replica holds is answered before routing, in the event loop (`api.middleware.
+    # ReplicaLookups`, issue 20); what reaches this route is a customer it does not hold (not loaded yet, or
+    # no run holds them), read from the store on a thread
     live = runtime.live if runtime.realtime else None
-    # the lookup under event load (issue 20): a customer the replica holds is answered from memory here, in
-    # the event loop, without waiting for a thread of the pool (and the GIL there) behind the micro-batches
-    held = segments_in_replica(live, customer_id)
-    if held is None:  # not loaded yet, or a customer no run holds: the store is read, on a thread
-        held = await run_in_threadpool(segments_now, runtime.ws, customer_id, live=live)
-    return json_response(held)
+    return json_response(await run_in_threadpool(segments_now, runtime.ws, customer_id, live=live))
 
 
 @router.get("/{customer_id}/explain/{name}", summary="Why the customer is or is not in the segment")
