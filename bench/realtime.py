@@ -14,7 +14,9 @@ stored) is served by `segmentum serve` (uvicorn) on 127.0.0.1. For each offered 
 
 Reported per rate: events/s accepted (held), 429 answers, event -> membership p50/p95/p99, lookup p50/p99,
 the server's peak RSS, and the cores each side used (`server_cores`, `generator_cores`: the event clients,
-the probe and the lookup process); at the end, events stored = events accepted.
+the probe and the lookup process); at the end, events stored = events accepted. The phases begin once the
+server's start is done (a first event seen in the lookups, the stored run's segment profiles warmed:
+`start_s`).
 Usage: `python -m bench.realtime --workspace bench/data/c100000/ws --rates 500,1000,2000,3000 --seconds 60`.
 `--server-src DIR` serves with another checkout's `src` (e.g. `git archive <commit> src | tar -x -C DIR`), to
 compare two versions of the server one after the other on the same store and machine. The server is started as
@@ -257,6 +259,7 @@ def _measure(
     env = dict(os.environ)
     if server_src is not None:  # side by side: the same benchmark against another checkout's server
         env["PYTHONPATH"] = str(server_src)
+    started_at = time.monotonic()
     proc, url = serve(root, env=env, timeout=START_S)
     headers = {"Authorization": f"Bearer {key}"}
     phases: list[dict[str, Any]] = []
@@ -277,6 +280,13 @@ def _measure(
                 if time.monotonic() > warm_until:
                     raise RuntimeError("the warm-up event never showed")
                 time.sleep(0.2)
+            # and the rest of the start: the segment profiles of the stored run (at 1M a minute or more of
+            # both cores), so that the phases measure the server running, not starting
+            while client.get("/v1/status").json().get("warming_runs"):
+                if time.monotonic() > warm_until:
+                    raise RuntimeError("the server's start never finished (warming_runs)")
+                time.sleep(0.5)
+        start_s = round(time.monotonic() - started_at, 1)
         warm_accepted = 1
         for rate in rates:
             server_cpu = _proc_cpu_s(proc.pid)
@@ -304,6 +314,7 @@ def _measure(
         )[0]
     return {
         "customers": len(customers),
+        "start_s": start_s,  # the server's launch until its start was done (first event seen, profiles stored)
         "server_src": str(server_src) if server_src else None,
         "seconds_per_rate": seconds,
         "lookups_offered_per_s": lookups,
