@@ -391,10 +391,11 @@ def lookup_worker(url: str, key: str, customers: list[str], lookups: int, second
         await asyncio.gather(*(connection(n, started, started + seconds) for n in range(connections)))
 
     try:  # segmentum's server runs on it (a dependency where it builds); the client is lighter on it too
-        from uvloop import run
+        import uvloop
     except ImportError:
-        from asyncio import run
-    run(all_connections())
+        asyncio.run(all_connections())
+    else:
+        uvloop.run(all_connections())
     return {"seconds": answered, "errors": errors, "cpu_s": round(_cpu_s() - cpu_before, 2)}
 
 
