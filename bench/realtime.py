@@ -8,9 +8,10 @@ stored) is served by `segmentum serve` (uvicorn) on 127.0.0.1. For each offered 
 - a probe posts one `cart_add` for a brand-new customer every second and polls
   GET /v1/customers/{id}/segments until `b_cart_abandoners` shows up (event -> membership latency);
 - lookup clients GET /v1/customers/{id}/segments for random existing customers at `--lookups` requests/s, from
-  a process of their own, over 20 keep-alive connections (per 500/s) written on raw asyncio streams (in the event
-  clients' process they would wait for its GIL; through httpx they cost half a core at 500/s, which the
-  server then lacked: the figures would be the client's).
+  a process of their own, evenly spaced over 20 keep-alive connections (per 500/s) written on raw uvloop
+  streams (in the event clients' process they would wait for its GIL; through httpx they took 0.66-0.76 of a
+  core, which the server then lacked: the figures would be the client's), each timed from when it was due
+  if the answer before it made it late (`lookup_worker`).
 
 Reported per rate: events/s accepted (held), 429 answers, event -> membership p50/p95/p99, lookup p50/p99,
 the server's peak RSS, and the cores each side used (`server_cores`, `generator_cores`: the event clients,
@@ -58,6 +59,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import numpy as np
+import psutil
 
 from bench.pages import serve
 from segmentum.service.keys import KeyStore
@@ -81,9 +83,9 @@ def _rss_mb(pid: int) -> tuple[float, float]:
 
 
 def _proc_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a process has used, from /proc (its threads included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds (user + system) a process has used (its threads included)."""
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -351,6 +353,7 @@ def lookup_worker(url: str, key: str, customers: list[str], lookups: int, second
     answered: list[float] = []
     errors: list[str] = []
     cpu_before = _cpu_s()
+    connections = max(1, lookups // 25)
 
     async def connection(n: int, started: float, stop_at: float) -> None:
         rng = random.Random(f"lookup-{tag}-{n}")
@@ -383,8 +386,6 @@ def lookup_worker(url: str, key: str, customers: list[str], lookups: int, second
                 due += connections / lookups
         finally:
             writer.close()
-
-    connections = max(1, lookups // 25)
 
     async def all_connections() -> None:
         started = time.monotonic() + 0.5  # the connections opened by then

@@ -93,8 +93,8 @@ def test_server_record_with_its_admin_token_is_removed_when_serve_is_stopped_by_
 
 def test_serve_answers_on_uvloop_and_httptools(workspace) -> None:
     # uvicorn falls back to asyncio's loop and the pure-Python h11 without a word when they are missing; with
-    # them the lookups beside a micro-batch answered about 3x faster at p99 (BENCHMARKS.md): the running
-    # server must have loaded both (their compiled modules are mapped into its memory)
+    # them the lookups beside the events' load answered in 75 ms at p99 against 2.1 s (BENCHMARKS.md): the
+    # running server must have loaded both (their compiled modules are mapped into its memory)
     workspace.close()
     proc, url = start_serve(workspace.root)
     try:

@@ -56,23 +56,16 @@ def serve(
         # (SEGMENTUM_WARM_ON_START=0 leaves them to the first visits, e.g. for a benchmark of other pages)
         warm_latest=os.environ.get("SEGMENTUM_WARM_ON_START", "1") != "0",
     )
-    server = uvicorn.Server(server_config(app, host, port, log_level))
+    # loop and http left to "auto": uvloop and httptools (dependencies where they build) over asyncio's loop
+    # and h11; a request costs the one event loop a fraction of the CPU (BENCHMARKS.md, "uvloop and httptools")
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False)
+    server = uvicorn.Server(config)
     write_record(ws.root, host, port, token)
     try:
         with _exit_on_terminate():
             server.run()
     finally:
         remove_record(ws.root)  # the record holds an admin token: it must not outlive the server
-
-
-def server_config(app: Any, host: str, port: int, log_level: str = "info") -> Any:
-    """uvicorn's settings for `serve`. Its event loop and HTTP parser are left to "auto", which takes uvloop
-    and httptools (dependencies of segmentum where they build) over asyncio's loop and h11: a request then
-    costs the server's one event loop a fraction of the CPU, and the lookups wait less behind the
-    micro-batch (BENCHMARKS.md, "uvloop and httptools")."""
-    import uvicorn
-
-    return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
 @contextmanager

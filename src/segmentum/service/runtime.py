@@ -250,11 +250,16 @@ class Runtime:
         thread.start()
         return thread
 
+    @property
+    def replica(self) -> LiveState | None:
+        """What lookups read from memory: the live state, when real time runs (else None: the store)."""
+        return self.live if self.realtime else None
+
     def segments_held(self, customer_id: str) -> dict[str, Any] | None:
         """The lookup `GET /v1/customers/{id}/segments` answers from memory: the customer's segments now from
         the replica (`views.customers.segments_in_replica`), or None when it does not hold them (real time
         off, not loaded yet, or a customer no run holds: the caller reads the store)."""
-        return segments_in_replica(self.live if self.realtime else None, customer_id)
+        return segments_in_replica(self.replica, customer_id)
 
     # ------------------------------------------------------------------ auth
     def authenticate(self, token: str) -> ApiKey | None:

@@ -30,8 +30,7 @@ async def get_segments(customer_id: str, runtime: Runtime = Depends(get_runtime)
     # a customer the replica holds is answered before routing, in the event loop (`api.middleware.
     # ReplicaLookups`, issue 20); what reaches this route is a customer it does not hold (not loaded yet, or
     # no run holds them), read from the store on a thread
-    live = runtime.live if runtime.realtime else None
-    return json_response(await run_in_threadpool(segments_now, runtime.ws, customer_id, live=live))
+    return json_response(await run_in_threadpool(segments_now, runtime.ws, customer_id, live=runtime.replica))
 
 
 @router.get("/{customer_id}/explain/{name}", summary="Why the customer is or is not in the segment")
