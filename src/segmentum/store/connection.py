@@ -148,10 +148,21 @@ class Store:
         if self.read_only:
             raise StoreError(f"the store {self.path} is open read-only")
         self.con  # noqa: B018 - opened (and migrated) first
-        with self._gate, self._lock, _SHARED_LOCK:  # the gate: as in `rewrite`
-            root = self._root()
-            root.execute("USE memory")
-            root.execute(f"DETACH {CATALOG}")
+        # the gate: as in `rewrite`; the store is attached again on leaving, with the new options
+        with self._gate, self._lock, _SHARED_LOCK, self._detached(options):
+            pass
+
+    @contextmanager
+    def _detached(self, options: str) -> Iterator[None]:
+        """The store detached from the file's root connection for the block, and attached again after it with
+        `options` (`_attach_when_released`), whatever the block raised. Call holding the gate and the locks,
+        so that no cursor is handed out meanwhile."""
+        root = self._root()
+        root.execute("USE memory")
+        root.execute(f"DETACH {CATALOG}")
+        try:
+            yield
+        finally:
             self._attach_when_released(root, options)
 
     def _root(self) -> duckdb.DuckDBPyConnection:
@@ -288,12 +299,8 @@ class Store:
                 root.execute(f"DELETE FROM store_rewrite.{META}.{COMPACTIONS_TABLE}")
             finally:
                 root.execute("DETACH store_rewrite")
-            root.execute("USE memory")
-            root.execute(f"DETACH {CATALOG}")
-            try:
+            with self._detached(self._attach_options()):
                 os.replace(fresh, self.path)  # atomic: the old file or the new one, never half of either
-            finally:
-                self._attach_when_released(root, self._attach_options())
 
     def close(self) -> None:
         with self._lock:
