@@ -293,6 +293,44 @@ def test_an_ingest_through_the_server_holds_the_event_writer_and_events_get_429_
     ]
 
 
+def test_the_first_event_after_an_erasure_through_the_server_creates_the_customer_again(
+    realtime_ws, request
+) -> None:
+    """An append takes the customers the lookups' replica holds as existing (no store read for them). An
+    erasure through the server drops the replica before it releases the event writer: had it been dropped
+    after, an append in between would have stored events for a customer `main.customers` no longer has."""
+    runtime, client = _serve(realtime_ws, request, micro_batch_seconds=3600)
+    _until(lambda: runtime.live.get("old1") is not None)
+    lock = runtime.events.lock
+    held_when_released: list[bool] = []
+
+    class WatchedLock:
+        """The writer's lock, noting at each release whether the replica still holds the erased customer."""
+
+        def acquire(self, *args, **kwargs) -> bool:
+            return lock.acquire(*args, **kwargs)
+
+        def release(self) -> None:
+            held_when_released.append(runtime.live.get("old1") is not None)
+            lock.release()
+
+        def __enter__(self) -> bool:
+            return self.acquire()
+
+        def __exit__(self, *exc) -> None:
+            self.release()
+
+    runtime.events.lock = WatchedLock()
+    erased = runtime.command("forget", {"customer_id": "old1"})
+    assert erased["customer_id"] == "old1", erased
+    assert held_when_released == [False]  # the erasure's own release of the writer
+    assert realtime_ws.store.query("SELECT count(*) FROM main.customers WHERE customer_id = 'old1'") == [(0,)]
+    accepted = client.post("/v1/events", json={"events": [_cart("old1")]})
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["new_customers"] == 1
+    assert realtime_ws.store.query("SELECT count(*) FROM main.customers WHERE customer_id = 'old1'") == [(1,)]
+
+
 def _memory_limit(ws) -> str:
     return ws.store.query("SELECT current_setting('memory_limit')")[0][0]
 

@@ -138,6 +138,27 @@ def test_an_event_for_an_erased_customer_creates_the_customer_again(ws: Workspac
     assert indexes == [(1,)]  # the rewritten file kept it
 
 
+def test_ids_known_from_memory_are_taken_as_customers_and_only_the_others_are_looked_up(ws: Workspace) -> None:
+    """`known` (the server's replica) answers for some ids: those are not looked up in the store, so an id it
+    vouches for is never created; the ids it does not know are looked up, the new ones created once."""
+    asked: list[str] = []
+
+    def known(customer_id: str) -> bool:
+        asked.append(customer_id)
+        return customer_id in {"c001", "vouched-for"}
+
+    writer = EventWriter(ws.store, ZoneInfo(ws.config.timezone), known=known)
+    result = writer.append(_events(["c001", "vouched-for", "c002", "brand-new", "brand-new"]))
+    assert sorted(asked) == ["brand-new", "c001", "c002", "vouched-for"]  # each distinct id once
+    assert (result.accepted, result.customers, result.new_customers) == (5, 4, 1)
+    customers = _customers(ws)
+    assert "vouched-for" not in customers  # taken on `known`'s word: no look-up, no insert
+    assert customers.count("brand-new") == 1 and customers.count("c002") == 1
+    assert _auto(ws) == ["brand-new"]
+    stored = ws.store.query("SELECT count(*) FROM main.events WHERE event = 'page_view'")
+    assert stored == [(5,)]
+
+
 def test_after_an_operation_replaced_the_customers_the_writer_indexes_them_again(
     ws: Workspace, tmp_path: Path
 ) -> None:

@@ -15,7 +15,7 @@ import threading
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from segmentum.errors import BusyError, NotFoundError, SegmentumError
@@ -34,6 +34,9 @@ from segmentum.service.keys import ApiKey, KeyStore
 from segmentum.service.schedule import Schedule, parse_schedule
 from segmentum.views.customers import segments_in_replica
 from segmentum.workspace import Workspace
+
+if TYPE_CHECKING:
+    from segmentum.service.commands import Command
 
 log = logging.getLogger("segmentum.api")
 
@@ -140,14 +143,15 @@ class Runtime:
         self.internal_token = internal_token
         self._key_cache: dict[str, ApiKey] = {}
         self._key_lock = threading.Lock()
-        self.events = EventWriter(ws.store, self.zone)
+        self.live = LiveState(ws.store)  # what lookups read: memory, refreshed by the micro-batch writer
+        # a customer the replica holds is in `main.customers`: an append looks up only the others
+        self.events = EventWriter(ws.store, self.zone, known=lambda i: self.live.get(i) is not None)
         self.run_lock = threading.Lock()
         interval = (
             micro_batch_seconds if micro_batch_seconds is not None else ws.config.serve.micro_batch_seconds
         )
         self.definitions = DefinitionsCache(ws)
         self.evaluator = Evaluator(ws, self.definitions)
-        self.live = LiveState(ws.store)  # what lookups read: memory, refreshed by the micro-batch writer
         self._actions_owed = False  # a micro-batch left its triggers' actions pending
         self.micro = MicroBatcher(
             self._evaluate,
@@ -391,7 +395,7 @@ class Runtime:
             found = COMMANDS.get(name)
             if found is not None and found.writes:
                 self.definitions.forget()
-                self.live.forget()  # lookups read the store until the replica is loaded again
+                # the replica was dropped by `_command` (lookups read the store until it is loaded again)
                 if self.realtime:
                     self._load_live()
 
@@ -403,9 +407,7 @@ class Runtime:
         return None if job is None else {**job.progress(), "status": job.status}
 
     def _command(self, name: str, params: dict[str, Any], tag: str | None = None) -> Any:
-        import inspect
-
-        from segmentum.service.commands import COMMANDS, execute
+        from segmentum.service.commands import COMMANDS
 
         found = COMMANDS.get(name)
         # an ingest, erasure or compaction writes the tables events are appended to: an append committed
@@ -414,23 +416,36 @@ class Runtime:
         # lock keeps micro-batches and batch runs out too)
         writer = self.events.exclusive(name) if found is not None and found.canonical else nullcontext()
         with writer:
-            if found is None or "progress" not in inspect.signature(found.func).parameters:
-                result = execute(self.ws, name, params, lock=self.run_lock)
-            else:
-                job = BatchJob(0, None, None, "cli", now_wall_clock(self.zone), kind=name, steps=0, tag=tag)
-                with self._jobs_lock:
-                    job.job_id = (self.commands[-1].job_id + 1) if self.commands else 1
-                    self.commands.append(job)
-                    del self.commands[:-20]
-                try:
-                    result = execute(self.ws, name, {**params, "progress": job.report}, lock=self.run_lock)
-                    job.status = "complete"
-                except BaseException as exc:
-                    job.status, job.message = "failed", str(exc)
-                    raise
-                finally:
-                    job.seconds = job.estimate.elapsed()
-                    job.finished_at = now_wall_clock(self.zone)
+            try:
+                return self._execute(found, name, params, tag)
+            finally:
+                if found is not None and found.writes:
+                    # dropped before the writer is released: appends take the replica's customers as existing
+                    # (`EventWriter(known=...)`), and an erasure or an ingest may have removed some
+                    self.live.forget()
+
+    def _execute(self, found: Command | None, name: str, params: dict[str, Any], tag: str | None) -> Any:
+        import inspect
+
+        from segmentum.service.commands import execute
+
+        if found is None or "progress" not in inspect.signature(found.func).parameters:
+            result = execute(self.ws, name, params, lock=self.run_lock)
+        else:
+            job = BatchJob(0, None, None, "cli", now_wall_clock(self.zone), kind=name, steps=0, tag=tag)
+            with self._jobs_lock:
+                job.job_id = (self.commands[-1].job_id + 1) if self.commands else 1
+                self.commands.append(job)
+                del self.commands[:-20]
+            try:
+                result = execute(self.ws, name, {**params, "progress": job.report}, lock=self.run_lock)
+                job.status = "complete"
+            except BaseException as exc:
+                job.status, job.message = "failed", str(exc)
+                raise
+            finally:
+                job.seconds = job.estimate.elapsed()
+                job.finished_at = now_wall_clock(self.zone)
         if (
             name == "run"
             and isinstance(result, dict)
