@@ -138,7 +138,9 @@ def test_an_event_for_an_erased_customer_creates_the_customer_again(ws: Workspac
     assert indexes == [(1,)]  # the rewritten file kept it
 
 
-def test_ids_known_from_memory_are_taken_as_customers_and_only_the_others_are_looked_up(ws: Workspace) -> None:
+def test_ids_known_from_memory_are_taken_as_customers_and_only_the_others_are_looked_up(
+    ws: Workspace,
+) -> None:
     """`known` (the server's replica) answers for some ids: those are not looked up in the store, so an id it
     vouches for is never created; the ids it does not know are looked up, the new ones created once."""
     asked: list[str] = []
