@@ -331,6 +331,22 @@ def test_the_first_event_after_an_erasure_through_the_server_creates_the_custome
     assert realtime_ws.store.query("SELECT count(*) FROM main.customers WHERE customer_id = 'old1'") == [(1,)]
 
 
+def test_a_serving_process_leaves_the_loaded_replica_out_of_full_collections(realtime_ws, request) -> None:
+    """`segmentum serve` settles the heap once the lookups' replica is loaded (`settle_heap`): the replica, with
+    everything else alive then, is frozen, so Python's full collections no longer traverse it."""
+    import gc
+
+    request.addfinalizer(gc.unfreeze)
+    gc.unfreeze()
+    runtime, client = _serve(realtime_ws, request, micro_batch_seconds=3600, settle_heap=True)
+    _until(lambda: runtime.live.ready and gc.get_freeze_count() > 0)
+    replica = runtime.live._states
+    _until(lambda: not any(o is replica for o in gc.get_objects()))
+    lookup = client.get("/v1/customers/old1/segments").json()  # answered from the frozen replica
+    assert lookup["segments"] == sorted(snapshot.current_memberships(realtime_ws.store, "old1")["name"])
+    assert "cart_active" in lookup["segments"]
+
+
 def _memory_limit(ws) -> str:
     return ws.store.query("SELECT current_setting('memory_limit')")[0][0]
 

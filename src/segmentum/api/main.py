@@ -55,6 +55,7 @@ def create_app(
     micro_batch_seconds: float | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY,
     warm_latest: bool = False,
+    settle_heap: bool = False,
 ) -> FastAPI:
     """The API of one workspace under /v1 (OpenAPI at /v1/openapi.json, docs at /v1/docs).
 
@@ -70,6 +71,9 @@ def create_app(
         an extra admin token, held only in memory and in `.segmentum/server.json`, for the local CLI.
     warm_latest:
         store the segment profiles of the latest run in the background on start (`segmentum serve`).
+    settle_heap:
+        exempt the process's long-lived objects from Python's full collections after each load of the
+        lookups' replica and each warming (`service.runtime.settle_heap`; process-wide: `segmentum serve`).
     """
     runtime = Runtime(
         ws,
@@ -78,6 +82,7 @@ def create_app(
         internal_token=internal_token,
         micro_batch_seconds=micro_batch_seconds,
         warm_latest=warm_latest,
+        settle_heap=settle_heap,
     )
 
     @asynccontextmanager

@@ -55,6 +55,7 @@ def serve(
         # a run the CLI made before the server started: its segment pages read the stored profiles
         # (SEGMENTUM_WARM_ON_START=0 leaves them to the first visits, e.g. for a benchmark of other pages)
         warm_latest=os.environ.get("SEGMENTUM_WARM_ON_START", "1") != "0",
+        settle_heap=True,  # this process only serves: its long-lived objects are left out of collections
     )
     # loop and http left to "auto": uvloop and httptools (dependencies where they build) over asyncio's loop
     # and h11; a request costs the one event loop a fraction of the CPU (BENCHMARKS.md, "uvloop and httptools")
