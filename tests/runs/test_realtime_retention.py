@@ -1,6 +1,7 @@
-"""A micro-batch leaves no traits table behind for ever (issue 20): after each run the traits tables of the
-real-time runs no reader needs are dropped (`runs.retention`), and every reader answers as it would with all
-of them kept. Two real stores replay the same events and micro-batches, one with pruning switched off."""
+"""A micro-batch leaves no traits table behind for ever (issue 20): once a real-time run is settled (its
+triggers done, a newer run complete), its traits table is folded into the live traits of its signature, one row
+per customer, and dropped (`runs.retention`); every reader answers as it would with every table kept. Two real
+stores replay the same events and micro-batches, one with the folding switched off."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from segmentum.actions.events import metric_events
+from segmentum.actions.events import metric_events, metric_values
 from segmentum.actions.triggers import customer_context, process_run
 from segmentum.errors import NotFoundError
 from segmentum.runs import diff as diff_mod
@@ -137,16 +138,29 @@ def stores(make_ws, monkeypatch) -> tuple[list[dict[str, Any]], list[dict[str, A
     return expected, _replay(pruned), kept, pruned
 
 
-def test_pruning_changes_no_answer_and_keeps_only_current_states(stores) -> None:
+def _live_traits(ws: Workspace) -> dict[str, list[tuple[Any, ...]]]:
+    """Each live traits table -> its (customer, run) rows."""
+    return {
+        table: ws.store.query(f'SELECT customer_id, __run_id FROM segmentum."{table}" ORDER BY customer_id')
+        for table in snapshot.live_traits_tables(ws.store)
+    }
+
+
+def test_folding_changes_no_answer_and_keeps_only_the_unsettled_runs_tables(stores) -> None:
     expected, got, kept, pruned = stores
     assert len(_realtime_tables(kept)) == len(BATCHES)  # the reference kept one table per micro-batch
     for want, have in zip(expected, got, strict=True):
         # customer 360 (current state and its traits), the diff, the outbox: the same in both stores
         assert have == want
-    left = _realtime_tables(pruned)
-    # what remains: the current states, and the newest run (its successor's triggers may still read it)
-    assert left <= _current_runs(pruned) | {got[-1]["run_id"]}
-    assert len(left) < len(BATCHES) / 2
+    # what remains: the newest run's table (its triggers were processed after its own fold), and one live
+    # traits table (one signature) holding each customer's newest folded real-time run since the batch run
+    assert _realtime_tables(pruned) == {got[-1]["run_id"]}
+    (rows,) = _live_traits(pruned).values()
+    after_batch = [g["run_id"] for g in got[5:-1]]  # the batch run in the middle made the earlier rows dead
+    newest: dict[str, int] = {}
+    for ids, g in zip(BATCHES[5:-1], got[5:-1], strict=True):
+        newest.update(dict.fromkeys(ids, g["run_id"]))
+    assert rows == sorted(newest.items()) and {r for _, r in rows} <= set(after_batch)
 
     # a trigger on enter fires once per customer; the metric trigger (carts_7d crossing 1, on a customer's
     # second cart) once each too: a previous value read from the wrong run would fire it again or never
@@ -154,32 +168,70 @@ def test_pruning_changes_no_answer_and_keeps_only_current_states(stores) -> None
     assert sorted(c for t, c, _ in outbox if t == "hot") == ["c0", "c1", "c2", "c3", "c4"]
     assert sorted(c for t, c, _ in outbox if t == "busy") == ["c0", "c1", "c2", "c3", "c4"]
 
-    # a pruned run's traits say so; its memberships (history) stay
-    gone = sorted({g["run_id"] for g in got} - left)
-    assert gone
-    with pytest.raises(NotFoundError, match=rf"traits of real-time run {gone[0]} were pruned"):
-        snapshot.traits(pruned.store, gone[0])
-    assert not snapshot.memberships(pruned.store, gone[0]).empty
+    # a folded run's traits: for the customers it still holds, as they were; else they say where they went
+    held = got[-2]["run_id"]  # c3 and c4's newest folded run
+    assert snapshot.traits(pruned.store, held, ["c3", "c4"]).to_dict("records") == snapshot.traits(
+        kept.store, held, ["c3", "c4"]
+    ).to_dict("records")
+    gone = got[0]["run_id"]  # c0 and c1 were re-evaluated since
+    for customers in (None, ["c0"]):
+        with pytest.raises(NotFoundError, match=rf"traits of real-time run {gone} were folded"):
+            snapshot.traits(pruned.store, gone, customers)
+    assert not snapshot.memberships(pruned.store, gone).empty
     # a trigger reprocessed on it reads no traits instead of crashing (its values are gone, nothing fires)
-    assert metric_events(pruned.store, gone[0], "carts_7d", above=Decimal(1))[1] == []
-    assert customer_context(pruned, gone[0], ["c0"]).traits == {}
+    assert metric_events(pruned.store, gone, "carts_7d", above=Decimal(1))[1] == []
+    assert customer_context(pruned, gone, ["c0"]).traits == {}
+    assert customer_context(pruned, held, ["c4"]).traits == customer_context(kept, held, ["c4"]).traits
+
+
+def test_micro_batches_of_customers_never_touched_again_leave_no_table_behind(make_ws) -> None:
+    """The shape of a store of 1M customers: each micro-batch's customers are not touched again for long, so
+    each run held some customer's current state and the old rule kept every table until the next batch run
+    (400 tables in minutes, every catalog read and DuckDB's memory growing with them). Folded, two remain."""
+    ws = make_ws(DEFS, _tables())
+    ws.run(as_of=T0, deliver=False)
+    evaluator = Evaluator(ws, prune_every_s=0)
+    runs = [
+        _micro_batch(ws, evaluator, [c], T0 + timedelta(minutes=i + 1))["run_id"]
+        for i, c in enumerate(CUSTOMERS)
+    ]
+    assert _realtime_tables(ws) == {runs[-1]}
+    assert _live_traits(ws) == {
+        next(iter(snapshot.live_traits_tables(ws.store))): [
+            (c, r) for c, r in zip(CUSTOMERS[:-1], runs[:-1], strict=True)
+        ]
+    }
+    assert {c: _view(ws, c)["run"] for c in CUSTOMERS} == dict(zip(CUSTOMERS, runs, strict=True))
+    assert _view(ws, "c0")["traits"]["carts_7d"] == 1
+    # a batch run holding every trait: once it is settled (its own triggers read the previous state as it
+    # was), no reader can pick the live rows any more, and the table goes
+    ws.run(as_of=T0 + timedelta(hours=1), deliver=False)
+    assert len(_live_traits(ws)) == 1
+    after = _micro_batch(ws, evaluator, ["c0"], T0 + timedelta(hours=1, minutes=1))["run_id"]
+    assert _live_traits(ws) == {} and _realtime_tables(ws) == {after}
 
 
 def test_owed_actions_keep_the_previous_state_they_read(make_ws) -> None:
     ws = make_ws(DEFS, _tables())
     ws.run(as_of=T0, deliver=False)
     evaluator = Evaluator(ws, prune_every_s=0)
+    EventWriter(ws.store, ws.config.timezone).append([EventRow("c0", "cart_add", T0)])
     first = evaluator.evaluate(["c0"], T0 + timedelta(minutes=1), actions=True)
     process_run(ws, first.run_id)
-    # the next run's actions are owed (not processed yet): the run they compare with stays
+    # the next run's actions are owed (not processed yet): its own table stays, and the run it compares with
+    # is folded into the live traits, where its triggers read it
+    EventWriter(ws.store, ws.config.timezone).append([EventRow("c0", "cart_add", T0 + timedelta(minutes=1))])
     second = evaluator.evaluate(["c0"], T0 + timedelta(minutes=2), actions=True)
-    assert {first.run_id, second.run_id} <= _realtime_tables(ws)
-    assert retention.prunable(ws.store) == []
+    assert _realtime_tables(ws) == {second.run_id}
+    assert retention.foldable(ws.store) == []
+    assert metric_values(ws.store, second.run_id, "carts_7d")[1] == [("c0", 1, 2, first.run_id)]
     process_run(ws, second.run_id)
+    assert [t for t, c, r in _outbox(ws) if r == second.run_id] == ["busy"]  # 1 -> 2 crossed 1
     # the newest run: whoever ran it may still read its triggers' previous state (a bare run, a reprocess)
-    assert retention.prunable(ws.store) == []
-    third = evaluator.evaluate(["c1"], T0 + timedelta(minutes=3), actions=True)  # prunes after its commit
-    assert _realtime_tables(ws) == {second.run_id, third.run_id}
+    assert retention.foldable(ws.store) == []
+    third = evaluator.evaluate(["c1"], T0 + timedelta(minutes=3), actions=True)  # folds after its commit
+    assert _realtime_tables(ws) == {third.run_id}
+    assert [r for _, r in next(iter(_live_traits(ws).values()))] == [second.run_id]
 
 
 def test_the_server_s_micro_batch_gives_every_reader_the_same_answers(make_ws) -> None:
@@ -238,10 +290,10 @@ def test_the_server_s_micro_batch_gives_every_reader_the_same_answers(make_ws) -
     assert sorted(c for t, c, _ in _outbox(ws) if t == "hot") == ["c0", "c1", "c2", "c3", "c4"]
 
 
-def test_micro_batches_prune_at_most_once_per_interval(make_ws) -> None:
-    """`runs.retention` reads the catalog and the live table: a micro-batch runs it at most once per
-    `prune_every_s` (10 s by default; a batch run after each run), so tables a reader no longer needs wait
-    until then, and the next prune drops them all."""
+def test_micro_batches_fold_at_most_once_per_interval(make_ws) -> None:
+    """`runs.retention` reads the catalog and writes the live traits: a micro-batch runs it at most once per
+    `prune_every_s` (10 s by default; a batch run after each run), so settled runs' tables wait until then, and
+    the next fold takes them all."""
     ws = make_ws(DEFS, _tables())
     ws.run(as_of=T0, deliver=False)
     evaluator = Evaluator(ws, prune_every_s=3600)
@@ -249,10 +301,12 @@ def test_micro_batches_prune_at_most_once_per_interval(make_ws) -> None:
     again = [evaluator.evaluate(["c0"], T0 + timedelta(minutes=i + 1)).run_id for i in range(4)]
     evaluator.evaluate(["c1"], T0 + timedelta(minutes=5))  # c0's last run is settled from here on
     evaluator.evaluate(["c1"], T0 + timedelta(minutes=6))
-    needed_by_nobody = set(again[:3])
-    assert needed_by_nobody <= set(retention.prunable(ws.store))
-    assert needed_by_nobody <= _realtime_tables(ws)  # within the interval: kept
+    settled = set(again)
+    assert settled <= {r for r, _, _ in retention.foldable(ws.store)}
+    assert settled <= _realtime_tables(ws)  # within the interval: kept
     evaluator.prune_every_s = 0  # the interval is over
-    evaluator.evaluate(["c2"], T0 + timedelta(minutes=7))
-    assert not needed_by_nobody & _realtime_tables(ws)
-    assert again[3] in _realtime_tables(ws)  # c0's current state
+    last = evaluator.evaluate(["c2"], T0 + timedelta(minutes=7)).run_id
+    assert _realtime_tables(ws) == {last}
+    # c0's newest real-time run, read from the live traits (the earlier ones replaced there)
+    assert snapshot.traits(ws.store, again[3], ["c0"])["customer_id"].tolist() == ["c0"]
+    assert [r for c, r in next(iter(_live_traits(ws).values())) if c == "c0"] == [again[3]]

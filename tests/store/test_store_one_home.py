@@ -13,6 +13,7 @@ from store_helpers import OLD_RELEASE_DDL
 
 from segmentum.actions import events
 from segmentum.engine.base import present_tables
+from segmentum.runs import retention
 from segmentum.store import snapshots as snapshot
 from segmentum.store import tables as t
 from segmentum.store.catalog import data_columns, model_tables
@@ -99,7 +100,7 @@ def test_every_table_and_sequence_the_code_uses_in_schema_segmentum_is_declared(
 
 
 def test_traits_tables_are_named_in_one_place() -> None:
-    assert snapshot.traits_table is t.traits_table and events.traits_table is t.traits_table
+    assert snapshot.traits_table is t.traits_table and retention.traits_table is t.traits_table
     copies = {path for path, text in _sources().items() if re.search(r"traits_\{", text)}
     assert copies == set(), "name a run's traits table with segmentum.store.tables.traits_table"
 

@@ -16,8 +16,7 @@ from typing import Any, ClassVar
 from segmentum.runs.baseline import PreviousState, previous_runs_sql, trait_previous_state
 from segmentum.sql import ident
 from segmentum.store import META, Store
-from segmentum.store.snapshots import RunInfo, resolve_run
-from segmentum.store.tables import traits_table
+from segmentum.store.snapshots import RunInfo, resolve_run, run_traits, trait_values_sql
 
 
 @dataclass(frozen=True)
@@ -179,19 +178,16 @@ def metric_values(
     resolve_run(store, run_id)  # only complete runs fire triggers
     state = trait_previous_state(store, run_id, trait)
     column = ident(trait)
-    current = f"{META}.{traits_table(run_id)}"
-    if trait not in store.columns(traits_table(run_id), schema=META):
-        return state, []  # this run did not compute the trait
+    source = run_traits(store, run_id)
+    if source is None or trait not in source.columns:
+        return state, []  # this run did not compute the trait (or its traits are no longer kept)
+    current = source.relation
     cur = store.cursor()
     if state.baseline:
         rows = cur.execute(f"SELECT customer_id, {column} FROM {current} ORDER BY customer_id").fetchall()
         return state, [(r[0], None, r[1], None) for r in rows]
     assert state.batch_run is not None  # not a baseline: there is a previous batch run
-    runs = [state.batch_run, *state.realtime_runs]
-    values = " UNION ALL ".join(
-        f"SELECT {int(r)}::BIGINT AS run_id, customer_id, {column} AS value FROM {META}.{traits_table(r)}"
-        for r in runs
-    )
+    values = trait_values_sql(store, [state.batch_run, *state.realtime_runs], trait)
     rows = cur.execute(
         f"""
         WITH prev_c AS ({previous_runs_sql(state)}), prev AS ({values})

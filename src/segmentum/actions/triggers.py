@@ -44,8 +44,7 @@ from segmentum.spec.ast import names as ast_names
 from segmentum.spec.builtins import segment_metadata
 from segmentum.store import META
 from segmentum.store.catalog import model_tables
-from segmentum.store.snapshots import actions_pending_runs
-from segmentum.store.tables import qualified, traits_table
+from segmentum.store.snapshots import actions_pending_runs, run_traits
 
 if TYPE_CHECKING:
     from segmentum.context import Context
@@ -230,11 +229,10 @@ def customer_context(ws: Context, run_id: int, customer_ids: list[str]) -> Custo
                 for key, value in rec.items():
                     everything[cid].setdefault(key, value)
         traits: dict[str, dict[str, Any]] = {}
-        if store.table_exists(traits_table(run_id), schema=META):
+        source = run_traits(store, run_id)  # its table, or the live traits it was folded into
+        if source is not None:
             traits = _rows_by_customer(
-                cur,
-                f"SELECT t.* FROM {qualified(traits_table(run_id))} t JOIN _segmentum_ids USING (customer_id)",
-                [],
+                cur, f"SELECT t.* FROM {source.relation} t JOIN _segmentum_ids USING (customer_id)", []
             )
             for cid, rec in traits.items():
                 everything[cid].update({k: v for k, v in rec.items() if k not in everything[cid]})

@@ -10,8 +10,8 @@ The one rule, used by segment transitions (`runs/diff.py`) and by metric trigger
   hold the definition, or when the batch run holds another version of it: an edit starts a new baseline.
 
 A segment or segmentation is held by the runs whose `definition_hashes` name it, its version being its hash.
-A trait (metric triggers) is held by the runs whose traits table has its column, its version being the hash
-the run recorded for it (`snapshots.trait_hashes`); runs of older releases recorded none, and an unknown
+A trait (metric triggers) is held by the runs whose kept traits have its column (`snapshots.runs_holding_trait`),
+its version being the hash the run recorded for it (`snapshots.trait_hashes`); runs of older releases recorded none, and an unknown
 version counts as unchanged (an upgrade starts no baseline).
 """
 
@@ -21,8 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from segmentum.store import META, Store
-from segmentum.store.snapshots import RunInfo, get_run, list_runs, trait_hashes, traits_table
-from segmentum.store.tables import TRAITS_TABLE_LIKE, run_of_traits_table
+from segmentum.store.snapshots import (
+    RunInfo,
+    get_run,
+    list_runs,
+    runs_holding_trait,
+    trait_hashes,
+    traits_table,
+)
 
 
 @dataclass(frozen=True)
@@ -98,16 +104,9 @@ def previous_states(store: Store, run_id: int, names: list[str]) -> dict[str, Pr
 
 
 def trait_previous_state(store: Store, run_id: int, trait: str) -> PreviousState:
-    """The previous state of trait `trait` (metric triggers): runs hold it when their traits table has it."""
-    found = (
-        run_of_traits_table(table)
-        for (table,) in store.query(
-            "SELECT table_name FROM information_schema.columns WHERE table_schema = ? AND column_name = ? "
-            f"AND {TRAITS_TABLE_LIKE}",
-            [META, trait],
-        )
-    )
-    having = {run_id for run_id in found if run_id is not None}
+    """The previous state of trait `trait` (metric triggers): runs hold it when their kept traits have it (their
+    traits table, or the live traits table a real-time run was folded into: `runs.retention`)."""
+    having = runs_holding_trait(store, trait)
     recorded = trait_hashes(store)
     return resolve(
         get_run(store, run_id),

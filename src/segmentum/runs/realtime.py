@@ -32,7 +32,7 @@ What a micro-batch costs must not grow with the definitions or the store:
 - what the server's micro-batch does not need is not paid for each one (BENCHMARKS.md "Real-time path",
   `bench.microbatch_cost`): its transitions are computed by its triggers only and its sizes not at all
   (`evaluate(details=False)`), the lookups' replica is refreshed right after the commit (`committed`), and
-  the traits tables no reader needs are looked for at most every `PRUNE_EVERY_S`.
+  the settled runs' traits tables are folded into the live traits at most every `PRUNE_EVERY_S`.
 
 On a compacted store a micro-batch takes at most `micro_batch_cap` customers (the pushdown cap), those touched
 first; the rest wait for the next micro-batch, which follows at once: a loaded server's micro-batches stay at the
@@ -709,8 +709,8 @@ class _BoundEngine:
             log.warning("could not reset the micro-batch's cursor", exc_info=True)
 
 
-# how often a micro-batch drops the traits tables no reader needs (`Evaluator.prune_every_s`): a batch run
-# prunes after each run; between, real-time traits tables pile up for at most this long
+# how often a micro-batch folds the settled runs' traits tables into the live traits (`Evaluator.prune_every_s`,
+# `runs.retention`): a batch run folds after each run; between, real-time traits tables pile up this long at most
 PRUNE_EVERY_S = 10.0
 
 
@@ -738,8 +738,8 @@ class Evaluator:
     ) -> None:
         self.ctx = ctx
         self.definitions = definitions or DefinitionsCache(ctx)
-        # the traits tables no reader needs are dropped after a micro-batch at most this often (`runs.retention`
-        # reads the catalog and the live table: too much for every micro-batch of a second; 0: after each)
+        # the settled runs' traits tables are folded after a micro-batch at most this often (`runs.retention`
+        # reads the catalog and writes the live traits: too much for every micro-batch of a second; 0: after each)
         self.prune_every_s = float(prune_every_s)
         self._pruned_at: float | None = None  # time.monotonic() of the last prune
         # the query reads staged copies of the touched customers' rows (False: the store's tables, pruned by

@@ -1,133 +1,170 @@
-"""Which real-time runs keep their traits table: the one retention rule (issue 20).
+"""Where the real-time runs' traits are kept: the one retention rule (issue 20).
 
-Every real-time run (a micro-batch, one a second while events flow) writes `segmentum.traits_<run_id>` for
-the customers it re-evaluated. Its memberships and its `run_customers` rows are history and stay; its traits
-table is read only by
+Every real-time run (a micro-batch, one a second while events flow) writes `segmentum.traits_<run_id>` for the
+customers it re-evaluated. Its memberships and its `run_customers` rows are history and stay. Its traits are
+read by
 
-- the customer 360 (`views.customers`): the traits of the run holding a customer's current state
-  (`snapshots.current_memberships`);
+- the run's own triggers (`customer_context`, `metric_values`) while its actions are owed to the outbox;
+- the customer 360 (`views.customers`): the traits of the run holding a customer's current state, their newest
+  real-time run when it is newer than the latest run (`snapshots.current_memberships`);
 - a later run's metric triggers (`actions.events.metric_values`), through the previous-state rule of
-  `runs.baseline`: a customer's previous value is in the newest earlier real-time run of the same version
-  that re-evaluated them, unless a batch run holding the trait came after it;
-- the run's own triggers while its actions are owed to the outbox (`customer_context`, `metric_values`).
+  `runs.baseline`: a customer's previous value is in the newest earlier real-time run of the same trait version
+  that re-evaluated them, unless a batch run holding the trait came after it.
 
-So a real-time run R's traits table is dropped when no reader can need it any more (`prunable`):
+Past its own triggers, then, a reader only ever wants a customer's row in the newest real-time run of a given
+*signature* (the same trait columns, types and definition hashes) that re-evaluated them. So a run's table is
+**folded** (`prune`) once the run is settled: its rows replace those customers' rows in the live traits table of
+its signature (`segmentum.live_traits_<signature>`, the run in `__run_id`; readers: `snapshots.run_traits`,
+`snapshots.trait_values_sql`) and the table is dropped, all in one transaction. Runs are folded in run order, so
+a live row is always that signature's newest.
 
-1. R is nobody's current state: no live row is R's, or R is older than the latest run;
-2. every customer of R was re-evaluated after R: either by their live run (the newest real-time run that
-   re-evaluated them), computed with the same definitions and traits
-   (same `definitions_hash`, same trait hashes), or a batch run holding every definition and trait R holds
-   (no previous-state read goes past a batch run holding the definition);
-3. neither R nor that later run is the newest complete run, or is or comes after a run whose actions are
-   still owed (`actions_pending`): their triggers read the previous state as it was. So a table goes one run
-   after the run that superseded it at the earliest.
+- **Settled**: older than the first run whose actions are still owed (`actions_pending`) and than the newest
+  complete run (whoever ran it may fire its triggers next: `Workspace.run` does, after the commit). Their
+  triggers read the previous state as it was, so nothing at or after that point is folded.
+- **Dead rows**: a live row of run R no reader can pick once R is older than the latest run (the customer 360
+  reads the latest run then) and a settled batch run after R holds every trait of the table (previous-state
+  reads stop there). They are deleted, and a live traits table left empty is dropped.
 
-A pruned run never is the previous state any reader would pick (the later run is newer for each customer and
-holds the same versions), so dropping it changes no answer. Segment transitions read memberships, never traits.
+Before this rule a real-time run's table was kept while it held any customer's current state: with events spread
+over 1M customers that was nearly every micro-batch's table until the next batch run, and each micro-batch's
+catalog reads and DuckDB's memory grew with them (BENCHMARKS.md "Real-time traits folded per customer"). Now the
+tables are the runs not yet settled plus one per signature. Segment transitions read memberships, never traits.
 Batch runs keep their traits tables.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from typing import Any
 
-import pandas as pd
-
+from segmentum.sql import ident
 from segmentum.store import META, Store
-from segmentum.store.snapshots import actions_pending_runs, batch_runs, latest_run, trait_hashes
-from segmentum.store.tables import LIVE_TABLE, traits_table
+from segmentum.store.snapshots import actions_pending_runs, latest_run, live_traits_tables
+from segmentum.store.tables import (
+    LIVE_TRAITS_RUN,
+    TRAITS_PREFIX,
+    create_live_traits_table,
+    live_traits_table,
+    traits_table,
+)
 
-__all__ = ["prunable", "prune"]
+__all__ = ["foldable", "prune", "signature"]
 
 
-def prunable(store: Store) -> list[int]:
-    """The real-time runs whose traits tables no reader can need any more (the rule of the module doc)."""
-    # run id -> the trait hashes its traits table records (None on runs of older releases, which record none)
-    tables = trait_hashes(store)
-    realtime = store.query(
-        f"SELECT run_id, definitions_hash, definition_hashes FROM {META}.runs "
-        "WHERE status = 'complete' AND kind = 'realtime' AND list_contains(?, run_id) ORDER BY run_id",
-        [list(tables)],
-    )
-    if not realtime:
-        return []
-    # nothing at or after the first run whose actions are owed, nor the newest run (whoever ran it may fire
-    # its triggers next: `Workspace.run` does, after the commit), supersedes: their triggers read R
+def signature(columns: list[tuple[str, str]], hashes: dict[str, str] | None) -> str:
+    """The live traits table a run's traits fold into: its columns (name, type, in order) and trait hashes."""
+    text = json.dumps({"columns": columns, "hashes": hashes}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _horizon(store: Store) -> int:
+    """The first run not settled: the first run whose actions are owed, or the newest complete run."""
     newest = store.query(f"SELECT max(run_id) FROM {META}.runs WHERE status = 'complete'")[0][0]
-    horizon = min([*actions_pending_runs(store), int(newest)])
+    return min([*actions_pending_runs(store), int(newest or 0)])
 
-    def settled(run_id: int) -> bool:
-        return run_id < horizon
 
-    latest = latest_run(store)
-    latest_id = latest.run_id if latest is not None else 0
-    batches = [b for b in batch_runs(store) if settled(b.run_id) and b.run_id in tables]
-    signature: dict[int, str] = {}
-    by_batch: list[int] = []  # candidates every customer of which a later batch run supersedes
-    candidates: list[int] = []
-    for run_id, definitions_hash, hashes_json in realtime:
-        run_id = int(run_id)
-        if not settled(run_id):
-            continue
-        recorded = tables[run_id]
-        if recorded is None:  # a run of an older release: what it holds is unknown, it stays
-            continue
-        traits = frozenset(recorded)
-        # the same definitions and the same trait versions (sort_keys: one text per map)
-        signature[run_id] = f"{definitions_hash}|{json.dumps(recorded, sort_keys=True)}"
-        definitions = set(json.loads(hashes_json) if isinstance(hashes_json, str) and hashes_json else {})
-        if any(
-            b.run_id > run_id
-            and definitions <= set(b.definition_hashes)
-            and traits <= set(tables[b.run_id] or ())
-            for b in batches
-        ):
-            by_batch.append(run_id)
-        candidates.append(run_id)
-    if not candidates:
+def foldable(store: Store) -> list[tuple[int, str, dict[str, str] | None]]:
+    """The settled real-time runs that still have a traits table, oldest first: (run id, signature, hashes)."""
+    horizon = _horizon(store)
+    rows = store.query(
+        f"""SELECT r.run_id, t.comment FROM {META}.runs r
+            JOIN duckdb_tables() t ON t.database_name = current_database() AND t.schema_name = ?
+                AND t.table_name = '{TRAITS_PREFIX}' || r.run_id::VARCHAR
+            WHERE r.status = 'complete' AND r.kind = 'realtime' AND r.run_id < ? ORDER BY r.run_id""",
+        [META, horizon],
+    )
+    if not rows:
         return []
-    frame = pd.DataFrame(
-        {"run_id": list(signature), "sig": list(signature.values())},
-    ).astype({"run_id": "int64"})
-    cur = store.cursor()
-    cur.register("_sgm_retention", frame)
+    shapes: dict[str, list[tuple[str, str]]] = {}
+    for table, column, kind in store.query(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = ? AND list_contains(?, table_name) ORDER BY table_name, column_index",
+        [META, [traits_table(r[0]) for r in rows]],
+    ):
+        shapes.setdefault(str(table), []).append((str(column), str(kind)))
+    out = []
+    for run_id, comment in rows:
+        hashes = _hashes(comment)
+        out.append((int(run_id), signature(shapes.get(traits_table(run_id), []), hashes), hashes))
+    return out
+
+
+def _hashes(comment: Any) -> dict[str, str] | None:
     try:
-        # current states: a live row newer than the latest run (snapshots._current_sql) keeps its run
-        current = {
-            int(r[0])
-            for r in cur.execute(
-                f"SELECT DISTINCT run_id FROM {META}.{LIVE_TABLE} WHERE run_id > ? "
-                "AND list_contains(?, run_id)",
-                [latest_id, candidates],
-            ).fetchall()
-        }
-        # every customer's live run is newer, settled and of the same signature
-        superseded = {
-            int(r[0])
-            for r in cur.execute(
-                f"""SELECT c.run_id FROM _sgm_retention c
-                    LEFT JOIN {META}.run_customers rc ON rc.run_id = c.run_id
-                    LEFT JOIN {META}.{LIVE_TABLE} l ON l.customer_id = rc.customer_id
-                    LEFT JOIN _sgm_retention s ON s.run_id = l.run_id
-                    WHERE list_contains($candidates, c.run_id)
-                    GROUP BY c.run_id
-                    HAVING bool_and(rc.customer_id IS NULL OR coalesce(l.run_id > rc.run_id AND s.sig = c.sig
-                        AND l.run_id < $horizon, false))""",
-                {"candidates": candidates, "horizon": horizon},
-            ).fetchall()
-        }
-    finally:
-        cur.unregister("_sgm_retention")
-    return sorted(r for r in candidates if r not in current and (r in superseded or r in by_batch))
+        hashes = json.loads(comment) if comment else None
+    except ValueError:
+        hashes = None
+    return {str(k): str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else None
 
 
 def prune(store: Store) -> list[int]:
-    """Drop the traits tables of the real-time runs `prunable` finds, in one transaction; returns their ids.
+    """Fold the settled real-time runs' traits tables into the live traits tables and drop them, and delete the
+    live rows no reader can pick (the rule of the module doc), in one transaction; returns the folded runs.
     Called after each run commits (`runs.execute.run`, `runs.realtime.Evaluator.evaluate`)."""
-    runs = prunable(store)
-    if runs:
-        cur = store.cursor()
-        with store.transaction(cur):
-            for run_id in runs:
-                cur.execute(f"DROP TABLE IF EXISTS {META}.{traits_table(run_id)}")
-    return runs
+    runs = foldable(store)
+    if not runs and not live_traits_tables(store):
+        return []
+    groups: dict[str, list[int]] = {}
+    hashes_of: dict[str, dict[str, str] | None] = {}
+    for run_id, sig, hashes in runs:
+        groups.setdefault(sig, []).append(run_id)
+        hashes_of[sig] = hashes
+    cur = store.cursor()
+    with store.transaction(cur):
+        existing = set(live_traits_tables(store, cur))
+        for sig, group in groups.items():
+            live = f"{META}.{ident(live_traits_table(sig))}"
+            if live_traits_table(sig) not in existing:
+                hashes = hashes_of[sig]
+                recorded = None if hashes is None else json.dumps(hashes, sort_keys=True)
+                create_live_traits_table(cur, sig, traits_table(group[0]), recorded)
+            rows = " UNION ALL ".join(
+                f"SELECT *, {run_id}::BIGINT AS {LIVE_TRAITS_RUN} FROM {META}.{traits_table(run_id)}"
+                for run_id in group
+            )
+            cur.execute(f"DELETE FROM {live} WHERE customer_id IN (SELECT customer_id FROM ({rows}))")
+            # a customer in several of the runs: their newest row
+            cur.execute(
+                f"INSERT INTO {live} SELECT * FROM ({rows}) "
+                f"QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY {LIVE_TRAITS_RUN} DESC) = 1"
+            )
+            for run_id in group:
+                cur.execute(f"DROP TABLE {META}.{traits_table(run_id)}")
+        _delete_dead_rows(store, cur)
+    return [run_id for run_id, _, _ in runs]
+
+
+def _delete_dead_rows(store: Store, cur: Any) -> None:
+    """Delete the live rows of runs older than the latest run and than a settled batch run holding every trait
+    of their table; drop the live traits tables left empty."""
+    tables = list(live_traits_tables(store, cur))
+    latest = latest_run(store)
+    if not tables or latest is None:
+        return
+    horizon = _horizon(store)
+    columns: dict[str, set[str]] = {}
+    for table, column in cur.execute(
+        f"""SELECT c.table_name, c.column_name FROM duckdb_columns() c
+            WHERE c.database_name = current_database() AND c.schema_name = ? AND (list_contains(?, c.table_name)
+                OR c.table_name IN (SELECT '{TRAITS_PREFIX}' || run_id::VARCHAR FROM {META}.runs
+                    WHERE status = 'complete' AND kind = 'batch' AND run_id < ?))""",
+        [META, tables, horizon],
+    ).fetchall():
+        if not str(column).startswith("__") and column != "customer_id":
+            columns.setdefault(str(table), set()).add(str(column))
+    batches = sorted(
+        (int(name.removeprefix(TRAITS_PREFIX)), held)
+        for name, held in columns.items()
+        if name.startswith(TRAITS_PREFIX) and name.removeprefix(TRAITS_PREFIX).isdigit()
+    )
+    for table in tables:
+        traits = columns.get(table, set())
+        holding = [run_id for run_id, held in batches if traits <= held]
+        if not holding:
+            continue
+        cutoff = min(max(holding), latest.run_id)
+        live = f"{META}.{ident(table)}"
+        cur.execute(f"DELETE FROM {live} WHERE {LIVE_TRAITS_RUN} < ?", [cutoff])
+        if not cur.execute(f"SELECT EXISTS (SELECT 1 FROM {live})").fetchone()[0]:
+            cur.execute(f"DROP TABLE {live}")

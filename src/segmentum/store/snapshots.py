@@ -5,11 +5,15 @@ Contract (other modules rely on it):
 - `segmentum.runs`: one row per run; readers only look at runs with status 'complete'.
 - `segmentum.memberships(run_id, customer_id, segmentation, segment, name)`: in every run each customer is
   in exactly one segment of each segmentation (segmentation NULL for standalone segments).
-- `segmentum.traits_<run_id>`: one wide table per run (a real-time run's is dropped once no reader needs it:
-  `runs.retention`), `customer_id` plus one column per trait, plus hidden
+- `segmentum.traits_<run_id>`: one wide table per run, `customer_id` plus one column per trait, plus hidden
   columns whose names start with `__` (`__pop_HASH`: population values such as percent_rank used inside
   segment conditions, kept for the real-time path); `traits()` leaves them out unless asked. Its table
   comment is a JSON object trait -> definition hash (`trait_hashes()`; absent on runs of older releases).
+  A real-time run's table is folded into a live traits table once its triggers are done (`runs.retention`):
+- `segmentum.live_traits_<signature>`: the folded real-time runs' traits, one row per customer (their row in
+  the newest folded run of that signature: the same trait columns, types and definition hashes), with the
+  run in `__run_id`; its comment is the runs' trait hashes. Where a run's traits are now: `run_traits`; the
+  values of a trait in several runs: `trait_values_sql`.
 
 A realtime run (kind 'realtime') holds only the customers it re-evaluated, and replaces their row in
 `segmentum.live_memberships` (one per customer: their memberships in the newest real-time run that re-evaluated
@@ -28,9 +32,12 @@ import duckdb
 import pandas as pd
 
 from segmentum.errors import NotFoundError
+from segmentum.sql import ident
 from segmentum.store.connection import META, Store
 from segmentum.store.tables import (
     LIVE_TABLE,
+    LIVE_TRAITS_RUN,
+    LIVE_TRAITS_TABLE_LIKE,
     MODEL_FITS_TABLE,
     TRAITS_PREFIX,
     TRAITS_TABLE_LIKE,
@@ -40,6 +47,7 @@ from segmentum.store.tables import (
 
 __all__ = [
     "RunInfo",
+    "RunTraits",
     "actions_pending_runs",
     "batch_runs",
     "computed",
@@ -53,12 +61,16 @@ __all__ = [
     "latest_run",
     "latest_run_of",
     "list_runs",
+    "live_traits_tables",
     "memberships",
     "migration_pair",
     "past_run_of",
     "population_sources",
     "previous_run",
     "resolve_run",
+    "run_traits",
+    "runs_holding_trait",
+    "trait_values_sql",
     "traits",
     "traits_table",
     "write_live",
@@ -486,47 +498,111 @@ def history(store: Store, customer_id: str) -> pd.DataFrame:
     )
 
 
+@dataclass(frozen=True)
+class RunTraits:
+    """Where a run's traits rows are: `relation` (SQL to read FROM: customer_id and `columns`) is its traits
+    table, or, `folded`, the rows of a live traits table that still hold it."""
+
+    run_id: int
+    relation: str
+    columns: dict[str, str]  # name -> DuckDB type, in table order (customer_id first)
+    folded: bool
+
+
+def live_traits_tables(store: Store, cursor: Any = None) -> dict[str, dict[str, str] | None]:
+    """Every live traits table (name without schema) -> the trait hashes its runs recorded (None: unknown, runs
+    of older releases)."""
+    return {
+        str(table): _hashes(comment)
+        for table, comment in (cursor or store.cursor())
+        .execute(
+            "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = current_database() "
+            f"AND schema_name = ? AND {LIVE_TRAITS_TABLE_LIKE} ORDER BY table_name",
+            [META],
+        )
+        .fetchall()
+    }
+
+
+def _hashes(comment: Any) -> dict[str, str] | None:
+    try:
+        hashes = json.loads(comment) if comment else None
+    except ValueError:
+        hashes = None
+    return {str(k): str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else None
+
+
+def run_traits(store: Store, run_id: int) -> RunTraits | None:
+    """Where run `run_id`'s traits rows are (`RunTraits`), or None when nowhere: its traits table while it has
+    one; for a real-time run folded since (`runs.retention`), the live traits table rows that still hold it
+    (the customers it re-evaluated and no later real-time run of the same signature did)."""
+    own = traits_table(run_id)
+    columns = store.columns(own, schema=META)
+    if columns:
+        return RunTraits(int(run_id), f"{META}.{own}", columns, folded=False)
+    for table in live_traits_tables(store):
+        relation = f"{META}.{ident(table)}"
+        if store.query(
+            f"SELECT EXISTS (SELECT 1 FROM {relation} WHERE {LIVE_TRAITS_RUN} = ?)", [int(run_id)]
+        )[0][0]:
+            held = {c: t for c, t in store.columns(table, schema=META).items() if c != LIVE_TRAITS_RUN}
+            select = ", ".join(ident(c) for c in held)
+            return RunTraits(
+                int(run_id),
+                f"(SELECT {select} FROM {relation} WHERE {LIVE_TRAITS_RUN} = {int(run_id)})",
+                held,
+                folded=True,
+            )
+    return None
+
+
 def traits(
     store: Store, run_id: int, customer_ids: list[str] | None = None, *, hidden: bool = False
 ) -> pd.DataFrame:
     """The traits of a run (customer_id plus one column per trait), optionally for some customers.
 
     Money stays exact (Decimal values). The table also holds hidden columns starting with `__` (population
-    values of conditions, for the real-time path); `hidden=True` returns them.
+    values of conditions, for the real-time path); `hidden=True` returns them. A real-time run whose traits
+    were folded (`run_traits`) answers for given customers it still holds; asked for all its customers, or for
+    none it still holds, it raises NotFoundError.
     """
-    table = traits_table(run_id)
-    # one catalog read: an absent table has no columns (it may be dropped between two reads, see below)
-    columns = [c for c in store.columns(table, schema=META) if hidden or not c.startswith("__")]
-    if not columns:
+    # one catalog read: an absent table has no columns (it may be folded between two reads, see below)
+    source = run_traits(store, run_id)
+    if source is None or (source.folded and customer_ids is None):
         raise _no_traits(store, run_id)
-    select = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
-    sql = f"SELECT {select} FROM {META}.{table}"
+    columns = [c for c in source.columns if hidden or not c.startswith("__")]
+    select = ", ".join(ident(c) for c in columns)
+    sql = f"SELECT {select} FROM {source.relation}"
     params: list[Any] = []
     if customer_ids is not None:
         sql += " WHERE customer_id IN (SELECT unnest(?::VARCHAR[]))"
         params.append([str(c) for c in customer_ids])
     try:
         # through Arrow: DECIMAL money stays exact (Decimal objects), not float
-        return store.cursor().execute(sql + " ORDER BY customer_id", params).to_arrow_table().to_pandas()
-    except duckdb.CatalogException as exc:  # pruned since the columns were read (runs.retention)
+        out = store.cursor().execute(sql + " ORDER BY customer_id", params).to_arrow_table().to_pandas()
+    except duckdb.CatalogException as exc:  # folded since the columns were read (runs.retention)
         raise _no_traits(store, run_id) from exc
+    if source.folded and out.empty:  # re-evaluated by a later run since: their state is elsewhere now
+        raise _no_traits(store, run_id)
+    return out
 
 
 def _no_traits(store: Store, run_id: int) -> NotFoundError:
-    """Why run `run_id` has no traits table: a real-time run's is dropped once no reader needs it."""
+    """Why run `run_id` has no traits to show: a real-time run's are folded per customer once its triggers are
+    done, and a customer's are replaced when a later real-time run re-evaluates them (`runs.retention`)."""
     info = get_run(store, run_id)
     if info.kind == "realtime" and info.status == "complete":
         return NotFoundError(
-            f"the traits of real-time run {run_id} were pruned: every customer it re-evaluated was "
-            "re-evaluated by a later run (runs.retention); its memberships remain (`segmentum customer ID` "
-            "shows a customer's current state and its traits)"
+            f"the traits of real-time run {run_id} were folded into the live traits: only each customer's "
+            "newest real-time state is kept there (runs.retention); its memberships remain (`segmentum "
+            "customer ID` shows a customer's current state and its traits)"
         )
     return NotFoundError(f"run {run_id} has no traits table; `segmentum runs` lists the runs")
 
 
 def trait_hashes(store: Store, run_id: int | None = None) -> dict[int, dict[str, str] | None]:
-    """run id -> {trait: definition hash} of every traits table, or of run `run_id`'s only (None where the run
-    did not record them)."""
+    """run id -> {trait: definition hash} of every run whose traits are kept (its traits table, or the live
+    traits table it was folded into), or of run `run_id`'s only (None where the run did not record them)."""
     out: dict[int, dict[str, str] | None] = {}
     which = TRAITS_TABLE_LIKE if run_id is None else "table_name = ?"
     for table, comment in store.query(
@@ -534,15 +610,66 @@ def trait_hashes(store: Store, run_id: int | None = None) -> dict[int, dict[str,
         f"AND schema_name = ? AND {which}",
         [META] if run_id is None else [META, traits_table(run_id)],
     ):
-        run_id = run_of_traits_table(table)
-        if run_id is None:
-            continue
-        try:
-            hashes = json.loads(comment) if comment else None
-        except ValueError:
-            hashes = None
-        out[run_id] = {str(k): str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else None
+        found = run_of_traits_table(table)
+        if found is not None:
+            out[found] = _hashes(comment)
+    if run_id is not None and out:
+        return out
+    for table, hashes in live_traits_tables(store).items():
+        where = "" if run_id is None else f" WHERE {LIVE_TRAITS_RUN} = {int(run_id)}"
+        for (folded,) in store.query(f"SELECT DISTINCT {LIVE_TRAITS_RUN} FROM {META}.{ident(table)}{where}"):
+            out.setdefault(int(folded), hashes)
     return out
+
+
+def runs_holding_trait(store: Store, trait: str) -> set[int]:
+    """The runs whose kept traits hold trait `trait`: a traits table with its column, or a live traits table
+    with it (each run folded there that still holds a customer)."""
+    rows = store.query(
+        "SELECT table_name FROM information_schema.columns WHERE table_schema = ? AND column_name = ? "
+        f"AND ({TRAITS_TABLE_LIKE} OR {LIVE_TRAITS_TABLE_LIKE})",
+        [META, trait],
+    )
+    held: set[int] = set()
+    for (table,) in rows:
+        run_id = run_of_traits_table(str(table))
+        if run_id is not None:
+            held.add(run_id)
+        else:
+            held.update(
+                int(r[0])
+                for r in store.query(f"SELECT DISTINCT {LIVE_TRAITS_RUN} FROM {META}.{ident(table)}")
+            )
+    return held
+
+
+def trait_values_sql(store: Store, runs: list[int], trait: str) -> str:
+    """SQL of (run_id, customer_id, value): trait `trait` of each customer in each of `runs`, wherever their
+    traits are kept (`run_traits`: its traits table, or the live traits table it was folded into). A run that
+    keeps none, or lacks the trait, gives no rows. One catalog read, whatever the number of runs."""
+    column = ident(trait)
+    wanted = sorted({int(r) for r in runs})
+    parts: list[str] = []
+    if wanted:
+        for (table,) in store.query(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = ? AND column_name = ? "
+            f"AND ({TRAITS_TABLE_LIKE} OR {LIVE_TRAITS_TABLE_LIKE}) ORDER BY table_name",
+            [META, trait],
+        ):
+            run_id = run_of_traits_table(str(table))
+            relation = f"{META}.{ident(str(table))}"
+            if run_id is None:  # a live traits table: the rows of the wanted runs it still holds
+                parts.append(
+                    f"SELECT {LIVE_TRAITS_RUN} AS run_id, customer_id, {column} AS value FROM {relation} "
+                    f"WHERE list_contains({wanted}::BIGINT[], {LIVE_TRAITS_RUN})"
+                )
+            elif run_id in wanted:
+                parts.append(
+                    f"SELECT {run_id}::BIGINT AS run_id, customer_id, {column} AS value FROM {relation}"
+                )
+    if not parts:
+        return "SELECT NULL::BIGINT AS run_id, NULL::VARCHAR AS customer_id, NULL AS value WHERE false"
+    return " UNION ALL ".join(parts)
 
 
 def inputs_changed_since(store: Store, run: RunInfo, zone: str) -> bool:

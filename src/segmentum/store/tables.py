@@ -21,7 +21,9 @@ Three kinds of tables:
   model, when, and where its data ends: a run uses a model's outputs only when that end is at or before its
   as_of);
 - one per run or per fit, with columns that depend on it: `traits_table(run_id)` (one column per trait) and
-  `cluster_table(name)` (one `cluster_<name>` column). Their names and their CREATE statements live here.
+  `cluster_table(name)` (one `cluster_<name>` column); and `live_traits_table(signature)`, the real-time runs'
+  traits folded per customer (`runs.retention`), one per set of trait columns and versions. Their names and
+  their CREATE statements live here.
 
 The canonical data tables of schema `main` belong to `segmentum.schema` and ingest, not to this module.
 """
@@ -40,7 +42,7 @@ import duckdb
 from segmentum.errors import StoreError
 from segmentum.schema import BIGINT, BOOLEAN, DATE, DOUBLE, JSON, TEXT, TIMESTAMP
 from segmentum.schema import TABLES as DATA_TABLES
-from segmentum.sql import ident
+from segmentum.sql import ident, literal
 from segmentum.sql import qualified as _qualified
 
 META = "segmentum"
@@ -446,6 +448,19 @@ def run_of_traits_table(name: str) -> int | None:
     return int(suffix) if name.startswith(TRAITS_PREFIX) and suffix.isdigit() else None
 
 
+LIVE_TRAITS_PREFIX = "live_traits_"
+# the live traits tables among a schema's tables, for a LIKE in SQL text
+LIVE_TRAITS_TABLE_LIKE = "table_name LIKE 'live\\_traits\\_%' ESCAPE '\\'"
+# the column of a live traits table naming the real-time run each row comes from (`__`: hidden, never a trait)
+LIVE_TRAITS_RUN = "__run_id"
+
+
+def live_traits_table(signature: str) -> str:
+    """Name (without schema) of the live traits table of one signature (the trait columns, their types and
+    their definition hashes: `runs.retention`): `live_traits_<signature>`."""
+    return f"{LIVE_TRAITS_PREFIX}{signature}"
+
+
 def cluster_table(name: str) -> str:
     """Name (without schema) of the assignments of clustering `name`: `model_cluster_<name>` (a model table,
     so its `cluster_<name>` column is an attribute)."""
@@ -459,6 +474,20 @@ def create_traits_table(con: duckdb.DuckDBPyConnection, run_id: int, select_sql:
     """Create a run's traits table from the query of its results; returns the qualified name."""
     name = qualified(traits_table(run_id))
     con.execute(f"CREATE TABLE {name} AS {select_sql}")
+    return name
+
+
+def create_live_traits_table(
+    con: duckdb.DuckDBPyConnection, signature: str, like: str, hashes_json: str | None
+) -> str:
+    """Create the (empty) live traits table of `signature` with the columns of traits table `like` plus
+    `__run_id`, its comment the runs' trait hashes (`hashes_json`; none when unknown); returns the qualified name."""
+    name = qualified(live_traits_table(signature))
+    con.execute(
+        f"CREATE TABLE {name} AS SELECT *, NULL::BIGINT AS {LIVE_TRAITS_RUN} FROM {qualified(like)} WHERE false"
+    )
+    if hashes_json is not None:
+        con.execute(f"COMMENT ON TABLE {name} IS {literal(hashes_json)}")
     return name
 
 
@@ -727,8 +756,11 @@ def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
     }
     if VERSION_TABLE not in names:
         return 0 if names else None
-    row = con.execute(f"SELECT max(version) FROM {qualified(VERSION_TABLE)}").fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+    # fetchall, not fetchone: a result left unread keeps its transaction open, and on the store's root
+    # connection (never used again) that was for the process's life: no automatic checkpoint could run after
+    # it, and the WAL, the uncheckpointed rows and the undo buffers grew with every write (issue 20)
+    rows = con.execute(f"SELECT max(version) FROM {qualified(VERSION_TABLE)}").fetchall()
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
 
 def migrate(

@@ -60,8 +60,8 @@ def customer(ctx: Context, customer_id: str, *, history_runs: int = HISTORY_RUNS
             rows = records(snapshot.traits(store, run_id, [customer_id]))
         except NotFoundError:
             if attempt == 0 and run_info["kind"] == "realtime":
-                # a newer micro-batch re-evaluated them and pruned this run's traits (runs.retention) between
-                # the two reads: read the state now again, once
+                # a newer micro-batch re-evaluated them and this run's traits were folded (runs.retention)
+                # between the two reads: read the state now again, once
                 current = snapshot.current_memberships(store, customer_id)
                 continue
             rows = []  # a run without a traits table (written by hand, or a failed one)
