@@ -21,6 +21,9 @@ refreshed, the triggers' actions into the outbox), in this process without the s
   `duckdb_mb` after it: the process's resident memory and what DuckDB's buffer manager holds
   (`duckdb_memory()`).
 
+`drift`: each step's median over the first and the last tenth of the micro-batches of a size, for a long series
+(`--batches 400`: what a server's minutes of micro-batches do to the next one's cost and to memory).
+
 Usage: `python -m bench.microbatch_cost --workspace bench/data/c100000/ws --sizes 100,1000 --batches 50`
 (raw: bench/results/realtime_microbatch_cost.json). Report medians and p99 per step.
 """
@@ -177,9 +180,24 @@ def measure(root: Path, sizes: list[int], batches: int, seed: int = 7) -> dict[s
         }
         for n, rows in samples.items()
     }
+    # how the cost moves over a long series (issue 20: a server slowed down over minutes): each step's median over
+    # the first and the last tenth of the micro-batches of each size
+    drift = {
+        str(n): {
+            step: {
+                "first_tenth": round(statistics.median(s[step] for s in rows[: max(1, len(rows) // 10)]), 4),
+                "last_tenth": round(statistics.median(s[step] for s in rows[-max(1, len(rows) // 10) :]), 4),
+            }
+            for step in STEPS
+            if all(step in s for s in rows)
+        }
+        for n, rows in samples.items()
+        if rows
+    }
     return {
         "customers": len(customers),
         "batches_per_size": batches,
+        "drift": drift,
         "replica_load_s": round(load_s, 2),
         "cpus": os.cpu_count(),
         "load_average_at_end": os.getloadavg(),
