@@ -70,6 +70,11 @@ MemorySize = Annotated[str, AfterValidator(_valid_memory_size)]
 # DuckDB's memory limit of a served store unless segmentum.yml says otherwise (`serve.memory_limit`,
 # `engine.memory_limit`): bench.realtime at 1M (BENCHMARKS.md "Real-time path")
 SERVE_MEMORY_LIMIT = "25%"
+# the WAL size at which DuckDB checkpoints a served store (its own default: 16MB). A checkpoint of the 1M bench
+# store cost about 3 s whatever it wrote (2.96 s after 100 micro-batches, 108 MB of WAL; 3.0-3.5 s after 20), so
+# at 16MB a server at 500 events/s spent a fifth of its time checkpointing (BENCHMARKS.md "Real time that does
+# not slow down over minutes")
+SERVE_CHECKPOINT_WAL = "256MB"
 
 
 class ServeSettings(Strict):
@@ -84,6 +89,12 @@ class ServeSettings(Strict):
         description="DuckDB's memory limit while `segmentum serve` holds the store, when `engine.memory_limit` "
         "is not set: '2GB', '512MB', or a share of the machine's memory such as '25%'. A server runs for "
         "days: without it DuckDB keeps every block its reads touched cached up to 80% of the memory",
+    )
+    checkpoint_wal: MemorySize = Field(
+        default=SERVE_CHECKPOINT_WAL,
+        description="The write-ahead log's size at which DuckDB checkpoints the store while `segmentum serve` "
+        "holds it ('256MB'). A checkpoint costs seconds on a large store whatever it writes, and micro-batches "
+        "and event writes wait for it; until then the new rows stay in memory and in the log",
     )
 
 
@@ -280,6 +291,7 @@ store: segmentum.duckdb
 #   ingest_chunk_rows: 5000000  # an ingest checks and stores a larger file this many rows at a time
 # serve:                      # `segmentum serve` (also host, port, micro_batch_seconds, schedule, max_pending)
 #   memory_limit: 25%         # DuckDB's memory while serving, unless engine.memory_limit is set
+#   checkpoint_wal: 256MB     # the store is checkpointed when its write-ahead log reaches this size
 # warehouse: warehouse/       # where Parquet exports for Spark are written
 
 # Timestamps are stored as wall-clock time in this zone; input with an offset is converted to it.

@@ -123,3 +123,34 @@ def test_what_does_not_fit_spills_into_the_configured_folder(tmp_path: Path) -> 
         assert (ws.root / "spill").is_dir()
     finally:
         ws.close()
+
+
+def test_a_served_store_checkpoints_at_serve_checkpoint_wal(tmp_path: Path) -> None:
+    """A checkpoint of a large store costs seconds whatever it writes (3 s at 1M customers), so a server lets
+    the write-ahead log grow to `serve.checkpoint_wal` (default 256MB) before DuckDB checkpoints it."""
+    from segmentum.config import SERVE_CHECKPOINT_WAL
+    from segmentum.service.runtime import Runtime
+
+    ws = _workspace(tmp_path / "d", "")
+    Runtime(ws, realtime=False)
+    assert _setting(ws, "checkpoint_threshold") == _duckdb_shows("checkpoint_threshold", SERVE_CHECKPOINT_WAL)
+    ws.close()
+
+    ws = _workspace(tmp_path / "w", "serve: {checkpoint_wal: 1MB}\n")
+    Runtime(ws, realtime=False)
+    assert _setting(ws, "checkpoint_threshold") == _duckdb_shows("checkpoint_threshold", "1MB")
+    cur = ws.store.cursor()
+    cur.execute("CREATE TABLE main.rows (n BIGINT, h VARCHAR)")
+    logged = []
+    for batch in range(40):  # small appends go to the log: about 6 MB in all
+        cur.execute(
+            f"INSERT INTO main.rows SELECT range, md5(range::VARCHAR) FROM range({batch * 4000}, {batch * 4000 + 4000})"
+        )
+        (size,) = cur.execute(
+            "SELECT wal_size FROM pragma_database_size() WHERE database_name = current_database()"
+        ).fetchone()  # type: ignore[misc]
+        number, unit = str(size).split()
+        logged.append(float(number) * {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}[unit])
+    # checkpointed each time the log passed 1MB, never left to grow
+    assert max(logged) < 2 * 2**20 and sum(a > b for a, b in zip(logged, logged[1:], strict=False)) >= 2
+    ws.close()

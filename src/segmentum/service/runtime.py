@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from segmentum.config import memory_bytes
 from segmentum.errors import BusyError, NotFoundError, SegmentumError
 from segmentum.progress import Estimate
 from segmentum.runs.backfill import point_row
@@ -159,6 +160,8 @@ class Runtime:
         limit = ws.serve_memory_limit()
         if limit is not None:  # a server runs for days: its store's cache is bounded (`serve.memory_limit`)
             ws.store.limit_memory(limit)
+        # a checkpoint costs seconds on a large store whatever it writes: a server checkpoints less often
+        ws.store.checkpoint_at(memory_bytes(ws.config.serve.checkpoint_wal))
         self.warm_latest = warm_latest  # store the latest run's profiles on start (`segmentum serve`)
         self.settle_heap = settle_heap  # `settle_heap()` after each replica load and warming (serve)
         self.zone = ZoneInfo(ws.config.timezone)

@@ -235,6 +235,11 @@ class Store:
         beyond it DuckDB evicts cached blocks first, then spills to its temp_directory."""
         self.cursor().execute(f"SET GLOBAL memory_limit = '{int(limit_bytes)}B'")
 
+    def checkpoint_at(self, wal_bytes: int) -> None:
+        """Checkpoint the store's database automatically when its write-ahead log reaches `wal_bytes` (the file's
+        other Store objects share the setting)."""
+        self.cursor().execute(f"SET GLOBAL checkpoint_threshold = '{int(wal_bytes)}B'")
+
     def table_exists(self, name: str, schema: str = "main") -> bool:
         row = (
             self.cursor()
