@@ -209,6 +209,8 @@ def test_micro_batches_of_customers_never_touched_again_leave_no_table_behind(ma
     assert len(_live_traits(ws)) == 1
     after = _micro_batch(ws, evaluator, ["c0"], T0 + timedelta(hours=1, minutes=1))["run_id"]
     assert _live_traits(ws) == {} and _realtime_tables(ws) == {after}
+    # the live membership rows older than the batch run were nobody's current state: gone too
+    assert ws.store.query(f"SELECT customer_id, run_id FROM segmentum.{LIVE_TABLE}") == [("c0", after)]
 
 
 def test_owed_actions_keep_the_previous_state_they_read(make_ws) -> None:

@@ -23,7 +23,8 @@ a live row is always that signature's newest.
   triggers read the previous state as it was, so nothing at or after that point is folded.
 - **Dead rows**: a live row of run R no reader can pick once R is older than the latest run (the customer 360
   reads the latest run then) and a settled batch run after R holds every trait of the table (previous-state
-  reads stop there). They are deleted, and a live traits table left empty is dropped.
+  reads stop there). They are deleted, and a live traits table left empty is dropped. So are the live
+  membership rows older than the latest run (`snapshots.write_live`): nobody's current state.
 
 Before this rule a real-time run's table was kept while it held any customer's current state: with events spread
 over 1M customers that was nearly every micro-batch's table until the next batch run, and each micro-batch's
@@ -42,6 +43,7 @@ from segmentum.sql import ident
 from segmentum.store import META, Store
 from segmentum.store.snapshots import actions_pending_runs, latest_run, live_traits_tables
 from segmentum.store.tables import (
+    LIVE_TABLE,
     LIVE_TRAITS_RUN,
     TRAITS_PREFIX,
     create_live_traits_table,
@@ -103,8 +105,6 @@ def prune(store: Store) -> list[int]:
     live rows no reader can pick (the rule of the module doc), in one transaction; returns the folded runs.
     Called after each run commits (`runs.execute.run`, `runs.realtime.Evaluator.evaluate`)."""
     runs = foldable(store)
-    if not runs and not live_traits_tables(store):
-        return []
     groups: dict[str, list[int]] = {}
     hashes_of: dict[str, dict[str, str] | None] = {}
     for run_id, sig, hashes in runs:
@@ -136,11 +136,16 @@ def prune(store: Store) -> list[int]:
 
 
 def _delete_dead_rows(store: Store, cur: Any) -> None:
-    """Delete the live rows of runs older than the latest run and than a settled batch run holding every trait
-    of their table; drop the live traits tables left empty."""
+    """Delete the live traits rows of runs older than the latest run and than a settled batch run holding every
+    trait of their table, and drop the live traits tables left empty; delete the live membership rows older than
+    the latest run (read by nobody: every reader of the live table scans it, so it holds only what is read)."""
     tables = list(live_traits_tables(store, cur))
     latest = latest_run(store)
-    if not tables or latest is None:
+    if latest is None:
+        return
+    # a live membership row older than the latest run is nobody's current state (`snapshots._current_sql`)
+    cur.execute(f"DELETE FROM {META}.{LIVE_TABLE} WHERE run_id < ?", [latest.run_id])
+    if not tables:
         return
     horizon = _horizon(store)
     columns: dict[str, set[str]] = {}
