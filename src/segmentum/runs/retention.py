@@ -41,7 +41,7 @@ from typing import Any
 
 from segmentum.sql import ident
 from segmentum.store import META, Store
-from segmentum.store.snapshots import actions_pending_runs, latest_run, live_traits_tables
+from segmentum.store.snapshots import actions_pending_runs, latest_run, live_traits_tables, recorded_hashes
 from segmentum.store.tables import (
     LIVE_TABLE,
     LIVE_TRAITS_RUN,
@@ -87,17 +87,9 @@ def foldable(store: Store) -> list[tuple[int, str, dict[str, str] | None]]:
         shapes.setdefault(str(table), []).append((str(column), str(kind)))
     out = []
     for run_id, comment in rows:
-        hashes = _hashes(comment)
+        hashes = recorded_hashes(comment)
         out.append((int(run_id), signature(shapes.get(traits_table(run_id), []), hashes), hashes))
     return out
-
-
-def _hashes(comment: Any) -> dict[str, str] | None:
-    try:
-        hashes = json.loads(comment) if comment else None
-    except ValueError:
-        hashes = None
-    return {str(k): str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else None
 
 
 def prune(store: Store) -> list[int]:

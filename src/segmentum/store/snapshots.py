@@ -67,6 +67,7 @@ __all__ = [
     "past_run_of",
     "population_sources",
     "previous_run",
+    "recorded_hashes",
     "resolve_run",
     "run_traits",
     "runs_holding_trait",
@@ -513,7 +514,7 @@ def live_traits_tables(store: Store, cursor: Any = None) -> dict[str, dict[str, 
     """Every live traits table (name without schema) -> the trait hashes its runs recorded (None: unknown, runs
     of older releases)."""
     return {
-        str(table): _hashes(comment)
+        str(table): recorded_hashes(comment)
         for table, comment in (cursor or store.cursor())
         .execute(
             "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = current_database() "
@@ -524,7 +525,8 @@ def live_traits_tables(store: Store, cursor: Any = None) -> dict[str, dict[str, 
     }
 
 
-def _hashes(comment: Any) -> dict[str, str] | None:
+def recorded_hashes(comment: Any) -> dict[str, str] | None:
+    """The trait hashes a traits table's comment records (a JSON object), or None when it records none."""
     try:
         hashes = json.loads(comment) if comment else None
     except ValueError:
@@ -612,7 +614,7 @@ def trait_hashes(store: Store, run_id: int | None = None) -> dict[int, dict[str,
     ):
         found = run_of_traits_table(table)
         if found is not None:
-            out[found] = _hashes(comment)
+            out[found] = recorded_hashes(comment)
     if run_id is not None and out:
         return out
     for table, hashes in live_traits_tables(store).items():
