@@ -72,8 +72,8 @@ MemorySize = Annotated[str, AfterValidator(_valid_memory_size)]
 SERVE_MEMORY_LIMIT = "25%"
 # the WAL size at which DuckDB checkpoints a served store (its own default: 16MB). A checkpoint of the 1M bench
 # store cost about 3 s whatever it wrote (2.96 s after 100 micro-batches, 108 MB of WAL; 3.0-3.5 s after 20), so
-# at 16MB a server at 500 events/s spent a fifth of its time checkpointing (BENCHMARKS.md "Real time that does
-# not slow down over minutes")
+# at 16MB a server at 500 events/s spent a fifth of its time checkpointing (BENCHMARKS.md "Real time that no
+# longer slows down over minutes")
 SERVE_CHECKPOINT_WAL = "256MB"
 
 
