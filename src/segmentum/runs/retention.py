@@ -48,6 +48,7 @@ from segmentum.store.tables import (
     TRAITS_PREFIX,
     create_live_traits_table,
     live_traits_table,
+    run_of_traits_table,
     traits_table,
 )
 
@@ -66,9 +67,10 @@ def _horizon(store: Store) -> int:
     return min([*actions_pending_runs(store), int(newest or 0)])
 
 
-def foldable(store: Store) -> list[tuple[int, str, dict[str, str] | None]]:
-    """The settled real-time runs that still have a traits table, oldest first: (run id, signature, hashes)."""
-    horizon = _horizon(store)
+def foldable(store: Store, horizon: int | None = None) -> list[tuple[int, str, dict[str, str] | None]]:
+    """The settled real-time runs that still have a traits table, oldest first: (run id, signature, hashes).
+    `horizon`: the first run not settled, when the caller has it (`_horizon`)."""
+    horizon = _horizon(store) if horizon is None else horizon
     rows = store.query(
         f"""SELECT r.run_id, t.comment FROM {META}.runs r
             JOIN duckdb_tables() t ON t.database_name = current_database() AND t.schema_name = ?
@@ -96,7 +98,8 @@ def prune(store: Store) -> list[int]:
     """Fold the settled real-time runs' traits tables into the live traits tables and drop them, and delete the
     live rows no reader can pick (the rule of the module doc), in one transaction; returns the folded runs.
     Called after each run commits (`runs.execute.run`, `runs.realtime.Evaluator.evaluate`)."""
-    runs = foldable(store)
+    horizon = _horizon(store)
+    runs = foldable(store, horizon)
     groups: dict[str, list[int]] = {}
     hashes_of: dict[str, dict[str, str] | None] = {}
     for run_id, sig, hashes in runs:
@@ -106,8 +109,9 @@ def prune(store: Store) -> list[int]:
     with store.transaction(cur):
         existing = set(live_traits_tables(store, cur))
         for sig, group in groups.items():
-            live = f"{META}.{ident(live_traits_table(sig))}"
-            if live_traits_table(sig) not in existing:
+            name = live_traits_table(sig)
+            live = f"{META}.{ident(name)}"
+            if name not in existing:
                 hashes = hashes_of[sig]
                 recorded = None if hashes is None else json.dumps(hashes, sort_keys=True)
                 create_live_traits_table(cur, sig, traits_table(group[0]), recorded)
@@ -123,11 +127,11 @@ def prune(store: Store) -> list[int]:
             )
             for run_id in group:
                 cur.execute(f"DROP TABLE {META}.{traits_table(run_id)}")
-        _delete_dead_rows(store, cur)
+        _delete_dead_rows(store, cur, horizon)
     return [run_id for run_id, _, _ in runs]
 
 
-def _delete_dead_rows(store: Store, cur: Any) -> None:
+def _delete_dead_rows(store: Store, cur: Any, horizon: int) -> None:
     """Delete the live traits rows of runs older than the latest run and than a settled batch run holding every
     trait of their table, and drop the live traits tables left empty; delete the live membership rows older than
     the latest run (read by nobody: every reader of the live table scans it, so it holds only what is read)."""
@@ -139,7 +143,6 @@ def _delete_dead_rows(store: Store, cur: Any) -> None:
     cur.execute(f"DELETE FROM {META}.{LIVE_TABLE} WHERE run_id < ?", [latest.run_id])
     if not tables:
         return
-    horizon = _horizon(store)
     columns: dict[str, set[str]] = {}
     for table, column in cur.execute(
         f"""SELECT c.table_name, c.column_name FROM duckdb_columns() c
@@ -151,9 +154,7 @@ def _delete_dead_rows(store: Store, cur: Any) -> None:
         if not str(column).startswith("__") and column != "customer_id":
             columns.setdefault(str(table), set()).add(str(column))
     batches = sorted(
-        (int(name.removeprefix(TRAITS_PREFIX)), held)
-        for name, held in columns.items()
-        if name.startswith(TRAITS_PREFIX) and name.removeprefix(TRAITS_PREFIX).isdigit()
+        (run_id, held) for name, held in columns.items() if (run_id := run_of_traits_table(name)) is not None
     )
     for table in tables:
         traits = columns.get(table, set())

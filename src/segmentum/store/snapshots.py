@@ -568,7 +568,7 @@ def traits(
     were folded (`run_traits`) answers for given customers it still holds; asked for all its customers, or for
     none it still holds, it raises NotFoundError.
     """
-    # one catalog read: an absent table has no columns (it may be folded between two reads, see below)
+    # where the rows are now (a table folded after this read raises below, as an absent one does here)
     source = run_traits(store, run_id)
     if source is None or (source.folded and customer_ids is None):
         raise _no_traits(store, run_id)
@@ -618,10 +618,15 @@ def trait_hashes(store: Store, run_id: int | None = None) -> dict[int, dict[str,
     if run_id is not None and out:
         return out
     for table, hashes in live_traits_tables(store).items():
-        where = "" if run_id is None else f" WHERE {LIVE_TRAITS_RUN} = {int(run_id)}"
-        for (folded,) in store.query(f"SELECT DISTINCT {LIVE_TRAITS_RUN} FROM {META}.{ident(table)}{where}"):
-            out.setdefault(int(folded), hashes)
+        for folded in _folded_runs(store, table):
+            if run_id is None or folded == run_id:
+                out.setdefault(folded, hashes)
     return out
+
+
+def _folded_runs(store: Store, table: str) -> set[int]:
+    """The real-time runs live traits table `table` still holds a row of."""
+    return {int(r[0]) for r in store.query(f"SELECT DISTINCT {LIVE_TRAITS_RUN} FROM {META}.{ident(table)}")}
 
 
 def runs_holding_trait(store: Store, trait: str) -> set[int]:
@@ -638,10 +643,7 @@ def runs_holding_trait(store: Store, trait: str) -> set[int]:
         if run_id is not None:
             held.add(run_id)
         else:
-            held.update(
-                int(r[0])
-                for r in store.query(f"SELECT DISTINCT {LIVE_TRAITS_RUN} FROM {META}.{ident(table)}")
-            )
+            held |= _folded_runs(store, str(table))
     return held
 
 
