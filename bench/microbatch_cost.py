@@ -169,13 +169,15 @@ def measure(root: Path, sizes: list[int], batches: int, seed: int = 7) -> dict[s
                 print(
                     json.dumps({"size": n, **{k: round(v, 4) for k, v in samples[n][-1].items()}}), flush=True
                 )
+    # the fixed steps, then the staging's own ("stage" and "stage.<table>": `Evaluator.evaluate`'s timings)
+    staging = sorted({k for rows in samples.values() for s in rows for k in s if k.startswith("stage")})
     summary = {
         str(n): {
             step: {
                 "median": round(statistics.median(vals), 4),
                 "p99": round(_pct(vals, 0.99), 4),
             }
-            for step in STEPS
+            for step in (*STEPS, *staging)
             if (vals := [s[step] for s in rows if step in s])
         }
         for n, rows in samples.items()

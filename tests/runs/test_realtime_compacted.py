@@ -15,6 +15,8 @@ from segmentum.runs import execute as execute_mod
 from segmentum.runs.execute import run
 from segmentum.runs.realtime import (
     COMPACTED_MAX_PUSHED_IDS,
+    INDEX_ROWS_PER_KEY,
+    INDEX_SCAN_SETTING,
     MAX_PUSHED_IDS,
     OR_FILTER_SETTING,
     DefinitionsCache,
@@ -191,6 +193,45 @@ def test_on_a_compacted_store_a_micro_batch_pushes_up_to_the_larger_cap(
         evaluator.evaluate(CUSTOMERS + [f"n{i:05d}" for i in range(COMPACTED_MAX_PUSHED_IDS)], at)
         default = seen[0]
         assert seen == [default, len(middle), default]
+    finally:
+        ws.close()
+
+
+def test_on_a_compacted_store_a_micro_batch_reads_its_customers_rows_through_the_indexes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compaction indexes the fact tables by customer_id; a micro-batch lets DuckDB read its pushed ids through
+    them up to INDEX_ROWS_PER_KEY rows per id (DuckDB's default, 2,048 rows in all, would scan for any
+    micro-batch of more than a few dozen customers), and the staged rows are every row of those customers."""
+    ws = _workspace(tmp_path / "ws")
+    try:
+        run(ws, as_of=T0)
+        compact(ws.store)
+        seen: list[tuple[int, dict[str, int]]] = []
+        real_create = execute_mod.create_traits_table
+
+        def create(cur, run_id, source):  # the micro-batch's query, after the staging, on its cursor
+            staged = {
+                t: int(cur.execute(f'SELECT count(*) FROM "temp"."main"."_sgm_staged_{t}"').fetchone()[0])
+                for t in ("orders", "order_items", "events")
+            }
+            setting = int(cur.execute(f"SELECT current_setting('{INDEX_SCAN_SETTING}')").fetchone()[0])
+            seen.append((setting, staged))
+            return real_create(cur, run_id, source)
+
+        monkeypatch.setattr(execute_mod, "create_traits_table", create)
+        ids = CUSTOMERS[100:150]  # not c0001, whose item lies in an order of c0200 (fetched besides)
+        Evaluator(ws).evaluate(ids, T0 + timedelta(hours=1))
+        expected = {
+            t: ws.store.query(
+                f"SELECT count(*) FROM main.{t} WHERE customer_id IN (SELECT unnest(?))", [ids]
+            )[0][0]
+            for t in ("orders", "order_items", "events")
+        }
+        assert expected["events"] == 50 * 90
+        assert seen == [(50 * INDEX_ROWS_PER_KEY, expected)]
+        # the setting was the micro-batch cursor's own
+        assert ws.store.query(f"SELECT current_setting('{INDEX_SCAN_SETTING}')") == [(2048,)]
     finally:
         ws.close()
 

@@ -24,6 +24,7 @@ from segmentum.store.compact import (
     compacted_customers_per_row_group,
     layout,
     row_group_size_for,
+    staging_index,
 )
 from segmentum.store.erase import forget
 from segmentum.workspace import Workspace
@@ -116,9 +117,13 @@ def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
 
 
 def _rows_scanned(ws: Workspace, table: str, ids: list[str]) -> int:
-    """Rows DuckDB's scan of `table` read for a join on `ids` (its profile's `operator_rows_scanned`)."""
+    """Rows DuckDB's scan of `table` read for a join on `ids` (its profile's `operator_rows_scanned`), the
+    staging index left aside: what the row groups' order alone prunes (a micro-batch's ids beyond the index's
+    row cap are read that way)."""
     cur = ws.store.cursor()
     out = ws.root / "profile.json"
+    cur.execute("SET index_scan_max_count = 0")
+    cur.execute("SET index_scan_percentage = 0")
     cur.execute("CREATE OR REPLACE TEMP TABLE wanted AS SELECT unnest(?) AS customer_id", [ids])
     cur.execute("PRAGMA enable_profiling = 'json'")
     cur.execute(f"PRAGMA profiling_output = '{out}'")
@@ -414,3 +419,87 @@ def test_each_table_is_compacted_in_row_groups_of_its_own_size_and_again_when_th
         assert not any(t.needs_compaction() for t in layout(ws.store))
     finally:
         ws.close()
+
+
+def _indexes(ws: Workspace) -> set[tuple[str, str]]:
+    return set(
+        ws.store.query(
+            "SELECT table_name, index_name FROM duckdb_indexes() WHERE database_name = current_database()"
+        )
+    )
+
+
+def _read_plan(ws: Workspace, table: str, ids: list[str], rows_cap: int) -> str:
+    """How DuckDB reads `table`'s rows of `ids` as a micro-batch's staging does (the ids pushed into the scan),
+    with `index_scan_max_count` at `rows_cap`."""
+    cur = ws.store.cursor()
+    cur.execute(f"SET index_scan_max_count = {rows_cap}")
+    cur.execute("CREATE OR REPLACE TEMP TABLE wanted AS SELECT unnest(?) AS customer_id", [ids])
+    return str(
+        cur.execute(
+            f"EXPLAIN ANALYZE SELECT * FROM main.{table} WHERE customer_id IN (SELECT customer_id FROM wanted)"
+        ).fetchall()[0][1]
+    )
+
+
+def test_compaction_indexes_each_table_by_customer_and_an_ingest_drops_that_table_s_index(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """A micro-batch's staging looks its customers' rows up in an index on customer_id of each compacted table
+    (BENCHMARKS.md "Staging through an index"); an ingest into a table drops its index (maintaining it would
+    cost the ingest far more than the next compaction's rebuild), and the next `compact` builds it again,
+    also when it has nothing to rewrite."""
+    wanted = {(t.name, staging_index(t.name)) for t in CLUSTERED}
+    assert not wanted & _indexes(ws)
+    assert "Index Scan" not in _read_plan(ws, "events", ["c0007", "c0301"], 100_000)
+
+    done = compact(ws.store)
+    assert [(c.table, c.skipped, c.indexed) for c in done] == [(t.name, False, True) for t in CLUSTERED]
+    assert wanted <= _indexes(ws)
+    plan = _read_plan(ws, "events", ["c0007", "c0301"], 100_000)
+    assert "Index Scan" in plan and "180 rows" in plan  # two customers' 90 events each
+    # DuckDB's default expects at most 2,048 rows from an index: a wider read scans the (pruned) row groups
+    many = CUSTOMERS[:30]  # 2,700 events
+    assert "Index Scan" not in _read_plan(ws, "events", many, 2_048)
+    assert "Index Scan" in _read_plan(ws, "events", many, 30 * 200)
+
+    csv = tmp_path / "events.csv"
+    csv.write_text("customer_id,event,occurred_at\nc0007,cart_add,2024-03-30 10:00:00\n", encoding="utf-8")
+    ws.ingest("events", csv, mode="append")
+    assert _indexes(ws) & wanted == wanted - {("events", staging_index("events"))}
+    assert ws.store.query("SELECT count(*) FROM main.events WHERE customer_id = 'c0007'") == [(91,)]
+
+    # (the ingest's checkpoint merged small row groups of some tables: those are rewritten too)
+    assert all(c.indexed for c in compact(ws.store))
+    assert wanted <= _indexes(ws)
+    # a table in order whose index is missing gets it without a rewrite (dropped while attached with the tables'
+    # row group size: a checkpoint in DuckDB's default size would merge their small row groups, a rewrite's cause)
+    with ws.store.writing_row_groups(2048):
+        ws.store.cursor().execute(f"DROP INDEX main.{staging_index('orders')}")
+    again = compact(ws.store)
+    assert [(c.table, c.skipped, c.indexed) for c in again] == [(t.name, True, True) for t in CLUSTERED]
+    assert wanted <= _indexes(ws)
+    assert not any(t.merged for t in layout(ws.store))  # built in the table's own row group size
+    # an erasure deletes the customer's rows through the indexes and copies them with the file
+    forget(ws, "c0007")
+    assert ws.store.query("SELECT count(*) FROM main.events WHERE customer_id = 'c0007'") == [(0,)]
+    assert wanted <= _indexes(ws)
+
+
+def test_the_indexes_are_left_out_where_they_would_not_fit_in_memory(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB builds an index in memory, and a served store keeps what micro-batches read of it: above
+    INDEX_MEMORY_SHARE of DuckDB's memory limit (here a share that 100k rows exceed), the tables are
+    compacted without them, and micro-batches read the pruned row groups."""
+    from segmentum.store import compact as compact_mod
+
+    rows = sum(ws.store.query(f"SELECT count(*) FROM main.{t.name}")[0][0] for t in CLUSTERED)
+    (limit,) = ws.store.query("SELECT current_setting('memory_limit')")[0]
+    share = (rows - 1) * compact_mod.INDEX_BYTES_PER_ROW / compact_mod.memory_bytes(limit)
+    monkeypatch.setattr(compact_mod, "INDEX_MEMORY_SHARE", share)
+    done = compact(ws.store)
+    assert [(c.skipped, c.indexed) for c in done] == [(False, False)] * 3
+    assert not {i for _, i in _indexes(ws)} & {staging_index(t.name) for t in CLUSTERED}
+    monkeypatch.setattr(compact_mod, "INDEX_MEMORY_SHARE", share * rows / (rows - 1))
+    assert [c.indexed for c in compact(ws.store)] == [True] * 3
