@@ -30,7 +30,7 @@ from segmentum.compile.windows import minus, recording
 from segmentum.engine.base import present_tables
 from segmentum.errors import RunError, SegmentumError
 from segmentum.faults import crash_point
-from segmentum.progress import Progress, notify
+from segmentum.progress import Laps, Progress, notify
 from segmentum.runs import diff as diff_mod
 from segmentum.runs import retention
 from segmentum.runs.sizes import member_counts, revenue_trait, segment_sizes, sizes_in_pass
@@ -626,17 +626,7 @@ def _write(
 
     `progress` is told the steps 'evaluate', 'write memberships', 'sizes' (when computed here) and 'commit'
     (`run`'s `progress`)."""
-    import time as _time
-
-    timings = timings if timings is not None else {}
-    mark = _time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal mark
-        now = _time.perf_counter()
-        timings[name] = round(now - mark, 4)
-        mark = now
-
+    lap = Laps(timings)
     cur = store.cursor()
     # Spark computes in `result_sql` (DuckDB only copies its rows): no estimate of DuckDB's to show there
     in_duckdb = getattr(engine, "name", "") == "duckdb"

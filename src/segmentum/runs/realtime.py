@@ -65,6 +65,7 @@ import pyarrow as pa
 
 from segmentum.errors import BusyError, SegmentumError
 from segmentum.faults import delay_point
+from segmentum.progress import Laps
 from segmentum.schema import CUSTOMERS, EVENTS, IDENTITIES, TABLES
 from segmentum.sql import ident
 from segmentum.store import META, Store
@@ -674,15 +675,7 @@ class _BoundEngine:
         orders that staged items belong to but no staged customer placed (an item's qualifying order may be
         another customer's), read from `main.orders` only when there are any."""
         keys = TOUCHED
-        steps = self.stage_steps
-        mark = time.perf_counter()
-
-        def lap(name: str) -> None:
-            nonlocal mark
-            now = time.perf_counter()
-            steps[name] = round(now - mark, 4)
-            mark = now
-
+        lap = Laps(self.stage_steps)
         cur.execute("BEGIN TRANSACTION")
         try:
             if '"main"."identities"' in self.sql:  # the SQL moves aliases' rows to their customers
@@ -891,15 +884,8 @@ class Evaluator:
         zone = self.ctx.config.timezone
         # seconds per step (bench.microbatch_cost reads them): definitions, key, compile, recover, start, then
         # _write's evaluate / write_memberships / commit, diff, prune, sizes
-        timings: dict[str, float] = {}
-        mark = time.perf_counter()
-
-        def lap(name: str) -> None:
-            nonlocal mark
-            now = time.perf_counter()
-            timings[name] = round(now - mark, 4)
-            mark = now
-
+        lap = Laps()
+        timings = lap.timings
         defs = self.definitions.current()
         usable = execute.definitions_at(self.ctx, defs, as_of)
         lap("definitions")
@@ -943,7 +929,7 @@ class Evaluator:
         if bound.stage_s is not None:  # part of "evaluate": the staging runs before the query
             timings["stage"] = bound.stage_s
             timings.update({f"stage.{name}": s for name, s in bound.stage_steps.items()})
-        mark = time.perf_counter()
+        lap.restart()
         if committed is not None:
             committed()
             lap("committed")
