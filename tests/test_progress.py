@@ -38,3 +38,21 @@ def test_notify_calls_the_callback_when_there_is_one() -> None:
     notify(None, 1, 2, "nothing to call")
     notify(lambda d, t, label, unit="": calls.append((d, t, label, unit)), 5, 9, "reading x.csv", BYTES)
     assert calls == [(5, 9, "reading x.csv", "bytes")]
+
+
+def test_laps_time_each_step_from_the_end_of_the_one_before() -> None:
+    import time
+
+    from segmentum.progress import Laps
+
+    timings: dict[str, float] = {"earlier": 1.0}
+    lap = Laps(timings)
+    time.sleep(0.2)
+    lap("first")
+    lap("second")  # right after: nothing of the first step's sleep
+    time.sleep(0.2)
+    lap.restart()  # what came between is not a step
+    lap("third")
+    assert lap.timings is timings and list(timings) == ["earlier", "first", "second", "third"]
+    assert timings["first"] >= 0.2
+    assert timings["second"] < 0.2 and timings["third"] < 0.2
