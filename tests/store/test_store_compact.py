@@ -359,6 +359,30 @@ def _groups(ws: Workspace, table: str) -> int:
     return int(found[0][0])
 
 
+def _arrival_order_workspace(root: Path) -> Workspace:
+    """600 customers with 10 orders, 17 items and 58 events each, in arrival order; the store attached as
+    usual (DuckDB's 122,880-row groups outside a compaction)."""
+    Workspace.init(root, name="w").close()
+    ws = Workspace(root)
+    assert ws.store.row_group_size is None
+    cur = ws.store.cursor()
+    cur.execute(
+        "CREATE TABLE main.customers AS SELECT 'c' || lpad(range::VARCHAR, 4, '0') AS customer_id FROM range(600)"
+    )
+    for table, per_customer, time_column in (
+        ("orders", 10, "ordered_at"),
+        ("order_items", 17, "ordered_at"),
+        ("events", 58, "occurred_at"),
+    ):
+        cur.execute(
+            f"CREATE TABLE main.{table} AS SELECT 'c' || lpad(c::VARCHAR, 4, '0') AS customer_id, "
+            f"'{table}-' || d || '-' || c AS {'event_id' if table == 'events' else 'order_id'}, "
+            f"TIMESTAMP '2024-01-01' + d * INTERVAL 1 HOUR AS {time_column} "
+            f"FROM range({per_customer}) r(d), range(600) s(c) ORDER BY d, c"
+        )
+    return ws
+
+
 def test_each_table_is_compacted_in_row_groups_of_its_own_size_and_again_when_that_size_changes(
     tmp_path: Path,
 ) -> None:
@@ -366,25 +390,9 @@ def test_each_table_is_compacted_in_row_groups_of_its_own_size_and_again_when_th
     row groups hold about 280 customers (orders 2,048 rows, items 4,096, events 16,384), recorded per table, so a
     read of two customers' orders skips the other groups. When the customers quadruple, the tables whose size
     would change (items, events) are rewritten in their new size, orders are not."""
-    Workspace.init(tmp_path / "w", name="w").close()
-    ws = Workspace(tmp_path / "w")
+    ws = _arrival_order_workspace(tmp_path / "w")
     try:
-        assert ws.store.row_group_size is None
         cur = ws.store.cursor()
-        cur.execute(
-            "CREATE TABLE main.customers AS SELECT 'c' || lpad(range::VARCHAR, 4, '0') AS customer_id FROM range(600)"
-        )
-        for table, per_customer, time_column in (
-            ("orders", 10, "ordered_at"),
-            ("order_items", 17, "ordered_at"),
-            ("events", 58, "occurred_at"),
-        ):
-            cur.execute(
-                f"CREATE TABLE main.{table} AS SELECT 'c' || lpad(c::VARCHAR, 4, '0') AS customer_id, "
-                f"'{table}-' || d || '-' || c AS {'event_id' if table == 'events' else 'order_id'}, "
-                f"TIMESTAMP '2024-01-01' + d * INTERVAL 1 HOUR AS {time_column} "
-                f"FROM range({per_customer}) r(d), range(600) s(c) ORDER BY d, c"
-            )
         assert {t.table: t.target_row_group_size for t in layout(ws.store)} == {
             "orders": 2_048,
             "order_items": 4_096,
@@ -503,3 +511,31 @@ def test_the_indexes_are_left_out_where_they_would_not_fit_in_memory(
     assert not {i for _, i in _indexes(ws)} & {staging_index(t.name) for t in CLUSTERED}
     monkeypatch.setattr(compact_mod, "INDEX_MEMORY_SHARE", share * rows / (rows - 1))
     assert [c.indexed for c in compact(ws.store)] == [True] * 3
+
+
+def test_a_server_s_checkpoints_keep_the_compacted_row_groups_but_for_its_vacuum(tmp_path: Path) -> None:
+    """Issue 20: DuckDB's vacuum merged compacted row groups at every checkpoint (the test above: 3 groups -> 1),
+    which at 1M customers cost about 2 s a checkpoint while the server's micro-batches waited. A server's store
+    keeps them (`Store.keep_row_groups`) but for its vacuum now and then (`Store.vacuum`)."""
+    from segmentum.service.runtime import VACUUM_EVERY_S, Runtime
+
+    ws = _arrival_order_workspace(tmp_path / "w")
+    try:
+        compact(ws.store)
+        tables = ("orders", "order_items", "events")
+        assert {t: _groups(ws, t) for t in tables} == {"orders": 3, "order_items": 3, "events": 3}
+        runtime = Runtime(ws, realtime=False)  # what `segmentum serve` sets on its store
+        assert runtime.vacuum_every_s == VACUUM_EVERY_S
+        cur = ws.store.cursor()
+        cur.execute("INSERT INTO main.customers VALUES ('new')")
+        cur.execute("CHECKPOINT")
+        assert {t: _groups(ws, t) for t in tables} == {"orders": 3, "order_items": 3, "events": 3}
+        assert not any(t.merged or t.needs_compaction() for t in layout(ws.store))
+        # its vacuuming checkpoint (after a write, as a micro-batch's: an empty log checkpoints nothing) merges
+        # as DuckDB's own does, and the checkpoints after it merge nothing again
+        cur.execute("INSERT INTO main.customers VALUES ('newer')")
+        assert ws.store.vacuum()
+        assert {t: _groups(ws, t) for t in tables} == {"orders": 1, "order_items": 1, "events": 1}
+        assert ws.store.query("SELECT current_setting('max_vacuum_tasks')") == [(0,)]
+    finally:
+        ws.close()

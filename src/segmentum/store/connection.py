@@ -42,6 +42,7 @@ _HANDED_LOCK = threading.Lock()  # guards the sets of connections handed out (a 
 # how long a re-attachment waits for a query begun on the old attachment (the longest a page, a profile or the
 # lookups' replica reads at 1M customers, with room)
 REATTACH_WAIT_S = 600.0
+DUCKDB_VACUUM_TASKS = 100  # DuckDB's default `max_vacuum_tasks`: the merges one checkpoint makes at most
 REATTACH_GRACE_S = 30.0  # ... before a result left half read by its cursor is ended
 
 
@@ -234,6 +235,33 @@ class Store:
         """Set DuckDB's memory limit of this store's database now (the file's other Store objects share it):
         beyond it DuckDB evicts cached blocks first, then spills to its temp_directory."""
         self.cursor().execute(f"SET GLOBAL memory_limit = '{int(limit_bytes)}B'")
+
+    def keep_row_groups(self) -> None:
+        """Checkpoints of the store's database stop merging adjacent row groups (DuckDB's vacuum, up to
+        `max_vacuum_tasks` merges a checkpoint; the file's other Store objects share the setting) until
+        `vacuum` makes one that does.
+
+        What the vacuum merges are mostly the small row groups `segmentum compact` writes the fact tables in:
+        on the 1M-customer store each checkpoint merged about 120 of each table, which cost 1.8-2.1 s whatever
+        the write before it was (a one-row insert into another table: 0.05 s without the vacuum), undid the
+        compaction bit by bit, and stalled a server's micro-batches meanwhile (BENCHMARKS.md "Checkpoints that
+        merge nothing"). The vacuum also reclaims the rows deleted from the live tables, so a server keeps it
+        for a checkpoint now and then (`vacuum`)."""
+        self.cursor().execute("SET GLOBAL max_vacuum_tasks = 0")
+
+    def vacuum(self) -> bool:
+        """One checkpoint with DuckDB's vacuum (`keep_row_groups` turned it off): adjacent row groups that fit in
+        fewer are merged, deleted rows reclaimed (as a checkpoint does, only when the log holds a write). False when
+        DuckDB refused it (another write under way)."""
+        cur = self.cursor()
+        cur.execute(f"SET GLOBAL max_vacuum_tasks = {DUCKDB_VACUUM_TASKS}")
+        try:
+            cur.execute("CHECKPOINT")
+            return True
+        except duckdb.TransactionException:
+            return False
+        finally:
+            cur.execute("SET GLOBAL max_vacuum_tasks = 0")
 
     def checkpoint_at(self, wal_bytes: int) -> None:
         """Checkpoint the store's database automatically when its write-ahead log reaches `wal_bytes` (the file's
