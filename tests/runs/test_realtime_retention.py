@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import duckdb
 import pytest
 
 from segmentum.actions.events import metric_events, metric_values
@@ -312,3 +313,43 @@ def test_micro_batches_fold_at_most_once_per_interval(make_ws) -> None:
     # c0's newest real-time run, read from the live traits (the earlier ones replaced there)
     assert snapshot.traits(ws.store, again[3], ["c0"])["customer_id"].tolist() == ["c0"]
     assert [r for c, r in next(iter(_live_traits(ws).values())) if c == "c0"] == [again[3]]
+
+
+def test_the_live_table_is_written_again_when_most_of_what_it_stores_is_deleted(
+    workspace, monkeypatch
+) -> None:
+    # issue 20: a server's checkpoints no longer run DuckDB's vacuum, which reclaimed the rows each micro-batch
+    # deletes from the live table; every micro-batch reads the table whole, so the deleted rows made them slower
+    monkeypatch.setattr(retention, "LIVE_RECLAIM_MIN_ROWS", 1_000)
+    store = workspace.store
+    store.keep_row_groups()
+    live = f"segmentum.{LIVE_TABLE}"
+    cur = store.cursor()
+    cur.execute(
+        f"INSERT INTO {live} SELECT 'c' || i, 1, TIMESTAMP '2026-01-01', "
+        "[{'segmentation': NULL, 'segment': 's', 'name': 's' || (i % 3)}] FROM range(3000) t(i)"
+    )
+
+    def stored() -> int:
+        return store.query(
+            f"SELECT estimated_size FROM duckdb_tables() WHERE schema_name = 'segmentum' AND table_name = '{LIVE_TABLE}'"
+        )[0][0]
+
+    def rows() -> list[tuple[Any, ...]]:
+        return store.query(f"SELECT * FROM {live} ORDER BY customer_id")
+
+    cur.execute(
+        f"DELETE FROM {live} WHERE customer_id < 'c15'"
+    )  # c0, c1, c10..c14, c100.., c1000..: 1,111 rows
+    cur.execute("CHECKPOINT")
+    with store.transaction(cur):  # under half deleted: left as it is
+        assert not retention._reclaim_live_memberships(cur)
+    cur.execute(f"DELETE FROM {live} WHERE customer_id < 'c5'")
+    before = rows()
+    assert stored() == 3000 and len(before) < 1500
+    with store.transaction(cur):
+        assert retention._reclaim_live_memberships(cur)
+    assert rows() == before and stored() == len(before)
+    # the table as declared: its constraints too
+    with pytest.raises(duckdb.ConstraintException):
+        cur.execute(f"INSERT INTO {live} VALUES (NULL, 1, TIMESTAMP '2026-01-01', [])")

@@ -24,7 +24,9 @@ a live row is always that signature's newest.
 - **Dead rows**: a live row of run R no reader can pick once R is older than the latest run (the customer 360
   reads the latest run then) and a settled batch run after R holds every trait of the table (previous-state
   reads stop there). They are deleted, and a live traits table left empty is dropped. So are the live
-  membership rows older than the latest run (`snapshots.write_live`): nobody's current state.
+  membership rows older than the latest run (`snapshots.write_live`): nobody's current state. When deleted rows
+  are most of what the live membership table stores, it is written again without them
+  (`_reclaim_live_memberships`): a server's checkpoints no longer reclaim them (`Store.keep_row_groups`).
 
 Before this rule a real-time run's table was kept while it held any customer's current state: with events spread
 over 1M customers that was nearly every micro-batch's table until the next batch run, and each micro-batch's
@@ -45,6 +47,7 @@ from segmentum.store.snapshots import actions_pending_runs, latest_run, live_tra
 from segmentum.store.tables import (
     LIVE_TABLE,
     LIVE_TRAITS_RUN,
+    TABLES,
     TRAITS_PREFIX,
     create_live_traits_table,
     live_traits_table,
@@ -128,7 +131,44 @@ def prune(store: Store) -> list[int]:
             for run_id in group:
                 cur.execute(f"DROP TABLE {META}.{traits_table(run_id)}")
         _delete_dead_rows(store, cur, horizon)
+        _reclaim_live_memberships(cur)
     return [run_id for run_id, _, _ in runs]
+
+
+# the live membership table is written again when more than this share of its stored rows are deleted ones (and
+# it stores at least LIVE_RECLAIM_MIN_ROWS)
+LIVE_DEAD_SHARE = 0.5
+LIVE_RECLAIM_MIN_ROWS = 100_000
+_LIVE_SCRATCH = "_sgm_live_memberships"
+
+
+def _reclaim_live_memberships(cur: Any) -> bool:
+    """Write the live membership table again, without its deleted rows, when they are most of what it stores.
+
+    Each micro-batch deletes and appends its customers' live rows, and every micro-batch reads the table whole
+    (its own delete, the lookups' replica refresh): DuckDB keeps deleted rows stored until its vacuum merges
+    their row groups, which a server runs only every 10 minutes (`Store.keep_row_groups`). Over 250
+    micro-batches of 2,000 customers at 1M the replica's refresh went from 41 to 87 ms (BENCHMARKS.md "The
+    issue's store"). In the caller's transaction; returns whether it wrote the table again."""
+    live = TABLES[LIVE_TABLE]
+    found = cur.execute(
+        "SELECT estimated_size FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ?",
+        [META, LIVE_TABLE],
+    ).fetchone()
+    stored = int(found[0]) if found else 0
+    if stored < LIVE_RECLAIM_MIN_ROWS:
+        return False
+    (kept,) = cur.execute(f"SELECT count(*) FROM {live.qualified}").fetchone()
+    if stored - int(kept) <= LIVE_DEAD_SHARE * stored:
+        return False
+    # a new table drops the old one's row groups; a DELETE and INSERT would leave them stored
+    cur.execute(f"CREATE TEMP TABLE {_LIVE_SCRATCH} AS SELECT * FROM {live.qualified}")
+    cur.execute(f"DROP TABLE {live.qualified}")
+    cur.execute(live.ddl())
+    cur.execute(f"INSERT INTO {live.qualified} SELECT * FROM temp.main.{_LIVE_SCRATCH}")
+    cur.execute(f"DROP TABLE temp.main.{_LIVE_SCRATCH}")
+    return True
 
 
 def _delete_dead_rows(store: Store, cur: Any, horizon: int) -> None:

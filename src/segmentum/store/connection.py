@@ -244,9 +244,9 @@ class Store:
         What the vacuum merges are mostly the small row groups `segmentum compact` writes the fact tables in:
         on the 1M-customer store each checkpoint merged about 120 of each table, which cost 1.8-2.1 s whatever
         the write before it was (a one-row insert into another table: 0.05 s without the vacuum), undid the
-        compaction bit by bit, and stalled a server's micro-batches meanwhile (BENCHMARKS.md "Checkpoints that
-        merge nothing"). The vacuum also reclaims the rows deleted from the live tables, so a server keeps it
-        for a checkpoint now and then (`vacuum`)."""
+        compaction bit by bit, and stalled a server's micro-batches meanwhile (BENCHMARKS.md "The issue's
+        store"). The vacuum also reclaims deleted rows, so a server keeps it for a checkpoint now and then
+        (`vacuum`), and rewrites its live membership table itself (`runs.retention`)."""
         self.cursor().execute("SET GLOBAL max_vacuum_tasks = 0")
 
     def vacuum(self) -> bool:

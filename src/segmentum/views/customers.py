@@ -106,7 +106,7 @@ def segments_now(ctx: Context, customer_id: str, *, live: LiveState | None = Non
     else one store read (`snapshots.current_memberships`). A loaded replica holds every customer with a state
     now, so one it lacks is in no segment, and only whether they exist is read: a client polling for a new
     customer's first segment (not yet evaluated) cost the store read each time, 4.4 ms of CPU at 1M customers
-    against 0.3 ms for the look-up of the id (BENCHMARKS.md "Lookups of customers in no segment").
+    against 0.3 ms for the look-up of the id (BENCHMARKS.md "The issue's store").
     NotFoundError when neither the store nor any run knows them."""
     held = segments_in_replica(live, customer_id)
     if held is not None:
