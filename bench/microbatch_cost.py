@@ -117,9 +117,9 @@ def micro_batch(runtime: Runtime, ids: list[str]) -> dict[str, float]:
     visible: list[float] = []  # when the replica held the new state
     refresh = runtime.live.refresh
 
-    def timed_refresh(customer_ids: list[str]) -> None:  # wherever the server refreshes the replica
+    def timed_refresh(customer_ids: list[str], since_run: int | None = None) -> None:  # where the server does
         mark = time.perf_counter()
-        refresh(customer_ids)
+        refresh(customer_ids, since_run)
         refreshes.append(time.perf_counter() - mark)
         visible.append(time.perf_counter())
 

@@ -549,8 +549,15 @@ def test_a_refresh_reads_live_and_batch_states_by_the_one_rule(ws: Workspace) ->
     mixed = ["c02", "c04", "nobody", "c03", "c11"]
 
     def agree(run_ids: dict[str, int]) -> None:
-        read = [c for *_, ids in snapshot.current_state_groups(ws.store, mixed) for c in ids]
+        groups = snapshot.current_state_groups(ws.store, mixed)
+        read = [c for *_, ids in groups for c in ids]
         assert sorted(read) == sorted(set(read)) == sorted(run_ids)  # one state per known customer
+        # read from the real-time run on (the replica's refresh after it): the same states, whether its live
+        # rows still hold them or a later batch run does, and for customers it did not re-evaluate
+        bounded = snapshot.current_state_groups(ws.store, mixed, since_run=rt.run_id)
+        assert {(r, n, c) for r, _, n, ids in bounded for c in ids} == {
+            (r, n, c) for r, _, n, ids in groups for c in ids
+        }
         live.refresh(mixed)
         for c in mixed:
             current = snapshot.current_memberships(ws.store, c)

@@ -251,8 +251,8 @@ def test_the_server_s_micro_batch_gives_every_reader_the_same_answers(make_ws) -
     seen_at_commit: list[dict[str, Any]] = []
     refresh = runtime.live.refresh
 
-    def refreshed(customer_ids: list[str]) -> None:
-        refresh(customer_ids)
+    def refreshed(customer_ids: list[str], since_run: int | None = None) -> None:
+        refresh(customer_ids, since_run)
         # the run is complete, its traits table still there (pruning comes after)
         latest = ws.store.query("SELECT run_id, status FROM segmentum.runs ORDER BY run_id DESC LIMIT 1")[0]
         seen_at_commit.append({"run": latest, "live": {c: runtime.live.get(c) for c in customer_ids}})

@@ -859,14 +859,14 @@ class Evaluator:
         *,
         actions: bool = False,
         details: bool = True,
-        committed: Callable[[], None] | None = None,
+        committed: Callable[[int], None] | None = None,
     ) -> RunResult:
         """Re-evaluate `customers` at `as_of`: a complete run of kind 'realtime' (its memberships, the
         customers it re-evaluated, their traits and their live rows, in one transaction).
 
         `details`: compute the result's `transitions` and `sizes` (False: both left empty, as
         `execute.run(details=False)`: the server's micro-batch reads neither, and its triggers compute the
-        transitions themselves). `committed`: called as soon as the run has committed, before the traits
+        transitions themselves). `committed`: called with the run's id as soon as it has committed, before the traits
         tables are pruned (the server refreshes the lookups' replica there, so that the new state shows
         without waiting for the housekeeping)."""
         from segmentum.runs import execute
@@ -876,8 +876,8 @@ class Evaluator:
             result = execute.run(
                 self.ctx, customers=customers, kind="realtime", as_of=as_of, actions=actions, details=details
             )
-            if committed is not None:
-                committed()
+            if committed is not None and result.run_id is not None:
+                committed(result.run_id)
             return result
         started = time.perf_counter()
         store = self.ctx.store
@@ -931,7 +931,7 @@ class Evaluator:
             timings.update({f"stage.{name}": s for name, s in bound.stage_steps.items()})
         lap.restart()
         if committed is not None:
-            committed()
+            committed(run_id)
             lap("committed")
         now = time.monotonic()
         if self._pruned_at is None or now - self._pruned_at >= self.prune_every_s:
@@ -1046,20 +1046,22 @@ class LiveState:
                 self._dirty = set()
             self._apply(states, sorted(dirty))
 
-    def _apply(self, states: dict[str, LiveEntry], customer_ids: list[str]) -> None:
+    def _apply(
+        self, states: dict[str, LiveEntry], customer_ids: list[str], since_run: int | None = None
+    ) -> None:
         from segmentum.store.snapshots import current_state_groups
 
-        fresh = {
-            c: (r, at, n) for r, at, n, ids in current_state_groups(self.store, customer_ids) for c in ids
-        }
+        groups = current_state_groups(self.store, customer_ids, since_run=since_run)
+        fresh = {c: (r, at, n) for r, at, n, ids in groups for c in ids}
         for cid in customer_ids:
             if cid in fresh:
                 states[cid] = LiveEntry(*fresh[cid])
             else:
                 states.pop(cid, None)
 
-    def refresh(self, customer_ids: list[str]) -> None:
-        """Read the state of these customers again (after a micro-batch committed)."""
+    def refresh(self, customer_ids: list[str], since_run: int | None = None) -> None:
+        """Read the state of these customers again (after a micro-batch committed: `since_run`, its run, which
+        re-evaluated all of them; see `snapshots.current_state_groups`)."""
         if not customer_ids:
             return
         with self._lock:
@@ -1067,7 +1069,7 @@ class LiveState:
                 self._dirty.update(customer_ids)
             states = self._states
         if states is not None:
-            self._apply(states, list(customer_ids))
+            self._apply(states, list(customer_ids), since_run)
 
     def forget(self) -> None:
         """Drop the replica (lookups read the store until the next load), and a load in progress with it."""

@@ -351,7 +351,11 @@ class Runtime:
         # lookups see the new state as soon as it is committed; nobody reads the result's transitions or
         # sizes (`details`): the triggers below compute the transitions they need
         result = self.evaluator.evaluate(
-            customers, as_of, actions=True, details=False, committed=lambda: self.live.refresh(customers)
+            customers,
+            as_of,
+            actions=True,
+            details=False,
+            committed=lambda run_id: self.live.refresh(customers, since_run=run_id),
         )
         assert result.run_id is not None  # a stored run
         if self._actions_owed:  # an earlier micro-batch's actions were not enqueued: those runs first

@@ -372,7 +372,9 @@ def memberships(
     return store.cursor().execute(sql + " ORDER BY name, customer_id", params).df()
 
 
-def _current_sql(where: str, *, names_only: bool = False, among: str | None = None) -> str:
+def _current_sql(
+    where: str, *, names_only: bool = False, among: str | None = None, live_from: int | None = None
+) -> str:
     """The rule of a customer's state now, one row per customer (customer_id, run_id, as_of, memberships: a list of
     {segmentation, segment, name} sorted by name) for the customers `where` selects (a condition on
     `customer_id`): their live row when its run is newer than the latest run, else their memberships in the
@@ -381,7 +383,8 @@ def _current_sql(where: str, *, names_only: bool = False, among: str | None = No
     memberships took most of such a read's time. `among`: a query of the candidate ids (column customer_id) that
     `where` selects: the latest run's memberships are then read only for those without a newer live row, so
     a read of customers who all have one (the replica's refresh after a micro-batch) reads none (DuckDB skips
-    a scan joined with nothing; at 100k the memberships' scan was most of the read)."""
+    a scan joined with nothing; at 100k the memberships' scan was most of the read). `live_from`: only the live
+    rows of that run or a later one, and nothing of the latest run (`current_state_groups`)."""
     if names_only:
         live_list, batch_list = "list_transform(l.memberships, x -> x.name)", "list(m.name ORDER BY m.name)"
         column = "names"
@@ -390,16 +393,21 @@ def _current_sql(where: str, *, names_only: bool = False, among: str | None = No
         batch_list = (
             "list({'segmentation': m.segmentation, 'segment': m.segment, 'name': m.name} ORDER BY m.name)"
         )
+    # live rows are appended in run order: a lower bound on the run skips the row groups of older ones
+    since = "" if live_from is None else f" AND l.run_id >= {int(live_from)}"
     batch_where = (
         f"{where.format(c='m.customer_id')} AND m.customer_id NOT IN (SELECT customer_id FROM live)"
         if among is None
         else f"m.customer_id IN (SELECT a.customer_id FROM ({among}) a "
         "WHERE a.customer_id NOT IN (SELECT customer_id FROM live))"
     )
-    return f"""WITH latest AS (SELECT run_id, as_of FROM ({_LATEST_BATCH_SQL})),
+    head = f"""WITH latest AS (SELECT run_id, as_of FROM ({_LATEST_BATCH_SQL})),
         live AS (SELECT l.customer_id, l.run_id, l.as_of, {live_list} AS {column} FROM {META}.{LIVE_TABLE} l
             WHERE {where.format(c="l.customer_id")}
-                AND l.run_id > coalesce((SELECT run_id FROM latest), 0))
+                AND l.run_id > coalesce((SELECT run_id FROM latest), 0){since})"""
+    if live_from is not None:
+        return f"{head}\n        SELECT customer_id, run_id, as_of, {column} FROM live"
+    return f"""{head}
         SELECT customer_id, run_id, as_of, {column} FROM live
         UNION ALL
         SELECT m.customer_id, any_value(m.run_id), (SELECT as_of FROM latest), {batch_list}
@@ -439,32 +447,40 @@ def current_states(
 
 
 def current_state_groups(
-    store: Store, customer_ids: list[str] | None = None, *, cursor: Any = None
+    store: Store, customer_ids: list[str] | None = None, *, cursor: Any = None, since_run: int | None = None
 ) -> list[tuple[int, datetime, tuple[str, ...], list[str]]]:
     """The states now of `customer_ids` (None: every customer of the latest run or of a newer real-time run),
     one row per distinct state: (run_id, as_of, names sorted, the customer ids in that state). The rule of
     `current_memberships`, for many customers at once: what the in-process replica of the live state loads
     (`runs.realtime.LiveState`). Grouped in the query, so the caller makes a Python object per state, not per
     customer and name: at 100k customers converting a row per customer held the GIL for seconds while the
-    server's first requests waited. `cursor`: the caller's (it may interrupt the read)."""
-    params: dict[str, Any] = {}
+    server's first requests waited. `cursor`: the caller's (it may interrupt the read).
+
+    `since_run`: a real-time run that re-evaluated these customers, just committed (the replica's refresh after
+    a micro-batch). Their live rows are then read from that run on, which skips the live table's older row
+    groups (the whole table grew with every customer re-evaluated: over 250 micro-batches of 2,000 customers
+    at 1M the refresh went from 18 to 69 ms); a customer without such a row is read by the rule as usual."""
+    cur = cursor or store.cursor()
     if customer_ids is None:
-        sql = _current_sql("true", names_only=True)
-    else:
-        sql = _current_sql(
-            "{c} IN (SELECT unnest($ids::VARCHAR[]))",
-            names_only=True,
-            among="SELECT unnest($ids::VARCHAR[]) AS customer_id",
-        )
-        params["ids"] = [str(c) for c in customer_ids]
-    rows = (
-        (cursor or store.cursor())
-        .execute(
-            f"SELECT run_id, as_of, names, list(customer_id::VARCHAR) FROM ({sql}) GROUP BY run_id, as_of, names",
-            params,
-        )
-        .fetchall()
-    )
+        return _state_groups(cur, _current_sql("true", names_only=True), {})
+    ids = [str(c) for c in customer_ids]
+    where = "{c} IN (SELECT unnest($ids::VARCHAR[]))"
+    if since_run is not None:
+        groups = _state_groups(cur, _current_sql(where, names_only=True, live_from=since_run), {"ids": ids})
+        found = {c for *_, held in groups for c in held}
+        rest = [c for c in ids if c not in found]
+        return groups + (current_state_groups(store, rest, cursor=cursor) if rest else [])
+    among = "SELECT unnest($ids::VARCHAR[]) AS customer_id"
+    return _state_groups(cur, _current_sql(where, names_only=True, among=among), {"ids": ids})
+
+
+def _state_groups(
+    cur: Any, sql: str, params: dict[str, Any]
+) -> list[tuple[int, datetime, tuple[str, ...], list[str]]]:
+    rows = cur.execute(
+        f"SELECT run_id, as_of, names, list(customer_id::VARCHAR) FROM ({sql}) GROUP BY run_id, as_of, names",
+        params,
+    ).fetchall()
     return [(int(r), at, tuple(n), ids) for r, at, n, ids in rows]
 
 
