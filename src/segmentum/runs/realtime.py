@@ -866,8 +866,8 @@ class Evaluator:
 
         `details`: compute the result's `transitions` and `sizes` (False: both left empty, as
         `execute.run(details=False)`: the server's micro-batch reads neither, and its triggers compute the
-        transitions themselves). `committed`: called with the run's id as soon as it has committed, before the traits
-        tables are pruned (the server refreshes the lookups' replica there, so that the new state shows
+        transitions themselves). `committed`: called with the run's id as soon as it has committed, before the
+        traits tables are pruned (the server refreshes the lookups' replica there, so that the new state shows
         without waiting for the housekeeping)."""
         from segmentum.runs import execute
         from segmentum.runs.sizes import member_counts

@@ -145,11 +145,11 @@ _LIVE_SCRATCH = "_sgm_live_memberships"
 def _reclaim_live_memberships(cur: Any) -> bool:
     """Write the live membership table again, without its deleted rows, when they are most of what it stores.
 
-    Each micro-batch deletes and appends its customers' live rows, and every micro-batch reads the table whole
-    (its own delete, the lookups' replica refresh): DuckDB keeps deleted rows stored until its vacuum merges
-    their row groups, which a server runs only every 10 minutes (`Store.keep_row_groups`). Over 250
-    micro-batches of 2,000 customers at 1M the replica's refresh went from 41 to 87 ms (BENCHMARKS.md "The
-    issue's store"). In the caller's transaction; returns whether it wrote the table again."""
+    Each micro-batch deletes and appends its customers' live rows, and its delete reads the table whole: DuckDB
+    keeps deleted rows stored until its vacuum merges their row groups, which a server runs only every 10
+    minutes (`Store.keep_row_groups`), so without this the table a micro-batch reads would grow with every
+    customer it re-evaluated, not with the customers it holds (BENCHMARKS.md "The issue's store"). In the
+    caller's transaction; returns whether it wrote the table again."""
     live = TABLES[LIVE_TABLE]
     found = cur.execute(
         "SELECT estimated_size FROM duckdb_tables() WHERE database_name = current_database() "

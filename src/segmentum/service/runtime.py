@@ -167,10 +167,10 @@ class Runtime:
         limit = ws.serve_memory_limit()
         if limit is not None:  # a server runs for days: its store's cache is bounded (`serve.memory_limit`)
             ws.store.limit_memory(limit)
-        # a checkpoint costs seconds on a large store whatever it writes: a server checkpoints less often
+        # its writes wait for a checkpoint: a server checkpoints less often than DuckDB would
         ws.store.checkpoint_at(memory_bytes(ws.config.serve.checkpoint_wal))
-        # ... and they merge no row groups (at 1M seconds each, while micro-batches wait), but for one
-        # checkpoint every `vacuum_every_s`, after a micro-batch, which reclaims the live tables' deleted rows
+        # ... and its checkpoints merge no row groups (about 2 s each at 1M while micro-batches waited), but for
+        # one every `vacuum_every_s`, after a micro-batch, which reclaims the deleted rows of the live tables
         ws.store.keep_row_groups()
         self.vacuum_every_s = VACUUM_EVERY_S if vacuum_every_s is None else float(vacuum_every_s)
         self._vacuumed_at = time.monotonic()
@@ -368,7 +368,8 @@ class Runtime:
             self._actions_owed = True
             log.warning("real-time run %s: triggers not processed: %s", result.run_id, exc)
         if time.monotonic() - self._vacuumed_at >= self.vacuum_every_s and self.ws.store.vacuum():
-            self._vacuumed_at = time.monotonic()  # refused (an append was writing): after the next one
+            # (refused while an append was writing: tried again after the next micro-batch)
+            self._vacuumed_at = time.monotonic()
         return result
 
     def running_job(self) -> BatchJob | None:

@@ -42,8 +42,8 @@ _HANDED_LOCK = threading.Lock()  # guards the sets of connections handed out (a 
 # how long a re-attachment waits for a query begun on the old attachment (the longest a page, a profile or the
 # lookups' replica reads at 1M customers, with room)
 REATTACH_WAIT_S = 600.0
-DUCKDB_VACUUM_TASKS = 100  # DuckDB's default `max_vacuum_tasks`: the merges one checkpoint makes at most
 REATTACH_GRACE_S = 30.0  # ... before a result left half read by its cursor is ended
+DUCKDB_VACUUM_TASKS = 100  # DuckDB's default `max_vacuum_tasks`: the merges one checkpoint makes at most
 
 
 class Store:
