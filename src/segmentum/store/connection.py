@@ -261,7 +261,7 @@ class Store:
         except duckdb.TransactionException:
             return False
         finally:
-            cur.execute("SET GLOBAL max_vacuum_tasks = 0")
+            self.keep_row_groups()
 
     def checkpoint_at(self, wal_bytes: int) -> None:
         """Checkpoint the store's database automatically when its write-ahead log reaches `wal_bytes` (the file's

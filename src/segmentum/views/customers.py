@@ -14,6 +14,7 @@ from segmentum.context import Context
 from segmentum.errors import NotFoundError
 from segmentum.sql import ident as quote
 from segmentum.store import snapshots as snapshot
+from segmentum.store.customers import existing_customers
 from segmentum.views.frames import records
 from segmentum.views.models import model_outputs
 from segmentum.views.tasks import tasks as task_list
@@ -115,12 +116,7 @@ def segments_now(ctx: Context, customer_id: str, *, live: LiveState | None = Non
     in_no_segment = live is not None and live.ready
     current = None if in_no_segment else snapshot.current_memberships(store, customer_id)
     if current is None or current.empty:
-        known = store.table_exists("customers") and (
-            store.cursor()
-            .execute("SELECT 1 FROM main.customers WHERE customer_id = ? LIMIT 1", [customer_id])
-            .fetchone()
-            is not None
-        )
+        known = store.table_exists("customers") and bool(existing_customers(store.cursor(), [customer_id]))
         if not known:
             raise NotFoundError(
                 f"no customer '{customer_id}' in the store or in any complete run; check the id "
