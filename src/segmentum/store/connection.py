@@ -44,6 +44,14 @@ _HANDED_LOCK = threading.Lock()  # guards the sets of connections handed out (a 
 REATTACH_WAIT_S = 600.0
 REATTACH_GRACE_S = 30.0  # ... before a result left half read by its cursor is ended
 DUCKDB_VACUUM_TASKS = 100  # DuckDB's default `max_vacuum_tasks`: the merges one checkpoint makes at most
+# The format the store's file is written in. DuckDB's default is 0.10.2's, and in it every checkpoint after an
+# append to an indexed table turns the whole index into that old layout before writing it: 0.45 s per checkpoint
+# after 2,000 events on the 30M-event store's index, 0.12 s in 1.2.0's format (BENCHMARKS.md "Checkpoints in
+# DuckDB's 1.2 format"). Not a later one: from 1.3.0's on, strings are written in DICT_FSST, which a micro-batch
+# reads by row id (through the indexes) more slowly: its staging took 0.42 s against 0.33 s at 1M. A file in an
+# older format is written in this one from its next checkpoint on (DuckDB before 1.2 no longer opens it); one a
+# newer DuckDB wrote in a later format keeps that format.
+STORAGE_VERSION = "v1.2.0"
 
 
 class Store:
@@ -102,7 +110,7 @@ class Store:
             con = duckdb.connect()
             for name, value in self.settings.items():
                 con.execute(f"SET {name} = {literal(str(value))}")
-            con.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}{self._attach_options()}")
+            self._attach(con, self._attach_options())
             con.execute(f"USE {CATALOG}")
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
@@ -123,8 +131,25 @@ class Store:
             raise
         return con
 
-    def _attach_options(self) -> str:
-        return " (READ_ONLY)" if self.read_only else ""
+    def _attach_options(self) -> list[str]:
+        return ["READ_ONLY"] if self.read_only else []
+
+    def _attach(self, con: duckdb.DuckDBPyConnection, options: list[str]) -> None:
+        """Attach the store's file under `CATALOG` with `options`, writing it in `STORAGE_VERSION` (a file a newer
+        DuckDB wrote in a later format keeps it: DuckDB refuses to lower a file's format)."""
+
+        def attach(opts: list[str]) -> None:
+            con.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}" + (f" ({', '.join(opts)})" if opts else ""))
+
+        if self.read_only:
+            attach(options)
+            return
+        try:
+            attach([*options, f"STORAGE_VERSION {literal(STORAGE_VERSION)}"])
+        except duckdb.InvalidInputException as exc:
+            if "cannot be lowered" not in str(exc):
+                raise
+            attach(options)
 
     @contextmanager
     def writing_row_groups(self, size: int | None) -> Iterator[None]:
@@ -135,7 +160,7 @@ class Store:
         if not size:
             yield
             return
-        self._reattach(f" (ROW_GROUP_SIZE {int(size)})")
+        self._reattach([f"ROW_GROUP_SIZE {int(size)}"])
         try:
             yield
             # what was committed is written to the file now, in this size (rows still in the WAL would be replayed
@@ -145,7 +170,7 @@ class Store:
         finally:
             self._reattach(self._attach_options())
 
-    def _reattach(self, options: str) -> None:
+    def _reattach(self, options: list[str]) -> None:
         if self.read_only:
             raise StoreError(f"the store {self.path} is open read-only")
         self.con  # noqa: B018 - opened (and migrated) first
@@ -154,7 +179,7 @@ class Store:
             pass
 
     @contextmanager
-    def _detached(self, options: str) -> Iterator[None]:
+    def _detached(self, options: list[str]) -> Iterator[None]:
         """The store detached from the file's root connection for the block, and attached again after it with
         `options` (`_attach_when_released`), whatever the block raised. Call holding the gate and the locks,
         so that no cursor is handed out meanwhile."""
@@ -178,7 +203,7 @@ class Store:
         for cursor in cursors:
             _end_result(cursor)
 
-    def _attach_when_released(self, root: duckdb.DuckDBPyConnection, options: str) -> None:
+    def _attach_when_released(self, root: duckdb.DuckDBPyConnection, options: list[str]) -> None:
         """Attach the file again (detached by the caller) once no query holds the old attachment: until then
         DuckDB refuses a second handle on the file ("Unique file handle conflict"; an erasure through the server
         failed so while the lookups' replica loaded, and left the store detached). Cursors wait at the gate
@@ -190,7 +215,7 @@ class Store:
         ended = False
         while True:
             try:
-                root.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}{options}")
+                self._attach(root, options)
                 break
             except duckdb.BinderException as exc:
                 waited = time.monotonic() - started
@@ -324,7 +349,7 @@ class Store:
             root = self._root()
             for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
                 leftover.unlink(missing_ok=True)
-            root.execute(f"ATTACH {literal(str(fresh))} AS store_rewrite")
+            root.execute(f"ATTACH {literal(str(fresh))} AS store_rewrite (STORAGE_VERSION {literal(STORAGE_VERSION)})")
             try:
                 root.execute(f"COPY FROM DATABASE {CATALOG} TO store_rewrite")
                 # the copy wrote every table in DuckDB's row groups, the compacted fact tables too: they are
