@@ -24,7 +24,9 @@ def _file_format(path: Path) -> str:
 def _indexed_events(path: Path, *, options: str = "") -> None:
     con = duckdb.connect()
     con.execute(f"ATTACH '{path}' AS f {options}")
-    con.execute("CREATE TABLE f.main.events AS SELECT 'C' || (i % 50) AS customer_id, i FROM range(1000) t(i)")
+    con.execute(
+        "CREATE TABLE f.main.events AS SELECT 'C' || (i % 50) AS customer_id, i FROM range(1000) t(i)"
+    )
     con.execute("CREATE INDEX events_customer_id ON f.main.events(customer_id)")
     con.close()
 
@@ -39,7 +41,9 @@ def test_a_new_store_is_written_in_the_current_format_through_every_attachment(t
     assert _file_format(path) == f"{STORAGE_VERSION}+"
 
 
-def test_a_store_in_duckdbs_default_format_is_written_in_the_current_one_and_keeps_its_rows(tmp_path: Path) -> None:
+def test_a_store_in_duckdbs_default_format_is_written_in_the_current_one_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "segmentum.duckdb"
     _indexed_events(path)
     assert _file_format(path) == "v1.0.0+"  # DuckDB's default: what every store before this change has
@@ -52,7 +56,9 @@ def test_a_store_in_duckdbs_default_format_is_written_in_the_current_one_and_kee
     try:
         assert store.query("SELECT count(*) FROM main.events") == [(1001,)]
         assert store.query("SELECT count(*) FROM main.events WHERE customer_id = 'C7'") == [(21,)]
-        assert [r[0] for r in store.query("SELECT index_name FROM duckdb_indexes()")] == ["events_customer_id"]
+        assert [r[0] for r in store.query("SELECT index_name FROM duckdb_indexes()")] == [
+            "events_customer_id"
+        ]
     finally:
         store.close()
 

@@ -139,7 +139,9 @@ class Store:
         DuckDB wrote in a later format keeps it: DuckDB refuses to lower a file's format)."""
 
         def attach(opts: list[str]) -> None:
-            con.execute(f"ATTACH {literal(str(self.path))} AS {CATALOG}" + (f" ({', '.join(opts)})" if opts else ""))
+            con.execute(
+                f"ATTACH {literal(str(self.path))} AS {CATALOG}" + (f" ({', '.join(opts)})" if opts else "")
+            )
 
         if self.read_only:
             attach(options)
@@ -349,7 +351,9 @@ class Store:
             root = self._root()
             for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
                 leftover.unlink(missing_ok=True)
-            root.execute(f"ATTACH {literal(str(fresh))} AS store_rewrite (STORAGE_VERSION {literal(STORAGE_VERSION)})")
+            root.execute(
+                f"ATTACH {literal(str(fresh))} AS store_rewrite (STORAGE_VERSION {literal(STORAGE_VERSION)})"
+            )
             try:
                 root.execute(f"COPY FROM DATABASE {CATALOG} TO store_rewrite")
                 # the copy wrote every table in DuckDB's row groups, the compacted fact tables too: they are
