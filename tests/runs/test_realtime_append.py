@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from segmentum.runs.realtime import EventRow, EventWriter
-from segmentum.store.customers import CUSTOMER_ID_INDEX, existing_customers
+from segmentum.store.customers import CUSTOMER_ID_INDEX, customer_count, existing_customers
 from segmentum.store.erase import forget
 from segmentum.workspace import Workspace
 
@@ -177,3 +177,12 @@ def test_after_an_operation_replaced_the_customers_the_writer_indexes_them_again
     assert result.new_customers == 2
     assert _customers(ws) == ["c001", "c002", "c150", "new-1", "new-3"]
     assert ws.store.query("SELECT count(*) FROM duckdb_indexes() WHERE table_name = 'customers'") == [(1,)]
+
+
+def test_customer_count_follows_the_customers_table_and_is_0_without_one(ws: Workspace, make_ws) -> None:
+    """The count a micro-batch sizes its index reads by (`indexed_ids_cap`): the table's rows, the customers an
+    event creates included; a store with no customers table has none."""
+    assert customer_count(ws.store.cursor()) == len(KNOWN)
+    _writer(ws).append(_events(["c001", "new-1", "new-2"]))
+    assert customer_count(ws.store.cursor()) == len(KNOWN) + 2
+    assert customer_count(make_ws(name="empty").store.cursor()) == 0

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from segmentum.runs import execute as execute_mod
+from segmentum.runs import realtime as realtime_mod
 from segmentum.runs.execute import run
 from segmentum.runs.realtime import (
     COMPACTED_MAX_PUSHED_IDS,
@@ -24,6 +25,7 @@ from segmentum.runs.realtime import (
     EventRow,
     EventWriter,
     MicroBatcher,
+    indexed_ids_cap,
     micro_batch_cap,
     pushed_ids_cap,
 )
@@ -197,16 +199,25 @@ def test_on_a_compacted_store_a_micro_batch_pushes_up_to_the_larger_cap(
         ws.close()
 
 
+@pytest.mark.parametrize(
+    ("share", "indexed"),
+    [(50 / N, True), (49 / N, False)],
+    ids=["a small share: through the indexes", "a larger share: scanned"],
+)
 def test_on_a_compacted_store_a_micro_batch_reads_its_customers_rows_through_the_indexes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, share: float, indexed: bool
 ) -> None:
     """Compaction indexes the fact tables by customer_id; a micro-batch lets DuckDB read its pushed ids through
     them up to INDEX_ROWS_PER_KEY rows per id (DuckDB's default, 2,048 rows in all, would scan for any
-    micro-batch of more than a few dozen customers), and the staged rows are every row of those customers."""
+    micro-batch of more than a few dozen customers) while they are at most INDEX_MAX_CUSTOMER_SHARE of the
+    customers, and leaves DuckDB's default beyond; either way the staged rows are every row of those
+    customers."""
+    monkeypatch.setattr(realtime_mod, "INDEX_MAX_CUSTOMER_SHARE", share)
     ws = _workspace(tmp_path / "ws")
     try:
         run(ws, as_of=T0)
         compact(ws.store)
+        assert indexed_ids_cap(ws.store) == (50 if indexed else 49)
         seen: list[tuple[int, dict[str, int]]] = []
         real_create = execute_mod.create_traits_table
 
@@ -229,7 +240,7 @@ def test_on_a_compacted_store_a_micro_batch_reads_its_customers_rows_through_the
             for t in ("orders", "order_items", "events")
         }
         assert expected["events"] == 50 * 90
-        assert seen == [(50 * INDEX_ROWS_PER_KEY, expected)]
+        assert seen == [(50 * INDEX_ROWS_PER_KEY if indexed else 2048, expected)]
         # the setting was the micro-batch cursor's own
         assert ws.store.query(f"SELECT current_setting('{INDEX_SCAN_SETTING}')") == [(2048,)]
     finally:

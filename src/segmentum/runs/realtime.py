@@ -70,7 +70,12 @@ from segmentum.schema import CUSTOMERS, EVENTS, IDENTITIES, TABLES
 from segmentum.sql import ident
 from segmentum.store import META, Store
 from segmentum.store.compact import compacted_customers_per_row_group
-from segmentum.store.customers import add_derived_customers, existing_customers, index_customer_ids
+from segmentum.store.customers import (
+    add_derived_customers,
+    customer_count,
+    existing_customers,
+    index_customer_ids,
+)
 from segmentum.store.identities import aliases_linked_sql
 
 if TYPE_CHECKING:
@@ -591,6 +596,12 @@ COMPACTED_CUSTOMERS_PER_ROW_GROUP = 2_048
 # with far more rows than that (a whale among few ids) makes DuckDB scan instead, which reads a few row groups
 INDEX_SCAN_SETTING = "index_scan_max_count"
 INDEX_ROWS_PER_KEY = 200
+# ... but only while the pushed ids are at most this share of the store's customers: a row fetched through the
+# index costs a few hundred rows scanned, and once a micro-batch's ids touch nearly every row group the scan
+# reads each table once whatever their number. `bench.microbatch_cost` (BENCHMARKS.md "The indexes for a small
+# share of the customers"), CPU per micro-batch: at 100k customers the scans cost as much at 250 ids (0.25 %)
+# and 1.50x less at 1,250; at 1M the index cost 1.24x less at 1,000 ids and 1.40x less at 2,000 (0.2 %, the cap)
+INDEX_MAX_CUSTOMER_SHARE = 0.002
 
 
 def _pruned_by_customer(store: Store) -> bool:
@@ -603,6 +614,12 @@ def pushed_ids_cap(store: Store) -> int:
     """Up to how many touched ids a micro-batch pushes into the fact tables' scans on this store: more on a store
     whose fact tables are all compacted in row groups of few customers (`compacted_customers_per_row_group`)."""
     return COMPACTED_MAX_PUSHED_IDS if _pruned_by_customer(store) else MAX_PUSHED_IDS
+
+
+def indexed_ids_cap(store: Store) -> int:
+    """Up to how many pushed ids a micro-batch reads through the staging indexes on this store
+    (INDEX_MAX_CUSTOMER_SHARE of its customers); beyond, DuckDB's own choice, which scans."""
+    return int(INDEX_MAX_CUSTOMER_SHARE * customer_count(store.cursor()))
 
 
 def micro_batch_cap(store: Store) -> int | None:
@@ -632,11 +649,13 @@ class _BoundEngine:
         as_of: datetime,
         cap: int = MAX_PUSHED_IDS,
         columns: dict[str, tuple[str, ...]] | None = None,
+        indexed: int = 0,
     ) -> None:
         self.sql = sql
         self.ids = pa.table({"customer_id": pa.array(ids, pa.string())})
         self.as_of = as_of
         self.cap = cap  # the most ids pushed into the scans (`pushed_ids_cap`)
+        self.indexed = indexed  # the most ids read through the indexes (`indexed_ids_cap`)
         self.tables = staged_tables(sql)
         self.columns = columns or {}  # the columns staged of each table (`staged_columns`; absent: all)
         self.stage_s: float | None = None  # how long staging took (None: nothing staged)
@@ -663,7 +682,7 @@ class _BoundEngine:
         (default,) = cur.execute(f"SELECT current_setting('{OR_FILTER_SETTING}')").fetchone()
         if int(default) < keys <= self.cap:
             cur.execute(f"SET {OR_FILTER_SETTING} = {keys}")
-        if keys <= self.cap:
+        if keys <= min(self.cap, self.indexed):
             # the pushed ids are looked up in a table's customer_id index where it has one (`staging_index`)
             # while DuckDB expects at most this many rows of them, beyond which it scans
             (rows,) = cur.execute(f"SELECT current_setting('{INDEX_SCAN_SETTING}')").fetchone()
@@ -901,7 +920,9 @@ class Evaluator:
         key = (str(store.path.resolve()), run_id)
         with execute._ACTIVE_LOCK:
             execute._ACTIVE.add(key)
-        bound = _BoundEngine(sql, ids, as_of, pushed_ids_cap(store), self.staged_columns(sql))
+        bound = _BoundEngine(
+            sql, ids, as_of, pushed_ids_cap(store), self.staged_columns(sql), indexed_ids_cap(store)
+        )
         try:
             trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
             count = execute._write(

@@ -51,6 +51,7 @@ from segmentum.faults import crash_point
 from segmentum.schema import EVENTS, ORDER_ITEMS, ORDERS, TableSpec
 from segmentum.sql import ident, literal
 from segmentum.store.connection import Store
+from segmentum.store.customers import customer_count
 from segmentum.store.tables import COMPACTIONS_TABLE, qualified
 
 __all__ = [
@@ -198,10 +199,7 @@ def _row_groups(store: Store, table: str) -> int:
 def _customers(store: Store) -> int | None:
     """The store's customers (`main.customers`, a count DuckDB keeps), None when it has none: a row group's
     customer_id range spans this many customers' share of the id space, with or without rows of the table."""
-    if not store.table_exists("customers"):
-        return None
-    found = store.query("SELECT count(*) FROM main.customers")
-    return int(found[0][0]) or None
+    return customer_count(store.cursor()) or None
 
 
 def _distinct_customers(store: Store, table: str) -> int:

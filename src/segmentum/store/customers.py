@@ -29,6 +29,17 @@ def index_customer_ids(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute(f"CREATE INDEX IF NOT EXISTS {ident(CUSTOMER_ID_INDEX)} ON main.customers (customer_id)")
 
 
+def customer_count(cur: duckdb.DuckDBPyConnection) -> int:
+    """How many customers `main.customers` holds (0 without the table): a count DuckDB keeps, no scan."""
+    found = cur.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'customers'"
+    ).fetchone()
+    if not (found and found[0]):
+        return 0
+    (count,) = cur.execute("SELECT count(*) FROM main.customers").fetchone()
+    return int(count)
+
+
 def existing_customers(cur: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> set[str]:
     """The ids among `ids` that are in `main.customers`.
 
