@@ -20,11 +20,13 @@ What a micro-batch costs must not grow with the definitions or the store:
   the template's text once): before it runs, `_BoundEngine` copies the rows of the touched customers, and of
   their aliases linked at or before as_of, of every canonical table keyed by customer that the SQL reads into
   temporary tables of the micro-batch's own cursor, one scan each (pruned by the ids pushed into it: on a
-  compacted store, `segmentum compact`, it reads only the row groups that hold them), plus the orders that
-  staged items belong to but no staged customer placed (read from `main.orders` only when there are any). The
-  query then reads those few rows where it read `orders` three times and `order_items` and `events` twice,
-  `orders` whole for the items' qualifying orders. The staged tables are dropped after the micro-batch,
-  committed or failed; they never touch the store file. Spark evaluates through the general path;
+  compacted store, `segmentum compact`, it reads only the row groups that hold them, or, where the table has
+  its staging index and the ids are a small share of the customers, `indexed_ids_cap`, their rows through
+  it), plus the orders that staged items belong to but no staged customer placed (read from `main.orders` only
+  when there are any). The query then reads those few rows where it read `orders` three times and
+  `order_items` and `events` twice, `orders` whole for the items' qualifying orders. The staged tables are
+  dropped after the micro-batch, committed or failed; they never touch the store file. Spark evaluates through
+  the general path;
 - population values (percentiles, ntiles, ABC shares) come from the latest batch runs (`compile_for`);
 - the run writes the touched customers' rows only, and their current memberships to the live table
   (`segmentum.live_memberships`, one row per customer, replaced per micro-batch) in the same transaction;
