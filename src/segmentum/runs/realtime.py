@@ -621,7 +621,7 @@ def pushed_ids_cap(store: Store) -> int:
 def indexed_ids_cap(store: Store) -> int:
     """Up to how many pushed ids a micro-batch reads through the staging indexes on this store
     (INDEX_MAX_CUSTOMER_SHARE of its customers); beyond, DuckDB's own choice, which scans."""
-    return int(INDEX_MAX_CUSTOMER_SHARE * customer_count(store.cursor()))
+    return int(INDEX_MAX_CUSTOMER_SHARE * customer_count(store))
 
 
 def micro_batch_cap(store: Store) -> int | None:

@@ -199,7 +199,7 @@ def _row_groups(store: Store, table: str) -> int:
 def _customers(store: Store) -> int | None:
     """The store's customers (`main.customers`, a count DuckDB keeps), None when it has none: a row group's
     customer_id range spans this many customers' share of the id space, with or without rows of the table."""
-    return customer_count(store.cursor()) or None
+    return customer_count(store) or None
 
 
 def _distinct_customers(store: Store, table: str) -> int:

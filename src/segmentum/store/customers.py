@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from segmentum.sql import ident, literal
-from segmentum.store.connection import META
+from segmentum.store.connection import META, Store
 
 # the index the event writer creates on `main.customers`; it goes with the table when an ingest replaces it
 # (CREATE OR REPLACE TABLE) and is copied by `Store.rewrite` (an erasure)
@@ -29,15 +29,11 @@ def index_customer_ids(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute(f"CREATE INDEX IF NOT EXISTS {ident(CUSTOMER_ID_INDEX)} ON main.customers (customer_id)")
 
 
-def customer_count(cur: duckdb.DuckDBPyConnection) -> int:
+def customer_count(store: Store) -> int:
     """How many customers `main.customers` holds (0 without the table): a count DuckDB keeps, no scan."""
-    found = cur.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'customers'"
-    ).fetchone()
-    if not (found and found[0]):
+    if not store.table_exists("customers"):
         return 0
-    (count,) = cur.execute("SELECT count(*) FROM main.customers").fetchone()
-    return int(count)
+    return int(store.query("SELECT count(*) FROM main.customers")[0][0])
 
 
 def existing_customers(cur: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> set[str]:
