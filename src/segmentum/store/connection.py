@@ -54,6 +54,27 @@ DUCKDB_VACUUM_TASKS = 100  # DuckDB's default `max_vacuum_tasks`: the merges one
 STORAGE_VERSION = "v1.2.0"
 
 
+def _attach_file(
+    con: duckdb.DuckDBPyConnection, path: Path, alias: str, options: list[str], *, read_only: bool = False
+) -> None:
+    """Attach the DuckDB file `path` as `alias` with `options`; a writable attachment writes it in
+    `STORAGE_VERSION` (a file a newer DuckDB wrote in a later format keeps it: DuckDB refuses to lower a file's
+    format)."""
+
+    def attach(opts: list[str]) -> None:
+        con.execute(f"ATTACH {literal(str(path))} AS {alias}" + (f" ({', '.join(opts)})" if opts else ""))
+
+    if read_only:
+        attach(options)
+        return
+    try:
+        attach([*options, f"STORAGE_VERSION {literal(STORAGE_VERSION)}"])
+    except duckdb.InvalidInputException as exc:
+        if "cannot be lowered" not in str(exc):
+            raise
+        attach(options)
+
+
 class Store:
     """A workspace's DuckDB file. Open lazily; one connection per process, cursors per thread."""
 
@@ -135,23 +156,8 @@ class Store:
         return ["READ_ONLY"] if self.read_only else []
 
     def _attach(self, con: duckdb.DuckDBPyConnection, options: list[str]) -> None:
-        """Attach the store's file under `CATALOG` with `options`, writing it in `STORAGE_VERSION` (a file a newer
-        DuckDB wrote in a later format keeps it: DuckDB refuses to lower a file's format)."""
-
-        def attach(opts: list[str]) -> None:
-            con.execute(
-                f"ATTACH {literal(str(self.path))} AS {CATALOG}" + (f" ({', '.join(opts)})" if opts else "")
-            )
-
-        if self.read_only:
-            attach(options)
-            return
-        try:
-            attach([*options, f"STORAGE_VERSION {literal(STORAGE_VERSION)}"])
-        except duckdb.InvalidInputException as exc:
-            if "cannot be lowered" not in str(exc):
-                raise
-            attach(options)
+        """Attach the store's file under `CATALOG` with `options` (`_attach_file`)."""
+        _attach_file(con, self.path, CATALOG, options, read_only=self.read_only)
 
     @contextmanager
     def writing_row_groups(self, size: int | None) -> Iterator[None]:
@@ -351,9 +357,7 @@ class Store:
             root = self._root()
             for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
                 leftover.unlink(missing_ok=True)
-            root.execute(
-                f"ATTACH {literal(str(fresh))} AS store_rewrite (STORAGE_VERSION {literal(STORAGE_VERSION)})"
-            )
+            _attach_file(root, fresh, "store_rewrite", [])
             try:
                 root.execute(f"COPY FROM DATABASE {CATALOG} TO store_rewrite")
                 # the copy wrote every table in DuckDB's row groups, the compacted fact tables too: they are
