@@ -317,6 +317,7 @@ def _measure(
             "quantile_cont(epoch(finished_at) - epoch(started_at), 0.99) "
             "FROM segmentum.runs WHERE kind = 'realtime' AND status = 'complete'"
         )[0]
+        series = _run_series(ws)
     return {
         "customers": len(customers),
         "store_rows": rows,  # before the phases' events
@@ -334,7 +335,55 @@ def _measure(
         "realtime_customers_avg": round(float(rt[1] or 0), 1),
         "realtime_run_seconds_avg": round(float(rt[2] or 0), 3),
         "realtime_run_seconds_p99": round(float(rt[3] or 0), 3),
+        "realtime_series": series,
         "status": status.get("realtime"),
+    }
+
+
+def _run_series(ws: Workspace) -> dict[str, Any]:
+    """The micro-batches one after the other: how long each ran (the run: staging, query, write, commit) and
+    the gap from one's end to the next one's start (the server's work between them: the lookups' replica, the
+    triggers, pruning, checkpoints, and waiting for customers), p50 / p95 / p99 / max in seconds, and how many
+    gaps were over half a second. A probe's latency is about one gap and one or two runs."""
+    rows = ws.store.query(
+        "SELECT epoch(started_at), epoch(finished_at), customers FROM segmentum.runs "
+        "WHERE kind = 'realtime' AND status = 'complete' ORDER BY run_id"
+    )
+    runs = [float(end) - float(start) for start, end, _ in rows]
+    gaps = [float(rows[i + 1][0]) - float(rows[i][1]) for i in range(len(rows) - 1)]
+    # the longest gaps, each with when it began (the workspace's wall clock, as a run's times are stored) and
+    # the customers of the run after it: to set against what else the server did then
+    longest = sorted(range(len(gaps)), key=gaps.__getitem__, reverse=True)[:8]
+    at = ws.config.timezone
+    slowest = [
+        {
+            "after": datetime.fromtimestamp(float(rows[i][1]), UTC)
+            .replace(tzinfo=None)
+            .isoformat(timespec="milliseconds"),
+            "gap_s": round(gaps[i], 3),
+            "next_run_s": round(runs[i + 1], 3),
+            "next_customers": int(rows[i + 1][2] or 0),
+        }
+        for i in sorted(longest)
+    ]
+
+    def spread(values: list[float]) -> dict[str, float]:
+        if not values:
+            return {}
+        q = np.percentile(values, [50, 95, 99])
+        return {
+            "p50": round(q[0], 3),
+            "p95": round(q[1], 3),
+            "p99": round(q[2], 3),
+            "max": round(max(values), 3),
+        }
+
+    return {
+        "run_s": spread(runs),
+        "gap_s": spread(gaps),
+        "gaps_over_half_s": sum(g > 0.5 for g in gaps),
+        "longest_gaps": slowest,
+        "zone": str(at),
     }
 
 

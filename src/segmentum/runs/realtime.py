@@ -36,9 +36,9 @@ What a micro-batch costs must not grow with the definitions or the store:
   (`evaluate(details=False)`), the lookups' replica is refreshed right after the commit (`committed`), and
   the settled runs' traits tables are folded into the live traits at most every `PRUNE_EVERY_S`.
 
-On a compacted store a micro-batch takes at most `micro_batch_cap` customers (the pushdown cap), those touched
-first; the rest wait for the next micro-batch, which follows at once: a loaded server's micro-batches stay at the
-size where staging's scans prune, instead of growing into whole-table reads that make the next one larger still.
+A micro-batch takes every customer waiting, however many: its cost is a fixed part and a part per customer, so
+one micro-batch of all of them costs less than several, and none is left for the next one (at 1M customers, 2,000
+customers cost 0.53 s, 4,000 0.80 s, 8,000 1.08 s: BENCHMARKS.md "Every customer waiting in one micro-batch").
 
 When the queue of customers waiting for a micro-batch is over `max_pending`, `MicroBatcher.full` is true and
 the API answers 429 with Retry-After instead of accepting more (memory stays bounded; what was accepted is
@@ -48,7 +48,6 @@ stored before the answer, so nothing accepted is lost).
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import logging
 import re
@@ -291,10 +290,9 @@ class MicroBatcher:
         held while evaluating, so a micro-batch never overlaps a batch run (one writer of snapshots).
     max_pending:
         the most customers waiting for a micro-batch before `full` is true (the API then answers 429).
-    batch_cap:
-        called before each micro-batch, under `run_lock`: the most customers it evaluates (None: all waiting).
-        The others wait for the next micro-batch, which follows at once, in the order they were first touched
-        (`micro_batch_cap`: so that a loaded server's micro-batches stay where staging prunes).
+
+    Each micro-batch evaluates every customer waiting when it starts; a customer touched again while waiting is
+    evaluated once.
     """
 
     def __init__(
@@ -305,20 +303,16 @@ class MicroBatcher:
         interval: float = 1.0,
         run_lock: threading.Lock | None = None,
         max_pending: int | None = None,
-        batch_cap: Callable[[], int | None] | None = None,
     ) -> None:
         self.evaluate = evaluate
         self.zone = zone
         self.interval = max(0.05, float(interval))
         self.run_lock = run_lock or threading.Lock()
         self.max_pending = int(max_pending) if max_pending else MAX_PENDING
-        self.batch_cap = batch_cap
         self.refused = 0  # requests answered 429 because the queue was full
-        # the customers waiting, in the order they were first touched (a dict keeps insertion order; a customer
-        # touched again while waiting keeps its place)
-        self._pending: dict[str, None] = {}
+        # the customers waiting (a customer touched again while waiting is there once)
+        self._pending: set[str] = set()
         self._pending_lock = threading.Lock()
-        self._backlog = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.batches = 0
@@ -329,8 +323,7 @@ class MicroBatcher:
 
     def enqueue(self, customer_ids: Iterable[str]) -> None:
         with self._pending_lock:
-            for customer in customer_ids:
-                self._pending.setdefault(customer, None)
+            self._pending.update(customer_ids)
 
     @property
     def pending(self) -> int:
@@ -361,44 +354,29 @@ class MicroBatcher:
     def _loop(self) -> None:
         # A fixed cadence: a micro-batch that took longer than the interval is followed at once, so the
         # delay from an event to its evaluation stays within about one interval plus one evaluation.
-        # Customers left waiting by the cap (`batch_cap`) are evaluated next, at once.
         next_at = time.monotonic() + self.interval
         while not self._stop.wait(max(0.0, next_at - time.monotonic())):
             self.flush()
             next_at = max(next_at + self.interval, time.monotonic())
-            if self.backlog:
-                next_at = time.monotonic()
 
-    @property
-    def backlog(self) -> bool:
-        """Whether the last micro-batch left customers waiting (its cap)."""
-        return self._backlog
-
-    def _take(self, cap: int | None) -> list[str]:
-        """The first `cap` customers waiting (all when None), oldest first, no longer waiting."""
+    def _take(self) -> list[str]:
+        """Every customer waiting, no longer waiting."""
         with self._pending_lock:
-            if cap is None or cap >= len(self._pending):
-                ids, self._pending = list(self._pending), {}
-            else:
-                ids = list(itertools.islice(self._pending, max(1, cap)))
-                for customer in ids:
-                    del self._pending[customer]
-            self._backlog = bool(self._pending) and cap is not None
-            return ids
+            ids, self._pending = self._pending, set()
+            return sorted(ids)
 
     def flush(self) -> int:
-        """Evaluate what is queued now, up to `batch_cap` customers; return how many customers were evaluated."""
+        """Evaluate every customer queued now; return how many customers were evaluated."""
         if not self.pending:
             return 0
         started = time.monotonic()
         ids: list[str] = []
         try:
             with self.run_lock:
-                # under the run lock: a compaction through the server (which holds it) changes the cap
-                ids = self._take(self.batch_cap() if self.batch_cap is not None else None)
+                ids = self._take()
                 if not ids:
                     return 0
-                self.evaluate(sorted(ids), now_wall_clock(self.zone))
+                self.evaluate(ids, now_wall_clock(self.zone))
         except SegmentumError as exc:
             # Scheduled batch runs catch up on these customers; retrying here could loop on a bad definition.
             self.last_error = str(exc)
@@ -622,16 +600,6 @@ def indexed_ids_cap(store: Store) -> int:
     """Up to how many pushed ids a micro-batch reads through the staging indexes on this store
     (INDEX_MAX_CUSTOMER_SHARE of its customers); beyond, DuckDB's own choice, which scans."""
     return int(INDEX_MAX_CUSTOMER_SHARE * customer_count(store))
-
-
-def micro_batch_cap(store: Store) -> int | None:
-    """The most customers the server's micro-batch evaluates at once (`MicroBatcher`; the rest wait for the next
-    one, oldest first), or None for all of them. On a compacted store, the pushdown cap: beyond it staging reads
-    the fact tables whole (BENCHMARKS.md "End to end at 1M after staging": micro-batches of 3,366 customers on a
-    loaded server, each slower than the last). On a store not compacted, none: its row groups hold customers
-    in arrival order, so staging reads about every row group at any size, and one micro-batch costs less than
-    several."""
-    return COMPACTED_MAX_PUSHED_IDS if _pruned_by_customer(store) else None
 
 
 class _BoundEngine:

@@ -30,7 +30,6 @@ from segmentum.runs.realtime import (
     EventWriter,
     LiveState,
     MicroBatcher,
-    micro_batch_cap,
     now_wall_clock,
 )
 from segmentum.service.keys import ApiKey, KeyStore
@@ -197,8 +196,6 @@ class Runtime:
             interval=interval,
             run_lock=self.run_lock,
             max_pending=max_pending if max_pending is not None else ws.config.serve.max_pending,
-            # a loaded server's micro-batches stay where staging prunes; the rest wait, oldest first
-            batch_cap=lambda: micro_batch_cap(ws.store),
         )
         self.realtime = realtime
         text = schedule if schedule is not None else ws.config.serve.schedule
