@@ -92,9 +92,10 @@ class ServeSettings(Strict):
     )
     checkpoint_wal: MemorySize = Field(
         default=SERVE_CHECKPOINT_WAL,
-        description="The write-ahead log's size at which DuckDB checkpoints the store while `segmentum serve` "
-        "holds it ('256MB'). Micro-batches and event writes wait for a checkpoint (about 1.3 s at 1M customers "
-        "after 256MB of log); until then the new rows stay in memory and in the log",
+        description="The write-ahead log's size at which `segmentum serve` checkpoints the store after a "
+        "micro-batch ('256MB'; DuckDB's own checkpoint at twice it, for writes no micro-batch follows). Micro-batches "
+        "and event writes wait for a checkpoint (1-2 s at 1M customers); until then the new rows stay in memory "
+        "and in the log",
     )
 
 
@@ -291,7 +292,7 @@ store: segmentum.duckdb
 #   ingest_chunk_rows: 5000000  # an ingest checks and stores a larger file this many rows at a time
 # serve:                      # `segmentum serve` (also host, port, micro_batch_seconds, schedule, max_pending)
 #   memory_limit: 25%         # DuckDB's memory while serving, unless engine.memory_limit is set
-#   checkpoint_wal: 256MB     # the store is checkpointed when its write-ahead log reaches this size
+#   checkpoint_wal: 256MB     # the store is checkpointed after a micro-batch once its log reaches this size
 # warehouse: warehouse/       # where Parquet exports for Spark are written
 
 # Timestamps are stored as wall-clock time in this zone; input with an offset is converted to it.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -54,13 +55,16 @@ N = 300
 CUSTOMERS = [f"c{i:04d}" for i in range(N)]
 
 
-def _workspace(root: Path) -> Workspace:
+def _workspace(root: Path, *settings: str) -> Workspace:
     """Orders, items and events in arrival order (day by day, every customer), row groups of 2,048 rows; one
-    item of c0001 lies in an order of c0200 (a micro-batch of c0001 must still read that order)."""
+    item of c0001 lies in an order of c0200 (a micro-batch of c0001 must still read that order). `settings`:
+    more lines of segmentum.yml."""
     Workspace.init(root, name="rt").close()
     config = root / "segmentum.yml"
     lines = [ln for ln in config.read_text().splitlines() if not ln.startswith("builtins:")]
-    config.write_text("\n".join([*lines, "builtins: []", "engine:", "  row_group_size: 2048"]) + "\n")
+    config.write_text(
+        "\n".join([*lines, "builtins: []", "engine:", "  row_group_size: 2048", *settings]) + "\n"
+    )
     (root / "definitions" / "test.yml").write_text(DEFS, encoding="utf-8")
     ws = Workspace(root)
     cur = ws.store.cursor()
@@ -317,5 +321,46 @@ def test_every_customer_waiting_is_evaluated_in_one_micro_batch_however_many(tmp
         _, memberships = _batch(ws, at, CUSTOMERS)
         assert _lookups(ws, CUSTOMERS) == memberships
         assert _lookups(ws, unknown[:5]) == []
+    finally:
+        ws.close()
+
+
+def test_the_server_checkpoints_after_a_micro_batch_once_the_lookups_show_its_customers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every write waits for a checkpoint. DuckDB's own one ran in whichever commit crossed its threshold, mostly a
+    micro-batch's, whose customers' lookups then waited for it too; a server now checkpoints itself after the
+    micro-batch, once the log holds `serve.checkpoint_wal` and the lookups' replica shows the new state."""
+    from segmentum.service.runtime import Runtime
+
+    ws = _workspace(tmp_path / "ws", "serve:", "  checkpoint_wal: 1MB")
+    try:
+        run(ws, as_of=T0)
+        runtime = Runtime(ws, realtime=False)
+        runtime.live.load()
+        ws.store.checkpoint()
+        at = T0 + timedelta(hours=1)
+        # about 1.3 MB of log, under DuckDB's own threshold (twice `checkpoint_wal`)
+        runtime.events.append(EventRow(CUSTOMERS[i % N], "view", at) for i in range(24_000))
+        assert 10**6 <= ws.store.wal_bytes() < 2 * 10**6
+        seen: list[tuple[int, Any]] = []
+        checkpoint = ws.store.checkpoint
+
+        def watched() -> bool:  # what the log and the lookups' replica hold when the checkpoint begins
+            seen.append((ws.store.wal_bytes(), runtime.live.get("c0137")))
+            return checkpoint()
+
+        monkeypatch.setattr(ws.store, "checkpoint", watched)
+        runtime.events.append([EventRow("c0137", "cart_add", at)])
+        result = runtime._evaluate(["c0137"], at)
+        assert len(seen) == 1
+        logged, shown = seen[0]
+        assert 10**6 <= logged < 2 * 10**6
+        assert shown is not None and shown.run_id == result.run_id  # already visible to lookups
+        assert ws.store.wal_bytes() < 10**5  # checkpointed
+        # below `checkpoint_wal` the next micro-batch leaves the log as it is
+        runtime.events.append([EventRow("c0138", "cart_add", at)])
+        runtime._evaluate(["c0138"], at)
+        assert len(seen) == 1 and 0 < ws.store.wal_bytes() < 10**6
     finally:
         ws.close()

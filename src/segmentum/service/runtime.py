@@ -46,6 +46,9 @@ log = logging.getLogger("segmentum.api")
 # about 2 s at 1M customers and merges some of the compacted row groups, the others nothing; the live tables'
 # deleted rows (a row per customer a micro-batch re-evaluates) are reclaimed at least this often
 VACUUM_EVERY_S = 600.0
+# DuckDB's own automatic checkpoint in a server: at this many times `serve.checkpoint_wal`, for the writes no
+# micro-batch follows (`Runtime._checkpoint_if_due` checkpoints after a micro-batch at `serve.checkpoint_wal`)
+AUTOMATIC_CHECKPOINT_FACTOR = 2
 
 
 # one settling at a time: a load of the replica and a run's warming may end together
@@ -166,8 +169,14 @@ class Runtime:
         limit = ws.serve_memory_limit()
         if limit is not None:  # a server runs for days: its store's cache is bounded (`serve.memory_limit`)
             ws.store.limit_memory(limit)
-        # its writes wait for a checkpoint: a server checkpoints less often than DuckDB would
-        ws.store.checkpoint_at(memory_bytes(ws.config.serve.checkpoint_wal))
+        # Every write of the store waits for a checkpoint (1-2 s at 1M customers), so a server checkpoints less
+        # often than DuckDB would (`serve.checkpoint_wal`), and itself, after a micro-batch whose customers' new
+        # state the lookups' replica already shows (`_checkpoint_if_due`). DuckDB's own checkpoint runs in
+        # whichever commit crosses its threshold, mostly a micro-batch's, whose customers' lookups then waited
+        # for it: it stays only for writes no micro-batch follows (a batch job, an idle server's appends), at
+        # AUTOMATIC_CHECKPOINT_FACTOR times that size
+        self.checkpoint_wal = memory_bytes(ws.config.serve.checkpoint_wal)
+        ws.store.checkpoint_at(AUTOMATIC_CHECKPOINT_FACTOR * self.checkpoint_wal)
         # ... and its checkpoints merge no row groups (about 2 s each at 1M while micro-batches waited), but for
         # one every `vacuum_every_s`, after a micro-batch, which reclaims the deleted rows of the live tables
         ws.store.keep_row_groups()
@@ -364,10 +373,18 @@ class Runtime:
         except SegmentumError as exc:  # the run stays pending: the next micro-batch (or start) finishes it
             self._actions_owed = True
             log.warning("real-time run %s: triggers not processed: %s", result.run_id, exc)
-        if time.monotonic() - self._vacuumed_at >= self.vacuum_every_s and self.ws.store.vacuum():
-            # (refused while an append was writing: tried again after the next micro-batch)
-            self._vacuumed_at = time.monotonic()
+        self._checkpoint_if_due()
         return result
+
+    def _checkpoint_if_due(self) -> None:
+        """After a micro-batch: a checkpoint with DuckDB's vacuum every `vacuum_every_s`, else a plain one once
+        the log holds `serve.checkpoint_wal` (either refused while an append writes: tried again after the next
+        micro-batch)."""
+        store = self.ws.store
+        if time.monotonic() - self._vacuumed_at >= self.vacuum_every_s and store.vacuum():
+            self._vacuumed_at = time.monotonic()
+        elif store.wal_bytes() >= self.checkpoint_wal:
+            store.checkpoint()
 
     def running_job(self) -> BatchJob | None:
         with self._jobs_lock:

@@ -286,15 +286,27 @@ class Store:
         """One checkpoint with DuckDB's vacuum (`keep_row_groups` turned it off): adjacent row groups that fit in
         fewer are merged, deleted rows reclaimed (as a checkpoint does, only when the log holds a write). False when
         DuckDB refused it (another write under way)."""
-        cur = self.cursor()
-        cur.execute(f"SET GLOBAL max_vacuum_tasks = {DUCKDB_VACUUM_TASKS}")
+        self.cursor().execute(f"SET GLOBAL max_vacuum_tasks = {DUCKDB_VACUUM_TASKS}")
         try:
-            cur.execute("CHECKPOINT")
+            return self.checkpoint()
+        finally:
+            self.keep_row_groups()
+
+    def checkpoint(self) -> bool:
+        """Write the log's changes into the file now (DuckDB's CHECKPOINT: every write of the database waits for
+        it, reads do not). False when DuckDB refused it (another write under way)."""
+        try:
+            self.cursor().execute("CHECKPOINT")
             return True
         except duckdb.TransactionException:
             return False
-        finally:
-            self.keep_row_groups()
+
+    def wal_bytes(self) -> int:
+        """The size of the store's write-ahead log: what the next checkpoint writes into the file (0: none)."""
+        try:
+            return self.path.with_name(self.path.name + ".wal").stat().st_size
+        except FileNotFoundError:
+            return 0
 
     def checkpoint_at(self, wal_bytes: int) -> None:
         """Checkpoint the store's database automatically when its write-ahead log reaches `wal_bytes` (the file's
