@@ -968,6 +968,10 @@ class LiveEntry:
     segments: tuple[str, ...]
 
 
+# how `LiveState` stores a LiveEntry: (run_id, as_of, segments), a tuple the garbage collector stops tracking
+_Entry = tuple[int, datetime, tuple[str, ...]]
+
+
 class LiveState:
     """An in-process replica of the state now of every customer (`snapshots.current_state_groups`, the rule of
     `snapshots.current_memberships`), so that a lookup reads memory and never waits on the micro-batch
@@ -979,12 +983,17 @@ class LiveState:
     again when the load is done, so the older full read never hides it; `forget` (a batch run wrote) makes a
     load in progress drop its result; `abandon` (the server stops) interrupts it for good.
 
-    Memory: one entry per customer; customers in the same state share one entry.
+    Memory: one entry per customer; customers in the same state share one entry. An entry is stored as a plain
+    tuple of an int, a datetime and a tuple of names, which Python's garbage collector stops tracking after the
+    first collection: a replica of 1M `LiveEntry` objects, which each micro-batch replaces for its customers (so
+    `gc.freeze` after a load does not keep them out), made every full collection traverse them, 0.15 s with the
+    GIL held on an idle core (BENCHMARKS.md "Every customer waiting in one micro-batch"); `get` builds the
+    `LiveEntry` of one lookup.
     """
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._states: dict[str, LiveEntry] | None = None
+        self._states: dict[str, _Entry] | None = None
         self.loaded_at: datetime | None = None
         self._lock = threading.Lock()
         self._generation = 0  # forget() moves it on: a load that began before installs nothing
@@ -1021,9 +1030,9 @@ class LiveState:
             with self._lock:
                 self._reading = None
         self._abandon.wait(delay_point("live_loaded"))  # tests only: a read that took long
-        states: dict[str, LiveEntry] = {}
+        states: dict[str, _Entry] = {}
         for run_id, as_of, names, ids in groups:
-            states.update(dict.fromkeys(ids, LiveEntry(run_id, as_of, names)))
+            states.update(dict.fromkeys(ids, (run_id, as_of, names)))
         while True:  # the customers micro-batches refreshed while this load read, read again
             with self._lock:
                 dirty = self._dirty or set()
@@ -1038,7 +1047,7 @@ class LiveState:
             self._apply(states, sorted(dirty))
 
     def _apply(
-        self, states: dict[str, LiveEntry], customer_ids: list[str], since_run: int | None = None
+        self, states: dict[str, _Entry], customer_ids: list[str], since_run: int | None = None
     ) -> None:
         from segmentum.store.snapshots import current_state_groups
 
@@ -1046,7 +1055,7 @@ class LiveState:
         fresh = {c: (r, at, n) for r, at, n, ids in groups for c in ids}
         for cid in customer_ids:
             if cid in fresh:
-                states[cid] = LiveEntry(*fresh[cid])
+                states[cid] = fresh[cid]
             else:
                 states.pop(cid, None)
 
@@ -1085,7 +1094,8 @@ class LiveState:
     def get(self, customer_id: str) -> LiveEntry | None:
         """The customer's state now; None when not loaded or when no run holds the customer."""
         states = self._states
-        return None if states is None else states.get(customer_id)
+        entry = None if states is None else states.get(customer_id)
+        return None if entry is None else LiveEntry(*entry)
 
     def __len__(self) -> int:
         return len(self._states or {})
