@@ -328,8 +328,8 @@ def test_every_customer_waiting_is_evaluated_in_one_micro_batch_however_many(tmp
 def test_the_server_checkpoints_after_a_micro_batch_once_the_lookups_show_its_customers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every write waits for a checkpoint. DuckDB's own one ran in whichever commit crossed its threshold, mostly a
-    micro-batch's, whose customers' lookups then waited for it too; a server now checkpoints itself after the
+    """Every write waits for a checkpoint. DuckDB's own one runs in whichever commit crosses its threshold, a
+    micro-batch's too, whose customers' lookups then wait for it; a server checkpoints itself after the
     micro-batch, once the log holds `serve.checkpoint_wal` and the lookups' replica shows the new state."""
     from segmentum.service.runtime import Runtime
 

@@ -172,9 +172,9 @@ class Runtime:
         # Every write of the store waits for a checkpoint (1-2 s at 1M customers), so a server checkpoints less
         # often than DuckDB would (`serve.checkpoint_wal`), and itself, after a micro-batch whose customers' new
         # state the lookups' replica already shows (`_checkpoint_if_due`). DuckDB's own checkpoint runs in
-        # whichever commit crosses its threshold, mostly a micro-batch's, whose customers' lookups then waited
-        # for it: it stays only for writes no micro-batch follows (a batch job, an idle server's appends), at
-        # AUTOMATIC_CHECKPOINT_FACTOR times that size
+        # whichever commit crosses its threshold (a micro-batch's, whose customers' lookups then wait for it, or
+        # an append's, whose request then runs it), so it stays only for the writes no micro-batch follows (a
+        # batch job, an idle server's appends), at AUTOMATIC_CHECKPOINT_FACTOR times that size
         self.checkpoint_wal = memory_bytes(ws.config.serve.checkpoint_wal)
         ws.store.checkpoint_at(AUTOMATIC_CHECKPOINT_FACTOR * self.checkpoint_wal)
         # ... and its checkpoints merge no row groups (about 2 s each at 1M while micro-batches waited), but for
