@@ -313,8 +313,7 @@ def _measure(
     with Workspace(root) as ws:
         stored = ws.store.query("SELECT count(*) FROM main.events")[0][0] - events_before
         rt = ws.store.query(
-            "SELECT count(*), avg(customers), avg(epoch(finished_at) - epoch(started_at)), "
-            "quantile_cont(epoch(finished_at) - epoch(started_at), 0.99) "
+            "SELECT count(*), avg(customers), avg(epoch(finished_at) - epoch(started_at)) "
             "FROM segmentum.runs WHERE kind = 'realtime' AND status = 'complete'"
         )[0]
         series = _run_series(ws)
@@ -334,7 +333,7 @@ def _measure(
         "realtime_runs": int(rt[0]),
         "realtime_customers_avg": round(float(rt[1] or 0), 1),
         "realtime_run_seconds_avg": round(float(rt[2] or 0), 3),
-        "realtime_run_seconds_p99": round(float(rt[3] or 0), 3),
+        "realtime_run_seconds_p99": series["run_s"].get("p99") or 0.0,
         "realtime_series": series,
         "status": status.get("realtime"),
     }
@@ -367,15 +366,14 @@ def _run_series(ws: Workspace) -> dict[str, Any]:
         for i in sorted(longest)
     ]
 
-    def spread(values: list[float]) -> dict[str, float]:
+    def spread(values: list[float]) -> dict[str, float | None]:
         if not values:
             return {}
-        q = np.percentile(values, [50, 95, 99])
         return {
-            "p50": round(q[0], 3),
-            "p95": round(q[1], 3),
-            "p99": round(q[2], 3),
-            "max": round(max(values), 3),
+            "p50": _pct(values, 50),
+            "p95": _pct(values, 95),
+            "p99": _pct(values, 99),
+            "max": round(max(values), 4),
         }
 
     return {

@@ -54,6 +54,11 @@ DUCKDB_VACUUM_TASKS = 100  # DuckDB's default `max_vacuum_tasks`: the merges one
 STORAGE_VERSION = "v1.2.0"
 
 
+def _wal_path(path: Path) -> Path:
+    """The write-ahead log DuckDB keeps beside the database file `path`."""
+    return path.with_name(path.name + ".wal")
+
+
 def _attach_file(
     con: duckdb.DuckDBPyConnection, path: Path, alias: str, options: list[str], *, read_only: bool = False
 ) -> None:
@@ -304,7 +309,7 @@ class Store:
     def wal_bytes(self) -> int:
         """The size of the store's write-ahead log: what the next checkpoint writes into the file (0: none)."""
         try:
-            return self.path.with_name(self.path.name + ".wal").stat().st_size
+            return _wal_path(self.path).stat().st_size
         except FileNotFoundError:
             return 0
 
@@ -367,7 +372,7 @@ class Store:
         # hold the old file, or find no store at all)
         with self._gate, self._lock, _SHARED_LOCK:
             root = self._root()
-            for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
+            for leftover in (fresh, _wal_path(fresh)):
                 leftover.unlink(missing_ok=True)
             _attach_file(root, fresh, "store_rewrite", [])
             try:
