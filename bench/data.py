@@ -2,7 +2,7 @@
 
 `python -m bench.data --customers 1000000 --events-share 0.52 --serve-ready` builds `bench/data/c1000000_e52/ws`,
 the real-time issue's store (1M customers / 9.9M orders / 30M events: the demo has about 58 events per
-customer), then compacts it (`segmentum compact`: customer order and the customer_id indexes) and stores a batch
+customer), then compacts it (`segmentum compact`: the fact tables in customer order) and stores a batch
 run, which is what `bench.realtime` and `bench.microbatch_cost` serve.
 """
 

@@ -54,7 +54,6 @@ from segmentum.runs.realtime import (
     TOUCHED,
     Evaluator,
     _BoundEngine,
-    indexed_ids_cap,
     pushed_ids_cap,
     read_staged,
 )
@@ -91,12 +90,12 @@ def _staged_query(
     sql: str,
     ids: list[str],
     as_of: datetime,
-    caps: tuple[int, int],
+    cap: int,
     columns: dict[str, tuple[str, ...]],
 ) -> tuple[float, float, int, pd.DataFrame]:
     """(staging seconds, query seconds, orders fetched, result) of the staged SQL as a micro-batch runs it
-    (`caps`: `pushed_ids_cap` and `indexed_ids_cap`)."""
-    engine = _BoundEngine(read_staged(sql), ids, as_of, caps[0], columns, caps[1])
+    (`cap`: `pushed_ids_cap`)."""
+    engine = _BoundEngine(read_staged(sql), ids, as_of, cap, columns)
     try:
         mark = time.perf_counter()
         staged_sql = engine.result_sql(None, cur)
@@ -128,9 +127,7 @@ def _stages(
             row: dict[str, Any] = {"stage_ids": n, "round": round_, "load_average": os.getloadavg()[0]}
             for pushed in (round_ % 2 == 0, round_ % 2 == 1):
                 cur = ws.store.cursor()
-                engine = _BoundEngine(
-                    staged_sql, ids, as_of, n if pushed else 0, columns, indexed_ids_cap(ws.store)
-                )
+                engine = _BoundEngine(staged_sql, ids, as_of, n if pushed else 0, columns)
                 try:
                     mark, cpu = time.perf_counter(), _cpu()
                     engine.result_sql(None, cur)
@@ -291,7 +288,7 @@ def measure(
                             whole_s, whole = _timed(cur, sql)
                     narrow_s, same = _timed(cur, narrow)
                     stage_s, staged_s, fetched, staged_frame = _staged_query(
-                        cur, sql, ids, as_of, (pushed_ids_cap(ws.store), indexed_ids_cap(ws.store)), columns
+                        cur, sql, ids, as_of, pushed_ids_cap(ws.store), columns
                     )
                     # equal up to the last bits of floating-point sums (aggregated in another order)
                     pd.testing.assert_frame_equal(whole, same, check_exact=False, rtol=1e-9)

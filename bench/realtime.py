@@ -5,8 +5,10 @@ stored) is served by `segmentum serve` (uvicorn) on 127.0.0.1. For each offered 
 
 - event clients post batches of `page_view` / `cart_add` / `login` events for random existing customers, paced
   to the rate (a 429 is counted and its events are not retried: they were not stored);
-- a probe posts one `cart_add` for a brand-new customer every second and polls
-  GET /v1/customers/{id}/segments until `b_cart_abandoners` shows up (event -> membership latency);
+- `PROBES` probes each post one `cart_add` for a brand-new customer and poll GET /v1/customers/{id}/segments
+  until `b_cart_abandoners` shows up (event -> membership latency), then pause a random 0-1 s before the next:
+  their posts fall at random points of the micro-batches' cycle (until 2026-12-04 one probe posted as soon as
+  it had seen its last event, so always just after a micro-batch: its figures are not comparable);
 - lookup clients GET /v1/customers/{id}/segments for random existing customers at `--lookups` requests/s, from
   a process of their own, evenly spaced over 20 keep-alive connections (per 500/s) written on raw uvloop
   streams (in the event clients' process they would wait for its GIL; through httpx they took 0.66-0.76 of a
@@ -66,6 +68,9 @@ from segmentum.service.keys import KeyStore
 from segmentum.workspace import Workspace
 
 PROBE_SEGMENT = "b_cart_abandoners"  # cart_adds_30d > 0 and orders_90d = 0: a new customer's first cart_add
+PROBES = 2  # probes at once: about 300 probed events in 5 minutes (their polls: 100 requests/s more)
+PROBE_PAUSE_S = 1.0  # each probe pauses a random 0 to 1 s before posting
+PROBE_POLL_S = 0.02  # ... then polls every 20 ms until the segment shows
 BATCH = 100  # events per POST
 STORE_TABLES = ("customers", "orders", "order_items", "events")
 # the server's start and the first micro-batch (compiling the definitions, loading every customer's live state
@@ -145,12 +150,16 @@ def _phase(
                 next_at += interval
                 time.sleep(max(0.0, next_at - time.monotonic()))
 
-    def probe() -> None:
+    def probe(n: int) -> None:
+        # a random pause before each post, so that the posts fall at every point of the micro-batches' cycle: a
+        # probe posting as soon as it saw its last event would post just after a micro-batch every time
+        rng = random.Random(f"{tag}-probe-{n}")
         with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
-            n = 0
+            k = 0
             while time.monotonic() < stop_at - 2:
-                cid = f"bench-probe-{tag}-{n}"
-                n += 1
+                time.sleep(rng.uniform(0.0, PROBE_PAUSE_S))
+                cid = f"bench-probe-{tag}-{n}-{k}"
+                k += 1
                 event = {
                     "customer_id": cid,
                     "event": "cart_add",
@@ -174,11 +183,10 @@ def _phase(
                     if got.status_code == 200 and PROBE_SEGMENT in got.json()["segments"]:
                         latencies.append(time.monotonic() - t0)
                         break
-                    time.sleep(0.02)
-                time.sleep(max(0.0, 1 - (time.monotonic() - t0)))
+                    time.sleep(PROBE_POLL_S)
 
     threads = [threading.Thread(target=events, args=(n,)) for n in range(event_threads)]
-    threads.append(threading.Thread(target=probe))
+    threads += [threading.Thread(target=probe, args=(n,)) for n in range(PROBES)]
     # the lookups come from a process of their own: in this one they would wait for the GIL behind the event
     # clients, and the figure would be this client's, not the server's
     lookup_out = Path(tempfile.mkstemp(prefix="bench_lookups_", suffix=".json")[1])

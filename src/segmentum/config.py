@@ -70,11 +70,13 @@ MemorySize = Annotated[str, AfterValidator(_valid_memory_size)]
 # DuckDB's memory limit of a served store unless segmentum.yml says otherwise (`serve.memory_limit`,
 # `engine.memory_limit`): bench.realtime at 1M (BENCHMARKS.md "Real-time path")
 SERVE_MEMORY_LIMIT = "25%"
-# the WAL size at which DuckDB checkpoints a served store (its own default: 16MB). A checkpoint of the 1M bench
-# store cost about 3 s whatever it wrote (2.96 s after 100 micro-batches, 108 MB of WAL; 3.0-3.5 s after 20), so
-# at 16MB a server at 500 events/s spent a fifth of its time checkpointing (BENCHMARKS.md "Real time that no
-# longer slows down over minutes")
-SERVE_CHECKPOINT_WAL = "256MB"
+# the WAL size at which a server checkpoints its store after a micro-batch (DuckDB's own default, 16MB). Every
+# write waits for a checkpoint, so its length is what an event's effect may wait on top of a micro-batch: at 1M
+# customers and 2,000 events/s about 0.2-0.4 s at 16MB against 1.5-2.2 s at 256MB, the size from 2026-11 to
+# 2026-12-04, chosen when a checkpoint cost about 2 s whatever it wrote (DuckDB's vacuum merging row groups, and
+# the staging indexes, which DuckDB wrote again in full each time: both gone since; BENCHMARKS.md "No staging
+# indexes")
+SERVE_CHECKPOINT_WAL = "16MB"
 
 
 class ServeSettings(Strict):
@@ -93,9 +95,9 @@ class ServeSettings(Strict):
     checkpoint_wal: MemorySize = Field(
         default=SERVE_CHECKPOINT_WAL,
         description="The write-ahead log's size at which `segmentum serve` checkpoints the store after a "
-        "micro-batch ('256MB'; DuckDB's own checkpoint at twice it, for writes no micro-batch follows). Micro-batches "
-        "and event writes wait for a checkpoint (1-2 s at 1M customers); until then the new rows stay in memory "
-        "and in the log",
+        "micro-batch ('16MB'; DuckDB's own checkpoint at twice it, for writes no micro-batch follows). Micro-batches "
+        "and event writes wait for a checkpoint (0.2-0.4 s at 16MB and 1M customers), so a larger size makes "
+        "checkpoints rarer and each wait longer; until then the new rows stay in memory and in the log",
     )
 
 
@@ -292,7 +294,7 @@ store: segmentum.duckdb
 #   ingest_chunk_rows: 5000000  # an ingest checks and stores a larger file this many rows at a time
 # serve:                      # `segmentum serve` (also host, port, micro_batch_seconds, schedule, max_pending)
 #   memory_limit: 25%         # DuckDB's memory while serving, unless engine.memory_limit is set
-#   checkpoint_wal: 256MB     # the store is checkpointed after a micro-batch once its log reaches this size
+#   checkpoint_wal: 16MB      # the store is checkpointed after a micro-batch once its log reaches this size
 # warehouse: warehouse/       # where Parquet exports for Spark are written
 
 # Timestamps are stored as wall-clock time in this zone; input with an offset is converted to it.

@@ -21,7 +21,9 @@ def _store(ws: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(ws / "segmentum.duckdb"), read_only=True)
 
 
-def test_a_serve_ready_store_keeps_its_share_of_events_is_indexed_and_has_a_batch_run(tmp_path: Path) -> None:
+def test_a_serve_ready_store_keeps_its_share_of_events_is_compacted_and_has_a_batch_run(
+    tmp_path: Path,
+) -> None:
     assert data.main(["--customers", "400", "--data-dir", str(tmp_path)]) == 0
     thinned_args = [
         "--customers",
@@ -37,20 +39,17 @@ def test_a_serve_ready_store_keeps_its_share_of_events_is_indexed_and_has_a_batc
     with _store(tmp_path / "c400" / "ws") as whole:
         (all_events,) = whole.execute("SELECT count(*) FROM main.events").fetchone()
         (orders,) = whole.execute("SELECT count(*) FROM main.orders").fetchone()
-        # the unprepared store has no index: `--serve-ready` is what adds them
-        (indexes,) = whole.execute(
-            "SELECT count(*) FROM duckdb_indexes() WHERE schema_name = 'main'"
-        ).fetchone()
-        assert indexes == 0
+        # the unprepared store is not compacted: `--serve-ready` is what does it
+        assert whole.execute("SELECT count(*) FROM segmentum.segmentum.compactions").fetchone() == (0,)
     with _store(tmp_path / "c400_e50" / "ws") as thinned:
         (events,) = thinned.execute("SELECT count(*) FROM main.events").fetchone()
         # the same customers and orders (one seed), about half of the events
         assert thinned.execute("SELECT count(*) FROM main.orders").fetchone() == (orders,)
         assert 0.4 * all_events < events < 0.6 * all_events
-        indexed = thinned.execute(
-            "SELECT table_name FROM duckdb_indexes() WHERE schema_name = 'main' ORDER BY 1"
+        compacted = thinned.execute(
+            "SELECT table_name FROM segmentum.segmentum.compactions WHERE compacted_at IS NOT NULL ORDER BY 1"
         ).fetchall()
-        assert [t for (t,) in indexed] == ["events", "order_items", "orders"]
+        assert [t for (t,) in compacted] == ["events", "order_items", "orders"]
         runs = thinned.execute(
             "SELECT kind, status, as_of FROM segmentum.segmentum.runs ORDER BY started_at"
         ).fetchall()

@@ -180,7 +180,7 @@ def test_after_an_operation_replaced_the_customers_the_writer_indexes_them_again
 
 
 def test_customer_count_follows_the_customers_table_and_is_0_without_one(ws: Workspace, make_ws) -> None:
-    """The count a micro-batch sizes its index reads by (`indexed_ids_cap`): the table's rows, the customers an
+    """The count `compact` sizes its row groups by (`row_group_size_for`): the table's rows, the customers an
     event creates included; a store with no customers table has none."""
     assert customer_count(ws.store) == len(KNOWN)
     _writer(ws).append(_events(["c001", "new-1", "new-2"]))

@@ -13,19 +13,15 @@ import pandas as pd
 import pytest
 
 from segmentum.runs import execute as execute_mod
-from segmentum.runs import realtime as realtime_mod
 from segmentum.runs.execute import run
 from segmentum.runs.realtime import (
     COMPACTED_MAX_PUSHED_IDS,
-    INDEX_ROWS_PER_KEY,
-    INDEX_SCAN_SETTING,
     MAX_PUSHED_IDS,
     OR_FILTER_SETTING,
     DefinitionsCache,
     Evaluator,
     EventRow,
     EventWriter,
-    indexed_ids_cap,
     pushed_ids_cap,
 )
 from segmentum.store import snapshots as snapshot
@@ -201,35 +197,28 @@ def test_on_a_compacted_store_a_micro_batch_pushes_up_to_the_larger_cap(
         ws.close()
 
 
-@pytest.mark.parametrize(
-    ("share", "indexed"),
-    [(50 / N, True), (49 / N, False)],
-    ids=["a small share: through the indexes", "a larger share: scanned"],
-)
-def test_on_a_compacted_store_a_micro_batch_reads_its_customers_rows_through_the_indexes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, share: float, indexed: bool
+def test_on_a_compacted_store_a_micro_batch_stages_every_row_of_its_customers_from_unindexed_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Compaction indexes the fact tables by customer_id; a micro-batch lets DuckDB read its pushed ids through
-    them up to INDEX_ROWS_PER_KEY rows per id (DuckDB's default, 2,048 rows in all, would scan for any
-    micro-batch of more than a few dozen customers) while they are at most INDEX_MAX_CUSTOMER_SHARE of the
-    customers, and leaves DuckDB's default beyond; either way the staged rows are every row of those
-    customers."""
-    monkeypatch.setattr(realtime_mod, "INDEX_MAX_CUSTOMER_SHARE", share)
+    """Compaction leaves the fact tables without an index (DuckDB would write it again at each checkpoint:
+    `store.compact`); a micro-batch's pruned scans stage every row of its customers, and of no one else."""
     ws = _workspace(tmp_path / "ws")
     try:
         run(ws, as_of=T0)
         compact(ws.store)
-        assert indexed_ids_cap(ws.store) == (50 if indexed else 49)
-        seen: list[tuple[int, dict[str, int]]] = []
+        assert ws.store.query(
+            "SELECT count(*) FROM duckdb_indexes() WHERE table_name IN ('orders', 'order_items', 'events')"
+        ) == [(0,)]
+        seen: list[dict[str, int]] = []
         real_create = execute_mod.create_traits_table
 
         def create(cur, run_id, source):  # the micro-batch's query, after the staging, on its cursor
-            staged = {
-                t: int(cur.execute(f'SELECT count(*) FROM "temp"."main"."_sgm_staged_{t}"').fetchone()[0])
-                for t in ("orders", "order_items", "events")
-            }
-            setting = int(cur.execute(f"SELECT current_setting('{INDEX_SCAN_SETTING}')").fetchone()[0])
-            seen.append((setting, staged))
+            seen.append(
+                {
+                    t: int(cur.execute(f'SELECT count(*) FROM "temp"."main"."_sgm_staged_{t}"').fetchone()[0])
+                    for t in ("orders", "order_items", "events")
+                }
+            )
             return real_create(cur, run_id, source)
 
         monkeypatch.setattr(execute_mod, "create_traits_table", create)
@@ -242,9 +231,7 @@ def test_on_a_compacted_store_a_micro_batch_reads_its_customers_rows_through_the
             for t in ("orders", "order_items", "events")
         }
         assert expected["events"] == 50 * 90
-        assert seen == [(50 * INDEX_ROWS_PER_KEY if indexed else 2048, expected)]
-        # the setting was the micro-batch cursor's own
-        assert ws.store.query(f"SELECT current_setting('{INDEX_SCAN_SETTING}')") == [(2048,)]
+        assert seen == [expected]
     finally:
         ws.close()
 

@@ -126,8 +126,8 @@ def test_what_does_not_fit_spills_into_the_configured_folder(tmp_path: Path) -> 
 
 
 def test_a_served_store_checkpoints_at_serve_checkpoint_wal(tmp_path: Path) -> None:
-    """Every write waits for a checkpoint (1-2 s at 1M customers), so a server lets the write-ahead log grow to
-    `serve.checkpoint_wal` (default 256MB) and checkpoints after a micro-batch
+    """Every write waits for a checkpoint, so a server checkpoints after a micro-batch, once the write-ahead log
+    holds `serve.checkpoint_wal` (default 16MB, about DuckDB's own 16 MiB)
     (`tests/runs/test_realtime_compacted.py`); DuckDB's own checkpoint stays, at twice that size, for the writes
     no micro-batch follows."""
     from segmentum.config import SERVE_CHECKPOINT_WAL
@@ -136,6 +136,7 @@ def test_a_served_store_checkpoints_at_serve_checkpoint_wal(tmp_path: Path) -> N
     assert AUTOMATIC_CHECKPOINT_FACTOR == 2
     ws = _workspace(tmp_path / "d", "")
     Runtime(ws, realtime=False)
+    assert memory_bytes(SERVE_CHECKPOINT_WAL) == 16_000_000
     twice = 2 * memory_bytes(SERVE_CHECKPOINT_WAL)
     assert _setting(ws, "checkpoint_threshold") == _duckdb_shows("checkpoint_threshold", f"{twice}B")
     ws.close()

@@ -24,7 +24,6 @@ from segmentum.store.compact import (
     compacted_customers_per_row_group,
     layout,
     row_group_size_for,
-    staging_index,
 )
 from segmentum.store.erase import forget
 from segmentum.workspace import Workspace
@@ -117,9 +116,8 @@ def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
 
 
 def _rows_scanned(ws: Workspace, table: str, ids: list[str]) -> int:
-    """Rows DuckDB's scan of `table` read for a join on `ids` (its profile's `operator_rows_scanned`), the
-    staging index left aside: what the row groups' order alone prunes (a micro-batch's ids beyond the index's
-    row cap are read that way)."""
+    """Rows DuckDB's scan of `table` read for a join on `ids` (its profile's `operator_rows_scanned`), any index
+    left aside: what the row groups' order alone prunes (how a micro-batch's staging reads them)."""
     cur = ws.store.cursor()
     out = ws.root / "profile.json"
     cur.execute("SET index_scan_max_count = 0")
@@ -175,9 +173,9 @@ def test_compaction_sorts_by_customer_so_a_read_of_two_customers_skips_the_other
 def test_compaction_stores_money_and_quantities_uncompressed_with_their_types_unchanged(
     ws: Workspace,
 ) -> None:
-    """A micro-batch fetches its customers' rows through the staging index one by one, and one row of a
-    bit-packed DECIMAL(38, 6) (a 128-bit integer) cost 4.5x the same values in 64 bits (BENCHMARKS.md "What
-    staging order_items costs at 1M"): the rewrite stores those columns uncompressed, keeps their type, and
+    """A micro-batch that fetched its customers' rows one by one (through the staging indexes of older
+    releases) paid 4.5x for a row of a bit-packed DECIMAL(38, 6) (a 128-bit integer) against the same values in
+    64 bits (BENCHMARKS.md "What staging order_items costs at 1M"): the rewrite stores those columns uncompressed, keeps their type, and
     leaves every other column to DuckDB's compression; a second rewrite keeps it so."""
     types = {t.name: ws.store.columns(t.name) for t in CLUSTERED}
     wide = {(t, c) for t, cols in types.items() for c, ty in cols.items() if ty == "DECIMAL(38,6)"}
@@ -470,80 +468,34 @@ def _indexes(ws: Workspace) -> set[tuple[str, str]]:
     )
 
 
-def _read_plan(ws: Workspace, table: str, ids: list[str], rows_cap: int) -> str:
-    """How DuckDB reads `table`'s rows of `ids` as a micro-batch's staging does (the ids pushed into the scan),
-    with `index_scan_max_count` at `rows_cap`."""
+def test_compaction_builds_no_index_and_a_store_with_the_old_staging_indexes_loses_them_at_open(
+    ws: Workspace,
+) -> None:
+    """DuckDB writes every index it has read or changed again in full at each checkpoint, which every write waits
+    for (`store.compact`): `compact` builds none on the fact tables, and a store to which an older segmentum
+    gave them (`<table>_customer_id`, until 2026-12-04) has them dropped by its migration when next opened,
+    its rows untouched; the customers' own index stays (an event's append looks its ids up there)."""
+    from segmentum.store import tables as t
+
+    done = compact(ws.store)
+    assert [(c.table, c.skipped) for c in done] == [(s.name, False) for s in CLUSTERED]
+    assert not {i for _, i in _indexes(ws)} & {f"{s.name}_customer_id" for s in CLUSTERED}
+    old = {(s.name, f"{s.name}_customer_id") for s in CLUSTERED}
     cur = ws.store.cursor()
-    cur.execute(f"SET index_scan_max_count = {rows_cap}")
-    cur.execute("CREATE OR REPLACE TEMP TABLE wanted AS SELECT unnest(?) AS customer_id", [ids])
-    return str(
-        cur.execute(
-            f"EXPLAIN ANALYZE SELECT * FROM main.{table} WHERE customer_id IN (SELECT customer_id FROM wanted)"
-        ).fetchall()[0][1]
-    )
-
-
-def test_compaction_indexes_each_table_by_customer_and_an_ingest_drops_that_table_s_index(
-    ws: Workspace, tmp_path: Path
-) -> None:
-    """A micro-batch's staging looks its customers' rows up in an index on customer_id of each compacted table
-    (BENCHMARKS.md "Staging through an index"); an ingest into a table drops its index (maintaining it would
-    cost the ingest far more than the next compaction's rebuild), and the next `compact` builds it again,
-    also when it has nothing to rewrite."""
-    wanted = {(t.name, staging_index(t.name)) for t in CLUSTERED}
-    assert not wanted & _indexes(ws)
-    assert "Index Scan" not in _read_plan(ws, "events", ["c0007", "c0301"], 100_000)
-
-    done = compact(ws.store)
-    assert [(c.table, c.skipped, c.indexed) for c in done] == [(t.name, False, True) for t in CLUSTERED]
-    assert wanted <= _indexes(ws)
-    plan = _read_plan(ws, "events", ["c0007", "c0301"], 100_000)
-    assert "Index Scan" in plan and "180 rows" in plan  # two customers' 90 events each
-    # DuckDB's default expects at most 2,048 rows from an index: a wider read scans the (pruned) row groups
-    many = CUSTOMERS[:30]  # 2,700 events
-    assert "Index Scan" not in _read_plan(ws, "events", many, 2_048)
-    assert "Index Scan" in _read_plan(ws, "events", many, 30 * 200)
-
-    csv = tmp_path / "events.csv"
-    csv.write_text("customer_id,event,occurred_at\nc0007,cart_add,2024-03-30 10:00:00\n", encoding="utf-8")
-    ws.ingest("events", csv, mode="append")
-    assert _indexes(ws) & wanted == wanted - {("events", staging_index("events"))}
-    assert ws.store.query("SELECT count(*) FROM main.events WHERE customer_id = 'c0007'") == [(91,)]
-
-    # (the ingest's checkpoint merged small row groups of some tables: those are rewritten too)
-    assert all(c.indexed for c in compact(ws.store))
-    assert wanted <= _indexes(ws)
-    # a table in order whose index is missing gets it without a rewrite (dropped while attached with the tables'
-    # row group size: a checkpoint in DuckDB's default size would merge their small row groups, a rewrite's cause)
-    with ws.store.writing_row_groups(2048):
-        ws.store.cursor().execute(f"DROP INDEX main.{staging_index('orders')}")
-    again = compact(ws.store)
-    assert [(c.table, c.skipped, c.indexed) for c in again] == [(t.name, True, True) for t in CLUSTERED]
-    assert wanted <= _indexes(ws)
-    assert not any(t.merged for t in layout(ws.store))  # built in the table's own row group size
-    # an erasure deletes the customer's rows through the indexes and copies them with the file
-    forget(ws, "c0007")
-    assert ws.store.query("SELECT count(*) FROM main.events WHERE customer_id = 'c0007'") == [(0,)]
-    assert wanted <= _indexes(ws)
-
-
-def test_the_indexes_are_left_out_where_they_would_not_fit_in_memory(
-    ws: Workspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """DuckDB builds an index in memory, and a served store keeps what micro-batches read of it: above
-    INDEX_MEMORY_SHARE of DuckDB's memory limit (here a share that 100k rows exceed), the tables are
-    compacted without them, and micro-batches read the pruned row groups."""
-    from segmentum.store import compact as compact_mod
-
-    rows = sum(ws.store.query(f"SELECT count(*) FROM main.{t.name}")[0][0] for t in CLUSTERED)
-    (limit,) = ws.store.query("SELECT current_setting('memory_limit')")[0]
-    share = (rows - 1) * compact_mod.INDEX_BYTES_PER_ROW / compact_mod.memory_bytes(limit)
-    monkeypatch.setattr(compact_mod, "INDEX_MEMORY_SHARE", share)
-    done = compact(ws.store)
-    assert [(c.skipped, c.indexed) for c in done] == [(False, False)] * 3
-    assert not {i for _, i in _indexes(ws)} & {staging_index(t.name) for t in CLUSTERED}
-    monkeypatch.setattr(compact_mod, "INDEX_MEMORY_SHARE", share * rows / (rows - 1))
-    assert [c.indexed for c in compact(ws.store)] == [True] * 3
+    for table, index in old:  # as the last older release built them
+        cur.execute(f"CREATE INDEX {index} ON main.{table} (customer_id)")
+    cur.execute("CREATE INDEX IF NOT EXISTS customers_customer_id ON main.customers (customer_id)")
+    cur.execute(f"DELETE FROM segmentum.{t.VERSION_TABLE} WHERE version = {t.SCHEMA_VERSION}")
+    counts = {s.name: ws.store.query(f"SELECT count(*) FROM main.{s.name}")[0][0] for s in CLUSTERED}
+    root = ws.root
+    assert old <= _indexes(ws)
+    ws.close()
+    with Workspace(root) as again:
+        assert t.stored_version(again.store.cursor()) == t.SCHEMA_VERSION
+        assert _indexes(again) == {("customers", "customers_customer_id")}
+        assert {
+            s.name: again.store.query(f"SELECT count(*) FROM main.{s.name}")[0][0] for s in CLUSTERED
+        } == counts
 
 
 def test_a_server_s_checkpoints_keep_the_compacted_row_groups_but_for_its_vacuum(tmp_path: Path) -> None:

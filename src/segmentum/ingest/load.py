@@ -52,11 +52,7 @@ from segmentum.schema import (
 )
 from segmentum.sql import one
 from segmentum.store import META, Store
-from segmentum.store.compact import CLUSTERED, staging_index
 from segmentum.store.customers import add_derived_customers
-
-# the tables `segmentum compact` indexes by customer_id for the real-time path (dropped on ingest: `_write_table`)
-INDEXED_FOR_STAGING = frozenset(spec.name for spec in CLUSTERED)
 
 MODES = ("append", "upsert", "replace")
 TYPED = "__typed"
@@ -1352,11 +1348,6 @@ def _write_table(
         for c in columns:
             if c.name not in existing:
                 cur.execute(f"ALTER TABLE {t} ADD COLUMN {q(c.name)} {c.type}")
-        if table in INDEXED_FOR_STAGING:
-            # DuckDB maintains an ART index row by row: appending 10M rows to an indexed table took 16x as long
-            # as to a bare one. The real-time path scans without it (same results); `segmentum compact` builds
-            # it again, as it sorts the appended rows in
-            cur.execute(f"DROP INDEX IF EXISTS main.{q(staging_index(table))}")
     names = ", ".join(q(c.name) for c in columns)
 
     def good(select: str) -> str:

@@ -20,9 +20,9 @@ What a micro-batch costs must not grow with the definitions or the store:
   the template's text once): before it runs, `_BoundEngine` copies the rows of the touched customers, and of
   their aliases linked at or before as_of, of every canonical table keyed by customer that the SQL reads into
   temporary tables of the micro-batch's own cursor, one scan each (pruned by the ids pushed into it: on a
-  compacted store, `segmentum compact`, it reads only the row groups that hold them, or, where the table has
-  its staging index and the ids are a small share of the customers, `indexed_ids_cap`, their rows through
-  it), plus the orders that staged items belong to but no staged customer placed (read from `main.orders` only
+  compacted store, `segmentum compact`, it reads only the row groups that hold them; the fact tables have no
+  index to read them through: DuckDB writes every index again in full at each checkpoint, `store.compact`),
+  plus the orders that staged items belong to but no staged customer placed (read from `main.orders` only
   when there are any). The query then reads those few rows where it read `orders` three times and
   `order_items` and `events` twice, `orders` whole for the items' qualifying orders. The staged tables are
   dropped after the micro-batch, committed or failed; they never touch the store file. Spark evaluates through
@@ -73,7 +73,6 @@ from segmentum.store import META, Store
 from segmentum.store.compact import compacted_customers_per_row_group
 from segmentum.store.customers import (
     add_derived_customers,
-    customer_count,
     existing_customers,
     index_customer_ids,
 )
@@ -568,20 +567,6 @@ MAX_PUSHED_IDS = 1_000
 COMPACTED_MAX_PUSHED_IDS = 2_000
 # the 2,000 cap was measured with every table in 16,384-row groups, where an orders group held 1,650 customers
 COMPACTED_CUSTOMERS_PER_ROW_GROUP = 2_048
-# DuckDB reads a scan's pushed ids through the table's index (`store.compact.staging_index`: the compacted fact
-# tables, and `customers`) while it expects at most `index_scan_max_count` rows (default 2,048), and scans the
-# table otherwise. A micro-batch raises it on its own cursor to this many rows per pushed id: at 1M, for 2,000
-# random customers (116k events, 58 each) the index fetched the three tables' rows in 0.41 s against 0.61 s
-# for the pruned scans, for 200 in 0.08 against 0.29 s (BENCHMARKS.md "Staging through an index"); a customer
-# with far more rows than that (a whale among few ids) makes DuckDB scan instead, which reads a few row groups
-INDEX_SCAN_SETTING = "index_scan_max_count"
-INDEX_ROWS_PER_KEY = 200
-# ... but only while the pushed ids are at most this share of the store's customers: a row fetched through the
-# index costs a few hundred rows scanned, and once a micro-batch's ids touch nearly every row group the scan
-# reads each table once whatever their number. `bench.microbatch_cost` (BENCHMARKS.md "The indexes for a small
-# share of the customers"), CPU per micro-batch: at 100k customers the scans cost as much at 250 ids (0.25 %)
-# and 1.50x less at 1,250; at 1M the index cost 1.24x less at 1,000 ids and 1.40x less at 2,000 (0.2 %, the cap)
-INDEX_MAX_CUSTOMER_SHARE = 0.002
 
 
 def _pruned_by_customer(store: Store) -> bool:
@@ -594,12 +579,6 @@ def pushed_ids_cap(store: Store) -> int:
     """Up to how many touched ids a micro-batch pushes into the fact tables' scans on this store: more on a store
     whose fact tables are all compacted in row groups of few customers (`compacted_customers_per_row_group`)."""
     return COMPACTED_MAX_PUSHED_IDS if _pruned_by_customer(store) else MAX_PUSHED_IDS
-
-
-def indexed_ids_cap(store: Store) -> int:
-    """Up to how many pushed ids a micro-batch reads through the staging indexes on this store
-    (INDEX_MAX_CUSTOMER_SHARE of its customers); beyond, DuckDB's own choice, which scans."""
-    return int(INDEX_MAX_CUSTOMER_SHARE * customer_count(store))
 
 
 class _BoundEngine:
@@ -619,13 +598,11 @@ class _BoundEngine:
         as_of: datetime,
         cap: int = MAX_PUSHED_IDS,
         columns: dict[str, tuple[str, ...]] | None = None,
-        indexed: int = 0,
     ) -> None:
         self.sql = sql
         self.ids = pa.table({"customer_id": pa.array(ids, pa.string())})
         self.as_of = as_of
         self.cap = cap  # the most ids pushed into the scans (`pushed_ids_cap`)
-        self.indexed = indexed  # the most ids read through the indexes (`indexed_ids_cap`)
         self.tables = staged_tables(sql)
         self.columns = columns or {}  # the columns staged of each table (`staged_columns`; absent: all)
         self.stage_s: float | None = None  # how long staging took (None: nothing staged)
@@ -652,11 +629,6 @@ class _BoundEngine:
         (default,) = cur.execute(f"SELECT current_setting('{OR_FILTER_SETTING}')").fetchone()
         if int(default) < keys <= self.cap:
             cur.execute(f"SET {OR_FILTER_SETTING} = {keys}")
-        if keys <= min(self.cap, self.indexed):
-            # the pushed ids are looked up in a table's customer_id index where it has one (`staging_index`)
-            # while DuckDB expects at most this many rows of them, beyond which it scans
-            (rows,) = cur.execute(f"SELECT current_setting('{INDEX_SCAN_SETTING}')").fetchone()
-            cur.execute(f"SET {INDEX_SCAN_SETTING} = {max(int(rows), keys * INDEX_ROWS_PER_KEY)}")
 
     def _stage(self, cur: Any) -> None:
         """The rows of the touched customers, and of their aliases linked at or before as_of, of every staged
@@ -712,7 +684,6 @@ class _BoundEngine:
             return
         try:
             cur.execute(f"RESET {OR_FILTER_SETTING}")
-            cur.execute(f"RESET {INDEX_SCAN_SETTING}")
             for name in [STAGED_KEYS, *(STAGED + t for t in self.tables)]:
                 cur.execute(f"DROP TABLE IF EXISTS {_staged_name(name)}")
             cur.unregister(TOUCHED)
@@ -890,9 +861,7 @@ class Evaluator:
         key = (str(store.path.resolve()), run_id)
         with execute._ACTIVE_LOCK:
             execute._ACTIVE.add(key)
-        bound = _BoundEngine(
-            sql, ids, as_of, pushed_ids_cap(store), self.staged_columns(sql), indexed_ids_cap(store)
-        )
+        bound = _BoundEngine(sql, ids, as_of, pushed_ids_cap(store), self.staged_columns(sql))
         try:
             trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
             count = execute._write(

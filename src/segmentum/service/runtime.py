@@ -169,12 +169,12 @@ class Runtime:
         limit = ws.serve_memory_limit()
         if limit is not None:  # a server runs for days: its store's cache is bounded (`serve.memory_limit`)
             ws.store.limit_memory(limit)
-        # Every write of the store waits for a checkpoint (1-2 s at 1M customers), so a server checkpoints less
-        # often than DuckDB would (`serve.checkpoint_wal`), and itself, after a micro-batch whose customers' new
-        # state the lookups' replica already shows (`_checkpoint_if_due`). DuckDB's own checkpoint runs in
-        # whichever commit crosses its threshold (a micro-batch's, whose customers' lookups then wait for it, or
-        # an append's, whose request then runs it), so it stays only for the writes no micro-batch follows (a
-        # batch job, an idle server's appends), at AUTOMATIC_CHECKPOINT_FACTOR times that size
+        # Every write of the store waits for a checkpoint, so a server runs it itself, after a micro-batch whose
+        # customers' new state the lookups' replica already shows, once the log holds `serve.checkpoint_wal`
+        # (`_checkpoint_if_due`). DuckDB's own automatic checkpoint runs in whichever commit crosses its threshold
+        # (a micro-batch's, whose customers' lookups then wait for it, or an append's, whose request then runs
+        # it), so it stays only for the writes no micro-batch follows (a batch job, an idle server's appends), at
+        # AUTOMATIC_CHECKPOINT_FACTOR times that size
         self.checkpoint_wal = memory_bytes(ws.config.serve.checkpoint_wal)
         ws.store.checkpoint_at(AUTOMATIC_CHECKPOINT_FACTOR * self.checkpoint_wal)
         # ... and its checkpoints merge no row groups (about 2 s each at 1M while micro-batches waited), but for

@@ -13,15 +13,17 @@ minimum) up to DuckDB's default of 122,880; `engine.row_group_size` in segmentum
 every table instead. The store is attached with that size only while it rewrites a table
 (`Store.writing_row_groups`): every other table keeps DuckDB's default, which the batch run needs.
 
-Each compacted table also gets an ART index on `customer_id` (`staging_index`): a micro-batch's staging then
-fetches its customers' rows through it (DuckDB's index scan of the touched ids pushed into the scan) instead of
-scanning every row group that holds one of them, which at 1M customers is about 40 % of them for 2,000 random
-customers (BENCHMARKS.md "Staging through an index"). DuckDB builds an index in memory, and a served store keeps
-in memory the parts micro-batches read (about 14 bytes a row): the indexes are built only while the three fit in
-`INDEX_MEMORY_SHARE` of DuckDB's memory limit. An ingest into one of the tables drops its index (maintaining
-it costs an ingest more than the sort of a compaction; `ingest.load`); the next `compact` builds it again.
+The compacted tables have no index on `customer_id`: staging scans them with the touched ids pushed in. Until
+2026-12-04 `compact` built one on each ("staging indexes"), which a micro-batch of a small share of the
+customers read its rows through. DuckDB (1.5) writes every index it has read or changed again in full at each
+checkpoint (duckdb/duckdb#24848), and every write of the store waits for a checkpoint: at 1M customers
+they made each of a server's checkpoints 0.3-0.5 s longer (1.5-2.2 s each at 256 MB of log), for micro-batches
+no faster at 2,000 events/s (0.89 against 0.87 s a micro-batch); without them the server's event ->
+membership p99 was 2.29 s against 3.48 s (BENCHMARKS.md "No staging indexes"). A store that has them
+loses them when it is next opened (`tables._no_staging_indexes`).
+
 The rewritten tables keep their columns' types, but store the wide decimals (money and quantities) uncompressed
-(`_column_definitions`): a row fetched one by one costs far less so, for more space.
+(`_column_definitions`): a row fetched one by one through a staging index cost far less so, for more space.
 
 Ingest and the event API append in arrival order, so `compact` rewrites each table `ORDER BY customer_id,
 <time>` and records how many rows it held and the size it was written with; rows appended since (the tail) are
@@ -44,12 +46,11 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import duckdb
 
-from segmentum.config import memory_bytes
 from segmentum.faults import crash_point
 from segmentum.schema import EVENTS, ORDER_ITEMS, ORDERS, TableSpec
 from segmentum.sql import ident, literal
@@ -67,7 +68,6 @@ __all__ = [
     "compacted_customers_per_row_group",
     "layout",
     "row_group_size_for",
-    "staging_index",
 ]
 
 # The tables a micro-batch reads by customer, in the order they are rewritten.
@@ -84,17 +84,6 @@ VECTOR_SIZE = 2_048  # DuckDB's: a row group size must be a multiple of it (so a
 # at 1M (58 events a customer), where staging's scans were measured to prune well; orders (10 a customer) then
 # get 2,048-row groups, order items (17) 4,096 (BENCHMARKS.md "Row groups sized per table")
 CUSTOMERS_PER_ROW_GROUP = 280
-# What a staging index holds in memory per row of its table, rounded up: at 1M customers the three tables'
-# indexes held 1.19 GB for 85M rows once micro-batches had read all of them (`duckdb_memory()`, ART_INDEX)
-INDEX_BYTES_PER_ROW = 16
-# The staging indexes are built only while the three tables' fit in this share of DuckDB's memory limit (at the
-# default limit, 80 % of 23.5 GB, about 290M rows; at 10M customers, 330M rows, they are not built)
-INDEX_MEMORY_SHARE = 0.25
-
-
-def staging_index(table: str) -> str:
-    """The name of the ART index on `customer_id` of a compacted fact table."""
-    return f"{table}_customer_id"
 
 
 def row_group_size_for(rows: int, customers: int, fixed: int | None = None) -> int:
@@ -159,7 +148,6 @@ class Compaction:
     rows: int
     seconds: float
     skipped: bool  # nothing to do: in order already (within TAIL_SHARE) or empty
-    indexed: bool = False  # the table has its staging index after the compaction (`staging_index`)
 
 
 def layout(store: Store) -> list[TableLayout]:
@@ -233,8 +221,8 @@ def compacted_customers_per_row_group(store: Store) -> float | None:
 
 def compact(store: Store, *, force: bool = False, share: float = TAIL_SHARE) -> list[Compaction]:
     """Rewrite the fact tables that need it (`TableLayout.needs_compaction`; every one with rows when `force`) in
-    customer order, each in its row group size, one transaction per size, and give every compacted table its
-    staging index where the three fit in memory (`_indexes_fit`); returns what was done to each present table."""
+    customer order, each in its row group size, one transaction per size; returns what was done to each present
+    table."""
     # what is in the WAL checkpointed first, in DuckDB's row groups: the row groups it merges then are seen
     # (`TableLayout.merged`), and the re-attachments below (each a checkpoint of the attachment they leave)
     # find nothing more to merge
@@ -242,7 +230,6 @@ def compact(store: Store, *, force: bool = False, share: float = TAIL_SHARE) -> 
         store.cursor().execute("CHECKPOINT")
     tables = layout(store)
     todo = [t for t in tables if t.rows and (force or t.needs_compaction(share))]
-    index = _indexes_fit(store, sum(t.rows for t in tables))
     done: dict[str, Compaction] = {}
     # each table in its own small row groups (only the fact tables: see connection.py). The size is an option of
     # the store's attachment, and re-attaching ends a transaction: one transaction per size, each checkpointed
@@ -256,53 +243,9 @@ def compact(store: Store, *, force: bool = False, share: float = TAIL_SHARE) -> 
         with store.writing_row_groups(size), store.transaction(store.cursor()) as cur:
             for i, table in enumerate(by_size[size]):
                 done[table.table] = _rewrite_recorded(cur, store, table.table, size)
-                if index:  # the rewrite dropped the old table and its index
-                    _create_index(cur, table.table)
                 if i == 0:
                     crash_point("mid_compaction")  # one table rewritten, the transaction not committed
-    if index:
-        # tables compacted before without their index (an ingest dropped it, or an older compaction), each
-        # indexed while attached with its own size: DuckDB's checkpoint of an index built under another size
-        # would merge the table's small row groups
-        present = _indexed(store)
-        missing: dict[int, list[str]] = {}
-        for t in tables:
-            if t.compacted_at is not None and t.table not in done and t.table not in present:
-                missing.setdefault(t.row_group_size or DUCKDB_ROW_GROUP_SIZE, []).append(t.table)
-        for size in sorted(missing, reverse=True):
-            with store.writing_row_groups(size), store.transaction(store.cursor()) as cur:
-                for name in missing[size]:
-                    _create_index(cur, name)
-    indexed = _indexed(store)
-    return [
-        replace(
-            done.get(t.table) or Compaction(t.table, t.rows, 0.0, skipped=True), indexed=t.table in indexed
-        )
-        for t in layout(store)
-    ]
-
-
-def _indexes_fit(store: Store, rows: int) -> bool:
-    """Whether staging indexes over `rows` rows fit in INDEX_MEMORY_SHARE of DuckDB's memory limit."""
-    (limit,) = store.query("SELECT current_setting('memory_limit')")[0]
-    return rows * INDEX_BYTES_PER_ROW <= INDEX_MEMORY_SHARE * memory_bytes(str(limit))
-
-
-def _create_index(cur: duckdb.DuckDBPyConnection, table: str) -> None:
-    cur.execute(
-        f"CREATE INDEX IF NOT EXISTS {ident(staging_index(table))} ON main.{ident(table)} (customer_id)"
-    )
-
-
-def _indexed(store: Store) -> set[str]:
-    """The fact tables of `CLUSTERED` that have their staging index."""
-    present = set(
-        store.query(
-            "SELECT table_name, index_name FROM duckdb_indexes() WHERE database_name = current_database() "
-            "AND schema_name = 'main'"
-        )
-    )
-    return {s.name for s in CLUSTERED if (s.name, staging_index(s.name)) in present}
+    return [done.get(t.table) or Compaction(t.table, t.rows, 0.0, skipped=True) for t in layout(store)]
 
 
 def _rewrite_recorded(cur: duckdb.DuckDBPyConnection, store: Store, table: str, size: int) -> Compaction:
@@ -323,10 +266,11 @@ def _now() -> datetime:
 
 
 # DuckDB stores a DECIMAL of more than 18 digits (money and quantities: DECIMAL(38, 6)) as a 128-bit integer and
-# bit-packs it; a micro-batch fetches its customers' rows of it one by one (through the staging index), and one
-# row of a bit-packed 128-bit column cost 4.5x the same values in 64 bits. Stored uncompressed (the type kept)
-# at 1M customers: a 2,000-customer micro-batch 16 % less CPU, a batch run as fast, the store 0.82 GB (30 %)
-# larger (BENCHMARKS.md "Money and quantities stored uncompressed")
+# bit-packs it; a micro-batch that fetched its customers' rows of it one by one (through the staging indexes
+# `compact` built until 2026-12-04) paid 4.5x for a row of a bit-packed 128-bit column against the same values in
+# 64 bits. Stored uncompressed (the type kept) at 1M customers: a 2,000-customer micro-batch 16 % less CPU, a
+# batch run as fast, the store 0.82 GB (30 %) larger (BENCHMARKS.md "Money and quantities stored uncompressed");
+# not measured again since micro-batches scan instead
 WIDE_DECIMAL = re.compile(r"DECIMAL\((19|[2-3][0-9]),\s*\d+\)", re.IGNORECASE)
 
 

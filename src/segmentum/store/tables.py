@@ -696,6 +696,14 @@ def _compactions(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TABLES[COMPACTIONS_TABLE].ddl())
 
 
+def _no_staging_indexes(con: duckdb.DuckDBPyConnection) -> None:
+    """The indexes on `customer_id` that `segmentum compact` built on the fact tables until 2026-12-04 dropped:
+    DuckDB wrote each again in full at every checkpoint (`store.compact`). Named here, not imported: compact
+    builds none any more."""
+    for table in ("orders", "order_items", "events"):
+        con.execute(f"DROP INDEX IF EXISTS main.{ident(table + '_customer_id')}")
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _adopt,
     _record_model_fits,
@@ -708,6 +716,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _task_notes,
     _narrow_memberships,
     _compactions,
+    _no_staging_indexes,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
