@@ -70,7 +70,7 @@ from segmentum.workspace import Workspace
 PROBE_SEGMENT = "b_cart_abandoners"  # cart_adds_30d > 0 and orders_90d = 0: a new customer's first cart_add
 PROBES = 2  # probes at once: about 300 probed events in 5 minutes
 PROBE_PAUSE_S = 1.0  # each probe pauses a random 0 to 1 s before posting
-PROBE_POLL_S = 0.04  # ... then polls every 40 ms until the segment shows: the two add 50 requests/s, as one did
+PROBE_POLL_S = 0.04  # ... then polls every 40 ms until it shows: the two add 50 requests/s, as one did
 BATCH = 100  # events per POST
 STORE_TABLES = ("customers", "orders", "order_items", "events")
 # the server's start and the first micro-batch (compiling the definitions, loading every customer's live state
