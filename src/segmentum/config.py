@@ -72,7 +72,7 @@ MemorySize = Annotated[str, AfterValidator(_valid_memory_size)]
 SERVE_MEMORY_LIMIT = "25%"
 # the WAL size at which a server checkpoints its store after a micro-batch (DuckDB's own default, 16MB). Every
 # write waits for a checkpoint, so its length is what an event's effect may wait on top of a micro-batch: at 1M
-# customers and 2,000 events/s about 0.2-0.4 s at 16MB against 1.5-2.2 s at 256MB, the size from 2026-11 to
+# customers and 2,000 events/s about 0.2-0.5 s at 16MB against 1.5-2.2 s at 256MB, the size from 2026-11 to
 # 2026-12-04, chosen when a checkpoint cost about 2 s whatever it wrote (DuckDB's vacuum merging row groups, and
 # the staging indexes, which DuckDB wrote again in full each time: both gone since; BENCHMARKS.md "No staging
 # indexes")
@@ -96,7 +96,7 @@ class ServeSettings(Strict):
         default=SERVE_CHECKPOINT_WAL,
         description="The write-ahead log's size at which `segmentum serve` checkpoints the store after a "
         "micro-batch ('16MB'; DuckDB's own checkpoint at twice it, for writes no micro-batch follows). Micro-batches "
-        "and event writes wait for a checkpoint (0.2-0.4 s at 16MB and 1M customers), so a larger size makes "
+        "and event writes wait for a checkpoint (0.2-0.5 s at 16MB and 1M customers), so a larger size makes "
         "checkpoints rarer and each wait longer; until then the new rows stay in memory and in the log",
     )
 

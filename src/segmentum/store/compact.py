@@ -17,10 +17,10 @@ The compacted tables have no index on `customer_id`: staging scans them with the
 2026-12-04 `compact` built one on each ("staging indexes"), which a micro-batch of a small share of the
 customers read its rows through. DuckDB (1.5) writes every index it has read or changed again in full at each
 checkpoint (duckdb/duckdb#24848), and every write of the store waits for a checkpoint: at 1M customers
-they made each of a server's checkpoints 0.3-0.5 s longer (1.5-2.2 s each at 256 MB of log), for micro-batches
-no faster at 2,000 events/s (0.89 against 0.87 s a micro-batch); without them the server's event ->
-membership p99 was 2.29 s against 3.48 s (BENCHMARKS.md "No staging indexes"). A store that has them
-loses them when it is next opened (`tables._no_staging_indexes`).
+they made each of a server's checkpoints 0.4-0.5 s longer at 16-30 MB of log (0.62-0.76 s against 0.19-0.32 s),
+for micro-batches no faster at 2,000 events/s (0.88-0.89 against 0.87 s a micro-batch); without them the
+server's event -> membership p99 was 2.29-2.40 s against 3.48 s (BENCHMARKS.md "No staging indexes"). A store
+that has them loses them when it is next opened (`tables._no_staging_indexes`).
 
 The rewritten tables keep their columns' types, but store the wide decimals (money and quantities) uncompressed
 (`_column_definitions`): a row fetched one by one through a staging index cost far less so, for more space.
