@@ -47,10 +47,11 @@ DUCKDB_VACUUM_TASKS = 100  # DuckDB's default `max_vacuum_tasks`: the merges one
 # The format the store's file is written in. DuckDB's default is 0.10.2's, and in it every checkpoint after an
 # append to an indexed table turns the whole index into that old layout before writing it: 0.45 s per checkpoint
 # after 2,000 events on the 30M-event store's index, 0.12 s in 1.2.0's format (BENCHMARKS.md "Checkpoints in
-# DuckDB's 1.2 format"). Not a later one: from 1.3.0's on, strings are written in DICT_FSST, which a micro-batch
-# reads by row id (through the indexes) more slowly: its staging took 0.42 s against 0.33 s at 1M. A file in an
-# older format is written in this one from its next checkpoint on (DuckDB before 1.2 no longer opens it); one a
-# newer DuckDB wrote in a later format keeps that format.
+# DuckDB's 1.2 format"; the one index a served store keeps now is the customers'). Not a later one: from 1.3.0's
+# on, strings are written in DICT_FSST, which a micro-batch read by row id (through the fact tables' indexes of
+# releases before 2026-12-04) more slowly: its staging took 0.42 s against 0.33 s at 1M; not measured again since
+# micro-batches scan those tables. A file in an older format is written in this one from its next checkpoint on
+# (DuckDB before 1.2 no longer opens it); one a newer DuckDB wrote in a later format keeps that format.
 STORAGE_VERSION = "v1.2.0"
 
 
