@@ -474,26 +474,28 @@ def test_compaction_builds_no_index_and_a_store_with_the_old_staging_indexes_los
     gave them (`<table>_customer_id`, until 2026-12-04) has them dropped by its migration when next opened,
     its rows untouched; the customers' own index stays (an event's append looks its ids up there)."""
     from segmentum.store import tables as t
+    from segmentum.store.customers import CUSTOMER_ID_INDEX
 
+    def counts(w: Workspace) -> dict[str, int]:
+        return {s.name: w.store.query(f"SELECT count(*) FROM main.{s.name}")[0][0] for s in CLUSTERED}
+
+    old = {(s.name, f"{s.name}_customer_id") for s in CLUSTERED}
     done = compact(ws.store)
     assert [(c.table, c.skipped) for c in done] == [(s.name, False) for s in CLUSTERED]
-    assert not {i for _, i in _indexes(ws)} & {f"{s.name}_customer_id" for s in CLUSTERED}
-    old = {(s.name, f"{s.name}_customer_id") for s in CLUSTERED}
+    assert not {i for _, i in _indexes(ws)} & {i for _, i in old}
     cur = ws.store.cursor()
     for table, index in old:  # as the last older release built them
         cur.execute(f"CREATE INDEX {index} ON main.{table} (customer_id)")
-    cur.execute("CREATE INDEX IF NOT EXISTS customers_customer_id ON main.customers (customer_id)")
+    cur.execute(f"CREATE INDEX IF NOT EXISTS {CUSTOMER_ID_INDEX} ON main.customers (customer_id)")
     cur.execute(f"DELETE FROM segmentum.{t.VERSION_TABLE} WHERE version = {t.SCHEMA_VERSION}")
-    counts = {s.name: ws.store.query(f"SELECT count(*) FROM main.{s.name}")[0][0] for s in CLUSTERED}
+    before = counts(ws)
     root = ws.root
     assert old <= _indexes(ws)
     ws.close()
     with Workspace(root) as again:
         assert t.stored_version(again.store.cursor()) == t.SCHEMA_VERSION
-        assert _indexes(again) == {("customers", "customers_customer_id")}
-        assert {
-            s.name: again.store.query(f"SELECT count(*) FROM main.{s.name}")[0][0] for s in CLUSTERED
-        } == counts
+        assert _indexes(again) == {("customers", CUSTOMER_ID_INDEX)}
+        assert counts(again) == before
 
 
 def test_a_server_s_checkpoints_keep_the_compacted_row_groups_but_for_its_vacuum(tmp_path: Path) -> None:
