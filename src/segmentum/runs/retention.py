@@ -25,8 +25,9 @@ a live row is always that signature's newest.
   reads the latest run then) and a settled batch run after R holds every trait of the table (previous-state
   reads stop there). They are deleted, and a live traits table left empty is dropped. So are the live
   membership rows older than the latest run (`snapshots.write_live`): nobody's current state. When deleted rows
-  are most of what the live membership table stores, it is written again without them
-  (`_reclaim_live_memberships`): a server's checkpoints no longer reclaim them (`Store.keep_row_groups`).
+  are most of a row group of a live table, the live rows of that group are moved to the table's end, a row group
+  or so at each prune, so that the next checkpoint drops the group (`store.reclaim`): a server's checkpoints do
+  not merge row groups (`Store.keep_row_groups`), and every micro-batch's delete reads the live tables whole.
 
 Before this rule a real-time run's table was kept while it held any customer's current state: with events spread
 over 1M customers that was nearly every micro-batch's table until the next batch run, and each micro-batch's
@@ -43,11 +44,11 @@ from typing import Any
 
 from segmentum.sql import ident
 from segmentum.store import META, Store
+from segmentum.store.reclaim import reclaim_row_groups
 from segmentum.store.snapshots import actions_pending_runs, latest_run, live_traits_tables, recorded_hashes
 from segmentum.store.tables import (
     LIVE_TABLE,
     LIVE_TRAITS_RUN,
-    TABLES,
     TRAITS_PREFIX,
     create_live_traits_table,
     live_traits_table,
@@ -110,6 +111,7 @@ def prune(store: Store) -> list[int]:
         hashes_of[sig] = hashes
     cur = store.cursor()
     with store.transaction(cur):
+        _reclaim_live_tables(store, cur)
         existing = set(live_traits_tables(store, cur))
         for sig, group in groups.items():
             name = live_traits_table(sig)
@@ -131,44 +133,21 @@ def prune(store: Store) -> list[int]:
             for run_id in group:
                 cur.execute(f"DROP TABLE {META}.{traits_table(run_id)}")
         _delete_dead_rows(store, cur, horizon)
-        _reclaim_live_memberships(cur)
     return [run_id for run_id, _, _ in runs]
 
 
-# the live membership table is written again when more than this share of its stored rows are deleted ones (and
-# it stores at least LIVE_RECLAIM_MIN_ROWS)
-LIVE_DEAD_SHARE = 0.5
-LIVE_RECLAIM_MIN_ROWS = 100_000
-_LIVE_SCRATCH = "_sgm_live_memberships"
+# the rows one prune moves at most per live table to give back the space of deleted ones
+# (`store.reclaim.reclaim_row_groups`): the live rows of one of DuckDB's default row groups (122,880) that is at
+# least half deleted rows. At 2,000 events/s a micro-batch deletes about 2,000 rows of each live table a second,
+# 20,000 between two prunes (`Evaluator.prune_every_s`), and this gives back at least 61,440 of them
+RECLAIM_ROWS = 61_440
 
 
-def _reclaim_live_memberships(cur: Any) -> bool:
-    """Write the live membership table again, without its deleted rows, when they are most of what it stores.
-
-    Each micro-batch deletes and appends its customers' live rows, and its delete reads the table whole: DuckDB
-    keeps deleted rows stored until its vacuum merges their row groups, which a server runs only every 10
-    minutes (`Store.keep_row_groups`), so without this the table a micro-batch reads would grow with every
-    customer it re-evaluated, not with the customers it holds (BENCHMARKS.md "The issue's store"). In the
-    caller's transaction; returns whether it wrote the table again."""
-    live = TABLES[LIVE_TABLE]
-    found = cur.execute(
-        "SELECT estimated_size FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = ? AND table_name = ?",
-        [META, LIVE_TABLE],
-    ).fetchone()
-    stored = int(found[0]) if found else 0
-    if stored < LIVE_RECLAIM_MIN_ROWS:
-        return False
-    (kept,) = cur.execute(f"SELECT count(*) FROM {live.qualified}").fetchone()
-    if stored - int(kept) <= LIVE_DEAD_SHARE * stored:
-        return False
-    # a new table drops the old one's row groups; a DELETE and INSERT would leave them stored
-    cur.execute(f"CREATE TEMP TABLE {_LIVE_SCRATCH} AS SELECT * FROM {live.qualified}")
-    cur.execute(f"DROP TABLE {live.qualified}")
-    cur.execute(live.ddl())
-    cur.execute(f"INSERT INTO {live.qualified} SELECT * FROM temp.main.{_LIVE_SCRATCH}")
-    cur.execute(f"DROP TABLE temp.main.{_LIVE_SCRATCH}")
-    return True
+def _reclaim_live_tables(store: Store, cur: Any) -> int:
+    """Give back the space of the live tables' deleted rows (`store.reclaim`), before the fold writes them in the
+    caller's transaction; returns the rows moved."""
+    tables = [LIVE_TABLE, *live_traits_tables(store, cur)]
+    return sum(reclaim_row_groups(cur, f"{META}.{ident(t)}", max_rows=RECLAIM_ROWS) for t in tables)
 
 
 def _delete_dead_rows(store: Store, cur: Any, horizon: int) -> None:

@@ -13,7 +13,6 @@ import gc
 import hmac
 import logging
 import threading
-import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +33,7 @@ from segmentum.runs.realtime import (
 )
 from segmentum.service.keys import ApiKey, KeyStore
 from segmentum.service.schedule import Schedule, parse_schedule
+from segmentum.store.reclaim import reclaim_main_tables
 from segmentum.views.customers import segments_in_replica
 from segmentum.workspace import Workspace
 
@@ -42,10 +42,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("segmentum.api")
 
-# how often a server's checkpoint runs DuckDB's vacuum (`Store.keep_row_groups`): a vacuuming checkpoint cost
-# about 2 s at 1M customers and merges some of the compacted row groups, the others nothing; the live tables'
-# deleted rows (a row per customer a micro-batch re-evaluates) are reclaimed at least this often
-VACUUM_EVERY_S = 600.0
 # DuckDB's own automatic checkpoint in a server: at this many times `serve.checkpoint_wal`, for the writes no
 # micro-batch follows (`Runtime._checkpoint_if_due` checkpoints after a micro-batch at `serve.checkpoint_wal`)
 AUTOMATIC_CHECKPOINT_FACTOR = 2
@@ -163,7 +159,6 @@ class Runtime:
         max_pending: int | None = None,
         warm_latest: bool = False,
         settle_heap: bool = False,
-        vacuum_every_s: float | None = None,
     ) -> None:
         self.ws = ws
         limit = ws.serve_memory_limit()
@@ -177,11 +172,10 @@ class Runtime:
         # AUTOMATIC_CHECKPOINT_FACTOR times that size
         self.checkpoint_wal = memory_bytes(ws.config.serve.checkpoint_wal)
         ws.store.checkpoint_at(AUTOMATIC_CHECKPOINT_FACTOR * self.checkpoint_wal)
-        # ... and its checkpoints merge no row groups (about 2 s each at 1M while micro-batches waited), but for
-        # one every `vacuum_every_s`, after a micro-batch, which reclaims the deleted rows of the live tables
+        # ... and its checkpoints merge no row groups (DuckDB's vacuum: about 2 s each at 1M while micro-batches
+        # waited, 4.7-6.9 s when it had deleted rows to reclaim). The live tables' deleted rows are given back by
+        # each prune (`runs.retention`), the rows an ingest through the server replaced after it (`_command`)
         ws.store.keep_row_groups()
-        self.vacuum_every_s = VACUUM_EVERY_S if vacuum_every_s is None else float(vacuum_every_s)
-        self._vacuumed_at = time.monotonic()
         self.warm_latest = warm_latest  # store the latest run's profiles on start (`segmentum serve`)
         self.settle_heap = settle_heap  # `settle_heap()` after each replica load and warming (serve)
         self.zone = ZoneInfo(ws.config.timezone)
@@ -377,13 +371,10 @@ class Runtime:
         return result
 
     def _checkpoint_if_due(self) -> None:
-        """After a micro-batch: a checkpoint with DuckDB's vacuum every `vacuum_every_s`, else a plain one once
-        the log holds `serve.checkpoint_wal` (either refused while an append writes: tried again after the next
-        micro-batch)."""
+        """After a micro-batch: a checkpoint once the log holds `serve.checkpoint_wal` (refused while an append
+        writes: tried again after the next micro-batch)."""
         store = self.ws.store
-        if time.monotonic() - self._vacuumed_at >= self.vacuum_every_s and store.vacuum():
-            self._vacuumed_at = time.monotonic()
-        elif store.wal_bytes() >= self.checkpoint_wal:
+        if store.wal_bytes() >= self.checkpoint_wal:
             store.checkpoint()
 
     def running_job(self) -> BatchJob | None:
@@ -483,6 +474,10 @@ class Runtime:
             try:
                 return self._execute(found, name, params, tag)
             finally:
+                if name == "ingest":
+                    # the rows its upserts replaced stay stored without DuckDB's vacuum (off in a server): given
+                    # back while posted events still wait (`store.reclaim`)
+                    reclaim_main_tables(self.ws.store)
                 if found is not None and found.writes:
                     # dropped before the writer is released: appends take the replica's customers as existing
                     # (`EventWriter(known=...)`), and an erasure or an ingest may have removed some

@@ -43,7 +43,6 @@ _HANDED_LOCK = threading.Lock()  # guards the sets of connections handed out (a 
 # lookups' replica reads at 1M customers, with room)
 REATTACH_WAIT_S = 600.0
 REATTACH_GRACE_S = 30.0  # ... before a result left half read by its cursor is ended
-DUCKDB_VACUUM_TASKS = 100  # DuckDB's default `max_vacuum_tasks`: the merges one checkpoint makes at most
 # The format the store's file is written in. DuckDB's default is 0.10.2's, and in it every checkpoint after an
 # append to an indexed table turns the whole index into that old layout before writing it: 0.45 s per checkpoint
 # after 2,000 events on the 30M-event store's index, 0.12 s in 1.2.0's format (BENCHMARKS.md "Checkpoints in
@@ -277,26 +276,15 @@ class Store:
 
     def keep_row_groups(self) -> None:
         """Checkpoints of the store's database stop merging adjacent row groups (DuckDB's vacuum, up to
-        `max_vacuum_tasks` merges a checkpoint; the file's other Store objects share the setting) until
-        `vacuum` makes one that does.
+        `max_vacuum_tasks` merges a checkpoint; the file's other Store objects share the setting).
 
         What the vacuum merges are mostly the small row groups `segmentum compact` writes the fact tables in:
         on the 1M-customer store each checkpoint merged about 120 of each table, which cost 1.8-2.1 s whatever
         the write before it was (a one-row insert into another table: 0.05 s without the vacuum), undid the
         compaction bit by bit, and stalled a server's micro-batches meanwhile (BENCHMARKS.md "The issue's
-        store"). The vacuum also reclaims deleted rows, so a server keeps it for a checkpoint now and then
-        (`vacuum`), and rewrites its live membership table itself (`runs.retention`)."""
+        store"). The vacuum also reclaimed deleted rows: a server gives them back itself (`store.reclaim`), and a
+        checkpoint still drops a row group whose rows are all deleted."""
         self.cursor().execute("SET GLOBAL max_vacuum_tasks = 0")
-
-    def vacuum(self) -> bool:
-        """One checkpoint with DuckDB's vacuum (`keep_row_groups` turned it off): adjacent row groups that fit in
-        fewer are merged, deleted rows reclaimed (as a checkpoint does, only when the log holds a write). False when
-        DuckDB refused it (another write under way)."""
-        self.cursor().execute(f"SET GLOBAL max_vacuum_tasks = {DUCKDB_VACUUM_TASKS}")
-        try:
-            return self.checkpoint()
-        finally:
-            self.keep_row_groups()
 
     def checkpoint(self) -> bool:
         """Write the log's changes into the file now (DuckDB's CHECKPOINT: every write of the database waits for
