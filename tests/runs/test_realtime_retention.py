@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import duckdb
 import pytest
 
 from segmentum.actions.events import metric_events, metric_values

@@ -510,11 +510,10 @@ def test_a_server_s_checkpoints_keep_the_compacted_row_groups(tmp_path: Path) ->
         compact(ws.store)
         tables = ("orders", "order_items", "events")
         assert {t: _groups(ws, t) for t in tables} == {"orders": 3, "order_items": 3, "events": 3}
-        runtime = Runtime(ws, realtime=False)  # what `segmentum serve` sets on its store
+        Runtime(ws, realtime=False)  # what `segmentum serve` sets on its store
         cur = ws.store.cursor()
-        for i in range(
-            3
-        ):  # a checkpoint after a write, as after a micro-batch (an empty log checkpoints nothing)
+        # each a checkpoint after a write, as after a micro-batch (an empty log checkpoints nothing)
+        for i in range(3):
             cur.execute(f"INSERT INTO main.customers VALUES ('new{i}')")
             assert ws.store.checkpoint()
         assert {t: _groups(ws, t) for t in tables} == {"orders": 3, "order_items": 3, "events": 3}
