@@ -25,9 +25,10 @@ a live row is always that signature's newest.
   reads the latest run then) and a settled batch run after R holds every trait of the table (previous-state
   reads stop there). They are deleted, and a live traits table left empty is dropped. So are the live
   membership rows older than the latest run (`snapshots.write_live`): nobody's current state. When deleted rows
-  are most of a row group of a live table, the live rows of that group are moved to the table's end, a few
-  thousand rows at each prune, so that the next checkpoint drops the group (`store.reclaim`): a server's checkpoints do
-  not merge row groups (`Store.keep_row_groups`), and every micro-batch's delete reads the live tables whole.
+  are three quarters of a row group of a live table (`LIVE_DEAD_SHARE`), the live rows of that group are moved to
+  the table's end, a few thousand rows at each prune, so that the next checkpoint drops the group
+  (`store.reclaim`): a server's checkpoints do not merge row groups (`Store.keep_row_groups`), and every
+  micro-batch's delete reads the live tables whole.
 
 Before this rule a real-time run's table was kept while it held any customer's current state: with events spread
 over 1M customers that was nearly every micro-batch's table until the next batch run, and each micro-batch's
@@ -138,18 +139,25 @@ def prune(store: Store) -> list[int]:
 
 # the rows one prune moves at most per live table to give back the space of deleted ones
 # (`store.reclaim.reclaim_row_groups`). At 2,000 events/s a micro-batch deletes about 2,000 rows of each live table
-# a second, 20,000 between two prunes (`Evaluator.prune_every_s`), and moving at least as many keeps the share of
-# deleted rows from growing. A prune at 1M customers moved about 60,000 rows of each table in 0.13-0.15 s, which
-# the next micro-batch waits for: a lower limit spreads that out, and a group that waits only gets sparser (each
-# row moved then gives more space back)
+# a second, 20,000 between two prunes (`Evaluator.prune_every_s`). A prune at 1M customers moved about 60,000 rows
+# of each table in 0.13-0.15 s, which the next micro-batch waited for: a lower limit spreads that out, and a
+# group that waits only gets sparser
 RECLAIM_ROWS = 20_480
+# ... from row groups that store more than this share of deleted rows: each row moved then gives back the space of
+# three. At a half (one for one) the moves at 1M and 2,000 events/s were as much log as the fold itself, and the
+# micro-batches waited for more checkpoints; the tables store up to four times their live rows, against the
+# 1.2M deleted rows a table gathered in the 10 minutes between two of DuckDB's vacuums before
+LIVE_DEAD_SHARE = 0.75
 
 
 def _reclaim_live_tables(store: Store, cur: Any) -> int:
     """Give back the space of the live tables' deleted rows (`store.reclaim`), before the fold writes them in the
     caller's transaction; returns the rows moved."""
     tables = [LIVE_TABLE, *live_traits_tables(store, cur)]
-    return sum(reclaim_row_groups(cur, f"{META}.{ident(t)}", max_rows=RECLAIM_ROWS) for t in tables)
+    return sum(
+        reclaim_row_groups(cur, f"{META}.{ident(t)}", max_rows=RECLAIM_ROWS, dead_share=LIVE_DEAD_SHARE)
+        for t in tables
+    )
 
 
 def _delete_dead_rows(store: Store, cur: Any, horizon: int) -> None:
