@@ -144,9 +144,10 @@ def prune(store: Store) -> list[int]:
 # group that waits only gets sparser
 RECLAIM_ROWS = 20_480
 # ... from row groups that store more than this share of deleted rows: each row moved then gives back the space of
-# three. At a half (one for one) the moves at 1M and 2,000 events/s were as much log as the fold itself, and the
-# micro-batches waited for more checkpoints; the tables store up to four times their live rows, against the
-# 1.2M deleted rows a table gathered in the 10 minutes between two of DuckDB's vacuums before
+# three. At a half (one for one) a 1M server at 2,000 events/s for 15 minutes had more long gaps between
+# micro-batches and an event -> membership p99 of 3.37-3.40 s, against 2.93 s with DuckDB's vacuum and 2.99 s at
+# three quarters (BENCHMARKS.md "Deleted rows given back without the vacuum"). The tables then store up to four
+# times their live rows, against the 1.2M deleted rows a table gathered in the 10 minutes between two vacuums
 LIVE_DEAD_SHARE = 0.75
 
 
