@@ -472,16 +472,24 @@ class Runtime:
         writer = self.events.exclusive(name) if found is not None and found.canonical else nullcontext()
         with writer:
             try:
-                return self._execute(found, name, params, tag)
-            finally:
+                result = self._execute(found, name, params, tag)
                 if name == "ingest":
-                    # the rows its upserts replaced stay stored without DuckDB's vacuum (off in a server): given
-                    # back while posted events still wait (`store.reclaim`)
-                    reclaim_main_tables(self.ws.store)
+                    self._reclaim_after_ingest()
+                return result
+            finally:
                 if found is not None and found.writes:
                     # dropped before the writer is released: appends take the replica's customers as existing
                     # (`EventWriter(known=...)`), and an erasure or an ingest may have removed some
                     self.live.forget()
+
+    def _reclaim_after_ingest(self) -> None:
+        """The rows an ingest's upserts replaced stay stored without DuckDB's vacuum (off in a server): given back
+        while posted events still wait for the ingest (`store.reclaim`). The ingest is done whatever happens here:
+        a failure is logged, and the rows stay stored until the next ingest tries again."""
+        try:
+            reclaim_main_tables(self.ws.store)
+        except Exception:  # noqa: BLE001 - the ingest committed; its answer must not become an error
+            log.warning("the rows the ingest replaced were not given back", exc_info=True)
 
     def _execute(self, found: Command | None, name: str, params: dict[str, Any], tag: str | None) -> Any:
         import inspect

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from segmentum.sql import ident
+from segmentum.sql import ident, literal
 from segmentum.store.compact import CLUSTERED
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def row_groups(cur: Any, table: str) -> list[tuple[int, int, int]]:
     count the deleted ones (`pragma_storage_info`: its first column's segments); a group's rowids are contiguous,
     after the groups before it."""
     stored = cur.execute(
-        f"SELECT row_group_id, sum(count) FROM pragma_storage_info('{table}') "
+        f"SELECT row_group_id, sum(count) FROM pragma_storage_info({literal(table)}) "
         "WHERE column_id = 0 AND column_path = '[0]' GROUP BY ALL ORDER BY row_group_id"
     ).fetchall()
     sizes = [int(rows) for _, rows in stored]
