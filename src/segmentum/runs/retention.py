@@ -112,8 +112,8 @@ def prune(store: Store) -> list[int]:
         hashes_of[sig] = hashes
     cur = store.cursor()
     with store.transaction(cur):
-        _reclaim_live_tables(store, cur)
         existing = set(live_traits_tables(store, cur))
+        _reclaim_live_tables(cur, sorted(existing))
         for sig, group in groups.items():
             name = live_traits_table(sig)
             live = f"{META}.{ident(name)}"
@@ -151,10 +151,11 @@ RECLAIM_ROWS = 20_480
 LIVE_DEAD_SHARE = 0.75
 
 
-def _reclaim_live_tables(store: Store, cur: Any) -> int:
-    """Give back the space of the live tables' deleted rows (`store.reclaim`), before the fold writes them in the
-    caller's transaction; returns the rows moved."""
-    tables = [LIVE_TABLE, *live_traits_tables(store, cur)]
+def _reclaim_live_tables(cur: Any, live_traits: list[str]) -> int:
+    """Give back the space of the deleted rows of the live membership table and of the live traits tables
+    `live_traits` (`store.reclaim`), before the fold writes them in the caller's transaction; returns the rows
+    moved."""
+    tables = [LIVE_TABLE, *live_traits]
     return sum(
         reclaim_row_groups(cur, f"{META}.{ident(t)}", max_rows=RECLAIM_ROWS, dead_share=LIVE_DEAD_SHARE)
         for t in tables
