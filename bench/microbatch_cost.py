@@ -24,6 +24,11 @@ refreshed, the triggers' actions into the outbox), in this process without the s
 `drift`: each step's median over the first and the last tenth of the micro-batches of a size, for a long series
 (`--batches 400`: what a server's minutes of micro-batches do to the next one's cost and to memory).
 
+The order rows: as in a server, the first micro-batch asks for the order tables' rows in memory
+(`runs.held_rows`, `serve.held_rows`), and the measured ones start once they are loaded (`held_load_s`,
+`held_mb`), so micro-batches gather those rows instead of scanning them. `--held off` scans them (as before
+2026-12-05); `--held both` interleaves the two, reported as "N" (gathered) and "N scanned" for each size.
+
 Usage: `python -m bench.microbatch_cost --workspace bench/data/c100000/ws --sizes 100,1000 --batches 50`
 (raw: bench/results/realtime_microbatch_cost.json). Report medians and p99 per step.
 """
@@ -151,7 +156,7 @@ def micro_batch(runtime: Runtime, ids: list[str]) -> dict[str, float]:
     return figures
 
 
-def measure(root: Path, sizes: list[int], batches: int, seed: int = 7) -> dict[str, Any]:
+def measure(root: Path, sizes: list[int], batches: int, held: str = "on", seed: int = 7) -> dict[str, Any]:
     rng = random.Random(seed)
     with Workspace(root) as ws:
         customers = [r[0] for r in ws.store.query("SELECT customer_id FROM main.customers")]
@@ -160,14 +165,24 @@ def measure(root: Path, sizes: list[int], batches: int, seed: int = 7) -> dict[s
         loaded = time.perf_counter()
         runtime.live.load()
         load_s = time.perf_counter() - loaded
-        # the first micro-batch compiles the definitions (once per fingerprint and day): not measured
+        # the first micro-batch compiles the definitions (once per fingerprint and day) and asks for the order
+        # rows in memory (`runs.held_rows`), loaded on a thread: neither measured
+        held_rows = runtime.held
         micro_batch(runtime, rng.sample(customers, 10))
-        samples: dict[int, list[dict[str, float]]] = {n: [] for n in sizes}
+        loaded = time.perf_counter()
+        held_tables = held_rows.wait() if held_rows is not None and held != "off" else {}
+        held_load_s = time.perf_counter() - loaded
+        # `--held both`: each size twice, its rows gathered from memory ("N") and scanned ("N scanned")
+        variants = {"on": [True], "off": [False], "both": [True, False]}[held]
+        labels = [(n, v, f"{n}" if v else f"{n} scanned") for n in sizes for v in variants]
+        samples: dict[str, list[dict[str, float]]] = {label: [] for _, _, label in labels}
         for i in range(batches):
-            for n in sizes if i % 2 == 0 else list(reversed(sizes)):
-                samples[n].append(micro_batch(runtime, rng.sample(customers, n)))
+            for n, gathered, label in labels if i % 2 == 0 else list(reversed(labels)):
+                runtime.evaluator.held = held_rows if gathered else None
+                samples[label].append(micro_batch(runtime, rng.sample(customers, n)))
                 print(
-                    json.dumps({"size": n, **{k: round(v, 4) for k, v in samples[n][-1].items()}}), flush=True
+                    json.dumps({"size": label, **{k: round(v, 4) for k, v in samples[label][-1].items()}}),
+                    flush=True,
                 )
     # the fixed steps, then the staging's own ("stage" and "stage.<table>": `Evaluator.evaluate`'s timings)
     staging = sorted({k for rows in samples.values() for s in rows for k in s if k.startswith("stage")})
@@ -201,6 +216,9 @@ def measure(root: Path, sizes: list[int], batches: int, seed: int = 7) -> dict[s
         "batches_per_size": batches,
         "drift": drift,
         "replica_load_s": round(load_s, 2),
+        "held_rows": held_tables,
+        "held_load_s": round(held_load_s, 2),
+        "held_mb": round(held_rows.nbytes() / 1e6) if held_rows is not None else 0,
         "cpus": os.cpu_count(),
         "load_average_at_end": os.getloadavg(),
         "summary": summary,
@@ -219,6 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=50, help="micro-batches per size")
     parser.add_argument("--in-place", action="store_true", help="write into --workspace (a scratch copy)")
     parser.add_argument(
+        "--held",
+        choices=("on", "off", "both"),
+        default="on",
+        help="the order rows gathered from memory as a server does (on), scanned (off), or both interleaved",
+    )
+    parser.add_argument(
         "--scratch", default=None, help="where the copy goes (default: the system temp folder)"
     )
     parser.add_argument(
@@ -229,12 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     print(f"start {datetime.now():%H:%M:%S}, load {os.getloadavg()}", flush=True)
     if args.in_place:
-        figures = measure(Path(args.workspace), sizes, args.batches)
+        figures = measure(Path(args.workspace), sizes, args.batches, args.held)
     else:
         tmp = Path(tempfile.mkdtemp(prefix="bench_mbcost_", dir=args.scratch))
         try:
             shutil.copytree(args.workspace, tmp / "ws")
-            figures = measure(tmp / "ws", sizes, args.batches)
+            figures = measure(tmp / "ws", sizes, args.batches, args.held)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     Path(args.out).write_text(json.dumps(figures, indent=2, default=str))

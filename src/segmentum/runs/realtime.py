@@ -67,6 +67,7 @@ import pyarrow as pa
 from segmentum.errors import BusyError, SegmentumError
 from segmentum.faults import delay_point
 from segmentum.progress import Laps
+from segmentum.runs.held_rows import HELD_TABLES, HeldRows
 from segmentum.schema import CUSTOMERS, EVENTS, IDENTITIES, TABLES
 from segmentum.sql import ident
 from segmentum.store import META, Store
@@ -446,6 +447,7 @@ def bind_touched(sql: str) -> str:
 # a micro-batch's temporary copies of its customers' rows (`_BoundEngine`), on its own cursor: "temp"."main".<name>
 STAGED = "_sgm_staged_"
 STAGED_KEYS = f"{STAGED}_keys"  # the touched ids and their aliases: whose rows are staged
+HELD_PART = "_sgm_held_part"  # a table's rows gathered from `HeldRows`, registered while they are copied
 # a canonical table of the store as Ibis writes it (never a table of another schema or catalog)
 _MAIN_TABLE = re.compile(r'(?<![."\w])"main"\."([A-Za-z_][A-Za-z0-9_]*)"')
 _STAGED_TABLE = re.compile(r'"temp"\."main"\."' + STAGED + r'([A-Za-z_][A-Za-z0-9_]*)"')
@@ -598,8 +600,10 @@ class _BoundEngine:
         as_of: datetime,
         cap: int = MAX_PUSHED_IDS,
         columns: dict[str, tuple[str, ...]] | None = None,
+        held: HeldRows | None = None,
     ) -> None:
         self.sql = sql
+        self.id_list = ids
         self.ids = pa.table({"customer_id": pa.array(ids, pa.string())})
         self.as_of = as_of
         self.cap = cap  # the most ids pushed into the scans (`pushed_ids_cap`)
@@ -610,6 +614,8 @@ class _BoundEngine:
             str, float
         ] = {}  # seconds per staging statement: "keys", each table, "fetched"
         self.orders_fetched = 0  # orders of customers not staged, fetched for the staged items
+        self.held = held  # the order tables' rows a server holds by customer (`runs.held_rows`)
+        self.gathered: list[str] = []  # the tables staged from them, not scanned
         self._cur: Any = None
 
     def result_sql(self, expr: Any, cur: Any) -> str:
@@ -649,11 +655,33 @@ class _BoundEngine:
             (count,) = cur.execute(f"SELECT count(*) FROM {keys}").fetchone()
             self._push(cur, int(count))
             lap("keys")
+            key_list: list[str] | None = None
             for table in self.tables:
-                cur.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {STAGED}{table} AS SELECT {self._select_list(table)} "
-                    f"FROM main.{ident(table)} WHERE customer_id IN (SELECT customer_id FROM {keys})"
-                )
+                part = None
+                if self.held is not None and table in HELD_TABLES and table in self.columns:
+                    if key_list is None:
+                        key_list = (
+                            self.id_list
+                            if keys == TOUCHED
+                            else [r[0] for r in cur.execute(f"SELECT customer_id FROM {keys}").fetchall()]
+                        )
+                    part = self.held.rows(cur, table, self.columns[table], key_list)
+                if part is None:
+                    cur.execute(
+                        f"CREATE OR REPLACE TEMP TABLE {STAGED}{table} AS SELECT {self._select_list(table)} "
+                        f"FROM main.{ident(table)} WHERE customer_id IN (SELECT customer_id FROM {keys})"
+                    )
+                else:  # the same rows, gathered from memory into a table of the store table's column types
+                    cur.execute(
+                        f"CREATE OR REPLACE TEMP TABLE {STAGED}{table} AS SELECT {self._select_list(table)} "
+                        f"FROM main.{ident(table)} LIMIT 0"
+                    )
+                    cur.register(HELD_PART, part)
+                    try:
+                        cur.execute(f"INSERT INTO {_staged_name(STAGED + table)} SELECT * FROM {HELD_PART}")
+                    finally:
+                        cur.unregister(HELD_PART)
+                    self.gathered.append(table)
                 lap(table)
             if "orders" in self.tables and "order_items" in self.tables:
                 missing = (
@@ -717,6 +745,7 @@ class Evaluator:
         *,
         prune_every_s: float = PRUNE_EVERY_S,
         staged: bool = True,
+        held: HeldRows | None = None,
     ) -> None:
         self.ctx = ctx
         self.definitions = definitions or DefinitionsCache(ctx)
@@ -727,6 +756,11 @@ class Evaluator:
         # the query reads staged copies of the touched customers' rows (False: the store's tables, pruned by
         # the ids pushed into their scans; bench.microbatch measures one against the other)
         self.staged = staged
+        # the order tables' rows held in memory (a server's): staged by a gather, not a scan, once loaded
+        self.held = held
+        self.gathered: tuple[
+            str, ...
+        ] = ()  # the tables the last micro-batch gathered from `held`, not scanned
         self._cached: _Compiled | None = None
         self.compiles = 0  # how many times the definitions were compiled (tests and status)
         self.key_seconds = 0.0  # the last `_key`'s queries (timings)
@@ -861,7 +895,8 @@ class Evaluator:
         key = (str(store.path.resolve()), run_id)
         with execute._ACTIVE_LOCK:
             execute._ACTIVE.add(key)
-        bound = _BoundEngine(sql, ids, as_of, pushed_ids_cap(store), self.staged_columns(sql))
+        columns = self.staged_columns(sql)
+        bound = _BoundEngine(sql, ids, as_of, pushed_ids_cap(store), columns, self.held)
         try:
             trait_hashes = {t: defs.hashes[t] for t in compiled.traits if t in defs.hashes}
             count = execute._write(
@@ -889,6 +924,9 @@ class Evaluator:
         if bound.stage_s is not None:  # part of "evaluate": the staging runs before the query
             timings["stage"] = bound.stage_s
             timings.update({f"stage.{name}": s for name, s in bound.stage_steps.items()})
+        self.gathered = tuple(sorted(bound.gathered))
+        if bound.stage_s is not None and self.held is not None:
+            self.held.request(columns)  # what was scanned is loaded for the next ones (a thread of its own)
         lap.restart()
         if committed is not None:
             committed(run_id)

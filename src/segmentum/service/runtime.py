@@ -23,6 +23,7 @@ from segmentum.config import memory_bytes
 from segmentum.errors import BusyError, NotFoundError, SegmentumError
 from segmentum.progress import Estimate
 from segmentum.runs.backfill import point_row
+from segmentum.runs.held_rows import HeldRows
 from segmentum.runs.realtime import (
     DefinitionsCache,
     Evaluator,
@@ -191,7 +192,11 @@ class Runtime:
             micro_batch_seconds if micro_batch_seconds is not None else ws.config.serve.micro_batch_seconds
         )
         self.definitions = DefinitionsCache(ws)
-        self.evaluator = Evaluator(ws, self.definitions)
+        # the order rows micro-batches stage, gathered from memory once loaded (`serve.held_rows`); forgotten at
+        # each command that writes the canonical tables (`_command`)
+        held_rows = ws.config.serve.held_rows
+        self.held = HeldRows(ws.store, memory_bytes(held_rows)) if held_rows else None
+        self.evaluator = Evaluator(ws, self.definitions, held=self.held)
         self._actions_owed = False  # a micro-batch left its triggers' actions pending
         self.micro = MicroBatcher(
             self._evaluate,
@@ -245,6 +250,8 @@ class Runtime:
         self._stop.set()
         # a load of the lookups' replica is abandoned, not waited for (at 100k customers it reads for seconds)
         self.live.abandon()
+        if self.held is not None:
+            self.held.abandon()
         self.micro.stop()
         delivery = getattr(self, "_delivery", None)
         if delivery is not None:
@@ -481,6 +488,8 @@ class Runtime:
                     # dropped before the writer is released: appends take the replica's customers as existing
                     # (`EventWriter(known=...)`), and an erasure or an ingest may have removed some
                     self.live.forget()
+                if found is not None and found.canonical and self.held is not None:
+                    self.held.forget()  # the order tables may have changed: loaded again after a micro-batch
 
     def _reclaim_after_ingest(self) -> None:
         """The rows an ingest's upserts replaced stay stored without DuckDB's vacuum (off in a server): given back
