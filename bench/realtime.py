@@ -18,8 +18,9 @@ stored) is served by `segmentum serve` (uvicorn) on 127.0.0.1. For each offered 
 Reported per rate: events/s accepted (held), 429 answers, event -> membership p50/p95/p99, lookup p50/p99,
 the server's peak RSS, and the cores each side used (`server_cores`, `generator_cores`: the event clients,
 the probe and the lookup process); at the end, events stored = events accepted. The phases begin once the
-server's start is done (a first event seen in the lookups, the stored run's segment profiles warmed:
-`start_s`).
+server's start is done (a first event seen in the lookups, the stored run's segment profiles warmed, the
+order rows the micro-batches gather loaded: `start_s`, `held_rows`). `lookup_p99_ms_by_minute`: the lookups'
+p99 for each minute of a phase.
 Usage: `python -m bench.realtime --workspace bench/data/c100000/ws --rates 500,1000,2000,3000 --seconds 60`.
 `--server-src DIR` serves with another checkout's `src` (e.g. `git archive <commit> src | tar -x -C DIR`), to
 compare two versions of the server one after the other on the same store and machine. The server is started as
@@ -209,11 +210,13 @@ def _phase(
     elapsed = time.monotonic() - started
     clients_cpu = _cpu_s() - clients_cpu
     lookup_s: list[float] = []
+    lookup_at: list[float] = []
     lookups_cpu = 0.0
     if lookups_proc is not None:
         lookups_proc.wait(seconds + 120)
         done = json.loads(lookup_out.read_text() or "{}")
         lookup_s = done.get("seconds", [])
+        lookup_at = done.get("at", [])
         lookups_cpu = done.get("cpu_s", 0.0)
         errors.extend(done.get("errors", []))
     lookup_out.unlink(missing_ok=True)
@@ -232,10 +235,20 @@ def _phase(
         "lookups_per_s": round(len(lookup_s) / elapsed, 1),
         "lookup_p50_ms": None if not lookup_s else round(1000 * float(np.percentile(lookup_s, 50)), 2),
         "lookup_p99_ms": None if not lookup_s else round(1000 * float(np.percentile(lookup_s, 99)), 2),
+        # where in the phase the slow lookups fell (a server's start, a load, or all along)
+        "lookup_p99_ms_by_minute": _by_minute(lookup_at, lookup_s),
         "errors": errors[:3],
         # the load generator shares the machine's cores with the server: what it used, in cores
         "generator_cores": round((clients_cpu + lookups_cpu) / elapsed, 2),
     }
+
+
+def _by_minute(at: list[float], seconds: list[float]) -> list[float]:
+    """The p99 in milliseconds of the lookups sent in each minute of a phase."""
+    minutes: dict[int, list[float]] = {}
+    for when, took in zip(at, seconds, strict=True):
+        minutes.setdefault(int(when // 60), []).append(took)
+    return [round(1000 * float(np.percentile(minutes[m], 99)), 2) for m in sorted(minutes)]
 
 
 def measure(
@@ -299,6 +312,13 @@ def _measure(
                 if time.monotonic() > warm_until:
                     raise RuntimeError("the server's start never finished (warming_runs)")
                 time.sleep(0.5)
+            # and the order rows the micro-batches gather, loaded after the first one (`serve.held_rows`;
+            # servers before 2026-12-05 have none)
+            while (client.get("/v1/status").json().get("held_rows") or {}).get("loading"):
+                if time.monotonic() > warm_until:
+                    raise RuntimeError("the server's start never finished (held_rows)")
+                time.sleep(0.5)
+            held_rows = client.get("/v1/status").json().get("held_rows")
         start_s = round(time.monotonic() - started_at, 1)
         warm_accepted = 1
         for rate in rates:
@@ -328,7 +348,8 @@ def _measure(
     return {
         "customers": len(customers),
         "store_rows": rows,  # before the phases' events
-        "start_s": start_s,  # the server's launch until its start was done (first event seen, profiles stored)
+        "start_s": start_s,
+        "held_rows": held_rows,  # the server's launch until its start was done (first event seen, profiles stored)
         "server_src": str(server_src) if server_src else None,
         "seconds_per_rate": seconds,
         "lookups_offered_per_s": lookups,
@@ -410,6 +431,7 @@ def lookup_worker(url: str, key: str, customers: list[str], lookups: int, second
     parsed = urlsplit(url)
     host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
     answered: list[float] = []
+    sent_at: list[float] = []  # seconds into the phase each answered lookup was due or sent
     errors: list[str] = []
     cpu_before = _cpu_s()
     connections = max(1, lookups // 25)
@@ -440,14 +462,16 @@ def lookup_worker(url: str, key: str, customers: list[str], lookups: int, second
                 await reader.readexactly(length)
                 if status == 200:
                     answered.append(time.monotonic() - begun)
+                    sent_at.append(begun - started)
                 elif len(errors) < 3:
                     errors.append(f"lookup: {status}")
                 due += connections / lookups
         finally:
             writer.close()
 
+    started = time.monotonic() + 0.5  # the connections opened by then
+
     async def all_connections() -> None:
-        started = time.monotonic() + 0.5  # the connections opened by then
         await asyncio.gather(*(connection(n, started, started + seconds) for n in range(connections)))
 
     try:  # segmentum's server runs on it (a dependency where it builds); the client is lighter on it too
@@ -456,7 +480,7 @@ def lookup_worker(url: str, key: str, customers: list[str], lookups: int, second
         asyncio.run(all_connections())
     else:
         uvloop.run(all_connections())
-    return {"seconds": answered, "errors": errors, "cpu_s": round(_cpu_s() - cpu_before, 2)}
+    return {"seconds": answered, "at": sent_at, "errors": errors, "cpu_s": round(_cpu_s() - cpu_before, 2)}
 
 
 # ------------------------------------------------------------------------------------------ the append alone

@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from segmentum.sql import ident, literal
+from segmentum.sql import ident, literal, one
 from segmentum.store.connection import Store
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,18 @@ class HeldRows:
     def held(self) -> dict[str, int]:
         """The tables held and their rows."""
         return {t: int(h.starts[-1]) for t, h in self._held.items()}
+
+    def status(self) -> dict[str, Any]:
+        """What `GET /v1/status` shows: the tables held and their rows, their memory, whether a load runs, the
+        tables not held because they did not fit (or could not be read)."""
+        loading = self._loading
+        return {
+            "tables": self.held(),
+            "mb": round(self.nbytes() / 1e6),
+            "budget_mb": round(self.budget / 1e6),
+            "loading": loading is not None and loading.is_alive(),
+            "not_held": sorted(self._refused),
+        }
 
     def nbytes(self) -> int:
         return sum(h.rows.nbytes + h.ids.nbytes + h.starts.nbytes for h in self._held.values())
@@ -252,17 +264,20 @@ def _read(cur: Any, table: str, columns: tuple[str, ...]) -> _Held:
     """`columns` of every row of `table` with a customer, grouped by customer in the ids' byte order."""
     (signature,) = [r[1:] for r in cur.execute(signature_sql((table,))).fetchall()]
     others = [c for c in columns if c != "customer_id"]
-    select = ", ".join(ident(c) for c in ["customer_id", *others])
-    data = cur.execute(
-        f"SELECT {select} FROM main.{ident(table)} WHERE customer_id IS NOT NULL"
-    ).to_arrow_table()
+    source = f"FROM main.{ident(table)} WHERE customer_id IS NOT NULL"
+    # a column at a time, so that the table is never in memory twice (at 1M customers the whole of order_items'
+    # staged columns is 1.1 GB), where DuckDB keeps the rows' order (its default): each scan then lists the
+    # rows in the same order, within the one transaction; else all at once
+    apart = bool(one(cur.execute("SELECT current_setting('preserve_insertion_order')"))[0])
+    first = ["customer_id"] if apart else ["customer_id", *others]
+    data = cur.execute(f"SELECT {', '.join(ident(c) for c in first)} {source}").to_arrow_table()
     encoded = pc.dictionary_encode(data.column("customer_id")).combine_chunks()
+    data = data.drop_columns(["customer_id"])
     # the customers as fixed-width UTF-8 bytes, which numpy sorts and searches; numpy drops a fixed-width
     # string's trailing NUL bytes, so a table with an id that ends in one is not held (`_read_within`: scanned)
-    names = encoded.dictionary.cast(pa.binary()).to_numpy(zero_copy_only=False)
-    ids = np.array(names, dtype=bytes) if len(names) else np.array([], dtype="S1")
-    if any(name.endswith(b"\0") for name in names):
+    if pc.any(pc.ends_with(encoded.dictionary, pattern="\0")).as_py():
         raise ValueError(f"a customer_id of {table} ends in a NUL character")
+    ids = _fixed_width(encoded.dictionary)
     order = np.argsort(ids, kind="stable")
     rank = np.empty(len(ids), dtype=np.int64)
     rank[order] = np.arange(len(ids), dtype=np.int64)
@@ -272,14 +287,37 @@ def _read(cur: Any, table: str, columns: tuple[str, ...]) -> _Held:
     np.cumsum(np.bincount(row_rank, minlength=len(ids)), out=starts[1:])
     del encoded, row_rank
     held_columns = []
-    for name in others:  # a column at a time: the whole table is never held twice
-        column = data.column(name).take(rows_order).combine_chunks()
+    for name in others:
+        read = cur.execute(f"SELECT {ident(name)} {source}").to_arrow_table() if apart else data
+        if read.num_rows != len(rows_order):  # the table changed under the transaction: never
+            raise ValueError(f"{table}.{name}: {read.num_rows} rows read, {len(rows_order)} customers' rows")
+        column = read.column(name).take(rows_order).combine_chunks()
+        del read
         if pa.types.is_string(column.type) and _repeats(column):
             column = pc.dictionary_encode(column)
         held_columns.append(column)
-        data = data.drop_columns([name])
+        if not apart:
+            data = data.drop_columns([name])
     rows = pa.table(held_columns, names=others) if others else pa.table({})
     return _Held(columns, ids[order], starts, rows, tuple(signature))
+
+
+def _fixed_width(strings: pa.Array) -> np.ndarray:
+    """`strings` (no NULL) as numpy fixed-width bytes of their UTF-8, padded with NULs: built from Arrow's
+    buffers a byte position at a time, not a Python object per string (1M ids: milliseconds)."""
+    binary = strings.cast(pa.binary())
+    if len(binary) == 0:
+        return np.array([], dtype="S1")
+    _, offset_buffer, data_buffer = binary.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype=np.int32)[binary.offset : binary.offset + len(binary) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(1, np.uint8)
+    lengths = np.diff(offsets)
+    width = max(int(lengths.max()), 1)
+    out = np.zeros((len(binary), width), dtype=np.uint8)
+    for j in range(width):
+        has = lengths > j
+        out[has, j] = data[offsets[:-1][has] + j]
+    return out.view(f"S{width}").ravel()
 
 
 def _repeats(column: pa.Array) -> bool:
@@ -305,12 +343,8 @@ def _gather(held: _Held, keys: list[str]) -> pa.Table:
     rows = held.rows
     # with no other column staged (`rows` has none to take from) the customers are the whole result
     part = rows.take(pa.array(np.repeat(first, counts) + within)) if rows.num_columns else rows
-    customers = pa.array(
-        np.repeat(
-            np.array([k for (k, _), f in zip(candidates, found, strict=True) if f], dtype=object), counts
-        ),
-        pa.string(),
-    )
+    found_keys = pa.array([k for (k, _), f in zip(candidates, found, strict=True) if f], pa.string())
+    customers = found_keys.take(pa.array(np.repeat(np.arange(len(found_keys)), counts)))
     arrays = {name: part.column(name) for name in part.column_names}
     arrays["customer_id"] = customers
     return pa.table([arrays[c] for c in held.columns], names=list(held.columns))

@@ -636,4 +636,6 @@ class Runtime:
             "warming_runs": sorted(self.warming),
             "definitions_loaded": self.definitions_warmed.is_set(),
             "live_loaded": self.live.ready if self.realtime else None,
+            # the order rows micro-batches gather from memory (`serve.held_rows`)
+            "held_rows": self.held.status() if self.realtime and self.held is not None else None,
         }
