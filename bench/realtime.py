@@ -22,6 +22,8 @@ server's start is done (a first event seen in the lookups, the stored run's segm
 order rows the micro-batches gather loaded: `start_s`, `held_rows`). `lookup_p99_ms_by_minute`: the lookups'
 p99 for each minute of a phase.
 Usage: `python -m bench.realtime --workspace bench/data/c100000/ws --rates 500,1000,2000,3000 --seconds 60`.
+`--serve KEY=VALUE` sets a `serve:` setting in the served copy's segmentum.yml (e.g. `micro_batch_seconds=0.5`,
+`held_rows=null`).
 `--server-src DIR` serves with another checkout's `src` (e.g. `git archive <commit> src | tar -x -C DIR`), to
 compare two versions of the server one after the other on the same store and machine. The server is started as
 the tests start it (`bench.pages.serve`, `tests/servers.start_serve`: its log in a temporary file).
@@ -257,20 +259,35 @@ def measure(
     seconds: float = 60.0,
     lookups: int = 500,
     server_src: Path | None = None,
+    serve_settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Copy the workspace, serve it (with `server_src`'s code when given), load it at each rate; the figures."""
+    """Copy the workspace, serve it (with `server_src`'s code when given, and `serve_settings` under `serve:` in
+    the copy's segmentum.yml), load it at each rate; the figures."""
     tmp = Path(tempfile.mkdtemp(prefix="bench_rt_"))
     try:  # the copy of a 1M store is 2.7 GB: never leave it behind
-        return _measure(tmp, source_ws, rates, seconds, lookups, server_src)
+        return _measure(tmp, source_ws, rates, seconds, lookups, server_src, serve_settings or {})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _measure(
-    tmp: Path, source_ws: Path, rates: list[int], seconds: float, lookups: int, server_src: Path | None
+    tmp: Path,
+    source_ws: Path,
+    rates: list[int],
+    seconds: float,
+    lookups: int,
+    server_src: Path | None,
+    serve_settings: dict[str, Any],
 ) -> dict[str, Any]:
+    import yaml
+
     root = tmp / "ws"
     shutil.copytree(source_ws, root)
+    if serve_settings:
+        config_path = root / "segmentum.yml"
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+        config["serve"] = {**(config.get("serve") or {}), **serve_settings}
+        config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     with Workspace(root) as ws:
         key = KeyStore(ws.store).create("admin", "bench")[0]
         batch_runs = ws.store.query("SELECT count(*) FROM segmentum.runs WHERE status = 'complete'")[0][0]
@@ -608,6 +625,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workspace", help="the benchmark workspace (a copy is served)")
     parser.add_argument("--rates", default="500,1000,2000,3000", help="offered events/s, comma-separated")
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument(
+        "--serve",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a `serve:` setting of the served copy's segmentum.yml (e.g. micro_batch_seconds=0.5; repeatable)",
+    )
     parser.add_argument("--lookups", type=int, default=500, help="lookup requests/s offered during each rate")
     parser.add_argument(
         "--out", default=None, help="raw figures (default bench/results/realtime[_append].json)"
@@ -653,7 +677,12 @@ def main(argv: list[str] | None = None) -> int:
     args.out = args.out or str(results / "realtime.json")
     rates = [int(r) for r in args.rates.split(",") if r.strip()]
     server_src = Path(args.server_src).resolve() if args.server_src else None
-    figures = measure(Path(args.workspace), rates, args.seconds, args.lookups, server_src)
+    import yaml
+
+    settings = {k: yaml.safe_load(v) for k, _, v in (item.partition("=") for item in args.serve)}
+    figures = measure(Path(args.workspace), rates, args.seconds, args.lookups, server_src, settings)
+    if settings:
+        figures["serve_settings"] = settings
     Path(args.out).write_text(json.dumps(figures, indent=2, default=str))
     print(json.dumps(figures, indent=2, default=str))
     return 0 if figures["nothing_lost"] else 1

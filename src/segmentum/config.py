@@ -305,6 +305,7 @@ store: segmentum.duckdb
 # serve:                      # `segmentum serve` (also host, port, micro_batch_seconds, schedule, max_pending)
 #   memory_limit: 25%         # DuckDB's memory while serving, unless engine.memory_limit is set
 #   checkpoint_wal: 16MB      # the store is checkpointed after a micro-batch once its log reaches this size
+#   held_rows: 10%            # memory for the order rows micro-batches gather instead of scanning (null: none)
 # warehouse: warehouse/       # where Parquet exports for Spark are written
 
 # Timestamps are stored as wall-clock time in this zone; input with an offset is converted to it.
