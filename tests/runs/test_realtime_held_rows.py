@@ -155,17 +155,30 @@ def test_a_table_changed_since_its_rows_were_held_is_scanned_until_loaded_again(
     assert evaluator.gathered == ("order_items", "orders")
 
 
-def test_a_server_forgets_the_held_rows_at_an_ingest_and_loads_them_again(
-    ws: Workspace, tmp_path: Path
+def test_a_server_holds_no_rows_while_it_ingests_and_loads_them_again_after(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An upsert keeps the number of orders but changes one: the server forgets the rows when the ingest is
-    done, its next micro-batch scans and asks for them again."""
+    """An upsert keeps the number of orders but changes one: while the ingest runs the server holds, serves and
+    loads no rows (a load then would read the orders as they were); its next micro-batch scans and asks for
+    them again."""
+    from segmentum.ingest import load as load_mod
     from segmentum.service.runtime import Runtime
 
     runtime = Runtime(ws, realtime=False)
     assert runtime.held is not None and runtime.evaluator.held is runtime.held
     runtime._evaluate(["c2"], T0)
     assert runtime.held.wait(30)
+    during: list[Any] = []
+    real_ingest = load_mod.ingest
+
+    def ingest(*args: Any, **kwargs: Any) -> Any:
+        report = real_ingest(*args, **kwargs)
+        assert runtime.held is not None
+        runtime.held.request(runtime.evaluator.staged_columns(""))  # what a micro-batch asks: refused
+        during.append((runtime.held.held(), runtime.held.status()["loading"]))
+        return report
+
+    monkeypatch.setattr(load_mod, "ingest", ingest)
     (amount,) = ws.store.query("SELECT amount FROM main.orders WHERE order_id = 'o1-0'")[0]
     source = tmp_path / "orders.csv"
     source.write_text(
@@ -174,6 +187,7 @@ def test_a_server_forgets_the_held_rows_at_an_ingest_and_loads_them_again(
     count = ws.store.query("SELECT count(*) FROM main.orders")[0][0]
     runtime.command("ingest", {"table": "orders", "path": str(source), "mode": "upsert"})
     assert ws.store.query("SELECT count(*) FROM main.orders")[0][0] == count
+    assert during == [({}, False)]
     assert runtime.held.held() == {}
     result = runtime._evaluate(["c2"], T0 + timedelta(minutes=5))
     assert runtime.evaluator.gathered == ()

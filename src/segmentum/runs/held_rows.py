@@ -12,8 +12,9 @@ rows held in memory").
   the same columns, the same values (the staged table is created with the store table's own column types).
 - Loaded on a thread of its own (`request`): until loaded, micro-batches scan. Nothing is held while the
   estimate of the rows' memory exceeds the budget (`serve.held_rows`; about 1.2 GB at 1M customers / 27M rows).
-- Forgotten whenever those tables may have changed: the server forgets them at each ingest, erasure or
-  compaction (`service.runtime.Runtime._command`), and a micro-batch compares each table's catalog entry and row
+- Forgotten whenever those tables may have changed: the server holds none while an ingest, an erasure or a
+  compaction runs and forgets them after it (`suspended`, in `service.runtime.Runtime._command`), and a
+  micro-batch compares each table's catalog entry and row
   count with those read with the rows (`signature`): a table replaced, appended to or deleted from is scanned
   and loaded again.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +89,7 @@ class HeldRows:
         self._refused: dict[str, tuple[str, ...]] = {}  # what did not fit, until the next forget()
         self._cursor: Any = None  # the cursor a load reads with (abandon interrupts it)
         self._abandoned = False
+        self._suspended = 0  # while an operation writes the tables (`suspended`): neither served nor loaded
         self.loads = 0  # completed loads (tests, status)
 
     # ------------------------------------------------------------------ reading
@@ -94,7 +97,7 @@ class HeldRows:
         """The rows of `table` whose customer is one of `keys`, with `columns` in that order, or None when they
         are not held as they are now in the store (read through `cur`, the micro-batch's transaction)."""
         held = self._held.get(table)
-        if held is None or held.columns != columns:
+        if held is None or held.columns != columns or self._suspended:
             return None
         (signature,) = [r[1:] for r in cur.execute(signature_sql((table,))).fetchall()]
         if tuple(signature) != held.signature:
@@ -128,7 +131,7 @@ class HeldRows:
         being loaded, or did not fit the budget."""
         wanted = {t: c for t, c in columns.items() if t in HELD_TABLES}
         with self._lock:
-            if self._abandoned or (self._loading is not None and self._loading.is_alive()):
+            if self._abandoned or self._suspended or (self._loading is not None and self._loading.is_alive()):
                 return
             missing = {
                 t: c
@@ -221,6 +224,25 @@ class HeldRows:
             self._generation += 1
             self._held = {}
             self._refused = {}
+
+    @contextlib.contextmanager
+    def suspended(self) -> Iterator[None]:
+        """While an operation that may write the held tables runs (an ingest, an erasure, a compaction): nothing
+        is held, served or loaded, and a load in progress drops what it read. Afterwards the rows are forgotten
+        again, so that the next load reads what the operation committed (a load that began before it, or a
+        micro-batch between its commit and a later `forget`, would have used the rows as they were)."""
+        with self._lock:
+            self._suspended += 1
+            self._generation += 1
+            self._held = {}
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._suspended -= 1
+                self._generation += 1
+                self._held = {}
+                self._refused = {}
 
     def abandon(self) -> None:
         """The server stops: interrupt a load and never load again."""

@@ -758,9 +758,8 @@ class Evaluator:
         self.staged = staged
         # the order tables' rows held in memory (a server's): staged by a gather, not a scan, once loaded
         self.held = held
-        self.gathered: tuple[
-            str, ...
-        ] = ()  # the tables the last micro-batch gathered from `held`, not scanned
+        # the tables the last micro-batch gathered from `held`, not scanned
+        self.gathered: tuple[str, ...] = ()
         self._cached: _Compiled | None = None
         self.compiles = 0  # how many times the definitions were compiled (tests and status)
         self.key_seconds = 0.0  # the last `_key`'s queries (timings)

@@ -192,8 +192,8 @@ class Runtime:
             micro_batch_seconds if micro_batch_seconds is not None else ws.config.serve.micro_batch_seconds
         )
         self.definitions = DefinitionsCache(ws)
-        # the order rows micro-batches stage, gathered from memory once loaded (`serve.held_rows`); forgotten at
-        # each command that writes the canonical tables (`_command`)
+        # the order rows micro-batches stage, gathered from memory once loaded (`serve.held_rows`); none while a
+        # command that writes the canonical tables runs, forgotten after it (`_command`)
         held_rows = ws.config.serve.held_rows
         self.held = HeldRows(ws.store, memory_bytes(held_rows)) if held_rows else None
         self.evaluator = Evaluator(ws, self.definitions, held=self.held)
@@ -477,7 +477,13 @@ class Runtime:
         # replaced), so it holds the event writer and posted events are answered 429 until it is done (the run
         # lock keeps micro-batches and batch runs out too)
         writer = self.events.exclusive(name) if found is not None and found.canonical else nullcontext()
-        with writer:
+        # and the order rows micro-batches gather are neither used nor loaded meanwhile, and forgotten after
+        held = (
+            self.held.suspended()
+            if found is not None and found.canonical and self.held is not None
+            else nullcontext()
+        )
+        with writer, held:
             try:
                 result = self._execute(found, name, params, tag)
                 if name == "ingest":
@@ -488,8 +494,6 @@ class Runtime:
                     # dropped before the writer is released: appends take the replica's customers as existing
                     # (`EventWriter(known=...)`), and an erasure or an ingest may have removed some
                     self.live.forget()
-                if found is not None and found.canonical and self.held is not None:
-                    self.held.forget()  # the order tables may have changed: loaded again after a micro-batch
 
     def _reclaim_after_ingest(self) -> None:
         """The rows an ingest's upserts replaced stay stored without DuckDB's vacuum (off in a server): given back
