@@ -11,12 +11,11 @@ rows held in memory").
 - What is held is exactly what the scan would stage: every row of the table whose `customer_id` is not NULL,
   the same columns, the same values (the staged table is created with the store table's own column types).
 - Loaded on a thread of its own (`request`): until loaded, micro-batches scan. Nothing is held while the
-  estimate of the rows' memory exceeds the budget (`serve.held_rows`; about 1.2 GB at 1M customers / 27M rows).
+  estimate of the rows' memory exceeds the budget (`serve.held_rows`; 1.3 GB at 1M customers / 27M rows).
 - Forgotten whenever those tables may have changed: the server holds none while an ingest, an erasure or a
   compaction runs and forgets them after it (`suspended`, in `service.runtime.Runtime._command`), and a
-  micro-batch compares each table's catalog entry and row
-  count with those read with the rows (`signature`): a table replaced, appended to or deleted from is scanned
-  and loaded again.
+  micro-batch compares each table's catalog entry and row count with those read with the rows
+  (`signature_sql`): a table replaced, appended to or deleted from is scanned and loaded again.
 """
 
 from __future__ import annotations
