@@ -347,11 +347,19 @@ def _repeats(column: pa.Array) -> bool:
 
 
 def _gather(held: _Held, keys: list[str]) -> pa.Table:
-    """The rows of `held` whose customer is one of `keys`, `customer_id` put back at its place."""
+    """The rows of `held` whose customer is one of `keys`, `customer_id` put back at its place. The keys go
+    through Arrow, not a Python object each: a micro-batch's 2,000 tuples here set off Python's collections,
+    which at 1M customers traverse the server's whole heap (`service.runtime.settle_heap`)."""
     width = held.ids.dtype.itemsize
-    encoded = [(k, k.encode()) for k in keys]
-    candidates = [(k, b) for k, b in encoded if len(b) <= width and not b.endswith(b"\0")]
-    wanted = np.array([b for _, b in candidates], dtype=held.ids.dtype)
+    asked = pa.array(keys, pa.string())
+    # an id longer than any held one, or one ending in NUL (never held: `_read`), is no customer here
+    candidates = asked.filter(
+        pc.and_(
+            pc.less_equal(pc.binary_length(asked), width),
+            pc.invert(pc.ends_with(asked, pattern="\0")),
+        )
+    )
+    wanted = _fixed_width(candidates).astype(held.ids.dtype)
     at = np.searchsorted(held.ids, wanted)
     inside = at < len(held.ids)
     found = np.zeros(len(wanted), dtype=bool)
@@ -364,8 +372,7 @@ def _gather(held: _Held, keys: list[str]) -> pa.Table:
     rows = held.rows
     # with no other column staged (`rows` has none to take from) the customers are the whole result
     part = rows.take(pa.array(np.repeat(first, counts) + within)) if rows.num_columns else rows
-    found_keys = pa.array([k for (k, _), f in zip(candidates, found, strict=True) if f], pa.string())
-    customers = found_keys.take(pa.array(np.repeat(np.arange(len(found_keys)), counts)))
+    customers = candidates.filter(pa.array(found)).take(pa.array(np.repeat(np.arange(len(at)), counts)))
     arrays = {name: part.column(name) for name in part.column_names}
     arrays["customer_id"] = customers
     return pa.table([arrays[c] for c in held.columns], names=list(held.columns))
