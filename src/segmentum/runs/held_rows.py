@@ -152,13 +152,6 @@ class HeldRows:
             thread.join(timeout)
         return self.held()
 
-    def load(self, columns: dict[str, tuple[str, ...]]) -> dict[str, int]:
-        """Load now, on this thread, the held tables' `columns` that fit the budget; returns the rows held."""
-        with self._lock:
-            generation = self._generation
-        self._load(columns, generation)
-        return self.held()
-
     def _load_quietly(self, columns: dict[str, tuple[str, ...]], generation: int) -> None:
         try:
             self._load(columns, generation)
