@@ -20,10 +20,12 @@ the server's peak RSS, and the cores each side used (`server_cores`, `generator_
 the probe and the lookup process); at the end, events stored = events accepted. The phases begin once the
 server's start is done (a first event seen in the lookups, the stored run's segment profiles warmed, the
 order rows the micro-batches gather loaded: `start_s`, `held_rows`). `lookup_p99_ms_by_minute`: the lookups'
-p99 for each minute of a phase.
+p99 for each minute of a phase, and `cores_by_minute` what the cores did in each minute (the machine's busy
+cores, the server's, and how long per second its event loop thread, all its threads and the lookup process
+waited for a core in the run queue).
 Usage: `python -m bench.realtime --workspace bench/data/c100000/ws --rates 500,1000,2000,3000 --seconds 60`.
 `--serve KEY=VALUE` sets a `serve:` setting in the served copy's segmentum.yml (e.g. `micro_batch_seconds=0.5`,
-`held_rows=null`).
+`held_rows=null`), or another section's named before a dot (`engine.threads=1`).
 `--server-src DIR` serves with another checkout's `src` (e.g. `git archive <commit> src | tar -x -C DIR`), to
 compare two versions of the server one after the other on the same store and machine. The server is started as
 the tests start it (`bench.pages.serve`, `tests/servers.start_serve`: its log in a temporary file).
@@ -61,6 +63,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
@@ -97,6 +100,96 @@ def _proc_cpu_s(pid: int) -> float:
     return times.user + times.system
 
 
+def _schedstat(pid: int, tid: int | None = None) -> tuple[float, float]:
+    """(seconds on a CPU, seconds runnable but waiting for one) of a thread (`tid`) or of every thread of a
+    process, from the scheduler's own accounting (/proc/.../schedstat); (0, 0) once it is gone."""
+    tids = [tid] if tid is not None else [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    ran = waited = 0.0
+    for t in tids:
+        try:
+            fields = Path(f"/proc/{pid}/task/{t}/schedstat").read_text().split()
+        except OSError:  # a thread that ended meanwhile
+            continue
+        ran += int(fields[0]) / 1e9
+        waited += int(fields[1]) / 1e9
+    return ran, waited
+
+
+def _machine_busy_s() -> tuple[float, float]:
+    """(CPU seconds the machine's cores spent busy, seconds since boot times cores) from /proc/stat."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle and iowait
+    return (sum(values) - idle) / ticks, sum(values) / ticks
+
+
+class _CoresSampler(threading.Thread):
+    """Samples, every second of a phase, what the cores did: the machine's busy cores, the server's cores and
+    threads, and how long its event loop thread (its main thread: uvicorn's loop), all its threads and the
+    lookup process were runnable but waited for a core (the run queue, which a GIL wait is not).
+    `by_minute()` averages each minute's seconds: if the lookups slow down minute by minute, this says whether
+    the cores were busier then."""
+
+    def __init__(self, server_pid: int) -> None:
+        super().__init__(daemon=True)
+        self.server_pid = server_pid
+        self.lookup_pid: int | None = None
+        self.samples: list[dict[str, float]] = []
+        self._done = threading.Event()
+        self.started_at = time.monotonic()
+
+    def _read(self) -> dict[str, float]:
+        busy, total = _machine_busy_s()
+        figures = {"at": time.monotonic(), "busy": busy, "total": total}
+        figures["server_cpu"], figures["server_wait"] = _schedstat(self.server_pid)
+        figures["loop_cpu"], figures["loop_wait"] = _schedstat(self.server_pid, self.server_pid)
+        figures["server_threads"] = len(os.listdir(f"/proc/{self.server_pid}/task"))
+        if self.lookup_pid is not None:
+            figures["lookup_cpu"], figures["lookup_wait"] = _schedstat(self.lookup_pid)
+        return figures
+
+    def run(self) -> None:
+        last = self._read()
+        while not self._done.wait(1.0):
+            try:
+                now = self._read()
+            except OSError:  # a process gone
+                break
+            seconds = now["at"] - last["at"]
+            sample = {"at": now["at"] - self.started_at}
+            cores = (now["total"] - last["total"]) / seconds
+            sample["machine_busy_cores"] = (now["busy"] - last["busy"]) / seconds
+            sample["machine_cores"] = cores
+            sample["server_threads"] = now["server_threads"]
+            for name in ("server", "loop", "lookup"):
+                if f"{name}_cpu" in now and f"{name}_cpu" in last:
+                    sample[f"{name}_cores"] = (now[f"{name}_cpu"] - last[f"{name}_cpu"]) / seconds
+                    sample[f"{name}_wait_ms_per_s"] = (
+                        1000 * (now[f"{name}_wait"] - last[f"{name}_wait"]) / seconds
+                    )
+            self.samples.append(sample)
+            last = now
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join(5)
+
+    def by_minute(self) -> dict[str, list[float]]:
+        minutes: dict[int, list[dict[str, float]]] = {}
+        for sample in self.samples:
+            minutes.setdefault(int(sample["at"] // 60), []).append(sample)
+        names = sorted({k for s in self.samples for k in s if k not in ("at", "machine_cores")})
+        return {
+            name: [
+                round(statistics.fmean(s[name] for s in minutes[m] if name in s), 2)
+                if any(name in s for s in minutes[m])
+                else None
+                for m in sorted(minutes)
+            ]
+            for name in names
+        }
+
+
 def _pct(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 4) if values else None
 
@@ -110,6 +203,7 @@ def _phase(
     seconds: float,
     lookups: int,
     tag: str,
+    server_pid: int,
 ) -> dict[str, Any]:
     accepted = [0]
     refused = [0]
@@ -203,6 +297,9 @@ def _phase(
         if lookups
         else None
     )
+    sampler = _CoresSampler(server_pid)
+    sampler.lookup_pid = lookups_proc.pid if lookups_proc is not None else None
+    sampler.start()
     started = time.monotonic()
     clients_cpu = _cpu_s()
     for t in threads:
@@ -211,6 +308,7 @@ def _phase(
         t.join()
     elapsed = time.monotonic() - started
     clients_cpu = _cpu_s() - clients_cpu
+    sampler.stop()
     lookup_s: list[float] = []
     lookup_at: list[float] = []
     lookups_cpu = 0.0
@@ -239,6 +337,8 @@ def _phase(
         "lookup_p99_ms": None if not lookup_s else round(1000 * float(np.percentile(lookup_s, 99)), 2),
         # where in the phase the slow lookups fell (a server's start, a load, or all along)
         "lookup_p99_ms_by_minute": _by_minute(lookup_at, lookup_s),
+        # ... set against what the cores did each minute (`_CoresSampler`)
+        "cores_by_minute": sampler.by_minute(),
         "errors": errors[:3],
         # the load generator shares the machine's cores with the server: what it used, in cores
         "generator_cores": round((clients_cpu + lookups_cpu) / elapsed, 2),
@@ -261,8 +361,9 @@ def measure(
     server_src: Path | None = None,
     serve_settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Copy the workspace, serve it (with `server_src`'s code when given, and `serve_settings` under `serve:` in
-    the copy's segmentum.yml), load it at each rate; the figures."""
+    """Copy the workspace, serve it (with `server_src`'s code when given, and `serve_settings`, settings by
+    section (`{"serve": {...}, "engine": {...}}`), in the copy's segmentum.yml), load it at each rate; the
+    figures."""
     tmp = Path(tempfile.mkdtemp(prefix="bench_rt_"))
     try:  # the copy of a 1M store is 2.7 GB: never leave it behind
         return _measure(tmp, source_ws, rates, seconds, lookups, server_src, serve_settings or {})
@@ -286,7 +387,8 @@ def _measure(
     if serve_settings:
         config_path = root / "segmentum.yml"
         config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-        config["serve"] = {**(config.get("serve") or {}), **serve_settings}
+        for section, values in serve_settings.items():  # `serve:` and any other section named in a key
+            config[section] = {**(config.get(section) or {}), **values}
         config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     with Workspace(root) as ws:
         key = KeyStore(ws.store).create("admin", "bench")[0]
@@ -338,9 +440,12 @@ def _measure(
             held_rows = client.get("/v1/status").json().get("held_rows")
         start_s = round(time.monotonic() - started_at, 1)
         warm_accepted = 1
+        phases_from = time.time()  # the runs' wall clock: the micro-batches of each minute (`_run_series`)
         for rate in rates:
             server_cpu = _proc_cpu_s(proc.pid)
-            figures = _phase(url, headers, customers, customers_file, rate, seconds, lookups, str(rate))
+            figures = _phase(
+                url, headers, customers, customers_file, rate, seconds, lookups, str(rate), proc.pid
+            )
             figures["server_cores"] = round((_proc_cpu_s(proc.pid) - server_cpu) / figures["seconds"], 2)
             figures["server_rss_mb"], figures["server_peak_rss_mb"] = (round(v) for v in _rss_mb(proc.pid))
             phases.append(figures)
@@ -361,7 +466,7 @@ def _measure(
             "SELECT count(*), avg(customers), avg(epoch(finished_at) - epoch(started_at)) "
             "FROM segmentum.runs WHERE kind = 'realtime' AND status = 'complete'"
         )[0]
-        series = _run_series(ws)
+        series = _run_series(ws, phases_from)
     return {
         "customers": len(customers),
         "store_rows": rows,  # before the phases' events
@@ -385,7 +490,7 @@ def _measure(
     }
 
 
-def _run_series(ws: Workspace) -> dict[str, Any]:
+def _run_series(ws: Workspace, phases_from: float | None = None) -> dict[str, Any]:
     """The micro-batches one after the other: how long each ran (the run: staging, query, write, commit) and
     the gap from one's end to the next one's start (the server's work between them: the lookups' replica, the
     triggers, pruning, checkpoints, and waiting for customers), p50 / p95 / p99 / max in seconds, and how many
@@ -422,7 +527,25 @@ def _run_series(ws: Workspace) -> dict[str, Any]:
             "max": round(max(values), 4),
         }
 
+    # each minute from the first phase's start: micro-batches, their mean customers and mean and p95 seconds
+    # (a server near its limit drifts: longer runs wait for more customers, which make longer runs)
+    if phases_from is not None:  # a run's times are the workspace's wall clock, stored without a zone
+        local = datetime.fromtimestamp(phases_from, ZoneInfo(str(ws.config.timezone))).replace(tzinfo=None)
+        phases_from = local.replace(tzinfo=UTC).timestamp()
+    minutes: dict[int, list[tuple[float, int]]] = {}
+    for (start, _, customers), took in zip(rows, runs, strict=True):
+        if phases_from is not None and float(start) >= phases_from:
+            minutes.setdefault(int((float(start) - phases_from) // 60), []).append(
+                (took, int(customers or 0))
+            )
+    by_minute = {
+        "runs": [len(minutes[m]) for m in sorted(minutes)],
+        "customers_mean": [round(statistics.fmean(c for _, c in minutes[m])) for m in sorted(minutes)],
+        "run_s_mean": [round(statistics.fmean(t for t, _ in minutes[m]), 3) for m in sorted(minutes)],
+        "run_s_p95": [_pct([t for t, _ in minutes[m]], 95) for m in sorted(minutes)],
+    }
     return {
+        "by_minute": by_minute,
         "run_s": spread(runs),
         "gap_s": spread(gaps),
         "gaps_over_half_s": sum(g > 0.5 for g in gaps),
@@ -630,7 +753,8 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a `serve:` setting of the served copy's segmentum.yml (e.g. micro_batch_seconds=0.5; repeatable)",
+        help="a `serve:` setting of the served copy's segmentum.yml (e.g. micro_batch_seconds=0.5), or another "
+        "section's with its name (engine.threads=1); repeatable",
     )
     parser.add_argument("--lookups", type=int, default=500, help="lookup requests/s offered during each rate")
     parser.add_argument(
@@ -679,7 +803,11 @@ def main(argv: list[str] | None = None) -> int:
     server_src = Path(args.server_src).resolve() if args.server_src else None
     import yaml
 
-    settings = {k: yaml.safe_load(v) for k, _, v in (item.partition("=") for item in args.serve)}
+    settings: dict[str, dict[str, Any]] = {}
+    for item in args.serve:
+        key, _, value = item.partition("=")
+        section, _, name = key.rpartition(".")
+        settings.setdefault(section or "serve", {})[name] = yaml.safe_load(value)
     figures = measure(Path(args.workspace), rates, args.seconds, args.lookups, server_src, settings)
     if settings:
         figures["serve_settings"] = settings
