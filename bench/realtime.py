@@ -20,9 +20,10 @@ the server's peak RSS, and the cores each side used (`server_cores`, `generator_
 the probe and the lookup process); at the end, events stored = events accepted. The phases begin once the
 server's start is done (a first event seen in the lookups, the stored run's segment profiles warmed, the
 order rows the micro-batches gather loaded: `start_s`, `held_rows`). `lookup_p99_ms_by_minute`: the lookups'
-p99 for each minute of a phase, and `cores_by_minute` what the cores did in each minute (the machine's busy
-cores, the server's, and how long per second its event loop thread, all its threads and the lookup process
-waited for a core in the run queue).
+p99 for each minute of a phase, `cores_by_minute` what the cores did in each minute (the machine's busy
+cores, the server's cores and threads, and how long per second its event loop thread, all its threads and the
+lookup process waited for a core in the run queue), and `realtime_series.by_minute` the micro-batches of each
+minute (how many, their mean customers, their mean and p95 seconds).
 Usage: `python -m bench.realtime --workspace bench/data/c100000/ws --rates 500,1000,2000,3000 --seconds 60`.
 `--serve KEY=VALUE` sets a `serve:` setting in the served copy's segmentum.yml (e.g. `micro_batch_seconds=0.5`,
 `held_rows=null`), or another section's named before a dot (`engine.threads=1`).
