@@ -103,7 +103,8 @@ def _proc_cpu_s(pid: int) -> float:
 
 def _schedstat(pid: int, tid: int | None = None) -> tuple[float, float]:
     """(seconds on a CPU, seconds runnable but waiting for one) of a thread (`tid`) or of every thread of a
-    process, from the scheduler's own accounting (/proc/.../schedstat); (0, 0) once it is gone."""
+    process, from the scheduler's own accounting (/proc/.../schedstat); a thread that ended meanwhile counts
+    nothing (a process gone: OSError)."""
     tids = [tid] if tid is not None else [int(t) for t in os.listdir(f"/proc/{pid}/task")]
     ran = waited = 0.0
     for t in tids:
@@ -116,12 +117,11 @@ def _schedstat(pid: int, tid: int | None = None) -> tuple[float, float]:
     return ran, waited
 
 
-def _machine_busy_s() -> tuple[float, float]:
-    """(CPU seconds the machine's cores spent busy, seconds since boot times cores) from /proc/stat."""
-    ticks = os.sysconf("SC_CLK_TCK")
+def _machine_busy_s() -> float:
+    """CPU seconds the machine's cores have spent busy since boot, from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = values[3] + values[4]  # idle and iowait
-    return (sum(values) - idle) / ticks, sum(values) / ticks
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 class _CoresSampler(threading.Thread):
@@ -140,8 +140,7 @@ class _CoresSampler(threading.Thread):
         self.started_at = time.monotonic()
 
     def _read(self) -> dict[str, float]:
-        busy, total = _machine_busy_s()
-        figures = {"at": time.monotonic(), "busy": busy, "total": total}
+        figures = {"at": time.monotonic(), "busy": _machine_busy_s()}
         figures["server_cpu"], figures["server_wait"] = _schedstat(self.server_pid)
         figures["loop_cpu"], figures["loop_wait"] = _schedstat(self.server_pid, self.server_pid)
         figures["server_threads"] = len(os.listdir(f"/proc/{self.server_pid}/task"))
@@ -158,9 +157,7 @@ class _CoresSampler(threading.Thread):
                 break
             seconds = now["at"] - last["at"]
             sample = {"at": now["at"] - self.started_at}
-            cores = (now["total"] - last["total"]) / seconds
             sample["machine_busy_cores"] = (now["busy"] - last["busy"]) / seconds
-            sample["machine_cores"] = cores
             sample["server_threads"] = now["server_threads"]
             for name in ("server", "loop", "lookup"):
                 if f"{name}_cpu" in now and f"{name}_cpu" in last:
@@ -179,7 +176,7 @@ class _CoresSampler(threading.Thread):
         minutes: dict[int, list[dict[str, float]]] = {}
         for sample in self.samples:
             minutes.setdefault(int(sample["at"] // 60), []).append(sample)
-        names = sorted({k for s in self.samples for k in s if k not in ("at", "machine_cores")})
+        names = sorted({k for s in self.samples for k in s if k != "at"})
         return {
             name: [
                 round(statistics.fmean(s[name] for s in minutes[m] if name in s), 2)
