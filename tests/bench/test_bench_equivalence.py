@@ -5,6 +5,7 @@ Timings are printed by the harness but never asserted (the machine is shared).
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -84,3 +85,15 @@ def test_under_a_small_memory_limit_the_outputs_stay_identical(
     assert entry["check"] == {"segmentum": "identical"}
     assert {entry["impls"][i]["memory_limit"] for i in ("sql", "segmentum")} == {"95.3 MiB"}
     assert small["entry"]["impls"]["segmentum"]["memory_limit"] != "95.3 MiB"
+
+
+def test_the_evaluation_alone_is_timed_against_the_hand_sqls_traits(small: dict, tmp_path: Path) -> None:
+    from bench import evaluate
+
+    report = evaluate.main(
+        ["--workspace", str(small["dir"] / "c2000" / "ws"), "--repeats", "1", "--profile", str(tmp_path)]
+    )
+    assert report["rows"] == {"segmentum": 2_000, "sql": 2_000}
+    assert report["best_ratio"] > 0 and all(len(v) == 1 for v in report["seconds"].values())
+    for side in ("segmentum", "sql"):  # DuckDB's profile of each side, operator by operator
+        assert json.loads((tmp_path / f"{side}.json").read_text())["children"]

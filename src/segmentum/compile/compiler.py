@@ -7,9 +7,11 @@ Shape of the expression (the same on every engine):
    left-joined with the `segmentum.model_*` tables the run may use (their columns are attributes);
 2. left-joined with per-customer aggregates: each source table is read and grouped ONCE per
    (table, all_orders), every aggregate of that group computed in that pass with conditional aggregation
-   (`sum(x) FILTER (WHERE window AND where)`); `mode`, `first`, `last` need a ranking and get one small pass each;
+   (`sum(x) FILTER (WHERE window AND where)`); `mode` (a count per value, then the first in order),
+   `first` and `last` (a ranking) get one small pass each;
 3. derived traits level by level (a level's traits only read lower levels), population traits (score,
-   cumulative, total, percent_rank, ntile) as window functions with customer_id as the tie-breaker;
+   cumulative, total, percent_rank, ntile) as window functions with customer_id as the tie-breaker (on DuckDB
+   computed first over a narrow copy of the customer table and joined back: `_population_first`);
 4. segment booleans and segmentation labels (first match wins), also level by level for `in_segment`.
 
 Calls of population functions inside conditions are hoisted into hidden `__pop_<hash>` columns that are
@@ -26,6 +28,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from segmentum.compile import rules
@@ -249,6 +252,11 @@ class RunCompiler:
         A table (customer_id plus trait columns) of trait values already computed at this `as_of` for these
         definitions (the preview passes the base run's traits whose hash is unchanged): those traits are
         joined in instead of computed again; everything else, segments included, is compiled as usual.
+    narrow_windows:
+        Compute the values over the whole population first, on a narrow copy of the customer table, and join
+        them back (`_population_first`).
+        Only for an engine that computes a relation read twice once (`Engine.narrow_windows`): DuckDB
+        materialises it; Spark inlines it, so every level would copy the plan below it.
     """
 
     def __init__(
@@ -263,8 +271,10 @@ class RunCompiler:
         history: dict[tuple[str, str], ir.Table | None] | None = None,
         currency: str | None = None,
         stored: ir.Table | None = None,
+        narrow_windows: bool = False,
     ) -> None:
         self.defs = defs
+        self.narrow_windows = narrow_windows
         self.stored = stored
         self.history = dict(history or {})
         # every rule below sees an alias's rows as its customer's, and money in the workspace currency; who the
@@ -416,6 +426,9 @@ class RunCompiler:
         t = self.tables[name]
         time_column = TABLES[name].time_column
         assert time_column is not None
+        # only the columns some trait of the table reads: the groups of a table share this relation (DuckDB
+        # materialises it once), and a wide copy of every order or item costs as much as the scan
+        t = t.select(*[c for c in t.columns if c in self._table_columns(name)])
         as_of = ibis.literal(self.as_of, type=dt.Timestamp())
         t = t.filter(t[time_column] <= as_of)
         if self.customer_ids is not None:
@@ -447,6 +460,16 @@ class RunCompiler:
             # every trait of the group has a window: read only the widest one
             t = t.filter(t[time_column] > low)
         return t
+
+    def _table_columns(self, name: str) -> set[str]:
+        """The columns of table `name` that the run's traits over it read, and those the qualifying rule reads."""
+        time_column = TABLES[name].time_column
+        assert time_column is not None
+        traits = [tr for tr in self.defs.traits.values() if getattr(tr.spec, "table", None) == name]
+        read = self._columns_read(_Group(name, False, traits), time_column)
+        if name == "orders":
+            read |= {f.name for f in rules.qualifying(self.tables[name]).op().find(ops.Field)}
+        return read
 
     @staticmethod
     def _columns_read(group: _Group, time_column: str) -> set[str]:
@@ -545,9 +568,10 @@ class RunCompiler:
         rows = t.filter(col.notnull()) if where is None else t.filter(col.notnull() & where)
         if spec.function == "mode":
             counts = rows.group_by(customer_id=rows.customer_id, value=rows[value]).aggregate(n=rows.count())
-            w = ibis.window(group_by=counts.customer_id, order_by=[counts.n.desc(), counts.value])
-            best = counts.mutate(rn=ibis.row_number().over(w))
-            return best.filter(best.rn == 0).select("customer_id", best.value.name(trait.name))
+            # the most frequent value, the smallest of those tied: the value first in (count descending,
+            # value); an aggregate (DuckDB's ordered `first`, Spark's `min_by`) costs half a ranking window
+            first = ibis.struct({"n": -counts.n, "value": counts.value})
+            return counts.group_by("customer_id").aggregate(**{trait.name: counts.value.argmin(first)})
         table = TABLES[spec.table]
         keys = [k for k in table.key if k in rows.columns and k != "customer_id"] or [
             k for k in table.key if k in rows.columns
@@ -635,9 +659,18 @@ class RunCompiler:
         ]
 
     def _derived_traits(self, t: ir.Table) -> tuple[ir.Table, list[str]]:
-        hidden: list[str] = []
+        from_population = self.customer_ids is not None and self.population_table is not None
+        if self.narrow_windows and not from_population:
+            t = self._population_first(t)
+        t = self._derive(t)
+        # hidden columns of traits are internal: they are not stored (the traits themselves are)
+        return t, []
+
+    def _derive(self, t: ir.Table, only: set[str] | None = None) -> ir.Table:
+        """The derived traits (`only` these) that `t` lacks, level by level."""
         from_population = self.customer_ids is not None and self.population_table is not None
         for traits in self._levels():
+            traits = [tr for tr in traits if only is None or tr.name in only]
             todo = [
                 tr for tr in traits if not (from_population and tr.population) and tr.name not in t.columns
             ]
@@ -649,12 +682,61 @@ class RunCompiler:
             if not todo:
                 continue
             calls = [c for tr in todo if tr.expr is not None for c in functions.population_calls(tr.expr)]
-            t, new = self._hoist(t, calls, where="traits")
-            hidden += new
-            values = {tr.name: self._trait_value(tr, t) for tr in todo}
-            t = t.mutate(**values)
-        # hidden columns of traits are internal: they are not stored (the traits themselves are)
-        return t, []
+            t, _ = self._hoist(t, calls, where="traits")
+            t = t.mutate(**{tr.name: self._trait_value(tr, t) for tr in todo})
+        return t
+
+    def _population_first(self, t: ir.Table) -> ir.Table:
+        """`t` with the values over the whole population computed first, on a narrow copy of it, and joined
+        back by customer_id: the population traits, the derived traits they read, and the population calls of
+        the segments' conditions (their hidden `__pop_` columns).
+
+        Why: a window sorts every column of its input with it. Over the customer table, which carries every
+        trait, one window cost about ten times one over the columns it reads, at 1M customers (BENCHMARKS.md
+        "Windows over a narrow copy"). Both sides read `t` through views, so that Ibis never merges the copy's
+        projections into `t`'s own: `t` stays one relation both read (a CTE, which DuckDB materialises once).
+        Only for engines that compute a shared relation once (`narrow_windows`)."""
+        # what `t` holds already (the preview's stored traits) is read, not computed again
+        derived = {
+            n
+            for n, tr in self.defs.traits.items()
+            if not TRAIT_RULES[type(tr.spec)].table_level and n not in t.columns
+        }
+        wanted = {n for n in derived if self.defs.traits[n].population}
+        calls = [
+            call
+            for seg in self.defs.all_segments()
+            if seg.where is not None
+            for call in functions.population_calls(seg.where)
+            # a call over segments' memberships waits for them (`_segments`)
+            if not functions.segment_refs(call) and pop_column(call) not in t.columns
+        ]
+        wanted |= {n for call in calls for n in ast.names(call) if n in derived}
+        pending = list(wanted)
+        while pending:
+            for dep in self.defs.traits[pending.pop()].deps:
+                if dep in derived and dep not in wanted:
+                    wanted.add(dep)
+                    pending.append(dep)
+
+        def compute(copy: ir.Table) -> ir.Table:
+            return self._hoist(self._derive(copy, wanted), calls, where="segments")[0]
+
+        # built once over all of `t` to learn the columns it reads, then over those alone: DuckDB does not drop
+        # the others from the first window's input, which then sorts them all
+        view = t.view()
+        read = {f.name for f in compute(view).op().find(ops.Field) if f.rel == view.op()}
+        narrow = compute(
+            t.view().select("customer_id", *[c for c in t.columns if c in read and c != "customer_id"])
+        )
+        computed = [
+            c for c in narrow.columns if c not in t.columns and (c in wanted or c.startswith("__pop_"))
+        ]
+        if not computed:
+            return t
+        population = narrow.select("customer_id", *computed)
+        wide = t.view()
+        return wide.left_join(population, "customer_id").select(*[wide[c] for c in t.columns], *computed)
 
     def _typed_null(self, trait: TraitDef, t: ir.Table) -> ir.Value:
         """A null of the type `trait` has in a batch run (an untyped null fails in `q + 1`). The probe's

@@ -15,6 +15,8 @@ from segmentum.store.tables import LIST_MEMBERS_TABLE
 
 class Engine(Protocol):
     name: str
+    # whether a relation the query reads twice is computed once (`RunCompiler`'s `narrow_windows`)
+    narrow_windows: bool
 
     def tables(self) -> dict[str, ir.Table]:
         """Canonical tables present, `model_*` tables and the static lists' members, as Ibis tables of this

@@ -15,6 +15,7 @@ class DuckDBEngine:
     """Runs inside the store (an Ibis backend over a cursor of its own); the result never leaves the database."""
 
     name = "duckdb"
+    narrow_windows = True  # DuckDB materialises a CTE that is read twice
 
     def __init__(self, store: Store) -> None:
         self.store = store

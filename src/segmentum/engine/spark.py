@@ -93,6 +93,7 @@ class SparkEngine:
     """Exports the tables to Parquet, runs the expression on Spark, hands the result back as Arrow."""
 
     name = "spark"
+    narrow_windows = False  # Spark inlines CTEs: a relation read twice is computed twice
 
     def __init__(self, ws: Context) -> None:
         self.ws = ws

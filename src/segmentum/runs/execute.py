@@ -257,6 +257,7 @@ def compile_for(
         history=past_members(ws, usable.definitions, as_of, engine),
         currency=ws.config.currency,
         stored=stored,
+        narrow_windows=engine.narrow_windows,
     )
     if customers is not None:
         compiler.population_table = _population_table(ws, engine, compiler.population_names())
@@ -755,5 +756,6 @@ def compiled_sql(
         read_property=read_property,
         history=past_members(ws, usable.definitions, resolved, engine),
         currency=ws.config.currency,
+        narrow_windows=dialect == "duckdb",
     ).compile()
     return engine.to_sql(compiled.expr, dialect="pyspark" if dialect == "spark" else dialect)

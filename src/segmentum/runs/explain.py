@@ -185,6 +185,7 @@ def explain(ws: Context, customer_id: str, name: str, *, as_of: Any = None) -> E
         resolved,
         history=past_members(ws, usable.definitions, resolved, engine),
         currency=ws.config.currency,
+        narrow_windows=engine.narrow_windows,
     )
     compiled = compiler.compile()
     read = past_runs(ws, usable.definitions, resolved)

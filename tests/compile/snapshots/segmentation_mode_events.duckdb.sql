@@ -84,29 +84,29 @@ WITH "t16" AS (
     )
 )
 SELECT
-  "t79"."customer_id",
-  "t79"."cat",
-  COALESCE("t79"."adds", 0) AS "adds",
+  "t78"."customer_id",
+  "t78"."cat",
+  COALESCE("t78"."adds", 0) AS "adds",
   CASE
-    WHEN COALESCE("t79"."cat" = 'x', FALSE)
+    WHEN COALESCE("t78"."cat" = 'x', FALSE)
     THEN 'a'
-    WHEN COALESCE(COALESCE("t79"."adds", 0) > 0, FALSE)
+    WHEN COALESCE(COALESCE("t78"."adds", 0) > 0, FALSE)
     THEN 'b'
     ELSE 'c'
   END AS "__sgm__s"
 FROM (
   SELECT
-    "t78"."customer_id",
-    "t75"."cat",
+    "t77"."customer_id",
+    "t72"."cat",
     "t66"."adds"
   FROM (
     SELECT
-      "t76"."customer_id"
+      "t75"."customer_id"
     FROM (
       SELECT
         "t33"."customer_id",
-        "t73"."customer_id" AS "customer_id_right",
-        "t73"."__first_seen_at"
+        "t74"."customer_id" AS "customer_id_right",
+        "t74"."__first_seen_at"
       FROM (
         SELECT
           "t28"."customer_id"
@@ -416,79 +416,74 @@ FROM (
           GROUP BY
             1
         ) AS "t70"
-      ) AS "t73"
-        ON "t33"."customer_id" = "t73"."customer_id"
-    ) AS "t76"
+      ) AS "t74"
+        ON "t33"."customer_id" = "t74"."customer_id"
+    ) AS "t75"
     WHERE
       (
-        "t76"."__first_seen_at" IS NULL
+        "t75"."__first_seen_at" IS NULL
       )
       OR (
-        "t76"."__first_seen_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+        "t75"."__first_seen_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
       )
-  ) AS "t78"
+  ) AS "t77"
   LEFT OUTER JOIN (
     SELECT
-      "t71"."customer_id",
-      "t71"."value" AS "cat"
+      "t67"."customer_id",
+      FIRST("t67"."value" ORDER BY {'n': -(
+        "t67"."n"
+      ), 'value': "t67"."value"}) AS "cat"
     FROM (
       SELECT
-        "t67"."customer_id",
-        "t67"."value",
-        "t67"."n",
-        ROW_NUMBER() OVER (
-          PARTITION BY "t67"."customer_id"
-          ORDER BY "t67"."n" DESC, "t67"."value" ASC
-          ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-        ) - 1 AS "rn"
+        "t58"."customer_id",
+        "t58"."category" AS "value",
+        COUNT(*) AS "n"
       FROM (
         SELECT
-          "t58"."customer_id",
-          "t58"."category" AS "value",
-          COUNT(*) AS "n"
+          *
         FROM (
           SELECT
             *
           FROM (
             SELECT
-              *
-            FROM (
-              SELECT
-                *
-              FROM "t23" AS "t30"
-              WHERE
-                "t30"."ordered_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
-            ) AS "t35"
+              "t30"."order_id",
+              "t30"."line",
+              "t30"."customer_id",
+              "t30"."ordered_at",
+              "t30"."category"
+            FROM "t23" AS "t30"
             WHERE
-              "t35"."order_id" IN (
-                SELECT
-                  "t31"."order_id"
-                FROM "t24" AS "t31"
-                WHERE
-                  "t31"."amount" >= 0
-                  AND (
-                    (
-                      "t31"."status" IS NULL
-                    )
-                    OR NOT (
-                      LOWER("t31"."status") IN ('cancelled', 'returned')
-                    )
-                  )
-              )
-          ) AS "t48"
+              "t30"."ordered_at" <= MAKE_TIMESTAMP(2024, 6, 30, 23, 59, 59.999999)
+          ) AS "t35"
           WHERE
-            "t48"."ordered_at" > MAKE_TIMESTAMP(2024, 4, 1, 23, 59, 59.999999)
-            AND "t48"."category" IS NOT NULL
-        ) AS "t58"
-        GROUP BY
-          1,
-          2
-      ) AS "t67"
-    ) AS "t71"
-    WHERE
-      "t71"."rn" = 0
-  ) AS "t75"
-    ON "t78"."customer_id" = "t75"."customer_id"
+            "t35"."order_id" IN (
+              SELECT
+                "t31"."order_id"
+              FROM "t24" AS "t31"
+              WHERE
+                "t31"."amount" >= 0
+                AND (
+                  (
+                    "t31"."status" IS NULL
+                  )
+                  OR NOT (
+                    LOWER("t31"."status") IN ('cancelled', 'returned')
+                  )
+                )
+            )
+        ) AS "t48"
+        WHERE
+          "t48"."ordered_at" > MAKE_TIMESTAMP(2024, 4, 1, 23, 59, 59.999999)
+          AND "t48"."category" IS NOT NULL
+      ) AS "t58"
+      GROUP BY
+        1,
+        2
+    ) AS "t67"
+    GROUP BY
+      1
+  ) AS "t72"
+    ON "t77"."customer_id" = "t72"."customer_id"
   LEFT OUTER JOIN (
     SELECT
       "t34"."customer_id",
@@ -514,5 +509,5 @@ FROM (
     GROUP BY
       1
   ) AS "t66"
-    ON "t78"."customer_id" = "t66"."customer_id"
-) AS "t79"
+    ON "t77"."customer_id" = "t66"."customer_id"
+) AS "t78"

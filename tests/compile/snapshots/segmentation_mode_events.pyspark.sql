@@ -92,29 +92,29 @@ WITH `t16` AS (
     )
 )
 SELECT
-  `t80`.`customer_id`,
-  `t80`.`cat`,
-  COALESCE(`t80`.`adds`, 0) AS `adds`,
+  `t79`.`customer_id`,
+  `t79`.`cat`,
+  COALESCE(`t79`.`adds`, 0) AS `adds`,
   CASE
-    WHEN COALESCE(`t80`.`cat` = 'x', FALSE)
+    WHEN COALESCE(`t79`.`cat` = 'x', FALSE)
     THEN 'a'
-    WHEN COALESCE(COALESCE(`t80`.`adds`, 0) > 0, FALSE)
+    WHEN COALESCE(COALESCE(`t79`.`adds`, 0) > 0, FALSE)
     THEN 'b'
     ELSE 'c'
   END AS `__sgm__s`
 FROM (
   SELECT
-    `t79`.`customer_id`,
-    `t76`.`cat`,
+    `t78`.`customer_id`,
+    `t73`.`cat`,
     `t67`.`adds`
   FROM (
     SELECT
-      `t77`.`customer_id`
+      `t76`.`customer_id`
     FROM (
       SELECT
         `t34`.`customer_id`,
-        `t74`.`customer_id` AS `customer_id_right`,
-        `t74`.`__first_seen_at`
+        `t75`.`customer_id` AS `customer_id_right`,
+        `t75`.`__first_seen_at`
       FROM (
         SELECT
           `t29`.`customer_id`
@@ -424,78 +424,74 @@ FROM (
           GROUP BY
             1
         ) AS `t71`
-      ) AS `t74`
-        ON `t34`.`customer_id` = `t74`.`customer_id`
-    ) AS `t77`
+      ) AS `t75`
+        ON `t34`.`customer_id` = `t75`.`customer_id`
+    ) AS `t76`
     WHERE
       (
-        `t77`.`__first_seen_at` IS NULL
+        `t76`.`__first_seen_at` IS NULL
       )
       OR (
-        `t77`.`__first_seen_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+        `t76`.`__first_seen_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
       )
-  ) AS `t79`
+  ) AS `t78`
   LEFT OUTER JOIN (
     SELECT
-      `t72`.`customer_id`,
-      `t72`.`value` AS `cat`
+      `t68`.`customer_id`,
+      MIN_BY(`t68`.`value`, STRUCT(-(
+        `t68`.`n`
+      ) AS `n`, `t68`.`value` AS `value`)) AS `cat`
     FROM (
       SELECT
-        `t68`.`customer_id`,
-        `t68`.`value`,
-        `t68`.`n`,
-        ROW_NUMBER() OVER (
-          PARTITION BY `t68`.`customer_id`
-          ORDER BY `t68`.`n` DESC, `t68`.`value` ASC NULLS LAST
-        ) - 1 AS `rn`
+        `t59`.`customer_id`,
+        `t59`.`category` AS `value`,
+        COUNT(*) AS `n`
       FROM (
         SELECT
-          `t59`.`customer_id`,
-          `t59`.`category` AS `value`,
-          COUNT(*) AS `n`
+          *
         FROM (
           SELECT
             *
           FROM (
             SELECT
-              *
-            FROM (
-              SELECT
-                *
-              FROM `t24` AS `t31`
-              WHERE
-                `t31`.`ordered_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
-            ) AS `t36`
+              `t31`.`order_id`,
+              `t31`.`line`,
+              `t31`.`customer_id`,
+              `t31`.`ordered_at`,
+              `t31`.`category`
+            FROM `t24` AS `t31`
             WHERE
-              `t36`.`order_id` IN (
-                SELECT
-                  `t32`.`order_id`
-                FROM `t25` AS `t32`
-                WHERE
-                  `t32`.`amount` >= 0
-                  AND (
-                    (
-                      `t32`.`status` IS NULL
-                    )
-                    OR NOT (
-                      LOWER(`t32`.`status`) IN ('cancelled', 'returned')
-                    )
-                  )
-              )
-          ) AS `t49`
+              `t31`.`ordered_at` <= CAST('2024-06-30T23:59:59.999999' AS TIMESTAMP)
+          ) AS `t36`
           WHERE
-            `t49`.`ordered_at` > CAST('2024-04-01T23:59:59.999999' AS TIMESTAMP)
-            AND `t49`.`category` IS NOT NULL
-        ) AS `t59`
-        GROUP BY
-          1,
-          2
-      ) AS `t68`
-    ) AS `t72`
-    WHERE
-      `t72`.`rn` = 0
-  ) AS `t76`
-    ON `t79`.`customer_id` = `t76`.`customer_id`
+            `t36`.`order_id` IN (
+              SELECT
+                `t32`.`order_id`
+              FROM `t25` AS `t32`
+              WHERE
+                `t32`.`amount` >= 0
+                AND (
+                  (
+                    `t32`.`status` IS NULL
+                  )
+                  OR NOT (
+                    LOWER(`t32`.`status`) IN ('cancelled', 'returned')
+                  )
+                )
+            )
+        ) AS `t49`
+        WHERE
+          `t49`.`ordered_at` > CAST('2024-04-01T23:59:59.999999' AS TIMESTAMP)
+          AND `t49`.`category` IS NOT NULL
+      ) AS `t59`
+      GROUP BY
+        1,
+        2
+    ) AS `t68`
+    GROUP BY
+      1
+  ) AS `t73`
+    ON `t78`.`customer_id` = `t73`.`customer_id`
   LEFT OUTER JOIN (
     SELECT
       `t35`.`customer_id`,
@@ -522,5 +518,5 @@ FROM (
     GROUP BY
       1
   ) AS `t67`
-    ON `t79`.`customer_id` = `t67`.`customer_id`
-) AS `t80`
+    ON `t78`.`customer_id` = `t67`.`customer_id`
+) AS `t79`
