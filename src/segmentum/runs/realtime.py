@@ -974,8 +974,8 @@ class LiveEntry:
     segments: tuple[str, ...]
 
 
-# how `LiveState` stores a LiveEntry: (run_id, as_of, segments), a tuple the garbage collector stops tracking
-_Entry = tuple[int, datetime, tuple[str, ...]]
+# a LiveEntry as `LiveState` stores it: one int, `run_id << _NAMES_BITS | the index of its segments' names`
+_NAMES_BITS = 32
 
 
 class LiveState:
@@ -989,17 +989,24 @@ class LiveState:
     again when the load is done, so the older full read never hides it; `forget` (a batch run wrote) makes a
     load in progress drop its result; `abandon` (the server stops) interrupts it for good.
 
-    Memory: one entry per customer; customers in the same state share one entry. An entry is stored as a plain
-    tuple of an int, a datetime and a tuple of names, which Python's garbage collector stops tracking after the
-    first collection: a replica of 1M `LiveEntry` objects, which each micro-batch replaces for its customers (so
-    `gc.freeze` after a load does not keep them out), made every full collection traverse them, 0.15 s with the
-    GIL held on an idle core (BENCHMARKS.md "Every customer waiting in one micro-batch"); `get` builds the
-    `LiveEntry` of one lookup.
+    Memory: one int per customer, `run_id << 32 | names`: `names` indexes the sets of segment names seen
+    (`_names`, one per distinct set, never per customer) and each run's as_of is kept once (`_as_of`); `get`
+    builds the `LiveEntry` of one lookup. Why ints: Python's garbage collector never tracks a dict of strings
+    and ints. A replica of 1M `LiveEntry` objects made every full collection traverse them (0.15 s with the GIL
+    held: BENCHMARKS.md "Every customer waiting in one micro-batch"); with tuples as values, which each
+    micro-batch puts in fresh, the dict itself was tracked again after every micro-batch and its million
+    entries traversed by collections of every generation, 20-50 ms each by minute 5 at 2,000 events/s, while
+    every lookup waited (BENCHMARKS.md "The lookups' growth found"). The two tables only grow: by a set of
+    names not seen before, and by one as_of per run.
     """
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._states: dict[str, _Entry] | None = None
+        self._states: dict[str, int] | None = None
+        self._names: list[tuple[str, ...]] = []  # the sets of segment names, by the index the states hold
+        self._names_index: dict[tuple[str, ...], int] = {}
+        self._as_of: dict[int, datetime] = {}  # each run's as_of, by run_id
+        self._encoding = threading.Lock()  # a load and a refresh may add to those two tables at once
         self.loaded_at: datetime | None = None
         self._lock = threading.Lock()
         self._generation = 0  # forget() moves it on: a load that began before installs nothing
@@ -1036,9 +1043,9 @@ class LiveState:
             with self._lock:
                 self._reading = None
         self._abandon.wait(delay_point("live_loaded"))  # tests only: a read that took long
-        states: dict[str, _Entry] = {}
+        states: dict[str, int] = {}
         for run_id, as_of, names, ids in groups:
-            states.update(dict.fromkeys(ids, (run_id, as_of, names)))
+            states.update(dict.fromkeys(ids, self._encode(run_id, as_of, names)))
         while True:  # the customers micro-batches refreshed while this load read, read again
             with self._lock:
                 dirty = self._dirty or set()
@@ -1052,18 +1059,29 @@ class LiveState:
                 self._dirty = set()
             self._apply(states, sorted(dirty))
 
-    def _apply(
-        self, states: dict[str, _Entry], customer_ids: list[str], since_run: int | None = None
-    ) -> None:
+    def _apply(self, states: dict[str, int], customer_ids: list[str], since_run: int | None = None) -> None:
         from segmentum.store.snapshots import current_state_groups
 
         groups = current_state_groups(self.store, customer_ids, since_run=since_run)
-        fresh = {c: (r, at, n) for r, at, n, ids in groups for c in ids}
+        fresh: dict[str, int] = {}
+        for run_id, as_of, names, ids in groups:
+            fresh.update(dict.fromkeys(ids, self._encode(run_id, as_of, names)))
         for cid in customer_ids:
             if cid in fresh:
                 states[cid] = fresh[cid]
             else:
                 states.pop(cid, None)
+
+    def _encode(self, run_id: int, as_of: datetime, names: tuple[str, ...]) -> int:
+        """The int a customer in this state is stored as. The tables are written before any state that reads
+        them, so a lookup on another thread always finds what its int names."""
+        with self._encoding:
+            index = self._names_index.get(names)
+            if index is None:
+                self._names.append(names)
+                index = self._names_index[names] = len(self._names) - 1
+            self._as_of[int(run_id)] = as_of
+        return int(run_id) << _NAMES_BITS | index
 
     def refresh(self, customer_ids: list[str], since_run: int | None = None) -> None:
         """Read the state of these customers again (after a micro-batch committed: `since_run`, its run, which
@@ -1101,7 +1119,10 @@ class LiveState:
         """The customer's state now; None when not loaded or when no run holds the customer."""
         states = self._states
         entry = None if states is None else states.get(customer_id)
-        return None if entry is None else LiveEntry(*entry)
+        if entry is None:
+            return None
+        run_id = entry >> _NAMES_BITS
+        return LiveEntry(run_id, self._as_of[run_id], self._names[entry & ((1 << _NAMES_BITS) - 1)])
 
     def __len__(self) -> int:
         return len(self._states or {})
