@@ -9,11 +9,11 @@ from pathlib import Path
 import ibis
 import pytest
 
+from definitions_helpers import load_definitions
 from segmentum.compile.compiler import compile_run
 from segmentum.compile.expressions import UnsupportedExpressionError
 from segmentum.engine.spark import SparkEngine
 from segmentum.schema import TABLES
-from segmentum.spec.loader import DefinitionBuilder
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 AS_OF = datetime(2024, 6, 30, 23, 59, 59, 999999)
@@ -30,13 +30,6 @@ CASES = {
         '      - {name: b, where: "adds > 0"}\n    else: c\n'
     ),
 }
-
-
-def _definitions(text: str):
-    tables = {name: dict(spec.columns) for name, spec in TABLES.items()}
-    builder = DefinitionBuilder(tables, dict(TABLES["customers"].columns))
-    builder.add_text(text, "definitions/case.yml")
-    return builder.finish()
 
 
 def _tables() -> dict[str, ibis.Table]:
@@ -71,7 +64,7 @@ def test_compiled_sql_matches_the_snapshot(case, dialect):
     if dialect == "pyspark":
         tables["events"] = tables["events"].mutate(properties=tables["events"].properties.cast("string"))
     compiled = compile_run(
-        _definitions(CASES[case]),
+        load_definitions(CASES[case]),
         tables,
         AS_OF,
         read_property=read_property,
@@ -90,7 +83,7 @@ def test_one_grouped_pass_per_table():
         "  c: {max: orders.ordered_at}\n  d: {count: events}\n"
     )
     tables = {n: t for n, t in _tables().items() if n in ("customers", "orders", "events")}
-    sql = str(ibis.to_sql(compile_run(_definitions(text), tables, AS_OF).expr, dialect="duckdb"))
+    sql = str(ibis.to_sql(compile_run(load_definitions(text), tables, AS_OF).expr, dialect="duckdb"))
     # each table: one pass for all its aggregates, one for its customers' first_seen_at (DESIGN.md section 4)
     assert sql.count('FROM "orders"') == 2 and sql.count('FROM "events"') == 2
     # the aggregates of orders and of events, first seen in customers, orders and events, and over the three

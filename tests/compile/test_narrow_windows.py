@@ -8,9 +8,9 @@ from datetime import datetime
 
 import ibis
 
+from definitions_helpers import load_definitions
 from segmentum.compile.compiler import compile_run
 from segmentum.schema import TABLES
-from segmentum.spec.loader import DefinitionBuilder
 
 AS_OF = datetime(2024, 6, 30, 23, 59, 59, 999999)
 # a score, a cumulative share, a total, a percent_rank in a trait and in a segment, a derived trait read by a
@@ -58,16 +58,9 @@ def _store() -> tuple[ibis.BaseBackend, dict[str, ibis.Table]]:
     return con, {name: con.table(name) for name in ("customers", "orders")}
 
 
-def _definitions():
-    tables = {name: dict(spec.columns) for name, spec in TABLES.items()}
-    builder = DefinitionBuilder(tables, dict(TABLES["customers"].columns))
-    builder.add_text(DEFINITIONS, "definitions/case.yml")
-    return builder.finish()
-
-
 def test_the_narrow_compile_gives_the_plain_compiles_values():
     con, tables = _store()
-    defs = _definitions()
+    defs = load_definitions(DEFINITIONS)
     narrow = compile_run(defs, tables, AS_OF, narrow_windows=True)
     plain = compile_run(defs, tables, AS_OF)
     assert narrow.expr.columns == plain.expr.columns
@@ -80,7 +73,7 @@ def test_the_narrow_compile_gives_the_plain_compiles_values():
 
 def test_the_customer_table_is_computed_once():
     _, tables = _store()
-    defs = _definitions()
+    defs = load_definitions(DEFINITIONS)
     narrow = ibis.to_sql(compile_run(defs, tables, AS_OF, narrow_windows=True).expr, dialect="duckdb")
     plain = ibis.to_sql(compile_run(defs, tables, AS_OF).expr, dialect="duckdb")
     # the copy reads the customer table through a CTE: as many passes over the orders as the plain compile

@@ -3,9 +3,8 @@ segment names) reads `Definitions.all_segments`: a segment of a segmentation is 
 
 from __future__ import annotations
 
+from definitions_helpers import load_definitions
 from segmentum.compile.compiler import history_refs
-from segmentum.schema import TABLES
-from segmentum.spec.loader import DefinitionBuilder
 
 TEXT = """
 traits:
@@ -22,10 +21,7 @@ segmentations:
 
 
 def _definitions():  # type: ignore[no-untyped-def]
-    tables = {name: dict(spec.columns) for name, spec in TABLES.items()}
-    builder = DefinitionBuilder(tables, dict(tables["customers"]))
-    builder.add_text(TEXT, "definitions/case.yml")
-    return builder.finish()
+    return load_definitions(TEXT)
 
 
 def test_all_segments_are_the_standalone_ones_then_each_segmentations_with_its_else() -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from segmentum.schema import TABLES
+from definitions_helpers import load_definitions
 from segmentum.spec import fingerprint
 from segmentum.spec.definitions import Definitions
 from segmentum.spec.expr import parse_expression
-from segmentum.spec.loader import DefinitionBuilder
 
 BASE = """\
 traits:
@@ -37,10 +36,7 @@ DEFINITIONS = ("big", "above_avg", "tier")
 
 
 def load(text: str) -> Definitions:
-    tables = {name: dict(spec.columns) for name, spec in TABLES.items()}
-    builder = DefinitionBuilder(tables, dict(TABLES["customers"].columns))
-    builder.add_text(text, "definitions/shop.yml")
-    return builder.finish()
+    return load_definitions(text, "definitions/shop.yml")
 
 
 def edit(old: str, new: str, text: str = BASE) -> str:
@@ -141,10 +137,7 @@ def test_metadata_has_its_own_hash() -> None:
 
 def test_the_hash_is_the_same_for_a_copied_definition() -> None:
     """Where a definition comes from (built-in, file name) is not its meaning; its text is."""
-    tables = {name: dict(spec.columns) for name, spec in TABLES.items()}
-    builder = DefinitionBuilder(tables, dict(TABLES["customers"].columns))
-    builder.add_text(BASE, "definitions/other_name.yml")
-    assert builder.finish().hashes == load(BASE).hashes
+    assert load_definitions(BASE, "definitions/other_name.yml").hashes == load(BASE).hashes
 
 
 def test_canonical_trees_ignore_positions_and_keep_everything_else() -> None:
