@@ -658,9 +658,13 @@ class RunCompiler:
             for i in range(1, depth + 1)
         ]
 
+    @property
+    def _from_population(self) -> bool:
+        """A real-time run: its population values come from the batch runs (`population`), not its subset."""
+        return self.customer_ids is not None and self.population_table is not None
+
     def _derived_traits(self, t: ir.Table) -> tuple[ir.Table, list[str]]:
-        from_population = self.customer_ids is not None and self.population_table is not None
-        if self.narrow_windows and not from_population:
+        if self.narrow_windows and not self._from_population:
             t = self._population_first(t)
         t = self._derive(t)
         # hidden columns of traits are internal: they are not stored (the traits themselves are)
@@ -668,13 +672,16 @@ class RunCompiler:
 
     def _derive(self, t: ir.Table, only: set[str] | None = None) -> ir.Table:
         """The derived traits (`only` these) that `t` lacks, level by level."""
-        from_population = self.customer_ids is not None and self.population_table is not None
         for traits in self._levels():
             traits = [tr for tr in traits if only is None or tr.name in only]
             todo = [
-                tr for tr in traits if not (from_population and tr.population) and tr.name not in t.columns
+                tr
+                for tr in traits
+                if not (self._from_population and tr.population) and tr.name not in t.columns
             ]
-            missing = [tr for tr in traits if from_population and tr.population and tr.name not in t.columns]
+            missing = [
+                tr for tr in traits if self._from_population and tr.population and tr.name not in t.columns
+            ]
             if (
                 missing
             ):  # no batch run computed them: unknown, but typed so that expressions over them compile
@@ -800,7 +807,6 @@ class RunCompiler:
         segments: dict[str, str] = {}
         segmentations: dict[str, str] = {}
         hidden: list[str] = []
-        from_population = self.customer_ids is not None and self.population_table is not None
         for owners in self._segment_levels():
             calls: list[ast.Call] = []
             for owner in owners:
@@ -810,7 +816,7 @@ class RunCompiler:
                     else self.defs.segmentations[owner].rules
                 )
                 calls += [c for s in segs if s.where is not None for c in functions.population_calls(s.where)]
-            if from_population:
+            if self._from_population:
                 missing = [pop_column(c) for c in calls if pop_column(c) not in t.columns]
                 if missing:
                     t = t.mutate(**{m: ibis.null("float64") for m in dict.fromkeys(missing)})
